@@ -1,0 +1,145 @@
+/**
+ * Configuration defaults, hard limits and the environment variables through which the
+ * CDK stack (and local mode) hands configuration to the functions (contract §5).
+ */
+import type { KeySpec } from './tokens';
+
+/** Environment variables read by the functions. Table names: see `Tables[*].envVar`. */
+export const Env = {
+  issuer: 'TOLLGATE_ISSUER',
+  audience: 'TOLLGATE_AUDIENCE',
+  tokenTtlSeconds: 'TOLLGATE_TOKEN_TTL_SECONDS',
+  keySpec: 'TOLLGATE_KEY_SPEC',
+  /** JSON array of {@link RouteRule}. */
+  routes: 'TOLLGATE_ROUTES',
+  /** `deny` (default) or `allow`: what happens to a request that matches no route rule. */
+  unmatchedRoutes: 'TOLLGATE_UNMATCHED_ROUTES',
+  clockSkewSeconds: 'TOLLGATE_CLOCK_SKEW_SECONDS',
+  revocationPollMs: 'REVOCATION_POLL_MS',
+  revocationMaxStalenessS: 'REVOCATION_MAX_STALENESS_S',
+  keyRingRefreshSeconds: 'TOLLGATE_KEY_RING_REFRESH_SECONDS',
+  allowLogSampleRate: 'TOLLGATE_ALLOW_LOG_SAMPLE_RATE',
+  forwardBearerToken: 'TOLLGATE_FORWARD_BEARER_TOKEN',
+  rotationIntervalDays: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
+  keyDeletionWindowDays: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
+  expiryWarningDays: 'TOLLGATE_EXPIRY_WARNING_DAYS',
+  staleKeyDays: 'TOLLGATE_STALE_KEY_DAYS',
+  eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
+  /** Comma-separated `restApiId/stageName` pairs whose authorizer cache the fan-out flushes. */
+  flushStages: 'TOLLGATE_FLUSH_STAGES',
+  /** Local mode only: a KMS-compatible endpoint URL; unset in AWS. */
+  kmsEndpoint: 'TOLLGATE_KMS_ENDPOINT',
+  /** Local mode only: a DynamoDB endpoint URL; unset in AWS. */
+  dynamoEndpoint: 'TOLLGATE_DYNAMODB_ENDPOINT',
+} as const;
+
+export const Defaults = {
+  tokenTtlSeconds: 900,
+  keySpec: 'ECC_NIST_P256' as KeySpec,
+  clockSkewSeconds: 30,
+  revocationPollMs: 1000,
+  revocationMaxStalenessS: 30,
+  keyRingRefreshSeconds: 60,
+  /** Cache-Control max-age of the JWKS document, for verifiers outside Tollgate. */
+  jwksMaxAgeSeconds: 300,
+  authorizerCacheTtlSeconds: 60,
+  rollGraceSeconds: 86_400,
+  rotationIntervalDays: 30,
+  keyDeletionWindowDays: 30,
+  expiryWarningDays: 14,
+  staleKeyDays: 90,
+  /** `lastUsedAt` is written at most this often per key (contract §1.1: sampled). */
+  lastUsedSampleSeconds: 3600,
+  allowLogSampleRate: 0.01,
+  stageName: 'v1',
+  audience: 'tollgate',
+  unmatchedRoutes: 'deny' as UnmatchedRoutes,
+  forwardBearerToken: false,
+} as const;
+
+export const Limits = {
+  tokenTtlSecondsMin: 60,
+  /** Contract §1.2: hard maximum access-token lifetime. */
+  tokenTtlSecondsMax: 3600,
+  keyDeletionWindowDaysMin: 7,
+  keyDeletionWindowDaysMax: 30,
+  /** API Gateway's own bounds for the authorizer result cache. */
+  authorizerCacheTtlSecondsMax: 3600,
+  revocationPollMsMin: 100,
+  revocationPollMsMax: 1000,
+  clockSkewSecondsMax: 300,
+  apiKeyExpiresInDaysMax: 3650,
+  rollGraceSecondsMax: 30 * 86_400,
+  /** Bearer tokens longer than this are refused before any parsing. */
+  maxAccessTokenBytes: 4096,
+  /** Request bodies of the token and admin endpoints. */
+  maxRequestBodyBytes: 16 * 1024,
+  maxScopesPerKey: 64,
+  maxScopeLength: 128,
+  maxDescriptionLength: 256,
+  maxMetadataBytes: 2048,
+  adminPageSizeMax: 100,
+} as const;
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+export const SCOPE_TOKEN_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** Client ids appear in paths, logs and Basic credentials: keep them plain. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+export type UnmatchedRoutes = 'deny' | 'allow';
+
+/**
+ * A route rule (contract §5). `method` is an HTTP method or `ANY`; `path` may contain
+ * `{param}` segments and end in `{proxy+}`. A request needs every scope listed.
+ */
+export interface RouteRule {
+  readonly method: HttpMethod | 'ANY';
+  readonly path: string;
+  readonly scopes: readonly string[];
+}
+
+/** Contract §6: the routes local mode (and the stack, unless configured) protects. */
+export const DEFAULT_ROUTES: readonly RouteRule[] = [
+  { method: 'GET', path: '/orders', scopes: ['orders:read'] },
+  { method: 'GET', path: '/orders/{proxy+}', scopes: ['orders:read'] },
+  { method: 'POST', path: '/orders', scopes: ['orders:write'] },
+  { method: 'PUT', path: '/orders/{proxy+}', scopes: ['orders:write'] },
+  { method: 'PATCH', path: '/orders/{proxy+}', scopes: ['orders:write'] },
+  { method: 'DELETE', path: '/orders/{proxy+}', scopes: ['orders:write'] },
+];
+
+/** Headers the gateway adds for the upstream (contract §2.1). */
+export const UpstreamHeader = {
+  clientId: 'X-Tollgate-Client-Id',
+  scopes: 'X-Tollgate-Scopes',
+  tokenId: 'X-Tollgate-Token-Id',
+} as const;
+
+/** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
+export const AuthorizerContextKey = {
+  clientId: 'clientId',
+  scopes: 'scopes',
+  jti: 'jti',
+  keyId: 'keyId',
+  kid: 'kid',
+} as const;
+
+/** Paths of the Tollgate HTTP API (contract §2); everything else goes to the upstream. */
+export const ApiPath = {
+  token: '/oauth/token',
+  revoke: '/oauth/revoke',
+  jwks: '/.well-known/jwks.json',
+  admin: '/admin',
+} as const;
+
+export const METRICS_NAMESPACE = 'Tollgate';
+
+/** EventBridge detail-types of the credential-hygiene events (no secrets in their detail). */
+export const HygieneEvent = {
+  source: 'tollgate',
+  keyExpiring: 'Tollgate API Key Expiring',
+  keyStale: 'Tollgate API Key Stale',
+} as const;

