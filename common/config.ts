@@ -27,10 +27,21 @@ export const Env = {
   eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
   /** Comma-separated `restApiId/stageName` pairs whose authorizer cache the fan-out flushes. */
   flushStages: 'TOLLGATE_FLUSH_STAGES',
-  /** Local mode only: a KMS-compatible endpoint URL; unset in AWS. */
-  kmsEndpoint: 'TOLLGATE_KMS_ENDPOINT',
-  /** Local mode only: a DynamoDB endpoint URL; unset in AWS. */
-  dynamoEndpoint: 'TOLLGATE_DYNAMODB_ENDPOINT',
+  /** Name of the rotation function, which `POST /admin/signing-keys/rotate` invokes. */
+  rotationFunction: 'TOLLGATE_ROTATION_FUNCTION',
+} as const;
+
+/**
+ * Local mode and tests only: endpoint URLs that point an AWS client at a local stand-in
+ * (DynamoDB Local, the local KMS endpoint, the local server's Lambda/API Gateway/EventBridge
+ * stand-ins). Unset in AWS, where the SDK's own endpoints apply.
+ */
+export const EndpointEnv = {
+  dynamodb: 'TOLLGATE_DYNAMODB_ENDPOINT',
+  kms: 'TOLLGATE_KMS_ENDPOINT',
+  lambda: 'TOLLGATE_LAMBDA_ENDPOINT',
+  apigateway: 'TOLLGATE_APIGATEWAY_ENDPOINT',
+  events: 'TOLLGATE_EVENTS_ENDPOINT',
 } as const;
 
 export const Defaults = {
