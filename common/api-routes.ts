@@ -1,0 +1,37 @@
+/**
+ * The routes Tollgate itself serves (contract §2). The CDK gateway creates exactly these
+ * resources and methods, and the local gateway routes by the same table, so the deployed
+ * and local APIs cannot differ. Every other path goes through the authorizer to the upstream.
+ */
+import type { HttpMethod } from './config';
+
+/** Which function serves a route. */
+export type ApiFunction = 'token' | 'admin';
+/** `public`: no gateway auth (clients authenticate in the handler); `operator`: IAM (SigV4) in AWS, admin token locally. */
+export type RouteAuth = 'public' | 'operator';
+
+export interface ApiRoute {
+  readonly method: HttpMethod;
+  /** API Gateway resource path, `{name}` for path parameters: what `event.resource` carries. */
+  readonly resource: string;
+  readonly fn: ApiFunction;
+  readonly auth: RouteAuth;
+}
+
+const token = (method: HttpMethod, resource: string): ApiRoute => ({ method, resource, fn: 'token', auth: 'public' });
+const admin = (method: HttpMethod, resource: string): ApiRoute => ({ method, resource, fn: 'admin', auth: 'operator' });
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  token('POST', '/oauth/token'),
+  token('POST', '/oauth/revoke'),
+  token('GET', '/.well-known/jwks.json'),
+  admin('POST', '/admin/clients/{clientId}/keys'),
+  admin('GET', '/admin/clients/{clientId}/keys'),
+  admin('DELETE', '/admin/clients/{clientId}'),
+  admin('GET', '/admin/keys/{keyId}'),
+  admin('DELETE', '/admin/keys/{keyId}'),
+  admin('POST', '/admin/keys/{keyId}/roll'),
+  admin('DELETE', '/admin/tokens/{jti}'),
+  admin('GET', '/admin/signing-keys'),
+  admin('POST', '/admin/signing-keys/rotate'),
+];
