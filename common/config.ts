@@ -154,3 +154,40 @@ export const HygieneEvent = {
   keyExpiring: 'Tollgate API Key Expiring',
   keyStale: 'Tollgate API Key Stale',
 } as const;
+
+/**
+ * Signing-key rotation overlap windows (contract §4). The CDK config validation and the
+ * rotation function both derive the windows from these, so the two cannot disagree.
+ */
+export const RotationTiming = {
+  /**
+   * Extra publication time of a pending key beyond the longest verifier cache: a verifier
+   * whose clock runs up to `Limits.clockSkewSecondsMax` behind, or a shared HTTP cache in
+   * front of it holding the JWKS a little past its own fetch, still learns the key first.
+   */
+  publicationMarginSeconds: 300,
+  /**
+   * Extra verification time of a retiring key beyond the longest token lifetime plus the
+   * verifiers' clock skew: the issuer caches the ring for a few seconds, so it may sign
+   * with the old active key briefly after the switch.
+   */
+  signerLagMarginSeconds: 60,
+} as const;
+
+/**
+ * How long a new key stays `pending` (published, not signing): authorizers refresh their
+ * ring every `keyRingRefreshSeconds`, outside verifiers may cache the JWKS for
+ * `Defaults.jwksMaxAgeSeconds`; the key must be known to both before it signs anything.
+ */
+export function pendingPublicationSeconds(keyRingRefreshSeconds: number = Defaults.keyRingRefreshSeconds): number {
+  return Math.max(keyRingRefreshSeconds, Defaults.jwksMaxAgeSeconds) + RotationTiming.publicationMarginSeconds;
+}
+
+/**
+ * How long a key keeps verifying after it stops signing: the hard maximum token lifetime
+ * (not the configured one, so a later configuration change cannot strand live tokens —
+ * hashicorp/vault#11441), plus the verifiers' clock skew, plus the signer's lag.
+ */
+export function retiringVerificationSeconds(clockSkewSeconds: number = Defaults.clockSkewSeconds): number {
+  return Limits.tokenTtlSecondsMax + clockSkewSeconds + RotationTiming.signerLagMarginSeconds;
+}
