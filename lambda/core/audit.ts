@@ -1,0 +1,38 @@
+/**
+ * The audit trail: one structured line per issue, roll, revoke and failed exchange. Events
+ * carry public ids only (keyId, clientId, jti, kid) — never an API key, its hash or a JWT.
+ */
+
+export const AuditAction = {
+  tokenIssue: 'token.issue',
+  tokenRevokeByClient: 'token.revoke_by_client',
+  tokenRevoke: 'token.revoke',
+  keyCreate: 'key.create',
+  keyRoll: 'key.roll',
+  keyRevoke: 'key.revoke',
+  clientRevoke: 'client.revoke',
+  signingKeysRotate: 'signing_keys.rotate',
+} as const;
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
+
+export type AuditOutcome = 'success' | 'failure' | 'noop';
+
+export interface AuditEvent {
+  readonly action: AuditAction;
+  readonly outcome: AuditOutcome;
+  /** Machine reason for a failure or no-op. */
+  readonly reason?: string;
+  readonly keyId?: string;
+  readonly clientId?: string;
+  readonly jti?: string;
+  readonly kid?: string;
+  readonly scope?: string;
+  readonly exp?: number;
+  readonly rolledTo?: string;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): void;
+  /** A swallowed side failure worth an operator's look (e.g. a `lastUsedAt` write). */
+  warn(message: string, details: Readonly<Record<string, string | number | undefined>>): void;
+}

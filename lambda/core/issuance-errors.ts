@@ -1,0 +1,122 @@
+/**
+ * What the token and admin endpoints refuse, as typed errors with stable machine codes.
+ * The core throws them; `lambda/http/errors.ts` is the one place that turns them into
+ * HTTP statuses, headers and `{error, error_description}` bodies (RFC 6749 §5.2).
+ */
+
+export const ErrorCode = {
+  // RFC 6749 §5.2 and RFC 6749 §4.1.2.1.
+  invalidRequest: 'invalid_request',
+  invalidClient: 'invalid_client',
+  invalidScope: 'invalid_scope',
+  unsupportedGrantType: 'unsupported_grant_type',
+  temporarilyUnavailable: 'temporarily_unavailable',
+  serverError: 'server_error',
+  // Admin API.
+  keyNotFound: 'key_not_found',
+  tokenNotFound: 'token_not_found',
+  clientNotFound: 'client_not_found',
+  clientRevoked: 'client_revoked',
+  keyNotActive: 'key_not_active',
+  keyAlreadyRolled: 'key_already_rolled',
+  rotationFailed: 'rotation_failed',
+  // Routing.
+  notFound: 'not_found',
+  methodNotAllowed: 'method_not_allowed',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export abstract class ApiError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Human text for `error_description`: never holds a secret. */
+  readonly description: string;
+
+  constructor(description: string) {
+    super(description);
+    this.description = description;
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidRequest extends ApiError {
+  readonly code = ErrorCode.invalidRequest;
+}
+
+/** Why client authentication failed: logged, never told to the caller. */
+export const InvalidClientReason = {
+  noCredentials: 'no_credentials',
+  unsupportedScheme: 'unsupported_auth_scheme',
+  malformedCredentials: 'malformed_credentials',
+  badChecksum: 'bad_checksum',
+  unknownKey: 'unknown_key',
+  hashMismatch: 'hash_mismatch',
+  keyRevoked: 'key_revoked',
+  keyExpired: 'key_expired',
+  clientUnknown: 'client_unknown',
+  clientRevoked: 'client_revoked',
+  clientMismatch: 'client_id_mismatch',
+} as const;
+export type InvalidClientReason = (typeof InvalidClientReason)[keyof typeof InvalidClientReason];
+
+/** One description for every cause, so a caller cannot probe which keys or clients exist. */
+export const INVALID_CLIENT_DESCRIPTION = 'Client authentication failed.';
+
+export class InvalidClient extends ApiError {
+  readonly code = ErrorCode.invalidClient;
+
+  constructor(
+    readonly reason: InvalidClientReason,
+    /** RFC 6749 §5.2: a client that tried HTTP Basic gets a `WWW-Authenticate` challenge back. */
+    readonly basicChallenge: boolean,
+    readonly context: { readonly keyId?: string; readonly clientId?: string } = {},
+  ) {
+    super(INVALID_CLIENT_DESCRIPTION);
+  }
+}
+
+export class InvalidScope extends ApiError {
+  readonly code = ErrorCode.invalidScope;
+}
+
+export class UnsupportedGrantType extends ApiError {
+  readonly code = ErrorCode.unsupportedGrantType;
+}
+
+/** No active signing key, or KMS refused to sign: the client should retry shortly. */
+export class TemporarilyUnavailable extends ApiError {
+  readonly code = ErrorCode.temporarilyUnavailable;
+
+  constructor(readonly reason: string) {
+    super('The token service cannot issue tokens right now; retry shortly.');
+  }
+}
+
+export class NotFound extends ApiError {
+  constructor(
+    readonly code: typeof ErrorCode.keyNotFound | typeof ErrorCode.tokenNotFound | typeof ErrorCode.clientNotFound | typeof ErrorCode.notFound,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+export class Conflict extends ApiError {
+  constructor(
+    readonly code: typeof ErrorCode.clientRevoked | typeof ErrorCode.keyNotActive | typeof ErrorCode.keyAlreadyRolled,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+export class RotationFailed extends ApiError {
+  readonly code = ErrorCode.rotationFailed;
+}
+
+export class MethodNotAllowed extends ApiError {
+  readonly code = ErrorCode.methodNotAllowed;
+
+  constructor(readonly allowed: readonly string[]) {
+    super(`This path accepts ${allowed.join(', ')}.`);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The JWK Set (RFC 7517 §5) of every key that may verify a live token: the same set the
+ * authorizer trusts (`verificationKeys`), so outside verifiers and ours agree.
+ */
+import type { JsonWebKey } from 'node:crypto';
+import type { SigningKeyRecord } from '../../common/tables';
+import { verificationKeys } from './signing-keys';
+
+export interface PublicJwk {
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: 'sig';
+  readonly kty: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+  readonly n?: string;
+  readonly e?: string;
+}
+
+export interface JwkSet {
+  readonly keys: readonly PublicJwk[];
+}
+
+export function jwkSet(records: readonly SigningKeyRecord[], nowSeconds: number): JwkSet {
+  const keys = [...verificationKeys(records, nowSeconds).values()].map(({ kid, alg, key }) => {
+    const { kty, crv, x, y, n, e } = key.export({ format: 'jwk' }) as JsonWebKey;
+    const material = Object.fromEntries(Object.entries({ crv, x, y, n, e }).filter(([, value]) => value !== undefined));
+    return { kid, alg, use: 'sig' as const, kty: kty ?? '', ...material };
+  });
+  return { keys };
+}
