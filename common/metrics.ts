@@ -1,0 +1,88 @@
+/**
+ * The CloudWatch metrics the functions emit (EMF, namespace `METRICS_NAMESPACE`) and the
+ * stack's dashboard and alarms read. Emitters and readers both take the names from here:
+ * a metric emitted under another name, or with other dimensions, is a metric no alarm
+ * watches, because CloudWatch identifies a metric by namespace + name + the exact set of
+ * dimensions.
+ *
+ * Dimensions: Powertools Metrics adds `service` (= `POWERTOOLS_SERVICE_NAME`, which the
+ * stack sets to {@link serviceName} of the function) to every metric. Emit each metric
+ * with exactly the dimensions listed in {@link MetricDimensions}; a metric that needs an
+ * extra dimension (`outcome`) is emitted as a single metric (`metrics.singleMetric()`), so
+ * the extra dimension does not leak onto the other metrics of the same flush.
+ */
+import type { FunctionName } from './functions';
+
+export const Metric = {
+  /** Authorizer: one per decision, dimension `outcome` ({@link DecisionOutcome}). Count. */
+  decision: 'AuthorizerDecision',
+  /** Authorizer: time from event to decision inside the handler. Milliseconds. */
+  authorizerLatencyMs: 'AuthorizerLatencyMs',
+  /** Authorizer: age of the revocation view a decision used (now − last successful feed read). Milliseconds. */
+  revocationViewAgeMs: 'RevocationViewAgeMs',
+  /** Authorizer: a revocation-feed read failed (the instance kept its last view). Count. */
+  revocationFeedReadFailures: 'RevocationFeedReadFailures',
+  /** Token function: access tokens issued. Count. */
+  tokensIssued: 'TokensIssued',
+  /** Token function: an exchange failed on our side (KMS, DynamoDB), i.e. a 5xx, not a refused client. Count. */
+  issuanceErrors: 'TokenIssuanceErrors',
+  /** Fan-out: revocations appended to the feed. Count. */
+  revocationsFannedOut: 'RevocationsFannedOut',
+  /** Fan-out: a FlushStageAuthorizersCache call failed. Count. */
+  cacheFlushFailures: 'AuthorizerCacheFlushFailures',
+  /** Rotation: a run (any action) completed with the ring valid and every due step done. Count. */
+  rotationSucceeded: 'RotationSucceeded',
+  /** Rotation: a run failed or left a due step undone (the next run retries). Count. */
+  rotationFailed: 'RotationFailed',
+  /** Rotation: age of the active signing key, emitted by every run. Seconds. */
+  activeKeyAgeSeconds: 'ActiveSigningKeyAgeSeconds',
+  /** Rotation (hygiene): active API keys expiring within `expiryWarningDays`. Count. */
+  keysExpiring: 'ApiKeysExpiring',
+  /** Rotation (hygiene): active API keys unused for `staleKeyDays`. Count. */
+  keysStale: 'ApiKeysStale',
+} as const;
+export type MetricName = (typeof Metric)[keyof typeof Metric];
+
+export const MetricDimension = {
+  /** Added by Powertools to every metric. */
+  service: 'service',
+  outcome: 'outcome',
+} as const;
+
+/** Values of the `outcome` dimension of {@link Metric.decision}. */
+export const DecisionOutcome = {
+  /** Allow policy returned. */
+  allow: 'allow',
+  /** Deny policy returned (403: insufficient scope or unmatched route). */
+  forbidden: 'forbidden',
+  /** `Unauthorized` thrown (401: missing, invalid, expired or revoked token, or fail-closed). */
+  unauthorized: 'unauthorized',
+} as const;
+export type DecisionOutcome = (typeof DecisionOutcome)[keyof typeof DecisionOutcome];
+
+/** The function that emits each metric, hence the value of its `service` dimension. */
+export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName } = {
+  decision: 'authorizer',
+  authorizerLatencyMs: 'authorizer',
+  revocationViewAgeMs: 'authorizer',
+  revocationFeedReadFailures: 'authorizer',
+  tokensIssued: 'token',
+  issuanceErrors: 'token',
+  revocationsFannedOut: 'fanout',
+  cacheFlushFailures: 'fanout',
+  rotationSucceeded: 'rotation',
+  rotationFailed: 'rotation',
+  activeKeyAgeSeconds: 'rotation',
+  keysExpiring: 'rotation',
+  keysStale: 'rotation',
+};
+
+/** Dimensions each metric is emitted with, besides `service`. */
+export const MetricDimensions: { readonly [K in keyof typeof Metric]?: readonly (typeof MetricDimension)[keyof typeof MetricDimension][] } = {
+  decision: [MetricDimension.outcome],
+};
+
+/** `POWERTOOLS_SERVICE_NAME` of a deployed function, and so its metrics' `service` dimension. */
+export function serviceName(fn: FunctionName): string {
+  return `tollgate-${fn}`;
+}
