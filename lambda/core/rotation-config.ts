@@ -1,0 +1,53 @@
+/**
+ * The rotation function's configuration, read and checked once at cold start: a bad value
+ * fails the init with a message naming the variable.
+ */
+import { Defaults, Env, Limits } from '../../common/config';
+import { isKeySpec, KEY_SPECS, type KeySpec } from '../../common/tokens';
+import { ConfigurationError, optionalInt, tableNamesFrom } from './env';
+import { ringTiming, type RingTiming } from './key-ring';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface RotationConfig {
+  readonly tables: { readonly signingKeys: string; readonly apiKeys: string };
+  readonly keySpec: KeySpec;
+  readonly timing: RingTiming;
+  readonly expiryWarningDays: number;
+  readonly staleKeyDays: number;
+  /** Absent: the account's default event bus. */
+  readonly eventBusName?: string;
+}
+
+const MAX_ROTATION_INTERVAL_DAYS = 365;
+const MAX_HYGIENE_DAYS = 3650;
+
+export function rotationConfig(env: Environment): RotationConfig {
+  const eventBusName = env[Env.eventBusName] || undefined;
+  return {
+    tables: tableNamesFrom(env, ['signingKeys', 'apiKeys']),
+    keySpec: keySpecFrom(env),
+    timing: ringTiming({
+      rotationIntervalDays: optionalInt(env, Env.rotationIntervalDays, Defaults.rotationIntervalDays, 1, MAX_ROTATION_INTERVAL_DAYS),
+      keyDeletionWindowDays: optionalInt(
+        env,
+        Env.keyDeletionWindowDays,
+        Defaults.keyDeletionWindowDays,
+        Limits.keyDeletionWindowDaysMin,
+        Limits.keyDeletionWindowDaysMax,
+      ),
+      keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, 1, Limits.tokenTtlSecondsMax),
+      clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+    }),
+    expiryWarningDays: optionalInt(env, Env.expiryWarningDays, Defaults.expiryWarningDays, 1, MAX_HYGIENE_DAYS),
+    staleKeyDays: optionalInt(env, Env.staleKeyDays, Defaults.staleKeyDays, 1, MAX_HYGIENE_DAYS),
+    ...(eventBusName && { eventBusName }),
+  };
+}
+
+function keySpecFrom(env: Environment): KeySpec {
+  const raw = env[Env.keySpec];
+  if (raw === undefined || raw === '') return Defaults.keySpec;
+  if (!isKeySpec(raw)) throw new ConfigurationError(`environment variable ${Env.keySpec} must be one of ${KEY_SPECS.join(', ')}, got "${raw}"`);
+  return raw;
+}
