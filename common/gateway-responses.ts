@@ -27,3 +27,15 @@ export const THROTTLED = {
   statusCode: 429,
   body: { error: 'too_many_requests', error_description: 'Rate or quota limit exceeded for this client.' },
 } as const;
+
+/** A path or method Tollgate does not serve (API Gateway's MISSING_AUTHENTICATION_TOKEN, reshaped). */
+export const NO_ROUTE = {
+  statusCode: 404,
+  body: { error: 'not_found', error_description: 'No route serves this method and path.' },
+} as const;
+
+/** The authorizer failed (API Gateway's AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR). */
+export const AUTHORIZER_FAILURE = {
+  statusCode: 500,
+  body: { error: 'server_error', error_description: 'The request could not be authorized; try again.' },
+} as const;

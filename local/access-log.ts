@@ -1,0 +1,61 @@
+/**
+ * The local gateway's access-log line: exactly the fields of the deployed stage's JSON
+ * access log (`common/access-log.ts`), with API Gateway's `-` for a value a request does
+ * not have, so every local request is attributable exactly as a deployed one is.
+ */
+import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-log';
+import { AuthorizerContextKey } from '../common/config';
+import { headerValue, type IncomingCall } from './events';
+
+export interface AccessLogInput {
+  readonly call: IncomingCall;
+  readonly status: number;
+  readonly latencyMs: number;
+  readonly resourcePath?: string;
+  /** Set when the gateway answered itself (UNAUTHORIZED, ACCESS_DENIED, THROTTLED…). */
+  readonly errorType?: string;
+  readonly principalId?: string;
+  readonly context?: Readonly<Record<string, string>>;
+  readonly authorizerError?: string;
+  readonly authorizerLatencyMs?: number;
+  readonly integrationStatus?: number;
+  readonly userArn?: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `$context.requestTime`'s CLF shape: `dd/MMM/yyyy:HH:mm:ss +0000`. */
+export function clfTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+export function accessLogLine(input: AccessLogInput): string {
+  const { call, context = {} } = input;
+  const text = (value: string | number | undefined) => (value === undefined || value === '' ? ACCESS_LOG_NO_VALUE : String(value));
+  const record: Record<AccessLogFieldName, string | number> = {
+    requestId: call.requestId,
+    requestTime: clfTime(call.receivedAtMs),
+    requestTimeEpoch: call.receivedAtMs,
+    httpMethod: call.method,
+    path: call.path,
+    resourcePath: text(input.resourcePath),
+    status: input.status,
+    responseLatency: Math.round(input.latencyMs),
+    errorType: text(input.errorType),
+    principalId: text(input.principalId),
+    clientId: text(context[AuthorizerContextKey.clientId]),
+    jti: text(context[AuthorizerContextKey.jti]),
+    scopes: text(context[AuthorizerContextKey.scopes]),
+    keyId: text(context[AuthorizerContextKey.keyId]),
+    kid: text(context[AuthorizerContextKey.kid]),
+    authorizerError: text(input.authorizerError),
+    authorizerLatency: text(input.authorizerLatencyMs),
+    integrationStatus: text(input.integrationStatus),
+    sourceIp: call.sourceIp,
+    userAgent: text(headerValue(call, 'user-agent')),
+    userArn: text(input.userArn),
+  };
+  return JSON.stringify(record);
+}
