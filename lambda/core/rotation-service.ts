@@ -35,6 +35,8 @@ const MAX_COMMIT_ATTEMPTS = 4;
 const BACKOFF_BASE_MS = 25;
 
 export const RotationMetric = {
+  runs: 'RotationRuns',
+  failures: 'RotationFailures',
   transitions: 'SigningKeyTransitions',
   kmsDeletionsScheduled: 'KmsKeyDeletionsScheduled',
   problems: 'RotationProblems',

@@ -1,0 +1,86 @@
+/**
+ * Wiring of the rotation function: configuration read once, SDK clients and adapters
+ * built once per execution environment, and the edge where an invocation's event becomes
+ * a request and the outcome becomes a report, a log line and metrics. The handler module
+ * builds this from `process.env`; tests build it with an injected clock.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../../common/config';
+import { documentClient, eventBridgeClient, kmsClient } from '../adapters/aws-clients';
+import { DynamoApiKeyHygiene } from '../adapters/api-key-hygiene';
+import { EventBridgePublisher } from '../adapters/event-publisher';
+import { KmsKeyManager } from '../adapters/kms-key-manager';
+import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
+import { rotationConfig } from '../core/rotation-config';
+import { describeError, InvalidRotationRequest, RingConflict, RingInvariantViolation, RotationStepFailed, UnknownSigningKey } from '../core/rotation-errors';
+import type { KeyManager, MetricsSink } from '../core/rotation-ports';
+import type { RotationReport } from '../core/rotation-report';
+import { parseRotationRequest } from '../core/rotation-request';
+import { createRotationService, RotationMetric } from '../core/rotation-service';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+const SERVICE_NAME = 'tollgate-rotation';
+
+export interface RotationAppOptions {
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** Wraps the KMS key manager (tests inject failures through it). */
+  readonly keyManager?: (real: KeyManager) => KeyManager;
+}
+
+export interface RotationApp {
+  handle(event: unknown): Promise<RotationReport>;
+}
+
+/** Errors whose message already tells the console user what happened and what to do. */
+const TYPED_ERRORS = [InvalidRotationRequest, UnknownSigningKey, RingConflict, RingInvariantViolation, RotationStepFailed];
+
+export function createRotationApp(env: Environment, options: RotationAppOptions = {}): RotationApp {
+  const config = rotationConfig(env);
+  const doc = documentClient(env);
+  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const kms = new KmsKeyManager(kmsClient(env), config.tables.signingKeys);
+  const service = createRotationService({
+    store: new DynamoSigningKeyStore(doc, config.tables.signingKeys),
+    keys: options.keyManager ? options.keyManager(kms) : kms,
+    hygiene: new DynamoApiKeyHygiene(doc, config.tables.apiKeys),
+    events: new EventBridgePublisher(eventBridgeClient(env), config.eventBusName),
+    metrics: powertoolsSink(metrics),
+    warnings: { warn: (message, details) => logger.warn(message, { ...details }) },
+    settings: config,
+    now: options.now ?? Date.now,
+  });
+
+  return {
+    async handle(event) {
+      try {
+        const report = await service.run(parseRotationRequest(event));
+        metrics.addMetric(RotationMetric.runs, MetricUnit.Count, 1);
+        logger.info('rotation run', {
+          action: report.action,
+          scheduled: report.scheduled,
+          activeKid: report.ring.activeKid,
+          changes: report.changes,
+          next: report.next,
+          problems: report.problems,
+        });
+        return report;
+      } catch (error) {
+        metrics.addMetric(RotationMetric.failures, MetricUnit.Count, 1);
+        logger.error('rotation run failed', { error: describeError(error) });
+        throw TYPED_ERRORS.some((type) => error instanceof type) ? error : new RotationStepFailed('the rotation run', error);
+      } finally {
+        metrics.publishStoredMetrics();
+      }
+    },
+  };
+}
+
+function powertoolsSink(metrics: Metrics): MetricsSink {
+  return {
+    record: (name, value, unit) => metrics.addMetric(name, unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, value),
+  };
+}
