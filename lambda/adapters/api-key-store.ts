@@ -1,0 +1,170 @@
+/**
+ * API keys in DynamoDB (`Tables.apiKeys`): strongly consistent GetItem by keyId for the
+ * exchange, the `byClient` index for listing, transactions for create (with the client
+ * record) and roll, conditional writes everywhere. No scans.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex, ClientAttr, CredentialStatus } from '../../common/tables';
+import type { ApiKeyStore, KeyListCursor, KeyPage, RevokeOutcome, StoredApiKey } from '../core/credentials';
+import { conditionalRevoke, transactionConditionFailed } from './conditional-revoke';
+
+export interface ApiKeyTables {
+  readonly apiKeys: string;
+  readonly clients: string;
+}
+
+const STORED_FIELDS: readonly (keyof StoredApiKey)[] = [
+  'keyId',
+  'keyHash',
+  'clientId',
+  'scopes',
+  'status',
+  'description',
+  'metadata',
+  'createdAt',
+  'expiresAt',
+  'lastUsedAt',
+  'revokedAt',
+  'rolledFrom',
+  'rolledTo',
+];
+
+/** An active key carries the sparse hygiene-index partition; a revoked one never does. */
+export function apiKeyItem(key: StoredApiKey): Record<string, unknown> {
+  return key.status === CredentialStatus.Active ? { ...key, [ApiKeyAttr.activePartition]: ACTIVE_PARTITION } : { ...key };
+}
+
+function fromItem(item: Record<string, unknown>): StoredApiKey {
+  return Object.fromEntries(STORED_FIELDS.filter((field) => item[field] !== undefined).map((field) => [field, item[field]])) as unknown as StoredApiKey;
+}
+
+export class DynamoApiKeyStore implements ApiKeyStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: ApiKeyTables,
+  ) {}
+
+  async get(keyId: string): Promise<StoredApiKey | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /** Conditional, so concurrent exchanges of one key write `lastUsedAt` once per window. */
+  async touchLastUsed(keyId: string, nowSeconds: number, sampleSeconds: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.apiKeys,
+          Key: { [ApiKeyAttr.keyId]: keyId },
+          UpdateExpression: 'SET #lastUsedAt = :now',
+          ConditionExpression: 'attribute_exists(#keyId) AND (attribute_not_exists(#lastUsedAt) OR #lastUsedAt <= :cutoff)',
+          ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId, '#lastUsedAt': ApiKeyAttr.lastUsedAt },
+          ExpressionAttributeValues: { ':now': nowSeconds, ':cutoff': nowSeconds - sampleSeconds },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * One transaction: upsert the client record (created on first key, refused if revoked)
+   * and put the key. Upserting an unchanged client writes no stream record (DynamoDB
+   * Streams only records writes that change an item).
+   */
+  async create(key: StoredApiKey): Promise<'created' | 'client_revoked'> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.clients,
+                Key: { [ClientAttr.clientId]: key.clientId },
+                UpdateExpression: 'SET #status = if_not_exists(#status, :active), #createdAt = if_not_exists(#createdAt, :now)',
+                ConditionExpression: 'attribute_not_exists(#clientId) OR #status = :active',
+                ExpressionAttributeNames: { '#clientId': ClientAttr.clientId, '#status': ClientAttr.status, '#createdAt': ClientAttr.createdAt },
+                ExpressionAttributeValues: { ':active': CredentialStatus.Active, ':now': key.createdAt },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.apiKeys,
+                Item: apiKeyItem(key),
+                ConditionExpression: 'attribute_not_exists(#keyId)',
+                ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId },
+              },
+            },
+          ],
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (transactionConditionFailed(error, 0)) return 'client_revoked';
+      throw error;
+    }
+  }
+
+  async listByClient(clientId: string, limit: number, cursor?: KeyListCursor): Promise<KeyPage> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tables.apiKeys,
+        IndexName: ApiKeyIndex.byClient,
+        KeyConditionExpression: '#clientId = :clientId',
+        ExpressionAttributeNames: { '#clientId': ApiKeyAttr.clientId },
+        ExpressionAttributeValues: { ':clientId': clientId },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: cursor ? { keyId: cursor.keyId, clientId: cursor.clientId, createdAt: cursor.createdAt } : undefined,
+      }),
+    );
+    const last = page.LastEvaluatedKey;
+    const next =
+      last === undefined
+        ? undefined
+        : { keyId: String(last[ApiKeyAttr.keyId]), clientId: String(last[ApiKeyAttr.clientId]), createdAt: Number(last[ApiKeyAttr.createdAt]) };
+    return next ? { keys: (page.Items ?? []).map(fromItem), cursor: next } : { keys: (page.Items ?? []).map(fromItem) };
+  }
+
+  async roll(successor: StoredApiKey, oldKeyId: string, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.apiKeys,
+                Item: apiKeyItem(successor),
+                ConditionExpression: 'attribute_not_exists(#keyId)',
+                ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tables.apiKeys,
+                Key: { [ApiKeyAttr.keyId]: oldKeyId },
+                UpdateExpression: 'SET #rolledTo = :successor, #expiresAt = :expiresAt',
+                ConditionExpression: '#status = :active AND attribute_not_exists(#rolledTo)',
+                ExpressionAttributeNames: { '#rolledTo': ApiKeyAttr.rolledTo, '#expiresAt': ApiKeyAttr.expiresAt, '#status': ApiKeyAttr.status },
+                ExpressionAttributeValues: { ':successor': successor.keyId, ':expiresAt': oldExpiresAt, ':active': CredentialStatus.Active },
+              },
+            },
+          ],
+        }),
+      );
+      return 'rolled';
+    } catch (error) {
+      if (transactionConditionFailed(error, 1)) return 'not_rollable';
+      throw error;
+    }
+  }
+
+  revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome> {
+    return conditionalRevoke(
+      this.doc,
+      { tableName: this.tables.apiKeys, key: { [ApiKeyAttr.keyId]: keyId }, remove: [ApiKeyAttr.activePartition] },
+      nowSeconds,
+    );
+  }
+}

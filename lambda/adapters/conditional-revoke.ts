@@ -1,0 +1,51 @@
+/**
+ * The one revocation write shared by API keys, clients and tokens: set `status=revoked` and
+ * `revokedAt`, conditional on the item existing and being active. That status change is
+ * exactly what the stream fan-out recognises; an already-revoked item is not written again,
+ * so a repeated revoke emits no second stream record.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CredentialStatus } from '../../common/tables';
+import type { RevokeOutcome } from '../core/credentials';
+
+export interface RevokeTarget {
+  readonly tableName: string;
+  readonly key: Readonly<Record<string, string>>;
+  /** Attributes removed by the same write (e.g. the sparse index key of active API keys). */
+  readonly remove?: readonly string[];
+}
+
+export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: RevokeTarget, nowSeconds: number): Promise<RevokeOutcome> {
+  const [keyName] = Object.keys(target.key);
+  const removeNames = (target.remove ?? []).map((_, index) => `#r${index}`);
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: target.tableName,
+        Key: target.key,
+        UpdateExpression: `SET #status = :revoked, #revokedAt = :now${removeNames.length ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(#key) AND #status = :active',
+        ExpressionAttributeNames: {
+          '#key': keyName ?? '',
+          '#status': 'status',
+          '#revokedAt': 'revokedAt',
+          ...Object.fromEntries((target.remove ?? []).map((name, index) => [`#r${index}`, name])),
+        },
+        ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':active': CredentialStatus.Active, ':now': nowSeconds },
+        // Tells "already revoked" (the item comes back) from "never existed" without a second read.
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'revoked';
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return error.Item ? 'already_revoked' : 'not_found';
+    throw error;
+  }
+}
+
+/** Whether a TransactWrite was cancelled because the condition of item `index` failed. */
+export function transactionConditionFailed(error: unknown, index: number): boolean {
+  const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return (error as Error).name === 'TransactionCanceledException' && reasons?.[index]?.Code === 'ConditionalCheckFailed';
+}

@@ -1,0 +1,52 @@
+/**
+ * Issued-token records in DynamoDB (`Tables.tokens`), keyed by `jti`, purged by TTL on
+ * `purgeAt` (= `exp` + grace). The fan-out reads `exp` from the revoked item to bound how
+ * long the revocation must be remembered, so records always carry it.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CredentialStatus, TokenAttr } from '../../common/tables';
+import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials';
+import { conditionalRevoke } from './conditional-revoke';
+
+export class DynamoTokenStore implements TokenStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async put(record: TokenRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...record },
+        ConditionExpression: 'attribute_not_exists(#jti)',
+        ExpressionAttributeNames: { '#jti': TokenAttr.jti },
+      }),
+    );
+  }
+
+  /** RFC 7009 §2.1: only the client the token was issued to may revoke it; anything else is a silent no-op. */
+  async revokeOwned(jti: string, clientId: string, nowSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TokenAttr.jti]: jti },
+          UpdateExpression: 'SET #status = :revoked, #revokedAt = :now',
+          ConditionExpression: 'attribute_exists(#jti) AND #clientId = :clientId AND #status = :active',
+          ExpressionAttributeNames: { '#jti': TokenAttr.jti, '#clientId': TokenAttr.clientId, '#status': TokenAttr.status, '#revokedAt': TokenAttr.revokedAt },
+          ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':active': CredentialStatus.Active, ':clientId': clientId, ':now': nowSeconds },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  revoke(jti: string, nowSeconds: number): Promise<RevokeOutcome> {
+    return conditionalRevoke(this.doc, { tableName: this.tableName, key: { [TokenAttr.jti]: jti } }, nowSeconds);
+  }
+}

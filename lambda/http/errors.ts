@@ -1,0 +1,53 @@
+/**
+ * THE place where errors become HTTP: every typed error of the core maps to a status, a
+ * stable `error` code and headers; anything else is a generic 500 `server_error`, logged
+ * with its details for operators and told to nobody else.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ApiError, ErrorCode, InvalidClient, MethodNotAllowed, TemporarilyUnavailable } from '../core/issuance-errors';
+import { json, NO_STORE, type Headers } from './response';
+
+/** Seconds a client should wait after a 503: about one issuer ring refresh. */
+export const RETRY_AFTER_SECONDS = 5;
+
+const STATUS: { readonly [K in ErrorCode]: number } = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_scope: 400,
+  unsupported_grant_type: 400,
+  temporarily_unavailable: 503,
+  server_error: 500,
+  key_not_found: 404,
+  token_not_found: 404,
+  client_not_found: 404,
+  client_revoked: 409,
+  key_not_active: 409,
+  key_already_rolled: 409,
+  rotation_failed: 502,
+  not_found: 404,
+  method_not_allowed: 405,
+};
+
+export const SERVER_ERROR_DESCRIPTION = 'The server could not handle the request; try again later.';
+
+export interface ErrorLogger {
+  error(message: string, details: Readonly<Record<string, unknown>>): void;
+}
+
+export function errorResponse(error: unknown, log: ErrorLogger): APIGatewayProxyResult {
+  if (!(error instanceof ApiError)) {
+    const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+    log.error('unexpected error', { error: { name, message, stack } });
+    return json(STATUS.server_error, { error: ErrorCode.serverError, error_description: SERVER_ERROR_DESCRIPTION });
+  }
+  return json(STATUS[error.code], { error: error.code, error_description: error.description }, { ...NO_STORE, ...extraHeaders(error) });
+}
+
+function extraHeaders(error: ApiError): Headers {
+  // RFC 6749 §5.2: a client that tried Basic gets a matching challenge with its 401.
+  if (error instanceof InvalidClient && error.basicChallenge) return { 'WWW-Authenticate': 'Basic realm="tollgate"' };
+  if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(RETRY_AFTER_SECONDS) };
+  // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+  if (error instanceof MethodNotAllowed) return { Allow: error.allowed.join(', ') };
+  return {};
+}

@@ -1,0 +1,87 @@
+/**
+ * Reading an API Gateway REST proxy event (payload format 1.0): headers, query, body.
+ * Everything that can be malformed here becomes `invalid_request` before the core runs.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { Limits } from '../../common/config';
+import type { FormParams } from '../core/client-auth';
+import { InvalidRequest } from '../core/issuance-errors';
+
+export type ProxyEvent = Pick<
+  APIGatewayProxyEvent,
+  'resource' | 'httpMethod' | 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'pathParameters' | 'body' | 'isBase64Encoded'
+>;
+
+/**
+ * One header, by case-insensitive name (RFC 9110 §5.1; API Gateway keeps the client's
+ * spelling). A header sent twice is refused rather than guessed at: with two credentials
+ * the server could authenticate a different one than an intermediary checked.
+ */
+export function header(event: ProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  const found = Object.entries(event.headers ?? {}).filter(([key]) => key.toLowerCase() === wanted);
+  const repeated = Object.entries(event.multiValueHeaders ?? {}).some(([key, values]) => key.toLowerCase() === wanted && (values?.length ?? 0) > 1);
+  if (found.length > 1 || repeated) throw new InvalidRequest(`The ${name} header must appear at most once.`);
+  return found[0]?.[1];
+}
+
+/** Query parameters, each at most once (a repeated one is ambiguous, so refused). */
+export function queryParameters(event: ProxyEvent): Record<string, string | undefined> {
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    if ((values?.length ?? 0) > 1) throw new InvalidRequest(`The query parameter ${name} must appear at most once.`);
+  }
+  return { ...(event.queryStringParameters ?? {}) };
+}
+
+/** The body as bytes, size-checked before decoding so an oversized body costs nothing. */
+export function bodyBytes(event: ProxyEvent): Buffer {
+  const body = event.body ?? '';
+  const tooLarge = () => new InvalidRequest(`The request body exceeds ${Limits.maxRequestBodyBytes} bytes.`);
+  if (event.isBase64Encoded) {
+    if (Math.floor((body.length * 3) / 4) > Limits.maxRequestBodyBytes + 2) throw tooLarge();
+    const bytes = Buffer.from(body, 'base64');
+    if (bytes.length > Limits.maxRequestBodyBytes) throw tooLarge();
+    return bytes;
+  }
+  if (body.length > Limits.maxRequestBodyBytes || Buffer.byteLength(body, 'utf8') > Limits.maxRequestBodyBytes) throw tooLarge();
+  return Buffer.from(body, 'utf8');
+}
+
+function mediaType(event: ProxyEvent): string | undefined {
+  return header(event, 'Content-Type')?.split(';')[0]?.trim().toLowerCase();
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * An `application/x-www-form-urlencoded` body (RFC 6749 §3.2 requires it at the token
+ * endpoint). Parameters sent more than once are refused (RFC 6749 §3.1).
+ */
+export function formBody(event: ProxyEvent): FormParams {
+  const bytes = bodyBytes(event);
+  if (mediaType(event) !== FORM_TYPE) throw new InvalidRequest(`The request body must be ${FORM_TYPE}.`);
+  const text = bytes.toString('utf8');
+  if (/%(?![0-9A-Fa-f]{2})/.test(text)) throw new InvalidRequest('The form body holds a malformed percent-encoding.');
+  const params = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (params.has(name)) throw new InvalidRequest(`The parameter ${name} must appear at most once.`);
+    params.set(name, value);
+  }
+  return params;
+}
+
+/** A JSON body, or `undefined` when there is none. */
+export function jsonBody(event: ProxyEvent): unknown {
+  const bytes = bodyBytes(event);
+  if (bytes.length === 0) return undefined;
+  if (mediaType(event) !== 'application/json') throw new InvalidRequest('The request body must be application/json.');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new InvalidRequest('The request body is not valid JSON.');
+  }
+}
+
+export function pathParameter(event: ProxyEvent, name: string): string | undefined {
+  return event.pathParameters?.[name] ?? undefined;
+}

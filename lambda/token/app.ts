@@ -1,0 +1,85 @@
+/**
+ * The token function, assembled from its environment and SDK clients: configuration is read
+ * and validated once (cold start), then each event is parse → core → response.
+ * `handler.ts` builds it at module scope; tests build it with their own env and clients.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ApiPath, Defaults, Env, Limits } from '../../common/config';
+import { Functions } from '../../common/functions';
+import type { TableKey } from '../../common/tables';
+import { DynamoApiKeyStore } from '../adapters/api-key-store';
+import { DynamoClientStore } from '../adapters/client-store';
+import { KmsSigner } from '../adapters/kms-signer';
+import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
+import { DynamoTokenStore } from '../adapters/token-store';
+import { optionalInt, requireString, tableNamesFrom } from '../core/env';
+import { Issuer, type IssuerConfig } from '../core/issuer';
+import { CachedRing } from '../core/issuing-key';
+import { jwkSet } from '../core/jwks';
+import { loggerAudit } from '../http/audit';
+import { header, formBody, type ProxyEvent } from '../http/request';
+import { empty, json } from '../http/response';
+import { proxyHandler } from '../http/router';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface TokenAppDependencies {
+  readonly env: Environment;
+  readonly doc: DynamoDBDocumentClient;
+  readonly kms: KMSClient;
+  readonly logger: Logger;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+}
+
+export function issuerConfigFrom(env: Environment): IssuerConfig {
+  return {
+    issuer: requireString(env, Env.issuer),
+    audience: env[Env.audience] || Defaults.audience,
+    tokenTtlSeconds: optionalInt(env, Env.tokenTtlSeconds, Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
+  };
+}
+
+export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  const now = deps.now ?? Date.now;
+  const config = issuerConfigFrom(deps.env);
+  const tables = tableNamesFrom(deps.env, Object.keys(Functions.token.tables) as TableKey[]);
+  const ring = new CachedRing(new DynamoSigningKeyStore(deps.doc, tables.signingKeys), now);
+  const issuer = new Issuer(
+    {
+      apiKeys: new DynamoApiKeyStore(deps.doc, { apiKeys: tables.apiKeys, clients: tables.clients }),
+      clients: new DynamoClientStore(deps.doc, tables.clients),
+      tokens: new DynamoTokenStore(deps.doc, tables.tokens),
+      ring,
+      signer: new KmsSigner(deps.kms),
+      audit: loggerAudit(deps.logger),
+      now,
+    },
+    config,
+  );
+  const request = (event: ProxyEvent) => {
+    const form = formBody(event);
+    const authorization = header(event, 'Authorization');
+    return authorization === undefined ? { form } : { authorization, form };
+  };
+
+  return proxyHandler(
+    {
+      [ApiPath.token]: { POST: async (event) => json(200, await issuer.exchange(request(event))) },
+      [ApiPath.revoke]: {
+        POST: async (event) => {
+          await issuer.revoke(request(event));
+          return empty(200);
+        },
+      },
+      [ApiPath.jwks]: {
+        GET: async () =>
+          json(200, jwkSet(await ring.load(), Math.floor(now() / 1000)), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` }),
+      },
+    },
+    deps.logger,
+  );
+}
