@@ -30,6 +30,10 @@ export const Metric = {
   revocationsFannedOut: 'RevocationsFannedOut',
   /** Fan-out: a FlushStageAuthorizersCache call failed. Count. */
   cacheFlushFailures: 'AuthorizerCacheFlushFailures',
+  /** Fan-out: a revocation whose idempotency marker already existed (a replayed stream record); nothing written. Count. */
+  revocationDuplicatesSkipped: 'RevocationDuplicatesSkipped',
+  /** Fan-out: from the revocation write (`revokedAt`, 1 s resolution) to its feed entry. Milliseconds. */
+  revocationFanoutLagMs: 'RevocationFanoutLagMs',
   /** Rotation: a run (any action) completed with the ring valid and every due step done. Count. */
   rotationSucceeded: 'RotationSucceeded',
   /** Rotation: a run failed or left a due step undone (the next run retries). Count. */
@@ -70,6 +74,8 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   issuanceErrors: 'token',
   revocationsFannedOut: 'fanout',
   cacheFlushFailures: 'fanout',
+  revocationDuplicatesSkipped: 'fanout',
+  revocationFanoutLagMs: 'fanout',
   rotationSucceeded: 'rotation',
   rotationFailed: 'rotation',
   activeKeyAgeSeconds: 'rotation',
