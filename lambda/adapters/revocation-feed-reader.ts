@@ -1,0 +1,82 @@
+/**
+ * Reads the revocation feed table (layout in `common/tables.ts`; the fan-out function's
+ * `revocation-feed-writer.ts` writes it). One Query per partition for `seq > afterSeq`,
+ * all pages, partitions in parallel. Idempotency-marker partitions (`id#…`) are never
+ * queried, and items that do not have the entry shape are skipped and counted rather
+ * than trusted or allowed to break the whole read.
+ */
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FEED_MARKER_PREFIX, FeedAttr, RevocationKind, type RevocationKind as Kind } from '../../common/tables';
+import type { FeedRecord, RevocationFeedSource } from '../core/revocation-view';
+
+export interface RevocationFeedReaderOptions {
+  /**
+   * Upper bound for each Query, so a hung connection cannot hold a read (and every
+   * request waiting on a stale view) longer than this.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Called with the number of malformed items skipped by a read. */
+  readonly onMalformed?: (count: number) => void;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 2_000;
+const KINDS: ReadonlySet<string> = new Set(Object.values(RevocationKind));
+
+export class RevocationFeedReader implements RevocationFeedSource {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly options: RevocationFeedReaderOptions = {},
+  ) {}
+
+  async read(partitions: readonly string[], afterSeq: string): Promise<FeedRecord[]> {
+    const pages = await Promise.all(
+      partitions.filter((p) => !p.startsWith(FEED_MARKER_PREFIX)).map((partition) => this.readPartition(partition, afterSeq)),
+    );
+    const records: FeedRecord[] = [];
+    let malformed = 0;
+    for (const items of pages) {
+      for (const item of items) {
+        const record = toRecord(item);
+        if (record) records.push(record);
+        else malformed += 1;
+      }
+    }
+    if (malformed) this.options.onMalformed?.(malformed);
+    return records;
+  }
+
+  private async readPartition(partition: string, afterSeq: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#bucket = :bucket AND #seq > :after',
+          ExpressionAttributeNames: { '#bucket': FeedAttr.bucket, '#seq': FeedAttr.seq },
+          ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
+          // Strongly consistent: an eventually consistent read may come from a replica that
+          // has not seen a just-written entry yet, which eats into the 2 s promise (contract §3).
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+        { abortSignal: AbortSignal.timeout(this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) },
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function toRecord(item: Record<string, unknown>): FeedRecord | undefined {
+  const seq = item[FeedAttr.seq];
+  const kind = item[FeedAttr.kind];
+  const value = item[FeedAttr.value];
+  const revokedAtMs = item[FeedAttr.revokedAtMs];
+  const purgeAt = item[FeedAttr.purgeAt];
+  if (typeof seq !== 'string' || typeof kind !== 'string' || !KINDS.has(kind) || typeof value !== 'string' || value === '') return undefined;
+  if (typeof purgeAt !== 'number' || !Number.isFinite(purgeAt)) return undefined;
+  return { seq, kind: kind as Kind, value, revokedAtMs: typeof revokedAtMs === 'number' ? revokedAtMs : 0, purgeAt };
+}

@@ -1,0 +1,38 @@
+/**
+ * The REQUEST authorizer's edge: event → core decision → API Gateway's answer.
+ * - allow, or a valid token refused for this route (403): the decision's response, whose
+ *   policy covers every route the token may call (see `core/route-policy.ts`);
+ * - no valid token: `throw new Error('Unauthorized')`, the one error message API Gateway
+ *   turns into a 401 (and its UNAUTHORIZED gateway response, contract §2.1). Any other
+ *   thrown error would be a 500, so nothing else ever escapes.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { AuthorizationRequest, Decision } from '../core/authorizer';
+import type { AuthorizerTelemetry } from './telemetry';
+
+export interface DecisionMaker {
+  decide(request: AuthorizationRequest): Decision | Promise<Decision>;
+}
+
+export const UNAUTHORIZED = 'Unauthorized';
+
+export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTelemetry) {
+  return async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+    const startedMs = performance.now();
+    // `decide` never throws and never rejects; every failure is already a decision.
+    const decision = await authorizer.decide(event);
+    report(telemetry, decision, event, startedMs);
+    if (decision.outcome === 'reject') throw new Error(UNAUTHORIZED);
+    return decision.response;
+  };
+}
+
+/** Logging must never change a decision, so a failure here is written to stderr and dropped. */
+function report(telemetry: AuthorizerTelemetry, decision: Decision, event: APIGatewayRequestAuthorizerEvent | undefined, startedMs: number): void {
+  try {
+    telemetry.decision(decision, event ?? {}, Math.round((performance.now() - startedMs) * 1000));
+    telemetry.flushIfDue();
+  } catch (error) {
+    process.stderr.write(`authorizer telemetry failed: ${(error as Error)?.message}\n`);
+  }
+}

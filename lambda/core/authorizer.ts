@@ -1,0 +1,251 @@
+/**
+ * The authorizer's decision: bearer token → verified (or cached) token → revocation view
+ * → route rules → a decision with the response API Gateway gets. Pure apart from the
+ * ports it is given (key ring source, revocation feed, clock).
+ *
+ * The cached path is the product (contract §3 and the benchmark's targets): one SHA-256
+ * of the token, one Map lookup, four Set lookups, a route match without allocation, and
+ * the response object built when the token was first verified. Anything slower —
+ * verification, policy building, waiting for a stale view — happens off that path.
+ */
+import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
+import { AuthorizerContextKey } from '../../common/config';
+import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
+import { AccessTokenVerifier, type VerifiedToken } from './access-token-verifier';
+import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
+import type { KeyRingCache } from './key-ring-cache';
+import type { RevocationView } from './revocation-view';
+import { methodArnParts, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
+import { tokenCacheKey, VerifiedTokenCache, type Cacheable } from './verified-token-cache';
+
+/** The parts of an API Gateway REQUEST authorizer event the decision reads. */
+export interface AuthorizationRequest {
+  readonly headers: HeaderMap | null | undefined;
+  readonly multiValueHeaders: MultiValueHeaderMap | null | undefined;
+  readonly methodArn: string;
+}
+
+/** `context` values: flat strings only (API Gateway refuses nested values). */
+export type AuthorizerContext = { readonly [K in keyof typeof AuthorizerContextKey as (typeof AuthorizerContextKey)[K]]: string };
+
+export interface AuthorizerResponse extends APIGatewayAuthorizerResult {
+  readonly context: AuthorizerContext;
+}
+
+interface TokenSummary {
+  readonly clientId: string;
+  readonly jti: string;
+  readonly kid: string;
+}
+
+export interface Allowed extends TokenSummary {
+  readonly outcome: 'allow';
+  readonly response: AuthorizerResponse;
+}
+
+/** A valid token refused for this route: the response's policy denies it (API Gateway: 403). */
+export interface Forbidden extends TokenSummary {
+  readonly outcome: 'forbid';
+  readonly reason: ForbidReason;
+  readonly response: AuthorizerResponse;
+}
+
+/** No valid token (API Gateway: 401). */
+export interface Rejected extends TokenFacts {
+  readonly outcome: 'reject';
+  readonly reason: RejectReason;
+  /** Set for `internal_error` only: the unexpected error, for the error log. */
+  readonly error?: unknown;
+}
+
+export type Decision = Allowed | Forbidden | Rejected;
+
+/**
+ * A verified token as cached. It IS the allow decision for the API stage it was last
+ * used on, so a cache hit that is allowed returns it without allocating.
+ */
+interface CachedToken extends Allowed, Cacheable {
+  readonly apiKeyId: string;
+  readonly grant: Grant;
+  /** The `{apiId}/{stage}` prefix `response` was built for. */
+  prefix: string;
+  response: AuthorizerResponse;
+  lruStamp: number;
+}
+
+export interface AuthorizerDeps {
+  readonly verifier: AccessTokenVerifier;
+  readonly keys: KeyRingCache;
+  readonly revocations: RevocationView;
+  readonly routes: RoutePolicy;
+  readonly clockSkewSeconds: number;
+  readonly now: () => number;
+  readonly cacheCapacity?: number;
+}
+
+/** Counters the handler publishes as metrics; plain integers so the hot path only increments. */
+export interface AuthorizerStats {
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export class Authorizer {
+  readonly stats: AuthorizerStats = { cacheHits: 0, cacheMisses: 0 };
+  private readonly cache: VerifiedTokenCache<CachedToken>;
+
+  constructor(private readonly deps: AuthorizerDeps) {
+    this.cache = new VerifiedTokenCache<CachedToken>(deps.cacheCapacity);
+  }
+
+  get cachedTokens(): number {
+    return this.cache.size;
+  }
+
+  /** How old the revocation view is (ms); Infinity before its first successful read. */
+  revocationViewAgeMs(): number {
+    return this.deps.revocations.ageMs(this.deps.now());
+  }
+
+  /** Loads the key ring and the revocation view (cold start); never rejects. */
+  start(): Promise<void> {
+    const nowMs = this.deps.now();
+    return Promise.all([this.deps.keys.refresh(nowMs), this.deps.revocations.refresh(nowMs)]).then(() => undefined);
+  }
+
+  /** Drops cached tokens that newly arrived revocations cover (the view refuses them anyway). */
+  forgetRevoked(): number {
+    const revocations = this.deps.revocations;
+    return this.cache.deleteWhere((t) => revocations.isRevoked(t.jti, t.apiKeyId, t.clientId, t.kid));
+  }
+
+  /** Never throws and the promise never rejects: every failure is a decision (contract §2.1). */
+  decide(request: AuthorizationRequest): Decision | Promise<Decision> {
+    try {
+      const nowMs = this.deps.now();
+      const token = bearerToken(authorizationHeader(request.headers, request.multiValueHeaders));
+      const parts = methodArnParts(request.methodArn);
+      if (parts === undefined) return rejected(RejectReason.internalError, {}, new Error('methodArn is not an execute-api method ARN'));
+      const { keys, revocations } = this.deps;
+      keys.refreshIfDue(nowMs);
+      revocations.refreshIfDue(nowMs);
+      if (!keys.loaded || revocations.isStale(nowMs)) return this.decideWhenReady(token, request.methodArn, parts, nowMs).catch(refusal);
+      const decision = this.decideNow(token, request.methodArn, parts, nowMs);
+      return decision instanceof Promise ? decision.catch(refusal) : decision;
+    } catch (error) {
+      return refusal(error);
+    }
+  }
+
+  private async decideWhenReady(token: string, arn: string, parts: MethodArnParts, nowMs: number): Promise<Decision> {
+    const { keys, revocations } = this.deps;
+    await Promise.all([keys.ensureLoaded(nowMs), revocations.refreshWhenStale(nowMs)]);
+    const after = this.deps.now();
+    if (!keys.loaded) return rejected(RejectReason.keyRingUnavailable);
+    if (revocations.isStale(after)) return rejected(RejectReason.revocationViewStale);
+    return this.decideNow(token, arn, parts, after);
+  }
+
+  private decideNow(token: string, arn: string, parts: MethodArnParts, nowMs: number): Decision | Promise<Decision> {
+    const key = tokenCacheKey(token);
+    const hit = this.cache.get(key, nowMs);
+    // A hit still needs its signing key trusted: a key can leave the ring (retired early,
+    // compromised) while tokens it signed are cached.
+    if (hit !== undefined && this.deps.keys.lookup(hit.kid, Math.floor(nowMs / 1000)) !== undefined) {
+      this.stats.cacheHits += 1;
+      return this.checked(hit, key, arn, parts);
+    }
+    this.stats.cacheMisses += 1;
+    const nowSeconds = Math.floor(nowMs / 1000);
+    let verified: VerifiedToken;
+    try {
+      verified = this.deps.verifier.verify(token, this.deps.keys, nowSeconds);
+    } catch (error) {
+      if (error instanceof TokenRejected && error.reason === RejectReason.unknownKid) return this.retryWithFreshKeys(token, key, arn, parts, nowMs, error);
+      return refusal(error);
+    }
+    return this.checked(this.remember(key, verified, parts.prefix), key, arn, parts);
+  }
+
+  /** An unknown kid may be a key the ring gained since the last refresh: reload once (penalty-boxed) and retry. */
+  private async retryWithFreshKeys(token: string, key: string, arn: string, parts: MethodArnParts, nowMs: number, first: TokenRejected): Promise<Decision> {
+    if (!(await this.deps.keys.refreshForUnknownKid(nowMs))) return refusal(first);
+    try {
+      const verified = this.deps.verifier.verify(token, this.deps.keys, Math.floor(nowMs / 1000));
+      return this.checked(this.remember(key, verified, parts.prefix), key, arn, parts);
+    } catch (error) {
+      return refusal(error);
+    }
+  }
+
+  private remember(key: string, verified: VerifiedToken, prefix: string): CachedToken {
+    const grant = this.deps.routes.grant(verified.scope);
+    const validUntilSeconds = Math.min(verified.exp + this.deps.clockSkewSeconds, verified.key.verifyUntil);
+    const entry: CachedToken = {
+      outcome: 'allow',
+      clientId: verified.clientId,
+      jti: verified.jti,
+      // The ring's own string: shared by every cached token of that key.
+      kid: verified.key.kid,
+      apiKeyId: verified.apiKeyId,
+      grant,
+      validUntilMs: validUntilSeconds * 1000,
+      prefix,
+      response: this.response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant)),
+      lruStamp: 0,
+    };
+    this.cache.set(key, entry);
+    return entry;
+  }
+
+  private checked(entry: CachedToken, key: string, arn: string, parts: MethodArnParts): Decision {
+    if (this.deps.revocations.isRevoked(entry.jti, entry.apiKeyId, entry.clientId, entry.kid)) {
+      this.cache.delete(key);
+      return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
+    }
+    if (entry.prefix !== parts.prefix) {
+      entry.response = this.response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context);
+      entry.prefix = parts.prefix;
+    }
+    const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
+    if (outcome === 'allow') return entry;
+    if (outcome === 'insufficient_scope') return forbidden(entry, ForbidReason.insufficientScope, entry.response);
+    // No rule matches: the shared policy may still allow this ARN through a `{param}`
+    // wildcard, so this one response also denies the request's own ARN explicitly.
+    return forbidden(entry, ForbidReason.unmatchedRoute, this.withDenied(entry.response, arn));
+  }
+
+  private response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext): AuthorizerResponse {
+    return Object.freeze({ principalId, policyDocument, context });
+  }
+
+  private withDenied(response: AuthorizerResponse, arn: string): AuthorizerResponse {
+    const policyDocument: PolicyDocument = {
+      Version: response.policyDocument.Version,
+      Statement: [...response.policyDocument.Statement, { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [arn] }],
+    };
+    return { principalId: response.principalId, policyDocument, context: response.context };
+  }
+}
+
+function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {
+  return Object.freeze({
+    [AuthorizerContextKey.clientId]: token.clientId,
+    [AuthorizerContextKey.scopes]: grant.scopes,
+    [AuthorizerContextKey.jti]: token.jti,
+    [AuthorizerContextKey.keyId]: token.apiKeyId,
+    [AuthorizerContextKey.kid]: token.key.kid,
+  });
+}
+
+function forbidden(token: TokenSummary, reason: ForbidReason, response: AuthorizerResponse): Forbidden {
+  return { outcome: 'forbid', reason, clientId: token.clientId, jti: token.jti, kid: token.kid, response };
+}
+
+function rejected(reason: RejectReason, facts: TokenFacts = {}, error?: unknown): Rejected {
+  return { outcome: 'reject', reason, ...facts, ...(error === undefined ? {} : { error }) };
+}
+
+/** The one place an error becomes a decision: a refusal names its reason, anything else is `internal_error`. */
+function refusal(error: unknown): Rejected {
+  return error instanceof TokenRejected ? rejected(error.reason, error.facts) : rejected(RejectReason.internalError, {}, error);
+}

@@ -1,0 +1,158 @@
+/**
+ * This instance's view of the revocation feed (contract §3): what is revoked, by token
+ * (`jti`), API key (`cid`), client (`sub`) and signing key (`kid`).
+ *
+ * - Cold start loads every feed partition that can still hold a live entry: an entry
+ *   matters at most for the longest token lifetime plus clock skew (plus a margin)
+ *   after it was written, so older partitions hold only dead entries.
+ * - Afterwards each poll reads only entries newer than the cursor (`seq > cursor`, one
+ *   Query per partition), re-reading a short look-back window: two fan-out writers'
+ *   timestamps can become visible slightly out of order, so an entry stamped just
+ *   before the previous poll may only appear after it. Re-read entries are deduplicated.
+ * - Polls run at most every `pollIntervalMs`, started by requests but never awaited by
+ *   them; only a view older than `maxStalenessMs` makes a request wait (and, if the feed
+ *   still cannot be read, fail closed).
+ */
+import { feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../common/tables';
+import { SingleFlight } from './single-flight';
+
+/** A feed entry with its sort key, as the reader returns it. */
+export interface FeedRecord extends RevocationEntry {
+  /** The feed sort key (`FeedAttr.seq`). */
+  readonly seq: string;
+}
+
+/** The feed: `RevocationFeedReader` (DynamoDB) in AWS, fakes of this interface in unit tests. */
+export interface RevocationFeedSource {
+  /** Every entry of the given partitions whose sort key is greater than `afterSeq`. */
+  read(partitions: readonly string[], afterSeq: string): Promise<readonly FeedRecord[]>;
+}
+
+export type RevocationViewEvent =
+  | { readonly type: 'loaded' | 'polled'; readonly added: number; readonly durationMs: number }
+  | { readonly type: 'read_failed'; readonly error: unknown; readonly ageMs: number };
+
+export interface RevocationViewOptions {
+  readonly source: RevocationFeedSource;
+  readonly pollIntervalMs: number;
+  readonly maxStalenessMs: number;
+  /** How far back a cold start reads, in seconds: longest token lifetime + skew + margin. */
+  readonly windowSeconds: number;
+  readonly lookbackMs?: number;
+  readonly now: () => number;
+  readonly onEvent?: (event: RevocationViewEvent) => void;
+  /** Called with entries new to this view, so caches can drop what they revoke. */
+  readonly onRevoked?: (entries: readonly RevocationEntry[]) => void;
+}
+
+/** Re-read window of every poll: a few seconds covers writers' out-of-order visibility. */
+export const FEED_LOOKBACK_MS = 5_000;
+/** How often entries whose `purgeAt` has passed are dropped from memory. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+export class RevocationView {
+  private readonly byKind: Readonly<Record<RevocationKind, Map<string, number>>> = {
+    [RevocationKind.Token]: new Map(),
+    [RevocationKind.ApiKey]: new Map(),
+    [RevocationKind.Client]: new Map(),
+    [RevocationKind.SigningKey]: new Map(),
+  };
+  private readonly flight: SingleFlight;
+  private lastSuccessMs = Number.NEGATIVE_INFINITY;
+  private lastStartMs = Number.NEGATIVE_INFINITY;
+  private lastPruneMs = 0;
+  /** Our clock when the last successful read started; the next read starts there (minus look-back). */
+  private cursorMs: number | undefined;
+  private readonly lookbackMs: number;
+
+  constructor(private readonly options: RevocationViewOptions) {
+    this.lookbackMs = options.lookbackMs ?? FEED_LOOKBACK_MS;
+    // A read may take as long as the view may be stale before it is given up on.
+    this.flight = new SingleFlight(Math.max(options.maxStalenessMs, options.pollIntervalMs));
+  }
+
+  /** Whether the token is revoked by its id, its API key, its client or its signing key. */
+  isRevoked(jti: string, apiKeyId: string, clientId: string, kid: string): boolean {
+    const m = this.byKind;
+    return m.jti.has(jti) || m.cid.has(apiKeyId) || m.sub.has(clientId) || m.kid.has(kid);
+  }
+
+  /** Milliseconds since the last successful read started (Infinity before the first). */
+  ageMs(nowMs: number): number {
+    return nowMs - this.lastSuccessMs;
+  }
+
+  isStale(nowMs: number): boolean {
+    return nowMs - this.lastSuccessMs > this.options.maxStalenessMs;
+  }
+
+  get entries(): number {
+    let total = 0;
+    for (const map of Object.values(this.byKind)) total += map.size;
+    return total;
+  }
+
+  /** Starts a read when the poll interval has passed; never waits for it. */
+  refreshIfDue(nowMs: number): void {
+    if (nowMs - this.lastStartMs >= this.options.pollIntervalMs && !this.flight.running(nowMs)) void this.refresh(nowMs);
+  }
+
+  /**
+   * For a request that found the view stale: wait for the read in flight, or start one if
+   * the poll interval allows; if a read failed moments ago, return at once (the caller
+   * then fails closed) rather than make every request wait on a feed that is down.
+   */
+  async refreshWhenStale(nowMs: number): Promise<void> {
+    if (!this.isStale(nowMs)) return;
+    if (this.flight.running(nowMs) || nowMs - this.lastStartMs >= this.options.pollIntervalMs) await this.refresh(nowMs);
+  }
+
+  /** Reads the feed now (the cold-start load first, polls after); joins a read in flight. Never rejects. */
+  refresh(nowMs: number): Promise<void> {
+    return this.flight.run(nowMs, () => {
+      this.lastStartMs = nowMs;
+      return this.read(nowMs);
+    });
+  }
+
+  private async read(startedMs: number): Promise<void> {
+    const coldStart = this.cursorMs === undefined;
+    const fromMs = coldStart ? startedMs - this.options.windowSeconds * 1000 : this.cursorMs! - this.lookbackMs;
+    const partitions = feedPartitionsBetween(Math.floor(fromMs / 1000), Math.floor(startedMs / 1000));
+    let records: readonly FeedRecord[];
+    try {
+      records = await this.options.source.read(partitions, feedSortKey(fromMs, ''));
+    } catch (error) {
+      this.options.onEvent?.({ type: 'read_failed', error, ageMs: this.ageMs(this.options.now()) });
+      throw error;
+    }
+    const added = this.add(records, startedMs);
+    this.cursorMs = startedMs;
+    this.lastSuccessMs = startedMs;
+    this.pruneIfDue(startedMs);
+    this.options.onEvent?.({ type: coldStart ? 'loaded' : 'polled', added: added.length, durationMs: this.options.now() - startedMs });
+    if (added.length) this.options.onRevoked?.(added);
+  }
+
+  /** Adds live entries not yet known; returns them. */
+  private add(records: readonly FeedRecord[], nowMs: number): RevocationEntry[] {
+    const nowSeconds = nowMs / 1000;
+    const added: RevocationEntry[] = [];
+    for (const record of records) {
+      const map = this.byKind[record.kind];
+      if (map === undefined || record.purgeAt <= nowSeconds || map.has(record.value)) continue;
+      map.set(record.value, record.purgeAt);
+      added.push(record);
+    }
+    return added;
+  }
+
+  private pruneIfDue(nowMs: number): void {
+    if (nowMs - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
+    this.lastPruneMs = nowMs;
+    const nowSeconds = nowMs / 1000;
+    for (const map of Object.values(this.byKind)) {
+      for (const [value, purgeAt] of map) if (purgeAt <= nowSeconds) map.delete(value);
+    }
+  }
+}

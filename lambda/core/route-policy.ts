@@ -1,0 +1,311 @@
+/**
+ * Route rules (contract §5) → which scopes a request needs, and the policy document the
+ * authorizer returns for a token.
+ *
+ * Why the policy covers every route and not just the requested one: API Gateway caches
+ * an authorizer's result by its identity source (here the Authorization header) and
+ * reuses the cached policy for OTHER methods and paths of the same token for the cache
+ * TTL (AWS knowledge center, "API Gateway Lambda authorizer returns 403 User is not
+ * authorized to access this resource" with caching on). A policy naming only the first
+ * request's ARN would refuse the token's next, legitimate call. So the policy allows the
+ * ARN pattern of every rule the token's scopes satisfy and explicitly denies every rule
+ * they do not.
+ *
+ * Why the explicit denies: in an execute-api policy `*` matches any run of characters,
+ * `/` included (the resource is matched as one glob, not segment by segment), so
+ * `GET/orders/*` compiled from `GET /orders/{id}` also matches `GET/orders/42/refunds`,
+ * which a separate rule may reserve for another scope. In IAM evaluation an explicit
+ * Deny wins over any Allow, so denying every unsatisfied rule's pattern keeps such
+ * over-matches from granting what another rule withholds. `ANY` is expanded into each
+ * method for the same reason: `*` in the method position would also match `GET/x/...`.
+ *
+ * What a policy cannot express: "exactly one segment". A `{param}` Allow therefore also
+ * covers deeper paths that no rule matches; the first (uncached) request to such a path
+ * is refused with an explicit Deny of its own ARN, but a policy cached from another path
+ * may let it through. Operators who need those paths closed add a rule for them.
+ */
+import type { PolicyDocument, Statement } from 'aws-lambda';
+import { HTTP_METHODS, SCOPE_TOKEN_PATTERN, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
+import { ConfigurationError } from './env';
+import { globMatch } from './policy-evaluation';
+
+/** API Gateway's policy size is bounded; so is the work per request. */
+export const MAX_ROUTE_RULES = 100;
+/** Distinct scope strings remembered with their precomputed grant. */
+const GRANT_CACHE_LIMIT = 1024;
+/** Distinct API/stage prefixes remembered per grant (one authorizer normally serves one stage). */
+const POLICY_CACHE_LIMIT = 8;
+const INVOKE = 'execute-api:Invoke';
+const POLICY_VERSION = '2012-10-17';
+const SLASH = 0x2f;
+
+type Segment = { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'param' } | { readonly kind: 'proxy' };
+
+interface CompiledRule {
+  readonly index: number;
+  readonly rule: RouteRule;
+  readonly methods: readonly HttpMethod[];
+  readonly segments: readonly Segment[];
+  /** Resource pattern per method, relative to the `{apiId}/{stage}/` prefix: `GET/orders/*`. */
+  readonly patterns: ReadonlyMap<HttpMethod, string>;
+}
+
+/** What a token's scopes allow, computed once per distinct scope string. */
+export interface Grant {
+  /** The token's scopes, space-separated (the authorizer context value). */
+  readonly scopes: string;
+  /** Per rule index: whether the token has every scope the rule requires. */
+  readonly satisfied: readonly boolean[];
+  /**
+   * Whether an unsatisfied rule's Deny pattern can match a path a satisfied rule serves,
+   * so a request's own route match must also be checked against those patterns.
+   */
+  readonly denyOverlapsAllow: boolean;
+  readonly policies: Map<string, PolicyDocument>;
+}
+
+export type RouteOutcome = 'allow' | 'insufficient_scope' | 'unmatched';
+
+/** Where the parts of a method ARN start, found once per request without allocating. */
+export interface MethodArnParts {
+  /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/` */
+  readonly prefix: string;
+  readonly method: number;
+  /** Index of the first character of the path (after `{METHOD}/`). */
+  readonly pathStart: number;
+}
+
+/** Parses and validates `TOLLGATE_ROUTES`-style JSON; every error names the bad rule. */
+export function parseRouteRules(json: string, setting: string): RouteRule[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigurationError(`${setting} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(value)) throw new ConfigurationError(`${setting} must be a JSON array of {method, path, scopes} rules`);
+  if (value.length > MAX_ROUTE_RULES) throw new ConfigurationError(`${setting} has ${value.length} rules; at most ${MAX_ROUTE_RULES} are allowed`);
+  return value.map((rule, i) => validateRule(rule, `${setting}[${i}]`));
+}
+
+/** Checks one rule; `where` names it in the error (`TOLLGATE_ROUTES[3]`). */
+export function validateRule(rule: unknown, where: string): RouteRule {
+  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new ConfigurationError(`${where} must be an object {method, path, scopes}`);
+  const { method, path, scopes, ...extra } = rule as Record<string, unknown>;
+  const label = `${where} (${String(method)} ${String(path)})`;
+  const unknown = Object.keys(extra);
+  if (unknown.length) throw new ConfigurationError(`${label}: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (method !== 'ANY' && !HTTP_METHODS.includes(method as HttpMethod)) {
+    throw new ConfigurationError(`${label}: method must be ANY or one of ${HTTP_METHODS.join(', ')}`);
+  }
+  if (typeof path !== 'string') throw new ConfigurationError(`${label}: path must be a string`);
+  const problem = pathProblem(path);
+  if (problem) throw new ConfigurationError(`${label}: ${problem}`);
+  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN_PATTERN.test(s))) {
+    throw new ConfigurationError(`${label}: scopes must be an array of scope tokens (RFC 6749 §3.3)`);
+  }
+  return { method: method as RouteRule['method'], path, scopes: [...(scopes as string[])] };
+}
+
+function pathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'path must start with "/"';
+  if (path === '/') return undefined;
+  const segments = path.slice(1).split('/');
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '') return 'path must not contain empty segments or end with "/"';
+    if (/^\{[A-Za-z0-9_]+\+\}$/.test(segment)) {
+      if (i !== segments.length - 1) return 'a greedy {name+} segment must be the last one';
+      continue;
+    }
+    if (/^\{[A-Za-z0-9_]+\}$/.test(segment)) continue;
+    // `*` and `?` would become wildcards in the policy; the rest cannot appear in a path.
+    if (!/^[A-Za-z0-9._~!$&'()+,;=:@%-]+$/.test(segment)) return `segment "${segment}" has characters a literal path segment cannot have`;
+  }
+  return undefined;
+}
+
+function compileRule(rule: RouteRule, index: number): CompiledRule {
+  const methods = rule.method === 'ANY' ? HTTP_METHODS : [rule.method];
+  const segments: Segment[] =
+    rule.path === '/'
+      ? []
+      : rule.path
+          .slice(1)
+          .split('/')
+          .map((text) => (text.endsWith('+}') ? { kind: 'proxy' } : text.startsWith('{') ? { kind: 'param' } : { kind: 'literal', text }));
+  const glob = segments.map((s) => (s.kind === 'literal' ? s.text : '*')).join('/');
+  return { index, rule, methods, segments, patterns: new Map(methods.map((m) => [m, `${m}/${glob}`])) };
+}
+
+export class RoutePolicy {
+  private readonly rules: readonly CompiledRule[];
+  /** Rules per index of HTTP_METHODS. */
+  private readonly byMethod: readonly (readonly CompiledRule[])[];
+  private readonly grants = new Map<string, Grant>();
+
+  constructor(
+    rules: readonly RouteRule[],
+    readonly unmatched: UnmatchedRoutes,
+  ) {
+    const seen = new Set<string>();
+    this.rules = rules.map((rule, i) => {
+      const key = `${rule.method} ${rule.path}`;
+      if (seen.has(key)) throw new ConfigurationError(`route rule ${i} (${key}) duplicates an earlier rule`);
+      seen.add(key);
+      return compileRule(rule, i);
+    });
+    this.byMethod = HTTP_METHODS.map((m) => this.rules.filter((r) => r.methods.includes(m)));
+  }
+
+  /** The (memoised) grant of a token's `scope` claim. */
+  grant(scope: string): Grant {
+    const known = this.grants.get(scope);
+    if (known !== undefined) return known;
+    const tokens = new Set(scope.split(' ').filter((s) => s !== ''));
+    const satisfied = this.rules.map((r) => r.rule.scopes.every((s) => tokens.has(s)));
+    const grant: Grant = {
+      scopes: [...tokens].join(' '),
+      satisfied,
+      denyOverlapsAllow: this.denyOverlapsAllow(satisfied),
+      policies: new Map(),
+    };
+    if (this.grants.size >= GRANT_CACHE_LIMIT) this.grants.clear();
+    this.grants.set(scope, grant);
+    return grant;
+  }
+
+  /**
+   * What the rules say about the request in `arn`. A request needs the scopes of every
+   * rule that matches it (the policy's explicit denies enforce exactly that), and is also
+   * refused where an unsatisfied rule's Deny pattern over-matches it, because API Gateway
+   * will refuse it anyway and the decision we log must be the one the client gets.
+   */
+  outcome(grant: Grant, arn: string, parts: MethodArnParts): RouteOutcome {
+    let matched = false;
+    for (const rule of this.byMethod[parts.method]!) {
+      if (!segmentsMatch(rule.segments, arn, parts.pathStart)) continue;
+      if (!grant.satisfied[rule.index]) return 'insufficient_scope';
+      matched = true;
+    }
+    if (!matched && this.unmatched === 'deny') return 'unmatched';
+    if ((grant.denyOverlapsAllow || !matched) && this.deniedByPattern(grant, arn, parts)) return 'insufficient_scope';
+    return 'allow';
+  }
+
+  /** The policy for a grant on one API stage: shared by every token with the same scopes. */
+  policy(grant: Grant, prefix: string): PolicyDocument {
+    const known = grant.policies.get(prefix);
+    if (known !== undefined) return known;
+    const allow: string[] = [];
+    const deny: string[] = [];
+    for (const rule of this.rules) {
+      for (const pattern of rule.patterns.values()) (grant.satisfied[rule.index] ? allow : deny).push(prefix + pattern);
+    }
+    if (this.unmatched === 'allow') allow.push(`${prefix}*/*`);
+    const statements: Statement[] = [];
+    if (allow.length) statements.push({ Action: INVOKE, Effect: 'Allow', Resource: allow });
+    // A policy needs at least one statement; with nothing allowed, deny the whole stage.
+    if (deny.length || !allow.length) statements.push({ Action: INVOKE, Effect: 'Deny', Resource: deny.length ? deny : [`${prefix}*`] });
+    const policy = deepFreeze({ Version: POLICY_VERSION, Statement: statements });
+    if (grant.policies.size >= POLICY_CACHE_LIMIT) grant.policies.clear();
+    grant.policies.set(prefix, policy);
+    return policy;
+  }
+
+  private deniedByPattern(grant: Grant, arn: string, parts: MethodArnParts): boolean {
+    const start = parts.pathStart - HTTP_METHODS[parts.method]!.length - 1;
+    for (const rule of this.byMethod[parts.method]!) {
+      if (grant.satisfied[rule.index]) continue;
+      if (globMatch(rule.patterns.get(HTTP_METHODS[parts.method]!)!, arn, start)) return true;
+    }
+    return false;
+  }
+
+  private denyOverlapsAllow(satisfied: readonly boolean[]): boolean {
+    for (const allowed of this.rules) {
+      if (!satisfied[allowed.index]) continue;
+      for (const denied of this.rules) {
+        if (satisfied[denied.index]) continue;
+        for (const [method, pattern] of denied.patterns) {
+          const other = allowed.patterns.get(method);
+          if (other !== undefined && globsIntersect(other, pattern)) return true;
+        }
+      }
+    }
+    return false;
+  }
+}
+
+/** Parses the method ARN of an authorizer event; undefined when it is not one. */
+export function methodArnParts(arn: string): MethodArnParts | undefined {
+  // arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}
+  const apiSlash = arn.indexOf('/');
+  const stageSlash = apiSlash < 0 ? -1 : arn.indexOf('/', apiSlash + 1);
+  if (stageSlash < 0 || !arn.startsWith('arn:')) return undefined;
+  const methodStart = stageSlash + 1;
+  for (let m = 0; m < HTTP_METHODS.length; m += 1) {
+    const name = HTTP_METHODS[m]!;
+    if (arn.startsWith(name, methodStart) && arn.charCodeAt(methodStart + name.length) === SLASH) {
+      return { prefix: arn.slice(0, methodStart), method: m, pathStart: methodStart + name.length + 1 };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Segment-aware match of a path (`arn[start..]`, no leading slash): literals equal,
+ * `{param}` one non-empty segment, `{proxy+}` one or more remaining segments.
+ */
+function segmentsMatch(segments: readonly Segment[], arn: string, start: number): boolean {
+  const end = arn.length;
+  let pos = start;
+  for (let i = 0; i < segments.length; i += 1) {
+    const segment = segments[i]!;
+    if (segment.kind === 'proxy') return pos < end;
+    let segEnd: number;
+    if (segment.kind === 'literal') {
+      if (!arn.startsWith(segment.text, pos)) return false;
+      segEnd = pos + segment.text.length;
+      if (segEnd !== end && arn.charCodeAt(segEnd) !== SLASH) return false;
+    } else {
+      const slash = arn.indexOf('/', pos);
+      segEnd = slash < 0 ? end : slash;
+      if (segEnd === pos) return false;
+    }
+    if (i === segments.length - 1) return segEnd === end;
+    if (segEnd === end) return false;
+    pos = segEnd + 1;
+  }
+  return pos === end;
+}
+
+/**
+ * Whether some string matches both `*`-glob patterns (no `?` in ours). Memoised search
+ * over both positions: a star may stand for nothing or absorb one character of the
+ * other side (that character may itself be the other side's star).
+ */
+export function globsIntersect(a: string, b: string): boolean {
+  const memo = new Map<number, boolean>();
+  const width = b.length + 1;
+  const search = (i: number, j: number): boolean => {
+    if (i === a.length && j === b.length) return true;
+    const key = i * width + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result: boolean;
+    if (i < a.length && a[i] === '*') result = search(i + 1, j) || (j < b.length && search(i, j + 1));
+    else if (j < b.length && b[j] === '*') result = search(i, j + 1) || (i < a.length && search(i + 1, j));
+    else result = i < a.length && j < b.length && a[i] === b[j] && search(i + 1, j + 1);
+    memo.set(key, result);
+    return result;
+  };
+  return search(0, 0);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
