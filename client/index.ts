@@ -1,0 +1,30 @@
+/**
+ * `tollgate/client`: what a service needs to call APIs behind Tollgate with an API key.
+ *
+ * ```ts
+ * const tollgate = new TollgateClient({
+ *   tokenUrl: 'https://api.example.com/v1/oauth/token',
+ *   apiKeys: [{ clientId: 'orders-service', apiKey: process.env.TOLLGATE_API_KEY! }],
+ * });
+ * const response = await tollgate.fetch('https://api.example.com/v1/orders/42');
+ * ```
+ */
+export { TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from './tollgate-client';
+export {
+  ApiKeysRejected,
+  InvalidTokenResponse,
+  TokenRequestRejected,
+  TokenServiceUnavailable,
+  TollgateClientError,
+  type TransientReason,
+} from './errors';
+export type { RetryOptions } from './backoff';
+export {
+  basicAuthorization,
+  buildTokenRequest,
+  parseRetryAfter,
+  parseTokenResponse,
+  type ApiKeyCredential,
+  type TokenGrant,
+  type TokenRequest,
+} from './token-endpoint';

@@ -1,0 +1,253 @@
+/**
+ * A service's side of Tollgate: holds a pool of API keys, exchanges one for an access
+ * token, caches it, refreshes it before it expires, and attaches it to outgoing requests.
+ * Silent by design: no console output; the optional `onEvent` hook receives non-secret
+ * events (pool positions, codes, delays), never a key or a token.
+ */
+import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
+import {
+  ApiKeysRejected,
+  InvalidTokenResponse,
+  TokenRequestRejected,
+  TokenServiceUnavailable,
+  type TransientReason,
+} from './errors';
+import {
+  assertApiKeyShape,
+  buildTokenRequest,
+  readTokenResponse,
+  type ApiKeyCredential,
+  type ExchangeOutcome,
+  type TokenGrant,
+} from './token-endpoint';
+
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export type TollgateClientEvent =
+  | { readonly type: 'token_issued'; readonly keyPosition: number; readonly expiresInSeconds: number; readonly scope: string }
+  | { readonly type: 'key_rejected'; readonly keyPosition: number }
+  | {
+      readonly type: 'retry_scheduled';
+      /** How many attempts have failed so far. */
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly reason: TransientReason;
+      readonly status?: number;
+    }
+  | { readonly type: 'token_invalidated'; readonly reason: 'invalid_token' | 'manual' }
+  /** A refresh failed transiently while the cached token was still valid, so callers keep using it. */
+  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: TransientReason };
+
+export interface TollgateClientOptions {
+  /** Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. */
+  readonly tokenUrl: string | URL;
+  /** Tried in order; on `invalid_client` the next one takes over at once. */
+  readonly apiKeys: readonly ApiKeyCredential[];
+  /** Space-separated scopes to ask for (may only narrow the key's scopes); default: all of the key's. */
+  readonly scope?: string;
+  readonly fetch?: FetchLike;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** Refresh when less than this remains. @default max(30 s, 10% of the token's lifetime) */
+  readonly refreshBeforeExpirySeconds?: number;
+  readonly retry?: RetryOptions;
+  /** Per-exchange HTTP timeout; a timed-out exchange is retried like a network error. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  readonly onEvent?: (event: TollgateClientEvent) => void;
+  /** How to wait between retries. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+interface CachedToken {
+  readonly token: string;
+  readonly expiresAtMs: number;
+  readonly refreshAtMs: number;
+}
+
+const MIN_REFRESH_WINDOW_MS = 30_000;
+const REFRESH_WINDOW_FRACTION = 0.1;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** RFC 6750 §3: the resource server's challenge for an expired, revoked or otherwise bad token. */
+const INVALID_TOKEN_CHALLENGE = /\bBearer\b[^]*\berror\s*=\s*"?invalid_token"?/i;
+
+export class TollgateClient {
+  private readonly tokenUrl: string;
+  private readonly keys: readonly ApiKeyCredential[];
+  private readonly scope: string | undefined;
+  private readonly send: FetchLike;
+  private readonly now: () => number;
+  private readonly refreshWindowMs: number | undefined;
+  private readonly policy: RetryPolicy;
+  private readonly requestTimeoutMs: number;
+  private readonly emit: (event: TollgateClientEvent) => void;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  /** Positions refused with `invalid_client`: a definitive answer (RFC 6749 §5.2), so never retried. */
+  private readonly rejected = new Set<number>();
+  private cached: CachedToken | undefined;
+  private inflight: Promise<CachedToken> | undefined;
+
+  constructor(options: TollgateClientOptions) {
+    this.tokenUrl = absoluteHttpUrl(options.tokenUrl);
+    this.keys = validatedKeys(options.apiKeys);
+    this.scope = options.scope;
+    this.send = options.fetch ?? ((input, init) => fetch(input, init));
+    this.now = options.now ?? Date.now;
+    this.refreshWindowMs = optionalNonNegative(options.refreshBeforeExpirySeconds, 'refreshBeforeExpirySeconds', 1000);
+    this.policy = retryPolicy(options.retry);
+    this.requestTimeoutMs = optionalNonNegative(options.requestTimeoutMs, 'requestTimeoutMs', 1) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.emit = options.onEvent ?? (() => undefined);
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * A valid access token: the cached one, or a fresh one when the cache is empty or inside
+   * its refresh window. Concurrent callers share one exchange.
+   */
+  async getToken(): Promise<string> {
+    const cached = this.cached;
+    if (cached && this.now() < cached.refreshAtMs) return cached.token;
+    try {
+      return (await this.refresh()).token;
+    } catch (error) {
+      // An outage during early refresh must not fail callers whose token is still good.
+      if (cached && this.cached === cached && error instanceof TokenServiceUnavailable && this.now() < cached.expiresAtMs) {
+        this.emit({ type: 'refresh_failed_using_cached_token', reason: error.reason });
+        return cached.token;
+      }
+      throw error;
+    }
+  }
+
+  /** Drops the cached token, so the next call exchanges a key again. */
+  invalidate(): void {
+    if (this.cached) this.emit({ type: 'token_invalidated', reason: 'manual' });
+    this.cached = undefined;
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer <token>`. On a 401 whose challenge says
+   * `invalid_token` (revoked, or expired early by a clock difference) it drops that token,
+   * gets a fresh one and retries once; any other answer is returned as it is.
+   */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    const token = await this.getToken();
+    const first = await this.send(withBearer(request.clone(), token));
+    if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
+    await first.body?.cancel();
+    if (this.cached?.token === token) {
+      this.cached = undefined;
+      this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
+    }
+    return this.send(withBearer(request, await this.getToken()));
+  }
+
+  private refresh(): Promise<CachedToken> {
+    if (!this.inflight) {
+      const flight = this.exchange().finally(() => {
+        if (this.inflight === flight) this.inflight = undefined;
+      });
+      this.inflight = flight;
+    }
+    return this.inflight;
+  }
+
+  /** One logical exchange: pool failover on `invalid_client`, bounded retries on transient failures. */
+  private async exchange(): Promise<CachedToken> {
+    let failures = 0;
+    for (;;) {
+      const position = this.keys.findIndex((_, index) => !this.rejected.has(index));
+      if (position < 0) throw new ApiKeysRejected(this.keys.map((_, index) => index));
+      const sentAtMs = this.now();
+      const outcome = await this.attempt(position);
+      if (outcome.kind === 'token') return this.store(outcome.grant, position, sentAtMs);
+      if (outcome.kind === 'rejected') {
+        if (outcome.error !== 'invalid_client') throw new TokenRequestRejected(outcome.status, outcome.error, outcome.description, position);
+        this.rejected.add(position);
+        this.emit({ type: 'key_rejected', keyPosition: position });
+        continue;
+      }
+      failures += 1;
+      await this.pauseOrGiveUp(outcome, failures);
+    }
+  }
+
+  private async attempt(position: number): Promise<ExchangeOutcome> {
+    const request = buildTokenRequest(this.keys[position]!, this.scope);
+    let response: Response;
+    try {
+      // No redirects: a token request re-sent elsewhere would carry the API key with it.
+      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: AbortSignal.timeout(this.requestTimeoutMs) });
+    } catch {
+      return { kind: 'transient', reason: 'network' };
+    }
+    try {
+      return await readTokenResponse(response, this.now());
+    } catch (error) {
+      if (error instanceof InvalidTokenResponse) throw error;
+      return { kind: 'transient', reason: 'network' };
+    }
+  }
+
+  private async pauseOrGiveUp(outcome: Extract<ExchangeOutcome, { kind: 'transient' }>, failures: number): Promise<void> {
+    const { reason, status, retryAfterMs } = outcome;
+    if (failures >= this.policy.maxAttempts) throw new TokenServiceUnavailable(reason, failures, status);
+    if (retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
+      throw new TokenServiceUnavailable(reason, failures, status, retryAfterMs);
+    }
+    const delayMs = retryDelayMs(this.policy, failures - 1, this.random, retryAfterMs);
+    this.emit({ type: 'retry_scheduled', attempt: failures, delayMs, reason, ...(status === undefined ? {} : { status }) });
+    await this.sleep(delayMs);
+  }
+
+  /** Lifetimes count from when the request left, so clock time spent in transit is never credited. */
+  private store(grant: TokenGrant, position: number, sentAtMs: number): CachedToken {
+    const lifetimeMs = grant.expiresInSeconds * 1000;
+    const window = this.refreshWindowMs ?? Math.max(MIN_REFRESH_WINDOW_MS, lifetimeMs * REFRESH_WINDOW_FRACTION);
+    // A window longer than half the lifetime would refresh on nearly every call.
+    const refreshAtMs = sentAtMs + lifetimeMs - Math.min(window, lifetimeMs / 2);
+    const cached = { token: grant.accessToken, expiresAtMs: sentAtMs + lifetimeMs, refreshAtMs };
+    this.cached = cached;
+    this.emit({ type: 'token_issued', keyPosition: position, expiresInSeconds: grant.expiresInSeconds, scope: grant.scope });
+    return cached;
+  }
+}
+
+function withBearer(request: Request, token: string): Request {
+  const headers = new Headers(request.headers);
+  headers.set('Authorization', `Bearer ${token}`);
+  return new Request(request, { headers });
+}
+
+function absoluteHttpUrl(value: string | URL): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError('tokenUrl must be an absolute URL.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('tokenUrl must be an http(s) URL.');
+  return url.toString();
+}
+
+function validatedKeys(keys: readonly ApiKeyCredential[] | undefined): readonly ApiKeyCredential[] {
+  if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('apiKeys must list at least one API key.');
+  return keys.map((credential, position) => {
+    assertApiKeyShape(credential?.apiKey, `apiKeys[${position}].apiKey`);
+    if (credential.clientId !== undefined && (typeof credential.clientId !== 'string' || credential.clientId === '')) {
+      throw new TypeError(`apiKeys[${position}].clientId must be a non-empty string when given.`);
+    }
+    return { ...credential };
+  });
+}
+
+function optionalNonNegative(value: number | undefined, name: string, scale: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number.`);
+  return value * scale;
+}

@@ -1,0 +1,87 @@
+/**
+ * A scripted HTTP server on 127.0.0.1 that records every request: the stand-in for a
+ * remote service (our own HTTP API, a token endpoint, an AWS query endpoint) when a test
+ * needs real HTTP between the code under test and its peer.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query string exactly as sent. */
+  readonly url: string;
+  readonly pathname: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface StubResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A string is sent as is; anything else as JSON. */
+  readonly body?: unknown;
+}
+
+export type StubHandler = (request: RecordedRequest) => StubResponse | Promise<StubResponse>;
+
+export interface HttpStub {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startHttpStub(handler: StubHandler): Promise<HttpStub> {
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const parsed = new URL(req.url ?? '/', 'http://stub');
+      const recorded: RecordedRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        pathname: parsed.pathname,
+        query: parsed.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(recorded);
+      Promise.resolve()
+        .then(() => handler(recorded))
+        .then(
+          (response) => send(res, response),
+          (error: unknown) => send(res, { status: 599, body: { error: 'stub_failed', error_description: String(error) } }),
+        );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(res: import('node:http').ServerResponse, response: StubResponse): void {
+  const isText = typeof response.body === 'string';
+  const payload = response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body);
+  const headers: Record<string, string> = { ...(response.body === undefined || isText ? {} : { 'Content-Type': 'application/json' }), ...response.headers };
+  res.writeHead(response.status, headers);
+  res.end(payload);
+}
+
+/** A port that nothing listens on (bound, then released), for "cannot connect" tests. */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
