@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { crc32 } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { API_KEY_LENGTH, API_KEY_PATTERN, BASE62_ALPHABET, KEY_ID_PATTERN } from '../../../common/tokens';
+import { checksumOf, generateApiKey, hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/api-keys';
+import { bytesToBigInt, decodeBase62, encodeBase62 } from '../../../lambda/core/base62';
+
+const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const fixedRandom = (bytes: Uint8Array) => () => bytes;
+
+describe('base62', () => {
+  it('round-trips any 256-bit value at fixed width 43', () => {
+    fc.assert(
+      fc.property(bytes32, (bytes) => {
+        const value = bytesToBigInt(bytes);
+        const text = encodeBase62(value, 43);
+        expect(text).toHaveLength(43);
+        expect(decodeBase62(text)).toBe(value);
+      }),
+    );
+  });
+
+  it('pads small values with leading zeros and refuses values wider than the width', () => {
+    expect(encodeBase62(0n, 6)).toBe('000000');
+    expect(encodeBase62(61n, 2)).toBe('0z');
+    expect(() => encodeBase62(62n ** 6n, 6)).toThrow(RangeError);
+    expect(() => encodeBase62(-1n, 6)).toThrow(RangeError);
+  });
+
+  it('reports characters outside the alphabet', () => {
+    expect(decodeBase62('abc-')).toBeUndefined();
+    expect(decodeBase62('zz')).toBe(62n * 61n + 61n);
+  });
+});
+
+describe('API key format', () => {
+  it('generate → validate round-trips for any randomness, with the published shape', () => {
+    fc.assert(
+      fc.property(bytes32, (bytes) => {
+        const { apiKey, keyId, keyHash } = generateApiKey(fixedRandom(bytes));
+        expect(apiKey).toHaveLength(API_KEY_LENGTH);
+        expect(apiKey).toMatch(API_KEY_PATTERN);
+        expect(isWellFormedApiKey(apiKey)).toBe(true);
+        expect(keyHash).toBe(createHash('sha256').update(apiKey).digest('hex'));
+        expect(keyId).toMatch(KEY_ID_PATTERN);
+        expect(keyId).toBe(keyIdOf(hashApiKey(apiKey)));
+      }),
+    );
+  });
+
+  it('the checksum is the CRC32 of the random part, so a scanner can recompute it', () => {
+    const { apiKey } = generateApiKey();
+    const randomPart = apiKey.slice(3, 46);
+    expect(decodeBase62(apiKey.slice(46))).toBe(BigInt(crc32(randomPart)));
+    expect(checksumOf(randomPart)).toBe(apiKey.slice(46));
+  });
+
+  it('refuses any single-character change (the CRC32 catches every one)', () => {
+    fc.assert(
+      fc.property(bytes32, fc.nat(), fc.constantFrom(...BASE62_ALPHABET), (bytes, position, replacement) => {
+        const { apiKey } = generateApiKey(fixedRandom(bytes));
+        const index = 3 + (position % (API_KEY_LENGTH - 3));
+        fc.pre(apiKey[index] !== replacement);
+        const changed = apiKey.slice(0, index) + replacement + apiKey.slice(index + 1);
+        expect(isWellFormedApiKey(changed)).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses the wrong prefix, length or alphabet', () => {
+    const { apiKey } = generateApiKey();
+    expect(isWellFormedApiKey(`tG_${apiKey.slice(3)}`)).toBe(false);
+    expect(isWellFormedApiKey(apiKey.slice(0, -1))).toBe(false);
+    expect(isWellFormedApiKey(`${apiKey}0`)).toBe(false);
+    expect(isWellFormedApiKey(`${apiKey.slice(0, 10)}-${apiKey.slice(11)}`)).toBe(false);
+    expect(isWellFormedApiKey('')).toBe(false);
+  });
+
+  it('compares hashes in constant time and only equal digests match', () => {
+    const a = hashApiKey('tg_a');
+    expect(hashesEqual(a, hashApiKey('tg_a'))).toBe(true);
+    expect(hashesEqual(a, hashApiKey('tg_b'))).toBe(false);
+    expect(hashesEqual(a, a.slice(0, 62))).toBe(false);
+    expect(hashesEqual('', '')).toBe(false);
+  });
+});

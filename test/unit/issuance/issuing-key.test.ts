@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { CachedRing, ISSUER_RING_CACHE_MS } from '../../../lambda/core/issuing-key';
+import { jwkSet } from '../../../lambda/core/jwks';
+import { SigningKeyState } from '../../../common/tables';
+import { ecSigningKey, FakeRing } from './fakes';
+
+describe('CachedRing', () => {
+  it('serves the ring from memory within the cache window and re-reads after it', async () => {
+    const source = new FakeRing([ecSigningKey().record]);
+    let now = 0;
+    const ring = new CachedRing(source, () => now);
+    await ring.load();
+    now = ISSUER_RING_CACHE_MS - 1;
+    await ring.load();
+    expect(source.loads).toBe(1);
+    now = ISSUER_RING_CACHE_MS;
+    await ring.load();
+    expect(source.loads).toBe(2);
+  });
+
+  it('shares one in-flight read between concurrent callers and retries after a failure', async () => {
+    const source = new FakeRing([]);
+    const ring = new CachedRing(source, () => 0);
+    await Promise.all([ring.load(), ring.load(), ring.load()]);
+    expect(source.loads).toBe(1);
+
+    const failing = new CachedRing({ load: async () => Promise.reject(new Error('down')) }, () => 0);
+    await expect(failing.load()).rejects.toThrow('down');
+    await expect(failing.load()).rejects.toThrow('down');
+  });
+});
+
+describe('jwkSet', () => {
+  it('publishes pending, active and retiring keys with kid, alg and use; never retired or compromised ones', () => {
+    const keys = ['p', 'a', 'r', 'x', 'c'].map((kid) => ecSigningKey(kid).record);
+    const records = [
+      { ...keys[0]!, state: SigningKeyState.Pending },
+      keys[1]!,
+      { ...keys[2]!, state: SigningKeyState.Retiring, verifyUntil: 2_000 },
+      { ...keys[3]!, state: SigningKeyState.Retired },
+      { ...keys[4]!, compromisedAt: 10 },
+    ];
+    const set = jwkSet(records, 1_500);
+    expect(set.keys.map((k) => k.kid)).toEqual(['p', 'a', 'r']);
+    expect(set.keys[0]).toEqual({ kid: 'p', alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
+    expect(jwkSet(records, 2_000).keys.map((k) => k.kid)).toEqual(['p', 'a']);
+  });
+});
