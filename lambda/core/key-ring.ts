@@ -114,12 +114,12 @@ export interface RingPlan {
  */
 export function planRing(ring: RingState, intent: RingIntent, nowSeconds: number, timing: RingTiming, newKey?: NewKeyMaterial): RingPlan {
   const draft = new RingDraft(ring.keys, nowSeconds, timing);
-  const replacing = intent.kind === 'compromised' ? markCompromised(draft, intent.kid) : undefined;
+  const replacing = retireCompromised(draft, intent.kind === 'compromised' ? intent.kid : undefined);
   demoteExtraActives(draft);
   retireExpired(draft);
   const needs = ensureActive(draft, newKey, replacing) ?? startRotation(draft, intent, newKey);
   const transition = draft.transition(ring.version);
-  if (!needs) assertWritable(transition, draft.keys());
+  if (!needs && !isEmptyTransition(transition)) assertWritable(draft.keys());
   return needs ? { needs, transition } : { transition };
 }
 
@@ -132,18 +132,26 @@ export function usesNewKey(transition: RingTransition, kid: string): boolean {
   return transition.created.some((record) => record.kid === kid);
 }
 
-/** Returns why the active key is being replaced when the compromised key is the active one. */
-function markCompromised(draft: RingDraft, kid: string): string | undefined {
-  const record = draft.get(kid);
-  if (!record) throw new UnknownSigningKey(kid, draft.keys().map((key) => key.kid));
-  if (record.compromisedAt !== undefined) return undefined;
-  const wasActive = record.state === SigningKeyState.Active;
-  draft.update(
-    kid,
-    { state: SigningKeyState.Retired, compromisedAt: draft.now, retiredAt: record.retiredAt ?? draft.now },
-    'compromised: no longer trusted; every token it signed is revoked',
-  );
-  return wasActive ? `replaces the compromised key ${kid} at once, skipping the pending wait` : undefined;
+/**
+ * Retires the compromised key `kid` (if given) and any key marked compromised but still
+ * verifying (only a manual edit leaves one). Returns why the active key is being replaced
+ * when one of them was the active key.
+ */
+function retireCompromised(draft: RingDraft, kid: string | undefined): string | undefined {
+  if (kid !== undefined && !draft.get(kid)) throw new UnknownSigningKey(kid, draft.keys().map((key) => key.kid));
+  const victims = draft
+    .keys()
+    .filter((key) => (key.kid === kid && key.compromisedAt === undefined) || (key.compromisedAt !== undefined && key.state !== SigningKeyState.Retired));
+  let replacing: string | undefined;
+  for (const victim of victims) {
+    if (victim.state === SigningKeyState.Active) replacing = `replaces the compromised key ${victim.kid} at once, skipping the pending wait`;
+    draft.update(
+      victim.kid,
+      { state: SigningKeyState.Retired, compromisedAt: victim.compromisedAt ?? draft.now, retiredAt: victim.retiredAt ?? draft.now },
+      'compromised: no longer trusted; every token it signed is revoked',
+    );
+  }
+  return replacing;
 }
 
 /** Repairs a ring with several active keys (only a manual edit makes one): the newest stays. */
@@ -301,8 +309,8 @@ export function ringViolations(keys: readonly SigningKeyRecord[]): string[] {
   return violations;
 }
 
-function assertWritable(transition: RingTransition, keys: readonly SigningKeyRecord[]): void {
-  if (transition.created.length === 0 && transition.updated.length === 0) return;
+/** The last guard before a write: a ring that breaks an invariant is never written. */
+export function assertWritable(keys: readonly SigningKeyRecord[]): void {
   const violations = ringViolations(keys);
   if (violations.length > 0) throw new RingInvariantViolation(violations);
 }
