@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Env } from '../../../common/config';
+import { ConfigurationError } from '../../../lambda/core/env';
+import { rotationConfig } from '../../../lambda/core/rotation-config';
+import { InvalidRotationRequest } from '../../../lambda/core/rotation-errors';
+import { parseRotationRequest } from '../../../lambda/core/rotation-request';
+
+/** What an EventBridge rule delivers for a schedule (the fields Lambda receives). */
+const scheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2025-11-22T08:00:00Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/tollgate-rotation'],
+  detail: {},
+};
+
+describe('parseRotationRequest', () => {
+  it('accepts the schedule and the four console test events', () => {
+    expect(parseRotationRequest(scheduledEvent)).toEqual({ action: 'step', scheduled: true });
+    expect(parseRotationRequest({ action: 'step' })).toEqual({ action: 'step', scheduled: false });
+    expect(parseRotationRequest({ action: 'rotate' })).toEqual({ action: 'rotate' });
+    expect(parseRotationRequest({ action: 'status' })).toEqual({ action: 'status' });
+    expect(parseRotationRequest({ action: 'compromised', kid: '20251122T0805Z-deadbeef' })).toEqual({
+      action: 'compromised',
+      kid: '20251122T0805Z-deadbeef',
+    });
+  });
+
+  it.each([
+    [{ action: 'delete' }, /unknown action "delete"/],
+    [{ action: 42 }, /unknown action number 42/],
+    [{}, /the event has no "action"/],
+    [{ hello: 'world' }, /the event has no "action"/],
+    ['rotate', /the event must be a JSON object, got "rotate"/],
+    [null, /the event must be a JSON object, got null/],
+    [[{ action: 'rotate' }], /the event must be a JSON object, got an array/],
+    [{ action: 'rotate', force: true }, /"rotate" takes no other fields, got "force"/],
+    [{ action: 'compromised' }, /"compromised" needs the "kid"/],
+    [{ action: 'compromised', kid: '' }, /"kid" must be a key id/],
+    [{ action: 'compromised', kid: 'a b' }, /"kid" must be a key id/],
+    [{ action: 'compromised', kid: 7 }, /"kid" must be a key id .*got number 7/],
+    [{ action: 'compromised', kid: 'k', reason: 'x' }, /"compromised" takes no other fields, got "reason"/],
+    [{ 'detail-type': 'Object Created' }, /the event has no "action"/],
+  ])('refuses %j, naming the accepted events', (event, message) => {
+    expect(() => parseRotationRequest(event)).toThrow(InvalidRotationRequest);
+    expect(() => parseRotationRequest(event)).toThrow(message);
+    expect(() => parseRotationRequest(event)).toThrow(
+      /accepted events: \{"action":"rotate"\}, \{"action":"step"\}, \{"action":"status"\}, \{"action":"compromised","kid":"<kid>"\}, an EventBridge "Scheduled Event"/,
+    );
+  });
+
+  it('shortens a long unknown action in the message', () => {
+    expect(() => parseRotationRequest({ action: 'x'.repeat(500) })).toThrow(/unknown action "x{64}…"/);
+  });
+});
+
+describe('rotationConfig', () => {
+  const tables = { TOLLGATE_SIGNING_KEYS_TABLE: 'ring-table', TOLLGATE_API_KEYS_TABLE: 'keys-table' };
+
+  it('applies the defaults', () => {
+    const config = rotationConfig(tables);
+    expect(config).toMatchObject({
+      tables: { signingKeys: 'ring-table', apiKeys: 'keys-table' },
+      keySpec: 'ECC_NIST_P256',
+      expiryWarningDays: 14,
+      staleKeyDays: 90,
+      timing: { pendingSeconds: 600, retiringSeconds: 3690, rotationIntervalSeconds: 30 * 86_400, deletionWindowDays: 30 },
+    });
+    expect(config.eventBusName).toBeUndefined();
+  });
+
+  it('reads every setting', () => {
+    const config = rotationConfig({
+      ...tables,
+      [Env.keySpec]: 'RSA_2048',
+      [Env.rotationIntervalDays]: '7',
+      [Env.keyDeletionWindowDays]: '7',
+      [Env.keyRingRefreshSeconds]: '900',
+      [Env.clockSkewSeconds]: '0',
+      [Env.expiryWarningDays]: '30',
+      [Env.staleKeyDays]: '180',
+      [Env.eventBusName]: 'ops-bus',
+    });
+    expect(config).toMatchObject({
+      keySpec: 'RSA_2048',
+      expiryWarningDays: 30,
+      staleKeyDays: 180,
+      eventBusName: 'ops-bus',
+      timing: { pendingSeconds: 1200, retiringSeconds: 3660, rotationIntervalSeconds: 7 * 86_400, deletionWindowDays: 7 },
+    });
+  });
+
+  it.each([
+    [{ TOLLGATE_API_KEYS_TABLE: 'k' }, /TOLLGATE_SIGNING_KEYS_TABLE is required/],
+    [{ ...tables, [Env.keySpec]: 'RSA_4096' }, /TOLLGATE_KEY_SPEC must be one of ECC_NIST_P256, RSA_2048, got "RSA_4096"/],
+    [{ ...tables, [Env.keyDeletionWindowDays]: '6' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
+    [{ ...tables, [Env.keyDeletionWindowDays]: '31' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
+    [{ ...tables, [Env.rotationIntervalDays]: '0' }, /TOLLGATE_ROTATION_INTERVAL_DAYS must be an integer from 1/],
+    [{ ...tables, [Env.staleKeyDays]: 'ninety' }, /TOLLGATE_STALE_KEY_DAYS must be an integer/],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => rotationConfig(env)).toThrow(ConfigurationError);
+    expect(() => rotationConfig(env)).toThrow(message);
+  });
+});
