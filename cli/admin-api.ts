@@ -1,0 +1,168 @@
+/**
+ * Typed access to Tollgate's operator API (contract §2, `docs/api.md`): one method per
+ * admin route. Answers are checked against the documented shapes but kept whole (unknown
+ * fields pass through), so `--json` prints exactly what the server said.
+ *
+ * Usable outside the CLI, e.g. by end-to-end tests of local mode:
+ * `new AdminApi({ baseUrl: 'http://127.0.0.1:8787', auth: bearerAuth(adminToken) })`.
+ */
+import { z } from 'zod';
+import type { AuthStrategy } from './auth';
+import { UnexpectedResponse } from './errors';
+import { ApiHttp, apiPath, type ApiRequest, type FetchLike } from './http';
+
+const epochSeconds = z.number();
+
+export const ApiKeyRecord = z.looseObject({
+  keyId: z.string(),
+  clientId: z.string(),
+  scopes: z.array(z.string()),
+  status: z.string(),
+  createdAt: epochSeconds,
+  description: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  expiresAt: epochSeconds.optional(),
+  lastUsedAt: epochSeconds.optional(),
+  revokedAt: epochSeconds.optional(),
+  rolledFrom: z.string().optional(),
+  rolledTo: z.string().optional(),
+});
+export type ApiKeyRecord = z.infer<typeof ApiKeyRecord>;
+
+/** The one answer that holds a secret: a new key, shown once. */
+export const IssuedKey = z.looseObject({ apiKey: z.string(), key: ApiKeyRecord });
+export type IssuedKey = z.infer<typeof IssuedKey>;
+
+export const KeyList = z.looseObject({ keys: z.array(ApiKeyRecord), nextToken: z.string().optional() });
+export type KeyList = z.infer<typeof KeyList>;
+
+/** Ring timestamps are epoch seconds in `GET /admin/signing-keys` and ISO 8601 in rotation reports. */
+const timestamp = z.union([z.number(), z.string()]);
+
+export const SigningKey = z.looseObject({
+  kid: z.string(),
+  state: z.string(),
+  alg: z.string().optional(),
+  createdAt: timestamp,
+  activateAt: timestamp.optional(),
+  activatedAt: timestamp.optional(),
+  retiringAt: timestamp.optional(),
+  verifyUntil: timestamp.optional(),
+  retiredAt: timestamp.optional(),
+  compromisedAt: timestamp.optional(),
+});
+export type SigningKey = z.infer<typeof SigningKey>;
+
+export const SigningKeys = z.looseObject({ keys: z.array(SigningKey) });
+export type SigningKeys = z.infer<typeof SigningKeys>;
+
+/** The rotation function's report, passed on by `POST /admin/signing-keys/rotate`. */
+export const RotationReport = z.looseObject({
+  action: z.string().optional(),
+  ring: z.looseObject({ activeKid: z.string().nullable().optional(), keys: z.array(SigningKey) }).optional(),
+  changes: z.array(z.unknown()).optional(),
+  next: z.looseObject({ action: z.string(), kid: z.string().optional(), at: timestamp }).nullable().optional(),
+  problems: z.array(z.string()).optional(),
+});
+export type RotationReport = z.infer<typeof RotationReport>;
+
+export interface CreateKeyInput {
+  readonly scopes: readonly string[];
+  readonly expiresInDays?: number;
+  readonly description?: string;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+export interface ListKeysInput {
+  readonly limit?: number;
+  readonly nextToken?: string;
+}
+
+export interface AdminApiOptions {
+  /** Base URL of the API, stage path included. */
+  readonly baseUrl: string;
+  readonly auth: AuthStrategy;
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+  /** Shown after "cannot reach <url>" (e.g. "is `npm start` running?"). */
+  readonly unreachableHint?: string;
+}
+
+/** Upper bound on pages `listAllKeys` follows: a server repeating a cursor must not loop forever. */
+const MAX_PAGES = 1000;
+
+export class AdminApi {
+  private readonly http: ApiHttp;
+  private readonly auth: AuthStrategy;
+
+  constructor(options: AdminApiOptions) {
+    this.http = new ApiHttp({
+      baseUrl: options.baseUrl,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      ...(options.unreachableHint === undefined ? {} : { unreachableHint: options.unreachableHint }),
+    });
+    this.auth = options.auth;
+  }
+
+  createKey(clientId: string, input: CreateKeyInput): Promise<IssuedKey> {
+    return this.call(IssuedKey, { method: 'POST', path: apiPath`admin/clients/${clientId}/keys`, json: input });
+  }
+
+  listKeys(clientId: string, input: ListKeysInput = {}): Promise<KeyList> {
+    return this.call(KeyList, { method: 'GET', path: apiPath`admin/clients/${clientId}/keys`, query: { ...input } });
+  }
+
+  /** Every key of the client, following `nextToken` to the end. */
+  async listAllKeys(clientId: string, input: Omit<ListKeysInput, 'nextToken'> = {}): Promise<KeyList> {
+    const keys: ApiKeyRecord[] = [];
+    const seen = new Set<string>();
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const result = await this.listKeys(clientId, { ...input, ...(nextToken === undefined ? {} : { nextToken }) });
+      keys.push(...result.keys);
+      nextToken = result.nextToken;
+      if (nextToken === undefined) return { keys };
+      if (seen.has(nextToken)) break;
+      seen.add(nextToken);
+    }
+    throw new UnexpectedResponse(`listing the keys of ${clientId} did not end: the server keeps returning a nextToken`);
+  }
+
+  getKey(keyId: string): Promise<ApiKeyRecord> {
+    return this.call(ApiKeyRecord, { method: 'GET', path: apiPath`admin/keys/${keyId}` });
+  }
+
+  rollKey(keyId: string, input: { readonly graceSeconds?: number } = {}): Promise<IssuedKey> {
+    return this.call(IssuedKey, { method: 'POST', path: apiPath`admin/keys/${keyId}/roll`, json: input });
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/keys/${keyId}`, auth: this.auth });
+  }
+
+  async revokeToken(jti: string): Promise<void> {
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/tokens/${jti}`, auth: this.auth });
+  }
+
+  async revokeClient(clientId: string): Promise<void> {
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/clients/${clientId}`, auth: this.auth });
+  }
+
+  signingKeys(): Promise<SigningKeys> {
+    return this.call(SigningKeys, { method: 'GET', path: 'admin/signing-keys' });
+  }
+
+  rotateSigningKeys(): Promise<RotationReport> {
+    return this.call(RotationReport, { method: 'POST', path: 'admin/signing-keys/rotate', json: {} });
+  }
+
+  private async call<T>(schema: z.ZodType<T>, request: Omit<ApiRequest, 'auth'>): Promise<T> {
+    const { body } = await this.http.send({ ...request, auth: this.auth });
+    const parsed = schema.safeParse(body);
+    // The schemas only check (no transforms), so the body itself is returned: key order and all.
+    if (parsed.success) return body as T;
+    // Issues name paths and expected types, never values (the body may hold a new API key).
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+    throw new UnexpectedResponse(`unexpected answer to ${request.method} /${request.path.replace(/\?.*$/, '')}: ${problems}`);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * One request to the Tollgate HTTP API, with the failure modes turned into `CliError`s: a
+ * refusal carries the server's `error` code, an unreachable server gets a one-line hint.
+ */
+import type { FetchLike } from '../client/index';
+import type { AuthStrategy } from './auth';
+import { NetworkError, ServerError, UnexpectedResponse } from './errors';
+
+export type { FetchLike };
+
+export interface ApiRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the API's base URL, segments already encoded (see {@link apiPath}). */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  readonly json?: unknown;
+  /** A pre-built body with its own headers (the token endpoint's form). */
+  readonly raw?: { readonly headers: Readonly<Record<string, string>>; readonly body: string };
+  readonly auth?: AuthStrategy;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  /** Parsed JSON; undefined for an empty body (204). */
+  readonly body: unknown;
+}
+
+export interface ApiHttpOptions {
+  /** The API's base URL, stage path included (`https://…/v1/`). */
+  readonly baseUrl: string;
+  readonly fetch: FetchLike;
+  /** Appended to "cannot reach <url>" when the connection fails. */
+  readonly unreachableHint?: string;
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+/** Longest piece of a non-JSON error body worth showing in one line. */
+const MAX_TEXT_IN_MESSAGE = 200;
+
+/** Builds a path from literal parts and values, each value encoded as one path segment. */
+export function apiPath(strings: TemplateStringsArray, ...values: readonly string[]): string {
+  return strings.reduce((path, part, index) => path + part + (index < values.length ? encodeURIComponent(values[index]!) : ''), '');
+}
+
+export class ApiHttp {
+  readonly baseUrl: string;
+
+  constructor(private readonly options: ApiHttpOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+  }
+
+  async send(request: ApiRequest): Promise<ApiResponse> {
+    const url = this.url(request);
+    const headers: Record<string, string> = { Accept: 'application/json', ...request.raw?.headers };
+    const body = request.raw?.body ?? (request.json === undefined ? undefined : JSON.stringify(request.json));
+    if (request.json !== undefined) headers['Content-Type'] = 'application/json';
+    Object.assign(headers, await request.auth?.authorize({ method: request.method, url, headers, ...(body === undefined ? {} : { body }) }));
+    const response = await this.fetch(url, { method: request.method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await response.text();
+    if (!response.ok) throw serverError(response.status, text);
+    if (text === '') return { status: response.status, body: undefined };
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      throw new UnexpectedResponse(`${url.origin} answered HTTP ${response.status} with a body that is not JSON; is ${this.baseUrl} a Tollgate API?`);
+    }
+  }
+
+  /** The absolute URL of a path below the base (the base's own path, e.g. the stage, is kept). */
+  url(request: Pick<ApiRequest, 'path' | 'query'>): URL {
+    const url = new URL(request.path.replace(/^\//, ''), this.baseUrl);
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    return url;
+  }
+
+  private async fetch(url: URL, init: RequestInit): Promise<Response> {
+    try {
+      // No redirects: a redirected admin call would carry its credentials to another place.
+      return await this.options.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
+    } catch (error) {
+      const hint = this.options.unreachableHint ? ` — ${this.options.unreachableHint}` : '';
+      throw new NetworkError(`cannot reach ${this.baseUrl.replace(/\/$/, '')} (${networkCause(error)})${hint}`);
+    }
+  }
+}
+
+function networkCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if ((error as Error).name === 'TimeoutError') return 'timed out';
+  return typeof cause?.message === 'string' ? cause.message : (error as Error).message;
+}
+
+/**
+ * Our API answers `{error, error_description}`; API Gateway's own refusals (IAM denials,
+ * throttling) answer `{message}` or `{Message}`; anything else is shown as a short text.
+ */
+function serverError(status: number, text: string): ServerError {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: described from the text below.
+  }
+  const code = typeof body.error === 'string' ? body.error : `http_${status}`;
+  const described = [body.error_description, body.message, body.Message].find((value) => typeof value === 'string') as string | undefined;
+  const oneLine = text.replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_IN_MESSAGE);
+  return new ServerError(status, code, described ?? (oneLine || 'no details'));
+}

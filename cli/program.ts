@@ -1,0 +1,359 @@
+/**
+ * `npx tollgate`: the commander layer. Each command parses its arguments, calls one
+ * `AdminApi` method (or the token endpoint) and hands the answer to a formatter; every
+ * failure surfaces as one `tollgate: …` line on stderr and a non-zero exit status.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ApiPath, Defaults } from '../common/config';
+import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
+import { AdminApi } from './admin-api';
+import type { CredentialsProvider } from './auth';
+import { CliError, ExitCode, UnexpectedResponse, UsageError } from './errors';
+import { issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
+import { ApiHttp, type FetchLike } from './http';
+import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-input';
+import { DEFAULT_LOCAL_URL, resolveTarget, TargetEnv, type Target, type TargetDeps } from './target';
+
+export interface CliDeps extends TargetDeps, SecretInput {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly fetch: FetchLike;
+}
+
+interface GlobalOptions {
+  readonly url?: string;
+  readonly stack?: string;
+  readonly region?: string;
+  readonly json?: boolean;
+}
+
+/** What a command's action gets: its target, the output mode, and where to write. */
+class Context {
+  private target?: Target;
+
+  constructor(
+    readonly deps: CliDeps,
+    private readonly options: GlobalOptions,
+  ) {}
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  async connect(): Promise<Target> {
+    this.target ??= await resolveTarget(this.options, this.deps);
+    return this.target;
+  }
+
+  async admin(): Promise<AdminApi> {
+    const target = await this.connect();
+    return new AdminApi({
+      baseUrl: target.baseUrl,
+      auth: target.adminAuth(),
+      fetch: this.deps.fetch,
+      ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
+    });
+  }
+
+  /** `--json`: the server's JSON; otherwise the human rendering. Empty answers print nothing in JSON mode. */
+  print(value: unknown, human: () => string): void {
+    if (this.json) {
+      if (value !== undefined) this.deps.stdout(`${JSON.stringify(value, null, 2)}\n`);
+      return;
+    }
+    this.deps.stdout(`${human()}\n`);
+  }
+}
+
+type Action<A extends unknown[]> = (context: Context, ...args: A) => Promise<void>;
+
+/** Wraps a command's action: builds its context from the global options, passes its own arguments. */
+function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
+  return async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    // Commander passes the positional arguments, then the command's options, then the command.
+    await run(new Context(deps, command.optsWithGlobals<GlobalOptions>()), ...(args.slice(0, -1) as A));
+  };
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
+  return Number(value);
+}
+
+function scopeList(value: string): string[] {
+  const scopes = value.split(/[\s,]+/).filter((scope) => scope !== '');
+  if (scopes.length === 0) throw new InvalidArgumentError('name at least one scope, e.g. --scopes orders:read,orders:write.');
+  return scopes;
+}
+
+function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`is not valid JSON (${(error as Error).message}).`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`must be a JSON object, e.g. '{"team":"orders"}'.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function keysCommand(deps: CliDeps): Command {
+  const keys = new Command('keys').description('create, list, show, roll and revoke API keys');
+
+  keys
+    .command('create')
+    .description('create an API key for a client (the key is printed once)')
+    .argument('<clientId>', 'the client the key belongs to (created on its first key)')
+    .requiredOption('--scopes <list>', 'comma-separated scopes the key may request', scopeList)
+    .option('--expires-in-days <n>', 'the key stops working after this many days (default: never)', wholeNumber)
+    .option('--description <text>', 'free text shown in listings')
+    .option('--metadata <json>', 'a JSON object of string/number/boolean values kept with the key', jsonObject)
+    .addHelpText('after', '\nExample:\n  npx tollgate keys create orders-service --scopes orders:read,orders:write --expires-in-days 90')
+    .action(
+      action(deps, async (ctx, clientId: string, opts: { scopes: string[]; expiresInDays?: number; description?: string; metadata?: Record<string, unknown> }) => {
+        const issued = await (await ctx.admin()).createKey(clientId, {
+          scopes: opts.scopes,
+          ...(opts.expiresInDays === undefined ? {} : { expiresInDays: opts.expiresInDays }),
+          ...(opts.description === undefined ? {} : { description: opts.description }),
+          ...(opts.metadata === undefined ? {} : { metadata: opts.metadata }),
+        });
+        ctx.print(issued, () => issuedKey(issued, `Created API key ${issued.key.keyId} for client ${issued.key.clientId}:`));
+      }),
+    );
+
+  keys
+    .command('list')
+    .description("list a client's API keys (records only, never the keys themselves)")
+    .argument('<clientId>')
+    .option('--limit <n>', 'keys per page', wholeNumber)
+    .option('--next-token <token>', 'continue a previous listing')
+    .option('--all', 'follow every page')
+    .action(
+      action(deps, async (ctx, clientId: string, opts: { limit?: number; nextToken?: string; all?: boolean }) => {
+        if (opts.all && opts.nextToken !== undefined) throw new UsageError('use either --all or --next-token, not both');
+        const api = await ctx.admin();
+        const limit = opts.limit === undefined ? {} : { limit: opts.limit };
+        const list = opts.all
+          ? await api.listAllKeys(clientId, limit)
+          : await api.listKeys(clientId, { ...limit, ...(opts.nextToken === undefined ? {} : { nextToken: opts.nextToken }) });
+        ctx.print(list, () => {
+          if (list.keys.length === 0) return `No API keys for client ${clientId}.`;
+          const more = list.nextToken === undefined ? '' : `\n\nMore keys: add --next-token ${list.nextToken}, or use --all.`;
+          return keysTable(list.keys) + more;
+        });
+      }),
+    );
+
+  keys
+    .command('show')
+    .description("show one API key's record")
+    .argument('<keyId>', 'e.g. key_0123456789abcdef0123')
+    .action(
+      action(deps, async (ctx, keyId: string) => {
+        const key = await (await ctx.admin()).getKey(keyId);
+        ctx.print(key, () => keyRecord(key));
+      }),
+    );
+
+  keys
+    .command('roll')
+    .description('replace a key with a new one (same client and scopes); the old one keeps working for a grace period')
+    .argument('<keyId>')
+    .option('--grace-seconds <n>', `how long the old key keeps working (default ${Defaults.rollGraceSeconds}; 0 stops it now)`, wholeNumber)
+    .action(
+      action(deps, async (ctx, keyId: string, opts: { graceSeconds?: number }) => {
+        const issued = await (await ctx.admin()).rollKey(keyId, opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds });
+        const grace = opts.graceSeconds ?? Defaults.rollGraceSeconds;
+        ctx.print(issued, () =>
+          issuedKey(issued, `Rolled ${keyId} to ${issued.key.keyId}; ${keyId} keeps working for at most ${grace} s. New API key:`),
+        );
+      }),
+    );
+
+  keys
+    .command('revoke')
+    .description('revoke an API key and every access token it minted (idempotent)')
+    .argument('<keyId>')
+    .action(
+      action(deps, async (ctx, keyId: string) => {
+        await (await ctx.admin()).revokeKey(keyId);
+        ctx.print(undefined, () => `Revoked API key ${keyId} and every access token it minted.`);
+      }),
+    );
+  return keys;
+}
+
+function revokeCommands(deps: CliDeps): Command[] {
+  const tokens = new Command('tokens').description('revoke access tokens');
+  tokens
+    .command('revoke')
+    .description('revoke one access token by its jti (idempotent)')
+    .argument('<jti>')
+    .action(
+      action(deps, async (ctx, jti: string) => {
+        await (await ctx.admin()).revokeToken(jti);
+        ctx.print(undefined, () => `Revoked access token ${jti}.`);
+      }),
+    );
+
+  const clients = new Command('clients').description('revoke clients');
+  clients
+    .command('revoke')
+    .description('revoke every API key and access token of a client')
+    .argument('<clientId>')
+    .action(
+      action(deps, async (ctx, clientId: string) => {
+        await (await ctx.admin()).revokeClient(clientId);
+        ctx.print(undefined, () => `Revoked client ${clientId}: every API key and access token it holds.`);
+      }),
+    );
+  return [tokens, clients];
+}
+
+function signingKeysCommand(deps: CliDeps): Command {
+  const signingKeys = new Command('signing-keys').description('the signing-key ring');
+  signingKeys
+    .command('status')
+    .description('show every key of the ring with its state and timestamps')
+    .action(
+      action(deps, async (ctx) => {
+        const ring = await (await ctx.admin()).signingKeys();
+        ctx.print(ring, () => signingKeysTable(ring.keys));
+      }),
+    );
+  signingKeys
+    .command('rotate')
+    .description('start a rotation now (a new pending key; it becomes active once every verifier knows it)')
+    .action(
+      action(deps, async (ctx) => {
+        const report = await (await ctx.admin()).rotateSigningKeys();
+        ctx.print(report, () => rotationReport(report));
+      }),
+    );
+  return signingKeys;
+}
+
+function tokenCommand(deps: CliDeps): Command {
+  return new Command('token')
+    .description('exchange an API key for an access token (printed on stdout)')
+    .option('--api-key-env <VAR>', `environment variable holding the API key (default ${DEFAULT_API_KEY_ENV})`)
+    .option('--api-key-stdin', 'read the API key from standard input')
+    .option('--client-id <id>', 'authenticate with HTTP Basic as this client (default: the key as a bearer credential)')
+    .option('--scope <scopes>', 'space-separated scopes to request (default: all of the key’s)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The key is never taken as an argument (shell history, ps). Examples:',
+        '  TOLLGATE_API_KEY=tg_… npx tollgate token',
+        '  npx tollgate token --api-key-stdin < key.txt',
+        '  TOKEN=$(npx tollgate token --scope orders:read)',
+      ].join('\n'),
+    )
+    .action(
+      action(deps, async (ctx, opts: { apiKeyEnv?: string; apiKeyStdin?: boolean; clientId?: string; scope?: string }) => {
+        const apiKey = await readApiKey(opts, deps);
+        const target = await ctx.connect();
+        const http = new ApiHttp({
+          baseUrl: target.baseUrl,
+          fetch: deps.fetch,
+          ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
+        });
+        const request = buildTokenRequest({ apiKey, ...(opts.clientId === undefined ? {} : { clientId: opts.clientId }) }, opts.scope);
+        const { body } = await http.send({ method: 'POST', path: ApiPath.token, raw: request });
+        const grant = tokenGrant(body, http.url({ path: ApiPath.token }));
+        // Only the token goes to stdout, so `TOKEN=$(npx tollgate token)` captures exactly it.
+        ctx.print(body, () => {
+          deps.stderr(`Access token expires in ${grant.expiresInSeconds} s; scope: ${grant.scope || '(none)'}\n`);
+          return grant.accessToken;
+        });
+      }),
+    );
+}
+
+function tokenGrant(body: unknown, url: URL) {
+  try {
+    return parseTokenResponse(body);
+  } catch (error) {
+    if (error instanceof InvalidTokenResponse) throw new UnexpectedResponse(`${url.href}: ${error.message}`);
+    throw error;
+  }
+}
+
+export function buildProgram(deps: CliDeps): Command {
+  const program = new Command('tollgate')
+    .description('Operate Tollgate: API keys, access tokens, clients and signing keys.')
+    .option('--url <url>', `local server URL (default: $${TargetEnv.url}, .local/state.json, ${DEFAULT_LOCAL_URL})`)
+    .option('--stack <name>', 'operate a deployed stack: read its outputs, sign admin calls with AWS SigV4')
+    .option('--region <region>', 'AWS region of --stack (default: the SDK’s region chain)')
+    .option('--json', 'print the server’s JSON instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
+    );
+  // Subcommands inherit exit and output settings only when added after they are set.
+  for (const command of [keysCommand(deps), ...revokeCommands(deps), signingKeysCommand(deps), tokenCommand(deps)]) {
+    inherit(command, program);
+    program.addCommand(command);
+  }
+  return program;
+}
+
+function inherit(command: Command, parent: Command): void {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inherit(sub, command);
+}
+
+/** Runs one CLI invocation; resolves to the exit status. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  try {
+    await buildProgram(deps).parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return commanderExit(error);
+    if (error instanceof CliError) {
+      deps.stderr(`tollgate: ${error.message}\n`);
+      return error.exitCode;
+    }
+    deps.stderr(`tollgate: unexpected error: ${(error as Error).message}\n`);
+    return ExitCode.refused;
+  }
+}
+
+/** Commander has already printed help or the usage error. */
+function commanderExit(error: CommanderError): number {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+  return ExitCode.usage;
+}
+
+/** The real process: stdio, environment, working directory, AWS SDK defaults. */
+export function nodeDeps(): CliDeps {
+  let credentials: CredentialsProvider | undefined;
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    fetch: (input, init) => fetch(input, init),
+    stdinIsTty: process.stdin.isTTY === true,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    cloudFormation: (region) => new CloudFormationClient(region === undefined ? {} : { region }),
+    // Loaded on first use: the credential chain is only needed for --stack.
+    credentials: () => async () => {
+      credentials ??= (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
+      return credentials();
+    },
+  };
+}
