@@ -1,0 +1,104 @@
+/**
+ * Appends revocations to the feed table (layout in `common/tables.ts`; the authorizers'
+ * `revocation-feed-reader.ts` reads it). Written only by the fan-out function.
+ *
+ * Exactly once per revocation, however often a stream record is delivered (Lambda retries
+ * a failed batch from its checkpoint, so records after a failure are seen again): one
+ * TransactWriteItems puts an idempotency marker for (kind, value), conditional on it not
+ * existing, together with the entry. Both succeed or neither does, so a cancellation on
+ * the marker's condition means an earlier delivery already wrote the entry.
+ */
+import { createHash } from 'node:crypto';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FEED_SHARDS, FeedAttr, feedMarkerPartition, feedPartition, feedSortKey, type RevocationEntry, type RevocationKind } from '../../common/tables';
+import { transactionConditionFailed } from './conditional-revoke';
+
+export type AppendResult =
+  | {
+      readonly outcome: 'written';
+      /** The entry's key, where readers find it. */
+      readonly bucket: string;
+      readonly seq: string;
+      readonly writtenAtMs: number;
+    }
+  | {
+      /** The marker existed: this revocation is already in the feed; nothing was written. */
+      readonly outcome: 'duplicate';
+      readonly writtenAtMs: number;
+    };
+
+export interface RevocationFeedWriter {
+  append(entry: RevocationEntry): Promise<AppendResult>;
+}
+
+/** Every marker shares this sort key, so the condition checks the one marker of (kind, value). */
+export const FEED_MARKER_SEQ = '-';
+/** Marker attribute naming the entry it guards (`<bucket>/<seq>`), for operators tracing a revocation. */
+export const FEED_MARKER_ENTRY = 'entry';
+
+export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append(entry: RevocationEntry): Promise<AppendResult> {
+    // The write time is the sort key, so it is taken as late as possible: readers look
+    // back a few seconds from their cursor to catch entries that became visible late.
+    const writtenAtMs = this.now();
+    const id = entryId(entry.kind, entry.value);
+    const bucket = feedPartition(Math.floor(writtenAtMs / 1000), shardOf(id));
+    const seq = feedSortKey(writtenAtMs, id);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value),
+                  [FeedAttr.seq]: FEED_MARKER_SEQ,
+                  [FeedAttr.purgeAt]: entry.purgeAt,
+                  [FEED_MARKER_ENTRY]: `${bucket}/${seq}`,
+                },
+                ConditionExpression: 'attribute_not_exists(#bucket)',
+                ExpressionAttributeNames: { '#bucket': FeedAttr.bucket },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  [FeedAttr.bucket]: bucket,
+                  [FeedAttr.seq]: seq,
+                  [FeedAttr.kind]: entry.kind,
+                  [FeedAttr.value]: entry.value,
+                  [FeedAttr.revokedAtMs]: entry.revokedAtMs,
+                  [FeedAttr.purgeAt]: entry.purgeAt,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return { outcome: 'written', bucket, seq, writtenAtMs };
+    } catch (error) {
+      if (transactionConditionFailed(error, 0)) return { outcome: 'duplicate', writtenAtMs };
+      throw error;
+    }
+  }
+}
+
+/**
+ * A short stable id of the revocation: unique among entries written in the same
+ * millisecond, without repeating the (possibly long) value in the sort key.
+ */
+function entryId(kind: RevocationKind, value: string): string {
+  return createHash('sha256').update(`${kind}#${value}`).digest('hex').slice(0, 12);
+}
+
+function shardOf(id: string): number {
+  return Number.parseInt(id.slice(0, 8), 16) % FEED_SHARDS;
+}

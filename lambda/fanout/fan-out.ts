@@ -1,0 +1,122 @@
+/**
+ * One stream batch through the fan-out: every record that is a revocation is appended to
+ * the feed (idempotently), then — once per batch, not per record — each configured
+ * stage's authorizer cache is flushed.
+ *
+ * Failures are per record (Lambda's `ReportBatchItemFailures`: the lowest failed sequence
+ * number becomes the checkpoint and the records from it on are delivered again), so one
+ * poison record does not hold back the rest of the batch; the event source mapping's
+ * bisect-on-error, bounded retries and DLQ take it out of the shard for good.
+ *
+ * The flush comes after the feed writes and never fails a record: the feed is the source
+ * of truth, and a cache entry that escapes a failed flush expires with the authorizer
+ * cache TTL anyway.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { RevocationEntry } from '../../common/tables';
+import { revocationFromRecord, type StreamTableNames } from '../core/revocation-events';
+import type { AppendResult, RevocationFeedWriter } from '../adapters/revocation-feed-writer';
+import type { AuthorizerCacheFlusher, StageRef } from '../adapters/authorizer-cache-flusher';
+
+/** Identifies a stream record in logs without its images. */
+export interface RecordRef {
+  readonly eventID?: string;
+  readonly sequenceNumber?: string;
+  readonly eventSourceARN?: string;
+}
+
+/** What the fan-out reports: Powertools logs and metrics in Lambda, a recorder in unit tests. */
+export interface FanoutTelemetry {
+  appended(entry: RevocationEntry, result: AppendResult): void;
+  recordFailed(record: RecordRef, error: unknown): void;
+  flushed(stage: StageRef, attempts: number): void;
+  /** `final`: no attempt is left; the cache entries expire with the authorizer cache TTL. */
+  flushFailed(stage: StageRef, error: unknown, attempt: number, final: boolean): void;
+  /** End of a batch: emit what was collected. */
+  batchDone(): void;
+}
+
+export interface FlushRetryPolicy {
+  readonly attempts: number;
+  /** Delay before the second attempt; doubled for each one after. */
+  readonly baseDelayMs: number;
+}
+
+/**
+ * Three attempts, 200–400 ms then 400–800 ms apart (each attempt after the SDK's own
+ * retries of throttling and 5xx): enough to ride out a burst of TooManyRequests from
+ * concurrent fan-outs, short enough to keep the batch, and the shard behind it, moving.
+ */
+export const DEFAULT_FLUSH_RETRY: FlushRetryPolicy = { attempts: 3, baseDelayMs: 200 };
+
+export interface FanoutDeps {
+  readonly streamTables: StreamTableNames;
+  readonly writer: RevocationFeedWriter;
+  readonly flusher: AuthorizerCacheFlusher;
+  readonly flushStages: readonly StageRef[];
+  readonly telemetry: FanoutTelemetry;
+  readonly clockSkewSeconds: number;
+  readonly now: () => number;
+  readonly flushRetry?: FlushRetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1): spreads the retries of concurrent fan-outs apart. */
+  readonly jitter?: () => number;
+}
+
+export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+
+export function createFanout(deps: FanoutDeps): FanoutHandler {
+  return async (event) => {
+    let revocations = 0;
+    const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
+      try {
+        const entry = revocationFromRecord(record, deps.streamTables, { nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds });
+        if (!entry) return;
+        deps.telemetry.appended(entry, await deps.writer.append(entry));
+        revocations += 1;
+      } catch (error) {
+        deps.telemetry.recordFailed(recordRef(record), error);
+        throw error;
+      }
+    };
+    try {
+      // A fresh processor per batch: its state is per batch, and local mode may run batches of several shards at once.
+      const response = await processPartialResponse(event, handleRecord, new BatchProcessor(EventType.DynamoDBStreams), {
+        // An all-failed batch is reported item by item too: Lambda then retries from the first record, as for a throw.
+        throwOnFullBatchFailure: false,
+      });
+      // A replayed batch whose entries were all duplicates still flushes: the earlier delivery may have died before its flush.
+      if (revocations > 0) await Promise.all(deps.flushStages.map((stage) => flushWithRetry(stage, deps)));
+      return response;
+    } finally {
+      deps.telemetry.batchDone();
+    }
+  };
+}
+
+async function flushWithRetry(stage: StageRef, deps: FanoutDeps): Promise<void> {
+  const policy = deps.flushRetry ?? DEFAULT_FLUSH_RETRY;
+  const sleep = deps.sleep ?? defaultSleep;
+  const jitter = deps.jitter ?? Math.random;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deps.flusher.flush(stage);
+      deps.telemetry.flushed(stage, attempt);
+      return;
+    } catch (error) {
+      const final = attempt >= policy.attempts;
+      deps.telemetry.flushFailed(stage, error, attempt, final);
+      if (final) return;
+      await sleep(policy.baseDelayMs * 2 ** (attempt - 1) * (1 + jitter()));
+    }
+  }
+}
+
+function recordRef(record: DynamoDBRecord): RecordRef {
+  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber, eventSourceARN: record.eventSourceARN };
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

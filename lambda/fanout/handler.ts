@@ -1,0 +1,29 @@
+/**
+ * The revocation fan-out: DynamoDB stream batches from the API-key, client, token and
+ * signing-key tables in, revocation-feed entries and authorizer-cache flushes out
+ * (contract §3). Configuration and clients are built once per execution environment.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { METRICS_NAMESPACE } from '../../common/config';
+import { apiGatewayClient, documentClient } from '../adapters/aws-clients';
+import { ApiGatewayAuthorizerCacheFlusher } from '../adapters/authorizer-cache-flusher';
+import { DynamoRevocationFeedWriter } from '../adapters/revocation-feed-writer';
+import { readFanoutConfig } from './config';
+import { createFanout } from './fan-out';
+import { PowertoolsFanoutTelemetry } from './telemetry';
+
+const config = readFanoutConfig(process.env);
+
+const fanout = createFanout({
+  streamTables: config.streamTables,
+  writer: new DynamoRevocationFeedWriter(documentClient(), config.revocationsTable),
+  flusher: new ApiGatewayAuthorizerCacheFlusher(apiGatewayClient()),
+  flushStages: config.flushStages,
+  telemetry: new PowertoolsFanoutTelemetry(new Logger(), new Metrics({ namespace: METRICS_NAMESPACE })),
+  clockSkewSeconds: config.clockSkewSeconds,
+  now: Date.now,
+});
+
+export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => fanout(event);
