@@ -88,14 +88,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
                 ExpressionAttributeValues: { ':active': CredentialStatus.Active, ':now': key.createdAt },
               },
             },
-            {
-              Put: {
-                TableName: this.tables.apiKeys,
-                Item: apiKeyItem(key),
-                ConditionExpression: 'attribute_not_exists(#keyId)',
-                ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId },
-              },
-            },
+            this.putNew(key),
           ],
         }),
       );
@@ -132,14 +125,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.apiKeys,
-                Item: apiKeyItem(successor),
-                ConditionExpression: 'attribute_not_exists(#keyId)',
-                ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId },
-              },
-            },
+            this.putNew(successor),
             {
               Update: {
                 TableName: this.tables.apiKeys,
@@ -158,6 +144,18 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       if (transactionConditionFailed(error, 1)) return 'not_rollable';
       throw error;
     }
+  }
+
+  /** A transaction item that writes a new key, refusing to overwrite an existing keyId. */
+  private putNew(key: StoredApiKey) {
+    return {
+      Put: {
+        TableName: this.tables.apiKeys,
+        Item: apiKeyItem(key),
+        ConditionExpression: 'attribute_not_exists(#keyId)',
+        ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId },
+      },
+    };
   }
 
   revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome> {

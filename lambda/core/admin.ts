@@ -3,7 +3,7 @@
  * clients; report and rotate the signing-key ring. Each revocation is ONE conditional write
  * whose `status` change to `revoked` the stream fan-out carries to every authorizer.
  */
-import { CLIENT_ID_PATTERN, Defaults } from '../../common/config';
+import { CLIENT_ID_PATTERN, Defaults, Limits } from '../../common/config';
 import { CredentialStatus, type SigningKeyRecord } from '../../common/tables';
 import { KEY_ID_PATTERN } from '../../common/tokens';
 import {
@@ -204,7 +204,7 @@ export class Admin {
   private async revokeKeysOf(clientId: string, nowSeconds: number): Promise<void> {
     let cursor: KeyListCursor | undefined;
     do {
-      const page = await this.ports.apiKeys.listByClient(clientId, 100, cursor);
+      const page = await this.ports.apiKeys.listByClient(clientId, Limits.adminPageSizeMax, cursor);
       const active = page.keys.filter((key) => key.status === CredentialStatus.Active);
       const results = await Promise.allSettled(active.map((key) => this.ports.apiKeys.revoke(key.keyId, nowSeconds)));
       results.forEach((result, index) => {

@@ -50,21 +50,8 @@ export interface TokenRecord {
   readonly purgeAt: number;
 }
 
-/** What the admin API returns for a key: never the hash, never index bookkeeping. */
-export interface ApiKeyView {
-  readonly keyId: string;
-  readonly clientId: string;
-  readonly scopes: readonly string[];
-  readonly status: CredentialStatus;
-  readonly description?: string;
-  readonly metadata?: Metadata;
-  readonly createdAt: number;
-  readonly expiresAt?: number;
-  readonly lastUsedAt?: number;
-  readonly revokedAt?: number;
-  readonly rolledFrom?: string;
-  readonly rolledTo?: string;
-}
+/** What the admin API returns for a key: never the hash, never index bookkeeping; `status` may read `expired`. */
+export type ApiKeyView = Omit<StoredApiKey, 'keyHash' | 'status'> & { readonly status: CredentialStatus };
 
 /** `expiresAt` ≤ now refuses the key even while TTL has not deleted it yet. */
 export function isPastExpiry(key: Pick<StoredApiKey, 'expiresAt'>, nowSeconds: number): boolean {
