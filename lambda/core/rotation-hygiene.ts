@@ -5,6 +5,7 @@
  * UTC day. Events carry identifiers and times only: the index projections hold no secret.
  */
 import { HygieneEvent } from '../../common/config';
+import { Metric } from '../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';
 import type { HygieneReport, HygieneKeyView, RunLog } from './rotation-report';
@@ -13,8 +14,9 @@ import type { ApiKeyHygieneSource, EventPublisher, ExpiringApiKey, HygieneEventE
 const SECONDS_PER_DAY = 86_400;
 
 export const HygieneMetric = {
-  expiring: 'ApiKeysExpiring',
-  stale: 'ApiKeysStale',
+  expiring: Metric.keysExpiring,
+  stale: Metric.keysStale,
+  /** Not charted by the stack; for investigations. */
   eventsPublished: 'HygieneEventsPublished',
 } as const;
 

@@ -8,6 +8,7 @@
  * and reconciliation catches any that a crash leaves behind. Every failure after a commit
  * leaves a valid ring that the next run continues from.
  */
+import { Metric } from '../../common/metrics';
 import { SigningKeyState } from '../../common/tables';
 import type { KeySpec } from '../../common/tokens';
 import {
@@ -34,13 +35,14 @@ import type { ApiKeyHygieneSource, EventPublisher, KeyManager, MetricsSink, Ring
 const MAX_COMMIT_ATTEMPTS = 4;
 const BACKOFF_BASE_MS = 25;
 
+/** The charted names come from `common/metrics.ts`; the others are for investigations. */
 export const RotationMetric = {
-  runs: 'RotationRuns',
-  failures: 'RotationFailures',
+  succeeded: Metric.rotationSucceeded,
+  failed: Metric.rotationFailed,
+  activeKeyAgeSeconds: Metric.activeKeyAgeSeconds,
   transitions: 'SigningKeyTransitions',
   kmsDeletionsScheduled: 'KmsKeyDeletionsScheduled',
   problems: 'RotationProblems',
-  activeKeyAgeSeconds: 'ActiveSigningKeyAgeSeconds',
 } as const;
 
 export interface RotationSettings extends HygieneSettings {

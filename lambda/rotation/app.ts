@@ -7,6 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/config';
+import { serviceName } from '../../common/metrics';
 import { documentClient, eventBridgeClient, kmsClient } from '../adapters/aws-clients';
 import { DynamoApiKeyHygiene } from '../adapters/api-key-hygiene';
 import { EventBridgePublisher } from '../adapters/event-publisher';
@@ -21,7 +22,7 @@ import { createRotationService, RotationMetric } from '../core/rotation-service'
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-const SERVICE_NAME = 'tollgate-rotation';
+const SERVICE_NAME = serviceName('rotation');
 
 export interface RotationAppOptions {
   /** Epoch milliseconds. @default Date.now */
@@ -58,7 +59,8 @@ export function createRotationApp(env: Environment, options: RotationAppOptions 
     async handle(event) {
       try {
         const report = await service.run(parseRotationRequest(event));
-        metrics.addMetric(RotationMetric.runs, MetricUnit.Count, 1);
+        // A run that left a due step undone (reported as a problem) counts as failed: the next run retries it.
+        metrics.addMetric(report.problems.length ? RotationMetric.failed : RotationMetric.succeeded, MetricUnit.Count, 1);
         logger.info('rotation run', {
           action: report.action,
           scheduled: report.scheduled,
@@ -69,7 +71,7 @@ export function createRotationApp(env: Environment, options: RotationAppOptions 
         });
         return report;
       } catch (error) {
-        metrics.addMetric(RotationMetric.failures, MetricUnit.Count, 1);
+        metrics.addMetric(RotationMetric.failed, MetricUnit.Count, 1);
         logger.error('rotation run failed', { error: describeError(error) });
         throw TYPED_ERRORS.some((type) => error instanceof type) ? error : new RotationStepFailed('the rotation run', error);
       } finally {
