@@ -95,8 +95,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 
 /** The poller over any {@link StreamReader}; closes the reader when it stops or fails to start. */
 export async function createStreamPoller(reader: StreamReader, options: StreamPollerOptions): Promise<StreamPoller> {
-  const poller = new Poller(reader, options);
+  let poller: Poller;
   try {
+    poller = new Poller(reader, options);
     await poller.init();
   } catch (error) {
     reader.close();
