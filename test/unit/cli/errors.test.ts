@@ -1,0 +1,180 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../../lambda/core/api-keys';
+import { closedPortUrl } from '../../support/http-stub';
+import { startFakeApi, type FakeApi } from './fake-api';
+import { tollgate, type CliOverrides } from './harness';
+
+const ADMIN_TOKEN = 'tga_errors-token';
+let api: FakeApi;
+
+beforeEach(async () => {
+  api = await startFakeApi({ adminToken: ADMIN_TOKEN });
+});
+afterEach(() => api.close());
+
+function run(argv: readonly string[], overrides: CliOverrides = {}) {
+  return tollgate([...argv, '--url', api.baseUrl], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...overrides.env }, ...overrides });
+}
+
+describe('server refusals', () => {
+  it('prints the error code and description on stderr and exits 1', async () => {
+    const result = await run(['keys', 'show', 'key_00000000000000000000']);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'tollgate: key_not_found: No API key has this keyId. (HTTP 404)\n' });
+  });
+
+  it('passes on the server validation message', async () => {
+    api.override = { status: 400, body: { error: 'invalid_request', error_description: 'Invalid body: scopes.0: must be an RFC 6749 scope-token.' } };
+    const result = await run(['keys', 'create', 'orders-service', '--scopes', 'bad"scope']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('tollgate: invalid_request: Invalid body: scopes.0: must be an RFC 6749 scope-token. (HTTP 400)\n');
+  });
+
+  it('explains a wrong admin token', async () => {
+    const result = await run(['signing-keys', 'status'], { env: { TOLLGATE_ADMIN_TOKEN: 'wrong' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^tollgate: unauthorized: Admin routes need "Authorization: Bearer <admin token>".*\(HTTP 401\)\n$/);
+    expect(result.stderr).not.toContain('wrong');
+  });
+
+  it.each([
+    [{ status: 403, body: { message: 'User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke' } }, 'http_403: User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke (HTTP 403)'],
+    [{ status: 403, body: { Message: 'Forbidden' } }, 'http_403: Forbidden (HTTP 403)'],
+    [{ status: 502, body: '<html>\n  <body>Bad Gateway</body>\n</html>' }, 'http_502: <html> <body>Bad Gateway</body> </html> (HTTP 502)'],
+    [{ status: 500, body: '' }, 'http_500: no details (HTTP 500)'],
+    [{ status: 302, headers: { Location: 'http://elsewhere.example/' } }, 'http_302: no details (HTTP 302)'],
+  ])('shows a non-Tollgate error answer %j in one line', async (answer, message) => {
+    api.override = answer;
+    const result = await run(['signing-keys', 'status']);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `tollgate: ${message}\n` });
+  });
+
+  it('exits 3 when a 200 is not JSON (the URL is not a Tollgate API)', async () => {
+    api.override = { status: 200, body: '<html>welcome</html>' };
+    const result = await run(['signing-keys', 'status']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(`tollgate: ${api.url} answered HTTP 200 with a body that is not JSON; is ${api.baseUrl}/ a Tollgate API?\n`);
+  });
+
+  it('exits 3 when a 200 lacks the documented fields, naming them but no value', async () => {
+    api.override = { status: 201, body: { apiKey: 'tg_would-be-secret', key: { keyId: 7 } } };
+    const result = await run(['keys', 'create', 'orders-service', '--scopes', 'a']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^tollgate: unexpected answer to POST \/admin\/clients\/orders-service\/keys: key\.keyId: .*expected string/);
+    expect(result.stderr).not.toContain('would-be-secret');
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 3 when a token response is not a token response', async () => {
+    api.override = { status: 200, body: { access_token: 'x', token_type: 'bearer' } };
+    const result = await run(['token'], { env: { TOLLGATE_API_KEY: generateApiKey().apiKey } });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(`tollgate: ${api.baseUrl}/oauth/token: Token response expires_in is not a positive number.\n`);
+  });
+
+  it('stops --all when the server keeps returning the same nextToken', async () => {
+    let calls = 0;
+    const stuck = { status: 200, body: { keys: [], nextToken: 'same' } };
+    api.override = stuck;
+    const result = await tollgate(['keys', 'list', 'c', '--all', '--url', api.baseUrl], {
+      env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+      fetch: (input, init) => {
+        calls += 1;
+        api.override = stuck;
+        return fetch(input, init);
+      },
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('tollgate: listing the keys of c did not end: the server keeps returning a nextToken\n');
+    expect(calls).toBe(2);
+  });
+});
+
+describe('network errors', () => {
+  it('explains in one line that the local server is not running', async () => {
+    const url = await closedPortUrl();
+    const result = await tollgate(['keys', 'list', 'orders-service', '--url', url], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    expect(result).toEqual({ code: 3, stdout: '', stderr: `tollgate: cannot reach ${url} (ECONNREFUSED) — is \`npm start\` running?\n` });
+  });
+
+  it('uses a neutral hint for a remote URL', async () => {
+    const result = await tollgate(['signing-keys', 'status', '--url', 'https://tollgate.invalid'], {
+      env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+      fetch: async () => {
+        throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });
+      },
+    });
+    expect(result.stderr).toBe('tollgate: cannot reach https://tollgate.invalid (ENOTFOUND) — check the URL and your network\n');
+    expect(result.code).toBe(3);
+  });
+});
+
+describe('bad usage sends nothing and exits 2', () => {
+  it.each([
+    [['keys', 'create', 'orders-service'], /required option '--scopes <list>' not specified/],
+    [['keys', 'create', 'orders-service', '--scopes', ' , '], /name at least one scope/],
+    [['keys', 'create', 'orders-service', '--scopes', 'a', '--metadata', '{team'], /--metadata <json>' argument '\{team' is invalid\. is not valid JSON/],
+    [['keys', 'create', 'orders-service', '--scopes', 'a', '--metadata', '["x"]'], /must be a JSON object/],
+    [['keys', 'create', 'orders-service', '--scopes', 'a', '--expires-in-days', '1.5'], /must be a whole number/],
+    [['keys', 'list', 'orders-service', '--limit', 'ten'], /must be a whole number/],
+    [['keys', 'list', 'orders-service', '--all', '--next-token', 'x'], /use either --all or --next-token, not both/],
+    [['keys', 'roll', 'key_x', '--grace-seconds', '-1'], /'--grace-seconds <n>' argument '-1' is invalid\. must be a whole number/],
+    [['keys', 'show'], /missing required argument 'keyId'/],
+    [['keys', 'frobnicate'], /unknown command 'frobnicate'/],
+    [['signing-keys', 'status', '--stack', 'prod'], /use either --url or --stack, not both/],
+  ])('%j', async (argv, message) => {
+    const result = await run(argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('refuses a --url that is not an http(s) URL', async () => {
+    const result = await tollgate(['keys', 'list', 'c', '--url', 'ftp://x'], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    expect(result).toMatchObject({ code: 2, stderr: 'tollgate: --url must be an http(s) URL: ftp://x\n' });
+  });
+
+  it('prints help for a group without a subcommand', async () => {
+    const result = await run(['keys']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Usage: tollgate keys [options] [command]');
+  });
+
+  it('--help on any command exits 0 with usage on stdout', async () => {
+    for (const argv of [['--help'], ['keys', 'create', '--help'], ['token', '--help'], ['signing-keys', 'rotate', '--help'], ['clients', 'revoke', '--help']]) {
+      const result = await tollgate(argv);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: tollgate/);
+    }
+  });
+});
+
+describe('the token command never takes or echoes the key carelessly', () => {
+  const apiKey = generateApiKey().apiKey;
+
+  it.each([
+    [['token', '--api-key-env', apiKey], {}, /--api-key-env takes the NAME of an environment variable/],
+    [['token', '--api-key-env', 'A', '--api-key-stdin'], {}, /use either --api-key-env or --api-key-stdin, not both/],
+    [['token'], { env: {} }, /environment variable TOLLGATE_API_KEY is not set/],
+    [['token', '--api-key-env', 'MY_KEY'], { env: { MY_KEY: `${apiKey.slice(0, -1)}!` } }, /environment variable MY_KEY does not hold a Tollgate API key/],
+    [['token', '--api-key-stdin'], {}, /reads the key from a pipe or a file, not from a terminal/],
+    [['token', '--api-key-stdin'], { stdin: '\n' }, /standard input does not hold a Tollgate API key/],
+  ] as const)('%j', async (argv, overrides, message) => {
+    const result = await tollgate([...argv, '--url', api.baseUrl], overrides as CliOverrides);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr + result.stdout).not.toContain(apiKey.slice(3, 40));
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it.each([
+    [['token', '--api-key', apiKey], /unknown option '--api-key'/],
+    [['token', apiKey], /too many arguments for 'token'/],
+  ])('refuses a key given as an argument without echoing it: %#', async (argv, message) => {
+    const result = await tollgate([...argv, '--url', api.baseUrl]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain(apiKey.slice(3, 40));
+    expect(api.requests).toHaveLength(0);
+  });
+});

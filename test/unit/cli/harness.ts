@@ -1,0 +1,56 @@
+/**
+ * Runs the CLI in-process with captured stdout/stderr and an isolated environment and
+ * working directory, over real HTTP (the default fetch) unless a test injects another.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { runCli, type CliDeps } from '../../../cli/program';
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export type CliOverrides = Partial<Omit<CliDeps, 'stdout' | 'stderr'>> & { readonly stdin?: string };
+
+export function emptyDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
+}
+
+/** Writes `.local/state.json` the way `npm start` does. */
+export function writeLocalState(cwd: string, state: Record<string, unknown>, dir = '.local'): void {
+  mkdirSync(join(cwd, dir), { recursive: true });
+  writeFileSync(join(cwd, dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+}
+
+export async function tollgate(argv: readonly string[], overrides: CliOverrides = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const { stdin, ...deps } = overrides;
+  const code = await runCli(argv, {
+    env: {},
+    cwd: emptyDir(),
+    fetch: (input, init) => fetch(input, init),
+    stdinIsTty: stdin === undefined,
+    readStdin: async () => stdin ?? '',
+    cloudFormation: () => {
+      throw new Error('this test does not expect CloudFormation calls');
+    },
+    credentials: () => async () => {
+      throw new Error('this test does not expect AWS credentials to be used');
+    },
+    ...deps,
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+/** A CloudFormation client whose endpoint is a local stub. */
+export function localCloudFormation(endpoint: string) {
+  return (region: string | undefined) =>
+    new CloudFormationClient({ region: region ?? 'us-east-1', endpoint, credentials: { accessKeyId: 'AKIDCFN', secretAccessKey: 'cfn-secret' } });
+}
