@@ -95,8 +95,10 @@ export interface AuthenticationPorts {
  */
 export async function authenticate(credentials: ClientCredentials, ports: AuthenticationPorts, nowSeconds: number): Promise<AuthenticatedClient> {
   const basic = credentials.method === 'client_secret_basic';
+  // A client that swapped its fields sends the API key as client_id: never echo that into a log.
+  const namedClientId = credentials.clientId?.startsWith(API_KEY_PREFIX) ? undefined : credentials.clientId;
   const fail = (reason: InvalidClientReason, context: { keyId?: string; clientId?: string } = {}) =>
-    new InvalidClient(reason, basic, { clientId: credentials.clientId, ...context });
+    new InvalidClient(reason, basic, { clientId: namedClientId, ...context });
 
   if (credentials.clientId !== undefined && !CLIENT_ID_PATTERN.test(credentials.clientId)) {
     throw new InvalidClient(InvalidClientReason.malformedCredentials, basic);
@@ -115,7 +117,7 @@ export async function authenticate(credentials: ClientCredentials, ports: Authen
   if (key.status !== CredentialStatus.Active) throw fail(InvalidClientReason.keyRevoked, context);
   if (isPastExpiry(key, nowSeconds)) throw fail(InvalidClientReason.keyExpired, context);
   if (credentials.clientId !== undefined && credentials.clientId !== key.clientId) {
-    throw fail(InvalidClientReason.clientMismatch, { keyId, clientId: credentials.clientId });
+    throw fail(InvalidClientReason.clientMismatch, { keyId });
   }
   const client = namedClient ?? (await ports.clients.get(key.clientId));
   if (!client) throw fail(InvalidClientReason.clientUnknown, context);

@@ -8,7 +8,7 @@ import { Defaults } from '../../common/config';
 import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../common/tables';
 import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from './access-token';
 import { AuditAction, type AuditLog } from './audit';
-import { authenticate, extractCredentials, type AuthenticatedClient, type ClientCredentials, type FormParams } from './client-auth';
+import { authenticate, extractCredentials, type AuthenticatedClient, type FormParams } from './client-auth';
 import type { ApiKeyReader, ClientReader, TokenWriter } from './credentials';
 import { ApiError, InvalidClient, InvalidRequest, TemporarilyUnavailable, UnsupportedGrantType } from './issuance-errors';
 import { issuingKey, type RingSource } from './issuing-key';
@@ -59,28 +59,25 @@ export class Issuer {
 
   /** `POST /oauth/token`. */
   async exchange(request: TokenEndpointRequest): Promise<TokenResponse> {
-    let credentials: ClientCredentials | undefined;
     let authenticated: AuthenticatedClient | undefined;
     try {
       const requestedScopes = parseTokenForm(request.form);
-      credentials = extractCredentials(request.authorization, request.form);
+      const credentials = extractCredentials(request.authorization, request.form);
       const nowSeconds = this.nowSeconds();
       authenticated = await authenticate(credentials, this.ports, nowSeconds);
       const scopes = grantScopes(requestedScopes, authenticated.key.scopes);
-      const response = await this.issue(authenticated, scopes, nowSeconds);
-      return response;
+      return await this.issue(authenticated, scopes, nowSeconds);
     } catch (error) {
-      this.auditFailure(AuditAction.tokenIssue, error, credentials, authenticated);
+      this.auditFailure(AuditAction.tokenIssue, error, authenticated);
       throw error;
     }
   }
 
   /** `POST /oauth/revoke`: RFC 7009 §2.2 — success for any well-formed request by an authenticated client. */
   async revoke(request: TokenEndpointRequest): Promise<void> {
-    let credentials: ClientCredentials | undefined;
     let authenticated: AuthenticatedClient | undefined;
     try {
-      credentials = extractCredentials(request.authorization, request.form);
+      const credentials = extractCredentials(request.authorization, request.form);
       const token = request.form.get('token');
       if (token === undefined || token === '') throw new InvalidRequest('The token parameter is required.');
       const nowSeconds = this.nowSeconds();
@@ -99,7 +96,7 @@ export class Issuer {
         ...(revoked ? { jti: jti as string } : {}),
       });
     } catch (error) {
-      this.auditFailure(AuditAction.tokenRevokeByClient, error, credentials, authenticated);
+      this.auditFailure(AuditAction.tokenRevokeByClient, error, authenticated);
       throw error;
     }
   }
@@ -159,13 +156,14 @@ export class Issuer {
     }
   }
 
-  private auditFailure(action: AuditAction, error: unknown, credentials?: ClientCredentials, authenticated?: AuthenticatedClient): void {
+  /** Ids come from our records or the error's vetted context, never straight from the request. */
+  private auditFailure(action: AuditAction, error: unknown, authenticated?: AuthenticatedClient): void {
     const context = error instanceof InvalidClient ? error.context : {};
     this.ports.audit.record({
       action,
       outcome: 'failure',
       reason: failureReason(error),
-      clientId: authenticated?.key.clientId ?? context.clientId ?? credentials?.clientId,
+      clientId: authenticated?.key.clientId ?? context.clientId,
       keyId: authenticated?.key.keyId ?? context.keyId,
     });
   }

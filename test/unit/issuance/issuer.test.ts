@@ -196,6 +196,10 @@ describe('Issuer.exchange', () => {
   it('never puts the API key or the JWT in an audit event', async () => {
     const response = await t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials' }) });
     await t.issuer().exchange({ authorization: basic('acme', `${t.apiKey.slice(0, -1)}x`), form: form({ grant_type: 'client_credentials' }) }).catch(() => undefined);
+    // Fields swapped by mistake: the API key arrives as client_id.
+    await t.issuer().exchange({ form: form({ grant_type: 'client_credentials', client_id: t.apiKey, client_secret: 'acme' }) }).catch(() => undefined);
+    await t.issuer().exchange({ authorization: basic(t.apiKey, t.apiKey), form: form({ grant_type: 'client_credentials' }) }).catch(() => undefined);
+    expect(t.audit.events.filter((e) => e.outcome === 'failure')).toHaveLength(3);
     const text = JSON.stringify(t.audit.events);
     expect(text).not.toContain(t.apiKey);
     expect(text).not.toContain(t.key.keyHash);
