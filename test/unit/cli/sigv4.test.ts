@@ -48,11 +48,11 @@ afterEach(async () => {
   await Promise.all([api.close(), cloudFormation.close()]);
 });
 
-function onStack(argv: readonly string[], overrides: CliOverrides & { credentials?: AwsCredentials } = {}) {
-  const { credentials = CREDENTIALS, ...rest } = overrides;
+function onStack(argv: readonly string[], overrides: Omit<CliOverrides, 'credentials'> & { signWith?: AwsCredentials } = {}) {
+  const { signWith = CREDENTIALS, ...rest } = overrides;
   return tollgate([...argv, '--stack', 'tollgate-prod', '--region', 'eu-west-1'], {
     cloudFormation: localCloudFormation(cloudFormation.url),
-    credentials: () => async () => credentials,
+    credentials: () => async () => signWith,
     ...rest,
   });
 }
@@ -93,7 +93,7 @@ describe('--stack', () => {
 
   it('sends no security token header for long-term credentials', async () => {
     const { sessionToken: _omit, ...longTerm } = CREDENTIALS;
-    await onStack(['keys', 'revoke', 'key_0123456789abcdef0123'], { credentials: longTerm });
+    await onStack(['keys', 'revoke', 'key_0123456789abcdef0123'], { signWith: longTerm });
 
     const request = api.requests[0]!;
     expect(request.headers).not.toHaveProperty('x-amz-security-token');
