@@ -1,22 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROTATION_REPORT, SIGNING_KEYS, startFakeApi, type FakeApi } from './fake-api';
-import { tollgate, type CliOverrides } from './harness';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ROTATION_REPORT, SIGNING_KEYS } from './fake-api';
+import { useFakeApi } from './harness';
 
 const ADMIN_TOKEN = 'tga_test-admin-token';
-let api: FakeApi;
-
-beforeEach(async () => {
-  api = await startFakeApi({ adminToken: ADMIN_TOKEN });
-});
-afterEach(() => api.close());
-
-/** Runs a command against the fake, with the admin token in the environment. */
-function run(argv: readonly string[], overrides: CliOverrides = {}) {
-  return tollgate([...argv, '--url', api.baseUrl], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...overrides.env }, ...overrides });
-}
+const fake = useFakeApi(ADMIN_TOKEN);
+const run = fake.run.bind(fake);
 
 function lastRequest() {
-  return api.requests.at(-1)!;
+  return fake.api.requests.at(-1)!;
 }
 
 /** Lines of a table's rows as arrays of cells (split on runs of 2+ spaces). */
@@ -50,7 +41,7 @@ describe('keys create', () => {
       metadata: { team: 'orders', tier: 2 },
     });
 
-    const [keyId, apiKey] = [...api.secrets][0]!;
+    const [keyId, apiKey] = [...fake.api.secrets][0]!;
     expect(result.stdout.split(apiKey)).toHaveLength(2);
     expect(result.stdout).toContain('Store it now: it will not be shown again');
     expect(result.stdout).toContain(`Created API key ${keyId} for client orders-service`);
@@ -68,16 +59,16 @@ describe('keys create', () => {
     const result = await run(['keys', 'create', 'orders-service', '--scopes', 'orders:read', '--json']);
 
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual(api.answers.at(-1));
+    expect(JSON.parse(result.stdout)).toEqual(fake.api.answers.at(-1));
   });
 });
 
 describe('keys list', () => {
   beforeEach(() => {
-    api.seedKey('orders-service', { description: 'first', expiresAt: 1_767_225_600 });
-    api.seedKey('orders-service', { scopes: ['orders:read', 'orders:write'] });
-    api.seedKey('orders-service');
-    api.seedKey('billing');
+    fake.api.seedKey('orders-service', { description: 'first', expiresAt: 1_767_225_600 });
+    fake.api.seedKey('orders-service', { scopes: ['orders:read', 'orders:write'] });
+    fake.api.seedKey('orders-service');
+    fake.api.seedKey('billing');
   });
 
   it('prints a table of one page with ISO times and the hint for the next page, never a secret', async () => {
@@ -90,7 +81,7 @@ describe('keys list', () => {
     const [table, hint] = result.stdout.split('\n\n');
     const [header, first, second] = rows(table!);
     expect(header).toEqual(['KEY ID', 'STATUS', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'DESCRIPTION']);
-    const [firstId, secondId] = [...api.keys.keys()];
+    const [firstId, secondId] = [...fake.api.keys.keys()];
     expect(first).toEqual([firstId, 'active', 'orders:read', '2025-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 'first']);
     expect(second).toEqual([secondId, 'active', 'orders:read,orders:write', '2025-01-01T00:00:00Z', '-', '2025-01-01T00:00:00Z', '-']);
     expect(hint).toBe('More keys: add --next-token 2, or use --all.\n');
@@ -107,7 +98,7 @@ describe('keys list', () => {
   it('--all follows every page; with --json it prints every key in one document', async () => {
     const result = await run(['keys', 'list', 'orders-service', '--limit', '1', '--all', '--json']);
 
-    expect(api.requests.map((r) => r.query.get('nextToken'))).toEqual([null, '1', '2']);
+    expect(fake.api.requests.map((r) => r.query.get('nextToken'))).toEqual([null, '1', '2']);
     const printed = JSON.parse(result.stdout) as { keys: { clientId: string }[]; nextToken?: string };
     expect(printed.keys).toHaveLength(3);
     expect(printed.keys.every((key) => key.clientId === 'orders-service')).toBe(true);
@@ -122,7 +113,7 @@ describe('keys list', () => {
 
 describe('keys show, roll and revoke', () => {
   it('show prints the record as fields; --json prints the server answer', async () => {
-    const { key } = api.seedKey('orders-service', { metadata: { team: 'orders' } });
+    const { key } = fake.api.seedKey('orders-service', { metadata: { team: 'orders' } });
 
     const human = await run(['keys', 'show', key.keyId]);
     expect(lastRequest()).toMatchObject({ method: 'GET', pathname: `/admin/keys/${key.keyId}` });
@@ -139,26 +130,26 @@ describe('keys show, roll and revoke', () => {
     ]);
 
     const json = await run(['keys', 'show', key.keyId, '--json']);
-    expect(json.stdout).toBe(`${JSON.stringify(api.answers.at(-1), null, 2)}\n`);
+    expect(json.stdout).toBe(`${JSON.stringify(fake.api.answers.at(-1), null, 2)}\n`);
   });
 
   it('roll posts the grace period and prints the new key once', async () => {
-    const { key } = api.seedKey('orders-service');
+    const { key } = fake.api.seedKey('orders-service');
     const result = await run(['keys', 'roll', key.keyId, '--grace-seconds', '0']);
 
     expect(lastRequest()).toMatchObject({ method: 'POST', pathname: `/admin/keys/${key.keyId}/roll` });
     expect(JSON.parse(lastRequest().body)).toEqual({ graceSeconds: 0 });
     const newKeyId = key.rolledTo!;
-    const newSecret = api.secrets.get(newKeyId)!;
+    const newSecret = fake.api.secrets.get(newKeyId)!;
     expect(result.stdout).toContain(`Rolled ${key.keyId} to ${newKeyId}; ${key.keyId} keeps working for at most 0 s.`);
     expect(result.stdout.split(newSecret)).toHaveLength(2);
-    expect(result.stdout).not.toContain(api.secrets.get(key.keyId));
+    expect(result.stdout).not.toContain(fake.api.secrets.get(key.keyId));
     expect(result.stdout).toContain('Store it now');
     expect(result.stdout).toMatch(new RegExp(`rolledFrom\\s+${key.keyId}`));
   });
 
   it('roll without --grace-seconds leaves the default to the server', async () => {
-    const { key } = api.seedKey('orders-service');
+    const { key } = fake.api.seedKey('orders-service');
     const result = await run(['keys', 'roll', key.keyId]);
 
     expect(lastRequest().body).toBe('{}');
@@ -170,7 +161,7 @@ describe('keys show, roll and revoke', () => {
     [['tokens', 'revoke', 'Xy_9-jti'], '/admin/tokens/Xy_9-jti', 'Revoked access token Xy_9-jti.'],
     [['clients', 'revoke', 'orders-service'], '/admin/clients/orders-service', 'Revoked client orders-service: every API key and access token it holds.'],
   ])('%j sends DELETE %s', async (argv, path, message) => {
-    api.seedKey('orders-service', { keyId: 'key_0123456789abcdef0123' });
+    fake.api.seedKey('orders-service', { keyId: 'key_0123456789abcdef0123' });
 
     const human = await run(argv);
     expect(human).toEqual({ code: 0, stdout: `${message}\n`, stderr: '' });
@@ -214,7 +205,7 @@ describe('signing-keys', () => {
 
 describe('token', () => {
   it('exchanges the key from TOLLGATE_API_KEY as a bearer credential and prints only the token on stdout', async () => {
-    const { key, apiKey } = api.seedKey('orders-service');
+    const { key, apiKey } = fake.api.seedKey('orders-service');
     const result = await run(['token'], { env: { TOLLGATE_API_KEY: apiKey } });
 
     expect(result.code).toBe(0);
@@ -228,7 +219,7 @@ describe('token', () => {
   });
 
   it('reads the key from the named variable or stdin, uses Basic with --client-id, and asks for --scope', async () => {
-    const { apiKey } = api.seedKey('orders-service', { scopes: ['orders:read', 'orders:write'] });
+    const { apiKey } = fake.api.seedKey('orders-service', { scopes: ['orders:read', 'orders:write'] });
 
     const fromEnv = await run(['token', '--api-key-env', 'ORDERS_KEY', '--client-id', 'orders-service', '--scope', 'orders:read'], {
       env: { ORDERS_KEY: apiKey },
@@ -244,22 +235,22 @@ describe('token', () => {
   });
 
   it('never sends the admin token to the token endpoint', async () => {
-    const { apiKey } = api.seedKey('orders-service');
+    const { apiKey } = fake.api.seedKey('orders-service');
     await run(['token'], { env: { TOLLGATE_API_KEY: apiKey } });
     expect(JSON.stringify(lastRequest().headers)).not.toContain(ADMIN_TOKEN);
   });
 
   it('--json prints the token response as the server sent it', async () => {
-    const { apiKey } = api.seedKey('orders-service');
+    const { apiKey } = fake.api.seedKey('orders-service');
     const result = await run(['token', '--json'], { env: { TOLLGATE_API_KEY: apiKey } });
 
-    expect(JSON.parse(result.stdout)).toEqual(api.answers.at(-1));
+    expect(JSON.parse(result.stdout)).toEqual(fake.api.answers.at(-1));
     expect(result.stderr).toBe('');
   });
 
   it('a refused key fails with the server code and does not print the key', async () => {
-    const { apiKey } = api.seedKey('orders-service');
-    api.secrets.clear();
+    const { apiKey } = fake.api.seedKey('orders-service');
+    fake.api.secrets.clear();
     const result = await run(['token'], { env: { TOLLGATE_API_KEY: apiKey } });
 
     expect(result).toMatchObject({ code: 1, stdout: '' });

@@ -1,20 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../../lambda/core/api-keys';
 import { closedPortUrl } from '../../support/http-stub';
-import { startFakeApi, type FakeApi } from './fake-api';
-import { tollgate, type CliOverrides } from './harness';
+import { tollgate, useFakeApi, type CliOverrides } from './harness';
 
 const ADMIN_TOKEN = 'tga_errors-token';
-let api: FakeApi;
-
-beforeEach(async () => {
-  api = await startFakeApi({ adminToken: ADMIN_TOKEN });
-});
-afterEach(() => api.close());
-
-function run(argv: readonly string[], overrides: CliOverrides = {}) {
-  return tollgate([...argv, '--url', api.baseUrl], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...overrides.env }, ...overrides });
-}
+const fake = useFakeApi(ADMIN_TOKEN);
+const run = fake.run.bind(fake);
 
 describe('server refusals', () => {
   it('prints the error code and description on stderr and exits 1', async () => {
@@ -23,7 +14,7 @@ describe('server refusals', () => {
   });
 
   it('passes on the server validation message', async () => {
-    api.override = { status: 400, body: { error: 'invalid_request', error_description: 'Invalid body: scopes.0: must be an RFC 6749 scope-token.' } };
+    fake.api.override = { status: 400, body: { error: 'invalid_request', error_description: 'Invalid body: scopes.0: must be an RFC 6749 scope-token.' } };
     const result = await run(['keys', 'create', 'orders-service', '--scopes', 'bad"scope']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('tollgate: invalid_request: Invalid body: scopes.0: must be an RFC 6749 scope-token. (HTTP 400)\n');
@@ -43,20 +34,20 @@ describe('server refusals', () => {
     [{ status: 500, body: '' }, 'http_500: no details (HTTP 500)'],
     [{ status: 302, headers: { Location: 'http://elsewhere.example/' } }, 'http_302: no details (HTTP 302)'],
   ])('shows a non-Tollgate error answer %j in one line', async (answer, message) => {
-    api.override = answer;
+    fake.api.override = answer;
     const result = await run(['signing-keys', 'status']);
     expect(result).toEqual({ code: 1, stdout: '', stderr: `tollgate: ${message}\n` });
   });
 
   it('exits 3 when a 200 is not JSON (the URL is not a Tollgate API)', async () => {
-    api.override = { status: 200, body: '<html>welcome</html>' };
+    fake.api.override = { status: 200, body: '<html>welcome</html>' };
     const result = await run(['signing-keys', 'status']);
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe(`tollgate: ${api.url} answered HTTP 200 with a body that is not JSON; is ${api.baseUrl}/ a Tollgate API?\n`);
+    expect(result.stderr).toBe(`tollgate: ${fake.api.url} answered HTTP 200 with a body that is not JSON; is ${fake.api.baseUrl}/ a Tollgate API?\n`);
   });
 
   it('exits 3 when a 200 lacks the documented fields, naming them but no value', async () => {
-    api.override = { status: 201, body: { apiKey: 'tg_would-be-secret', key: { keyId: 7 } } };
+    fake.api.override = { status: 201, body: { apiKey: 'tg_would-be-secret', key: { keyId: 7 } } };
     const result = await run(['keys', 'create', 'orders-service', '--scopes', 'a']);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^tollgate: unexpected answer to POST \/admin\/clients\/orders-service\/keys: key\.keyId: .*expected string/);
@@ -65,21 +56,21 @@ describe('server refusals', () => {
   });
 
   it('exits 3 when a token response is not a token response', async () => {
-    api.override = { status: 200, body: { access_token: 'x', token_type: 'bearer' } };
+    fake.api.override = { status: 200, body: { access_token: 'x', token_type: 'bearer' } };
     const result = await run(['token'], { env: { TOLLGATE_API_KEY: generateApiKey().apiKey } });
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe(`tollgate: ${api.baseUrl}/oauth/token: Token response expires_in is not a positive number.\n`);
+    expect(result.stderr).toBe(`tollgate: ${fake.api.baseUrl}/oauth/token: Token response expires_in is not a positive number.\n`);
   });
 
   it('stops --all when the server keeps returning the same nextToken', async () => {
     let calls = 0;
     const stuck = { status: 200, body: { keys: [], nextToken: 'same' } };
-    api.override = stuck;
-    const result = await tollgate(['keys', 'list', 'c', '--all', '--url', api.baseUrl], {
+    fake.api.override = stuck;
+    const result = await tollgate(['keys', 'list', 'c', '--all', '--url', fake.api.baseUrl], {
       env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
       fetch: (input, init) => {
         calls += 1;
-        api.override = stuck;
+        fake.api.override = stuck;
         return fetch(input, init);
       },
     });
@@ -126,7 +117,7 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
-    expect(api.requests).toHaveLength(0);
+    expect(fake.api.requests).toHaveLength(0);
   });
 
   it('refuses a --url that is not an http(s) URL', async () => {
@@ -160,21 +151,21 @@ describe('the token command never takes or echoes the key carelessly', () => {
     [['token', '--api-key-stdin'], {}, /reads the key from a pipe or a file, not from a terminal/],
     [['token', '--api-key-stdin'], { stdin: '\n' }, /standard input does not hold a Tollgate API key/],
   ] as const)('%j', async (argv, overrides, message) => {
-    const result = await tollgate([...argv, '--url', api.baseUrl], overrides as CliOverrides);
+    const result = await tollgate([...argv, '--url', fake.api.baseUrl], overrides as CliOverrides);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr + result.stdout).not.toContain(apiKey.slice(3, 40));
-    expect(api.requests).toHaveLength(0);
+    expect(fake.api.requests).toHaveLength(0);
   });
 
   it.each([
     [['token', '--api-key', apiKey], /unknown option '--api-key'/],
     [['token', apiKey], /too many arguments for 'token'/],
   ])('refuses a key given as an argument without echoing it: %#', async (argv, message) => {
-    const result = await tollgate([...argv, '--url', api.baseUrl]);
+    const result = await tollgate([...argv, '--url', fake.api.baseUrl]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toContain(apiKey.slice(3, 40));
-    expect(api.requests).toHaveLength(0);
+    expect(fake.api.requests).toHaveLength(0);
   });
 });

@@ -5,8 +5,10 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { runCli, type CliDeps } from '../../../cli/program';
+import { startFakeApi, type FakeApi } from './fake-api';
 
 export interface CliRun {
   readonly code: number;
@@ -53,4 +55,25 @@ export async function tollgate(argv: readonly string[], overrides: CliOverrides 
 export function localCloudFormation(endpoint: string) {
   return (region: string | undefined) =>
     new CloudFormationClient({ region: region ?? 'us-east-1', endpoint, credentials: { accessKeyId: 'AKIDCFN', secretAccessKey: 'cfn-secret' } });
+}
+
+/**
+ * A fresh fake API per test (admin routes behind `adminToken`), and `run`, which points
+ * the CLI at it with that token in the environment unless the test's own env overrides it.
+ */
+export function useFakeApi(adminToken: string): { readonly api: FakeApi; run(argv: readonly string[], overrides?: CliOverrides): Promise<CliRun> } {
+  let current: FakeApi | undefined;
+  beforeEach(async () => {
+    current = await startFakeApi({ adminToken });
+  });
+  afterEach(() => current?.close());
+  return {
+    get api() {
+      if (!current) throw new Error('the fake API runs only inside a test');
+      return current;
+    },
+    run(argv, overrides = {}) {
+      return tollgate([...argv, '--url', this.api.baseUrl], { ...overrides, env: { TOLLGATE_ADMIN_TOKEN: adminToken, ...overrides.env } });
+    },
+  };
 }

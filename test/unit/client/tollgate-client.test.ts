@@ -153,27 +153,19 @@ describe('refresh before expiry', () => {
     expect(stub.tokenRequests()).toHaveLength(2);
   });
 
-  it('refreshes with at least 30 s to spare when 10% of the lifetime is less', async () => {
-    stub.script.push(issueToken(stub.issued, 120));
-    const tollgate = client();
+  it.each([
+    ['at least 30 s before expiry when 10% of the lifetime is less', 120, {}, 90],
+    ['when refreshBeforeExpirySeconds say so', 900, { refreshBeforeExpirySeconds: 300 }, 600],
+    ['at half the lifetime when the window would be longer', 40, {}, 20],
+  ] as const)('refreshes %s', async (_, expiresIn, options, refreshAtSeconds) => {
+    stub.script.push(issueToken(stub.issued, expiresIn));
+    const tollgate = client(options);
     await tollgate.getToken();
 
-    nowMs = START_MS + 89_000;
+    nowMs = START_MS + refreshAtSeconds * 1000 - 1;
     await tollgate.getToken();
     expect(stub.tokenRequests()).toHaveLength(1);
-    nowMs = START_MS + 91_000;
-    await tollgate.getToken();
-    expect(stub.tokenRequests()).toHaveLength(2);
-  });
-
-  it('honours refreshBeforeExpirySeconds', async () => {
-    const tollgate = client({ refreshBeforeExpirySeconds: 300 });
-    await tollgate.getToken();
-
-    nowMs = START_MS + 599_000;
-    await tollgate.getToken();
-    expect(stub.tokenRequests()).toHaveLength(1);
-    nowMs = START_MS + 601_000;
+    nowMs = START_MS + refreshAtSeconds * 1000;
     await tollgate.getToken();
     expect(stub.tokenRequests()).toHaveLength(2);
   });
