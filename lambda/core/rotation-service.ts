@@ -192,12 +192,16 @@ export function createRotationService(deps: RotationDependencies): RotationServi
           await advance({ kind: 'compromised', kid: request.kid }, log);
           await housekeeping(log);
           return finish(request, log, null, await hygieneReport(false, log));
-        case 'step':
-        case 'rotate': {
-          const reconciliation = await reconcileKmsKeys({ store: deps.store, keys: deps.keys, deletionWindowDays: timing.deletionWindowDays }, nowSeconds(), log);
-          await advance({ kind: request.action }, log);
+        case 'rotate':
+          // Kept quick: the admin API waits for it. Reconciliation and publishing belong to steps.
+          await advance({ kind: 'rotate' }, log);
           await housekeeping(log);
-          return finish(request, log, reconciliation, await hygieneReport(request.action === 'step', log));
+          return finish(request, log, null, await hygieneReport(false, log));
+        case 'step': {
+          const reconciliation = await reconcileKmsKeys({ store: deps.store, keys: deps.keys, deletionWindowDays: timing.deletionWindowDays }, nowSeconds(), log);
+          await advance({ kind: 'step' }, log);
+          await housekeeping(log);
+          return finish(request, log, reconciliation, await hygieneReport(true, log));
         }
       }
     },
