@@ -30,8 +30,9 @@ export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTe
 /** Logging must never change a decision, so a failure here is written to stderr and dropped. */
 function report(telemetry: AuthorizerTelemetry, decision: Decision, event: APIGatewayRequestAuthorizerEvent | undefined, startedMs: number): void {
   try {
-    telemetry.decision(decision, event ?? {}, Math.round((performance.now() - startedMs) * 1000));
-    telemetry.flushIfDue();
+    const nowMs = performance.now();
+    telemetry.decision(decision, event ?? {}, Math.round((nowMs - startedMs) * 1000));
+    telemetry.flushIfDue(nowMs);
   } catch (error) {
     process.stderr.write(`authorizer telemetry failed: ${(error as Error)?.message}\n`);
   }

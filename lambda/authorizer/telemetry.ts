@@ -131,9 +131,9 @@ export class AuthorizerTelemetry {
     this.options.log.warn('revocation feed items skipped: not entry-shaped', { count });
   };
 
-  /** Schedules a publish after the current request when the batch period has passed. */
-  flushIfDue(): void {
-    if (this.flushScheduled || this.monotonicNow() < this.nextFlushMs) return;
+  /** Schedules a publish after the current request when the batch period has passed (`nowMs`: monotonic). */
+  flushIfDue(nowMs: number): void {
+    if (this.flushScheduled || nowMs < this.nextFlushMs) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }

@@ -1,6 +1,6 @@
 /**
  * Verification of Tollgate access tokens (RFC 9068 JWT profile, RFC 7515 compact JWS)
- * with `node:crypto` directly: the general libraries (jose, fast-jwt, aws-jwt-verify)
+ * with `node:crypto` directly (`signature-check.ts`): the general libraries (jose, fast-jwt, aws-jwt-verify)
  * spend more per token than the authorizer's budget allows. What we accept is pinned
  * down by a differential property test against `jose.jwtVerify`
  * (test/unit/authorizer/verifier-differential.test.ts).
@@ -15,8 +15,8 @@
  * - every claim of the contract (§1.2) present and typed, `sub` equal to `client_id`,
  *   and a lifetime no longer than the contract's hard maximum.
  */
-import { verify as cryptoVerify } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { Limits } from '../../common/config';
 import { ACCESS_TOKEN_TYP } from '../../common/tokens';
 import { RejectReason, TokenRejected } from './authorizer-errors';
 import type { KeyLookup, TrustedKey } from './key-ring-cache';
@@ -52,13 +52,6 @@ const HEADER_CACHE_LIMIT = 64;
 /** RFC 7515 §4.1.9 / RFC 9068 §2.1: `typ` compares case-insensitively, `application/` optional. */
 const EXPECTED_TYP = `application/${ACCESS_TOKEN_TYP}`;
 
-/** base64url alphabet (RFC 4648 §5) as a lookup table over char codes. */
-const BASE64URL = (() => {
-  const table = new Uint8Array(128);
-  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') table[c.charCodeAt(0)] = 1;
-  return table;
-})();
-
 export class AccessTokenVerifier {
   private readonly headers = new Map<string, ProtectedHeader>();
 
@@ -68,16 +61,17 @@ export class AccessTokenVerifier {
   verify(token: string, keys: KeyLookup, nowSeconds: number): VerifiedToken {
     const firstDot = token.indexOf('.');
     const secondDot = firstDot < 0 ? -1 : token.indexOf('.', firstDot + 1);
-    if (firstDot <= 0 || secondDot <= firstDot + 1 || secondDot === token.length - 1 || token.indexOf('.', secondDot + 1) !== -1) {
+    if (firstDot <= 0 || secondDot < 0 || token.indexOf('.', secondDot + 1) !== -1 || !hasBase64UrlAlphabetOnly(token)) {
       throw new TokenRejected(RejectReason.malformedToken);
     }
     const header = this.protectedHeader(token.slice(0, firstDot));
     const key = keys.lookup(header.kid, nowSeconds);
     if (key === undefined) throw new TokenRejected(RejectReason.unknownKid, { kid: header.kid });
     if (header.alg !== key.alg) throw new TokenRejected(RejectReason.algorithmMismatch, { kid: key.kid });
-    if (!isBase64Url(token, firstDot + 1, secondDot)) throw new TokenRejected(RejectReason.malformedToken, { kid: key.kid });
+    const payloadBytes = decodePart(token, firstDot + 1, secondDot, PAYLOAD);
+    if (payloadBytes < 0) throw new TokenRejected(RejectReason.malformedToken, { kid: key.kid });
     verifySignature(token, secondDot, key);
-    const claims = decodeJsonObject(token.slice(firstDot + 1, secondDot));
+    const claims = parseJsonObject(PAYLOAD, payloadBytes);
     if (claims === undefined) throw new TokenRejected(RejectReason.malformedToken, { kid: key.kid });
     return this.checkClaims(claims, key, nowSeconds);
   }
@@ -131,7 +125,8 @@ function nonEmptyString(value: unknown): value is string {
 }
 
 function parseProtectedHeader(encoded: string): ProtectedHeader {
-  const header = isBase64Url(encoded, 0, encoded.length) ? decodeJsonObject(encoded) : undefined;
+  const bytes = decodePart(encoded, 0, encoded.length, HEADER);
+  const header = bytes < 0 ? undefined : parseJsonObject(HEADER, bytes);
   if (header === undefined) throw new TokenRejected(RejectReason.malformedToken);
   const { alg, kid, typ, crit } = header;
   if (typeof alg !== 'string' || alg === '' || typeof kid !== 'string' || kid === '') {
@@ -148,44 +143,59 @@ function normalizedTyp(typ: string): string {
 }
 
 function verifySignature(token: string, secondDot: number, key: TrustedKey): void {
-  const start = secondDot + 1;
-  // Unpadded base64url of n bytes is exactly ceil(4n/3) characters (RFC 7515 §2).
-  if (token.length - start !== Math.ceil((key.signatureBytes * 4) / 3) || !isBase64Url(token, start, token.length)) {
-    throw new TokenRejected(RejectReason.badSignature, { kid: key.kid });
-  }
-  const signature = Buffer.from(token.slice(start), 'base64url');
+  const bytes = decodePart(token, secondDot + 1, token.length, SIGNATURE);
+  // Exactly the algorithm's length: a DER ES256 signature (70–72 bytes) never reaches OpenSSL.
+  if (bytes !== key.signatureBytes) throw new TokenRejected(RejectReason.badSignature, { kid: key.kid });
   let valid = false;
   try {
-    // The signing input is ASCII (checked above), so latin1 gives its exact bytes (RFC 7515 §5.2).
-    valid = signature.length === key.signatureBytes && cryptoVerify('sha256', Buffer.from(token.slice(0, secondDot), 'latin1'), key.verifyKey, signature);
+    valid = key.check(token.slice(0, secondDot), SIGNATURE.subarray(0, bytes));
   } catch {
+    // OpenSSL refuses some inputs outright (e.g. an RSA signature not below the modulus).
     valid = false;
   }
   if (!valid) throw new TokenRejected(RejectReason.badSignature, { kid: key.kid });
 }
 
-/** A part already checked to be base64url, decoded as a UTF-8 JSON object; undefined for anything else. */
-function decodeJsonObject(encoded: string): Record<string, unknown> | undefined {
-  const bytes = Buffer.from(encoded, 'base64url');
-  // RFC 7515 §5.2 step 3/8: the parts are UTF-8; a lenient decoder would let two byte strings mean the same JSON.
-  if (!isUtf8(bytes)) return undefined;
+/**
+ * Scratch space for decoded parts. Verification is synchronous and single-threaded, so
+ * one buffer per part serves every call and decoding allocates nothing.
+ */
+const HEADER = Buffer.alloc(Limits.maxAccessTokenBytes);
+const PAYLOAD = Buffer.alloc(Limits.maxAccessTokenBytes);
+const SIGNATURE = Buffer.alloc(Limits.maxAccessTokenBytes);
+
+/**
+ * The whole token is ASCII and free of `+` and `/` (base64, not base64url). Together with
+ * `decodePart`'s length rule this is exactly "every part is strict unpadded base64url"
+ * (RFC 7515 §2), checked with two memchr-speed scans instead of a per-character loop;
+ * test/unit/authorizer/base64url.test.ts pins the equivalence against the regex.
+ */
+function hasBase64UrlAlphabetOnly(token: string): boolean {
+  return Buffer.byteLength(token, 'utf8') === token.length && token.indexOf('+') === -1 && token.indexOf('/') === -1;
+}
+
+/**
+ * Decodes `text[start, end)` into `into`; the byte count, or -1 unless the part is
+ * non-empty unpadded base64url. Node's decoder skips characters outside the alphabet and
+ * stops at `=`, so any such character leaves fewer than ⌊3·length/4⌋ bytes; a length of
+ * 4k+1 characters cannot encode whole bytes (RFC 4648 §5).
+ */
+export function decodePart(text: string, start: number, end: number, into: Buffer): number {
+  const length = end - start;
+  if (length === 0 || length % 4 === 1) return -1;
+  const written = into.write(text.slice(start, end), 0, 'base64url');
+  return written === (length * 3) >> 2 ? written : -1;
+}
+
+/** Decoded bytes as a UTF-8 JSON object, or undefined for anything else. */
+function parseJsonObject(buffer: Buffer, bytes: number): Record<string, unknown> | undefined {
+  // RFC 7515 §5.2 / RFC 7519 §7.2: the parts are UTF-8; a lenient decoder would let two byte strings mean the same JSON.
+  if (!isUtf8(buffer.subarray(0, bytes))) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(buffer.toString('utf8', 0, bytes));
   } catch {
     return undefined;
   }
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
-
-/** Whether `text[start, end)` is non-empty unpadded base64url of a whole number of bytes. */
-function isBase64Url(text: string, start: number, end: number): boolean {
-  // A length of 4k+1 characters cannot encode whole bytes (RFC 4648 §5).
-  if (end <= start || (end - start) % 4 === 1) return false;
-  for (let i = start; i < end; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code >= 128 || BASE64URL[code] === 0) return false;
-  }
-  return true;
-}
-

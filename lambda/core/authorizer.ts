@@ -16,7 +16,7 @@ import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeader
 import type { KeyRingCache } from './key-ring-cache';
 import type { RevocationView } from './revocation-view';
 import { methodArnParts, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
-import { tokenCacheKey, VerifiedTokenCache, type Cacheable } from './verified-token-cache';
+import { VerifiedTokenCache, type Cacheable } from './verified-token-cache';
 
 /** The parts of an API Gateway REQUEST authorizer event the decision reads. */
 export interface AuthorizationRequest {
@@ -70,7 +70,7 @@ interface CachedToken extends Allowed, Cacheable {
   /** The `{apiId}/{stage}` prefix `response` was built for. */
   prefix: string;
   response: AuthorizerResponse;
-  lruStamp: number;
+  cacheKey: string;
 }
 
 export interface AuthorizerDeps {
@@ -146,13 +146,12 @@ export class Authorizer {
   }
 
   private decideNow(token: string, arn: string, parts: MethodArnParts, nowMs: number): Decision | Promise<Decision> {
-    const key = tokenCacheKey(token);
-    const hit = this.cache.get(key, nowMs);
+    const hit = this.cache.get(token, nowMs);
     // A hit still needs its signing key trusted: a key can leave the ring (retired early,
     // compromised) while tokens it signed are cached.
     if (hit !== undefined && this.deps.keys.lookup(hit.kid, Math.floor(nowMs / 1000)) !== undefined) {
       this.stats.cacheHits += 1;
-      return this.checked(hit, key, arn, parts);
+      return this.checked(hit, token, arn, parts);
     }
     this.stats.cacheMisses += 1;
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -160,24 +159,24 @@ export class Authorizer {
     try {
       verified = this.deps.verifier.verify(token, this.deps.keys, nowSeconds);
     } catch (error) {
-      if (error instanceof TokenRejected && error.reason === RejectReason.unknownKid) return this.retryWithFreshKeys(token, key, arn, parts, nowMs, error);
+      if (error instanceof TokenRejected && error.reason === RejectReason.unknownKid) return this.retryWithFreshKeys(token, arn, parts, nowMs, error);
       return refusal(error);
     }
-    return this.checked(this.remember(key, verified, parts.prefix), key, arn, parts);
+    return this.checked(this.remember(token, verified, parts.prefix), token, arn, parts);
   }
 
   /** An unknown kid may be a key the ring gained since the last refresh: reload once (penalty-boxed) and retry. */
-  private async retryWithFreshKeys(token: string, key: string, arn: string, parts: MethodArnParts, nowMs: number, first: TokenRejected): Promise<Decision> {
+  private async retryWithFreshKeys(token: string, arn: string, parts: MethodArnParts, nowMs: number, first: TokenRejected): Promise<Decision> {
     if (!(await this.deps.keys.refreshForUnknownKid(nowMs))) return refusal(first);
     try {
       const verified = this.deps.verifier.verify(token, this.deps.keys, Math.floor(nowMs / 1000));
-      return this.checked(this.remember(key, verified, parts.prefix), key, arn, parts);
+      return this.checked(this.remember(token, verified, parts.prefix), token, arn, parts);
     } catch (error) {
       return refusal(error);
     }
   }
 
-  private remember(key: string, verified: VerifiedToken, prefix: string): CachedToken {
+  private remember(token: string, verified: VerifiedToken, prefix: string): CachedToken {
     const grant = this.deps.routes.grant(verified.scope);
     const validUntilSeconds = Math.min(verified.exp + this.deps.clockSkewSeconds, verified.key.verifyUntil);
     const entry: CachedToken = {
@@ -190,20 +189,20 @@ export class Authorizer {
       grant,
       validUntilMs: validUntilSeconds * 1000,
       prefix,
-      response: this.response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant)),
-      lruStamp: 0,
+      response: response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant)),
+      cacheKey: '',
     };
-    this.cache.set(key, entry);
+    this.cache.set(token, entry);
     return entry;
   }
 
-  private checked(entry: CachedToken, key: string, arn: string, parts: MethodArnParts): Decision {
+  private checked(entry: CachedToken, token: string, arn: string, parts: MethodArnParts): Decision {
     if (this.deps.revocations.isRevoked(entry.jti, entry.apiKeyId, entry.clientId, entry.kid)) {
-      this.cache.delete(key);
+      this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     if (entry.prefix !== parts.prefix) {
-      entry.response = this.response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context);
+      entry.response = response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context);
       entry.prefix = parts.prefix;
     }
     const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
@@ -212,10 +211,6 @@ export class Authorizer {
     // No rule matches: the shared policy may still allow this ARN through a `{param}`
     // wildcard, so this one response also denies the request's own ARN explicitly.
     return forbidden(entry, ForbidReason.unmatchedRoute, this.withDenied(entry.response, arn));
-  }
-
-  private response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext): AuthorizerResponse {
-    return Object.freeze({ principalId, policyDocument, context });
   }
 
   private withDenied(response: AuthorizerResponse, arn: string): AuthorizerResponse {
@@ -227,14 +222,19 @@ export class Authorizer {
   }
 }
 
+/** Responses and contexts are shared by every hit of a token: nothing may modify them. */
+function response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext): AuthorizerResponse {
+  return { principalId, policyDocument, context };
+}
+
 function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {
-  return Object.freeze({
+  return {
     [AuthorizerContextKey.clientId]: token.clientId,
     [AuthorizerContextKey.scopes]: grant.scopes,
     [AuthorizerContextKey.jti]: token.jti,
     [AuthorizerContextKey.keyId]: token.apiKeyId,
     [AuthorizerContextKey.kid]: token.key.kid,
-  });
+  };
 }
 
 function forbidden(token: TokenSummary, reason: ForbidReason, response: AuthorizerResponse): Forbidden {

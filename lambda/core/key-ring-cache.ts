@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { SigningKeyState, type SigningKeyRecord } from '../../common/tables';
 import type { JwsAlgorithm } from '../../common/tokens';
+import { es256Check, rs256Check, type SignatureCheck } from './signature-check';
 import { verificationKeys } from './signing-keys';
 import { SingleFlight } from './single-flight';
 
@@ -20,8 +21,8 @@ export interface TrustedKey {
   readonly kid: string;
   /** The key decides the algorithm; a token's header `alg` must equal it. */
   readonly alg: JwsAlgorithm;
-  /** Exactly the second argument `crypto.verify` needs for this key and algorithm. */
-  readonly verifyKey: KeyObject | { readonly key: KeyObject; readonly dsaEncoding: 'ieee-p1363' };
+  /** The signature check for this key's algorithm, prepared once. */
+  readonly check: SignatureCheck;
   /** RFC 7518 §3.4 (ES256: r‖s, 64 bytes) and §3.3 (RS256: the modulus length). */
   readonly signatureBytes: number;
   /** Epoch seconds from which the key no longer verifies (a retiring key's `verifyUntil`). */
@@ -164,12 +165,13 @@ function prepare(kid: string, alg: JwsAlgorithm, key: KeyObject, verifyUntil: nu
   if (alg === 'ES256') {
     // P-256 only: an ES256 signature from any other curve must never verify (RFC 7518 §3.4).
     if (key.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1') throw new Error('ES256 key is not an EC P-256 key');
-    return { kid, alg, verifyKey: { key, dsaEncoding: 'ieee-p1363' }, signatureBytes: 64, verifyUntil };
+    return { kid, alg, check: es256Check(key), signatureBytes: 64, verifyUntil };
   }
   if (alg === 'RS256') {
     const bits = details.modulusLength ?? 0;
     if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_MODULUS_BITS) throw new Error('RS256 key is not an RSA key of 2048 bits or more');
-    return { kid, alg, verifyKey: key, signatureBytes: Math.ceil(bits / 8), verifyUntil };
+    const signatureBytes = Math.ceil(bits / 8);
+    return { kid, alg, check: rs256Check(key, signatureBytes), signatureBytes, verifyUntil };
   }
   throw new Error(`unsupported algorithm ${String(alg)}`);
 }

@@ -62,6 +62,9 @@ export interface Grant {
    */
   readonly denyOverlapsAllow: boolean;
   readonly policies: Map<string, PolicyDocument>;
+  /** The last prefix asked for and its policy: one stage per authorizer is the norm. */
+  lastPrefix: string;
+  lastPolicy: PolicyDocument | undefined;
 }
 
 export type RouteOutcome = 'allow' | 'insufficient_scope' | 'unmatched';
@@ -168,6 +171,8 @@ export class RoutePolicy {
       satisfied,
       denyOverlapsAllow: this.denyOverlapsAllow(satisfied),
       policies: new Map(),
+      lastPrefix: '',
+      lastPolicy: undefined,
     };
     if (this.grants.size >= GRANT_CACHE_LIMIT) this.grants.clear();
     this.grants.set(scope, grant);
@@ -194,8 +199,14 @@ export class RoutePolicy {
 
   /** The policy for a grant on one API stage: shared by every token with the same scopes. */
   policy(grant: Grant, prefix: string): PolicyDocument {
-    const known = grant.policies.get(prefix);
-    if (known !== undefined) return known;
+    if (grant.lastPrefix === prefix && grant.lastPolicy !== undefined) return grant.lastPolicy;
+    const policy = grant.policies.get(prefix) ?? this.buildPolicy(grant, prefix);
+    grant.lastPrefix = prefix;
+    grant.lastPolicy = policy;
+    return policy;
+  }
+
+  private buildPolicy(grant: Grant, prefix: string): PolicyDocument {
     const allow: string[] = [];
     const deny: string[] = [];
     for (const rule of this.rules) {
@@ -236,17 +247,26 @@ export class RoutePolicy {
   }
 }
 
+/** The prefix of the previous method ARN: requests to one stage share it, so its string is reused. */
+let lastPrefix = '';
+
 /** Parses the method ARN of an authorizer event; undefined when it is not one. */
 export function methodArnParts(arn: string): MethodArnParts | undefined {
   // arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}
-  const apiSlash = arn.indexOf('/');
-  const stageSlash = apiSlash < 0 ? -1 : arn.indexOf('/', apiSlash + 1);
-  if (stageSlash < 0 || !arn.startsWith('arn:')) return undefined;
-  const methodStart = stageSlash + 1;
+  let methodStart: number;
+  if (lastPrefix !== '' && arn.startsWith(lastPrefix)) {
+    methodStart = lastPrefix.length;
+  } else {
+    const apiSlash = arn.indexOf('/');
+    const stageSlash = apiSlash < 0 ? -1 : arn.indexOf('/', apiSlash + 1);
+    if (stageSlash < 0 || !arn.startsWith('arn:')) return undefined;
+    methodStart = stageSlash + 1;
+    lastPrefix = arn.slice(0, methodStart);
+  }
   for (let m = 0; m < HTTP_METHODS.length; m += 1) {
     const name = HTTP_METHODS[m]!;
     if (arn.startsWith(name, methodStart) && arn.charCodeAt(methodStart + name.length) === SLASH) {
-      return { prefix: arn.slice(0, methodStart), method: m, pathStart: methodStart + name.length + 1 };
+      return { prefix: lastPrefix, method: m, pathStart: methodStart + name.length + 1 };
     }
   }
   return undefined;
