@@ -6,11 +6,11 @@ import type { ApiKeyRecord, IssuedKey, RotationReport, SigningKey } from './admi
 
 const NONE = '-';
 
-/** Epoch seconds → ISO 8601 (whole seconds); an ISO string is already readable and passes through. */
+/** Epoch seconds, or an ISO 8601 string, → ISO 8601 without a zero fraction (the API has whole seconds). */
 export function isoTime(value: number | string | undefined): string {
   if (value === undefined) return NONE;
-  if (typeof value === 'string') return value;
-  return new Date(value * 1000).toISOString().replace('.000Z', 'Z');
+  const text = typeof value === 'string' ? value : new Date(value * 1000).toISOString();
+  return text.replace(/\.000Z$/, 'Z');
 }
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -95,7 +95,7 @@ export function signingKeysTable(keys: readonly SigningKey[]): string {
 }
 
 export function rotationReport(report: RotationReport): string {
-  const sections = [`Rotation ${report.action ?? 'requested'}.`];
+  const sections = [`Ran rotation action "${report.action ?? 'rotate'}".`];
   if (report.ring) sections.push(signingKeysTable(report.ring.keys));
   const changes = report.changes ?? [];
   sections.push(changes.length === 0 ? 'Changes: none.' : ['Changes:', ...changes.map((change) => `  ${describeChange(change)}`)].join('\n'));

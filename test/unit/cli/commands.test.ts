@@ -193,10 +193,10 @@ describe('signing-keys', () => {
     const result = await run(['signing-keys', 'rotate']);
 
     expect(lastRequest()).toMatchObject({ method: 'POST', pathname: '/admin/signing-keys/rotate', body: '{}' });
-    expect(result.stdout).toContain('Rotation rotate.');
+    expect(result.stdout).toContain('Ran rotation action "rotate".');
     expect(result.stdout).toContain('20250103T0000Z-cccc3333: new → pending (rotation requested)');
-    expect(result.stdout).toContain('Next: activate 20250103T0000Z-cccc3333 at 2025-01-03T00:10:00.000Z');
-    expect(result.stdout).toMatch(/20250103T0000Z-cccc3333\s+pending\s+ES256\s+2025-01-03T00:00:00.000Z\s+2025-01-03T00:10:00.000Z/);
+    expect(result.stdout).toContain('Next: activate 20250103T0000Z-cccc3333 at 2025-01-03T00:10:00Z');
+    expect(result.stdout).toMatch(/20250103T0000Z-cccc3333\s+pending\s+ES256\s+2025-01-03T00:00:00Z\s+2025-01-03T00:10:00Z\s/);
 
     const json = await run(['signing-keys', 'rotate', '--json']);
     expect(JSON.parse(json.stdout)).toEqual(ROTATION_REPORT);
