@@ -129,7 +129,8 @@ describe('keys show, roll and revoke', () => {
       ['lastUsedAt', '2025-01-01T00:00:00Z'],
     ]);
 
-    const json = await run(['keys', 'show', key.keyId, '--json']);
+    // Global options may come before the command too.
+    const json = await run(['--json', 'keys', 'show', key.keyId]);
     expect(json.stdout).toBe(`${JSON.stringify(fake.api.answers.at(-1), null, 2)}\n`);
   });
 
