@@ -4,8 +4,14 @@
  */
 import { join } from 'node:path';
 
-/** Relative to the directory `npm start` runs in. */
+/** Relative to the directory `npm start` runs in, unless {@link LOCAL_DIR_ENV} names another. */
 export const LOCAL_STATE_DIR = '.local';
+/** Lets tests (and a second local stack) keep their state apart from a developer's own. */
+export const LOCAL_DIR_ENV = 'TOLLGATE_LOCAL_DIR';
+
+export function localStateDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env[LOCAL_DIR_ENV] || LOCAL_STATE_DIR;
+}
 
 export interface LocalState {
   readonly url: string;

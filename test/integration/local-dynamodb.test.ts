@@ -60,7 +60,7 @@ describe('DynamoDB Local harness', () => {
     await doc.send(new PutCommand({ TableName: names.tokens, Item: { jti: 'stale', exp: now - 400, purgeAt: now - 100 } }));
     const { Table } = await client.send(new DescribeTableCommand({ TableName: names.tokens }));
 
-    const isTtlDeletion = (r: _Record) => r.eventName === 'UNKNOWN_TO_SDK_VERSION' && !r.dynamodb?.NewImage;
+    const isTtlDeletion = (r: _Record) => (r.eventName as string) === 'UNKNOWN_TO_SDK_VERSION' && !r.dynamodb?.NewImage;
     const records = await readStream(Table!.LatestStreamArn!, (rs) => rs.some(isTtlDeletion));
 
     expect(records.filter((r) => r.eventName === 'INSERT').map((r) => r.dynamodb?.Keys?.jti?.S)).toEqual(['live', 'stale']);

@@ -1,0 +1,216 @@
+/**
+ * The whole of Tollgate on one machine: DynamoDB Local, the local KMS endpoint, the AWS
+ * stand-ins, the real handlers behind the local gateway, the stream poller driving the
+ * fan-out function, and the rotation schedule. `npm start` and the end-to-end tests both
+ * start it through {@link startLocalStack}.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
+import { Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import type { KeySpec } from '../common/tokens';
+import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
+import { startLocalKms } from './kms';
+import { startStandIns, type StandIns } from './aws-standins';
+import { startEcho, type EchoServer } from './echo';
+import { LocalGateway } from './gateway';
+import { LOCAL_API } from './events';
+import { startStreamPoller } from './stream-poller';
+
+export interface LocalStackOptions {
+  /** Gateway port; 0 picks a free one. */
+  readonly port: number;
+  /** Folder for persisted state (DynamoDB data, KMS keys, stream checkpoints). */
+  readonly dataDir: string;
+  /** Start from empty state. */
+  readonly fresh?: boolean;
+  /** Proxy target; absent: the built-in echo service. */
+  readonly upstreamUrl?: string;
+  /** Absent: a random token per start. */
+  readonly adminToken?: string;
+  readonly routes?: readonly RouteRule[];
+  readonly unmatchedRoutes?: UnmatchedRoutes;
+  readonly tokenTtlSeconds?: number;
+  readonly keySpec?: KeySpec;
+  /** How often the local rotation schedule sends its `step`. */
+  readonly rotationStepSeconds?: number;
+  readonly authorizerCacheTtlSeconds?: number;
+  readonly revocationPollMs?: number;
+  /** Where access-log lines and hygiene events go. */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly port: number;
+  readonly adminToken: string;
+  readonly dynamoEndpoint: string;
+  readonly kmsEndpoint: string;
+  readonly rotationFunctionName: string;
+  /** Invokes the rotation function as the console or the schedule would. */
+  rotate(payload: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const TABLE_PREFIX = 'tollgate-local-';
+const ROTATION_FUNCTION = 'tollgate-local-rotation';
+
+type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+type StreamHandler = (event: DynamoDBStreamEvent) => Promise<unknown>;
+type RotationHandler = (event: unknown) => Promise<unknown>;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
+  mkdirSync(options.dataDir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const [dynamo, kms] = await Promise.all([
+      startDynamoDbLocal({ dataDir: join(options.dataDir, 'dynamodb') }),
+      startLocalKms({ port: 0, persistPath: join(options.dataDir, 'kms.json') }),
+    ]);
+    stops.push(() => dynamo.stop(), () => kms.close());
+    const names = tableNames(TABLE_PREFIX);
+    await createTablesOn(dynamo, names);
+
+    let gateway: LocalGateway | undefined;
+    const functions: Record<string, (payload: unknown) => Promise<unknown>> = {};
+    const standIns: StandIns = await startStandIns({
+      functions,
+      flushAuthorizerCache: () => gateway?.flushAuthorizerCache(),
+      onEvent: (entry) => log(JSON.stringify({ event: 'eventbridge', detailType: entry.DetailType, detail: safeJson(entry.Detail) })),
+    });
+    stops.push(() => standIns.close());
+
+    let upstreamUrl = options.upstreamUrl;
+    if (!upstreamUrl) {
+      const echo: EchoServer = await startEcho();
+      stops.push(() => echo.close());
+      upstreamUrl = echo.url;
+    }
+
+    // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
+    const port = options.port;
+    const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
+    const url = `http://127.0.0.1:${issuerPort}`;
+    Object.assign(process.env, {
+      ...tableEnvironment(names),
+      [EndpointEnv.dynamodb]: dynamo.endpoint,
+      [EndpointEnv.kms]: kms.endpoint,
+      [EndpointEnv.lambda]: standIns.endpoint,
+      [EndpointEnv.apigateway]: standIns.endpoint,
+      [EndpointEnv.events]: standIns.endpoint,
+      AWS_REGION: LOCAL_API.region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      [Env.issuer]: url,
+      [Env.rotationFunction]: ROTATION_FUNCTION,
+      [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}`,
+      ...(options.routes ? { [Env.routes]: JSON.stringify(options.routes) } : {}),
+      ...(options.unmatchedRoutes ? { [Env.unmatchedRoutes]: options.unmatchedRoutes } : {}),
+      ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
+      ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
+      ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
+      POWERTOOLS_SERVICE_NAME: 'tollgate-local',
+      POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
+      POWERTOOLS_DEV: 'false',
+    });
+
+    const [token, admin, authorizer, fanout, rotation] = await Promise.all([
+      importHandler<ProxyHandler>('../lambda/token/handler'),
+      importHandler<ProxyHandler>('../lambda/admin/handler'),
+      importHandler<AuthorizerHandler>('../lambda/authorizer/handler'),
+      importHandler<StreamHandler>('../lambda/fanout/handler'),
+      importHandler<RotationHandler>('../lambda/rotation/handler'),
+    ]);
+    functions[ROTATION_FUNCTION] = rotation;
+
+    // Bootstrap: on an empty ring the first step creates and activates a signing key.
+    await rotation({ action: 'step' });
+
+    const poller = await startStreamPoller({
+      endpoint: dynamo.endpoint,
+      tableNames: names,
+      handler: fanout,
+      checkpointPath: join(options.dataDir, 'stream-checkpoints.json'),
+    });
+    stops.push(() => poller.stop());
+
+    const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
+    gateway = new LocalGateway({
+      handlers: { token, admin, authorizer },
+      adminToken,
+      upstreamUrl,
+      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 0,
+      writeAccessLog: log,
+    });
+    const boundPort = await gateway.listen(issuerPort);
+    const activeGateway = gateway;
+    stops.push(() => activeGateway.close());
+
+    const stepEvery = (options.rotationStepSeconds ?? 30) * 1000;
+    const schedule = setInterval(() => {
+      rotation(scheduledEvent()).catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })));
+    }, stepEvery);
+    schedule.unref();
+    stops.push(async () => clearInterval(schedule));
+
+    return {
+      url,
+      port: boundPort,
+      adminToken,
+      dynamoEndpoint: dynamo.endpoint,
+      kmsEndpoint: kms.endpoint,
+      rotationFunctionName: ROTATION_FUNCTION,
+      rotate: rotation,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function createTablesOn(dynamo: LocalDynamoDb, names: ReturnType<typeof tableNames>): Promise<void> {
+  const client = localDynamoClient(dynamo.endpoint);
+  try {
+    await createTables(client, names);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function importHandler<T>(path: string): Promise<T> {
+  const module = (await import(path)) as { handler: T };
+  return module.handler;
+}
+
+/** What EventBridge Scheduler/Rules deliver for a schedule (the rotation treats it as `step`). */
+function scheduledEvent() {
+  return {
+    version: '0',
+    id: randomBytes(16).toString('hex'),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_API.accountId,
+    time: new Date().toISOString(),
+    region: LOCAL_API.region,
+    resources: [`arn:aws:events:${LOCAL_API.region}:${LOCAL_API.accountId}:rule/tollgate-local-rotation`],
+    detail: {},
+  };
+}
+
+function safeJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
