@@ -174,43 +174,51 @@ function keysCommand(deps: CliDeps): Command {
       }),
     );
 
-  keys
+  addRevoke(deps, keys, {
+    description: 'revoke an API key and every access token it minted (idempotent)',
+    argument: '<keyId>',
+    revoke: (api, keyId) => api.revokeKey(keyId),
+    done: (keyId) => `Revoked API key ${keyId} and every access token it minted.`,
+  });
+  return keys;
+}
+
+interface RevokeSpec {
+  readonly description: string;
+  readonly argument: string;
+  readonly revoke: (api: AdminApi, id: string) => Promise<void>;
+  readonly done: (id: string) => string;
+}
+
+/** A `revoke <id>` subcommand: the server answers 204, so `--json` prints nothing. */
+function addRevoke(deps: CliDeps, parent: Command, spec: RevokeSpec): void {
+  parent
     .command('revoke')
-    .description('revoke an API key and every access token it minted (idempotent)')
-    .argument('<keyId>')
+    .description(spec.description)
+    .argument(spec.argument)
     .action(
-      action(deps, async (ctx, keyId: string) => {
-        await (await ctx.admin()).revokeKey(keyId);
-        ctx.print(undefined, () => `Revoked API key ${keyId} and every access token it minted.`);
+      action(deps, async (ctx, id: string) => {
+        await spec.revoke(await ctx.admin(), id);
+        ctx.print(undefined, () => spec.done(id));
       }),
     );
-  return keys;
 }
 
 function revokeCommands(deps: CliDeps): Command[] {
   const tokens = new Command('tokens').description('revoke access tokens');
-  tokens
-    .command('revoke')
-    .description('revoke one access token by its jti (idempotent)')
-    .argument('<jti>')
-    .action(
-      action(deps, async (ctx, jti: string) => {
-        await (await ctx.admin()).revokeToken(jti);
-        ctx.print(undefined, () => `Revoked access token ${jti}.`);
-      }),
-    );
-
+  addRevoke(deps, tokens, {
+    description: 'revoke one access token by its jti (idempotent)',
+    argument: '<jti>',
+    revoke: (api, jti) => api.revokeToken(jti),
+    done: (jti) => `Revoked access token ${jti}.`,
+  });
   const clients = new Command('clients').description('revoke clients');
-  clients
-    .command('revoke')
-    .description('revoke every API key and access token of a client')
-    .argument('<clientId>')
-    .action(
-      action(deps, async (ctx, clientId: string) => {
-        await (await ctx.admin()).revokeClient(clientId);
-        ctx.print(undefined, () => `Revoked client ${clientId}: every API key and access token it holds.`);
-      }),
-    );
+  addRevoke(deps, clients, {
+    description: 'revoke every API key and access token of a client',
+    argument: '<clientId>',
+    revoke: (api, clientId) => api.revokeClient(clientId),
+    done: (clientId) => `Revoked client ${clientId}: every API key and access token it holds.`,
+  });
   return [tokens, clients];
 }
 
