@@ -102,33 +102,11 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
   }
 
   async claimPeriod(job: PeriodicJob, period: number): Promise<boolean> {
-    return this.whenUnchanged(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.headKey,
-          UpdateExpression: 'SET #period = :period',
-          ConditionExpression: 'attribute_not_exists(#period) OR #period < :period',
-          ExpressionAttributeNames: { '#period': PERIOD_ATTR[job] },
-          ExpressionAttributeValues: { ':period': period },
-        }),
-      ),
-    );
+    return this.setPeriod(job, ':period', 'attribute_not_exists(#period) OR #period < :period', { ':period': period });
   }
 
   async releasePeriod(job: PeriodicJob, period: number): Promise<void> {
-    await this.whenUnchanged(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.headKey,
-          UpdateExpression: 'SET #period = :previous',
-          ConditionExpression: '#period = :period',
-          ExpressionAttributeNames: { '#period': PERIOD_ATTR[job] },
-          ExpressionAttributeValues: { ':period': period, ':previous': period - 1 },
-        }),
-      ),
-    );
+    await this.setPeriod(job, ':previous', '#period = :period', { ':period': period, ':previous': period - 1 });
   }
 
   async saveReconcileCursor(cursor: string | undefined): Promise<void> {
@@ -161,6 +139,22 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
+  }
+
+  /** Sets a job's claimed period on the head if `condition` holds; false when it did not. */
+  private setPeriod(job: PeriodicJob, value: string, condition: string, values: Record<string, number>): Promise<boolean> {
+    return this.whenUnchanged(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.headKey,
+          UpdateExpression: `SET #period = ${value}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#period': PERIOD_ATTR[job] },
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
   }
 
   /** Bumps the ring version if it is still the one the transition was planned on. */

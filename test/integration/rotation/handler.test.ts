@@ -54,7 +54,7 @@ describe('rotation handler', () => {
 
     const metrics = emf(from);
     expect(metrics).toHaveLength(1);
-    const [document] = metrics;
+    const document = metrics[0]!;
     expect(document).toMatchObject({ service: serviceName('rotation'), [Metric.rotationSucceeded]: 1 });
     expect(document[Metric.activeKeyAgeSeconds]).toEqual(expect.any(Number));
     expect(document).toHaveProperty(Metric.keysExpiring, 0);

@@ -12,20 +12,9 @@ import { DynamoApiKeyHygiene } from '../../../lambda/adapters/api-key-hygiene';
 import { freshTables, type TestTables } from '../../support/aws';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
 import { rotationApp, TestClock } from './support';
+import { SCHEDULED_EVENT } from '../../unit/rotation/fixtures';
 
 const DAY = 86_400;
-const SCHEDULED_EVENT = {
-  version: '0',
-  id: '7bf73129-1428-4cd3-a780-95db273d1602',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2025-11-22T08:00:00Z',
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/tollgate-rotation'],
-  detail: {},
-};
-
 interface SeededKey {
   readonly keyId: string;
   readonly apiKey: string;

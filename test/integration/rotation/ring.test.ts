@@ -17,6 +17,7 @@ import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS } from '../../../lam
 import type { KeyManager } from '../../../lambda/core/rotation-ports';
 import { isVerifying, verificationKeys } from '../../../lambda/core/signing-keys';
 import { freshTables, kmsClient, type TestTables } from '../../support/aws';
+import { ringKey } from '../../unit/rotation/fixtures';
 import { kmsKeyState, rotationApp, signAccessToken, TestClock, TOKEN_AUDIENCE, TOKEN_ISSUER } from './support';
 
 const PENDING = 600;
@@ -45,16 +46,7 @@ function recordingKeys(made: string[]): (real: KeyManager) => KeyManager {
 }
 
 describe('ring store (DynamoDB Local)', () => {
-  const record = (kid: string, state: SigningKeyState, version = 1): SigningKeyRecord => ({
-    kid,
-    state,
-    alg: 'ES256',
-    keySpec: 'ECC_NIST_P256',
-    kmsKeyArn: `arn:aws:kms:us-east-1:000000000000:key/${kid}`,
-    publicKey: 'c3BraQ==',
-    createdAt: 1_750_000_000,
-    version,
-  });
+  const record = (kid: string, state: SigningKeyState) => ringKey(kid, state);
   const transition = (expectedVersion: number, created: SigningKeyRecord[], updated: RingTransition['updated'] = []): RingTransition => ({
     expectedVersion,
     activeKid: created.find((key) => key.state === 'active')?.kid ?? updated.find((u) => u.after.state === 'active')?.after.kid,

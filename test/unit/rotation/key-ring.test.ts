@@ -14,23 +14,11 @@ import {
 } from '../../../lambda/core/key-ring';
 import { RingInvariantViolation, UnknownSigningKey } from '../../../lambda/core/rotation-errors';
 import { DEFAULT_TIMING } from './fakes';
+import { RING_T0, ringKey } from './fixtures';
 
-const T0 = 1_750_000_000;
+const T0 = RING_T0;
 const DAY = 86_400;
-
-function key(kid: string, state: SigningKeyState, extra: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
-  return {
-    kid,
-    state,
-    alg: 'ES256',
-    keySpec: 'ECC_NIST_P256',
-    kmsKeyArn: `arn:aws:kms:us-east-1:000000000000:key/${kid}`,
-    publicKey: 'c3BraQ==',
-    createdAt: T0,
-    version: 1,
-    ...extra,
-  };
-}
+const key = ringKey;
 
 function ring(...keys: SigningKeyRecord[]): RingState {
   return { version: 7, keys };

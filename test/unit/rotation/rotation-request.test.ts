@@ -4,23 +4,11 @@ import { ConfigurationError } from '../../../lambda/core/env';
 import { rotationConfig } from '../../../lambda/core/rotation-config';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation-errors';
 import { parseRotationRequest } from '../../../lambda/core/rotation-request';
-
-/** What an EventBridge rule delivers for a schedule (the fields Lambda receives). */
-const scheduledEvent = {
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2025-11-22T08:00:00Z',
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/tollgate-rotation'],
-  detail: {},
-};
+import { SCHEDULED_EVENT } from './fixtures';
 
 describe('parseRotationRequest', () => {
   it('accepts the schedule and the four console test events', () => {
-    expect(parseRotationRequest(scheduledEvent)).toEqual({ action: 'step', scheduled: true });
+    expect(parseRotationRequest(SCHEDULED_EVENT)).toEqual({ action: 'step', scheduled: true });
     expect(parseRotationRequest({ action: 'step' })).toEqual({ action: 'step', scheduled: false });
     expect(parseRotationRequest({ action: 'rotate' })).toEqual({ action: 'rotate' });
     expect(parseRotationRequest({ action: 'status' })).toEqual({ action: 'status' });
