@@ -1,0 +1,195 @@
+/**
+ * Local mode as a user runs it: `npm start` as a child process, the printed flow driven
+ * with plain HTTP and with the CLI, then a restart on the same data.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../local/dynamodb';
+import { API_KEY_PATTERN } from '../../common/tokens';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly adminToken: string;
+  readonly apiKey: string;
+  output(): string;
+}
+
+async function startLocal(stateDir: string, port: number, fresh: boolean): Promise<Running> {
+  const args = ['start', '--silent', ...(fresh ? ['--', '--fresh'] : [])];
+  // Its own process group, so stopping it stops npm, tsx and node together, as Ctrl-C would.
+  const child = spawn('npm', args, {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), TOLLGATE_LOCAL_DIR: stateDir, TOLLGATE_ADMIN_TOKEN: '' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 90_000;
+  while (!/^ready: /m.test(output)) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not print ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const adminToken = /Admin token[^\n]*\n\s+(\S+)/.exec(output)?.[1];
+  const apiKey = API_KEY_PATTERN.exec(output)?.[0];
+  if (!adminToken || !apiKey) throw new Error(`banner without admin token or API key:\n${output}`);
+  return { child, url: `http://127.0.0.1:${port}`, adminToken, apiKey, output: () => output };
+}
+
+async function stopLocal(running: Running | undefined): Promise<void> {
+  const child = running?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-child.pid!, 'SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+}
+
+async function exchange(url: string, clientId: string, apiKey: string, scope?: string): Promise<Response> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
+  return fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}` },
+    body,
+  });
+}
+
+async function accessToken(url: string, clientId: string, apiKey: string): Promise<string> {
+  const response = await exchange(url, clientId, apiKey);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+function call(url: string, token: string, path = '/orders/42', method = 'GET'): Promise<Response> {
+  return fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+}
+
+/** Polls until the call is refused; returns the milliseconds it took (bounded, never asserted as a speed). */
+async function msUntilRefused(url: string, token: string, boundMs = 20_000): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < boundMs) {
+    if ((await call(url, token)).status === 401) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`still accepted ${boundMs} ms after revocation`);
+}
+
+async function cli(stateDir: string, args: string[]): Promise<{ stdout: string; code: number; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(REPO, 'cli', 'tollgate.mjs'), ...args], {
+      cwd: REPO,
+      env: { ...process.env, TOLLGATE_LOCAL_DIR: stateDir, TOLLGATE_URL: '', TOLLGATE_ADMIN_TOKEN: '' },
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failed = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failed.stdout, stderr: failed.stderr, code: failed.code };
+  }
+}
+
+describe('npm start, end to end', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
+  let port: number;
+  let local: Running | undefined;
+
+  beforeAll(async () => {
+    port = await freePort();
+    local = await startLocal(stateDir, port, true);
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopLocal(local);
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('prints the admin token, a demo API key and copy-paste curl lines', () => {
+    const banner = local!.output();
+    expect(banner).toContain(`http://127.0.0.1:${port}`);
+    expect(banner).toMatch(/curl .*\/oauth\/token/);
+    expect(banner).toMatch(/curl .*\/oauth\/revoke/);
+  });
+
+  it('exchanges the demo key and proxies with context headers and without the bearer token', async () => {
+    const token = await accessToken(local!.url, 'demo', local!.apiKey);
+    const response = await call(local!.url, token);
+    expect(response.status).toBe(200);
+    const seen = (await response.json()) as { headers: Record<string, string> };
+    expect(seen.headers['x-tollgate-client-id']).toBe('demo');
+    expect(seen.headers['x-tollgate-scopes']).toBe('orders:read');
+    expect(seen.headers['x-tollgate-token-id']).toMatch(/\S+/);
+    expect(seen.headers.authorization).toBeUndefined();
+  });
+
+  it('answers 403 insufficient_scope for a route the token has no scope for', async () => {
+    const token = await accessToken(local!.url, 'demo', local!.apiKey);
+    const response = await call(local!.url, token, '/orders', 'POST');
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toContain('insufficient_scope');
+  });
+
+  it('refuses a token revoked by its client (RFC 7009) everywhere within seconds', async () => {
+    const token = await accessToken(local!.url, 'demo', local!.apiKey);
+    expect((await call(local!.url, token)).status).toBe(200);
+    const revoke = await fetch(`${local!.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from(`demo:${local!.apiKey}`).toString('base64')}` },
+      body: new URLSearchParams({ token }),
+    });
+    expect(revoke.status).toBe(200);
+    const ms = await msUntilRefused(local!.url, token);
+    console.log(`revocation propagated in ${ms} ms`);
+  });
+
+  it('drives keys with the CLI: create, list, roll with grace, revoke a client', async () => {
+    const created = await cli(stateDir, ['keys', 'create', 'shop', '--scopes', 'orders:read,orders:write', '--json']);
+    expect(created.code).toBe(0);
+    const { apiKey, key } = JSON.parse(created.stdout) as { apiKey: string; key: { keyId: string } };
+    const writer = await accessToken(local!.url, 'shop', apiKey);
+    expect((await call(local!.url, writer, '/orders', 'POST')).status).toBe(200);
+
+    const listed = await cli(stateDir, ['keys', 'list', 'shop']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(key.keyId);
+
+    const rolled = await cli(stateDir, ['keys', 'roll', key.keyId, '--grace-seconds', '2', '--json']);
+    expect(rolled.code).toBe(0);
+    const next = (JSON.parse(rolled.stdout) as { apiKey: string }).apiKey;
+    expect((await exchange(local!.url, 'shop', next)).status).toBe(200);
+    expect((await exchange(local!.url, 'shop', apiKey)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const afterGrace = await exchange(local!.url, 'shop', apiKey);
+    expect(afterGrace.status).toBe(401);
+    expect(await afterGrace.json()).toMatchObject({ error: 'invalid_client' });
+
+    const token = await accessToken(local!.url, 'shop', next);
+    const revoked = await cli(stateDir, ['clients', 'revoke', 'shop']);
+    expect(revoked.code).toBe(0);
+    console.log(`client revocation propagated in ${await msUntilRefused(local!.url, token)} ms`);
+    expect((await exchange(local!.url, 'shop', next)).status).toBe(401);
+
+    const missing = await cli(stateDir, ['keys', 'show', 'key_00000000000000000000']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('key_not_found');
+  }, 60_000);
+
+  it('keeps keys across a restart on the same data', async () => {
+    const before = local!.apiKey;
+    await stopLocal(local);
+    local = await startLocal(stateDir, port, false);
+    expect(local.apiKey).not.toBe(before);
+    expect((await exchange(local.url, 'demo', before)).status).toBe(200);
+    expect((await exchange(local.url, 'demo', local.apiKey)).status).toBe(200);
+    const listed = await cli(stateDir, ['keys', 'list', 'demo', '--json']);
+    expect((JSON.parse(listed.stdout) as { keys: unknown[] }).keys.length).toBe(2);
+  }, 120_000);
+});
