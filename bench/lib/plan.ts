@@ -1,0 +1,110 @@
+/**
+ * Which suites a run starts, with which settings, and which figures each one yields.
+ * `--only P1,P4` selects by figure id or id prefix (`P3` = every `P3.*`); `--quick`
+ * shrinks every suite for development (its figures are not the ones to publish).
+ */
+
+export interface JobContext {
+  readonly quick: boolean;
+  /** DynamoDB Local started by the runner for the suites that need one. */
+  readonly dynamoEndpoint: string;
+  /** Figure ids selected by `--only` (empty: all). */
+  readonly only: readonly string[];
+}
+
+export interface Job {
+  /** Label in progress lines and failures. */
+  readonly label: string;
+  /** File under `bench/suites/`, without `.ts`. */
+  readonly suite: string;
+  /** Ids (or id prefixes) of the figures it yields. */
+  readonly ids: readonly string[];
+  /** Whether it needs the runner's DynamoDB Local (the stack suite starts its own). */
+  readonly needsDynamo: boolean;
+  readonly nodeOptions?: readonly string[];
+  readonly timeoutMs: number;
+  args(context: JobContext): unknown;
+}
+
+const MINUTE = 60_000;
+
+function verifyJob(alg: 'ES256' | 'RS256'): Job {
+  // RS256 tokens are ~20× dearer to sign than ES256 ones, and every uncached decision needs a new one.
+  const perRound = alg === 'ES256' ? 2000 : 1000;
+  return {
+    label: `verify ${alg}`,
+    suite: 'verify',
+    ids: [`P1.${alg}`, `P2.${alg}`, `P3.${alg}`, `S1.${alg}`],
+    needsDynamo: true,
+    timeoutMs: 5 * MINUTE,
+    args: ({ quick, dynamoEndpoint }) => ({
+      alg,
+      rounds: quick ? 3 : 8,
+      perRound: quick ? perRound / 4 : perRound,
+      cachedPerRound: quick ? 5000 : 20_000,
+      dynamoEndpoint,
+    }),
+  };
+}
+
+export const JOBS: readonly Job[] = [
+  verifyJob('ES256'),
+  verifyJob('RS256'),
+  {
+    label: 'bundle and cold init',
+    suite: 'bundle',
+    ids: ['P5'],
+    needsDynamo: true,
+    timeoutMs: 3 * MINUTE,
+    args: ({ quick, dynamoEndpoint }) => ({ samples: quick ? 3 : 8, dynamoEndpoint }),
+  },
+  {
+    label: 'local stack',
+    suite: 'stack',
+    ids: ['P4', 'P6'],
+    needsDynamo: false,
+    timeoutMs: 6 * MINUTE,
+    args: ({ quick, only }) => ({
+      parts: ['P4', 'P6'].filter((part) => only.length === 0 || only.some((id) => related(id, part))),
+      exchangeRounds: quick ? 3 : 6,
+      exchangesPerRound: quick ? 40 : 100,
+      concurrency: 4,
+      revocations: quick ? 15 : 100,
+      instances: 8,
+    }),
+  },
+  {
+    label: 'heap',
+    suite: 'heap',
+    ids: ['P7'],
+    needsDynamo: true,
+    nodeOptions: ['--expose-gc'],
+    timeoutMs: 5 * MINUTE,
+    args: ({ quick, dynamoEndpoint }) => ({ rounds: quick ? 1 : 3, count: quick ? 20_000 : 100_000, dynamoEndpoint }),
+  },
+];
+
+/** Whether figure id `id` and selector `wanted` name the same figure, or one contains the other (`P3` ~ `P3.ES256.jose`). */
+export function related(id: string, wanted: string): boolean {
+  return id === wanted || id.startsWith(`${wanted}.`) || wanted.startsWith(`${id}.`);
+}
+
+/** Parses `--only`; an id no job yields is an error naming the known ones. */
+export function parseOnly(raw: string | undefined, jobs: readonly Job[] = JOBS): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const wanted = raw.split(',').map((id) => id.trim()).filter(Boolean);
+  const known = jobs.flatMap((job) => job.ids);
+  const unknown = wanted.filter((id) => !known.some((k) => related(k, id)));
+  if (unknown.length) throw new Error(`--only: unknown figure ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  return wanted;
+}
+
+export function selectJobs(only: readonly string[], jobs: readonly Job[] = JOBS): Job[] {
+  if (only.length === 0) return [...jobs];
+  return jobs.filter((job) => job.ids.some((id) => only.some((wanted) => related(id, wanted))));
+}
+
+/** Whether a figure a selected job yielded was asked for. */
+export function wantedFigure(id: string, only: readonly string[]): boolean {
+  return only.length === 0 || only.some((wanted) => related(id, wanted));
+}

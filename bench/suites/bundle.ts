@@ -1,0 +1,148 @@
+/**
+ * P5: the authorizer as it is deployed, bundled the way `lib/function.ts` has CDK's
+ * NodejsFunction bundle it (esbuild, platform node, target node24, ESM, minified, external
+ * source map, `@aws-sdk/*` left to the runtime), and its cold init: a fresh `node`
+ * process importing the bundle and answering its first request, which waits for the key
+ * ring and the revocation feed to load from DynamoDB Local. Compared with the same
+ * bundling of aws-jwt-verify alone, and with the floor of importing the SDK and running
+ * the same one Query.
+ */
+import { spawn } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { Functions } from '../../common/functions';
+import { RING_PARTITION, SigningKeyAttr } from '../../common/tables';
+import { figure } from '../lib/figure';
+import { runSuite } from '../lib/suite';
+import { authorizerEventFor, createRing, mintTokens } from '../lib/authorizer-under-test';
+import { generateTestKey } from '../../test/unit/authorizer/support/tokens';
+
+export interface BundleArgs {
+  /** Cold starts measured per subject (one more warms the file cache). */
+  readonly samples: number;
+  readonly dynamoEndpoint: string;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = fileURLToPath(new URL('../.out/', import.meta.url));
+const COLD_START = fileURLToPath(new URL('../cold-start.mjs', import.meta.url));
+const KB = 1000;
+
+/**
+ * The bundling options of `lib/function.ts` as CDK passes them to esbuild
+ * (`--platform=node --target=node24 --format=esm --minify --sourcemap
+ * --external:@aws-sdk/* --banner:js=…`). That file does not export them, hence this copy.
+ */
+const CDK_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  external: ['@aws-sdk/*'],
+  banner: { js: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'silent',
+};
+
+interface Bundle {
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  /** The largest inputs by bytes in the output: where the size comes from. */
+  readonly largest: Readonly<Record<string, number>>;
+}
+
+function largestPackages(metafile: Metafile, top = 6): Record<string, number> {
+  const byPackage = new Map<string, number>();
+  const [, output] = Object.entries(metafile.outputs).find(([file]) => file.endsWith('.mjs')) ?? [];
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+    byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytesInOutput);
+  }
+  return Object.fromEntries([...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top));
+}
+
+async function bundle(name: string, entry: BuildOptions): Promise<Bundle> {
+  const dir = `${OUT}${name}/`;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}index.mjs`;
+  const result = await build({ ...CDK_BUNDLING, ...entry, outfile: file });
+  return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, largest: largestPackages(result.metafile!) };
+}
+
+interface ColdStart {
+  readonly importMs: number;
+  readonly initMs: number;
+}
+
+function coldStart(args: readonly string[], env: Readonly<Record<string, string>>): Promise<ColdStart> {
+  const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, [COLD_START, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let result = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  child.stdio[3]!.on('data', (chunk: Buffer) => (result += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && result) resolve(JSON.parse(result) as ColdStart);
+      else reject(new Error(`cold start ${args[0]} exited with code ${code}: ${stderr}`));
+    });
+  });
+}
+
+await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
+  progress('P5: bundling');
+  const ours = await bundle('authorizer', { entryPoints: [`${ROOT}${Functions.authorizer.entry}`] });
+  const peer = await bundle('aws-jwt-verify', { stdin: { contents: "export { JwtVerifier } from 'aws-jwt-verify';", resolveDir: ROOT, loader: 'js' } });
+  emit(
+    figure({
+      id: 'P5.size',
+      name: 'authorizer bundle, minified as CDK bundles it',
+      unit: 'kB',
+      samples: [ours.bytes / KB],
+      comparison: { name: 'aws-jwt-verify alone, same bundling', unit: 'kB', samples: [peer.bytes / KB] },
+      target: { on: 'value', op: '<=', limit: 100, text: '≤ 100 kB' },
+      detail: { bytes: ours.bytes, gzipBytes: ours.gzipBytes, largestInputs: ours.largest },
+    }),
+  );
+
+  const key = generateTestKey('ES256');
+  const ring = await createRing(args.dynamoEndpoint, [key.record]);
+  const env = { ...ring.env, BENCH_AUTHORIZER_EVENT: JSON.stringify(authorizerEventFor(mintTokens(key, 1)[0]!)) };
+  const floorArgs = ['sdk-floor', args.dynamoEndpoint, ring.names.signingKeys, SigningKeyAttr.ring, RING_PARTITION];
+  const init: ColdStart[] = [];
+  const ownShare: ColdStart[] = [];
+  const floor: ColdStart[] = [];
+  for (let i = 0; i <= args.samples; i += 1) {
+    progress(`P5: cold start ${i}/${args.samples}${i === 0 ? ' (warm-up)' : ''}`);
+    const mine = await coldStart(['bundle', ours.file], env);
+    const afterSdk = await coldStart(['bundle-after-sdk', ours.file], env);
+    const theirs = await coldStart(floorArgs, env);
+    if (i === 0) continue;
+    init.push(mine);
+    ownShare.push(afterSdk);
+    floor.push(theirs);
+  }
+  const tenths = (values: readonly number[]) => values.map((ms) => Math.round(ms * 10) / 10);
+  emit(
+    figure({
+      id: 'P5.init',
+      name: 'authorizer cold init: import of the bundle + key-ring and feed load + first decision',
+      unit: 'ms',
+      samples: init.map((s) => s.initMs),
+      comparison: { name: 'floor: import the SDK + the same one Query', unit: 'ms', samples: floor.map((s) => s.initMs) },
+      target: { on: 'value', op: '<=', limit: 50, text: '≤ 50 ms' },
+      detail: {
+        importMs: tenths(init.map((s) => s.importMs)),
+        sdkImportMs: tenths(floor.map((s) => s.importMs)),
+        /** Import of the bundle + first decision with the SDK already loaded: the part that is ours. */
+        initAfterSdkLoadedMs: tenths(ownShare.map((s) => s.initMs)),
+      },
+    }),
+  );
+});

@@ -1,0 +1,147 @@
+/**
+ * P1, P2, P3 (and the token size) for one algorithm, in one process and one run: each
+ * round measures, back to back, the real authorizer handler on tokens it has never seen,
+ * raw `crypto.verify` (the hardware limit), the peer verifiers on the same tokens, then
+ * the handler and the caching peer on one token seen before. Round 0 warms up and is
+ * dropped; ratios are taken per round, so a round slowed by a neighbour slows both sides.
+ */
+import { rawVerifier } from '../authorizer';
+import { figure, type Figure } from '../lib/figure';
+import { median } from '../lib/stats';
+import { perSecond, perWallSecond, timeBatches, type BatchTiming } from '../lib/timing';
+import { runSuite } from '../lib/suite';
+import { authorizerEventFor, createRing, expectAllowed, importAuthorizer, mintTokens } from '../lib/authorizer-under-test';
+import { bareVerifiers, cachingVerifier, type Peer } from '../lib/peers';
+import type { JwsAlgorithm } from '../../common/tokens';
+import { generateTestKey } from '../../test/unit/authorizer/support/tokens';
+
+export interface VerifyArgs {
+  readonly alg: JwsAlgorithm;
+  /** Measured rounds (one more warms up). */
+  readonly rounds: number;
+  /** Fresh tokens per round for the uncached path (and the peers). */
+  readonly perRound: number;
+  /** Decisions per round on the cached path. */
+  readonly cachedPerRound: number;
+  readonly dynamoEndpoint: string;
+}
+
+interface Series {
+  uncached: number[];
+  uncachedWall: number[];
+  raw: number[];
+  cachedMicros: number[];
+  cachedRate: number[];
+  cachingPeer: number[];
+  peers: Map<string, number[]>;
+}
+
+/** Per second of CPU time, i.e. on one core (see `lib/timing.ts`). */
+const UNIT = 'decisions/CPU-s';
+const VERIFY_UNIT = 'verifies/CPU-s';
+const FRESH_TOKENS_TARGET = { on: 'ratio', op: '>=', limit: 0.9, text: '≥ 0.90 × raw crypto.verify' } as const;
+const CACHED_TARGET = { on: 'value', op: '<=', limit: 3, text: '≤ 3 µs median' } as const;
+const FASTER_TARGET = { on: 'ratio', op: '>', limit: 1, text: 'faster than the peer (ratio > 1)' } as const;
+
+async function checkPeer(peer: Peer, token: string, jti: unknown): Promise<void> {
+  const result = (await peer.verify(token)) as { payload?: { jti?: unknown }; jti?: unknown };
+  if ((result.payload?.jti ?? result.jti) !== jti) throw new Error(`${peer.name} did not return the token's claims`);
+}
+
+function jtiOf(token: string): unknown {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti;
+}
+
+const ratios = (mine: readonly number[], theirs: readonly number[]) => mine.map((value, i) => value / theirs[i]!);
+const medianBatch = (timing: BatchTiming) => median(timing.batchMeansMicros);
+
+function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: Peer, sampleToken: string): Figure[] {
+  const raw = { name: `raw crypto.verify ${alg}, same run`, unit: VERIFY_UNIT, samples: s.raw, pairedRatios: ratios(s.uncached, s.raw) };
+  const [header, payload, signature] = sampleToken.split('.') as [string, string, string];
+  return [
+    figure({
+      id: `P1.${alg}`,
+      name: `uncached decisions/s, real handler, every token new (${alg})`,
+      unit: UNIT,
+      samples: s.uncached,
+      comparison: raw,
+      target: FRESH_TOKENS_TARGET,
+      detail: { wallClockDecisionsPerSecond: median(s.uncachedWall) },
+    }),
+    figure({
+      id: `P2.${alg}`,
+      name: `cached decision latency, same token again (${alg})`,
+      unit: 'µs',
+      samples: s.cachedMicros,
+      comparison: { name: `one raw crypto.verify ${alg}`, unit: 'µs', samples: s.raw.map((rate) => 1e6 / rate) },
+      target: CACHED_TARGET,
+      detail: { cachedDecisionsPerSecond: median(s.cachedRate) },
+    }),
+    ...peers.map((peer) =>
+      figure({
+        id: `P3.${alg}.${peer.id}`,
+        name: `our uncached decisions/s vs ${peer.name} (${alg})`,
+        unit: UNIT,
+        samples: s.uncached,
+        comparison: { name: `${peer.name}, key preloaded`, unit: VERIFY_UNIT, samples: s.peers.get(peer.id)!, pairedRatios: ratios(s.uncached, s.peers.get(peer.id)!) },
+        target: FASTER_TARGET,
+      }),
+    ),
+    figure({
+      id: `P3.${alg}.cached`,
+      name: `our cached decisions/s vs ${caching.name} (${alg})`,
+      unit: UNIT,
+      samples: s.cachedRate,
+      comparison: { name: `${caching.name}, same token again`, unit: VERIFY_UNIT, samples: s.cachingPeer, pairedRatios: ratios(s.cachedRate, s.cachingPeer) },
+      target: FASTER_TARGET,
+    }),
+    figure({
+      id: `S1.${alg}`,
+      name: `access token size (${alg})`,
+      unit: 'bytes',
+      samples: [sampleToken.length],
+      detail: { headerBytes: header.length, payloadBytes: payload.length, signatureBytes: signature.length, authorizationHeaderBytes: `Bearer ${sampleToken}`.length },
+    }),
+  ];
+}
+
+await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
+  const { alg, rounds, perRound, cachedPerRound } = args;
+  const key = generateTestKey(alg);
+  const ring = await createRing(args.dynamoEndpoint, [key.record]);
+  const { handler } = await importAuthorizer(ring.env);
+  progress(`${alg}: signing ${perRound * (rounds + 1) + 1} fresh tokens`);
+  const tokens = mintTokens(key, perRound * (rounds + 1) + 1);
+  const hotToken = tokens.pop()!;
+  const events = tokens.map(authorizerEventFor);
+  const hot = authorizerEventFor(hotToken);
+  // The cold start's ring and feed reads complete here, outside every timed section.
+  await expectAllowed(handler, hot);
+
+  const peers = await bareVerifiers(key);
+  const caching = cachingVerifier(key);
+  const peerTokens = tokens.slice(0, perRound);
+  for (const peer of [...peers, caching]) await checkPeer(peer, hotToken, jtiOf(hotToken));
+
+  const s: Series = { uncached: [], uncachedWall: [], raw: [], cachedMicros: [], cachedRate: [], cachingPeer: [], peers: new Map(peers.map((p) => [p.id, []])) };
+  for (let round = 0; round <= rounds; round += 1) {
+    progress(`${alg}: round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}`);
+    const from = round * perRound;
+    const uncached = await timeBatches(perRound, (i) => handler(events[from + i]!));
+    // The hardware limit: crypto.verify alone on the same tokens, decoded beforehand.
+    const raw = perSecond(await timeBatches(perRound, rawVerifier(key, tokens.slice(from, from + perRound))));
+    const peerRates = new Map<string, number>();
+    for (const peer of peers) peerRates.set(peer.id, perSecond(await timeBatches(perRound, (i) => peer.verify(peerTokens[i]!))));
+    const cached = await timeBatches(cachedPerRound, () => handler(hot));
+    const cachingPeer = await timeBatches(cachedPerRound, () => caching.verify(hotToken));
+    if (round === 0) continue;
+    s.uncached.push(perSecond(uncached));
+    s.uncachedWall.push(perWallSecond(uncached));
+    s.raw.push(raw);
+    s.cachedMicros.push(medianBatch(cached));
+    s.cachedRate.push(perSecond(cached));
+    s.cachingPeer.push(perSecond(cachingPeer));
+    for (const [id, rate] of peerRates) s.peers.get(id)!.push(rate);
+  }
+  for (const result of figures(alg, s, peers, caching, hotToken)) emit(result);
+});
