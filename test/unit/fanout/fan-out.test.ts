@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { RevocationKind, type RevocationEntry } from '../../../common/tables';
-import { createFanout, type FanoutDeps, type FanoutTelemetry, type RecordRef } from '../../../lambda/fanout/fan-out';
+import { createFanout, type FanoutDeps } from '../../../lambda/fanout/fan-out';
 import type { AppendResult, RevocationFeedWriter } from '../../../lambda/adapters/revocation-feed-writer';
 import type { AuthorizerCacheFlusher, StageRef } from '../../../lambda/adapters/authorizer-cache-flusher';
 import type { StreamTableNames } from '../../../lambda/core/revocation-events';
 import { streamRecord } from '../../support/stream-records';
+import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 
 const names: StreamTableNames = { apiKeys: 'u-ApiKeys', clients: 'u-Clients', tokens: 'u-Tokens', signingKeys: 'u-SigningKeys' };
 const NOW_MS = 1_800_000_000_000;
@@ -47,39 +48,10 @@ class ScriptedFlusher implements AuthorizerCacheFlusher {
   }
 }
 
-type Event =
-  | { type: 'appended'; entry: RevocationEntry; outcome: AppendResult['outcome'] }
-  | { type: 'recordFailed'; record: RecordRef; error: string }
-  | { type: 'flushed'; stage: StageRef; attempts: number }
-  | { type: 'flushFailed'; stage: StageRef; attempt: number; final: boolean }
-  | { type: 'batchDone' };
-
-class RecordingTelemetry implements FanoutTelemetry {
-  readonly events: Event[] = [];
-  appended(entry: RevocationEntry, result: AppendResult) {
-    this.events.push({ type: 'appended', entry, outcome: result.outcome });
-  }
-  recordFailed(record: RecordRef, error: unknown) {
-    this.events.push({ type: 'recordFailed', record, error: (error as Error).name });
-  }
-  flushed(stage: StageRef, attempts: number) {
-    this.events.push({ type: 'flushed', stage, attempts });
-  }
-  flushFailed(stage: StageRef, _error: unknown, attempt: number, final: boolean) {
-    this.events.push({ type: 'flushFailed', stage, attempt, final });
-  }
-  batchDone() {
-    this.events.push({ type: 'batchDone' });
-  }
-  of<T extends Event['type']>(type: T): Extract<Event, { type: T }>[] {
-    return this.events.filter((event): event is Extract<Event, { type: T }> => event.type === type);
-  }
-}
-
 function setup(overrides: Partial<FanoutDeps> = {}) {
   const feed = new MemoryFeed();
   const flusher = new ScriptedFlusher();
-  const telemetry = new RecordingTelemetry();
+  const telemetry = new RecordingFanoutTelemetry();
   const sleeps: number[] = [];
   const fanout = createFanout({
     streamTables: names,

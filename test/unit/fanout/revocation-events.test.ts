@@ -7,6 +7,7 @@ import {
   revocationFromRecord,
   sourceTable,
   UnknownStreamSource,
+  type RevocationClock,
   type StreamTableNames,
 } from '../../../lambda/core/revocation-events';
 import { streamArn, streamRecord, type RecordSpec } from '../../support/stream-records';
@@ -14,7 +15,7 @@ import { streamArn, streamRecord, type RecordSpec } from '../../support/stream-r
 const names: StreamTableNames = { apiKeys: 'x-ApiKeys', clients: 'x-Clients', tokens: 'x-Tokens', signingKeys: 'x-SigningKeys' };
 const NOW_MS = 1_800_000_123_456;
 const NOW_S = Math.floor(NOW_MS / 1000);
-const clock = { nowMs: NOW_MS, clockSkewSeconds: Defaults.clockSkewSeconds };
+const clock: RevocationClock = { nowMs: NOW_MS, clockSkewSeconds: Defaults.clockSkewSeconds };
 const longest = NOW_S + Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds;
 
 const classify = (spec: RecordSpec, clockOverride = clock) => revocationFromRecord(streamRecord(spec), names, clockOverride);

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { EndpointEnv } from '../../../common/config';
+import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type RevocationEntry } from '../../../common/tables';
+import { apiGatewayClient } from '../../../lambda/adapters/aws-clients';
+import { ApiGatewayAuthorizerCacheFlusher } from '../../../lambda/adapters/authorizer-cache-flusher';
+import { DynamoRevocationFeedWriter, FEED_MARKER_ENTRY, FEED_MARKER_SEQ } from '../../../lambda/adapters/revocation-feed-writer';
+import { freshTables, type TestTables } from '../../support/aws';
+import { startHttpStub, type HttpStub, type StubResponse } from '../../support/http-stub';
+
+const T0 = 1_800_000_000_000;
+
+describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
+  let tables: TestTables;
+  beforeAll(async () => {
+    tables = await freshTables();
+  });
+
+  const entry = (value: string): RevocationEntry => ({ kind: RevocationKind.Token, value, revokedAtMs: T0 - 700, purgeAt: T0 / 1000 + 930 });
+
+  it('writes the entry under its write-time bucket and sort key, and a marker pointing at it', async () => {
+    const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0 + 42);
+    const result = await writer.append(entry('jti-1'));
+    expect(result).toMatchObject({ outcome: 'written', writtenAtMs: T0 + 42 });
+    if (result.outcome !== 'written') throw new Error('unreachable');
+    expect(result.bucket).toBe(`${Math.floor((T0 + 42) / 1000 / 3600) * 3600}#0`);
+    expect(feedSortKeyTime(result.seq)).toBe(T0 + 42);
+
+    const { Items } = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.names.revocations,
+        KeyConditionExpression: '#b = :b',
+        ExpressionAttributeNames: { '#b': FeedAttr.bucket },
+        ExpressionAttributeValues: { ':b': result.bucket },
+      }),
+    );
+    expect(Items).toEqual([{ bucket: result.bucket, seq: result.seq, kind: 'jti', value: 'jti-1', revokedAtMs: T0 - 700, purgeAt: T0 / 1000 + 930 }]);
+
+    const marker = await tables.doc.send(
+      new GetCommand({ TableName: tables.names.revocations, Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-1'), [FeedAttr.seq]: FEED_MARKER_SEQ } }),
+    );
+    expect(marker.Item).toMatchObject({ [FeedAttr.purgeAt]: T0 / 1000 + 930, [FEED_MARKER_ENTRY]: `${result.bucket}/${result.seq}` });
+  });
+
+  it('writes nothing for a revocation already in the feed, even much later', async () => {
+    let now = T0;
+    const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
+    expect((await writer.append(entry('jti-2'))).outcome).toBe('written');
+    now += 90_000;
+    expect(await writer.append(entry('jti-2'))).toEqual({ outcome: 'duplicate', writtenAtMs: T0 + 90_000 });
+    const { Items } = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.names.revocations,
+        KeyConditionExpression: '#b = :b',
+        FilterExpression: '#v = :v',
+        ExpressionAttributeNames: { '#b': FeedAttr.bucket, '#v': FeedAttr.value },
+        ExpressionAttributeValues: { ':b': `${Math.floor(T0 / 1000 / 3600) * 3600}#0`, ':v': 'jti-2' },
+      }),
+    );
+    expect(Items).toHaveLength(1);
+  });
+
+  it('keeps the same value of different kinds apart', async () => {
+    const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0);
+    expect((await writer.append({ ...entry('shared'), kind: RevocationKind.Client })).outcome).toBe('written');
+    expect((await writer.append({ ...entry('shared'), kind: RevocationKind.ApiKey })).outcome).toBe('written');
+  });
+
+  it('fails loudly on any other error, writing nothing', async () => {
+    const writer = new DynamoRevocationFeedWriter(tables.doc, `${tables.names.revocations}-missing`, () => T0);
+    await expect(writer.append(entry('jti-3'))).rejects.toThrow(/ResourceNotFound|non-existent table|not found/i);
+  });
+});
+
+describe('ApiGatewayAuthorizerCacheFlusher over HTTP', () => {
+  let stub: HttpStub;
+  let respond: () => StubResponse = () => ({ status: 202 });
+  let client: APIGatewayClient;
+  beforeAll(async () => {
+    stub = await startHttpStub(() => respond());
+    client = apiGatewayClient({ [EndpointEnv.apigateway]: stub.url });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await stub.close();
+  });
+
+  it('sends FlushStageAuthorizersCache as DELETE /restapis/{id}/stages/{stage}/cache/authorizers', async () => {
+    await new ApiGatewayAuthorizerCacheFlusher(client).flush({ restApiId: 'a1b2c3d4e5', stageName: 'v1' });
+    expect(stub.requests.map((r) => `${r.method} ${r.pathname}`)).toEqual(['DELETE /restapis/a1b2c3d4e5/stages/v1/cache/authorizers']);
+  });
+
+  it("rejects with API Gateway's error when the stage does not exist", async () => {
+    respond = () => ({ status: 404, headers: { 'x-amzn-ErrorType': 'NotFoundException' }, body: { message: 'Invalid stage identifier specified' } });
+    await expect(new ApiGatewayAuthorizerCacheFlusher(client).flush({ restApiId: 'a1b2c3d4e5', stageName: 'nope' })).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
+  });
+});
