@@ -29,6 +29,12 @@ export const Env = {
   flushStages: 'TOLLGATE_FLUSH_STAGES',
   /** Name of the rotation function, which `POST /admin/signing-keys/rotate` invokes. */
   rotationFunction: 'TOLLGATE_ROTATION_FUNCTION',
+  /**
+   * Local mode and tests only: a shorter `pending` window than {@link pendingPublicationSeconds}
+   * (which also waits out outside verifiers' JWKS caches). At least twice the ring refresh, so
+   * every authorizer has finished a refresh after the key was published before it signs.
+   */
+  pendingPublicationSeconds: 'TOLLGATE_PENDING_PUBLICATION_SECONDS',
 } as const;
 
 /**

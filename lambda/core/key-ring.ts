@@ -30,6 +30,8 @@ export interface RingTimingInput {
   readonly keyRingRefreshSeconds: number;
   /** The verifiers' leeway on `exp`. */
   readonly clockSkewSeconds: number;
+  /** Replaces the default pending window (local mode); the caller has checked its floor. */
+  readonly pendingSecondsOverride?: number;
 }
 
 export interface RingTiming {
@@ -47,7 +49,7 @@ export interface RingTiming {
 
 export function ringTiming(input: RingTimingInput): RingTiming {
   return {
-    pendingSeconds: pendingPublicationSeconds(input.keyRingRefreshSeconds),
+    pendingSeconds: input.pendingSecondsOverride ?? pendingPublicationSeconds(input.keyRingRefreshSeconds),
     retiringSeconds: retiringVerificationSeconds(input.clockSkewSeconds),
     rotationIntervalSeconds: input.rotationIntervalDays * SECONDS_PER_DAY,
     deletionWindowDays: input.keyDeletionWindowDays,

@@ -2,7 +2,7 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Env, Limits } from '../../common/config';
+import { Defaults, Env, Limits, pendingPublicationSeconds } from '../../common/config';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../../common/tokens';
 import { ConfigurationError, optionalInt, tableNamesFrom } from './env';
 import { ringTiming, type RingTiming } from './key-ring';
@@ -24,6 +24,8 @@ const MAX_HYGIENE_DAYS = 3650;
 
 export function rotationConfig(env: Environment): RotationConfig {
   const eventBusName = env[Env.eventBusName] || undefined;
+  const keyRingRefreshSeconds = optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, 1, Limits.tokenTtlSecondsMax);
+  const pendingSecondsOverride = pendingOverride(env, keyRingRefreshSeconds);
   return {
     tables: tableNamesFrom(env, ['signingKeys', 'apiKeys']),
     keySpec: keySpecFrom(env),
@@ -36,8 +38,9 @@ export function rotationConfig(env: Environment): RotationConfig {
         Limits.keyDeletionWindowDaysMin,
         Limits.keyDeletionWindowDaysMax,
       ),
-      keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, 1, Limits.tokenTtlSecondsMax),
+      keyRingRefreshSeconds,
       clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+      ...(pendingSecondsOverride !== undefined && { pendingSecondsOverride }),
     }),
     expiryWarningDays: optionalInt(env, Env.expiryWarningDays, Defaults.expiryWarningDays, 1, MAX_HYGIENE_DAYS),
     staleKeyDays: optionalInt(env, Env.staleKeyDays, Defaults.staleKeyDays, 1, MAX_HYGIENE_DAYS),
@@ -50,4 +53,11 @@ function keySpecFrom(env: Environment): KeySpec {
   if (raw === undefined || raw === '') return Defaults.keySpec;
   if (!isKeySpec(raw)) throw new ConfigurationError(`environment variable ${Env.keySpec} must be one of ${KEY_SPECS.join(', ')}, got "${raw}"`);
   return raw;
+}
+
+/** A pending window shorter than two ring refreshes could let a key sign before some authorizer knows it. */
+function pendingOverride(env: Environment, keyRingRefreshSeconds: number): number | undefined {
+  const raw = env[Env.pendingPublicationSeconds];
+  if (raw === undefined || raw === '') return undefined;
+  return optionalInt(env, Env.pendingPublicationSeconds, 0, 2 * keyRingRefreshSeconds, pendingPublicationSeconds(keyRingRefreshSeconds));
 }
