@@ -54,6 +54,10 @@ export interface LocalStack {
 }
 
 const TABLE_PREFIX = 'tollgate-local-';
+/** The authorizer's lower bound for its ring refresh. */
+const LOCAL_RING_REFRESH_SECONDS = 5;
+/** How often the local rotation schedule sends `step` unless told otherwise. */
+const LOCAL_STEP_SECONDS = 5;
 const ROTATION_FUNCTION = 'tollgate-local-rotation';
 
 type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -112,6 +116,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.issuer]: url,
       [Env.rotationFunction]: ROTATION_FUNCTION,
       [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}`,
+      // Local time runs short: a rotation becomes active within seconds, not ten minutes,
+      // and the authorizer learns the new key just as quickly.
+      [Env.keyRingRefreshSeconds]: String(LOCAL_RING_REFRESH_SECONDS),
+      [Env.pendingPublicationSeconds]: String(2 * LOCAL_RING_REFRESH_SECONDS),
       ...(options.routes ? { [Env.routes]: JSON.stringify(options.routes) } : {}),
       ...(options.unmatchedRoutes ? { [Env.unmatchedRoutes]: options.unmatchedRoutes } : {}),
       ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
@@ -154,7 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const activeGateway = gateway;
     stops.push(() => activeGateway.close());
 
-    const stepEvery = (options.rotationStepSeconds ?? 30) * 1000;
+    const stepEvery = (options.rotationStepSeconds ?? LOCAL_STEP_SECONDS) * 1000;
     const schedule = setInterval(() => {
       rotation(scheduledEvent()).catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })));
     }, stepEvery);
