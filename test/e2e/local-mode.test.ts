@@ -182,6 +182,53 @@ describe('npm start, end to end', () => {
     expect(missing.stderr).toContain('key_not_found');
   }, 60_000);
 
+  it('rotates the signing key during traffic without a single failed request', async () => {
+    const admin = { Authorization: `Bearer ${local!.adminToken}` };
+    const ring = async () =>
+      ((await (await fetch(`${local!.url}/admin/signing-keys`, { headers: admin })).json()) as { keys: { kid: string; state: string }[] }).keys;
+    const activeKid = async () => (await ring()).find((key) => key.state === 'active')!.kid;
+    const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    const before = await activeKid();
+
+    const failures: string[] = [];
+    const kids = new Set<string>();
+    let requests = 0;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        const response = await exchange(local!.url, 'demo', local!.apiKey);
+        if (response.status !== 200) {
+          failures.push(`exchange ${response.status}`);
+          continue;
+        }
+        const token = ((await response.json()) as { access_token: string }).access_token;
+        kids.add(kidOf(token));
+        for (let i = 0; i < 5 && running; i += 1) {
+          const status = (await call(local!.url, token)).status;
+          requests += 1;
+          if (status !== 200) failures.push(`call ${status} with kid ${kidOf(token)}`);
+        }
+      }
+    };
+    const traffic = Promise.all([worker(), worker(), worker()]);
+
+    const rotated = await cli(stateDir, ['signing-keys', 'rotate', '--json']);
+    expect(rotated.code).toBe(0);
+    const deadline = Date.now() + 60_000;
+    while ((await activeKid()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = await activeKid();
+    // Keep calling with tokens of both keys for a while after the switch.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    running = false;
+    await traffic;
+
+    expect(after).not.toBe(before);
+    expect((await ring()).find((key) => key.kid === before)?.state).toBe('retiring');
+    expect([...kids]).toEqual(expect.arrayContaining([before, after]));
+    expect(requests).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+  }, 120_000);
+
   it('keeps keys across a restart on the same data', async () => {
     const before = local!.apiKey;
     await stopLocal(local);
