@@ -5,8 +5,9 @@
  *
  * What it keeps of Lambda's behaviour:
  * - one batch = records of one shard, in order, at most `batchSize` (Lambda's default for
- *   DynamoDB streams: 100); a shard's children are read only after the parent is drained,
- *   so per-item order holds across shard splits;
+ *   DynamoDB streams: 100); shards are read concurrently, one batch in flight per shard; a
+ *   shard's children are read only after the parent is drained, so per-item order holds
+ *   across shard splits;
  * - `ReportBatchItemFailures`: the lowest failed sequence number becomes the resume point
  *   and every record from it on is delivered again; a thrown error or an unreadable
  *   response fails the whole batch;
@@ -132,7 +133,8 @@ class Poller {
   private refreshDue = true;
   private lastRefreshMs = 0;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly sleepers = new Set<() => void>();
+  private readonly running = new Map<string, Promise<void>>();
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -163,7 +165,7 @@ class Poller {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopped = true;
-      this.wake?.();
+      for (const wake of [...this.sleepers]) wake();
       await this.loop;
       this.checkpoints.save();
       this.reader.close();
@@ -171,27 +173,37 @@ class Poller {
     return this.stopping;
   }
 
+  /** The supervisor: keeps the shard listing fresh and gives every ready shard a loop of its own. */
   private async run(): Promise<void> {
     while (!this.stopped) {
-      let busy = false;
       try {
-        busy = await this.round();
+        if (this.refreshDue || Date.now() - this.lastRefreshMs >= SHARD_REFRESH_MS) await this.refreshShards();
+        for (const cursor of this.readyCursors()) this.launch(cursor);
       } catch (error) {
         this.log({ event: 'stream_poll_failed', error: (error as Error).message });
       }
-      if (!busy && !this.stopped) await this.pause(this.intervalMs);
+      await this.pause(this.intervalMs);
     }
+    await Promise.all(this.running.values());
   }
 
-  /** One pass over every ready shard; true when a batch went through, so the next pass need not wait. */
-  private async round(): Promise<boolean> {
-    if (this.refreshDue || Date.now() - this.lastRefreshMs >= SHARD_REFRESH_MS) await this.refreshShards();
-    let busy = false;
-    for (const cursor of this.readyCursors()) {
-      if (this.stopped) break;
-      busy = (await this.pollShard(cursor)) || busy;
+  /** Like Lambda's one concurrent invocation per shard: a slow batch on one shard holds back no other. */
+  private launch(cursor: ShardCursor): void {
+    const key = cursorKey(cursor.streamArn, cursor.shardId);
+    if (this.running.has(key)) return;
+    this.running.set(key, this.runShard(cursor, key).finally(() => this.running.delete(key)));
+  }
+
+  private async runShard(cursor: ShardCursor, key: string): Promise<void> {
+    while (!this.stopped && !cursor.finished && this.cursors.get(key) === cursor) {
+      let busy = false;
+      try {
+        busy = await this.pollShard(cursor);
+      } catch (error) {
+        this.log({ event: 'stream_poll_failed', table: cursor.tableName, shardId: cursor.shardId, error: (error as Error).message });
+      }
+      if (!busy) await this.pause(Math.max(this.intervalMs, cursor.notBeforeMs - Date.now()));
     }
-    return busy;
   }
 
   private async refreshShards(): Promise<void> {
@@ -214,11 +226,10 @@ class Poller {
     this.lastRefreshMs = Date.now();
   }
 
-  /** Unfinished shards whose parent (if still listed) is drained and that are not backing off. */
+  /** Unfinished shards whose parent (if still listed) is drained. */
   private readyCursors(): ShardCursor[] {
-    const now = Date.now();
     return [...this.cursors.values()].filter((cursor) => {
-      if (cursor.finished || cursor.notBeforeMs > now) return false;
+      if (cursor.finished) return false;
       const parent = cursor.parentShardId === undefined ? undefined : this.cursors.get(cursorKey(cursor.streamArn, cursor.parentShardId));
       return parent === undefined || parent.finished;
     });
@@ -326,14 +337,17 @@ class Poller {
     return true;
   }
 
+  /** A wait that `stop()` cuts short. */
   private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.sleepers.delete(done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
     });
   }
 }

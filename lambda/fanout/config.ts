@@ -1,7 +1,8 @@
 /**
  * The fan-out function's configuration, read and checked once at cold start: the feed
  * table, the stream tables (to tell records apart by `eventSourceARN`), the stages whose
- * authorizer cache to flush, and the authorizers' clock-skew allowance.
+ * authorizer cache to flush, and the authorizers' clock-skew allowance and feed poll
+ * interval (both as the authorizers themselves read them).
  */
 import { Defaults, Env, Limits } from '../../common/config';
 import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/env';
@@ -16,6 +17,8 @@ export interface FanoutConfig {
   /** Empty: no stage is flushed (e.g. the authorizer cache is disabled). */
   readonly flushStages: readonly StageRef[];
   readonly clockSkewSeconds: number;
+  /** The authorizers' feed poll interval (the same `REVOCATION_POLL_MS` they read): it times the flush. */
+  readonly revocationPollMs: number;
 }
 
 export function readFanoutConfig(env: Environment): FanoutConfig {
@@ -25,6 +28,7 @@ export function readFanoutConfig(env: Environment): FanoutConfig {
     streamTables,
     flushStages: parseFlushStages(env[Env.flushStages]),
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+    revocationPollMs: optionalInt(env, Env.revocationPollMs, Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
   };
 }
 

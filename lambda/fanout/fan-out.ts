@@ -3,6 +3,11 @@
  * the feed (idempotently), then — once per batch, not per record — each configured
  * stage's authorizer cache is flushed.
  *
+ * The flush waits until the authorizers have had one poll interval to read the new
+ * entries. Flushed earlier, the next request could reach an authorizer whose view is
+ * still a poll behind, be allowed, and that Allow would be cached again for the whole
+ * authorizer cache TTL — the flush would have bought nothing.
+ *
  * Failures are per record (Lambda's `ReportBatchItemFailures`: the lowest failed sequence
  * number becomes the checkpoint and the records from it on are delivered again), so one
  * poison record does not hold back the rest of the batch; the event source mapping's
@@ -55,6 +60,8 @@ export interface FanoutDeps {
   readonly writer: RevocationFeedWriter;
   readonly flusher: AuthorizerCacheFlusher;
   readonly flushStages: readonly StageRef[];
+  /** How long after a batch's last feed write its flush waits: see {@link flushDelayMs}. */
+  readonly flushDelayMs: number;
   readonly telemetry: FanoutTelemetry;
   readonly clockSkewSeconds: number;
   readonly now: () => number;
@@ -66,15 +73,27 @@ export interface FanoutDeps {
 
 export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
+/** Beyond the poll interval: the authorizer's feed read itself (one Query per partition, tens of ms). */
+export const FLUSH_SETTLE_MARGIN_MS = 250;
+
+/** The flush delay for authorizers that poll the feed every `revocationPollMs`. */
+export function flushDelayMs(revocationPollMs: number): number {
+  return revocationPollMs + FLUSH_SETTLE_MARGIN_MS;
+}
+
 export function createFanout(deps: FanoutDeps): FanoutHandler {
+  const sleep = deps.sleep ?? defaultSleep;
   return async (event) => {
     let revocations = 0;
+    let lastWriteMs = 0;
     const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
       try {
         const entry = revocationFromRecord(record, deps.streamTables, { nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds });
         if (!entry) return;
-        deps.telemetry.appended(entry, await deps.writer.append(entry));
+        const result = await deps.writer.append(entry);
+        deps.telemetry.appended(entry, result);
         revocations += 1;
+        lastWriteMs = Math.max(lastWriteMs, result.writtenAtMs);
       } catch (error) {
         deps.telemetry.recordFailed(recordRef(record), error);
         throw error;
@@ -87,7 +106,10 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
         throwOnFullBatchFailure: false,
       });
       // A replayed batch whose entries were all duplicates still flushes: the earlier delivery may have died before its flush.
-      if (revocations > 0) await Promise.all(deps.flushStages.map((stage) => flushWithRetry(stage, deps)));
+      if (revocations > 0 && deps.flushStages.length > 0) {
+        await sleep(Math.max(0, lastWriteMs + deps.flushDelayMs - deps.now()));
+        await Promise.all(deps.flushStages.map((stage) => flushWithRetry(stage, deps, sleep)));
+      }
       return response;
     } finally {
       deps.telemetry.batchDone();
@@ -95,9 +117,8 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
   };
 }
 
-async function flushWithRetry(stage: StageRef, deps: FanoutDeps): Promise<void> {
+async function flushWithRetry(stage: StageRef, deps: FanoutDeps, sleep: (ms: number) => Promise<void>): Promise<void> {
   const policy = deps.flushRetry ?? DEFAULT_FLUSH_RETRY;
-  const sleep = deps.sleep ?? defaultSleep;
   const jitter = deps.jitter ?? Math.random;
   for (let attempt = 1; ; attempt += 1) {
     try {

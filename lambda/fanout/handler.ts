@@ -11,7 +11,7 @@ import { apiGatewayClient, documentClient } from '../adapters/aws-clients';
 import { ApiGatewayAuthorizerCacheFlusher } from '../adapters/authorizer-cache-flusher';
 import { DynamoRevocationFeedWriter } from '../adapters/revocation-feed-writer';
 import { readFanoutConfig } from './config';
-import { createFanout } from './fan-out';
+import { createFanout, flushDelayMs } from './fan-out';
 import { PowertoolsFanoutTelemetry } from './telemetry';
 
 const config = readFanoutConfig(process.env);
@@ -21,6 +21,7 @@ const fanout = createFanout({
   writer: new DynamoRevocationFeedWriter(documentClient(), config.revocationsTable),
   flusher: new ApiGatewayAuthorizerCacheFlusher(apiGatewayClient()),
   flushStages: config.flushStages,
+  flushDelayMs: flushDelayMs(config.revocationPollMs),
   telemetry: new PowertoolsFanoutTelemetry(new Logger(), new Metrics({ namespace: METRICS_NAMESPACE })),
   clockSkewSeconds: config.clockSkewSeconds,
   now: Date.now,

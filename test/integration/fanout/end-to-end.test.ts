@@ -51,6 +51,8 @@ beforeAll(async () => {
     [EndpointEnv.dynamodb]: dynamoEndpoint(),
     [EndpointEnv.apigateway]: stub.url,
     [Env.flushStages]: STAGES.join(','),
+    // The view below polls every 100 ms; the fan-out times its flush by the same interval.
+    [Env.revocationPollMs]: '100',
     POWERTOOLS_SERVICE_NAME: 'tollgate-fanout',
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });

@@ -29,7 +29,7 @@ afterEach(async () => {
 
 function fanoutOn(tables: TestTables, writer: RevocationFeedWriter, telemetry = new RecordingFanoutTelemetry()): FanoutHandler {
   const streamTables = { apiKeys: tables.names.apiKeys, clients: tables.names.clients, tokens: tables.names.tokens, signingKeys: tables.names.signingKeys };
-  return createFanout({ streamTables, writer, flusher: { flush: async () => undefined }, flushStages: [], telemetry, clockSkewSeconds: 30, now: Date.now });
+  return createFanout({ streamTables, writer, flusher: { flush: async () => undefined }, flushStages: [], flushDelayMs: 0, telemetry, clockSkewSeconds: 30, now: Date.now });
 }
 
 async function poll(tables: TestTables, handler: StreamPollerOptions['handler'], options: Partial<StreamPollerOptions> = {}): Promise<StreamPoller> {

@@ -14,16 +14,21 @@ const tableEnv = {
 
 describe('readFanoutConfig', () => {
   it('reads the feed table, the stream tables, the stages and the clock skew', () => {
-    expect(readFanoutConfig({ ...tableEnv, [Env.flushStages]: 'a1b2c3d4e5/v1', [Env.clockSkewSeconds]: '45' })).toEqual({
+    expect(readFanoutConfig({ ...tableEnv, [Env.flushStages]: 'a1b2c3d4e5/v1', [Env.clockSkewSeconds]: '45', [Env.revocationPollMs]: '250' })).toEqual({
       revocationsTable: 'p-Revocations',
       streamTables: { apiKeys: 'p-ApiKeys', clients: 'p-Clients', tokens: 'p-Tokens', signingKeys: 'p-SigningKeys' },
       flushStages: [{ restApiId: 'a1b2c3d4e5', stageName: 'v1' }],
       clockSkewSeconds: 45,
+      revocationPollMs: 250,
     });
   });
 
-  it('defaults: no stage to flush, the default clock skew', () => {
-    expect(readFanoutConfig(tableEnv)).toMatchObject({ flushStages: [], clockSkewSeconds: 30 });
+  it('defaults: no stage to flush, the default clock skew and poll interval', () => {
+    expect(readFanoutConfig(tableEnv)).toMatchObject({ flushStages: [], clockSkewSeconds: 30, revocationPollMs: 1000 });
+  });
+
+  it('fails naming the poll-interval variable when it is out of range', () => {
+    expect(() => readFanoutConfig({ ...tableEnv, [Env.revocationPollMs]: '5000' })).toThrow(Env.revocationPollMs);
   });
 
   it('fails at cold start naming a missing table variable', () => {

@@ -11,6 +11,8 @@ import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 const names: StreamTableNames = { apiKeys: 'u-ApiKeys', clients: 'u-Clients', tokens: 'u-Tokens', signingKeys: 'u-SigningKeys' };
 const NOW_MS = 1_800_000_000_000;
 const NOW_S = NOW_MS / 1000;
+/** The flush delay in these tests: the feed writes happen at NOW_MS and the clock stands still. */
+const POLL_SETTLE_MS = 1_250;
 const STAGES: StageRef[] = [
   { restApiId: 'abc123', stageName: 'v1' },
   { restApiId: 'def456', stageName: 'canary' },
@@ -58,6 +60,7 @@ function setup(overrides: Partial<FanoutDeps> = {}) {
     writer: feed,
     flusher,
     flushStages: STAGES,
+    flushDelayMs: POLL_SETTLE_MS,
     telemetry,
     clockSkewSeconds: 30,
     now: () => NOW_MS,
@@ -150,6 +153,33 @@ describe('createFanout: authorizer cache flush', () => {
     expect(order.at(-1)).toBe('batchDone');
   });
 
+  it('waits one authorizer poll interval after the last feed write before flushing', async () => {
+    let clock = NOW_MS;
+    const writtenAt: number[] = [];
+    const writer: RevocationFeedWriter = {
+      append: async () => {
+        clock += 100;
+        writtenAt.push(clock);
+        return { outcome: 'written', bucket: 'b', seq: String(clock), writtenAtMs: clock };
+      },
+    };
+    const { fanout, flusher, sleeps } = setup({ writer, now: () => clock, flushDelayMs: 1_000 });
+    await fanout({ Records: [revokedToken('t1'), revokedToken('t2')] });
+    // Last write at NOW+200, the clock reads NOW+200 at flush time: the whole delay is still to wait.
+    expect(writtenAt).toEqual([NOW_MS + 100, NOW_MS + 200]);
+    expect(sleeps).toEqual([1_000]);
+    expect(flusher.calls).toHaveLength(STAGES.length);
+  });
+
+  it('does not wait longer than needed when the batch took time of its own', async () => {
+    let clock = NOW_MS;
+    const { fanout, sleeps } = setup({ now: () => (clock += 400), flushDelayMs: 1_000 });
+    // MemoryFeed stamps writes at NOW_MS; the clock has moved on by the flush.
+    await fanout({ Records: [revokedToken('t1')] });
+    expect(sleeps[0]).toBe(NOW_MS + 1_000 - clock);
+    expect(sleeps[0]).toBeLessThan(1_000);
+  });
+
   it('does not flush for a batch without revocations', async () => {
     const { fanout, flusher } = setup();
     await fanout({ Records: [keyUsed('k1'), keyUsed('k2')] });
@@ -172,11 +202,12 @@ describe('createFanout: authorizer cache flush', () => {
     expect(flusher.calls).toHaveLength(2 * STAGES.length);
   });
 
-  it('does not flush when no stage is configured', async () => {
-    const { fanout, flusher, feed } = setup({ flushStages: [] });
+  it('neither waits nor flushes when no stage is configured', async () => {
+    const { fanout, flusher, feed, sleeps } = setup({ flushStages: [] });
     await fanout({ Records: [revokedToken('t1')] });
     expect(feed.entries).toHaveLength(1);
     expect(flusher.calls).toEqual([]);
+    expect(sleeps).toEqual([]);
   });
 
   it('retries a failing flush with exponential backoff and succeeds', async () => {
@@ -185,7 +216,7 @@ describe('createFanout: authorizer cache flush', () => {
     const response = await fanout({ Records: [revokedToken('t1')] });
     expect(response).toEqual({ batchItemFailures: [] });
     expect(flusher.calls).toHaveLength(3);
-    expect(sleeps).toEqual([100, 200]);
+    expect(sleeps).toEqual([POLL_SETTLE_MS, 100, 200]);
     expect(telemetry.of('flushFailed').map((e) => [e.attempt, e.final])).toEqual([
       [1, false],
       [2, false],
@@ -197,7 +228,7 @@ describe('createFanout: authorizer cache flush', () => {
     const { fanout, flusher, sleeps } = setup({ flushStages: [STAGES[0]!], jitter: () => 0.5 });
     flusher.failures.set('abc123/v1', 1);
     await fanout({ Records: [revokedToken('t1')] });
-    expect(sleeps).toEqual([300]);
+    expect(sleeps).toEqual([POLL_SETTLE_MS, 300]);
   });
 
   it('gives up after the bounded attempts, reports it, and still succeeds the records', async () => {
@@ -207,7 +238,7 @@ describe('createFanout: authorizer cache flush', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(feed.entries).toHaveLength(2);
     expect(flusher.calls.filter((s) => s.restApiId === 'abc123')).toHaveLength(3);
-    expect(sleeps).toEqual([200, 400]);
+    expect(sleeps).toEqual([POLL_SETTLE_MS, 200, 400]);
     expect(telemetry.of('flushFailed').map((e) => [e.stage.restApiId, e.attempt, e.final])).toEqual([
       ['abc123', 1, false],
       ['abc123', 2, false],

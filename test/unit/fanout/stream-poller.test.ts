@@ -164,6 +164,24 @@ describe('stream poller: delivery', () => {
     expect(delivered()).toEqual(['a', 'b']);
   });
 
+  it('reads shards concurrently: a slow batch on one shard holds back no other', async () => {
+    const streams = new FakeStreams();
+    streams.put(streams.shard('tokens-1'), 'slow');
+    streams.put(streams.shard('clients-1', undefined, arnOf(tables.clients)), 'fast');
+    let releaseSlow: () => void = () => undefined;
+    const slowHeld = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    const { delivered, handler } = recorder();
+    await start(streams, async (event) => {
+      if (event.Records[0]!.dynamodb!.Keys!.jti!.S === 'slow') await slowHeld;
+      return handler(event);
+    });
+    await until(() => delivered().includes('fast'), 'the other shard, while the slow batch is held');
+    releaseSlow();
+    await until(() => delivered().includes('slow'), 'the slow batch');
+  });
+
   it('reads a child shard only after its parent is drained, and finds children that appear later', async () => {
     const streams = new FakeStreams();
     const parent = streams.shard('parent');
