@@ -1,9 +1,22 @@
 #!/usr/bin/env node
-/** The CDK app: reads context once and builds the stacks. */
-import { App, Stack } from 'aws-cdk-lib';
-import { TokenData } from '../lib/data';
+/**
+ * The CDK app: reads the settings from context once, checks them, and builds the stateful
+ * and stateless stacks. A bad setting stops synth with a message that names it.
+ */
+import { App } from 'aws-cdk-lib';
+import { readConfig, ConfigError } from '../lib/config';
+import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
 
 const app = new App();
-const stack = new Stack(app, 'TollgateData', { terminationProtection: true });
-new TokenData(stack, 'Data');
+let config;
+try {
+  config = readConfig((setting) => app.node.tryGetContext(setting));
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+const data = new TollgateDataStack(app, 'TollgateData', { env });
+new TollgateApiStack(app, 'Tollgate', { env, config, tables: data.data.tables });
 app.synth();

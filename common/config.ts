@@ -197,3 +197,73 @@ export function pendingPublicationSeconds(keyRingRefreshSeconds: number = Defaul
 export function retiringVerificationSeconds(clockSkewSeconds: number = Defaults.clockSkewSeconds): number {
   return Limits.tokenTtlSecondsMax + clockSkewSeconds + RotationTiming.signerLagMarginSeconds;
 }
+
+/**
+ * Bounds of settings that the stack checks at synth and the functions check again at
+ * cold start, kept here so the two checks cannot disagree (a value the stack accepts and
+ * the function rejects would deploy a function that cannot start).
+ */
+export const SettingBounds = {
+  rotationIntervalDaysMax: 365,
+  /** `expiryWarningDays` and `staleKeyDays`. */
+  hygieneDaysMax: 3650,
+  /** Every rule adds patterns to the authorizer's policy document, whose size API Gateway bounds. */
+  routeRulesMax: 100,
+} as const;
+
+/** Greedy last segment, `{proxy+}`. */
+const GREEDY_SEGMENT = /^\{[A-Za-z0-9_]+\+\}$/;
+const PARAM_SEGMENT = /^\{[A-Za-z0-9_]+\}$/;
+/**
+ * RFC 3986 pchar without `*` and `?`: those would become wildcards in the authorizer's
+ * execute-api policy patterns.
+ */
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@%-]+$/;
+
+/** Why a route path (contract §5: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */
+export function routePathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'path must start with "/"';
+  if (path === '/') return undefined;
+  const segments = path.slice(1).split('/');
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '') return 'path must not contain empty segments or end with "/"';
+    if (GREEDY_SEGMENT.test(segment)) {
+      if (i !== segments.length - 1) return 'a greedy {name+} segment must be the last one';
+    } else if (!PARAM_SEGMENT.test(segment) && !LITERAL_SEGMENT.test(segment)) {
+      return `segment "${segment}" has characters a literal path segment cannot have`;
+    }
+  }
+  return undefined;
+}
+
+/** Why one route rule is invalid (prefixed with the rule's method and path), or undefined. */
+export function routeRuleProblem(rule: unknown): string | undefined {
+  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) return 'must be an object {method, path, scopes}';
+  const { method, path, scopes, ...extra } = rule as Record<string, unknown>;
+  const label = `(${String(method)} ${String(path)})`;
+  const unknownFields = Object.keys(extra);
+  if (unknownFields.length) return `${label}: unknown field ${unknownFields.map((k) => `"${k}"`).join(', ')}`;
+  if (method !== 'ANY' && !HTTP_METHODS.includes(method as HttpMethod)) return `${label}: method must be ANY or one of ${HTTP_METHODS.join(', ')}`;
+  if (typeof path !== 'string') return `${label}: path must be a string`;
+  const pathProblem = routePathProblem(path);
+  if (pathProblem) return `${label}: ${pathProblem}`;
+  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN_PATTERN.test(s))) {
+    return `${label}: scopes must be an array of scope tokens (RFC 6749 §3.3)`;
+  }
+  return undefined;
+}
+
+/** Why a list of route rules is invalid (naming the rule by index: `[3] (GET /x): …`), or undefined. */
+export function routeRulesProblem(rules: unknown): string | undefined {
+  if (!Array.isArray(rules)) return 'must be an array of {method, path, scopes} rules';
+  if (rules.length > SettingBounds.routeRulesMax) return `has ${rules.length} rules; at most ${SettingBounds.routeRulesMax} are allowed`;
+  const seen = new Set<string>();
+  for (const [i, rule] of rules.entries()) {
+    const problem = routeRuleProblem(rule);
+    if (problem) return `[${i}] ${problem}`;
+    const key = `${(rule as RouteRule).method} ${(rule as RouteRule).path}`;
+    if (seen.has(key)) return `[${i}] (${key}) duplicates an earlier rule`;
+    seen.add(key);
+  }
+  return undefined;
+}

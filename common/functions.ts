@@ -46,4 +46,37 @@ export const StackOutput = {
   apiUrl: 'ApiUrl',
   region: 'Region',
   rotationFunctionName: 'RotationFunctionName',
+  authorizerFunctionName: 'AuthorizerFunctionName',
+  tokenFunctionName: 'TokenFunctionName',
+  adminFunctionName: 'AdminFunctionName',
+  fanoutFunctionName: 'FanoutFunctionName',
+  apiKeysTableName: 'ApiKeysTableName',
+  clientsTableName: 'ClientsTableName',
+  tokensTableName: 'TokensTableName',
+  signingKeysTableName: 'SigningKeysTableName',
+  revocationsTableName: 'RevocationsTableName',
+  /** The usage plan client usage keys are registered with (per-client throttling). */
+  usagePlanId: 'UsagePlanId',
+  restApiId: 'RestApiId',
+  stageName: 'StageName',
+  alarmTopicArn: 'AlarmTopicArn',
+  dashboardName: 'DashboardName',
 } as const;
+
+/** The output key of each function's name. */
+export const FUNCTION_NAME_OUTPUT: { readonly [K in FunctionName]: string } = {
+  authorizer: StackOutput.authorizerFunctionName,
+  token: StackOutput.tokenFunctionName,
+  admin: StackOutput.adminFunctionName,
+  fanout: StackOutput.fanoutFunctionName,
+  rotation: StackOutput.rotationFunctionName,
+};
+
+/** The output key of each table's name. */
+export const TABLE_NAME_OUTPUT: { readonly [K in TableKey]: string } = {
+  apiKeys: StackOutput.apiKeysTableName,
+  clients: StackOutput.clientsTableName,
+  tokens: StackOutput.tokensTableName,
+  signingKeys: StackOutput.signingKeysTableName,
+  revocations: StackOutput.revocationsTableName,
+};

@@ -1,0 +1,235 @@
+/**
+ * Tollgate's deployment settings (contract §5): read once from CDK context by the app,
+ * checked here, and handed to the stacks as one typed value. Every failure names the
+ * setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
+ * come from `common/config.ts`, the same values the functions check at cold start.
+ */
+import {
+  Defaults,
+  DEFAULT_ROUTES,
+  Env,
+  Limits,
+  SettingBounds,
+  pendingPublicationSeconds,
+  retiringVerificationSeconds,
+  routeRulesProblem,
+  type RouteRule,
+  type UnmatchedRoutes,
+} from '../common/config';
+import type { FunctionName } from '../common/functions';
+import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
+
+export interface TollgateConfig {
+  /** Where every request that is not Tollgate's own goes, after the authorizer allowed it. */
+  readonly upstreamUrl: string;
+  readonly routes: readonly RouteRule[];
+  readonly unmatchedRoutes: UnmatchedRoutes;
+  readonly tokenTtlSeconds: number;
+  readonly keySpec: KeySpec;
+  readonly rotationIntervalDays: number;
+  readonly keyDeletionWindowDays: number;
+  readonly authorizerCacheTtlSeconds: number;
+  readonly revocationPollMs: number;
+  readonly stageName: string;
+  /** Absent: the API's own URL (see `TollgateApiStack`). */
+  readonly issuer?: string;
+  readonly audience: string;
+  readonly expiryWarningDays: number;
+  readonly staleKeyDays: number;
+  /** Pass the client's `Authorization` header on to the upstream (contract §2.1: off by default). */
+  readonly forwardBearerToken: boolean;
+  /** A regional WAFv2 web ACL to associate with the stage. */
+  readonly wafWebAclArn?: string;
+}
+
+/** The names of the settings, as CDK context keys (`-c name=value`). */
+export const SETTINGS = [
+  'upstreamUrl',
+  'routes',
+  'unmatchedRoutes',
+  'tokenTtlSeconds',
+  'keySpec',
+  'rotationIntervalDays',
+  'keyDeletionWindowDays',
+  'authorizerCacheTtlSeconds',
+  'revocationPollMs',
+  'stageName',
+  'issuer',
+  'audience',
+  'expiryWarningDays',
+  'staleKeyDays',
+  'forwardBearerToken',
+  'wafWebAclArn',
+] as const satisfies readonly (keyof TollgateConfig)[];
+export type SettingName = (typeof SETTINGS)[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly setting: SettingName,
+    problem: string,
+  ) {
+    super(`Invalid Tollgate configuration: ${setting} ${problem}`);
+  }
+}
+
+const SECONDS_PER_DAY = 86_400;
+/** API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters. */
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+$/;
+
+/**
+ * The shortest rotation interval the ring's overlap windows allow: a new key is published
+ * (pending) before it signs, and the key it replaces keeps verifying until the longest
+ * token it signed has expired (plus skew); a rotation more frequent than both together
+ * would retire a key that may still verify live tokens. The functions read whole days.
+ */
+export function minRotationIntervalDays(): number {
+  const overlapSeconds = pendingPublicationSeconds() + retiringVerificationSeconds();
+  return Math.max(1, Math.ceil(overlapSeconds / SECONDS_PER_DAY));
+}
+
+type Read = (setting: SettingName) => unknown;
+
+/** Reads and checks every setting; throws {@link ConfigError} naming the first bad one. */
+export function readConfig(read: Read): TollgateConfig {
+  const upstreamUrl = httpsUrl(read, 'upstreamUrl', true);
+  const issuer = httpsUrl(read, 'issuer', false);
+  const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
+  return {
+    upstreamUrl: upstreamUrl!.replace(/\/+$/, ''),
+    routes: routes(read),
+    unmatchedRoutes: oneOf(read, 'unmatchedRoutes', ['deny', 'allow'] as const, Defaults.unmatchedRoutes),
+    tokenTtlSeconds: integer(read, 'tokenTtlSeconds', Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
+    keySpec: keySpec(read),
+    rotationIntervalDays: rotationIntervalDays(read),
+    keyDeletionWindowDays: integer(read, 'keyDeletionWindowDays', Defaults.keyDeletionWindowDays, Limits.keyDeletionWindowDaysMin, Limits.keyDeletionWindowDaysMax),
+    authorizerCacheTtlSeconds: integer(read, 'authorizerCacheTtlSeconds', Defaults.authorizerCacheTtlSeconds, 0, Limits.authorizerCacheTtlSecondsMax),
+    revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
+    stageName: text(read, 'stageName', Defaults.stageName, STAGE_NAME, 'must be 1–128 letters, digits, "-" or "_"')!,
+    ...(issuer && { issuer }),
+    audience: text(read, 'audience', Defaults.audience, /^\S{1,256}$/, 'must be 1–256 characters without whitespace')!,
+    expiryWarningDays: integer(read, 'expiryWarningDays', Defaults.expiryWarningDays, 1, SettingBounds.hygieneDaysMax),
+    staleKeyDays: integer(read, 'staleKeyDays', Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
+    forwardBearerToken: boolean(read, 'forwardBearerToken', Defaults.forwardBearerToken),
+    ...(wafWebAclArn && { wafWebAclArn }),
+  };
+}
+
+/**
+ * The settings each function reads from its environment (table names and wiring that
+ * only the stack knows, such as the issuer URL or the rotation function's name, are
+ * added where those resources are made).
+ */
+export function functionSettings(config: TollgateConfig): { readonly [K in FunctionName]: Readonly<Record<string, string>> } {
+  return {
+    authorizer: {
+      [Env.audience]: config.audience,
+      [Env.routes]: JSON.stringify(config.routes),
+      [Env.unmatchedRoutes]: config.unmatchedRoutes,
+      [Env.revocationPollMs]: String(config.revocationPollMs),
+    },
+    token: {
+      [Env.audience]: config.audience,
+      [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
+    },
+    admin: {},
+    fanout: {},
+    rotation: {
+      [Env.keySpec]: config.keySpec,
+      [Env.rotationIntervalDays]: String(config.rotationIntervalDays),
+      [Env.keyDeletionWindowDays]: String(config.keyDeletionWindowDays),
+      [Env.expiryWarningDays]: String(config.expiryWarningDays),
+      [Env.staleKeyDays]: String(config.staleKeyDays),
+    },
+  };
+}
+
+/** Context values from `-c name=value` arrive as strings; from cdk.json as JSON values. */
+function present(read: Read, setting: SettingName): unknown {
+  const value = read(setting);
+  return value === undefined || value === null || value === '' ? undefined : value;
+}
+
+function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function boolean(read: Read, setting: SettingName, fallback: boolean): boolean {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ConfigError(setting, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string>(read: Read, setting: SettingName, allowed: readonly T[], fallback: T): T {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(setting, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+}
+
+function text(read: Read, setting: SettingName, fallback: string | undefined, pattern: RegExp, rule: string): string | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !pattern.test(raw)) throw new ConfigError(setting, `${rule}, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function httpsUrl(read: Read, setting: SettingName, required: boolean): string | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) {
+    if (required) throw new ConfigError(setting, 'is required: pass it with -c ' + setting + '=https://…');
+    return undefined;
+  }
+  if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);
+  const url = new URL(raw);
+  if (url.protocol !== 'https:') throw new ConfigError(setting, `must use https (the upstream receives the caller's identity headers), got ${JSON.stringify(raw)}`);
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(setting, `must not carry a query, fragment or credentials, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function keySpec(read: Read): KeySpec {
+  const raw = present(read, 'keySpec');
+  if (raw === undefined) return Defaults.keySpec;
+  if (!isKeySpec(raw)) throw new ConfigError('keySpec', `must be one of ${KEY_SPECS.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function rotationIntervalDays(read: Read): number {
+  const days = integer(read, 'rotationIntervalDays', Defaults.rotationIntervalDays, 0, SettingBounds.rotationIntervalDaysMax);
+  const min = minRotationIntervalDays();
+  if (days < min) {
+    throw new ConfigError(
+      'rotationIntervalDays',
+      `must be at least ${min}: a new key is published for ${pendingPublicationSeconds()} s before it signs and ` +
+        `the old one verifies for ${retiringVerificationSeconds()} s after (maximum token lifetime plus skew), got ${days}`,
+    );
+  }
+  return days;
+}
+
+function routes(read: Read): readonly RouteRule[] {
+  const raw = present(read, 'routes');
+  if (raw === undefined) return DEFAULT_ROUTES;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError('routes', `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const problem = routeRulesProblem(value);
+  if (problem) throw new ConfigError('routes', problem);
+  return value as RouteRule[];
+}

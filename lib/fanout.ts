@@ -1,0 +1,117 @@
+/**
+ * Revocation fan-out (contract §3): the DynamoDB streams of the credential tables invoke
+ * the fan-out function, which appends to the revocation feed and flushes the stage's
+ * authorizer cache. Only records that can be revocations invoke it (Lambda event
+ * filtering); a record that keeps failing is split off (bisect), retried a bounded number
+ * of times, and then described in an encrypted dead-letter queue instead of blocking its
+ * shard, because a stuck shard would delay every later revocation.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Env } from '../common/config';
+import { Functions } from '../common/functions';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, SigningKeyAttr, TokenAttr } from '../common/tables';
+import type { TollgateTables } from './data';
+import { TollgateFunction } from './function';
+
+type StreamTable = (typeof Functions.fanout.streams)[number];
+
+const revokedStatus = (attribute: string) => ({ [attribute]: { S: FilterRule.isEqual(CredentialStatus.Revoked) } });
+
+/** The new-image pattern of a stream record that is a revocation, per streamed table. */
+const REVOCATION_IMAGE: { readonly [K in StreamTable]: Record<string, unknown> } = {
+  apiKeys: revokedStatus(ApiKeyAttr.status),
+  clients: revokedStatus(ClientAttr.status),
+  tokens: revokedStatus(TokenAttr.status),
+  // A signing key is revoked by marking it compromised (contract §4), whatever its state.
+  signingKeys: { [SigningKeyAttr.compromisedAt]: { N: FilterRule.exists() } },
+};
+
+/**
+ * Stream record patterns (Lambda event filtering) that can carry a revocation: inserted
+ * or modified items whose new image has the table's revocation mark. REMOVE records
+ * (TTL deletions) never do: an expired credential needs no revocation.
+ */
+export function revocationFilters(table: StreamTable): Array<Record<string, unknown>> {
+  return [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: REVOCATION_IMAGE[table] } })];
+}
+
+export interface RevocationFanoutProps {
+  readonly tables: TollgateTables;
+  /** API Gateway stage whose authorizer cache each revocation flushes. */
+  readonly restApiId: string;
+  readonly stageName: string;
+  /** Attempts after the first failure before a record goes to the DLQ. @default 10 */
+  readonly retryAttempts?: number;
+  /**
+   * A record older than this goes to the DLQ without further retries: by then the
+   * revocation is long overdue and an operator must look (the DLQ alarm fires).
+   * @default one hour
+   */
+  readonly maxRecordAge?: Duration;
+  /** @see TollgateFunctionProps.entryRoot */
+  readonly entryRoot?: string;
+}
+
+export class RevocationFanout extends Construct {
+  readonly function: TollgateFunction;
+  /** Descriptions (not copies) of stream batches that failed every retry. */
+  readonly dlq: Queue;
+
+  constructor(scope: Construct, id: string, props: RevocationFanoutProps) {
+    super(scope, id);
+    this.dlq = new Queue(this, 'Dlq', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS keeps a message: time for an operator to replay the failed range.
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.dlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: "This queue is itself the dead-letter destination of the fan-out's stream event sources.",
+    });
+    this.function = new TollgateFunction(this, 'Fanout', {
+      name: 'fanout',
+      tables: props.tables,
+      timeout: Duration.seconds(30),
+      environment: { [Env.flushStages]: `${props.restApiId}/${props.stageName}` },
+      ...(props.entryRoot && { entryRoot: props.entryRoot }),
+    });
+    this.function.consumeStreams(props.tables, (table) => this.streamOptions(table as StreamTable, props));
+    // FlushStageAuthorizersCache is `DELETE /restapis/{id}/stages/{stage}/cache/authorizers`.
+    this.function.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['apigateway:DELETE'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'apigateway',
+            account: '',
+            resource: `/restapis/${props.restApiId}/stages/${props.stageName}/cache/authorizers`,
+          }),
+        ],
+      }),
+    );
+  }
+
+  private streamOptions(table: StreamTable, props: RevocationFanoutProps): DynamoEventSourceProps {
+    return {
+      // Re-reading the stream's retained 24 h after a mapping is recreated is safe: the
+      // feed write is idempotent per revoked thing; starting at LATEST could skip one.
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      // Revocations must reach the feed within the contract's 2 s: never wait to fill a batch.
+      maxBatchingWindow: Duration.seconds(0),
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: props.retryAttempts ?? 10,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(1),
+      parallelizationFactor: 1,
+      onFailure: new SqsDlq(this.dlq),
+      filters: revocationFilters(table),
+    };
+  }
+}

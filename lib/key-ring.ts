@@ -1,0 +1,140 @@
+/**
+ * The signing-key ring's KMS permissions. The keys themselves are made at run time by the
+ * rotation function (contract §4), so IAM cannot name them: every grant is scoped by the
+ * Tollgate application and ring tags the rotation function puts on each key (ABAC), and
+ * key creation by request tags and the key-spec, key-usage and origin condition keys.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
+import type { TollgateFunction } from './function';
+
+/** How cdk-nag renders `keysArn` in a finding id. */
+const KEYS_ARN_FINDING = 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*';
+
+export interface KeyRingProps {
+  /** The only key spec the rotation function may create. */
+  readonly keySpec: KeySpec;
+  /**
+   * The ring's identity, which the rotation function writes into every key's
+   * `tollgate:ring` tag: the signing-keys table name, so two deployments in one account
+   * never touch each other's keys.
+   */
+  readonly ringId: string;
+}
+
+/** Actions on an existing ring key. Tag-scoped; none of them can reach another application's key. */
+export const RING_KEY_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource'] as const;
+
+/** Key usages a ring key never has; tagging a key with one of them would mark a foreign key as ours. */
+const FOREIGN_KEY_USAGES = ['ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'];
+
+export class KeyRing extends Construct {
+  private readonly props: KeyRingProps;
+
+  constructor(scope: Construct, id: string, props: KeyRingProps) {
+    super(scope, id);
+    this.props = props;
+  }
+
+  /** `arn:…:kms:{region}:{account}:key/*`: this account's keys in this region. */
+  get keysArn(): string {
+    return Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+  }
+
+  /** Condition values that a key carries our application and ring tags. */
+  private ringTags(prefix: 'aws:ResourceTag' | 'aws:RequestTag'): Record<string, string> {
+    return {
+      [`${prefix}/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE,
+      [`${prefix}/${KmsTag.ring}`]: this.props.ringId,
+    };
+  }
+
+  /** The rotation function: create ring keys, read their public keys, tag, list, schedule deletion. */
+  grantManage(grantee: TollgateFunction): void {
+    const ringTagged = { StringEquals: this.ringTags('aws:ResourceTag') };
+    const tagKeysAllowed = { 'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) } };
+    const requestTagged = this.ringTags('aws:RequestTag');
+    const statements = [
+      // CreateKey has no resource to scope (the key does not exist yet): the condition keys
+      // confine it to asymmetric signing keys of our spec, in KMS itself, carrying our tag.
+      new PolicyStatement({
+        sid: 'CreateRingKeys',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:KeySpec': this.props.keySpec,
+            'kms:KeyUsage': 'SIGN_VERIFY',
+            'kms:KeyOrigin': 'AWS_KMS',
+            ...requestTagged,
+          },
+          Bool: { 'kms:MultiRegion': 'false' },
+          ...tagKeysAllowed,
+        },
+      }),
+      // Tags passed to CreateKey need kms:TagResource on every key of the account and
+      // Region (KMS developer guide, "Controlling access to tags"); only our tags, with
+      // our application value.
+      new PolicyStatement({
+        sid: 'TagRingKeysAtCreation',
+        actions: ['kms:TagResource'],
+        resources: [this.keysArn],
+        conditions: { StringEquals: requestTagged, ...tagKeysAllowed },
+      }),
+      // …which alone would also let a compromised function tag an existing foreign key as
+      // ours and then schedule its deletion; explicit Deny wins, and it applies only where
+      // the key already has a usage (absent for the key being created).
+      new PolicyStatement({
+        sid: 'NeverTagForeignKeyUsages',
+        effect: Effect.DENY,
+        actions: ['kms:TagResource'],
+        resources: [this.keysArn],
+        conditions: { StringEquals: { 'kms:KeyUsage': FOREIGN_KEY_USAGES } },
+      }),
+      new PolicyStatement({
+        sid: 'ManageRingKeys',
+        actions: [...RING_KEY_ACTIONS],
+        resources: [this.keysArn],
+        conditions: ringTagged,
+      }),
+      // ListKeys supports no resource and no condition key: it lists every key id of the
+      // account and Region (ids only, no material, no tags). Reconciliation needs it to
+      // find ring keys created by a run that crashed before writing them to the ring.
+      new PolicyStatement({ sid: 'FindOrphanedRingKeys', actions: ['kms:ListKeys'], resources: ['*'] }),
+    ];
+    for (const statement of statements) grantee.role.addToPolicy(statement);
+    Validations.of(grantee).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
+        reason: 'Ring keys are created at run time, so IAM cannot name them: every action on existing keys requires the Tollgate application and ring tags (ABAC); tagging at creation is limited to our tags and denied on non-signing keys.',
+      },
+    );
+  }
+
+  /** The token function: sign with ring keys only, with the algorithms Tollgate uses. */
+  grantSign(grantee: TollgateFunction): void {
+    Validations.of(grantee).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
+      reason: 'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC) and one of our signing algorithms.',
+    });
+    grantee.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'SignWithRingKeys',
+        actions: ['kms:Sign'],
+        resources: [this.keysArn],
+        conditions: {
+          StringEquals: {
+            ...this.ringTags('aws:ResourceTag'),
+            'kms:SigningAlgorithm': Object.values(SIGNING_ALGORITHMS).map((a) => a.kmsAlgorithm),
+          },
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * What an operator watches: one dashboard (decisions, authorizer latency, revocation
+ * freshness, fan-out health, rotation, issuance) and the alarms that page, all sent to
+ * one encrypted SNS topic. Custom metrics are those the functions emit under the names
+ * of `common/metrics.ts`; the gateway's authorizer failures are counted from its access
+ * log, because the authorizer's Lambda `Errors` metric also counts every 401 (a refusal
+ * is a thrown "Unauthorized").
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric as CloudWatchMetric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ACCESS_LOG_FIELDS } from '../common/access-log';
+import { METRICS_NAMESPACE } from '../common/config';
+import type { FunctionName } from '../common/functions';
+import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';
+import type { TollgateFunction } from './function';
+import type { Gateway } from './gateway';
+
+/** Counted by a metric filter on the access log, not emitted by a function. */
+export const GATEWAY_AUTHORIZER_FAILURES = 'GatewayAuthorizerFailures';
+/** Fan-out falling this far behind its streams puts the 2 s revocation promise out of reach. */
+export const FANOUT_ITERATOR_AGE_ALARM_MS = 60_000;
+/** How long after the interval the active key may go unrotated before the alarm (a missed day of steps). */
+export const ROTATION_OVERDUE_GRACE = Duration.days(1);
+
+export interface ObservabilityProps {
+  readonly gateway: Gateway;
+  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  readonly fanoutDlq: IQueue;
+  readonly rotationIntervalDays: number;
+}
+
+/** A Tollgate custom metric with exactly the dimensions its emitter uses. */
+export function tollgateMetric(
+  name: keyof typeof Metric,
+  statistic: string,
+  options: { readonly dimensions?: Readonly<Record<string, string>>; readonly period?: Duration; readonly label?: string } = {},
+): CloudWatchMetric {
+  return new CloudWatchMetric({
+    namespace: METRICS_NAMESPACE,
+    metricName: Metric[name],
+    dimensionsMap: { [MetricDimension.service]: serviceName(METRIC_EMITTER[name]), ...options.dimensions },
+    statistic,
+    period: options.period ?? Duration.minutes(1),
+    ...(options.label && { label: options.label }),
+  });
+}
+
+export class Observability extends Construct {
+  readonly alarmTopic: Topic;
+  readonly dashboard: Dashboard;
+  readonly alarms: { readonly [name: string]: Alarm };
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.alarmTopic = this.encryptedTopic();
+    const authorizerFailures = this.authorizerFailureMetric(props.gateway);
+    const iteratorAge = props.functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
+    const dlqDepth = props.fanoutDlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
+    const hourly = { period: Duration.hours(1) };
+
+    this.alarms = {
+      authorizerFailures: this.alarm('AuthorizerFailures', {
+        metric: authorizerFailures,
+        threshold: 1,
+        description: 'API Gateway answered 500 because the authorizer failed (threw, timed out, was throttled or misconfigured).',
+      }),
+      fanoutIteratorAge: this.alarm('FanoutIteratorAge', {
+        metric: iteratorAge,
+        threshold: FANOUT_ITERATOR_AGE_ALARM_MS,
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: 'Revocation fan-out is more than 60 s behind its DynamoDB streams: revocations are not reaching authorizers.',
+      }),
+      fanoutDlq: this.alarm('FanoutDlqNotEmpty', {
+        metric: dlqDepth,
+        threshold: 1,
+        description: 'Stream records failed every fan-out retry: some revocations never reached the feed. Replay them from the DLQ.',
+      }),
+      rotationFailed: this.alarm('RotationFailed', {
+        metric: tollgateMetric('rotationFailed', 'Sum', hourly),
+        threshold: 1,
+        description: 'A signing-key rotation run failed; the ring is still valid and the next run retries. See the rotation function logs.',
+      }),
+      rotationOverdue: this.alarm('RotationOverdue', {
+        metric: tollgateMetric('activeKeyAgeSeconds', 'Maximum', hourly),
+        threshold: props.rotationIntervalDays * 86_400 + ROTATION_OVERDUE_GRACE.toSeconds(),
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        // Every scheduled step reports the active key's age; three silent hours mean the schedule or the function is broken.
+        missing: TreatMissingData.BREACHING,
+        description: 'The active signing key is older than the rotation interval allows, or rotation has stopped reporting.',
+      }),
+      keysExpiring: this.alarm('ApiKeysExpiring', {
+        metric: tollgateMetric('keysExpiring', 'Maximum', hourly),
+        threshold: 1,
+        description: 'Active API keys expire within expiryWarningDays: roll them (tollgate keys roll) before clients lose access.',
+      }),
+    };
+    this.dashboard = this.buildDashboard(props, { authorizerFailures, iteratorAge, dlqDepth });
+  }
+
+  private encryptedTopic(): Topic {
+    // CloudWatch must be able to use the key: an AWS-managed SNS key's policy does not let it.
+    const key = new Key(this, 'AlarmTopicKey', { description: 'Tollgate: encrypts the alarm topic', enableKeyRotation: true });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    return new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
+  }
+
+  private authorizerFailureMetric(gateway: Gateway): IMetric {
+    const filter = new MetricFilter(this, 'AuthorizerFailureFilter', {
+      logGroup: gateway.accessLogs,
+      filterPattern: FilterPattern.any(
+        FilterPattern.stringValue(`$.${fieldName('errorType')}`, '=', 'AUTHORIZER_FAILURE'),
+        FilterPattern.stringValue(`$.${fieldName('errorType')}`, '=', 'AUTHORIZER_CONFIGURATION_ERROR'),
+      ),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: GATEWAY_AUTHORIZER_FAILURES,
+      metricValue: '1',
+    });
+    return filter.metric({ statistic: 'Sum', period: Duration.minutes(5) });
+  }
+
+  private alarm(
+    id: string,
+    spec: {
+      readonly metric: IMetric;
+      readonly threshold: number;
+      readonly description: string;
+      readonly comparison?: ComparisonOperator;
+      readonly evaluationPeriods?: number;
+      readonly missing?: TreatMissingData;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      metric: spec.metric,
+      threshold: spec.threshold,
+      comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
+      treatMissingData: spec.missing ?? TreatMissingData.NOT_BREACHING,
+      alarmDescription: spec.description,
+    });
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    alarm.addOkAction(new SnsAction(this.alarmTopic));
+    return alarm;
+  }
+
+  private buildDashboard(
+    props: ObservabilityProps,
+    shared: { readonly authorizerFailures: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
+  ): Dashboard {
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${Stack.of(this).stackName}-overview` });
+    const decisions = Object.values(DecisionOutcome).map((outcome) =>
+      tollgateMetric('decision', 'Sum', { dimensions: { [MetricDimension.outcome]: outcome }, label: outcome }),
+    );
+    const { gateway, functions } = props;
+    dashboard.addWidgets(
+      new TextWidget({ markdown: '# Tollgate\nAlarms notify the stack output **AlarmTopicArn**. Rotation: open the **RotationFunctionName** function.', width: 24, height: 2 }),
+    );
+    dashboard.addWidgets(
+      graph('Authorizer decisions by outcome', decisions),
+      graph('Authorizer latency (ms)', [
+        tollgateMetric('authorizerLatencyMs', 'p50', { label: 'p50' }),
+        tollgateMetric('authorizerLatencyMs', 'p99', { label: 'p99' }),
+        functions.authorizer.fn.metricDuration({ statistic: 'p99', label: 'Lambda duration p99' }),
+      ]),
+      graph('Revocation view age (ms) and feed read failures', [
+        tollgateMetric('revocationViewAgeMs', 'p99', { label: 'view age p99' }),
+        tollgateMetric('revocationViewAgeMs', 'Maximum', { label: 'view age max' }),
+        tollgateMetric('revocationFeedReadFailures', 'Sum', { label: 'feed read failures' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Fan-out iterator age (ms) and DLQ depth', [shared.iteratorAge, shared.dlqDepth]),
+      graph('Fan-out: revocations and cache flushes', [
+        tollgateMetric('revocationsFannedOut', 'Sum', { label: 'revocations fanned out' }),
+        tollgateMetric('cacheFlushFailures', 'Sum', { label: 'cache flush failures' }),
+        functions.fanout.fn.metricErrors({ label: 'fan-out errors' }),
+      ]),
+      graph('Gateway', [
+        gateway.api.metricCount({ label: 'requests' }),
+        gateway.api.metricClientError({ label: '4xx' }),
+        gateway.api.metricServerError({ label: '5xx' }),
+        shared.authorizerFailures,
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Rotation outcome', [
+        tollgateMetric('rotationSucceeded', 'Sum', { period: Duration.hours(1), label: 'succeeded' }),
+        tollgateMetric('rotationFailed', 'Sum', { period: Duration.hours(1), label: 'failed' }),
+      ]),
+      new SingleValueWidget({
+        title: 'Signing key and API key hygiene',
+        width: 8,
+        metrics: [
+          tollgateMetric('activeKeyAgeSeconds', 'Maximum', { period: Duration.hours(1), label: 'active key age (s)' }),
+          tollgateMetric('keysExpiring', 'Maximum', { period: Duration.hours(1), label: 'API keys expiring' }),
+          tollgateMetric('keysStale', 'Maximum', { period: Duration.hours(1), label: 'API keys stale' }),
+        ],
+      }),
+      graph('Token issuance', [
+        tollgateMetric('tokensIssued', 'Sum', { label: 'issued' }),
+        tollgateMetric('issuanceErrors', 'Sum', { label: 'issuance errors' }),
+        functions.token.fn.metricErrors({ label: 'token function errors' }),
+      ]),
+    );
+    return dashboard;
+  }
+}
+
+function graph(title: string, metrics: IMetric[]): GraphWidget {
+  return new GraphWidget({ title, left: metrics, width: 8, height: 6 });
+}
+
+function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
+  return name;
+}

@@ -1,0 +1,61 @@
+/**
+ * Signing-key rotation (contract §4): the rotation function, the KMS permissions of the
+ * key ring, and the EventBridge schedule that advances the ring's timed transitions.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import { Env } from '../common/config';
+import type { TollgateTables } from './data';
+import { KeyRing } from './key-ring';
+import { TollgateFunction } from './function';
+import type { KeySpec } from '../common/tokens';
+
+export interface SigningKeyRotationProps {
+  readonly tables: TollgateTables;
+  /** The rotation function's settings (see `functionSettings`). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly keySpec: KeySpec;
+  /**
+   * How often the schedule sends the step event. Timed transitions (pending → active,
+   * retiring → retired) fall due hours apart, far finer than the rotation interval, so a
+   * transition waits at most this long after it is due.
+   * @default one hour
+   */
+  readonly stepEvery?: Duration;
+  /** Where credential-hygiene events go. @default the account's default event bus */
+  readonly eventBus?: IEventBus;
+  /** @see TollgateFunctionProps.entryRoot */
+  readonly entryRoot?: string;
+}
+
+export class SigningKeyRotation extends Construct {
+  readonly function: TollgateFunction;
+  readonly keyRing: KeyRing;
+  readonly schedule: Rule;
+  readonly eventBus: IEventBus;
+
+  constructor(scope: Construct, id: string, props: SigningKeyRotationProps) {
+    super(scope, id);
+    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.function = new TollgateFunction(this, 'Rotation', {
+      name: 'rotation',
+      tables: props.tables,
+      // A run may create a KMS key and page through the account's keys for reconciliation.
+      timeout: Duration.minutes(1),
+      environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
+      ...(props.entryRoot && { entryRoot: props.entryRoot }),
+    });
+    this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName });
+    this.keyRing.grantManage(this.function);
+    this.eventBus.grantPutEventsTo(this.function.fn);
+    // The target sends EventBridge's own scheduled event (detail-type "Scheduled Event"),
+    // which the function reads as a scheduled step; console test events name an action.
+    this.schedule = new Rule(this, 'Step', {
+      description: 'Tollgate: advance the signing-key ring (timed transitions, hygiene)',
+      schedule: Schedule.rate(props.stepEvery ?? Duration.hours(1)),
+      targets: [new LambdaFunction(this.function.fn, { retryAttempts: 2, maxEventAge: Duration.minutes(30) })],
+    });
+  }
+}

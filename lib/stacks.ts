@@ -1,0 +1,117 @@
+/**
+ * The two stacks: stateful (tables and their key; termination-protected, RETAIN) and
+ * stateless (functions, API, schedule, dashboards), so the API stack can be destroyed and
+ * redeployed at will without touching a credential.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { Env } from '../common/config';
+import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../common/functions';
+import type { TableKey } from '../common/tables';
+import { TokenAuthorizer } from './authorizer';
+import { functionSettings, type TollgateConfig } from './config';
+import { TokenData, type TollgateTables } from './data';
+import { RevocationFanout } from './fanout';
+import type { TollgateFunction } from './function';
+import { Gateway } from './gateway';
+import { Observability } from './observability';
+import { SigningKeyRotation } from './rotation';
+import { TokenApi } from './token-api';
+
+export class TollgateDataStack extends Stack {
+  readonly data: TokenData;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, { terminationProtection: true, description: 'Tollgate: credential tables (stateful)', ...props });
+    this.data = new TokenData(this, 'Data');
+  }
+}
+
+export interface TollgateApiStackProps extends StackProps {
+  readonly config: TollgateConfig;
+  readonly tables: TollgateTables;
+  /** @see TollgateFunctionProps.entryRoot */
+  readonly entryRoot?: string;
+}
+
+export class TollgateApiStack extends Stack {
+  readonly gateway: Gateway;
+  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  readonly rotation: SigningKeyRotation;
+  readonly fanout: RevocationFanout;
+  readonly observability: Observability;
+  /** The `iss` of every access token: the configured issuer, or the API's own URL. */
+  readonly issuer: string;
+
+  constructor(scope: Construct, id: string, props: TollgateApiStackProps) {
+    super(scope, id, { description: 'Tollgate: API, authorizer, token functions, rotation (stateless)', ...props });
+    const { config, tables } = props;
+    const settings = functionSettings(config);
+    const entryRoot = props.entryRoot ? { entryRoot: props.entryRoot } : {};
+
+    this.rotation = new SigningKeyRotation(this, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation, ...entryRoot });
+    const tokenApi = new TokenApi(this, 'TokenApi', {
+      tables,
+      keyRing: this.rotation.keyRing,
+      rotationFunction: this.rotation.function.fn,
+      tokenEnvironment: settings.token,
+      adminEnvironment: settings.admin,
+      ...entryRoot,
+    });
+    const authorizer = new TokenAuthorizer(this, 'Authorizer', {
+      tables,
+      environment: settings.authorizer,
+      cacheTtlSeconds: config.authorizerCacheTtlSeconds,
+      ...entryRoot,
+    });
+    this.gateway = new Gateway(this, 'Gateway', {
+      upstreamUrl: config.upstreamUrl,
+      stageName: config.stageName,
+      authorizer: authorizer.authorizer,
+      functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn },
+      forwardBearerToken: config.forwardBearerToken,
+      ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
+    });
+    // One value for the signer and the verifier: a token is only valid where both agree.
+    this.issuer = config.issuer ?? this.gateway.baseUrl;
+    for (const fn of [tokenApi.token, authorizer.function]) fn.addEnvironment(Env.issuer, this.issuer);
+
+    this.fanout = new RevocationFanout(this, 'Fanout', {
+      tables,
+      restApiId: this.gateway.restApiId,
+      stageName: config.stageName,
+      ...entryRoot,
+    });
+    this.functions = {
+      authorizer: authorizer.function,
+      token: tokenApi.token,
+      admin: tokenApi.admin,
+      fanout: this.fanout.function,
+      rotation: this.rotation.function,
+    };
+    this.observability = new Observability(this, 'Observability', {
+      gateway: this.gateway,
+      functions: this.functions,
+      fanoutDlq: this.fanout.dlq,
+      rotationIntervalDays: config.rotationIntervalDays,
+    });
+    this.addOutputs(tables);
+  }
+
+  private addOutputs(tables: TollgateTables): void {
+    const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
+    output(StackOutput.apiUrl, this.gateway.api.url, 'Base URL of the Tollgate API (token, admin and proxied routes)');
+    output(StackOutput.region, this.region, 'Region of the API, for SigV4-signed admin calls');
+    output(StackOutput.restApiId, this.gateway.restApiId, 'REST API id');
+    output(StackOutput.stageName, this.gateway.stageName, 'API stage');
+    output(StackOutput.usagePlanId, this.gateway.usagePlan.usagePlanId, 'Usage plan that client usage keys are registered with');
+    output(StackOutput.alarmTopicArn, this.observability.alarmTopic.topicArn, 'Subscribe here to receive Tollgate alarms');
+    output(StackOutput.dashboardName, this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+    for (const [name, fn] of Object.entries(this.functions) as [FunctionName, TollgateFunction][]) {
+      output(FUNCTION_NAME_OUTPUT[name], fn.fn.functionName, `Lambda function: ${name}`);
+    }
+    for (const [key, table] of Object.entries(tables) as [TableKey, TollgateTables[TableKey]][]) {
+      output(TABLE_NAME_OUTPUT[key], table.tableName, `DynamoDB table: ${key}`);
+    }
+  }
+}
