@@ -1,0 +1,251 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RevocationKind, SigningKeyState } from '../../../common/tables';
+import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer';
+import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
+import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S } from './support/fixtures';
+import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
+
+let es: TestKey;
+let rs: TestKey;
+
+beforeAll(() => {
+  es = generateTestKey('ES256', { kid: 'es' });
+  rs = generateTestKey('RS256', { kid: 'rs' });
+});
+
+const bearer = (token: string) => `Bearer ${token}`;
+/** Lets background reads started by a request finish. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+async function decide(h: Awaited<ReturnType<typeof harness>>, authorization: string | undefined, method = 'GET', path = '/orders/42'): Promise<Decision> {
+  return h.authorizer.decide(authorizerEvent(authorization, method, path));
+}
+
+function asAllowed(decision: Decision): Allowed {
+  expect(decision.outcome).toBe('allow');
+  return decision as Allowed;
+}
+
+function reasonOf(decision: Decision): string {
+  return decision.outcome === 'allow' ? 'allow' : decision.reason;
+}
+
+describe('Authorizer.decide allows', () => {
+  it.each(['ES256', 'RS256'] as const)('a valid %s token, with principal, flat string context and a policy for every route', async (alg) => {
+    const h = await harness([es.record, rs.record]);
+    const c = claims(NOW_S, { scope: 'orders:read' });
+    const decision = asAllowed(await decide(h, bearer(signToken(alg === 'ES256' ? es : rs, c))));
+    expect(decision.response.principalId).toBe('acme');
+    expect(decision.response.context).toEqual({ clientId: 'acme', scopes: 'orders:read', jti: c.jti, keyId: c.cid, kid: alg === 'ES256' ? 'es' : 'rs' });
+    expect(Object.values(decision.response.context).every((v) => typeof v === 'string')).toBe(true);
+    const policy = decision.response.policyDocument;
+    // The same policy serves the token's other calls when API Gateway caches it.
+    expect(evaluatePolicy(policy, methodArn('GET', '/orders'))).toBe('allow');
+    expect(evaluatePolicy(policy, methodArn('GET', '/orders/7/items'))).toBe('allow');
+    expect(evaluatePolicy(policy, methodArn('POST', '/orders'))).toBe('explicit-deny');
+    expect(evaluatePolicy(policy, methodArn('GET', '/orders', 'arn:aws:execute-api:eu-west-1:111122223333:other/v1/'))).toBe('implicit-deny');
+    expect(decision).toMatchObject({ clientId: 'acme', jti: c.jti, kid: alg === 'ES256' ? 'es' : 'rs' });
+  });
+
+  it('a repeated token from the cache, without verifying it again', async () => {
+    const h = await harness([es.record]);
+    const token = bearer(signToken(es, claims(NOW_S)));
+    const first = asAllowed(await decide(h, token));
+    const second = asAllowed(await decide(h, token));
+    expect(second.response).toBe(first.response);
+    expect(h.authorizer.stats).toEqual({ cacheHits: 1, cacheMisses: 1 });
+    // A different spelling of the same credential is a different cache key but the same decision.
+    expect(asAllowed(await decide(h, token.replace('Bearer', 'bearer'))).jti).toBe(first.jti);
+  });
+
+  it('builds the policy for the stage of each request', async () => {
+    const h = await harness([es.record]);
+    const token = bearer(signToken(es, claims(NOW_S)));
+    await decide(h, token);
+    const other = 'arn:aws:execute-api:eu-west-1:111122223333:abcdef1234/prod/';
+    const decision = asAllowed(await h.authorizer.decide({ ...authorizerEvent(token), methodArn: methodArn('GET', '/orders', other) }));
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders', other))).toBe('allow');
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders'))).toBe('implicit-deny');
+  });
+
+  it('a token whose kid the ring learns after the instance started (one reload)', async () => {
+    const h = await harness([es.record]);
+    const fresh = generateTestKey('ES256', { kid: 'fresh', state: SigningKeyState.Pending });
+    h.keySource.records = [es.record, fresh.record];
+    expect(asAllowed(await decide(h, bearer(signToken(fresh, claims(NOW_S))))).kid).toBe('fresh');
+    expect(h.keySource.loads).toBe(2);
+  });
+});
+
+describe('Authorizer.decide forbids (403) a valid token', () => {
+  it('without the scope the route needs, with a policy that denies the route', async () => {
+    const h = await harness([es.record]);
+    const decision = (await decide(h, bearer(signToken(es, claims(NOW_S, { scope: 'orders:read' }))), 'DELETE', '/orders/42')) as Forbidden;
+    expect(decision).toMatchObject({ outcome: 'forbid', reason: 'insufficient_scope', clientId: 'acme' });
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('DELETE', '/orders/42'))).toBe('explicit-deny');
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders/42'))).toBe('allow');
+  });
+
+  it('on a route no rule matches, denying that very ARN even where a wildcard would allow it', async () => {
+    const h = await harness([es.record], { routes: [{ method: 'GET', path: '/users/{id}', scopes: [] }] });
+    const token = bearer(signToken(es, claims(NOW_S)));
+    const decision = (await decide(h, token, 'GET', '/users/7/secret')) as Forbidden;
+    expect(decision).toMatchObject({ outcome: 'forbid', reason: 'unmatched_route' });
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/users/7/secret'))).toBe('explicit-deny');
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/users/7'))).toBe('allow');
+    // The extra Deny belongs to that one response, not to the token's cached response.
+    expect(asAllowed(await decide(h, token, 'GET', '/users/8')).response.policyDocument.Statement).toHaveLength(1);
+  });
+
+  it('allows unmatched routes when configured', async () => {
+    const h = await harness([es.record], { unmatchedRoutes: 'allow' });
+    expect(asAllowed(await decide(h, bearer(signToken(es, claims(NOW_S))), 'GET', '/health')).clientId).toBe('acme');
+  });
+});
+
+describe('Authorizer.decide rejects (401)', () => {
+  it('a missing, malformed or oversize Authorization header, and a bad methodArn', async () => {
+    const h = await harness([es.record]);
+    expect(reasonOf(await decide(h, undefined))).toBe('missing_token');
+    expect(reasonOf(await decide(h, 'Basic abc'))).toBe('malformed_authorization');
+    expect(reasonOf(await decide(h, `Bearer ${'a'.repeat(5000)}`))).toBe('token_too_large');
+    expect(reasonOf(await decide(h, 'Bearer not-a-jwt'))).toBe('malformed_token');
+    const token = bearer(signToken(es, claims(NOW_S)));
+    const bad = (await h.authorizer.decide({ ...authorizerEvent(token), methodArn: 'garbage' })) as Rejected;
+    expect(bad).toMatchObject({ outcome: 'reject', reason: 'internal_error' });
+    expect((bad.error as Error).message).toMatch(/methodArn/);
+  });
+
+  it('verification failures, with what is known about the token', async () => {
+    const h = await harness([es.record]);
+    const decision = (await decide(h, bearer(signToken(es, claims(NOW_S, { iss: 'other', jti: 'j-9' }))))) as Rejected;
+    expect(decision).toEqual({ outcome: 'reject', reason: 'wrong_iss', kid: 'es', clientId: 'acme', jti: 'j-9' });
+  });
+
+  it('a cached token once it expires (after the skew)', async () => {
+    const h = await harness([es.record]);
+    const token = bearer(signToken(es, claims(NOW_S, { exp: NOW_S + 60 })));
+    asAllowed(await decide(h, token));
+    h.clock.ms = (NOW_S + 60 + 30) * 1000 - 1;
+    asAllowed(await decide(h, token));
+    h.clock.advance(1);
+    expect(reasonOf(await decide(h, token))).toBe('expired');
+  });
+
+  it.each([
+    [RevocationKind.Token, (c: Record<string, unknown>) => c.jti as string],
+    [RevocationKind.ApiKey, (c: Record<string, unknown>) => c.cid as string],
+    [RevocationKind.Client, (c: Record<string, unknown>) => c.sub as string],
+    [RevocationKind.SigningKey, () => 'es'],
+  ])('a token revoked by %s, cached or not', async (kind, valueOf) => {
+    const h = await harness([es.record]);
+    const c = claims(NOW_S);
+    const token = bearer(signToken(es, c));
+    asAllowed(await decide(h, token));
+    h.feed.add(kind, valueOf(c), NOW_MS + 100);
+    h.clock.advance(1000);
+    // The first request after the poll interval starts the read but does not wait for it.
+    asAllowed(await decide(h, token));
+    await settle();
+    const decision = await decide(h, token);
+    expect(decision).toMatchObject({ outcome: 'reject', reason: 'revoked', clientId: 'acme', jti: c.jti, kid: 'es' });
+    expect(h.authorizer.cachedTokens).toBe(0);
+    // And a fresh instance that loads the feed at cold start refuses it without ever caching it.
+    const cold = await harness([es.record], { clock: h.clock, start: false });
+    cold.feed.add(kind, valueOf(c), NOW_MS + 100);
+    await cold.authorizer.start();
+    expect(reasonOf(await decide(cold, token))).toBe('revoked');
+  });
+
+  it('everything once the revocation view is too stale, until a read succeeds again', async () => {
+    const h = await harness([es.record]);
+    const token = bearer(signToken(es, claims(NOW_S)));
+    asAllowed(await decide(h, token));
+    h.feed.failing = true;
+    h.clock.advance(30_000);
+    asAllowed(await decide(h, token));
+    h.clock.advance(1);
+    expect(reasonOf(await decide(h, token))).toBe('revocation_view_stale');
+    expect(reasonOf(await decide(h, bearer(signToken(es, claims(NOW_S)))))).toBe('revocation_view_stale');
+    h.feed.failing = false;
+    h.clock.advance(1000);
+    asAllowed(await decide(h, token));
+  });
+
+  it('everything while the key ring has never loaded', async () => {
+    const h = await harness([es.record], { start: false });
+    h.keySource.failing = true;
+    const token = bearer(signToken(es, claims(NOW_S)));
+    expect(reasonOf(await decide(h, token))).toBe('key_ring_unavailable');
+    h.keySource.failing = false;
+    h.clock.advance(1000);
+    asAllowed(await decide(h, token));
+  });
+
+  it('unknown kids, reloading the ring at most once per penalty interval', async () => {
+    const h = await harness([es.record]);
+    const loads = h.keySource.loads;
+    for (let i = 0; i < 20; i += 1) {
+      const stranger = generateTestKey('ES256', { kid: `random-${i}` });
+      expect(reasonOf(await decide(h, bearer(signToken(stranger, claims(NOW_S)))))).toBe('unknown_kid');
+    }
+    expect(h.keySource.loads - loads).toBe(1);
+  });
+
+  it('a cached token whose signing key left the ring', async () => {
+    const h = await harness([es.record, rs.record]);
+    const token = bearer(signToken(es, claims(NOW_S)));
+    asAllowed(await decide(h, token));
+    h.keySource.records = [rs.record];
+    await h.authorizer.start();
+    h.clock.advance(10_000);
+    expect(reasonOf(await decide(h, token))).toBe('unknown_kid');
+  });
+
+  it('tokens of a retiring key after its verifyUntil, cached or not', async () => {
+    const retiring = generateTestKey('ES256', { kid: 'retiring', state: SigningKeyState.Retiring, verifyUntil: NOW_S + 120 });
+    const h = await harness([retiring.record]);
+    const token = bearer(signToken(retiring, claims(NOW_S)));
+    asAllowed(await decide(h, token));
+    h.clock.ms = (NOW_S + 120) * 1000;
+    expect(reasonOf(await decide(h, token))).toBe('unknown_kid');
+  });
+
+  it('as internal_error anything unexpected, instead of throwing', async () => {
+    const h = await harness([es.record]);
+    const exploding = { ...authorizerEvent(bearer(signToken(es, claims(NOW_S)))) };
+    Object.defineProperty(exploding, 'methodArn', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    const decision = (await h.authorizer.decide(exploding)) as Rejected;
+    expect(decision).toMatchObject({ outcome: 'reject', reason: 'internal_error' });
+    expect((decision.error as Error).message).toBe('boom');
+    expect(reasonOf(await h.authorizer.decide(null as never))).toBe('internal_error');
+  });
+});
+
+describe('Authorizer revocation housekeeping', () => {
+  it('drops cached tokens that a new revocation covers as soon as the view learns it', async () => {
+    const h = await harness([es.record]);
+    const tokens = ['a', 'b', 'c'].map((sub) => bearer(signToken(es, claims(NOW_S, { sub, client_id: sub }))));
+    for (const t of tokens) asAllowed(await decide(h, t));
+    expect(h.authorizer.cachedTokens).toBe(3);
+    h.feed.add(RevocationKind.Client, 'b', NOW_MS + 10);
+    h.clock.advance(1000);
+    await h.authorizer.start();
+    expect(h.authorizer.cachedTokens).toBe(2);
+    expect(h.authorizer.revocationViewAgeMs()).toBe(0);
+  });
+
+  it('stays within its cache capacity', async () => {
+    const h = await harness([es.record], { cacheCapacity: 10 });
+    for (let i = 0; i < 30; i += 1) asAllowed(await decide(h, bearer(signToken(es, claims(NOW_S)))));
+    expect(h.authorizer.cachedTokens).toBeLessThanOrEqual(10);
+  });
+});
+
+it('keeps the API prefix fixture consistent with the events', () => {
+  expect(authorizerEvent('x').methodArn.startsWith(API_PREFIX)).toBe(true);
+});
