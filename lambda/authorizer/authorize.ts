@@ -18,7 +18,7 @@ export const UNAUTHORIZED = 'Unauthorized';
 
 export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTelemetry) {
   return async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-    const startedMs = performance.now();
+    const startedMs = telemetry.monotonicNow();
     // `decide` never throws and never rejects; every failure is already a decision.
     const decision = await authorizer.decide(event);
     report(telemetry, decision, event, startedMs);
@@ -30,7 +30,7 @@ export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTe
 /** Logging must never change a decision, so a failure here is written to stderr and dropped. */
 function report(telemetry: AuthorizerTelemetry, decision: Decision, event: APIGatewayRequestAuthorizerEvent | undefined, startedMs: number): void {
   try {
-    const nowMs = performance.now();
+    const nowMs = telemetry.monotonicNow();
     telemetry.decision(decision, event ?? {}, Math.round((nowMs - startedMs) * 1000));
     telemetry.flushIfDue(nowMs);
   } catch (error) {

@@ -74,7 +74,8 @@ export class AuthorizerTelemetry {
   private nextFlushMs: number;
   private flushScheduled = false;
   private readonly flushIntervalMs: number;
-  private readonly monotonicNow: () => number;
+  /** Monotonic milliseconds: latency and the batch period are measured on this clock. */
+  readonly monotonicNow: () => number;
   private readonly random: () => number;
   private source: TelemetrySource | undefined;
 

@@ -86,7 +86,15 @@ export interface Harness {
 /** A started authorizer over fakes, at NOW_MS unless a clock is given. */
 export async function harness(
   records: SigningKeyRecord[],
-  options: { routes?: readonly RouteRule[]; unmatchedRoutes?: UnmatchedRoutes; clock?: Clock; cacheCapacity?: number; start?: boolean } = {},
+  options: {
+    routes?: readonly RouteRule[];
+    unmatchedRoutes?: UnmatchedRoutes;
+    clock?: Clock;
+    cacheCapacity?: number;
+    start?: boolean;
+    onKeyRingEvent?: (event: KeyRingEvent) => void;
+    onRevocationEvent?: (event: RevocationViewEvent) => void;
+  } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new Clock();
   const keySource = new FakeKeySource(records);
@@ -99,8 +107,14 @@ export async function harness(
       keySource,
       feed,
       now: clock.now,
-      onKeyRingEvent: (e) => keyEvents.push(e),
-      onRevocationEvent: (e) => feedEvents.push(e),
+      onKeyRingEvent: (e) => {
+        keyEvents.push(e);
+        options.onKeyRingEvent?.(e);
+      },
+      onRevocationEvent: (e) => {
+        feedEvents.push(e);
+        options.onRevocationEvent?.(e);
+      },
       cacheCapacity: options.cacheCapacity,
     },
   );
