@@ -47,9 +47,7 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
     // The write time is the sort key, so it is taken as late as possible: readers look
     // back a few seconds from their cursor to catch entries that became visible late.
     const writtenAtMs = this.now();
-    const id = entryId(entry.kind, entry.value);
-    const bucket = feedPartition(Math.floor(writtenAtMs / 1000), shardOf(id));
-    const seq = feedSortKey(writtenAtMs, id);
+    const { bucket, seq, item } = feedEntryItem(entry, writtenAtMs);
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -57,29 +55,12 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
             {
               Put: {
                 TableName: this.tableName,
-                Item: {
-                  [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value),
-                  [FeedAttr.seq]: FEED_MARKER_SEQ,
-                  [FeedAttr.purgeAt]: entry.purgeAt,
-                  [FEED_MARKER_ENTRY]: `${bucket}/${seq}`,
-                },
+                Item: feedMarkerItem(entry, bucket, seq),
                 ConditionExpression: 'attribute_not_exists(#bucket)',
                 ExpressionAttributeNames: { '#bucket': FeedAttr.bucket },
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  [FeedAttr.bucket]: bucket,
-                  [FeedAttr.seq]: seq,
-                  [FeedAttr.kind]: entry.kind,
-                  [FeedAttr.value]: entry.value,
-                  [FeedAttr.revokedAtMs]: entry.revokedAtMs,
-                  [FeedAttr.purgeAt]: entry.purgeAt,
-                },
-              },
-            },
+            { Put: { TableName: this.tableName, Item: item } },
           ],
         }),
       );
@@ -89,6 +70,35 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
       throw error;
     }
   }
+}
+
+/** The feed item of an entry written at `writtenAtMs`, with its key. */
+export function feedEntryItem(entry: RevocationEntry, writtenAtMs: number): { bucket: string; seq: string; item: Record<string, string | number> } {
+  const id = entryId(entry.kind, entry.value);
+  const bucket = feedPartition(Math.floor(writtenAtMs / 1000), shardOf(id));
+  const seq = feedSortKey(writtenAtMs, id);
+  return {
+    bucket,
+    seq,
+    item: {
+      [FeedAttr.bucket]: bucket,
+      [FeedAttr.seq]: seq,
+      [FeedAttr.kind]: entry.kind,
+      [FeedAttr.value]: entry.value,
+      [FeedAttr.revokedAtMs]: entry.revokedAtMs,
+      [FeedAttr.purgeAt]: entry.purgeAt,
+    },
+  };
+}
+
+/** The idempotency marker of an entry, pointing at where the entry was written. */
+export function feedMarkerItem(entry: RevocationEntry, bucket: string, seq: string): Record<string, string | number> {
+  return {
+    [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value),
+    [FeedAttr.seq]: FEED_MARKER_SEQ,
+    [FeedAttr.purgeAt]: entry.purgeAt,
+    [FEED_MARKER_ENTRY]: `${bucket}/${seq}`,
+  };
 }
 
 /**

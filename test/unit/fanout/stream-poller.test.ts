@@ -104,6 +104,14 @@ class FakeStreams implements StreamReader {
   }
 }
 
+/** One open shard on the tokens stream, holding a record per jti. */
+function shardWith(jtis: readonly string[]): { streams: FakeStreams; shard: FakeShard } {
+  const streams = new FakeStreams();
+  const shard = streams.shard('s1');
+  for (const jti of jtis) streams.put(shard, jti);
+  return { streams, shard };
+}
+
 type Respond = (event: DynamoDBStreamEvent) => unknown;
 
 /** Records every batch; responds as told (default: success). */
@@ -143,9 +151,7 @@ const failing = (jti: string): Respond => (event) => ({
 
 describe('stream poller: delivery', () => {
   it('delivers each shard in order, in batches of at most batchSize', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b', 'c', 'd', 'e']) streams.put(shard, jti);
+    const { streams, shard } = shardWith(['a', 'b', 'c', 'd', 'e']);
     const { batches, handler } = recorder();
     await start(streams, handler, { batchSize: 2 });
     await until(() => batches.flat().length === 5, 'five records');
@@ -153,9 +159,7 @@ describe('stream poller: delivery', () => {
   });
 
   it('keeps polling an open shard and delivers records written later', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    streams.put(shard, 'a');
+    const { streams, shard } = shardWith(['a']);
     const { delivered, handler } = recorder();
     await start(streams, handler);
     await until(() => delivered().length === 1, 'first record');
@@ -213,9 +217,7 @@ describe('stream poller: delivery', () => {
   });
 
   it('gets a fresh iterator when one has expired, without losing or repeating records', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    streams.put(shard, 'a');
+    const { streams, shard } = shardWith(['a']);
     const { delivered, handler } = recorder();
     await start(streams, handler);
     await until(() => delivered().length === 1, 'first record');
@@ -229,9 +231,7 @@ describe('stream poller: delivery', () => {
 
 describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', () => {
   it('re-delivers from the first failed record, not the records before it', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b', 'c']) streams.put(shard, jti);
+    const { streams, shard } = shardWith(['a', 'b', 'c']);
     let calls = 0;
     const { batches, handler } = recorder((event) => (calls++ === 0 ? failing('b')(event) : undefined));
     await start(streams, handler);
@@ -244,9 +244,7 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
   });
 
   it('uses the lowest failed sequence number when several records fail', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b', 'c', 'd']) streams.put(shard, jti);
+    const { streams } = shardWith(['a', 'b', 'c', 'd']);
     let calls = 0;
     const { batches, handler } = recorder((event) =>
       calls++ === 0 ? { batchItemFailures: [{ itemIdentifier: event.Records[3]!.dynamodb!.SequenceNumber }, { itemIdentifier: event.Records[1]!.dynamodb!.SequenceNumber }] } : undefined,
@@ -257,9 +255,7 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
   });
 
   it('re-delivers the whole batch when the handler throws', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b']) streams.put(shard, jti);
+    const { streams } = shardWith(['a', 'b']);
     let calls = 0;
     const lines: string[] = [];
     const { batches, handler } = recorder(() => {
@@ -275,9 +271,7 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
   });
 
   it('re-delivers the whole batch when a failure names no record of it', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b']) streams.put(shard, jti);
+    const { streams } = shardWith(['a', 'b']);
     let calls = 0;
     const { batches, handler } = recorder(() => (calls++ === 0 ? { batchItemFailures: [{ itemIdentifier: 'nope' }] } : undefined));
     await start(streams, handler);
@@ -286,9 +280,7 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
   });
 
   it('discards a record that keeps failing after the bounded retries, logs it, and moves on', async () => {
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'poison', 'b']) streams.put(shard, jti);
+    const { streams, shard } = shardWith(['a', 'poison', 'b']);
     const lines: string[] = [];
     const { batches, handler } = recorder(failing('poison'));
     await start(streams, handler, { maxRetryAttempts: 2, log: (line) => lines.push(line) });
@@ -340,9 +332,7 @@ describe('stream poller: checkpoints', () => {
 
   it('a crash before a batch succeeded re-delivers that batch after restart', async () => {
     const path = checkpointPath();
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    for (const jti of ['a', 'b']) streams.put(shard, jti);
+    const { streams } = shardWith(['a', 'b']);
     const crashing = recorder(() => {
       throw new Error('process died');
     });
@@ -358,9 +348,7 @@ describe('stream poller: checkpoints', () => {
 
   it('falls back to the oldest record when the checkpoint is past the retention', async () => {
     const path = checkpointPath();
-    const streams = new FakeStreams();
-    const shard = streams.shard('s1');
-    streams.put(shard, 'a');
+    const { streams } = shardWith(['a']);
     const first = recorder();
     const poller = await start(streams, first.handler, { checkpointPath: path });
     await until(() => first.delivered().length === 1, 'first run');
