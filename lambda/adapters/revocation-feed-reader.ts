@@ -29,6 +29,7 @@ export class RevocationFeedReader implements RevocationFeedSource {
     private readonly options: RevocationFeedReaderOptions = {},
   ) {}
 
+  /** Entries of `partitions` with `seq > afterSeq`; an empty `afterSeq` reads whole partitions. */
   async read(partitions: readonly string[], afterSeq: string): Promise<FeedRecord[]> {
     const pages = await Promise.all(
       partitions.filter((p) => !p.startsWith(FEED_MARKER_PREFIX)).map((partition) => this.readPartition(partition, afterSeq)),
@@ -53,9 +54,18 @@ export class RevocationFeedReader implements RevocationFeedSource {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: '#bucket = :bucket AND #seq > :after',
-          ExpressionAttributeNames: { '#bucket': FeedAttr.bucket, '#seq': FeedAttr.seq },
-          ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
+          // DynamoDB refuses an empty string in a key condition, so no cursor means no seq condition.
+          ...(afterSeq === ''
+            ? {
+                KeyConditionExpression: '#bucket = :bucket',
+                ExpressionAttributeNames: { '#bucket': FeedAttr.bucket },
+                ExpressionAttributeValues: { ':bucket': partition },
+              }
+            : {
+                KeyConditionExpression: '#bucket = :bucket AND #seq > :after',
+                ExpressionAttributeNames: { '#bucket': FeedAttr.bucket, '#seq': FeedAttr.seq },
+                ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
+              }),
           // Strongly consistent: an eventually consistent read may come from a replica that
           // has not seen a just-written entry yet, which eats into the 2 s promise (contract §3).
           ConsistentRead: true,
