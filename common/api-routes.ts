@@ -28,6 +28,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('POST', '/admin/clients/{clientId}/keys'),
   admin('GET', '/admin/clients/{clientId}/keys'),
   admin('DELETE', '/admin/clients/{clientId}'),
+  admin('GET', '/admin/clients/{clientId}/limits'),
+  admin('PUT', '/admin/clients/{clientId}/limits'),
   admin('GET', '/admin/keys/{keyId}'),
   admin('DELETE', '/admin/keys/{keyId}'),
   admin('POST', '/admin/keys/{keyId}/roll'),

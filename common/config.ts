@@ -2,6 +2,7 @@
  * Configuration defaults, hard limits and the environment variables through which the
  * CDK stack (and local mode) hands configuration to the functions (contract §5).
  */
+import type { ClientLimits } from './tables';
 import type { KeySpec } from './tokens';
 
 /** Environment variables read by the functions. Table names: see `Tables[*].envVar`. */
@@ -35,6 +36,22 @@ export const Env = {
    * every authorizer has finished a refresh after the key was published before it signs.
    */
   pendingPublicationSeconds: 'TOLLGATE_PENDING_PUBLICATION_SECONDS',
+  /**
+   * Per-client throttling (admin function): the usage plan clients with default limits
+   * share. With {@link restApiId} and {@link stageName}; all three absent turns usage-plan
+   * registration off (nothing is registered, responses say so).
+   */
+  defaultUsagePlanId: 'TOLLGATE_DEFAULT_USAGE_PLAN_ID',
+  /** The REST API whose stage custom usage plans are attached to (admin function). */
+  restApiId: 'TOLLGATE_REST_API_ID',
+  /** The stage custom usage plans are attached to (admin function). */
+  stageName: 'TOLLGATE_STAGE_NAME',
+  /**
+   * Authorizer: the usage key (an API Gateway API key value in the default plan) returned
+   * as `usageIdentifierKey` for a token without a `uik` claim, so a client whose own
+   * registration failed is served on the default plan instead of refused by API Gateway.
+   */
+  fallbackUsageKey: 'TOLLGATE_FALLBACK_USAGE_KEY',
 } as const;
 
 /**
@@ -72,6 +89,10 @@ export const Defaults = {
   audience: 'tollgate',
   unmatchedRoutes: 'deny' as UnmatchedRoutes,
   forwardBearerToken: false,
+  /** Per-client steady rate (requests/s) of the default usage plan. */
+  rateLimit: 50,
+  /** Per-client burst (token-bucket capacity) of the default usage plan. No default quota. */
+  burstLimit: 100,
 } as const;
 
 export const Limits = {
@@ -96,6 +117,30 @@ export const Limits = {
   maxDescriptionLength: 256,
   maxMetadataBytes: 2048,
   adminPageSizeMax: 100,
+  /** Per-client rate: API Gateway's default account-level steady rate per Region. */
+  rateLimitMax: 10_000,
+  /** Per-client burst: API Gateway's account-level bucket capacity per Region. */
+  burstLimitMax: 5_000,
+  /** Quota limits are 32-bit integers in API Gateway's `QuotaSettings`. */
+  quotaLimitMax: 2_147_483_647,
+} as const;
+
+/** The limits of the default usage plan (what a client without its own limits gets). */
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = { rateLimit: Defaults.rateLimit, burstLimit: Defaults.burstLimit };
+
+/**
+ * Names of the API Gateway resources per-client throttling manages. Lookups also match the
+ * key's value or the plan's API stage, so two deployments in one account never adopt each
+ * other's resources (API Gateway does not make names unique).
+ */
+export const UsageNaming = {
+  /** `name` of a client's API Gateway API key (its value is the client's `usageKey`). */
+  apiKey: (clientId: string) => `tollgate-${clientId}`,
+  /** `name` of the usage plan of a client with custom limits. */
+  customPlan: (clientId: string) => `tollgate-client-${clientId}`,
+  /** Tag keys on the API keys and plans Tollgate creates. */
+  applicationTag: 'tollgate:application',
+  clientTag: 'tollgate:client',
 } as const;
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */

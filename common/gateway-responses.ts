@@ -22,10 +22,36 @@ export const INSUFFICIENT_SCOPE: GatewayRefusal = {
   body: { error: 'insufficient_scope', error_description: 'The access token does not grant the scope this route requires.' },
 };
 
-/** API Gateway's answer when a usage plan throttles a client (429, `Retry-After`). */
+/**
+ * API Gateway's answer when a usage plan throttles a client (429, RFC 6585 §4). A gateway
+ * response can only carry static headers, so `Retry-After` (RFC 9110 §10.2.3) is the
+ * shortest sensible wait: one token-bucket refill at any rate of at least 1 request/s.
+ */
 export const THROTTLED = {
   statusCode: 429,
+  headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
   body: { error: 'too_many_requests', error_description: 'Rate or quota limit exceeded for this client.' },
+} as const;
+
+/**
+ * The usage plan's quota for the period (UTC day, week or month) is used up (429). The
+ * deployed static `Retry-After` is an hour, a polite polling interval for any period; the
+ * local gateway, which knows the period, sends the exact time until it resets.
+ */
+export const QUOTA_EXCEEDED = {
+  statusCode: 429,
+  headers: { 'Retry-After': '3600', 'Content-Type': 'application/json' },
+  body: { error: 'quota_exceeded', error_description: 'The request quota of this client for the current period is used up.' },
+} as const;
+
+/**
+ * The authorizer allowed the request but named no usage key that a usage plan of this
+ * stage holds (API Gateway's INVALID_API_KEY, 403, on methods with `apiKeyRequired`).
+ */
+export const INVALID_USAGE_KEY = {
+  statusCode: 403,
+  headers: { 'Content-Type': 'application/json' },
+  body: { error: 'forbidden', error_description: 'No usage plan admits this client on this API.' },
 } as const;
 
 /** A path or method Tollgate does not serve (API Gateway's MISSING_AUTHENTICATION_TOKEN, reshaped). */

@@ -87,7 +87,26 @@ export const ClientAttr = {
   usageKey: 'usageKey',
   usageKeyId: 'usageKeyId',
   limits: 'limits',
+  /** The usage plan the client's usage key is confirmed bound to (absent: bound to none). */
+  usagePlanId: 'usagePlanId',
+  /** Incremented by every limits change; `usageVersion` equal to it means API Gateway has caught up. */
+  limitsVersion: 'limitsVersion',
+  /** The `limitsVersion` the last successful usage-plan registration applied. */
+  usageVersion: 'usageVersion',
 } as const;
+
+/** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */
+export const QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
+export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
+
+/** A client's per-client limits (`ClientAttr.limits`); absent on the record means the defaults. */
+export interface ClientLimits {
+  /** Steady-state requests per second (API Gateway `throttle.rateLimit`). */
+  readonly rateLimit: number;
+  /** Token-bucket capacity (API Gateway `throttle.burstLimit`). */
+  readonly burstLimit: number;
+  readonly quota?: { readonly limit: number; readonly period: QuotaPeriod };
+}
 
 export const TokenAttr = {
   jti: 'jti',

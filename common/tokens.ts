@@ -21,6 +21,16 @@ export const KEY_ID_PREFIX = 'key_';
 export const KEY_ID_HASH_HEX_CHARS = 20;
 export const KEY_ID_PATTERN = /^key_[0-9a-f]{20}$/;
 
+/**
+ * A client's usage key: the VALUE of its API Gateway API key (20–128 alphanumeric
+ * characters per API Gateway), random and non-secret, never the client's own API key.
+ * Only letters and digits (no `_`), since API Gateway documents key values as alphanumeric.
+ */
+export const USAGE_KEY_PREFIX = 'tgu';
+/** 184 random bits: unique across every key in an account by a wide margin. */
+export const USAGE_KEY_RANDOM_CHARS = 32;
+export const USAGE_KEY_PATTERN = /^tgu[0-9A-Za-z]{32}$/;
+
 /** RFC 9068 §2.1: the media type of a JWT access token. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -36,6 +46,13 @@ export const Claim = {
   scope: 'scope',
   /** The keyId of the API key that minted the token (contract §1.2). */
   apiKeyId: 'cid',
+  /**
+   * OPTIONAL: the client's usage key, which the authorizer returns as `usageIdentifierKey`
+   * so API Gateway applies the client's usage plan. Not a secret: with the API's
+   * `apiKeySource: AUTHORIZER`, API Gateway takes the key only from the authorizer and
+   * ignores any `x-api-key` a caller sends, so knowing it lets nobody spend a client's limits.
+   */
+  usageKey: 'uik',
 } as const;
 
 export interface AccessTokenClaims {
@@ -50,6 +67,8 @@ export interface AccessTokenClaims {
   /** Space-separated (RFC 9068 §2.2.3, RFC 6749 §3.3). */
   readonly scope: string;
   readonly cid: string;
+  /** {@link Claim.usageKey}: present once the client's usage key is registered with a usage plan. */
+  readonly uik?: string;
 }
 
 export interface AccessTokenHeader {

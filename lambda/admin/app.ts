@@ -6,6 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
 import { Env } from '../../common/config';
@@ -14,10 +15,14 @@ import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
+import { apiGatewayClient } from '../adapters/aws-clients';
+import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { Admin } from '../core/admin';
+import { ClientUsage } from '../core/client-usage';
 import { requireString, tableNamesFrom } from '../core/env';
+import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -29,18 +34,22 @@ export interface AdminAppDependencies {
   readonly env: Environment;
   readonly doc: DynamoDBDocumentClient;
   readonly lambda: LambdaClient;
+  /** API Gateway API keys and usage plans (per-client throttling); default: from `env`'s endpoint settings. */
+  readonly apiGateway?: APIGatewayClient;
   readonly logger: Logger;
   /** Epoch milliseconds. */
   readonly now?: () => number;
 }
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, RouteHandler>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/clients/{clientId}/keys': async (e) => json(200, await admin.listKeys(param(e, 'clientId'), queryParameters(e))),
     'DELETE /admin/clients/{clientId}': (e) => noContent(admin.revokeClient(param(e, 'clientId'))),
+    'GET /admin/clients/{clientId}/limits': async (e) => json(200, await usage.limits(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/limits': async (e) => json(200, await usage.setLimits(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/keys/{keyId}': async (e) => json(200, await admin.showKey(param(e, 'keyId'))),
     'DELETE /admin/keys/{keyId}': (e) => noContent(admin.revokeKey(param(e, 'keyId'))),
     'POST /admin/keys/{keyId}/roll': async (e) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e))),
@@ -56,8 +65,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
 }
 
 /** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin): RouteTable {
-  const byRoute = operations(admin);
+export function adminRoutes(admin: Admin, usage: ClientUsage): RouteTable {
+  const byRoute = operations(admin, usage);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -70,14 +79,23 @@ export function adminRoutes(admin: Admin): RouteTable {
 export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? Date.now;
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
+  const usageConfig = usageRegistrationConfigFrom(deps.env);
+  const clients = new DynamoClientStore(deps.doc, tables.clients);
+  const audit = loggerAudit(deps.logger);
+  const usage = new ClientUsage({
+    store: clients,
+    ...(usageConfig && { registrar: new UsageRegistrar(new ApiGatewayUsagePlans(deps.apiGateway ?? apiGatewayClient(deps.env)), usageConfig) }),
+    audit,
+  });
   const admin = new Admin({
     apiKeys: new DynamoApiKeyStore(deps.doc, { apiKeys: tables.apiKeys, clients: tables.clients }),
-    clients: new DynamoClientStore(deps.doc, tables.clients),
+    clients,
     tokens: new DynamoTokenStore(deps.doc, tables.tokens),
     ring: new DynamoSigningKeyStore(deps.doc, tables.signingKeys),
     rotation: new LambdaRotationTrigger(deps.lambda, requireString(deps.env, Env.rotationFunction)),
-    audit: loggerAudit(deps.logger),
+    usage,
+    audit,
     now,
   });
-  return proxyHandler(adminRoutes(admin), deps.logger);
+  return proxyHandler(adminRoutes(admin, usage), deps.logger);
 }

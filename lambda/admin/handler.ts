@@ -1,11 +1,12 @@
 /** Every `admin` route of `common/api-routes.ts`: see `app.ts`. */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { documentClient, lambdaClient } from '../adapters/aws-clients';
+import { apiGatewayClient, documentClient, lambdaClient } from '../adapters/aws-clients';
 import { createAdminHandler } from './app';
 
 export const handler = createAdminHandler({
   env: process.env,
   doc: documentClient(),
   lambda: lambdaClient(),
+  apiGateway: apiGatewayClient(),
   logger: new Logger({ serviceName: 'tollgate-admin' }),
 });

@@ -32,6 +32,8 @@ export interface ClaimsInput {
   readonly jti: string;
   readonly nowSeconds: number;
   readonly lifetimeSeconds: number;
+  /** The client's registered usage key: the optional `uik` claim. */
+  readonly usageKey?: string;
 }
 
 export function accessTokenClaims(input: ClaimsInput): AccessTokenClaims {
@@ -46,6 +48,7 @@ export function accessTokenClaims(input: ClaimsInput): AccessTokenClaims {
     exp: input.nowSeconds + input.lifetimeSeconds,
     scope: formatScope(input.scopes),
     cid: input.keyId,
+    ...(input.usageKey === undefined ? {} : { uik: input.usageKey }),
   };
 }
 

@@ -18,6 +18,7 @@ import {
 } from './admin-input';
 import { generateApiKey, type RandomBytes } from './api-keys';
 import { AuditAction, type AuditLog } from './audit';
+import type { ClientUsage, UsageView } from './client-usage';
 import {
   isPastExpiry,
   keyView,
@@ -45,6 +46,8 @@ export interface AdminPorts {
   /** The ring, read fresh (no cache): operators want the current state. */
   readonly ring: RingSource;
   readonly rotation: RotationTrigger;
+  /** Per-client throttling: every new key (re)tries its client's usage-plan registration. */
+  readonly usage: ClientUsage;
   readonly audit: AuditLog;
   /** Epoch milliseconds. */
   readonly now: () => number;
@@ -55,6 +58,8 @@ export interface AdminPorts {
 export interface IssuedKey {
   readonly apiKey: string;
   readonly key: ApiKeyView;
+  /** The client's usage-plan registration; a failure there never fails the key. */
+  readonly usage: UsageView;
 }
 
 export interface KeyList {
@@ -97,7 +102,8 @@ export class Admin {
       throw new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.');
     }
     this.ports.audit.record({ action: AuditAction.keyCreate, outcome: 'success', clientId, keyId: key.keyId });
-    return { apiKey: generated.apiKey, key: keyView(key, nowSeconds) };
+    const usage = await this.ports.usage.afterKeyCreated(clientId);
+    return { apiKey: generated.apiKey, key: keyView(key, nowSeconds), usage };
   }
 
   async listKeys(clientIdParameter: string | undefined, query: Readonly<Record<string, string | undefined>> | null): Promise<KeyList> {
@@ -152,7 +158,8 @@ export class Admin {
       throw refuse(new Conflict(ErrorCode.keyNotActive, 'The key changed while it was being rolled; read it and retry.'));
     }
     this.ports.audit.record({ action: AuditAction.keyRoll, outcome: 'success', keyId: old.keyId, clientId: old.clientId, rolledTo: successor.keyId });
-    return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds) };
+    const usage = await this.ports.usage.afterKeyCreated(old.clientId);
+    return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds), usage };
   }
 
   async revokeKey(keyId: string | undefined): Promise<void> {
@@ -171,8 +178,9 @@ export class Admin {
 
   /**
    * The client record's own revocation is the one write the fan-out carries (every token
-   * with this `sub` becomes invalid); marking its keys revoked afterwards is housekeeping,
-   * best effort, and repeated by a retry since an already-revoked client still gets it.
+   * with this `sub` becomes invalid); marking its keys revoked and removing its usage key
+   * from API Gateway afterwards is housekeeping, best effort, and repeated by a retry since
+   * an already-revoked client still gets it.
    */
   async revokeClient(clientId: string | undefined): Promise<void> {
     if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) throw clientNotFound();
@@ -181,6 +189,7 @@ export class Admin {
     this.auditRevoke(AuditAction.clientRevoke, outcome, { clientId });
     if (outcome === 'not_found') throw clientNotFound();
     await this.revokeKeysOf(clientId, nowSeconds);
+    await this.ports.usage.afterClientRevoked(clientId);
   }
 
   async signingKeys(): Promise<{ keys: SigningKeyView[] }> {

@@ -12,6 +12,12 @@ export const AuditAction = {
   keyRevoke: 'key.revoke',
   clientRevoke: 'client.revoke',
   signingKeysRotate: 'signing_keys.rotate',
+  /** A client's per-client limits set (`PUT /admin/clients/{clientId}/limits`). */
+  clientLimits: 'client.limits',
+  /** A client's usage key registered with the usage plan its limits call for. */
+  usageRegister: 'usage.register',
+  /** A revoked client's usage key and custom plan removed from API Gateway. */
+  usageDeregister: 'usage.deregister',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -29,6 +35,8 @@ export interface AuditEvent {
   readonly scope?: string;
   readonly exp?: number;
   readonly rolledTo?: string;
+  /** Limits as set, e.g. `rate=5 burst=5 quota=100/DAY`. */
+  readonly limits?: string;
 }
 
 export interface AuditLog {

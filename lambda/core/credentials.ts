@@ -3,7 +3,7 @@
  * it reads and writes them (implemented by the DynamoDB adapters), and the public view of a
  * key that the admin API returns. Attribute names are those of `common/tables.ts`.
  */
-import { CredentialStatus } from '../../common/tables';
+import { CredentialStatus, type ClientLimits } from '../../common/tables';
 
 export type MetadataValue = string | number | boolean;
 export type Metadata = Readonly<Record<string, MetadataValue>>;
@@ -34,6 +34,15 @@ export interface StoredClient {
   readonly status: StoredStatus;
   readonly createdAt: number;
   readonly revokedAt?: number;
+  /** Per-client throttling (see `core/client-usage.ts`): the API Gateway API key VALUE, not a secret. */
+  readonly usageKey?: string;
+  readonly usageKeyId?: string;
+  /** The usage plan the usage key is confirmed bound to; absent: bound to none. */
+  readonly usagePlanId?: string;
+  /** Absent: the default limits. */
+  readonly limits?: ClientLimits;
+  readonly limitsVersion?: number;
+  readonly usageVersion?: number;
 }
 
 export interface TokenRecord {
@@ -52,6 +61,15 @@ export interface TokenRecord {
 
 /** What the admin API returns for a key: never the hash, never index bookkeeping; `status` may read `expired`. */
 export type ApiKeyView = Omit<StoredApiKey, 'keyHash' | 'status'> & { readonly status: CredentialStatus };
+
+/**
+ * The usage key a token of this client names (claim `uik`): only while the key is bound to
+ * a usage plan, since API Gateway refuses (403) a key that no plan of the stage holds; a
+ * token without it gets the deployment's fallback key, i.e. the default plan.
+ */
+export function tokenUsageKey(client: Pick<StoredClient, 'usageKey' | 'usagePlanId'>): string | undefined {
+  return client.usagePlanId === undefined ? undefined : client.usageKey;
+}
 
 /** `expiresAt` ≤ now refuses the key even while TTL has not deleted it yet. */
 export function isPastExpiry(key: Pick<StoredApiKey, 'expiresAt'>, nowSeconds: number): boolean {

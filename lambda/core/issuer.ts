@@ -9,7 +9,7 @@ import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../common/table
 import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from './access-token';
 import { AuditAction, type AuditLog } from './audit';
 import { authenticate, extractCredentials, type AuthenticatedClient, type FormParams } from './client-auth';
-import type { ApiKeyReader, ClientReader, TokenWriter } from './credentials';
+import { tokenUsageKey, type ApiKeyReader, type ClientReader, type TokenWriter } from './credentials';
 import { ApiError, InvalidClient, InvalidRequest, TemporarilyUnavailable, UnsupportedGrantType } from './issuance-errors';
 import { issuingKey, type RingSource } from './issuing-key';
 import { signCompactJws, unverifiedPayload, type Signer } from './jws';
@@ -102,7 +102,7 @@ export class Issuer {
   }
 
   private async issue(authenticated: AuthenticatedClient, scopes: readonly string[], nowSeconds: number): Promise<TokenResponse> {
-    const { key } = authenticated;
+    const { key, client } = authenticated;
     const signingKey = await issuingKey(this.ports.ring);
     const lifetime = tokenLifetime(nowSeconds, this.config.tokenTtlSeconds, key.expiresAt);
     const claims = accessTokenClaims({
@@ -114,6 +114,7 @@ export class Issuer {
       jti: (this.ports.newTokenId ?? newTokenId)(),
       nowSeconds,
       lifetimeSeconds: lifetime,
+      usageKey: tokenUsageKey(client),
     });
     const [accessToken] = await Promise.all([
       signCompactJws(accessTokenHeader(signingKey), claims, signingKey, this.ports.signer).catch((error: Error) => {
