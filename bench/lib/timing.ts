@@ -30,27 +30,46 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
-export async function timeBatches(operations: number, operation: Operation, batch = DEFAULT_BATCH): Promise<BatchTiming> {
-  if (!Number.isInteger(operations) || operations <= 0) throw new RangeError(`operations must be a positive integer, got ${operations}`);
-  const batchMeansMicros: number[] = [];
-  let elapsedMs = 0;
-  let cpuMs = 0;
-  for (let start = 0; start < operations; start += batch) {
-    const end = Math.min(start + batch, operations);
-    const began = performance.now();
-    const cpuBefore = process.cpuUsage();
-    for (let i = start; i < end; i += 1) {
-      const result = operation(i);
-      if (isThenable(result)) await result;
-    }
-    const cpu = process.cpuUsage(cpuBefore);
-    elapsedMs += performance.now() - began;
-    const cpuMicros = cpu.user + cpu.system;
-    cpuMs += cpuMicros / 1000;
-    batchMeansMicros.push(cpuMicros / (end - start));
-    await turn();
+export interface Contestant {
+  readonly operations: number;
+  readonly operation: Operation;
+}
+
+/**
+ * Runs each contestant's operations in `batches` batches, taking turns batch by batch:
+ * contestants compared with each other see the same machine conditions within
+ * milliseconds of each other, not seconds apart.
+ */
+export async function interleaved(contestants: readonly Contestant[], batches: number): Promise<BatchTiming[]> {
+  if (!Number.isInteger(batches) || batches <= 0) throw new RangeError(`batches must be a positive integer, got ${batches}`);
+  for (const { operations } of contestants) {
+    if (!Number.isInteger(operations) || operations < batches) throw new RangeError(`operations must be an integer ≥ batches (${batches}), got ${operations}`);
   }
-  return { operations, cpuMs, elapsedMs, batchMeansMicros };
+  const timings = contestants.map(() => ({ cpuMs: 0, elapsedMs: 0, batchMeansMicros: [] as number[] }));
+  for (let b = 0; b < batches; b += 1) {
+    for (const [c, { operations, operation }] of contestants.entries()) {
+      const start = Math.floor((operations * b) / batches);
+      const end = Math.floor((operations * (b + 1)) / batches);
+      const began = performance.now();
+      const cpuBefore = process.cpuUsage();
+      for (let i = start; i < end; i += 1) {
+        const result = operation(i);
+        if (isThenable(result)) await result;
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      const timing = timings[c]!;
+      timing.elapsedMs += performance.now() - began;
+      timing.cpuMs += (cpu.user + cpu.system) / 1000;
+      timing.batchMeansMicros.push((cpu.user + cpu.system) / (end - start));
+      await turn();
+    }
+  }
+  return timings.map((timing, c) => ({ operations: contestants[c]!.operations, ...timing }));
+}
+
+export async function timeBatches(operations: number, operation: Operation, batch = DEFAULT_BATCH): Promise<BatchTiming> {
+  const [timing] = await interleaved([{ operations, operation }], Math.max(1, Math.ceil(operations / batch)));
+  return timing!;
 }
 
 /** Operations per second of CPU time: the throughput of one core. */

@@ -38,11 +38,21 @@ import { millisBetween, nowNs, sleep } from '../lib/timing';
 
 export interface StackArgs {
   readonly parts: readonly ('P4' | 'P6')[];
+  /** Measured rounds of P6 (one more warms up). */
   readonly exchangeRounds: number;
-  readonly exchangesPerRound: number;
+  /** Length of each HTTP round (exchanges, then bare Signs) of P6. */
+  readonly roundSeconds: number;
+  /** Sequential in-process exchanges per round of P6. */
+  readonly inProcessPerRound: number;
   readonly concurrency: number;
+  /** Measured revocations per P4 run. */
   readonly revocations: number;
   readonly instances: number;
+  /**
+   * `REVOCATION_POLL_MS` of the instances, one P4 run each; the first (absent: the
+   * default) is the headline figure, the others show how the poll interval bounds it.
+   */
+  readonly pollIntervalsMs: readonly (number | null)[];
 }
 
 type Context = SuiteContext<StackArgs>;
@@ -52,7 +62,13 @@ const SCOPES = ['orders:read', 'orders:write'];
 /** Revocations measured after this many unmeasured ones (the instances' first polls warm up). */
 const WARM_UP_REVOCATIONS = 3;
 /** Pause before each revocation, uniform in this range: revocations land at every phase of the poll cycle. */
-const REVOKE_GAP_MS = [100, 300] as const;
+const REVOKE_GAP_MS = [50, 250] as const;
+/**
+ * Each instance serves one background request per tick plus one per revoked token it
+ * watches: ~500 requests/s per instance, the resolution of the measurement is a tick, and
+ * eight instances leave the 2-core machine some CPU for the pipeline being measured.
+ */
+const TICK_MS = 2;
 /** A revocation still not refused everywhere after this long is counted as never refused. */
 const GIVE_UP_MS = 15_000;
 
@@ -86,19 +102,36 @@ async function exchange(stack: LocalStack, apiKey: string): Promise<string> {
   return (JSON.parse(body) as { access_token: string }).access_token;
 }
 
-/** Runs `count` operations, `concurrency` at a time; returns operations per second of wall time. */
-async function concurrently(count: number, concurrency: number, operation: () => Promise<unknown>): Promise<number> {
-  let started = 0;
+/** Runs `operation` `concurrency` at a time for `seconds`; returns completed operations per second of wall time. */
+async function throughput(seconds: number, concurrency: number, operation: () => Promise<unknown>): Promise<number> {
   const began = performance.now();
+  const until = began + seconds * 1000;
+  let completed = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        await operation();
+        completed += 1;
+      }
+    }),
+  );
+  return (completed * 1000) / (performance.now() - began);
+}
+
+/** `count` tokens for the bench client, exchanged `concurrency` at a time. */
+async function issueTokens(stack: LocalStack, apiKey: string, count: number, concurrency: number): Promise<InstanceToken[]> {
+  const tokens: InstanceToken[] = [];
+  let started = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (started < count) {
         started += 1;
-        await operation();
+        const token = await exchange(stack, apiKey);
+        tokens.push({ jti: jtiOf(token), token });
       }
     }),
   );
-  return (count * 1000) / (performance.now() - began);
+  return tokens;
 }
 
 function jtiOf(token: string): string {
@@ -128,8 +161,8 @@ async function issuanceRate({ args, progress }: Context, stack: LocalStack, apiK
   const signs: number[] = [];
   for (let round = 0; round <= args.exchangeRounds; round += 1) {
     progress(`P6: exchange round ${round}/${args.exchangeRounds}${round === 0 ? ' (warm-up)' : ''}`);
-    const e = await concurrently(args.exchangesPerRound, args.concurrency, () => exchange(stack, apiKey));
-    const s = await concurrently(args.exchangesPerRound, args.concurrency, () => signer.sign(key, kmsAlgorithm, message));
+    const e = await throughput(args.roundSeconds, args.concurrency, () => exchange(stack, apiKey));
+    const s = await throughput(args.roundSeconds, args.concurrency, () => signer.sign(key, kmsAlgorithm, message));
     if (round === 0) continue;
     exchanges.push(e);
     signs.push(s);
@@ -160,7 +193,7 @@ async function issuanceOverhead({ args, progress }: Context, apiKey: string) {
     progress(`P6: in-process exchange round ${round}/${args.exchangeRounds}${round === 0 ? ' (warm-up)' : ''}`);
     const roundOverhead: number[] = [];
     const roundTotal: number[] = [];
-    for (let i = 0; i < args.exchangesPerRound / 2; i += 1) {
+    for (let i = 0; i < args.inProcessPerRound; i += 1) {
       const calls: SdkCall[] = [];
       const request = event();
       const startNs = nowNs();
@@ -209,9 +242,11 @@ interface Instance {
   next(type: FromInstance['type']): Promise<FromInstance>;
 }
 
-function startInstance(tokens: readonly InstanceToken[]): Instance {
-  const data: InstanceData = { entry: new URL('./revocation-instance.ts', import.meta.url).href, tokens, tickMs: 1 };
-  const worker = new Worker(new URL('../lib/worker-boot.mjs', import.meta.url), { workerData: data });
+/** An instance with the stack's environment (it set the tables and endpoints), and `pollMs` if given. */
+function startInstance(tokens: readonly InstanceToken[], pollMs: number | null): Instance {
+  const data: InstanceData = { entry: new URL('./revocation-instance.ts', import.meta.url).href, tokens, tickMs: TICK_MS };
+  const env = pollMs === null ? process.env : { ...process.env, [Env.revocationPollMs]: String(pollMs) };
+  const worker = new Worker(new URL('../lib/worker-boot.mjs', import.meta.url), { workerData: data, env });
   const pending = new Map<string, { resolve: (message: FromInstance) => void; reject: (error: Error) => void }>();
   let failure: Error | undefined;
   const fail = (error: Error) => {
@@ -243,21 +278,19 @@ async function reports(instances: readonly Instance[]) {
   );
 }
 
-async function revocationPropagation({ args, progress, defer }: Context, stack: LocalStack, apiKey: string, feed: Map<string, bigint>): Promise<Figure> {
+async function revocationPropagation({ args, progress, defer }: Context, stack: LocalStack, apiKey: string, feed: Map<string, bigint>, pollMs: number | null): Promise<Figure> {
+  const label = `P4${pollMs === null ? '' : ` (poll ${pollMs} ms)`}`;
   const total = args.revocations + WARM_UP_REVOCATIONS;
-  progress(`P4: issuing ${total} tokens, starting ${args.instances} authorizer instances`);
-  const tokens: InstanceToken[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const token = await exchange(stack, apiKey);
-    tokens.push({ jti: jtiOf(token), token });
-  }
-  const instances = Array.from({ length: args.instances }, () => startInstance(tokens));
-  defer(() => Promise.all(instances.map((instance) => instance.worker.terminate())));
+  progress(`${label}: issuing ${total} tokens, starting ${args.instances} authorizer instances`);
+  const tokens = await issueTokens(stack, apiKey, total, args.concurrency);
+  const instances = Array.from({ length: args.instances }, () => startInstance(tokens, pollMs));
+  const stopInstances = () => Promise.all(instances.map((instance) => instance.worker.terminate()));
+  defer(stopInstances);
   await Promise.all(instances.map((instance) => instance.next('ready')));
 
   const returnedAt = new Map<string, bigint>();
   for (const [i, { jti }] of tokens.entries()) {
-    if (i % 10 === 0) progress(`P4: revocation ${i + 1}/${total}`);
+    if (i % 20 === 0) progress(`${label}: revocation ${i + 1}/${total}`);
     await sleep(REVOKE_GAP_MS[0] + Math.random() * (REVOKE_GAP_MS[1] - REVOKE_GAP_MS[0]));
     const { status, body } = await call(stack, 'DELETE', `/admin/tokens/${jti}`, { headers: { Authorization: `Bearer ${stack.adminToken}` } });
     returnedAt.set(jti, nowNs());
@@ -271,31 +304,37 @@ async function revocationPropagation({ args, progress, defer }: Context, stack: 
     await sleep(250);
     latest = await reports(instances);
   }
+  await stopInstances();
   const errors = latest.flatMap((r) => r.errors);
   if (errors.length) throw new Error(`authorizer instances failed other than with 401: ${[...new Set(errors)].join('; ')}`);
 
   const measured = tokens.slice(WARM_UP_REVOCATIONS).map((t) => t.jti);
+  const since = (jti: string, ns: bigint | undefined) => (ns === undefined ? Infinity : millisBetween(returnedAt.get(jti)!, ns));
   /** Per revocation: until refused by the last instance (Infinity: some instance never refused it). */
-  const everywhere = measured.map((jti) => Math.max(...latest.map((r) => (r.rejectedAtNs.has(jti) ? millisBetween(returnedAt.get(jti)!, r.rejectedAtNs.get(jti)!) : Infinity))));
-  const perInstance = measured.flatMap((jti) => latest.map((r) => millisBetween(returnedAt.get(jti)!, r.rejectedAtNs.get(jti) ?? returnedAt.get(jti)! + BigInt(GIVE_UP_MS * 1e6))));
-  const feedLag = measured.filter((jti) => feed.has(jti)).map((jti) => millisBetween(returnedAt.get(jti)!, feed.get(jti)!));
-  const sorted = [...everywhere].sort((a, b) => a - b);
+  const everywhere = measured.map((jti) => Math.max(...latest.map((r) => since(jti, r.rejectedAtNs.get(jti)))));
+  const perInstance = measured.flatMap((jti) => latest.map((r) => since(jti, r.rejectedAtNs.get(jti))));
+  const feedLag = measured.filter((jti) => feed.has(jti)).map((jti) => since(jti, feed.get(jti)));
+  const p = (values: readonly number[], q: number) => (values.length ? percentile([...values].sort((a, b) => a - b), q) : null);
+  const poll = pollMs ?? Number(process.env[Env.revocationPollMs] || Defaults.revocationPollMs);
   return figure({
-    id: 'P4',
-    name: `revocation propagation: revoke call returned → refused (401) at all ${args.instances} instances, under load (p99; median = p50)`,
+    id: pollMs === null ? 'P4' : `P4.poll${pollMs}`,
+    name: `revocation propagation, revoke call returned → 401 at all ${args.instances} instances under load, REVOCATION_POLL_MS=${poll} (p99; median = p50)`,
     unit: 'ms',
     samples: everywhere,
-    value: percentile(sorted, 99),
+    value: p(everywhere, 99)!,
     comparison: { name: 'revoke → feed entry written (stream poller + fan-out), median', unit: 'ms', samples: feedLag.length ? feedLag : [Infinity] },
-    target: { on: 'value', op: '<=', limit: 1000, text: 'p99 ≤ 1 s' },
+    // Only the configuration as shipped is judged; other intervals are shown for what they change.
+    ...(pollMs === null ? { target: { on: 'value', op: '<=', limit: 1000, text: 'p99 ≤ 1 s' } as const } : {}),
     detail: {
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
+      p50: p(everywhere, 50),
+      p99: p(everywhere, 99),
+      revocations: measured.length,
       neverRefused: everywhere.filter((x) => x === Infinity).length,
-      perInstanceP50: percentile([...perInstance].sort((a, b) => a - b), 50),
-      feedWrittenP99: feedLag.length ? percentile([...feedLag].sort((a, b) => a - b), 99) : null,
+      perInstanceP50: p(perInstance, 50),
+      feedWrittenP50: p(feedLag, 50),
+      feedWrittenP99: p(feedLag, 99),
       decisionsServed: latest.reduce((sum, r) => sum + r.decisions, 0),
-      revocationPollMs: Number(process.env[Env.revocationPollMs] || Defaults.revocationPollMs),
+      revocationPollMs: poll,
     },
   });
 }
@@ -316,5 +355,7 @@ await runSuite<StackArgs>(async (context) => {
     emit(await issuanceRate(context, stack, apiKey));
     emit(await issuanceOverhead(context, apiKey));
   }
-  if (args.parts.includes('P4')) emit(await revocationPropagation(context, stack, apiKey, feed));
+  if (args.parts.includes('P4')) {
+    for (const pollMs of args.pollIntervalsMs) emit(await revocationPropagation(context, stack, apiKey, feed, pollMs));
+  }
 });

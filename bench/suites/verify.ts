@@ -1,14 +1,15 @@
 /**
- * P1, P2, P3 (and the token size) for one algorithm, in one process and one run: each
- * round measures, back to back, the real authorizer handler on tokens it has never seen,
- * raw `crypto.verify` (the hardware limit), the peer verifiers on the same tokens, then
- * the handler and the caching peer on one token seen before. Round 0 warms up and is
- * dropped; ratios are taken per round, so a round slowed by a neighbour slows both sides.
+ * P1, P2, P3 (and the token size) for one algorithm, in one process and one run. In each
+ * round the contestants take turns batch by batch: the real authorizer handler on tokens
+ * it has never seen, raw `crypto.verify` on the same tokens (the hardware limit), the
+ * peer verifiers, and the handler and the caching peer on one token seen before. Round 0
+ * warms up and is dropped; ratios are taken per round, so a round slowed by a neighbour
+ * slows every side of it.
  */
 import { rawVerifier } from '../authorizer';
 import { figure, type Figure } from '../lib/figure';
 import { median } from '../lib/stats';
-import { perSecond, perWallSecond, timeBatches, type BatchTiming } from '../lib/timing';
+import { interleaved, perSecond, perWallSecond } from '../lib/timing';
 import { runSuite } from '../lib/suite';
 import { authorizerEventFor, createRing, expectAllowed, importAuthorizer, mintTokens } from '../lib/authorizer-under-test';
 import { bareVerifiers, cachingVerifier, type Peer } from '../lib/peers';
@@ -36,6 +37,8 @@ interface Series {
   peers: Map<string, number[]>;
 }
 
+/** Uncached decisions per batch; contestants take turns batch by batch (see `interleaved`). */
+const BATCH = 100;
 /** Per second of CPU time, i.e. on one core (see `lib/timing.ts`). */
 const UNIT = 'decisions/CPU-s';
 const VERIFY_UNIT = 'verifies/CPU-s';
@@ -53,7 +56,6 @@ function jtiOf(token: string): unknown {
 }
 
 const ratios = (mine: readonly number[], theirs: readonly number[]) => mine.map((value, i) => value / theirs[i]!);
-const medianBatch = (timing: BatchTiming) => median(timing.batchMeansMicros);
 
 function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: Peer, sampleToken: string): Figure[] {
   const raw = { name: `raw crypto.verify ${alg}, same run`, unit: VERIFY_UNIT, samples: s.raw, pairedRatios: ratios(s.uncached, s.raw) };
@@ -109,12 +111,14 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
   const { alg, rounds, perRound, cachedPerRound } = args;
   const key = generateTestKey(alg);
   const ring = await createRing(args.dynamoEndpoint, [key.record]);
-  const { handler } = await importAuthorizer(ring.env);
   progress(`${alg}: signing ${perRound * (rounds + 1) + 1} fresh tokens`);
+  // Everything slow happens before the import: blocking the event loop for seconds would
+  // time out the cold start's feed read, and the authorizer then fails closed, as it should.
   const tokens = mintTokens(key, perRound * (rounds + 1) + 1);
   const hotToken = tokens.pop()!;
   const events = tokens.map(authorizerEventFor);
   const hot = authorizerEventFor(hotToken);
+  const { handler } = await importAuthorizer(ring.env);
   // The cold start's ring and feed reads complete here, outside every timed section.
   await expectAllowed(handler, hot);
 
@@ -124,24 +128,29 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
   for (const peer of [...peers, caching]) await checkPeer(peer, hotToken, jtiOf(hotToken));
 
   const s: Series = { uncached: [], uncachedWall: [], raw: [], cachedMicros: [], cachedRate: [], cachingPeer: [], peers: new Map(peers.map((p) => [p.id, []])) };
+  const batches = Math.max(1, Math.floor(perRound / BATCH));
   for (let round = 0; round <= rounds; round += 1) {
     progress(`${alg}: round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}`);
     const from = round * perRound;
-    const uncached = await timeBatches(perRound, (i) => handler(events[from + i]!));
-    // The hardware limit: crypto.verify alone on the same tokens, decoded beforehand.
-    const raw = perSecond(await timeBatches(perRound, rawVerifier(key, tokens.slice(from, from + perRound))));
-    const peerRates = new Map<string, number>();
-    for (const peer of peers) peerRates.set(peer.id, perSecond(await timeBatches(perRound, (i) => peer.verify(peerTokens[i]!))));
-    const cached = await timeBatches(cachedPerRound, () => handler(hot));
-    const cachingPeer = await timeBatches(cachedPerRound, () => caching.verify(hotToken));
+    const [uncached, raw, cached, cachingPeer, ...peerTimings] = await interleaved(
+      [
+        { operations: perRound, operation: (i) => handler(events[from + i]!) },
+        // The hardware limit: crypto.verify alone on the same tokens, decoded beforehand.
+        { operations: perRound, operation: rawVerifier(key, tokens.slice(from, from + perRound)) },
+        { operations: cachedPerRound, operation: () => handler(hot) },
+        { operations: cachedPerRound, operation: () => caching.verify(hotToken) },
+        ...peers.map((peer) => ({ operations: perRound, operation: (i: number) => peer.verify(peerTokens[i]!) })),
+      ],
+      batches,
+    );
     if (round === 0) continue;
-    s.uncached.push(perSecond(uncached));
-    s.uncachedWall.push(perWallSecond(uncached));
-    s.raw.push(raw);
-    s.cachedMicros.push(medianBatch(cached));
-    s.cachedRate.push(perSecond(cached));
-    s.cachingPeer.push(perSecond(cachingPeer));
-    for (const [id, rate] of peerRates) s.peers.get(id)!.push(rate);
+    s.uncached.push(perSecond(uncached!));
+    s.uncachedWall.push(perWallSecond(uncached!));
+    s.raw.push(perSecond(raw!));
+    s.cachedMicros.push(median(cached!.batchMeansMicros));
+    s.cachedRate.push(perSecond(cached!));
+    s.cachingPeer.push(perSecond(cachingPeer!));
+    for (const [p, peer] of peers.entries()) s.peers.get(peer.id)!.push(perSecond(peerTimings[p]!));
   }
   for (const result of figures(alg, s, peers, caching, hotToken)) emit(result);
 });
