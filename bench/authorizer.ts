@@ -11,12 +11,12 @@
  */
 import { verify } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { DEFAULT_ROUTES } from '../common/config';
 import type { JwsAlgorithm } from '../common/tokens';
-import { createAuthorizer, type AuthorizerSettings } from '../lambda/core/create-authorizer';
+import { createAuthorizer } from '../lambda/core/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../lambda/authorizer/telemetry';
-import { AUDIENCE, claims, generateTestKey, ISSUER, signToken, type TestKey } from '../test/unit/authorizer/support/tokens';
+import { SETTINGS } from '../test/unit/authorizer/support/fixtures';
+import { claims, generateTestKey, signToken, type TestKey } from '../test/unit/authorizer/support/tokens';
 
 export interface AuthorizerBenchResult {
   readonly alg: JwsAlgorithm;
@@ -36,16 +36,6 @@ export interface HeapResult {
 }
 
 const METHOD_ARN = 'arn:aws:execute-api:us-east-1:111122223333:abcdef1234/v1/GET/orders/42';
-const SETTINGS: AuthorizerSettings = {
-  issuer: ISSUER,
-  audience: AUDIENCE,
-  clockSkewSeconds: 30,
-  routes: DEFAULT_ROUTES,
-  unmatchedRoutes: 'deny',
-  revocationPollMs: 1000,
-  revocationMaxStalenessS: 30,
-  keyRingRefreshSeconds: 60,
-};
 
 /** Serialises like a real logger would, then drops the line, so sampled logging costs what it costs. */
 const discardingLog: LogSink = {

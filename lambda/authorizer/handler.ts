@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/config';
+import { serviceName } from '../../common/metrics';
 import { documentClient } from '../adapters/aws-clients';
 import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
@@ -15,7 +16,7 @@ import { createHandler } from './authorize';
 import { EmfMetricsPublisher } from './metrics-publisher';
 import { AuthorizerTelemetry } from './telemetry';
 
-const SERVICE = 'tollgate-authorizer';
+const SERVICE = serviceName('authorizer');
 
 const config = authorizerConfigFrom(process.env);
 const doc = documentClient();

@@ -1,44 +1,75 @@
 /**
  * Publishes a telemetry batch as CloudWatch embedded metric format through Powertools
- * Metrics (namespace `METRICS_NAMESPACE`). Decision counts carry `outcome` and `reason`
- * dimensions so alarms can watch e.g. `reject/revocation_view_stale` on its own.
+ * Metrics (namespace `METRICS_NAMESPACE`).
+ *
+ * The metrics the dashboard and alarms read come from `common/metrics.ts` with exactly
+ * the dimensions listed there (CloudWatch identifies a metric by name + dimension set):
+ * `AuthorizerDecision` per `outcome`, `AuthorizerLatencyMs`, `RevocationViewAgeMs`,
+ * `RevocationFeedReadFailures`. The detail below (refusal reasons, caches, key ring) is
+ * for investigations and carries its own names.
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { DecisionOutcome, Metric, MetricDimension } from '../../common/metrics';
+import type { Decision } from '../core/authorizer';
 import type { MetricsPublisher, TelemetrySnapshot } from './telemetry';
 
-export const AuthorizerMetric = {
-  decisions: 'Decisions',
+/** Authorizer detail metrics, not on the dashboard. */
+export const AuthorizerDetailMetric = {
+  /** Refusals (403 and 401) per `outcome` and `reason` code. Count. */
+  refusals: 'AuthorizerRefusals',
   cacheHits: 'VerifiedTokenCacheHits',
   cacheMisses: 'VerifiedTokenCacheMisses',
   cacheHitRatio: 'VerifiedTokenCacheHitRatio',
-  revocationViewAge: 'RevocationViewAgeMs',
   keyRingRefreshes: 'KeyRingRefreshes',
   keyRingRefreshFailures: 'KeyRingRefreshFailures',
-  revocationReadFailures: 'RevocationFeedReadFailures',
   revocationEntriesAdded: 'RevocationEntriesAdded',
 } as const;
+export const REASON_DIMENSION = 'reason';
+
+const OUTCOME: { readonly [K in Decision['outcome']]: DecisionOutcome } = {
+  allow: DecisionOutcome.allow,
+  forbid: DecisionOutcome.forbidden,
+  reject: DecisionOutcome.unauthorized,
+};
 
 export class EmfMetricsPublisher implements MetricsPublisher {
   constructor(private readonly metrics: Metrics) {}
 
   publish(snapshot: TelemetrySnapshot): void {
-    for (const { outcome, reason, count } of snapshot.decisions) {
-      // A single metric is emitted at once with its own dimensions.
-      const single = this.metrics.singleMetric();
-      single.addDimension('outcome', outcome);
-      single.addDimension('reason', reason);
-      single.addMetric(AuthorizerMetric.decisions, MetricUnit.Count, count);
-    }
+    this.publishDecisions(snapshot);
     const m = this.metrics;
+    for (const ms of snapshot.latencySamplesMs) m.addMetric(Metric.authorizerLatencyMs, MetricUnit.Milliseconds, ms);
+    for (const ms of snapshot.revocationViewAgesMs) if (Number.isFinite(ms)) m.addMetric(Metric.revocationViewAgeMs, MetricUnit.Milliseconds, ms);
+    m.addMetric(Metric.revocationFeedReadFailures, MetricUnit.Count, snapshot.revocationReadFailures);
     const lookups = snapshot.cacheHits + snapshot.cacheMisses;
-    m.addMetric(AuthorizerMetric.cacheHits, MetricUnit.Count, snapshot.cacheHits);
-    m.addMetric(AuthorizerMetric.cacheMisses, MetricUnit.Count, snapshot.cacheMisses);
-    if (lookups > 0) m.addMetric(AuthorizerMetric.cacheHitRatio, MetricUnit.Percent, (100 * snapshot.cacheHits) / lookups);
-    if (Number.isFinite(snapshot.revocationViewAgeMs)) m.addMetric(AuthorizerMetric.revocationViewAge, MetricUnit.Milliseconds, snapshot.revocationViewAgeMs);
-    m.addMetric(AuthorizerMetric.keyRingRefreshes, MetricUnit.Count, snapshot.keyRingRefreshes);
-    m.addMetric(AuthorizerMetric.keyRingRefreshFailures, MetricUnit.Count, snapshot.keyRingRefreshFailures);
-    m.addMetric(AuthorizerMetric.revocationReadFailures, MetricUnit.Count, snapshot.revocationReadFailures);
-    m.addMetric(AuthorizerMetric.revocationEntriesAdded, MetricUnit.Count, snapshot.revocationEntriesAdded);
+    m.addMetric(AuthorizerDetailMetric.cacheHits, MetricUnit.Count, snapshot.cacheHits);
+    m.addMetric(AuthorizerDetailMetric.cacheMisses, MetricUnit.Count, snapshot.cacheMisses);
+    if (lookups > 0) m.addMetric(AuthorizerDetailMetric.cacheHitRatio, MetricUnit.Percent, (100 * snapshot.cacheHits) / lookups);
+    m.addMetric(AuthorizerDetailMetric.keyRingRefreshes, MetricUnit.Count, snapshot.keyRingRefreshes);
+    m.addMetric(AuthorizerDetailMetric.keyRingRefreshFailures, MetricUnit.Count, snapshot.keyRingRefreshFailures);
+    m.addMetric(AuthorizerDetailMetric.revocationEntriesAdded, MetricUnit.Count, snapshot.revocationEntriesAdded);
     m.publishStoredMetrics();
+  }
+
+  /**
+   * One single metric per outcome (zeros included, so the dashboard's lines are
+   * continuous), with only the `outcome` dimension the alarms expect; refusal reasons as
+   * a separate metric so that extra dimension never lands on `AuthorizerDecision`.
+   */
+  private publishDecisions(snapshot: TelemetrySnapshot): void {
+    const byOutcome = new Map<DecisionOutcome, number>(Object.values(DecisionOutcome).map((o) => [o, 0]));
+    for (const { outcome, reason, count } of snapshot.decisions) {
+      byOutcome.set(OUTCOME[outcome], byOutcome.get(OUTCOME[outcome])! + count);
+      if (outcome === 'allow') continue;
+      const single = this.metrics.singleMetric();
+      single.addDimension(MetricDimension.outcome, OUTCOME[outcome]);
+      single.addDimension(REASON_DIMENSION, reason);
+      single.addMetric(AuthorizerDetailMetric.refusals, MetricUnit.Count, count);
+    }
+    for (const [outcome, count] of byOutcome) {
+      const single = this.metrics.singleMetric();
+      single.addDimension(MetricDimension.outcome, outcome);
+      single.addMetric(Metric.decision, MetricUnit.Count, count);
+    }
   }
 }

@@ -23,10 +23,16 @@ export interface LogSink {
 /** One metrics batch. Counts are since the previous batch. */
 export interface TelemetrySnapshot {
   readonly decisions: { readonly outcome: Decision['outcome']; readonly reason: string; readonly count: number }[];
+  /** A uniform sample (reservoir) of decision latencies in the batch, milliseconds. */
+  readonly latencySamplesMs: readonly number[];
   readonly cacheHits: number;
   readonly cacheMisses: number;
-  /** Age of the revocation view at publish time (ms); Infinity before the first read. */
-  readonly revocationViewAgeMs: number;
+  /**
+   * Ages of the revocation view (ms): at publish time, and the oldest seen when a read
+   * failed during the batch (the worst age a decision may have used). Infinity before
+   * the first successful read.
+   */
+  readonly revocationViewAgesMs: readonly number[];
   readonly keyRingRefreshes: number;
   readonly keyRingRefreshFailures: number;
   readonly revocationReadFailures: number;
@@ -55,6 +61,8 @@ export interface TelemetryOptions {
 
 /** Metrics batch period: well inside CloudWatch's one-minute resolution, rare enough to be free. */
 export const METRICS_FLUSH_INTERVAL_MS = 30_000;
+/** Latency values kept per batch: EMF carries at most 100 values of one metric per document. */
+export const LATENCY_SAMPLES = 100;
 /** Paths are client-controlled: logged up to this length. */
 const MAX_LOGGED_PATH = 256;
 const ALLOW = 'allow';
@@ -71,6 +79,9 @@ export class AuthorizerTelemetry {
   private keyRingRefreshFailures = 0;
   private revocationReadFailures = 0;
   private revocationEntriesAdded = 0;
+  private latencySamplesMs: number[] = [];
+  private decisionsSeen = 0;
+  private worstFailedViewAgeMs = 0;
   private nextFlushMs: number;
   private flushScheduled = false;
   private readonly flushIntervalMs: number;
@@ -93,6 +104,7 @@ export class AuthorizerTelemetry {
 
   /** Counts a decision and writes its log line (every denial; allows when sampled). */
   decision(decision: Decision, request: RequestFacts, latencyUs: number): void {
+    this.sampleLatency(latencyUs / 1000);
     if (decision.outcome === ALLOW) {
       this.allowed += 1;
       if (this.random() < this.options.allowLogSampleRate) this.options.log.info('authorizer decision', this.line(decision, request, latencyUs));
@@ -120,6 +132,7 @@ export class AuthorizerTelemetry {
   revocationEvent = (event: RevocationViewEvent): void => {
     if (event.type === 'read_failed') {
       this.revocationReadFailures += 1;
+      if (event.ageMs > this.worstFailedViewAgeMs) this.worstFailedViewAgeMs = event.ageMs;
       // The age says how close the view is to failing closed (contract §3).
       this.options.log.warn('revocation feed read failed', { error: event.error, viewAgeMs: finiteOrNull(event.ageMs) });
     } else {
@@ -150,11 +163,13 @@ export class AuthorizerTelemetry {
       const [outcome, reason] = key.split(':') as [Decision['outcome'], string];
       decisions.push({ outcome, reason, count });
     }
+    const currentAgeMs = this.source?.revocationViewAgeMs() ?? Number.POSITIVE_INFINITY;
     const snapshot: TelemetrySnapshot = {
       decisions,
+      latencySamplesMs: this.latencySamplesMs,
       cacheHits: stats.cacheHits,
       cacheMisses: stats.cacheMisses,
-      revocationViewAgeMs: this.source?.revocationViewAgeMs() ?? Number.POSITIVE_INFINITY,
+      revocationViewAgesMs: this.worstFailedViewAgeMs > 0 ? [currentAgeMs, this.worstFailedViewAgeMs] : [currentAgeMs],
       keyRingRefreshes: this.keyRingRefreshes,
       keyRingRefreshFailures: this.keyRingRefreshFailures,
       revocationReadFailures: this.revocationReadFailures,
@@ -168,8 +183,22 @@ export class AuthorizerTelemetry {
     }
   }
 
+  /** Reservoir sampling (Algorithm R): every decision of the batch equally likely to be kept. */
+  private sampleLatency(ms: number): void {
+    this.decisionsSeen += 1;
+    if (this.latencySamplesMs.length < LATENCY_SAMPLES) {
+      this.latencySamplesMs.push(ms);
+      return;
+    }
+    const slot = Math.floor(this.random() * this.decisionsSeen);
+    if (slot < LATENCY_SAMPLES) this.latencySamplesMs[slot] = ms;
+  }
+
   private reset(stats: { cacheHits: number; cacheMisses: number }): void {
     this.counts.clear();
+    this.latencySamplesMs = [];
+    this.decisionsSeen = 0;
+    this.worstFailedViewAgeMs = 0;
     this.allowed = 0;
     stats.cacheHits = 0;
     stats.cacheMisses = 0;

@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Limits } from '../../../common/config';
 import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer-errors';
 import { authorizationHeader, bearerToken } from '../../../lambda/core/bearer';
+import { thrown } from './support/errors';
 
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof TokenRejected) return error.reason;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
+const reason = (fn: () => unknown): string => thrown(fn, TokenRejected).reason;
 
 describe('authorizationHeader', () => {
   it('finds the header under either usual spelling and under unusual ones', () => {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../../common/config';
-import { AuthorizerMetric, EmfMetricsPublisher } from '../../../lambda/authorizer/metrics-publisher';
+import { Metric, MetricDimension, serviceName } from '../../../common/metrics';
+import { AuthorizerDetailMetric, EmfMetricsPublisher, REASON_DIMENSION } from '../../../lambda/authorizer/metrics-publisher';
+import type { TelemetrySnapshot } from '../../../lambda/authorizer/telemetry';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -20,56 +22,79 @@ function emfWritten(fn: () => void): Record<string, unknown>[] {
   return lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+const snapshot = (overrides: Partial<TelemetrySnapshot> = {}): TelemetrySnapshot => ({
+  decisions: [],
+  latencySamplesMs: [],
+  cacheHits: 0,
+  cacheMisses: 0,
+  revocationViewAgesMs: [Number.POSITIVE_INFINITY],
+  keyRingRefreshes: 0,
+  keyRingRefreshFailures: 0,
+  revocationReadFailures: 0,
+  revocationEntriesAdded: 0,
+  ...overrides,
+});
+
+const publisher = () => new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('authorizer') }));
+type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+
 describe('EmfMetricsPublisher', () => {
-  it('writes decision counts with outcome/reason dimensions and the instance metrics, in our namespace', () => {
-    const publisher = new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'tollgate-authorizer' }));
+  it('emits AuthorizerDecision per outcome with exactly the service and outcome dimensions the alarms read', () => {
     const docs = emfWritten(() =>
-      publisher.publish({
-        decisions: [
-          { outcome: 'allow', reason: 'allow', count: 90 },
-          { outcome: 'reject', reason: 'expired', count: 3 },
-        ],
-        cacheHits: 80,
-        cacheMisses: 20,
-        revocationViewAgeMs: 420,
-        keyRingRefreshes: 1,
-        keyRingRefreshFailures: 0,
-        revocationReadFailures: 2,
-        revocationEntriesAdded: 5,
-      }),
-    );
-    expect(docs).toHaveLength(3);
-    const expired = docs.find((d) => d.reason === 'expired')!;
-    expect(expired).toMatchObject({ outcome: 'reject', [AuthorizerMetric.decisions]: 3 });
-    const aws = expired._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
-    expect(aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
-    expect(aws.CloudWatchMetrics[0]!.Dimensions[0]).toEqual(expect.arrayContaining(['outcome', 'reason']));
-    const instance = docs.find((d) => AuthorizerMetric.cacheHitRatio in d)!;
+      publisher().publish(
+        snapshot({
+          decisions: [
+            { outcome: 'allow', reason: 'allow', count: 90 },
+            { outcome: 'reject', reason: 'expired', count: 3 },
+            { outcome: 'reject', reason: 'revoked', count: 2 },
+            { outcome: 'forbid', reason: 'insufficient_scope', count: 1 },
+          ],
+        }),
+      ),
+    ) as Emf[];
+    const decisions = docs.filter((d) => Metric.decision in d);
+    expect(decisions.map((d) => [d[MetricDimension.outcome], d[Metric.decision]])).toEqual([
+      ['allow', 90],
+      ['forbidden', 1],
+      ['unauthorized', 5],
+    ]);
+    for (const d of decisions) {
+      expect(d._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
+      expect([...d._aws.CloudWatchMetrics[0]!.Dimensions[0]!].sort()).toEqual([MetricDimension.outcome, MetricDimension.service]);
+      expect(d.service).toBe(serviceName('authorizer'));
+    }
+    const refusals = docs.filter((d) => AuthorizerDetailMetric.refusals in d);
+    expect(refusals.map((d) => [d.outcome, d[REASON_DIMENSION], d[AuthorizerDetailMetric.refusals]])).toEqual([
+      ['unauthorized', 'expired', 3],
+      ['unauthorized', 'revoked', 2],
+      ['forbidden', 'insufficient_scope', 1],
+    ]);
+  });
+
+  it('emits latency samples, view ages and the instance counters without extra dimensions', () => {
+    const docs = emfWritten(() =>
+      publisher().publish(
+        snapshot({ latencySamplesMs: [0.004, 0.09, 1.5], revocationViewAgesMs: [420, 31_000], cacheHits: 80, cacheMisses: 20, revocationReadFailures: 2, revocationEntriesAdded: 5, keyRingRefreshes: 1 }),
+      ),
+    ) as Emf[];
+    const instance = docs.find((d) => Metric.authorizerLatencyMs in d)!;
     expect(instance).toMatchObject({
-      [AuthorizerMetric.cacheHits]: 80,
-      [AuthorizerMetric.cacheHitRatio]: 80,
-      [AuthorizerMetric.revocationViewAge]: 420,
-      [AuthorizerMetric.revocationReadFailures]: 2,
-      [AuthorizerMetric.revocationEntriesAdded]: 5,
+      [Metric.authorizerLatencyMs]: [0.004, 0.09, 1.5],
+      [Metric.revocationViewAgeMs]: [420, 31_000],
+      [Metric.revocationFeedReadFailures]: 2,
+      [AuthorizerDetailMetric.cacheHits]: 80,
+      [AuthorizerDetailMetric.cacheHitRatio]: 80,
+      [AuthorizerDetailMetric.revocationEntriesAdded]: 5,
+      [AuthorizerDetailMetric.keyRingRefreshes]: 1,
     });
+    expect(instance._aws.CloudWatchMetrics[0]!.Dimensions[0]).toEqual([MetricDimension.service]);
   });
 
   it('leaves out the ratio without lookups and the age before the first read', () => {
-    const publisher = new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'tollgate-authorizer' }));
-    const [doc] = emfWritten(() =>
-      publisher.publish({
-        decisions: [],
-        cacheHits: 0,
-        cacheMisses: 0,
-        revocationViewAgeMs: Number.POSITIVE_INFINITY,
-        keyRingRefreshes: 0,
-        keyRingRefreshFailures: 1,
-        revocationReadFailures: 0,
-        revocationEntriesAdded: 0,
-      }),
-    );
-    expect(doc).not.toHaveProperty(AuthorizerMetric.cacheHitRatio);
-    expect(doc).not.toHaveProperty(AuthorizerMetric.revocationViewAge);
-    expect(doc).toMatchObject({ [AuthorizerMetric.keyRingRefreshFailures]: 1 });
+    const docs = emfWritten(() => publisher().publish(snapshot({ keyRingRefreshFailures: 1 }))) as Emf[];
+    const instance = docs.find((d) => AuthorizerDetailMetric.keyRingRefreshFailures in d)!;
+    expect(instance).not.toHaveProperty(AuthorizerDetailMetric.cacheHitRatio);
+    expect(instance).not.toHaveProperty(Metric.revocationViewAgeMs);
+    expect(instance).toMatchObject({ [AuthorizerDetailMetric.keyRingRefreshFailures]: 1 });
   });
 });

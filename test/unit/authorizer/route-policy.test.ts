@@ -5,6 +5,7 @@ import { DEFAULT_ROUTES, type HttpMethod, type RouteRule } from '../../../common
 import { ConfigurationError } from '../../../lambda/core/env';
 import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
 import { globsIntersect, methodArnParts, parseRouteRules, RoutePolicy, type RouteOutcome } from '../../../lambda/core/route-policy';
+import { thrown } from './support/errors';
 import { API_PREFIX, methodArn } from './support/fixtures';
 
 function outcome(routes: RoutePolicy, scope: string, method: string, path: string): RouteOutcome {
@@ -12,15 +13,7 @@ function outcome(routes: RoutePolicy, scope: string, method: string, path: strin
   return routes.outcome(routes.grant(scope), arn, methodArnParts(arn)!);
 }
 
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error.message;
-    throw error;
-  }
-  throw new Error('no ConfigurationError');
-}
+const configError = (fn: () => unknown): string => thrown(fn, ConfigurationError).message;
 
 describe('parseRouteRules', () => {
   it('accepts valid rules, ANY, {param} and a trailing {proxy+}', () => {

@@ -5,6 +5,7 @@ import { SigningKeyState } from '../../../common/tables';
 import { AccessTokenVerifier } from '../../../lambda/core/access-token-verifier';
 import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer-errors';
 import { KeyRingCache } from '../../../lambda/core/key-ring-cache';
+import { thrown } from './support/errors';
 import { FakeKeySource, NOW_MS, NOW_S } from './support/fixtures';
 import { AUDIENCE, b64url, claims, generateTestKey, ISSUER, signatureOf, signToken, type TestKey } from './support/tokens';
 
@@ -34,13 +35,7 @@ function verify(token: string, now = NOW_S) {
 }
 
 function refusal(token: string, now = NOW_S): string {
-  try {
-    verify(token, now);
-  } catch (error) {
-    if (error instanceof TokenRejected) return error.reason;
-    throw error;
-  }
-  throw new Error('token was accepted');
+  return thrown(() => verify(token, now), TokenRejected).reason;
 }
 
 /** Replaces one of the three parts of a compact JWS. */
@@ -235,14 +230,8 @@ describe('AccessTokenVerifier refuses', () => {
   });
 
   it('reports what it knows about a refused token, never the token', () => {
-    try {
-      verify(signToken(es, claims(NOW_S, { iss: 'x', jti: 'j-1' })));
-    } catch (error) {
-      expect(error).toBeInstanceOf(TokenRejected);
-      expect((error as TokenRejected).facts).toEqual({ kid: 'es', clientId: 'acme', jti: 'j-1' });
-      return;
-    }
-    throw new Error('accepted');
+    const error = thrown(() => verify(signToken(es, claims(NOW_S, { iss: 'x', jti: 'j-1' }))), TokenRejected);
+    expect(error.facts).toEqual({ kid: 'es', clientId: 'acme', jti: 'j-1' });
   });
 
   it('random garbage of any size without throwing anything but TokenRejected', () => {
