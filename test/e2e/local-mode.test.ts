@@ -12,6 +12,7 @@ import { freePort } from '../../local/dynamodb';
 import { API_KEY_PATTERN } from '../../common/tokens';
 
 const REPO = join(import.meta.dirname, '..', '..');
+const ROLL_GRACE_SECONDS = 8;
 const run = promisify(execFile);
 
 interface Running {
@@ -161,13 +162,19 @@ describe('npm start, end to end', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(key.keyId);
 
-    const rolled = await cli(stateDir, ['keys', 'roll', key.keyId, '--grace-seconds', '2', '--json']);
+    const rolled = await cli(stateDir, ['keys', 'roll', key.keyId, '--grace-seconds', String(ROLL_GRACE_SECONDS), '--json']);
     expect(rolled.code).toBe(0);
+    const rolledAt = Date.now();
     const next = (JSON.parse(rolled.stdout) as { apiKey: string }).apiKey;
     expect((await exchange(local!.url, 'shop', next)).status).toBe(200);
     expect((await exchange(local!.url, 'shop', apiKey)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const afterGrace = await exchange(local!.url, 'shop', apiKey);
+    // The old key works until the grace ends, then stops (waited for, not timed).
+    let afterGrace = await exchange(local!.url, 'shop', apiKey);
+    while (afterGrace.status === 200 && Date.now() - rolledAt < 4 * ROLL_GRACE_SECONDS * 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      afterGrace = await exchange(local!.url, 'shop', apiKey);
+    }
+    expect(Date.now() - rolledAt).toBeGreaterThanOrEqual(ROLL_GRACE_SECONDS * 1000 - 1000);
     expect(afterGrace.status).toBe(401);
     expect(await afterGrace.json()).toMatchObject({ error: 'invalid_client' });
 
@@ -180,7 +187,7 @@ describe('npm start, end to end', () => {
     const missing = await cli(stateDir, ['keys', 'show', 'key_00000000000000000000']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('key_not_found');
-  }, 60_000);
+  }, 120_000);
 
   it('rotates the signing key during traffic without a single failed request', async () => {
     const admin = { Authorization: `Bearer ${local!.adminToken}` };

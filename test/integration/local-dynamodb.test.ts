@@ -23,7 +23,8 @@ async function readStream(streamArn: string, until: (records: _Record[]) => bool
     new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
   );
   const records: _Record[] = [];
-  const deadline = Date.now() + 20_000;
+  // DynamoDB Local's TTL sweep runs about every second, later on a loaded machine.
+  const deadline = Date.now() + 90_000;
   while (iterator && Date.now() < deadline) {
     const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
     records.push(...(page.Records ?? []));
@@ -69,7 +70,7 @@ describe('DynamoDB Local harness', () => {
     expect(removal?.dynamodb?.OldImage?.purgeAt?.N).toBe(String(now - 100));
     const live = await doc.send(new GetCommand({ TableName: names.tokens, Key: { jti: 'live' } }));
     expect(live.Item?.exp).toBe(now + 900);
-  });
+  }, 120_000);
 
   it('fails with an install instruction when java is not on PATH', async () => {
     const path = process.env.PATH;
@@ -110,5 +111,5 @@ describe('DynamoDB Local harness', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 120_000);
 });
