@@ -28,7 +28,8 @@ class FakeStreams implements StreamReader {
   readonly shardsByArn = new Map<string, FakeShard[]>(Object.values(tables).map((table) => [arnOf(table), []]));
   readonly positions: IteratorPosition[] = [];
   closedReader = false;
-  expireNext = false;
+  /** The error the next GetRecords fails with. */
+  failNextRecords: string | undefined;
   trimmedAfter = false;
   private nextSeq = 1;
 
@@ -83,9 +84,10 @@ class FakeStreams implements StreamReader {
   }
 
   async records(iterator: string, limit: number) {
-    if (this.expireNext) {
-      this.expireNext = false;
-      throw Object.assign(new Error('expired'), { name: 'ExpiredIteratorException' });
+    if (this.failNextRecords) {
+      const name = this.failNextRecords;
+      this.failNextRecords = undefined;
+      throw Object.assign(new Error(name), { name });
     }
     const { streamArn, shardId, index } = JSON.parse(iterator) as { streamArn: string; shardId: string; index: number };
     const shard = this.find(streamArn, shardId);
@@ -216,16 +218,31 @@ describe('stream poller: delivery', () => {
     await until(() => delivered().length === 1, 'orphan record');
   });
 
-  it('gets a fresh iterator when one has expired, without losing or repeating records', async () => {
+  it.each(['ExpiredIteratorException', 'TrimmedDataAccessException'])(
+    'gets a fresh iterator from the checkpoint after %s, without losing or repeating records',
+    async (error) => {
+      const { streams, shard } = shardWith(['a']);
+      const { delivered, handler } = recorder();
+      await start(streams, handler);
+      await until(() => delivered().length === 1, 'first record');
+      streams.failNextRecords = error;
+      streams.put(shard, 'b');
+      await until(() => delivered().length === 2, 'record after the failed read');
+      expect(delivered()).toEqual(['a', 'b']);
+      expect(streams.positions.at(-1)).toEqual({ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: shard.records[0]!.dynamodb!.SequenceNumber });
+    },
+  );
+
+  it('logs a failing GetRecords and keeps polling', async () => {
     const { streams, shard } = shardWith(['a']);
+    const lines: string[] = [];
     const { delivered, handler } = recorder();
-    await start(streams, handler);
+    await start(streams, handler, { log: (line) => lines.push(line) });
     await until(() => delivered().length === 1, 'first record');
-    streams.expireNext = true;
+    streams.failNextRecords = 'InternalServerError';
     streams.put(shard, 'b');
-    await until(() => delivered().length === 2, 'record after expiry');
-    expect(delivered()).toEqual(['a', 'b']);
-    expect(streams.positions.at(-1)).toEqual({ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: shard.records[0]!.dynamodb!.SequenceNumber });
+    await until(() => delivered().length === 2, 'record after the failure');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ event: 'stream_poll_failed', table: tables.tokens, shardId: 's1', error: 'InternalServerError' });
   });
 });
 
