@@ -200,7 +200,11 @@ export const RevocationKind = {
 export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
 
 export const FEED_BUCKET_SECONDS = 3600;
-/** Write shards per bucket. Each shard sustains ~1,000 feed writes/s; readers query every shard. */
+/**
+ * Write shards per bucket. A partition takes 1,000 WCU/s and each entry is a transactional
+ * write (2 WCU for an item under 1 KB), so each shard sustains ~500 revocations/s; readers
+ * query every shard (docs/revocation.md).
+ */
 export const FEED_SHARDS = 1;
 export const FEED_MARKER_PREFIX = 'id#';
 
