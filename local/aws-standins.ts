@@ -2,11 +2,14 @@
  * Loopback stand-ins for the AWS APIs the functions call besides DynamoDB and KMS, so
  * the real SDK clients work unchanged in local mode: Lambda `Invoke` (the admin API's
  * "rotate" runs the rotation function), API Gateway `FlushStageAuthorizersCache` (the
- * fan-out flushes the local gateway's authorizer cache) and EventBridge `PutEvents`
- * (credential-hygiene events are printed). Served on a port of their own, never the gateway's.
+ * fan-out flushes the local gateway's authorizer cache), API Gateway API keys and usage
+ * plans (the admin API registers clients' usage keys; see `usage-plans.ts`) and
+ * EventBridge `PutEvents` (credential-hygiene events are printed). Served on a port of
+ * their own, never the gateway's.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { LocalUsagePlans } from './usage-plans';
 
 export interface StandInHandlers {
   /** Lambda functions by name: the payload in, the result out; a throw is a function error. */
@@ -15,6 +18,8 @@ export interface StandInHandlers {
   readonly flushAuthorizerCache: (apiId: string, stage: string) => void;
   /** Called with each PutEvents entry. */
   readonly onEvent: (entry: Record<string, unknown>) => void;
+  /** API Gateway `/apikeys` and `/usageplans`; absent: those paths are 404. */
+  readonly usagePlans?: LocalUsagePlans;
 }
 
 export interface StandIns {
@@ -43,8 +48,15 @@ export async function startStandIns(handlers: StandInHandlers, port = 0): Promis
 }
 
 async function serve(handlers: StandInHandlers, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://local').pathname;
+  const url = new URL(req.url ?? '/', 'http://local');
+  const path = url.pathname;
   const body = await readAll(req);
+  const usage = handlers.usagePlans?.handle({ method: req.method ?? 'GET', path, query: url.searchParams, body });
+  if (usage) {
+    res.writeHead(usage.status, { ...(usage.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...usage.headers });
+    res.end(usage.body === undefined ? '' : JSON.stringify(usage.body));
+    return;
+  }
   const invoke = INVOKE.exec(path);
   if (req.method === 'POST' && invoke) return invokeFunction(handlers, decodeURIComponent(invoke[1]!), body, res);
   const flush = FLUSH.exec(path);

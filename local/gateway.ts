@@ -2,8 +2,10 @@
  * The local stand-in for API Gateway: routes Tollgate's own paths to the real token and
  * admin handlers, runs the real authorizer for everything else, honours its policy and
  * context as API Gateway does (result cache keyed by the Authorization header, 401 on
- * "Unauthorized", 403 on a denying policy), then proxies to the upstream without the
- * bearer token and with the context headers, writing one JSON access-log line per request.
+ * "Unauthorized", 403 on a denying policy), applies the usage plan of the authorizer's
+ * `usageIdentifierKey` when usage plans are in force (403 for a key no plan holds, 429
+ * when throttled or over quota), then proxies to the upstream without the bearer token
+ * and with the context headers, writing one JSON access-log line per request.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -20,12 +22,15 @@ import {
   AUTHORIZER_FAILURE,
   INSUFFICIENT_SCOPE,
   INVALID_TOKEN,
+  INVALID_USAGE_KEY,
   NO_ROUTE,
-  type GatewayRefusal,
+  QUOTA_EXCEEDED,
+  THROTTLED,
 } from '../common/gateway-responses';
 import { evaluatePolicy } from '../lambda/core/policy-evaluation';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine, type AccessLogInput } from './access-log';
+import type { UsageVerdict } from './usage-limiter';
 
 export interface GatewayHandlers {
   readonly token: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -43,7 +48,19 @@ export interface GatewayOptions {
   /** API Gateway's authorizer result cache TTL; 0 disables it. */
   readonly authorizerCacheTtlSeconds: number;
   readonly writeAccessLog: (line: string) => void;
+  /**
+   * Usage plans in force (the deployed methods' `apiKeyRequired`): decides each allowed
+   * request by the authorizer's `usageIdentifierKey`. Absent: no per-client limits.
+   */
+  readonly usage?: { admit(usageKey: string | null | undefined): UsageVerdict };
   readonly now?: () => number;
+}
+
+/** A response API Gateway renders itself (`common/gateway-responses.ts`). */
+interface Refusal {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: object;
 }
 
 /** API Gateway's payload limit for REST APIs. */
@@ -166,6 +183,8 @@ export class LocalGateway {
     if (evaluatePolicy(result.policyDocument, methodArn(call.method, call.path)) !== 'allow') {
       return { ...refuse(res, INSUFFICIENT_SCOPE, 'ACCESS_DENIED'), ...decided };
     }
+    const verdict = this.options.usage?.admit(result.usageIdentifierKey);
+    if (verdict && verdict.outcome !== 'allow') return { ...refuseUsage(res, verdict), ...decided };
     const status = await this.proxy(call, context, res);
     return { status, integrationStatus: status, ...decided };
   }
@@ -245,10 +264,20 @@ function sendJson(res: ServerResponse, status: number, body: object, extra: Part
   return { status, ...extra };
 }
 
-function refuse(res: ServerResponse, refusal: GatewayRefusal, errorType: string): Outcome {
-  res.writeHead(refusal.statusCode, refusal.headers);
+function refuse(res: ServerResponse, refusal: Refusal, errorType: string, headers: Readonly<Record<string, string>> = {}): Outcome {
+  res.writeHead(refusal.statusCode, { ...refusal.headers, ...headers });
   res.end(JSON.stringify(refusal.body));
   return { status: refusal.statusCode, errorType };
+}
+
+/**
+ * API Gateway's usage-plan refusals under their gateway-response types; locally the
+ * `Retry-After` is exact (a gateway response can only carry a static one).
+ */
+function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, { outcome: 'allow' }>): Outcome {
+  if (verdict.outcome === 'invalid_key') return refuse(res, INVALID_USAGE_KEY, 'INVALID_API_KEY');
+  const retryAfter = { 'Retry-After': String(verdict.retryAfterSeconds) };
+  return verdict.outcome === 'throttled' ? refuse(res, THROTTLED, 'THROTTLED', retryAfter) : refuse(res, QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', retryAfter);
 }
 
 /** The deployed API serves the upstream through `/` and the greedy `/{proxy+}` resource. */

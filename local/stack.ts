@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
-import { Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import type { KeySpec } from '../common/tokens';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
@@ -17,6 +17,7 @@ import { startEcho, type EchoServer } from './echo';
 import { LocalGateway } from './gateway';
 import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
+import { LocalUsagePlans } from './usage-plans';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -48,6 +49,8 @@ export interface LocalStack {
   readonly dynamoEndpoint: string;
   readonly kmsEndpoint: string;
   readonly rotationFunctionName: string;
+  /** The local API Gateway's API keys and usage plans (what the admin API registers clients with). */
+  readonly usagePlans: LocalUsagePlans;
   /** Invokes the rotation function as the console or the schedule would. */
   rotate(payload: unknown): Promise<unknown>;
   stop(): Promise<void>;
@@ -59,6 +62,9 @@ const LOCAL_RING_REFRESH_SECONDS = 5;
 /** How often the local rotation schedule sends `step` unless told otherwise. */
 const LOCAL_STEP_SECONDS = 5;
 const ROTATION_FUNCTION = 'tollgate-local-rotation';
+/** What the CDK stack creates: the plan default-limit clients share, and the fallback key in it. */
+const DEFAULT_PLAN_NAME = 'tollgate-local-clients';
+const FALLBACK_KEY_NAME = 'tollgate-local-fallback';
 
 type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
@@ -83,12 +89,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const names = tableNames(TABLE_PREFIX);
     await createTablesOn(dynamo, names);
 
+    const usagePlans = new LocalUsagePlans(join(options.dataDir, 'usage-plans.json'));
+    const stage = { apiId: LOCAL_API.apiId, stage: LOCAL_API.stage };
+    const defaultPlan = usagePlans.ensurePlan(DEFAULT_PLAN_NAME, stage, { rateLimit: Defaults.rateLimit, burstLimit: Defaults.burstLimit });
+    const fallbackKey = usagePlans.ensureKeyInPlan(FALLBACK_KEY_NAME, defaultPlan.id);
+
     let gateway: LocalGateway | undefined;
     const functions: Record<string, (payload: unknown) => Promise<unknown>> = {};
     const standIns: StandIns = await startStandIns({
       functions,
       flushAuthorizerCache: () => gateway?.flushAuthorizerCache(),
       onEvent: (entry) => log(JSON.stringify({ event: 'eventbridge', detailType: entry.DetailType, detail: safeJson(entry.Detail) })),
+      usagePlans,
     });
     stops.push(() => standIns.close());
 
@@ -116,6 +128,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.issuer]: url,
       [Env.rotationFunction]: ROTATION_FUNCTION,
       [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}`,
+      [Env.defaultUsagePlanId]: defaultPlan.id,
+      [Env.restApiId]: LOCAL_API.apiId,
+      [Env.stageName]: LOCAL_API.stage,
+      [Env.fallbackUsageKey]: fallbackKey.value,
       // Local time runs short: a rotation becomes active within seconds, not ten minutes,
       // and the authorizer learns the new key just as quickly.
       [Env.keyRingRefreshSeconds]: String(LOCAL_RING_REFRESH_SECONDS),
@@ -176,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoEndpoint: dynamo.endpoint,
       kmsEndpoint: kms.endpoint,
       rotationFunctionName: ROTATION_FUNCTION,
+      usagePlans,
       rotate: rotation,
       stop: stopAll,
     };
