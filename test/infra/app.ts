@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
 import { readConfig, type SettingName } from '../../lib/config';
@@ -66,4 +66,33 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
 
 export function template(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/** One IAM statement as CloudFormation renders it. */
+export interface Statement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | string[];
+  readonly Resource?: unknown;
+  readonly Principal?: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+  readonly Sid?: string;
+}
+
+export const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
+export const resourcesOf = (statement: Statement): unknown[] => [statement.Resource].flat();
+
+/** The identity-policy statements of one function's role. */
+export function roleStatements(built: BuiltApp, fn: keyof TollgateApiStack['functions']): Statement[] {
+  const role = built.api.functions[fn].role;
+  const roleId = built.api.getLogicalId(role.node.defaultChild as CfnElement);
+  const policies = template(built.api).findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** The data stack's logical id of a table, which every reference to it (import or output) contains. */
+export function tableLogicalId(built: BuiltApp, table: keyof BuiltApp['data']['data']['tables']): string {
+  const resource = built.data.data.tables[table].node.defaultChild as CfnElement;
+  return built.data.getLogicalId(resource);
 }

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTES, Defaults, Env, Limits, SettingBounds, pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/config';
+import { functionSettings, minRotationIntervalDays, readConfig, type SettingName } from '../../lib/config';
+import { buildApp, UPSTREAM } from './app';
+
+const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
+
+describe('readConfig', () => {
+  it('fills every unset setting from the shared defaults', () => {
+    const config = read({});
+    expect(config).toEqual({
+      upstreamUrl: UPSTREAM,
+      routes: DEFAULT_ROUTES,
+      unmatchedRoutes: Defaults.unmatchedRoutes,
+      tokenTtlSeconds: Defaults.tokenTtlSeconds,
+      keySpec: Defaults.keySpec,
+      rotationIntervalDays: Defaults.rotationIntervalDays,
+      keyDeletionWindowDays: Defaults.keyDeletionWindowDays,
+      authorizerCacheTtlSeconds: Defaults.authorizerCacheTtlSeconds,
+      revocationPollMs: Defaults.revocationPollMs,
+      stageName: Defaults.stageName,
+      audience: Defaults.audience,
+      expiryWarningDays: Defaults.expiryWarningDays,
+      staleKeyDays: Defaults.staleKeyDays,
+      forwardBearerToken: Defaults.forwardBearerToken,
+    });
+  });
+
+  it('reads `-c name=value` strings and cdk.json values alike', () => {
+    const routes = [{ method: 'GET', path: '/things/{id}', scopes: ['things:read'] }];
+    const fromCli = read({ tokenTtlSeconds: '600', forwardBearerToken: 'true', routes: JSON.stringify(routes), keySpec: 'RSA_2048' });
+    const fromJson = read({ tokenTtlSeconds: 600, forwardBearerToken: true, routes, keySpec: 'RSA_2048' });
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli).toMatchObject({ tokenTtlSeconds: 600, forwardBearerToken: true, routes, keySpec: 'RSA_2048' });
+  });
+
+  it('drops a trailing slash of the upstream URL (the proxy appends /{proxy})', () => {
+    expect(read({ upstreamUrl: 'https://up.example.com/base/' }).upstreamUrl).toBe('https://up.example.com/base');
+  });
+
+  it('accepts the bounds themselves', () => {
+    const config = read({
+      tokenTtlSeconds: Limits.tokenTtlSecondsMax,
+      keyDeletionWindowDays: Limits.keyDeletionWindowDaysMin,
+      revocationPollMs: Limits.revocationPollMsMin,
+      authorizerCacheTtlSeconds: 0,
+      rotationIntervalDays: minRotationIntervalDays(),
+    });
+    expect(config.tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
+    expect(config.authorizerCacheTtlSeconds).toBe(0);
+  });
+
+  it('derives the shortest rotation interval from the overlap windows', () => {
+    const overlapDays = (pendingPublicationSeconds() + retiringVerificationSeconds()) / 86_400;
+    expect(minRotationIntervalDays()).toBe(Math.max(1, Math.ceil(overlapDays)));
+  });
+});
+
+describe('invalid configuration fails synth naming the setting', () => {
+  const cases: ReadonlyArray<readonly [string, Partial<Record<SettingName, unknown>>, RegExp]> = [
+    ['missing upstreamUrl', { upstreamUrl: undefined }, /upstreamUrl is required/],
+    ['non-https upstreamUrl', { upstreamUrl: 'http://up.example.com' }, /upstreamUrl must use https/],
+    ['malformed upstreamUrl', { upstreamUrl: 'up.example.com/x' }, /upstreamUrl must be an absolute URL/],
+    ['upstreamUrl with a query', { upstreamUrl: 'https://up.example.com/?a=1' }, /upstreamUrl must not carry a query/],
+    ['token TTL over the maximum', { tokenTtlSeconds: Limits.tokenTtlSecondsMax + 1 }, /tokenTtlSeconds must be a whole number from 60 to 3600/],
+    ['token TTL below the minimum', { tokenTtlSeconds: '10' }, /tokenTtlSeconds/],
+    ['fractional token TTL', { tokenTtlSeconds: '900.5' }, /tokenTtlSeconds/],
+    ['unknown keySpec', { keySpec: 'RSA_4096' }, /keySpec must be one of ECC_NIST_P256, RSA_2048/],
+    ['rotation interval shorter than the overlap windows', { rotationIntervalDays: 0 }, /rotationIntervalDays must be at least 1: a new key is published/],
+    ['rotation interval past the functions\' bound', { rotationIntervalDays: SettingBounds.rotationIntervalDaysMax + 1 }, /rotationIntervalDays/],
+    ['deletion window below 7', { keyDeletionWindowDays: 6 }, /keyDeletionWindowDays must be a whole number from 7 to 30/],
+    ['deletion window above 30', { keyDeletionWindowDays: '31' }, /keyDeletionWindowDays/],
+    ['authorizer cache TTL above API Gateway\'s', { authorizerCacheTtlSeconds: 3601 }, /authorizerCacheTtlSeconds/],
+    ['poll interval too short', { revocationPollMs: Limits.revocationPollMsMin - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
+    ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
+    ['routes not JSON', { routes: '[{' }, /routes is not valid JSON/],
+    ['routes not an array', { routes: { method: 'GET' } }, /routes must be an array/],
+    ['route with a bad method', { routes: [{ method: 'FETCH', path: '/a', scopes: [] }] }, /routes \[0\] \(FETCH \/a\): method must be ANY or one of/],
+    ['route path without a leading slash', { routes: [{ method: 'GET', path: 'a', scopes: [] }] }, /routes \[0\].*path must start with "\/"/],
+    ['greedy segment not last', { routes: [{ method: 'GET', path: '/{proxy+}/x', scopes: [] }] }, /routes \[0\].*greedy \{name\+\} segment must be the last/],
+    ['wildcard in a literal segment', { routes: [{ method: 'GET', path: '/a*', scopes: [] }] }, /routes \[0\].*segment "a\*"/],
+    ['scope with a space', { routes: [{ method: 'GET', path: '/a', scopes: ['a b'] }] }, /routes \[0\].*scopes must be an array of scope tokens/],
+    ['unknown route field', { routes: [{ method: 'GET', path: '/a', scopes: [], auth: 'none' }] }, /routes \[0\].*unknown field "auth"/],
+    ['duplicate route', { routes: [{ method: 'GET', path: '/a', scopes: [] }, { method: 'GET', path: '/a', scopes: ['x'] }] }, /routes \[1\] \(GET \/a\) duplicates/],
+    ['unknown unmatchedRoutes', { unmatchedRoutes: 'maybe' }, /unmatchedRoutes must be one of deny, allow/],
+    ['bad stage name', { stageName: 'v 1' }, /stageName must be 1–128 letters/],
+    ['non-https issuer', { issuer: 'http://issuer.example.com' }, /issuer must use https/],
+    ['audience with whitespace', { audience: 'a b' }, /audience must be 1–256 characters without whitespace/],
+    ['non-boolean forwardBearerToken', { forwardBearerToken: 'yes' }, /forwardBearerToken must be true or false/],
+    ['expiry warning of 0 days', { expiryWarningDays: 0 }, /expiryWarningDays/],
+    ['stale key days past the bound', { staleKeyDays: SettingBounds.hygieneDaysMax + 1 }, /staleKeyDays/],
+    ['a web ACL ARN that is not one', { wafWebAclArn: 'arn:aws:s3:::bucket' }, /wafWebAclArn must be the ARN of a regional WAFv2 web ACL/],
+  ];
+
+  it.each(cases)('%s', (_name, settings, message) => {
+    expect(() => buildApp({ settings })).toThrow(message);
+  });
+});
+
+describe('functionSettings', () => {
+  it('hands each function the settings it reads, under the shared variable names', () => {
+    const config = read({ tokenTtlSeconds: 600, revocationPollMs: 500, keySpec: 'RSA_2048', audience: 'orders-api' });
+    const settings = functionSettings(config);
+    expect(settings.authorizer).toEqual({
+      [Env.audience]: 'orders-api',
+      [Env.routes]: JSON.stringify(DEFAULT_ROUTES),
+      [Env.unmatchedRoutes]: 'deny',
+      [Env.revocationPollMs]: '500',
+    });
+    expect(settings.token).toEqual({ [Env.audience]: 'orders-api', [Env.tokenTtlSeconds]: '600' });
+    expect(settings.rotation).toMatchObject({ [Env.keySpec]: 'RSA_2048', [Env.rotationIntervalDays]: String(Defaults.rotationIntervalDays) });
+  });
+});

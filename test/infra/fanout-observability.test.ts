@@ -1,0 +1,154 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Env, METRICS_NAMESPACE } from '../../common/config';
+import { Functions } from '../../common/functions';
+import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
+import { CredentialStatus, type TableKey } from '../../common/tables';
+import { FANOUT_ITERATOR_AGE_ALARM_MS, GATEWAY_AUTHORIZER_FAILURES, ROTATION_OVERDUE_GRACE } from '../../lib/observability';
+import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
+
+let built: BuiltApp;
+beforeAll(() => {
+  built = buildApp();
+});
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => built.api.getLogicalId(construct.node.defaultChild as never);
+
+describe('revocation fan-out', () => {
+  const mappings = () => Object.values(template(built.api).findResources('AWS::Lambda::EventSourceMapping')).map((m) => m.Properties);
+  const mappingOf = (table: TableKey) => mappings().find((m) => JSON.stringify(m.EventSourceArn).includes(tableLogicalId(built, table)))!;
+
+  it('reads the stream of each table the spec lists, and only those', () => {
+    expect(mappings()).toHaveLength(Functions.fanout.streams.length);
+    for (const table of Functions.fanout.streams) expect(mappingOf(table), table).toBeDefined();
+  });
+
+  it.each(Functions.fanout.streams)('%s: partial batch failures, bisect, bounded retries and age, DLQ', (table) => {
+    const mapping = mappingOf(table);
+    expect(mapping).toMatchObject({
+      FunctionName: { Ref: logicalId(built.api.functions.fanout.fn) },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 3600,
+      MaximumBatchingWindowInSeconds: 0,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(built.api.fanout.dlq), 'Arn'] } } },
+    });
+  });
+
+  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it', (table) => {
+    const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
+    expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
+    ]);
+  });
+
+  it('signingKeys: only keys newly marked compromised invoke it', () => {
+    const filters = mappingOf('signingKeys').FilterCriteria.Filters as { Pattern: string }[];
+    expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { compromisedAt: { N: [{ exists: true }] } } } },
+    ]);
+  });
+
+  it('keeps failed-batch descriptions in an encrypted, SSL-only queue', () => {
+    const queueId = logicalId(built.api.fanout.dlq);
+    template(built.api).hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    template(built.api).hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+      },
+    });
+  });
+
+  it('knows the stage whose authorizer cache to flush', () => {
+    const fanout = template(built.api).toJSON().Resources[logicalId(built.api.functions.fanout.fn)];
+    expect(fanout.Properties.Environment.Variables[Env.flushStages]).toEqual({
+      'Fn::Join': ['', [{ Ref: logicalId(built.api.gateway.api) }, '/v1']],
+    });
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => Object.values(template(built.api).findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+  const topicId = () => logicalId(built.api.observability.alarmTopic);
+
+  it('notify the encrypted alarm topic, on alarm and on recovery', () => {
+    expect(alarms()).toHaveLength(6);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
+    }
+    template(built.api).hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('fire on authorizer failures counted from the access log', () => {
+    template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
+      FilterPattern: '{ ($.errorType = "AUTHORIZER_FAILURE") || ($.errorType = "AUTHORIZER_CONFIGURATION_ERROR") }',
+      MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: GATEWAY_AUTHORIZER_FAILURES, MetricValue: '1' }],
+    });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: GATEWAY_AUTHORIZER_FAILURES,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('fire when the fan-out falls more than 60 s behind', () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(built.api.functions.fanout.fn) } }],
+      Statistic: 'Maximum',
+      Threshold: FANOUT_ITERATOR_AGE_ALARM_MS,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(FANOUT_ITERATOR_AGE_ALARM_MS).toBe(60_000);
+  });
+
+  it('fire when the DLQ is not empty', () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('fire when rotation fails, is overdue or stops reporting, and when API keys near expiry', () => {
+    const service = { Name: MetricDimension.service, Value: serviceName('rotation') };
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.rotationFailed, Dimensions: [service], Threshold: 1 });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: Metric.activeKeyAgeSeconds,
+      Dimensions: [service],
+      Threshold: 30 * 86_400 + ROTATION_OVERDUE_GRACE.toSeconds(),
+      TreatMissingData: 'breaching',
+    });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.keysExpiring, Dimensions: [service], Threshold: 1 });
+  });
+
+  it('move the overdue threshold with the rotation interval', () => {
+    const weekly = buildApp({ settings: { rotationIntervalDays: 7 } });
+    template(weekly.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.activeKeyAgeSeconds,
+      Threshold: 7 * 86_400 + ROTATION_OVERDUE_GRACE.toSeconds(),
+    });
+  });
+});
+
+describe('dashboard', () => {
+  it('charts decisions by outcome, latency percentiles, revocation freshness, fan-out, rotation and issuance', () => {
+    const dashboard = Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!;
+    const body = JSON.stringify(built.api.resolve(dashboard.Properties.DashboardBody));
+    for (const outcome of Object.values(DecisionOutcome)) expect(body).toContain(`\\"${MetricDimension.outcome}\\",\\"${outcome}\\"`);
+    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
+      expect(body, name).toContain(`\\"${name}\\"`);
+    }
+    expect(body).toContain('\\"stat\\":\\"p50\\"');
+    expect(body).toContain('\\"stat\\":\\"p99\\"');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * The one test that synthesizes the app as `cdk synth` does: the real `bin/tollgate.ts`
+ * with the context of `cdk.json` (which the CLI hands over in CDK_CONTEXT_JSON), bundling
+ * every handler with the local esbuild, offline.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EndpointEnv, Env } from '../../common/config';
+import { Functions, type FunctionName } from '../../common/functions';
+import { Tables } from '../../common/tables';
+import { PROJECT_ROOT } from '../../lib/function';
+
+// Inside the repository (ignored `.local/`), so a bundle resolves the externalised `@aws-sdk/*`
+// from node_modules as the Lambda runtime provides them.
+fs.mkdirSync(path.join(PROJECT_ROOT, '.local'), { recursive: true });
+const outdir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.local', 'synth-'));
+const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+
+function synth(context: Record<string, unknown>, dir: string) {
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin', 'tollgate.ts')], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      CDK_OUTDIR: dir,
+      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...context }),
+      CDK_DISABLE_VERSION_CHECK: '1',
+      // No account, no region, no credentials: the synth must not need them.
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+    },
+  });
+}
+
+/** Stand-ins for the values CloudFormation fills in at deploy time (references to other resources). */
+function deployTimeValue(variable: string): string {
+  if (Object.values(Tables).some((t) => t.envVar === variable)) return 'tollgate-table';
+  const values: Record<string, string> = {
+    [Env.issuer]: 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1',
+    [Env.flushStages]: 'abc123/v1',
+    [Env.rotationFunction]: 'tollgate-rotation',
+  };
+  const value = values[variable];
+  if (value === undefined) throw new Error(`no deploy-time stand-in for ${variable}: add one`);
+  return value;
+}
+
+/** Credentials and endpoints that go nowhere: a bundle's start must not need AWS. */
+const UNREACHABLE_AWS = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  ...Object.fromEntries(Object.values(EndpointEnv).map((name) => [name, 'http://127.0.0.1:9'])),
+};
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }> };
+let apiTemplate: Template;
+
+beforeAll(() => {
+  const result = synth({ upstreamUrl: 'https://example.com' }, outdir);
+  expect(result.stderr + result.stdout).not.toMatch(/docker/i);
+  expect(result.status, result.stderr).toBe(0);
+  apiTemplate = JSON.parse(fs.readFileSync(path.join(outdir, 'Tollgate.template.json'), 'utf8'));
+}, 300_000);
+
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+describe('cdk synth of bin/tollgate.ts', () => {
+  it('writes both stacks, the data stack termination-protected', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts.TollgateData.properties.terminationProtection).toBe(true);
+    expect(manifest.artifacts.Tollgate).toBeDefined();
+  });
+
+  it.each(Object.keys(Functions) as FunctionName[])('bundles the %s handler: one ESM file with a source map, the AWS SDK left out', (fn) => {
+    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`);
+    expect(entry, fn).toBeDefined();
+    // The code's S3 key is `<asset hash>.zip`; the bundle sits in `asset.<hash>` of the assembly.
+    const assetDir = path.join(outdir, `asset.${String(entry!.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    expect(fs.readdirSync(assetDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    const code = fs.readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+    expect(code).toMatch(/export\s*\{[^}]*handler/);
+    expect(code).not.toContain('node_modules/@aws-sdk/client-');
+    const map = JSON.parse(fs.readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    expect(map.sources.some((source) => source.endsWith(Functions[fn].entry))).toBe(true);
+  });
+
+  it.each(Object.keys(Functions) as FunctionName[])('the %s bundle starts with the environment the stack gives it', (fn) => {
+    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!;
+    const environment = Object.fromEntries(
+      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [name, typeof value === 'string' ? value : deployTimeValue(name)]),
+    );
+    const assetDir = path.join(outdir, `asset.${String(entry.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    // A separate process per bundle: each reads and checks its configuration at import (cold start).
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(assetDir, 'index.mjs'))}); console.log('started');`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { PATH: process.env.PATH, ...environment, ...UNREACHABLE_AWS },
+    });
+    expect(result.stderr).not.toMatch(/ConfigurationError|environment variable/);
+    expect(result.stdout.trim(), result.stderr).toBe('started');
+  });
+
+  it('stops with a message naming the setting when the configuration is invalid', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-synth-bad-'));
+    try {
+      const missing = synth({}, dir);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('Invalid Tollgate configuration: upstreamUrl is required');
+      const badTtl = synth({ upstreamUrl: 'https://example.com', tokenTtlSeconds: '7200' }, dir);
+      expect(badTtl.status).toBe(1);
+      expect(badTtl.stderr).toMatch(/tokenTtlSeconds must be a whole number from 60 to 3600, got "7200"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,239 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
+import { API_ROUTES } from '../../common/api-routes';
+import { Defaults, UpstreamHeader } from '../../common/config';
+import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE, THROTTLED } from '../../common/gateway-responses';
+import { GATEWAY_REFUSALS, gatewayResponse, INVALID_REQUEST_BODY, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
+import { buildApp, template, UPSTREAM, type BuiltApp } from './app';
+
+let built: BuiltApp;
+beforeAll(() => {
+  built = buildApp();
+});
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => built.api.getLogicalId(construct.node.defaultChild as never);
+const resources = (type: string) => template(built.api).findResources(type);
+
+/** The full path of an API Gateway resource, rebuilt from PathPart and ParentId. */
+function resourcePaths(): Map<string, string> {
+  const all = resources('AWS::ApiGateway::Resource');
+  const paths = new Map<string, string>();
+  const pathOf = (id: string): string => {
+    const known = paths.get(id);
+    if (known) return known;
+    const resource = all[id]!.Properties;
+    const parent = resource.ParentId.Ref as string | undefined;
+    const path = `${parent ? pathOf(parent) : ''}/${resource.PathPart}`;
+    paths.set(id, path);
+    return path;
+  };
+  for (const id of Object.keys(all)) pathOf(id);
+  return paths;
+}
+
+function methodsByRoute(): Map<string, Record<string, any>> {
+  const paths = resourcePaths();
+  const methods = new Map<string, Record<string, any>>();
+  for (const method of Object.values(resources('AWS::ApiGateway::Method'))) {
+    const p = method.Properties;
+    const path = p.ResourceId.Ref ? paths.get(p.ResourceId.Ref)! : '/';
+    methods.set(`${p.HttpMethod} ${path}`, p);
+  }
+  return methods;
+}
+
+describe('the authorizer', () => {
+  it('is a REQUEST authorizer on the Authorization header, caching for authorizerCacheTtlSeconds', () => {
+    template(built.api).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: Defaults.authorizerCacheTtlSeconds,
+      AuthorizerUri: Match.anyValue(),
+    });
+    const custom = buildApp({ settings: { authorizerCacheTtlSeconds: 5 } });
+    template(custom.api).hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 5 });
+  });
+});
+
+describe('routes', () => {
+  it('serves exactly the Tollgate routes plus ANY / and ANY /{proxy+}', () => {
+    const expected = [...API_ROUTES.map((r) => `${r.method} ${r.resource}`), 'ANY /', 'ANY /{proxy+}'].sort();
+    expect([...methodsByRoute().keys()].sort()).toEqual(expected);
+  });
+
+  it.each(API_ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))('%s: Lambda proxy to its function with the route\'s auth', (key, route) => {
+    const method = methodsByRoute().get(key)!;
+    const fn = route.fn === 'token' ? built.api.functions.token.fn : built.api.functions.admin.fn;
+    expect(method.AuthorizationType).toBe(route.auth === 'operator' ? 'AWS_IAM' : 'NONE');
+    expect(method.AuthorizerId).toBeUndefined();
+    expect(method.Integration.Type).toBe('AWS_PROXY');
+    expect(JSON.stringify(method.Integration.Uri)).toContain(logicalId(fn));
+  });
+
+  it('validates the JSON body of the admin routes that require one', () => {
+    const validatorId = Object.keys(resources('AWS::ApiGateway::RequestValidator'))[0];
+    template(built.api).hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+    template(built.api).hasResourceProperties('AWS::ApiGateway::Model', { ContentType: 'application/json', Schema: Match.objectLike({ type: 'object' }) });
+    expect(JSON_BODY_ROUTES.size).toBeGreaterThan(0);
+    for (const [key, method] of methodsByRoute()) {
+      if (JSON_BODY_ROUTES.has(key)) {
+        expect(method.RequestValidatorId, key).toEqual({ Ref: validatorId });
+        expect(Object.keys(method.RequestModels), key).toEqual(['application/json']);
+      } else {
+        expect(method.RequestValidatorId, key).toBeUndefined();
+      }
+    }
+  });
+});
+
+describe('the upstream proxy', () => {
+  const upstreamMethods = (app: BuiltApp) => {
+    const all = template(app.api).findResources('AWS::ApiGateway::Method');
+    return Object.values(all).filter((m) => m.Properties.Integration?.Type === 'HTTP_PROXY').map((m) => m.Properties);
+  };
+
+  it('puts every other path behind the authorizer and proxies it to upstreamUrl', () => {
+    const methods = upstreamMethods(built);
+    expect(methods).toHaveLength(2);
+    const authorizerId = built.api.getLogicalId(built.api.node.findAll().find((c) => c.node.id === 'Request' && c.node.path.includes('Authorizer'))!.node.defaultChild as never);
+    for (const method of methods) {
+      expect(method.AuthorizationType).toBe('CUSTOM');
+      expect(method.AuthorizerId).toEqual({ Ref: authorizerId });
+      expect(method.Integration.IntegrationHttpMethod).toBe('ANY');
+    }
+    expect(methods.map((m) => m.Integration.Uri).sort()).toEqual([`${UPSTREAM}/`, `${UPSTREAM}/{proxy}`]);
+    const proxy = methods.find((m) => m.Integration.Uri.endsWith('{proxy}'))!;
+    expect(proxy.RequestParameters).toEqual({ 'method.request.path.proxy': true });
+    expect(proxy.Integration.RequestParameters['integration.request.path.proxy']).toBe('method.request.path.proxy');
+  });
+
+  it('forwards the caller\'s identity from the authorizer context, replacing any client-sent copy', () => {
+    for (const method of upstreamMethods(built)) {
+      expect(method.Integration.RequestParameters).toMatchObject({
+        [`integration.request.header.${UpstreamHeader.clientId}`]: 'context.authorizer.clientId',
+        [`integration.request.header.${UpstreamHeader.scopes}`]: 'context.authorizer.scopes',
+        [`integration.request.header.${UpstreamHeader.tokenId}`]: 'context.authorizer.jti',
+      });
+    }
+  });
+
+  it('strips the bearer token by overriding Authorization with an empty static value', () => {
+    for (const method of upstreamMethods(built)) {
+      expect(method.Integration.RequestParameters['integration.request.header.Authorization']).toBe("''");
+    }
+  });
+
+  it('keeps the bearer token when forwardBearerToken is set', () => {
+    for (const method of upstreamMethods(buildApp({ settings: { forwardBearerToken: true } }))) {
+      expect(method.Integration.RequestParameters).not.toHaveProperty('integration.request.header.Authorization');
+      expect(method.Integration.RequestParameters).toHaveProperty(`integration.request.header.${UpstreamHeader.clientId}`);
+    }
+  });
+});
+
+describe('usage plans', () => {
+  it('takes the usage identifier from the authorizer and has a default per-client plan on the stage', () => {
+    template(built.api).hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER', EndpointConfiguration: { Types: ['REGIONAL'] } });
+    const stageId = logicalId(built.api.gateway.api.deploymentStage);
+    template(built.api).hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      ApiStages: [Match.objectLike({ ApiId: { Ref: logicalId(built.api.gateway.api) }, Stage: { Ref: stageId } })],
+    });
+  });
+});
+
+describe('gateway responses', () => {
+  const byType = () => new Map(Object.values(resources('AWS::ApiGateway::GatewayResponse')).map((r) => [r.Properties.ResponseType, r.Properties]));
+
+  it.each([
+    ['UNAUTHORIZED', INVALID_TOKEN],
+    ['EXPIRED_TOKEN', INVALID_TOKEN],
+    ['ACCESS_DENIED', INSUFFICIENT_SCOPE],
+  ] as const)('%s answers with the shared refusal and its RFC 6750 header, single-quoted as a static value', (type, refusal) => {
+    const response = byType().get(type)!;
+    expect(response.StatusCode).toBe(String(refusal.statusCode));
+    expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
+    expect(response.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'${refusal.headers['WWW-Authenticate']}'`);
+  });
+
+  it('renders the 401 header exactly as RFC 6750 §3 spells it', () => {
+    expect(byType().get('UNAUTHORIZED')!.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'Bearer error="invalid_token"'`);
+  });
+
+  it.each([
+    ['AUTHORIZER_FAILURE', AUTHORIZER_FAILURE],
+    ['AUTHORIZER_CONFIGURATION_ERROR', AUTHORIZER_FAILURE],
+    ['MISSING_AUTHENTICATION_TOKEN', NO_ROUTE],
+    ['THROTTLED', THROTTLED],
+    ['QUOTA_EXCEEDED', THROTTLED],
+    ['BAD_REQUEST_BODY', INVALID_REQUEST_BODY],
+  ] as const)('%s answers with a JSON error body', (type, refusal) => {
+    const response = byType().get(type)!;
+    expect(response.StatusCode).toBe(String(refusal.statusCode));
+    expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
+  });
+
+  it('covers every refusal of the table and nothing else', () => {
+    expect([...byType().keys()].sort()).toEqual(GATEWAY_REFUSALS.map(([type]) => type.responseType).sort());
+  });
+
+  it('refuses values API Gateway would misread', () => {
+    expect(() => staticValue("it's")).toThrow(/single quote/);
+    expect(() => gatewayResponse(ResponseType.DEFAULT_4XX, { statusCode: 400, body: { error: 'x', error_description: 'costs $5' } })).toThrow(/VTL/);
+  });
+});
+
+describe('access logs', () => {
+  it('writes the shared JSON line to a log group kept for a year', () => {
+    const logGroupId = logicalId(built.api.gateway.accessLogs);
+    template(built.api).hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: Defaults.stageName,
+      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] }, Format: accessLogFormat() },
+      MethodSettings: [Match.objectLike({ DataTraceEnabled: false, MetricsEnabled: true })],
+    });
+    template(built.api).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('is one JSON object naming every field once, with the attribution variables the issue asks for', () => {
+    const sample = accessLogFormat().replace(/\$context\.[A-Za-z.]+/g, (variable) => (variable.endsWith('Epoch') || variable === '$context.status' || variable === '$context.responseLatency' ? '1' : 'x'));
+    const line = JSON.parse(sample) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual(Object.keys(ACCESS_LOG_FIELDS));
+    const expressions = Object.values(ACCESS_LOG_FIELDS).map((f) => f.expression);
+    for (const variable of [
+      '$context.requestId',
+      '$context.requestTime',
+      '$context.httpMethod',
+      '$context.path',
+      '$context.resourcePath',
+      '$context.status',
+      '$context.responseLatency',
+      '$context.authorizer.principalId',
+      '$context.authorizer.clientId',
+      '$context.authorizer.jti',
+      '$context.authorizer.scopes',
+      '$context.authorizer.keyId',
+      '$context.authorizer.error',
+      '$context.identity.sourceIp',
+      '$context.identity.userAgent',
+      '$context.identity.userArn',
+    ]) {
+      expect(expressions).toContain(variable);
+    }
+  });
+});
+
+describe('WAF', () => {
+  it('associates the configured web ACL with the stage, and none otherwise', () => {
+    expect(Object.keys(resources('AWS::WAFv2::WebACLAssociation'))).toHaveLength(0);
+    const arn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/tollgate/0123abcd-0000-1111-2222-333344445555';
+    const withWaf = buildApp({ settings: { wafWebAclArn: arn } });
+    const stageId = withWaf.api.getLogicalId(withWaf.api.gateway.api.deploymentStage.node.defaultChild as never);
+    const apiId = withWaf.api.getLogicalId(withWaf.api.gateway.api.node.defaultChild as never);
+    template(withWaf.api).hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: arn,
+      ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }, '/stages/', { Ref: stageId }])] }),
+    });
+  });
+});

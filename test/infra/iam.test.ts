@@ -1,0 +1,229 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Functions, type FunctionName } from '../../common/functions';
+import { Tables, type TableKey } from '../../common/tables';
+import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
+import { TABLE_ACTIONS } from '../../lib/function';
+import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, template, type BuiltApp, type Statement } from './app';
+
+let built: BuiltApp;
+beforeAll(() => {
+  built = buildApp();
+});
+
+/**
+ * Statements allowed to name `Resource: *`, each because the action has no resource-level
+ * permission. `kms:CreateKey` must also be condition-scoped.
+ */
+const RESOURCE_STAR_ACTIONS = new Map<string, { readonly needsCondition: boolean }>([
+  ['kms:CreateKey', { needsCondition: true }],
+  ['kms:ListKeys', { needsCondition: false }],
+  ['dynamodb:ListStreams', { needsCondition: false }],
+]);
+
+interface PolicyDocumentAt {
+  readonly where: string;
+  readonly kind: 'identity' | 'key' | 'resource';
+  readonly statements: readonly Statement[];
+}
+
+/** Every policy document of both templates: role policies, inline policies, key and resource policies. */
+function allPolicyDocuments(): PolicyDocumentAt[] {
+  const documents: PolicyDocumentAt[] = [];
+  for (const stack of [built.data, built.api]) {
+    for (const [id, resource] of Object.entries(template(stack).toJSON().Resources as Record<string, { Type: string; Properties: any }>)) {
+      const where = `${stack.stackName}/${id}`;
+      const p = resource.Properties ?? {};
+      if (resource.Type === 'AWS::IAM::Policy') documents.push({ where, kind: 'identity', statements: p.PolicyDocument.Statement });
+      if (resource.Type === 'AWS::IAM::Role') {
+        for (const inline of p.Policies ?? []) documents.push({ where, kind: 'identity', statements: inline.PolicyDocument.Statement });
+      }
+      if (resource.Type === 'AWS::KMS::Key') documents.push({ where, kind: 'key', statements: p.KeyPolicy.Statement });
+      if (['AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy'].includes(resource.Type)) {
+        documents.push({ where, kind: 'resource', statements: p.PolicyDocument.Statement });
+      }
+    }
+  }
+  return documents;
+}
+
+const isAccountRoot = (principal: unknown) => /":root"\]\]\}\}$/.test(JSON.stringify(principal));
+
+describe('every policy document of the app', () => {
+  it('finds the documents it walks (roles of all five functions, key and resource policies)', () => {
+    const documents = allPolicyDocuments();
+    expect(documents.filter((d) => d.kind === 'identity').length).toBeGreaterThanOrEqual(5);
+    expect(documents.some((d) => d.kind === 'key')).toBe(true);
+    expect(documents.some((d) => d.kind === 'resource')).toBe(true);
+  });
+
+  it('grants no service-wide wildcard action, except the key policies\' delegation to the account', () => {
+    for (const document of allPolicyDocuments()) {
+      for (const statement of document.statements.filter((s) => s.Effect === 'Allow')) {
+        const wildcards = actionsOf(statement).filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a));
+        if (wildcards.length === 0) continue;
+        // KMS developer guide, default key policy: `kms:*` for the account root is what
+        // lets IAM policies (like the grants checked below) apply to the key at all.
+        expect({ where: document.where, kind: document.kind, wildcards }).toEqual({ where: document.where, kind: 'key', wildcards: ['kms:*'] });
+        expect(isAccountRoot(statement.Principal), `${document.where}: kms:* for ${JSON.stringify(statement.Principal)}`).toBe(true);
+      }
+    }
+  });
+
+  it('names `Resource: *` in identity policies only for actions without resource-level permissions, conditioned where IAM allows', () => {
+    const seen = new Set<string>();
+    for (const document of allPolicyDocuments().filter((d) => d.kind === 'identity')) {
+      for (const statement of document.statements.filter((s) => s.Effect === 'Allow' && resourcesOf(s).includes('*'))) {
+        for (const action of actionsOf(statement)) {
+          const rule = RESOURCE_STAR_ACTIONS.get(action);
+          expect(rule, `${document.where}: ${action} on *`).toBeDefined();
+          if (rule!.needsCondition) expect(statement.Condition, `${document.where}: ${action} needs conditions`).toBeDefined();
+          seen.add(action);
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual([...RESOURCE_STAR_ACTIONS.keys()].sort());
+  });
+
+  it('allows no anonymous principal in resource policies', () => {
+    for (const document of allPolicyDocuments().filter((d) => d.kind !== 'identity')) {
+      for (const statement of document.statements.filter((s) => s.Effect === 'Allow')) {
+        expect(JSON.stringify(statement.Principal), document.where).not.toMatch(/^"\*"$|"AWS":"\*"/);
+      }
+    }
+  });
+
+  it('attaches no AWS managed policy to any role', () => {
+    for (const role of Object.values(template(built.api).findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('table access per function', () => {
+  const tableKeys = Object.keys(Tables) as TableKey[];
+
+  it.each(Object.keys(Functions) as FunctionName[])('%s reaches exactly the tables its spec lists, with the spec\'s access', (fn) => {
+    const statements = roleStatements(built, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams'));
+    const itemStatements = statements.filter((s) => !actionsOf(s).includes('dynamodb:GetRecords'));
+    const spec = Functions[fn].tables as Partial<Record<TableKey, 'read' | 'readWrite'>>;
+    for (const key of tableKeys) {
+      const logicalId = tableLogicalId(built, key);
+      const onTable = itemStatements.filter((s) => JSON.stringify(s.Resource).includes(logicalId));
+      if (!spec[key]) {
+        expect(onTable, `${fn} on ${key}`).toEqual([]);
+        continue;
+      }
+      expect(onTable.flatMap(actionsOf).sort(), `${fn} on ${key}`).toEqual([...TABLE_ACTIONS[spec[key]!]].sort());
+    }
+  });
+
+  it('the authorizer can only read, and only the ring and the feed', () => {
+    const dynamo = roleStatements(built, 'authorizer').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    const actions = new Set(dynamo.flatMap(actionsOf));
+    expect([...actions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    const resources = JSON.stringify(dynamo.flatMap(resourcesOf));
+    for (const key of tableKeys) {
+      expect(resources.includes(tableLogicalId(built, key)), key).toBe(key === 'signingKeys' || key === 'revocations');
+    }
+  });
+
+  it('names each index of the apiKeys table instead of index/*', () => {
+    const rotation = JSON.stringify(roleStatements(built, 'rotation'));
+    for (const index of Tables.apiKeys.indexes) expect(rotation).toContain(`/index/${index.indexName}`);
+    expect(rotation).not.toContain('/index/*');
+  });
+
+  it('gives no function Scan or DescribeTable', () => {
+    for (const fn of Object.keys(Functions) as FunctionName[]) {
+      const actions = roleStatements(built, fn).flatMap(actionsOf);
+      expect(actions, fn).not.toContain('dynamodb:Scan');
+      expect(actions, fn).not.toContain('dynamodb:DescribeTable');
+    }
+  });
+});
+
+describe('KMS: the key ring', () => {
+  const kmsStatements = (fn: FunctionName) =>
+    roleStatements(built, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && !JSON.stringify(s.Resource).includes('TableKey'));
+
+  it('only the token function signs, with ring-tagged keys and our algorithms', () => {
+    const signers = (Object.keys(Functions) as FunctionName[]).filter((fn) => kmsStatements(fn).some((s) => actionsOf(s).includes('kms:Sign')));
+    expect(signers).toEqual(['token']);
+    const [sign] = kmsStatements('token');
+    expect(kmsStatements('token')).toHaveLength(1);
+    expect(actionsOf(sign!)).toEqual(['kms:Sign']);
+    expect(JSON.stringify(sign!.Resource)).toContain(':key/*');
+    expect(sign!.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.application}`]).toBe(KMS_TAG_APPLICATION_VALUE);
+    expect(JSON.stringify(sign!.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.ring}`])).toContain(tableLogicalId(built, 'signingKeys'));
+    expect(sign!.Condition!.StringEquals!['kms:SigningAlgorithm']).toEqual(['ECDSA_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256']);
+  });
+
+  it('the rotation function creates only tagged signing keys of the configured spec', () => {
+    const create = kmsStatements('rotation').find((s) => actionsOf(s).includes('kms:CreateKey'))!;
+    expect(actionsOf(create)).toEqual(['kms:CreateKey']);
+    expect(create.Condition).toMatchObject({
+      StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS', [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
+      Bool: { 'kms:MultiRegion': 'false' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) },
+    });
+  });
+
+  it('follows the configured key spec', () => {
+    const rsa = buildApp({ settings: { keySpec: 'RSA_2048' } });
+    const create = roleStatements(rsa, 'rotation').find((s) => actionsOf(s).includes('kms:CreateKey'))!;
+    expect(create.Condition!.StringEquals!['kms:KeySpec']).toBe('RSA_2048');
+  });
+
+  it('acts on existing keys only when they carry the Tollgate application and ring tags', () => {
+    const manage = kmsStatements('rotation').find((s) => s.Sid === 'ManageRingKeys')!;
+    expect(actionsOf(manage).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    expect(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.application}`]).toBe(KMS_TAG_APPLICATION_VALUE);
+    expect(JSON.stringify(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.ring}`])).toContain(tableLogicalId(built, 'signingKeys'));
+  });
+
+  it('tags at creation only with our tags, and never tags a key with a non-signing usage', () => {
+    const tagAtCreation = kmsStatements('rotation').find((s) => s.Sid === 'TagRingKeysAtCreation')!;
+    expect(tagAtCreation.Condition).toMatchObject({
+      StringEquals: { [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) },
+    });
+    const deny = kmsStatements('rotation').find((s) => s.Effect === 'Deny')!;
+    expect(actionsOf(deny)).toEqual(['kms:TagResource']);
+    expect(deny.Condition!.StringEquals!['kms:KeyUsage']).toEqual(['ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']);
+  });
+
+  it('lets no function other than rotation and token touch KMS beyond the table key', () => {
+    for (const fn of ['authorizer', 'admin', 'fanout'] as const) expect(kmsStatements(fn), fn).toEqual([]);
+  });
+});
+
+describe('the other grants', () => {
+  it('the admin function may invoke the rotation function and nothing else outside its tables', () => {
+    const extra = roleStatements(built, 'admin').filter((s) => !actionsOf(s).some((a) => a.startsWith('dynamodb:') || a.startsWith('kms:') || a.startsWith('logs:')));
+    expect(extra).toHaveLength(1);
+    expect(actionsOf(extra[0]!)).toEqual(['lambda:InvokeFunction']);
+    const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
+    expect(extra[0]!.Resource).toEqual({ 'Fn::GetAtt': [rotationId, 'Arn'] });
+  });
+
+  it('the fan-out may flush the authorizer cache of its own stage only', () => {
+    const flush = roleStatements(built, 'fanout').find((s) => actionsOf(s).includes('apigateway:DELETE'))!;
+    const apiId = built.api.getLogicalId(built.api.gateway.api.node.defaultChild as never);
+    expect(flush.Resource).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: apiId }, '/stages/v1/cache/authorizers']],
+    });
+  });
+
+  it('the rotation function may put events on the default bus only', () => {
+    const put = roleStatements(built, 'rotation').find((s) => actionsOf(s).includes('events:PutEvents'))!;
+    expect(JSON.stringify(put.Resource)).toContain(':event-bus/default');
+  });
+
+  it('each function writes only to its own log group', () => {
+    for (const fn of Object.keys(Functions) as FunctionName[]) {
+      const logs = roleStatements(built, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      const logGroupId = built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never);
+      expect(logs, fn).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } }]);
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Env, METRICS_NAMESPACE } from '../../common/config';
+import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
+import { serviceName } from '../../common/metrics';
+import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
+import { buildApp, template, type BuiltApp } from './app';
+
+let built: BuiltApp;
+beforeAll(() => {
+  built = buildApp();
+});
+
+const functionResource = (fn: FunctionName) => {
+  const id = built.api.getLogicalId(built.api.functions[fn].fn.node.defaultChild as never);
+  return template(built.api).toJSON().Resources[id] as { Properties: Record<string, any> };
+};
+
+describe('the data stack', () => {
+  it('is termination-protected', () => {
+    expect(built.data.terminationProtection).toBe(true);
+  });
+
+  it.each(ALL_TABLES.map((spec) => [spec.id, spec] as const))('%s: on demand, PITR, CMK, deletion protection, RETAIN', (_id, spec) => {
+    const logicalId = built.data.getLogicalId(built.data.data.tables[(Object.keys(Tables) as TableKey[]).find((k) => Tables[k] === spec)!].node.defaultChild as never);
+    const table = template(built.data).toJSON().Resources[logicalId];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    const keyId = built.data.getLogicalId(built.data.data.encryptionKey.node.defaultChild as never);
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    });
+    if (spec.ttlAttribute) expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: spec.ttlAttribute, Enabled: true });
+    else expect(table.Properties.TimeToLiveSpecification).toBeUndefined();
+    if (spec.stream) expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    else expect(table.Properties.StreamSpecification).toBeUndefined();
+    expect((table.Properties.GlobalSecondaryIndexes ?? []).map((i: { IndexName: string }) => i.IndexName)).toEqual(spec.indexes.map((i) => i.indexName));
+  });
+
+  it('rotates the table key yearly and keeps it', () => {
+    template(built.data).hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true, RotationPeriodInDays: 365 }), DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('every function', () => {
+  const names = Object.keys(Functions) as FunctionName[];
+
+  it.each(names)('%s: Node.js 24 on arm64, source maps, Powertools settings, JSON logs in its own log group', (fn) => {
+    const props = functionResource(fn).Properties;
+    expect(props.Runtime).toBe('nodejs24.x');
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.Handler).toBe('index.handler');
+    expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never) } });
+    expect(props.Environment.Variables).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: serviceName(fn),
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  it.each(names)('%s: learns the name of every table it may use, and of no other', (fn) => {
+    const variables = functionResource(fn).Properties.Environment.Variables as Record<string, unknown>;
+    const spec = Functions[fn] as { tables: object; streams?: readonly TableKey[] };
+    const expected = new Set([...(Object.keys(spec.tables) as TableKey[]), ...(spec.streams ?? [])].map((k) => Tables[k].envVar));
+    const tableVariables = Object.keys(variables).filter((v) => Object.values(Tables).some((t) => t.envVar === v));
+    expect(tableVariables.sort()).toEqual([...expected].sort());
+  });
+
+  it('keeps its logs for a month', () => {
+    const groups = template(built.api).findResources('AWS::Logs::LogGroup');
+    const functionGroups = names.map((fn) => groups[built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never)]);
+    for (const group of functionGroups) expect(group!.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('signer and verifier share one issuer: the API\'s own URL by default, the configured one otherwise', () => {
+    const issuerOf = (app: BuiltApp, fn: FunctionName) => {
+      const id = app.api.getLogicalId(app.api.functions[fn].fn.node.defaultChild as never);
+      return template(app.api).toJSON().Resources[id].Properties.Environment.Variables[Env.issuer];
+    };
+    const apiId = built.api.getLogicalId(built.api.gateway.api.node.defaultChild as never);
+    expect(issuerOf(built, 'token')).toEqual(issuerOf(built, 'authorizer'));
+    expect(JSON.stringify(issuerOf(built, 'token'))).toContain(apiId);
+    expect(JSON.stringify(issuerOf(built, 'token'))).toContain('/v1');
+    const configured = buildApp({ settings: { issuer: 'https://id.example.com' } });
+    expect(issuerOf(configured, 'token')).toBe('https://id.example.com');
+    expect(issuerOf(configured, 'authorizer')).toBe('https://id.example.com');
+  });
+
+  it('the admin function knows the rotation function it invokes', () => {
+    const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
+    expect(functionResource('admin').Properties.Environment.Variables[Env.rotationFunction]).toEqual({ Ref: rotationId });
+  });
+});
+
+describe('signing-key rotation schedule', () => {
+  it('sends EventBridge\'s scheduled event to the rotation function every hour, with bounded retries', () => {
+    const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
+    template(built.api).hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [rotationId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 1800 }, Input: Match.absent() })],
+    });
+  });
+
+  it('hands the rotation settings and the event bus to the function', () => {
+    const settings = buildApp({ settings: { rotationIntervalDays: 14, keyDeletionWindowDays: 7, keySpec: 'RSA_2048' } });
+    const id = settings.api.getLogicalId(settings.api.functions.rotation.fn.node.defaultChild as never);
+    expect(template(settings.api).toJSON().Resources[id].Properties.Environment.Variables).toMatchObject({
+      [Env.rotationIntervalDays]: '14',
+      [Env.keyDeletionWindowDays]: '7',
+      [Env.keySpec]: 'RSA_2048',
+      [Env.eventBusName]: 'default',
+    });
+  });
+});
+
+describe('stack outputs', () => {
+  it('publishes the API URL, region, usage plan and every function and table name under the shared keys', () => {
+    const outputs = template(built.api).toJSON().Outputs as Record<string, unknown>;
+    const expected = [
+      StackOutput.apiUrl,
+      StackOutput.region,
+      StackOutput.usagePlanId,
+      StackOutput.restApiId,
+      StackOutput.stageName,
+      StackOutput.alarmTopicArn,
+      StackOutput.dashboardName,
+      ...Object.values(FUNCTION_NAME_OUTPUT),
+      ...Object.values(TABLE_NAME_OUTPUT),
+    ];
+    for (const key of expected) expect(outputs, key).toHaveProperty(key);
+    const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
+    expect(outputs[StackOutput.rotationFunctionName]).toMatchObject({ Value: { Ref: rotationId } });
+  });
+});
