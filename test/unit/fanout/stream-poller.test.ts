@@ -400,12 +400,10 @@ describe('stream poller: checkpoints', () => {
 });
 
 describe('toLambdaRecord', () => {
+  /** The record fields Lambda passes through as GetRecords returns them. */
+  const header = { eventID: 'e1', eventName: 'MODIFY', eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: 'ddblocal' } as const;
   const base: _Record = {
-    eventID: 'e1',
-    eventName: 'MODIFY',
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: 'ddblocal',
+    ...header,
     dynamodb: {
       ApproximateCreationDateTime: new Date(1_800_000_000_900),
       Keys: { jti: { S: 'a' } },
@@ -419,11 +417,7 @@ describe('toLambdaRecord', () => {
 
   it('produces the event Lambda delivers: epoch-second times, base64 binaries, the stream ARN', () => {
     expect(toLambdaRecord(base, TOKENS)).toEqual({
-      eventID: 'e1',
-      eventName: 'MODIFY',
-      eventVersion: '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: 'ddblocal',
+      ...header,
       dynamodb: {
         ApproximateCreationDateTime: 1_800_000_000,
         Keys: { jti: { S: 'a' } },
