@@ -12,7 +12,9 @@ import { QUOTA_PERIODS, type ClientLimits } from '../../common/tables';
  * `burstLimit` must be at least `ceil(rateLimit)`: API Gateway's token bucket holds
  * `burstLimit` tokens, so with a smaller bucket a client sending one second's worth of its
  * allowed rate at once — what concurrent clients do — is throttled below the rate it was
- * promised, and the configured rate only holds for perfectly spaced requests.
+ * promised, and the configured rate only holds for perfectly spaced requests. Above
+ * `Limits.burstLimitMax` that rule yields: the account-level bucket of API Gateway (5,000
+ * per Region) caps every burst anyway, so a larger per-key bucket could not be honoured.
  */
 export const LimitsBody = z
   .strictObject({
@@ -26,11 +28,15 @@ export const LimitsBody = z
       .nullable()
       .optional(),
   })
-  .refine((body) => body.burstLimit >= Math.ceil(body.rateLimit), {
+  .refine((body) => body.burstLimit >= minimumBurst(body.rateLimit), {
     path: ['burstLimit'],
-    message: 'must be at least rateLimit rounded up (the bucket must hold one second of the allowed rate)',
+    message: `must be at least rateLimit rounded up, or ${Limits.burstLimitMax} for higher rates (the bucket must hold one second of the allowed rate)`,
   });
 export type LimitsBody = z.infer<typeof LimitsBody>;
+
+export function minimumBurst(rateLimit: number): number {
+  return Math.min(Math.ceil(rateLimit), Limits.burstLimitMax);
+}
 
 /** The stored form: no `quota` member at all when there is none. */
 export function limitsFrom(body: LimitsBody): ClientLimits {
