@@ -1,8 +1,9 @@
 /**
  * The signing-key ring's KMS permissions. The keys themselves are made at run time by the
- * rotation function (contract §4), so IAM cannot name them: every grant is scoped by the
- * Tollgate application and ring tags the rotation function puts on each key (ABAC), and
- * key creation by request tags and the key-spec, key-usage and origin condition keys.
+ * rotation function (contract §4), so IAM cannot name them: signing, deletion and tagging
+ * are scoped by the Tollgate application and ring tags the rotation function puts on each
+ * key (ABAC), key creation by request tags and the key-spec, key-usage and origin
+ * condition keys. Only reads of non-secret key data and ListKeys go without a tag.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -24,8 +25,14 @@ export interface KeyRingProps {
   readonly ringId: string;
 }
 
-/** Actions on an existing ring key. Tag-scoped; none of them can reach another application's key. */
-export const RING_KEY_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource'] as const;
+/** Actions on an existing ring key that change it or read its tags: tag-scoped. */
+export const RING_KEY_ACTIONS = ['kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource'] as const;
+/**
+ * Reads of non-secret key data (the public half, the metadata), not tag-scoped: the
+ * rotation function makes them seconds after CreateKey, and a new key's tags may take up
+ * to five minutes to count for authorization (KMS developer guide, "ABAC for AWS KMS").
+ */
+export const PUBLIC_KEY_READS = ['kms:DescribeKey', 'kms:GetPublicKey'] as const;
 
 /** Key usages a ring key never has; tagging a key with one of them would mark a foreign key as ours. */
 const FOREIGN_KEY_USAGES = ['ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'];
@@ -64,13 +71,12 @@ export class KeyRing extends Construct {
         actions: ['kms:CreateKey'],
         resources: ['*'],
         conditions: {
-          StringEquals: {
-            'kms:KeySpec': this.props.keySpec,
-            'kms:KeyUsage': 'SIGN_VERIFY',
-            'kms:KeyOrigin': 'AWS_KMS',
-            ...requestTagged,
-          },
-          Bool: { 'kms:MultiRegion': 'false' },
+          StringEquals: { 'kms:KeySpec': this.props.keySpec, 'kms:KeyUsage': 'SIGN_VERIFY', ...requestTagged },
+          // The rotation function leaves Origin and MultiRegion at their defaults (AWS_KMS,
+          // false); `IfExists` keeps a request that omits them allowed and one that sets
+          // them otherwise refused.
+          StringEqualsIfExists: { 'kms:KeyOrigin': 'AWS_KMS' },
+          BoolIfExists: { 'kms:MultiRegion': 'false' },
           ...tagKeysAllowed,
         },
       }),
@@ -93,6 +99,7 @@ export class KeyRing extends Construct {
         resources: [this.keysArn],
         conditions: { StringEquals: { 'kms:KeyUsage': FOREIGN_KEY_USAGES } },
       }),
+      new PolicyStatement({ sid: 'ReadPublicKeys', actions: [...PUBLIC_KEY_READS], resources: [this.keysArn] }),
       new PolicyStatement({
         sid: 'ManageRingKeys',
         actions: [...RING_KEY_ACTIONS],
@@ -112,7 +119,7 @@ export class KeyRing extends Construct {
       },
       {
         id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
-        reason: 'Ring keys are created at run time, so IAM cannot name them: every action on existing keys requires the Tollgate application and ring tags (ABAC); tagging at creation is limited to our tags and denied on non-signing keys.',
+        reason: 'Ring keys are created at run time, so IAM cannot name them: deletion, tagging and tag reads require the Tollgate application and ring tags (ABAC); tagging at creation is limited to our tags and denied on non-signing keys; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
       },
     );
   }

@@ -187,8 +187,9 @@ export class Observability extends Construct {
     );
     dashboard.addWidgets(
       graph('Fan-out iterator age (ms) and DLQ depth', [shared.iteratorAge, shared.dlqDepth]),
-      graph('Fan-out: revocations and cache flushes', [
+      graph('Fan-out: revocations, lag and cache flushes', [
         tollgateMetric('revocationsFannedOut', 'Sum', { label: 'revocations fanned out' }),
+        tollgateMetric('revocationFanoutLagMs', 'p99', { label: 'write → feed lag p99 (ms)' }),
         tollgateMetric('cacheFlushFailures', 'Sum', { label: 'cache flush failures' }),
         functions.fanout.fn.metricErrors({ label: 'fan-out errors' }),
       ]),

@@ -145,7 +145,7 @@ describe('dashboard', () => {
     const dashboard = Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!;
     const body = JSON.stringify(built.api.resolve(dashboard.Properties.DashboardBody));
     for (const outcome of Object.values(DecisionOutcome)) expect(body).toContain(`\\"${MetricDimension.outcome}\\",\\"${outcome}\\"`);
-    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
+    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.revocationFanoutLagMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
       expect(body, name).toContain(`\\"${name}\\"`);
     }
     expect(body).toContain('\\"stat\\":\\"p50\\"');

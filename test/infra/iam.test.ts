@@ -162,8 +162,9 @@ describe('KMS: the key ring', () => {
     const create = kmsStatements('rotation').find((s) => actionsOf(s).includes('kms:CreateKey'))!;
     expect(actionsOf(create)).toEqual(['kms:CreateKey']);
     expect(create.Condition).toMatchObject({
-      StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeyOrigin': 'AWS_KMS', [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
-      Bool: { 'kms:MultiRegion': 'false' },
+      StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
+      StringEqualsIfExists: { 'kms:KeyOrigin': 'AWS_KMS' },
+      BoolIfExists: { 'kms:MultiRegion': 'false' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) },
     });
   });
@@ -176,9 +177,18 @@ describe('KMS: the key ring', () => {
 
   it('acts on existing keys only when they carry the Tollgate application and ring tags', () => {
     const manage = kmsStatements('rotation').find((s) => s.Sid === 'ManageRingKeys')!;
-    expect(actionsOf(manage).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    expect(actionsOf(manage).sort()).toEqual(['kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
     expect(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.application}`]).toBe(KMS_TAG_APPLICATION_VALUE);
     expect(JSON.stringify(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.ring}`])).toContain(tableLogicalId(built, 'signingKeys'));
+  });
+
+  it('reads public keys and key metadata without the tag condition, and nothing more', () => {
+    const reads = kmsStatements('rotation').find((s) => s.Sid === 'ReadPublicKeys')!;
+    expect(actionsOf(reads).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey']);
+    expect(JSON.stringify(reads.Resource)).toContain(':key/*');
+    expect(reads.Condition).toBeUndefined();
+    const untagged = kmsStatements('rotation').filter((s) => s.Effect === 'Allow' && !s.Condition);
+    expect(untagged.flatMap(actionsOf).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListKeys']);
   });
 
   it('tags at creation only with our tags, and never tags a key with a non-signing usage', () => {
