@@ -124,7 +124,12 @@ export class KeyRing extends Construct {
     );
   }
 
-  /** The token function: sign with ring keys only, with the algorithms Tollgate uses. */
+  /**
+   * The token function: sign with ring keys only, with the algorithms Tollgate uses. A
+   * key signs only after its pending period (longer than the five minutes new tags may
+   * take to count); a key made active at once (first bootstrap, compromise) may be
+   * refused for those minutes.
+   */
   grantSign(grantee: TollgateFunction): void {
     Validations.of(grantee).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
