@@ -17,16 +17,25 @@ export interface DecisionMaker {
 export const UNAUTHORIZED = 'Unauthorized';
 
 export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTelemetry) {
-  return async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-    const startedMs = telemetry.monotonicNow();
-    // `decide` never throws and never rejects; every failure is already a decision.
-    const decision = await authorizer.decide(event);
+  const answer = (decision: Decision, event: APIGatewayRequestAuthorizerEvent, startedMs: number): APIGatewayAuthorizerResult => {
     report(telemetry, decision, event, startedMs);
     if (decision.outcome === 'reject') throw new Error(UNAUTHORIZED);
     return decision.response;
   };
+  // Not an `async` function: a cached decision is ready synchronously, and settling the
+  // returned promise directly spares the extra microtask turn an `await` would cost.
+  return function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+    const startedMs = telemetry.monotonicNow();
+    // `decide` never throws and never rejects; every failure is already a decision.
+    const decision = authorizer.decide(event);
+    if (decision instanceof Promise) return decision.then((d) => answer(d, event, startedMs));
+    try {
+      return Promise.resolve(answer(decision, event, startedMs));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  };
 }
-
 /** Logging must never change a decision, so a failure here is written to stderr and dropped. */
 function report(telemetry: AuthorizerTelemetry, decision: Decision, event: APIGatewayRequestAuthorizerEvent | undefined, startedMs: number): void {
   try {

@@ -263,13 +263,18 @@ export function methodArnParts(arn: string): MethodArnParts | undefined {
     methodStart = stageSlash + 1;
     lastPrefix = arn.slice(0, methodStart);
   }
+  const methodEnd = arn.indexOf('/', methodStart);
+  const method = methodEnd < 0 ? -1 : methodIndex(arn, methodStart, methodEnd);
+  return method < 0 ? undefined : { prefix: lastPrefix, method, pathStart: methodEnd + 1 };
+}
+
+/** Index in HTTP_METHODS of `arn[start, end)`, or -1; compares one candidate, found by length and first letter. */
+function methodIndex(arn: string, start: number, end: number): number {
   for (let m = 0; m < HTTP_METHODS.length; m += 1) {
     const name = HTTP_METHODS[m]!;
-    if (arn.startsWith(name, methodStart) && arn.charCodeAt(methodStart + name.length) === SLASH) {
-      return { prefix: lastPrefix, method: m, pathStart: methodStart + name.length + 1 };
-    }
+    if (name.length === end - start && name.charCodeAt(0) === arn.charCodeAt(start) && arn.startsWith(name, start)) return m;
   }
-  return undefined;
+  return -1;
 }
 
 /**

@@ -103,9 +103,18 @@ export class GenerationalMap<V> {
   }
 }
 
+/** Characters of a token's end that key the recent-token map (its signature: random, 192 bits). */
+const RECENT_KEY_CHARS = 32;
+
+interface Recent<T> {
+  /** The whole token: a recent entry is only used when the presented token equals it. */
+  readonly token: string;
+  readonly entry: T;
+}
+
 export class VerifiedTokenCache<T extends Cacheable> {
   private readonly entries: GenerationalMap<T>;
-  private readonly recent: GenerationalMap<T>;
+  private readonly recent: GenerationalMap<Recent<T>>;
   /** The digest computed by the last missed `get`, reused by the `set` that usually follows. */
   private lastToken = '';
   private lastDigest = '';
@@ -119,13 +128,19 @@ export class VerifiedTokenCache<T extends Cacheable> {
     return this.entries.size;
   }
 
-  /** The live entry for `token`; an expired one is removed and reported as absent. */
+  /**
+   * The live entry for `token`; an expired one is removed and reported as absent. The
+   * recent map is keyed by the token's last characters, because hashing a short key and
+   * comparing the whole token once costs far less than hashing the whole token (V8 hashes
+   * every character of a string Map key); the comparison keeps the lookup exact.
+   */
   get(token: string, nowMs: number): T | undefined {
-    let entry = this.recent.get(token);
+    const recent = this.recent.get(token.slice(-RECENT_KEY_CHARS));
+    let entry = recent !== undefined && recent.token === token ? recent.entry : undefined;
     if (entry === undefined) {
       entry = this.entries.get(this.digest(token));
       if (entry === undefined) return undefined;
-      this.recent.set(token, entry);
+      this.remember(token, entry);
     }
     if (entry.validUntilMs > nowMs) return entry;
     this.delete(token, entry);
@@ -135,18 +150,23 @@ export class VerifiedTokenCache<T extends Cacheable> {
   set(token: string, entry: T): void {
     entry.cacheKey = this.digest(token);
     this.entries.set(entry.cacheKey, entry);
-    this.recent.set(token, entry);
+    this.remember(token, entry);
   }
 
   delete(token: string, entry: T): void {
-    this.recent.delete(token);
+    const key = token.slice(-RECENT_KEY_CHARS);
+    if (this.recent.get(key)?.token === token) this.recent.delete(key);
     this.entries.delete(entry.cacheKey);
   }
 
   /** Removes every entry `matches` selects (revocations); returns how many. */
   deleteWhere(matches: (entry: T) => boolean): number {
-    this.recent.deleteWhere(matches);
+    this.recent.deleteWhere((recent) => matches(recent.entry));
     return this.entries.deleteWhere(matches);
+  }
+
+  private remember(token: string, entry: T): void {
+    this.recent.set(token.slice(-RECENT_KEY_CHARS), { token, entry });
   }
 
   private digest(token: string): string {

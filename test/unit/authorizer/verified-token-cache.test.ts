@@ -47,6 +47,16 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('Token-a', 0)).toBeUndefined();
   });
 
+  it('stays exact when two tokens share the characters that key the recent map', () => {
+    const cache = new VerifiedTokenCache<Entry>(100, 10);
+    const tail = 'x'.repeat(40);
+    cache.set(`first.${tail}`, entry('first'));
+    cache.set(`second.${tail}`, entry('second'));
+    expect(cache.get(`first.${tail}`, 0)?.name).toBe('first');
+    expect(cache.get(`second.${tail}`, 0)?.name).toBe('second');
+    expect(cache.get(`third.${tail}`, 0)).toBeUndefined();
+  });
+
   it('keys the main map by SHA-256, so entries outlive the small recent-token map', () => {
     const cache = new VerifiedTokenCache<Entry>(1000, 2);
     for (let i = 0; i < 50; i += 1) cache.set(`token-${i}`, entry(`e${i}`));
