@@ -12,7 +12,7 @@
  * or key creation for that client retries.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientLimits } from '../../common/tables';
+import { CredentialStatus, type ClientLimits } from '../../common/tables';
 import { USAGE_KEY_PREFIX, USAGE_KEY_RANDOM_CHARS } from '../../common/tokens';
 import { requireClientIdParameter, parseInput } from './admin-input';
 import type { RandomBytes } from './api-keys';
@@ -93,7 +93,7 @@ export class ClientUsage {
     const clientId = requireClientIdParameter(clientIdParameter);
     const client = await this.ports.store.get(clientId);
     if (!client) throw clientNotFound();
-    if (client.status !== 'active') throw clientRevoked();
+    if (client.status !== CredentialStatus.Active) throw clientRevoked();
     return limitsView(client, this.ports.registrar ? {} : { usageError: USAGE_NOT_CONFIGURED });
   }
 
