@@ -95,41 +95,45 @@ describe('RoutePolicy.outcome', () => {
     expect(outcome(defaults, 'orders:read', 'HEAD', '/orders')).toBe('unmatched');
   });
 
-  it('matches {param} as exactly one non-empty segment and {proxy+} as one or more', () => {
-    const routes = new RoutePolicy(
+  type Case = [scope: string, method: string, path: string, expected: RouteOutcome];
+  it.each<[string, RouteRule[], Case[]]>([
+    [
+      'matches {param} as exactly one non-empty segment and {proxy+} as one or more',
       [
         { method: 'GET', path: '/users/{id}', scopes: ['u'] },
         { method: 'GET', path: '/files/{proxy+}', scopes: ['f'] },
       ],
-      'deny',
-    );
-    expect(outcome(routes, 'u', 'GET', '/users/7')).toBe('allow');
-    expect(outcome(routes, 'u', 'GET', '/users/7/x')).toBe('unmatched');
-    expect(outcome(routes, 'u', 'GET', '/users/')).toBe('unmatched');
-    expect(outcome(routes, 'u', 'GET', '/users')).toBe('unmatched');
-    expect(outcome(routes, 'f', 'GET', '/files/a')).toBe('allow');
-    expect(outcome(routes, 'f', 'GET', '/files/a/b/c')).toBe('allow');
-    expect(outcome(routes, 'f', 'GET', '/files')).toBe('unmatched');
-  });
-
-  it('matches ANY for every method and the root path', () => {
-    const routes = new RoutePolicy([{ method: 'ANY', path: '/', scopes: [] }], 'deny');
-    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) expect(outcome(routes, '', method, '/')).toBe('allow');
-    expect(outcome(routes, '', 'GET', '/x')).toBe('unmatched');
-  });
-
-  it('requires the scopes of every matching rule', () => {
-    const routes = new RoutePolicy(
+      [
+        ['u', 'GET', '/users/7', 'allow'],
+        ['u', 'GET', '/users/7/x', 'unmatched'],
+        ['u', 'GET', '/users/', 'unmatched'],
+        ['u', 'GET', '/users', 'unmatched'],
+        ['f', 'GET', '/files/a', 'allow'],
+        ['f', 'GET', '/files/a/b/c', 'allow'],
+        ['f', 'GET', '/files', 'unmatched'],
+      ],
+    ],
+    [
+      'requires the scopes of every matching rule',
       [
         { method: 'GET', path: '/a/{x}', scopes: ['one'] },
         { method: 'GET', path: '/a/special', scopes: ['two'] },
       ],
-      'deny',
-    );
-    expect(outcome(routes, 'one', 'GET', '/a/plain')).toBe('allow');
-    expect(outcome(routes, 'one', 'GET', '/a/special')).toBe('insufficient_scope');
-    expect(outcome(routes, 'two', 'GET', '/a/special')).toBe('insufficient_scope');
-    expect(outcome(routes, 'one two', 'GET', '/a/special')).toBe('allow');
+      [
+        ['one', 'GET', '/a/plain', 'allow'],
+        ['one', 'GET', '/a/special', 'insufficient_scope'],
+        ['two', 'GET', '/a/special', 'insufficient_scope'],
+        ['one two', 'GET', '/a/special', 'allow'],
+      ],
+    ],
+    [
+      'matches ANY for every method and the root path',
+      [{ method: 'ANY', path: '/', scopes: [] }],
+      [...['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m): Case => ['', m, '/', 'allow']), ['', 'GET', '/x', 'unmatched']],
+    ],
+  ])('%s', (_name, rules, cases) => {
+    const routes = new RoutePolicy(rules, 'deny');
+    for (const [scope, method, path, expected] of cases) expect([scope, method, path, outcome(routes, scope, method, path)]).toEqual([scope, method, path, expected]);
   });
 
   it('allows unmatched requests when configured, unless a rule the token lacks denies them', () => {
