@@ -34,8 +34,8 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
-import { AuthorizerContextKey, UpstreamHeader } from '../common/config';
-import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE, THROTTLED } from '../common/gateway-responses';
+import { AuthorizerContextKey, Defaults, UpstreamHeader } from '../common/config';
+import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, INVALID_USAGE_KEY, NO_ROUTE, QUOTA_EXCEEDED, THROTTLED } from '../common/gateway-responses';
 
 /** A refusal API Gateway renders itself: status, static headers, JSON body. */
 export interface Refusal {
@@ -69,8 +69,10 @@ export const GATEWAY_REFUSALS: ReadonlyArray<readonly [ResponseType, Refusal]> =
   [ResponseType.AUTHORIZER_CONFIGURATION_ERROR, AUTHORIZER_FAILURE],
   // API Gateway's name for "no method on this resource".
   [ResponseType.MISSING_AUTHENTICATION_TOKEN, NO_ROUTE],
+  // Usage plans (per-client throttling): static `Retry-After` headers, as gateway responses allow.
   [ResponseType.THROTTLED, THROTTLED],
-  [ResponseType.QUOTA_EXCEEDED, THROTTLED],
+  [ResponseType.QUOTA_EXCEEDED, QUOTA_EXCEEDED],
+  [ResponseType.INVALID_API_KEY, INVALID_USAGE_KEY],
   [ResponseType.BAD_REQUEST_BODY, INVALID_REQUEST_BODY],
 ];
 
@@ -122,7 +124,7 @@ export interface GatewayProps {
   /**
    * Per-client limits of the default usage plan. Clients' usage keys (returned by the
    * authorizer as `usageIdentifierKey`) are registered with this plan.
-   * @default 50 requests/s, bursts of 100
+   * @default `Defaults.rateLimit` requests/s, bursts of `Defaults.burstLimit`
    */
   readonly clientThrottle?: ThrottleSettings;
   /**
@@ -183,7 +185,7 @@ export class Gateway extends Construct {
     this.usagePlan = this.api.addUsagePlan('ClientPlan', {
       name: `${Stack.of(this).stackName}-clients`,
       description: 'Tollgate: default per-client throttle; client usage keys are registered here',
-      throttle: props.clientThrottle ?? { rateLimit: 50, burstLimit: 100 },
+      throttle: props.clientThrottle ?? { rateLimit: Defaults.rateLimit, burstLimit: Defaults.burstLimit },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
     if (props.wafWebAclArn) {

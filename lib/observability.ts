@@ -9,6 +9,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
+  CfnInsightRule,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -21,7 +22,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -32,8 +33,14 @@ import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName }
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
 
-/** Counted by a metric filter on the access log, not emitted by a function. */
+/** Counted by metric filters on the access log, not emitted by a function. */
 export const GATEWAY_AUTHORIZER_FAILURES = 'GatewayAuthorizerFailures';
+export const GATEWAY_THROTTLED_REQUESTS = 'GatewayThrottledRequests';
+/** `$context.error.responseType` of a failed authorizer and of usage-plan refusals. */
+const AUTHORIZER_ERROR_TYPES = ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'] as const;
+const THROTTLING_ERROR_TYPES = ['THROTTLED', 'QUOTA_EXCEEDED'] as const;
+/** Throttling is the usage plans doing their job; only throttling that never lets up pages. */
+export const SUSTAINED_THROTTLING_MINUTES = 15;
 /** Fan-out falling this far behind its streams puts the 2 s revocation promise out of reach. */
 export const FANOUT_ITERATOR_AGE_ALARM_MS = 60_000;
 /** How long after the interval the active key may go unrotated before the alarm (a missed day of steps). */
@@ -70,7 +77,10 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.alarmTopic = this.encryptedTopic();
-    const authorizerFailures = this.authorizerFailureMetric(props.gateway);
+    const accessLogs = props.gateway.accessLogs;
+    const authorizerFailures = this.accessLogCount('AuthorizerFailureFilter', GATEWAY_AUTHORIZER_FAILURES, AUTHORIZER_ERROR_TYPES, accessLogs);
+    const throttled = this.accessLogCount('ThrottledFilter', GATEWAY_THROTTLED_REQUESTS, THROTTLING_ERROR_TYPES, accessLogs);
+    this.topThrottledClients(accessLogs);
     const iteratorAge = props.functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
     const dlqDepth = props.fanoutDlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const hourly = { period: Duration.hours(1) };
@@ -78,8 +88,15 @@ export class Observability extends Construct {
     this.alarms = {
       authorizerFailures: this.alarm('AuthorizerFailures', {
         metric: authorizerFailures,
+        // One failed authorizer call is already a 500 to a client: page on the first, not on a rate.
         threshold: 1,
         description: 'API Gateway answered 500 because the authorizer failed (threw, timed out, was throttled or misconfigured).',
+      }),
+      sustainedThrottling: this.alarm('SustainedThrottling', {
+        metric: throttled,
+        threshold: 1,
+        evaluationPeriods: SUSTAINED_THROTTLING_MINUTES,
+        description: `Clients were throttled or over quota in every minute for ${SUSTAINED_THROTTLING_MINUTES} minutes: see the TopThrottledClients Contributor Insights rule, then raise their limits or talk to them.`,
       }),
       fanoutIteratorAge: this.alarm('FanoutIteratorAge', {
         metric: iteratorAge,
@@ -112,7 +129,7 @@ export class Observability extends Construct {
         description: 'Active API keys expire within expiryWarningDays: roll them (tollgate keys roll) before clients lose access.',
       }),
     };
-    this.dashboard = this.buildDashboard(props, { authorizerFailures, iteratorAge, dlqDepth });
+    this.dashboard = this.buildDashboard(props, { authorizerFailures, throttled, iteratorAge, dlqDepth });
   }
 
   private encryptedTopic(): Topic {
@@ -122,18 +139,40 @@ export class Observability extends Construct {
     return new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
   }
 
-  private authorizerFailureMetric(gateway: Gateway): IMetric {
-    const filter = new MetricFilter(this, 'AuthorizerFailureFilter', {
-      logGroup: gateway.accessLogs,
-      filterPattern: FilterPattern.any(
-        FilterPattern.stringValue(`$.${fieldName('errorType')}`, '=', 'AUTHORIZER_FAILURE'),
-        FilterPattern.stringValue(`$.${fieldName('errorType')}`, '=', 'AUTHORIZER_CONFIGURATION_ERROR'),
-      ),
+  /** Requests API Gateway answered itself with one of `errorTypes`, counted from the access log. */
+  private accessLogCount(id: string, metricName: string, errorTypes: readonly string[], logGroup: ILogGroup): CloudWatchMetric {
+    const errorType = `$.${fieldName('errorType')}`;
+    const filter = new MetricFilter(this, id, {
+      logGroup,
+      filterPattern: FilterPattern.any(...errorTypes.map((type) => FilterPattern.stringValue(errorType, '=', type))),
       metricNamespace: METRICS_NAMESPACE,
-      metricName: GATEWAY_AUTHORIZER_FAILURES,
+      metricName,
       metricValue: '1',
     });
-    return filter.metric({ statistic: 'Sum', period: Duration.minutes(5) });
+    return filter.metric({ statistic: 'Sum', period: Duration.minutes(1) });
+  }
+
+  /**
+   * Which clients are throttled most: a Contributor Insights rule ranks the access log's
+   * client ids among throttled requests. Top-N keeps the cardinality bounded, where a
+   * metric dimension per client would make one CloudWatch metric per client.
+   */
+  private topThrottledClients(logGroup: ILogGroup): CfnInsightRule {
+    const body = {
+      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+      LogGroupNames: [logGroup.logGroupName],
+      LogFormat: 'JSON',
+      Contribution: {
+        Keys: [`$.${fieldName('clientId')}`],
+        Filters: [{ Match: `$.${fieldName('errorType')}`, In: [...THROTTLING_ERROR_TYPES] }],
+      },
+      AggregateOn: 'Count',
+    };
+    return new CfnInsightRule(this, 'TopThrottledClients', {
+      ruleName: `${Stack.of(this).stackName}-top-throttled-clients`,
+      ruleState: 'ENABLED',
+      ruleBody: Stack.of(this).toJsonString(body),
+    });
   }
 
   private alarm(
@@ -162,7 +201,7 @@ export class Observability extends Construct {
 
   private buildDashboard(
     props: ObservabilityProps,
-    shared: { readonly authorizerFailures: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
+    shared: { readonly authorizerFailures: IMetric; readonly throttled: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
   ): Dashboard {
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${Stack.of(this).stackName}-overview` });
     const decisions = Object.values(DecisionOutcome).map((outcome) =>
@@ -198,6 +237,7 @@ export class Observability extends Construct {
         gateway.api.metricClientError({ label: '4xx' }),
         gateway.api.metricServerError({ label: '5xx' }),
         shared.authorizerFailures,
+        shared.throttled,
       ]),
     );
     dashboard.addWidgets(

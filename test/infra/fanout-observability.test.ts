@@ -4,7 +4,7 @@ import { Env, METRICS_NAMESPACE } from '../../common/config';
 import { Functions } from '../../common/functions';
 import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
 import { CredentialStatus, type TableKey } from '../../common/tables';
-import { FANOUT_ITERATOR_AGE_ALARM_MS, GATEWAY_AUTHORIZER_FAILURES, ROTATION_OVERDUE_GRACE } from '../../lib/observability';
+import { FANOUT_ITERATOR_AGE_ALARM_MS, GATEWAY_AUTHORIZER_FAILURES, GATEWAY_THROTTLED_REQUESTS, ROTATION_OVERDUE_GRACE, SUSTAINED_THROTTLING_MINUTES } from '../../lib/observability';
 import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
 
 let built: BuiltApp;
@@ -76,7 +76,7 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(6);
+    expect(alarms()).toHaveLength(7);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
@@ -94,6 +94,34 @@ describe('alarms', () => {
       MetricName: GATEWAY_AUTHORIZER_FAILURES,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('fire on throttling that lasts, counted from the access log, and rank the throttled clients', () => {
+    template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
+      FilterPattern: '{ ($.errorType = "THROTTLED") || ($.errorType = "QUOTA_EXCEEDED") }',
+      MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: GATEWAY_THROTTLED_REQUESTS, MetricValue: '1' }],
+    });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: GATEWAY_THROTTLED_REQUESTS,
+      Threshold: 1,
+      Period: 60,
+      EvaluationPeriods: SUSTAINED_THROTTLING_MINUTES,
+      TreatMissingData: 'notBreaching',
+    });
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule'))[0]!.Properties;
+    expect(rule.RuleState).toBe('ENABLED');
+    // The body is a Fn::Join around the log group's Ref; join it with a stand-in name to read it.
+    const logGroupRef = { Ref: logicalId(built.api.gateway.accessLogs) };
+    const parts = rule.RuleBody['Fn::Join'][1] as unknown[];
+    const body = JSON.parse(parts.map((part) => (JSON.stringify(part) === JSON.stringify(logGroupRef) ? 'ACCESS_LOGS' : part)).join(''));
+    expect(body).toEqual({
+      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+      LogGroupNames: ['ACCESS_LOGS'],
+      LogFormat: 'JSON',
+      Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.errorType', In: ['THROTTLED', 'QUOTA_EXCEEDED'] }] },
+      AggregateOn: 'Count',
     });
   });
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
 import { Defaults, UpstreamHeader } from '../../common/config';
-import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE, THROTTLED } from '../../common/gateway-responses';
+import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, INVALID_USAGE_KEY, NO_ROUTE, QUOTA_EXCEEDED, THROTTLED } from '../../common/gateway-responses';
 import { GATEWAY_REFUSALS, gatewayResponse, INVALID_REQUEST_BODY, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
 import { buildApp, template, UPSTREAM, type BuiltApp } from './app';
 
@@ -138,7 +138,7 @@ describe('usage plans', () => {
     template(built.api).hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER', EndpointConfiguration: { Types: ['REGIONAL'] } });
     const stageId = logicalId(built.api.gateway.api.deploymentStage);
     template(built.api).hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      Throttle: { RateLimit: Defaults.rateLimit, BurstLimit: Defaults.burstLimit },
       ApiStages: [Match.objectLike({ ApiId: { Ref: logicalId(built.api.gateway.api) }, Stage: { Ref: stageId } })],
     });
   });
@@ -167,12 +167,20 @@ describe('gateway responses', () => {
     ['AUTHORIZER_CONFIGURATION_ERROR', AUTHORIZER_FAILURE],
     ['MISSING_AUTHENTICATION_TOKEN', NO_ROUTE],
     ['THROTTLED', THROTTLED],
-    ['QUOTA_EXCEEDED', THROTTLED],
+    ['QUOTA_EXCEEDED', QUOTA_EXCEEDED],
+    ['INVALID_API_KEY', INVALID_USAGE_KEY],
     ['BAD_REQUEST_BODY', INVALID_REQUEST_BODY],
   ] as const)('%s answers with a JSON error body', (type, refusal) => {
     const response = byType().get(type)!;
     expect(response.StatusCode).toBe(String(refusal.statusCode));
     expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
+    const headers = 'headers' in refusal ? (refusal.headers as Record<string, string>) : {};
+    expect(response.ResponseParameters ?? {}).toEqual(Object.fromEntries(Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])));
+  });
+
+  it('tells a throttled client when to retry', () => {
+    expect(byType().get('THROTTLED')!.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+    expect(byType().get('QUOTA_EXCEEDED')!.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'3600'");
   });
 
   it('covers every refusal of the table and nothing else', () => {
