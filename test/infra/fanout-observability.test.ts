@@ -71,6 +71,15 @@ describe('revocation fan-out', () => {
   });
 });
 
+/** A metric filter on the stage's access log that counts one metric per matching line. */
+function expectAccessLogCounter(metricName: string, filterPattern: string): void {
+  template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
+    LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
+    FilterPattern: filterPattern,
+    MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: metricName, MetricValue: '1' }],
+  });
+}
+
 describe('alarms', () => {
   const alarms = () => Object.values(template(built.api).findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
   const topicId = () => logicalId(built.api.observability.alarmTopic);
@@ -85,11 +94,7 @@ describe('alarms', () => {
   });
 
   it('fire on authorizer failures counted from the access log', () => {
-    template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
-      FilterPattern: '{ ($.errorType = "AUTHORIZER_FAILURE") || ($.errorType = "AUTHORIZER_CONFIGURATION_ERROR") }',
-      MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: GATEWAY_AUTHORIZER_FAILURES, MetricValue: '1' }],
-    });
+    expectAccessLogCounter(GATEWAY_AUTHORIZER_FAILURES, '{ ($.errorType = "AUTHORIZER_FAILURE") || ($.errorType = "AUTHORIZER_CONFIGURATION_ERROR") }');
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: GATEWAY_AUTHORIZER_FAILURES,
       Threshold: 1,
@@ -98,11 +103,7 @@ describe('alarms', () => {
   });
 
   it('fire on throttling that lasts, counted from the access log, and rank the throttled clients', () => {
-    template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
-      FilterPattern: '{ ($.errorType = "THROTTLED") || ($.errorType = "QUOTA_EXCEEDED") }',
-      MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: GATEWAY_THROTTLED_REQUESTS, MetricValue: '1' }],
-    });
+    expectAccessLogCounter(GATEWAY_THROTTLED_REQUESTS, '{ ($.errorType = "THROTTLED") || ($.errorType = "QUOTA_EXCEEDED") }');
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: GATEWAY_THROTTLED_REQUESTS,
       Threshold: 1,
