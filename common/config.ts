@@ -37,11 +37,13 @@ export const Env = {
    */
   pendingPublicationSeconds: 'TOLLGATE_PENDING_PUBLICATION_SECONDS',
   /**
-   * Per-client throttling (admin function): the usage plan clients with default limits
-   * share. With {@link restApiId} and {@link stageName}; all three absent turns usage-plan
-   * registration off (nothing is registered, responses say so).
+   * Per-client throttling (admin function): the NAME of the usage plan clients with default
+   * limits share, looked up on {@link restApiId}/{@link stageName}. A name, not an id: the
+   * plan depends on the stage, which depends on the admin function's methods, so the
+   * function's environment cannot reference the plan's id (a circular dependency). All
+   * three absent turns usage-plan registration off (nothing is registered, responses say so).
    */
-  defaultUsagePlanId: 'TOLLGATE_DEFAULT_USAGE_PLAN_ID',
+  defaultUsagePlanName: 'TOLLGATE_DEFAULT_USAGE_PLAN_NAME',
   /** The REST API whose stage custom usage plans are attached to (admin function). */
   restApiId: 'TOLLGATE_REST_API_ID',
   /** The stage custom usage plans are attached to (admin function). */

@@ -128,7 +128,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.issuer]: url,
       [Env.rotationFunction]: ROTATION_FUNCTION,
       [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}`,
-      [Env.defaultUsagePlanId]: defaultPlan.id,
+      [Env.defaultUsagePlanName]: DEFAULT_PLAN_NAME,
       [Env.restApiId]: LOCAL_API.apiId,
       [Env.stageName]: LOCAL_API.stage,
       [Env.fallbackUsageKey]: fallbackKey.value,

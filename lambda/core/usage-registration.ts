@@ -73,12 +73,12 @@ export interface UsagePlanApi {
 }
 
 export interface UsageRegistrationConfig {
-  /** The plan clients with default limits share (created by the stack, with `Defaults.rateLimit/burstLimit`). */
-  readonly defaultPlanId: string;
+  /** Name of the plan clients with default limits share (created by the stack, with `Defaults.rateLimit/burstLimit`). */
+  readonly defaultPlanName: string;
   readonly stage: ApiStageRef;
 }
 
-const CONFIG_VARIABLES = [Env.defaultUsagePlanId, Env.restApiId, Env.stageName] as const;
+const CONFIG_VARIABLES = [Env.defaultUsagePlanName, Env.restApiId, Env.stageName] as const;
 
 /**
  * The admin function's usage-plan settings: all three variables, or none (registration
@@ -91,7 +91,7 @@ export function usageRegistrationConfigFrom(env: Readonly<Record<string, string 
   if (missing.length > 0) {
     throw new ConfigurationError(`environment variables ${CONFIG_VARIABLES.join(', ')} go together; missing ${missing.join(', ')}`);
   }
-  return { defaultPlanId: env[Env.defaultUsagePlanId]!, stage: { restApiId: env[Env.restApiId]!, stageName: env[Env.stageName]! } };
+  return { defaultPlanName: env[Env.defaultUsagePlanName]!, stage: { restApiId: env[Env.restApiId]!, stageName: env[Env.stageName]! } };
 }
 
 export interface UsageClient {
@@ -139,6 +139,9 @@ interface Progress {
 }
 
 export class UsageRegistrar {
+  /** The default plan's id, once found (it lives as long as the stack). */
+  private defaultPlan?: string;
+
   constructor(
     private readonly api: UsagePlanApi,
     private readonly config: UsageRegistrationConfig,
@@ -148,10 +151,11 @@ export class UsageRegistrar {
   async register(client: UsageClient): Promise<RegistrationResult> {
     const progress: Progress = {};
     try {
+      const defaultPlanId = await this.defaultPlanId();
       const keyId = await this.ensureApiKey(client);
       progress.usageKeyId = keyId;
-      const target = planKind(client.limits) === 'default' ? this.config.defaultPlanId : await this.ensureCustomPlan(client);
-      await this.bindOnlyTo(target, keyId, progress);
+      const target = planKind(client.limits) === 'default' ? defaultPlanId : await this.ensureCustomPlan(client);
+      await this.bindOnlyTo(target, keyId, defaultPlanId, progress);
       await this.deleteCustomPlans(client.clientId, target);
       return { registered: true, usageKeyId: keyId, usagePlanId: target };
     } catch (error) {
@@ -172,6 +176,16 @@ export class UsageRegistrar {
     } catch (error) {
       return { removed: false, error: failureText(error) };
     }
+  }
+
+  private async defaultPlanId(): Promise<string> {
+    if (this.defaultPlan !== undefined) return this.defaultPlan;
+    const { defaultPlanName } = this.config;
+    const plans = await this.step('look up default usage plan', () => this.api.findPlans(defaultPlanName));
+    const [plan] = plans.filter((candidate) => this.onOurStage(candidate)).sort((a, b) => a.id.localeCompare(b.id));
+    if (plan === undefined) throw new UsageStepFailed('look up default usage plan', new Error(`no usage plan named ${defaultPlanName} serves this stage`));
+    this.defaultPlan = plan.id;
+    return plan.id;
   }
 
   private async ensureApiKey(client: UsageClient): Promise<string> {
@@ -207,7 +221,7 @@ export class UsageRegistrar {
    * client can still be served — the default plan, or back where it was when the default
    * plan itself is the target — so a failure leaves the client usable.
    */
-  private async bindOnlyTo(target: string, keyId: string, progress: Progress): Promise<void> {
+  private async bindOnlyTo(target: string, keyId: string, defaultPlanId: string, progress: Progress): Promise<void> {
     const bound = await this.boundPlans(keyId);
     const alreadyBound = bound.some((plan) => plan.id === target);
     progress.usagePlanId = alreadyBound ? target : (bound[0]?.id ?? null);
@@ -221,7 +235,7 @@ export class UsageRegistrar {
       await this.step('bind key to plan', () => this.api.bindKey(target, keyId));
       progress.usagePlanId = target;
     } catch (error) {
-      const fallback = target === this.config.defaultPlanId ? others[0]?.id : this.config.defaultPlanId;
+      const fallback = target === defaultPlanId ? others[0]?.id : defaultPlanId;
       if (fallback !== undefined && (await this.api.bindKey(fallback, keyId).then(() => true, () => false))) progress.usagePlanId = fallback;
       throw error;
     }

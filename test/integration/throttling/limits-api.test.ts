@@ -32,7 +32,7 @@ describe('per-client limits and usage-plan registration', () => {
     defaultPlanId = stub.model.ensurePlan('stack-clients', STAGE, { rateLimit: 50, burstLimit: 100 }).id;
     usageEnv = {
       [EndpointEnv.apigateway]: stub.url,
-      [Env.defaultUsagePlanId]: defaultPlanId,
+      [Env.defaultUsagePlanName]: 'stack-clients',
       [Env.restApiId]: STAGE.apiId,
       [Env.stageName]: STAGE.stage,
     };
@@ -219,7 +219,7 @@ describe('per-client limits and usage-plan registration', () => {
 
   it('a partial usage-plan configuration fails the cold start, naming what is missing', async () => {
     const h = await configured();
-    const env = { ...h.tables.env, [Env.rotationFunction]: 'rotation', [Env.defaultUsagePlanId]: 'plan1', [Env.restApiId]: 'api1' };
+    const env = { ...h.tables.env, [Env.rotationFunction]: 'rotation', [Env.defaultUsagePlanName]: 'plan1', [Env.restApiId]: 'api1' };
     const deps = { env, doc: documentClient(env), lambda: lambdaClient(env), logger: new Logger({ serviceName: 'admin-test' }) };
     expect(() => createAdminHandler(deps)).toThrow(`missing ${Env.stageName}`);
   });

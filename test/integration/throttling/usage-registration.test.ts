@@ -24,7 +24,7 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     stub = await startApiGatewayStub();
     const client = apiGatewayClient({ [EndpointEnv.apigateway]: stub.url });
     defaultPlanId = stub.model.ensurePlan('stack-clients', { apiId: STAGE.restApiId, stage: STAGE.stageName }, { rateLimit: 50, burstLimit: 100 }).id;
-    registrar = new UsageRegistrar(new ApiGatewayUsagePlans(client), { defaultPlanId, stage: STAGE });
+    registrar = new UsageRegistrar(new ApiGatewayUsagePlans(client), { defaultPlanName: 'stack-clients', stage: STAGE });
   });
   afterAll(() => stub.close());
   beforeEach(() => stub.clear());
@@ -49,8 +49,9 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     expect(body(/^\/usageplans\/[^/]+\/keys$/)).toEqual({ keyId: key.id, keyType: 'API_KEY' });
     expect(stub.writes().map((r) => `${r.method} ${r.pathname}`)).toEqual(['POST /apikeys', `POST /usageplans/${defaultPlanId}/keys`]);
     // The lookup asks API Gateway for values (to match by value) under the key's name.
-    expect(stub.requests[0]!.query.get('name')).toBe('tollgate-acme');
-    expect(stub.requests[0]!.query.get('includeValues')).toBe('true');
+    const lookup = stub.requests.find(isRequest('GET', /^\/apikeys$/))!;
+    expect(lookup.query.get('name')).toBe('tollgate-acme');
+    expect(lookup.query.get('includeValues')).toBe('true');
 
     stub.clear();
     expect(await registrar.register(acme)).toEqual(first);

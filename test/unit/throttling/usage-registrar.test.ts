@@ -79,7 +79,7 @@ const client = (limits: ClientLimits = DEFAULT_CLIENT_LIMITS) => ({ clientId: 'a
 describe('usage registration failure paths', () => {
   it('moving back to the default plan and failing to bind it re-binds the custom plan: the client stays served', async () => {
     const api = new FakePlans();
-    const registrar = new UsageRegistrar(api, { defaultPlanId: 'default', stage: STAGE });
+    const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     const custom = await registrar.register(client(CUSTOM));
     expect(custom.registered).toBe(true);
     const customPlan = (custom as { usagePlanId: string }).usagePlanId;
@@ -97,7 +97,7 @@ describe('usage registration failure paths', () => {
 
   it('when neither the new plan nor the way back can be bound, the result says the key is in no plan (null)', async () => {
     const api = new FakePlans();
-    const registrar = new UsageRegistrar(api, { defaultPlanId: 'default', stage: STAGE });
+    const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     await registrar.register(client());
     api.failing.add('bindKey');
     expect(await registrar.register(client(CUSTOM))).toEqual({ registered: false, error: expect.stringMatching(/^bind key to plan/), usageKeyId: 'k1', usagePlanId: null });
@@ -108,7 +108,7 @@ describe('usage registration failure paths', () => {
 
   it('a failed unbind leaves the key where it was, and says so', async () => {
     const api = new FakePlans();
-    const registrar = new UsageRegistrar(api, { defaultPlanId: 'default', stage: STAGE });
+    const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     await registrar.register(client());
     api.failing.add('unbindKey');
     expect(await registrar.register(client(CUSTOM))).toEqual({
@@ -121,7 +121,7 @@ describe('usage registration failure paths', () => {
 
   it('duplicate custom plans (two registrations racing) are reduced to one', async () => {
     const api = new FakePlans();
-    const registrar = new UsageRegistrar(api, { defaultPlanId: 'default', stage: STAGE });
+    const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     for (const id of ['p8', 'p9']) api.plans.set(id, { id, name: 'tollgate-client-acme', stages: [STAGE], limits: CUSTOM, keys: new Set() });
     const result = await registrar.register(client(CUSTOM));
     expect(result).toMatchObject({ registered: true, usagePlanId: 'p8' });
@@ -131,17 +131,35 @@ describe('usage registration failure paths', () => {
   it('a conflict on create for a key it cannot find under its name is an error, not a second key', async () => {
     const api = new FakePlans();
     api.keys.set('elsewhere', { name: 'someone-else', value: client().usageKey, enabled: true });
-    const result = await new UsageRegistrar(api, { defaultPlanId: 'default', stage: STAGE }).register(client());
+    const result = await new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE }).register(client());
     expect(result).toEqual({ registered: false, error: expect.stringMatching(/^create API key: .*not under the name tollgate-acme/) });
     expect(api.keys.size).toBe(1);
   });
 
+  it('finds the default plan by name on its stage once, and reports a missing one', async () => {
+    const api = new FakePlans();
+    const lookups: string[] = [];
+    const find = api.findPlans.bind(api);
+    api.findPlans = async (name) => (lookups.push(name), find(name));
+    const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
+    await registrar.register(client());
+    await registrar.register(client());
+    expect(lookups.filter((name) => name === 'stack')).toHaveLength(1);
+
+    const otherStage = new FakePlans();
+    otherStage.plans.set('default', { ...otherStage.plans.get('default')!, stages: [{ restApiId: 'api', stageName: 'v2' }] });
+    expect(await new UsageRegistrar(otherStage, { defaultPlanName: 'stack', stage: STAGE }).register(client())).toEqual({
+      registered: false,
+      error: 'look up default usage plan: Error: no usage plan named stack serves this stage',
+    });
+  });
+
   it('configuration: all three variables or none', () => {
     expect(usageRegistrationConfigFrom({})).toBeUndefined();
-    expect(usageRegistrationConfigFrom({ TOLLGATE_DEFAULT_USAGE_PLAN_ID: 'p', TOLLGATE_REST_API_ID: 'a', TOLLGATE_STAGE_NAME: 's' })).toEqual({
-      defaultPlanId: 'p',
+    expect(usageRegistrationConfigFrom({ TOLLGATE_DEFAULT_USAGE_PLAN_NAME: 'p', TOLLGATE_REST_API_ID: 'a', TOLLGATE_STAGE_NAME: 's' })).toEqual({
+      defaultPlanName: 'p',
       stage: { restApiId: 'a', stageName: 's' },
     });
-    expect(() => usageRegistrationConfigFrom({ TOLLGATE_REST_API_ID: 'a' })).toThrow(/missing TOLLGATE_DEFAULT_USAGE_PLAN_ID, TOLLGATE_STAGE_NAME/);
+    expect(() => usageRegistrationConfigFrom({ TOLLGATE_REST_API_ID: 'a' })).toThrow(/missing TOLLGATE_DEFAULT_USAGE_PLAN_NAME, TOLLGATE_STAGE_NAME/);
   });
 });
