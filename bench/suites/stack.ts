@@ -88,8 +88,17 @@ async function createApiKey(stack: LocalStack): Promise<string> {
     headers: { Authorization: `Bearer ${stack.adminToken}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ scopes: SCOPES, description: 'benchmark' }),
   });
-  if (status !== 201) throw new Error(`creating an API key failed: ${status} ${body}`);
+  if (status !== 201) throw new Error(`creating an API key failed: ${status} ${errorCode(body)}`);
   return (JSON.parse(body) as { apiKey: string }).apiKey;
+}
+
+/** The `error` code of an error body (never the body itself, which could echo a credential). */
+function errorCode(body: string): string {
+  try {
+    return String((JSON.parse(body) as { error?: unknown }).error);
+  } catch {
+    return '(not a JSON error body)';
+  }
 }
 
 /** One client-credentials exchange over HTTP; the body is never logged (it holds a token). */
@@ -98,7 +107,7 @@ async function exchange(stack: LocalStack, apiKey: string): Promise<string> {
     headers: { Authorization: basicAuth(CLIENT, apiKey), 'Content-Type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials',
   });
-  if (status !== 200) throw new Error(`token exchange failed: ${status} ${(JSON.parse(body) as { error?: string }).error}`);
+  if (status !== 200) throw new Error(`token exchange failed: ${status} ${errorCode(body)}`);
   return (JSON.parse(body) as { access_token: string }).access_token;
 }
 
@@ -294,7 +303,7 @@ async function revocationPropagation({ args, progress, defer }: Context, stack: 
     await sleep(REVOKE_GAP_MS[0] + Math.random() * (REVOKE_GAP_MS[1] - REVOKE_GAP_MS[0]));
     const { status, body } = await call(stack, 'DELETE', `/admin/tokens/${jti}`, { headers: { Authorization: `Bearer ${stack.adminToken}` } });
     returnedAt.set(jti, nowNs());
-    if (status !== 204) throw new Error(`revoking a token failed: ${status} ${body}`);
+    if (status !== 204) throw new Error(`revoking a token failed: ${status} ${errorCode(body)}`);
     for (const instance of instances) instance.send({ type: 'watch', jti });
   }
 
