@@ -30,6 +30,8 @@ export const USAGE_KEY_PREFIX = 'tgu';
 /** 184 random bits: unique across every key in an account by a wide margin. */
 export const USAGE_KEY_RANDOM_CHARS = 32;
 export const USAGE_KEY_PATTERN = /^tgu[0-9A-Za-z]{32}$/;
+/** Any value API Gateway accepts for an API key (20–128 letters and digits): what a usage plan can hold. */
+export const USAGE_KEY_VALUE_PATTERN = /^[A-Za-z0-9]{20,128}$/;
 
 /** RFC 9068 §2.1: the media type of a JWT access token. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
+import { USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
 
 export interface LocalApiStage {
   readonly apiId: string;
@@ -77,8 +78,6 @@ const notFound = (what: string) => new RestError(404, 'NotFoundException', `Inva
 const conflict = (message: string) => new RestError(409, 'ConflictException', message);
 const badRequest = (message: string) => new RestError(400, 'BadRequestException', message);
 
-/** API Gateway's documented bounds for an API key value. */
-const KEY_VALUE = /^[A-Za-z0-9]{20,128}$/;
 const PAGE_LIMIT_MAX = 500;
 
 export class LocalUsagePlans {
@@ -131,7 +130,7 @@ export class LocalUsagePlans {
 
   createApiKey(input: { name?: unknown; value?: unknown; enabled?: unknown; description?: unknown; tags?: unknown }): LocalApiKey {
     const value = input.value === undefined ? randomBytes(20).toString('hex') : input.value;
-    if (typeof value !== 'string' || !KEY_VALUE.test(value)) throw badRequest('API Key value should be at least 20 characters long');
+    if (typeof value !== 'string' || !USAGE_KEY_VALUE_PATTERN.test(value)) throw badRequest('API Key value should be at least 20 characters long');
     if (this.state.apiKeys.some((key) => key.value === value)) throw conflict('API Key already exists');
     const key: LocalApiKey = {
       id: newId(),

@@ -17,7 +17,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { Limits } from '../../common/config';
-import { ACCESS_TOKEN_TYP } from '../../common/tokens';
+import { ACCESS_TOKEN_TYP, USAGE_KEY_PATTERN } from '../../common/tokens';
 import { RejectReason, TokenRejected } from './authorizer-errors';
 import type { KeyLookup, TrustedKey } from './key-ring-cache';
 
@@ -40,6 +40,8 @@ export interface VerifiedToken {
   readonly scope: string;
   readonly iat: number;
   readonly exp: number;
+  /** `uik`: the client's usage key, when its registration with a usage plan was confirmed at issuance. */
+  readonly usageKey?: string;
 }
 
 interface ProtectedHeader {
@@ -86,7 +88,7 @@ export class AccessTokenVerifier {
   }
 
   private checkClaims(claims: Record<string, unknown>, key: TrustedKey, now: number): VerifiedToken {
-    const { sub, client_id: clientId, jti, scope, cid, iat, exp, nbf, iss, aud } = claims;
+    const { sub, client_id: clientId, jti, scope, cid, iat, exp, nbf, iss, aud, uik } = claims;
     if (
       !nonEmptyString(sub) ||
       !nonEmptyString(jti) ||
@@ -95,7 +97,8 @@ export class AccessTokenVerifier {
       clientId !== sub ||
       typeof iat !== 'number' ||
       typeof exp !== 'number' ||
-      (nbf !== undefined && typeof nbf !== 'number')
+      (nbf !== undefined && typeof nbf !== 'number') ||
+      (uik !== undefined && !(typeof uik === 'string' && USAGE_KEY_PATTERN.test(uik)))
     ) {
       throw new TokenRejected(RejectReason.invalidClaims, { kid: key.kid, ...factsOf(sub, jti) });
     }
@@ -109,7 +112,8 @@ export class AccessTokenVerifier {
     if (iat > now + skew) throw new TokenRejected(RejectReason.issuedInFuture, facts);
     // Also refuses non-finite numbers (`1e999` parses to Infinity).
     if (!(exp - iat <= maxLifetimeSeconds)) throw new TokenRejected(RejectReason.lifetimeTooLong, facts);
-    return { key, clientId: sub, jti, apiKeyId: cid, scope, iat, exp };
+    const verified: VerifiedToken = { key, clientId: sub, jti, apiKeyId: cid, scope, iat, exp };
+    return uik === undefined ? verified : { ...verified, usageKey: uik };
   }
 }
 

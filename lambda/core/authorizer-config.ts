@@ -3,6 +3,7 @@
  * value fails the init with a message naming the variable (or the route rule).
  */
 import { Defaults, DEFAULT_ROUTES, Env, Limits, type RouteRule, type UnmatchedRoutes } from '../../common/config';
+import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { ConfigurationError, optionalInt, optionalNumber, requireString, tableNamesFrom } from './env';
 import { parseRouteRules } from './route-policy';
 
@@ -19,6 +20,8 @@ export interface AuthorizerConfig {
   readonly keyRingRefreshSeconds: number;
   /** Fraction of allow decisions that are logged (every denial is). */
   readonly allowLogSampleRate: number;
+  /** `usageIdentifierKey` for tokens without a `uik` claim; absent: none (usage plans not in force). */
+  readonly fallbackUsageKey?: string;
   readonly tables: { readonly signingKeys: string; readonly revocations: string };
 }
 
@@ -38,8 +41,16 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     revocationMaxStalenessS: optionalInt(env, Env.revocationMaxStalenessS, Defaults.revocationMaxStalenessS, 1, MAX_STALENESS_S),
     keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, MIN_KEY_RING_REFRESH_S, MAX_KEY_RING_REFRESH_S),
     allowLogSampleRate: optionalNumber(env, Env.allowLogSampleRate, Defaults.allowLogSampleRate, 0, 1),
+    fallbackUsageKey: fallbackUsageKeyFrom(env),
     tables: tableNamesFrom(env, ['signingKeys', 'revocations']),
   };
+}
+
+function fallbackUsageKeyFrom(env: Environment): string | undefined {
+  const raw = env[Env.fallbackUsageKey];
+  if (raw === undefined || raw === '') return undefined;
+  if (!USAGE_KEY_VALUE_PATTERN.test(raw)) throw new ConfigurationError(`environment variable ${Env.fallbackUsageKey} must be an API Gateway API key value (20–128 letters and digits)`);
+  return raw;
 }
 
 function unmatchedRoutesFrom(env: Environment): UnmatchedRoutes {

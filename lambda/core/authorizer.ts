@@ -67,6 +67,8 @@ export type Decision = Allowed | Forbidden | Rejected;
 interface CachedToken extends Allowed, Cacheable {
   readonly apiKeyId: string;
   readonly grant: Grant;
+  /** What API Gateway meters this token's requests under (`usageIdentifierKey`). */
+  readonly usageKey: string | undefined;
   /** The `{apiId}/{stage}` prefix `response` was built for. */
   prefix: string;
   response: AuthorizerResponse;
@@ -81,6 +83,12 @@ export interface AuthorizerDeps {
   readonly clockSkewSeconds: number;
   readonly now: () => number;
   readonly cacheCapacity?: number;
+  /**
+   * The usage key for a token without a `uik` claim (a client whose usage key is not
+   * registered): a key of the default usage plan, so API Gateway meters the request there
+   * instead of refusing it. Absent: such tokens get no `usageIdentifierKey`.
+   */
+  readonly fallbackUsageKey?: string;
 }
 
 /** Counters the handler publishes as metrics; plain integers so the hot path only increments. */
@@ -179,6 +187,7 @@ export class Authorizer {
   private remember(token: string, verified: VerifiedToken, prefix: string): CachedToken {
     const grant = this.deps.routes.grant(verified.scope);
     const validUntilSeconds = Math.min(verified.exp + this.deps.clockSkewSeconds, verified.key.verifyUntil);
+    const usageKey = verified.usageKey ?? this.deps.fallbackUsageKey;
     const entry: CachedToken = {
       outcome: 'allow',
       clientId: verified.clientId,
@@ -187,9 +196,10 @@ export class Authorizer {
       kid: verified.key.kid,
       apiKeyId: verified.apiKeyId,
       grant,
+      usageKey,
       validUntilMs: validUntilSeconds * 1000,
       prefix,
-      response: response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant)),
+      response: response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant), usageKey),
       cacheKey: '',
     };
     this.cache.set(token, entry);
@@ -202,7 +212,7 @@ export class Authorizer {
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     if (entry.prefix !== parts.prefix) {
-      entry.response = response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context);
+      entry.response = response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context, entry.usageKey);
       entry.prefix = parts.prefix;
     }
     const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
@@ -218,13 +228,13 @@ export class Authorizer {
       Version: response.policyDocument.Version,
       Statement: [...response.policyDocument.Statement, { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [arn] }],
     };
-    return { principalId: response.principalId, policyDocument, context: response.context };
+    return { ...response, policyDocument };
   }
 }
 
 /** Responses and contexts are shared by every hit of a token: nothing may modify them. */
-function response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext): AuthorizerResponse {
-  return { principalId, policyDocument, context };
+function response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext, usageKey: string | undefined): AuthorizerResponse {
+  return usageKey === undefined ? { principalId, policyDocument, context } : { principalId, policyDocument, context, usageIdentifierKey: usageKey };
 }
 
 function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {

@@ -60,6 +60,7 @@ export function createAuthorizer(settings: AuthorizerSettings, ports: Authorizer
     clockSkewSeconds: settings.clockSkewSeconds,
     now: ports.now,
     cacheCapacity: ports.cacheCapacity,
+    fallbackUsageKey: settings.fallbackUsageKey,
   });
   return authorizer;
 }

@@ -77,6 +77,43 @@ describe('Authorizer.decide allows', () => {
   });
 });
 
+describe('Authorizer.decide names the usage key API Gateway meters the request under', () => {
+  const UIK = 'tgu0123456789abcdefghijABCDEFGHIJ01';
+  const FALLBACK = 'tollgateFallbackUsageKey0';
+
+  it("returns the token's uik as usageIdentifierKey, on every stage and from the cache", async () => {
+    const h = await harness([es.record], { fallbackUsageKey: FALLBACK });
+    const token = bearer(signToken(es, claims(NOW_S, { uik: UIK })));
+    expect(asAllowed(await decide(h, token)).response.usageIdentifierKey).toBe(UIK);
+    expect(asAllowed(await decide(h, token)).response.usageIdentifierKey).toBe(UIK);
+    const other = methodArn('GET', '/orders', 'arn:aws:execute-api:eu-west-1:111122223333:abcdef1234/prod/');
+    expect(asAllowed(await h.authorizer.decide({ ...authorizerEvent(token), methodArn: other })).response.usageIdentifierKey).toBe(UIK);
+    expect(h.authorizer.stats.cacheHits).toBe(2);
+  });
+
+  it('returns the fallback key for a token without uik (a client whose own key is not registered)', async () => {
+    const h = await harness([es.record], { fallbackUsageKey: FALLBACK });
+    expect(asAllowed(await decide(h, bearer(signToken(es, claims(NOW_S))))).response.usageIdentifierKey).toBe(FALLBACK);
+  });
+
+  it('returns no usage key when usage plans are not in force (no fallback, no uik)', async () => {
+    const h = await harness([es.record]);
+    expect(asAllowed(await decide(h, bearer(signToken(es, claims(NOW_S))))).response).not.toHaveProperty('usageIdentifierKey');
+  });
+
+  it('keeps the usage key on the policy that denies an unmatched route', async () => {
+    const h = await harness([es.record], { fallbackUsageKey: FALLBACK });
+    const decision = await decide(h, bearer(signToken(es, claims(NOW_S, { uik: UIK }))), 'GET', '/nowhere');
+    expect(decision.outcome).toBe('forbid');
+    expect((decision as Forbidden).response.usageIdentifierKey).toBe(UIK);
+  });
+
+  it.each([['not a usage key'], [42], [''], ['tgu' + 'a'.repeat(31)]])('refuses a token whose uik is malformed (%j) as invalid_claims', async (uik) => {
+    const h = await harness([es.record], { fallbackUsageKey: FALLBACK });
+    expect(reasonOf(await decide(h, bearer(signToken(es, claims(NOW_S, { uik })))))).toBe('invalid_claims');
+  });
+});
+
 describe('Authorizer.decide forbids (403) a valid token', () => {
   it('without the scope the route needs, with a policy that denies the route', async () => {
     const h = await harness([es.record]);

@@ -38,6 +38,7 @@ describe('authorizerConfigFrom', () => {
       [Env.revocationMaxStalenessS]: '10',
       [Env.keyRingRefreshSeconds]: '30',
       [Env.allowLogSampleRate]: '0',
+      [Env.fallbackUsageKey]: 'tollgateFallbackUsageKey0',
     });
     expect(config).toMatchObject({
       audience: 'orders-api',
@@ -48,6 +49,7 @@ describe('authorizerConfigFrom', () => {
       revocationMaxStalenessS: 10,
       keyRingRefreshSeconds: 30,
       allowLogSampleRate: 0,
+      fallbackUsageKey: 'tollgateFallbackUsageKey0',
     });
   });
 
@@ -59,6 +61,7 @@ describe('authorizerConfigFrom', () => {
     [{ [Env.revocationMaxStalenessS]: '0' }, /REVOCATION_MAX_STALENESS_S must be an integer/],
     [{ [Env.keyRingRefreshSeconds]: 'often' }, /TOLLGATE_KEY_RING_REFRESH_SECONDS must be an integer/],
     [{ [Env.allowLogSampleRate]: '2' }, /TOLLGATE_ALLOW_LOG_SAMPLE_RATE must be a number from 0 to 1/],
+    [{ [Env.fallbackUsageKey]: 'too-short_key' }, /TOLLGATE_FALLBACK_USAGE_KEY must be an API Gateway API key value/],
     [{ [Env.unmatchedRoutes]: 'maybe' }, /TOLLGATE_UNMATCHED_ROUTES must be "deny" or "allow", got "maybe"/],
     [{ [Env.routes]: '[{"method":"GET","path":"/a/","scopes":[]}]' }, /TOLLGATE_ROUTES\[0\] \(GET \/a\/\): path must not contain empty segments/],
     [{ [Env.routes]: '[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":[]}]' }, /route rule 1 \(GET \/a\) duplicates/],

@@ -91,6 +91,7 @@ export async function harness(
     unmatchedRoutes?: UnmatchedRoutes;
     clock?: Clock;
     cacheCapacity?: number;
+    fallbackUsageKey?: string;
     start?: boolean;
     onKeyRingEvent?: (event: KeyRingEvent) => void;
     onRevocationEvent?: (event: RevocationViewEvent) => void;
@@ -102,7 +103,12 @@ export async function harness(
   const keyEvents: KeyRingEvent[] = [];
   const feedEvents: RevocationViewEvent[] = [];
   const authorizer = createAuthorizer(
-    { ...SETTINGS, routes: options.routes ?? SETTINGS.routes, unmatchedRoutes: options.unmatchedRoutes ?? SETTINGS.unmatchedRoutes },
+    {
+      ...SETTINGS,
+      routes: options.routes ?? SETTINGS.routes,
+      unmatchedRoutes: options.unmatchedRoutes ?? SETTINGS.unmatchedRoutes,
+      fallbackUsageKey: options.fallbackUsageKey,
+    },
     {
       keySource,
       feed,
