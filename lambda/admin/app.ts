@@ -15,7 +15,7 @@ import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
-import { apiGatewayClient } from '../adapters/aws-clients';
+import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';

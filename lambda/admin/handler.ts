@@ -1,6 +1,8 @@
 /** Every `admin` route of `common/api-routes.ts`: see `app.ts`. */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { apiGatewayClient, documentClient, lambdaClient } from '../adapters/aws-clients';
+import { apiGatewayClient } from '../adapters/clients/api-gateway';
+import { documentClient } from '../adapters/clients/dynamodb';
+import { lambdaClient } from '../adapters/clients/lambda';
 import { createAdminHandler } from './app';
 
 export const handler = createAdminHandler({

@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/config';
 import { serviceName } from '../../common/metrics';
-import { documentClient } from '../adapters/aws-clients';
+import { documentClient } from '../adapters/clients/dynamodb';
 import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { authorizerConfigFrom } from '../core/authorizer-config';

@@ -1,11 +1,16 @@
 /** `POST /oauth/token`, `POST /oauth/revoke`, `GET /.well-known/jwks.json`: see `app.ts`. */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { documentClient, kmsClient } from '../adapters/aws-clients';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../../common/config';
+import { serviceName } from '../../common/metrics';
+import { documentClient } from '../adapters/clients/dynamodb';
+import { kmsClient } from '../adapters/clients/kms';
 import { createTokenHandler } from './app';
 
 export const handler = createTokenHandler({
   env: process.env,
   doc: documentClient(),
   kms: kmsClient(),
-  logger: new Logger({ serviceName: 'tollgate-token' }),
+  logger: new Logger({ serviceName: serviceName('token') }),
+  metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('token') }),
 });

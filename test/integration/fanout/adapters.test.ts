@@ -3,7 +3,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { EndpointEnv } from '../../../common/config';
 import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type RevocationEntry } from '../../../common/tables';
-import { apiGatewayClient } from '../../../lambda/adapters/aws-clients';
+import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayAuthorizerCacheFlusher } from '../../../lambda/adapters/authorizer-cache-flusher';
 import { DynamoRevocationFeedWriter, FEED_MARKER_ENTRY, FEED_MARKER_SEQ } from '../../../lambda/adapters/revocation-feed-writer';
 import { freshTables, type TestTables } from '../../support/aws';

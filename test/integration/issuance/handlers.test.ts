@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EndpointEnv, Env } from '../../../common/config';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { EndpointEnv, Env, METRICS_NAMESPACE } from '../../../common/config';
+import { Metric, MetricDimension, serviceName } from '../../../common/metrics';
 import { Tables } from '../../../common/tables';
-import { documentClient, kmsClient as sdkKmsClient, lambdaClient } from '../../../lambda/adapters/aws-clients';
+import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
+import { kmsClient as sdkKmsClient } from '../../../lambda/adapters/clients/kms';
+import { lambdaClient } from '../../../lambda/adapters/clients/lambda';
 import { createAdminHandler } from '../../../lambda/admin/app';
 import { ConfigurationError } from '../../../lambda/core/env';
 import { createTokenHandler } from '../../../lambda/token/app';
 import { adminCall, apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { dynamoEndpoint, freshTables, kmsClient, kmsEndpoint } from '../../support/aws';
 import { seedSigningKey } from '../../support/signing-keys';
-import { captureLogs, secrets } from './harness';
+import { captureLogs, logLines, secrets } from './harness';
 
 captureLogs();
 
@@ -43,6 +47,14 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
     expect(expires_in).toBe(300);
     const payload = JSON.parse(Buffer.from(access_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
     expect(payload).toMatchObject({ iss: 'https://entry.test', aud: 'orders-api' });
+    // The issuance is counted in CloudWatch's embedded metric format, under the names and the
+    // `service` dimension the stack's dashboard reads.
+    const emf = logLines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => Metric.tokensIssued in line);
+    expect(emf).toMatchObject({
+      [Metric.tokensIssued]: 1,
+      service: serviceName('token'),
+      _aws: { CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[MetricDimension.service]] }] },
+    });
     const jwks = await token(apiEvent({ method: 'GET', resource: '/.well-known/jwks.json' }));
     expect((JSON.parse(jwks.body) as { keys: unknown[] }).keys).toHaveLength(1);
   });
@@ -50,7 +62,7 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
   it('fails the cold start with a message naming a missing or invalid setting', async () => {
     const tables = await freshTables();
     const base: Record<string, string> = { ...tables.env, [EndpointEnv.dynamodb]: dynamoEndpoint(), [EndpointEnv.kms]: kmsEndpoint() };
-    const deps = (env: Record<string, string>) => ({ env, doc: documentClient(env), kms: sdkKmsClient(env), lambda: lambdaClient(env), logger: new Logger() });
+    const deps = (env: Record<string, string>) => ({ env, doc: documentClient(env), kms: sdkKmsClient(env), lambda: lambdaClient(env), logger: new Logger(), metrics: new Metrics() });
     expect(() => createTokenHandler(deps(base))).toThrow(new ConfigurationError(`environment variable ${Env.issuer} is required`));
     expect(() => createTokenHandler(deps({ ...base, [Env.issuer]: 'x', [Env.tokenTtlSeconds]: '7200' }))).toThrow(Env.tokenTtlSeconds);
     const withoutTokens = Object.fromEntries(Object.entries(base).filter(([name]) => name !== Tables.tokens.envVar));

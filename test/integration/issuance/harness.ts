@@ -1,6 +1,6 @@
 /**
  * The token and admin functions wired exactly as in Lambda — real SDK clients from
- * `aws-clients.ts` over HTTP to DynamoDB Local, the local KMS endpoint and a Lambda Invoke
+ * `lambda/adapters/clients/` over HTTP to DynamoDB Local, the local KMS endpoint and a Lambda Invoke
  * stub — on a fresh set of tables, with an injected clock and every log line captured.
  */
 import { createServer, type Server } from 'node:http';
@@ -11,7 +11,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { EndpointEnv, Env } from '../../../common/config';
 import type { TableKey } from '../../../common/tables';
 import type { KeySpec } from '../../../common/tokens';
-import { documentClient, kmsClient as sdkKmsClient, lambdaClient } from '../../../lambda/adapters/aws-clients';
+import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
+import { kmsClient as sdkKmsClient } from '../../../lambda/adapters/clients/kms';
+import { lambdaClient } from '../../../lambda/adapters/clients/lambda';
 import { createAdminHandler } from '../../../lambda/admin/app';
 import { createTokenHandler } from '../../../lambda/token/app';
 import { dynamoEndpoint, freshTables, kmsClient, kmsEndpoint, type TestTables } from '../../support/aws';
@@ -27,6 +29,8 @@ export interface Harness {
   readonly tables: TestTables;
   readonly token: Handler;
   readonly admin: Handler;
+  /** Metric name → sum of what the token function emitted. */
+  readonly metrics: ReadonlyMap<string, number>;
   /** Epoch seconds of the injected clock. */
   nowSeconds(): number;
   advance(seconds: number): void;
@@ -88,13 +92,22 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     ...options.extraEnv,
   };
   const doc = documentClient(env);
-  const token = createTokenHandler({ env, doc, kms: sdkKmsClient(env), logger: new Logger({ serviceName: 'token-test' }), now });
+  const metrics = new Map<string, number>();
+  const token = createTokenHandler({
+    env,
+    doc,
+    kms: sdkKmsClient(env),
+    logger: new Logger({ serviceName: 'token-test' }),
+    metrics: { addMetric: (name, _unit, value) => void metrics.set(name, (metrics.get(name) ?? 0) + value), publishStoredMetrics: () => undefined },
+    now,
+  });
   const admin = createAdminHandler({ env, doc, lambda: lambdaClient(env), logger: new Logger({ serviceName: 'admin-test' }), now });
 
   const h: Harness = {
     tables,
     token,
     admin,
+    metrics,
     nowSeconds: () => clock / 1000,
     advance: (seconds) => {
       clock += seconds * 1000;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS, EndpointEnv, UsageNaming } from '../../../common/config';
 import type { ClientLimits } from '../../../common/tables';
-import { apiGatewayClient } from '../../../lambda/adapters/aws-clients';
+import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../../../lambda/adapters/usage-plans';
 import { newUsageKey } from '../../../lambda/core/client-usage';
 import { UsageRegistrar, type UsageClient } from '../../../lambda/core/usage-registration';
