@@ -34,6 +34,11 @@ export interface ErrorLogger {
   error(message: string, details: Readonly<Record<string, unknown>>): void;
 }
 
+/** The HTTP status an error becomes: 5xx means the failure was ours, not the caller's. */
+export function statusOf(error: unknown): number {
+  return error instanceof ApiError ? STATUS[error.code] : STATUS.server_error;
+}
+
 export function errorResponse(error: unknown, log: ErrorLogger): APIGatewayProxyResult {
   if (!(error instanceof ApiError)) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));

@@ -4,11 +4,13 @@
  * `handler.ts` builds it at module scope; tests build it with their own env and clients.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ApiPath, Defaults, Env, Limits } from '../../common/config';
 import { Functions } from '../../common/functions';
+import { Metric } from '../../common/metrics';
 import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
@@ -20,6 +22,7 @@ import { Issuer, type IssuerConfig } from '../core/issuer';
 import { CachedRing } from '../core/issuing-key';
 import { jwkSet } from '../core/jwks';
 import { loggerAudit } from '../http/audit';
+import { statusOf } from '../http/errors';
 import { header, formBody, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler } from '../http/router';
@@ -31,6 +34,11 @@ export interface TokenAppDependencies {
   readonly doc: DynamoDBDocumentClient;
   readonly kms: KMSClient;
   readonly logger: Logger;
+  /** Where `TokensIssued` and `TokenIssuanceErrors` go (EMF on stdout in Lambda). */
+  readonly metrics: {
+    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+    publishStoredMetrics(): unknown;
+  };
   /** Epoch milliseconds. */
   readonly now?: () => number;
 }
@@ -66,9 +74,23 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     return authorization === undefined ? { form } : { authorization, form };
   };
 
+  const exchange = async (event: ProxyEvent) => {
+    try {
+      const issued = await issuer.exchange(request(event));
+      deps.metrics.addMetric(Metric.tokensIssued, MetricUnit.Count, 1);
+      return json(200, issued);
+    } catch (error) {
+      // A refused client (4xx) is the service working; only our own failures (5xx) count.
+      if (statusOf(error) >= 500) deps.metrics.addMetric(Metric.issuanceErrors, MetricUnit.Count, 1);
+      throw error;
+    } finally {
+      deps.metrics.publishStoredMetrics();
+    }
+  };
+
   return proxyHandler(
     {
-      [ApiPath.token]: { POST: async (event) => json(200, await issuer.exchange(request(event))) },
+      [ApiPath.token]: { POST: exchange },
       [ApiPath.revoke]: {
         POST: async (event) => {
           await issuer.revoke(request(event));

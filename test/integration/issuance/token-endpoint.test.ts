@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { Defaults, Limits } from '../../../common/config';
+import { Metric } from '../../../common/metrics';
 import { SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { apiEvent, basicAuth, formPost } from '../../support/api-events';
@@ -61,6 +62,7 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
         purgeAt: h.nowSeconds() + 900 + TOKEN_RECORD_GRACE_SECONDS,
       },
     ]);
+    expect(Object.fromEntries(h.metrics)).toEqual({ [Metric.tokensIssued]: 1 });
   });
 
   it('authenticates with client_secret_post and with a bearer API key, and narrows scope', async () => {
@@ -112,6 +114,8 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     }
     expect(descriptions.size).toBe(1);
     expect(await h.items('tokens')).toEqual([]);
+    // Refused clients are the service working, not issuance errors.
+    expect(Object.fromEntries(h.metrics)).toEqual({});
     expect((await h.exchange('acme', live)).statusCode).toBe(200);
   });
 
@@ -175,6 +179,7 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     h.advance(10);
     expectOAuthError(await h.exchange('acme', apiKey), 503, 'temporarily_unavailable');
     expect(await h.items('tokens')).toEqual([]);
+    expect(Object.fromEntries(h.metrics)).toEqual({ [Metric.issuanceErrors]: 2 });
   });
 
   it('samples lastUsedAt: once per window per key', async () => {
