@@ -110,10 +110,17 @@ export class KeyRingCache implements KeyLookup {
 
   /**
    * For a token whose `kid` is not in the ring: reload the ring unless that was done for
-   * an unknown kid less than `unknownKidIntervalMs` ago. True when a reload happened.
+   * an unknown kid less than `unknownKidIntervalMs` ago, or join the reload in flight.
+   * True when the ring was reloaded for the caller.
    */
   async refreshForUnknownKid(nowMs: number): Promise<boolean> {
-    if (nowMs - this.lastUnknownKidRefreshMs < this.unknownKidIntervalMs) return false;
+    if (nowMs - this.lastUnknownKidRefreshMs < this.unknownKidIntervalMs) {
+      // Inside the penalty interval a reload still in flight is joined (it costs no read and
+      // may bring this kid: requests arriving together with a new key's first tokens).
+      if (!this.flight.running(nowMs)) return false;
+      await this.refresh(nowMs);
+      return true;
+    }
     this.lastUnknownKidRefreshMs = nowMs;
     await this.refresh(nowMs);
     return true;

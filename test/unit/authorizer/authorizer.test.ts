@@ -229,6 +229,15 @@ describe('Authorizer.decide rejects (401)', () => {
     expect(h.keySource.loads - loads).toBe(1);
   });
 
+  it('never the first tokens of a new key that arrive together (they share one reload)', async () => {
+    const h = await harness([es.record]);
+    const fresh = generateTestKey('ES256', { kid: 'fresh' });
+    h.keySource.records = [es.record, fresh.record];
+    const decisions = await Promise.all(Array.from({ length: 5 }, () => decide(h, bearer(signToken(fresh, claims(NOW_S))))));
+    expect(decisions.map(reasonOf)).toEqual(Array(5).fill('allow'));
+    expect(h.keySource.loads).toBe(2);
+  });
+
   it('a cached token whose signing key left the ring', async () => {
     const h = await harness([es.record, rs.record]);
     const token = bearer(signToken(es, claims(NOW_S)));

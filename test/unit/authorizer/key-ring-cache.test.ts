@@ -105,6 +105,16 @@ describe('KeyRingCache', () => {
     expect(source.loads).toBe(3);
   });
 
+  it('lets unknown kids arriving while that reload is in flight join it, without another read', async () => {
+    const source = new FakeKeySource([]);
+    const ring = cache(source);
+    await ring.refresh(NOW_MS);
+    source.records = [generateTestKey('ES256', { kid: 'new' }).record];
+    const [first, second] = await Promise.all([ring.refreshForUnknownKid(NOW_MS), ring.refreshForUnknownKid(NOW_MS + 1)]);
+    expect([first, second, source.loads, ring.lookup('new', NOW_S) !== undefined]).toEqual([true, true, 2, true]);
+    expect(await ring.refreshForUnknownKid(NOW_MS + 2)).toBe(false);
+  });
+
   it('before the first load, waits for a load unless one failed moments ago', async () => {
     const source = new FakeKeySource([generateTestKey('ES256', { kid: 'a' }).record]);
     source.failing = true;
