@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { verify } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,6 +21,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { EndpointEnv, Env } from '../common/config';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
+import { esbuildOptions } from '../lib/bundling';
 import { createAuthorizer } from '../lambda/core/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../lambda/authorizer/telemetry';
@@ -203,31 +204,24 @@ export async function measureCachedHeap(count = 100_000, alg: JwsAlgorithm = 'ES
 }
 
 /**
- * Bundles the handler as the stack would (esbuild, minified, `@aws-sdk/*` left to the
- * Lambda runtime) and imports the bundle in a fresh process with a valid configuration
- * and an unreachable DynamoDB endpoint (loads start in the background and fail; the
- * import itself is what is timed). The median of `runs` imports is reported.
+ * Bundles the handler as the stack does (`lib/bundling.ts`: esbuild, minified, `@aws-sdk/*`
+ * left to the Lambda runtime) and imports the bundle in a fresh process with a valid
+ * configuration and an unreachable DynamoDB endpoint (loads start in the background and
+ * fail; the import itself is what is timed). The median of `runs` imports is reported.
  */
 export async function measureBundle(runs = 5): Promise<BundleResult> {
   const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('../lambda/authorizer/handler.ts', import.meta.url))],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['@aws-sdk/*'],
-    write: false,
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles[0]!.contents;
   // Inside node_modules/.cache so the external @aws-sdk packages resolve as in the runtime.
   const cache = fileURLToPath(new URL('../node_modules/.cache/', import.meta.url));
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'tollgate-bench-'));
   const file = join(dir, 'authorizer.mjs');
-  writeFileSync(file, code);
+  await build({
+    ...esbuildOptions(),
+    entryPoints: [fileURLToPath(new URL('../lambda/authorizer/handler.ts', import.meta.url))],
+    outfile: file,
+    logLevel: 'silent',
+  });
   const env = {
     ...process.env,
     [Env.issuer]: 'https://bench.example',
@@ -247,7 +241,7 @@ export async function measureBundle(runs = 5): Promise<BundleResult> {
     return Math.round(median(times) * 10) / 10;
   };
   try {
-    return { bytes: code.length, importMillis: await timeImport(false), ownImportMillis: await timeImport(true) };
+    return { bytes: statSync(file).size, importMillis: await timeImport(false), ownImportMillis: await timeImport(true) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

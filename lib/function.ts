@@ -1,9 +1,10 @@
 /**
  * Every Tollgate Lambda function, with our defaults in one place: Node.js 24 on arm64,
- * bundled by the locally installed esbuild (never Docker), minified with source maps,
- * the AWS SDK left to the runtime, an explicit log group with retention, Powertools
- * settings, and a role that may write to that log group and nothing else until a grant
- * adds to it. The table access of each function comes from `common/functions.ts`.
+ * bundled by the locally installed esbuild (never Docker) with the settings of
+ * `lib/bundling.ts` (minified, source maps, the AWS SDK left to the runtime), an
+ * explicit log group with retention, Powertools settings, and a role that may write to
+ * that log group and nothing else until a grant adds to it. The table access of each
+ * function comes from `common/functions.ts`.
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { METRICS_NAMESPACE } from '../common/config';
 import { Functions, type FunctionName, type FunctionSpec, type TableAccess } from '../common/functions';
 import { serviceName } from '../common/metrics';
 import { Tables, type TableKey } from '../common/tables';
+import { LAMBDA_BUNDLING } from './bundling';
 import type { TollgateTables } from './data';
 
 /**
@@ -98,14 +100,9 @@ export class TollgateFunction extends Construct {
       description: `Tollgate ${props.name}`,
       bundling: {
         forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // The runtime provides SDK v3; bundling it would only add cold-start bytes.
-        externalModules: ['@aws-sdk/*'],
-        // Some dependencies still call `require`; ESM output needs one (esbuild#1921).
-        banner: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);",
+        ...LAMBDA_BUNDLING,
+        format: { esm: OutputFormat.ESM, cjs: OutputFormat.CJS }[LAMBDA_BUNDLING.format],
+        externalModules: [...LAMBDA_BUNDLING.externalModules],
       },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',

@@ -1,11 +1,11 @@
 /**
- * P5: the authorizer as it is deployed, bundled the way `lib/function.ts` has CDK's
- * NodejsFunction bundle it (esbuild, platform node, target node24, ESM, minified, external
- * source map, `@aws-sdk/*` left to the runtime), and its cold init: a fresh `node`
- * process importing the bundle and answering its first request, which waits for the key
- * ring and the revocation feed to load from DynamoDB Local. Compared with the same
- * bundling of aws-jwt-verify alone, and with the floor of importing the SDK and running
- * the same one Query.
+ * P5: the authorizer as it is deployed, bundled with the options CDK's NodejsFunction
+ * bundles it with (`lib/bundling.ts`, shared with `lib/function.ts`: esbuild, platform
+ * node, target node24, ESM, minified, external source map, `@aws-sdk/*` left to the
+ * runtime), and its cold init: a fresh `node` process importing the bundle and answering
+ * its first request, which waits for the key ring and the revocation feed to load from
+ * DynamoDB Local. Compared with the same bundling of aws-jwt-verify alone, and with the
+ * floor of importing the SDK and running the same one Query.
  */
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { Functions } from '../../common/functions';
 import { RING_PARTITION, SigningKeyAttr } from '../../common/tables';
+import { esbuildOptions, externalPackages } from '../../lib/bundling';
 import { figure } from '../lib/figure';
 import { runSuite } from '../lib/suite';
 import { authorizerEventFor, createRing, mintTokens } from '../lib/authorizer-under-test';
@@ -30,23 +31,8 @@ const OUT = fileURLToPath(new URL('../.out/', import.meta.url));
 const COLD_START = fileURLToPath(new URL('../cold-start.mjs', import.meta.url));
 const KB = 1000;
 
-/**
- * The bundling options of `lib/function.ts` as CDK passes them to esbuild
- * (`--platform=node --target=node24 --format=esm --minify --sourcemap
- * --external:@aws-sdk/* --banner:js=…`). That file does not export them, hence this copy.
- */
-const CDK_BUNDLING: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  minify: true,
-  sourcemap: true,
-  external: ['@aws-sdk/*'],
-  banner: { js: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);" },
-  metafile: true,
-  logLevel: 'silent',
-};
+/** What CDK runs for the deployed function (`lib/bundling.ts`), plus what the figures need. */
+const CDK_BUNDLING: BuildOptions = { ...esbuildOptions(), metafile: true, logLevel: 'silent' };
 
 interface Bundle {
   readonly file: string;
@@ -54,6 +40,8 @@ interface Bundle {
   readonly gzipBytes: number;
   /** The largest inputs by bytes in the output: where the size comes from. */
   readonly largest: Readonly<Record<string, number>>;
+  /** Packages left to the runtime, loaded at init (the `@aws-sdk/*` ones cost most of it). */
+  readonly externals: readonly string[];
 }
 
 function largestPackages(metafile: Metafile, top = 6): Record<string, number> {
@@ -71,7 +59,7 @@ async function bundle(name: string, entry: BuildOptions): Promise<Bundle> {
   mkdirSync(dir, { recursive: true });
   const file = `${dir}index.mjs`;
   const result = await build({ ...CDK_BUNDLING, ...entry, outfile: file });
-  return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, largest: largestPackages(result.metafile!) };
+  return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, largest: largestPackages(result.metafile!), externals: externalPackages(result.metafile!) };
 }
 
 interface ColdStart {
@@ -107,7 +95,7 @@ await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
       samples: [ours.bytes / KB],
       comparison: { name: 'aws-jwt-verify alone, same bundling', unit: 'kB', samples: [peer.bytes / KB] },
       target: { on: 'value', op: '<=', limit: 100, text: '≤ 100 kB' },
-      detail: { bytes: ours.bytes, gzipBytes: ours.gzipBytes, largestInputs: ours.largest },
+      detail: { bytes: ours.bytes, gzipBytes: ours.gzipBytes, largestInputs: ours.largest, externalPackages: ours.externals },
     }),
   );
 

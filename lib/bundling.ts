@@ -1,0 +1,56 @@
+/**
+ * How every Tollgate function is bundled, in one place for the two builders that must agree:
+ * CDK's `NodejsFunction` (`lib/function.ts`), which runs the local esbuild with these
+ * settings, and whatever builds the same bundle without CDK (the P5 benchmark, the test
+ * that checks which SDK clients the authorizer bundle imports). It imports nothing from
+ * aws-cdk-lib, so those can load it without loading CDK.
+ */
+import type { BuildOptions, Metafile } from 'esbuild';
+
+/** In `NodejsFunction`'s `bundling` terms; `lib/function.ts` passes these as they are. */
+export const LAMBDA_BUNDLING = {
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  // The runtime provides SDK v3; bundling it would only add cold-start bytes. Being external,
+  // every `@aws-sdk/*` import a bundled module makes is kept and loaded at init.
+  externalModules: ['@aws-sdk/*'],
+  // Some dependencies still call `require`; ESM output needs one (esbuild#1921).
+  banner: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);",
+} as const;
+
+/**
+ * The same settings as esbuild options, as `NodejsFunction` turns them into its esbuild
+ * command line (`--bundle --platform=node --target=… --format=… --minify --sourcemap
+ * --external:… --banner:js=…`); the caller adds the entry point and output.
+ */
+export function esbuildOptions(): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: LAMBDA_BUNDLING.target,
+    format: LAMBDA_BUNDLING.format,
+    minify: LAMBDA_BUNDLING.minify,
+    sourcemap: LAMBDA_BUNDLING.sourceMap,
+    external: [...LAMBDA_BUNDLING.externalModules],
+    banner: { js: LAMBDA_BUNDLING.banner },
+  };
+}
+
+/**
+ * The packages a bundle leaves to the runtime (from esbuild's metafile), by package name,
+ * sorted, Node built-ins left out. For `@aws-sdk/*` these are what the function loads at
+ * init: esbuild keeps every import of an external module, used or not.
+ */
+export function externalPackages(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    for (const { path, external } of output.imports) {
+      if (!external || path.startsWith('node:')) continue;
+      names.add(path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/'));
+    }
+  }
+  return [...names].sort();
+}
