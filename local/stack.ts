@@ -17,6 +17,7 @@ import { startEcho, type EchoServer } from './echo';
 import { LocalGateway } from './gateway';
 import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
+import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
 
 export interface LocalStackOptions {
@@ -113,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
     const port = options.port;
+    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? 0;
     const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
     const url = `http://127.0.0.1:${issuerPort}`;
     Object.assign(process.env, {
@@ -127,7 +129,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: 'local',
       [Env.issuer]: url,
       [Env.rotationFunction]: ROTATION_FUNCTION,
-      [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}`,
+      // The flush waits one revocation poll after the feed write; with no authorizer cache there is nothing to flush.
+      ...(cacheTtlSeconds > 0 ? { [Env.flushStages]: `${LOCAL_API.apiId}/${LOCAL_API.stage}` } : {}),
       [Env.defaultUsagePlanName]: DEFAULT_PLAN_NAME,
       [Env.restApiId]: LOCAL_API.apiId,
       [Env.stageName]: LOCAL_API.stage,
@@ -171,8 +174,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handlers: { token, admin, authorizer },
       adminToken,
       upstreamUrl,
-      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 0,
+      authorizerCacheTtlSeconds: cacheTtlSeconds,
       writeAccessLog: log,
+      // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
+      usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
     });
     const boundPort = await gateway.listen(issuerPort);
     const activeGateway = gateway;
