@@ -24,7 +24,7 @@ describe('readFanoutConfig', () => {
   });
 
   it('defaults: no stage to flush, the default clock skew and poll interval', () => {
-    expect(readFanoutConfig(tableEnv)).toMatchObject({ flushStages: [], clockSkewSeconds: 30, revocationPollMs: 1000 });
+    expect(readFanoutConfig(tableEnv)).toMatchObject({ flushStages: [], clockSkewSeconds: 30, revocationPollMs: 500 });
   });
 
   it('fails naming the poll-interval variable when it is out of range', () => {
