@@ -2,7 +2,7 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Env, Limits, pendingPublicationSeconds } from '../../common/config';
+import { Defaults, Env, Limits, pendingPublicationSeconds, SettingBounds } from '../../common/config';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../../common/tokens';
 import { ConfigurationError, optionalInt, tableNamesFrom } from './env';
 import { ringTiming, type RingTiming } from './key-ring';
@@ -19,9 +19,6 @@ export interface RotationConfig {
   readonly eventBusName?: string;
 }
 
-const MAX_ROTATION_INTERVAL_DAYS = 365;
-const MAX_HYGIENE_DAYS = 3650;
-
 export function rotationConfig(env: Environment): RotationConfig {
   const eventBusName = env[Env.eventBusName] || undefined;
   const keyRingRefreshSeconds = optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, 1, Limits.tokenTtlSecondsMax);
@@ -30,7 +27,7 @@ export function rotationConfig(env: Environment): RotationConfig {
     tables: tableNamesFrom(env, ['signingKeys', 'apiKeys']),
     keySpec: keySpecFrom(env),
     timing: ringTiming({
-      rotationIntervalDays: optionalInt(env, Env.rotationIntervalDays, Defaults.rotationIntervalDays, 1, MAX_ROTATION_INTERVAL_DAYS),
+      rotationIntervalDays: optionalInt(env, Env.rotationIntervalDays, Defaults.rotationIntervalDays, 1, SettingBounds.rotationIntervalDaysMax),
       keyDeletionWindowDays: optionalInt(
         env,
         Env.keyDeletionWindowDays,
@@ -42,8 +39,8 @@ export function rotationConfig(env: Environment): RotationConfig {
       clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
       ...(pendingSecondsOverride !== undefined && { pendingSecondsOverride }),
     }),
-    expiryWarningDays: optionalInt(env, Env.expiryWarningDays, Defaults.expiryWarningDays, 1, MAX_HYGIENE_DAYS),
-    staleKeyDays: optionalInt(env, Env.staleKeyDays, Defaults.staleKeyDays, 1, MAX_HYGIENE_DAYS),
+    expiryWarningDays: optionalInt(env, Env.expiryWarningDays, Defaults.expiryWarningDays, 1, SettingBounds.hygieneDaysMax),
+    staleKeyDays: optionalInt(env, Env.staleKeyDays, Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
     ...(eventBusName && { eventBusName }),
   };
 }

@@ -25,12 +25,10 @@
  * may let it through. Operators who need those paths closed add a rule for them.
  */
 import type { PolicyDocument, Statement } from 'aws-lambda';
-import { HTTP_METHODS, SCOPE_TOKEN_PATTERN, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
+import { HTTP_METHODS, routeRulesProblem, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
 import { ConfigurationError } from './env';
 import { globMatch } from './policy-evaluation';
 
-/** API Gateway's policy size is bounded; so is the work per request. */
-export const MAX_ROUTE_RULES = 100;
 /** Distinct scope strings remembered with their precomputed grant. */
 const GRANT_CACHE_LIMIT = 1024;
 /** Distinct API/stage prefixes remembered per grant (one authorizer normally serves one stage). */
@@ -78,7 +76,10 @@ export interface MethodArnParts {
   readonly pathStart: number;
 }
 
-/** Parses and validates `TOLLGATE_ROUTES`-style JSON; every error names the bad rule. */
+/**
+ * Parses and validates `TOLLGATE_ROUTES`-style JSON with the same rules the stack checks at
+ * synth (`routeRulesProblem`); every error names the setting and the bad rule.
+ */
 export function parseRouteRules(json: string, setting: string): RouteRule[] {
   let value: unknown;
   try {
@@ -86,45 +87,9 @@ export function parseRouteRules(json: string, setting: string): RouteRule[] {
   } catch (error) {
     throw new ConfigurationError(`${setting} is not valid JSON: ${(error as Error).message}`);
   }
-  if (!Array.isArray(value)) throw new ConfigurationError(`${setting} must be a JSON array of {method, path, scopes} rules`);
-  if (value.length > MAX_ROUTE_RULES) throw new ConfigurationError(`${setting} has ${value.length} rules; at most ${MAX_ROUTE_RULES} are allowed`);
-  return value.map((rule, i) => validateRule(rule, `${setting}[${i}]`));
-}
-
-/** Checks one rule; `where` names it in the error (`TOLLGATE_ROUTES[3]`). */
-export function validateRule(rule: unknown, where: string): RouteRule {
-  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new ConfigurationError(`${where} must be an object {method, path, scopes}`);
-  const { method, path, scopes, ...extra } = rule as Record<string, unknown>;
-  const label = `${where} (${String(method)} ${String(path)})`;
-  const unknown = Object.keys(extra);
-  if (unknown.length) throw new ConfigurationError(`${label}: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
-  if (method !== 'ANY' && !HTTP_METHODS.includes(method as HttpMethod)) {
-    throw new ConfigurationError(`${label}: method must be ANY or one of ${HTTP_METHODS.join(', ')}`);
-  }
-  if (typeof path !== 'string') throw new ConfigurationError(`${label}: path must be a string`);
-  const problem = pathProblem(path);
-  if (problem) throw new ConfigurationError(`${label}: ${problem}`);
-  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN_PATTERN.test(s))) {
-    throw new ConfigurationError(`${label}: scopes must be an array of scope tokens (RFC 6749 §3.3)`);
-  }
-  return { method: method as RouteRule['method'], path, scopes: [...(scopes as string[])] };
-}
-
-function pathProblem(path: string): string | undefined {
-  if (!path.startsWith('/')) return 'path must start with "/"';
-  if (path === '/') return undefined;
-  const segments = path.slice(1).split('/');
-  for (const [i, segment] of segments.entries()) {
-    if (segment === '') return 'path must not contain empty segments or end with "/"';
-    if (/^\{[A-Za-z0-9_]+\+\}$/.test(segment)) {
-      if (i !== segments.length - 1) return 'a greedy {name+} segment must be the last one';
-      continue;
-    }
-    if (/^\{[A-Za-z0-9_]+\}$/.test(segment)) continue;
-    // `*` and `?` would become wildcards in the policy; the rest cannot appear in a path.
-    if (!/^[A-Za-z0-9._~!$&'()+,;=:@%-]+$/.test(segment)) return `segment "${segment}" has characters a literal path segment cannot have`;
-  }
-  return undefined;
+  const problem = routeRulesProblem(value);
+  if (problem) throw new ConfigurationError(`${setting}${problem.startsWith('[') ? '' : ' '}${problem}`);
+  return (value as RouteRule[]).map(({ method, path, scopes }) => ({ method, path, scopes: [...scopes] }));
 }
 
 function compileRule(rule: RouteRule, index: number): CompiledRule {

@@ -64,11 +64,11 @@ describe('authorizerConfigFrom', () => {
     [{ [Env.fallbackUsageKey]: 'too-short_key' }, /TOLLGATE_FALLBACK_USAGE_KEY must be an API Gateway API key value/],
     [{ [Env.unmatchedRoutes]: 'maybe' }, /TOLLGATE_UNMATCHED_ROUTES must be "deny" or "allow", got "maybe"/],
     [{ [Env.routes]: '[{"method":"GET","path":"/a/","scopes":[]}]' }, /TOLLGATE_ROUTES\[0\] \(GET \/a\/\): path must not contain empty segments/],
-    [{ [Env.routes]: '[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":[]}]' }, /route rule 1 \(GET \/a\) duplicates/],
+    [{ [Env.routes]: '[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":[]}]' }, /TOLLGATE_ROUTES\[1\] \(GET \/a\) duplicates an earlier rule/],
   ])('fails at cold start on %o, naming the setting', (override, message) => {
     const coldStart = () => {
       const config = authorizerConfigFrom({ ...BASE, ...override });
-      // Rules are compiled when the authorizer is built; duplicates surface there.
+      // Rules are compiled when the authorizer is built, as the cold start does.
       return new RoutePolicy(config.routes, config.unmatchedRoutes);
     };
     expect(coldStart).toThrow(ConfigurationError);

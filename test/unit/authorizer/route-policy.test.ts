@@ -32,7 +32,8 @@ describe('parseRouteRules', () => {
 
   it.each([
     ['not json', /TOLLGATE_ROUTES is not valid JSON/],
-    ['{"method":"GET"}', /must be a JSON array/],
+    ['{"method":"GET"}', /TOLLGATE_ROUTES must be an array of \{method, path, scopes\} rules/],
+    ['[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":["x"]}]', /TOLLGATE_ROUTES\[1\] \(GET \/a\) duplicates an earlier rule/],
     ['[42]', /TOLLGATE_ROUTES\[0\] must be an object/],
     ['[{"method":"GET","path":"/a","scopes":[],"extra":1}]', /TOLLGATE_ROUTES\[0\] \(GET \/a\): unknown field "extra"/],
     ['[{"method":"FETCH","path":"/a","scopes":[]}]', /\[0\] \(FETCH \/a\): method must be ANY or one of GET/],
