@@ -6,9 +6,10 @@
  * `common/gateway-responses.ts`; every request writes one JSON access-log line
  * (`common/access-log.ts`).
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  ApiKey,
   ApiKeySourceType,
   AuthorizationType,
   EndpointType,
@@ -34,8 +35,11 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
-import { AuthorizerContextKey, Defaults, UpstreamHeader } from '../common/config';
+import { AuthorizerContextKey, Defaults, Env, UpstreamHeader, UsageNaming } from '../common/config';
 import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, INVALID_USAGE_KEY, NO_ROUTE, QUOTA_EXCEEDED, THROTTLED } from '../common/gateway-responses';
+import { KMS_TAG_APPLICATION_VALUE } from '../common/tokens';
+import type { TollgateFunction } from './function';
+import { acknowledgeUsageRegistrationWildcards, fallbackUsageKeyValue, usageRegistrationStatements } from './usage-plans';
 
 /** A refusal API Gateway renders itself: status, static headers, JSON body. */
 export interface Refusal {
@@ -128,10 +132,12 @@ export interface GatewayProps {
    */
   readonly clientThrottle?: ThrottleSettings;
   /**
-   * Make upstream methods require a usage key, which enforces the usage plan per client.
-   * Leave off until every client's usage key is registered with the plan: API Gateway
-   * refuses (403) a request whose usage identifier it does not know.
-   * @default false
+   * Make upstream methods require a usage key (`apiKeyRequired`): API Gateway then applies
+   * the usage plan holding the authorizer's `usageIdentifierKey` to each request, per key.
+   * Safe by default: every allowed token yields a key some plan of the stage holds (the
+   * client's own, else the fallback key). Off, no usage plan applies to upstream requests
+   * (only the stage's and the account's throttling), e.g. when another layer limits clients.
+   * @default true
    */
   readonly requireUsageKey?: boolean;
   /** @default one year */
@@ -142,6 +148,14 @@ export class Gateway extends Construct {
   readonly api: RestApi;
   readonly accessLogs: LogGroup;
   readonly usagePlan: UsagePlan;
+  /**
+   * The fallback usage key: an API Gateway API key in the default plan, returned by the
+   * authorizer for a token without its client's own key (`uik`). Every such client shares
+   * its bucket.
+   */
+  readonly fallbackUsageKey: ApiKey;
+  /** Its value, known at synth (see `fallbackUsageKeyValue`). */
+  readonly fallbackUsageKeyValue: string;
   readonly stageName: string;
   private readonly bodyValidator: IRequestValidator;
   private readonly jsonObjectModel: IModel;
@@ -183,11 +197,23 @@ export class Gateway extends Construct {
     this.addUpstream(props);
 
     this.usagePlan = this.api.addUsagePlan('ClientPlan', {
-      name: `${Stack.of(this).stackName}-clients`,
+      name: this.usagePlanName,
       description: 'Tollgate: default per-client throttle; client usage keys are registered here',
       throttle: props.clientThrottle ?? { rateLimit: Defaults.rateLimit, burstLimit: Defaults.burstLimit },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
+    // The admin function may bind and unbind keys only in Tollgate-tagged plans (lib/usage-plans.ts).
+    Tags.of(this.usagePlan).add(UsageNaming.applicationTag, KMS_TAG_APPLICATION_VALUE);
+    const fallbackKeyId = 'FallbackUsageKey';
+    this.fallbackUsageKeyValue = fallbackUsageKeyValue(Stack.of(this).stackName, `${this.node.path}/${fallbackKeyId}`);
+    // Not tagged as Tollgate's: the admin function can never delete or move it.
+    this.fallbackUsageKey = new ApiKey(this, fallbackKeyId, {
+      apiKeyName: `${Stack.of(this).stackName}-fallback-usage-key`,
+      description: 'Tollgate: usage key of clients without their own (registration failed or pending); they share its bucket',
+      value: this.fallbackUsageKeyValue,
+      enabled: true,
+    });
+    this.usagePlan.addApiKey(this.fallbackUsageKey);
     if (props.wafWebAclArn) {
       new CfnWebACLAssociation(this, 'Waf', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: props.wafWebAclArn });
     } else {
@@ -210,6 +236,30 @@ export class Gateway extends Construct {
 
   get restApiId(): string {
     return this.api.restApiId;
+  }
+
+  /** The default plan's name, by which the admin function finds it (its id would be a dependency cycle). */
+  get usagePlanName(): string {
+    return `${Stack.of(this).stackName}-clients`;
+  }
+
+  /**
+   * Grant and wire in one call, for the admin function: the API Gateway permissions usage-key
+   * registration needs, and the variables naming the default plan and its stage. The REST
+   * API id is a reference the function may hold (the API does not depend on its methods);
+   * the plan's id is not (plan -> stage -> methods -> function).
+   */
+  grantUsageRegistration(fn: TollgateFunction): void {
+    for (const statement of usageRegistrationStatements(Stack.of(this))) fn.role.addToPolicy(statement);
+    acknowledgeUsageRegistrationWildcards(fn);
+    fn.addEnvironment(Env.defaultUsagePlanName, this.usagePlanName);
+    fn.addEnvironment(Env.restApiId, this.restApiId);
+    fn.addEnvironment(Env.stageName, this.stageName);
+  }
+
+  /** The authorizer: the usage key it returns for tokens without their client's own. */
+  useFallbackUsageKey(fn: TollgateFunction): void {
+    fn.addEnvironment(Env.fallbackUsageKey, this.fallbackUsageKeyValue);
   }
 
   /**
@@ -242,7 +292,7 @@ export class Gateway extends Construct {
     const protectedMethod = (withProxyPath: boolean): MethodOptions => ({
       authorizer: props.authorizer,
       authorizationType: AuthorizationType.CUSTOM,
-      apiKeyRequired: props.requireUsageKey ?? false,
+      apiKeyRequired: props.requireUsageKey ?? true,
       ...(withProxyPath && { requestParameters: { 'method.request.path.proxy': true } }),
     });
     const upstream = (path: string, withProxyPath: boolean) =>

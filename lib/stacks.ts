@@ -32,6 +32,8 @@ export interface TollgateApiStackProps extends StackProps {
   readonly tables: TollgateTables;
   /** @see TollgateFunctionProps.entryRoot */
   readonly entryRoot?: string;
+  /** @see GatewayProps.requireUsageKey */
+  readonly requireUsageKey?: boolean;
 }
 
 export class TollgateApiStack extends Stack {
@@ -71,7 +73,12 @@ export class TollgateApiStack extends Stack {
       functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn },
       forwardBearerToken: config.forwardBearerToken,
       ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
+      ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
     });
+    // Per-client throttling: wired after the gateway exists, by values that make no cycle
+    // (docs/throttling.md).
+    this.gateway.useFallbackUsageKey(authorizer.function);
+    this.gateway.grantUsageRegistration(tokenApi.admin);
     // One value for the signer and the verifier: a token is only valid where both agree.
     this.issuer = config.issuer ?? this.gateway.baseUrl;
     for (const fn of [tokenApi.token, authorizer.function]) fn.addEnvironment(Env.issuer, this.issuer);

@@ -45,6 +45,10 @@ export interface BuildOptions {
   readonly bundle?: boolean;
   /** Extra app setup before the stacks are built (e.g. validation plugins). */
   readonly outdir?: string;
+  /** @see TollgateApiStackProps.requireUsageKey */
+  readonly requireUsageKey?: boolean;
+  /** The API stack's id (and name). @default Tollgate */
+  readonly apiStackId?: string;
 }
 
 export function buildApp(options: BuildOptions = {}): BuiltApp {
@@ -56,10 +60,11 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
   });
   const config = readConfig((setting) => settings[setting]);
   const data = new TollgateDataStack(app, 'TollgateData');
-  const api = new TollgateApiStack(app, 'Tollgate', {
+  const api = new TollgateApiStack(app, options.apiStackId ?? 'Tollgate', {
     config,
     tables: data.data.tables,
     ...(!options.bundle && { entryRoot: placeholderEntries() }),
+    ...(options.requireUsageKey !== undefined && { requireUsageKey: options.requireUsageKey }),
   });
   return { app, data, api };
 }
@@ -95,4 +100,56 @@ export function roleStatements(built: BuiltApp, fn: keyof TollgateApiStack['func
 export function tableLogicalId(built: BuiltApp, table: keyof BuiltApp['data']['data']['tables']): string {
   const resource = built.data.data.tables[table].node.defaultChild as CfnElement;
   return built.data.getLogicalId(resource);
+}
+
+type TemplateResources = Record<string, { DependsOn?: string | string[]; Properties?: unknown }>;
+
+/** The logical ids one resource refers to: `Ref`, `Fn::GetAtt`, `Fn::Sub` names and `DependsOn`. */
+function referencesOf(resource: TemplateResources[string], ids: ReadonlySet<string>): Set<string> {
+  const found = new Set<string>([resource.DependsOn ?? []].flat());
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string') found.add(inner);
+      else if (key === 'Fn::GetAtt') found.add(Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]!);
+      else if (key === 'Fn::Sub') {
+        const text = Array.isArray(inner) ? String(inner[0]) : String(inner);
+        for (const match of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) found.add(match[1]!);
+        if (Array.isArray(inner)) walk(inner[1]);
+      } else walk(inner);
+    }
+  };
+  walk(resource.Properties);
+  return new Set([...found].filter((id) => ids.has(id)));
+}
+
+/**
+ * A cycle of references between the template's resources (CloudFormation refuses such a
+ * template: "Circular dependency between resources"), as the logical ids around it, or
+ * undefined. `cdk synth` does not check this within one stack.
+ */
+export function referenceCycle(resources: TemplateResources): string[] | undefined {
+  const ids = new Set(Object.keys(resources));
+  const edges = new Map([...ids].map((id) => [id, referencesOf(resources[id]!, ids)]));
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'open') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'open');
+    stack.push(id);
+    for (const next of edges.get(id)!) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of ids) {
+    const cycle = visit(id);
+    if (cycle) return cycle;
+  }
+  return undefined;
 }

@@ -12,6 +12,7 @@ import { EndpointEnv, Env } from '../../common/config';
 import { Functions, type FunctionName } from '../../common/functions';
 import { Tables } from '../../common/tables';
 import { PROJECT_ROOT } from '../../lib/function';
+import { referenceCycle } from './app';
 
 // Inside the repository (ignored `.local/`), so a bundle resolves the externalised `@aws-sdk/*`
 // from node_modules as the Lambda runtime provides them.
@@ -43,6 +44,7 @@ function deployTimeValue(variable: string): string {
     [Env.issuer]: 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1',
     [Env.flushStages]: 'abc123/v1',
     [Env.rotationFunction]: 'tollgate-rotation',
+    [Env.restApiId]: 'abc123',
   };
   const value = values[variable];
   if (value === undefined) throw new Error(`no deploy-time stand-in for ${variable}: add one`);
@@ -103,6 +105,21 @@ describe('cdk synth of bin/tollgate.ts', () => {
     });
     expect(result.stderr).not.toMatch(/ConfigurationError|environment variable/);
     expect(result.stdout.trim(), result.stderr).toBe('started');
+  });
+
+  it('writes an API stack CloudFormation can order: no reference cycle between its resources', () => {
+    expect(referenceCycle(apiTemplate.Resources as never)).toBeUndefined();
+  });
+
+  it('switches per-client throttling on: usage keys required upstream, the fallback key in the authorizer, registration settings in the admin function', () => {
+    const resources = Object.values(apiTemplate.Resources);
+    const upstream = resources.filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.Integration?.Type === 'HTTP_PROXY');
+    expect(upstream.map((m) => m.Properties.ApiKeyRequired)).toEqual([true, true]);
+    const key = resources.find((r) => r.Type === 'AWS::ApiGateway::ApiKey')!;
+    const env = (fn: FunctionName) =>
+      resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(env('authorizer')[Env.fallbackUsageKey]).toBe(key.Properties.Value);
+    for (const name of [Env.defaultUsagePlanName, Env.restApiId, Env.stageName]) expect(env('admin')).toHaveProperty(name);
   });
 
   it('stops with a message naming the setting when the configuration is invalid', () => {

@@ -208,8 +208,9 @@ describe('KMS: the key ring', () => {
 });
 
 describe('the other grants', () => {
-  it('the admin function may invoke the rotation function and nothing else outside its tables', () => {
-    const extra = roleStatements(built, 'admin').filter((s) => !actionsOf(s).some((a) => a.startsWith('dynamodb:') || a.startsWith('kms:') || a.startsWith('logs:')));
+  it('the admin function may invoke the rotation function and nothing else outside its tables and usage plans', () => {
+    // Its API Gateway statements (usage-key registration) are checked in usage-plans.test.ts.
+    const extra = roleStatements(built, 'admin').filter((s) => !actionsOf(s).some((a) => ['dynamodb:', 'kms:', 'logs:', 'apigateway:'].some((p) => a.startsWith(p))));
     expect(extra).toHaveLength(1);
     expect(actionsOf(extra[0]!)).toEqual(['lambda:InvokeFunction']);
     const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);

@@ -1,0 +1,114 @@
+/**
+ * Per-client throttling, the stack's side (docs/throttling.md): the fallback usage key's
+ * value, and the admin function's permission to register clients' usage keys — exactly the
+ * API Gateway calls `lambda/adapters/usage-plans.ts` makes, and nothing else.
+ *
+ * API keys and custom plans are made at run time, so IAM cannot name them: the admin
+ * function may create them only with the Tollgate application tag, and change or delete
+ * only what carries it (ABAC; API Gateway developer guide, "Using tags to control access").
+ * A usage plan's keys inherit the plan's tags for access control ("API Gateway resources
+ * that can be tagged"), which is how binding into the stack's own default plan is allowed.
+ */
+import { createHash } from 'node:crypto';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import { UsageNaming } from '../common/config';
+import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
+
+/** Fallback usage keys start with this; clients' own keys start with `tgu` (`common/tokens.ts`). */
+export const FALLBACK_USAGE_KEY_PREFIX = 'tgf';
+
+/**
+ * The fallback usage key's value: `tgf` + 40 hex digits of SHA-256 over the stack name and
+ * the key's construct path. API Gateway has no `Fn::GetAtt` for a key's value, and the
+ * authorizer needs it in its environment, so it must be known at synth: deterministic, the
+ * same on every deploy (a changed value would replace the key), and distinct per stack,
+ * since two keys of one account and Region cannot share a value. Not a secret: with
+ * `apiKeySource: AUTHORIZER`, API Gateway ignores any key a caller sends (`x-api-key`).
+ */
+export function fallbackUsageKeyValue(stackName: string, constructPath: string): string {
+  if (Token.isUnresolved(stackName) || Token.isUnresolved(constructPath)) {
+    throw new Error('the fallback usage key needs a stack name known at synth');
+  }
+  const digest = createHash('sha256').update(`tollgate-fallback-usage-key\n${stackName}\n${constructPath}`).digest('hex');
+  const value = `${FALLBACK_USAGE_KEY_PREFIX}${digest.slice(0, 40)}`;
+  if (!USAGE_KEY_VALUE_PATTERN.test(value)) throw new Error(`not an API Gateway API key value: ${value}`);
+  return value;
+}
+
+/** `arn:{partition}:apigateway:{region}::{path}`: API Gateway's control-plane resources are region-wide, without an account. */
+function apigatewayArn(stack: Stack, path: string): string {
+  return `arn:${stack.partition}:apigateway:${stack.region}::${path}`;
+}
+
+/** How cdk-nag renders {@link apigatewayArn} in a finding id. */
+const findingArn = (path: string) => `arn:<AWS::Partition>:apigateway:<AWS::Region>::${path}`;
+
+/** The paths that need a wildcard (ids made at run time), each acknowledged below. */
+const WILDCARD_PATHS = {
+  tags: '/tags/*',
+  apiKey: '/apikeys/*',
+  plan: '/usageplans/*',
+  planKeys: '/usageplans/*/keys',
+  planKey: '/usageplans/*/keys/*',
+} as const;
+
+/**
+ * The admin function's API Gateway statements, one per need:
+ * - GetApiKeys and GetUsagePlans (also `?keyId=`) read the two collections;
+ * - CreateApiKey and CreateUsagePlan, with our tags only, plus `apigateway:PUT` on
+ *   `/tags/…`, which API Gateway checks for tags passed to a create (Service Authorization
+ *   Reference: CreateApiKey and CreateUsagePlan map to `apigateway:POST` and `apigateway:PUT`);
+ * - CreateUsagePlanKey and DeleteUsagePlanKey in Tollgate-tagged plans (the default plan and
+ *   the custom ones);
+ * - UpdateUsagePlan and DeleteUsagePlan, DeleteApiKey only on what a registration made: it
+ *   tags each with the client too, which the stack's default plan and fallback key do not
+ *   carry, so neither can be changed or deleted by the admin function.
+ */
+export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
+  const arn = (path: string) => apigatewayArn(stack, path);
+  const ourRequestTags = {
+    StringEquals: { [`aws:RequestTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE },
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [UsageNaming.applicationTag, UsageNaming.clientTag] },
+  };
+  const tollgateTagged = { StringEquals: { [`aws:ResourceTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE } };
+  const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };
+  return [
+    new PolicyStatement({ sid: 'ReadApiKeysAndUsagePlans', actions: ['apigateway:GET'], resources: [arn('/apikeys'), arn('/usageplans')] }),
+    new PolicyStatement({
+      sid: 'CreateTaggedApiKeysAndPlans',
+      actions: ['apigateway:POST'],
+      resources: [arn('/apikeys'), arn('/usageplans')],
+      conditions: ourRequestTags,
+    }),
+    new PolicyStatement({ sid: 'TagAtCreation', actions: ['apigateway:PUT'], resources: [arn(WILDCARD_PATHS.tags)], conditions: ourRequestTags }),
+    new PolicyStatement({
+      sid: 'BindKeysInTollgatePlans',
+      actions: ['apigateway:POST', 'apigateway:DELETE'],
+      resources: [arn(WILDCARD_PATHS.planKeys), arn(WILDCARD_PATHS.planKey)],
+      conditions: tollgateTagged,
+    }),
+    new PolicyStatement({
+      sid: 'ManageClientPlans',
+      actions: ['apigateway:PATCH', 'apigateway:DELETE'],
+      resources: [arn(WILDCARD_PATHS.plan)],
+      conditions: clientTagged,
+    }),
+    new PolicyStatement({ sid: 'DeleteClientApiKeys', actions: ['apigateway:DELETE'], resources: [arn(WILDCARD_PATHS.apiKey)], conditions: clientTagged }),
+  ];
+}
+
+/** The cdk-nag acknowledgements the wildcards of {@link usageRegistrationStatements} need, each with its reason. */
+export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
+  const reasons: Record<keyof typeof WILDCARD_PATHS, string> = {
+    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized on the new resource, whose id does not exist yet; only the Tollgate application and client tag keys, with our application value, may be set.',
+    apiKey: 'Client API keys are created at run time, so IAM cannot name them; DeleteApiKey needs the Tollgate application and client tags on the key, which the fallback key and foreign keys lack.',
+    plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application and client tags, so the stack\'s default plan and foreign plans stay untouched.',
+    planKeys: 'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag, which its keys inherit.',
+    planKey: 'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control.',
+  };
+  for (const [name, path] of Object.entries(WILDCARD_PATHS) as [keyof typeof WILDCARD_PATHS, string][]) {
+    Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${findingArn(path)}]`, reason: reasons[name] });
+  }
+}
