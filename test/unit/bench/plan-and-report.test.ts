@@ -30,7 +30,7 @@ describe('--only', () => {
   it('tells the stack suite which of its parts were asked for', () => {
     const stack = JOBS.find((job) => job.suite === 'stack')!;
     expect(stack.args({ quick: true, dynamoEndpoint: '', only: ['P6.overhead'] })).toMatchObject({ parts: ['P6'] });
-    expect(stack.args({ quick: false, dynamoEndpoint: '', only: [] })).toMatchObject({ parts: ['P4', 'P6'], revocations: 60, pollIntervalsMs: [null, 500] });
+    expect(stack.args({ quick: false, dynamoEndpoint: '', only: [] })).toMatchObject({ parts: ['P4', 'P6'], revocations: 60, pollIntervalsMs: [null, 1000] });
   });
 });
 
