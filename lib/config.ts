@@ -134,7 +134,8 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
     admin: {},
-    fanout: {},
+    // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
+    fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },
     rotation: {
       [Env.keySpec]: config.keySpec,
       [Env.rotationIntervalDays]: String(config.rotationIntervalDays),

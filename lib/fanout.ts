@@ -45,6 +45,8 @@ export interface RevocationFanoutProps {
   /** API Gateway stage whose authorizer cache each revocation flushes. */
   readonly restApiId: string;
   readonly stageName: string;
+  /** Settings from the stack's configuration (`functionSettings(config).fanout`). */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Attempts after the first failure before a record goes to the DLQ. @default 10 */
   readonly retryAttempts?: number;
   /**
@@ -78,7 +80,7 @@ export class RevocationFanout extends Construct {
       name: 'fanout',
       tables: props.tables,
       timeout: Duration.seconds(30),
-      environment: { [Env.flushStages]: `${props.restApiId}/${props.stageName}` },
+      environment: { ...props.environment, [Env.flushStages]: `${props.restApiId}/${props.stageName}` },
       ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     this.function.consumeStreams(props.tables, (table) => this.streamOptions(table as StreamTable, props));

@@ -87,6 +87,7 @@ export class TollgateApiStack extends Stack {
       tables,
       restApiId: this.gateway.restApiId,
       stageName: config.stageName,
+      environment: settings.fanout,
       ...entryRoot,
     });
     this.functions = {

@@ -99,14 +99,16 @@ describe('invalid configuration fails synth naming the setting', () => {
 
 describe('functionSettings', () => {
   it('hands each function the settings it reads, under the shared variable names', () => {
-    const config = read({ tokenTtlSeconds: 600, revocationPollMs: 500, keySpec: 'RSA_2048', audience: 'orders-api' });
+    const config = read({ tokenTtlSeconds: 600, revocationPollMs: 250, keySpec: 'RSA_2048', audience: 'orders-api' });
     const settings = functionSettings(config);
     expect(settings.authorizer).toEqual({
       [Env.audience]: 'orders-api',
       [Env.routes]: JSON.stringify(DEFAULT_ROUTES),
       [Env.unmatchedRoutes]: 'deny',
-      [Env.revocationPollMs]: '500',
+      [Env.revocationPollMs]: '250',
     });
+    // The fan-out times its cache flush by the authorizers' poll: the same value.
+    expect(settings.fanout).toEqual({ [Env.revocationPollMs]: '250' });
     expect(settings.token).toEqual({ [Env.audience]: 'orders-api', [Env.tokenTtlSeconds]: '600' });
     expect(settings.rotation).toMatchObject({ [Env.keySpec]: 'RSA_2048', [Env.rotationIntervalDays]: String(Defaults.rotationIntervalDays) });
   });

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, METRICS_NAMESPACE } from '../../common/config';
+import { Defaults, Env, METRICS_NAMESPACE } from '../../common/config';
 import { Functions } from '../../common/functions';
 import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
 import { CredentialStatus, type TableKey } from '../../common/tables';
@@ -63,11 +63,14 @@ describe('revocation fan-out', () => {
     });
   });
 
-  it('knows the stage whose authorizer cache to flush', () => {
+  it('knows the stage whose authorizer cache to flush, and the authorizers\' poll interval that times the flush', () => {
     const fanout = template(built.api).toJSON().Resources[logicalId(built.api.functions.fanout.fn)];
     expect(fanout.Properties.Environment.Variables[Env.flushStages]).toEqual({
       'Fn::Join': ['', [{ Ref: logicalId(built.api.gateway.api) }, '/v1']],
     });
+    const authorizer = template(built.api).toJSON().Resources[logicalId(built.api.functions.authorizer.fn)];
+    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(authorizer.Properties.Environment.Variables[Env.revocationPollMs]);
+    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(String(Defaults.revocationPollMs));
   });
 });
 
