@@ -7,6 +7,7 @@
  * `new AdminApi({ baseUrl: 'http://127.0.0.1:8787', auth: bearerAuth(adminToken) })`.
  */
 import { z } from 'zod';
+import type { ClientLimits as StoredLimits } from '../common/tables';
 import type { AuthStrategy } from './auth';
 import { UnexpectedResponse } from './errors';
 import { ApiHttp, apiPath, type ApiRequest, type FetchLike } from './http';
@@ -65,6 +66,32 @@ export const RotationReport = z.looseObject({
   problems: z.array(z.string()).optional(),
 });
 export type RotationReport = z.infer<typeof RotationReport>;
+
+export const ClientLimits = z.looseObject({
+  rateLimit: z.number(),
+  burstLimit: z.number(),
+  /** Absent when the client has no quota. */
+  quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
+});
+export type ClientLimits = z.infer<typeof ClientLimits>;
+
+/** `GET` and `PUT /admin/clients/{clientId}/limits`: the limits and whether API Gateway applies them. */
+export const ClientLimitsView = z.looseObject({
+  clientId: z.string(),
+  limits: ClientLimits,
+  plan: z.string(),
+  usageKeyRegistered: z.boolean(),
+  usageError: z.string().optional(),
+});
+export type ClientLimitsView = z.infer<typeof ClientLimitsView>;
+
+/**
+ * The body of `PUT …/limits`. It replaces every limit of the client: `quota` absent or
+ * `null` both mean "no quota", so leaving it out removes a quota the client had.
+ */
+export interface SetLimitsInput extends Omit<StoredLimits, 'quota'> {
+  readonly quota?: StoredLimits['quota'] | null;
+}
 
 export interface CreateKeyInput {
   readonly scopes: readonly string[];
@@ -146,6 +173,14 @@ export class AdminApi {
 
   async revokeClient(clientId: string): Promise<void> {
     await this.http.send({ method: 'DELETE', path: apiPath`admin/clients/${clientId}`, auth: this.auth });
+  }
+
+  getLimits(clientId: string): Promise<ClientLimitsView> {
+    return this.call(ClientLimitsView, { method: 'GET', path: apiPath`admin/clients/${clientId}/limits` });
+  }
+
+  setLimits(clientId: string, input: SetLimitsInput): Promise<ClientLimitsView> {
+    return this.call(ClientLimitsView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/limits`, json: input });
   }
 
   signingKeys(): Promise<SigningKeys> {

@@ -2,7 +2,7 @@
  * Human-readable output: aligned tables, ISO 8601 times. (`--json` bypasses all of this
  * and prints the server's JSON.) Only {@link issuedKey} ever renders a secret.
  */
-import type { ApiKeyRecord, IssuedKey, RotationReport, SigningKey } from './admin-api';
+import type { ApiKeyRecord, ClientLimitsView, IssuedKey, RotationReport, SigningKey } from './admin-api';
 
 const NONE = '-';
 
@@ -73,6 +73,22 @@ export function issuedKey(issued: IssuedKey, headline: string): string {
     '',
     keyRecord(issued.key),
   ].join('\n');
+}
+
+/** A client's limits; when API Gateway does not apply them (yet), a closing line says so. */
+export function clientLimits(view: ClientLimitsView): string {
+  const { limits } = view;
+  const record = fields([
+    ['clientId', view.clientId],
+    ['rateLimit', `${limits.rateLimit} requests/s`],
+    ['burstLimit', String(limits.burstLimit)],
+    ['quota', limits.quota === undefined ? 'none' : `${limits.quota.limit} requests per ${limits.quota.period} (UTC)`],
+    ['plan', view.plan],
+    ['usageKeyRegistered', view.usageKeyRegistered ? 'yes' : 'no'],
+    ['usageError', view.usageError],
+  ]);
+  if (view.usageKeyRegistered) return record;
+  return `${record}\n\nAPI Gateway does not apply exactly these limits to ${view.clientId} yet; \`tollgate limits set\` again retries the registration.`;
 }
 
 export function signingKeysTable(keys: readonly SigningKey[]): string {

@@ -9,7 +9,7 @@ import { NetworkError, ServerError, UnexpectedResponse } from './errors';
 export type { FetchLike };
 
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path below the API's base URL, segments already encoded (see {@link apiPath}). */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | undefined>>;

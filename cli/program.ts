@@ -5,12 +5,13 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { ApiPath, Defaults } from '../common/config';
+import { ApiPath, Defaults, Limits } from '../common/config';
+import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
 import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
-import { AdminApi } from './admin-api';
+import { AdminApi, type SetLimitsInput } from './admin-api';
 import type { CredentialsProvider } from './auth';
 import { CliError, ExitCode, UnexpectedResponse, UsageError } from './errors';
-import { issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
+import { clientLimits, issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
 import { ApiHttp, type FetchLike } from './http';
 import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-input';
 import { DEFAULT_LOCAL_URL, resolveTarget, TargetEnv, type Target, type TargetDeps } from './target';
@@ -78,8 +79,24 @@ function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
 }
 
 function wholeNumber(value: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
+  // Ten digits hold every quota limit (up to 2^31 - 1) and stay far below 2^53; the server checks ranges.
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
   return Number(value);
+}
+
+/** Requests per second: fractions allowed (API Gateway's `rateLimit` is a double); the server checks the range. */
+function requestRate(value: string): number {
+  const rate = Number(value);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !(rate > 0)) throw new InvalidArgumentError('must be a positive number of requests per second, e.g. 5 or 0.5.');
+  return rate;
+}
+
+const PERIODS_IN_WORDS = `${QUOTA_PERIODS.slice(0, -1).join(', ')} or ${QUOTA_PERIODS.at(-1)}`;
+
+function quotaPeriod(value: string): QuotaPeriod {
+  const period = QUOTA_PERIODS.find((candidate) => candidate === value.toUpperCase());
+  if (period === undefined) throw new InvalidArgumentError(`must be ${PERIODS_IN_WORDS}.`);
+  return period;
 }
 
 function scopeList(value: string): string[] {
@@ -245,6 +262,82 @@ function signingKeysCommand(deps: CliDeps): Command {
   return signingKeys;
 }
 
+interface SetLimitsOptions {
+  readonly rate: number;
+  readonly burst: number;
+  /** `false`: `--no-quota`. */
+  readonly quota?: number | false;
+  readonly period?: QuotaPeriod;
+}
+
+/** The body's `quota`: absent without quota flags, `null` for `--no-quota` (both mean "no quota" to the server). */
+function quotaInput(opts: SetLimitsOptions): SetLimitsInput['quota'] {
+  if (opts.quota === false) {
+    if (opts.period !== undefined) throw new UsageError('--period goes with --quota <n>, not with --no-quota');
+    return null;
+  }
+  if (opts.quota === undefined && opts.period === undefined) return undefined;
+  if (opts.quota === undefined) throw new UsageError('--period needs --quota <n>, the number of requests allowed per period');
+  if (opts.period === undefined) throw new UsageError(`--quota needs --period ${QUOTA_PERIODS.join('|')}`);
+  return { limit: opts.quota, period: opts.period };
+}
+
+function limitsCommand(deps: CliDeps): Command {
+  const limits = new Command('limits').description("show and set a client's request rate, burst and quota (per-client throttling)");
+
+  limits
+    .command('show')
+    .description("show a client's limits, its usage plan and whether API Gateway applies them")
+    .argument('<clientId>')
+    .addHelpText('after', '\nExample:\n  npx tollgate limits show orders-service')
+    .action(
+      action(deps, async (ctx, clientId: string) => {
+        const view = await (await ctx.admin()).getLimits(clientId);
+        ctx.print(view, () => clientLimits(view));
+      }),
+    );
+
+  limits
+    .command('set')
+    .description("set all of a client's limits (the client must have had a key)")
+    .argument('<clientId>')
+    .requiredOption('--rate <n>', 'requests per second, > 0 (fractions allowed, e.g. 0.5)', requestRate)
+    .requiredOption('--burst <n>', 'token-bucket size: a whole number, at least the rate rounded up', wholeNumber)
+    .option('--quota <n>', 'requests allowed per --period (needs --period)', wholeNumber)
+    .option('--period <period>', `quota period, UTC: ${PERIODS_IN_WORDS} (needs --quota)`, quotaPeriod)
+    .option('--no-quota', 'no quota: what leaving out --quota does too')
+    .addHelpText(
+      'after',
+      [
+        '',
+        "Every call sets all of the client's limits. The API takes an absent quota as \"no quota\",",
+        'so leaving out --quota removes a quota the client had (--no-quota says so explicitly).',
+        `The defaults (${Defaults.rateLimit} requests/s, burst ${Defaults.burstLimit}, no quota) move the client back to the shared`,
+        `default plan. The server checks the ranges: rate up to ${Limits.rateLimitMax}, burst 1-${Limits.burstLimitMax} and at least`,
+        'the rate rounded up. When API Gateway cannot be updated the limits are still stored',
+        '(usageKeyRegistered no, with usageError); running the command again retries.',
+        '',
+        'Examples:',
+        '  npx tollgate limits set orders-service --rate 5 --burst 10 --quota 10000 --period DAY',
+        '  npx tollgate limits set orders-service --rate 0.5 --burst 1',
+        `  npx tollgate limits set orders-service --rate ${Defaults.rateLimit} --burst ${Defaults.burstLimit} --no-quota   # back to the defaults`,
+      ].join('\n'),
+    )
+    .action(
+      action(deps, async (ctx, clientId: string, opts: SetLimitsOptions) => {
+        // Checked before anything is sent: a half-given quota must not become "no quota".
+        const quota = quotaInput(opts);
+        const view = await (await ctx.admin()).setLimits(clientId, {
+          rateLimit: opts.rate,
+          burstLimit: opts.burst,
+          ...(quota === undefined ? {} : { quota }),
+        });
+        ctx.print(view, () => `Set the limits of client ${view.clientId}:\n\n${clientLimits(view)}`);
+      }),
+    );
+  return limits;
+}
+
 function tokenCommand(deps: CliDeps): Command {
   return new Command('token')
     .description('exchange an API key for an access token (printed on stdout)')
@@ -294,7 +387,7 @@ function tokenGrant(body: unknown, url: URL) {
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('tollgate')
-    .description('Operate Tollgate: API keys, access tokens, clients and signing keys.')
+    .description('Operate Tollgate: API keys, access tokens, clients, client limits and signing keys.')
     .option('--url <url>', `local server URL (default: $${TargetEnv.url}, .local/state.json, ${DEFAULT_LOCAL_URL})`)
     .option('--stack <name>', 'operate a deployed stack: read its outputs, sign admin calls with AWS SigV4')
     .option('--region <region>', 'AWS region of --stack (default: the SDK’s region chain)')
@@ -308,7 +401,7 @@ export function buildProgram(deps: CliDeps): Command {
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
-  for (const command of [keysCommand(deps), ...revokeCommands(deps), signingKeysCommand(deps), tokenCommand(deps)]) {
+  for (const command of [keysCommand(deps), ...revokeCommands(deps), limitsCommand(deps), signingKeysCommand(deps), tokenCommand(deps)]) {
     inherit(command, program);
     program.addCommand(command);
   }

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ROTATION_REPORT, SIGNING_KEYS } from './fake-api';
-import { useFakeApi } from './harness';
+import { rows, useFakeApi } from './harness';
 
 const ADMIN_TOKEN = 'tga_test-admin-token';
 const fake = useFakeApi(ADMIN_TOKEN);
@@ -8,14 +8,6 @@ const run = fake.run.bind(fake);
 
 function lastRequest() {
   return fake.api.requests.at(-1)!;
-}
-
-/** Lines of a table's rows as arrays of cells (split on runs of 2+ spaces). */
-function rows(text: string): string[][] {
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => line.split(/ {2,}/));
 }
 
 describe('keys create', () => {

@@ -2,9 +2,14 @@
  * A fake of OUR OWN HTTP API (docs/api.md) for the CLI tests: the admin routes' shapes and
  * status codes, the token endpoint, an in-memory key table with real API keys, and a
  * record of every request. Deliberately small: it checks what the CLI sends, not what
- * DynamoDB would do (the admin handler's own tests do that).
+ * DynamoDB would do (the admin handler's own tests do that). Limits bodies go through the
+ * admin function's own schema, so a body the real server would refuse is refused here.
  */
+import type { ClientLimits } from '../../../common/tables';
+import { parseInput } from '../../../lambda/core/admin-input';
 import { generateApiKey } from '../../../lambda/core/api-keys';
+import { effectiveLimits, LimitsBody, limitsFrom, planKind } from '../../../lambda/core/client-limits';
+import { InvalidRequest } from '../../../lambda/core/issuance-errors';
 import { startHttpStub, type HttpStub, type RecordedRequest, type StubResponse } from '../../support/http-stub';
 
 /** 2025-01-01T00:00:00Z */
@@ -30,6 +35,8 @@ export interface FakeApi extends HttpStub {
   readonly keys: Map<string, FakeKey>;
   /** Secrets of the keys the fake issued, by keyId. */
   readonly secrets: Map<string, string>;
+  /** Limits set with `PUT …/limits`, by clientId (absent: the defaults). */
+  readonly limits: Map<string, ClientLimits>;
   /** The JSON body of every answer, in order (what `--json` must print). */
   readonly answers: unknown[];
   /** When set, the next answer is this instead of the fake's own. */
@@ -77,6 +84,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const prefix = options.prefix ?? '';
   const keys = new Map<string, FakeKey>();
   const secrets = new Map<string, string>();
+  const limits = new Map<string, ClientLimits>();
   const answers: unknown[] = [];
   let api: FakeApi;
 
@@ -135,6 +143,20 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       for (const key of owned) key.status = 'revoked';
       return { status: 204 };
     }
+    if ((match = /^(GET|PUT) \/admin\/clients\/([^/]+)\/limits$/.exec(at))) {
+      const clientId = decodeURIComponent(match[2]!);
+      if (![...keys.values()].some((key) => key.clientId === clientId)) return fail(404, 'client_not_found', 'No client has this clientId.');
+      if (match[1] === 'PUT') {
+        try {
+          limits.set(clientId, limitsFrom(parseInput(LimitsBody, body, 'body')));
+        } catch (error) {
+          if (error instanceof InvalidRequest) return fail(400, 'invalid_request', error.message);
+          throw error;
+        }
+      }
+      const applied = effectiveLimits(limits.get(clientId));
+      return { status: 200, body: { clientId, limits: applied, plan: planKind(applied), usageKeyRegistered: true } };
+    }
     if (at === 'GET /admin/signing-keys') return { status: 200, body: SIGNING_KEYS };
     if (at === 'POST /admin/signing-keys/rotate') return { status: 200, body: ROTATION_REPORT };
     return fail(404, 'not_found', 'No route serves this method and path.');
@@ -169,6 +191,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     baseUrl: `${stub.url}${prefix}`,
     keys,
     secrets,
+    limits,
     answers,
     seedKey: (clientId, overrides = {}) => issue({ clientId, scopes: ['orders:read'], ...overrides }),
   };

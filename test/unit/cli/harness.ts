@@ -22,6 +22,14 @@ export function emptyDir(): string {
   return mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
 }
 
+/** Lines of a table's rows as arrays of cells (split on runs of 2+ spaces). */
+export function rows(text: string): string[][] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => line.split(/ {2,}/));
+}
+
 /** Writes `.local/state.json` the way `npm start` does. */
 export function writeLocalState(cwd: string, state: Record<string, unknown>, dir = '.local'): void {
   mkdirSync(join(cwd, dir), { recursive: true });

@@ -91,6 +91,18 @@ describe('--stack', () => {
     expect(parseAuthorization(list!.headers.authorization)!.signature).toBe(expectedSignature(list!, CREDENTIALS.secretAccessKey));
   });
 
+  it('signs a PUT and its body (limits set)', async () => {
+    api.seedKey('orders-service');
+    const result = await onStack(['limits', 'set', 'orders-service', '--rate', '5', '--burst', '10']);
+
+    expect(result.code).toBe(0);
+    const request = api.requests[0]!;
+    expect(request).toMatchObject({ method: 'PUT', pathname: '/v1/admin/clients/orders-service/limits' });
+    const auth = parseAuthorization(request.headers.authorization)!;
+    expect(auth.signature).toBe(expectedSignature(request, CREDENTIALS.secretAccessKey));
+    expect(auth.signature).not.toBe(expectedSignature(request, CREDENTIALS.secretAccessKey, { body: '{"rateLimit":5,"burstLimit":100}' }));
+  });
+
   it('sends no security token header for long-term credentials', async () => {
     const { sessionToken: _omit, ...longTerm } = CREDENTIALS;
     await onStack(['keys', 'revoke', 'key_0123456789abcdef0123'], { signWith: longTerm });
