@@ -45,6 +45,12 @@ export interface RevocationFanoutProps {
   /** API Gateway stage whose authorizer cache each revocation flushes. */
   readonly restApiId: string;
   readonly stageName: string;
+  /**
+   * Whether API Gateway caches authorizer results (`authorizerCacheTtlSeconds` > 0). Without
+   * a cache there is nothing to flush: the function gets no stage to flush and no permission.
+   * @default true
+   */
+  readonly flushAuthorizerCache?: boolean;
   /** Settings from the stack's configuration (`functionSettings(config).fanout`). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Attempts after the first failure before a record goes to the DLQ. @default 10 */
@@ -80,10 +86,14 @@ export class RevocationFanout extends Construct {
       name: 'fanout',
       tables: props.tables,
       timeout: Duration.seconds(30),
-      environment: { ...props.environment, [Env.flushStages]: `${props.restApiId}/${props.stageName}` },
+      environment: {
+        ...props.environment,
+        ...(this.flushes(props) && { [Env.flushStages]: `${props.restApiId}/${props.stageName}` }),
+      },
       ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     this.function.consumeStreams(props.tables, (table) => this.streamOptions(table as StreamTable, props));
+    if (!this.flushes(props)) return;
     // FlushStageAuthorizersCache is `DELETE /restapis/{id}/stages/{stage}/cache/authorizers`.
     this.function.role.addToPolicy(
       new PolicyStatement({
@@ -99,6 +109,10 @@ export class RevocationFanout extends Construct {
     );
   }
 
+  private flushes(props: RevocationFanoutProps): boolean {
+    return props.flushAuthorizerCache ?? true;
+  }
+
   private streamOptions(table: StreamTable, props: RevocationFanoutProps): DynamoEventSourceProps {
     return {
       // Re-reading the stream's retained 24 h after a mapping is recreated is safe: the
@@ -111,7 +125,11 @@ export class RevocationFanout extends Construct {
       bisectBatchOnError: true,
       retryAttempts: props.retryAttempts ?? 10,
       maxRecordAge: props.maxRecordAge ?? Duration.hours(1),
-      parallelizationFactor: 1,
+      // A batch with revocations waits one authorizer poll before its cache flush, and a shard
+      // starts its next batch only when the last one returns; ten batches per shard in flight
+      // keep a revocation from queueing behind another's wait. Lambda keeps records of one
+      // item (partition key) in order, and feed writes are idempotent.
+      parallelizationFactor: 10,
       onFailure: new SqsDlq(this.dlq),
       filters: revocationFilters(table),
     };

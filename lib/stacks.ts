@@ -87,6 +87,7 @@ export class TollgateApiStack extends Stack {
       tables,
       restApiId: this.gateway.restApiId,
       stageName: config.stageName,
+      flushAuthorizerCache: config.authorizerCacheTtlSeconds > 0,
       environment: settings.fanout,
       ...entryRoot,
     });

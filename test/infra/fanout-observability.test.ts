@@ -33,7 +33,7 @@ describe('revocation fan-out', () => {
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 3600,
       MaximumBatchingWindowInSeconds: 0,
-      ParallelizationFactor: 1,
+      ParallelizationFactor: 10,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(built.api.fanout.dlq), 'Arn'] } } },
     });
   });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Defaults, Env } from '../../common/config';
 import { Functions, type FunctionName } from '../../common/functions';
 import { Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
@@ -223,6 +224,14 @@ describe('the other grants', () => {
     expect(flush.Resource).toEqual({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: apiId }, '/stages/v1/cache/authorizers']],
     });
+  });
+
+  it('without an authorizer cache the fan-out has nothing to flush: no stage, no permission', () => {
+    const uncached = buildApp({ settings: { authorizerCacheTtlSeconds: 0 } });
+    expect(roleStatements(uncached, 'fanout').filter((s) => actionsOf(s).some((a) => a.startsWith('apigateway:')))).toEqual([]);
+    const fanout = template(uncached.api).toJSON().Resources[uncached.api.getLogicalId(uncached.api.functions.fanout.fn.node.defaultChild as never)];
+    expect(fanout.Properties.Environment.Variables).not.toHaveProperty(Env.flushStages);
+    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(String(Defaults.revocationPollMs));
   });
 
   it('the rotation function may put events on the default bus only', () => {
