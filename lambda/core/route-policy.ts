@@ -19,10 +19,16 @@
  * over-matches from granting what another rule withholds. `ANY` is expanded into each
  * method for the same reason: `*` in the method position would also match `GET/x/...`.
  *
- * What a policy cannot express: "exactly one segment". A `{param}` Allow therefore also
- * covers deeper paths that no rule matches; the first (uncached) request to such a path
- * is refused with an explicit Deny of its own ARN, but a policy cached from another path
- * may let it through. Operators who need those paths closed add a rule for them.
+ * What a policy cannot express: "exactly one segment". A `{param}` Allow also matches
+ * deeper paths no rule serves (`GET/users/*` matches `GET/users/7/export`), and a policy
+ * cached from another path would let them through. So, unless unmatched routes are
+ * allowed anyway, the policy also denies each satisfied rule's paths with a slash inside
+ * one of its parameters (for `GET /users/{id}`: `GET/users/` then a star, a slash and a
+ * star) — except where such a Deny would also hit a path another satisfied rule serves (a
+ * `{proxy+}` after the parameter, or a deeper rule such as `GET /users/{id}/posts`): there
+ * the deeper unmatched paths stay reachable through a cached policy (the first, uncached
+ * request to one is refused with a Deny of its own ARN), and operators who need them
+ * closed add a rule for them.
  */
 import type { PolicyDocument, Statement } from 'aws-lambda';
 import { HTTP_METHODS, routeRulesProblem, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
@@ -46,7 +52,16 @@ interface CompiledRule {
   readonly segments: readonly Segment[];
   /** Resource pattern per method, relative to the `{apiId}/{stage}/` prefix: `GET/orders/*`. */
   readonly patterns: ReadonlyMap<HttpMethod, string>;
+  /** The path's exact shape for {@link shapeIntersectsGlob}: a parameter is {@link PARAM}, a greedy segment {@link PROXY}. */
+  readonly shape: string;
+  /** Globs (without the method) of the rule's paths with a slash inside one parameter. */
+  readonly deeper: readonly string[];
 }
+
+/** In a rule's shape: one or more characters other than `/` (a `{param}` segment). */
+const PARAM = '\u0001';
+/** In a rule's shape: one or more characters of any kind (a `{proxy+}` segment). */
+const PROXY = '\u0002';
 
 /** What a token's scopes allow, computed once per distinct scope string. */
 export interface Grant {
@@ -101,8 +116,10 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
           .slice(1)
           .split('/')
           .map((text) => (text.endsWith('+}') ? { kind: 'proxy' } : text.startsWith('{') ? { kind: 'param' } : { kind: 'literal', text }));
-  const glob = segments.map((s) => (s.kind === 'literal' ? s.text : '*')).join('/');
-  return { index, rule, methods, segments, patterns: new Map(methods.map((m) => [m, `${m}/${glob}`])) };
+  const glob = (spanning = -1) => segments.map((s, i) => (s.kind === 'literal' ? s.text : i === spanning ? '*/*' : '*')).join('/');
+  const shape = segments.map((s) => (s.kind === 'literal' ? s.text : s.kind === 'param' ? PARAM : PROXY)).join('/');
+  const deeper = segments.flatMap((s, i) => (s.kind === 'param' ? [glob(i)] : []));
+  return { index, rule, methods, segments, patterns: new Map(methods.map((m) => [m, `${m}/${glob()}`])), shape, deeper };
 }
 
 export class RoutePolicy {
@@ -178,6 +195,7 @@ export class RoutePolicy {
       for (const pattern of rule.patterns.values()) (grant.satisfied[rule.index] ? allow : deny).push(prefix + pattern);
     }
     if (this.unmatched === 'allow') allow.push(`${prefix}*/*`);
+    else deny.push(...this.deeperPathDenies(grant).map((pattern) => prefix + pattern));
     const statements: Statement[] = [];
     if (allow.length) statements.push({ Action: INVOKE, Effect: 'Allow', Resource: allow });
     // A policy needs at least one statement; with nothing allowed, deny the whole stage.
@@ -186,6 +204,24 @@ export class RoutePolicy {
     if (grant.policies.size >= POLICY_CACHE_LIMIT) grant.policies.clear();
     grant.policies.set(prefix, policy);
     return policy;
+  }
+
+  /**
+   * `{METHOD}/{glob}` patterns of the satisfied rules' paths with a slash inside a parameter,
+   * which no rule serves unless a satisfied rule's own paths reach into them (then left out).
+   */
+  private deeperPathDenies(grant: Grant): string[] {
+    const denies: string[] = [];
+    for (const rule of this.rules) {
+      if (!grant.satisfied[rule.index]) continue;
+      for (const method of rule.methods) {
+        const serving = this.byMethod[HTTP_METHODS.indexOf(method)]!.filter((other) => grant.satisfied[other.index]);
+        for (const glob of rule.deeper) {
+          if (!serving.some((other) => shapeIntersectsGlob(other.shape, glob))) denies.push(`${method}/${glob}`);
+        }
+      }
+    }
+    return denies;
   }
 
   private deniedByPattern(grant: Grant, arn: string, parts: MethodArnParts): boolean {
@@ -290,6 +326,42 @@ export function globsIntersect(a: string, b: string): boolean {
     return result;
   };
   return search(0, 0);
+}
+
+/**
+ * Whether some path has the exact `shape` of a rule (literal characters, {@link PARAM}: one
+ * or more characters but `/`, {@link PROXY}: one or more of any) and matches the `*`-glob.
+ * Memoised search over (shape position, glob position, whether the shape's current
+ * parameter has taken a character yet); a state being searched counts as no match, which
+ * cuts the cycles a glob star feeding a parameter would otherwise make.
+ */
+export function shapeIntersectsGlob(shape: string, glob: string): boolean {
+  const memo = new Map<number, boolean>();
+  const width = glob.length + 1;
+  const search = (i: number, j: number, started: boolean): boolean => {
+    if (i === shape.length && j === glob.length) return true;
+    const key = ((i * width + j) << 1) | (started ? 1 : 0);
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    memo.set(key, false);
+    const s = shape[i];
+    const g = glob[j];
+    let result = false;
+    if (s === PARAM || s === PROXY) {
+      // End the segment (it has a character), or give it one more: the glob's next literal, or a character its star stands for.
+      result =
+        (started && search(i + 1, j, false)) ||
+        (g !== undefined && g !== '*' && (s === PROXY || g !== '/') && search(i, j + 1, true)) ||
+        (g === '*' && (search(i, j, true) || search(i, j + 1, started)));
+    } else if (g === '*') {
+      result = search(i, j + 1, false) || (s !== undefined && search(i + 1, j, false));
+    } else {
+      result = s !== undefined && s === g && search(i + 1, j + 1, false);
+    }
+    memo.set(key, result);
+    return result;
+  };
+  return search(0, 0, false);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,7 +4,7 @@ import type { PolicyDocument } from 'aws-lambda';
 import { DEFAULT_ROUTES, type HttpMethod, type RouteRule } from '../../../common/config';
 import { ConfigurationError } from '../../../lambda/core/env';
 import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
-import { globsIntersect, methodArnParts, parseRouteRules, RoutePolicy, type RouteOutcome } from '../../../lambda/core/route-policy';
+import { globsIntersect, methodArnParts, parseRouteRules, RoutePolicy, shapeIntersectsGlob, type RouteOutcome } from '../../../lambda/core/route-policy';
 import { thrown } from './support/errors';
 import { API_PREFIX, methodArn } from './support/fixtures';
 
@@ -195,6 +195,44 @@ describe('RoutePolicy.policy', () => {
     expect(closed.policy(closed.grant(''), API_PREFIX).Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${API_PREFIX}*`] }]);
   });
 
+  describe('a policy API Gateway caches for one path, applied to deeper paths no rule serves', () => {
+    const cached = (rules: RouteRule[], scope: string, method: string, path: string) => {
+      const routes = new RoutePolicy(rules, 'deny');
+      return evaluatePolicy(routes.policy(routes.grant(scope), API_PREFIX), methodArn(method, path));
+    };
+    const users: RouteRule[] = [
+      { method: 'GET', path: '/users/{id}', scopes: ['users:read'] },
+      { method: 'DELETE', path: '/users/{id}', scopes: ['users:admin'] },
+    ];
+
+    it('denies a slash inside a parameter: GET /users/{id} does not open GET /users/1/export', () => {
+      expect(cached(users, 'users:read', 'GET', '/users/1')).toBe('allow');
+      expect(cached(users, 'users:read', 'GET', '/users/1/export')).toBe('explicit-deny');
+      expect(cached(users, 'users:read', 'GET', '/users/1/a/b')).toBe('explicit-deny');
+    });
+
+    it('denies per parameter, in the middle of a path too', () => {
+      const rules: RouteRule[] = [{ method: 'GET', path: '/orgs/{org}/teams/{team}', scopes: [] }];
+      expect(cached(rules, '', 'GET', '/orgs/o/teams/t')).toBe('allow');
+      expect(cached(rules, '', 'GET', '/orgs/o/x/teams/t')).toBe('explicit-deny');
+      expect(cached(rules, '', 'GET', '/orgs/o/teams/t/members')).toBe('explicit-deny');
+    });
+
+    it('leaves deeper paths open where a satisfied rule serves some of them (documented limit)', () => {
+      const nested: RouteRule[] = [...users, { method: 'GET', path: '/users/{id}/posts', scopes: ['users:read'] }];
+      expect(cached(nested, 'users:read', 'GET', '/users/1/posts')).toBe('allow');
+      // A Deny of GET/users/*/* would also refuse /users/1/posts: the cached Allow of /users/* reaches /users/1/export.
+      expect(cached(nested, 'users:read', 'GET', '/users/1/export')).toBe('allow');
+      const greedy: RouteRule[] = [{ method: 'GET', path: '/files/{bucket}/{proxy+}', scopes: [] }];
+      expect(cached(greedy, '', 'GET', '/files/b/a/c')).toBe('allow');
+    });
+
+    it('adds nothing when unmatched routes are allowed anyway', () => {
+      const routes = new RoutePolicy(users, 'allow');
+      expect(evaluatePolicy(routes.policy(routes.grant('users:read'), API_PREFIX), methodArn('GET', '/users/1/export'))).toBe('allow');
+    });
+  });
+
   it('gives the same grant to the same scopes in any order, with normalised scopes', () => {
     const routes = new RoutePolicy(DEFAULT_ROUTES, 'deny');
     expect(routes.grant('  orders:read   orders:write ').scopes).toBe('orders:read orders:write');
@@ -238,6 +276,43 @@ describe('route decisions agree with the policy API Gateway enforces (property)'
         if (unmatched === 'allow') expect(decided).not.toBe('unmatched');
       }),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('shapeIntersectsGlob', () => {
+  const PARAM = '\u0001';
+  const PROXY = '\u0002';
+  const asRegex = (text: string, token: (c: string) => string) => new RegExp(`^${[...text].map(token).join('')}$`);
+  const shapeRegex = (shape: string) => asRegex(shape, (c) => (c === PARAM ? '[^/]+' : c === PROXY ? '.+' : c === '/' ? '\\/' : c));
+  const globRegex = (glob: string) => asRegex(glob, (c) => (c === '*' ? '.*' : c === '/' ? '\\/' : c));
+  /** Every string over {a, /} up to `max` characters. */
+  const strings = (max: number): string[] => {
+    const all = [''];
+    for (let i = 0; i < all.length; i += 1) if (all[i]!.length < max) all.push(`${all[i]}a`, `${all[i]}/`);
+    return all;
+  };
+  const candidates = strings(9);
+
+  it.each([
+    [`users/${PARAM}`, 'users/*/*', false],
+    [`users/${PARAM}/posts`, 'users/*/*', true],
+    [`files/${PARAM}/${PROXY}`, 'files/*/*/*', true],
+    [`users/${PARAM}`, 'users/*', true],
+    [`a/${PARAM}/b`, 'a/*/*/b', false],
+  ])('%j ∩ %s = %s', (shape, glob, expected) => {
+    expect(shapeIntersectsGlob(shape, glob)).toBe(expected);
+  });
+
+  it('agrees with a brute-force search over short paths (property)', () => {
+    const shape = fc.array(fc.constantFrom('a', '/', PARAM, PROXY), { maxLength: 4 }).map((t) => t.join(''));
+    const glob = fc.array(fc.constantFrom('a', '/', '*'), { maxLength: 4 }).map((t) => t.join(''));
+    fc.assert(
+      fc.property(shape, glob, (s, g) => {
+        const [sr, gr] = [shapeRegex(s), globRegex(g)];
+        expect(shapeIntersectsGlob(s, g)).toBe(candidates.some((text) => sr.test(text) && gr.test(text)));
+      }),
+      { numRuns: 3000 },
     );
   });
 });
