@@ -69,6 +69,15 @@ export const EndpointEnv = {
   events: 'TOLLGATE_EVENTS_ENDPOINT',
 } as const;
 
+/**
+ * How much older than one poll interval an authorizer's revocation view may be when it
+ * allows a request (beyond that it reads the feed first), and how long after one poll
+ * interval from its feed write the fan-out flushes API Gateway's authorizer cache: so
+ * every decision API Gateway can cache after the flush was made on a view that holds the
+ * write. Covers the feed read itself (one Query per partition, tens of ms).
+ */
+export const REVOCATION_SETTLE_MARGIN_MS = 250;
+
 export const Defaults = {
   tokenTtlSeconds: 900,
   keySpec: 'ECC_NIST_P256' as KeySpec,

@@ -136,7 +136,7 @@ export class Authorizer {
       const { keys, revocations } = this.deps;
       keys.refreshIfDue(nowMs);
       revocations.refreshIfDue(nowMs);
-      if (!keys.loaded || revocations.isStale(nowMs)) return this.decideWhenReady(token, request.methodArn, parts, nowMs).catch(refusal);
+      if (!keys.loaded || revocations.mustReadBeforeDeciding(nowMs)) return this.decideWhenReady(token, request.methodArn, parts, nowMs).catch(refusal);
       const decision = this.decideNow(token, request.methodArn, parts, nowMs);
       return decision instanceof Promise ? decision.catch(refusal) : decision;
     } catch (error) {
@@ -146,7 +146,7 @@ export class Authorizer {
 
   private async decideWhenReady(token: string, arn: string, parts: MethodArnParts, nowMs: number): Promise<Decision> {
     const { keys, revocations } = this.deps;
-    await Promise.all([keys.ensureLoaded(nowMs), revocations.refreshWhenStale(nowMs)]);
+    await Promise.all([keys.ensureLoaded(nowMs), revocations.refreshWhenBehind(nowMs)]);
     const after = this.deps.now();
     if (!keys.loaded) return rejected(RejectReason.keyRingUnavailable);
     if (revocations.isStale(after)) return rejected(RejectReason.revocationViewStale);

@@ -9,10 +9,15 @@
  *   Query per partition), re-reading a short look-back window: two fan-out writers'
  *   timestamps can become visible slightly out of order, so an entry stamped just
  *   before the previous poll may only appear after it. Re-read entries are deduplicated.
- * - Polls run at most every `pollIntervalMs`, started by requests but never awaited by
- *   them; only a view older than `maxStalenessMs` makes a request wait (and, if the feed
- *   still cannot be read, fail closed).
+ * - Polls run at most every `pollIntervalMs`, started by requests and not awaited by them
+ *   while the view is current. A view that has missed a poll (older than one interval plus
+ *   `REVOCATION_SETTLE_MARGIN_MS`: an instance that was idle) is read before a request is
+ *   decided, because the fan-out flushes API Gateway's authorizer cache on the assumption
+ *   that no decision uses an older view, and a decision on it could be cached for the cache
+ *   TTL. While the feed cannot be read, requests are decided on the last view instead, up
+ *   to `maxStalenessMs`; after that they fail closed.
  */
+import { REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
 import { feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../common/tables';
 import { SingleFlight } from './single-flight';
 
@@ -60,6 +65,7 @@ export class RevocationView {
   private readonly flight: SingleFlight;
   private lastSuccessMs = Number.NEGATIVE_INFINITY;
   private lastStartMs = Number.NEGATIVE_INFINITY;
+  private lastReadFailed = false;
   private lastPruneMs = 0;
   /** Our clock when the last successful read started; the next read starts there (minus look-back). */
   private cursorMs: number | undefined;
@@ -86,6 +92,20 @@ export class RevocationView {
     return nowMs - this.lastSuccessMs > this.options.maxStalenessMs;
   }
 
+  /** Whether the view has missed a poll (an idle instance), or is stale. */
+  isBehind(nowMs: number): boolean {
+    return nowMs - this.lastSuccessMs > this.options.pollIntervalMs + REVOCATION_SETTLE_MARGIN_MS;
+  }
+
+  /**
+   * Whether a request must wait for a read before it is decided: the view is behind and
+   * the feed was readable at the last attempt (while it is not, requests are decided on the
+   * last view until it is stale, rather than each waiting on a feed that is down).
+   */
+  mustReadBeforeDeciding(nowMs: number): boolean {
+    return this.isBehind(nowMs) && (!this.lastReadFailed || this.isStale(nowMs));
+  }
+
   get entries(): number {
     let total = 0;
     for (const map of Object.values(this.byKind)) total += map.size;
@@ -98,12 +118,12 @@ export class RevocationView {
   }
 
   /**
-   * For a request that found the view stale: wait for the read in flight, or start one if
-   * the poll interval allows; if a read failed moments ago, return at once (the caller
-   * then fails closed) rather than make every request wait on a feed that is down.
+   * For a request that must wait ({@link mustReadBeforeDeciding}): join the read in flight,
+   * or start one if the poll interval allows; if a read failed moments ago, return at once
+   * (a stale view then fails the request closed).
    */
-  async refreshWhenStale(nowMs: number): Promise<void> {
-    if (!this.isStale(nowMs)) return;
+  async refreshWhenBehind(nowMs: number): Promise<void> {
+    if (!this.mustReadBeforeDeciding(nowMs)) return;
     if (this.flight.running(nowMs) || nowMs - this.lastStartMs >= this.options.pollIntervalMs) await this.refresh(nowMs);
   }
 
@@ -123,9 +143,11 @@ export class RevocationView {
     try {
       records = await this.options.source.read(partitions, feedSortKey(fromMs, ''));
     } catch (error) {
+      this.lastReadFailed = true;
       this.options.onEvent?.({ type: 'read_failed', error, ageMs: this.ageMs(this.options.now()) });
       throw error;
     }
+    this.lastReadFailed = false;
     const added = this.add(records, startedMs);
     this.cursorMs = startedMs;
     this.lastSuccessMs = startedMs;

@@ -19,6 +19,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
 import type { RevocationEntry } from '../../common/tables';
 import { revocationFromRecord, type StreamTableNames } from '../core/revocation-events';
 import type { AppendResult, RevocationFeedWriter } from '../adapters/revocation-feed-writer';
@@ -73,12 +74,12 @@ export interface FanoutDeps {
 
 export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
-/** Beyond the poll interval: the authorizer's feed read itself (one Query per partition, tens of ms). */
-export const FLUSH_SETTLE_MARGIN_MS = 250;
-
-/** The flush delay for authorizers that poll the feed every `revocationPollMs`. */
+/**
+ * The flush delay for authorizers that poll the feed every `revocationPollMs`: no
+ * authorizer allows a request on a view older than that (`RevocationView.isBehind`).
+ */
 export function flushDelayMs(revocationPollMs: number): number {
-  return revocationPollMs + FLUSH_SETTLE_MARGIN_MS;
+  return revocationPollMs + REVOCATION_SETTLE_MARGIN_MS;
 }
 
 export function createFanout(deps: FanoutDeps): FanoutHandler {

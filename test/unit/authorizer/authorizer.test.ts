@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RevocationKind, SigningKeyState } from '../../../common/tables';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
-import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S } from './support/fixtures';
+import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
+import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 
 let es: TestKey;
@@ -194,6 +195,46 @@ describe('Authorizer.decide rejects (401)', () => {
     cold.feed.add(kind, valueOf(c), NOW_MS + 100);
     await cold.authorizer.start();
     expect(reasonOf(await decide(cold, token))).toBe('revoked');
+  });
+
+  it('a token revoked while the instance was idle: a view that missed a poll is read before the decision', async () => {
+    // Otherwise the Allow would be made on the old view just after the fan-out flushed API
+    // Gateway's cache, and API Gateway would cache it for the whole TTL.
+    const h = await harness([es.record]);
+    const c = claims(NOW_S);
+    const token = bearer(signToken(es, c));
+    asAllowed(await decide(h, token));
+    h.feed.add(RevocationKind.Token, c.jti as string, NOW_MS + 200);
+    h.clock.advance(2200);
+    expect(reasonOf(await decide(h, token))).toBe('revoked');
+  });
+
+  it('no request waits while the view is current (one poll interval plus the settle margin)', async () => {
+    const h = await harness([es.record]);
+    const event = authorizerEvent(bearer(signToken(es, claims(NOW_S))));
+    asAllowed(await h.authorizer.decide(event));
+    h.clock.advance(SETTINGS.revocationPollMs + REVOCATION_SETTLE_MARGIN_MS);
+    expect(h.authorizer.decide(event)).not.toBeInstanceOf(Promise);
+    await settle();
+    h.clock.advance(SETTINGS.revocationPollMs + REVOCATION_SETTLE_MARGIN_MS + 1);
+    const waited = h.authorizer.decide(event);
+    expect(waited).toBeInstanceOf(Promise);
+    asAllowed(await waited);
+  });
+
+  it('while the feed cannot be read, requests are decided on the last view without waiting on every one', async () => {
+    const h = await harness([es.record]);
+    const event = authorizerEvent(bearer(signToken(es, claims(NOW_S))));
+    asAllowed(await h.authorizer.decide(event));
+    h.feed.failing = true;
+    h.clock.advance(2000);
+    asAllowed(await h.authorizer.decide(event));
+    const reads = h.feed.reads.length;
+    h.clock.advance(100);
+    const next = h.authorizer.decide(event);
+    expect(next).not.toBeInstanceOf(Promise);
+    asAllowed(next as Decision);
+    expect(h.feed.reads.length).toBe(reads);
   });
 
   it('everything once the revocation view is too stale, until a read succeeds again', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
 import { FEED_BUCKET_SECONDS, feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../../common/tables';
 import { FEED_LOOKBACK_MS, RevocationView, type RevocationViewEvent } from '../../../lambda/core/revocation-view';
 import { Clock, FakeFeed, NOW_MS } from './support/fixtures';
@@ -103,6 +104,19 @@ describe('RevocationView', () => {
     expect(feed.reads).toHaveLength(2);
   });
 
+  it('is behind once it has missed a poll (one interval plus the settle margin), and a read brings it current', async () => {
+    const feed = new FakeFeed();
+    const clock = new Clock();
+    const v = view(feed, clock);
+    await v.refresh(clock.ms);
+    expect(v.isBehind(clock.ms + 1000 + REVOCATION_SETTLE_MARGIN_MS)).toBe(false);
+    clock.advance(1000 + REVOCATION_SETTLE_MARGIN_MS + 1);
+    expect(v.isBehind(clock.ms)).toBe(true);
+    feed.add(RevocationKind.Token, 'jti-new', clock.ms - 500);
+    await v.refreshWhenBehind(clock.ms);
+    expect([v.isBehind(clock.ms), v.isRevoked('jti-new', 'k', 'c', 'kid'), feed.reads.length]).toEqual([false, true, 2]);
+  });
+
   it('goes stale after the maximum staleness without a successful read, and recovers with the next one', async () => {
     const feed = new FakeFeed();
     const clock = new Clock();
@@ -119,7 +133,7 @@ describe('RevocationView', () => {
     expect(v.isStale(NOW_MS + 30_001)).toBe(true);
     feed.failing = false;
     clock.ms = NOW_MS + 31_000;
-    await v.refreshWhenStale(clock.ms);
+    await v.refreshWhenBehind(clock.ms);
     expect(v.isStale(clock.ms)).toBe(false);
     expect(v.ageMs(clock.ms)).toBe(0);
   });
@@ -129,11 +143,11 @@ describe('RevocationView', () => {
     feed.failing = true;
     const clock = new Clock();
     const v = view(feed, clock);
-    await v.refreshWhenStale(clock.ms);
+    await v.refreshWhenBehind(clock.ms);
     expect(feed.reads).toHaveLength(1);
-    await v.refreshWhenStale(clock.ms + 500);
+    await v.refreshWhenBehind(clock.ms + 500);
     expect(feed.reads).toHaveLength(1);
-    await v.refreshWhenStale(clock.ms + 1000);
+    await v.refreshWhenBehind(clock.ms + 1000);
     expect(feed.reads).toHaveLength(2);
   });
 
