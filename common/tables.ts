@@ -295,6 +295,13 @@ export function feedPartitionsBetween(fromSeconds: number, toSeconds: number): s
   return partitions;
 }
 
+/**
+ * How far behind its cursor every authorizer poll re-reads the feed: an entry whose write
+ * became visible up to this long after its sort key's time is still seen by every reader.
+ * The writer re-stamps an entry whose write took longer than half of it.
+ */
+export const FEED_LOOKBACK_MS = 5_000;
+
 /** Sort key: fixed-width write time first, so `seq > cursor` reads exactly what is newer. */
 export function feedSortKey(writtenAtMs: number, entryId: string): string {
   return `${String(Math.trunc(writtenAtMs)).padStart(13, '0')}#${entryId}`;

@@ -7,10 +7,26 @@
  * TransactWriteItems puts an idempotency marker for (kind, value), conditional on it not
  * existing, together with the entry. Both succeed or neither does, so a cancellation on
  * the marker's condition means an earlier delivery already wrote the entry.
+ *
+ * The entry's sort key is its write time, taken before the write. Warm authorizers re-read
+ * `FEED_LOOKBACK_MS` behind their cursor, so a write that became visible later than that
+ * after its sort key (throttling retries, a slow connection) would never reach them. A
+ * write that took longer than half the look-back is therefore re-stamped: the entry moves
+ * to a fresh sort key in one more transaction (new entry, old one deleted, marker updated),
+ * so there is still exactly one entry, and readers that saw the old one lose nothing.
  */
 import { createHash } from 'node:crypto';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FEED_SHARDS, FeedAttr, feedMarkerPartition, feedPartition, feedSortKey, type RevocationEntry, type RevocationKind } from '../../common/tables';
+import {
+  FEED_LOOKBACK_MS,
+  FEED_SHARDS,
+  FeedAttr,
+  feedMarkerPartition,
+  feedPartition,
+  feedSortKey,
+  type RevocationEntry,
+  type RevocationKind,
+} from '../../common/tables';
 import { transactionConditionFailed } from './conditional-revoke';
 
 export type AppendResult =
@@ -35,6 +51,10 @@ export interface RevocationFeedWriter {
 export const FEED_MARKER_SEQ = '-';
 /** Marker attribute naming the entry it guards (`<bucket>/<seq>`), for operators tracing a revocation. */
 export const FEED_MARKER_ENTRY = 'entry';
+/** A write that took longer than this is re-stamped (see the module comment). */
+export const LATE_WRITE_MS = FEED_LOOKBACK_MS / 2;
+/** Re-stamps per append at most: a feed that slow is an outage, which staleness alarms and fail-closed cover. */
+const MAX_RESTAMPS = 3;
 
 export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
   constructor(
@@ -64,10 +84,30 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
           ],
         }),
       );
-      return { outcome: 'written', bucket, seq, writtenAtMs };
     } catch (error) {
       if (transactionConditionFailed(error, 0)) return { outcome: 'duplicate', writtenAtMs };
       throw error;
+    }
+    if (this.now() - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket, seq, writtenAtMs };
+    return this.restamp(entry, { bucket, seq });
+  }
+
+  /** Moves a late entry to a fresh sort key (again while the move itself is late, a few times at most). */
+  private async restamp(entry: RevocationEntry, old: { bucket: string; seq: string }): Promise<AppendResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const writtenAtMs = this.now();
+      const fresh = feedEntryItem(entry, writtenAtMs);
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: fresh.item } },
+            { Delete: { TableName: this.tableName, Key: { [FeedAttr.bucket]: old.bucket, [FeedAttr.seq]: old.seq } } },
+            { Put: { TableName: this.tableName, Item: feedMarkerItem(entry, fresh.bucket, fresh.seq) } },
+          ],
+        }),
+      );
+      if (attempt === MAX_RESTAMPS || this.now() - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket: fresh.bucket, seq: fresh.seq, writtenAtMs };
+      old = fresh;
     }
   }
 }

@@ -18,7 +18,7 @@
  *   to `maxStalenessMs`; after that they fail closed.
  */
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
-import { feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../common/tables';
+import { FEED_LOOKBACK_MS, feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../common/tables';
 import { SingleFlight } from './single-flight';
 
 /** A feed entry with its sort key, as the reader returns it. */
@@ -50,8 +50,6 @@ export interface RevocationViewOptions {
   readonly onRevoked?: (entries: readonly RevocationEntry[]) => void;
 }
 
-/** Re-read window of every poll: a few seconds covers writers' out-of-order visibility. */
-export const FEED_LOOKBACK_MS = 5_000;
 /** How often entries whose `purgeAt` has passed are dropped from memory. */
 const PRUNE_INTERVAL_MS = 60_000;
 

@@ -61,6 +61,32 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(Items).toHaveLength(1);
   });
 
+  it('re-stamps an entry whose write took longer than half the readers\' look-back: still one entry, the marker follows it', async () => {
+    // The clock moves 3 s while the first write is in flight (throttling retries, a slow connection).
+    const times = [T0, T0 + 3000, T0 + 3000, T0 + 3010];
+    const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => times.shift() ?? T0 + 3010);
+    const result = await writer.append(entry('jti-late'));
+    expect(result).toMatchObject({ outcome: 'written', writtenAtMs: T0 + 3000 });
+    if (result.outcome !== 'written') throw new Error('unreachable');
+    expect(feedSortKeyTime(result.seq)).toBe(T0 + 3000);
+    const { Items } = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.names.revocations,
+        KeyConditionExpression: '#b = :b',
+        FilterExpression: '#v = :v',
+        ExpressionAttributeNames: { '#b': FeedAttr.bucket, '#v': FeedAttr.value },
+        ExpressionAttributeValues: { ':b': result.bucket, ':v': 'jti-late' },
+      }),
+    );
+    expect(Items?.map((item) => item[FeedAttr.seq])).toEqual([result.seq]);
+    const marker = await tables.doc.send(
+      new GetCommand({ TableName: tables.names.revocations, Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-late'), [FeedAttr.seq]: FEED_MARKER_SEQ } }),
+    );
+    expect(marker.Item?.[FEED_MARKER_ENTRY]).toBe(`${result.bucket}/${result.seq}`);
+    // A later delivery of the same revocation is still a duplicate.
+    expect((await writer.append(entry('jti-late'))).outcome).toBe('duplicate');
+  });
+
   it('keeps the same value of different kinds apart', async () => {
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0);
     expect((await writer.append({ ...entry('shared'), kind: RevocationKind.Client })).outcome).toBe('written');
