@@ -10,7 +10,7 @@ import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
 const app = new App();
 let config;
 try {
-  config = readConfig((setting) => app.node.tryGetContext(setting));
+  config = readConfig((setting) => app.node.tryGetContext(setting), Object.keys(app.node.getAllContext()));
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`${error.message}\n`);

@@ -91,8 +91,16 @@ export function minRotationIntervalDays(): number {
 
 type Read = (setting: SettingName) => unknown;
 
-/** Reads and checks every setting; throws {@link ConfigError} naming the first bad one. */
-export function readConfig(read: Read): TollgateConfig {
+/**
+ * Reads and checks every setting; throws {@link ConfigError} naming the first bad one.
+ * `contextKeys`, every context key given (cdk.json and `-c`), lets it refuse a near miss of
+ * a setting's name (`tokenTTLSeconds`), which would otherwise be ignored silently.
+ */
+export function readConfig(read: Read, contextKeys: Iterable<string> = []): TollgateConfig {
+  for (const key of contextKeys) {
+    const meant = settingMeantBy(key);
+    if (meant) throw new ConfigError(meant, `is spelled "${key}" in the context; setting names are case-sensitive`);
+  }
   const upstreamUrl = httpsUrl(read, 'upstreamUrl', true);
   const issuer = httpsUrl(read, 'issuer', false);
   const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
@@ -197,6 +205,30 @@ function httpsUrl(read: Read, setting: SettingName, required: boolean): string |
     throw new ConfigError(setting, `must not carry a query, fragment or credentials, got ${JSON.stringify(raw)}`);
   }
   return raw;
+}
+
+/** The setting an unknown context key is a near miss of (same letters in another case, or one or two typos). */
+function settingMeantBy(key: string): SettingName | undefined {
+  // CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`, `cli-telemetry`) are never near a setting's name.
+  if ((SETTINGS as readonly string[]).includes(key) || /[@:/-]/.test(key)) return undefined;
+  const lower = key.toLowerCase();
+  return SETTINGS.find((setting) => {
+    const target = setting.toLowerCase();
+    return lower === target || (target.length >= 8 && editDistance(lower, target) <= 2);
+  });
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function keySpec(read: Read): KeySpec {

@@ -97,6 +97,25 @@ describe('invalid configuration fails synth naming the setting', () => {
   });
 });
 
+describe('context keys that are near misses of a setting', () => {
+  it.each([
+    ['tokenTTLSeconds', 'tokenTtlSeconds'],
+    ['upstreamURL', 'upstreamUrl'],
+    ['revocationPollMS', 'revocationPollMs'],
+    ['authorizerCacheTtlSecond', 'authorizerCacheTtlSeconds'],
+    ['keyDeletionWindowDay', 'keyDeletionWindowDays'],
+  ])('refuses %s, naming %s', (key, setting) => {
+    expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['upstreamUrl', key])).toThrow(
+      `Invalid Tollgate configuration: ${setting} is spelled "${key}" in the context`,
+    );
+  });
+
+  it('leaves CDK\'s own keys and unrelated names alone', () => {
+    const keys = ['upstreamUrl', '@aws-cdk/core:newStyleStackSynthesis', 'aws:cdk:bundling-stacks', 'cli-telemetry', 'acknowledged-issue-numbers', 'myTeam', 'stage'];
+    expect(readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], keys).upstreamUrl).toBe(UPSTREAM);
+  });
+});
+
 describe('functionSettings', () => {
   it('hands each function the settings it reads, under the shared variable names', () => {
     const config = read({ tokenTtlSeconds: 600, revocationPollMs: 250, keySpec: 'RSA_2048', audience: 'orders-api' });

@@ -131,6 +131,10 @@ describe('cdk synth of bin/tollgate.ts', () => {
       const badTtl = synth({ upstreamUrl: 'https://example.com', tokenTtlSeconds: '7200' }, dir);
       expect(badTtl.status).toBe(1);
       expect(badTtl.stderr).toMatch(/tokenTtlSeconds must be a whole number from 60 to 3600, got "7200"/);
+      // A near miss of a setting's name would otherwise be ignored (and the default used).
+      const misspelled = synth({ upstreamUrl: 'https://example.com', tokenTTLSeconds: '120' }, dir);
+      expect(misspelled.status).toBe(1);
+      expect(misspelled.stderr).toContain('Invalid Tollgate configuration: tokenTtlSeconds is spelled "tokenTTLSeconds" in the context');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
