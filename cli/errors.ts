@@ -31,8 +31,10 @@ export class ServerError extends CliError {
     readonly status: number,
     readonly code: string,
     readonly description: string,
+    /** What the refusal means for this kind of request, when its code alone misleads. */
+    readonly hint?: string,
   ) {
-    super(`${code}: ${description} (HTTP ${status})`);
+    super(`${code}: ${description} (HTTP ${status})${hint === undefined ? '' : ` — ${hint}`}`);
   }
 }
 
@@ -48,3 +50,6 @@ export class UnexpectedResponse extends CliError {
 export class UsageError extends CliError {
   readonly exitCode = ExitCode.usage;
 }
+
+/** An admin command without an admin token; reported only once the server is known to answer. */
+export class MissingAdminToken extends UsageError {}

@@ -58,7 +58,7 @@ export class ApiHttp {
     Object.assign(headers, await request.auth?.authorize({ method: request.method, url, headers, ...(body === undefined ? {} : { body }) }));
     const response = await this.fetch(url, { method: request.method, headers, ...(body === undefined ? {} : { body }) });
     const text = await response.text();
-    if (!response.ok) throw serverError(response.status, text);
+    if (!response.ok) throw serverError(response.status, text, request.auth);
     if (text === '') return { status: response.status, body: undefined };
     try {
       return { status: response.status, body: JSON.parse(text) };
@@ -74,6 +74,15 @@ export class ApiHttp {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     return url;
+  }
+
+  /**
+   * Resolves when the server at the base URL answers anything at all (no credentials are
+   * sent); throws the `NetworkError` a request would meet.
+   */
+  async probe(): Promise<void> {
+    const response = await this.fetch(new URL(this.baseUrl), { method: 'GET', headers: { Accept: 'application/json' } });
+    await response.body?.cancel();
   }
 
   private async fetch(url: URL, init: RequestInit): Promise<Response> {
@@ -95,10 +104,12 @@ function networkCause(error: unknown): string {
 }
 
 /**
- * Our API answers `{error, error_description}`; API Gateway's own refusals (IAM denials,
- * throttling) answer `{message}` or `{Message}`; anything else is shown as a short text.
+ * Our API and the stack's gateway responses answer `{error, error_description}`; API
+ * Gateway's refusals without a gateway response of ours (a bad signature, WAF) answer
+ * `{message}` or `{Message}`; anything else is shown as a short text. The request's auth
+ * strategy may add what the refusal means for requests it authorized.
  */
-function serverError(status: number, text: string): ServerError {
+function serverError(status: number, text: string, auth: AuthStrategy | undefined): ServerError {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -109,5 +120,5 @@ function serverError(status: number, text: string): ServerError {
   const code = typeof body.error === 'string' ? body.error : `http_${status}`;
   const described = [body.error_description, body.message, body.Message].find((value) => typeof value === 'string') as string | undefined;
   const oneLine = text.replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_IN_MESSAGE);
-  return new ServerError(status, code, described ?? (oneLine || 'no details'));
+  return new ServerError(status, code, described ?? (oneLine || 'no details'), auth?.explainRefusal?.(status, code));
 }

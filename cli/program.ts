@@ -3,14 +3,14 @@
  * `AdminApi` method (or the token endpoint) and hands the answer to a formatter; every
  * failure surfaces as one `tollgate: …` line on stderr and a non-zero exit status.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, type HelpContext } from 'commander';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ApiPath, Defaults, Limits } from '../common/config';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
 import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
 import { AdminApi, type SetLimitsInput } from './admin-api';
-import type { CredentialsProvider } from './auth';
-import { CliError, ExitCode, UnexpectedResponse, UsageError } from './errors';
+import type { AuthStrategy, CredentialsProvider } from './auth';
+import { CliError, ExitCode, MissingAdminToken, UnexpectedResponse, UsageError } from './errors';
 import { clientLimits, issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
 import { ApiHttp, type FetchLike } from './http';
 import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-input';
@@ -51,10 +51,33 @@ class Context {
     const target = await this.connect();
     return new AdminApi({
       baseUrl: target.baseUrl,
-      auth: target.adminAuth(),
+      auth: await this.adminAuth(target),
       fetch: this.deps.fetch,
       ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
     });
+  }
+
+  /** An HTTP client for `target` without credentials (the token endpoint, probes). */
+  http(target: Target): ApiHttp {
+    return new ApiHttp({
+      baseUrl: target.baseUrl,
+      fetch: this.deps.fetch,
+      ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
+    });
+  }
+
+  /**
+   * Without an admin token, a server that does not answer is the problem to report (exit 3):
+   * a stopped `npm start` deletes .local/state.json, the token's usual source, so "no admin
+   * token" would send the operator after the wrong thing.
+   */
+  private async adminAuth(target: Target): Promise<AuthStrategy> {
+    try {
+      return target.adminAuth();
+    } catch (error) {
+      if (error instanceof MissingAdminToken) await this.http(target).probe();
+      throw error;
+    }
   }
 
   /** `--json`: the server's JSON; otherwise the human rendering. Empty answers print nothing in JSON mode. */
@@ -91,7 +114,12 @@ function requestRate(value: string): number {
   return rate;
 }
 
-const PERIODS_IN_WORDS = `${QUOTA_PERIODS.slice(0, -1).join(', ')} or ${QUOTA_PERIODS.at(-1)}`;
+/** `a, b or c` */
+function inWords(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+const PERIODS_IN_WORDS = inWords(QUOTA_PERIODS);
 
 function quotaPeriod(value: string): QuotaPeriod {
   const period = QUOTA_PERIODS.find((candidate) => candidate === value.toUpperCase());
@@ -118,8 +146,36 @@ function jsonObject(value: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+function usageLine(message: string): string {
+  return message
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * A command whose subcommands do the work. Commander answers a missing subcommand with the
+ * whole help on stderr; a usage error here is one line that names the subcommands.
+ */
+class CommandGroup extends Command {
+  override help(context?: HelpContext): never;
+  override help(cb: (text: string) => string): never;
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    if (typeof context === 'object' && context.error) {
+      const list = inWords(this.commands.map((command) => command.name()));
+      const path = [...ancestry(this)].reverse().join(' ');
+      throw new UsageError(this.parent ? `${this.name()} needs a command: ${list} (see ${path} --help)` : `missing command: ${list} (see ${path} --help)`);
+    }
+    return typeof context === 'function' ? super.help(context) : super.help(context);
+  }
+}
+
+function* ancestry(command: Command): Generator<string> {
+  for (let at: Command | null = command; at !== null; at = at.parent) yield at.name();
+}
+
 function keysCommand(deps: CliDeps): Command {
-  const keys = new Command('keys').description('create, list, show, roll and revoke API keys');
+  const keys = new CommandGroup('keys').description('create, list, show, roll and revoke API keys');
 
   keys
     .command('create')
@@ -222,14 +278,14 @@ function addRevoke(deps: CliDeps, parent: Command, spec: RevokeSpec): void {
 }
 
 function revokeCommands(deps: CliDeps): Command[] {
-  const tokens = new Command('tokens').description('revoke access tokens');
+  const tokens = new CommandGroup('tokens').description('revoke access tokens');
   addRevoke(deps, tokens, {
     description: 'revoke one access token by its jti (idempotent)',
     argument: '<jti>',
     revoke: (api, jti) => api.revokeToken(jti),
     done: (jti) => `Revoked access token ${jti}.`,
   });
-  const clients = new Command('clients').description('revoke clients');
+  const clients = new CommandGroup('clients').description('revoke clients');
   addRevoke(deps, clients, {
     description: 'revoke every API key and access token of a client',
     argument: '<clientId>',
@@ -240,7 +296,7 @@ function revokeCommands(deps: CliDeps): Command[] {
 }
 
 function signingKeysCommand(deps: CliDeps): Command {
-  const signingKeys = new Command('signing-keys').description('the signing-key ring');
+  const signingKeys = new CommandGroup('signing-keys').description('the signing-key ring');
   signingKeys
     .command('status')
     .description('show every key of the ring with its state and timestamps')
@@ -283,7 +339,7 @@ function quotaInput(opts: SetLimitsOptions): SetLimitsInput['quota'] {
 }
 
 function limitsCommand(deps: CliDeps): Command {
-  const limits = new Command('limits').description("show and set a client's request rate, burst and quota (per-client throttling)");
+  const limits = new CommandGroup('limits').description("show and set a client's request rate, burst and quota (per-client throttling)");
 
   limits
     .command('show')
@@ -358,12 +414,7 @@ function tokenCommand(deps: CliDeps): Command {
     .action(
       action(deps, async (ctx, opts: { apiKeyEnv?: string; apiKeyStdin?: boolean; clientId?: string; scope?: string }) => {
         const apiKey = await readApiKey(opts, deps);
-        const target = await ctx.connect();
-        const http = new ApiHttp({
-          baseUrl: target.baseUrl,
-          fetch: deps.fetch,
-          ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
-        });
+        const http = ctx.http(await ctx.connect());
         const request = buildTokenRequest({ apiKey, ...(opts.clientId === undefined ? {} : { clientId: opts.clientId }) }, opts.scope);
         const { body } = await http.send({ method: 'POST', path: ApiPath.token, raw: request });
         const grant = tokenGrant(body, http.url({ path: ApiPath.token }));
@@ -386,16 +437,16 @@ function tokenGrant(body: unknown, url: URL) {
 }
 
 export function buildProgram(deps: CliDeps): Command {
-  const program = new Command('tollgate')
+  const program = new CommandGroup('tollgate')
     .description('Operate Tollgate: API keys, access tokens, clients, client limits and signing keys.')
     .option('--url <url>', `local server URL (default: $${TargetEnv.url}, .local/state.json, ${DEFAULT_LOCAL_URL})`)
     .option('--stack <name>', 'operate a deployed stack: read its outputs, sign admin calls with AWS SigV4')
     .option('--region <region>', 'AWS region of --stack (default: the SDK’s region chain)')
     .option('--json', 'print the server’s JSON instead of tables')
     .exitOverride()
-    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr })
+    // Commander's usage errors ("error: …", a suggestion on a second line) become one `tollgate: …` line.
+    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr, outputError: (message, write) => write(`tollgate: ${usageLine(message)}\n`) })
     .configureHelp({ showGlobalOptions: true })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,

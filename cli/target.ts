@@ -12,7 +12,7 @@ import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sd
 import { StackOutput } from '../common/functions';
 import { localStateDir, localStatePaths } from '../local/state';
 import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from './auth';
-import { CliError, NetworkError, ServerError, UsageError } from './errors';
+import { CliError, MissingAdminToken, NetworkError, ServerError, UsageError } from './errors';
 
 /** Contract §6: where `npm start` listens unless `PORT` says otherwise. */
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:8787';
@@ -42,7 +42,7 @@ export interface Target {
   readonly baseUrl: string;
   /** Shown when the server cannot be reached. */
   readonly unreachableHint?: string;
-  /** How admin calls authenticate; throws a `UsageError` saying what is missing. */
+  /** How admin calls authenticate; throws a `UsageError` saying what is missing (`MissingAdminToken` for the admin token). */
   adminAuth(): AuthStrategy;
 }
 
@@ -69,7 +69,7 @@ function localTarget(urlOption: string | undefined, deps: TargetDeps): Target {
     unreachableHint: isLoopback(baseUrl) ? 'is `npm start` running?' : 'check the URL and your network',
     adminAuth() {
       if (adminToken === undefined) {
-        throw new UsageError(`no admin token for ${baseUrl}: set ${TargetEnv.adminToken}, or run this where \`npm start\` wrote ${statePath}`);
+        throw new MissingAdminToken(`no admin token for ${baseUrl}: set ${TargetEnv.adminToken}, or run this where \`npm start\` wrote ${statePath}`);
       }
       return bearerAuth(adminToken);
     },

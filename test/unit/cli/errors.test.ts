@@ -116,8 +116,21 @@ describe('bad usage sends nothing and exits 2', () => {
     const result = await run(argv);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^tollgate: [^\n]+\n$/);
     expect(result.stdout).toBe('');
     expect(fake.api.requests).toHaveLength(0);
+  });
+
+  it.each([
+    [['keys', 'create', 'orders-service', '--scopes', ''], "option '--scopes <list>' argument '' is invalid. name at least one scope, e.g. --scopes orders:read,orders:write."],
+    [['keys', 'create', 'orders-service'], "required option '--scopes <list>' not specified"],
+    [['keys', 'craete', 'orders-service'], "unknown command 'craete' (Did you mean create?)"],
+    [['limits', 'set', 'c', '--rate', '5'], "required option '--burst <n>' not specified"],
+    [['keys', 'list', 'c', '--verbose'], "unknown option '--verbose'"],
+    [['keys', 'show', 'a', 'b'], "too many arguments for 'show'. Expected 1 argument but got 2."],
+  ])("commander's usage error %j is one documented line", async (argv, line) => {
+    const result = await run(argv);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });
   });
 
   it('refuses a --url that is not an http(s) URL', async () => {
@@ -125,10 +138,13 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(result).toMatchObject({ code: 2, stderr: 'tollgate: --url must be an http(s) URL: ftp://x\n' });
   });
 
-  it('prints help for a group without a subcommand', async () => {
-    const result = await run(['keys']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Usage: tollgate keys [options] [command]');
+  it.each([
+    [['keys'], 'keys needs a command: create, list, show, roll or revoke (see tollgate keys --help)'],
+    [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],
+    [[], 'missing command: keys, tokens, clients, limits, signing-keys or token (see tollgate --help)'],
+  ])('names the commands in one line when %j lacks one', async (argv, line) => {
+    const result = await run(argv);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });
   });
 
   it('--help on any command exits 0 with usage on stdout', async () => {
@@ -165,6 +181,7 @@ describe('the token command never takes or echoes the key carelessly', () => {
     const result = await tollgate([...argv, '--url', fake.api.baseUrl]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^tollgate: [^\n]+\n$/);
     expect(result.stderr).not.toContain(apiKey.slice(3, 40));
     expect(fake.api.requests).toHaveLength(0);
   });

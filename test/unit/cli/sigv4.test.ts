@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../../common/functions';
+import { INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE } from '../../../common/gateway-responses';
 import type { AwsCredentials } from '../../../cli/auth';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
 import { startFakeApi, type FakeApi } from './fake-api';
@@ -146,5 +147,55 @@ describe('--stack', () => {
     delete outputs[StackOutput.apiUrl];
     const result = await onStack(['signing-keys', 'status']);
     expect(result).toMatchObject({ code: 2, stderr: 'tollgate: stack tollgate-prod has no ApiUrl output; is it a Tollgate stack?\n' });
+  });
+});
+
+/** API Gateway's own refusals of a signed admin call, as the stack's stage-wide gateway responses render them. */
+const asGatewayRenders = (refusal: { statusCode: number; headers?: Readonly<Record<string, string>>; body: unknown }) => ({
+  status: refusal.statusCode,
+  ...(refusal.headers === undefined ? {} : { headers: refusal.headers }),
+  body: refusal.body,
+});
+
+describe('refusals of a signed admin call', () => {
+  it('says that 403 insufficient_scope on an admin route is IAM denying the signed request', async () => {
+    api.override = asGatewayRenders(INSUFFICIENT_SCOPE);
+    const result = await onStack(['signing-keys', 'status']);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        "tollgate: insufficient_scope: The access token does not grant the scope this route requires. (HTTP 403) — on an admin route this means IAM denied the signed request (API Gateway's ACCESS_DENIED, which the stage answers as insufficient_scope): the AWS identity needs execute-api:Invoke on the API's /admin/* routes\n",
+    });
+  });
+
+  it('says that 401 invalid_token on an admin route means the AWS credentials expired', async () => {
+    api.override = asGatewayRenders(INVALID_TOKEN);
+    const result = await onStack(['keys', 'revoke', 'key_0123456789abcdef0123']);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        "tollgate: invalid_token: The access token is missing, malformed, expired or revoked. (HTTP 401) — on an admin route this means API Gateway refused the AWS credentials, most likely expired (EXPIRED_TOKEN, which the stage answers as invalid_token): refresh them, e.g. aws sso login, and retry\n",
+    });
+  });
+
+  it.each([
+    ['another refusal of a signed call', ['signing-keys', 'status'], asGatewayRenders(NO_ROUTE), 'not_found: No route serves this method and path. (HTTP 404)'],
+    ['the same code with another status', ['signing-keys', 'status'], { status: 400, body: { error: 'invalid_token', error_description: 'x' } }, 'invalid_token: x (HTTP 400)'],
+  ] as const)('adds no hint to %s', async (_case, argv, answer, line) => {
+    api.override = answer;
+    const result = await onStack(argv);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `tollgate: ${line}\n` });
+  });
+
+  it('adds no hint where no SigV4 was involved: the token endpoint and local mode', async () => {
+    api.override = asGatewayRenders(INVALID_TOKEN);
+    const token = await onStack(['token'], { env: { TOLLGATE_API_KEY: api.seedKey('orders-service').apiKey } });
+    expect(token.stderr).toBe('tollgate: invalid_token: The access token is missing, malformed, expired or revoked. (HTTP 401)\n');
+
+    api.override = asGatewayRenders(INSUFFICIENT_SCOPE);
+    const local = await tollgate(['signing-keys', 'status', '--url', api.baseUrl], { env: { TOLLGATE_ADMIN_TOKEN: 'tga_local' } });
+    expect(local.stderr).toBe('tollgate: insufficient_scope: The access token does not grant the scope this route requires. (HTTP 403)\n');
   });
 });

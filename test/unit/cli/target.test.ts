@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { closedPortUrl } from '../../support/http-stub';
 import { startFakeApi, type FakeApi } from './fake-api';
 import { emptyDir, tollgate, writeLocalState } from './harness';
 
@@ -95,8 +96,41 @@ describe('which admin token', () => {
     expect(result.stderr).toBe(
       `tollgate: no admin token for ${second.url}: set TOLLGATE_ADMIN_TOKEN, or run this where \`npm start\` wrote ${join(cwd, '.local', 'state.json')}\n`,
     );
-    expect(second.requests).toHaveLength(0);
+    // Only the probe that found the server answering: no admin route, no credentials.
+    expect(second.requests.map((request) => [request.method, request.url, request.headers.authorization])).toEqual([['GET', '/', undefined]]);
     expect(first.requests).toHaveLength(0);
+  });
+
+  it('reports a stopped local server (no state file, no token) as unreachable, exit 3', async () => {
+    // What `npx tollgate keys list demo` meets in the project directory after `npm start` stopped and deleted its state file.
+    const seen: string[] = [];
+    const result = await tollgate(['keys', 'list', 'demo'], {
+      cwd,
+      env: {},
+      fetch: async (input) => {
+        seen.push(String(input));
+        throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      },
+    });
+
+    expect(result).toEqual({ code: 3, stdout: '', stderr: 'tollgate: cannot reach http://127.0.0.1:8787 (ECONNREFUSED) — is `npm start` running?\n' });
+    expect(seen).toEqual(['http://127.0.0.1:8787/']);
+  });
+
+  it('reports an unreachable --url without a token as unreachable too, over real HTTP', async () => {
+    const url = await closedPortUrl();
+    const result = await tollgate(['limits', 'show', 'demo', '--url', url], { cwd, env: {} });
+    expect(result).toEqual({ code: 3, stdout: '', stderr: `tollgate: cannot reach ${url} (ECONNREFUSED) — is \`npm start\` running?\n` });
+  });
+
+  it('keeps exit 2 for a missing token when the server answers, probing the stage path without credentials', async () => {
+    const staged = await startFakeApi({ prefix: '/v1' });
+    const result = await tollgate(['keys', 'show', 'key_0123456789abcdef0123', '--url', `${staged.url}/v1`], { cwd, env: {} });
+    await staged.close();
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^tollgate: no admin token for ${staged.url}/v1: set TOLLGATE_ADMIN_TOKEN`));
+    expect(staged.requests.map((request) => [request.method, request.url, request.headers.authorization])).toEqual([['GET', '/v1/', undefined]]);
   });
 
   it('the token command needs no admin token', async () => {
