@@ -7,9 +7,16 @@ import { CredentialStatus } from '../../common/tables';
 import { API_KEY_PREFIX } from '../../common/tokens';
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from './api-keys';
 import { isPastExpiry, type ApiKeyReader, type ClientReader, type StoredApiKey, type StoredClient } from './credentials';
-import { InvalidClient, InvalidClientReason, InvalidRequest } from './issuance-errors';
+import { InvalidClient, InvalidClientReason, InvalidRequest, type ChallengeScheme } from './issuance-errors';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'bearer';
+
+/** The `WWW-Authenticate` scheme a failure of each method is answered with (RFC 6749 §5.2). */
+const CHALLENGE: { readonly [M in AuthMethod]: ChallengeScheme | undefined } = {
+  client_secret_basic: 'Basic',
+  bearer: 'Bearer',
+  client_secret_post: undefined,
+};
 
 export interface ClientCredentials {
   readonly method: AuthMethod;
@@ -40,7 +47,7 @@ export function extractCredentials(authorization: string | undefined, form: Form
     }
     return fromHeader;
   }
-  if (formSecret === undefined) throw new InvalidClient(InvalidClientReason.noCredentials, false);
+  if (formSecret === undefined) throw new InvalidClient(InvalidClientReason.noCredentials, undefined);
   if (formClientId === undefined) throw new InvalidRequest('client_secret requires client_id.');
   return { method: 'client_secret_post', clientId: formClientId, apiKey: formSecret };
 }
@@ -51,7 +58,10 @@ function headerCredentials(authorization: string): ClientCredentials {
   const value = match?.[2];
   if (scheme === 'basic' && value !== undefined) return basicCredentials(value);
   if (scheme === 'bearer' && value?.startsWith(API_KEY_PREFIX)) return { method: 'bearer', apiKey: value };
-  throw new InvalidClient(scheme === 'basic' ? InvalidClientReason.malformedCredentials : InvalidClientReason.unsupportedScheme, scheme === 'basic');
+  if (scheme === 'basic') throw new InvalidClient(InvalidClientReason.malformedCredentials, 'Basic');
+  // A bearer value that is not an API key (e.g. an access token) still used the Bearer scheme.
+  if (scheme === 'bearer') throw new InvalidClient(InvalidClientReason.malformedCredentials, 'Bearer');
+  throw new InvalidClient(InvalidClientReason.unsupportedScheme, undefined);
 }
 
 /**
@@ -59,7 +69,7 @@ function headerCredentials(authorization: string): ClientCredentials {
  * joined by `:` and base64-encoded (RFC 7617), so decode in the reverse order.
  */
 function basicCredentials(encoded: string): ClientCredentials {
-  const malformed = () => new InvalidClient(InvalidClientReason.malformedCredentials, true);
+  const malformed = () => new InvalidClient(InvalidClientReason.malformedCredentials, 'Basic');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw malformed();
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
@@ -94,14 +104,14 @@ export interface AuthenticationPorts {
  * client status and client match. Every failure is the same `invalid_client` to the caller.
  */
 export async function authenticate(credentials: ClientCredentials, ports: AuthenticationPorts, nowSeconds: number): Promise<AuthenticatedClient> {
-  const basic = credentials.method === 'client_secret_basic';
+  const challenge = CHALLENGE[credentials.method];
   // A client that swapped its fields sends the API key as client_id: never echo that into a log.
   const namedClientId = credentials.clientId?.startsWith(API_KEY_PREFIX) ? undefined : credentials.clientId;
   const fail = (reason: InvalidClientReason, context: { keyId?: string; clientId?: string } = {}) =>
-    new InvalidClient(reason, basic, { clientId: namedClientId, ...context });
+    new InvalidClient(reason, challenge, { clientId: namedClientId, ...context });
 
   if (credentials.clientId !== undefined && !CLIENT_ID_PATTERN.test(credentials.clientId)) {
-    throw new InvalidClient(InvalidClientReason.malformedCredentials, basic);
+    throw new InvalidClient(InvalidClientReason.malformedCredentials, challenge);
   }
   if (!isWellFormedApiKey(credentials.apiKey)) throw fail(InvalidClientReason.badChecksum);
 

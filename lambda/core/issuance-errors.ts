@@ -61,13 +61,19 @@ export type InvalidClientReason = (typeof InvalidClientReason)[keyof typeof Inva
 /** One description for every cause, so a caller cannot probe which keys or clients exist. */
 export const INVALID_CLIENT_DESCRIPTION = 'Client authentication failed.';
 
+/**
+ * The HTTP authentication scheme of the `Authorization` header a client authenticated with.
+ * RFC 6749 §5.2: its 401 must carry a `WWW-Authenticate` challenge in that same scheme.
+ */
+export type ChallengeScheme = 'Basic' | 'Bearer';
+
 export class InvalidClient extends ApiError {
   readonly code = ErrorCode.invalidClient;
 
   constructor(
     readonly reason: InvalidClientReason,
-    /** RFC 6749 §5.2: a client that tried HTTP Basic gets a `WWW-Authenticate` challenge back. */
-    readonly basicChallenge: boolean,
+    /** The scheme to challenge in; none for `client_secret_post`, no credentials or a scheme we do not accept. */
+    readonly challenge: ChallengeScheme | undefined,
     readonly context: { readonly keyId?: string; readonly clientId?: string } = {},
   ) {
     super(INVALID_CLIENT_DESCRIPTION);

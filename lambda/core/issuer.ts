@@ -17,6 +17,14 @@ import { grantScopes, parseScopeParameter, formatScope } from './scopes';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 
+/**
+ * What a `jti` we issued can look like: the admin API's `TOKEN_ID_PATTERN` (`admin-input.ts`;
+ * not imported, which would put zod into the token function's bundle; a unit test keeps the two
+ * equal). Anything else names no record, and looking it up could fail: DynamoDB refuses a
+ * partition key of 2048 bytes or more with a ValidationException.
+ */
+export const REVOCABLE_TOKEN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 export interface IssuerConfig {
   readonly issuer: string;
   readonly audience: string;
@@ -86,14 +94,16 @@ export class Issuer {
       // below checks ownership against our own data, not against anything the token says.
       const jti = unverifiedPayload(token)?.jti;
       const { clientId } = authenticated.key;
-      const revoked = typeof jti === 'string' && jti !== '' && (await this.ports.tokens.revokeOwned(jti, clientId, nowSeconds));
+      // RFC 7009 §2.2: a token that cannot be one of ours is answered like an unknown one (200, no change).
+      const lookup = typeof jti === 'string' && REVOCABLE_TOKEN_ID.test(jti);
+      const revoked = lookup && (await this.ports.tokens.revokeOwned(jti, clientId, nowSeconds));
       this.ports.audit.record({
         action: AuditAction.tokenRevokeByClient,
         outcome: revoked ? 'success' : 'noop',
-        ...(revoked ? {} : { reason: 'unknown_foreign_or_inactive_token' }),
+        ...(revoked ? {} : { reason: lookup ? 'unknown_foreign_or_inactive_token' : 'malformed_token_id' }),
         clientId,
         keyId: authenticated.key.keyId,
-        ...(revoked ? { jti: jti as string } : {}),
+        ...(revoked ? { jti } : {}),
       });
     } catch (error) {
       this.auditFailure(AuditAction.tokenRevokeByClient, error, authenticated);

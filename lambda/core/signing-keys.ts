@@ -21,12 +21,19 @@ export function isVerifying(record: SigningKeyRecord, nowSeconds: number): boole
   return !(record.state === SigningKeyState.Retiring && record.verifyUntil !== undefined && nowSeconds >= record.verifyUntil);
 }
 
+/** One record's key if it verifies now; throws when its stored public key does not parse. */
+export function verificationKey(record: SigningKeyRecord, nowSeconds: number): VerificationKey | undefined {
+  if (!isVerifying(record, nowSeconds)) return undefined;
+  const key = createPublicKey({ key: Buffer.from(record.publicKey, 'base64'), format: 'der', type: 'spki' });
+  return { kid: record.kid, alg: record.alg, key, state: record.state };
+}
+
+/** Throws if any verifying record's key does not parse; callers that must survive one bad record go record by record. */
 export function verificationKeys(records: readonly SigningKeyRecord[], nowSeconds: number): Map<string, VerificationKey> {
   const keys = new Map<string, VerificationKey>();
   for (const record of records) {
-    if (!isVerifying(record, nowSeconds)) continue;
-    const key = createPublicKey({ key: Buffer.from(record.publicKey, 'base64'), format: 'der', type: 'spki' });
-    keys.set(record.kid, { kid: record.kid, alg: record.alg, key, state: record.state });
+    const verifying = verificationKey(record, nowSeconds);
+    if (verifying) keys.set(record.kid, verifying);
   }
   return keys;
 }

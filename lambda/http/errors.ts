@@ -4,7 +4,7 @@
  * with its details for operators and told to nobody else.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiError, ErrorCode, InvalidClient, MethodNotAllowed, TemporarilyUnavailable } from '../core/issuance-errors';
+import { ApiError, ErrorCode, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
 import { json, NO_STORE, type Headers } from './response';
 
 /** Seconds a client should wait after a 503: about one issuer ring refresh. */
@@ -28,6 +28,16 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   method_not_allowed: 405,
 };
 
+/**
+ * RFC 6749 §5.2: a client that authenticated through the `Authorization` header gets a 401
+ * challenge in the scheme it used. RFC 6750 §3 shapes the Bearer one; its `error` is the
+ * token endpoint's own code.
+ */
+const CHALLENGES: { readonly [S in ChallengeScheme]: string } = {
+  Basic: 'Basic realm="tollgate"',
+  Bearer: 'Bearer realm="tollgate", error="invalid_client"',
+};
+
 export const SERVER_ERROR_DESCRIPTION = 'The server could not handle the request; try again later.';
 
 export interface ErrorLogger {
@@ -49,8 +59,7 @@ export function errorResponse(error: unknown, log: ErrorLogger): APIGatewayProxy
 }
 
 function extraHeaders(error: ApiError): Headers {
-  // RFC 6749 §5.2: a client that tried Basic gets a matching challenge with its 401.
-  if (error instanceof InvalidClient && error.basicChallenge) return { 'WWW-Authenticate': 'Basic realm="tollgate"' };
+  if (error instanceof InvalidClient && error.challenge) return { 'WWW-Authenticate': CHALLENGES[error.challenge] };
   if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(RETRY_AFTER_SECONDS) };
   // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
   if (error instanceof MethodNotAllowed) return { Allow: error.allowed.join(', ') };

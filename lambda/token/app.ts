@@ -56,6 +56,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
   const config = issuerConfigFrom(deps.env);
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.token.tables) as TableKey[]);
   const ring = new CachedRing(new DynamoSigningKeyStore(deps.doc, tables.signingKeys), now);
+  const audit = loggerAudit(deps.logger);
   const issuer = new Issuer(
     {
       apiKeys: new DynamoApiKeyStore(deps.doc, { apiKeys: tables.apiKeys, clients: tables.clients }),
@@ -63,7 +64,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       tokens: new DynamoTokenStore(deps.doc, tables.tokens),
       ring,
       signer: new KmsSigner(deps.kms),
-      audit: loggerAudit(deps.logger),
+      audit,
       now,
     },
     config,
@@ -98,8 +99,11 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
         },
       },
       [ApiPath.jwks]: {
-        GET: async () =>
-          json(200, jwkSet(await ring.load(), Math.floor(now() / 1000)), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` }),
+        GET: async () => {
+          const { set, skipped } = jwkSet(await ring.load(), Math.floor(now() / 1000));
+          for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
+          return json(200, set, { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+        },
       },
     },
     deps.logger,

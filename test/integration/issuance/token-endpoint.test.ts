@@ -8,7 +8,7 @@ import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-stor
 import { apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { kmsClient } from '../../support/aws';
 import { seedSigningKey } from '../../support/signing-keys';
-import { body, captureLogs, harness, ISSUER, secrets, type Harness } from './harness';
+import { body, captureLogs, harness, ISSUER, logLines, secrets, type Harness } from './harness';
 
 captureLogs();
 
@@ -119,6 +119,29 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expect((await h.exchange('acme', live)).statusCode).toBe(200);
   });
 
+  it('challenges a failed header authentication in the scheme the client used (RFC 6749 §5.2); client_secret_post gets none', async () => {
+    const h = await harness();
+    const { apiKey, key } = await h.createKey('acme');
+    const revoke = await h.admin(apiEvent({ method: 'DELETE', resource: '/admin/keys/{keyId}', pathParameters: { keyId: String(key.keyId) } }));
+    expect(revoke.statusCode).toBe(204);
+    const typo = apiKey.slice(0, 8) + (apiKey[8] === 'A' ? 'B' : 'A') + apiKey.slice(9);
+    const BEARER = 'Bearer realm="tollgate", error="invalid_client"';
+    const cases: Array<[string, Record<string, string>, Record<string, string>, string | undefined]> = [
+      ['Basic, revoked key', GRANT, { Authorization: basicAuth('acme', apiKey) }, 'Basic realm="tollgate"'],
+      ['Bearer, revoked key', GRANT, { Authorization: `Bearer ${apiKey}` }, BEARER],
+      ['Bearer, bad checksum', GRANT, { Authorization: `Bearer ${typo}` }, BEARER],
+      ['Bearer, not an API key', GRANT, { Authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig' }, BEARER],
+      ['client_secret_post, revoked key', { ...GRANT, client_id: 'acme', client_secret: apiKey }, {}, undefined],
+    ];
+    for (const [name, fields, headers, challenge] of cases) {
+      for (const path of ['/oauth/token', '/oauth/revoke']) {
+        const response = await h.token(formPost(path, path === '/oauth/token' ? fields : { ...fields, token: 'x' }, headers));
+        expectOAuthError(response, 401, 'invalid_client');
+        expect([name, path, response.headers?.['WWW-Authenticate']]).toEqual([name, path, challenge]);
+      }
+    }
+  });
+
   it('refuses a key of a revoked client and a key presented for another client', async () => {
     const h = await harness();
     const { apiKey } = await h.createKey('acme');
@@ -159,7 +182,7 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expect({ apiKeys: await h.items('apiKeys'), clients: await h.items('clients') }).toEqual(before);
   });
 
-  it('answers 404/405 JSON for other paths and methods', async () => {
+  it('answers 404/405 JSON for other paths and methods when invoked directly (through the gateway a wrong method is 404 before the function runs)', async () => {
     const h = await harness({ seedKey: false });
     expectOAuthError(await h.token(apiEvent({ method: 'GET', resource: '/oauth/token' })), 405, 'method_not_allowed');
     expectOAuthError(await h.token(apiEvent({ method: 'GET', resource: '/oauth/other' })), 404, 'not_found');
@@ -180,6 +203,23 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expectOAuthError(await h.exchange('acme', apiKey), 503, 'temporarily_unavailable');
     expect(await h.items('tokens')).toEqual([]);
     expect(Object.fromEntries(h.metrics)).toEqual({ [Metric.issuanceErrors]: 2 });
+  });
+
+  it('publishes the JWKS without a ring record whose key material does not parse, and logs its kid', async () => {
+    const h = await harness();
+    const store = new DynamoSigningKeyStore(h.tables.doc, h.tables.names.signingKeys);
+    const [good] = await store.load();
+    await store.put({ ...good!, kid: 'broken-der', state: SigningKeyState.Pending, publicKey: Buffer.from('not a key').toString('base64') });
+    await store.put({ ...good!, kid: 'broken-empty', state: SigningKeyState.Retiring, verifyUntil: h.nowSeconds() + 3600, publicKey: '' });
+    const linesBefore = logLines.length;
+    const set = await jwks(h);
+    expect(set.keys.map((key) => key.kid)).toEqual([good!.kid]);
+    const warnings = logLines.slice(linesBefore).filter((line) => line.includes('"WARN"'));
+    expect(warnings.map((line) => (JSON.parse(line) as { details: { kid: string } }).details.kid).sort()).toEqual(['broken-der', 'broken-empty']);
+    // Tokens still verify with what is published.
+    const { apiKey } = await h.createKey('acme');
+    const issued = String(body(await h.exchange('acme', apiKey)).access_token);
+    await expect(jwtVerify(issued, createLocalJWKSet(set), { issuer: ISSUER, currentDate: new Date(h.nowSeconds() * 1000) })).resolves.toBeDefined();
   });
 
   it('samples lastUsedAt: once per window per key', async () => {
@@ -218,6 +258,26 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
     const record = (await h.items('tokens')).find((item) => item.jti === decodeJwt(mine).jti);
     expect(record).toMatchObject({ status: 'revoked', revokedAt: h.nowSeconds(), exp: h.nowSeconds() + 900 });
     expect((await revoke(mine)).statusCode).toBe(200);
+  });
+
+  it('answers 200 and changes nothing for a jti that cannot be a token id (DynamoDB refuses keys of 2048 bytes or more)', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    secrets.add(String(body(await h.exchange('acme', apiKey)).access_token));
+    const before = await h.items('tokens');
+    const withJti = (jti: string) => `e30.${Buffer.from(JSON.stringify({ jti })).toString('base64url')}.sig`;
+    const auditsBefore = logLines.length;
+    for (const jti of ['a'.repeat(2048), 'a'.repeat(4000), 'x/y', '€']) {
+      const response = await h.token(formPost('/oauth/revoke', { token: withJti(jti) }, { Authorization: basicAuth('acme', apiKey) }));
+      expect([jti.slice(0, 8), response.statusCode, response.body]).toEqual([jti.slice(0, 8), 200, '']);
+    }
+    expect(await h.items('tokens')).toEqual(before);
+    const audits = logLines
+      .slice(auditsBefore)
+      .filter((line) => line.includes('"audit"'))
+      .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);
+    expect(audits).toEqual(Array(4).fill(expect.objectContaining({ action: 'token.revoke_by_client', outcome: 'noop', reason: 'malformed_token_id', clientId: 'acme' })));
+    expect(audits.some((audit) => 'jti' in audit)).toBe(false);
   });
 
   it('requires client authentication and the token parameter', async () => {

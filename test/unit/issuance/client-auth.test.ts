@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { extractCredentials } from '../../../lambda/core/client-auth';
+import { authenticate, extractCredentials } from '../../../lambda/core/client-auth';
 import { InvalidClient, InvalidRequest } from '../../../lambda/core/issuance-errors';
-import { form } from './fakes';
+import { FakeApiKeys, FakeClients, form, storedKey } from './fakes';
 
 const KEY = 'tg_secret';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -32,14 +32,14 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
   });
 
   it.each([
-    ['no credentials', undefined, false],
-    ['client_id without a secret', undefined, false],
-    ['an unsupported scheme', `Digest ${b64('x')}`, false],
-    ['a bearer JWT instead of an API key', 'Bearer eyJhbGciOi.x.y', false],
-    ['Basic without a colon', `Basic ${b64('acme')}`, true],
-    ['Basic with invalid base64', 'Basic !!!', true],
-    ['Basic with a broken percent-encoding', `Basic ${b64('ac%zz:x')}`, true],
-  ])('refuses %s with invalid_client (Basic ones with a challenge)', (name, header, challenge) => {
+    ['no credentials', undefined, undefined],
+    ['client_id without a secret', undefined, undefined],
+    ['an unsupported scheme', `Digest ${b64('x')}`, undefined],
+    ['a bearer JWT instead of an API key', 'Bearer eyJhbGciOi.x.y', 'Bearer'],
+    ['Basic without a colon', `Basic ${b64('acme')}`, 'Basic'],
+    ['Basic with invalid base64', 'Basic !!!', 'Basic'],
+    ['Basic with a broken percent-encoding', `Basic ${b64('ac%zz:x')}`, 'Basic'],
+  ])('refuses %s with invalid_client (challenged in the scheme used, if any)', (name, header, challenge) => {
     const fields = name === 'client_id without a secret' ? form({ client_id: 'acme' }) : form({});
     let caught: unknown;
     try {
@@ -48,6 +48,24 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(InvalidClient);
-    expect((caught as InvalidClient).basicChallenge).toBe(challenge);
+    expect((caught as InvalidClient).challenge).toBe(challenge);
+  });
+});
+
+describe('authenticate', () => {
+  it.each([
+    ['client_secret_basic', 'Basic'],
+    ['bearer', 'Bearer'],
+    ['client_secret_post', undefined],
+  ] as const)('challenges a failed %s authentication with %s', async (method, challenge) => {
+    const ports = { apiKeys: new FakeApiKeys(), clients: new FakeClients() };
+    const { apiKey } = storedKey();
+    const credentials = method === 'bearer' ? { method, apiKey } : { method, apiKey, clientId: 'acme' };
+    const typo = { ...credentials, apiKey: apiKey.slice(0, 8) + (apiKey[8] === 'A' ? 'B' : 'A') + apiKey.slice(9) };
+    for (const presented of [credentials, typo]) {
+      const caught = await authenticate(presented, ports, 1_000).catch((error: unknown) => error);
+      expect(caught).toBeInstanceOf(InvalidClient);
+      expect((caught as InvalidClient).challenge).toBe(challenge);
+    }
   });
 });

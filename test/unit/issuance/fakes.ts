@@ -36,12 +36,15 @@ export class FakeClients implements ClientReader {
 
 export class FakeTokens implements TokenWriter {
   readonly records = new Map<string, TokenRecord>();
+  /** Every jti looked up by `revokeOwned`. */
+  readonly revokeLookups: string[] = [];
 
   async put(record: TokenRecord) {
     this.records.set(record.jti, record);
   }
 
   async revokeOwned(jti: string, clientId: string, now: number) {
+    this.revokeLookups.push(jti);
     const record = this.records.get(jti);
     if (!record || record.clientId !== clientId || record.status !== CredentialStatus.Active) return false;
     this.records.set(jti, { ...record, status: CredentialStatus.Revoked, revokedAt: now });

@@ -64,7 +64,7 @@ describe('the error mapper', () => {
 
   it.each([
     [new InvalidRequest('x'), 400, 'invalid_request'],
-    [new InvalidClient('unknown_key', false), 401, 'invalid_client'],
+    [new InvalidClient('unknown_key', undefined), 401, 'invalid_client'],
     [new TemporarilyUnavailable('no_active_signing_key'), 503, 'temporarily_unavailable'],
     [new NotFound(ErrorCode.keyNotFound, 'x'), 404, 'key_not_found'],
     [new Conflict(ErrorCode.clientRevoked, 'x'), 409, 'client_revoked'],
@@ -77,9 +77,12 @@ describe('the error mapper', () => {
     expect(response.headers).toMatchObject({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   });
 
-  it('adds the Basic challenge, Retry-After and Allow headers where they belong', () => {
-    expect(errorResponse(new InvalidClient('unknown_key', true), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
-    expect(errorResponse(new InvalidClient('unknown_key', false), log).headers).not.toHaveProperty('WWW-Authenticate');
+  it('adds the Basic or Bearer challenge, Retry-After and Allow headers where they belong', () => {
+    expect(errorResponse(new InvalidClient('unknown_key', 'Basic'), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
+    expect(errorResponse(new InvalidClient('unknown_key', 'Bearer'), log).headers).toMatchObject({
+      'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_client"',
+    });
+    expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).not.toHaveProperty('WWW-Authenticate');
     expect(errorResponse(new TemporarilyUnavailable('x'), log).headers).toMatchObject({ 'Retry-After': String(RETRY_AFTER_SECONDS) });
     expect(errorResponse(new MethodNotAllowed(['GET', 'POST']), log).headers).toMatchObject({ Allow: 'GET, POST' });
   });

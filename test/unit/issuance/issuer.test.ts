@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import { CredentialStatus, SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
-import { Issuer } from '../../../lambda/core/issuer';
+import { newTokenId } from '../../../lambda/core/access-token';
+import { TOKEN_ID_PATTERN } from '../../../lambda/core/admin-input';
+import { Issuer, REVOCABLE_TOKEN_ID } from '../../../lambda/core/issuer';
 import {
   InvalidClient,
   InvalidClientReason,
@@ -228,6 +230,23 @@ describe('Issuer.revoke (RFC 7009)', () => {
     await t.issuer().revoke({ authorization: auth, form: form({ token: access_token, token_type_hint: 'access_token' }) });
     expect(t.tokens.records.get(jti!)).toMatchObject({ status: 'revoked', revokedAt: NOW });
     expect(t.audit.events.map((e) => e.outcome)).toEqual(['success', 'noop', 'noop', 'success']);
+  });
+
+  it('looks up only a jti that can be a token id; anything else is a no-op audited as such', async () => {
+    const auth = basic('acme', t.apiKey);
+    const withJti = (jti: unknown) => `e30.${Buffer.from(JSON.stringify({ jti })).toString('base64url')}.sig`;
+    for (const jti of ['a'.repeat(129), 'a'.repeat(4096), 'a/b', 'a b', '€', '', 42]) {
+      await t.issuer().revoke({ authorization: auth, form: form({ token: withJti(jti) }) });
+    }
+    await t.issuer().revoke({ authorization: auth, form: form({ token: withJti('a'.repeat(128)) }) });
+    expect(t.tokens.revokeLookups).toEqual(['a'.repeat(128)]);
+    expect(t.audit.events.map((e) => e.reason)).toEqual([...Array(7).fill('malformed_token_id'), 'unknown_foreign_or_inactive_token']);
+    expect(t.audit.events.every((e) => e.outcome === 'noop' && e.jti === undefined)).toBe(true);
+  });
+
+  it('accepts every jti the issuer mints, with the admin API’s token-id rule', () => {
+    expect(REVOCABLE_TOKEN_ID.source).toBe(TOKEN_ID_PATTERN.source);
+    for (let i = 0; i < 50; i += 1) expect(newTokenId()).toMatch(REVOCABLE_TOKEN_ID);
   });
 
   it('requires the token parameter and an authenticated client', async () => {

@@ -40,9 +40,27 @@ describe('jwkSet', () => {
       { ...keys[3]!, state: SigningKeyState.Retired },
       { ...keys[4]!, compromisedAt: 10 },
     ];
-    const set = jwkSet(records, 1_500);
+    const { set, skipped } = jwkSet(records, 1_500);
     expect(set.keys.map((k) => k.kid)).toEqual(['p', 'a', 'r']);
     expect(set.keys[0]).toEqual({ kid: 'p', alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
-    expect(jwkSet(records, 2_000).keys.map((k) => k.kid)).toEqual(['p', 'a']);
+    expect(skipped).toEqual([]);
+    expect(jwkSet(records, 2_000).set.keys.map((k) => k.kid)).toEqual(['p', 'a']);
+  });
+
+  it('leaves out, and reports by kid, a verifying record whose public key does not parse; the rest is published', () => {
+    const good = ecSigningKey('good').record;
+    const records = [
+      { ...ecSigningKey('bad-der').record, state: SigningKeyState.Pending, publicKey: Buffer.from('not a key').toString('base64') },
+      good,
+      { ...ecSigningKey('bad-empty').record, state: SigningKeyState.Retiring, verifyUntil: 2_000, publicKey: '' },
+      // Not verifying, so never parsed and never reported.
+      { ...ecSigningKey('retired').record, state: SigningKeyState.Retired, publicKey: 'garbage' },
+    ];
+    const { set, skipped } = jwkSet(records, 1_500);
+    expect(set.keys.map((k) => k.kid)).toEqual(['good']);
+    expect(skipped).toEqual([
+      { kid: 'bad-der', problem: expect.any(String) },
+      { kid: 'bad-empty', problem: expect.any(String) },
+    ]);
   });
 });
