@@ -30,6 +30,12 @@ export const USAGE_KEY_PREFIX = 'tgu';
 /** 184 random bits: unique across every key in an account by a wide margin. */
 export const USAGE_KEY_RANDOM_CHARS = 32;
 export const USAGE_KEY_PATTERN = /^tgu[0-9A-Za-z]{32}$/;
+/**
+ * What a token id (`jti`) can look like: ours are 22 base64url characters. Anything else
+ * names no record, and looking it up could fail (DynamoDB refuses a partition key of 2048
+ * bytes or more), so the admin API and the revocation endpoint check it first.
+ */
+export const TOKEN_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** Any value API Gateway accepts for an API key (20–128 letters and digits): what a usage plan can hold. */
 export const USAGE_KEY_VALUE_PATTERN = /^[A-Za-z0-9]{20,128}$/;
 

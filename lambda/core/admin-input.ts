@@ -13,8 +13,6 @@ import { InvalidRequest } from './issuance-errors';
 export const ADMIN_PAGE_SIZE_DEFAULT = 25;
 /** Longest metadata key; values are scalars so an item can never exceed DynamoDB's nesting limits. */
 const METADATA_KEY_MAX = 64;
-/** Token ids we issue are 22 base64url characters; anything else in a path cannot be one of ours. */
-export const TOKEN_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 const scope = z.string().max(Limits.maxScopeLength).regex(SCOPE_TOKEN_PATTERN, 'must be an RFC 6749 scope-token (printable ASCII, no space, quote or backslash)');
 

@@ -5,12 +5,11 @@
  */
 import { CLIENT_ID_PATTERN, Defaults, Limits } from '../../common/config';
 import { CredentialStatus, type SigningKeyRecord } from '../../common/tables';
-import { KEY_ID_PATTERN } from '../../common/tokens';
+import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../common/tokens';
 import {
   CreateKeyBody,
   RollKeyBody,
   RotateBody,
-  TOKEN_ID_PATTERN,
   encodeCursor,
   parseInput,
   parseListQuery,

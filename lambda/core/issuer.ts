@@ -6,6 +6,7 @@
  */
 import { Defaults } from '../../common/config';
 import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../common/tables';
+import { TOKEN_ID_PATTERN } from '../../common/tokens';
 import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from './access-token';
 import { AuditAction, type AuditLog } from './audit';
 import { authenticate, extractCredentials, type AuthenticatedClient, type FormParams } from './client-auth';
@@ -17,13 +18,6 @@ import { grantScopes, parseScopeParameter, formatScope } from './scopes';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 
-/**
- * What a `jti` we issued can look like: the admin API's `TOKEN_ID_PATTERN` (`admin-input.ts`;
- * not imported, which would put zod into the token function's bundle; a unit test keeps the two
- * equal). Anything else names no record, and looking it up could fail: DynamoDB refuses a
- * partition key of 2048 bytes or more with a ValidationException.
- */
-export const REVOCABLE_TOKEN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface IssuerConfig {
   readonly issuer: string;
@@ -95,7 +89,7 @@ export class Issuer {
       const jti = unverifiedPayload(token)?.jti;
       const { clientId } = authenticated.key;
       // RFC 7009 §2.2: a token that cannot be one of ours is answered like an unknown one (200, no change).
-      const lookup = typeof jti === 'string' && REVOCABLE_TOKEN_ID.test(jti);
+      const lookup = typeof jti === 'string' && TOKEN_ID_PATTERN.test(jti);
       const revoked = lookup && (await this.ports.tokens.revokeOwned(jti, clientId, nowSeconds));
       this.ports.audit.record({
         action: AuditAction.tokenRevokeByClient,
