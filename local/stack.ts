@@ -10,6 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
 import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import type { KeySpec } from '../common/tokens';
+import type { RotationReport } from '../lambda/core/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
 import { startStandIns, type StandIns } from './aws-standins';
@@ -183,9 +184,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const activeGateway = gateway;
     stops.push(() => activeGateway.close());
 
+    const scheduledRotation = await quietRotationFunction();
     const stepEvery = (options.rotationStepSeconds ?? LOCAL_STEP_SECONDS) * 1000;
     const schedule = setInterval(() => {
-      rotation(scheduledEvent()).catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })));
+      scheduledRotation(scheduledEvent())
+        .then((report) => {
+          if (eventful(report)) log(JSON.stringify({ event: 'rotation_run', ...runSummary(report) }));
+        })
+        .catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })));
     }, stepEvery);
     schedule.unref();
     stops.push(async () => clearInterval(schedule));
@@ -219,6 +225,53 @@ async function createTablesOn(dynamo: LocalDynamoDb, names: ReturnType<typeof ta
 async function importHandler<T>(path: string): Promise<T> {
   const module = (await import(path)) as { handler: T };
   return module.handler;
+}
+
+/**
+ * The rotation function the local schedule invokes: the same code as {@link ROTATION_FUNCTION}
+ * (its own instance, as a second Lambda execution environment would be), built with the
+ * Powertools settings a deployment could give it to be quiet: log level WARN and no EMF
+ * metrics. Every 5 s a step that finds nothing due would otherwise print a `rotation run`
+ * line and an EMF blob (about 1,400 lines an hour) between the access-log lines; warnings
+ * and errors still print, and the stack itself logs each run that changed something.
+ * Powertools reads these variables when a Logger or Metrics is constructed, which
+ * `createRotationApp` does synchronously, so they are set only around that call and every
+ * other handler keeps its settings. A user's own POWERTOOLS_LOG_LEVEL or
+ * POWERTOOLS_METRICS_DISABLED wins.
+ */
+async function quietRotationFunction(): Promise<(event: unknown) => Promise<RotationReport>> {
+  const { createRotationApp } = await import('../lambda/rotation/app');
+  const quiet = { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' };
+  const saved = Object.fromEntries(Object.keys(quiet).map((name) => [name, process.env[name]]));
+  for (const [name, value] of Object.entries(quiet)) process.env[name] ||= value;
+  try {
+    const app = createRotationApp(process.env);
+    return (event) => app.handle(event);
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/** A run that did something a person may want to see: a transition, a problem, hygiene events sent or failed. */
+export function eventful(report: RotationReport): boolean {
+  const events = report.hygiene?.events;
+  return report.changes.length > 0 || report.problems.length > 0 || events === 'failed' || (typeof events === 'number' && events > 0);
+}
+
+/** The fields of the rotation function's own `rotation run` line. */
+function runSummary(report: RotationReport) {
+  return {
+    action: report.action,
+    scheduled: report.scheduled,
+    activeKid: report.ring.activeKid,
+    changes: report.changes,
+    next: report.next,
+    problems: report.problems,
+    ...(report.hygiene && typeof report.hygiene.events === 'number' && report.hygiene.events > 0 ? { hygieneEvents: report.hygiene.events } : {}),
+  };
 }
 
 /** What EventBridge Scheduler/Rules deliver for a schedule (the rotation treats it as `step`). */

@@ -10,8 +10,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Env, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { isKeySpec, type KeySpec } from '../common/tokens';
+import { banner, type ConfiguredRoutes } from './banner';
+import { replaceDemoKey } from './demo-key';
 import { startLocalStack, type LocalStack } from './stack';
-import { localStateDir, localStatePaths, type LocalState } from './state';
+import { isAlive, localStateDir, localStatePaths, type LocalState } from './state';
 
 interface FileConfig {
   readonly routes?: RouteRule[];
@@ -20,8 +22,11 @@ interface FileConfig {
   readonly keySpec?: KeySpec;
 }
 
-const DEMO_CLIENT = 'demo';
-const DEMO_SCOPES = ['orders:read'];
+/**
+ * The AWS SDK's documented switch (aws/aws-sdk-js-v3#7983) for its Node.js support warning:
+ * local mode runs on the Node.js the project supports and has no SDK upgrade to miss.
+ */
+const SDK_NODE_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -31,10 +36,13 @@ async function main(): Promise<void> {
     process.stdout.write(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]!.replace('/**', '') + '\n');
     return;
   }
+  // Before the first SDK client exists (clients check once, when constructed); a user's own setting wins.
+  process.env[SDK_NODE_WARNING_SWITCH] ??= 'true';
   const paths = localStatePaths(resolve(localStateDir()));
   claimPidFile(paths.pidFile);
 
   const config = readConfig(values.config);
+  const routes = configuredRoutes(config);
   const port = parsePort(process.env.PORT);
   let stack: LocalStack | undefined;
   const shutdown = async (code: number) => {
@@ -54,7 +62,7 @@ async function main(): Promise<void> {
       fresh: values.fresh,
       upstreamUrl: process.env.UPSTREAM_URL || undefined,
       adminToken: process.env.TOLLGATE_ADMIN_TOKEN || undefined,
-      routes: routesFromEnv() ?? config.routes,
+      routes: routes?.rules,
       unmatchedRoutes: config.unmatchedRoutes,
       tokenTtlSeconds: config.tokenTtlSeconds,
       keySpec: config.keySpec,
@@ -67,53 +75,34 @@ async function main(): Promise<void> {
 
   const state: LocalState = { url: stack.url, adminToken: stack.adminToken, pid: process.pid };
   writeFileSync(paths.stateFile, JSON.stringify(state), { mode: 0o600 });
-  const apiKey = await createDemoKey(stack);
-  process.stdout.write(banner(stack, apiKey, Boolean(process.env.UPSTREAM_URL)));
+  let apiKey: string;
+  try {
+    ({ apiKey } = await replaceDemoKey(stack));
+  } catch (error) {
+    process.stderr.write(`tollgate: ${(error as Error).message}\n`);
+    await shutdown(1);
+    return;
+  }
+  process.stdout.write(
+    banner({
+      url: stack.url,
+      adminToken: stack.adminToken,
+      apiKey,
+      dynamoEndpoint: stack.dynamoEndpoint,
+      kmsEndpoint: stack.kmsEndpoint,
+      stateDir: localStateDir(),
+      upstreamUrl: process.env.UPSTREAM_URL || undefined,
+      routes,
+      unmatchedRoutes: config.unmatchedRoutes,
+    }),
+  );
 }
 
-async function createDemoKey(stack: LocalStack): Promise<string> {
-  const response = await fetch(`${stack.url}/admin/clients/${DEMO_CLIENT}/keys`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${stack.adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ scopes: DEMO_SCOPES, description: 'demo key created by npm start' }),
-  });
-  const body = (await response.json()) as { apiKey?: string; error_description?: string };
-  if (response.status !== 201 || !body.apiKey) throw new Error(`creating the demo key failed: ${response.status} ${body.error_description ?? ''}`);
-  return body.apiKey;
-}
-
-function banner(stack: LocalStack, apiKey: string, customUpstream: boolean): string {
-  const u = stack.url;
-  return `
-Tollgate is running locally.
-  gateway        ${u}   (PORT to change)
-  upstream       ${customUpstream ? process.env.UPSTREAM_URL : 'built-in echo service (UPSTREAM_URL to change)'}
-  DynamoDB Local ${stack.dynamoEndpoint}
-  KMS endpoint   ${stack.kmsEndpoint}
-  data           ${localStateDir()}/ (npm start -- --fresh to start empty)
-
-Admin token (admin routes; also used by \`npx tollgate\`):
-  ${stack.adminToken}
-Demo client "${DEMO_CLIENT}" API key (scopes: ${DEMO_SCOPES.join(' ')}; shown once):
-  ${apiKey}
-
-Try it (copy-paste into a shell):
-  export TG=${u} API_KEY=${apiKey}
-  # 1. exchange the API key for an access token
-  TOKEN=$(curl -s -u "${DEMO_CLIENT}:$API_KEY" -d grant_type=client_credentials $TG/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  # 2. call the upstream through the gateway (200; the echo shows X-Tollgate-* headers and no bearer token)
-  curl -s -H "Authorization: Bearer $TOKEN" $TG/orders/42
-  # 3. a route needing a scope the token lacks (403 insufficient_scope)
-  curl -si -X POST -H "Authorization: Bearer $TOKEN" $TG/orders
-  # 4. revoke the token
-  curl -s -u "${DEMO_CLIENT}:$API_KEY" -d "token=$TOKEN" $TG/oauth/revoke
-  # 5. call again (401 invalid_token within a second or two)
-  curl -si -H "Authorization: Bearer $TOKEN" $TG/orders/42
-  # operator CLI
-  npx tollgate keys list ${DEMO_CLIENT}
-
-ready: listening on ${u}
-`;
+/** `TOLLGATE_ROUTES` wins over the config file; absent both: the default routes. */
+function configuredRoutes(config: FileConfig & { readonly file?: string }): ConfiguredRoutes | undefined {
+  const fromEnv = routesFromEnv();
+  if (fromEnv) return { rules: fromEnv, source: Env.routes };
+  return config.routes ? { rules: config.routes, source: config.file ?? 'the config file' } : undefined;
 }
 
 /** A second start after a crash must work: a PID file whose process is gone is stale. */
@@ -127,15 +116,6 @@ function claimPidFile(pidFile: string): void {
     }
   }
   writeFileSync(pidFile, String(process.pid));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function parsePort(raw: string | undefined): number {
@@ -159,7 +139,7 @@ function routesFromEnv(): RouteRule[] | undefined {
   }
 }
 
-function readConfig(path: string | undefined): FileConfig {
+function readConfig(path: string | undefined): FileConfig & { readonly file?: string } {
   const file = path ?? (existsSync('tollgate.config.json') ? 'tollgate.config.json' : undefined);
   if (!file) return {};
   let config: FileConfig;
@@ -173,7 +153,7 @@ function readConfig(path: string | undefined): FileConfig {
     process.stderr.write(`tollgate: ${file}: keySpec must be ECC_NIST_P256 or RSA_2048\n`);
     process.exit(2);
   }
-  return config;
+  return { ...config, file };
 }
 
 await main();

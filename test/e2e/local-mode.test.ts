@@ -1,14 +1,17 @@
 /**
  * Local mode as a user runs it: `npm start` as a child process, the printed flow driven
- * with plain HTTP and with the CLI, then a restart on the same data.
+ * with plain HTTP and with the CLI, then a restart on the same data; and a start with
+ * other routes stopped by SIGTERM to the npm process alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../local/dynamodb';
+import { isAlive } from '../../local/state';
 import { Limits } from '../../common/config';
 import { API_KEY_PATTERN } from '../../common/tokens';
 
@@ -24,12 +27,12 @@ interface Running {
   output(): string;
 }
 
-async function startLocal(stateDir: string, port: number, fresh: boolean): Promise<Running> {
+async function startLocal(stateDir: string, port: number, fresh: boolean, env: Record<string, string> = {}): Promise<Running> {
   const args = ['start', '--silent', ...(fresh ? ['--', '--fresh'] : [])];
   // Its own process group, so stopping it stops npm, tsx and node together, as Ctrl-C would.
   const child = spawn('npm', args, {
     cwd: REPO,
-    env: { ...process.env, PORT: String(port), TOLLGATE_LOCAL_DIR: stateDir, TOLLGATE_ADMIN_TOKEN: '' },
+    env: { ...process.env, PORT: String(port), TOLLGATE_LOCAL_DIR: stateDir, TOLLGATE_ADMIN_TOKEN: '', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,6 +58,36 @@ async function stopLocal(running: Running | undefined): Promise<void> {
   process.kill(-child.pid!, 'SIGTERM');
   await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
   if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+}
+
+/** Every process below `root` (pid and command line), from `ps`. */
+async function descendants(root: number): Promise<{ pid: number; command: string }[]> {
+  const { stdout } = await run('ps', ['-A', '-o', 'pid=,ppid=,args=']);
+  const rows = stdout
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([, pid, ppid, command]) => ({ pid: Number(pid), ppid: Number(ppid), command: command! }));
+  const found: { pid: number; command: string }[] = [];
+  const walk = (parent: number) => {
+    for (const row of rows.filter((r) => r.ppid === parent)) {
+      found.push({ pid: row.pid, command: row.command });
+      walk(row.pid);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+function portIsOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 async function exchange(url: string, clientId: string, apiKey: string, scope?: string): Promise<Response> {
@@ -245,14 +278,92 @@ describe('npm start, end to end', () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
-  it('keeps keys across a restart on the same data', async () => {
+  it('keeps keys across a restart on the same data, with one active demo key', async () => {
     const before = local!.apiKey;
+    const kept = await cli(stateDir, ['keys', 'create', 'keeper', '--scopes', 'orders:read', '--json']);
+    expect(kept.code).toBe(0);
+    const keeperKey = (JSON.parse(kept.stdout) as { apiKey: string }).apiKey;
+    // An operator's own key for the demo client is not one npm start replaces.
+    const own = await cli(stateDir, ['keys', 'create', 'demo', '--scopes', 'orders:read', '--json']);
+    expect(own.code).toBe(0);
+    const ownKey = (JSON.parse(own.stdout) as { apiKey: string }).apiKey;
+
     await stopLocal(local);
     local = await startLocal(stateDir, port, false);
     expect(local.apiKey).not.toBe(before);
-    expect((await exchange(local.url, 'demo', before)).status).toBe(200);
+    expect((await exchange(local.url, 'keeper', keeperKey)).status).toBe(200);
+    expect((await exchange(local.url, 'demo', ownKey)).status).toBe(200);
     expect((await exchange(local.url, 'demo', local.apiKey)).status).toBe(200);
+    // The earlier start's demo key is revoked, not left active forever.
+    const refused = await exchange(local.url, 'demo', before);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+
     const listed = await cli(stateDir, ['keys', 'list', 'demo', '--json']);
-    expect((JSON.parse(listed.stdout) as { keys: unknown[] }).keys.length).toBe(2);
+    const keys = (JSON.parse(listed.stdout) as { keys: { status: string; description?: string }[] }).keys;
+    const activeDemoKeys = keys.filter((key) => key.status === 'active' && key.description === 'demo key created by npm start');
+    expect(activeDemoKeys).toHaveLength(1);
+    expect(keys.filter((key) => key.status === 'active')).toHaveLength(2);
   }, 120_000);
+});
+
+describe('npm start with other routes, stopped by SIGTERM to npm alone', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-stop-'));
+  const routes = [{ method: 'GET', path: '/users/{id}', scopes: ['users:read'] }];
+  let port: number;
+  let local: Running | undefined;
+
+  beforeAll(async () => {
+    port = await freePort();
+    local = await startLocal(stateDir, port, true, { TOLLGATE_ROUTES: JSON.stringify(routes) });
+  }, 120_000);
+
+  afterAll(async () => {
+    // Whatever a failed test left behind: npm may be gone while its group lives on.
+    await stopLocal(local);
+    const group = local?.child.pid;
+    if (group) {
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        try {
+          process.kill(-group, signal);
+        } catch {
+          break; // no process of the group is left
+        }
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('prints the routes in force instead of the /orders curl flow', () => {
+    const banner = local!.output();
+    expect(banner).toContain('The copy-paste curl flow needs the default /orders routes');
+    expect(banner).toContain('  GET /users/{id}  users:read');
+    expect(banner).not.toMatch(/^\s+curl /m);
+    expect(banner).toMatch(/^ready: /m);
+  });
+
+  it('stops tsx, node and DynamoDB Local and closes the port', async () => {
+    const npm = local!.child;
+    const started = await descendants(npm.pid!);
+    const dynamoPort = Number(/DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(local!.output())?.[1]);
+    // What `npm start` runs: tsx's CLI, the node process it starts, and Java with DynamoDB Local.
+    expect(started.some((p) => /tsx(\.\w+)? local\/start\.ts/.test(p.command) && !p.command.includes('--import'))).toBe(true);
+    expect(started.some((p) => p.command.includes('--import') && p.command.includes('local/start.ts'))).toBe(true);
+    expect(started.some((p) => /^\S*java\b/.test(p.command) && p.command.includes('DynamoDBLocal.jar'))).toBe(true);
+    expect(await portIsOpen(port)).toBe(true);
+    expect(await portIsOpen(dynamoPort)).toBe(true);
+
+    const exited = new Promise((resolve) => npm.once('exit', resolve));
+    process.kill(npm.pid!, 'SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    const deadline = Date.now() + 15_000;
+    while (started.some((p) => isAlive(p.pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(npm.exitCode !== null || npm.signalCode !== null).toBe(true);
+    expect(started.filter((p) => isAlive(p.pid)).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+    expect(await portIsOpen(port)).toBe(false);
+    expect(await portIsOpen(dynamoPort)).toBe(false);
+    expect(local!.output()).toContain('stopping…');
+  }, 60_000);
 });

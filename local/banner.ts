@@ -1,0 +1,88 @@
+/**
+ * What `npm start` prints once the local stack answers: where everything runs, the admin
+ * token, the demo client's key and, when the default routes are in force, the copy-paste
+ * curl flow. The flow calls `/orders` with an `orders:read` token, so with other routes it
+ * would promise a 200 that never comes: then the banner lists the routes in force instead.
+ */
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/config';
+
+export const DEMO_CLIENT = 'demo';
+export const DEMO_SCOPES: readonly string[] = ['orders:read'];
+
+export interface ConfiguredRoutes {
+  readonly rules: readonly RouteRule[];
+  /** Where they came from, as the user named it: `TOLLGATE_ROUTES` or the config file's path. */
+  readonly source: string;
+}
+
+export interface BannerInput {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly apiKey: string;
+  readonly dynamoEndpoint: string;
+  readonly kmsEndpoint: string;
+  readonly stateDir: string;
+  /** Absent: the built-in echo service. */
+  readonly upstreamUrl?: string;
+  /** Absent: the default routes. */
+  readonly routes?: ConfiguredRoutes;
+  readonly unmatchedRoutes?: UnmatchedRoutes;
+}
+
+/** Whether the rules are the default ones (in any order), so the printed flow holds. */
+export function isDefaultRoutes(rules: readonly RouteRule[] | undefined): boolean {
+  if (rules === undefined) return true;
+  const canonical = (list: readonly RouteRule[]) =>
+    list.map((rule) => `${rule.method} ${rule.path} ${[...rule.scopes].sort().join(',')}`).sort().join('\n');
+  return canonical(rules) === canonical(DEFAULT_ROUTES);
+}
+
+export function banner(input: BannerInput): string {
+  const u = input.url;
+  return `
+Tollgate is running locally.
+  gateway        ${u}   (PORT to change)
+  upstream       ${input.upstreamUrl ?? 'built-in echo service (UPSTREAM_URL to change)'}
+  DynamoDB Local ${input.dynamoEndpoint}
+  KMS endpoint   ${input.kmsEndpoint}
+  data           ${input.stateDir}/ (npm start -- --fresh to start empty)
+
+Admin token (admin routes; also used by \`npx tollgate\`):
+  ${input.adminToken}
+Demo client "${DEMO_CLIENT}" API key (scopes: ${DEMO_SCOPES.join(' ')}; shown once; a restart replaces it):
+  ${input.apiKey}
+
+${isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey) : routeList(input.routes!, input.unmatchedRoutes)}
+ready: listening on ${u}
+`;
+}
+
+function curlFlow(u: string, apiKey: string): string {
+  return `Try it (copy-paste into a shell):
+  export TG=${u} API_KEY=${apiKey}
+  # 1. exchange the API key for an access token
+  TOKEN=$(curl -s -u "${DEMO_CLIENT}:$API_KEY" -d grant_type=client_credentials $TG/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  # 2. call the upstream through the gateway (200; the echo shows X-Tollgate-* headers and no bearer token)
+  curl -s -H "Authorization: Bearer $TOKEN" $TG/orders/42
+  # 3. a route needing a scope the token lacks (403 insufficient_scope)
+  curl -si -X POST -H "Authorization: Bearer $TOKEN" $TG/orders
+  # 4. revoke the token
+  curl -s -u "${DEMO_CLIENT}:$API_KEY" -d "token=$TOKEN" $TG/oauth/revoke
+  # 5. call again (401 invalid_token within a second or two)
+  curl -si -H "Authorization: Bearer $TOKEN" $TG/orders/42
+  # operator CLI
+  npx tollgate keys list ${DEMO_CLIENT}
+`;
+}
+
+function routeList(routes: ConfiguredRoutes, unmatched: UnmatchedRoutes | undefined): string {
+  const width = Math.max(...routes.rules.map((rule) => `${rule.method} ${rule.path}`.length), 0);
+  const lines = routes.rules.map((rule) => {
+    const route = `${rule.method} ${rule.path}`.padEnd(width);
+    return `  ${route}  ${rule.scopes.length ? rule.scopes.join(' ') : '(any valid access token)'}`;
+  });
+  return `The copy-paste curl flow needs the default /orders routes, so it is not printed; routes from ${routes.source}:
+${lines.join('\n')}
+  any other path: ${(unmatched ?? 'deny') === 'allow' ? 'any valid access token' : 'denied'}
+`;
+}
