@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
 import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import type { KeySpec } from '../common/tokens';
-import type { RotationReport } from '../lambda/core/rotation-report';
+import { runSummary, type RotationReport } from '../lambda/core/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
 import { startStandIns, type StandIns } from './aws-standins';
@@ -259,19 +259,6 @@ async function quietRotationFunction(): Promise<(event: unknown) => Promise<Rota
 export function eventful(report: RotationReport): boolean {
   const events = report.hygiene?.events;
   return report.changes.length > 0 || report.problems.length > 0 || events === 'failed' || (typeof events === 'number' && events > 0);
-}
-
-/** The fields of the rotation function's own `rotation run` line. */
-function runSummary(report: RotationReport) {
-  return {
-    action: report.action,
-    scheduled: report.scheduled,
-    activeKid: report.ring.activeKid,
-    changes: report.changes,
-    next: report.next,
-    problems: report.problems,
-    ...(report.hygiene && typeof report.hygiene.events === 'number' && report.hygiene.events > 0 ? { hygieneEvents: report.hygiene.events } : {}),
-  };
 }
 
 /** What EventBridge Scheduler/Rules deliver for a schedule (the rotation treats it as `step`). */

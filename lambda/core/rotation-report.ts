@@ -159,3 +159,17 @@ export function buildReport(input: ReportInput): RotationReport {
     problems: input.log.problems,
   };
 }
+
+/** The fields of the rotation function's `rotation run` log line: what changed, what is next, what went wrong. */
+export function runSummary(report: RotationReport) {
+  const hygieneEvents = report.hygiene?.events;
+  return {
+    action: report.action,
+    scheduled: report.scheduled,
+    activeKid: report.ring.activeKid,
+    changes: report.changes,
+    next: report.next,
+    problems: report.problems,
+    ...(typeof hygieneEvents === 'number' && hygieneEvents > 0 ? { hygieneEvents } : {}),
+  };
+}

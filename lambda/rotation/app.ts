@@ -18,7 +18,7 @@ import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { rotationConfig } from '../core/rotation-config';
 import { describeError, InvalidRotationRequest, RingConflict, RingInvariantViolation, RotationStepFailed, UnknownSigningKey } from '../core/rotation-errors';
 import type { KeyManager, MetricsSink } from '../core/rotation-ports';
-import type { RotationReport } from '../core/rotation-report';
+import { runSummary, type RotationReport } from '../core/rotation-report';
 import { parseRotationRequest } from '../core/rotation-request';
 import { createRotationService, RotationMetric } from '../core/rotation-service';
 
@@ -63,14 +63,7 @@ export function createRotationApp(env: Environment, options: RotationAppOptions 
         const report = await service.run(parseRotationRequest(event));
         // A run that left a due step undone (reported as a problem) counts as failed: the next run retries it.
         metrics.addMetric(report.problems.length ? RotationMetric.failed : RotationMetric.succeeded, MetricUnit.Count, 1);
-        logger.info('rotation run', {
-          action: report.action,
-          scheduled: report.scheduled,
-          activeKid: report.ring.activeKid,
-          changes: report.changes,
-          next: report.next,
-          problems: report.problems,
-        });
+        logger.info('rotation run', runSummary(report));
         return report;
       } catch (error) {
         metrics.addMetric(RotationMetric.failed, MetricUnit.Count, 1);
