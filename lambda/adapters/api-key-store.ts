@@ -130,9 +130,16 @@ export class DynamoApiKeyStore implements ApiKeyStore {
               Update: {
                 TableName: this.tables.apiKeys,
                 Key: { [ApiKeyAttr.keyId]: oldKeyId },
-                UpdateExpression: 'SET #rolledTo = :successor, #expiresAt = :expiresAt',
+                // Out of the hygiene indexes: a rolled key has its successor, so its grace-period
+                // expiry is no "expiring soon" warning, and it goes away too soon to go stale.
+                UpdateExpression: 'SET #rolledTo = :successor, #expiresAt = :expiresAt REMOVE #activePartition',
                 ConditionExpression: '#status = :active AND attribute_not_exists(#rolledTo)',
-                ExpressionAttributeNames: { '#rolledTo': ApiKeyAttr.rolledTo, '#expiresAt': ApiKeyAttr.expiresAt, '#status': ApiKeyAttr.status },
+                ExpressionAttributeNames: {
+                  '#rolledTo': ApiKeyAttr.rolledTo,
+                  '#expiresAt': ApiKeyAttr.expiresAt,
+                  '#status': ApiKeyAttr.status,
+                  '#activePartition': ApiKeyAttr.activePartition,
+                },
                 ExpressionAttributeValues: { ':successor': successor.keyId, ':expiresAt': oldExpiresAt, ':active': CredentialStatus.Active },
               },
             },

@@ -161,6 +161,9 @@ describe('POST /admin/keys/{keyId}/roll', () => {
       rolledFrom: old.keyId,
     });
     expect(body(await h.admin(adminCall('GET', KEY, { keyId: String(old.keyId) })))).toMatchObject({ status: 'active', rolledTo: rolled.key.keyId, expiresAt: now + 600 });
+    // Only the successor stays in the hygiene indexes: the rolled key's grace expiry is no "expiring" warning.
+    const stored = await h.items('apiKeys');
+    expect(stored.filter((item) => item.activePartition !== undefined).map((item) => item.keyId)).toEqual([rolled.key.keyId]);
 
     expect((await h.exchange('acme', rolled.apiKey)).statusCode).toBe(200);
     expect((await h.exchange('acme', oldSecret)).statusCode).toBe(200);
