@@ -1,11 +1,38 @@
 /**
- * The Lambda functions: where each handler lives and which tables it may touch. The CDK
+ * The Lambda functions: where each handler lives and what it may do to each table. The CDK
  * function constructs grant exactly this access and set the table-name variables; the
  * handlers read those variables (and nothing else of the table set) at cold start.
+ *
+ * Each function's table access lists the DynamoDB calls its adapters make (`lambda/adapters/`),
+ * nothing more: a compromised function can do no more than its code already does. Change an
+ * adapter's calls and this list together.
  */
-import type { TableKey } from './tables';
+import { ApiKeyAttr, ApiKeyIndex, type TableKey } from './tables';
 
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * Item-level DynamoDB actions. Never Scan (every read is a key lookup or a query, so a
+ * leaked role cannot dump a table in one call), never the batch actions (no code calls
+ * them), never ConditionCheckItem (no transaction holds a bare condition check).
+ * TransactWriteItems needs no action of its own: DynamoDB authorizes each Put, Update or
+ * Delete inside it as that action.
+ */
+export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+
+/** Actions that change items, and so need the table key's data-key family in KMS. */
+export const WRITE_ACTIONS: readonly TableAction[] = ['PutItem', 'UpdateItem', 'DeleteItem'];
+
+export interface TableAccess {
+  /** Actions on the base table (not its indexes). */
+  readonly actions: readonly TableAction[];
+  /** Indexes the function queries (`dynamodb:Query` on each index ARN); no other index is reachable. */
+  readonly queryIndexes?: readonly string[];
+  /**
+   * Restricts `UpdateItem` to requests that name only these top-level attributes (key,
+   * update and condition expressions together, so the key attribute is listed too) and ask
+   * for no return values (`dynamodb:Attributes`, `dynamodb:ReturnValues`).
+   */
+  readonly updateOnly?: readonly string[];
+}
 
 export interface FunctionSpec {
   /** Handler module, relative to the repository root; exports `handler`. */
@@ -13,29 +40,56 @@ export interface FunctionSpec {
   readonly tables: { readonly [K in TableKey]?: TableAccess };
   /** Tables whose DynamoDB stream invokes the function. */
   readonly streams?: readonly TableKey[];
+  /** Its logs are the audit trail of operator actions (key creation, roll, revocation): kept a year, not a month. */
+  readonly auditLog?: boolean;
 }
 
 export const Functions = {
   authorizer: {
     entry: 'lambda/authorizer/handler.ts',
-    tables: { signingKeys: 'read', revocations: 'read' },
+    // The ring (signing-key-store Query) and the feed (revocation-feed-reader Query).
+    tables: { signingKeys: { actions: ['Query'] }, revocations: { actions: ['Query'] } },
   },
   token: {
     entry: 'lambda/token/handler.ts',
-    tables: { apiKeys: 'readWrite', clients: 'read', tokens: 'readWrite', signingKeys: 'read' },
+    tables: {
+      // api-key-store: GetItem of the presented key, then `SET lastUsedAt` conditional on
+      // keyId and lastUsedAt. Nothing else: this internet-facing function can neither
+      // create nor un-revoke nor re-scope a key, nor list keys through an index.
+      apiKeys: { actions: ['GetItem', 'UpdateItem'], updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.lastUsedAt] },
+      clients: { actions: ['GetItem'] },
+      // token-store: the issued token's record, and a client's revocation of its own token.
+      tokens: { actions: ['PutItem', 'UpdateItem'] },
+      signingKeys: { actions: ['Query'] },
+    },
   },
   admin: {
     entry: 'lambda/admin/handler.ts',
-    tables: { apiKeys: 'readWrite', clients: 'readWrite', tokens: 'readWrite', signingKeys: 'read' },
+    tables: {
+      // Show (GetItem), create and roll (transactional Put and Update), revoke (Update), list by client.
+      apiKeys: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: [ApiKeyIndex.byClient] },
+      // Read, upsert with the first key, revoke, limits and usage registration: all Get or Update.
+      clients: { actions: ['GetItem', 'UpdateItem'] },
+      // Revoke only.
+      tokens: { actions: ['UpdateItem'] },
+      signingKeys: { actions: ['Query'] },
+    },
+    auditLog: true,
   },
   fanout: {
     entry: 'lambda/fanout/handler.ts',
-    tables: { revocations: 'readWrite' },
+    // revocation-feed-writer: entry and marker Puts, and a re-stamp deletes the late entry it moves.
+    tables: { revocations: { actions: ['PutItem', 'DeleteItem'] } },
     streams: ['apiKeys', 'clients', 'tokens', 'signingKeys'],
   },
   rotation: {
     entry: 'lambda/rotation/handler.ts',
-    tables: { signingKeys: 'readWrite', apiKeys: 'read' },
+    tables: {
+      // signing-key-store: the ring Query, conditional Puts and Updates, pruning of deleted keys.
+      signingKeys: { actions: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+      // api-key-hygiene: the two sparse hygiene indexes only (they project clientId, never keyHash).
+      apiKeys: { actions: [], queryIndexes: [ApiKeyIndex.activeByExpiry, ApiKeyIndex.activeByLastUsed] },
+    },
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -8,35 +8,25 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { DynamoEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../common/config';
-import { Functions, type FunctionName, type FunctionSpec, type TableAccess } from '../common/functions';
+import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { serviceName } from '../common/metrics';
 import { Tables, type TableKey } from '../common/tables';
 import { LAMBDA_BUNDLING } from './bundling';
 import type { TollgateTables } from './data';
 
-/**
- * Item-level access only. No Scan (every read is a key lookup or a query, so a leaked
- * role cannot dump a table in one call) and no DescribeTable. Transactions are
- * authorized per contained action, so TransactWriteItems needs nothing more.
- */
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-export const TABLE_ACTIONS: { readonly [A in TableAccess]: readonly string[] } = {
-  read: READ_ACTIONS,
-  readWrite: [...READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
-};
 /** What DynamoDB needs of the caller on the tables' customer-managed key (as CDK's own table grants). */
-const TABLE_KEY_ACTIONS: { readonly [A in TableAccess]: readonly string[] } = {
-  read: ['kms:Decrypt', 'kms:DescribeKey'],
-  readWrite: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
-};
+const TABLE_KEY_READ_ACTIONS = ['kms:Decrypt'];
+const TABLE_KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
 
 /** The repository root: `entry` paths in `common/functions.ts` are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -51,7 +41,7 @@ export interface TollgateFunctionProps {
   readonly memorySize?: number;
   /** @default 10 seconds */
   readonly timeout?: Duration;
-  /** @default one month */
+  /** @default one year for a function whose spec marks its logs as the audit trail, else one month */
   readonly logRetention?: RetentionDays;
   /** Powertools log level. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -72,7 +62,8 @@ export class TollgateFunction extends Construct {
   constructor(scope: Construct, id: string, props: TollgateFunctionProps) {
     super(scope, id);
     this.functionName = props.name;
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    const spec: FunctionSpec = Functions[props.name];
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? (spec.auditLog ? RetentionDays.ONE_YEAR : RetentionDays.ONE_MONTH) });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Tollgate ${props.name} function`,
@@ -86,7 +77,7 @@ export class TollgateFunction extends Construct {
       }),
     );
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(props.entryRoot ?? PROJECT_ROOT, Functions[props.name].entry),
+      entry: path.join(props.entryRoot ?? PROJECT_ROOT, spec.entry),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
@@ -121,23 +112,43 @@ export class TollgateFunction extends Construct {
    */
   private grantTables(tables: TollgateTables): void {
     const access = (Functions[this.functionName] as FunctionSpec).tables;
+    const keyActions = new Map<IKey, Set<string>>();
     for (const key of Object.keys(access) as TableKey[]) {
       const table = tables[key];
-      const level = access[key]!;
-      // Each index by name rather than CDK's `index/*`: a function reaches exactly the
-      // indexes the table spec defines.
-      const indexArns = Tables[key].indexes.map((index) => `${table.tableArn}/index/${index.indexName}`);
-      this.role.addToPolicy(new PolicyStatement({ actions: [...TABLE_ACTIONS[level]], resources: [table.tableArn, ...indexArns] }));
-      table.encryptionKey?.grant(this.fn, ...TABLE_KEY_ACTIONS[level]);
+      const unknown = (access[key]!.queryIndexes ?? []).filter((index) => !Tables[key].indexes.some((spec) => spec.indexName === index));
+      if (unknown.length) throw new Error(`Functions.${this.functionName}.tables.${key}.queryIndexes: ${unknown.join(', ')} is not an index of ${key}`);
+      for (const statement of tableStatements(table, access[key]!)) this.role.addToPolicy(statement);
+      if (table.encryptionKey) {
+        const needed = keyActions.get(table.encryptionKey) ?? new Set<string>();
+        const writes = access[key]!.actions.some((action) => WRITE_ACTIONS.includes(action));
+        for (const action of writes ? TABLE_KEY_WRITE_ACTIONS : TABLE_KEY_READ_ACTIONS) needed.add(action);
+        keyActions.set(table.encryptionKey, needed);
+      }
       this.fn.addEnvironment(Tables[key].envVar, table.tableName);
     }
-    if (Object.values(access).includes('readWrite')) {
-      for (const action of TABLE_KEY_ACTIONS.readWrite.filter((a) => a.endsWith('*'))) {
-        Validations.of(this).acknowledge({
-          id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: 'DynamoDB writes to a table encrypted with a customer-managed key need the data-key family of KMS actions; the statement names the one table key.',
-        });
-      }
+    for (const [key, actions] of keyActions) this.grantTableKey(key, [...actions]);
+  }
+
+  /**
+   * The table key, usable only through DynamoDB in this Region (`kms:ViaService`): the
+   * function's own KMS calls cannot use it as a general-purpose encryption key. DescribeKey
+   * returns key metadata only and makes no cryptographic use of the key, so it stays
+   * unconditioned.
+   */
+  private grantTableKey(key: IKey, actions: readonly string[]): void {
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: [...actions],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    this.role.addToPolicy(new PolicyStatement({ actions: ['kms:DescribeKey'], resources: [key.keyArn] }));
+    for (const action of actions.filter((a) => a.endsWith('*'))) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: 'DynamoDB writes to a table encrypted with a customer-managed key need the data-key family of KMS actions; the statement names the one table key and only DynamoDB may use it on our behalf.',
+      });
     }
   }
 
@@ -163,4 +174,37 @@ export class TollgateFunction extends Construct {
   addEnvironment(name: string, value: string): void {
     this.fn.addEnvironment(name, value);
   }
+}
+
+/**
+ * The identity-policy statements of one function's access to one table: its base-table
+ * actions (UpdateItem apart when it is attribute-restricted), Query on the indexes it
+ * queries, each index by name rather than CDK's `index/*`.
+ */
+export function tableStatements(table: ITable, access: TableAccess): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  const restricted = access.updateOnly !== undefined;
+  const plain = access.actions.filter((action) => !(restricted && action === 'UpdateItem'));
+  if (plain.length) statements.push(new PolicyStatement({ actions: plain.map(dynamodb), resources: [table.tableArn] }));
+  if (restricted && access.actions.includes('UpdateItem')) {
+    statements.push(
+      new PolicyStatement({
+        actions: [dynamodb('UpdateItem')],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.updateOnly!] },
+          // ALL_OLD or ALL_NEW would hand back attributes the request may not name.
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
+  }
+  if (access.queryIndexes?.length) {
+    statements.push(new PolicyStatement({ actions: [dynamodb('Query')], resources: access.queryIndexes.map((index) => `${table.tableArn}/index/${index}`) }));
+  }
+  return statements;
+}
+
+function dynamodb(action: TableAction): string {
+  return `dynamodb:${action}`;
 }

@@ -20,7 +20,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -84,6 +84,7 @@ export class Observability extends Construct {
     const iteratorAge = props.functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
     const dlqDepth = props.fanoutDlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const hourly = { period: Duration.hours(1) };
+    const fiveMinutes = { period: Duration.minutes(5) };
 
     this.alarms = {
       authorizerFailures: this.alarm('AuthorizerFailures', {
@@ -123,6 +124,17 @@ export class Observability extends Construct {
         missing: TreatMissingData.BREACHING,
         description: 'The active signing key is older than the rotation interval allows, or rotation has stopped reporting.',
       }),
+      cacheFlushFailures: this.alarm('AuthorizerCacheFlushFailures', {
+        metric: tollgateMetric('cacheFlushFailures', 'Sum', fiveMinutes),
+        threshold: 1,
+        // A failed flush does not fail the record, so nothing else (DLQ, iterator age) shows it.
+        description: 'The fan-out could not flush the stage\'s authorizer cache: revoked tokens stay accepted until their cached decision expires (authorizerCacheTtlSeconds), not within 2 s. See the fan-out function logs (IAM, API Gateway throttling).',
+      }),
+      feedReadFailures: this.alarm('RevocationFeedReadFailures', {
+        metric: tollgateMetric('revocationFeedReadFailures', 'Sum', fiveMinutes),
+        threshold: 1,
+        description: 'Authorizers failed to read the revocation feed: they decide on a stale view, and fail closed (401 for every token) once it is too old. See the authorizer function logs.',
+      }),
       keysExpiring: this.alarm('ApiKeysExpiring', {
         metric: tollgateMetric('keysExpiring', 'Maximum', hourly),
         threshold: 1,
@@ -135,7 +147,16 @@ export class Observability extends Construct {
   private encryptedTopic(): Topic {
     // CloudWatch must be able to use the key: an AWS-managed SNS key's policy does not let it.
     const key = new Key(this, 'AlarmTopicKey', { description: 'Tollgate: encrypts the alarm topic', enableKeyRotation: true });
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // Only on behalf of this account's alarms (confused deputy: another account's alarm could otherwise publish through our key).
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     return new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
   }
 

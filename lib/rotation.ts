@@ -5,8 +5,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { Env } from '../common/config';
+import { Env, HygieneEvent } from '../common/config';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';
@@ -49,7 +50,15 @@ export class SigningKeyRotation extends Construct {
     });
     this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName });
     this.keyRing.grantManage(this.function);
-    this.eventBus.grantPutEventsTo(this.function.fn);
+    // Only events of our own source: the role cannot inject other sources' events into the
+    // bus, where other rules would act on them.
+    this.function.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [this.eventBus.eventBusArn],
+        conditions: { StringEquals: { 'events:source': HygieneEvent.source } },
+      }),
+    );
     // The target sends EventBridge's own scheduled event (detail-type "Scheduled Event"),
     // which the function reads as a scheduled step; console test events name an action.
     this.schedule = new Rule(this, 'Step', {

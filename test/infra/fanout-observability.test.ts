@@ -88,7 +88,7 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(7);
+    expect(alarms()).toHaveLength(9);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
@@ -161,6 +161,24 @@ describe('alarms', () => {
       TreatMissingData: 'breaching',
     });
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.keysExpiring, Dimensions: [service], Threshold: 1 });
+  });
+
+  it.each([
+    ['cacheFlushFailures', 'fanout'],
+    ['revocationFeedReadFailures', 'authorizer'],
+  ] as const)('fire on the first %s in five minutes (the revocation path failing quietly)', (metric, emitter) => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: Metric[metric],
+      Dimensions: [{ Name: MetricDimension.service, Value: serviceName(emitter) }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId() }],
+    });
   });
 
   it('move the overdue threshold with the rotation interval', () => {

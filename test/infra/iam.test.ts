@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, Env } from '../../common/config';
-import { Functions, type FunctionName } from '../../common/functions';
-import { Tables, type TableKey } from '../../common/tables';
+import { Defaults, Env, HygieneEvent } from '../../common/config';
+import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec } from '../../common/functions';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApiKeyAttr, Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
-import { TABLE_ACTIONS } from '../../lib/function';
+import { DynamoApiKeyStore } from '../../lambda/adapters/api-key-store';
 import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, template, type BuiltApp, type Statement } from './app';
 
 let built: BuiltApp;
@@ -100,46 +101,139 @@ describe('every policy document of the app', () => {
   });
 });
 
+/** A statement on one table as the tests read it: sorted actions, `table` or `index/<name>` resources, conditions. */
+interface TableStatement {
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly condition?: unknown;
+}
+
+/** The item-level statements of a function's role on one table (stream reads and ListStreams apart). */
+function tableStatementsOf(fn: FunctionName, key: TableKey): TableStatement[] {
+  const logicalId = tableLogicalId(built, key);
+  return roleStatements(built, fn)
+    .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !actionsOf(s).some((a) => a === 'dynamodb:GetRecords' || a === 'dynamodb:ListStreams'))
+    .filter((s) => JSON.stringify(s.Resource).includes(logicalId))
+    .map((s) => ({
+      actions: actionsOf(s).sort(),
+      resources: resourcesOf(s)
+        .map((r) => JSON.stringify(r).match(/\/index\/([A-Za-z0-9*]+)/)?.[1])
+        .map((index) => (index ? `index/${index}` : 'table'))
+        .sort(),
+      ...(s.Condition && { condition: s.Condition }),
+    }));
+}
+
+const UPDATE_ONLY = (attributes: readonly string[]) => ({
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes] },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+});
+
 describe('table access per function', () => {
   const tableKeys = Object.keys(Tables) as TableKey[];
 
-  it.each(Object.keys(Functions) as FunctionName[])('%s reaches exactly the tables its spec lists, with the spec\'s access', (fn) => {
-    const statements = roleStatements(built, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams'));
-    const itemStatements = statements.filter((s) => !actionsOf(s).includes('dynamodb:GetRecords'));
-    const spec = Functions[fn].tables as Partial<Record<TableKey, 'read' | 'readWrite'>>;
+  it.each(Object.keys(Functions) as FunctionName[])('%s reaches exactly the tables its spec lists, with the spec\'s actions, indexes and conditions', (fn) => {
+    const spec = Functions[fn].tables as FunctionSpec['tables'];
     for (const key of tableKeys) {
-      const logicalId = tableLogicalId(built, key);
-      const onTable = itemStatements.filter((s) => JSON.stringify(s.Resource).includes(logicalId));
-      if (!spec[key]) {
-        expect(onTable, `${fn} on ${key}`).toEqual([]);
+      const access = spec[key];
+      if (!access) {
+        expect(tableStatementsOf(fn, key), `${fn} on ${key}`).toEqual([]);
         continue;
       }
-      expect(onTable.flatMap(actionsOf).sort(), `${fn} on ${key}`).toEqual([...TABLE_ACTIONS[spec[key]!]].sort());
+      const restricted = access.updateOnly !== undefined;
+      const plain = access.actions.filter((a) => !(restricted && a === 'UpdateItem')).map((a) => `dynamodb:${a}`);
+      const expected: TableStatement[] = [
+        ...(plain.length ? [{ actions: [...plain].sort(), resources: ['table'] }] : []),
+        ...(restricted ? [{ actions: ['dynamodb:UpdateItem'], resources: ['table'], condition: UPDATE_ONLY(access.updateOnly!) }] : []),
+        ...(access.queryIndexes?.length ? [{ actions: ['dynamodb:Query'], resources: access.queryIndexes.map((i) => `index/${i}`).sort() }] : []),
+      ];
+      expect(tableStatementsOf(fn, key), `${fn} on ${key}`).toEqual(expected);
     }
   });
 
-  it('the authorizer can only read, and only the ring and the feed', () => {
+  it('the token function may read an API key and stamp its lastUsedAt, and nothing else: no Put, Delete, index or other attribute', () => {
+    expect(tableStatementsOf('token', 'apiKeys')).toEqual([
+      { actions: ['dynamodb:GetItem'], resources: ['table'] },
+      { actions: ['dynamodb:UpdateItem'], resources: ['table'], condition: UPDATE_ONLY([ApiKeyAttr.keyId, ApiKeyAttr.lastUsedAt]) },
+    ]);
+    expect(tableStatementsOf('token', 'clients')).toEqual([{ actions: ['dynamodb:GetItem'], resources: ['table'] }]);
+    expect(tableStatementsOf('token', 'tokens')).toEqual([{ actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: ['table'] }]);
+    expect(tableStatementsOf('token', 'signingKeys')).toEqual([{ actions: ['dynamodb:Query'], resources: ['table'] }]);
+  });
+
+  it('the token function\'s lastUsedAt update names only the attributes its condition allows, and asks for no return values', async () => {
+    const sent: Record<string, any>[] = [];
+    const doc = { send: async (command: { input: Record<string, any> }) => void sent.push(command.input) } as unknown as DynamoDBDocumentClient;
+    await new DynamoApiKeyStore(doc, { apiKeys: 'api-keys', clients: 'clients' }).touchLastUsed('k1', 1_000, 60);
+    expect(sent).toHaveLength(1);
+    // dynamodb:Attributes covers the key, the update and the condition expression alike.
+    const named = new Set([...Object.keys(sent[0]!.Key), ...Object.values(sent[0]!.ExpressionAttributeNames as Record<string, string>)]);
+    expect([...named].sort()).toEqual([...Functions.token.tables.apiKeys.updateOnly].sort());
+    expect(sent[0]!.ReturnValues ?? 'NONE').toBe('NONE');
+  });
+
+  it('the rotation function reads API keys only through the two hygiene indexes', () => {
+    expect(tableStatementsOf('rotation', 'apiKeys')).toEqual([{ actions: ['dynamodb:Query'], resources: ['index/activeByExpiry', 'index/activeByLastUsed'] }]);
+  });
+
+  it('the authorizer only queries, and only the ring and the feed', () => {
     const dynamo = roleStatements(built, 'authorizer').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-    const actions = new Set(dynamo.flatMap(actionsOf));
-    expect([...actions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect([...new Set(dynamo.flatMap(actionsOf))]).toEqual(['dynamodb:Query']);
     const resources = JSON.stringify(dynamo.flatMap(resourcesOf));
     for (const key of tableKeys) {
       expect(resources.includes(tableLogicalId(built, key)), key).toBe(key === 'signingKeys' || key === 'revocations');
     }
   });
 
-  it('names each index of the apiKeys table instead of index/*', () => {
-    const rotation = JSON.stringify(roleStatements(built, 'rotation'));
-    for (const index of Tables.apiKeys.indexes) expect(rotation).toContain(`/index/${index.indexName}`);
-    expect(rotation).not.toContain('/index/*');
+  it('names indexes one by one, and only the ones a function queries', () => {
+    expect(tableStatementsOf('admin', 'apiKeys').flatMap((s) => s.resources.filter((r) => r.startsWith('index/')))).toEqual(['index/byClient']);
+    for (const fn of Object.keys(Functions) as FunctionName[]) expect(JSON.stringify(roleStatements(built, fn)), fn).not.toContain('/index/*');
   });
 
-  it('gives no function Scan or DescribeTable', () => {
+  it('deletes items only where code deletes: rotation prunes ring records, the fan-out moves late feed entries', () => {
+    const deleters = (Object.keys(Functions) as FunctionName[]).flatMap((fn) =>
+      tableKeys.filter((key) => tableStatementsOf(fn, key).some((s) => s.actions.includes('dynamodb:DeleteItem'))).map((key) => `${fn}:${key}`),
+    );
+    expect(deleters.sort()).toEqual(['fanout:revocations', 'rotation:signingKeys']);
+  });
+
+  it('gives no function Scan, DescribeTable, the batch actions or ConditionCheckItem, which no code calls', () => {
     for (const fn of Object.keys(Functions) as FunctionName[]) {
       const actions = roleStatements(built, fn).flatMap(actionsOf);
-      expect(actions, fn).not.toContain('dynamodb:Scan');
-      expect(actions, fn).not.toContain('dynamodb:DescribeTable');
+      for (const action of ['Scan', 'DescribeTable', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem']) expect(actions, fn).not.toContain(`dynamodb:${action}`);
     }
+  });
+
+  it('refuses at synth an index the table does not have', () => {
+    const spec = Functions.rotation.tables.apiKeys as { queryIndexes: readonly string[] };
+    const saved = spec.queryIndexes;
+    (spec as { queryIndexes: readonly string[] }).queryIndexes = [...saved, 'byNothing'];
+    try {
+      expect(() => buildApp()).toThrow(/Functions\.rotation\.tables\.apiKeys\.queryIndexes: byNothing/);
+    } finally {
+      (spec as { queryIndexes: readonly string[] }).queryIndexes = saved;
+    }
+  });
+});
+
+describe('KMS: the table key', () => {
+  const tableKeyStatements = (fn: FunctionName) => roleStatements(built, fn).filter((s) => JSON.stringify(s.Resource).includes('TableKey'));
+  const viaDynamoDb = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
+
+  it.each(Object.keys(Functions) as FunctionName[])('%s may use it only through DynamoDB in this Region; DescribeKey (metadata) alone is unconditioned', (fn) => {
+    const statements = tableKeyStatements(fn);
+    const writes = Object.values(Functions[fn].tables as FunctionSpec['tables']).some((access) => access!.actions.some((a) => WRITE_ACTIONS.includes(a)));
+    expect(statements.map((s) => ({ actions: actionsOf(s).sort(), condition: s.Condition }))).toEqual([
+      { actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt'], condition: viaDynamoDb },
+      { actions: ['kms:DescribeKey'], condition: undefined },
+      // The stream reads' grant, as CDK's DynamoEventSource makes it: which kms:ViaService
+      // DynamoDB Streams presents on GetRecords is unverified, so it is not conditioned.
+      ...((Functions[fn] as FunctionSpec).streams?.length ? [{ actions: ['kms:Decrypt', 'kms:DescribeKey'], condition: undefined }] : []),
+    ]);
+  });
+
+  it('the authorizer only decrypts', () => {
+    expect(tableKeyStatements('authorizer').flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
   });
 });
 
@@ -234,9 +328,28 @@ describe('the other grants', () => {
     expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(String(Defaults.revocationPollMs));
   });
 
-  it('the rotation function may put events on the default bus only', () => {
-    const put = roleStatements(built, 'rotation').find((s) => actionsOf(s).includes('events:PutEvents'))!;
-    expect(JSON.stringify(put.Resource)).toContain(':event-bus/default');
+  it('the rotation function may put events on the default bus only, and only of the source its publisher sends', () => {
+    const puts = roleStatements(built, 'rotation').filter((s) => actionsOf(s).some((a) => a.startsWith('events:')));
+    expect(puts).toHaveLength(1);
+    expect(actionsOf(puts[0]!)).toEqual(['events:PutEvents']);
+    expect(JSON.stringify(puts[0]!.Resource)).toContain(':event-bus/default');
+    expect(puts[0]!.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
+  });
+
+  it('the alarm topic key lets CloudWatch use it only for this account\'s alarms', () => {
+    const keyId = built.api.getLogicalId(built.api.observability.alarmTopic.masterKey!.node.defaultChild as never);
+    const policy = template(built.api).toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Statement[];
+    const cloudwatch = policy.filter((s) => JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com'));
+    expect(cloudwatch).toEqual([
+      {
+        Sid: 'CloudWatchAlarmsOfThisAccount',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
   });
 
   it('each function writes only to its own log group', () => {
