@@ -9,6 +9,13 @@ export default defineConfig({
     // Two cores: one fork per core keeps DynamoDB Local responsive.
     pool: 'forks',
     maxWorkers: 2,
+    // Each file gets fresh modules and its own process.env (vitest 4's default, made explicit):
+    // these set process.env without restoring it and import handlers that read their config
+    // once at import — test/integration/fanout/end-to-end.test.ts,
+    // test/integration/issuance/handlers.test.ts, test/integration/rotation/support.ts (at
+    // import), and through local/stack.ts test/integration/local-rotation-schedule.test.ts,
+    // test/e2e/throttling.test.ts. Turning isolation off would leak one file's config into the next.
+    isolate: true,
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

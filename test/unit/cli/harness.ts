@@ -2,12 +2,12 @@
  * Runs the CLI in-process with captured stdout/stderr and an isolated environment and
  * working directory, over real HTTP (the default fetch) unless a test injects another.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { runCli, type CliDeps } from '../../../cli/program';
+import { tempDirs } from '../../support/temp-dirs';
 import { startFakeApi, type FakeApi } from './fake-api';
 
 export interface CliRun {
@@ -18,8 +18,12 @@ export interface CliRun {
 
 export type CliOverrides = Partial<Omit<CliDeps, 'stdout' | 'stderr'>> & { readonly stdin?: string };
 
+// Registered when a test file imports the harness: that file's afterAll removes every dir.
+const scratch = tempDirs('tollgate-cli-');
+
+/** A fresh empty working directory, removed with the importing test file's others. */
 export function emptyDir(): string {
-  return mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
+  return scratch('cwd-');
 }
 
 /** Lines of a table's rows as arrays of cells (split on runs of 2+ spaces). */

@@ -325,11 +325,9 @@ describe('options', () => {
   it('names a malformed key by position only', () => {
     const almost = `${KEY_A}x`;
     expect(() => client({ apiKeys: [{ apiKey: KEY_B }, { apiKey: almost }] })).toThrow(/^apiKeys\[1\]\.apiKey is not/);
-    try {
-      client({ apiKeys: [{ apiKey: almost }] });
-    } catch (error) {
-      expect((error as Error).message).not.toContain(almost.slice(3));
-    }
+    expect(() => client({ apiKeys: [{ apiKey: almost }] })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(almost.slice(3)) as unknown }),
+    );
   });
 });
 

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -13,6 +12,7 @@ import {
   type StreamPoller,
   type StreamReader,
 } from '../../../local/stream-poller';
+import { tempDirs } from '../../support/temp-dirs';
 
 const tables = { apiKeys: 'f-ApiKeys', clients: 'f-Clients', tokens: 'f-Tokens', signingKeys: 'f-SigningKeys' };
 const arnOf = (table: string) => `arn:aws:dynamodb:ddblocal:000000000000:table/${table}/stream/2026-11-22T00:00:00.000`;
@@ -128,7 +128,7 @@ function recorder(respond: Respond = () => undefined) {
   return { batches, events, handler, delivered: () => batches.flat() };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -321,8 +321,10 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
   });
 });
 
+const checkpointDir = tempDirs('tollgate-poller-');
+
 describe('stream poller: checkpoints', () => {
-  const checkpointPath = () => join(mkdtempSync(join(tmpdir(), 'tollgate-poller-')), 'checkpoints.json');
+  const checkpointPath = () => join(checkpointDir(), 'checkpoints.json');
 
   it('resumes after the last processed record on restart, and skips drained shards', async () => {
     const path = checkpointPath();
