@@ -109,6 +109,25 @@ export const Defaults = {
   rateLimit: 50,
   /** Per-client burst (token-bucket capacity) of the default usage plan. No default quota. */
   burstLimit: 100,
+  /**
+   * Stage throttle of `POST /oauth/token`, all callers together, by key spec. Every exchange
+   * that authenticates makes one KMS `Sign`, and KMS allows 300 (ECC) or 500 (RSA)
+   * asymmetric cryptographic requests/s per account and Region (KMS "Request quotas",
+   * shared with every other use of such keys there). A little under it, so a flood of
+   * exchanges gets 429 from the gateway instead of KMS throttling every signer in the
+   * account; the burst absorbs two seconds' worth.
+   */
+  tokenRouteThrottle: {
+    ECC_NIST_P256: { rateLimit: 250, burstLimit: 500 },
+    RSA_2048: { rateLimit: 450, burstLimit: 900 },
+  } satisfies Record<KeySpec, { rateLimit: number; burstLimit: number }>,
+  /**
+   * Stage throttle of `POST /oauth/revoke` and of `GET /.well-known/jwks.json`, each, all
+   * callers together. Both are unauthenticated at the gateway, so only the account's
+   * 10,000 requests/s would bound them otherwise; legitimate traffic is far lower (a client
+   * revokes rarely, verifiers cache the JWKS for `jwksMaxAgeSeconds`).
+   */
+  publicRouteThrottle: { rateLimit: 100, burstLimit: 200 },
 } as const;
 
 export const Limits = {

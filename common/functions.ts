@@ -111,6 +111,8 @@ export const StackOutput = {
   revocationsTableName: 'RevocationsTableName',
   /** The usage plan client usage keys are registered with (per-client throttling). */
   usagePlanId: 'UsagePlanId',
+  /** The client certificate the stage presents to the upstream, which must verify it (mTLS). */
+  upstreamClientCertificateId: 'UpstreamClientCertificateId',
   restApiId: 'RestApiId',
   stageName: 'StageName',
   alarmTopicArn: 'AlarmTopicArn',

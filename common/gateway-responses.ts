@@ -65,3 +65,37 @@ export const AUTHORIZER_FAILURE = {
   statusCode: 500,
   body: { error: 'server_error', error_description: 'The request could not be authorized; try again.' },
 } as const;
+
+/**
+ * A request body that is not a JSON object on an admin route that requires one (API Gateway's
+ * request validator: BAD_REQUEST_BODY), refused before the function runs.
+ */
+export const INVALID_REQUEST_BODY = {
+  statusCode: 400,
+  body: { error: 'invalid_request', error_description: 'The request body must be a JSON object.' },
+} as const;
+
+/**
+ * A SigV4-signed call with expired AWS credentials (API Gateway's EXPIRED_TOKEN, 403). Only
+ * IAM-authorized admin routes can cause it, so it carries no Bearer challenge: no access
+ * token is involved, and retrying with one would not help.
+ */
+export const EXPIRED_CREDENTIALS = {
+  statusCode: 403,
+  headers: { 'Content-Type': 'application/json' },
+  body: { error: 'expired_credentials', error_description: 'The AWS credentials that signed this request have expired; refresh them and sign again.' },
+} as const;
+
+/**
+ * Every other refusal API Gateway makes itself (DEFAULT_4XX: a body too large or of an
+ * unsupported media type, a SigV4 signature it cannot verify, a web ACL block…), keeping
+ * API Gateway's status code: the contract wants every error body to be JSON with an `error`.
+ */
+export const GATEWAY_REJECTED = {
+  body: { error: 'invalid_request', error_description: 'The gateway refused this request before it reached its route.' },
+} as const;
+
+/** Every other failure of API Gateway itself (DEFAULT_5XX: upstream unreachable or timed out, configuration error), status kept. */
+export const GATEWAY_FAILURE = {
+  body: { error: 'server_error', error_description: 'The gateway could not complete this request; try again.' },
+} as const;

@@ -40,6 +40,11 @@ export interface TollgateConfig {
   readonly forwardBearerToken: boolean;
   /** A regional WAFv2 web ACL to associate with the stage. */
   readonly wafWebAclArn?: string;
+  /**
+   * IAM principal ARN patterns that may call the admin routes (a resource policy denies
+   * them to everyone else). Absent: any principal whose IAM policy allows `execute-api:Invoke`.
+   */
+  readonly operatorPrincipals?: readonly string[];
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -60,6 +65,7 @@ export const SETTINGS = [
   'staleKeyDays',
   'forwardBearerToken',
   'wafWebAclArn',
+  'operatorPrincipals',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -77,6 +83,15 @@ const SECONDS_PER_DAY = 86_400;
 /** API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters. */
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+$/;
+/**
+ * What `aws:PrincipalArn` holds for a signed caller: an IAM role (also for its sessions),
+ * a user, or the account root, always with the account id. `*` and `?` (ArnLike wildcards)
+ * only after the account, so a pattern cannot admit another account by accident.
+ */
+const OPERATOR_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[A-Za-z0-9+=,.@_\/*?-]+)$/;
+/** An STS session ARN, which `aws:PrincipalArn` never holds (it carries the session's role). */
+const STS_SESSION = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//;
+const OPERATOR_PRINCIPALS_MAX = 50;
 
 /**
  * The shortest rotation interval the ring's overlap windows allow: a new key is published
@@ -104,6 +119,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
   const upstreamUrl = httpsUrl(read, 'upstreamUrl', true);
   const issuer = httpsUrl(read, 'issuer', false);
   const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
+  const operatorPrincipals = readOperatorPrincipals(read);
   return {
     upstreamUrl: upstreamUrl!.replace(/\/+$/, ''),
     routes: routes(read),
@@ -121,6 +137,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     staleKeyDays: integer(read, 'staleKeyDays', Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
     forwardBearerToken: boolean(read, 'forwardBearerToken', Defaults.forwardBearerToken),
     ...(wafWebAclArn && { wafWebAclArn }),
+    ...(operatorPrincipals && { operatorPrincipals }),
   };
 }
 
@@ -249,6 +266,48 @@ function rotationIntervalDays(read: Read): number {
     );
   }
   return days;
+}
+
+/**
+ * `operatorPrincipals`: a JSON array of patterns (from `-c` as a string, from cdk.json as an
+ * array), or one pattern as a plain string. An empty list would lock every operator out.
+ */
+function readOperatorPrincipals(read: Read): readonly string[] | undefined {
+  const raw = present(read, 'operatorPrincipals');
+  if (raw === undefined) return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    if (raw.trim().startsWith('[')) {
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        throw new ConfigError('operatorPrincipals', `is not valid JSON: ${(error as Error).message}`);
+      }
+    } else {
+      value = [raw.trim()];
+    }
+  }
+  if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
+  if (value.length === 0) {
+    throw new ConfigError('operatorPrincipals', 'must name at least one principal (an empty list locks every operator out); leave it unset to admit any principal allowed execute-api:Invoke');
+  }
+  if (value.length > OPERATOR_PRINCIPALS_MAX) throw new ConfigError('operatorPrincipals', `has ${value.length} patterns; at most ${OPERATOR_PRINCIPALS_MAX} are allowed`);
+  for (const [i, pattern] of value.entries()) {
+    const session = typeof pattern === 'string' ? STS_SESSION.exec(pattern) : null;
+    if (session) {
+      throw new ConfigError(
+        'operatorPrincipals',
+        `[${i}] is an STS session ARN, which aws:PrincipalArn never holds: use the role's ARN, arn:aws:iam::${session[1]}:role/${session[2]} (with its path, if it has one), got ${JSON.stringify(pattern)}`,
+      );
+    }
+    if (typeof pattern !== 'string' || !OPERATOR_PRINCIPAL.test(pattern)) {
+      throw new ConfigError(
+        'operatorPrincipals',
+        `[${i}] must be the ARN of an IAM role, user or the account root with its 12-digit account id (wildcards * and ? only after the account), got ${JSON.stringify(pattern)}`,
+      );
+    }
+  }
+  return value as string[];
 }
 
 function routes(read: Read): readonly RouteRule[] {

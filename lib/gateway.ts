@@ -4,7 +4,9 @@
  * behind the Lambda authorizer, with the caller's identity in headers and without the
  * caller's bearer token. Refusals use the bodies and headers of
  * `common/gateway-responses.ts`; every request writes one JSON access-log line
- * (`common/access-log.ts`).
+ * (`common/access-log.ts`). The stage presents a client certificate to the upstream (mTLS),
+ * throttles the unauthenticated token routes per method, and, with `operatorPrincipals`,
+ * a resource policy confines the admin routes to those principals.
  */
 import { Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
 import {
@@ -12,6 +14,7 @@ import {
   ApiKey,
   ApiKeySourceType,
   AuthorizationType,
+  CfnClientCertificate,
   EndpointType,
   HttpIntegration,
   JsonSchemaType,
@@ -25,25 +28,40 @@ import {
   type IAuthorizer,
   type IModel,
   type IRequestValidator,
+  type MethodDeploymentOptions,
   type MethodOptions,
   type ThrottleSettings,
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
-import { AuthorizerContextKey, Defaults, Env, UpstreamHeader, UsageNaming } from '../common/config';
-import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, INVALID_USAGE_KEY, NO_ROUTE, QUOTA_EXCEEDED, THROTTLED } from '../common/gateway-responses';
-import { KMS_TAG_APPLICATION_VALUE } from '../common/tokens';
+import { ApiPath, AuthorizerContextKey, Defaults, Env, HTTP_METHODS, UpstreamHeader, UsageNaming } from '../common/config';
+import {
+  AUTHORIZER_FAILURE,
+  EXPIRED_CREDENTIALS,
+  GATEWAY_FAILURE,
+  GATEWAY_REJECTED,
+  INSUFFICIENT_SCOPE,
+  INVALID_REQUEST_BODY,
+  INVALID_TOKEN,
+  INVALID_USAGE_KEY,
+  NO_ROUTE,
+  QUOTA_EXCEEDED,
+  THROTTLED,
+} from '../common/gateway-responses';
+import { KMS_TAG_APPLICATION_VALUE, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
 import { acknowledgeUsageRegistrationWildcards, fallbackUsageKeyValue, usageRegistrationStatements } from './usage-plans';
 
 /** A refusal API Gateway renders itself: status, static headers, JSON body. */
 export interface Refusal {
-  readonly statusCode: number;
+  /** Absent: the status API Gateway gives the response type (DEFAULT_4XX and DEFAULT_5XX cover many). */
+  readonly statusCode?: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body: { readonly error: string; readonly error_description: string };
 }
@@ -55,19 +73,15 @@ export interface Refusal {
  */
 export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set(['POST /admin/clients/{clientId}/keys']);
 
-/** API Gateway's answer when a request validator rejects the body (BAD_REQUEST_BODY). */
-export const INVALID_REQUEST_BODY: Refusal = {
-  statusCode: 400,
-  body: { error: 'invalid_request', error_description: 'The request body must be a JSON object.' },
-};
-
 /** Which refusal answers each gateway response type. */
 export const GATEWAY_REFUSALS: ReadonlyArray<readonly [ResponseType, Refusal]> = [
   // No or malformed token: the authorizer throws "Unauthorized" (or API Gateway finds no
   // Authorization header and does not invoke it).
   [ResponseType.UNAUTHORIZED, INVALID_TOKEN],
-  [ResponseType.EXPIRED_TOKEN, INVALID_TOKEN],
-  // The authorizer's Deny policy (insufficient scope, unmatched route) or an IAM denial.
+  // Expired AWS credentials on a SigV4-signed (admin) call; the Lambda authorizer never causes it.
+  [ResponseType.EXPIRED_TOKEN, EXPIRED_CREDENTIALS],
+  // The authorizer's Deny policy (insufficient scope, unmatched route), an IAM denial or the
+  // resource policy's (`operatorPrincipals`): one stage-wide response for all three.
   [ResponseType.ACCESS_DENIED, INSUFFICIENT_SCOPE],
   [ResponseType.AUTHORIZER_FAILURE, AUTHORIZER_FAILURE],
   [ResponseType.AUTHORIZER_CONFIGURATION_ERROR, AUTHORIZER_FAILURE],
@@ -78,6 +92,9 @@ export const GATEWAY_REFUSALS: ReadonlyArray<readonly [ResponseType, Refusal]> =
   [ResponseType.QUOTA_EXCEEDED, QUOTA_EXCEEDED],
   [ResponseType.INVALID_API_KEY, INVALID_USAGE_KEY],
   [ResponseType.BAD_REQUEST_BODY, INVALID_REQUEST_BODY],
+  // Everything else API Gateway answers itself, with the status of the response type.
+  [ResponseType.DEFAULT_4XX, GATEWAY_REJECTED],
+  [ResponseType.DEFAULT_5XX, GATEWAY_FAILURE],
 ];
 
 /**
@@ -96,7 +113,7 @@ export function gatewayResponse(type: ResponseType, refusal: Refusal): GatewayRe
   const headers = Object.entries(refusal.headers ?? {}).map(([name, value]) => [name, staticValue(value)] as const);
   return {
     type,
-    statusCode: String(refusal.statusCode),
+    ...(refusal.statusCode !== undefined && { statusCode: String(refusal.statusCode) }),
     responseHeaders: Object.fromEntries(headers),
     templates: { 'application/json': body },
   };
@@ -117,6 +134,65 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
   };
 }
 
+/**
+ * Per-method stage settings of the unauthenticated Tollgate routes: nothing else limits them
+ * (the usage plans apply only to upstream methods, after the authorizer), so each gets its
+ * own rate and burst, shared by all its callers. The stage-wide settings
+ * (metrics on, execution logging and data trace off) are repeated: a method's entry replaces
+ * them for that method.
+ */
+export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<string, MethodDeploymentOptions> {
+  const entries = API_ROUTES.filter((route) => route.auth === 'public').map((route) => {
+    const throttle = route.resource === ApiPath.token ? tokenRoute : Defaults.publicRouteThrottle;
+    const options: MethodDeploymentOptions = {
+      throttlingRateLimit: throttle.rateLimit,
+      throttlingBurstLimit: throttle.burstLimit,
+      metricsEnabled: true,
+      loggingLevel: MethodLoggingLevel.OFF,
+      dataTraceEnabled: false,
+    };
+    // CDK's methodOptions key: the resource path, then the method.
+    return [`${route.resource}/${route.method}`, options] as const;
+  });
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The REST API's resource policy when operators are named: every route stays open to every
+ * caller as before (the token, JWKS and upstream routes are not IAM-authorized, so without
+ * the Allow they would refuse everyone), and an explicit Deny refuses the admin paths to
+ * any principal whose `aws:PrincipalArn` matches none of `operatorPrincipals`. Within one
+ * account an Allow in a resource policy does not narrow who IAM admits; only the Deny does
+ * (and the Allow admits a matching principal of this account even without an IAM policy of
+ * its own that allows `execute-api:Invoke`).
+ *
+ * The resources use the `execute-api:/` shorthand API Gateway expands to this API (its ARN
+ * would make the API refer to itself), with the stage and each method spelled out: in an
+ * ARN pattern `*` also matches `/`, so a wildcard method would let the Deny
+ * catch `/v1/GET/orders/admin/x` too. An unsigned caller has no `aws:PrincipalArn`, which
+ * `ArnNotLike` counts as no match: refused.
+ */
+export function operatorResourcePolicy(stageName: string, operatorPrincipals: readonly string[]): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'InvokeEveryRoute',
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new PolicyStatement({
+        sid: 'AdminRoutesOnlyForOperators',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: HTTP_METHODS.map((method) => `execute-api:/${stageName}/${method}${ApiPath.admin}/*`),
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': [...operatorPrincipals] } },
+      }),
+    ],
+  });
+}
+
 export interface GatewayProps {
   readonly upstreamUrl: string;
   readonly stageName: string;
@@ -125,6 +201,19 @@ export interface GatewayProps {
   readonly forwardBearerToken: boolean;
   /** A regional WAFv2 web ACL to associate with the stage. */
   readonly wafWebAclArn?: string;
+  /** The signing keys' spec: it bounds how fast `POST /oauth/token` can sign (KMS `Sign` quota). */
+  readonly keySpec: KeySpec;
+  /**
+   * Rate and burst of `POST /oauth/token`, all callers together.
+   * @default `Defaults.tokenRouteThrottle[keySpec]`, a little under the account's KMS `Sign` quota
+   */
+  readonly tokenRouteThrottle?: ThrottleSettings;
+  /**
+   * IAM principal ARN patterns (`aws:PrincipalArn`, `*` and `?` wildcards) that may call the
+   * admin routes; a resource policy denies them to everyone else.
+   * @default none: any principal whose IAM policy allows `execute-api:Invoke` on the API
+   */
+  readonly operatorPrincipals?: readonly string[];
   /**
    * Per-client limits of the default usage plan. Clients' usage keys (returned by the
    * authorizer as `usageIdentifierKey`) are registered with this plan.
@@ -157,6 +246,12 @@ export class Gateway extends Construct {
   /** Its value, known at synth (see `fallbackUsageKeyValue`). */
   readonly fallbackUsageKeyValue: string;
   readonly stageName: string;
+  /**
+   * The client certificate the stage presents to the upstream (TLS client authentication):
+   * how the upstream tells requests from this stage, whose identity headers it may trust,
+   * from anyone else's. Its PEM: `aws apigateway get-client-certificate`.
+   */
+  readonly upstreamCertificate: CfnClientCertificate;
   private readonly bodyValidator: IRequestValidator;
   private readonly jsonObjectModel: IModel;
 
@@ -164,14 +259,21 @@ export class Gateway extends Construct {
     super(scope, id);
     this.stageName = props.stageName;
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? RetentionDays.ONE_YEAR });
+    this.upstreamCertificate = new CfnClientCertificate(this, 'UpstreamCertificate', {
+      description: `Tollgate ${Stack.of(this).stackName}: presented to the upstream, which must verify it before trusting the X-Tollgate-* headers`,
+    });
+    const policy = props.operatorPrincipals && operatorResourcePolicy(props.stageName, props.operatorPrincipals);
     this.api = new RestApi(this, 'Api', {
       restApiName: 'tollgate',
       description: 'Tollgate: API tokens in front of the upstream service',
       endpointTypes: [EndpointType.REGIONAL],
       apiKeySourceType: ApiKeySourceType.AUTHORIZER,
       cloudWatchRole: false,
+      ...(policy && { policy }),
       deployOptions: {
         stageName: props.stageName,
+        clientCertificateId: this.upstreamCertificate.ref,
+        methodOptions: publicRouteThrottles(props.tokenRouteThrottle ?? Defaults.tokenRouteThrottle[props.keySpec]),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(accessLogFormat()),
         metricsEnabled: true,
@@ -219,7 +321,7 @@ export class Gateway extends Construct {
     } else {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'A web ACL is the operator\'s choice (setting wafWebAclArn associates one); without it every upstream request still needs a valid access token, admin requests SigV4, and clients are throttled by the usage plan.',
+        reason: 'A web ACL is the operator\'s choice (setting wafWebAclArn associates one; docs/deploy.md recommends a rate-based rule). Without it the token, revocation and JWKS methods have their own stage throttles (the token endpoint under the KMS Sign quota), upstream requests need a valid access token and are then throttled per client by the usage plan, and admin requests need SigV4; authorizer invocations for unknown tokens are limited only by the account-level API Gateway throttle.',
       });
     }
     Validations.of(this.api).acknowledge(

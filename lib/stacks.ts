@@ -4,6 +4,7 @@
  * redeployed at will without touching a credential.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
 import { Env } from '../common/config';
 import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../common/functions';
@@ -34,6 +35,8 @@ export interface TollgateApiStackProps extends StackProps {
   readonly entryRoot?: string;
   /** @see GatewayProps.requireUsageKey */
   readonly requireUsageKey?: boolean;
+  /** @see GatewayProps.tokenRouteThrottle */
+  readonly tokenRouteThrottle?: ThrottleSettings;
 }
 
 export class TollgateApiStack extends Stack {
@@ -72,8 +75,11 @@ export class TollgateApiStack extends Stack {
       authorizer: authorizer.authorizer,
       functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn },
       forwardBearerToken: config.forwardBearerToken,
+      keySpec: config.keySpec,
+      ...(config.operatorPrincipals && { operatorPrincipals: config.operatorPrincipals }),
       ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
       ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
+      ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
     });
     // Per-client throttling: wired after the gateway exists, by values that make no cycle
     // (docs/throttling.md).
@@ -114,6 +120,11 @@ export class TollgateApiStack extends Stack {
     output(StackOutput.restApiId, this.gateway.restApiId, 'REST API id');
     output(StackOutput.stageName, this.gateway.stageName, 'API stage');
     output(StackOutput.usagePlanId, this.gateway.usagePlan.usagePlanId, 'Usage plan that client usage keys are registered with');
+    output(
+      StackOutput.upstreamClientCertificateId,
+      this.gateway.upstreamCertificate.ref,
+      'Client certificate the stage presents to the upstream; the upstream must verify it (aws apigateway get-client-certificate gives its PEM)',
+    );
     output(StackOutput.alarmTopicArn, this.observability.alarmTopic.topicArn, 'Subscribe here to receive Tollgate alarms');
     output(StackOutput.dashboardName, this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     for (const [name, fn] of Object.entries(this.functions) as [FunctionName, TollgateFunction][]) {

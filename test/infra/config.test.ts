@@ -50,6 +50,17 @@ describe('readConfig', () => {
     expect(config.authorizerCacheTtlSeconds).toBe(0);
   });
 
+  it('reads operatorPrincipals as a JSON array (-c), an array (cdk.json) or one plain ARN, and leaves it unset by default', () => {
+    const role = 'arn:aws:iam::123456789012:role/tollgate-operator';
+    const sso = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Ops_*';
+    expect(read({}).operatorPrincipals).toBeUndefined();
+    expect(read({ operatorPrincipals: JSON.stringify([role, sso]) }).operatorPrincipals).toEqual([role, sso]);
+    expect(read({ operatorPrincipals: [role, sso] }).operatorPrincipals).toEqual([role, sso]);
+    expect(read({ operatorPrincipals: role }).operatorPrincipals).toEqual([role]);
+    const others = ['arn:aws:iam::123456789012:user/alice', 'arn:aws:iam::123456789012:root', 'arn:aws-cn:iam::123456789012:role/ops?'];
+    expect(read({ operatorPrincipals: others }).operatorPrincipals).toEqual(others);
+  });
+
   it('derives the shortest rotation interval from the overlap windows', () => {
     const overlapDays = (pendingPublicationSeconds() + retiringVerificationSeconds()) / 86_400;
     expect(minRotationIntervalDays()).toBe(Math.max(1, Math.ceil(overlapDays)));
@@ -90,6 +101,13 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['expiry warning of 0 days', { expiryWarningDays: 0 }, /expiryWarningDays/],
     ['stale key days past the bound', { staleKeyDays: SettingBounds.hygieneDaysMax + 1 }, /staleKeyDays/],
     ['a web ACL ARN that is not one', { wafWebAclArn: 'arn:aws:s3:::bucket' }, /wafWebAclArn must be the ARN of a regional WAFv2 web ACL/],
+    ['operatorPrincipals not JSON', { operatorPrincipals: '["arn:aws:iam::123456789012:root"' }, /operatorPrincipals is not valid JSON/],
+    ['operatorPrincipals not a list', { operatorPrincipals: { role: 'x' } }, /operatorPrincipals must be a JSON array of IAM principal ARN patterns/],
+    ['empty operatorPrincipals (would lock every operator out)', { operatorPrincipals: '[]' }, /operatorPrincipals must name at least one principal/],
+    ['an operator without an account id', { operatorPrincipals: ['arn:aws:iam::*:role/ops'] }, /operatorPrincipals \[0\] must be the ARN of an IAM role, user or the account root with its 12-digit account id/],
+    ['an operator pattern that is only a wildcard', { operatorPrincipals: ['*'] }, /operatorPrincipals \[0\] must be the ARN/],
+    ['an operator that is not an IAM principal', { operatorPrincipals: ['arn:aws:iam::123456789012:root', 'arn:aws:s3:::ops'] }, /operatorPrincipals \[1\] must be the ARN/],
+    ['an operator given as a role session', { operatorPrincipals: ['arn:aws:sts::123456789012:assumed-role/ops/alice'] }, /operatorPrincipals \[0\] is an STS session ARN.*use the role's ARN, arn:aws:iam::123456789012:role\/ops/],
   ];
 
   it.each(cases)('%s', (_name, settings, message) => {
@@ -104,6 +122,8 @@ describe('context keys that are near misses of a setting', () => {
     ['revocationPollMS', 'revocationPollMs'],
     ['authorizerCacheTtlSecond', 'authorizerCacheTtlSeconds'],
     ['keyDeletionWindowDay', 'keyDeletionWindowDays'],
+    ['operatorPrincipal', 'operatorPrincipals'],
+    ['OperatorPrincipals', 'operatorPrincipals'],
   ])('refuses %s, naming %s', (key, setting) => {
     expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['upstreamUrl', key])).toThrow(
       `Invalid Tollgate configuration: ${setting} is spelled "${key}" in the context`,

@@ -61,9 +61,11 @@ const UNREACHABLE_AWS = {
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }> };
 let apiTemplate: Template;
+/** Synthesized with a resource policy, the one part of the API that could refer back to the API itself. */
+const OPERATOR = 'arn:aws:iam::123456789012:role/tollgate-operator';
 
 beforeAll(() => {
-  const result = synth({ upstreamUrl: 'https://example.com' }, outdir);
+  const result = synth({ upstreamUrl: 'https://example.com', operatorPrincipals: JSON.stringify([OPERATOR]) }, outdir);
   expect(result.stderr + result.stdout).not.toMatch(/docker/i);
   expect(result.status, result.stderr).toBe(0);
   apiTemplate = JSON.parse(fs.readFileSync(path.join(outdir, 'Tollgate.template.json'), 'utf8'));
@@ -109,6 +111,16 @@ describe('cdk synth of bin/tollgate.ts', () => {
 
   it('writes an API stack CloudFormation can order: no reference cycle between its resources', () => {
     expect(referenceCycle(apiTemplate.Resources as never)).toBeUndefined();
+  });
+
+  it('gives the API the operators\' resource policy and the stage its upstream client certificate', () => {
+    const resources = Object.entries(apiTemplate.Resources);
+    const api = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')![1];
+    const deny = (api.Properties.Policy.Statement as { Effect: string; Condition?: Record<string, Record<string, unknown>> }[]).find((s) => s.Effect === 'Deny');
+    expect(deny?.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [OPERATOR] } });
+    const [certificateId] = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::ClientCertificate')!;
+    const stage = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::Stage')![1];
+    expect(stage.Properties.ClientCertificateId).toEqual({ Ref: certificateId });
   });
 
   it('switches per-client throttling on: usage keys required upstream, the fallback key in the authorizer, registration settings in the admin function', () => {

@@ -4,9 +4,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
 import { Defaults, UpstreamHeader } from '../../common/config';
-import { AUTHORIZER_FAILURE, INSUFFICIENT_SCOPE, INVALID_TOKEN, INVALID_USAGE_KEY, NO_ROUTE, QUOTA_EXCEEDED, THROTTLED } from '../../common/gateway-responses';
-import { GATEWAY_REFUSALS, gatewayResponse, INVALID_REQUEST_BODY, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
-import { buildApp, template, UPSTREAM, type BuiltApp } from './app';
+import { StackOutput } from '../../common/functions';
+import {
+  AUTHORIZER_FAILURE,
+  EXPIRED_CREDENTIALS,
+  GATEWAY_FAILURE,
+  GATEWAY_REJECTED,
+  INSUFFICIENT_SCOPE,
+  INVALID_REQUEST_BODY,
+  INVALID_TOKEN,
+  INVALID_USAGE_KEY,
+  NO_ROUTE,
+  QUOTA_EXCEEDED,
+  THROTTLED,
+} from '../../common/gateway-responses';
+import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
+import { buildApp, referenceCycle, template, UPSTREAM, type BuiltApp, type Statement } from './app';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -149,7 +162,6 @@ describe('gateway responses', () => {
 
   it.each([
     ['UNAUTHORIZED', INVALID_TOKEN],
-    ['EXPIRED_TOKEN', INVALID_TOKEN],
     ['ACCESS_DENIED', INSUFFICIENT_SCOPE],
   ] as const)('%s answers with the shared refusal and its RFC 6750 header, single-quoted as a static value', (type, refusal) => {
     const response = byType().get(type)!;
@@ -178,6 +190,25 @@ describe('gateway responses', () => {
     expect(response.ResponseParameters ?? {}).toEqual(Object.fromEntries(Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])));
   });
 
+  it('answers expired AWS credentials (SigV4 admin calls only) without a Bearer challenge', () => {
+    const response = byType().get('EXPIRED_TOKEN')!;
+    expect(response.StatusCode).toBe('403');
+    expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(EXPIRED_CREDENTIALS.body);
+    expect(response.ResponseParameters).not.toHaveProperty('gatewayresponse.header.WWW-Authenticate');
+  });
+
+  it.each([
+    ['DEFAULT_4XX', GATEWAY_REJECTED, 'invalid_request'],
+    ['DEFAULT_5XX', GATEWAY_FAILURE, 'server_error'],
+  ] as const)('%s gives every other gateway error a JSON body, keeping API Gateway\'s status', (type, refusal, code) => {
+    const response = byType().get(type)!;
+    expect(response, type).toBeDefined();
+    expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
+    expect(refusal.body.error).toBe(code);
+    // A status here would turn a 413, 415 or 504 into one fixed code.
+    expect(response.StatusCode).toBeUndefined();
+  });
+
   it('tells a throttled client when to retry', () => {
     expect(byType().get('THROTTLED')!.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
     expect(byType().get('QUOTA_EXCEEDED')!.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'3600'");
@@ -193,13 +224,127 @@ describe('gateway responses', () => {
   });
 });
 
+describe('the upstream client certificate', () => {
+  it('is presented by the stage, and its id is an output', () => {
+    const certificates = Object.keys(resources('AWS::ApiGateway::ClientCertificate'));
+    expect(certificates).toHaveLength(1);
+    template(built.api).hasResourceProperties('AWS::ApiGateway::Stage', { ClientCertificateId: { Ref: certificates[0] } });
+    template(built.api).hasOutput(StackOutput.upstreamClientCertificateId, { Value: { Ref: certificates[0] } });
+  });
+});
+
+describe('throttling of the unauthenticated Tollgate routes', () => {
+  const methodSettings = (app: BuiltApp) => {
+    const [stage] = Object.values(template(app.api).findResources('AWS::ApiGateway::Stage'));
+    return stage!.Properties.MethodSettings as Record<string, unknown>[];
+  };
+  const throttleOf = (app: BuiltApp, resourcePath: string, httpMethod: string) =>
+    methodSettings(app).find((m) => m.ResourcePath === resourcePath && m.HttpMethod === httpMethod);
+
+  it('limits POST /oauth/token a little under the KMS Sign quota of the key spec', () => {
+    expect(throttleOf(built, '/~1oauth~1token', 'POST')).toMatchObject({ ThrottlingRateLimit: 250, ThrottlingBurstLimit: 500 });
+    const rsa = buildApp({ settings: { keySpec: 'RSA_2048' } });
+    expect(throttleOf(rsa, '/~1oauth~1token', 'POST')).toMatchObject({ ThrottlingRateLimit: 450, ThrottlingBurstLimit: 900 });
+    // KMS "Request quotas": asymmetric ECC 300/s, RSA 500/s per account and Region.
+    expect(Defaults.tokenRouteThrottle.ECC_NIST_P256.rateLimit).toBeLessThan(300);
+    expect(Defaults.tokenRouteThrottle.RSA_2048.rateLimit).toBeLessThan(500);
+  });
+
+  it.each([
+    ['/~1oauth~1revoke', 'POST'],
+    ['/~1.well-known~1jwks.json', 'GET'],
+  ])('limits %s %s', (resourcePath, httpMethod) => {
+    expect(throttleOf(built, resourcePath, httpMethod)).toMatchObject({
+      ThrottlingRateLimit: Defaults.publicRouteThrottle.rateLimit,
+      ThrottlingBurstLimit: Defaults.publicRouteThrottle.burstLimit,
+    });
+  });
+
+  it('keeps the stage\'s metrics and logging settings on the throttled methods, and throttles nothing else', () => {
+    const settings = methodSettings(built);
+    expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual(['* /*', 'GET /~1.well-known~1jwks.json', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token']);
+    for (const setting of settings) expect(setting).toMatchObject({ MetricsEnabled: true, DataTraceEnabled: false, LoggingLevel: 'OFF' });
+    expect(settings.find((m) => m.ResourcePath === '/*')).not.toHaveProperty('ThrottlingRateLimit');
+  });
+});
+
+describe('operatorPrincipals: the resource policy of the admin routes', () => {
+  const OPERATOR = 'arn:aws:iam::123456789012:role/tollgate-operator';
+  const OPERATORS = [OPERATOR, 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Ops_*'];
+  const withOperators = () => buildApp({ settings: { operatorPrincipals: OPERATORS } });
+  const restApi = (app: BuiltApp) => Object.values(template(app.api).findResources('AWS::ApiGateway::RestApi'))[0]!.Properties;
+  const deploymentId = (app: BuiltApp) => Object.keys(template(app.api).findResources('AWS::ApiGateway::Deployment'))[0];
+
+  /** IAM's ArnLike / StringLike: `*` any run of characters (`/` included), `?` one. */
+  const like = (pattern: string, value: string) =>
+    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+
+  /** The resource policy's verdict on one request (explicit Deny wins; otherwise an Allow must match). */
+  function decide(statements: Statement[], request: { method: string; path: string; principalArn?: string }): 'allow' | 'deny' | 'implicit-deny' {
+    const arn = `execute-api:/v1/${request.method}${request.path}`;
+    const applies = (s: Statement) => {
+      if (![s.Resource].flat().some((r) => like(String(r), arn))) return false;
+      const notLike = s.Condition?.ArnNotLike?.['aws:PrincipalArn'] as string[] | undefined;
+      // A negated operator on an absent key matches.
+      return !notLike || request.principalArn === undefined || !notLike.some((p) => like(p, request.principalArn!));
+    };
+    if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return 'deny';
+    return statements.some((s) => s.Effect === 'Allow' && applies(s)) ? 'allow' : 'implicit-deny';
+  }
+
+  it('is absent without the setting: any principal allowed execute-api:Invoke is an operator, as before', () => {
+    expect(restApi(built)).not.toHaveProperty('Policy');
+  });
+
+  it('denies the admin routes to every principal that matches no pattern, and nothing else to anyone', () => {
+    const statements = restApi(withOperators()).Policy.Statement as Statement[];
+    const other = 'arn:aws:iam::123456789012:role/ci-deployer';
+    const sso = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Ops_0123abcd';
+    for (const route of API_ROUTES) {
+      const path = route.resource.replace(/\{[^}]+\}/g, 'x');
+      if (route.auth === 'operator') {
+        expect(decide(statements, { method: route.method, path, principalArn: OPERATOR }), path).toBe('allow');
+        expect(decide(statements, { method: route.method, path, principalArn: sso }), path).toBe('allow');
+        expect(decide(statements, { method: route.method, path, principalArn: other }), path).toBe('deny');
+        expect(decide(statements, { method: route.method, path }), path).toBe('deny');
+      } else {
+        // Token, revocation and JWKS routes are not IAM-authorized: anonymous callers must pass.
+        expect(decide(statements, { method: route.method, path }), path).toBe('allow');
+      }
+    }
+    // Upstream paths, anonymous at the resource policy (the authorizer decides), even with "admin" deeper in them.
+    for (const path of ['/', '/orders/42', '/orders/admin/x', '/v1/admin/x']) {
+      for (const method of ['GET', 'POST', 'DELETE']) expect(decide(statements, { method, path }), `${method} ${path}`).toBe('allow');
+    }
+    // Every method under /admin/ is an operator's, also one that reaches the upstream proxy.
+    expect(decide(statements, { method: 'PATCH', path: '/admin/anything', principalArn: other })).toBe('deny');
+    expect(decide(statements, { method: 'HEAD', path: '/admin/signing-keys' })).toBe('deny');
+  });
+
+  it('refers to no resource of the stack (the API\'s own ARN would be a cycle) and redeploys the stage when it changes', () => {
+    const app = withOperators();
+    expect(JSON.stringify(restApi(app).Policy)).not.toMatch(/"Ref"|Fn::GetAtt/);
+    expect(referenceCycle(template(app.api).toJSON().Resources)).toBeUndefined();
+    // API Gateway applies a changed resource policy only with a new deployment; CDK hashes the
+    // RestApi's properties, policy included, into the deployment's logical id.
+    const ids = new Set([deploymentId(built), deploymentId(app), deploymentId(buildApp({ settings: { operatorPrincipals: [OPERATOR] } }))]);
+    expect(ids.size).toBe(3);
+  });
+
+  it('pins the admin Deny to the configured stage', () => {
+    const statements = restApi(buildApp({ settings: { operatorPrincipals: [OPERATOR], stageName: 'prod' } })).Policy.Statement as Statement[];
+    const deny = statements.find((s) => s.Effect === 'Deny')!;
+    for (const resource of [deny.Resource].flat()) expect(String(resource)).toMatch(/^execute-api:\/prod\/[A-Z]+\/admin\/\*$/);
+  });
+});
+
 describe('access logs', () => {
   it('writes the shared JSON line to a log group kept for a year', () => {
     const logGroupId = logicalId(built.api.gateway.accessLogs);
     template(built.api).hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: Defaults.stageName,
       AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] }, Format: accessLogFormat() },
-      MethodSettings: [Match.objectLike({ DataTraceEnabled: false, MetricsEnabled: true })],
+      MethodSettings: Match.arrayWith([Match.objectLike({ ResourcePath: '/*', HttpMethod: '*', DataTraceEnabled: false, MetricsEnabled: true })]),
     });
     template(built.api).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });

@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { CfnStage } from 'aws-cdk-lib/aws-apigateway';
+import { AwsSolutionsChecks, NagRuleCompliance, rules } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from './app';
 
@@ -37,6 +38,16 @@ describe('cdk-nag AwsSolutions', () => {
     const built = withNag(buildApp({ settings: { wafWebAclArn: WEB_ACL } }));
     expect(() => built.app.synth()).not.toThrow();
     expect(acknowledgements(built).map((a) => a.id)).not.toContain('AwsSolutions-APIG3');
+  });
+
+  it('finds nothing unacknowledged with operatorPrincipals (the resource policy) either', () => {
+    const built = withNag(buildApp({ settings: { operatorPrincipals: ['arn:aws:iam::123456789012:role/tollgate-operator'] } }));
+    expect(() => built.app.synth()).not.toThrow();
+  });
+
+  it('meets the client-certificate rule of the HIPAA, NIST 800-53 and PCI DSS packs (APIGWSSLEnabled: the upstream can authenticate the stage)', () => {
+    const stage = buildApp().api.gateway.api.deploymentStage.node.defaultChild as CfnStage;
+    expect(rules.apigw.APIGWSSLEnabled(stage)).toBe(NagRuleCompliance.COMPLIANT);
   });
 
   it('fails synth on a finding nobody acknowledged', () => {
