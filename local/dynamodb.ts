@@ -84,9 +84,20 @@ function assertJava(): void {
 /**
  * Java is started under a tiny shell guard that kills it when our stdin pipe closes, so
  * DynamoDB Local dies with the process that started it even when that process is killed
- * with SIGKILL and never runs its own cleanup.
+ * with SIGKILL and never runs its own cleanup. The guard asks Java to stop (SIGTERM) and
+ * SIGKILLs it after {@link GUARD_GRACE_SECONDS}: a Java hung in shutdown must not outlive
+ * the guard, which is all our own fallback can reach (it knows only the guard's pid).
  */
-const GUARD = 'java "$@" & j=$!; trap "kill $j 2>/dev/null; exit 0" TERM INT; cat >/dev/null; kill $j 2>/dev/null; wait $j';
+const GUARD_GRACE_SECONDS = 5;
+const GUARD = [
+  'java "$@" & j=$!',
+  // `kill -0` also succeeds on a zombie; the shell reaps Java after each foreground `sleep`.
+  `stop() { kill $j 2>/dev/null; n=0; while kill -0 $j 2>/dev/null && [ $n -lt ${GUARD_GRACE_SECONDS * 10} ]; do sleep 0.1; n=$((n+1)); done; kill -0 $j 2>/dev/null && kill -9 $j; }`,
+  'trap "stop; exit 0" TERM INT',
+  'cat >/dev/null',
+  'stop',
+  'wait $j',
+].join('\n');
 
 export async function startDynamoDbLocal(options: StartOptions = {}): Promise<LocalDynamoDb> {
   assertJava();
@@ -137,7 +148,8 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // Later than the guard's own SIGKILL of Java, so this fallback never orphans Java.
+    const timer = setTimeout(() => child.kill('SIGKILL'), (GUARD_GRACE_SECONDS + 5) * 1000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -8,12 +8,22 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Tables, type TableKey } from '../../common/tables';
 import { createTables, JavaMissingError, LOCAL_AWS, localDynamoClient, startDynamoDbLocal, tableNames } from '../../local/dynamodb';
 import { freshTables } from '../support/aws';
+import { portIsOpen } from '../support/ports';
+import { tempDirs } from '../support/temp-dirs';
+
+/** A start under a loaded CI machine (two suites, several JVMs starting at once) can take 15 s or more. */
+const START = { startTimeoutMs: 120_000 };
+const tempDir = tempDirs('tollgate-ddb-');
+
+/** Command lines of the DynamoDB Local JVMs serving `port` (the guard's pid is not Java's). */
+function javaOnPort(port: number): string[] {
+  const processes = execFileSync('ps', ['-A', '-o', 'args='], { encoding: 'utf8' }).split('\n');
+  return processes.filter((args) => /^\S*java\b/.test(args) && args.includes('DynamoDBLocal.jar') && new RegExp(`-port ${port}(\\s|$)`).test(args));
+}
 
 async function readStream(endpoint: string, streamArn: string, until: (records: _Record[]) => boolean): Promise<_Record[]> {
   const streams = new DynamoDBStreamsClient({ endpoint, ...LOCAL_AWS });
@@ -57,7 +67,7 @@ describe('DynamoDB Local harness', () => {
   it('streams writes, and TTL deletions arrive as DynamoDB Local\'s old-image-only records', async () => {
     // The TTL sweeper falls minutes behind on an instance holding the run's hundreds of tables
     // (CI saw no deletion within 90 s), so this test gets an instance with one set of tables.
-    const ddb = await startDynamoDbLocal();
+    const ddb = await startDynamoDbLocal(START);
     const client = localDynamoClient(ddb.endpoint);
     try {
       const names = tableNames('ttl-');
@@ -95,7 +105,7 @@ describe('DynamoDB Local harness', () => {
   });
 
   it('persists data across a restart when given a data folder, and stops its process', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-ddb-'));
+    const dataDir = tempDir('persist-');
     const names = tableNames('persist-');
     const write = async (endpoint: string) => {
       const client = localDynamoClient(endpoint);
@@ -111,12 +121,19 @@ describe('DynamoDB Local harness', () => {
       return Item;
     };
 
-    const first = await startDynamoDbLocal({ dataDir });
-    await write(first.endpoint);
-    await first.stop();
+    const first = await startDynamoDbLocal({ ...START, dataDir });
+    try {
+      expect(javaOnPort(first.port)).toHaveLength(1);
+      await write(first.endpoint);
+    } finally {
+      await first.stop();
+    }
+    // Stopped means Java is gone, not only the shell guard whose pid `first.pid` is.
     expect(() => process.kill(first.pid, 0)).toThrow();
+    expect(javaOnPort(first.port)).toEqual([]);
+    expect(await portIsOpen(first.port)).toBe(false);
 
-    const second = await startDynamoDbLocal({ dataDir });
+    const second = await startDynamoDbLocal({ ...START, dataDir });
     try {
       expect(await read(second.endpoint)).toEqual({ clientId: 'acme' });
     } finally {

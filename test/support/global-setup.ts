@@ -15,7 +15,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [dynamo, kms] = await Promise.all([startDynamoDbLocal(), startLocalKms({ port: 0 })]);
+  // A JVM start on a loaded 2-core CI host can take 15 s or more; a failure here fails the whole run.
+  const [dynamo, kms] = await Promise.all([startDynamoDbLocal({ startTimeoutMs: 120_000 }), startLocalKms({ port: 0 })]);
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('kmsEndpoint', kms.endpoint);
   const stopAll = async () => {

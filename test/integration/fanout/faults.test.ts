@@ -4,8 +4,6 @@
  * record, and TTL deletions and other changes that must not become revocations.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
@@ -17,10 +15,12 @@ import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames } from '../../../local/dynamodb';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
+import { tempDirs } from '../../support/temp-dirs';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const pollers: StreamPoller[] = [];
 const stops: (() => Promise<void>)[] = [];
+const tempDir = tempDirs('tollgate-faults-');
 
 afterEach(async () => {
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
@@ -121,7 +121,7 @@ describe('fan-out faults on DynamoDB Local streams', () => {
 
   it('a crash in the middle of a batch and a restart from the checkpoint file: every revocation exactly once', async () => {
     const tables = await freshTables();
-    const checkpointPath = join(mkdtempSync(join(tmpdir(), 'tollgate-crash-')), 'checkpoints.json');
+    const checkpointPath = join(tempDir('crash-'), 'checkpoints.json');
     await activeTokens(tables, JTIS);
     await revokeTokens(tables, JTIS);
 
@@ -192,10 +192,10 @@ describe('fan-out faults on DynamoDB Local streams', () => {
     expect(JSON.parse(logLines.find((line) => line.includes('stream_record_discarded'))!)).toMatchObject({ sequenceNumber: poison.dynamodb!.SequenceNumber });
   });
 
-  it("DynamoDB Local's real TTL deletions and changes that are not revocations write nothing to the feed", { timeout: 90_000 }, async () => {
+  it("DynamoDB Local's real TTL deletions and changes that are not revocations write nothing to the feed", { timeout: 180_000 }, async () => {
     // DynamoDB Local's TTL sweeper falls far behind once an instance holds a few dozen tables (the
     // shared test instance does), so this test gets an instance of its own with one set of tables.
-    const ddb = await startDynamoDbLocal();
+    const ddb = await startDynamoDbLocal({ startTimeoutMs: 120_000 });
     stops.push(() => ddb.stop());
     const client = localDynamoClient(ddb.endpoint);
     stops.push(async () => client.destroy());
