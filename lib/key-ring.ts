@@ -1,13 +1,16 @@
 /**
  * The signing-key ring's KMS permissions. The keys themselves are made at run time by the
- * rotation function (contract §4), so IAM cannot name them: signing, deletion and tagging
- * are scoped by the Tollgate application and ring tags the rotation function puts on each
- * key (ABAC), key creation by request tags and the key-spec, key-usage and origin
- * condition keys. Only reads of non-secret key data and ListKeys go without a tag.
+ * rotation function (contract §4), so IAM cannot name them: signing, deletion and tag
+ * reads are scoped by the Tollgate application and ring tags the rotation function puts on
+ * each key at creation (ABAC), key creation by request tags and the key-spec, key-usage,
+ * origin and policy-lockout condition keys. Tagging is allowed only as part of CreateKey,
+ * never on an existing key, so the role cannot make a foreign key look like ours. Only
+ * reads of non-secret key data and ListKeys go without a tag.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { Limits } from '../common/config';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
 
@@ -23,10 +26,19 @@ export interface KeyRingProps {
    * never touch each other's keys.
    */
   readonly ringId: string;
+  /**
+   * The rotation function's `keyDeletionWindowDays`: the role may schedule a ring key's
+   * deletion only with a pending window at least this long, so even a compromised function
+   * leaves the operator that long to `CancelKeyDeletion`.
+   */
+  readonly keyDeletionWindowDays: number;
 }
 
-/** Actions on an existing ring key that change it or read its tags: tag-scoped. */
-export const RING_KEY_ACTIONS = ['kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource'] as const;
+/**
+ * Actions on an existing ring key: tag-scoped. No `kms:TagResource`: the rotation function
+ * tags keys only through CreateKey (`lambda/adapters/kms-key-manager.ts`).
+ */
+export const RING_KEY_ACTIONS = ['kms:ListResourceTags', 'kms:ScheduleKeyDeletion'] as const;
 /**
  * Reads of non-secret key data (the public half, the metadata), not tag-scoped: the
  * rotation function makes them seconds after CreateKey, and a new key's tags may take up
@@ -34,14 +46,15 @@ export const RING_KEY_ACTIONS = ['kms:ListResourceTags', 'kms:ScheduleKeyDeletio
  */
 export const PUBLIC_KEY_READS = ['kms:DescribeKey', 'kms:GetPublicKey'] as const;
 
-/** Key usages a ring key never has; tagging a key with one of them would mark a foreign key as ours. */
-const FOREIGN_KEY_USAGES = ['ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'];
-
 export class KeyRing extends Construct {
   private readonly props: KeyRingProps;
 
   constructor(scope: Construct, id: string, props: KeyRingProps) {
     super(scope, id);
+    const days = props.keyDeletionWindowDays;
+    if (!Token.isUnresolved(days) && (!Number.isInteger(days) || days < Limits.keyDeletionWindowDaysMin || days > Limits.keyDeletionWindowDaysMax)) {
+      throw new Error(`keyDeletionWindowDays must be an integer from ${Limits.keyDeletionWindowDaysMin} to ${Limits.keyDeletionWindowDaysMax}, got ${days}`);
+    }
     this.props = props;
   }
 
@@ -58,14 +71,15 @@ export class KeyRing extends Construct {
     };
   }
 
-  /** The rotation function: create ring keys, read their public keys, tag, list, schedule deletion. */
+  /** The rotation function: create ring keys (tagged at creation), read their public keys, list, schedule deletion. */
   grantManage(grantee: TollgateFunction): void {
     const ringTagged = { StringEquals: this.ringTags('aws:ResourceTag') };
     const tagKeysAllowed = { 'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) } };
     const requestTagged = this.ringTags('aws:RequestTag');
     const statements = [
       // CreateKey has no resource to scope (the key does not exist yet): the condition keys
-      // confine it to asymmetric signing keys of our spec, in KMS itself, carrying our tag.
+      // confine it to asymmetric signing keys of our spec, in KMS itself, carrying our tag,
+      // with the key-policy lockout check on (the adapter passes `false` explicitly).
       new PolicyStatement({
         sid: 'CreateRingKeys',
         actions: ['kms:CreateKey'],
@@ -77,34 +91,50 @@ export class KeyRing extends Construct {
           // them otherwise refused.
           StringEqualsIfExists: { 'kms:KeyOrigin': 'AWS_KMS' },
           BoolIfExists: { 'kms:MultiRegion': 'false' },
+          Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'false' },
           ...tagKeysAllowed,
         },
       }),
-      // Tags passed to CreateKey need kms:TagResource on every key of the account and
-      // Region (KMS developer guide, "Controlling access to tags"); only our tags, with
-      // our application value.
+      // Tags passed to CreateKey need kms:TagResource in an IAM policy that covers every key
+      // of the account and Region (KMS developer guide, "Controlling access to tags"); only
+      // our tags, with our application and ring values.
       new PolicyStatement({
         sid: 'TagRingKeysAtCreation',
         actions: ['kms:TagResource'],
         resources: [this.keysArn],
         conditions: { StringEquals: requestTagged, ...tagKeysAllowed },
       }),
-      // …which alone would also let a compromised function tag an existing foreign key as
-      // ours and then schedule its deletion; explicit Deny wins, and it applies only where
-      // the key already has a usage (absent for the key being created).
+      // …which alone would also allow TagResource on any existing key: a compromised function
+      // could tag a foreign signing key as ours, then schedule its deletion or sign with it.
+      // Explicit Deny wins. A TagResource call on an existing key is a KMS key resource
+      // operation, so kms:KeyUsage (the key's usage) is in its context, and
+      // kms:BypassPolicyLockoutSafetyCheck is not (it exists for CreateKey and PutKeyPolicy
+      // only). AWS does not document which keys the TagResource check made during CreateKey
+      // sees: if no key properties (there is no key yet), KeyUsage is absent; if CreateKey's
+      // own request values, the lockout key is present (false, which the adapter also sends
+      // explicitly). Either way that check does not match both conditions, so creation
+      // stays allowed while every standalone TagResource is refused. Should KMS ever
+      // evaluate it against the new key's own properties instead, CreateKey is refused:
+      // rotation fails loudly (RotationFailed alarm), it never opens tagging.
       new PolicyStatement({
-        sid: 'NeverTagForeignKeyUsages',
+        sid: 'NeverTagExistingKeys',
         effect: Effect.DENY,
         actions: ['kms:TagResource'],
         resources: [this.keysArn],
-        conditions: { StringEquals: { 'kms:KeyUsage': FOREIGN_KEY_USAGES } },
+        conditions: { Null: { 'kms:KeyUsage': 'false', 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
       }),
       new PolicyStatement({ sid: 'ReadPublicKeys', actions: [...PUBLIC_KEY_READS], resources: [this.keysArn] }),
+      // Deletion never with a pending window shorter than the configured one. `IfExists`
+      // only for ListResourceTags, which has no window: a ScheduleKeyDeletion that omits it
+      // gets KMS's default of 30 days, the longest window there is.
       new PolicyStatement({
         sid: 'ManageRingKeys',
         actions: [...RING_KEY_ACTIONS],
         resources: [this.keysArn],
-        conditions: ringTagged,
+        conditions: {
+          ...ringTagged,
+          NumericGreaterThanEqualsIfExists: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(this.props.keyDeletionWindowDays) },
+        },
       }),
       // ListKeys supports no resource and no condition key: it lists every key id of the
       // account and Region (ids only, no material, no tags). Reconciliation needs it to
@@ -115,11 +145,11 @@ export class KeyRing extends Construct {
     Validations.of(grantee).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
+        reason: 'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin, policy-lockout and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
-        reason: 'Ring keys are created at run time, so IAM cannot name them: deletion, tagging and tag reads require the Tollgate application and ring tags (ABAC); tagging at creation is limited to our tags and denied on non-signing keys; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
+        reason: 'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
       },
     );
   }
@@ -128,12 +158,13 @@ export class KeyRing extends Construct {
    * The token function: sign with ring keys only, with the algorithms Tollgate uses. A
    * key signs only after its pending period (longer than the five minutes new tags may
    * take to count); a key made active at once (first bootstrap, compromise) may be
-   * refused for those minutes.
+   * refused for those minutes. Only over a digest (`MessageType: DIGEST`, which
+   * `lambda/adapters/kms-signer.ts` always sends): the role never has KMS hash a raw message.
    */
   grantSign(grantee: TollgateFunction): void {
     Validations.of(grantee).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
-      reason: 'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC) and one of our signing algorithms.',
+      reason: 'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC), one of our signing algorithms and a digest message type.',
     });
     grantee.role.addToPolicy(
       new PolicyStatement({
@@ -144,6 +175,7 @@ export class KeyRing extends Construct {
           StringEquals: {
             ...this.ringTags('aws:ResourceTag'),
             'kms:SigningAlgorithm': Object.values(SIGNING_ALGORITHMS).map((a) => a.kmsAlgorithm),
+            'kms:MessageType': 'DIGEST',
           },
         },
       }),

@@ -48,7 +48,9 @@ export class SigningKeyRotation extends Construct {
       environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
       ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
-    this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName });
+    // The IAM floor on the deletion window is the window the function itself is configured with.
+    const keyDeletionWindowDays = Number(props.environment[Env.keyDeletionWindowDays]);
+    this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName, keyDeletionWindowDays });
     this.keyRing.grantManage(this.function);
     // Only events of our own source: the role cannot inject other sources' events into the
     // bus, where other rules would act on them.

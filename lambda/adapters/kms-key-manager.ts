@@ -15,7 +15,6 @@ import {
   type ListKeysCommandOutput,
   type Tag,
 } from '@aws-sdk/client-kms';
-import { Limits } from '../../common/config';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../common/tokens';
 import type { CreatedKmsKey, DeletionOutcome, KeyManager, RingKmsKey } from '../core/rotation-ports';
 
@@ -23,10 +22,15 @@ import type { CreatedKmsKey, DeletionOutcome, KeyManager, RingKmsKey } from '../
 const LIST_PAGE_SIZE = 100;
 
 export class KmsKeyManager implements KeyManager {
-  /** @param ringId the ring's identity in the `tollgate:ring` tag: the signing-keys table name. */
+  /**
+   * @param ringId the ring's identity in the `tollgate:ring` tag: the signing-keys table name.
+   * @param deletionWindowDays the configured `keyDeletionWindowDays`: the rotation role may
+   *   not schedule a deletion with a shorter window (`lib/key-ring.ts`).
+   */
   constructor(
     private readonly kms: KMSClient,
     private readonly ringId: string,
+    private readonly deletionWindowDays: number,
   ) {}
 
   async createKey(request: { readonly kid: string; readonly keySpec: KeySpec }): Promise<CreatedKmsKey> {
@@ -36,6 +40,8 @@ export class KmsKeyManager implements KeyManager {
         KeyUsage: 'SIGN_VERIFY',
         Description: `Tollgate access-token signing key ${request.kid} (ring ${this.ringId})`,
         Tags: this.tagsFor(request.kid),
+        // Explicit, so the role's condition on it (and its Deny of tagging existing keys) sees it.
+        BypassPolicyLockoutSafetyCheck: false,
       }),
     );
     const arn = created.KeyMetadata?.Arn;
@@ -44,7 +50,7 @@ export class KmsKeyManager implements KeyManager {
       return { kmsKeyArn: arn, publicKey: await this.publicKey(arn, request.keySpec) };
     } catch (error) {
       // The key never reached the ring and never signed; should this fail too, reconciliation finds it by its tags.
-      await this.scheduleDeletion(arn, Limits.keyDeletionWindowDaysMin).catch(() => undefined);
+      await this.scheduleDeletion(arn, this.deletionWindowDays).catch(() => undefined);
       throw error;
     }
   }

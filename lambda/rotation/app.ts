@@ -45,7 +45,7 @@ export function createRotationApp(env: Environment, options: RotationAppOptions 
   const doc = documentClient(env);
   const logger = new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-  const kms = new KmsKeyManager(kmsClient(env), config.tables.signingKeys);
+  const kms = new KmsKeyManager(kmsClient(env), config.tables.signingKeys, config.timing.deletionWindowDays);
   const service = createRotationService({
     store: new DynamoSigningKeyStore(doc, config.tables.signingKeys),
     keys: options.keyManager ? options.keyManager(kms) : kms,

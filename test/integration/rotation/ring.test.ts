@@ -175,7 +175,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     expect(made.length).toBeGreaterThan(new Set(keys.map((key) => key.kmsKeyArn)).size);
     expect(keys.filter((key) => key.compromisedAt !== undefined)).toHaveLength(compromises);
     // Tag-based view of the same: every live KMS key of this ring is in the ring.
-    const tagged = await new KmsKeyManager(kms, tables.names.signingKeys).listRingKeys({ maxKeys: 100_000 });
+    const tagged = await new KmsKeyManager(kms, tables.names.signingKeys, Defaults.keyDeletionWindowDays).listRingKeys({ maxKeys: 100_000 });
     const inRing = new Set(keys.map((key) => key.kmsKeyArn));
     expect(tagged.keys.filter((key) => !key.pendingDeletion && !inRing.has(key.kmsKeyArn))).toEqual([]);
     expect(tagged.keys.map((key) => key.kmsKeyArn).sort()).toEqual([...made].sort());
