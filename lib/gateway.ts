@@ -56,7 +56,7 @@ import {
 } from '../common/gateway-responses';
 import { KMS_TAG_APPLICATION_VALUE, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
-import { acknowledgeUsageRegistrationWildcards, fallbackUsageKeyValue, usageRegistrationStatements } from './usage-plans';
+import { acknowledgeUsageRegistrationWildcards, fallbackUsageKeyValue, guardStackUsageResources, usageRegistrationStatements } from './usage-plans';
 
 /** A refusal API Gateway renders itself: status, static headers, JSON body. */
 export interface Refusal {
@@ -308,7 +308,7 @@ export class Gateway extends Construct {
     Tags.of(this.usagePlan).add(UsageNaming.applicationTag, KMS_TAG_APPLICATION_VALUE);
     const fallbackKeyId = 'FallbackUsageKey';
     this.fallbackUsageKeyValue = fallbackUsageKeyValue(Stack.of(this).stackName, `${this.node.path}/${fallbackKeyId}`);
-    // Not tagged as Tollgate's: the admin function can never delete or move it.
+    // Not tagged as Tollgate's; the admin function's explicit Denies (guardStackUsageResources) keep it from deleting or unbinding it.
     this.fallbackUsageKey = new ApiKey(this, fallbackKeyId, {
       apiKeyName: `${Stack.of(this).stackName}-fallback-usage-key`,
       description: 'Tollgate: usage key of clients without their own (registration failed or pending); they share its bucket',
@@ -354,6 +354,7 @@ export class Gateway extends Construct {
   grantUsageRegistration(fn: TollgateFunction): void {
     for (const statement of usageRegistrationStatements(Stack.of(this))) fn.role.addToPolicy(statement);
     acknowledgeUsageRegistrationWildcards(fn);
+    guardStackUsageResources(this, fn.role, { plan: this.usagePlan, fallbackKey: this.fallbackUsageKey });
     fn.addEnvironment(Env.defaultUsagePlanName, this.usagePlanName);
     fn.addEnvironment(Env.restApiId, this.restApiId);
     fn.addEnvironment(Env.stageName, this.stageName);

@@ -8,11 +8,19 @@
  * only what carries it (ABAC; API Gateway developer guide, "Using tags to control access").
  * A usage plan's keys inherit the plan's tags for access control ("API Gateway resources
  * that can be tagged"), which is how binding into the stack's own default plan is allowed.
+ *
+ * Tags are no boundary on their own: tagging at creation needs `apigateway:PUT` on
+ * `/tags/*`, and API Gateway offers no condition that tells a tag passed to a create from a
+ * TagResource on an existing resource, so the role can put our tags on any taggable
+ * resource of the Region. The stack's own default plan and fallback key are therefore
+ * protected by explicit Denies on their concrete ids ({@link guardStackUsageResources});
+ * other teams' plans and keys only by an SCP or permissions boundary, if the account has one.
  */
 import { createHash } from 'node:crypto';
 import { Stack, Token, Validations } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IConstruct } from 'constructs';
+import type { IApiKey, IUsagePlan } from 'aws-cdk-lib/aws-apigateway';
+import { Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Construct, type IConstruct } from 'constructs';
 import { UsageNaming } from '../common/config';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
 
@@ -56,15 +64,16 @@ const WILDCARD_PATHS = {
 
 /**
  * The admin function's API Gateway statements, one per need:
- * - GetApiKeys and GetUsagePlans (also `?keyId=`) read the two collections;
+ * - GetApiKeys (by name, without values) and GetUsagePlans (also `?keyId=`) read the two
+ *   collections; GetApiKey (one key, with its value) only on keys a registration tagged;
  * - CreateApiKey and CreateUsagePlan, with our tags only, plus `apigateway:PUT` on
  *   `/tags/…`, which API Gateway checks for tags passed to a create (Service Authorization
  *   Reference: CreateApiKey and CreateUsagePlan map to `apigateway:POST` and `apigateway:PUT`);
  * - CreateUsagePlanKey and DeleteUsagePlanKey in Tollgate-tagged plans (the default plan and
  *   the custom ones);
- * - UpdateUsagePlan and DeleteUsagePlan, DeleteApiKey only on what a registration made: it
- *   tags each with the client too, which the stack's default plan and fallback key do not
- *   carry, so neither can be changed or deleted by the admin function.
+ * - UpdateUsagePlan and DeleteUsagePlan, DeleteApiKey only on what carries the client tag,
+ *   which registration puts on what it makes (the stack's default plan and fallback key are
+ *   kept out by {@link guardStackUsageResources}, not by lacking that tag).
  */
 export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
   const arn = (path: string) => apigatewayArn(stack, path);
@@ -76,6 +85,7 @@ export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
   const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };
   return [
     new PolicyStatement({ sid: 'ReadApiKeysAndUsagePlans', actions: ['apigateway:GET'], resources: [arn('/apikeys'), arn('/usageplans')] }),
+    new PolicyStatement({ sid: 'ReadClientApiKeys', actions: ['apigateway:GET'], resources: [arn(WILDCARD_PATHS.apiKey)], conditions: clientTagged }),
     new PolicyStatement({
       sid: 'CreateTaggedApiKeysAndPlans',
       actions: ['apigateway:POST'],
@@ -99,14 +109,70 @@ export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
   ];
 }
 
+/** The stack's resources the admin function must never change: they are made by CloudFormation, not by a registration. */
+export interface StackUsageResources {
+  /** The default usage plan (tagged as Tollgate's, so the admin function can bind client keys into it). */
+  readonly plan: IUsagePlan;
+  /** The fallback usage key, bound into the default plan. */
+  readonly fallbackKey: IApiKey;
+}
+
+/**
+ * Explicit Denies on the concrete ids of the stack's default plan and fallback key, which
+ * win over every Allow of {@link usageRegistrationStatements}: no tagging (which would
+ * satisfy the client-tag conditions), no update or delete of the plan, no delete or
+ * unbinding of the fallback key (unbinding it turns every client without its own key into
+ * 403 `INVALID_API_KEY`).
+ *
+ * A separate policy, not the role's default policy: the plan depends on the stage, the stage
+ * on its methods, the methods on the admin function, and the function on its role's default
+ * policy, so a default-policy statement naming the plan would close a dependency cycle.
+ * Nothing depends on this policy; the admin function may run for a moment after a deploy
+ * before it is attached, and is then only as limited as the Allows alone.
+ *
+ * The `/tags/…` resources cover the tagged resource's ARN in any spelling (URL-encoded as
+ * TagResource's path carries it, with either hex case, or not encoded): IAM is not
+ * documented to decode it. The id ends the pattern; a wildcard before it matches the ARN's
+ * prefix whatever its encoding.
+ */
+export function guardStackUsageResources(scope: Construct, role: IRole, resources: StackUsageResources): Policy {
+  const stack = Stack.of(scope);
+  const arn = (path: string) => apigatewayArn(stack, path);
+  const planId = resources.plan.usagePlanId;
+  const keyId = resources.fallbackKey.keyId;
+  return new Policy(scope, 'StackUsageResourcesGuard', {
+    roles: [role],
+    statements: [
+      new PolicyStatement({
+        sid: 'NeverTagStackUsageResources',
+        effect: Effect.DENY,
+        actions: ['apigateway:PUT', 'apigateway:DELETE'],
+        resources: [arn(`/tags/*usageplans*${planId}`), arn(`/tags/*apikeys*${keyId}`)],
+      }),
+      new PolicyStatement({
+        sid: 'NeverChangeDefaultPlan',
+        effect: Effect.DENY,
+        actions: ['apigateway:PATCH', 'apigateway:DELETE'],
+        resources: [arn(`/usageplans/${planId}`)],
+      }),
+      new PolicyStatement({
+        sid: 'NeverRemoveFallbackKey',
+        effect: Effect.DENY,
+        actions: ['apigateway:PATCH', 'apigateway:DELETE'],
+        resources: [arn(`/apikeys/${keyId}`), arn(`/usageplans/*/keys/${keyId}`)],
+      }),
+    ],
+  });
+}
+
 /** The cdk-nag acknowledgements the wildcards of {@link usageRegistrationStatements} need, each with its reason. */
 export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
   const reasons: Record<keyof typeof WILDCARD_PATHS, string> = {
-    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized on the new resource, whose id does not exist yet; only the Tollgate application and client tag keys, with our application value, may be set.',
-    apiKey: 'Client API keys are created at run time, so IAM cannot name them; DeleteApiKey needs the Tollgate application and client tags on the key, which the fallback key and foreign keys lack.',
-    plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application and client tags, so the stack\'s default plan and foreign plans stay untouched.',
-    planKeys: 'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag, which its keys inherit.',
-    planKey: 'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control.',
+    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application and client tag keys, with our application value, may be set. API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams resources only by an SCP or permissions boundary.',
+    apiKey: 'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
+    plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application and client tags. The stack default plan is protected by an explicit Deny; a foreign plan the role tagged itself would match, so other teams plans rely on an SCP or permissions boundary.',
+    planKeys: 'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag. A foreign plan the role tagged itself would match, which only an SCP or permissions boundary prevents.',
+    planKey: 'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
   };
   for (const [name, path] of Object.entries(WILDCARD_PATHS) as [keyof typeof WILDCARD_PATHS, string][]) {
     Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${findingArn(path)}]`, reason: reasons[name] });

@@ -152,6 +152,13 @@ export class LocalUsagePlans {
     return page(matching.map((key) => apiKeyView(key, includeValues)), query);
   }
 
+  /** GetApiKey: one key, its value only when asked (`includeValue=true`). */
+  apiKey(keyId: string, query: URLSearchParams): RestResponse {
+    const key = this.state.apiKeys.find((candidate) => candidate.id === keyId);
+    if (!key) throw notFound('API Key identifier');
+    return { status: 200, body: apiKeyView(key, query.get('includeValue') === 'true') };
+  }
+
   deleteApiKey(keyId: string): RestResponse {
     const index = this.state.apiKeys.findIndex((key) => key.id === keyId);
     if (index < 0) throw notFound('API Key identifier');
@@ -281,6 +288,7 @@ const ID = '([^/]+)';
 const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: /^\/apikeys$/, run: (p, c) => ({ status: 201, body: apiKeyView(p.createApiKey(c.body), true) }) },
   { method: 'GET', pattern: /^\/apikeys$/, run: (p, c) => p.apiKeys(c.query) },
+  { method: 'GET', pattern: new RegExp(`^/apikeys/${ID}$`), run: (p, c) => p.apiKey(c.params[0]!, c.query) },
   { method: 'DELETE', pattern: new RegExp(`^/apikeys/${ID}$`), run: (p, c) => p.deleteApiKey(c.params[0]!) },
   { method: 'POST', pattern: /^\/usageplans$/, run: (p, c) => ({ status: 201, body: planView(p.createPlan(c.body)) }) },
   { method: 'GET', pattern: /^\/usageplans$/, run: (p, c) => p.plans(c.query) },

@@ -16,6 +16,7 @@ import {
   DeleteApiKeyCommand,
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
+  GetApiKeyCommand,
   GetApiKeysCommand,
   GetUsagePlansCommand,
   NotFoundException,
@@ -34,16 +35,38 @@ const DESCRIPTION = 'Tollgate per-client throttling (managed by the Tollgate adm
 export class ApiGatewayUsagePlans implements UsagePlanApi {
   constructor(private readonly client: APIGatewayClient) {}
 
-  async findApiKey(name: string, value: string): Promise<UsageApiKey | undefined> {
-    // `nameQuery` matches by prefix, so the exact name and the value are checked here.
+  /**
+   * Key values are read one key at a time, and only of a key named exactly `name`: never
+   * `GetApiKeys` with `includeValues`, which would hand the function the value of every
+   * key its name prefix matches (`nameQuery` matches by prefix), other APIs' included.
+   */
+  async findApiKey(name: string, value: string, knownId?: string): Promise<UsageApiKey | undefined> {
+    if (knownId !== undefined) {
+      const known = await this.keyNamed(knownId, name, value);
+      if (known) return known;
+    }
     let position: string | undefined;
     do {
-      const page = await this.client.send(new GetApiKeysCommand({ nameQuery: name, includeValues: true, limit: PAGE_SIZE, position }));
-      const match = page.items?.find((key) => key.name === name && key.value === value && key.id !== undefined);
-      if (match) return { id: match.id!, enabled: match.enabled === true };
+      const page = await this.client.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: PAGE_SIZE, position }));
+      for (const key of page.items ?? []) {
+        if (key.name !== name || key.id === undefined || key.id === knownId) continue;
+        const match = await this.keyNamed(key.id, name, value);
+        if (match) return match;
+      }
       position = page.position;
     } while (position);
     return undefined;
+  }
+
+  /** The key with this id if it has exactly this name and value; a key gone, or one the role may not read (no client tag: not made by a registration), is not. */
+  private async keyNamed(keyId: string, name: string, value: string): Promise<UsageApiKey | undefined> {
+    try {
+      const key = await this.client.send(new GetApiKeyCommand({ apiKey: keyId, includeValue: true }));
+      return key.name === name && key.value === value ? { id: keyId, enabled: key.enabled === true } : undefined;
+    } catch (error) {
+      if (error instanceof NotFoundException || (error as Error).name === 'AccessDeniedException') return undefined;
+      throw error;
+    }
   }
 
   async createApiKey(key: NewApiKey): Promise<string | 'exists'> {

@@ -56,8 +56,11 @@ export interface NewUsagePlan {
  * already gone succeeds. Implemented by `adapters/usage-plans.ts`.
  */
 export interface UsagePlanApi {
-  /** The API key with exactly this name and value, if any. */
-  findApiKey(name: string, value: string): Promise<UsageApiKey | undefined>;
+  /**
+   * The API key with exactly this name and value, if any; `knownId` (the id an earlier
+   * registration stored) is checked first. Reads no other key's value.
+   */
+  findApiKey(name: string, value: string, knownId?: string): Promise<UsageApiKey | undefined>;
   createApiKey(key: NewApiKey): Promise<string | 'exists'>;
   deleteApiKey(keyId: string): Promise<void>;
   /** Every usage plan with exactly this name. */
@@ -99,6 +102,8 @@ export interface UsageClient {
   /** The API Gateway API key VALUE: the client's non-secret usage key. */
   readonly usageKey: string;
   readonly limits: ClientLimits;
+  /** The API key id an earlier registration stored on the client record, if any: looked up first. */
+  readonly usageKeyId?: string;
 }
 
 /**
@@ -190,7 +195,7 @@ export class UsageRegistrar {
 
   private async ensureApiKey(client: UsageClient): Promise<string> {
     const name = UsageNaming.apiKey(client.clientId);
-    const lookUp = () => this.step('look up API key', () => this.api.findApiKey(name, client.usageKey));
+    const lookUp = () => this.step('look up API key', () => this.api.findApiKey(name, client.usageKey, client.usageKeyId));
     const created =
       (await lookUp()) ??
       (await this.step('create API key', () => this.api.createApiKey({ name, value: client.usageKey, tags: tagsOf(client.clientId) })));

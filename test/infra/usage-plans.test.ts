@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env, UsageNaming } from '../../common/config';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { PROJECT_ROOT } from '../../lib/function';
@@ -133,6 +133,7 @@ describe('the admin function\'s usage registration settings', () => {
 
 /** The HTTP call behind each API Gateway operation `lambda/adapters/usage-plans.ts` makes (API Gateway API reference). */
 const ADAPTER_CALLS: Record<string, { readonly method: string; readonly path: string; readonly tagsOnCreate?: true }> = {
+  GetApiKeyCommand: { method: 'GET', path: '/apikeys/k123' },
   GetApiKeysCommand: { method: 'GET', path: '/apikeys' },
   CreateApiKeyCommand: { method: 'POST', path: '/apikeys', tagsOnCreate: true },
   DeleteApiKeyCommand: { method: 'DELETE', path: '/apikeys/k123' },
@@ -154,11 +155,15 @@ interface Request {
   readonly resourceTags?: Readonly<Record<string, string>>;
 }
 
+/** Deploy-time ids standing in for `Ref`s of the template's resources (others render as their JSON). */
+const deployedIds = new Map<string, string>();
+
 /** The path part of a statement's resource as the template renders it (`arn:${Partition}:apigateway:${Region}::/…`). */
 function apigatewayPath(resource: unknown): string | undefined {
   const parts = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join']?.[1];
   if (!parts) return undefined;
-  const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+  const render = (p: unknown) => (typeof p === 'string' ? p : (deployedIds.get((p as { Ref?: string }).Ref ?? '') ?? JSON.stringify(p)));
+  const text = parts.map(render).join('');
   return text.match(/^arn:\{"Ref":"AWS::Partition"\}:apigateway:\{"Ref":"AWS::Region"\}::(\/.*)$/)?.[1];
 }
 
@@ -182,14 +187,11 @@ function conditionsHold(statement: Statement, request: Request): boolean {
   );
 }
 
+/** IAM's decision within one account: allowed when some Allow matches and no Deny does (an explicit Deny wins). */
 function allowed(statements: readonly Statement[], request: Request): boolean {
-  return statements.some(
-    (s) =>
-      s.Effect === 'Allow' &&
-      actionsOf(s).includes(request.action) &&
-      resourcesOf(s).some((r) => glob(apigatewayPath(r) ?? '\0').test(request.path)) &&
-      conditionsHold(s, request),
-  );
+  const matches = (s: Statement) =>
+    actionsOf(s).includes(request.action) && resourcesOf(s).some((r) => glob(apigatewayPath(r) ?? '\0').test(request.path)) && conditionsHold(s, request);
+  return statements.some((s) => s.Effect === 'Allow' && matches(s)) && !statements.some((s) => s.Effect === 'Deny' && matches(s));
 }
 
 describe('the admin function\'s API Gateway permissions', () => {
@@ -202,8 +204,8 @@ describe('the admin function\'s API Gateway permissions', () => {
   });
 
   it.each(Object.entries(ADAPTER_CALLS))('allow %s as registration makes it', (_command, call) => {
-    // Creates carry our tags (usage-registration's tagsOf); changes act on what a registration tagged.
-    const onExisting = call.method !== 'GET' && !call.tagsOnCreate;
+    // Creates carry our tags (usage-registration's tagsOf); everything else acts on what a registration tagged.
+    const onExisting = !call.tagsOnCreate;
     const request: Request = {
       action: `apigateway:${call.method}`,
       path: call.path,
@@ -233,7 +235,8 @@ describe('the admin function\'s API Gateway permissions', () => {
     ['deleting a foreign plan', { action: 'apigateway:DELETE', path: '/usageplans/pforeign', resourceTags: { team: 'x' } }],
     ['binding into a foreign plan', { action: 'apigateway:POST', path: '/usageplans/pforeign/keys' }],
     ['touching a REST API', { action: 'apigateway:PATCH', path: '/restapis/abc', resourceTags: OUR_TAGS }],
-    ['reading one key (not a call registration makes)', { action: 'apigateway:GET', path: '/apikeys/k123' }],
+    ['reading a key (and its value) a registration did not tag', { action: 'apigateway:GET', path: '/apikeys/kforeign', resourceTags: { team: 'x' } }],
+    ['reading a key with only the application tag', { action: 'apigateway:GET', path: '/apikeys/k1', resourceTags: DEFAULT_PLAN_TAGS }],
   ])('refuse %s', (_what, request) => {
     expect(allowed(apigateway(), request)).toBe(false);
   });
@@ -242,11 +245,10 @@ describe('the admin function\'s API Gateway permissions', () => {
     const statements = apigateway();
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
-      expect(statement.Effect).toBe('Allow');
       for (const action of actionsOf(statement)) expect(['apigateway:GET', 'apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE']).toContain(action);
       for (const resource of resourcesOf(statement)) expect(apigatewayPath(resource), JSON.stringify(resource)).toMatch(/^\/(apikeys|usageplans|tags)(\/|$)/);
-      // Every wildcard resource is conditioned on tags.
-      if (resourcesOf(statement).some((r) => apigatewayPath(r)!.includes('*'))) expect(statement.Condition, statement.Sid).toBeDefined();
+      // Every wildcard resource of an Allow is conditioned on tags.
+      if (statement.Effect === 'Allow' && resourcesOf(statement).some((r) => apigatewayPath(r)!.includes('*'))) expect(statement.Condition, statement.Sid).toBeDefined();
     }
   });
 
@@ -254,5 +256,52 @@ describe('the admin function\'s API Gateway permissions', () => {
     for (const fn of ['authorizer', 'token', 'rotation'] as const) {
       expect(roleStatements(built, fn).flatMap(actionsOf).filter((a) => a.startsWith('apigateway:')), fn).toEqual([]);
     }
+  });
+});
+
+describe('the stack\'s default plan and fallback key, against a compromised admin function', () => {
+  const apigateway = () => roleStatements(built, 'admin').filter((s) => actionsOf(s).some((a) => a.startsWith('apigateway:')));
+  // What the plan's and key's `Ref`s resolve to once deployed: API Gateway ids.
+  const plan = () => 'pdflt12345';
+  const fallback = () => 'kfallback1';
+  beforeAll(() => {
+    deployedIds.set(logicalId(built, built.api.gateway.usagePlan), plan());
+    deployedIds.set(logicalId(built, built.api.gateway.fallbackUsageKey), fallback());
+  });
+  afterAll(() => deployedIds.clear());
+  const arnOf = (path: string) => `arn:aws:apigateway:eu-west-1::${path}`;
+  /** TagResource's path carries the tagged resource's ARN URL-encoded; IAM may see it encoded (either hex case) or decoded. */
+  const tagPaths = (path: string) => [
+    `/tags/${encodeURIComponent(arnOf(path))}`,
+    `/tags/${encodeURIComponent(arnOf(path)).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`,
+    `/tags/${arnOf(path)}`,
+  ];
+  const CLIENT_TAGS = { [UsageNaming.clientTag]: 'mallory' };
+
+  it.each<[string, () => Request[]]>([
+    ['tagging the default plan (its tags would then satisfy the client-tag Allows)', () => tagPaths(`/usageplans/${plan()}`).map((path) => ({ action: 'apigateway:PUT', path, requestTags: { ...OUR_TAGS, ...CLIENT_TAGS } }))],
+    ['tagging the fallback key', () => tagPaths(`/apikeys/${fallback()}`).map((path) => ({ action: 'apigateway:PUT', path, requestTags: OUR_TAGS }))],
+    ['changing the default plan\'s limits, even once tagged as a client\'s', () => [{ action: 'apigateway:PATCH', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }]],
+    ['deleting the default plan, even once tagged as a client\'s', () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }]],
+    ['deleting the fallback key, even once tagged as a client\'s', () => [{ action: 'apigateway:DELETE', path: `/apikeys/${fallback()}`, resourceTags: OUR_TAGS }]],
+    ['unbinding the fallback key from the default plan (whose keys inherit its application tag)', () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}/keys/${fallback()}`, resourceTags: DEFAULT_PLAN_TAGS }]],
+  ])('refuse %s', (_what, requests) => {
+    for (const request of requests()) expect(allowed(apigateway(), request), request.path).toBe(false);
+  });
+
+  it('still allow what registration does in the default plan: binding and unbinding client keys', () => {
+    expect(allowed(apigateway(), { action: 'apigateway:POST', path: `/usageplans/${plan()}/keys`, resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
+    expect(allowed(apigateway(), { action: 'apigateway:DELETE', path: `/usageplans/${plan()}/keys/kclient1234`, resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
+    expect(allowed(apigateway(), { action: 'apigateway:PUT', path: `/tags/${encodeURIComponent(arnOf('/apikeys/knew1234567'))}`, requestTags: OUR_TAGS })).toBe(true);
+  });
+
+  it('are denied in a policy of their own, attached to the admin role only, which no function depends on', () => {
+    const policies = Object.values(template(built.api).findResources('AWS::IAM::Policy')) as Resource[];
+    const guards = policies.filter((p) => (p.Properties.PolicyDocument.Statement as Statement[]).some((s) => s.Effect === 'Deny' && actionsOf(s).some((a) => a.startsWith('apigateway:'))));
+    expect(guards).toHaveLength(1);
+    const adminRole = built.api.getLogicalId(built.api.functions.admin.role.node.defaultChild as never);
+    expect(guards[0]!.Properties.Roles).toEqual([{ Ref: adminRole }]);
+    expect(JSON.stringify(guards[0]!.Properties.PolicyDocument)).not.toContain('DefaultPolicy');
+    expect(referenceCycle(template(built.api).toJSON().Resources)).toBeUndefined();
   });
 });

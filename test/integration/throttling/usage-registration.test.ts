@@ -48,10 +48,11 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     });
     expect(body(/^\/usageplans\/[^/]+\/keys$/)).toEqual({ keyId: key.id, keyType: 'API_KEY' });
     expect(stub.writes().map((r) => `${r.method} ${r.pathname}`)).toEqual(['POST /apikeys', `POST /usageplans/${defaultPlanId}/keys`]);
-    // The lookup asks API Gateway for values (to match by value) under the key's name.
+    // The listing by name asks for no values; only a key named exactly so is read with its value.
     const lookup = stub.requests.find(isRequest('GET', /^\/apikeys$/))!;
     expect(lookup.query.get('name')).toBe('tollgate-acme');
-    expect(lookup.query.get('includeValues')).toBe('true');
+    expect(lookup.query.get('includeValues')).not.toBe('true');
+    expect(stub.requests.filter(isRequest('GET', /^\/apikeys$/)).every((r) => r.query.get('includeValues') !== 'true')).toBe(true);
 
     stub.clear();
     expect(await registrar.register(acme)).toEqual(first);
@@ -158,6 +159,28 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     const result = await registrar.register({ clientId: 'cyberdyne', usageKey: disabled.value, limits: DEFAULT_CLIENT_LIMITS });
     expect(result).toEqual({ registered: false, error: expect.stringMatching(/^check API key: .*disabled/) });
     expect(plansHolding(disabled.id)).toEqual([]);
+  });
+
+  it('reads the value of no key but those named exactly like the client\'s, and looks up a stored key id first', async () => {
+    const prefixed = stub.model.createApiKey({ name: 'tollgate-acme2', value: newUsageKey(), enabled: true });
+    const sameName = stub.model.createApiKey({ name: 'tollgate-acme3', value: newUsageKey(), enabled: true });
+    const acme3 = client('acme3');
+    stub.clear();
+    const first = (await registrar.register(acme3)) as { usageKeyId: string };
+    expect(first.usageKeyId).toBe(keyOf(acme3.usageKey)!.id);
+    // The other deployment's key of the same name was read (and was not ours); the prefix match was never read.
+    const reads = stub.calls().filter((call) => call.startsWith('GET /apikeys/'));
+    expect(reads).toContain(`GET /apikeys/${sameName.id}`);
+    expect(reads).not.toContain(`GET /apikeys/${prefixed.id}`);
+    for (const request of stub.requests.filter(isRequest('GET', /^\/apikeys\/[^/]+$/))) expect(request.query.get('includeValue')).toBe('true');
+
+    stub.clear();
+    expect(await registrar.register({ ...acme3, usageKeyId: first.usageKeyId })).toMatchObject({ registered: true, usageKeyId: first.usageKeyId });
+    expect(stub.calls().filter((call) => call.startsWith('GET /apikeys'))).toEqual([`GET /apikeys/${first.usageKeyId}`]);
+
+    // A stored id that is gone (or is someone else's) falls back to the lookup by name.
+    stub.clear();
+    expect(await registrar.register({ ...acme3, usageKeyId: sameName.id })).toMatchObject({ registered: true, usageKeyId: first.usageKeyId });
   });
 
   it('deregisters a revoked client: out of its plan, custom plan and API key deleted; repeating it is harmless', async () => {
