@@ -20,6 +20,8 @@ import { API_ROUTES, type ApiRoute } from '../common/api-routes';
 import { AuthorizerContextKey, UpstreamHeader } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
+  GATEWAY_FAILURE,
+  GATEWAY_REJECTED,
   INSUFFICIENT_SCOPE,
   INVALID_TOKEN,
   INVALID_USAGE_KEY,
@@ -117,13 +119,16 @@ export class LocalGateway {
     try {
       const body = await readBody(req);
       if (body === undefined) {
-        outcome = sendJson(res, 413, { error: 'invalid_request', error_description: 'Request body exceeds 10 MB.' });
+        // API Gateway's own 413 (DEFAULT_4XX), with the stage's generic body.
+        outcome = sendJson(res, 413, GATEWAY_REJECTED.body);
       } else {
         call = incomingCall(req, body, started);
         outcome = await this.route(call, res);
       }
     } catch (error) {
-      outcome = sendJson(res, 502, { error: 'bad_gateway', error_description: (error as Error).message });
+      // API Gateway's 502 (DEFAULT_5XX) tells the caller nothing about the cause; the local log does.
+      this.options.writeAccessLog(JSON.stringify({ event: 'gateway_failure', error: (error as Error).message }));
+      outcome = sendJson(res, 502, GATEWAY_FAILURE.body);
     }
     if (call) this.options.writeAccessLog(accessLogLine({ call, latencyMs: this.now() - started, ...outcome }));
   }
