@@ -272,7 +272,7 @@ describe('KMS: the key ring', () => {
 
   it('acts on existing keys only when they carry the Tollgate application and ring tags', () => {
     const manage = kmsStatements('rotation').find((s) => s.Sid === 'ManageRingKeys')!;
-    expect(actionsOf(manage).sort()).toEqual(['kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:TagResource']);
+    expect(actionsOf(manage).sort()).toEqual(['kms:ListResourceTags', 'kms:ScheduleKeyDeletion']);
     expect(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.application}`]).toBe(KMS_TAG_APPLICATION_VALUE);
     expect(JSON.stringify(manage.Condition!.StringEquals![`aws:ResourceTag/${KmsTag.ring}`])).toContain(tableLogicalId(built, 'signingKeys'));
   });
@@ -286,7 +286,7 @@ describe('KMS: the key ring', () => {
     expect(untagged.flatMap(actionsOf).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListKeys']);
   });
 
-  it('tags at creation only with our tags, and never tags a key with a non-signing usage', () => {
+  it('tags at creation only with our tags, and never tags an existing key (it has a usage; only CreateKey carries the lockout-check key)', () => {
     const tagAtCreation = kmsStatements('rotation').find((s) => s.Sid === 'TagRingKeysAtCreation')!;
     expect(tagAtCreation.Condition).toMatchObject({
       StringEquals: { [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
@@ -294,7 +294,7 @@ describe('KMS: the key ring', () => {
     });
     const deny = kmsStatements('rotation').find((s) => s.Effect === 'Deny')!;
     expect(actionsOf(deny)).toEqual(['kms:TagResource']);
-    expect(deny.Condition!.StringEquals!['kms:KeyUsage']).toEqual(['ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']);
+    expect(deny.Condition!.Null).toEqual({ 'kms:KeyUsage': 'false', 'kms:BypassPolicyLockoutSafetyCheck': 'true' });
   });
 
   it('lets no function other than rotation and token touch KMS beyond the table key', () => {
