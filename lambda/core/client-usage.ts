@@ -163,7 +163,12 @@ export class ClientUsage {
     const usageKey = client.usageKey;
     if (usageKey === undefined) return { client, error: 'client record has no usage key' };
     const version = client.limitsVersion ?? 0;
-    const result = await registrar.register({ clientId: client.clientId, usageKey, limits: effectiveLimits(client.limits) });
+    const result = await registrar.register({
+      clientId: client.clientId,
+      usageKey,
+      limits: effectiveLimits(client.limits),
+      ...(client.usageKeyId === undefined ? {} : { usageKeyId: client.usageKeyId }),
+    });
     audit.record({
       action: AuditAction.usageRegister,
       outcome: result.registered ? 'success' : 'failure',

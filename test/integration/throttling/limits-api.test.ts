@@ -81,9 +81,14 @@ describe('per-client limits and usage-plan registration', () => {
   it('PUT limits gives the client its own plan, GET shows it, and the defaults move it back (custom plan deleted)', async () => {
     const h = await configured();
     const { apiKey } = await createKey(h, 'globex');
-    const usageKey = String((await record(h, 'globex')).usageKey);
+    const { usageKey: storedKey, usageKeyId } = await record(h, 'globex');
+    const usageKey = String(storedKey);
+    stub.clear();
 
     const put = await putLimits(h, 'globex', CUSTOM);
+    // The key id stored by the first registration is read directly: no listing of the Region's API keys.
+    expect(stub.calls()).toContain(`GET /apikeys/${String(usageKeyId)}`);
+    expect(stub.calls().filter((call) => call === 'GET /apikeys')).toEqual([]);
     expect(put.statusCode, put.body).toBe(200);
     const view = { clientId: 'globex', limits: CUSTOM, plan: 'custom', usageKeyRegistered: true };
     expect(body(put)).toEqual(view);
