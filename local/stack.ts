@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   readonly revocationPollMs?: number;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
+  /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
+  readonly onScheduledStep?: () => void;
 }
 
 export interface LocalStack {
@@ -191,7 +193,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         .then((report) => {
           if (eventful(report)) log(JSON.stringify({ event: 'rotation_run', ...runSummary(report) }));
         })
-        .catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })));
+        .catch((error: Error) => log(JSON.stringify({ event: 'rotation_step_failed', error: error.message })))
+        .finally(() => options.onScheduledStep?.());
     }, stepEvery);
     schedule.unref();
     stops.push(async () => clearInterval(schedule));

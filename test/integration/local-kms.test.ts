@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -26,6 +25,7 @@ import {
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { LocalKeyStore, startLocalKms, type LocalKms } from '../../local/kms';
+import { tempDirs } from '../support/temp-dirs';
 
 const UNKNOWN_KEY = '00000000-0000-4000-8000-000000000000';
 
@@ -236,9 +236,11 @@ describe('local KMS: key lifecycle', () => {
     const key = await createKey();
     const before = Date.now();
     const scheduled = await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 }));
+    const after = Date.now();
     expect(scheduled).toMatchObject({ KeyId: key.Arn, KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
-    expect(scheduled.DeletionDate!.getTime() - before).toBeGreaterThan(7 * 86_400_000 - 5_000);
-    expect(scheduled.DeletionDate!.getTime() - before).toBeLessThan(7 * 86_400_000 + 5_000);
+    // Seven days from the server's clock during the call, bracketed by ours; 1 s for whole-second stamps.
+    expect(scheduled.DeletionDate!.getTime()).toBeGreaterThanOrEqual(before + 7 * 86_400_000 - 1_000);
+    expect(scheduled.DeletionDate!.getTime()).toBeLessThanOrEqual(after + 7 * 86_400_000 + 1_000);
     const { KeyMetadata } = await client.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
     expect(KeyMetadata).toMatchObject({ KeyState: 'PendingDeletion', Enabled: false, PendingDeletionWindowInDays: 7 });
     expect(KeyMetadata!.DeletionDate).toEqual(scheduled.DeletionDate);
@@ -254,9 +256,9 @@ describe('local KMS: key lifecycle', () => {
 
     const cancelled = await client.send(new CancelKeyDeletionCommand({ KeyId: key.Arn }));
     expect(cancelled.KeyId).toBe(key.Arn);
-    const after = (await client.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
-    expect(after).toMatchObject({ KeyState: 'Disabled', Enabled: false });
-    expect(after.DeletionDate).toBeUndefined();
+    const restored = (await client.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
+    expect(restored).toMatchObject({ KeyState: 'Disabled', Enabled: false });
+    expect(restored.DeletionDate).toBeUndefined();
   });
 
   it('defaults the waiting period to 30 days and bounds it to 7..30', async () => {
@@ -343,21 +345,27 @@ describe('local KMS: wire protocol', () => {
 });
 
 describe('local KMS: persistence and CLI', () => {
+  const tempDir = tempDirs('tollgate-kms-');
+
   it('keeps keys, state and tags across a restart, in an owner-only file written atomically', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tollgate-kms-'));
+    const dir = tempDir('persist-');
     const persistPath = join(dir, 'state', 'kms.json');
     const message = Buffer.from('survives restarts');
 
     const first = await startLocalKms({ port: 0, persistPath });
     const firstClient = clientFor(first.endpoint);
-    const ec = await createKey({ Description: 'persisted', Tags: [{ TagKey: 'kid', TagValue: 'k9' }] }, firstClient);
-    const rsa = await createKey({ KeySpec: 'RSA_2048' }, firstClient);
-    const ecPublic = await publicKey(ec.KeyId!, firstClient);
-    const rsaPublic = await publicKey(rsa.KeyId!, firstClient);
-    const pending = await createKey({}, firstClient);
-    await firstClient.send(new ScheduleKeyDeletionCommand({ KeyId: pending.KeyId, PendingWindowInDays: 10 }));
-    firstClient.destroy();
-    await first.close();
+    const { ec, rsa, ecPublic, rsaPublic, pending } = await (async () => {
+      const ec = await createKey({ Description: 'persisted', Tags: [{ TagKey: 'kid', TagValue: 'k9' }] }, firstClient);
+      const rsa = await createKey({ KeySpec: 'RSA_2048' }, firstClient);
+      const ecPublic = await publicKey(ec.KeyId!, firstClient);
+      const rsaPublic = await publicKey(rsa.KeyId!, firstClient);
+      const pending = await createKey({}, firstClient);
+      await firstClient.send(new ScheduleKeyDeletionCommand({ KeyId: pending.KeyId, PendingWindowInDays: 10 }));
+      return { ec, rsa, ecPublic, rsaPublic, pending };
+    })().finally(async () => {
+      firstClient.destroy();
+      await first.close();
+    });
 
     const second = await startLocalKms({ port: 0, persistPath });
     const secondClient = clientFor(second.endpoint);
@@ -379,7 +387,7 @@ describe('local KMS: persistence and CLI', () => {
   });
 
   it('refuses to start over an unreadable state file rather than overwrite it', async () => {
-    const persistPath = join(mkdtempSync(join(tmpdir(), 'tollgate-kms-')), 'kms.json');
+    const persistPath = join(tempDir('unreadable-'), 'kms.json');
     writeFileSync(persistPath, '{"version":1,"keys":[{"keyId":');
     await expect(startLocalKms({ port: 0, persistPath })).rejects.toThrow(/not readable/);
   });
@@ -388,7 +396,13 @@ describe('local KMS: persistence and CLI', () => {
     const child = spawn(join('node_modules', '.bin', 'tsx'), ['local/kms.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     try {
-      const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+      // Bounded on its own (and by an early exit), so a child that never prints fails with a reason.
+      const firstLine = once(createInterface({ input: child.stdout }), 'line') as Promise<[string]>;
+      const [line] = await Promise.race([
+        firstLine,
+        exited.then(([code]) => Promise.reject(new Error(`tsx local/kms.ts exited with ${String(code)} before printing a line`))),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tsx local/kms.ts printed nothing within 45 s')), 45_000).unref()),
+      ]);
       expect(line).toMatch(/^kms ready on http:\/\/127\.0\.0\.1:\d+$/);
       const cliClient = clientFor(line.replace('kms ready on ', ''));
       await expect(createKey({}, cliClient)).resolves.toMatchObject({ KeyState: 'Enabled' });
@@ -397,5 +411,5 @@ describe('local KMS: persistence and CLI', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toEqual([0, null]);
-  });
+  }, 60_000);
 });
