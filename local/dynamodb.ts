@@ -32,7 +32,7 @@ export interface StartOptions {
   readonly port?: number;
   /** Folder for the database file; absent: in memory. */
   readonly dataDir?: string;
-  /** How long to wait for ListTables to answer. */
+  /** How long to wait for ListTables to answer. @default 120 s: a JVM start took 15 s on a busy 2-core machine */
   readonly startTimeoutMs?: number;
 }
 
@@ -118,7 +118,7 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = () => stopChild(child);
   try {
-    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 30_000);
+    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 120_000);
   } catch (error) {
     await stop();
     throw new Error(`DynamoDB Local did not start on ${endpoint}: ${(error as Error).message}\n${stderr}`);

@@ -24,6 +24,8 @@ function synth(context: Record<string, unknown>, dir: string) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin', 'tollgate.ts')], {
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
+    // spawnSync blocks the worker: without its own bound a hung synth would outlive every test timeout.
+    timeout: 240_000,
     env: {
       ...process.env,
       CDK_OUTDIR: dir,
