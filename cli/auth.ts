@@ -6,7 +6,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { INSUFFICIENT_SCOPE, INVALID_TOKEN } from '../common/gateway-responses';
+import { INSUFFICIENT_SCOPE } from '../common/gateway-responses';
 
 export interface OutgoingRequest {
   readonly method: string;
@@ -66,18 +66,15 @@ export function sigV4Auth(options: { readonly region: string; readonly credentia
 }
 
 /**
- * The stack's stage-wide gateway responses (`lib/gateway.ts`) give API Gateway's own
- * refusals the access-token bodies of `common/gateway-responses.ts`, so on an IAM-authorized
- * admin route ACCESS_DENIED (IAM refused `execute-api:Invoke`) arrives as 403
- * `insufficient_scope` and EXPIRED_TOKEN (expired AWS credentials) as 401 `invalid_token`:
- * neither is about an access token, which an admin call never carries.
+ * The stack's gateway responses are stage-wide (`lib/gateway.ts`), so on an IAM-authorized
+ * admin route API Gateway's ACCESS_DENIED (IAM refused `execute-api:Invoke`, or the caller
+ * is not in the API's `operatorPrincipals`) arrives with the access-token body 403
+ * `insufficient_scope`, which is not about an access token: an admin call never carries one.
+ * (Expired AWS credentials have a body of their own, `expired_credentials`, that says what to do.)
  */
 function explainIamRefusal(status: number, code: string): string | undefined {
   if (status === INSUFFICIENT_SCOPE.statusCode && code === INSUFFICIENT_SCOPE.body.error) {
-    return "on an admin route this means IAM denied the signed request (API Gateway's ACCESS_DENIED, which the stage answers as insufficient_scope): the AWS identity needs execute-api:Invoke on the API's /admin/* routes";
-  }
-  if (status === INVALID_TOKEN.statusCode && code === INVALID_TOKEN.body.error) {
-    return "on an admin route this means API Gateway refused the AWS credentials, most likely expired (EXPIRED_TOKEN, which the stage answers as invalid_token): refresh them, e.g. aws sso login, and retry";
+    return "on an admin route this means API Gateway denied the signed request (its ACCESS_DENIED, which the stage answers as insufficient_scope): the AWS identity needs execute-api:Invoke on the API's /admin/* routes and, if the stack sets operatorPrincipals, to be one of them";
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../../common/functions';
-import { INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE } from '../../../common/gateway-responses';
+import { EXPIRED_CREDENTIALS, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE } from '../../../common/gateway-responses';
 import type { AwsCredentials } from '../../../cli/auth';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
 import { startFakeApi, type FakeApi } from './fake-api';
@@ -165,18 +165,17 @@ describe('refusals of a signed admin call', () => {
       code: 1,
       stdout: '',
       stderr:
-        "tollgate: insufficient_scope: The access token does not grant the scope this route requires. (HTTP 403) — on an admin route this means IAM denied the signed request (API Gateway's ACCESS_DENIED, which the stage answers as insufficient_scope): the AWS identity needs execute-api:Invoke on the API's /admin/* routes\n",
+        "tollgate: insufficient_scope: The access token does not grant the scope this route requires. (HTTP 403) — on an admin route this means API Gateway denied the signed request (its ACCESS_DENIED, which the stage answers as insufficient_scope): the AWS identity needs execute-api:Invoke on the API's /admin/* routes and, if the stack sets operatorPrincipals, to be one of them\n",
     });
   });
 
-  it('says that 401 invalid_token on an admin route means the AWS credentials expired', async () => {
-    api.override = asGatewayRenders(INVALID_TOKEN);
+  it('shows expired credentials as the stage answers them, which already says what to do', async () => {
+    api.override = asGatewayRenders(EXPIRED_CREDENTIALS);
     const result = await onStack(['keys', 'revoke', 'key_0123456789abcdef0123']);
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr:
-        "tollgate: invalid_token: The access token is missing, malformed, expired or revoked. (HTTP 401) — on an admin route this means API Gateway refused the AWS credentials, most likely expired (EXPIRED_TOKEN, which the stage answers as invalid_token): refresh them, e.g. aws sso login, and retry\n",
+      stderr: `tollgate: expired_credentials: ${EXPIRED_CREDENTIALS.body.error_description} (HTTP 403)\n`,
     });
   });
 
