@@ -18,6 +18,19 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
   });
 
   const entry = (value: string): RevocationEntry => ({ kind: RevocationKind.Token, value, revokedAtMs: T0 - 700, purgeAt: T0 / 1000 + 930 });
+  /** The feed entries of one bucket holding `value`. */
+  const entriesOf = async (bucket: string, value: string) => {
+    const { Items } = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.names.revocations,
+        KeyConditionExpression: '#b = :b',
+        FilterExpression: '#v = :v',
+        ExpressionAttributeNames: { '#b': FeedAttr.bucket, '#v': FeedAttr.value },
+        ExpressionAttributeValues: { ':b': bucket, ':v': value },
+      }),
+    );
+    return Items ?? [];
+  };
 
   it('writes the entry under its write-time bucket and sort key, and a marker pointing at it', async () => {
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0 + 42);
@@ -49,16 +62,7 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect((await writer.append(entry('jti-2'))).outcome).toBe('written');
     now += 90_000;
     expect(await writer.append(entry('jti-2'))).toEqual({ outcome: 'duplicate', writtenAtMs: T0 + 90_000 });
-    const { Items } = await tables.doc.send(
-      new QueryCommand({
-        TableName: tables.names.revocations,
-        KeyConditionExpression: '#b = :b',
-        FilterExpression: '#v = :v',
-        ExpressionAttributeNames: { '#b': FeedAttr.bucket, '#v': FeedAttr.value },
-        ExpressionAttributeValues: { ':b': `${Math.floor(T0 / 1000 / 3600) * 3600}#0`, ':v': 'jti-2' },
-      }),
-    );
-    expect(Items).toHaveLength(1);
+    expect(await entriesOf(`${Math.floor(T0 / 1000 / 3600) * 3600}#0`, 'jti-2')).toHaveLength(1);
   });
 
   it('re-stamps an entry whose write took longer than half the readers\' look-back: still one entry, the marker follows it', async () => {
@@ -69,16 +73,7 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(result).toMatchObject({ outcome: 'written', writtenAtMs: T0 + 3000 });
     if (result.outcome !== 'written') throw new Error('unreachable');
     expect(feedSortKeyTime(result.seq)).toBe(T0 + 3000);
-    const { Items } = await tables.doc.send(
-      new QueryCommand({
-        TableName: tables.names.revocations,
-        KeyConditionExpression: '#b = :b',
-        FilterExpression: '#v = :v',
-        ExpressionAttributeNames: { '#b': FeedAttr.bucket, '#v': FeedAttr.value },
-        ExpressionAttributeValues: { ':b': result.bucket, ':v': 'jti-late' },
-      }),
-    );
-    expect(Items?.map((item) => item[FeedAttr.seq])).toEqual([result.seq]);
+    expect((await entriesOf(result.bucket, 'jti-late')).map((item) => item[FeedAttr.seq])).toEqual([result.seq]);
     const marker = await tables.doc.send(
       new GetCommand({ TableName: tables.names.revocations, Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-late'), [FeedAttr.seq]: FEED_MARKER_SEQ } }),
     );
