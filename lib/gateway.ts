@@ -135,11 +135,17 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
 }
 
 /**
+ * The stage's settings for every method. Execution logs need the account-wide API Gateway
+ * CloudWatch role; the access log attributes every request, and data tracing would log
+ * bearer tokens.
+ */
+const STAGE_METHOD_SETTINGS = { metricsEnabled: true, loggingLevel: MethodLoggingLevel.OFF, dataTraceEnabled: false } as const;
+
+/**
  * Per-method stage settings of the unauthenticated Tollgate routes: nothing else limits them
  * (the usage plans apply only to upstream methods, after the authorizer), so each gets its
- * own rate and burst, shared by all its callers. The stage-wide settings
- * (metrics on, execution logging and data trace off) are repeated: a method's entry replaces
- * them for that method.
+ * own rate and burst, shared by all its callers. A method's entry replaces the stage-wide
+ * settings for that method, so it repeats {@link STAGE_METHOD_SETTINGS}.
  */
 export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<string, MethodDeploymentOptions> {
   const entries = API_ROUTES.filter((route) => route.auth === 'public').map((route) => {
@@ -147,9 +153,7 @@ export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<strin
     const options: MethodDeploymentOptions = {
       throttlingRateLimit: throttle.rateLimit,
       throttlingBurstLimit: throttle.burstLimit,
-      metricsEnabled: true,
-      loggingLevel: MethodLoggingLevel.OFF,
-      dataTraceEnabled: false,
+      ...STAGE_METHOD_SETTINGS,
     };
     // CDK's methodOptions key: the resource path, then the method.
     return [`${route.resource}/${route.method}`, options] as const;
@@ -276,11 +280,7 @@ export class Gateway extends Construct {
         methodOptions: publicRouteThrottles(props.tokenRouteThrottle ?? Defaults.tokenRouteThrottle[props.keySpec]),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(accessLogFormat()),
-        metricsEnabled: true,
-        // Execution logs need the account-wide API Gateway CloudWatch role; the access
-        // log attributes every request, and data tracing would log bearer tokens.
-        loggingLevel: MethodLoggingLevel.OFF,
-        dataTraceEnabled: false,
+        ...STAGE_METHOD_SETTINGS,
       },
     });
     for (const [type, refusal] of GATEWAY_REFUSALS) this.api.addGatewayResponse(type.responseType, gatewayResponse(type, refusal));
