@@ -4,21 +4,12 @@
  * the demo keys earlier starts made, so one demo key is active however often the state
  * survives a restart. Keys an operator created for `demo` (another description) are kept.
  */
+import { AdminApi } from '../cli/admin-api';
+import { bearerAuth } from '../cli/auth';
 import { DEMO_CLIENT, DEMO_SCOPES } from './banner';
 
 /** Marks the keys this module creates, and so the only ones it revokes. */
 export const DEMO_KEY_DESCRIPTION = 'demo key created by npm start';
-
-interface Admin {
-  readonly url: string;
-  readonly adminToken: string;
-}
-
-interface KeyRecord {
-  readonly keyId: string;
-  readonly status: string;
-  readonly description?: string;
-}
 
 export interface DemoKey {
   readonly apiKey: string;
@@ -27,49 +18,11 @@ export interface DemoKey {
   readonly revoked: readonly string[];
 }
 
-export async function replaceDemoKey(admin: Admin): Promise<DemoKey> {
-  const created = await call<{ apiKey?: string; key?: { keyId: string } }>(admin, 'POST', `/admin/clients/${DEMO_CLIENT}/keys`, 201, {
-    scopes: DEMO_SCOPES,
-    description: DEMO_KEY_DESCRIPTION,
-  });
-  if (!created.apiKey || !created.key) throw new Error('creating the demo key failed: the answer has no key');
-  const earlier = (await listKeys(admin)).filter(
-    (key) => key.keyId !== created.key!.keyId && key.status === 'active' && key.description === DEMO_KEY_DESCRIPTION,
-  );
-  for (const key of earlier) await call(admin, 'DELETE', `/admin/keys/${key.keyId}`, 204);
+export async function replaceDemoKey(server: { readonly url: string; readonly adminToken: string }): Promise<DemoKey> {
+  const admin = new AdminApi({ baseUrl: server.url, auth: bearerAuth(server.adminToken) });
+  const created = await admin.createKey(DEMO_CLIENT, { scopes: [...DEMO_SCOPES], description: DEMO_KEY_DESCRIPTION });
+  const { keys } = await admin.listAllKeys(DEMO_CLIENT);
+  const earlier = keys.filter((key) => key.keyId !== created.key.keyId && key.status === 'active' && key.description === DEMO_KEY_DESCRIPTION);
+  for (const key of earlier) await admin.revokeKey(key.keyId);
   return { apiKey: created.apiKey, keyId: created.key.keyId, revoked: earlier.map((key) => key.keyId) };
-}
-
-async function listKeys(admin: Admin): Promise<KeyRecord[]> {
-  const keys: KeyRecord[] = [];
-  let nextToken: string | undefined;
-  do {
-    const query = nextToken ? `?nextToken=${encodeURIComponent(nextToken)}` : '';
-    const page = await call<{ keys: KeyRecord[]; nextToken?: string }>(admin, 'GET', `/admin/clients/${DEMO_CLIENT}/keys${query}`, 200);
-    keys.push(...page.keys);
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return keys;
-}
-
-async function call<T>(admin: Admin, method: string, path: string, expected: number, body?: unknown): Promise<T> {
-  const response = await fetch(`${admin.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${admin.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (response.status !== expected) {
-    const reason = (safeJson(text) as { error_description?: string } | undefined)?.error_description ?? text;
-    throw new Error(`${method} ${path} for the demo key answered ${response.status}: ${reason}`);
-  }
-  return (safeJson(text) ?? {}) as T;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
