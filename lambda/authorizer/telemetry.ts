@@ -122,7 +122,7 @@ export class AuthorizerTelemetry {
   keyRingEvent = (event: KeyRingEvent): void => {
     if (event.type === 'refreshed') {
       this.keyRingRefreshes += 1;
-      for (const skipped of event.skipped) this.options.log.warn('signing key skipped', skipped);
+      for (const skipped of event.skipped) this.options.log.warn('signing key skipped', { ...skipped });
     } else {
       this.keyRingRefreshFailures += 1;
       this.options.log.warn('key ring refresh failed', { error: event.error });

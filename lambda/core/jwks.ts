@@ -1,11 +1,10 @@
 /**
  * The JWK Set (RFC 7517 §5) of every key that may verify a live token: the same set the
- * authorizer trusts (`verificationKey`, record by record as in `trustedKeys`), so outside
- * verifiers and ours agree.
+ * authorizer trusts (`verificationKeys`), so outside verifiers and ours agree.
  */
 import type { JsonWebKey } from 'node:crypto';
 import type { SigningKeyRecord } from '../../common/tables';
-import { verificationKey, type VerificationKey } from './signing-keys';
+import { verificationKeys, type SkippedKey, type VerificationKey } from './signing-keys';
 
 export interface PublicJwk {
   readonly kid: string;
@@ -23,28 +22,10 @@ export interface JwkSet {
   readonly keys: readonly PublicJwk[];
 }
 
-/** A ring record left out of the set, for the caller to log. */
-export interface SkippedKey {
-  readonly kid: string;
-  readonly problem: string;
-}
-
-/**
- * Converted one record at a time: a record whose key material does not parse costs that key
- * (as in the authorizer), not the whole document every verifier needs.
- */
+/** Every verifying key of the ring; a record whose key does not parse is left out and named in `skipped`. */
 export function jwkSet(records: readonly SigningKeyRecord[], nowSeconds: number): { set: JwkSet; skipped: SkippedKey[] } {
-  const keys: PublicJwk[] = [];
-  const skipped: SkippedKey[] = [];
-  for (const record of records) {
-    try {
-      const verifying = verificationKey(record, nowSeconds);
-      if (verifying) keys.push(publicJwk(verifying));
-    } catch (error) {
-      skipped.push({ kid: String(record.kid), problem: (error as Error).message });
-    }
-  }
-  return { set: { keys }, skipped };
+  const { keys, skipped } = verificationKeys(records, nowSeconds);
+  return { set: { keys: [...keys.values()].map(publicJwk) }, skipped };
 }
 
 function publicJwk({ kid, alg, key }: VerificationKey): PublicJwk {

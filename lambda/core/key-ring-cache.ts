@@ -5,10 +5,10 @@
  * of tokens with random kids costs one DynamoDB read per interval, not one per request.
  */
 import type { KeyObject } from 'node:crypto';
-import { SigningKeyState, type SigningKeyRecord } from '../../common/tables';
+import type { SigningKeyRecord } from '../../common/tables';
 import type { JwsAlgorithm } from '../../common/tokens';
 import { es256Check, rs256Check, type SignatureCheck } from './signature-check';
-import { verificationKeys } from './signing-keys';
+import { verificationKey, type SkippedKey } from './signing-keys';
 import { SingleFlight } from './single-flight';
 
 /** Where the ring comes from: `DynamoSigningKeyStore` in AWS, anything with `load()` in tests. */
@@ -35,7 +35,7 @@ export interface KeyLookup {
 }
 
 export type KeyRingEvent =
-  | { readonly type: 'refreshed'; readonly keys: number; readonly skipped: readonly { kid: string; problem: string }[] }
+  | { readonly type: 'refreshed'; readonly keys: number; readonly skipped: readonly SkippedKey[] }
   | { readonly type: 'refresh_failed'; readonly error: unknown };
 
 export interface KeyRingCacheOptions {
@@ -147,19 +147,13 @@ export class KeyRingCache implements KeyLookup {
  * The verifying keys of a ring. Records are converted one at a time so one malformed
  * record (bad DER, an algorithm its key cannot do) costs that key, not the whole ring.
  */
-export function trustedKeys(
-  records: readonly SigningKeyRecord[],
-  nowSeconds: number,
-): { keys: Map<string, TrustedKey>; skipped: { kid: string; problem: string }[] } {
+export function trustedKeys(records: readonly SigningKeyRecord[], nowSeconds: number): { keys: Map<string, TrustedKey>; skipped: SkippedKey[] } {
   const keys = new Map<string, TrustedKey>();
-  const skipped: { kid: string; problem: string }[] = [];
+  const skipped: SkippedKey[] = [];
   for (const record of records) {
     try {
-      const verifying = verificationKeys([record], nowSeconds).get(record.kid);
-      if (!verifying) continue;
-      const verifyUntil =
-        record.state === SigningKeyState.Retiring && record.verifyUntil !== undefined ? record.verifyUntil : Number.POSITIVE_INFINITY;
-      keys.set(record.kid, prepare(record.kid, verifying.alg, verifying.key, verifyUntil));
+      const verifying = verificationKey(record, nowSeconds);
+      if (verifying) keys.set(record.kid, prepare(record.kid, verifying.alg, verifying.key, verifying.verifyUntil));
     } catch (error) {
       skipped.push({ kid: String(record.kid), problem: (error as Error).message });
     }

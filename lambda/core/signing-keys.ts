@@ -12,6 +12,14 @@ export interface VerificationKey {
   readonly alg: JwsAlgorithm;
   readonly key: KeyObject;
   readonly state: SigningKeyState;
+  /** Epoch seconds from which it no longer verifies: a retiring key's `verifyUntil`, else never (Infinity). */
+  readonly verifyUntil: number;
+}
+
+/** A ring record left out of a key set, named for the caller's log. */
+export interface SkippedKey {
+  readonly kid: string;
+  readonly problem: string;
 }
 
 /** A key verifies while pending, active or retiring, and a retiring one only until `verifyUntil`. */
@@ -25,15 +33,24 @@ export function isVerifying(record: SigningKeyRecord, nowSeconds: number): boole
 export function verificationKey(record: SigningKeyRecord, nowSeconds: number): VerificationKey | undefined {
   if (!isVerifying(record, nowSeconds)) return undefined;
   const key = createPublicKey({ key: Buffer.from(record.publicKey, 'base64'), format: 'der', type: 'spki' });
-  return { kid: record.kid, alg: record.alg, key, state: record.state };
+  const verifyUntil = record.state === SigningKeyState.Retiring && record.verifyUntil !== undefined ? record.verifyUntil : Number.POSITIVE_INFINITY;
+  return { kid: record.kid, alg: record.alg, key, state: record.state, verifyUntil };
 }
 
-/** Throws if any verifying record's key does not parse; callers that must survive one bad record go record by record. */
-export function verificationKeys(records: readonly SigningKeyRecord[], nowSeconds: number): Map<string, VerificationKey> {
+/**
+ * The ring's verifying keys, converted one record at a time: a record whose stored public key
+ * does not parse costs that key (named in `skipped`), not the whole set every verifier needs.
+ */
+export function verificationKeys(records: readonly SigningKeyRecord[], nowSeconds: number): { keys: Map<string, VerificationKey>; skipped: SkippedKey[] } {
   const keys = new Map<string, VerificationKey>();
+  const skipped: SkippedKey[] = [];
   for (const record of records) {
-    const verifying = verificationKey(record, nowSeconds);
-    if (verifying) keys.set(record.kid, verifying);
+    try {
+      const verifying = verificationKey(record, nowSeconds);
+      if (verifying) keys.set(record.kid, verifying);
+    } catch (error) {
+      skipped.push({ kid: String(record.kid), problem: (error as Error).message });
+    }
   }
-  return keys;
+  return { keys, skipped };
 }

@@ -204,7 +204,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
       for (const moment of moments) {
         clock.set(moment);
         await app.handle({ action: 'step' });
-        const keys = verificationKeys(await store(tables).load(), moment);
+        const { keys } = verificationKeys(await store(tables).load(), moment);
         const key = keys.get(signer.kid);
         expect(key, `no verifying key for ${signer.kid} at exp${moment - exp >= 0 ? '+' : ''}${moment - exp}`).toBeDefined();
         const verified = await jwtVerify(token, key!.key, {
@@ -237,7 +237,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     await app.handle({ action: 'step' });
     const victim = await activeKey(tables);
     const token = await signAccessToken(kms, victim, clock.seconds(), 900);
-    expect(verificationKeys(await store(tables).load(), clock.seconds()).has(victim.kid)).toBe(true);
+    expect(verificationKeys(await store(tables).load(), clock.seconds()).keys.has(victim.kid)).toBe(true);
 
     clock.advance(30);
     const report = await app.handle({ action: 'compromised', kid: victim.kid });
@@ -250,7 +250,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     expect(replacement.kid).not.toBe(victim.kid);
     expect(replacement.activatedAt).toBe(clock.seconds());
     expect(report.ring.activeKid).toBe(replacement.kid);
-    expect(verificationKeys(keys, clock.seconds()).has(victim.kid)).toBe(false);
+    expect(verificationKeys(keys, clock.seconds()).keys.has(victim.kid)).toBe(false);
     // The key cannot sign anything more either: KMS refuses a key pending deletion.
     expect(await kmsKeyState(kms, victim.kmsKeyArn)).toBe('PendingDeletion');
     await expect(signAccessToken(kms, victim, clock.seconds(), 900)).rejects.toThrow(/pending deletion/);
