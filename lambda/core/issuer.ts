@@ -18,7 +18,6 @@ import { grantScopes, parseScopeParameter, formatScope } from './scopes';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 
-
 export interface IssuerConfig {
   readonly issuer: string;
   readonly audience: string;
