@@ -393,7 +393,9 @@ describe('local KMS: persistence and CLI', () => {
   });
 
   it('runs from the command line, prints one ready line and stops on SIGTERM', async () => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), ['local/kms.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // node with tsx's loader, not tsx's CLI: that relays SIGTERM and SIGKILLs a child that does
+    // not acknowledge it within 30 ms, which a loaded machine can miss.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/kms.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     try {
       // Bounded on its own (and by an early exit), so a child that never prints fails with a reason.
