@@ -54,6 +54,14 @@ export const Env = {
    * registration failed is served on the default plan instead of refused by API Gateway.
    */
   fallbackUsageKey: 'TOLLGATE_FALLBACK_USAGE_KEY',
+  /**
+   * Rotation function: the id of the API Gateway client certificate the stage presents to the
+   * upstream, whose expiry each scheduled step reports (`UpstreamCertificateSecondsLeft`).
+   * Absent (local mode): nothing to watch.
+   */
+  upstreamCertificateId: 'TOLLGATE_UPSTREAM_CERTIFICATE_ID',
+  /** Rotation function: the certificate prepared to replace it, when one is (`prepareNextUpstreamCertificate`). */
+  nextUpstreamCertificateId: 'TOLLGATE_NEXT_UPSTREAM_CERTIFICATE_ID',
 } as const;
 
 /**
@@ -128,6 +136,17 @@ export const Defaults = {
    * revokes rarely, verifiers cache the JWKS for `jwksMaxAgeSeconds`).
    */
   publicRouteThrottle: { rateLimit: 100, burstLimit: 200 },
+  /**
+   * The stage's client certificate: which generation it presents (a new generation is a new
+   * certificate; see docs/deploy.md, "Renewing the upstream client certificate").
+   */
+  upstreamCertificateGeneration: 1,
+  /**
+   * API Gateway's client certificates are valid for 365 days. The alarm fires this long
+   * before the presented one expires: time to prepare its successor, have the upstream trust
+   * it and switch, with a weekend or two to spare.
+   */
+  upstreamCertificateWarningDays: 30,
 } as const;
 
 export const Limits = {
@@ -289,6 +308,8 @@ export const SettingBounds = {
   hygieneDaysMax: 3650,
   /** Every rule adds patterns to the authorizer's policy document, whose size API Gateway bounds. */
   routeRulesMax: 100,
+  /** `upstreamCertificateGeneration`: one renewal a year for a thousand years. */
+  upstreamCertificateGenerationMax: 1000,
 } as const;
 
 /** Greedy last segment, `{proxy+}`. */

@@ -113,6 +113,8 @@ export const StackOutput = {
   usagePlanId: 'UsagePlanId',
   /** The client certificate the stage presents to the upstream, which must verify it (mTLS). */
   upstreamClientCertificateId: 'UpstreamClientCertificateId',
+  /** Present while `prepareNextUpstreamCertificate` is on: the certificate the stage will present after the switch. */
+  nextUpstreamClientCertificateId: 'NextUpstreamClientCertificateId',
   restApiId: 'RestApiId',
   stageName: 'StageName',
   alarmTopicArn: 'AlarmTopicArn',

@@ -44,6 +44,8 @@ export const Metric = {
   keysExpiring: 'ApiKeysExpiring',
   /** Rotation (hygiene): active API keys unused for `staleKeyDays`. Count. */
   keysStale: 'ApiKeysStale',
+  /** Rotation: time until the client certificate the stage presents to the upstream expires, emitted by every step and status run. Seconds. */
+  upstreamCertificateSecondsLeft: 'UpstreamCertificateSecondsLeft',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
@@ -81,6 +83,7 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   activeKeyAgeSeconds: 'rotation',
   keysExpiring: 'rotation',
   keysStale: 'rotation',
+  upstreamCertificateSecondsLeft: 'rotation',
 };
 
 /** Dimensions each metric is emitted with, besides `service`. */

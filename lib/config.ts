@@ -45,6 +45,13 @@ export interface TollgateConfig {
    * them to everyone else). Absent: any principal whose IAM policy allows `execute-api:Invoke`.
    */
   readonly operatorPrincipals?: readonly string[];
+  /**
+   * Which client certificate the stage presents to the upstream: each generation is its own
+   * certificate, so raising it by one replaces the certificate (docs/deploy.md).
+   */
+  readonly upstreamCertificateGeneration: number;
+  /** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
+  readonly prepareNextUpstreamCertificate: boolean;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -66,6 +73,8 @@ export const SETTINGS = [
   'forwardBearerToken',
   'wafWebAclArn',
   'operatorPrincipals',
+  'upstreamCertificateGeneration',
+  'prepareNextUpstreamCertificate',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -138,6 +147,14 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     forwardBearerToken: boolean(read, 'forwardBearerToken', Defaults.forwardBearerToken),
     ...(wafWebAclArn && { wafWebAclArn }),
     ...(operatorPrincipals && { operatorPrincipals }),
+    upstreamCertificateGeneration: integer(
+      read,
+      'upstreamCertificateGeneration',
+      Defaults.upstreamCertificateGeneration,
+      1,
+      SettingBounds.upstreamCertificateGenerationMax,
+    ),
+    prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
   };
 }
 

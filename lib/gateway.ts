@@ -235,6 +235,18 @@ export interface GatewayProps {
   readonly requireUsageKey?: boolean;
   /** @default one year */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * Which client certificate the stage presents to the upstream. Each generation is its own
+   * certificate (its own logical id), so raising it replaces the certificate.
+   * @default `Defaults.upstreamCertificateGeneration`
+   */
+  readonly upstreamCertificateGeneration?: number;
+  /**
+   * Also create the next generation's certificate without presenting it, so the upstream can
+   * be told to trust it before a deployment with the generation raised switches to it.
+   * @default false
+   */
+  readonly prepareNextUpstreamCertificate?: boolean;
 }
 
 export class Gateway extends Construct {
@@ -256,6 +268,8 @@ export class Gateway extends Construct {
    * from anyone else's. Its PEM: `aws apigateway get-client-certificate`.
    */
   readonly upstreamCertificate: CfnClientCertificate;
+  /** Its successor, made ahead of a switch (`prepareNextUpstreamCertificate`); not presented yet. */
+  readonly nextUpstreamCertificate?: CfnClientCertificate;
   private readonly bodyValidator: IRequestValidator;
   private readonly jsonObjectModel: IModel;
 
@@ -263,9 +277,9 @@ export class Gateway extends Construct {
     super(scope, id);
     this.stageName = props.stageName;
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? RetentionDays.ONE_YEAR });
-    this.upstreamCertificate = new CfnClientCertificate(this, 'UpstreamCertificate', {
-      description: `Tollgate ${Stack.of(this).stackName}: presented to the upstream, which must verify it before trusting the X-Tollgate-* headers`,
-    });
+    const generation = props.upstreamCertificateGeneration ?? Defaults.upstreamCertificateGeneration;
+    this.upstreamCertificate = this.upstreamCertificateOf(generation);
+    if (props.prepareNextUpstreamCertificate) this.nextUpstreamCertificate = this.upstreamCertificateOf(generation + 1);
     const policy = props.operatorPrincipals && operatorResourcePolicy(props.stageName, props.operatorPrincipals);
     this.api = new RestApi(this, 'Api', {
       restApiName: 'tollgate',
@@ -389,6 +403,16 @@ export class Gateway extends Construct {
         reason: 'OAuth token, revocation and JWKS endpoints: clients authenticate with their API key inside the token function (RFC 6749 §2.3), and the JWKS is public by design (RFC 7517).',
       });
     }
+  }
+
+  /**
+   * Generation 1 keeps the logical id the certificate had before generations existed, so a
+   * stack deployed then keeps presenting the certificate its upstream already trusts.
+   */
+  private upstreamCertificateOf(generation: number): CfnClientCertificate {
+    return new CfnClientCertificate(this, generation === 1 ? 'UpstreamCertificate' : `UpstreamCertificateGen${generation}`, {
+      description: `Tollgate ${Stack.of(this).stackName}: upstream client certificate, generation ${generation}; the upstream must verify it before trusting the X-Tollgate-* headers`,
+    });
   }
 
   private addUpstream(props: GatewayProps): void {

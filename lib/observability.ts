@@ -27,7 +27,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ACCESS_LOG_FIELDS } from '../common/access-log';
-import { METRICS_NAMESPACE } from '../common/config';
+import { Defaults, METRICS_NAMESPACE } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';
 import type { TollgateFunction } from './function';
@@ -139,6 +139,13 @@ export class Observability extends Construct {
         metric: tollgateMetric('keysExpiring', 'Maximum', hourly),
         threshold: 1,
         description: 'Active API keys expire within expiryWarningDays: roll them (tollgate keys roll) before clients lose access.',
+      }),
+      upstreamCertificateExpiring: this.alarm('UpstreamCertificateExpiring', {
+        metric: tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', hourly),
+        threshold: Defaults.upstreamCertificateWarningDays * 86_400,
+        comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Silence is RotationOverdue's to report (every step emits both), and a failed read is a RotationFailed.
+        description: `The client certificate the stage presents to the upstream expires within ${Defaults.upstreamCertificateWarningDays} days; after that the upstream refuses every request. Renew it: docs/deploy.md, "Renewing the upstream client certificate".`,
       }),
     };
     this.dashboard = this.buildDashboard(props, { authorizerFailures, throttled, iteratorAge, dlqDepth });
@@ -267,12 +274,13 @@ export class Observability extends Construct {
         tollgateMetric('rotationFailed', 'Sum', { period: Duration.hours(1), label: 'failed' }),
       ]),
       new SingleValueWidget({
-        title: 'Signing key and API key hygiene',
+        title: 'Signing key, API key and certificate hygiene',
         width: 8,
         metrics: [
           tollgateMetric('activeKeyAgeSeconds', 'Maximum', { period: Duration.hours(1), label: 'active key age (s)' }),
           tollgateMetric('keysExpiring', 'Maximum', { period: Duration.hours(1), label: 'API keys expiring' }),
           tollgateMetric('keysStale', 'Maximum', { period: Duration.hours(1), label: 'API keys stale' }),
+          tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', { period: Duration.hours(1), label: 'upstream certificate left (s)' }),
         ],
       }),
       graph('Token issuance', [

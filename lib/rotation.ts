@@ -2,7 +2,8 @@
  * Signing-key rotation (contract §4): the rotation function, the KMS permissions of the
  * key ring, and the EventBridge schedule that advances the ring's timed transitions.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { CfnClientCertificate } from 'aws-cdk-lib/aws-apigateway';
 import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -12,6 +13,7 @@ import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';
 import type { KeySpec } from '../common/tokens';
+import { apigatewayArn } from './usage-plans';
 
 export interface SigningKeyRotationProps {
   readonly tables: TollgateTables;
@@ -68,5 +70,22 @@ export class SigningKeyRotation extends Construct {
       schedule: Schedule.rate(props.stepEvery ?? Duration.hours(1)),
       targets: [new LambdaFunction(this.function.fn, { retryAttempts: 2, maxEventAge: Duration.minutes(30) })],
     });
+  }
+
+  /**
+   * Step and status runs report when the stage's client certificates expire and emit the
+   * presented one's remaining time, on which the stack alarms. The function may read these
+   * certificates (GetClientCertificate is `GET /clientcertificates/{id}`) and nothing else
+   * of API Gateway.
+   */
+  watchUpstreamCertificates(presented: CfnClientCertificate, next?: CfnClientCertificate): void {
+    this.function.addEnvironment(Env.upstreamCertificateId, presented.ref);
+    if (next) this.function.addEnvironment(Env.nextUpstreamCertificateId, next.ref);
+    this.function.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['apigateway:GET'],
+        resources: [presented, ...(next ? [next] : [])].map((certificate) => apigatewayArn(Stack.of(this), `/clientcertificates/${certificate.ref}`)),
+      }),
+    );
   }
 }

@@ -80,7 +80,10 @@ export class TollgateApiStack extends Stack {
       ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
       ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
       ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
+      upstreamCertificateGeneration: config.upstreamCertificateGeneration,
+      prepareNextUpstreamCertificate: config.prepareNextUpstreamCertificate,
     });
+    this.rotation.watchUpstreamCertificates(this.gateway.upstreamCertificate, this.gateway.nextUpstreamCertificate);
     // Per-client throttling: wired after the gateway exists, by values that make no cycle
     // (docs/throttling.md).
     this.gateway.useFallbackUsageKey(authorizer.function);
@@ -125,6 +128,14 @@ export class TollgateApiStack extends Stack {
       this.gateway.upstreamCertificate.ref,
       'Client certificate the stage presents to the upstream; the upstream must verify it (aws apigateway get-client-certificate gives its PEM)',
     );
+    const next = this.gateway.nextUpstreamCertificate;
+    if (next) {
+      output(
+        StackOutput.nextUpstreamClientCertificateId,
+        next.ref,
+        'Client certificate the stage presents once upstreamCertificateGeneration is raised by one; have the upstream trust it first',
+      );
+    }
     output(StackOutput.alarmTopicArn, this.observability.alarmTopic.topicArn, 'Subscribe here to receive Tollgate alarms');
     output(StackOutput.dashboardName, this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     for (const [name, fn] of Object.entries(this.functions) as [FunctionName, TollgateFunction][]) {

@@ -46,7 +46,7 @@ export function fallbackUsageKeyValue(stackName: string, constructPath: string):
 }
 
 /** `arn:{partition}:apigateway:{region}::{path}`: API Gateway's control-plane resources are region-wide, without an account. */
-function apigatewayArn(stack: Stack, path: string): string {
+export function apigatewayArn(stack: Stack, path: string): string {
   return `arn:${stack.partition}:apigateway:${stack.region}::${path}`;
 }
 

@@ -100,6 +100,12 @@ export interface EventPublisher {
   publish(events: readonly HygieneEventEntry[]): Promise<void>;
 }
 
+/** API Gateway client certificates: the ones the stage presents to the upstream. */
+export interface ClientCertificateSource {
+  /** When the certificate expires, in epoch seconds. */
+  expiresAt(certificateId: string): Promise<number>;
+}
+
 export type MetricUnit = 'Count' | 'Seconds';
 
 export interface MetricsSink {

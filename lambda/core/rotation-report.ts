@@ -8,6 +8,7 @@ import { isVerifying } from './signing-keys';
 import { iso, upcomingActions, type RingTiming, type StateChange, type UpcomingActionName } from './key-ring';
 import type { RingSnapshot, WarningLog } from './rotation-ports';
 import type { RotationAction } from './rotation-request';
+import type { UpstreamCertificateView } from './upstream-certificates';
 
 export interface KeyView {
   readonly kid: string;
@@ -76,6 +77,11 @@ export interface RotationReport {
   readonly upcoming: readonly NextView[];
   readonly reconciliation: ReconciliationReport | null;
   readonly hygiene: HygieneReport | null;
+  /**
+   * The client certificates the stage presents to the upstream, with their expiry (step and
+   * status runs); null where there are none to watch (local mode) or on rotate/compromised.
+   */
+  readonly upstreamCertificates: readonly UpstreamCertificateView[] | null;
   /** Things that went wrong without invalidating the ring; the next run retries them. */
   readonly problems: readonly string[];
 }
@@ -136,6 +142,7 @@ export interface ReportInput {
   readonly log: RunLog;
   readonly reconciliation: ReconciliationReport | null;
   readonly hygiene: HygieneReport | null;
+  readonly upstreamCertificates: readonly UpstreamCertificateView[] | null;
 }
 
 export function buildReport(input: ReportInput): RotationReport {
@@ -156,6 +163,7 @@ export function buildReport(input: ReportInput): RotationReport {
     upcoming,
     reconciliation: input.reconciliation,
     hygiene: input.hygiene,
+    upstreamCertificates: input.upstreamCertificates,
     problems: input.log.problems,
   };
 }

@@ -29,6 +29,7 @@ import { checkHygiene, type HygieneSettings } from './rotation-hygiene';
 import { reconcileKmsKeys } from './rotation-reconcile';
 import { buildReport, RunLog, type HygieneReport, type ReconciliationReport, type RotationReport } from './rotation-report';
 import type { RotationRequest } from './rotation-request';
+import { checkUpstreamCertificates, type UpstreamCertificateView, type UpstreamCertificateWatch } from './upstream-certificates';
 import type { ApiKeyHygieneSource, EventPublisher, KeyManager, MetricsSink, RingSnapshot, RingStore, WarningLog } from './rotation-ports';
 
 /** Conflicting writes retried per run; two overlapping runs need at most two. */
@@ -58,6 +59,8 @@ export interface RotationDependencies {
   readonly metrics: MetricsSink;
   readonly warnings: WarningLog;
   readonly settings: RotationSettings;
+  /** The stage's client certificates, whose expiry step and status runs report. Absent: none to watch. */
+  readonly upstreamCertificates?: UpstreamCertificateWatch;
   /** Epoch milliseconds. */
   readonly now: () => number;
   readonly newKid?: (nowMs: number) => string;
@@ -172,36 +175,59 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     }
   }
 
-  async function finish(request: RotationRequest, log: RunLog, reconciliation: ReconciliationReport | null, hygiene: HygieneReport | null) {
+  async function certificatesReport(log: RunLog): Promise<UpstreamCertificateView[] | null> {
+    return deps.upstreamCertificates ? checkUpstreamCertificates(deps.upstreamCertificates, deps.metrics, nowSeconds(), log) : null;
+  }
+
+  interface Findings {
+    readonly reconciliation?: ReconciliationReport;
+    readonly hygiene: HygieneReport | null;
+    readonly upstreamCertificates?: UpstreamCertificateView[] | null;
+  }
+
+  async function finish(request: RotationRequest, log: RunLog, findings: Findings) {
     const ring = await stage('reading the signing-key ring', () => deps.store.snapshot());
     const now = nowSeconds();
     const active = ring.keys.find((key) => key.state === SigningKeyState.Active);
     if (active) deps.metrics.record(RotationMetric.activeKeyAgeSeconds, now - activeSince(active), 'Seconds');
     deps.metrics.record(RotationMetric.problems, log.problems.length, 'Count');
     const scheduled = request.action === 'step' && request.scheduled;
-    return buildReport({ action: request.action, scheduled, nowSeconds: now, ring, timing, log, reconciliation, hygiene });
+    return buildReport({
+      action: request.action,
+      scheduled,
+      nowSeconds: now,
+      ring,
+      timing,
+      log,
+      reconciliation: findings.reconciliation ?? null,
+      hygiene: findings.hygiene,
+      upstreamCertificates: findings.upstreamCertificates ?? null,
+    });
   }
 
   return {
     async run(request) {
       const log = new RunLog(deps.warnings);
       switch (request.action) {
-        case 'status':
-          return finish(request, log, null, await hygieneReport(false, log));
+        case 'status': {
+          const [hygiene, upstreamCertificates] = await Promise.all([hygieneReport(false, log), certificatesReport(log)]);
+          return finish(request, log, { hygiene, upstreamCertificates });
+        }
         case 'compromised':
           await advance({ kind: 'compromised', kid: request.kid }, log);
           await housekeeping(log);
-          return finish(request, log, null, await hygieneReport(false, log));
+          return finish(request, log, { hygiene: await hygieneReport(false, log) });
         case 'rotate':
-          // Kept quick: the admin API waits for it. Reconciliation and publishing belong to steps.
+          // Kept quick: the admin API waits for it. Reconciliation, publishing and certificates belong to steps.
           await advance({ kind: 'rotate' }, log);
           await housekeeping(log);
-          return finish(request, log, null, await hygieneReport(false, log));
+          return finish(request, log, { hygiene: await hygieneReport(false, log) });
         case 'step': {
           const reconciliation = await reconcileKmsKeys({ store: deps.store, keys: deps.keys, deletionWindowDays: timing.deletionWindowDays }, nowSeconds(), log);
           await advance({ kind: 'step' }, log);
           await housekeeping(log);
-          return finish(request, log, reconciliation, await hygieneReport(true, log));
+          const [hygiene, upstreamCertificates] = await Promise.all([hygieneReport(true, log), certificatesReport(log)]);
+          return finish(request, log, { reconciliation, hygiene, upstreamCertificates });
         }
       }
     },

@@ -8,10 +8,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/config';
 import { serviceName } from '../../common/metrics';
+import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
 import { kmsClient } from '../adapters/clients/kms';
 import { DynamoApiKeyHygiene } from '../adapters/api-key-hygiene';
+import { ApiGatewayClientCertificates } from '../adapters/client-certificates';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { KmsKeyManager } from '../adapters/kms-key-manager';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
@@ -54,6 +56,9 @@ export function createRotationApp(env: Environment, options: RotationAppOptions 
     metrics: powertoolsSink(metrics),
     warnings: { warn: (message, details) => logger.warn(message, { ...details }) },
     settings: config,
+    ...(config.upstreamCertificates && {
+      upstreamCertificates: { source: new ApiGatewayClientCertificates(apiGatewayClient(env)), certificates: config.upstreamCertificates },
+    }),
     now: options.now ?? Date.now,
   });
 

@@ -23,6 +23,8 @@ describe('readConfig', () => {
       expiryWarningDays: Defaults.expiryWarningDays,
       staleKeyDays: Defaults.staleKeyDays,
       forwardBearerToken: Defaults.forwardBearerToken,
+      upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
+      prepareNextUpstreamCertificate: false,
     });
   });
 
@@ -108,6 +110,9 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['an operator pattern that is only a wildcard', { operatorPrincipals: ['*'] }, /operatorPrincipals \[0\] must be the ARN/],
     ['an operator that is not an IAM principal', { operatorPrincipals: ['arn:aws:iam::123456789012:root', 'arn:aws:s3:::ops'] }, /operatorPrincipals \[1\] must be the ARN/],
     ['an operator given as a role session', { operatorPrincipals: ['arn:aws:sts::123456789012:assumed-role/ops/alice'] }, /operatorPrincipals \[0\] is an STS session ARN.*use the role's ARN, arn:aws:iam::123456789012:role\/ops/],
+    ['certificate generation 0', { upstreamCertificateGeneration: 0 }, /upstreamCertificateGeneration must be a whole number from 1 to 1000/],
+    ['fractional certificate generation', { upstreamCertificateGeneration: '2.5' }, /upstreamCertificateGeneration/],
+    ['non-boolean prepareNextUpstreamCertificate', { prepareNextUpstreamCertificate: 'soon' }, /prepareNextUpstreamCertificate must be true or false/],
   ];
 
   it.each(cases)('%s', (_name, settings, message) => {
@@ -124,6 +129,8 @@ describe('context keys that are near misses of a setting', () => {
     ['keyDeletionWindowDay', 'keyDeletionWindowDays'],
     ['operatorPrincipal', 'operatorPrincipals'],
     ['OperatorPrincipals', 'operatorPrincipals'],
+    ['upstreamCertificateGenerations', 'upstreamCertificateGeneration'],
+    ['prepareNextUpstreamCertificates', 'prepareNextUpstreamCertificate'],
   ])('refuses %s, naming %s', (key, setting) => {
     expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['upstreamUrl', key])).toThrow(
       `Invalid Tollgate configuration: ${setting} is spelled "${key}" in the context`,

@@ -88,7 +88,7 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(9);
+    expect(alarms()).toHaveLength(10);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
@@ -163,6 +163,20 @@ describe('alarms', () => {
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.keysExpiring, Dimensions: [service], Threshold: 1 });
   });
 
+  it('fire a month before the upstream client certificate expires', () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: Metric.upstreamCertificateSecondsLeft,
+      Dimensions: [{ Name: MetricDimension.service, Value: serviceName('rotation') }],
+      Statistic: 'Minimum',
+      Period: 3600,
+      Threshold: Defaults.upstreamCertificateWarningDays * 86_400,
+      ComparisonOperator: 'LessThanThreshold',
+      AlarmDescription: Match.stringLikeRegexp('Renewing the upstream client certificate'),
+    });
+    expect(Defaults.upstreamCertificateWarningDays).toBe(30);
+  });
+
   it.each([
     ['cacheFlushFailures', 'fanout'],
     ['revocationFeedReadFailures', 'authorizer'],
@@ -195,7 +209,7 @@ describe('dashboard', () => {
     const dashboard = Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!;
     const body = JSON.stringify(built.api.resolve(dashboard.Properties.DashboardBody));
     for (const outcome of Object.values(DecisionOutcome)) expect(body).toContain(`\\"${MetricDimension.outcome}\\",\\"${outcome}\\"`);
-    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.revocationFanoutLagMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
+    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.revocationFanoutLagMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, Metric.upstreamCertificateSecondsLeft, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
       expect(body, name).toContain(`\\"${name}\\"`);
     }
     expect(body).toContain('\\"stat\\":\\"p50\\"');

@@ -47,6 +47,8 @@ function deployTimeValue(variable: string): string {
     [Env.flushStages]: 'abc123/v1',
     [Env.rotationFunction]: 'tollgate-rotation',
     [Env.restApiId]: 'abc123',
+    [Env.upstreamCertificateId]: 'x1y2z3',
+    [Env.nextUpstreamCertificateId]: 'x4y5z6',
   };
   const value = values[variable];
   if (value === undefined) throw new Error(`no deploy-time stand-in for ${variable}: add one`);

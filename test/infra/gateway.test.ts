@@ -3,7 +3,7 @@ import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
-import { Defaults, UpstreamHeader } from '../../common/config';
+import { Defaults, Env, UpstreamHeader } from '../../common/config';
 import { StackOutput } from '../../common/functions';
 import {
   AUTHORIZER_FAILURE,
@@ -19,7 +19,7 @@ import {
   THROTTLED,
 } from '../../common/gateway-responses';
 import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
-import { buildApp, referenceCycle, template, UPSTREAM, type BuiltApp, type Statement } from './app';
+import { actionsOf, buildApp, referenceCycle, resourcesOf, roleStatements, template, UPSTREAM, type BuiltApp, type Statement } from './app';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -225,11 +225,64 @@ describe('gateway responses', () => {
 });
 
 describe('the upstream client certificate', () => {
-  it('is presented by the stage, and its id is an output', () => {
-    const certificates = Object.keys(resources('AWS::ApiGateway::ClientCertificate'));
+  const certificatesOf = (app: BuiltApp) => Object.keys(template(app.api).findResources('AWS::ApiGateway::ClientCertificate')).sort();
+  const presentedBy = (app: BuiltApp) => {
+    const [stage] = Object.values(template(app.api).findResources('AWS::ApiGateway::Stage'));
+    return (stage!.Properties.ClientCertificateId as { Ref: string }).Ref;
+  };
+  const rotationEnvironment = (app: BuiltApp) => {
+    const fn = template(app.api).toJSON().Resources[app.api.getLogicalId(app.api.functions.rotation.fn.node.defaultChild as never)];
+    return fn.Properties.Environment.Variables as Record<string, unknown>;
+  };
+  const certificateReads = (app: BuiltApp) =>
+    roleStatements(app, 'rotation')
+      .filter((statement) => actionsOf(statement).includes('apigateway:GET'))
+      .flatMap(resourcesOf);
+  /** `arn:{partition}:apigateway:{region}::/clientcertificates/{id}`, as the template writes it. */
+  const certificateArn = (id: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/clientcertificates/', { Ref: id }]],
+  });
+  const outputs = (app: BuiltApp) => template(app.api).toJSON().Outputs as Record<string, { Value: unknown }>;
+
+  it('is presented by the stage, its id is an output, and the rotation function watches it and may read only it', () => {
+    const certificates = certificatesOf(built);
     expect(certificates).toHaveLength(1);
-    template(built.api).hasResourceProperties('AWS::ApiGateway::Stage', { ClientCertificateId: { Ref: certificates[0] } });
-    template(built.api).hasOutput(StackOutput.upstreamClientCertificateId, { Value: { Ref: certificates[0] } });
+    // Generation 1 keeps the logical id stacks deployed before generations existed gave it.
+    expect(certificates[0]).toMatch(/^GatewayUpstreamCertificate[0-9A-F]{8}$/);
+    expect(presentedBy(built)).toBe(certificates[0]);
+    expect(outputs(built)[StackOutput.upstreamClientCertificateId]!.Value).toEqual({ Ref: certificates[0] });
+    expect(outputs(built)).not.toHaveProperty(StackOutput.nextUpstreamClientCertificateId);
+    expect(rotationEnvironment(built)[Env.upstreamCertificateId]).toEqual({ Ref: certificates[0] });
+    expect(rotationEnvironment(built)).not.toHaveProperty(Env.nextUpstreamCertificateId);
+    expect(certificateReads(built)).toEqual([certificateArn(certificates[0]!)]);
+  });
+
+  it('is renewed in two deployments: the next one is made (not presented) first, then the stage switches to that same resource', () => {
+    const prepared = buildApp({ settings: { prepareNextUpstreamCertificate: true } });
+    const [current] = certificatesOf(built);
+    const both = certificatesOf(prepared);
+    expect(both).toHaveLength(2);
+    const next = both.find((id) => id !== current)!;
+    expect(both).toContain(current);
+    expect(next).toMatch(/^GatewayUpstreamCertificateGen2[0-9A-F]{8}$/);
+    // Step 1: the stage still presents the current certificate; the next one's id is an output, and both are watched.
+    expect(presentedBy(prepared)).toBe(current);
+    expect(outputs(prepared)[StackOutput.nextUpstreamClientCertificateId]!.Value).toEqual({ Ref: next });
+    expect(rotationEnvironment(prepared)).toMatchObject({ [Env.upstreamCertificateId]: { Ref: current }, [Env.nextUpstreamCertificateId]: { Ref: next } });
+    expect(certificateReads(prepared)).toEqual([certificateArn(current!), certificateArn(next)]);
+
+    // Step 2: generation 2 is the resource step 1 made (same logical id), so CloudFormation keeps
+    // the certificate the upstream was told to trust, presents it, and deletes generation 1.
+    const switched = buildApp({ settings: { upstreamCertificateGeneration: 2 } });
+    expect(certificatesOf(switched)).toEqual([next]);
+    expect(presentedBy(switched)).toBe(next);
+    expect(outputs(switched)[StackOutput.upstreamClientCertificateId]!.Value).toEqual({ Ref: next });
+    expect(rotationEnvironment(switched)[Env.upstreamCertificateId]).toEqual({ Ref: next });
+  });
+
+  it('prepares generation n + 1 from any generation n', () => {
+    const ids = certificatesOf(buildApp({ settings: { upstreamCertificateGeneration: '7', prepareNextUpstreamCertificate: 'true' } }));
+    expect(ids.map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['GatewayUpstreamCertificateGen7', 'GatewayUpstreamCertificateGen8']);
   });
 });
 

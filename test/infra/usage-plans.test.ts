@@ -252,10 +252,13 @@ describe('the admin function\'s API Gateway permissions', () => {
     }
   });
 
-  it('are given to the admin function only', () => {
-    for (const fn of ['authorizer', 'token', 'rotation'] as const) {
+  it('are given to the admin function only (rotation reads the stage\'s client certificates, nothing else: iam.test.ts)', () => {
+    for (const fn of ['authorizer', 'token'] as const) {
       expect(roleStatements(built, fn).flatMap(actionsOf).filter((a) => a.startsWith('apigateway:')), fn).toEqual([]);
     }
+    const rotation = roleStatements(built, 'rotation').filter((statement) => actionsOf(statement).some((a) => a.startsWith('apigateway:')));
+    expect(rotation.flatMap(actionsOf)).toEqual(['apigateway:GET']);
+    expect(rotation.flatMap(resourcesOf).map((resource) => apigatewayPath(resource))).toEqual([expect.stringMatching(/^\/clientcertificates\/[^*]+$/)]);
   });
 });
 
