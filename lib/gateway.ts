@@ -8,7 +8,7 @@
  * throttles the unauthenticated token routes per method, and, with `operatorPrincipals`,
  * a resource policy confines the admin routes to those principals.
  */
-import { Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiKey,
@@ -408,11 +408,16 @@ export class Gateway extends Construct {
   /**
    * Generation 1 keeps the logical id the certificate had before generations existed, so a
    * stack deployed then keeps presenting the certificate its upstream already trusts.
+   * Retained when it leaves the template: the deployment that switches to the next
+   * generation must not delete the one the upstream still accepts, in case the switch has
+   * to be undone; the operator deletes it once the new one is seen working (docs/deploy.md).
    */
   private upstreamCertificateOf(generation: number): CfnClientCertificate {
-    return new CfnClientCertificate(this, generation === 1 ? 'UpstreamCertificate' : `UpstreamCertificateGen${generation}`, {
+    const certificate = new CfnClientCertificate(this, generation === 1 ? 'UpstreamCertificate' : `UpstreamCertificateGen${generation}`, {
       description: `Tollgate ${Stack.of(this).stackName}: upstream client certificate, generation ${generation}; the upstream must verify it before trusting the X-Tollgate-* headers`,
     });
+    certificate.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return certificate;
   }
 
   private addUpstream(props: GatewayProps): void {

@@ -247,8 +247,9 @@ describe('the upstream client certificate', () => {
   it('is presented by the stage, its id is an output, and the rotation function watches it and may read only it', () => {
     const certificates = certificatesOf(built);
     expect(certificates).toHaveLength(1);
-    // Generation 1 keeps the logical id stacks deployed before generations existed gave it.
-    expect(certificates[0]).toMatch(/^GatewayUpstreamCertificate[0-9A-F]{8}$/);
+    // Generation 1 keeps the logical id stacks deployed before generations existed gave it
+    // (CloudFormation would otherwise replace the certificate the upstream trusts).
+    expect(certificates[0]).toBe('GatewayUpstreamCertificateD8A285CC');
     expect(presentedBy(built)).toBe(certificates[0]);
     expect(outputs(built)[StackOutput.upstreamClientCertificateId]!.Value).toEqual({ Ref: certificates[0] });
     expect(outputs(built)).not.toHaveProperty(StackOutput.nextUpstreamClientCertificateId);
@@ -257,7 +258,7 @@ describe('the upstream client certificate', () => {
     expect(certificateReads(built)).toEqual([certificateArn(certificates[0]!)]);
   });
 
-  it('is renewed in two deployments: the next one is made (not presented) first, then the stage switches to that same resource', () => {
+  it('is renewed in two deployments: the next one is made (not presented) first, then the stage switches to that same resource and the old one is kept', () => {
     const prepared = buildApp({ settings: { prepareNextUpstreamCertificate: true } });
     const [current] = certificatesOf(built);
     const both = certificatesOf(prepared);
@@ -275,6 +276,12 @@ describe('the upstream client certificate', () => {
     // the certificate the upstream was told to trust, presents it, and deletes generation 1.
     const switched = buildApp({ settings: { upstreamCertificateGeneration: 2 } });
     expect(certificatesOf(switched)).toEqual([next]);
+    // Generation 1 leaves the template but is retained: the operator deletes it after checking the switch.
+    for (const app of [built, prepared, switched]) {
+      for (const resource of Object.values(template(app.api).findResources('AWS::ApiGateway::ClientCertificate'))) {
+        expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      }
+    }
     expect(presentedBy(switched)).toBe(next);
     expect(outputs(switched)[StackOutput.upstreamClientCertificateId]!.Value).toEqual({ Ref: next });
     expect(rotationEnvironment(switched)[Env.upstreamCertificateId]).toEqual({ Ref: next });
