@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -304,7 +304,22 @@ describe('npm start, end to end', () => {
     expect(own.code).toBe(0);
     const ownKey = (JSON.parse(own.stdout) as { apiKey: string }).apiKey;
 
-    await stopLocal(local);
+    // Ctrl-C: every process of the group gets SIGINT, and npm forwards its own to node as well,
+    // which may arrive after node has begun stopping: sent here a moment later to make sure.
+    const stopped = local!;
+    const node = (await descendants(stopped.child.pid!)).find((p) => p.command.includes('local/start.ts'))!;
+    const closed = new Promise((resolve) => stopped.child.once('close', resolve));
+    process.kill(-stopped.child.pid!, 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    try {
+      process.kill(node.pid, 'SIGINT');
+    } catch {
+      // already gone: nothing left to race
+    }
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    expect(stopped.output()).toMatch(/^stopping…$/m);
+    // Cleaned up, not killed by the second SIGINT: a stale state file would point the CLI at a dead server.
+    expect(readdirSync(stateDir).sort()).toEqual(['data']);
     local = await startLocal(stateDir, false);
     expect(local.apiKey).not.toBe(before);
     expect((await exchange(local.url, 'keeper', keeperKey)).status).toBe(200);
