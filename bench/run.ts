@@ -15,6 +15,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDynamoDbLocal, type LocalDynamoDb } from '../local/dynamodb';
+import { onStopSignal } from '../local/signals';
 import { launchSuite, stopRunningSuites } from './lib/launch';
 import { parseOnly, selectJobs, wantedFigure, type Job } from './lib/plan';
 import { consoleTable, machineInfo, markdownSection, mergeFigures, withSection, type Results, type StoredFigure, type SuiteFailure } from './lib/report';
@@ -96,8 +97,7 @@ async function main(): Promise<number> {
     stopRunningSuites();
     void dynamo?.stop().finally(() => process.exit(130));
   };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  onStopSignal(interrupt);
   let run: Awaited<ReturnType<typeof runJobs>>;
   try {
     if (jobs.some((job) => job.needsDynamo)) dynamo = await startDynamoDbLocal();

@@ -26,6 +26,7 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { onStopSignal } from './signals';
 
 export const LOCAL_KMS_ACCOUNT_ID = '000000000000';
 const DEFAULT_REGION = 'us-east-1';
@@ -983,9 +984,7 @@ async function main(args: string[]): Promise<void> {
   }
   const kms = await startLocalKms(options);
   console.log(`kms ready on ${kms.endpoint}`);
-  const stop = () => void kms.close();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onStopSignal(() => void kms.close());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -12,6 +12,7 @@ import { Env, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { isKeySpec, type KeySpec } from '../common/tokens';
 import { banner, type ConfiguredRoutes } from './banner';
 import { replaceDemoKey } from './demo-key';
+import { onStopSignal } from './signals';
 import { startLocalStack, type LocalStack } from './stack';
 import { isAlive, localStateDir, localStatePaths, type LocalState } from './state';
 
@@ -27,9 +28,6 @@ interface FileConfig {
  * local mode runs on the Node.js the project supports and has no SDK upgrade to miss.
  */
 const SDK_NODE_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
-
-/** A stop signal this long after the first one, while still stopping, stops at once. */
-const INSIST_AFTER_MS = 2000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -48,31 +46,19 @@ async function main(): Promise<void> {
   const routes = configuredRoutes(config);
   const port = parsePort(process.env.PORT);
   let stack: LocalStack | undefined;
-  let stopping: { readonly sinceMs: number; readonly done: Promise<void> } | undefined;
-  const shutdown = (code: number): Promise<void> => {
-    stopping ??= {
-      sinceMs: Date.now(),
-      done: (async () => {
-        process.stdout.write('stopping…\n');
-        await stack?.stop();
-        rmSync(paths.pidFile, { force: true });
-        rmSync(paths.stateFile, { force: true });
-        process.exit(code);
-      })(),
-    };
-    return stopping.done;
-  };
-  // One Ctrl-C arrives twice: from the terminal, and forwarded by npm, which got it too. So a
-  // signal while stopping is ignored (with no listener left, Node would die of it before the
-  // cleanup), unless it comes well after the first: a person insisting.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping === undefined) return void shutdown(0);
-    if (Date.now() - stopping.sinceMs < INSIST_AFTER_MS) return;
-    process.stderr.write(`tollgate: ${signal} again: stopping without cleaning up\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number): Promise<void> =>
+    (stopping ??= (async () => {
+      process.stdout.write('stopping…\n');
+      await stack?.stop();
+      rmSync(paths.pidFile, { force: true });
+      rmSync(paths.stateFile, { force: true });
+      process.exit(code);
+    })());
+  onStopSignal(
+    () => void shutdown(0),
+    (signal) => process.stderr.write(`tollgate: ${signal} again: stopping without cleaning up\n`),
+  );
 
   try {
     stack = await startLocalStack({

@@ -5,6 +5,7 @@
  * it started (DynamoDB Local tables, the local stack, worker threads) on success, on
  * failure and on SIGTERM.
  */
+import { onStopSignal } from '../../local/signals';
 import type { Figure } from './figure';
 
 export type SuiteMessage =
@@ -37,9 +38,7 @@ export async function runSuite<A>(main: (context: SuiteContext<A>) => Promise<vo
     (cleaning ??= (async () => {
       for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
     })());
-  const onSignal = () => void cleanUp().finally(() => process.exit(143));
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  onStopSignal(() => void cleanUp().finally(() => process.exit(143)));
 
   let code = 0;
   try {
