@@ -372,7 +372,7 @@ describe('npm start with other routes, stopped by SIGTERM to npm alone', () => {
     expect(banner).toMatch(/^ready: /m);
   });
 
-  it('stops tsx, node and DynamoDB Local and closes the port', async () => {
+  it('stops node and DynamoDB Local and closes the port', async () => {
     const npm = local!.child;
     const started = await descendants(npm.pid!);
     const dynamoPort = Number(/DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(local!.output())?.[1]);
