@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, type HelpContext } from 
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ApiPath, Defaults, Limits } from '../common/config';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
+import { API_KEY_PATTERN } from '../common/tokens';
 import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
 import { AdminApi, type SetLimitsInput } from './admin-api';
 import type { AuthStrategy, CredentialsProvider } from './auth';
@@ -97,6 +98,11 @@ function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
   return async (...args: unknown[]) => {
     const command = args.at(-1) as Command;
     // Commander passes the positional arguments, then the command's options, then the command.
+    const positional = args.slice(0, command.registeredArguments.length);
+    // Every positional argument ends up in a URL path (and so in access logs): never a key.
+    if (positional.some((arg) => typeof arg === 'string' && API_KEY_PATTERN.test(arg))) {
+      throw new UsageError('that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.');
+    }
     await run(new Context(deps, command.optsWithGlobals<GlobalOptions>()), ...(args.slice(0, -1) as A));
   };
 }

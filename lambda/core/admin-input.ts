@@ -16,8 +16,19 @@ const METADATA_KEY_MAX = 64;
 
 const scope = z.string().max(Limits.maxScopeLength).regex(SCOPE_TOKEN_PATTERN, 'must be an RFC 6749 scope-token (printable ASCII, no space, quote or backslash)');
 
+/**
+ * Keys a JavaScript object does not hold as plain data. zod's record drops `__proto__`
+ * silently, so they are refused before it runs: metadata comes back exactly as sent, or not at all.
+ */
+const RESERVED_METADATA_KEYS = ['__proto__', 'constructor', 'prototype'];
+
 const metadata = z
-  .record(z.string().min(1).max(METADATA_KEY_MAX), z.union([z.string(), z.number(), z.boolean()]))
+  .unknown()
+  .superRefine((value, context) => {
+    const reserved = typeof value === 'object' && value !== null ? RESERVED_METADATA_KEYS.filter((key) => Object.hasOwn(value, key)) : [];
+    if (reserved.length > 0) context.addIssue({ code: 'custom', message: `must not use the key(s) ${reserved.join(', ')} (reserved: ${RESERVED_METADATA_KEYS.join(', ')})` });
+  })
+  .pipe(z.record(z.string().min(1).max(METADATA_KEY_MAX), z.union([z.string(), z.number(), z.boolean()])))
   .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= Limits.maxMetadataBytes, {
     message: `must be at most ${Limits.maxMetadataBytes} bytes as JSON`,
   });
@@ -48,7 +59,8 @@ const ListQuery = z.strictObject({
   nextToken: z.string().max(512).optional(),
 });
 
-const CursorPayload = z.strictObject({ keyId: z.string().regex(KEY_ID_PATTERN), createdAt: z.number().int().min(0) });
+/** The client the listing was for travels with the position: a cursor only continues its own client's list. */
+const CursorPayload = z.strictObject({ clientId: z.string(), keyId: z.string().regex(KEY_ID_PATTERN), createdAt: z.number().int().min(0) });
 
 /** Validates `input` against `schema`; a failure is `invalid_request` naming each bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
@@ -79,9 +91,9 @@ export function parseListQuery(clientId: string, query: Readonly<Record<string, 
   return parsed.nextToken === undefined ? { limit } : { limit, cursor: decodeCursor(clientId, parsed.nextToken) };
 }
 
-/** Opaque to callers; carries only the index position, bound to the client it was issued for by the path. */
+/** Opaque to callers: the index position and the client whose list it is in. */
 export function encodeCursor(cursor: KeyListCursor): string {
-  return Buffer.from(JSON.stringify({ keyId: cursor.keyId, createdAt: cursor.createdAt })).toString('base64url');
+  return Buffer.from(JSON.stringify({ clientId: cursor.clientId, keyId: cursor.keyId, createdAt: cursor.createdAt })).toString('base64url');
 }
 
 function decodeCursor(clientId: string, token: string): KeyListCursor {
@@ -95,5 +107,7 @@ function decodeCursor(clientId: string, token: string): KeyListCursor {
   }
   const result = CursorPayload.safeParse(payload);
   if (!result.success) throw invalid();
+  // Another client's cursor would start this client's list at a foreign position and skip keys.
+  if (result.data.clientId !== clientId) throw new InvalidRequest(`nextToken belongs to another client's list, not ${clientId}'s.`);
   return { clientId, keyId: result.data.keyId, createdAt: result.data.createdAt };
 }

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Limits } from '../../common/config';
+import { API_KEY_PATTERN } from '../../common/tokens';
 import type { FormParams } from '../core/client-auth';
 import { InvalidRequest } from '../core/issuance-errors';
 
@@ -82,6 +83,15 @@ export function jsonBody(event: ProxyEvent): unknown {
   }
 }
 
+/**
+ * A path parameter. One that holds an API key (an operator pasted the key where its id or
+ * the client id belongs) is refused before any handler can log it; the request line is in
+ * the stage's access log already, so the message says to replace the key.
+ */
 export function pathParameter(event: ProxyEvent, name: string): string | undefined {
-  return event.pathParameters?.[name] ?? undefined;
+  const value = event.pathParameters?.[name] ?? undefined;
+  if (value !== undefined && API_KEY_PATTERN.test(value)) {
+    throw new InvalidRequest(`The ${name} in the path is an API key, which is a secret and never goes in a URL. It is in the access logs now: roll or revoke that key.`);
+  }
+  return value;
 }

@@ -68,6 +68,9 @@ describe('POST /admin/clients/{clientId}/keys', () => {
       ['no body', adminCall('POST', KEYS, { clientId: 'acme' }), /scopes/],
       ['oversized body', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], description: 'x'.repeat(Limits.maxRequestBodyBytes) }), /exceeds/],
       ['not JSON', { ...adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'] }), headers: { 'Content-Type': 'text/plain' } }, /application\/json/],
+      // As a JSON text: an object literal would take `__proto__` as its prototype, not as a key.
+      ['metadata key __proto__', adminCall('POST', KEYS, { clientId: 'acme' }, '{"scopes":["a"],"metadata":{"__proto__":"x"}}'), /metadata: must not use the key\(s\) __proto__ \(reserved: __proto__, constructor, prototype\)/],
+      ['metadata key constructor', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], metadata: { constructor: 'x' } }), /metadata: must not use the key\(s\) constructor/],
     ];
     for (const [name, event, message] of cases) {
       const response = await h.admin(event);
@@ -105,6 +108,8 @@ describe('GET /admin/clients/{clientId}/keys and GET /admin/keys/{keyId}', () =>
     expect(second.keys.map((k) => k.keyId)).toEqual([ids[0]]);
     expect(second.nextToken).toBeUndefined();
     expect(JSON.stringify([page1, second])).not.toMatch(/keyHash|activePartition/);
+    // acme's cursor does not continue other's list (it would start at acme's position and skip keys).
+    expectError(await h.admin(adminCall('GET', KEYS, { clientId: 'other' }, undefined, { nextToken: page1.nextToken! })), 400, 'invalid_request', /nextToken belongs to another client's list, not other's/);
     const all = body(await h.admin(adminCall('GET', KEYS, { clientId: 'acme' }))) as typeof page1;
     expect(all.keys).toHaveLength(3);
     expect(body(await h.admin(adminCall('GET', KEYS, { clientId: 'nobody' })))).toEqual({ keys: [] });
@@ -253,6 +258,32 @@ describe('revocation routes', () => {
     expect((await h.admin(adminCall('DELETE', '/admin/clients/{clientId}', { clientId: 'acme' }))).statusCode).toBe(204);
     expectError(await h.admin(adminCall('DELETE', '/admin/clients/{clientId}', { clientId: 'nobody' })), 404, 'client_not_found');
     expectError(await h.admin(adminCall('DELETE', '/admin/clients/{clientId}', { clientId: '!' })), 404, 'client_not_found');
+  });
+});
+
+describe('an API key pasted into the path', () => {
+  it('is refused with 400 on every route that takes an id, before anything is written or logged', async () => {
+    const h = await harness();
+    // createKey records the secret: captureLogs fails the file if any log line holds it.
+    const { apiKey } = await h.createKey('acme');
+    const before = await snapshot(h);
+    const calls = [
+      adminCall('POST', KEYS, { clientId: apiKey }, { scopes: ['a'] }),
+      adminCall('GET', KEYS, { clientId: apiKey }),
+      adminCall('DELETE', '/admin/clients/{clientId}', { clientId: apiKey }),
+      adminCall('GET', '/admin/clients/{clientId}/limits', { clientId: apiKey }),
+      adminCall('PUT', '/admin/clients/{clientId}/limits', { clientId: apiKey }, { rateLimit: 1, burstLimit: 1 }),
+      adminCall('DELETE', '/admin/tokens/{jti}', { jti: apiKey }),
+      adminCall('GET', KEY, { keyId: apiKey }),
+      adminCall('DELETE', KEY, { keyId: apiKey }),
+      adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: apiKey }, {}),
+    ];
+    for (const call of calls) {
+      const response = await h.admin(call);
+      expectError(response, 400, 'invalid_request', /in the path is an API key, which is a secret and never goes in a URL\. It is in the access logs now: roll or revoke that key\./);
+      expect(response.body).not.toContain(apiKey);
+    }
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 

@@ -133,6 +133,27 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });
   });
 
+  it.each([
+    ['keys', 'create', 'KEY', '--scopes', 'a'],
+    ['keys', 'list', 'KEY'],
+    ['keys', 'show', 'KEY'],
+    ['keys', 'roll', 'KEY'],
+    ['keys', 'revoke', 'KEY'],
+    ['tokens', 'revoke', 'KEY'],
+    ['clients', 'revoke', 'KEY'],
+    ['limits', 'show', 'KEY'],
+    ['limits', 'set', 'KEY', '--rate', '5', '--burst', '5'],
+  ])('refuses an API key given as the id in %j, sending nothing and echoing nothing', async (...argv) => {
+    const { apiKey } = generateApiKey();
+    const result = await run(argv.map((arg) => (arg === 'KEY' ? apiKey : arg)));
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'tollgate: that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.\n',
+    });
+    expect(fake.api.requests).toHaveLength(0);
+  });
+
   it('refuses a --url that is not an http(s) URL', async () => {
     const result = await tollgate(['keys', 'list', 'c', '--url', 'ftp://x'], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
     expect(result).toMatchObject({ code: 2, stderr: 'tollgate: --url must be an http(s) URL: ftp://x\n' });
