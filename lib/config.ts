@@ -17,6 +17,7 @@ import {
   type UnmatchedRoutes,
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
+import { nearMiss } from '../common/near-miss';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
 
 export interface TollgateConfig {
@@ -245,24 +246,7 @@ function httpsUrl(read: Read, setting: SettingName, required: boolean): string |
 function settingMeantBy(key: string): SettingName | undefined {
   // CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`, `cli-telemetry`) are never near a setting's name.
   if ((SETTINGS as readonly string[]).includes(key) || /[@:/-]/.test(key)) return undefined;
-  const lower = key.toLowerCase();
-  return SETTINGS.find((setting) => {
-    const target = setting.toLowerCase();
-    return lower === target || (target.length >= 8 && editDistance(lower, target) <= 2);
-  });
-}
-
-/** Levenshtein distance (insertions, deletions, substitutions). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+  return nearMiss(key, SETTINGS, 8);
 }
 
 function keySpec(read: Read): KeySpec {

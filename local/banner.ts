@@ -52,17 +52,21 @@ Admin token (admin routes; also used by \`npx tollgate\`):
 Demo client "${DEMO_CLIENT}" API key (scopes: ${DEMO_SCOPES.join(' ')}; shown once; a restart replaces it):
   ${input.apiKey}
 
-${isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey) : routeList(input.routes!, input.unmatchedRoutes)}
+${isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey, input.upstreamUrl) : routeList(input.routes!, input.unmatchedRoutes)}
 ready: listening on ${u}
 `;
 }
 
-function curlFlow(u: string, apiKey: string): string {
+/** Step 2 promises what the echo shows only when the echo is the upstream; any other one answers for itself. */
+function curlFlow(u: string, apiKey: string, upstreamUrl: string | undefined): string {
+  const step2 = upstreamUrl
+    ? 'call the upstream through the gateway (UPSTREAM_URL answers GET /orders/42 itself; it receives X-Tollgate-* headers and no bearer token)'
+    : 'call the upstream through the gateway (200; the echo shows X-Tollgate-* headers and no bearer token)';
   return `Try it (copy-paste into a shell):
   export TG=${u} API_KEY=${apiKey}
   # 1. exchange the API key for an access token
   TOKEN=$(curl -s -u "${DEMO_CLIENT}:$API_KEY" -d grant_type=client_credentials $TG/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  # 2. call the upstream through the gateway (200; the echo shows X-Tollgate-* headers and no bearer token)
+  # 2. ${step2}
   curl -s -H "Authorization: Bearer $TOKEN" $TG/orders/42
   # 3. a route needing a scope the token lacks (403 insufficient_scope)
   curl -si -X POST -H "Authorization: Bearer $TOKEN" $TG/orders

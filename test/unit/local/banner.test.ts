@@ -23,6 +23,18 @@ describe('the npm start banner', () => {
     expect(text).toMatch(/^ready: listening on http:\/\/127\.0\.0\.1:8787$/m);
   });
 
+  it('promises what the echo shows only when the echo is the upstream', () => {
+    const echo = banner(BASE).split('\n');
+    const step2 = (lines: string[]) => lines.find((line) => line.includes('# 2. '));
+    expect(step2(echo)).toContain('200; the echo shows X-Tollgate-* headers and no bearer token');
+
+    const own = banner({ ...BASE, upstreamUrl: 'https://orders.internal.example' });
+    expect(own).toContain('  upstream       https://orders.internal.example');
+    expect(own).not.toContain('echo');
+    expect(step2(own.split('\n'))).toMatch(/UPSTREAM_URL answers .*receives X-Tollgate-\* headers and no bearer token/);
+    expect(step2(own.split('\n'))).not.toMatch(/\b200\b/);
+  });
+
   it('treats the default rules given explicitly, in any order and scope order, as the default routes', () => {
     expect(isDefaultRoutes(undefined)).toBe(true);
     expect(isDefaultRoutes([...DEFAULT_ROUTES].reverse())).toBe(true);

@@ -1,0 +1,237 @@
+/**
+ * What `npm start` is given (command line, config file, environment), checked before it
+ * starts or writes anything: a refusal is a {@link StartInputError}, which `start.ts`
+ * prints as one `tollgate: …` line with exit code 2.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { nearMiss } from '../common/near-miss';
+import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
+import type { ConfiguredRoutes } from './banner';
+
+/** What a config file (`tollgate.config.json`, or `--config FILE`) may set. */
+export interface FileConfig {
+  readonly routes?: RouteRule[];
+  readonly unmatchedRoutes?: UnmatchedRoutes;
+  readonly tokenTtlSeconds?: number;
+  readonly keySpec?: KeySpec;
+}
+
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec'];
+/** Read from the working directory when no `--config` names another file. */
+export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
+
+/** The environment variables of local mode itself (the functions' own are in `Env`). */
+export const LocalEnv = {
+  port: 'PORT',
+  upstreamUrl: 'UPSTREAM_URL',
+  adminToken: 'TOLLGATE_ADMIN_TOKEN',
+} as const;
+
+export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--help]]';
+
+/** Input `npm start` refuses before it starts anything (exit 2); `usage` for command-line mistakes. */
+export class StartInputError extends Error {
+  override readonly name = 'StartInputError';
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface CommandLine {
+  readonly fresh: boolean;
+  readonly help: boolean;
+  /** `--config FILE`; absent: {@link DEFAULT_CONFIG_FILE} if it exists. */
+  readonly configFile?: string;
+}
+
+/** Everything `npm start` was given, checked. */
+export interface StartInput {
+  readonly fresh: boolean;
+  readonly port: number;
+  /** Absent: the built-in echo service. */
+  readonly upstreamUrl?: string;
+  /** Absent: a random token per start. */
+  readonly adminToken?: string;
+  /** Absent: the default routes. */
+  readonly routes?: ConfiguredRoutes;
+  readonly unmatchedRoutes?: UnmatchedRoutes;
+  readonly tokenTtlSeconds?: number;
+  readonly keySpec?: KeySpec;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The command line. Parsed leniently and checked here, not by `parseArgs` in strict mode,
+ * whose errors are exceptions with Node's own wording (and a stack trace when uncaught).
+ */
+export function parseCommandLine(args: readonly string[]): CommandLine {
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: { fresh: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean' } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  let fresh = false;
+  let help = false;
+  let configFile: string | undefined;
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') throw new StartInputError(`unexpected argument "${token.value}"`, true);
+    if (token.name === 'config') {
+      // Without `=`, lenient parsing takes the next argument even when it is an option (`--config --fresh`).
+      if (!token.value || (!token.inlineValue && token.value.startsWith('-'))) throw new StartInputError('--config needs a file name (--config FILE)', true);
+      configFile = token.value;
+    } else if (token.name === 'fresh' || token.name === 'help') {
+      if (token.value !== undefined) throw new StartInputError(`${token.rawName} takes no value`, true);
+      if (token.name === 'fresh') fresh = true;
+      else help = true;
+    } else {
+      throw new StartInputError(`unknown option ${token.rawName}`, true);
+    }
+  }
+  return { fresh, help, ...(configFile !== undefined ? { configFile } : {}) };
+}
+
+/** Checks the command line's config file and the environment, before anything starts. */
+export function checkStartInput(commandLine: CommandLine, env: Environment): StartInput {
+  const file = readConfigFile(commandLine.configFile);
+  const config = file?.config ?? {};
+  const fromEnv = routesFromEnv(env[Env.routes]);
+  // `TOLLGATE_ROUTES` wins over the config file; absent both: the default routes.
+  const routes: ConfiguredRoutes | undefined = fromEnv
+    ? { rules: fromEnv, source: Env.routes }
+    : config.routes && file
+      ? { rules: config.routes, source: file.file }
+      : undefined;
+  return {
+    fresh: commandLine.fresh,
+    port: parsePort(env[LocalEnv.port]),
+    ...optional('upstreamUrl', upstreamUrlFrom(env[LocalEnv.upstreamUrl])),
+    ...optional('adminToken', adminTokenFrom(env[LocalEnv.adminToken])),
+    ...optional('routes', routes),
+    ...optional('unmatchedRoutes', config.unmatchedRoutes),
+    ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
+    ...optional('keySpec', config.keySpec),
+  };
+}
+
+/** The named config file, else {@link DEFAULT_CONFIG_FILE} if there is one, checked; undefined: none. */
+export function readConfigFile(path: string | undefined): { readonly file: string; readonly config: FileConfig } | undefined {
+  const file = path ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new StartInputError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  return { file, config: parseConfigFile(text, file) };
+}
+
+/** A config file's text, checked key by key; every error names the file and the key. */
+export function parseConfigFile(text: string, file: string): FileConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StartInputError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StartInputError(`${file}: must be a JSON object {${FILE_CONFIG_KEYS.join(', ')}}, got ${jsonOf(value)}`);
+  }
+  const raw = value as Record<string, unknown>;
+  const unknownKeys = Object.keys(raw).filter((key) => !(FILE_CONFIG_KEYS as readonly string[]).includes(key));
+  if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
+  const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
+
+  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec } = raw;
+  if (routes !== undefined) {
+    const routesProblem = routeRulesProblem(routes);
+    if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
+  }
+  if (unmatchedRoutes !== undefined && unmatchedRoutes !== 'deny' && unmatchedRoutes !== 'allow') throw problem('unmatchedRoutes', 'must be "deny" or "allow"');
+  if (
+    tokenTtlSeconds !== undefined &&
+    !(Number.isInteger(tokenTtlSeconds) && (tokenTtlSeconds as number) >= Limits.tokenTtlSecondsMin && (tokenTtlSeconds as number) <= Limits.tokenTtlSecondsMax)
+  ) {
+    throw problem('tokenTtlSeconds', `must be an integer from ${Limits.tokenTtlSecondsMin} to ${Limits.tokenTtlSecondsMax} (seconds)`);
+  }
+  if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
+  return raw as FileConfig;
+}
+
+/** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */
+function unknownKeysProblem(keys: readonly string[]): string {
+  const named = keys.map((key) => {
+    const meant = keyMeantBy(key);
+    return meant ? `"${key}" (did you mean "${meant}"?)` : `"${key}"`;
+  });
+  const list = `unknown key${keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
+  return keys.length === 1 && keyMeantBy(keys[0]!) ? list : `${list}; the known keys are ${FILE_CONFIG_KEYS.join(', ')}`;
+}
+
+/** The known key an unknown one is a near miss of (another case, or one or two typos). */
+function keyMeantBy(key: string): string | undefined {
+  return nearMiss(key, FILE_CONFIG_KEYS, 6);
+}
+
+/** `TOLLGATE_ROUTES`, checked as the authorizer would check it at cold start (`parseRouteRules`). */
+function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new StartInputError(`${Env.routes} is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = routeRulesProblem(value);
+  if (problem) throw new StartInputError(`${Env.routes}${problem.startsWith('[') ? '' : ' '}${problem}`);
+  return value as RouteRule[];
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 8787;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartInputError(`${LocalEnv.port} must be an integer from 0 to 65535, got "${raw}"`);
+  return port;
+}
+
+/**
+ * The gateway resolves each request's path and query against it, so it must be an absolute
+ * http(s) URL; as in the deployed stack (`lib/config.ts`), no query, fragment or credentials
+ * (which would sit in the banner and in every proxied request's logs). A refusal never
+ * repeats a URL that has credentials in it.
+ */
+function upstreamUrlFrom(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const setting = LocalEnv.upstreamUrl;
+  if (!URL.canParse(raw)) throw new StartInputError(`${setting} must be an absolute http:// or https:// URL, got ${JSON.stringify(raw)}`);
+  const url = new URL(raw);
+  if (url.username || url.password) throw new StartInputError(`${setting} must not contain credentials (user:password@)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StartInputError(`${setting} must be an http:// or https:// URL, got one with ${url.protocol}`);
+  if (url.search || url.hash) throw new StartInputError(`${setting} must not have a query or fragment, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** Sent as `Authorization: Bearer <token>`, which the gateway reads as one run of visible characters. */
+function adminTokenFrom(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new StartInputError(`${LocalEnv.adminToken} must be printable ASCII without spaces (it is sent as a bearer token)`);
+  return raw;
+}
+
+function jsonOf(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  return JSON.stringify(value) ?? String(value);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,198 @@
+/**
+ * What `npm start` refuses before it starts anything: the command line, the config file and
+ * the environment, each checked up front and named in a one-line message.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTES, Limits } from '../../../common/config';
+import { checkStartInput, parseCommandLine, parseConfigFile, readConfigFile, StartInputError } from '../../../local/start-input';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function configFile(content: unknown, name = 'my.config.json'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-start-input-'));
+  dirs.push(dir);
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** The StartInputError `fn` throws; fails the test if it throws nothing or something else. */
+function refusal(fn: () => unknown): StartInputError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(StartInputError);
+    expect((error as Error).message).not.toContain('\n');
+    return error as StartInputError;
+  }
+  throw new Error('expected a StartInputError, nothing was thrown');
+}
+
+const parse = (value: unknown) => parseConfigFile(JSON.stringify(value), 'my.config.json');
+const check = (env: Record<string, string>, args: string[] = []) => checkStartInput(parseCommandLine(args), env);
+
+describe('parseCommandLine', () => {
+  it('reads --fresh, --config FILE, --config=FILE and --help', () => {
+    expect(parseCommandLine([])).toEqual({ fresh: false, help: false });
+    expect(parseCommandLine(['--fresh', '--config', 'a.json'])).toEqual({ fresh: true, help: false, configFile: 'a.json' });
+    expect(parseCommandLine(['--config=-odd.json'])).toEqual({ fresh: false, help: false, configFile: '-odd.json' });
+    expect(parseCommandLine(['--help']).help).toBe(true);
+  });
+
+  it.each([
+    [['--bogus'], 'unknown option --bogus'],
+    [['-x'], 'unknown option -x'],
+    [['--config'], '--config needs a file name (--config FILE)'],
+    [['--config='], '--config needs a file name (--config FILE)'],
+    [['--config', '--fresh'], '--config needs a file name (--config FILE)'],
+    [['--fresh=yes'], '--fresh takes no value'],
+    [['extra'], 'unexpected argument "extra"'],
+  ])('refuses %j with a usage line: %s', (args, message) => {
+    const error = refusal(() => parseCommandLine(args));
+    expect(error.message).toBe(message);
+    expect(error.usage).toBe(true);
+  });
+});
+
+describe('parseConfigFile', () => {
+  it('returns every known key when each is valid', () => {
+    const config = { routes: [{ method: 'GET', path: '/x', scopes: ['x:read'] }], unmatchedRoutes: 'allow', tokenTtlSeconds: 120, keySpec: 'RSA_2048' };
+    expect(parse(config)).toEqual(config);
+    expect(parse({})).toEqual({});
+  });
+
+  it('refuses a misspelled key, naming it and the key it is a near miss of', () => {
+    const error = refusal(() => parse({ tokenTTLSeconds: 120 }));
+    expect(error.message).toBe('my.config.json: unknown key "tokenTTLSeconds" (did you mean "tokenTtlSeconds"?)');
+    expect(error.usage).toBe(false);
+    expect(refusal(() => parse({ rotues: [] })).message).toContain('"rotues" (did you mean "routes"?)');
+  });
+
+  it('refuses an unknown key, naming it and the known keys', () => {
+    expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec',
+    );
+    expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec',
+    );
+  });
+
+  it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
+    'refuses tokenTtlSeconds %j, naming the file and the key (not an environment variable)',
+    (value) => {
+      const { message } = refusal(() => parse({ tokenTtlSeconds: value }));
+      expect(message).toBe(`my.config.json: tokenTtlSeconds must be an integer from 60 to 3600 (seconds), got ${JSON.stringify(value)}`);
+    },
+  );
+
+  it('accepts tokenTtlSeconds at both limits', () => {
+    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
+    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
+  });
+
+  it('refuses a keySpec or unmatchedRoutes that is not one of its values', () => {
+    expect(refusal(() => parse({ keySpec: 'ECC_NIST_P384' })).message).toBe('my.config.json: keySpec must be one of ECC_NIST_P256, RSA_2048, got "ECC_NIST_P384"');
+    expect(refusal(() => parse({ unmatchedRoutes: 'block' })).message).toBe('my.config.json: unmatchedRoutes must be "deny" or "allow", got "block"');
+  });
+
+  it('refuses routes the authorizer would refuse, naming the rule', () => {
+    expect(refusal(() => parse({ routes: { a: 1 } })).message).toBe('my.config.json: routes must be an array of {method, path, scopes} rules');
+    expect(refusal(() => parse({ routes: [{ method: 'GET', path: '/x' }] })).message).toMatch(/^my\.config\.json: routes\[0\] \(GET \/x\): scopes must be/);
+  });
+
+  it('refuses a file that is not JSON, or not an object', () => {
+    expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec}, got an array');
+    expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
+  });
+});
+
+describe('readConfigFile', () => {
+  it('reads and checks the named file', () => {
+    const path = configFile({ tokenTtlSeconds: 120 });
+    expect(readConfigFile(path)).toEqual({ file: path, config: { tokenTtlSeconds: 120 } });
+    expect(refusal(() => readConfigFile(configFile({ tokenTTLSeconds: 120 }))).message).toContain('unknown key "tokenTTLSeconds"');
+  });
+
+  it('refuses a named file that cannot be read', () => {
+    expect(refusal(() => readConfigFile('/nonexistent/tollgate.json')).message).toMatch(/^cannot read config file \/nonexistent\/tollgate\.json: ENOENT/);
+  });
+
+  it('checks tollgate.config.json in the working directory when no file is named', () => {
+    const path = configFile({ tokenTTLSeconds: 120 }, 'tollgate.config.json');
+    const cwd = process.cwd();
+    process.chdir(join(path, '..'));
+    try {
+      expect(refusal(() => readConfigFile(undefined)).message).toContain('tollgate.config.json: unknown key "tokenTTLSeconds"');
+      rmSync(path);
+      expect(readConfigFile(undefined)).toBeUndefined();
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('checkStartInput', () => {
+  it('passes the config file values and the environment on', () => {
+    const path = configFile({ unmatchedRoutes: 'allow', tokenTtlSeconds: 300, keySpec: 'RSA_2048', routes: DEFAULT_ROUTES });
+    expect(check({ PORT: '0', UPSTREAM_URL: 'http://127.0.0.1:9000', TOLLGATE_ADMIN_TOKEN: 'tga_mine' }, ['--fresh', '--config', path])).toEqual({
+      fresh: true,
+      port: 0,
+      upstreamUrl: 'http://127.0.0.1:9000',
+      adminToken: 'tga_mine',
+      routes: { rules: DEFAULT_ROUTES, source: path },
+      unmatchedRoutes: 'allow',
+      tokenTtlSeconds: 300,
+      keySpec: 'RSA_2048',
+    });
+    expect(check({ PORT: '', UPSTREAM_URL: '', TOLLGATE_ADMIN_TOKEN: '', TOLLGATE_ROUTES: '' }, ['--config', configFile({})])).toEqual({ fresh: false, port: 8787 });
+  });
+
+  it('takes TOLLGATE_ROUTES over the file routes, yet still checks the file', () => {
+    const routes = [{ method: 'ANY', path: '/health', scopes: [] }];
+    const input = check({ TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--config', configFile({ routes: DEFAULT_ROUTES })]);
+    expect(input.routes).toEqual({ rules: routes, source: 'TOLLGATE_ROUTES' });
+    expect(refusal(() => check({ TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--config', configFile({ routes: 'all' })])).message).toContain('routes must be an array');
+  });
+
+  it('refuses TOLLGATE_ROUTES that is valid JSON but not valid rules', () => {
+    const args = ['--config', configFile({})];
+    expect(refusal(() => check({ TOLLGATE_ROUTES: '{"a":1}' }, args)).message).toBe('TOLLGATE_ROUTES must be an array of {method, path, scopes} rules');
+    expect(refusal(() => check({ TOLLGATE_ROUTES: '[{"method":"GET","path":"/x"}]' }, args)).message).toMatch(/^TOLLGATE_ROUTES\[0\] \(GET \/x\): scopes must be/);
+    expect(refusal(() => check({ TOLLGATE_ROUTES: '[' }, args)).message).toMatch(/^TOLLGATE_ROUTES is not valid JSON: /);
+  });
+
+  it.each([
+    ['notaurl', 'UPSTREAM_URL must be an absolute http:// or https:// URL, got "notaurl"'],
+    ['/orders', 'UPSTREAM_URL must be an absolute http:// or https:// URL, got "/orders"'],
+    ['ftp://files.example', 'UPSTREAM_URL must be an http:// or https:// URL, got one with ftp:'],
+    ['localhost:9000', 'UPSTREAM_URL must be an http:// or https:// URL, got one with localhost:'],
+    ['http://127.0.0.1:9000/?debug=1', 'UPSTREAM_URL must not have a query or fragment, got "http://127.0.0.1:9000/?debug=1"'],
+  ])('refuses UPSTREAM_URL=%s', (url, message) => {
+    expect(refusal(() => check({ UPSTREAM_URL: url }, ['--config', configFile({})])).message).toBe(message);
+  });
+
+  it('refuses UPSTREAM_URL with credentials without repeating them', () => {
+    const { message } = refusal(() => check({ UPSTREAM_URL: 'https://svc:s3cret@orders.example' }, ['--config', configFile({})]));
+    expect(message).toBe('UPSTREAM_URL must not contain credentials (user:password@)');
+  });
+
+  it('accepts absolute http and https upstream URLs', () => {
+    for (const url of ['http://127.0.0.1:9000', 'https://orders.example/', 'http://localhost:3000']) {
+      expect(check({ UPSTREAM_URL: url }, ['--config', configFile({})]).upstreamUrl).toBe(url);
+    }
+  });
+
+  it('refuses a PORT out of range and an admin token that cannot be sent as a bearer token (without repeating it)', () => {
+    const args = ['--config', configFile({})];
+    expect(refusal(() => check({ PORT: '70000' }, args)).message).toBe('PORT must be an integer from 0 to 65535, got "70000"');
+    const { message } = refusal(() => check({ TOLLGATE_ADMIN_TOKEN: 'my secret token' }, args));
+    expect(message).toBe('TOLLGATE_ADMIN_TOKEN must be printable ASCII without spaces (it is sent as a bearer token)');
+  });
+});
