@@ -3,6 +3,13 @@
  * gateway responses and the local gateway both render these, so the two cannot differ.
  * The body is deliberately generic: the reason is logged, never told to the caller.
  */
+/**
+ * Headers on every answer the gateway makes itself, whatever its status: an error must not be
+ * reused by a cache (docs/api.md). `no-store` for HTTP/1.1 caches (RFC 9111 §5.2.2.5), `Pragma`
+ * for HTTP/1.0 ones (RFC 9111 §5.4). The CDK gateway responses and the local gateway both add them.
+ */
+export const NO_STORE_HEADERS: Readonly<Record<string, string>> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
 export interface GatewayRefusal {
   readonly statusCode: 401 | 403;
   readonly headers: Readonly<Record<string, string>>;
@@ -95,7 +102,14 @@ export const GATEWAY_REJECTED = {
   body: { error: 'invalid_request', error_description: 'The gateway refused this request before it reached its route.' },
 } as const;
 
-/** Every other failure of API Gateway itself (DEFAULT_5XX: upstream unreachable or timed out, configuration error), status kept. */
+/**
+ * Every other failure of API Gateway itself (DEFAULT_5XX: upstream unreachable or timed out,
+ * configuration error), status kept. An integration failure is logged as `INTEGRATION_FAILURE`,
+ * one that took longer than {@link INTEGRATION_TIMEOUT_SECONDS} as `INTEGRATION_TIMEOUT` (504).
+ */
 export const GATEWAY_FAILURE = {
   body: { error: 'server_error', error_description: 'The gateway could not complete this request; try again.' },
 } as const;
+
+/** How long the stage waits for an integration's answer: API Gateway's default (and, for REST APIs, usual maximum) of 29 s. */
+export const INTEGRATION_TIMEOUT_SECONDS = 29;

@@ -47,10 +47,12 @@ import {
   GATEWAY_FAILURE,
   GATEWAY_REJECTED,
   INSUFFICIENT_SCOPE,
+  INTEGRATION_TIMEOUT_SECONDS,
   INVALID_REQUEST_BODY,
   INVALID_TOKEN,
   INVALID_USAGE_KEY,
   NO_ROUTE,
+  NO_STORE_HEADERS,
   QUOTA_EXCEEDED,
   THROTTLED,
 } from '../common/gateway-responses';
@@ -106,11 +108,14 @@ export function staticValue(value: string): string {
   return `'${value}'`;
 }
 
-/** A gateway response rendering `refusal`; its body is a VTL template, so it must hold no VTL syntax. */
+/**
+ * A gateway response rendering `refusal`, with the no-store headers every error carries; its
+ * body is a VTL template, so it must hold no VTL syntax.
+ */
 export function gatewayResponse(type: ResponseType, refusal: Refusal): GatewayResponseOptions {
   const body = JSON.stringify(refusal.body);
   if (/[$#]/.test(body)) throw new Error(`gateway response body would be read as VTL: ${body}`);
-  const headers = Object.entries(refusal.headers ?? {}).map(([name, value]) => [name, staticValue(value)] as const);
+  const headers = Object.entries({ ...refusal.headers, ...NO_STORE_HEADERS }).map(([name, value]) => [name, staticValue(value)] as const);
   return {
     type,
     ...(refusal.statusCode !== undefined && { statusCode: String(refusal.statusCode) }),
@@ -431,7 +436,7 @@ export class Gateway extends Construct {
       new HttpIntegration(`${props.upstreamUrl}${path}`, {
         proxy: true,
         httpMethod: 'ANY',
-        options: { requestParameters: upstreamRequestParameters(props.forwardBearerToken, withProxyPath), timeout: Duration.seconds(29) },
+        options: { requestParameters: upstreamRequestParameters(props.forwardBearerToken, withProxyPath), timeout: Duration.seconds(INTEGRATION_TIMEOUT_SECONDS) },
       });
     this.api.root.addMethod('ANY', upstream('/', false), protectedMethod(false));
     this.api.root.addResource('{proxy+}').addMethod('ANY', upstream('/{proxy}', true), protectedMethod(true));

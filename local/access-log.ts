@@ -7,8 +7,18 @@ import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-l
 import { AuthorizerContextKey } from '../common/config';
 import { headerValue, type IncomingCall } from './events';
 
+/**
+ * All that is known of a request the server refused before it could parse it (headers over
+ * its limit, a malformed request line): when and from where. Its line has `-` for the rest,
+ * request id included, and never anything of what was sent.
+ */
+export interface UnparsedRequest {
+  readonly receivedAtMs: number;
+  readonly sourceIp: string;
+}
+
 export interface AccessLogInput {
-  readonly call: IncomingCall;
+  readonly call: IncomingCall | UnparsedRequest;
   readonly status: number;
   readonly latencyMs: number;
   readonly resourcePath?: string;
@@ -33,13 +43,14 @@ export function clfTime(epochMs: number): string {
 
 export function accessLogLine(input: AccessLogInput): string {
   const { call, context = {} } = input;
+  const parsed = 'requestId' in call ? call : undefined;
   const text = (value: string | number | undefined) => (value === undefined || value === '' ? ACCESS_LOG_NO_VALUE : String(value));
   const record: Record<AccessLogFieldName, string | number> = {
-    requestId: call.requestId,
+    requestId: text(parsed?.requestId),
     requestTime: clfTime(call.receivedAtMs),
     requestTimeEpoch: call.receivedAtMs,
-    httpMethod: call.method,
-    path: call.path,
+    httpMethod: text(parsed?.method),
+    path: text(parsed?.path),
     resourcePath: text(input.resourcePath),
     status: input.status,
     responseLatency: Math.round(input.latencyMs),
@@ -54,7 +65,7 @@ export function accessLogLine(input: AccessLogInput): string {
     authorizerLatency: text(input.authorizerLatencyMs),
     integrationStatus: text(input.integrationStatus),
     sourceIp: call.sourceIp,
-    userAgent: text(headerValue(call, 'user-agent')),
+    userAgent: text(parsed && headerValue(parsed, 'user-agent')),
     userArn: text(input.userArn),
   };
   return JSON.stringify(record);

@@ -5,11 +5,14 @@
  * "Unauthorized", 403 on a denying policy), applies the usage plan of the authorizer's
  * `usageIdentifierKey` when usage plans are in force (403 for a key no plan holds, 429
  * when throttled or over quota), then proxies to the upstream without the bearer token
- * and with the context headers, writing one JSON access-log line per request.
+ * and with the context headers, writing one JSON access-log line per request, even one
+ * whose integration failed or whose headers could not be parsed.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
@@ -23,12 +26,15 @@ import {
   GATEWAY_FAILURE,
   GATEWAY_REJECTED,
   INSUFFICIENT_SCOPE,
+  INTEGRATION_TIMEOUT_SECONDS,
   INVALID_TOKEN,
   INVALID_USAGE_KEY,
   NO_ROUTE,
+  NO_STORE_HEADERS,
   QUOTA_EXCEEDED,
   THROTTLED,
 } from '../common/gateway-responses';
+import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { evaluatePolicy } from '../lambda/core/policy-evaluation';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine, type AccessLogInput } from './access-log';
@@ -55,6 +61,8 @@ export interface GatewayOptions {
    * request by the authorizer's `usageIdentifierKey`. Absent: no per-client limits.
    */
   readonly usage?: { admit(usageKey: string | null | undefined): UsageVerdict };
+  /** How long the upstream may take to answer before a 504, as the stage's integration timeout. @default 29 s */
+  readonly upstreamTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -70,6 +78,8 @@ const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
 const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
+/** How long a connection refused before its request could be parsed may stay idle before it is closed. */
+const UNPARSED_LINGER_MS = 5_000;
 
 interface CachedDecision {
   readonly result: APIGatewayAuthorizerResult;
@@ -78,15 +88,32 @@ interface CachedDecision {
 
 interface Outcome extends Omit<AccessLogInput, 'call' | 'latencyMs'> {}
 
+/** The upstream took longer than the integration timeout (API Gateway's INTEGRATION_TIMEOUT, 504). */
+class IntegrationTimeout extends Error {
+  constructor(upstreamUrl: string, timeoutMs: number) {
+    super(`upstream ${upstreamUrl} did not answer within ${timeoutMs} ms`);
+    this.name = 'IntegrationTimeout';
+  }
+}
+
+/** `$context.error.responseType` of a failed integration: its timeout, or any other failure. */
+function integrationErrorType(error: unknown): 'INTEGRATION_TIMEOUT' | 'INTEGRATION_FAILURE' {
+  return error instanceof IntegrationTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE';
+}
+
 export class LocalGateway {
   private readonly authorizerCache = new Map<string, CachedDecision>();
   private readonly now: () => number;
   private readonly adminTokenDigest: Buffer;
+  private readonly upstreamTimeoutMs: number;
+  /** Requests being answered per socket (keep-alive, pipelining): a parse error there must not write over an answer. */
+  private readonly answering = new WeakMap<Duplex, number>();
   private server?: Server;
 
   constructor(private readonly options: GatewayOptions) {
     this.now = options.now ?? Date.now;
     this.adminTokenDigest = digest(options.adminToken);
+    this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
   }
 
   /** What API Gateway's FlushStageAuthorizersCache does for the stage. */
@@ -96,6 +123,7 @@ export class LocalGateway {
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     const server = createServer((req, res) => void this.serve(req, res));
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.refuseUnparsed(error, socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -114,30 +142,77 @@ export class LocalGateway {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = this.now();
+    const socket = req.socket;
+    this.answering.set(socket, (this.answering.get(socket) ?? 0) + 1);
+    res.once('close', () => this.answering.set(socket, (this.answering.get(socket) ?? 1) - 1));
     let call: IncomingCall | undefined;
     let outcome: Outcome;
     try {
+      // Read before the body: dropping a body over the limit detaches the socket, but the request is still logged.
+      const received = incomingCall(req, Buffer.alloc(0), started);
+      call = received;
       const body = await readBody(req);
       if (body === undefined) {
-        // API Gateway's own 413 (DEFAULT_4XX), with the stage's generic body.
-        outcome = sendJson(res, 413, GATEWAY_REJECTED.body);
+        // API Gateway's REQUEST_TOO_LARGE (413), rendered by DEFAULT_4XX with the stage's generic body.
+        outcome = answer(res, 413, GATEWAY_REJECTED.body, { errorType: 'REQUEST_TOO_LARGE' });
       } else {
-        call = incomingCall(req, body, started);
+        call = { ...received, body };
         outcome = await this.route(call, res);
       }
     } catch (error) {
-      // API Gateway's 502 (DEFAULT_5XX) tells the caller nothing about the cause; the local log does.
-      this.options.writeAccessLog(JSON.stringify({ event: 'gateway_failure', error: (error as Error).message }));
-      outcome = sendJson(res, 502, GATEWAY_FAILURE.body);
+      // Integration failures are answered where the request's attribution is known; this is the gateway's own.
+      outcome = this.fail(res, call, error);
     }
     if (call) this.options.writeAccessLog(accessLogLine({ call, latencyMs: this.now() - started, ...outcome }));
+  }
+
+  /**
+   * API Gateway's DEFAULT_5XX answer to a failure: the generic body, 504 for an integration
+   * that timed out, else 502. The caller is told nothing of the cause; the local log is, in a
+   * `gateway_failure` line that the request id joins to the request's access-log line.
+   */
+  private fail(res: ServerResponse, call: IncomingCall | undefined, error: unknown, known: Partial<Outcome> = {}): Outcome {
+    const cause = { event: 'gateway_failure', requestId: call?.requestId ?? ACCESS_LOG_NO_VALUE, error: (error as Error).message };
+    this.options.writeAccessLog(JSON.stringify(cause));
+    if (res.headersSent) {
+      // The upstream failed while its answer was passing through: nothing can be said any more
+      // but that the answer is incomplete, so the connection is cut rather than the body ended.
+      res.destroy();
+      return { ...known, status: res.statusCode };
+    }
+    return answer(res, error instanceof IntegrationTimeout ? 504 : 502, GATEWAY_FAILURE.body, known);
+  }
+
+  /**
+   * A request the HTTP parser refused (headers over Node's 16 KiB `maxHeaderSize`, a malformed
+   * request line, a client too slow to send its headers): no request exists, so the answer is
+   * written on the socket as a complete HTTP/1.1 response (Node's 'clientError' contract), in
+   * the stage's generic 4xx form. Its access-log line knows only when and from where; nothing
+   * that was sent is logged.
+   */
+  private refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
+    // A reset connection cannot be answered; a socket busy with an answer must not be written over.
+    if (error.code === 'ECONNRESET' || !socket.writable || (this.answering.get(socket) ?? 0) > 0) {
+      socket.destroy();
+      return;
+    }
+    const receivedAtMs = this.now();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify(GATEWAY_REJECTED.body);
+    const headers = { ...answerHeaders(), 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+    const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+    // The peer reads the answer and closes (Connection: close); one that keeps the socket half-open is cut.
+    (socket as Socket).setTimeout(UNPARSED_LINGER_MS, () => socket.destroy());
+    const call = { receivedAtMs, sourceIp: (socket as Socket).remoteAddress ?? ACCESS_LOG_NO_VALUE };
+    this.options.writeAccessLog(accessLogLine({ call, status, latencyMs: this.now() - receivedAtMs, errorType: 'DEFAULT_4XX' }));
   }
 
   private async route(call: IncomingCall, res: ServerResponse): Promise<Outcome> {
     const resources = API_ROUTES.filter((route) => matchResource(route.resource, call.path) !== null);
     if (resources.length > 0) {
       const route = resources.find((r) => r.method === call.method);
-      if (!route) return sendJson(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
+      if (!route) return answer(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
       return this.invokeApiRoute(call, route, res);
     }
     return this.authorizeAndProxy(call, res);
@@ -149,17 +224,23 @@ export class LocalGateway {
         error: 'unauthorized',
         error_description: 'Admin routes need "Authorization: Bearer <admin token>"; npm start prints the token.',
       };
-      return sendJson(res, 401, body, { resourcePath: route.resource, errorType: 'UNAUTHORIZED' });
+      return answer(res, 401, body, { resourcePath: route.resource, errorType: 'UNAUTHORIZED' });
     }
     const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR_ARN } : {};
     const event = proxyEvent(call, route.resource, matchResource(route.resource, call.path), identity);
     const handler = route.fn === 'token' ? this.options.handlers.token : this.options.handlers.admin;
-    const result = await handler(event);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-    res.writeHead(result.statusCode, headers);
-    res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
-    return { status: result.statusCode, resourcePath: route.resource, integrationStatus: result.statusCode, userArn: identity.userArn };
+    const known = { resourcePath: route.resource, userArn: identity.userArn };
+    try {
+      const result = await handler(event);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      res.writeHead(result.statusCode, headers);
+      res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+      return { status: result.statusCode, integrationStatus: result.statusCode, ...known };
+    } catch (error) {
+      // A function error or a malformed proxy result: API Gateway's 502.
+      return this.fail(res, call, error, { ...known, errorType: 'INTEGRATION_FAILURE' });
+    }
   }
 
   private isOperator(call: IncomingCall): boolean {
@@ -181,7 +262,7 @@ export class LocalGateway {
       const authorizerLatencyMs = this.now() - started;
       if (message === 'Unauthorized') return { ...refuse(res, INVALID_TOKEN, 'UNAUTHORIZED'), resourcePath, authorizerError: message, authorizerLatencyMs };
       const extra = { resourcePath, errorType: 'AUTHORIZER_FAILURE', authorizerError: message, authorizerLatencyMs };
-      return sendJson(res, AUTHORIZER_FAILURE.statusCode, AUTHORIZER_FAILURE.body, extra);
+      return answer(res, AUTHORIZER_FAILURE.statusCode, AUTHORIZER_FAILURE.body, extra);
     }
     const context = stringContext(result.context);
     const decided = { resourcePath, principalId: result.principalId, context, authorizerLatencyMs: this.now() - started };
@@ -190,8 +271,13 @@ export class LocalGateway {
     }
     const verdict = this.options.usage?.admit(result.usageIdentifierKey);
     if (verdict && verdict.outcome !== 'allow') return { ...refuseUsage(res, verdict), ...decided };
-    const status = await this.proxy(call, context, res);
-    return { status, integrationStatus: status, ...decided };
+    try {
+      const status = await this.proxy(call, context, res);
+      return { status, integrationStatus: status, ...decided };
+    } catch (error) {
+      // The authorizer allowed the request: its principal and context are logged with the failure, as API Gateway logs them.
+      return this.fail(res, call, error, { ...decided, errorType: integrationErrorType(error) });
+    }
   }
 
   private async authorize(call: IncomingCall, identitySource: string): Promise<APIGatewayAuthorizerResult> {
@@ -206,7 +292,8 @@ export class LocalGateway {
   }
 
   private proxy(call: IncomingCall, context: Record<string, string>, res: ServerResponse): Promise<number> {
-    const target = new URL(call.path + (call.query.size ? `?${call.query}` : ''), this.options.upstreamUrl);
+    // Appended, as the stage's HTTP integration does (`{upstreamUrl}/{proxy}`): a base path in the URL is kept.
+    const target = new URL(`${this.options.upstreamUrl.replace(/\/+$/, '')}${call.path}${call.query.size ? `?${call.query}` : ''}`);
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
@@ -221,6 +308,7 @@ export class LocalGateway {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const upstream = send(target, { method: call.method, headers }, (upstreamRes) => {
+        clearTimeout(timeout);
         const status = upstreamRes.statusCode ?? 502;
         const responseHeaders = Object.fromEntries(
           Object.entries(upstreamRes.headers).filter(([name]) => !HOP_BY_HOP.has(name) || name === 'content-length'),
@@ -230,7 +318,11 @@ export class LocalGateway {
         upstreamRes.on('end', () => resolve(status));
         upstreamRes.on('error', reject);
       });
-      upstream.on('error', (error) => reject(new Error(`upstream ${this.options.upstreamUrl} unreachable: ${error.message}`)));
+      const timeout = setTimeout(() => upstream.destroy(new IntegrationTimeout(this.options.upstreamUrl, this.upstreamTimeoutMs)), this.upstreamTimeoutMs);
+      upstream.on('error', (error) => {
+        clearTimeout(timeout);
+        reject(error instanceof IntegrationTimeout ? error : new Error(`upstream ${this.options.upstreamUrl} unreachable: ${error.message}`));
+      });
       upstream.end(call.body);
     });
   }
@@ -263,16 +355,20 @@ function stringContext(context: APIGatewayAuthorizerResult['context']): Record<s
   return Object.fromEntries(Object.entries(context ?? {}).map(([key, value]) => [key, String(value)]));
 }
 
-function sendJson(res: ServerResponse, status: number, body: object, extra: Partial<Outcome> = {}): Outcome {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+/** The headers of every answer the gateway makes itself: JSON, never stored by a cache. */
+function answerHeaders(headers: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { 'Content-Type': 'application/json', ...headers, ...NO_STORE_HEADERS };
+}
+
+/** Every refusal and failure the gateway answers itself goes through here (or `refuseUnparsed`). */
+function answer(res: ServerResponse, status: number, body: object, extra: Partial<Outcome> = {}, headers: Readonly<Record<string, string>> = {}): Outcome {
+  res.writeHead(status, answerHeaders(headers));
   res.end(JSON.stringify(body));
   return { status, ...extra };
 }
 
 function refuse(res: ServerResponse, refusal: Refusal, errorType: string, headers: Readonly<Record<string, string>> = {}): Outcome {
-  res.writeHead(refusal.statusCode, { ...refusal.headers, ...headers });
-  res.end(JSON.stringify(refusal.body));
-  return { status: refusal.statusCode, errorType };
+  return answer(res, refusal.statusCode, refusal.body, { errorType }, { ...refusal.headers, ...headers });
 }
 
 /**

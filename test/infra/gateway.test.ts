@@ -11,10 +11,12 @@ import {
   GATEWAY_FAILURE,
   GATEWAY_REJECTED,
   INSUFFICIENT_SCOPE,
+  INTEGRATION_TIMEOUT_SECONDS,
   INVALID_REQUEST_BODY,
   INVALID_TOKEN,
   INVALID_USAGE_KEY,
   NO_ROUTE,
+  NO_STORE_HEADERS,
   QUOTA_EXCEEDED,
   THROTTLED,
 } from '../../common/gateway-responses';
@@ -186,8 +188,25 @@ describe('gateway responses', () => {
     const response = byType().get(type)!;
     expect(response.StatusCode).toBe(String(refusal.statusCode));
     expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
-    const headers = 'headers' in refusal ? (refusal.headers as Record<string, string>) : {};
+    const headers = { ...('headers' in refusal ? (refusal.headers as Record<string, string>) : {}), ...NO_STORE_HEADERS };
     expect(response.ResponseParameters ?? {}).toEqual(Object.fromEntries(Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])));
+  });
+
+  it('marks every gateway response no-store, as every error must be (docs/api.md), next to its own headers', () => {
+    const responses = [...byType()];
+    expect(responses).toHaveLength(GATEWAY_REFUSALS.length);
+    for (const [type, response] of responses) {
+      expect(response.ResponseParameters?.['gatewayresponse.header.Cache-Control'], type).toBe("'no-store'");
+      expect(response.ResponseParameters?.['gatewayresponse.header.Pragma'], type).toBe("'no-cache'");
+    }
+    expect(byType().get('UNAUTHORIZED')!.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'Bearer error="invalid_token"'`);
+    expect(byType().get('THROTTLED')!.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+  });
+
+  it('waits for the upstream as long as the local gateway does (the integration timeout)', () => {
+    const upstream = Object.values(resources('AWS::ApiGateway::Method')).filter((m) => m.Properties.Integration?.Type === 'HTTP_PROXY');
+    expect(upstream).toHaveLength(2);
+    for (const method of upstream) expect(method.Properties.Integration.TimeoutInMillis).toBe(INTEGRATION_TIMEOUT_SECONDS * 1000);
   });
 
   it('answers expired AWS credentials (SigV4 admin calls only) without a Bearer challenge', () => {

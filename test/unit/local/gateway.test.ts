@@ -83,6 +83,25 @@ describe('local gateway', () => {
     expect(await response.json()).toMatchObject({ error: 'not_found' });
   });
 
+  it('keeps the upstream URL\'s base path, as the stage\'s integration ({upstreamUrl}/{proxy}) does', async () => {
+    for (const base of ['/api/v2', '/api/v2/']) {
+      const based = new LocalGateway({
+        handlers: { token: async () => ({ statusCode: 500, body: '' }), admin: async () => ({ statusCode: 500, body: '' }), authorizer: fakeAuthorizer([]) },
+        adminToken: ADMIN_TOKEN,
+        upstreamUrl: `${echo.url}${base}`,
+        authorizerCacheTtlSeconds: 0,
+        writeAccessLog: () => undefined,
+      });
+      try {
+        const port = await based.listen(0);
+        const seen = (await (await fetch(`http://127.0.0.1:${port}/orders/42?x=1`, { headers: { Authorization: 'Bearer good' } })).json()) as { url: string };
+        expect(seen.url).toBe('/api/v2/orders/42?x=1');
+      } finally {
+        await based.close();
+      }
+    }
+  });
+
   it('refuses a missing or invalid token with 401 invalid_token, and a crashing authorizer with 500', async () => {
     const missing = await fetch(`${url}/orders/1`);
     expect(missing.status).toBe(401);
