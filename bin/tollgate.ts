@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * The CDK app: reads the settings from context once, checks them, and builds the stateful
- * and stateless stacks. A bad setting stops synth with a message that names it.
+ * and stateless stacks. A bad setting stops synth with a message that names it, and so
+ * does a cdk-nag AwsSolutions finding that no acknowledgement explains.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig, ConfigError } from '../lib/config';
 import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
 
@@ -19,4 +21,5 @@ try {
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 const data = new TollgateDataStack(app, 'TollgateData', { env });
 new TollgateApiStack(app, 'Tollgate', { env, config, tables: data.data.tables });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -13,9 +13,8 @@ import { Construct } from 'constructs';
 import { Limits } from '../common/config';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
+import { findingArn } from './nag';
 
-/** How cdk-nag renders `keysArn` in a finding id. */
-const KEYS_ARN_FINDING = 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*';
 
 export interface KeyRingProps {
   /** The only key spec the rotation function may create. */
@@ -61,6 +60,11 @@ export class KeyRing extends Construct {
   /** `arn:…:kms:{region}:{account}:key/*`: this account's keys in this region. */
   get keysArn(): string {
     return Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+  }
+
+  /** {@link keysArn} as cdk-nag names it in a finding. */
+  private get keysArnFinding(): string {
+    return findingArn(Stack.of(this), { service: 'kms', region: true, account: true, resource: 'key/*' });
   }
 
   /** Condition values that a key carries our application and ring tags. */
@@ -148,7 +152,7 @@ export class KeyRing extends Construct {
         reason: 'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin, policy-lockout and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
+        id: `AwsSolutions-IAM5[Resource::${this.keysArnFinding}]`,
         reason: 'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
       },
     );
@@ -163,7 +167,7 @@ export class KeyRing extends Construct {
    */
   grantSign(grantee: TollgateFunction): void {
     Validations.of(grantee).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${KEYS_ARN_FINDING}]`,
+      id: `AwsSolutions-IAM5[Resource::${this.keysArnFinding}]`,
       reason: 'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC), one of our signing algorithms and a digest message type.',
     });
     grantee.role.addToPolicy(

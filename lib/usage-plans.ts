@@ -23,6 +23,7 @@ import { Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam
 import { Construct, type IConstruct } from 'constructs';
 import { UsageNaming } from '../common/config';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
+import { findingArn } from './nag';
 
 /** Fallback usage keys start with this; clients' own keys start with `tgu` (`common/tokens.ts`). */
 export const FALLBACK_USAGE_KEY_PREFIX = 'tgf';
@@ -50,8 +51,6 @@ export function apigatewayArn(stack: Stack, path: string): string {
   return `arn:${stack.partition}:apigateway:${stack.region}::${path}`;
 }
 
-/** How cdk-nag renders {@link apigatewayArn} in a finding id. */
-const findingArn = (path: string) => `arn:<AWS::Partition>:apigateway:<AWS::Region>::${path}`;
 
 /** The paths that need a wildcard (ids made at run time), each acknowledged below. */
 const WILDCARD_PATHS = {
@@ -175,6 +174,8 @@ export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
     planKey: 'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
   };
   for (const [name, path] of Object.entries(WILDCARD_PATHS) as [keyof typeof WILDCARD_PATHS, string][]) {
-    Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${findingArn(path)}]`, reason: reasons[name] });
+    // How cdk-nag names {@link apigatewayArn} of the path.
+    const finding = findingArn(Stack.of(scope), { service: 'apigateway', region: true, account: false, resource: path });
+    Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${finding}]`, reason: reasons[name] });
   }
 }

@@ -49,6 +49,8 @@ export interface BuildOptions {
   readonly requireUsageKey?: boolean;
   /** The API stack's id (and name). @default Tollgate */
   readonly apiStackId?: string;
+  /** The stacks' account and Region, as the CDK CLI sets them. @default none: both unresolved */
+  readonly env?: { readonly account?: string; readonly region?: string };
 }
 
 export function buildApp(options: BuildOptions = {}): BuiltApp {
@@ -59,8 +61,10 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
     context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] },
   });
   const config = readConfig((setting) => settings[setting]);
-  const data = new TollgateDataStack(app, 'TollgateData');
+  const env = options.env && { env: options.env };
+  const data = new TollgateDataStack(app, 'TollgateData', { ...env });
   const api = new TollgateApiStack(app, options.apiStackId ?? 'Tollgate', {
+    ...env,
     config,
     tables: data.data.tables,
     ...(!options.bundle && { entryRoot: placeholderEntries() }),

@@ -34,6 +34,15 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => built.app.synth()).not.toThrow();
   });
 
+  it.each([
+    ['the Region the CDK CLI sets (no credentials)', { region: 'us-east-1' }],
+    ['the account and Region of a deploy', { account: '123456789012', region: 'eu-central-1' }],
+    ['a Region of another partition', { account: '123456789012', region: 'cn-north-1' }],
+  ])('finds nothing unacknowledged with %s: acknowledgements name findings as cdk-nag renders known values', (_name, env) => {
+    const built = withNag(buildApp({ env }));
+    expect(() => built.app.synth()).not.toThrow();
+  });
+
   it('finds nothing unacknowledged with a web ACL either (the WAF acknowledgement is then not made)', () => {
     const built = withNag(buildApp({ settings: { wafWebAclArn: WEB_ACL } }));
     expect(() => built.app.synth()).not.toThrow();
