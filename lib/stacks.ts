@@ -1,7 +1,8 @@
 /**
  * The two stacks: stateful (tables and their key; termination-protected, RETAIN) and
- * stateless (functions, API, schedule, dashboards), so the API stack can be destroyed and
- * redeployed at will without touching a credential.
+ * stateless (functions, API, schedule, dashboards), so no change to the API stack can lose
+ * a credential. Recreating it does change the API's URL (hence the default issuer) and its
+ * usage plans; docs/deploy.md says what that means for live tokens and clients.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
