@@ -10,16 +10,16 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { StackOutput } from '../common/functions';
-import { localStateDir, localStatePaths } from '../local/state';
+import { DEFAULT_LOCAL_PORT, LocalEnv, localStateDir, localStatePaths } from '../local/state';
 import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from './auth';
 import { CliError, MissingAdminToken, NetworkError, ServerError, UsageError } from './errors';
 
-/** Contract §6: where `npm start` listens unless `PORT` says otherwise. */
-export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:8787';
+export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 
 export const TargetEnv = {
   url: 'TOLLGATE_URL',
-  adminToken: 'TOLLGATE_ADMIN_TOKEN',
+  /** The same variable `npm start` takes its admin token from. */
+  adminToken: LocalEnv.adminToken,
 } as const;
 
 export interface TargetOptions {

@@ -86,6 +86,8 @@ export const EndpointEnv = {
  */
 export const REVOCATION_SETTLE_MARGIN_MS = 250;
 
+export const SECONDS_PER_DAY = 86_400;
+
 export const Defaults = {
   tokenTtlSeconds: 900,
   keySpec: 'ECC_NIST_P256' as KeySpec,

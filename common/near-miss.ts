@@ -14,7 +14,7 @@ export function nearMiss<T extends string>(name: string, candidates: readonly T[
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];

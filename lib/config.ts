@@ -5,15 +5,16 @@
  * come from `common/config.ts`, the same values the functions check at cold start.
  */
 import {
-  Defaults,
   DEFAULT_ROUTES,
+  Defaults,
   Env,
   Limits,
-  SettingBounds,
   pendingPublicationSeconds,
   retiringVerificationSeconds,
-  routeRulesProblem,
   type RouteRule,
+  routeRulesProblem,
+  SECONDS_PER_DAY,
+  SettingBounds,
   type UnmatchedRoutes,
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
@@ -89,7 +90,6 @@ export class ConfigError extends Error {
   }
 }
 
-const SECONDS_PER_DAY = 86_400;
 /** API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters. */
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+$/;

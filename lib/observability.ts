@@ -27,7 +27,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ACCESS_LOG_FIELDS } from '../common/access-log';
-import { Defaults, METRICS_NAMESPACE } from '../common/config';
+import { Defaults, METRICS_NAMESPACE, SECONDS_PER_DAY } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';
 import type { TollgateFunction } from './function';
@@ -117,7 +117,7 @@ export class Observability extends Construct {
       }),
       rotationOverdue: this.alarm('RotationOverdue', {
         metric: tollgateMetric('activeKeyAgeSeconds', 'Maximum', hourly),
-        threshold: props.rotationIntervalDays * 86_400 + ROTATION_OVERDUE_GRACE.toSeconds(),
+        threshold: props.rotationIntervalDays * SECONDS_PER_DAY + ROTATION_OVERDUE_GRACE.toSeconds(),
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
         // Every scheduled step reports the active key's age; three silent hours mean the schedule or the function is broken.
@@ -142,7 +142,7 @@ export class Observability extends Construct {
       }),
       upstreamCertificateExpiring: this.alarm('UpstreamCertificateExpiring', {
         metric: tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', hourly),
-        threshold: Defaults.upstreamCertificateWarningDays * 86_400,
+        threshold: Defaults.upstreamCertificateWarningDays * SECONDS_PER_DAY,
         comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
         // Silence is RotationOverdue's to report (every step emits both), and a failed read is a RotationFailed.
         description: `The client certificate the stage presents to the upstream expires within ${Defaults.upstreamCertificateWarningDays} days; after that the upstream refuses every request. Renew it: docs/deploy.md, "Renewing the upstream client certificate".`,

@@ -9,6 +9,7 @@ import { Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } 
 import { nearMiss } from '../common/near-miss';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
+import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
 /** What a config file (`tollgate.config.json`, or `--config FILE`) may set. */
 export interface FileConfig {
@@ -21,13 +22,6 @@ export interface FileConfig {
 const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
-
-/** The environment variables of local mode itself (the functions' own are in `Env`). */
-export const LocalEnv = {
-  port: 'PORT',
-  upstreamUrl: 'UPSTREAM_URL',
-  adminToken: 'TOLLGATE_ADMIN_TOKEN',
-} as const;
 
 export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--help]]';
 
@@ -197,7 +191,7 @@ function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
 }
 
 function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 8787;
+  if (raw === undefined || raw === '') return DEFAULT_LOCAL_PORT;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartInputError(`${LocalEnv.port} must be an integer from 0 to 65535, got "${raw}"`);
   return port;

@@ -9,6 +9,16 @@ export const LOCAL_STATE_DIR = '.local';
 /** Lets tests (and a second local stack) keep their state apart from a developer's own. */
 export const LOCAL_DIR_ENV = 'TOLLGATE_LOCAL_DIR';
 
+/** The environment variables of local mode itself (the functions' own are in `Env`); the CLI reads the admin token's too. */
+export const LocalEnv = {
+  port: 'PORT',
+  upstreamUrl: 'UPSTREAM_URL',
+  adminToken: 'TOLLGATE_ADMIN_TOKEN',
+} as const;
+
+/** Contract §6: where `npm start` listens unless `PORT` says otherwise. */
+export const DEFAULT_LOCAL_PORT = 8787;
+
 export function localStateDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return env[LOCAL_DIR_ENV] || LOCAL_STATE_DIR;
 }

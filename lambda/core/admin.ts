@@ -3,7 +3,7 @@
  * clients; report and rotate the signing-key ring. Each revocation is ONE conditional write
  * whose `status` change to `revoked` the stream fan-out carries to every authorizer.
  */
-import { CLIENT_ID_PATTERN, Defaults, Limits } from '../../common/config';
+import { CLIENT_ID_PATTERN, Defaults, Limits, SECONDS_PER_DAY } from '../../common/config';
 import { CredentialStatus, type SigningKeyRecord } from '../../common/tables';
 import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../common/tokens';
 import {
@@ -30,8 +30,6 @@ import {
 } from './credentials';
 import { Conflict, ErrorCode, NotFound } from './issuance-errors';
 import type { RingSource } from './issuing-key';
-
-const DAY_SECONDS = 86_400;
 
 /** Starts a rotation the way the console or schedule would; throws `RotationFailed`. */
 export interface RotationTrigger {
@@ -91,7 +89,7 @@ export class Admin {
       description: input.description,
       metadata: input.metadata,
       createdAt: nowSeconds,
-      expiresAt: input.expiresInDays === undefined ? undefined : nowSeconds + input.expiresInDays * DAY_SECONDS,
+      expiresAt: input.expiresInDays === undefined ? undefined : nowSeconds + input.expiresInDays * SECONDS_PER_DAY,
       // Never-used keys must sort into the stale-key index too (activeByLastUsed).
       lastUsedAt: nowSeconds,
     };

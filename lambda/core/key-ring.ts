@@ -14,12 +14,11 @@
  * - exactly one key is active once the ring holds any key.
  */
 import { randomBytes } from 'node:crypto';
-import { pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/config';
+import { pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../../common/config';
 import { SigningKeyState, type SigningKeyRecord } from '../../common/tables';
 import { SIGNING_ALGORITHMS, type KeySpec } from '../../common/tokens';
 import { RingInvariantViolation, UnknownSigningKey } from './rotation-errors';
 
-const SECONDS_PER_DAY = 86_400;
 /** KMS deletes a key when its waiting period ends; a week later the record is only history. */
 const PRUNE_GRACE_DAYS = 7;
 

@@ -4,14 +4,12 @@
  * scan), counted as metrics on every run and published as EventBridge events once per
  * UTC day. Events carry identifiers and times only: the index projections hold no secret.
  */
-import { HygieneEvent } from '../../common/config';
+import { HygieneEvent, SECONDS_PER_DAY } from '../../common/config';
 import { Metric } from '../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';
 import type { HygieneReport, HygieneKeyView, RunLog } from './rotation-report';
 import type { ApiKeyHygieneSource, EventPublisher, ExpiringApiKey, HygieneEventEntry, MetricsSink, RingStore, StaleApiKey } from './rotation-ports';
-
-const SECONDS_PER_DAY = 86_400;
 
 export const HygieneMetric = {
   expiring: Metric.keysExpiring,

@@ -27,7 +27,7 @@ import {
 import { describeError, RingConflict, RotationStepFailed } from './rotation-errors';
 import { checkHygiene, type HygieneSettings } from './rotation-hygiene';
 import { reconcileKmsKeys } from './rotation-reconcile';
-import { buildReport, RunLog, type HygieneReport, type ReconciliationReport, type RotationReport } from './rotation-report';
+import { buildReport, RunLog, type HygieneReport, type ReportInput, type RotationReport } from './rotation-report';
 import type { RotationRequest } from './rotation-request';
 import { checkUpstreamCertificates, type UpstreamCertificateView, type UpstreamCertificateWatch } from './upstream-certificates';
 import type { ApiKeyHygieneSource, EventPublisher, KeyManager, MetricsSink, RingSnapshot, RingStore, WarningLog } from './rotation-ports';
@@ -179,12 +179,6 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     return deps.upstreamCertificates ? checkUpstreamCertificates(deps.upstreamCertificates, deps.metrics, nowSeconds(), log) : null;
   }
 
-  interface Findings {
-    readonly reconciliation?: ReconciliationReport;
-    readonly hygiene: HygieneReport | null;
-    readonly upstreamCertificates?: UpstreamCertificateView[] | null;
-  }
-
   async function finish(request: RotationRequest, log: RunLog, findings: Findings) {
     const ring = await stage('reading the signing-key ring', () => deps.store.snapshot());
     const now = nowSeconds();
@@ -233,6 +227,9 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     },
   };
 }
+
+/** What a run found besides the ring; the parts a run did not look at are reported as null. */
+type Findings = Pick<ReportInput, 'hygiene'> & Partial<Pick<ReportInput, 'reconciliation' | 'upstreamCertificates'>>;
 
 function holds(ring: RingSnapshot, kmsKeyArn: string): boolean {
   return ring.keys.some((key) => key.kmsKeyArn === kmsKeyArn);

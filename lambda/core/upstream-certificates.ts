@@ -5,13 +5,12 @@
  * being prepared), report both, and emit the presented one's remaining time, on which the
  * stack alarms well before the end. Renewing is two deployments (docs/deploy.md).
  */
+import { SECONDS_PER_DAY } from '../../common/config';
 import { Metric } from '../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';
 import type { RunLog } from './rotation-report';
 import type { ClientCertificateSource, MetricsSink } from './rotation-ports';
-
-const SECONDS_PER_DAY = 86_400;
 
 /** The certificates to watch, by API Gateway client-certificate id. */
 export interface UpstreamCertificates {
