@@ -17,6 +17,7 @@ import { Functions } from '../common/functions';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, SigningKeyAttr, TokenAttr } from '../common/tables';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
+import { apigatewayArn } from './usage-plans';
 
 type StreamTable = (typeof Functions.fanout.streams)[number];
 
@@ -98,13 +99,7 @@ export class RevocationFanout extends Construct {
     this.function.role.addToPolicy(
       new PolicyStatement({
         actions: ['apigateway:DELETE'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'apigateway',
-            account: '',
-            resource: `/restapis/${props.restApiId}/stages/${props.stageName}/cache/authorizers`,
-          }),
-        ],
+        resources: [apigatewayArn(Stack.of(this), `/restapis/${props.restApiId}/stages/${props.stageName}/cache/authorizers`)],
       }),
     );
   }
