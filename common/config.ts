@@ -159,6 +159,11 @@ export const Limits = {
   keyDeletionWindowDaysMax: 30,
   /** API Gateway's own bounds for the authorizer result cache. */
   authorizerCacheTtlSecondsMax: 3600,
+  /**
+   * How long after its `exp` a token may still be accepted, cache included: RFC 7519
+   * §4.1.4 allows "some small leeway, usually no more than a few minutes".
+   */
+  acceptedAfterExpiryMaxSeconds: 300,
   revocationPollMsMin: 100,
   revocationPollMsMax: 1000,
   clockSkewSecondsMax: 300,
@@ -228,6 +233,20 @@ export const DEFAULT_ROUTES: readonly RouteRule[] = [
   { method: 'PATCH', path: '/orders/{proxy+}', scopes: ['orders:write'] },
   { method: 'DELETE', path: '/orders/{proxy+}', scopes: ['orders:write'] },
 ];
+
+/**
+ * The authorizer's identity sources, which are also API Gateway's key for its cached
+ * results: the bearer token, the method and the path. With the method and path in the
+ * key, a cached policy is only reused for the request it was decided for, so it can name
+ * that one method ARN and never allow more than the authorizer would decide afresh
+ * (`lambda/core/route-policy.ts`). The CDK authorizer and local mode's cache emulation
+ * both read this list.
+ */
+export const AUTHORIZER_IDENTITY_SOURCES = [
+  { kind: 'header', name: 'Authorization' },
+  { kind: 'context', name: 'httpMethod' },
+  { kind: 'context', name: 'path' },
+] as const satisfies readonly { kind: 'header' | 'context'; name: string }[];
 
 /** Headers the gateway adds for the upstream (contract §2.1). */
 export const UpstreamHeader = {
@@ -300,6 +319,28 @@ export function retiringVerificationSeconds(clockSkewSeconds: number = Defaults.
 }
 
 /**
+ * The longest a token is accepted after its `exp`: the verifier's clock skew, then the
+ * authorizer cache TTL, because a decision API Gateway cached a moment before `exp` is
+ * reused for the whole TTL (the cache has no notion of the token's lifetime).
+ */
+export function acceptedAfterExpirySeconds(authorizerCacheTtlSeconds: number, clockSkewSeconds: number = Defaults.clockSkewSeconds): number {
+  return clockSkewSeconds + authorizerCacheTtlSeconds;
+}
+
+/**
+ * Why an authorizer cache TTL breaks the bound on acceptance after `exp`, or undefined.
+ * The stack (`lib/config.ts`) and `npm start` (`local/start-input.ts`) both refuse it.
+ */
+export function authorizerCacheTtlProblem(ttlSeconds: number, clockSkewSeconds: number = Defaults.clockSkewSeconds): string | undefined {
+  const after = acceptedAfterExpirySeconds(ttlSeconds, clockSkewSeconds);
+  if (after <= Limits.acceptedAfterExpiryMaxSeconds) return undefined;
+  return (
+    `must be at most ${Limits.acceptedAfterExpiryMaxSeconds - clockSkewSeconds}: a decision cached just before a token's exp is reused for the whole TTL, ` +
+    `so with the ${clockSkewSeconds} s clock skew a token would be accepted up to ${after} s after it expired (at most ${Limits.acceptedAfterExpiryMaxSeconds} s is allowed)`
+  );
+}
+
+/**
  * Bounds of settings that the stack checks at synth and the functions check again at
  * cold start, kept here so the two checks cannot disagree (a value the stack accepts and
  * the function rejects would deploy a function that cannot start).
@@ -308,7 +349,7 @@ export const SettingBounds = {
   rotationIntervalDaysMax: 365,
   /** `expiryWarningDays` and `staleKeyDays`. */
   hygieneDaysMax: 3650,
-  /** Every rule adds patterns to the authorizer's policy document, whose size API Gateway bounds. */
+  /** The authorizer matches a request against every rule; a bound keeps that cheap. */
   routeRulesMax: 100,
   /** `upstreamCertificateGeneration`: one renewal a year for a thousand years. */
   upstreamCertificateGenerationMax: 1000,
@@ -323,6 +364,26 @@ const PARAM_SEGMENT = /^\{[A-Za-z0-9_]+\}$/;
  */
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@%-]+$/;
 
+const AMBIGUOUS_IN_SEGMENT = /[/\\%*\u0000-\u001f\u007f]/;
+
+/**
+ * A path segment percent-decoded and lower-cased, as the authorizer compares segments
+ * with route rules (`lambda/core/route-policy.ts`); undefined when decoding makes it
+ * ambiguous to upstream frameworks: empty, a dot segment, or holding a separator (`/`,
+ * `\`), an escape character (`%`, so nothing decodes twice), a glob character (`*`) or a
+ * control character.
+ */
+export function canonicalPathSegment(raw: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = raw.includes('%') ? decodeURIComponent(raw) : raw;
+  } catch {
+    return undefined;
+  }
+  if (decoded === '' || decoded === '.' || decoded === '..' || AMBIGUOUS_IN_SEGMENT.test(decoded)) return undefined;
+  return decoded.toLowerCase();
+}
+
 /** Why a route path (contract §5: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */
 export function routePathProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'path must start with "/"';
@@ -334,6 +395,8 @@ export function routePathProblem(path: string): string | undefined {
       if (i !== segments.length - 1) return 'a greedy {name+} segment must be the last one';
     } else if (!PARAM_SEGMENT.test(segment) && !LITERAL_SEGMENT.test(segment)) {
       return `segment "${segment}" has characters a literal path segment cannot have`;
+    } else if (!PARAM_SEGMENT.test(segment) && canonicalPathSegment(segment) === undefined) {
+      return `segment "${segment}" is ambiguous (a dot segment, or an escape that decodes to "/", "%" or a control character)`;
     }
   }
   return undefined;

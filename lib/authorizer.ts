@@ -1,12 +1,15 @@
 /**
  * The Lambda authorizer in front of every upstream route: a REQUEST authorizer whose
- * identity source is the Authorization header, so API Gateway answers a request without
- * one with 401 itself (no invocation), and caches each token's decision for
- * `authorizerCacheTtlSeconds` (the fan-out flushes that cache on every revocation).
+ * identity sources are the Authorization header, the method and the path
+ * (`AUTHORIZER_IDENTITY_SOURCES`). API Gateway answers a request without the header with
+ * 401 itself (no invocation), and caches each decision for `authorizerCacheTtlSeconds`
+ * under all three values, so a cached policy is only reused for the request it was made
+ * for (the fan-out flushes that cache on every revocation).
  */
 import { Duration } from 'aws-cdk-lib';
 import { IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
+import { AUTHORIZER_IDENTITY_SOURCES } from '../common/config';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 
@@ -35,7 +38,7 @@ export class TokenAuthorizer extends Construct {
     });
     this.authorizer = new RequestAuthorizer(this, 'Request', {
       handler: this.function.fn,
-      identitySources: [IdentitySource.header('Authorization')],
+      identitySources: AUTHORIZER_IDENTITY_SOURCES.map((source) => (source.kind === 'header' ? IdentitySource.header(source.name) : IdentitySource.context(source.name))),
       resultsCacheTtl: Duration.seconds(props.cacheTtlSeconds),
     });
   }

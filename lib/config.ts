@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_ROUTES,
+  authorizerCacheTtlProblem,
   Defaults,
   Env,
   Limits,
@@ -130,6 +131,9 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
   const issuer = httpsUrl(read, 'issuer', false);
   const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
   const operatorPrincipals = readOperatorPrincipals(read);
+  const authorizerCacheTtlSeconds = integer(read, 'authorizerCacheTtlSeconds', Defaults.authorizerCacheTtlSeconds, 0, Limits.authorizerCacheTtlSecondsMax);
+  const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds);
+  if (cacheProblem) throw new ConfigError('authorizerCacheTtlSeconds', `${cacheProblem}, got ${authorizerCacheTtlSeconds}`);
   return {
     upstreamUrl: upstreamUrl!.replace(/\/+$/, ''),
     routes: routes(read),
@@ -138,7 +142,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     keySpec: keySpec(read),
     rotationIntervalDays: rotationIntervalDays(read),
     keyDeletionWindowDays: integer(read, 'keyDeletionWindowDays', Defaults.keyDeletionWindowDays, Limits.keyDeletionWindowDaysMin, Limits.keyDeletionWindowDaysMax),
-    authorizerCacheTtlSeconds: integer(read, 'authorizerCacheTtlSeconds', Defaults.authorizerCacheTtlSeconds, 0, Limits.authorizerCacheTtlSecondsMax),
+    authorizerCacheTtlSeconds,
     revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
     stageName: text(read, 'stageName', Defaults.stageName, STAGE_NAME, 'must be 1–128 letters, digits, "-" or "_"')!,
     ...(issuer && { issuer }),

@@ -32,7 +32,8 @@ export interface IncomingCall {
 }
 
 export function incomingCall(request: IncomingMessage, body: Buffer, now = Date.now()): IncomingCall {
-  const url = new URL(request.url ?? '/', 'http://local');
+  const target = request.url ?? '/';
+  const url = new URL(target, 'http://local');
   const headers = new Map<string, string[]>();
   const raw = request.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -42,7 +43,9 @@ export function incomingCall(request: IncomingMessage, body: Buffer, now = Date.
   }
   return {
     method: (request.method ?? 'GET').toUpperCase(),
-    path: url.pathname,
+    // The path as sent: WHATWG URL parsing would resolve dot segments (`%2e%2e` too) and
+    // turn `\` into `/`, hiding from the authorizer paths it must see to refuse them.
+    path: target.startsWith('/') ? target.split('?', 1)[0]! : url.pathname,
     query: url.searchParams,
     headers,
     body,

@@ -1,7 +1,7 @@
 /**
  * The local stand-in for API Gateway: routes Tollgate's own paths to the real token and
  * admin handlers, runs the real authorizer for everything else, honours its policy and
- * context as API Gateway does (result cache keyed by the Authorization header, 401 on
+ * context as API Gateway does (result cache keyed by the identity sources, 401 on
  * "Unauthorized", 403 on a denying policy), applies the usage plan of the authorizer's
  * `usageIdentifierKey` when usage plans are in force (403 for a key no plan holds, 429
  * when throttled or over quota), then proxies to the upstream without the bearer token
@@ -36,6 +36,7 @@ import {
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { evaluatePolicy } from '../lambda/core/policy-evaluation';
+import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine, type AccessLogInput } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
@@ -81,11 +82,6 @@ const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
 
-interface CachedDecision {
-  readonly result: APIGatewayAuthorizerResult;
-  readonly expiresAtMs: number;
-}
-
 interface Outcome extends Omit<AccessLogInput, 'call' | 'latencyMs'> {}
 
 /** The upstream took longer than the integration timeout (API Gateway's INTEGRATION_TIMEOUT, 504). */
@@ -102,7 +98,7 @@ function integrationErrorType(error: unknown): 'INTEGRATION_TIMEOUT' | 'INTEGRAT
 }
 
 export class LocalGateway {
-  private readonly authorizerCache = new Map<string, CachedDecision>();
+  private readonly authorizerCache: AuthorizerResultCache;
   private readonly now: () => number;
   private readonly adminTokenDigest: Buffer;
   private readonly upstreamTimeoutMs: number;
@@ -112,13 +108,14 @@ export class LocalGateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.now = options.now ?? Date.now;
+    this.authorizerCache = new AuthorizerResultCache(options.authorizerCacheTtlSeconds, this.now);
     this.adminTokenDigest = digest(options.adminToken);
     this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
   }
 
   /** What API Gateway's FlushStageAuthorizersCache does for the stage. */
   flushAuthorizerCache(): void {
-    this.authorizerCache.clear();
+    this.authorizerCache.flush();
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -250,13 +247,13 @@ export class LocalGateway {
 
   private async authorizeAndProxy(call: IncomingCall, res: ServerResponse): Promise<Outcome> {
     const resourcePath = upstreamResource(call.path);
-    const identitySource = headerValue(call, 'authorization');
-    // API Gateway refuses a request without the identity source before invoking the authorizer.
-    if (!identitySource) return { ...refuse(res, INVALID_TOKEN, 'UNAUTHORIZED'), resourcePath };
+    const key = cacheKey(call);
+    // API Gateway refuses a request missing an identity source before invoking the authorizer.
+    if (key === undefined) return { ...refuse(res, INVALID_TOKEN, 'UNAUTHORIZED'), resourcePath };
     let result: APIGatewayAuthorizerResult;
     const started = this.now();
     try {
-      result = await this.authorize(call, identitySource);
+      result = await this.authorize(call, key);
     } catch (error) {
       const message = (error as Error).message;
       const authorizerLatencyMs = this.now() - started;
@@ -280,14 +277,13 @@ export class LocalGateway {
     }
   }
 
-  private async authorize(call: IncomingCall, identitySource: string): Promise<APIGatewayAuthorizerResult> {
-    const ttlMs = this.options.authorizerCacheTtlSeconds * 1000;
-    const cached = ttlMs > 0 ? this.authorizerCache.get(identitySource) : undefined;
-    if (cached && cached.expiresAtMs > this.now()) return cached.result;
+  private async authorize(call: IncomingCall, key: string): Promise<APIGatewayAuthorizerResult> {
+    const cached = this.authorizerCache.get(key);
+    if (cached !== undefined) return cached;
     const resource = upstreamResource(call.path);
     const pathParameters = call.path === '/' ? null : { proxy: call.path.slice(1) };
     const result = await this.options.handlers.authorizer(authorizerEvent(call, resource, pathParameters));
-    if (ttlMs > 0) this.authorizerCache.set(identitySource, { result, expiresAtMs: this.now() + ttlMs });
+    this.authorizerCache.set(key, result);
     return result;
   }
 

@@ -38,6 +38,7 @@ export interface LocalStackOptions {
   readonly keySpec?: KeySpec;
   /** How often the local rotation schedule sends its `step`. */
   readonly rotationStepSeconds?: number;
+  /** API Gateway's authorizer result cache, emulated. @default the stack's `Defaults.authorizerCacheTtlSeconds`; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
   readonly revocationPollMs?: number;
   /** Where access-log lines and hygiene events go. */
@@ -117,7 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
     const port = options.port;
-    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? 0;
+    // As deployed: the stack caches authorizer results unless its TTL is set to 0.
+    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? Defaults.authorizerCacheTtlSeconds;
     const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
     const url = `http://127.0.0.1:${issuerPort}`;
     Object.assign(process.env, {

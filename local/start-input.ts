@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { authorizerCacheTtlProblem, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
@@ -17,13 +17,15 @@ export interface FileConfig {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  /** API Gateway's authorizer result cache, emulated; 0 turns it off. */
+  readonly authorizerCacheTtlSeconds?: number;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
-export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--help]]';
+export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache] [--help]]';
 
 /** Input `npm start` refuses before it starts anything (exit 2); `usage` for command-line mistakes. */
 export class StartInputError extends Error {
@@ -39,6 +41,8 @@ export class StartInputError extends Error {
 export interface CommandLine {
   readonly fresh: boolean;
   readonly help: boolean;
+  /** `--no-authorizer-cache`: run without the emulated authorizer cache (the stack always caches unless its TTL is 0). */
+  readonly noAuthorizerCache: boolean;
   /** `--config FILE`; absent: {@link DEFAULT_CONFIG_FILE} if it exists. */
   readonly configFile?: string;
 }
@@ -56,6 +60,8 @@ export interface StartInput {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  /** Absent: the stack's default TTL. */
+  readonly authorizerCacheTtlSeconds?: number;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -67,13 +73,14 @@ type Environment = Readonly<Record<string, string | undefined>>;
 export function parseCommandLine(args: readonly string[]): CommandLine {
   const { tokens } = parseArgs({
     args: [...args],
-    options: { fresh: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean' } },
+    options: { fresh: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean' }, 'no-authorizer-cache': { type: 'boolean' } },
     strict: false,
     allowPositionals: true,
     tokens: true,
   });
   let fresh = false;
   let help = false;
+  let noAuthorizerCache = false;
   let configFile: string | undefined;
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue;
@@ -82,15 +89,16 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
       // Without `=`, lenient parsing takes the next argument even when it is an option (`--config --fresh`).
       if (!token.value || (!token.inlineValue && token.value.startsWith('-'))) throw new StartInputError('--config needs a file name (--config FILE)', true);
       configFile = token.value;
-    } else if (token.name === 'fresh' || token.name === 'help') {
+    } else if (token.name === 'fresh' || token.name === 'help' || token.name === 'no-authorizer-cache') {
       if (token.value !== undefined) throw new StartInputError(`${token.rawName} takes no value`, true);
       if (token.name === 'fresh') fresh = true;
-      else help = true;
+      else if (token.name === 'help') help = true;
+      else noAuthorizerCache = true;
     } else {
       throw new StartInputError(`unknown option ${token.rawName}`, true);
     }
   }
-  return { fresh, help, ...(configFile !== undefined ? { configFile } : {}) };
+  return { fresh, help, noAuthorizerCache, ...(configFile !== undefined ? { configFile } : {}) };
 }
 
 /** Checks the command line's config file and the environment, before anything starts. */
@@ -113,6 +121,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('unmatchedRoutes', config.unmatchedRoutes),
     ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
     ...optional('keySpec', config.keySpec),
+    ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
   };
 }
 
@@ -145,7 +154,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
   const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
 
-  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec } = raw;
+  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds } = raw;
   if (routes !== undefined) {
     const routesProblem = routeRulesProblem(routes);
     if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
@@ -158,6 +167,13 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     throw problem('tokenTtlSeconds', `must be an integer from ${Limits.tokenTtlSecondsMin} to ${Limits.tokenTtlSecondsMax} (seconds)`);
   }
   if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
+  if (authorizerCacheTtlSeconds !== undefined) {
+    if (!Number.isInteger(authorizerCacheTtlSeconds) || (authorizerCacheTtlSeconds as number) < 0 || (authorizerCacheTtlSeconds as number) > Limits.authorizerCacheTtlSecondsMax) {
+      throw problem('authorizerCacheTtlSeconds', `must be an integer from 0 to ${Limits.authorizerCacheTtlSecondsMax} (seconds; 0 turns the cache off)`);
+    }
+    const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds as number);
+    if (cacheProblem) throw problem('authorizerCacheTtlSeconds', cacheProblem);
+  }
   return raw as FileConfig;
 }
 

@@ -2,8 +2,10 @@
  * `npm start`: runs Tollgate locally, prints what a person needs to try it, and stops
  * everything it started on Ctrl-C or SIGTERM.
  *
- *   npm start [-- [--fresh] [--config FILE]]
+ *   npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache]]
  *   PORT, UPSTREAM_URL, TOLLGATE_ADMIN_TOKEN, TOLLGATE_ROUTES change the defaults.
+ *   The gateway caches authorizer results as the deployed stage does (authorizerCacheTtlSeconds
+ *   in the config file, 60 s by default); --no-authorizer-cache turns that off.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
       unmatchedRoutes: input.unmatchedRoutes,
       tokenTtlSeconds: input.tokenTtlSeconds,
       keySpec: input.keySpec,
+      authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

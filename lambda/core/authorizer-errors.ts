@@ -44,6 +44,11 @@ export const ForbidReason = {
   insufficientScope: 'insufficient_scope',
   /** No route rule matches and TOLLGATE_UNMATCHED_ROUTES is `deny`. */
   unmatchedRoute: 'unmatched_route',
+  /**
+   * A path upstream frameworks could read as different routes (empty or dot segments, a
+   * trailing slash, an encoded separator): refused whatever the token's scopes.
+   */
+  ambiguousPath: 'ambiguous_path',
 } as const;
 export type ForbidReason = (typeof ForbidReason)[keyof typeof ForbidReason];
 

@@ -5,17 +5,18 @@
  *
  * The cached path is the product (contract §3 and the benchmark's targets): one SHA-256
  * of the token, one Map lookup, four Set lookups, a route match without allocation, and
- * the response object built when the token was first verified. Anything slower —
+ * the response built when the token was last allowed on the same method ARN (a new ARN
+ * costs one small policy object: each names only its request). Anything slower —
  * verification, policy building, waiting for a stale view — happens off that path.
  */
-import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { AuthorizerContextKey } from '../../common/config';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
 import { AccessTokenVerifier, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
 import type { KeyRingCache } from './key-ring-cache';
 import type { RevocationView } from './revocation-view';
-import { methodArnParts, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
+import { methodArnParts, requestPolicy, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
 import { VerifiedTokenCache, type Cacheable } from './verified-token-cache';
 
 /** The parts of an API Gateway REQUEST authorizer event the decision reads. */
@@ -61,17 +62,19 @@ export interface Rejected extends TokenFacts {
 export type Decision = Allowed | Forbidden | Rejected;
 
 /**
- * A verified token as cached. It IS the allow decision for the API stage it was last
- * used on, so a cache hit that is allowed returns it without allocating.
+ * A verified token as cached, with the allow decision for the last method ARN it was
+ * allowed on: a client repeating a request gets that decision back without allocating.
  */
-interface CachedToken extends Allowed, Cacheable {
+interface CachedToken extends Cacheable, TokenSummary {
   readonly apiKeyId: string;
   readonly grant: Grant;
+  readonly context: AuthorizerContext;
   /** What API Gateway meters this token's requests under (`usageIdentifierKey`). */
   readonly usageKey: string | undefined;
-  /** The `{apiId}/{stage}` prefix `response` was built for. */
-  prefix: string;
-  response: AuthorizerResponse;
+  /** The method ARN of {@link lastAllowed}. */
+  lastArn: string;
+  /** Never modified once made: a decision handed out stays what it was. */
+  lastAllowed: Allowed | undefined;
   cacheKey: string;
 }
 
@@ -170,7 +173,7 @@ export class Authorizer {
       if (error instanceof TokenRejected && error.reason === RejectReason.unknownKid) return this.retryWithFreshKeys(token, arn, parts, nowMs, error);
       return refusal(error);
     }
-    return this.checked(this.remember(token, verified, parts.prefix), token, arn, parts);
+    return this.checked(this.remember(token, verified), token, arn, parts);
   }
 
   /** An unknown kid may be a key the ring gained since the last refresh: reload once (penalty-boxed) and retry. */
@@ -178,28 +181,27 @@ export class Authorizer {
     if (!(await this.deps.keys.refreshForUnknownKid(nowMs))) return refusal(first);
     try {
       const verified = this.deps.verifier.verify(token, this.deps.keys, Math.floor(nowMs / 1000));
-      return this.checked(this.remember(token, verified, parts.prefix), token, arn, parts);
+      return this.checked(this.remember(token, verified), token, arn, parts);
     } catch (error) {
       return refusal(error);
     }
   }
 
-  private remember(token: string, verified: VerifiedToken, prefix: string): CachedToken {
+  private remember(token: string, verified: VerifiedToken): CachedToken {
     const grant = this.deps.routes.grant(verified.scope);
     const validUntilSeconds = Math.min(verified.exp + this.deps.clockSkewSeconds, verified.key.verifyUntil);
-    const usageKey = verified.usageKey ?? this.deps.fallbackUsageKey;
     const entry: CachedToken = {
-      outcome: 'allow',
       clientId: verified.clientId,
       jti: verified.jti,
       // The ring's own string: shared by every cached token of that key.
       kid: verified.key.kid,
       apiKeyId: verified.apiKeyId,
       grant,
-      usageKey,
+      context: contextOf(verified, grant),
+      usageKey: verified.usageKey ?? this.deps.fallbackUsageKey,
       validUntilMs: validUntilSeconds * 1000,
-      prefix,
-      response: response(verified.clientId, this.deps.routes.policy(grant, prefix), contextOf(verified, grant), usageKey),
+      lastArn: '',
+      lastAllowed: undefined,
       cacheKey: '',
     };
     this.cache.set(token, entry);
@@ -211,29 +213,27 @@ export class Authorizer {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
-    if (entry.prefix !== parts.prefix) {
-      entry.response = response(entry.clientId, this.deps.routes.policy(entry.grant, parts.prefix), entry.response.context, entry.usageKey);
-      entry.prefix = parts.prefix;
-    }
     const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
-    if (outcome === 'allow') return entry;
-    if (outcome === 'insufficient_scope') return forbidden(entry, ForbidReason.insufficientScope, entry.response);
-    // No rule matches: the shared policy may still allow this ARN through a `{param}`
-    // wildcard, so this one response also denies the request's own ARN explicitly.
-    return forbidden(entry, ForbidReason.unmatchedRoute, this.withDenied(entry.response, arn));
-  }
-
-  private withDenied(response: AuthorizerResponse, arn: string): AuthorizerResponse {
-    const policyDocument: PolicyDocument = {
-      Version: response.policyDocument.Version,
-      Statement: [...response.policyDocument.Statement, { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [arn] }],
-    };
-    return { ...response, policyDocument };
+    if (outcome === 'allow') {
+      if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;
+      const allowed: Allowed = { outcome: 'allow', clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, 'Allow', arn) };
+      entry.lastArn = arn;
+      entry.lastAllowed = allowed;
+      return allowed;
+    }
+    const reason = outcome === 'insufficient_scope' ? ForbidReason.insufficientScope : outcome === 'unmatched' ? ForbidReason.unmatchedRoute : ForbidReason.ambiguousPath;
+    return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, 'Deny', arn) };
   }
 }
 
-/** Responses and contexts are shared by every hit of a token: nothing may modify them. */
-function response(principalId: string, policyDocument: PolicyDocument, context: AuthorizerContext, usageKey: string | undefined): AuthorizerResponse {
+/**
+ * The answer for one request: its policy names only the request's method ARN (the
+ * identity sources key API Gateway's cache by method and path too; see
+ * `AUTHORIZER_IDENTITY_SOURCES`). The context is shared by every answer for the token.
+ */
+function responseOf(entry: CachedToken, effect: 'Allow' | 'Deny', arn: string): AuthorizerResponse {
+  const policyDocument = requestPolicy(effect, arn);
+  const { clientId: principalId, context, usageKey } = entry;
   return usageKey === undefined ? { principalId, policyDocument, context } : { principalId, policyDocument, context, usageIdentifierKey: usageKey };
 }
 
@@ -245,10 +245,6 @@ function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {
     [AuthorizerContextKey.keyId]: token.apiKeyId,
     [AuthorizerContextKey.kid]: token.key.kid,
   };
-}
-
-function forbidden(token: TokenSummary, reason: ForbidReason, response: AuthorizerResponse): Forbidden {
-  return { outcome: 'forbid', reason, clientId: token.clientId, jti: token.jti, kid: token.kid, response };
 }
 
 function rejected(reason: RejectReason, facts: TokenFacts = {}, error?: unknown): Rejected {

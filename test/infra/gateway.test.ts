@@ -60,10 +60,11 @@ function methodsByRoute(): Map<string, Record<string, any>> {
 }
 
 describe('the authorizer', () => {
-  it('is a REQUEST authorizer on the Authorization header, caching for authorizerCacheTtlSeconds', () => {
+  it('is a REQUEST authorizer keyed on the Authorization header, method and path, caching for authorizerCacheTtlSeconds', () => {
+    // With method and path in the cache key, a cached policy (which names one method ARN) serves only its own request.
     template(built.api).hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
-      IdentitySource: 'method.request.header.Authorization',
+      IdentitySource: 'method.request.header.Authorization,context.httpMethod,context.path',
       AuthorizerResultTtlInSeconds: Defaults.authorizerCacheTtlSeconds,
       AuthorizerUri: Match.anyValue(),
     });

@@ -32,20 +32,33 @@ function reasonOf(decision: Decision): string {
 }
 
 describe('Authorizer.decide allows', () => {
-  it.each(['ES256', 'RS256'] as const)('a valid %s token, with principal, flat string context and a policy for every route', async (alg) => {
+  it.each(['ES256', 'RS256'] as const)('a valid %s token, with principal, flat string context and a policy for its own method ARN only', async (alg) => {
     const h = await harness([es.record, rs.record]);
     const c = claims(NOW_S, { scope: 'orders:read' });
     const decision = asAllowed(await decide(h, bearer(signToken(alg === 'ES256' ? es : rs, c))));
     expect(decision.response.principalId).toBe('acme');
     expect(decision.response.context).toEqual({ clientId: 'acme', scopes: 'orders:read', jti: c.jti, keyId: c.cid, kid: alg === 'ES256' ? 'es' : 'rs' });
     expect(Object.values(decision.response.context).every((v) => typeof v === 'string')).toBe(true);
-    const policy = decision.response.policyDocument;
-    // The same policy serves the token's other calls when API Gateway caches it.
-    expect(evaluatePolicy(policy, methodArn('GET', '/orders'))).toBe('allow');
-    expect(evaluatePolicy(policy, methodArn('GET', '/orders/7/items'))).toBe('allow');
-    expect(evaluatePolicy(policy, methodArn('POST', '/orders'))).toBe('explicit-deny');
-    expect(evaluatePolicy(policy, methodArn('GET', '/orders', 'arn:aws:execute-api:eu-west-1:111122223333:other/v1/'))).toBe('implicit-deny');
+    // API Gateway caches it under the token, method and path: it must not open any other request.
+    expect(decision.response.policyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn('GET', '/orders/42') }],
+    });
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders/42'))).toBe('allow');
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders'))).toBe('implicit-deny');
     expect(decision).toMatchObject({ clientId: 'acme', jti: c.jti, kid: alg === 'ES256' ? 'es' : 'rs' });
+  });
+
+  it('a token on another path: a new answer naming that path, the first one unchanged', async () => {
+    const h = await harness([es.record]);
+    const token = bearer(signToken(es, claims(NOW_S, { scope: 'orders:read' })));
+    const first = asAllowed(await decide(h, token, 'GET', '/orders/1'));
+    const policyBefore = structuredClone(first.response.policyDocument);
+    const second = asAllowed(await decide(h, token, 'GET', '/orders/2'));
+    expect(evaluatePolicy(second.response.policyDocument, methodArn('GET', '/orders/2'))).toBe('allow');
+    expect(first.response.policyDocument).toEqual(policyBefore);
+    expect(asAllowed(await decide(h, token, 'GET', '/orders/2')).response).toBe(second.response);
+    expect(h.authorizer.stats).toEqual({ cacheHits: 2, cacheMisses: 1 });
   });
 
   it('a repeated token from the cache, without verifying it again', async () => {
@@ -120,21 +133,22 @@ describe('Authorizer.decide forbids (403) a valid token', () => {
     const h = await harness([es.record]);
     const decision = (await decide(h, bearer(signToken(es, claims(NOW_S, { scope: 'orders:read' }))), 'DELETE', '/orders/42')) as Forbidden;
     expect(decision).toMatchObject({ outcome: 'forbid', reason: 'insufficient_scope', clientId: 'acme' });
-    expect(evaluatePolicy(decision.response.policyDocument, methodArn('DELETE', '/orders/42'))).toBe('explicit-deny');
-    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/orders/42'))).toBe('allow');
+    expect(decision.response.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: methodArn('DELETE', '/orders/42') }]);
   });
 
-  it('on a route no rule matches, denying that very ARN even where a wildcard would allow it', async () => {
+  it('on a route no rule matches, denying that very ARN', async () => {
     const h = await harness([es.record], { routes: [{ method: 'GET', path: '/users/{id}', scopes: [] }] });
     const token = bearer(signToken(es, claims(NOW_S)));
     const decision = (await decide(h, token, 'GET', '/users/7/secret')) as Forbidden;
     expect(decision).toMatchObject({ outcome: 'forbid', reason: 'unmatched_route' });
     expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/users/7/secret'))).toBe('explicit-deny');
-    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', '/users/7'))).toBe('allow');
-    // The token's shared response (what API Gateway caches) denies deeper paths by itself.
-    const shared = asAllowed(await decide(h, token, 'GET', '/users/8')).response.policyDocument;
-    expect(evaluatePolicy(shared, methodArn('GET', '/users/8'))).toBe('allow');
-    expect(evaluatePolicy(shared, methodArn('GET', '/users/8/export'))).toBe('explicit-deny');
+  });
+
+  it.each(['/users/', '/users//7', '/users/%2e%2e', '/users/7%2Fsecret', '/users/*'])('on an ambiguous path (%s), whatever the scopes', async (path) => {
+    const h = await harness([es.record], { routes: [{ method: 'GET', path: '/users/{id}', scopes: [] }], unmatchedRoutes: 'allow' });
+    const decision = (await decide(h, bearer(signToken(es, claims(NOW_S))), 'GET', path)) as Forbidden;
+    expect(decision).toMatchObject({ outcome: 'forbid', reason: 'ambiguous_path' });
+    expect(evaluatePolicy(decision.response.policyDocument, methodArn('GET', path))).toBe('explicit-deny');
   });
 
   it('allows unmatched routes when configured', async () => {
