@@ -84,6 +84,12 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['deletion window below 7', { keyDeletionWindowDays: 6 }, /keyDeletionWindowDays must be a whole number from 7 to 30/],
     ['deletion window above 30', { keyDeletionWindowDays: '31' }, /keyDeletionWindowDays/],
     ['authorizer cache TTL above API Gateway\'s', { authorizerCacheTtlSeconds: 3601 }, /authorizerCacheTtlSeconds/],
+    [
+      'authorizer cache TTL that would accept a token more than 300 s after exp',
+      { authorizerCacheTtlSeconds: 271 },
+      /authorizerCacheTtlSeconds must be at most 270: a decision cached just before a token's exp is reused for the whole TTL.*accepted up to 301 s after it expired/,
+    ],
+    ['ambiguous literal route segment', { routes: [{ method: 'GET', path: '/a/%2e%2e', scopes: [] }] }, /routes \[0\].*segment "%2e%2e" is ambiguous/],
     ['poll interval too short', { revocationPollMs: Limits.revocationPollMsMin - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
     ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
     ['routes not JSON', { routes: '[{' }, /routes is not valid JSON/],

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { LocalGateway, matchResource } from '../../../local/gateway';
@@ -129,17 +130,38 @@ describe('local gateway', () => {
     expect(event.pathParameters).toEqual({ proxy: 'orders/42' });
   });
 
-  it('answers 403 insufficient_scope where the cached policy does not allow the method, without invoking the authorizer again', async () => {
-    await fetch(`${url}/orders/7`, { headers: { Authorization: 'Bearer good' } });
-    const before = authorizerCalls.length;
+  it('answers 403 insufficient_scope where the policy does not allow the request', async () => {
     const response = await fetch(`${url}/orders`, { method: 'POST', headers: { Authorization: 'Bearer good' } });
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope"');
+  });
+
+  it('caches a result under the token, method and path (the stack`s identity sources) until a flush', async () => {
+    await fetch(`${url}/orders/7`, { headers: { Authorization: 'Bearer good' } });
+    const before = authorizerCalls.length;
+    // The same three values: answered from the cache.
+    expect((await fetch(`${url}/orders/7`, { headers: { Authorization: 'Bearer good' } })).status).toBe(200);
     expect(authorizerCalls.length).toBe(before);
+    // Another path, or another method: the authorizer decides it.
+    await fetch(`${url}/orders/8`, { headers: { Authorization: 'Bearer good' } });
+    await fetch(`${url}/orders/7`, { method: 'DELETE', headers: { Authorization: 'Bearer good' } });
+    expect(authorizerCalls.length).toBe(before + 2);
 
     gateway.flushAuthorizerCache();
     await fetch(`${url}/orders/7`, { headers: { Authorization: 'Bearer good' } });
-    expect(authorizerCalls.length).toBe(before + 1);
+    expect(authorizerCalls.length).toBe(before + 3);
+  });
+
+  it('hands the authorizer the path as sent: no dot-segment resolution, no backslash rewriting', async () => {
+    const paths = ['/orders/%2e%2e/admin', '/orders/../admin', '/orders//7', '/orders/a%2Fb', '/orders/a\\b'];
+    // fetch would resolve the dots itself: send the request line as written.
+    for (const path of paths) {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: new URL(url).port, path, headers: { Authorization: 'Bearer good' } }, (res) => res.resume().on('end', resolve));
+        req.on('error', reject).end();
+      });
+    }
+    expect(authorizerCalls.slice(-paths.length).map((e) => e.path)).toEqual(paths);
   });
 
   it('writes one access-log line per request with exactly the deployed fields', async () => {

@@ -39,10 +39,11 @@ const check = (env: Record<string, string>, args: string[] = []) => checkStartIn
 
 describe('parseCommandLine', () => {
   it('reads --fresh, --config FILE, --config=FILE and --help', () => {
-    expect(parseCommandLine([])).toEqual({ fresh: false, help: false });
-    expect(parseCommandLine(['--fresh', '--config', 'a.json'])).toEqual({ fresh: true, help: false, configFile: 'a.json' });
-    expect(parseCommandLine(['--config=-odd.json'])).toEqual({ fresh: false, help: false, configFile: '-odd.json' });
+    expect(parseCommandLine([])).toEqual({ fresh: false, help: false, noAuthorizerCache: false });
+    expect(parseCommandLine(['--fresh', '--config', 'a.json'])).toEqual({ fresh: true, help: false, noAuthorizerCache: false, configFile: 'a.json' });
+    expect(parseCommandLine(['--config=-odd.json'])).toEqual({ fresh: false, help: false, noAuthorizerCache: false, configFile: '-odd.json' });
     expect(parseCommandLine(['--help']).help).toBe(true);
+    expect(parseCommandLine(['--no-authorizer-cache']).noAuthorizerCache).toBe(true);
   });
 
   it.each([
@@ -52,6 +53,7 @@ describe('parseCommandLine', () => {
     [['--config='], '--config needs a file name (--config FILE)'],
     [['--config', '--fresh'], '--config needs a file name (--config FILE)'],
     [['--fresh=yes'], '--fresh takes no value'],
+    [['--no-authorizer-cache=1'], '--no-authorizer-cache takes no value'],
     [['extra'], 'unexpected argument "extra"'],
   ])('refuses %j with a usage line: %s', (args, message) => {
     const error = refusal(() => parseCommandLine(args));
@@ -76,11 +78,27 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
     );
+  });
+
+  it('reads authorizerCacheTtlSeconds, and --no-authorizer-cache turns the emulated cache off', () => {
+    expect(parse({ authorizerCacheTtlSeconds: 30 })).toEqual({ authorizerCacheTtlSeconds: 30 });
+    expect(check({}, []).authorizerCacheTtlSeconds).toBeUndefined();
+    expect(check({}, ['--no-authorizer-cache']).authorizerCacheTtlSeconds).toBe(0);
+  });
+
+  it.each([
+    [-1, 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got -1'],
+    [1.5, 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got 1.5'],
+    ['60', 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got "60"'],
+    [271, 'must be at most 270: a decision cached just before a token\'s exp is reused for the whole TTL, so with the 30 s clock skew a token would be accepted up to 301 s after it expired (at most 300 s is allowed), got 271'],
+    [3600, 'must be at most 270'],
+  ])('refuses authorizerCacheTtlSeconds %j: a token must never be accepted more than 300 s after exp', (value, message) => {
+    expect(refusal(() => parse({ authorizerCacheTtlSeconds: value })).message).toContain(`my.config.json: authorizerCacheTtlSeconds ${message}`);
   });
 
   it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
@@ -108,7 +126,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });
