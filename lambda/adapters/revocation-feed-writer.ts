@@ -29,19 +29,28 @@ import {
 } from '../../common/tables';
 import { transactionConditionFailed } from './conditional-revoke';
 
+interface Timing {
+  /** The entry's sort-key time, taken before the write (readers order entries by it). */
+  readonly writtenAtMs: number;
+  /**
+   * When the write was known to be durable: after DynamoDB acknowledged it. A feed read
+   * that starts after this sees the entry (reads are strongly consistent), so the
+   * fan-out times the cache flush from here, never from `writtenAtMs`.
+   */
+  readonly durableAtMs: number;
+}
+
 export type AppendResult =
-  | {
+  | (Timing & {
       readonly outcome: 'written';
       /** The entry's key, where readers find it. */
       readonly bucket: string;
       readonly seq: string;
-      readonly writtenAtMs: number;
-    }
-  | {
+    })
+  | (Timing & {
       /** The marker existed: this revocation is already in the feed; nothing was written. */
       readonly outcome: 'duplicate';
-      readonly writtenAtMs: number;
-    };
+    });
 
 export interface RevocationFeedWriter {
   append(entry: RevocationEntry): Promise<AppendResult>;
@@ -85,10 +94,12 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
         }),
       );
     } catch (error) {
-      if (transactionConditionFailed(error, 0)) return { outcome: 'duplicate', writtenAtMs };
+      // The earlier delivery's write was durable before this condition failed.
+      if (transactionConditionFailed(error, 0)) return { outcome: 'duplicate', writtenAtMs, durableAtMs: this.now() };
       throw error;
     }
-    if (this.now() - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket, seq, writtenAtMs };
+    const durableAtMs = this.now();
+    if (durableAtMs - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket, seq, writtenAtMs, durableAtMs };
     return this.restamp(entry, { bucket, seq });
   }
 
@@ -106,7 +117,8 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
           ],
         }),
       );
-      if (attempt === MAX_RESTAMPS || this.now() - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket: fresh.bucket, seq: fresh.seq, writtenAtMs };
+      const durableAtMs = this.now();
+      if (attempt === MAX_RESTAMPS || durableAtMs - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket: fresh.bucket, seq: fresh.seq, writtenAtMs, durableAtMs };
       old = fresh;
     }
   }

@@ -4,9 +4,12 @@
  * stage's authorizer cache is flushed.
  *
  * The flush waits until the authorizers have had one poll interval to read the new
- * entries. Flushed earlier, the next request could reach an authorizer whose view is
- * still a poll behind, be allowed, and that Allow would be cached again for the whole
- * authorizer cache TTL — the flush would have bought nothing.
+ * entries, counted from the moment the last write was durable (acknowledged by
+ * DynamoDB), not from when it was sent. Flushed earlier, the next request could reach an
+ * authorizer whose view was read before the entry existed, be allowed, and that Allow
+ * would be cached again for the whole authorizer cache TTL — the flush would have bought
+ * nothing. A write that took long (throttling retries, a slow connection) moves the
+ * flush later by exactly that much.
  *
  * Failures are per record (Lambda's `ReportBatchItemFailures`: the lowest failed sequence
  * number becomes the checkpoint and the records from it on are delivered again), so one
@@ -61,7 +64,7 @@ export interface FanoutDeps {
   readonly writer: RevocationFeedWriter;
   readonly flusher: AuthorizerCacheFlusher;
   readonly flushStages: readonly StageRef[];
-  /** How long after a batch's last feed write its flush waits: see {@link flushDelayMs}. */
+  /** How long after a batch's last feed write was durable its flush waits: see {@link flushDelayMs}. */
   readonly flushDelayMs: number;
   readonly telemetry: FanoutTelemetry;
   readonly clockSkewSeconds: number;
@@ -86,7 +89,7 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
   const sleep = deps.sleep ?? defaultSleep;
   return async (event) => {
     let revocations = 0;
-    let lastWriteMs = 0;
+    let lastDurableMs = 0;
     const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
       try {
         const entry = revocationFromRecord(record, deps.streamTables, { nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds });
@@ -94,7 +97,7 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
         const result = await deps.writer.append(entry);
         deps.telemetry.appended(entry, result);
         revocations += 1;
-        lastWriteMs = Math.max(lastWriteMs, result.writtenAtMs);
+        lastDurableMs = Math.max(lastDurableMs, result.durableAtMs);
       } catch (error) {
         deps.telemetry.recordFailed(recordRef(record), error);
         throw error;
@@ -108,7 +111,7 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
       });
       // A replayed batch whose entries were all duplicates still flushes: the earlier delivery may have died before its flush.
       if (revocations > 0 && deps.flushStages.length > 0) {
-        await sleep(Math.max(0, lastWriteMs + deps.flushDelayMs - deps.now()));
+        await sleep(Math.max(0, lastDurableMs + deps.flushDelayMs - deps.now()));
         await Promise.all(deps.flushStages.map((stage) => flushWithRetry(stage, deps, sleep)));
       }
       return response;

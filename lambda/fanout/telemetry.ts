@@ -24,7 +24,7 @@ export class PowertoolsFanoutTelemetry implements FanoutTelemetry {
       this.metrics.addMetric(Metric.revocationDuplicatesSkipped, MetricUnit.Count, 1);
       return;
     }
-    const lagMs = result.writtenAtMs - entry.revokedAtMs;
+    const lagMs = result.durableAtMs - entry.revokedAtMs;
     this.logger.info('revocation fanned out', { ...subject, lagMs, purgeAt: entry.purgeAt, bucket: result.bucket, seq: result.seq });
     this.metrics.addMetric(Metric.revocationsFannedOut, MetricUnit.Count, 1);
     this.metrics.addMetric(Metric.revocationFanoutLagMs, MetricUnit.Milliseconds, Math.max(0, lagMs));

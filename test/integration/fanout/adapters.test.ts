@@ -56,12 +56,23 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(marker.Item).toMatchObject({ [FeedAttr.purgeAt]: T0 / 1000 + 930, [FEED_MARKER_ENTRY]: `${result.bucket}/${result.seq}` });
   });
 
+  it('reports when the write was durable: the clock read after DynamoDB acknowledged it, not the sort-key stamp', async () => {
+    let now = T0;
+    // Each clock reading is 300 ms after the previous one: the transaction happens between the two readings.
+    const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => (now += 300));
+    const result = await writer.append(entry('jti-durable'));
+    expect(result).toMatchObject({ outcome: 'written', writtenAtMs: T0 + 300, durableAtMs: T0 + 600 });
+    const again = await writer.append(entry('jti-durable'));
+    expect(again.outcome).toBe('duplicate');
+    expect(again.durableAtMs).toBeGreaterThan(again.writtenAtMs);
+  });
+
   it('writes nothing for a revocation already in the feed, even much later', async () => {
     let now = T0;
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
     expect((await writer.append(entry('jti-2'))).outcome).toBe('written');
     now += 90_000;
-    expect(await writer.append(entry('jti-2'))).toEqual({ outcome: 'duplicate', writtenAtMs: T0 + 90_000 });
+    expect(await writer.append(entry('jti-2'))).toEqual({ outcome: 'duplicate', writtenAtMs: T0 + 90_000, durableAtMs: T0 + 90_000 });
     expect(await entriesOf(`${Math.floor(T0 / 1000 / 3600) * 3600}#0`, 'jti-2')).toHaveLength(1);
   });
 

@@ -27,10 +27,10 @@ class MemoryFeed implements RevocationFeedWriter {
   async append(entry: RevocationEntry): Promise<AppendResult> {
     if (this.failWhen(entry)) throw Object.assign(new Error('ProvisionedThroughputExceeded'), { name: 'ProvisionedThroughputExceededException' });
     const marker = `${entry.kind}#${entry.value}`;
-    if (this.markers.has(marker)) return { outcome: 'duplicate', writtenAtMs: NOW_MS };
+    if (this.markers.has(marker)) return { outcome: 'duplicate', writtenAtMs: NOW_MS, durableAtMs: NOW_MS };
     this.markers.add(marker);
     this.entries.push(entry);
-    return { outcome: 'written', bucket: 'b', seq: `s${this.entries.length}`, writtenAtMs: NOW_MS };
+    return { outcome: 'written', bucket: 'b', seq: `s${this.entries.length}`, writtenAtMs: NOW_MS, durableAtMs: NOW_MS };
   }
 }
 
@@ -160,7 +160,7 @@ describe('createFanout: authorizer cache flush', () => {
       append: async () => {
         clock += 100;
         writtenAt.push(clock);
-        return { outcome: 'written', bucket: 'b', seq: String(clock), writtenAtMs: clock };
+        return { outcome: 'written', bucket: 'b', seq: String(clock), writtenAtMs: clock, durableAtMs: clock };
       },
     };
     const { fanout, flusher, sleeps } = setup({ writer, now: () => clock, flushDelayMs: 1_000 });
@@ -169,6 +169,30 @@ describe('createFanout: authorizer cache flush', () => {
     expect(writtenAt).toEqual([NOW_MS + 100, NOW_MS + 200]);
     expect(sleeps).toEqual([1_000]);
     expect(flusher.calls).toHaveLength(STAGES.length);
+  });
+
+  it('counts the wait from when the write was durable, not from its sort-key stamp (a slow write moves the flush later)', async () => {
+    let clock = NOW_MS;
+    const writer: RevocationFeedWriter = {
+      append: async () => {
+        const writtenAtMs = clock;
+        // DynamoDB takes 700 ms to acknowledge (throttling retries): readers cannot see the entry before then.
+        clock += 700;
+        return { outcome: 'written', bucket: 'b', seq: String(writtenAtMs), writtenAtMs, durableAtMs: clock };
+      },
+    };
+    const flushedAt: number[] = [];
+    const { fanout } = setup({
+      writer,
+      now: () => clock,
+      flushDelayMs: 1_000,
+      flusher: { flush: async () => void flushedAt.push(clock) },
+      sleep: async (ms) => void (clock += ms),
+    });
+    await fanout({ Records: [revokedToken('t1')] });
+    // Every decision cached after the flush was made on a view read at least one poll interval after the entry was durable.
+    expect(flushedAt).toHaveLength(STAGES.length);
+    for (const at of flushedAt) expect(at).toBeGreaterThanOrEqual(NOW_MS + 700 + 1_000);
   });
 
   it('does not wait longer than needed when the batch took time of its own', async () => {

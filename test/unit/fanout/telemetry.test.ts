@@ -33,7 +33,7 @@ const emf = () => lines.find((line) => '_aws' in line);
 describe('PowertoolsFanoutTelemetry', () => {
   it('logs each revocation fanned out with kind, value and lag, and counts it', () => {
     const t = telemetry();
-    t.appended(entry, { outcome: 'written', bucket: '1799996400#0', seq: '1800000000250#abc', writtenAtMs: 1_800_000_000_250 });
+    t.appended(entry, { outcome: 'written', bucket: '1799996400#0', seq: '1800000000250#abc', writtenAtMs: 1_800_000_000_200, durableAtMs: 1_800_000_000_250 });
     t.batchDone();
     expect(logs()).toEqual([
       expect.objectContaining({ level: 'INFO', message: 'revocation fanned out', kind: 'jti', value: 'jti-42', lagMs: 250, bucket: '1799996400#0', seq: '1800000000250#abc' }),
@@ -43,7 +43,7 @@ describe('PowertoolsFanoutTelemetry', () => {
 
   it('counts duplicates skipped separately and does not count them as fanned out', () => {
     const t = telemetry();
-    t.appended(entry, { outcome: 'duplicate', writtenAtMs: 1_800_000_000_250 });
+    t.appended(entry, { outcome: 'duplicate', writtenAtMs: 1_800_000_000_250, durableAtMs: 1_800_000_000_250 });
     t.batchDone();
     expect(logs()[0]).toMatchObject({ message: 'revocation already in the feed', kind: 'jti', value: 'jti-42' });
     expect(emf()).toMatchObject({ [Metric.revocationDuplicatesSkipped]: 1 });
