@@ -77,6 +77,22 @@ export const JOBS: readonly Job[] = [
     }),
   },
   {
+    label: 'authorizer cache keying',
+    suite: 'cache-keying',
+    ids: ['C1', 'C2'],
+    needsDynamo: false,
+    timeoutMs: 2 * MINUTE,
+    args: ({ quick }) => ({
+      clients: 50,
+      requestsPerSecond: 100,
+      seconds: quick ? 120 : 600,
+      items: 1000,
+      ttlSeconds: 60,
+      decisionRounds: quick ? 3 : 8,
+      decisionsPerRound: quick ? 5000 : 20_000,
+    }),
+  },
+  {
     label: 'heap',
     suite: 'heap',
     ids: ['P7'],
