@@ -15,6 +15,8 @@ export const Env = {
   routes: 'TOLLGATE_ROUTES',
   /** `deny` (default) or `allow`: what happens to a request that matches no route rule. */
   unmatchedRoutes: 'TOLLGATE_UNMATCHED_ROUTES',
+  /** JSON array of services (`common/services.ts`); absent: one service from the single-service settings. */
+  services: 'TOLLGATE_SERVICES',
   clockSkewSeconds: 'TOLLGATE_CLOCK_SKEW_SECONDS',
   revocationPollMs: 'REVOCATION_POLL_MS',
   revocationMaxStalenessS: 'REVOCATION_MAX_STALENESS_S',
@@ -262,6 +264,8 @@ export const AuthorizerContextKey = {
   jti: 'jti',
   keyId: 'keyId',
   kid: 'kid',
+  /** The name of the service the request is for (`common/services.ts`). */
+  service: 'service',
 } as const;
 
 /** Paths of the Tollgate HTTP API (contract §2); everything else goes to the upstream. */

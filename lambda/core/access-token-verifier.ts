@@ -23,7 +23,8 @@ import type { KeyLookup, TrustedKey } from './key-ring-cache';
 
 export interface VerifierOptions {
   readonly issuer: string;
-  readonly audience: string;
+  /** The audience, or the audiences of every service the deployment fronts: a token must name one of them. */
+  readonly audience: string | readonly string[];
   /** Leeway for `exp`, `nbf` and `iat` (RFC 7519 §4.1.4 allows "some small leeway"). */
   readonly clockSkewSeconds: number;
   /** Longest allowed `exp - iat`. */
@@ -38,6 +39,8 @@ export interface VerifiedToken {
   /** `cid`: the keyId of the API key that minted the token. */
   readonly apiKeyId: string;
   readonly scope: string;
+  /** `aud` as the token carries it: which service(s) it was minted for. */
+  readonly aud: string | readonly string[];
   readonly iat: number;
   readonly exp: number;
   /** `uik`: the client's usage key, when its registration with a usage plan was confirmed at issuance. */
@@ -105,16 +108,23 @@ export class AccessTokenVerifier {
     const facts = { kid: key.kid, clientId: sub, jti };
     const { issuer, audience, clockSkewSeconds: skew, maxLifetimeSeconds } = this.options;
     if (iss !== issuer) throw new TokenRejected(RejectReason.wrongIssuer, facts);
-    if (aud !== audience && !(Array.isArray(aud) && aud.includes(audience))) throw new TokenRejected(RejectReason.wrongAudience, facts);
+    if (!namesAudience(aud, audience)) throw new TokenRejected(RejectReason.wrongAudience, facts);
     // RFC 7519 §4.1.4: the token MUST NOT be accepted on or after `exp` (plus leeway).
     if (exp <= now - skew) throw new TokenRejected(RejectReason.expired, facts);
     if (nbf !== undefined && nbf > now + skew) throw new TokenRejected(RejectReason.notYetValid, facts);
     if (iat > now + skew) throw new TokenRejected(RejectReason.issuedInFuture, facts);
     // Also refuses non-finite numbers (`1e999` parses to Infinity).
     if (!(exp - iat <= maxLifetimeSeconds)) throw new TokenRejected(RejectReason.lifetimeTooLong, facts);
-    const verified: VerifiedToken = { key, clientId: sub, jti, apiKeyId: cid, scope, iat, exp };
+    const verified: VerifiedToken = { key, clientId: sub, jti, apiKeyId: cid, scope, aud: aud as string | string[], iat, exp };
     return uik === undefined ? verified : { ...verified, usageKey: uik };
   }
+}
+
+/** Whether `aud` (RFC 7519 §4.1.3: a string or an array of strings) names the audience, or one of them. */
+export function namesAudience(aud: unknown, audience: string | readonly string[]): boolean {
+  const known = (value: unknown) => (typeof audience === 'string' ? value === audience : audience.includes(value as string));
+  if (typeof aud === 'string') return known(aud);
+  return Array.isArray(aud) && aud.some((a) => typeof a === 'string' && known(a));
 }
 
 function factsOf(sub: unknown, jti: unknown): { clientId?: string; jti?: string } {

@@ -6,15 +6,19 @@ import { Defaults, DEFAULT_ROUTES, Env, Limits, type RouteRule, type UnmatchedRo
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { ConfigurationError, optionalInt, optionalNumber, requireString, tableNamesFrom } from './env';
 import { parseRouteRules } from './route-policy';
+import { parseServices, resolveServices, type ResolvedService, type ServiceDefinition } from '../../common/services';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface AuthorizerConfig {
   readonly issuer: string;
+  /** The single-service form: its audience, routes and fallback. */
   readonly audience: string;
   readonly clockSkewSeconds: number;
   readonly routes: readonly RouteRule[];
   readonly unmatchedRoutes: UnmatchedRoutes;
+  /** From `TOLLGATE_SERVICES`; absent: the one service of `audience`, `routes` and `unmatchedRoutes`. */
+  readonly services?: readonly ResolvedService[];
   readonly revocationPollMs: number;
   readonly revocationMaxStalenessS: number;
   readonly keyRingRefreshSeconds: number;
@@ -31,8 +35,10 @@ const MIN_KEY_RING_REFRESH_S = 5;
 const MAX_KEY_RING_REFRESH_S = 3600;
 
 export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
+  const issuer = requireString(env, Env.issuer);
   return {
-    issuer: requireString(env, Env.issuer),
+    issuer,
+    ...servicesFrom(env, issuer),
     audience: env[Env.audience] || Defaults.audience,
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
     routes: env[Env.routes] ? parseRouteRules(env[Env.routes]!, Env.routes) : DEFAULT_ROUTES,
@@ -44,6 +50,19 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     fallbackUsageKey: fallbackUsageKeyFrom(env),
     tables: tableNamesFrom(env, ['signingKeys', 'revocations']),
   };
+}
+
+/** `TOLLGATE_SERVICES`, checked as the stack checked it at synth; each service's rules compiled once. */
+export function servicesFrom(env: Environment, issuer: string): { services?: readonly ResolvedService[] } {
+  const raw = env[Env.services];
+  if (raw === undefined || raw === '') return {};
+  let services: ServiceDefinition[];
+  try {
+    services = parseServices(raw, `environment variable ${Env.services}`);
+  } catch (error) {
+    throw new ConfigurationError((error as Error).message);
+  }
+  return { services: resolveServices(services, issuer, unmatchedRoutesFrom(env)) };
 }
 
 function fallbackUsageKeyFrom(env: Environment): string | undefined {

@@ -12,11 +12,12 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { AuthorizerContextKey } from '../../common/config';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
-import { AccessTokenVerifier, type VerifiedToken } from './access-token-verifier';
+import { AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
 import type { KeyRingCache } from './key-ring-cache';
 import type { RevocationView } from './revocation-view';
-import { methodArnParts, requestPolicy, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
+import { methodArnParts, requestPolicy, type Grant, type MethodArnParts } from './route-policy';
+import type { RoutedService, ServiceRouter } from './service-router';
 import { VerifiedTokenCache, type Cacheable } from './verified-token-cache';
 
 /** The parts of an API Gateway REQUEST authorizer event the decision reads. */
@@ -67,8 +68,11 @@ export type Decision = Allowed | Forbidden | Rejected;
  */
 interface CachedToken extends Cacheable, TokenSummary {
   readonly apiKeyId: string;
-  readonly grant: Grant;
-  readonly context: AuthorizerContext;
+  readonly scope: string;
+  readonly aud: string | readonly string[];
+  /** Per service index, made on the token's first request to that service. */
+  readonly grants: (Grant | undefined)[];
+  readonly contexts: (AuthorizerContext | undefined)[];
   /** What API Gateway meters this token's requests under (`usageIdentifierKey`). */
   readonly usageKey: string | undefined;
   /** The method ARN of {@link lastAllowed}. */
@@ -82,7 +86,7 @@ export interface AuthorizerDeps {
   readonly verifier: AccessTokenVerifier;
   readonly keys: KeyRingCache;
   readonly revocations: RevocationView;
-  readonly routes: RoutePolicy;
+  readonly services: ServiceRouter;
   readonly clockSkewSeconds: number;
   readonly now: () => number;
   readonly cacheCapacity?: number;
@@ -188,7 +192,6 @@ export class Authorizer {
   }
 
   private remember(token: string, verified: VerifiedToken): CachedToken {
-    const grant = this.deps.routes.grant(verified.scope);
     const validUntilSeconds = Math.min(verified.exp + this.deps.clockSkewSeconds, verified.key.verifyUntil);
     const entry: CachedToken = {
       clientId: verified.clientId,
@@ -196,8 +199,10 @@ export class Authorizer {
       // The ring's own string: shared by every cached token of that key.
       kid: verified.key.kid,
       apiKeyId: verified.apiKeyId,
-      grant,
-      context: contextOf(verified, grant),
+      scope: verified.scope,
+      aud: verified.aud,
+      grants: [],
+      contexts: [],
       usageKey: verified.usageKey ?? this.deps.fallbackUsageKey,
       validUntilMs: validUntilSeconds * 1000,
       lastArn: '',
@@ -213,16 +218,41 @@ export class Authorizer {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
-    const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
+    const routed = this.deps.services.resolve(arn, parts);
+    // API Gateway routes only the services' prefixes to the authorizer: this path is under none of them.
+    if (routed === undefined) return this.forbid(entry, ForbidReason.unmatchedRoute, this.deps.services.services[0]!, arn);
+    const { service } = routed;
+    // A token minted for another service is no valid token here (RFC 9068 §4: the resource server checks `aud`).
+    if (entry.aud !== service.audience && !namesAudience(entry.aud, service.audience)) {
+      return { outcome: 'reject', reason: RejectReason.wrongAudience, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
+    }
+    const grant = (entry.grants[service.index] ??= service.routes.grant(entry.scope));
+    const outcome = service.routes.outcome(grant, arn, routed.pathStart === parts.pathStart ? parts : { ...parts, pathStart: routed.pathStart });
     if (outcome === 'allow') {
       if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;
-      const allowed: Allowed = { outcome: 'allow', clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, 'Allow', arn) };
+      const allowed: Allowed = { outcome: 'allow', clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, this.contextFor(entry, service), 'Allow', arn) };
       entry.lastArn = arn;
       entry.lastAllowed = allowed;
       return allowed;
     }
     const reason = outcome === 'insufficient_scope' ? ForbidReason.insufficientScope : outcome === 'unmatched' ? ForbidReason.unmatchedRoute : ForbidReason.ambiguousPath;
-    return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, 'Deny', arn) };
+    return this.forbid(entry, reason, service, arn);
+  }
+
+  private forbid(entry: CachedToken, reason: ForbidReason, service: RoutedService, arn: string): Forbidden {
+    return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, this.contextFor(entry, service), 'Deny', arn) };
+  }
+
+  /** What API Gateway passes on to the upstream for the token on a service: made once per token and service. */
+  private contextFor(entry: CachedToken, service: RoutedService): AuthorizerContext {
+    return (entry.contexts[service.index] ??= {
+      [AuthorizerContextKey.clientId]: entry.clientId,
+      [AuthorizerContextKey.scopes]: (entry.grants[service.index] ??= service.routes.grant(entry.scope)).scopes,
+      [AuthorizerContextKey.jti]: entry.jti,
+      [AuthorizerContextKey.keyId]: entry.apiKeyId,
+      [AuthorizerContextKey.kid]: entry.kid,
+      [AuthorizerContextKey.service]: service.name,
+    });
   }
 }
 
@@ -231,20 +261,10 @@ export class Authorizer {
  * identity sources key API Gateway's cache by method and path too; see
  * `AUTHORIZER_IDENTITY_SOURCES`). The context is shared by every answer for the token.
  */
-function responseOf(entry: CachedToken, effect: 'Allow' | 'Deny', arn: string): AuthorizerResponse {
+function responseOf(entry: CachedToken, context: AuthorizerContext, effect: 'Allow' | 'Deny', arn: string): AuthorizerResponse {
   const policyDocument = requestPolicy(effect, arn);
-  const { clientId: principalId, context, usageKey } = entry;
+  const { clientId: principalId, usageKey } = entry;
   return usageKey === undefined ? { principalId, policyDocument, context } : { principalId, policyDocument, context, usageIdentifierKey: usageKey };
-}
-
-function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {
-  return {
-    [AuthorizerContextKey.clientId]: token.clientId,
-    [AuthorizerContextKey.scopes]: grant.scopes,
-    [AuthorizerContextKey.jti]: token.jti,
-    [AuthorizerContextKey.keyId]: token.apiKeyId,
-    [AuthorizerContextKey.kid]: token.key.kid,
-  };
 }
 
 function rejected(reason: RejectReason, facts: TokenFacts = {}, error?: unknown): Rejected {

@@ -9,7 +9,8 @@ import { Authorizer } from './authorizer';
 import type { AuthorizerConfig } from './authorizer-config';
 import { KeyRingCache, type KeyRingEvent, type KeyRingSource } from './key-ring-cache';
 import { RevocationView, type RevocationFeedSource, type RevocationViewEvent } from './revocation-view';
-import { RoutePolicy } from './route-policy';
+import { resolveServices, singleService } from '../../common/services';
+import { ServiceRouter } from './service-router';
 
 export type AuthorizerSettings = Omit<AuthorizerConfig, 'tables' | 'allowLogSampleRate'>;
 
@@ -47,16 +48,17 @@ export function createAuthorizer(settings: AuthorizerSettings, ports: Authorizer
     onEvent: ports.onRevocationEvent,
     onRevoked: () => authorizer?.forgetRevoked(),
   });
+  const services = new ServiceRouter(settings.services ?? resolveServices([singleService(settings)], settings.issuer));
   authorizer = new Authorizer({
     verifier: new AccessTokenVerifier({
       issuer: settings.issuer,
-      audience: settings.audience,
+      audience: services.audiences,
       clockSkewSeconds: settings.clockSkewSeconds,
       maxLifetimeSeconds: Limits.tokenTtlSecondsMax,
     }),
     keys,
     revocations,
-    routes: new RoutePolicy(settings.routes, settings.unmatchedRoutes),
+    services,
     clockSkewSeconds: settings.clockSkewSeconds,
     now: ports.now,
     cacheCapacity: ports.cacheCapacity,

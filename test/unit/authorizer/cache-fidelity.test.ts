@@ -152,6 +152,32 @@ describe('API Gateway`s cached answer equals the fresh decision (differential, p
     );
   });
 
+  it('with several services: for every earlier request of the same token, whichever services it names', async () => {
+    const servicesArb = fc.tuple(rulesArb, rulesArb).map(([one, two]) => [
+      { name: 'one', pathPrefix: '/one', audience: 'urn:one', routes: one },
+      { name: 'two', pathPrefix: '/two', audience: 'urn:two', routes: two },
+    ]);
+    const prefixed = fc.record({ prefix: fc.constantFrom('/one', '/two', '/One', ''), req: requestArb }).map(({ prefix, req }) => ({ method: req.method, path: `${prefix}${req.path}` }));
+    await fc.assert(
+      fc.asyncProperty(servicesArb, fc.subarray(['urn:one', 'urn:two'], { minLength: 1 }), fc.subarray(SCOPES), fc.array(prefixed, { minLength: 2, maxLength: 8 }), async (services, aud, scopes, requests) => {
+        const h = await harness([key.record], { services });
+        const authorization = `Bearer ${signToken(key, claims(NOW_S, { aud, scope: scopes.join(' ') }))}`;
+        const cache = new AuthorizerResultCache(60, h.clock.now);
+        for (const req of requests) {
+          const arn = methodArn(req.method, req.path);
+          const decision = await h.authorizer.decide(authorizerEvent(authorization, req.method, req.path));
+          // API Gateway caches policies only; a 401 (another service's token) is never cached.
+          const fresh = decision.outcome === 'allow';
+          const k = cacheKey(call(authorization, req.method, req.path))!;
+          const cached = cache.get(k);
+          if (cached !== undefined) expect([req, evaluatePolicy(cached.policyDocument, arn) === 'allow']).toEqual([req, fresh]);
+          else if (decision.outcome !== 'reject') cache.set(k, decision.response);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('finding: after GET /users/7 is cached for a read token, GET /users/ is still refused', async () => {
     const rules: RouteRule[] = [
       { method: 'GET', path: '/users', scopes: ['users:admin'] },

@@ -6,6 +6,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/config';
 import { feedPartition, feedSortKey, type RevocationKind, type SigningKeyRecord } from '../../../../common/tables';
 import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/create-authorizer';
+import { resolveServices, type ServiceDefinition } from '../../../../common/services';
 import type { KeyRingEvent, KeyRingSource } from '../../../../lambda/core/key-ring-cache';
 import type { FeedRecord, RevocationFeedSource, RevocationViewEvent } from '../../../../lambda/core/revocation-view';
 import { AUDIENCE, ISSUER } from './tokens';
@@ -89,6 +90,8 @@ export async function harness(
   options: {
     routes?: readonly RouteRule[];
     unmatchedRoutes?: UnmatchedRoutes;
+    /** Several services (`common/services.ts`), resolved against the fixtures' issuer. */
+    services?: readonly ServiceDefinition[];
     clock?: Clock;
     cacheCapacity?: number;
     fallbackUsageKey?: string;
@@ -107,6 +110,7 @@ export async function harness(
       ...SETTINGS,
       routes: options.routes ?? SETTINGS.routes,
       unmatchedRoutes: options.unmatchedRoutes ?? SETTINGS.unmatchedRoutes,
+      ...(options.services && { services: resolveServices(options.services, SETTINGS.issuer) }),
       fallbackUsageKey: options.fallbackUsageKey,
     },
     {

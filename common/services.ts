@@ -1,0 +1,188 @@
+/**
+ * The upstream services one Tollgate deployment fronts (docs/services.md). Each has a name,
+ * a path prefix under which API Gateway routes to it, its own audience (the `aud` of the
+ * tokens minted for it), its own route rules and scopes, and its own upstream URL.
+ *
+ * Read by the stack (`lib/config.ts`, one resource tree and integration per service), by
+ * the authorizer (which service a request is for, and its rules), by the token function
+ * (RFC 8707 resource indicators, scopes per service, RFC 8414/9728 metadata) and by local
+ * mode, from one JSON value: the `services` setting, `TOLLGATE_SERVICES` in the functions'
+ * environment. Without it a deployment fronts one service, built from the older single-
+ * service settings (`upstreamUrl`, `routes`, `unmatchedRoutes`, `audience`) exactly as
+ * before: the same audience, the same paths, no prefix.
+ */
+import { DEFAULT_ROUTES, routeRulesProblem, SCOPE_TOKEN_PATTERN, type RouteRule, type UnmatchedRoutes } from './config';
+
+export interface ServiceDefinition {
+  /** 1–32 lower-case letters, digits and `-`, starting with a letter: the `X-Tollgate-Service` value. */
+  readonly name: string;
+  /** `/` (only for a single service) or one or more literal segments, e.g. `/billing`. */
+  readonly pathPrefix: string;
+  /** Whether the upstream receives paths without the prefix (`/billing/invoices` → `/invoices`). @default true */
+  readonly stripPrefix?: boolean;
+  /** The tokens' `aud` for this service. @default the API's URL followed by the prefix */
+  readonly audience?: string;
+  /** Absolute http(s) URL; local mode runs an echo service in its place when absent. */
+  readonly upstreamUrl?: string;
+  /** Rules with paths relative to the prefix. @default the default routes for a single service, none otherwise */
+  readonly routes?: readonly RouteRule[];
+  readonly unmatchedRoutes?: UnmatchedRoutes;
+  /** Scopes of the service that no route names (e.g. for the upstream's own checks). */
+  readonly scopes?: readonly string[];
+}
+
+/** A service with every default applied and its audience known. */
+export interface ResolvedService {
+  readonly name: string;
+  readonly pathPrefix: string;
+  readonly stripPrefix: boolean;
+  readonly audience: string;
+  /** The URL clients call it under, which is also a resource indicator for it (RFC 8707). */
+  readonly resource: string;
+  readonly upstreamUrl?: string;
+  readonly routes: readonly RouteRule[];
+  readonly unmatchedRoutes: UnmatchedRoutes;
+  /** Every scope its routes name plus its declared ones, sorted. */
+  readonly scopes: readonly string[];
+}
+
+/** The one service of a deployment configured the single-service way. */
+export const DEFAULT_SERVICE_NAME = 'default';
+export const SERVICES_MAX = 20;
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const PREFIX_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+const FIELDS = ['name', 'pathPrefix', 'stripPrefix', 'audience', 'upstreamUrl', 'routes', 'unmatchedRoutes', 'scopes'];
+/** The prefixes Tollgate's own routes live under: a service cannot take them. */
+const RESERVED_PREFIXES = ['/oauth', '/admin', '/.well-known'];
+
+/** Why a `services` value is invalid (naming the service by index and name), or undefined. */
+export function servicesProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty array of services {name, pathPrefix, upstreamUrl, routes, …}';
+  if (value.length > SERVICES_MAX) return `has ${value.length} services; at most ${SERVICES_MAX} are allowed`;
+  const names = new Set<string>();
+  const audiences = new Set<string>();
+  const prefixes: string[] = [];
+  for (const [i, service] of value.entries()) {
+    const problem = serviceProblem(service, value.length);
+    if (problem) return `[${i}] ${problem}`;
+    const s = service as ServiceDefinition;
+    if (names.has(s.name)) return `[${i}] (${s.name}) has the same name as an earlier service`;
+    names.add(s.name);
+    if (s.audience !== undefined) {
+      if (audiences.has(s.audience)) return `[${i}] (${s.name}) has the same audience as an earlier service: "${s.audience}"`;
+      audiences.add(s.audience);
+    }
+    const overlap = prefixes.find((p) => prefixesOverlap(p, s.pathPrefix));
+    if (overlap !== undefined) return `[${i}] (${s.name}) pathPrefix "${s.pathPrefix}" overlaps "${overlap}" of an earlier service: a request must reach exactly one service`;
+    prefixes.push(s.pathPrefix);
+  }
+  return undefined;
+}
+
+function serviceProblem(service: unknown, count: number): string | undefined {
+  if (typeof service !== 'object' || service === null || Array.isArray(service)) return 'must be an object {name, pathPrefix, …}';
+  const s = service as Record<string, unknown>;
+  const label = `(${typeof s.name === 'string' ? s.name : String(s.name)})`;
+  const unknown = Object.keys(s).filter((k) => !FIELDS.includes(k));
+  if (unknown.length) return `${label} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}; the fields are ${FIELDS.join(', ')}`;
+  if (typeof s.name !== 'string' || !SERVICE_NAME.test(s.name)) return `${label} name must be 1–32 lower-case letters, digits or "-", starting with a letter`;
+  const prefixProblem = pathPrefixProblem(s.pathPrefix, count);
+  if (prefixProblem) return `${label} pathPrefix ${prefixProblem}`;
+  if (s.stripPrefix !== undefined && typeof s.stripPrefix !== 'boolean') return `${label} stripPrefix must be true or false`;
+  if (s.audience !== undefined && !(typeof s.audience === 'string' && /^\S{1,256}$/.test(s.audience))) return `${label} audience must be 1–256 characters without whitespace`;
+  if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl)) return `${label} upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
+  if (s.routes !== undefined) {
+    const routes = routeRulesProblem(s.routes);
+    if (routes) return `${label} routes${routes.startsWith('[') ? '' : ' '}${routes}`;
+  }
+  if (s.unmatchedRoutes !== undefined && s.unmatchedRoutes !== 'deny' && s.unmatchedRoutes !== 'allow') return `${label} unmatchedRoutes must be "deny" or "allow"`;
+  if (s.scopes !== undefined && !(Array.isArray(s.scopes) && s.scopes.every((x) => typeof x === 'string' && SCOPE_TOKEN_PATTERN.test(x)))) {
+    return `${label} scopes must be an array of scope tokens (RFC 6749 §3.3)`;
+  }
+  return undefined;
+}
+
+function pathPrefixProblem(prefix: unknown, count: number): string | undefined {
+  if (typeof prefix !== 'string' || !prefix.startsWith('/')) return 'must start with "/"';
+  if (prefix === '/') return count > 1 ? 'may be "/" only when there is one service' : undefined;
+  const segments = prefix.slice(1).split('/');
+  if (segments.some((s) => !PREFIX_SEGMENT.test(s))) return `"${prefix}" must be literal segments of letters, digits, ".", "_", "~" or "-" without a trailing "/"`;
+  if (segments.some((s) => s === '.' || s === '..')) return `"${prefix}" must not hold dot segments`;
+  const reserved = RESERVED_PREFIXES.find((r) => prefixesOverlap(r, prefix));
+  if (reserved) return `"${prefix}" overlaps Tollgate's own routes under ${reserved}`;
+  return undefined;
+}
+
+/** Whether one prefix is the other or lies under it, segment by segment. */
+export function prefixesOverlap(a: string, b: string): boolean {
+  if (a === '/' || b === '/') return true;
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return long === short || long.startsWith(`${short}/`);
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.search && !url.hash;
+}
+
+/** The single-service form, as every deployment without `services` is configured. */
+export function singleService(settings: { upstreamUrl?: string; routes?: readonly RouteRule[]; unmatchedRoutes?: UnmatchedRoutes; audience: string }): ServiceDefinition {
+  return {
+    name: DEFAULT_SERVICE_NAME,
+    pathPrefix: '/',
+    stripPrefix: false,
+    audience: settings.audience,
+    ...(settings.upstreamUrl !== undefined && { upstreamUrl: settings.upstreamUrl }),
+    routes: settings.routes ?? DEFAULT_ROUTES,
+    ...(settings.unmatchedRoutes !== undefined && { unmatchedRoutes: settings.unmatchedRoutes }),
+  };
+}
+
+/**
+ * Every default applied. `apiUrl` is the API's base URL (the issuer): a service's default
+ * audience, and its resource URL, is that URL followed by its prefix.
+ */
+export function resolveServices(services: readonly ServiceDefinition[], apiUrl: string, defaultUnmatched: UnmatchedRoutes = 'deny'): ResolvedService[] {
+  const base = apiUrl.replace(/\/+$/, '');
+  return services.map((s) => {
+    const routes = s.routes ?? (services.length === 1 ? DEFAULT_ROUTES : []);
+    const resource = s.pathPrefix === '/' ? base : `${base}${s.pathPrefix}`;
+    const scopes = [...new Set([...routes.flatMap((r) => r.scopes), ...(s.scopes ?? [])])].sort();
+    return {
+      name: s.name,
+      pathPrefix: s.pathPrefix,
+      stripPrefix: s.stripPrefix ?? s.pathPrefix !== '/',
+      audience: s.audience ?? resource,
+      resource,
+      ...(s.upstreamUrl !== undefined && { upstreamUrl: s.upstreamUrl.replace(/\/+$/, '') }),
+      routes,
+      unmatchedRoutes: s.unmatchedRoutes ?? defaultUnmatched,
+      scopes,
+    };
+  });
+}
+
+/** The service whose prefix a path (with its leading `/`) lies under, and the path without it. */
+export function serviceOfPath<S extends { readonly pathPrefix: string }>(services: readonly S[], path: string): { service: S; rest: string } | undefined {
+  for (const service of services) {
+    const prefix = service.pathPrefix;
+    if (prefix === '/') return { service, rest: path };
+    if (path === prefix) return { service, rest: '/' };
+    if (path.startsWith(`${prefix}/`)) return { service, rest: path.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+/** Parses `TOLLGATE_SERVICES`-style JSON; the error names the setting. */
+export function parseServices(json: string, setting: string): ServiceDefinition[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new Error(`${setting} is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = servicesProblem(value);
+  if (problem) throw new Error(`${setting}${problem.startsWith('[') ? '' : ' '}${problem}`);
+  return value as ServiceDefinition[];
+}
