@@ -6,7 +6,8 @@ import { Defaults, DEFAULT_ROUTES, Env, Limits, type RouteRule, type UnmatchedRo
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { ConfigurationError, optionalInt, optionalNumber, requireString, tableNamesFrom } from './env';
 import { parseRouteRules } from './route-policy';
-import { parseServices, resolveServices, type ResolvedService, type ServiceDefinition } from '../../common/services';
+import type { ResolvedService } from '../../common/services';
+import { servicesFrom } from './services-env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -38,7 +39,7 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
   const issuer = requireString(env, Env.issuer);
   return {
     issuer,
-    ...servicesFrom(env, issuer),
+    ...servicesFrom(env, issuer, unmatchedRoutesFrom(env)),
     audience: env[Env.audience] || Defaults.audience,
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
     routes: env[Env.routes] ? parseRouteRules(env[Env.routes]!, Env.routes) : DEFAULT_ROUTES,
@@ -52,19 +53,6 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
   };
 }
 
-/** `TOLLGATE_SERVICES`, checked as the stack checked it at synth; each service's rules compiled once. */
-export function servicesFrom(env: Environment, issuer: string): { services?: readonly ResolvedService[] } {
-  const raw = env[Env.services];
-  if (raw === undefined || raw === '') return {};
-  let services: ServiceDefinition[];
-  try {
-    services = parseServices(raw, `environment variable ${Env.services}`);
-  } catch (error) {
-    throw new ConfigurationError((error as Error).message);
-  }
-  return { services: resolveServices(services, issuer, unmatchedRoutesFrom(env)) };
-}
-
 function fallbackUsageKeyFrom(env: Environment): string | undefined {
   const raw = env[Env.fallbackUsageKey];
   if (raw === undefined || raw === '') return undefined;
@@ -72,7 +60,7 @@ function fallbackUsageKeyFrom(env: Environment): string | undefined {
   return raw;
 }
 
-function unmatchedRoutesFrom(env: Environment): UnmatchedRoutes {
+export function unmatchedRoutesFrom(env: Environment): UnmatchedRoutes {
   const raw = env[Env.unmatchedRoutes];
   if (raw === undefined || raw === '') return Defaults.unmatchedRoutes;
   if (raw === 'deny' || raw === 'allow') return raw;

@@ -9,6 +9,8 @@ export const ErrorCode = {
   invalidRequest: 'invalid_request',
   invalidClient: 'invalid_client',
   invalidScope: 'invalid_scope',
+  /** RFC 8707 §2: the requested resource is invalid, unknown, or not permitted for this client. */
+  invalidTarget: 'invalid_target',
   unsupportedGrantType: 'unsupported_grant_type',
   temporarilyUnavailable: 'temporarily_unavailable',
   serverError: 'server_error',
@@ -82,6 +84,10 @@ export class InvalidClient extends ApiError {
 
 export class InvalidScope extends ApiError {
   readonly code = ErrorCode.invalidScope;
+}
+
+export class InvalidTarget extends ApiError {
+  readonly code = ErrorCode.invalidTarget;
 }
 
 export class UnsupportedGrantType extends ApiError {

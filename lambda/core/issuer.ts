@@ -15,12 +15,20 @@ import { ApiError, InvalidClient, InvalidRequest, TemporarilyUnavailable, Unsupp
 import { issuingKey, type RingSource } from './issuing-key';
 import { signCompactJws, unverifiedPayload, type Signer } from './jws';
 import { grantScopes, parseScopeParameter, formatScope } from './scopes';
+import { requestedService, scopesForService } from './resource-indicators';
+import type { ResolvedService } from '../../common/services';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 
 export interface IssuerConfig {
   readonly issuer: string;
+  /** The single-service form's audience. */
   readonly audience: string;
+  /**
+   * The services tokens are minted for (RFC 8707 `resource`); absent: the single service of
+   * `audience`, whose tokens carry every scope of the key, as before services existed.
+   */
+  readonly services?: readonly ResolvedService[];
   readonly tokenTtlSeconds: number;
   /** `lastUsedAt` is written at most once per this many seconds per key. */
   readonly lastUsedSampleSeconds?: number;
@@ -63,11 +71,15 @@ export class Issuer {
     let authenticated: AuthenticatedClient | undefined;
     try {
       const requestedScopes = parseTokenForm(request.form);
+      const services = this.config.services;
+      // Checked before authentication: a malformed request is refused without touching a key.
+      const service = services ? requestedService(request.form, services) : undefined;
       const credentials = extractCredentials(request.authorization, request.form);
       const nowSeconds = this.nowSeconds();
       authenticated = await authenticate(credentials, this.ports, nowSeconds);
-      const scopes = grantScopes(requestedScopes, authenticated.key.scopes);
-      return await this.issue(authenticated, scopes, nowSeconds);
+      const granted = grantScopes(requestedScopes, authenticated.key.scopes);
+      const scopes = service ? scopesForService(granted, requestedScopes !== undefined, service) : granted;
+      return await this.issue(authenticated, scopes, nowSeconds, service?.audience ?? this.config.audience);
     } catch (error) {
       this.auditFailure(AuditAction.tokenIssue, error, authenticated);
       throw error;
@@ -104,13 +116,13 @@ export class Issuer {
     }
   }
 
-  private async issue(authenticated: AuthenticatedClient, scopes: readonly string[], nowSeconds: number): Promise<TokenResponse> {
+  private async issue(authenticated: AuthenticatedClient, scopes: readonly string[], nowSeconds: number, audience: string): Promise<TokenResponse> {
     const { key, client } = authenticated;
     const signingKey = await issuingKey(this.ports.ring);
     const lifetime = tokenLifetime(nowSeconds, this.config.tokenTtlSeconds, key.expiresAt);
     const claims = accessTokenClaims({
       issuer: this.config.issuer,
-      audience: this.config.audience,
+      audience,
       clientId: key.clientId,
       keyId: key.keyId,
       scopes,

@@ -14,6 +14,7 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   invalid_request: 400,
   invalid_client: 401,
   invalid_scope: 400,
+  invalid_target: 400,
   unsupported_grant_type: 400,
   temporarily_unavailable: 503,
   server_error: 500,

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Limits } from '../../common/config';
 import { API_KEY_PATTERN } from '../../common/tokens';
 import type { FormParams } from '../core/client-auth';
-import { InvalidRequest } from '../core/issuance-errors';
+import { InvalidRequest, InvalidTarget } from '../core/issuance-errors';
 
 export type ProxyEvent = Pick<
   APIGatewayProxyEvent,
@@ -65,7 +65,11 @@ export function formBody(event: ProxyEvent): FormParams {
   if (/%(?![0-9A-Fa-f]{2})/.test(text)) throw new InvalidRequest('The form body holds a malformed percent-encoding.');
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (params.has(name)) throw new InvalidRequest(`The parameter ${name} must appear at most once.`);
+    if (params.has(name)) {
+      // RFC 8707 §2 allows several resources; this server mints one audience per token.
+      if (name === 'resource' || name === 'audience') throw new InvalidTarget('Ask for one resource per token request: a token is for one service.');
+      throw new InvalidRequest(`The parameter ${name} must appear at most once.`);
+    }
     params.set(name, value);
   }
   return params;

@@ -19,6 +19,7 @@ import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { optionalInt, requireString, tableNamesFrom } from '../core/env';
 import { Issuer, type IssuerConfig } from '../core/issuer';
+import { servicesFrom } from '../core/services-env';
 import { CachedRing } from '../core/issuing-key';
 import { jwkSet } from '../core/jwks';
 import { loggerAudit } from '../http/audit';
@@ -44,8 +45,10 @@ export interface TokenAppDependencies {
 }
 
 export function issuerConfigFrom(env: Environment): IssuerConfig {
+  const issuer = requireString(env, Env.issuer);
   return {
-    issuer: requireString(env, Env.issuer),
+    issuer,
+    ...servicesFrom(env, issuer),
     audience: env[Env.audience] || Defaults.audience,
     tokenTtlSeconds: optionalInt(env, Env.tokenTtlSeconds, Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
   };

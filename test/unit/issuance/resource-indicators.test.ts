@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
+import { CredentialStatus } from '../../../common/tables';
+import { resolveServices } from '../../../common/services';
+import { Issuer } from '../../../lambda/core/issuer';
+import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/issuance-errors';
+import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
+
+const NOW = 1_700_000_000;
+const ISSUER = 'https://api.example/prod';
+const SERVICES = resolveServices(
+  [
+    { name: 'billing', pathPrefix: '/billing', routes: [{ method: 'GET', path: '/invoices', scopes: ['billing:read'] }], scopes: ['billing:admin'] },
+    { name: 'orders', pathPrefix: '/orders', audience: 'urn:example:orders', routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }] },
+  ],
+  ISSUER,
+);
+
+function setup(keyScopes: string[], services = SERVICES) {
+  const apiKeys = new FakeApiKeys();
+  const clients = new FakeClients();
+  const tokens = new FakeTokens();
+  const audit = new FakeAudit();
+  const signing = ecSigningKey();
+  const { apiKey, key } = storedKey({ scopes: keyScopes });
+  apiKeys.keys.set(key.keyId, key);
+  clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000 });
+  const issuer = new Issuer(
+    { apiKeys, clients, tokens, ring: new FakeRing([signing.record]), signer: signing.signer, audit, now: () => NOW * 1000 },
+    { issuer: ISSUER, audience: 'tollgate', tokenTtlSeconds: 900, services },
+  );
+  const exchange = (fields: Record<string, string>) => issuer.exchange({ authorization: basic('acme', apiKey), form: form({ grant_type: 'client_credentials', ...fields }) });
+  return { exchange, tokens };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (error: ApiError) => error,
+  );
+}
+
+describe('token requests for one of several services (RFC 8707)', () => {
+  it('mints a token for the named service: its audience, and only the client`s scopes that service defines', async () => {
+    const { exchange } = setup(['billing:read', 'orders:read', 'other']);
+    const billing = await exchange({ resource: `${ISSUER}/billing` });
+    expect(decodeJwt(billing.access_token)).toMatchObject({ aud: `${ISSUER}/billing`, scope: 'billing:read' });
+    expect(billing.scope).toBe('billing:read');
+    const orders = await exchange({ resource: 'urn:example:orders' });
+    expect(decodeJwt(orders.access_token)).toMatchObject({ aud: 'urn:example:orders', scope: 'orders:read' });
+    // Auth0-style clients send `audience`; a trailing slash on the URL names the same service.
+    expect(decodeJwt((await exchange({ audience: 'urn:example:orders' })).access_token).aud).toBe('urn:example:orders');
+    expect(decodeJwt((await exchange({ resource: `${ISSUER}/billing/` })).access_token).aud).toBe(`${ISSUER}/billing`);
+  });
+
+  it.each([
+    [{}, /Name the service with the resource parameter/],
+    [{ resource: 'https://elsewhere.example/billing' }, /not a service of this server/],
+    [{ resource: 'billing' }, /absolute URI/],
+    [{ resource: `${ISSUER}/billing#frag` }, /absolute URI without a fragment/],
+    [{ resource: `${ISSUER}/billing`, audience: 'urn:example:orders' }, /different services/],
+    [{ audience: 'nope' }, /not a service of this server/],
+  ])('refuses %j with invalid_target', async (fields, message) => {
+    const { exchange, tokens } = setup(['billing:read', 'orders:read']);
+    const error = await refusal(exchange(fields as Record<string, string>));
+    expect(error).toBeInstanceOf(InvalidTarget);
+    expect(error.code).toBe('invalid_target');
+    expect(error.description).toMatch(message);
+    expect(tokens.records.size).toBe(0);
+  });
+
+  it('refuses a service the client holds no scope of with invalid_target, and a scope the service does not define with invalid_scope', async () => {
+    const { exchange } = setup(['orders:read']);
+    expect(await refusal(exchange({ resource: `${ISSUER}/billing` }))).toBeInstanceOf(InvalidTarget);
+    const both = setup(['orders:read', 'billing:read']);
+    const error = await refusal(both.exchange({ resource: `${ISSUER}/billing`, scope: 'billing:read orders:read' }));
+    expect(error).toBeInstanceOf(InvalidScope);
+    expect(error.description).toMatch(/orders:read is not a scope of the service billing/);
+    // A declared scope that no route names is still the service's.
+    const admin = setup(['billing:admin']);
+    expect((await admin.exchange({ resource: `${ISSUER}/billing` })).scope).toBe('billing:admin');
+  });
+
+  it('issues for the only service without a resource parameter', async () => {
+    const single = resolveServices([{ name: 'billing', pathPrefix: '/billing', routes: [{ method: 'GET', path: '/x', scopes: ['billing:read'] }] }], ISSUER);
+    const { exchange } = setup(['billing:read'], single);
+    expect(decodeJwt((await exchange({})).access_token).aud).toBe(`${ISSUER}/billing`);
+  });
+});
