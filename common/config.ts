@@ -363,19 +363,25 @@ export const SettingBounds = {
 const GREEDY_SEGMENT = /^\{[A-Za-z0-9_]+\+\}$/;
 const PARAM_SEGMENT = /^\{[A-Za-z0-9_]+\}$/;
 /**
- * RFC 3986 pchar without `*` and `?`: those would become wildcards in the authorizer's
- * execute-api policy patterns.
+ * RFC 3986 pchar without `*` (a wildcard in an execute-api policy) and `;` (path
+ * parameters: Tomcat and Spring strip `;…` from a segment, so `..;` traverses).
  */
-const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@%-]+$/;
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,=:@%-]+$/;
 
-const AMBIGUOUS_IN_SEGMENT = /[/\\%*\u0000-\u001f\u007f]/;
+/**
+ * After decoding: separators (`/`, `\\`), an escape (`%`, so nothing decodes twice), `*`
+ * (an execute-api wildcard), `;` (path parameters: Tomcat and Spring cut a segment there,
+ * and Fastify the path), `?` and `#` (an upstream re-reading the path would cut it there),
+ * and control characters.
+ */
+const AMBIGUOUS_IN_SEGMENT = /[/\\%*;?#\u0000-\u001f\u007f]/;
 
 /**
  * A path segment percent-decoded and lower-cased, as the authorizer compares segments
  * with route rules (`lambda/core/route-policy.ts`); undefined when decoding makes it
- * ambiguous to upstream frameworks: empty, a dot segment, or holding a separator (`/`,
- * `\`), an escape character (`%`, so nothing decodes twice), a glob character (`*`) or a
- * control character.
+ * ambiguous to upstream frameworks: empty, a dot segment, holding a character of
+ * {@link AMBIGUOUS_IN_SEGMENT}, or a non-ASCII character that another case mapping or
+ * Unicode normalisation would turn into a different string.
  */
 export function canonicalPathSegment(raw: string): string | undefined {
   let decoded: string;
@@ -385,7 +391,11 @@ export function canonicalPathSegment(raw: string): string | undefined {
     return undefined;
   }
   if (decoded === '' || decoded === '.' || decoded === '..' || AMBIGUOUS_IN_SEGMENT.test(decoded)) return undefined;
-  return decoded.toLowerCase();
+  const lower = decoded.toLowerCase();
+  // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
+  // and Go, fullwidth letters normalise to ASCII): an upstream could read them as another literal.
+  if (/[^\x00-\x7e]/.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded)) return undefined;
+  return lower;
 }
 
 /** Why a route path (contract §5: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */

@@ -37,6 +37,7 @@ const INVOKE = 'execute-api:Invoke';
 const POLICY_VERSION = '2012-10-17';
 const SLASH = 0x2f;
 const PERCENT = 0x25;
+const DOT = 0x2e;
 const HEAD = HTTP_METHODS.indexOf('HEAD');
 const GET = HTTP_METHODS.indexOf('GET');
 
@@ -200,8 +201,9 @@ function methodIndex(arn: string, start: number, end: number): number {
  * beyond the slice), else percent-decoded and lower-cased segment by segment. Undefined
  * when it is ambiguous: an empty segment (`//`, a trailing `/`), a dot segment, an
  * encoded `/` or `\`, a raw `\`, `%` that is not a valid escape or encodes `%` (double
- * decoding), a control character, or a glob character (`*`) that a policy would read as
- * a wildcard.
+ * decoding), `;` (path parameters, raw or encoded: `..;` traverses on Tomcat), an encoded
+ * `?` or `#`, a control character, a glob character (`*`) that a policy would read as a
+ * wildcard, or a non-ASCII character another case mapping would read differently.
  */
 export function requestPath(arn: string, start: number): string | undefined {
   if (start === arn.length) return '';
@@ -216,7 +218,7 @@ export function requestPath(arn: string, start: number): string | undefined {
       segmentStart = i + 1;
     } else if (c === PERCENT || (c >= 0x41 && c <= 0x5a) /* A-Z */ || c > 0x7e /* folds case too: U+212A is a K */) {
       plain = false;
-    } else if (c === 0x5c /* \ */ || c === 0x2a /* * */ || c < 0x20 || c === 0x7f) {
+    } else if (c === 0x5c /* \ */ || c === 0x2a /* * */ || c === 0x3b /* ; */ || c < 0x20 || c === 0x7f) {
       return undefined;
     }
   }
@@ -232,8 +234,9 @@ export function requestPath(arn: string, start: number): string | undefined {
 }
 
 /**
- * Segment-aware match of a canonical path (no leading slash): literals equal, `{param}`
- * one non-empty segment, `{proxy+}` one or more remaining segments.
+ * Segment-aware match of a canonical path (no leading slash): literals equal (or followed
+ * by a `.` format suffix), `{param}` one non-empty segment, `{proxy+}` one or more
+ * remaining segments.
  */
 function segmentsMatch(segments: readonly Segment[], path: string): boolean {
   const end = path.length;
@@ -246,7 +249,13 @@ function segmentsMatch(segments: readonly Segment[], path: string): boolean {
     if (segment.kind === 'literal') {
       if (!path.startsWith(segment.text, pos)) return false;
       segEnd = pos + segment.text.length;
-      if (segEnd !== end && path.charCodeAt(segEnd) !== SLASH) return false;
+      if (segEnd !== end && path.charCodeAt(segEnd) !== SLASH) {
+        // `export.json` is `export` to upstreams that read a format suffix (Rails, older Spring MVC):
+        // matching it too can only require more scopes, never fewer.
+        if (path.charCodeAt(segEnd) !== DOT) return false;
+        const slash = path.indexOf('/', segEnd);
+        segEnd = slash < 0 ? end : slash;
+      }
     } else {
       const slash = path.indexOf('/', pos);
       segEnd = slash < 0 ? end : slash;

@@ -8,8 +8,10 @@
  *   Gateway evaluates them (`evaluatePolicy`). Any earlier request of the same token that
  *   API Gateway would answer from the cache must get the fresh decision.
  * - The reference upstream reads a path as leniently as common frameworks do: percent-
- *   decoded (a decoded `/` splits), case-folded, empty segments dropped, dot segments
- *   resolved, HEAD served by the GET route. Whatever the authorizer allows, the route
+ *   decoded (a decoded `/` splits), case-folded, path parameters (`;…`) cut from each
+ *   segment as Tomcat and Spring do, empty segments dropped, dot segments resolved
+ *   (`..;` included), a `.format` suffix read as the bare literal, HEAD served by the GET
+ *   route. Whatever the authorizer allows, the route
  *   that upstream would dispatch to must be one the token's scopes satisfy.
  */
 import fc from 'fast-check';
@@ -37,7 +39,10 @@ const ruleArb = fc
 const rulesArb = fc.uniqueArray(ruleArb, { minLength: 1, maxLength: 6, selector: (r) => `${r.method} ${r.path}` });
 
 /** Request path segments, plain and tricky: case, escapes, dots, empty, encoded separators, globs. */
-const requestSegment = fc.constantFrom('users', 'USERS', 'Users', 'orders', 'a', '7', '', '.', '..', '%2e%2e', '%2E', '%2F', 'a%2fb', '%61', '%55sers', '*', 'x');
+const requestSegment = fc.constantFrom(
+  'users', 'USERS', 'Users', 'orders', 'a', '7', '', '.', '..', '%2e%2e', '%2E', '%2F', 'a%2fb', '%61', '%55sers', '*', 'x',
+  '..;', 'users;x=1', '%3B', 'a%3Fb', 'users.json', 'orders.csv', '%C5%BFers', '\u212A',
+);
 const pathArb = fc
   .record({ segments: fc.array(requestSegment, { maxLength: 4 }), trailing: fc.boolean(), doubled: fc.boolean() })
   .map(({ segments, trailing, doubled }) => `${doubled ? '/' : ''}/${segments.join('/')}${trailing && segments.length ? '/' : ''}`);
@@ -53,7 +58,8 @@ function lenientPath(path: string): string | undefined {
     } catch {
       return undefined;
     }
-    for (const segment of decoded.toLowerCase().split('/')) {
+    for (const part of decoded.normalize('NFKC').toUpperCase().toLowerCase().split('/')) {
+      const segment = part.split(';', 1)[0]!;
       if (segment === '' || segment === '.') continue;
       if (segment === '..') out.pop();
       else out.push(segment);
@@ -64,7 +70,8 @@ function lenientPath(path: string): string | undefined {
 
 function ruleRegex(path: string): RegExp {
   const segments = path === '/' ? [] : path.slice(1).split('/');
-  const body = segments.map((s) => (s.endsWith('+}') ? '.+' : s.startsWith('{') ? '[^/]+' : s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  // A literal also matches with a `.format` suffix, as Rails routes read it.
+  const body = segments.map((s) => (s.endsWith('+}') ? '.+' : s.startsWith('{') ? '[^/]+' : `${s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:\\.[^/]*)?`)).join('/');
   return new RegExp(`^/${body}$`);
 }
 

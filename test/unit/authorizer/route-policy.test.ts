@@ -46,6 +46,8 @@ describe('parseRouteRules', () => {
     ['[{"method":"GET","path":"/a%2Fb","scopes":[]}]', /segment "a%2Fb" is ambiguous/],
     ['[{"method":"GET","path":"/a%252F","scopes":[]}]', /segment "a%252F" is ambiguous/],
     ['[{"method":"GET","path":"/a%zz","scopes":[]}]', /segment "a%zz" is ambiguous/],
+    ['[{"method":"GET","path":"/a;b","scopes":[]}]', /segment "a;b" has characters/],
+    ['[{"method":"GET","path":"/a%3Bb","scopes":[]}]', /segment "a%3Bb" is ambiguous/],
     ['[{"method":"GET","path":"/{a-b}","scopes":[]}]', /segment "\{a-b\}" has characters/],
     ['[{"method":"GET","path":"/a","scopes":"read"}]', /scopes must be an array of scope tokens/],
     ['[{"method":"GET","path":"/a","scopes":["has space"]}]', /scopes must be an array of scope tokens/],
@@ -152,9 +154,28 @@ describe('RoutePolicy.outcome', () => {
       expect([path, outcome(defaults, '', 'GET', path)]).toEqual([path, 'insufficient_scope']);
       expect([path, outcome(defaults, 'orders:read', 'GET', path)]).toEqual([path, 'allow']);
     }
-    const kelvin = new RoutePolicy([{ method: 'GET', path: '/kits', scopes: ['k'] }], 'allow');
-    // U+212A KELVIN SIGN lower-cases to an ASCII k: an upstream folding case would route it to /kits.
-    expect(outcome(kelvin, '', 'GET', '/\u212Aits')).toBe('insufficient_scope');
+    const kits = new RoutePolicy([{ method: 'GET', path: '/kits', scopes: ['k'] }, { method: 'GET', path: '/settings', scopes: ['admin'] }], 'allow');
+    // U+212A KELVIN SIGN lower-cases to an ASCII k, ſ (U+017F) folds to s in Java and Go, fullwidth
+    // letters normalise to ASCII: an upstream could route each to the literal, so none is decided.
+    for (const path of ['/\u212Aits', '/%E2%84%AAits', '/%C5%BFettings', '/\uFF53ettings', '/%EF%BD%93ettings']) {
+      expect([path, outcome(kits, '', 'GET', path)]).toEqual([path, 'ambiguous_path']);
+    }
+    // Other non-ASCII text is fine in a parameter or an unknown path.
+    expect(outcome(kits, '', 'GET', '/caf%C3%A9')).toBe('allow');
+  });
+
+  it('matches a literal with a format suffix too (Rails` `(.:format)`, older Spring MVC): more scopes, never fewer', () => {
+    const routes = new RoutePolicy(
+      [
+        { method: 'GET', path: '/orders/{id}', scopes: ['read'] },
+        { method: 'GET', path: '/orders/export', scopes: ['admin'] },
+      ],
+      'deny',
+    );
+    expect(outcome(routes, 'read', 'GET', '/orders/export.json')).toBe('insufficient_scope');
+    expect(outcome(routes, 'read', 'GET', '/orders/EXPORT.csv')).toBe('insufficient_scope');
+    expect(outcome(routes, 'read admin', 'GET', '/orders/export.json')).toBe('allow');
+    expect(outcome(routes, 'read', 'GET', '/orders/exports')).toBe('allow');
   });
 
   type Case = [scope: string, method: string, path: string, expected: RouteOutcome];
