@@ -88,6 +88,13 @@ export const EndpointEnv = {
  */
 export const REVOCATION_SETTLE_MARGIN_MS = 250;
 
+/**
+ * How long an authorizer's answer may take from its decision to API Gateway's cache (the
+ * Lambda response's way back): the fan-out's flush waits this much beyond the authorizers'
+ * own bound on their view's age, so the two margins never meet at zero.
+ */
+export const AUTHORIZER_ANSWER_MARGIN_MS = 250;
+
 export const SECONDS_PER_DAY = 86_400;
 
 export const Defaults = {

@@ -154,7 +154,14 @@ export class Authorizer {
   private async decideWhenReady(token: string, arn: string, parts: MethodArnParts, nowMs: number): Promise<Decision> {
     const { keys, revocations } = this.deps;
     await Promise.all([keys.ensureLoaded(nowMs), revocations.refreshWhenBehind(nowMs)]);
-    const after = this.deps.now();
+    let after = this.deps.now();
+    // The read joined may have started before a revocation the fan-out flushes for: a view
+    // is as old as its read's start, and a slow read returns a view already behind. Read once
+    // more; if that one is slow too, the view is decided on as in an outage (bounded by isStale).
+    if (revocations.mustReadBeforeDeciding(after)) {
+      await revocations.refreshWhenBehind(after);
+      after = this.deps.now();
+    }
     if (!keys.loaded) return rejected(RejectReason.keyRingUnavailable);
     if (revocations.isStale(after)) return rejected(RejectReason.revocationViewStale);
     return this.decideNow(token, arn, parts, after);

@@ -22,7 +22,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
+import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
 import type { RevocationEntry } from '../../common/tables';
 import { revocationFromRecord, type StreamTableNames } from '../core/revocation-events';
 import type { AppendResult, RevocationFeedWriter } from '../adapters/revocation-feed-writer';
@@ -79,10 +79,12 @@ export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatc
 
 /**
  * The flush delay for authorizers that poll the feed every `revocationPollMs`: no
- * authorizer allows a request on a view older than that (`RevocationView.isBehind`).
+ * authorizer allows a request on a view older than that plus the settle margin
+ * (`RevocationView.isBehind`), and its answer then still has to reach API Gateway's
+ * cache: a decision made a moment before the flush must not be cached after it.
  */
 export function flushDelayMs(revocationPollMs: number): number {
-  return revocationPollMs + REVOCATION_SETTLE_MARGIN_MS;
+  return revocationPollMs + REVOCATION_SETTLE_MARGIN_MS + AUTHORIZER_ANSWER_MARGIN_MS;
 }
 
 export function createFanout(deps: FanoutDeps): FanoutHandler {

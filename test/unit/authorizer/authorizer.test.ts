@@ -3,7 +3,8 @@ import { RevocationKind, SigningKeyState } from '../../../common/tables';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
-import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
+import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
+import { flushDelayMs } from '../../../lambda/fanout/fan-out';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 
 let es: TestKey;
@@ -352,3 +353,40 @@ describe('Authorizer revocation housekeeping', () => {
 it('keeps the API prefix fixture consistent with the events', () => {
   expect(authorizerEvent('x').methodArn.startsWith(API_PREFIX)).toBe(true);
 });
+
+describe('Authorizer.decide and the fan-out`s cache flush', () => {
+  it('never allows on a view read before a revocation the flush was timed for, even when the read it waited on was slow', async () => {
+    const h = await harness([es.record]);
+    const c = claims(NOW_S, { scope: 'orders:read' });
+    const event = authorizerEvent(bearer(signToken(es, c)), 'GET', '/orders/42');
+    expect((await h.authorizer.decide(event)).outcome).toBe('allow');
+    // Reads see the feed as it is when sent and answer when released: one slow read.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const read = h.feed.read.bind(h.feed);
+    let slow = true;
+    h.feed.read = async (partitions, afterSeq) => {
+      const snapshot = await read(partitions, afterSeq);
+      if (slow) {
+        slow = false;
+        await gate;
+      }
+      return snapshot;
+    };
+    h.clock.advance(SETTINGS.revocationPollMs + REVOCATION_SETTLE_MARGIN_MS + 50);
+    const pending = h.authorizer.decide(event);
+    h.clock.advance(10);
+    h.feed.add(RevocationKind.Token, c.jti as string, h.clock.ms);
+    const flushAt = h.clock.ms + flushDelayMs(SETTINGS.revocationPollMs);
+    h.clock.advance(flushAt - h.clock.ms + 200);
+    const late = h.authorizer.decide(event);
+    release();
+    // Decided after the flush: both must see the revocation.
+    expect([(await pending).outcome, (await late).outcome]).toEqual(['reject', 'reject']);
+  });
+
+  it('flushes one poll interval, the settle margin and the answer margin after the write is durable', () => {
+    expect(flushDelayMs(500)).toBe(500 + REVOCATION_SETTLE_MARGIN_MS + AUTHORIZER_ANSWER_MARGIN_MS);
+  });
+});
+
