@@ -439,6 +439,13 @@ describe('the key ring\'s tag check (finding 9): tagging only inside CreateKey',
     }
   });
 
+  it('re-stating our tags on a key already in this ring is allowed: it changes nothing the role could not already do', async () => {
+    const request = { action: 'kms:TagResource', resource: RING_KEY, context: { ...ringKeyContext(), ...requestTags(ringTags()), 'kms:CallerAccount': ACCOUNT } };
+    expect(await decide(rotation().policies, rotation().arn, request, DEFAULT_KEY_POLICY)).toBe('Allowed');
+    const foreignTag = { ...request, context: { ...request.context, ...requestTags({ ...ringTags(), owner: 'x' }) } };
+    expect(await decide(rotation().policies, rotation().arn, foreignTag, DEFAULT_KEY_POLICY)).toBe('ImplicitlyDenied');
+  });
+
   /**
    * KMS does not document the context of the kms:TagResource check it makes for CreateKey's
    * Tags. Every plausible one: key properties absent (no key yet), CreateKey's own request
