@@ -215,6 +215,17 @@ describe('table access per function', () => {
       (spec as { queryIndexes: readonly string[] }).queryIndexes = saved;
     }
   });
+
+  it('refuses at synth a stream the table does not have', () => {
+    const spec = Functions.fanout as { streams: readonly string[] };
+    const saved = spec.streams;
+    spec.streams = [...saved, 'revocations'];
+    try {
+      expect(() => buildApp()).toThrow(/Functions\.fanout\.streams: revocations has no stream/);
+    } finally {
+      spec.streams = saved;
+    }
+  });
 });
 
 describe('KMS: the table key', () => {
