@@ -13,7 +13,7 @@
  *   signing outside the token function, key deletion outside rotation, IAM;
  * - every condition key is one the action it guards has, with an operator of its type;
  * - resource policies: the REST API's (operators only on every admin path), the KMS key
- *   policies, the SQS queue policy.
+ *   policies, the SQS queue policy, the functions' (who may invoke each).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -667,6 +667,31 @@ describe('resource policies', () => {
     const decrypt = (account: string) => decide([], 'cloudwatch.amazonaws.com', { action: 'kms:Decrypt', resource: alarmKey, context: { 'aws:SourceAccount': account } }, policy);
     expect(await decrypt(ACCOUNT)).toBe('Allowed');
     expect(await decrypt('210987654321')).toBe('ImplicitlyDenied');
+  });
+
+  /** A service invoking a function, as Lambda sees it: the service principal and the ARN it acts for. */
+  const invokedBy = (fn: FunctionName, service: string, sourceArn: string, sourceAccount = ACCOUNT) =>
+    decide([], service, { action: 'lambda:InvokeFunction', resource: model.arns.functions[fn], context: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': sourceAccount } }, model.functionPolicies[fn]);
+  const executeApi = (restApiId: string, rest: string) => `arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${restApiId}/${rest}`;
+
+  it('API Gateway may invoke each Tollgate route\'s function for that route of this API only', async () => {
+    for (const route of API_ROUTES) {
+      const routePath = route.resource.replace(/\{[^}]+\}/g, 'x');
+      const source = executeApi(model.arns.restApiId, `${model.arns.stageName}/${route.method}${routePath}`);
+      expect(await invokedBy(route.fn, 'apigateway.amazonaws.com', source), `${route.method} ${route.resource}`).toBe('Allowed');
+      const other = route.fn === 'token' ? 'admin' : 'token';
+      expect(await invokedBy(other, 'apigateway.amazonaws.com', source), `${other} for ${route.method} ${route.resource}`).toBe('ImplicitlyDenied');
+      expect(await invokedBy(route.fn, 'apigateway.amazonaws.com', executeApi('otherapi123', `${model.arns.stageName}/${route.method}${routePath}`)), `another API: ${route.resource}`).toBe('ImplicitlyDenied');
+    }
+  });
+
+  it('API Gateway may invoke the authorizer as this API\'s authorizer only; EventBridge the rotation function for its schedule only; nothing invokes the fan-out but its event source mappings', async () => {
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `authorizers/${model.arns.authorizerId}`))).toBe('Allowed');
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi('otherapi123', `authorizers/${model.arns.authorizerId}`))).toBe('ImplicitlyDenied');
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `${model.arns.stageName}/GET/orders`))).toBe('ImplicitlyDenied');
+    expect(await invokedBy('rotation', 'events.amazonaws.com', model.arns.rotationRule)).toBe('Allowed');
+    expect(await invokedBy('rotation', 'events.amazonaws.com', `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/someone-elses`)).toBe('ImplicitlyDenied');
+    expect(model.functionPolicies.fanout.Statement).toEqual([]);
   });
 
   it('the dead-letter queue refuses anything but TLS, even to the fan-out', async () => {

@@ -76,6 +76,8 @@ class Resolver {
         return this.arn(logicalId, 'Arn');
       case 'AWS::SQS::Queue':
         return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${this.name(logicalId)}`;
+      case 'AWS::ApiGateway::Stage':
+        return this.resolve(resource.Properties!.StageName);
       default:
         return this.name(logicalId);
     }
@@ -104,6 +106,8 @@ class Resolver {
         return name;
       case 'AWS::SNS::Topic.Arn':
         return arn('sns', name);
+      case 'AWS::Events::Rule.Arn':
+        return arn('events', `rule/${name}`);
       case 'AWS::IAM::Role.Arn':
         return `arn:${PARTITION}:iam::${ACCOUNT}:role/${name}`;
       default:
@@ -172,12 +176,19 @@ export interface DeployedModel {
     readonly upstreamCertificateId: string;
     readonly usagePlanId: string;
     readonly fallbackKeyId: string;
+    readonly authorizerId: string;
+    readonly rotationRule: string;
   };
   /** Every policy document of both templates, with where it is and what it binds. */
-  readonly documents: ReadonlyArray<{ readonly where: string; readonly kind: 'identity' | 'key' | 'queue' | 'topic' | 'api'; readonly document: PolicyDocument; readonly resource?: string }>;
+  readonly documents: ReadonlyArray<{ readonly where: string; readonly kind: 'identity' | 'key' | 'queue' | 'topic' | 'api' | 'function'; readonly document: PolicyDocument; readonly resource?: string }>;
   /** Key policies by key ARN; queue policies by queue ARN. */
   readonly keyPolicies: Record<string, PolicyDocument>;
   readonly queuePolicies: Record<string, PolicyDocument>;
+  /**
+   * Each function's resource policy, as Lambda builds it from the stack's
+   * `AWS::Lambda::Permission` resources (one statement each, `ArnLike` on `AWS:SourceArn`).
+   */
+  readonly functionPolicies: { readonly [F in FunctionName]: PolicyDocument };
   /** The REST API's resource policy with API Gateway's `execute-api:/` shorthand expanded to this API's ARN. */
   readonly apiPolicy?: PolicyDocument;
 }
@@ -228,6 +239,16 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
   }
 
   const functionNames = Object.keys(Functions) as FunctionName[];
+  const functionArns = Object.fromEntries(functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].fn), 'Arn'] })])) as { [F in FunctionName]: string };
+  const functionPolicies = Object.fromEntries(functionNames.map((fn) => [fn, { Version: '2012-10-17', Statement: [] as PolicyStatement[] }])) as { [F in FunctionName]: PolicyDocument };
+  for (const resource of Object.values(api.template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission')) {
+    const p = api.resolve(resource.Properties) as { Action: string; FunctionName: string; Principal: string; SourceArn?: string; SourceAccount?: string };
+    const fn = functionNames.find((f) => functionArns[f] === p.FunctionName);
+    if (!fn) throw new Error(`a Lambda permission for ${p.FunctionName}, which is none of the functions`);
+    const condition = { ...(p.SourceArn && { ArnLike: { 'AWS:SourceArn': p.SourceArn } }), ...(p.SourceAccount && { StringEquals: { 'AWS:SourceAccount': p.SourceAccount } }) };
+    functionPolicies[fn].Statement.push({ Effect: 'Allow', Principal: { Service: p.Principal }, Action: p.Action, Resource: p.FunctionName, ...(Object.keys(condition).length && { Condition: condition }) });
+  }
+  for (const fn of functionNames) documents.push({ where: `${api.stackName}/${fn} function`, kind: 'function', document: functionPolicies[fn], resource: functionArns[fn] });
   const roles = Object.fromEntries(
     functionNames.map((fn) => {
       const role = built.api.functions[fn].role;
@@ -252,7 +273,7 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
       streams: Object.fromEntries(tableKeys.map((k) => [k, data.resolve({ 'Fn::GetAtt': [tableId(k), 'StreamArn'] })])),
       tableNames: Object.fromEntries(tableKeys.map((k) => [k, data.resolve({ Ref: tableId(k) })])),
       tableKey: data.resolve({ 'Fn::GetAtt': [logicalId('data', built.data.data.encryptionKey as never), 'Arn'] }),
-      functions: Object.fromEntries(functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].fn), 'Arn'] })])) as never,
+      functions: functionArns,
       logGroups: Object.fromEntries(functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].logGroup), 'Arn'] })])) as never,
       dlq: api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.fanout.dlq), 'Arn'] }),
       restApiId,
@@ -260,10 +281,13 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
       upstreamCertificateId: api.resolve({ Ref: built.api.getLogicalId(built.api.gateway.upstreamCertificate) }),
       usagePlanId: api.resolve({ Ref: logicalId('api', built.api.gateway.usagePlan) }),
       fallbackKeyId: api.resolve({ Ref: logicalId('api', built.api.gateway.fallbackUsageKey) }),
+      authorizerId: api.resolve({ Ref: Object.entries(api.template.Resources).find(([, r]) => r.Type === 'AWS::ApiGateway::Authorizer')![0] }),
+      rotationRule: api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.rotation.schedule), 'Arn'] }),
     },
     documents,
     keyPolicies,
     queuePolicies,
+    functionPolicies,
     ...(apiPolicy && { apiPolicy }),
   };
 }
