@@ -13,10 +13,10 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { DynamoEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, Dependable } from 'constructs';
 import { METRICS_NAMESPACE } from '../common/config';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { serviceName } from '../common/metrics';
@@ -67,6 +67,17 @@ export class TollgateFunction extends Construct {
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Tollgate ${props.name} function`,
+    });
+    // The Lambda construct makes the function depend on its role, which renders as DependsOn
+    // on both the role and its default policy. The role's is redundant (the function's `Role`
+    // is a GetAtt of it, and the policy refers to the role too: cfn-lint W3005); the policy's
+    // is needed, so the function never runs before its permissions exist. Depending on the
+    // role now means depending on its default policy, which orders after the role anyway.
+    const role = this.role;
+    Dependable.implement(role, {
+      get dependencyRoots() {
+        return [role.node.tryFindChild('DefaultPolicy') ?? role];
+      },
     });
     // The log group exists before the function, so the role needs no logs:CreateLogGroup
     // and no account-wide AWSLambdaBasicExecutionRole.
@@ -126,6 +137,15 @@ export class TollgateFunction extends Construct {
       }
       this.fn.addEnvironment(Tables[key].envVar, table.tableName);
     }
+    // Stream records are encrypted with their table's key too; the stream reads get it on the
+    // same terms, through DynamoDB only (see consumeStreams).
+    for (const key of (Functions[this.functionName] as FunctionSpec).streams ?? []) {
+      const encryptionKey = tables[key].encryptionKey;
+      if (!encryptionKey) continue;
+      const needed = keyActions.get(encryptionKey) ?? new Set<string>();
+      for (const action of TABLE_KEY_READ_ACTIONS) needed.add(action);
+      keyActions.set(encryptionKey, needed);
+    }
     for (const [key, actions] of keyActions) this.grantTableKey(key, [...actions]);
   }
 
@@ -156,12 +176,21 @@ export class TollgateFunction extends Construct {
    * The stream side of grant-and-wire: one event source per table the spec says streams
    * into this function (the mapping grants the stream reads), and the table-name variable
    * the function tells the records apart by.
+   *
+   * The event source is given the table without its encryption key: CDK's stream grant
+   * would otherwise add `kms:Decrypt` on the key for any use, and the key is granted in
+   * {@link grantTables} with `kms:ViaService` instead. DynamoDB Streams is part of DynamoDB
+   * (its actions are `dynamodb:*`, its endpoint `streams.dynamodb.<region>`), and it is
+   * DynamoDB that decrypts stream records with the table key on the reader's behalf.
    */
   consumeStreams(tables: TollgateTables, options: (table: TableKey) => DynamoEventSourceProps): void {
     const streams: readonly TableKey[] = (Functions[this.functionName] as FunctionSpec).streams ?? [];
     for (const key of streams) {
-      this.fn.addEventSource(new DynamoEventSource(tables[key], options(key)));
-      this.fn.addEnvironment(Tables[key].envVar, tables[key].tableName);
+      const table = tables[key];
+      if (!table.tableStreamArn) throw new Error(`Functions.${this.functionName}.streams: ${key} has no stream`);
+      const withoutKey = Table.fromTableAttributes(this, `${Tables[key].id}Stream`, { tableArn: table.tableArn, tableStreamArn: table.tableStreamArn });
+      this.fn.addEventSource(new DynamoEventSource(withoutKey, options(key)));
+      this.fn.addEnvironment(Tables[key].envVar, table.tableName);
     }
     if (streams.length) {
       Validations.of(this).acknowledge({
@@ -193,6 +222,9 @@ export function tableStatements(table: ITable, access: TableAccess): PolicyState
         resources: [table.tableArn],
         conditions: {
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.updateOnly!] },
+          // ForAllValues over an absent key is true: a request whose attributes DynamoDB does
+          // not report would otherwise pass (IAM User Guide, "Multivalued context keys").
+          Null: { 'dynamodb:Attributes': 'false' },
           // ALL_OLD or ALL_NEW would hand back attributes the request may not name.
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },

@@ -178,8 +178,10 @@ export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<strin
  * The resources use the `execute-api:/` shorthand API Gateway expands to this API (its ARN
  * would make the API refer to itself), with the stage and each method spelled out: in an
  * ARN pattern `*` also matches `/`, so a wildcard method would let the Deny
- * catch `/v1/GET/orders/admin/x` too. An unsigned caller has no `aws:PrincipalArn`, which
- * `ArnNotLike` counts as no match: refused.
+ * catch `/v1/GET/orders/admin/x` too. Each method names the bare `/admin` as well as
+ * `/admin/*` (which, `*` matching the empty string, also covers `/admin/`): a path API
+ * Gateway answers under the admin prefix, with or without a trailing slash, is an operator's.
+ * An unsigned caller has no `aws:PrincipalArn`, which `ArnNotLike` counts as no match: refused.
  */
 export function operatorResourcePolicy(stageName: string, operatorPrincipals: readonly string[]): PolicyDocument {
   return new PolicyDocument({
@@ -195,7 +197,7 @@ export function operatorResourcePolicy(stageName: string, operatorPrincipals: re
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: HTTP_METHODS.map((method) => `execute-api:/${stageName}/${method}${ApiPath.admin}/*`),
+        resources: HTTP_METHODS.flatMap((method) => [`execute-api:/${stageName}/${method}${ApiPath.admin}`, `execute-api:/${stageName}/${method}${ApiPath.admin}/*`]),
         conditions: { ArnNotLike: { 'aws:PrincipalArn': [...operatorPrincipals] } },
       }),
     ],

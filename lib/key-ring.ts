@@ -4,7 +4,8 @@
  * reads are scoped by the Tollgate application and ring tags the rotation function puts on
  * each key at creation (ABAC), key creation by request tags and the key-spec, key-usage,
  * origin and policy-lockout condition keys. Tagging is allowed only as part of CreateKey,
- * never on an existing key, so the role cannot make a foreign key look like ours. Only
+ * never on an existing key that is not already this ring's, so the role cannot make a
+ * foreign key look like ours. Only
  * reads of non-secret key data and ListKeys go without a tag.
  */
 import { Stack, Token, Validations } from 'aws-cdk-lib';
@@ -78,7 +79,8 @@ export class KeyRing extends Construct {
   /** The rotation function: create ring keys (tagged at creation), read their public keys, list, schedule deletion. */
   grantManage(grantee: TollgateFunction): void {
     const ringTagged = { StringEquals: this.ringTags('aws:ResourceTag') };
-    const tagKeysAllowed = { 'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) } };
+    // ForAllValues over an absent key is true: the Null check makes the tag keys required.
+    const tagKeysAllowed = { 'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) }, Null: { 'aws:TagKeys': 'false' } };
     const requestTagged = this.ringTags('aws:RequestTag');
     const statements = [
       // CreateKey has no resource to scope (the key does not exist yet): the condition keys
@@ -110,22 +112,30 @@ export class KeyRing extends Construct {
       }),
       // …which alone would also allow TagResource on any existing key: a compromised function
       // could tag a foreign signing key as ours, then schedule its deletion or sign with it.
-      // Explicit Deny wins. A TagResource call on an existing key is a KMS key resource
-      // operation, so kms:KeyUsage (the key's usage) is in its context, and
-      // kms:BypassPolicyLockoutSafetyCheck is not (it exists for CreateKey and PutKeyPolicy
-      // only). AWS does not document which keys the TagResource check made during CreateKey
-      // sees: if no key properties (there is no key yet), KeyUsage is absent; if CreateKey's
-      // own request values, the lockout key is present (false, which the adapter also sends
-      // explicitly). Either way that check does not match both conditions, so creation
-      // stays allowed while every standalone TagResource is refused. Should KMS ever
-      // evaluate it against the new key's own properties instead, CreateKey is refused:
-      // rotation fails loudly (RotationFailed alarm), it never opens tagging.
+      // Explicit Deny wins, when all three hold:
+      // - kms:KeyUsage is present: a TagResource on an existing key is a key resource
+      //   operation, whose context carries the key's usage (Service Authorization Reference);
+      // - kms:BypassPolicyLockoutSafetyCheck is absent: TagResource does not have that key
+      //   (only CreateKey and PutKeyPolicy do), so no standalone call can supply it;
+      // - the key's ring tag is not ours (StringNotEquals is true when the tag is absent): the
+      //   key is not already one of this ring's, where re-stating our own tags changes nothing.
+      // AWS does not document the context of the TagResource check KMS makes for CreateKey's
+      // tags. With no key properties (there is no key yet), with CreateKey's request values
+      // (the adapter sends the lockout key, false) or with the new key's properties and its
+      // tags, the Deny does not hold and creation is allowed. With the new key's properties
+      // and no tags, the check is indistinguishable from tagging an untagged foreign key: the
+      // Deny holds and CreateKey is refused, so rotation fails loudly (RotationFailed alarm)
+      // rather than tagging ever being open. test/infra/iam-evaluation.test.ts evaluates each
+      // of these contexts; docs/deploy.md says what an operator sees in the refused one.
       new PolicyStatement({
         sid: 'NeverTagExistingKeys',
         effect: Effect.DENY,
         actions: ['kms:TagResource'],
         resources: [this.keysArn],
-        conditions: { Null: { 'kms:KeyUsage': 'false', 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
+        conditions: {
+          Null: { 'kms:KeyUsage': 'false', 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+          StringNotEquals: { [`aws:ResourceTag/${KmsTag.ring}`]: this.props.ringId },
+        },
       }),
       new PolicyStatement({ sid: 'ReadPublicKeys', actions: [...PUBLIC_KEY_READS], resources: [this.keysArn] }),
       // Deletion never with a pending window shorter than the configured one. `IfExists`
@@ -153,7 +163,7 @@ export class KeyRing extends Construct {
       },
       {
         id: `AwsSolutions-IAM5[Resource::${this.keysArnFinding}]`,
-        reason: 'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
+        reason: 'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key not already in this ring; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
       },
     );
   }

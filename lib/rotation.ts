@@ -55,12 +55,16 @@ export class SigningKeyRotation extends Construct {
     this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName, keyDeletionWindowDays });
     this.keyRing.grantManage(this.function);
     // Only events of our own source: the role cannot inject other sources' events into the
-    // bus, where other rules would act on them.
+    // bus, where other rules would act on them. `events:source` is multivalued (one value per
+    // entry of the PutEvents request, Service Authorization Reference), so a plain
+    // StringEquals never matches it: every entry must carry our source (ForAllValues), and the
+    // key must be there at all (Null), since ForAllValues over an absent key is true. AWS's
+    // own managed policies guard it the same way.
     this.function.role.addToPolicy(
       new PolicyStatement({
         actions: ['events:PutEvents'],
         resources: [this.eventBus.eventBusArn],
-        conditions: { StringEquals: { 'events:source': HygieneEvent.source } },
+        conditions: { 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } },
       }),
     );
     // The target sends EventBridge's own scheduled event (detail-type "Scheduled Event"),

@@ -79,6 +79,8 @@ export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
   const ourRequestTags = {
     StringEquals: { [`aws:RequestTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE },
     'ForAllValues:StringEquals': { 'aws:TagKeys': [UsageNaming.applicationTag, UsageNaming.clientTag] },
+    // ForAllValues over an absent key is true: the tag keys must be in the request at all.
+    Null: { 'aws:TagKeys': 'false' },
   };
   const tollgateTagged = { StringEquals: { [`aws:ResourceTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE } };
   const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };

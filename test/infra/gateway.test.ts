@@ -3,7 +3,7 @@ import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
-import { Defaults, Env, UpstreamHeader } from '../../common/config';
+import { Defaults, Env, HTTP_METHODS, UpstreamHeader } from '../../common/config';
 import { StackOutput } from '../../common/functions';
 import {
   AUTHORIZER_FAILURE,
@@ -399,6 +399,10 @@ describe('operatorPrincipals: the resource policy of the admin routes', () => {
     // Every method under /admin/ is an operator's, also one that reaches the upstream proxy.
     expect(decide(statements, { method: 'PATCH', path: '/admin/anything', principalArn: other })).toBe('deny');
     expect(decide(statements, { method: 'HEAD', path: '/admin/signing-keys' })).toBe('deny');
+    // The admin prefix itself, with and without a trailing slash.
+    for (const path of ['/admin', '/admin/']) {
+      for (const method of HTTP_METHODS) expect(decide(statements, { method, path, principalArn: other }), `${method} ${path}`).toBe('deny');
+    }
   });
 
   it('refers to no resource of the stack (the API\'s own ARN would be a cycle) and redeploys the stage when it changes', () => {
@@ -414,7 +418,7 @@ describe('operatorPrincipals: the resource policy of the admin routes', () => {
   it('pins the admin Deny to the configured stage', () => {
     const statements = restApi(buildApp({ settings: { operatorPrincipals: [OPERATOR], stageName: 'prod' } })).Policy.Statement as Statement[];
     const deny = statements.find((s) => s.Effect === 'Deny')!;
-    for (const resource of [deny.Resource].flat()) expect(String(resource)).toMatch(/^execute-api:\/prod\/[A-Z]+\/admin\/\*$/);
+    for (const resource of [deny.Resource].flat()) expect(String(resource)).toMatch(/^execute-api:\/prod\/[A-Z]+\/admin(\/\*)?$/);
   });
 });
 

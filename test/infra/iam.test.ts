@@ -126,6 +126,7 @@ function tableStatementsOf(fn: FunctionName, key: TableKey): TableStatement[] {
 
 const UPDATE_ONLY = (attributes: readonly string[]) => ({
   'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes] },
+  Null: { 'dynamodb:Attributes': 'false' },
   StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
 });
 
@@ -214,21 +215,29 @@ describe('table access per function', () => {
       (spec as { queryIndexes: readonly string[] }).queryIndexes = saved;
     }
   });
+
+  it('refuses at synth a stream the table does not have', () => {
+    const spec = Functions.fanout as { streams: readonly string[] };
+    const saved = spec.streams;
+    spec.streams = [...saved, 'revocations'];
+    try {
+      expect(() => buildApp()).toThrow(/Functions\.fanout\.streams: revocations has no stream/);
+    } finally {
+      spec.streams = saved;
+    }
+  });
 });
 
 describe('KMS: the table key', () => {
   const tableKeyStatements = (fn: FunctionName) => roleStatements(built, fn).filter((s) => JSON.stringify(s.Resource).includes('TableKey'));
   const viaDynamoDb = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
 
-  it.each(Object.keys(Functions) as FunctionName[])('%s may use it only through DynamoDB in this Region; DescribeKey (metadata) alone is unconditioned', (fn) => {
+  it.each(Object.keys(Functions) as FunctionName[])('%s may use it only through DynamoDB in this Region (stream reads included); DescribeKey (metadata) alone is unconditioned', (fn) => {
     const statements = tableKeyStatements(fn);
     const writes = Object.values(Functions[fn].tables as FunctionSpec['tables']).some((access) => access!.actions.some((a) => WRITE_ACTIONS.includes(a)));
     expect(statements.map((s) => ({ actions: actionsOf(s).sort(), condition: s.Condition }))).toEqual([
       { actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt'], condition: viaDynamoDb },
       { actions: ['kms:DescribeKey'], condition: undefined },
-      // The stream reads' grant, as CDK's DynamoEventSource makes it: which kms:ViaService
-      // DynamoDB Streams presents on GetRecords is unverified, so it is not conditioned.
-      ...((Functions[fn] as FunctionSpec).streams?.length ? [{ actions: ['kms:Decrypt', 'kms:DescribeKey'], condition: undefined }] : []),
     ]);
   });
 
@@ -286,7 +295,7 @@ describe('KMS: the key ring', () => {
     expect(untagged.flatMap(actionsOf).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListKeys']);
   });
 
-  it('tags at creation only with our tags, and never tags an existing key (it has a usage; only CreateKey carries the lockout-check key)', () => {
+  it('tags at creation only with our tags, and never tags an existing key not already in this ring (it has a usage; only CreateKey carries the lockout-check key)', () => {
     const tagAtCreation = kmsStatements('rotation').find((s) => s.Sid === 'TagRingKeysAtCreation')!;
     expect(tagAtCreation.Condition).toMatchObject({
       StringEquals: { [`aws:RequestTag/${KmsTag.application}`]: KMS_TAG_APPLICATION_VALUE },
@@ -295,6 +304,7 @@ describe('KMS: the key ring', () => {
     const deny = kmsStatements('rotation').find((s) => s.Effect === 'Deny')!;
     expect(actionsOf(deny)).toEqual(['kms:TagResource']);
     expect(deny.Condition!.Null).toEqual({ 'kms:KeyUsage': 'false', 'kms:BypassPolicyLockoutSafetyCheck': 'true' });
+    expect(JSON.stringify(deny.Condition!.StringNotEquals![`aws:ResourceTag/${KmsTag.ring}`])).toContain(tableLogicalId(built, 'signingKeys'));
   });
 
   it('lets no function other than rotation and token touch KMS beyond the table key', () => {
@@ -333,7 +343,8 @@ describe('the other grants', () => {
     expect(puts).toHaveLength(1);
     expect(actionsOf(puts[0]!)).toEqual(['events:PutEvents']);
     expect(JSON.stringify(puts[0]!.Resource)).toContain(':event-bus/default');
-    expect(puts[0]!.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
+    // events:source is multivalued (one value per entry): every entry's, and present at all.
+    expect(puts[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
   });
 
   it('the alarm topic key lets CloudWatch use it only for this account\'s alarms', () => {

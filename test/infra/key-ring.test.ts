@@ -5,7 +5,8 @@
  *
  * What AWS does not document is modelled both ways: the kms:TagResource check KMS makes
  * during CreateKey (Tags) may see no key properties (there is no key yet) or CreateKey's own
- * request values; the policy must allow creation in either case.
+ * request values; the policy must allow creation in either case. iam-evaluation.test.ts asks
+ * a maintained IAM evaluator the same questions, over every plausible context.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
@@ -37,8 +38,12 @@ interface Request {
 function holds(operator: string, actual: string | readonly string[] | undefined, expected: readonly string[]): boolean {
   const ifExists = operator.endsWith('IfExists');
   const base = ifExists ? operator.slice(0, -'IfExists'.length) : operator;
+  // A negated operator matches a request without the key (IAM User Guide, "Condition operators").
+  if (actual === undefined && base === 'StringNotEquals') return true;
   if (actual === undefined && base !== 'Null') return ifExists;
   switch (base) {
+    case 'StringNotEquals':
+      return typeof actual === 'string' && !expected.includes(actual);
     case 'StringEquals':
     case 'Bool':
       return typeof actual === 'string' && expected.includes(actual);
