@@ -14,6 +14,7 @@ import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './au
 import { AccessTokenVerifier, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
 import type { KeyRingCache } from './key-ring-cache';
+import { reservedHeaderName } from './reserved-headers';
 import type { RevocationView } from './revocation-view';
 import { methodArnParts, type Grant, type MethodArnParts, type RoutePolicy } from './route-policy';
 import { VerifiedTokenCache, type Cacheable } from './verified-token-cache';
@@ -129,6 +130,7 @@ export class Authorizer {
   /** Never throws and the promise never rejects: every failure is a decision (contract §2.1). */
   decide(request: AuthorizationRequest): Decision | Promise<Decision> {
     try {
+      if (reservedHeaderName(request.headers, request.multiValueHeaders) !== undefined) return rejected(RejectReason.reservedHeader);
       const nowMs = this.deps.now();
       const token = bearerToken(authorizationHeader(request.headers, request.multiValueHeaders));
       const parts = methodArnParts(request.methodArn);
