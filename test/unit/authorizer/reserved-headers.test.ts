@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../../../lambda/authorizer/telemetry';
 import { isReserved, reservedHeaderName } from '../../../lambda/core/reserved-headers';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader } from '../../../common/config';
+import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/config';
 import { authorizerEvent, harness, NOW_S } from './support/fixtures';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 
@@ -82,7 +82,10 @@ describe('the authorizer refuses a request carrying an X-Tollgate-* header', () 
     const { log, handler } = await setup();
     const bearer = `Bearer ${signToken(es, claims(NOW_S))}`;
     // The same token is allowed without the header: the refusal is the header's, not the token's.
-    await expect(handler(authorizerEvent(bearer))).resolves.toMatchObject({ principalId: 'acme' });
+    const allowed = await handler(authorizerEvent(bearer));
+    expect(allowed.principalId).toBe('acme');
+    // Every context key the integration maps to an upstream header is set (lib/gateway.ts maps context.authorizer.<key>).
+    for (const source of Object.values(UpstreamHeaderSource)) if (source !== null) expect(allowed.context?.[source]).toEqual(expect.any(String));
     const variants: { headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]> }[] = [
       { headers: { 'X-Tollgate-Client-Id': 'admin' } },
       { headers: { 'x-tollgate-scopes': 'orders:write' } },
