@@ -68,20 +68,29 @@ const FORGED = 'smoke-forged';
 class StepFailed extends Error {}
 class StepSkipped extends Error {}
 
+/** What a passed step says, and what later steps get from it. */
+interface Passed<T> {
+  readonly detail: string;
+  readonly value: T;
+}
+
+const passed = (detail: string): Passed<true> => ({ detail, value: true });
+
 /** Runs every step in order; never throws (a step's failure is its row). */
 export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promise<StepResult[]> {
   const results: StepResult[] = [];
-  const step = async <T>(name: string, needs: readonly (T | undefined | unknown)[], run: () => Promise<{ detail: string; value?: T }>): Promise<T | undefined> => {
+  /** Runs `run` unless a step it `needs` did not pass (undefined); resolves to its value, undefined unless it passed. */
+  const step = async <T>(name: string, needs: readonly unknown[], run: () => Promise<Passed<T>>): Promise<T | undefined> => {
     const started = ports.now();
     const record = (status: StepStatus, detail: string) => results.push({ step: name, status, detail, ms: Math.round(ports.now() - started) });
-    if (needs.some((n) => n === undefined)) {
+    if (needs.some((need) => need === undefined)) {
       record('skip', 'not run: an earlier step it needs failed');
       return undefined;
     }
     try {
       const { detail, value } = await run();
       record('pass', detail);
-      return value ?? (true as T);
+      return value;
     } catch (error) {
       record(error instanceof StepSkipped ? 'skip' : 'fail', oneLine(error));
       return undefined;
@@ -121,19 +130,19 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
       if (Object.values(headers).some((value) => value.includes(tokens!.first.token))) throw new StepFailed('the upstream received the bearer token');
       const seen = headers[UpstreamHeader.clientId.toLowerCase()];
       if (seen !== clientId) throw new StepFailed(`the upstream received ${UpstreamHeader.clientId}: ${JSON.stringify(seen ?? null)}, expected ${clientId}`);
-      return { detail: `no token; ${UpstreamHeader.clientId}: ${clientId}` };
+      return passed(`no token; ${UpstreamHeader.clientId}: ${clientId}`);
     });
 
     await step('client X-Tollgate-* headers kept from the upstream', [tokens, call], async () => {
       const forged = { [UpstreamHeader.clientId]: FORGED, [UpstreamHeader.scopes.toLowerCase()]: FORGED, 'X-Tollgate-Smoke-Probe': FORGED };
       const answer = await upstreamCall(ports, options.path, tokens!.second.token, forged);
       // A fresh authorizer decision refuses the request outright (lambda/core/reserved-headers.ts).
-      if (answer.status === 401) return { detail: 'refused by the authorizer (401)' };
+      if (answer.status === 401) return passed('refused by the authorizer (401)');
       if (answer.status < 200 || answer.status > 299) throw new StepFailed(`HTTP ${answer.status}, expected 401 (refused) or 2xx (headers dropped)`);
       if (!answer.echoed) throw new StepSkipped('skipped: the upstream does not echo the request headers it received');
       const leaked = Object.entries(answer.echoed).filter(([name, value]) => name.startsWith(RESERVED_HEADER_PREFIX) && value.includes(FORGED));
       if (leaked.length > 0) throw new StepFailed(`the upstream received client values in ${leaked.map(([name]) => name).join(', ')}`);
-      return { detail: `HTTP ${answer.status}; the upstream saw none of the client's values` };
+      return passed(`HTTP ${answer.status}; the upstream saw none of the client's values`);
     });
 
     await step('revoked token refused', [tokens, call], async () => {
@@ -142,7 +151,7 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
       const deadline = revokedAt + options.revocationTimeoutSeconds * 1000;
       for (;;) {
         const answer = await upstreamCall(ports, options.path, tokens!.first.token);
-        if (answer.status === 401) return { detail: `refused ${Math.round(ports.now() - revokedAt)} ms after the revocation` };
+        if (answer.status === 401) return passed(`refused ${Math.round(ports.now() - revokedAt)} ms after the revocation`);
         if (ports.now() > deadline) throw new StepFailed(`still answered HTTP ${answer.status} ${options.revocationTimeoutSeconds} s after the revocation`);
         await ports.sleep(REVOCATION_POLL_MS);
       }
@@ -164,7 +173,7 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
       const kid = active[0]!.kid;
       if (jwks && !jwks.includes(kid)) throw new StepFailed(`the active key ${kid} is not in the JWK Set`);
       const states = ring.keys.map((k) => `${k.kid} ${k.state}`).join(', ');
-      return { detail: `active ${kid}; ring: ${states}` };
+      return passed(`active ${kid}; ring: ${states}`);
     });
   } finally {
     await step('clean up', [], async () => {
@@ -173,7 +182,7 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
       const { keys } = await ports.admin.listAllKeys(clientId);
       const live = keys.filter((k) => k.status !== 'revoked');
       if (live.length > 0) throw new StepFailed(`keys still not revoked: ${live.map((k) => k.keyId).join(', ')}`);
-      return { detail: `revoked client ${clientId}: its key and every token` };
+      return passed(`revoked client ${clientId}: its key and every token`);
     });
   }
   return results;
