@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi } from '../../cli/admin-api';
 import { bearerAuth } from '../../cli/auth';
+import type { FetchLike } from '../../cli/http';
+import { startEcho } from '../../local/echo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { tempDirs } from '../support/temp-dirs';
 import { rows, tollgate, type CliRun } from '../unit/cli/harness';
@@ -75,6 +77,28 @@ describe('tollgate smoke against local mode', () => {
     expect(steps.get('clean up')!.result).toBe('PASS');
     expect(run.stdout).toMatch(/Smoke test FAILED: 1 of 9 steps failed\./);
     await expectAllRevoked(clientOf(run)!);
+  }, 120_000);
+
+  it('fails when client X-Tollgate-* values reach the upstream (a gateway that forwards them, simulated by sending that probe straight to an echo)', async () => {
+    const echo = await startEcho();
+    try {
+      const leaky: FetchLike = (input, init) => {
+        const headers = new Headers(init?.headers);
+        if (!headers.has('X-Tollgate-Smoke-Probe')) return fetch(input, init);
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        return fetch(`${echo.url}${url.pathname}`, init);
+      };
+      const run = await tollgate(['smoke', '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken }, fetch: leaky });
+      expect(run.code).toBe(1);
+      expect(table(run).get('client X-Tollgate-* headers kept from the upstream')).toMatchObject({
+        result: 'FAIL',
+        detail: 'the upstream received client values in x-tollgate-client-id, x-tollgate-scopes, x-tollgate-smoke-probe',
+      });
+      expect(table(run).get('clean up')!.result).toBe('PASS');
+      await expectAllRevoked(clientOf(run)!);
+    } finally {
+      await echo.close();
+    }
   }, 120_000);
 
   it('prints the results as JSON with --json', async () => {
