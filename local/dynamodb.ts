@@ -91,8 +91,8 @@ function assertJdk(): void {
 /**
  * Why a launcher: DynamoDB Local has no bind option and listens on every interface with no
  * authentication, so anyone who can reach the machine could read the tables, or re-activate
- * a revoked key. Of the ways to confine it, this is the one that is simple and works for
- * root and non-root alike on Linux and macOS: a few lines of Java (run in source-file mode,
+ * a revoked key. Of the ways to confine it, this is the simplest that needs no privilege
+ * and nothing of the operating system beyond a JDK: a few lines of Java (run in source-file mode,
  * nothing to build or ship compiled) that build DynamoDB Local's server from its own classes
  * and bind its Jetty connector to 127.0.0.1 before it starts (see the file's header). Its
  * price is the in-memory compile of one small file at each start (about 0.5-1 s on this
