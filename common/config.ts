@@ -257,12 +257,29 @@ export const AUTHORIZER_IDENTITY_SOURCES = [
   { kind: 'context', name: 'path' },
 ] as const satisfies readonly { kind: 'header' | 'context'; name: string }[];
 
-/** Headers the gateway adds for the upstream (contract §2.1). */
+/**
+ * The upstream headers Tollgate defines (contract §2.1, docs/api.md "What the upstream
+ * receives"): the whole set, set on every proxied request — in AWS by the integration's
+ * request parameters, locally by the gateway — so an upstream may rely on each name
+ * holding Tollgate's value and never a client's. `service` names the service the request
+ * is for (`common/services.ts`).
+ */
 export const UpstreamHeader = {
   clientId: 'X-Tollgate-Client-Id',
   scopes: 'X-Tollgate-Scopes',
   tokenId: 'X-Tollgate-Token-Id',
+  /** The API key the token was exchanged from (its id, never the key). */
+  keyId: 'X-Tollgate-Key-Id',
+  service: 'X-Tollgate-Service',
 } as const;
+export type UpstreamHeaderKey = keyof typeof UpstreamHeader;
+
+/**
+ * Every header name starting with this (compared case-insensitively, RFC 9110 §5.1) belongs
+ * to Tollgate: the authorizer refuses a request that carries one, and local mode's gateway
+ * drops the client's copies before setting {@link UpstreamHeader}.
+ */
+export const RESERVED_HEADER_PREFIX = 'x-tollgate-';
 
 /** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
 export const AuthorizerContextKey = {
@@ -274,6 +291,16 @@ export const AuthorizerContextKey = {
   /** The name of the service the request is for (`common/services.ts`). */
   service: 'service',
 } as const;
+export type AuthorizerContextKey = (typeof AuthorizerContextKey)[keyof typeof AuthorizerContextKey];
+
+/** Where each upstream header's value comes from: an authorizer context key, or none (sent as an empty value). */
+export const UpstreamHeaderSource: { readonly [K in UpstreamHeaderKey]: AuthorizerContextKey | null } = {
+  clientId: AuthorizerContextKey.clientId,
+  scopes: AuthorizerContextKey.scopes,
+  tokenId: AuthorizerContextKey.jti,
+  keyId: AuthorizerContextKey.keyId,
+  service: AuthorizerContextKey.service,
+};
 
 /** Paths of the Tollgate HTTP API (contract §2); everything else goes to the upstream. */
 export const ApiPath = {

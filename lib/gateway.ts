@@ -40,7 +40,7 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
-import { ApiPath, AuthorizerContextKey, Defaults, Env, HTTP_METHODS, UpstreamHeader, UsageNaming } from '../common/config';
+import { ApiPath, Defaults, Env, HTTP_METHODS, UpstreamHeader, UpstreamHeaderSource, UsageNaming, type UpstreamHeaderKey } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
   EXPIRED_CREDENTIALS,
@@ -126,13 +126,21 @@ export function gatewayResponse(type: ResponseType, refusal: Refusal): GatewayRe
 
 /** Integration request parameters for the upstream: identity headers in, bearer token out. */
 export function upstreamRequestParameters(forwardBearerToken: boolean, withProxyPath: boolean): Record<string, string> {
+  // Every name of the upstream header set is mapped, so the integration request carries
+  // Tollgate's value under each, never the client's (a mapping sets the integration
+  // request's header, replacing what the client sent under that name). A name with no
+  // value yet gets an empty static value for the same reason. API Gateway cannot drop
+  // other header names from a proxy integration: the authorizer refuses requests that
+  // carry any `X-Tollgate-*` header (lambda/core/reserved-headers.ts), and docs/api.md
+  // states what that covers and what it does not (a request answered from the
+  // authorizer cache is not seen by the authorizer).
+  const identity = (Object.keys(UpstreamHeader) as UpstreamHeaderKey[]).map((key) => {
+    const source = UpstreamHeaderSource[key];
+    return [`integration.request.header.${UpstreamHeader[key]}`, source === null ? staticValue('') : `context.authorizer.${source}`] as const;
+  });
   return {
     ...(withProxyPath && { 'integration.request.path.proxy': 'method.request.path.proxy' }),
-    // Set from the authorizer's context, so a client cannot forge them: a header the
-    // client sends under the same name is replaced.
-    [`integration.request.header.${UpstreamHeader.clientId}`]: `context.authorizer.${AuthorizerContextKey.clientId}`,
-    [`integration.request.header.${UpstreamHeader.scopes}`]: `context.authorizer.${AuthorizerContextKey.scopes}`,
-    [`integration.request.header.${UpstreamHeader.tokenId}`]: `context.authorizer.${AuthorizerContextKey.jti}`,
+    ...Object.fromEntries(identity),
     // An HTTP proxy integration passes every client header through unless a mapping
     // overrides it; the empty static value replaces the bearer token (contract §2.1).
     ...(!forwardBearerToken && { 'integration.request.header.Authorization': staticValue('') }),

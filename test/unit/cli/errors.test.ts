@@ -162,14 +162,14 @@ describe('bad usage sends nothing and exits 2', () => {
   it.each([
     [['keys'], 'keys needs a command: create, list, show, roll or revoke (see tollgate keys --help)'],
     [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],
-    [[], 'missing command: keys, tokens, clients, limits, signing-keys or token (see tollgate --help)'],
+    [[], 'missing command: keys, tokens, clients, limits, signing-keys, token or smoke (see tollgate --help)'],
   ])('names the commands in one line when %j lacks one', async (argv, line) => {
     const result = await run(argv);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });
   });
 
   it('--help on any command exits 0 with usage on stdout', async () => {
-    for (const argv of [['--help'], ['keys', 'create', '--help'], ['token', '--help'], ['signing-keys', 'rotate', '--help'], ['clients', 'revoke', '--help']]) {
+    for (const argv of [['--help'], ['keys', 'create', '--help'], ['token', '--help'], ['signing-keys', 'rotate', '--help'], ['clients', 'revoke', '--help'], ['smoke', '--help']]) {
       const result = await tollgate(argv);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: tollgate/);
