@@ -281,6 +281,16 @@ export type UpstreamHeaderKey = keyof typeof UpstreamHeader;
  */
 export const RESERVED_HEADER_PREFIX = 'x-tollgate-';
 
+/**
+ * Headers some upstream frameworks read as the request's real method (Rails' Rack,
+ * Symfony, Laravel, Express's method-override) or real path (IIS URL Rewrite, some
+ * Symfony setups). The authorizer decides on the method and path API Gateway saw, so the
+ * gateway sets every method override to that very method and empties every path override:
+ * a client cannot turn an allowed POST into a DELETE, or one path into another, upstream.
+ */
+export const METHOD_OVERRIDE_HEADERS = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'] as const;
+export const PATH_OVERRIDE_HEADERS = ['X-Original-URL', 'X-Rewrite-URL'] as const;
+
 /** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
 export const AuthorizerContextKey = {
   clientId: 'clientId',

@@ -40,7 +40,7 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
-import { ApiPath, Defaults, Env, HTTP_METHODS, UpstreamHeader, UpstreamHeaderSource, UsageNaming, type UpstreamHeaderKey } from '../common/config';
+import { ApiPath, Defaults, Env, HTTP_METHODS, METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, UsageNaming, type UpstreamHeaderKey } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
   EXPIRED_CREDENTIALS,
@@ -141,6 +141,9 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
   return {
     ...(withProxyPath && { 'integration.request.path.proxy': 'method.request.path.proxy' }),
     ...Object.fromEntries(identity),
+    // Overrides neutralised: the method the authorizer decided on, and no other path.
+    ...Object.fromEntries(METHOD_OVERRIDE_HEADERS.map((name) => [`integration.request.header.${name}`, 'context.httpMethod'])),
+    ...Object.fromEntries(PATH_OVERRIDE_HEADERS.map((name) => [`integration.request.header.${name}`, staticValue('')])),
     // An HTTP proxy integration passes every client header through unless a mapping
     // overrides it; the empty static value replaces the bearer token (contract §2.1).
     ...(!forwardBearerToken && { 'integration.request.header.Authorization': staticValue('') }),

@@ -20,7 +20,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../common/api-routes';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/config';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -78,6 +78,7 @@ interface Refusal {
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
+const OVERRIDE_HEADERS = new Set([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
 const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
@@ -293,7 +294,7 @@ export class LocalGateway {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower.startsWith(RESERVED_HEADER_PREFIX)) continue;
+      if (HOP_BY_HOP.has(lower) || lower.startsWith(RESERVED_HEADER_PREFIX) || OVERRIDE_HEADERS.has(lower)) continue;
       if (lower === 'authorization' && !this.options.forwardBearerToken) continue;
       headers[name] = [...values];
     }
@@ -301,6 +302,9 @@ export class LocalGateway {
       const source = UpstreamHeaderSource[key];
       headers[UpstreamHeader[key]] = [source === null ? '' : (context[source] ?? '')];
     }
+    // As the stage's integration maps them (lib/gateway.ts): overrides name the decided method, or nothing.
+    for (const name of METHOD_OVERRIDE_HEADERS) headers[name] = [call.method];
+    for (const name of PATH_OVERRIDE_HEADERS) headers[name] = [''];
     if (call.body.length) headers['content-length'] = [String(call.body.length)];
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {

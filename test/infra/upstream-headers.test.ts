@@ -5,7 +5,7 @@
  * from the authorizer's context.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/config';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/config';
 import { buildApp, template, type BuiltApp } from './app';
 
 let built: BuiltApp;
@@ -49,6 +49,13 @@ describe('upstream header set in the synthesized integration', () => {
   it('keeps the whole set when the bearer token is forwarded', () => {
     for (const method of upstreamMethods(buildApp({ settings: { forwardBearerToken: true } }))) {
       for (const name of Object.values(UpstreamHeader)) expect(method.Integration.RequestParameters).toHaveProperty(`integration.request.header.${name}`);
+    }
+  });
+
+  it('neutralises method and path override headers: the decided method, and an empty path', () => {
+    for (const method of upstreamMethods(built)) {
+      for (const name of METHOD_OVERRIDE_HEADERS) expect(method.Integration.RequestParameters[`integration.request.header.${name}`]).toBe('context.httpMethod');
+      for (const name of PATH_OVERRIDE_HEADERS) expect(method.Integration.RequestParameters[`integration.request.header.${name}`]).toBe("''");
     }
   });
 });

@@ -16,7 +16,7 @@ import { LocalGateway } from '../../../local/gateway';
 
 const ARN_PREFIX = `arn:aws:execute-api:${LOCAL_API.region}:${LOCAL_API.accountId}:${LOCAL_API.apiId}/${LOCAL_API.stage}`;
 const CONTEXT = { clientId: 'acme', scopes: 'orders:read', jti: 'jti-1', keyId: 'key_1', kid: 'kid-1' };
-/** What the upstream must see under each name of the set (Service: reserved, empty). */
+/** What the upstream must see under each name of the set (Service: from the context, which this fake authorizer leaves out). */
 const EXPECTED: Record<string, string> = {
   [UpstreamHeader.clientId.toLowerCase()]: 'acme',
   [UpstreamHeader.scopes.toLowerCase()]: 'orders:read',
@@ -106,5 +106,21 @@ describe('local gateway: client X-Tollgate-* headers never reach the upstream', 
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('sets method overrides to the method the authorizer decided on, and empties path overrides', async () => {
+    const seen = await send(port, [
+      'X-HTTP-Method-Override', 'DELETE',
+      'x-http-method', 'PUT',
+      'X-Method-Override', 'PATCH',
+      'X-Original-URL', '/admin/users',
+      'x-rewrite-url', '/admin',
+    ]);
+    expect(seen.status).toBe(200);
+    expect(seen.headers['x-http-method-override']).toBe('GET');
+    expect(seen.headers['x-http-method']).toBe('GET');
+    expect(seen.headers['x-method-override']).toBe('GET');
+    expect(seen.headers['x-original-url']).toBe('');
+    expect(seen.headers['x-rewrite-url']).toBe('');
   });
 });
