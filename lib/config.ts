@@ -21,11 +21,19 @@ import {
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
+import { servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 
 export interface TollgateConfig {
-  /** Where every request that is not Tollgate's own goes, after the authorizer allowed it. */
-  readonly upstreamUrl: string;
+  /** The single-service form: where every request that is not Tollgate's own goes, after the authorizer allowed it. */
+  readonly upstreamUrl?: string;
   readonly routes: readonly RouteRule[];
+  /**
+   * The upstream services, each with its https upstream URL: the `services` setting, or the
+   * single-service form (`upstreamUrl`, `routes`, `audience`) as its one service.
+   */
+  readonly services: readonly ServiceDefinition[];
+  /** Whether `services` was set (the functions then read `TOLLGATE_SERVICES`). */
+  readonly servicesConfigured: boolean;
   readonly unmatchedRoutes: UnmatchedRoutes;
   readonly tokenTtlSeconds: number;
   readonly keySpec: KeySpec;
@@ -59,6 +67,7 @@ export interface TollgateConfig {
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
 export const SETTINGS = [
+  'services',
   'upstreamUrl',
   'routes',
   'unmatchedRoutes',
@@ -127,16 +136,22 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     const meant = settingMeantBy(key);
     if (meant) throw new ConfigError(meant, `is spelled "${key}" in the context; setting names are case-sensitive`);
   }
-  const upstreamUrl = httpsUrl(read, 'upstreamUrl', true);
+  const configuredServices = services(read);
+  const upstreamUrl = httpsUrl(read, 'upstreamUrl', configuredServices === undefined);
   const issuer = httpsUrl(read, 'issuer', false);
   const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
   const operatorPrincipals = readOperatorPrincipals(read);
   const authorizerCacheTtlSeconds = integer(read, 'authorizerCacheTtlSeconds', Defaults.authorizerCacheTtlSeconds, 0, Limits.authorizerCacheTtlSecondsMax);
   const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds);
   if (cacheProblem) throw new ConfigError('authorizerCacheTtlSeconds', `${cacheProblem}, got ${authorizerCacheTtlSeconds}`);
+  const routeRules = routes(read);
+  const audience = text(read, 'audience', Defaults.audience, /^\S{1,256}$/, 'must be 1–256 characters without whitespace')!;
+  const trimmedUpstream = upstreamUrl?.replace(/\/+$/, '');
   return {
-    upstreamUrl: upstreamUrl!.replace(/\/+$/, ''),
-    routes: routes(read),
+    ...(trimmedUpstream && { upstreamUrl: trimmedUpstream }),
+    routes: routeRules,
+    services: configuredServices ?? [singleService({ upstreamUrl: trimmedUpstream!, routes: routeRules, audience })],
+    servicesConfigured: configuredServices !== undefined,
     unmatchedRoutes: oneOf(read, 'unmatchedRoutes', ['deny', 'allow'] as const, Defaults.unmatchedRoutes),
     tokenTtlSeconds: integer(read, 'tokenTtlSeconds', Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
     keySpec: keySpec(read),
@@ -146,7 +161,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
     stageName: text(read, 'stageName', Defaults.stageName, STAGE_NAME, 'must be 1–128 letters, digits, "-" or "_"')!,
     ...(issuer && { issuer }),
-    audience: text(read, 'audience', Defaults.audience, /^\S{1,256}$/, 'must be 1–256 characters without whitespace')!,
+    audience,
     expiryWarningDays: integer(read, 'expiryWarningDays', Defaults.expiryWarningDays, 1, SettingBounds.hygieneDaysMax),
     staleKeyDays: integer(read, 'staleKeyDays', Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
     forwardBearerToken: boolean(read, 'forwardBearerToken', Defaults.forwardBearerToken),
@@ -172,12 +187,13 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
   return {
     authorizer: {
       [Env.audience]: config.audience,
-      [Env.routes]: JSON.stringify(config.routes),
+      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
       [Env.unmatchedRoutes]: config.unmatchedRoutes,
       [Env.revocationPollMs]: String(config.revocationPollMs),
     },
     token: {
       [Env.audience]: config.audience,
+      ...(config.servicesConfigured && { [Env.services]: servicesEnvironment(config.services) }),
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
     admin: {},
@@ -313,6 +329,46 @@ function readOperatorPrincipals(read: Read): readonly string[] | undefined {
     }
   }
   return value as string[];
+}
+
+/**
+ * Lambda allows 4 KB of environment per function in all; the services' JSON (without the
+ * upstream URLs, which only the stack needs) must leave room for the rest.
+ */
+const SERVICES_ENVIRONMENT_MAX_BYTES = 3000;
+
+/** `TOLLGATE_SERVICES` as the functions read it. */
+export function servicesEnvironment(list: readonly ServiceDefinition[]): string {
+  return JSON.stringify(list.map(({ upstreamUrl: _upstream, ...rest }) => rest));
+}
+
+/** The `services` setting, checked; undefined when it is not given. */
+function services(read: Read): readonly ServiceDefinition[] | undefined {
+  const raw = present(read, 'services');
+  if (raw === undefined) return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError('services', `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const problem = servicesProblem(value);
+  if (problem) throw new ConfigError('services', problem);
+  const list = value as ServiceDefinition[];
+  for (const [i, service] of list.entries()) {
+    if (service.upstreamUrl === undefined) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl is required in a deployment`);
+    if (!service.upstreamUrl.startsWith('https://')) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl must use https (the upstream receives the caller's identity headers)`);
+  }
+  for (const single of ['upstreamUrl', 'routes'] as const) {
+    if (present(read, single) !== undefined) throw new ConfigError('services', `replaces ${single}: give each service its own (docs/services.md), not both`);
+  }
+  const bytes = Buffer.byteLength(servicesEnvironment(list));
+  if (bytes > SERVICES_ENVIRONMENT_MAX_BYTES) {
+    throw new ConfigError('services', `takes ${bytes} bytes in the functions' environment, over ${SERVICES_ENVIRONMENT_MAX_BYTES} (Lambda allows 4 KB in all): use {proxy+} rules or fewer, broader rules`);
+  }
+  return list.map((service) => ({ ...service, upstreamUrl: service.upstreamUrl!.replace(/\/+$/, '') }));
 }
 
 function routes(read: Read): readonly RouteRule[] {

@@ -40,6 +40,7 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
+import type { ServiceDefinition } from '../common/services';
 import { ApiPath, Defaults, Env, HTTP_METHODS, METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, UsageNaming, type UpstreamHeaderKey } from '../common/config';
 import {
   AUTHORIZER_FAILURE,
@@ -216,7 +217,12 @@ export function operatorResourcePolicy(stageName: string, operatorPrincipals: re
 }
 
 export interface GatewayProps {
-  readonly upstreamUrl: string;
+  /**
+   * The upstream services (`common/services.ts`), each with its https upstream URL: a
+   * resource tree per path prefix (`/` for the single-service form), each proxied to its own
+   * upstream.
+   */
+  readonly services: readonly ServiceDefinition[];
   readonly stageName: string;
   readonly authorizer: IAuthorizer;
   readonly functions: { readonly [F in ApiFunction]: IFunction };
@@ -445,13 +451,20 @@ export class Gateway extends Construct {
       apiKeyRequired: props.requireUsageKey ?? true,
       ...(withProxyPath && { requestParameters: { 'method.request.path.proxy': true } }),
     });
-    const upstream = (path: string, withProxyPath: boolean) =>
-      new HttpIntegration(`${props.upstreamUrl}${path}`, {
+    const upstream = (url: string, withProxyPath: boolean) =>
+      new HttpIntegration(url, {
         proxy: true,
         httpMethod: 'ANY',
         options: { requestParameters: upstreamRequestParameters(props.forwardBearerToken, withProxyPath), timeout: Duration.seconds(INTEGRATION_TIMEOUT_SECONDS) },
       });
-    this.api.root.addMethod('ANY', upstream('/', false), protectedMethod(false));
-    this.api.root.addResource('{proxy+}').addMethod('ANY', upstream('/{proxy}', true), protectedMethod(true));
+    for (const service of props.services) {
+      // The prefix's own resource and everything below it; the upstream gets the path with or without the prefix.
+      const resource = service.pathPrefix === '/' ? this.api.root : this.api.root.resourceForPath(service.pathPrefix);
+      const keepPrefix = service.stripPrefix === false && service.pathPrefix !== '/';
+      const base = `${service.upstreamUrl!}${keepPrefix ? service.pathPrefix : ''}`;
+      resource.addMethod('ANY', upstream(keepPrefix ? base : `${base}/`, false), protectedMethod(false));
+      resource.addResource('{proxy+}').addMethod('ANY', upstream(`${base}/{proxy}`, true), protectedMethod(true));
+    }
   }
+
 }

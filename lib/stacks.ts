@@ -71,7 +71,7 @@ export class TollgateApiStack extends Stack {
       ...entryRoot,
     });
     this.gateway = new Gateway(this, 'Gateway', {
-      upstreamUrl: config.upstreamUrl,
+      services: config.services,
       stageName: config.stageName,
       authorizer: authorizer.authorizer,
       functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn },

@@ -1,7 +1,7 @@
 /**
  * The REQUEST authorizer's edge: event → core decision → API Gateway's answer.
  * - allow, or a valid token refused for this route (403): the decision's response, whose
- *   policy covers every route the token may call (see `core/route-policy.ts`);
+ *   policy names only the request's own method ARN (see `core/route-policy.ts`);
  * - no valid token: `throw new Error('Unauthorized')`, the one error message API Gateway
  *   turns into a 401 (and its UNAUTHORIZED gateway response, contract §2.1). Any other
  *   thrown error would be a 500, so nothing else ever escapes.

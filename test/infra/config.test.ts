@@ -5,6 +5,58 @@ import { buildApp, UPSTREAM } from './app';
 
 const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
 
+const SERVICES = [
+  { name: 'billing', pathPrefix: '/billing', upstreamUrl: 'https://billing.internal.example/', routes: [{ method: 'GET', path: '/invoices/{id}', scopes: ['billing:read'] }] },
+  { name: 'orders', pathPrefix: '/orders', upstreamUrl: 'https://orders.internal.example', stripPrefix: false, routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }] },
+];
+const readServices = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => settings[name]);
+
+describe('readConfig: services', () => {
+  it('reads several services (JSON string or value), without upstreamUrl, and gives the functions their JSON without the upstream URLs', () => {
+    const config = readServices({ services: JSON.stringify(SERVICES) });
+    expect(config).toEqual(readServices({ services: SERVICES }));
+    expect(config.servicesConfigured).toBe(true);
+    expect(config.services.map((s) => s.upstreamUrl)).toEqual(['https://billing.internal.example', 'https://orders.internal.example']);
+    const env = functionSettings(config);
+    const forFunctions = JSON.parse(env.authorizer[Env.services]!) as Record<string, unknown>[];
+    expect(forFunctions.map((s) => s.name)).toEqual(['billing', 'orders']);
+    expect(forFunctions.every((s) => !('upstreamUrl' in s))).toBe(true);
+    expect(env.token[Env.services]).toBe(env.authorizer[Env.services]);
+    expect(env.authorizer[Env.routes]).toBeUndefined();
+  });
+
+  it('sets no TOLLGATE_SERVICES in the single-service form (the functions serve it as before)', () => {
+    const env = functionSettings(read({}));
+    expect(env.authorizer[Env.services]).toBeUndefined();
+    expect(env.token[Env.services]).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', { services: '[{' }, /services is not valid JSON/],
+    ['empty', { services: [] }, /services must be a non-empty array/],
+    ['overlapping prefixes', { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/billing/v2' }] }, /\[1\] \(orders\) pathPrefix "\/billing\/v2" overlaps "\/billing"/],
+    ['root prefix beside another', { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/' }] }, /may be "\/" only when there is one service/],
+    ['a reserved prefix', { services: [{ ...SERVICES[0], pathPrefix: '/oauth' }] }, /overlaps Tollgate's own routes under \/oauth/],
+    ['duplicate names', { services: [SERVICES[0], { ...SERVICES[1], name: 'billing' }] }, /same name as an earlier service/],
+    ['duplicate audiences', { services: [{ ...SERVICES[0], audience: 'a' }, { ...SERVICES[1], audience: 'a' }] }, /same audience as an earlier service/],
+    ['a bad name', { services: [{ ...SERVICES[0], name: 'Billing' }] }, /name must be 1–32 lower-case/],
+    ['an unknown field', { services: [{ ...SERVICES[0], upstream: 'x' }] }, /unknown field "upstream"/],
+    ['a bad rule', { services: [{ ...SERVICES[0], routes: [{ method: 'GET', path: 'x', scopes: [] }] }] }, /\(billing\) routes\s?\[0\].*path must start/],
+    ['a bad scope', { services: [{ ...SERVICES[0], scopes: ['has space'] }] }, /scopes must be an array of scope tokens/],
+    ['no upstream', { services: [{ ...SERVICES[0], upstreamUrl: undefined }] }, /\(billing\) upstreamUrl is required/],
+    ['a plain-http upstream', { services: [{ ...SERVICES[0], upstreamUrl: 'http://billing.internal.example' }] }, /\(billing\) upstreamUrl must use https/],
+    ['services and upstreamUrl together', { services: SERVICES, upstreamUrl: UPSTREAM }, /services replaces upstreamUrl/],
+    ['services and routes together', { services: SERVICES, routes: [] }, /services replaces routes/],
+    [
+      'too large for the functions\' environment',
+      { services: [{ ...SERVICES[0], routes: Array.from({ length: 60 }, (_, i) => ({ method: 'GET', path: `/route-number-${i}/{id}`, scopes: [`billing:scope-${i}`] })) }] },
+      /services takes \d+ bytes in the functions' environment/,
+    ],
+  ])('refuses %s, naming the setting and the service', (_name, settings, message) => {
+    expect(() => readServices(settings as Partial<Record<SettingName, unknown>>)).toThrow(message);
+  });
+});
+
 describe('readConfig', () => {
   it('fills every unset setting from the shared defaults', () => {
     const config = read({});
@@ -25,6 +77,9 @@ describe('readConfig', () => {
       forwardBearerToken: Defaults.forwardBearerToken,
       upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
       prepareNextUpstreamCertificate: false,
+      // The single-service form is one service at the root, with the old audience: tokens already issued stay valid.
+      services: [{ name: 'default', pathPrefix: '/', stripPrefix: false, audience: Defaults.audience, upstreamUrl: UPSTREAM, routes: DEFAULT_ROUTES }],
+      servicesConfigured: false,
     });
   });
 
