@@ -317,6 +317,11 @@ export const ApiPath = {
   token: '/oauth/token',
   revoke: '/oauth/revoke',
   jwks: '/.well-known/jwks.json',
+  /** RFC 8414 authorization server metadata. */
+  serverMetadata: '/.well-known/oauth-authorization-server',
+  /** RFC 9728 protected resource metadata: of the service at the root, and of each service by name. */
+  resourceMetadata: '/.well-known/oauth-protected-resource',
+  resourceMetadataOf: '/.well-known/oauth-protected-resource/{service}',
   admin: '/admin',
 } as const;
 

@@ -21,7 +21,7 @@ import {
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
-import { servicesProblem, singleService, type ServiceDefinition } from '../common/services';
+import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 
 export interface TollgateConfig {
   /** The single-service form: where every request that is not Tollgate's own goes, after the authorizer allowed it. */
@@ -193,7 +193,8 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
     },
     token: {
       [Env.audience]: config.audience,
-      ...(config.servicesConfigured && { [Env.services]: servicesEnvironment(config.services) }),
+      // The token function publishes the services' scopes in its discovery metadata.
+      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
     admin: {},
@@ -336,11 +337,6 @@ function readOperatorPrincipals(read: Read): readonly string[] | undefined {
  * upstream URLs, which only the stack needs) must leave room for the rest.
  */
 const SERVICES_ENVIRONMENT_MAX_BYTES = 3000;
-
-/** `TOLLGATE_SERVICES` as the functions read it. */
-export function servicesEnvironment(list: readonly ServiceDefinition[]): string {
-  return JSON.stringify(list.map(({ upstreamUrl: _upstream, ...rest }) => rest));
-}
 
 /** The `services` setting, checked; undefined when it is not given. */
 function services(read: Read): readonly ServiceDefinition[] | undefined {

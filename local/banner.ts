@@ -5,6 +5,7 @@
  * would promise a 200 that never comes: then the banner lists the routes in force instead.
  */
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { resolveServices, type ServiceDefinition } from '../common/services';
 
 export const DEMO_CLIENT = 'demo';
 export const DEMO_SCOPES: readonly string[] = ['orders:read'];
@@ -27,6 +28,8 @@ export interface BannerInput {
   /** Absent: the default routes. */
   readonly routes?: ConfiguredRoutes;
   readonly unmatchedRoutes?: UnmatchedRoutes;
+  /** Several services: listed with how to get a token for each, instead of the /orders flow. */
+  readonly services?: readonly ServiceDefinition[];
 }
 
 /** Whether the rules are the default ones (in any order), so the printed flow holds. */
@@ -52,7 +55,7 @@ Admin token (admin routes; also used by \`npx tollgate\`):
 Demo client "${DEMO_CLIENT}" API key (scopes: ${DEMO_SCOPES.join(' ')}; shown once; a restart replaces it):
   ${input.apiKey}
 
-${isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey, input.upstreamUrl) : routeList(input.routes!, input.unmatchedRoutes)}
+${input.services ? serviceList(u, input.services) : isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey, input.upstreamUrl) : routeList(input.routes!, input.unmatchedRoutes)}
 ready: listening on ${u}
 `;
 }
@@ -76,6 +79,22 @@ function curlFlow(u: string, apiKey: string, upstreamUrl: string | undefined): s
   curl -si -H "Authorization: Bearer $TOKEN" $TG/orders/42
   # operator CLI
   npx tollgate keys list ${DEMO_CLIENT}
+`;
+}
+
+/** Each service with its prefix, upstream and scopes, and the token request that targets it (RFC 8707 `resource`). */
+function serviceList(u: string, services: readonly ServiceDefinition[]): string {
+  const resolved = resolveServices(services, u);
+  const lines = resolved.map((s, i) => {
+    const upstream = services[i]!.upstreamUrl ?? `echo service "${s.name}"`;
+    return `  ${s.name}: ${u}${s.pathPrefix === '/' ? '' : s.pathPrefix}/… -> ${upstream}\n    resource ${s.resource}  scopes ${s.scopes.join(' ') || '(none)'}`;
+  });
+  const scopes = [...new Set(resolved.flatMap((s) => s.scopes))].join(',');
+  return `Services (discovery: ${u}/.well-known/oauth-authorization-server):
+${lines.join('\n')}
+Try it: create a key with their scopes, then ask for a token per service:
+  npx tollgate keys create shop --scopes ${scopes || '<scopes>'}
+  curl -s -u "shop:$API_KEY" -d grant_type=client_credentials -d resource=${resolved[0]!.resource} ${u}/oauth/token
 `;
 }
 

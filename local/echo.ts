@@ -10,13 +10,14 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-export async function startEcho(port = 0): Promise<EchoServer> {
+/** `name` tells upstreams apart when local mode runs one per service. */
+export async function startEcho(port = 0, name = 'tollgate-echo'): Promise<EchoServer> {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ upstream: 'tollgate-echo', method: req.method, url: req.url, headers: req.headers, body }, null, 2));
+    res.end(JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body }, null, 2));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address();

@@ -37,6 +37,7 @@ import {
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { evaluatePolicy } from '../lambda/core/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
+import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine, type AccessLogInput } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
@@ -47,11 +48,33 @@ export interface GatewayHandlers {
   readonly authorizer: (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 }
 
+/** One service's way to its upstream, as the stage's resource tree and integration route it. */
+export interface LocalUpstream {
+  readonly pathPrefix: string;
+  readonly stripPrefix: boolean;
+  readonly upstreamUrl: string;
+}
+
+/** Where a proxied request goes: the upstream URL, and the API Gateway resource it matched. */
+interface UpstreamTarget {
+  readonly url: URL;
+  readonly upstreamUrl: string;
+  readonly resource: string;
+  readonly pathParameters: Record<string, string> | null;
+}
+
 export interface GatewayOptions {
   readonly handlers: GatewayHandlers;
   /** Bearer token that admin routes require locally (IAM/SigV4 in AWS). */
   readonly adminToken: string;
+  /** The upstream of the single-service form (every path not Tollgate's own). */
   readonly upstreamUrl: string;
+  /**
+   * Several services (`common/services.ts`): a path under a service's prefix goes to that
+   * service's upstream, a path under none answers 404 as the stage does (it has no
+   * resource there). Absent: everything goes to `upstreamUrl`.
+   */
+  readonly services?: readonly LocalUpstream[];
   /** Contract §2.1: the upstream does not see the client's bearer token unless configured. */
   readonly forwardBearerToken?: boolean;
   /** API Gateway's authorizer result cache TTL; 0 disables it. */
@@ -247,14 +270,17 @@ export class LocalGateway {
   }
 
   private async authorizeAndProxy(call: IncomingCall, res: ServerResponse): Promise<Outcome> {
-    const resourcePath = upstreamResource(call.path);
+    const target = this.upstreamOf(call);
+    // No resource of the stage matches: API Gateway answers MISSING_AUTHENTICATION_TOKEN before any authorizer.
+    if (target === undefined) return answer(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
+    const resourcePath = target.resource;
     const key = cacheKey(call);
     // API Gateway refuses a request missing an identity source before invoking the authorizer.
     if (key === undefined) return { ...refuse(res, INVALID_TOKEN, 'UNAUTHORIZED'), resourcePath };
     let result: APIGatewayAuthorizerResult;
     const started = this.now();
     try {
-      result = await this.authorize(call, key);
+      result = await this.authorize(call, key, target);
     } catch (error) {
       const message = (error as Error).message;
       const authorizerLatencyMs = this.now() - started;
@@ -270,7 +296,7 @@ export class LocalGateway {
     const verdict = this.options.usage?.admit(result.usageIdentifierKey);
     if (verdict && verdict.outcome !== 'allow') return { ...refuseUsage(res, verdict), ...decided };
     try {
-      const status = await this.proxy(call, context, res);
+      const status = await this.proxy(call, context, res, target);
       return { status, integrationStatus: status, ...decided };
     } catch (error) {
       // The authorizer allowed the request: its principal and context are logged with the failure, as API Gateway logs them.
@@ -278,19 +304,45 @@ export class LocalGateway {
     }
   }
 
-  private async authorize(call: IncomingCall, key: string): Promise<APIGatewayAuthorizerResult> {
+  private async authorize(call: IncomingCall, key: string, target: UpstreamTarget): Promise<APIGatewayAuthorizerResult> {
     const cached = this.authorizerCache.get(key);
     if (cached !== undefined) return cached;
-    const resource = upstreamResource(call.path);
-    const pathParameters = call.path === '/' ? null : { proxy: call.path.slice(1) };
-    const result = await this.options.handlers.authorizer(authorizerEvent(call, resource, pathParameters));
+    const result = await this.options.handlers.authorizer(authorizerEvent(call, target.resource, target.pathParameters));
     this.authorizerCache.set(key, result);
     return result;
   }
 
-  private proxy(call: IncomingCall, context: Record<string, string>, res: ServerResponse): Promise<number> {
-    // Appended, as the stage's HTTP integration does (`{upstreamUrl}/{proxy}`): a base path in the URL is kept.
-    const target = new URL(`${this.options.upstreamUrl.replace(/\/+$/, '')}${call.path}${call.query.size ? `?${call.query}` : ''}`);
+  /**
+   * The upstream and resource of a request, as the stage's resource tree routes it: the
+   * service whose prefix the path lies under (prefix resource, or its `{proxy+}`), the path
+   * appended to the upstream URL as the integration does (`{upstreamUrl}/{proxy}`, a base
+   * path in the URL kept), without the prefix unless the service keeps it.
+   */
+  private upstreamOf(call: IncomingCall): UpstreamTarget | undefined {
+    const query = call.query.size ? `?${call.query}` : '';
+    const services = this.options.services;
+    if (services === undefined) {
+      const upstreamUrl = this.options.upstreamUrl;
+      const pathParameters = call.path === '/' ? null : { proxy: call.path.slice(1) };
+      return { url: new URL(`${upstreamUrl.replace(/\/+$/, '')}${call.path}${query}`), upstreamUrl, resource: call.path === '/' ? '/' : '/{proxy+}', pathParameters };
+    }
+    const found = serviceOfPath(services, call.path);
+    if (found === undefined) return undefined;
+    const { service, rest } = found;
+    const prefix = service.pathPrefix === '/' ? '' : service.pathPrefix;
+    const path = service.stripPrefix ? rest : `${prefix}${rest === '/' ? '' : rest}`;
+    const atPrefix = rest === '/';
+    return {
+      url: new URL(`${service.upstreamUrl.replace(/\/+$/, '')}${path || '/'}${query}`),
+      upstreamUrl: service.upstreamUrl,
+      resource: atPrefix ? prefix || '/' : `${prefix}/{proxy+}`,
+      pathParameters: atPrefix ? null : { proxy: rest.slice(1) },
+    };
+  }
+
+  private proxy(call: IncomingCall, context: Record<string, string>, res: ServerResponse, destination: UpstreamTarget): Promise<number> {
+    const target = destination.url;
+    const upstreamUrl = destination.upstreamUrl;
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
@@ -319,10 +371,10 @@ export class LocalGateway {
         upstreamRes.on('end', () => resolve(status));
         upstreamRes.on('error', reject);
       });
-      const timeout = setTimeout(() => upstream.destroy(new IntegrationTimeout(this.options.upstreamUrl, this.upstreamTimeoutMs)), this.upstreamTimeoutMs);
+      const timeout = setTimeout(() => upstream.destroy(new IntegrationTimeout(upstreamUrl, this.upstreamTimeoutMs)), this.upstreamTimeoutMs);
       upstream.on('error', (error) => {
         clearTimeout(timeout);
-        reject(error instanceof IntegrationTimeout ? error : new Error(`upstream ${this.options.upstreamUrl} unreachable: ${error.message}`));
+        reject(error instanceof IntegrationTimeout ? error : new Error(`upstream ${upstreamUrl} unreachable: ${error.message}`));
       });
       upstream.end(call.body);
     });
@@ -380,11 +432,6 @@ function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, { outco
   if (verdict.outcome === 'invalid_key') return refuse(res, INVALID_USAGE_KEY, 'INVALID_API_KEY');
   const retryAfter = { 'Retry-After': String(verdict.retryAfterSeconds) };
   return verdict.outcome === 'throttled' ? refuse(res, THROTTLED, 'THROTTLED', retryAfter) : refuse(res, QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', retryAfter);
-}
-
-/** The deployed API serves the upstream through `/` and the greedy `/{proxy+}` resource. */
-function upstreamResource(path: string): string {
-  return path === '/' ? '/' : '/{proxy+}';
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

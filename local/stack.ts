@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
 import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
 import { startStandIns, type StandIns } from './aws-standins';
 import { startEcho, type EchoServer } from './echo';
-import { LocalGateway } from './gateway';
+import { LocalGateway, type LocalUpstream } from './gateway';
 import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
   readonly adminToken?: string;
   readonly routes?: readonly RouteRule[];
   readonly unmatchedRoutes?: UnmatchedRoutes;
+  /** Several services (`common/services.ts`); each without an `upstreamUrl` gets an echo service of its own name. */
+  readonly services?: readonly ServiceDefinition[];
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
   /** How often the local rotation schedule sends its `step`. */
@@ -115,6 +118,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stops.push(() => echo.close());
       upstreamUrl = echo.url;
     }
+    const services: LocalUpstream[] | undefined = options.services && [];
+    for (const service of options.services ?? []) {
+      let url = service.upstreamUrl;
+      if (!url) {
+        const echo = await startEcho(0, service.name);
+        stops.push(() => echo.close());
+        url = echo.url;
+      }
+      services!.push({ pathPrefix: service.pathPrefix, stripPrefix: service.stripPrefix ?? service.pathPrefix !== '/', upstreamUrl: url });
+    }
 
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
     const port = options.port;
@@ -145,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.keyRingRefreshSeconds]: String(LOCAL_RING_REFRESH_SECONDS),
       [Env.pendingPublicationSeconds]: String(2 * LOCAL_RING_REFRESH_SECONDS),
       ...(options.routes ? { [Env.routes]: JSON.stringify(options.routes) } : {}),
+      ...(options.services ? { [Env.services]: servicesEnvironment(options.services) } : {}),
       ...(options.unmatchedRoutes ? { [Env.unmatchedRoutes]: options.unmatchedRoutes } : {}),
       ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
       ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
@@ -179,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handlers: { token, admin, authorizer },
       adminToken,
       upstreamUrl,
+      ...(services && { services }),
       authorizerCacheTtlSeconds: cacheTtlSeconds,
       writeAccessLog: log,
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.

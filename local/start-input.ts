@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
+import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
@@ -19,9 +20,11 @@ export interface FileConfig {
   readonly keySpec?: KeySpec;
   /** API Gateway's authorizer result cache, emulated; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
+  /** Several upstream services (docs/services.md); each without an upstreamUrl gets an echo service. */
+  readonly services?: ServiceDefinition[];
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'services'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -62,6 +65,7 @@ export interface StartInput {
   readonly keySpec?: KeySpec;
   /** Absent: the stack's default TTL. */
   readonly authorizerCacheTtlSeconds?: number;
+  readonly services?: ServiceDefinition[];
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -122,6 +126,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
     ...optional('keySpec', config.keySpec),
     ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
+    ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
   };
 }
 
@@ -154,7 +159,12 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
   const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
 
-  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds } = raw;
+  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services } = raw;
+  if (services !== undefined) {
+    const servicesProblemText = servicesProblem(services);
+    if (servicesProblemText) throw new StartInputError(`${file}: services${servicesProblemText.startsWith('[') ? '' : ' '}${servicesProblemText}`);
+    if (routes !== undefined) throw new StartInputError(`${file}: services replaces routes: give each service its own routes (docs/services.md)`);
+  }
   if (routes !== undefined) {
     const routesProblem = routeRulesProblem(routes);
     if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
@@ -175,6 +185,14 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     if (cacheProblem) throw problem('authorizerCacheTtlSeconds', cacheProblem);
   }
   return raw as FileConfig;
+}
+
+/** Services cannot be combined with the single-service settings, which they replace. */
+function servicesBeside(services: ServiceDefinition[] | undefined, routes: ConfiguredRoutes | undefined, upstreamUrl: string | undefined): ServiceDefinition[] | undefined {
+  if (services === undefined) return undefined;
+  if (routes !== undefined) throw new StartInputError(`services replace the routes of ${routes.source}: give each service its own routes (docs/services.md)`);
+  if (upstreamUrl) throw new StartInputError(`services replace ${LocalEnv.upstreamUrl}: give each service its own upstreamUrl, or none for an echo service`);
+  return services;
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       tokenTtlSeconds: input.tokenTtlSeconds,
       keySpec: input.keySpec,
       authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
+      services: input.services,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
       upstreamUrl: input.upstreamUrl,
       routes: input.routes,
       unmatchedRoutes: input.unmatchedRoutes,
+      services: input.services,
     }),
   );
 }

@@ -16,7 +16,7 @@ import { issuingKey, type RingSource } from './issuing-key';
 import { signCompactJws, unverifiedPayload, type Signer } from './jws';
 import { grantScopes, parseScopeParameter, formatScope } from './scopes';
 import { requestedService, scopesForService } from './resource-indicators';
-import type { ResolvedService } from '../../common/services';
+import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 
@@ -61,25 +61,30 @@ export interface TokenEndpointRequest {
 }
 
 export class Issuer {
+  /** What `resource` may name: the configured services, or the one service of the single-service form. */
+  private readonly targets: readonly ResolvedService[];
+
   constructor(
     private readonly ports: IssuerPorts,
     private readonly config: IssuerConfig,
-  ) {}
+  ) {
+    this.targets = config.services ?? resolveServices([singleService({ audience: config.audience, routes: [] })], config.issuer);
+  }
 
   /** `POST /oauth/token`. */
   async exchange(request: TokenEndpointRequest): Promise<TokenResponse> {
     let authenticated: AuthenticatedClient | undefined;
     try {
       const requestedScopes = parseTokenForm(request.form);
-      const services = this.config.services;
       // Checked before authentication: a malformed request is refused without touching a key.
-      const service = services ? requestedService(request.form, services) : undefined;
+      const service = requestedService(request.form, this.targets);
       const credentials = extractCredentials(request.authorization, request.form);
       const nowSeconds = this.nowSeconds();
       authenticated = await authenticate(credentials, this.ports, nowSeconds);
       const granted = grantScopes(requestedScopes, authenticated.key.scopes);
-      const scopes = service ? scopesForService(granted, requestedScopes !== undefined, service) : granted;
-      return await this.issue(authenticated, scopes, nowSeconds, service?.audience ?? this.config.audience);
+      // The single-service form grants every scope of the key, as it always has.
+      const scopes = this.config.services ? scopesForService(granted, requestedScopes !== undefined, service) : granted;
+      return await this.issue(authenticated, scopes, nowSeconds, service.audience);
     } catch (error) {
       this.auditFailure(AuditAction.tokenIssue, error, authenticated);
       throw error;

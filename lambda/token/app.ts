@@ -8,7 +8,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiPath, Defaults, Env, Limits } from '../../common/config';
+import { ApiPath, DEFAULT_ROUTES, Defaults, Env, Limits } from '../../common/config';
+import { resolveServices, singleService, type ResolvedService } from '../../common/services';
+import { authorizationServerMetadata, protectedResourceMetadata } from '../core/discovery';
+import { ErrorCode, NotFound } from '../core/issuance-errors';
+import { parseRouteRules } from '../core/route-policy';
 import { Functions } from '../../common/functions';
 import { Metric } from '../../common/metrics';
 import type { TableKey } from '../../common/tables';
@@ -72,6 +76,14 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     },
     config,
   );
+  // The single-service form's token function knows the routes too (TOLLGATE_ROUTES), so its metadata names their scopes.
+  const discoverable =
+    config.services ??
+    resolveServices([singleService({ audience: config.audience, routes: deps.env[Env.routes] ? parseRouteRules(deps.env[Env.routes]!, Env.routes) : DEFAULT_ROUTES })], config.issuer);
+  const resourceMetadata = (service: ResolvedService | undefined) => {
+    if (service === undefined) throw new NotFound(ErrorCode.notFound, 'No service of this server has that name.');
+    return json(200, protectedResourceMetadata(config.issuer, service), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+  };
   const request = (event: ProxyEvent) => {
     const form = formBody(event);
     const authorization = header(event, 'Authorization');
@@ -101,6 +113,15 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
           return empty(200);
         },
       },
+      [ApiPath.serverMetadata]: {
+        GET: async () => {
+          const { set } = jwkSet(await ring.load(), Math.floor(now() / 1000));
+          const algorithms = [...new Set(set.keys.map((key) => String(key.alg)))].sort();
+          return json(200, authorizationServerMetadata(config.issuer, discoverable, algorithms), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+        },
+      },
+      [ApiPath.resourceMetadata]: { GET: async () => resourceMetadata(discoverable.find((s) => s.pathPrefix === '/')) },
+      [ApiPath.resourceMetadataOf]: { GET: async (event) => resourceMetadata(discoverable.find((s) => s.name === event.pathParameters?.service)) },
       [ApiPath.jwks]: {
         GET: async () => {
           const { set, skipped } = jwkSet(await ring.load(), Math.floor(now() / 1000));

@@ -216,7 +216,7 @@ describe('functionSettings', () => {
     });
     // The fan-out times its cache flush by the authorizers' poll: the same value.
     expect(settings.fanout).toEqual({ [Env.revocationPollMs]: '250' });
-    expect(settings.token).toEqual({ [Env.audience]: 'orders-api', [Env.tokenTtlSeconds]: '600' });
+    expect(settings.token).toEqual({ [Env.audience]: 'orders-api', [Env.tokenTtlSeconds]: '600', [Env.routes]: JSON.stringify(DEFAULT_ROUTES) });
     expect(settings.rotation).toMatchObject({ [Env.keySpec]: 'RSA_2048', [Env.rotationIntervalDays]: String(Defaults.rotationIntervalDays) });
   });
 });

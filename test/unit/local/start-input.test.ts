@@ -78,10 +78,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services',
     );
   });
 
@@ -99,6 +99,17 @@ describe('parseConfigFile', () => {
     [3600, 'must be at most 270'],
   ])('refuses authorizerCacheTtlSeconds %j: a token must never be accepted more than 300 s after exp', (value, message) => {
     expect(refusal(() => parse({ authorizerCacheTtlSeconds: value })).message).toContain(`my.config.json: authorizerCacheTtlSeconds ${message}`);
+  });
+
+  it('reads services, and refuses them beside routes or UPSTREAM_URL, or when they are invalid', () => {
+    const services = [{ name: 'billing', pathPrefix: '/billing', routes: [] }];
+    expect(parse({ services })).toEqual({ services });
+    expect(refusal(() => parse({ services, routes: [] })).message).toBe('my.config.json: services replaces routes: give each service its own routes (docs/services.md)');
+    expect(refusal(() => parse({ services: [{ name: 'Bad', pathPrefix: '/b' }] })).message).toMatch(/^my\.config\.json: services\[0\] \(Bad\) name must be/);
+    const file = configFile({ services });
+    expect(checkStartInput(parseCommandLine(['--config', file]), {}).services).toEqual(services);
+    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { UPSTREAM_URL: 'http://127.0.0.1:9' })).message).toMatch(/services replace UPSTREAM_URL/);
+    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { TOLLGATE_ROUTES: '[]' })).message).toMatch(/services replace the routes of TOLLGATE_ROUTES/);
   });
 
   it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
@@ -126,7 +137,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });
