@@ -19,7 +19,7 @@ import {
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
-import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
+import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 
 export interface TollgateConfig {
   /** Where every request that is not Tollgate's own goes, after the authorizer allowed it. */
@@ -54,6 +54,11 @@ export interface TollgateConfig {
   readonly upstreamCertificateGeneration: number;
   /** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
   readonly prepareNextUpstreamCertificate: boolean;
+  /**
+   * The prefix of new API keys, unique to this deployment so secret scanners can attribute
+   * its keys (docs/api.md, "API key format"). Keys issued under an earlier one stay valid.
+   */
+  readonly apiKeyPrefix: string;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -77,6 +82,7 @@ export const SETTINGS = [
   'operatorPrincipals',
   'upstreamCertificateGeneration',
   'prepareNextUpstreamCertificate',
+  'apiKeyPrefix',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -156,6 +162,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
       SettingBounds.upstreamCertificateGenerationMax,
     ),
     prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
+    apiKeyPrefix: apiKeyPrefix(read),
   };
 }
 
@@ -176,7 +183,7 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [Env.audience]: config.audience,
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
-    admin: {},
+    admin: { [Env.apiKeyPrefix]: config.apiKeyPrefix },
     // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
     fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },
     rotation: {
@@ -254,6 +261,14 @@ function keySpec(read: Read): KeySpec {
   if (raw === undefined) return Defaults.keySpec;
   if (!isKeySpec(raw)) throw new ConfigError('keySpec', `must be one of ${KEY_SPECS.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw;
+}
+
+function apiKeyPrefix(read: Read): string {
+  const raw = present(read, 'apiKeyPrefix');
+  if (raw === undefined) return DEFAULT_API_KEY_PREFIX;
+  const problem = apiKeyPrefixProblem(raw);
+  if (problem) throw new ConfigError('apiKeyPrefix', problem);
+  return raw as string;
 }
 
 function rotationIntervalDays(read: Read): number {

@@ -40,6 +40,10 @@ export interface LocalStackOptions {
   readonly rotationStepSeconds?: number;
   readonly authorizerCacheTtlSeconds?: number;
   readonly revocationPollMs?: number;
+  /** The prefix of new API keys (`apiKeyPrefix`). @default `tg_` */
+  readonly apiKeyPrefix?: string;
+  /** GitHub's secret-scanning key list; tests serve their own. @default GitHub's */
+  readonly secretScanningKeysUrl?: string;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
@@ -147,6 +151,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
       ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
       ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
+      ...(options.apiKeyPrefix ? { [Env.apiKeyPrefix]: options.apiKeyPrefix } : {}),
+      ...(options.secretScanningKeysUrl ? { [Env.secretScanningKeysUrl]: options.secretScanningKeysUrl } : {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',

@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
-import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
+import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -17,9 +17,13 @@ export interface FileConfig {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  /** The prefix of new API keys (`TOLLGATE_API_KEY_PREFIX` wins). */
+  readonly apiKeyPrefix?: string;
+  /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
+  readonly secretScanningKeysUrl?: string;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'apiKeyPrefix', 'secretScanningKeysUrl'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -56,6 +60,8 @@ export interface StartInput {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  readonly apiKeyPrefix?: string;
+  readonly secretScanningKeysUrl?: string;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -113,6 +119,8 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('unmatchedRoutes', config.unmatchedRoutes),
     ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
     ...optional('keySpec', config.keySpec),
+    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Env.apiKeyPrefix]) ?? config.apiKeyPrefix),
+    ...optional('secretScanningKeysUrl', envKeysUrl(env[Env.secretScanningKeysUrl]) ?? config.secretScanningKeysUrl),
   };
 }
 
@@ -145,7 +153,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
   const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
 
-  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec } = raw;
+  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, apiKeyPrefix, secretScanningKeysUrl } = raw;
   if (routes !== undefined) {
     const routesProblem = routeRulesProblem(routes);
     if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
@@ -158,6 +166,10 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     throw problem('tokenTtlSeconds', `must be an integer from ${Limits.tokenTtlSecondsMin} to ${Limits.tokenTtlSecondsMax} (seconds)`);
   }
   if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
+  if (apiKeyPrefix !== undefined && apiKeyPrefixProblem(apiKeyPrefix)) throw new StartInputError(`${file}: apiKeyPrefix ${apiKeyPrefixProblem(apiKeyPrefix)}`);
+  if (secretScanningKeysUrl !== undefined && keysUrlProblem(secretScanningKeysUrl)) {
+    throw problem('secretScanningKeysUrl', keysUrlProblem(secretScanningKeysUrl)!);
+  }
   return raw as FileConfig;
 }
 
@@ -188,6 +200,20 @@ function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
   const problem = routeRulesProblem(value);
   if (problem) throw new StartInputError(`${Env.routes}${problem.startsWith('[') ? '' : ' '}${problem}`);
   return value as RouteRule[];
+}
+
+function envApiKeyPrefix(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const problem = apiKeyPrefixProblem(raw);
+  if (problem) throw new StartInputError(`${Env.apiKeyPrefix} ${problem}`);
+  return raw;
+}
+
+function envKeysUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const problem = keysUrlProblem(raw);
+  if (problem) throw new StartInputError(`${Env.secretScanningKeysUrl} ${problem}, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function parsePort(raw: string | undefined): number {

@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       unmatchedRoutes: input.unmatchedRoutes,
       tokenTtlSeconds: input.tokenTtlSeconds,
       keySpec: input.keySpec,
+      apiKeyPrefix: input.apiKeyPrefix,
+      secretScanningKeysUrl: input.secretScanningKeysUrl,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

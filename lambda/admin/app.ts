@@ -21,7 +21,7 @@ import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { Admin } from '../core/admin';
 import { ClientUsage } from '../core/client-usage';
-import { requireString, tableNamesFrom } from '../core/env';
+import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
@@ -80,6 +80,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   const now = deps.now ?? Date.now;
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
   const usageConfig = usageRegistrationConfigFrom(deps.env);
+  const apiKeyPrefix = apiKeyPrefixFrom(deps.env);
   const clients = new DynamoClientStore(deps.doc, tables.clients);
   const audit = loggerAudit(deps.logger);
   const usage = new ClientUsage({
@@ -96,6 +97,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     usage,
     audit,
     now,
+    apiKeyPrefix,
   });
   return proxyHandler(adminRoutes(admin, usage), deps.logger);
 }

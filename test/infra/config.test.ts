@@ -25,6 +25,7 @@ describe('readConfig', () => {
       forwardBearerToken: Defaults.forwardBearerToken,
       upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
       prepareNextUpstreamCertificate: false,
+      apiKeyPrefix: 'tg_',
     });
   });
 
