@@ -158,12 +158,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POWERTOOLS_DEV: 'false',
     });
 
-    const [token, admin, authorizer, fanout, rotation] = await Promise.all([
+    const [token, admin, authorizer, fanout, rotation, leaks] = await Promise.all([
       importHandler<ProxyHandler>('../lambda/token/handler'),
       importHandler<ProxyHandler>('../lambda/admin/handler'),
       importHandler<AuthorizerHandler>('../lambda/authorizer/handler'),
       importHandler<StreamHandler>('../lambda/fanout/handler'),
       importHandler<RotationHandler>('../lambda/rotation/handler'),
+      importHandler<ProxyHandler>('../lambda/leaks/handler'),
     ]);
     functions[ROTATION_FUNCTION] = rotation;
 
@@ -180,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
     gateway = new LocalGateway({
-      handlers: { token, admin, authorizer },
+      handlers: { token, admin, authorizer, leaks },
       adminToken,
       upstreamUrl,
       authorizerCacheTtlSeconds: cacheTtlSeconds,
