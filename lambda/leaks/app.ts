@@ -159,9 +159,11 @@ export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[
 }
 
 /**
- * `{"credentials": [...]}`: the strings in it, at most `maxCredentials`. Anything else that
- * fits the size bound (not JSON, another shape, non-strings) is accepted and revokes
- * nothing, so the answer never tells a valid submission from an invalid one.
+ * `{"credentials": [...]}`: the strings in it, at most `maxCredentials`. Also trufflehog's
+ * custom-verifier webhook body, `{"<detector>": {"<regex name>": ["<match>", ...]}}`, so a
+ * trufflehog detector can use this endpoint as its verifier (`tollgate scanner-rules`).
+ * Anything else that fits the size bound (not JSON, another shape, non-strings) is accepted
+ * and revokes nothing, so the answer never tells a valid submission from an invalid one.
  */
 export function parseCredentials(event: ProxyEvent): string[] {
   const body = bodyBytes(event, LeakLimits.maxBodyBytes);
@@ -171,10 +173,17 @@ export function parseCredentials(event: ProxyEvent): string[] {
   } catch {
     return [];
   }
-  const credentials = (value as { credentials?: unknown } | null)?.credentials;
-  if (!Array.isArray(credentials)) return [];
-  if (credentials.length > LeakLimits.maxCredentials) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const { credentials } = value as { credentials?: unknown };
+  const submitted = credentials !== undefined ? (Array.isArray(credentials) ? credentials : []) : trufflehogMatches(value);
+  if (submitted.length > LeakLimits.maxCredentials) {
     throw new InvalidRequest(`Submit at most ${LeakLimits.maxCredentials} credentials per request.`);
   }
-  return credentials.filter((credential): credential is string => typeof credential === 'string');
+  return submitted.filter((credential): credential is string => typeof credential === 'string');
+}
+
+function trufflehogMatches(value: object): unknown[] {
+  return Object.values(value).flatMap((detector) =>
+    typeof detector === 'object' && detector !== null && !Array.isArray(detector) ? Object.values(detector).flatMap((matches) => (Array.isArray(matches) ? matches : [])) : [],
+  );
 }
