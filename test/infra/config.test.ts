@@ -26,6 +26,7 @@ describe('readConfig', () => {
       upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
       prepareNextUpstreamCertificate: false,
       apiKeyPrefix: 'tg_',
+      secretScanningKeysUrl: 'https://api.github.com/meta/public_keys/secret_scanning',
     });
   });
 
