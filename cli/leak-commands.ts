@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Command as CommandType } from 'commander';
-import { LeakPath } from '../common/leaks';
+import { isLeakResponse, LEAK_RESPONSES, LeakPath, type LeakResponse } from '../common/leaks';
 import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { CliError, ExitCode } from './errors';
 import type { CliDeps, Context } from './program';
@@ -68,7 +68,34 @@ export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
         }
       }),
     );
-  return [scanning, rules];
+  const leakResponse = new Command('leak-response')
+    .description('show or set what a leak report of one of a client’s live keys does: revoke it (default) or only notify')
+    .argument('<clientId>', 'the client')
+    .argument('[mode]', `${LEAK_RESPONSES.join(' or ')}; absent: show the current setting`, leakResponseMode)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'revoke: the key is revoked at once (a KeyLeaked event says so). notify: the key stays live and',
+        'only the KeyLeaked event and the audit line report it, for a client that must not go down before',
+        'someone has looked (it then rolls its key). Examples:',
+        '  npx tollgate leak-response payment-terminals notify',
+        '  npx tollgate leak-response payment-terminals',
+      ].join('\n'),
+    )
+    .action(
+      wrap(async (ctx, clientId, mode) => {
+        const admin = await ctx.admin();
+        const view = mode === undefined ? await admin.getLeakResponse(clientId as string) : await admin.setLeakResponse(clientId as string, mode as LeakResponse);
+        ctx.print(view, () => `Client ${view.clientId}: a leaked live key is ${view.leakResponse === 'revoke' ? 'revoked at once' : 'reported only (notify)'}.`);
+      }),
+    );
+  return [scanning, rules, leakResponse];
+}
+
+function leakResponseMode(value: string): LeakResponse {
+  if (!isLeakResponse(value)) throw new InvalidArgumentError(`must be ${LEAK_RESPONSES.join(' or ')}.`);
+  return value;
 }
 
 function ruleFormat(value: string): RuleFormat {

@@ -184,3 +184,25 @@ describe('tollgate scanner-rules', () => {
     expect(bad.stderr).toMatch(/--prefix .*2–10 lowercase letters or digits/);
   });
 });
+
+describe('tollgate leak-response', () => {
+  it('shows and sets a client\'s leakResponse through the admin API, with the admin token', async () => {
+    let mode = 'revoke';
+    const stub = await startHttpStub((request) => {
+      if (request.method === 'PUT') mode = (JSON.parse(request.body) as { leakResponse: string }).leakResponse;
+      return { status: 200, body: { clientId: 'fleet', leakResponse: mode } };
+    });
+    stubs.push(stub);
+    const env = { TOLLGATE_ADMIN_TOKEN: 'tga_test' };
+    expect(await tollgate(['--url', stub.url, 'leak-response', 'fleet'], { env })).toEqual({ code: 0, stdout: 'Client fleet: a leaked live key is revoked at once.\n', stderr: '' });
+    const set = await tollgate(['--url', stub.url, '--json', 'leak-response', 'fleet', 'notify'], { env });
+    expect(JSON.parse(set.stdout)).toEqual({ clientId: 'fleet', leakResponse: 'notify' });
+    expect(stub.requests.map((request) => [request.method, request.pathname, request.headers.authorization, request.body])).toEqual([
+      ['GET', '/admin/clients/fleet/leak-response', 'Bearer tga_test', ''],
+      ['PUT', '/admin/clients/fleet/leak-response', 'Bearer tga_test', '{"leakResponse":"notify"}'],
+    ]);
+    const bad = await tollgate(['--url', stub.url, 'leak-response', 'fleet', 'ignore'], { env });
+    expect(bad.code).toBe(2);
+    expect(stub.requests).toHaveLength(2);
+  });
+});
