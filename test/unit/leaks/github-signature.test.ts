@@ -11,7 +11,7 @@ import { LeakLimits } from '../../../common/leaks';
 import { GitHubSignatureVerifier, KeyListUnavailable, parseKeyList } from '../../../lambda/core/github-signature';
 
 /**
- * GitHub's documented test vector (docs.github.com, "Secret scanning partner program",
+ * GitHub's documented test vector (GitHub Docs, "Secret scanning partner program",
  * "Implement signature verification in your secret alert service"): the key with this
  * identifier, the example payload, and its signature.
  */
