@@ -61,7 +61,8 @@ describe('the leak function edge', () => {
     const { handle, metrics } = handler(async () => ({ public_keys: [{ key_identifier: 'k', key: publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }));
     const body = '[{"token":"tg_x","type":"t"}]';
     const forged = sign('sha256', Buffer.from(body), { key: other.privateKey, dsaEncoding: 'der' }).toString('base64');
-    for (const headers of [{}, { [GitHubHeader.keyIdentifier]: 'k', [GitHubHeader.signature]: forged }, { [GitHubHeader.keyIdentifier]: 'nope', [GitHubHeader.signature]: forged }]) {
+    const attempts: Array<Record<string, string>> = [{}, { [GitHubHeader.keyIdentifier]: 'k', [GitHubHeader.signature]: forged }, { [GitHubHeader.keyIdentifier]: 'nope', [GitHubHeader.signature]: forged }];
+    for (const headers of attempts) {
       const response = await handle(report(body, headers));
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toEqual({ error: 'invalid_signature', error_description: 'The request is not signed by a current GitHub secret-scanning key.' });
