@@ -25,7 +25,6 @@ export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
       const { revoke } = opts as { revoke?: boolean };
       const { result, keys } = await scan(paths as string[], {
         cwd: deps.cwd,
-        stdout: deps.stdout,
         stderr: deps.stderr,
         stdinIsTty: deps.stdinIsTty,
         readStdinBytes: async () => Buffer.from(await deps.readStdin(), 'utf8'),

@@ -16,7 +16,7 @@ import { findKeys, findKeysInFile, type FoundKey } from './scan';
 
 export interface ScanIo {
   readonly cwd: string;
-  readonly stdout: (text: string) => void;
+  /** Where a file that cannot be read is reported (the scan goes on). */
   readonly stderr: (text: string) => void;
   readonly stdinIsTty: boolean;
   readonly readStdinBytes: () => Promise<Buffer>;

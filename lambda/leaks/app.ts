@@ -71,8 +71,16 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
     now,
   });
   const verifier = new GitHubSignatureVerifier(deps.keyList ?? httpKeyList(keysUrlFrom(deps.env)), now);
+  let pending = false;
   const count = (metric: string, value: number) => {
-    if (value > 0) deps.metrics.addMetric(metric, MetricUnit.Count, value);
+    if (value === 0) return;
+    deps.metrics.addMetric(metric, MetricUnit.Count, value);
+    pending = true;
+  };
+  // Powertools warns on every flush with nothing in it: most requests count nothing.
+  const flush = () => {
+    if (pending) deps.metrics.publishStoredMetrics();
+    pending = false;
   };
 
   const github = async (event: ProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -80,16 +88,11 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       // Raw bytes, bounded: the signature is over exactly what GitHub sent (UTF-8 JSON, which
       // API Gateway hands over as a string without changing a byte).
       const body = bodyBytes(event, LeakLimits.maxBodyBytes);
-      let verdict;
-      try {
-        verdict = await verifier.verify(header(event, GitHubHeader.keyIdentifier), header(event, GitHubHeader.signature), body);
-      } catch (error) {
-        if (error instanceof KeyListUnavailable) {
-          deps.logger.error('GitHub secret-scanning key list unavailable', { error: error.message });
-          throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', 'The signature cannot be checked right now; retry later.');
-        }
-        throw error;
-      }
+      const verdict = await verifier.verify(header(event, GitHubHeader.keyIdentifier), header(event, GitHubHeader.signature), body).catch((error: unknown) => {
+        if (!(error instanceof KeyListUnavailable)) throw error;
+        deps.logger.error('GitHub secret-scanning key list unavailable', { error: error.message });
+        throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', 'The signature cannot be checked right now; retry later.');
+      });
       if (!verdict.ok) {
         count(Metric.leakSignatureFailures, 1);
         deps.logger.warn('secret-scanning report refused', { reason: verdict.reason, keyIdentifier: header(event, GitHubHeader.keyIdentifier) });
@@ -105,7 +108,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       }));
       return json(200, feedback);
     } finally {
-      deps.metrics.publishStoredMetrics();
+      flush();
     }
   };
 
@@ -120,7 +123,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       // The same answer whatever was sent: the endpoint is no oracle for which keys are live.
       return json(202, { status: 'accepted' });
     } finally {
-      deps.metrics.publishStoredMetrics();
+      flush();
     }
   };
 
