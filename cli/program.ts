@@ -459,7 +459,7 @@ export function buildProgram(deps: CliDeps): Command {
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
-  const leaks = leakCommands(deps, (run) => action(deps, async (ctx, ...args: unknown[]) => run(ctx, ...args)));
+  const leaks = leakCommands(deps, (run) => action(deps, run));
   for (const command of [keysCommand(deps), ...revokeCommands(deps), limitsCommand(deps), signingKeysCommand(deps), tokenCommand(deps), ...leaks]) {
     inherit(command, program);
     program.addCommand(command);

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
-import { API_KEY_BODY_CHARS } from '../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
 import { UsageError } from './errors';
 import { displayPath, walkFiles } from './gitignore';
 import type { ApiHttp } from './http';
@@ -53,6 +53,8 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       record('(stdin)', findKeys(bytes));
       continue;
     }
+    // A key given as a path (a paste into the wrong place) is never echoed in an error.
+    if (API_KEY_PATTERN.test(target)) throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`${target}: no such file or directory`);

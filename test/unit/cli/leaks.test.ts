@@ -77,8 +77,13 @@ describe('tollgate scan', () => {
     }
   });
 
-  it('refuses a path that does not exist (exit 2, nothing scanned)', async () => {
+  it('refuses a path that does not exist, and a key given as a path without echoing it (exit 2, nothing scanned)', async () => {
     expect(await tollgate(['scan', 'nope'], { cwd: emptyDir() })).toEqual({ code: 2, stdout: '', stderr: 'tollgate: nope: no such file or directory\n' });
+    const key = generateApiKey().apiKey;
+    const pasted = await tollgate(['scan', key], { cwd: emptyDir() });
+    expect(pasted.code).toBe(2);
+    expect(pasted.stderr).toMatch(/that argument is an API key, not a path/);
+    expect(pasted.stdout + pasted.stderr).not.toContain(key);
   });
 
   it('--revoke submits every key found (and its shorter-prefix readings) to POST /leaks/revoke, nothing when none', async () => {
