@@ -46,7 +46,14 @@ describe('leak response on the local stack', () => {
       return true;
     };
     vi.spyOn(process.stdout, 'write').mockImplementation(capture as typeof process.stdout.write);
-    stack = await startLocalStack({ port: 0, dataDir, fresh: true, secretScanningKeysUrl: `${keyList.url}/meta/public_keys/secret_scanning`, log: (line) => lines.push(line) });
+    stack = await startLocalStack({
+      port: 0,
+      dataDir,
+      fresh: true,
+      apiKeyPrefix: 'e2e_',
+      secretScanningKeysUrl: `${keyList.url}/meta/public_keys/secret_scanning`,
+      log: (line) => lines.push(line),
+    });
     doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint));
   }, 120_000);
 
@@ -73,6 +80,8 @@ describe('leak response on the local stack', () => {
     const created = await admin('POST', `/admin/clients/${clientId}/keys`, { scopes: ['orders:read'] });
     expect(created.status).toBe(201);
     const apiKey = String(created.body.apiKey);
+    // The deployment's own prefix (apiKeyPrefix), as GitHub's partner program needs.
+    expect(apiKey).toMatch(/^e2e_[0-9A-Za-z]{49}$/);
     secrets.push(apiKey);
     return { apiKey, keyId: String((created.body.key as { keyId: string }).keyId) };
   };
@@ -169,10 +178,13 @@ describe('leak response on the local stack', () => {
   it('unknown, revoked and random tokens are false positives and change nothing', async () => {
     const revoked = await newKey('oldie');
     expect((await admin('DELETE', `/admin/keys/${revoked.keyId}`)).status).toBe(204);
-    const unknown = generateApiKey().apiKey;
+    const unknown = generateApiKey(undefined, 'e2e_').apiKey;
     const otherPrefix = generateApiKey(undefined, 'acme_').apiKey;
+    // The same random part and checksum as a live key, under another prefix: the hash covers the prefix.
+    const live = await newKey('bystander2');
+    const reprefixed = `tg_${live.apiKey.slice('e2e_'.length)}`;
     const before = { items: await apiKeyItems(), events: events().length };
-    const tokens = [unknown, otherPrefix, revoked.apiKey, 'some_token', `tg_${'A'.repeat(49)}`];
+    const tokens = [unknown, otherPrefix, reprefixed, revoked.apiKey, 'some_token', `tg_${'A'.repeat(49)}`];
     const response = await report(tokens.map((token) => ({ token, type: 'tollgate_api_key', url })));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(tokens.map((token) => ({ token_hash: sha256(token), token_type: 'tollgate_api_key', label: 'false_positive' })));
