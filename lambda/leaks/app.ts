@@ -21,7 +21,7 @@ import { hashApiKey } from '../core/api-keys';
 import { ConfigurationError, tableNamesFrom } from '../core/env';
 import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from '../core/github-signature';
 import { InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/issuance-errors';
-import { labelOf, LeakResponder, type LeakReport } from '../core/leak-response';
+import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leak-response';
 import { loggerAudit } from '../http/audit';
 import { bodyBytes, header, type ProxyEvent } from '../http/request';
 import { json } from '../http/response';
@@ -100,7 +100,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       }
       const reports = parseGitHubReports(event, body);
       const outcomes = await responder.handle(reports, 'github');
-      count(Metric.leakedKeys, outcomes.filter((outcome) => labelOf(outcome) === 'true_positive').length);
+      count(Metric.leakedKeys, announced(reports, outcomes));
       const feedback: GitHubFeedback[] = reports.map((report, index) => ({
         token_hash: hashApiKey(report.token),
         token_type: report.type ?? GITHUB_TOKEN_TYPE,
@@ -115,11 +115,8 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
   const revoke = async (event: ProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const credentials = parseCredentials(event);
-      const outcomes = await responder.handle(
-        credentials.map((token) => ({ token })),
-        'public',
-      );
-      count(Metric.leakedKeys, outcomes.filter((outcome) => labelOf(outcome) === 'true_positive').length);
+      const reports = credentials.map((token) => ({ token }));
+      count(Metric.leakedKeys, announced(reports, await responder.handle(reports, 'public')));
       // The same answer whatever was sent: the endpoint is no oracle for which keys are live.
       return json(202, { status: 'accepted' });
     } finally {
@@ -128,6 +125,14 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
   };
 
   return proxyHandler({ [LeakPath.github]: { POST: github }, [LeakPath.revoke]: { POST: revoke } }, deps.logger);
+}
+
+/**
+ * Keys this request revoked or reported for the first time (`LeakedKeys`, which the LeakVolume
+ * alarm sums): a key listed twice counts once, and GitHub's retries count nothing.
+ */
+function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcome[]): number {
+  return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
 }
 
 function mediaType(event: ProxyEvent): string | undefined {

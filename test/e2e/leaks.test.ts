@@ -260,4 +260,12 @@ describe('leak response on the local stack', () => {
     const tooMany = await publicRevoke(JSON.stringify({ credentials: Array.from({ length: LeakLimits.maxCredentials + 1 }, () => 'x') }));
     expect(tooMany.status).toBe(400);
   });
+
+  it('counts every key announced, once, in the LeakedKeys metric (EMF), and every refused signature in LeakSignatureFailures', () => {
+    const emf = lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const sum = (name: string) => emf.reduce((total, entry) => total + (typeof entry[name] === 'number' ? (entry[name] as number) : 0), 0);
+    expect(sum('LeakedKeys')).toBe(events().length);
+    // bad signature, unknown key id, tampered body, missing signature: the refusals test's four 401s.
+    expect(sum('LeakSignatureFailures')).toBe(4);
+  });
 });
