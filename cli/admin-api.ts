@@ -7,6 +7,7 @@
  * `new AdminApi({ baseUrl: 'http://127.0.0.1:8787', auth: bearerAuth(adminToken) })`.
  */
 import { z } from 'zod';
+import { LEAK_RESPONSES, type LeakResponse } from '../common/leaks';
 import type { ClientLimits as StoredLimits } from '../common/tables';
 import type { AuthStrategy } from './auth';
 import { UnexpectedResponse } from './errors';
@@ -115,6 +116,9 @@ export interface AdminApiOptions {
   readonly unreachableHint?: string;
 }
 
+export const LeakResponseView = z.looseObject({ clientId: z.string(), leakResponse: z.enum(LEAK_RESPONSES) });
+export type LeakResponseView = z.infer<typeof LeakResponseView>;
+
 /** Upper bound on pages `listAllKeys` follows: a server repeating a cursor must not loop forever. */
 const MAX_PAGES = 1000;
 
@@ -181,6 +185,15 @@ export class AdminApi {
 
   setLimits(clientId: string, input: SetLimitsInput): Promise<ClientLimitsView> {
     return this.call(ClientLimitsView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/limits`, json: input });
+  }
+
+  /** A client's `leakResponse`: what a leak report of one of its live keys does. */
+  getLeakResponse(clientId: string): Promise<LeakResponseView> {
+    return this.call(LeakResponseView, { method: 'GET', path: apiPath`admin/clients/${clientId}/leak-response` });
+  }
+
+  setLeakResponse(clientId: string, leakResponse: LeakResponse): Promise<LeakResponseView> {
+    return this.call(LeakResponseView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/leak-response`, json: { leakResponse } });
   }
 
   signingKeys(): Promise<SigningKeys> {

@@ -6,7 +6,7 @@
 import type { HttpMethod } from './config';
 
 /** Which function serves a route. */
-export type ApiFunction = 'token' | 'admin';
+export type ApiFunction = 'token' | 'admin' | 'leaks';
 /** `public`: no gateway auth (clients authenticate in the handler); `operator`: IAM (SigV4) in AWS, admin token locally. */
 export type RouteAuth = 'public' | 'operator';
 
@@ -20,6 +20,8 @@ export interface ApiRoute {
 
 const token = (method: HttpMethod, resource: string): ApiRoute => ({ method, resource, fn: 'token', auth: 'public' });
 const admin = (method: HttpMethod, resource: string): ApiRoute => ({ method, resource, fn: 'admin', auth: 'operator' });
+/** Leak reports: public (GitHub signs its own; anyone may report a leaked key), served by the leak function. */
+const leaks = (method: HttpMethod, resource: string): ApiRoute => ({ method, resource, fn: 'leaks', auth: 'public' });
 
 export const API_ROUTES: readonly ApiRoute[] = [
   token('POST', '/oauth/token'),
@@ -39,4 +41,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('DELETE', '/admin/tokens/{jti}'),
   admin('GET', '/admin/signing-keys'),
   admin('POST', '/admin/signing-keys/rotate'),
+  admin('GET', '/admin/clients/{clientId}/leak-response'),
+  admin('PUT', '/admin/clients/{clientId}/leak-response'),
+  leaks('POST', '/secret-scanning/github'),
+  leaks('POST', '/leaks/revoke'),
 ];

@@ -62,6 +62,13 @@ export const Env = {
    * Absent (local mode): nothing to watch.
    */
   upstreamCertificateId: 'TOLLGATE_UPSTREAM_CERTIFICATE_ID',
+  /**
+   * Leak function: where GitHub's secret-scanning public keys are listed (`secretScanningKeysUrl`).
+   * @default {@link GITHUB_SECRET_SCANNING_KEYS_URL}
+   */
+  secretScanningKeysUrl: 'TOLLGATE_SECRET_SCANNING_KEYS_URL',
+  /** Admin function: the prefix of new API keys (`apiKeyPrefix`; `common/tokens.ts`). */
+  apiKeyPrefix: 'TOLLGATE_API_KEY_PREFIX',
   /** Rotation function: the certificate prepared to replace it, when one is (`prepareNextUpstreamCertificate`). */
   nextUpstreamCertificateId: 'TOLLGATE_NEXT_UPSTREAM_CERTIFICATE_ID',
 } as const;
@@ -494,5 +501,22 @@ export function routeRulesProblem(rules: unknown): string | undefined {
     if (seen.has(key)) return `[${i}] (${key}) duplicates an earlier rule`;
     seen.add(key);
   }
+  return undefined;
+}
+
+/** GitHub's secret-scanning partner program: the public keys its alerts are signed with. */
+export const GITHUB_SECRET_SCANNING_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
+/**
+ * Why a secret-scanning key-list URL cannot be used, or undefined: an absolute http(s) URL
+ * without credentials or fragment. `httpsOnly` at synth: in AWS the list decides which
+ * signatures are GitHub's, so it must come over TLS; local mode and tests serve their own
+ * list on loopback.
+ */
+export function keysUrlProblem(value: unknown, httpsOnly = false): string | undefined {
+  if (typeof value !== 'string' || !URL.canParse(value)) return 'must be an absolute URL';
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && (httpsOnly || url.protocol !== 'http:')) return httpsOnly ? 'must use https' : 'must be an http:// or https:// URL';
+  if (url.username || url.password || url.hash) return 'must not carry credentials or a fragment';
   return undefined;
 }

@@ -82,6 +82,22 @@ export const Functions = {
     tables: { revocations: { actions: ['PutItem', 'DeleteItem'] } },
     streams: ['apiKeys', 'clients', 'tokens', 'signingKeys'],
   },
+  leaks: {
+    entry: 'lambda/leaks/handler.ts',
+    tables: {
+      // leak-store: GetItem of the reported key; the admin API's conditional revoke
+      // (status, revokedAt, REMOVE activePartition) or, for a `notify` client, the
+      // leakReportedAt marker. This public function can neither create, re-scope nor
+      // un-revoke a key (its UpdateItem can set no other attribute), nor list keys.
+      apiKeys: {
+        actions: ['GetItem', 'UpdateItem'],
+        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt],
+      },
+      // The client's leakResponse (one projected GetItem).
+      clients: { actions: ['GetItem'] },
+    },
+    auditLog: true,
+  },
   rotation: {
     entry: 'lambda/rotation/handler.ts',
     tables: {
@@ -104,6 +120,7 @@ export const StackOutput = {
   tokenFunctionName: 'TokenFunctionName',
   adminFunctionName: 'AdminFunctionName',
   fanoutFunctionName: 'FanoutFunctionName',
+  leaksFunctionName: 'LeaksFunctionName',
   apiKeysTableName: 'ApiKeysTableName',
   clientsTableName: 'ClientsTableName',
   tokensTableName: 'TokensTableName',
@@ -127,6 +144,7 @@ export const FUNCTION_NAME_OUTPUT: { readonly [K in FunctionName]: string } = {
   token: StackOutput.tokenFunctionName,
   admin: StackOutput.adminFunctionName,
   fanout: StackOutput.fanoutFunctionName,
+  leaks: StackOutput.leaksFunctionName,
   rotation: StackOutput.rotationFunctionName,
 };
 

@@ -46,6 +46,10 @@ export const Metric = {
   keysStale: 'ApiKeysStale',
   /** Rotation: time until the client certificate the stage presents to the upstream expires, emitted by every step and status run. Seconds. */
   upstreamCertificateSecondsLeft: 'UpstreamCertificateSecondsLeft',
+  /** Leaks: a `POST /secret-scanning/github` refused for its signature (missing, malformed, unknown key, wrong). Count. */
+  leakSignatureFailures: 'LeakSignatureFailures',
+  /** Leaks: live keys reported leaked (revoked, or reported to a `notify` client). Count. */
+  leakedKeys: 'LeakedKeys',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
@@ -84,6 +88,8 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   keysExpiring: 'rotation',
   keysStale: 'rotation',
   upstreamCertificateSecondsLeft: 'rotation',
+  leakSignatureFailures: 'leaks',
+  leakedKeys: 'leaks',
 };
 
 /** Dimensions each metric is emitted with, besides `service`. */

@@ -63,6 +63,11 @@ export const ApiKeyAttr = {
   rolledFrom: 'rolledFrom',
   rolledTo: 'rolledTo',
   /**
+   * When the key was last reported leaked while its client's `leakResponse` is `notify` (the
+   * key stays live): a repeat report within `LeakLimits.renotifyAfterSeconds` notifies nobody.
+   */
+  leakReportedAt: 'leakReportedAt',
+  /**
    * Sparse partition key of the hygiene indexes: present (value {@link ACTIVE_PARTITION})
    * only while the key is active, so the indexes hold live keys only and the scheduled
    * hygiene run queries them instead of scanning the table.
@@ -93,6 +98,8 @@ export const ClientAttr = {
   limitsVersion: 'limitsVersion',
   /** The `limitsVersion` the last successful usage-plan registration applied. */
   usageVersion: 'usageVersion',
+  /** `revoke` (absent: the default) or `notify`: what a leak report of one of its live keys does (`common/leaks.ts`). */
+  leakResponse: 'leakResponse',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */

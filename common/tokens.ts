@@ -3,18 +3,45 @@
  * header and claim names, and the signing algorithms per KMS key spec.
  */
 
-/** API keys start with this, so secret scanners can match them. */
-export const API_KEY_PREFIX = 'tg_';
+/**
+ * API keys start with a per-deployment prefix (setting `apiKeyPrefix`), so a secret
+ * scanner — GitHub's partner program above all — can tell this issuer's keys from
+ * everyone else's. `tg_` is the default, shared by every deployment that keeps it.
+ */
+export const DEFAULT_API_KEY_PREFIX = 'tg_';
+/** What a prefix may be: 2–10 lowercase letters or digits, then `_`. */
+export const API_KEY_PREFIX_PATTERN = /^[a-z0-9]{2,10}_$/;
 /** Random bytes in an API key: 256 bits (the contract asks for at least 192). */
 export const API_KEY_RANDOM_BYTES = 32;
 /** Base62 characters that always hold {@link API_KEY_RANDOM_BYTES} (62^43 > 2^256). */
 export const API_KEY_RANDOM_CHARS = 43;
 /** Base62 characters that always hold a CRC32 (62^6 > 2^32). */
 export const API_KEY_CHECKSUM_CHARS = 6;
-export const API_KEY_LENGTH = API_KEY_PREFIX.length + API_KEY_RANDOM_CHARS + API_KEY_CHECKSUM_CHARS;
+/** Everything after the prefix: the random part, then its checksum. */
+export const API_KEY_BODY_CHARS = API_KEY_RANDOM_CHARS + API_KEY_CHECKSUM_CHARS;
 export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-/** The published pattern a secret scanner uses (the checksum then rejects typos offline). */
-export const API_KEY_PATTERN = /\btg_[0-9A-Za-z]{49}\b/;
+/**
+ * A key of ANY Tollgate prefix, as a scanner finds it in text (the checksum then rejects
+ * look-alikes offline). `\b` rather than lookarounds: RE2 (gitleaks, GitHub) has no
+ * lookbehind, and `_` being a word character means `foo_tg_…` is no match.
+ */
+export const API_KEY_PATTERN = /\b[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b/;
+/** The same shape, anchored: the whole value is one key. */
+export const API_KEY_SHAPE = /^[a-z0-9]{2,10}_[0-9A-Za-z]{49}$/;
+
+/** Why `prefix` cannot be an API-key prefix, or undefined. */
+export function apiKeyPrefixProblem(prefix: unknown): string | undefined {
+  if (typeof prefix === 'string' && API_KEY_PREFIX_PATTERN.test(prefix)) return undefined;
+  return `must be 2–10 lowercase letters or digits followed by "_" (e.g. "acme_"), got ${JSON.stringify(prefix)}`;
+}
+
+/** The regular expression (source text) that matches this deployment's keys, and only those. */
+export function apiKeyRegexFor(prefix: string): string {
+  const problem = apiKeyPrefixProblem(prefix);
+  if (problem) throw new RangeError(`API key prefix ${problem}`);
+  // The prefix holds only [a-z0-9_], none of which is special in a regular expression.
+  return `\\b${prefix}[0-9A-Za-z]{${API_KEY_BODY_CHARS}}\\b`;
+}
 
 /** Public, loggable API key id: a prefix of the key's SHA-256 (80 bits), never the key. */
 export const KEY_ID_PREFIX = 'key_';

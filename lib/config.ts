@@ -9,6 +9,8 @@ import {
   authorizerCacheTtlProblem,
   Defaults,
   Env,
+  GITHUB_SECRET_SCANNING_KEYS_URL,
+  keysUrlProblem,
   Limits,
   pendingPublicationSeconds,
   retiringVerificationSeconds,
@@ -20,7 +22,7 @@ import {
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
-import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
+import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 
 export interface TollgateConfig {
@@ -63,6 +65,18 @@ export interface TollgateConfig {
   readonly upstreamCertificateGeneration: number;
   /** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
   readonly prepareNextUpstreamCertificate: boolean;
+  /**
+   * The prefix of new API keys, unique to this deployment so secret scanners can attribute
+   * its keys (docs/api.md, "API key format"). Keys issued under an earlier one stay valid.
+   */
+  readonly apiKeyPrefix: string;
+  /** Where GitHub's secret-scanning public keys are listed (`POST /secret-scanning/github` verifies with them). */
+  readonly secretScanningKeysUrl: string;
+  /**
+   * Requests per source IP per 5 minutes that an AWS WAF rate-based rule lets through to
+   * `POST /leaks/revoke`. Absent: no web ACL is made (the method throttle still applies).
+   */
+  readonly leakRevokeRateLimitPerIp?: number;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -87,6 +101,9 @@ export const SETTINGS = [
   'operatorPrincipals',
   'upstreamCertificateGeneration',
   'prepareNextUpstreamCertificate',
+  'apiKeyPrefix',
+  'secretScanningKeysUrl',
+  'leakRevokeRateLimitPerIp',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -175,6 +192,9 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
       SettingBounds.upstreamCertificateGenerationMax,
     ),
     prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
+    apiKeyPrefix: apiKeyPrefix(read),
+    secretScanningKeysUrl: secretScanningKeysUrl(read),
+    ...leakRevokeRateLimit(read, wafWebAclArn),
   };
 }
 
@@ -197,7 +217,8 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
-    admin: {},
+    admin: { [Env.apiKeyPrefix]: config.apiKeyPrefix },
+    leaks: { [Env.secretScanningKeysUrl]: config.secretScanningKeysUrl },
     // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
     fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },
     rotation: {
@@ -275,6 +296,37 @@ function keySpec(read: Read): KeySpec {
   if (raw === undefined) return Defaults.keySpec;
   if (!isKeySpec(raw)) throw new ConfigError('keySpec', `must be one of ${KEY_SPECS.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw;
+}
+
+function secretScanningKeysUrl(read: Read): string {
+  const raw = present(read, 'secretScanningKeysUrl');
+  if (raw === undefined) return GITHUB_SECRET_SCANNING_KEYS_URL;
+  // In AWS the list decides which signatures are GitHub's: it must come over TLS.
+  const problem = keysUrlProblem(raw, true);
+  if (problem) throw new ConfigError('secretScanningKeysUrl', `${problem}, got ${JSON.stringify(raw)}`);
+  return raw as string;
+}
+
+/** AWS WAF's bounds for a rate-based rule's limit (requests per evaluation window, per IP). */
+export const WAF_RATE_LIMIT_MIN = 10;
+export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
+
+function leakRevokeRateLimit(read: Read, wafWebAclArn: string | undefined): { leakRevokeRateLimitPerIp?: number } {
+  if (present(read, 'leakRevokeRateLimitPerIp') === undefined) return {};
+  const limit = integer(read, 'leakRevokeRateLimitPerIp', 0, WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX);
+  if (wafWebAclArn) {
+    // A stage has one web ACL: the operator's own wins, and the rule belongs in it (docs/deploy.md gives it).
+    throw new ConfigError('leakRevokeRateLimitPerIp', 'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead');
+  }
+  return { leakRevokeRateLimitPerIp: limit };
+}
+
+function apiKeyPrefix(read: Read): string {
+  const raw = present(read, 'apiKeyPrefix');
+  if (raw === undefined) return DEFAULT_API_KEY_PREFIX;
+  const problem = apiKeyPrefixProblem(raw);
+  if (problem) throw new ConfigError('apiKeyPrefix', problem);
+  return raw as string;
 }
 
 function rotationIntervalDays(read: Read): number {

@@ -57,6 +57,7 @@ import {
   QUOTA_EXCEEDED,
   THROTTLED,
 } from '../common/gateway-responses';
+import { LeakPath, LeakThrottle } from '../common/leaks';
 import { KMS_TAG_APPLICATION_VALUE, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
 import { acknowledgeUsageRegistrationWildcards, fallbackUsageKeyValue, guardStackUsageResources, usageRegistrationStatements } from './usage-plans';
@@ -158,6 +159,12 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
  */
 const STAGE_METHOD_SETTINGS = { metricsEnabled: true, loggingLevel: MethodLoggingLevel.OFF, dataTraceEnabled: false } as const;
 
+/** The leak endpoints' own method throttles (`common/leaks.ts`): GitHub reports in bursts, the public endpoint is a write path. */
+const LEAK_ROUTE_THROTTLES: Readonly<Record<string, ThrottleSettings>> = {
+  [LeakPath.github]: LeakThrottle.github,
+  [LeakPath.revoke]: LeakThrottle.revoke,
+};
+
 /**
  * Per-method stage settings of the unauthenticated Tollgate routes: nothing else limits them
  * (the usage plans apply only to upstream methods, after the authorizer), so each gets its
@@ -166,7 +173,7 @@ const STAGE_METHOD_SETTINGS = { metricsEnabled: true, loggingLevel: MethodLoggin
  */
 export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<string, MethodDeploymentOptions> {
   const entries = API_ROUTES.filter((route) => route.auth === 'public').map((route) => {
-    const throttle = route.resource === ApiPath.token ? tokenRoute : Defaults.publicRouteThrottle;
+    const throttle = route.resource === ApiPath.token ? tokenRoute : (LEAK_ROUTE_THROTTLES[route.resource] ?? Defaults.publicRouteThrottle);
     const options: MethodDeploymentOptions = {
       throttlingRateLimit: throttle.rateLimit,
       throttlingBurstLimit: throttle.burstLimit,
@@ -332,6 +339,7 @@ export class Gateway extends Construct {
     const integrations = {
       token: new LambdaIntegration(props.functions.token, { allowTestInvoke: false }),
       admin: new LambdaIntegration(props.functions.admin, { allowTestInvoke: false }),
+      leaks: new LambdaIntegration(props.functions.leaks, { allowTestInvoke: false }),
     };
     for (const route of API_ROUTES) this.addTollgateRoute(route, integrations[route.fn]);
     this.addUpstream(props);
@@ -424,7 +432,10 @@ export class Gateway extends Construct {
     if (route.auth === 'public') {
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'OAuth token, revocation and JWKS endpoints: clients authenticate with their API key inside the token function (RFC 6749 §2.3), and the JWKS is public by design (RFC 7517).',
+        reason:
+          route.fn === 'leaks'
+            ? 'Leak reports: GitHub signs its secret-scanning reports (verified in the leak function before anything else), and anyone holding a leaked key may revoke it (the endpoint answers the same whatever it is sent); both are method-throttled.'
+            : 'OAuth token, revocation and JWKS endpoints: clients authenticate with their API key inside the token function (RFC 6749 §2.3), and the JWKS is public by design (RFC 7517).',
       });
     }
   }

@@ -45,6 +45,13 @@ export const SUSTAINED_THROTTLING_MINUTES = 15;
 export const FANOUT_ITERATOR_AGE_ALARM_MS = 60_000;
 /** How long after the interval the active key may go unrotated before the alarm (a missed day of steps). */
 export const ROTATION_OVERDUE_GRACE = Duration.days(1);
+/**
+ * GitHub's own reports always verify; failed signatures in this number within five minutes
+ * mean someone is posting forged reports, or GitHub rotated its keys and the list cannot be read.
+ */
+export const LEAK_SIGNATURE_FAILURES_ALARM = 5;
+/** Live keys reported leaked within an hour at which it is a mass leak (a repository of keys, a log dump), not one mistake. */
+export const LEAK_VOLUME_ALARM_PER_HOUR = 10;
 
 export interface ObservabilityProps {
   readonly gateway: Gateway;
@@ -139,6 +146,16 @@ export class Observability extends Construct {
         metric: tollgateMetric('keysExpiring', 'Maximum', hourly),
         threshold: 1,
         description: 'Active API keys expire within expiryWarningDays: roll them (tollgate keys roll) before clients lose access.',
+      }),
+      leakSignatureFailures: this.alarm('LeakSignatureFailures', {
+        metric: tollgateMetric('leakSignatureFailures', 'Sum', fiveMinutes),
+        threshold: LEAK_SIGNATURE_FAILURES_ALARM,
+        description: `POST /secret-scanning/github refused ${LEAK_SIGNATURE_FAILURES_ALARM} or more reports for their signature in 5 minutes: forged reports, or GitHub's key list unreadable (see the leak function logs: reason per refusal).`,
+      }),
+      leakVolume: this.alarm('LeakVolume', {
+        metric: tollgateMetric('leakedKeys', 'Sum', hourly),
+        threshold: LEAK_VOLUME_ALARM_PER_HOUR,
+        description: `${LEAK_VOLUME_ALARM_PER_HOUR} or more live API keys were reported leaked within an hour (and revoked, unless their client chose notify): a mass leak. The KeyLeaked events and the leak function's audit lines name each key and where it was found.`,
       }),
       upstreamCertificateExpiring: this.alarm('UpstreamCertificateExpiring', {
         metric: tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', hourly),
@@ -287,6 +304,14 @@ export class Observability extends Construct {
         tollgateMetric('tokensIssued', 'Sum', { label: 'issued' }),
         tollgateMetric('issuanceErrors', 'Sum', { label: 'issuance errors' }),
         functions.token.fn.metricErrors({ label: 'token function errors' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Leak response', [
+        tollgateMetric('leakedKeys', 'Sum', { label: 'live keys reported leaked' }),
+        tollgateMetric('leakSignatureFailures', 'Sum', { label: 'refused signatures' }),
+        functions.leaks.fn.metricInvocations({ label: 'reports (invocations)' }),
+        functions.leaks.fn.metricErrors({ label: 'leak function errors' }),
       ]),
     );
     return dashboard;

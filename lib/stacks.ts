@@ -16,6 +16,7 @@ import { TokenData, type TollgateTables } from './data';
 import { RevocationFanout } from './fanout';
 import type { TollgateFunction } from './function';
 import { Gateway } from './gateway';
+import { LeakRateLimit, LeakResponse } from './leak-response';
 import { Observability } from './observability';
 import { SigningKeyRotation } from './rotation';
 import { TokenApi } from './token-api';
@@ -64,6 +65,12 @@ export class TollgateApiStack extends Stack {
       adminEnvironment: settings.admin,
       ...entryRoot,
     });
+    const leaks = new LeakResponse(this, 'LeakResponse', {
+      tables,
+      environment: settings.leaks,
+      eventBus: this.rotation.eventBus,
+      ...entryRoot,
+    });
     const authorizer = new TokenAuthorizer(this, 'Authorizer', {
       tables,
       environment: settings.authorizer,
@@ -74,7 +81,7 @@ export class TollgateApiStack extends Stack {
       services: config.services,
       stageName: config.stageName,
       authorizer: authorizer.authorizer,
-      functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn },
+      functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn, leaks: leaks.function.fn },
       forwardBearerToken: config.forwardBearerToken,
       keySpec: config.keySpec,
       ...(config.operatorPrincipals && { operatorPrincipals: config.operatorPrincipals }),
@@ -85,6 +92,9 @@ export class TollgateApiStack extends Stack {
       prepareNextUpstreamCertificate: config.prepareNextUpstreamCertificate,
     });
     this.rotation.watchUpstreamCertificates(this.gateway.upstreamCertificate, this.gateway.nextUpstreamCertificate);
+    if (config.leakRevokeRateLimitPerIp !== undefined) {
+      new LeakRateLimit(this, 'LeakRateLimit', { stage: this.gateway.api.deploymentStage, limit: config.leakRevokeRateLimitPerIp });
+    }
     // Per-client throttling: wired after the gateway exists, by values that make no cycle
     // (docs/throttling.md).
     this.gateway.useFallbackUsageKey(authorizer.function);
@@ -106,6 +116,7 @@ export class TollgateApiStack extends Stack {
       token: tokenApi.token,
       admin: tokenApi.admin,
       fanout: this.fanout.function,
+      leaks: leaks.function,
       rotation: this.rotation.function,
     };
     this.observability = new Observability(this, 'Observability', {

@@ -45,6 +45,8 @@ import type { UsageVerdict } from './usage-limiter';
 export interface GatewayHandlers {
   readonly token: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   readonly admin: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** The leak function (`/secret-scanning/github`, `/leaks/revoke`); absent: those routes answer as unknown. */
+  readonly leaks?: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   readonly authorizer: (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 }
 
@@ -249,7 +251,8 @@ export class LocalGateway {
     }
     const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR_ARN } : {};
     const event = proxyEvent(call, route.resource, matchResource(route.resource, call.path), identity);
-    const handler = route.fn === 'token' ? this.options.handlers.token : this.options.handlers.admin;
+    const handler = this.options.handlers[route.fn];
+    if (!handler) return answer(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
     const known = { resourcePath: route.resource, userArn: identity.userArn };
     try {
       const result = await handler(event);

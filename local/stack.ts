@@ -44,6 +44,10 @@ export interface LocalStackOptions {
   /** API Gateway's authorizer result cache, emulated. @default the stack's `Defaults.authorizerCacheTtlSeconds`; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
   readonly revocationPollMs?: number;
+  /** The prefix of new API keys (`apiKeyPrefix`). @default `tg_` */
+  readonly apiKeyPrefix?: string;
+  /** GitHub's secret-scanning key list; tests serve their own. @default GitHub's */
+  readonly secretScanningKeysUrl?: string;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
@@ -163,17 +167,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
       ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
       ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
+      ...(options.apiKeyPrefix ? { [Env.apiKeyPrefix]: options.apiKeyPrefix } : {}),
+      ...(options.secretScanningKeysUrl ? { [Env.secretScanningKeysUrl]: options.secretScanningKeysUrl } : {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
     });
 
-    const [token, admin, authorizer, fanout, rotation] = await Promise.all([
+    const [token, admin, authorizer, fanout, rotation, leaks] = await Promise.all([
       importHandler<ProxyHandler>('../lambda/token/handler'),
       importHandler<ProxyHandler>('../lambda/admin/handler'),
       importHandler<AuthorizerHandler>('../lambda/authorizer/handler'),
       importHandler<StreamHandler>('../lambda/fanout/handler'),
       importHandler<RotationHandler>('../lambda/rotation/handler'),
+      importHandler<ProxyHandler>('../lambda/leaks/handler'),
     ]);
     functions[ROTATION_FUNCTION] = rotation;
 
@@ -190,7 +197,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
     gateway = new LocalGateway({
-      handlers: { token, admin, authorizer },
+      handlers: { token, admin, authorizer, leaks },
       adminToken,
       upstreamUrl,
       ...(services && { services }),

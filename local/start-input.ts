@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { authorizerCacheTtlProblem, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { authorizerCacheTtlProblem, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
-import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
+import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -22,9 +22,22 @@ export interface FileConfig {
   readonly authorizerCacheTtlSeconds?: number;
   /** Several upstream services (docs/services.md); each without an upstreamUrl gets an echo service. */
   readonly services?: ServiceDefinition[];
+  /** The prefix of new API keys (`TOLLGATE_API_KEY_PREFIX` wins). */
+  readonly apiKeyPrefix?: string;
+  /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
+  readonly secretScanningKeysUrl?: string;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'services'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
+  'routes',
+  'unmatchedRoutes',
+  'tokenTtlSeconds',
+  'keySpec',
+  'authorizerCacheTtlSeconds',
+  'services',
+  'apiKeyPrefix',
+  'secretScanningKeysUrl',
+];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -66,6 +79,8 @@ export interface StartInput {
   /** Absent: the stack's default TTL. */
   readonly authorizerCacheTtlSeconds?: number;
   readonly services?: ServiceDefinition[];
+  readonly apiKeyPrefix?: string;
+  readonly secretScanningKeysUrl?: string;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -127,6 +142,8 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('keySpec', config.keySpec),
     ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
     ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
+    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Env.apiKeyPrefix]) ?? config.apiKeyPrefix),
+    ...optional('secretScanningKeysUrl', envKeysUrl(env[Env.secretScanningKeysUrl]) ?? config.secretScanningKeysUrl),
   };
 }
 
@@ -159,7 +176,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
   const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
 
-  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services } = raw;
+  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl } = raw;
   if (services !== undefined) {
     const servicesProblemText = servicesProblem(services);
     if (servicesProblemText) throw new StartInputError(`${file}: services${servicesProblemText.startsWith('[') ? '' : ' '}${servicesProblemText}`);
@@ -183,6 +200,10 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     }
     const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds as number);
     if (cacheProblem) throw problem('authorizerCacheTtlSeconds', cacheProblem);
+  }
+  if (apiKeyPrefix !== undefined && apiKeyPrefixProblem(apiKeyPrefix)) throw new StartInputError(`${file}: apiKeyPrefix ${apiKeyPrefixProblem(apiKeyPrefix)}`);
+  if (secretScanningKeysUrl !== undefined && keysUrlProblem(secretScanningKeysUrl)) {
+    throw problem('secretScanningKeysUrl', keysUrlProblem(secretScanningKeysUrl)!);
   }
   return raw as FileConfig;
 }
@@ -222,6 +243,20 @@ function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
   const problem = routeRulesProblem(value);
   if (problem) throw new StartInputError(`${Env.routes}${problem.startsWith('[') ? '' : ' '}${problem}`);
   return value as RouteRule[];
+}
+
+function envApiKeyPrefix(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const problem = apiKeyPrefixProblem(raw);
+  if (problem) throw new StartInputError(`${Env.apiKeyPrefix} ${problem}`);
+  return raw;
+}
+
+function envKeysUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const problem = keysUrlProblem(raw);
+  if (problem) throw new StartInputError(`${Env.secretScanningKeysUrl} ${problem}, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function parsePort(raw: string | undefined): number {

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       keySpec: input.keySpec,
       authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
       services: input.services,
+      apiKeyPrefix: input.apiKeyPrefix,
+      secretScanningKeysUrl: input.secretScanningKeysUrl,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

@@ -102,6 +102,15 @@ export const JOBS: readonly Job[] = [
     // Each round verifies 100k fresh tokens twice (ours, fast-jwt): two rounds is what fits the run's budget.
     args: ({ quick, dynamoEndpoint }) => ({ rounds: quick ? 1 : 2, count: quick ? 20_000 : 100_000, dynamoEndpoint }),
   },
+  {
+    label: 'scan',
+    suite: 'scan',
+    ids: ['S2'],
+    needsDynamo: false,
+    timeoutMs: 10 * MINUTE,
+    // 1 GiB: the issue's "1 GB tree"; --quick scans 64 MiB.
+    args: ({ quick }) => ({ mebibytes: quick ? 64 : 1024, rounds: quick ? 2 : 3 }),
+  },
 ];
 
 /** Whether figure id `id` and selector `wanted` name the same figure, or one contains the other (`P3` ~ `P3.ES256.jose`). */

@@ -1,5 +1,5 @@
 /**
- * Hygiene events to EventBridge. PutEvents takes at most 10 entries per call and reports
+ * Tollgate's events (credential hygiene, `KeyLeaked`) to EventBridge, source `tollgate`. PutEvents takes at most 10 entries per call and reports
  * per-entry failures in a successful response (`FailedEntryCount` + `ErrorCode` per
  * entry), so each batch is checked and its failed entries are sent once more.
  */

@@ -19,9 +19,11 @@ import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
+import { leakResponseOf, setLeakResponse } from '../adapters/leak-store';
 import { Admin } from '../core/admin';
+import { LeakSettings } from '../core/leak-settings';
 import { ClientUsage } from '../core/client-usage';
-import { requireString, tableNamesFrom } from '../core/env';
+import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
@@ -42,7 +44,7 @@ export interface AdminAppDependencies {
 }
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings): Readonly<Record<string, RouteHandler>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
@@ -56,6 +58,8 @@ function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, R
     'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'))),
     'GET /admin/signing-keys': async () => json(200, await admin.signingKeys()),
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
+    'GET /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.get(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.set(param(e, 'clientId'), jsonBody(e))),
   };
 }
 
@@ -65,8 +69,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
 }
 
 /** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage): RouteTable {
-  const byRoute = operations(admin, usage);
+export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings): RouteTable {
+  const byRoute = operations(admin, usage, leaks);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -80,6 +84,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   const now = deps.now ?? Date.now;
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
   const usageConfig = usageRegistrationConfigFrom(deps.env);
+  const apiKeyPrefix = apiKeyPrefixFrom(deps.env);
   const clients = new DynamoClientStore(deps.doc, tables.clients);
   const audit = loggerAudit(deps.logger);
   const usage = new ClientUsage({
@@ -96,6 +101,12 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     usage,
     audit,
     now,
+    apiKeyPrefix,
   });
-  return proxyHandler(adminRoutes(admin, usage), deps.logger);
+  const leaks = new LeakSettings({
+    read: (clientId) => leakResponseOf(deps.doc, tables.clients, clientId),
+    write: (clientId, mode) => setLeakResponse(deps.doc, tables.clients, clientId, mode),
+    audit,
+  });
+  return proxyHandler(adminRoutes(admin, usage, leaks), deps.logger);
 }

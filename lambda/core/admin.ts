@@ -49,6 +49,8 @@ export interface AdminPorts {
   /** Epoch milliseconds. */
   readonly now: () => number;
   readonly random?: RandomBytes;
+  /** The prefix new keys get (`apiKeyPrefix`); keys issued under an earlier one stay valid. @default `tg_` */
+  readonly apiKeyPrefix?: string;
 }
 
 /** The one response that holds a secret: the new key, shown once. */
@@ -79,7 +81,7 @@ export class Admin {
     const clientId = requireClientIdParameter(clientIdParameter);
     const input = parseInput(CreateKeyBody, body, 'body');
     const nowSeconds = this.nowSeconds();
-    const generated = generateApiKey(this.ports.random);
+    const generated = generateApiKey(this.ports.random, this.ports.apiKeyPrefix);
     const key: StoredApiKey = {
       keyId: generated.keyId,
       keyHash: generated.keyHash,
@@ -135,7 +137,7 @@ export class Admin {
     const client = await this.ports.clients.get(old.clientId);
     if (client?.status === CredentialStatus.Revoked) throw refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
 
-    const generated = generateApiKey(this.ports.random);
+    const generated = generateApiKey(this.ports.random, this.ports.apiKeyPrefix);
     const successor: StoredApiKey = {
       keyId: generated.keyId,
       keyHash: generated.keyHash,

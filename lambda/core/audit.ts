@@ -18,6 +18,12 @@ export const AuditAction = {
   usageRegister: 'usage.register',
   /** A revoked client's usage key and custom plan removed from API Gateway. */
   usageDeregister: 'usage.deregister',
+  /** A live key reported leaked (secret scanning or `POST /leaks/revoke`) and revoked. */
+  keyLeakRevoke: 'key.leak_revoke',
+  /** A live key reported leaked whose client chose `leakResponse: notify`: reported, not revoked. */
+  keyLeakNotify: 'key.leak_notify',
+  /** A client's `leakResponse` set (`PUT /admin/clients/{clientId}/leak-response`). */
+  clientLeakResponse: 'client.leak_response',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -37,6 +43,12 @@ export interface AuditEvent {
   readonly rolledTo?: string;
   /** Limits as set, e.g. `rate=5 burst=5 quota=100/DAY`. */
   readonly limits?: string;
+  /** Leak reports: who reported (`github`, `public`), and where the key was found (a public URL, GitHub's `source`). */
+  readonly foundBy?: string;
+  readonly url?: string;
+  readonly source?: string;
+  /** `revoke` or `notify`, as set. */
+  readonly leakResponse?: string;
 }
 
 export interface AuditLog {

@@ -4,7 +4,7 @@
  */
 import { CLIENT_ID_PATTERN } from '../../common/config';
 import { CredentialStatus } from '../../common/tables';
-import { API_KEY_PREFIX } from '../../common/tokens';
+
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from './api-keys';
 import { isPastExpiry, type ApiKeyReader, type ClientReader, type StoredApiKey, type StoredClient } from './credentials';
 import { InvalidClient, InvalidClientReason, InvalidRequest, type ChallengeScheme } from './issuance-errors';
@@ -57,7 +57,8 @@ function headerCredentials(authorization: string): ClientCredentials {
   const scheme = match?.[1]?.toLowerCase();
   const value = match?.[2];
   if (scheme === 'basic' && value !== undefined) return basicCredentials(value);
-  if (scheme === 'bearer' && value?.startsWith(API_KEY_PREFIX)) return { method: 'bearer', apiKey: value };
+  // An access token (a JWS, `eyJ…`) never starts with a lowercase prefix and `_`.
+  if (scheme === 'bearer' && value !== undefined && /^[a-z0-9]{2,10}_/.test(value)) return { method: 'bearer', apiKey: value };
   if (scheme === 'basic') throw new InvalidClient(InvalidClientReason.malformedCredentials, 'Basic');
   // A bearer value that is not an API key (e.g. an access token) still used the Bearer scheme.
   if (scheme === 'bearer') throw new InvalidClient(InvalidClientReason.malformedCredentials, 'Bearer');
@@ -106,7 +107,7 @@ export interface AuthenticationPorts {
 export async function authenticate(credentials: ClientCredentials, ports: AuthenticationPorts, nowSeconds: number): Promise<AuthenticatedClient> {
   const challenge = CHALLENGE[credentials.method];
   // A client that swapped its fields sends the API key as client_id: never echo that into a log.
-  const namedClientId = credentials.clientId?.startsWith(API_KEY_PREFIX) ? undefined : credentials.clientId;
+  const namedClientId = credentials.clientId !== undefined && looksLikeApiKey(credentials.clientId) ? undefined : credentials.clientId;
   const fail = (reason: InvalidClientReason, context: { keyId?: string; clientId?: string } = {}) =>
     new InvalidClient(reason, challenge, { clientId: namedClientId, ...context });
 
@@ -133,4 +134,12 @@ export async function authenticate(credentials: ClientCredentials, ports: Authen
   if (!client) throw fail(InvalidClientReason.clientUnknown, context);
   if (client.status !== CredentialStatus.Active) throw fail(InvalidClientReason.clientRevoked, context);
   return { key, client, method: credentials.method };
+}
+
+/**
+ * Whether a value is meant as an API key of any prefix (a typo in it included): a prefix
+ * and a long base62 run. Such a value is checked as a key, and never logged as a client id.
+ */
+function looksLikeApiKey(value: string): boolean {
+  return /^[a-z0-9]{2,10}_[0-9A-Za-z]{40}/.test(value);
 }

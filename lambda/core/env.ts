@@ -2,7 +2,9 @@
  * Reading a function's configuration from its environment, once at cold start: a missing
  * or malformed value fails the init with a message naming the variable.
  */
+import { Env } from '../../common/config';
 import { Tables, type TableKey, type TableNames } from '../../common/tables';
+import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../common/tokens';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -47,4 +49,13 @@ export function optionalBoolean(env: Environment, name: string, fallback: boolea
 /** The names of the tables a function was granted, each required. */
 export function tableNamesFrom<K extends TableKey>(env: Environment, keys: readonly K[]): Pick<TableNames, K> {
   return Object.fromEntries(keys.map((key) => [key, requireString(env, Tables[key].envVar)])) as Pick<TableNames, K>;
+}
+
+/** `TOLLGATE_API_KEY_PREFIX` (`apiKeyPrefix`), checked as the stack checks it at synth. */
+export function apiKeyPrefixFrom(env: Environment): string {
+  const raw = env[Env.apiKeyPrefix];
+  if (raw === undefined || raw === '') return DEFAULT_API_KEY_PREFIX;
+  const problem = apiKeyPrefixProblem(raw);
+  if (problem) throw new ConfigurationError(`environment variable ${Env.apiKeyPrefix} ${problem}`);
+  return raw;
 }

@@ -22,6 +22,8 @@ export const ErrorCode = {
   keyNotActive: 'key_not_active',
   keyAlreadyRolled: 'key_already_rolled',
   rotationFailed: 'rotation_failed',
+  // Leak reports: a secret-scanning report whose signature does not verify.
+  invalidSignature: 'invalid_signature',
   // Routing.
   notFound: 'not_found',
   methodNotAllowed: 'method_not_allowed',
@@ -98,8 +100,11 @@ export class UnsupportedGrantType extends ApiError {
 export class TemporarilyUnavailable extends ApiError {
   readonly code = ErrorCode.temporarilyUnavailable;
 
-  constructor(readonly reason: string) {
-    super('The token service cannot issue tokens right now; retry shortly.');
+  constructor(
+    readonly reason: string,
+    description = 'The token service cannot issue tokens right now; retry shortly.',
+  ) {
+    super(description);
   }
 }
 
@@ -131,4 +136,9 @@ export class MethodNotAllowed extends ApiError {
   constructor(readonly allowed: readonly string[]) {
     super(`This path accepts ${allowed.join(', ')}.`);
   }
+}
+
+/** A secret-scanning report not signed by a current key of the scanner (401); the reason is logged, not told. */
+export class InvalidSignature extends ApiError {
+  readonly code = ErrorCode.invalidSignature;
 }

@@ -25,6 +25,7 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   key_not_active: 409,
   key_already_rolled: 409,
   rotation_failed: 502,
+  invalid_signature: 401,
   not_found: 404,
   method_not_allowed: 405,
 };

@@ -35,16 +35,16 @@ export function queryParameters(event: ProxyEvent): Record<string, string | unde
 }
 
 /** The body as bytes, size-checked before decoding so an oversized body costs nothing. */
-export function bodyBytes(event: ProxyEvent): Buffer {
+export function bodyBytes(event: ProxyEvent, maxBytes: number = Limits.maxRequestBodyBytes): Buffer {
   const body = event.body ?? '';
-  const tooLarge = () => new InvalidRequest(`The request body exceeds ${Limits.maxRequestBodyBytes} bytes.`);
+  const tooLarge = () => new InvalidRequest(`The request body exceeds ${maxBytes} bytes.`);
   if (event.isBase64Encoded) {
-    if (Math.floor((body.length * 3) / 4) > Limits.maxRequestBodyBytes + 2) throw tooLarge();
+    if (Math.floor((body.length * 3) / 4) > maxBytes + 2) throw tooLarge();
     const bytes = Buffer.from(body, 'base64');
-    if (bytes.length > Limits.maxRequestBodyBytes) throw tooLarge();
+    if (bytes.length > maxBytes) throw tooLarge();
     return bytes;
   }
-  if (body.length > Limits.maxRequestBodyBytes || Buffer.byteLength(body, 'utf8') > Limits.maxRequestBodyBytes) throw tooLarge();
+  if (body.length > maxBytes || Buffer.byteLength(body, 'utf8') > maxBytes) throw tooLarge();
   return Buffer.from(body, 'utf8');
 }
 

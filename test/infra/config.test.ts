@@ -80,6 +80,8 @@ describe('readConfig', () => {
       // The single-service form is one service at the root, with the old audience: tokens already issued stay valid.
       services: [{ name: 'default', pathPrefix: '/', stripPrefix: false, audience: Defaults.audience, upstreamUrl: UPSTREAM, routes: DEFAULT_ROUTES }],
       servicesConfigured: false,
+      apiKeyPrefix: 'tg_',
+      secretScanningKeysUrl: 'https://api.github.com/meta/public_keys/secret_scanning',
     });
   });
 

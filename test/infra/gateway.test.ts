@@ -81,7 +81,7 @@ describe('routes', () => {
 
   it.each(API_ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))('%s: Lambda proxy to its function with the route\'s auth', (key, route) => {
     const method = methodsByRoute().get(key)!;
-    const fn = route.fn === 'token' ? built.api.functions.token.fn : built.api.functions.admin.fn;
+    const fn = built.api.functions[route.fn].fn;
     expect(method.AuthorizationType).toBe(route.auth === 'operator' ? 'AWS_IAM' : 'NONE');
     expect(method.AuthorizerId).toBeUndefined();
     expect(method.Integration.Type).toBe('AWS_PROXY');
@@ -342,7 +342,7 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
 
   it('keeps the stage\'s metrics and logging settings on the throttled methods, and throttles nothing else', () => {
     const settings = methodSettings(built);
-    expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual(['* /*', 'GET /~1.well-known~1jwks.json', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token']);
+    expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual(['* /*', 'GET /~1.well-known~1jwks.json', 'POST /~1leaks~1revoke', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token', 'POST /~1secret-scanning~1github']);
     for (const setting of settings) expect(setting).toMatchObject({ MetricsEnabled: true, DataTraceEnabled: false, LoggingLevel: 'OFF' });
     expect(settings.find((m) => m.ResourcePath === '/*')).not.toHaveProperty('ThrottlingRateLimit');
   });

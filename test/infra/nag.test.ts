@@ -49,6 +49,11 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledgements(built).map((a) => a.id)).not.toContain('AwsSolutions-APIG3');
   });
 
+  it('finds nothing unacknowledged with the per-IP WAF rule of the leak endpoint (leakRevokeRateLimitPerIp) either', () => {
+    const built = withNag(buildApp({ settings: { leakRevokeRateLimitPerIp: 100 } }));
+    expect(() => built.app.synth()).not.toThrow();
+  });
+
   it('finds nothing unacknowledged with operatorPrincipals (the resource policy) either', () => {
     const built = withNag(buildApp({ settings: { operatorPrincipals: ['arn:aws:iam::123456789012:role/tollgate-operator'] } }));
     expect(() => built.app.synth()).not.toThrow();
@@ -74,12 +79,14 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 
-  it('acknowledges the missing gateway authorization only on the token routes', () => {
+  it('acknowledges the missing gateway authorization only on the token and leak routes', () => {
     const apig4 = acknowledgements(buildApp()).filter((a) => a.id === 'AwsSolutions-APIG4');
     expect(apig4.map((a) => a.path).sort()).toEqual([
       'Tollgate/Gateway/Api/Default/.well-known/jwks.json/GET',
+      'Tollgate/Gateway/Api/Default/leaks/revoke/POST',
       'Tollgate/Gateway/Api/Default/oauth/revoke/POST',
       'Tollgate/Gateway/Api/Default/oauth/token/POST',
+      'Tollgate/Gateway/Api/Default/secret-scanning/github/POST',
     ]);
   });
 });

@@ -70,12 +70,12 @@ describe('every function', () => {
     expect(tableVariables.sort()).toEqual([...expected].sort());
   });
 
-  it('keeps its logs for a month, except the admin function\'s, the audit trail of key creation, roll and revocation: a year', () => {
+  it('keeps its logs for a month, except the admin and leak functions\', the audit trail of key creation, roll and revocation: a year', () => {
     const groups = template(built.api).findResources('AWS::Logs::LogGroup');
     const retention = Object.fromEntries(
       names.map((fn) => [fn, groups[built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never)]!.Properties.RetentionInDays]),
     );
-    expect(retention).toEqual({ authorizer: 30, token: 30, admin: 365, fanout: 30, rotation: 30 });
+    expect(retention).toEqual({ authorizer: 30, token: 30, admin: 365, fanout: 30, leaks: 365, rotation: 30 });
   });
 
   it('signer and verifier share one issuer: the API\'s own URL by default, the configured one otherwise', () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { API_KEY_LENGTH, API_KEY_PATTERN, BASE62_ALPHABET, KEY_ID_PATTERN } from '../../../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN, BASE62_ALPHABET, DEFAULT_API_KEY_PREFIX, KEY_ID_PATTERN, apiKeyPrefixProblem, apiKeyRegexFor } from '../../../common/tokens';
+
+const API_KEY_LENGTH = DEFAULT_API_KEY_PREFIX.length + API_KEY_BODY_CHARS;
 import { checksumOf, generateApiKey, hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/api-keys';
 import { bytesToBigInt, decodeBase62, encodeBase62 } from '../../../lambda/core/base62';
 
@@ -72,6 +74,9 @@ describe('API key format', () => {
   it('refuses the wrong prefix, length or alphabet', () => {
     const { apiKey } = generateApiKey();
     expect(isWellFormedApiKey(`tG_${apiKey.slice(3)}`)).toBe(false);
+    expect(isWellFormedApiKey(`t_${apiKey.slice(3)}`)).toBe(false);
+    expect(isWellFormedApiKey(`abcdefghijk_${apiKey.slice(3)}`)).toBe(false);
+    expect(isWellFormedApiKey(`tg${apiKey.slice(3)}`)).toBe(false);
     expect(isWellFormedApiKey(apiKey.slice(0, -1))).toBe(false);
     expect(isWellFormedApiKey(`${apiKey}0`)).toBe(false);
     expect(isWellFormedApiKey(`${apiKey.slice(0, 10)}-${apiKey.slice(11)}`)).toBe(false);
@@ -84,5 +89,41 @@ describe('API key format', () => {
     expect(hashesEqual(a, hashApiKey('tg_b'))).toBe(false);
     expect(hashesEqual(a, a.slice(0, 62))).toBe(false);
     expect(hashesEqual('', '')).toBe(false);
+  });
+});
+
+describe('per-deployment API key prefix', () => {
+  const prefixes = fc.stringMatching(/^[a-z0-9]{2,10}_$/);
+
+  it('keys of any valid prefix validate, match the any-prefix pattern and their own prefix\'s regex, and no other prefix\'s', () => {
+    fc.assert(
+      fc.property(bytes32, prefixes, prefixes, (bytes, prefix, other) => {
+        const { apiKey, keyHash } = generateApiKey(fixedRandom(bytes), prefix);
+        expect(apiKey.startsWith(prefix)).toBe(true);
+        expect(apiKey).toHaveLength(prefix.length + API_KEY_BODY_CHARS);
+        expect(isWellFormedApiKey(apiKey)).toBe(true);
+        expect(apiKey).toMatch(API_KEY_PATTERN);
+        expect(apiKey).toMatch(new RegExp(apiKeyRegexFor(prefix)));
+        if (other !== prefix && !prefix.endsWith(other)) expect(apiKey).not.toMatch(new RegExp(apiKeyRegexFor(other)));
+        // The stored hash covers the prefix: the same random part under another prefix is another key.
+        expect(keyHash).toBe(hashApiKey(apiKey));
+        expect(hashApiKey(`${other}${apiKey.slice(prefix.length)}`) === keyHash).toBe(other === prefix);
+      }),
+    );
+  });
+
+  it('the checksum is over the random part, unchanged, so a key issued under tg_ still validates after a prefix change', () => {
+    const { apiKey } = generateApiKey(fixedRandom(new Uint8Array(32).fill(7)));
+    const acme = generateApiKey(fixedRandom(new Uint8Array(32).fill(7)), 'acme_');
+    expect(acme.apiKey.slice('acme_'.length)).toBe(apiKey.slice(3));
+    expect(isWellFormedApiKey(apiKey)).toBe(true);
+  });
+
+  it('refuses a bad prefix, naming the rule', () => {
+    for (const bad of ['tg', 'a_', 'ACME_', 'acme-', 'abcdefghijk_', '', 'ac me_', 'tg__', 7]) {
+      expect(apiKeyPrefixProblem(bad)).toMatch(/2–10 lowercase letters or digits followed by "_"/);
+      expect(() => generateApiKey(undefined, bad as string)).toThrow(RangeError);
+    }
+    for (const good of ['tg_', 'acme_', 'a1_', '0123456789_']) expect(apiKeyPrefixProblem(good)).toBeUndefined();
   });
 });

@@ -1,0 +1,109 @@
+/**
+ * The leak-response commands: `scan` (find keys, optionally submit them for revocation) and
+ * `scanner-rules` (rules for gitleaks, trufflehog and GitHub's partner program, generated from
+ * the key format itself). Registered by `program.ts`, which hands over its action wrapper.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { Command as CommandType } from 'commander';
+import { isLeakResponse, LEAK_RESPONSES, LeakPath, type LeakResponse } from '../common/leaks';
+import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
+import { CliError, ExitCode } from './errors';
+import type { CliDeps, Context } from './program';
+import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
+import { renderScan, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
+
+/** `scan` found keys: exit 1, after the findings were printed. */
+export class KeysFound extends CliError {
+  readonly exitCode = ExitCode.refused;
+}
+
+type Wrap = (run: (ctx: Context, ...args: unknown[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
+
+export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
+  const scanning = scanCommand().action(
+    wrap(async (ctx, paths, opts) => {
+      const { revoke } = opts as { revoke?: boolean };
+      const { result, keys } = await scan(paths as string[], {
+        cwd: deps.cwd,
+        stderr: deps.stderr,
+        stdinIsTty: deps.stdinIsTty,
+        readStdinBytes: async () => Buffer.from(await deps.readStdin(), 'utf8'),
+      });
+      let outcome: ScanResult = result;
+      if (revoke && keys.length > 0) {
+        await submitForRevocation(ctx.http(await ctx.connect()), keys);
+        outcome = { ...result, revokeSubmitted: true };
+      }
+      ctx.print(outcome, () => renderScan(outcome));
+      if (result.findings.length > 0) throw new KeysFound(`found ${result.findings.length} Tollgate API key(s)`);
+    }),
+  );
+
+  const rules = new Command('scanner-rules')
+    .description('print a rule that finds this deployment’s API keys, for gitleaks, trufflehog or GitHub’s partner program')
+    .requiredOption('--format <format>', `one of ${RULE_FORMATS.join(', ')}`, ruleFormat)
+    .option('--prefix <prefix>', `the deployment's apiKeyPrefix (default ${DEFAULT_API_KEY_PREFIX})`, prefixOption, DEFAULT_API_KEY_PREFIX)
+    .option('--verify-url <url>', `trufflehog: where its verifier sends matches (default: the target API's ${LeakPath.revoke}, which revokes them)`)
+    .option('--no-verify', 'trufflehog: detect only, no verify webhook')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  npx tollgate scanner-rules --format gitleaks --prefix acme_ >> .gitleaks.toml',
+        '  npx tollgate scanner-rules --format trufflehog --prefix acme_ --verify-url https://api.example.com/v1/oauth/token > tollgate.yaml',
+        '  npx tollgate scanner-rules --format github --prefix acme_',
+      ].join('\n'),
+    )
+    .action(
+      wrap(async (ctx, opts) => {
+        const { format, prefix, verifyUrl, verify } = opts as { format: RuleFormat; prefix: string; verifyUrl?: string; verify: boolean };
+        const url = async (path: string) => ctx.http(await ctx.connect()).url({ path }).href;
+        if (format === 'trufflehog') {
+          const webhook = verify ? (verifyUrl ?? (await url(LeakPath.revoke))) : undefined;
+          deps.stdout(scannerRules(format, { prefix, ...(webhook === undefined ? {} : { verifyUrl: webhook }) }));
+        } else {
+          deps.stdout(scannerRules(format, { prefix, ...(format === 'github' ? { alertUrl: await url(LeakPath.github) } : {}) }));
+        }
+      }),
+    );
+  const leakResponse = new Command('leak-response')
+    .description('show or set what a leak report of one of a client’s live keys does: revoke it (default) or only notify')
+    .argument('<clientId>', 'the client')
+    .argument('[mode]', `${LEAK_RESPONSES.join(' or ')}; absent: show the current setting`, leakResponseMode)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'revoke: the key is revoked at once (a KeyLeaked event says so). notify: the key stays live and',
+        'only the KeyLeaked event and the audit line report it, for a client that must not go down before',
+        'someone has looked (it then rolls its key). Examples:',
+        '  npx tollgate leak-response payment-terminals notify',
+        '  npx tollgate leak-response payment-terminals',
+      ].join('\n'),
+    )
+    .action(
+      wrap(async (ctx, clientId, mode) => {
+        const admin = await ctx.admin();
+        const view = mode === undefined ? await admin.getLeakResponse(clientId as string) : await admin.setLeakResponse(clientId as string, mode as LeakResponse);
+        ctx.print(view, () => `Client ${view.clientId}: a leaked live key is ${view.leakResponse === 'revoke' ? 'revoked at once' : 'reported only (notify)'}.`);
+      }),
+    );
+  return [scanning, rules, leakResponse];
+}
+
+function leakResponseMode(value: string): LeakResponse {
+  if (!isLeakResponse(value)) throw new InvalidArgumentError(`must be ${LEAK_RESPONSES.join(' or ')}.`);
+  return value;
+}
+
+function ruleFormat(value: string): RuleFormat {
+  if (!(RULE_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${RULE_FORMATS.join(', ')}.`);
+  return value as RuleFormat;
+}
+
+function prefixOption(value: string): string {
+  const problem = apiKeyPrefixProblem(value);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return value;
+}

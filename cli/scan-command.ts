@@ -1,0 +1,125 @@
+/**
+ * `npx tollgate scan [paths…]`: finds Tollgate API keys (any prefix, checksum verified
+ * offline) in files, directories (as git sees them: `.gitignore` respected) or standard
+ * input, prints `file:line:column` and the key id (never the key), and exits 1 when it found
+ * one. `--revoke` submits what it found to the deployment's `POST /leaks/revoke`.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { LeakLimits, LeakPath } from '../common/leaks';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
+import { UsageError } from './errors';
+import { displayPath, walkFiles } from './gitignore';
+import type { ApiHttp } from './http';
+import { findKeys, findKeysInFile, type FoundKey } from './scan';
+
+export interface ScanIo {
+  readonly cwd: string;
+  /** Where a file that cannot be read is reported (the scan goes on). */
+  readonly stderr: (text: string) => void;
+  readonly stdinIsTty: boolean;
+  readonly readStdinBytes: () => Promise<Buffer>;
+}
+
+export interface ScanResult {
+  readonly findings: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly keyId: string; readonly prefix: string }>;
+  readonly filesScanned: number;
+  readonly bytesScanned: number;
+  /** Whether `--revoke` submitted the keys (the endpoint answers 202 whatever they were). */
+  readonly revokeSubmitted?: boolean;
+}
+
+const STDIN = '-';
+
+/** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
+export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
+  const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
+  const findings: Array<ScanResult['findings'][number]> = [];
+  const keys = new Set<string>();
+  let filesScanned = 0;
+  let bytesScanned = 0;
+  const record = (file: string, found: readonly FoundKey[]) => {
+    for (const { key, ...finding } of found) {
+      findings.push({ file, ...finding });
+      keys.add(key);
+    }
+  };
+  for (const target of targets) {
+    if (target === STDIN) {
+      const bytes = await io.readStdinBytes();
+      filesScanned += 1;
+      bytesScanned += bytes.length;
+      record('(stdin)', findKeys(bytes));
+      continue;
+    }
+    // A key given as a path (a paste into the wrong place) is never echoed in an error.
+    if (API_KEY_PATTERN.test(target)) throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
+    const absolute = resolve(io.cwd, target);
+    const stat = statSync(absolute, { throwIfNoEntry: false });
+    if (!stat) throw new UsageError(`${target}: no such file or directory`);
+    // A file named explicitly is scanned even if ignored: the user asked for it.
+    const files = stat.isDirectory() ? walkFiles(absolute) : [absolute];
+    for (const file of files) {
+      filesScanned += 1;
+      bytesScanned += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      try {
+        record(displayPath(file, io.cwd), findKeysInFile(file));
+      } catch (error) {
+        io.stderr(`tollgate: ${displayPath(file, io.cwd)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}, skipped\n`);
+      }
+    }
+  }
+  return { result: { findings, filesScanned, bytesScanned }, keys: [...keys] };
+}
+
+/**
+ * What `--revoke` submits for one found key: the key, and the same body under each shorter
+ * prefix. A key glued to preceding lowercase letters or digits matches with a longer prefix
+ * than it was issued with (the checksum covers only the body), and the endpoint's hash lookup,
+ * not the scanner, can tell which one is real.
+ */
+export function revocationCandidates(key: string): string[] {
+  const body = key.slice(-API_KEY_BODY_CHARS);
+  const prefix = key.slice(0, -API_KEY_BODY_CHARS - 1);
+  return Array.from({ length: prefix.length - 1 }, (_, drop) => `${prefix.slice(drop)}_${body}`);
+}
+
+/** Submits keys to `POST /leaks/revoke` in batches of the endpoint's maximum. */
+export async function submitForRevocation(http: ApiHttp, keys: readonly string[]): Promise<void> {
+  const candidates = [...new Set(keys.flatMap(revocationCandidates))];
+  for (let start = 0; start < candidates.length; start += LeakLimits.maxCredentials) {
+    await http.send({ method: 'POST', path: LeakPath.revoke, json: { credentials: candidates.slice(start, start + LeakLimits.maxCredentials) } });
+  }
+}
+
+export function renderScan(result: ScanResult): string {
+  const lines = result.findings.map((finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`);
+  const summary =
+    result.findings.length === 0
+      ? `No Tollgate API keys in ${result.filesScanned} file(s).`
+      : `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).` +
+        (result.revokeSubmitted ? ' Submitted for revocation.' : ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).');
+  return [...lines, summary].join('\n');
+}
+
+/** The command, without its action (`leak-commands.ts` adds it with the program's context). */
+export function scanCommand(): Command {
+  return new Command('scan')
+    .description('find Tollgate API keys in files, directories (.gitignore respected) or stdin; exit 1 if any')
+    .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
+    .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
+        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found.',
+        'Examples:',
+        '  npx tollgate scan .',
+        '  git diff --cached | npx tollgate scan',
+        '  npx tollgate scan --json build/ > findings.json',
+        '  npx tollgate --stack Tollgate scan --revoke logs/',
+      ].join('\n'),
+    );
+}

@@ -1,0 +1,196 @@
+/**
+ * `tollgate scan`'s matcher: finds Tollgate API keys of ANY prefix in bytes, exactly the
+ * strings `API_KEY_PATTERN` (`\b[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b`) matches, and keeps only
+ * those whose checksum holds (`isWellFormedApiKey`), so a look-alike is never reported.
+ *
+ * It works on bytes, not on a decoded string: keys are ASCII, so a byte scan finds every key
+ * in UTF-8 or any ASCII-compatible text without decoding it, and `Buffer.indexOf` of the
+ * `_` byte (memchr) skips everything that cannot be a key at memory speed. A regular
+ * expression over the decoded text finds the same matches (a differential test checks it),
+ * several times slower.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/api-keys';
+import { API_KEY_BODY_CHARS } from '../common/tokens';
+
+/** Where one key was found; never the key itself. */
+export interface Finding {
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based, in bytes. */
+  readonly column: number;
+  readonly keyId: string;
+  readonly prefix: string;
+}
+
+const UNDERSCORE = 0x5f;
+const NEWLINE = 0x0a;
+const PREFIX_MIN = 2;
+const PREFIX_MAX = 10;
+
+/** Byte classes: 1 = [a-z0-9] (prefix), 2 = [A-Z] (base62, not prefix), 4 = word character (`\w`: [A-Za-z0-9_]). */
+const CLASS = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte += 1) {
+  const char = String.fromCharCode(byte);
+  if (/[a-z0-9]/.test(char)) CLASS[byte] = 1 | 4;
+  else if (/[A-Z]/.test(char)) CLASS[byte] = 2 | 4;
+  else if (char === '_') CLASS[byte] = 4;
+}
+const isPrefixChar = (byte: number | undefined) => byte !== undefined && (CLASS[byte]! & 1) !== 0;
+const isBase62 = (byte: number | undefined) => byte !== undefined && (CLASS[byte]! & 3) !== 0;
+const isWord = (byte: number | undefined) => byte !== undefined && (CLASS[byte]! & 4) !== 0;
+
+/** A match of the key pattern: `start` of the prefix, `end` after the body. */
+export interface KeyMatch {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Every match of `API_KEY_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
+ * (the caller of a chunked scan passes the overlap as `from`), checksum not yet checked.
+ * Matches do not overlap: like a global regular expression, a match resumes the search at its end.
+ */
+export function* keyMatches(bytes: Uint8Array, from = 0, limit = bytes.length): Generator<KeyMatch> {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, limit);
+  let at = buffer.indexOf(UNDERSCORE, from);
+  let resumeAt = 0;
+  while (at !== -1) {
+    const match = matchAt(buffer, at, resumeAt);
+    if (match) {
+      yield match;
+      resumeAt = match.end;
+      at = buffer.indexOf(UNDERSCORE, match.end);
+    } else {
+      at = buffer.indexOf(UNDERSCORE, at + 1);
+    }
+  }
+}
+
+/**
+ * The match whose `_` is at `underscore`, if any. The regular expression takes the LEFTMOST
+ * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_` that starts
+ * at a word boundary; a longer run (or one preceded by another word character) is no match.
+ */
+function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch | undefined {
+  const end = underscore + 1 + API_KEY_BODY_CHARS;
+  if (end > buffer.length || isWord(buffer[end])) return undefined;
+  let start = underscore;
+  while (start > 0 && underscore - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
+  const prefixLength = underscore - start;
+  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isWord(buffer[start - 1]))) return undefined;
+  for (let i = underscore + 1; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
+  return { start, end };
+}
+
+/** Counts lines incrementally, forward only: cheap when findings are rare, as they are. */
+class LineCounter {
+  private offset = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  at(offset: number): { line: number; column: number } {
+    let next = this.bytes.indexOf(NEWLINE, this.offset);
+    while (next !== -1 && next < offset) {
+      this.line += 1;
+      this.lineStart = next + 1;
+      next = this.bytes.indexOf(NEWLINE, next + 1);
+    }
+    this.offset = offset;
+    return { line: this.line, column: offset - this.lineStart + 1 };
+  }
+}
+
+/** One verified key: where it is, and (only for `--revoke`, never printed) the key. */
+export interface FoundKey extends Finding {
+  readonly key: string;
+}
+
+/** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
+export function findKeys(bytes: Uint8Array): FoundKey[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lines = new LineCounter(buffer);
+  const found: FoundKey[] = [];
+  for (const match of keyMatches(buffer)) {
+    const key = verified(buffer, match);
+    if (key) found.push({ ...lines.at(match.start), ...key });
+  }
+  return found;
+}
+
+function verified(buffer: Buffer, match: KeyMatch): { key: string; keyId: string; prefix: string } | undefined {
+  const key = buffer.toString('latin1', match.start, match.end);
+  if (!isWellFormedApiKey(key)) return undefined;
+  return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS) };
+}
+
+/** Bytes kept from one window to the next: a whole match (at most 60 bytes) plus the byte on each side. */
+const OVERLAP = 128;
+/** A match starting this close to a later window's start was wholly inside the window before (with its context). */
+const SEEN_BEFORE = PREFIX_MAX + 2;
+
+/**
+ * Keys in a byte source read in windows of `chunkBytes` (a file of any size in bounded
+ * memory). Consecutive windows overlap by {@link OVERLAP} bytes, so a key across a read
+ * boundary is found once, whole, with the bytes around it that decide its word boundaries.
+ */
+export function findKeysChunked(read: (buffer: Buffer, position: number) => number, chunkBytes = 8 * 1024 * 1024): FoundKey[] {
+  const window = Buffer.alloc(chunkBytes + OVERLAP);
+  const found: FoundKey[] = [];
+  let kept = 0;
+  let position = 0;
+  /** Absolute offset of `window[0]`, and the lines and line bytes before it. */
+  let windowStart = 0;
+  let linesBefore = 0;
+  let columnCarry = 0;
+  /** Absolute end of the last match reported: a later window sees it again. */
+  let reportedUpTo = 0;
+  for (;;) {
+    const got = read(window.subarray(kept, kept + chunkBytes), position);
+    position += got;
+    const length = kept + got;
+    const atEnd = got === 0;
+    const view = window.subarray(0, length);
+    const lines = new LineCounter(view);
+    for (const match of keyMatches(view)) {
+      // Near a slid window's start the bytes before a match are gone; such a match was wholly in the window before.
+      if (windowStart > 0 && match.start < SEEN_BEFORE) continue;
+      if (windowStart + match.start < reportedUpTo) continue;
+      // Its following byte decides the boundary: unless this is the end, leave it to the next window.
+      if (!atEnd && match.end >= length) continue;
+      const key = verified(view, match);
+      if (!key) continue;
+      const at = lines.at(match.start);
+      found.push({ ...key, line: linesBefore + at.line, column: at.line === 1 ? at.column + columnCarry : at.column });
+      reportedUpTo = windowStart + match.end;
+    }
+    if (atEnd) return found;
+    // Slide: keep the last OVERLAP bytes, count the lines of what leaves.
+    const leaving = Math.max(0, length - OVERLAP);
+    const gone = view.subarray(0, leaving);
+    const newlines = countNewlines(gone);
+    columnCarry = newlines === 0 ? columnCarry + leaving : leaving - gone.lastIndexOf(NEWLINE) - 1;
+    linesBefore += newlines;
+    windowStart += leaving;
+    window.copy(window, 0, leaving, length);
+    kept = length - leaving;
+  }
+}
+
+function countNewlines(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count += 1;
+  return count;
+}
+
+/** Keys in one file, read in bounded windows. */
+export function findKeysInFile(path: string, chunkBytes?: number): FoundKey[] {
+  const fd = openSync(path, 'r');
+  try {
+    return findKeysChunked((buffer, position) => readSync(fd, buffer, 0, buffer.length, position), chunkBytes);
+  } finally {
+    closeSync(fd);
+  }
+}

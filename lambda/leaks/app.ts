@@ -1,0 +1,197 @@
+/**
+ * The leak function: `POST /secret-scanning/github` (GitHub's secret-scanning partner
+ * program) and `POST /leaks/revoke` (anyone). Both are public at the gateway; GitHub's
+ * reports are trusted only once their signature verifies, the public endpoint's because a
+ * caller who holds a key may always revoke it. Configuration is read once (cold start).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { Env, GITHUB_SECRET_SCANNING_KEYS_URL, keysUrlProblem } from '../../common/config';
+import { Functions } from '../../common/functions';
+import { GITHUB_TOKEN_TYPE, GitHubHeader, LeakLimits, LeakPath, type LeakLabel } from '../../common/leaks';
+import { Metric } from '../../common/metrics';
+import type { TableKey } from '../../common/tables';
+import { EventBridgePublisher } from '../adapters/event-publisher';
+import { httpKeyList } from '../adapters/github-key-list';
+import { DynamoLeakStore } from '../adapters/leak-store';
+import { hashApiKey } from '../core/api-keys';
+import { ConfigurationError, tableNamesFrom } from '../core/env';
+import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from '../core/github-signature';
+import { InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/issuance-errors';
+import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leak-response';
+import { loggerAudit } from '../http/audit';
+import { bodyBytes, header, type ProxyEvent } from '../http/request';
+import { json } from '../http/response';
+import { proxyHandler } from '../http/router';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface LeakAppDependencies {
+  readonly env: Environment;
+  readonly doc: DynamoDBDocumentClient;
+  readonly events: EventBridgeClient;
+  readonly logger: Logger;
+  readonly metrics: {
+    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+    publishStoredMetrics(): unknown;
+  };
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  /** GitHub's key list; default: fetched from `secretScanningKeysUrl`. */
+  readonly keyList?: KeyListSource;
+}
+
+/** One entry of GitHub's token-analysis feedback: the token by its SHA-256, never echoed raw. */
+export interface GitHubFeedback {
+  readonly token_hash: string;
+  readonly token_type: string;
+  readonly label: LeakLabel;
+}
+
+export function keysUrlFrom(env: Environment): string {
+  const url = env[Env.secretScanningKeysUrl] || GITHUB_SECRET_SCANNING_KEYS_URL;
+  const problem = keysUrlProblem(url);
+  if (problem) throw new ConfigurationError(`environment variable ${Env.secretScanningKeysUrl} ${problem}, got "${url}"`);
+  return url;
+}
+
+export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  const now = deps.now ?? Date.now;
+  const tables = tableNamesFrom(deps.env, Object.keys(Functions.leaks.tables) as TableKey[]);
+  const store = new DynamoLeakStore(deps.doc, { apiKeys: tables.apiKeys, clients: tables.clients });
+  const audit = loggerAudit(deps.logger);
+  const responder = new LeakResponder({
+    apiKeys: store.apiKeys,
+    clients: store.clients,
+    events: new EventBridgePublisher(deps.events, deps.env[Env.eventBusName] || undefined),
+    audit,
+    now,
+  });
+  const verifier = new GitHubSignatureVerifier(deps.keyList ?? httpKeyList(keysUrlFrom(deps.env)), now);
+  let pending = false;
+  const count = (metric: string, value: number) => {
+    if (value === 0) return;
+    deps.metrics.addMetric(metric, MetricUnit.Count, value);
+    pending = true;
+  };
+  // Powertools warns on every flush with nothing in it: most requests count nothing.
+  const flush = () => {
+    if (pending) deps.metrics.publishStoredMetrics();
+    pending = false;
+  };
+
+  const github = async (event: ProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      // Raw bytes, bounded: the signature is over exactly what GitHub sent (UTF-8 JSON, which
+      // API Gateway hands over as a string without changing a byte).
+      const body = bodyBytes(event, LeakLimits.maxBodyBytes);
+      const verdict = await verifier.verify(header(event, GitHubHeader.keyIdentifier), header(event, GitHubHeader.signature), body).catch((error: unknown) => {
+        if (!(error instanceof KeyListUnavailable)) throw error;
+        deps.logger.error('GitHub secret-scanning key list unavailable', { error: error.message });
+        throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', 'The signature cannot be checked right now; retry later.');
+      });
+      if (!verdict.ok) {
+        count(Metric.leakSignatureFailures, 1);
+        deps.logger.warn('secret-scanning report refused', { reason: verdict.reason, keyIdentifier: header(event, GitHubHeader.keyIdentifier) });
+        throw new InvalidSignature('The request is not signed by a current GitHub secret-scanning key.');
+      }
+      const reports = parseGitHubReports(event, body);
+      const outcomes = await responder.handle(reports, 'github');
+      count(Metric.leakedKeys, announced(reports, outcomes));
+      const feedback: GitHubFeedback[] = reports.map((report, index) => ({
+        token_hash: hashApiKey(report.token),
+        token_type: report.type ?? GITHUB_TOKEN_TYPE,
+        label: labelOf(outcomes[index]!),
+      }));
+      return json(200, feedback);
+    } finally {
+      flush();
+    }
+  };
+
+  const revoke = async (event: ProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      const credentials = parseCredentials(event);
+      const reports = credentials.map((token) => ({ token }));
+      count(Metric.leakedKeys, announced(reports, await responder.handle(reports, 'public')));
+      // The same answer whatever was sent: the endpoint is no oracle for which keys are live.
+      return json(202, { status: 'accepted' });
+    } finally {
+      flush();
+    }
+  };
+
+  return proxyHandler({ [LeakPath.github]: { POST: github }, [LeakPath.revoke]: { POST: revoke } }, deps.logger);
+}
+
+/**
+ * Keys this request revoked or reported for the first time (`LeakedKeys`, which the LeakVolume
+ * alarm sums): a key listed twice counts once, and GitHub's retries count nothing.
+ */
+function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcome[]): number {
+  return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
+}
+
+function mediaType(event: ProxyEvent): string | undefined {
+  return header(event, 'Content-Type')?.split(';')[0]?.trim().toLowerCase();
+}
+
+/** GitHub's body: a JSON array of `{token, type, url, source}`; anything else is refused whole. */
+export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[] {
+  if (mediaType(event) !== 'application/json') throw new InvalidRequest('The request body must be application/json.');
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidRequest('The request body is not valid JSON.');
+  }
+  if (!Array.isArray(value) || value.length === 0) throw new InvalidRequest('The request body must be a non-empty JSON array of {token, type, url, source}.');
+  if (value.length > LeakLimits.maxReports) throw new InvalidRequest(`A report holds at most ${LeakLimits.maxReports} matches.`);
+  return value.map((item, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new InvalidRequest(`Match [${index}] must be an object.`);
+    const { token, type, url, source } = item as Record<string, unknown>;
+    if (typeof token !== 'string' || token.length === 0) throw new InvalidRequest(`Match [${index}] must have a string token.`);
+    for (const [name, field] of [['type', type], ['url', url], ['source', source]] as const) {
+      if (field !== undefined && typeof field !== 'string') throw new InvalidRequest(`Match [${index}]: ${name} must be a string.`);
+    }
+    return {
+      token,
+      ...(typeof type === 'string' && { type }),
+      ...(typeof url === 'string' && { url }),
+      ...(typeof source === 'string' && { source }),
+    };
+  });
+}
+
+/**
+ * `{"credentials": [...]}`: the strings in it, at most `maxCredentials`. Also trufflehog's
+ * custom-verifier webhook body, `{"<detector>": {"<regex name>": ["<match>", ...]}}`, so a
+ * trufflehog detector can use this endpoint as its verifier (`tollgate scanner-rules`).
+ * Anything else that fits the size bound (not JSON, another shape, non-strings) is accepted
+ * and revokes nothing, so the answer never tells a valid submission from an invalid one.
+ */
+export function parseCredentials(event: ProxyEvent): string[] {
+  const body = bodyBytes(event, LeakLimits.maxBodyBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return [];
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const { credentials } = value as { credentials?: unknown };
+  const submitted = credentials !== undefined ? (Array.isArray(credentials) ? credentials : []) : trufflehogMatches(value);
+  if (submitted.length > LeakLimits.maxCredentials) {
+    throw new InvalidRequest(`Submit at most ${LeakLimits.maxCredentials} credentials per request.`);
+  }
+  return submitted.filter((credential): credential is string => typeof credential === 'string');
+}
+
+function trufflehogMatches(value: object): unknown[] {
+  return Object.values(value).flatMap((detector) =>
+    typeof detector === 'object' && detector !== null && !Array.isArray(detector) ? Object.values(detector).flatMap((matches) => (Array.isArray(matches) ? matches : [])) : [],
+  );
+}

@@ -1,0 +1,114 @@
+/**
+ * Leak response in the synthesized stack: the leak function with its own least-privilege
+ * role (read a key by id, write only the revocation attributes, read clients, put Tollgate's
+ * events), its routes public and method-throttled, the alarms on refused signatures and leak
+ * volume, the dashboard row, the settings, and the optional per-IP WAF rule.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { Env, HygieneEvent } from '../../common/config';
+import { Functions } from '../../common/functions';
+import { LeakPath, LeakThrottle } from '../../common/leaks';
+import { Metric } from '../../common/metrics';
+import { ApiKeyAttr } from '../../common/tables';
+import { readConfig, type SettingName } from '../../lib/config';
+import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
+import { buildApp, template, UPSTREAM } from './app';
+
+const built = buildApp();
+const api = template(built.api);
+const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
+
+function roleStatements(): Array<{ Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> }> {
+  const roleId = built.api.getLogicalId(built.api.functions.leaks.role.node.defaultChild as never);
+  const policies = Object.values(api.findResources('AWS::IAM::Policy')).filter((policy) =>
+    (policy.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleId),
+  );
+  return policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+describe('the leak function', () => {
+  it('may read API keys and clients, write only the revocation attributes of a key, put only Tollgate events, and nothing else', () => {
+    const actions = roleStatements().flatMap((statement) => [statement.Action].flat());
+    expect([...new Set(actions)].sort()).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+    );
+    const update = roleStatements().find((statement) => [statement.Action].flat().includes('dynamodb:UpdateItem'))!;
+    expect(update.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt] },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+    });
+    expect(JSON.stringify(update.Resource)).toContain('ApiKeys');
+    const events = roleStatements().find((statement) => [statement.Action].flat().includes('events:PutEvents'))!;
+    expect(events.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
+    expect(Functions.leaks.tables).not.toHaveProperty('tokens');
+  });
+
+  it('learns the key-list URL, the event bus and its tables from its environment', () => {
+    const id = built.api.getLogicalId(built.api.functions.leaks.fn.node.defaultChild as never);
+    const variables = api.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables[Env.secretScanningKeysUrl]).toBe('https://api.github.com/meta/public_keys/secret_scanning');
+    expect(variables).toHaveProperty(Env.eventBusName);
+    expect(variables).toHaveProperty('TOLLGATE_API_KEYS_TABLE');
+  });
+
+  // That both routes are unauthorized Lambda proxies to this function: test/infra/gateway.test.ts, for every route of API_ROUTES.
+  it('throttles each route with its own method throttle', () => {
+    const stage = Object.values(api.findResources('AWS::ApiGateway::Stage'))[0]!.Properties as { MethodSettings: Array<Record<string, unknown>> };
+    const setting = (path: string) => stage.MethodSettings.find((m) => m.ResourcePath === `/${path.replace(/\//g, '~1')}`);
+    expect(setting(LeakPath.github)).toMatchObject({ HttpMethod: 'POST', ThrottlingRateLimit: LeakThrottle.github.rateLimit, ThrottlingBurstLimit: LeakThrottle.github.burstLimit });
+    expect(setting(LeakPath.revoke)).toMatchObject({ HttpMethod: 'POST', ThrottlingRateLimit: LeakThrottle.revoke.rateLimit, ThrottlingBurstLimit: LeakThrottle.revoke.burstLimit });
+  });
+
+  it('alarms on refused signatures and on leak volume, and has a dashboard row', () => {
+    api.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: Metric.leakSignatureFailures, Threshold: LEAK_SIGNATURE_FAILURES_ALARM, Period: 300, Statistic: 'Sum' });
+    api.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: Metric.leakedKeys, Threshold: LEAK_VOLUME_ALARM_PER_HOUR, Period: 3600, Statistic: 'Sum' });
+    const dashboard = JSON.stringify(Object.values(api.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    expect(dashboard).toContain('Leak response');
+    expect(dashboard).toContain(Metric.leakedKeys);
+  });
+
+  it('makes no web ACL unless leakRevokeRateLimitPerIp is set', () => {
+    api.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+});
+
+describe('leakRevokeRateLimitPerIp: a per-source-IP AWS WAF rule on POST /leaks/revoke', () => {
+  it('creates a regional web ACL with a rate-based rule scoped to the path, associated with the stage', () => {
+    const withWaf = template(buildApp({ settings: { leakRevokeRateLimitPerIp: 100 } }).api);
+    withWaf.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: Match.objectLike({
+              Limit: 100,
+              AggregateKeyType: 'IP',
+              ScopeDownStatement: { ByteMatchStatement: Match.objectLike({ SearchString: LeakPath.revoke, PositionalConstraint: 'ENDS_WITH' }) },
+            }),
+          },
+        }),
+      ],
+    });
+    withWaf.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('is refused below WAF\'s minimum, and beside wafWebAclArn (a stage has one web ACL)', () => {
+    expect(() => read({ leakRevokeRateLimitPerIp: 5 })).toThrow(/^Invalid Tollgate configuration: leakRevokeRateLimitPerIp must be a whole number from 10/);
+    expect(() => read({ leakRevokeRateLimitPerIp: 100, wafWebAclArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mine/abc' })).toThrow(
+      /leakRevokeRateLimitPerIp cannot be combined with wafWebAclArn/,
+    );
+    expect(read({ leakRevokeRateLimitPerIp: '300' }).leakRevokeRateLimitPerIp).toBe(300);
+  });
+});
+
+describe('secretScanningKeysUrl', () => {
+  it('defaults to GitHub\'s list and must be https at synth', () => {
+    expect(read({}).secretScanningKeysUrl).toBe('https://api.github.com/meta/public_keys/secret_scanning');
+    expect(read({ secretScanningKeysUrl: 'https://keys.example.com/list' }).secretScanningKeysUrl).toBe('https://keys.example.com/list');
+    expect(() => read({ secretScanningKeysUrl: 'http://keys.example.com/list' })).toThrow(/^Invalid Tollgate configuration: secretScanningKeysUrl must use https/);
+    expect(() => read({ secretScanningKeysUrl: 'keys' })).toThrow(/secretScanningKeysUrl must be an absolute URL/);
+  });
+});

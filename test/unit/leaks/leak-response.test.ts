@@ -1,0 +1,115 @@
+/**
+ * The leak responder's decisions with in-memory ports and an injected clock: which reports
+ * are live keys, what is written, announced and answered, and what a failure does.
+ */
+import { describe, expect, it } from 'vitest';
+import { KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakResponse } from '../../../common/leaks';
+import { CredentialStatus } from '../../../common/tables';
+import { generateApiKey } from '../../../lambda/core/api-keys';
+import type { AuditEvent } from '../../../lambda/core/audit';
+import type { RevokeOutcome, StoredApiKey } from '../../../lambda/core/credentials';
+import { labelOf, LeakResponder } from '../../../lambda/core/leak-response';
+import type { HygieneEventEntry } from '../../../lambda/core/rotation-ports';
+
+const NOW = 1_800_000_000;
+
+function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean } = {}) {
+  const keys = new Map<string, StoredApiKey & { leakReportedAt?: number }>();
+  const audit: AuditEvent[] = [];
+  const warnings: string[] = [];
+  const events: HygieneEventEntry[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let clock = NOW * 1000;
+  const add = (clientId: string, extra: Partial<StoredApiKey> = {}) => {
+    const generated = generateApiKey();
+    keys.set(generated.keyId, { keyId: generated.keyId, keyHash: generated.keyHash, clientId, scopes: ['a'], status: CredentialStatus.Active, createdAt: NOW - 10, ...extra });
+    return generated;
+  };
+  const responder = new LeakResponder({
+    apiKeys: {
+      get: async (keyId) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight -= 1;
+        return keys.get(keyId);
+      },
+      revoke: async (keyId, nowSeconds): Promise<RevokeOutcome> => {
+        const key = keys.get(keyId);
+        if (!key) return 'not_found';
+        if (key.status !== CredentialStatus.Active) return 'already_revoked';
+        keys.set(keyId, { ...key, status: CredentialStatus.Revoked, revokedAt: nowSeconds });
+        return 'revoked';
+      },
+      markLeakReported: async (keyId, nowSeconds, window) => {
+        const key = keys.get(keyId)!;
+        if (key.leakReportedAt !== undefined && key.leakReportedAt > nowSeconds - window) return false;
+        keys.set(keyId, { ...key, leakReportedAt: nowSeconds });
+        return true;
+      },
+    },
+    clients: { leakResponse: async (clientId) => options.modes?.[clientId] },
+    events: {
+      publish: async (entries) => {
+        if (options.failEvents) throw Object.assign(new Error('throttled'), { name: 'EventPublishFailed' });
+        events.push(...entries);
+      },
+    },
+    audit: { record: (event) => audit.push(event), warn: (message) => warnings.push(message) },
+    now: () => clock,
+  });
+  return { keys, audit, warnings, events, responder, add, maxInFlight: () => maxInFlight, advance: (s: number) => (clock += s * 1000) };
+}
+
+describe('LeakResponder', () => {
+  it('revokes a live key once, even reported twice in one request, and labels both reports alike', async () => {
+    const w = world();
+    const key = w.add('acme');
+    const outcomes = await w.responder.handle([{ token: key.apiKey, url: 'u1' }, { token: 'nope' }, { token: key.apiKey, url: 'u2' }], 'github');
+    expect(outcomes).toEqual(['revoked', 'not_a_live_key', 'revoked']);
+    expect(outcomes.map(labelOf)).toEqual(['true_positive', 'false_positive', 'true_positive']);
+    expect(w.keys.get(key.keyId)!.status).toBe('revoked');
+    expect(w.events).toEqual([{ detailType: KEY_LEAKED_DETAIL_TYPE, detail: { clientId: 'acme', keyId: key.keyId, action: 'revoked', foundBy: 'github', url: 'u1' }, time: NOW }]);
+  });
+
+  it('an expired key, or one whose id matches but whose hash does not, is no live key and is left alone', async () => {
+    const w = world();
+    const expired = w.add('acme', { expiresAt: NOW - 1 });
+    const impostor = w.add('acme');
+    w.keys.set(impostor.keyId, { ...w.keys.get(impostor.keyId)!, keyHash: 'ab'.repeat(32) });
+    expect(await w.responder.handle([{ token: expired.apiKey }, { token: impostor.apiKey }], 'public')).toEqual(['not_a_live_key', 'not_a_live_key']);
+    expect([...w.keys.values()].every((key) => key.status === 'active')).toBe(true);
+    expect(w.events).toEqual([]);
+    expect(w.audit).toEqual([]);
+  });
+
+  it('notify: marks instead of revoking, announces once per window, again after it', async () => {
+    const w = world({ modes: { fleet: 'notify' } });
+    const key = w.add('fleet');
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['notified']);
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['already_notified']);
+    expect(labelOf('already_notified')).toBe('true_positive');
+    w.advance(LeakLimits.renotifyAfterSeconds);
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['notified']);
+    expect(w.keys.get(key.keyId)!.status).toBe('active');
+    expect(w.events.map((event) => event.detail.action)).toEqual(['notified', 'notified']);
+  });
+
+  it('a failed event publication leaves the revocation and the audit line, and warns', async () => {
+    const w = world({ failEvents: true });
+    const key = w.add('acme');
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['revoked']);
+    expect(w.audit.map((event) => event.action)).toEqual(['key.leak_revoke']);
+    expect(w.warnings).toEqual(['KeyLeaked event not published']);
+  });
+
+  it('clips long url and source fields, and keeps at most the configured lookups in flight', async () => {
+    const w = world();
+    const keys = Array.from({ length: 40 }, () => w.add('acme'));
+    await w.responder.handle(keys.map((key) => ({ token: key.apiKey, url: 'x'.repeat(10_000) })), 'github');
+    expect(w.maxInFlight()).toBeLessThanOrEqual(LeakLimits.concurrency);
+    expect(w.maxInFlight()).toBeGreaterThan(1);
+    expect(w.audit.every((event) => event.url!.length === LeakLimits.maxFieldChars)).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_PATTERN` finds
+ * (differential, on adversarial text), windows of any size find what one whole read finds,
+ * every generated key is found with its line and column, and look-alikes never are.
+ */
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
+import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/api-keys';
+import { findKeys, findKeysChunked, keyMatches } from '../../../cli/scan';
+
+const GLOBAL = new RegExp(API_KEY_PATTERN.source, 'g');
+
+/** Text built from pieces that make near-matches likely: prefixes, underscores, base62 runs, keys and their mutations. */
+const piece = fc.oneof(
+  fc.constantFrom('_', '-', ' ', '\n', 'x', 'X', '0', 'tg', 'tg_', 'acme_', 'abcdefghijk_', 'Tg_', 'é', '\u00ff'),
+  fc.stringMatching(/^[0-9A-Za-z]{1,60}$/),
+  fc.constant(null).map(() => generateApiKey().apiKey),
+  fc.constant(null).map(() => generateApiKey(undefined, 'acme_').apiKey),
+  fc.tuple(fc.nat(58), fc.constantFrom(...BASE62_ALPHABET)).map(([at, char]) => {
+    const key = generateApiKey().apiKey;
+    return key.slice(0, 3 + (at % 49)) + char + key.slice(4 + (at % 49));
+  }),
+);
+const text = fc.array(piece, { maxLength: 40 }).map((pieces) => pieces.join(''));
+
+describe('scan matcher', () => {
+  it('matches exactly where the published regular expression matches (differential)', () => {
+    fc.assert(
+      fc.property(text, (input) => {
+        const bytes = Buffer.from(input, 'latin1');
+        const ours = [...keyMatches(bytes)].map((match) => [match.start, match.end]);
+        const regex = [...bytes.toString('latin1').matchAll(GLOBAL)].map((match) => [match.index, match.index + match[0].length]);
+        expect(ours).toEqual(regex);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('windows of any size find what one whole read finds, at the same lines and columns', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 1, max: 200 }), (input, chunk) => {
+        const bytes = Buffer.from(input, 'latin1');
+        const whole = findKeys(bytes);
+        const chunked = findKeysChunked((buffer, position) => bytes.copy(buffer, 0, position, Math.min(bytes.length, position + buffer.length)), chunk);
+        expect(chunked).toEqual(whole);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('finds every key of a generated corpus, of any prefix, at its line and column, and no look-alike', () => {
+    const lines: string[] = [];
+    const expected: { line: number; column: number; keyId: string; prefix: string }[] = [];
+    for (let i = 0; i < 2000; i += 1) {
+      const filler = randomBytes(24).toString('base64');
+      const kind = i % 5;
+      if (kind === 0) {
+        const prefix = ['tg_', 'acme_', 'a1_', '0123456789_'][i % 4]!;
+        const { apiKey } = generateApiKey(undefined, prefix);
+        const line = `const key${i} = "${apiKey}"; // ${filler}`;
+        expected.push({ line: lines.length + 1, column: line.indexOf(apiKey) + 1, keyId: keyIdOf(hashApiKey(apiKey)), prefix });
+        lines.push(line);
+      } else if (kind === 1) {
+        // A typo in a key: the checksum rejects it.
+        const { apiKey } = generateApiKey();
+        const at = 3 + (i % 49);
+        const swapped = apiKey.slice(0, at) + (apiKey[at] === 'a' ? 'b' : 'a') + apiKey.slice(at + 1);
+        lines.push(`token: ${swapped}`);
+      } else if (kind === 2) {
+        // Right shape, random body: a CRC32 matches by chance once in 4 billion.
+        lines.push(`tg_${Array.from(randomBytes(49), (byte) => BASE62_ALPHABET[byte % 62]).join('')}`);
+      } else if (kind === 3) {
+        // A real key glued to other word characters is no match of the pattern (a lowercase letter or
+        // digit before it would make a longer prefix, which the checksum does not cover: see docs/leaks.md).
+        const { apiKey } = generateApiKey();
+        lines.push(`Q${apiKey} ${apiKey}9 UPPER${apiKey.slice(3)} abcdefghijk${apiKey.slice(2)}`);
+      } else {
+        lines.push(filler);
+      }
+    }
+    expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(expected);
+  });
+});
