@@ -435,7 +435,7 @@ export class Gateway extends Construct {
         reason:
           route.fn === 'leaks'
             ? 'Leak reports: GitHub signs its secret-scanning reports (verified in the leak function before anything else), and anyone holding a leaked key may revoke it (the endpoint answers the same whatever it is sent); both are method-throttled.'
-            : 'OAuth token, revocation and JWKS endpoints: clients authenticate with their API key inside the token function (RFC 6749 §2.3), and the JWKS is public by design (RFC 7517).',
+            : 'OAuth token, revocation, JWKS and discovery endpoints: clients authenticate with their API key inside the token function (RFC 6749 §2.3), and the JWKS and metadata documents are public by design (RFC 7517, RFC 8414, RFC 9728).',
       });
     }
   }

@@ -12,6 +12,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { putOwnEventsStatement } from './events';
 import { Env, HygieneEvent } from '../common/config';
 import { LeakPath } from '../common/leaks';
 import type { TollgateTables } from './data';
@@ -42,13 +43,7 @@ export class LeakResponse extends Construct {
       ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     // Only events of Tollgate's own source, as the rotation function's hygiene events.
-    this.function.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['events:PutEvents'],
-        resources: [props.eventBus.eventBusArn],
-        conditions: { StringEquals: { 'events:source': HygieneEvent.source } },
-      }),
-    );
+    this.function.role.addToPolicy(putOwnEventsStatement(props.eventBus.eventBusArn));
   }
 }
 

@@ -8,6 +8,7 @@ import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { putOwnEventsStatement } from './events';
 import { Env, HygieneEvent } from '../common/config';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
@@ -54,19 +55,7 @@ export class SigningKeyRotation extends Construct {
     const keyDeletionWindowDays = Number(props.environment[Env.keyDeletionWindowDays]);
     this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName, keyDeletionWindowDays });
     this.keyRing.grantManage(this.function);
-    // Only events of our own source: the role cannot inject other sources' events into the
-    // bus, where other rules would act on them. `events:source` is multivalued (one value per
-    // entry of the PutEvents request, Service Authorization Reference), so a plain
-    // StringEquals never matches it: every entry must carry our source (ForAllValues), and the
-    // key must be there at all (Null), since ForAllValues over an absent key is true. AWS's
-    // own managed policies guard it the same way.
-    this.function.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['events:PutEvents'],
-        resources: [this.eventBus.eventBusArn],
-        conditions: { 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } },
-      }),
-    );
+    this.function.role.addToPolicy(putOwnEventsStatement(this.eventBus.eventBusArn));
     // The target sends EventBridge's own scheduled event (detail-type "Scheduled Event"),
     // which the function reads as a scheduled step; console test events name an action.
     this.schedule = new Rule(this, 'Step', {

@@ -333,6 +333,9 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
   it.each([
     ['/~1oauth~1revoke', 'POST'],
     ['/~1.well-known~1jwks.json', 'GET'],
+    ['/~1.well-known~1oauth-authorization-server', 'GET'],
+    ['/~1.well-known~1oauth-protected-resource', 'GET'],
+    ['/~1.well-known~1oauth-protected-resource~1{service}', 'GET'],
   ])('limits %s %s', (resourcePath, httpMethod) => {
     expect(throttleOf(built, resourcePath, httpMethod)).toMatchObject({
       ThrottlingRateLimit: Defaults.publicRouteThrottle.rateLimit,
@@ -342,7 +345,15 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
 
   it('keeps the stage\'s metrics and logging settings on the throttled methods, and throttles nothing else', () => {
     const settings = methodSettings(built);
-    expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual(['* /*', 'GET /~1.well-known~1jwks.json', 'POST /~1leaks~1revoke', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token', 'POST /~1secret-scanning~1github']);
+    expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual([
+      '* /*',
+      'GET /~1.well-known~1jwks.json',
+      'GET /~1.well-known~1oauth-authorization-server',
+      'GET /~1.well-known~1oauth-protected-resource',
+      'GET /~1.well-known~1oauth-protected-resource~1{service}',
+      'POST /~1leaks~1revoke', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token',
+      'POST /~1secret-scanning~1github',
+    ]);
     for (const setting of settings) expect(setting).toMatchObject({ MetricsEnabled: true, DataTraceEnabled: false, LoggingLevel: 'OFF' });
     expect(settings.find((m) => m.ResourcePath === '/*')).not.toHaveProperty('ThrottlingRateLimit');
   });

@@ -170,6 +170,8 @@ const ADAPTER_TABLES: Record<string, readonly TableKey[]> = {
   // Creation and roll also upsert the client in the same transaction.
   'lambda/adapters/api-key-store.ts': ['apiKeys', 'clients'],
   'lambda/adapters/client-store.ts': ['clients'],
+  // A key's leak mark (apiKeys), a client's leak response (clients).
+  'lambda/adapters/leak-store.ts': ['apiKeys', 'clients'],
   // The revocation helper the API-key, client and token stores share.
   'lambda/adapters/conditional-revoke.ts': ['apiKeys', 'clients', 'tokens'],
   'lambda/adapters/revocation-feed-reader.ts': ['revocations'],
@@ -204,6 +206,12 @@ const REACHED_NOT_SENT: ReadonlyArray<{ readonly fn: FunctionName; readonly file
   },
   { fn: 'token', file: 'lambda/adapters/signing-key-store.ts', actions: ['PutItem', 'UpdateItem', 'DeleteItem'], why: 'the token function only reads the ring to pick the signing key' },
   { fn: 'admin', file: 'lambda/adapters/signing-key-store.ts', actions: ['PutItem', 'UpdateItem', 'DeleteItem'], why: 'the admin function only lists the ring (GET /admin/signing-keys); rotate invokes the rotation function' },
+  {
+    fn: 'leaks',
+    file: 'lambda/adapters/api-key-store.ts',
+    actions: ['PutItem', 'Query'],
+    why: 'the leak function only reads a key by id and revokes it (an UpdateItem); creation, roll and listing by client are the admin function\'s',
+  },
   { fn: 'token', file: 'lambda/adapters/client-store.ts', actions: ['UpdateItem'], why: 'the token function only reads a client (GetItem) to check it is active' },
   {
     fn: 'token',

@@ -36,11 +36,14 @@ describe('the leak function', () => {
     const update = roleStatements().find((statement) => [statement.Action].flat().includes('dynamodb:UpdateItem'))!;
     expect(update.Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt] },
+      // A request without the attribute list must not pass ForAllValues (IAM: true over an absent key).
+      Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     expect(JSON.stringify(update.Resource)).toContain('ApiKeys');
     const events = roleStatements().find((statement) => [statement.Action].flat().includes('events:PutEvents'))!;
-    expect(events.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
+    // events:source is multivalued: every entry ours, and the key present (lib/events.ts).
+    expect(events.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
     expect(Functions.leaks.tables).not.toHaveProperty('tokens');
   });
 

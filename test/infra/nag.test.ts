@@ -83,6 +83,9 @@ describe('cdk-nag AwsSolutions', () => {
     const apig4 = acknowledgements(buildApp()).filter((a) => a.id === 'AwsSolutions-APIG4');
     expect(apig4.map((a) => a.path).sort()).toEqual([
       'Tollgate/Gateway/Api/Default/.well-known/jwks.json/GET',
+      'Tollgate/Gateway/Api/Default/.well-known/oauth-authorization-server/GET',
+      'Tollgate/Gateway/Api/Default/.well-known/oauth-protected-resource/GET',
+      'Tollgate/Gateway/Api/Default/.well-known/oauth-protected-resource/{service}/GET',
       'Tollgate/Gateway/Api/Default/leaks/revoke/POST',
       'Tollgate/Gateway/Api/Default/oauth/revoke/POST',
       'Tollgate/Gateway/Api/Default/oauth/token/POST',
