@@ -472,6 +472,21 @@ export function routePathProblem(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * JSON text of a setting, parsed and checked by `problemOf`: the value, or the message to
+ * refuse it with (naming the setting). Each reader wraps the message in its own error type.
+ */
+export function checkedJson(json: string, setting: string, problemOf: (value: unknown) => string | undefined): { readonly value: unknown } | { readonly message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    return { message: `${setting} is not valid JSON: ${(error as Error).message}` };
+  }
+  const problem = problemOf(value);
+  return problem ? { message: `${setting}${problem.startsWith('[') ? '' : ' '}${problem}` } : { value };
+}
+
 /** Why one route rule is invalid (prefixed with the rule's method and path), or undefined. */
 export function routeRuleProblem(rule: unknown): string | undefined {
   if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) return 'must be an object {method, path, scopes}';

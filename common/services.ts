@@ -11,7 +11,7 @@
  * service settings (`upstreamUrl`, `routes`, `unmatchedRoutes`, `audience`) exactly as
  * before: the same audience, the same paths, no prefix.
  */
-import { DEFAULT_ROUTES, routeRulesProblem, SCOPE_TOKEN_PATTERN, type RouteRule, type UnmatchedRoutes } from './config';
+import { checkedJson, DEFAULT_ROUTES, routeRulesProblem, SCOPE_TOKEN_PATTERN, type RouteRule, type UnmatchedRoutes } from './config';
 
 export interface ServiceDefinition {
   /** 1–32 lower-case letters, digits and `-`, starting with a letter: the `X-Tollgate-Service` value. */
@@ -181,13 +181,7 @@ export function servicesEnvironment(list: readonly ServiceDefinition[]): string 
 
 /** Parses `TOLLGATE_SERVICES`-style JSON; the error names the setting. */
 export function parseServices(json: string, setting: string): ServiceDefinition[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new Error(`${setting} is not valid JSON: ${(error as Error).message}`);
-  }
-  const problem = servicesProblem(value);
-  if (problem) throw new Error(`${setting}${problem.startsWith('[') ? '' : ' '}${problem}`);
-  return value as ServiceDefinition[];
+  const checked = checkedJson(json, setting, servicesProblem);
+  if ('message' in checked) throw new Error(checked.message);
+  return checked.value as ServiceDefinition[];
 }

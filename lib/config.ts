@@ -392,19 +392,8 @@ const SERVICES_ENVIRONMENT_MAX_BYTES = 3000;
 
 /** The `services` setting, checked; undefined when it is not given. */
 function services(read: Read): readonly ServiceDefinition[] | undefined {
-  const raw = present(read, 'services');
-  if (raw === undefined) return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigError('services', `is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const problem = servicesProblem(value);
-  if (problem) throw new ConfigError('services', problem);
-  const list = value as ServiceDefinition[];
+  const list = jsonSetting<ServiceDefinition[]>(read, 'services', servicesProblem);
+  if (list === undefined) return undefined;
   for (const [i, service] of list.entries()) {
     if (service.upstreamUrl === undefined) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl is required in a deployment`);
     if (!service.upstreamUrl.startsWith('https://')) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl must use https (the upstream receives the caller's identity headers)`);
@@ -419,18 +408,23 @@ function services(read: Read): readonly ServiceDefinition[] | undefined {
   return list.map((service) => ({ ...service, upstreamUrl: service.upstreamUrl!.replace(/\/+$/, '') }));
 }
 
-function routes(read: Read): readonly RouteRule[] {
-  const raw = present(read, 'routes');
-  if (raw === undefined) return DEFAULT_ROUTES;
+/** A JSON-valued setting (a JSON string from `-c`, a value from cdk.json), checked; undefined when absent. */
+function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) return undefined;
   let value: unknown = raw;
   if (typeof raw === 'string') {
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      throw new ConfigError('routes', `is not valid JSON: ${(error as Error).message}`);
+      throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
     }
   }
-  const problem = routeRulesProblem(value);
-  if (problem) throw new ConfigError('routes', problem);
-  return value as RouteRule[];
+  const problem = problemOf(value);
+  if (problem) throw new ConfigError(setting, problem);
+  return value as T;
+}
+
+function routes(read: Read): readonly RouteRule[] {
+  return jsonSetting<RouteRule[]>(read, 'routes', routeRulesProblem) ?? DEFAULT_ROUTES;
 }

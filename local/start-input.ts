@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { authorizerCacheTtlProblem, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { authorizerCacheTtlProblem, checkedJson, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
@@ -234,15 +234,9 @@ function keyMeantBy(key: string): string | undefined {
 /** `TOLLGATE_ROUTES`, checked as the authorizer would check it at cold start (`parseRouteRules`). */
 function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
   if (!raw) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new StartInputError(`${Env.routes} is not valid JSON: ${(error as Error).message}`);
-  }
-  const problem = routeRulesProblem(value);
-  if (problem) throw new StartInputError(`${Env.routes}${problem.startsWith('[') ? '' : ' '}${problem}`);
-  return value as RouteRule[];
+  const checked = checkedJson(raw, Env.routes, routeRulesProblem);
+  if ('message' in checked) throw new StartInputError(checked.message);
+  return checked.value as RouteRule[];
 }
 
 function envApiKeyPrefix(raw: string | undefined): string | undefined {

@@ -28,7 +28,7 @@
  * unmatched routes are allowed: only paths the table does not know fall to that setting.
  */
 import type { PolicyDocument } from 'aws-lambda';
-import { canonicalPathSegment, HTTP_METHODS, routeRulesProblem, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
+import { canonicalPathSegment, checkedJson, HTTP_METHODS, routeRulesProblem, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../common/config';
 import { ConfigurationError } from './env';
 
 /** Distinct scope strings remembered with their precomputed grant. */
@@ -75,15 +75,9 @@ export interface MethodArnParts {
  * synth (`routeRulesProblem`); every error names the setting and the bad rule.
  */
 export function parseRouteRules(json: string, setting: string): RouteRule[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new ConfigurationError(`${setting} is not valid JSON: ${(error as Error).message}`);
-  }
-  const problem = routeRulesProblem(value);
-  if (problem) throw new ConfigurationError(`${setting}${problem.startsWith('[') ? '' : ' '}${problem}`);
-  return (value as RouteRule[]).map(({ method, path, scopes }) => ({ method, path, scopes: [...scopes] }));
+  const checked = checkedJson(json, setting, routeRulesProblem);
+  if ('message' in checked) throw new ConfigurationError(checked.message);
+  return (checked.value as RouteRule[]).map(({ method, path, scopes }) => ({ method, path, scopes: [...scopes] }));
 }
 
 function compileRule(rule: RouteRule, index: number): CompiledRule {
