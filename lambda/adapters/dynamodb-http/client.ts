@@ -28,7 +28,7 @@ export interface DynamoHttpClientOptions {
   readonly timeoutMs?: number;
   /** @default 3 (the SDK's standard retry mode) */
   readonly maxAttempts?: number;
-  /** Largest answer accepted; a Query page holds at most 1 MB of data. @default 4 MiB */
+  /** Largest answer accepted; a Query page holds at most 1 MB of item data. @default 8 MiB */
   readonly maxResponseBytes?: number;
   /** Epoch milliseconds, for request signing. */
   readonly now?: () => number;
@@ -58,7 +58,8 @@ const CONTENT_TYPE = 'application/x-amz-json-1.0';
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_TIMEOUT_MS = 2_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
-const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** A page holds at most 1 MB of item data; the JSON wire format (type wrappers, quoting) adds to that, less than doubling it for our items. */
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 /** The SDK's standard retry mode: base delays for transient and throttling errors, and the cap. */
 const RETRY_BASE_MS = 100;
 const THROTTLING_RETRY_BASE_MS = 500;
