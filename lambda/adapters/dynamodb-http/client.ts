@@ -9,7 +9,10 @@
  * throttling errors, 5xx answers and connection failures with full-jitter exponential
  * back-off (base 100 ms, 500 ms for throttling), a connect timeout per attempt, and one
  * deadline per call that covers every attempt and back-off, so a hung connection cannot
- * hold a read longer than that. Answers are size-capped and checked before use.
+ * hold a read longer than that. Each attempt gets an equal share of the time left, not
+ * all of it: a keep-alive connection that died while Lambda froze the instance swallows
+ * the request without an error, and the retry on a new connection must still have time.
+ * Answers are size-capped and checked before use.
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -134,7 +137,7 @@ export class DynamoHttpClient implements DynamoQueryClient {
     const deadline = performance.now() + timeoutMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.attempt(operation, body, deadline);
+        return await this.attempt(operation, body, deadline, this.maxAttempts - attempt + 1);
       } catch (error) {
         const failure = error instanceof DynamoHttpError ? error : socketFailure(error);
         if (!failure.retryable || attempt >= this.maxAttempts) throw failure;
@@ -146,8 +149,8 @@ export class DynamoHttpClient implements DynamoQueryClient {
     }
   }
 
-  private attempt(operation: string, body: string, deadline: number): Promise<unknown> {
-    const remaining = deadline - performance.now();
+  private attempt(operation: string, body: string, deadline: number, attemptsLeft: number): Promise<unknown> {
+    const remaining = (deadline - performance.now()) / attemptsLeft;
     if (remaining <= 0) return Promise.reject(timeout(`no time left for ${operation}`));
     const headers = this.signer.sign(this.host, { 'content-type': CONTENT_TYPE, 'x-amz-target': `${API_VERSION_TARGET}.${operation}` }, body, this.now());
     const requestOptions: RequestOptions = {

@@ -134,8 +134,14 @@ describe('DynamoHttpClient against a scripted server', () => {
     const server = await stub(() => new Promise(() => undefined));
     const error = await failure(client(server.url).query(QUERY, { timeoutMs: 300 }));
     expect(error).toMatchObject({ name: 'TimeoutError', retryable: true });
-    // The one attempt used the whole deadline: no time was left for another.
-    expect(server.requests).toHaveLength(1);
+    // Each attempt had its share of the deadline, and every one was used up.
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('retries a request that hangs (a connection that died while the instance was frozen) within the deadline', async () => {
+    const server = await stub(() => (server.requests.length === 1 ? new Promise(() => undefined) : { status: 200, body: { Items: [] } }));
+    expect(await client(server.url).query(QUERY, { timeoutMs: 3000 })).toEqual({ Items: [] });
+    expect(server.requests).toHaveLength(2);
   });
 
   it('retries a refused connection, then fails with the socket error', async () => {
