@@ -4,7 +4,9 @@
  * loads the SDK anyway) and `dynamodb-http/client.ts` (SigV4 over `node:http(s)`, for the
  * authorizer's cold start). Nothing here imports the SDK.
  */
-import type { Item } from './dynamodb-http/attribute-values';
+
+/** An item in plain values (strings, numbers, booleans, lists, maps, sets). */
+export type Item = Record<string, unknown>;
 
 /** Query parameters in plain values, as `@aws-sdk/lib-dynamodb` takes them. */
 export interface QueryInput {

@@ -20,8 +20,8 @@ import {
 import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/tables';
 import type { KeyUpdate, RingTransition } from '../core/key-ring';
 import { RingConflict } from '../core/rotation-errors';
-import { ringQuery, ringRecord, ringRecords } from './signing-key-reader';
 import type { PeriodicJob, RingHead, RingSnapshot, RingStore } from '../core/rotation-ports';
+import { ringQuery, ringRecord, ringRecords } from './signing-key-reader';
 
 export interface SigningKeyReader {
   /** Every key of the ring (any state), the head item excluded. */

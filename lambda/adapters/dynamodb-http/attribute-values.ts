@@ -7,8 +7,9 @@
  * numbers in key conditions and start keys.
  */
 
+import type { Item } from '../dynamodb-query';
+
 export type AttributeValue = Readonly<Record<string, unknown>>;
-export type Item = Record<string, unknown>;
 
 export class AttributeValueError extends Error {
   override readonly name = 'AttributeValueError';
