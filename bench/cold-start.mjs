@@ -2,20 +2,18 @@
  * One cold start, in a fresh `node` process without tsx (as Lambda runs the bundle):
  *
  *   node bench/cold-start.mjs bundle <index.mjs>            # env: the authorizer's, BENCH_AUTHORIZER_EVENT
- *   node bench/cold-start.mjs bundle-after-sdk <index.mjs>  # the same, timed after the SDK is loaded
  *   node bench/cold-start.mjs sdk-floor <endpoint> <table> <partition attribute> <partition value>
  *
- * `bundle` imports the authorizer bundle and waits for its first decision, which waits for
- * the cold start's key-ring and revocation-feed reads. `bundle-after-sdk` loads the SDK
- * modules the bundle imports first and starts the clock after: the share of the cold
- * init that is ours. `sdk-floor` is what any authorizer that keeps its keys in DynamoDB
- * pays at least: import the SDK and run the same one strongly consistent Query. Timings
- * (ms) go to fd 3, so the handler's own log lines on stdout cannot be mistaken for them.
+ * `bundle` imports an authorizer bundle and waits for its first decision, which waits for
+ * the cold start's key-ring and revocation-feed reads. `sdk-floor` is what any authorizer
+ * that reads its keys through the AWS SDK pays at least: import the SDK and run the same
+ * one strongly consistent Query. Timings (ms) go to fd 3, so the handler's own log lines
+ * on stdout cannot be mistaken for them.
  */
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-let started = performance.now();
+const started = performance.now();
 const [mode, ...rest] = process.argv.slice(2);
 const elapsed = () => performance.now() - started;
 
@@ -28,12 +26,6 @@ async function bundle([file]) {
   const initMs = elapsed();
   if (result?.policyDocument?.Statement?.[0]?.Effect !== 'Allow') throw new Error('the first decision was not an allow');
   return { importMs, initMs };
-}
-
-async function bundleAfterSdk(args) {
-  await importSdk();
-  started = performance.now();
-  return bundle(args);
 }
 
 async function sdkFloor([endpoint, table, attribute, value]) {
@@ -54,9 +46,9 @@ async function sdkFloor([endpoint, table, attribute, value]) {
   return { importMs, initMs: elapsed() };
 }
 
-const modes = { bundle, 'bundle-after-sdk': bundleAfterSdk, 'sdk-floor': sdkFloor };
+const modes = { bundle, 'sdk-floor': sdkFloor };
 if (!modes[mode]) {
-  process.stderr.write(`usage: node bench/cold-start.mjs bundle|bundle-after-sdk <file> | sdk-floor <endpoint> <table> <attribute> <value>\n`);
+  process.stderr.write(`usage: node bench/cold-start.mjs bundle <file> | sdk-floor <endpoint> <table> <attribute> <value>\n`);
   process.exit(2);
 }
 writeSync(3, JSON.stringify(await modes[mode](rest)));

@@ -24,6 +24,7 @@ import { FeedAttr, feedMarkerPartition, feedPartitionsBetween, RevocationKind, t
 import { newTokenId } from '../lambda/core/access-token';
 import { RevocationView } from '../lambda/core/revocation-view';
 import { RevocationFeedReader } from '../lambda/adapters/revocation-feed-reader';
+import { sdkQueryClient } from '../lambda/adapters/sdk-query-client';
 import { DynamoRevocationFeedWriter, FEED_MARKER_SEQ, feedEntryItem, feedMarkerItem } from '../lambda/adapters/revocation-feed-writer';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableNames } from '../local/dynamodb';
 
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     // Cold start through the authorizers' own reader and view.
     const heapBefore = process.memoryUsage().heapUsed;
     const view = new RevocationView({
-      source: new RevocationFeedReader(doc, table, { requestTimeoutMs: 120_000 }),
+      source: new RevocationFeedReader(sdkQueryClient(doc), table, { requestTimeoutMs: 120_000 }),
       pollIntervalMs: Defaults.revocationPollMs,
       maxStalenessMs: Defaults.revocationMaxStalenessS * 1000,
       windowSeconds,

@@ -1,13 +1,14 @@
 /**
  * Reads the revocation feed table (layout in `common/tables.ts`; the fan-out function's
- * `revocation-feed-writer.ts` writes it). One Query per partition for `seq > afterSeq`,
+ * `revocation-feed-writer.ts` writes it) through the Query port (`dynamodb-query.ts`: the
+ * authorizer's SigV4 HTTP client, or the SDK). One Query per partition for `seq > afterSeq`,
  * all pages, partitions in parallel. Idempotency-marker partitions (`id#…`) are never
  * queried, and items that do not have the entry shape are skipped and counted rather
  * than trusted or allowed to break the whole read.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FEED_MARKER_PREFIX, FeedAttr, RevocationKind, type RevocationKind as Kind } from '../../common/tables';
 import type { FeedRecord, RevocationFeedSource } from '../core/revocation-view';
+import { queryAll, type DynamoQueryClient } from './dynamodb-query';
 
 export interface RevocationFeedReaderOptions {
   /**
@@ -24,7 +25,7 @@ const KINDS: ReadonlySet<string> = new Set(Object.values(RevocationKind));
 
 export class RevocationFeedReader implements RevocationFeedSource {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly client: DynamoQueryClient,
     private readonly tableName: string,
     private readonly options: RevocationFeedReaderOptions = {},
   ) {}
@@ -47,36 +48,29 @@ export class RevocationFeedReader implements RevocationFeedSource {
     return records;
   }
 
-  private async readPartition(partition: string, afterSeq: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          // DynamoDB refuses an empty string in a key condition, so no cursor means no seq condition.
-          ...(afterSeq === ''
-            ? {
-                KeyConditionExpression: '#bucket = :bucket',
-                ExpressionAttributeNames: { '#bucket': FeedAttr.bucket },
-                ExpressionAttributeValues: { ':bucket': partition },
-              }
-            : {
-                KeyConditionExpression: '#bucket = :bucket AND #seq > :after',
-                ExpressionAttributeNames: { '#bucket': FeedAttr.bucket, '#seq': FeedAttr.seq },
-                ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
-              }),
-          // Strongly consistent: an eventually consistent read may come from a replica that
-          // has not seen a just-written entry yet, which eats into the 2 s promise (contract §3).
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-        { abortSignal: AbortSignal.timeout(this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) },
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private readPartition(partition: string, afterSeq: string): Promise<Record<string, unknown>[]> {
+    return queryAll(
+      this.client,
+      {
+        TableName: this.tableName,
+        // DynamoDB refuses an empty string in a key condition, so no cursor means no seq condition.
+        ...(afterSeq === ''
+          ? {
+              KeyConditionExpression: '#bucket = :bucket',
+              ExpressionAttributeNames: { '#bucket': FeedAttr.bucket },
+              ExpressionAttributeValues: { ':bucket': partition },
+            }
+          : {
+              KeyConditionExpression: '#bucket = :bucket AND #seq > :after',
+              ExpressionAttributeNames: { '#bucket': FeedAttr.bucket, '#seq': FeedAttr.seq },
+              ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
+            }),
+        // Strongly consistent: an eventually consistent read may come from a replica that
+        // has not seen a just-written entry yet, which eats into the 2 s promise (contract §3).
+        ConsistentRead: true,
+      },
+      { timeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS },
+    );
   }
 }
 

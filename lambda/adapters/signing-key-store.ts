@@ -21,6 +21,7 @@ import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } 
 import type { KeyUpdate, RingTransition } from '../core/key-ring';
 import { RingConflict } from '../core/rotation-errors';
 import type { PeriodicJob, RingHead, RingSnapshot, RingStore } from '../core/rotation-ports';
+import { ringQuery, ringRecord, ringRecords } from './signing-key-reader';
 
 export interface SigningKeyReader {
   /** Every key of the ring (any state), the head item excluded. */
@@ -52,8 +53,7 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
   ) {}
 
   async load(): Promise<SigningKeyRecord[]> {
-    const items = await this.queryRing();
-    return items.filter((item) => item[SigningKeyAttr.kid] !== RING_HEAD_KID).map(fromItem);
+    return ringRecords(await this.queryRing());
   }
 
   /** Writes one key unconditionally: for tests and local seeding only; rotation uses its own conditional writes. */
@@ -64,7 +64,7 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
   async snapshot(): Promise<RingSnapshot> {
     const items = await this.queryRing();
     const head = items.find((item) => item[SigningKeyAttr.kid] === RING_HEAD_KID);
-    const keys = items.filter((item) => item !== head).map(fromItem);
+    const keys = items.filter((item) => item !== head).map(ringRecord);
     const parsed = headFrom(head);
     return { version: parsed.version, head: parsed, keys };
   }
@@ -126,14 +126,7 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
     let startKey: Item | undefined;
     do {
       const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#ring = :ring',
-          ExpressionAttributeNames: { '#ring': SigningKeyAttr.ring },
-          ExpressionAttributeValues: { ':ring': RING_PARTITION },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
+        new QueryCommand({ ...ringQuery(this.tableName), ExclusiveStartKey: startKey }),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -237,9 +230,4 @@ function headFrom(item: Item | undefined): RingHead {
     ...(typeof activeKid === 'string' && { activeKid }),
     ...(typeof cursor === 'string' && { reconcileCursor: cursor }),
   };
-}
-
-function fromItem(item: Record<string, unknown>): SigningKeyRecord {
-  const { [SigningKeyAttr.ring]: _ring, ...record } = item;
-  return record as unknown as SigningKeyRecord;
 }

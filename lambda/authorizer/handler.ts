@@ -2,14 +2,20 @@
  * Lambda entry point of the REQUEST authorizer. Configuration is read and validated
  * once at cold start (a bad value fails the init, naming the variable); the key ring and
  * the revocation view start loading during init and the first requests wait for them.
+ *
+ * It reads DynamoDB through `DynamoHttpClient` (SigV4 over `node:https`), not the AWS SDK:
+ * importing the SDK was most of the cold start (BENCHMARKS.md, P5.init), and the
+ * authorizer only ever runs one kind of call, a Query. `test/unit/authorizer/bundle.test.ts`
+ * fails if any `@aws-sdk/*` package reaches this bundle.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/config';
 import { serviceName } from '../../common/metrics';
-import { documentClient } from '../adapters/clients/dynamodb';
+import { DynamoHttpClient } from '../adapters/dynamodb-http/client';
+import { dynamoHttpOptionsFrom } from '../adapters/dynamodb-http/config';
 import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
-import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
+import { SigningKeyRingReader } from '../adapters/signing-key-reader';
 import { authorizerConfigFrom } from '../core/authorizer-config';
 import { createAuthorizer } from '../core/create-authorizer';
 import { createHandler } from './authorize';
@@ -19,15 +25,15 @@ import { AuthorizerTelemetry } from './telemetry';
 const SERVICE = serviceName('authorizer');
 
 const config = authorizerConfigFrom(process.env);
-const doc = documentClient();
+const dynamo = new DynamoHttpClient(dynamoHttpOptionsFrom(process.env));
 const telemetry = new AuthorizerTelemetry({
   log: new Logger({ serviceName: SERVICE }),
   metrics: new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE })),
   allowLogSampleRate: config.allowLogSampleRate,
 });
 export const authorizer = createAuthorizer(config, {
-  keySource: new DynamoSigningKeyStore(doc, config.tables.signingKeys),
-  feed: new RevocationFeedReader(doc, config.tables.revocations, { onMalformed: telemetry.malformedFeedItems }),
+  keySource: new SigningKeyRingReader(dynamo, config.tables.signingKeys),
+  feed: new RevocationFeedReader(dynamo, config.tables.revocations, { onMalformed: telemetry.malformedFeedItems }),
   now: Date.now,
   onKeyRingEvent: telemetry.keyRingEvent,
   onRevocationEvent: telemetry.revocationEvent,

@@ -44,7 +44,7 @@ export interface VerifiedToken {
   readonly iat: number;
   readonly exp: number;
   /** `uik`: the client's usage key, when its registration with a usage plan was confirmed at issuance. */
-  readonly usageKey?: string;
+  readonly usageKey: string | undefined;
 }
 
 interface ProtectedHeader {
@@ -115,8 +115,8 @@ export class AccessTokenVerifier {
     if (iat > now + skew) throw new TokenRejected(RejectReason.issuedInFuture, facts);
     // Also refuses non-finite numbers (`1e999` parses to Infinity).
     if (!(exp - iat <= maxLifetimeSeconds)) throw new TokenRejected(RejectReason.lifetimeTooLong, facts);
-    const verified: VerifiedToken = { key, clientId: sub, jti, apiKeyId: cid, scope, aud: aud as string | string[], iat, exp };
-    return uik === undefined ? verified : { ...verified, usageKey: uik };
+    // One shape whether or not `uik` is present: no second object for the optional claim.
+    return { key, clientId: sub, jti, apiKeyId: cid, scope, aud: aud as string | string[], iat, exp, usageKey: uik };
   }
 }
 

@@ -68,6 +68,14 @@ export class GenerationalMap<V> {
   }
 
   set(key: string, value: V): void {
+    const before = this.young.size;
+    if (before < this.generation) {
+      // Room in the young map: insert first (one probe instead of `has` then `set`); a new
+      // key must then leave the old map.
+      this.young.set(key, value);
+      if (this.young.size !== before) this.old.delete(key);
+      return;
+    }
     if (this.young.has(key)) {
       this.young.set(key, value);
       return;
@@ -115,9 +123,10 @@ interface Recent<T> {
 export class VerifiedTokenCache<T extends Cacheable> {
   private readonly entries: GenerationalMap<T>;
   private readonly recent: GenerationalMap<Recent<T>>;
-  /** The digest computed by the last missed `get`, reused by the `set` that usually follows. */
+  /** The digest and recent-map key computed by the last missed `get`, reused by the `set` that usually follows. */
   private lastToken = '';
   private lastDigest = '';
+  private lastTail = '';
 
   constructor(capacity: number = VERIFIED_TOKEN_CACHE_CAPACITY, recentCapacity: number = RECENT_TOKENS_CAPACITY) {
     this.entries = new GenerationalMap(capacity);
@@ -135,12 +144,16 @@ export class VerifiedTokenCache<T extends Cacheable> {
    * every character of a string Map key); the comparison keeps the lookup exact.
    */
   get(token: string, nowMs: number): T | undefined {
-    const recent = this.recent.get(token.slice(-RECENT_KEY_CHARS));
+    const tail = token.slice(-RECENT_KEY_CHARS);
+    const recent = this.recent.get(tail);
     let entry = recent !== undefined && recent.token === token ? recent.entry : undefined;
     if (entry === undefined) {
       entry = this.entries.get(this.digest(token));
-      if (entry === undefined) return undefined;
-      this.remember(token, entry);
+      if (entry === undefined) {
+        this.lastTail = tail;
+        return undefined;
+      }
+      this.recent.set(tail, { token, entry });
     }
     if (entry.validUntilMs > nowMs) return entry;
     this.delete(token, entry);
@@ -150,7 +163,7 @@ export class VerifiedTokenCache<T extends Cacheable> {
   set(token: string, entry: T): void {
     entry.cacheKey = this.digest(token);
     this.entries.set(entry.cacheKey, entry);
-    this.remember(token, entry);
+    this.recent.set(token === this.lastToken ? this.lastTail : token.slice(-RECENT_KEY_CHARS), { token, entry });
   }
 
   delete(token: string, entry: T): void {
@@ -165,14 +178,11 @@ export class VerifiedTokenCache<T extends Cacheable> {
     return this.entries.deleteWhere(matches);
   }
 
-  private remember(token: string, entry: T): void {
-    this.recent.set(token.slice(-RECENT_KEY_CHARS), { token, entry });
-  }
-
   private digest(token: string): string {
     if (token !== this.lastToken) {
       this.lastToken = token;
       this.lastDigest = tokenCacheKey(token);
+      this.lastTail = token.slice(-RECENT_KEY_CHARS);
     }
     return this.lastDigest;
   }

@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Env, EndpointEnv } from '../../../common/config';
 import { RevocationKind } from '../../../common/tables';
 import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';
+import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import type { Decision } from '../../../lambda/core/authorizer';
 import { createAuthorizer } from '../../../lambda/core/create-authorizer';
@@ -100,7 +101,7 @@ describe('authorizer while DynamoDB Local is down', () => {
       { ...SETTINGS, revocationPollMs: POLL_MS, revocationMaxStalenessS: maxStalenessS },
       {
         keySource: { load: () => new DynamoSigningKeyStore(doc, names.signingKeys).load() },
-        feed: { read: (partitions, afterSeq) => new RevocationFeedReader(doc, names.revocations, { requestTimeoutMs: 1000 }).read(partitions, afterSeq) },
+        feed: { read: (partitions, afterSeq) => new RevocationFeedReader(sdkQueryClient(doc), names.revocations, { requestTimeoutMs: 1000 }).read(partitions, afterSeq) },
         now: () => clockMs,
       },
     );

@@ -1,20 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { FeedAttr, feedPartition, feedPartitionsBetween, feedSortKey, RevocationKind } from '../../../common/tables';
+import type { DynamoQueryClient } from '../../../lambda/adapters/dynamodb-query';
+import { DynamoHttpClient } from '../../../lambda/adapters/dynamodb-http/client';
 import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';
-import { freshTables } from '../../support/aws';
+import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
+import { LOCAL_AWS } from '../../../local/dynamodb';
+import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { putFeedEntry } from './support';
 
-describe('RevocationFeedReader (DynamoDB Local)', () => {
+/** The same reader over both Query clients: the authorizer's SigV4 HTTP client and the SDK's document client. */
+const CLIENTS: readonly [string, (tables: TestTables) => DynamoQueryClient][] = [
+  ['DynamoHttpClient', () => new DynamoHttpClient({ endpoint: new URL(dynamoEndpoint()), ...LOCAL_AWS })],
+  ['the SDK document client', (tables) => sdkQueryClient(tables.doc)],
+];
+
+describe.each(CLIENTS)('RevocationFeedReader over %s (DynamoDB Local)', (_name, clientFor) => {
   it('reads entries newer than the cursor from every given partition, never marker items', async () => {
-    const { doc, names } = await freshTables();
+    const tables = await freshTables();
+    const { doc, names } = tables;
     const now = Date.now();
     const hourAgo = now - 3600_000;
     // DynamoDB Local enforces TTL promptly, so an old entry needs a purgeAt still ahead.
     await putFeedEntry(doc, names.revocations, { kind: RevocationKind.Token, value: 'old', writtenAtMs: hourAgo, purgeAt: Math.floor(now / 1000) + 600 });
     await putFeedEntry(doc, names.revocations, { kind: RevocationKind.ApiKey, value: 'key_recent', writtenAtMs: now - 5000 });
     await putFeedEntry(doc, names.revocations, { kind: RevocationKind.Client, value: 'acme', writtenAtMs: now });
-    const reader = new RevocationFeedReader(doc, names.revocations);
+    const reader = new RevocationFeedReader(clientFor(tables), names.revocations);
     const partitions = feedPartitionsBetween(Math.floor(hourAgo / 1000), Math.floor(now / 1000));
 
     const all = await reader.read(partitions, feedSortKey(hourAgo - 1, ''));
@@ -29,7 +40,8 @@ describe('RevocationFeedReader (DynamoDB Local)', () => {
   });
 
   it('skips and counts items that are not entry-shaped', async () => {
-    const { doc, names } = await freshTables();
+    const tables = await freshTables();
+    const { doc, names } = tables;
     const now = Date.now();
     const bucket = feedPartition(Math.floor(now / 1000), 0);
     const put = (seqSuffix: string, item: Record<string, unknown>) =>
@@ -40,14 +52,13 @@ describe('RevocationFeedReader (DynamoDB Local)', () => {
     await put('c', { kind: 'jti', value: '', purgeAt: later });
     await put('d', { kind: 'jti', value: 'no-purge' });
     let malformed = 0;
-    const reader = new RevocationFeedReader(doc, names.revocations, { onMalformed: (n) => (malformed += n) });
+    const reader = new RevocationFeedReader(clientFor(tables), names.revocations, { onMalformed: (n) => (malformed += n) });
     expect((await reader.read([bucket], '')).map((r) => r.value)).toEqual(['ok']);
     expect(malformed).toBe(3);
   });
 
   it('fails (rather than returning nothing) when the table cannot be read', async () => {
-    const { doc } = await freshTables();
-    const reader = new RevocationFeedReader(doc, 'no-such-table');
+    const reader = new RevocationFeedReader(clientFor(await freshTables()), 'no-such-table');
     await expect(reader.read([feedPartition(0, 0)], '')).rejects.toThrow(/non-existent table|not found|ResourceNotFound/i);
   });
 });

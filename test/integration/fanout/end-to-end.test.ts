@@ -24,6 +24,7 @@ import { conditionalRevoke } from '../../../lambda/adapters/conditional-revoke';
 import { DynamoTokenStore } from '../../../lambda/adapters/token-store';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';
+import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
 import { RevocationView } from '../../../lambda/core/revocation-view';
 import { revocationFromRecord } from '../../../lambda/core/revocation-events';
 import { startStreamPoller, type StreamPoller } from '../../../local/stream-poller';
@@ -130,7 +131,7 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
     });
 
     const view = new RevocationView({
-      source: new RevocationFeedReader(tables.doc, tables.names.revocations),
+      source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
       pollIntervalMs: 100,
       maxStalenessMs: 30_000,
       windowSeconds: Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds + 300,
