@@ -88,6 +88,27 @@ export const REVOCATION_SETTLE_MARGIN_MS = 250;
 
 export const SECONDS_PER_DAY = 86_400;
 
+/**
+ * How long any call to DynamoDB, DynamoDB Streams, KMS, API Gateway, Lambda or EventBridge
+ * may take (issue #15). Every SDK client is built with these by
+ * `lambda/adapters/clients/options.ts`, in Lambda and in local mode alike.
+ *
+ * - `connectionTimeoutMs`: TCP (and TLS) set-up. A regional endpoint connects in tens of ms.
+ * - `attemptTimeoutMs`: one HTTP attempt, first byte to last. DynamoDB and KMS answer in
+ *   single-digit ms at p99; a second is a dependency that is not answering.
+ * - `maxAttempts`: the SDK's standard retry mode (exponential backoff with full jitter,
+ *   a retry-token bucket that stops retrying when most calls fail): one try and two retries.
+ * - `requestBudgetMs`: what one HTTP request to the token or admin function may spend on
+ *   its dependencies altogether, retries and backoff included. Under the 3 s a caller is
+ *   promised an answer in, with room for the gateway and the function itself.
+ */
+export const DependencyBudget = {
+  connectionTimeoutMs: 1_000,
+  attemptTimeoutMs: 1_000,
+  maxAttempts: 3,
+  requestBudgetMs: 2_500,
+} as const;
+
 export const Defaults = {
   tokenTtlSeconds: 900,
   keySpec: 'ECC_NIST_P256' as KeySpec,

@@ -9,13 +9,14 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
-import { Env } from '../../common/config';
+import { DependencyBudget, Env } from '../../common/config';
 import { Functions } from '../../common/functions';
 import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
+import { withDeadline } from '../adapters/clients/deadline';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
@@ -97,5 +98,6 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
     now,
   });
-  return proxyHandler(adminRoutes(admin, usage), deps.logger);
+  const handle = proxyHandler(adminRoutes(admin, usage), deps.logger);
+  return (event) => withDeadline(DependencyBudget.requestBudgetMs, () => handle(event));
 }

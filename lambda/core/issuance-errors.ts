@@ -88,12 +88,44 @@ export class UnsupportedGrantType extends ApiError {
   readonly code = ErrorCode.unsupportedGrantType;
 }
 
-/** No active signing key, or KMS refused to sign: the client should retry shortly. */
+/** Seconds a client should wait after a 503 when nothing better is known: about one issuer ring refresh. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * No active signing key, KMS refused to sign, or a dependency failed: answered 503 with
+ * `Retry-After` (RFC 9110 §10.2.3) and the code RFC 6749 §4.1.2.1 defines for it.
+ */
 export class TemporarilyUnavailable extends ApiError {
   readonly code = ErrorCode.temporarilyUnavailable;
 
-  constructor(readonly reason: string) {
-    super('The token service cannot issue tokens right now; retry shortly.');
+  constructor(
+    readonly reason: string,
+    readonly retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
+    description = 'The token service cannot issue tokens right now; retry shortly.',
+  ) {
+    super(description);
+  }
+}
+
+/** What went wrong with a dependency: see `lambda/adapters/dependency-errors.ts`. */
+export type DependencyFailure = 'timeout' | 'throttled' | 'network' | 'unavailable' | 'key_unusable';
+
+/**
+ * A call to DynamoDB, KMS, API Gateway, Lambda or EventBridge failed in a way that says
+ * nothing about the request: it timed out, was throttled, could not connect, or the
+ * service (or the KMS key) is unavailable. Thrown by the SDK clients' one wrapper
+ * (`lambda/adapters/clients/options.ts`), so a write that was refused this way may or may
+ * not have happened: admin callers retry it with the same `Idempotency-Key`.
+ */
+export class DependencyUnavailable extends TemporarilyUnavailable {
+  constructor(
+    readonly dependency: string,
+    readonly failure: DependencyFailure,
+    retryAfterSeconds: number,
+    /** The SDK error's name (`ThrottlingException`, `TimeoutError`…): for logs, never for callers. */
+    readonly causeName: string,
+  ) {
+    super(`${dependency}_${failure}: ${causeName}`, retryAfterSeconds, 'A service Tollgate depends on is not answering; retry after the Retry-After delay.');
   }
 }
 

@@ -39,6 +39,15 @@ export class CachedRing implements RingSource {
     return this.inFlight;
   }
 
+  /**
+   * The last ring read successfully, however old: what the JWKS serves while the table
+   * cannot be read (a verifier is better served by a slightly old key set than by none).
+   * Never used to pick a signing key.
+   */
+  lastGood(): readonly SigningKeyRecord[] | undefined {
+    return this.value;
+  }
+
   private async refresh(): Promise<readonly SigningKeyRecord[]> {
     const startedAt = this.now();
     const records = await this.source.load();
@@ -60,6 +69,7 @@ export async function issuingKey(ring: RingSource): Promise<SigningKeyRef> {
   try {
     records = await ring.load();
   } catch (error) {
+    if (error instanceof TemporarilyUnavailable) throw error;
     throw new TemporarilyUnavailable(`signing_key_ring_unreadable: ${(error as Error).name}`);
   }
   const active = activeSigningKey(records);

@@ -8,17 +8,19 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiPath, Defaults, Env, Limits } from '../../common/config';
+import { ApiPath, Defaults, DependencyBudget, Env, Limits } from '../../common/config';
 import { Functions } from '../../common/functions';
 import { Metric } from '../../common/metrics';
 import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
+import { withDeadline } from '../adapters/clients/deadline';
 import { KmsSigner } from '../adapters/kms-signer';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { optionalInt, requireString, tableNamesFrom } from '../core/env';
 import { Issuer, type IssuerConfig } from '../core/issuer';
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../core/issuance-errors';
 import { CachedRing } from '../core/issuing-key';
 import { jwkSet } from '../core/jwks';
 import { loggerAudit } from '../http/audit';
@@ -89,7 +91,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     }
   };
 
-  return proxyHandler(
+  const handle = proxyHandler(
     {
       [ApiPath.token]: { POST: exchange },
       [ApiPath.revoke]: {
@@ -100,12 +102,32 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       },
       [ApiPath.jwks]: {
         GET: async () => {
-          const { set, skipped } = jwkSet(await ring.load(), Math.floor(now() / 1000));
+          const { records, stale } = await ringForJwks(ring, audit);
+          const { set, skipped } = jwkSet(records, Math.floor(now() / 1000));
           for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
-          return json(200, set, { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+          // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
+          const maxAge = stale ? DEFAULT_RETRY_AFTER_SECONDS : Defaults.jwksMaxAgeSeconds;
+          return json(200, set, { 'Cache-Control': `public, max-age=${maxAge}` });
         },
       },
     },
     deps.logger,
   );
+  return (event) => withDeadline(DependencyBudget.requestBudgetMs, () => handle(event));
+}
+
+/**
+ * The ring for the JWKS: fresh when the table answers within the request's budget, else the
+ * last good copy (issue #15: a verifier keeps its keys during a DynamoDB outage); with no
+ * good copy yet (a cold start during the outage) the failure is answered 503.
+ */
+async function ringForJwks(ring: CachedRing, audit: { warn(message: string, details: Readonly<Record<string, unknown>>): void }) {
+  try {
+    return { records: await ring.load(), stale: false };
+  } catch (error) {
+    const last = ring.lastGood();
+    if (last === undefined) throw error;
+    audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (error as Error).name });
+    return { records: last, stale: true };
+  }
 }

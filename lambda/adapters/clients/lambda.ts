@@ -1,6 +1,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { clientOptions, type Environment } from './options';
+import { bounded, clientOptions, type Environment } from './options';
 
 export function lambdaClient(env: Environment = process.env): LambdaClient {
-  return new LambdaClient(clientOptions('lambda', env));
+  return bounded(new LambdaClient(clientOptions('lambda', env)), 'lambda');
 }
