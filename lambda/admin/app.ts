@@ -20,12 +20,16 @@ import { withDeadline } from '../adapters/clients/deadline';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
+import { DynamoIdempotencyStore } from '../adapters/idempotency-store';
 import { Admin } from '../core/admin';
+import type { RandomBytes } from '../core/api-keys';
+import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
 import { ClientUsage } from '../core/client-usage';
 import { requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
-import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
+import { errorResponse, type ErrorLogger } from '../http/errors';
+import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler, type RouteHandler, type RouteTable } from '../http/router';
 
@@ -42,18 +46,24 @@ export interface AdminAppDependencies {
   readonly now?: () => number;
 }
 
+/**
+ * A route's work; `random` is where a mutation draws new secrets from (derived from the
+ * Idempotency-Key when the request has one: see `core/idempotency.ts`).
+ */
+type Operation = (event: ProxyEvent, random?: RandomBytes) => Promise<APIGatewayProxyResult>;
+
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, Operation>> {
   const param = pathParameter;
   return {
-    'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
+    'POST /admin/clients/{clientId}/keys': async (e, random) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e), random)),
     'GET /admin/clients/{clientId}/keys': async (e) => json(200, await admin.listKeys(param(e, 'clientId'), queryParameters(e))),
     'DELETE /admin/clients/{clientId}': (e) => noContent(admin.revokeClient(param(e, 'clientId'))),
     'GET /admin/clients/{clientId}/limits': async (e) => json(200, await usage.limits(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/limits': async (e) => json(200, await usage.setLimits(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/keys/{keyId}': async (e) => json(200, await admin.showKey(param(e, 'keyId'))),
     'DELETE /admin/keys/{keyId}': (e) => noContent(admin.revokeKey(param(e, 'keyId'))),
-    'POST /admin/keys/{keyId}/roll': async (e) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e))),
+    'POST /admin/keys/{keyId}/roll': async (e, random) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e), random)),
     'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'))),
     'GET /admin/signing-keys': async () => json(200, await admin.signingKeys()),
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
@@ -65,16 +75,38 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
   return empty(204);
 }
 
-/** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage): RouteTable {
+/**
+ * The route table of every `admin` route in `API_ROUTES`; a route without an operation fails
+ * the cold start. Every mutation (any method but GET) honours an `Idempotency-Key`.
+ */
+export function adminRoutes(admin: Admin, usage: ClientUsage, idempotency: Idempotency, log: ErrorLogger): RouteTable {
   const byRoute = operations(admin, usage);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
     if (!operation) throw new Error(`admin route ${method} ${resource} has no operation`);
-    (table[resource] ??= {})[method] = operation;
+    (table[resource] ??= {})[method] = method === 'GET' ? (event) => operation(event) : idempotent(operation, idempotency, log);
   }
   return table;
+}
+
+/**
+ * The operation run at most once per Idempotency-Key. Its refusals are answers too (a 409
+ * for a revoked client is stored and replayed like a 201), so they are shaped here by the
+ * one error mapper; a 5xx is not stored (see `Idempotency`).
+ */
+function idempotent(operation: Operation, idempotency: Idempotency, log: ErrorLogger): RouteHandler {
+  return async (event) => {
+    const identity = { method: event.httpMethod, resource: event.resource, pathParameters: event.pathParameters, body: event.body };
+    const answer = await idempotency.run(header(event, IDEMPOTENCY_KEY_HEADER), identity, async (random) => {
+      try {
+        return await operation(event, random);
+      } catch (error) {
+        return errorResponse(error, log);
+      }
+    });
+    return { statusCode: answer.statusCode, headers: { ...answer.headers }, body: answer.body };
+  };
 }
 
 export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
@@ -98,6 +130,11 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
     now,
   });
-  const handle = proxyHandler(adminRoutes(admin, usage), deps.logger);
+  const idempotency = new Idempotency({
+    store: new DynamoIdempotencyStore(deps.doc, tables.idempotency),
+    now,
+    warn: (message, details) => deps.logger.warn(message, { details }),
+  });
+  const handle = proxyHandler(adminRoutes(admin, usage, idempotency, deps.logger), deps.logger);
   return (event) => withDeadline(DependencyBudget.requestBudgetMs, () => handle(event));
 }

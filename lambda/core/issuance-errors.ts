@@ -20,6 +20,9 @@ export const ErrorCode = {
   keyNotActive: 'key_not_active',
   keyAlreadyRolled: 'key_already_rolled',
   rotationFailed: 'rotation_failed',
+  // Idempotency-Key (lambda/core/idempotency.ts).
+  idempotencyKeyReused: 'idempotency_key_reused',
+  idempotencyKeyInUse: 'idempotency_key_in_use',
   // Routing.
   notFound: 'not_found',
   methodNotAllowed: 'method_not_allowed',
@@ -142,6 +145,17 @@ export class Conflict extends ApiError {
   constructor(
     readonly code: typeof ErrorCode.clientRevoked | typeof ErrorCode.keyNotActive | typeof ErrorCode.keyAlreadyRolled,
     description: string,
+  ) {
+    super(description);
+  }
+}
+
+/** An `Idempotency-Key` reused for another request (422), or still held by the first one (409, `Retry-After`). */
+export class IdempotencyConflict extends ApiError {
+  constructor(
+    readonly code: typeof ErrorCode.idempotencyKeyReused | typeof ErrorCode.idempotencyKeyInUse,
+    description: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { classifyDependencyError } from '../adapters/dependency-errors';
-import { ApiError, DependencyUnavailable, ErrorCode, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
+import { ApiError, DependencyUnavailable, ErrorCode, IdempotencyConflict, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
 import { json, NO_STORE, type Headers } from './response';
 
 const STATUS: { readonly [K in ErrorCode]: number } = {
@@ -22,6 +22,9 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   key_not_active: 409,
   key_already_rolled: 409,
   rotation_failed: 502,
+  // RFC 9110 §15.5.21: the request is well-formed but cannot be processed as it is.
+  idempotency_key_reused: 422,
+  idempotency_key_in_use: 409,
   not_found: 404,
   method_not_allowed: 405,
 };
@@ -71,6 +74,7 @@ export function errorResponse(thrown: unknown, log: ErrorLogger): APIGatewayProx
 function extraHeaders(error: ApiError): Headers {
   if (error instanceof InvalidClient && error.challenge) return { 'WWW-Authenticate': CHALLENGES[error.challenge] };
   if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) };
+  if (error instanceof IdempotencyConflict && error.retryAfterSeconds !== undefined) return { 'Retry-After': String(error.retryAfterSeconds) };
   // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
   if (error instanceof MethodNotAllowed) return { Allow: error.allowed.join(', ') };
   return {};
