@@ -7,6 +7,8 @@
  * - `hang()`: accept requests and never answer them (a frozen service, as `SIGSTOP` does);
  * - `delay(ms)`: forward after a delay;
  * - `reset()`: reset the connection (TCP RST) of every request;
+ * - `lose()`: forward the request, then drop the answer (the write happened, the caller
+ *   never hears of it: the ambiguous case an `Idempotency-Key` exists for);
  * - `refuse()`: stop listening, so new connections are refused (`ECONNREFUSED`);
  * - `fail(name)`: answer as AWS does when throttling or refusing: HTTP 400 with the error
  *   name in `x-amzn-ErrorType` and in the JSON body's `__type` (the awsJson1.0/1.1 protocols
@@ -24,6 +26,7 @@ export type Fault =
   | { readonly kind: 'hang' }
   | { readonly kind: 'delay'; readonly ms: number }
   | { readonly kind: 'reset' }
+  | { readonly kind: 'lose' }
   | { readonly kind: 'fail'; readonly errorName: string; readonly status: number };
 
 export interface FaultScope {
@@ -40,6 +43,7 @@ export interface FaultProxy {
   hang(scope?: FaultScope): void;
   delay(ms: number, scope?: FaultScope): void;
   reset(scope?: FaultScope): void;
+  lose(scope?: FaultScope): void;
   fail(errorName: string, scope?: FaultScope & { readonly status?: number }): void;
   refuse(): Promise<void>;
   close(): Promise<void>;
@@ -71,6 +75,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       case 'reset':
         req.socket.resetAndDestroy();
         return;
+      case 'lose':
+        hung.add(req.socket);
+        req.socket.once('close', () => hung.delete(req.socket));
+        return forward(req, undefined);
       case 'fail':
         req.resume();
         req.once('end', () => {
@@ -84,10 +92,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     socket.once('close', () => sockets.delete(socket));
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse): void {
+  /** To `res`, or nowhere (the answer is read and dropped). */
+  function forward(req: IncomingMessage, res: ServerResponse | undefined): void {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        if (!res) return void answer.resume();
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -128,6 +138,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     hang: (scope) => set({ kind: 'hang' }, scope),
     delay: (ms, scope) => set({ kind: 'delay', ms }, scope),
     reset: (scope) => set({ kind: 'reset' }, scope),
+    lose: (scope) => set({ kind: 'lose' }, scope),
     fail: (errorName, scope) => set({ kind: 'fail', errorName, status: scope?.status ?? 400 }, scope),
     refuse: stopListening,
     close: async () => {
