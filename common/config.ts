@@ -119,6 +119,10 @@ export const Defaults = {
    * Polls happen only on requests, so an idle instance reads nothing.
    */
   revocationPollMs: 500,
+  /**
+   * `revocationViewMaxStaleSeconds`: how long an authorizer that cannot read the revocation
+   * feed keeps deciding on its last view before it answers 503 (docs/revocation.md, "Outages").
+   */
   revocationMaxStalenessS: 30,
   keyRingRefreshSeconds: 60,
   /** Cache-Control max-age of the JWKS document, for verifiers outside Tollgate. */
@@ -182,6 +186,13 @@ export const Limits = {
   authorizerCacheTtlSecondsMax: 3600,
   revocationPollMsMin: 100,
   revocationPollMsMax: 1000,
+  /**
+   * `revocationViewMaxStaleSeconds`: at least a few polls (a view this young is merely one
+   * slow read behind), and at most the token lifetime (`tokenTtlSeconds`), checked against it
+   * where both are read: beyond that a token revoked during an outage could be accepted for
+   * its whole life.
+   */
+  revocationViewMaxStaleSecondsMin: 5,
   clockSkewSecondsMax: 300,
   apiKeyExpiresInDaysMax: 3650,
   rollGraceSecondsMax: 30 * 86_400,
