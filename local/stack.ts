@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   readonly rotationStepSeconds?: number;
   readonly authorizerCacheTtlSeconds?: number;
   readonly revocationPollMs?: number;
+  /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
+  readonly revocationViewMaxStaleSeconds?: number;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
@@ -147,6 +149,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
       ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
       ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
+      ...(options.revocationViewMaxStaleSeconds ? { [Env.revocationMaxStalenessS]: String(options.revocationViewMaxStaleSeconds) } : {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',

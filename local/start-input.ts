@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { Defaults, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
@@ -17,9 +17,11 @@ export interface FileConfig {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  /** How long authorizers decide on their last revocation view while the feed cannot be read (as the CDK setting). */
+  readonly revocationViewMaxStaleSeconds?: number;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'revocationViewMaxStaleSeconds'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -56,6 +58,7 @@ export interface StartInput {
   readonly unmatchedRoutes?: UnmatchedRoutes;
   readonly tokenTtlSeconds?: number;
   readonly keySpec?: KeySpec;
+  readonly revocationViewMaxStaleSeconds?: number;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -113,6 +116,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('unmatchedRoutes', config.unmatchedRoutes),
     ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
     ...optional('keySpec', config.keySpec),
+    ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
   };
 }
 
@@ -158,6 +162,15 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     throw problem('tokenTtlSeconds', `must be an integer from ${Limits.tokenTtlSecondsMin} to ${Limits.tokenTtlSecondsMax} (seconds)`);
   }
   if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
+  // Bounded by the token lifetime, as `lib/config.ts` bounds it at synth.
+  const { revocationViewMaxStaleSeconds: maxStale } = raw;
+  const ttl = (tokenTtlSeconds as number | undefined) ?? Defaults.tokenTtlSeconds;
+  if (maxStale !== undefined && !(Number.isInteger(maxStale) && (maxStale as number) >= Limits.revocationViewMaxStaleSecondsMin && (maxStale as number) <= ttl)) {
+    throw problem(
+      'revocationViewMaxStaleSeconds',
+      `must be an integer from ${Limits.revocationViewMaxStaleSecondsMin} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
+    );
+  }
   return raw as FileConfig;
 }
 

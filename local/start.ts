@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       unmatchedRoutes: input.unmatchedRoutes,
       tokenTtlSeconds: input.tokenTtlSeconds,
       keySpec: input.keySpec,
+      revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);
