@@ -32,6 +32,16 @@ export type Fault =
 export interface FaultScope {
   /** Apply the fault only to requests whose `X-Amz-Target` ends with one of these operations. */
   readonly only?: readonly string[];
+  /**
+   * Let this many requests through first (shared by every proxy given the same object, so
+   * "the process died after its n-th call to DynamoDB or KMS" can be staged).
+   */
+  readonly after?: Countdown;
+}
+
+/** Requests still to let through before a fault applies; decremented by each one. */
+export interface Countdown {
+  remaining: number;
 }
 
 export interface FaultProxy {
@@ -53,6 +63,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let fault: Fault = { kind: 'pass' };
   let only: readonly string[] | undefined;
+  let after: Countdown | undefined;
   const hung = new Set<Socket>();
   const sockets = new Set<Socket>();
   const seen = new Map<string, number>();
@@ -60,7 +71,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const server: Server = createServer((req, res) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     seen.set(operation, (seen.get(operation) ?? 0) + 1);
-    const applies = only === undefined || only.includes(operation);
+    let applies = only === undefined || only.includes(operation);
+    if (applies && after && after.remaining > 0) {
+      after.remaining -= 1;
+      applies = false;
+    }
     const current: Fault = applies ? fault : { kind: 'pass' };
     switch (current.kind) {
       case 'pass':
@@ -124,6 +139,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const set = (next: Fault, scope?: FaultScope) => {
     fault = next;
     only = scope?.only;
+    after = scope?.after;
   };
 
   return {
