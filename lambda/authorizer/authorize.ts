@@ -13,7 +13,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthorizationRequest, Decision } from '../core/authorizer';
-import { RejectReason } from '../core/authorizer-errors';
+import { UNAVAILABLE_REASONS } from '../core/authorizer-errors';
 import type { AuthorizerTelemetry } from './telemetry';
 
 export interface DecisionMaker {
@@ -23,7 +23,6 @@ export interface DecisionMaker {
 export const UNAUTHORIZED = 'Unauthorized';
 /** Thrown when the authorizer cannot decide; API Gateway answers AUTHORIZER_FAILURE (503 through its gateway response). */
 export const UNAVAILABLE = 'TemporarilyUnavailable';
-const UNAVAILABLE_REASONS: ReadonlySet<RejectReason> = new Set([RejectReason.revocationViewStale, RejectReason.keyRingUnavailable]);
 
 export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTelemetry) {
   const answer = (decision: Decision, event: APIGatewayRequestAuthorizerEvent, startedMs: number): APIGatewayAuthorizerResult => {
