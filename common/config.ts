@@ -107,6 +107,13 @@ export const DependencyBudget = {
   attemptTimeoutMs: 1_000,
   maxAttempts: 3,
   requestBudgetMs: 2_500,
+  /**
+   * Lambda `Invoke` (`POST /admin/signing-keys/rotate` runs the rotation function and waits
+   * for its report): one attempt, since a retry would run the function again, for as long
+   * as a rotation may take within API Gateway's 29 s integration timeout. That route's
+   * request budget is the same.
+   */
+  invokeTimeoutMs: 25_000,
 } as const;
 
 export const Defaults = {

@@ -35,12 +35,12 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
  */
 const KEY_PATTERN = /^[\x21-\x7e]{16,255}$/;
 /**
- * How long a claim is held by the request that made it: its dependency budget and a margin.
- * Every call the request makes is aborted when the budget is spent, so after this it has
- * answered (or its invocation is gone) and a retry may take the claim over. A claim is also
- * released at once when the request ends in a 5xx and DynamoDB still answers.
+ * How long a claim is held by the request that made it, beyond its dependency budget. Every
+ * call the request makes is aborted when the budget is spent, so after budget + margin it
+ * has answered (or its invocation is gone) and a retry may take the claim over. A claim is
+ * also released at once when the request ends in a 5xx and DynamoDB still answers.
  */
-export const IDEMPOTENCY_LOCK_MS = DependencyBudget.requestBudgetMs + 1_000;
+export const IDEMPOTENCY_LOCK_MARGIN_MS = 1_000;
 
 export interface IdempotencyRecord {
   readonly keyHash: string;
@@ -96,7 +96,13 @@ export interface IdempotencyPorts {
 export class Idempotency {
   constructor(private readonly ports: IdempotencyPorts) {}
 
-  async run(key: string | undefined, request: RequestIdentity, execute: (random?: RandomBytes) => Promise<Answer>): Promise<Answer> {
+  /** `budgetMs`: the request's dependency budget, which bounds how long it holds the claim. */
+  async run(
+    key: string | undefined,
+    request: RequestIdentity,
+    execute: (random?: RandomBytes) => Promise<Answer>,
+    budgetMs: number = DependencyBudget.requestBudgetMs,
+  ): Promise<Answer> {
     if (key === undefined) return execute();
     if (!KEY_PATTERN.test(key)) throw new InvalidRequest(`The ${IDEMPOTENCY_KEY_HEADER} header must be 16 to 255 printable ASCII characters (a UUID will do).`);
     const nowMs = this.ports.now();
@@ -106,7 +112,7 @@ export class Idempotency {
       fingerprint: fingerprint(request),
       state: 'in_progress',
       salt: Buffer.from((this.ports.random ?? randomBytes)(32)).toString('base64'),
-      lockedUntilMs: nowMs + IDEMPOTENCY_LOCK_MS,
+      lockedUntilMs: nowMs + budgetMs + IDEMPOTENCY_LOCK_MARGIN_MS,
       createdAt: nowSeconds,
       expiresAt: nowSeconds + IDEMPOTENCY_KEY_TTL_SECONDS,
     };

@@ -26,14 +26,20 @@ import { currentDeadline } from './deadline';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** Overrides of `DependencyBudget` for one client. */
+export interface ClientBounds {
+  readonly attemptTimeoutMs?: number;
+  readonly maxAttempts?: number;
+}
+
 /** Client options for one service: bounded timeouts and retries; a local endpoint where one is set. */
-export function clientOptions(service: keyof typeof EndpointEnv, env: Environment = process.env) {
+export function clientOptions(service: keyof typeof EndpointEnv, env: Environment = process.env, overrides: ClientBounds = {}) {
   const bounds = {
-    maxAttempts: DependencyBudget.maxAttempts,
+    maxAttempts: overrides.maxAttempts ?? DependencyBudget.maxAttempts,
     retryMode: 'standard',
     requestHandler: {
       connectionTimeout: DependencyBudget.connectionTimeoutMs,
-      requestTimeout: DependencyBudget.attemptTimeoutMs,
+      requestTimeout: overrides.attemptTimeoutMs ?? DependencyBudget.attemptTimeoutMs,
       throwOnRequestTimeout: true,
     },
   } as const;

@@ -136,6 +136,21 @@ describe('connection reset and refused', () => {
   });
 });
 
+describe('Lambda during a rotate', () => {
+  it('a throttled rotation invoke answers 503 + Retry-After, not 502 rotation_failed', async () => {
+    const lambda = await startFaultProxy('http://127.0.0.1:9');
+    try {
+      const h = await harness({ lambdaEndpoint: lambda.endpoint, extraEnv: { [EndpointEnv.dynamodb]: dynamo.endpoint } });
+      lambda.fail('TooManyRequestsException', { status: 429 });
+      expectRefusedHonestly(await h.admin(adminCall('POST', '/admin/signing-keys/rotate', {}, {})));
+      // One attempt only: a retried Invoke would run the rotation again.
+      expect(lambda.seen.get('')).toBe(1);
+    } finally {
+      await lambda.close();
+    }
+  });
+});
+
 describe('KMS during issuance', () => {
   it('KMS throttling answers 503 with the throttling Retry-After; issuance resumes when it stops', async () => {
     const h = await proxied();
