@@ -118,7 +118,8 @@ export class Idempotency {
     };
     const claim = await this.ports.store.claim(record, nowSeconds);
     let salt = record.salt;
-    if (!claim.claimed) {
+    // The same salt: our own claim, written by an attempt whose answer was lost and retried by the SDK.
+    if (!claim.claimed && claim.existing.salt !== record.salt) {
       const { existing } = claim;
       if (existing.fingerprint !== record.fingerprint) {
         throw new IdempotencyConflict('idempotency_key_reused', `This ${IDEMPOTENCY_KEY_HEADER} was used for a different request; use a new key for a new request.`);

@@ -37,6 +37,8 @@ export interface FaultScope {
    * "the process died after its n-th call to DynamoDB or KMS" can be staged).
    */
   readonly after?: Countdown;
+  /** Apply the fault to this many requests only, then pass again. */
+  readonly times?: number;
 }
 
 /** Requests still to let through before a fault applies; decremented by each one. */
@@ -64,6 +66,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let fault: Fault = { kind: 'pass' };
   let only: readonly string[] | undefined;
   let after: Countdown | undefined;
+  let times = Number.POSITIVE_INFINITY;
   const hung = new Set<Socket>();
   const sockets = new Set<Socket>();
   const seen = new Map<string, number>();
@@ -75,6 +78,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (applies && after && after.remaining > 0) {
       after.remaining -= 1;
       applies = false;
+    }
+    if (applies) {
+      if (times <= 0) applies = false;
+      else times -= 1;
     }
     const current: Fault = applies ? fault : { kind: 'pass' };
     switch (current.kind) {
@@ -140,6 +147,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     fault = next;
     only = scope?.only;
     after = scope?.after;
+    times = scope?.times ?? Number.POSITIVE_INFINITY;
   };
 
   return {

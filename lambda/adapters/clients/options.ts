@@ -68,12 +68,31 @@ export interface BoundableClient {
  */
 export function bounded<C extends BoundableClient>(client: C, dependency: string): C {
   client.config.requestHandler = withBudgetSignal(client.config.requestHandler as RequestHandlerLike);
-  client.middlewareStack.add((next) => (args) => withinBudget(next, args, dependency), {
+  client.middlewareStack.add((next, context) => (args) => withinBudget(next, args, dependency, context as AttemptRecord), {
     step: 'initialize',
     priority: 'high',
     name: 'tollgateDependencyBudget',
   });
+  // Inside the retry loop: remembers each attempt's failure, so a budget spent while the SDK
+  // backs off from throttling is reported as throttling (with its longer Retry-After).
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        (context as AttemptRecord)[LAST_ATTEMPT_ERROR] = error;
+        throw error;
+      }
+    },
+    { step: 'deserialize', priority: 'high', name: 'tollgateLastAttemptError' },
+  );
   return client;
+}
+
+const LAST_ATTEMPT_ERROR = Symbol('tollgateLastAttemptError');
+/** The handler execution context one call's middlewares share. */
+interface AttemptRecord {
+  [LAST_ATTEMPT_ERROR]?: unknown;
 }
 
 /** The request handler, with the budget's signal on every attempt so a spent budget aborts the socket. */
@@ -98,14 +117,21 @@ async function withinBudget(
   next: InitializeHandler<object, MetadataBearer>,
   args: InitializeHandlerArguments<object>,
   dependency: string,
+  context: AttemptRecord,
 ): Promise<InitializeHandlerOutput<MetadataBearer>> {
+  const deadline = currentDeadline();
   try {
-    const deadline = currentDeadline();
     if (!deadline) return await next(args);
     if (deadline.signal.aborted) throw deadline.signal.reason;
     return await untilAborted(next(args), deadline.signal);
   } catch (error) {
-    throw classifyDependencyError(error, dependency) ?? error;
+    const classified = classifyDependencyError(error, dependency);
+    if (classified && deadline?.signal.aborted && error === deadline.signal.reason) {
+      // The budget ran out: if the SDK was backing off from throttling, say so.
+      const lastAttempt = classifyDependencyError(context[LAST_ATTEMPT_ERROR], dependency);
+      if (lastAttempt?.failure === 'throttled') throw lastAttempt;
+    }
+    throw classified ?? error;
   }
 }
 

@@ -74,6 +74,12 @@ describe('bounded SDK clients', () => {
     expect(seen(dynamo, 'GetItem') - before).toBe(DependencyBudget.maxAttempts);
   });
 
+  it('report a budget spent while backing off from throttling as throttling, with its Retry-After', async () => {
+    dynamo.fail('ThrottlingException');
+    const error = await withDeadline(300, () => doc().send(get())).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'DependencyUnavailable', failure: 'throttled', retryAfterSeconds: 4 });
+  });
+
   it('leave answers that are not dependency failures as they are (a failed condition is an answer)', async () => {
     await doc().send(new PutCommand({ TableName: tables.names.clients, Item: { clientId: 'taken', status: 'active' } }));
     const error = await doc()

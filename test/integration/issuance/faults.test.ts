@@ -98,6 +98,17 @@ describe('DynamoDB hung', () => {
   });
 });
 
+describe('a write whose answer was lost, retried by the SDK', () => {
+  it('issues the token: the retried conditional put finds its own record, not a conflict (no 500)', async () => {
+    const h = await proxied();
+    const { apiKey } = await h.createKey('acme');
+    dynamo.lose({ only: ['PutItem'], times: 1 });
+    const response = await h.exchange('acme', apiKey);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(await h.items('tokens')).toHaveLength(1);
+  });
+});
+
 describe('DynamoDB throttling', () => {
   it.each(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])(
     '%s answers 503 with the Retry-After of the throttling backoff, and never a 500',

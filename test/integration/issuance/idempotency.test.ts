@@ -69,6 +69,15 @@ describe('Idempotency-Key', () => {
     expect(await h.items('clients')).toMatchObject([{ clientId: 'acme', status: 'active' }]);
   });
 
+  it('a claim whose answer was lost and retried by the SDK is recognised as our own, not as a request in progress', async () => {
+    const h = await proxied();
+    dynamo.lose({ only: ['PutItem'], times: 1 });
+    const created = await h.admin(withKey(adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'] }), randomUUID()));
+    expect(created.statusCode, created.body).toBe(201);
+    secrets.add(String(body(created).apiKey));
+    expect(await h.items('apiKeys')).toHaveLength(1);
+  });
+
   it('refuses a malformed key with 400 before doing anything', async () => {
     const h = await proxied();
     for (const bad of ['short', 'x'.repeat(256), 'has spaces in it, sixteen+']) {
