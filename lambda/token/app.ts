@@ -102,7 +102,8 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       },
       [ApiPath.jwks]: {
         GET: async () => {
-          const { records, stale } = await ringForJwks(ring, audit);
+          const { records, stale, failure } = await ring.loadOrLastGood();
+          if (failure !== undefined) audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (failure as Error).name });
           const { set, skipped } = jwkSet(records, Math.floor(now() / 1000));
           for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
           // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
@@ -114,20 +115,4 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     deps.logger,
   );
   return (event) => withDeadline(DependencyBudget.requestBudgetMs, () => handle(event));
-}
-
-/**
- * The ring for the JWKS: fresh when the table answers within the request's budget, else the
- * last good copy (issue #15: a verifier keeps its keys during a DynamoDB outage); with no
- * good copy yet (a cold start during the outage) the failure is answered 503.
- */
-async function ringForJwks(ring: CachedRing, audit: { warn(message: string, details: Readonly<Record<string, unknown>>): void }) {
-  try {
-    return { records: await ring.load(), stale: false };
-  } catch (error) {
-    const last = ring.lastGood();
-    if (last === undefined) throw error;
-    audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (error as Error).name });
-    return { records: last, stale: true };
-  }
 }
