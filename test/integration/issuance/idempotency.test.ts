@@ -147,15 +147,21 @@ describe('Idempotency-Key', () => {
     const h = await proxied();
     const key = randomUUID();
     const create = withKey(adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'] }), key);
-    // Under the 1 s attempt timeout: the first request is slow, not failed.
-    dynamo.delay(700, { only: ['TransactWriteItems'] });
+    // The first request claims the key, then its write hangs: it holds the claim until its budget is spent.
+    dynamo.hang({ only: ['TransactWriteItems'] });
+    const writesBefore = dynamo.seen.get('TransactWriteItems') ?? 0;
     const first = h.admin(create);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    while ((dynamo.seen.get('TransactWriteItems') ?? 0) === writesBefore) await new Promise((resolve) => setTimeout(resolve, 20));
     const concurrent = await h.admin(create);
     expect(concurrent.statusCode, concurrent.body).toBe(409);
     expect(body(concurrent)).toMatchObject({ error: 'idempotency_key_in_use' });
     expect(concurrent.headers?.['Retry-After']).toMatch(/^[1-9]\d*$/);
-    const done = await first;
+    expect((await first).statusCode).toBe(503);
+
+    // Once the claim has lapsed (budget + margin), the retry takes it over and does the work, once.
+    await dynamo.pass();
+    h.advance(5);
+    const done = await h.admin(create);
     expect(done.statusCode, done.body).toBe(201);
     secrets.add(String(body(done).apiKey));
     expect(await h.items('apiKeys')).toHaveLength(1);
