@@ -33,6 +33,8 @@ export class ServerError extends CliError {
     readonly description: string,
     /** What the refusal means for this kind of request, when its code alone misleads. */
     readonly hint?: string,
+    /** The answer's `Retry-After`, in seconds, when it had one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${code}: ${description} (HTTP ${status})${hint === undefined ? '' : ` — ${hint}`}`);
   }

@@ -2,6 +2,7 @@
  * One request to the Tollgate HTTP API, with the failure modes turned into `CliError`s: a
  * refusal carries the server's `error` code, an unreachable server gets a one-line hint.
  */
+import { randomUUID } from 'node:crypto';
 import type { FetchLike } from '../client/index';
 import type { AuthStrategy } from './auth';
 import { NetworkError, ServerError, UnexpectedResponse } from './errors';
@@ -37,6 +38,16 @@ export interface ApiHttpOptions {
 
 /** Longest piece of a non-JSON error body worth showing in one line. */
 const MAX_TEXT_IN_MESSAGE = 200;
+/**
+ * Admin mutations are sent with an `Idempotency-Key` (one per command) and sent again with
+ * it after a 503 or a lost connection, so a retry is exactly once (docs/api.md, "Dependency
+ * failures, retries and `Idempotency-Key`"). At most this many retries...
+ */
+const MUTATION_RETRIES = 2;
+/** ...each after the answer's `Retry-After`, unless it asks for longer than this: then the command fails and says so. */
+const MAX_RETRY_WAIT_MS = 10_000;
+/** After a lost connection, which has no `Retry-After`. */
+const RETRY_AFTER_NETWORK_FAILURE_MS = 1_000;
 
 /** Builds a path from literal parts and values, each value encoded as one path segment. */
 export function apiPath(strings: TemplateStringsArray, ...values: readonly string[]): string {
@@ -51,14 +62,28 @@ export class ApiHttp {
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
+    const idempotencyKey = request.method !== 'GET' && request.path.replace(/^\//, '').startsWith('admin/') ? randomUUID() : undefined;
+    for (let retry = 0; ; retry += 1) {
+      try {
+        return await this.sendOnce(request, idempotencyKey);
+      } catch (error) {
+        const waitMs = idempotencyKey !== undefined && retry < MUTATION_RETRIES ? retryWaitMs(error) : undefined;
+        if (waitMs === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  private async sendOnce(request: ApiRequest, idempotencyKey: string | undefined): Promise<ApiResponse> {
     const url = this.url(request);
     const headers: Record<string, string> = { Accept: 'application/json', ...request.raw?.headers };
+    if (idempotencyKey !== undefined) headers['Idempotency-Key'] = idempotencyKey;
     const body = request.raw?.body ?? (request.json === undefined ? undefined : JSON.stringify(request.json));
     if (request.json !== undefined) headers['Content-Type'] = 'application/json';
     Object.assign(headers, await request.auth?.authorize({ method: request.method, url, headers, ...(body === undefined ? {} : { body }) }));
     const response = await this.fetch(url, { method: request.method, headers, ...(body === undefined ? {} : { body }) });
     const text = await response.text();
-    if (!response.ok) throw serverError(response.status, text, request.auth);
+    if (!response.ok) throw serverError(response.status, text, request.auth, response.headers.get('retry-after'));
     if (text === '') return { status: response.status, body: undefined };
     try {
       return { status: response.status, body: JSON.parse(text) };
@@ -109,7 +134,15 @@ function networkCause(error: unknown): string {
  * `{message}` or `{Message}`; anything else is shown as a short text. The request's auth
  * strategy may add what the refusal means for requests it authorized.
  */
-function serverError(status: number, text: string, auth: AuthStrategy | undefined): ServerError {
+/** How long to wait before sending a mutation again, or undefined when it must not be (a refusal, a long wait). */
+function retryWaitMs(error: unknown): number | undefined {
+  if (error instanceof NetworkError) return RETRY_AFTER_NETWORK_FAILURE_MS;
+  if (!(error instanceof ServerError) || error.status !== 503) return undefined;
+  const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+  return waitMs <= MAX_RETRY_WAIT_MS ? waitMs : undefined;
+}
+
+function serverError(status: number, text: string, auth: AuthStrategy | undefined, retryAfter: string | null = null): ServerError {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -120,5 +153,6 @@ function serverError(status: number, text: string, auth: AuthStrategy | undefine
   const code = typeof body.error === 'string' ? body.error : `http_${status}`;
   const described = [body.error_description, body.message, body.Message].find((value) => typeof value === 'string') as string | undefined;
   const oneLine = text.replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_IN_MESSAGE);
-  return new ServerError(status, code, described ?? (oneLine || 'no details'), auth?.explainRefusal?.(status, code));
+  const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : undefined;
+  return new ServerError(status, code, described ?? (oneLine || 'no details'), auth?.explainRefusal?.(status, code), retryAfterSeconds);
 }

@@ -104,6 +104,34 @@ export const AUTHORIZER_ANSWER_MARGIN_MS = 250;
 
 export const SECONDS_PER_DAY = 86_400;
 
+/**
+ * How long any call to DynamoDB, DynamoDB Streams, KMS, API Gateway, Lambda or EventBridge
+ * may take (issue #15). Every SDK client is built with these by
+ * `lambda/adapters/clients/options.ts`, in Lambda and in local mode alike.
+ *
+ * - `connectionTimeoutMs`: TCP (and TLS) set-up. A regional endpoint connects in tens of ms.
+ * - `attemptTimeoutMs`: one HTTP attempt, first byte to last. DynamoDB and KMS answer in
+ *   single-digit ms at p99; a second is a dependency that is not answering.
+ * - `maxAttempts`: the SDK's standard retry mode (exponential backoff with full jitter,
+ *   a retry-token bucket that stops retrying when most calls fail): one try and two retries.
+ * - `requestBudgetMs`: what one HTTP request to the token or admin function may spend on
+ *   its dependencies altogether, retries and backoff included. Under the 3 s a caller is
+ *   promised an answer in, with room for the gateway and the function itself.
+ */
+export const DependencyBudget = {
+  connectionTimeoutMs: 1_000,
+  attemptTimeoutMs: 1_000,
+  maxAttempts: 3,
+  requestBudgetMs: 2_500,
+  /**
+   * Lambda `Invoke` (`POST /admin/signing-keys/rotate` runs the rotation function and waits
+   * for its report): one attempt, since a retry would run the function again, for as long
+   * as a rotation may take within API Gateway's 29 s integration timeout. That route's
+   * request budget is the same.
+   */
+  invokeTimeoutMs: 25_000,
+} as const;
+
 export const Defaults = {
   tokenTtlSeconds: 900,
   keySpec: 'ECC_NIST_P256' as KeySpec,
@@ -114,6 +142,10 @@ export const Defaults = {
    * Polls happen only on requests, so an idle instance reads nothing.
    */
   revocationPollMs: 500,
+  /**
+   * `revocationViewMaxStaleSeconds`: how long an authorizer that cannot read the revocation
+   * feed keeps deciding on its last view before it answers 503 (docs/revocation.md, "Outages").
+   */
   revocationMaxStalenessS: 30,
   keyRingRefreshSeconds: 60,
   /** Cache-Control max-age of the JWKS document, for verifiers outside Tollgate. */
@@ -182,6 +214,13 @@ export const Limits = {
   acceptedAfterExpiryMaxSeconds: 300,
   revocationPollMsMin: 100,
   revocationPollMsMax: 1000,
+  /**
+   * `revocationViewMaxStaleSeconds`: at least a few polls (a view this young is merely one
+   * slow read behind), and at most the token lifetime (`tokenTtlSeconds`), checked against it
+   * where both are read: beyond that a token revoked during an outage could be accepted for
+   * its whole life.
+   */
+  revocationViewMaxStaleSecondsMin: 5,
   clockSkewSecondsMax: 300,
   apiKeyExpiresInDaysMax: 3650,
   rollGraceSecondsMax: 30 * 86_400,

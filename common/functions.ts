@@ -73,6 +73,8 @@ export const Functions = {
       // Revoke only.
       tokens: { actions: ['UpdateItem'] },
       signingKeys: { actions: ['Query'] },
+      // idempotency-store: claim (conditional Put), read a claim, take over or complete it (conditional Update).
+      idempotency: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
     },
     auditLog: true,
   },
@@ -126,6 +128,7 @@ export const StackOutput = {
   tokensTableName: 'TokensTableName',
   signingKeysTableName: 'SigningKeysTableName',
   revocationsTableName: 'RevocationsTableName',
+  idempotencyTableName: 'IdempotencyTableName',
   /** The usage plan client usage keys are registered with (per-client throttling). */
   usagePlanId: 'UsagePlanId',
   /** The client certificate the stage presents to the upstream, which must verify it (mTLS). */
@@ -155,4 +158,5 @@ export const TABLE_NAME_OUTPUT: { readonly [K in TableKey]: string } = {
   tokens: StackOutput.tokensTableName,
   signingKeys: StackOutput.signingKeysTableName,
   revocations: StackOutput.revocationsTableName,
+  idempotency: StackOutput.idempotencyTableName,
 };

@@ -67,10 +67,18 @@ export const NO_ROUTE = {
   body: { error: 'not_found', error_description: 'No route serves this method and path.' },
 } as const;
 
-/** The authorizer failed (API Gateway's AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR). */
+/**
+ * The authorizer could not decide (API Gateway's AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR):
+ * its revocation view is older than `revocationViewMaxStaleSeconds` or its key ring never
+ * loaded (DynamoDB unreachable), or the function failed. 503 with the RFC 6749 §4.1.2.1 code
+ * rather than API Gateway's default 500 or a 401: the token may be perfectly good, so a
+ * client must retry after `Retry-After` (static in a gateway response: a few revocation-feed
+ * polls), not discard its token or re-authenticate (docs/revocation.md, "Outages").
+ */
 export const AUTHORIZER_FAILURE = {
-  statusCode: 500,
-  body: { error: 'server_error', error_description: 'The request could not be authorized; try again.' },
+  statusCode: 503,
+  headers: { 'Retry-After': '5', 'Content-Type': 'application/json' },
+  body: { error: 'temporarily_unavailable', error_description: 'The request could not be authorized right now; retry after the Retry-After delay with the same token.' },
 } as const;
 
 /**

@@ -65,8 +65,10 @@ export const DecisionOutcome = {
   allow: 'allow',
   /** Deny policy returned (403: insufficient scope or unmatched route). */
   forbidden: 'forbidden',
-  /** `Unauthorized` thrown (401: missing, invalid, expired or revoked token, or fail-closed). */
+  /** `Unauthorized` thrown (401: missing, invalid, expired or revoked token). */
   unauthorized: 'unauthorized',
+  /** No decision possible (revocation view too old, key ring never loaded): 503 through AUTHORIZER_FAILURE. */
+  unavailable: 'unavailable',
 } as const;
 export type DecisionOutcome = (typeof DecisionOutcome)[keyof typeof DecisionOutcome];
 

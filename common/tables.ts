@@ -215,6 +215,34 @@ export const FEED_BUCKET_SECONDS = 3600;
 export const FEED_SHARDS = 1;
 export const FEED_MARKER_PREFIX = 'id#';
 
+/**
+ * Admin requests sent with an `Idempotency-Key` header (docs/api.md): one item per key,
+ * holding what the first request did, so a retry gets the same answer instead of doing it
+ * twice. The item never holds the key itself: `keyHash` is its SHA-256, and the stored
+ * response (which may hold a new API key's secret) is encrypted with a key derived from the
+ * Idempotency-Key, which only the caller has (`lambda/core/idempotency.ts`).
+ */
+export const IdempotencyAttr = {
+  keyHash: 'keyHash',
+  /** SHA-256 of method, route, path parameters and body: a different request under the same key is refused. */
+  fingerprint: 'fingerprint',
+  /** `in_progress` or `done`. */
+  state: 'state',
+  /** Random, per key: with the Idempotency-Key, derives the response key and a new API key's secret. */
+  salt: 'salt',
+  /** While `in_progress`: until when the request that claimed the key is still working on it (epoch ms). */
+  lockedUntilMs: 'lockedUntilMs',
+  statusCode: 'statusCode',
+  /** AES-256-GCM of the response's headers and body, base64 (iv ‖ tag ‖ ciphertext). */
+  response: 'response',
+  createdAt: 'createdAt',
+  /** TTL. */
+  expiresAt: 'expiresAt',
+} as const;
+
+/** How long an Idempotency-Key is remembered: a client retries within minutes, a day is plenty. */
+export const IDEMPOTENCY_KEY_TTL_SECONDS = 86_400;
+
 const S = (name: string): KeyAttribute => ({ name, type: 'S' });
 const N = (name: string): KeyAttribute => ({ name, type: 'N' });
 
@@ -267,6 +295,14 @@ export const Tables = {
     partitionKey: S(SigningKeyAttr.ring),
     sortKey: S(SigningKeyAttr.kid),
     stream: true,
+    indexes: [],
+  },
+  idempotency: {
+    id: 'Idempotency',
+    envVar: 'TOLLGATE_IDEMPOTENCY_TABLE',
+    partitionKey: S(IdempotencyAttr.keyHash),
+    ttlAttribute: IdempotencyAttr.expiresAt,
+    stream: false,
     indexes: [],
   },
   revocations: {

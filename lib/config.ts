@@ -43,6 +43,11 @@ export interface TollgateConfig {
   readonly keyDeletionWindowDays: number;
   readonly authorizerCacheTtlSeconds: number;
   readonly revocationPollMs: number;
+  /**
+   * How long authorizers keep deciding on their last revocation view while the feed cannot be
+   * read; then they answer 503 until it can. From 5 s to `tokenTtlSeconds`.
+   */
+  readonly revocationViewMaxStaleSeconds: number;
   readonly stageName: string;
   /** Absent: the API's own URL (see `TollgateApiStack`). */
   readonly issuer?: string;
@@ -91,6 +96,7 @@ export const SETTINGS = [
   'keyDeletionWindowDays',
   'authorizerCacheTtlSeconds',
   'revocationPollMs',
+  'revocationViewMaxStaleSeconds',
   'stageName',
   'issuer',
   'audience',
@@ -164,18 +170,20 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
   const routeRules = routes(read);
   const audience = text(read, 'audience', Defaults.audience, /^\S{1,256}$/, 'must be 1–256 characters without whitespace')!;
   const trimmedUpstream = upstreamUrl?.replace(/\/+$/, '');
+  const tokenTtlSeconds = integer(read, 'tokenTtlSeconds', Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax);
   return {
     ...(trimmedUpstream && { upstreamUrl: trimmedUpstream }),
     routes: routeRules,
     services: configuredServices ?? [singleService({ upstreamUrl: trimmedUpstream!, routes: routeRules, audience })],
     servicesConfigured: configuredServices !== undefined,
     unmatchedRoutes: oneOf(read, 'unmatchedRoutes', ['deny', 'allow'] as const, Defaults.unmatchedRoutes),
-    tokenTtlSeconds: integer(read, 'tokenTtlSeconds', Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
+    tokenTtlSeconds,
     keySpec: keySpec(read),
     rotationIntervalDays: rotationIntervalDays(read),
     keyDeletionWindowDays: integer(read, 'keyDeletionWindowDays', Defaults.keyDeletionWindowDays, Limits.keyDeletionWindowDaysMin, Limits.keyDeletionWindowDaysMax),
     authorizerCacheTtlSeconds,
     revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
+    revocationViewMaxStaleSeconds: revocationViewMaxStaleSeconds(read, tokenTtlSeconds),
     stageName: text(read, 'stageName', Defaults.stageName, STAGE_NAME, 'must be 1–128 letters, digits, "-" or "_"')!,
     ...(issuer && { issuer }),
     audience,
@@ -210,6 +218,7 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
       [Env.unmatchedRoutes]: config.unmatchedRoutes,
       [Env.revocationPollMs]: String(config.revocationPollMs),
+      [Env.revocationMaxStalenessS]: String(config.revocationViewMaxStaleSeconds),
     },
     token: {
       [Env.audience]: config.audience,
@@ -229,6 +238,18 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [Env.staleKeyDays]: String(config.staleKeyDays),
     },
   };
+}
+
+/** Bounded above by the token lifetime: a view older than that could let a revoked token live out its life. */
+function revocationViewMaxStaleSeconds(read: Read, tokenTtlSeconds: number): number {
+  const value = integer(read, 'revocationViewMaxStaleSeconds', Math.min(Defaults.revocationMaxStalenessS, tokenTtlSeconds), Limits.revocationViewMaxStaleSecondsMin, Limits.tokenTtlSecondsMax);
+  if (value > tokenTtlSeconds) {
+    throw new ConfigError(
+      'revocationViewMaxStaleSeconds',
+      `must not exceed tokenTtlSeconds (${tokenTtlSeconds}), got ${value}: a token revoked during a feed outage would be accepted for up to its whole lifetime`,
+    );
+  }
+  return value;
 }
 
 /** Context values from `-c name=value` arrive as strings; from cdk.json as JSON values. */

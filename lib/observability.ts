@@ -58,6 +58,8 @@ export interface ObservabilityProps {
   readonly functions: { readonly [K in FunctionName]: TollgateFunction };
   readonly fanoutDlq: IQueue;
   readonly rotationIntervalDays: number;
+  /** Authorizers answer 503 once their revocation view is this old; the alarm fires at half of it. */
+  readonly revocationViewMaxStaleSeconds: number;
 }
 
 /** A Tollgate custom metric with exactly the dimensions its emitter uses. */
@@ -98,7 +100,8 @@ export class Observability extends Construct {
         metric: authorizerFailures,
         // One failed authorizer call is already a 500 to a client: page on the first, not on a rate.
         threshold: 1,
-        description: 'API Gateway answered 500 because the authorizer failed (threw, timed out, was throttled or misconfigured).',
+        description:
+          'API Gateway answered 503 temporarily_unavailable because the authorizer could not decide: its revocation view is older than revocationViewMaxStaleSeconds or its key ring never loaded (DynamoDB unreachable), or it failed (threw, timed out, was throttled or misconfigured).',
       }),
       sustainedThrottling: this.alarm('SustainedThrottling', {
         metric: throttled,
@@ -140,7 +143,14 @@ export class Observability extends Construct {
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
         metric: tollgateMetric('revocationFeedReadFailures', 'Sum', fiveMinutes),
         threshold: 1,
-        description: 'Authorizers failed to read the revocation feed: they decide on a stale view, and fail closed (401 for every token) once it is too old. See the authorizer function logs.',
+        description: 'Authorizers failed to read the revocation feed: they decide on a stale view, and answer 503 for every token once it is older than revocationViewMaxStaleSeconds. See the authorizer function logs.',
+      }),
+      revocationViewStale: this.alarm('RevocationViewStale', {
+        metric: tollgateMetric('revocationViewAgeMs', 'Maximum', { period: Duration.minutes(1) }),
+        // Half the bound: time to act before authorizers start answering 503.
+        threshold: (props.revocationViewMaxStaleSeconds * 1000) / 2,
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: `An authorizer decided on a revocation view older than half of revocationViewMaxStaleSeconds (${props.revocationViewMaxStaleSeconds} s): it cannot read the feed (DynamoDB). At the full bound it answers 503 for every token until the feed is readable again (docs/revocation.md, "Outages").`,
       }),
       keysExpiring: this.alarm('ApiKeysExpiring', {
         metric: tollgateMetric('keysExpiring', 'Maximum', hourly),

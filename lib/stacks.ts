@@ -124,6 +124,7 @@ export class TollgateApiStack extends Stack {
       functions: this.functions,
       fanoutDlq: this.fanout.dlq,
       rotationIntervalDays: config.rotationIntervalDays,
+      revocationViewMaxStaleSeconds: config.revocationViewMaxStaleSeconds,
     });
     this.addOutputs(tables);
   }

@@ -289,7 +289,7 @@ export class LocalGateway {
       const authorizerLatencyMs = this.now() - started;
       if (message === 'Unauthorized') return { ...refuse(res, INVALID_TOKEN, 'UNAUTHORIZED'), resourcePath, authorizerError: message, authorizerLatencyMs };
       const extra = { resourcePath, errorType: 'AUTHORIZER_FAILURE', authorizerError: message, authorizerLatencyMs };
-      return answer(res, AUTHORIZER_FAILURE.statusCode, AUTHORIZER_FAILURE.body, extra);
+      return answer(res, AUTHORIZER_FAILURE.statusCode, AUTHORIZER_FAILURE.body, extra, AUTHORIZER_FAILURE.headers);
     }
     const context = stringContext(result.context);
     const decided = { resourcePath, principalId: result.principalId, context, authorizerLatencyMs: this.now() - started };

@@ -48,8 +48,16 @@ export interface LocalStackOptions {
   readonly apiKeyPrefix?: string;
   /** GitHub's secret-scanning key list; tests serve their own. @default GitHub's */
   readonly secretScanningKeysUrl?: string;
+  /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
+  readonly revocationViewMaxStaleSeconds?: number;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
+  /**
+   * Fault-injection tests and the load-with-faults benchmark: given DynamoDB Local's endpoint,
+   * returns the one the functions and the stream poller use instead (a fault proxy in front
+   * of it). The stack's own set-up (tables) talks to DynamoDB Local directly.
+   */
+  readonly interposeDynamoDb?: (endpoint: string) => Promise<string>;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
   readonly onScheduledStep?: () => void;
 }
@@ -100,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => dynamo.stop(), () => kms.close());
     const names = tableNames(TABLE_PREFIX);
     await createTablesOn(dynamo, names);
+    const functionsDynamo = options.interposeDynamoDb ? await options.interposeDynamoDb(dynamo.endpoint) : dynamo.endpoint;
 
     const usagePlans = new LocalUsagePlans(join(options.dataDir, 'usage-plans.json'));
     const stage = { apiId: LOCAL_API.apiId, stage: LOCAL_API.stage };
@@ -141,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const url = `http://127.0.0.1:${issuerPort}`;
     Object.assign(process.env, {
       ...tableEnvironment(names),
-      [EndpointEnv.dynamodb]: dynamo.endpoint,
+      [EndpointEnv.dynamodb]: functionsDynamo,
       [EndpointEnv.kms]: kms.endpoint,
       [EndpointEnv.lambda]: standIns.endpoint,
       [EndpointEnv.apigateway]: standIns.endpoint,
@@ -169,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
       ...(options.apiKeyPrefix ? { [Env.apiKeyPrefix]: options.apiKeyPrefix } : {}),
       ...(options.secretScanningKeysUrl ? { [Env.secretScanningKeysUrl]: options.secretScanningKeysUrl } : {}),
+      ...(options.revocationViewMaxStaleSeconds ? { [Env.revocationMaxStalenessS]: String(options.revocationViewMaxStaleSeconds) } : {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
@@ -188,7 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await rotation({ action: 'step' });
 
     const poller = await startStreamPoller({
-      endpoint: dynamo.endpoint,
+      endpoint: functionsDynamo,
       tableNames: names,
       handler: fanout,
       checkpointPath: join(options.dataDir, 'stream-checkpoints.json'),

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { authorizerCacheTtlProblem, checkedJson, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { authorizerCacheTtlProblem, checkedJson, Defaults, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
@@ -26,6 +26,8 @@ export interface FileConfig {
   readonly apiKeyPrefix?: string;
   /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
   readonly secretScanningKeysUrl?: string;
+  /** How long authorizers decide on their last revocation view while the feed cannot be read (as the CDK setting). */
+  readonly revocationViewMaxStaleSeconds?: number;
 }
 
 const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
@@ -37,6 +39,7 @@ const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
   'services',
   'apiKeyPrefix',
   'secretScanningKeysUrl',
+  'revocationViewMaxStaleSeconds',
 ];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -81,6 +84,7 @@ export interface StartInput {
   readonly services?: ServiceDefinition[];
   readonly apiKeyPrefix?: string;
   readonly secretScanningKeysUrl?: string;
+  readonly revocationViewMaxStaleSeconds?: number;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -144,6 +148,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
     ...optional('apiKeyPrefix', envApiKeyPrefix(env[Env.apiKeyPrefix]) ?? config.apiKeyPrefix),
     ...optional('secretScanningKeysUrl', envKeysUrl(env[Env.secretScanningKeysUrl]) ?? config.secretScanningKeysUrl),
+    ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
   };
 }
 
@@ -204,6 +209,15 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (apiKeyPrefix !== undefined && apiKeyPrefixProblem(apiKeyPrefix)) throw new StartInputError(`${file}: apiKeyPrefix ${apiKeyPrefixProblem(apiKeyPrefix)}`);
   if (secretScanningKeysUrl !== undefined && keysUrlProblem(secretScanningKeysUrl)) {
     throw problem('secretScanningKeysUrl', keysUrlProblem(secretScanningKeysUrl)!);
+  }
+  // Bounded by the token lifetime, as `lib/config.ts` bounds it at synth.
+  const { revocationViewMaxStaleSeconds: maxStale } = raw;
+  const ttl = (tokenTtlSeconds as number | undefined) ?? Defaults.tokenTtlSeconds;
+  if (maxStale !== undefined && !(Number.isInteger(maxStale) && (maxStale as number) >= Limits.revocationViewMaxStaleSecondsMin && (maxStale as number) <= ttl)) {
+    throw problem(
+      'revocationViewMaxStaleSeconds',
+      `must be an integer from ${Limits.revocationViewMaxStaleSecondsMin} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
+    );
   }
   return raw as FileConfig;
 }

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       services: input.services,
       apiKeyPrefix: input.apiKeyPrefix,
       secretScanningKeysUrl: input.secretScanningKeysUrl,
+      revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

@@ -25,7 +25,6 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
-  DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type _Record,
@@ -34,7 +33,9 @@ import {
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { Functions } from '../common/functions';
 import type { TableNames } from '../common/tables';
-import { LOCAL_AWS, localDynamoClient } from './dynamodb';
+import { EndpointEnv } from '../common/config';
+import { dynamoDbClient } from '../lambda/adapters/clients/dynamodb';
+import { dynamoDbStreamsClient } from '../lambda/adapters/clients/dynamodb-streams';
 
 type StreamTableKey = (typeof Functions.fanout.streams)[number];
 
@@ -489,8 +490,10 @@ function readCheckpointFile(path: string): CheckpointFile {
 }
 
 function sdkStreamReader(endpoint: string): StreamReader {
-  const dynamodb = localDynamoClient(endpoint);
-  const streams = new DynamoDBStreamsClient({ endpoint, ...LOCAL_AWS, maxAttempts: 2 });
+  // Bounded like every function's clients: a hung DynamoDB Local fails a poll, which is retried.
+  const env = { [EndpointEnv.dynamodb]: endpoint };
+  const dynamodb = dynamoDbClient(env);
+  const streams = dynamoDbStreamsClient(env);
   return {
     async streamArn(tableName) {
       const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));

@@ -93,6 +93,14 @@ export const JOBS: readonly Job[] = [
     }),
   },
   {
+    label: 'load with faults',
+    suite: 'faults',
+    ids: ['F1'],
+    needsDynamo: false,
+    timeoutMs: 5 * MINUTE,
+    args: ({ quick }) => ({ warmSeconds: quick ? 3 : 5, freezeSeconds: 10, afterSeconds: quick ? 10 : 15, concurrency: 16, hungAfterSeconds: 10 }),
+  },
+  {
     label: 'heap',
     suite: 'heap',
     ids: ['P7'],

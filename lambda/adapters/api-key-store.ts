@@ -73,7 +73,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
    * and put the key. Upserting an unchanged client writes no stream record (DynamoDB
    * Streams only records writes that change an item).
    */
-  async create(key: StoredApiKey): Promise<'created' | 'client_revoked'> {
+  async create(key: StoredApiKey): Promise<'created' | 'exists' | 'client_revoked'> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -95,6 +95,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       return 'created';
     } catch (error) {
       if (transactionConditionFailed(error, 0)) return 'client_revoked';
+      if (transactionConditionFailed(error, 1)) return 'exists';
       throw error;
     }
   }

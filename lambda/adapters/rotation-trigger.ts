@@ -6,7 +6,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { RotationTrigger } from '../core/admin';
-import { RotationFailed } from '../core/issuance-errors';
+import { RotationFailed, TemporarilyUnavailable } from '../core/issuance-errors';
 
 export class LambdaRotationTrigger implements RotationTrigger {
   constructor(
@@ -21,6 +21,8 @@ export class LambdaRotationTrigger implements RotationTrigger {
         new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: JSON.stringify({ action: 'rotate' }) }),
       );
     } catch (error) {
+      // Lambda throttled, unreachable or too slow: say so (503, retry), not that the rotation failed.
+      if (error instanceof TemporarilyUnavailable) throw error;
       throw new RotationFailed(`The rotation function could not be invoked (${(error as Error).name}).`);
     }
     const text = Buffer.from(output.Payload ?? new Uint8Array()).toString('utf8');

@@ -16,14 +16,21 @@ export class DynamoTokenStore implements TokenStore {
   ) {}
 
   async put(record: TokenRecord): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...record },
-        ConditionExpression: 'attribute_not_exists(#jti)',
-        ExpressionAttributeNames: { '#jti': TokenAttr.jti },
-      }),
-    );
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...record },
+          ConditionExpression: 'attribute_not_exists(#jti)',
+          ExpressionAttributeNames: { '#jti': TokenAttr.jti },
+        }),
+      );
+    } catch (error) {
+      // `jti` is 128 random bits, so a record with it is this token's own: written by an
+      // attempt whose answer was lost (timed out) and that the SDK then retried.
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
   }
 
   /** RFC 7009 §2.1: only the client the token was issued to may revoke it; anything else is a silent no-op. */

@@ -9,24 +9,29 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
-import { Env } from '../../common/config';
+import { DependencyBudget, Env } from '../../common/config';
 import { Functions } from '../../common/functions';
 import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
+import { withDeadline } from '../adapters/clients/deadline';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
+import { DynamoIdempotencyStore } from '../adapters/idempotency-store';
 import { leakResponseOf, setLeakResponse } from '../adapters/leak-store';
 import { Admin } from '../core/admin';
 import { LeakSettings } from '../core/leak-settings';
+import type { RandomBytes } from '../core/api-keys';
+import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
 import { ClientUsage } from '../core/client-usage';
-import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
+import { requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
-import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
+import { errorResponse, type ErrorLogger } from '../http/errors';
+import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler, type RouteHandler, type RouteTable } from '../http/router';
 
@@ -43,18 +48,26 @@ export interface AdminAppDependencies {
   readonly now?: () => number;
 }
 
+const ROTATE_RESOURCE = '/admin/signing-keys/rotate';
+
+/**
+ * A route's work; `random` is where a mutation draws new secrets from (derived from the
+ * Idempotency-Key when the request has one: see `core/idempotency.ts`).
+ */
+type Operation = (event: ProxyEvent, random?: RandomBytes) => Promise<APIGatewayProxyResult>;
+
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings): Readonly<Record<string, Operation>> {
   const param = pathParameter;
   return {
-    'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
+    'POST /admin/clients/{clientId}/keys': async (e, random) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e), random)),
     'GET /admin/clients/{clientId}/keys': async (e) => json(200, await admin.listKeys(param(e, 'clientId'), queryParameters(e))),
     'DELETE /admin/clients/{clientId}': (e) => noContent(admin.revokeClient(param(e, 'clientId'))),
     'GET /admin/clients/{clientId}/limits': async (e) => json(200, await usage.limits(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/limits': async (e) => json(200, await usage.setLimits(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/keys/{keyId}': async (e) => json(200, await admin.showKey(param(e, 'keyId'))),
     'DELETE /admin/keys/{keyId}': (e) => noContent(admin.revokeKey(param(e, 'keyId'))),
-    'POST /admin/keys/{keyId}/roll': async (e) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e))),
+    'POST /admin/keys/{keyId}/roll': async (e, random) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e), random)),
     'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'))),
     'GET /admin/signing-keys': async () => json(200, await admin.signingKeys()),
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
@@ -68,23 +81,49 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
   return empty(204);
 }
 
-/** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings): RouteTable {
+/**
+ * The route table of every `admin` route in `API_ROUTES`; a route without an operation fails
+ * the cold start. Every mutation (any method but GET) honours an `Idempotency-Key`.
+ */
+export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings, idempotency: Idempotency, log: ErrorLogger): RouteTable {
   const byRoute = operations(admin, usage, leaks);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
     if (!operation) throw new Error(`admin route ${method} ${resource} has no operation`);
-    (table[resource] ??= {})[method] = operation;
+    (table[resource] ??= {})[method] = method === 'GET' ? (event) => operation(event) : idempotent(operation, idempotency, log);
   }
   return table;
+}
+
+/**
+ * The operation run at most once per Idempotency-Key. Its refusals are answers too (a 409
+ * for a revoked client is stored and replayed like a 201), so they are shaped here by the
+ * one error mapper; a 5xx is not stored (see `Idempotency`).
+ */
+function idempotent(operation: Operation, idempotency: Idempotency, log: ErrorLogger): RouteHandler {
+  return async (event) => {
+    const identity = { method: event.httpMethod, resource: event.resource, pathParameters: event.pathParameters, body: event.body };
+    const answer = await idempotency.run(
+      header(event, IDEMPOTENCY_KEY_HEADER),
+      identity,
+      async (random) => {
+        try {
+          return await operation(event, random);
+        } catch (error) {
+          return errorResponse(error, log);
+        }
+      },
+      budgetOf(event),
+    );
+    return { statusCode: answer.statusCode, headers: { ...answer.headers }, body: answer.body };
+  };
 }
 
 export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? Date.now;
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
   const usageConfig = usageRegistrationConfigFrom(deps.env);
-  const apiKeyPrefix = apiKeyPrefixFrom(deps.env);
   const clients = new DynamoClientStore(deps.doc, tables.clients);
   const audit = loggerAudit(deps.logger);
   const usage = new ClientUsage({
@@ -101,12 +140,22 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     usage,
     audit,
     now,
-    apiKeyPrefix,
+  });
+  const idempotency = new Idempotency({
+    store: new DynamoIdempotencyStore(deps.doc, tables.idempotency),
+    now,
+    warn: (message, details) => deps.logger.warn(message, { details }),
   });
   const leaks = new LeakSettings({
     read: (clientId) => leakResponseOf(deps.doc, tables.clients, clientId),
     write: (clientId, mode) => setLeakResponse(deps.doc, tables.clients, clientId, mode),
     audit,
   });
-  return proxyHandler(adminRoutes(admin, usage, leaks), deps.logger);
+  const handle = proxyHandler(adminRoutes(admin, usage, leaks, idempotency, deps.logger), deps.logger);
+  return (event) => withDeadline(budgetOf(event), () => handle(event));
+}
+
+/** Every route answers within the request budget, but rotate, which waits for the rotation function's report. */
+function budgetOf(event: ProxyEvent): number {
+  return event.resource === ROTATE_RESOURCE ? DependencyBudget.invokeTimeoutMs : DependencyBudget.requestBudgetMs;
 }

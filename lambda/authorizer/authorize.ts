@@ -3,11 +3,17 @@
  * - allow, or a valid token refused for this route (403): the decision's response, whose
  *   policy names only the request's own method ARN (see `core/route-policy.ts`);
  * - no valid token: `throw new Error('Unauthorized')`, the one error message API Gateway
- *   turns into a 401 (and its UNAUTHORIZED gateway response, contract §2.1). Any other
- *   thrown error would be a 500, so nothing else ever escapes.
+ *   turns into a 401 (and its UNAUTHORIZED gateway response, contract §2.1);
+ * - no decision possible because a dependency is down (the revocation view is older than
+ *   `revocationViewMaxStaleSeconds`, or the key ring never loaded): any other error, which
+ *   API Gateway answers with its AUTHORIZER_FAILURE gateway response, rendered as 503
+ *   `temporarily_unavailable` with `Retry-After` (`common/gateway-responses.ts`). A Lambda
+ *   authorizer can only make API Gateway answer 401 (`Unauthorized`), 403 (a Deny policy) or
+ *   AUTHORIZER_FAILURE, so this is how a client tells "we are down" from "your token is bad".
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthorizationRequest, Decision } from '../core/authorizer';
+import { UNAVAILABLE_REASONS } from '../core/authorizer-errors';
 import type { AuthorizerTelemetry } from './telemetry';
 
 export interface DecisionMaker {
@@ -15,11 +21,13 @@ export interface DecisionMaker {
 }
 
 export const UNAUTHORIZED = 'Unauthorized';
+/** Thrown when the authorizer cannot decide; API Gateway answers AUTHORIZER_FAILURE (503 through its gateway response). */
+export const UNAVAILABLE = 'TemporarilyUnavailable';
 
 export function createHandler(authorizer: DecisionMaker, telemetry: AuthorizerTelemetry) {
   const answer = (decision: Decision, event: APIGatewayRequestAuthorizerEvent, startedMs: number): APIGatewayAuthorizerResult => {
     report(telemetry, decision, event, startedMs);
-    if (decision.outcome === 'reject') throw new Error(UNAUTHORIZED);
+    if (decision.outcome === 'reject') throw new Error(UNAVAILABLE_REASONS.has(decision.reason) ? UNAVAILABLE : UNAUTHORIZED);
     return decision.response;
   };
   // Not an `async` function: a cached decision is ready synchronously, and settling the

@@ -10,6 +10,7 @@
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DecisionOutcome, Metric, MetricDimension } from '../../common/metrics';
+import { UNAVAILABLE_REASONS, type RejectReason } from '../core/authorizer-errors';
 import type { Decision } from '../core/authorizer';
 import type { MetricsPublisher, TelemetrySnapshot } from './telemetry';
 
@@ -59,10 +60,11 @@ export class EmfMetricsPublisher implements MetricsPublisher {
   private publishDecisions(snapshot: TelemetrySnapshot): void {
     const byOutcome = new Map<DecisionOutcome, number>(Object.values(DecisionOutcome).map((o) => [o, 0]));
     for (const { outcome, reason, count } of snapshot.decisions) {
-      byOutcome.set(OUTCOME[outcome], byOutcome.get(OUTCOME[outcome])! + count);
+      const counted = outcome === 'reject' && UNAVAILABLE_REASONS.has(reason as RejectReason) ? DecisionOutcome.unavailable : OUTCOME[outcome];
+      byOutcome.set(counted, byOutcome.get(counted)! + count);
       if (outcome === 'allow') continue;
       const single = this.metrics.singleMetric();
-      single.addDimension(MetricDimension.outcome, OUTCOME[outcome]);
+      single.addDimension(MetricDimension.outcome, counted);
       single.addDimension(REASON_DIMENSION, reason);
       single.addMetric(AuthorizerDetailMetric.refusals, MetricUnit.Count, count);
     }

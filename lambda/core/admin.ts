@@ -77,11 +77,15 @@ const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client h
 export class Admin {
   constructor(private readonly ports: AdminPorts) {}
 
-  async createKey(clientIdParameter: string | undefined, body: unknown): Promise<IssuedKey> {
+  /**
+   * `random`: where the secret comes from. Under an Idempotency-Key it is derived from the key
+   * (`core/idempotency.ts`), so a re-run after an ambiguous failure creates this same key.
+   */
+  async createKey(clientIdParameter: string | undefined, body: unknown, random: RandomBytes | undefined = this.ports.random): Promise<IssuedKey> {
     const clientId = requireClientIdParameter(clientIdParameter);
     const input = parseInput(CreateKeyBody, body, 'body');
     const nowSeconds = this.nowSeconds();
-    const generated = generateApiKey(this.ports.random, this.ports.apiKeyPrefix);
+    const generated = generateApiKey(random, this.ports.apiKeyPrefix);
     const key: StoredApiKey = {
       keyId: generated.keyId,
       keyHash: generated.keyHash,
@@ -100,9 +104,12 @@ export class Admin {
       this.ports.audit.record({ action: AuditAction.keyCreate, outcome: 'failure', reason: ErrorCode.clientRevoked, clientId });
       throw new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.');
     }
-    this.ports.audit.record({ action: AuditAction.keyCreate, outcome: 'success', clientId, keyId: key.keyId });
+    // An earlier run of the same idempotent request wrote it: answer with the key as stored.
+    const stored = outcome === 'exists' ? await this.ports.apiKeys.get(key.keyId) : key;
+    if (stored === undefined) throw keyNotFound();
+    this.ports.audit.record({ action: AuditAction.keyCreate, outcome: outcome === 'exists' ? 'noop' : 'success', clientId, keyId: key.keyId });
     const usage = await this.ports.usage.afterKeyCreated(clientId);
-    return { apiKey: generated.apiKey, key: keyView(key, nowSeconds), usage };
+    return { apiKey: generated.apiKey, key: keyView(stored, nowSeconds), usage };
   }
 
   async listKeys(clientIdParameter: string | undefined, query: Readonly<Record<string, string | undefined>> | null): Promise<KeyList> {
@@ -122,10 +129,19 @@ export class Admin {
    * A successor with the same client, scopes, description and metadata (and the same
    * lifetime length, counted from now); the old key keeps working for the grace period.
    */
-  async rollKey(keyId: string | undefined, body: unknown): Promise<IssuedKey> {
+  async rollKey(keyId: string | undefined, body: unknown, random: RandomBytes | undefined = this.ports.random): Promise<IssuedKey> {
     const input = parseInput(RollKeyBody, body, 'body');
     const old = await this.requireKey(keyId);
     const nowSeconds = this.nowSeconds();
+    const generated = generateApiKey(random, this.ports.apiKeyPrefix);
+    // A re-run of the same idempotent roll (the successor is derived from the Idempotency-Key): the roll happened.
+    if (old.rolledTo !== undefined && old.rolledTo === generated.keyId) {
+      const successor = await this.ports.apiKeys.get(generated.keyId);
+      if (successor !== undefined) {
+        this.ports.audit.record({ action: AuditAction.keyRoll, outcome: 'noop', keyId: old.keyId, clientId: old.clientId, rolledTo: successor.keyId });
+        return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds), usage: await this.ports.usage.afterKeyCreated(old.clientId) };
+      }
+    }
     const refuse = (error: Conflict) => {
       this.ports.audit.record({ action: AuditAction.keyRoll, outcome: 'failure', reason: error.code, keyId: old.keyId, clientId: old.clientId });
       return error;
@@ -137,7 +153,6 @@ export class Admin {
     const client = await this.ports.clients.get(old.clientId);
     if (client?.status === CredentialStatus.Revoked) throw refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
 
-    const generated = generateApiKey(this.ports.random, this.ports.apiKeyPrefix);
     const successor: StoredApiKey = {
       keyId: generated.keyId,
       keyHash: generated.keyHash,

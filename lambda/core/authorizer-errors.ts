@@ -41,6 +41,13 @@ export const RejectReason = {
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
+/**
+ * Refusals that say nothing about the token: the authorizer could not decide because a
+ * dependency is down. Answered 503 (API Gateway's AUTHORIZER_FAILURE gateway response), not
+ * 401, and counted as `unavailable`, not `unauthorized` (docs/revocation.md, "Outages").
+ */
+export const UNAVAILABLE_REASONS: ReadonlySet<RejectReason> = new Set([RejectReason.revocationViewStale, RejectReason.keyRingUnavailable]);
+
 /** Refusals of a valid token that end in 403 (a policy denying the route). */
 export const ForbidReason = {
   insufficientScope: 'insufficient_scope',

@@ -114,8 +114,12 @@ export interface ApiKeyReader {
 }
 
 export interface ApiKeyStore extends ApiKeyReader {
-  /** Creates the key, and its client record on first use, in one transaction; refuses a revoked client. */
-  create(key: StoredApiKey): Promise<'created' | 'client_revoked'>;
+  /**
+   * Creates the key, and its client record on first use, in one transaction; refuses a
+   * revoked client. `exists`: a key with this keyId is already stored — this very key, as
+   * keyId is the hash of the secret (a re-run of an idempotent create).
+   */
+  create(key: StoredApiKey): Promise<'created' | 'exists' | 'client_revoked'>;
   listByClient(clientId: string, limit: number, cursor?: KeyListCursor): Promise<KeyPage>;
   /** One transaction: the successor is written and the old key, still active and unrolled, points to it and ends at `oldExpiresAt`. */
   roll(successor: StoredApiKey, oldKeyId: string, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'>;

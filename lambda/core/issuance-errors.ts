@@ -24,6 +24,9 @@ export const ErrorCode = {
   rotationFailed: 'rotation_failed',
   // Leak reports: a secret-scanning report whose signature does not verify.
   invalidSignature: 'invalid_signature',
+  // Idempotency-Key (lambda/core/idempotency.ts).
+  idempotencyKeyReused: 'idempotency_key_reused',
+  idempotencyKeyInUse: 'idempotency_key_in_use',
   // Routing.
   notFound: 'not_found',
   methodNotAllowed: 'method_not_allowed',
@@ -96,15 +99,44 @@ export class UnsupportedGrantType extends ApiError {
   readonly code = ErrorCode.unsupportedGrantType;
 }
 
-/** No active signing key, or KMS refused to sign: the client should retry shortly. */
+/** Seconds a client should wait after a 503 when nothing better is known: about one issuer ring refresh. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * No active signing key, KMS refused to sign, or a dependency failed: answered 503 with
+ * `Retry-After` (RFC 9110 §10.2.3) and the code RFC 6749 §4.1.2.1 defines for it.
+ */
 export class TemporarilyUnavailable extends ApiError {
   readonly code = ErrorCode.temporarilyUnavailable;
 
   constructor(
     readonly reason: string,
+    readonly retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
     description = 'The token service cannot issue tokens right now; retry shortly.',
   ) {
     super(description);
+  }
+}
+
+/** What went wrong with a dependency: see `lambda/adapters/dependency-errors.ts`. */
+export type DependencyFailure = 'timeout' | 'throttled' | 'network' | 'unavailable' | 'key_unusable';
+
+/**
+ * A call to DynamoDB, KMS, API Gateway, Lambda or EventBridge failed in a way that says
+ * nothing about the request: it timed out, was throttled, could not connect, or the
+ * service (or the KMS key) is unavailable. Thrown by the SDK clients' one wrapper
+ * (`lambda/adapters/clients/options.ts`), so a write that was refused this way may or may
+ * not have happened: admin callers retry it with the same `Idempotency-Key`.
+ */
+export class DependencyUnavailable extends TemporarilyUnavailable {
+  constructor(
+    readonly dependency: string,
+    readonly failure: DependencyFailure,
+    retryAfterSeconds: number,
+    /** The SDK error's name (`ThrottlingException`, `TimeoutError`…): for logs, never for callers. */
+    readonly causeName: string,
+  ) {
+    super(`${dependency}_${failure}: ${causeName}`, retryAfterSeconds, 'A service Tollgate depends on is not answering; retry after the Retry-After delay.');
   }
 }
 
@@ -121,6 +153,17 @@ export class Conflict extends ApiError {
   constructor(
     readonly code: typeof ErrorCode.clientRevoked | typeof ErrorCode.keyNotActive | typeof ErrorCode.keyAlreadyRolled,
     description: string,
+  ) {
+    super(description);
+  }
+}
+
+/** An `Idempotency-Key` reused for another request (422), or still held by the first one (409, `Retry-After`). */
+export class IdempotencyConflict extends ApiError {
+  constructor(
+    readonly code: typeof ErrorCode.idempotencyKeyReused | typeof ErrorCode.idempotencyKeyInUse,
+    description: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }

@@ -138,6 +138,8 @@ export class Issuer {
     });
     const [accessToken] = await Promise.all([
       signCompactJws(accessTokenHeader(signingKey), claims, signingKey, this.ports.signer).catch((error: Error) => {
+        // A dependency failure already carries the Retry-After its backoff implies.
+        if (error instanceof TemporarilyUnavailable) throw error;
         throw new TemporarilyUnavailable(`kms_sign_failed: ${error.name}`);
       }),
       this.touchLastUsed(key.keyId, key.lastUsedAt, nowSeconds),

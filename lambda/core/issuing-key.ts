@@ -23,6 +23,7 @@ export interface RingSource {
 export class CachedRing implements RingSource {
   private value: readonly SigningKeyRecord[] | undefined;
   private loadedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<readonly SigningKeyRecord[]> | undefined;
 
   constructor(
@@ -39,9 +40,34 @@ export class CachedRing implements RingSource {
     return this.inFlight;
   }
 
+  /**
+   * For the JWKS: the ring as `load` gives it, or, while the table cannot be read, the last
+   * ring read successfully, however old (a verifier is better served by a slightly old key
+   * set than by none). After a failed read the last good ring is served at once for one
+   * cache window, so requests do not each wait for a dependency that just failed. Rejects
+   * only when no read ever succeeded. `failure`: the error of the read this call made, if
+   * it made one and it failed (at most one per cache window, for the log). Never used to
+   * pick a signing key.
+   */
+  async loadOrLastGood(): Promise<{ readonly records: readonly SigningKeyRecord[]; readonly stale: boolean; readonly failure?: unknown }> {
+    if (this.value && this.now() - this.failedAt < this.ttlMs) return { records: this.value, stale: true };
+    try {
+      return { records: await this.load(), stale: false };
+    } catch (error) {
+      if (!this.value) throw error;
+      return { records: this.value, stale: true, failure: error };
+    }
+  }
+
   private async refresh(): Promise<readonly SigningKeyRecord[]> {
     const startedAt = this.now();
-    const records = await this.source.load();
+    let records: readonly SigningKeyRecord[];
+    try {
+      records = await this.source.load();
+    } catch (error) {
+      this.failedAt = this.now();
+      throw error;
+    }
     this.value = records;
     this.loadedAt = startedAt;
     return records;
@@ -60,6 +86,7 @@ export async function issuingKey(ring: RingSource): Promise<SigningKeyRef> {
   try {
     records = await ring.load();
   } catch (error) {
+    if (error instanceof TemporarilyUnavailable) throw error;
     throw new TemporarilyUnavailable(`signing_key_ring_unreadable: ${(error as Error).name}`);
   }
   const active = activeSigningKey(records);

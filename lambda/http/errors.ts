@@ -4,11 +4,9 @@
  * with its details for operators and told to nobody else.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiError, ErrorCode, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
+import { classifyDependencyError } from '../adapters/dependency-errors';
+import { ApiError, DependencyUnavailable, ErrorCode, IdempotencyConflict, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
 import { json, NO_STORE, type Headers } from './response';
-
-/** Seconds a client should wait after a 503: about one issuer ring refresh. */
-export const RETRY_AFTER_SECONDS = 5;
 
 const STATUS: { readonly [K in ErrorCode]: number } = {
   invalid_request: 400,
@@ -26,6 +24,9 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   key_already_rolled: 409,
   rotation_failed: 502,
   invalid_signature: 401,
+  // RFC 9110 §15.5.21: the request is well-formed but cannot be processed as it is.
+  idempotency_key_reused: 422,
+  idempotency_key_in_use: 409,
   not_found: 404,
   method_not_allowed: 405,
 };
@@ -48,10 +49,22 @@ export interface ErrorLogger {
 
 /** The HTTP status an error becomes: 5xx means the failure was ours, not the caller's. */
 export function statusOf(error: unknown): number {
-  return error instanceof ApiError ? STATUS[error.code] : STATUS.server_error;
+  const typed = typedError(error);
+  return typed ? STATUS[typed.code] : STATUS.server_error;
 }
 
-export function errorResponse(error: unknown, log: ErrorLogger): APIGatewayProxyResult {
+/**
+ * The error as one of ours: typed errors as they are, an SDK client's dependency failure
+ * (timeout, throttling, network, unavailable) as `DependencyUnavailable` — for clients not
+ * built by `lambda/adapters/clients`, which already throw it typed.
+ */
+function typedError(error: unknown): ApiError | undefined {
+  return error instanceof ApiError ? error : classifyDependencyError(error, 'aws');
+}
+
+export function errorResponse(thrown: unknown, log: ErrorLogger): APIGatewayProxyResult {
+  const error = typedError(thrown) ?? thrown;
+  if (error instanceof DependencyUnavailable) log.error('dependency unavailable', { dependency: error.dependency, failure: error.failure, cause: error.causeName });
   if (!(error instanceof ApiError)) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
     log.error('unexpected error', { error: { name, message, stack } });
@@ -62,7 +75,8 @@ export function errorResponse(error: unknown, log: ErrorLogger): APIGatewayProxy
 
 function extraHeaders(error: ApiError): Headers {
   if (error instanceof InvalidClient && error.challenge) return { 'WWW-Authenticate': CHALLENGES[error.challenge] };
-  if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(RETRY_AFTER_SECONDS) };
+  if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) };
+  if (error instanceof IdempotencyConflict && error.retryAfterSeconds !== undefined) return { 'Retry-After': String(error.retryAfterSeconds) };
   // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
   if (error instanceof MethodNotAllowed) return { Allow: error.allowed.join(', ') };
   return {};

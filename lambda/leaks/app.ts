@@ -20,7 +20,7 @@ import { DynamoLeakStore } from '../adapters/leak-store';
 import { hashApiKey } from '../core/api-keys';
 import { ConfigurationError, tableNamesFrom } from '../core/env';
 import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from '../core/github-signature';
-import { InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/issuance-errors';
+import { DEFAULT_RETRY_AFTER_SECONDS, InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/issuance-errors';
 import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leak-response';
 import { loggerAudit } from '../http/audit';
 import { bodyBytes, header, type ProxyEvent } from '../http/request';
@@ -91,7 +91,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       const verdict = await verifier.verify(header(event, GitHubHeader.keyIdentifier), header(event, GitHubHeader.signature), body).catch((error: unknown) => {
         if (!(error instanceof KeyListUnavailable)) throw error;
         deps.logger.error('GitHub secret-scanning key list unavailable', { error: error.message });
-        throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', 'The signature cannot be checked right now; retry later.');
+        throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', DEFAULT_RETRY_AFTER_SECONDS, 'The signature cannot be checked right now; retry later.');
       });
       if (!verdict.ok) {
         count(Metric.leakSignatureFailures, 1);

@@ -8,16 +8,17 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiPath, DEFAULT_ROUTES, Defaults, Env, Limits } from '../../common/config';
+import { ApiPath, DEFAULT_ROUTES, Defaults, DependencyBudget, Env, Limits } from '../../common/config';
 import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../core/discovery';
-import { ErrorCode, NotFound } from '../core/issuance-errors';
+import { DEFAULT_RETRY_AFTER_SECONDS, ErrorCode, NotFound } from '../core/issuance-errors';
 import { parseRouteRules } from '../core/route-policy';
 import { Functions } from '../../common/functions';
 import { Metric } from '../../common/metrics';
 import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
+import { withDeadline } from '../adapters/clients/deadline';
 import { KmsSigner } from '../adapters/kms-signer';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
@@ -104,7 +105,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     }
   };
 
-  return proxyHandler(
+  const handle = proxyHandler(
     {
       [ApiPath.token]: { POST: exchange },
       [ApiPath.revoke]: {
@@ -124,12 +125,17 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       [ApiPath.resourceMetadataOf]: { GET: async (event) => resourceMetadata(discoverable.find((s) => s.name === event.pathParameters?.service)) },
       [ApiPath.jwks]: {
         GET: async () => {
-          const { set, skipped } = jwkSet(await ring.load(), Math.floor(now() / 1000));
+          const { records, stale, failure } = await ring.loadOrLastGood();
+          if (failure !== undefined) audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (failure as Error).name });
+          const { set, skipped } = jwkSet(records, Math.floor(now() / 1000));
           for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
-          return json(200, set, { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+          // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
+          const maxAge = stale ? DEFAULT_RETRY_AFTER_SECONDS : Defaults.jwksMaxAgeSeconds;
+          return json(200, set, { 'Cache-Control': `public, max-age=${maxAge}` });
         },
       },
     },
     deps.logger,
   );
+  return (event) => withDeadline(DependencyBudget.requestBudgetMs, () => handle(event));
 }

@@ -70,6 +70,7 @@ describe('readConfig', () => {
       keyDeletionWindowDays: Defaults.keyDeletionWindowDays,
       authorizerCacheTtlSeconds: Defaults.authorizerCacheTtlSeconds,
       revocationPollMs: Defaults.revocationPollMs,
+      revocationViewMaxStaleSeconds: Defaults.revocationMaxStalenessS,
       stageName: Defaults.stageName,
       audience: Defaults.audience,
       expiryWarningDays: Defaults.expiryWarningDays,
@@ -91,6 +92,13 @@ describe('readConfig', () => {
     const fromJson = read({ tokenTtlSeconds: 600, forwardBearerToken: true, routes, keySpec: 'RSA_2048' });
     expect(fromCli).toEqual(fromJson);
     expect(fromCli).toMatchObject({ tokenTtlSeconds: 600, forwardBearerToken: true, routes, keySpec: 'RSA_2048' });
+  });
+
+  it('bounds revocationViewMaxStaleSeconds by the token lifetime, and hands it to the authorizer', () => {
+    expect(read({ tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 300 }).revocationViewMaxStaleSeconds).toBe(300);
+    // A token lifetime shorter than the default bound lowers the default with it.
+    expect(read({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).revocationViewMaxStaleSeconds).toBe(Math.min(Defaults.revocationMaxStalenessS, Limits.tokenTtlSecondsMin));
+    expect(functionSettings(read({ revocationViewMaxStaleSeconds: 120 })).authorizer[Env.revocationMaxStalenessS]).toBe('120');
   });
 
   it('drops a trailing slash of the upstream URL (the proxy appends /{proxy})', () => {
@@ -149,6 +157,9 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['ambiguous literal route segment', { routes: [{ method: 'GET', path: '/a/%2e%2e', scopes: [] }] }, /routes \[0\].*segment "%2e%2e" is ambiguous/],
     ['poll interval too short', { revocationPollMs: Limits.revocationPollMsMin - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
     ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
+    ['view staleness below a few polls', { revocationViewMaxStaleSeconds: 4 }, /revocationViewMaxStaleSeconds must be a whole number from 5 to 3600/],
+    ['view staleness beyond the token lifetime', { tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 301 }, /revocationViewMaxStaleSeconds must not exceed tokenTtlSeconds \(300\), got 301/],
+    ['view staleness not a number', { revocationViewMaxStaleSeconds: 'soon' }, /revocationViewMaxStaleSeconds/],
     ['routes not JSON', { routes: '[{' }, /routes is not valid JSON/],
     ['routes not an array', { routes: { method: 'GET' } }, /routes must be an array/],
     ['route with a bad method', { routes: [{ method: 'FETCH', path: '/a', scopes: [] }] }, /routes \[0\] \(FETCH \/a\): method must be ANY or one of/],
@@ -215,6 +226,7 @@ describe('functionSettings', () => {
       [Env.routes]: JSON.stringify(DEFAULT_ROUTES),
       [Env.unmatchedRoutes]: 'deny',
       [Env.revocationPollMs]: '250',
+      [Env.revocationMaxStalenessS]: String(Defaults.revocationMaxStalenessS),
     });
     // The fan-out times its cache flush by the authorizers' poll: the same value.
     expect(settings.fanout).toEqual({ [Env.revocationPollMs]: '250' });

@@ -88,12 +88,23 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(12);
+    expect(alarms()).toHaveLength(13);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
     }
     template(built.api).hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('fire when an authorizer decided on a revocation view older than half of revocationViewMaxStaleSeconds', () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.revocationViewAgeMs,
+      Namespace: METRICS_NAMESPACE,
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: (Defaults.revocationMaxStalenessS * 1000) / 2,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('fire on authorizer failures counted from the access log', () => {

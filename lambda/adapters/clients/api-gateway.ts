@@ -1,6 +1,6 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import { clientOptions, type Environment } from './options';
+import { bounded, clientOptions, type Environment } from './options';
 
 export function apiGatewayClient(env: Environment = process.env): APIGatewayClient {
-  return new APIGatewayClient(clientOptions('apigateway', env));
+  return bounded(new APIGatewayClient(clientOptions('apigateway', env)), 'api_gateway');
 }

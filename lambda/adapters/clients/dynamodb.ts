@@ -1,8 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { clientOptions, type Environment } from './options';
+import { bounded, clientOptions, type Environment } from './options';
+
+export function dynamoDbClient(env: Environment = process.env): DynamoDBClient {
+  return bounded(new DynamoDBClient(clientOptions('dynamodb', env)), 'dynamodb');
+}
 
 export function documentClient(env: Environment = process.env): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(clientOptions('dynamodb', env));
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return DynamoDBDocumentClient.from(dynamoDbClient(env), { marshallOptions: { removeUndefinedValues: true } });
 }

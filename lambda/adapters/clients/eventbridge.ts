@@ -1,6 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { clientOptions, type Environment } from './options';
+import { bounded, clientOptions, type Environment } from './options';
 
 export function eventBridgeClient(env: Environment = process.env): EventBridgeClient {
-  return new EventBridgeClient(clientOptions('events', env));
+  return bounded(new EventBridgeClient(clientOptions('events', env)), 'eventbridge');
 }

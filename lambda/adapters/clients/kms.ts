@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { clientOptions, type Environment } from './options';
+import { bounded, clientOptions, type Environment } from './options';
 
 export function kmsClient(env: Environment = process.env): KMSClient {
-  return new KMSClient(clientOptions('kms', env));
+  return bounded(new KMSClient(clientOptions('kms', env)), 'kms');
 }

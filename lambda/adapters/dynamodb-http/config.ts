@@ -25,7 +25,7 @@ const UNSUPPORTED_VARIANTS = ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOI
 
 export function dynamoHttpOptionsFrom(env: Environment): DynamoHttpClientOptions {
   const local = clientOptions('dynamodb', env);
-  if (local.endpoint !== undefined) {
+  if ('endpoint' in local) {
     let endpoint: URL;
     try {
       endpoint = new URL(local.endpoint);

@@ -16,6 +16,9 @@ import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, 
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 import { tempDirs } from '../../support/temp-dirs';
+import { startFaultProxy } from '../../support/fault-proxy';
+import { EndpointEnv } from '../../../common/config';
+import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const pollers: StreamPoller[] = [];
@@ -118,6 +121,32 @@ describe('fan-out faults on DynamoDB Local streams', () => {
     // The re-delivered records after the failed one were already in the feed: skipped, not written twice.
     expect(outcomes).toEqual(expect.arrayContaining(['f5:duplicate', 'f6:duplicate']));
   });
+
+  it('DynamoDB hanging in the middle of a batch (fault proxy, bounded clients): the failure is reported, and after recovery every revocation lands exactly once', async () => {
+    const tables = await freshTables();
+    await activeTokens(tables, JTIS);
+    await revokeTokens(tables, JTIS);
+    const proxy = await startFaultProxy(dynamoEndpoint());
+    stops.push(() => proxy.close());
+    // The feed writer as the fan-out function builds it: bounded client, through the proxy.
+    const writer = new DynamoRevocationFeedWriter(documentClient({ [EndpointEnv.dynamodb]: proxy.endpoint }), tables.names.revocations);
+    const telemetry = new RecordingFanoutTelemetry();
+    const fanout = fanoutOn(tables, writer, telemetry);
+    // Three writes go through, then every write hangs: the poller's batch is stuck mid-way.
+    proxy.hang({ only: ['PutItem', 'TransactWriteItems', 'DeleteItem'], after: { remaining: 3 } });
+    const responses: DynamoDBBatchResponse[] = [];
+    await poll(tables, async (event) => {
+      const response = await fanout(event);
+      responses.push(response);
+      if (response.batchItemFailures.length) await proxy.pass();
+      return response;
+    });
+
+    await until(() => responses.some((r) => r.batchItemFailures.length > 0), 'a batch item failure for the hung write', 60_000);
+    await until(async () => countByValue((await feed(tables)).entries).f6 === 1, 'every revocation after recovery', 60_000);
+    const { entries } = await feed(tables);
+    expect(countByValue(entries)).toEqual(exactlyOnce);
+  }, 120_000);
 
   it('a crash in the middle of a batch and a restart from the checkpoint file: every revocation exactly once', async () => {
     const tables = await freshTables();

@@ -119,11 +119,11 @@ describe('authorizer handler', () => {
     await expect(handler(authorizerEvent('Basic x'))).rejects.toThrow(/^Unauthorized$/);
   });
 
-  it('logs and counts a stale revocation view, failing closed', async () => {
+  it('logs and counts a stale revocation view, failing closed with the error API Gateway answers 503 (not Unauthorized: the token may be good)', async () => {
     const { h, handler, log, telemetry, published } = await setup();
     h.feed.failing = true;
     h.clock.advance(31_000);
-    await expect(handler(authorizerEvent(token()))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(authorizerEvent(token()))).rejects.toThrow(/^TemporarilyUnavailable$/);
     expect(log.lines.map((l) => l.message)).toContain('revocation feed read failed');
     expect(log.lines.find((l) => l.message === 'authorizer decision')!.extra[0]).toMatchObject({ reason: 'revocation_view_stale' });
     telemetry.flush();

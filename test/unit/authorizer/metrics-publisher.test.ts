@@ -48,15 +48,18 @@ describe('EmfMetricsPublisher', () => {
             { outcome: 'reject', reason: 'expired', count: 3 },
             { outcome: 'reject', reason: 'revoked', count: 2 },
             { outcome: 'forbid', reason: 'insufficient_scope', count: 1 },
+            { outcome: 'reject', reason: 'revocation_view_stale', count: 4 },
           ],
         }),
       ),
     ) as Emf[];
     const decisions = docs.filter((d) => Metric.decision in d);
+    // A stale view says nothing about the token: counted as unavailable (503), not unauthorized (401).
     expect(decisions.map((d) => [d[MetricDimension.outcome], d[Metric.decision]])).toEqual([
       ['allow', 90],
       ['forbidden', 1],
       ['unauthorized', 5],
+      ['unavailable', 4],
     ]);
     for (const d of decisions) {
       expect(d._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
@@ -68,6 +71,7 @@ describe('EmfMetricsPublisher', () => {
       ['unauthorized', 'expired', 3],
       ['unauthorized', 'revoked', 2],
       ['forbidden', 'insufficient_scope', 1],
+      ['unavailable', 'revocation_view_stale', 4],
     ]);
   });
 

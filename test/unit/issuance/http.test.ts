@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Limits } from '../../../common/config';
-import { Conflict, ErrorCode, InvalidClient, InvalidRequest, MethodNotAllowed, NotFound, RotationFailed, TemporarilyUnavailable } from '../../../lambda/core/issuance-errors';
-import { errorResponse, RETRY_AFTER_SECONDS, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
+import { Conflict, DEFAULT_RETRY_AFTER_SECONDS, DependencyUnavailable, ErrorCode, InvalidClient, InvalidRequest, MethodNotAllowed, NotFound, RotationFailed, TemporarilyUnavailable } from '../../../lambda/core/issuance-errors';
+import { errorResponse, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
 import { bodyBytes, formBody, header, jsonBody, queryParameters, type ProxyEvent } from '../../../lambda/http/request';
 import { proxyHandler } from '../../../lambda/http/router';
 
@@ -83,8 +83,20 @@ describe('the error mapper', () => {
       'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_client"',
     });
     expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).not.toHaveProperty('WWW-Authenticate');
-    expect(errorResponse(new TemporarilyUnavailable('x'), log).headers).toMatchObject({ 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    expect(errorResponse(new TemporarilyUnavailable('x'), log).headers).toMatchObject({ 'Retry-After': String(DEFAULT_RETRY_AFTER_SECONDS) });
     expect(errorResponse(new MethodNotAllowed(['GET', 'POST']), log).headers).toMatchObject({ Allow: 'GET, POST' });
+  });
+
+  it('answers a dependency failure 503 temporarily_unavailable with its Retry-After, typed or straight from the SDK', () => {
+    const typed = errorResponse(new DependencyUnavailable('dynamodb', 'throttled', 4, 'ThrottlingException'), log);
+    expect(typed.statusCode).toBe(503);
+    expect(typed.headers).toMatchObject({ 'Retry-After': '4', 'Cache-Control': 'no-store' });
+    expect(JSON.parse(typed.body)).toMatchObject({ error: 'temporarily_unavailable' });
+    const raw = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400, attempts: 3 } });
+    const untyped = errorResponse(raw, log);
+    expect(untyped.statusCode).toBe(503);
+    expect(untyped.headers).toMatchObject({ 'Retry-After': '4' });
+    expect(untyped.body).not.toContain('Rate exceeded');
   });
 
   it('turns anything unexpected into a generic 500 and logs it', () => {

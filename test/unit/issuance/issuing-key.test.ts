@@ -64,3 +64,35 @@ describe('jwkSet', () => {
     ]);
   });
 });
+
+describe('CachedRing.loadOrLastGood (the JWKS)', () => {
+  it('serves the last good ring when a read fails, without waiting on the source again for one cache window', async () => {
+    const source = new FakeRing([ecSigningKey('k1').record]);
+    let now = 0;
+    let down = false;
+    const ring = new CachedRing({ load: () => (down ? Promise.reject(Object.assign(new Error('hung'), { name: 'TimeoutError' })) : source.load()) }, () => now);
+    expect(await ring.loadOrLastGood()).toEqual({ records: [expect.objectContaining({ kid: 'k1' })], stale: false });
+
+    down = true;
+    now = ISSUER_RING_CACHE_MS;
+    const first = await ring.loadOrLastGood();
+    expect(first).toMatchObject({ stale: true, records: [expect.objectContaining({ kid: 'k1' })] });
+    expect((first.failure as Error).name).toBe('TimeoutError');
+    const loadsAfterFailure = source.loads;
+    // Within a cache window of the failure: the last good ring at once, no read, nothing to log.
+    now += ISSUER_RING_CACHE_MS - 1;
+    expect(await ring.loadOrLastGood()).toEqual({ records: first.records, stale: true });
+    // The issuer still gets the failure: it never signs with a stale ring.
+    await expect(ring.load()).rejects.toThrow('hung');
+
+    down = false;
+    now += ISSUER_RING_CACHE_MS;
+    expect(await ring.loadOrLastGood()).toMatchObject({ stale: false });
+    expect(source.loads).toBe(loadsAfterFailure + 1);
+  });
+
+  it('rejects when no read ever succeeded', async () => {
+    const ring = new CachedRing({ load: () => Promise.reject(new Error('down')) }, () => 0);
+    await expect(ring.loadOrLastGood()).rejects.toThrow('down');
+  });
+});

@@ -103,7 +103,7 @@ describe('local gateway', () => {
     }
   });
 
-  it('refuses a missing or invalid token with 401 invalid_token, and a crashing authorizer with 500', async () => {
+  it('refuses a missing or invalid token with 401 invalid_token, and a crashing authorizer with 503 + Retry-After', async () => {
     const missing = await fetch(`${url}/orders/1`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
@@ -111,8 +111,9 @@ describe('local gateway', () => {
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ error: 'invalid_token' });
     const crash = await fetch(`${url}/orders/1`, { headers: { Authorization: 'Bearer boom' } });
-    expect(crash.status).toBe(500);
-    expect(await crash.json()).toMatchObject({ error: 'server_error' });
+    expect(crash.status).toBe(503);
+    expect(crash.headers.get('retry-after')).toBe('5');
+    expect(await crash.json()).toMatchObject({ error: 'temporarily_unavailable' });
   });
 
   it('proxies an allowed call without the bearer token and with the context headers', async () => {

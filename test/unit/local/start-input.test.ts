@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, Limits } from '../../../common/config';
+import { DEFAULT_ROUTES, Defaults, Limits } from '../../../common/config';
 import { checkStartInput, parseCommandLine, parseConfigFile, readConfigFile, StartInputError } from '../../../local/start-input';
 
 const dirs: string[] = [];
@@ -78,10 +78,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds',
     );
   });
 
@@ -120,6 +120,23 @@ describe('parseConfigFile', () => {
     },
   );
 
+  it.each([
+    [{ revocationViewMaxStaleSeconds: 4 }, Defaults.tokenTtlSeconds],
+    [{ revocationViewMaxStaleSeconds: Defaults.tokenTtlSeconds + 1 }, Defaults.tokenTtlSeconds],
+    [{ tokenTtlSeconds: 120, revocationViewMaxStaleSeconds: 121 }, 120],
+    [{ revocationViewMaxStaleSeconds: '30' }, Defaults.tokenTtlSeconds],
+  ])('refuses revocationViewMaxStaleSeconds in %j, bounded by the token lifetime (%i)', (config, ttl) => {
+    const { message } = refusal(() => parse(config));
+    expect(message).toBe(
+      `my.config.json: revocationViewMaxStaleSeconds must be an integer from 5 to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime), got ${JSON.stringify(config.revocationViewMaxStaleSeconds)}`,
+    );
+  });
+
+  it('accepts revocationViewMaxStaleSeconds up to the token lifetime', () => {
+    expect(parse({ tokenTtlSeconds: 120, revocationViewMaxStaleSeconds: 120 }).revocationViewMaxStaleSeconds).toBe(120);
+    expect(parse({ revocationViewMaxStaleSeconds: 5 }).revocationViewMaxStaleSeconds).toBe(5);
+  });
+
   it('accepts tokenTtlSeconds at both limits', () => {
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
@@ -137,7 +154,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });
