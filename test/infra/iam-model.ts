@@ -401,6 +401,8 @@ export function sdkCallsOf(fn: FunctionName): SdkCall[] {
   for (const file of seen) {
     const source = fs.readFileSync(file, 'utf8');
     const commands = new Set([...source.matchAll(/new\s+([A-Z][A-Za-z0-9]*Command)\s*\(/g)].map((m) => m[1]!));
+    // The authorizer's own DynamoDB client (no SDK): `this.call('Query', …)` sends that operation.
+    for (const m of source.matchAll(/\bthis\.call\(\s*'([A-Z][A-Za-z]+)'/g)) commands.add(`${m[1]!}Command`);
     for (const command of commands) {
       const transactItems = command === 'TransactWriteCommand' ? [...new Set([...source.matchAll(/\b(Put|Update|Delete|ConditionCheck)\s*:/g)].map((m) => m[1]!))] : undefined;
       calls.push({ command, file: path.relative(PROJECT_ROOT, file), ...(transactItems && { transactItems }) });
