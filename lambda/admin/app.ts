@@ -27,7 +27,7 @@ import { LeakSettings } from '../core/leak-settings';
 import type { RandomBytes } from '../core/api-keys';
 import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
 import { ClientUsage } from '../core/client-usage';
-import { requireString, tableNamesFrom } from '../core/env';
+import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { loggerAudit } from '../http/audit';
 import { errorResponse, type ErrorLogger } from '../http/errors';
@@ -124,6 +124,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   const now = deps.now ?? Date.now;
   const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
   const usageConfig = usageRegistrationConfigFrom(deps.env);
+  const apiKeyPrefix = apiKeyPrefixFrom(deps.env);
   const clients = new DynamoClientStore(deps.doc, tables.clients);
   const audit = loggerAudit(deps.logger);
   const usage = new ClientUsage({
@@ -140,6 +141,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     usage,
     audit,
     now,
+    apiKeyPrefix,
   });
   const idempotency = new Idempotency({
     store: new DynamoIdempotencyStore(deps.doc, tables.idempotency),
