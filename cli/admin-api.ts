@@ -122,6 +122,9 @@ export type LeakResponseView = z.infer<typeof LeakResponseView>;
 /** Upper bound on pages `listAllKeys` follows: a server repeating a cursor must not loop forever. */
 const MAX_PAGES = 1000;
 
+export const GrantsView = z.looseObject({ clientId: z.string(), grants: z.record(z.string(), z.array(z.string())).nullable() });
+export type GrantsView = z.infer<typeof GrantsView>;
+
 export class AdminApi {
   private readonly http: ApiHttp;
   private readonly auth: AuthStrategy;
@@ -194,6 +197,15 @@ export class AdminApi {
 
   setLeakResponse(clientId: string, leakResponse: LeakResponse): Promise<LeakResponseView> {
     return this.call(LeakResponseView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/leak-response`, json: { leakResponse } });
+  }
+
+  /** A client's per-service grants (`null`: none, its keys' scopes decide). */
+  getGrants(clientId: string): Promise<GrantsView> {
+    return this.call(GrantsView, { method: 'GET', path: apiPath`admin/clients/${clientId}/grants` });
+  }
+
+  grant(clientId: string, service: string, scopes: readonly string[]): Promise<GrantsView> {
+    return this.call(GrantsView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/grants/${service}`, json: { scopes } });
   }
 
   signingKeys(): Promise<SigningKeys> {

@@ -9,7 +9,7 @@ import { ApiPath, Defaults, Limits } from '../common/config';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
 import { API_KEY_PATTERN } from '../common/tokens';
 import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
-import { AdminApi, type SetLimitsInput } from './admin-api';
+import { AdminApi, type GrantsView, type SetLimitsInput } from './admin-api';
 import type { AuthStrategy, CredentialsProvider } from './auth';
 import { CliError, ExitCode, MissingAdminToken, UnexpectedResponse, UsageError } from './errors';
 import { clientLimits, issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
@@ -285,6 +285,12 @@ function addRevoke(deps: CliDeps, parent: Command, spec: RevokeSpec): void {
     );
 }
 
+function grantsText(view: GrantsView): string {
+  if (view.grants === null) return `Client ${view.clientId} has no per-service grants: its keys' scopes decide.`;
+  const lines = Object.entries(view.grants).map(([service, scopes]) => `  ${service}: ${scopes.length ? scopes.join(' ') : '(none: the service is withdrawn)'}`);
+  return [`Client ${view.clientId}, scopes per service:`, ...lines].join('\n');
+}
+
 function revokeCommands(deps: CliDeps): Command[] {
   const tokens = new CommandGroup('tokens').description('revoke access tokens');
   addRevoke(deps, tokens, {
@@ -300,6 +306,29 @@ function revokeCommands(deps: CliDeps): Command[] {
     revoke: (api, clientId) => api.revokeClient(clientId),
     done: (clientId) => `Revoked client ${clientId}: every API key and access token it holds.`,
   });
+  clients.description('revoke clients, and grant them scopes per service');
+  clients
+    .command('grant')
+    .description('set the scopes a client may hold on one service (docs/services.md); --scopes "" withdraws the service')
+    .argument('<clientId>', 'the client')
+    .requiredOption('--service <name>', 'the service, by name')
+    .requiredOption('--scopes <a,b>', 'comma-separated scopes of that service', (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .action(
+      action(deps, async (ctx, clientId: string, opts: { service: string; scopes: string[] }) => {
+        const view = await (await ctx.admin()).grant(clientId, opts.service, opts.scopes);
+        ctx.print(view, () => grantsText(view));
+      }),
+    );
+  clients
+    .command('grants')
+    .description('show a client\'s scopes per service')
+    .argument('<clientId>', 'the client')
+    .action(
+      action(deps, async (ctx, clientId: string) => {
+        const view = await (await ctx.admin()).getGrants(clientId);
+        ctx.print(view, () => grantsText(view));
+      }),
+    );
   return [tokens, clients];
 }
 

@@ -43,6 +43,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('POST', '/admin/signing-keys/rotate'),
   admin('GET', '/admin/clients/{clientId}/leak-response'),
   admin('PUT', '/admin/clients/{clientId}/leak-response'),
+  admin('GET', '/admin/clients/{clientId}/grants'),
+  admin('PUT', '/admin/clients/{clientId}/grants/{service}'),
   leaks('POST', '/secret-scanning/github'),
   leaks('POST', '/leaks/revoke'),
 ];

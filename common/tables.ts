@@ -100,6 +100,11 @@ export const ClientAttr = {
   usageVersion: 'usageVersion',
   /** `revoke` (absent: the default) or `notify`: what a leak report of one of its live keys does (`common/leaks.ts`). */
   leakResponse: 'leakResponse',
+  /**
+   * Per-service grants (docs/services.md): service name → the scopes this client may hold
+   * there. Absent: no per-service ceiling (the keys' scopes decide).
+   */
+  grants: 'grants',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */

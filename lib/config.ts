@@ -226,7 +226,11 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
       [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
     },
-    admin: { [Env.apiKeyPrefix]: config.apiKeyPrefix },
+    admin: {
+      [Env.apiKeyPrefix]: config.apiKeyPrefix,
+      // Per-service grants are checked against the services' scopes.
+      ...(config.servicesConfigured && { [Env.services]: servicesEnvironment(config.services) }),
+    },
     leaks: { [Env.secretScanningKeysUrl]: config.secretScanningKeysUrl },
     // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
     fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },

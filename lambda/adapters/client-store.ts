@@ -20,6 +20,7 @@ const STORED_FIELDS: readonly (keyof StoredClient)[] = [
   'limits',
   'limitsVersion',
   'usageVersion',
+  'grants',
 ];
 
 function fromItem(item: Record<string, unknown>): StoredClient {

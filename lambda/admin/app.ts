@@ -24,6 +24,9 @@ import { DynamoIdempotencyStore } from '../adapters/idempotency-store';
 import { leakResponseOf, setLeakResponse } from '../adapters/leak-store';
 import { Admin } from '../core/admin';
 import { LeakSettings } from '../core/leak-settings';
+import { ServiceGrants } from '../core/service-grants';
+import { grantsOf, writeGrants } from '../adapters/grant-store';
+import { servicesOf } from '../core/services-env';
 import type { RandomBytes } from '../core/api-keys';
 import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
 import { ClientUsage } from '../core/client-usage';
@@ -57,7 +60,7 @@ const ROTATE_RESOURCE = '/admin/signing-keys/rotate';
 type Operation = (event: ProxyEvent, random?: RandomBytes) => Promise<APIGatewayProxyResult>;
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings): Readonly<Record<string, Operation>> {
+function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings, grants: ServiceGrants): Readonly<Record<string, Operation>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e, random) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e), random)),
@@ -73,6 +76,8 @@ function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings): Read
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
     'GET /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.get(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.set(param(e, 'clientId'), jsonBody(e))),
+    'GET /admin/clients/{clientId}/grants': async (e) => json(200, await grants.get(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/grants/{service}': async (e) => json(200, await grants.set(param(e, 'clientId'), param(e, 'service'), jsonBody(e))),
   };
 }
 
@@ -85,8 +90,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
  * The route table of every `admin` route in `API_ROUTES`; a route without an operation fails
  * the cold start. Every mutation (any method but GET) honours an `Idempotency-Key`.
  */
-export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings, idempotency: Idempotency, log: ErrorLogger): RouteTable {
-  const byRoute = operations(admin, usage, leaks);
+export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings, grants: ServiceGrants, idempotency: Idempotency, log: ErrorLogger): RouteTable {
+  const byRoute = operations(admin, usage, leaks, grants);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -153,7 +158,13 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     write: (clientId, mode) => setLeakResponse(deps.doc, tables.clients, clientId, mode),
     audit,
   });
-  const handle = proxyHandler(adminRoutes(admin, usage, leaks, idempotency, deps.logger), deps.logger);
+  const grants = new ServiceGrants({
+    services: servicesOf(deps.env),
+    read: (clientId) => grantsOf(deps.doc, tables.clients, clientId),
+    write: (clientId, before, next) => writeGrants(deps.doc, tables.clients, clientId, before, next),
+    audit,
+  });
+  const handle = proxyHandler(adminRoutes(admin, usage, leaks, grants, idempotency, deps.logger), deps.logger);
   return (event) => withDeadline(budgetOf(event), () => handle(event));
 }
 

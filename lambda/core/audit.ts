@@ -24,6 +24,7 @@ export const AuditAction = {
   keyLeakNotify: 'key.leak_notify',
   /** A client's `leakResponse` set (`PUT /admin/clients/{clientId}/leak-response`). */
   clientLeakResponse: 'client.leak_response',
+  clientGrant: 'client.grant',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -49,6 +50,8 @@ export interface AuditEvent {
   readonly source?: string;
   /** `revoke` or `notify`, as set. */
   readonly leakResponse?: string;
+  /** The service a grant or a token is for (docs/services.md). */
+  readonly service?: string;
 }
 
 export interface AuditLog {

@@ -43,6 +43,8 @@ export interface StoredClient {
   readonly limits?: ClientLimits;
   readonly limitsVersion?: number;
   readonly usageVersion?: number;
+  /** Per-service grants (`core/service-grants.ts`); absent: the keys' scopes decide alone. */
+  readonly grants?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface TokenRecord {

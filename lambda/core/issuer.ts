@@ -16,6 +16,7 @@ import { issuingKey, type RingSource } from './issuing-key';
 import { signCompactJws, unverifiedPayload, type Signer } from './jws';
 import { grantScopes, parseScopeParameter, formatScope } from './scopes';
 import { requestedService, scopesForService } from './resource-indicators';
+import { grantedOn } from './service-grants';
 import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
@@ -83,7 +84,8 @@ export class Issuer {
       authenticated = await authenticate(credentials, this.ports, nowSeconds);
       const granted = grantScopes(requestedScopes, authenticated.key.scopes);
       // The single-service form grants every scope of the key, as it always has.
-      const scopes = this.config.services ? scopesForService(granted, requestedScopes !== undefined, service) : granted;
+      const ceiling = grantedOn(authenticated.client.grants, service.name);
+      const scopes = this.config.services ? scopesForService(granted, requestedScopes !== undefined, service, ceiling) : granted;
       return await this.issue(authenticated, scopes, nowSeconds, service.audience);
     } catch (error) {
       this.auditFailure(AuditAction.tokenIssue, error, authenticated);

@@ -32,14 +32,21 @@ export function requestedService(form: FormParams, services: readonly ResolvedSe
 
 /**
  * The scopes of a token for `service`: the granted scopes (already narrowed to what was
- * asked for) that the service defines. Asking for a scope the service does not define is
- * `invalid_scope`; a client with no scope of the service is not permitted to target it.
+ * asked for) that the service defines and, when the client has per-service grants
+ * (`core/service-grants.ts`), that are granted to it on this service. Asking for a scope
+ * outside that is `invalid_scope`; a client left with no scope of the service is not
+ * permitted to target it (`invalid_target`).
  */
-export function scopesForService(granted: readonly string[], explicitlyRequested: boolean, service: ResolvedService): string[] {
+export function scopesForService(granted: readonly string[], explicitlyRequested: boolean, service: ResolvedService, ceiling?: readonly string[]): string[] {
   const defined = new Set(service.scopes);
-  const outside = granted.filter((scope) => !defined.has(scope));
-  if (explicitlyRequested && outside.length > 0) throw new InvalidScope(`The scope ${outside.join(' ')} is not a scope of the service ${service.name}.`);
-  const scopes = granted.filter((scope) => defined.has(scope));
+  const permitted = ceiling === undefined ? defined : new Set(ceiling.filter((scope) => defined.has(scope)));
+  if (explicitlyRequested) {
+    const outside = granted.filter((scope) => !defined.has(scope));
+    if (outside.length > 0) throw new InvalidScope(`The scope ${outside.join(' ')} is not a scope of the service ${service.name}.`);
+    const withheld = granted.filter((scope) => !permitted.has(scope));
+    if (withheld.length > 0) throw new InvalidScope(`The scope ${withheld.join(' ')} is not granted to this client on the service ${service.name}.`);
+  }
+  const scopes = granted.filter((scope) => permitted.has(scope));
   if (scopes.length === 0) throw new InvalidTarget(`This client holds no scope of the service ${service.name}.`);
   return scopes;
 }

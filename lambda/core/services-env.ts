@@ -20,3 +20,13 @@ export function servicesFrom(env: Environment, issuer: string, defaultUnmatched:
   }
   return { services: resolveServices(services, issuer, defaultUnmatched) };
 }
+
+/**
+ * The services' names and scopes, for a function that knows no issuer URL (the admin
+ * function grants scopes per service): audiences and resource URLs are not resolved.
+ */
+export function servicesOf(env: Environment): readonly Pick<ResolvedService, 'name' | 'scopes'>[] {
+  const raw = env[Env.services];
+  if (raw === undefined || raw === '') return [];
+  return servicesFrom(env, 'https://issuer.invalid').services!.map(({ name, scopes }) => ({ name, scopes }));
+}

@@ -4,7 +4,9 @@
  * runs the client-credentials flow with RFC 8707 resource indicators; each token opens its
  * own service only, and each upstream gets its own requests with the right headers.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
@@ -14,6 +16,8 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
 
 const EXAMPLE = JSON.parse(readFileSync(new URL('../../examples/services.json', import.meta.url), 'utf8')) as { services: ServiceDefinition[] };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
+const run = promisify(execFile);
+const REPO = new URL('../../', import.meta.url).pathname;
 
 describe('two services on the local stack', () => {
   let stack: LocalStack;
@@ -109,4 +113,69 @@ describe('two services on the local stack', () => {
       expect(((await refused.json()) as { error: string }).error).toBe('invalid_target');
     }
   });
+
+  it('grants scopes per service (admin API): a client with grants gets only those, and nothing on a service it has no grant on', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      fetch(`${stack.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const created = await admin('POST', '/admin/clients/granted/keys', { scopes: ['billing:invoices:read', 'billing:invoices:write', 'orders:read'] });
+    expect(created.status).toBe(201);
+    const key = String(((await created.json()) as { apiKey: string }).apiKey);
+    expect(await (await admin('GET', '/admin/clients/granted/grants')).json()).toEqual({ clientId: 'granted', grants: null });
+
+    const granted = await admin('PUT', '/admin/clients/granted/grants/billing', { scopes: ['billing:invoices:read'] });
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toEqual({ clientId: 'granted', grants: { billing: ['billing:invoices:read'] } });
+
+    const exchange = (resource: string) =>
+      fetch(`${stack.url}/oauth/token`, {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(`granted:${key}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
+      });
+    const billing = await exchange(`${stack.url}/billing`);
+    expect(((await billing.json()) as { scope: string }).scope).toBe('billing:invoices:read');
+    const orders = await exchange(`${stack.url}/orders`);
+    expect(orders.status).toBe(400);
+    expect(((await orders.json()) as { error: string }).error).toBe('invalid_target');
+
+    // Refusals change nothing: unknown service, a scope the service does not define, an unknown client, a bad body.
+    for (const [path, body, status, error] of [
+      ['/admin/clients/granted/grants/payments', { scopes: [] }, 404, 'not_found'],
+      ['/admin/clients/granted/grants/billing', { scopes: ['orders:read'] }, 400, 'invalid_scope'],
+      ['/admin/clients/nobody/grants/billing', { scopes: [] }, 404, 'client_not_found'],
+      ['/admin/clients/granted/grants/billing', { scopes: 'billing:invoices:read' }, 400, 'invalid_request'],
+    ] as const) {
+      const refused = await admin('PUT', path, body);
+      expect([path, refused.status, ((await refused.json()) as { error: string }).error]).toEqual([path, status, error]);
+    }
+    expect(await (await admin('GET', '/admin/clients/granted/grants')).json()).toEqual({ clientId: 'granted', grants: { billing: ['billing:invoices:read'] } });
+  });
+
+  it('npx tollgate clients grant / grants: set and show the scopes per service', async () => {
+    const cli = async (args: string[]) => {
+      try {
+        const { stdout } = await run(process.execPath, [join(REPO, 'cli', 'tollgate.mjs'), ...args], {
+          cwd: REPO,
+          env: { ...process.env, TOLLGATE_URL: stack.url, TOLLGATE_ADMIN_TOKEN: stack.adminToken },
+        });
+        return { code: 0, stdout };
+      } catch (error) {
+        const failed = error as { code: number; stdout: string; stderr: string };
+        return { code: failed.code, stdout: failed.stdout + failed.stderr };
+      }
+    };
+    const granted = await cli(['clients', 'grant', 'shop', '--service', 'orders', '--scopes', 'orders:read']);
+    expect(granted).toMatchObject({ code: 0 });
+    expect(granted.stdout).toContain('orders: orders:read');
+    const shown = await cli(['clients', 'grants', 'shop', '--json']);
+    expect(JSON.parse(shown.stdout)).toEqual({ clientId: 'shop', grants: { orders: ['orders:read'] } });
+    const refused = await cli(['clients', 'grant', 'shop', '--service', 'orders', '--scopes', 'billing:invoices:read']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toMatch(/not a scope of the service orders/);
+  });
 });
+

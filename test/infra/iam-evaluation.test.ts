@@ -173,6 +173,7 @@ const ADAPTER_TABLES: Record<string, readonly TableKey[]> = {
   // The authorizer's SigV4 reader: the ring (signing-key-reader.ts) and the feed (revocation-feed-reader.ts).
   'lambda/adapters/dynamodb-http/client.ts': ['signingKeys', 'revocations'],
   'lambda/adapters/idempotency-store.ts': ['idempotency'],
+  'lambda/adapters/grant-store.ts': ['clients'],
   // A key's leak mark (apiKeys), a client's leak response (clients).
   'lambda/adapters/leak-store.ts': ['apiKeys', 'clients'],
   // The revocation helper the API-key, client and token stores share.

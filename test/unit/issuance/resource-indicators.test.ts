@@ -16,7 +16,7 @@ const SERVICES = resolveServices(
   ISSUER,
 );
 
-function setup(keyScopes: string[], services = SERVICES) {
+function setup(keyScopes: string[], services = SERVICES, grants?: Record<string, string[]>) {
   const apiKeys = new FakeApiKeys();
   const clients = new FakeClients();
   const tokens = new FakeTokens();
@@ -24,7 +24,7 @@ function setup(keyScopes: string[], services = SERVICES) {
   const signing = ecSigningKey();
   const { apiKey, key } = storedKey({ scopes: keyScopes });
   apiKeys.keys.set(key.keyId, key);
-  clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000 });
+  clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000, ...(grants && { grants }) });
   const issuer = new Issuer(
     { apiKeys, clients, tokens, ring: new FakeRing([signing.record]), signer: signing.signer, audit, now: () => NOW * 1000 },
     { issuer: ISSUER, audience: 'tollgate', tokenTtlSeconds: 900, services },
@@ -88,4 +88,18 @@ describe('token requests for one of several services (RFC 8707)', () => {
     const { exchange } = setup(['billing:read'], single);
     expect(decodeJwt((await exchange({})).access_token).aud).toBe(`${ISSUER}/billing`);
   });
+
+  it('with per-service grants, a token carries only scopes granted on its service, and a service without a grant is not permitted', async () => {
+    const { exchange } = setup(['billing:read', 'billing:admin', 'orders:read'], SERVICES, { billing: ['billing:read'] });
+    expect((await exchange({ resource: `${ISSUER}/billing` })).scope).toBe('billing:read');
+    const notGranted = await refusal(exchange({ resource: `${ISSUER}/billing`, scope: 'billing:admin' }));
+    expect(notGranted).toBeInstanceOf(InvalidScope);
+    expect(notGranted.description).toMatch(/billing:admin is not granted to this client on the service billing/);
+    const noGrant = await refusal(exchange({ resource: 'urn:example:orders' }));
+    expect(noGrant).toBeInstanceOf(InvalidTarget);
+    // A withdrawn service (empty grant) is refused the same way.
+    const withdrawn = setup(['orders:read'], SERVICES, { orders: [] });
+    expect(await refusal(withdrawn.exchange({ resource: 'urn:example:orders' }))).toBeInstanceOf(InvalidTarget);
+  });
 });
+
