@@ -109,6 +109,7 @@ export const StackOutput = {
   tokensTableName: 'TokensTableName',
   signingKeysTableName: 'SigningKeysTableName',
   revocationsTableName: 'RevocationsTableName',
+  usageTableName: 'UsageTableName',
   /** The usage plan client usage keys are registered with (per-client throttling). */
   usagePlanId: 'UsagePlanId',
   /** The client certificate the stage presents to the upstream, which must verify it (mTLS). */
@@ -137,4 +138,5 @@ export const TABLE_NAME_OUTPUT: { readonly [K in TableKey]: string } = {
   tokens: StackOutput.tokensTableName,
   signingKeys: StackOutput.signingKeysTableName,
   revocations: StackOutput.revocationsTableName,
+  usage: StackOutput.usageTableName,
 };

@@ -208,6 +208,29 @@ export const FEED_BUCKET_SECONDS = 3600;
 export const FEED_SHARDS = 1;
 export const FEED_MARKER_PREFIX = 'id#';
 
+/**
+ * The usage table (docs/usage.md): per-minute counters of what the gateway's access log saw,
+ * with hour and day roll-ups, written by the usage meter with atomic `ADD`s. Partition
+ * `series` names granularity, dimension and subject (`usageSeries`, `common/usage.ts`); sort
+ * key `period` is the bucket start in epoch seconds, zero-padded so text order is time order.
+ */
+export const UsageAttr = {
+  series: 'series',
+  period: 'period',
+  requests: 'requests',
+  allowed: 'allowed',
+  throttled: 'throttled',
+  serverErrors: 'serverErrors',
+  /** Total denials; each reason also has its own counter, `denied_<reason>`. */
+  denied: 'denied',
+  /** String set of distinct source networks (/24 or /48), minute and hour client rows only. */
+  networks: 'networks',
+  /** String set of the batch markers applied to a client-minute row: a redelivered batch changes nothing. */
+  batches: 'batches',
+  /** TTL: the bucket's end plus its granularity's retention. */
+  expiresAt: 'expiresAt',
+} as const;
+
 const S = (name: string): KeyAttribute => ({ name, type: 'S' });
 const N = (name: string): KeyAttribute => ({ name, type: 'N' });
 
@@ -268,6 +291,15 @@ export const Tables = {
     partitionKey: S(FeedAttr.bucket),
     sortKey: S(FeedAttr.seq),
     ttlAttribute: FeedAttr.purgeAt,
+    stream: false,
+    indexes: [],
+  },
+  usage: {
+    id: 'Usage',
+    envVar: 'TOLLGATE_USAGE_TABLE',
+    partitionKey: S(UsageAttr.series),
+    sortKey: S(UsageAttr.period),
+    ttlAttribute: UsageAttr.expiresAt,
     stream: false,
     indexes: [],
   },

@@ -20,6 +20,7 @@ import {
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
+import { RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem } from '../common/usage';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
 
 export interface TollgateConfig {
@@ -55,6 +56,10 @@ export interface TollgateConfig {
   readonly upstreamCertificateGeneration: number;
   /** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
   readonly prepareNextUpstreamCertificate: boolean;
+  /** How long usage rows are kept, days, per granularity (docs/usage.md). */
+  readonly usageMinuteRetentionDays: number;
+  readonly usageHourRetentionDays: number;
+  readonly usageDayRetentionDays: number;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -78,6 +83,9 @@ export const SETTINGS = [
   'operatorPrincipals',
   'upstreamCertificateGeneration',
   'prepareNextUpstreamCertificate',
+  'usageMinuteRetentionDays',
+  'usageHourRetentionDays',
+  'usageDayRetentionDays',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -160,7 +168,22 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
       SettingBounds.upstreamCertificateGenerationMax,
     ),
     prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
+    ...usageRetention(read),
   };
+}
+
+/** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
+function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]> {
+  const raw = Object.fromEntries(
+    RETENTION_KEYS.map((key) => {
+      const value = present(read, UsageRetentionSetting[key]);
+      return [key, typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value];
+    }),
+  );
+  const problem = usageRetentionProblem(raw);
+  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key], problem.problem);
+  const days = (key: (typeof RETENTION_KEYS)[number]) => (raw[key] as number | undefined) ?? UsageRetentionDefaults[key];
+  return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
 /**

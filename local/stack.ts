@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { DEFAULT_ROUTES, Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
@@ -20,6 +20,11 @@ import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UsageRetentionDefaults, type UsageRetention } from '../common/usage';
+import { DynamoUsageStore } from '../lambda/adapters/usage-store';
+import { RouteLabeler } from '../lambda/core/usage-meter';
+import { LocalUsageMeter } from './usage-metering';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -45,6 +50,10 @@ export interface LocalStackOptions {
   readonly log?: (line: string) => void;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
   readonly onScheduledStep?: () => void;
+  /** How long usage rows are kept (docs/usage.md). @default `UsageRetentionDefaults` */
+  readonly usageRetention?: UsageRetention;
+  /** How often the access log is metered into the usage table. @default 1,000 ms */
+  readonly usageFlushMs?: number;
 }
 
 export interface LocalStack {
@@ -58,6 +67,8 @@ export interface LocalStack {
   readonly usagePlans: LocalUsagePlans;
   /** Invokes the rotation function as the console or the schedule would. */
   rotate(payload: unknown): Promise<unknown>;
+  /** Metering: `flush()` resolves once every access-log line written so far is in the usage table. */
+  readonly usage: { flush(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -174,13 +185,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => poller.stop());
 
+    // Metering: every access-log line also feeds the aggregator the deployed metering function runs.
+    const usageClient = localDynamoClient(dynamo.endpoint);
+    stops.push(async () => usageClient.destroy());
+    const usageStore = new DynamoUsageStore(DynamoDBDocumentClient.from(usageClient), names.usage, options.usageRetention ?? UsageRetentionDefaults);
+    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, log });
+    stops.push(() => meter.stop());
+
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
     gateway = new LocalGateway({
       handlers: { token, admin, authorizer },
       adminToken,
       upstreamUrl,
       authorizerCacheTtlSeconds: cacheTtlSeconds,
-      writeAccessLog: log,
+      writeAccessLog: (line) => {
+        log(line);
+        meter.write(line);
+      },
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
     });
@@ -210,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rotationFunctionName: ROTATION_FUNCTION,
       usagePlans,
       rotate: rotation,
+      usage: { flush: () => meter.flush() },
       stop: stopAll,
     };
   } catch (error) {

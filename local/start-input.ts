@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
+import { RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type UsageRetention } from '../common/usage';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
@@ -19,9 +20,20 @@ export interface FileConfig {
   readonly keySpec?: KeySpec;
   /** API Gateway's authorizer result cache, emulated; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
+  /** How long usage rows of each granularity are kept, days (docs/usage.md). */
+  readonly usageMinuteRetentionDays?: number;
+  readonly usageHourRetentionDays?: number;
+  readonly usageDayRetentionDays?: number;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = ['routes', 'unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds'];
+const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
+  'routes',
+  'unmatchedRoutes',
+  'tokenTtlSeconds',
+  'keySpec',
+  'authorizerCacheTtlSeconds',
+  ...RETENTION_KEYS.map((key) => UsageRetentionSetting[key]),
+];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -62,6 +74,8 @@ export interface StartInput {
   readonly keySpec?: KeySpec;
   /** Absent: the stack's default TTL. */
   readonly authorizerCacheTtlSeconds?: number;
+  /** Absent: the defaults. */
+  readonly usageRetention?: UsageRetention;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -122,6 +136,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
     ...optional('keySpec', config.keySpec),
     ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
+    ...optional('usageRetention', usageRetentionFrom(config)),
   };
 }
 
@@ -174,7 +189,16 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds as number);
     if (cacheProblem) throw problem('authorizerCacheTtlSeconds', cacheProblem);
   }
+  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key]]])));
+  if (retention) throw problem(UsageRetentionSetting[retention.key], retention.problem.replace(/, got .*$/, ''));
   return raw as FileConfig;
+}
+
+/** The retention the config file sets, defaults for the rest; undefined when it sets none. */
+function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
+  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key]] === undefined)) return undefined;
+  const { minuteDays, hourDays, dayDays } = { minuteDays: config.usageMinuteRetentionDays, hourDays: config.usageHourRetentionDays, dayDays: config.usageDayRetentionDays };
+  return { ...UsageRetentionDefaults, ...(minuteDays !== undefined && { minuteDays }), ...(hourDays !== undefined && { hourDays }), ...(dayDays !== undefined && { dayDays }) };
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       tokenTtlSeconds: input.tokenTtlSeconds,
       keySpec: input.keySpec,
       authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
+      usageRetention: input.usageRetention,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

@@ -25,7 +25,23 @@ describe('readConfig', () => {
       forwardBearerToken: Defaults.forwardBearerToken,
       upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
       prepareNextUpstreamCertificate: false,
+      usageMinuteRetentionDays: 7,
+      usageHourRetentionDays: 90,
+      usageDayRetentionDays: 400,
     });
+  });
+
+  it('reads the usage retention settings and refuses each bad one by name', () => {
+    expect(read({ usageMinuteRetentionDays: '3', usageHourRetentionDays: 30, usageDayRetentionDays: 3650 })).toMatchObject({
+      usageMinuteRetentionDays: 3,
+      usageHourRetentionDays: 30,
+      usageDayRetentionDays: 3650,
+    });
+    expect(() => read({ usageMinuteRetentionDays: 36 })).toThrow('Invalid Tollgate configuration: usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 36');
+    expect(() => read({ usageHourRetentionDays: 'x' })).toThrow('usageHourRetentionDays must be a whole number of days from 1 to 400, got "x"');
+    expect(() => read({ usageHourRetentionDays: 5 })).toThrow('usageHourRetentionDays must be at least usageMinuteRetentionDays (7), got 5');
+    expect(() => read({ usageDayRetentionDays: 89 })).toThrow('usageDayRetentionDays must be at least usageHourRetentionDays (90), got 89');
+    expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['usageMinuteRetentiondays'])).toThrow(/usageMinuteRetentionDays is spelled/);
   });
 
   it('reads `-c name=value` strings and cdk.json values alike', () => {

@@ -78,10 +78,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays',
     );
   });
 
@@ -109,6 +109,22 @@ describe('parseConfigFile', () => {
     },
   );
 
+  it('reads the usage retention settings, the rest from the defaults', () => {
+    expect(parse({ usageMinuteRetentionDays: 3, usageDayRetentionDays: 800 })).toEqual({ usageMinuteRetentionDays: 3, usageDayRetentionDays: 800 });
+    expect(check({}, ['--config', configFile({ usageHourRetentionDays: 30 })]).usageRetention).toEqual({ minuteDays: 7, hourDays: 30, dayDays: 400 });
+    expect(check({}, ['--config', configFile({})]).usageRetention).toBeUndefined();
+  });
+
+  it.each([
+    [{ usageMinuteRetentionDays: 0 }, 'usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 0'],
+    [{ usageMinuteRetentionDays: '7' }, 'usageMinuteRetentionDays must be a whole number of days from 1 to 35, got "7"'],
+    [{ usageHourRetentionDays: 401 }, 'usageHourRetentionDays must be a whole number of days from 1 to 400, got 401'],
+    [{ usageMinuteRetentionDays: 30, usageHourRetentionDays: 20 }, 'usageHourRetentionDays must be at least usageMinuteRetentionDays (30), got 20'],
+    [{ usageDayRetentionDays: 60 }, 'usageDayRetentionDays must be at least usageHourRetentionDays (90), got 60'],
+  ])('refuses usage retention %j, naming the key', (value, message) => {
+    expect(refusal(() => parse(value)).message).toBe(`my.config.json: ${message}`);
+  });
+
   it('accepts tokenTtlSeconds at both limits', () => {
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
@@ -126,7 +142,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });

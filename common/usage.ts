@@ -1,0 +1,128 @@
+/**
+ * Usage metering's shared facts (docs/usage.md): the usage table's row keys, the
+ * granularities and their retention settings, the outcome and denial-reason vocabulary. The
+ * stack (`lib/config.ts`), `npm start` (`local/start-input.ts`), the metering function and
+ * the admin API all read them here.
+ *
+ * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
+ */
+import { SECONDS_PER_DAY } from './config';
+
+export const GRANULARITIES = ['minute', 'hour', 'day'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export const GRANULARITY_SECONDS: { readonly [G in Granularity]: number } = { minute: 60, hour: 3600, day: SECONDS_PER_DAY };
+
+/** What a series counts: a whole client, one of its API keys, or one of its routes. */
+export type UsageDimension = 'client' | 'key' | 'route';
+
+const GRANULARITY_CODE: { readonly [G in Granularity]: string } = { minute: 'm', hour: 'h', day: 'd' };
+const DIMENSION_CODE: { readonly [D in UsageDimension]: string } = { client: 'c', key: 'k', route: 'r' };
+
+/**
+ * `|` separates the parts of a series key: client ids (`CLIENT_ID_PATTERN`), key ids and
+ * route labels (`METHOD /path`) never hold it.
+ */
+const SEP = '|';
+
+/** The partition of one series: `m|c|<clientId>`, `h|k|<clientId>|<keyId>`, `d|r|<clientId>|GET /orders`. */
+export function usageSeries(granularity: Granularity, dimension: UsageDimension, clientId: string, subject?: string): string {
+  const parts = [GRANULARITY_CODE[granularity], DIMENSION_CODE[dimension], clientId];
+  if (dimension !== 'client') parts.push(subject ?? '');
+  return parts.join(SEP);
+}
+
+/**
+ * The partition of the per-period client index `usage top` reads: one item per client
+ * active in the hour or day starting at `periodStart`, sort key the client id.
+ */
+export function usageTopPartition(granularity: 'hour' | 'day', periodStart: number): string {
+  return ['top', GRANULARITY_CODE[granularity], usagePeriodKey(periodStart)].join(SEP);
+}
+
+/** Sort key of a bucket: its start in epoch seconds, ten digits (text order is time order until 2286). */
+export function usagePeriodKey(periodStart: number): string {
+  return String(Math.trunc(periodStart)).padStart(10, '0');
+}
+
+export function bucketStart(epochSeconds: number, granularity: Granularity): number {
+  const size = GRANULARITY_SECONDS[granularity];
+  return Math.floor(epochSeconds / size) * size;
+}
+
+/**
+ * Why a request was refused by the gateway, from the access log's `errorType` (API Gateway's
+ * gateway-response type), lower-cased. Others fall under `other` so the set of counters, and
+ * so the size of a row, stays bounded.
+ */
+export const DENIAL_REASONS = ['unauthorized', 'access_denied', 'quota_exceeded', 'invalid_api_key', 'missing_authentication_token', 'other'] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/** The counter attribute of one denial reason. */
+export function deniedAttribute(reason: DenialReason): string {
+  return `denied_${reason}`;
+}
+
+/**
+ * A row holds at most this many distinct networks; beyond it the set stops growing and the
+ * count reads as "at least" this many (a DynamoDB item is at most 400 KB).
+ */
+export const USAGE_NETWORKS_MAX = 1000;
+
+/** Retention settings (days), checked by the stack at synth and by `npm start`. */
+export const UsageRetentionDefaults = { minuteDays: 7, hourDays: 90, dayDays: 400 } as const;
+
+export const UsageRetentionBounds = {
+  minuteDaysMax: 35,
+  hourDaysMax: 400,
+  dayDaysMax: 3650,
+} as const;
+
+export interface UsageRetention {
+  readonly minuteDays: number;
+  readonly hourDays: number;
+  readonly dayDays: number;
+}
+
+/** The setting names, as in cdk.json and the local config file. */
+export const UsageRetentionSetting = {
+  minuteDays: 'usageMinuteRetentionDays',
+  hourDays: 'usageHourRetentionDays',
+  dayDays: 'usageDayRetentionDays',
+} as const satisfies { readonly [K in keyof UsageRetention]: string };
+
+/** How the metering function learns them. */
+export const UsageEnv = {
+  minuteDays: 'TOLLGATE_USAGE_MINUTE_RETENTION_DAYS',
+  hourDays: 'TOLLGATE_USAGE_HOUR_RETENTION_DAYS',
+  dayDays: 'TOLLGATE_USAGE_DAY_RETENTION_DAYS',
+} as const satisfies { readonly [K in keyof UsageRetention]: string };
+
+/**
+ * Which retention setting is invalid and why, or undefined. A coarser granularity must be
+ * kept at least as long as a finer one: a roll-up that expired before its minutes would
+ * leave a range readable at minute granularity but not at hour.
+ */
+export function usageRetentionProblem(retention: Partial<Record<keyof UsageRetention, unknown>>): { readonly key: keyof UsageRetention; readonly problem: string } | undefined {
+  const value: Record<keyof UsageRetention, unknown> = { ...UsageRetentionDefaults };
+  for (const key of RETENTION_KEYS) if (retention[key] !== undefined) value[key] = retention[key];
+  const max = { minuteDays: UsageRetentionBounds.minuteDaysMax, hourDays: UsageRetentionBounds.hourDaysMax, dayDays: UsageRetentionBounds.dayDaysMax };
+  for (const key of RETENTION_KEYS) {
+    const v = value[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max[key]) {
+      return { key, problem: `must be a whole number of days from 1 to ${max[key]}, got ${JSON.stringify(v)}` };
+    }
+  }
+  const { minuteDays, hourDays, dayDays } = value as unknown as UsageRetention;
+  if (hourDays < minuteDays) return { key: 'hourDays', problem: `must be at least ${UsageRetentionSetting.minuteDays} (${minuteDays}), got ${hourDays}` };
+  if (dayDays < hourDays) return { key: 'dayDays', problem: `must be at least ${UsageRetentionSetting.hourDays} (${hourDays}), got ${dayDays}` };
+  return undefined;
+}
+
+export const RETENTION_KEYS: readonly (keyof UsageRetention)[] = ['minuteDays', 'hourDays', 'dayDays'];
+
+/** How long a bucket of each granularity is kept, in seconds. */
+export function retentionSeconds(retention: UsageRetention, granularity: Granularity): number {
+  const days = granularity === 'minute' ? retention.minuteDays : granularity === 'hour' ? retention.hourDays : retention.dayDays;
+  return days * SECONDS_PER_DAY;
+}

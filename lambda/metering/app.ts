@@ -1,0 +1,55 @@
+/**
+ * The metering function: a CloudWatch Logs subscription delivers the stage's access-log
+ * lines; each delivery is metered and applied to the usage table as one batch.
+ *
+ * The delivery is gzip-compressed JSON in `awslogs.data` (CloudWatch Logs "Subscription
+ * filters with AWS Lambda"). `CONTROL_MESSAGE` deliveries only check that the destination
+ * is reachable and hold no log events. A failed invocation is retried by Lambda with the
+ * same events (asynchronous invocation, then the DLQ), so the batch id is derived from the
+ * events' own ids, which CloudWatch Logs assigns once per event: a retry applies nothing twice.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage-meter';
+
+export interface MeteringSummary extends ApplyResult {
+  readonly batchId: string;
+  readonly lines: number;
+  readonly unattributed: number;
+  readonly ignored: number;
+  /** Now minus the oldest event's timestamp, ms: how far metering runs behind the gateway. */
+  readonly lagMs: number;
+}
+
+export interface MeteringDeps {
+  readonly sink: UsageSink;
+  readonly routes: RouteLabeler;
+  readonly now: () => number;
+}
+
+export function decodeDelivery(event: CloudWatchLogsEvent): CloudWatchLogsDecodedData {
+  return JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, 'base64')).toString('utf8')) as CloudWatchLogsDecodedData;
+}
+
+/** The id of a delivery: a digest of its log group, stream and every event id. */
+export function deliveryId(data: CloudWatchLogsDecodedData): string {
+  const hash = createHash('sha256').update(`${data.logGroup}\n${data.logStream}\n`);
+  for (const event of data.logEvents) hash.update(`${event.id}\n`);
+  return hash.digest('base64url');
+}
+
+export function createMetering(deps: MeteringDeps) {
+  return async (event: CloudWatchLogsEvent): Promise<MeteringSummary | undefined> => {
+    const data = decodeDelivery(event);
+    if (data.messageType !== 'DATA_MESSAGE' || data.logEvents.length === 0) return undefined;
+    const batchId = deliveryId(data);
+    const batch = meterLines(
+      data.logEvents.map((e) => e.message),
+      deps.routes,
+    );
+    const result = await deps.sink.apply(batchId, batch);
+    const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
+    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest };
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The metering function's configuration, read and checked once at cold start: the usage
+ * table, the retention of each granularity (the stack checked them at synth; checked again
+ * here so a hand-edited variable cannot write rows that never expire), and the route rules
+ * requests are labelled by (the same `TOLLGATE_ROUTES` the authorizer reads).
+ */
+import { DEFAULT_ROUTES, Env, routeRulesProblem, type RouteRule } from '../../common/config';
+import { RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, usageRetentionProblem, type UsageRetention } from '../../common/usage';
+import { ConfigurationError, tableNamesFrom } from '../core/env';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface MeteringConfig {
+  readonly usageTable: string;
+  readonly retention: UsageRetention;
+  readonly routes: readonly RouteRule[];
+}
+
+export function readMeteringConfig(env: Environment): MeteringConfig {
+  const { usage } = tableNamesFrom(env, ['usage']);
+  const retention = Object.fromEntries(
+    RETENTION_KEYS.map((key) => {
+      const raw = env[UsageEnv[key]];
+      return [key, raw === undefined || raw === '' ? UsageRetentionDefaults[key] : /^\d+$/.test(raw) ? Number(raw) : raw];
+    }),
+  ) as unknown as UsageRetention;
+  const problem = usageRetentionProblem(retention);
+  if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
+  return { usageTable: usage, retention, routes: routesFrom(env[Env.routes]) };
+}
+
+function routesFrom(raw: string | undefined): readonly RouteRule[] {
+  if (raw === undefined || raw === '') return DEFAULT_ROUTES;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigurationError(`environment variable ${Env.routes} is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = routeRulesProblem(value);
+  if (problem) throw new ConfigurationError(`environment variable ${Env.routes} ${problem}`);
+  return value as RouteRule[];
+}
