@@ -36,4 +36,6 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('DELETE', '/admin/tokens/{jti}'),
   admin('GET', '/admin/signing-keys'),
   admin('POST', '/admin/signing-keys/rotate'),
+  admin('GET', '/admin/clients/{clientId}/usage'),
+  admin('GET', '/admin/usage/top'),
 ];

@@ -73,6 +73,8 @@ export const Functions = {
       // Revoke only.
       tokens: { actions: ['UpdateItem'] },
       signingKeys: { actions: ['Query'] },
+      // usage-store's reader: one series, or one period's top index.
+      usage: { actions: ['Query'] },
     },
     auditLog: true,
   },

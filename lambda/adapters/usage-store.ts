@@ -32,6 +32,7 @@ import {
   type UsageRetention,
 } from '../../common/usage';
 import type { ApplyResult, ClientMinute, Counts, MeteredBatch, UsageSink } from '../core/usage-meter';
+import type { UsageReader } from '../core/usage-report';
 
 /** DynamoDB's limit of actions in one TransactWriteItems. */
 const TRANSACTION_ACTIONS_MAX = 100;
@@ -207,6 +208,14 @@ export class DynamoUsageStore implements UsageSink {
   private expiresAt(start: number, granularity: Granularity): number {
     return start + GRANULARITY_SECONDS[granularity] + retentionSeconds(this.retention, granularity);
   }
+}
+
+/** Reads of the usage table (the admin API's reports). */
+export class DynamoUsageReader implements UsageReader {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   /** The rows of one series from `from` to `to` (epoch seconds, bucket starts, inclusive), oldest first. */
   async series(series: string, from: number, to: number): Promise<Record<string, unknown>[]> {

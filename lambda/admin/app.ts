@@ -19,10 +19,12 @@ import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
+import { DynamoUsageReader } from '../adapters/usage-store';
 import { Admin } from '../core/admin';
 import { ClientUsage } from '../core/client-usage';
 import { requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
+import { UsageReports } from '../core/usage-report';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -42,7 +44,7 @@ export interface AdminAppDependencies {
 }
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage, reports: UsageReports): Readonly<Record<string, RouteHandler>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
@@ -56,6 +58,8 @@ function operations(admin: Admin, usage: ClientUsage): Readonly<Record<string, R
     'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'))),
     'GET /admin/signing-keys': async () => json(200, await admin.signingKeys()),
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
+    'GET /admin/clients/{clientId}/usage': async (e) => json(200, await reports.clientUsage(param(e, 'clientId'), queryParameters(e))),
+    'GET /admin/usage/top': async (e) => json(200, await reports.top(queryParameters(e))),
   };
 }
 
@@ -65,8 +69,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
 }
 
 /** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage): RouteTable {
-  const byRoute = operations(admin, usage);
+export function adminRoutes(admin: Admin, usage: ClientUsage, reports: UsageReports): RouteTable {
+  const byRoute = operations(admin, usage, reports);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -97,5 +101,6 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
     now,
   });
-  return proxyHandler(adminRoutes(admin, usage), deps.logger);
+  const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
+  return proxyHandler(adminRoutes(admin, usage, reports), deps.logger);
 }

@@ -11,8 +11,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../common/config';
 import { UsageAttr } from '../../common/tables';
-import { UsageRetentionDefaults, usageSeries, type UsageDimension } from '../../common/usage';
-import { DynamoUsageStore } from '../../lambda/adapters/usage-store';
+import { usageSeries, type UsageDimension } from '../../common/usage';
+import { DynamoUsageReader } from '../../lambda/adapters/usage-store';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 
@@ -29,7 +29,7 @@ interface LogLine {
 describe('usage metering on the local stack (authorizer cache on)', () => {
   let stack: LocalStack;
   let dataDir: string;
-  let store: DynamoUsageStore;
+  let store: DynamoUsageReader;
   const accessLog: LogLine[] = [];
 
   beforeAll(async () => {
@@ -42,7 +42,7 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
         if (line.startsWith('{"requestId"')) accessLog.push(JSON.parse(line) as LogLine);
       },
     });
-    store = new DynamoUsageStore(DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint)), tableNames('tollgate-local-').usage, UsageRetentionDefaults);
+    store = new DynamoUsageReader(DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint)), tableNames('tollgate-local-').usage);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -167,5 +167,19 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
     expect(await sum('beta', 'allowed')).toBe(20);
     expect(await sum('gamma', 'throttled')).toBe(gammaThrottled);
     expect(await sum('gamma', 'allowed')).toBe(10 - gammaThrottled);
+
+    // The admin API reads the same numbers.
+    const from = String(minutes[0]);
+    const alphaView = await admin('GET', `/admin/clients/alpha/usage?from=${from}&granularity=minute`);
+    expect(alphaView.status).toBe(200);
+    expect(alphaView.body.totals).toEqual({ requests: 39, allowed: 30, throttled: 0, serverErrors: 0, denied: 9, deniedBy: { access_denied: 9 } });
+    const betaKey = await admin('GET', `/admin/clients/beta/usage?from=${from}&keyId=${beta2.keyId}`);
+    expect(betaKey.body.totals).toMatchObject({ requests: 8, allowed: 8 });
+    const top = await admin('GET', '/admin/usage/top?by=requests&window=2h');
+    expect((top.body.clients as { clientId: string; requests: number }[]).map((c) => [c.clientId, c.requests])).toEqual([
+      ['alpha', 39],
+      ['beta', 20],
+      ['gamma', 10],
+    ]);
   });
 });

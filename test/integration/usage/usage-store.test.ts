@@ -4,7 +4,7 @@ import { DEFAULT_ROUTES, type RouteRule } from '../../../common/config';
 import { UsageAttr } from '../../../common/tables';
 import { SECONDS_PER_DAY } from '../../../common/config';
 import { USAGE_NETWORKS_MAX, UsageRetentionDefaults, usagePeriodKey, usageSeries, usageTopPartition } from '../../../common/usage';
-import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
+import { DynamoUsageReader, DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage-meter';
 import { freshTables, type TestTables } from '../../support/aws';
 import { line } from '../../unit/usage/lines';
@@ -89,12 +89,13 @@ describe('DynamoUsageStore on DynamoDB Local', () => {
 
   it('reads a series back in time order and the top index of an hour', async () => {
     await store.apply('later', meterLines([line({ atMs: T0 + 120_000, clientId: 'alpha', keyId: KEY })], routes));
-    const rows = await store.series(usageSeries('minute', 'client', 'alpha'), MINUTE, MINUTE + 180);
+    const reader = new DynamoUsageReader(tables.doc, tables.names.usage);
+    const rows = await reader.series(usageSeries('minute', 'client', 'alpha'), MINUTE, MINUTE + 180);
     expect(rows.map((r) => [r[UsageAttr.period], r[UsageAttr.requests]])).toEqual([
       [usagePeriodKey(MINUTE), 7],
       [usagePeriodKey(MINUTE + 120), 1],
     ]);
-    const top = await store.top('hour', Math.floor(MINUTE / 3600) * 3600);
+    const top = await reader.top('hour', Math.floor(MINUTE / 3600) * 3600);
     expect(top.map((r) => r[UsageAttr.period]).sort()).toEqual(['alpha', 'bravo', 'charlie', 'delta', 'echo']);
   });
 });
