@@ -85,6 +85,55 @@ export const ClientLimitsView = z.looseObject({
 });
 export type ClientLimitsView = z.infer<typeof ClientLimitsView>;
 
+/** One bucket of `GET /admin/clients/{clientId}/usage`. */
+export const UsagePoint = z.looseObject({
+  start: z.string(),
+  requests: z.number(),
+  allowed: z.number(),
+  throttled: z.number(),
+  serverErrors: z.number(),
+  denied: z.number(),
+  deniedBy: z.record(z.string(), z.number()),
+  networks: z.number().optional(),
+});
+export type UsagePoint = z.infer<typeof UsagePoint>;
+
+export const UsageSeries = z.looseObject({
+  clientId: z.string(),
+  granularity: z.string(),
+  keyId: z.string().optional(),
+  route: z.string().optional(),
+  from: z.string(),
+  to: z.string(),
+  points: z.array(UsagePoint),
+  totals: UsagePoint.omit({ start: true, networks: true }),
+});
+export type UsageSeries = z.infer<typeof UsageSeries>;
+
+export const UsageTop = z.looseObject({
+  by: z.string(),
+  window: z.string(),
+  from: z.string(),
+  to: z.string(),
+  clients: z.array(z.looseObject({ clientId: z.string(), requests: z.number(), denied: z.number(), throttled: z.number() })),
+});
+export type UsageTop = z.infer<typeof UsageTop>;
+
+/** Query of `GET /admin/clients/{clientId}/usage`; the server checks every value. */
+export interface UsageQuery {
+  readonly from?: string;
+  readonly to?: string;
+  readonly granularity?: string;
+  readonly keyId?: string;
+  readonly route?: string;
+}
+
+export interface UsageTopQuery {
+  readonly by?: string;
+  readonly window?: string;
+  readonly limit?: number;
+}
+
 /**
  * The body of `PUT …/limits`. It replaces every limit of the client: `quota` absent or
  * `null` both mean "no quota", so leaving it out removes a quota the client had.
@@ -181,6 +230,14 @@ export class AdminApi {
 
   setLimits(clientId: string, input: SetLimitsInput): Promise<ClientLimitsView> {
     return this.call(ClientLimitsView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/limits`, json: input });
+  }
+
+  usage(clientId: string, query: UsageQuery = {}): Promise<UsageSeries> {
+    return this.call(UsageSeries, { method: 'GET', path: apiPath`admin/clients/${clientId}/usage`, query: { ...query } });
+  }
+
+  usageTop(query: UsageTopQuery = {}): Promise<UsageTop> {
+    return this.call(UsageTop, { method: 'GET', path: 'admin/usage/top', query: { ...query } });
   }
 
   signingKeys(): Promise<SigningKeys> {

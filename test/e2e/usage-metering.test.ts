@@ -15,6 +15,7 @@ import { usageSeries, type UsageDimension } from '../../common/usage';
 import { DynamoUsageReader } from '../../lambda/adapters/usage-store';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { rows, tollgate } from '../unit/cli/harness';
 
 interface LogLine {
   readonly requestTimeEpoch: number;
@@ -181,5 +182,24 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
       ['beta', 20],
       ['gamma', 10],
     ]);
+
+    // And so does the CLI: a table with a trend per outcome, the server's JSON, the top clients.
+    const env = { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } };
+    const table = await tollgate(['usage', 'alpha', '--from', from, '--url', stack.url], env);
+    expect(table.code, table.stderr).toBe(0);
+    const byOutcome = new Map(rows(table.stdout).slice(2).map((cells) => cells.filter((c) => c !== '')).map(([name, total, trend]) => [name!, { total, trend }]));
+    expect(byOutcome.get('requests')?.total).toBe('39');
+    expect(byOutcome.get('requests')?.trend).toMatch(/[▁▂▃▄▅▆▇█]/);
+    expect(byOutcome.get('access_denied')?.total).toBe('9');
+    const json = await tollgate(['usage', 'beta', '--from', from, '--key', beta1.keyId, '--json', '--url', stack.url], env);
+    expect((JSON.parse(json.stdout) as { totals: unknown }).totals).toMatchObject({ requests: 12, allowed: 12 });
+    const topCli = await tollgate(['usage', 'top', '--by', 'denied', '--window', '2h', '--url', stack.url], env);
+    expect(rows(topCli.stdout).slice(1)).toEqual([
+      ['CLIENT', 'REQUESTS', 'DENIED', 'THROTTLED'],
+      ['alpha', '39', '9', '0'],
+    ]);
+    const refused = await tollgate(['usage', 'alpha', '--granularity', 'week', '--url', stack.url], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/granularity/);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * `tollgate usage <clientId>` and `tollgate usage top` (docs/usage.md, docs/cli.md): the
+ * admin API's usage reports as tables, one sparkline per row, or the server's JSON with
+ * `--json`. The server checks every parameter and names a bad one (exit 1).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { AdminApi, UsagePoint, UsageSeries, UsageTop } from './admin-api';
+import { table } from './format';
+
+/** What a command's action gets from the program (`cli/program.ts`). */
+export interface UsageCommandContext {
+  admin(): Promise<AdminApi>;
+  print(value: unknown, human: () => string): void;
+}
+
+/** Wraps an action as the program wraps all of its own (target, output mode, argument checks). */
+export type Wrap = (run: (context: UsageCommandContext, ...args: any[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
+
+const BARS = '▁▂▃▄▅▆▇█';
+/** A bucket without requests: unlike a blank, it keeps the columns of a table apart. */
+const NONE = '·';
+/** A sparkline is at most this wide; more points are summed into this many columns. */
+export const SPARKLINE_WIDTH = 60;
+
+/** Values as bars scaled to the largest, `·` for none; more than `width` values are summed into `width` columns. */
+export function sparkline(values: readonly number[], width = SPARKLINE_WIDTH): string {
+  const columns = values.length <= width ? [...values] : Array.from({ length: width }, (_, i) => sumOf(values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width))));
+  const max = Math.max(0, ...columns);
+  return columns.map((v) => (max === 0 || v === 0 ? NONE : BARS[Math.min(BARS.length - 1, Math.ceil((v / max) * BARS.length) - 1)])).join('');
+}
+
+function sumOf(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+const shortTime = (iso: string) => iso.replace(/:00\.000Z$/, 'Z').replace(/\.000Z$/, 'Z');
+
+/** One row per outcome (and per denial reason): its total over the range and its trend. */
+export function usageTable(view: UsageSeries): string {
+  const subject = view.keyId !== undefined ? ` key ${view.keyId}` : view.route !== undefined ? ` route ${view.route}` : '';
+  const head = `Usage of ${view.clientId}${subject} per ${view.granularity}, ${shortTime(view.from)} to ${shortTime(view.to)} (${view.points.length} points)`;
+  const row = (name: string, pick: (p: UsagePoint) => number | undefined, total: number) => [name, String(total), sparkline(view.points.map((p) => pick(p) ?? 0))];
+  const rows = [
+    row('requests', (p) => p.requests, view.totals.requests),
+    row('allowed', (p) => p.allowed, view.totals.allowed),
+    row('denied', (p) => p.denied, view.totals.denied),
+    ...Object.entries(view.totals.deniedBy).map(([reason, n]) => row(`  ${reason}`, (p) => p.deniedBy[reason], n)),
+    row('throttled', (p) => p.throttled, view.totals.throttled),
+    row('5xx', (p) => p.serverErrors, view.totals.serverErrors),
+  ];
+  if (view.points.some((p) => p.networks !== undefined)) {
+    rows.push(['networks (max)', String(Math.max(0, ...view.points.map((p) => p.networks ?? 0))), sparkline(view.points.map((p) => p.networks ?? 0))]);
+  }
+  return `${head}\n${table(['OUTCOME', 'TOTAL', 'TREND'], rows)}`;
+}
+
+export function topTable(view: UsageTop): string {
+  const head = `Top clients by ${view.by}, ${shortTime(view.from)} to ${shortTime(view.to)} (${view.window})`;
+  if (view.clients.length === 0) return `${head}\nNo client has ${view.by} in this window.`;
+  return `${head}\n${table(
+    ['CLIENT', 'REQUESTS', 'DENIED', 'THROTTLED'],
+    view.clients.map((c) => [c.clientId, String(c.requests), String(c.denied), String(c.throttled)]),
+  )}`;
+}
+
+function positiveWhole(value: string): number {
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number from 1.');
+  return Number(value);
+}
+
+export function usageCommand(wrap: Wrap): Command {
+  const usage = new Command('usage')
+    .description("show a client's metered requests over time, or the busiest clients (`usage top`)")
+    .argument('<clientId>')
+    .option('--from <time>', 'start: ISO 8601 with a zone, or epoch seconds (default: 59 buckets before --to)')
+    .option('--to <time>', 'end, inclusive (default: now)')
+    .option('--granularity <g>', 'minute, hour or day (default minute)')
+    .option('--key <keyId>', "only this API key's requests")
+    .option('--route <route>', 'only this route, as reported: "GET /orders/{proxy+}" or "unmatched"')
+    .addHelpText('after', '\nExamples:\n  npx tollgate usage orders-service\n  npx tollgate usage orders-service --granularity hour --from 2026-12-01T00:00:00Z')
+    .action(
+      wrap(async (ctx, clientId: string, opts: { from?: string; to?: string; granularity?: string; key?: string; route?: string }) => {
+        const view = await (await ctx.admin()).usage(clientId, {
+          ...(opts.from !== undefined && { from: opts.from }),
+          ...(opts.to !== undefined && { to: opts.to }),
+          ...(opts.granularity !== undefined && { granularity: opts.granularity }),
+          ...(opts.key !== undefined && { keyId: opts.key }),
+          ...(opts.route !== undefined && { route: opts.route }),
+        });
+        ctx.print(view, () => usageTable(view));
+      }),
+    );
+  usage
+    .command('top')
+    .description('the busiest clients of a recent window')
+    .option('--by <measure>', 'requests, denied or throttled (default requests)')
+    .option('--window <w>', 'hours (1h-48h) or days (1d-90d), ending now (default 24h)')
+    .option('--limit <n>', 'how many clients (default 10, at most 100)', positiveWhole)
+    .action(
+      wrap(async (ctx, opts: { by?: string; window?: string; limit?: number }) => {
+        const view = await (await ctx.admin()).usageTop({
+          ...(opts.by !== undefined && { by: opts.by }),
+          ...(opts.window !== undefined && { window: opts.window }),
+          ...(opts.limit !== undefined && { limit: opts.limit }),
+        });
+        ctx.print(view, () => topTable(view));
+      }),
+    );
+  return usage;
+}
