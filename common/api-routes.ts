@@ -38,4 +38,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('POST', '/admin/signing-keys/rotate'),
   admin('GET', '/admin/clients/{clientId}/usage'),
   admin('GET', '/admin/usage/top'),
+  admin('GET', '/admin/clients/{clientId}/quota'),
+  admin('PUT', '/admin/clients/{clientId}/quota'),
+  admin('POST', '/admin/clients/{clientId}/resume'),
 ];

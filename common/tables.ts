@@ -93,6 +93,17 @@ export const ClientAttr = {
   limitsVersion: 'limitsVersion',
   /** The `limitsVersion` the last successful usage-plan registration applied. */
   usageVersion: 'usageVersion',
+  /** Metered quota (docs/usage.md): `{limit, period}` enforced from the usage table, beyond usage plans. */
+  meteredQuota: 'meteredQuota',
+  /**
+   * Epoch seconds until which the client is suspended (its quota is used up, or an anomaly
+   * response); the fan-out carries each change to the authorizers as a `suspended` feed entry.
+   */
+  suspendedUntil: 'suspendedUntil',
+  /** Why: `quota_exceeded`, `anomaly`, or `resumed` when an operator lifted it. */
+  suspendedReason: 'suspendedReason',
+  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
+  suspendedAtMs: 'suspendedAtMs',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */
@@ -196,6 +207,12 @@ export const RevocationKind = {
   Client: 'sub',
   /** Every token signed by one signing key (compromise), by `kid`. */
   SigningKey: 'kid',
+  /**
+   * A time-boxed suspension of one client, by {@link suspensionValue} (`<clientId>#<until>#<reason>`):
+   * its tokens are refused until `until` (epoch seconds). The newest entry of a client wins,
+   * so lifting a suspension is an entry whose `until` is the moment it was lifted.
+   */
+  Suspension: 'sus',
 } as const;
 export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
 
@@ -347,6 +364,22 @@ export function feedSortKeyTime(seq: string): number {
 /** Idempotency marker of one revocation: at most one feed entry per (kind, value). */
 export function feedMarkerPartition(kind: RevocationKind, value: string): string {
   return `${FEED_MARKER_PREFIX}${kind}#${value}`;
+}
+
+/** Why a client is suspended, or that an operator lifted its suspension (`resumed`). */
+export const SUSPENSION_REASONS = ['quota_exceeded', 'anomaly', 'resumed'] as const;
+export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
+
+/** The feed value of a suspension: the client, its end (epoch seconds) and its reason. Client ids hold no `#`. */
+export function suspensionValue(clientId: string, untilSeconds: number, reason: SuspensionReason): string {
+  return `${clientId}#${Math.trunc(untilSeconds)}#${reason}`;
+}
+
+export function parseSuspensionValue(value: string): { readonly clientId: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
+  const [clientId, until, reason, ...rest] = value.split('#');
+  if (!clientId || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
+  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason ?? '')) return undefined;
+  return { clientId, untilSeconds: Number(until), reason: reason as SuspensionReason };
 }
 
 /** A signing-key ring item as stored (the head item aside). */

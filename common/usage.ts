@@ -8,6 +8,30 @@
  */
 import { SECONDS_PER_DAY } from './config';
 
+/**
+ * Context keys of the authorizer's Deny for a suspended client: the gateway renders its
+ * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
+ * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
+ */
+export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' } as const;
+
+/**
+ * What a suspended client is answered (docs/usage.md): 403, the code in the body, and
+ * `Retry-After` with the seconds until the suspension ends (RFC 9110 §10.2.3). 403, not 429:
+ * an API Gateway gateway response has one fixed status per type, and the authorizer's Deny
+ * is ACCESS_DENIED, whose status is 403 for scope refusals too; the body tells them apart.
+ */
+export const SUSPENDED_RESPONSES = {
+  quota_exceeded: {
+    statusCode: 403,
+    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client for the current period is used up.' },
+  },
+  suspended: {
+    statusCode: 403,
+    body: { error: 'client_suspended', error_description: 'This client is suspended for unusual use; an operator can resume it.' },
+  },
+} as const;
+
 export const GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
@@ -55,7 +79,7 @@ export function bucketStart(epochSeconds: number, granularity: Granularity): num
  * gateway-response type), lower-cased. Others fall under `other` so the set of counters, and
  * so the size of a row, stays bounded.
  */
-export const DENIAL_REASONS = ['unauthorized', 'access_denied', 'quota_exceeded', 'invalid_api_key', 'missing_authentication_token', 'other'] as const;
+export const DENIAL_REASONS = ['unauthorized', 'access_denied', 'quota_exceeded', 'suspended', 'invalid_api_key', 'missing_authentication_token', 'other'] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
 /** The counter attribute of one denial reason. */

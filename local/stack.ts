@@ -25,6 +25,10 @@ import { UsageRetentionDefaults, type UsageRetention } from '../common/usage';
 import { DynamoUsageStore } from '../lambda/adapters/usage-store';
 import { RouteLabeler } from '../lambda/core/usage-meter';
 import { LocalUsageMeter } from './usage-metering';
+import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
+import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
+import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
+import { QuotaEnforcer } from '../lambda/core/usage-quota';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -188,8 +192,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Metering: every access-log line also feeds the aggregator the deployed metering function runs.
     const usageClient = localDynamoClient(dynamo.endpoint);
     stops.push(async () => usageClient.destroy());
-    const usageStore = new DynamoUsageStore(DynamoDBDocumentClient.from(usageClient), names.usage, options.usageRetention ?? UsageRetentionDefaults);
-    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, log });
+    const usageDoc = DynamoDBDocumentClient.from(usageClient);
+    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults);
+    // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
+    const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage });
+    const events = new EventBridgePublisher(eventBridgeClient(process.env));
+    const quotas = new QuotaEnforcer(
+      {
+        state: (clientId) => quotaStore.state(clientId),
+        used: (clientId, start, now) => quotaStore.used(clientId, start, now),
+        suspend: (clientId, until, nowMs) => quotaStore.suspend(clientId, until, nowMs),
+        noticeOnce: (clientId, start, threshold, expiresAt) => quotaStore.noticeOnce(clientId, start, threshold, expiresAt),
+        publish: (event) => events.publish([event]),
+      },
+      Date.now,
+    );
+    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, log });
     stops.push(() => meter.stop());
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;

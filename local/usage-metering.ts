@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage-meter';
+import type { QuotaEnforcer, QuotaOutcome } from '../lambda/core/usage-quota';
 
 export interface LocalUsageMeterOptions {
   readonly sink: UsageSink;
@@ -14,8 +15,10 @@ export interface LocalUsageMeterOptions {
   readonly flushMs?: number;
   /** Failures are logged and the batch is retried on the next flush. */
   readonly log: (line: string) => void;
+  /** Metered quotas, checked for the clients of each batch once it is applied. */
+  readonly quotas?: QuotaEnforcer;
   /** Told after every applied batch (the benchmark measures metering lag with it). */
-  readonly onApplied?: (lines: readonly string[], result: ApplyResult) => void;
+  readonly onApplied?: (lines: readonly string[], result: ApplyResult, quotas: readonly QuotaOutcome[]) => void;
 }
 
 interface PendingBatch {
@@ -61,9 +64,13 @@ export class LocalUsageMeter {
     while (this.pending.length > 0) {
       const batch = this.pending[0]!;
       try {
-        const result = await this.options.sink.apply(batch.id, meterLines(batch.lines, this.options.routes));
+        const metered = meterLines(batch.lines, this.options.routes);
+        const result = await this.options.sink.apply(batch.id, metered);
+        // Retried with the batch when it fails: the counts are already in and will not be added twice.
+        const quotas = this.options.quotas ? await this.options.quotas.check(metered.minutes.map((m) => m.clientId)) : [];
         this.pending.shift();
-        this.options.onApplied?.(batch.lines, result);
+        for (const q of quotas) if (q.outcome === 'suspended' || q.outcome === 'approaching') this.options.log(JSON.stringify({ event: 'usage_quota', ...q }));
+        this.options.onApplied?.(batch.lines, result, quotas);
       } catch (error) {
         this.options.log(JSON.stringify({ event: 'usage_metering_failed', batchId: batch.id, lines: batch.lines.length, error: (error as Error).message }));
         throw error;

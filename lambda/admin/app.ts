@@ -20,11 +20,13 @@ import { ApiGatewayUsagePlans } from '../adapters/usage-plans';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { DynamoUsageReader } from '../adapters/usage-store';
+import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { Admin } from '../core/admin';
 import { ClientUsage } from '../core/client-usage';
 import { requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { UsageReports } from '../core/usage-report';
+import { QuotaAdmin } from '../core/usage-quota-admin';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -44,7 +46,7 @@ export interface AdminAppDependencies {
 }
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage, reports: UsageReports): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin): Readonly<Record<string, RouteHandler>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
@@ -60,6 +62,9 @@ function operations(admin: Admin, usage: ClientUsage, reports: UsageReports): Re
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
     'GET /admin/clients/{clientId}/usage': async (e) => json(200, await reports.clientUsage(param(e, 'clientId'), queryParameters(e))),
     'GET /admin/usage/top': async (e) => json(200, await reports.top(queryParameters(e))),
+    'GET /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.show(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
+    'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
   };
 }
 
@@ -69,8 +74,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
 }
 
 /** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage, reports: UsageReports): RouteTable {
-  const byRoute = operations(admin, usage, reports);
+export function adminRoutes(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin): RouteTable {
+  const byRoute = operations(admin, usage, reports, quotas);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -102,5 +107,6 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     now,
   });
   const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
-  return proxyHandler(adminRoutes(admin, usage, reports), deps.logger);
+  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
+  return proxyHandler(adminRoutes(admin, usage, reports, quotas), deps.logger);
 }

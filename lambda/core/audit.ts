@@ -18,6 +18,10 @@ export const AuditAction = {
   usageRegister: 'usage.register',
   /** A revoked client's usage key and custom plan removed from API Gateway. */
   usageDeregister: 'usage.deregister',
+  /** A client's metered quota set or removed (`PUT /admin/clients/{clientId}/quota`). */
+  clientQuota: 'client.quota',
+  /** A client's suspension lifted by an operator (`POST /admin/clients/{clientId}/resume`). */
+  clientResume: 'client.resume',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

@@ -11,6 +11,7 @@
  */
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { AuthorizerContextKey } from '../../common/config';
+import { SuspensionContextKey } from '../../common/usage';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
 import { AccessTokenVerifier, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
@@ -213,6 +214,8 @@ export class Authorizer {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
+    const suspension = this.deps.revocations.suspension(entry.clientId, this.deps.now());
+    if (suspension !== undefined) return suspended(entry, arn, suspension, this.deps.now());
     const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
     if (outcome === 'allow') {
       if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;
@@ -235,6 +238,18 @@ function responseOf(entry: CachedToken, effect: 'Allow' | 'Deny', arn: string): 
   const policyDocument = requestPolicy(effect, arn);
   const { clientId: principalId, context, usageKey } = entry;
   return usageKey === undefined ? { principalId, policyDocument, context } : { principalId, policyDocument, context, usageIdentifierKey: usageKey };
+}
+
+/**
+ * A suspended client's Deny: its context also names the refusal and the seconds until the
+ * suspension ends, which the gateway turns into the `quota_exceeded` answer and `Retry-After`.
+ */
+function suspended(entry: CachedToken, arn: string, suspension: { readonly untilMs: number; readonly reason: string }, nowMs: number): Forbidden {
+  const reason = suspension.reason === 'anomaly' ? ForbidReason.suspended : ForbidReason.quotaExceeded;
+  const retryAfter = String(Math.max(1, Math.ceil((suspension.untilMs - nowMs) / 1000)));
+  const base = responseOf(entry, 'Deny', arn);
+  const context = { ...entry.context, [SuspensionContextKey.error]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
+  return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: { ...base, context } };
 }
 
 function contextOf(token: VerifiedToken, grant: Grant): AuthorizerContext {

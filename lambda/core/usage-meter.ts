@@ -24,6 +24,8 @@ export interface AccessRecord {
   readonly clientId: string | undefined;
   readonly keyId: string | undefined;
   readonly sourceIp: string | undefined;
+  /** `$context.authorizer.error`: names a suspension's refusal on an ACCESS_DENIED. */
+  readonly authorizerError: string | undefined;
 }
 
 type RawLine = Partial<Record<AccessLogFieldName, unknown>>;
@@ -57,6 +59,7 @@ export function parseAccessLogLine(line: string): AccessRecord | undefined {
     clientId: clientId !== undefined && CLIENT_ID_PATTERN.test(clientId) ? clientId : undefined,
     keyId: value(raw.keyId),
     sourceIp: value(raw.sourceIp),
+    authorizerError: value(raw.authorizerError),
   };
 }
 
@@ -77,6 +80,8 @@ export function classify(record: AccessRecord): Outcome {
   const type = record.errorType;
   if (type === undefined) return ALLOWED;
   if (type === 'THROTTLED') return THROTTLED;
+  // A suspended client's Deny is an ACCESS_DENIED whose context names the suspension.
+  if (type === 'ACCESS_DENIED' && (record.authorizerError === 'quota_exceeded' || record.authorizerError === 'suspended')) return DENIED.get(record.authorizerError)!;
   return DENIED.get(type.toLowerCase()) ?? DENIED.get('other')!;
 }
 

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage-meter';
+import type { QuotaEnforcer, QuotaOutcome } from '../core/usage-quota';
 
 export interface MeteringSummary extends ApplyResult {
   readonly batchId: string;
@@ -20,12 +21,16 @@ export interface MeteringSummary extends ApplyResult {
   readonly ignored: number;
   /** Now minus the oldest event's timestamp, ms: how far metering runs behind the gateway. */
   readonly lagMs: number;
+  /** What the quota check decided for each client in the batch (those with a metered quota). */
+  readonly quotas: readonly QuotaOutcome[];
 }
 
 export interface MeteringDeps {
   readonly sink: UsageSink;
   readonly routes: RouteLabeler;
   readonly now: () => number;
+  /** Metered quotas, checked for every client of a batch once it is applied. */
+  readonly quotas?: QuotaEnforcer;
 }
 
 export function decodeDelivery(event: CloudWatchLogsEvent): CloudWatchLogsDecodedData {
@@ -49,7 +54,9 @@ export function createMetering(deps: MeteringDeps) {
       deps.routes,
     );
     const result = await deps.sink.apply(batchId, batch);
+    // After the counts are in, and on a redelivery too: a check that failed last time is retried.
+    const quotas = deps.quotas ? (await deps.quotas.check(batch.minutes.map((m) => m.clientId))).filter((q) => q.outcome !== 'no_quota') : [];
     const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
-    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest };
+    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, quotas };
   };
 }

@@ -12,12 +12,16 @@ type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface MeteringConfig {
   readonly usageTable: string;
+  /** Metered quotas and suspensions live on the client records. */
+  readonly clientsTable: string;
+  /** Where `UsageLimitApproaching` events go; absent: the default bus. */
+  readonly eventBusName?: string;
   readonly retention: UsageRetention;
   readonly routes: readonly RouteRule[];
 }
 
 export function readMeteringConfig(env: Environment): MeteringConfig {
-  const { usage } = tableNamesFrom(env, ['usage']);
+  const { usage, clients } = tableNamesFrom(env, ['usage', 'clients']);
   const retention = Object.fromEntries(
     RETENTION_KEYS.map((key) => {
       const raw = env[UsageEnv[key]];
@@ -26,7 +30,8 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   ) as unknown as UsageRetention;
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
-  return { usageTable: usage, retention, routes: routesFrom(env[Env.routes]) };
+  const eventBusName = env[Env.eventBusName] || undefined;
+  return { usageTable: usage, clientsTable: clients, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]) };
 }
 
 function routesFrom(raw: string | undefined): readonly RouteRule[] {

@@ -10,6 +10,10 @@ import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../common/config';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { DynamoUsageStore } from '../adapters/usage-store';
+import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
+import { EventBridgePublisher } from '../adapters/event-publisher';
+import { eventBridgeClient } from '../adapters/clients/eventbridge';
+import { QuotaEnforcer } from '../core/usage-quota';
 import { RouteLabeler } from '../core/usage-meter';
 import { createMetering } from './app';
 import { readMeteringConfig } from './config';
@@ -17,8 +21,21 @@ import { readMeteringConfig } from './config';
 const config = readMeteringConfig(process.env);
 const logger = new Logger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+const doc = documentClient();
+const events = new EventBridgePublisher(eventBridgeClient(), config.eventBusName);
+const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable });
 const meter = createMetering({
-  sink: new DynamoUsageStore(documentClient(), config.usageTable, config.retention),
+  sink: new DynamoUsageStore(doc, config.usageTable, config.retention),
+  quotas: new QuotaEnforcer(
+    {
+      state: (clientId) => quotaStore.state(clientId),
+      used: (clientId, start, now) => quotaStore.used(clientId, start, now),
+      suspend: (clientId, until, nowMs) => quotaStore.suspend(clientId, until, nowMs),
+      noticeOnce: (clientId, start, threshold, expiresAt) => quotaStore.noticeOnce(clientId, start, threshold, expiresAt),
+      publish: (event) => events.publish([event]),
+    },
+    Date.now,
+  ),
   routes: new RouteLabeler(config.routes),
   now: Date.now,
 });
@@ -30,5 +47,6 @@ export const handler = async (event: CloudWatchLogsEvent): Promise<void> => {
   metrics.addMetric('MeteredLines', MetricUnit.Count, summary.lines);
   metrics.addMetric('MeteringDuplicateMinutes', MetricUnit.Count, summary.duplicates);
   metrics.addMetric('MeteringLagMs', MetricUnit.Milliseconds, summary.lagMs);
+  metrics.addMetric('QuotaSuspensions', MetricUnit.Count, summary.quotas.filter((q) => q.outcome === 'suspended').length);
   metrics.publishStoredMetrics();
 };

@@ -124,3 +124,62 @@ describe('GET /admin/clients/{clientId}/usage and GET /admin/usage/top', () => {
     expect(body(response)).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/clientId must match/) });
   });
 });
+
+describe('metered quota routes', () => {
+  let h: Harness;
+  const QUOTA = '/admin/clients/{clientId}/quota';
+  const RESUME = '/admin/clients/{clientId}/resume';
+  beforeAll(async () => {
+    h = await harness({ seedKey: false });
+    await h.createKey('acme');
+  });
+  const call = (method: string, resource: string, clientId: string, body?: unknown) => h.admin(adminCall(method, resource, { clientId }, body));
+
+  it('sets, shows and removes a quota with what was used this period; a client without one has none', async () => {
+    expect(body(await call('GET', QUOTA, 'acme'))).toEqual({ clientId: 'acme' });
+    const set = await call('PUT', QUOTA, 'acme', { quota: { limit: 100, period: 'WEEK' } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(body(set)).toMatchObject({ clientId: 'acme', quota: { limit: 100, period: 'WEEK' }, period: { used: 0, remaining: 100 } });
+    const shown = body(await call('GET', QUOTA, 'acme')) as { period: { start: number; end: number } };
+    expect(shown.period.end - shown.period.start).toBe(7 * 86_400);
+    expect(body(await call('PUT', QUOTA, 'acme', { quota: null }))).toEqual({ clientId: 'acme' });
+  });
+
+  it('resumes a suspended client at once, and a client that is not suspended is left as it is', async () => {
+    const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
+    const store = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    expect(await store.suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(true);
+    expect(await store.suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(false);
+    expect(body(await call('GET', QUOTA, 'acme'))).toEqual({ clientId: 'acme', suspendedUntil: h.nowSeconds() + 600 });
+    const resumed = await call('POST', RESUME, 'acme');
+    expect(resumed.statusCode).toBe(200);
+    expect(body(resumed)).toEqual({ clientId: 'acme' });
+    const [client] = (await h.items('clients')).filter((c) => c.clientId === 'acme');
+    expect(client).toMatchObject({ suspendedUntil: h.nowSeconds(), suspendedReason: 'resumed' });
+    expect((await call('POST', RESUME, 'acme')).statusCode).toBe(200);
+  });
+
+  it.each([
+    [{}, /quota/],
+    [{ quota: { limit: 0, period: 'DAY' } }, /quota.limit/],
+    [{ quota: { limit: 1.5, period: 'DAY' } }, /quota.limit/],
+    [{ quota: { limit: 10, period: 'YEAR' } }, /quota.period/],
+    [{ quota: { limit: 10, period: 'DAY', credits: 5 } }, /Unrecognized key/],
+    [{ quota: 10 }, /quota/],
+  ])('refuses the body %j with 400 invalid_request, changing nothing', async (input, description) => {
+    const before = await h.items('clients');
+    const response = await call('PUT', QUOTA, 'acme', input);
+    expect(response.statusCode).toBe(400);
+    expect(body(response)).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(description) });
+    expect(await h.items('clients')).toEqual(before);
+  });
+
+  it('answers 404 client_not_found for a client that never had a key, and 400 for an impossible client id', async () => {
+    for (const [method, resource, input] of [['GET', QUOTA], ['PUT', QUOTA, { quota: null }], ['POST', RESUME]] as const) {
+      const response = await call(method, resource, 'ghost', input);
+      expect(response.statusCode).toBe(404);
+      expect(body(response).error).toBe('client_not_found');
+    }
+    expect((await call('GET', QUOTA, 'bad|id')).statusCode).toBe(400);
+  });
+});
