@@ -119,6 +119,22 @@ export const UsageTop = z.looseObject({
 });
 export type UsageTop = z.infer<typeof UsageTop>;
 
+export const AnomalyList = z.looseObject({
+  anomalies: z.array(
+    z.looseObject({ clientId: z.string(), rule: z.string(), minute: z.number(), baseline: z.number(), observed: z.number(), response: z.string(), flaggedAt: z.number(), suspendedUntil: z.number().optional() }),
+  ),
+});
+export type AnomalyList = z.infer<typeof AnomalyList>;
+
+/** `GET`/`PUT …/quota` and `POST …/resume`. */
+export const QuotaView = z.looseObject({
+  clientId: z.string(),
+  quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
+  period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
+  suspendedUntil: z.number().optional(),
+});
+export type QuotaView = z.infer<typeof QuotaView>;
+
 /** Query of `GET /admin/clients/{clientId}/usage`; the server checks every value. */
 export interface UsageQuery {
   readonly from?: string;
@@ -238,6 +254,14 @@ export class AdminApi {
 
   usageTop(query: UsageTopQuery = {}): Promise<UsageTop> {
     return this.call(UsageTop, { method: 'GET', path: 'admin/usage/top', query: { ...query } });
+  }
+
+  anomalies(query: { readonly days?: number; readonly clientId?: string } = {}): Promise<AnomalyList> {
+    return this.call(AnomalyList, { method: 'GET', path: 'admin/anomalies', query: { ...query } });
+  }
+
+  resumeClient(clientId: string): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'POST', path: apiPath`admin/clients/${clientId}/resume`, json: {} });
   }
 
   signingKeys(): Promise<SigningKeys> {

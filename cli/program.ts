@@ -16,7 +16,7 @@ import { clientLimits, issuedKey, keyRecord, keysTable, rotationReport, signingK
 import { ApiHttp, type FetchLike } from './http';
 import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-input';
 import { DEFAULT_LOCAL_URL, resolveTarget, TargetEnv, type Target, type TargetDeps } from './target';
-import { usageCommand } from './usage';
+import { addResume, anomaliesCommand, usageCommand } from './usage';
 
 export interface CliDeps extends TargetDeps, SecretInput {
   readonly stdout: (text: string) => void;
@@ -459,8 +459,10 @@ export function buildProgram(deps: CliDeps): Command {
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
-  const usage = usageCommand((run) => action(deps, run));
-  for (const command of [keysCommand(deps), ...revokeCommands(deps), limitsCommand(deps), usage, signingKeysCommand(deps), tokenCommand(deps)]) {
+  const wrap = (run: Parameters<typeof action>[1]) => action(deps, run);
+  const revokes = revokeCommands(deps);
+  addResume(revokes.find((command) => command.name() === 'clients')!, wrap);
+  for (const command of [keysCommand(deps), ...revokes, limitsCommand(deps), usageCommand(wrap), anomaliesCommand(wrap), signingKeysCommand(deps), tokenCommand(deps)]) {
     inherit(command, program);
     program.addCommand(command);
   }

@@ -4,8 +4,8 @@
  * `--json`. The server checks every parameter and names a bad one (exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { AdminApi, UsagePoint, UsageSeries, UsageTop } from './admin-api';
-import { table } from './format';
+import type { AdminApi, AnomalyList, QuotaView, UsagePoint, UsageSeries, UsageTop } from './admin-api';
+import { isoTime, table } from './format';
 
 /** What a command's action gets from the program (`cli/program.ts`). */
 export interface UsageCommandContext {
@@ -107,4 +107,43 @@ export function usageCommand(wrap: Wrap): Command {
       }),
     );
   return usage;
+}
+
+export function anomaliesTable(list: AnomalyList): string {
+  if (list.anomalies.length === 0) return 'No anomaly flagged in this window.';
+  return table(
+    ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
+    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.rule, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
+  );
+}
+
+export function resumed(view: QuotaView): string {
+  return view.suspendedUntil === undefined ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).` : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
+}
+
+export function anomaliesCommand(wrap: Wrap): Command {
+  return new Command('anomalies')
+    .description('list recent usage anomalies (docs/usage.md): rule, baseline, observed, response')
+    .option('--days <n>', 'how many UTC days back, today included (default 1, at most 30)', positiveWhole)
+    .option('--client <clientId>', 'only this client')
+    .action(
+      wrap(async (ctx, opts: { days?: number; client?: string }) => {
+        const list = await (await ctx.admin()).anomalies({ ...(opts.days !== undefined && { days: opts.days }), ...(opts.client !== undefined && { clientId: opts.client }) });
+        ctx.print(list, () => anomaliesTable(list));
+      }),
+    );
+}
+
+/** `clients resume <clientId>`, added to the program's `clients` group. */
+export function addResume(clients: Command, wrap: Wrap): void {
+  clients
+    .command('resume')
+    .description('lift a suspension (quota or anomaly) now; a client that is not suspended is left as it is')
+    .argument('<clientId>')
+    .action(
+      wrap(async (ctx, clientId: string) => {
+        const view = await (await ctx.admin()).resumeClient(clientId);
+        ctx.print(view, () => resumed(view));
+      }),
+    );
 }

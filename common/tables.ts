@@ -104,6 +104,8 @@ export const ClientAttr = {
   suspendedReason: 'suspendedReason',
   /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
   suspendedAtMs: 'suspendedAtMs',
+  /** What a usage anomaly of this client triggers: `notify` (absent: the default) or `suspend`. */
+  anomalyPolicy: 'anomalyPolicy',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */

@@ -29,6 +29,9 @@ import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
 import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
 import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
 import { QuotaEnforcer } from '../lambda/core/usage-quota';
+import { AnomalyMonitor } from '../lambda/core/usage-anomaly';
+import { anomalyPorts } from '../lambda/core/usage-anomaly-ports';
+import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -207,7 +210,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       Date.now,
     );
-    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, log });
+    const audit = { record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })), warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })) };
+    const anomalies = new AnomalyMonitor(
+      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage }), quotaStore, audit, (event) => events.publish([event])),
+      Date.now,
+    );
+    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, anomalies, log });
     stops.push(() => meter.stop());
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;

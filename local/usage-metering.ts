@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage-meter';
 import type { QuotaEnforcer, QuotaOutcome } from '../lambda/core/usage-quota';
+import type { AnomalyMonitor } from '../lambda/core/usage-anomaly';
 
 export interface LocalUsageMeterOptions {
   readonly sink: UsageSink;
@@ -17,6 +18,8 @@ export interface LocalUsageMeterOptions {
   readonly log: (line: string) => void;
   /** Metered quotas, checked for the clients of each batch once it is applied. */
   readonly quotas?: QuotaEnforcer;
+  /** Anomaly detection over the clients' closed minutes, after each batch. */
+  readonly anomalies?: AnomalyMonitor;
   /** Told after every applied batch (the benchmark measures metering lag with it). */
   readonly onApplied?: (lines: readonly string[], result: ApplyResult, quotas: readonly QuotaOutcome[]) => void;
 }
@@ -67,7 +70,9 @@ export class LocalUsageMeter {
         const metered = meterLines(batch.lines, this.options.routes);
         const result = await this.options.sink.apply(batch.id, metered);
         // Retried with the batch when it fails: the counts are already in and will not be added twice.
-        const quotas = this.options.quotas ? await this.options.quotas.check(metered.minutes.map((m) => m.clientId)) : [];
+        const clientIds = metered.minutes.map((m) => m.clientId);
+        const quotas = this.options.quotas ? await this.options.quotas.check(clientIds) : [];
+        if (this.options.anomalies) await this.options.anomalies.check(clientIds);
         this.pending.shift();
         for (const q of quotas) if (q.outcome === 'suspended' || q.outcome === 'approaching') this.options.log(JSON.stringify({ event: 'usage_quota', ...q }));
         this.options.onApplied?.(batch.lines, result, quotas);

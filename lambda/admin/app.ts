@@ -27,6 +27,8 @@ import { requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
 import { UsageReports } from '../core/usage-report';
 import { QuotaAdmin } from '../core/usage-quota-admin';
+import { AnomalyAdmin } from '../core/usage-anomaly-admin';
+import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
 import { loggerAudit } from '../http/audit';
 import { jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -46,7 +48,7 @@ export interface AdminAppDependencies {
 }
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin): Readonly<Record<string, RouteHandler>> {
+function operations(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin, anomalies: AnomalyAdmin): Readonly<Record<string, RouteHandler>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e))),
@@ -65,6 +67,8 @@ function operations(admin: Admin, usage: ClientUsage, reports: UsageReports, quo
     'GET /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.show(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
     'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/anomaly-policy': async (e) => json(200, await anomalies.setPolicy(param(e, 'clientId'), jsonBody(e))),
+    'GET /admin/anomalies': async (e) => json(200, await anomalies.list(queryParameters(e))),
   };
 }
 
@@ -74,8 +78,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
 }
 
 /** The route table of every `admin` route in `API_ROUTES`; a route without an operation fails the cold start. */
-export function adminRoutes(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin): RouteTable {
-  const byRoute = operations(admin, usage, reports, quotas);
+export function adminRoutes(admin: Admin, usage: ClientUsage, reports: UsageReports, quotas: QuotaAdmin, anomalies: AnomalyAdmin): RouteTable {
+  const byRoute = operations(admin, usage, reports, quotas, anomalies);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -108,5 +112,6 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   });
   const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
   const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
-  return proxyHandler(adminRoutes(admin, usage, reports, quotas), deps.logger);
+  const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
+  return proxyHandler(adminRoutes(admin, usage, reports, quotas, anomalies), deps.logger);
 }

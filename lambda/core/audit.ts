@@ -22,6 +22,10 @@ export const AuditAction = {
   clientQuota: 'client.quota',
   /** A client's suspension lifted by an operator (`POST /admin/clients/{clientId}/resume`). */
   clientResume: 'client.resume',
+  /** A usage anomaly flagged by the metering function (and what it did about it). */
+  usageAnomaly: 'usage.anomaly',
+  /** A client's anomaly response policy set (`PUT /admin/clients/{clientId}/anomaly-policy`). */
+  anomalyPolicy: 'client.anomaly_policy',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -41,6 +45,8 @@ export interface AuditEvent {
   readonly rolledTo?: string;
   /** Limits as set, e.g. `rate=5 burst=5 quota=100/DAY`. */
   readonly limits?: string;
+  /** An anomaly: the rule, the minute (epoch s), baseline and observed values, the response. */
+  readonly anomaly?: string;
 }
 
 export interface AuditLog {

@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage-meter';
 import type { QuotaEnforcer, QuotaOutcome } from '../core/usage-quota';
+import type { AnomalyFlag, AnomalyMonitor } from '../core/usage-anomaly';
 
 export interface MeteringSummary extends ApplyResult {
   readonly batchId: string;
@@ -23,6 +24,7 @@ export interface MeteringSummary extends ApplyResult {
   readonly lagMs: number;
   /** What the quota check decided for each client in the batch (those with a metered quota). */
   readonly quotas: readonly QuotaOutcome[];
+  readonly anomalies: readonly AnomalyFlag[];
 }
 
 export interface MeteringDeps {
@@ -31,6 +33,8 @@ export interface MeteringDeps {
   readonly now: () => number;
   /** Metered quotas, checked for every client of a batch once it is applied. */
   readonly quotas?: QuotaEnforcer;
+  /** Anomaly detection over the clients' closed minutes. */
+  readonly anomalies?: AnomalyMonitor;
 }
 
 export function decodeDelivery(event: CloudWatchLogsEvent): CloudWatchLogsDecodedData {
@@ -56,7 +60,8 @@ export function createMetering(deps: MeteringDeps) {
     const result = await deps.sink.apply(batchId, batch);
     // After the counts are in, and on a redelivery too: a check that failed last time is retried.
     const quotas = deps.quotas ? (await deps.quotas.check(batch.minutes.map((m) => m.clientId))).filter((q) => q.outcome !== 'no_quota') : [];
+    const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];
     const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
-    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, quotas };
+    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, quotas, anomalies };
   };
 }

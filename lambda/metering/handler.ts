@@ -14,6 +14,10 @@ import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
 import { QuotaEnforcer } from '../core/usage-quota';
+import { AnomalyMonitor } from '../core/usage-anomaly';
+import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
+import { anomalyPorts } from '../core/usage-anomaly-ports';
+import { loggerAudit } from '../http/audit';
 import { RouteLabeler } from '../core/usage-meter';
 import { createMetering } from './app';
 import { readMeteringConfig } from './config';
@@ -36,6 +40,10 @@ const meter = createMetering({
     },
     Date.now,
   ),
+  anomalies: new AnomalyMonitor(
+    anomalyPorts(new DynamoUsageAnomalyStore(doc, { clients: config.clientsTable, usage: config.usageTable }), quotaStore, loggerAudit(logger), (event) => events.publish([event])),
+    Date.now,
+  ),
   routes: new RouteLabeler(config.routes),
   now: Date.now,
 });
@@ -48,5 +56,6 @@ export const handler = async (event: CloudWatchLogsEvent): Promise<void> => {
   metrics.addMetric('MeteringDuplicateMinutes', MetricUnit.Count, summary.duplicates);
   metrics.addMetric('MeteringLagMs', MetricUnit.Milliseconds, summary.lagMs);
   metrics.addMetric('QuotaSuspensions', MetricUnit.Count, summary.quotas.filter((q) => q.outcome === 'suspended').length);
+  metrics.addMetric('UsageAnomalies', MetricUnit.Count, summary.anomalies.length);
   metrics.publishStoredMetrics();
 };

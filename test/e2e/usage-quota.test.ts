@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY } from '../../common/config';
 import { SUSPENDED_RESPONSES } from '../../common/usage';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { tollgate } from '../unit/cli/harness';
 
 describe('metered quota on the local stack', () => {
   let stack: LocalStack;
@@ -98,9 +99,8 @@ describe('metered quota on the local stack', () => {
     expect((usage.body.totals as { deniedBy: Record<string, number> }).deniedBy.quota_exceeded).toBeGreaterThanOrEqual(2);
 
     // An operator lifts the suspension: the same token is served again once the feed and the flush have carried it.
-    const resumed = await admin('POST', '/admin/clients/metered/resume');
-    expect(resumed.status).toBe(200);
-    expect(resumed.body).not.toHaveProperty('suspendedUntil');
+    const resumed = await tollgate(['clients', 'resume', 'metered', '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
+    expect(resumed, resumed.stderr).toMatchObject({ code: 0, stdout: 'metered is not suspended; its tokens are served (within the revocation bound).\n' });
     let status = 0;
     const until = Date.now() + 15_000;
     while (status !== 200 && Date.now() < until) {

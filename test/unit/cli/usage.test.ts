@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
+import { anomaliesTable, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
 import type { UsagePoint, UsageSeries } from '../../../cli/admin-api';
 import { rows } from './harness';
 
@@ -64,5 +64,23 @@ describe('topTable', () => {
     expect(topTable({ by: 'throttled', window: '1h', from: '2026-12-06T20:00:00.000Z', to: '2026-12-06T21:00:00.000Z', clients: [] })).toBe(
       'Top clients by throttled, 2026-12-06T20:00Z to 2026-12-06T21:00Z (1h)\nNo client has throttled in this window.',
     );
+  });
+});
+
+describe('anomaliesTable', () => {
+  it('lists each flag with its minute, rule, baseline, observed value and response', () => {
+    const minute = Date.UTC(2026, 11, 6, 20, 0) / 1000;
+    const text = anomaliesTable({
+      anomalies: [
+        { clientId: 'acme', rule: 'rate_spike', minute, baseline: 4.5, observed: 120, response: 'suspend', flaggedAt: minute + 120, suspendedUntil: minute + 3720 },
+        { clientId: 'zeta', rule: 'new_networks', minute, baseline: 2, observed: 9, response: 'notify', flaggedAt: minute + 120 },
+      ],
+    });
+    expect(rows(text)).toEqual([
+      ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
+      ['2026-12-06T20:00:00Z', 'acme', 'rate_spike', '4.5', '120', 'suspended until 2026-12-06T21:02:00Z'],
+      ['2026-12-06T20:00:00Z', 'zeta', 'new_networks', '2', '9', 'notify'],
+    ]);
+    expect(anomaliesTable({ anomalies: [] })).toBe('No anomaly flagged in this window.');
   });
 });
