@@ -7,7 +7,7 @@
  * nothing more: a compromised function can do no more than its code already does. Change an
  * adapter's calls and this list together.
  */
-import { ApiKeyAttr, ApiKeyIndex, type TableKey } from './tables';
+import { ApiKeyAttr, ApiKeyIndex, ClientAttr, type TableKey } from './tables';
 
 /**
  * Item-level DynamoDB actions. Never Scan (every read is a key lookup or a query, so a
@@ -93,6 +93,22 @@ export const Functions = {
       apiKeys: { actions: [], queryIndexes: [ApiKeyIndex.activeByExpiry, ApiKeyIndex.activeByLastUsed] },
     },
   },
+  metering: {
+    entry: 'lambda/metering/handler.ts',
+    tables: {
+      // usage-store: the batch transactions (each action authorized as UpdateItem) and the
+      // quota and anomaly reads; usage-anomaly-store: the baseline (GetItem, UpdateItem).
+      usage: { actions: ['GetItem', 'Query', 'UpdateItem'] },
+      // usage-quota-store and usage-anomaly-store: the quota and policy reads, and the
+      // suspension write, which may name only the suspension and its condition on status.
+      clients: {
+        actions: ['GetItem', 'UpdateItem'],
+        updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status],
+      },
+    },
+    // Its anomaly flags (and the suspensions they cause) are audit lines.
+    auditLog: true,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof Functions;
@@ -106,6 +122,7 @@ export const StackOutput = {
   tokenFunctionName: 'TokenFunctionName',
   adminFunctionName: 'AdminFunctionName',
   fanoutFunctionName: 'FanoutFunctionName',
+  meteringFunctionName: 'MeteringFunctionName',
   apiKeysTableName: 'ApiKeysTableName',
   clientsTableName: 'ClientsTableName',
   tokensTableName: 'TokensTableName',
@@ -131,6 +148,7 @@ export const FUNCTION_NAME_OUTPUT: { readonly [K in FunctionName]: string } = {
   admin: StackOutput.adminFunctionName,
   fanout: StackOutput.fanoutFunctionName,
   rotation: StackOutput.rotationFunctionName,
+  metering: StackOutput.meteringFunctionName,
 };
 
 /** The output key of each table's name. */

@@ -46,6 +46,16 @@ export const Metric = {
   keysStale: 'ApiKeysStale',
   /** Rotation: time until the client certificate the stage presents to the upstream expires, emitted by every step and status run. Seconds. */
   upstreamCertificateSecondsLeft: 'UpstreamCertificateSecondsLeft',
+  /** Metering: access-log lines read per delivery. Count. */
+  meteredLines: 'MeteredLines',
+  /** Metering: now minus the oldest line's time when a delivery is applied. Milliseconds. */
+  meteringLagMs: 'MeteringLagMs',
+  /** Metering: client-minutes of a redelivered batch that were already applied (left as they were). Count. */
+  meteringDuplicates: 'MeteringDuplicateMinutes',
+  /** Metering: clients suspended for a used-up metered quota. Count. */
+  quotaSuspensions: 'QuotaSuspensions',
+  /** Metering: usage anomalies flagged. Count. */
+  usageAnomalies: 'UsageAnomalies',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
@@ -84,6 +94,11 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   keysExpiring: 'rotation',
   keysStale: 'rotation',
   upstreamCertificateSecondsLeft: 'rotation',
+  meteredLines: 'metering',
+  meteringLagMs: 'metering',
+  meteringDuplicates: 'metering',
+  quotaSuspensions: 'metering',
+  usageAnomalies: 'metering',
 };
 
 /** Dimensions each metric is emitted with, besides `service`. */

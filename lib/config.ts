@@ -20,7 +20,7 @@ import {
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
-import { RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem } from '../common/usage';
+import { RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem } from '../common/usage';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
 
 export interface TollgateConfig {
@@ -212,6 +212,13 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [Env.keyDeletionWindowDays]: String(config.keyDeletionWindowDays),
       [Env.expiryWarningDays]: String(config.expiryWarningDays),
       [Env.staleKeyDays]: String(config.staleKeyDays),
+    },
+    // Requests are counted under the same route rules the authorizer decides by.
+    metering: {
+      [Env.routes]: JSON.stringify(config.routes),
+      [UsageEnv.minuteDays]: String(config.usageMinuteRetentionDays),
+      [UsageEnv.hourDays]: String(config.usageHourRetentionDays),
+      [UsageEnv.dayDays]: String(config.usageDayRetentionDays),
     },
   };
 }

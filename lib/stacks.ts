@@ -19,6 +19,7 @@ import { Gateway } from './gateway';
 import { Observability } from './observability';
 import { SigningKeyRotation } from './rotation';
 import { TokenApi } from './token-api';
+import { UsageMetering } from './usage-metering';
 
 export class TollgateDataStack extends Stack {
   readonly data: TokenData;
@@ -46,6 +47,7 @@ export class TollgateApiStack extends Stack {
   readonly rotation: SigningKeyRotation;
   readonly fanout: RevocationFanout;
   readonly observability: Observability;
+  readonly metering: UsageMetering;
   /** The `iss` of every access token: the configured issuer, or the API's own URL. */
   readonly issuer: string;
 
@@ -101,7 +103,9 @@ export class TollgateApiStack extends Stack {
       environment: settings.fanout,
       ...entryRoot,
     });
+    this.metering = new UsageMetering(this, 'Metering', { tables, accessLogs: this.gateway.accessLogs, environment: settings.metering, eventBus: this.rotation.eventBus, ...entryRoot });
     this.functions = {
+      metering: this.metering.function,
       authorizer: authorizer.function,
       token: tokenApi.token,
       admin: tokenApi.admin,
@@ -114,6 +118,7 @@ export class TollgateApiStack extends Stack {
       fanoutDlq: this.fanout.dlq,
       rotationIntervalDays: config.rotationIntervalDays,
     });
+    this.metering.observe(this.observability.dashboard, this.observability.alarmTopic);
     this.addOutputs(tables);
   }
 

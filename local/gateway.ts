@@ -385,7 +385,8 @@ function suspendedRefusal(res: ServerResponse, context: Readonly<Record<string, 
   const error = context[SuspensionContextKey.error];
   const refusal = error === 'quota_exceeded' || error === 'suspended' ? SUSPENDED_RESPONSES[error] : undefined;
   if (refusal === undefined) return undefined;
-  return answer(res, refusal.statusCode, refusal.body, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': context[SuspensionContextKey.retryAfter] ?? '1' });
+  const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';
+  return answer(res, refusal.statusCode, { ...refusal.body, retry_after: retryAfter }, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': retryAfter });
 }
 
 /** The deployed API serves the upstream through `/` and the greedy `/{proxy+}` resource. */

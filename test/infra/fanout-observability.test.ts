@@ -38,10 +38,12 @@ describe('revocation fan-out', () => {
     });
   });
 
-  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it', (table) => {
+  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it (and, for clients, those with a suspension)', (table) => {
     const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
     expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
+      // A suspension travels the revocation path (docs/usage.md).
+      ...(table === 'clients' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
     ]);
   });
 
@@ -88,7 +90,8 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(10);
+    // Ten for the stack, four for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(14);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
