@@ -150,3 +150,65 @@ export function retentionSeconds(retention: UsageRetention, granularity: Granula
   const days = granularity === 'minute' ? retention.minuteDays : granularity === 'hour' ? retention.hourDays : retention.dayDays;
   return days * SECONDS_PER_DAY;
 }
+
+/** Anomaly detection's thresholds (docs/usage.md, "Anomaly detection"). */
+export interface AnomalySettings {
+  /** Weight of the newest minute in the EWMA (0–1): 0.05 remembers about the last hour. */
+  readonly alpha: number;
+  readonly spikeFactor: number;
+  readonly spikeMinRequests: number;
+  readonly spikeMinutes: number;
+  readonly newNetworks: number;
+  readonly probingDenials: number;
+  readonly idleDays: number;
+  readonly warmupMinutes: number;
+  /** How many networks a baseline remembers (the least recently seen are forgotten first). */
+  readonly knownNetworksMax: number;
+}
+
+export const ANOMALY_DEFAULTS: AnomalySettings = {
+  alpha: 0.05,
+  spikeFactor: 10,
+  spikeMinRequests: 30,
+  spikeMinutes: 2,
+  newNetworks: 5,
+  probingDenials: 20,
+  idleDays: 30,
+  warmupMinutes: 60,
+  knownNetworksMax: 200,
+};
+
+/** Bounds of each threshold: [min, max, whole number]. */
+const ANOMALY_BOUNDS: { readonly [K in keyof AnomalySettings]: readonly [number, number, boolean] } = {
+  alpha: [0.001, 1, false],
+  spikeFactor: [2, 1000, false],
+  spikeMinRequests: [1, 1_000_000, true],
+  spikeMinutes: [1, 60, true],
+  newNetworks: [1, 1000, true],
+  probingDenials: [1, 1_000_000, true],
+  idleDays: [1, 3650, true],
+  warmupMinutes: [0, 10_080, true],
+  knownNetworksMax: [10, 1000, true],
+};
+
+/** The setting (cdk.json, `tollgate.config.json`): an object overriding some of {@link ANOMALY_DEFAULTS}. */
+export const ANOMALY_SETTING = 'anomalyDetection';
+/** How the metering function learns it: the overrides as JSON. */
+export const ANOMALY_ENV = 'TOLLGATE_ANOMALY_SETTINGS';
+
+/** The thresholds an override object makes, or why it is invalid (naming the key). */
+export function anomalySettingsFrom(raw: unknown): { readonly settings: AnomalySettings } | { readonly problem: string } {
+  if (raw === undefined) return { settings: ANOMALY_DEFAULTS };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: `must be an object of thresholds (${Object.keys(ANOMALY_DEFAULTS).join(', ')})` };
+  const settings: Record<string, number> = { ...ANOMALY_DEFAULTS };
+  for (const [key, value] of Object.entries(raw)) {
+    const bounds = (ANOMALY_BOUNDS as Record<string, readonly [number, number, boolean]>)[key];
+    if (bounds === undefined) return { problem: `has an unknown threshold "${key}"; the thresholds are ${Object.keys(ANOMALY_DEFAULTS).join(', ')}` };
+    const [min, max, whole] = bounds;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
+      return { problem: `threshold ${key} must be a ${whole ? 'whole number' : 'number'} from ${min} to ${max}, got ${JSON.stringify(value)}` };
+    }
+    settings[key] = value;
+  }
+  return { settings: settings as unknown as AnomalySettings };
+}

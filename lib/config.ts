@@ -20,7 +20,7 @@ import {
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
-import { RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem } from '../common/usage';
+import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings } from '../common/usage';
 import { KEY_SPECS, isKeySpec, type KeySpec } from '../common/tokens';
 
 export interface TollgateConfig {
@@ -60,6 +60,8 @@ export interface TollgateConfig {
   readonly usageMinuteRetentionDays: number;
   readonly usageHourRetentionDays: number;
   readonly usageDayRetentionDays: number;
+  /** Anomaly detection's thresholds: the defaults with the overrides given (docs/usage.md). */
+  readonly anomalyDetection: AnomalySettings;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -86,6 +88,7 @@ export const SETTINGS = [
   'usageMinuteRetentionDays',
   'usageHourRetentionDays',
   'usageDayRetentionDays',
+  'anomalyDetection',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -169,7 +172,23 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     ),
     prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
     ...usageRetention(read),
+    anomalyDetection: anomalyDetection(read),
   };
+}
+
+/** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
+function anomalyDetection(read: Read): AnomalySettings {
+  let raw = present(read, 'anomalyDetection');
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError('anomalyDetection', `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const result = anomalySettingsFrom(raw);
+  if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
+  return result.settings;
 }
 
 /** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
@@ -219,6 +238,7 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [UsageEnv.minuteDays]: String(config.usageMinuteRetentionDays),
       [UsageEnv.hourDays]: String(config.usageHourRetentionDays),
       [UsageEnv.dayDays]: String(config.usageDayRetentionDays),
+      [ANOMALY_ENV]: JSON.stringify(config.anomalyDetection),
     },
   };
 }

@@ -21,7 +21,7 @@ import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UsageRetentionDefaults, type UsageRetention } from '../common/usage';
+import { UsageRetentionDefaults, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { DynamoUsageStore } from '../lambda/adapters/usage-store';
 import { RouteLabeler } from '../lambda/core/usage-meter';
 import { LocalUsageMeter } from './usage-metering';
@@ -61,6 +61,8 @@ export interface LocalStackOptions {
   readonly usageRetention?: UsageRetention;
   /** How often the access log is metered into the usage table. @default 1,000 ms */
   readonly usageFlushMs?: number;
+  /** Anomaly detection's thresholds. @default `ANOMALY_DEFAULTS` */
+  readonly anomalySettings?: AnomalySettings;
 }
 
 export interface LocalStack {
@@ -214,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const anomalies = new AnomalyMonitor(
       anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage }), quotaStore, audit, (event) => events.publish([event])),
       Date.now,
+      options.anomalySettings,
     );
     const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, anomalies, log });
     stops.push(() => meter.stop());

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, Env, Limits, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { nearMiss } from '../common/near-miss';
-import { RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type UsageRetention } from '../common/usage';
+import { ANOMALY_SETTING, anomalySettingsFrom, RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
@@ -24,6 +24,8 @@ export interface FileConfig {
   readonly usageMinuteRetentionDays?: number;
   readonly usageHourRetentionDays?: number;
   readonly usageDayRetentionDays?: number;
+  /** Anomaly detection's thresholds, overriding the defaults (docs/usage.md). */
+  readonly anomalyDetection?: Partial<AnomalySettings>;
 }
 
 const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
@@ -33,6 +35,7 @@ const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
   'keySpec',
   'authorizerCacheTtlSeconds',
   ...RETENTION_KEYS.map((key) => UsageRetentionSetting[key]),
+  ANOMALY_SETTING,
 ];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -76,6 +79,8 @@ export interface StartInput {
   readonly authorizerCacheTtlSeconds?: number;
   /** Absent: the defaults. */
   readonly usageRetention?: UsageRetention;
+  /** Absent: the defaults. */
+  readonly anomalySettings?: AnomalySettings;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -137,6 +142,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('keySpec', config.keySpec),
     ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
     ...optional('usageRetention', usageRetentionFrom(config)),
+    ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
   };
 }
 
@@ -191,6 +197,8 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   }
   const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key]]])));
   if (retention) throw problem(UsageRetentionSetting[retention.key], retention.problem.replace(/, got .*$/, ''));
+  const anomaly = anomalySettingsFrom(raw[ANOMALY_SETTING]);
+  if ('problem' in anomaly) throw new StartInputError(`${file}: ${ANOMALY_SETTING} ${anomaly.problem}`);
   return raw as FileConfig;
 }
 

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       keySpec: input.keySpec,
       authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
       usageRetention: input.usageRetention,
+      anomalySettings: input.anomalySettings,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

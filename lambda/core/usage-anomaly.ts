@@ -18,32 +18,9 @@
  * is the caller's. Minutes without a row (no traffic) count as zero for the baseline.
  */
 import { SECONDS_PER_DAY } from '../../common/config';
+import { ANOMALY_DEFAULTS, type AnomalySettings } from '../../common/usage';
 
-export interface AnomalySettings {
-  /** Weight of the newest minute in the EWMA (0–1): 0.05 remembers about the last hour. */
-  readonly alpha: number;
-  readonly spikeFactor: number;
-  readonly spikeMinRequests: number;
-  readonly spikeMinutes: number;
-  readonly newNetworks: number;
-  readonly probingDenials: number;
-  readonly idleDays: number;
-  readonly warmupMinutes: number;
-  /** How many networks a baseline remembers (the least recently seen are forgotten first). */
-  readonly knownNetworksMax: number;
-}
-
-export const ANOMALY_DEFAULTS: AnomalySettings = {
-  alpha: 0.05,
-  spikeFactor: 10,
-  spikeMinRequests: 30,
-  spikeMinutes: 2,
-  newNetworks: 5,
-  probingDenials: 20,
-  idleDays: 30,
-  warmupMinutes: 60,
-  knownNetworksMax: 200,
-};
+export { ANOMALY_DEFAULTS, type AnomalySettings } from '../../common/usage';
 
 export type AnomalyRule = 'rate_spike' | 'new_networks' | 'denied_probing' | 'idle_reuse';
 

@@ -5,7 +5,7 @@
  * requests are labelled by (the same `TOLLGATE_ROUTES` the authorizer reads).
  */
 import { DEFAULT_ROUTES, Env, routeRulesProblem, type RouteRule } from '../../common/config';
-import { RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, usageRetentionProblem, type UsageRetention } from '../../common/usage';
+import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../../common/usage';
 import { ConfigurationError, tableNamesFrom } from '../core/env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -18,6 +18,7 @@ export interface MeteringConfig {
   readonly eventBusName?: string;
   readonly retention: UsageRetention;
   readonly routes: readonly RouteRule[];
+  readonly anomaly: AnomalySettings;
 }
 
 export function readMeteringConfig(env: Environment): MeteringConfig {
@@ -31,7 +32,19 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
-  return { usageTable: usage, clientsTable: clients, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]) };
+  return { usageTable: usage, clientsTable: clients, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]), anomaly: anomalyFrom(env[ANOMALY_ENV]) };
+}
+
+function anomalyFrom(raw: string | undefined): AnomalySettings {
+  let value: unknown;
+  try {
+    value = raw === undefined || raw === '' ? undefined : JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigurationError(`environment variable ${ANOMALY_ENV} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = anomalySettingsFrom(value);
+  if ('problem' in result) throw new ConfigurationError(`environment variable ${ANOMALY_ENV} ${result.problem}`);
+  return result.settings;
 }
 
 function routesFrom(raw: string | undefined): readonly RouteRule[] {

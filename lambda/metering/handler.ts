@@ -44,6 +44,7 @@ const meter = createMetering({
   anomalies: new AnomalyMonitor(
     anomalyPorts(new DynamoUsageAnomalyStore(doc, { clients: config.clientsTable, usage: config.usageTable }), quotaStore, loggerAudit(logger), (event) => events.publish([event])),
     Date.now,
+    config.anomaly,
   ),
   routes: new RouteLabeler(config.routes),
   now: Date.now,

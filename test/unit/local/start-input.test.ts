@@ -78,10 +78,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
     );
   });
 
@@ -125,6 +125,12 @@ describe('parseConfigFile', () => {
     expect(refusal(() => parse(value)).message).toBe(`my.config.json: ${message}`);
   });
 
+  it('reads anomaly thresholds over the defaults and refuses a bad one, naming the file, the key and the threshold', () => {
+    expect(check({}, ['--config', configFile({ anomalyDetection: { spikeFactor: 4 } })]).anomalySettings).toMatchObject({ spikeFactor: 4, newNetworks: 5 });
+    expect(refusal(() => parse({ anomalyDetection: { idleDays: 0 } })).message).toBe('my.config.json: anomalyDetection threshold idleDays must be a whole number from 1 to 3650, got 0');
+    expect(refusal(() => parse({ anomalyDetection: { rate: 2 } })).message).toMatch(/^my\.config\.json: anomalyDetection has an unknown threshold "rate"/);
+  });
+
   it('accepts tokenTtlSeconds at both limits', () => {
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
@@ -142,7 +148,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });
