@@ -105,6 +105,8 @@ export const Functions = {
         actions: ['GetItem', 'UpdateItem'],
         updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status],
       },
+      // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key and nothing else.
+      apiKeys: { actions: ['UpdateItem'], updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition] },
     },
     // Its anomaly flags (and the suspensions they cause) are audit lines.
     auditLog: true,

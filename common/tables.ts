@@ -246,6 +246,8 @@ export const UsageAttr = {
   networks: 'networks',
   /** String set of the batch markers applied to a client-minute row: a redelivered batch changes nothing. */
   batches: 'batches',
+  /** String set of the API keys (keyIds) a client used in the minute: what an anomaly response `revoke` revokes. */
+  keys: 'keys',
   /** TTL: the bucket's end plus its granularity's retention. */
   expiresAt: 'expiresAt',
 } as const;

@@ -214,7 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const audit = { record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })), warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })) };
     const anomalies = new AnomalyMonitor(
-      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage }), quotaStore, audit, (event) => events.publish([event])),
+      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys }), quotaStore, audit, (event) => events.publish([event])),
       Date.now,
       options.anomalySettings,
     );

@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SECONDS_PER_DAY } from '../../common/config';
-import { ClientAttr, UsageAttr } from '../../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr } from '../../common/tables';
 import { deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
 import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage-anomaly';
 import { DynamoUsageReader } from './usage-store';
@@ -24,7 +24,7 @@ export class DynamoUsageAnomalyStore {
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
-    private readonly tables: { readonly clients: string; readonly usage: string },
+    private readonly tables: { readonly clients: string; readonly usage: string; readonly apiKeys?: string },
   ) {
     this.reader = new DynamoUsageReader(doc, tables.usage);
   }
@@ -66,14 +66,45 @@ export class DynamoUsageAnomalyStore {
       requests: Number(row[UsageAttr.requests] ?? 0),
       accessDenied: Number(row[deniedAttribute('access_denied')] ?? 0),
       networks: row[UsageAttr.networks] instanceof Set ? [...(row[UsageAttr.networks] as Set<string>)] : [],
+      keys: row[UsageAttr.keys] instanceof Set ? [...(row[UsageAttr.keys] as Set<string>)] : [],
     }));
+  }
+
+  /**
+   * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
+   * indexes), conditional on the key being active, so the stream fan-out carries it to every
+   * authorizer. Written here, not through the admin's store, because this function may name
+   * only these attributes of an API key (`Functions.metering`).
+   */
+  async revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
+    if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
+    const revoked: string[] = [];
+    for (const keyId of keyIds) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.apiKeys,
+            Key: { [ApiKeyAttr.keyId]: keyId },
+            UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
+            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
+            ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId, '#status': ApiKeyAttr.status, '#revokedAt': ApiKeyAttr.revokedAt, '#active': ApiKeyAttr.activePartition },
+            ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':now': nowSeconds, ':activeStatus': CredentialStatus.Active },
+          }),
+        );
+        revoked.push(keyId);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return revoked;
   }
 
   async policy(clientId: string): Promise<AnomalyPolicy> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tables.clients, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#p', ExpressionAttributeNames: { '#p': ClientAttr.anomalyPolicy } }),
     );
-    return Item?.[ClientAttr.anomalyPolicy] === 'suspend' ? 'suspend' : 'notify';
+    const policy = Item?.[ClientAttr.anomalyPolicy];
+    return policy === 'suspend' || policy === 'revoke' ? policy : 'notify';
   }
 
   async setPolicy(clientId: string, policy: AnomalyPolicy): Promise<'written' | 'client_not_found'> {
@@ -97,7 +128,7 @@ export class DynamoUsageAnomalyStore {
 
   async record(flag: AnomalyFlag): Promise<void> {
     const day = Math.floor(flag.flaggedAt / SECONDS_PER_DAY) * SECONDS_PER_DAY;
-    const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil } = flag;
+    const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil, revokedKeys } = flag;
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.usage,
@@ -105,7 +136,7 @@ export class DynamoUsageAnomalyStore {
         UpdateExpression: 'SET #flag = :flag, #expiresAt = :expiresAt',
         ExpressionAttributeNames: { '#flag': 'flag', '#expiresAt': UsageAttr.expiresAt },
         ExpressionAttributeValues: {
-          ':flag': { clientId, rule, minute, baseline, observed, response, flaggedAt, ...(suspendedUntil !== undefined && { suspendedUntil }) },
+          ':flag': { clientId, rule, minute, baseline, observed, response, flaggedAt, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) },
           ':expiresAt': day + (ANOMALY_RETENTION_DAYS + 1) * SECONDS_PER_DAY,
         },
       }),

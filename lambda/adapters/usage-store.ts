@@ -110,7 +110,8 @@ export class DynamoUsageStore implements UsageSink {
   /** The client-minute row: the batch's marker (conditionally absent, then added) and, in the first chunk, the counts. */
   private minuteHead(entry: ClientMinute, marker: string, withCounts: boolean): Update {
     const series = usageSeries('minute', 'client', entry.clientId);
-    const head = this.counterUpdate(series, entry.minute, 'minute', withCounts ? entry.total : undefined, [[UsageAttr.batches, new Set([marker])]]);
+    const keys = withCounts && entry.keys.size > 0 ? [[UsageAttr.keys, new Set(entry.keys.keys())] as [string, unknown]] : [];
+    const head = this.counterUpdate(series, entry.minute, 'minute', withCounts ? entry.total : undefined, [[UsageAttr.batches, new Set([marker])], ...keys]);
     head.Update.ExpressionAttributeValues[':marker'] = marker;
     head.Update.ConditionExpression = `NOT contains(#a0, :marker)`;
     return head;

@@ -12,6 +12,7 @@ export interface AnomalyStore {
   minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]>;
   policy(clientId: string): Promise<AnomalyPolicy>;
   record(flag: AnomalyFlag): Promise<void>;
+  revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
 }
 
 export interface SuspensionWriter {
@@ -26,13 +27,14 @@ export function anomalyPorts(store: AnomalyStore, suspensions: SuspensionWriter,
     policy: (clientId) => store.policy(clientId),
     suspend: (clientId, until, nowMs) => suspensions.suspendFor(clientId, until, 'anomaly', nowMs),
     record: (flag) => store.record(flag),
+    revokeKeys: (keyIds, nowSeconds) => store.revokeKeys(keyIds, nowSeconds),
     publish,
     audit: (flag) =>
       audit.record({
         action: AuditAction.usageAnomaly,
         outcome: 'success',
         clientId: flag.clientId,
-        anomaly: `rule=${flag.rule} minute=${flag.minute} baseline=${flag.baseline} observed=${flag.observed} response=${flag.response}`,
+        anomaly: `rule=${flag.rule} minute=${flag.minute} baseline=${flag.baseline} observed=${flag.observed} response=${flag.response}${flag.revokedKeys ? ` revokedKeys=${flag.revokedKeys.join(',')}` : ''}`,
       }),
   };
 }

@@ -32,6 +32,8 @@ export interface MinuteCounts {
   /** Refusals for scope or route (`access_denied`). */
   readonly accessDenied: number;
   readonly networks: readonly string[];
+  /** The API keys (keyIds) used in the minute. */
+  readonly keys?: readonly string[];
 }
 
 /** What the detector keeps per client between minutes; stored as it is. */
@@ -132,15 +134,17 @@ function round(n: number): number {
 }
 
 /** What a flagged client's owner asked for (`PUT /admin/clients/{id}/anomaly-policy`). */
-export const ANOMALY_POLICIES = ['notify', 'suspend'] as const;
+export const ANOMALY_POLICIES = ['notify', 'suspend', 'revoke'] as const;
 export type AnomalyPolicy = (typeof ANOMALY_POLICIES)[number];
 
 /** A flag as stored and listed (`GET /admin/anomalies`); public ids only. */
 export interface AnomalyFlag extends Anomaly {
   readonly clientId: string;
-  /** What was done: `notify` (the event and the audit line), or `suspend` (until `suspendedUntil`). */
+  /** What was done: `notify` (the event and the audit line), `suspend` (until `suspendedUntil`), or `revoke` (`revokedKeys`). */
   readonly response: AnomalyPolicy;
   readonly suspendedUntil?: number;
+  /** The keys the client used in the flagged minute, revoked through the normal revocation path. */
+  readonly revokedKeys?: readonly string[];
   /** When it was flagged, epoch s. */
   readonly flaggedAt: number;
 }
@@ -159,6 +163,8 @@ export interface AnomalyPorts {
   minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]>;
   policy(clientId: string): Promise<AnomalyPolicy>;
   suspend(clientId: string, untilSeconds: number, nowMs: number): Promise<boolean>;
+  /** Revokes the API keys as an operator's revoke does (the fan-out carries it); returns those this call revoked. */
+  revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
   record(flag: AnomalyFlag): Promise<void>;
   publish(event: { readonly detailType: string; readonly detail: Readonly<Record<string, string | number>>; readonly time: number }): Promise<void>;
   audit(flag: AnomalyFlag): void;
@@ -201,13 +207,27 @@ export class AnomalyMonitor {
     const response = await this.ports.policy(clientId);
     const suspendedUntil = response === 'suspend' ? nowSeconds + ANOMALY_SUSPENSION_SECONDS : undefined;
     if (suspendedUntil !== undefined) await this.ports.suspend(clientId, suspendedUntil, nowMs);
-    const flags = anomalies.map((a): AnomalyFlag => ({ ...a, clientId, response, flaggedAt: nowSeconds, ...(suspendedUntil !== undefined && { suspendedUntil }) }));
+    const flaggedKeys = [...new Set(anomalies.flatMap((a) => minutes.find((m) => m.minute === a.minute)?.keys ?? []))];
+    const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(flaggedKeys, nowSeconds) : undefined;
+    const flags = anomalies.map(
+      (a): AnomalyFlag => ({ ...a, clientId, response, flaggedAt: nowSeconds, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) }),
+    );
     for (const flag of flags) {
       await this.ports.record(flag);
       this.ports.audit(flag);
       await this.ports.publish({
         detailType: AnomalyEvent.detailType,
-        detail: { clientId, rule: flag.rule, minute: flag.minute, window: 60, baseline: flag.baseline, observed: flag.observed, response, ...(suspendedUntil !== undefined && { suspendedUntil }) },
+        detail: {
+          clientId,
+          rule: flag.rule,
+          minute: flag.minute,
+          window: 60,
+          baseline: flag.baseline,
+          observed: flag.observed,
+          response,
+          ...(suspendedUntil !== undefined && { suspendedUntil }),
+          ...(revokedKeys !== undefined && { revokedKeys: revokedKeys.join(',') }),
+        },
         time: nowSeconds,
       });
     }

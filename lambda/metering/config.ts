@@ -14,6 +14,8 @@ export interface MeteringConfig {
   readonly usageTable: string;
   /** Metered quotas and suspensions live on the client records. */
   readonly clientsTable: string;
+  /** The anomaly response `revoke` revokes API keys. */
+  readonly apiKeysTable: string;
   /** Where `UsageLimitApproaching` events go; absent: the default bus. */
   readonly eventBusName?: string;
   readonly retention: UsageRetention;
@@ -22,7 +24,7 @@ export interface MeteringConfig {
 }
 
 export function readMeteringConfig(env: Environment): MeteringConfig {
-  const { usage, clients } = tableNamesFrom(env, ['usage', 'clients']);
+  const { usage, clients, apiKeys } = tableNamesFrom(env, ['usage', 'clients', 'apiKeys']);
   const retention = Object.fromEntries(
     RETENTION_KEYS.map((key) => {
       const raw = env[UsageEnv[key]];
@@ -32,7 +34,7 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
-  return { usageTable: usage, clientsTable: clients, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]), anomaly: anomalyFrom(env[ANOMALY_ENV]) };
+  return { usageTable: usage, clientsTable: clients, apiKeysTable: apiKeys, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]), anomaly: anomalyFrom(env[ANOMALY_ENV]) };
 }
 
 function anomalyFrom(raw: string | undefined): AnomalySettings {

@@ -64,6 +64,8 @@ describe('usage metering', () => {
       'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status] },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
+    const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
+    expect(keyUpdate.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition'] } });
     expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
   });

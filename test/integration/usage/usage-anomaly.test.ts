@@ -90,6 +90,30 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     expect(body(steadyOnly).anomalies).toEqual([]);
   });
 
+  it('under policy revoke, revokes the keys used in the flagged minute through the revocation path, and only those', async () => {
+    const stolen = await h.createKey('owner');
+    const spare = await h.createKey('owner');
+    expect((await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'owner' }, { policy: 'revoke' }))).statusCode).toBe(200);
+    const stolenKey = String(stolen.key.keyId);
+    const start = Math.floor(h.nowSeconds() / 60) * 60 - 10 * 60;
+    // Denied probing needs no warm-up: 30 scope refusals in one minute with the stolen key.
+    const probe = Array.from({ length: 30 }, (_, i) =>
+      line({ atMs: (start + i) * 1000, clientId: 'owner', keyId: stolenKey, method: 'DELETE', path: `/orders/${i}`, status: 403, errorType: 'ACCESS_DENIED', sourceIp: '100.64.1.1' }),
+    );
+    await meters.apply('probe', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
+    const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const events: Record<string, unknown>[] = [];
+    const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => (start + 5 * 60) * 1000);
+    const flags = await monitor.check(['owner']);
+    expect(flags).toMatchObject([{ rule: 'denied_probing', observed: 30, response: 'revoke', revokedKeys: [stolenKey] }]);
+    expect(events).toMatchObject([{ rule: 'denied_probing', response: 'revoke', revokedKeys: stolenKey }]);
+    const keys = await h.items('apiKeys');
+    expect(keys.find((k) => k.keyId === stolenKey)).toMatchObject({ status: 'revoked' });
+    expect(keys.find((k) => k.keyId === stolenKey)).not.toHaveProperty('activePartition');
+    expect(keys.find((k) => k.keyId === spare.key.keyId)).toMatchObject({ status: 'active' });
+  });
+
   it.each([
     ['GET', '/admin/anomalies', undefined, { days: '0' }],
     ['GET', '/admin/anomalies', undefined, { days: '31' }],

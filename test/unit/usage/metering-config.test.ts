@@ -3,11 +3,11 @@ import { DEFAULT_ROUTES, Env } from '../../../common/config';
 import { ANOMALY_DEFAULTS, ANOMALY_ENV, UsageEnv, UsageRetentionDefaults } from '../../../common/usage';
 import { readMeteringConfig } from '../../../lambda/metering/config';
 
-const tables = { TOLLGATE_USAGE_TABLE: 'usage', TOLLGATE_CLIENTS_TABLE: 'clients' };
+const tables = { TOLLGATE_USAGE_TABLE: 'usage', TOLLGATE_CLIENTS_TABLE: 'clients', TOLLGATE_API_KEYS_TABLE: 'keys' };
 
 describe('readMeteringConfig (cold start)', () => {
   it('reads the tables, and the defaults for what the stack did not set', () => {
-    expect(readMeteringConfig(tables)).toEqual({ usageTable: 'usage', clientsTable: 'clients', retention: UsageRetentionDefaults, routes: DEFAULT_ROUTES, anomaly: ANOMALY_DEFAULTS });
+    expect(readMeteringConfig(tables)).toEqual({ usageTable: 'usage', clientsTable: 'clients', apiKeysTable: 'keys', retention: UsageRetentionDefaults, routes: DEFAULT_ROUTES, anomaly: ANOMALY_DEFAULTS });
   });
 
   it('reads what the stack hands it', () => {
