@@ -41,6 +41,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('GET', '/admin/clients/{clientId}/quota'),
   admin('PUT', '/admin/clients/{clientId}/quota'),
   admin('POST', '/admin/clients/{clientId}/resume'),
+  admin('PUT', '/admin/clients/{clientId}/credits'),
   admin('PUT', '/admin/clients/{clientId}/anomaly-policy'),
   admin('GET', '/admin/anomalies'),
 ];

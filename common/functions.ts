@@ -96,14 +96,14 @@ export const Functions = {
   metering: {
     entry: 'lambda/metering/handler.ts',
     tables: {
-      // usage-store: the batch transactions (each action authorized as UpdateItem) and the
+      // usage-store: the batch transactions (each action authorized as UpdateItem; credits add to the client record) and the
       // quota and anomaly reads; usage-anomaly-store: the baseline (GetItem, UpdateItem).
       usage: { actions: ['GetItem', 'Query', 'UpdateItem'] },
       // usage-quota-store and usage-anomaly-store: the quota and policy reads, and the
       // suspension write, which may name only the suspension and its condition on status.
       clients: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status],
+        updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed],
       },
       // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key and nothing else.
       apiKeys: { actions: ['UpdateItem'], updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition] },

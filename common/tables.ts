@@ -104,8 +104,12 @@ export const ClientAttr = {
   suspendedReason: 'suspendedReason',
   /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
   suspendedAtMs: 'suspendedAtMs',
-  /** What a usage anomaly of this client triggers: `notify` (absent: the default) or `suspend`. */
+  /** What a usage anomaly of this client triggers: `notify` (absent: the default), `suspend` or `revoke`. */
   anomalyPolicy: 'anomalyPolicy',
+  /** Unkey-style credits (docs/usage.md): `{remaining, refill, period, setAt}`, enforced from the meters. */
+  credits: 'credits',
+  /** Allowed requests counted against the credits since they were set, added by the metering transactions. */
+  creditsUsed: 'creditsUsed',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */

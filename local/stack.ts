@@ -198,7 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const usageClient = localDynamoClient(dynamo.endpoint);
     stops.push(async () => usageClient.destroy());
     const usageDoc = DynamoDBDocumentClient.from(usageClient);
-    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults);
+    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults, names.clients);
     // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
     const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage });
     const events = new EventBridgePublisher(eventBridgeClient(process.env));

@@ -68,9 +68,10 @@ export class LocalUsageMeter {
       const batch = this.pending[0]!;
       try {
         const metered = meterLines(batch.lines, this.options.routes);
-        const result = await this.options.sink.apply(batch.id, metered);
-        // Retried with the batch when it fails: the counts are already in and will not be added twice.
         const clientIds = metered.minutes.map((m) => m.clientId);
+        const creditClients = this.options.quotas ? await this.options.quotas.creditClients(clientIds) : new Set<string>();
+        const result = await this.options.sink.apply(batch.id, metered, creditClients);
+        // Retried with the batch when it fails: the counts are already in and will not be added twice.
         const quotas = this.options.quotas ? await this.options.quotas.check(clientIds) : [];
         if (this.options.anomalies) await this.options.anomalies.check(clientIds);
         this.pending.shift();

@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
 import { usagePeriodKey, usageSeries } from '../../common/usage';
-import type { MeteredQuota, QuotaPorts, QuotaState } from '../core/usage-quota';
+import type { Credits, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage-quota';
 import { DynamoUsageReader } from './usage-store';
 
 export interface UsageQuotaTables {
@@ -33,13 +33,19 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       new GetCommand({
         TableName: this.tables.clients,
         Key: { [ClientAttr.clientId]: clientId },
-        ProjectionExpression: '#quota, #until',
-        ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#until': ClientAttr.suspendedUntil },
+        ProjectionExpression: '#quota, #until, #credits, #used',
+        ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#until': ClientAttr.suspendedUntil, '#credits': ClientAttr.credits, '#used': ClientAttr.creditsUsed },
       }),
     );
     const quota = Item?.[ClientAttr.meteredQuota] as MeteredQuota | undefined;
     const until = Item?.[ClientAttr.suspendedUntil] as number | undefined;
-    return { ...(quota !== undefined && { quota }), ...(until !== undefined && { suspendedUntil: until }) };
+    const credits = Item?.[ClientAttr.credits] as Credits | undefined;
+    const used = Item?.[ClientAttr.creditsUsed] as number | undefined;
+    return {
+      ...(quota !== undefined && { quota }),
+      ...(until !== undefined && { suspendedUntil: until }),
+      ...(credits !== undefined && { credits, creditsUsed: used ?? 0 }),
+    };
   }
 
   async used(clientId: string, periodStart: number, nowSeconds: number): Promise<number> {
@@ -88,7 +94,27 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return Item !== undefined;
   }
 
-  async noticeOnce(clientId: string, periodStart: number, threshold: number, expiresAt: number): Promise<boolean> {
+  /** Sets (or with undefined removes) the client's credits; the count of what was used starts again from zero. */
+  async setCredits(clientId: string, credits: Credits | undefined): Promise<QuotaWrite> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.clients,
+          Key: { [ClientAttr.clientId]: clientId },
+          UpdateExpression: credits === undefined ? 'REMOVE #credits, #used' : 'SET #credits = :credits, #used = :zero',
+          ConditionExpression: 'attribute_exists(#clientId)',
+          ExpressionAttributeNames: { '#credits': ClientAttr.credits, '#used': ClientAttr.creditsUsed, '#clientId': ClientAttr.clientId },
+          ...(credits !== undefined && { ExpressionAttributeValues: { ':credits': { ...credits }, ':zero': 0 } }),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'client_not_found';
+      throw error;
+    }
+  }
+
+  async noticeOnce(clientId: string, periodStart: number, threshold: number | string, expiresAt: number): Promise<boolean> {
     const marker = String(threshold);
     try {
       await this.doc.send(

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UsageAttr } from '../../common/tables';
+import { ClientAttr, UsageAttr } from '../../common/tables';
 import {
   DENIAL_REASONS,
   GRANULARITY_SECONDS,
@@ -53,17 +53,19 @@ export class DynamoUsageStore implements UsageSink {
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly retention: UsageRetention,
+    /** The clients table, where credits are counted; absent: no client has credits. */
+    private readonly clientsTable?: string,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  async apply(batchId: string, batch: MeteredBatch): Promise<ApplyResult> {
+  async apply(batchId: string, batch: MeteredBatch, creditClients: ReadonlySet<string> = new Set()): Promise<ApplyResult> {
     let applied = 0;
     let duplicates = 0;
     const queue = [...batch.minutes];
     const worker = async () => {
       for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
         await this.addNetworks(entry);
-        if (await this.applyMinute(batchId, entry)) applied += 1;
+        if (await this.applyMinute(batchId, entry, creditClients.has(entry.clientId))) applied += 1;
         else duplicates += 1;
       }
     };
@@ -72,8 +74,9 @@ export class DynamoUsageStore implements UsageSink {
   }
 
   /** True when this call added the client-minute, false when an earlier delivery had. */
-  private async applyMinute(batchId: string, entry: ClientMinute): Promise<boolean> {
+  private async applyMinute(batchId: string, entry: ClientMinute, credits: boolean): Promise<boolean> {
     const updates: Update[] = [];
+    if (credits && entry.total.allowed > 0) updates.push(this.creditsUpdate(entry));
     for (const granularity of ROLLUPS) {
       if (granularity !== 'minute') updates.push(this.counterUpdate(usageSeries(granularity, 'client', entry.clientId), entry.minute, granularity, entry.total));
       for (const [keyId, counts] of entry.keys) updates.push(this.seriesUpdate(granularity, 'key', entry, keyId, counts));
@@ -105,6 +108,21 @@ export class DynamoUsageStore implements UsageSink {
         await this.sleep(Math.random() * 20 * 2 ** attempt);
       }
     }
+  }
+
+  /** The client's `creditsUsed`, on its record (which must exist: an ADD would otherwise create one). */
+  private creditsUpdate(entry: ClientMinute): Update {
+    if (this.clientsTable === undefined) throw new Error('credits need the clients table');
+    return {
+      Update: {
+        TableName: this.clientsTable,
+        Key: { [ClientAttr.clientId]: entry.clientId },
+        UpdateExpression: 'ADD #used :allowed',
+        ConditionExpression: 'attribute_exists(#clientId)',
+        ExpressionAttributeNames: { '#used': ClientAttr.creditsUsed, '#clientId': ClientAttr.clientId },
+        ExpressionAttributeValues: { ':allowed': entry.total.allowed },
+      },
+    };
   }
 
   /** The client-minute row: the batch's marker (conditionally absent, then added) and, in the first chunk, the counts. */

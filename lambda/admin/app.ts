@@ -67,6 +67,7 @@ function operations(admin: Admin, usage: ClientUsage, reports: UsageReports, quo
     'GET /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.show(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
     'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/credits': async (e) => json(200, await quotas.setCredits(param(e, 'clientId'), jsonBody(e))),
     'PUT /admin/clients/{clientId}/anomaly-policy': async (e) => json(200, await anomalies.setPolicy(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/anomalies': async (e) => json(200, await anomalies.list(queryParameters(e))),
   };

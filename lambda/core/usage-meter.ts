@@ -282,7 +282,9 @@ export interface ApplyResult {
 export interface UsageSink {
   /**
    * Adds a batch's counts. Applying the same `batchId` again changes nothing, even after a
-   * failure part-way: each client-minute is one atomic write holding its own marker.
+   * failure part-way: each client-minute is one atomic write holding its own marker. The
+   * allowed requests of `creditClients` are also added to their client records' `creditsUsed`
+   * in the same write, so credits are counted exactly once too.
    */
-  apply(batchId: string, batch: MeteredBatch): Promise<ApplyResult>;
+  apply(batchId: string, batch: MeteredBatch, creditClients?: ReadonlySet<string>): Promise<ApplyResult>;
 }

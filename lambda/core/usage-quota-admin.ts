@@ -9,13 +9,14 @@ import { QUOTA_PERIODS } from '../../common/tables';
 import { parseInput, requireClientIdParameter } from './admin-input';
 import { AuditAction, type AuditLog } from './audit';
 import { ErrorCode, NotFound } from './issuance-errors';
-import { quotaPeriodBounds, type MeteredQuota, type QuotaState } from './usage-quota';
+import { creditBalance, quotaPeriodBounds, type Credits, type MeteredQuota, type QuotaState } from './usage-quota';
 
 export interface QuotaAdminStore {
   state(clientId: string): Promise<QuotaState>;
   used(clientId: string, periodStart: number, nowSeconds: number): Promise<number>;
   exists(clientId: string): Promise<boolean>;
   setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<'written' | 'client_not_found'>;
+  setCredits(clientId: string, credits: Credits | undefined): Promise<'written' | 'client_not_found'>;
   resume(clientId: string, nowMs: number): Promise<boolean>;
 }
 
@@ -25,6 +26,8 @@ export interface QuotaView {
   readonly quota?: MeteredQuota;
   /** The current period and what was used in it (allowed requests, as metered). */
   readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
+  /** Credits: what they granted so far, what was used, what is left, the refill and when it comes. */
+  readonly credits?: { readonly granted: number; readonly used: number; readonly remaining: number; readonly refill: number; readonly period: string; readonly nextRefill: number };
   /** Epoch seconds, while a suspension is in force. */
   readonly suspendedUntil?: number;
 }
@@ -33,6 +36,16 @@ const QuotaBody = z.strictObject({
   quota: z
     .strictObject({
       limit: z.number().int().min(1).max(Limits.quotaLimitMax),
+      period: z.enum(QUOTA_PERIODS),
+    })
+    .nullable(),
+});
+
+const CreditsBody = z.strictObject({
+  credits: z
+    .strictObject({
+      remaining: z.number().int().min(0).max(Limits.quotaLimitMax),
+      refill: z.number().int().min(0).max(Limits.quotaLimitMax),
       period: z.enum(QUOTA_PERIODS),
     })
     .nullable(),
@@ -62,6 +75,21 @@ export class QuotaAdmin {
     return this.view(clientId);
   }
 
+  /**
+   * Sets the client's credits (the count of what was used starts again) and lifts a
+   * suspension in force: the meters suspend it again if the new credits are spent too.
+   */
+  async setCredits(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
+    const clientId = requireClientIdParameter(clientIdParameter);
+    const { credits } = parseInput(CreditsBody, body, 'body');
+    const nowMs = this.now();
+    const value = credits === null ? undefined : { ...credits, setAt: Math.floor(nowMs / 1000) };
+    if ((await this.store.setCredits(clientId, value)) === 'client_not_found') throw clientNotFound();
+    await this.store.resume(clientId, nowMs);
+    this.audit.record({ action: AuditAction.clientQuota, outcome: 'success', clientId, limits: credits ? `credits=${credits.remaining}+${credits.refill}/${credits.period}` : 'credits=none' });
+    return this.view(clientId);
+  }
+
   /** Lifts a suspension in force; a client that is not suspended is left as it is (idempotent). */
   async resume(clientIdParameter: string | undefined): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
@@ -75,9 +103,15 @@ export class QuotaAdmin {
     const state = await this.store.state(clientId);
     const nowSeconds = Math.floor(this.now() / 1000);
     const suspended = state.suspendedUntil !== undefined && state.suspendedUntil > nowSeconds ? { suspendedUntil: state.suspendedUntil } : {};
-    if (state.quota === undefined) return { clientId, ...suspended };
+    const credits = state.credits && this.creditsView(state.credits, state.creditsUsed ?? 0, nowSeconds);
+    if (state.quota === undefined) return { clientId, ...(credits && { credits }), ...suspended };
     const bounds = quotaPeriodBounds(state.quota.period, nowSeconds);
     const used = await this.store.used(clientId, bounds.start, nowSeconds);
-    return { clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...suspended };
+    return { clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...(credits && { credits }), ...suspended };
+  }
+
+  private creditsView(credits: Credits, used: number, nowSeconds: number): NonNullable<QuotaView['credits']> {
+    const { granted, balance, nextRefill } = creditBalance(credits, used, nowSeconds);
+    return { granted, used, remaining: Math.max(0, balance), refill: credits.refill, period: credits.period, nextRefill };
   }
 }

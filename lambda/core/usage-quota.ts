@@ -42,8 +42,39 @@ export function quotaPeriodBounds(period: QuotaPeriod, nowSeconds: number): { re
   return { start, end: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000 };
 }
 
+/**
+ * Unkey-style credits: `remaining` requests when set (at `setAt`, epoch s), plus `refill`
+ * more at the start of every `period` after that; they do not reset. Spent by allowed
+ * requests, counted exactly once by the metering transactions (`creditsUsed`).
+ */
+export interface Credits {
+  readonly remaining: number;
+  readonly refill: number;
+  readonly period: QuotaPeriod;
+  readonly setAt: number;
+}
+
+/** How many period starts fall in (from, to]: the refills since the credits were set. */
+export function refillsBetween(period: QuotaPeriod, from: number, to: number): number {
+  let count = 0;
+  for (let start = quotaPeriodBounds(period, from).end; start <= to; start = quotaPeriodBounds(period, start).end) count += 1;
+  return count;
+}
+
+/** What the credits grant by `nowSeconds`, what is left, and when the next refill comes. */
+export function creditBalance(credits: Credits, used: number, nowSeconds: number): { readonly granted: number; readonly balance: number; readonly nextRefill: number } {
+  const granted = credits.remaining + credits.refill * refillsBetween(credits.period, credits.setAt, nowSeconds);
+  return { granted, balance: granted - used, nextRefill: quotaPeriodBounds(credits.period, nowSeconds).end };
+}
+
+/** Credits without refill that run out suspend the client until an operator adds more; the suspension needs an end all the same. */
+export const NO_REFILL_SUSPENSION_SECONDS = 10 * 365 * SECONDS_PER_DAY;
+
 export interface QuotaState {
   readonly quota?: MeteredQuota;
+  readonly credits?: Credits;
+  /** Allowed requests counted against `credits` since they were set. */
+  readonly creditsUsed?: number;
   /** Epoch seconds; absent or past: not suspended. */
   readonly suspendedUntil?: number;
 }
@@ -55,8 +86,8 @@ export interface QuotaPorts {
   used(clientId: string, periodStart: number, nowSeconds: number): Promise<number>;
   /** Suspends the client until `untilSeconds` unless it already is as long; true when this call did. */
   suspend(clientId: string, untilSeconds: number, nowMs: number): Promise<boolean>;
-  /** Records that `threshold` was reported for the period; true the first time only. */
-  noticeOnce(clientId: string, periodStart: number, threshold: number, expiresAt: number): Promise<boolean>;
+  /** Records that `threshold` (a quota fraction, or `credits:<fraction>`) was reported for the period; true the first time only. */
+  noticeOnce(clientId: string, periodStart: number, threshold: number | string, expiresAt: number): Promise<boolean>;
   publish(event: { readonly detailType: string; readonly detail: Readonly<Record<string, string | number>>; readonly time: number }): Promise<void>;
 }
 
@@ -71,6 +102,13 @@ export class QuotaEnforcer {
     /** Epoch milliseconds. */
     private readonly now: () => number,
   ) {}
+
+  /** The clients of a batch that have credits: the metering transaction counts their allowed requests on their record. */
+  async creditClients(clientIds: Iterable<string>): Promise<Set<string>> {
+    const withCredits = new Set<string>();
+    for (const clientId of new Set(clientIds)) if ((await this.ports.state(clientId)).credits !== undefined) withCredits.add(clientId);
+    return withCredits;
+  }
 
   /** Checks each client once; one client's failure does not stop the others (it is reported with the batch). */
   async check(clientIds: Iterable<string>): Promise<QuotaOutcome[]> {
@@ -89,6 +127,7 @@ export class QuotaEnforcer {
 
   private async checkOne(clientId: string): Promise<QuotaOutcome[]> {
     const state = await this.ports.state(clientId);
+    if (state.credits !== undefined) return this.checkCredits(clientId, state, state.credits);
     if (state.quota === undefined) return [{ clientId, outcome: 'no_quota' }];
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -116,6 +155,34 @@ export class QuotaEnforcer {
       });
       outcomes.push({ clientId, outcome: 'suspended', used, limit, until: bounds.end });
       return outcomes;
+    }
+    return [...outcomes, { clientId, outcome: 'already_suspended' }];
+  }
+
+  /** Credits: notices at 80% and 95% of what they grant (once per refill period), a suspension until the next refill when spent. */
+  private async checkCredits(clientId: string, state: QuotaState, credits: Credits): Promise<QuotaOutcome[]> {
+    const nowMs = this.now();
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const used = state.creditsUsed ?? 0;
+    const { granted, balance, nextRefill } = creditBalance(credits, used, nowSeconds);
+    const until = credits.refill > 0 ? nextRefill : credits.setAt + NO_REFILL_SUSPENSION_SECONDS;
+    if (state.suspendedUntil !== undefined && state.suspendedUntil >= until) return [{ clientId, outcome: 'already_suspended' }];
+    const periodStart = quotaPeriodBounds(credits.period, nowSeconds).start;
+    const outcomes: QuotaOutcome[] = [];
+    for (const threshold of QUOTA_NOTICE_THRESHOLDS) {
+      if (used < threshold * granted || balance <= 0) continue;
+      if (!(await this.ports.noticeOnce(clientId, periodStart, `credits:${threshold}`, nextRefill + SECONDS_PER_DAY))) continue;
+      await this.ports.publish({
+        detailType: UsageEvent.limitApproaching,
+        detail: { clientId, credits: 'true', granted, used, remaining: balance, threshold, nextRefill },
+        time: nowSeconds,
+      });
+      outcomes.push({ clientId, outcome: 'approaching', threshold, used, limit: granted });
+    }
+    if (balance > 0) return outcomes.length ? outcomes : [{ clientId, outcome: 'within' }];
+    if (await this.ports.suspend(clientId, until, nowMs)) {
+      await this.ports.publish({ detailType: UsageEvent.quotaExceeded, detail: { clientId, credits: 'true', granted, used, until }, time: nowSeconds });
+      return [...outcomes, { clientId, outcome: 'suspended', used, limit: granted, until }];
     }
     return [...outcomes, { clientId, outcome: 'already_suspended' }];
   }

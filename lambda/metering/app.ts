@@ -57,7 +57,9 @@ export function createMetering(deps: MeteringDeps) {
       data.logEvents.map((e) => e.message),
       deps.routes,
     );
-    const result = await deps.sink.apply(batchId, batch);
+    const clientIds = batch.minutes.map((m) => m.clientId);
+    const creditClients = deps.quotas ? await deps.quotas.creditClients(clientIds) : new Set<string>();
+    const result = await deps.sink.apply(batchId, batch, creditClients);
     // After the counts are in, and on a redelivery too: a check that failed last time is retried.
     const quotas = deps.quotas ? (await deps.quotas.check(batch.minutes.map((m) => m.clientId))).filter((q) => q.outcome !== 'no_quota') : [];
     const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];

@@ -30,7 +30,7 @@ const doc = documentClient();
 const events = new EventBridgePublisher(eventBridgeClient(), config.eventBusName);
 const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable });
 const meter = createMetering({
-  sink: new DynamoUsageStore(doc, config.usageTable, config.retention),
+  sink: new DynamoUsageStore(doc, config.usageTable, config.retention, config.clientsTable),
   quotas: new QuotaEnforcer(
     {
       state: (clientId) => quotaStore.state(clientId),

@@ -61,7 +61,7 @@ describe('usage metering', () => {
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
     const clientUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'clients')))!;
     expect(clientUpdate.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status] },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed] },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;

@@ -183,3 +183,47 @@ describe('metered quota routes', () => {
     expect((await call('GET', QUOTA, 'bad|id')).statusCode).toBe(400);
   });
 });
+
+describe('credits', () => {
+  let h: Harness;
+  const CREDITS = '/admin/clients/{clientId}/credits';
+  beforeAll(async () => {
+    h = await harness({ seedKey: false });
+    await h.createKey('acme');
+  });
+
+  it('are counted by the metering transaction exactly once per batch, and shown with what is left', async () => {
+    const set = await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: { remaining: 100, refill: 10, period: 'DAY' } }));
+    expect(set.statusCode, set.body).toBe(200);
+    expect(body(set)).toMatchObject({ clientId: 'acme', credits: { granted: 100, used: 0, remaining: 100, refill: 10, period: 'DAY' } });
+    const store = new DynamoUsageStore(h.tables.doc, h.tables.names.usage, UsageRetentionDefaults, h.tables.names.clients);
+    const lines = [
+      ...Array.from({ length: 7 }, () => line({ atMs: h.nowSeconds() * 1000, clientId: 'acme', keyId: K1 })),
+      line({ atMs: h.nowSeconds() * 1000, clientId: 'acme', keyId: K1, status: 403, errorType: 'ACCESS_DENIED' }),
+    ];
+    const batch = meterLines(lines, new RouteLabeler(DEFAULT_ROUTES));
+    await store.apply('credits-1', batch, new Set(['acme']));
+    await store.apply('credits-1', batch, new Set(['acme']));
+    const shown = body(await h.admin(adminCall('GET', '/admin/clients/{clientId}/quota', { clientId: 'acme' })));
+    expect(shown.credits).toMatchObject({ granted: 100, used: 7, remaining: 93 });
+    // New credits start counting afresh and lift a suspension.
+    const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
+    await new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage }).suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000);
+    const reset = body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: { remaining: 5, refill: 0, period: 'MONTH' } })));
+    expect(reset).toEqual({ clientId: 'acme', credits: { granted: 5, used: 0, remaining: 5, refill: 0, period: 'MONTH', nextRefill: expect.any(Number) } });
+    expect(body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: null })))).toEqual({ clientId: 'acme' });
+  });
+
+  it.each([[{}], [{ credits: { remaining: -1, refill: 0, period: 'DAY' } }], [{ credits: { remaining: 1, refill: 0.5, period: 'DAY' } }], [{ credits: { remaining: 1, refill: 0, period: 'HOUR' } }], [{ credits: { remaining: 1 } }]])(
+    'refuses %j with 400 invalid_request',
+    async (input) => {
+      const response = await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, input));
+      expect(response.statusCode).toBe(400);
+      expect(body(response).error).toBe('invalid_request');
+    },
+  );
+
+  it('answers 404 for a client that never had a key', async () => {
+    expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'ghost' }, { credits: null }))).statusCode).toBe(404);
+  });
+});

@@ -91,3 +91,45 @@ describe('QuotaEnforcer (injected clock)', () => {
     expect(await new QuotaEnforcer(fakes, () => dayStart * 1000).check(['free'])).toEqual([{ clientId: 'free', outcome: 'no_quota' }]);
   });
 });
+
+describe('credits (injected clock)', () => {
+  const dayStart = Date.UTC(2026, 11, 6) / 1000;
+
+  it('count one refill per period start after they were set', async () => {
+    const { refillsBetween, creditBalance } = await import('../../../lambda/core/usage-quota');
+    expect(refillsBetween('DAY', dayStart + 100, dayStart + DAY - 1)).toBe(0);
+    expect(refillsBetween('DAY', dayStart + 100, dayStart + DAY)).toBe(1);
+    expect(refillsBetween('DAY', dayStart + 100, dayStart + 10 * DAY + 5)).toBe(10);
+    expect(refillsBetween('MONTH', Date.UTC(2026, 0, 31) / 1000, Date.UTC(2026, 2, 1) / 1000)).toBe(2);
+    expect(creditBalance({ remaining: 50, refill: 10, period: 'DAY', setAt: dayStart + 100 }, 55, dayStart + DAY + 1)).toEqual({ granted: 60, balance: 5, nextRefill: dayStart + 2 * DAY });
+  });
+
+  it('warn at 80% and 95% of what they grant, suspend when spent until the next refill, and serve again after it', async () => {
+    const fakes = new Fakes();
+    fakes.states.set('acme', { credits: { remaining: 100, refill: 50, period: 'DAY', setAt: dayStart + 60 }, creditsUsed: 0 });
+    let now = (dayStart + 3600) * 1000;
+    const enforcer = new QuotaEnforcer(fakes, () => now);
+    const use = (n: number) => fakes.states.set('acme', { ...fakes.states.get('acme'), creditsUsed: n });
+
+    expect(await enforcer.creditClients(['acme', 'other'])).toEqual(new Set(['acme']));
+    use(79);
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'within' }]);
+    use(96);
+    expect((await enforcer.check(['acme'])).map((o) => o.outcome)).toEqual(['approaching', 'approaching']);
+    use(100);
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + DAY }]);
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'already_suspended' }]);
+    // The refill at midnight grants 50 more: the suspension ended with the day, and 10 of them are used.
+    now = (dayStart + DAY + 60) * 1000;
+    use(110);
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'within' }]);
+    expect(fakes.events.filter((e) => e.detailType === UsageEvent.quotaExceeded)).toHaveLength(1);
+  });
+
+  it('without refill, suspend until an operator sets new credits', async () => {
+    const fakes = new Fakes();
+    fakes.states.set('acme', { credits: { remaining: 10, refill: 0, period: 'MONTH', setAt: dayStart }, creditsUsed: 10 });
+    const outcome = await new QuotaEnforcer(fakes, () => (dayStart + 60) * 1000).check(['acme']);
+    expect(outcome).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 10, limit: 10, until: dayStart + 10 * 365 * DAY }]);
+  });
+});
