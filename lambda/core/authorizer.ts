@@ -214,8 +214,12 @@ export class Authorizer {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
-    const suspension = this.deps.revocations.suspension(entry.clientId, this.deps.now());
-    if (suspension !== undefined) return suspended(entry, arn, suspension, this.deps.now());
+    // One property read on the hot path while no client is suspended (the usual case).
+    if (this.deps.revocations.anySuspended) {
+      const nowMs = this.deps.now();
+      const suspension = this.deps.revocations.suspension(entry.clientId, nowMs);
+      if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs);
+    }
     const outcome = this.deps.routes.outcome(entry.grant, arn, parts);
     if (outcome === 'allow') {
       if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;

@@ -95,6 +95,11 @@ export class RevocationView {
     return suspension !== undefined && suspension.untilMs > nowMs ? suspension : undefined;
   }
 
+  /** Whether any client has a suspension entry (ended ones included until they are pruned). */
+  get anySuspended(): boolean {
+    return this.suspensions.size > 0;
+  }
+
   /** Milliseconds since the last successful read started (Infinity before the first). */
   ageMs(nowMs: number): number {
     return nowMs - this.lastSuccessMs;
