@@ -131,6 +131,7 @@ export const QuotaView = z.looseObject({
   clientId: z.string(),
   quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
   period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
+  credits: z.looseObject({ granted: z.number(), used: z.number(), remaining: z.number(), refill: z.number(), period: z.string(), nextRefill: z.number() }).optional(),
   suspendedUntil: z.number().optional(),
 });
 export type QuotaView = z.infer<typeof QuotaView>;
@@ -258,6 +259,22 @@ export class AdminApi {
 
   anomalies(query: { readonly days?: number; readonly clientId?: string } = {}): Promise<AnomalyList> {
     return this.call(AnomalyList, { method: 'GET', path: 'admin/anomalies', query: { ...query } });
+  }
+
+  getQuota(clientId: string): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'GET', path: apiPath`admin/clients/${clientId}/quota` });
+  }
+
+  setQuota(clientId: string, quota: { readonly limit: number; readonly period: string } | null): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/quota`, json: { quota } });
+  }
+
+  setCredits(clientId: string, credits: { readonly remaining: number; readonly refill: number; readonly period: string } | null): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/credits`, json: { credits } });
+  }
+
+  setAnomalyPolicy(clientId: string, policy: string): Promise<{ clientId: string; policy: string }> {
+    return this.call(z.looseObject({ clientId: z.string(), policy: z.string() }), { method: 'PUT', path: apiPath`admin/clients/${clientId}/anomaly-policy`, json: { policy } });
   }
 
   resumeClient(clientId: string): Promise<QuotaView> {

@@ -90,6 +90,7 @@ export function usageCommand(wrap: Wrap): Command {
         ctx.print(view, () => usageTable(view));
       }),
     );
+  addLimits(usage, wrap);
   usage
     .command('top')
     .description('the busiest clients of a recent window')
@@ -121,6 +122,60 @@ export function resumed(view: QuotaView): string {
   return view.suspendedUntil === undefined ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).` : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
 }
 
+/** A client's metered quota and credits, what is left of them, and its suspension. */
+export function quotaView(view: QuotaView): string {
+  const rows: [string, string][] = [['client', view.clientId]];
+  if (view.quota) rows.push(['quota', `${view.quota.limit} per ${view.quota.period}`]);
+  if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
+  if (view.credits) rows.push(['credits', `${view.credits.remaining} left of ${view.credits.granted} (${view.credits.used} used), +${view.credits.refill} per ${view.credits.period} from ${isoTime(view.credits.nextRefill)}`]);
+  if (!view.quota && !view.credits) rows.push(['quota', 'none']);
+  rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
+  return table(['FIELD', 'VALUE'], rows);
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
+  return Number(value);
+}
+
+/** `usage quota <clientId>` and `usage credits <clientId>`, added to `usage`. */
+function addLimits(usage: Command, wrap: Wrap): void {
+  usage
+    .command('quota')
+    .description("show a client's metered quota and credits, or set the quota (--limit and --period) or remove it (--remove)")
+    .argument('<clientId>')
+    .option('--limit <n>', 'requests per period', wholeNumber)
+    .option('--period <period>', 'DAY, WEEK or MONTH (UTC)')
+    .option('--remove', 'remove the metered quota')
+    .action(
+      wrap(async (ctx, clientId: string, opts: { limit?: number; period?: string; remove?: boolean }) => {
+        const api = await ctx.admin();
+        const view =
+          opts.remove === true
+            ? await api.setQuota(clientId, null)
+            : opts.limit !== undefined || opts.period !== undefined
+              ? await api.setQuota(clientId, { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' })
+              : await api.getQuota(clientId);
+        ctx.print(view, () => quotaView(view));
+      }),
+    );
+  usage
+    .command('credits')
+    .description("set a client's credits: --remaining N [--refill M --period P], or --remove")
+    .argument('<clientId>')
+    .option('--remaining <n>', 'requests it may make from now', wholeNumber)
+    .option('--refill <n>', 'added at the start of every period (default 0)', wholeNumber)
+    .option('--period <period>', 'DAY, WEEK or MONTH (default MONTH)')
+    .option('--remove', 'remove the credits')
+    .action(
+      wrap(async (ctx, clientId: string, opts: { remaining?: number; refill?: number; period?: string; remove?: boolean }) => {
+        const credits = opts.remove === true ? null : { remaining: opts.remaining ?? Number.NaN, refill: opts.refill ?? 0, period: opts.period ?? 'MONTH' };
+        const view = await (await ctx.admin()).setCredits(clientId, credits);
+        ctx.print(view, () => quotaView(view));
+      }),
+    );
+}
+
 export function anomaliesCommand(wrap: Wrap): Command {
   return new Command('anomalies')
     .description('list recent usage anomalies (docs/usage.md): rule, baseline, observed, response')
@@ -134,8 +189,19 @@ export function anomaliesCommand(wrap: Wrap): Command {
     );
 }
 
-/** `clients resume <clientId>`, added to the program's `clients` group. */
+/** `clients resume <clientId>` and `clients anomaly-policy <clientId> <policy>`, added to the program's `clients` group. */
 export function addResume(clients: Command, wrap: Wrap): void {
+  clients
+    .command('anomaly-policy')
+    .description('what a usage anomaly of the client does: notify, suspend (an hour) or revoke (the keys it used)')
+    .argument('<clientId>')
+    .argument('<policy>', 'notify, suspend or revoke')
+    .action(
+      wrap(async (ctx, clientId: string, policy: string) => {
+        const result = await (await ctx.admin()).setAnomalyPolicy(clientId, policy);
+        ctx.print(result, () => `Anomalies of ${result.clientId} now ${result.policy === 'notify' ? 'notify only' : result.policy === 'suspend' ? 'suspend it for an hour' : 'revoke the keys it used'}.`);
+      }),
+    );
   clients
     .command('resume')
     .description('lift a suspension (quota or anomaly) now; a client that is not suspended is left as it is')

@@ -56,9 +56,13 @@ describe('metered quota on the local stack', () => {
     });
     const token = ((await exchange.json()) as { access_token: string }).access_token;
 
-    const set = await admin('PUT', '/admin/clients/metered/quota', { quota: { limit: 30, period: 'DAY' } });
-    expect(set.status, JSON.stringify(set.body)).toBe(200);
-    expect(set.body).toMatchObject({ clientId: 'metered', quota: { limit: 30, period: 'DAY' }, period: { used: 0, remaining: 30 } });
+    const cli = (...argv: string[]) => tollgate([...argv, '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
+    const set = await cli('usage', 'quota', 'metered', '--limit', '30', '--period', 'DAY', '--json');
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ clientId: 'metered', quota: { limit: 30, period: 'DAY' }, period: { used: 0, remaining: 30 } });
+    const refusedPeriod = await cli('usage', 'quota', 'metered', '--limit', '30', '--period', 'YEAR');
+    expect(refusedPeriod.code).toBe(1);
+    expect(refusedPeriod.stderr).toMatch(/invalid_request: .*quota\.period/);
 
     // About 20 requests a second until refused, for at most 30 s.
     const statuses: number[] = [];
@@ -90,6 +94,8 @@ describe('metered quota on the local stack', () => {
 
     const shown = await admin('GET', '/admin/clients/metered/quota');
     expect(shown.body).toMatchObject({ suspendedUntil: dayEnd, quota: { limit: 30 }, period: { remaining: 0 } });
+    const shownCli = await cli('usage', 'quota', 'metered');
+    expect(shownCli.stdout).toContain(`suspended    until ${new Date(dayEnd * 1000).toISOString().replace('.000Z', 'Z')}`);
     expect(log.some((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Limit Approaching')).toBe(true);
     expect(log.some((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Quota Exceeded')).toBe(true);
 
@@ -99,7 +105,9 @@ describe('metered quota on the local stack', () => {
     expect((usage.body.totals as { deniedBy: Record<string, number> }).deniedBy.quota_exceeded).toBeGreaterThanOrEqual(2);
 
     // An operator lifts the suspension: the same token is served again once the feed and the flush have carried it.
-    const resumed = await tollgate(['clients', 'resume', 'metered', '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
+    const policy = await cli('clients', 'anomaly-policy', 'metered', 'suspend');
+    expect(policy.stdout).toBe('Anomalies of metered now suspend it for an hour.\n');
+    const resumed = await cli('clients', 'resume', 'metered');
     expect(resumed, resumed.stderr).toMatchObject({ code: 0, stdout: 'metered is not suspended; its tokens are served (within the revocation bound).\n' });
     let status = 0;
     const until = Date.now() + 15_000;
