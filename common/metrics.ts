@@ -56,6 +56,8 @@ export const Metric = {
   quotaSuspensions: 'QuotaSuspensions',
   /** Metering: usage anomalies flagged. Count. */
   usageAnomalies: 'UsageAnomalies',
+  /** Metering: requests the gateway refused, dimension `reason` (`DENIAL_REASONS`). Count. */
+  deniedRequests: 'DeniedRequests',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
@@ -63,6 +65,7 @@ export const MetricDimension = {
   /** Added by Powertools to every metric. */
   service: 'service',
   outcome: 'outcome',
+  reason: 'reason',
 } as const;
 
 /** Values of the `outcome` dimension of {@link Metric.decision}. */
@@ -99,11 +102,13 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   meteringDuplicates: 'metering',
   quotaSuspensions: 'metering',
   usageAnomalies: 'metering',
+  deniedRequests: 'metering',
 };
 
 /** Dimensions each metric is emitted with, besides `service`. */
 export const MetricDimensions: { readonly [K in keyof typeof Metric]?: readonly (typeof MetricDimension)[keyof typeof MetricDimension][] } = {
   decision: [MetricDimension.outcome],
+  deniedRequests: [MetricDimension.reason],
 };
 
 /** `POWERTOOLS_SERVICE_NAME` of a deployed function, and so its metrics' `service` dimension. */

@@ -5,9 +5,9 @@
  * Lambda retries a failed delivery twice, then hands it to an encrypted dead-letter queue
  * (the batch is idempotent, so a replay from there counts nothing twice).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { GatewayResponseOptions } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, GraphWidget, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, CfnInsightRule, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Env, HygieneEvent } from '../common/config';
-import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
+import { DENIAL_REASONS, SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
+import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 import { tollgateMetric } from './observability';
@@ -44,6 +45,8 @@ export class UsageMetering extends Construct {
   readonly function: TollgateFunction;
   /** Deliveries that failed every retry. */
   readonly dlq: Queue;
+  /** Contributor Insights: the clients with the most requests, from the access log. */
+  readonly topClients: CfnInsightRule;
 
   constructor(scope: Construct, id: string, props: UsageMeteringProps) {
     super(scope, id);
@@ -73,6 +76,19 @@ export class UsageMetering extends Construct {
       destination: new LambdaDestination(this.function.fn),
       filterPattern: FilterPattern.allEvents(),
     });
+    const body = {
+      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+      LogGroupNames: [props.accessLogs.logGroupName],
+      LogFormat: 'JSON',
+      // Requests with a verified client (the field is "-" otherwise).
+      Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] },
+      AggregateOn: 'Count',
+    };
+    this.topClients = new CfnInsightRule(this, 'TopClients', {
+      ruleName: `${Stack.of(this).stackName}-top-clients`,
+      ruleState: 'ENABLED',
+      ruleBody: Stack.of(this).toJsonString(body),
+    });
   }
 
   /** The pipeline's alarms, sent to the stack's alarm topic, and its dashboard row. */
@@ -97,6 +113,21 @@ export class UsageMetering extends Construct {
       new GraphWidget({ title: 'Metering: lines and lag (p99)', left: [tollgateMetric('meteredLines', 'Sum')], right: [lag], width: 8 }),
       new GraphWidget({ title: 'Metering: quota suspensions and anomalies', left: [tollgateMetric('quotaSuspensions', 'Sum'), tollgateMetric('usageAnomalies', 'Sum')], width: 8 }),
       new GraphWidget({ title: 'Metering: errors and DLQ', left: [errors, dlqDepth], width: 8 }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Denied requests by reason (metered)',
+        left: DENIAL_REASONS.map((reason) => tollgateMetric('deniedRequests', 'Sum', { dimensions: { [MetricDimension.reason]: reason }, label: reason })),
+        stacked: true,
+        width: 12,
+      }),
+      // The rule's own top-N view is in the Contributor Insights console; here, its busiest client and the number of active ones.
+      new GraphWidget({
+        title: 'Clients (Contributor Insights rule TopClients)',
+        left: [new MathExpression({ expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "MaxContributorValue")`, label: 'busiest client: requests/min', period: Duration.minutes(1) })],
+        right: [new MathExpression({ expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "UniqueContributors")`, label: 'active clients', period: Duration.minutes(1) })],
+        width: 12,
+      }),
     );
     return alarms;
   }

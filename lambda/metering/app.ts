@@ -14,6 +14,7 @@ import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda'
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage-meter';
 import type { QuotaEnforcer, QuotaOutcome } from '../core/usage-quota';
 import type { AnomalyFlag, AnomalyMonitor } from '../core/usage-anomaly';
+import type { DenialReason } from '../../common/usage';
 
 export interface MeteringSummary extends ApplyResult {
   readonly batchId: string;
@@ -22,6 +23,8 @@ export interface MeteringSummary extends ApplyResult {
   readonly ignored: number;
   /** Now minus the oldest event's timestamp, ms: how far metering runs behind the gateway. */
   readonly lagMs: number;
+  /** Denials in the batch by reason (every client together), for the dashboard. */
+  readonly deniedBy: Readonly<Partial<Record<DenialReason, number>>>;
   /** What the quota check decided for each client in the batch (those with a metered quota). */
   readonly quotas: readonly QuotaOutcome[];
   readonly anomalies: readonly AnomalyFlag[];
@@ -64,6 +67,8 @@ export function createMetering(deps: MeteringDeps) {
     const quotas = deps.quotas ? (await deps.quotas.check(batch.minutes.map((m) => m.clientId))).filter((q) => q.outcome !== 'no_quota') : [];
     const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];
     const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
-    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, quotas, anomalies };
+    const deniedBy: Partial<Record<DenialReason, number>> = {};
+    for (const m of batch.minutes) for (const [reason, n] of Object.entries(m.total.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
+    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, deniedBy, quotas, anomalies };
   };
 }

@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../common/config';
-import { Metric } from '../../common/metrics';
+import { Metric, MetricDimension } from '../../common/metrics';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { DynamoUsageStore } from '../adapters/usage-store';
 import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
@@ -59,5 +59,11 @@ export const handler = async (event: CloudWatchLogsEvent): Promise<void> => {
   metrics.addMetric(Metric.meteringLagMs, MetricUnit.Milliseconds, summary.lagMs);
   metrics.addMetric(Metric.quotaSuspensions, MetricUnit.Count, summary.quotas.filter((q) => q.outcome === 'suspended').length);
   metrics.addMetric(Metric.usageAnomalies, MetricUnit.Count, summary.anomalies.length);
+  // One metric per reason (a bounded set), each with its own dimension.
+  for (const [reason, count] of Object.entries(summary.deniedBy)) {
+    const single = metrics.singleMetric();
+    single.addDimension(MetricDimension.reason, reason);
+    single.addMetric(Metric.deniedRequests, MetricUnit.Count, count);
+  }
   metrics.publishStoredMetrics();
 };

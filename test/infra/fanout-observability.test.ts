@@ -117,7 +117,8 @@ describe('alarms', () => {
       EvaluationPeriods: SUSTAINED_THROTTLING_MINUTES,
       TreatMissingData: 'notBreaching',
     });
-    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule'))[0]!.Properties;
+    // The usage metering's TopClients rule is the other one (test/infra/usage-metering.test.ts).
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) => JSON.stringify(r.Properties.RuleName).includes('top-throttled-clients'))!.Properties;
     expect(rule.RuleState).toBe('ENABLED');
     // The body is a Fn::Join around the log group's Ref; join it with a stand-in name to read it.
     const logGroupRef = { Ref: logicalId(built.api.gateway.accessLogs) };

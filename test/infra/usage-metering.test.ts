@@ -93,3 +93,17 @@ describe('usage metering', () => {
     expect(body).toMatch(/#else\{"error":"insufficient_scope".*\}#end$/);
   });
 });
+
+describe('usage dashboard rows', () => {
+  it('ranks clients by requests from the access log (Contributor Insights), and graphs metered denials by reason', () => {
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) => JSON.stringify(r.Properties.RuleName).includes('-top-clients'))!.Properties;
+    expect(rule.RuleState).toBe('ENABLED');
+    // The body is a Fn::Join around the access log group's Ref.
+    const body = JSON.parse((rule.RuleBody['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'ACCESS_LOGS')).join(''));
+    expect(body).toMatchObject({ LogGroupNames: ['ACCESS_LOGS'], Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] }, AggregateOn: 'Count' });
+    const dashboard = JSON.stringify(Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    expect(dashboard).toContain('Denied requests by reason (metered)');
+    for (const reason of ['access_denied', 'quota_exceeded', 'unauthorized']) expect(dashboard).toMatch(new RegExp(`DeniedRequests[^a-z]+reason[^a-z]+${reason}`));
+    expect(dashboard).toContain('INSIGHT_RULE_METRIC');
+  });
+});
