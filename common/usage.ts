@@ -164,6 +164,8 @@ export interface AnomalySettings {
   readonly warmupMinutes: number;
   /** How many networks a baseline remembers (the least recently seen are forgotten first). */
   readonly knownNetworksMax: number;
+  /** How long the response `suspend` suspends a flagged client, unless an operator resumes it first. */
+  readonly suspendMinutes: number;
 }
 
 export const ANOMALY_DEFAULTS: AnomalySettings = {
@@ -176,6 +178,7 @@ export const ANOMALY_DEFAULTS: AnomalySettings = {
   idleDays: 30,
   warmupMinutes: 60,
   knownNetworksMax: 200,
+  suspendMinutes: 60,
 };
 
 /** Bounds of each threshold: [min, max, whole number]. */
@@ -189,6 +192,7 @@ const ANOMALY_BOUNDS: { readonly [K in keyof AnomalySettings]: readonly [number,
   idleDays: [1, 3650, true],
   warmupMinutes: [0, 10_080, true],
   knownNetworksMax: [10, 1000, true],
+  suspendMinutes: [1, 10_080, true],
 };
 
 /** The setting (cdk.json, `tollgate.config.json`): an object overriding some of {@link ANOMALY_DEFAULTS}. */

@@ -151,9 +151,6 @@ export interface AnomalyFlag extends Anomaly {
 
 export const AnomalyEvent = { detailType: 'Tollgate Usage Anomaly' } as const;
 
-/** How long an anomaly suspension lasts unless an operator resumes the client first. */
-export const ANOMALY_SUSPENSION_SECONDS = 3600;
-
 export interface AnomalyPorts {
   /** The stored baseline and its version (for a conditional save); undefined for a client never seen. */
   load(clientId: string): Promise<{ readonly baseline: Baseline; readonly version: number } | undefined>;
@@ -205,7 +202,7 @@ export class AnomalyMonitor {
     if (!(await this.ports.save(clientId, baseline, stored?.version))) return [];
     if (anomalies.length === 0) return [];
     const response = await this.ports.policy(clientId);
-    const suspendedUntil = response === 'suspend' ? nowSeconds + ANOMALY_SUSPENSION_SECONDS : undefined;
+    const suspendedUntil = response === 'suspend' ? nowSeconds + this.settings.suspendMinutes * 60 : undefined;
     if (suspendedUntil !== undefined) await this.ports.suspend(clientId, suspendedUntil, nowMs);
     const flaggedKeys = [...new Set(anomalies.flatMap((a) => minutes.find((m) => m.minute === a.minute)?.keys ?? []))];
     const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(flaggedKeys, nowSeconds) : undefined;
