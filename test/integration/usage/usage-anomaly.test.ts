@@ -16,6 +16,13 @@ import { meterLines, RouteLabeler } from '../../../lambda/core/usage-meter';
 import { adminCall } from '../../support/api-events';
 import { line } from '../../unit/usage/lines';
 import { body, harness, type Harness } from '../issuance/harness';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { revocationFromRecord } from '../../../lambda/core/revocation-events';
+import { authorizerEvent, harness as authorizerHarness, NOW_S, SETTINGS } from '../../unit/authorizer/support/fixtures';
+import { claims, generateTestKey, signToken } from '../../unit/authorizer/support/tokens';
+
+const signingKey = generateTestKey('ES256', { kid: 'es' });
 
 const KEY = 'key_00000000000000000001';
 
@@ -90,7 +97,7 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     expect(body(steadyOnly).anomalies).toEqual([]);
   });
 
-  it('under policy revoke, revokes the keys used in the flagged minute through the revocation path, and only those', async () => {
+  it('under policy revoke, revokes the keys used in the flagged minute through the revocation path, and only those: the authorizer then refuses the tokens of that key and serves the others', async () => {
     const stolen = await h.createKey('owner');
     const spare = await h.createKey('owner');
     expect((await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'owner' }, { policy: 'revoke' }))).statusCode).toBe(200);
@@ -112,6 +119,27 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     expect(keys.find((k) => k.keyId === stolenKey)).toMatchObject({ status: 'revoked' });
     expect(keys.find((k) => k.keyId === stolenKey)).not.toHaveProperty('activePartition');
     expect(keys.find((k) => k.keyId === spare.key.keyId)).toMatchObject({ status: 'active' });
+
+    // The revoked key's stream record, through the fan-out's own decision, reaches an authorizer's feed:
+    // a token the key minted is refused at the next poll, one of the spare key still served.
+    const a = await authorizerHarness([signingKey.record]);
+    const stolenToken = `Bearer ${signToken(signingKey, claims(NOW_S, { sub: 'owner', client_id: 'owner', cid: stolenKey }))}`;
+    const spareToken = `Bearer ${signToken(signingKey, claims(NOW_S, { sub: 'owner', client_id: 'owner', cid: String(spare.key.keyId) }))}`;
+    expect((await a.authorizer.decide(authorizerEvent(stolenToken))).outcome).toBe('allow');
+    const revokedItem = keys.find((k) => k.keyId === stolenKey)!;
+    const record = {
+      eventName: 'MODIFY',
+      eventSourceARN: `arn:aws:dynamodb:us-east-1:000000000000:table/${h.tables.names.apiKeys}/stream/2026`,
+      dynamodb: { OldImage: marshall({ ...revokedItem, status: 'active' }), NewImage: marshall(revokedItem, { convertClassInstanceToMap: true }) },
+    } as unknown as DynamoDBRecord;
+    const entry = revocationFromRecord(record, h.tables.names, { nowMs: a.clock.ms, clockSkewSeconds: 30 })!;
+    expect(entry).toMatchObject({ kind: 'cid', value: stolenKey });
+    a.feed.add(entry.kind, entry.value, a.clock.ms + 10, entry.purgeAt);
+    a.clock.advance(SETTINGS.revocationPollMs + 1);
+    await a.authorizer.decide(authorizerEvent(stolenToken));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await a.authorizer.decide(authorizerEvent(stolenToken))).toMatchObject({ outcome: 'reject', reason: 'revoked' });
+    expect((await a.authorizer.decide(authorizerEvent(spareToken))).outcome).toBe('allow');
   });
 
   it.each([
