@@ -86,6 +86,72 @@ export const ClientLimitsView = z.looseObject({
 });
 export type ClientLimitsView = z.infer<typeof ClientLimitsView>;
 
+/** One bucket of `GET /admin/clients/{clientId}/usage`. */
+export const UsagePoint = z.looseObject({
+  start: z.string(),
+  requests: z.number(),
+  allowed: z.number(),
+  throttled: z.number(),
+  serverErrors: z.number(),
+  denied: z.number(),
+  deniedBy: z.record(z.string(), z.number()),
+  networks: z.number().optional(),
+});
+export type UsagePoint = z.infer<typeof UsagePoint>;
+
+export const UsageSeries = z.looseObject({
+  clientId: z.string(),
+  granularity: z.string(),
+  keyId: z.string().optional(),
+  route: z.string().optional(),
+  from: z.string(),
+  to: z.string(),
+  points: z.array(UsagePoint),
+  totals: UsagePoint.omit({ start: true, networks: true }),
+});
+export type UsageSeries = z.infer<typeof UsageSeries>;
+
+export const UsageTop = z.looseObject({
+  by: z.string(),
+  window: z.string(),
+  from: z.string(),
+  to: z.string(),
+  clients: z.array(z.looseObject({ clientId: z.string(), requests: z.number(), denied: z.number(), throttled: z.number() })),
+});
+export type UsageTop = z.infer<typeof UsageTop>;
+
+export const AnomalyList = z.looseObject({
+  anomalies: z.array(
+    z.looseObject({ clientId: z.string(), rule: z.string(), minute: z.number(), baseline: z.number(), observed: z.number(), response: z.string(), flaggedAt: z.number(), suspendedUntil: z.number().optional() }),
+  ),
+});
+export type AnomalyList = z.infer<typeof AnomalyList>;
+
+/** `GET`/`PUT …/quota` and `POST …/resume`. */
+export const QuotaView = z.looseObject({
+  clientId: z.string(),
+  quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
+  period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
+  credits: z.looseObject({ granted: z.number(), used: z.number(), remaining: z.number(), refill: z.number(), period: z.string(), nextRefill: z.number() }).optional(),
+  suspendedUntil: z.number().optional(),
+});
+export type QuotaView = z.infer<typeof QuotaView>;
+
+/** Query of `GET /admin/clients/{clientId}/usage`; the server checks every value. */
+export interface UsageQuery {
+  readonly from?: string;
+  readonly to?: string;
+  readonly granularity?: string;
+  readonly keyId?: string;
+  readonly route?: string;
+}
+
+export interface UsageTopQuery {
+  readonly by?: string;
+  readonly window?: string;
+  readonly limit?: number;
+}
+
 /**
  * The body of `PUT …/limits`. It replaces every limit of the client: `quota` absent or
  * `null` both mean "no quota", so leaving it out removes a quota the client had.
@@ -206,6 +272,38 @@ export class AdminApi {
 
   grant(clientId: string, service: string, scopes: readonly string[]): Promise<GrantsView> {
     return this.call(GrantsView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/grants/${service}`, json: { scopes } });
+  }
+
+  usage(clientId: string, query: UsageQuery = {}): Promise<UsageSeries> {
+    return this.call(UsageSeries, { method: 'GET', path: apiPath`admin/clients/${clientId}/usage`, query: { ...query } });
+  }
+
+  usageTop(query: UsageTopQuery = {}): Promise<UsageTop> {
+    return this.call(UsageTop, { method: 'GET', path: 'admin/usage/top', query: { ...query } });
+  }
+
+  anomalies(query: { readonly days?: number; readonly clientId?: string } = {}): Promise<AnomalyList> {
+    return this.call(AnomalyList, { method: 'GET', path: 'admin/anomalies', query: { ...query } });
+  }
+
+  getQuota(clientId: string): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'GET', path: apiPath`admin/clients/${clientId}/quota` });
+  }
+
+  setQuota(clientId: string, quota: { readonly limit: number; readonly period: string } | null): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/quota`, json: { quota } });
+  }
+
+  setCredits(clientId: string, credits: { readonly remaining: number; readonly refill: number; readonly period: string } | null): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'PUT', path: apiPath`admin/clients/${clientId}/credits`, json: { credits } });
+  }
+
+  setAnomalyPolicy(clientId: string, policy: string): Promise<{ clientId: string; policy: string }> {
+    return this.call(z.looseObject({ clientId: z.string(), policy: z.string() }), { method: 'PUT', path: apiPath`admin/clients/${clientId}/anomaly-policy`, json: { policy } });
+  }
+
+  resumeClient(clientId: string): Promise<QuotaView> {
+    return this.call(QuotaView, { method: 'POST', path: apiPath`admin/clients/${clientId}/resume`, json: {} });
   }
 
   signingKeys(): Promise<SigningKeys> {

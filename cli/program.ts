@@ -18,6 +18,7 @@ import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-inpu
 import { smokeCommand } from './smoke';
 import { DEFAULT_LOCAL_URL, resolveTarget, TargetEnv, type Target, type TargetDeps } from './target';
 import { leakCommands } from './leak-commands';
+import { addResume, anomaliesCommand, usageCommand } from './usage';
 
 export interface CliDeps extends TargetDeps, SecretInput {
   readonly stdout: (text: string) => void;
@@ -489,8 +490,11 @@ export function buildProgram(deps: CliDeps): Command {
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
-  const leaks = leakCommands(deps, (run) => action(deps, run));
-  for (const command of [keysCommand(deps), ...revokeCommands(deps), limitsCommand(deps), signingKeysCommand(deps), tokenCommand(deps), smokeCommand((run) => action(deps, run)), ...leaks]) {
+  const wrap = (run: Parameters<typeof action>[1]) => action(deps, run);
+  const revokes = revokeCommands(deps);
+  addResume(revokes.find((command) => command.name() === 'clients')!, wrap);
+  const leaks = leakCommands(deps, wrap);
+  for (const command of [keysCommand(deps), ...revokes, limitsCommand(deps), usageCommand(wrap), anomaliesCommand(wrap), signingKeysCommand(deps), tokenCommand(deps), smokeCommand((run) => action(deps, run)), ...leaks]) {
     inherit(command, program);
     program.addCommand(command);
   }

@@ -47,4 +47,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('PUT', '/admin/clients/{clientId}/grants/{service}'),
   leaks('POST', '/secret-scanning/github'),
   leaks('POST', '/leaks/revoke'),
+  admin('GET', '/admin/clients/{clientId}/usage'),
+  admin('GET', '/admin/usage/top'),
+  admin('GET', '/admin/clients/{clientId}/quota'),
+  admin('PUT', '/admin/clients/{clientId}/quota'),
+  admin('POST', '/admin/clients/{clientId}/resume'),
+  admin('PUT', '/admin/clients/{clientId}/credits'),
+  admin('PUT', '/admin/clients/{clientId}/anomaly-policy'),
+  admin('GET', '/admin/anomalies'),
 ];

@@ -7,7 +7,7 @@
  * nothing more: a compromised function can do no more than its code already does. Change an
  * adapter's calls and this list together.
  */
-import { ApiKeyAttr, ApiKeyIndex, type TableKey } from './tables';
+import { ApiKeyAttr, ApiKeyIndex, ClientAttr, type TableKey } from './tables';
 
 /**
  * Item-level DynamoDB actions. Never Scan (every read is a key lookup or a query, so a
@@ -75,6 +75,8 @@ export const Functions = {
       signingKeys: { actions: ['Query'] },
       // idempotency-store: claim (conditional Put), read a claim, take over or complete it (conditional Update).
       idempotency: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      // usage-store's reader: one series, or one period's top index.
+      usage: { actions: ['Query'] },
     },
     auditLog: true,
   },
@@ -109,6 +111,24 @@ export const Functions = {
       apiKeys: { actions: [], queryIndexes: [ApiKeyIndex.activeByExpiry, ApiKeyIndex.activeByLastUsed] },
     },
   },
+  metering: {
+    entry: 'lambda/metering/handler.ts',
+    tables: {
+      // usage-store: the batch transactions (each action authorized as UpdateItem; credits add to the client record) and the
+      // quota and anomaly reads; usage-anomaly-store: the baseline (GetItem, UpdateItem).
+      usage: { actions: ['GetItem', 'Query', 'UpdateItem'] },
+      // usage-quota-store and usage-anomaly-store: the quota and policy reads, and the
+      // suspension write, which may name only the suspension and its condition on status.
+      clients: {
+        actions: ['GetItem', 'UpdateItem'],
+        updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed],
+      },
+      // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key and nothing else.
+      apiKeys: { actions: ['UpdateItem'], updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition] },
+    },
+    // Its anomaly flags (and the suspensions they cause) are audit lines.
+    auditLog: true,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof Functions;
@@ -123,12 +143,14 @@ export const StackOutput = {
   adminFunctionName: 'AdminFunctionName',
   fanoutFunctionName: 'FanoutFunctionName',
   leaksFunctionName: 'LeaksFunctionName',
+  meteringFunctionName: 'MeteringFunctionName',
   apiKeysTableName: 'ApiKeysTableName',
   clientsTableName: 'ClientsTableName',
   tokensTableName: 'TokensTableName',
   signingKeysTableName: 'SigningKeysTableName',
   revocationsTableName: 'RevocationsTableName',
   idempotencyTableName: 'IdempotencyTableName',
+  usageTableName: 'UsageTableName',
   /** The usage plan client usage keys are registered with (per-client throttling). */
   usagePlanId: 'UsagePlanId',
   /** The client certificate the stage presents to the upstream, which must verify it (mTLS). */
@@ -149,6 +171,7 @@ export const FUNCTION_NAME_OUTPUT: { readonly [K in FunctionName]: string } = {
   fanout: StackOutput.fanoutFunctionName,
   leaks: StackOutput.leaksFunctionName,
   rotation: StackOutput.rotationFunctionName,
+  metering: StackOutput.meteringFunctionName,
 };
 
 /** The output key of each table's name. */
@@ -159,4 +182,5 @@ export const TABLE_NAME_OUTPUT: { readonly [K in TableKey]: string } = {
   signingKeys: StackOutput.signingKeysTableName,
   revocations: StackOutput.revocationsTableName,
   idempotency: StackOutput.idempotencyTableName,
+  usage: StackOutput.usageTableName,
 };

@@ -50,6 +50,18 @@ export const Metric = {
   leakSignatureFailures: 'LeakSignatureFailures',
   /** Leaks: live keys reported leaked (revoked, or reported to a `notify` client). Count. */
   leakedKeys: 'LeakedKeys',
+  /** Metering: access-log lines read per delivery. Count. */
+  meteredLines: 'MeteredLines',
+  /** Metering: now minus the oldest line's time when a delivery is applied. Milliseconds. */
+  meteringLagMs: 'MeteringLagMs',
+  /** Metering: client-minutes of a redelivered batch that were already applied (left as they were). Count. */
+  meteringDuplicates: 'MeteringDuplicateMinutes',
+  /** Metering: clients suspended for a used-up metered quota. Count. */
+  quotaSuspensions: 'QuotaSuspensions',
+  /** Metering: usage anomalies flagged. Count. */
+  usageAnomalies: 'UsageAnomalies',
+  /** Metering: requests the gateway refused, dimension `reason` (`DENIAL_REASONS`). Count. */
+  deniedRequests: 'DeniedRequests',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
@@ -57,6 +69,7 @@ export const MetricDimension = {
   /** Added by Powertools to every metric. */
   service: 'service',
   outcome: 'outcome',
+  reason: 'reason',
 } as const;
 
 /** Values of the `outcome` dimension of {@link Metric.decision}. */
@@ -92,11 +105,18 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   upstreamCertificateSecondsLeft: 'rotation',
   leakSignatureFailures: 'leaks',
   leakedKeys: 'leaks',
+  meteredLines: 'metering',
+  meteringLagMs: 'metering',
+  meteringDuplicates: 'metering',
+  quotaSuspensions: 'metering',
+  usageAnomalies: 'metering',
+  deniedRequests: 'metering',
 };
 
 /** Dimensions each metric is emitted with, besides `service`. */
 export const MetricDimensions: { readonly [K in keyof typeof Metric]?: readonly (typeof MetricDimension)[keyof typeof MetricDimension][] } = {
   decision: [MetricDimension.outcome],
+  deniedRequests: [MetricDimension.reason],
 };
 
 /** `POWERTOOLS_SERVICE_NAME` of a deployed function, and so its metrics' `service` dimension. */

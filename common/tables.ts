@@ -105,6 +105,23 @@ export const ClientAttr = {
    * there. Absent: no per-service ceiling (the keys' scopes decide).
    */
   grants: 'grants',
+  /** Metered quota (docs/usage.md): `{limit, period}` enforced from the usage table, beyond usage plans. */
+  meteredQuota: 'meteredQuota',
+  /**
+   * Epoch seconds until which the client is suspended (its quota is used up, or an anomaly
+   * response); the fan-out carries each change to the authorizers as a `suspended` feed entry.
+   */
+  suspendedUntil: 'suspendedUntil',
+  /** Why: `quota_exceeded`, `anomaly`, or `resumed` when an operator lifted it. */
+  suspendedReason: 'suspendedReason',
+  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
+  suspendedAtMs: 'suspendedAtMs',
+  /** What a usage anomaly of this client triggers: `notify` (absent: the default), `suspend` or `revoke`. */
+  anomalyPolicy: 'anomalyPolicy',
+  /** Unkey-style credits (docs/usage.md): `{remaining, refill, period, setAt}`, enforced from the meters. */
+  credits: 'credits',
+  /** Allowed requests counted against the credits since they were set, added by the metering transactions. */
+  creditsUsed: 'creditsUsed',
 } as const;
 
 /** API Gateway usage-plan quota periods (`QuotaSettings.period`); they reset on UTC boundaries. */
@@ -208,6 +225,12 @@ export const RevocationKind = {
   Client: 'sub',
   /** Every token signed by one signing key (compromise), by `kid`. */
   SigningKey: 'kid',
+  /**
+   * A time-boxed suspension of one client, by {@link suspensionValue} (`<clientId>#<until>#<reason>`):
+   * its tokens are refused until `until` (epoch seconds). The newest entry of a client wins,
+   * so lifting a suspension is an entry whose `until` is the moment it was lifted.
+   */
+  Suspension: 'sus',
 } as const;
 export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
 
@@ -247,6 +270,31 @@ export const IdempotencyAttr = {
 
 /** How long an Idempotency-Key is remembered: a client retries within minutes, a day is plenty. */
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 86_400;
+
+/**
+ * The usage table (docs/usage.md): per-minute counters of what the gateway's access log saw,
+ * with hour and day roll-ups, written by the usage meter with atomic `ADD`s. Partition
+ * `series` names granularity, dimension and subject (`usageSeries`, `common/usage.ts`); sort
+ * key `period` is the bucket start in epoch seconds, zero-padded so text order is time order.
+ */
+export const UsageAttr = {
+  series: 'series',
+  period: 'period',
+  requests: 'requests',
+  allowed: 'allowed',
+  throttled: 'throttled',
+  serverErrors: 'serverErrors',
+  /** Total denials; each reason also has its own counter, `denied_<reason>`. */
+  denied: 'denied',
+  /** String set of distinct source networks (/24 or /48), minute and hour client rows only. */
+  networks: 'networks',
+  /** String set of the batch markers applied to a client-minute row: a redelivered batch changes nothing. */
+  batches: 'batches',
+  /** String set of the API keys (keyIds) a client used in the minute: what an anomaly response `revoke` revokes. */
+  keys: 'keys',
+  /** TTL: the bucket's end plus its granularity's retention. */
+  expiresAt: 'expiresAt',
+} as const;
 
 const S = (name: string): KeyAttribute => ({ name, type: 'S' });
 const N = (name: string): KeyAttribute => ({ name, type: 'N' });
@@ -319,6 +367,15 @@ export const Tables = {
     stream: false,
     indexes: [],
   },
+  usage: {
+    id: 'Usage',
+    envVar: 'TOLLGATE_USAGE_TABLE',
+    partitionKey: S(UsageAttr.series),
+    sortKey: S(UsageAttr.period),
+    ttlAttribute: UsageAttr.expiresAt,
+    stream: false,
+    indexes: [],
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableKey = keyof typeof Tables;
@@ -363,6 +420,22 @@ export function feedSortKeyTime(seq: string): number {
 /** Idempotency marker of one revocation: at most one feed entry per (kind, value). */
 export function feedMarkerPartition(kind: RevocationKind, value: string): string {
   return `${FEED_MARKER_PREFIX}${kind}#${value}`;
+}
+
+/** Why a client is suspended, or that an operator lifted its suspension (`resumed`). */
+export const SUSPENSION_REASONS = ['quota_exceeded', 'anomaly', 'resumed'] as const;
+export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
+
+/** The feed value of a suspension: the client, its end (epoch seconds) and its reason. Client ids hold no `#`. */
+export function suspensionValue(clientId: string, untilSeconds: number, reason: SuspensionReason): string {
+  return `${clientId}#${Math.trunc(untilSeconds)}#${reason}`;
+}
+
+export function parseSuspensionValue(value: string): { readonly clientId: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
+  const [clientId, until, reason, ...rest] = value.split('#');
+  if (!clientId || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
+  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason ?? '')) return undefined;
+  return { clientId, untilSeconds: Number(until), reason: reason as SuspensionReason };
 }
 
 /** A signing-key ring item as stored (the head item aside). */

@@ -24,6 +24,7 @@ import type { FunctionName } from '../common/functions';
 import { nearMiss } from '../common/near-miss';
 import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
+import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings } from '../common/usage';
 
 export interface TollgateConfig {
   /** The single-service form: where every request that is not Tollgate's own goes, after the authorizer allowed it. */
@@ -82,6 +83,12 @@ export interface TollgateConfig {
    * `POST /leaks/revoke`. Absent: no web ACL is made (the method throttle still applies).
    */
   readonly leakRevokeRateLimitPerIp?: number;
+  /** How long usage rows are kept, days, per granularity (docs/usage.md). */
+  readonly usageMinuteRetentionDays: number;
+  readonly usageHourRetentionDays: number;
+  readonly usageDayRetentionDays: number;
+  /** Anomaly detection's thresholds: the defaults with the overrides given (docs/usage.md). */
+  readonly anomalyDetection: AnomalySettings;
 }
 
 /** The names of the settings, as CDK context keys (`-c name=value`). */
@@ -110,6 +117,10 @@ export const SETTINGS = [
   'apiKeyPrefix',
   'secretScanningKeysUrl',
   'leakRevokeRateLimitPerIp',
+  'usageMinuteRetentionDays',
+  'usageHourRetentionDays',
+  'usageDayRetentionDays',
+  'anomalyDetection',
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -203,7 +214,38 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     apiKeyPrefix: apiKeyPrefix(read),
     secretScanningKeysUrl: secretScanningKeysUrl(read),
     ...leakRevokeRateLimit(read, wafWebAclArn),
+    ...usageRetention(read),
+    anomalyDetection: anomalyDetection(read),
   };
+}
+
+/** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
+function anomalyDetection(read: Read): AnomalySettings {
+  let raw = present(read, 'anomalyDetection');
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError('anomalyDetection', `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const result = anomalySettingsFrom(raw);
+  if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
+  return result.settings;
+}
+
+/** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
+function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]> {
+  const raw = Object.fromEntries(
+    RETENTION_KEYS.map((key) => {
+      const value = present(read, UsageRetentionSetting[key]);
+      return [key, typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value];
+    }),
+  );
+  const problem = usageRetentionProblem(raw);
+  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key], problem.problem);
+  const days = (key: (typeof RETENTION_KEYS)[number]) => (raw[key] as number | undefined) ?? UsageRetentionDefaults[key];
+  return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
 /**
@@ -240,6 +282,14 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
       [Env.keyDeletionWindowDays]: String(config.keyDeletionWindowDays),
       [Env.expiryWarningDays]: String(config.expiryWarningDays),
       [Env.staleKeyDays]: String(config.staleKeyDays),
+    },
+    // Requests are counted under the same route rules the authorizer decides by.
+    metering: {
+      [Env.routes]: JSON.stringify(config.routes),
+      [UsageEnv.minuteDays]: String(config.usageMinuteRetentionDays),
+      [UsageEnv.hourDays]: String(config.usageHourRetentionDays),
+      [UsageEnv.dayDays]: String(config.usageDayRetentionDays),
+      [ANOMALY_ENV]: JSON.stringify(config.anomalyDetection),
     },
   };
 }

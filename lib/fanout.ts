@@ -38,7 +38,12 @@ const REVOCATION_IMAGE: { readonly [K in StreamTable]: Record<string, unknown> }
  * (TTL deletions) never do: an expired credential needs no revocation.
  */
 export function revocationFilters(table: StreamTable): Array<Record<string, unknown>> {
-  return [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: REVOCATION_IMAGE[table] } })];
+  const filters = [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: REVOCATION_IMAGE[table] } })];
+  // A client suspended (or resumed) travels the same path as a revocation (docs/usage.md).
+  if (table === 'clients') {
+    filters.push(FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { [ClientAttr.suspendedUntil]: { N: FilterRule.exists() } } } }));
+  }
+  return filters;
 }
 
 export interface RevocationFanoutProps {

@@ -39,6 +39,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { accessLogFormat } from '../common/access-log';
+import { withSuspensionBodies } from './usage-metering';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../common/api-routes';
 import type { ServiceDefinition } from '../common/services';
 import { ApiPath, Defaults, Env, HTTP_METHODS, METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, UsageNaming, type UpstreamHeaderKey } from '../common/config';
@@ -328,7 +329,11 @@ export class Gateway extends Construct {
         ...STAGE_METHOD_SETTINGS,
       },
     });
-    for (const [type, refusal] of GATEWAY_REFUSALS) this.api.addGatewayResponse(type.responseType, gatewayResponse(type, refusal));
+    for (const [type, refusal] of GATEWAY_REFUSALS) {
+      const response = gatewayResponse(type, refusal);
+      // A suspended client's Deny is an ACCESS_DENIED too: its body names the suspension (docs/usage.md).
+      this.api.addGatewayResponse(type.responseType, type === ResponseType.ACCESS_DENIED ? withSuspensionBodies(response) : response);
+    }
     this.bodyValidator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.jsonObjectModel = this.api.addModel('JsonObject', {
       contentType: 'application/json',

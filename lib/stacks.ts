@@ -20,6 +20,7 @@ import { LeakRateLimit, LeakResponse } from './leak-response';
 import { Observability } from './observability';
 import { SigningKeyRotation } from './rotation';
 import { TokenApi } from './token-api';
+import { UsageMetering } from './usage-metering';
 
 export class TollgateDataStack extends Stack {
   readonly data: TokenData;
@@ -47,6 +48,7 @@ export class TollgateApiStack extends Stack {
   readonly rotation: SigningKeyRotation;
   readonly fanout: RevocationFanout;
   readonly observability: Observability;
+  readonly metering: UsageMetering;
   /** The `iss` of every access token: the configured issuer, or the API's own URL. */
   readonly issuer: string;
 
@@ -111,7 +113,9 @@ export class TollgateApiStack extends Stack {
       environment: settings.fanout,
       ...entryRoot,
     });
+    this.metering = new UsageMetering(this, 'Metering', { tables, accessLogs: this.gateway.accessLogs, environment: settings.metering, eventBus: this.rotation.eventBus, ...entryRoot });
     this.functions = {
+      metering: this.metering.function,
       authorizer: authorizer.function,
       token: tokenApi.token,
       admin: tokenApi.admin,
@@ -126,6 +130,7 @@ export class TollgateApiStack extends Stack {
       rotationIntervalDays: config.rotationIntervalDays,
       revocationViewMaxStaleSeconds: config.revocationViewMaxStaleSeconds,
     });
+    this.metering.observe(this.observability.dashboard, this.observability.alarmTopic);
     this.addOutputs(tables);
   }
 

@@ -35,6 +35,7 @@ import {
   THROTTLED,
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
+import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
@@ -294,6 +295,8 @@ export class LocalGateway {
     const context = stringContext(result.context);
     const decided = { resourcePath, principalId: result.principalId, context, authorizerLatencyMs: this.now() - started };
     if (evaluatePolicy(result.policyDocument, methodArn(call.method, call.path)) !== 'allow') {
+      const suspension = suspendedRefusal(res, context);
+      if (suspension) return { ...suspension, ...decided, authorizerError: context[SuspensionContextKey.error] };
       return { ...refuse(res, INSUFFICIENT_SCOPE, 'ACCESS_DENIED'), ...decided };
     }
     const verdict = this.options.usage?.admit(result.usageIdentifierKey);
@@ -435,6 +438,15 @@ function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, { outco
   if (verdict.outcome === 'invalid_key') return refuse(res, INVALID_USAGE_KEY, 'INVALID_API_KEY');
   const retryAfter = { 'Retry-After': String(verdict.retryAfterSeconds) };
   return verdict.outcome === 'throttled' ? refuse(res, THROTTLED, 'THROTTLED', retryAfter) : refuse(res, QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', retryAfter);
+}
+
+/** A suspended client's Deny (docs/usage.md): 403 with the refusal's code and the exact `Retry-After`. */
+function suspendedRefusal(res: ServerResponse, context: Readonly<Record<string, string>>): Outcome | undefined {
+  const error = context[SuspensionContextKey.error];
+  const refusal = error === 'quota_exceeded' || error === 'suspended' ? SUSPENDED_RESPONSES[error] : undefined;
+  if (refusal === undefined) return undefined;
+  const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';
+  return answer(res, refusal.statusCode, { ...refusal.body, retry_after: retryAfter }, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': retryAfter });
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { DEFAULT_ROUTES, Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation-report';
@@ -21,6 +21,18 @@ import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UsageRetentionDefaults, type AnomalySettings, type UsageRetention } from '../common/usage';
+import { DynamoUsageStore } from '../lambda/adapters/usage-store';
+import { RouteLabeler } from '../lambda/core/usage-meter';
+import { LocalUsageMeter } from './usage-metering';
+import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
+import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
+import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
+import { QuotaEnforcer } from '../lambda/core/usage-quota';
+import { AnomalyMonitor } from '../lambda/core/usage-anomaly';
+import { anomalyPorts } from '../lambda/core/usage-anomaly-ports';
+import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -60,6 +72,12 @@ export interface LocalStackOptions {
   readonly interposeDynamoDb?: (endpoint: string) => Promise<string>;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
   readonly onScheduledStep?: () => void;
+  /** How long usage rows are kept (docs/usage.md). @default `UsageRetentionDefaults` */
+  readonly usageRetention?: UsageRetention;
+  /** How often the access log is metered into the usage table. @default 1,000 ms */
+  readonly usageFlushMs?: number;
+  /** Anomaly detection's thresholds. @default `ANOMALY_DEFAULTS` */
+  readonly anomalySettings?: AnomalySettings;
 }
 
 export interface LocalStack {
@@ -73,6 +91,8 @@ export interface LocalStack {
   readonly usagePlans: LocalUsagePlans;
   /** Invokes the rotation function as the console or the schedule would. */
   rotate(payload: unknown): Promise<unknown>;
+  /** Metering: `flush()` resolves once every access-log line written so far is in the usage table. */
+  readonly usage: { flush(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -205,6 +225,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => poller.stop());
 
+    // Metering: every access-log line also feeds the aggregator the deployed metering function runs.
+    const usageClient = localDynamoClient(dynamo.endpoint);
+    stops.push(async () => usageClient.destroy());
+    const usageDoc = DynamoDBDocumentClient.from(usageClient);
+    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults, names.clients);
+    // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
+    const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage });
+    const events = new EventBridgePublisher(eventBridgeClient(process.env));
+    const quotas = new QuotaEnforcer(
+      {
+        state: (clientId) => quotaStore.state(clientId),
+        used: (clientId, start, now) => quotaStore.used(clientId, start, now),
+        suspend: (clientId, until, nowMs) => quotaStore.suspend(clientId, until, nowMs),
+        noticeOnce: (clientId, start, threshold, expiresAt) => quotaStore.noticeOnce(clientId, start, threshold, expiresAt),
+        publish: (event) => events.publish([event]),
+      },
+      Date.now,
+    );
+    const audit = { record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })), warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })) };
+    const anomalies = new AnomalyMonitor(
+      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys }), quotaStore, audit, (event) => events.publish([event])),
+      Date.now,
+      options.anomalySettings,
+    );
+    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, anomalies, log });
+    stops.push(() => meter.stop());
+
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
     gateway = new LocalGateway({
       handlers: { token, admin, authorizer, leaks },
@@ -212,7 +259,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       upstreamUrl,
       ...(services && { services }),
       authorizerCacheTtlSeconds: cacheTtlSeconds,
-      writeAccessLog: log,
+      writeAccessLog: (line) => {
+        log(line);
+        meter.write(line);
+      },
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
     });
@@ -242,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rotationFunctionName: ROTATION_FUNCTION,
       usagePlans,
       rotate: rotation,
+      usage: { flush: () => meter.flush() },
       stop: stopAll,
     };
   } catch (error) {

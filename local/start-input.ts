@@ -9,6 +9,7 @@ import { authorizerCacheTtlProblem, checkedJson, Defaults, Env, Limits, keysUrlP
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
+import { ANOMALY_SETTING, anomalySettingsFrom, RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -28,6 +29,12 @@ export interface FileConfig {
   readonly secretScanningKeysUrl?: string;
   /** How long authorizers decide on their last revocation view while the feed cannot be read (as the CDK setting). */
   readonly revocationViewMaxStaleSeconds?: number;
+  /** How long usage rows of each granularity are kept, days (docs/usage.md). */
+  readonly usageMinuteRetentionDays?: number;
+  readonly usageHourRetentionDays?: number;
+  readonly usageDayRetentionDays?: number;
+  /** Anomaly detection's thresholds, overriding the defaults (docs/usage.md). */
+  readonly anomalyDetection?: Partial<AnomalySettings>;
 }
 
 const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
@@ -40,6 +47,8 @@ const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
   'apiKeyPrefix',
   'secretScanningKeysUrl',
   'revocationViewMaxStaleSeconds',
+  ...RETENTION_KEYS.map((key) => UsageRetentionSetting[key]),
+  ANOMALY_SETTING,
 ];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -85,6 +94,10 @@ export interface StartInput {
   readonly apiKeyPrefix?: string;
   readonly secretScanningKeysUrl?: string;
   readonly revocationViewMaxStaleSeconds?: number;
+  /** Absent: the defaults. */
+  readonly usageRetention?: UsageRetention;
+  /** Absent: the defaults. */
+  readonly anomalySettings?: AnomalySettings;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -149,6 +162,8 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('apiKeyPrefix', envApiKeyPrefix(env[Env.apiKeyPrefix]) ?? config.apiKeyPrefix),
     ...optional('secretScanningKeysUrl', envKeysUrl(env[Env.secretScanningKeysUrl]) ?? config.secretScanningKeysUrl),
     ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
+    ...optional('usageRetention', usageRetentionFrom(config)),
+    ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
   };
 }
 
@@ -219,6 +234,10 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       `must be an integer from ${Limits.revocationViewMaxStaleSecondsMin} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
     );
   }
+  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key]]])));
+  if (retention) throw problem(UsageRetentionSetting[retention.key], retention.problem.replace(/, got .*$/, ''));
+  const anomaly = anomalySettingsFrom(raw[ANOMALY_SETTING]);
+  if ('problem' in anomaly) throw new StartInputError(`${file}: ${ANOMALY_SETTING} ${anomaly.problem}`);
   return raw as FileConfig;
 }
 
@@ -228,6 +247,13 @@ function servicesBeside(services: ServiceDefinition[] | undefined, routes: Confi
   if (routes !== undefined) throw new StartInputError(`services replace the routes of ${routes.source}: give each service its own routes (docs/services.md)`);
   if (upstreamUrl) throw new StartInputError(`services replace ${LocalEnv.upstreamUrl}: give each service its own upstreamUrl, or none for an echo service`);
   return services;
+}
+
+/** The retention the config file sets, defaults for the rest; undefined when it sets none. */
+function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
+  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key]] === undefined)) return undefined;
+  const { minuteDays, hourDays, dayDays } = { minuteDays: config.usageMinuteRetentionDays, hourDays: config.usageHourRetentionDays, dayDays: config.usageDayRetentionDays };
+  return { ...UsageRetentionDefaults, ...(minuteDays !== undefined && { minuteDays }), ...(hourDays !== undefined && { hourDays }), ...(dayDays !== undefined && { dayDays }) };
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */

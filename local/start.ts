@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       apiKeyPrefix: input.apiKeyPrefix,
       secretScanningKeysUrl: input.secretScanningKeysUrl,
       revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
+      usageRetention: input.usageRetention,
+      anomalySettings: input.anomalySettings,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

@@ -101,6 +101,23 @@ export const JOBS: readonly Job[] = [
     args: ({ quick }) => ({ warmSeconds: quick ? 3 : 5, freezeSeconds: 10, afterSeconds: quick ? 10 : 15, concurrency: 16, hungAfterSeconds: 10 }),
   },
   {
+    label: 'usage metering',
+    suite: 'usage',
+    ids: ['U1', 'U2', 'U3', 'U4'],
+    needsDynamo: true,
+    timeoutMs: 4 * MINUTE,
+    args: ({ quick, only, dynamoEndpoint }) => ({
+      dynamoEndpoint,
+      parts: ['U1', 'U2', 'U3', 'U4'].filter((part) => only.length === 0 || only.some((id) => related(id, part))),
+      throughputRounds: quick ? 3 : 8,
+      linesPerRound: quick ? 20_000 : 100_000,
+      lagSeconds: quick ? 5 : 20,
+      lagRate: 200,
+      overshootRate: 100,
+      spikeSeeds: quick ? 5 : 50,
+    }),
+  },
+  {
     label: 'heap',
     suite: 'heap',
     ids: ['P7'],

@@ -22,6 +22,8 @@ import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
 import { DynamoIdempotencyStore } from '../adapters/idempotency-store';
 import { leakResponseOf, setLeakResponse } from '../adapters/leak-store';
+import { DynamoUsageReader } from '../adapters/usage-store';
+import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { Admin } from '../core/admin';
 import { LeakSettings } from '../core/leak-settings';
 import { ServiceGrants } from '../core/service-grants';
@@ -32,6 +34,10 @@ import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
 import { ClientUsage } from '../core/client-usage';
 import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
 import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
+import { UsageReports } from '../core/usage-report';
+import { QuotaAdmin } from '../core/usage-quota-admin';
+import { AnomalyAdmin } from '../core/usage-anomaly-admin';
+import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
 import { loggerAudit } from '../http/audit';
 import { errorResponse, type ErrorLogger } from '../http/errors';
 import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
@@ -60,7 +66,18 @@ const ROTATE_RESOURCE = '/admin/signing-keys/rotate';
 type Operation = (event: ProxyEvent, random?: RandomBytes) => Promise<APIGatewayProxyResult>;
 
 /** What each admin route does, keyed as `METHOD resource` exactly as in `API_ROUTES`. */
-function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings, grants: ServiceGrants): Readonly<Record<string, Operation>> {
+/** Everything the admin routes call into, wired once at cold start. */
+export interface AdminOperations {
+  readonly admin: Admin;
+  readonly usage: ClientUsage;
+  readonly leaks: LeakSettings;
+  readonly grants: ServiceGrants;
+  readonly reports: UsageReports;
+  readonly quotas: QuotaAdmin;
+  readonly anomalies: AnomalyAdmin;
+}
+
+function operations({ admin, usage, leaks, grants, reports, quotas, anomalies }: AdminOperations): Readonly<Record<string, Operation>> {
   const param = pathParameter;
   return {
     'POST /admin/clients/{clientId}/keys': async (e, random) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e), random)),
@@ -78,6 +95,14 @@ function operations(admin: Admin, usage: ClientUsage, leaks: LeakSettings, grant
     'PUT /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.set(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/clients/{clientId}/grants': async (e) => json(200, await grants.get(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/grants/{service}': async (e) => json(200, await grants.set(param(e, 'clientId'), param(e, 'service'), jsonBody(e))),
+    'GET /admin/clients/{clientId}/usage': async (e) => json(200, await reports.clientUsage(param(e, 'clientId'), queryParameters(e))),
+    'GET /admin/usage/top': async (e) => json(200, await reports.top(queryParameters(e))),
+    'GET /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.show(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
+    'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
+    'PUT /admin/clients/{clientId}/credits': async (e) => json(200, await quotas.setCredits(param(e, 'clientId'), jsonBody(e))),
+    'PUT /admin/clients/{clientId}/anomaly-policy': async (e) => json(200, await anomalies.setPolicy(param(e, 'clientId'), jsonBody(e))),
+    'GET /admin/anomalies': async (e) => json(200, await anomalies.list(queryParameters(e))),
   };
 }
 
@@ -90,8 +115,8 @@ async function noContent(work: Promise<void>): Promise<APIGatewayProxyResult> {
  * The route table of every `admin` route in `API_ROUTES`; a route without an operation fails
  * the cold start. Every mutation (any method but GET) honours an `Idempotency-Key`.
  */
-export function adminRoutes(admin: Admin, usage: ClientUsage, leaks: LeakSettings, grants: ServiceGrants, idempotency: Idempotency, log: ErrorLogger): RouteTable {
-  const byRoute = operations(admin, usage, leaks, grants);
+export function adminRoutes(parts: AdminOperations, idempotency: Idempotency, log: ErrorLogger): RouteTable {
+  const byRoute = operations(parts);
   const table: Record<string, Record<string, RouteHandler>> = {};
   for (const { method, resource } of API_ROUTES.filter((r) => r.fn === 'admin')) {
     const operation = byRoute[`${method} ${resource}`];
@@ -164,7 +189,10 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     write: (clientId, before, next) => writeGrants(deps.doc, tables.clients, clientId, before, next),
     audit,
   });
-  const handle = proxyHandler(adminRoutes(admin, usage, leaks, grants, idempotency, deps.logger), deps.logger);
+  const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
+  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
+  const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
+  const handle = proxyHandler(adminRoutes({ admin, usage, leaks, grants, reports, quotas, anomalies }, idempotency, deps.logger), deps.logger);
   return (event) => withDeadline(budgetOf(event), () => handle(event));
 }
 

@@ -25,6 +25,14 @@ export const AuditAction = {
   /** A client's `leakResponse` set (`PUT /admin/clients/{clientId}/leak-response`). */
   clientLeakResponse: 'client.leak_response',
   clientGrant: 'client.grant',
+  /** A client's metered quota set or removed (`PUT /admin/clients/{clientId}/quota`). */
+  clientQuota: 'client.quota',
+  /** A client's suspension lifted by an operator (`POST /admin/clients/{clientId}/resume`). */
+  clientResume: 'client.resume',
+  /** A usage anomaly flagged by the metering function (and what it did about it). */
+  usageAnomaly: 'usage.anomaly',
+  /** A client's anomaly response policy set (`PUT /admin/clients/{clientId}/anomaly-policy`). */
+  anomalyPolicy: 'client.anomaly_policy',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -52,6 +60,8 @@ export interface AuditEvent {
   readonly leakResponse?: string;
   /** The service a grant or a token is for (docs/services.md). */
   readonly service?: string;
+  /** An anomaly: the rule, the minute (epoch s), baseline and observed values, the response. */
+  readonly anomaly?: string;
 }
 
 export interface AuditLog {

@@ -58,6 +58,10 @@ export const ForbidReason = {
    * trailing slash, an encoded separator): refused whatever the token's scopes.
    */
   ambiguousPath: 'ambiguous_path',
+  /** The client is suspended until its quota period turns (docs/usage.md). */
+  quotaExceeded: 'quota_exceeded',
+  /** The client is suspended by an anomaly response (docs/usage.md). */
+  suspended: 'suspended',
 } as const;
 export type ForbidReason = (typeof ForbidReason)[keyof typeof ForbidReason];
 

@@ -11,6 +11,7 @@
  */
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { AuthorizerContextKey } from '../../common/config';
+import { SuspensionContextKey } from '../../common/usage';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
 import { AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
@@ -228,6 +229,12 @@ export class Authorizer {
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     const routed = this.deps.services.resolve(arn, parts);
+    // One property read on the hot path while no client is suspended (the usual case).
+    if (this.deps.revocations.anySuspended) {
+      const nowMs = this.deps.now();
+      const suspension = this.deps.revocations.suspension(entry.clientId, nowMs);
+      if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs, this.contextFor(entry, routed?.service ?? this.deps.services.services[0]!));
+    }
     // API Gateway routes only the services' prefixes to the authorizer: this path is under none of them.
     if (routed === undefined) return this.forbid(entry, ForbidReason.unmatchedRoute, this.deps.services.services[0]!, arn);
     const { service } = routed;
@@ -275,6 +282,18 @@ function responseOf(entry: CachedToken, context: AuthorizerContext, effect: 'All
   const policyDocument = requestPolicy(effect, arn);
   const { clientId: principalId, usageKey } = entry;
   return usageKey === undefined ? { principalId, policyDocument, context } : { principalId, policyDocument, context, usageIdentifierKey: usageKey };
+}
+
+/**
+ * A suspended client's Deny: its context also names the refusal and the seconds until the
+ * suspension ends, which the gateway turns into the `quota_exceeded` answer and `Retry-After`.
+ */
+function suspended(entry: CachedToken, arn: string, suspension: { readonly untilMs: number; readonly reason: string }, nowMs: number, context: AuthorizerContext): Forbidden {
+  const reason = suspension.reason === 'anomaly' ? ForbidReason.suspended : ForbidReason.quotaExceeded;
+  const retryAfter = String(Math.max(1, Math.ceil((suspension.untilMs - nowMs) / 1000)));
+  // The gateway reads the refusal from two more context keys (common/config.ts `SuspensionContextKey`).
+  const refusal = { ...context, [SuspensionContextKey.error]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
+  return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, refusal, 'Deny', arn) };
 }
 
 function rejected(reason: RejectReason, facts: TokenFacts = {}, error?: unknown): Rejected {

@@ -19,6 +19,9 @@ import {
   RevocationKind,
   RING_HEAD_KID,
   SigningKeyAttr,
+  SUSPENSION_REASONS,
+  suspensionValue,
+  type SuspensionReason,
   TokenAttr,
   type RevocationEntry,
   type TableNames,
@@ -78,7 +81,9 @@ export function revocationFromRecord(record: DynamoDBRecord, names: StreamTableN
   const oldImage = record.dynamodb?.OldImage;
   const approximateMs = approximateCreationMs(record);
   if (table === 'signingKeys') return compromiseRevocation(newImage, oldImage, approximateMs, clock);
-  return statusRevocation(STATUS_REVOCATIONS[table], newImage, oldImage, approximateMs, clock);
+  const revocation = statusRevocation(STATUS_REVOCATIONS[table], newImage, oldImage, approximateMs, clock);
+  if (revocation !== undefined || table !== 'clients') return revocation;
+  return suspensionChange(newImage, oldImage, approximateMs, clock);
 }
 
 /** How each credential table marks a revocation, and for how long the feed must remember it. */
@@ -126,6 +131,28 @@ function statusRevocation(
   const value = requiredValue(newImage, spec.key);
   const revokedAt = optionalNumber(newImage, spec.revokedAt);
   return { kind: spec.kind, value, revokedAtMs: revokedAtMs(revokedAt, approximateMs, clock), purgeAt: spec.purgeAt(newImage, clock) };
+}
+
+/**
+ * A client's suspension set, moved or lifted (docs/usage.md): a `suspendedUntil` that
+ * changed on an active client. The entry lives until the later of the new and the old end,
+ * so a lifting (whose end is now) outlives, in every view, the suspension it ends.
+ */
+function suspensionChange(newImage: Image, oldImage: Image | undefined, approximateMs: number | undefined, clock: RevocationClock): RevocationEntry | undefined {
+  const until = optionalNumber(newImage, ClientAttr.suspendedUntil);
+  const atMs = optionalNumber(newImage, ClientAttr.suspendedAtMs);
+  if (until === undefined || optionalString(newImage, ClientAttr.status) !== CredentialStatus.Active) return undefined;
+  const oldUntil = oldImage ? optionalNumber(oldImage, ClientAttr.suspendedUntil) : undefined;
+  if (oldImage && oldUntil === until && optionalNumber(oldImage, ClientAttr.suspendedAtMs) === atMs) return undefined;
+  const reason = optionalString(newImage, ClientAttr.suspendedReason) ?? 'quota_exceeded';
+  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason)) throw new MalformedStreamRecord(`attribute "${ClientAttr.suspendedReason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
+  const clientId = requiredValue(newImage, ClientAttr.clientId);
+  return {
+    kind: RevocationKind.Suspension,
+    value: suspensionValue(clientId, until, reason as SuspensionReason),
+    revokedAtMs: atMs ?? approximateMs ?? clock.nowMs,
+    purgeAt: Math.max(Math.trunc(until), Math.trunc(oldUntil ?? 0), Math.floor(clock.nowMs / 1000) + 1),
+  };
 }
 
 /** The ring's head item carries no key; a key item is revoked when `compromisedAt` first appears. */

@@ -18,7 +18,7 @@
  *   to `maxStalenessMs`; after that they fail closed.
  */
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
-import { FEED_LOOKBACK_MS, feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../common/tables';
+import { FEED_LOOKBACK_MS, feedPartitionsBetween, feedSortKey, parseSuspensionValue, RevocationKind, type RevocationEntry, type SuspensionReason } from '../../common/tables';
 import { SingleFlight } from './single-flight';
 
 /** A feed entry with its sort key, as the reader returns it. */
@@ -59,7 +59,10 @@ export class RevocationView {
     [RevocationKind.ApiKey]: new Map(),
     [RevocationKind.Client]: new Map(),
     [RevocationKind.SigningKey]: new Map(),
+    [RevocationKind.Suspension]: new Map(),
   };
+  /** Per client, its newest suspension entry: until when, written when, and its feed purge time (all epoch ms / s). */
+  private readonly suspensions = new Map<string, { readonly untilMs: number; readonly atMs: number; readonly purgeAt: number; readonly reason: SuspensionReason }>();
   private readonly flight: SingleFlight;
   private lastSuccessMs = Number.NEGATIVE_INFINITY;
   private lastStartMs = Number.NEGATIVE_INFINITY;
@@ -79,6 +82,22 @@ export class RevocationView {
   isRevoked(jti: string, apiKeyId: string, clientId: string, kid: string): boolean {
     const m = this.byKind;
     return m.jti.has(jti) || m.cid.has(apiKeyId) || m.sub.has(clientId) || m.kid.has(kid);
+  }
+
+  /**
+   * The client's suspension in force at `nowMs` (until when, epoch ms, and why), or undefined
+   * (docs/usage.md). A suspension ends by itself at its `until`; the newest entry wins, so an
+   * operator's lift (an entry whose `until` is the moment it was lifted) ends it at once.
+   */
+  suspension(clientId: string, nowMs: number): { readonly untilMs: number; readonly reason: SuspensionReason } | undefined {
+    if (this.suspensions.size === 0) return undefined;
+    const suspension = this.suspensions.get(clientId);
+    return suspension !== undefined && suspension.untilMs > nowMs ? suspension : undefined;
+  }
+
+  /** Whether any client has a suspension entry (ended ones included until they are pruned). */
+  get anySuspended(): boolean {
+    return this.suspensions.size > 0;
   }
 
   /** Milliseconds since the last successful read started (Infinity before the first). */
@@ -162,9 +181,21 @@ export class RevocationView {
       const map = this.byKind[record.kind];
       if (map === undefined || record.purgeAt <= nowSeconds || map.has(record.value)) continue;
       map.set(record.value, record.purgeAt);
+      if (record.kind === RevocationKind.Suspension) this.addSuspension(record);
       added.push(record);
     }
     return added;
+  }
+
+  private addSuspension(record: RevocationEntry): void {
+    const parsed = parseSuspensionValue(record.value);
+    if (parsed === undefined) return;
+    const known = this.suspensions.get(parsed.clientId);
+    // Entries may arrive out of order (look-back re-reads, two writers): the newest decision stands.
+    if (known !== undefined && known.atMs > record.revokedAtMs) return;
+    // A lifting ends whatever it supersedes, whatever end it names.
+    const untilMs = parsed.reason === 'resumed' ? 0 : parsed.untilSeconds * 1000;
+    this.suspensions.set(parsed.clientId, { untilMs, atMs: record.revokedAtMs, purgeAt: record.purgeAt, reason: parsed.reason });
   }
 
   private pruneIfDue(nowMs: number): void {
@@ -174,5 +205,6 @@ export class RevocationView {
     for (const map of Object.values(this.byKind)) {
       for (const [value, purgeAt] of map) if (purgeAt <= nowSeconds) map.delete(value);
     }
+    for (const [clientId, suspension] of this.suspensions) if (suspension.purgeAt <= nowSeconds) this.suspensions.delete(clientId);
   }
 }

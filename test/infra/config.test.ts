@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, Defaults, Env, Limits, SettingBounds, pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/config';
+import { ANOMALY_DEFAULTS } from '../../common/usage';
 import { functionSettings, minRotationIntervalDays, readConfig, type SettingName } from '../../lib/config';
 import { buildApp, UPSTREAM } from './app';
 
@@ -83,7 +84,34 @@ describe('readConfig', () => {
       servicesConfigured: false,
       apiKeyPrefix: 'tg_',
       secretScanningKeysUrl: 'https://api.github.com/meta/public_keys/secret_scanning',
+      usageMinuteRetentionDays: 7,
+      usageHourRetentionDays: 90,
+      usageDayRetentionDays: 400,
+      anomalyDetection: ANOMALY_DEFAULTS,
     });
+  });
+
+  it('reads anomaly thresholds over the defaults, from cdk.json or -c, and refuses each bad one by name', () => {
+    expect(read({ anomalyDetection: { spikeFactor: 20, warmupMinutes: 120 } }).anomalyDetection).toEqual({ ...ANOMALY_DEFAULTS, spikeFactor: 20, warmupMinutes: 120 });
+    expect(read({ anomalyDetection: '{"newNetworks": 3}' }).anomalyDetection.newNetworks).toBe(3);
+    expect(() => read({ anomalyDetection: '{nope' })).toThrow(/anomalyDetection is not valid JSON/);
+    expect(() => read({ anomalyDetection: [1] })).toThrow('Invalid Tollgate configuration: anomalyDetection must be an object of thresholds');
+    expect(() => read({ anomalyDetection: { spikefactor: 20 } })).toThrow('anomalyDetection has an unknown threshold "spikefactor"');
+    expect(() => read({ anomalyDetection: { spikeFactor: 1 } })).toThrow('anomalyDetection threshold spikeFactor must be a number from 2 to 1000, got 1');
+    expect(() => read({ anomalyDetection: { spikeMinutes: 1.5 } })).toThrow('anomalyDetection threshold spikeMinutes must be a whole number from 1 to 60, got 1.5');
+  });
+
+  it('reads the usage retention settings and refuses each bad one by name', () => {
+    expect(read({ usageMinuteRetentionDays: '3', usageHourRetentionDays: 30, usageDayRetentionDays: 3650 })).toMatchObject({
+      usageMinuteRetentionDays: 3,
+      usageHourRetentionDays: 30,
+      usageDayRetentionDays: 3650,
+    });
+    expect(() => read({ usageMinuteRetentionDays: 36 })).toThrow('Invalid Tollgate configuration: usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 36');
+    expect(() => read({ usageHourRetentionDays: 'x' })).toThrow('usageHourRetentionDays must be a whole number of days from 1 to 400, got "x"');
+    expect(() => read({ usageHourRetentionDays: 5 })).toThrow('usageHourRetentionDays must be at least usageMinuteRetentionDays (7), got 5');
+    expect(() => read({ usageDayRetentionDays: 89 })).toThrow('usageDayRetentionDays must be at least usageHourRetentionDays (90), got 89');
+    expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['usageMinuteRetentiondays'])).toThrow(/usageMinuteRetentionDays is spelled/);
   });
 
   it('reads `-c name=value` strings and cdk.json values alike', () => {

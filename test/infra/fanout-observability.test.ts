@@ -38,10 +38,12 @@ describe('revocation fan-out', () => {
     });
   });
 
-  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it', (table) => {
+  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it (and, for clients, those with a suspension)', (table) => {
     const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
     expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
+      // A suspension travels the revocation path (docs/usage.md).
+      ...(table === 'clients' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
     ]);
   });
 
@@ -88,7 +90,8 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    expect(alarms()).toHaveLength(13);
+    // Twelve for the stack, four for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(16);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
@@ -125,7 +128,8 @@ describe('alarms', () => {
       EvaluationPeriods: SUSTAINED_THROTTLING_MINUTES,
       TreatMissingData: 'notBreaching',
     });
-    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule'))[0]!.Properties;
+    // The usage metering's TopClients rule is the other one (test/infra/usage-metering.test.ts).
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) => JSON.stringify(r.Properties.RuleName).includes('top-throttled-clients'))!.Properties;
     expect(rule.RuleState).toBe('ENABLED');
     // The body is a Fn::Join around the log group's Ref; join it with a stand-in name to read it.
     const logGroupRef = { Ref: logicalId(built.api.gateway.accessLogs) };

@@ -75,7 +75,7 @@ describe('every function', () => {
     const retention = Object.fromEntries(
       names.map((fn) => [fn, groups[built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never)]!.Properties.RetentionInDays]),
     );
-    expect(retention).toEqual({ authorizer: 30, token: 30, admin: 365, fanout: 30, leaks: 365, rotation: 30 });
+    expect(retention).toEqual({ authorizer: 30, token: 30, admin: 365, fanout: 30, leaks: 365, rotation: 30, metering: 365 });
   });
 
   it('signer and verifier share one issuer: the API\'s own URL by default, the configured one otherwise', () => {

@@ -162,7 +162,7 @@ describe('bad usage sends nothing and exits 2', () => {
   it.each([
     [['keys'], 'keys needs a command: create, list, show, roll or revoke (see tollgate keys --help)'],
     [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],
-    [[], 'missing command: keys, tokens, clients, limits, signing-keys, token, smoke, scan, scanner-rules or leak-response (see tollgate --help)'],
+    [[], 'missing command: keys, tokens, clients, limits, usage, anomalies, signing-keys, token, smoke, scan, scanner-rules or leak-response (see tollgate --help)'],
   ])('names the commands in one line when %j lacks one', async (argv, line) => {
     const result = await run(argv);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });

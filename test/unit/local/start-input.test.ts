@@ -78,10 +78,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
     );
   });
 
@@ -137,6 +137,28 @@ describe('parseConfigFile', () => {
     expect(parse({ revocationViewMaxStaleSeconds: 5 }).revocationViewMaxStaleSeconds).toBe(5);
   });
 
+  it('reads the usage retention settings, the rest from the defaults', () => {
+    expect(parse({ usageMinuteRetentionDays: 3, usageDayRetentionDays: 800 })).toEqual({ usageMinuteRetentionDays: 3, usageDayRetentionDays: 800 });
+    expect(check({}, ['--config', configFile({ usageHourRetentionDays: 30 })]).usageRetention).toEqual({ minuteDays: 7, hourDays: 30, dayDays: 400 });
+    expect(check({}, ['--config', configFile({})]).usageRetention).toBeUndefined();
+  });
+
+  it.each([
+    [{ usageMinuteRetentionDays: 0 }, 'usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 0'],
+    [{ usageMinuteRetentionDays: '7' }, 'usageMinuteRetentionDays must be a whole number of days from 1 to 35, got "7"'],
+    [{ usageHourRetentionDays: 401 }, 'usageHourRetentionDays must be a whole number of days from 1 to 400, got 401'],
+    [{ usageMinuteRetentionDays: 30, usageHourRetentionDays: 20 }, 'usageHourRetentionDays must be at least usageMinuteRetentionDays (30), got 20'],
+    [{ usageDayRetentionDays: 60 }, 'usageDayRetentionDays must be at least usageHourRetentionDays (90), got 60'],
+  ])('refuses usage retention %j, naming the key', (value, message) => {
+    expect(refusal(() => parse(value)).message).toBe(`my.config.json: ${message}`);
+  });
+
+  it('reads anomaly thresholds over the defaults and refuses a bad one, naming the file, the key and the threshold', () => {
+    expect(check({}, ['--config', configFile({ anomalyDetection: { spikeFactor: 4 } })]).anomalySettings).toMatchObject({ spikeFactor: 4, newNetworks: 5 });
+    expect(refusal(() => parse({ anomalyDetection: { idleDays: 0 } })).message).toBe('my.config.json: anomalyDetection threshold idleDays must be a whole number from 1 to 3650, got 0');
+    expect(refusal(() => parse({ anomalyDetection: { rate: 2 } })).message).toMatch(/^my\.config\.json: anomalyDetection has an unknown threshold "rate"/);
+  });
+
   it('accepts tokenTtlSeconds at both limits', () => {
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
     expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
@@ -154,7 +176,7 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds}, got an array');
+    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection}, got an array');
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });

@@ -1,0 +1,218 @@
+/**
+ * Usage metering's shared facts (docs/usage.md): the usage table's row keys, the
+ * granularities and their retention settings, the outcome and denial-reason vocabulary. The
+ * stack (`lib/config.ts`), `npm start` (`local/start-input.ts`), the metering function and
+ * the admin API all read them here.
+ *
+ * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
+ */
+import { SECONDS_PER_DAY } from './config';
+
+/**
+ * Context keys of the authorizer's Deny for a suspended client: the gateway renders its
+ * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
+ * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
+ */
+export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' } as const;
+
+/**
+ * What a suspended client is answered (docs/usage.md): 403, the code in the body, and
+ * `Retry-After` with the seconds until the suspension ends (RFC 9110 §10.2.3). 403, not 429:
+ * an API Gateway gateway response has one fixed status per type, and the authorizer's Deny
+ * is ACCESS_DENIED, whose status is 403 for scope refusals too; the body tells them apart.
+ */
+export const SUSPENDED_RESPONSES = {
+  quota_exceeded: {
+    statusCode: 403,
+    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client for the current period is used up.' },
+  },
+  suspended: {
+    statusCode: 403,
+    body: { error: 'client_suspended', error_description: 'This client is suspended for unusual use; an operator can resume it.' },
+  },
+} as const;
+
+export const GRANULARITIES = ['minute', 'hour', 'day'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export const GRANULARITY_SECONDS: { readonly [G in Granularity]: number } = { minute: 60, hour: 3600, day: SECONDS_PER_DAY };
+
+/** What a series counts: a whole client, one of its API keys, or one of its routes. */
+export type UsageDimension = 'client' | 'key' | 'route';
+
+const GRANULARITY_CODE: { readonly [G in Granularity]: string } = { minute: 'm', hour: 'h', day: 'd' };
+const DIMENSION_CODE: { readonly [D in UsageDimension]: string } = { client: 'c', key: 'k', route: 'r' };
+
+/**
+ * `|` separates the parts of a series key: client ids (`CLIENT_ID_PATTERN`), key ids and
+ * route labels (`METHOD /path`) never hold it.
+ */
+const SEP = '|';
+
+/** The partition of one series: `m|c|<clientId>`, `h|k|<clientId>|<keyId>`, `d|r|<clientId>|GET /orders`. */
+export function usageSeries(granularity: Granularity, dimension: UsageDimension, clientId: string, subject?: string): string {
+  const parts = [GRANULARITY_CODE[granularity], DIMENSION_CODE[dimension], clientId];
+  if (dimension !== 'client') parts.push(subject ?? '');
+  return parts.join(SEP);
+}
+
+/**
+ * The partition of the per-period client index `usage top` reads: one item per client
+ * active in the hour or day starting at `periodStart`, sort key the client id.
+ */
+export function usageTopPartition(granularity: 'hour' | 'day', periodStart: number): string {
+  return ['top', GRANULARITY_CODE[granularity], usagePeriodKey(periodStart)].join(SEP);
+}
+
+/** Sort key of a bucket: its start in epoch seconds, ten digits (text order is time order until 2286). */
+export function usagePeriodKey(periodStart: number): string {
+  return String(Math.trunc(periodStart)).padStart(10, '0');
+}
+
+export function bucketStart(epochSeconds: number, granularity: Granularity): number {
+  const size = GRANULARITY_SECONDS[granularity];
+  return Math.floor(epochSeconds / size) * size;
+}
+
+/**
+ * Why a request was refused by the gateway, from the access log's `errorType` (API Gateway's
+ * gateway-response type), lower-cased. Others fall under `other` so the set of counters, and
+ * so the size of a row, stays bounded.
+ */
+export const DENIAL_REASONS = ['unauthorized', 'access_denied', 'quota_exceeded', 'suspended', 'invalid_api_key', 'missing_authentication_token', 'other'] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/** The counter attribute of one denial reason. */
+export function deniedAttribute(reason: DenialReason): string {
+  return `denied_${reason}`;
+}
+
+/**
+ * A row holds at most this many distinct networks; beyond it the set stops growing and the
+ * count reads as "at least" this many (a DynamoDB item is at most 400 KB).
+ */
+export const USAGE_NETWORKS_MAX = 1000;
+
+/** Retention settings (days), checked by the stack at synth and by `npm start`. */
+export const UsageRetentionDefaults = { minuteDays: 7, hourDays: 90, dayDays: 400 } as const;
+
+export const UsageRetentionBounds = {
+  minuteDaysMax: 35,
+  hourDaysMax: 400,
+  dayDaysMax: 3650,
+} as const;
+
+export interface UsageRetention {
+  readonly minuteDays: number;
+  readonly hourDays: number;
+  readonly dayDays: number;
+}
+
+/** The setting names, as in cdk.json and the local config file. */
+export const UsageRetentionSetting = {
+  minuteDays: 'usageMinuteRetentionDays',
+  hourDays: 'usageHourRetentionDays',
+  dayDays: 'usageDayRetentionDays',
+} as const satisfies { readonly [K in keyof UsageRetention]: string };
+
+/** How the metering function learns them. */
+export const UsageEnv = {
+  minuteDays: 'TOLLGATE_USAGE_MINUTE_RETENTION_DAYS',
+  hourDays: 'TOLLGATE_USAGE_HOUR_RETENTION_DAYS',
+  dayDays: 'TOLLGATE_USAGE_DAY_RETENTION_DAYS',
+} as const satisfies { readonly [K in keyof UsageRetention]: string };
+
+/**
+ * Which retention setting is invalid and why, or undefined. A coarser granularity must be
+ * kept at least as long as a finer one: a roll-up that expired before its minutes would
+ * leave a range readable at minute granularity but not at hour.
+ */
+export function usageRetentionProblem(retention: Partial<Record<keyof UsageRetention, unknown>>): { readonly key: keyof UsageRetention; readonly problem: string } | undefined {
+  const value: Record<keyof UsageRetention, unknown> = { ...UsageRetentionDefaults };
+  for (const key of RETENTION_KEYS) if (retention[key] !== undefined) value[key] = retention[key];
+  const max = { minuteDays: UsageRetentionBounds.minuteDaysMax, hourDays: UsageRetentionBounds.hourDaysMax, dayDays: UsageRetentionBounds.dayDaysMax };
+  for (const key of RETENTION_KEYS) {
+    const v = value[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max[key]) {
+      return { key, problem: `must be a whole number of days from 1 to ${max[key]}, got ${JSON.stringify(v)}` };
+    }
+  }
+  const { minuteDays, hourDays, dayDays } = value as unknown as UsageRetention;
+  if (hourDays < minuteDays) return { key: 'hourDays', problem: `must be at least ${UsageRetentionSetting.minuteDays} (${minuteDays}), got ${hourDays}` };
+  if (dayDays < hourDays) return { key: 'dayDays', problem: `must be at least ${UsageRetentionSetting.hourDays} (${hourDays}), got ${dayDays}` };
+  return undefined;
+}
+
+export const RETENTION_KEYS: readonly (keyof UsageRetention)[] = ['minuteDays', 'hourDays', 'dayDays'];
+
+/** How long a bucket of each granularity is kept, in seconds. */
+export function retentionSeconds(retention: UsageRetention, granularity: Granularity): number {
+  const days = granularity === 'minute' ? retention.minuteDays : granularity === 'hour' ? retention.hourDays : retention.dayDays;
+  return days * SECONDS_PER_DAY;
+}
+
+/** Anomaly detection's thresholds (docs/usage.md, "Anomaly detection"). */
+export interface AnomalySettings {
+  /** Weight of the newest minute in the EWMA (0–1): 0.05 remembers about the last hour. */
+  readonly alpha: number;
+  readonly spikeFactor: number;
+  readonly spikeMinRequests: number;
+  readonly spikeMinutes: number;
+  readonly newNetworks: number;
+  readonly probingDenials: number;
+  readonly idleDays: number;
+  readonly warmupMinutes: number;
+  /** How many networks a baseline remembers (the least recently seen are forgotten first). */
+  readonly knownNetworksMax: number;
+  /** How long the response `suspend` suspends a flagged client, unless an operator resumes it first. */
+  readonly suspendMinutes: number;
+}
+
+export const ANOMALY_DEFAULTS: AnomalySettings = {
+  alpha: 0.05,
+  spikeFactor: 10,
+  spikeMinRequests: 30,
+  spikeMinutes: 2,
+  newNetworks: 5,
+  probingDenials: 20,
+  idleDays: 30,
+  warmupMinutes: 60,
+  knownNetworksMax: 200,
+  suspendMinutes: 60,
+};
+
+/** Bounds of each threshold: [min, max, whole number]. */
+const ANOMALY_BOUNDS: { readonly [K in keyof AnomalySettings]: readonly [number, number, boolean] } = {
+  alpha: [0.001, 1, false],
+  spikeFactor: [2, 1000, false],
+  spikeMinRequests: [1, 1_000_000, true],
+  spikeMinutes: [1, 60, true],
+  newNetworks: [1, 1000, true],
+  probingDenials: [1, 1_000_000, true],
+  idleDays: [1, 3650, true],
+  warmupMinutes: [0, 10_080, true],
+  knownNetworksMax: [10, 1000, true],
+  suspendMinutes: [1, 10_080, true],
+};
+
+/** The setting (cdk.json, `tollgate.config.json`): an object overriding some of {@link ANOMALY_DEFAULTS}. */
+export const ANOMALY_SETTING = 'anomalyDetection';
+/** How the metering function learns it: the overrides as JSON. */
+export const ANOMALY_ENV = 'TOLLGATE_ANOMALY_SETTINGS';
+
+/** The thresholds an override object makes, or why it is invalid (naming the key). */
+export function anomalySettingsFrom(raw: unknown): { readonly settings: AnomalySettings } | { readonly problem: string } {
+  if (raw === undefined) return { settings: ANOMALY_DEFAULTS };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: `must be an object of thresholds (${Object.keys(ANOMALY_DEFAULTS).join(', ')})` };
+  const settings: Record<string, number> = { ...ANOMALY_DEFAULTS };
+  for (const [key, value] of Object.entries(raw)) {
+    const bounds = (ANOMALY_BOUNDS as Record<string, readonly [number, number, boolean]>)[key];
+    if (bounds === undefined) return { problem: `has an unknown threshold "${key}"; the thresholds are ${Object.keys(ANOMALY_DEFAULTS).join(', ')}` };
+    const [min, max, whole] = bounds;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
+      return { problem: `threshold ${key} must be a ${whole ? 'whole number' : 'number'} from ${min} to ${max}, got ${JSON.stringify(value)}` };
+    }
+    settings[key] = value;
+  }
+  return { settings: settings as unknown as AnomalySettings };
+}

@@ -1,0 +1,171 @@
+/**
+ * Anomaly detection's storage (docs/usage.md): each client's baseline is one item of the
+ * usage table, saved with a version check; flags are items of a per-day partition that
+ * `GET /admin/anomalies` reads; a client's response policy is an attribute of its record.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SECONDS_PER_DAY } from '../../common/config';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr } from '../../common/tables';
+import { deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
+import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage-anomaly';
+import { DynamoUsageReader } from './usage-store';
+
+/** Baselines outlive a quiet client by this much (a client idle longer starts a new warm-up, after an `idle_reuse` check is no longer possible). */
+const BASELINE_TTL_SECONDS = 400 * SECONDS_PER_DAY;
+/** Flags are listed for this long. */
+export const ANOMALY_RETENTION_DAYS = 30;
+
+const STATE = 'state';
+const VERSION = 'version';
+
+export class DynamoUsageAnomalyStore {
+  private readonly reader: DynamoUsageReader;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: { readonly clients: string; readonly usage: string; readonly apiKeys?: string },
+  ) {
+    this.reader = new DynamoUsageReader(doc, tables.usage);
+  }
+
+  async load(clientId: string): Promise<{ baseline: Baseline; version: number } | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.usage, Key: baselineKey(clientId), ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    return { baseline: JSON.parse(String(Item[STATE])) as Baseline, version: Number(Item[VERSION]) };
+  }
+
+  async save(clientId: string, baseline: Baseline, version: number | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.usage,
+          Key: baselineKey(clientId),
+          UpdateExpression: 'SET #state = :state, #version = :next, #expiresAt = :expiresAt',
+          ConditionExpression: version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+          ExpressionAttributeNames: { '#state': STATE, '#version': VERSION, '#expiresAt': UsageAttr.expiresAt },
+          ExpressionAttributeValues: {
+            ':state': JSON.stringify(baseline),
+            ':next': (version ?? 0) + 1,
+            ':expiresAt': baseline.lastMinute + BASELINE_TTL_SECONDS,
+            ...(version !== undefined && { ':version': version }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]> {
+    const rows = await this.reader.series(usageSeries('minute', 'client', clientId), from, to);
+    return rows.map((row) => ({
+      minute: Number(row[UsageAttr.period]),
+      requests: Number(row[UsageAttr.requests] ?? 0),
+      accessDenied: Number(row[deniedAttribute('access_denied')] ?? 0),
+      networks: row[UsageAttr.networks] instanceof Set ? [...(row[UsageAttr.networks] as Set<string>)] : [],
+      keys: row[UsageAttr.keys] instanceof Set ? [...(row[UsageAttr.keys] as Set<string>)] : [],
+    }));
+  }
+
+  /**
+   * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
+   * indexes), conditional on the key being active, so the stream fan-out carries it to every
+   * authorizer. Written here, not through the admin's store, because this function may name
+   * only these attributes of an API key (`Functions.metering`).
+   */
+  async revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
+    if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
+    const revoked: string[] = [];
+    for (const keyId of keyIds) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.apiKeys,
+            Key: { [ApiKeyAttr.keyId]: keyId },
+            UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
+            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
+            ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId, '#status': ApiKeyAttr.status, '#revokedAt': ApiKeyAttr.revokedAt, '#active': ApiKeyAttr.activePartition },
+            ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':now': nowSeconds, ':activeStatus': CredentialStatus.Active },
+          }),
+        );
+        revoked.push(keyId);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return revoked;
+  }
+
+  async policy(clientId: string): Promise<AnomalyPolicy> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tables.clients, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#p', ExpressionAttributeNames: { '#p': ClientAttr.anomalyPolicy } }),
+    );
+    const policy = Item?.[ClientAttr.anomalyPolicy];
+    return policy === 'suspend' || policy === 'revoke' ? policy : 'notify';
+  }
+
+  async setPolicy(clientId: string, policy: AnomalyPolicy): Promise<'written' | 'client_not_found'> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.clients,
+          Key: { [ClientAttr.clientId]: clientId },
+          UpdateExpression: 'SET #p = :p',
+          ConditionExpression: 'attribute_exists(#clientId)',
+          ExpressionAttributeNames: { '#p': ClientAttr.anomalyPolicy, '#clientId': ClientAttr.clientId },
+          ExpressionAttributeValues: { ':p': policy },
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'client_not_found';
+      throw error;
+    }
+  }
+
+  async record(flag: AnomalyFlag): Promise<void> {
+    const day = Math.floor(flag.flaggedAt / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil, revokedKeys } = flag;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.usage,
+        Key: { [UsageAttr.series]: anomalyPartition(day), [UsageAttr.period]: `${usagePeriodKey(minute)}#${clientId}#${rule}` },
+        UpdateExpression: 'SET #flag = :flag, #expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#flag': 'flag', '#expiresAt': UsageAttr.expiresAt },
+        ExpressionAttributeValues: {
+          ':flag': { clientId, rule, minute, baseline, observed, response, flaggedAt, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) },
+          ':expiresAt': day + (ANOMALY_RETENTION_DAYS + 1) * SECONDS_PER_DAY,
+        },
+      }),
+    );
+  }
+
+  /** Flags of the last `days` UTC days (today included), newest first. */
+  async recent(days: number, nowSeconds: number): Promise<AnomalyFlag[]> {
+    const today = Math.floor(nowSeconds / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    const flags: AnomalyFlag[] = [];
+    for (let d = 0; d < days; d += 1) {
+      const { Items } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.usage,
+          KeyConditionExpression: '#series = :series',
+          ExpressionAttributeNames: { '#series': UsageAttr.series },
+          ExpressionAttributeValues: { ':series': anomalyPartition(today - d * SECONDS_PER_DAY) },
+        }),
+      );
+      flags.push(...(Items ?? []).map((item) => item.flag as AnomalyFlag));
+    }
+    return flags.sort((a, b) => b.minute - a.minute || a.clientId.localeCompare(b.clientId));
+  }
+}
+
+function baselineKey(clientId: string) {
+  return { [UsageAttr.series]: `baseline|${clientId}`, [UsageAttr.period]: '0' };
+}
+
+function anomalyPartition(day: number): string {
+  return `anomalies|${usagePeriodKey(day)}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * Metered quotas in DynamoDB (docs/usage.md): the quota and the suspension live on the
+ * client record (`Tables.clients`), whose stream the revocation fan-out already reads; what
+ * was used comes from the client's day rows in the usage table; the once-per-period notices
+ * are marker items in the usage table.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
+import { usagePeriodKey, usageSeries } from '../../common/usage';
+import type { Credits, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage-quota';
+import { DynamoUsageReader } from './usage-store';
+
+export interface UsageQuotaTables {
+  readonly clients: string;
+  readonly usage: string;
+}
+
+export type QuotaWrite = 'written' | 'client_not_found';
+
+export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
+  private readonly reader: DynamoUsageReader;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: UsageQuotaTables,
+  ) {
+    this.reader = new DynamoUsageReader(doc, tables.usage);
+  }
+
+  async state(clientId: string): Promise<QuotaState> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.clients,
+        Key: { [ClientAttr.clientId]: clientId },
+        ProjectionExpression: '#quota, #until, #credits, #used',
+        ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#until': ClientAttr.suspendedUntil, '#credits': ClientAttr.credits, '#used': ClientAttr.creditsUsed },
+      }),
+    );
+    const quota = Item?.[ClientAttr.meteredQuota] as MeteredQuota | undefined;
+    const until = Item?.[ClientAttr.suspendedUntil] as number | undefined;
+    const credits = Item?.[ClientAttr.credits] as Credits | undefined;
+    const used = Item?.[ClientAttr.creditsUsed] as number | undefined;
+    return {
+      ...(quota !== undefined && { quota }),
+      ...(until !== undefined && { suspendedUntil: until }),
+      ...(credits !== undefined && { credits, creditsUsed: used ?? 0 }),
+    };
+  }
+
+  async used(clientId: string, periodStart: number, nowSeconds: number): Promise<number> {
+    const rows = await this.reader.series(usageSeries('day', 'client', clientId), periodStart, nowSeconds);
+    return rows.reduce((sum, row) => sum + Number(row[UsageAttr.allowed] ?? 0), 0);
+  }
+
+  /** Sets the suspension only on an active client not already suspended as long. */
+  suspend(clientId: string, untilSeconds: number, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(clientId, untilSeconds, 'quota_exceeded', nowMs, 'attribute_not_exists(#until) OR #until < :until');
+  }
+
+  /** Suspends for an anomaly (layered on any quota suspension: the later end stands). */
+  suspendFor(clientId: string, untilSeconds: number, reason: SuspensionReason, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(clientId, untilSeconds, reason, nowMs, 'attribute_not_exists(#until) OR #until < :until');
+  }
+
+  /** Lifts a suspension in force: its end becomes now. False when the client was not suspended. */
+  resume(clientId: string, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(clientId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until');
+  }
+
+  async setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<QuotaWrite> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.clients,
+          Key: { [ClientAttr.clientId]: clientId },
+          UpdateExpression: quota === undefined ? 'REMOVE #quota' : 'SET #quota = :quota',
+          ConditionExpression: 'attribute_exists(#clientId)',
+          ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#clientId': ClientAttr.clientId },
+          ...(quota !== undefined && { ExpressionAttributeValues: { ':quota': { limit: quota.limit, period: quota.period } } }),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'client_not_found';
+      throw error;
+    }
+  }
+
+  async exists(clientId: string): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tables.clients, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#clientId', ExpressionAttributeNames: { '#clientId': ClientAttr.clientId } }),
+    );
+    return Item !== undefined;
+  }
+
+  /** Sets (or with undefined removes) the client's credits; the count of what was used starts again from zero. */
+  async setCredits(clientId: string, credits: Credits | undefined): Promise<QuotaWrite> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.clients,
+          Key: { [ClientAttr.clientId]: clientId },
+          UpdateExpression: credits === undefined ? 'REMOVE #credits, #used' : 'SET #credits = :credits, #used = :zero',
+          ConditionExpression: 'attribute_exists(#clientId)',
+          ExpressionAttributeNames: { '#credits': ClientAttr.credits, '#used': ClientAttr.creditsUsed, '#clientId': ClientAttr.clientId },
+          ...(credits !== undefined && { ExpressionAttributeValues: { ':credits': { ...credits }, ':zero': 0 } }),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'client_not_found';
+      throw error;
+    }
+  }
+
+  async noticeOnce(clientId: string, periodStart: number, threshold: number | string, expiresAt: number): Promise<boolean> {
+    const marker = String(threshold);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.usage,
+          Key: { [UsageAttr.series]: `notice|${clientId}`, [UsageAttr.period]: usagePeriodKey(periodStart) },
+          UpdateExpression: 'SET #expiresAt = :expiresAt ADD #batches :markers',
+          ConditionExpression: 'NOT contains(#batches, :marker)',
+          ExpressionAttributeNames: { '#expiresAt': UsageAttr.expiresAt, '#batches': UsageAttr.batches },
+          ExpressionAttributeValues: { ':expiresAt': expiresAt, ':markers': new Set([marker]), ':marker': marker },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async writeSuspension(clientId: string, untilSeconds: number, reason: SuspensionReason, nowMs: number, condition: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.clients,
+          Key: { [ClientAttr.clientId]: clientId },
+          UpdateExpression: 'SET #until = :until, #reason = :reason, #at = :at',
+          ConditionExpression: `#status = :active AND (${condition})`,
+          ExpressionAttributeNames: {
+            '#until': ClientAttr.suspendedUntil,
+            '#reason': ClientAttr.suspendedReason,
+            '#at': ClientAttr.suspendedAtMs,
+            '#status': ClientAttr.status,
+          },
+          ExpressionAttributeValues: { ':until': untilSeconds, ':reason': reason, ':at': nowMs, ':active': CredentialStatus.Active },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}

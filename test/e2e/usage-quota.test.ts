@@ -1,0 +1,122 @@
+/**
+ * A metered quota end to end on the local stack (authorizer cache on): the client is served
+ * until the meters see its quota used up, then suspended through the client record → stream
+ * → fan-out → revocation feed → authorizer, with the authorizer cache flushed; it gets 403
+ * `quota_exceeded` with `Retry-After` until an operator resumes it. What got through after
+ * the limit (the overshoot) is bounded by the metering delay times the request rate.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECONDS_PER_DAY } from '../../common/config';
+import { SUSPENDED_RESPONSES } from '../../common/usage';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { tollgate } from '../unit/cli/harness';
+
+describe('metered quota on the local stack', () => {
+  let stack: LocalStack;
+  let dataDir: string;
+  const log: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tollgate-quota-'));
+    stack = await startLocalStack({
+      port: 0,
+      dataDir,
+      fresh: true,
+      usageFlushMs: 250,
+      log: (line) => {
+        if (line.startsWith('{')) log.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('stops a 30-a-day client after at most 30 + the overshoot, answers 403 quota_exceeded with Retry-After, and serves it again once resumed', async () => {
+    const created = await admin('POST', '/admin/clients/metered/keys', { scopes: ['orders:read'] });
+    expect(created.status).toBe(201);
+    const apiKey = String(created.body.apiKey);
+    const exchange = await fetch(`${stack.url}/oauth/token`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from(`metered:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const token = ((await exchange.json()) as { access_token: string }).access_token;
+
+    const cli = (...argv: string[]) => tollgate([...argv, '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
+    const set = await cli('usage', 'quota', 'metered', '--limit', '30', '--period', 'DAY', '--json');
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ clientId: 'metered', quota: { limit: 30, period: 'DAY' }, period: { used: 0, remaining: 30 } });
+    const refusedPeriod = await cli('usage', 'quota', 'metered', '--limit', '30', '--period', 'YEAR');
+    expect(refusedPeriod.code).toBe(1);
+    expect(refusedPeriod.stderr).toMatch(/invalid_request: .*quota\.period/);
+
+    // About 20 requests a second until refused, for at most 30 s.
+    const statuses: number[] = [];
+    let refusal: Response | undefined;
+    const deadline = Date.now() + 30_000;
+    while (refusal === undefined && Date.now() < deadline) {
+      const response = await fetch(`${stack.url}/orders/1`, { headers: { Authorization: `Bearer ${token}` } });
+      statuses.push(response.status);
+      if (response.status === 403) refusal = response;
+      else await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(refusal, `statuses: ${statuses.join(',')}`).toBeDefined();
+    const served = statuses.filter((s) => s === 200).length;
+    expect(served).toBeGreaterThanOrEqual(30);
+    const overshoot = served - 30;
+    // Documented bound (docs/usage.md): rate × (flush interval + stream poll + feed poll + flush delay), here well under 3 s at 20/s.
+    expect(overshoot).toBeLessThanOrEqual(60);
+    const retryAfter = Number(refusal!.headers.get('retry-after'));
+    expect(await refusal!.json()).toEqual({ ...SUSPENDED_RESPONSES.quota_exceeded.body, retry_after: String(retryAfter) });
+    const dayEnd = Math.ceil(Date.now() / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(dayEnd - Math.floor(Date.now() / 1000) + 1);
+
+    // Refused from the cache and fresh alike.
+    const again = await fetch(`${stack.url}/orders/2`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { error: string }).error).toBe('quota_exceeded');
+
+    const shown = await admin('GET', '/admin/clients/metered/quota');
+    expect(shown.body).toMatchObject({ suspendedUntil: dayEnd, quota: { limit: 30 }, period: { remaining: 0 } });
+    const shownCli = await cli('usage', 'quota', 'metered');
+    expect(shownCli.stdout).toContain(`suspended    until ${new Date(dayEnd * 1000).toISOString().replace('.000Z', 'Z')}`);
+    expect(log.some((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Limit Approaching')).toBe(true);
+    expect(log.some((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Quota Exceeded')).toBe(true);
+
+    // The refusals are metered as quota_exceeded denials.
+    await stack.usage.flush();
+    const usage = await admin('GET', `/admin/clients/metered/usage?from=${Math.floor(Date.now() / 1000) - 300}`);
+    expect((usage.body.totals as { deniedBy: Record<string, number> }).deniedBy.quota_exceeded).toBeGreaterThanOrEqual(2);
+
+    // An operator lifts the suspension: the same token is served again once the feed and the flush have carried it.
+    const policy = await cli('clients', 'anomaly-policy', 'metered', 'suspend');
+    expect(policy.stdout).toBe('Anomalies of metered now suspend it for an hour.\n');
+    const resumed = await cli('clients', 'resume', 'metered');
+    expect(resumed, resumed.stderr).toMatchObject({ code: 0, stdout: 'metered is not suspended; its tokens are served (within the revocation bound).\n' });
+    let status = 0;
+    const until = Date.now() + 15_000;
+    while (status !== 200 && Date.now() < until) {
+      const response = await fetch(`${stack.url}/orders/3`, { headers: { Authorization: `Bearer ${token}` } });
+      status = response.status;
+      await response.arrayBuffer();
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+  }, 90_000);
+});

@@ -1,0 +1,112 @@
+/**
+ * Suspensions through the revocation feed, with an injected clock: the fan-out's entry for a
+ * changed `suspendedUntil`, the view's newest-wins reading of it, and the authorizer's 403
+ * `quota_exceeded` Deny that names the seconds left — until the period turns.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { RevocationKind, parseSuspensionValue, suspensionValue } from '../../../common/tables';
+import { SuspensionContextKey } from '../../../common/usage';
+import type { Decision, Forbidden } from '../../../lambda/core/authorizer';
+import { revocationFromRecord, type StreamTableNames } from '../../../lambda/core/revocation-events';
+import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
+import { authorizerEvent, harness, methodArn, NOW_MS, NOW_S } from '../authorizer/support/fixtures';
+import { claims, generateTestKey, signToken, type TestKey } from '../authorizer/support/tokens';
+
+let es: TestKey;
+beforeAll(() => {
+  es = generateTestKey('ES256', { kid: 'es' });
+});
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('suspension feed values', () => {
+  it('round-trip client, end and reason, and refuse anything else', () => {
+    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({ clientId: 'acme', untilSeconds: 1_800_000_000, reason: 'quota_exceeded' });
+    for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra']) expect(parseSuspensionValue(bad)).toBeUndefined();
+  });
+});
+
+describe('the fan-out turns a changed suspendedUntil into a suspended entry', () => {
+  const names: StreamTableNames = { apiKeys: 'k', clients: 'c', tokens: 't', signingKeys: 's' };
+  const record = (newImage: Record<string, unknown>, oldImage?: Record<string, unknown>): DynamoDBRecord => {
+    const image = (fields: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'number' ? { N: String(v) } : { S: String(v) }]));
+    return {
+      eventName: oldImage ? 'MODIFY' : 'INSERT',
+      eventSourceARN: 'arn:aws:dynamodb:eu-west-1:111122223333:table/c/stream/2026',
+      dynamodb: { NewImage: image(newImage), ...(oldImage ? { OldImage: image(oldImage) } : {}) },
+    } as DynamoDBRecord;
+  };
+  const clock = { nowMs: NOW_MS, clockSkewSeconds: 30 };
+  const active = { clientId: 'acme', status: 'active' };
+
+  it('for a new suspension, until its end', () => {
+    const entry = revocationFromRecord(record({ ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 }, active), names, clock);
+    expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S + 500}#quota_exceeded`, revokedAtMs: NOW_MS - 5, purgeAt: NOW_S + 500 });
+  });
+
+  it('for a lifting, which outlives the suspension it ends', () => {
+    const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 };
+    const entry = revocationFromRecord(record({ ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS }, suspended), names, clock);
+    expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S}#resumed`, revokedAtMs: NOW_MS, purgeAt: NOW_S + 500 });
+  });
+
+  it('not for a write that leaves the suspension as it was, nor for a revoked client (its revocation covers it)', () => {
+    const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedAtMs: NOW_MS - 5 };
+    expect(revocationFromRecord(record({ ...suspended, limitsVersion: 2 }, suspended), names, clock)).toBeUndefined();
+    expect(revocationFromRecord(record(active, active), names, clock)).toBeUndefined();
+    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({ kind: RevocationKind.Client });
+  });
+});
+
+describe('the authorizer refuses a suspended client until its suspension ends', () => {
+  const forbidden = (decision: Decision) => {
+    expect(decision.outcome).toBe('forbid');
+    return decision as Forbidden;
+  };
+
+  it('with a Deny naming quota_exceeded and the seconds left, cached token or not; served again when the period turns', async () => {
+    const h = await harness([es.record]);
+    const token = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600 }))}`;
+    const arn = methodArn('GET', '/orders/42');
+    expect((await h.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
+    const until = NOW_S + 120;
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded'), NOW_MS + 100, until);
+    h.clock.advance(1000);
+    await h.authorizer.decide(authorizerEvent(token));
+    await settle();
+
+    const refused = forbidden(await h.authorizer.decide(authorizerEvent(token)));
+    expect(refused.reason).toBe('quota_exceeded');
+    expect(evaluatePolicy(refused.response.policyDocument, arn)).toBe('explicit-deny');
+    expect(refused.response.context).toMatchObject({ clientId: 'acme', [SuspensionContextKey.error]: 'quota_exceeded', [SuspensionContextKey.retryAfter]: '119' });
+    // Other clients are unaffected.
+    const other = `Bearer ${signToken(es, claims(NOW_S, { sub: 'zeta', client_id: 'zeta' }))}`;
+    expect((await h.authorizer.decide(authorizerEvent(other))).outcome).toBe('allow');
+
+    h.clock.advance(118_000);
+    expect(forbidden(await h.authorizer.decide(authorizerEvent(token))).response.context).toMatchObject({ retryAfter: '1' });
+    h.clock.advance(1_000);
+    expect((await h.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
+  });
+
+  it('lifted at once by a newer lifting entry, whatever order the two are read in; an anomaly suspension is `suspended`', async () => {
+    const h = await harness([es.record]);
+    const token = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600 }))}`;
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S, 'resumed'), NOW_MS + 300, NOW_S + 3600);
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 3600, 'anomaly'), NOW_MS + 200, NOW_S + 3600);
+    h.clock.advance(1000);
+    await h.authorizer.decide(authorizerEvent(token));
+    await settle();
+    // The lifting (written later) wins although the view read it first.
+    expect((await h.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
+
+    const h2 = await harness([es.record], { start: false });
+    h2.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 60, 'anomaly'), NOW_MS - 100, NOW_S + 60);
+    await h2.authorizer.start();
+    const decision = forbidden(await h2.authorizer.decide(authorizerEvent(token)));
+    expect(decision.reason).toBe('suspended');
+    expect(decision.response.context).toMatchObject({ error: 'suspended' });
+  });
+});
