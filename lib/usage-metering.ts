@@ -17,6 +17,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { putOwnEventsStatement } from './events';
 import { Env, HygieneEvent } from '../common/config';
 import { DENIAL_REASONS, SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
@@ -67,9 +68,7 @@ export class UsageMetering extends Construct {
     });
     this.function.fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SqsDestination(this.dlq) });
     // Only events of our own source, as the rotation function's.
-    this.function.role.addToPolicy(
-      new PolicyStatement({ actions: ['events:PutEvents'], resources: [eventBus.eventBusArn], conditions: { StringEquals: { 'events:source': HygieneEvent.source } } }),
-    );
+    this.function.role.addToPolicy(putOwnEventsStatement(eventBus.eventBusArn));
     // Every line: a request the filter dropped would be a request not counted.
     new SubscriptionFilter(this, 'AccessLogSubscription', {
       logGroup: props.accessLogs,

@@ -90,8 +90,8 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    // Twelve for the stack, four for usage metering (test/infra/usage-metering.test.ts).
-    expect(alarms()).toHaveLength(16);
+    // Thirteen for the stack, four for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(17);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

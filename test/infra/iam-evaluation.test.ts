@@ -174,6 +174,11 @@ const ADAPTER_TABLES: Record<string, readonly TableKey[]> = {
   'lambda/adapters/dynamodb-http/client.ts': ['signingKeys', 'revocations'],
   'lambda/adapters/idempotency-store.ts': ['idempotency'],
   'lambda/adapters/grant-store.ts': ['clients'],
+  // The meters and their batch transactions (credits are added to the client record in the same transaction).
+  'lambda/adapters/usage-store.ts': ['usage', 'clients'],
+  'lambda/adapters/usage-quota-store.ts': ['usage', 'clients'],
+  // The baseline (usage), the policy and suspension (clients), the anomaly response `revoke` (apiKeys).
+  'lambda/adapters/usage-anomaly-store.ts': ['usage', 'clients', 'apiKeys'],
   // A key's leak mark (apiKeys), a client's leak response (clients).
   'lambda/adapters/leak-store.ts': ['apiKeys', 'clients'],
   // The revocation helper the API-key, client and token stores share.

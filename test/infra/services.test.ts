@@ -43,9 +43,9 @@ describe('a deployment with three services', () => {
     expect(methods.some((m) => m.Integration?.Type === 'HTTP_PROXY' && m.ResourceId.Ref === undefined)).toBe(false);
   });
 
-  it('gives the authorizer and the token function the services (without upstream URLs)', () => {
+  it('gives the authorizer, the token function and the admin function (grants) the services, without upstream URLs', () => {
     const withServices = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[Env.services] !== undefined);
-    expect(withServices).toHaveLength(2);
+    expect(withServices).toHaveLength(3);
     for (const fn of withServices) {
       const vars = fn.Properties.Environment.Variables as Record<string, string>;
       expect(JSON.parse(vars[Env.services]!).map((s: { name: string }) => s.name)).toEqual(['billing', 'orders', 'search']);

@@ -62,11 +62,12 @@ describe('usage metering', () => {
     const clientUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'clients')))!;
     expect(clientUpdate.Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed] },
+      Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
     expect(keyUpdate.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition'] } });
-    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({ StringEquals: { 'events:source': HygieneEvent.source } });
+    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
   });
 
