@@ -46,6 +46,8 @@ export const LeakLimits = {
   keysFetchTimeoutMs: 3000,
   /** The key list is refetched for an unknown key identifier at most this often (attackers choose identifiers). */
   keysRefetchIntervalMs: 60_000,
+  /** The key list is read again at the first report after this long, so a withdrawn key stops verifying. */
+  keysMaxAgeMs: 6 * 3_600_000,
   /** The largest key list accepted (GitHub's holds a handful of PEM keys: a few KB). */
   maxKeyListBytes: 64 * 1024,
   /** A key in `notify` mode is reported again (event and audit) only after this long: GitHub retries in between. */

@@ -145,7 +145,7 @@ export function singleService(settings: { upstreamUrl?: string; routes?: readonl
  */
 export function resolveServices(services: readonly ServiceDefinition[], apiUrl: string, defaultUnmatched: UnmatchedRoutes = 'deny'): ResolvedService[] {
   const base = apiUrl.replace(/\/+$/, '');
-  return services.map((s) => {
+  const resolved = services.map((s) => {
     const routes = s.routes ?? (services.length === 1 ? DEFAULT_ROUTES : []);
     const resource = s.pathPrefix === '/' ? base : `${base}${s.pathPrefix}`;
     const scopes = [...new Set([...routes.flatMap((r) => r.scopes), ...(s.scopes ?? [])])].sort();
@@ -161,6 +161,18 @@ export function resolveServices(services: readonly ServiceDefinition[], apiUrl: 
       scopes,
     };
   });
+  // A service's audience or URL equal to another's (an explicit audience set to another
+  // service's URL, which the checks at synth cannot see without the API's URL) would let a
+  // token minted for one pass the other's audience check.
+  const names = new Map<string, string>();
+  for (const service of resolved) {
+    for (const name of new Set([service.audience, service.resource])) {
+      const other = names.get(name);
+      if (other !== undefined && other !== service.name) throw new Error(`services ${other} and ${service.name} share the audience or URL "${name}": each service needs its own`);
+      names.set(name, service.name);
+    }
+  }
+  return resolved;
 }
 
 /** The service whose prefix a path (with its leading `/`) lies under, and the path without it. */

@@ -74,6 +74,11 @@ export class GitHubSignatureVerifier {
   }
 
   private async keyFor(identifier: string): Promise<KeyObject | undefined> {
+    // A key GitHub has withdrawn must stop verifying in a warm instance too: the list is read
+    // again once it is older than `keysMaxAgeMs`, known key or not (a failed read keeps the last list).
+    if (this.fetchedAtMs !== undefined && this.now() - this.fetchedAtMs >= LeakLimits.keysMaxAgeMs && !this.flight.running(this.now())) {
+      await this.flight.run(this.now(), () => this.fetchKeys());
+    }
     const known = this.keys.get(identifier);
     if (known) return known;
     const due = this.fetchedAtMs === undefined || this.now() - this.fetchedAtMs >= LeakLimits.keysRefetchIntervalMs;

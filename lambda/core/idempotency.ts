@@ -33,7 +33,14 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
  * Printable ASCII, 16 to 255 characters: long enough to be unguessable (a UUID is 36), as
  * it is the secret that protects the stored answer.
  */
-const KEY_PATTERN = /^[\x21-\x7e]{16,255}$/;
+/**
+ * At least 22 characters: a random key of that length (a UUID v4, 22+ random base64url
+ * characters) has about 128 bits, which is what protects the API key a create or roll
+ * derives from it. A guessable key (`acme-create-0042`) would let anyone who can read the
+ * table rebuild that API key, so short keys are refused; randomness cannot be checked here
+ * and is the caller's part (docs/api.md).
+ */
+const KEY_PATTERN = /^[\x21-\x7e]{22,255}$/;
 /**
  * How long a claim is held by the request that made it, beyond its dependency budget. Every
  * call the request makes is aborted when the budget is spent, so after budget + margin it
@@ -104,7 +111,7 @@ export class Idempotency {
     budgetMs: number = DependencyBudget.requestBudgetMs,
   ): Promise<Answer> {
     if (key === undefined) return execute();
-    if (!KEY_PATTERN.test(key)) throw new InvalidRequest(`The ${IDEMPOTENCY_KEY_HEADER} header must be 16 to 255 printable ASCII characters (a UUID will do).`);
+    if (!KEY_PATTERN.test(key)) throw new InvalidRequest(`The ${IDEMPOTENCY_KEY_HEADER} header must be 22 to 255 printable ASCII characters, random (a UUID v4 will do).`);
     const nowMs = this.ports.now();
     const nowSeconds = Math.floor(nowMs / 1000);
     const record: IdempotencyRecord = {

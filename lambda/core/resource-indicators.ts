@@ -24,7 +24,8 @@ export function requestedService(form: FormParams, services: readonly ResolvedSe
     if (services.length === 1) return services[0]!;
     throw new InvalidTarget(`Name the service with the resource parameter: this server issues tokens for ${services.map((s) => s.resource).join(', ')}.`);
   }
-  const found = named.map((value) => services.find((s) => s.resource === value.replace(/\/+$/, '') || s.audience === value));
+  // A service's URL first, then audiences: names are unique across both (`resolveServices`).
+  const found = named.map((value) => services.find((s) => s.resource === value.replace(/\/+$/, '')) ?? services.find((s) => s.audience === value));
   if (found.some((s) => s === undefined)) throw new InvalidTarget('The requested resource is not a service of this server.');
   if (found.length === 2 && found[0] !== found[1]) throw new InvalidTarget('resource and audience name different services; a token is for one service.');
   return found[0]!;

@@ -18,7 +18,11 @@ export function servicesFrom(env: Environment, issuer: string, defaultUnmatched:
   } catch (error) {
     throw new ConfigurationError((error as Error).message);
   }
-  return { services: resolveServices(services, issuer, defaultUnmatched) };
+  try {
+    return { services: resolveServices(services, issuer, defaultUnmatched) };
+  } catch (error) {
+    throw new ConfigurationError(`environment variable ${Env.services}: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -131,7 +131,7 @@ describe('Idempotency', () => {
     await expect(idempotency.run(KEY, { ...request, body: '{"scopes":["b"]}' }, async () => ({ statusCode: 201, body: '{}' }))).rejects.toMatchObject({
       code: 'idempotency_key_reused',
     });
-    for (const bad of ['short', 'with space and long enough', 'é'.repeat(20), 'x'.repeat(256)]) {
+    for (const bad of ['short', 'acme-create-0042', 'twenty-one-chars-long', 'with space and long enough', 'é'.repeat(22), 'x'.repeat(256)]) {
       await expect(idempotency.run(bad, request, async () => ({ statusCode: 201, body: '{}' }))).rejects.toMatchObject({ code: 'invalid_request' });
     }
   });

@@ -101,5 +101,17 @@ describe('token requests for one of several services (RFC 8707)', () => {
     const withdrawn = setup(['orders:read'], SERVICES, { orders: [] });
     expect(await refusal(withdrawn.exchange({ resource: 'urn:example:orders' }))).toBeInstanceOf(InvalidTarget);
   });
+
+  it('refuses services whose audience equals another service`s URL or audience (a token for one would pass the other)', () => {
+    expect(() =>
+      resolveServices(
+        [
+          { name: 'a', pathPrefix: '/a', audience: `${ISSUER}/b`, routes: [] },
+          { name: 'b', pathPrefix: '/b', routes: [] },
+        ],
+        ISSUER,
+      ),
+    ).toThrow(/services a and b share the audience or URL "https:\/\/api\.example\/prod\/b"/);
+  });
 });
 

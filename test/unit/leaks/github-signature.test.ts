@@ -105,9 +105,23 @@ describe('GitHub secret-scanning signatures', () => {
     clock += LeakLimits.keysRefetchIntervalMs;
     expect(await verifier.verify('k2', second.sign(body), body)).toEqual({ ok: true });
     expect(source.fetches).toBe(2);
-    // Known keys never cause a fetch, however much time passes.
+    // Known keys cause no fetch until the list is older than keysMaxAgeMs.
     clock += 10 * LeakLimits.keysRefetchIntervalMs;
     expect(await verifier.verify('k1', first.sign(body), body)).toEqual({ ok: true });
+    expect(source.fetches).toBe(2);
+  });
+
+  it('reads the list again once it is older than keysMaxAgeMs: a key GitHub withdrew stops verifying in a warm instance', async () => {
+    let clock = 1_000_000;
+    const key = p256();
+    let list = { public_keys: [{ key_identifier: 'k1', key: key.pem, is_current: true }] };
+    const source = counted(() => list);
+    const verifier = new GitHubSignatureVerifier(source, () => clock);
+    const body = Buffer.from('[]');
+    expect(await verifier.verify('k1', key.sign(body), body)).toEqual({ ok: true });
+    list = { public_keys: [] };
+    clock += LeakLimits.keysMaxAgeMs;
+    expect(await verifier.verify('k1', key.sign(body), body)).toEqual({ ok: false, reason: 'unknown_key' });
     expect(source.fetches).toBe(2);
   });
 
