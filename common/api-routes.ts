@@ -1,5 +1,5 @@
 /**
- * The routes Tollgate itself serves (contract §2). The CDK gateway creates exactly these
+ * The routes Tollgate itself serves (docs/api.md). The CDK gateway creates exactly these
  * resources and methods, and the local gateway routes by the same table, so the deployed
  * and local APIs cannot differ. Every other path goes through the authorizer to the upstream.
  */

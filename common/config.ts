@@ -1,6 +1,6 @@
 /**
  * Configuration defaults, hard limits and the environment variables through which the
- * CDK stack (and local mode) hands configuration to the functions (contract §5).
+ * CDK stack (and local mode) hands configuration to the functions (docs/deploy.md#deploy).
  */
 import type { ClientLimits } from './tables';
 import type { KeySpec } from './tokens';
@@ -156,7 +156,7 @@ export const Defaults = {
   keyDeletionWindowDays: 30,
   expiryWarningDays: 14,
   staleKeyDays: 90,
-  /** `lastUsedAt` is written at most this often per key (contract §1.1: sampled). */
+  /** `lastUsedAt` is written at most this often per key (docs/api.md#credentials: sampled). */
   lastUsedSampleSeconds: 3600,
   allowLogSampleRate: 0.01,
   stageName: 'v1',
@@ -201,7 +201,7 @@ export const Defaults = {
 
 export const Limits = {
   tokenTtlSecondsMin: 60,
-  /** Contract §1.2: hard maximum access-token lifetime. */
+  /** docs/api.md#credentials: hard maximum access-token lifetime. */
   tokenTtlSecondsMax: 3600,
   keyDeletionWindowDaysMin: 7,
   keyDeletionWindowDaysMax: 30,
@@ -270,7 +270,7 @@ export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH
 export type UnmatchedRoutes = 'deny' | 'allow';
 
 /**
- * A route rule (contract §5). `method` is an HTTP method or `ANY`; `path` may contain
+ * A route rule (docs/deploy.md#deploy). `method` is an HTTP method or `ANY`; `path` may contain
  * `{param}` segments and end in `{proxy+}`. A request needs every scope listed.
  */
 export interface RouteRule {
@@ -279,7 +279,7 @@ export interface RouteRule {
   readonly scopes: readonly string[];
 }
 
-/** Contract §6: the routes local mode (and the stack, unless configured) protects. */
+/** README.md#quickstart: the routes local mode (and the stack, unless configured) protects. */
 export const DEFAULT_ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: '/orders', scopes: ['orders:read'] },
   { method: 'GET', path: '/orders/{proxy+}', scopes: ['orders:read'] },
@@ -304,8 +304,7 @@ export const AUTHORIZER_IDENTITY_SOURCES = [
 ] as const satisfies readonly { kind: 'header' | 'context'; name: string }[];
 
 /**
- * The upstream headers Tollgate defines (contract §2.1, docs/api.md "What the upstream
- * receives"): the whole set, set on every proxied request — in AWS by the integration's
+ * The upstream headers Tollgate defines (docs/api.md#what-the-upstream-receives-upstream-contract): the whole set, set on every proxied request — in AWS by the integration's
  * request parameters, locally by the gateway — so an upstream may rely on each name
  * holding Tollgate's value and never a client's. `service` names the service the request
  * is for (`common/services.ts`).
@@ -358,7 +357,7 @@ export const UpstreamHeaderSource: { readonly [K in UpstreamHeaderKey]: Authoriz
   service: AuthorizerContextKey.service,
 };
 
-/** Paths of the Tollgate HTTP API (contract §2); everything else goes to the upstream. */
+/** Paths of the Tollgate HTTP API (docs/api.md); everything else goes to the upstream. */
 export const ApiPath = {
   token: '/oauth/token',
   revoke: '/oauth/revoke',
@@ -381,7 +380,7 @@ export const HygieneEvent = {
 } as const;
 
 /**
- * Signing-key rotation overlap windows (contract §4). The CDK config validation and the
+ * Signing-key rotation overlap windows (docs/rotation.md). The CDK config validation and the
  * rotation function both derive the windows from these, so the two cannot disagree.
  */
 export const RotationTiming = {
@@ -493,7 +492,7 @@ export function canonicalPathSegment(raw: string): string | undefined {
   return lower;
 }
 
-/** Why a route path (contract §5: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */
+/** Why a route path (docs/deploy.md#deploy: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */
 export function routePathProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'path must start with "/"';
   if (path === '/') return undefined;

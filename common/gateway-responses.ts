@@ -1,5 +1,5 @@
 /**
- * What a client sees when the gateway refuses it (contract §2.1, RFC 6750 §3). The CDK
+ * What a client sees when the gateway refuses it (docs/api.md#errors-common-to-all-routes, RFC 6750 §3). The CDK
  * gateway responses and the local gateway both render these, so the two cannot differ.
  * The body is deliberately generic: the reason is logged, never told to the caller.
  */

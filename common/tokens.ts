@@ -1,5 +1,5 @@
 /**
- * Credential and token formats (contract §1): the API key's shape, the access token's
+ * Credential and token formats (docs/api.md#credentials): the API key's shape, the access token's
  * header and claim names, and the signing algorithms per KMS key spec.
  */
 
@@ -79,7 +79,7 @@ export const Claim = {
   expiresAt: 'exp',
   notBefore: 'nbf',
   scope: 'scope',
-  /** The keyId of the API key that minted the token (contract §1.2). */
+  /** The keyId of the API key that minted the token (docs/api.md#credentials). */
   apiKeyId: 'cid',
   /**
    * OPTIONAL: the client's usage key, which the authorizer returns as `usageIdentifierKey`

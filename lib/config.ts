@@ -1,5 +1,5 @@
 /**
- * Tollgate's deployment settings (contract §5): read once from CDK context by the app,
+ * Tollgate's deployment settings (docs/deploy.md#deploy): read once from CDK context by the app,
  * checked here, and handed to the stacks as one typed value. Every failure names the
  * setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
  * come from `common/config.ts`, the same values the functions check at cold start.
@@ -55,7 +55,7 @@ export interface TollgateConfig {
   readonly audience: string;
   readonly expiryWarningDays: number;
   readonly staleKeyDays: number;
-  /** Pass the client's `Authorization` header on to the upstream (contract §2.1: off by default). */
+  /** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). */
   readonly forwardBearerToken: boolean;
   /** A regional WAFv2 web ACL to associate with the stage. */
   readonly wafWebAclArn?: string;

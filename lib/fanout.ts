@@ -1,5 +1,5 @@
 /**
- * Revocation fan-out (contract §3): the DynamoDB streams of the credential tables invoke
+ * Revocation fan-out (docs/revocation.md): the DynamoDB streams of the credential tables invoke
  * the fan-out function, which appends to the revocation feed and flushes the stage's
  * authorizer cache. Only records that can be revocations invoke it (Lambda event
  * filtering); a record that keeps failing is split off (bisect), retried a bounded number
@@ -28,7 +28,7 @@ const REVOCATION_IMAGE: { readonly [K in StreamTable]: Record<string, unknown> }
   apiKeys: revokedStatus(ApiKeyAttr.status),
   clients: revokedStatus(ClientAttr.status),
   tokens: revokedStatus(TokenAttr.status),
-  // A signing key is revoked by marking it compromised (contract §4), whatever its state.
+  // A signing key is revoked by marking it compromised (docs/rotation.md), whatever its state.
   signingKeys: { [SigningKeyAttr.compromisedAt]: { N: FilterRule.exists() } },
 };
 

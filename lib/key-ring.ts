@@ -1,6 +1,6 @@
 /**
  * The signing-key ring's KMS permissions. The keys themselves are made at run time by the
- * rotation function (contract §4), so IAM cannot name them: signing, deletion and tag
+ * rotation function (docs/rotation.md), so IAM cannot name them: signing, deletion and tag
  * reads are scoped by the Tollgate application and ring tags the rotation function puts on
  * each key at creation (ABAC), key creation by request tags and the key-spec, key-usage,
  * origin and policy-lockout condition keys. Tagging is allowed only as part of CreateKey,

@@ -1,5 +1,5 @@
 /**
- * Signing-key rotation (contract §4): the rotation function, the KMS permissions of the
+ * Signing-key rotation (docs/rotation.md): the rotation function, the KMS permissions of the
  * key ring, and the EventBridge schedule that advances the ring's timed transitions.
  */
 import { Duration, Stack } from 'aws-cdk-lib';

@@ -78,7 +78,7 @@ export interface GatewayOptions {
    * resource there). Absent: everything goes to `upstreamUrl`.
    */
   readonly services?: readonly LocalUpstream[];
-  /** Contract §2.1: the upstream does not see the client's bearer token unless configured. */
+  /** docs/api.md#what-the-upstream-receives-upstream-contract: the upstream does not see the client's bearer token unless configured. */
   readonly forwardBearerToken?: boolean;
   /** API Gateway's authorizer result cache TTL; 0 disables it. */
   readonly authorizerCacheTtlSeconds: number;

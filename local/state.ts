@@ -16,7 +16,7 @@ export const LocalEnv = {
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
 } as const;
 
-/** Contract §6: where `npm start` listens unless `PORT` says otherwise. */
+/** README.md#quickstart: where `npm start` listens unless `PORT` says otherwise. */
 export const DEFAULT_LOCAL_PORT = 8787;
 
 export function localStateDir(env: Readonly<Record<string, string | undefined>> = process.env): string {

@@ -66,7 +66,7 @@ export class RevocationFeedReader implements RevocationFeedSource {
               ExpressionAttributeValues: { ':bucket': partition, ':after': afterSeq },
             }),
         // Strongly consistent: an eventually consistent read may come from a replica that
-        // has not seen a just-written entry yet, which eats into the 2 s promise (contract §3).
+        // has not seen a just-written entry yet, which eats into the 2 s promise (docs/revocation.md).
         ConsistentRead: true,
       },
       { timeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS },

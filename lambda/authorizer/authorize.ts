@@ -3,7 +3,7 @@
  * - allow, or a valid token refused for this route (403): the decision's response, whose
  *   policy names only the request's own method ARN (see `core/route-policy.ts`);
  * - no valid token: `throw new Error('Unauthorized')`, the one error message API Gateway
- *   turns into a 401 (and its UNAUTHORIZED gateway response, contract §2.1);
+ *   turns into a 401 (and its UNAUTHORIZED gateway response, docs/api.md#errors-common-to-all-routes);
  * - no decision possible because a dependency is down (the revocation view is older than
  *   `revocationViewMaxStaleSeconds`, or the key ring never loaded): any other error, which
  *   API Gateway answers with its AUTHORIZER_FAILURE gateway response, rendered as 503

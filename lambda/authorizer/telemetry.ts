@@ -133,7 +133,7 @@ export class AuthorizerTelemetry {
     if (event.type === 'read_failed') {
       this.revocationReadFailures += 1;
       if (event.ageMs > this.worstFailedViewAgeMs) this.worstFailedViewAgeMs = event.ageMs;
-      // The age says how close the view is to failing closed (contract §3).
+      // The age says how close the view is to failing closed (docs/revocation.md).
       this.options.log.warn('revocation feed read failed', { error: event.error, viewAgeMs: finiteOrNull(event.ageMs) });
     } else {
       this.revocationEntriesAdded += event.added;

@@ -12,7 +12,7 @@
  * - base64url exactly as RFC 7515 §2 defines it: URL alphabet, no padding, no whitespace;
  * - the signature has exactly the algorithm's length (a DER-encoded ES256 signature is
  *   refused, as RFC 7518 §3.4 requires);
- * - every claim of the contract (§1.2) present and typed, `sub` equal to `client_id`,
+ * - every claim the token format requires (docs/api.md#credentials) present and typed, `sub` equal to `client_id`,
  *   and a lifetime no longer than the contract's hard maximum.
  */
 import { isUtf8 } from 'node:buffer';

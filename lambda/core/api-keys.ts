@@ -1,5 +1,5 @@
 /**
- * API keys (contract §1.1): the deployment's prefix (`tg_` unless `apiKeyPrefix` says
+ * API keys (docs/api.md#credentials): the deployment's prefix (`tg_` unless `apiKeyPrefix` says
  * otherwise) + 256 random bits in 43 base62 digits + the CRC32 of those
  * digits in 6 base62 digits. The checksum lets a secret scanner — and the token endpoint,
  * before any database read — reject typos and random strings offline. Only the SHA-256 of
@@ -70,7 +70,7 @@ export function keyIdOf(keyHash: string): string {
   return `${KEY_ID_PREFIX}${keyHash.slice(0, KEY_ID_HASH_HEX_CHARS)}`;
 }
 
-/** Constant-time comparison of two hex SHA-256 digests (contract §1.1). */
+/** Constant-time comparison of two hex SHA-256 digests (docs/api.md#credentials). */
 export function hashesEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');

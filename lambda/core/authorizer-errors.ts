@@ -1,7 +1,7 @@
 /**
  * Why the authorizer refused a request. The codes are stable (logs, metrics, alarms use
  * them); the caller never sees them — API Gateway answers every 401 with the contract's
- * generic `invalid_token` body (contract §2.1) and every 403 with `insufficient_scope`.
+ * generic `invalid_token` body (docs/api.md#errors-common-to-all-routes) and every 403 with `insufficient_scope`.
  */
 
 /** Refusals that end in 401 (`throw new Error("Unauthorized")` at the edge). */
@@ -27,16 +27,16 @@ export const RejectReason = {
   expired: 'expired',
   notYetValid: 'not_yet_valid',
   issuedInFuture: 'iat_in_future',
-  /** `exp - iat` exceeds the contract's hard maximum lifetime (§1.2). */
+  /** `exp - iat` exceeds the hard maximum lifetime (`Limits.tokenTtlSecondsMax`, docs/api.md#credentials). */
   lifetimeTooLong: 'lifetime_too_long',
   revoked: 'revoked',
-  /** The revocation view is older than REVOCATION_MAX_STALENESS_S: fail closed (contract §3). */
+  /** The revocation view is older than REVOCATION_MAX_STALENESS_S: fail closed (docs/revocation.md). */
   revocationViewStale: 'revocation_view_stale',
   /** The key ring has never been loaded on this instance. */
   keyRingUnavailable: 'key_ring_unavailable',
   /** The request carries an `X-Tollgate-*` header: a name only Tollgate may set (core/reserved-headers.ts). */
   reservedHeader: 'reserved_header',
-  /** Anything unexpected: refused (401), never an unshaped 500 (contract §2.1). */
+  /** Anything unexpected: refused (401), never an unshaped 500 (docs/api.md#errors-common-to-all-routes). */
   internalError: 'internal_error',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];

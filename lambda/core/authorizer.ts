@@ -3,7 +3,7 @@
  * → route rules → a decision with the response API Gateway gets. Pure apart from the
  * ports it is given (key ring source, revocation feed, clock).
  *
- * The cached path is the product (contract §3 and the benchmark's targets): one SHA-256
+ * The cached path is the product (BENCHMARKS.md, P2): one SHA-256
  * of the token, one Map lookup, four Set lookups, a route match without allocation, and
  * the response built when the token was last allowed on the same method ARN (a new ARN
  * costs one small policy object: each names only its request). Anything slower —
@@ -135,7 +135,7 @@ export class Authorizer {
     return this.cache.deleteWhere((t) => revocations.isRevoked(t.jti, t.apiKeyId, t.clientId, t.kid));
   }
 
-  /** Never throws and the promise never rejects: every failure is a decision (contract §2.1). */
+  /** Never throws and the promise never rejects: every failure is a decision (docs/api.md#errors-common-to-all-routes). */
   decide(request: AuthorizationRequest): Decision | Promise<Decision> {
     try {
       if (reservedHeaderName(request.headers, request.multiValueHeaders) !== undefined) return rejected(RejectReason.reservedHeader);

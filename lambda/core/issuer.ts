@@ -170,7 +170,7 @@ export class Issuer {
     return { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: claims.scope };
   }
 
-  /** Sampled (contract §1.1), concurrent with signing, and never able to fail the exchange. */
+  /** Sampled (docs/api.md#credentials), concurrent with signing, and never able to fail the exchange. */
   private async touchLastUsed(keyId: string, lastUsedAt: number | undefined, nowSeconds: number): Promise<void> {
     const sample = this.config.lastUsedSampleSeconds ?? Defaults.lastUsedSampleSeconds;
     if (lastUsedAt !== undefined && nowSeconds - lastUsedAt < sample) return;

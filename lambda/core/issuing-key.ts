@@ -1,5 +1,5 @@
 /**
- * Which ring key the issuer signs with: the ACTIVE one, and nothing else (contract §4: a
+ * Which ring key the issuer signs with: the ACTIVE one, and nothing else (docs/rotation.md: a
  * pending key is published but not yet known to every verifier; retiring, retired and
  * compromised keys must not sign new tokens). The ring is cached briefly so a burst of
  * exchanges costs one Query, while a rotation is picked up within seconds.

@@ -1,5 +1,5 @@
 /**
- * The signing-key ring as a state machine (contract §4): pending → active → retiring →
+ * The signing-key ring as a state machine (docs/rotation.md): pending → active → retiring →
  * retired. Pure: the ring, the intent and the time come in, the write to make comes out.
  *
  * Timing rules, all in epoch seconds:
@@ -295,7 +295,7 @@ class RingDraft {
 }
 
 /**
- * The ring invariants (contract §4): what the authorizers and the issuer rely on. Empty
+ * The ring invariants (docs/rotation.md): what the authorizers and the issuer rely on. Empty
  * when the ring is sound.
  */
 export function ringViolations(keys: readonly SigningKeyRecord[]): string[] {

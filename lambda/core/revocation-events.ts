@@ -1,5 +1,5 @@
 /**
- * Which DynamoDB stream records are revocations (contract §3), and the feed entry each one
+ * Which DynamoDB stream records are revocations (docs/revocation.md), and the feed entry each one
  * becomes. Pure: the record, the table names and the clock come in as arguments.
  *
  * A revocation is a transition, not a state: `status` becoming `revoked` (an API key, a

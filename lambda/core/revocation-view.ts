@@ -1,5 +1,5 @@
 /**
- * This instance's view of the revocation feed (contract §3): what is revoked, by token
+ * This instance's view of the revocation feed (docs/revocation.md): what is revoked, by token
  * (`jti`), API key (`cid`), client (`sub`) and signing key (`kid`).
  *
  * - Cold start loads every feed partition that can still hold a live entry: an entry

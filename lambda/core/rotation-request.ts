@@ -1,6 +1,6 @@
 /**
  * What the rotation function was asked to do: the schedule's EventBridge event or one of
- * the console test events (contract §4). Anything else is refused with a message that
+ * the console test events (docs/rotation.md). Anything else is refused with a message that
  * lists what is accepted, since that message is all the console user sees.
  */
 import { InvalidRotationRequest } from './rotation-errors';

@@ -16,7 +16,7 @@ import { hash } from 'node:crypto';
 /**
  * Entries per instance. Measured by bench/authorizer.ts (`--heap`): 100k cached tokens
  * stay under the 64 MB heap budget, and one Lambda instance rarely sees more distinct
- * live tokens within their lifetime (at most 3600 s, contract §1.2).
+ * live tokens within their lifetime (at most 3600 s, docs/api.md#credentials).
  */
 export const VERIFIED_TOKEN_CACHE_CAPACITY = 100_000;
 /** Tokens also kept under their full string: ~1 MB at most for 4 KB tokens, far less in practice. */

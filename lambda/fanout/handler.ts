@@ -1,7 +1,7 @@
 /**
  * The revocation fan-out: DynamoDB stream batches from the API-key, client, token and
  * signing-key tables in, revocation-feed entries and authorizer-cache flushes out
- * (contract §3). Configuration and clients are built once per execution environment.
+ * (docs/revocation.md). Configuration and clients are built once per execution environment.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
