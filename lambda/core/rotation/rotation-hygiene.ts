@@ -8,7 +8,8 @@ import { HygieneEvent, SECONDS_PER_DAY } from '../../../common/config';
 import { Metric } from '../../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';
-import type { HygieneReport, HygieneKeyView, RunLog } from './rotation-report';
+import type { HygieneReport, HygieneKeyView } from './rotation-report';
+import type { RunLog } from './run-log';
 import type { ApiKeyHygieneSource, EventPublisher, ExpiringApiKey, HygieneEventEntry, MetricsSink, RingStore, StaleApiKey } from './rotation-ports';
 
 export const HygieneMetric = {

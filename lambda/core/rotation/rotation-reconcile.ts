@@ -5,7 +5,8 @@
  */
 import { describeError } from './rotation-errors';
 import type { KeyManager, RingKmsKey, RingStore } from './rotation-ports';
-import type { ReconciliationReport, RunLog } from './rotation-report';
+import type { ReconciliationReport } from './rotation-report';
+import type { RunLog } from './run-log';
 
 /** At most one reconciliation pass per this many seconds (the schedule runs more often). */
 export const RECONCILE_INTERVAL_SECONDS = 600;

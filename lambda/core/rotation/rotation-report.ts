@@ -5,9 +5,10 @@
  */
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
 import { isVerifying } from './signing-keys';
-import { iso, upcomingActions, type RingTiming, type StateChange, type UpcomingActionName } from './key-ring';
-import type { RingSnapshot, WarningLog } from './rotation-ports';
+import { iso, upcomingActions, type RingTiming, type UpcomingActionName } from './key-ring';
+import type { RingSnapshot } from './rotation-ports';
 import type { RotationAction } from './rotation-request';
+import type { RotationChange, RunLog } from './run-log';
 import type { UpstreamCertificateView } from './upstream-certificates';
 
 export interface KeyView {
@@ -28,11 +29,6 @@ export interface KeyView {
   readonly deletionScheduledAt?: string;
   readonly compromisedAt?: string;
 }
-
-export type RotationChange =
-  | ({ readonly kind: 'state' } & StateChange)
-  | { readonly kind: 'kms-deletion-scheduled'; readonly kid?: string; readonly kmsKeyArn: string; readonly reason: string }
-  | { readonly kind: 'record-pruned'; readonly kid: string; readonly reason: string };
 
 export interface NextView {
   readonly action: UpcomingActionName;
@@ -84,27 +80,6 @@ export interface RotationReport {
   readonly upstreamCertificates: readonly UpstreamCertificateView[] | null;
   /** Things that went wrong without invalidating the ring; the next run retries them. */
   readonly problems: readonly string[];
-}
-
-/** What one run changed and what went wrong, collected as it goes. */
-export class RunLog {
-  readonly changes: RotationChange[] = [];
-  readonly problems: string[] = [];
-
-  constructor(private readonly warnings: WarningLog) {}
-
-  stateChanges(changes: readonly StateChange[]): void {
-    for (const change of changes) this.changes.push({ kind: 'state', ...change });
-  }
-
-  change(change: RotationChange): void {
-    this.changes.push(change);
-  }
-
-  problem(message: string, details: Readonly<Record<string, unknown>> = {}): void {
-    this.problems.push(message);
-    this.warnings.warn(message, details);
-  }
 }
 
 const STATE_ORDER: readonly SigningKeyState[] = [SigningKeyState.Active, SigningKeyState.Pending, SigningKeyState.Retiring, SigningKeyState.Retired];

@@ -27,7 +27,8 @@ import {
 import { describeError, RingConflict, RotationStepFailed } from './rotation-errors';
 import { checkHygiene, type HygieneSettings } from './rotation-hygiene';
 import { reconcileKmsKeys } from './rotation-reconcile';
-import { buildReport, RunLog, type HygieneReport, type ReportInput, type RotationReport } from './rotation-report';
+import { buildReport, type HygieneReport, type ReportInput, type RotationReport } from './rotation-report';
+import { RunLog } from './run-log';
 import type { RotationRequest } from './rotation-request';
 import { checkUpstreamCertificates, type UpstreamCertificateView, type UpstreamCertificateWatch } from './upstream-certificates';
 import type { ApiKeyHygieneSource, EventPublisher, KeyManager, MetricsSink, RingSnapshot, RingStore, WarningLog } from './rotation-ports';

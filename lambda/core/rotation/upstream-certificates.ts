@@ -9,8 +9,8 @@ import { SECONDS_PER_DAY } from '../../../common/config';
 import { Metric } from '../../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';
-import type { RunLog } from './rotation-report';
 import type { ClientCertificateSource, MetricsSink } from './rotation-ports';
+import type { RunLog } from './run-log';
 
 /** The certificates to watch, by API Gateway client-certificate id. */
 export interface UpstreamCertificates {
