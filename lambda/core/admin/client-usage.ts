@@ -1,7 +1,7 @@
 /**
  * Per-client throttling as the operator API sees it: a client's limits on its record, and
  * the registration of its usage key with the usage plan those limits call for (see
- * `usage-registration.ts`). The record says how far API Gateway has caught up:
+ * `core/credentials/usage-registration.ts`). The record says how far API Gateway has caught up:
  * `usageVersion === limitsVersion` and a `usagePlanId` mean "registered"; the issuer names
  * the usage key in tokens only while the key is bound to some plan (`usagePlanId`), so a
  * client whose registration failed gets the deployment's fallback key, i.e. the default
