@@ -22,7 +22,7 @@ import { EndpointEnv, Env } from '../common/config';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
 import { esbuildOptions } from '../lib/bundling';
-import { createAuthorizer } from '../lambda/core/create-authorizer';
+import { createAuthorizer } from '../lambda/core/authorizer/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../lambda/authorizer/telemetry';
 import { SETTINGS } from '../test/unit/authorizer/support/fixtures';

@@ -10,7 +10,7 @@
  * several times slower.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/api-keys';
+import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import { API_KEY_BODY_CHARS } from '../common/tokens';
 
 /** Where one key was found; never the key itself. */

@@ -136,7 +136,7 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
     await step('client X-Tollgate-* headers kept from the upstream', [tokens, call], async () => {
       const forged = { [UpstreamHeader.clientId]: FORGED, [UpstreamHeader.scopes.toLowerCase()]: FORGED, 'X-Tollgate-Smoke-Probe': FORGED };
       const answer = await upstreamCall(ports, options.path, tokens!.second.token, forged);
-      // A fresh authorizer decision refuses the request outright (lambda/core/reserved-headers.ts).
+      // A fresh authorizer decision refuses the request outright (lambda/core/authorizer/reserved-headers.ts).
       if (answer.status === 401) return passed('refused by the authorizer (401)');
       if (answer.status < 200 || answer.status > 299) throw new StepFailed(`HTTP ${answer.status}, expected 401 (refused) or 2xx (headers dropped)`);
       if (!answer.echoed) throw new StepSkipped('skipped: the upstream does not echo the request headers it received');

@@ -294,7 +294,7 @@ export const DEFAULT_ROUTES: readonly RouteRule[] = [
  * results: the bearer token, the method and the path. With the method and path in the
  * key, a cached policy is only reused for the request it was decided for, so it can name
  * that one method ARN and never allow more than the authorizer would decide afresh
- * (`lambda/core/route-policy.ts`). The CDK authorizer and local mode's cache emulation
+ * (`lambda/core/authorizer/route-policy.ts`). The CDK authorizer and local mode's cache emulation
  * both read this list.
  */
 export const AUTHORIZER_IDENTITY_SOURCES = [
@@ -472,7 +472,7 @@ const AMBIGUOUS_IN_SEGMENT = /[/\\%*;?#\u0000-\u001f\u007f]/;
 
 /**
  * A path segment percent-decoded and lower-cased, as the authorizer compares segments
- * with route rules (`lambda/core/route-policy.ts`); undefined when decoding makes it
+ * with route rules (`lambda/core/authorizer/route-policy.ts`); undefined when decoding makes it
  * ambiguous to upstream frameworks: empty, a dot segment, holding a character of
  * {@link AMBIGUOUS_IN_SEGMENT}, or a non-ASCII character that another case mapping or
  * Unicode normalisation would turn into a different string.

@@ -248,7 +248,7 @@ export const FEED_MARKER_PREFIX = 'id#';
  * holding what the first request did, so a retry gets the same answer instead of doing it
  * twice. The item never holds the key itself: `keyHash` is its SHA-256, and the stored
  * response (which may hold a new API key's secret) is encrypted with a key derived from the
- * Idempotency-Key, which only the caller has (`lambda/core/idempotency.ts`).
+ * Idempotency-Key, which only the caller has (`lambda/core/admin/idempotency.ts`).
  */
 export const IdempotencyAttr = {
   keyHash: 'keyHash',

@@ -36,7 +36,7 @@ import {
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
-import { evaluatePolicy } from '../lambda/core/policy-evaluation';
+import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';

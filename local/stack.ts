@@ -11,7 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuth
 import { DEFAULT_ROUTES, Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
-import { runSummary, type RotationReport } from '../lambda/core/rotation-report';
+import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
 import { startStandIns, type StandIns } from './aws-standins';
@@ -24,14 +24,14 @@ import { LocalUsagePlans } from './usage-plans';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UsageRetentionDefaults, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { DynamoUsageStore } from '../lambda/adapters/usage-store';
-import { RouteLabeler } from '../lambda/core/usage-meter';
+import { RouteLabeler } from '../lambda/core/usage/usage-meter';
 import { LocalUsageMeter } from './usage-metering';
 import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
 import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
 import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
-import { QuotaEnforcer } from '../lambda/core/usage-quota';
-import { AnomalyMonitor } from '../lambda/core/usage-anomaly';
-import { anomalyPorts } from '../lambda/core/usage-anomaly-ports';
+import { QuotaEnforcer } from '../lambda/core/usage/usage-quota';
+import { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
+import { anomalyPorts } from '../lambda/core/usage/usage-anomaly-ports';
 import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
 
 export interface LocalStackOptions {

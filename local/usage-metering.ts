@@ -5,9 +5,9 @@
  * with the same id and can never count twice.
  */
 import { randomBytes } from 'node:crypto';
-import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage-meter';
-import type { QuotaEnforcer, QuotaOutcome } from '../lambda/core/usage-quota';
-import type { AnomalyMonitor } from '../lambda/core/usage-anomaly';
+import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage/usage-meter';
+import type { QuotaEnforcer, QuotaOutcome } from '../lambda/core/usage/usage-quota';
+import type { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
 
 export interface LocalUsageMeterOptions {
   readonly sink: UsageSink;

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_KEY_PATTERN, BASE62_ALPHABET } from '../../common/tokens';
-import { generateApiKey, isWellFormedApiKey } from '../../lambda/core/api-keys';
+import { generateApiKey, isWellFormedApiKey } from '../../lambda/core/credentials/api-keys';
 import { walkFiles } from '../../cli/gitignore';
 import { findKeysInFile } from '../../cli/scan';
 import { figure } from '../lib/figure';

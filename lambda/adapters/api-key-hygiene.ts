@@ -5,7 +5,7 @@
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex } from '../../common/tables';
-import type { ApiKeyHygieneSource, BoundedList, ExpiringApiKey, StaleApiKey } from '../core/rotation-ports';
+import type { ApiKeyHygieneSource, BoundedList, ExpiringApiKey, StaleApiKey } from '../core/rotation/rotation-ports';
 
 export interface ApiKeyHygieneOptions {
   /** Index pages read per question per run. @default 10 */

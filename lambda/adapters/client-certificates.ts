@@ -3,7 +3,7 @@
  * (`GET /clientcertificates/{clientcertificate_id}`); only `expirationDate` is used.
  */
 import { GetClientCertificateCommand, type APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import type { ClientCertificateSource } from '../core/rotation-ports';
+import type { ClientCertificateSource } from '../core/rotation/rotation-ports';
 
 export class ApiGatewayClientCertificates implements ClientCertificateSource {
   constructor(private readonly client: APIGatewayClient) {}

@@ -5,8 +5,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientAttr, CredentialStatus, type ClientLimits } from '../../common/tables';
-import type { ClientWriteOutcome, ClientUsageStore, UsageRecord } from '../core/client-usage';
-import type { ClientStore, RevokeOutcome, StoredClient } from '../core/credentials';
+import type { ClientWriteOutcome, ClientUsageStore, UsageRecord } from '../core/admin/client-usage';
+import type { ClientStore, RevokeOutcome, StoredClient } from '../core/credentials/credentials';
 import { conditionalRevoke } from './conditional-revoke';
 
 const STORED_FIELDS: readonly (keyof StoredClient)[] = [

@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CredentialStatus } from '../../common/tables';
-import type { RevokeOutcome } from '../core/credentials';
+import type { RevokeOutcome } from '../core/credentials/credentials';
 
 export interface RevokeTarget {
   readonly tableName: string;

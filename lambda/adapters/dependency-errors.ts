@@ -11,7 +11,7 @@
  * base × 2^attempts. Rounded up to whole seconds (RFC 9110 §10.2.3: delay-seconds).
  */
 import { DependencyBudget } from '../../common/config';
-import { DependencyUnavailable, type DependencyFailure } from '../core/issuance-errors';
+import { DependencyUnavailable, type DependencyFailure } from '../core/shared/issuance-errors';
 
 /** `@smithy/util-retry` `DEFAULT_RETRY_DELAY_BASE`, `THROTTLING_RETRY_DELAY_BASE`, `MAXIMUM_RETRY_DELAY`. */
 const RETRY_DELAY_BASE_MS = 100;

@@ -5,8 +5,8 @@
  */
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { HygieneEvent } from '../../common/config';
-import { EventPublishFailed } from '../core/rotation-errors';
-import type { EventPublisher, HygieneEventEntry } from '../core/rotation-ports';
+import { EventPublishFailed } from '../core/rotation/rotation-errors';
+import type { EventPublisher, HygieneEventEntry } from '../core/rotation/rotation-ports';
 
 /** PutEvents' limit on entries per request. */
 export const PUT_EVENTS_MAX_ENTRIES = 10;

@@ -3,7 +3,7 @@
  * in time (the request waits on it) and in size (the answer is parsed in memory).
  */
 import { LeakLimits } from '../../common/leaks';
-import type { KeyListSource } from '../core/github-signature';
+import type { KeyListSource } from '../core/leaks/github-signature';
 
 export function httpKeyList(url: string, timeoutMs: number = LeakLimits.keysFetchTimeoutMs): KeyListSource {
   return async () => {

@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientAttr } from '../../common/tables';
-import type { Grants, GrantWrite } from '../core/service-grants';
+import type { Grants, GrantWrite } from '../core/admin/service-grants';
 
 const NAMES = { '#clientId': ClientAttr.clientId, '#grants': ClientAttr.grants };
 

@@ -16,7 +16,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-kms';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../common/tokens';
-import type { CreatedKmsKey, DeletionOutcome, KeyManager, RingKmsKey } from '../core/rotation-ports';
+import type { CreatedKmsKey, DeletionOutcome, KeyManager, RingKmsKey } from '../core/rotation/rotation-ports';
 
 /** ListKeys returns at most 1000 per page; smaller pages keep a pass's budget exact. */
 const LIST_PAGE_SIZE = 100;

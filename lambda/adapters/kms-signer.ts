@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { KmsSigningAlgorithm } from '../../common/tokens';
-import type { Signer, SigningKeyRef } from '../core/jws';
+import type { Signer, SigningKeyRef } from '../core/issuance/jws';
 
 export class KmsSigner implements Signer {
   constructor(private readonly kms: KMSClient) {}

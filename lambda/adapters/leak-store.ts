@@ -8,8 +8,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isLeakResponse, type LeakResponse } from '../../common/leaks';
 import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/tables';
-import type { RevokeOutcome, StoredApiKey } from '../core/credentials';
-import type { LeakPorts } from '../core/leak-response';
+import type { RevokeOutcome, StoredApiKey } from '../core/credentials/credentials';
+import type { LeakPorts } from '../core/leaks/leak-response';
 import { DynamoApiKeyStore } from './api-key-store';
 
 export interface LeakTables {

@@ -7,7 +7,7 @@
  * than trusted or allowed to break the whole read.
  */
 import { FEED_MARKER_PREFIX, FeedAttr, RevocationKind, type RevocationKind as Kind } from '../../common/tables';
-import type { FeedRecord, RevocationFeedSource } from '../core/revocation-view';
+import type { FeedRecord, RevocationFeedSource } from '../core/revocation/revocation-view';
 import { queryAll, type DynamoQueryClient } from './dynamodb-query';
 
 export interface RevocationFeedReaderOptions {

@@ -5,8 +5,8 @@
  * error object as payload; both that and a failed Invoke become `rotation_failed`.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { RotationTrigger } from '../core/admin';
-import { RotationFailed, TemporarilyUnavailable } from '../core/issuance-errors';
+import type { RotationTrigger } from '../core/admin/admin';
+import { RotationFailed, TemporarilyUnavailable } from '../core/shared/issuance-errors';
 
 export class LambdaRotationTrigger implements RotationTrigger {
   constructor(

@@ -4,7 +4,7 @@
  * the same Query through the SDK for the functions that also write the ring.
  */
 import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/tables';
-import type { KeyRingSource } from '../core/key-ring-cache';
+import type { KeyRingSource } from '../core/authorizer/key-ring-cache';
 import { queryAll, type DynamoQueryClient, type QueryInput } from './dynamodb-query';
 
 /** Every item of the ring partition, the head included. */

@@ -18,9 +18,9 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/tables';
-import type { KeyUpdate, RingTransition } from '../core/key-ring';
-import { RingConflict } from '../core/rotation-errors';
-import type { PeriodicJob, RingHead, RingSnapshot, RingStore } from '../core/rotation-ports';
+import type { KeyUpdate, RingTransition } from '../core/rotation/key-ring';
+import { RingConflict } from '../core/rotation/rotation-errors';
+import type { PeriodicJob, RingHead, RingSnapshot, RingStore } from '../core/rotation/rotation-ports';
 import { ringQuery, ringRecord, ringRecords } from './signing-key-reader';
 
 export interface SigningKeyReader {

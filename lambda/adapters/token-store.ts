@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CredentialStatus, TokenAttr } from '../../common/tables';
-import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials';
+import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials/credentials';
 import { conditionalRevoke } from './conditional-revoke';
 
 export class DynamoTokenStore implements TokenStore {

@@ -8,7 +8,7 @@ import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } 
 import { SECONDS_PER_DAY } from '../../common/config';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr } from '../../common/tables';
 import { deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
-import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage-anomaly';
+import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage/usage-anomaly';
 import { DynamoUsageReader } from './usage-store';
 
 /** Baselines outlive a quiet client by this much (a client idle longer starts a new warm-up, after an `idle_reuse` check is no longer possible). */

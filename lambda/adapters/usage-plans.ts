@@ -26,7 +26,7 @@ import {
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
 import { QUOTA_PERIODS, type ClientLimits, type QuotaPeriod } from '../../common/tables';
-import type { ApiStageRef, NewApiKey, NewUsagePlan, UsageApiKey, UsagePlanApi, UsagePlanInfo } from '../core/usage-registration';
+import type { ApiStageRef, NewApiKey, NewUsagePlan, UsageApiKey, UsagePlanApi, UsagePlanInfo } from '../core/credentials/usage-registration';
 
 /** API Gateway's largest page for GetApiKeys and GetUsagePlans. */
 const PAGE_SIZE = 500;

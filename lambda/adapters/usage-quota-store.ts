@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
 import { usagePeriodKey, usageSeries } from '../../common/usage';
-import type { Credits, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage-quota';
+import type { Credits, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage/usage-quota';
 import { DynamoUsageReader } from './usage-store';
 
 export interface UsageQuotaTables {

@@ -31,8 +31,8 @@ import {
   type UsageDimension,
   type UsageRetention,
 } from '../../common/usage';
-import type { ApplyResult, ClientMinute, Counts, MeteredBatch, UsageSink } from '../core/usage-meter';
-import type { UsageReader } from '../core/usage-report';
+import type { ApplyResult, ClientMinute, Counts, MeteredBatch, UsageSink } from '../core/usage/usage-meter';
+import type { UsageReader } from '../core/usage/usage-report';
 
 /** DynamoDB's limit of actions in one TransactWriteItems. */
 const TRANSACTION_ACTIONS_MAX = 100;

@@ -24,19 +24,19 @@ import { DynamoIdempotencyStore } from '../adapters/idempotency-store';
 import { leakResponseOf, setLeakResponse } from '../adapters/leak-store';
 import { DynamoUsageReader } from '../adapters/usage-store';
 import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
-import { Admin } from '../core/admin';
-import { LeakSettings } from '../core/leak-settings';
-import { ServiceGrants } from '../core/service-grants';
+import { Admin } from '../core/admin/admin';
+import { LeakSettings } from '../core/admin/leak-settings';
+import { ServiceGrants } from '../core/admin/service-grants';
 import { grantsOf, writeGrants } from '../adapters/grant-store';
-import { servicesOf } from '../core/services-env';
-import type { RandomBytes } from '../core/api-keys';
-import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/idempotency';
-import { ClientUsage } from '../core/client-usage';
-import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/env';
-import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/usage-registration';
-import { UsageReports } from '../core/usage-report';
-import { QuotaAdmin } from '../core/usage-quota-admin';
-import { AnomalyAdmin } from '../core/usage-anomaly-admin';
+import { servicesOf } from '../core/shared/services-env';
+import type { RandomBytes } from '../core/credentials/api-keys';
+import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/admin/idempotency';
+import { ClientUsage } from '../core/admin/client-usage';
+import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/shared/env';
+import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/credentials/usage-registration';
+import { UsageReports } from '../core/usage/usage-report';
+import { QuotaAdmin } from '../core/usage/usage-quota-admin';
+import { AnomalyAdmin } from '../core/usage/usage-anomaly-admin';
 import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
 import { loggerAudit } from '../http/audit';
 import { errorResponse, type ErrorLogger } from '../http/errors';
@@ -61,7 +61,7 @@ const ROTATE_RESOURCE = '/admin/signing-keys/rotate';
 
 /**
  * A route's work; `random` is where a mutation draws new secrets from (derived from the
- * Idempotency-Key when the request has one: see `core/idempotency.ts`).
+ * Idempotency-Key when the request has one: see `core/admin/idempotency.ts`).
  */
 type Operation = (event: ProxyEvent, random?: RandomBytes) => Promise<APIGatewayProxyResult>;
 

@@ -1,7 +1,7 @@
 /**
  * The REQUEST authorizer's edge: event → core decision → API Gateway's answer.
  * - allow, or a valid token refused for this route (403): the decision's response, whose
- *   policy names only the request's own method ARN (see `core/route-policy.ts`);
+ *   policy names only the request's own method ARN (see `core/authorizer/route-policy.ts`);
  * - no valid token: `throw new Error('Unauthorized')`, the one error message API Gateway
  *   turns into a 401 (and its UNAUTHORIZED gateway response, docs/api.md#errors-common-to-all-routes);
  * - no decision possible because a dependency is down (the revocation view is older than
@@ -12,8 +12,8 @@
  *   AUTHORIZER_FAILURE, so this is how a client tells "we are down" from "your token is bad".
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { AuthorizationRequest, Decision } from '../core/authorizer';
-import { UNAVAILABLE_REASONS } from '../core/authorizer-errors';
+import type { AuthorizationRequest, Decision } from '../core/authorizer/authorizer';
+import { UNAVAILABLE_REASONS } from '../core/authorizer/authorizer-errors';
 import type { AuthorizerTelemetry } from './telemetry';
 
 export interface DecisionMaker {

@@ -10,8 +10,8 @@
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DecisionOutcome, Metric, MetricDimension } from '../../common/metrics';
-import { UNAVAILABLE_REASONS, type RejectReason } from '../core/authorizer-errors';
-import type { Decision } from '../core/authorizer';
+import { UNAVAILABLE_REASONS, type RejectReason } from '../core/authorizer/authorizer-errors';
+import type { Decision } from '../core/authorizer/authorizer';
 import type { MetricsPublisher, TelemetrySnapshot } from './telemetry';
 
 /** Authorizer detail metrics, not on the dashboard. */

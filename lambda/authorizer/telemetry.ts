@@ -8,10 +8,10 @@
  *   the last partial batch when an instance is reclaimed.
  * Never logs a token: only reason codes, clientId, jti and kid (not secrets; RFC 9068 §6).
  */
-import { RejectReason } from '../core/authorizer-errors';
-import type { Decision } from '../core/authorizer';
-import type { KeyRingEvent } from '../core/key-ring-cache';
-import type { RevocationViewEvent } from '../core/revocation-view';
+import { RejectReason } from '../core/authorizer/authorizer-errors';
+import type { Decision } from '../core/authorizer/authorizer';
+import type { KeyRingEvent } from '../core/authorizer/key-ring-cache';
+import type { RevocationViewEvent } from '../core/revocation/revocation-view';
 
 /** Structural subset of the Powertools Logger. */
 export interface LogSink {

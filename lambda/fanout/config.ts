@@ -5,8 +5,8 @@
  * interval (both as the authorizers themselves read them).
  */
 import { Defaults, Env, Limits } from '../../common/config';
-import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/env';
-import { STREAM_TABLES, type StreamTableNames } from '../core/revocation-events';
+import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/shared/env';
+import { STREAM_TABLES, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { StageRef } from '../adapters/authorizer-cache-flusher';
 
 type Environment = Readonly<Record<string, string | undefined>>;

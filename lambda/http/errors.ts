@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { classifyDependencyError } from '../adapters/dependency-errors';
-import { ApiError, DependencyUnavailable, ErrorCode, IdempotencyConflict, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/issuance-errors';
+import { ApiError, DependencyUnavailable, ErrorCode, IdempotencyConflict, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/shared/issuance-errors';
 import { json, NO_STORE, type Headers } from './response';
 
 const STATUS: { readonly [K in ErrorCode]: number } = {

@@ -5,8 +5,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Limits } from '../../common/config';
 import { API_KEY_PATTERN } from '../../common/tokens';
-import type { FormParams } from '../core/client-auth';
-import { InvalidRequest, InvalidTarget } from '../core/issuance-errors';
+import type { FormParams } from '../core/issuance/client-auth';
+import { InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';
 
 export type ProxyEvent = Pick<
   APIGatewayProxyEvent,

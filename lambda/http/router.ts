@@ -4,7 +4,7 @@
  * mapper, and nothing escapes to API Gateway as an unshaped 500.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ErrorCode, MethodNotAllowed, NotFound } from '../core/issuance-errors';
+import { ErrorCode, MethodNotAllowed, NotFound } from '../core/shared/issuance-errors';
 import { errorResponse, type ErrorLogger } from './errors';
 import type { ProxyEvent } from './request';
 

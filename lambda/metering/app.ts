@@ -11,9 +11,9 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
-import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage-meter';
-import type { QuotaEnforcer, QuotaOutcome } from '../core/usage-quota';
-import type { AnomalyFlag, AnomalyMonitor } from '../core/usage-anomaly';
+import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage/usage-meter';
+import type { QuotaEnforcer, QuotaOutcome } from '../core/usage/usage-quota';
+import type { AnomalyFlag, AnomalyMonitor } from '../core/usage/usage-anomaly';
 import type { DenialReason } from '../../common/usage';
 
 export interface MeteringSummary extends ApplyResult {

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_ROUTES, Env, routeRulesProblem, type RouteRule } from '../../common/config';
 import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../../common/usage';
-import { ConfigurationError, tableNamesFrom } from '../core/env';
+import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -14,12 +14,12 @@ import { DynamoUsageStore } from '../adapters/usage-store';
 import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
-import { QuotaEnforcer } from '../core/usage-quota';
-import { AnomalyMonitor } from '../core/usage-anomaly';
+import { QuotaEnforcer } from '../core/usage/usage-quota';
+import { AnomalyMonitor } from '../core/usage/usage-anomaly';
 import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
-import { anomalyPorts } from '../core/usage-anomaly-ports';
+import { anomalyPorts } from '../core/usage/usage-anomaly-ports';
 import { loggerAudit } from '../http/audit';
-import { RouteLabeler } from '../core/usage-meter';
+import { RouteLabeler } from '../core/usage/usage-meter';
 import { createMetering } from './app';
 import { readMeteringConfig } from './config';
 

@@ -17,12 +17,12 @@ import { ApiGatewayClientCertificates } from '../adapters/client-certificates';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { KmsKeyManager } from '../adapters/kms-key-manager';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
-import { rotationConfig } from '../core/rotation-config';
-import { describeError, InvalidRotationRequest, RingConflict, RingInvariantViolation, RotationStepFailed, UnknownSigningKey } from '../core/rotation-errors';
-import type { KeyManager, MetricsSink } from '../core/rotation-ports';
-import { runSummary, type RotationReport } from '../core/rotation-report';
-import { parseRotationRequest } from '../core/rotation-request';
-import { createRotationService, RotationMetric } from '../core/rotation-service';
+import { rotationConfig } from '../core/rotation/rotation-config';
+import { describeError, InvalidRotationRequest, RingConflict, RingInvariantViolation, RotationStepFailed, UnknownSigningKey } from '../core/rotation/rotation-errors';
+import type { KeyManager, MetricsSink } from '../core/rotation/rotation-ports';
+import { runSummary, type RotationReport } from '../core/rotation/rotation-report';
+import { parseRotationRequest } from '../core/rotation/rotation-request';
+import { createRotationService, RotationMetric } from '../core/rotation/rotation-service';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GitHubHeader, KEY_LEAKED_DETAIL_TYPE, LeakLimits, LeakPath } from '../../common/leaks';
-import { generateApiKey } from '../../lambda/core/api-keys';
+import { generateApiKey } from '../../lambda/core/credentials/api-keys';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { startHttpStub, type HttpStub } from '../support/http-stub';

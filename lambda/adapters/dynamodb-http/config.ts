@@ -7,7 +7,7 @@
  * (`clients/options.ts`). A missing or unusable value fails the init, naming the variable.
  */
 import { EndpointEnv } from '../../../common/config';
-import { ConfigurationError, requireString } from '../../core/env';
+import { ConfigurationError, requireString } from '../../core/shared/env';
 import { clientOptions, type Environment } from '../clients/options';
 import type { DynamoHttpClientOptions } from './client';
 

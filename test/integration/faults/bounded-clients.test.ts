@@ -13,7 +13,7 @@ import { DependencyBudget, EndpointEnv } from '../../../common/config';
 import { withDeadline } from '../../../lambda/adapters/clients/deadline';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { kmsClient } from '../../../lambda/adapters/clients/kms';
-import { DependencyUnavailable } from '../../../lambda/core/issuance-errors';
+import { DependencyUnavailable } from '../../../lambda/core/shared/issuance-errors';
 import { dynamoEndpoint, freshTables, kmsEndpoint, type TestTables } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
 

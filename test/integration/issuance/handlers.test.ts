@@ -9,7 +9,7 @@ import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { kmsClient as sdkKmsClient } from '../../../lambda/adapters/clients/kms';
 import { lambdaClient } from '../../../lambda/adapters/clients/lambda';
 import { createAdminHandler } from '../../../lambda/admin/app';
-import { ConfigurationError } from '../../../lambda/core/env';
+import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { createTokenHandler } from '../../../lambda/token/app';
 import { adminCall, apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { dynamoEndpoint, freshTables, kmsClient, kmsEndpoint } from '../../support/aws';

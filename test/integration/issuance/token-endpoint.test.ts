@@ -98,7 +98,7 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     const { apiKey: live } = await h.createKey('acme');
     const { apiKey: revoked, key: revokedKey } = await h.createKey('acme');
     const { apiKey: expiring } = await h.createKey('acme', { scopes: ['orders:read'], expiresInDays: 1 });
-    const { generateApiKey } = await import('../../../lambda/core/api-keys');
+    const { generateApiKey } = await import('../../../lambda/core/credentials/api-keys');
     const unknown = generateApiKey().apiKey;
     secrets.add(unknown);
     const revoke = await h.admin(apiEvent({ method: 'DELETE', resource: '/admin/keys/{keyId}', pathParameters: { keyId: String(revokedKey.keyId) } }));

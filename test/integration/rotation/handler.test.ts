@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRICS_NAMESPACE } from '../../../common/config';
 import { Metric, serviceName } from '../../../common/metrics';
-import { InvalidRotationRequest } from '../../../lambda/core/rotation-errors';
-import type { RotationReport } from '../../../lambda/core/rotation-report';
+import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
+import type { RotationReport } from '../../../lambda/core/rotation/rotation-report';
 import { freshTables } from '../../support/aws';
 import { rotationEnv } from './support';
 

@@ -11,11 +11,11 @@ import { RING_HEAD_KID, SigningKeyState, type SigningKeyRecord } from '../../../
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../../common/tokens';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { KmsKeyManager } from '../../../lambda/adapters/kms-key-manager';
-import { ringViolations, type RingTransition } from '../../../lambda/core/key-ring';
-import { RingConflict, UnknownSigningKey } from '../../../lambda/core/rotation-errors';
-import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS } from '../../../lambda/core/rotation-reconcile';
-import type { KeyManager } from '../../../lambda/core/rotation-ports';
-import { isVerifying, verificationKeys } from '../../../lambda/core/signing-keys';
+import { ringViolations, type RingTransition } from '../../../lambda/core/rotation/key-ring';
+import { RingConflict, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
+import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS } from '../../../lambda/core/rotation/rotation-reconcile';
+import type { KeyManager } from '../../../lambda/core/rotation/rotation-ports';
+import { isVerifying, verificationKeys } from '../../../lambda/core/rotation/signing-keys';
 import { freshTables, kmsClient, type TestTables } from '../../support/aws';
 import { ringKey } from '../../unit/rotation/fixtures';
 import { kmsKeyState, rotationApp, signAccessToken, TestClock, TOKEN_AUDIENCE, TOKEN_ISSUER } from './support';

@@ -7,7 +7,7 @@ import { DescribeKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client
 import { EndpointEnv } from '../../../common/config';
 import { ACCESS_TOKEN_TYP } from '../../../common/tokens';
 import type { SigningKeyRecord } from '../../../common/tables';
-import { signCompactJws, type Signer } from '../../../lambda/core/jws';
+import { signCompactJws, type Signer } from '../../../lambda/core/issuance/jws';
 import { createRotationApp, type RotationAppOptions } from '../../../lambda/rotation/app';
 import { dynamoEndpoint, kmsEndpoint, type TestTables } from '../../support/aws';
 

@@ -8,8 +8,8 @@ import { DEFAULT_CLIENT_LIMITS, EndpointEnv, UsageNaming } from '../../../common
 import type { ClientLimits } from '../../../common/tables';
 import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../../../lambda/adapters/usage-plans';
-import { newUsageKey } from '../../../lambda/core/client-usage';
-import { UsageRegistrar, type UsageClient } from '../../../lambda/core/usage-registration';
+import { newUsageKey } from '../../../lambda/core/admin/client-usage';
+import { UsageRegistrar, type UsageClient } from '../../../lambda/core/credentials/usage-registration';
 import { isRequest, SERVER_ERROR, startApiGatewayStub, TOO_MANY_REQUESTS, type ApiGatewayStub } from './api-gateway-stub';
 
 const STAGE = { restApiId: 'api123', stageName: 'v1' };

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../../common/config';
 import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
-import { meterLines, RouteLabeler } from '../../../lambda/core/usage-meter';
+import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { adminCall } from '../../support/api-events';
 import { body, harness, type Harness } from '../issuance/harness';
 import { line } from '../../unit/usage/lines';

@@ -5,7 +5,7 @@ import { UsageAttr } from '../../../common/tables';
 import { SECONDS_PER_DAY } from '../../../common/config';
 import { USAGE_NETWORKS_MAX, UsageRetentionDefaults, usagePeriodKey, usageSeries, usageTopPartition } from '../../../common/usage';
 import { DynamoUsageReader, DynamoUsageStore } from '../../../lambda/adapters/usage-store';
-import { meterLines, RouteLabeler } from '../../../lambda/core/usage-meter';
+import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { freshTables, type TestTables } from '../../support/aws';
 import { line } from '../../unit/usage/lines';
 

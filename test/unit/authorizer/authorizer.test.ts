@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RevocationKind, SigningKeyState } from '../../../common/tables';
-import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer';
-import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
+import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer/authorizer';
+import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
 import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
 import { flushDelayMs } from '../../../lambda/fanout/fan-out';

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AccessTokenVerifier, decodePart } from '../../../lambda/core/access-token-verifier';
-import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer-errors';
+import { AccessTokenVerifier, decodePart } from '../../../lambda/core/authorizer/access-token-verifier';
+import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
 
 const STRICT = /^[A-Za-z0-9_-]+$/;
 const scratch = Buffer.alloc(4096);

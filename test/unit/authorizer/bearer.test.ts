@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Limits } from '../../../common/config';
-import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer-errors';
-import { authorizationHeader, bearerToken } from '../../../lambda/core/bearer';
+import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
+import { authorizationHeader, bearerToken } from '../../../lambda/core/authorizer/bearer';
 import { thrown } from './support/errors';
 
 const reason = (fn: () => unknown): string => thrown(fn, TokenRejected).reason;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, Defaults, Env } from '../../../common/config';
 import { Tables } from '../../../common/tables';
-import { authorizerConfigFrom } from '../../../lambda/core/authorizer-config';
-import { ConfigurationError } from '../../../lambda/core/env';
-import { RoutePolicy } from '../../../lambda/core/route-policy';
+import { authorizerConfigFrom } from '../../../lambda/core/authorizer/authorizer-config';
+import { ConfigurationError } from '../../../lambda/core/shared/env';
+import { RoutePolicy } from '../../../lambda/core/authorizer/route-policy';
 
 const BASE = {
   [Env.issuer]: 'https://tollgate.test',

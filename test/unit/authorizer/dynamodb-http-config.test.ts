@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointEnv } from '../../../common/config';
 import { dynamoHttpOptionsFrom } from '../../../lambda/adapters/dynamodb-http/config';
-import { ConfigurationError } from '../../../lambda/core/env';
+import { ConfigurationError } from '../../../lambda/core/shared/env';
 
 const LAMBDA = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyDocument, Statement } from 'aws-lambda';
-import { arnMatch, evaluatePolicy, globMatch } from '../../../lambda/core/policy-evaluation';
+import { arnMatch, evaluatePolicy, globMatch } from '../../../lambda/core/authorizer/policy-evaluation';
 
 const API = 'arn:aws:execute-api:eu-west-1:111122223333:abcdef1234/v1';
 const doc = (...Statement: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement });

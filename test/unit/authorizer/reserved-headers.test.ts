@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../../../lambda/authorizer/telemetry';
-import { isReserved, reservedHeaderName } from '../../../lambda/core/reserved-headers';
+import { isReserved, reservedHeaderName } from '../../../lambda/core/authorizer/reserved-headers';
 import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/config';
 import { authorizerEvent, harness, NOW_S } from './support/fixtures';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
 import { FEED_BUCKET_SECONDS, feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../../common/tables';
 import { FEED_LOOKBACK_MS } from '../../../common/tables';
-import { RevocationView, type RevocationViewEvent } from '../../../lambda/core/revocation-view';
+import { RevocationView, type RevocationViewEvent } from '../../../lambda/core/revocation/revocation-view';
 import { Clock, FakeFeed, NOW_MS } from './support/fixtures';
 
 const WINDOW_S = 3600 + 30 + 300;

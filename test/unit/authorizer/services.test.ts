@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceDefinition } from '../../../common/services';
-import type { Allowed, Decision } from '../../../lambda/core/authorizer';
-import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
+import type { Allowed, Decision } from '../../../lambda/core/authorizer/authorizer';
+import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { authorizerEvent, harness, methodArn, NOW_S } from './support/fixtures';
 import { claims, generateTestKey, ISSUER, signToken, type TestKey } from './support/tokens';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GenerationalMap, tokenCacheKey, VerifiedTokenCache, type Cacheable } from '../../../lambda/core/verified-token-cache';
+import { GenerationalMap, tokenCacheKey, VerifiedTokenCache, type Cacheable } from '../../../lambda/core/authorizer/verified-token-cache';
 
 interface Entry extends Cacheable {
   readonly name: string;

@@ -11,9 +11,9 @@ import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
-import { AccessTokenVerifier } from '../../../lambda/core/access-token-verifier';
-import { TokenRejected } from '../../../lambda/core/authorizer-errors';
-import { KeyRingCache } from '../../../lambda/core/key-ring-cache';
+import { AccessTokenVerifier } from '../../../lambda/core/authorizer/access-token-verifier';
+import { TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
+import { KeyRingCache } from '../../../lambda/core/authorizer/key-ring-cache';
 import { FakeKeySource, NOW_MS, NOW_S } from './support/fixtures';
 import { AUDIENCE, b64url, claims, generateTestKey, ISSUER, signatureOf, type TestKey } from './support/tokens';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../../lambda/core/api-keys';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { closedPortUrl } from '../../support/http-stub';
 import { tollgate, useFakeApi, type CliOverrides } from './harness';
 

@@ -6,10 +6,10 @@
  * admin function's own schema, so a body the real server would refuse is refused here.
  */
 import type { ClientLimits } from '../../../common/tables';
-import { parseInput } from '../../../lambda/core/admin-input';
-import { generateApiKey } from '../../../lambda/core/api-keys';
-import { effectiveLimits, LimitsBody, limitsFrom, planKind } from '../../../lambda/core/client-limits';
-import { InvalidRequest } from '../../../lambda/core/issuance-errors';
+import { parseInput } from '../../../lambda/core/admin/admin-input';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
+import { effectiveLimits, LimitsBody, limitsFrom, planKind } from '../../../lambda/core/credentials/client-limits';
+import { InvalidRequest } from '../../../lambda/core/shared/issuance-errors';
 import { startHttpStub, type HttpStub, type RecordedRequest, type StubResponse } from '../../support/http-stub';
 
 /** 2025-01-01T00:00:00Z */

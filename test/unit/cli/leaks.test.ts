@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateApiKey, hashApiKey, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/api-keys';
+import { generateApiKey, hashApiKey, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
 import { KEY_ENTROPY_FLOOR } from '../../../cli/scanner-rules';
 import { revocationCandidates } from '../../../cli/scan-command';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';

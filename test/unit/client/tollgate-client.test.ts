@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../../lambda/core/api-keys';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import {
   ApiKeysRejected,
   InvalidTokenResponse,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../../common/config';
 import { Tables } from '../../../common/tables';
-import { ConfigurationError } from '../../../lambda/core/env';
+import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { parseFlushStages, readFanoutConfig } from '../../../lambda/fanout/config';
 
 const tableEnv = {

@@ -4,7 +4,7 @@ import { RevocationKind, type RevocationEntry } from '../../../common/tables';
 import { createFanout, type FanoutDeps } from '../../../lambda/fanout/fan-out';
 import type { AppendResult, RevocationFeedWriter } from '../../../lambda/adapters/revocation-feed-writer';
 import type { AuthorizerCacheFlusher, StageRef } from '../../../lambda/adapters/authorizer-cache-flusher';
-import type { StreamTableNames } from '../../../lambda/core/revocation-events';
+import type { StreamTableNames } from '../../../lambda/core/revocation/revocation-events';
 import { streamRecord } from '../../support/stream-records';
 import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 

@@ -9,7 +9,7 @@ import {
   UnknownStreamSource,
   type RevocationClock,
   type StreamTableNames,
-} from '../../../lambda/core/revocation-events';
+} from '../../../lambda/core/revocation/revocation-events';
 import { streamArn, streamRecord, type RecordSpec } from '../../support/stream-records';
 
 const names: StreamTableNames = { apiKeys: 'x-ApiKeys', clients: 'x-Clients', tokens: 'x-Tokens', signingKeys: 'x-SigningKeys' };

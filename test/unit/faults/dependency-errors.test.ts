@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { DependencyBudget } from '../../../common/config';
 import { classifyDependencyError, dependencyFailure, retryAfterSeconds } from '../../../lambda/adapters/dependency-errors';
 import { DeadlineExceeded } from '../../../lambda/adapters/clients/deadline';
-import { DependencyUnavailable, TemporarilyUnavailable } from '../../../lambda/core/issuance-errors';
+import { DependencyUnavailable, TemporarilyUnavailable } from '../../../lambda/core/shared/issuance-errors';
 
 function sdkError(name: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: 400, attempts: 3 }, ...extra });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fingerprint, Idempotency, IDEMPOTENCY_LOCK_MARGIN_MS, REPLAYED_HEADER, type IdempotencyRecord, type IdempotencyStore, type RequestIdentity } from '../../../lambda/core/idempotency';
+import { fingerprint, Idempotency, IDEMPOTENCY_LOCK_MARGIN_MS, REPLAYED_HEADER, type IdempotencyRecord, type IdempotencyStore, type RequestIdentity } from '../../../lambda/core/admin/idempotency';
 
 const request = fc.record({
   method: fc.constantFrom('POST', 'PUT', 'DELETE'),

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { API_KEY_BODY_CHARS, API_KEY_PATTERN, BASE62_ALPHABET, DEFAULT_API_KEY_PREFIX, KEY_ID_PATTERN, apiKeyPrefixProblem, apiKeyRegexFor } from '../../../common/tokens';
 
 const API_KEY_LENGTH = DEFAULT_API_KEY_PREFIX.length + API_KEY_BODY_CHARS;
-import { checksumOf, generateApiKey, hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/api-keys';
-import { bytesToBigInt, decodeBase62, encodeBase62 } from '../../../lambda/core/base62';
+import { checksumOf, generateApiKey, hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
+import { bytesToBigInt, decodeBase62, encodeBase62 } from '../../../lambda/core/credentials/base62';
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const fixedRandom = (bytes: Uint8Array) => () => bytes;

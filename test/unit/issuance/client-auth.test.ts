@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { authenticate, extractCredentials } from '../../../lambda/core/client-auth';
-import { InvalidClient, InvalidRequest } from '../../../lambda/core/issuance-errors';
+import { authenticate, extractCredentials } from '../../../lambda/core/issuance/client-auth';
+import { InvalidClient, InvalidRequest } from '../../../lambda/core/shared/issuance-errors';
 import { FakeApiKeys, FakeClients, form, storedKey } from './fakes';
 
 const KEY = 'tg_secret';

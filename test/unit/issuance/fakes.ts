@@ -1,11 +1,11 @@
 /** In-memory fakes of the issuance ports (our own interfaces), with call counts. */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { CredentialStatus, SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
-import { generateApiKey } from '../../../lambda/core/api-keys';
-import type { AuditEvent, AuditLog } from '../../../lambda/core/audit';
-import type { ApiKeyReader, ClientReader, StoredApiKey, StoredClient, TokenRecord, TokenWriter } from '../../../lambda/core/credentials';
-import type { RingSource } from '../../../lambda/core/issuing-key';
-import type { Signer } from '../../../lambda/core/jws';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
+import type { AuditEvent, AuditLog } from '../../../lambda/core/shared/audit';
+import type { ApiKeyReader, ClientReader, StoredApiKey, StoredClient, TokenRecord, TokenWriter } from '../../../lambda/core/credentials/credentials';
+import type { RingSource } from '../../../lambda/core/issuance/issuing-key';
+import type { Signer } from '../../../lambda/core/issuance/jws';
 
 export class FakeApiKeys implements ApiKeyReader {
   readonly keys = new Map<string, StoredApiKey>();

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Limits } from '../../../common/config';
-import { Conflict, DEFAULT_RETRY_AFTER_SECONDS, DependencyUnavailable, ErrorCode, InvalidClient, InvalidRequest, MethodNotAllowed, NotFound, RotationFailed, TemporarilyUnavailable } from '../../../lambda/core/issuance-errors';
+import { Conflict, DEFAULT_RETRY_AFTER_SECONDS, DependencyUnavailable, ErrorCode, InvalidClient, InvalidRequest, MethodNotAllowed, NotFound, RotationFailed, TemporarilyUnavailable } from '../../../lambda/core/shared/issuance-errors';
 import { errorResponse, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
 import { bodyBytes, formBody, header, jsonBody, queryParameters, type ProxyEvent } from '../../../lambda/http/request';
 import { proxyHandler } from '../../../lambda/http/router';

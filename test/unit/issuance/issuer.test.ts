@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import { CredentialStatus, SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
-import { newTokenId } from '../../../lambda/core/access-token';
+import { newTokenId } from '../../../lambda/core/issuance/access-token';
 import { TOKEN_ID_PATTERN } from '../../../common/tokens';
-import { Issuer } from '../../../lambda/core/issuer';
+import { Issuer } from '../../../lambda/core/issuance/issuer';
 import {
   InvalidClient,
   InvalidClientReason,
@@ -12,7 +12,7 @@ import {
   INVALID_CLIENT_DESCRIPTION,
   TemporarilyUnavailable,
   UnsupportedGrantType,
-} from '../../../lambda/core/issuance-errors';
+} from '../../../lambda/core/shared/issuance-errors';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
 
 const NOW = 1_700_000_000;

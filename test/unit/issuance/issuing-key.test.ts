@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CachedRing, ISSUER_RING_CACHE_MS } from '../../../lambda/core/issuing-key';
-import { jwkSet } from '../../../lambda/core/jwks';
+import { CachedRing, ISSUER_RING_CACHE_MS } from '../../../lambda/core/issuance/issuing-key';
+import { jwkSet } from '../../../lambda/core/issuance/jwks';
 import { SigningKeyState } from '../../../common/tables';
 import { ecSigningKey, FakeRing } from './fakes';
 

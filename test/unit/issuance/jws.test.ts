@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { derToJose, joseToDer, SignatureFormatError, signCompactJws, unverifiedPayload, type Signer } from '../../../lambda/core/jws';
+import { derToJose, joseToDer, SignatureFormatError, signCompactJws, unverifiedPayload, type Signer } from '../../../lambda/core/issuance/jws';
 
 const scalar = fc.uint8Array({ minLength: 32, maxLength: 32 });
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { CredentialStatus } from '../../../common/tables';
 import { resolveServices } from '../../../common/services';
-import { Issuer } from '../../../lambda/core/issuer';
-import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/issuance-errors';
+import { Issuer } from '../../../lambda/core/issuance/issuer';
+import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/shared/issuance-errors';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
 
 const NOW = 1_700_000_000;

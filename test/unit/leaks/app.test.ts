@@ -14,7 +14,7 @@ import { Metric } from '../../../common/metrics';
 import { tableEnvironment, tableNames } from '../../../local/dynamodb';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { httpKeyList } from '../../../lambda/adapters/github-key-list';
-import type { KeyListSource } from '../../../lambda/core/github-signature';
+import type { KeyListSource } from '../../../lambda/core/leaks/github-signature';
 import { createLeakHandler, keysUrlFrom } from '../../../lambda/leaks/app';
 import { apiEvent } from '../../support/api-events';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';

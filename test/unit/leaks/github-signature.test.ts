@@ -8,7 +8,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeakLimits } from '../../../common/leaks';
-import { GitHubSignatureVerifier, KeyListUnavailable, parseKeyList } from '../../../lambda/core/github-signature';
+import { GitHubSignatureVerifier, KeyListUnavailable, parseKeyList } from '../../../lambda/core/leaks/github-signature';
 
 /**
  * GitHub's documented test vector (GitHub Docs, "Secret scanning partner program",

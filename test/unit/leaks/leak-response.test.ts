@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakResponse } from '../../../common/leaks';
 import { CredentialStatus } from '../../../common/tables';
-import { generateApiKey } from '../../../lambda/core/api-keys';
-import type { AuditEvent } from '../../../lambda/core/audit';
-import type { RevokeOutcome, StoredApiKey } from '../../../lambda/core/credentials';
-import { labelOf, LeakResponder } from '../../../lambda/core/leak-response';
-import type { HygieneEventEntry } from '../../../lambda/core/rotation-ports';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
+import type { AuditEvent } from '../../../lambda/core/shared/audit';
+import type { RevokeOutcome, StoredApiKey } from '../../../lambda/core/credentials/credentials';
+import { labelOf, LeakResponder } from '../../../lambda/core/leaks/leak-response';
+import type { HygieneEventEntry } from '../../../lambda/core/rotation/rotation-ports';
 
 const NOW = 1_800_000_000;
 

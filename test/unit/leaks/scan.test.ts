@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
-import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/api-keys';
+import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
 import { findKeys, findKeysChunked, keyMatches } from '../../../cli/scan';
 
 const GLOBAL = new RegExp(API_KEY_PATTERN.source, 'g');

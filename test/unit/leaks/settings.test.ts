@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Env } from '../../../common/config';
 import { functionSettings, readConfig, type SettingName } from '../../../lib/config';
-import { apiKeyPrefixFrom } from '../../../lambda/core/env';
+import { apiKeyPrefixFrom } from '../../../lambda/core/shared/env';
 import { checkStartInput, parseConfigFile, StartInputError } from '../../../local/start-input';
 
 const UPSTREAM = 'https://upstream.example.com';

@@ -4,8 +4,8 @@
  */
 import type { SigningKeyRecord } from '../../../common/tables';
 import type { KeySpec } from '../../../common/tokens';
-import { ringTiming, type KeyUpdate, type RingTransition } from '../../../lambda/core/key-ring';
-import { RingConflict } from '../../../lambda/core/rotation-errors';
+import { ringTiming, type KeyUpdate, type RingTransition } from '../../../lambda/core/rotation/key-ring';
+import { RingConflict } from '../../../lambda/core/rotation/rotation-errors';
 import type {
   ApiKeyHygieneSource,
   BoundedList,
@@ -23,8 +23,8 @@ import type {
   RingStore,
   StaleApiKey,
   WarningLog,
-} from '../../../lambda/core/rotation-ports';
-import { createRotationService, type RotationDependencies, type RotationService } from '../../../lambda/core/rotation-service';
+} from '../../../lambda/core/rotation/rotation-ports';
+import { createRotationService, type RotationDependencies, type RotationService } from '../../../lambda/core/rotation/rotation-service';
 import { Defaults } from '../../../common/config';
 
 export class MemoryRingStore implements RingStore {

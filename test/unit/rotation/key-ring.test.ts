@@ -11,8 +11,8 @@ import {
   upcomingActions,
   type NewKeyMaterial,
   type RingState,
-} from '../../../lambda/core/key-ring';
-import { RingInvariantViolation, UnknownSigningKey } from '../../../lambda/core/rotation-errors';
+} from '../../../lambda/core/rotation/key-ring';
+import { RingInvariantViolation, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
 import { DEFAULT_TIMING } from './fakes';
 import { RING_T0, ringKey } from './fixtures';
 

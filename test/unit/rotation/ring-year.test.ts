@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Defaults, Limits } from '../../../common/config';
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
-import { ringViolations } from '../../../lambda/core/key-ring';
-import { isVerifying } from '../../../lambda/core/signing-keys';
-import type { RotationRequest } from '../../../lambda/core/rotation-request';
+import { ringViolations } from '../../../lambda/core/rotation/key-ring';
+import { isVerifying } from '../../../lambda/core/rotation/signing-keys';
+import type { RotationRequest } from '../../../lambda/core/rotation/rotation-request';
 import { DEFAULT_TIMING, harness, type Harness } from './fakes';
 
 const HOUR = 3600;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Env, pendingPublicationSeconds } from '../../../common/config';
 import { Tables } from '../../../common/tables';
-import { rotationConfig } from '../../../lambda/core/rotation-config';
+import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
 
 const base = { [Tables.signingKeys.envVar]: 'ring', [Tables.apiKeys.envVar]: 'keys' };
 

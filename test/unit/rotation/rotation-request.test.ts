@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../../common/config';
-import { ConfigurationError } from '../../../lambda/core/env';
-import { rotationConfig } from '../../../lambda/core/rotation-config';
-import { InvalidRotationRequest } from '../../../lambda/core/rotation-errors';
-import { parseRotationRequest } from '../../../lambda/core/rotation-request';
+import { ConfigurationError } from '../../../lambda/core/shared/env';
+import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
+import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
+import { parseRotationRequest } from '../../../lambda/core/rotation/rotation-request';
 import { SCHEDULED_EVENT } from './fixtures';
 
 describe('parseRotationRequest', () => {

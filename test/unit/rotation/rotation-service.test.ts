@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { HygieneEvent } from '../../../common/config';
 import { SigningKeyState } from '../../../common/tables';
-import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS, RECONCILE_MAX_KEYS } from '../../../lambda/core/rotation-reconcile';
-import { RingConflict, RotationStepFailed, UnknownSigningKey } from '../../../lambda/core/rotation-errors';
-import { RotationMetric } from '../../../lambda/core/rotation-service';
-import { HygieneMetric } from '../../../lambda/core/rotation-hygiene';
+import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS, RECONCILE_MAX_KEYS } from '../../../lambda/core/rotation/rotation-reconcile';
+import { RingConflict, RotationStepFailed, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
+import { RotationMetric } from '../../../lambda/core/rotation/rotation-service';
+import { HygieneMetric } from '../../../lambda/core/rotation/rotation-hygiene';
 import { harness, START_MS, type Harness } from './fakes';
 
 const DAY = 86_400;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Metric } from '../../../common/metrics';
-import type { ClientCertificateSource } from '../../../lambda/core/rotation-ports';
-import { RotationMetric } from '../../../lambda/core/rotation-service';
+import type { ClientCertificateSource } from '../../../lambda/core/rotation/rotation-ports';
+import { RotationMetric } from '../../../lambda/core/rotation/rotation-service';
 import { harness, START_MS } from './fakes';
 
 const DAY = 86_400;

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS, Defaults, Limits } from '../../../common/config';
 import { USAGE_KEY_PATTERN } from '../../../common/tokens';
 import { limitPatches } from '../../../lambda/adapters/usage-plans';
-import { effectiveLimits, LimitsBody, limitsFrom, planKind, sameLimits } from '../../../lambda/core/client-limits';
-import { newUsageKey } from '../../../lambda/core/client-usage';
+import { effectiveLimits, LimitsBody, limitsFrom, planKind, sameLimits } from '../../../lambda/core/credentials/client-limits';
+import { newUsageKey } from '../../../lambda/core/admin/client-usage';
 
 const accepts = (body: unknown) => LimitsBody.safeParse(body).success;
 

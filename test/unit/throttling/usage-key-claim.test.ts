@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
 import { Claim } from '../../../common/tokens';
 import { CredentialStatus } from '../../../common/tables';
-import { Issuer } from '../../../lambda/core/issuer';
-import type { StoredClient } from '../../../lambda/core/credentials';
+import { Issuer } from '../../../lambda/core/issuance/issuer';
+import type { StoredClient } from '../../../lambda/core/credentials/credentials';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from '../issuance/fakes';
 
 const USAGE_KEY = 'tguAbCdEfGhIjKlMnOpQrStUvWxYz012345';

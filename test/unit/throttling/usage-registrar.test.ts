@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS } from '../../../common/config';
 import type { ClientLimits } from '../../../common/tables';
-import { UsageRegistrar, usageRegistrationConfigFrom, type ApiStageRef, type NewApiKey, type NewUsagePlan, type UsageApiKey, type UsagePlanApi, type UsagePlanInfo } from '../../../lambda/core/usage-registration';
+import { UsageRegistrar, usageRegistrationConfigFrom, type ApiStageRef, type NewApiKey, type NewUsagePlan, type UsageApiKey, type UsagePlanApi, type UsagePlanInfo } from '../../../lambda/core/credentials/usage-registration';
 
 const STAGE: ApiStageRef = { restApiId: 'api', stageName: 'v1' };
 const CUSTOM: ClientLimits = { rateLimit: 5, burstLimit: 5 };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { DEFAULT_ROUTES } from '../../../common/config';
 import { createMetering, deliveryId } from '../../../lambda/metering/app';
-import { RouteLabeler, type MeteredBatch } from '../../../lambda/core/usage-meter';
+import { RouteLabeler, type MeteredBatch } from '../../../lambda/core/usage/usage-meter';
 import { line } from './lines';
 
 const T0 = Date.UTC(2026, 11, 6, 20);

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { RevocationKind, parseSuspensionValue, suspensionValue } from '../../../common/tables';
 import { SuspensionContextKey } from '../../../common/usage';
-import type { Decision, Forbidden } from '../../../lambda/core/authorizer';
-import { revocationFromRecord, type StreamTableNames } from '../../../lambda/core/revocation-events';
-import { evaluatePolicy } from '../../../lambda/core/policy-evaluation';
+import type { Decision, Forbidden } from '../../../lambda/core/authorizer/authorizer';
+import { revocationFromRecord, type StreamTableNames } from '../../../lambda/core/revocation/revocation-events';
+import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { authorizerEvent, harness, methodArn, NOW_MS, NOW_S } from '../authorizer/support/fixtures';
 import { claims, generateTestKey, signToken, type TestKey } from '../authorizer/support/tokens';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ANOMALY_DEFAULTS, detect, type Baseline, type MinuteCounts } from '../../../lambda/core/usage-anomaly';
+import { ANOMALY_DEFAULTS, detect, type Baseline, type MinuteCounts } from '../../../lambda/core/usage/usage-anomaly';
 
 const T0 = Date.UTC(2026, 10, 1) / 1000;
 

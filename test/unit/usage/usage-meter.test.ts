@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../../common/config';
 import { DENIAL_REASONS } from '../../../common/usage';
-import { classify, meterLines, parseAccessLogLine, RouteLabeler, sourceNetwork, UNMATCHED_ROUTE, type Counts, type MeteredBatch } from '../../../lambda/core/usage-meter';
+import { classify, meterLines, parseAccessLogLine, RouteLabeler, sourceNetwork, UNMATCHED_ROUTE, type Counts, type MeteredBatch } from '../../../lambda/core/usage/usage-meter';
 import { line } from './lines';
 
 const T0 = Date.UTC(2026, 11, 6, 20, 0, 0);

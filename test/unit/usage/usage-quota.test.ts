@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY } from '../../../common/config';
-import { QuotaEnforcer, quotaPeriodBounds, UsageEvent, type QuotaPorts, type QuotaState } from '../../../lambda/core/usage-quota';
+import { QuotaEnforcer, quotaPeriodBounds, UsageEvent, type QuotaPorts, type QuotaState } from '../../../lambda/core/usage/usage-quota';
 
 const DAY = SECONDS_PER_DAY;
 
@@ -96,7 +96,7 @@ describe('credits (injected clock)', () => {
   const dayStart = Date.UTC(2026, 11, 6) / 1000;
 
   it('count one refill per period start after they were set', async () => {
-    const { refillsBetween, creditBalance } = await import('../../../lambda/core/usage-quota');
+    const { refillsBetween, creditBalance } = await import('../../../lambda/core/usage/usage-quota');
     expect(refillsBetween('DAY', dayStart + 100, dayStart + DAY - 1)).toBe(0);
     expect(refillsBetween('DAY', dayStart + 100, dayStart + DAY)).toBe(1);
     expect(refillsBetween('DAY', dayStart + 100, dayStart + 10 * DAY + 5)).toBe(10);

@@ -5,10 +5,10 @@
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/config';
 import { feedPartition, feedSortKey, type RevocationKind, type SigningKeyRecord } from '../../../../common/tables';
-import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/create-authorizer';
+import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/authorizer/create-authorizer';
 import { resolveServices, type ServiceDefinition } from '../../../../common/services';
-import type { KeyRingEvent, KeyRingSource } from '../../../../lambda/core/key-ring-cache';
-import type { FeedRecord, RevocationFeedSource, RevocationViewEvent } from '../../../../lambda/core/revocation-view';
+import type { KeyRingEvent, KeyRingSource } from '../../../../lambda/core/authorizer/key-ring-cache';
+import type { FeedRecord, RevocationFeedSource, RevocationViewEvent } from '../../../../lambda/core/revocation/revocation-view';
 import { AUDIENCE, ISSUER } from './tokens';
 
 export const NOW_MS = 1_750_000_000_000;

@@ -1,0 +1,43 @@
+/**
+ * Whether a request carries a header of Tollgate's own namespace (`X-Tollgate-*`): such a
+ * request is refused by the authorizer, because API Gateway cannot drop a header name from
+ * an HTTP proxy integration. The integration maps every name of the upstream header set
+ * (common/config.ts `UpstreamHeader`), but any other `X-Tollgate-*` name a client sends
+ * would reach the upstream as if Tollgate had set it, and AWS does not document what a
+ * mapping does to a client's header sent several times or spelled in another case.
+ *
+ * Names are compared case-insensitively (RFC 9110 §5.1); both maps of the REQUEST
+ * authorizer event are read: `headers` (one value per name) and `multiValueHeaders` (all
+ * values of a repeated header), whose key sets API Gateway builds from the same request.
+ * Runs on every request, the authorizer's cache hits included: no allocation, and a key
+ * is only looked at past its first character when that is an `x`.
+ */
+import { RESERVED_HEADER_PREFIX } from '../../../common/config';
+
+type Names = Readonly<Record<string, unknown>> | null | undefined;
+
+/** The first reserved header name found, as the client spelled it; undefined when none. */
+export function reservedHeaderName(headers: Names, multiValueHeaders: Names): string | undefined {
+  return firstReserved(headers) ?? firstReserved(multiValueHeaders);
+}
+
+function firstReserved(names: Names): string | undefined {
+  if (!names) return undefined;
+  for (const name in names) if (isReserved(name)) return name;
+  return undefined;
+}
+
+const PREFIX_LENGTH = RESERVED_HEADER_PREFIX.length;
+/** `c | 0x20` equals a lower-case ASCII letter only when c is that letter or its upper case. */
+const CASE_BIT = 0x20;
+
+export function isReserved(name: string): boolean {
+  if (name.length < PREFIX_LENGTH) return false;
+  for (let i = 0; i < PREFIX_LENGTH; i++) {
+    const expected = RESERVED_HEADER_PREFIX.charCodeAt(i);
+    const actual = name.charCodeAt(i);
+    // The prefix's only non-letter is '-', which must match exactly.
+    if (expected === 0x2d ? actual !== expected : (actual | CASE_BIT) !== expected) return false;
+  }
+  return true;
+}

@@ -1,0 +1,58 @@
+/**
+ * Which service a token is minted for (RFC 8707 resource indicators) and which of the
+ * client's scopes it may carry there. A client names the service with `resource` (the
+ * service's URL, or its audience) or with `audience`, the alias Auth0-style clients send;
+ * without either, a deployment of one service issues for it and one of several refuses
+ * with `invalid_target`, since guessing would mint a token for the wrong API.
+ *
+ * One audience per token: a token is a credential for one service, so a leaked billing
+ * token cannot open orders. A client that calls two services asks for two tokens.
+ */
+import type { ResolvedService } from '../../../common/services';
+import type { FormParams } from './client-auth';
+import { InvalidScope, InvalidTarget } from '../shared/issuance-errors';
+
+/** The service a token request names, checked. */
+export function requestedService(form: FormParams, services: readonly ResolvedService[]): ResolvedService {
+  const resource = form.get('resource');
+  const audience = form.get('audience');
+  if (resource !== undefined && !isAbsoluteUriWithoutFragment(resource)) {
+    throw new InvalidTarget('The resource parameter must be an absolute URI without a fragment (RFC 8707 §2).');
+  }
+  const named = [resource, audience].filter((value): value is string => value !== undefined);
+  if (named.length === 0) {
+    if (services.length === 1) return services[0]!;
+    throw new InvalidTarget(`Name the service with the resource parameter: this server issues tokens for ${services.map((s) => s.resource).join(', ')}.`);
+  }
+  // A service's URL first, then audiences: names are unique across both (`resolveServices`).
+  const found = named.map((value) => services.find((s) => s.resource === value.replace(/\/+$/, '')) ?? services.find((s) => s.audience === value));
+  if (found.some((s) => s === undefined)) throw new InvalidTarget('The requested resource is not a service of this server.');
+  if (found.length === 2 && found[0] !== found[1]) throw new InvalidTarget('resource and audience name different services; a token is for one service.');
+  return found[0]!;
+}
+
+/**
+ * The scopes of a token for `service`: the granted scopes (already narrowed to what was
+ * asked for) that the service defines and, when the client has per-service grants
+ * (`core/admin/service-grants.ts`), that are granted to it on this service. Asking for a scope
+ * outside that is `invalid_scope`; a client left with no scope of the service is not
+ * permitted to target it (`invalid_target`).
+ */
+export function scopesForService(granted: readonly string[], explicitlyRequested: boolean, service: ResolvedService, ceiling?: readonly string[]): string[] {
+  const defined = new Set(service.scopes);
+  const permitted = ceiling === undefined ? defined : new Set(ceiling.filter((scope) => defined.has(scope)));
+  if (explicitlyRequested) {
+    const outside = granted.filter((scope) => !defined.has(scope));
+    if (outside.length > 0) throw new InvalidScope(`The scope ${outside.join(' ')} is not a scope of the service ${service.name}.`);
+    const withheld = granted.filter((scope) => !permitted.has(scope));
+    if (withheld.length > 0) throw new InvalidScope(`The scope ${withheld.join(' ')} is not granted to this client on the service ${service.name}.`);
+  }
+  const scopes = granted.filter((scope) => permitted.has(scope));
+  if (scopes.length === 0) throw new InvalidTarget(`This client holds no scope of the service ${service.name}.`);
+  return scopes;
+}
+
+function isAbsoluteUriWithoutFragment(value: string): boolean {
+  // RFC 3986 §4.3: absolute-URI = scheme ":" hier-part [ "?" query ]
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(value) && !value.includes('#');
+}

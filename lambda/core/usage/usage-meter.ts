@@ -1,0 +1,290 @@
+/**
+ * Usage metering (docs/usage.md): access-log lines in, per-client counts per minute out.
+ *
+ * The gateway's access log is the one record of every request, those decided from API
+ * Gateway's authorizer cache included (they never reach the authorizer, so counting there
+ * would miss most of them). The deployed stage and the local gateway write the same line
+ * (`common/access-log.ts`), so one aggregator serves both. Pure: no clock, no I/O; a batch
+ * of lines becomes one {@link MeteredBatch}, which a {@link UsageSink} applies atomically
+ * and idempotently per batch.
+ */
+import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../../../common/access-log';
+import { CLIENT_ID_PATTERN, canonicalPathSegment, type RouteRule } from '../../../common/config';
+import { DENIAL_REASONS, USAGE_NETWORKS_MAX, bucketStart, type DenialReason } from '../../../common/usage';
+
+/** The fields of an access-log line the meter reads. */
+export interface AccessRecord {
+  readonly epochMs: number;
+  readonly method: string;
+  readonly path: string;
+  readonly resourcePath: string;
+  readonly status: number;
+  /** API Gateway's gateway-response type when it answered itself; undefined when the integration did. */
+  readonly errorType: string | undefined;
+  readonly clientId: string | undefined;
+  readonly keyId: string | undefined;
+  readonly sourceIp: string | undefined;
+  /** `$context.authorizer.error`: names a suspension's refusal on an ACCESS_DENIED. */
+  readonly authorizerError: string | undefined;
+}
+
+type RawLine = Partial<Record<AccessLogFieldName, unknown>>;
+
+const value = (raw: unknown): string | undefined => (typeof raw === 'string' && raw !== '' && raw !== ACCESS_LOG_NO_VALUE ? raw : undefined);
+
+/**
+ * One access-log line, or undefined for anything else the log group holds (the local
+ * gateway's `gateway_failure` lines, a truncated line): every access-log line has a numeric
+ * `requestTimeEpoch` and `status`, which API Gateway renders for every request.
+ */
+export function parseAccessLogLine(line: string): AccessRecord | undefined {
+  let raw: RawLine;
+  try {
+    raw = JSON.parse(line) as RawLine;
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { requestTimeEpoch, status } = raw;
+  if (typeof requestTimeEpoch !== 'number' || !Number.isFinite(requestTimeEpoch) || typeof status !== 'number' || !Number.isInteger(status)) return undefined;
+  const clientId = value(raw.clientId);
+  return {
+    epochMs: requestTimeEpoch,
+    method: value(raw.httpMethod) ?? ACCESS_LOG_NO_VALUE,
+    path: value(raw.path) ?? ACCESS_LOG_NO_VALUE,
+    resourcePath: value(raw.resourcePath) ?? ACCESS_LOG_NO_VALUE,
+    status,
+    errorType: value(raw.errorType),
+    // Only a client id the issuer could have minted is a series key (it also keeps `|` out of them).
+    clientId: clientId !== undefined && CLIENT_ID_PATTERN.test(clientId) ? clientId : undefined,
+    keyId: value(raw.keyId),
+    sourceIp: value(raw.sourceIp),
+    authorizerError: value(raw.authorizerError),
+  };
+}
+
+export type Outcome = { readonly kind: 'allowed' | 'throttled' | 'serverError' } | { readonly kind: 'denied'; readonly reason: DenialReason };
+
+const ALLOWED: Outcome = { kind: 'allowed' };
+const THROTTLED: Outcome = { kind: 'throttled' };
+const SERVER_ERROR: Outcome = { kind: 'serverError' };
+const DENIED = new Map<string, Outcome>(DENIAL_REASONS.map((reason) => [reason, { kind: 'denied', reason }]));
+
+/**
+ * Exactly one outcome per request: any 5xx (the gateway's or the upstream's) is a server
+ * error; API Gateway's THROTTLED response is throttling; any other response the gateway made
+ * itself is a denial under its type; the rest the upstream answered, which is an allowed request.
+ */
+export function classify(record: AccessRecord): Outcome {
+  if (record.status >= 500) return SERVER_ERROR;
+  const type = record.errorType;
+  if (type === undefined) return ALLOWED;
+  if (type === 'THROTTLED') return THROTTLED;
+  // A suspended client's Deny is an ACCESS_DENIED whose context names the suspension.
+  if (type === 'ACCESS_DENIED' && (record.authorizerError === 'quota_exceeded' || record.authorizerError === 'suspended')) return DENIED.get(record.authorizerError)!;
+  return DENIED.get(type.toLowerCase()) ?? DENIED.get('other')!;
+}
+
+/**
+ * The source network of an address: its /24 for IPv4, its /48 for IPv6 (the usual
+ * allocation to one site), so addresses rotating within one network count once.
+ */
+export function sourceNetwork(ip: string | undefined): string | undefined {
+  if (ip === undefined) return undefined;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (v4) return v4.slice(1).every((octet) => Number(octet) <= 255) ? `${Number(v4[1])}.${Number(v4[2])}.${Number(v4[3])}.0/24` : undefined;
+  const groups = ipv6Groups(ip);
+  if (groups === undefined) return undefined;
+  // An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 client it maps.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.0/24`;
+  }
+  return `${groups
+    .slice(0, 3)
+    .map((g) => g.toString(16))
+    .join(':')}::/48`;
+}
+
+function ipv6Groups(ip: string): number[] | undefined {
+  if (!/^[0-9A-Fa-f:.]+$/.test(ip) || ip.split('::').length > 2) return undefined;
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const parse = (part: string | undefined): number[] | undefined => {
+    if (part === undefined || part === '') return [];
+    const out: number[] = [];
+    for (const group of part.split(':')) {
+      const dotted = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(group);
+      if (dotted) {
+        const b = dotted.slice(1).map(Number);
+        if (b.some((x) => x > 255)) return undefined;
+        out.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      } else if (/^[0-9A-Fa-f]{1,4}$/.test(group)) {
+        out.push(parseInt(group, 16));
+      } else {
+        return undefined;
+      }
+    }
+    return out;
+  };
+  const left = parse(head);
+  const right = parse(tail);
+  if (!left || !right) return undefined;
+  if (tail === undefined) return left.length === 8 ? left : undefined;
+  const missing = 8 - left.length - right.length;
+  return missing >= 1 ? [...left, ...new Array<number>(missing).fill(0), ...right] : undefined;
+}
+
+/** The route label of a request no route rule names. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+interface CompiledRoute {
+  readonly label: string;
+  readonly methods: ReadonlySet<string>;
+  /** Canonical literal segments; `undefined` for `{param}`; a final `+` for `{proxy+}`. */
+  readonly segments: readonly (string | undefined)[];
+  readonly greedy: boolean;
+}
+
+/**
+ * Names a request by the route rule it falls under (`GET /orders/{proxy+}`), so the route
+ * dimension has as many values as there are rules, whatever the paths requested. Segments
+ * compare as the authorizer compares them (decoded, case-folded: `canonicalPathSegment`);
+ * HEAD falls under GET rules, as the authorizer decides it. Tollgate's own routes (token,
+ * admin, JWKS) keep the gateway's resource path.
+ */
+export class RouteLabeler {
+  private readonly routes: readonly CompiledRoute[];
+
+  constructor(rules: readonly RouteRule[]) {
+    this.routes = rules.map((rule) => {
+      const raw = rule.path === '/' ? [] : rule.path.slice(1).split('/');
+      const greedy = raw.length > 0 && /^\{[A-Za-z0-9_]+\+\}$/.test(raw[raw.length - 1]!);
+      const segments = (greedy ? raw.slice(0, -1) : raw).map((s) => (/^\{[A-Za-z0-9_]+\}$/.test(s) ? undefined : canonicalPathSegment(s)));
+      const methods = new Set(rule.method === 'ANY' ? ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] : rule.method === 'GET' ? ['GET', 'HEAD'] : [rule.method]);
+      return { label: `${rule.method} ${rule.path}`, methods, segments, greedy };
+    });
+  }
+
+  label(record: Pick<AccessRecord, 'method' | 'path' | 'resourcePath'>): string {
+    if (record.resourcePath !== ACCESS_LOG_NO_VALUE && record.resourcePath !== '/' && record.resourcePath !== '/{proxy+}') {
+      return `${record.method} ${record.resourcePath}`;
+    }
+    const path = record.path === '/' ? [] : record.path.slice(1).split('/');
+    const canonical = path.map(canonicalPathSegment);
+    for (const route of this.routes) {
+      if (!route.methods.has(record.method)) continue;
+      if (route.greedy ? canonical.length <= route.segments.length : canonical.length !== route.segments.length) continue;
+      if (route.segments.every((segment, i) => canonical[i] !== undefined && (segment === undefined || segment === canonical[i]))) {
+        if (!route.greedy || canonical.slice(route.segments.length).every((s) => s !== undefined)) return route.label;
+      }
+    }
+    return UNMATCHED_ROUTE;
+  }
+}
+
+export interface Counts {
+  requests: number;
+  allowed: number;
+  throttled: number;
+  serverErrors: number;
+  /** Every denial; {@link deniedBy} splits it by reason. */
+  denied: number;
+  deniedBy: Partial<Record<DenialReason, number>>;
+}
+
+export function emptyCounts(): Counts {
+  return { requests: 0, allowed: 0, throttled: 0, serverErrors: 0, denied: 0, deniedBy: {} };
+}
+
+export function addOutcome(counts: Counts, outcome: Outcome, n = 1): void {
+  counts.requests += n;
+  if (outcome.kind === 'denied') {
+    counts.denied += n;
+    counts.deniedBy[outcome.reason] = (counts.deniedBy[outcome.reason] ?? 0) + n;
+  } else {
+    counts[outcome.kind === 'allowed' ? 'allowed' : outcome.kind === 'throttled' ? 'throttled' : 'serverErrors'] += n;
+  }
+}
+
+/** One client's requests in one minute of a batch. */
+export interface ClientMinute {
+  readonly clientId: string;
+  /** Start of the minute, epoch seconds. */
+  readonly minute: number;
+  readonly total: Counts;
+  readonly keys: Map<string, Counts>;
+  readonly routes: Map<string, Counts>;
+  /** Distinct source networks, at most {@link USAGE_NETWORKS_MAX}. */
+  readonly networks: Set<string>;
+}
+
+export interface MeteredBatch {
+  readonly minutes: readonly ClientMinute[];
+  /** Access-log lines read. */
+  readonly lines: number;
+  /** Lines without a client (refused before a token was verified, Tollgate's own routes). */
+  readonly unattributed: number;
+  /** Lines that were not access-log lines. */
+  readonly ignored: number;
+}
+
+/** Aggregates one batch of lines; lines may come in any order and span any minutes. */
+export function meterLines(lines: Iterable<string>, routes: RouteLabeler): MeteredBatch {
+  const minutes = new Map<string, ClientMinute>();
+  let read = 0;
+  let unattributed = 0;
+  let ignored = 0;
+  for (const line of lines) {
+    const record = parseAccessLogLine(line);
+    if (record === undefined) {
+      ignored += 1;
+      continue;
+    }
+    read += 1;
+    if (record.clientId === undefined) {
+      unattributed += 1;
+      continue;
+    }
+    const minute = bucketStart(Math.floor(record.epochMs / 1000), 'minute');
+    const id = `${record.clientId}|${minute}`;
+    let entry = minutes.get(id);
+    if (entry === undefined) {
+      entry = { clientId: record.clientId, minute, total: emptyCounts(), keys: new Map(), routes: new Map(), networks: new Set() };
+      minutes.set(id, entry);
+    }
+    const outcome = classify(record);
+    addOutcome(entry.total, outcome);
+    if (record.keyId !== undefined) addOutcome(countsOf(entry.keys, record.keyId), outcome);
+    addOutcome(countsOf(entry.routes, routes.label(record)), outcome);
+    const network = sourceNetwork(record.sourceIp);
+    if (network !== undefined && entry.networks.size < USAGE_NETWORKS_MAX) entry.networks.add(network);
+  }
+  return { minutes: [...minutes.values()], lines: read, unattributed, ignored };
+}
+
+function countsOf(map: Map<string, Counts>, key: string): Counts {
+  let counts = map.get(key);
+  if (counts === undefined) {
+    counts = emptyCounts();
+    map.set(key, counts);
+  }
+  return counts;
+}
+
+/** What applying a batch did. */
+export interface ApplyResult {
+  /** Client-minutes whose counts were added by this call. */
+  readonly applied: number;
+  /** Client-minutes this batch had already added (a redelivery): left as they were. */
+  readonly duplicates: number;
+}
+
+/** Where metered batches go (the usage table). */
+export interface UsageSink {
+  /**
+   * Adds a batch's counts. Applying the same `batchId` again changes nothing, even after a
+   * failure part-way: each client-minute is one atomic write holding its own marker. The
+   * allowed requests of `creditClients` are also added to their client records' `creditsUsed`
+   * in the same write, so credits are counted exactly once too.
+   */
+  apply(batchId: string, batch: MeteredBatch, creditClients?: ReadonlySet<string>): Promise<ApplyResult>;
+}

@@ -1,0 +1,117 @@
+/**
+ * The operator side of metered quotas (docs/usage.md): `GET` and `PUT
+ * /admin/clients/{clientId}/quota` and `POST /admin/clients/{clientId}/resume`. Input is
+ * checked before any write; a refusal changes nothing.
+ */
+import { z } from 'zod';
+import { Limits } from '../../../common/config';
+import { QUOTA_PERIODS } from '../../../common/tables';
+import { parseInput, requireClientIdParameter } from '../admin/admin-input';
+import { AuditAction, type AuditLog } from '../shared/audit';
+import { ErrorCode, NotFound } from '../shared/issuance-errors';
+import { creditBalance, quotaPeriodBounds, type Credits, type MeteredQuota, type QuotaState } from './usage-quota';
+
+export interface QuotaAdminStore {
+  state(clientId: string): Promise<QuotaState>;
+  used(clientId: string, periodStart: number, nowSeconds: number): Promise<number>;
+  exists(clientId: string): Promise<boolean>;
+  setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<'written' | 'client_not_found'>;
+  setCredits(clientId: string, credits: Credits | undefined): Promise<'written' | 'client_not_found'>;
+  resume(clientId: string, nowMs: number): Promise<boolean>;
+}
+
+export interface QuotaView {
+  readonly clientId: string;
+  /** Absent: no metered quota. */
+  readonly quota?: MeteredQuota;
+  /** The current period and what was used in it (allowed requests, as metered). */
+  readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
+  /** Credits: what they granted so far, what was used, what is left, the refill and when it comes. */
+  readonly credits?: { readonly granted: number; readonly used: number; readonly remaining: number; readonly refill: number; readonly period: string; readonly nextRefill: number };
+  /** Epoch seconds, while a suspension is in force. */
+  readonly suspendedUntil?: number;
+}
+
+const QuotaBody = z.strictObject({
+  quota: z
+    .strictObject({
+      limit: z.number().int().min(1).max(Limits.quotaLimitMax),
+      period: z.enum(QUOTA_PERIODS),
+    })
+    .nullable(),
+});
+
+const CreditsBody = z.strictObject({
+  credits: z
+    .strictObject({
+      remaining: z.number().int().min(0).max(Limits.quotaLimitMax),
+      refill: z.number().int().min(0).max(Limits.quotaLimitMax),
+      period: z.enum(QUOTA_PERIODS),
+    })
+    .nullable(),
+});
+
+const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
+
+export class QuotaAdmin {
+  constructor(
+    private readonly store: QuotaAdminStore,
+    private readonly audit: AuditLog,
+    /** Epoch milliseconds. */
+    private readonly now: () => number,
+  ) {}
+
+  async show(clientIdParameter: string | undefined): Promise<QuotaView> {
+    const clientId = requireClientIdParameter(clientIdParameter);
+    if (!(await this.store.exists(clientId))) throw clientNotFound();
+    return this.view(clientId);
+  }
+
+  async set(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
+    const clientId = requireClientIdParameter(clientIdParameter);
+    const { quota } = parseInput(QuotaBody, body, 'body');
+    if ((await this.store.setQuota(clientId, quota ?? undefined)) === 'client_not_found') throw clientNotFound();
+    this.audit.record({ action: AuditAction.clientQuota, outcome: 'success', clientId, limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none' });
+    return this.view(clientId);
+  }
+
+  /**
+   * Sets the client's credits (the count of what was used starts again) and lifts a
+   * suspension in force: the meters suspend it again if the new credits are spent too.
+   */
+  async setCredits(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
+    const clientId = requireClientIdParameter(clientIdParameter);
+    const { credits } = parseInput(CreditsBody, body, 'body');
+    const nowMs = this.now();
+    const value = credits === null ? undefined : { ...credits, setAt: Math.floor(nowMs / 1000) };
+    if ((await this.store.setCredits(clientId, value)) === 'client_not_found') throw clientNotFound();
+    await this.store.resume(clientId, nowMs);
+    this.audit.record({ action: AuditAction.clientQuota, outcome: 'success', clientId, limits: credits ? `credits=${credits.remaining}+${credits.refill}/${credits.period}` : 'credits=none' });
+    return this.view(clientId);
+  }
+
+  /** Lifts a suspension in force; a client that is not suspended is left as it is (idempotent). */
+  async resume(clientIdParameter: string | undefined): Promise<QuotaView> {
+    const clientId = requireClientIdParameter(clientIdParameter);
+    if (!(await this.store.exists(clientId))) throw clientNotFound();
+    const lifted = await this.store.resume(clientId, this.now());
+    this.audit.record({ action: AuditAction.clientResume, outcome: lifted ? 'success' : 'noop', clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
+    return this.view(clientId);
+  }
+
+  private async view(clientId: string): Promise<QuotaView> {
+    const state = await this.store.state(clientId);
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const suspended = state.suspendedUntil !== undefined && state.suspendedUntil > nowSeconds ? { suspendedUntil: state.suspendedUntil } : {};
+    const credits = state.credits && this.creditsView(state.credits, state.creditsUsed ?? 0, nowSeconds);
+    if (state.quota === undefined) return { clientId, ...(credits && { credits }), ...suspended };
+    const bounds = quotaPeriodBounds(state.quota.period, nowSeconds);
+    const used = await this.store.used(clientId, bounds.start, nowSeconds);
+    return { clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...(credits && { credits }), ...suspended };
+  }
+
+  private creditsView(credits: Credits, used: number, nowSeconds: number): NonNullable<QuotaView['credits']> {
+    const { granted, balance, nextRefill } = creditBalance(credits, used, nowSeconds);
+    return { granted, used, remaining: Math.max(0, balance), refill: credits.refill, period: credits.period, nextRefill };
+  }
+}
