@@ -9,11 +9,12 @@ import { ApiPath, Defaults, Limits } from '../common/config';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
 import { API_KEY_PATTERN } from '../common/tokens';
 import { buildTokenRequest, InvalidTokenResponse, parseTokenResponse } from '../client/index';
-import { AdminApi, type GrantsView, type SetLimitsInput } from './admin-api';
-import type { AuthStrategy, CredentialsProvider } from './auth';
-import { CliError, ExitCode, MissingAdminToken, UnexpectedResponse, UsageError } from './errors';
+import { AdminApi, type GrantsView, type SetLimitsInput } from '../client/admin-api';
+import type { AuthStrategy, CredentialsProvider } from '../client/admin-auth';
+import { UnexpectedResponse } from '../client/api-errors';
+import { ApiHttp, type FetchLike } from '../client/api-http';
+import { ExitCode, exitCodeOf, MissingAdminToken, UsageError } from './errors';
 import { clientLimits, issuedKey, keyRecord, keysTable, rotationReport, signingKeysTable } from './format';
-import { ApiHttp, type FetchLike } from './http';
 import { DEFAULT_API_KEY_ENV, readApiKey, type SecretInput } from './secret-input';
 import { smokeCommand } from './smoke';
 import { DEFAULT_LOCAL_URL, resolveTarget, TargetEnv, type Target, type TargetDeps } from './target';
@@ -513,9 +514,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error);
-    if (error instanceof CliError) {
-      deps.stderr(`tollgate: ${error.message}\n`);
-      return error.exitCode;
+    const exitCode = exitCodeOf(error);
+    if (exitCode !== undefined) {
+      deps.stderr(`tollgate: ${(error as Error).message}\n`);
+      return exitCode;
     }
     deps.stderr(`tollgate: unexpected error: ${(error as Error).message}\n`);
     return ExitCode.refused;
