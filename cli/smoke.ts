@@ -16,7 +16,7 @@ import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';
 import { CliError, ExitCode } from './errors';
-import type { Context } from './program';
+import type { Context } from './context';
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
 
