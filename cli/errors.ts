@@ -1,7 +1,9 @@
 /**
  * Why a CLI command failed, and with which exit status. Each error's message is the one
- * line printed to stderr; none ever holds a secret.
+ * line printed to stderr; none ever holds a secret. Failures of the HTTP API itself are the
+ * client's errors (`client/api-errors.ts`); {@link exitCodeOf} gives them their status.
  */
+import { NetworkError, ServerError, UnexpectedResponse } from '../client/api-errors';
 
 export const ExitCode = {
   ok: 0,
@@ -23,35 +25,17 @@ export abstract class CliError extends Error {
   }
 }
 
-/** The API answered with an error body `{error, error_description}` (or something close). */
-export class ServerError extends CliError {
-  readonly exitCode = ExitCode.refused;
-
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly description: string,
-    /** What the refusal means for this kind of request, when its code alone misleads. */
-    readonly hint?: string,
-    /** The answer's `Retry-After`, in seconds, when it had one. */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(`${code}: ${description} (HTTP ${status})${hint === undefined ? '' : ` — ${hint}`}`);
-  }
-}
-
-export class NetworkError extends CliError {
-  readonly exitCode = ExitCode.unreachable;
-}
-
-/** A 2xx whose body is not what the endpoint returns: the URL points at something else. */
-export class UnexpectedResponse extends CliError {
-  readonly exitCode = ExitCode.unreachable;
-}
-
 export class UsageError extends CliError {
   readonly exitCode = ExitCode.usage;
 }
 
 /** An admin command without an admin token; reported only once the server is known to answer. */
 export class MissingAdminToken extends UsageError {}
+
+/** The exit status for an error the CLI reports in one line, or undefined for an unexpected one. */
+export function exitCodeOf(error: unknown): ExitCode | undefined {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ServerError) return ExitCode.refused;
+  if (error instanceof NetworkError || error instanceof UnexpectedResponse) return ExitCode.unreachable;
+  return undefined;
+}

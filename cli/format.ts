@@ -2,7 +2,7 @@
  * Human-readable output: aligned tables, ISO 8601 times. (`--json` bypasses all of this
  * and prints the server's JSON.) Only {@link issuedKey} ever renders a secret.
  */
-import type { ApiKeyRecord, ClientLimitsView, IssuedKey, RotationReport, SigningKey } from './admin-api';
+import type { ApiKeyRecord, ClientLimitsView, IssuedKey, RotationReport, SigningKey } from '../client/admin-api';
 
 const NONE = '-';
 

@@ -8,7 +8,7 @@ import type { Command as CommandType } from 'commander';
 import { isLeakResponse, LEAK_RESPONSES, LeakPath, type LeakResponse } from '../common/leaks';
 import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { CliError, ExitCode } from './errors';
-import type { CliDeps, Context } from './program';
+import type { CliDeps, Context } from './context';
 import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
 import { renderScan, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
 

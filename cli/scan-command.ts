@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
 import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
+import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
 import { displayPath, walkFiles } from './gitignore';
-import type { ApiHttp } from './http';
 import { findKeys, findKeysInFile, type FoundKey } from './scan';
 
 export interface ScanIo {

@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { ApiPath, RESERVED_HEADER_PREFIX, UpstreamHeader } from '../common/config';
 import { buildTokenRequest, parseTokenResponse } from '../client/index';
-import type { AdminApi } from './admin-api';
+import type { AdminApi } from '../client/admin-api';
+import type { ApiHttp, FetchLike } from '../client/api-http';
 import { CliError, ExitCode } from './errors';
-import type { ApiHttp, FetchLike } from './http';
-import type { Context } from './program';
+import type { Context } from './context';
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
 

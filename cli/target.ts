@@ -11,8 +11,9 @@ import { isAbsolute, join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { StackOutput } from '../common/functions';
 import { DEFAULT_LOCAL_PORT, LocalEnv, localStateDir, localStatePaths } from '../local/state';
-import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from './auth';
-import { CliError, MissingAdminToken, NetworkError, ServerError, UsageError } from './errors';
+import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from '../client/admin-auth';
+import { NetworkError, ServerError } from '../client/api-errors';
+import { MissingAdminToken, UsageError } from './errors';
 
 export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
 
@@ -117,7 +118,7 @@ async function describeStack(client: CloudFormationClient, stackName: string, re
   return stack;
 }
 
-function describeStackError(error: Error & { $metadata?: { httpStatusCode?: number } }, stackName: string, region: string | undefined): CliError {
+function describeStackError(error: Error & { $metadata?: { httpStatusCode?: number } }, stackName: string, region: string | undefined): Error {
   const where = region ? ` in ${region}` : '';
   // CloudFormation answers a missing stack with ValidationError "Stack with id … does not exist".
   if (error.name === 'ValidationError') return new UsageError(`stack ${stackName}${where}: ${error.message}`);

@@ -4,7 +4,7 @@
  * `--json`. The server checks every parameter and names a bad one (exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { AdminApi, AnomalyList, QuotaView, UsagePoint, UsageSeries, UsageTop } from './admin-api';
+import type { AdminApi, AnomalyList, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
 import { isoTime, table } from './format';
 
 /** What a command's action gets from the program (`cli/program.ts`). */

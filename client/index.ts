@@ -8,6 +8,11 @@
  * });
  * const response = await tollgate.fetch('https://api.example.com/v1/orders/42');
  * ```
+ *
+ * The operator API's client (`AdminApi` in `./admin-api`, with `./admin-auth` and
+ * `./api-http`) lives in this folder too, but is deliberately not exported here: it is for
+ * operators (the CLI, local mode, tests), holds admin credentials, and brings SigV4 signing
+ * and zod into a service's import graph that only needs tokens.
  */
 export { TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from './tollgate-client';
 export {

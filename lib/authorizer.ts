@@ -18,8 +18,6 @@ export interface TokenAuthorizerProps {
   readonly environment: Readonly<Record<string, string>>;
   /** 0 disables API Gateway's result cache. */
   readonly cacheTtlSeconds: number;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class TokenAuthorizer extends Construct {
@@ -34,7 +32,6 @@ export class TokenAuthorizer extends Construct {
       environment: props.environment,
       // On every uncached request's path: more memory is more CPU for signature checks.
       memorySize: 1024,
-      ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     this.authorizer = new RequestAuthorizer(this, 'Request', {
       handler: this.function.fn,

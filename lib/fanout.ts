@@ -67,8 +67,6 @@ export interface RevocationFanoutProps {
    * @default one hour
    */
   readonly maxRecordAge?: Duration;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class RevocationFanout extends Construct {
@@ -96,7 +94,6 @@ export class RevocationFanout extends Construct {
         ...props.environment,
         ...(this.flushes(props) && { [Env.flushStages]: `${props.restApiId}/${props.stageName}` }),
       },
-      ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     this.function.consumeStreams(props.tables, (table) => this.streamOptions(table as StreamTable, props));
     if (!this.flushes(props)) return;

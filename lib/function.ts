@@ -31,6 +31,22 @@ const TABLE_KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*',
 /** The repository root: `entry` paths in `common/functions.ts` are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * The one bundling seam: a construct-tree context value naming the directory every
+ * function's `entry` is resolved against. Infra tests that skip bundling set it on their
+ * `App` to a directory of placeholder entries (`test/infra/app.ts`); the app never sets it,
+ * so entries resolve against {@link PROJECT_ROOT}. Read here only, so no construct between
+ * the app and its functions carries a prop for it.
+ */
+export const ENTRY_ROOT_CONTEXT = 'tollgate:test:entryRoot';
+
+function entryRoot(scope: Construct): string {
+  const root: unknown = scope.node.tryGetContext(ENTRY_ROOT_CONTEXT);
+  if (root === undefined) return PROJECT_ROOT;
+  if (typeof root !== 'string' || !path.isAbsolute(root)) throw new Error(`context ${ENTRY_ROOT_CONTEXT} must be an absolute directory path, got ${JSON.stringify(root)}`);
+  return root;
+}
+
 export interface TollgateFunctionProps {
   readonly name: FunctionName;
   /** Every table; the function is granted only those its spec lists. */
@@ -45,12 +61,6 @@ export interface TollgateFunctionProps {
   readonly logRetention?: RetentionDays;
   /** Powertools log level. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /**
-   * Directory the spec's `entry` is resolved against. Infra tests that skip bundling
-   * point it at a directory of placeholder entries; the app never sets it.
-   * @default the repository root
-   */
-  readonly entryRoot?: string;
 }
 
 export class TollgateFunction extends Construct {
@@ -88,7 +98,7 @@ export class TollgateFunction extends Construct {
       }),
     );
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(props.entryRoot ?? PROJECT_ROOT, spec.entry),
+      entry: path.join(entryRoot(this), spec.entry),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),

@@ -24,8 +24,6 @@ export interface LeakResponseProps {
   readonly environment: Readonly<Record<string, string>>;
   /** Where `KeyLeaked` events go: the bus the rotation function's hygiene events use. */
   readonly eventBus: IEventBus;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class LeakResponse extends Construct {
@@ -40,7 +38,6 @@ export class LeakResponse extends Construct {
       // A GitHub report may hold many matches, each a read and a write (16 at a time), plus one
       // key-list fetch bounded at 3 s; API Gateway gives up after 29 s anyway.
       timeout: Duration.seconds(29),
-      ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     // Only events of Tollgate's own source, as the rotation function's hygiene events.
     this.function.role.addToPolicy(putOwnEventsStatement(props.eventBus.eventBusArn));

@@ -30,8 +30,6 @@ export interface SigningKeyRotationProps {
   readonly stepEvery?: Duration;
   /** Where credential-hygiene events go. @default the account's default event bus */
   readonly eventBus?: IEventBus;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class SigningKeyRotation extends Construct {
@@ -49,7 +47,6 @@ export class SigningKeyRotation extends Construct {
       // A run may create a KMS key and page through the account's keys for reconciliation.
       timeout: Duration.minutes(1),
       environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
-      ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     // The IAM floor on the deletion window is the window the function itself is configured with.
     const keyDeletionWindowDays = Number(props.environment[Env.keyDeletionWindowDays]);

@@ -34,8 +34,6 @@ export class TollgateDataStack extends Stack {
 export interface TollgateApiStackProps extends StackProps {
   readonly config: TollgateConfig;
   readonly tables: TollgateTables;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
   /** @see GatewayProps.requireUsageKey */
   readonly requireUsageKey?: boolean;
   /** @see GatewayProps.tokenRouteThrottle */
@@ -56,28 +54,24 @@ export class TollgateApiStack extends Stack {
     super(scope, id, { description: 'Tollgate: API, authorizer, token functions, rotation (stateless)', ...props });
     const { config, tables } = props;
     const settings = functionSettings(config);
-    const entryRoot = props.entryRoot ? { entryRoot: props.entryRoot } : {};
 
-    this.rotation = new SigningKeyRotation(this, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation, ...entryRoot });
+    this.rotation = new SigningKeyRotation(this, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation });
     const tokenApi = new TokenApi(this, 'TokenApi', {
       tables,
       keyRing: this.rotation.keyRing,
       rotationFunction: this.rotation.function.fn,
       tokenEnvironment: settings.token,
       adminEnvironment: settings.admin,
-      ...entryRoot,
     });
     const leaks = new LeakResponse(this, 'LeakResponse', {
       tables,
       environment: settings.leaks,
       eventBus: this.rotation.eventBus,
-      ...entryRoot,
     });
     const authorizer = new TokenAuthorizer(this, 'Authorizer', {
       tables,
       environment: settings.authorizer,
       cacheTtlSeconds: config.authorizerCacheTtlSeconds,
-      ...entryRoot,
     });
     this.gateway = new Gateway(this, 'Gateway', {
       services: config.services,
@@ -111,9 +105,8 @@ export class TollgateApiStack extends Stack {
       stageName: config.stageName,
       flushAuthorizerCache: config.authorizerCacheTtlSeconds > 0,
       environment: settings.fanout,
-      ...entryRoot,
     });
-    this.metering = new UsageMetering(this, 'Metering', { tables, accessLogs: this.gateway.accessLogs, environment: settings.metering, eventBus: this.rotation.eventBus, ...entryRoot });
+    this.metering = new UsageMetering(this, 'Metering', { tables, accessLogs: this.gateway.accessLogs, environment: settings.metering, eventBus: this.rotation.eventBus });
     this.functions = {
       metering: this.metering.function,
       authorizer: authorizer.function,

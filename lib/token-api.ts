@@ -19,8 +19,6 @@ export interface TokenApiProps {
   readonly rotationFunction: IFunction;
   readonly tokenEnvironment: Readonly<Record<string, string>>;
   readonly adminEnvironment: Readonly<Record<string, string>>;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class TokenApi extends Construct {
@@ -29,14 +27,12 @@ export class TokenApi extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenApiProps) {
     super(scope, id);
-    const entryRoot = props.entryRoot ? { entryRoot: props.entryRoot } : {};
     this.token = new TollgateFunction(this, 'Token', {
       name: 'token',
       tables: props.tables,
       environment: props.tokenEnvironment,
       // Issuance is one GetItem, one KMS Sign and one PutItem; more memory is more CPU for the ECDSA/RSA work around Sign.
       memorySize: 1024,
-      ...entryRoot,
     });
     props.keyRing.grantSign(this.token);
 
@@ -46,7 +42,6 @@ export class TokenApi extends Construct {
       environment: { ...props.adminEnvironment, [Env.rotationFunction]: props.rotationFunction.functionName },
       // Revoking a client walks its keys and tokens; API Gateway gives up on an integration after 29 s anyway.
       timeout: Duration.seconds(29),
-      ...entryRoot,
     });
     // The unqualified function ARN only (no `:*` for versions or aliases): the admin route
     // invokes $LATEST, as the console's test events do.

@@ -38,8 +38,6 @@ export interface UsageMeteringProps {
   readonly environment: Readonly<Record<string, string>>;
   /** Where `UsageLimitApproaching`, `UsageQuotaExceeded` and `UsageAnomaly` go. @default the account's default bus */
   readonly eventBus?: IEventBus;
-  /** @see TollgateFunctionProps.entryRoot */
-  readonly entryRoot?: string;
 }
 
 export class UsageMetering extends Construct {
@@ -64,7 +62,6 @@ export class UsageMetering extends Construct {
       timeout: Duration.seconds(60),
       memorySize: 256,
       environment: { ...props.environment, [Env.eventBusName]: eventBus.eventBusName },
-      ...(props.entryRoot && { entryRoot: props.entryRoot }),
     });
     this.function.fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SqsDestination(this.dlq) });
     // Only events of our own source, as the rotation function's.

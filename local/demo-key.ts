@@ -4,8 +4,8 @@
  * the demo keys earlier starts made, so one demo key is active however often the state
  * survives a restart. Keys an operator created for `demo` (another description) are kept.
  */
-import { AdminApi } from '../cli/admin-api';
-import { bearerAuth } from '../cli/auth';
+import { AdminApi } from '../client/admin-api';
+import { bearerAuth } from '../client/admin-auth';
 import { DEMO_CLIENT, DEMO_SCOPES } from './banner';
 
 /** Marks the keys this module creates, and so the only ones it revokes. */

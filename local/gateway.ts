@@ -360,7 +360,7 @@ export class LocalGateway {
       const source = UpstreamHeaderSource[key];
       headers[UpstreamHeader[key]] = [source === null ? '' : (context[source] ?? '')];
     }
-    // As the stage's integration maps them (lib/gateway.ts): overrides name the decided method, or nothing.
+    // As the stage's integration maps them (lib/gateway/routes.ts): overrides name the decided method, or nothing.
     for (const name of METHOD_OVERRIDE_HEADERS) headers[name] = [call.method];
     for (const name of PATH_OVERRIDE_HEADERS) headers[name] = [''];
     if (call.body.length) headers['content-length'] = [String(call.body.length)];

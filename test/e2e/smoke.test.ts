@@ -5,9 +5,9 @@
  * exit status is non-zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminApi } from '../../cli/admin-api';
-import { bearerAuth } from '../../cli/auth';
-import type { FetchLike } from '../../cli/http';
+import { AdminApi } from '../../client/admin-api';
+import { bearerAuth } from '../../client/admin-auth';
+import type { FetchLike } from '../../client/api-http';
 import { startEcho } from '../../local/echo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { tempDirs } from '../support/temp-dirs';

@@ -11,7 +11,7 @@ import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
 import { readConfig, type SettingName } from '../../lib/config';
-import { PROJECT_ROOT } from '../../lib/function';
+import { ENTRY_ROOT_CONTEXT, PROJECT_ROOT } from '../../lib/function';
 import { TollgateApiStack, TollgateDataStack } from '../../lib/stacks';
 
 export const UPSTREAM = 'https://upstream.example.com';
@@ -51,6 +51,8 @@ export interface BuildOptions {
   readonly apiStackId?: string;
   /** The stacks' account and Region, as the CDK CLI sets them. @default none: both unresolved */
   readonly env?: { readonly account?: string; readonly region?: string };
+  /** Construct-tree context on top of the defaults (e.g. another `ENTRY_ROOT_CONTEXT`). */
+  readonly context?: Readonly<Record<string, unknown>>;
 }
 
 export function buildApp(options: BuildOptions = {}): BuiltApp {
@@ -58,7 +60,7 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
   const app = new App({
     builtinCloudFormationValidation: false,
     ...(options.outdir && { outdir: options.outdir }),
-    context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] },
+    context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [], [ENTRY_ROOT_CONTEXT]: placeholderEntries() }), ...options.context },
   });
   const config = readConfig((setting) => settings[setting]);
   const env = options.env && { env: options.env };
@@ -67,7 +69,6 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
     ...env,
     config,
     tables: data.data.tables,
-    ...(!options.bundle && { entryRoot: placeholderEntries() }),
     ...(options.requireUsageKey !== undefined && { requireUsageKey: options.requireUsageKey }),
   });
   return { app, data, api };

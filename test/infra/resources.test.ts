@@ -4,7 +4,11 @@ import { Env, METRICS_NAMESPACE } from '../../common/config';
 import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
 import { serviceName } from '../../common/metrics';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
+import { ENTRY_ROOT_CONTEXT } from '../../lib/function';
+import { tempDirs } from '../support/temp-dirs';
 import { buildApp, template, type BuiltApp } from './app';
+
+const tempDir = tempDirs('tollgate-resources-');
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -95,6 +99,17 @@ describe('every function', () => {
   it('the admin function knows the rotation function it invokes', () => {
     const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
     expect(functionResource('admin').Properties.Environment.Variables[Env.rotationFunction]).toEqual({ Ref: rotationId });
+  });
+});
+
+describe('the bundling seam (ENTRY_ROOT_CONTEXT)', () => {
+  it('resolves every entry against the directory the context names: an empty one has none', () => {
+    const empty = tempDir();
+    expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: empty } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
+  });
+
+  it.each([['a relative path', 'lambda'], ['a non-string', 42]])('refuses %s, naming the context key', (_what, value) => {
+    expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: value } })).toThrow(/tollgate:test:entryRoot must be an absolute directory path/);
   });
 });
 

@@ -395,15 +395,15 @@ describe('local KMS: persistence and CLI', () => {
   it('runs from the command line, prints one ready line and stops on SIGTERM', async () => {
     // node with tsx's loader, not tsx's CLI: that relays SIGTERM and SIGKILLs a child that does
     // not acknowledge it within 30 ms, which a loaded machine can miss.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'local/kms.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/kms/cli.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     try {
       // Bounded on its own (and by an early exit), so a child that never prints fails with a reason.
       const firstLine = once(createInterface({ input: child.stdout }), 'line') as Promise<[string]>;
       const [line] = await Promise.race([
         firstLine,
-        exited.then(([code]) => Promise.reject(new Error(`tsx local/kms.ts exited with ${String(code)} before printing a line`))),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tsx local/kms.ts printed nothing within 45 s')), 45_000).unref()),
+        exited.then(([code]) => Promise.reject(new Error(`tsx local/kms/cli.ts exited with ${String(code)} before printing a line`))),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tsx local/kms/cli.ts printed nothing within 45 s')), 45_000).unref()),
       ]);
       expect(line).toMatch(/^kms ready on http:\/\/127\.0\.0\.1:\d+$/);
       const cliClient = clientFor(line.replace('kms ready on ', ''));

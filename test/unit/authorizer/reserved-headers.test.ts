@@ -84,7 +84,7 @@ describe('the authorizer refuses a request carrying an X-Tollgate-* header', () 
     // The same token is allowed without the header: the refusal is the header's, not the token's.
     const allowed = await handler(authorizerEvent(bearer));
     expect(allowed.principalId).toBe('acme');
-    // Every context key the integration maps to an upstream header is set (lib/gateway.ts maps context.authorizer.<key>).
+    // Every context key the integration maps to an upstream header is set (lib/gateway/routes.ts maps context.authorizer.<key>).
     for (const source of Object.values(UpstreamHeaderSource)) if (source !== null) expect(allowed.context?.[source]).toEqual(expect.any(String));
     const variants: { headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]> }[] = [
       { headers: { 'X-Tollgate-Client-Id': 'admin' } },

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../../common/functions';
 import { EXPIRED_CREDENTIALS, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE } from '../../../common/gateway-responses';
-import type { AwsCredentials } from '../../../cli/auth';
+import type { AwsCredentials } from '../../../client/admin-auth';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
 import { startFakeApi, type FakeApi } from './fake-api';
 import { localCloudFormation, tollgate, type CliOverrides } from './harness';

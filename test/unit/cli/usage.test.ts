@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anomaliesTable, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
-import type { UsagePoint, UsageSeries } from '../../../cli/admin-api';
+import type { UsagePoint, UsageSeries } from '../../../client/admin-api';
 import { rows } from './harness';
 
 const point = (start: string, requests: number, extra: Partial<UsagePoint> = {}): UsagePoint => ({

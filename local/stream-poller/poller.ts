@@ -17,25 +17,17 @@
  * - checkpoints: the last processed sequence number per shard, persisted to
  *   `checkpointPath` after every batch, so a restart resumes after it.
  *
- * It also restores the record shape DynamoDB Local gets wrong: its TTL deletions arrive
+ * It also restores (`dispatch.ts`) the record shape DynamoDB Local gets wrong: its TTL deletions arrive
  * with `eventName: "UNKNOWN_TO_SDK_VERSION"` and no `userIdentity`, where DynamoDB sends
  * `REMOVE` from the `dynamodb.amazonaws.com` service principal.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type _Record,
-  type AttributeValue as SdkAttributeValue,
-} from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { Functions } from '../common/functions';
-import type { TableNames } from '../common/tables';
-import { EndpointEnv } from '../common/config';
-import { dynamoDbClient } from '../lambda/adapters/clients/dynamodb';
-import { dynamoDbStreamsClient } from '../lambda/adapters/clients/dynamodb-streams';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { Functions } from '../../common/functions';
+import type { TableNames } from '../../common/tables';
+import { CheckpointStore, cursorKey } from './checkpoint';
+import { firstFailedIndex, toLambdaRecord } from './dispatch';
+import { sdkStreamReader, type IteratorPosition, type StreamReader } from './reader';
 
 type StreamTableKey = (typeof Functions.fanout.streams)[number];
 
@@ -62,26 +54,6 @@ export interface StreamPoller {
   stop(): Promise<void>;
 }
 
-export interface ShardDescription {
-  readonly shardId: string;
-  readonly parentShardId?: string;
-}
-
-export type IteratorPosition =
-  | { readonly type: 'TRIM_HORIZON' }
-  | { readonly type: 'AFTER_SEQUENCE_NUMBER' | 'AT_SEQUENCE_NUMBER'; readonly sequenceNumber: string };
-
-/** The DynamoDB Streams calls the poller makes: the SDK against DynamoDB Local, or a fake in unit tests. */
-export interface StreamReader {
-  streamArn(tableName: string): Promise<string>;
-  shards(streamArn: string): Promise<ShardDescription[]>;
-  /** `undefined`: the shard is closed and has nothing more at that position. */
-  iterator(streamArn: string, shardId: string, position: IteratorPosition): Promise<string | undefined>;
-  /** `nextIterator` absent: the shard is closed and fully read. */
-  records(iterator: string, limit: number): Promise<{ records: _Record[]; nextIterator?: string }>;
-  close(): void;
-}
-
 const STREAM_TABLES: readonly StreamTableKey[] = Functions.fanout.streams;
 const DEFAULT_INTERVAL_MS = 200;
 const DEFAULT_BATCH_SIZE = 100;
@@ -89,7 +61,6 @@ const DEFAULT_MAX_RETRY_ATTEMPTS = 5;
 const MAX_RETRY_DELAY_MS = 5_000;
 /** New shards appear when DynamoDB rolls or splits one; look for them this often (and when a shard closes). */
 const SHARD_REFRESH_MS = 10_000;
-const TTL_PRINCIPAL = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
 
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
   return createStreamPoller(sdkStreamReader(options.endpoint), options);
@@ -351,185 +322,4 @@ class Poller {
       this.sleepers.add(done);
     });
   }
-}
-
-/**
- * Lambda's reading of a stream handler's response: none, or an empty or absent
- * `batchItemFailures`, is success; otherwise the lowest failed record is the resume
- * point, and an identifier that names no record of the batch fails the whole batch.
- */
-export function firstFailedIndex(response: unknown, records: readonly DynamoDBRecord[]): number | undefined {
-  const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
-  if (failures === undefined || failures === null) return undefined;
-  if (!Array.isArray(failures)) return 0;
-  let first: number | undefined;
-  for (const failure of failures as unknown[]) {
-    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-    const index = typeof id === 'string' && id !== '' ? records.findIndex((record) => record.dynamodb?.SequenceNumber === id) : -1;
-    if (index < 0) return 0;
-    first = first === undefined ? index : Math.min(first, index);
-  }
-  return first;
-}
-
-/** A GetRecords record in the shape Lambda delivers it (binary as base64, times as epoch seconds). */
-export function toLambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
-  const stream = record.dynamodb ?? {};
-  const ttlDeletion = isLocalTtlDeletion(record);
-  const identity = ttlDeletion ? TTL_PRINCIPAL : lambdaIdentity(record.userIdentity);
-  const created = stream.ApproximateCreationDateTime;
-  return {
-    eventID: record.eventID,
-    eventName: ttlDeletion ? 'REMOVE' : (record.eventName as DynamoDBRecord['eventName']),
-    eventVersion: record.eventVersion,
-    eventSource: 'aws:dynamodb',
-    awsRegion: record.awsRegion,
-    dynamodb: withoutUndefined({
-      ApproximateCreationDateTime: created === undefined ? undefined : Math.floor(new Date(created).getTime() / 1000),
-      Keys: imageOf(stream.Keys),
-      NewImage: imageOf(stream.NewImage),
-      OldImage: imageOf(stream.OldImage),
-      SequenceNumber: stream.SequenceNumber,
-      SizeBytes: stream.SizeBytes,
-      StreamViewType: stream.StreamViewType,
-    }),
-    eventSourceARN: streamArn,
-    ...(identity ? { userIdentity: identity } : {}),
-  };
-}
-
-/** DynamoDB Local streams a TTL deletion as an old-image-only record with an event name the SDK does not know. */
-function isLocalTtlDeletion(record: _Record): boolean {
-  const known = record.eventName === 'INSERT' || record.eventName === 'MODIFY' || record.eventName === 'REMOVE';
-  return !known && record.dynamodb?.OldImage !== undefined && record.dynamodb.NewImage === undefined;
-}
-
-function lambdaIdentity(identity: unknown): { type?: string; principalId?: string } | undefined {
-  if (!identity || typeof identity !== 'object') return undefined;
-  const raw = identity as Record<string, string | undefined>;
-  return withoutUndefined({ type: raw.Type ?? raw.type, principalId: raw.PrincipalId ?? raw.principalId });
-}
-
-function imageOf(image: Record<string, SdkAttributeValue> | undefined): Record<string, AttributeValue> | undefined {
-  if (!image) return undefined;
-  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, lambdaAttribute(value)]));
-}
-
-/** Lambda's event is JSON: binary values travel as base64 strings. */
-function lambdaAttribute(value: SdkAttributeValue): AttributeValue {
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (value.L !== undefined) return { L: value.L.map(lambdaAttribute) };
-  if (value.M !== undefined) return { M: imageOf(value.M)! };
-  return value as AttributeValue;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-function cursorKey(streamArn: string, shardId: string): string {
-  return `${streamArn}|${shardId}`;
-}
-
-interface ShardCheckpoint {
-  readonly sequenceNumber?: string;
-  readonly finished?: boolean;
-}
-
-interface CheckpointFile {
-  readonly version: 1;
-  readonly shards: Record<string, ShardCheckpoint>;
-}
-
-/** Checkpoints by stream and shard, written atomically (temp file + rename) so a crash never leaves half a file. */
-class CheckpointStore {
-  private readonly shards: Record<string, ShardCheckpoint>;
-
-  constructor(private readonly path: string | undefined) {
-    this.shards = path && existsSync(path) ? readCheckpointFile(path).shards : {};
-  }
-
-  get(streamArn: string, shardId: string): ShardCheckpoint | undefined {
-    return this.shards[cursorKey(streamArn, shardId)];
-  }
-
-  set(streamArn: string, shardId: string, checkpoint: ShardCheckpoint): void {
-    this.shards[cursorKey(streamArn, shardId)] = checkpoint;
-  }
-
-  /** Forgets the shards of a stream that are no longer listed. */
-  retain(streamArn: string, liveShardIds: ReadonlySet<string>): void {
-    for (const key of Object.keys(this.shards)) {
-      const [arn, shardId] = key.split('|');
-      if (arn === streamArn && !liveShardIds.has(shardId!)) delete this.shards[key];
-    }
-  }
-
-  save(): void {
-    if (!this.path) return;
-    const file: CheckpointFile = { version: 1, shards: this.shards };
-    const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
-    renameSync(temporary, this.path);
-  }
-}
-
-function readCheckpointFile(path: string): CheckpointFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`stream checkpoint file ${path} is not valid JSON (${(error as Error).message}); delete it to replay the streams from their oldest record`);
-  }
-  const shards = (parsed as Partial<CheckpointFile> | null)?.shards;
-  if ((parsed as Partial<CheckpointFile> | null)?.version !== 1 || !shards || typeof shards !== 'object') {
-    throw new Error(`stream checkpoint file ${path} is not a version 1 checkpoint file; delete it to replay the streams from their oldest record`);
-  }
-  return { version: 1, shards };
-}
-
-function sdkStreamReader(endpoint: string): StreamReader {
-  // Bounded like every function's clients: a hung DynamoDB Local fails a poll, which is retried.
-  const env = { [EndpointEnv.dynamodb]: endpoint };
-  const dynamodb = dynamoDbClient(env);
-  const streams = dynamoDbStreamsClient(env);
-  return {
-    async streamArn(tableName) {
-      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
-      if (!Table?.StreamSpecification?.StreamEnabled || !Table.LatestStreamArn) throw new Error(`table ${tableName} has no stream to poll`);
-      return Table.LatestStreamArn;
-    },
-    async shards(streamArn) {
-      const shards: ShardDescription[] = [];
-      let start: string | undefined;
-      do {
-        const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
-        for (const shard of StreamDescription?.Shards ?? []) {
-          if (shard.ShardId) shards.push(withoutUndefined({ shardId: shard.ShardId, parentShardId: shard.ParentShardId }));
-        }
-        start = StreamDescription?.LastEvaluatedShardId;
-      } while (start);
-      return shards;
-    },
-    async iterator(streamArn, shardId, position) {
-      const { ShardIterator } = await streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: streamArn,
-          ShardId: shardId,
-          ShardIteratorType: position.type,
-          SequenceNumber: position.type === 'TRIM_HORIZON' ? undefined : position.sequenceNumber,
-        }),
-      );
-      return ShardIterator;
-    },
-    async records(iterator, limit) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
-      return { records: page.Records ?? [], nextIterator: page.NextShardIterator };
-    },
-    close() {
-      dynamodb.destroy();
-      streams.destroy();
-    },
-  };
 }

@@ -66,7 +66,7 @@ export function sigV4Auth(options: { readonly region: string; readonly credentia
 }
 
 /**
- * The stack's gateway responses are stage-wide (`lib/gateway.ts`), so on an IAM-authorized
+ * The stack's gateway responses are stage-wide (`lib/gateway/responses.ts`), so on an IAM-authorized
  * admin route API Gateway's ACCESS_DENIED (IAM refused `execute-api:Invoke`, or the caller
  * is not in the API's `operatorPrincipals`) arrives with the access-token body 403
  * `insufficient_scope`, which is not about an access token: an admin call never carries one.

@@ -1,11 +1,11 @@
 /**
- * One request to the Tollgate HTTP API, with the failure modes turned into `CliError`s: a
+ * One request to the Tollgate HTTP API, with the failure modes turned into `ApiError`s: a
  * refusal carries the server's `error` code, an unreachable server gets a one-line hint.
  */
 import { randomUUID } from 'node:crypto';
-import type { FetchLike } from '../client/index';
-import type { AuthStrategy } from './auth';
-import { NetworkError, ServerError, UnexpectedResponse } from './errors';
+import type { FetchLike } from './tollgate-client';
+import type { AuthStrategy } from './admin-auth';
+import { NetworkError, ServerError, UnexpectedResponse } from './api-errors';
 
 export type { FetchLike };
 

@@ -9,9 +9,9 @@
 import { z } from 'zod';
 import { LEAK_RESPONSES, type LeakResponse } from '../common/leaks';
 import type { ClientLimits as StoredLimits } from '../common/tables';
-import type { AuthStrategy } from './auth';
-import { UnexpectedResponse } from './errors';
-import { ApiHttp, apiPath, type ApiRequest, type FetchLike } from './http';
+import type { AuthStrategy } from './admin-auth';
+import { UnexpectedResponse } from './api-errors';
+import { ApiHttp, apiPath, type ApiRequest, type FetchLike } from './api-http';
 
 const epochSeconds = z.number();
 

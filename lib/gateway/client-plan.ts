@@ -1,0 +1,47 @@
+/**
+ * The default per-client usage plan: clients' usage keys (the authorizer's
+ * `usageIdentifierKey`) are registered with it by the admin function, and the fallback usage
+ * key in it serves every client without its own. What the admin function may do with plans
+ * and keys is in `lib/usage-plans.ts`.
+ */
+import { Stack, Tags } from 'aws-cdk-lib';
+import { ApiKey, type RestApi, type ThrottleSettings, type UsagePlan } from 'aws-cdk-lib/aws-apigateway';
+import type { Construct } from 'constructs';
+import { UsageNaming } from '../../common/config';
+import { KMS_TAG_APPLICATION_VALUE } from '../../common/tokens';
+import { fallbackUsageKeyValue } from '../usage-plans';
+
+export interface ClientPlan {
+  readonly plan: UsagePlan;
+  readonly fallbackKey: ApiKey;
+  /** The fallback key's value, known at synth (see `fallbackUsageKeyValue`). */
+  readonly fallbackKeyValue: string;
+}
+
+/** The default plan's name, by which the admin function finds it (its id would be a dependency cycle). */
+export function clientPlanName(scope: Construct): string {
+  return `${Stack.of(scope).stackName}-clients`;
+}
+
+/** The plan on the API's stage, and the fallback key (a child of `scope`) in it. */
+export function addClientPlan(scope: Construct, api: RestApi, throttle: ThrottleSettings): ClientPlan {
+  const plan = api.addUsagePlan('ClientPlan', {
+    name: clientPlanName(scope),
+    description: 'Tollgate: default per-client throttle; client usage keys are registered here',
+    throttle,
+    apiStages: [{ api, stage: api.deploymentStage }],
+  });
+  // The admin function may bind and unbind keys only in Tollgate-tagged plans (lib/usage-plans.ts).
+  Tags.of(plan).add(UsageNaming.applicationTag, KMS_TAG_APPLICATION_VALUE);
+  const fallbackKeyId = 'FallbackUsageKey';
+  const fallbackKeyValue = fallbackUsageKeyValue(Stack.of(scope).stackName, `${scope.node.path}/${fallbackKeyId}`);
+  // Not tagged as Tollgate's; the admin function's explicit Denies (guardStackUsageResources) keep it from deleting or unbinding it.
+  const fallbackKey = new ApiKey(scope, fallbackKeyId, {
+    apiKeyName: `${Stack.of(scope).stackName}-fallback-usage-key`,
+    description: 'Tollgate: usage key of clients without their own (registration failed or pending); they share its bucket',
+    value: fallbackKeyValue,
+    enabled: true,
+  });
+  plan.addApiKey(fallbackKey);
+  return { plan, fallbackKey, fallbackKeyValue };
+}
