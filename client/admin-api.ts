@@ -1,5 +1,5 @@
 /**
- * Typed access to Tollgate's operator API (contract §2, `docs/api.md`): one method per
+ * Typed access to Tollgate's operator API (docs/api.md#operator-api-admin): one method per
  * admin route. Answers are checked against the documented shapes but kept whole (unknown
  * fields pass through), so `--json` prints exactly what the server said.
  *

@@ -35,7 +35,7 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
   // request's header, replacing what the client sent under that name). A name with no
   // value yet gets an empty static value for the same reason. API Gateway cannot drop
   // other header names from a proxy integration: the authorizer refuses requests that
-  // carry any `X-Tollgate-*` header (lambda/core/reserved-headers.ts), and docs/api.md
+  // carry any `X-Tollgate-*` header (lambda/core/authorizer/reserved-headers.ts), and docs/api.md
   // states what that covers and what it does not (a request answered from the
   // authorizer cache is not seen by the authorizer).
   const identity = (Object.keys(UpstreamHeader) as UpstreamHeaderKey[]).map((key) => {
@@ -49,7 +49,7 @@ export function upstreamRequestParameters(forwardBearerToken: boolean, withProxy
     ...Object.fromEntries(METHOD_OVERRIDE_HEADERS.map((name) => [`integration.request.header.${name}`, 'context.httpMethod'])),
     ...Object.fromEntries(PATH_OVERRIDE_HEADERS.map((name) => [`integration.request.header.${name}`, staticValue('')])),
     // An HTTP proxy integration passes every client header through unless a mapping
-    // overrides it; the empty static value replaces the bearer token (contract §2.1).
+    // overrides it; the empty static value replaces the bearer token (docs/api.md#what-the-upstream-receives-upstream-contract).
     ...(!forwardBearerToken && { 'integration.request.header.Authorization': staticValue('') }),
   };
 }
