@@ -70,11 +70,18 @@ export type Decision = Allowed | Forbidden | Rejected;
  */
 interface CachedToken extends Cacheable, TokenSummary {
   readonly apiKeyId: string;
+  /** Interned: tokens with the same scopes share the string. */
   readonly scope: string;
+  /** The ring of audiences' own string where the token names one (the usual case), so it is shared. */
   readonly aud: string | readonly string[];
-  /** Per service index, made on the token's first request to that service. */
-  readonly grants: (Grant | undefined)[];
-  readonly contexts: (AuthorizerContext | undefined)[];
+  /**
+   * The service of the token's last request, with the token's grant and context there. A
+   * token is minted for one service, so this is nearly always its only one; a request to
+   * another recomputes both (two Map lookups and one small object).
+   */
+  serviceIndex: number;
+  grant: Grant | undefined;
+  context: AuthorizerContext | undefined;
   /** What API Gateway meters this token's requests under (`usageIdentifierKey`). */
   readonly usageKey: string | undefined;
   /** The method ARN of {@link lastAllowed}. */
@@ -209,10 +216,11 @@ export class Authorizer {
       // The ring's own string: shared by every cached token of that key.
       kid: verified.key.kid,
       apiKeyId: verified.apiKeyId,
-      scope: verified.scope,
-      aud: verified.aud,
-      grants: [],
-      contexts: [],
+      scope: intern(verified.scope),
+      aud: typeof verified.aud === 'string' ? (this.deps.services.audiences.find((a) => a === verified.aud) ?? verified.aud) : verified.aud,
+      serviceIndex: -1,
+      grant: undefined,
+      context: undefined,
       usageKey: verified.usageKey ?? this.deps.fallbackUsageKey,
       validUntilMs: validUntilSeconds * 1000,
       lastArn: '',
@@ -242,12 +250,14 @@ export class Authorizer {
     if (entry.aud !== service.audience && !namesAudience(entry.aud, service.audience)) {
       return { outcome: 'reject', reason: RejectReason.wrongAudience, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
-    const grant = (entry.grants[service.index] ??= service.routes.grant(entry.scope));
+    const grant = this.onService(entry, service).grant!;
     const outcome = service.routes.outcome(grant, arn, routed.pathStart === parts.pathStart ? parts : { ...parts, pathStart: routed.pathStart });
     if (outcome === 'allow') {
       if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;
-      const allowed: Allowed = { outcome: 'allow', clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, this.contextFor(entry, service), 'Allow', arn) };
-      entry.lastArn = arn;
+      const response = responseOf(entry, this.contextFor(entry, service), 'Allow', arn);
+      const allowed: Allowed = { outcome: 'allow', clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response };
+      // The policy's own (shared) copy of the ARN, not the event's: kept per token, it would cost its length.
+      entry.lastArn = (response.policyDocument.Statement[0] as { Resource: string }).Resource;
       entry.lastAllowed = allowed;
       return allowed;
     }
@@ -259,17 +269,27 @@ export class Authorizer {
     return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, this.contextFor(entry, service), 'Deny', arn) };
   }
 
-  /** What API Gateway passes on to the upstream for the token on a service: made once per token and service. */
+  /** What API Gateway passes on to the upstream for the token on a service. */
   private contextFor(entry: CachedToken, service: RoutedService): AuthorizerContext {
+    return this.onService(entry, service).context!;
+  }
+
+  /** The token's grant and context on `service`, made when it first (or again) calls that service. */
+  private onService(entry: CachedToken, service: RoutedService): CachedToken {
+    if (entry.serviceIndex === service.index) return entry;
+    const grant = service.routes.grant(entry.scope);
+    entry.serviceIndex = service.index;
+    entry.grant = grant;
     // A literal with the contract's keys (not computed ones), so every context shares one V8 shape.
-    return (entry.contexts[service.index] ??= {
+    entry.context = {
       clientId: entry.clientId,
-      scopes: (entry.grants[service.index] ??= service.routes.grant(entry.scope)).scopes,
+      scopes: grant.scopes,
       jti: entry.jti,
       keyId: entry.apiKeyId,
       kid: entry.kid,
       service: service.name,
-    } satisfies AuthorizerContext);
+    } satisfies AuthorizerContext;
+    return entry;
   }
 }
 
@@ -294,6 +314,18 @@ function suspended(entry: CachedToken, arn: string, suspension: { readonly until
   // The gateway reads the refusal from two more context keys (common/config.ts `SuspensionContextKey`).
   const refusal = { ...context, [SuspensionContextKey.error]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
   return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, refusal, 'Deny', arn) };
+}
+
+/** Scope strings seen, so cached tokens with the same scopes share one string. */
+const SCOPES = new Map<string, string>();
+const SCOPES_LIMIT = 4096;
+
+function intern(scope: string): string {
+  const known = SCOPES.get(scope);
+  if (known !== undefined) return known;
+  if (SCOPES.size >= SCOPES_LIMIT) SCOPES.clear();
+  SCOPES.set(scope, scope);
+  return scope;
 }
 
 function rejected(reason: RejectReason, facts: TokenFacts = {}, error?: unknown): Rejected {

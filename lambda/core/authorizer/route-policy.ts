@@ -156,7 +156,27 @@ export class RoutePolicy {
  * the ARN cannot widen it, because `requestPath` refuses paths holding one.
  */
 export function requestPolicy(effect: 'Allow' | 'Deny', methodArn: string): PolicyDocument {
-  return { Version: POLICY_VERSION, Statement: [{ Action: INVOKE, Effect: effect, Resource: methodArn }] };
+  const policies = effect === 'Allow' ? ALLOW_POLICIES : DENY_POLICIES;
+  const known = policies.get(methodArn);
+  if (known !== undefined) return known;
+  // Frozen: one object answers every token's request to the same method ARN.
+  const policy: PolicyDocument = deepFreeze({ Version: POLICY_VERSION, Statement: [{ Action: INVOKE, Effect: effect, Resource: methodArn }] });
+  if (policies.size >= POLICY_CACHE_LIMIT) policies.clear();
+  policies.set(methodArn, policy);
+  return policy;
+}
+
+/** Policies by method ARN: requests to the same path share one (per-token policies would cost memory per cached token). */
+const ALLOW_POLICIES = new Map<string, PolicyDocument>();
+const DENY_POLICIES = new Map<string, PolicyDocument>();
+const POLICY_CACHE_LIMIT = 4096;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** The prefix of the previous method ARN: requests to one stage share it, so its string is reused. */
