@@ -11,6 +11,7 @@
  * service settings (`upstreamUrl`, `routes`, `unmatchedRoutes`, `audience`) exactly as
  * before: the same audience, the same paths, no prefix.
  */
+import { ConfigurationError } from './errors';
 import { checkedJson, DEFAULT_ROUTES, routeRulesProblem, SCOPE_TOKEN_PATTERN, type RouteRule, type UnmatchedRoutes } from './config';
 
 export interface ServiceDefinition {
@@ -168,7 +169,7 @@ export function resolveServices(services: readonly ServiceDefinition[], apiUrl: 
   for (const service of resolved) {
     for (const name of new Set([service.audience, service.resource])) {
       const other = names.get(name);
-      if (other !== undefined && other !== service.name) throw new Error(`services ${other} and ${service.name} share the audience or URL "${name}": each service needs its own`);
+      if (other !== undefined && other !== service.name) throw new ConfigurationError(`services ${other} and ${service.name} share the audience or URL "${name}": each service needs its own`);
       names.set(name, service.name);
     }
   }
@@ -194,6 +195,6 @@ export function servicesEnvironment(list: readonly ServiceDefinition[]): string 
 /** Parses `TOLLGATE_SERVICES`-style JSON; the error names the setting. */
 export function parseServices(json: string, setting: string): ServiceDefinition[] {
   const checked = checkedJson(json, setting, servicesProblem);
-  if ('message' in checked) throw new Error(checked.message);
+  if ('message' in checked) throw new ConfigurationError(checked.message, setting);
   return checked.value as ServiceDefinition[];
 }

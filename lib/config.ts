@@ -21,6 +21,7 @@ import {
   type UnmatchedRoutes,
 } from '../common/config';
 import type { FunctionName } from '../common/functions';
+import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
@@ -124,13 +125,14 @@ export const SETTINGS = [
 ] as const satisfies readonly (keyof TollgateConfig)[];
 export type SettingName = (typeof SETTINGS)[number];
 
-export class ConfigError extends Error {
+/** A setting the stack refuses at synth: the one `ConfigurationError`, naming the CDK setting. */
+export class ConfigError extends ConfigurationError {
   override readonly name = 'ConfigError';
   constructor(
-    readonly setting: SettingName,
+    override readonly setting: SettingName,
     problem: string,
   ) {
-    super(`Invalid Tollgate configuration: ${setting} ${problem}`);
+    super(`Invalid Tollgate configuration: ${setting} ${problem}`, setting);
   }
 }
 

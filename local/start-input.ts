@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, checkedJson, Defaults, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
@@ -56,7 +57,7 @@ export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache] [--help]]';
 
 /** Input `npm start` refuses before it starts anything (exit 2); `usage` for command-line mistakes. */
-export class StartInputError extends Error {
+export class StartInputError extends ConfigurationError {
   override readonly name = 'StartInputError';
   constructor(
     message: string,

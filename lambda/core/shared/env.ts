@@ -8,9 +8,9 @@ import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tok
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
-}
+import { ConfigurationError } from '../../../common/errors';
+
+export { ConfigurationError };
 
 export function requireString(env: Environment, name: string): string {
   const value = env[name];
