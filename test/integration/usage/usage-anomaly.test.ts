@@ -50,8 +50,8 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
 
     const events: { detailType: string; detail: Record<string, unknown> }[] = [];
     const audits: AuditEvent[] = [];
-    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
     let nowMs = (start + 91 * 60) * 1000;
     const monitor = new AnomalyMonitor(
       anomalyPorts(anomalyStore, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ detailType: e.detailType, detail: { ...e.detail } })),
@@ -109,7 +109,7 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     );
     await meters.apply('probe', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
     const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
     const events: Record<string, unknown>[] = [];
     const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => (start + 5 * 60) * 1000);
     const flags = await monitor.check(['owner']);
