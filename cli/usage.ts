@@ -178,7 +178,9 @@ function addLimits(usage: Command, wrap: Wrap): void {
     .option('--period <period>', 'DAY, WEEK or MONTH (UTC)')
     .option('--remove', 'remove the metered quota')
     .action(
-      wrap(async (ctx, clientId: string | undefined, opts: { key?: string; limit?: number; period?: string; remove?: boolean }) => {
+      wrap(async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: string; remove?: boolean }) => {
+        // `usage` has a --key of its own (a filter), and Commander hands an option to the first command that knows it.
+        const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
         if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
         const api = await ctx.admin();
         const quota = opts.remove === true ? null : opts.limit !== undefined || opts.period !== undefined ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' } : undefined;

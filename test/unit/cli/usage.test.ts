@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anomaliesTable, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
+import { anomaliesTable, keyQuotaView, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
 import type { UsagePoint, UsageSeries } from '../../../client/admin-api';
 import { rows } from './harness';
 
@@ -82,5 +82,26 @@ describe('anomaliesTable', () => {
       ['2026-12-06T20:00:00Z', 'zeta', 'new_networks', '2', '9', 'notify'],
     ]);
     expect(anomaliesTable({ anomalies: [] })).toBe('No anomaly flagged in this window.');
+  });
+});
+
+describe('keyQuotaView', () => {
+  it('shows the key, its client, its own quota with what is left, and its suspension', () => {
+    const text = keyQuotaView({
+      keyId: 'key_0123456789abcdef0123',
+      clientId: 'acme',
+      quota: { limit: 20, period: 'DAY' },
+      period: { start: Date.UTC(2026, 11, 6) / 1000, end: Date.UTC(2026, 11, 7) / 1000, used: 20, remaining: 0 },
+      suspendedUntil: Date.UTC(2026, 11, 7) / 1000,
+    });
+    expect(rows(text)).toEqual([
+      ['FIELD', 'VALUE'],
+      ['key', 'key_0123456789abcdef0123'],
+      ['client', 'acme'],
+      ['quota', '20 per DAY'],
+      ['this period', '20 used, 0 left, until 2026-12-07T00:00:00Z'],
+      ['suspended', 'until 2026-12-07T00:00:00Z'],
+    ]);
+    expect(rows(keyQuotaView({ keyId: 'key_0123456789abcdef0123', clientId: 'acme' }))).toContainEqual(['quota', 'none']);
   });
 });
