@@ -115,7 +115,7 @@ export function anomaliesTable(list: AnomalyList): string {
   if (list.anomalies.length === 0) return 'No anomaly flagged in this window.';
   return table(
     ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
-    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.rule, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
+    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.keyId === undefined ? a.rule : `${a.rule} (${a.keyId})`, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
   );
 }
 

@@ -122,7 +122,18 @@ export type UsageTop = z.infer<typeof UsageTop>;
 
 export const AnomalyList = z.looseObject({
   anomalies: z.array(
-    z.looseObject({ clientId: z.string(), rule: z.string(), minute: z.number(), baseline: z.number(), observed: z.number(), response: z.string(), flaggedAt: z.number(), suspendedUntil: z.number().optional() }),
+    z.looseObject({
+      clientId: z.string(),
+      rule: z.string(),
+      minute: z.number(),
+      baseline: z.number(),
+      observed: z.number(),
+      response: z.string(),
+      flaggedAt: z.number(),
+      suspendedUntil: z.number().optional(),
+      /** The one key a `key_network_spread` flag is about. */
+      keyId: z.string().optional(),
+    }),
   ),
 });
 export type AnomalyList = z.infer<typeof AnomalyList>;

@@ -311,6 +311,11 @@ export const UsageAttr = {
   batches: 'batches',
   /** String set of the API keys (keyIds) a client used in the minute: what an anomaly response `revoke` revokes. */
   keys: 'keys',
+  /**
+   * String set of `<keyId> <wide network>` pairs (client-minute rows only): the /16 (IPv4) or
+   * /32 (IPv6) each key was used from in the minute, for the `key_network_spread` rule.
+   */
+  keyNetworks: 'keyNetworks',
   /** TTL: the bucket's end plus its granularity's retention. */
   expiresAt: 'expiresAt',
 } as const;

@@ -74,12 +74,14 @@ describe('anomaliesTable', () => {
       anomalies: [
         { clientId: 'acme', rule: 'rate_spike', minute, baseline: 4.5, observed: 120, response: 'suspend', flaggedAt: minute + 120, suspendedUntil: minute + 3720 },
         { clientId: 'zeta', rule: 'new_networks', minute, baseline: 2, observed: 9, response: 'notify', flaggedAt: minute + 120 },
+        { clientId: 'zeta', rule: 'key_network_spread', minute, baseline: 1, observed: 2, response: 'notify', flaggedAt: minute + 120, keyId: 'key_0123456789abcdef0123' },
       ],
     });
     expect(rows(text)).toEqual([
       ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
       ['2026-12-06T20:00:00Z', 'acme', 'rate_spike', '4.5', '120', 'suspended until 2026-12-06T21:02:00Z'],
       ['2026-12-06T20:00:00Z', 'zeta', 'new_networks', '2', '9', 'notify'],
+      ['2026-12-06T20:00:00Z', 'zeta', 'key_network_spread (key_0123456789abcdef0123)', '1', '2', 'notify'],
     ]);
     expect(anomaliesTable({ anomalies: [] })).toBe('No anomaly flagged in this window.');
   });
