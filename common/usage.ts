@@ -9,7 +9,7 @@
 import { SECONDS_PER_DAY } from './config';
 
 /**
- * Context keys of the authorizer's Deny for a suspended client: the gateway renders its
+ * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its
  * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
  * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
  */
@@ -24,7 +24,7 @@ export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' }
 export const SUSPENDED_RESPONSES = {
   quota_exceeded: {
     statusCode: 403,
-    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client for the current period is used up.' },
+    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client, or of this API key, for the current period is used up.' },
   },
   suspended: {
     statusCode: 403,
