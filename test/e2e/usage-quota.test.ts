@@ -146,7 +146,7 @@ describe('metered quota on the local stack', () => {
     const both = await cli('usage', 'quota', 'perkey', '--key', limited.keyId);
     expect(both.code).toBe(2);
 
-    // Both keys in turn, about 8 requests a second each, until the limited one is refused (at most 30 s).
+    // Both keys in turn, about 9 requests a second each, until the limited one is refused (at most 30 s).
     let served = 0;
     let otherServed = 0;
     let refusal: Awaited<ReturnType<typeof get>> | undefined;
@@ -163,7 +163,7 @@ describe('metered quota on the local stack', () => {
     expect(refusal, `served ${served}`).toBeDefined();
     expect(refusal!.status).toBe(403);
     expect(served).toBeGreaterThanOrEqual(20);
-    // Documented bound (docs/usage.md, "Per-key quotas"): rate × the metering delay (under 3.75 s here at about 8 requests a second).
+    // Documented bound (docs/usage.md, "Per-key quotas"): rate × the metering delay (about 3.3 s here at about 9 requests a second).
     expect(served - 20).toBeLessThanOrEqual(30);
     const retryAfter = Number(refusal!.headers.get('retry-after'));
     expect(JSON.parse(refusal!.body)).toEqual({ ...SUSPENDED_RESPONSES.quota_exceeded.body, retry_after: String(retryAfter) });
