@@ -189,9 +189,9 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
   }
 
   /**
-   * The suspension write, on a client record or an API key record: both name it with the
-   * same attributes (`suspendedUntil`, `suspendedReason`, `suspendedAtMs`) and both streams
-   * reach the fan-out, so the one conditional write serves either.
+   * The suspension write, on a client record or an API key record (each with its own
+   * attribute names): both tables' streams reach the fan-out, so the one conditional write
+   * serves either. Only while the record is active: a revoked key or client needs no suspension.
    */
   private async writeSuspension(
     subject: string,
@@ -201,19 +201,15 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     condition: string,
     table: 'clients' | 'apiKeys' = 'clients',
   ): Promise<boolean> {
+    const attr = table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tables[table],
-          Key: table === 'clients' ? { [ClientAttr.clientId]: subject } : { [ApiKeyAttr.keyId]: subject },
+          Key: { [attr.key]: subject },
           UpdateExpression: 'SET #until = :until, #reason = :reason, #at = :at',
           ConditionExpression: `#status = :active AND (${condition})`,
-          ExpressionAttributeNames: {
-            '#until': ClientAttr.suspendedUntil,
-            '#reason': ClientAttr.suspendedReason,
-            '#at': ClientAttr.suspendedAtMs,
-            '#status': ClientAttr.status,
-          },
+          ExpressionAttributeNames: { '#until': attr.suspendedUntil, '#reason': attr.suspendedReason, '#at': attr.suspendedAtMs, '#status': attr.status },
           ExpressionAttributeValues: { ':until': untilSeconds, ':reason': reason, ':at': nowMs, ':active': CredentialStatus.Active },
         }),
       );
