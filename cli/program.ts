@@ -17,7 +17,7 @@ import { ExitCode, exitCodeOf } from './errors';
 import { leakCommands } from './leak-commands';
 import { smokeCommand } from './smoke';
 import { DEFAULT_LOCAL_URL, TargetEnv } from './target';
-import { addResume, anomaliesCommand, usageCommand } from './usage';
+import { addKeyResume, addResume, anomaliesCommand, usageCommand } from './usage';
 
 export type { CliDeps } from './context';
 
@@ -47,8 +47,10 @@ export function buildProgram(deps: CliDeps): Command {
   const wrap = (run: Parameters<typeof action>[1]) => action(deps, run);
   const clients = clientsCommand(deps);
   addResume(clients, wrap);
+  const keys = keysCommand(deps);
+  addKeyResume(keys, wrap);
   const leaks = leakCommands(deps, wrap);
-  for (const command of [keysCommand(deps), tokensCommand(deps), clients, limitsCommand(deps), usageCommand(wrap), anomaliesCommand(wrap), signingKeysCommand(deps), tokenCommand(deps), smokeCommand((run) => action(deps, run)), ...leaks]) {
+  for (const command of [keys, tokensCommand(deps), clients, limitsCommand(deps), usageCommand(wrap), anomaliesCommand(wrap), signingKeysCommand(deps), tokenCommand(deps), smokeCommand((run) => action(deps, run)), ...leaks]) {
     inherit(command, program);
     program.addCommand(command);
   }

@@ -4,8 +4,9 @@
  * `--json`. The server checks every parameter and names a bad one (exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { AdminApi, AnomalyList, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
+import type { AdminApi, AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
 import { isoTime, table } from './format';
+import { UsageError } from './errors';
 
 /** What a command's action gets from the program (`cli/program.ts`). */
 export interface UsageCommandContext {
@@ -114,12 +115,40 @@ export function anomaliesTable(list: AnomalyList): string {
   if (list.anomalies.length === 0) return 'No anomaly flagged in this window.';
   return table(
     ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
-    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.rule, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
+    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.keyId === undefined ? a.rule : `${a.rule} (${a.keyId})`, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
   );
 }
 
 export function resumed(view: QuotaView): string {
   return view.suspendedUntil === undefined ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).` : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
+}
+
+/** An API key's own metered quota, what is left of it, and its own suspension. */
+export function keyQuotaView(view: KeyQuotaView): string {
+  const rows: [string, string][] = [
+    ['key', view.keyId],
+    ['client', view.clientId],
+    ['quota', view.quota ? `${view.quota.limit} per ${view.quota.period}` : 'none'],
+  ];
+  if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
+  rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
+  return table(['FIELD', 'VALUE'], rows);
+}
+
+/** `keys resume <keyId>`, added to the program's `keys` group: lifts a key's own suspension (its per-key quota). */
+export function addKeyResume(keys: Command, wrap: Wrap): void {
+  keys
+    .command('resume')
+    .description("lift the key's own suspension (its per-key quota) now; a key that is not suspended is left as it is")
+    .argument('<keyId>')
+    .action(
+      wrap(async (ctx, keyId: string) => {
+        const view = await (await ctx.admin()).resumeKey(keyId);
+        ctx.print(view, () =>
+          view.suspendedUntil === undefined ? `${view.keyId} is not suspended; its tokens are served (within the revocation bound).` : `${view.keyId} is still suspended until ${isoTime(view.suspendedUntil)}.`,
+        );
+      }),
+    );
 }
 
 /** A client's metered quota and credits, what is left of them, and its suspension. */
@@ -138,24 +167,29 @@ function wholeNumber(value: string): number {
   return Number(value);
 }
 
-/** `usage quota <clientId>` and `usage credits <clientId>`, added to `usage`. */
+/** `usage quota <clientId>` (or `usage quota --key <keyId>`) and `usage credits <clientId>`, added to `usage`. */
 function addLimits(usage: Command, wrap: Wrap): void {
   usage
     .command('quota')
-    .description("show a client's metered quota and credits, or set the quota (--limit and --period) or remove it (--remove)")
-    .argument('<clientId>')
+    .description("show a client's (or with --key one API key's) metered quota, or set it (--limit and --period) or remove it (--remove)")
+    .argument('[clientId]', 'the client; omit it with --key')
+    .option('--key <keyId>', "one API key's own quota instead of the client's (key_…)")
     .option('--limit <n>', 'requests per period', wholeNumber)
     .option('--period <period>', 'DAY, WEEK or MONTH (UTC)')
     .option('--remove', 'remove the metered quota')
     .action(
-      wrap(async (ctx, clientId: string, opts: { limit?: number; period?: string; remove?: boolean }) => {
+      wrap(async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: string; remove?: boolean }) => {
+        // `usage` has a --key of its own (a filter), and Commander hands an option to the first command that knows it.
+        const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
+        if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
         const api = await ctx.admin();
-        const view =
-          opts.remove === true
-            ? await api.setQuota(clientId, null)
-            : opts.limit !== undefined || opts.period !== undefined
-              ? await api.setQuota(clientId, { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' })
-              : await api.getQuota(clientId);
+        const quota = opts.remove === true ? null : opts.limit !== undefined || opts.period !== undefined ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' } : undefined;
+        if (opts.key !== undefined) {
+          const view = quota === undefined ? await api.getKeyQuota(opts.key) : await api.setKeyQuota(opts.key, quota);
+          ctx.print(view, () => keyQuotaView(view));
+          return;
+        }
+        const view = quota === undefined ? await api.getQuota(clientId!) : await api.setQuota(clientId!, quota);
         ctx.print(view, () => quotaView(view));
       }),
     );

@@ -122,7 +122,18 @@ export type UsageTop = z.infer<typeof UsageTop>;
 
 export const AnomalyList = z.looseObject({
   anomalies: z.array(
-    z.looseObject({ clientId: z.string(), rule: z.string(), minute: z.number(), baseline: z.number(), observed: z.number(), response: z.string(), flaggedAt: z.number(), suspendedUntil: z.number().optional() }),
+    z.looseObject({
+      clientId: z.string(),
+      rule: z.string(),
+      minute: z.number(),
+      baseline: z.number(),
+      observed: z.number(),
+      response: z.string(),
+      flaggedAt: z.number(),
+      suspendedUntil: z.number().optional(),
+      /** The one key a `key_network_spread` flag is about. */
+      keyId: z.string().optional(),
+    }),
   ),
 });
 export type AnomalyList = z.infer<typeof AnomalyList>;
@@ -136,6 +147,16 @@ export const QuotaView = z.looseObject({
   suspendedUntil: z.number().optional(),
 });
 export type QuotaView = z.infer<typeof QuotaView>;
+
+/** `GET`/`PUT /admin/keys/{keyId}/quota` and `POST /admin/keys/{keyId}/resume`. */
+export const KeyQuotaView = z.looseObject({
+  keyId: z.string(),
+  clientId: z.string(),
+  quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
+  period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
+  suspendedUntil: z.number().optional(),
+});
+export type KeyQuotaView = z.infer<typeof KeyQuotaView>;
 
 /** Query of `GET /admin/clients/{clientId}/usage`; the server checks every value. */
 export interface UsageQuery {
@@ -300,6 +321,18 @@ export class AdminApi {
 
   setAnomalyPolicy(clientId: string, policy: string): Promise<{ clientId: string; policy: string }> {
     return this.call(z.looseObject({ clientId: z.string(), policy: z.string() }), { method: 'PUT', path: apiPath`admin/clients/${clientId}/anomaly-policy`, json: { policy } });
+  }
+
+  getKeyQuota(keyId: string): Promise<KeyQuotaView> {
+    return this.call(KeyQuotaView, { method: 'GET', path: apiPath`admin/keys/${keyId}/quota` });
+  }
+
+  setKeyQuota(keyId: string, quota: { readonly limit: number; readonly period: string } | null): Promise<KeyQuotaView> {
+    return this.call(KeyQuotaView, { method: 'PUT', path: apiPath`admin/keys/${keyId}/quota`, json: { quota } });
+  }
+
+  resumeKey(keyId: string): Promise<KeyQuotaView> {
+    return this.call(KeyQuotaView, { method: 'POST', path: apiPath`admin/keys/${keyId}/resume`, json: {} });
   }
 
   resumeClient(clientId: string): Promise<QuotaView> {

@@ -53,6 +53,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('PUT', '/admin/clients/{clientId}/quota'),
   admin('POST', '/admin/clients/{clientId}/resume'),
   admin('PUT', '/admin/clients/{clientId}/credits'),
+  admin('GET', '/admin/keys/{keyId}/quota'),
+  admin('PUT', '/admin/keys/{keyId}/quota'),
+  admin('POST', '/admin/keys/{keyId}/resume'),
   admin('PUT', '/admin/clients/{clientId}/anomaly-policy'),
   admin('GET', '/admin/anomalies'),
 ];

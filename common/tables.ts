@@ -73,6 +73,18 @@ export const ApiKeyAttr = {
    * hygiene run queries them instead of scanning the table.
    */
   activePartition: 'activePartition',
+  /** Per-key metered quota (docs/usage.md): `{limit, period}` enforced from the key's meters. */
+  meteredQuota: 'meteredQuota',
+  /**
+   * Epoch seconds until which this key alone is suspended (its own quota is used up); the
+   * fan-out carries each change to the authorizers as a `ksus` feed entry. Same names as the
+   * client's, so one suspension write serves both records.
+   */
+  suspendedUntil: 'suspendedUntil',
+  /** `quota_exceeded`, or `resumed` when an operator lifted it. */
+  suspendedReason: 'suspendedReason',
+  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
+  suspendedAtMs: 'suspendedAtMs',
 } as const;
 
 export const ACTIVE_PARTITION = 'active';
@@ -231,6 +243,13 @@ export const RevocationKind = {
    * so lifting a suspension is an entry whose `until` is the moment it was lifted.
    */
   Suspension: 'sus',
+  /**
+   * A time-boxed suspension of one API key (its per-key quota is used up), by
+   * {@link suspensionValue} with the key id as subject (`<keyId>#<until>#<reason>`): only the
+   * tokens that key minted are refused; the client's other keys keep working. Newest wins, as
+   * for clients. A kind of its own, because a client id may look like a key id.
+   */
+  KeySuspension: 'ksus',
 } as const;
 export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
 
@@ -292,6 +311,11 @@ export const UsageAttr = {
   batches: 'batches',
   /** String set of the API keys (keyIds) a client used in the minute: what an anomaly response `revoke` revokes. */
   keys: 'keys',
+  /**
+   * String set of `<keyId> <wide network>` pairs (client-minute rows only): the /16 (IPv4) or
+   * /32 (IPv6) each key was used from in the minute, for the `key_network_spread` rule.
+   */
+  keyNetworks: 'keyNetworks',
   /** TTL: the bucket's end plus its granularity's retention. */
   expiresAt: 'expiresAt',
 } as const;
@@ -426,16 +450,19 @@ export function feedMarkerPartition(kind: RevocationKind, value: string): string
 export const SUSPENSION_REASONS = ['quota_exceeded', 'anomaly', 'resumed'] as const;
 export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
 
-/** The feed value of a suspension: the client, its end (epoch seconds) and its reason. Client ids hold no `#`. */
-export function suspensionValue(clientId: string, untilSeconds: number, reason: SuspensionReason): string {
-  return `${clientId}#${Math.trunc(untilSeconds)}#${reason}`;
+/**
+ * The feed value of a suspension: the suspended client (kind `sus`) or API key (kind `ksus`),
+ * its end (epoch seconds) and its reason. Client ids and key ids hold no `#`.
+ */
+export function suspensionValue(subject: string, untilSeconds: number, reason: SuspensionReason): string {
+  return `${subject}#${Math.trunc(untilSeconds)}#${reason}`;
 }
 
-export function parseSuspensionValue(value: string): { readonly clientId: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
-  const [clientId, until, reason, ...rest] = value.split('#');
-  if (!clientId || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
+export function parseSuspensionValue(value: string): { readonly subject: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
+  const [subject, until, reason, ...rest] = value.split('#');
+  if (!subject || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
   if (!(SUSPENSION_REASONS as readonly string[]).includes(reason ?? '')) return undefined;
-  return { clientId, untilSeconds: Number(until), reason: reason as SuspensionReason };
+  return { subject, untilSeconds: Number(until), reason: reason as SuspensionReason };
 }
 
 /** A signing-key ring item as stored (the head item aside). */

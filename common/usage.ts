@@ -9,7 +9,7 @@
 import { SECONDS_PER_DAY } from './config';
 
 /**
- * Context keys of the authorizer's Deny for a suspended client: the gateway renders its
+ * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its
  * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
  * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
  */
@@ -24,7 +24,7 @@ export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' }
 export const SUSPENDED_RESPONSES = {
   quota_exceeded: {
     statusCode: 403,
-    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client for the current period is used up.' },
+    body: { error: 'quota_exceeded', error_description: 'The metered quota of this client, or of this API key, for the current period is used up.' },
   },
   suspended: {
     statusCode: 403,
@@ -166,6 +166,13 @@ export interface AnomalySettings {
   readonly knownNetworksMax: number;
   /** How long the response `suspend` suspends a flagged client, unless an operator resumes it first. */
   readonly suspendMinutes: number;
+  /**
+   * `key_network_spread`: how many distinct wide networks (/16 IPv4, /32 IPv6) one key may be
+   * used from within {@link spreadMinutes} before a network the client never used among them is flagged.
+   */
+  readonly spreadNetworks: number;
+  /** `key_network_spread`: the window, in minutes, in which one key's wide networks are counted together. */
+  readonly spreadMinutes: number;
 }
 
 export const ANOMALY_DEFAULTS: AnomalySettings = {
@@ -179,6 +186,8 @@ export const ANOMALY_DEFAULTS: AnomalySettings = {
   warmupMinutes: 60,
   knownNetworksMax: 200,
   suspendMinutes: 60,
+  spreadNetworks: 2,
+  spreadMinutes: 5,
 };
 
 /** Bounds of each threshold: [min, max, whole number]. */
@@ -193,6 +202,8 @@ const ANOMALY_BOUNDS: { readonly [K in keyof AnomalySettings]: readonly [number,
   warmupMinutes: [0, 10_080, true],
   knownNetworksMax: [10, 1000, true],
   suspendMinutes: [1, 10_080, true],
+  spreadNetworks: [2, 100, true],
+  spreadMinutes: [1, 60, true],
 };
 
 /** The setting (cdk.json, `tollgate.config.json`): an object overriding some of {@link ANOMALY_DEFAULTS}. */

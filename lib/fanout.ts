@@ -39,9 +39,10 @@ const REVOCATION_IMAGE: { readonly [K in StreamTable]: Record<string, unknown> }
  */
 export function revocationFilters(table: StreamTable): Array<Record<string, unknown>> {
   const filters = [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: REVOCATION_IMAGE[table] } })];
-  // A client suspended (or resumed) travels the same path as a revocation (docs/usage.md).
-  if (table === 'clients') {
-    filters.push(FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { [ClientAttr.suspendedUntil]: { N: FilterRule.exists() } } } }));
+  // A client or an API key suspended (or resumed) travels the same path as a revocation (docs/usage.md).
+  if (table === 'clients' || table === 'apiKeys') {
+    const until = table === 'clients' ? ClientAttr.suspendedUntil : ApiKeyAttr.suspendedUntil;
+    filters.push(FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { [until]: { N: FilterRule.exists() } } } }));
   }
   return filters;
 }

@@ -29,7 +29,7 @@ import { LocalUsageMeter } from './usage-metering';
 import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
 import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
 import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
-import { QuotaEnforcer } from '../lambda/core/usage/usage-quota';
+import { QuotaEnforcer, quotaPorts } from '../lambda/core/usage/usage-quota';
 import { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
 import { anomalyPorts } from '../lambda/core/usage/usage-anomaly-ports';
 import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
@@ -231,16 +231,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const usageDoc = DynamoDBDocumentClient.from(usageClient);
     const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults, names.clients);
     // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
-    const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage });
+    const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys });
     const events = new EventBridgePublisher(eventBridgeClient(process.env));
     const quotas = new QuotaEnforcer(
-      {
-        state: (clientId) => quotaStore.state(clientId),
-        used: (clientId, start, now) => quotaStore.used(clientId, start, now),
-        suspend: (clientId, until, nowMs) => quotaStore.suspend(clientId, until, nowMs),
-        noticeOnce: (clientId, start, threshold, expiresAt) => quotaStore.noticeOnce(clientId, start, threshold, expiresAt),
-        publish: (event) => events.publish([event]),
-      },
+      quotaPorts(quotaStore, (event) => events.publish([event])),
       Date.now,
     );
     const audit = { record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })), warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })) };

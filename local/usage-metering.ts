@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage/usage-meter';
-import type { QuotaEnforcer, QuotaOutcome } from '../lambda/core/usage/usage-quota';
+import { meteredKeys, type QuotaEnforcer, type QuotaOutcome } from '../lambda/core/usage/usage-quota';
 import type { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
 
 export interface LocalUsageMeterOptions {
@@ -72,7 +72,7 @@ export class LocalUsageMeter {
         const creditClients = this.options.quotas ? await this.options.quotas.creditClients(clientIds) : new Set<string>();
         const result = await this.options.sink.apply(batch.id, metered, creditClients);
         // Retried with the batch when it fails: the counts are already in and will not be added twice.
-        const quotas = this.options.quotas ? await this.options.quotas.check(clientIds) : [];
+        const quotas = this.options.quotas ? await this.options.quotas.check(clientIds, meteredKeys(metered.minutes)) : [];
         if (this.options.anomalies) await this.options.anomalies.check(clientIds);
         this.pending.shift();
         for (const q of quotas) if (q.outcome === 'suspended' || q.outcome === 'approaching') this.options.log(JSON.stringify({ event: 'usage_quota', ...q }));

@@ -67,6 +67,7 @@ export class DynamoUsageAnomalyStore {
       accessDenied: Number(row[deniedAttribute('access_denied')] ?? 0),
       networks: row[UsageAttr.networks] instanceof Set ? [...(row[UsageAttr.networks] as Set<string>)] : [],
       keys: row[UsageAttr.keys] instanceof Set ? [...(row[UsageAttr.keys] as Set<string>)] : [],
+      keyNetworks: row[UsageAttr.keyNetworks] instanceof Set ? [...(row[UsageAttr.keyNetworks] as Set<string>)] : [],
     }));
   }
 
@@ -128,15 +129,27 @@ export class DynamoUsageAnomalyStore {
 
   async record(flag: AnomalyFlag): Promise<void> {
     const day = Math.floor(flag.flaggedAt / SECONDS_PER_DAY) * SECONDS_PER_DAY;
-    const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil, revokedKeys } = flag;
+    const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil, revokedKeys, keyId } = flag;
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.usage,
-        Key: { [UsageAttr.series]: anomalyPartition(day), [UsageAttr.period]: `${usagePeriodKey(minute)}#${clientId}#${rule}` },
+        // One flag per client, rule and minute; `key_network_spread` may flag several keys of one minute.
+        Key: { [UsageAttr.series]: anomalyPartition(day), [UsageAttr.period]: `${usagePeriodKey(minute)}#${clientId}#${rule}${keyId === undefined ? '' : `#${keyId}`}` },
         UpdateExpression: 'SET #flag = :flag, #expiresAt = :expiresAt',
         ExpressionAttributeNames: { '#flag': 'flag', '#expiresAt': UsageAttr.expiresAt },
         ExpressionAttributeValues: {
-          ':flag': { clientId, rule, minute, baseline, observed, response, flaggedAt, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) },
+          ':flag': {
+            clientId,
+            rule,
+            minute,
+            baseline,
+            observed,
+            response,
+            flaggedAt,
+            ...(keyId !== undefined && { keyId }),
+            ...(suspendedUntil !== undefined && { suspendedUntil }),
+            ...(revokedKeys !== undefined && { revokedKeys }),
+          },
           ':expiresAt': day + (ANOMALY_RETENTION_DAYS + 1) * SECONDS_PER_DAY,
         },
       }),

@@ -1,19 +1,22 @@
 /**
  * Metered quotas in DynamoDB (docs/usage.md): the quota and the suspension live on the
- * client record (`Tables.clients`), whose stream the revocation fan-out already reads; what
- * was used comes from the client's day rows in the usage table; the once-per-period notices
- * are marker items in the usage table.
+ * client record (`Tables.clients`), a per-key quota and the key's own suspension on the API
+ * key record (`Tables.apiKeys`); the revocation fan-out reads both tables' streams. What was
+ * used comes from the client's (or key's) day rows in the usage table; the once-per-period
+ * notices are marker items in the usage table.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
 import { usagePeriodKey, usageSeries } from '../../common/usage';
-import type { Credits, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage/usage-quota';
+import type { Credits, KeyQuotaState, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage/usage-quota';
 import { DynamoUsageReader } from './usage-store';
 
 export interface UsageQuotaTables {
   readonly clients: string;
   readonly usage: string;
+  /** Per-key quotas and key suspensions live on the API key records. */
+  readonly apiKeys: string;
 }
 
 export type QuotaWrite = 'written' | 'client_not_found';
@@ -134,20 +137,79 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     }
   }
 
-  private async writeSuspension(clientId: string, untilSeconds: number, reason: SuspensionReason, nowMs: number, condition: string): Promise<boolean> {
+  /** The key's quota and suspension (empty for a key that does not exist). */
+  async keyState(keyId: string): Promise<KeyQuotaState & { readonly clientId?: string }> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.apiKeys,
+        Key: { [ApiKeyAttr.keyId]: keyId },
+        ProjectionExpression: '#quota, #until, #clientId',
+        ExpressionAttributeNames: { '#quota': ApiKeyAttr.meteredQuota, '#until': ApiKeyAttr.suspendedUntil, '#clientId': ApiKeyAttr.clientId },
+      }),
+    );
+    const quota = Item?.[ApiKeyAttr.meteredQuota] as MeteredQuota | undefined;
+    const until = Item?.[ApiKeyAttr.suspendedUntil] as number | undefined;
+    const clientId = Item?.[ApiKeyAttr.clientId] as string | undefined;
+    return { ...(quota !== undefined && { quota }), ...(until !== undefined && { suspendedUntil: until }), ...(clientId !== undefined && { clientId }) };
+  }
+
+  async keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number> {
+    const rows = await this.reader.series(usageSeries('day', 'key', clientId, keyId), periodStart, nowSeconds);
+    return rows.reduce((sum, row) => sum + Number(row[UsageAttr.allowed] ?? 0), 0);
+  }
+
+  /** Suspends the key alone (its per-key quota is used up), only while it is active and not already suspended as long. */
+  suspendKey(keyId: string, untilSeconds: number, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(keyId, untilSeconds, 'quota_exceeded', nowMs, 'attribute_not_exists(#until) OR #until < :until', 'apiKeys');
+  }
+
+  /** Lifts the key's suspension in force. False when the key was not suspended. */
+  resumeKey(keyId: string, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(keyId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until', 'apiKeys');
+  }
+
+  /** Sets (or with undefined removes) the key's metered quota. */
+  async setKeyQuota(keyId: string, quota: MeteredQuota | undefined): Promise<'written' | 'key_not_found'> {
     try {
       await this.doc.send(
         new UpdateCommand({
-          TableName: this.tables.clients,
-          Key: { [ClientAttr.clientId]: clientId },
+          TableName: this.tables.apiKeys,
+          Key: { [ApiKeyAttr.keyId]: keyId },
+          UpdateExpression: quota === undefined ? 'REMOVE #quota' : 'SET #quota = :quota',
+          ConditionExpression: 'attribute_exists(#keyId)',
+          ExpressionAttributeNames: { '#quota': ApiKeyAttr.meteredQuota, '#keyId': ApiKeyAttr.keyId },
+          ...(quota !== undefined && { ExpressionAttributeValues: { ':quota': { limit: quota.limit, period: quota.period } } }),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'key_not_found';
+      throw error;
+    }
+  }
+
+  /**
+   * The suspension write, on a client record or an API key record (each with its own
+   * attribute names): both tables' streams reach the fan-out, so the one conditional write
+   * serves either. Only while the record is active: a revoked key or client needs no suspension.
+   */
+  private async writeSuspension(
+    subject: string,
+    untilSeconds: number,
+    reason: SuspensionReason,
+    nowMs: number,
+    condition: string,
+    table: 'clients' | 'apiKeys' = 'clients',
+  ): Promise<boolean> {
+    const attr = table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables[table],
+          Key: { [attr.key]: subject },
           UpdateExpression: 'SET #until = :until, #reason = :reason, #at = :at',
           ConditionExpression: `#status = :active AND (${condition})`,
-          ExpressionAttributeNames: {
-            '#until': ClientAttr.suspendedUntil,
-            '#reason': ClientAttr.suspendedReason,
-            '#at': ClientAttr.suspendedAtMs,
-            '#status': ClientAttr.status,
-          },
+          ExpressionAttributeNames: { '#until': attr.suspendedUntil, '#reason': attr.suspendedReason, '#at': attr.suspendedAtMs, '#status': attr.status },
           ExpressionAttributeValues: { ':until': untilSeconds, ':reason': reason, ':at': nowMs, ':active': CredentialStatus.Active },
         }),
       );

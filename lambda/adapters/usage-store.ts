@@ -202,20 +202,31 @@ export class DynamoUsageStore implements UsageSink {
     };
   }
 
-  /** Networks of the client's minute and hour rows; a full set refuses the write (the count then reads "at least"). */
+  /**
+   * Networks of the client's minute and hour rows, and on the minute row which key used which
+   * wide network (`keyNetworks`, in the same write); a full set refuses the write (the count
+   * then reads "at least").
+   */
   private async addNetworks(entry: ClientMinute): Promise<void> {
     if (entry.networks.size === 0) return;
     for (const granularity of ['minute', 'hour'] as const) {
       const start = bucketStart(entry.minute, granularity);
+      // DynamoDB refuses an ADD of an empty set.
+      const withKeys = granularity === 'minute' && entry.keyNetworks.size > 0;
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { [UsageAttr.series]: usageSeries(granularity, 'client', entry.clientId), [UsageAttr.period]: usagePeriodKey(start) },
-            UpdateExpression: 'SET #expiresAt = :expiresAt ADD #networks :networks',
-            ConditionExpression: 'attribute_not_exists(#networks) OR size(#networks) < :max',
-            ExpressionAttributeNames: { '#expiresAt': UsageAttr.expiresAt, '#networks': UsageAttr.networks },
-            ExpressionAttributeValues: { ':expiresAt': this.expiresAt(start, granularity), ':networks': entry.networks, ':max': USAGE_NETWORKS_MAX },
+            UpdateExpression: `SET #expiresAt = :expiresAt ADD #networks :networks${withKeys ? ', #keyNetworks :keyNetworks' : ''}`,
+            ConditionExpression: `(attribute_not_exists(#networks) OR size(#networks) < :max)${withKeys ? ' AND (attribute_not_exists(#keyNetworks) OR size(#keyNetworks) < :max)' : ''}`,
+            ExpressionAttributeNames: { '#expiresAt': UsageAttr.expiresAt, '#networks': UsageAttr.networks, ...(withKeys && { '#keyNetworks': UsageAttr.keyNetworks }) },
+            ExpressionAttributeValues: {
+              ':expiresAt': this.expiresAt(start, granularity),
+              ':networks': entry.networks,
+              ':max': USAGE_NETWORKS_MAX,
+              ...(withKeys && { ':keyNetworks': entry.keyNetworks }),
+            },
           }),
         );
       } catch (error) {

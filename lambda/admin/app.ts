@@ -101,6 +101,9 @@ function operations({ admin, usage, leaks, grants, reports, quotas, anomalies }:
     'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
     'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/credits': async (e) => json(200, await quotas.setCredits(param(e, 'clientId'), jsonBody(e))),
+    'GET /admin/keys/{keyId}/quota': async (e) => json(200, await quotas.showKey(param(e, 'keyId'))),
+    'PUT /admin/keys/{keyId}/quota': async (e) => json(200, await quotas.setKey(param(e, 'keyId'), jsonBody(e))),
+    'POST /admin/keys/{keyId}/resume': async (e) => json(200, await quotas.resumeKey(param(e, 'keyId'))),
     'PUT /admin/clients/{clientId}/anomaly-policy': async (e) => json(200, await anomalies.setPolicy(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/anomalies': async (e) => json(200, await anomalies.list(queryParameters(e))),
   };
@@ -190,7 +193,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
   });
   const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
-  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
+  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }), audit, now);
   const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
   const handle = proxyHandler(adminRoutes({ admin, usage, leaks, grants, reports, quotas, anomalies }, idempotency, deps.logger), deps.logger);
   return (event) => withDeadline(budgetOf(event), () => handle(event));

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage/usage-meter';
-import type { QuotaEnforcer, QuotaOutcome } from '../core/usage/usage-quota';
+import { meteredKeys, type QuotaEnforcer, type QuotaOutcome } from '../core/usage/usage-quota';
 import type { AnomalyFlag, AnomalyMonitor } from '../core/usage/usage-anomaly';
 import type { DenialReason } from '../../common/usage';
 
@@ -64,7 +64,7 @@ export function createMetering(deps: MeteringDeps) {
     const creditClients = deps.quotas ? await deps.quotas.creditClients(clientIds) : new Set<string>();
     const result = await deps.sink.apply(batchId, batch, creditClients);
     // After the counts are in, and on a redelivery too: a check that failed last time is retried.
-    const quotas = deps.quotas ? (await deps.quotas.check(batch.minutes.map((m) => m.clientId))).filter((q) => q.outcome !== 'no_quota') : [];
+    const quotas = deps.quotas ? (await deps.quotas.check(clientIds, meteredKeys(batch.minutes))).filter((q) => q.outcome !== 'no_quota') : [];
     const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];
     const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
     const deniedBy: Partial<Record<DenialReason, number>> = {};

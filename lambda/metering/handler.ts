@@ -14,7 +14,7 @@ import { DynamoUsageStore } from '../adapters/usage-store';
 import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
-import { QuotaEnforcer } from '../core/usage/usage-quota';
+import { QuotaEnforcer, quotaPorts } from '../core/usage/usage-quota';
 import { AnomalyMonitor } from '../core/usage/usage-anomaly';
 import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
 import { anomalyPorts } from '../core/usage/usage-anomaly-ports';
@@ -28,17 +28,11 @@ const logger = new Logger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
 const doc = documentClient();
 const events = new EventBridgePublisher(eventBridgeClient(), config.eventBusName);
-const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable });
+const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable });
 const meter = createMetering({
   sink: new DynamoUsageStore(doc, config.usageTable, config.retention, config.clientsTable),
   quotas: new QuotaEnforcer(
-    {
-      state: (clientId) => quotaStore.state(clientId),
-      used: (clientId, start, now) => quotaStore.used(clientId, start, now),
-      suspend: (clientId, until, nowMs) => quotaStore.suspend(clientId, until, nowMs),
-      noticeOnce: (clientId, start, threshold, expiresAt) => quotaStore.noticeOnce(clientId, start, threshold, expiresAt),
-      publish: (event) => events.publish([event]),
-    },
+    quotaPorts(quotaStore, (event) => events.publish([event])),
     Date.now,
   ),
   anomalies: new AnomalyMonitor(

@@ -119,4 +119,78 @@ describe('metered quota on the local stack', () => {
     }
     expect(status).toBe(200);
   }, 90_000);
+
+  it("stops one API key with a 20-a-day quota after at most 20 + the overshoot while the same client's other key keeps working, and serves it again once resumed", async () => {
+    const keyOf = async () => {
+      const created = await admin('POST', '/admin/clients/perkey/keys', { scopes: ['orders:read'] });
+      expect(created.status).toBe(201);
+      const apiKey = String(created.body.apiKey);
+      const exchange = await fetch(`${stack.url}/oauth/token`, {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(`perkey:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      return { keyId: String((created.body.key as { keyId: string }).keyId), token: ((await exchange.json()) as { access_token: string }).access_token };
+    };
+    const limited = await keyOf();
+    const other = await keyOf();
+    const get = async (token: string, path = '/orders/1') => {
+      const response = await fetch(`${stack.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+      return { status: response.status, headers: response.headers, body: (await response.text()) };
+    };
+
+    const cli = (...argv: string[]) => tollgate([...argv, '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
+    const set = await cli('usage', 'quota', '--key', limited.keyId, '--limit', '20', '--period', 'DAY', '--json');
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ keyId: limited.keyId, clientId: 'perkey', quota: { limit: 20, period: 'DAY' }, period: { used: 0, remaining: 20 } });
+    const both = await cli('usage', 'quota', 'perkey', '--key', limited.keyId);
+    expect(both.code).toBe(2);
+
+    // Both keys in turn, about 9 requests a second each, until the limited one is refused (at most 30 s).
+    let served = 0;
+    let otherServed = 0;
+    let refusal: Awaited<ReturnType<typeof get>> | undefined;
+    const deadline = Date.now() + 30_000;
+    while (refusal === undefined && Date.now() < deadline) {
+      const response = await get(limited.token);
+      if (response.status === 200) served += 1;
+      else refusal = response;
+      const otherResponse = await get(other.token);
+      expect(otherResponse.status).toBe(200);
+      otherServed += 1;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(refusal, `served ${served}`).toBeDefined();
+    expect(refusal!.status).toBe(403);
+    expect(served).toBeGreaterThanOrEqual(20);
+    // Documented bound (docs/usage.md, "Per-key quotas"): rate × the metering delay (about 3.3 s here at about 9 requests a second).
+    expect(served - 20).toBeLessThanOrEqual(30);
+    const retryAfter = Number(refusal!.headers.get('retry-after'));
+    expect(JSON.parse(refusal!.body)).toEqual({ ...SUSPENDED_RESPONSES.quota_exceeded.body, retry_after: String(retryAfter) });
+    const dayEnd = Math.ceil(Date.now() / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(dayEnd - Math.floor(Date.now() / 1000) + 1);
+
+    // The other key keeps working, from the cache and fresh; the limited one stays refused; the client is not suspended.
+    expect((await get(other.token, '/orders/2')).status).toBe(200);
+    expect((await get(limited.token, '/orders/2')).status).toBe(403);
+    expect(otherServed).toBeGreaterThan(served);
+    expect((await admin('GET', '/admin/clients/perkey/quota')).body).toEqual({ clientId: 'perkey' });
+    const shown = await cli('usage', 'quota', '--key', limited.keyId);
+    expect(shown.stdout).toContain(`suspended    until ${new Date(dayEnd * 1000).toISOString().replace('.000Z', 'Z')}`);
+    // (Whether a batch lands between 80% and the limit depends on timing here; the notices are the integration test's.)
+    const exceeded = log.find((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Quota Exceeded' && (line.detail as { keyId?: string }).keyId === limited.keyId);
+    expect(exceeded?.detail).toMatchObject({ clientId: 'perkey', keyId: limited.keyId, limit: 20, period: 'DAY' });
+
+    // An operator lifts the key's suspension: served again once the feed and the flush have carried it.
+    const resumed = await cli('keys', 'resume', limited.keyId);
+    expect(resumed, resumed.stderr).toMatchObject({ code: 0, stdout: `${limited.keyId} is not suspended; its tokens are served (within the revocation bound).\n` });
+    let status = 0;
+    const until = Date.now() + 15_000;
+    while (status !== 200 && Date.now() < until) {
+      status = (await get(limited.token, '/orders/3')).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+  }, 90_000);
 });

@@ -176,7 +176,8 @@ const ADAPTER_TABLES: Record<string, readonly TableKey[]> = {
   'lambda/adapters/grant-store.ts': ['clients'],
   // The meters and their batch transactions (credits are added to the client record in the same transaction).
   'lambda/adapters/usage-store.ts': ['usage', 'clients'],
-  'lambda/adapters/usage-quota-store.ts': ['usage', 'clients'],
+  // Client quotas and suspensions (clients), per-key quotas and key suspensions (apiKeys).
+  'lambda/adapters/usage-quota-store.ts': ['usage', 'clients', 'apiKeys'],
   // The baseline (usage), the policy and suspension (clients), the anomaly response `revoke` (apiKeys).
   'lambda/adapters/usage-anomaly-store.ts': ['usage', 'clients', 'apiKeys'],
   // A key's leak mark (apiKeys), a client's leak response (clients).

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, HygieneEvent } from '../../common/config';
-import { ClientAttr } from '../../common/tables';
+import { ApiKeyAttr, ClientAttr } from '../../common/tables';
 import { SUSPENDED_RESPONSES, UsageEnv } from '../../common/usage';
 import { revocationFilters } from '../../lib/fanout';
 import { METERING_LAG_ALARM_MS } from '../../lib/usage-metering';
@@ -54,7 +54,7 @@ describe('usage metering', () => {
     expect(Object.keys(variables)).toEqual(expect.arrayContaining(['TOLLGATE_USAGE_TABLE', 'TOLLGATE_CLIENTS_TABLE', Env.eventBusName]));
   });
 
-  it('may change only the suspension of a client record, and send only Tollgate events', () => {
+  it('may change only the suspension of a client record or an API key (and revoke a key), and send only Tollgate events', () => {
     const policies = Object.values(template(built.api).findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes(built.api.getLogicalId(built.api.metering.function.role.node.defaultChild as never)),
     );
@@ -66,7 +66,14 @@ describe('usage metering', () => {
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
-    expect(keyUpdate.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition'] } });
+    expect(keyUpdate.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'] },
+      Null: { 'dynamodb:Attributes': 'false' },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+    });
+    // A key's quota is read, never written, by the metering function.
+    const keyReads = statements.filter((s) => JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys'))).flatMap((s) => [s.Action].flat());
+    expect(keyReads.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
   });
@@ -79,9 +86,10 @@ describe('usage metering', () => {
     expect(alarms.filter((a) => String(a.AlarmDescription).includes('metering') || String(a.AlarmDescription).includes('Access-log deliveries')).length).toBeGreaterThanOrEqual(2);
   });
 
-  it("wakes the fan-out for a client's suspension as for its revocation", () => {
+  it("wakes the fan-out for a client's or an API key's suspension as for its revocation", () => {
     expect(JSON.stringify(revocationFilters('clients'))).toContain(ClientAttr.suspendedUntil);
-    expect(JSON.stringify(revocationFilters('apiKeys'))).not.toContain(ClientAttr.suspendedUntil);
+    expect(JSON.stringify(revocationFilters('apiKeys'))).toContain(ApiKeyAttr.suspendedUntil);
+    expect(JSON.stringify(revocationFilters('tokens'))).not.toContain(ClientAttr.suspendedUntil);
   });
 
   it("renders a suspended client's Deny with its own body through the ACCESS_DENIED gateway response, any other Deny as before", () => {

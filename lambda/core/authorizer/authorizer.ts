@@ -237,10 +237,10 @@ export class Authorizer {
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     const routed = this.deps.services.resolve(arn, parts);
-    // One property read on the hot path while no client is suspended (the usual case).
+    // One property read on the hot path while no client or key is suspended (the usual case).
     if (this.deps.revocations.anySuspended) {
       const nowMs = this.deps.now();
-      const suspension = this.deps.revocations.suspension(entry.clientId, nowMs);
+      const suspension = this.deps.revocations.suspension(entry.clientId, entry.apiKeyId, nowMs);
       if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs, this.contextFor(entry, routed?.service ?? this.deps.services.services[0]!));
     }
     // API Gateway routes only the services' prefixes to the authorizer: this path is under none of them.

@@ -82,9 +82,38 @@ export function revocationFromRecord(record: DynamoDBRecord, names: StreamTableN
   const approximateMs = approximateCreationMs(record);
   if (table === 'signingKeys') return compromiseRevocation(newImage, oldImage, approximateMs, clock);
   const revocation = statusRevocation(STATUS_REVOCATIONS[table], newImage, oldImage, approximateMs, clock);
-  if (revocation !== undefined || table !== 'clients') return revocation;
-  return suspensionChange(newImage, oldImage, approximateMs, clock);
+  if (revocation !== undefined || table === 'tokens') return revocation;
+  return suspensionChange(SUSPENSIONS[table], newImage, oldImage, approximateMs, clock);
 }
+
+/** Where a suspension lives: on a client record (kind `sus`), or on an API key (kind `ksus`, a per-key quota). */
+interface SuspensionSpec {
+  readonly kind: RevocationKind;
+  readonly key: string;
+  readonly status: string;
+  readonly until: string;
+  readonly reason: string;
+  readonly atMs: string;
+}
+
+const SUSPENSIONS: { readonly [K in 'clients' | 'apiKeys']: SuspensionSpec } = {
+  clients: {
+    kind: RevocationKind.Suspension,
+    key: ClientAttr.clientId,
+    status: ClientAttr.status,
+    until: ClientAttr.suspendedUntil,
+    reason: ClientAttr.suspendedReason,
+    atMs: ClientAttr.suspendedAtMs,
+  },
+  apiKeys: {
+    kind: RevocationKind.KeySuspension,
+    key: ApiKeyAttr.keyId,
+    status: ApiKeyAttr.status,
+    until: ApiKeyAttr.suspendedUntil,
+    reason: ApiKeyAttr.suspendedReason,
+    atMs: ApiKeyAttr.suspendedAtMs,
+  },
+};
 
 /** How each credential table marks a revocation, and for how long the feed must remember it. */
 interface StatusRevocation {
@@ -134,22 +163,22 @@ function statusRevocation(
 }
 
 /**
- * A client's suspension set, moved or lifted (docs/usage.md): a `suspendedUntil` that
- * changed on an active client. The entry lives until the later of the new and the old end,
- * so a lifting (whose end is now) outlives, in every view, the suspension it ends.
+ * A client's or an API key's suspension set, moved or lifted (docs/usage.md): a
+ * `suspendedUntil` that changed on an active client or key. The entry lives until the later of the new and the old end, so a
+ * lifting (whose end is now) outlives, in every view, the suspension it ends.
  */
-function suspensionChange(newImage: Image, oldImage: Image | undefined, approximateMs: number | undefined, clock: RevocationClock): RevocationEntry | undefined {
-  const until = optionalNumber(newImage, ClientAttr.suspendedUntil);
-  const atMs = optionalNumber(newImage, ClientAttr.suspendedAtMs);
-  if (until === undefined || optionalString(newImage, ClientAttr.status) !== CredentialStatus.Active) return undefined;
-  const oldUntil = oldImage ? optionalNumber(oldImage, ClientAttr.suspendedUntil) : undefined;
-  if (oldImage && oldUntil === until && optionalNumber(oldImage, ClientAttr.suspendedAtMs) === atMs) return undefined;
-  const reason = optionalString(newImage, ClientAttr.suspendedReason) ?? 'quota_exceeded';
-  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason)) throw new MalformedStreamRecord(`attribute "${ClientAttr.suspendedReason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
-  const clientId = requiredValue(newImage, ClientAttr.clientId);
+function suspensionChange(spec: SuspensionSpec, newImage: Image, oldImage: Image | undefined, approximateMs: number | undefined, clock: RevocationClock): RevocationEntry | undefined {
+  const until = optionalNumber(newImage, spec.until);
+  const atMs = optionalNumber(newImage, spec.atMs);
+  if (until === undefined || optionalString(newImage, spec.status) !== CredentialStatus.Active) return undefined;
+  const oldUntil = oldImage ? optionalNumber(oldImage, spec.until) : undefined;
+  if (oldImage && oldUntil === until && optionalNumber(oldImage, spec.atMs) === atMs) return undefined;
+  const reason = optionalString(newImage, spec.reason) ?? 'quota_exceeded';
+  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason)) throw new MalformedStreamRecord(`attribute "${spec.reason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
+  const subject = requiredValue(newImage, spec.key);
   return {
-    kind: RevocationKind.Suspension,
-    value: suspensionValue(clientId, until, reason as SuspensionReason),
+    kind: spec.kind,
+    value: suspensionValue(subject, until, reason as SuspensionReason),
     revokedAtMs: atMs ?? approximateMs ?? clock.nowMs,
     purgeAt: Math.max(Math.trunc(until), Math.trunc(oldUntil ?? 0), Math.floor(clock.nowMs / 1000) + 1),
   };

@@ -1,6 +1,7 @@
 /**
  * This instance's view of the revocation feed (docs/revocation.md): what is revoked, by token
- * (`jti`), API key (`cid`), client (`sub`) and signing key (`kid`).
+ * (`jti`), API key (`cid`), client (`sub`) and signing key (`kid`), and who is suspended (`sus`
+ * clients, `ksus` API keys).
  *
  * - Cold start loads every feed partition that can still hold a live entry: an entry
  *   matters at most for the longest token lifetime plus clock skew (plus a margin)
@@ -60,9 +61,12 @@ export class RevocationView {
     [RevocationKind.Client]: new Map(),
     [RevocationKind.SigningKey]: new Map(),
     [RevocationKind.Suspension]: new Map(),
+    [RevocationKind.KeySuspension]: new Map(),
   };
   /** Per client, its newest suspension entry: until when, written when, and its feed purge time (all epoch ms / s). */
-  private readonly suspensions = new Map<string, { readonly untilMs: number; readonly atMs: number; readonly purgeAt: number; readonly reason: SuspensionReason }>();
+  private readonly suspensions = new Map<string, SuspensionState>();
+  /** Per API key (`keyId`), its newest suspension entry (a per-key quota used up). */
+  private readonly keySuspensions = new Map<string, SuspensionState>();
   private readonly flight: SingleFlight;
   private lastSuccessMs = Number.NEGATIVE_INFINITY;
   private lastStartMs = Number.NEGATIVE_INFINITY;
@@ -85,19 +89,21 @@ export class RevocationView {
   }
 
   /**
-   * The client's suspension in force at `nowMs` (until when, epoch ms, and why), or undefined
-   * (docs/usage.md). A suspension ends by itself at its `until`; the newest entry wins, so an
-   * operator's lift (an entry whose `until` is the moment it was lifted) ends it at once.
+   * The suspension in force at `nowMs` of the client or of the API key (until when, epoch
+   * ms, and why), or undefined (docs/usage.md). A suspension ends by itself at its `until`;
+   * the newest entry wins, so an operator's lift (an entry whose `until` is the moment it was
+   * lifted) ends it at once. The client's comes first: it is the wider refusal.
    */
-  suspension(clientId: string, nowMs: number): { readonly untilMs: number; readonly reason: SuspensionReason } | undefined {
-    if (this.suspensions.size === 0) return undefined;
-    const suspension = this.suspensions.get(clientId);
-    return suspension !== undefined && suspension.untilMs > nowMs ? suspension : undefined;
+  suspension(clientId: string, apiKeyId: string, nowMs: number): { readonly untilMs: number; readonly reason: SuspensionReason } | undefined {
+    const client = this.suspensions.size === 0 ? undefined : this.suspensions.get(clientId);
+    if (client !== undefined && client.untilMs > nowMs) return client;
+    const key = this.keySuspensions.size === 0 ? undefined : this.keySuspensions.get(apiKeyId);
+    return key !== undefined && key.untilMs > nowMs ? key : undefined;
   }
 
-  /** Whether any client has a suspension entry (ended ones included until they are pruned). */
+  /** Whether any client or key has a suspension entry (ended ones included until they are pruned). */
   get anySuspended(): boolean {
-    return this.suspensions.size > 0;
+    return this.suspensions.size > 0 || this.keySuspensions.size > 0;
   }
 
   /** Milliseconds since the last successful read started (Infinity before the first). */
@@ -181,21 +187,11 @@ export class RevocationView {
       const map = this.byKind[record.kind];
       if (map === undefined || record.purgeAt <= nowSeconds || map.has(record.value)) continue;
       map.set(record.value, record.purgeAt);
-      if (record.kind === RevocationKind.Suspension) this.addSuspension(record);
+      if (record.kind === RevocationKind.Suspension) addSuspension(this.suspensions, record);
+      else if (record.kind === RevocationKind.KeySuspension) addSuspension(this.keySuspensions, record);
       added.push(record);
     }
     return added;
-  }
-
-  private addSuspension(record: RevocationEntry): void {
-    const parsed = parseSuspensionValue(record.value);
-    if (parsed === undefined) return;
-    const known = this.suspensions.get(parsed.clientId);
-    // Entries may arrive out of order (look-back re-reads, two writers): the newest decision stands.
-    if (known !== undefined && known.atMs > record.revokedAtMs) return;
-    // A lifting ends whatever it supersedes, whatever end it names.
-    const untilMs = parsed.reason === 'resumed' ? 0 : parsed.untilSeconds * 1000;
-    this.suspensions.set(parsed.clientId, { untilMs, atMs: record.revokedAtMs, purgeAt: record.purgeAt, reason: parsed.reason });
   }
 
   private pruneIfDue(nowMs: number): void {
@@ -205,6 +201,27 @@ export class RevocationView {
     for (const map of Object.values(this.byKind)) {
       for (const [value, purgeAt] of map) if (purgeAt <= nowSeconds) map.delete(value);
     }
-    for (const [clientId, suspension] of this.suspensions) if (suspension.purgeAt <= nowSeconds) this.suspensions.delete(clientId);
+    for (const map of [this.suspensions, this.keySuspensions]) {
+      for (const [subject, suspension] of map) if (suspension.purgeAt <= nowSeconds) map.delete(subject);
+    }
   }
+}
+
+interface SuspensionState {
+  readonly untilMs: number;
+  readonly atMs: number;
+  readonly purgeAt: number;
+  readonly reason: SuspensionReason;
+}
+
+/** Records a suspension entry of a client or a key in its map, unless a newer one is known. */
+function addSuspension(suspensions: Map<string, SuspensionState>, record: RevocationEntry): void {
+  const parsed = parseSuspensionValue(record.value);
+  if (parsed === undefined) return;
+  const known = suspensions.get(parsed.subject);
+  // Entries may arrive out of order (look-back re-reads, two writers): the newest decision stands.
+  if (known !== undefined && known.atMs > record.revokedAtMs) return;
+  // A lifting ends whatever it supersedes, whatever end it names.
+  const untilMs = parsed.reason === 'resumed' ? 0 : parsed.untilSeconds * 1000;
+  suspensions.set(parsed.subject, { untilMs, atMs: record.revokedAtMs, purgeAt: record.purgeAt, reason: parsed.reason });
 }

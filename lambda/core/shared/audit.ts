@@ -29,6 +29,10 @@ export const AuditAction = {
   clientQuota: 'client.quota',
   /** A client's suspension lifted by an operator (`POST /admin/clients/{clientId}/resume`). */
   clientResume: 'client.resume',
+  /** An API key's per-key metered quota set or removed (`PUT /admin/keys/{keyId}/quota`). */
+  keyQuota: 'key.quota',
+  /** An API key's suspension lifted (`POST /admin/keys/{keyId}/resume`). */
+  keyResume: 'key.resume',
   /** A usage anomaly flagged by the metering function (and what it did about it). */
   usageAnomaly: 'usage.anomaly',
   /** A client's anomaly response policy set (`PUT /admin/clients/{clientId}/anomaly-policy`). */

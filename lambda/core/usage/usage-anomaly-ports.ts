@@ -34,6 +34,7 @@ export function anomalyPorts(store: AnomalyStore, suspensions: SuspensionWriter,
         action: AuditAction.usageAnomaly,
         outcome: 'success',
         clientId: flag.clientId,
+        ...(flag.keyId !== undefined && { keyId: flag.keyId }),
         anomaly: `rule=${flag.rule} minute=${flag.minute} baseline=${flag.baseline} observed=${flag.observed} response=${flag.response}${flag.revokedKeys ? ` revokedKeys=${flag.revokedKeys.join(',')}` : ''}`,
       }),
   };

@@ -8,7 +8,10 @@
  * - `new_networks`: at least `newNetworks` networks in one minute the client has never used;
  * - `denied_probing`: at least `probingDenials` refusals for scope or route in one minute,
  *   making up at least half of its requests;
- * - `idle_reuse`: traffic after `idleDays` days without any.
+ * - `idle_reuse`: traffic after `idleDays` days without any;
+ * - `key_network_spread`: one API key used from at least `spreadNetworks` wide networks (/16,
+ *   /32) within `spreadMinutes` minutes, one of them a network the client never used: the same
+ *   key from far-apart networks within minutes, as far as the access log can tell distance.
  *
  * A client is in warm-up until `warmupMinutes` minutes have passed since its first request:
  * rules that compare with a baseline stay silent until then (every network is new, every
@@ -19,10 +22,11 @@
  */
 import { SECONDS_PER_DAY } from '../../../common/config';
 import { ANOMALY_DEFAULTS, type AnomalySettings } from '../../../common/usage';
+import { parseKeyNetwork, wideNetwork } from './usage-meter';
 
 export { ANOMALY_DEFAULTS, type AnomalySettings } from '../../../common/usage';
 
-export type AnomalyRule = 'rate_spike' | 'new_networks' | 'denied_probing' | 'idle_reuse';
+export type AnomalyRule = 'rate_spike' | 'new_networks' | 'denied_probing' | 'idle_reuse' | 'key_network_spread';
 
 /** One closed minute of a client, as metered. */
 export interface MinuteCounts {
@@ -34,6 +38,8 @@ export interface MinuteCounts {
   readonly networks: readonly string[];
   /** The API keys (keyIds) used in the minute. */
   readonly keys?: readonly string[];
+  /** `<keyId> <wide network>` pairs: which key was used from which /16 or /32 in the minute. */
+  readonly keyNetworks?: readonly string[];
 }
 
 /** What the detector keeps per client between minutes; stored as it is. */
@@ -50,6 +56,12 @@ export interface Baseline {
   readonly spiking: number;
   /** Network → last minute seen. */
   readonly networks: Readonly<Record<string, number>>;
+  /**
+   * Per API key, the wide networks it was used from within the last `spreadMinutes` (network →
+   * last minute seen); keys idle for longer drop out, so this stays as small as the window.
+   * Absent in baselines saved before the rule existed.
+   */
+  readonly keyNetworks?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 export interface Anomaly {
@@ -58,6 +70,8 @@ export interface Anomaly {
   /** What the rule compared with: the baseline rate, known networks, the idle time (s)… */
   readonly baseline: number;
   readonly observed: number;
+  /** The one API key the flag is about (`key_network_spread`). */
+  readonly keyId?: string;
 }
 
 /**
@@ -99,6 +113,7 @@ export function detect(
       if (m.accessDenied >= settings.probingDenials && m.accessDenied * 2 >= m.requests) {
         anomalies.push({ rule: 'denied_probing', minute: m.minute, baseline: settings.probingDenials, observed: m.accessDenied });
       }
+      if (warm) anomalies.push(...networkSpread(state, m, settings));
     }
     // A spiking minute's rate is not learnt while it lasts (a thief must not teach the baseline).
     if (spiking === 0) rate = rate * (1 - settings.alpha) + m.requests * settings.alpha;
@@ -110,6 +125,7 @@ export function detect(
       spiking,
       // Networks are remembered even while spiking: a flag for new networks is raised once, not every minute of a burst.
       networks: remember(state.networks, m.networks, m.minute, settings.knownNetworksMax),
+      keyNetworks: rememberKeyNetworks(state.keyNetworks, m, settings),
     };
   };
   for (const m of minutes) if (m.minute <= upTo) fold(m);
@@ -127,6 +143,65 @@ function remember(known: Readonly<Record<string, number>>, seen: readonly string
   const entries = Object.entries(next);
   if (entries.length <= max) return next;
   return Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, max));
+}
+
+/** Groups a minute's `<keyId> <wide network>` pairs by key. */
+function networksByKey(m: MinuteCounts): Map<string, Set<string>> {
+  const byKey = new Map<string, Set<string>>();
+  for (const entry of m.keyNetworks ?? []) {
+    const parsed = parseKeyNetwork(entry);
+    if (parsed === undefined) continue;
+    let networks = byKey.get(parsed.keyId);
+    if (networks === undefined) byKey.set(parsed.keyId, (networks = new Set()));
+    networks.add(parsed.network);
+  }
+  return byKey;
+}
+
+/**
+ * `key_network_spread`: a key used in this minute from a wide network the client has never
+ * used (none of its remembered /24s and /48s lies in it), while that key's wide networks
+ * within the window, this one included, number at least `spreadNetworks`. The client's known
+ * networks stand for its own sites, so a second office or a NAT pool it already used is no
+ * flag; and a wide network, once seen, is remembered, so one far network flags once.
+ */
+function networkSpread(state: Baseline, m: MinuteCounts, settings: AnomalySettings): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  const byKey = networksByKey(m);
+  if (byKey.size === 0) return anomalies;
+  const known = new Set(Object.keys(state.networks).map(wideNetwork));
+  const since = m.minute - (settings.spreadMinutes - 1) * 60;
+  for (const [keyId, networks] of byKey) {
+    const fresh = [...networks].filter((n) => !known.has(n));
+    if (fresh.length === 0) continue;
+    const recent = new Set(networks);
+    for (const [network, last] of Object.entries(state.keyNetworks?.[keyId] ?? {})) if (last >= since) recent.add(network);
+    if (recent.size >= settings.spreadNetworks) anomalies.push({ rule: 'key_network_spread', minute: m.minute, baseline: recent.size - fresh.length, observed: recent.size, keyId });
+  }
+  return anomalies;
+}
+
+/**
+ * Each key's wide networks seen within the window, this minute's added; older ones and idle
+ * keys dropped. Bounded so the stored baseline stays small whatever a thief does: per key the
+ * `spreadNetworks` most recent networks (all the rule needs to reach its threshold), and the
+ * `knownNetworksMax` most recently used keys.
+ */
+function rememberKeyNetworks(known: Baseline['keyNetworks'], m: MinuteCounts, settings: AnomalySettings): Record<string, Record<string, number>> {
+  const since = m.minute - (settings.spreadMinutes - 1) * 60;
+  const merged = new Map<string, Record<string, number>>();
+  for (const [keyId, networks] of Object.entries(known ?? {})) {
+    const kept = Object.entries(networks).filter(([, last]) => last >= since);
+    if (kept.length > 0) merged.set(keyId, Object.fromEntries(kept));
+  }
+  for (const [keyId, networks] of networksByKey(m)) {
+    const entry = merged.get(keyId) ?? {};
+    for (const network of networks) entry[network] = m.minute;
+    merged.set(keyId, entry);
+  }
+  const newest = (networks: Record<string, number>) => Math.max(...Object.values(networks));
+  const keys = [...merged].sort((a, b) => newest(b[1]) - newest(a[1])).slice(0, settings.knownNetworksMax);
+  return Object.fromEntries(keys.map(([keyId, networks]) => [keyId, Object.fromEntries(Object.entries(networks).sort((a, b) => b[1] - a[1]).slice(0, settings.spreadNetworks))]));
 }
 
 function round(n: number): number {
@@ -204,7 +279,8 @@ export class AnomalyMonitor {
     const response = await this.ports.policy(clientId);
     const suspendedUntil = response === 'suspend' ? nowSeconds + this.settings.suspendMinutes * 60 : undefined;
     if (suspendedUntil !== undefined) await this.ports.suspend(clientId, suspendedUntil, nowMs);
-    const flaggedKeys = [...new Set(anomalies.flatMap((a) => minutes.find((m) => m.minute === a.minute)?.keys ?? []))];
+    // A flag about one key (`key_network_spread`) names that key only; the others, every key of the flagged minute.
+    const flaggedKeys = [...new Set(anomalies.flatMap((a) => (a.keyId !== undefined ? [a.keyId] : (minutes.find((m) => m.minute === a.minute)?.keys ?? []))))];
     const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(flaggedKeys, nowSeconds) : undefined;
     const flags = anomalies.map(
       (a): AnomalyFlag => ({ ...a, clientId, response, flaggedAt: nowSeconds, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) }),
@@ -216,6 +292,7 @@ export class AnomalyMonitor {
         detailType: AnomalyEvent.detailType,
         detail: {
           clientId,
+          ...(flag.keyId !== undefined && { keyId: flag.keyId }),
           rule: flag.rule,
           minute: flag.minute,
           window: 60,

@@ -105,6 +105,32 @@ export function sourceNetwork(ip: string | undefined): string | undefined {
     .join(':')}::/48`;
 }
 
+/**
+ * The wide network of a source network ({@link sourceNetwork}): the /16 of an IPv4 /24, the
+ * /32 of an IPv6 /48. Two requests from different wide networks come from different
+ * operators' address blocks far more often than from one site's NAT pool, which stays
+ * within one /16 (RIRs allocate IPv4 to providers in blocks of /22 to /8, and a /32 is the
+ * usual minimum IPv6 allocation to a provider, RFC 6177): the access log has no location,
+ * so this is the distance the meter can see.
+ */
+export function wideNetwork(network: string): string {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.0\/24$/.exec(network);
+  if (v4) return `${v4[1]}.${v4[2]}.0.0/16`;
+  const v6 = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):[0-9a-f]{1,4}::\/48$/.exec(network);
+  if (v6) return `${v6[1]}:${v6[2]}::/32`;
+  return network;
+}
+
+/** One entry of a client-minute's `keyNetworks`: key ids and networks hold no space. */
+export function keyNetwork(keyId: string, wide: string): string {
+  return `${keyId} ${wide}`;
+}
+
+export function parseKeyNetwork(entry: string): { readonly keyId: string; readonly network: string } | undefined {
+  const space = entry.indexOf(' ');
+  return space > 0 && space < entry.length - 1 ? { keyId: entry.slice(0, space), network: entry.slice(space + 1) } : undefined;
+}
+
 function ipv6Groups(ip: string): number[] | undefined {
   if (!/^[0-9A-Fa-f:.]+$/.test(ip) || ip.split('::').length > 2) return undefined;
   const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
@@ -215,6 +241,8 @@ export interface ClientMinute {
   readonly routes: Map<string, Counts>;
   /** Distinct source networks, at most {@link USAGE_NETWORKS_MAX}. */
   readonly networks: Set<string>;
+  /** Distinct `<keyId> <wide network>` pairs ({@link wideNetwork}), at most {@link USAGE_NETWORKS_MAX}. */
+  readonly keyNetworks: Set<string>;
 }
 
 export interface MeteredBatch {
@@ -248,7 +276,7 @@ export function meterLines(lines: Iterable<string>, routes: RouteLabeler): Meter
     const id = `${record.clientId}|${minute}`;
     let entry = minutes.get(id);
     if (entry === undefined) {
-      entry = { clientId: record.clientId, minute, total: emptyCounts(), keys: new Map(), routes: new Map(), networks: new Set() };
+      entry = { clientId: record.clientId, minute, total: emptyCounts(), keys: new Map(), routes: new Map(), networks: new Set(), keyNetworks: new Set() };
       minutes.set(id, entry);
     }
     const outcome = classify(record);
@@ -257,6 +285,7 @@ export function meterLines(lines: Iterable<string>, routes: RouteLabeler): Meter
     addOutcome(countsOf(entry.routes, routes.label(record)), outcome);
     const network = sourceNetwork(record.sourceIp);
     if (network !== undefined && entry.networks.size < USAGE_NETWORKS_MAX) entry.networks.add(network);
+    if (network !== undefined && record.keyId !== undefined && entry.keyNetworks.size < USAGE_NETWORKS_MAX) entry.keyNetworks.add(keyNetwork(record.keyId, wideNetwork(network)));
   }
   return { minutes: [...minutes.values()], lines: read, unattributed, ignored };
 }

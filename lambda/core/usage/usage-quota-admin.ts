@@ -1,17 +1,27 @@
 /**
  * The operator side of metered quotas (docs/usage.md): `GET` and `PUT
- * /admin/clients/{clientId}/quota` and `POST /admin/clients/{clientId}/resume`. Input is
+ * /admin/clients/{clientId}/quota` and `POST /admin/clients/{clientId}/resume`, and per key
+ * `GET` and `PUT /admin/keys/{keyId}/quota` and `POST /admin/keys/{keyId}/resume`. Input is
  * checked before any write; a refusal changes nothing.
  */
 import { z } from 'zod';
 import { Limits } from '../../../common/config';
 import { QUOTA_PERIODS } from '../../../common/tables';
+import { KEY_ID_PATTERN } from '../../../common/tokens';
 import { parseInput, requireClientIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { ErrorCode, NotFound } from '../shared/issuance-errors';
-import { creditBalance, quotaPeriodBounds, type Credits, type MeteredQuota, type QuotaState } from './usage-quota';
+import { creditBalance, quotaPeriodBounds, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
 
-export interface QuotaAdminStore {
+/** Per-key quotas: the quota and the key's own suspension on its API key record. */
+export interface KeyQuotaAdminStore {
+  keyState(keyId: string): Promise<KeyQuotaState & { readonly clientId?: string }>;
+  keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number>;
+  setKeyQuota(keyId: string, quota: MeteredQuota | undefined): Promise<'written' | 'key_not_found'>;
+  resumeKey(keyId: string, nowMs: number): Promise<boolean>;
+}
+
+export interface QuotaAdminStore extends KeyQuotaAdminStore {
   state(clientId: string): Promise<QuotaState>;
   used(clientId: string, periodStart: number, nowSeconds: number): Promise<number>;
   exists(clientId: string): Promise<boolean>;
@@ -51,7 +61,25 @@ const CreditsBody = z.strictObject({
     .nullable(),
 });
 
+/** `GET`/`PUT /admin/keys/{keyId}/quota` and `POST /admin/keys/{keyId}/resume`. */
+export interface KeyQuotaView {
+  readonly keyId: string;
+  readonly clientId: string;
+  readonly quota?: MeteredQuota;
+  /** The current period and the key's allowed requests in it, as metered. */
+  readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
+  /** Epoch seconds, while the key's own suspension is in force. */
+  readonly suspendedUntil?: number;
+}
+
 const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
+const keyNotFound = () => new NotFound(ErrorCode.keyNotFound, 'No API key has this keyId.');
+
+/** A key id path parameter; anything that is not one names no key (404, as `GET /admin/keys/{keyId}`). */
+function requireKeyIdParameter(keyId: string | undefined): string {
+  if (keyId === undefined || !KEY_ID_PATTERN.test(keyId)) throw keyNotFound();
+  return keyId;
+}
 
 export class QuotaAdmin {
   constructor(
@@ -97,6 +125,42 @@ export class QuotaAdmin {
     const lifted = await this.store.resume(clientId, this.now());
     this.audit.record({ action: AuditAction.clientResume, outcome: lifted ? 'success' : 'noop', clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
     return this.view(clientId);
+  }
+
+  async showKey(keyIdParameter: string | undefined): Promise<KeyQuotaView> {
+    return this.keyView(requireKeyIdParameter(keyIdParameter));
+  }
+
+  /** Sets (or with `null` removes) the key's metered quota; what the key used this period counts at once. */
+  async setKey(keyIdParameter: string | undefined, body: unknown): Promise<KeyQuotaView> {
+    const keyId = requireKeyIdParameter(keyIdParameter);
+    const { quota } = parseInput(QuotaBody, body, 'body');
+    if ((await this.store.setKeyQuota(keyId, quota ?? undefined)) === 'key_not_found') throw keyNotFound();
+    const view = await this.keyView(keyId);
+    this.audit.record({ action: AuditAction.keyQuota, outcome: 'success', keyId, clientId: view.clientId, limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none' });
+    return view;
+  }
+
+  /** Lifts the key's suspension in force; a key that is not suspended is left as it is (idempotent). */
+  async resumeKey(keyIdParameter: string | undefined): Promise<KeyQuotaView> {
+    const keyId = requireKeyIdParameter(keyIdParameter);
+    if ((await this.store.keyState(keyId)).clientId === undefined) throw keyNotFound();
+    const lifted = await this.store.resumeKey(keyId, this.now());
+    const view = await this.keyView(keyId);
+    this.audit.record({ action: AuditAction.keyResume, outcome: lifted ? 'success' : 'noop', keyId, clientId: view.clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
+    return view;
+  }
+
+  private async keyView(keyId: string): Promise<KeyQuotaView> {
+    const state = await this.store.keyState(keyId);
+    if (state.clientId === undefined) throw keyNotFound();
+    const { clientId } = state;
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const suspended = state.suspendedUntil !== undefined && state.suspendedUntil > nowSeconds ? { suspendedUntil: state.suspendedUntil } : {};
+    if (state.quota === undefined) return { keyId, clientId, ...suspended };
+    const bounds = quotaPeriodBounds(state.quota.period, nowSeconds);
+    const used = await this.store.keyUsed(clientId, keyId, bounds.start, nowSeconds);
+    return { keyId, clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...suspended };
   }
 
   private async view(clientId: string): Promise<QuotaView> {

@@ -9,10 +9,13 @@
  * client is suspended until the period ends — one conditional write to its client record,
  * which the revocation fan-out carries to every authorizer as a `suspended` feed entry and
  * follows with an authorizer-cache flush, exactly like a revocation. The suspension ends by
- * itself when the period turns. Pure: the clock and every store are ports.
+ * itself when the period turns. Per-key quotas work the same way over the key's own meters
+ * (its `d|k|…` rows) and suspend that key alone, through its API key record. Pure: the
+ * clock and every store are ports.
  */
 import { SECONDS_PER_DAY } from '../../../common/config';
 import type { QuotaPeriod } from '../../../common/tables';
+import { KEY_ID_PATTERN } from '../../../common/tokens';
 
 export interface MeteredQuota {
   readonly limit: number;
@@ -79,9 +82,28 @@ export interface QuotaState {
   readonly suspendedUntil?: number;
 }
 
+/** A per-key quota and the key's own suspension, as stored on the API key record. */
+export interface KeyQuotaState {
+  readonly quota?: MeteredQuota;
+  /** Epoch seconds; absent or past: the key is not suspended. */
+  readonly suspendedUntil?: number;
+}
+
+/** An API key seen in a batch, with the client the meters counted it under. */
+export interface MeteredKey {
+  readonly clientId: string;
+  readonly keyId: string;
+}
+
 export interface QuotaPorts {
   /** The client's quota and suspension, as stored on its record. */
   state(clientId: string): Promise<QuotaState>;
+  /** The key's quota and suspension, as stored on its record (empty for an unknown key). */
+  keyState(keyId: string): Promise<KeyQuotaState>;
+  /** Allowed requests made with the key, counted in its day rows from `periodStart` (epoch s) to now. */
+  keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number>;
+  /** Suspends only the key until `untilSeconds` unless it already is as long; true when this call did. */
+  suspendKey(keyId: string, untilSeconds: number, nowMs: number): Promise<boolean>;
   /** Allowed requests of the client counted in day rows from `periodStart` (epoch s) to now. */
   used(clientId: string, periodStart: number, nowSeconds: number): Promise<number>;
   /** Suspends the client until `untilSeconds` unless it already is as long; true when this call did. */
@@ -91,10 +113,50 @@ export interface QuotaPorts {
   publish(event: { readonly detailType: string; readonly detail: Readonly<Record<string, string | number>>; readonly time: number }): Promise<void>;
 }
 
-export type QuotaOutcome =
-  | { readonly clientId: string; readonly outcome: 'no_quota' | 'within' | 'already_suspended' }
-  | { readonly clientId: string; readonly outcome: 'approaching'; readonly threshold: number; readonly used: number; readonly limit: number }
-  | { readonly clientId: string; readonly outcome: 'suspended'; readonly used: number; readonly limit: number; readonly until: number };
+/** The ports from a store that holds quotas, meters and suspensions, and an event publisher: shared by the metering function and local mode. */
+export function quotaPorts(store: Omit<QuotaPorts, 'publish'>, publish: QuotaPorts['publish']): QuotaPorts {
+  return {
+    state: (clientId) => store.state(clientId),
+    used: (clientId, start, now) => store.used(clientId, start, now),
+    suspend: (clientId, until, nowMs) => store.suspend(clientId, until, nowMs),
+    keyState: (keyId) => store.keyState(keyId),
+    keyUsed: (clientId, keyId, start, now) => store.keyUsed(clientId, keyId, start, now),
+    suspendKey: (keyId, until, nowMs) => store.suspendKey(keyId, until, nowMs),
+    noticeOnce: (clientId, start, threshold, expiresAt) => store.noticeOnce(clientId, start, threshold, expiresAt),
+    publish,
+  };
+}
+
+/**
+ * The API keys a batch metered allowed requests for, each with its client: the subjects of
+ * per-key quotas. A key with no allowed request in the batch used nothing more (and a
+ * suspended key's refusals are not allowed requests), so it costs no read; only well-formed
+ * key ids are looked up.
+ */
+export function meteredKeys(minutes: Iterable<{ readonly clientId: string; readonly keys: ReadonlyMap<string, { readonly allowed: number }> }>): MeteredKey[] {
+  const keys = new Map<string, MeteredKey>();
+  for (const minute of minutes) {
+    for (const [keyId, counts] of minute.keys) if (counts.allowed > 0 && KEY_ID_PATTERN.test(keyId) && !keys.has(keyId)) keys.set(keyId, { clientId: minute.clientId, keyId });
+  }
+  return [...keys.values()];
+}
+
+/** One decision of the check; `keyId` is present when it is about a per-key quota. */
+export type QuotaOutcome = { readonly clientId: string; readonly keyId?: string } & (
+  | { readonly outcome: 'no_quota' | 'within' | 'already_suspended' }
+  | { readonly outcome: 'approaching'; readonly threshold: number; readonly used: number; readonly limit: number }
+  | { readonly outcome: 'suspended'; readonly used: number; readonly limit: number; readonly until: number }
+);
+
+/** Whose quota a period check is about: what it reads, what it suspends, how its notices and events are named. */
+interface QuotaSubject {
+  /** Fields every outcome and event of the subject carries. */
+  readonly ids: { readonly clientId: string; readonly keyId?: string };
+  /** The notice marker of a threshold, unique among the client's notices of a period. */
+  readonly marker: (threshold: number) => number | string;
+  used(periodStart: number, nowSeconds: number): Promise<number>;
+  suspend(untilSeconds: number, nowMs: number): Promise<boolean>;
+}
 
 export class QuotaEnforcer {
   constructor(
@@ -110,18 +172,29 @@ export class QuotaEnforcer {
     return withCredits;
   }
 
-  /** Checks each client once; one client's failure does not stop the others (it is reported with the batch). */
-  async check(clientIds: Iterable<string>): Promise<QuotaOutcome[]> {
+  /**
+   * Checks each client once, then each API key of the batch once (per-key quotas, from the
+   * key's own meters; crossing one suspends that key only). One subject's failure does not
+   * stop the others (it is reported with the batch).
+   */
+  async check(clientIds: Iterable<string>, keys: Iterable<MeteredKey> = []): Promise<QuotaOutcome[]> {
     const outcomes: QuotaOutcome[] = [];
     const failures: unknown[] = [];
-    for (const clientId of new Set(clientIds)) {
+    const run = async (work: () => Promise<QuotaOutcome[]>) => {
       try {
-        outcomes.push(...(await this.checkOne(clientId)));
+        outcomes.push(...(await work()));
       } catch (error) {
         failures.push(error);
       }
+    };
+    for (const clientId of new Set(clientIds)) await run(() => this.checkOne(clientId));
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (seen.has(key.keyId)) continue;
+      seen.add(key.keyId);
+      await run(() => this.checkKey(key));
     }
-    if (failures.length > 0) throw new AggregateError(failures, `quota check failed for ${failures.length} client(s)`);
+    if (failures.length > 0) throw new AggregateError(failures, `quota check failed for ${failures.length} client(s) or key(s)`);
     return outcomes;
   }
 
@@ -129,34 +202,64 @@ export class QuotaEnforcer {
     const state = await this.ports.state(clientId);
     if (state.credits !== undefined) return this.checkCredits(clientId, state, state.credits);
     if (state.quota === undefined) return [{ clientId, outcome: 'no_quota' }];
+    return this.checkPeriod(
+      {
+        ids: { clientId },
+        marker: (threshold) => threshold,
+        used: (start, now) => this.ports.used(clientId, start, now),
+        suspend: (until, nowMs) => this.ports.suspend(clientId, until, nowMs),
+      },
+      state.quota,
+      state.suspendedUntil,
+    );
+  }
+
+  /** A per-key quota: the same check over the key's meters; its notices share the client's, marked with the key. */
+  private async checkKey({ clientId, keyId }: MeteredKey): Promise<QuotaOutcome[]> {
+    const state = await this.ports.keyState(keyId);
+    if (state.quota === undefined) return [{ clientId, keyId, outcome: 'no_quota' }];
+    return this.checkPeriod(
+      {
+        ids: { clientId, keyId },
+        marker: (threshold) => `key:${keyId}:${threshold}`,
+        used: (start, now) => this.ports.keyUsed(clientId, keyId, start, now),
+        suspend: (until, nowMs) => this.ports.suspendKey(keyId, until, nowMs),
+      },
+      state.quota,
+      state.suspendedUntil,
+    );
+  }
+
+  private async checkPeriod(subject: QuotaSubject, quota: MeteredQuota, suspendedUntil: number | undefined): Promise<QuotaOutcome[]> {
+    const { ids } = subject;
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
-    const { limit, period } = state.quota;
+    const { limit, period } = quota;
     const bounds = quotaPeriodBounds(period, nowSeconds);
-    if (state.suspendedUntil !== undefined && state.suspendedUntil >= bounds.end) return [{ clientId, outcome: 'already_suspended' }];
-    const used = await this.ports.used(clientId, bounds.start, nowSeconds);
+    if (suspendedUntil !== undefined && suspendedUntil >= bounds.end) return [{ ...ids, outcome: 'already_suspended' }];
+    const used = await subject.used(bounds.start, nowSeconds);
     const outcomes: QuotaOutcome[] = [];
     for (const threshold of QUOTA_NOTICE_THRESHOLDS) {
       if (used < threshold * limit || used >= limit) continue;
-      if (!(await this.ports.noticeOnce(clientId, bounds.start, threshold, bounds.end + SECONDS_PER_DAY))) continue;
+      if (!(await this.ports.noticeOnce(ids.clientId, bounds.start, subject.marker(threshold), bounds.end + SECONDS_PER_DAY))) continue;
       await this.ports.publish({
         detailType: UsageEvent.limitApproaching,
-        detail: { clientId, period, periodStart: bounds.start, periodEnd: bounds.end, limit, used, threshold },
+        detail: { ...ids, period, periodStart: bounds.start, periodEnd: bounds.end, limit, used, threshold },
         time: nowSeconds,
       });
-      outcomes.push({ clientId, outcome: 'approaching', threshold, used, limit });
+      outcomes.push({ ...ids, outcome: 'approaching', threshold, used, limit });
     }
-    if (used < limit) return outcomes.length ? outcomes : [{ clientId, outcome: 'within' }];
-    if (await this.ports.suspend(clientId, bounds.end, nowMs)) {
+    if (used < limit) return outcomes.length ? outcomes : [{ ...ids, outcome: 'within' }];
+    if (await subject.suspend(bounds.end, nowMs)) {
       await this.ports.publish({
         detailType: UsageEvent.quotaExceeded,
-        detail: { clientId, period, periodStart: bounds.start, periodEnd: bounds.end, limit, used },
+        detail: { ...ids, period, periodStart: bounds.start, periodEnd: bounds.end, limit, used },
         time: nowSeconds,
       });
-      outcomes.push({ clientId, outcome: 'suspended', used, limit, until: bounds.end });
+      outcomes.push({ ...ids, outcome: 'suspended', used, limit, until: bounds.end });
       return outcomes;
     }
-    return [...outcomes, { clientId, outcome: 'already_suspended' }];
+    return [...outcomes, { ...ids, outcome: 'already_suspended' }];
   }
 
   /** Credits: notices at 80% and 95% of what they grant (once per refill period), a suspension until the next refill when spent. */

@@ -12,14 +12,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { DEFAULT_ROUTES, SECONDS_PER_DAY } from '../../../common/config';
-import { ClientAttr } from '../../../common/tables';
+import { ApiKeyAttr, ClientAttr } from '../../../common/tables';
 import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
 import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import type { Decision } from '../../../lambda/core/authorizer/authorizer';
 import { revocationFromRecord } from '../../../lambda/core/revocation/revocation-events';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
-import { QuotaEnforcer } from '../../../lambda/core/usage/usage-quota';
+import { meteredKeys, QuotaEnforcer, quotaPorts } from '../../../lambda/core/usage/usage-quota';
 import { authorizerEvent, harness as authorizerHarness, NOW_S, SETTINGS } from '../../unit/authorizer/support/fixtures';
 import { claims, generateTestKey, signToken } from '../../unit/authorizer/support/tokens';
 import { line } from '../../unit/usage/lines';
@@ -39,17 +39,11 @@ describe('a 100-a-day metered quota, end to end with an injected clock', () => {
     const key = generateTestKey('ES256', { kid: 'es' });
     const a = await authorizerHarness([key.record]);
     const { tables } = issuance;
-    const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage });
+    const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
     expect(await quotaStore.setQuota('acme', { limit: 100, period: 'DAY' })).toBe('written');
     const meters = new DynamoUsageStore(tables.doc, tables.names.usage, UsageRetentionDefaults);
     const quotas = new QuotaEnforcer(
-      {
-        state: (c) => quotaStore.state(c),
-        used: (c, s, n) => quotaStore.used(c, s, n),
-        suspend: (c, u, n) => quotaStore.suspend(c, u, n),
-        noticeOnce: (c, s, t, e) => quotaStore.noticeOnce(c, s, t, e),
-        publish: async () => undefined,
-      },
+      quotaPorts(quotaStore, async () => undefined),
       a.clock.now,
     );
     const routes = new RouteLabeler(DEFAULT_ROUTES);
@@ -108,5 +102,98 @@ describe('a 100-a-day metered quota, end to end with an injected clock', () => {
     token = `Bearer ${signToken(key, claims(Math.floor(a.clock.ms / 1000), { cid: KEY_ID }))}`;
     expect((await a.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
     expect(await quotas.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'within' }]);
+  }, 120_000);
+});
+
+describe('a 20-a-day quota on one API key, end to end with an injected clock', () => {
+  let issuance: Harness;
+  let limited: string;
+  let other: string;
+  beforeAll(async () => {
+    issuance = await harness({ seedKey: false });
+    limited = (await issuance.createKey('acme')).key.keyId as string;
+    other = (await issuance.createKey('acme')).key.keyId as string;
+  });
+
+  it("stops that key after at most 20 + rate × (metering interval + one feed poll), refuses it quota_exceeded with Retry-After, keeps the client's other key working", async () => {
+    const signing = generateTestKey('ES256', { kid: 'es' });
+    const a = await authorizerHarness([signing.record]);
+    const { tables } = issuance;
+    const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
+    expect(await quotaStore.setKeyQuota(limited, { limit: 20, period: 'DAY' })).toBe('written');
+    const meters = new DynamoUsageStore(tables.doc, tables.names.usage, UsageRetentionDefaults);
+    const events: { detailType: string; detail: Readonly<Record<string, string | number>> }[] = [];
+    const quotas = new QuotaEnforcer(
+      quotaPorts(quotaStore, async (event) => {
+        events.push(event);
+      }),
+      a.clock.now,
+    );
+    const routes = new RouteLabeler(DEFAULT_ROUTES);
+    const keyRecord = async (keyId: string) => (await tables.doc.send(new GetCommand({ TableName: tables.names.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId } }))).Item!;
+    /** The key record's change, as the apiKeys stream delivers it, through the fan-out's decision into the feed. */
+    const fanOut = (oldImage: Record<string, unknown>, newImage: Record<string, unknown>) => {
+      const record = {
+        eventName: 'MODIFY',
+        eventSourceARN: `arn:aws:dynamodb:us-east-1:000000000000:table/${tables.names.apiKeys}/stream/2026`,
+        dynamodb: { OldImage: marshall(oldImage, { removeUndefinedValues: true }), NewImage: marshall(newImage, { removeUndefinedValues: true }) },
+      } as unknown as DynamoDBRecord;
+      const entry = revocationFromRecord(record, tables.names, { nowMs: a.clock.ms, clockSkewSeconds: SETTINGS.clockSkewSeconds });
+      if (entry) a.feed.add(entry.kind, entry.value, a.clock.ms, entry.purgeAt);
+      return entry;
+    };
+
+    const tokenOf = (keyId: string) => `Bearer ${signToken(signing, claims(Math.floor(a.clock.ms / 1000), { cid: keyId }))}`;
+    const limitedToken = tokenOf(limited);
+    const otherToken = tokenOf(other);
+    // 4 a second: the meters pass 16 (80%) on the way, so the notice is seen before the suspension.
+    const KEY_RATE = 4;
+    let served = 0;
+    let otherServed = 0;
+    let refusal: Decision | undefined;
+    for (let second = 0; second < 30 && refusal === undefined; second += 1) {
+      const lines: string[] = [];
+      for (let i = 0; i < KEY_RATE; i += 1) {
+        a.clock.advance(1000 / KEY_RATE / 2);
+        const decision = await a.authorizer.decide(authorizerEvent(limitedToken, 'GET', `/orders/${i}`));
+        if (decision.outcome === 'allow') {
+          served += 1;
+          lines.push(line({ atMs: a.clock.ms, clientId: 'acme', keyId: limited }));
+        } else {
+          refusal ??= decision;
+        }
+        a.clock.advance(1000 / KEY_RATE / 2);
+        expect((await a.authorizer.decide(authorizerEvent(otherToken, 'GET', `/orders/${i}`))).outcome).toBe('allow');
+        otherServed += 1;
+        lines.push(line({ atMs: a.clock.ms, clientId: 'acme', keyId: other }));
+      }
+      const batch = meterLines(lines, routes);
+      const before = await keyRecord(limited);
+      await meters.apply(`key-second-${second}`, batch);
+      const outcomes = await quotas.check(['acme'], meteredKeys(batch.minutes));
+      if (outcomes.some((o) => o.outcome === 'suspended')) expect(fanOut(before, await keyRecord(limited))).toMatchObject({ kind: 'ksus' });
+    }
+
+    expect(refusal).toMatchObject({ outcome: 'forbid', reason: 'quota_exceeded' });
+    const context = (refusal as { response: { context: Record<string, string> } }).response.context;
+    expect(context).toMatchObject({ error: 'quota_exceeded', keyId: limited });
+    const dayEnd = Math.ceil(a.clock.ms / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    expect(Math.abs(Number(context.retryAfter) - (dayEnd - a.clock.ms / 1000))).toBeLessThanOrEqual(2);
+    // The documented bound: metered once a second, read by the authorizer at its next poll.
+    expect(served).toBeGreaterThanOrEqual(20);
+    expect(served - 20).toBeLessThanOrEqual(KEY_RATE * (1 + SETTINGS.revocationPollMs / 1000));
+    // The same client's other key was served throughout, and still is; the client itself is not suspended.
+    expect(otherServed).toBeGreaterThan(served);
+    expect((await a.authorizer.decide(authorizerEvent(otherToken))).outcome).toBe('allow');
+    expect(await quotaStore.state('acme')).toEqual({});
+    // UsageLimitApproaching at 80% named the key (95% = 19 falls between two batches: 16, then 20), then the exceeded event.
+    expect(events.map((e) => [e.detailType, e.detail.keyId, e.detail.threshold])).toEqual([
+      ['Tollgate Usage Limit Approaching', limited, 0.8],
+      ['Tollgate Usage Quota Exceeded', limited, undefined],
+    ]);
+
+    // Served again after midnight (a new token: the old one has expired by then).
+    a.clock.ms = dayEnd * 1000 + 5_000;
+    expect((await a.authorizer.decide(authorizerEvent(tokenOf(limited)))).outcome).toBe('allow');
   }, 120_000);
 });

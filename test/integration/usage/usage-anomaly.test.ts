@@ -50,8 +50,8 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
 
     const events: { detailType: string; detail: Record<string, unknown> }[] = [];
     const audits: AuditEvent[] = [];
-    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
     let nowMs = (start + 91 * 60) * 1000;
     const monitor = new AnomalyMonitor(
       anomalyPorts(anomalyStore, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ detailType: e.detailType, detail: { ...e.detail } })),
@@ -70,8 +70,13 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     // The first spiking minute closes (it ends, plus the 60 s metering allowance): new networks.
     nowMs = (spikeStart + 60 + 60) * 1000;
     const first = await monitor.check(['victim', 'steady']);
-    expect(first.map((f) => [f.clientId, f.rule, f.minute])).toEqual([['victim', 'new_networks', spikeStart]]);
+    // The key was in use from the client's office a minute before: the far networks are also a spread of that key.
+    expect(first.map((f) => [f.clientId, f.rule, f.minute, f.keyId])).toEqual([
+      ['victim', 'new_networks', spikeStart, undefined],
+      ['victim', 'key_network_spread', spikeStart, KEY],
+    ]);
     expect(first[0]).toMatchObject({ response: 'suspend', baseline: 1, observed: 10, suspendedUntil: Math.floor(nowMs / 1000) + 3600 });
+    expect(first[1]).toMatchObject({ response: 'suspend', baseline: 1, observed: 2 });
     // The second closes: the rate rule (two minutes in a row above 10× the baseline).
     nowMs += 60_000;
     const second = await monitor.check(['victim', 'steady']);
@@ -82,17 +87,18 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const [victim] = (await h.items('clients')).filter((c) => c.clientId === 'victim');
     // Each flag suspends for an hour from its own time: the later end stands.
     expect(victim).toMatchObject({ suspendedReason: 'anomaly', suspendedUntil: Math.floor(nowMs / 1000) + 3600 });
-    expect(events.map((e) => [e.detailType, e.detail.rule])).toEqual([
-      [AnomalyEvent.detailType, 'new_networks'],
-      [AnomalyEvent.detailType, 'rate_spike'],
+    expect(events.map((e) => [e.detailType, e.detail.rule, e.detail.keyId])).toEqual([
+      [AnomalyEvent.detailType, 'new_networks', undefined],
+      [AnomalyEvent.detailType, 'key_network_spread', KEY],
+      [AnomalyEvent.detailType, 'rate_spike', undefined],
     ]);
-    expect(audits.map((a) => a.action)).toEqual(['usage.anomaly', 'usage.anomaly']);
+    expect(audits.map((a) => a.action)).toEqual(['usage.anomaly', 'usage.anomaly', 'usage.anomaly']);
     // Checked again: nothing is folded twice, nothing flagged twice.
     expect(await monitor.check(['victim'])).toEqual([]);
 
     const listed = await h.admin(adminCall('GET', '/admin/anomalies', undefined, undefined, { days: '2' }));
     expect(listed.statusCode).toBe(200);
-    expect((body(listed).anomalies as AnomalyFlag[]).map((f) => f.rule)).toEqual(['rate_spike', 'new_networks']);
+    expect((body(listed).anomalies as AnomalyFlag[]).map((f) => f.rule).sort()).toEqual(['key_network_spread', 'new_networks', 'rate_spike']);
     const steadyOnly = await h.admin(adminCall('GET', '/admin/anomalies', undefined, undefined, { clientId: 'steady' }));
     expect(body(steadyOnly).anomalies).toEqual([]);
   });
@@ -109,7 +115,7 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     );
     await meters.apply('probe', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
     const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
     const events: Record<string, unknown>[] = [];
     const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => (start + 5 * 60) * 1000);
     const flags = await monitor.check(['owner']);
@@ -158,5 +164,47 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
   it('answers 404 for the policy of a client that never had a key', async () => {
     const response = await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'ghost' }, { policy: 'notify' }));
     expect(response.statusCode).toBe(404);
+  });
+
+  it('flags the same key from a far network within minutes (key_network_spread), and under policy revoke revokes that key only, not the others used in the minute', async () => {
+    const roaming = String((await h.createKey('roamer')).key.keyId);
+    const steadyKey = String((await h.createKey('roamer')).key.keyId);
+    expect((await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'roamer' }, { policy: 'revoke' }))).statusCode).toBe(200);
+    const start = Math.floor(h.nowSeconds() / 60) * 60 - 100 * 60;
+    const routes = new RouteLabeler(DEFAULT_ROUTES);
+    // 90 minutes from the office's NAT pool (two /24s of one /16), both keys.
+    const ordinary = Array.from({ length: 90 * 4 }, (_, i) =>
+      line({ atMs: (start + Math.floor(i / 4) * 60 + (i % 4)) * 1000, clientId: 'roamer', keyId: i % 2 ? roaming : steadyKey, sourceIp: `198.51.${100 + (i % 3 === 0 ? 1 : 0)}.9` }),
+    );
+    await meters.apply('roamer-ordinary', meterLines(ordinary, routes));
+    // Minute 90: the roaming key from the office and, within the same minute, from a far network; the other key from the office only.
+    const minute90 = start + 90 * 60;
+    const spread = [
+      line({ atMs: minute90 * 1000, clientId: 'roamer', keyId: roaming, sourceIp: '198.51.100.9' }),
+      line({ atMs: (minute90 + 20) * 1000, clientId: 'roamer', keyId: roaming, sourceIp: '100.64.77.1' }),
+      line({ atMs: (minute90 + 30) * 1000, clientId: 'roamer', keyId: steadyKey, sourceIp: '198.51.100.9' }),
+    ];
+    await meters.apply('roamer-spread', meterLines(spread, routes));
+
+    const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const rows = await store.minutes('roamer', minute90, minute90);
+    expect(new Set(rows[0]!.keyNetworks)).toEqual(new Set([`${roaming} 198.51.0.0/16`, `${roaming} 100.64.0.0/16`, `${steadyKey} 198.51.0.0/16`]));
+
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const events: Record<string, unknown>[] = [];
+    const audits: AuditEvent[] = [];
+    let nowMs = (minute90 - 60) * 1000;
+    const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => nowMs);
+    expect(await monitor.check(['roamer'])).toEqual([]);
+    nowMs = (minute90 + 120) * 1000;
+    const flags = await monitor.check(['roamer']);
+    expect(flags).toMatchObject([{ rule: 'key_network_spread', minute: minute90, keyId: roaming, baseline: 1, observed: 2, response: 'revoke', revokedKeys: [roaming] }]);
+    expect(events).toMatchObject([{ rule: 'key_network_spread', keyId: roaming, revokedKeys: roaming }]);
+    expect(audits).toMatchObject([{ action: 'usage.anomaly', clientId: 'roamer', keyId: roaming }]);
+    const keys = await h.items('apiKeys');
+    expect(keys.find((k) => k.keyId === roaming)).toMatchObject({ status: 'revoked' });
+    expect(keys.find((k) => k.keyId === steadyKey)).toMatchObject({ status: 'active' });
+    const listed = await h.admin(adminCall('GET', '/admin/anomalies', undefined, undefined, { clientId: 'roamer' }));
+    expect(body(listed).anomalies).toMatchObject([{ rule: 'key_network_spread', keyId: roaming }]);
   });
 });

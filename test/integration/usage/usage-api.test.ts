@@ -147,7 +147,7 @@ describe('metered quota routes', () => {
 
   it('resumes a suspended client at once, and a client that is not suspended is left as it is', async () => {
     const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
-    const store = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage });
+    const store = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
     expect(await store.suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(true);
     expect(await store.suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(false);
     expect(body(await call('GET', QUOTA, 'acme'))).toEqual({ clientId: 'acme', suspendedUntil: h.nowSeconds() + 600 });
@@ -208,7 +208,7 @@ describe('credits', () => {
     expect(shown.credits).toMatchObject({ granted: 100, used: 7, remaining: 93 });
     // New credits start counting afresh and lift a suspension.
     const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
-    await new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage }).suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000);
+    await new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys }).suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000);
     const reset = body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: { remaining: 5, refill: 0, period: 'MONTH' } })));
     expect(reset).toEqual({ clientId: 'acme', credits: { granted: 5, used: 0, remaining: 5, refill: 0, period: 'MONTH', nextRefill: expect.any(Number) } });
     expect(body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: null })))).toEqual({ clientId: 'acme' });
@@ -225,5 +225,88 @@ describe('credits', () => {
 
   it('answers 404 for a client that never had a key', async () => {
     expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'ghost' }, { credits: null }))).statusCode).toBe(404);
+  });
+});
+
+describe('per-key quota routes', () => {
+  let h: Harness;
+  let keyId: string;
+  let otherKeyId: string;
+  const QUOTA = '/admin/keys/{keyId}/quota';
+  const RESUME = '/admin/keys/{keyId}/resume';
+  beforeAll(async () => {
+    h = await harness({ seedKey: false });
+    keyId = (await h.createKey('acme')).key.keyId as string;
+    otherKeyId = (await h.createKey('acme')).key.keyId as string;
+  });
+  const call = (method: string, resource: string, id: string, input?: unknown) => h.admin(adminCall(method, resource, { keyId: id }, input));
+
+  it("sets, shows and removes a key's quota with what the key used this period, leaving the client's and the other key's alone", async () => {
+    expect(body(await call('GET', QUOTA, keyId))).toEqual({ keyId, clientId: 'acme' });
+    const store = new DynamoUsageStore(h.tables.doc, h.tables.names.usage, UsageRetentionDefaults);
+    const at = h.nowSeconds() * 1000;
+    const lines = [
+      ...Array.from({ length: 6 }, () => line({ atMs: at, clientId: 'acme', keyId })),
+      ...Array.from({ length: 4 }, () => line({ atMs: at, clientId: 'acme', keyId: otherKeyId })),
+      line({ atMs: at, clientId: 'acme', keyId, status: 403, errorType: 'ACCESS_DENIED' }),
+    ];
+    await store.apply('key-quota', meterLines(lines, new RouteLabeler(DEFAULT_ROUTES)));
+    const set = await call('PUT', QUOTA, keyId, { quota: { limit: 20, period: 'DAY' } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(body(set)).toMatchObject({ keyId, clientId: 'acme', quota: { limit: 20, period: 'DAY' }, period: { used: 6, remaining: 14 } });
+    expect(body(await call('GET', QUOTA, otherKeyId))).toEqual({ keyId: otherKeyId, clientId: 'acme' });
+    expect(body(await h.admin(adminCall('GET', '/admin/clients/{clientId}/quota', { clientId: 'acme' })))).toEqual({ clientId: 'acme' });
+    const [record] = (await h.items('apiKeys')).filter((k) => k.keyId === keyId);
+    expect(record).toMatchObject({ meteredQuota: { limit: 20, period: 'DAY' } });
+    expect(body(await call('PUT', QUOTA, keyId, { quota: null }))).toEqual({ keyId, clientId: 'acme' });
+  });
+
+  it('resumes a suspended key at once (the write the fan-out turns into a lifting), and a key that is not suspended is left as it is', async () => {
+    const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
+    const store = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    expect(await store.suspendKey(keyId, h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(true);
+    expect(await store.suspendKey(keyId, h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(false);
+    expect(body(await call('GET', QUOTA, keyId))).toEqual({ keyId, clientId: 'acme', suspendedUntil: h.nowSeconds() + 600 });
+    // The client is not suspended by its key's suspension.
+    expect(body(await h.admin(adminCall('GET', '/admin/clients/{clientId}/quota', { clientId: 'acme' })))).toEqual({ clientId: 'acme' });
+    const resumed = await call('POST', RESUME, keyId);
+    expect(resumed.statusCode).toBe(200);
+    expect(body(resumed)).toEqual({ keyId, clientId: 'acme' });
+    const [record] = (await h.items('apiKeys')).filter((k) => k.keyId === keyId);
+    expect(record).toMatchObject({ suspendedUntil: h.nowSeconds(), suspendedReason: 'resumed', status: 'active' });
+    expect((await call('POST', RESUME, keyId)).statusCode).toBe(200);
+  });
+
+  it('never suspends a revoked key', async () => {
+    const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
+    const store = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const revoked = (await h.createKey('acme')).key.keyId as string;
+    expect((await h.admin(adminCall('DELETE', '/admin/keys/{keyId}', { keyId: revoked }))).statusCode).toBe(204);
+    expect(await store.suspendKey(revoked, h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(false);
+  });
+
+  it.each([
+    [{}, /quota/],
+    [{ quota: { limit: 0, period: 'DAY' } }, /quota.limit/],
+    [{ quota: { limit: 10, period: 'YEAR' } }, /quota.period/],
+    [{ quota: { limit: 10, period: 'DAY', extra: 1 } }, /Unrecognized key/],
+  ])('refuses the body %j with 400 invalid_request, changing nothing', async (input, description) => {
+    const before = await h.items('apiKeys');
+    const response = await call('PUT', QUOTA, keyId, input);
+    expect(response.statusCode).toBe(400);
+    expect(body(response)).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(description) });
+    expect(await h.items('apiKeys')).toEqual(before);
+  });
+
+  it('answers 404 key_not_found for an unknown key id and for anything that is not a key id, changing nothing', async () => {
+    const before = await h.items('apiKeys');
+    for (const id of ['key_ffffffffffffffffffff', 'not-a-key']) {
+      for (const [method, resource, input] of [['GET', QUOTA], ['PUT', QUOTA, { quota: { limit: 5, period: 'DAY' } }], ['POST', RESUME]] as const) {
+        const response = await call(method, resource, id, input);
+        expect(response.statusCode, `${method} ${id}`).toBe(404);
+        expect(body(response).error).toBe('key_not_found');
+      }
+    }
+    expect(await h.items('apiKeys')).toEqual(before);
   });
 });

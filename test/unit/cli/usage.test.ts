@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anomaliesTable, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
+import { anomaliesTable, keyQuotaView, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
 import type { UsagePoint, UsageSeries } from '../../../client/admin-api';
 import { rows } from './harness';
 
@@ -74,13 +74,36 @@ describe('anomaliesTable', () => {
       anomalies: [
         { clientId: 'acme', rule: 'rate_spike', minute, baseline: 4.5, observed: 120, response: 'suspend', flaggedAt: minute + 120, suspendedUntil: minute + 3720 },
         { clientId: 'zeta', rule: 'new_networks', minute, baseline: 2, observed: 9, response: 'notify', flaggedAt: minute + 120 },
+        { clientId: 'zeta', rule: 'key_network_spread', minute, baseline: 1, observed: 2, response: 'notify', flaggedAt: minute + 120, keyId: 'key_0123456789abcdef0123' },
       ],
     });
     expect(rows(text)).toEqual([
       ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
       ['2026-12-06T20:00:00Z', 'acme', 'rate_spike', '4.5', '120', 'suspended until 2026-12-06T21:02:00Z'],
       ['2026-12-06T20:00:00Z', 'zeta', 'new_networks', '2', '9', 'notify'],
+      ['2026-12-06T20:00:00Z', 'zeta', 'key_network_spread (key_0123456789abcdef0123)', '1', '2', 'notify'],
     ]);
     expect(anomaliesTable({ anomalies: [] })).toBe('No anomaly flagged in this window.');
+  });
+});
+
+describe('keyQuotaView', () => {
+  it('shows the key, its client, its own quota with what is left, and its suspension', () => {
+    const text = keyQuotaView({
+      keyId: 'key_0123456789abcdef0123',
+      clientId: 'acme',
+      quota: { limit: 20, period: 'DAY' },
+      period: { start: Date.UTC(2026, 11, 6) / 1000, end: Date.UTC(2026, 11, 7) / 1000, used: 20, remaining: 0 },
+      suspendedUntil: Date.UTC(2026, 11, 7) / 1000,
+    });
+    expect(rows(text)).toEqual([
+      ['FIELD', 'VALUE'],
+      ['key', 'key_0123456789abcdef0123'],
+      ['client', 'acme'],
+      ['quota', '20 per DAY'],
+      ['this period', '20 used, 0 left, until 2026-12-07T00:00:00Z'],
+      ['suspended', 'until 2026-12-07T00:00:00Z'],
+    ]);
+    expect(rows(keyQuotaView({ keyId: 'key_0123456789abcdef0123', clientId: 'acme' }))).toContainEqual(['quota', 'none']);
   });
 });

@@ -157,6 +157,9 @@ describe('parseConfigFile', () => {
     expect(check({}, ['--config', configFile({ anomalyDetection: { spikeFactor: 4 } })]).anomalySettings).toMatchObject({ spikeFactor: 4, newNetworks: 5 });
     expect(refusal(() => parse({ anomalyDetection: { idleDays: 0 } })).message).toBe('my.config.json: anomalyDetection threshold idleDays must be a whole number from 1 to 3650, got 0');
     expect(refusal(() => parse({ anomalyDetection: { rate: 2 } })).message).toMatch(/^my\.config\.json: anomalyDetection has an unknown threshold "rate"/);
+    expect(check({}, ['--config', configFile({ anomalyDetection: { spreadNetworks: 3, spreadMinutes: 10 } })]).anomalySettings).toMatchObject({ spreadNetworks: 3, spreadMinutes: 10 });
+    expect(refusal(() => parse({ anomalyDetection: { spreadNetworks: 1 } })).message).toBe('my.config.json: anomalyDetection threshold spreadNetworks must be a whole number from 2 to 100, got 1');
+    expect(refusal(() => parse({ anomalyDetection: { spreadMinutes: 61 } })).message).toBe('my.config.json: anomalyDetection threshold spreadMinutes must be a whole number from 1 to 60, got 61');
   });
 
   it('accepts tokenTtlSeconds at both limits', () => {

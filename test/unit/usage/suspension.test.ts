@@ -22,7 +22,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('suspension feed values', () => {
   it('round-trip client, end and reason, and refuse anything else', () => {
-    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({ clientId: 'acme', untilSeconds: 1_800_000_000, reason: 'quota_exceeded' });
+    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({ subject: 'acme', untilSeconds: 1_800_000_000, reason: 'quota_exceeded' });
     for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra']) expect(parseSuspensionValue(bad)).toBeUndefined();
   });
 });
@@ -57,6 +57,35 @@ describe('the fan-out turns a changed suspendedUntil into a suspended entry', ()
     expect(revocationFromRecord(record({ ...suspended, limitsVersion: 2 }, suspended), names, clock)).toBeUndefined();
     expect(revocationFromRecord(record(active, active), names, clock)).toBeUndefined();
     expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({ kind: RevocationKind.Client });
+  });
+});
+
+describe('the fan-out turns a changed suspendedUntil on an API key into a key suspension entry', () => {
+  const names: StreamTableNames = { apiKeys: 'k', clients: 'c', tokens: 't', signingKeys: 's' };
+  const record = (newImage: Record<string, unknown>, oldImage?: Record<string, unknown>): DynamoDBRecord => {
+    const image = (fields: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'number' ? { N: String(v) } : { S: String(v) }]));
+    return {
+      eventName: 'MODIFY',
+      eventSourceARN: 'arn:aws:dynamodb:eu-west-1:111122223333:table/k/stream/2026',
+      dynamodb: { NewImage: image(newImage), ...(oldImage ? { OldImage: image(oldImage) } : {}) },
+    } as DynamoDBRecord;
+  };
+  const clock = { nowMs: NOW_MS, clockSkewSeconds: 30 };
+  const active = { keyId: 'key_0123456789abcdef0123', clientId: 'acme', status: 'active' };
+
+  it('of kind ksus naming the key, for a suspension and for its lifting; a revocation stays a revocation', () => {
+    const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 };
+    expect(revocationFromRecord(record(suspended, active), names, clock)).toEqual({
+      kind: RevocationKind.KeySuspension,
+      value: `key_0123456789abcdef0123#${NOW_S + 500}#quota_exceeded`,
+      revokedAtMs: NOW_MS - 5,
+      purgeAt: NOW_S + 500,
+    });
+    const lifted = { ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS };
+    expect(revocationFromRecord(record(lifted, suspended), names, clock)).toMatchObject({ kind: RevocationKind.KeySuspension, value: `key_0123456789abcdef0123#${NOW_S}#resumed`, purgeAt: NOW_S + 500 });
+    expect(revocationFromRecord(record({ ...suspended, lastUsedAt: NOW_S }, suspended), names, clock)).toBeUndefined();
+    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({ kind: RevocationKind.ApiKey });
   });
 });
 
@@ -108,5 +137,30 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     const decision = forbidden(await h2.authorizer.decide(authorizerEvent(token)));
     expect(decision.reason).toBe('suspended');
     expect(decision.response.context).toMatchObject({ error: 'suspended' });
+  });
+
+  it("refuses only the suspended API key with quota_exceeded and Retry-After; the same client's other key keeps working; lifted by a newer entry", async () => {
+    const h = await harness([es.record]);
+    const suspendedKey = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600 }))}`;
+    const otherKey = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600, cid: 'key_fedcba9876543210fedc' }))}`;
+    expect((await h.authorizer.decide(authorizerEvent(suspendedKey))).outcome).toBe('allow');
+    const until = NOW_S + 600;
+    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'quota_exceeded'), NOW_MS + 100, until);
+    // A client suspension entry whose subject happens to equal the key id suspends no key.
+    h.feed.add(RevocationKind.Suspension, suspensionValue('key_fedcba9876543210fedc', until, 'quota_exceeded'), NOW_MS + 100, until);
+    h.clock.advance(1000);
+    await h.authorizer.decide(authorizerEvent(suspendedKey));
+    await settle();
+
+    const refused = forbidden(await h.authorizer.decide(authorizerEvent(suspendedKey)));
+    expect(refused.reason).toBe('quota_exceeded');
+    expect(refused.response.context).toMatchObject({ clientId: 'acme', keyId: 'key_0123456789abcdef0123', [SuspensionContextKey.error]: 'quota_exceeded', [SuspensionContextKey.retryAfter]: '599' });
+    expect((await h.authorizer.decide(authorizerEvent(otherKey))).outcome).toBe('allow');
+
+    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', NOW_S + 2, 'resumed'), NOW_MS + 2000, until);
+    h.clock.advance(1000);
+    await h.authorizer.decide(authorizerEvent(suspendedKey));
+    await settle();
+    expect((await h.authorizer.decide(authorizerEvent(suspendedKey))).outcome).toBe('allow');
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANOMALY_DEFAULTS, detect, type Baseline, type MinuteCounts } from '../../../lambda/core/usage/usage-anomaly';
+import { keyNetwork, sourceNetwork, wideNetwork } from '../../../lambda/core/usage/usage-meter';
 
 const T0 = Date.UTC(2026, 10, 1) / 1000;
 
@@ -91,5 +92,94 @@ describe('anomaly detection', () => {
     const later = baseline!.lastActiveMinute + 31 * 86_400;
     const reuse = detect(baseline, [burst(later, 3, ['198.51.100.0/24'])], later);
     expect(reuse.anomalies.map((a) => a.rule)).toEqual(['idle_reuse']);
+  });
+});
+
+describe('key_network_spread: the same key from far-apart networks within minutes', () => {
+  const KEY = 'key_0123456789abcdef0123';
+  const OTHER = 'key_fedcba9876543210fedc';
+  /** One closed minute of the client: each use is a key, a source IP and a number of requests, metered as the meter does. */
+  const minuteOf = (minute: number, uses: readonly (readonly [string, string, number])[]): MinuteCounts => {
+    const networks = new Set<string>();
+    const keyNetworks = new Set<string>();
+    let requests = 0;
+    for (const [keyId, ip, n] of uses) {
+      const network = sourceNetwork(ip)!;
+      networks.add(network);
+      keyNetworks.add(keyNetwork(keyId, wideNetwork(network)));
+      requests += n;
+    }
+    return { minute, requests, accessDenied: 0, networks: [...networks], keys: [...new Set(uses.map((u) => u[0]))], keyNetworks: [...keyNetworks] };
+  };
+  /** Two hours of a client's one key from its office (198.51.100.0/24): past warm-up. */
+  const warmed = () => run(Array.from({ length: 120 }, (_, i) => minuteOf(T0 + i * 60, [[KEY, '198.51.100.7', 20]]))).baseline!;
+  const after = T0 + 120 * 60;
+
+  it('widens a /24 to its /16 and a /48 to its /32', () => {
+    expect(wideNetwork('198.51.100.0/24')).toBe('198.51.0.0/16');
+    expect(wideNetwork('2001:db8:10::/48')).toBe('2001:db8::/32');
+    expect(wideNetwork(sourceNetwork('::ffff:203.0.113.9')!)).toBe('203.0.0.0/16');
+  });
+
+  it('flags a key used from two far networks in one minute, naming the key; its other keys and the far network alone are not flagged', () => {
+    const baseline = warmed();
+    const { anomalies } = detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5], [OTHER, '198.51.100.8', 3]])], after);
+    expect(anomalies).toEqual([{ rule: 'key_network_spread', minute: after, baseline: 1, observed: 2, keyId: KEY }]);
+    // Another key of the client used only from the far network is no spread of that key.
+    expect(detect(baseline, [minuteOf(after, [[OTHER, '100.64.3.9', 5]])], after).anomalies).toEqual([]);
+  });
+
+  it('flags a far network within the window of the last use elsewhere, not after it; flags one far network once', () => {
+    const baseline = warmed();
+    const within = detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20]]), minuteOf(after + 180, [[KEY, '100.64.3.9', 5]])], after + 180);
+    expect(within.anomalies.map((a) => [a.rule, a.minute, a.keyId])).toEqual([['key_network_spread', after + 180, KEY]]);
+    // Remembered now: the same far network again is not flagged again.
+    const again = detect(within.baseline, [minuteOf(after + 240, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.10', 5]])], after + 240);
+    expect(again.anomalies).toEqual([]);
+    // Ten idle minutes after the office: outside the 5-minute window.
+    const later = detect(baseline, [minuteOf(after + 600, [[KEY, '100.64.3.9', 5]])], after + 600);
+    expect(later.anomalies).toEqual([]);
+  });
+
+  it('takes its thresholds from the settings, and stays silent during warm-up', () => {
+    const baseline = warmed();
+    const three = { ...ANOMALY_DEFAULTS, spreadNetworks: 3 };
+    const spread = minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5]]);
+    expect(detect(baseline, [spread], after, three).anomalies).toEqual([]);
+    expect(detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5], [KEY, '192.0.2.1', 1]])], after, three).anomalies).toHaveLength(1);
+    expect(detect(undefined, [minuteOf(T0, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5]])], T0).anomalies).toEqual([]);
+  });
+
+  it('never flags steady traffic from one network, or from a NAT pool within one /16, over a long simulation (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 32 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer(),
+        (pool, keys, batch, seed) => {
+          const rand = random(seed);
+          const keyIds = Array.from({ length: keys }, (_, k) => `key_${String(k).padStart(20, '0')}`);
+          // A /16 NAT pool of `pool` /24s (pool 1: a single network); every minute each key goes out through any of them.
+          const minutes = Array.from({ length: 6 * 60 }, (_, i) =>
+            minuteOf(
+              T0 + i * 60,
+              keyIds.flatMap((keyId) => Array.from({ length: 1 + Math.floor(rand() * 3) }, () => [keyId, `10.20.${Math.floor(rand() * pool)}.${1 + Math.floor(rand() * 250)}`, 1 + Math.floor(rand() * 10)] as const)),
+            ),
+          );
+          expect(run(minutes, batch).anomalies).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('never flags a client whose keys are used from its several offices in different /16s, over a simulated week', () => {
+    const rand = random(5);
+    const offices = ['198.51.100.7', '203.0.113.20', '2001:db8:10::5'];
+    const week = Array.from({ length: 7 * 1440 }, (_, i) =>
+      minuteOf(T0 + i * 60, [KEY, OTHER].flatMap((keyId) => offices.filter(() => rand() < 0.7).map((ip) => [keyId, ip, 1 + Math.floor(rand() * 20)] as const))),
+    ).filter((m) => m.requests > 0);
+    expect(run(week).anomalies).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY } from '../../../common/config';
-import { QuotaEnforcer, quotaPeriodBounds, UsageEvent, type QuotaPorts, type QuotaState } from '../../../lambda/core/usage/usage-quota';
+import { meteredKeys, QuotaEnforcer, quotaPeriodBounds, UsageEvent, type KeyQuotaState, type QuotaPorts, type QuotaState } from '../../../lambda/core/usage/usage-quota';
 
 const DAY = SECONDS_PER_DAY;
 
@@ -33,7 +33,22 @@ class Fakes implements QuotaPorts {
     this.states.set(clientId, { ...state, suspendedUntil: until });
     return true;
   }
-  async noticeOnce(clientId: string, start: number, threshold: number) {
+  readonly keyStates = new Map<string, KeyQuotaState>();
+  /** Allowed requests per key, as the key's meters hold them. */
+  readonly keyUsedBy = new Map<string, number>();
+  async keyState(keyId: string) {
+    return this.keyStates.get(keyId) ?? {};
+  }
+  async keyUsed(_clientId: string, keyId: string) {
+    return this.keyUsedBy.get(keyId) ?? 0;
+  }
+  async suspendKey(keyId: string, until: number) {
+    const state = this.keyStates.get(keyId) ?? {};
+    if (state.suspendedUntil !== undefined && state.suspendedUntil >= until) return false;
+    this.keyStates.set(keyId, { ...state, suspendedUntil: until });
+    return true;
+  }
+  async noticeOnce(clientId: string, start: number, threshold: number | string) {
     const key = `${clientId}|${start}|${threshold}`;
     if (this.notices.has(key)) return false;
     this.notices.add(key);
@@ -84,13 +99,107 @@ describe('QuotaEnforcer (injected clock)', () => {
     const fakes = new Fakes();
     fakes.states.set('limited', { quota: { limit: 1, period: 'MONTH' } });
     fakes.used_ = 1;
-    const failing: QuotaPorts = { ...fakes, state: async (id) => (id === 'broken' ? Promise.reject(new Error('down')) : fakes.state(id)), used: async () => 1, suspend: (c, u) => fakes.suspend(c, u), noticeOnce: async () => true, publish: async () => undefined };
+    const failing: QuotaPorts = { keyState: (k) => fakes.keyState(k), keyUsed: (c, k) => fakes.keyUsed(c, k), suspendKey: (k, u) => fakes.suspendKey(k, u), state: async (id) => (id === 'broken' ? Promise.reject(new Error('down')) : fakes.state(id)), used: async () => 1, suspend: (c, u) => fakes.suspend(c, u), noticeOnce: async () => true, publish: async () => undefined };
     const enforcer = new QuotaEnforcer(failing, () => dayStart * 1000);
     await expect(enforcer.check(['free', 'broken', 'limited'])).rejects.toThrow(/quota check failed for 1 client/);
     expect(fakes.states.get('limited')?.suspendedUntil).toBe(Date.UTC(2027, 0, 1) / 1000);
     expect(await new QuotaEnforcer(fakes, () => dayStart * 1000).check(['free'])).toEqual([{ clientId: 'free', outcome: 'no_quota' }]);
   });
 });
+
+describe('per-key quotas (injected clock)', () => {
+  const dayStart = Date.UTC(2026, 11, 6) / 1000;
+  const KEY = 'key_0123456789abcdef0123';
+  const OTHER = 'key_fedcba9876543210fedc';
+
+  it('warn at 80% and 95% naming the key, suspend only that key at its limit until the period ends, start afresh when it turns', async () => {
+    const fakes = new Fakes();
+    fakes.keyStates.set(KEY, { quota: { limit: 20, period: 'DAY' } });
+    let now = (dayStart + 3600) * 1000;
+    const enforcer = new QuotaEnforcer(fakes, () => now);
+    const keys = [
+      { clientId: 'acme', keyId: KEY },
+      { clientId: 'acme', keyId: OTHER },
+    ];
+
+    fakes.keyUsedBy.set(KEY, 15).set(OTHER, 500);
+    expect(await enforcer.check(['acme'], keys)).toEqual([
+      { clientId: 'acme', outcome: 'no_quota' },
+      { clientId: 'acme', keyId: KEY, outcome: 'within' },
+      { clientId: 'acme', keyId: OTHER, outcome: 'no_quota' },
+    ]);
+    fakes.keyUsedBy.set(KEY, 16);
+    expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'approaching', threshold: 0.8, used: 16, limit: 20 });
+    fakes.keyUsedBy.set(KEY, 19);
+    expect(await enforcer.check([], [...keys, ...keys])).toEqual([
+      { clientId: 'acme', keyId: KEY, outcome: 'approaching', threshold: 0.95, used: 19, limit: 20 },
+      { clientId: 'acme', keyId: OTHER, outcome: 'no_quota' },
+    ]);
+    fakes.keyUsedBy.set(KEY, 23);
+    expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'suspended', used: 23, limit: 20, until: dayStart + DAY });
+    // The key alone: the client and its other key are untouched.
+    expect(fakes.keyStates.get(KEY)?.suspendedUntil).toBe(dayStart + DAY);
+    expect(fakes.keyStates.get(OTHER)).toBeUndefined();
+    expect(fakes.states.get('acme')).toBeUndefined();
+    expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'already_suspended' });
+    expect(fakes.events.map((e) => [e.detailType, e.detail.keyId, e.detail.threshold ?? e.detail.used])).toEqual([
+      [UsageEvent.limitApproaching, KEY, 0.8],
+      [UsageEvent.limitApproaching, KEY, 0.95],
+      [UsageEvent.quotaExceeded, KEY, 23],
+    ]);
+    expect(fakes.events[0]!.detail).toEqual({ clientId: 'acme', keyId: KEY, period: 'DAY', periodStart: dayStart, periodEnd: dayStart + DAY, limit: 20, used: 16, threshold: 0.8 });
+
+    // The next day: the key's meters start from zero and its notices come again.
+    now = (dayStart + DAY + 10) * 1000;
+    fakes.keyUsedBy.set(KEY, 17);
+    expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'approaching', threshold: 0.8, used: 17, limit: 20 });
+  });
+
+  it("keep a key's notices apart from its client's in the same period", async () => {
+    const fakes = new Fakes();
+    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' } });
+    fakes.keyStates.set(KEY, { quota: { limit: 10, period: 'DAY' } });
+    fakes.used_ = 80;
+    fakes.keyUsedBy.set(KEY, 8);
+    const outcomes = await new QuotaEnforcer(fakes, () => (dayStart + 60) * 1000).check(['acme'], [{ clientId: 'acme', keyId: KEY }]);
+    expect(outcomes.filter((o) => o.outcome === 'approaching')).toHaveLength(2);
+  });
+
+  it('report a failing key without skipping the other subjects', async () => {
+    const fakes = new Fakes();
+    fakes.keyStates.set(OTHER, { quota: { limit: 1, period: 'WEEK' } });
+    fakes.keyUsedBy.set(OTHER, 1);
+    const failing: QuotaPorts = { ...portsOf(fakes), keyState: async (k) => (k === KEY ? Promise.reject(new Error('down')) : fakes.keyState(k)) };
+    await expect(new QuotaEnforcer(failing, () => dayStart * 1000).check([], [{ clientId: 'acme', keyId: KEY }, { clientId: 'acme', keyId: OTHER }])).rejects.toThrow(/quota check failed for 1 client\(s\) or key\(s\)/);
+    expect(fakes.keyStates.get(OTHER)?.suspendedUntil).toBe(quotaPeriodBounds('WEEK', dayStart).end);
+  });
+
+  it('are checked for the well-formed keys a batch allowed requests for, once each', () => {
+    const counts = (allowed: number) => ({ allowed });
+    const minutes = [
+      { clientId: 'acme', keys: new Map([[KEY, counts(3)], [OTHER, counts(0)], ['not-a-key', counts(5)]]) },
+      { clientId: 'acme', keys: new Map([[KEY, counts(1)]]) },
+      { clientId: 'zeta', keys: new Map([['key_00000000000000000000', counts(1)]]) },
+    ];
+    expect(meteredKeys(minutes)).toEqual([
+      { clientId: 'acme', keyId: KEY },
+      { clientId: 'zeta', keyId: 'key_00000000000000000000' },
+    ]);
+  });
+});
+
+function portsOf(fakes: Fakes): QuotaPorts {
+  return {
+    state: (c) => fakes.state(c),
+    used: () => fakes.used(),
+    suspend: (c, u) => fakes.suspend(c, u),
+    keyState: (k) => fakes.keyState(k),
+    keyUsed: (c, k) => fakes.keyUsed(c, k),
+    suspendKey: (k, u) => fakes.suspendKey(k, u),
+    noticeOnce: (c, s, t) => fakes.noticeOnce(c, s, t),
+    publish: (e) => fakes.publish(e),
+  };
+}
 
 describe('credits (injected clock)', () => {
   const dayStart = Date.UTC(2026, 11, 6) / 1000;
