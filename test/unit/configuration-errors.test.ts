@@ -20,7 +20,8 @@ function thrown(fn: () => unknown): unknown {
 
 describe('ConfigurationError', () => {
   it('is what the stack, npm start, a function and the services parser refuse a setting with, naming it', () => {
-    const synth = thrown(() => readConfig((name) => ({ upstreamUrl: 'https://up.example.com', tokenTtlSeconds: 1 })[name]));
+    const settings: Record<string, unknown> = { upstreamUrl: 'https://up.example.com', tokenTtlSeconds: 1 };
+    const synth = thrown(() => readConfig((name) => settings[name]));
     expect(synth).toBeInstanceOf(ConfigurationError);
     expect(synth).toMatchObject({ setting: 'tokenTtlSeconds' });
     const start = thrown(() => parseConfigFile('{"tokenTtlSeconds": 1}', 'c.json'));
