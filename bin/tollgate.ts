@@ -6,11 +6,11 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig, ConfigError } from '../lib/config';
+import { readConfig, ConfigError, type TollgateConfig } from '../lib/config';
 import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
 
 const app = new App();
-let config;
+let config: TollgateConfig;
 try {
   config = readConfig((setting) => app.node.tryGetContext(setting), Object.keys(app.node.getAllContext()));
 } catch (error) {

@@ -4,7 +4,7 @@
  * method (or the token endpoint) and hands the answer to a formatter; every failure
  * surfaces here as one `tollgate: …` line on stderr and a non-zero exit status.
  */
-import { Command, CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CredentialsProvider } from '../client/admin-auth';
 import { clientsCommand } from './commands/clients';

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { StackOutput } from '../common/functions';
 import { DEFAULT_LOCAL_PORT, LocalEnv, localStateDir, localStatePaths } from '../local/state';
 import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from '../client/admin-auth';

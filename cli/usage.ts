@@ -15,6 +15,7 @@ export interface UsageCommandContext {
 }
 
 /** Wraps an action as the program wraps all of its own (target, output mode, argument checks). */
+// biome-ignore lint/suspicious/noExplicitAny: Commander hands each action its own argument list (arguments, options, the command).
 export type Wrap = (run: (context: UsageCommandContext, ...args: any[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
 
 const BARS = '▁▂▃▄▅▆▇█';

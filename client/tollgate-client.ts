@@ -71,7 +71,7 @@ const REFRESH_WINDOW_FRACTION = 0.1;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** RFC 6750 §3: the resource server's challenge for an expired, revoked or otherwise bad token. */
-const INVALID_TOKEN_CHALLENGE = /\bBearer\b[^]*\berror\s*=\s*"?invalid_token"?/i;
+const INVALID_TOKEN_CHALLENGE = /\bBearer\b[\s\S]*\berror\s*=\s*"?invalid_token"?/i;
 
 export class TollgateClient {
   private readonly tokenUrl: string;

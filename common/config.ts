@@ -468,6 +468,7 @@ const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,=:@%-]+$/;
  * and Fastify the path), `?` and `#` (an upstream re-reading the path would cut it there),
  * and control characters.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
 const AMBIGUOUS_IN_SEGMENT = /[/\\%*;?#\u0000-\u001f\u007f]/;
 
 /**
@@ -488,6 +489,7 @@ export function canonicalPathSegment(raw: string): string | undefined {
   const lower = decoded.toLowerCase();
   // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
   // and Go, fullwidth letters normalise to ASCII): an upstream could read them as another literal.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is everything outside printable ASCII and NUL to `~`.
   if (/[^\x00-\x7e]/.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded)) return undefined;
   return lower;
 }

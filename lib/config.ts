@@ -144,7 +144,7 @@ const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[
  * a user, or the account root, always with the account id. `*` and `?` (ArnLike wildcards)
  * only after the account, so a pattern cannot admit another account by accident.
  */
-const OPERATOR_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[A-Za-z0-9+=,.@_\/*?-]+)$/;
+const OPERATOR_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[A-Za-z0-9+=,.@_/*?-]+)$/;
 /** An STS session ARN, which `aws:PrincipalArn` never holds (it carries the session's role). */
 const STS_SESSION = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//;
 const OPERATOR_PRINCIPALS_MAX = 50;
@@ -349,7 +349,7 @@ function text(read: Read, setting: SettingName, fallback: string | undefined, pa
 function httpsUrl(read: Read, setting: SettingName, required: boolean): string | undefined {
   const raw = present(read, setting);
   if (raw === undefined) {
-    if (required) throw new ConfigError(setting, 'is required: pass it with -c ' + setting + '=https://…');
+    if (required) throw new ConfigError(setting, `is required: pass it with -c ${setting}=https://…`);
     return undefined;
   }
   if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);

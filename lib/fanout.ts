@@ -13,7 +13,7 @@ import { SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-even
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Env } from '../common/config';
-import { Functions } from '../common/functions';
+import type { Functions } from '../common/functions';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, SigningKeyAttr, TokenAttr } from '../common/tables';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';

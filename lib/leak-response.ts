@@ -9,11 +9,10 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Stage } from 'aws-cdk-lib/aws-apigateway';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
-import { Env, HygieneEvent } from '../common/config';
+import { Env, } from '../common/config';
 import { LeakPath } from '../common/leaks';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';

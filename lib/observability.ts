@@ -26,7 +26,7 @@ import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-log
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ACCESS_LOG_FIELDS } from '../common/access-log';
+import type { ACCESS_LOG_FIELDS } from '../common/access-log';
 import { Defaults, METRICS_NAMESPACE, SECONDS_PER_DAY } from '../common/config';
 import type { FunctionName } from '../common/functions';
 import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IApiKey, IUsagePlan } from 'aws-cdk-lib/aws-apigateway';
 import { Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
-import { Construct, type IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { UsageNaming } from '../common/config';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
 import { findingArn } from './nag';

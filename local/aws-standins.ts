@@ -67,7 +67,7 @@ async function serve(handlers: StandInHandlers, req: IncomingMessage, res: Serve
   }
   if (req.method === 'POST' && req.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
     const entries = (JSON.parse(body || '{}') as { Entries?: Record<string, unknown>[] }).Entries ?? [];
-    entries.forEach((entry) => handlers.onEvent(entry));
+    for (const entry of entries) handlers.onEvent(entry);
     return json(res, 200, { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) }, 'application/x-amz-json-1.1');
   }
   json(res, 404, { message: `local stand-in does not serve ${req.method} ${path}` });

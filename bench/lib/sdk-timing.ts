@@ -49,7 +49,9 @@ export function instrumentSdk(clientClasses: readonly { readonly prototype: obje
     };
     undo.push(() => (base.send = original));
   }
-  return () => undo.forEach((restore) => restore());
+  return () => {
+    for (const restore of undo) restore();
+  };
 }
 
 /** Milliseconds of [fromNs, toNs] covered by at least one call: overlapping calls count once. */
@@ -62,6 +64,7 @@ export function coveredMs(calls: readonly Pick<SdkCall, 'startNs' | 'endNs'>[], 
   let reach = fromNs;
   for (const [start, end] of clipped) {
     if (end <= reach) continue;
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.max does not accept bigint.
     covered += end - (start > reach ? start : reach);
     reach = end;
   }

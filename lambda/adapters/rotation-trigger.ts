@@ -4,7 +4,7 @@
  * Lambda reports the function's own failure as HTTP 200 with `FunctionError` set and the
  * error object as payload; both that and a failed Invoke become `rotation_failed`.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { RotationTrigger } from '../core/admin/admin';
 import { RotationFailed, TemporarilyUnavailable } from '../core/shared/issuance-errors';
 
@@ -15,7 +15,7 @@ export class LambdaRotationTrigger implements RotationTrigger {
   ) {}
 
   async rotate(): Promise<unknown> {
-    let output;
+    let output: InvokeCommandOutput;
     try {
       output = await this.lambda.send(
         new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: JSON.stringify({ action: 'rotate' }) }),

@@ -75,7 +75,10 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
   };
 
   const send = async (bearer: string, method: string, path: string, times: number, parallel = false) => {
-    const one = () => fetch(`${stack.url}${path}`, { method, headers: { Authorization: `Bearer ${bearer}` } }).then(async (r) => (await r.arrayBuffer(), r.status));
+    const one = () => fetch(`${stack.url}${path}`, { method, headers: { Authorization: `Bearer ${bearer}` } }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      });
     if (parallel) return Promise.all(Array.from({ length: times }, one));
     const statuses: number[] = [];
     for (let i = 0; i < times; i += 1) statuses.push(await one());

@@ -113,7 +113,10 @@ type TemplateResources = Record<string, { DependsOn?: string | string[]; Propert
 function referencesOf(resource: TemplateResources[string], ids: ReadonlySet<string>): Set<string> {
   const found = new Set<string>([resource.DependsOn ?? []].flat());
   const walk = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(walk);
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
     if (typeof value !== 'object' || value === null) return;
     for (const [key, inner] of Object.entries(value)) {
       if (key === 'Ref' && typeof inner === 'string') found.add(inner);

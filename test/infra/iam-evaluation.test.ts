@@ -535,6 +535,7 @@ const OPERATOR_TYPES: Record<string, readonly string[]> = {
 };
 
 /** A tag key (`aws:RequestTag/x`) as the Service Authorization Reference lists it (`aws:RequestTag/${TagKey}`). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation substitution, not a JavaScript template.
 const referenceName = (key: string) => key.replace(/^(aws:(?:RequestTag|ResourceTag|PrincipalTag))\/.+$/, '$1/${TagKey}');
 
 async function expandActions(pattern: string): Promise<string[]> {

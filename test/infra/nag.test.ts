@@ -1,6 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { CfnStage } from 'aws-cdk-lib/aws-apigateway';
+import type { CfnStage } from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks, NagRuleCompliance, rules } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from './app';

@@ -121,6 +121,7 @@ describe('the admin function\'s usage registration settings', () => {
     const cyclic = {
       Plan: { Properties: { Stage: { Ref: 'Stage' } } },
       Stage: { Properties: {}, DependsOn: ['Method'] },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation substitution, not a JavaScript template.
       Method: { Properties: { Uri: { 'Fn::Sub': 'arn:${Fn.Arn}/invocations' } } },
       Fn: { Properties: { Environment: { PLAN: { Ref: 'Plan' } } } },
     };

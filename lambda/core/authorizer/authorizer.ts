@@ -10,10 +10,10 @@
  * verification, policy building, waiting for a stale view — happens off that path.
  */
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { AuthorizerContextKey } from '../../../common/config';
+import type { AuthorizerContextKey } from '../../../common/config';
 import { SuspensionContextKey } from '../../../common/usage';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
-import { AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
+import { type AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
 import type { KeyRingCache } from './key-ring-cache';
 import { reservedHeaderName } from './reserved-headers';

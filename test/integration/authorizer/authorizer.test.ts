@@ -13,7 +13,7 @@ import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import type { Decision } from '../../../lambda/core/authorizer/authorizer';
 import { createAuthorizer } from '../../../lambda/core/authorizer/create-authorizer';
-import { createTables, localDynamoClient, startDynamoDbLocal, tableNames, type LocalDynamoDb } from '../../../local/dynamodb';
+import { createTables, localDynamoClient, startDynamoDbLocal, tableNames, } from '../../../local/dynamodb';
 import { dynamoEndpoint, freshTables } from '../../support/aws';
 import { tempDirs } from '../../support/temp-dirs';
 import { authorizerEvent, SETTINGS } from '../../unit/authorizer/support/fixtures';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { EndpointEnv } from '../../../common/config';
 import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type RevocationEntry } from '../../../common/tables';
 import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';

@@ -191,7 +191,7 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
       process.stdout.write(`\n[fanout e2e] propagation on DynamoDB Local (poller interval 100 ms, view poll 100 ms):\n  ${timings.join('\n  ')}\n`);
 
       const entries = await feedEntries();
-      expect([...entries.keys()].sort()).toEqual(['cid#' + ids.keyId, 'jti#' + ids.jti, 'kid#' + ids.kid, 'sub#' + ids.clientId].sort());
+      expect([...entries.keys()].sort()).toEqual([`cid#${ids.keyId}`, `jti#${ids.jti}`, `kid#${ids.kid}`, `sub#${ids.clientId}`].sort());
       expect(entries.get(`jti#${ids.jti}`)?.purgeAt).toBe(exp + Defaults.clockSkewSeconds);
       for (const key of [`cid#${ids.keyId}`, `sub#${ids.clientId}`, `kid#${ids.kid}`]) {
         const purgeAt = entries.get(key)!.purgeAt;

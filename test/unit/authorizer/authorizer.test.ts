@@ -123,7 +123,7 @@ describe('Authorizer.decide names the usage key API Gateway meters the request u
     expect((decision as Forbidden).response.usageIdentifierKey).toBe(UIK);
   });
 
-  it.each([['not a usage key'], [42], [''], ['tgu' + 'a'.repeat(31)]])('refuses a token whose uik is malformed (%j) as invalid_claims', async (uik) => {
+  it.each([['not a usage key'], [42], [''], [`tgu${'a'.repeat(31)}`]])('refuses a token whose uik is malformed (%j) as invalid_claims', async (uik) => {
     const h = await harness([es.record], { fallbackUsageKey: FALLBACK });
     expect(reasonOf(await decide(h, bearer(signToken(es, claims(NOW_S, { uik })))))).toBe('invalid_claims');
   });
@@ -192,12 +192,12 @@ describe('Authorizer.decide rejects (401)', () => {
     [RevocationKind.ApiKey, (c: Record<string, unknown>) => c.cid as string],
     [RevocationKind.Client, (c: Record<string, unknown>) => c.sub as string],
     [RevocationKind.SigningKey, () => 'es'],
-  ])('a token revoked by %s, cached or not', async (kind, valueOf) => {
+  ])('a token revoked by %s, cached or not', async (kind, valueFor) => {
     const h = await harness([es.record]);
     const c = claims(NOW_S);
     const token = bearer(signToken(es, c));
     asAllowed(await decide(h, token));
-    h.feed.add(kind, valueOf(c), NOW_MS + 100);
+    h.feed.add(kind, valueFor(c), NOW_MS + 100);
     h.clock.advance(1000);
     // The first request after the poll interval starts the read but does not wait for it.
     asAllowed(await decide(h, token));
@@ -207,7 +207,7 @@ describe('Authorizer.decide rejects (401)', () => {
     expect(h.authorizer.cachedTokens).toBe(0);
     // And a fresh instance that loads the feed at cold start refuses it without ever caching it.
     const cold = await harness([es.record], { clock: h.clock, start: false });
-    cold.feed.add(kind, valueOf(c), NOW_MS + 100);
+    cold.feed.add(kind, valueFor(c), NOW_MS + 100);
     await cold.authorizer.start();
     expect(reasonOf(await decide(cold, token))).toBe('revoked');
   });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import fc from 'fast-check';
-import { DEFAULT_ROUTES, type HttpMethod, type RouteRule } from '../../../common/config';
+import { DEFAULT_ROUTES, type RouteRule } from '../../../common/config';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { methodArnParts, parseRouteRules, requestPath, requestPolicy, RoutePolicy, type RouteOutcome } from '../../../lambda/core/authorizer/route-policy';
 import { thrown } from './support/errors';

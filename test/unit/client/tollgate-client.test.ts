@@ -276,7 +276,7 @@ describe('fetch wrapper', () => {
     const tollgate = client();
     await tollgate.getToken();
     // The first token was revoked: only the next one is accepted.
-    stub.script.push((request) => {
+    stub.script.push((_request) => {
       const response = issueToken(stub.issued, 900);
       accepted.add(stub.issued.at(-1)!);
       return response;

@@ -153,7 +153,7 @@ const failing = (jti: string): Respond => (event) => ({
 
 describe('stream poller: delivery', () => {
   it('delivers each shard in order, in batches of at most batchSize', async () => {
-    const { streams, shard } = shardWith(['a', 'b', 'c', 'd', 'e']);
+    const { streams } = shardWith(['a', 'b', 'c', 'd', 'e']);
     const { batches, handler } = recorder();
     await start(streams, handler, { batchSize: 2 });
     await until(() => batches.flat().length === 5, 'five records');

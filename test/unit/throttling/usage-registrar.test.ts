@@ -140,7 +140,10 @@ describe('usage registration failure paths', () => {
     const api = new FakePlans();
     const lookups: string[] = [];
     const find = api.findPlans.bind(api);
-    api.findPlans = async (name) => (lookups.push(name), find(name));
+    api.findPlans = async (name) => {
+      lookups.push(name);
+      return find(name);
+    };
     const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     await registrar.register(client());
     await registrar.register(client());

@@ -25,7 +25,12 @@ describe('the metering function', () => {
   const run = (event: CloudWatchLogsEvent) => {
     const applied: { batchId: string; batch: MeteredBatch }[] = [];
     const meter = createMetering({
-      sink: { apply: async (batchId, batch) => (applied.push({ batchId, batch }), { applied: batch.minutes.length, duplicates: 0 }) },
+      sink: {
+        apply: async (batchId, batch) => {
+          applied.push({ batchId, batch });
+          return { applied: batch.minutes.length, duplicates: 0 };
+        },
+      },
       routes: new RouteLabeler(DEFAULT_ROUTES),
       now: () => T0 + 2_500,
     });
