@@ -255,9 +255,7 @@ async function main(): Promise<void> {
     );
   }
   const bundle = await measureBundle();
-  process.stdout.write(
-    `bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB minified, no AWS SDK import; import ${bundle.importMillis} ms\n`,
-  );
+  process.stdout.write(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB minified, no AWS SDK import; import ${bundle.importMillis} ms\n`);
   if (process.argv.includes('--heap')) {
     const heap = await measureCachedHeap();
     process.stdout.write(

@@ -56,9 +56,7 @@ export function selfTimes(profile: CpuProfile, within?: string): { totalMs: numb
     const name = frameName(byId.get(id)!);
     self.set(name, (self.get(name) ?? 0) + micros);
   });
-  const shares = [...self]
-    .map(([frame, micros]) => ({ frame, ms: micros / 1000, percent: total ? (100 * micros) / total : 0 }))
-    .sort((a, b) => b.ms - a.ms);
+  const shares = [...self].map(([frame, micros]) => ({ frame, ms: micros / 1000, percent: total ? (100 * micros) / total : 0 })).sort((a, b) => b.ms - a.ms);
   return { totalMs: total / 1000, shares };
 }
 
@@ -73,7 +71,8 @@ function main(): void {
   const profile = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as CpuProfile;
   const { totalMs, shares } = selfTimes(profile, values.within);
   process.stdout.write(`${values.within ? `below ${values.within}: ` : ''}${totalMs.toFixed(0)} ms sampled\n`);
-  for (const share of shares.slice(0, top)) process.stdout.write(`${share.percent.toFixed(1).padStart(5)}%  ${share.ms.toFixed(1).padStart(8)} ms  ${share.frame}\n`);
+  for (const share of shares.slice(0, top))
+    process.stdout.write(`${share.percent.toFixed(1).padStart(5)}%  ${share.ms.toFixed(1).padStart(8)} ms  ${share.frame}\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

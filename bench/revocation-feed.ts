@@ -92,7 +92,9 @@ async function main(): Promise<void> {
       const result = await writer.append(sample);
       if (result.outcome !== 'written') throw new Error('sample already in the feed');
       const entry = (await doc.send(new GetCommand({ TableName: table, Key: { bucket: result.bucket, seq: result.seq }, ConsistentRead: true }))).Item!;
-      const marker = (await doc.send(new GetCommand({ TableName: table, Key: { bucket: feedMarkerPartition(sample.kind, sample.value), seq: FEED_MARKER_SEQ } }))).Item!;
+      const marker = (
+        await doc.send(new GetCommand({ TableName: table, Key: { bucket: feedMarkerPartition(sample.kind, sample.value), seq: FEED_MARKER_SEQ } }))
+      ).Item!;
       sizes.push({ kind: sample.kind, valueChars: sample.value.length, entryBytes: dynamoItemBytes(entry), markerBytes: dynamoItemBytes(marker) });
     }
     const tokenSize = sizes[0]!;
@@ -129,7 +131,12 @@ async function main(): Promise<void> {
     };
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < entries; i += 1) {
-      const entry: RevocationEntry = { kind: RevocationKind.Token, value: newTokenId(), revokedAtMs: massStartMs, purgeAt: nowS + 900 + Defaults.clockSkewSeconds };
+      const entry: RevocationEntry = {
+        kind: RevocationKind.Token,
+        value: newTokenId(),
+        revokedAtMs: massStartMs,
+        purgeAt: nowS + 900 + Defaults.clockSkewSeconds,
+      };
       const { bucket, seq, item } = feedEntryItem(entry, massStartMs + Math.floor((i * 1000) / perSecond));
       items.push(item, feedMarkerItem(entry, bucket, seq));
       if (items.length === 24) {

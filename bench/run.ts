@@ -39,7 +39,12 @@ function options(): Options | undefined {
     },
   });
   if (values.help) {
-    process.stdout.write(`${readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace('/**', '').replace(/^ \* ?/gm, '')}\n`);
+    process.stdout.write(
+      `${readFileSync(new URL(import.meta.url), 'utf8')
+        .split('*/')[0]!
+        .replace('/**', '')
+        .replace(/^ \* ?/gm, '')}\n`,
+    );
     return undefined;
   }
   return { only: parseOnly(values.only), quick: values.quick, profile: values.profile };
@@ -109,7 +114,12 @@ async function main(): Promise<number> {
   const previous = opts.only.length ? storedFigures(file) : [];
   const results: Results = {
     machine,
-    run: { quick: opts.quick, only: opts.only, durationSeconds: Math.round((performance.now() - began) / 1000), loadAverageAtEnd: Number(loadavg()[0]!.toFixed(2)) },
+    run: {
+      quick: opts.quick,
+      only: opts.only,
+      durationSeconds: Math.round((performance.now() - began) / 1000),
+      loadAverageAtEnd: Number(loadavg()[0]!.toFixed(2)),
+    },
     figures: mergeFigures(previous, run.figures),
     failures: run.failures,
   };

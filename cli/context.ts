@@ -97,7 +97,9 @@ export function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
     const positional = args.slice(0, command.registeredArguments.length);
     // Every positional argument ends up in a URL path (and so in access logs): never a key.
     if (positional.some((arg) => typeof arg === 'string' && API_KEY_PATTERN.test(arg))) {
-      throw new UsageError('that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.');
+      throw new UsageError(
+        'that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.',
+      );
     }
     await run(new Context(deps, command.optsWithGlobals<GlobalOptions>()), ...(args.slice(0, -1) as A));
   };

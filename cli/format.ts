@@ -27,7 +27,10 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 /** A two-column "field  value" block for one record. */
 export function fields(entries: readonly (readonly [string, string | undefined])[]): string {
   const present = entries.filter((entry): entry is readonly [string, string] => entry[1] !== undefined);
-  return table(['FIELD', 'VALUE'], present.map(([name, value]) => [name, value]));
+  return table(
+    ['FIELD', 'VALUE'],
+    present.map(([name, value]) => [name, value]),
+  );
 }
 
 export function keysTable(keys: readonly ApiKeyRecord[]): string {

@@ -85,8 +85,12 @@ export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
     .action(
       wrap(async (ctx, clientId, mode) => {
         const admin = await ctx.admin();
-        const view = mode === undefined ? await admin.getLeakResponse(clientId as string) : await admin.setLeakResponse(clientId as string, mode as LeakResponse);
-        ctx.print(view, () => `Client ${view.clientId}: a leaked live key is ${view.leakResponse === 'revoke' ? 'revoked at once' : 'reported only (notify)'}.`);
+        const view =
+          mode === undefined ? await admin.getLeakResponse(clientId as string) : await admin.setLeakResponse(clientId as string, mode as LeakResponse);
+        ctx.print(
+          view,
+          () => `Client ${view.clientId}: a leaked live key is ${view.leakResponse === 'revoke' ? 'revoked at once' : 'reported only (notify)'}.`,
+        );
       }),
     );
   return [scanning, rules, leakResponse];

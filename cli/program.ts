@@ -50,7 +50,18 @@ export function buildProgram(deps: CliDeps): Command {
   const keys = keysCommand(deps);
   addKeyResume(keys, wrap);
   const leaks = leakCommands(deps, wrap);
-  for (const command of [keys, tokensCommand(deps), clients, limitsCommand(deps), usageCommand(wrap), anomaliesCommand(wrap), signingKeysCommand(deps), tokenCommand(deps), smokeCommand((run) => action(deps, run)), ...leaks]) {
+  for (const command of [
+    keys,
+    tokensCommand(deps),
+    clients,
+    limitsCommand(deps),
+    usageCommand(wrap),
+    anomaliesCommand(wrap),
+    signingKeysCommand(deps),
+    tokenCommand(deps),
+    smokeCommand((run) => action(deps, run)),
+    ...leaks,
+  ]) {
     inherit(command, program);
     program.addCommand(command);
   }
@@ -105,5 +116,6 @@ export function nodeDeps(): CliDeps {
     credentials: () => async () => {
       credentials ??= (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
       return credentials();
-    },  };
+    },
+  };
 }

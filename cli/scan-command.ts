@@ -54,7 +54,8 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
-    if (API_KEY_PATTERN.test(target)) throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
+    if (API_KEY_PATTERN.test(target))
+      throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`${target}: no such file or directory`);
@@ -94,7 +95,9 @@ export async function submitForRevocation(http: ApiHttp, keys: readonly string[]
 }
 
 export function renderScan(result: ScanResult): string {
-  const lines = result.findings.map((finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`);
+  const lines = result.findings.map(
+    (finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`,
+  );
   const summary =
     result.findings.length === 0
       ? `No Tollgate API keys in ${result.filesScanned} file(s).`

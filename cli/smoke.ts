@@ -120,7 +120,8 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
 
     const call = await step(`GET ${options.path} through the gateway`, [tokens], async () => {
       const answer = await upstreamCall(ports, options.path, tokens!.first.token);
-      if (answer.status < 200 || answer.status > 299) throw new StepFailed(`HTTP ${answer.status} (expected 2xx from the upstream): ${answer.text.slice(0, 120)}`);
+      if (answer.status < 200 || answer.status > 299)
+        throw new StepFailed(`HTTP ${answer.status} (expected 2xx from the upstream): ${answer.text.slice(0, 120)}`);
       return { detail: `HTTP ${answer.status}${answer.echoed ? ' from an upstream that echoes the request' : ''}`, value: answer };
     });
 
@@ -224,7 +225,12 @@ interface UpstreamAnswer {
 
 async function upstreamCall(ports: SmokePorts, path: string, token: string, extra: Record<string, string> = {}): Promise<UpstreamAnswer> {
   const url = ports.http.url({ path });
-  const response = await ports.fetch(url, { method: 'GET', headers: { ...extra, Authorization: `Bearer ${token}` }, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+  const response = await ports.fetch(url, {
+    method: 'GET',
+    headers: { ...extra, Authorization: `Bearer ${token}` },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await response.text();
   return { status: response.status, text, ...echoedHeaders(text) };
 }
@@ -256,7 +262,11 @@ const STATUS_LABEL: Record<StepStatus, string> = { pass: 'PASS', fail: 'FAIL', s
 export function smokeTable(results: readonly StepResult[]): string {
   const rows = results.map((r) => [STATUS_LABEL[r.status], r.step, `${r.ms} ms`, r.detail]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['RESULT', 'STEP', 'TIME'][i]!.length));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd();
   const failed = results.filter((r) => r.status === 'fail').length;
   const summary = failed === 0 ? 'Smoke test passed.' : `Smoke test FAILED: ${failed} of ${results.length} steps failed.`;
   return [line(['RESULT', 'STEP', 'TIME', 'DETAIL']), ...rows.map(line), '', summary].join('\n');
@@ -278,7 +288,8 @@ function scopeList(value: string): string[] {
 }
 
 function upstreamPath(value: string): string {
-  if (!value.startsWith('/') || /[\s?#]/.test(value)) throw new InvalidArgumentError('must be a path starting with "/", without query or spaces, e.g. /orders/42.');
+  if (!value.startsWith('/') || /[\s?#]/.test(value))
+    throw new InvalidArgumentError('must be a path starting with "/", without query or spaces, e.g. /orders/42.');
   return value;
 }
 
@@ -288,7 +299,11 @@ export function smokeCommand(register: (run: (context: Context, opts: CommandOpt
     .description('check a running Tollgate end to end with a throw-away client (everything it creates is revoked at the end)')
     .option('--path <path>', `upstream route to GET (default ${SMOKE_DEFAULTS.path})`, upstreamPath)
     .option('--scopes <list>', `scopes the throw-away key gets: what --path needs (default ${SMOKE_DEFAULTS.scopes.join(',')})`, scopeList)
-    .option('--revocation-timeout <seconds>', `fail when a revoked token is still accepted after this long (default ${SMOKE_DEFAULTS.revocationTimeoutSeconds})`, positiveSeconds)
+    .option(
+      '--revocation-timeout <seconds>',
+      `fail when a revoked token is still accepted after this long (default ${SMOKE_DEFAULTS.revocationTimeoutSeconds})`,
+      positiveSeconds,
+    )
     .addHelpText(
       'after',
       [

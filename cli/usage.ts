@@ -26,7 +26,10 @@ export const SPARKLINE_WIDTH = 60;
 
 /** Values as bars scaled to the largest, `·` for none; more than `width` values are summed into `width` columns. */
 export function sparkline(values: readonly number[], width = SPARKLINE_WIDTH): string {
-  const columns = values.length <= width ? [...values] : Array.from({ length: width }, (_, i) => sumOf(values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width))));
+  const columns =
+    values.length <= width
+      ? [...values]
+      : Array.from({ length: width }, (_, i) => sumOf(values.slice(Math.floor((i * values.length) / width), Math.floor(((i + 1) * values.length) / width))));
   const max = Math.max(0, ...columns);
   return columns.map((v) => (max === 0 || v === 0 ? NONE : BARS[Math.min(BARS.length - 1, Math.ceil((v / max) * BARS.length) - 1)])).join('');
 }
@@ -41,7 +44,11 @@ const shortTime = (iso: string) => iso.replace(/:00\.000Z$/, 'Z').replace(/\.000
 export function usageTable(view: UsageSeries): string {
   const subject = view.keyId !== undefined ? ` key ${view.keyId}` : view.route !== undefined ? ` route ${view.route}` : '';
   const head = `Usage of ${view.clientId}${subject} per ${view.granularity}, ${shortTime(view.from)} to ${shortTime(view.to)} (${view.points.length} points)`;
-  const row = (name: string, pick: (p: UsagePoint) => number | undefined, total: number) => [name, String(total), sparkline(view.points.map((p) => pick(p) ?? 0))];
+  const row = (name: string, pick: (p: UsagePoint) => number | undefined, total: number) => [
+    name,
+    String(total),
+    sparkline(view.points.map((p) => pick(p) ?? 0)),
+  ];
   const rows = [
     row('requests', (p) => p.requests, view.totals.requests),
     row('allowed', (p) => p.allowed, view.totals.allowed),
@@ -79,7 +86,10 @@ export function usageCommand(wrap: Wrap): Command {
     .option('--granularity <g>', 'minute, hour or day (default minute)')
     .option('--key <keyId>', "only this API key's requests")
     .option('--route <route>', 'only this route, as reported: "GET /orders/{proxy+}" or "unmatched"')
-    .addHelpText('after', '\nExamples:\n  npx tollgate usage orders-service\n  npx tollgate usage orders-service --granularity hour --from 2026-12-01T00:00:00Z')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx tollgate usage orders-service\n  npx tollgate usage orders-service --granularity hour --from 2026-12-01T00:00:00Z',
+    )
     .action(
       wrap(async (ctx, clientId: string, opts: { from?: string; to?: string; granularity?: string; key?: string; route?: string }) => {
         const view = await (await ctx.admin()).usage(clientId, {
@@ -116,12 +126,21 @@ export function anomaliesTable(list: AnomalyList): string {
   if (list.anomalies.length === 0) return 'No anomaly flagged in this window.';
   return table(
     ['MINUTE', 'CLIENT', 'RULE', 'BASELINE', 'OBSERVED', 'RESPONSE'],
-    list.anomalies.map((a) => [isoTime(a.minute), a.clientId, a.keyId === undefined ? a.rule : `${a.rule} (${a.keyId})`, String(a.baseline), String(a.observed), a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response]),
+    list.anomalies.map((a) => [
+      isoTime(a.minute),
+      a.clientId,
+      a.keyId === undefined ? a.rule : `${a.rule} (${a.keyId})`,
+      String(a.baseline),
+      String(a.observed),
+      a.suspendedUntil ? `suspended until ${isoTime(a.suspendedUntil)}` : a.response,
+    ]),
   );
 }
 
 export function resumed(view: QuotaView): string {
-  return view.suspendedUntil === undefined ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).` : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
+  return view.suspendedUntil === undefined
+    ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).`
+    : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
 }
 
 /** An API key's own metered quota, what is left of it, and its own suspension. */
@@ -146,7 +165,9 @@ export function addKeyResume(keys: Command, wrap: Wrap): void {
       wrap(async (ctx, keyId: string) => {
         const view = await (await ctx.admin()).resumeKey(keyId);
         ctx.print(view, () =>
-          view.suspendedUntil === undefined ? `${view.keyId} is not suspended; its tokens are served (within the revocation bound).` : `${view.keyId} is still suspended until ${isoTime(view.suspendedUntil)}.`,
+          view.suspendedUntil === undefined
+            ? `${view.keyId} is not suspended; its tokens are served (within the revocation bound).`
+            : `${view.keyId} is still suspended until ${isoTime(view.suspendedUntil)}.`,
         );
       }),
     );
@@ -157,7 +178,11 @@ export function quotaView(view: QuotaView): string {
   const rows: [string, string][] = [['client', view.clientId]];
   if (view.quota) rows.push(['quota', `${view.quota.limit} per ${view.quota.period}`]);
   if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
-  if (view.credits) rows.push(['credits', `${view.credits.remaining} left of ${view.credits.granted} (${view.credits.used} used), +${view.credits.refill} per ${view.credits.period} from ${isoTime(view.credits.nextRefill)}`]);
+  if (view.credits)
+    rows.push([
+      'credits',
+      `${view.credits.remaining} left of ${view.credits.granted} (${view.credits.used} used), +${view.credits.refill} per ${view.credits.period} from ${isoTime(view.credits.nextRefill)}`,
+    ]);
   if (!view.quota && !view.credits) rows.push(['quota', 'none']);
   rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
   return table(['FIELD', 'VALUE'], rows);
@@ -184,7 +209,12 @@ function addLimits(usage: Command, wrap: Wrap): void {
         const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
         if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
         const api = await ctx.admin();
-        const quota = opts.remove === true ? null : opts.limit !== undefined || opts.period !== undefined ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' } : undefined;
+        const quota =
+          opts.remove === true
+            ? null
+            : opts.limit !== undefined || opts.period !== undefined
+              ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' }
+              : undefined;
         if (opts.key !== undefined) {
           const view = quota === undefined ? await api.getKeyQuota(opts.key) : await api.setKeyQuota(opts.key, quota);
           ctx.print(view, () => keyQuotaView(view));
@@ -218,7 +248,10 @@ export function anomaliesCommand(wrap: Wrap): Command {
     .option('--client <clientId>', 'only this client')
     .action(
       wrap(async (ctx, opts: { days?: number; client?: string }) => {
-        const list = await (await ctx.admin()).anomalies({ ...(opts.days !== undefined && { days: opts.days }), ...(opts.client !== undefined && { clientId: opts.client }) });
+        const list = await (await ctx.admin()).anomalies({
+          ...(opts.days !== undefined && { days: opts.days }),
+          ...(opts.client !== undefined && { clientId: opts.client }),
+        });
         ctx.print(list, () => anomaliesTable(list));
       }),
     );
@@ -234,7 +267,11 @@ export function addResume(clients: Command, wrap: Wrap): void {
     .action(
       wrap(async (ctx, clientId: string, policy: string) => {
         const result = await (await ctx.admin()).setAnomalyPolicy(clientId, policy);
-        ctx.print(result, () => `Anomalies of ${result.clientId} now ${result.policy === 'notify' ? 'notify only' : result.policy === 'suspend' ? 'suspend it for an hour' : 'revoke the keys it used'}.`);
+        ctx.print(
+          result,
+          () =>
+            `Anomalies of ${result.clientId} now ${result.policy === 'notify' ? 'notify only' : result.policy === 'suspend' ? 'suspend it for an hour' : 'revoke the keys it used'}.`,
+        );
       }),
     );
   clients

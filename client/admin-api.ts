@@ -143,7 +143,9 @@ export const QuotaView = z.looseObject({
   clientId: z.string(),
   quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
   period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
-  credits: z.looseObject({ granted: z.number(), used: z.number(), remaining: z.number(), refill: z.number(), period: z.string(), nextRefill: z.number() }).optional(),
+  credits: z
+    .looseObject({ granted: z.number(), used: z.number(), remaining: z.number(), refill: z.number(), period: z.string(), nextRefill: z.number() })
+    .optional(),
   suspendedUntil: z.number().optional(),
 });
 export type QuotaView = z.infer<typeof QuotaView>;
@@ -320,7 +322,11 @@ export class AdminApi {
   }
 
   setAnomalyPolicy(clientId: string, policy: string): Promise<{ clientId: string; policy: string }> {
-    return this.call(z.looseObject({ clientId: z.string(), policy: z.string() }), { method: 'PUT', path: apiPath`admin/clients/${clientId}/anomaly-policy`, json: { policy } });
+    return this.call(z.looseObject({ clientId: z.string(), policy: z.string() }), {
+      method: 'PUT',
+      path: apiPath`admin/clients/${clientId}/anomaly-policy`,
+      json: { policy },
+    });
   }
 
   getKeyQuota(keyId: string): Promise<KeyQuotaView> {

@@ -55,8 +55,7 @@ function formEncode(value: string): string {
 export function buildTokenRequest(credential: ApiKeyCredential, scope?: string): TokenRequest {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scope !== undefined && scope !== '') form.set('scope', scope);
-  const authorization =
-    credential.clientId === undefined ? `Bearer ${credential.apiKey}` : basicAuthorization(credential.clientId, credential.apiKey);
+  const authorization = credential.clientId === undefined ? `Bearer ${credential.apiKey}` : basicAuthorization(credential.clientId, credential.apiKey);
   return {
     method: 'POST',
     headers: {

@@ -5,21 +5,8 @@
  * events (pool positions, codes, delays), never a key or a token.
  */
 import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
-import {
-  ApiKeysRejected,
-  InvalidTokenResponse,
-  TokenRequestRejected,
-  TokenServiceUnavailable,
-  type TransientReason,
-} from './errors';
-import {
-  assertApiKeyShape,
-  buildTokenRequest,
-  readTokenResponse,
-  type ApiKeyCredential,
-  type ExchangeOutcome,
-  type TokenGrant,
-} from './token-endpoint';
+import { ApiKeysRejected, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
+import { assertApiKeyShape, buildTokenRequest, readTokenResponse, type ApiKeyCredential, type ExchangeOutcome, type TokenGrant } from './token-endpoint';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 

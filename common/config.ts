@@ -516,7 +516,11 @@ export function routePathProblem(path: string): string | undefined {
  * JSON text of a setting, parsed and checked by `problemOf`: the value, or the message to
  * refuse it with (naming the setting). Each reader wraps the message in its own error type.
  */
-export function checkedJson(json: string, setting: string, problemOf: (value: unknown) => string | undefined): { readonly value: unknown } | { readonly message: string } {
+export function checkedJson(
+  json: string,
+  setting: string,
+  problemOf: (value: unknown) => string | undefined,
+): { readonly value: unknown } | { readonly message: string } {
   let value: unknown;
   try {
     value = JSON.parse(json);

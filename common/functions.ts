@@ -121,14 +121,29 @@ export const Functions = {
       // suspension write, which may name only the suspension and its condition on status.
       clients: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed],
+        updateOnly: [
+          ClientAttr.clientId,
+          ClientAttr.suspendedUntil,
+          ClientAttr.suspendedReason,
+          ClientAttr.suspendedAtMs,
+          ClientAttr.status,
+          ClientAttr.creditsUsed,
+        ],
       },
       // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key;
       // usage-quota-store: a key's quota read (GetItem) and its own suspension (a per-key quota
       // used up), which names only the suspension and its condition on status. Nothing else.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.suspendedUntil, ApiKeyAttr.suspendedReason, ApiKeyAttr.suspendedAtMs],
+        updateOnly: [
+          ApiKeyAttr.keyId,
+          ApiKeyAttr.status,
+          ApiKeyAttr.revokedAt,
+          ApiKeyAttr.activePartition,
+          ApiKeyAttr.suspendedUntil,
+          ApiKeyAttr.suspendedReason,
+          ApiKeyAttr.suspendedAtMs,
+        ],
       },
     },
     // Its anomaly flags (and the suspensions they cause) are audit lines.

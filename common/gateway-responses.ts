@@ -78,7 +78,10 @@ export const NO_ROUTE = {
 export const AUTHORIZER_FAILURE = {
   statusCode: 503,
   headers: { 'Retry-After': '5', 'Content-Type': 'application/json' },
-  body: { error: 'temporarily_unavailable', error_description: 'The request could not be authorized right now; retry after the Retry-After delay with the same token.' },
+  body: {
+    error: 'temporarily_unavailable',
+    error_description: 'The request could not be authorized right now; retry after the Retry-After delay with the same token.',
+  },
 } as const;
 
 /**

@@ -74,7 +74,8 @@ export function servicesProblem(value: unknown): string | undefined {
       audiences.add(s.audience);
     }
     const overlap = prefixes.find((p) => prefixesOverlap(p, s.pathPrefix));
-    if (overlap !== undefined) return `[${i}] (${s.name}) pathPrefix "${s.pathPrefix}" overlaps "${overlap}" of an earlier service: a request must reach exactly one service`;
+    if (overlap !== undefined)
+      return `[${i}] (${s.name}) pathPrefix "${s.pathPrefix}" overlaps "${overlap}" of an earlier service: a request must reach exactly one service`;
     prefixes.push(s.pathPrefix);
   }
   return undefined;
@@ -90,13 +91,16 @@ function serviceProblem(service: unknown, count: number): string | undefined {
   const prefixProblem = pathPrefixProblem(s.pathPrefix, count);
   if (prefixProblem) return `${label} pathPrefix ${prefixProblem}`;
   if (s.stripPrefix !== undefined && typeof s.stripPrefix !== 'boolean') return `${label} stripPrefix must be true or false`;
-  if (s.audience !== undefined && !(typeof s.audience === 'string' && /^\S{1,256}$/.test(s.audience))) return `${label} audience must be 1–256 characters without whitespace`;
-  if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl)) return `${label} upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
+  if (s.audience !== undefined && !(typeof s.audience === 'string' && /^\S{1,256}$/.test(s.audience)))
+    return `${label} audience must be 1–256 characters without whitespace`;
+  if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl))
+    return `${label} upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
   if (s.routes !== undefined) {
     const routes = routeRulesProblem(s.routes);
     if (routes) return `${label} routes${routes.startsWith('[') ? '' : ' '}${routes}`;
   }
-  if (s.unmatchedRoutes !== undefined && s.unmatchedRoutes !== 'deny' && s.unmatchedRoutes !== 'allow') return `${label} unmatchedRoutes must be "deny" or "allow"`;
+  if (s.unmatchedRoutes !== undefined && s.unmatchedRoutes !== 'deny' && s.unmatchedRoutes !== 'allow')
+    return `${label} unmatchedRoutes must be "deny" or "allow"`;
   if (s.scopes !== undefined && !(Array.isArray(s.scopes) && s.scopes.every((x) => typeof x === 'string' && SCOPE_TOKEN_PATTERN.test(x)))) {
     return `${label} scopes must be an array of scope tokens (RFC 6749 §3.3)`;
   }
@@ -107,7 +111,8 @@ function pathPrefixProblem(prefix: unknown, count: number): string | undefined {
   if (typeof prefix !== 'string' || !prefix.startsWith('/')) return 'must start with "/"';
   if (prefix === '/') return count > 1 ? 'may be "/" only when there is one service' : undefined;
   const segments = prefix.slice(1).split('/');
-  if (segments.some((s) => !PREFIX_SEGMENT.test(s))) return `"${prefix}" must be literal segments of letters, digits, ".", "_", "~" or "-" without a trailing "/"`;
+  if (segments.some((s) => !PREFIX_SEGMENT.test(s)))
+    return `"${prefix}" must be literal segments of letters, digits, ".", "_", "~" or "-" without a trailing "/"`;
   if (segments.some((s) => s === '.' || s === '..')) return `"${prefix}" must not hold dot segments`;
   const reserved = RESERVED_PREFIXES.find((r) => prefixesOverlap(r, prefix));
   if (reserved) return `"${prefix}" overlaps Tollgate's own routes under ${reserved}`;
@@ -128,7 +133,12 @@ function isHttpUrl(value: unknown): boolean {
 }
 
 /** The single-service form, as every deployment without `services` is configured. */
-export function singleService(settings: { upstreamUrl?: string; routes?: readonly RouteRule[]; unmatchedRoutes?: UnmatchedRoutes; audience: string }): ServiceDefinition {
+export function singleService(settings: {
+  upstreamUrl?: string;
+  routes?: readonly RouteRule[];
+  unmatchedRoutes?: UnmatchedRoutes;
+  audience: string;
+}): ServiceDefinition {
   return {
     name: DEFAULT_SERVICE_NAME,
     pathPrefix: '/',
@@ -169,7 +179,8 @@ export function resolveServices(services: readonly ServiceDefinition[], apiUrl: 
   for (const service of resolved) {
     for (const name of new Set([service.audience, service.resource])) {
       const other = names.get(name);
-      if (other !== undefined && other !== service.name) throw new ConfigurationError(`services ${other} and ${service.name} share the audience or URL "${name}": each service needs its own`);
+      if (other !== undefined && other !== service.name)
+        throw new ConfigurationError(`services ${other} and ${service.name} share the audience or URL "${name}": each service needs its own`);
       names.set(name, service.name);
     }
   }

@@ -204,11 +204,7 @@ export const SigningKeyState = {
 export type SigningKeyState = (typeof SigningKeyState)[keyof typeof SigningKeyState];
 
 /** States whose public key verifies tokens and is published in the JWKS. */
-export const VERIFYING_STATES: readonly SigningKeyState[] = [
-  SigningKeyState.Pending,
-  SigningKeyState.Active,
-  SigningKeyState.Retiring,
-];
+export const VERIFYING_STATES: readonly SigningKeyState[] = [SigningKeyState.Pending, SigningKeyState.Active, SigningKeyState.Retiring];
 
 /**
  * The revocation feed, written only by the fan-out function and read by every authorizer.
@@ -458,7 +454,9 @@ export function suspensionValue(subject: string, untilSeconds: number, reason: S
   return `${subject}#${Math.trunc(untilSeconds)}#${reason}`;
 }
 
-export function parseSuspensionValue(value: string): { readonly subject: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
+export function parseSuspensionValue(
+  value: string,
+): { readonly subject: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
   const [subject, until, reason, ...rest] = value.split('#');
   if (!subject || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
   if (!(SUSPENSION_REASONS as readonly string[]).includes(reason ?? '')) return undefined;

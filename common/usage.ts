@@ -79,7 +79,15 @@ export function bucketStart(epochSeconds: number, granularity: Granularity): num
  * gateway-response type), lower-cased. Others fall under `other` so the set of counters, and
  * so the size of a row, stays bounded.
  */
-export const DENIAL_REASONS = ['unauthorized', 'access_denied', 'quota_exceeded', 'suspended', 'invalid_api_key', 'missing_authentication_token', 'other'] as const;
+export const DENIAL_REASONS = [
+  'unauthorized',
+  'access_denied',
+  'quota_exceeded',
+  'suspended',
+  'invalid_api_key',
+  'missing_authentication_token',
+  'other',
+] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
 /** The counter attribute of one denial reason. */
@@ -127,7 +135,9 @@ export const UsageEnv = {
  * kept at least as long as a finer one: a roll-up that expired before its minutes would
  * leave a range readable at minute granularity but not at hour.
  */
-export function usageRetentionProblem(retention: Partial<Record<keyof UsageRetention, unknown>>): { readonly key: keyof UsageRetention; readonly problem: string } | undefined {
+export function usageRetentionProblem(
+  retention: Partial<Record<keyof UsageRetention, unknown>>,
+): { readonly key: keyof UsageRetention; readonly problem: string } | undefined {
   const value: Record<keyof UsageRetention, unknown> = { ...UsageRetentionDefaults };
   for (const key of RETENTION_KEYS) if (retention[key] !== undefined) value[key] = retention[key];
   const max = { minuteDays: UsageRetentionBounds.minuteDaysMax, hourDays: UsageRetentionBounds.hourDaysMax, dayDays: UsageRetentionBounds.dayDaysMax };
@@ -214,7 +224,8 @@ export const ANOMALY_ENV = 'TOLLGATE_ANOMALY_SETTINGS';
 /** The thresholds an override object makes, or why it is invalid (naming the key). */
 export function anomalySettingsFrom(raw: unknown): { readonly settings: AnomalySettings } | { readonly problem: string } {
   if (raw === undefined) return { settings: ANOMALY_DEFAULTS };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: `must be an object of thresholds (${Object.keys(ANOMALY_DEFAULTS).join(', ')})` };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { problem: `must be an object of thresholds (${Object.keys(ANOMALY_DEFAULTS).join(', ')})` };
   const settings: Record<string, number> = { ...ANOMALY_DEFAULTS };
   for (const [key, value] of Object.entries(raw)) {
     const bounds = (ANOMALY_BOUNDS as Record<string, readonly [number, number, boolean]>)[key];

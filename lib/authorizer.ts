@@ -35,7 +35,9 @@ export class TokenAuthorizer extends Construct {
     });
     this.authorizer = new RequestAuthorizer(this, 'Request', {
       handler: this.function.fn,
-      identitySources: AUTHORIZER_IDENTITY_SOURCES.map((source) => (source.kind === 'header' ? IdentitySource.header(source.name) : IdentitySource.context(source.name))),
+      identitySources: AUTHORIZER_IDENTITY_SOURCES.map((source) =>
+        source.kind === 'header' ? IdentitySource.header(source.name) : IdentitySource.context(source.name),
+      ),
       resultsCacheTtl: Duration.seconds(props.cacheTtlSeconds),
     });
   }

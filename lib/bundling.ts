@@ -49,7 +49,12 @@ export function externalPackages(metafile: Metafile): string[] {
     if (file.endsWith('.map')) continue;
     for (const { path, external } of output.imports) {
       if (!external || path.startsWith('node:')) continue;
-      names.add(path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/'));
+      names.add(
+        path
+          .split('/')
+          .slice(0, path.startsWith('@') ? 2 : 1)
+          .join('/'),
+      );
     }
   }
   return [...names].sort();

@@ -25,7 +25,16 @@ import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
-import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings } from '../common/usage';
+import {
+  ANOMALY_ENV,
+  anomalySettingsFrom,
+  RETENTION_KEYS,
+  UsageEnv,
+  UsageRetentionDefaults,
+  UsageRetentionSetting,
+  usageRetentionProblem,
+  type AnomalySettings,
+} from '../common/usage';
 
 export interface TollgateConfig {
   /** The single-service form: where every request that is not Tollgate's own goes, after the authorizer allowed it. */
@@ -193,7 +202,13 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     tokenTtlSeconds,
     keySpec: keySpec(read),
     rotationIntervalDays: rotationIntervalDays(read),
-    keyDeletionWindowDays: integer(read, 'keyDeletionWindowDays', Defaults.keyDeletionWindowDays, Limits.keyDeletionWindowDaysMin, Limits.keyDeletionWindowDaysMax),
+    keyDeletionWindowDays: integer(
+      read,
+      'keyDeletionWindowDays',
+      Defaults.keyDeletionWindowDays,
+      Limits.keyDeletionWindowDaysMin,
+      Limits.keyDeletionWindowDaysMax,
+    ),
     authorizerCacheTtlSeconds,
     revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
     revocationViewMaxStaleSeconds: revocationViewMaxStaleSeconds(read, tokenTtlSeconds),
@@ -298,7 +313,13 @@ export function functionSettings(config: TollgateConfig): { readonly [K in Funct
 
 /** Bounded above by the token lifetime: a view older than that could let a revoked token live out its life. */
 function revocationViewMaxStaleSeconds(read: Read, tokenTtlSeconds: number): number {
-  const value = integer(read, 'revocationViewMaxStaleSeconds', Math.min(Defaults.revocationMaxStalenessS, tokenTtlSeconds), Limits.revocationViewMaxStaleSecondsMin, Limits.tokenTtlSecondsMax);
+  const value = integer(
+    read,
+    'revocationViewMaxStaleSeconds',
+    Math.min(Defaults.revocationMaxStalenessS, tokenTtlSeconds),
+    Limits.revocationViewMaxStaleSecondsMin,
+    Limits.tokenTtlSecondsMax,
+  );
   if (value > tokenTtlSeconds) {
     throw new ConfigError(
       'revocationViewMaxStaleSeconds',
@@ -354,7 +375,8 @@ function httpsUrl(read: Read, setting: SettingName, required: boolean): string |
   }
   if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);
   const url = new URL(raw);
-  if (url.protocol !== 'https:') throw new ConfigError(setting, `must use https (the upstream receives the caller's identity headers), got ${JSON.stringify(raw)}`);
+  if (url.protocol !== 'https:')
+    throw new ConfigError(setting, `must use https (the upstream receives the caller's identity headers), got ${JSON.stringify(raw)}`);
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError(setting, `must not carry a query, fragment or credentials, got ${JSON.stringify(raw)}`);
   }
@@ -393,7 +415,10 @@ function leakRevokeRateLimit(read: Read, wafWebAclArn: string | undefined): { le
   const limit = integer(read, 'leakRevokeRateLimitPerIp', 0, WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX);
   if (wafWebAclArn) {
     // A stage has one web ACL: the operator's own wins, and the rule belongs in it (docs/deploy.md gives it).
-    throw new ConfigError('leakRevokeRateLimitPerIp', 'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead');
+    throw new ConfigError(
+      'leakRevokeRateLimitPerIp',
+      'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead',
+    );
   }
   return { leakRevokeRateLimitPerIp: limit };
 }
@@ -440,9 +465,13 @@ function readOperatorPrincipals(read: Read): readonly string[] | undefined {
   }
   if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
   if (value.length === 0) {
-    throw new ConfigError('operatorPrincipals', 'must name at least one principal (an empty list locks every operator out); leave it unset to admit any principal allowed execute-api:Invoke');
+    throw new ConfigError(
+      'operatorPrincipals',
+      'must name at least one principal (an empty list locks every operator out); leave it unset to admit any principal allowed execute-api:Invoke',
+    );
   }
-  if (value.length > OPERATOR_PRINCIPALS_MAX) throw new ConfigError('operatorPrincipals', `has ${value.length} patterns; at most ${OPERATOR_PRINCIPALS_MAX} are allowed`);
+  if (value.length > OPERATOR_PRINCIPALS_MAX)
+    throw new ConfigError('operatorPrincipals', `has ${value.length} patterns; at most ${OPERATOR_PRINCIPALS_MAX} are allowed`);
   for (const [i, pattern] of value.entries()) {
     const session = typeof pattern === 'string' ? STS_SESSION.exec(pattern) : null;
     if (session) {
@@ -473,14 +502,18 @@ function services(read: Read): readonly ServiceDefinition[] | undefined {
   if (list === undefined) return undefined;
   for (const [i, service] of list.entries()) {
     if (service.upstreamUrl === undefined) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl is required in a deployment`);
-    if (!service.upstreamUrl.startsWith('https://')) throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl must use https (the upstream receives the caller's identity headers)`);
+    if (!service.upstreamUrl.startsWith('https://'))
+      throw new ConfigError('services', `[${i}] (${service.name}) upstreamUrl must use https (the upstream receives the caller's identity headers)`);
   }
   for (const single of ['upstreamUrl', 'routes'] as const) {
     if (present(read, single) !== undefined) throw new ConfigError('services', `replaces ${single}: give each service its own (docs/services.md), not both`);
   }
   const bytes = Buffer.byteLength(servicesEnvironment(list));
   if (bytes > SERVICES_ENVIRONMENT_MAX_BYTES) {
-    throw new ConfigError('services', `takes ${bytes} bytes in the functions' environment, over ${SERVICES_ENVIRONMENT_MAX_BYTES} (Lambda allows 4 KB in all): use {proxy+} rules or fewer, broader rules`);
+    throw new ConfigError(
+      'services',
+      `takes ${bytes} bytes in the functions' environment, over ${SERVICES_ENVIRONMENT_MAX_BYTES} (Lambda allows 4 KB in all): use {proxy+} rules or fewer, broader rules`,
+    );
   }
   return list.map((service) => ({ ...service, upstreamUrl: service.upstreamUrl!.replace(/\/+$/, '') }));
 }

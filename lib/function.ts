@@ -43,7 +43,8 @@ export const ENTRY_ROOT_CONTEXT = 'tollgate:test:entryRoot';
 function entryRoot(scope: Construct): string {
   const root: unknown = scope.node.tryGetContext(ENTRY_ROOT_CONTEXT);
   if (root === undefined) return PROJECT_ROOT;
-  if (typeof root !== 'string' || !path.isAbsolute(root)) throw new Error(`context ${ENTRY_ROOT_CONTEXT} must be an absolute directory path, got ${JSON.stringify(root)}`);
+  if (typeof root !== 'string' || !path.isAbsolute(root))
+    throw new Error(`context ${ENTRY_ROOT_CONTEXT} must be an absolute directory path, got ${JSON.stringify(root)}`);
   return root;
 }
 
@@ -177,7 +178,8 @@ export class TollgateFunction extends Construct {
     for (const action of actions.filter((a) => a.endsWith('*'))) {
       Validations.of(this).acknowledge({
         id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: 'DynamoDB writes to a table encrypted with a customer-managed key need the data-key family of KMS actions; the statement names the one table key and only DynamoDB may use it on our behalf.',
+        reason:
+          'DynamoDB writes to a table encrypted with a customer-managed key need the data-key family of KMS actions; the statement names the one table key and only DynamoDB may use it on our behalf.',
       });
     }
   }

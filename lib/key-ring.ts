@@ -16,7 +16,6 @@ import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } f
 import type { TollgateFunction } from './function';
 import { findingArn } from './nag';
 
-
 export interface KeyRingProps {
   /** The only key spec the rotation function may create. */
   readonly keySpec: KeySpec;
@@ -159,11 +158,13 @@ export class KeyRing extends Construct {
     Validations.of(grantee).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin, policy-lockout and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
+        reason:
+          'kms:CreateKey has no resource (the key does not exist yet) and is confined by key-spec, key-usage, origin, policy-lockout and request-tag conditions; kms:ListKeys supports no resource or condition and returns key ids only.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::${this.keysArnFinding}]`,
-        reason: 'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key not already in this ring; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
+        reason:
+          'Ring keys are created at run time, so IAM cannot name them: tag reads and deletion require the Tollgate application and ring tags (ABAC), deletion also a signing key and a pending window of at least keyDeletionWindowDays; tagging is allowed only with our tags inside CreateKey and explicitly denied on every existing key not already in this ring; only non-secret reads (public key, metadata) are untagged, because new tags take minutes to count.',
       },
     );
   }
@@ -178,7 +179,8 @@ export class KeyRing extends Construct {
   grantSign(grantee: TollgateFunction): void {
     Validations.of(grantee).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${this.keysArnFinding}]`,
-      reason: 'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC), one of our signing algorithms and a digest message type.',
+      reason:
+        'Ring keys are created at run time, so IAM cannot name them: kms:Sign requires the Tollgate application and ring tags on the key (ABAC), one of our signing algorithms and a digest message type.',
     });
     grantee.role.addToPolicy(
       new PolicyStatement({

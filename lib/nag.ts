@@ -15,7 +15,10 @@ function rendered(value: string, pseudo: 'AWS::Partition' | 'AWS::Region' | 'AWS
  * The finding id of an ARN with this stack's partition and, for each of `region` and
  * `account` that is true, its region and account: `arn:{p}:{service}:{r}:{a}:{resource}`.
  */
-export function findingArn(stack: Stack, arn: { readonly service: string; readonly region: boolean; readonly account: boolean; readonly resource: string }): string {
+export function findingArn(
+  stack: Stack,
+  arn: { readonly service: string; readonly region: boolean; readonly account: boolean; readonly resource: string },
+): string {
   const region = arn.region ? rendered(stack.region, 'AWS::Region') : '';
   const account = arn.account ? rendered(stack.account, 'AWS::AccountId') : '';
   return `arn:${rendered(stack.partition, 'AWS::Partition')}:${arn.service}:${region}:${account}:${arn.resource}`;

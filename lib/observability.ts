@@ -138,12 +138,14 @@ export class Observability extends Construct {
         metric: tollgateMetric('cacheFlushFailures', 'Sum', fiveMinutes),
         threshold: 1,
         // A failed flush does not fail the record, so nothing else (DLQ, iterator age) shows it.
-        description: 'The fan-out could not flush the stage\'s authorizer cache: revoked tokens stay accepted until their cached decision expires (authorizerCacheTtlSeconds), not within 2 s. See the fan-out function logs (IAM, API Gateway throttling).',
+        description:
+          "The fan-out could not flush the stage's authorizer cache: revoked tokens stay accepted until their cached decision expires (authorizerCacheTtlSeconds), not within 2 s. See the fan-out function logs (IAM, API Gateway throttling).",
       }),
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
         metric: tollgateMetric('revocationFeedReadFailures', 'Sum', fiveMinutes),
         threshold: 1,
-        description: 'Authorizers failed to read the revocation feed: they decide on a stale view, and answer 503 for every token once it is older than revocationViewMaxStaleSeconds. See the authorizer function logs.',
+        description:
+          'Authorizers failed to read the revocation feed: they decide on a stale view, and answer 503 for every token once it is older than revocationViewMaxStaleSeconds. See the authorizer function logs.',
       }),
       revocationViewStale: this.alarm('RevocationViewStale', {
         metric: tollgateMetric('revocationViewAgeMs', 'Maximum', { period: Duration.minutes(1) }),
@@ -264,7 +266,11 @@ export class Observability extends Construct {
     );
     const { gateway, functions } = props;
     dashboard.addWidgets(
-      new TextWidget({ markdown: '# Tollgate\nAlarms notify the stack output **AlarmTopicArn**. Rotation: open the **RotationFunctionName** function.', width: 24, height: 2 }),
+      new TextWidget({
+        markdown: '# Tollgate\nAlarms notify the stack output **AlarmTopicArn**. Rotation: open the **RotationFunctionName** function.',
+        width: 24,
+        height: 2,
+      }),
     );
     dashboard.addWidgets(
       graph('Authorizer decisions by outcome', decisions),

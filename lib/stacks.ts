@@ -106,7 +106,12 @@ export class TollgateApiStack extends Stack {
       flushAuthorizerCache: config.authorizerCacheTtlSeconds > 0,
       environment: settings.fanout,
     });
-    this.metering = new UsageMetering(this, 'Metering', { tables, accessLogs: this.gateway.accessLogs, environment: settings.metering, eventBus: this.rotation.eventBus });
+    this.metering = new UsageMetering(this, 'Metering', {
+      tables,
+      accessLogs: this.gateway.accessLogs,
+      environment: settings.metering,
+      eventBus: this.rotation.eventBus,
+    });
     this.functions = {
       metering: this.metering.function,
       authorizer: authorizer.function,

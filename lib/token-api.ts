@@ -45,8 +45,6 @@ export class TokenApi extends Construct {
     });
     // The unqualified function ARN only (no `:*` for versions or aliases): the admin route
     // invokes $LATEST, as the console's test events do.
-    this.admin.role.addToPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.rotationFunction.functionArn] }),
-    );
+    this.admin.role.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.rotationFunction.functionArn] }));
   }
 }

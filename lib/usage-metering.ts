@@ -17,7 +17,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
-import { Env, } from '../common/config';
+import { Env } from '../common/config';
 import { DENIAL_REASONS, SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
@@ -92,21 +92,59 @@ export class UsageMetering extends Construct {
     const dlqDepth = this.dlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const lag = tollgateMetric('meteringLagMs', 'p99', { period: Duration.minutes(5) });
     const anomalies = tollgateMetric('usageAnomalies', 'Sum', { period: Duration.hours(1) });
-    const alarm = (id: string, metric: typeof errors, threshold: number, description: string, comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) => {
-      const created = new Alarm(this, id, { metric, threshold, comparisonOperator: comparison, evaluationPeriods: 1, treatMissingData: TreatMissingData.NOT_BREACHING, alarmDescription: description });
+    const alarm = (
+      id: string,
+      metric: typeof errors,
+      threshold: number,
+      description: string,
+      comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) => {
+      const created = new Alarm(this, id, {
+        metric,
+        threshold,
+        comparisonOperator: comparison,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
       created.addAlarmAction(new SnsAction(topic));
       created.addOkAction(new SnsAction(topic));
       return created;
     };
     const alarms = [
-      alarm('MeteringErrors', errors, 1, 'The metering function failed a delivery (retried twice, then to its DLQ): usage counts, quotas and anomaly detection lag. See its logs.'),
-      alarm('MeteringDlqNotEmpty', dlqDepth, 1, 'Access-log deliveries failed every retry: requests are missing from the meters. Replay them from the DLQ (batches are idempotent).'),
-      alarm('MeteringLag', lag, METERING_LAG_ALARM_MS, 'Metering runs more than 2 minutes behind the gateway: quotas overshoot and anomalies are flagged late.', ComparisonOperator.GREATER_THAN_THRESHOLD),
-      alarm('UsageAnomalyRate', anomalies, ANOMALY_RATE_ALARM_PER_HOUR, `${ANOMALY_RATE_ALARM_PER_HOUR} or more usage anomalies in an hour: an attack on several keys, or thresholds too tight. tollgate anomalies lists them.`),
+      alarm(
+        'MeteringErrors',
+        errors,
+        1,
+        'The metering function failed a delivery (retried twice, then to its DLQ): usage counts, quotas and anomaly detection lag. See its logs.',
+      ),
+      alarm(
+        'MeteringDlqNotEmpty',
+        dlqDepth,
+        1,
+        'Access-log deliveries failed every retry: requests are missing from the meters. Replay them from the DLQ (batches are idempotent).',
+      ),
+      alarm(
+        'MeteringLag',
+        lag,
+        METERING_LAG_ALARM_MS,
+        'Metering runs more than 2 minutes behind the gateway: quotas overshoot and anomalies are flagged late.',
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ),
+      alarm(
+        'UsageAnomalyRate',
+        anomalies,
+        ANOMALY_RATE_ALARM_PER_HOUR,
+        `${ANOMALY_RATE_ALARM_PER_HOUR} or more usage anomalies in an hour: an attack on several keys, or thresholds too tight. tollgate anomalies lists them.`,
+      ),
     ];
     dashboard.addWidgets(
       new GraphWidget({ title: 'Metering: lines and lag (p99)', left: [tollgateMetric('meteredLines', 'Sum')], right: [lag], width: 8 }),
-      new GraphWidget({ title: 'Metering: quota suspensions and anomalies', left: [tollgateMetric('quotaSuspensions', 'Sum'), tollgateMetric('usageAnomalies', 'Sum')], width: 8 }),
+      new GraphWidget({
+        title: 'Metering: quota suspensions and anomalies',
+        left: [tollgateMetric('quotaSuspensions', 'Sum'), tollgateMetric('usageAnomalies', 'Sum')],
+        width: 8,
+      }),
       new GraphWidget({ title: 'Metering: errors and DLQ', left: [errors, dlqDepth], width: 8 }),
     );
     dashboard.addWidgets(
@@ -119,8 +157,20 @@ export class UsageMetering extends Construct {
       // The rule's own top-N view is in the Contributor Insights console; here, its busiest client and the number of active ones.
       new GraphWidget({
         title: 'Clients (Contributor Insights rule TopClients)',
-        left: [new MathExpression({ expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "MaxContributorValue")`, label: 'busiest client: requests/min', period: Duration.minutes(1) })],
-        right: [new MathExpression({ expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "UniqueContributors")`, label: 'active clients', period: Duration.minutes(1) })],
+        left: [
+          new MathExpression({
+            expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "MaxContributorValue")`,
+            label: 'busiest client: requests/min',
+            period: Duration.minutes(1),
+          }),
+        ],
+        right: [
+          new MathExpression({
+            expression: `INSIGHT_RULE_METRIC("${this.topClients.attrRuleName}", "UniqueContributors")`,
+            label: 'active clients',
+            period: Duration.minutes(1),
+          }),
+        ],
         width: 12,
       }),
     );

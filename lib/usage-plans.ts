@@ -51,7 +51,6 @@ export function apigatewayArn(stack: Stack, path: string): string {
   return `arn:${stack.partition}:apigateway:${stack.region}::${path}`;
 }
 
-
 /** The paths that need a wildcard (ids made at run time), each acknowledged below. */
 const WILDCARD_PATHS = {
   tags: '/tags/*',
@@ -170,10 +169,13 @@ export function guardStackUsageResources(scope: Construct, role: IRole, resource
 export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
   const reasons: Record<keyof typeof WILDCARD_PATHS, string> = {
     tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application and client tag keys, with our application value, may be set. API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams resources only by an SCP or permissions boundary.',
-    apiKey: 'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
+    apiKey:
+      'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
     plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application and client tags. The stack default plan is protected by an explicit Deny; a foreign plan the role tagged itself would match, so other teams plans rely on an SCP or permissions boundary.',
-    planKeys: 'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag. A foreign plan the role tagged itself would match, which only an SCP or permissions boundary prevents.',
-    planKey: 'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
+    planKeys:
+      'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag. A foreign plan the role tagged itself would match, which only an SCP or permissions boundary prevents.',
+    planKey:
+      'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
   };
   for (const [name, path] of Object.entries(WILDCARD_PATHS) as [keyof typeof WILDCARD_PATHS, string][]) {
     // How cdk-nag names {@link apigatewayArn} of the path.

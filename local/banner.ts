@@ -36,7 +36,10 @@ export interface BannerInput {
 export function isDefaultRoutes(rules: readonly RouteRule[] | undefined): boolean {
   if (rules === undefined) return true;
   const canonical = (list: readonly RouteRule[]) =>
-    list.map((rule) => `${rule.method} ${rule.path} ${[...rule.scopes].sort().join(',')}`).sort().join('\n');
+    list
+      .map((rule) => `${rule.method} ${rule.path} ${[...rule.scopes].sort().join(',')}`)
+      .sort()
+      .join('\n');
   return canonical(rules) === canonical(DEFAULT_ROUTES);
 }
 

@@ -129,15 +129,7 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   const port = options.port || (await freePort());
   const dir = jarDirectory();
   // The jar's manifest Class-Path brings DynamoDBLocal_lib/*.jar (Jetty included) with it.
-  const args = [
-    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-    '-cp',
-    join(dir, 'DynamoDBLocal.jar'),
-    LAUNCHER,
-    '-port',
-    String(port),
-    '-sharedDb',
-  ];
+  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-cp', join(dir, 'DynamoDBLocal.jar'), LAUNCHER, '-port', String(port), '-sharedDb'];
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     args.push('-dbPath', options.dataDir);

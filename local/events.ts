@@ -4,11 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type {
-  APIGatewayEventRequestContextWithAuthorizer,
-  APIGatewayProxyEvent,
-  APIGatewayRequestAuthorizerEvent,
-} from 'aws-lambda';
+import type { APIGatewayEventRequestContextWithAuthorizer, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 
 /** The fake account and API a local stack pretends to be. */
 export const LOCAL_API = {

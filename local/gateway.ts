@@ -13,14 +13,16 @@ import { request as httpsRequest } from 'node:https';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type {
-  APIGatewayAuthorizerResult,
-  APIGatewayProxyEvent,
-  APIGatewayProxyResult,
-  APIGatewayRequestAuthorizerEvent,
-} from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../common/api-routes';
-import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/config';
+import {
+  METHOD_OVERRIDE_HEADERS,
+  PATH_OVERRIDE_HEADERS,
+  RESERVED_HEADER_PREFIX,
+  UpstreamHeader,
+  UpstreamHeaderSource,
+  type UpstreamHeaderKey,
+} from '../common/config';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -330,7 +332,12 @@ export class LocalGateway {
     if (services === undefined) {
       const upstreamUrl = this.options.upstreamUrl;
       const pathParameters = call.path === '/' ? null : { proxy: call.path.slice(1) };
-      return { url: new URL(`${upstreamUrl.replace(/\/+$/, '')}${call.path}${query}`), upstreamUrl, resource: call.path === '/' ? '/' : '/{proxy+}', pathParameters };
+      return {
+        url: new URL(`${upstreamUrl.replace(/\/+$/, '')}${call.path}${query}`),
+        upstreamUrl,
+        resource: call.path === '/' ? '/' : '/{proxy+}',
+        pathParameters,
+      };
     }
     const found = serviceOfPath(services, call.path);
     if (found === undefined) return undefined;
@@ -369,9 +376,7 @@ export class LocalGateway {
       const upstream = send(target, { method: call.method, headers }, (upstreamRes) => {
         clearTimeout(timeout);
         const status = upstreamRes.statusCode ?? 502;
-        const responseHeaders = Object.fromEntries(
-          Object.entries(upstreamRes.headers).filter(([name]) => !HOP_BY_HOP.has(name) || name === 'content-length'),
-        );
+        const responseHeaders = Object.fromEntries(Object.entries(upstreamRes.headers).filter(([name]) => !HOP_BY_HOP.has(name) || name === 'content-length'));
         res.writeHead(status, responseHeaders);
         upstreamRes.pipe(res);
         upstreamRes.on('end', () => resolve(status));

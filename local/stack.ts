@@ -7,7 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayAuthorizerResult,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
 import { DEFAULT_ROUTES, Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
@@ -125,7 +131,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startDynamoDbLocal({ dataDir: join(options.dataDir, 'dynamodb') }),
       startLocalKms({ port: 0, persistPath: join(options.dataDir, 'kms.json') }),
     ]);
-    stops.push(() => dynamo.stop(), () => kms.close());
+    stops.push(
+      () => dynamo.stop(),
+      () => kms.close(),
+    );
     const names = tableNames(TABLE_PREFIX);
     await createTablesOn(dynamo, names);
     const functionsDynamo = options.interposeDynamoDb ? await options.interposeDynamoDb(dynamo.endpoint) : dynamo.endpoint;
@@ -237,13 +246,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       quotaPorts(quotaStore, (event) => events.publish([event])),
       Date.now,
     );
-    const audit = { record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })), warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })) };
+    const audit = {
+      record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })),
+      warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })),
+    };
     const anomalies = new AnomalyMonitor(
-      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys }), quotaStore, audit, (event) => events.publish([event])),
+      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys }), quotaStore, audit, (event) =>
+        events.publish([event]),
+      ),
       Date.now,
       options.anomalySettings,
     );
-    const meter = new LocalUsageMeter({ sink: usageStore, routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES), flushMs: options.usageFlushMs, quotas, anomalies, log });
+    const meter = new LocalUsageMeter({
+      sink: usageStore,
+      routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES),
+      flushMs: options.usageFlushMs,
+      quotas,
+      anomalies,
+      log,
+    });
     stops.push(() => meter.stop());
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;

@@ -5,12 +5,31 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { authorizerCacheTtlProblem, checkedJson, Defaults, Env, Limits, keysUrlProblem, routeRulesProblem, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import {
+  authorizerCacheTtlProblem,
+  checkedJson,
+  Defaults,
+  Env,
+  Limits,
+  keysUrlProblem,
+  routeRulesProblem,
+  type RouteRule,
+  type UnmatchedRoutes,
+} from '../common/config';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
-import { ANOMALY_SETTING, anomalySettingsFrom, RETENTION_KEYS, UsageRetentionDefaults, UsageRetentionSetting, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
+import {
+  ANOMALY_SETTING,
+  anomalySettingsFrom,
+  RETENTION_KEYS,
+  UsageRetentionDefaults,
+  UsageRetentionSetting,
+  usageRetentionProblem,
+  type AnomalySettings,
+  type UsageRetention,
+} from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -216,7 +235,11 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   }
   if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
   if (authorizerCacheTtlSeconds !== undefined) {
-    if (!Number.isInteger(authorizerCacheTtlSeconds) || (authorizerCacheTtlSeconds as number) < 0 || (authorizerCacheTtlSeconds as number) > Limits.authorizerCacheTtlSecondsMax) {
+    if (
+      !Number.isInteger(authorizerCacheTtlSeconds) ||
+      (authorizerCacheTtlSeconds as number) < 0 ||
+      (authorizerCacheTtlSeconds as number) > Limits.authorizerCacheTtlSecondsMax
+    ) {
       throw problem('authorizerCacheTtlSeconds', `must be an integer from 0 to ${Limits.authorizerCacheTtlSecondsMax} (seconds; 0 turns the cache off)`);
     }
     const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds as number);
@@ -229,7 +252,10 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   // Bounded by the token lifetime, as `lib/config.ts` bounds it at synth.
   const { revocationViewMaxStaleSeconds: maxStale } = raw;
   const ttl = (tokenTtlSeconds as number | undefined) ?? Defaults.tokenTtlSeconds;
-  if (maxStale !== undefined && !(Number.isInteger(maxStale) && (maxStale as number) >= Limits.revocationViewMaxStaleSecondsMin && (maxStale as number) <= ttl)) {
+  if (
+    maxStale !== undefined &&
+    !(Number.isInteger(maxStale) && (maxStale as number) >= Limits.revocationViewMaxStaleSecondsMin && (maxStale as number) <= ttl)
+  ) {
     throw problem(
       'revocationViewMaxStaleSeconds',
       `must be an integer from ${Limits.revocationViewMaxStaleSecondsMin} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
@@ -243,7 +269,11 @@ export function parseConfigFile(text: string, file: string): FileConfig {
 }
 
 /** Services cannot be combined with the single-service settings, which they replace. */
-function servicesBeside(services: ServiceDefinition[] | undefined, routes: ConfiguredRoutes | undefined, upstreamUrl: string | undefined): ServiceDefinition[] | undefined {
+function servicesBeside(
+  services: ServiceDefinition[] | undefined,
+  routes: ConfiguredRoutes | undefined,
+  upstreamUrl: string | undefined,
+): ServiceDefinition[] | undefined {
   if (services === undefined) return undefined;
   if (routes !== undefined) throw new StartInputError(`services replace the routes of ${routes.source}: give each service its own routes (docs/services.md)`);
   if (upstreamUrl) throw new StartInputError(`services replace ${LocalEnv.upstreamUrl}: give each service its own upstreamUrl, or none for an echo service`);
@@ -253,8 +283,17 @@ function servicesBeside(services: ServiceDefinition[] | undefined, routes: Confi
 /** The retention the config file sets, defaults for the rest; undefined when it sets none. */
 function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
   if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key]] === undefined)) return undefined;
-  const { minuteDays, hourDays, dayDays } = { minuteDays: config.usageMinuteRetentionDays, hourDays: config.usageHourRetentionDays, dayDays: config.usageDayRetentionDays };
-  return { ...UsageRetentionDefaults, ...(minuteDays !== undefined && { minuteDays }), ...(hourDays !== undefined && { hourDays }), ...(dayDays !== undefined && { dayDays }) };
+  const { minuteDays, hourDays, dayDays } = {
+    minuteDays: config.usageMinuteRetentionDays,
+    hourDays: config.usageHourRetentionDays,
+    dayDays: config.usageDayRetentionDays,
+  };
+  return {
+    ...UsageRetentionDefaults,
+    ...(minuteDays !== undefined && { minuteDays }),
+    ...(hourDays !== undefined && { hourDays }),
+    ...(dayDays !== undefined && { dayDays }),
+  };
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */
@@ -313,7 +352,8 @@ function upstreamUrlFrom(raw: string | undefined): string | undefined {
   if (!URL.canParse(raw)) throw new StartInputError(`${setting} must be an absolute http:// or https:// URL, got ${JSON.stringify(raw)}`);
   const url = new URL(raw);
   if (url.username || url.password) throw new StartInputError(`${setting} must not contain credentials (user:password@)`);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StartInputError(`${setting} must be an http:// or https:// URL, got one with ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new StartInputError(`${setting} must be an http:// or https:// URL, got one with ${url.protocol}`);
   if (url.search || url.hash) throw new StartInputError(`${setting} must not have a query or fragment, got ${JSON.stringify(raw)}`);
   return raw;
 }

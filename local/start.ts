@@ -27,7 +27,12 @@ async function main(): Promise<void> {
   try {
     const commandLine = parseCommandLine(process.argv.slice(2));
     if (commandLine.help) {
-      process.stdout.write(`${readFileSync(new URL(import.meta.url)).toString().split('*/')[0]!.replace('/**', '')}\n`);
+      process.stdout.write(
+        `${readFileSync(new URL(import.meta.url))
+          .toString()
+          .split('*/')[0]!
+          .replace('/**', '')}\n`,
+      );
       return;
     }
     input = checkStartInput(commandLine, process.env);

@@ -149,7 +149,10 @@ export class LocalUsagePlans {
     const name = query.get('name');
     const includeValues = query.get('includeValues') === 'true';
     const matching = this.state.apiKeys.filter((key) => name === null || key.name.startsWith(name));
-    return page(matching.map((key) => apiKeyView(key, includeValues)), query);
+    return page(
+      matching.map((key) => apiKeyView(key, includeValues)),
+      query,
+    );
   }
 
   /** GetApiKey: one key, its value only when asked (`includeValue=true`). */
@@ -261,9 +264,7 @@ export class LocalUsagePlans {
 
   /** A key may be in one plan per stage: a stage cannot join a plan whose keys another plan of it holds. */
   private requireNoSharedKey(plan: LocalUsagePlan, stage: LocalApiStage): void {
-    const clash = this.state.plans.find(
-      (other) => other.id !== plan.id && hasStage(other, stage) && other.keyIds.some((keyId) => plan.keyIds.includes(keyId)),
-    );
+    const clash = this.state.plans.find((other) => other.id !== plan.id && hasStage(other, stage) && other.keyIds.some((keyId) => plan.keyIds.includes(keyId)));
     if (clash) throw conflict(`An API key of this plan is already associated with usage plan ${clash.id} for ${stage.apiId}:${stage.stage}`);
   }
 
@@ -310,7 +311,8 @@ function applyPatch(plan: LocalUsagePlan, operation: Record<string, unknown>): v
   if (op === 'replace' && path === '/throttle/rateLimit') plan.throttle = { burstLimit: plan.throttle?.burstLimit ?? 0, rateLimit: number() };
   else if (op === 'replace' && path === '/throttle/burstLimit') plan.throttle = { rateLimit: plan.throttle?.rateLimit ?? 0, burstLimit: number() };
   else if (op === 'replace' && path === '/quota/limit') plan.quota = { period: plan.quota?.period ?? 'DAY', offset: plan.quota?.offset ?? 0, limit: number() };
-  else if (op === 'replace' && path === '/quota/period') plan.quota = { limit: plan.quota?.limit ?? 0, offset: plan.quota?.offset ?? 0, period: periodOf(value) };
+  else if (op === 'replace' && path === '/quota/period')
+    plan.quota = { limit: plan.quota?.limit ?? 0, offset: plan.quota?.offset ?? 0, period: periodOf(value) };
   else if (op === 'remove' && path === '/quota') delete plan.quota;
   else if (op === 'remove' && path === '/throttle') delete plan.throttle;
   else if ((op === 'add' || op === 'remove') && path === '/apiStages') patchStages(plan, op, value);

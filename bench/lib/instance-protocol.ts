@@ -18,8 +18,7 @@ export interface InstanceData {
 
 export type ToInstance =
   /** This token was revoked: ask for it on every tick until it is refused. */
-  | { readonly type: 'watch'; readonly jti: string }
-  | { readonly type: 'report' };
+  { readonly type: 'watch'; readonly jti: string } | { readonly type: 'report' };
 
 export type FromInstance =
   | { readonly type: 'ready' }

@@ -146,7 +146,10 @@ export function related(id: string, wanted: string): boolean {
 /** Parses `--only`; an id no job yields is an error naming the known ones. */
 export function parseOnly(raw: string | undefined, jobs: readonly Job[] = JOBS): string[] {
   if (raw === undefined || raw.trim() === '') return [];
-  const wanted = raw.split(',').map((id) => id.trim()).filter(Boolean);
+  const wanted = raw
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
   const known = jobs.flatMap((job) => job.ids);
   const unknown = wanted.filter((id) => !known.some((k) => related(k, id)));
   if (unknown.length) throw new Error(`--only: unknown figure ${unknown.join(', ')}; known: ${known.join(', ')}`);

@@ -87,7 +87,14 @@ const HEADER = ['id', 'figure', 'value [p10–p90]', 'in-run comparison', 'ratio
 export function consoleTable(figures: readonly Figure[]): string {
   const all = [HEADER, ...rows(figures)];
   const widths = HEADER.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
-  return all.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');

@@ -24,7 +24,9 @@ export interface SuiteContext<A> {
 function send(message: SuiteMessage): Promise<void> {
   if (!process.send) {
     // Run by hand (`npx tsx bench/suites/x.ts '{…}'`): stdout belongs to the handlers' logs.
-    process.stderr.write(`${message.type === 'figure' ? JSON.stringify(message.figure) : `${message.type}: ${'text' in message ? message.text : message.message}`}\n`);
+    process.stderr.write(
+      `${message.type === 'figure' ? JSON.stringify(message.figure) : `${message.type}: ${'text' in message ? message.text : message.message}`}\n`,
+    );
     return Promise.resolve();
   }
   return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
@@ -36,7 +38,10 @@ export async function runSuite<A>(main: (context: SuiteContext<A>) => Promise<vo
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaning ??= (async () => {
-      for (const cleanup of cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+      for (const cleanup of cleanups.reverse())
+        await Promise.resolve()
+          .then(cleanup)
+          .catch(() => undefined);
     })());
   onStopSignal(() => void cleanUp().finally(() => process.exit(143)));
 

@@ -62,7 +62,13 @@ async function bundle(name: string, entry: BuildOptions): Promise<Bundle> {
   mkdirSync(dir, { recursive: true });
   const file = `${dir}index.mjs`;
   const result = await build({ ...CDK_BUNDLING, ...entry, outfile: file });
-  return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, largest: largestPackages(result.metafile!), externals: externalPackages(result.metafile!) };
+  return {
+    file,
+    bytes: statSync(file).size,
+    gzipBytes: gzipSync(readFileSync(file)).length,
+    largest: largestPackages(result.metafile!),
+    externals: externalPackages(result.metafile!),
+  };
 }
 
 interface ColdStart {

@@ -103,7 +103,10 @@ function requestOf(stack: LocalStack, kind: Kind, token: string, exchange: (sign
 }
 
 function p99(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 99);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    99,
+  );
 }
 
 function statusCounts(samples: readonly Sample[]): Record<string, number> {

@@ -80,10 +80,22 @@ await runSuite<HeapArgs>(async ({ args, emit, progress }) => {
   for (let round = 0; round < args.rounds; round += 1) {
     progress(`P7: round ${round + 1}/${args.rounds}`);
     const { handler, authorizer } = await freshAuthorizer(round);
-    ours.push(await heapGrowth(tokens, (token) => expectAllowed(handler, authorizerEventFor(token)), (token) => handler(authorizerEventFor(token))));
+    ours.push(
+      await heapGrowth(
+        tokens,
+        (token) => expectAllowed(handler, authorizerEventFor(token)),
+        (token) => handler(authorizerEventFor(token)),
+      ),
+    );
     if (authorizer.cachedTokens !== tokens.count) throw new Error(`expected ${tokens.count} cached tokens, the authorizer holds ${authorizer.cachedTokens}`);
     const peer = cachingVerifier(key, tokens.count);
-    theirs.push(await heapGrowth(tokens, async (token) => peer.verify(token), (token) => peer.verify(token)));
+    theirs.push(
+      await heapGrowth(
+        tokens,
+        async (token) => peer.verify(token),
+        (token) => peer.verify(token),
+      ),
+    );
   }
   emit(
     figure({

@@ -137,9 +137,21 @@ await runSuite<ScanArgs>(async ({ args, emit, progress, defer }) => {
       name: `tollgate scan of a ${Math.round(corpus.bytes / 1e6)} MB tree (${files.length} files), one core`,
       unit: 'MB/s (CPU)',
       samples: ours,
-      comparison: { name: 'the published regex over the same bytes', unit: 'MB/s (CPU)', samples: viaRegex, pairedRatios: ours.map((rate, i) => rate / viaRegex[i]!) },
+      comparison: {
+        name: 'the published regex over the same bytes',
+        unit: 'MB/s (CPU)',
+        samples: viaRegex,
+        pairedRatios: ours.map((rate, i) => rate / viaRegex[i]!),
+      },
       target: { on: 'value', op: '>=', limit: 1000 / 30, text: '1 GB in well under a minute (≤ 30 s of CPU per GB)' },
-      detail: { cpuSecondsPerGb: perGb, wallSeconds: wall, readOnlyMbPerCpuSecond: readOnly, keysPlanted: corpus.planted, files: files.length, bytes: corpus.bytes },
+      detail: {
+        cpuSecondsPerGb: perGb,
+        wallSeconds: wall,
+        readOnlyMbPerCpuSecond: readOnly,
+        keysPlanted: corpus.planted,
+        files: files.length,
+        bytes: corpus.bytes,
+      },
     }),
   );
 });

@@ -287,7 +287,13 @@ async function reports(instances: readonly Instance[]) {
   );
 }
 
-async function revocationPropagation({ args, progress, defer }: Context, stack: LocalStack, apiKey: string, feed: Map<string, bigint>, pollMs: number | null): Promise<Figure> {
+async function revocationPropagation(
+  { args, progress, defer }: Context,
+  stack: LocalStack,
+  apiKey: string,
+  feed: Map<string, bigint>,
+  pollMs: number | null,
+): Promise<Figure> {
   const label = `P4${pollMs === null ? '' : ` (poll ${pollMs} ms)`}`;
   const total = args.revocations + WARM_UP_REVOCATIONS;
   progress(`${label}: issuing ${total} tokens, starting ${args.instances} authorizer instances`);
@@ -323,7 +329,13 @@ async function revocationPropagation({ args, progress, defer }: Context, stack: 
   const everywhere = measured.map((jti) => Math.max(...latest.map((r) => since(jti, r.rejectedAtNs.get(jti)))));
   const perInstance = measured.flatMap((jti) => latest.map((r) => since(jti, r.rejectedAtNs.get(jti))));
   const feedLag = measured.filter((jti) => feed.has(jti)).map((jti) => since(jti, feed.get(jti)));
-  const p = (values: readonly number[], q: number) => (values.length ? percentile([...values].sort((a, b) => a - b), q) : null);
+  const p = (values: readonly number[], q: number) =>
+    values.length
+      ? percentile(
+          [...values].sort((a, b) => a - b),
+          q,
+        )
+      : null;
   const poll = pollMs ?? Number(process.env[Env.revocationPollMs] || Defaults.revocationPollMs);
   return figure({
     id: pollMs === null ? 'P4' : `P4.poll${pollMs}`,

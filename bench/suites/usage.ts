@@ -103,7 +103,14 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
       meterLines(lines, routes);
       rates.push(lines.length / ((performance.now() - started) / 1000));
     }
-    emit(figure({ id: 'U1', name: `usage aggregator throughput on one core (${args.linesPerRound} lines a round, 50 clients, 150 keys)`, unit: 'lines/s', samples: rates }));
+    emit(
+      figure({
+        id: 'U1',
+        name: `usage aggregator throughput on one core (${args.linesPerRound} lines a round, 50 clients, 150 keys)`,
+        unit: 'lines/s',
+        samples: rates,
+      }),
+    );
   }
 
   if (wants('U2')) {
@@ -158,13 +165,18 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
     const stack = await startLocalStack({ port: 0, dataDir, fresh: true, log: () => undefined });
     defer(() => stack.stop());
     const admin = (method: string, path: string, body?: unknown) =>
-      fetch(`${stack.url}${path}`, { method, headers: { Authorization: `Bearer ${stack.adminToken}`, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) }).then(
-        (r) => r.json() as Promise<Record<string, unknown>>,
-      );
+      fetch(`${stack.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${stack.adminToken}`, 'Content-Type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      }).then((r) => r.json() as Promise<Record<string, unknown>>);
     const created = await admin('POST', '/admin/clients/bench-quota/keys', { scopes: ['orders:read'] });
     const exchange = await fetch(`${stack.url}/oauth/token`, {
       method: 'POST',
-      headers: { Authorization: `Basic ${Buffer.from(`bench-quota:${String(created.apiKey)}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: {
+        Authorization: `Basic ${Buffer.from(`bench-quota:${String(created.apiKey)}`).toString('base64')}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
     });
     const token = ((await exchange.json()) as { access_token: string }).access_token;
@@ -228,6 +240,22 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
       firstDelays.push(closedAt(Math.min(...anomalies.map((a) => a.minute))) - spikeStart);
       rateDelays.push(closedAt(anomalies.find((a) => a.rule === 'rate_spike')!.minute) - spikeStart);
     }
-    emit(figure({ id: 'U4', name: 'detection delay of a 20× spike from new networks, first flag (new_networks), before the metering delay', unit: 's', samples: firstDelays, detail: { rateSpikeFlagSeconds: { p50: percentile([...rateDelays].sort((a, b) => a - b), 50), max: Math.max(...rateDelays) } } }));
+    emit(
+      figure({
+        id: 'U4',
+        name: 'detection delay of a 20× spike from new networks, first flag (new_networks), before the metering delay',
+        unit: 's',
+        samples: firstDelays,
+        detail: {
+          rateSpikeFlagSeconds: {
+            p50: percentile(
+              [...rateDelays].sort((a, b) => a - b),
+              50,
+            ),
+            max: Math.max(...rateDelays),
+          },
+        },
+      }),
+    );
   }
 });

@@ -85,7 +85,12 @@ function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: 
         name: `our uncached decisions/s vs ${peer.name} (${alg})`,
         unit: UNIT,
         samples: s.uncached,
-        comparison: { name: `${peer.name}, key preloaded`, unit: VERIFY_UNIT, samples: s.peers.get(peer.id)!, pairedRatios: ratios(s.uncached, s.peers.get(peer.id)!) },
+        comparison: {
+          name: `${peer.name}, key preloaded`,
+          unit: VERIFY_UNIT,
+          samples: s.peers.get(peer.id)!,
+          pairedRatios: ratios(s.uncached, s.peers.get(peer.id)!),
+        },
         target: FASTER_TARGET,
       }),
     ),
@@ -102,7 +107,12 @@ function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: 
       name: `access token size (${alg})`,
       unit: 'bytes',
       samples: [sampleToken.length],
-      detail: { headerBytes: header.length, payloadBytes: payload.length, signatureBytes: signature.length, authorizationHeaderBytes: `Bearer ${sampleToken}`.length },
+      detail: {
+        headerBytes: header.length,
+        payloadBytes: payload.length,
+        signatureBytes: signature.length,
+        authorizationHeaderBytes: `Bearer ${sampleToken}`.length,
+      },
     }),
   ];
 }
@@ -127,7 +137,15 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
   const peerTokens = tokens.slice(0, perRound);
   for (const peer of [...peers, caching]) await checkPeer(peer, hotToken, jtiOf(hotToken));
 
-  const s: Series = { uncached: [], uncachedWall: [], raw: [], cachedMicros: [], cachedRate: [], cachingPeer: [], peers: new Map(peers.map((p) => [p.id, []])) };
+  const s: Series = {
+    uncached: [],
+    uncachedWall: [],
+    raw: [],
+    cachedMicros: [],
+    cachedRate: [],
+    cachingPeer: [],
+    peers: new Map(peers.map((p) => [p.id, []])),
+  };
   const batches = Math.max(1, Math.floor(perRound / BATCH));
   for (let round = 0; round <= rounds; round += 1) {
     progress(`${alg}: round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}`);

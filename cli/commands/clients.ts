@@ -6,7 +6,9 @@ import { addRevoke } from './revoke';
 
 function grantsText(view: GrantsView): string {
   if (view.grants === null) return `Client ${view.clientId} has no per-service grants: its keys' scopes decide.`;
-  const lines = Object.entries(view.grants).map(([service, scopes]) => `  ${service}: ${scopes.length ? scopes.join(' ') : '(none: the service is withdrawn)'}`);
+  const lines = Object.entries(view.grants).map(
+    ([service, scopes]) => `  ${service}: ${scopes.length ? scopes.join(' ') : '(none: the service is withdrawn)'}`,
+  );
   return [`Client ${view.clientId}, scopes per service:`, ...lines].join('\n');
 }
 
@@ -23,7 +25,12 @@ export function clientsCommand(deps: CliDeps): Command {
     .description('set the scopes a client may hold on one service (docs/services.md); --scopes "" withdraws the service')
     .argument('<clientId>', 'the client')
     .requiredOption('--service <name>', 'the service, by name')
-    .requiredOption('--scopes <a,b>', 'comma-separated scopes of that service', (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .requiredOption('--scopes <a,b>', 'comma-separated scopes of that service', (value: string) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .action(
       action(deps, async (ctx, clientId: string, opts: { service: string; scopes: string[] }) => {
         const view = await (await ctx.admin()).grant(clientId, opts.service, opts.scopes);
@@ -32,7 +39,7 @@ export function clientsCommand(deps: CliDeps): Command {
     );
   clients
     .command('grants')
-    .description('show a client\'s scopes per service')
+    .description("show a client's scopes per service")
     .argument('<clientId>', 'the client')
     .action(
       action(deps, async (ctx, clientId: string) => {

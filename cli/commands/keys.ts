@@ -20,15 +20,18 @@ export function keysCommand(deps: CliDeps): Command {
     .option('--metadata <json>', 'a JSON object of string/number/boolean values kept with the key', jsonObject)
     .addHelpText('after', '\nExample:\n  npx tollgate keys create orders-service --scopes orders:read,orders:write --expires-in-days 90')
     .action(
-      action(deps, async (ctx, clientId: string, opts: { scopes: string[]; expiresInDays?: number; description?: string; metadata?: Record<string, unknown> }) => {
-        const issued = await (await ctx.admin()).createKey(clientId, {
-          scopes: opts.scopes,
-          ...(opts.expiresInDays === undefined ? {} : { expiresInDays: opts.expiresInDays }),
-          ...(opts.description === undefined ? {} : { description: opts.description }),
-          ...(opts.metadata === undefined ? {} : { metadata: opts.metadata }),
-        });
-        ctx.print(issued, () => issuedKey(issued, `Created API key ${issued.key.keyId} for client ${issued.key.clientId}:`));
-      }),
+      action(
+        deps,
+        async (ctx, clientId: string, opts: { scopes: string[]; expiresInDays?: number; description?: string; metadata?: Record<string, unknown> }) => {
+          const issued = await (await ctx.admin()).createKey(clientId, {
+            scopes: opts.scopes,
+            ...(opts.expiresInDays === undefined ? {} : { expiresInDays: opts.expiresInDays }),
+            ...(opts.description === undefined ? {} : { description: opts.description }),
+            ...(opts.metadata === undefined ? {} : { metadata: opts.metadata }),
+          });
+          ctx.print(issued, () => issuedKey(issued, `Created API key ${issued.key.keyId} for client ${issued.key.clientId}:`));
+        },
+      ),
     );
 
   keys
@@ -74,9 +77,7 @@ export function keysCommand(deps: CliDeps): Command {
       action(deps, async (ctx, keyId: string, opts: { graceSeconds?: number }) => {
         const issued = await (await ctx.admin()).rollKey(keyId, opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds });
         const grace = opts.graceSeconds ?? Defaults.rollGraceSeconds;
-        ctx.print(issued, () =>
-          issuedKey(issued, `Rolled ${keyId} to ${issued.key.keyId}; ${keyId} keeps working for at most ${grace} s. New API key:`),
-        );
+        ctx.print(issued, () => issuedKey(issued, `Rolled ${keyId} to ${issued.key.keyId}; ${keyId} keeps working for at most ${grace} s. New API key:`));
       }),
     );
 

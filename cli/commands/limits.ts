@@ -56,7 +56,7 @@ export function limitsCommand(deps: CliDeps): Command {
       'after',
       [
         '',
-        "Every call sets all of the client's limits. The API takes an absent quota as \"no quota\",",
+        'Every call sets all of the client\'s limits. The API takes an absent quota as "no quota",',
         'so leaving out --quota removes a quota the client had (--no-quota says so explicitly).',
         `The defaults (${Defaults.rateLimit} requests/s, burst ${Defaults.burstLimit}, no quota) move the client back to the shared`,
         `default plan. The server checks the ranges: rate up to ${Limits.rateLimitMax}, burst 1-${Limits.burstLimitMax} and at least`,

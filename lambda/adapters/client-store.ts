@@ -90,7 +90,9 @@ export class DynamoClientStore implements ClientStore, ClientUsageStore {
           ConditionExpression: '#limitsVersion = :version',
           ExpressionAttributeNames: {
             '#limitsVersion': ClientAttr.limitsVersion,
-            ...Object.fromEntries([ClientAttr.usageKeyId, ClientAttr.usagePlanId, ClientAttr.usageVersion].filter((n) => expression.includes(`#${n}`)).map((n) => [`#${n}`, n])),
+            ...Object.fromEntries(
+              [ClientAttr.usageKeyId, ClientAttr.usagePlanId, ClientAttr.usageVersion].filter((n) => expression.includes(`#${n}`)).map((n) => [`#${n}`, n]),
+            ),
           },
           ExpressionAttributeValues: values,
         }),

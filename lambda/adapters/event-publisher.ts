@@ -26,7 +26,11 @@ export class EventBridgePublisher implements EventPublisher {
       // Refusals are mostly throttling or internal failures, which a second attempt clears.
       failures.push(...(await this.put(refused.map((failed) => failed.entry))));
     }
-    if (failures.length > 0) throw new EventPublishFailed(failures.length, failures.map((failed) => failed.code));
+    if (failures.length > 0)
+      throw new EventPublishFailed(
+        failures.length,
+        failures.map((failed) => failed.code),
+      );
   }
 
   /** Sends entries and returns the ones EventBridge refused, with their error codes. */

@@ -13,21 +13,34 @@ const NAMES = { '#clientId': ClientAttr.clientId, '#grants': ClientAttr.grants }
 /** The client's grants (`undefined`: none set); `null`: no such client. */
 export async function grantsOf(doc: DynamoDBDocumentClient, tableName: string, clientId: string): Promise<Grants | undefined | null> {
   const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#clientId, #grants', ExpressionAttributeNames: NAMES, ConsistentRead: true }),
+    new GetCommand({
+      TableName: tableName,
+      Key: { [ClientAttr.clientId]: clientId },
+      ProjectionExpression: '#clientId, #grants',
+      ExpressionAttributeNames: NAMES,
+      ConsistentRead: true,
+    }),
   );
   if (!Item) return null;
   return (Item[ClientAttr.grants] as Grants | undefined) ?? undefined;
 }
 
 /** Replaces the grants if they are still `before`; an existing client only. */
-export async function writeGrants(doc: DynamoDBDocumentClient, tableName: string, clientId: string, before: Grants | undefined, next: Grants): Promise<GrantWrite> {
+export async function writeGrants(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  clientId: string,
+  before: Grants | undefined,
+  next: Grants,
+): Promise<GrantWrite> {
   try {
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { [ClientAttr.clientId]: clientId },
         UpdateExpression: 'SET #grants = :next',
-        ConditionExpression: before === undefined ? 'attribute_exists(#clientId) AND attribute_not_exists(#grants)' : 'attribute_exists(#clientId) AND #grants = :before',
+        ConditionExpression:
+          before === undefined ? 'attribute_exists(#clientId) AND attribute_not_exists(#grants)' : 'attribute_exists(#clientId) AND #grants = :before',
         ExpressionAttributeNames: NAMES,
         ExpressionAttributeValues: { ':next': next, ...(before !== undefined && { ':before': before }) },
       }),

@@ -35,7 +35,13 @@ export class DynamoLeakStore {
 }
 
 /** Conditional on the key being active and not marked within the window: one marker per report burst. */
-async function markLeakReported(doc: DynamoDBDocumentClient, tableName: string, keyId: string, nowSeconds: number, renotifyAfterSeconds: number): Promise<boolean> {
+async function markLeakReported(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  keyId: string,
+  nowSeconds: number,
+  renotifyAfterSeconds: number,
+): Promise<boolean> {
   try {
     await doc.send(
       new UpdateCommand({
@@ -92,4 +98,3 @@ export async function setLeakResponse(doc: DynamoDBDocumentClient, tableName: st
     throw error;
   }
 }
-

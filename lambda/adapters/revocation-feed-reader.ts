@@ -32,9 +32,7 @@ export class RevocationFeedReader implements RevocationFeedSource {
 
   /** Entries of `partitions` with `seq > afterSeq`; an empty `afterSeq` reads whole partitions. */
   async read(partitions: readonly string[], afterSeq: string): Promise<FeedRecord[]> {
-    const pages = await Promise.all(
-      partitions.filter((p) => !p.startsWith(FEED_MARKER_PREFIX)).map((partition) => this.readPartition(partition, afterSeq)),
-    );
+    const pages = await Promise.all(partitions.filter((p) => !p.startsWith(FEED_MARKER_PREFIX)).map((partition) => this.readPartition(partition, afterSeq)));
     const records: FeedRecord[] = [];
     let malformed = 0;
     for (const items of pages) {

@@ -118,7 +118,8 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
         }),
       );
       const durableAtMs = this.now();
-      if (attempt === MAX_RESTAMPS || durableAtMs - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket: fresh.bucket, seq: fresh.seq, writtenAtMs, durableAtMs };
+      if (attempt === MAX_RESTAMPS || durableAtMs - writtenAtMs <= LATE_WRITE_MS)
+        return { outcome: 'written', bucket: fresh.bucket, seq: fresh.seq, writtenAtMs, durableAtMs };
       old = fresh;
     }
   }

@@ -125,9 +125,7 @@ export class DynamoSigningKeyStore implements SigningKeyReader, RingStore {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.doc.send(
-        new QueryCommand({ ...ringQuery(this.tableName), ExclusiveStartKey: startKey }),
-      );
+      const page = await this.doc.send(new QueryCommand({ ...ringQuery(this.tableName), ExclusiveStartKey: startKey }));
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);

@@ -88,7 +88,12 @@ export class DynamoUsageAnomalyStore {
             Key: { [ApiKeyAttr.keyId]: keyId },
             UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
             ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
-            ExpressionAttributeNames: { '#keyId': ApiKeyAttr.keyId, '#status': ApiKeyAttr.status, '#revokedAt': ApiKeyAttr.revokedAt, '#active': ApiKeyAttr.activePartition },
+            ExpressionAttributeNames: {
+              '#keyId': ApiKeyAttr.keyId,
+              '#status': ApiKeyAttr.status,
+              '#revokedAt': ApiKeyAttr.revokedAt,
+              '#active': ApiKeyAttr.activePartition,
+            },
             ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':now': nowSeconds, ':activeStatus': CredentialStatus.Active },
           }),
         );
@@ -102,7 +107,12 @@ export class DynamoUsageAnomalyStore {
 
   async policy(clientId: string): Promise<AnomalyPolicy> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tables.clients, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#p', ExpressionAttributeNames: { '#p': ClientAttr.anomalyPolicy } }),
+      new GetCommand({
+        TableName: this.tables.clients,
+        Key: { [ClientAttr.clientId]: clientId },
+        ProjectionExpression: '#p',
+        ExpressionAttributeNames: { '#p': ClientAttr.anomalyPolicy },
+      }),
     );
     const policy = Item?.[ClientAttr.anomalyPolicy];
     return policy === 'suspend' || policy === 'revoke' ? policy : 'notify';
@@ -134,7 +144,10 @@ export class DynamoUsageAnomalyStore {
       new UpdateCommand({
         TableName: this.tables.usage,
         // One flag per client, rule and minute; `key_network_spread` may flag several keys of one minute.
-        Key: { [UsageAttr.series]: anomalyPartition(day), [UsageAttr.period]: `${usagePeriodKey(minute)}#${clientId}#${rule}${keyId === undefined ? '' : `#${keyId}`}` },
+        Key: {
+          [UsageAttr.series]: anomalyPartition(day),
+          [UsageAttr.period]: `${usagePeriodKey(minute)}#${clientId}#${rule}${keyId === undefined ? '' : `#${keyId}`}`,
+        },
         UpdateExpression: 'SET #flag = :flag, #expiresAt = :expiresAt',
         ExpressionAttributeNames: { '#flag': 'flag', '#expiresAt': UsageAttr.expiresAt },
         ExpressionAttributeValues: {

@@ -37,7 +37,12 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
         TableName: this.tables.clients,
         Key: { [ClientAttr.clientId]: clientId },
         ProjectionExpression: '#quota, #until, #credits, #used',
-        ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#until': ClientAttr.suspendedUntil, '#credits': ClientAttr.credits, '#used': ClientAttr.creditsUsed },
+        ExpressionAttributeNames: {
+          '#quota': ClientAttr.meteredQuota,
+          '#until': ClientAttr.suspendedUntil,
+          '#credits': ClientAttr.credits,
+          '#used': ClientAttr.creditsUsed,
+        },
       }),
     );
     const quota = Item?.[ClientAttr.meteredQuota] as MeteredQuota | undefined;
@@ -92,7 +97,12 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
 
   async exists(clientId: string): Promise<boolean> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tables.clients, Key: { [ClientAttr.clientId]: clientId }, ProjectionExpression: '#clientId', ExpressionAttributeNames: { '#clientId': ClientAttr.clientId } }),
+      new GetCommand({
+        TableName: this.tables.clients,
+        Key: { [ClientAttr.clientId]: clientId },
+        ProjectionExpression: '#clientId',
+        ExpressionAttributeNames: { '#clientId': ClientAttr.clientId },
+      }),
     );
     return Item !== undefined;
   }

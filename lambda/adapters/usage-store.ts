@@ -41,7 +41,16 @@ const CONFLICT_RETRIES = 6;
 const CONCURRENCY = 8;
 const ROLLUPS: readonly Granularity[] = ['minute', 'hour', 'day'];
 
-type Update = { Update: { TableName: string; Key: Record<string, string>; UpdateExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown>; ConditionExpression?: string } };
+type Update = {
+  Update: {
+    TableName: string;
+    Key: Record<string, string>;
+    UpdateExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+    ConditionExpression?: string;
+  };
+};
 
 /** The marker a batch leaves on each client-minute row: 96 bits of its id's SHA-256 (rows hold one per batch). */
 export function batchMarker(batchId: string, chunk: number): string {
@@ -78,7 +87,8 @@ export class DynamoUsageStore implements UsageSink {
     const updates: Update[] = [];
     if (credits && entry.total.allowed > 0) updates.push(this.creditsUpdate(entry));
     for (const granularity of ROLLUPS) {
-      if (granularity !== 'minute') updates.push(this.counterUpdate(usageSeries(granularity, 'client', entry.clientId), entry.minute, granularity, entry.total));
+      if (granularity !== 'minute')
+        updates.push(this.counterUpdate(usageSeries(granularity, 'client', entry.clientId), entry.minute, granularity, entry.total));
       for (const [keyId, counts] of entry.keys) updates.push(this.seriesUpdate(granularity, 'key', entry, keyId, counts));
       for (const [route, counts] of entry.routes) updates.push(this.seriesUpdate(granularity, 'route', entry, route, counts));
     }
@@ -220,7 +230,11 @@ export class DynamoUsageStore implements UsageSink {
             Key: { [UsageAttr.series]: usageSeries(granularity, 'client', entry.clientId), [UsageAttr.period]: usagePeriodKey(start) },
             UpdateExpression: `SET #expiresAt = :expiresAt ADD #networks :networks${withKeys ? ', #keyNetworks :keyNetworks' : ''}`,
             ConditionExpression: `(attribute_not_exists(#networks) OR size(#networks) < :max)${withKeys ? ' AND (attribute_not_exists(#keyNetworks) OR size(#keyNetworks) < :max)' : ''}`,
-            ExpressionAttributeNames: { '#expiresAt': UsageAttr.expiresAt, '#networks': UsageAttr.networks, ...(withKeys && { '#keyNetworks': UsageAttr.keyNetworks }) },
+            ExpressionAttributeNames: {
+              '#expiresAt': UsageAttr.expiresAt,
+              '#networks': UsageAttr.networks,
+              ...(withKeys && { '#keyNetworks': UsageAttr.keyNetworks }),
+            },
             ExpressionAttributeValues: {
               ':expiresAt': this.expiresAt(start, granularity),
               ':networks': entry.networks,

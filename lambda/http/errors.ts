@@ -5,7 +5,16 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { classifyDependencyError } from '../adapters/dependency-errors';
-import { ApiError, DependencyUnavailable, ErrorCode, IdempotencyConflict, InvalidClient, MethodNotAllowed, TemporarilyUnavailable, type ChallengeScheme } from '../core/shared/issuance-errors';
+import {
+  ApiError,
+  DependencyUnavailable,
+  ErrorCode,
+  IdempotencyConflict,
+  InvalidClient,
+  MethodNotAllowed,
+  TemporarilyUnavailable,
+  type ChallengeScheme,
+} from '../core/shared/issuance-errors';
 import { json, NO_STORE, type Headers } from './response';
 
 const STATUS: { readonly [K in ErrorCode]: number } = {
@@ -64,7 +73,8 @@ function typedError(error: unknown): ApiError | undefined {
 
 export function errorResponse(thrown: unknown, log: ErrorLogger): APIGatewayProxyResult {
   const error = typedError(thrown) ?? thrown;
-  if (error instanceof DependencyUnavailable) log.error('dependency unavailable', { dependency: error.dependency, failure: error.failure, cause: error.causeName });
+  if (error instanceof DependencyUnavailable)
+    log.error('dependency unavailable', { dependency: error.dependency, failure: error.failure, cause: error.causeName });
   if (!(error instanceof ApiError)) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
     log.error('unexpected error', { error: { name, message, stack } });

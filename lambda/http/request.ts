@@ -10,7 +10,15 @@ import { InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';
 
 export type ProxyEvent = Pick<
   APIGatewayProxyEvent,
-  'resource' | 'httpMethod' | 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'pathParameters' | 'body' | 'isBase64Encoded'
+  | 'resource'
+  | 'httpMethod'
+  | 'headers'
+  | 'multiValueHeaders'
+  | 'queryStringParameters'
+  | 'multiValueQueryStringParameters'
+  | 'pathParameters'
+  | 'body'
+  | 'isBase64Encoded'
 >;
 
 /**
@@ -95,7 +103,9 @@ export function jsonBody(event: ProxyEvent): unknown {
 export function pathParameter(event: ProxyEvent, name: string): string | undefined {
   const value = event.pathParameters?.[name] ?? undefined;
   if (value !== undefined && API_KEY_PATTERN.test(value)) {
-    throw new InvalidRequest(`The ${name} in the path is an API key, which is a secret and never goes in a URL. It is in the access logs now: roll or revoke that key.`);
+    throw new InvalidRequest(
+      `The ${name} in the path is an API key, which is a secret and never goes in a URL. It is in the access logs now: roll or revoke that key.`,
+    );
   }
   return value;
 }

@@ -91,7 +91,11 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       const verdict = await verifier.verify(header(event, GitHubHeader.keyIdentifier), header(event, GitHubHeader.signature), body).catch((error: unknown) => {
         if (!(error instanceof KeyListUnavailable)) throw error;
         deps.logger.error('GitHub secret-scanning key list unavailable', { error: error.message });
-        throw new TemporarilyUnavailable('secret_scanning_keys_unavailable', DEFAULT_RETRY_AFTER_SECONDS, 'The signature cannot be checked right now; retry later.');
+        throw new TemporarilyUnavailable(
+          'secret_scanning_keys_unavailable',
+          DEFAULT_RETRY_AFTER_SECONDS,
+          'The signature cannot be checked right now; retry later.',
+        );
       });
       if (!verdict.ok) {
         count(Metric.leakSignatureFailures, 1);
@@ -154,7 +158,11 @@ export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new InvalidRequest(`Match [${index}] must be an object.`);
     const { token, type, url, source } = item as Record<string, unknown>;
     if (typeof token !== 'string' || token.length === 0) throw new InvalidRequest(`Match [${index}] must have a string token.`);
-    for (const [name, field] of [['type', type], ['url', url], ['source', source]] as const) {
+    for (const [name, field] of [
+      ['type', type],
+      ['url', url],
+      ['source', source],
+    ] as const) {
       if (field !== undefined && typeof field !== 'string') throw new InvalidRequest(`Match [${index}]: ${name} must be a string.`);
     }
     return {
@@ -192,6 +200,8 @@ export function parseCredentials(event: ProxyEvent): string[] {
 
 function trufflehogMatches(value: object): unknown[] {
   return Object.values(value).flatMap((detector) =>
-    typeof detector === 'object' && detector !== null && !Array.isArray(detector) ? Object.values(detector).flatMap((matches) => (Array.isArray(matches) ? matches : [])) : [],
+    typeof detector === 'object' && detector !== null && !Array.isArray(detector)
+      ? Object.values(detector).flatMap((matches) => (Array.isArray(matches) ? matches : []))
+      : [],
   );
 }

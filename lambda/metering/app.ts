@@ -68,7 +68,18 @@ export function createMetering(deps: MeteringDeps) {
     const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];
     const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
     const deniedBy: Partial<Record<DenialReason, number>> = {};
-    for (const m of batch.minutes) for (const [reason, n] of Object.entries(m.total.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
-    return { batchId, ...result, lines: batch.lines, unattributed: batch.unattributed, ignored: batch.ignored, lagMs: deps.now() - oldest, deniedBy, quotas, anomalies };
+    for (const m of batch.minutes)
+      for (const [reason, n] of Object.entries(m.total.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
+    return {
+      batchId,
+      ...result,
+      lines: batch.lines,
+      unattributed: batch.unattributed,
+      ignored: batch.ignored,
+      lagMs: deps.now() - oldest,
+      deniedBy,
+      quotas,
+      anomalies,
+    };
   };
 }

@@ -5,7 +5,16 @@
  * requests are labelled by (the same `TOLLGATE_ROUTES` the authorizer reads).
  */
 import { DEFAULT_ROUTES, Env, routeRulesProblem, type RouteRule } from '../../common/config';
-import { ANOMALY_ENV, anomalySettingsFrom, RETENTION_KEYS, UsageEnv, UsageRetentionDefaults, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../../common/usage';
+import {
+  ANOMALY_ENV,
+  anomalySettingsFrom,
+  RETENTION_KEYS,
+  UsageEnv,
+  UsageRetentionDefaults,
+  usageRetentionProblem,
+  type AnomalySettings,
+  type UsageRetention,
+} from '../../common/usage';
 import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -34,7 +43,15 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
-  return { usageTable: usage, clientsTable: clients, apiKeysTable: apiKeys, ...(eventBusName && { eventBusName }), retention, routes: routesFrom(env[Env.routes]), anomaly: anomalyFrom(env[ANOMALY_ENV]) };
+  return {
+    usageTable: usage,
+    clientsTable: clients,
+    apiKeysTable: apiKeys,
+    ...(eventBusName && { eventBusName }),
+    retention,
+    routes: routesFrom(env[Env.routes]),
+    anomaly: anomalyFrom(env[ANOMALY_ENV]),
+  };
 }
 
 function anomalyFrom(raw: string | undefined): AnomalySettings {

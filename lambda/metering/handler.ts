@@ -36,7 +36,12 @@ const meter = createMetering({
     Date.now,
   ),
   anomalies: new AnomalyMonitor(
-    anomalyPorts(new DynamoUsageAnomalyStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable }), quotaStore, loggerAudit(logger), (event) => events.publish([event])),
+    anomalyPorts(
+      new DynamoUsageAnomalyStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable }),
+      quotaStore,
+      loggerAudit(logger),
+      (event) => events.publish([event]),
+    ),
     Date.now,
     config.anomaly,
   ),

@@ -18,7 +18,14 @@ import { EventBridgePublisher } from '../adapters/event-publisher';
 import { KmsKeyManager } from '../adapters/kms-key-manager';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { rotationConfig } from '../core/rotation/rotation-config';
-import { describeError, InvalidRotationRequest, RingConflict, RingInvariantViolation, RotationStepFailed, UnknownSigningKey } from '../core/rotation/rotation-errors';
+import {
+  describeError,
+  InvalidRotationRequest,
+  RingConflict,
+  RingInvariantViolation,
+  RotationStepFailed,
+  UnknownSigningKey,
+} from '../core/rotation/rotation-errors';
 import type { KeyManager, MetricsSink } from '../core/rotation/rotation-ports';
 import { runSummary, type RotationReport } from '../core/rotation/rotation-report';
 import { parseRotationRequest } from '../core/rotation/rotation-request';

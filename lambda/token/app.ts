@@ -80,7 +80,10 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
   // The single-service form's token function knows the routes too (TOLLGATE_ROUTES), so its metadata names their scopes.
   const discoverable =
     config.services ??
-    resolveServices([singleService({ audience: config.audience, routes: deps.env[Env.routes] ? parseRouteRules(deps.env[Env.routes]!, Env.routes) : DEFAULT_ROUTES })], config.issuer);
+    resolveServices(
+      [singleService({ audience: config.audience, routes: deps.env[Env.routes] ? parseRouteRules(deps.env[Env.routes]!, Env.routes) : DEFAULT_ROUTES })],
+      config.issuer,
+    );
   const resourceMetadata = (service: ResolvedService | undefined) => {
     if (service === undefined) throw new NotFound(ErrorCode.notFound, 'No service of this server has that name.');
     return json(200, protectedResourceMetadata(config.issuer, service), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
@@ -118,7 +121,9 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
         GET: async () => {
           const { set } = jwkSet(await ring.load(), Math.floor(now() / 1000));
           const algorithms = [...new Set(set.keys.map((key) => String(key.alg)))].sort();
-          return json(200, authorizationServerMetadata(config.issuer, discoverable, algorithms), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
+          return json(200, authorizationServerMetadata(config.issuer, discoverable, algorithms), {
+            'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}`,
+          });
         },
       },
       [ApiPath.resourceMetadata]: { GET: async () => resourceMetadata(discoverable.find((s) => s.pathPrefix === '/')) },

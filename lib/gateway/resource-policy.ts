@@ -32,7 +32,10 @@ export function operatorResourcePolicy(stageName: string, operatorPrincipals: re
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: HTTP_METHODS.flatMap((method) => [`execute-api:/${stageName}/${method}${ApiPath.admin}`, `execute-api:/${stageName}/${method}${ApiPath.admin}/*`]),
+        resources: HTTP_METHODS.flatMap((method) => [
+          `execute-api:/${stageName}/${method}${ApiPath.admin}`,
+          `execute-api:/${stageName}/${method}${ApiPath.admin}/*`,
+        ]),
         conditions: { ArnNotLike: { 'aws:PrincipalArn': [...operatorPrincipals] } },
       }),
     ],

@@ -172,17 +172,20 @@ export class Gateway extends Construct {
     } else {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'A web ACL is the operator\'s choice (setting wafWebAclArn associates one; docs/deploy.md recommends a rate-based rule). Without it the token, revocation and JWKS methods have their own stage throttles (the token endpoint under the KMS Sign quota), upstream requests need a valid access token and are then throttled per client by the usage plan, and admin requests need SigV4; authorizer invocations for unknown tokens are limited only by the account-level API Gateway throttle.',
+        reason:
+          "A web ACL is the operator's choice (setting wafWebAclArn associates one; docs/deploy.md recommends a rate-based rule). Without it the token, revocation and JWKS methods have their own stage throttles (the token endpoint under the KMS Sign quota), upstream requests need a valid access token and are then throttled per client by the usage plan, and admin requests need SigV4; authorizer invocations for unknown tokens are limited only by the account-level API Gateway throttle.",
       });
     }
     Validations.of(this.api).acknowledge(
       {
         id: 'AwsSolutions-APIG6',
-        reason: 'Execution logging needs the account-wide API Gateway CloudWatch role, which this stack does not own; the JSON access log attributes every request, and the functions log every decision.',
+        reason:
+          'Execution logging needs the account-wide API Gateway CloudWatch role, which this stack does not own; the JSON access log attributes every request, and the functions log every decision.',
       },
       {
         id: 'AwsSolutions-COG4',
-        reason: 'Callers are authorized by the Tollgate Lambda authorizer (access tokens), IAM SigV4 (admin routes) or client credentials checked in the token function; no Cognito user pool is involved.',
+        reason:
+          'Callers are authorized by the Tollgate Lambda authorizer (access tokens), IAM SigV4 (admin routes) or client credentials checked in the token function; no Cognito user pool is involved.',
       },
     );
   }

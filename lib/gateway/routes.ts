@@ -98,7 +98,10 @@ export function addUpstreamRoutes(api: RestApi, props: UpstreamRoutesProps): voi
     new HttpIntegration(url, {
       proxy: true,
       httpMethod: 'ANY',
-      options: { requestParameters: upstreamRequestParameters(props.forwardBearerToken, withProxyPath), timeout: Duration.seconds(INTEGRATION_TIMEOUT_SECONDS) },
+      options: {
+        requestParameters: upstreamRequestParameters(props.forwardBearerToken, withProxyPath),
+        timeout: Duration.seconds(INTEGRATION_TIMEOUT_SECONDS),
+      },
     });
   for (const service of props.services) {
     // The prefix's own resource and everything below it; the upstream gets the path with or without the prefix.

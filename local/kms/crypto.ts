@@ -28,13 +28,7 @@ export type SigningAlgorithmName = keyof typeof SIGNING_ALGORITHMS;
  * Every value of KMS's SigningAlgorithmSpec enum: a value outside it is a
  * ValidationException, a value inside it that the key cannot use is InvalidKeyUsageException.
  */
-export const KMS_SIGNING_ALGORITHMS = [
-  ...Object.keys(SIGNING_ALGORITHMS),
-  'ECDSA_SHA_384',
-  'ECDSA_SHA_512',
-  'SM2DSA',
-  'ML_DSA_SHAKE_256',
-] as const;
+export const KMS_SIGNING_ALGORITHMS = [...Object.keys(SIGNING_ALGORITHMS), 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'SM2DSA', 'ML_DSA_SHAKE_256'] as const;
 
 interface KeySpecDefinition {
   /** Every usage KMS accepts for the spec; only SIGN_VERIFY is served here. */
@@ -59,8 +53,22 @@ export const KEY_SPECS = {
 export type LocalKeySpec = keyof typeof KEY_SPECS;
 
 export const KMS_KEY_SPECS = [
-  'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1',
-  'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'SYMMETRIC_DEFAULT',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+  'ML_DSA_44',
+  'ML_DSA_65',
+  'ML_DSA_87',
 ] as const;
 export const KMS_KEY_USAGES = ['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
 export const KMS_ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
@@ -71,8 +79,7 @@ export function isLocalKeySpec(value: string): value is LocalKeySpec {
 
 export function generatePrivateKey(spec: LocalKeySpec): Promise<KeyObject> {
   return new Promise((resolve, reject) => {
-    const done = (error: Error | null, _publicKey: KeyObject, privateKey: KeyObject) =>
-      error ? reject(error) : resolve(privateKey);
+    const done = (error: Error | null, _publicKey: KeyObject, privateKey: KeyObject) => (error ? reject(error) : resolve(privateKey));
     if (spec === 'ECC_NIST_P256') generateKeyPair('ec', { namedCurve: 'P-256' }, done);
     else generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 65537 }, done);
   });
@@ -112,10 +119,7 @@ function signDigest(key: KeyObject, algorithm: SigningAlgorithm, digest: Buffer)
     case 'ecdsa':
       return ecdsaSignDigest(key, digest);
     case 'pkcs1':
-      return privateEncrypt(
-        { key, padding: constants.RSA_PKCS1_PADDING },
-        Buffer.concat([DIGEST_INFO_PREFIX[algorithm.hash], digest]),
-      );
+      return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO_PREFIX[algorithm.hash], digest]));
     case 'pss':
       return rsaPrimitive(key, emsaPssEncode(digest, algorithm.hash, modulusBits(key)));
   }
@@ -226,4 +230,3 @@ function rsaPrimitive(key: KeyObject, encoded: Buffer): Buffer {
   const input = Buffer.concat([Buffer.alloc(modulusBytes - encoded.length), encoded]);
   return privateEncrypt({ key, padding: constants.RSA_NO_PADDING }, input);
 }
-

@@ -8,7 +8,6 @@ import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 
 const TTL_PRINCIPAL = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
 
-
 /**
  * Lambda's reading of a stream handler's response: none, or an empty or absent
  * `batchItemFailures`, is success; otherwise the lowest failed record is the resume

@@ -163,7 +163,10 @@ class Poller {
   private launch(cursor: ShardCursor): void {
     const key = cursorKey(cursor.streamArn, cursor.shardId);
     if (this.running.has(key)) return;
-    this.running.set(key, this.runShard(cursor, key).finally(() => this.running.delete(key)));
+    this.running.set(
+      key,
+      this.runShard(cursor, key).finally(() => this.running.delete(key)),
+    );
   }
 
   private async runShard(cursor: ShardCursor, key: string): Promise<void> {

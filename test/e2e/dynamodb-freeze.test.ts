@@ -70,7 +70,13 @@ describe('local mode with DynamoDB frozen', () => {
     const created = await call('POST', '/admin/clients/freeze/keys', admin(), JSON.stringify({ scopes: ['orders:read'] }));
     expect(created.status).toBe(201);
     const { apiKey } = JSON.parse(created.body) as { apiKey: string };
-    const exchange = () => call('POST', '/oauth/token', { Authorization: basicAuth('freeze', apiKey), 'Content-Type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials');
+    const exchange = () =>
+      call(
+        'POST',
+        '/oauth/token',
+        { Authorization: basicAuth('freeze', apiKey), 'Content-Type': 'application/x-www-form-urlencoded' },
+        'grant_type=client_credentials',
+      );
     const issued = await exchange();
     expect(issued.status).toBe(200);
     const token = (JSON.parse(issued.body) as { access_token: string }).access_token;

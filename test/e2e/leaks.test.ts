@@ -42,7 +42,11 @@ describe('leak response on the local stack', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tollgate-leaks-'));
     // Powertools writes the audit lines to stdout; the stack's own log (events) comes through `log`.
     const capture = (chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.trim() !== ''),
+      );
       return true;
     };
     vi.spyOn(process.stdout, 'write').mockImplementation(capture as typeof process.stdout.write);
@@ -162,7 +166,11 @@ describe('leak response on the local stack', () => {
     expect((await admin('GET', `/admin/keys/${keyId}`)).body.status).toBe('revoked');
 
     expect(events().filter((event) => event.detail.keyId === keyId)).toEqual([
-      { event: 'eventbridge', detailType: KEY_LEAKED_DETAIL_TYPE, detail: { clientId: 'leaky', keyId, action: 'revoked', foundBy: 'github', url, source: 'content', type: 'tollgate_api_key' } },
+      {
+        event: 'eventbridge',
+        detailType: KEY_LEAKED_DETAIL_TYPE,
+        detail: { clientId: 'leaky', keyId, action: 'revoked', foundBy: 'github', url, source: 'content', type: 'tollgate_api_key' },
+      },
     ]);
     expect(audits('key.leak_revoke').filter((audit) => audit.keyId === keyId)).toEqual([
       { action: 'key.leak_revoke', outcome: 'success', keyId, clientId: 'leaky', foundBy: 'github', url, source: 'content' },
@@ -230,7 +238,11 @@ describe('leak response on the local stack', () => {
       expect(await response.json()).toEqual([{ token_hash: sha256(apiKey), token_type: 'tollgate_api_key', label: 'true_positive' }]);
     }
     expect(events().filter((event) => event.detail.keyId === keyId)).toEqual([
-      { event: 'eventbridge', detailType: KEY_LEAKED_DETAIL_TYPE, detail: { clientId: 'fleet', keyId, action: 'notified', foundBy: 'github', url, source: 'npm', type: 'tollgate_api_key' } },
+      {
+        event: 'eventbridge',
+        detailType: KEY_LEAKED_DETAIL_TYPE,
+        detail: { clientId: 'fleet', keyId, action: 'notified', foundBy: 'github', url, source: 'npm', type: 'tollgate_api_key' },
+      },
     ]);
     expect(audits('key.leak_notify').filter((audit) => audit.keyId === keyId)).toHaveLength(1);
     expect((await exchange('fleet', apiKey)).status).toBe(200);
@@ -255,7 +267,11 @@ describe('leak response on the local stack', () => {
     await msUntilRefused(token);
     expect((await admin('GET', `/admin/keys/${live.keyId}`)).body.status).toBe('revoked');
     expect((await admin('GET', `/admin/keys/${bystander.keyId}`)).body.status).toBe('active');
-    expect(events().filter((event) => event.detail.keyId === live.keyId).map((event) => event.detail.foundBy)).toEqual(['public']);
+    expect(
+      events()
+        .filter((event) => event.detail.keyId === live.keyId)
+        .map((event) => event.detail.foundBy),
+    ).toEqual(['public']);
 
     const tooMany = await publicRevoke(JSON.stringify({ credentials: Array.from({ length: LeakLimits.maxCredentials + 1 }, () => 'x') }));
     expect(tooMany.status).toBe(400);

@@ -38,19 +38,16 @@ describe('local mode listens on loopback only', () => {
     await stack?.stop();
   });
 
-  it.skipIf(outside.length === 0)(
-    `DynamoDB Local: 127.0.0.1 answers, every non-loopback address of the machine gets no answer${noOutside}`,
-    async () => {
-      const port = Number(new URL(stack!.dynamoEndpoint).port);
-      const client = localDynamoClient(`http://127.0.0.1:${port}`);
-      try {
-        await expect(client.send(new ListTablesCommand({}))).resolves.toMatchObject({ TableNames: expect.any(Array) });
-      } finally {
-        client.destroy();
-      }
-      for (const address of outside) expect({ address, result: await tcpConnect(address, port) }).not.toEqual({ address, result: 'connected' });
-    },
-  );
+  it.skipIf(outside.length === 0)(`DynamoDB Local: 127.0.0.1 answers, every non-loopback address of the machine gets no answer${noOutside}`, async () => {
+    const port = Number(new URL(stack!.dynamoEndpoint).port);
+    const client = localDynamoClient(`http://127.0.0.1:${port}`);
+    try {
+      await expect(client.send(new ListTablesCommand({}))).resolves.toMatchObject({ TableNames: expect.any(Array) });
+    } finally {
+      client.destroy();
+    }
+    for (const address of outside) expect({ address, result: await tcpConnect(address, port) }).not.toEqual({ address, result: 'connected' });
+  });
 
   it.skipIf(!procNetAvailable)(`every TCP listener of the local stack (DynamoDB, KMS, AWS stand-ins, echo, gateway) is bound to loopback${noProc}`, () => {
     const ports = new Set(found.map((listener) => listener.port));

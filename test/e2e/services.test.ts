@@ -82,7 +82,11 @@ describe('two services on the local stack', () => {
     const seenByBilling = (await invoice.json()) as { upstream: string; url: string; headers: Record<string, string> };
     // The billing upstream, without the prefix (stripPrefix defaults to true).
     expect(seenByBilling).toMatchObject({ upstream: 'billing', url: '/invoices/7' });
-    expect(seenByBilling.headers).toMatchObject({ 'x-tollgate-service': 'billing', 'x-tollgate-client-id': 'shop', 'x-tollgate-scopes': 'billing:invoices:read' });
+    expect(seenByBilling.headers).toMatchObject({
+      'x-tollgate-service': 'billing',
+      'x-tollgate-client-id': 'shop',
+      'x-tollgate-scopes': 'billing:invoices:read',
+    });
     expect(seenByBilling.headers.authorization).toBeUndefined();
 
     const order = await call(orders.access_token, '/orders/42');
@@ -178,4 +182,3 @@ describe('two services on the local stack', () => {
     expect(refused.stdout).toMatch(/not a scope of the service orders/);
   });
 });
-

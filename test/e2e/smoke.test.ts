@@ -30,7 +30,12 @@ describe('tollgate smoke against local mode', () => {
   const smoke = (...args: string[]) => tollgate(['smoke', '--url', stack.url, ...args], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
 
   /** RESULT, STEP, TIME, DETAIL per row, keyed by step. */
-  const table = (run: CliRun) => new Map(rows(run.stdout.split('\n\n')[0]!).slice(1).map(([result, step, time, detail]) => [step!, { result, time, detail: detail ?? '' }]));
+  const table = (run: CliRun) =>
+    new Map(
+      rows(run.stdout.split('\n\n')[0]!)
+        .slice(1)
+        .map(([result, step, time, detail]) => [step!, { result, time, detail: detail ?? '' }]),
+    );
 
   /** The throw-away client the run created, from its first row. */
   const clientOf = (run: CliRun) => /client (smoke-[0-9a-f]+)/.exec(run.stdout)?.[1];

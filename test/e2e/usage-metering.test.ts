@@ -75,7 +75,8 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
   };
 
   const send = async (bearer: string, method: string, path: string, times: number, parallel = false) => {
-    const one = () => fetch(`${stack.url}${path}`, { method, headers: { Authorization: `Bearer ${bearer}` } }).then(async (r) => {
+    const one = () =>
+      fetch(`${stack.url}${path}`, { method, headers: { Authorization: `Bearer ${bearer}` } }).then(async (r) => {
         await r.arrayBuffer();
         return r.status;
       });
@@ -190,7 +191,12 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
     const env = { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } };
     const table = await tollgate(['usage', 'alpha', '--from', from, '--url', stack.url], env);
     expect(table.code, table.stderr).toBe(0);
-    const byOutcome = new Map(rows(table.stdout).slice(2).map((cells) => cells.filter((c) => c !== '')).map(([name, total, trend]) => [name!, { total, trend }]));
+    const byOutcome = new Map(
+      rows(table.stdout)
+        .slice(2)
+        .map((cells) => cells.filter((c) => c !== ''))
+        .map(([name, total, trend]) => [name!, { total, trend }]),
+    );
     expect(byOutcome.get('requests')?.total).toBe('39');
     expect(byOutcome.get('requests')?.trend).toMatch(/[▁▂▃▄▅▆▇█]/);
     expect(byOutcome.get('access_denied')?.total).toBe('9');

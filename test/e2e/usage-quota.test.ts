@@ -136,13 +136,18 @@ describe('metered quota on the local stack', () => {
     const other = await keyOf();
     const get = async (token: string, path = '/orders/1') => {
       const response = await fetch(`${stack.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
-      return { status: response.status, headers: response.headers, body: (await response.text()) };
+      return { status: response.status, headers: response.headers, body: await response.text() };
     };
 
     const cli = (...argv: string[]) => tollgate([...argv, '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
     const set = await cli('usage', 'quota', '--key', limited.keyId, '--limit', '20', '--period', 'DAY', '--json');
     expect(set.code, set.stderr).toBe(0);
-    expect(JSON.parse(set.stdout)).toMatchObject({ keyId: limited.keyId, clientId: 'perkey', quota: { limit: 20, period: 'DAY' }, period: { used: 0, remaining: 20 } });
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      keyId: limited.keyId,
+      clientId: 'perkey',
+      quota: { limit: 20, period: 'DAY' },
+      period: { used: 0, remaining: 20 },
+    });
     const both = await cli('usage', 'quota', 'perkey', '--key', limited.keyId);
     expect(both.code).toBe(2);
 
@@ -179,12 +184,18 @@ describe('metered quota on the local stack', () => {
     const shown = await cli('usage', 'quota', '--key', limited.keyId);
     expect(shown.stdout).toContain(`suspended    until ${new Date(dayEnd * 1000).toISOString().replace('.000Z', 'Z')}`);
     // (Whether a batch lands between 80% and the limit depends on timing here; the notices are the integration test's.)
-    const exceeded = log.find((line) => line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Quota Exceeded' && (line.detail as { keyId?: string }).keyId === limited.keyId);
+    const exceeded = log.find(
+      (line) =>
+        line.event === 'eventbridge' && line.detailType === 'Tollgate Usage Quota Exceeded' && (line.detail as { keyId?: string }).keyId === limited.keyId,
+    );
     expect(exceeded?.detail).toMatchObject({ clientId: 'perkey', keyId: limited.keyId, limit: 20, period: 'DAY' });
 
     // An operator lifts the key's suspension: served again once the feed and the flush have carried it.
     const resumed = await cli('keys', 'resume', limited.keyId);
-    expect(resumed, resumed.stderr).toMatchObject({ code: 0, stdout: `${limited.keyId} is not suspended; its tokens are served (within the revocation bound).\n` });
+    expect(resumed, resumed.stderr).toMatchObject({
+      code: 0,
+      stdout: `${limited.keyId} is not suspended; its tokens are served (within the revocation bound).\n`,
+    });
     let status = 0;
     const until = Date.now() + 15_000;
     while (status !== 200 && Date.now() < until) {

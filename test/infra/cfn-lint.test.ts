@@ -34,7 +34,7 @@ const ALLOWED: ReadonlyArray<{ readonly rule: string; readonly path: RegExp; rea
   {
     rule: 'W6001',
     path: /^Outputs\/[A-Za-z]+TableName\/Value\/Fn::ImportValue$/,
-    why: 'The API stack repeats the data stack\'s table names as its own outputs on purpose: the CLI (`npx tollgate --stack`) reads one stack\'s outputs (common/functions.ts StackOutput), and the values cannot drift because they are imports.',
+    why: "The API stack repeats the data stack's table names as its own outputs on purpose: the CLI (`npx tollgate --stack`) reads one stack's outputs (common/functions.ts StackOutput), and the values cannot drift because they are imports.",
   },
 ];
 
@@ -67,18 +67,25 @@ describe('cfn-lint', () => {
 
   it.each<[string, BuildOptions]>([
     ['the default app', {}],
-    ['the app with every optional resource (operators, a web ACL, the next upstream certificate)', {
-      settings: {
-        operatorPrincipals: ['arn:aws:iam::123456789012:role/tollgate-operator'],
-        wafWebAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/tollgate/0123abcd-0000-1111-2222-333344445555',
-        prepareNextUpstreamCertificate: true,
+    [
+      'the app with every optional resource (operators, a web ACL, the next upstream certificate)',
+      {
+        settings: {
+          operatorPrincipals: ['arn:aws:iam::123456789012:role/tollgate-operator'],
+          wafWebAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/tollgate/0123abcd-0000-1111-2222-333344445555',
+          prepareNextUpstreamCertificate: true,
+        },
       },
-    }],
+    ],
   ])('finds nothing unexplained in %s', (_name, options) => {
     const findings = lint(options);
     const unexplained = findings.filter((f) => !ALLOWED.some((a) => a.rule === f.Rule.Id && a.path.test(where(f))));
     expect(unexplained.map((f) => `${f.Rule.Id} ${path.basename(f.Filename)} ${where(f)}: ${f.Message}`)).toEqual([]);
-    for (const allowed of ALLOWED) expect(findings.some((f) => f.Rule.Id === allowed.rule && allowed.path.test(where(f))), `${allowed.rule} ${allowed.path}`).toBe(true);
+    for (const allowed of ALLOWED)
+      expect(
+        findings.some((f) => f.Rule.Id === allowed.rule && allowed.path.test(where(f))),
+        `${allowed.rule} ${allowed.path}`,
+      ).toBe(true);
   });
 
   it('flags what it is here to flag: a redundant DependsOn, as the functions had before their role stopped being a dependency root (W3005)', () => {
@@ -98,8 +105,8 @@ describe('cfn-lint', () => {
   });
 });
 
-describe('the functions\' dependencies', () => {
-  it('each function waits for its role\'s policy, and names no redundant dependency on the role it refers to', () => {
+describe("the functions' dependencies", () => {
+  it("each function waits for its role's policy, and names no redundant dependency on the role it refers to", () => {
     const built = buildApp();
     const resources = built.app.synth().getStackByName(built.api.stackName).template.Resources as Record<string, { DependsOn?: string[] }>;
     for (const [name, fn] of Object.entries(built.api.functions)) {

@@ -7,8 +7,19 @@ import { buildApp, UPSTREAM } from './app';
 const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
 
 const SERVICES = [
-  { name: 'billing', pathPrefix: '/billing', upstreamUrl: 'https://billing.internal.example/', routes: [{ method: 'GET', path: '/invoices/{id}', scopes: ['billing:read'] }] },
-  { name: 'orders', pathPrefix: '/orders', upstreamUrl: 'https://orders.internal.example', stripPrefix: false, routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }] },
+  {
+    name: 'billing',
+    pathPrefix: '/billing',
+    upstreamUrl: 'https://billing.internal.example/',
+    routes: [{ method: 'GET', path: '/invoices/{id}', scopes: ['billing:read'] }],
+  },
+  {
+    name: 'orders',
+    pathPrefix: '/orders',
+    upstreamUrl: 'https://orders.internal.example',
+    stripPrefix: false,
+    routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }],
+  },
 ];
 const readServices = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => settings[name]);
 
@@ -35,11 +46,24 @@ describe('readConfig: services', () => {
   it.each([
     ['not JSON', { services: '[{' }, /services is not valid JSON/],
     ['empty', { services: [] }, /services must be a non-empty array/],
-    ['overlapping prefixes', { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/billing/v2' }] }, /\[1\] \(orders\) pathPrefix "\/billing\/v2" overlaps "\/billing"/],
+    [
+      'overlapping prefixes',
+      { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/billing/v2' }] },
+      /\[1\] \(orders\) pathPrefix "\/billing\/v2" overlaps "\/billing"/,
+    ],
     ['root prefix beside another', { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/' }] }, /may be "\/" only when there is one service/],
     ['a reserved prefix', { services: [{ ...SERVICES[0], pathPrefix: '/oauth' }] }, /overlaps Tollgate's own routes under \/oauth/],
     ['duplicate names', { services: [SERVICES[0], { ...SERVICES[1], name: 'billing' }] }, /same name as an earlier service/],
-    ['duplicate audiences', { services: [{ ...SERVICES[0], audience: 'a' }, { ...SERVICES[1], audience: 'a' }] }, /same audience as an earlier service/],
+    [
+      'duplicate audiences',
+      {
+        services: [
+          { ...SERVICES[0], audience: 'a' },
+          { ...SERVICES[1], audience: 'a' },
+        ],
+      },
+      /same audience as an earlier service/,
+    ],
     ['a bad name', { services: [{ ...SERVICES[0], name: 'Billing' }] }, /name must be 1–32 lower-case/],
     ['an unknown field', { services: [{ ...SERVICES[0], upstream: 'x' }] }, /unknown field "upstream"/],
     ['a bad rule', { services: [{ ...SERVICES[0], routes: [{ method: 'GET', path: 'x', scopes: [] }] }] }, /\(billing\) routes\s?\[0\].*path must start/],
@@ -49,8 +73,15 @@ describe('readConfig: services', () => {
     ['services and upstreamUrl together', { services: SERVICES, upstreamUrl: UPSTREAM }, /services replaces upstreamUrl/],
     ['services and routes together', { services: SERVICES, routes: [] }, /services replaces routes/],
     [
-      'too large for the functions\' environment',
-      { services: [{ ...SERVICES[0], routes: Array.from({ length: 60 }, (_, i) => ({ method: 'GET', path: `/route-number-${i}/{id}`, scopes: [`billing:scope-${i}`] })) }] },
+      "too large for the functions' environment",
+      {
+        services: [
+          {
+            ...SERVICES[0],
+            routes: Array.from({ length: 60 }, (_, i) => ({ method: 'GET', path: `/route-number-${i}/{id}`, scopes: [`billing:scope-${i}`] })),
+          },
+        ],
+      },
       /services takes \d+ bytes in the functions' environment/,
     ],
   ])('refuses %s, naming the setting and the service', (_name, settings, message) => {
@@ -92,13 +123,19 @@ describe('readConfig', () => {
   });
 
   it('reads anomaly thresholds over the defaults, from cdk.json or -c, and refuses each bad one by name', () => {
-    expect(read({ anomalyDetection: { spikeFactor: 20, warmupMinutes: 120 } }).anomalyDetection).toEqual({ ...ANOMALY_DEFAULTS, spikeFactor: 20, warmupMinutes: 120 });
+    expect(read({ anomalyDetection: { spikeFactor: 20, warmupMinutes: 120 } }).anomalyDetection).toEqual({
+      ...ANOMALY_DEFAULTS,
+      spikeFactor: 20,
+      warmupMinutes: 120,
+    });
     expect(read({ anomalyDetection: '{"newNetworks": 3}' }).anomalyDetection.newNetworks).toBe(3);
     expect(() => read({ anomalyDetection: '{nope' })).toThrow(/anomalyDetection is not valid JSON/);
     expect(() => read({ anomalyDetection: [1] })).toThrow('Invalid Tollgate configuration: anomalyDetection must be an object of thresholds');
     expect(() => read({ anomalyDetection: { spikefactor: 20 } })).toThrow('anomalyDetection has an unknown threshold "spikefactor"');
     expect(() => read({ anomalyDetection: { spikeFactor: 1 } })).toThrow('anomalyDetection threshold spikeFactor must be a number from 2 to 1000, got 1');
-    expect(() => read({ anomalyDetection: { spikeMinutes: 1.5 } })).toThrow('anomalyDetection threshold spikeMinutes must be a whole number from 1 to 60, got 1.5');
+    expect(() => read({ anomalyDetection: { spikeMinutes: 1.5 } })).toThrow(
+      'anomalyDetection threshold spikeMinutes must be a whole number from 1 to 60, got 1.5',
+    );
   });
 
   it('reads the usage retention settings and refuses each bad one by name', () => {
@@ -107,11 +144,15 @@ describe('readConfig', () => {
       usageHourRetentionDays: 30,
       usageDayRetentionDays: 3650,
     });
-    expect(() => read({ usageMinuteRetentionDays: 36 })).toThrow('Invalid Tollgate configuration: usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 36');
+    expect(() => read({ usageMinuteRetentionDays: 36 })).toThrow(
+      'Invalid Tollgate configuration: usageMinuteRetentionDays must be a whole number of days from 1 to 35, got 36',
+    );
     expect(() => read({ usageHourRetentionDays: 'x' })).toThrow('usageHourRetentionDays must be a whole number of days from 1 to 400, got "x"');
     expect(() => read({ usageHourRetentionDays: 5 })).toThrow('usageHourRetentionDays must be at least usageMinuteRetentionDays (7), got 5');
     expect(() => read({ usageDayRetentionDays: 89 })).toThrow('usageDayRetentionDays must be at least usageHourRetentionDays (90), got 89');
-    expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['usageMinuteRetentiondays'])).toThrow(/usageMinuteRetentionDays is spelled/);
+    expect(() => readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], ['usageMinuteRetentiondays'])).toThrow(
+      /usageMinuteRetentionDays is spelled/,
+    );
   });
 
   it('reads `-c name=value` strings and cdk.json values alike', () => {
@@ -125,7 +166,9 @@ describe('readConfig', () => {
   it('bounds revocationViewMaxStaleSeconds by the token lifetime, and hands it to the authorizer', () => {
     expect(read({ tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 300 }).revocationViewMaxStaleSeconds).toBe(300);
     // A token lifetime shorter than the default bound lowers the default with it.
-    expect(read({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).revocationViewMaxStaleSeconds).toBe(Math.min(Defaults.revocationMaxStalenessS, Limits.tokenTtlSecondsMin));
+    expect(read({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).revocationViewMaxStaleSeconds).toBe(
+      Math.min(Defaults.revocationMaxStalenessS, Limits.tokenTtlSecondsMin),
+    );
     expect(functionSettings(read({ revocationViewMaxStaleSeconds: 120 })).authorizer[Env.revocationMaxStalenessS]).toBe('120');
   });
 
@@ -173,10 +216,10 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['fractional token TTL', { tokenTtlSeconds: '900.5' }, /tokenTtlSeconds/],
     ['unknown keySpec', { keySpec: 'RSA_4096' }, /keySpec must be one of ECC_NIST_P256, RSA_2048/],
     ['rotation interval shorter than the overlap windows', { rotationIntervalDays: 0 }, /rotationIntervalDays must be at least 1: a new key is published/],
-    ['rotation interval past the functions\' bound', { rotationIntervalDays: SettingBounds.rotationIntervalDaysMax + 1 }, /rotationIntervalDays/],
+    ["rotation interval past the functions' bound", { rotationIntervalDays: SettingBounds.rotationIntervalDaysMax + 1 }, /rotationIntervalDays/],
     ['deletion window below 7', { keyDeletionWindowDays: 6 }, /keyDeletionWindowDays must be a whole number from 7 to 30/],
     ['deletion window above 30', { keyDeletionWindowDays: '31' }, /keyDeletionWindowDays/],
-    ['authorizer cache TTL above API Gateway\'s', { authorizerCacheTtlSeconds: 3601 }, /authorizerCacheTtlSeconds/],
+    ["authorizer cache TTL above API Gateway's", { authorizerCacheTtlSeconds: 3601 }, /authorizerCacheTtlSeconds/],
     [
       'authorizer cache TTL that would accept a token more than 300 s after exp',
       { authorizerCacheTtlSeconds: 271 },
@@ -186,7 +229,11 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['poll interval too short', { revocationPollMs: Limits.revocationPollMsMin - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
     ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
     ['view staleness below a few polls', { revocationViewMaxStaleSeconds: 4 }, /revocationViewMaxStaleSeconds must be a whole number from 5 to 3600/],
-    ['view staleness beyond the token lifetime', { tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 301 }, /revocationViewMaxStaleSeconds must not exceed tokenTtlSeconds \(300\), got 301/],
+    [
+      'view staleness beyond the token lifetime',
+      { tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 301 },
+      /revocationViewMaxStaleSeconds must not exceed tokenTtlSeconds \(300\), got 301/,
+    ],
     ['view staleness not a number', { revocationViewMaxStaleSeconds: 'soon' }, /revocationViewMaxStaleSeconds/],
     ['routes not JSON', { routes: '[{' }, /routes is not valid JSON/],
     ['routes not an array', { routes: { method: 'GET' } }, /routes must be an array/],
@@ -196,7 +243,16 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['wildcard in a literal segment', { routes: [{ method: 'GET', path: '/a*', scopes: [] }] }, /routes \[0\].*segment "a\*"/],
     ['scope with a space', { routes: [{ method: 'GET', path: '/a', scopes: ['a b'] }] }, /routes \[0\].*scopes must be an array of scope tokens/],
     ['unknown route field', { routes: [{ method: 'GET', path: '/a', scopes: [], auth: 'none' }] }, /routes \[0\].*unknown field "auth"/],
-    ['duplicate route', { routes: [{ method: 'GET', path: '/a', scopes: [] }, { method: 'GET', path: '/a', scopes: ['x'] }] }, /routes \[1\] \(GET \/a\) duplicates/],
+    [
+      'duplicate route',
+      {
+        routes: [
+          { method: 'GET', path: '/a', scopes: [] },
+          { method: 'GET', path: '/a', scopes: ['x'] },
+        ],
+      },
+      /routes \[1\] \(GET \/a\) duplicates/,
+    ],
     ['unknown unmatchedRoutes', { unmatchedRoutes: 'maybe' }, /unmatchedRoutes must be one of deny, allow/],
     ['bad stage name', { stageName: 'v 1' }, /stageName must be 1–128 letters/],
     ['non-https issuer', { issuer: 'http://issuer.example.com' }, /issuer must use https/],
@@ -208,10 +264,22 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['operatorPrincipals not JSON', { operatorPrincipals: '["arn:aws:iam::123456789012:root"' }, /operatorPrincipals is not valid JSON/],
     ['operatorPrincipals not a list', { operatorPrincipals: { role: 'x' } }, /operatorPrincipals must be a JSON array of IAM principal ARN patterns/],
     ['empty operatorPrincipals (would lock every operator out)', { operatorPrincipals: '[]' }, /operatorPrincipals must name at least one principal/],
-    ['an operator without an account id', { operatorPrincipals: ['arn:aws:iam::*:role/ops'] }, /operatorPrincipals \[0\] must be the ARN of an IAM role, user or the account root with its 12-digit account id/],
+    [
+      'an operator without an account id',
+      { operatorPrincipals: ['arn:aws:iam::*:role/ops'] },
+      /operatorPrincipals \[0\] must be the ARN of an IAM role, user or the account root with its 12-digit account id/,
+    ],
     ['an operator pattern that is only a wildcard', { operatorPrincipals: ['*'] }, /operatorPrincipals \[0\] must be the ARN/],
-    ['an operator that is not an IAM principal', { operatorPrincipals: ['arn:aws:iam::123456789012:root', 'arn:aws:s3:::ops'] }, /operatorPrincipals \[1\] must be the ARN/],
-    ['an operator given as a role session', { operatorPrincipals: ['arn:aws:sts::123456789012:assumed-role/ops/alice'] }, /operatorPrincipals \[0\] is an STS session ARN.*use the role's ARN, arn:aws:iam::123456789012:role\/ops/],
+    [
+      'an operator that is not an IAM principal',
+      { operatorPrincipals: ['arn:aws:iam::123456789012:root', 'arn:aws:s3:::ops'] },
+      /operatorPrincipals \[1\] must be the ARN/,
+    ],
+    [
+      'an operator given as a role session',
+      { operatorPrincipals: ['arn:aws:sts::123456789012:assumed-role/ops/alice'] },
+      /operatorPrincipals \[0\] is an STS session ARN.*use the role's ARN, arn:aws:iam::123456789012:role\/ops/,
+    ],
     ['certificate generation 0', { upstreamCertificateGeneration: 0 }, /upstreamCertificateGeneration must be a whole number from 1 to 1000/],
     ['fractional certificate generation', { upstreamCertificateGeneration: '2.5' }, /upstreamCertificateGeneration/],
     ['non-boolean prepareNextUpstreamCertificate', { prepareNextUpstreamCertificate: 'soon' }, /prepareNextUpstreamCertificate must be true or false/],
@@ -239,8 +307,16 @@ describe('context keys that are near misses of a setting', () => {
     );
   });
 
-  it('leaves CDK\'s own keys and unrelated names alone', () => {
-    const keys = ['upstreamUrl', '@aws-cdk/core:newStyleStackSynthesis', 'aws:cdk:bundling-stacks', 'cli-telemetry', 'acknowledged-issue-numbers', 'myTeam', 'stage'];
+  it("leaves CDK's own keys and unrelated names alone", () => {
+    const keys = [
+      'upstreamUrl',
+      '@aws-cdk/core:newStyleStackSynthesis',
+      'aws:cdk:bundling-stacks',
+      'cli-telemetry',
+      'acknowledged-issue-numbers',
+      'myTeam',
+      'stage',
+    ];
     expect(readConfig((name) => ({ upstreamUrl: UPSTREAM })[name as string], keys).upstreamUrl).toBe(UPSTREAM);
   });
 });

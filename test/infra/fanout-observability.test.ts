@@ -4,7 +4,13 @@ import { Defaults, Env, METRICS_NAMESPACE } from '../../common/config';
 import { Functions } from '../../common/functions';
 import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
 import { CredentialStatus, type TableKey } from '../../common/tables';
-import { FANOUT_ITERATOR_AGE_ALARM_MS, GATEWAY_AUTHORIZER_FAILURES, GATEWAY_THROTTLED_REQUESTS, ROTATION_OVERDUE_GRACE, SUSTAINED_THROTTLING_MINUTES } from '../../lib/observability';
+import {
+  FANOUT_ITERATOR_AGE_ALARM_MS,
+  GATEWAY_AUTHORIZER_FAILURES,
+  GATEWAY_THROTTLED_REQUESTS,
+  ROTATION_OVERDUE_GRACE,
+  SUSTAINED_THROTTLING_MINUTES,
+} from '../../lib/observability';
 import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
 
 let built: BuiltApp;
@@ -38,14 +44,17 @@ describe('revocation fan-out', () => {
     });
   });
 
-  it.each(['apiKeys', 'clients', 'tokens'] as const)('%s: only inserts and modifications whose new status is revoked invoke it (and, for clients, those with a suspension)', (table) => {
-    const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
-    expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
-      { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
-      // A suspension travels the revocation path (docs/usage.md).
-      ...(table === 'clients' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
-    ]);
-  });
+  it.each(['apiKeys', 'clients', 'tokens'] as const)(
+    '%s: only inserts and modifications whose new status is revoked invoke it (and, for clients, those with a suspension)',
+    (table) => {
+      const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
+      expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
+        // A suspension travels the revocation path (docs/usage.md).
+        ...(table === 'clients' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
+      ]);
+    },
+  );
 
   it('signingKeys: only keys newly marked compromised invoke it', () => {
     const filters = mappingOf('signingKeys').FilterCriteria.Filters as { Pattern: string }[];
@@ -65,7 +74,7 @@ describe('revocation fan-out', () => {
     });
   });
 
-  it('knows the stage whose authorizer cache to flush, and the authorizers\' poll interval that times the flush', () => {
+  it("knows the stage whose authorizer cache to flush, and the authorizers' poll interval that times the flush", () => {
     const fanout = template(built.api).toJSON().Resources[logicalId(built.api.functions.fanout.fn)];
     expect(fanout.Properties.Environment.Variables[Env.flushStages]).toEqual({
       'Fn::Join': ['', [{ Ref: logicalId(built.api.gateway.api) }, '/v1']],
@@ -129,7 +138,9 @@ describe('alarms', () => {
       TreatMissingData: 'notBreaching',
     });
     // The usage metering's TopClients rule is the other one (test/infra/usage-metering.test.ts).
-    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) => JSON.stringify(r.Properties.RuleName).includes('top-throttled-clients'))!.Properties;
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) =>
+      JSON.stringify(r.Properties.RuleName).includes('top-throttled-clients'),
+    )!.Properties;
     expect(rule.RuleState).toBe('ENABLED');
     // The body is a Fn::Join around the log group's Ref; join it with a stand-in name to read it.
     const logGroupRef = { Ref: logicalId(built.api.gateway.accessLogs) };
@@ -167,7 +178,12 @@ describe('alarms', () => {
 
   it('fire when rotation fails, is overdue or stops reporting, and when API keys near expiry', () => {
     const service = { Name: MetricDimension.service, Value: serviceName('rotation') };
-    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.rotationFailed, Dimensions: [service], Threshold: 1 });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: Metric.rotationFailed,
+      Dimensions: [service],
+      Threshold: 1,
+    });
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
       MetricName: Metric.activeKeyAgeSeconds,
@@ -175,7 +191,12 @@ describe('alarms', () => {
       Threshold: 30 * 86_400 + ROTATION_OVERDUE_GRACE.toSeconds(),
       TreatMissingData: 'breaching',
     });
-    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: Metric.keysExpiring, Dimensions: [service], Threshold: 1 });
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: Metric.keysExpiring,
+      Dimensions: [service],
+      Threshold: 1,
+    });
   });
 
   it('fire a month before the upstream client certificate expires', () => {
@@ -224,7 +245,19 @@ describe('dashboard', () => {
     const dashboard = Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!;
     const body = JSON.stringify(built.api.resolve(dashboard.Properties.DashboardBody));
     for (const outcome of Object.values(DecisionOutcome)) expect(body).toContain(`\\"${MetricDimension.outcome}\\",\\"${outcome}\\"`);
-    for (const name of [Metric.decision, Metric.authorizerLatencyMs, Metric.revocationViewAgeMs, Metric.revocationFanoutLagMs, Metric.rotationSucceeded, Metric.rotationFailed, Metric.issuanceErrors, Metric.keysExpiring, Metric.upstreamCertificateSecondsLeft, 'IteratorAge', 'ApproximateNumberOfMessagesVisible']) {
+    for (const name of [
+      Metric.decision,
+      Metric.authorizerLatencyMs,
+      Metric.revocationViewAgeMs,
+      Metric.revocationFanoutLagMs,
+      Metric.rotationSucceeded,
+      Metric.rotationFailed,
+      Metric.issuanceErrors,
+      Metric.keysExpiring,
+      Metric.upstreamCertificateSecondsLeft,
+      'IteratorAge',
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
       expect(body, name).toContain(`\\"${name}\\"`);
     }
     expect(body).toContain('\\"stat\\":\\"p50\\"');

@@ -100,15 +100,22 @@ describe('cdk synth of bin/tollgate.ts', () => {
   it.each(Object.keys(Functions) as FunctionName[])('the %s bundle starts with the environment the stack gives it', (fn) => {
     const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!;
     const environment = Object.fromEntries(
-      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [name, typeof value === 'string' ? value : deployTimeValue(name)]),
+      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [
+        name,
+        typeof value === 'string' ? value : deployTimeValue(name),
+      ]),
     );
     const assetDir = path.join(outdir, `asset.${String(entry.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
     // A separate process per bundle: each reads and checks its configuration at import (cold start).
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(assetDir, 'index.mjs'))}); console.log('started');`], {
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: { PATH: process.env.PATH, ...environment, ...UNREACHABLE_AWS },
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(assetDir, 'index.mjs'))}); console.log('started');`],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { PATH: process.env.PATH, ...environment, ...UNREACHABLE_AWS },
+      },
+    );
     expect(result.stderr).not.toMatch(/ConfigurationError|environment variable/);
     expect(result.stdout.trim(), result.stderr).toBe('started');
   });
@@ -117,10 +124,12 @@ describe('cdk synth of bin/tollgate.ts', () => {
     expect(referenceCycle(apiTemplate.Resources as never)).toBeUndefined();
   });
 
-  it('gives the API the operators\' resource policy and the stage its upstream client certificate', () => {
+  it("gives the API the operators' resource policy and the stage its upstream client certificate", () => {
     const resources = Object.entries(apiTemplate.Resources);
     const api = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')![1];
-    const deny = (api.Properties.Policy.Statement as { Effect: string; Condition?: Record<string, Record<string, unknown>> }[]).find((s) => s.Effect === 'Deny');
+    const deny = (api.Properties.Policy.Statement as { Effect: string; Condition?: Record<string, Record<string, unknown>> }[]).find(
+      (s) => s.Effect === 'Deny',
+    );
     expect(deny?.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [OPERATOR] } });
     const [certificateId] = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::ClientCertificate')!;
     const stage = resources.find(([, r]) => r.Type === 'AWS::ApiGateway::Stage')![1];
@@ -133,7 +142,10 @@ describe('cdk synth of bin/tollgate.ts', () => {
     expect(upstream.map((m) => m.Properties.ApiKeyRequired)).toEqual([true, true]);
     const key = resources.find((r) => r.Type === 'AWS::ApiGateway::ApiKey')!;
     const env = (fn: FunctionName) =>
-      resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!.Properties.Environment.Variables as Record<string, unknown>;
+      resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!.Properties.Environment.Variables as Record<
+        string,
+        unknown
+      >;
     expect(env('authorizer')[Env.fallbackUsageKey]).toBe(key.Properties.Value);
     for (const name of [Env.defaultUsagePlanName, Env.restApiId, Env.stageName]) expect(env('admin')).toHaveProperty(name);
   });

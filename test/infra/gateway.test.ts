@@ -79,7 +79,7 @@ describe('routes', () => {
     expect([...methodsByRoute().keys()].sort()).toEqual(expected);
   });
 
-  it.each(API_ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))('%s: Lambda proxy to its function with the route\'s auth', (key, route) => {
+  it.each(API_ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))("%s: Lambda proxy to its function with the route's auth", (key, route) => {
     const method = methodsByRoute().get(key)!;
     const fn = built.api.functions[route.fn].fn;
     expect(method.AuthorizationType).toBe(route.auth === 'operator' ? 'AWS_IAM' : 'NONE');
@@ -107,13 +107,17 @@ describe('routes', () => {
 describe('the upstream proxy', () => {
   const upstreamMethods = (app: BuiltApp) => {
     const all = template(app.api).findResources('AWS::ApiGateway::Method');
-    return Object.values(all).filter((m) => m.Properties.Integration?.Type === 'HTTP_PROXY').map((m) => m.Properties);
+    return Object.values(all)
+      .filter((m) => m.Properties.Integration?.Type === 'HTTP_PROXY')
+      .map((m) => m.Properties);
   };
 
   it('puts every other path behind the authorizer and proxies it to upstreamUrl', () => {
     const methods = upstreamMethods(built);
     expect(methods).toHaveLength(2);
-    const authorizerId = built.api.getLogicalId(built.api.node.findAll().find((c) => c.node.id === 'Request' && c.node.path.includes('Authorizer'))!.node.defaultChild as never);
+    const authorizerId = built.api.getLogicalId(
+      built.api.node.findAll().find((c) => c.node.id === 'Request' && c.node.path.includes('Authorizer'))!.node.defaultChild as never,
+    );
     for (const method of methods) {
       expect(method.AuthorizationType).toBe('CUSTOM');
       expect(method.AuthorizerId).toEqual({ Ref: authorizerId });
@@ -125,7 +129,7 @@ describe('the upstream proxy', () => {
     expect(proxy.Integration.RequestParameters['integration.request.path.proxy']).toBe('method.request.path.proxy');
   });
 
-  it('forwards the caller\'s identity from the authorizer context, replacing any client-sent copy', () => {
+  it("forwards the caller's identity from the authorizer context, replacing any client-sent copy", () => {
     for (const method of upstreamMethods(built)) {
       expect(method.Integration.RequestParameters).toMatchObject({
         [`integration.request.header.${UpstreamHeader.clientId}`]: 'context.authorizer.clientId',
@@ -192,7 +196,9 @@ describe('gateway responses', () => {
     expect(response.StatusCode).toBe(String(refusal.statusCode));
     expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
     const headers = { ...('headers' in refusal ? (refusal.headers as Record<string, string>) : {}), ...NO_STORE_HEADERS };
-    expect(response.ResponseParameters ?? {}).toEqual(Object.fromEntries(Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])));
+    expect(response.ResponseParameters ?? {}).toEqual(
+      Object.fromEntries(Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])),
+    );
   });
 
   it('marks every gateway response no-store, as every error must be (docs/api.md), next to its own headers', () => {
@@ -222,7 +228,7 @@ describe('gateway responses', () => {
   it.each([
     ['DEFAULT_4XX', GATEWAY_REJECTED, 'invalid_request'],
     ['DEFAULT_5XX', GATEWAY_FAILURE, 'server_error'],
-  ] as const)('%s gives every other gateway error a JSON body, keeping API Gateway\'s status', (type, refusal, code) => {
+  ] as const)("%s gives every other gateway error a JSON body, keeping API Gateway's status", (type, refusal, code) => {
     const response = byType().get(type)!;
     expect(response, type).toBeDefined();
     expect(JSON.parse(response.ResponseTemplates['application/json'])).toEqual(refusal.body);
@@ -345,7 +351,7 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
     });
   });
 
-  it('keeps the stage\'s metrics and logging settings on the throttled methods, and throttles nothing else', () => {
+  it("keeps the stage's metrics and logging settings on the throttled methods, and throttles nothing else", () => {
     const settings = methodSettings(built);
     expect(settings.map((m) => `${m.HttpMethod} ${m.ResourcePath}`).sort()).toEqual([
       '* /*',
@@ -353,7 +359,9 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
       'GET /~1.well-known~1oauth-authorization-server',
       'GET /~1.well-known~1oauth-protected-resource',
       'GET /~1.well-known~1oauth-protected-resource~1{service}',
-      'POST /~1leaks~1revoke', 'POST /~1oauth~1revoke', 'POST /~1oauth~1token',
+      'POST /~1leaks~1revoke',
+      'POST /~1oauth~1revoke',
+      'POST /~1oauth~1token',
       'POST /~1secret-scanning~1github',
     ]);
     for (const setting of settings) expect(setting).toMatchObject({ MetricsEnabled: true, DataTraceEnabled: false, LoggingLevel: 'OFF' });
@@ -370,7 +378,12 @@ describe('operatorPrincipals: the resource policy of the admin routes', () => {
 
   /** IAM's ArnLike / StringLike: `*` any run of characters (`/` included), `?` one. */
   const like = (pattern: string, value: string) =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(value);
 
   /** The resource policy's verdict on one request (explicit Deny wins; otherwise an Allow must match). */
   function decide(statements: Statement[], request: { method: string; path: string; principalArn?: string }): 'allow' | 'deny' | 'implicit-deny' {
@@ -418,7 +431,7 @@ describe('operatorPrincipals: the resource policy of the admin routes', () => {
     }
   });
 
-  it('refers to no resource of the stack (the API\'s own ARN would be a cycle) and redeploys the stage when it changes', () => {
+  it("refers to no resource of the stack (the API's own ARN would be a cycle) and redeploys the stage when it changes", () => {
     const app = withOperators();
     expect(JSON.stringify(restApi(app).Policy)).not.toMatch(/"Ref"|Fn::GetAtt/);
     expect(referenceCycle(template(app.api).toJSON().Resources)).toBeUndefined();
@@ -447,7 +460,9 @@ describe('access logs', () => {
   });
 
   it('is one JSON object naming every field once, with the attribution variables the issue asks for', () => {
-    const sample = accessLogFormat().replace(/\$context\.[A-Za-z.]+/g, (variable) => (variable.endsWith('Epoch') || variable === '$context.status' || variable === '$context.responseLatency' ? '1' : 'x'));
+    const sample = accessLogFormat().replace(/\$context\.[A-Za-z.]+/g, (variable) =>
+      variable.endsWith('Epoch') || variable === '$context.status' || variable === '$context.responseLatency' ? '1' : 'x',
+    );
     const line = JSON.parse(sample) as Record<string, unknown>;
     expect(Object.keys(line)).toEqual(Object.keys(ACCESS_LOG_FIELDS));
     const expressions = Object.values(ACCESS_LOG_FIELDS).map((f) => f.expression);

@@ -60,9 +60,16 @@ const RING_KEY = kmsArn('11111111-2222-3333-4444-555555555555');
 const viaDynamoDb = { 'kms:ViaService': `dynamodb.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT };
 /** What an existing ECC signing key puts in the context of a request on it (key resource condition keys). */
 const SIGNING_KEY_PROPERTIES = { 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyOrigin': 'AWS_KMS', 'kms:MultiRegion': 'false' };
-const ringTags = () => ({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE, [KmsTag.ring]: model.arns.tableNames.signingKeys!, [KmsTag.kid]: '20260101T0000Z-abcd' });
+const ringTags = () => ({
+  [KmsTag.application]: KMS_TAG_APPLICATION_VALUE,
+  [KmsTag.ring]: model.arns.tableNames.signingKeys!,
+  [KmsTag.kid]: '20260101T0000Z-abcd',
+});
 const resourceTags = (tags: Record<string, string>) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
-const requestTags = (tags: Record<string, string>) => ({ ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])), 'aws:TagKeys': Object.keys(tags) });
+const requestTags = (tags: Record<string, string>) => ({
+  ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
+  'aws:TagKeys': Object.keys(tags),
+});
 const ringKeyContext = () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags(ringTags()) });
 const apigateway = (p: string) => `arn:${PARTITION}:apigateway:${REGION}::${p}`;
 const clientTags = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.clientTag]: 'client-1' };
@@ -98,17 +105,34 @@ const COMMANDS: Record<string, { readonly dynamodb: TableAction | 'TransactWrite
   // As kms-key-manager sends it: spec, usage, our tags, the lockout check explicitly on; origin and multi-Region left out.
   CreateKeyCommand: {
     calls: () => [
-      { action: 'kms:CreateKey', resource: '*', context: { ...requestTags(ringTags()), 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:BypassPolicyLockoutSafetyCheck': 'false' } },
+      {
+        action: 'kms:CreateKey',
+        resource: '*',
+        context: { ...requestTags(ringTags()), 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:BypassPolicyLockoutSafetyCheck': 'false' },
+      },
     ],
   },
   ScheduleKeyDeletionCommand: {
-    calls: () => [{ action: 'kms:ScheduleKeyDeletion', resource: RING_KEY, context: { ...ringKeyContext(), 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' }, resourcePolicy: () => DEFAULT_KEY_POLICY }],
+    calls: () => [
+      {
+        action: 'kms:ScheduleKeyDeletion',
+        resource: RING_KEY,
+        context: { ...ringKeyContext(), 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' },
+        resourcePolicy: () => DEFAULT_KEY_POLICY,
+      },
+    ],
   },
   // Made seconds after CreateKey, before the new key's tags count for authorization.
-  GetPublicKeyCommand: { calls: () => [{ action: 'kms:GetPublicKey', resource: RING_KEY, context: SIGNING_KEY_PROPERTIES, resourcePolicy: () => DEFAULT_KEY_POLICY }] },
-  DescribeKeyCommand: { calls: () => [{ action: 'kms:DescribeKey', resource: RING_KEY, context: SIGNING_KEY_PROPERTIES, resourcePolicy: () => DEFAULT_KEY_POLICY }] },
+  GetPublicKeyCommand: {
+    calls: () => [{ action: 'kms:GetPublicKey', resource: RING_KEY, context: SIGNING_KEY_PROPERTIES, resourcePolicy: () => DEFAULT_KEY_POLICY }],
+  },
+  DescribeKeyCommand: {
+    calls: () => [{ action: 'kms:DescribeKey', resource: RING_KEY, context: SIGNING_KEY_PROPERTIES, resourcePolicy: () => DEFAULT_KEY_POLICY }],
+  },
   ListKeysCommand: { calls: () => [{ action: 'kms:ListKeys', resource: '*' }] },
-  ListResourceTagsCommand: { calls: () => [{ action: 'kms:ListResourceTags', resource: RING_KEY, context: ringKeyContext(), resourcePolicy: () => DEFAULT_KEY_POLICY }] },
+  ListResourceTagsCommand: {
+    calls: () => [{ action: 'kms:ListResourceTags', resource: RING_KEY, context: ringKeyContext(), resourcePolicy: () => DEFAULT_KEY_POLICY }],
+  },
   PutEventsCommand: {
     calls: () => [
       {
@@ -137,15 +161,25 @@ const COMMANDS: Record<string, { readonly dynamodb: TableAction | 'TransactWrite
   CreateUsagePlanCommand: {
     calls: () => [
       { action: 'apigateway:POST', resource: apigateway('/usageplans'), context: requestTags(clientTags) },
-      { action: 'apigateway:PUT', resource: apigateway(`/tags/${encodeURIComponent(apigateway('/usageplans/clientplan1'))}`), context: requestTags(clientTags) },
+      {
+        action: 'apigateway:PUT',
+        resource: apigateway(`/tags/${encodeURIComponent(apigateway('/usageplans/clientplan1'))}`),
+        context: requestTags(clientTags),
+      },
     ],
   },
   UpdateUsagePlanCommand: { calls: () => [{ action: 'apigateway:PATCH', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags) }] },
-  DeleteUsagePlanCommand: { calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags) }] },
+  DeleteUsagePlanCommand: {
+    calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags) }],
+  },
   // Binding into the stack's default plan, which carries the application tag only.
   CreateUsagePlanKeyCommand: {
     calls: () => [
-      { action: 'apigateway:POST', resource: apigateway(`/usageplans/${model.arns.usagePlanId}/keys`), context: resourceTags({ [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE }) },
+      {
+        action: 'apigateway:POST',
+        resource: apigateway(`/usageplans/${model.arns.usagePlanId}/keys`),
+        context: resourceTags({ [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE }),
+      },
     ],
   },
   DeleteUsagePlanKeyCommand: {
@@ -200,7 +234,12 @@ function grantedOnAdapterTables(fn: FunctionName, file: string, action: string):
   });
 }
 
-const TRANSACT_ITEM_ACTIONS: Record<string, TableAction | 'ConditionCheckItem'> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
+const TRANSACT_ITEM_ACTIONS: Record<string, TableAction | 'ConditionCheckItem'> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'ConditionCheckItem',
+};
 
 /**
  * DynamoDB calls a function's handler reaches but never sends: the adapter module is shared,
@@ -208,22 +247,42 @@ const TRANSACT_ITEM_ACTIONS: Record<string, TableAction | 'ConditionCheckItem'> 
  * that is neither granted by the function's spec nor listed here fails.
  */
 const REACHED_NOT_SENT: ReadonlyArray<{ readonly fn: FunctionName; readonly file: string; readonly actions: readonly string[]; readonly why: string }> = [
-  { fn: 'token', file: 'lambda/adapters/signing-key-store.ts', actions: ['PutItem', 'UpdateItem', 'DeleteItem'], why: 'the token function only reads the ring to pick the signing key' },
-  { fn: 'admin', file: 'lambda/adapters/signing-key-store.ts', actions: ['PutItem', 'UpdateItem', 'DeleteItem'], why: 'the admin function only lists the ring (GET /admin/signing-keys); rotate invokes the rotation function' },
+  {
+    fn: 'token',
+    file: 'lambda/adapters/signing-key-store.ts',
+    actions: ['PutItem', 'UpdateItem', 'DeleteItem'],
+    why: 'the token function only reads the ring to pick the signing key',
+  },
+  {
+    fn: 'admin',
+    file: 'lambda/adapters/signing-key-store.ts',
+    actions: ['PutItem', 'UpdateItem', 'DeleteItem'],
+    why: 'the admin function only lists the ring (GET /admin/signing-keys); rotate invokes the rotation function',
+  },
   {
     fn: 'leaks',
     file: 'lambda/adapters/api-key-store.ts',
     actions: ['PutItem', 'Query'],
-    why: 'the leak function only reads a key by id and revokes it (an UpdateItem); creation, roll and listing by client are the admin function\'s',
+    why: "the leak function only reads a key by id and revokes it (an UpdateItem); creation, roll and listing by client are the admin function's",
   },
-  { fn: 'token', file: 'lambda/adapters/client-store.ts', actions: ['UpdateItem'], why: 'the token function only reads a client (GetItem) to check it is active' },
+  {
+    fn: 'token',
+    file: 'lambda/adapters/client-store.ts',
+    actions: ['UpdateItem'],
+    why: 'the token function only reads a client (GetItem) to check it is active',
+  },
   {
     fn: 'token',
     file: 'lambda/adapters/api-key-store.ts',
     actions: ['PutItem', 'Query'],
-    why: 'the token function only reads a key and stamps lastUsedAt; creation, roll and listing by client are the admin function\'s',
+    why: "the token function only reads a key and stamps lastUsedAt; creation, roll and listing by client are the admin function's",
   },
-  { fn: 'admin', file: 'lambda/adapters/token-store.ts', actions: ['PutItem'], why: 'the admin function only revokes tokens (UpdateItem); issuing them is the token function\'s' },
+  {
+    fn: 'admin',
+    file: 'lambda/adapters/token-store.ts',
+    actions: ['PutItem'],
+    why: "the admin function only revokes tokens (UpdateItem); issuing them is the token function's",
+  },
   {
     fn: 'fanout',
     file: 'lambda/adapters/conditional-revoke.ts',
@@ -232,10 +291,14 @@ const REACHED_NOT_SENT: ReadonlyArray<{ readonly fn: FunctionName; readonly file
   },
 ];
 
-describe('the calls each function\'s code makes', () => {
+describe("the calls each function's code makes", () => {
   it('maps every SDK command sent anywhere in lambda/ to what IAM authorizes', () => {
     const files = fs.readdirSync(path.join(PROJECT_ROOT, 'lambda'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-    const commands = new Set(files.flatMap((f) => [...fs.readFileSync(path.join(PROJECT_ROOT, 'lambda', f), 'utf8').matchAll(/new\s+([A-Z][A-Za-z0-9]*Command)\s*\(/g)].map((m) => m[1]!)));
+    const commands = new Set(
+      files.flatMap((f) =>
+        [...fs.readFileSync(path.join(PROJECT_ROOT, 'lambda', f), 'utf8').matchAll(/new\s+([A-Z][A-Za-z0-9]*Command)\s*\(/g)].map((m) => m[1]!),
+      ),
+    );
     expect(commands.size).toBeGreaterThan(20);
     expect([...commands].filter((c) => !(c in COMMANDS))).toEqual([]);
   });
@@ -259,19 +322,22 @@ describe('the calls each function\'s code makes', () => {
     }
   });
 
-  it.each(FUNCTIONS)('%s: every DynamoDB action its code can send is granted by its table spec on the module\'s tables, or explained as reached but never sent', (fn) => {
-    const unexplained: string[] = [];
-    for (const call of sdkCallsOf(fn)) {
-      const mapping = COMMANDS[call.command];
-      if (!mapping || !('dynamodb' in mapping)) continue;
-      const actions = mapping.dynamodb === 'TransactWriteItems' ? call.transactItems!.map((item) => TRANSACT_ITEM_ACTIONS[item]!) : [mapping.dynamodb];
-      for (const action of actions) {
-        const explained = REACHED_NOT_SENT.some((r) => r.fn === fn && r.file === call.file && r.actions.includes(action));
-        if (!grantedOnAdapterTables(fn, call.file, action) && !explained) unexplained.push(`${call.file}: ${call.command} → dynamodb:${action}`);
+  it.each(FUNCTIONS)(
+    "%s: every DynamoDB action its code can send is granted by its table spec on the module's tables, or explained as reached but never sent",
+    (fn) => {
+      const unexplained: string[] = [];
+      for (const call of sdkCallsOf(fn)) {
+        const mapping = COMMANDS[call.command];
+        if (!mapping || !('dynamodb' in mapping)) continue;
+        const actions = mapping.dynamodb === 'TransactWriteItems' ? call.transactItems!.map((item) => TRANSACT_ITEM_ACTIONS[item]!) : [mapping.dynamodb];
+        for (const action of actions) {
+          const explained = REACHED_NOT_SENT.some((r) => r.fn === fn && r.file === call.file && r.actions.includes(action));
+          if (!grantedOnAdapterTables(fn, call.file, action) && !explained) unexplained.push(`${call.file}: ${call.command} → dynamodb:${action}`);
+        }
       }
-    }
-    expect(unexplained).toEqual([]);
-  });
+      expect(unexplained).toEqual([]);
+    },
+  );
 
   it('lists no explanation that no longer applies (the call is gone or now granted)', () => {
     for (const entry of REACHED_NOT_SENT) {
@@ -292,11 +358,17 @@ describe('the calls each function\'s code makes', () => {
     for (const [table, access] of Object.entries(specOf(fn).tables) as [TableKey, NonNullable<FunctionSpec['tables'][TableKey]>][]) {
       for (const action of access.actions) {
         // An attribute-restricted update as the adapter sends it: naming only those attributes, no return values.
-        const context = action === 'UpdateItem' && access.updateOnly ? { 'dynamodb:Attributes': [...access.updateOnly], 'dynamodb:ReturnValues': 'NONE' } : undefined;
-        expect(await as(fn, { action: `dynamodb:${action}`, resource: model.arns.tables[table]!, ...(context && { context }) }), `${fn} ${action} ${table}`).toBe('Allowed');
+        const context =
+          action === 'UpdateItem' && access.updateOnly ? { 'dynamodb:Attributes': [...access.updateOnly], 'dynamodb:ReturnValues': 'NONE' } : undefined;
+        expect(
+          await as(fn, { action: `dynamodb:${action}`, resource: model.arns.tables[table]!, ...(context && { context }) }),
+          `${fn} ${action} ${table}`,
+        ).toBe('Allowed');
       }
       for (const index of access.queryIndexes ?? []) {
-        expect(await as(fn, { action: 'dynamodb:Query', resource: `${model.arns.tables[table]}/index/${index}` }), `${fn} Query ${table}/${index}`).toBe('Allowed');
+        expect(await as(fn, { action: 'dynamodb:Query', resource: `${model.arns.tables[table]}/index/${index}` }), `${fn} Query ${table}/${index}`).toBe(
+          'Allowed',
+        );
       }
     }
   });
@@ -307,7 +379,9 @@ describe('the calls each function\'s code makes', () => {
     const reads = Object.keys(specOf(fn).tables).length > 0 || (specOf(fn).streams?.length ?? 0) > 0;
     expect(reads).toBe(true);
     expect(await as(fn, { action: 'kms:Decrypt', resource: model.arns.tableKey, context: viaDynamoDb }, tableKeyPolicy)).toBe('Allowed');
-    expect(await as(fn, { action: 'kms:GenerateDataKey', resource: model.arns.tableKey, context: viaDynamoDb }, tableKeyPolicy)).toBe(writes ? 'Allowed' : 'ImplicitlyDenied');
+    expect(await as(fn, { action: 'kms:GenerateDataKey', resource: model.arns.tableKey, context: viaDynamoDb }, tableKeyPolicy)).toBe(
+      writes ? 'Allowed' : 'ImplicitlyDenied',
+    );
   });
 
   it.each(FUNCTIONS)('%s: the Lambda runtime writes its logs to its own log group only', async (fn) => {
@@ -319,20 +393,36 @@ describe('the calls each function\'s code makes', () => {
     }
   });
 
-  it('the fan-out\'s event source mappings read each streamed table\'s stream (and decrypt it through DynamoDB), and report failures to the DLQ', async () => {
+  it("the fan-out's event source mappings read each streamed table's stream (and decrypt it through DynamoDB), and report failures to the DLQ", async () => {
     for (const table of specOf('fanout').streams!) {
       for (const action of ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']) {
         expect(await as('fanout', { action, resource: model.arns.streams[table]! }), `${action} ${table}`).toBe('Allowed');
       }
     }
     expect(await as('fanout', { action: 'dynamodb:ListStreams', resource: '*' })).toBe('Allowed');
-    expect(await as('fanout', { action: 'kms:Decrypt', resource: model.arns.tableKey, context: viaDynamoDb }, model.keyPolicies[model.arns.tableKey])).toBe('Allowed');
+    expect(await as('fanout', { action: 'kms:Decrypt', resource: model.arns.tableKey, context: viaDynamoDb }, model.keyPolicies[model.arns.tableKey])).toBe(
+      'Allowed',
+    );
     expect(await as('fanout', { action: 'sqs:SendMessage', resource: model.arns.dlq }, model.queuePolicies[model.arns.dlq])).toBe('Allowed');
   });
 });
 
 describe('dangerous calls are denied', () => {
-  const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem', 'DescribeTable', 'DeleteTable', 'UpdateTable', 'RestoreTableFromBackup'];
+  const ITEM_ACTIONS = [
+    'GetItem',
+    'PutItem',
+    'UpdateItem',
+    'DeleteItem',
+    'Query',
+    'Scan',
+    'BatchGetItem',
+    'BatchWriteItem',
+    'ConditionCheckItem',
+    'DescribeTable',
+    'DeleteTable',
+    'UpdateTable',
+    'RestoreTableFromBackup',
+  ];
 
   it.each(FUNCTIONS)('%s: no table, index or action beyond its spec', async (fn) => {
     for (const table of TABLES) {
@@ -341,14 +431,17 @@ describe('dangerous calls are denied', () => {
         expect(await as(fn, { action: `dynamodb:${action}`, resource: model.arns.tables[table]! }), `${fn} ${action} ${table}`).toBe('ImplicitlyDenied');
       }
       for (const index of Tables[table].indexes.map((i) => i.indexName).filter((i) => !access?.queryIndexes?.includes(i))) {
-        expect(await as(fn, { action: 'dynamodb:Query', resource: `${model.arns.tables[table]}/index/${index}` }), `${fn} Query ${table}/${index}`).toBe('ImplicitlyDenied');
+        expect(await as(fn, { action: 'dynamodb:Query', resource: `${model.arns.tables[table]}/index/${index}` }), `${fn} Query ${table}/${index}`).toBe(
+          'ImplicitlyDenied',
+        );
       }
     }
   });
 
-  it('the token function\'s lastUsedAt stamp: refused when it names another attribute, asks for values back, or carries no attribute list at all', async () => {
+  it("the token function's lastUsedAt stamp: refused when it names another attribute, asks for values back, or carries no attribute list at all", async () => {
     const updateOnly = [...Functions.token.tables.apiKeys.updateOnly];
-    const update = (context: Record<string, string | string[]>) => as('token', { action: 'dynamodb:UpdateItem', resource: model.arns.tables.apiKeys!, context });
+    const update = (context: Record<string, string | string[]>) =>
+      as('token', { action: 'dynamodb:UpdateItem', resource: model.arns.tables.apiKeys!, context });
     expect(await update({ 'dynamodb:Attributes': [...updateOnly, 'status'], 'dynamodb:ReturnValues': 'NONE' })).toBe('ImplicitlyDenied');
     expect(await update({ 'dynamodb:Attributes': updateOnly, 'dynamodb:ReturnValues': 'ALL_NEW' })).toBe('ImplicitlyDenied');
     // ForAllValues over an absent key is true: without the Null guard this request would pass.
@@ -376,11 +469,28 @@ describe('dangerous calls are denied', () => {
       [RING_KEY, DEFAULT_KEY_POLICY],
     ];
     for (const [key, policy] of keys) {
-      for (const action of ['kms:PutKeyPolicy', 'kms:DisableKey', 'kms:CreateGrant', 'kms:UntagResource', 'kms:CreateAlias', 'kms:UpdateKeyDescription', 'kms:ImportKeyMaterial', 'kms:DisableKeyRotation']) {
-        expect(await as(fn, { action, resource: key, context: key === RING_KEY ? ringKeyContext() : {} }, policy), `${fn} ${action} ${key}`).toBe('ImplicitlyDenied');
+      for (const action of [
+        'kms:PutKeyPolicy',
+        'kms:DisableKey',
+        'kms:CreateGrant',
+        'kms:UntagResource',
+        'kms:CreateAlias',
+        'kms:UpdateKeyDescription',
+        'kms:ImportKeyMaterial',
+        'kms:DisableKeyRotation',
+      ]) {
+        expect(await as(fn, { action, resource: key, context: key === RING_KEY ? ringKeyContext() : {} }, policy), `${fn} ${action} ${key}`).toBe(
+          'ImplicitlyDenied',
+        );
       }
     }
-    expect(await as(fn, { action: 'kms:ScheduleKeyDeletion', resource: model.arns.tableKey, context: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } }, keys[0]![1])).toBe('ImplicitlyDenied');
+    expect(
+      await as(
+        fn,
+        { action: 'kms:ScheduleKeyDeletion', resource: model.arns.tableKey, context: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } },
+        keys[0]![1],
+      ),
+    ).toBe('ImplicitlyDenied');
   });
 
   it.each(FUNCTIONS)('%s: no IAM, STS or Lambda administration', async (fn) => {
@@ -414,7 +524,12 @@ describe('dangerous calls are denied', () => {
   });
 
   it('only ring keys sign, only digests, only our algorithms', async () => {
-    const sign = (context: Record<string, string>, key = RING_KEY) => as('token', { action: 'kms:Sign', resource: key, context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256', ...context } }, DEFAULT_KEY_POLICY);
+    const sign = (context: Record<string, string>, key = RING_KEY) =>
+      as(
+        'token',
+        { action: 'kms:Sign', resource: key, context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256', ...context } },
+        DEFAULT_KEY_POLICY,
+      );
     expect(await sign(SIGNING_KEY_PROPERTIES)).toBe('ImplicitlyDenied');
     expect(await sign({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ ...ringTags(), [KmsTag.ring]: 'another-ring' }) })).toBe('ImplicitlyDenied');
     expect(await sign({ ...ringKeyContext(), 'kms:MessageType': 'RAW' })).toBe('ImplicitlyDenied');
@@ -423,7 +538,8 @@ describe('dangerous calls are denied', () => {
   });
 
   it('rotation deletes only ring keys, and never with a shorter window than configured', async () => {
-    const schedule = (context: Record<string, string>) => as('rotation', { action: 'kms:ScheduleKeyDeletion', resource: RING_KEY, context }, DEFAULT_KEY_POLICY);
+    const schedule = (context: Record<string, string>) =>
+      as('rotation', { action: 'kms:ScheduleKeyDeletion', resource: RING_KEY, context }, DEFAULT_KEY_POLICY);
     expect(await schedule({ ...SIGNING_KEY_PROPERTIES, 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' })).toBe('ImplicitlyDenied');
     expect(await schedule({ ...ringKeyContext(), 'kms:ScheduleKeyDeletionPendingWindowInDays': '7' })).toBe('ImplicitlyDenied');
     expect(await schedule({ ...ringKeyContext() })).toBe('Allowed');
@@ -436,26 +552,39 @@ describe('dangerous calls are denied', () => {
     expect(await put({ 'events:source': [HygieneEvent.source, 'aws.s3'] })).toBe('ImplicitlyDenied');
     expect(await put({})).toBe('ImplicitlyDenied');
     expect(await put({ 'events:source': [HygieneEvent.source] })).toBe('Allowed');
-    expect(await as('rotation', { action: 'events:PutEvents', resource: `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/other`, context: { 'events:source': [HygieneEvent.source] } })).toBe('ImplicitlyDenied');
+    expect(
+      await as('rotation', {
+        action: 'events:PutEvents',
+        resource: `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/other`,
+        context: { 'events:source': [HygieneEvent.source] },
+      }),
+    ).toBe('ImplicitlyDenied');
   });
 
-  it('the fan-out flushes only its own stage\'s authorizer cache', async () => {
-    for (const resource of [apigateway(`/restapis/${model.arns.restApiId}/stages/other/cache/authorizers`), apigateway(`/restapis/otherapi/stages/${model.arns.stageName}/cache/authorizers`), apigateway(`/restapis/${model.arns.restApiId}`)]) {
+  it("the fan-out flushes only its own stage's authorizer cache", async () => {
+    for (const resource of [
+      apigateway(`/restapis/${model.arns.restApiId}/stages/other/cache/authorizers`),
+      apigateway(`/restapis/otherapi/stages/${model.arns.stageName}/cache/authorizers`),
+      apigateway(`/restapis/${model.arns.restApiId}`),
+    ]) {
       expect(await as('fanout', { action: 'apigateway:DELETE', resource }), resource).toBe('ImplicitlyDenied');
     }
   });
 });
 
-describe('the key ring\'s tag check (finding 9): tagging only inside CreateKey', () => {
+describe("the key ring's tag check (finding 9): tagging only inside CreateKey", () => {
   const rotation = () => model.roles.rotation;
   const newKey = kmsArn('99999999-8888-7777-6666-555555555555');
 
   it.each<[string, () => Record<string, string>]>([
-    ['another system\'s signing key without tags', () => SIGNING_KEY_PROPERTIES],
-    ['another system\'s key with tags of its own', () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ owner: 'payments' }) })],
-    ['another Tollgate deployment\'s ring key', () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ ...ringTags(), [KmsTag.ring]: 'other-ring' }) })],
+    ["another system's signing key without tags", () => SIGNING_KEY_PROPERTIES],
+    ["another system's key with tags of its own", () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ owner: 'payments' }) })],
+    ["another Tollgate deployment's ring key", () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ ...ringTags(), [KmsTag.ring]: 'other-ring' }) })],
     ['a key carrying only our application tag', () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE }) })],
-    ['an encryption key', () => ({ 'kms:KeyUsage': 'ENCRYPT_DECRYPT', 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyOrigin': 'AWS_KMS', 'kms:MultiRegion': 'false' })],
+    [
+      'an encryption key',
+      () => ({ 'kms:KeyUsage': 'ENCRYPT_DECRYPT', 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyOrigin': 'AWS_KMS', 'kms:MultiRegion': 'false' }),
+    ],
   ])('a standalone TagResource with our tags on %s is denied, with or without kms:CallerAccount', async (_what, key) => {
     for (const caller of [{}, { 'kms:CallerAccount': ACCOUNT }] as Record<string, string>[]) {
       const request = { action: 'kms:TagResource', resource: RING_KEY, context: { ...key(), ...requestTags(ringTags()), ...caller } };
@@ -464,7 +593,11 @@ describe('the key ring\'s tag check (finding 9): tagging only inside CreateKey',
   });
 
   it('re-stating our tags on a key already in this ring is allowed: it changes nothing the role could not already do', async () => {
-    const request = { action: 'kms:TagResource', resource: RING_KEY, context: { ...ringKeyContext(), ...requestTags(ringTags()), 'kms:CallerAccount': ACCOUNT } };
+    const request = {
+      action: 'kms:TagResource',
+      resource: RING_KEY,
+      context: { ...ringKeyContext(), ...requestTags(ringTags()), 'kms:CallerAccount': ACCOUNT },
+    };
     expect(await decide(rotation().policies, rotation().arn, request, DEFAULT_KEY_POLICY)).toBe('Allowed');
     const foreignTag = { ...request, context: { ...request.context, ...requestTags({ ...ringTags(), owner: 'x' }) } };
     expect(await decide(rotation().policies, rotation().arn, foreignTag, DEFAULT_KEY_POLICY)).toBe('ImplicitlyDenied');
@@ -481,8 +614,8 @@ describe('the key ring\'s tag check (finding 9): tagging only inside CreateKey',
    */
   const properties = {
     none: {},
-    'CreateKey\'s request values': { ...SIGNING_KEY_PROPERTIES, 'kms:BypassPolicyLockoutSafetyCheck': 'false' },
-    'the new key\'s properties': SIGNING_KEY_PROPERTIES,
+    "CreateKey's request values": { ...SIGNING_KEY_PROPERTIES, 'kms:BypassPolicyLockoutSafetyCheck': 'false' },
+    "the new key's properties": SIGNING_KEY_PROPERTIES,
   } as const;
   const contexts = Object.entries(properties).flatMap(([props, values]) =>
     [false, true].flatMap((tagged) =>
@@ -491,18 +624,24 @@ describe('the key ring\'s tag check (finding 9): tagging only inside CreateKey',
         context: () => ({ ...values, ...requestTags(ringTags()), ...(tagged && resourceTags(ringTags())), ...(caller && { 'kms:CallerAccount': ACCOUNT }) }),
         // Indistinguishable from a standalone TagResource on an untagged existing signing key:
         // the policy must refuse it, so creation fails closed (RotationFailed alarm).
-        indistinguishable: props === 'the new key\'s properties' && !tagged,
+        indistinguishable: props === "the new key's properties" && !tagged,
       })),
     ),
   );
 
-  it.each(contexts.map((c) => [c.name, c] as const))('CreateKey\'s tag check with %s', (_name, c) => {
-    const decision = decideUnvalidated(rotation().policies, rotation().arn, { action: 'kms:TagResource', resource: newKey, context: c.context() }, DEFAULT_KEY_POLICY);
+  it.each(contexts.map((c) => [c.name, c] as const))("CreateKey's tag check with %s", (_name, c) => {
+    const decision = decideUnvalidated(
+      rotation().policies,
+      rotation().arn,
+      { action: 'kms:TagResource', resource: newKey, context: c.context() },
+      DEFAULT_KEY_POLICY,
+    );
     expect(decision).toBe(c.indistinguishable ? 'ExplicitlyDenied' : 'Allowed');
   });
 
   it('CreateKey itself is allowed for our tags, and refused for a foreign tag, another spec, or the lockout check off', async () => {
-    const create = (context: Record<string, string | string[]>) => decide(rotation().policies, rotation().arn, { action: 'kms:CreateKey', resource: '*', context });
+    const create = (context: Record<string, string | string[]>) =>
+      decide(rotation().policies, rotation().arn, { action: 'kms:CreateKey', resource: '*', context });
     const base = { ...requestTags(ringTags()), 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY', 'kms:BypassPolicyLockoutSafetyCheck': 'false' };
     expect(await create(base)).toBe('Allowed');
     expect(await create({ ...base, ...requestTags({ ...ringTags(), owner: 'x' }) })).toBe('ImplicitlyDenied');
@@ -577,12 +716,12 @@ const KNOWN_ABSENT_KEYS: ReadonlyArray<{ readonly sid: string; readonly action: 
     sid: 'NeverTagExistingKeys',
     action: 'kms:TagResource',
     key: 'kms:BypassPolicyLockoutSafetyCheck',
-    why: 'absent from every standalone TagResource (so the Deny always holds there); present only if KMS evaluates the tag check inside CreateKey with CreateKey\'s request values, where it must not deny',
+    why: "absent from every standalone TagResource (so the Deny always holds there); present only if KMS evaluates the tag check inside CreateKey with CreateKey's request values, where it must not deny",
   },
 ];
 
 describe('every condition of every policy can match, and not always', () => {
-  it('uses only condition keys that the actions it guards have, with an operator of the key\'s type', async () => {
+  it("uses only condition keys that the actions it guards have, with an operator of the key's type", async () => {
     const problems: string[] = [];
     for (const { where, document } of model.documents) {
       for (const statement of document.Statement) {
@@ -599,9 +738,11 @@ describe('every condition of every policy can match, and not always', () => {
             const multivalued = type.startsWith('ArrayOf');
             // A set operator on a single-valued key, or a plain one on a multivalued key: IAM
             // compares the wrong thing, and the condition never (or always) matches.
-            if (base !== 'Null' && multivalued !== Boolean(set)) problems.push(`${at}: ${multivalued ? 'multivalued key needs ForAllValues/ForAnyValue' : 'single-valued key with a set operator'}`);
+            if (base !== 'Null' && multivalued !== Boolean(set))
+              problems.push(`${at}: ${multivalued ? 'multivalued key needs ForAllValues/ForAnyValue' : 'single-valued key with a set operator'}`);
             const family = Object.keys(OPERATOR_TYPES).find((f) => base.replace(/^(String|Arn|Numeric|Date)Not/, '$1').startsWith(f));
-            if (base !== 'Null' && (!family || !OPERATOR_TYPES[family]!.includes(type.replace(/^ArrayOf/, '')))) problems.push(`${at}: ${operator} does not compare ${type}`);
+            if (base !== 'Null' && (!family || !OPERATOR_TYPES[family]!.includes(type.replace(/^ArrayOf/, ''))))
+              problems.push(`${at}: ${operator} does not compare ${type}`);
             if (isRequestWideGlobal(key)) continue;
             for (const action of actions) {
               if ((await conditionKeysOf(action)).has(referenceName(key).toLowerCase())) continue;
@@ -634,14 +775,20 @@ describe('every condition of every policy can match, and not always', () => {
       const statement = model.documents.flatMap((d) => d.document.Statement).find((s) => s.Sid === known.sid);
       expect(statement, known.sid).toBeDefined();
       expect([statement!.Action].flat()).toContain(known.action);
-      expect(Object.values(statement!.Condition ?? {}).some((keys) => known.key in keys), known.key).toBe(true);
+      expect(
+        Object.values(statement!.Condition ?? {}).some((keys) => known.key in keys),
+        known.key,
+      ).toBe(true);
     }
   });
 });
 
 describe('resource policies', () => {
   const api = () => model.apiPolicy!;
-  const invoke = (method: string, routePath: string) => ({ action: 'execute-api:Invoke', resource: `arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${model.arns.restApiId}/${model.arns.stageName}/${method}${routePath}` });
+  const invoke = (method: string, routePath: string) => ({
+    action: 'execute-api:Invoke',
+    resource: `arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${model.arns.restApiId}/${model.arns.stageName}/${method}${routePath}`,
+  });
   /** A principal of the account whose own IAM policy allows invoking anything. */
   const invokeAnything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: '*' }] };
   const adminPaths = () => [
@@ -670,14 +817,24 @@ describe('resource policies', () => {
 
   it('the REST API admits operators to the admin paths, and everyone to every other path', async () => {
     for (const method of HTTP_METHODS) {
-      for (const adminPath of adminPaths()) expect(await decide([invokeAnything], OPERATOR_ROLE, invoke(method, adminPath), api()), `${method} ${adminPath}`).toBe('Allowed');
-      for (const other of ['/orders', '/orders/42', '/orders/admin', '/orders/admin/x', '/administrator', '/v1/admin/x', '/oauth/token', '/.well-known/jwks.json']) {
+      for (const adminPath of adminPaths())
+        expect(await decide([invokeAnything], OPERATOR_ROLE, invoke(method, adminPath), api()), `${method} ${adminPath}`).toBe('Allowed');
+      for (const other of [
+        '/orders',
+        '/orders/42',
+        '/orders/admin',
+        '/orders/admin/x',
+        '/administrator',
+        '/v1/admin/x',
+        '/oauth/token',
+        '/.well-known/jwks.json',
+      ]) {
         expect(await decide([], 'anonymous', invoke(method, other), api()), `${method} ${other}`).toBe('Allowed');
       }
     }
   });
 
-  it('the table key\'s policy delegates to IAM in this account only', async () => {
+  it("the table key's policy delegates to IAM in this account only", async () => {
     const policy = model.keyPolicies[model.arns.tableKey]!;
     const decrypt = { action: 'kms:Decrypt', resource: model.arns.tableKey, context: viaDynamoDb };
     const anyKms: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] };
@@ -687,33 +844,48 @@ describe('resource policies', () => {
     expect(await decide([anyKms], `arn:${PARTITION}:iam::210987654321:role/someone`, decrypt, policy)).toBe('ImplicitlyDenied');
   });
 
-  it('the alarm topic\'s key lets CloudWatch decrypt for this account\'s alarms only', async () => {
+  it("the alarm topic's key lets CloudWatch decrypt for this account's alarms only", async () => {
     const [alarmKey, policy] = Object.entries(model.keyPolicies).find(([arn]) => arn !== model.arns.tableKey)!;
-    const decrypt = (account: string) => decide([], 'cloudwatch.amazonaws.com', { action: 'kms:Decrypt', resource: alarmKey, context: { 'aws:SourceAccount': account } }, policy);
+    const decrypt = (account: string) =>
+      decide([], 'cloudwatch.amazonaws.com', { action: 'kms:Decrypt', resource: alarmKey, context: { 'aws:SourceAccount': account } }, policy);
     expect(await decrypt(ACCOUNT)).toBe('Allowed');
     expect(await decrypt('210987654321')).toBe('ImplicitlyDenied');
   });
 
   /** A service invoking a function, as Lambda sees it: the service principal and the ARN it acts for. */
   const invokedBy = (fn: FunctionName, service: string, sourceArn: string, sourceAccount = ACCOUNT) =>
-    decide([], service, { action: 'lambda:InvokeFunction', resource: model.arns.functions[fn], context: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': sourceAccount } }, model.functionPolicies[fn]);
+    decide(
+      [],
+      service,
+      { action: 'lambda:InvokeFunction', resource: model.arns.functions[fn], context: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': sourceAccount } },
+      model.functionPolicies[fn],
+    );
   const executeApi = (restApiId: string, rest: string) => `arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${restApiId}/${rest}`;
 
-  it('API Gateway may invoke each Tollgate route\'s function for that route of this API only', async () => {
+  it("API Gateway may invoke each Tollgate route's function for that route of this API only", async () => {
     for (const route of API_ROUTES) {
       const routePath = route.resource.replace(/\{[^}]+\}/g, 'x');
       const source = executeApi(model.arns.restApiId, `${model.arns.stageName}/${route.method}${routePath}`);
       expect(await invokedBy(route.fn, 'apigateway.amazonaws.com', source), `${route.method} ${route.resource}`).toBe('Allowed');
       const other = route.fn === 'token' ? 'admin' : 'token';
       expect(await invokedBy(other, 'apigateway.amazonaws.com', source), `${other} for ${route.method} ${route.resource}`).toBe('ImplicitlyDenied');
-      expect(await invokedBy(route.fn, 'apigateway.amazonaws.com', executeApi('otherapi123', `${model.arns.stageName}/${route.method}${routePath}`)), `another API: ${route.resource}`).toBe('ImplicitlyDenied');
+      expect(
+        await invokedBy(route.fn, 'apigateway.amazonaws.com', executeApi('otherapi123', `${model.arns.stageName}/${route.method}${routePath}`)),
+        `another API: ${route.resource}`,
+      ).toBe('ImplicitlyDenied');
     }
   });
 
-  it('API Gateway may invoke the authorizer as this API\'s authorizer only; EventBridge the rotation function for its schedule only; nothing invokes the fan-out but its event source mappings', async () => {
-    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `authorizers/${model.arns.authorizerId}`))).toBe('Allowed');
-    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi('otherapi123', `authorizers/${model.arns.authorizerId}`))).toBe('ImplicitlyDenied');
-    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `${model.arns.stageName}/GET/orders`))).toBe('ImplicitlyDenied');
+  it("API Gateway may invoke the authorizer as this API's authorizer only; EventBridge the rotation function for its schedule only; nothing invokes the fan-out but its event source mappings", async () => {
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `authorizers/${model.arns.authorizerId}`))).toBe(
+      'Allowed',
+    );
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi('otherapi123', `authorizers/${model.arns.authorizerId}`))).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await invokedBy('authorizer', 'apigateway.amazonaws.com', executeApi(model.arns.restApiId, `${model.arns.stageName}/GET/orders`))).toBe(
+      'ImplicitlyDenied',
+    );
     expect(await invokedBy('rotation', 'events.amazonaws.com', model.arns.rotationRule)).toBe('Allowed');
     expect(await invokedBy('rotation', 'events.amazonaws.com', `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/someone-elses`)).toBe('ImplicitlyDenied');
     expect(model.functionPolicies.fanout.Statement).toEqual([]);

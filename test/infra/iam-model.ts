@@ -87,7 +87,8 @@ class Resolver {
     const resource = this.template.Resources[logicalId];
     if (!resource) throw new Error(`${this.stackName}: GetAtt of unknown ${logicalId}`);
     const name = this.name(logicalId);
-    const arn = (service: string, resourcePart: string, region = REGION, account = ACCOUNT) => `arn:${PARTITION}:${service}:${region}:${account}:${resourcePart}`;
+    const arn = (service: string, resourcePart: string, region = REGION, account = ACCOUNT) =>
+      `arn:${PARTITION}:${service}:${region}:${account}:${resourcePart}`;
     const key = `${resource.Type}.${attribute}`;
     switch (key) {
       case 'AWS::DynamoDB::Table.Arn':
@@ -180,7 +181,12 @@ export interface DeployedModel {
     readonly rotationRule: string;
   };
   /** Every policy document of both templates, with where it is and what it binds. */
-  readonly documents: ReadonlyArray<{ readonly where: string; readonly kind: 'identity' | 'key' | 'queue' | 'topic' | 'api' | 'function'; readonly document: PolicyDocument; readonly resource?: string }>;
+  readonly documents: ReadonlyArray<{
+    readonly where: string;
+    readonly kind: 'identity' | 'key' | 'queue' | 'topic' | 'api' | 'function';
+    readonly document: PolicyDocument;
+    readonly resource?: string;
+  }>;
   /** Key policies by key ARN; queue policies by queue ARN. */
   readonly keyPolicies: Record<string, PolicyDocument>;
   readonly queuePolicies: Record<string, PolicyDocument>;
@@ -231,7 +237,10 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
       if (resource.Type === 'AWS::SNS::TopicPolicy') documents.push({ where, kind: 'topic', document: resolver.resolve(p.PolicyDocument) });
       if (resource.Type === 'AWS::ApiGateway::RestApi' && p.Policy) {
         // API Gateway developer guide, resource policies: `execute-api:/` stands for this API's ARN.
-        const expanded = JSON.stringify(resolver.resolve(p.Policy)).replaceAll('"execute-api:/', `"arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${restApiId}/`);
+        const expanded = JSON.stringify(resolver.resolve(p.Policy)).replaceAll(
+          '"execute-api:/',
+          `"arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${restApiId}/`,
+        );
         apiPolicy = JSON.parse(expanded);
         documents.push({ where, kind: 'api', document: apiPolicy! });
       }
@@ -239,16 +248,30 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
   }
 
   const functionNames = Object.keys(Functions) as FunctionName[];
-  const functionArns = Object.fromEntries(functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].fn), 'Arn'] })])) as { [F in FunctionName]: string };
-  const functionPolicies = Object.fromEntries(functionNames.map((fn) => [fn, { Version: '2012-10-17', Statement: [] as PolicyStatement[] }])) as { [F in FunctionName]: PolicyDocument };
+  const functionArns = Object.fromEntries(
+    functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].fn), 'Arn'] })]),
+  ) as { [F in FunctionName]: string };
+  const functionPolicies = Object.fromEntries(functionNames.map((fn) => [fn, { Version: '2012-10-17', Statement: [] as PolicyStatement[] }])) as {
+    [F in FunctionName]: PolicyDocument;
+  };
   for (const resource of Object.values(api.template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission')) {
     const p = api.resolve(resource.Properties) as { Action: string; FunctionName: string; Principal: string; SourceArn?: string; SourceAccount?: string };
     const fn = functionNames.find((f) => functionArns[f] === p.FunctionName);
     if (!fn) throw new Error(`a Lambda permission for ${p.FunctionName}, which is none of the functions`);
-    const condition = { ...(p.SourceArn && { ArnLike: { 'AWS:SourceArn': p.SourceArn } }), ...(p.SourceAccount && { StringEquals: { 'AWS:SourceAccount': p.SourceAccount } }) };
-    functionPolicies[fn].Statement.push({ Effect: 'Allow', Principal: { Service: p.Principal }, Action: p.Action, Resource: p.FunctionName, ...(Object.keys(condition).length && { Condition: condition }) });
+    const condition = {
+      ...(p.SourceArn && { ArnLike: { 'AWS:SourceArn': p.SourceArn } }),
+      ...(p.SourceAccount && { StringEquals: { 'AWS:SourceAccount': p.SourceAccount } }),
+    };
+    functionPolicies[fn].Statement.push({
+      Effect: 'Allow',
+      Principal: { Service: p.Principal },
+      Action: p.Action,
+      Resource: p.FunctionName,
+      ...(Object.keys(condition).length && { Condition: condition }),
+    });
   }
-  for (const fn of functionNames) documents.push({ where: `${api.stackName}/${fn} function`, kind: 'function', document: functionPolicies[fn], resource: functionArns[fn] });
+  for (const fn of functionNames)
+    documents.push({ where: `${api.stackName}/${fn} function`, kind: 'function', document: functionPolicies[fn], resource: functionArns[fn] });
   const roles = Object.fromEntries(
     functionNames.map((fn) => {
       const role = built.api.functions[fn].role;
@@ -274,7 +297,9 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
       tableNames: Object.fromEntries(tableKeys.map((k) => [k, data.resolve({ Ref: tableId(k) })])),
       tableKey: data.resolve({ 'Fn::GetAtt': [logicalId('data', built.data.data.encryptionKey as never), 'Arn'] }),
       functions: functionArns,
-      logGroups: Object.fromEntries(functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].logGroup), 'Arn'] })])) as never,
+      logGroups: Object.fromEntries(
+        functionNames.map((fn) => [fn, api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.functions[fn].logGroup), 'Arn'] })]),
+      ) as never,
       dlq: api.resolve({ 'Fn::GetAtt': [logicalId('api', built.api.fanout.dlq), 'Arn'] }),
       restApiId,
       stageName: built.api.gateway.stageName,
@@ -304,7 +329,10 @@ export interface Request {
 function principalOf(roleArn: string): { principal: string; context: Record<string, string> } {
   const name = roleArn.split('/').pop()!;
   const account = roleArn.split(':')[4]!;
-  return { principal: `arn:${PARTITION}:sts::${account}:assumed-role/${name}/function`, context: { 'aws:PrincipalArn': roleArn, 'aws:PrincipalAccount': account } };
+  return {
+    principal: `arn:${PARTITION}:sts::${account}:assumed-role/${name}/function`,
+    context: { 'aws:PrincipalArn': roleArn, 'aws:PrincipalAccount': account },
+  };
 }
 
 /**
@@ -313,7 +341,12 @@ function principalOf(roleArn: string): { principal: string; context: Record<stri
  * type the action takes, the context keys apply to it); a request it refuses to evaluate
  * throws, naming the problem, so a mistyped expectation cannot pass as a denial.
  */
-export async function decide(policies: readonly PolicyDocument[], principalArn: string | 'anonymous', request: Request, resourcePolicy?: PolicyDocument): Promise<Decision> {
+export async function decide(
+  policies: readonly PolicyDocument[],
+  principalArn: string | 'anonymous',
+  request: Request,
+  resourcePolicy?: PolicyDocument,
+): Promise<Decision> {
   const who = principalArn === 'anonymous' ? undefined : principalArn.includes(':role/') ? principalOf(principalArn) : { principal: principalArn, context: {} };
   const simulation: Simulation = {
     request: {
@@ -342,7 +375,12 @@ export function decideUnvalidated(policies: readonly PolicyDocument[], principal
   const who = principalOf(principalArn);
   return runUnsafeSimulation(
     {
-      request: { principal: who.principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: { ...who.context, ...request.context } },
+      request: {
+        principal: who.principal,
+        action: request.action,
+        resource: { resource: request.resource, accountId: ACCOUNT },
+        contextVariables: { ...who.context, ...request.context },
+      },
       identityPolicies: policies.map((policy, index) => ({ name: `policy${index}`, policy })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -357,7 +395,9 @@ export function decideUnvalidated(policies: readonly PolicyDocument[], principal
 /** KMS's default key policy, which a key made by CreateKey without a policy gets: the account delegates to IAM. */
 export const DEFAULT_KEY_POLICY: PolicyDocument = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+  Statement: [
+    { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+  ],
 };
 
 const LAMBDA_ROOT = path.join(PROJECT_ROOT, 'lambda');
@@ -404,7 +444,8 @@ export function sdkCallsOf(fn: FunctionName): SdkCall[] {
     // The authorizer's own DynamoDB client (no SDK): `this.call('Query', …)` sends that operation.
     for (const m of source.matchAll(/\bthis\.call\(\s*'([A-Z][A-Za-z]+)'/g)) commands.add(`${m[1]!}Command`);
     for (const command of commands) {
-      const transactItems = command === 'TransactWriteCommand' ? [...new Set([...source.matchAll(/\b(Put|Update|Delete|ConditionCheck)\s*:/g)].map((m) => m[1]!))] : undefined;
+      const transactItems =
+        command === 'TransactWriteCommand' ? [...new Set([...source.matchAll(/\b(Put|Update|Delete|ConditionCheck)\s*:/g)].map((m) => m[1]!))] : undefined;
       calls.push({ command, file: path.relative(PROJECT_ROOT, file), ...(transactItems && { transactItems }) });
     }
   }

@@ -58,7 +58,7 @@ describe('every policy document of the app', () => {
     expect(documents.some((d) => d.kind === 'resource')).toBe(true);
   });
 
-  it('grants no service-wide wildcard action, except the key policies\' delegation to the account', () => {
+  it("grants no service-wide wildcard action, except the key policies' delegation to the account", () => {
     for (const document of allPolicyDocuments()) {
       for (const statement of document.statements.filter((s) => s.Effect === 'Allow')) {
         const wildcards = actionsOf(statement).filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a));
@@ -112,7 +112,9 @@ interface TableStatement {
 function tableStatementsOf(fn: FunctionName, key: TableKey): TableStatement[] {
   const logicalId = tableLogicalId(built, key);
   return roleStatements(built, fn)
-    .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !actionsOf(s).some((a) => a === 'dynamodb:GetRecords' || a === 'dynamodb:ListStreams'))
+    .filter(
+      (s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !actionsOf(s).some((a) => a === 'dynamodb:GetRecords' || a === 'dynamodb:ListStreams'),
+    )
     .filter((s) => JSON.stringify(s.Resource).includes(logicalId))
     .map((s) => ({
       actions: actionsOf(s).sort(),
@@ -133,7 +135,7 @@ const UPDATE_ONLY = (attributes: readonly string[]) => ({
 describe('table access per function', () => {
   const tableKeys = Object.keys(Tables) as TableKey[];
 
-  it.each(Object.keys(Functions) as FunctionName[])('%s reaches exactly the tables its spec lists, with the spec\'s actions, indexes and conditions', (fn) => {
+  it.each(Object.keys(Functions) as FunctionName[])("%s reaches exactly the tables its spec lists, with the spec's actions, indexes and conditions", (fn) => {
     const spec = Functions[fn].tables as FunctionSpec['tables'];
     for (const key of tableKeys) {
       const access = spec[key];
@@ -162,7 +164,7 @@ describe('table access per function', () => {
     expect(tableStatementsOf('token', 'signingKeys')).toEqual([{ actions: ['dynamodb:Query'], resources: ['table'] }]);
   });
 
-  it('the token function\'s lastUsedAt update names only the attributes its condition allows, and asks for no return values', async () => {
+  it("the token function's lastUsedAt update names only the attributes its condition allows, and asks for no return values", async () => {
     const sent: Record<string, any>[] = [];
     const doc = { send: async (command: { input: Record<string, any> }) => void sent.push(command.input) } as unknown as DynamoDBDocumentClient;
     await new DynamoApiKeyStore(doc, { apiKeys: 'api-keys', clients: 'clients' }).touchLastUsed('k1', 1_000, 60);
@@ -201,7 +203,8 @@ describe('table access per function', () => {
   it('gives no function Scan, DescribeTable, the batch actions or ConditionCheckItem, which no code calls', () => {
     for (const fn of Object.keys(Functions) as FunctionName[]) {
       const actions = roleStatements(built, fn).flatMap(actionsOf);
-      for (const action of ['Scan', 'DescribeTable', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem']) expect(actions, fn).not.toContain(`dynamodb:${action}`);
+      for (const action of ['Scan', 'DescribeTable', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem'])
+        expect(actions, fn).not.toContain(`dynamodb:${action}`);
     }
   });
 
@@ -232,14 +235,17 @@ describe('KMS: the table key', () => {
   const tableKeyStatements = (fn: FunctionName) => roleStatements(built, fn).filter((s) => JSON.stringify(s.Resource).includes('TableKey'));
   const viaDynamoDb = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
 
-  it.each(Object.keys(Functions) as FunctionName[])('%s may use it only through DynamoDB in this Region (stream reads included); DescribeKey (metadata) alone is unconditioned', (fn) => {
-    const statements = tableKeyStatements(fn);
-    const writes = Object.values(Functions[fn].tables as FunctionSpec['tables']).some((access) => access!.actions.some((a) => WRITE_ACTIONS.includes(a)));
-    expect(statements.map((s) => ({ actions: actionsOf(s).sort(), condition: s.Condition }))).toEqual([
-      { actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt'], condition: viaDynamoDb },
-      { actions: ['kms:DescribeKey'], condition: undefined },
-    ]);
-  });
+  it.each(Object.keys(Functions) as FunctionName[])(
+    '%s may use it only through DynamoDB in this Region (stream reads included); DescribeKey (metadata) alone is unconditioned',
+    (fn) => {
+      const statements = tableKeyStatements(fn);
+      const writes = Object.values(Functions[fn].tables as FunctionSpec['tables']).some((access) => access!.actions.some((a) => WRITE_ACTIONS.includes(a)));
+      expect(statements.map((s) => ({ actions: actionsOf(s).sort(), condition: s.Condition }))).toEqual([
+        { actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : ['kms:Decrypt'], condition: viaDynamoDb },
+        { actions: ['kms:DescribeKey'], condition: undefined },
+      ]);
+    },
+  );
 
   it('the authorizer only decrypts', () => {
     expect(tableKeyStatements('authorizer').flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
@@ -315,7 +321,9 @@ describe('KMS: the key ring', () => {
 describe('the other grants', () => {
   it('the admin function may invoke the rotation function and nothing else outside its tables and usage plans', () => {
     // Its API Gateway statements (usage-key registration) are checked in usage-plans.test.ts.
-    const extra = roleStatements(built, 'admin').filter((s) => !actionsOf(s).some((a) => ['dynamodb:', 'kms:', 'logs:', 'apigateway:'].some((p) => a.startsWith(p))));
+    const extra = roleStatements(built, 'admin').filter(
+      (s) => !actionsOf(s).some((a) => ['dynamodb:', 'kms:', 'logs:', 'apigateway:'].some((p) => a.startsWith(p))),
+    );
     expect(extra).toHaveLength(1);
     expect(actionsOf(extra[0]!)).toEqual(['lambda:InvokeFunction']);
     const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
@@ -326,7 +334,10 @@ describe('the other grants', () => {
     const flush = roleStatements(built, 'fanout').find((s) => actionsOf(s).includes('apigateway:DELETE'))!;
     const apiId = built.api.getLogicalId(built.api.gateway.api.node.defaultChild as never);
     expect(flush.Resource).toEqual({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: apiId }, '/stages/v1/cache/authorizers']],
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: apiId }, '/stages/v1/cache/authorizers'],
+      ],
     });
   });
 
@@ -347,7 +358,7 @@ describe('the other grants', () => {
     expect(puts[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
   });
 
-  it('the alarm topic key lets CloudWatch use it only for this account\'s alarms', () => {
+  it("the alarm topic key lets CloudWatch use it only for this account's alarms", () => {
     const keyId = built.api.getLogicalId(built.api.observability.alarmTopic.masterKey!.node.defaultChild as never);
     const policy = template(built.api).toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Statement[];
     const cloudwatch = policy.filter((s) => JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com'));

@@ -73,7 +73,8 @@ function allowed(statements: readonly Statement[], request: Request): boolean {
   return statements.some((s) => s.Effect === 'Allow' && matches(s, request)) && !statements.some((s) => s.Effect === 'Deny' && matches(s, request));
 }
 
-const kms = (app: BuiltApp, fn: 'rotation' | 'token') => roleStatements(app, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && !JSON.stringify(s.Resource).includes('TableKey'));
+const kms = (app: BuiltApp, fn: 'rotation' | 'token') =>
+  roleStatements(app, fn).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && !JSON.stringify(s.Resource).includes('TableKey'));
 
 const ourTags = () => ({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE, [KmsTag.ring]: ringId, [KmsTag.kid]: '20260101T0000Z-abcd' });
 const requestTags = (tags: Record<string, string>): Context => ({
@@ -92,12 +93,18 @@ describe('the rotation function creating a ring key', () => {
   });
 
   it('may not create one that bypasses the key-policy lockout check', () => {
-    expect(allowed(kms(built, 'rotation'), { action: 'kms:CreateKey', resource: '*', context: { ...createRequest(), 'kms:BypassPolicyLockoutSafetyCheck': 'true' } })).toBe(false);
+    expect(
+      allowed(kms(built, 'rotation'), {
+        action: 'kms:CreateKey',
+        resource: '*',
+        context: { ...createRequest(), 'kms:BypassPolicyLockoutSafetyCheck': 'true' },
+      }),
+    ).toBe(false);
   });
 
   it.each<[string, () => Context]>([
     ['no key properties (the key does not exist yet)', () => requestTags(ourTags())],
-    ['CreateKey\'s own request values', () => createRequest()],
+    ["CreateKey's own request values", () => createRequest()],
   ])('passes the tag check made during CreateKey whether it sees %s', (_what, context) => {
     expect(allowed(kms(built, 'rotation'), { action: 'kms:TagResource', resource: 'key', context: context() })).toBe(true);
   });
@@ -110,8 +117,11 @@ describe('the rotation function creating a ring key', () => {
 
 describe('a compromised rotation function against keys that already exist', () => {
   it.each<[string, Context]>([
-    ['another system\'s signing key (of our very spec)', signingKey],
-    ['another Tollgate deployment\'s ring key', { ...signingKey, ...resourceTags({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE, [KmsTag.ring]: 'other-ring' }) }],
+    ["another system's signing key (of our very spec)", signingKey],
+    [
+      "another Tollgate deployment's ring key",
+      { ...signingKey, ...resourceTags({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE, [KmsTag.ring]: 'other-ring' }) },
+    ],
     ['one of our own ring keys', { ...signingKey, ...resourceTags({ [KmsTag.application]: KMS_TAG_APPLICATION_VALUE }) }],
     ['an encryption key', { ...signingKey, 'kms:KeyUsage': 'ENCRYPT_DECRYPT', 'kms:KeySpec': 'SYMMETRIC_DEFAULT' }],
   ])('cannot tag %s as ours', (_what, key) => {
@@ -140,7 +150,7 @@ describe('scheduling deletion of a ring key', () => {
       context: { ...ringKey(), ...(days !== undefined && { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(days) }) },
     });
 
-  it('is allowed with the configured window (default 30 days) or longer, and with KMS\'s default window', () => {
+  it("is allowed with the configured window (default 30 days) or longer, and with KMS's default window", () => {
     expect(schedule(built, 30)).toBe(true);
     expect(schedule(built)).toBe(true);
   });
@@ -158,13 +168,15 @@ describe('scheduling deletion of a ring key', () => {
     expect(schedule(fortnight, 14)).toBe(true);
   });
 
-  it('still reads a ring key\'s tags (reconciliation), which takes no window', () => {
+  it("still reads a ring key's tags (reconciliation), which takes no window", () => {
     expect(allowed(kms(built, 'rotation'), { action: 'kms:ListResourceTags', resource: 'key', context: ringKey() })).toBe(true);
   });
 
   it('refuses a window outside what KMS accepts at synth, naming the setting', () => {
     for (const days of [6, 31, 7.5]) {
-      expect(() => new KeyRing(new Stack(), 'Ring', { keySpec: 'ECC_NIST_P256', ringId: 'ring', keyDeletionWindowDays: days })).toThrow(/keyDeletionWindowDays/);
+      expect(() => new KeyRing(new Stack(), 'Ring', { keySpec: 'ECC_NIST_P256', ringId: 'ring', keyDeletionWindowDays: days })).toThrow(
+        /keyDeletionWindowDays/,
+      );
     }
   });
 });

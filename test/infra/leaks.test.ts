@@ -31,11 +31,24 @@ describe('the leak function', () => {
   it('may read API keys and clients, write only the revocation attributes of a key, put only Tollgate events, and nothing else', () => {
     const actions = roleStatements().flatMap((statement) => [statement.Action].flat());
     expect([...new Set(actions)].sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+      [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey*',
+        'kms:ReEncrypt*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ].sort(),
     );
     const update = roleStatements().find((statement) => [statement.Action].flat().includes('dynamodb:UpdateItem'))!;
     expect(update.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt] },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt],
+      },
       // A request without the attribute list must not pass ForAllValues (IAM: true over an absent key).
       Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
@@ -59,13 +72,31 @@ describe('the leak function', () => {
   it('throttles each route with its own method throttle', () => {
     const stage = Object.values(api.findResources('AWS::ApiGateway::Stage'))[0]!.Properties as { MethodSettings: Array<Record<string, unknown>> };
     const setting = (path: string) => stage.MethodSettings.find((m) => m.ResourcePath === `/${path.replace(/\//g, '~1')}`);
-    expect(setting(LeakPath.github)).toMatchObject({ HttpMethod: 'POST', ThrottlingRateLimit: LeakThrottle.github.rateLimit, ThrottlingBurstLimit: LeakThrottle.github.burstLimit });
-    expect(setting(LeakPath.revoke)).toMatchObject({ HttpMethod: 'POST', ThrottlingRateLimit: LeakThrottle.revoke.rateLimit, ThrottlingBurstLimit: LeakThrottle.revoke.burstLimit });
+    expect(setting(LeakPath.github)).toMatchObject({
+      HttpMethod: 'POST',
+      ThrottlingRateLimit: LeakThrottle.github.rateLimit,
+      ThrottlingBurstLimit: LeakThrottle.github.burstLimit,
+    });
+    expect(setting(LeakPath.revoke)).toMatchObject({
+      HttpMethod: 'POST',
+      ThrottlingRateLimit: LeakThrottle.revoke.rateLimit,
+      ThrottlingBurstLimit: LeakThrottle.revoke.burstLimit,
+    });
   });
 
   it('alarms on refused signatures and on leak volume, and has a dashboard row', () => {
-    api.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: Metric.leakSignatureFailures, Threshold: LEAK_SIGNATURE_FAILURES_ALARM, Period: 300, Statistic: 'Sum' });
-    api.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: Metric.leakedKeys, Threshold: LEAK_VOLUME_ALARM_PER_HOUR, Period: 3600, Statistic: 'Sum' });
+    api.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.leakSignatureFailures,
+      Threshold: LEAK_SIGNATURE_FAILURES_ALARM,
+      Period: 300,
+      Statistic: 'Sum',
+    });
+    api.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.leakedKeys,
+      Threshold: LEAK_VOLUME_ALARM_PER_HOUR,
+      Period: 3600,
+      Statistic: 'Sum',
+    });
     const dashboard = JSON.stringify(Object.values(api.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
     expect(dashboard).toContain('Leak response');
     expect(dashboard).toContain(Metric.leakedKeys);
@@ -98,7 +129,7 @@ describe('leakRevokeRateLimitPerIp: a per-source-IP AWS WAF rule on POST /leaks/
     withWaf.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
   });
 
-  it('is refused below WAF\'s minimum, and beside wafWebAclArn (a stage has one web ACL)', () => {
+  it("is refused below WAF's minimum, and beside wafWebAclArn (a stage has one web ACL)", () => {
     expect(() => read({ leakRevokeRateLimitPerIp: 5 })).toThrow(/^Invalid Tollgate configuration: leakRevokeRateLimitPerIp must be a whole number from 10/);
     expect(() => read({ leakRevokeRateLimitPerIp: 100, wafWebAclArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mine/abc' })).toThrow(
       /leakRevokeRateLimitPerIp cannot be combined with wafWebAclArn/,
@@ -108,10 +139,12 @@ describe('leakRevokeRateLimitPerIp: a per-source-IP AWS WAF rule on POST /leaks/
 });
 
 describe('secretScanningKeysUrl', () => {
-  it('defaults to GitHub\'s list and must be https at synth', () => {
+  it("defaults to GitHub's list and must be https at synth", () => {
     expect(read({}).secretScanningKeysUrl).toBe('https://api.github.com/meta/public_keys/secret_scanning');
     expect(read({ secretScanningKeysUrl: 'https://keys.example.com/list' }).secretScanningKeysUrl).toBe('https://keys.example.com/list');
-    expect(() => read({ secretScanningKeysUrl: 'http://keys.example.com/list' })).toThrow(/^Invalid Tollgate configuration: secretScanningKeysUrl must use https/);
+    expect(() => read({ secretScanningKeysUrl: 'http://keys.example.com/list' })).toThrow(
+      /^Invalid Tollgate configuration: secretScanningKeysUrl must use https/,
+    );
     expect(() => read({ secretScanningKeysUrl: 'keys' })).toThrow(/secretScanningKeysUrl must be an absolute URL/);
   });
 });

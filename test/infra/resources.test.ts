@@ -26,7 +26,9 @@ describe('the data stack', () => {
   });
 
   it.each(ALL_TABLES.map((spec) => [spec.id, spec] as const))('%s: on demand, PITR, CMK, deletion protection, RETAIN', (_id, spec) => {
-    const logicalId = built.data.getLogicalId(built.data.data.tables[(Object.keys(Tables) as TableKey[]).find((k) => Tables[k] === spec)!].node.defaultChild as never);
+    const logicalId = built.data.getLogicalId(
+      built.data.data.tables[(Object.keys(Tables) as TableKey[]).find((k) => Tables[k] === spec)!].node.defaultChild as never,
+    );
     const table = template(built.data).toJSON().Resources[logicalId];
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
@@ -45,7 +47,10 @@ describe('the data stack', () => {
   });
 
   it('rotates the table key yearly and keeps it', () => {
-    template(built.data).hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true, RotationPeriodInDays: 365 }), DeletionPolicy: 'Retain' });
+    template(built.data).hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ EnableKeyRotation: true, RotationPeriodInDays: 365 }),
+      DeletionPolicy: 'Retain',
+    });
   });
 });
 
@@ -57,7 +62,10 @@ describe('every function', () => {
     expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.Handler).toBe('index.handler');
-    expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never) } });
+    expect(props.LoggingConfig).toMatchObject({
+      LogFormat: 'JSON',
+      LogGroup: { Ref: built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never) },
+    });
     expect(props.Environment.Variables).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: serviceName(fn),
@@ -74,7 +82,7 @@ describe('every function', () => {
     expect(tableVariables.sort()).toEqual([...expected].sort());
   });
 
-  it('keeps its logs for a month, except the admin and leak functions\', the audit trail of key creation, roll and revocation: a year', () => {
+  it("keeps its logs for a month, except the admin and leak functions', the audit trail of key creation, roll and revocation: a year", () => {
     const groups = template(built.api).findResources('AWS::Logs::LogGroup');
     const retention = Object.fromEntries(
       names.map((fn) => [fn, groups[built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never)]!.Properties.RetentionInDays]),
@@ -82,7 +90,7 @@ describe('every function', () => {
     expect(retention).toEqual({ authorizer: 30, token: 30, admin: 365, fanout: 30, leaks: 365, rotation: 30, metering: 365 });
   });
 
-  it('signer and verifier share one issuer: the API\'s own URL by default, the configured one otherwise', () => {
+  it("signer and verifier share one issuer: the API's own URL by default, the configured one otherwise", () => {
     const issuerOf = (app: BuiltApp, fn: FunctionName) => {
       const id = app.api.getLogicalId(app.api.functions[fn].fn.node.defaultChild as never);
       return template(app.api).toJSON().Resources[id].Properties.Environment.Variables[Env.issuer];
@@ -108,18 +116,27 @@ describe('the bundling seam (ENTRY_ROOT_CONTEXT)', () => {
     expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: empty } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
   });
 
-  it.each([['a relative path', 'lambda'], ['a non-string', 42]])('refuses %s, naming the context key', (_what, value) => {
+  it.each([
+    ['a relative path', 'lambda'],
+    ['a non-string', 42],
+  ])('refuses %s, naming the context key', (_what, value) => {
     expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: value } })).toThrow(/tollgate:test:entryRoot must be an absolute directory path/);
   });
 });
 
 describe('signing-key rotation schedule', () => {
-  it('sends EventBridge\'s scheduled event to the rotation function every hour, with bounded retries', () => {
+  it("sends EventBridge's scheduled event to the rotation function every hour, with bounded retries", () => {
     const rotationId = built.api.getLogicalId(built.api.functions.rotation.fn.node.defaultChild as never);
     template(built.api).hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [rotationId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 1800 }, Input: Match.absent() })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [rotationId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 1800 },
+          Input: Match.absent(),
+        }),
+      ],
     });
   });
 

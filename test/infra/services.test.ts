@@ -12,9 +12,25 @@ import { buildApp, template } from './app';
 import { deployedModel } from './iam-model';
 
 const SERVICES = [
-  { name: 'billing', pathPrefix: '/billing', upstreamUrl: 'https://billing.internal.example', routes: [{ method: 'GET', path: '/invoices/{id}', scopes: ['billing:read'] }] },
-  { name: 'orders', pathPrefix: '/orders', upstreamUrl: 'https://orders.internal.example/api', stripPrefix: false, routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }] },
-  { name: 'search', pathPrefix: '/v2/search', upstreamUrl: 'https://search.internal.example', routes: [{ method: 'ANY', path: '/{proxy+}', scopes: ['search:query'] }] },
+  {
+    name: 'billing',
+    pathPrefix: '/billing',
+    upstreamUrl: 'https://billing.internal.example',
+    routes: [{ method: 'GET', path: '/invoices/{id}', scopes: ['billing:read'] }],
+  },
+  {
+    name: 'orders',
+    pathPrefix: '/orders',
+    upstreamUrl: 'https://orders.internal.example/api',
+    stripPrefix: false,
+    routes: [{ method: 'GET', path: '/{id}', scopes: ['orders:read'] }],
+  },
+  {
+    name: 'search',
+    pathPrefix: '/v2/search',
+    upstreamUrl: 'https://search.internal.example',
+    routes: [{ method: 'ANY', path: '/{proxy+}', scopes: ['search:query'] }],
+  },
 ];
 const settings = { upstreamUrl: undefined, services: SERVICES };
 
@@ -28,7 +44,9 @@ describe('a deployment with three services', () => {
     const r = resources[id]!.Properties as { PathPart: string; ParentId: { Ref?: string } };
     return `${pathOf(r.ParentId.Ref)}/${r.PathPart}`;
   };
-  const upstreamMethods = methods.filter((m) => m.Integration?.Type === 'HTTP_PROXY').map((m) => ({ path: pathOf(m.ResourceId.Ref) || '/', uri: m.Integration.Uri as string }));
+  const upstreamMethods = methods
+    .filter((m) => m.Integration?.Type === 'HTTP_PROXY')
+    .map((m) => ({ path: pathOf(m.ResourceId.Ref) || '/', uri: m.Integration.Uri as string }));
 
   it('routes each prefix and everything below it to its own upstream, with or without the prefix as configured', () => {
     expect(upstreamMethods.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
@@ -44,7 +62,9 @@ describe('a deployment with three services', () => {
   });
 
   it('gives the authorizer, the token function and the admin function (grants) the services, without upstream URLs', () => {
-    const withServices = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[Env.services] !== undefined);
+    const withServices = Object.values(t.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.[Env.services] !== undefined,
+    );
     expect(withServices).toHaveLength(3);
     for (const fn of withServices) {
       const vars = fn.Properties.Environment.Variables as Record<string, string>;

@@ -5,7 +5,14 @@
  * from the authorizer's context.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/config';
+import {
+  METHOD_OVERRIDE_HEADERS,
+  PATH_OVERRIDE_HEADERS,
+  RESERVED_HEADER_PREFIX,
+  UpstreamHeader,
+  UpstreamHeaderSource,
+  type UpstreamHeaderKey,
+} from '../../common/config';
 import { buildApp, template, type BuiltApp } from './app';
 
 let built: BuiltApp;
@@ -36,12 +43,17 @@ describe('upstream header set in the synthesized integration', () => {
     const names = (Object.keys(UpstreamHeader) as UpstreamHeaderKey[]).map((key) => UpstreamHeader[key]);
     for (const method of upstreamMethods(built)) {
       const mapped = Object.keys(method.Integration.RequestParameters)
-        .filter((key) => key.startsWith('integration.request.header.') && key.toLowerCase().slice('integration.request.header.'.length).startsWith(RESERVED_HEADER_PREFIX))
+        .filter(
+          (key) =>
+            key.startsWith('integration.request.header.') && key.toLowerCase().slice('integration.request.header.'.length).startsWith(RESERVED_HEADER_PREFIX),
+        )
         .map((key) => key.slice('integration.request.header.'.length));
       expect(mapped.sort()).toEqual([...names].sort());
       for (const key of Object.keys(UpstreamHeader) as UpstreamHeaderKey[]) {
         const source = UpstreamHeaderSource[key];
-        expect(method.Integration.RequestParameters[`integration.request.header.${UpstreamHeader[key]}`]).toBe(source === null ? "''" : `context.authorizer.${source}`);
+        expect(method.Integration.RequestParameters[`integration.request.header.${UpstreamHeader[key]}`]).toBe(
+          source === null ? "''" : `context.authorizer.${source}`,
+        );
       }
     }
   });

@@ -61,20 +61,34 @@ describe('usage metering', () => {
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
     const clientUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'clients')))!;
     expect(clientUpdate.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [ClientAttr.clientId, ClientAttr.suspendedUntil, ClientAttr.suspendedReason, ClientAttr.suspendedAtMs, ClientAttr.status, ClientAttr.creditsUsed] },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          ClientAttr.clientId,
+          ClientAttr.suspendedUntil,
+          ClientAttr.suspendedReason,
+          ClientAttr.suspendedAtMs,
+          ClientAttr.status,
+          ClientAttr.creditsUsed,
+        ],
+      },
       Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
     expect(keyUpdate.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'] },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'],
+      },
       Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });
     // A key's quota is read, never written, by the metering function.
     const keyReads = statements.filter((s) => JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys'))).flatMap((s) => [s.Action].flat());
     expect(keyReads.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
+    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] },
+      Null: { 'events:source': 'false' },
+    });
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
   });
 
@@ -83,7 +97,9 @@ describe('usage metering', () => {
     const lag = alarms.find((a) => a.MetricName === 'MeteringLagMs');
     expect(lag).toMatchObject({ Threshold: METERING_LAG_ALARM_MS, ExtendedStatistic: 'p99' });
     expect(alarms.some((a) => a.MetricName === 'UsageAnomalies')).toBe(true);
-    expect(alarms.filter((a) => String(a.AlarmDescription).includes('metering') || String(a.AlarmDescription).includes('Access-log deliveries')).length).toBeGreaterThanOrEqual(2);
+    expect(
+      alarms.filter((a) => String(a.AlarmDescription).includes('metering') || String(a.AlarmDescription).includes('Access-log deliveries')).length,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it("wakes the fan-out for a client's or an API key's suspension as for its revocation", () => {
@@ -93,7 +109,9 @@ describe('usage metering', () => {
   });
 
   it("renders a suspended client's Deny with its own body through the ACCESS_DENIED gateway response, any other Deny as before", () => {
-    const response = Object.values(template(built.api).findResources('AWS::ApiGateway::GatewayResponse')).find((r) => r.Properties.ResponseType === 'ACCESS_DENIED')!;
+    const response = Object.values(template(built.api).findResources('AWS::ApiGateway::GatewayResponse')).find(
+      (r) => r.Properties.ResponseType === 'ACCESS_DENIED',
+    )!;
     const body = response.Properties.ResponseTemplates['application/json'] as string;
     expect(response.Properties.StatusCode).toBe('403');
     expect(body).toContain('#if("$context.authorizer.error" == "quota_exceeded")');
@@ -105,14 +123,21 @@ describe('usage metering', () => {
 
 describe('usage dashboard rows', () => {
   it('ranks clients by requests from the access log (Contributor Insights), and graphs metered denials by reason', () => {
-    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) => JSON.stringify(r.Properties.RuleName).includes('-top-clients'))!.Properties;
+    const rule = Object.values(template(built.api).findResources('AWS::CloudWatch::InsightRule')).find((r) =>
+      JSON.stringify(r.Properties.RuleName).includes('-top-clients'),
+    )!.Properties;
     expect(rule.RuleState).toBe('ENABLED');
     // The body is a Fn::Join around the access log group's Ref.
     const body = JSON.parse((rule.RuleBody['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'ACCESS_LOGS')).join(''));
-    expect(body).toMatchObject({ LogGroupNames: ['ACCESS_LOGS'], Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] }, AggregateOn: 'Count' });
+    expect(body).toMatchObject({
+      LogGroupNames: ['ACCESS_LOGS'],
+      Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] },
+      AggregateOn: 'Count',
+    });
     const dashboard = JSON.stringify(Object.values(template(built.api).findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
     expect(dashboard).toContain('Denied requests by reason (metered)');
-    for (const reason of ['access_denied', 'quota_exceeded', 'unauthorized']) expect(dashboard).toMatch(new RegExp(`DeniedRequests[^a-z]+reason[^a-z]+${reason}`));
+    for (const reason of ['access_denied', 'quota_exceeded', 'unauthorized'])
+      expect(dashboard).toMatch(new RegExp(`DeniedRequests[^a-z]+reason[^a-z]+${reason}`));
     expect(dashboard).toContain('INSIGHT_RULE_METRIC');
   });
 });

@@ -17,7 +17,8 @@ beforeAll(() => {
 });
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string | string[] };
-const resourcesOfType = (app: BuiltApp, type: string) => Object.values(template(app.api).toJSON().Resources as Record<string, Resource>).filter((r) => r.Type === type);
+const resourcesOfType = (app: BuiltApp, type: string) =>
+  Object.values(template(app.api).toJSON().Resources as Record<string, Resource>).filter((r) => r.Type === type);
 const logicalId = (app: BuiltApp, construct: { node: { defaultChild?: unknown } }) => app.api.getLogicalId(construct.node.defaultChild as never);
 const environment = (app: BuiltApp, fn: keyof BuiltApp['api']['functions']) =>
   template(app.api).toJSON().Resources[logicalId(app, app.api.functions[fn].fn)].Properties.Environment.Variables as Record<string, unknown>;
@@ -29,7 +30,7 @@ describe('usage keys on methods', () => {
     template(built.api).hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER' });
   });
 
-  it('requires it on the upstream methods and on none of Tollgate\'s own routes', () => {
+  it("requires it on the upstream methods and on none of Tollgate's own routes", () => {
     const upstream = methods(built).filter((m) => m.Integration.Type === 'HTTP_PROXY');
     const own = methods(built).filter((m) => m.Integration.Type !== 'HTTP_PROXY');
     expect(upstream).toHaveLength(2);
@@ -77,7 +78,9 @@ describe('the fallback usage key', () => {
     const other = buildApp({ apiStackId: 'TollgateStaging' });
     expect(fallback(other).Value).not.toBe(fallback(built).Value);
     expect(environment(other, 'authorizer')[Env.fallbackUsageKey]).toBe(fallback(other).Value);
-    expect(fallbackUsageKeyValue('Tollgate', 'Tollgate/Gateway/FallbackUsageKey')).not.toBe(fallbackUsageKeyValue('Tollgate', 'Tollgate/Other/FallbackUsageKey'));
+    expect(fallbackUsageKeyValue('Tollgate', 'Tollgate/Gateway/FallbackUsageKey')).not.toBe(
+      fallbackUsageKeyValue('Tollgate', 'Tollgate/Other/FallbackUsageKey'),
+    );
   });
 
   it('does not carry the Tollgate application tag, so the admin function cannot delete or move it', () => {
@@ -92,7 +95,7 @@ describe('the default usage plan', () => {
   });
 });
 
-describe('the admin function\'s usage registration settings', () => {
+describe("the admin function's usage registration settings", () => {
   it('names the default plan, the REST API and the stage', () => {
     const env = environment(built, 'admin');
     const [plan] = resourcesOfType(built, 'AWS::ApiGateway::UsagePlan');
@@ -195,7 +198,7 @@ function allowed(statements: readonly Statement[], request: Request): boolean {
   return statements.some((s) => s.Effect === 'Allow' && matches(s)) && !statements.some((s) => s.Effect === 'Deny' && matches(s));
 }
 
-describe('the admin function\'s API Gateway permissions', () => {
+describe("the admin function's API Gateway permissions", () => {
   const apigateway = () => roleStatements(built, 'admin').filter((s) => actionsOf(s).some((a) => a.startsWith('apigateway:')));
 
   it('cover exactly the calls the usage-plans adapter makes (every SDK command it imports has an entry here)', () => {
@@ -216,22 +219,27 @@ describe('the admin function\'s API Gateway permissions', () => {
     expect(allowed(apigateway(), request)).toBe(true);
     if (call.tagsOnCreate) {
       // API Gateway authorizes tags passed to a create as a TagResource (PUT /tags/{arn}) on the new resource.
-      expect(allowed(apigateway(), { action: 'apigateway:PUT', path: '/tags/arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A%2Fapikeys%2Fk123', requestTags: OUR_TAGS })).toBe(true);
+      expect(
+        allowed(apigateway(), { action: 'apigateway:PUT', path: '/tags/arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A%2Fapikeys%2Fk123', requestTags: OUR_TAGS }),
+      ).toBe(true);
     }
   });
 
-  it('allow binding and unbinding in the stack\'s default plan (tagged, keys inherit it)', () => {
+  it("allow binding and unbinding in the stack's default plan (tagged, keys inherit it)", () => {
     expect(allowed(apigateway(), { action: 'apigateway:POST', path: '/usageplans/pdefault/keys', resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
     expect(allowed(apigateway(), { action: 'apigateway:DELETE', path: '/usageplans/pdefault/keys/k1', resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
   });
 
   it.each<[string, Request]>([
     ['creating an untagged key', { action: 'apigateway:POST', path: '/apikeys' }],
-    ['creating a plan with a foreign application tag', { action: 'apigateway:POST', path: '/usageplans', requestTags: { [UsageNaming.applicationTag]: 'other' } }],
+    [
+      'creating a plan with a foreign application tag',
+      { action: 'apigateway:POST', path: '/usageplans', requestTags: { [UsageNaming.applicationTag]: 'other' } },
+    ],
     ['creating a key with an extra tag key', { action: 'apigateway:POST', path: '/apikeys', requestTags: { ...OUR_TAGS, owner: 'x' } }],
     ['tagging an existing resource with a foreign tag', { action: 'apigateway:PUT', path: '/tags/x', requestTags: { team: 'x' } }],
     ['deleting the default plan', { action: 'apigateway:DELETE', path: '/usageplans/pdefault', resourceTags: DEFAULT_PLAN_TAGS }],
-    ['changing the default plan\'s limits', { action: 'apigateway:PATCH', path: '/usageplans/pdefault', resourceTags: DEFAULT_PLAN_TAGS }],
+    ["changing the default plan's limits", { action: 'apigateway:PATCH', path: '/usageplans/pdefault', resourceTags: DEFAULT_PLAN_TAGS }],
     ['deleting the fallback key (untagged)', { action: 'apigateway:DELETE', path: '/apikeys/kfallback' }],
     ['deleting a foreign plan', { action: 'apigateway:DELETE', path: '/usageplans/pforeign', resourceTags: { team: 'x' } }],
     ['binding into a foreign plan', { action: 'apigateway:POST', path: '/usageplans/pforeign/keys' }],
@@ -246,16 +254,23 @@ describe('the admin function\'s API Gateway permissions', () => {
     const statements = apigateway();
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
-      for (const action of actionsOf(statement)) expect(['apigateway:GET', 'apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE']).toContain(action);
+      for (const action of actionsOf(statement))
+        expect(['apigateway:GET', 'apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE']).toContain(action);
       for (const resource of resourcesOf(statement)) expect(apigatewayPath(resource), JSON.stringify(resource)).toMatch(/^\/(apikeys|usageplans|tags)(\/|$)/);
       // Every wildcard resource of an Allow is conditioned on tags.
-      if (statement.Effect === 'Allow' && resourcesOf(statement).some((r) => apigatewayPath(r)!.includes('*'))) expect(statement.Condition, statement.Sid).toBeDefined();
+      if (statement.Effect === 'Allow' && resourcesOf(statement).some((r) => apigatewayPath(r)!.includes('*')))
+        expect(statement.Condition, statement.Sid).toBeDefined();
     }
   });
 
-  it('are given to the admin function only (rotation reads the stage\'s client certificates, nothing else: iam.test.ts)', () => {
+  it("are given to the admin function only (rotation reads the stage's client certificates, nothing else: iam.test.ts)", () => {
     for (const fn of ['authorizer', 'token'] as const) {
-      expect(roleStatements(built, fn).flatMap(actionsOf).filter((a) => a.startsWith('apigateway:')), fn).toEqual([]);
+      expect(
+        roleStatements(built, fn)
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('apigateway:')),
+        fn,
+      ).toEqual([]);
     }
     const rotation = roleStatements(built, 'rotation').filter((statement) => actionsOf(statement).some((a) => a.startsWith('apigateway:')));
     expect(rotation.flatMap(actionsOf)).toEqual(['apigateway:GET']);
@@ -263,7 +278,7 @@ describe('the admin function\'s API Gateway permissions', () => {
   });
 });
 
-describe('the stack\'s default plan and fallback key, against a compromised admin function', () => {
+describe("the stack's default plan and fallback key, against a compromised admin function", () => {
   const apigateway = () => roleStatements(built, 'admin').filter((s) => actionsOf(s).some((a) => a.startsWith('apigateway:')));
   // What the plan's and key's `Ref`s resolve to once deployed: API Gateway ids.
   const plan = () => 'pdflt12345';
@@ -283,12 +298,27 @@ describe('the stack\'s default plan and fallback key, against a compromised admi
   const CLIENT_TAGS = { [UsageNaming.clientTag]: 'mallory' };
 
   it.each<[string, () => Request[]]>([
-    ['tagging the default plan (its tags would then satisfy the client-tag Allows)', () => tagPaths(`/usageplans/${plan()}`).map((path) => ({ action: 'apigateway:PUT', path, requestTags: { ...OUR_TAGS, ...CLIENT_TAGS } }))],
+    [
+      'tagging the default plan (its tags would then satisfy the client-tag Allows)',
+      () => tagPaths(`/usageplans/${plan()}`).map((path) => ({ action: 'apigateway:PUT', path, requestTags: { ...OUR_TAGS, ...CLIENT_TAGS } })),
+    ],
     ['tagging the fallback key', () => tagPaths(`/apikeys/${fallback()}`).map((path) => ({ action: 'apigateway:PUT', path, requestTags: OUR_TAGS }))],
-    ['changing the default plan\'s limits, even once tagged as a client\'s', () => [{ action: 'apigateway:PATCH', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }]],
-    ['deleting the default plan, even once tagged as a client\'s', () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }]],
-    ['deleting the fallback key, even once tagged as a client\'s', () => [{ action: 'apigateway:DELETE', path: `/apikeys/${fallback()}`, resourceTags: OUR_TAGS }]],
-    ['unbinding the fallback key from the default plan (whose keys inherit its application tag)', () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}/keys/${fallback()}`, resourceTags: DEFAULT_PLAN_TAGS }]],
+    [
+      "changing the default plan's limits, even once tagged as a client's",
+      () => [{ action: 'apigateway:PATCH', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }],
+    ],
+    [
+      "deleting the default plan, even once tagged as a client's",
+      () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}`, resourceTags: OUR_TAGS }],
+    ],
+    [
+      "deleting the fallback key, even once tagged as a client's",
+      () => [{ action: 'apigateway:DELETE', path: `/apikeys/${fallback()}`, resourceTags: OUR_TAGS }],
+    ],
+    [
+      'unbinding the fallback key from the default plan (whose keys inherit its application tag)',
+      () => [{ action: 'apigateway:DELETE', path: `/usageplans/${plan()}/keys/${fallback()}`, resourceTags: DEFAULT_PLAN_TAGS }],
+    ],
   ])('refuse %s', (_what, requests) => {
     for (const request of requests()) expect(allowed(apigateway(), request), request.path).toBe(false);
   });
@@ -296,12 +326,16 @@ describe('the stack\'s default plan and fallback key, against a compromised admi
   it('still allow what registration does in the default plan: binding and unbinding client keys', () => {
     expect(allowed(apigateway(), { action: 'apigateway:POST', path: `/usageplans/${plan()}/keys`, resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
     expect(allowed(apigateway(), { action: 'apigateway:DELETE', path: `/usageplans/${plan()}/keys/kclient1234`, resourceTags: DEFAULT_PLAN_TAGS })).toBe(true);
-    expect(allowed(apigateway(), { action: 'apigateway:PUT', path: `/tags/${encodeURIComponent(arnOf('/apikeys/knew1234567'))}`, requestTags: OUR_TAGS })).toBe(true);
+    expect(allowed(apigateway(), { action: 'apigateway:PUT', path: `/tags/${encodeURIComponent(arnOf('/apikeys/knew1234567'))}`, requestTags: OUR_TAGS })).toBe(
+      true,
+    );
   });
 
   it('are denied in a policy of their own, attached to the admin role only, which no function depends on', () => {
     const policies = Object.values(template(built.api).findResources('AWS::IAM::Policy')) as Resource[];
-    const guards = policies.filter((p) => (p.Properties.PolicyDocument.Statement as Statement[]).some((s) => s.Effect === 'Deny' && actionsOf(s).some((a) => a.startsWith('apigateway:'))));
+    const guards = policies.filter((p) =>
+      (p.Properties.PolicyDocument.Statement as Statement[]).some((s) => s.Effect === 'Deny' && actionsOf(s).some((a) => a.startsWith('apigateway:'))),
+    );
     expect(guards).toHaveLength(1);
     const adminRole = built.api.getLogicalId(built.api.functions.admin.role.node.defaultChild as never);
     expect(guards[0]!.Properties.Roles).toEqual([{ Ref: adminRole }]);

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type _Record,
-} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -67,7 +61,7 @@ describe('DynamoDB Local harness', () => {
   // Real DynamoDB streams a TTL deletion as `REMOVE` from the `dynamodb.amazonaws.com` service
   // principal. DynamoDB Local 3.3.0 sends `eventName: "UNKNOWN_TO_SDK_VERSION"` without
   // `userIdentity` instead (seen on the wire); the local stream poller restores the real shape.
-  it('streams writes, and TTL deletions arrive as DynamoDB Local\'s old-image-only records', async () => {
+  it("streams writes, and TTL deletions arrive as DynamoDB Local's old-image-only records", async () => {
     // The TTL sweeper falls minutes behind on an instance holding the run's hundreds of tables
     // (CI saw no deletion within 90 s), so this test gets an instance with one set of tables.
     const ddb = await startDynamoDbLocal(START);

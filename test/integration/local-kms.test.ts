@@ -162,7 +162,10 @@ describe('local KMS: GetPublicKey and Sign', () => {
   it('signs ES256 over a RAW message and over its SHA-256 DIGEST, DER-encoded', async () => {
     const key = await createKey();
     const spki = await publicKey(key.KeyId!);
-    for (const [input, type] of [[message, 'RAW'], [sha(256, message), 'DIGEST']] as const) {
+    for (const [input, type] of [
+      [message, 'RAW'],
+      [sha(256, message), 'DIGEST'],
+    ] as const) {
       for (let round = 0; round < 8; round += 1) {
         const sig = await signature(key.KeyId!, input, 'ECDSA_SHA_256', type);
         expect(sig[0]).toBe(0x30);
@@ -194,7 +197,10 @@ describe('local KMS: GetPublicKey and Sign', () => {
     const key = await createKey({ KeySpec: 'RSA_2048' });
     const spki = await publicKey(key.KeyId!);
     const verifier = pss ? { key: spki, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 } : spki;
-    for (const [input, type] of [[message, 'RAW'], [sha(bits, message), 'DIGEST']] as const) {
+    for (const [input, type] of [
+      [message, 'RAW'],
+      [sha(bits, message), 'DIGEST'],
+    ] as const) {
       expect(verify(`sha${bits}`, message, verifier, await signature(key.KeyId!, input, algorithm, type))).toBe(true);
     }
   });
@@ -211,9 +217,9 @@ describe('local KMS: GetPublicKey and Sign', () => {
     await expect(signature(ec.KeyId!, Buffer.alloc(31), 'ECDSA_SHA_256', 'DIGEST')).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(signature(rsa.KeyId!, sha(256, message), 'RSASSA_PKCS1_V1_5_SHA_512', 'DIGEST')).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(signature(UNKNOWN_KEY, message, 'ECDSA_SHA_256')).rejects.toMatchObject({ name: 'NotFoundException' });
-    await expect(
-      client.send(new SignCommand({ KeyId: ec.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true })),
-    ).rejects.toMatchObject({ name: 'DryRunOperationException' });
+    await expect(client.send(new SignCommand({ KeyId: ec.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }))).rejects.toMatchObject({
+      name: 'DryRunOperationException',
+    });
   });
 });
 
@@ -250,9 +256,9 @@ describe('local KMS: key lifecycle', () => {
     await expect(client.send(new DisableKeyCommand({ KeyId: key.KeyId }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
     await expect(client.send(new EnableKeyCommand({ KeyId: key.KeyId }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
     await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
-    await expect(
-      client.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: [{ TagKey: 'a', TagValue: 'b' }] })),
-    ).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
+    await expect(client.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: [{ TagKey: 'a', TagValue: 'b' }] }))).rejects.toMatchObject({
+      name: 'KMSInvalidStateException',
+    });
 
     const cancelled = await client.send(new CancelKeyDeletionCommand({ KeyId: key.Arn }));
     expect(cancelled.KeyId).toBe(key.Arn);
@@ -263,8 +269,12 @@ describe('local KMS: key lifecycle', () => {
 
   it('defaults the waiting period to 30 days and bounds it to 7..30', async () => {
     const key = await createKey();
-    await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 3 }))).rejects.toMatchObject({ name: 'ValidationException' });
-    await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 31 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 3 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 31 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     await expect(client.send(new ScheduleKeyDeletionCommand({ KeyId: UNKNOWN_KEY }))).rejects.toMatchObject({ name: 'NotFoundException' });
     expect((await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId }))).PendingWindowInDays).toBe(30);
   });
@@ -307,13 +317,24 @@ describe('local KMS: ListKeys and tags', () => {
 
   it('adds and overwrites tags, and reports unknown keys', async () => {
     const key = await createKey({ Tags: [{ TagKey: 'ring', TagValue: 'a' }] });
-    await client.send(new TagResourceCommand({ KeyId: key.Arn, Tags: [{ TagKey: 'ring', TagValue: 'b' }, { TagKey: 'kid', TagValue: 'k2' }] }));
+    await client.send(
+      new TagResourceCommand({
+        KeyId: key.Arn,
+        Tags: [
+          { TagKey: 'ring', TagValue: 'b' },
+          { TagKey: 'kid', TagValue: 'k2' },
+        ],
+      }),
+    );
     const { Tags, Truncated } = await client.send(new ListResourceTagsCommand({ KeyId: key.KeyId }));
-    expect(Tags).toEqual([{ TagKey: 'ring', TagValue: 'b' }, { TagKey: 'kid', TagValue: 'k2' }]);
+    expect(Tags).toEqual([
+      { TagKey: 'ring', TagValue: 'b' },
+      { TagKey: 'kid', TagValue: 'k2' },
+    ]);
     expect(Truncated).toBe(false);
-    await expect(
-      client.send(new TagResourceCommand({ KeyId: UNKNOWN_KEY, Tags: [{ TagKey: 'a', TagValue: 'b' }] })),
-    ).rejects.toMatchObject({ name: 'NotFoundException' });
+    await expect(client.send(new TagResourceCommand({ KeyId: UNKNOWN_KEY, Tags: [{ TagKey: 'a', TagValue: 'b' }] }))).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
     await expect(client.send(new ListResourceTagsCommand({ KeyId: UNKNOWN_KEY }))).rejects.toMatchObject({ name: 'NotFoundException' });
     await expect(client.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: undefined }))).rejects.toMatchObject({ name: 'ValidationException' });
   });

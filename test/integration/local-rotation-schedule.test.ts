@@ -78,7 +78,9 @@ describe('the local rotation schedule', () => {
     await until(() => scheduledRuns().length > 0, 'the scheduled step that activates the key');
     const [run] = scheduledRuns();
     expect(run).toMatchObject({ event: 'rotation_run', action: 'step', scheduled: true });
-    expect(run!.changes).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'state', to: 'active' }), expect.objectContaining({ kind: 'state', to: 'retiring' })]));
+    expect(run!.changes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'state', to: 'active' }), expect.objectContaining({ kind: 'state', to: 'retiring' })]),
+    );
     // Only that one step changed something; the quiet instance never prints EMF.
     await moreSteps(2);
     expect(scheduledRuns()).toHaveLength(1);

@@ -23,12 +23,11 @@ const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-en
 async function countingEmptyReads(target: string): Promise<{ readonly proxy: HttpStub; emptyReads(): number }> {
   let empty = 0;
   const proxy = await startHttpStub(async (request) => {
-    const headers = Object.entries(request.headers).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string' && !HOP_BY_HOP.has(entry[0]),
-    );
+    const headers = Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && !HOP_BY_HOP.has(entry[0]));
     const upstream = await fetch(`${target}${request.url}`, { method: request.method, headers, body: request.method === 'GET' ? undefined : request.body });
     const body = await upstream.text();
-    if (String(request.headers['x-amz-target']).endsWith('.GetRecords') && upstream.ok && (JSON.parse(body) as { Records?: unknown[] }).Records?.length === 0) empty += 1;
+    if (String(request.headers['x-amz-target']).endsWith('.GetRecords') && upstream.ok && (JSON.parse(body) as { Records?: unknown[] }).Records?.length === 0)
+      empty += 1;
     const passed = [...upstream.headers].filter(([name]) => !HOP_BY_HOP.has(name) && name !== 'content-encoding');
     return { status: upstream.status, headers: Object.fromEntries(passed), body };
   });

@@ -72,7 +72,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const seen = new Map<string, number>();
 
   const server: Server = createServer((req, res) => {
-    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const operation =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '';
     seen.set(operation, (seen.get(operation) ?? 0) + 1);
     let applies = only === undefined || only.includes(operation);
     if (applies && after && after.remaining > 0) {
@@ -116,26 +119,24 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   /** To `res`, or nowhere (the answer is read and dropped). */
   function forward(req: IncomingMessage, res: ServerResponse | undefined): void {
-    const out = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        if (!res) return void answer.resume();
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (!res) return void answer.resume();
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     out.on('error', () => req.socket.destroy());
     req.pipe(out);
   }
 
-  const listen = (port: number) => new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
     });
-  });
   const stopListening = () =>
     new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();

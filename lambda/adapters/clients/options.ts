@@ -19,7 +19,14 @@
  * keeps every `@aws-sdk/*` import a module makes, and a function would load at cold start
  * every client a shared module imports. Import the factory from its own module.
  */
-import type { HandlerExecutionContext, HttpHandlerOptions, InitializeHandler, InitializeHandlerArguments, InitializeHandlerOutput, MetadataBearer } from '@smithy/types';
+import type {
+  HandlerExecutionContext,
+  HttpHandlerOptions,
+  InitializeHandler,
+  InitializeHandlerArguments,
+  InitializeHandlerOutput,
+  MetadataBearer,
+} from '@smithy/types';
 import { DependencyBudget, EndpointEnv } from '../../../common/config';
 import { classifyDependencyError } from '../dependency-errors';
 import { currentDeadline } from './deadline';
@@ -57,7 +64,10 @@ interface RequestHandlerLike {
 export interface BoundableClient {
   readonly config: { requestHandler: unknown };
   readonly middlewareStack: {
-    add(middleware: (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) => InitializeHandler<object, MetadataBearer>, options: object): void;
+    add(
+      middleware: (next: InitializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) => InitializeHandler<object, MetadataBearer>,
+      options: object,
+    ): void;
   };
 }
 

@@ -39,7 +39,9 @@ export function dynamoHttpOptionsFrom(env: Environment): DynamoHttpClientOptions
   }
   for (const name of UNSUPPORTED_VARIANTS) {
     if (env[name]?.toLowerCase() === 'true') {
-      throw new ConfigurationError(`environment variable ${name} is set: the authorizer's DynamoDB reader uses the regional endpoint only; set ${EndpointEnv.dynamodb} to the endpoint to use`);
+      throw new ConfigurationError(
+        `environment variable ${name} is set: the authorizer's DynamoDB reader uses the regional endpoint only; set ${EndpointEnv.dynamodb} to the endpoint to use`,
+      );
     }
   }
   const region = requireString(env, 'AWS_REGION');

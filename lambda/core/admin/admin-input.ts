@@ -14,7 +14,10 @@ export const ADMIN_PAGE_SIZE_DEFAULT = 25;
 /** Longest metadata key; values are scalars so an item can never exceed DynamoDB's nesting limits. */
 const METADATA_KEY_MAX = 64;
 
-const scope = z.string().max(Limits.maxScopeLength).regex(SCOPE_TOKEN_PATTERN, 'must be an RFC 6749 scope-token (printable ASCII, no space, quote or backslash)');
+const scope = z
+  .string()
+  .max(Limits.maxScopeLength)
+  .regex(SCOPE_TOKEN_PATTERN, 'must be an RFC 6749 scope-token (printable ASCII, no space, quote or backslash)');
 
 /**
  * Keys a JavaScript object does not hold as plain data. zod's record drops `__proto__`
@@ -26,7 +29,8 @@ const metadata = z
   .unknown()
   .superRefine((value, context) => {
     const reserved = typeof value === 'object' && value !== null ? RESERVED_METADATA_KEYS.filter((key) => Object.hasOwn(value, key)) : [];
-    if (reserved.length > 0) context.addIssue({ code: 'custom', message: `must not use the key(s) ${reserved.join(', ')} (reserved: ${RESERVED_METADATA_KEYS.join(', ')})` });
+    if (reserved.length > 0)
+      context.addIssue({ code: 'custom', message: `must not use the key(s) ${reserved.join(', ')} (reserved: ${RESERVED_METADATA_KEYS.join(', ')})` });
   })
   .pipe(z.record(z.string().min(1).max(METADATA_KEY_MAX), z.union([z.string(), z.number(), z.boolean()])))
   .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= Limits.maxMetadataBytes, {

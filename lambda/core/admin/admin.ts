@@ -6,15 +6,7 @@
 import { CLIENT_ID_PATTERN, Defaults, Limits, SECONDS_PER_DAY } from '../../../common/config';
 import { CredentialStatus, type SigningKeyRecord } from '../../../common/tables';
 import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../../common/tokens';
-import {
-  CreateKeyBody,
-  RollKeyBody,
-  RotateBody,
-  encodeCursor,
-  parseInput,
-  parseListQuery,
-  requireClientIdParameter,
-} from './admin-input';
+import { CreateKeyBody, RollKeyBody, RotateBody, encodeCursor, parseInput, parseListQuery, requireClientIdParameter } from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import type { ClientUsage, UsageView } from './client-usage';
@@ -249,7 +241,11 @@ export class Admin {
     return key;
   }
 
-  private auditRevoke(action: AuditAction, outcome: 'revoked' | 'already_revoked' | 'not_found', ids: { keyId?: string; jti?: string; clientId?: string }): void {
+  private auditRevoke(
+    action: AuditAction,
+    outcome: 'revoked' | 'already_revoked' | 'not_found',
+    ids: { keyId?: string; jti?: string; clientId?: string },
+  ): void {
     const result = outcome === 'revoked' ? 'success' : outcome === 'already_revoked' ? 'noop' : 'failure';
     this.ports.audit.record({ action, outcome: result, ...(outcome === 'revoked' ? {} : { reason: outcome }), ...ids });
   }

@@ -111,7 +111,8 @@ export class Idempotency {
     budgetMs: number = DependencyBudget.requestBudgetMs,
   ): Promise<Answer> {
     if (key === undefined) return execute();
-    if (!KEY_PATTERN.test(key)) throw new InvalidRequest(`The ${IDEMPOTENCY_KEY_HEADER} header must be 22 to 255 printable ASCII characters, random (a UUID v4 will do).`);
+    if (!KEY_PATTERN.test(key))
+      throw new InvalidRequest(`The ${IDEMPOTENCY_KEY_HEADER} header must be 22 to 255 printable ASCII characters, random (a UUID v4 will do).`);
     const nowMs = this.ports.now();
     const nowSeconds = Math.floor(nowMs / 1000);
     const record: IdempotencyRecord = {
@@ -129,7 +130,10 @@ export class Idempotency {
     if (!claim.claimed && claim.existing.salt !== record.salt) {
       const { existing } = claim;
       if (existing.fingerprint !== record.fingerprint) {
-        throw new IdempotencyConflict('idempotency_key_reused', `This ${IDEMPOTENCY_KEY_HEADER} was used for a different request; use a new key for a new request.`);
+        throw new IdempotencyConflict(
+          'idempotency_key_reused',
+          `This ${IDEMPOTENCY_KEY_HEADER} was used for a different request; use a new key for a new request.`,
+        );
       }
       if (existing.state === 'done') return replay(key, existing);
       const lockedUntil = existing.lockedUntilMs ?? 0;

@@ -51,12 +51,23 @@ export class ServiceGrants {
   /** Sets the scopes granted on one service; an empty list withdraws the service. */
   async set(clientIdParameter: string | undefined, serviceParameter: string | undefined, body: unknown): Promise<GrantsView> {
     const clientId = requireClientIdParameter(clientIdParameter);
-    if (this.ports.services.length === 0) throw new NotFound(ErrorCode.notFound, 'This deployment fronts one service (no services setting): grants apply per service, so there is none to grant on (docs/services.md).');
+    if (this.ports.services.length === 0)
+      throw new NotFound(
+        ErrorCode.notFound,
+        'This deployment fronts one service (no services setting): grants apply per service, so there is none to grant on (docs/services.md).',
+      );
     const service = this.ports.services.find((s) => s.name === serviceParameter);
-    if (service === undefined) throw new NotFound(ErrorCode.notFound, `No service of this deployment is named "${serviceParameter ?? ''}"; the services are ${this.ports.services.map((s) => s.name).join(', ')}.`);
+    if (service === undefined)
+      throw new NotFound(
+        ErrorCode.notFound,
+        `No service of this deployment is named "${serviceParameter ?? ''}"; the services are ${this.ports.services.map((s) => s.name).join(', ')}.`,
+      );
     const { scopes } = parseInput(GrantBody, body, 'body');
     const undefinedScopes = scopes.filter((scope) => !service.scopes.includes(scope));
-    if (undefinedScopes.length) throw new InvalidScope(`${undefinedScopes.join(' ')} ${undefinedScopes.length === 1 ? 'is not a scope' : 'are not scopes'} of the service ${service.name} (its scopes: ${service.scopes.join(' ') || 'none'}).`);
+    if (undefinedScopes.length)
+      throw new InvalidScope(
+        `${undefinedScopes.join(' ')} ${undefinedScopes.length === 1 ? 'is not a scope' : 'are not scopes'} of the service ${service.name} (its scopes: ${service.scopes.join(' ') || 'none'}).`,
+      );
     for (let attempt = 1; ; attempt += 1) {
       const before = await this.ports.read(clientId);
       if (before === null) {
@@ -81,4 +92,3 @@ export function grantedOn(grants: Grants | undefined, service: string): readonly
   if (grants === undefined) return undefined;
   return grants[service] ?? [];
 }
-

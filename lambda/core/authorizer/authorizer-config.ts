@@ -56,7 +56,8 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
 function fallbackUsageKeyFrom(env: Environment): string | undefined {
   const raw = env[Env.fallbackUsageKey];
   if (raw === undefined || raw === '') return undefined;
-  if (!USAGE_KEY_VALUE_PATTERN.test(raw)) throw new ConfigurationError(`environment variable ${Env.fallbackUsageKey} must be an API Gateway API key value (20–128 letters and digits)`);
+  if (!USAGE_KEY_VALUE_PATTERN.test(raw))
+    throw new ConfigurationError(`environment variable ${Env.fallbackUsageKey} must be an API Gateway API key value (20–128 letters and digits)`);
   return raw;
 }
 

@@ -261,12 +261,20 @@ export class Authorizer {
       entry.lastAllowed = allowed;
       return allowed;
     }
-    const reason = outcome === 'insufficient_scope' ? ForbidReason.insufficientScope : outcome === 'unmatched' ? ForbidReason.unmatchedRoute : ForbidReason.ambiguousPath;
+    const reason =
+      outcome === 'insufficient_scope' ? ForbidReason.insufficientScope : outcome === 'unmatched' ? ForbidReason.unmatchedRoute : ForbidReason.ambiguousPath;
     return this.forbid(entry, reason, service, arn);
   }
 
   private forbid(entry: CachedToken, reason: ForbidReason, service: RoutedService, arn: string): Forbidden {
-    return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, this.contextFor(entry, service), 'Deny', arn) };
+    return {
+      outcome: 'forbid',
+      reason,
+      clientId: entry.clientId,
+      jti: entry.jti,
+      kid: entry.kid,
+      response: responseOf(entry, this.contextFor(entry, service), 'Deny', arn),
+    };
   }
 
   /** What API Gateway passes on to the upstream for the token on a service. */
@@ -308,7 +316,13 @@ function responseOf(entry: CachedToken, context: AuthorizerContext, effect: 'All
  * A suspended client's Deny: its context also names the refusal and the seconds until the
  * suspension ends, which the gateway turns into the `quota_exceeded` answer and `Retry-After`.
  */
-function suspended(entry: CachedToken, arn: string, suspension: { readonly untilMs: number; readonly reason: string }, nowMs: number, context: AuthorizerContext): Forbidden {
+function suspended(
+  entry: CachedToken,
+  arn: string,
+  suspension: { readonly untilMs: number; readonly reason: string },
+  nowMs: number,
+  context: AuthorizerContext,
+): Forbidden {
   const reason = suspension.reason === 'anomaly' ? ForbidReason.suspended : ForbidReason.quotaExceeded;
   const retryAfter = String(Math.max(1, Math.ceil((suspension.untilMs - nowMs) / 1000)));
   // The gateway reads the refusal from two more context keys (common/config.ts `SuspensionContextKey`).

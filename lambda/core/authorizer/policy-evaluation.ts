@@ -37,7 +37,9 @@ function statementApplies(statement: Statement, methodArn: string, deny: boolean
   const actions = 'Action' in statement ? statement.Action : undefined;
   const notActions = 'NotAction' in statement ? statement.NotAction : undefined;
   const actionCovered =
-    actions !== undefined ? anyMatch(actions, (p) => globMatch(p.toLowerCase(), INVOKE_ACTION)) : notActions !== undefined && !anyMatch(notActions, (p) => globMatch(p.toLowerCase(), INVOKE_ACTION));
+    actions !== undefined
+      ? anyMatch(actions, (p) => globMatch(p.toLowerCase(), INVOKE_ACTION))
+      : notActions !== undefined && !anyMatch(notActions, (p) => globMatch(p.toLowerCase(), INVOKE_ACTION));
   if (!actionCovered) return false;
   const resources = 'Resource' in statement ? statement.Resource : undefined;
   const notResources = 'NotResource' in statement ? statement.NotResource : undefined;

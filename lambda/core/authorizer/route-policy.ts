@@ -28,7 +28,15 @@
  * unmatched routes are allowed: only paths the table does not know fall to that setting.
  */
 import type { PolicyDocument } from 'aws-lambda';
-import { canonicalPathSegment, checkedJson, HTTP_METHODS, routeRulesProblem, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../../common/config';
+import {
+  canonicalPathSegment,
+  checkedJson,
+  HTTP_METHODS,
+  routeRulesProblem,
+  type HttpMethod,
+  type RouteRule,
+  type UnmatchedRoutes,
+} from '../../../common/config';
 import { ConfigurationError } from '../shared/env';
 
 /** Distinct scope strings remembered with their precomputed grant. */
@@ -92,7 +100,8 @@ function compileRule(rule: RouteRule, index: number): CompiledRule {
             if (text.endsWith('+}')) return { kind: 'proxy' };
             if (text.startsWith('{')) return { kind: 'param' };
             const decoded = canonicalPathSegment(text);
-            if (decoded === undefined) throw new ConfigurationError(`route rule ${index} (${rule.method} ${rule.path}): segment "${text}" is not a plain, unambiguous path segment`);
+            if (decoded === undefined)
+              throw new ConfigurationError(`route rule ${index} (${rule.method} ${rule.path}): segment "${text}" is not a plain, unambiguous path segment`);
             return { kind: 'literal', text: decoded };
           });
   return { index, rule, methods, segments };
@@ -115,9 +124,7 @@ export class RoutePolicy {
       seen.add(key);
       return compileRule(rule, i);
     });
-    this.byMethod = HTTP_METHODS.map((m, i) =>
-      this.rules.filter((r) => r.methods.includes(m) || (i === HEAD && r.methods.includes(HTTP_METHODS[GET]!))),
-    );
+    this.byMethod = HTTP_METHODS.map((m, i) => this.rules.filter((r) => r.methods.includes(m) || (i === HEAD && r.methods.includes(HTTP_METHODS[GET]!))));
   }
 
   /** The (memoised) grant of a token's `scope` claim. */

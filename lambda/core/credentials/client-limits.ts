@@ -45,12 +45,7 @@ export function limitsFrom(body: LimitsBody): ClientLimits {
 }
 
 export function sameLimits(a: ClientLimits, b: ClientLimits): boolean {
-  return (
-    a.rateLimit === b.rateLimit &&
-    a.burstLimit === b.burstLimit &&
-    a.quota?.limit === b.quota?.limit &&
-    a.quota?.period === b.quota?.period
-  );
+  return a.rateLimit === b.rateLimit && a.burstLimit === b.burstLimit && a.quota?.limit === b.quota?.limit && a.quota?.period === b.quota?.period;
 }
 
 /** Which plan serves these limits: clients with the defaults share one plan (limits apply per key). */

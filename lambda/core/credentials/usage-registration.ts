@@ -197,8 +197,7 @@ export class UsageRegistrar {
     const name = UsageNaming.apiKey(client.clientId);
     const lookUp = () => this.step('look up API key', () => this.api.findApiKey(name, client.usageKey, client.usageKeyId));
     const created =
-      (await lookUp()) ??
-      (await this.step('create API key', () => this.api.createApiKey({ name, value: client.usageKey, tags: tagsOf(client.clientId) })));
+      (await lookUp()) ?? (await this.step('create API key', () => this.api.createApiKey({ name, value: client.usageKey, tags: tagsOf(client.clientId) })));
     // A conflict: the key exists (e.g. an earlier attempt's response was lost), so read it back.
     const key = created === 'exists' ? await lookUp() : created;
     if (key === undefined) throw new UsageStepFailed('create API key', new Error(`a key with this value exists, but not under the name ${name}`));
@@ -241,7 +240,14 @@ export class UsageRegistrar {
       progress.usagePlanId = target;
     } catch (error) {
       const fallback = target === defaultPlanId ? others[0]?.id : defaultPlanId;
-      if (fallback !== undefined && (await this.api.bindKey(fallback, keyId).then(() => true, () => false))) progress.usagePlanId = fallback;
+      if (
+        fallback !== undefined &&
+        (await this.api.bindKey(fallback, keyId).then(
+          () => true,
+          () => false,
+        ))
+      )
+        progress.usagePlanId = fallback;
       throw error;
     }
   }

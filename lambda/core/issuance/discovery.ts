@@ -10,7 +10,11 @@ import type { ResolvedService } from '../../../common/services';
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
 /** RFC 8414 §2, for a server that only issues client-credentials tokens. */
-export function authorizationServerMetadata(issuer: string, services: readonly ResolvedService[], signingAlgorithms: readonly string[]): Record<string, unknown> {
+export function authorizationServerMetadata(
+  issuer: string,
+  services: readonly ResolvedService[],
+  signingAlgorithms: readonly string[],
+): Record<string, unknown> {
   const base = issuer.replace(/\/+$/, '');
   return {
     issuer,

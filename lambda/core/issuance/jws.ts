@@ -25,12 +25,7 @@ export function base64url(input: Uint8Array | string): string {
   return Buffer.from(input).toString('base64url');
 }
 
-export async function signCompactJws(
-  header: object,
-  payload: object,
-  key: SigningKeyRef,
-  signer: Signer,
-): Promise<string> {
+export async function signCompactJws(header: object, payload: object, key: SigningKeyRef, signer: Signer): Promise<string> {
   const spec = ALGORITHMS.get(key.alg);
   if (!spec) throw new Error(`unsupported JWS algorithm ${key.alg}`);
   const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;

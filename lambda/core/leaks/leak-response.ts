@@ -110,7 +110,14 @@ export class LeakResponder {
       await this.ports.events.publish([
         {
           detailType: KEY_LEAKED_DETAIL_TYPE,
-          detail: { clientId: key.clientId, keyId: key.keyId, action: outcome, foundBy: reporter, ...where, ...(report.type !== undefined && { type: clip(report.type) }) },
+          detail: {
+            clientId: key.clientId,
+            keyId: key.keyId,
+            action: outcome,
+            foundBy: reporter,
+            ...where,
+            ...(report.type !== undefined && { type: clip(report.type) }),
+          },
           time: nowSeconds,
         },
       ]);

@@ -167,14 +167,21 @@ function statusRevocation(
  * `suspendedUntil` that changed on an active client or key. The entry lives until the later of the new and the old end, so a
  * lifting (whose end is now) outlives, in every view, the suspension it ends.
  */
-function suspensionChange(spec: SuspensionSpec, newImage: Image, oldImage: Image | undefined, approximateMs: number | undefined, clock: RevocationClock): RevocationEntry | undefined {
+function suspensionChange(
+  spec: SuspensionSpec,
+  newImage: Image,
+  oldImage: Image | undefined,
+  approximateMs: number | undefined,
+  clock: RevocationClock,
+): RevocationEntry | undefined {
   const until = optionalNumber(newImage, spec.until);
   const atMs = optionalNumber(newImage, spec.atMs);
   if (until === undefined || optionalString(newImage, spec.status) !== CredentialStatus.Active) return undefined;
   const oldUntil = oldImage ? optionalNumber(oldImage, spec.until) : undefined;
   if (oldImage && oldUntil === until && optionalNumber(oldImage, spec.atMs) === atMs) return undefined;
   const reason = optionalString(newImage, spec.reason) ?? 'quota_exceeded';
-  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason)) throw new MalformedStreamRecord(`attribute "${spec.reason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
+  if (!(SUSPENSION_REASONS as readonly string[]).includes(reason))
+    throw new MalformedStreamRecord(`attribute "${spec.reason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
   const subject = requiredValue(newImage, spec.key);
   return {
     kind: spec.kind,
@@ -185,7 +192,12 @@ function suspensionChange(spec: SuspensionSpec, newImage: Image, oldImage: Image
 }
 
 /** The ring's head item carries no key; a key item is revoked when `compromisedAt` first appears. */
-function compromiseRevocation(newImage: Image, oldImage: Image | undefined, approximateMs: number | undefined, clock: RevocationClock): RevocationEntry | undefined {
+function compromiseRevocation(
+  newImage: Image,
+  oldImage: Image | undefined,
+  approximateMs: number | undefined,
+  clock: RevocationClock,
+): RevocationEntry | undefined {
   const kid = requiredValue(newImage, SigningKeyAttr.kid);
   if (kid === RING_HEAD_KID) return undefined;
   const compromisedAt = optionalNumber(newImage, SigningKeyAttr.compromisedAt);

@@ -19,7 +19,15 @@
  *   to `maxStalenessMs`; after that they fail closed.
  */
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
-import { FEED_LOOKBACK_MS, feedPartitionsBetween, feedSortKey, parseSuspensionValue, RevocationKind, type RevocationEntry, type SuspensionReason } from '../../../common/tables';
+import {
+  FEED_LOOKBACK_MS,
+  feedPartitionsBetween,
+  feedSortKey,
+  parseSuspensionValue,
+  RevocationKind,
+  type RevocationEntry,
+  type SuspensionReason,
+} from '../../../common/tables';
 import { SingleFlight } from '../shared/single-flight';
 
 /** A feed entry with its sort key, as the reader returns it. */

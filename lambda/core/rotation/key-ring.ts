@@ -63,10 +63,7 @@ export interface RingState {
 }
 
 /** What an invocation asks of the ring. */
-export type RingIntent =
-  | { readonly kind: 'step' }
-  | { readonly kind: 'rotate' }
-  | { readonly kind: 'compromised'; readonly kid: string };
+export type RingIntent = { readonly kind: 'step' } | { readonly kind: 'rotate' } | { readonly kind: 'compromised'; readonly kid: string };
 
 /** A KMS key made for the ring and not yet written to it. */
 export interface NewKeyMaterial {
@@ -139,7 +136,11 @@ export function usesNewKey(transition: RingTransition, kid: string): boolean {
  * when one of them was the active key.
  */
 function retireCompromised(draft: RingDraft, kid: string | undefined): string | undefined {
-  if (kid !== undefined && !draft.get(kid)) throw new UnknownSigningKey(kid, draft.keys().map((key) => key.kid));
+  if (kid !== undefined && !draft.get(kid))
+    throw new UnknownSigningKey(
+      kid,
+      draft.keys().map((key) => key.kid),
+    );
   const victims = draft
     .keys()
     .filter((key) => (key.kid === kid && key.compromisedAt === undefined) || (key.compromisedAt !== undefined && key.state !== SigningKeyState.Retired));
@@ -269,11 +270,7 @@ class RingDraft {
   }
 
   startRetiring(kid: string, reason: string): void {
-    this.update(
-      kid,
-      { state: SigningKeyState.Retiring, retiringAt: this.now, verifyUntil: this.now + this.timing.retiringSeconds },
-      reason,
-    );
+    this.update(kid, { state: SigningKeyState.Retiring, retiringAt: this.now, verifyUntil: this.now + this.timing.retiringSeconds }, reason);
   }
 
   create(record: SigningKeyRecord, reason: string): void {
@@ -328,10 +325,7 @@ export function deletionScheduled(record: SigningKeyRecord, nowSeconds: number):
 /** Retired records whose KMS key is certainly deleted by now. */
 export function prunable(keys: readonly SigningKeyRecord[], nowSeconds: number, timing: RingTiming): SigningKeyRecord[] {
   return keys.filter(
-    (key) =>
-      key.state === SigningKeyState.Retired &&
-      key.deletionScheduledAt !== undefined &&
-      nowSeconds >= key.deletionScheduledAt + timing.pruneAfterSeconds,
+    (key) => key.state === SigningKeyState.Retired && key.deletionScheduledAt !== undefined && nowSeconds >= key.deletionScheduledAt + timing.pruneAfterSeconds,
   );
 }
 

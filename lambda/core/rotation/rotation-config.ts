@@ -68,8 +68,12 @@ function upstreamCertificatesFrom(env: Environment): UpstreamCertificates | unde
   const presented = id(Env.upstreamCertificateId);
   const next = id(Env.nextUpstreamCertificateId);
   if (next === undefined) return presented === undefined ? undefined : { presented };
-  if (presented === undefined) throw new ConfigurationError(`environment variable ${Env.nextUpstreamCertificateId} is set without ${Env.upstreamCertificateId}`);
-  if (next === presented) throw new ConfigurationError(`environment variables ${Env.upstreamCertificateId} and ${Env.nextUpstreamCertificateId} name the same certificate, "${next}"`);
+  if (presented === undefined)
+    throw new ConfigurationError(`environment variable ${Env.nextUpstreamCertificateId} is set without ${Env.upstreamCertificateId}`);
+  if (next === presented)
+    throw new ConfigurationError(
+      `environment variables ${Env.upstreamCertificateId} and ${Env.nextUpstreamCertificateId} name the same certificate, "${next}"`,
+    );
   return { presented, next };
 }
 

@@ -25,9 +25,7 @@ export class UnknownSigningKey extends Error {
     readonly kid: string,
     knownKids: readonly string[],
   ) {
-    super(
-      `no signing key with kid "${kid}" in the ring; known kids: ${knownKids.length ? knownKids.join(', ') : '(none: the ring is empty)'}`,
-    );
+    super(`no signing key with kid "${kid}" in the ring; known kids: ${knownKids.length ? knownKids.join(', ') : '(none: the ring is empty)'}`);
   }
 }
 

@@ -44,10 +44,7 @@ export async function checkHygiene(deps: HygieneDependencies, nowSeconds: number
   ]);
   deps.metrics.record(HygieneMetric.expiring, expiring.items.length, 'Count');
   deps.metrics.record(HygieneMetric.stale, stale.items.length, 'Count');
-  const entries = [
-    ...expiring.items.map((key) => expiringEvent(key, nowSeconds)),
-    ...stale.items.map((key) => staleEvent(key, nowSeconds)),
-  ];
+  const entries = [...expiring.items.map((key) => expiringEvent(key, nowSeconds)), ...stale.items.map((key) => staleEvent(key, nowSeconds))];
   return {
     expiringWithinDays: expiryWarningDays,
     unusedForDays: staleKeyDays,

@@ -131,7 +131,12 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     try {
       if (holds(await deps.store.snapshot(), spare.kmsKeyArn)) return;
       await deps.keys.scheduleDeletion(spare.kmsKeyArn, timing.deletionWindowDays);
-      log.change({ kind: 'kms-deletion-scheduled', kid: spare.kid, kmsKeyArn: spare.kmsKeyArn, reason: 'made for a ring write that another run won; not needed' });
+      log.change({
+        kind: 'kms-deletion-scheduled',
+        kid: spare.kid,
+        kmsKeyArn: spare.kmsKeyArn,
+        reason: 'made for a ring write that another run won; not needed',
+      });
       deps.metrics.record(RotationMetric.kmsDeletionsScheduled, 1, 'Count');
     } catch (error) {
       log.problem(`could not discard unused KMS key ${spare.kmsKeyArn} (${describeError(error)}); reconciliation will`, { kid: spare.kid });
@@ -218,7 +223,11 @@ export function createRotationService(deps: RotationDependencies): RotationServi
           await housekeeping(log);
           return finish(request, log, { hygiene: await hygieneReport(false, log) });
         case 'step': {
-          const reconciliation = await reconcileKmsKeys({ store: deps.store, keys: deps.keys, deletionWindowDays: timing.deletionWindowDays }, nowSeconds(), log);
+          const reconciliation = await reconcileKmsKeys(
+            { store: deps.store, keys: deps.keys, deletionWindowDays: timing.deletionWindowDays },
+            nowSeconds(),
+            log,
+          );
           await advance({ kind: 'step' }, log);
           await housekeeping(log);
           const [hygiene, upstreamCertificates] = await Promise.all([hygieneReport(true, log), certificatesReport(log)]);

@@ -176,7 +176,8 @@ function networkSpread(state: Baseline, m: MinuteCounts, settings: AnomalySettin
     if (fresh.length === 0) continue;
     const recent = new Set(networks);
     for (const [network, last] of Object.entries(state.keyNetworks?.[keyId] ?? {})) if (last >= since) recent.add(network);
-    if (recent.size >= settings.spreadNetworks) anomalies.push({ rule: 'key_network_spread', minute: m.minute, baseline: recent.size - fresh.length, observed: recent.size, keyId });
+    if (recent.size >= settings.spreadNetworks)
+      anomalies.push({ rule: 'key_network_spread', minute: m.minute, baseline: recent.size - fresh.length, observed: recent.size, keyId });
   }
   return anomalies;
 }
@@ -201,7 +202,16 @@ function rememberKeyNetworks(known: Baseline['keyNetworks'], m: MinuteCounts, se
   }
   const newest = (networks: Record<string, number>) => Math.max(...Object.values(networks));
   const keys = [...merged].sort((a, b) => newest(b[1]) - newest(a[1])).slice(0, settings.knownNetworksMax);
-  return Object.fromEntries(keys.map(([keyId, networks]) => [keyId, Object.fromEntries(Object.entries(networks).sort((a, b) => b[1] - a[1]).slice(0, settings.spreadNetworks))]));
+  return Object.fromEntries(
+    keys.map(([keyId, networks]) => [
+      keyId,
+      Object.fromEntries(
+        Object.entries(networks)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, settings.spreadNetworks),
+      ),
+    ]),
+  );
 }
 
 function round(n: number): number {
@@ -283,7 +293,14 @@ export class AnomalyMonitor {
     const flaggedKeys = [...new Set(anomalies.flatMap((a) => (a.keyId !== undefined ? [a.keyId] : (minutes.find((m) => m.minute === a.minute)?.keys ?? []))))];
     const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(flaggedKeys, nowSeconds) : undefined;
     const flags = anomalies.map(
-      (a): AnomalyFlag => ({ ...a, clientId, response, flaggedAt: nowSeconds, ...(suspendedUntil !== undefined && { suspendedUntil }), ...(revokedKeys !== undefined && { revokedKeys }) }),
+      (a): AnomalyFlag => ({
+        ...a,
+        clientId,
+        response,
+        flaggedAt: nowSeconds,
+        ...(suspendedUntil !== undefined && { suspendedUntil }),
+        ...(revokedKeys !== undefined && { revokedKeys }),
+      }),
     );
     for (const flag of flags) {
       await this.ports.record(flag);

@@ -81,7 +81,8 @@ export function classify(record: AccessRecord): Outcome {
   if (type === undefined) return ALLOWED;
   if (type === 'THROTTLED') return THROTTLED;
   // A suspended client's Deny is an ACCESS_DENIED whose context names the suspension.
-  if (type === 'ACCESS_DENIED' && (record.authorizerError === 'quota_exceeded' || record.authorizerError === 'suspended')) return DENIED.get(record.authorizerError)!;
+  if (type === 'ACCESS_DENIED' && (record.authorizerError === 'quota_exceeded' || record.authorizerError === 'suspended'))
+    return DENIED.get(record.authorizerError)!;
   return DENIED.get(type.toLowerCase()) ?? DENIED.get('other')!;
 }
 
@@ -185,7 +186,9 @@ export class RouteLabeler {
       const raw = rule.path === '/' ? [] : rule.path.slice(1).split('/');
       const greedy = raw.length > 0 && /^\{[A-Za-z0-9_]+\+\}$/.test(raw[raw.length - 1]!);
       const segments = (greedy ? raw.slice(0, -1) : raw).map((s) => (/^\{[A-Za-z0-9_]+\}$/.test(s) ? undefined : canonicalPathSegment(s)));
-      const methods = new Set(rule.method === 'ANY' ? ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] : rule.method === 'GET' ? ['GET', 'HEAD'] : [rule.method]);
+      const methods = new Set(
+        rule.method === 'ANY' ? ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] : rule.method === 'GET' ? ['GET', 'HEAD'] : [rule.method],
+      );
       return { label: `${rule.method} ${rule.path}`, methods, segments, greedy };
     });
   }
@@ -285,7 +288,8 @@ export function meterLines(lines: Iterable<string>, routes: RouteLabeler): Meter
     addOutcome(countsOf(entry.routes, routes.label(record)), outcome);
     const network = sourceNetwork(record.sourceIp);
     if (network !== undefined && entry.networks.size < USAGE_NETWORKS_MAX) entry.networks.add(network);
-    if (network !== undefined && record.keyId !== undefined && entry.keyNetworks.size < USAGE_NETWORKS_MAX) entry.keyNetworks.add(keyNetwork(record.keyId, wideNetwork(network)));
+    if (network !== undefined && record.keyId !== undefined && entry.keyNetworks.size < USAGE_NETWORKS_MAX)
+      entry.keyNetworks.add(keyNetwork(record.keyId, wideNetwork(network)));
   }
   return { minutes: [...minutes.values()], lines: read, unattributed, ignored };
 }

@@ -37,7 +37,14 @@ export interface QuotaView {
   /** The current period and what was used in it (allowed requests, as metered). */
   readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
   /** Credits: what they granted so far, what was used, what is left, the refill and when it comes. */
-  readonly credits?: { readonly granted: number; readonly used: number; readonly remaining: number; readonly refill: number; readonly period: string; readonly nextRefill: number };
+  readonly credits?: {
+    readonly granted: number;
+    readonly used: number;
+    readonly remaining: number;
+    readonly refill: number;
+    readonly period: string;
+    readonly nextRefill: number;
+  };
   /** Epoch seconds, while a suspension is in force. */
   readonly suspendedUntil?: number;
 }
@@ -99,7 +106,12 @@ export class QuotaAdmin {
     const clientId = requireClientIdParameter(clientIdParameter);
     const { quota } = parseInput(QuotaBody, body, 'body');
     if ((await this.store.setQuota(clientId, quota ?? undefined)) === 'client_not_found') throw clientNotFound();
-    this.audit.record({ action: AuditAction.clientQuota, outcome: 'success', clientId, limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none' });
+    this.audit.record({
+      action: AuditAction.clientQuota,
+      outcome: 'success',
+      clientId,
+      limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none',
+    });
     return this.view(clientId);
   }
 
@@ -114,7 +126,12 @@ export class QuotaAdmin {
     const value = credits === null ? undefined : { ...credits, setAt: Math.floor(nowMs / 1000) };
     if ((await this.store.setCredits(clientId, value)) === 'client_not_found') throw clientNotFound();
     await this.store.resume(clientId, nowMs);
-    this.audit.record({ action: AuditAction.clientQuota, outcome: 'success', clientId, limits: credits ? `credits=${credits.remaining}+${credits.refill}/${credits.period}` : 'credits=none' });
+    this.audit.record({
+      action: AuditAction.clientQuota,
+      outcome: 'success',
+      clientId,
+      limits: credits ? `credits=${credits.remaining}+${credits.refill}/${credits.period}` : 'credits=none',
+    });
     return this.view(clientId);
   }
 
@@ -137,7 +154,13 @@ export class QuotaAdmin {
     const { quota } = parseInput(QuotaBody, body, 'body');
     if ((await this.store.setKeyQuota(keyId, quota ?? undefined)) === 'key_not_found') throw keyNotFound();
     const view = await this.keyView(keyId);
-    this.audit.record({ action: AuditAction.keyQuota, outcome: 'success', keyId, clientId: view.clientId, limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none' });
+    this.audit.record({
+      action: AuditAction.keyQuota,
+      outcome: 'success',
+      keyId,
+      clientId: view.clientId,
+      limits: quota ? `metered=${quota.limit}/${quota.period}` : 'metered=none',
+    });
     return view;
   }
 
@@ -147,7 +170,13 @@ export class QuotaAdmin {
     if ((await this.store.keyState(keyId)).clientId === undefined) throw keyNotFound();
     const lifted = await this.store.resumeKey(keyId, this.now());
     const view = await this.keyView(keyId);
-    this.audit.record({ action: AuditAction.keyResume, outcome: lifted ? 'success' : 'noop', keyId, clientId: view.clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
+    this.audit.record({
+      action: AuditAction.keyResume,
+      outcome: lifted ? 'success' : 'noop',
+      keyId,
+      clientId: view.clientId,
+      ...(lifted ? {} : { reason: 'not_suspended' }),
+    });
     return view;
   }
 
@@ -171,7 +200,13 @@ export class QuotaAdmin {
     if (state.quota === undefined) return { clientId, ...(credits && { credits }), ...suspended };
     const bounds = quotaPeriodBounds(state.quota.period, nowSeconds);
     const used = await this.store.used(clientId, bounds.start, nowSeconds);
-    return { clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...(credits && { credits }), ...suspended };
+    return {
+      clientId,
+      quota: state.quota,
+      period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) },
+      ...(credits && { credits }),
+      ...suspended,
+    };
   }
 
   private creditsView(credits: Credits, used: number, nowSeconds: number): NonNullable<QuotaView['credits']> {

@@ -65,7 +65,11 @@ export function refillsBetween(period: QuotaPeriod, from: number, to: number): n
 }
 
 /** What the credits grant by `nowSeconds`, what is left, and when the next refill comes. */
-export function creditBalance(credits: Credits, used: number, nowSeconds: number): { readonly granted: number; readonly balance: number; readonly nextRefill: number } {
+export function creditBalance(
+  credits: Credits,
+  used: number,
+  nowSeconds: number,
+): { readonly granted: number; readonly balance: number; readonly nextRefill: number } {
   const granted = credits.remaining + credits.refill * refillsBetween(credits.period, credits.setAt, nowSeconds);
   return { granted, balance: granted - used, nextRefill: quotaPeriodBounds(credits.period, nowSeconds).end };
 }
@@ -136,7 +140,8 @@ export function quotaPorts(store: Omit<QuotaPorts, 'publish'>, publish: QuotaPor
 export function meteredKeys(minutes: Iterable<{ readonly clientId: string; readonly keys: ReadonlyMap<string, { readonly allowed: number }> }>): MeteredKey[] {
   const keys = new Map<string, MeteredKey>();
   for (const minute of minutes) {
-    for (const [keyId, counts] of minute.keys) if (counts.allowed > 0 && KEY_ID_PATTERN.test(keyId) && !keys.has(keyId)) keys.set(keyId, { clientId: minute.clientId, keyId });
+    for (const [keyId, counts] of minute.keys)
+      if (counts.allowed > 0 && KEY_ID_PATTERN.test(keyId) && !keys.has(keyId)) keys.set(keyId, { clientId: minute.clientId, keyId });
   }
   return [...keys.values()];
 }

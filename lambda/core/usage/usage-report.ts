@@ -129,7 +129,8 @@ export class UsageReports {
   async clientUsage(clientIdParameter: string | undefined, query: Query): Promise<UsageSeriesView> {
     const clientId = requireClientIdParameter(clientIdParameter);
     const input = parseInput(UsageQuery, query ?? {}, 'query');
-    if (input.keyId !== undefined && input.route !== undefined) throw new InvalidRequest('Invalid query: give keyId or route, not both (a series counts one dimension).');
+    if (input.keyId !== undefined && input.route !== undefined)
+      throw new InvalidRequest('Invalid query: give keyId or route, not both (a series counts one dimension).');
     const granularity = input.granularity ?? 'minute';
     const size = GRANULARITY_SECONDS[granularity];
     const to = bucketStart(input.to ?? Math.floor(this.now() / 1000), granularity);
@@ -137,7 +138,9 @@ export class UsageReports {
     if (from > to) throw new InvalidRequest('Invalid query: from must not be after to.');
     const points = (to - from) / size + 1;
     if (points > USAGE_POINTS_MAX) {
-      throw new InvalidRequest(`Invalid query: from..to spans ${points} ${granularity}s; at most ${USAGE_POINTS_MAX} points per request (use a coarser granularity).`);
+      throw new InvalidRequest(
+        `Invalid query: from..to spans ${points} ${granularity}s; at most ${USAGE_POINTS_MAX} points per request (use a coarser granularity).`,
+      );
     }
     const series =
       input.keyId !== undefined
@@ -212,7 +215,15 @@ function pointOf(start: number, row: Record<string, unknown> | undefined, withNe
 
 function totalsOf(points: readonly UsagePoint[]): UsageSeriesView['totals'] {
   const deniedBy: Partial<Record<DenialReason, number>> = {};
-  for (const point of points) for (const [reason, n] of Object.entries(point.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
+  for (const point of points)
+    for (const [reason, n] of Object.entries(point.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
   const sum = (field: 'requests' | 'allowed' | 'throttled' | 'serverErrors' | 'denied') => points.reduce((n, p) => n + p[field], 0);
-  return { requests: sum('requests'), allowed: sum('allowed'), throttled: sum('throttled'), serverErrors: sum('serverErrors'), denied: sum('denied'), deniedBy };
+  return {
+    requests: sum('requests'),
+    allowed: sum('allowed'),
+    throttled: sum('throttled'),
+    serverErrors: sum('serverErrors'),
+    denied: sum('denied'),
+    deniedBy,
+  };
 }

@@ -13,7 +13,7 @@ import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import type { Decision } from '../../../lambda/core/authorizer/authorizer';
 import { createAuthorizer } from '../../../lambda/core/authorizer/create-authorizer';
-import { createTables, localDynamoClient, startDynamoDbLocal, tableNames, } from '../../../local/dynamodb';
+import { createTables, localDynamoClient, startDynamoDbLocal, tableNames } from '../../../local/dynamodb';
 import { dynamoEndpoint, freshTables } from '../../support/aws';
 import { tempDirs } from '../../support/temp-dirs';
 import { authorizerEvent, SETTINGS } from '../../unit/authorizer/support/fixtures';
@@ -61,7 +61,11 @@ describe('authorizer handler module against DynamoDB Local', () => {
     // Typically within one or two polls; the bound only has to outlast a GC pause or a starved
     // JVM on a loaded CI host (the shared DynamoDB Local serves both workers).
     const refusedAfter = await eventually(
-      () => handler(authorizerEvent(revokedToken)).then(() => false, (error: Error) => error.message === 'Unauthorized'),
+      () =>
+        handler(authorizerEvent(revokedToken)).then(
+          () => false,
+          (error: Error) => error.message === 'Unauthorized',
+        ),
       30_000,
     );
     expect(refusedAfter).toBeDefined();
@@ -86,7 +90,10 @@ describe('authorizer while DynamoDB Local is down', () => {
     const connect = async () => {
       const dynamo = await startDynamoDbLocal({ dataDir, startTimeoutMs: 120_000 });
       const client = localDynamoClient(dynamo.endpoint);
-      stops.push(() => dynamo.stop(), async () => client.destroy());
+      stops.push(
+        () => dynamo.stop(),
+        async () => client.destroy(),
+      );
       doc = DynamoDBDocumentClient.from(client);
       return { dynamo, client };
     };
@@ -101,7 +108,10 @@ describe('authorizer while DynamoDB Local is down', () => {
       { ...SETTINGS, revocationPollMs: POLL_MS, revocationMaxStalenessS: maxStalenessS },
       {
         keySource: { load: () => new DynamoSigningKeyStore(doc, names.signingKeys).load() },
-        feed: { read: (partitions, afterSeq) => new RevocationFeedReader(sdkQueryClient(doc), names.revocations, { requestTimeoutMs: 1000 }).read(partitions, afterSeq) },
+        feed: {
+          read: (partitions, afterSeq) =>
+            new RevocationFeedReader(sdkQueryClient(doc), names.revocations, { requestTimeoutMs: 1000 }).read(partitions, afterSeq),
+        },
         now: () => clockMs,
       },
     );
@@ -121,10 +131,14 @@ describe('authorizer while DynamoDB Local is down', () => {
     expect(await decide()).toMatchObject({ outcome: 'reject', reason: 'revocation_view_stale' });
 
     await connect();
-    const recoveredAfter = await eventually(async () => {
-      clockMs += POLL_MS;
-      return (await decide()).outcome === 'allow';
-    }, 30_000, 100);
+    const recoveredAfter = await eventually(
+      async () => {
+        clockMs += POLL_MS;
+        return (await decide()).outcome === 'allow';
+      },
+      30_000,
+      100,
+    );
     expect(recoveredAfter).toBeDefined();
   }, 300_000);
 });

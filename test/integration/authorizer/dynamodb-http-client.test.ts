@@ -39,15 +39,20 @@ async function stub(handler: StubHandler): Promise<HttpStub> {
 }
 
 const QUERY = ringQuery('ring-table');
-const failure = (promise: Promise<unknown>) => promise.then(
-  () => expect.unreachable('the call succeeded'),
-  (error: unknown) => error as DynamoHttpError,
-);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.unreachable('the call succeeded'),
+    (error: unknown) => error as DynamoHttpError,
+  );
 
 describe('DynamoHttpClient against DynamoDB Local', () => {
   it('reads the signing-key ring exactly as the SDK-backed store reads it', async () => {
     const tables = await freshTables();
-    await putKeys(tables.doc, tables.names.signingKeys, [generateTestKey('ES256'), generateTestKey('RS256'), generateTestKey('ES256', { verifyUntil: 1_900_000_000 })]);
+    await putKeys(tables.doc, tables.names.signingKeys, [
+      generateTestKey('ES256'),
+      generateTestKey('RS256'),
+      generateTestKey('ES256', { verifyUntil: 1_900_000_000 }),
+    ]);
     const light = await new SigningKeyRingReader(client(dynamoEndpoint()), tables.names.signingKeys).load();
     const sdk = await new DynamoSigningKeyStore(tables.doc, tables.names.signingKeys).load();
     expect(light).toHaveLength(3);
@@ -60,13 +65,22 @@ describe('DynamoHttpClient against DynamoDB Local', () => {
     const input = { ...ringQuery(tables.names.signingKeys), Limit: 1 };
     const pages: number[] = [];
     const counting = client(dynamoEndpoint());
-    const light = await queryAll({ query: async (page, options) => { const result = await counting.query(page, options); pages.push(result.Items.length); return result; } }, input);
+    const light = await queryAll(
+      {
+        query: async (page, options) => {
+          const result = await counting.query(page, options);
+          pages.push(result.Items.length);
+          return result;
+        },
+      },
+      input,
+    );
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(light).toEqual(await queryAll(sdkQueryClient(tables.doc), input));
     expect(light.every((item) => item[SigningKeyAttr.ring] === RING_PARTITION)).toBe(true);
   });
 
-  it('names DynamoDB\'s error for a table that does not exist and does not retry it', async () => {
+  it("names DynamoDB's error for a table that does not exist and does not retry it", async () => {
     const error = await failure(client(dynamoEndpoint()).query(ringQuery('no-such-table')));
     expect(error).toBeInstanceOf(DynamoHttpError);
     expect(error).toMatchObject({ name: 'ResourceNotFoundException', statusCode: 400, retryable: false });
@@ -101,7 +115,7 @@ describe('DynamoHttpClient against a scripted server', () => {
     expect(server.requests).toHaveLength(3);
   });
 
-  it('gives up on throttling after three attempts with DynamoDB\'s error code', async () => {
+  it("gives up on throttling after three attempts with DynamoDB's error code", async () => {
     const server = await stub(() => ({ status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'slow down' } }));
     const error = await failure(client(server.url).query(QUERY));
     expect(error).toMatchObject({ name: 'ThrottlingException', message: 'slow down', statusCode: 400, retryable: true, throttling: true });
@@ -118,7 +132,14 @@ describe('DynamoHttpClient against a scripted server', () => {
   });
 
   it('refuses a malformed answer instead of reading it as an empty page', async () => {
-    for (const body of ['not json', { Count: 0 }, { Items: 'none' }, { Items: [{ kid: { X: 'unknown type' } }] }, { Items: [{ kid: { S: 1 } }] }, { Items: [], LastEvaluatedKey: 'x' }]) {
+    for (const body of [
+      'not json',
+      { Count: 0 },
+      { Items: 'none' },
+      { Items: [{ kid: { X: 'unknown type' } }] },
+      { Items: [{ kid: { S: 1 } }] },
+      { Items: [], LastEvaluatedKey: 'x' },
+    ]) {
       const server = await stub(() => ({ status: 200, body }));
       expect(await failure(client(server.url).query(QUERY))).toMatchObject({ name: 'MalformedResponse', retryable: false });
       expect(server.requests).toHaveLength(1);
@@ -130,7 +151,7 @@ describe('DynamoHttpClient against a scripted server', () => {
     expect(await failure(client(server.url, { maxResponseBytes: 1000 }).query(QUERY))).toMatchObject({ name: 'ResponseTooLarge' });
   });
 
-  it('gives up on a server that never answers once the call\'s deadline passes', async () => {
+  it("gives up on a server that never answers once the call's deadline passes", async () => {
     const server = await stub(() => new Promise(() => undefined));
     const error = await failure(client(server.url).query(QUERY, { timeoutMs: 300 }));
     expect(error).toMatchObject({ name: 'TimeoutError', retryable: true });

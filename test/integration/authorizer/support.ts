@@ -30,9 +30,7 @@ export async function putFeedEntry(
     }),
   );
   // The writer's idempotency marker shares the table; readers must never mistake it for an entry.
-  await doc.send(
-    new PutCommand({ TableName: table, Item: { [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value), [FeedAttr.seq]: seq } }),
-  );
+  await doc.send(new PutCommand({ TableName: table, Item: { [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value), [FeedAttr.seq]: seq } }));
   return seq;
 }
 

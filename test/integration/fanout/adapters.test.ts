@@ -51,7 +51,10 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(Items).toEqual([{ bucket: result.bucket, seq: result.seq, kind: 'jti', value: 'jti-1', revokedAtMs: T0 - 700, purgeAt: T0 / 1000 + 930 }]);
 
     const marker = await tables.doc.send(
-      new GetCommand({ TableName: tables.names.revocations, Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-1'), [FeedAttr.seq]: FEED_MARKER_SEQ } }),
+      new GetCommand({
+        TableName: tables.names.revocations,
+        Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-1'), [FeedAttr.seq]: FEED_MARKER_SEQ },
+      }),
     );
     expect(marker.Item).toMatchObject({ [FeedAttr.purgeAt]: T0 / 1000 + 930, [FEED_MARKER_ENTRY]: `${result.bucket}/${result.seq}` });
   });
@@ -76,7 +79,7 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(await entriesOf(`${Math.floor(T0 / 1000 / 3600) * 3600}#0`, 'jti-2')).toHaveLength(1);
   });
 
-  it('re-stamps an entry whose write took longer than half the readers\' look-back: still one entry, the marker follows it', async () => {
+  it("re-stamps an entry whose write took longer than half the readers' look-back: still one entry, the marker follows it", async () => {
     // The clock moves 3 s while the first write is in flight (throttling retries, a slow connection).
     const times = [T0, T0 + 3000, T0 + 3000, T0 + 3010];
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => times.shift() ?? T0 + 3010);
@@ -86,7 +89,10 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(feedSortKeyTime(result.seq)).toBe(T0 + 3000);
     expect((await entriesOf(result.bucket, 'jti-late')).map((item) => item[FeedAttr.seq])).toEqual([result.seq]);
     const marker = await tables.doc.send(
-      new GetCommand({ TableName: tables.names.revocations, Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-late'), [FeedAttr.seq]: FEED_MARKER_SEQ } }),
+      new GetCommand({
+        TableName: tables.names.revocations,
+        Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.Token, 'jti-late'), [FeedAttr.seq]: FEED_MARKER_SEQ },
+      }),
     );
     expect(marker.Item?.[FEED_MARKER_ENTRY]).toBe(`${result.bucket}/${result.seq}`);
     // A later delivery of the same revocation is still a duplicate.

@@ -95,13 +95,31 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
     await tables.doc.send(
       new PutCommand({
         TableName: tables.names.tokens,
-        Item: { jti: ids.jti, clientId: 'other-client', keyId: 'key_0000000000000000othr', kid: 'kid-other', scope: 'orders:read', iat: t, exp, status: 'active', purgeAt: exp + TOKEN_RECORD_GRACE_SECONDS },
+        Item: {
+          jti: ids.jti,
+          clientId: 'other-client',
+          keyId: 'key_0000000000000000othr',
+          kid: 'kid-other',
+          scope: 'orders:read',
+          iat: t,
+          exp,
+          status: 'active',
+          purgeAt: exp + TOKEN_RECORD_GRACE_SECONDS,
+        },
       }),
     );
     await tables.doc.send(
       new PutCommand({
         TableName: tables.names.apiKeys,
-        Item: { keyId: ids.keyId, keyHash: 'f'.repeat(64), clientId: 'other-client', scopes: ['orders:read'], status: 'active', createdAt: t, activePartition: ACTIVE_PARTITION },
+        Item: {
+          keyId: ids.keyId,
+          keyHash: 'f'.repeat(64),
+          clientId: 'other-client',
+          scopes: ['orders:read'],
+          status: 'active',
+          createdAt: t,
+          activePartition: ACTIVE_PARTITION,
+        },
       }),
     );
     await tables.doc.send(new PutCommand({ TableName: tables.names.clients, Item: { clientId: ids.clientId, status: 'active', createdAt: t } }));
@@ -150,7 +168,8 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
         [
           'cid',
           ids.keyId,
-          () => conditionalRevoke(tables.doc, { tableName: tables.names.apiKeys, key: { keyId: ids.keyId }, remove: [ApiKeyAttr.activePartition] }, nowSeconds()),
+          () =>
+            conditionalRevoke(tables.doc, { tableName: tables.names.apiKeys, key: { keyId: ids.keyId }, remove: [ApiKeyAttr.activePartition] }, nowSeconds()),
         ],
         ['sub', ids.clientId, () => conditionalRevoke(tables.doc, { tableName: tables.names.clients, key: { clientId: ids.clientId } }, nowSeconds())],
         [
@@ -215,7 +234,10 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
         ).length;
       // A batch is recorded when the handler returns, one flush delay after its feed write:
       // the four tables' batches (one stream shard each) may still be waiting to flush.
-      const withRevocations = await waitFor(async () => (batchesWithRevocations() >= revocations.length ? batchesWithRevocations() : undefined), 'every batch to flush');
+      const withRevocations = await waitFor(
+        async () => (batchesWithRevocations() >= revocations.length ? batchesWithRevocations() : undefined),
+        'every batch to flush',
+      );
       expect(delivered.every(({ response }) => response.batchItemFailures.length === 0)).toBe(true);
       expect(flushRequests().sort()).toEqual(STAGES.flatMap((stage) => Array<string>(withRevocations).fill(stage)).sort());
     } finally {
@@ -235,7 +257,13 @@ describe('revocation fan-out handler: authorizer cache flush over HTTP', () => {
       newImage: { clientId, status: 'revoked', revokedAt: t },
     });
   const keyUsed = (keyId: string) =>
-    streamRecord({ tableName: tables.names.apiKeys, eventName: 'MODIFY', keys: { keyId }, oldImage: { keyId, status: 'active' }, newImage: { keyId, status: 'active', lastUsedAt: t } });
+    streamRecord({
+      tableName: tables.names.apiKeys,
+      eventName: 'MODIFY',
+      keys: { keyId },
+      oldImage: { keyId, status: 'active' },
+      newImage: { keyId, status: 'active', lastUsedAt: t },
+    });
 
   it('flushes each configured stage exactly once for a batch of several revocations', async () => {
     stub.requests.length = 0;
@@ -279,9 +307,18 @@ describe('revocation fan-out handler: authorizer cache flush over HTTP', () => {
     expect((await feedEntries()).has('sub#c-flush-fail')).toBe(true);
     expect(flushRequests().filter((stage) => stage === 'e2eapi/canary')).toHaveLength(3);
     expect(flushRequests().filter((stage) => stage === 'e2eapi/v1')).toHaveLength(1);
-    const lines = output.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = output
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.filter((l) => l.message === 'authorizer cache flush failed; retrying')).toHaveLength(2);
-    expect(lines.find((l) => l.level === 'ERROR')).toMatchObject({ restApiId: 'e2eapi', stageName: 'canary', attempt: 3, error: { name: 'BadRequestException' } });
+    expect(lines.find((l) => l.level === 'ERROR')).toMatchObject({
+      restApiId: 'e2eapi',
+      stageName: 'canary',
+      attempt: 3,
+      error: { name: 'BadRequestException' },
+    });
     expect(lines.find((l) => '_aws' in l)).toMatchObject({ AuthorizerCacheFlushFailures: 1, RevocationsFannedOut: 1 });
   });
 
@@ -290,5 +327,4 @@ describe('revocation fan-out handler: authorizer cache flush over HTTP', () => {
     const response = await handler({ Records: [stray] });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: stray.dynamodb!.SequenceNumber }]);
   });
-
 });

@@ -32,7 +32,16 @@ afterEach(async () => {
 
 function fanoutOn(tables: TestTables, writer: RevocationFeedWriter, telemetry = new RecordingFanoutTelemetry()): FanoutHandler {
   const streamTables = { apiKeys: tables.names.apiKeys, clients: tables.names.clients, tokens: tables.names.tokens, signingKeys: tables.names.signingKeys };
-  return createFanout({ streamTables, writer, flusher: { flush: async () => undefined }, flushStages: [], flushDelayMs: 0, telemetry, clockSkewSeconds: 30, now: Date.now });
+  return createFanout({
+    streamTables,
+    writer,
+    flusher: { flush: async () => undefined },
+    flushStages: [],
+    flushDelayMs: 0,
+    telemetry,
+    clockSkewSeconds: 30,
+    now: Date.now,
+  });
 }
 
 async function poll(tables: TestTables, handler: StreamPollerOptions['handler'], options: Partial<StreamPollerOptions> = {}): Promise<StreamPoller> {
@@ -47,7 +56,16 @@ async function activeTokens(tables: TestTables, jtis: readonly string[]): Promis
     await tables.doc.send(
       new PutCommand({
         TableName: tables.names.tokens,
-        Item: { jti, clientId: 'acme', keyId: 'key_0000000000000000acme', kid: 'k1', iat: t, exp: t + 900, status: CredentialStatus.Active, purgeAt: t + 900 + TOKEN_RECORD_GRACE_SECONDS },
+        Item: {
+          jti,
+          clientId: 'acme',
+          keyId: 'key_0000000000000000acme',
+          kid: 'k1',
+          iat: t,
+          exp: t + 900,
+          status: CredentialStatus.Active,
+          purgeAt: t + 900 + TOKEN_RECORD_GRACE_SECONDS,
+        },
       }),
     );
   }
@@ -194,7 +212,9 @@ describe('fan-out faults on DynamoDB Local streams', () => {
     await activeTokens(tables, ['g1', 'g2', 'g3']);
     // All in one table (one shard), written before the poller starts, so they arrive in one batch.
     await revokeTokens(tables, ['g1', 'g2']);
-    await tables.doc.send(new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'poison', status: CredentialStatus.Revoked, revokedAt: 'yesterday', exp: t + 60 } }));
+    await tables.doc.send(
+      new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'poison', status: CredentialStatus.Revoked, revokedAt: 'yesterday', exp: t + 60 } }),
+    );
     await revokeTokens(tables, ['g3']);
 
     const telemetry = new RecordingFanoutTelemetry();
@@ -234,12 +254,23 @@ describe('fan-out faults on DynamoDB Local streams', () => {
     const t = nowSeconds();
     // Past TTL: DynamoDB Local deletes these within seconds and streams the deletions. (It never
     // TTL-deletes from the API-key table, whose TTL attribute is also a GSI key, so tokens it is.)
-    await tables.doc.send(new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'expired-1', clientId: 'acme', status: 'active', exp: t - 400, purgeAt: t - 100 } }));
-    await tables.doc.send(new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'expired-2', clientId: 'acme', status: 'active', exp: t - 900, purgeAt: t - 600 } }));
-    // Live changes that are not revocations.
-    await tables.doc.send(new PutCommand({ TableName: tables.names.apiKeys, Item: { keyId: 'key_live', clientId: 'acme', status: 'active', createdAt: t, expiresAt: t + 86_400 } }));
     await tables.doc.send(
-      new UpdateCommand({ TableName: tables.names.apiKeys, Key: { keyId: 'key_live' }, UpdateExpression: 'SET lastUsedAt = :t', ExpressionAttributeValues: { ':t': t } }),
+      new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'expired-1', clientId: 'acme', status: 'active', exp: t - 400, purgeAt: t - 100 } }),
+    );
+    await tables.doc.send(
+      new PutCommand({ TableName: tables.names.tokens, Item: { jti: 'expired-2', clientId: 'acme', status: 'active', exp: t - 900, purgeAt: t - 600 } }),
+    );
+    // Live changes that are not revocations.
+    await tables.doc.send(
+      new PutCommand({ TableName: tables.names.apiKeys, Item: { keyId: 'key_live', clientId: 'acme', status: 'active', createdAt: t, expiresAt: t + 86_400 } }),
+    );
+    await tables.doc.send(
+      new UpdateCommand({
+        TableName: tables.names.apiKeys,
+        Key: { keyId: 'key_live' },
+        UpdateExpression: 'SET lastUsedAt = :t',
+        ExpressionAttributeValues: { ':t': t },
+      }),
     );
     await tables.doc.send(new PutCommand({ TableName: tables.names.clients, Item: { clientId: 'acme', status: 'active', createdAt: t } }));
     await tables.doc.send(new PutCommand({ TableName: tables.names.signingKeys, Item: { ring: RING_PARTITION, kid: 'k1', state: 'pending', version: 1 } }));
@@ -269,7 +300,11 @@ describe('fan-out faults on DynamoDB Local streams', () => {
 
     const ttlRemovals = () => seen.filter((r) => r.eventName === 'REMOVE' && r.userIdentity?.principalId === 'dynamodb.amazonaws.com');
     await until(() => ttlRemovals().length === 2 && seen.length === 9, 'both TTL deletions and every change', 60_000);
-    expect(ttlRemovals().map((r) => r.dynamodb?.Keys?.jti?.S).sort()).toEqual(['expired-1', 'expired-2']);
+    expect(
+      ttlRemovals()
+        .map((r) => r.dynamodb?.Keys?.jti?.S)
+        .sort(),
+    ).toEqual(['expired-1', 'expired-2']);
     expect(ttlRemovals().every((r) => r.userIdentity?.type === 'Service' && r.dynamodb?.OldImage !== undefined)).toBe(true);
     expect(responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
     expect(await feed(tables)).toEqual({ entries: [], markers: 0 });

@@ -35,7 +35,9 @@ describe('bounded SDK clients', () => {
   it('end each attempt on a hung service (throwOnRequestTimeout) and give up after maxAttempts, typed as a timeout', async () => {
     dynamo.hang();
     const before = seen(dynamo, 'GetItem');
-    const error = await doc().send(get()).catch((e: unknown) => e);
+    const error = await doc()
+      .send(get())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DependencyUnavailable);
     expect(error).toMatchObject({ dependency: 'dynamodb', failure: 'timeout', retryAfterSeconds: 1 });
     expect(seen(dynamo, 'GetItem') - before).toBe(DependencyBudget.maxAttempts);
@@ -69,8 +71,15 @@ describe('bounded SDK clients', () => {
   it('retry throttling maxAttempts times with backoff, then report it with the throttling Retry-After', async () => {
     dynamo.fail('ProvisionedThroughputExceededException');
     const before = seen(dynamo, 'GetItem');
-    const error = await doc().send(get()).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'DependencyUnavailable', failure: 'throttled', retryAfterSeconds: 4, causeName: 'ProvisionedThroughputExceededException' });
+    const error = await doc()
+      .send(get())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: 'DependencyUnavailable',
+      failure: 'throttled',
+      retryAfterSeconds: 4,
+      causeName: 'ProvisionedThroughputExceededException',
+    });
     expect(seen(dynamo, 'GetItem') - before).toBe(DependencyBudget.maxAttempts);
   });
 
@@ -90,7 +99,9 @@ describe('bounded SDK clients', () => {
 
   it('classify a KMS client’s failures as kms', async () => {
     kms.fail('ThrottlingException');
-    const error = await kmsClient({ [EndpointEnv.kms]: kms.endpoint }).send(new ListKeysCommand({})).catch((e: unknown) => e);
+    const error = await kmsClient({ [EndpointEnv.kms]: kms.endpoint })
+      .send(new ListKeysCommand({}))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'DependencyUnavailable', dependency: 'kms', failure: 'throttled' });
   });
 

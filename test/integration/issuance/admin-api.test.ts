@@ -23,7 +23,14 @@ async function snapshot(h: Harness) {
 describe('POST /admin/clients/{clientId}/keys', () => {
   it('creates the key (secret once) and the client record on first key, with the hygiene-index attributes', async () => {
     const h = await harness({ seedKey: false });
-    const response = await h.admin(adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['orders:read', 'orders:read', 'x'], expiresInDays: 30, description: 'ci', metadata: { team: 'payments', tier: 2, prod: true } }));
+    const response = await h.admin(
+      adminCall(
+        'POST',
+        KEYS,
+        { clientId: 'acme' },
+        { scopes: ['orders:read', 'orders:read', 'x'], expiresInDays: 30, description: 'ci', metadata: { team: 'payments', tier: 2, prod: true } },
+      ),
+    );
     expect(response.statusCode, response.body).toBe(201);
     const created = body(response) as { apiKey: string; key: Record<string, unknown> };
     const now = h.nowSeconds();
@@ -57,10 +64,18 @@ describe('POST /admin/clients/{clientId}/keys', () => {
       ['wrong type', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: 'a' }), /scopes/],
       ['no scopes', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: [] }), /scopes/],
       ['bad scope token', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a b'] }), /scope-token/],
-      ['too many scopes', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: Array.from({ length: Limits.maxScopesPerKey + 1 }, (_, i) => `s${i}`) }), /scopes/],
+      [
+        'too many scopes',
+        adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: Array.from({ length: Limits.maxScopesPerKey + 1 }, (_, i) => `s${i}`) }),
+        /scopes/,
+      ],
       ['fractional days', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], expiresInDays: 1.5 }), /expiresInDays/],
       ['too many days', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], expiresInDays: Limits.apiKeyExpiresInDaysMax + 1 }), /expiresInDays/],
-      ['long description', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], description: 'd'.repeat(Limits.maxDescriptionLength + 1) }), /description/],
+      [
+        'long description',
+        adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], description: 'd'.repeat(Limits.maxDescriptionLength + 1) }),
+        /description/,
+      ],
       ['nested metadata', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], metadata: { a: { b: 1 } } }), /metadata/],
       ['big metadata', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], metadata: { a: 'x'.repeat(Limits.maxMetadataBytes) } }), /metadata/],
       ['malformed JSON', adminCall('POST', KEYS, { clientId: 'acme' }, '{"scopes":['), /JSON/],
@@ -69,8 +84,16 @@ describe('POST /admin/clients/{clientId}/keys', () => {
       ['oversized body', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], description: 'x'.repeat(Limits.maxRequestBodyBytes) }), /exceeds/],
       ['not JSON', { ...adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'] }), headers: { 'Content-Type': 'text/plain' } }, /application\/json/],
       // As a JSON text: an object literal would take `__proto__` as its prototype, not as a key.
-      ['metadata key __proto__', adminCall('POST', KEYS, { clientId: 'acme' }, '{"scopes":["a"],"metadata":{"__proto__":"x"}}'), /metadata: must not use the key\(s\) __proto__ \(reserved: __proto__, constructor, prototype\)/],
-      ['metadata key constructor', adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], metadata: { constructor: 'x' } }), /metadata: must not use the key\(s\) constructor/],
+      [
+        'metadata key __proto__',
+        adminCall('POST', KEYS, { clientId: 'acme' }, '{"scopes":["a"],"metadata":{"__proto__":"x"}}'),
+        /metadata: must not use the key\(s\) __proto__ \(reserved: __proto__, constructor, prototype\)/,
+      ],
+      [
+        'metadata key constructor',
+        adminCall('POST', KEYS, { clientId: 'acme' }, { scopes: ['a'], metadata: { constructor: 'x' } }),
+        /metadata: must not use the key\(s\) constructor/,
+      ],
     ];
     for (const [name, event, message] of cases) {
       const response = await h.admin(event);
@@ -109,7 +132,12 @@ describe('GET /admin/clients/{clientId}/keys and GET /admin/keys/{keyId}', () =>
     expect(second.nextToken).toBeUndefined();
     expect(JSON.stringify([page1, second])).not.toMatch(/keyHash|activePartition/);
     // acme's cursor does not continue other's list (it would start at acme's position and skip keys).
-    expectError(await h.admin(adminCall('GET', KEYS, { clientId: 'other' }, undefined, { nextToken: page1.nextToken! })), 400, 'invalid_request', /nextToken belongs to another client's list, not other's/);
+    expectError(
+      await h.admin(adminCall('GET', KEYS, { clientId: 'other' }, undefined, { nextToken: page1.nextToken! })),
+      400,
+      'invalid_request',
+      /nextToken belongs to another client's list, not other's/,
+    );
     const all = body(await h.admin(adminCall('GET', KEYS, { clientId: 'acme' }))) as typeof page1;
     expect(all.keys).toHaveLength(3);
     expect(body(await h.admin(adminCall('GET', KEYS, { clientId: 'nobody' })))).toEqual({ keys: [] });
@@ -130,7 +158,11 @@ describe('GET /admin/clients/{clientId}/keys and GET /admin/keys/{keyId}', () =>
 
   it('refuses a repeated query parameter and a malformed clientId', async () => {
     const h = await harness({ seedKey: false });
-    expectError(await h.admin(apiEvent({ method: 'GET', resource: KEYS, pathParameters: { clientId: 'acme' }, query: { limit: ['1', '2'] } })), 400, 'invalid_request');
+    expectError(
+      await h.admin(apiEvent({ method: 'GET', resource: KEYS, pathParameters: { clientId: 'acme' }, query: { limit: ['1', '2'] } })),
+      400,
+      'invalid_request',
+    );
     expectError(await h.admin(adminCall('GET', KEYS, { clientId: '-x' })), 400, 'invalid_request');
   });
 
@@ -165,7 +197,11 @@ describe('POST /admin/keys/{keyId}/roll', () => {
       lastUsedAt: now,
       rolledFrom: old.keyId,
     });
-    expect(body(await h.admin(adminCall('GET', KEY, { keyId: String(old.keyId) })))).toMatchObject({ status: 'active', rolledTo: rolled.key.keyId, expiresAt: now + 600 });
+    expect(body(await h.admin(adminCall('GET', KEY, { keyId: String(old.keyId) })))).toMatchObject({
+      status: 'active',
+      rolledTo: rolled.key.keyId,
+      expiresAt: now + 600,
+    });
     // Only the successor stays in the hygiene indexes: the rolled key's grace expiry is no "expiring" warning.
     const stored = await h.items('apiKeys');
     expect(stored.filter((item) => item.activePartition !== undefined).map((item) => item.keyId)).toEqual([rolled.key.keyId]);
@@ -207,7 +243,11 @@ describe('POST /admin/keys/{keyId}/roll', () => {
     expectError(await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: String(revoked.keyId) }, {})), 409, 'key_not_active');
     expectError(await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: 'key_ffffffffffffffffffff' }, {})), 404, 'key_not_found');
     expectError(await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: String(key.keyId) }, { graceSeconds: -1 })), 400, 'invalid_request', /graceSeconds/);
-    expectError(await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: String(key.keyId) }, { graceSeconds: Limits.rollGraceSecondsMax + 1 })), 400, 'invalid_request');
+    expectError(
+      await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: String(key.keyId) }, { graceSeconds: Limits.rollGraceSecondsMax + 1 })),
+      400,
+      'invalid_request',
+    );
     expectError(await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: String(key.keyId) }, { grace: 5 })), 400, 'invalid_request', /grace/);
     expect(await snapshot(h)).toEqual(before);
   });
@@ -280,7 +320,12 @@ describe('an API key pasted into the path', () => {
     ];
     for (const call of calls) {
       const response = await h.admin(call);
-      expectError(response, 400, 'invalid_request', /in the path is an API key, which is a secret and never goes in a URL\. It is in the access logs now: roll or revoke that key\./);
+      expectError(
+        response,
+        400,
+        'invalid_request',
+        /in the path is an API key, which is a secret and never goes in a URL\. It is in the access logs now: roll or revoke that key\./,
+      );
       expect(response.body).not.toContain(apiKey);
     }
     expect(await snapshot(h)).toEqual(before);
@@ -301,7 +346,17 @@ describe('signing keys', () => {
     const response = await h.admin(adminCall('GET', '/admin/signing-keys'));
     expect(response.statusCode).toBe(200);
     const { keys } = body(response) as { keys: Array<Record<string, unknown>> };
-    expect(keys).toEqual([{ kid: expect.any(String), state: 'active', alg: 'ES256', keySpec: 'ECC_NIST_P256', kmsKeyArn: expect.stringMatching(/^arn:aws:kms:/), createdAt: h.nowSeconds(), activatedAt: h.nowSeconds() }]);
+    expect(keys).toEqual([
+      {
+        kid: expect.any(String),
+        state: 'active',
+        alg: 'ES256',
+        keySpec: 'ECC_NIST_P256',
+        kmsKeyArn: expect.stringMatching(/^arn:aws:kms:/),
+        createdAt: h.nowSeconds(),
+        activatedAt: h.nowSeconds(),
+      },
+    ]);
   });
 
   it('POST /admin/signing-keys/rotate invokes the rotation function with {"action":"rotate"} and returns its report', async () => {
@@ -317,7 +372,11 @@ describe('signing keys', () => {
 
   it('answers 502 rotation_failed with the function’s message when it fails or cannot be invoked', async () => {
     const h = await harness({ lambdaEndpoint: stub.endpoint });
-    stub.respond = () => ({ status: 200, functionError: 'Unhandled', body: JSON.stringify({ errorType: 'RingConflict', errorMessage: 'ring changed concurrently' }) });
+    stub.respond = () => ({
+      status: 200,
+      functionError: 'Unhandled',
+      body: JSON.stringify({ errorType: 'RingConflict', errorMessage: 'ring changed concurrently' }),
+    });
     expectError(await h.admin(adminCall('POST', '/admin/signing-keys/rotate')), 502, 'rotation_failed', /ring changed concurrently/);
     stub.respond = () => ({ status: 404, body: JSON.stringify({ Type: 'User', message: 'Function not found' }) });
     expectError(await h.admin(adminCall('POST', '/admin/signing-keys/rotate')), 502, 'rotation_failed', /could not be invoked/);

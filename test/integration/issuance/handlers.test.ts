@@ -49,7 +49,10 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
     expect(payload).toMatchObject({ iss: 'https://entry.test', aud: 'orders-api' });
     // The issuance is counted in CloudWatch's embedded metric format, under the names and the
     // `service` dimension the stack's dashboard reads.
-    const emf = logLines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => Metric.tokensIssued in line);
+    const emf = logLines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => Metric.tokensIssued in line);
     expect(emf).toMatchObject({
       [Metric.tokensIssued]: 1,
       service: serviceName('token'),
@@ -62,7 +65,14 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
   it('fails the cold start with a message naming a missing or invalid setting', async () => {
     const tables = await freshTables();
     const base: Record<string, string> = { ...tables.env, [EndpointEnv.dynamodb]: dynamoEndpoint(), [EndpointEnv.kms]: kmsEndpoint() };
-    const deps = (env: Record<string, string>) => ({ env, doc: documentClient(env), kms: sdkKmsClient(env), lambda: lambdaClient(env), logger: new Logger(), metrics: new Metrics() });
+    const deps = (env: Record<string, string>) => ({
+      env,
+      doc: documentClient(env),
+      kms: sdkKmsClient(env),
+      lambda: lambdaClient(env),
+      logger: new Logger(),
+      metrics: new Metrics(),
+    });
     expect(() => createTokenHandler(deps(base))).toThrow(new ConfigurationError(`environment variable ${Env.issuer} is required`));
     expect(() => createTokenHandler(deps({ ...base, [Env.issuer]: 'x', [Env.tokenTtlSeconds]: '7200' }))).toThrow(Env.tokenTtlSeconds);
     const withoutTokens = Object.fromEntries(Object.entries(base).filter(([name]) => name !== Tables.tokens.envVar));

@@ -50,7 +50,11 @@ export function captureLogs(): void {
   const original = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
   beforeAll(() => {
     const capture = (chunk: string | Uint8Array) => {
-      logLines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
+      logLines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.trim() !== ''),
+      );
       return true;
     };
     vi.spyOn(process.stdout, 'write').mockImplementation(capture as typeof process.stdout.write);

@@ -29,7 +29,12 @@ describe('apiKeyPrefix', () => {
       [EndpointEnv.dynamodb]: dynamoEndpoint(),
       [EndpointEnv.lambda]: 'http://127.0.0.1:9',
     };
-    const admin = createAdminHandler({ env: adminEnv, doc: documentClient(adminEnv), lambda: lambdaClient(adminEnv), logger: new Logger({ serviceName: 'admin-test' }) });
+    const admin = createAdminHandler({
+      env: adminEnv,
+      doc: documentClient(adminEnv),
+      lambda: lambdaClient(adminEnv),
+      logger: new Logger({ serviceName: 'admin-test' }),
+    });
     const created = await admin(adminCall('POST', '/admin/clients/{clientId}/keys', { clientId: 'shop' }, { scopes: ['orders:read'] }));
     expect(created.statusCode).toBe(201);
     const fresh = (JSON.parse(created.body) as { apiKey: string }).apiKey;
@@ -42,7 +47,7 @@ describe('apiKeyPrefix', () => {
     expect((await h.exchange('shop', `acme_${old.apiKey.slice('old1_'.length)}`)).statusCode).toBe(401);
   });
 
-  it('fails the admin function\'s cold start on a bad prefix, naming the variable', async () => {
+  it("fails the admin function's cold start on a bad prefix, naming the variable", async () => {
     await expect(harness({ extraEnv: { [Env.apiKeyPrefix]: 'Bad_' } })).rejects.toThrow(/TOLLGATE_API_KEY_PREFIX must be 2–10 lowercase letters or digits/);
   });
 });

@@ -167,9 +167,24 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
       ['another grant', formPost('/oauth/token', { grant_type: 'password' }, auth), 400, 'unsupported_grant_type'],
       ['no grant_type', formPost('/oauth/token', {}, auth), 400, 'invalid_request'],
       ['two methods', formPost('/oauth/token', { ...GRANT, client_id: 'acme', client_secret: apiKey }, auth), 400, 'invalid_request'],
-      ['repeated parameter', { ...formPost('/oauth/token', GRANT, auth), body: 'grant_type=client_credentials&grant_type=client_credentials' }, 400, 'invalid_request'],
-      ['JSON body', { ...formPost('/oauth/token', GRANT, auth), headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"grant_type":"client_credentials"}' }, 400, 'invalid_request'],
-      ['oversized body', { ...formPost('/oauth/token', GRANT, auth), body: `grant_type=client_credentials&pad=${'x'.repeat(Limits.maxRequestBodyBytes)}` }, 400, 'invalid_request'],
+      [
+        'repeated parameter',
+        { ...formPost('/oauth/token', GRANT, auth), body: 'grant_type=client_credentials&grant_type=client_credentials' },
+        400,
+        'invalid_request',
+      ],
+      [
+        'JSON body',
+        { ...formPost('/oauth/token', GRANT, auth), headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"grant_type":"client_credentials"}' },
+        400,
+        'invalid_request',
+      ],
+      [
+        'oversized body',
+        { ...formPost('/oauth/token', GRANT, auth), body: `grant_type=client_credentials&pad=${'x'.repeat(Limits.maxRequestBodyBytes)}` },
+        400,
+        'invalid_request',
+      ],
     ];
     for (const [name, event, status, error] of cases) {
       const response = await h.token(event);
@@ -198,7 +213,12 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
 
     const store = new DynamoSigningKeyStore(h.tables.doc, h.tables.names.signingKeys);
     const [pending] = await store.load();
-    await store.put({ ...pending!, kid: 'gone', state: SigningKeyState.Active, kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000' });
+    await store.put({
+      ...pending!,
+      kid: 'gone',
+      state: SigningKeyState.Active,
+      kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000',
+    });
     h.advance(10);
     expectOAuthError(await h.exchange('acme', apiKey), 503, 'temporarily_unavailable');
     expect(await h.items('tokens')).toEqual([]);
@@ -276,7 +296,9 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
       .slice(auditsBefore)
       .filter((line) => line.includes('"audit"'))
       .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);
-    expect(audits).toEqual(Array(4).fill(expect.objectContaining({ action: 'token.revoke_by_client', outcome: 'noop', reason: 'malformed_token_id', clientId: 'acme' })));
+    expect(audits).toEqual(
+      Array(4).fill(expect.objectContaining({ action: 'token.revoke_by_client', outcome: 'noop', reason: 'malformed_token_id', clientId: 'acme' })),
+    );
     expect(audits.some((audit) => 'jti' in audit)).toBe(false);
   });
 
@@ -285,7 +307,11 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
     const { apiKey } = await h.createKey('acme');
     const token = String(body(await h.exchange('acme', apiKey)).access_token);
     expectOAuthError(await h.token(formPost('/oauth/revoke', { token })), 401, 'invalid_client');
-    expectOAuthError(await h.token(formPost('/oauth/revoke', { token }, { Authorization: basicAuth('acme', `${apiKey.slice(0, -1)}${apiKey.endsWith('0') ? '1' : '0'}`) })), 401, 'invalid_client');
+    expectOAuthError(
+      await h.token(formPost('/oauth/revoke', { token }, { Authorization: basicAuth('acme', `${apiKey.slice(0, -1)}${apiKey.endsWith('0') ? '1' : '0'}`) })),
+      401,
+      'invalid_client',
+    );
     expectOAuthError(await h.token(formPost('/oauth/revoke', {}, { Authorization: basicAuth('acme', apiKey) })), 400, 'invalid_request');
     expect((await h.items('tokens')).map((item) => item.status)).toEqual(['active']);
   });

@@ -49,7 +49,10 @@ describe('rotation killed between steps', () => {
         await rotationApp(tables, clock, { env }).handle({ action: 'step' });
         const keys = await ring.load();
         expect(ringViolations(keys), `killed after ${calls} calls`).toEqual([]);
-        expect(keys.filter((key) => key.state === SigningKeyState.Active), `killed after ${calls} calls`).toHaveLength(1);
+        expect(
+          keys.filter((key) => key.state === SigningKeyState.Active),
+          `killed after ${calls} calls`,
+        ).toHaveLength(1);
         // The issuer signs with that key and no other.
         expect((await issuingKey({ load: () => ring.load() })).kid).toBe(activeSigningKey(keys)!.kid);
       }

@@ -101,7 +101,13 @@ describe('credential hygiene (DynamoDB Local + EventBridge stub)', () => {
     const expiring = await seedApiKey(tables, { clientId: 'orders-app', createdAt: now - 80 * DAY, expiresAt: now + 3 * DAY, lastUsedAt: now - DAY });
     const stale = await seedApiKey(tables, { clientId: 'billing', createdAt: now - 200 * DAY, lastUsedAt: now - 120 * DAY });
     const fine = await seedApiKey(tables, { clientId: 'orders-app', createdAt: now - 10 * DAY, expiresAt: now + 60 * DAY, lastUsedAt: now - 3600 });
-    const revoked = await seedApiKey(tables, { clientId: 'billing', createdAt: now - 300 * DAY, expiresAt: now + DAY, lastUsedAt: now - 200 * DAY, active: false });
+    const revoked = await seedApiKey(tables, {
+      clientId: 'billing',
+      createdAt: now - 300 * DAY,
+      expiresAt: now + DAY,
+      lastUsedAt: now - 200 * DAY,
+      active: false,
+    });
 
     const report = await app.handle(SCHEDULED_EVENT);
 
@@ -157,7 +163,9 @@ describe('credential hygiene (DynamoDB Local + EventBridge stub)', () => {
   });
 
   it('resends entries PutEvents refused (FailedEntryCount) once', async () => {
-    const { tables, stub, now, app } = await scenario((entry, call) => (call === 1 && entry.DetailType === HygieneEvent.keyStale ? 'ThrottlingException' : undefined));
+    const { tables, stub, now, app } = await scenario((entry, call) =>
+      call === 1 && entry.DetailType === HygieneEvent.keyStale ? 'ThrottlingException' : undefined,
+    );
     await seedApiKey(tables, { clientId: 'a', createdAt: now - 300 * DAY, expiresAt: now + DAY, lastUsedAt: now - 100 * DAY });
 
     const report = await app.handle(SCHEDULED_EVENT);
@@ -187,7 +195,8 @@ describe('credential hygiene (DynamoDB Local + EventBridge stub)', () => {
   it('reads the sparse indexes in bounded pages and says when it stopped early', async () => {
     const tables = await freshTables();
     const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 12; i += 1) await seedApiKey(tables, { clientId: `c${i}`, createdAt: now - DAY, expiresAt: now + DAY + i, lastUsedAt: now - 100 * DAY });
+    for (let i = 0; i < 12; i += 1)
+      await seedApiKey(tables, { clientId: `c${i}`, createdAt: now - DAY, expiresAt: now + DAY + i, lastUsedAt: now - 100 * DAY });
     const bounded = new DynamoApiKeyHygiene(tables.doc, tables.names.apiKeys, { maxPages: 2, pageSize: 5 });
     const expiring = await bounded.expiringBetween(now, now + 2 * DAY);
     expect(expiring.items).toHaveLength(10);

@@ -154,14 +154,20 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
       let pair = pairs[round % pairs.length]!;
       if (round % 25 === 24) {
         const kid = (await activeKey(tables)).kid;
-        pair = [{ action: 'compromised', kid }, { action: 'compromised', kid }];
+        pair = [
+          { action: 'compromised', kid },
+          { action: 'compromised', kid },
+        ];
         compromises += 1;
       }
       await Promise.all([first!.handle(pair[0]), second!.handle(pair[1])]);
 
       const keys = await store(tables).load();
       expect(ringViolations(keys), `round ${round}`).toEqual([]);
-      expect(keys.filter((key) => key.state === SigningKeyState.Active), `round ${round}`).toHaveLength(1);
+      expect(
+        keys.filter((key) => key.state === SigningKeyState.Active),
+        `round ${round}`,
+      ).toHaveLength(1);
       const inRing = new Set(keys.map((key) => key.kmsKeyArn));
       for (const arn of made.filter((candidate) => !inRing.has(candidate) && !deleting.has(candidate))) {
         expect(await kmsKeyState(kms, arn), `round ${round}: ${arn} is orphaned`).toBe('PendingDeletion');

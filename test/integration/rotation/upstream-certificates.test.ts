@@ -23,7 +23,8 @@ beforeAll(async () => {
   tables = await freshTables();
   apigateway = await startHttpStub((request) => {
     const id = /^\/clientcertificates\/([^/]+)$/.exec(request.pathname)?.[1];
-    if (request.method !== 'GET' || id === undefined) return { status: 404, headers: { 'x-amzn-ErrorType': 'NotFoundException' }, body: { message: 'unexpected call' } };
+    if (request.method !== 'GET' || id === undefined)
+      return { status: 404, headers: { 'x-amzn-ErrorType': 'NotFoundException' }, body: { message: 'unexpected call' } };
     if (id === 'noexp1') return { status: 200, body: { clientCertificateId: id, pemEncodedCertificate: '-----BEGIN CERTIFICATE-----' } };
     const expirationDate = certificates.get(id);
     if (expirationDate === undefined) {
@@ -63,13 +64,16 @@ describe('rotation function: the upstream client certificates', () => {
     ]);
     expect(report.problems).toEqual([]);
     expect(apigateway.requests.map((r) => `${r.method} ${r.pathname}`).sort()).toEqual(['GET /clientcertificates/cur123', 'GET /clientcertificates/nxt456']);
-    for (const request of apigateway.requests) expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/apigateway\/aws4_request/);
+    for (const request of apigateway.requests)
+      expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/apigateway\/aws4_request/);
   });
 
-  it('names a certificate API Gateway does not know in the run\'s problems, and reports the ring all the same', async () => {
+  it("names a certificate API Gateway does not know in the run's problems, and reports the ring all the same", async () => {
     const report = await app({ [Env.upstreamCertificateId]: 'gone00' }).handle({ action: 'status' });
     expect(report.upstreamCertificates).toEqual([]);
-    expect(report.problems).toEqual([expect.stringMatching(/upstream client certificate gone00 \(presented\) failed \(.*Invalid client certificate identifier specified.*\)/)]);
+    expect(report.problems).toEqual([
+      expect.stringMatching(/upstream client certificate gone00 \(presented\) failed \(.*Invalid client certificate identifier specified.*\)/),
+    ]);
     expect(report.ring).toBeDefined();
   });
 

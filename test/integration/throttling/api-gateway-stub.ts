@@ -42,7 +42,9 @@ export async function startApiGatewayStub(): Promise<ApiGatewayStub> {
     if (fault && fault.answer !== 'lost') return fault.answer;
     const answer = model.handle({ method: request.method, path: request.pathname, query: request.query, body: request.body });
     if (fault) return SERVER_ERROR;
-    return answer ? { status: answer.status, ...(answer.headers && { headers: answer.headers }), ...(answer.body !== undefined && { body: answer.body }) } : { status: 404, body: { message: 'not an API Gateway path the stub serves' } };
+    return answer
+      ? { status: answer.status, ...(answer.headers && { headers: answer.headers }), ...(answer.body !== undefined && { body: answer.body }) }
+      : { status: 404, body: { message: 'not an API Gateway path the stub serves' } };
   });
   return Object.assign(stub, {
     model,

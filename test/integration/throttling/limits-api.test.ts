@@ -58,15 +58,26 @@ describe('per-client limits and usage-plan registration', () => {
   };
   const plansHolding = (usageKey: string) => {
     const key = stub.model.snapshot().apiKeys.find((candidate) => candidate.value === usageKey);
-    return key ? stub.model.snapshot().plans.filter((plan) => plan.keyIds.includes(key.id)).map((plan) => plan.id) : [];
+    return key
+      ? stub.model
+          .snapshot()
+          .plans.filter((plan) => plan.keyIds.includes(key.id))
+          .map((plan) => plan.id)
+      : [];
   };
 
-  it('a client\'s first key registers its usage key in the default plan and its tokens name it; later keys create nothing', async () => {
+  it("a client's first key registers its usage key in the default plan and its tokens name it; later keys create nothing", async () => {
     const h = await configured();
     const created = await createKey(h, 'acme');
     expect(created.usage).toEqual({ plan: 'default', usageKeyRegistered: true });
     const stored = await record(h, 'acme');
-    expect(stored).toMatchObject({ usageKey: expect.stringMatching(USAGE_KEY_PATTERN), usageKeyId: expect.any(String), usagePlanId: defaultPlanId, limitsVersion: 0, usageVersion: 0 });
+    expect(stored).toMatchObject({
+      usageKey: expect.stringMatching(USAGE_KEY_PATTERN),
+      usageKeyId: expect.any(String),
+      usagePlanId: defaultPlanId,
+      limitsVersion: 0,
+      usageVersion: 0,
+    });
     expect(stored.usageKey).not.toBe(created.apiKey);
     expect(plansHolding(String(stored.usageKey))).toEqual([defaultPlanId]);
     expect((await tokenClaims(h, 'acme', created.apiKey)).uik).toBe(stored.usageKey);
@@ -219,7 +230,13 @@ describe('per-client limits and usage-plan registration', () => {
     expect(created.usage).toEqual({ plan: 'default', usageKeyRegistered: false, usageError: 'usage plans are not configured for this deployment' });
     expect(await record(h, 'tyrell')).toEqual({ clientId: 'tyrell', status: 'active', createdAt: h.nowSeconds() });
     const put = await putLimits(h, 'tyrell', CUSTOM);
-    expect(body(put)).toEqual({ clientId: 'tyrell', limits: CUSTOM, plan: 'custom', usageKeyRegistered: false, usageError: 'usage plans are not configured for this deployment' });
+    expect(body(put)).toEqual({
+      clientId: 'tyrell',
+      limits: CUSTOM,
+      plan: 'custom',
+      usageKeyRegistered: false,
+      usageError: 'usage plans are not configured for this deployment',
+    });
     expect(await record(h, 'tyrell')).toMatchObject({ limits: CUSTOM, limitsVersion: 1 });
   });
 

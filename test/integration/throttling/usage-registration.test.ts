@@ -69,7 +69,11 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     const key = keyOf(globex.usageKey)!;
     const custom = stub.model.snapshot().plans.find((plan) => plan.name === 'tollgate-client-globex')!;
     expect(moved).toEqual({ registered: true, usageKeyId: key.id, usagePlanId: custom.id });
-    expect(custom).toMatchObject({ apiStages: [{ apiId: STAGE.restApiId, stage: STAGE.stageName }], throttle: { rateLimit: 5, burstLimit: 5 }, quota: { limit: 100, period: 'DAY' } });
+    expect(custom).toMatchObject({
+      apiStages: [{ apiId: STAGE.restApiId, stage: STAGE.stageName }],
+      throttle: { rateLimit: 5, burstLimit: 5 },
+      quota: { limit: 100, period: 'DAY' },
+    });
     // API Gateway holds a key in one plan per stage: out of the default plan before into the custom one.
     expect(stub.writes().map((r) => `${r.method} ${r.pathname}`)).toEqual([
       'POST /usageplans',
@@ -94,18 +98,24 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     });
 
     stub.clear();
-    expect(await registrar.register({ ...globex, limits: DEFAULT_CLIENT_LIMITS })).toEqual({ registered: true, usageKeyId: key.id, usagePlanId: defaultPlanId });
+    expect(await registrar.register({ ...globex, limits: DEFAULT_CLIENT_LIMITS })).toEqual({
+      registered: true,
+      usageKeyId: key.id,
+      usagePlanId: defaultPlanId,
+    });
     expect(stub.writes().map((r) => `${r.method} ${r.pathname}`)).toEqual([
       `DELETE /usageplans/${custom.id}/keys/${key.id}`,
       `POST /usageplans/${defaultPlanId}/keys`,
       `PATCH /usageplans/${custom.id}`,
       `DELETE /usageplans/${custom.id}`,
     ]);
-    expect(body(/^\/usageplans\/[^/]+$/, 'PATCH')).toEqual({ patchOperations: [{ op: 'remove', path: '/apiStages', value: `${STAGE.restApiId}:${STAGE.stageName}` }] });
+    expect(body(/^\/usageplans\/[^/]+$/, 'PATCH')).toEqual({
+      patchOperations: [{ op: 'remove', path: '/apiStages', value: `${STAGE.restApiId}:${STAGE.stageName}` }],
+    });
     expect(stub.model.snapshot().plans.map((plan) => plan.name)).not.toContain('tollgate-client-globex');
   });
 
-  it('retries a 500 and a 429 (the SDK\'s bounded backoff) and then succeeds', async () => {
+  it("retries a 500 and a 429 (the SDK's bounded backoff) and then succeeds", async () => {
     const initech = client('initech');
     stub.fail({ when: isRequest('POST', /^\/apikeys$/), answer: SERVER_ERROR });
     stub.fail({ when: isRequest('POST', /\/keys$/), answer: TOO_MANY_REQUESTS });
@@ -115,7 +125,7 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     expect(stub.calls().filter((call) => call === `POST /usageplans/${defaultPlanId}/keys`)).toHaveLength(2);
   });
 
-  it('a create whose response was lost is not repeated as a second key: the retry\'s conflict reads the key back', async () => {
+  it("a create whose response was lost is not repeated as a second key: the retry's conflict reads the key back", async () => {
     const hooli = client('hooli');
     stub.fail({ when: isRequest('POST', /^\/apikeys$/), answer: 'lost' });
     const result = await registrar.register(hooli);
@@ -128,7 +138,11 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     await registrar.register({ ...umbrella, limits: DEFAULT_CLIENT_LIMITS });
     const key = keyOf(umbrella.usageKey)!;
     stub.clear();
-    stub.fail({ when: (r) => r.method === 'POST' && /^\/usageplans\/[^/]+\/keys$/.test(r.pathname) && !r.pathname.includes(defaultPlanId), answer: SERVER_ERROR, times: Infinity });
+    stub.fail({
+      when: (r) => r.method === 'POST' && /^\/usageplans\/[^/]+\/keys$/.test(r.pathname) && !r.pathname.includes(defaultPlanId),
+      answer: SERVER_ERROR,
+      times: Infinity,
+    });
 
     const failed = await registrar.register(umbrella);
     expect(failed).toEqual({ registered: false, error: expect.stringMatching(/^bind key to plan: /), usageKeyId: key.id, usagePlanId: defaultPlanId });
@@ -153,7 +167,10 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     const tyrell = { ...client('tyrell'), limits: CUSTOM };
     expect((await registrar.register(tyrell)).registered).toBe(true);
     await registrar.register({ ...tyrell, limits: DEFAULT_CLIENT_LIMITS });
-    expect(stub.model.snapshot().plans.find((plan) => plan.id === foreign.id)).toMatchObject({ throttle: { rateLimit: 1, burstLimit: 1 }, apiStages: [otherStage] });
+    expect(stub.model.snapshot().plans.find((plan) => plan.id === foreign.id)).toMatchObject({
+      throttle: { rateLimit: 1, burstLimit: 1 },
+      apiStages: [otherStage],
+    });
 
     const disabled = stub.model.createApiKey({ name: 'tollgate-cyberdyne', value: newUsageKey(), enabled: false });
     const result = await registrar.register({ clientId: 'cyberdyne', usageKey: disabled.value, limits: DEFAULT_CLIENT_LIMITS });
@@ -161,7 +178,7 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     expect(plansHolding(disabled.id)).toEqual([]);
   });
 
-  it('reads the value of no key but those named exactly like the client\'s, and looks up a stored key id first', async () => {
+  it("reads the value of no key but those named exactly like the client's, and looks up a stored key id first", async () => {
     const prefixed = stub.model.createApiKey({ name: 'tollgate-acme2', value: newUsageKey(), enabled: true });
     const sameName = stub.model.createApiKey({ name: 'tollgate-acme3', value: newUsageKey(), enabled: true });
     const acme3 = client('acme3');
@@ -194,6 +211,9 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
     expect(await registrar.deregister('soylent', soylent.usageKey, undefined)).toEqual({ removed: true });
 
     stub.fail({ when: isRequest('GET', /^\/usageplans$/), answer: SERVER_ERROR, times: Infinity });
-    expect(await registrar.deregister('soylent', soylent.usageKey, usageKeyId)).toEqual({ removed: false, error: expect.stringMatching(/^look up plans of key: /) });
+    expect(await registrar.deregister('soylent', soylent.usageKey, usageKeyId)).toEqual({
+      removed: false,
+      error: expect.stringMatching(/^look up plans of key: /),
+    });
   });
 });

@@ -130,7 +130,8 @@ describe('a 20-a-day quota on one API key, end to end with an injected clock', (
       a.clock.now,
     );
     const routes = new RouteLabeler(DEFAULT_ROUTES);
-    const keyRecord = async (keyId: string) => (await tables.doc.send(new GetCommand({ TableName: tables.names.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId } }))).Item!;
+    const keyRecord = async (keyId: string) =>
+      (await tables.doc.send(new GetCommand({ TableName: tables.names.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId } }))).Item!;
     /** The key record's change, as the apiKeys stream delivers it, through the fan-out's decision into the feed. */
     const fanOut = (oldImage: Record<string, unknown>, newImage: Record<string, unknown>) => {
       const record = {

@@ -50,11 +50,24 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
 
     const events: { detailType: string; detail: Record<string, unknown> }[] = [];
     const audits: AuditEvent[] = [];
-    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const anomalyStore = new DynamoUsageAnomalyStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
     let nowMs = (start + 91 * 60) * 1000;
     const monitor = new AnomalyMonitor(
-      anomalyPorts(anomalyStore, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ detailType: e.detailType, detail: { ...e.detail } })),
+      anomalyPorts(
+        anomalyStore,
+        quotaStore,
+        { record: (e) => void audits.push(e), warn: () => undefined },
+        async (e) => void events.push({ detailType: e.detailType, detail: { ...e.detail } }),
+      ),
       () => nowMs,
     );
     expect(await monitor.check(['victim', 'steady'])).toEqual([]);
@@ -64,7 +77,9 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const thief = Array.from({ length: 2 * 100 }, (_, i) =>
       line({ atMs: (spikeStart + Math.floor(i / 100) * 60 + (i % 60)) * 1000, clientId: 'victim', keyId: KEY, sourceIp: `100.64.${i % 10}.7` }),
     );
-    const steady = Array.from({ length: 10 }, (_, i) => line({ atMs: (spikeStart + Math.floor(i / 5) * 60 + i) * 1000, clientId: 'steady', keyId: KEY, sourceIp: '198.51.100.9' }));
+    const steady = Array.from({ length: 10 }, (_, i) =>
+      line({ atMs: (spikeStart + Math.floor(i / 5) * 60 + i) * 1000, clientId: 'steady', keyId: KEY, sourceIp: '198.51.100.9' }),
+    );
     await meters.apply('spike', meterLines([...thief, ...steady], routes));
 
     // The first spiking minute closes (it ends, plus the 60 s metering allowance): new networks.
@@ -111,13 +126,29 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const start = Math.floor(h.nowSeconds() / 60) * 60 - 10 * 60;
     // Denied probing needs no warm-up: 30 scope refusals in one minute with the stolen key.
     const probe = Array.from({ length: 30 }, (_, i) =>
-      line({ atMs: (start + i) * 1000, clientId: 'owner', keyId: stolenKey, method: 'DELETE', path: `/orders/${i}`, status: 403, errorType: 'ACCESS_DENIED', sourceIp: '100.64.1.1' }),
+      line({
+        atMs: (start + i) * 1000,
+        clientId: 'owner',
+        keyId: stolenKey,
+        method: 'DELETE',
+        path: `/orders/${i}`,
+        status: 403,
+        errorType: 'ACCESS_DENIED',
+        sourceIp: '100.64.1.1',
+      }),
     );
     await meters.apply('probe', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
     const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
     const events: Record<string, unknown>[] = [];
-    const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => (start + 5 * 60) * 1000);
+    const monitor = new AnomalyMonitor(
+      anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })),
+      () => (start + 5 * 60) * 1000,
+    );
     const flags = await monitor.check(['owner']);
     expect(flags).toMatchObject([{ rule: 'denied_probing', observed: 30, response: 'revoke', revokedKeys: [stolenKey] }]);
     expect(events).toMatchObject([{ rule: 'denied_probing', response: 'revoke', revokedKeys: stolenKey }]);
@@ -156,7 +187,9 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     ['PUT', '/admin/clients/{clientId}/anomaly-policy', { policy: 'revoke-everything' }, undefined],
     ['PUT', '/admin/clients/{clientId}/anomaly-policy', {}, undefined],
   ])('refuses %s %s %j %j with 400 invalid_request', async (method, resource, input, query) => {
-    const response = await h.admin(adminCall(method, resource, resource.includes('{clientId}') ? { clientId: 'victim' } : undefined, input, query as Record<string, string> | undefined));
+    const response = await h.admin(
+      adminCall(method, resource, resource.includes('{clientId}') ? { clientId: 'victim' } : undefined, input, query as Record<string, string> | undefined),
+    );
     expect(response.statusCode, response.body).toBe(400);
     expect(body(response).error).toBe('invalid_request');
   });
@@ -174,7 +207,12 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const routes = new RouteLabeler(DEFAULT_ROUTES);
     // 90 minutes from the office's NAT pool (two /24s of one /16), both keys.
     const ordinary = Array.from({ length: 90 * 4 }, (_, i) =>
-      line({ atMs: (start + Math.floor(i / 4) * 60 + (i % 4)) * 1000, clientId: 'roamer', keyId: i % 2 ? roaming : steadyKey, sourceIp: `198.51.${100 + (i % 3 === 0 ? 1 : 0)}.9` }),
+      line({
+        atMs: (start + Math.floor(i / 4) * 60 + (i % 4)) * 1000,
+        clientId: 'roamer',
+        keyId: i % 2 ? roaming : steadyKey,
+        sourceIp: `198.51.${100 + (i % 3 === 0 ? 1 : 0)}.9`,
+      }),
     );
     await meters.apply('roamer-ordinary', meterLines(ordinary, routes));
     // Minute 90: the roaming key from the office and, within the same minute, from a far network; the other key from the office only.
@@ -190,15 +228,24 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const rows = await store.minutes('roamer', minute90, minute90);
     expect(new Set(rows[0]!.keyNetworks)).toEqual(new Set([`${roaming} 198.51.0.0/16`, `${roaming} 100.64.0.0/16`, `${steadyKey} 198.51.0.0/16`]));
 
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
     const events: Record<string, unknown>[] = [];
     const audits: AuditEvent[] = [];
     let nowMs = (minute90 - 60) * 1000;
-    const monitor = new AnomalyMonitor(anomalyPorts(store, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ ...e.detail })), () => nowMs);
+    const monitor = new AnomalyMonitor(
+      anomalyPorts(store, quotaStore, { record: (e) => void audits.push(e), warn: () => undefined }, async (e) => void events.push({ ...e.detail })),
+      () => nowMs,
+    );
     expect(await monitor.check(['roamer'])).toEqual([]);
     nowMs = (minute90 + 120) * 1000;
     const flags = await monitor.check(['roamer']);
-    expect(flags).toMatchObject([{ rule: 'key_network_spread', minute: minute90, keyId: roaming, baseline: 1, observed: 2, response: 'revoke', revokedKeys: [roaming] }]);
+    expect(flags).toMatchObject([
+      { rule: 'key_network_spread', minute: minute90, keyId: roaming, baseline: 1, observed: 2, response: 'revoke', revokedKeys: [roaming] },
+    ]);
     expect(events).toMatchObject([{ rule: 'key_network_spread', keyId: roaming, revokedKeys: roaming }]);
     expect(audits).toMatchObject([{ action: 'usage.anomaly', clientId: 'roamer', keyId: roaming }]);
     const keys = await h.items('apiKeys');

@@ -29,7 +29,9 @@ describe('GET /admin/clients/{clientId}/usage and GET /admin/usage/top', () => {
     const at = (minutesAgo: number) => minute - minutesAgo * 60_000 + 1_000;
     const lines = [
       ...Array.from({ length: 5 }, () => line({ atMs: at(2), clientId: 'acme', keyId: K1 })),
-      ...Array.from({ length: 3 }, () => line({ atMs: at(0), clientId: 'acme', keyId: K2, method: 'POST', path: '/orders', status: 403, errorType: 'ACCESS_DENIED' })),
+      ...Array.from({ length: 3 }, () =>
+        line({ atMs: at(0), clientId: 'acme', keyId: K2, method: 'POST', path: '/orders', status: 403, errorType: 'ACCESS_DENIED' }),
+      ),
       ...Array.from({ length: 2 }, () => line({ atMs: at(0), clientId: 'acme', keyId: K1, status: 429, errorType: 'THROTTLED', sourceIp: '192.0.2.4' })),
       ...Array.from({ length: 7 }, () => line({ atMs: at(1), clientId: 'zeta', keyId: K2 })),
       ...Array.from({ length: 4 }, () => line({ atMs: at(1), clientId: 'omega', keyId: K2, status: 429, errorType: 'THROTTLED' })),
@@ -72,7 +74,10 @@ describe('GET /admin/clients/{clientId}/usage and GET /admin/usage/top', () => {
     expect(byKey.totals).toMatchObject({ requests: 7, allowed: 5, throttled: 2 });
     const byRoute = body(await get(USAGE, { from: String(minute / 1000 - 180), route: 'POST /orders' })) as { totals: Record<string, number> };
     expect(byRoute.totals).toMatchObject({ requests: 3, denied: 3 });
-    const day = body(await get(USAGE, { granularity: 'day', from: new Date(minute - 2 * 86_400_000).toISOString() })) as { points: Record<string, unknown>[]; totals: Record<string, number> };
+    const day = body(await get(USAGE, { granularity: 'day', from: new Date(minute - 2 * 86_400_000).toISOString() })) as {
+      points: Record<string, unknown>[];
+      totals: Record<string, number>;
+    };
     expect(day.points).toHaveLength(3);
     expect(day.totals.requests).toBe(10);
     expect(day.points[2]).not.toHaveProperty('networks');
@@ -175,7 +180,11 @@ describe('metered quota routes', () => {
   });
 
   it('answers 404 client_not_found for a client that never had a key, and 400 for an impossible client id', async () => {
-    for (const [method, resource, input] of [['GET', QUOTA], ['PUT', QUOTA, { quota: null }], ['POST', RESUME]] as const) {
+    for (const [method, resource, input] of [
+      ['GET', QUOTA],
+      ['PUT', QUOTA, { quota: null }],
+      ['POST', RESUME],
+    ] as const) {
       const response = await call(method, resource, 'ghost', input);
       expect(response.statusCode).toBe(404);
       expect(body(response).error).toBe('client_not_found');
@@ -208,20 +217,27 @@ describe('credits', () => {
     expect(shown.credits).toMatchObject({ granted: 100, used: 7, remaining: 93 });
     // New credits start counting afresh and lift a suspension.
     const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
-    await new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys }).suspend('acme', h.nowSeconds() + 600, h.nowSeconds() * 1000);
+    await new DynamoUsageQuotaStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys }).suspend(
+      'acme',
+      h.nowSeconds() + 600,
+      h.nowSeconds() * 1000,
+    );
     const reset = body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: { remaining: 5, refill: 0, period: 'MONTH' } })));
     expect(reset).toEqual({ clientId: 'acme', credits: { granted: 5, used: 0, remaining: 5, refill: 0, period: 'MONTH', nextRefill: expect.any(Number) } });
     expect(body(await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, { credits: null })))).toEqual({ clientId: 'acme' });
   });
 
-  it.each([[{}], [{ credits: { remaining: -1, refill: 0, period: 'DAY' } }], [{ credits: { remaining: 1, refill: 0.5, period: 'DAY' } }], [{ credits: { remaining: 1, refill: 0, period: 'HOUR' } }], [{ credits: { remaining: 1 } }]])(
-    'refuses %j with 400 invalid_request',
-    async (input) => {
-      const response = await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, input));
-      expect(response.statusCode).toBe(400);
-      expect(body(response).error).toBe('invalid_request');
-    },
-  );
+  it.each([
+    [{}],
+    [{ credits: { remaining: -1, refill: 0, period: 'DAY' } }],
+    [{ credits: { remaining: 1, refill: 0.5, period: 'DAY' } }],
+    [{ credits: { remaining: 1, refill: 0, period: 'HOUR' } }],
+    [{ credits: { remaining: 1 } }],
+  ])('refuses %j with 400 invalid_request', async (input) => {
+    const response = await h.admin(adminCall('PUT', CREDITS, { clientId: 'acme' }, input));
+    expect(response.statusCode).toBe(400);
+    expect(body(response).error).toBe('invalid_request');
+  });
 
   it('answers 404 for a client that never had a key', async () => {
     expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'ghost' }, { credits: null }))).statusCode).toBe(404);
@@ -301,7 +317,11 @@ describe('per-key quota routes', () => {
   it('answers 404 key_not_found for an unknown key id and for anything that is not a key id, changing nothing', async () => {
     const before = await h.items('apiKeys');
     for (const id of ['key_ffffffffffffffffffff', 'not-a-key']) {
-      for (const [method, resource, input] of [['GET', QUOTA], ['PUT', QUOTA, { quota: { limit: 5, period: 'DAY' } }], ['POST', RESUME]] as const) {
+      for (const [method, resource, input] of [
+        ['GET', QUOTA],
+        ['PUT', QUOTA, { quota: { limit: 5, period: 'DAY' } }],
+        ['POST', RESUME],
+      ] as const) {
         const response = await call(method, resource, id, input);
         expect(response.statusCode, `${method} ${id}`).toBe(404);
         expect(body(response).error).toBe('key_not_found');

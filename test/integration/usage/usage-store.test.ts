@@ -23,8 +23,14 @@ describe('DynamoUsageStore on DynamoDB Local', () => {
   });
 
   const row = async (series: string, period: number | string) =>
-    (await tables.doc.send(new GetCommand({ TableName: tables.names.usage, Key: { [UsageAttr.series]: series, [UsageAttr.period]: typeof period === 'number' ? usagePeriodKey(period) : period } })))
-      .Item;
+    (
+      await tables.doc.send(
+        new GetCommand({
+          TableName: tables.names.usage,
+          Key: { [UsageAttr.series]: series, [UsageAttr.period]: typeof period === 'number' ? usagePeriodKey(period) : period },
+        }),
+      )
+    ).Item;
 
   const traffic = (clientId: string, n: number, extra: Partial<Parameters<typeof line>[0]> = {}) =>
     Array.from({ length: n }, (_, i) => line({ atMs: T0 + i * 100, clientId, keyId: KEY, sourceIp: `203.0.${i % 3}.9`, ...extra }));
@@ -39,7 +45,10 @@ describe('DynamoUsageStore on DynamoDB Local', () => {
     const hourStart = Math.floor(MINUTE / 3600) * 3600;
     const dayStart = Math.floor(MINUTE / SECONDS_PER_DAY) * SECONDS_PER_DAY;
     expect(await row(usageSeries('hour', 'client', 'alpha'), hourStart)).toMatchObject({ requests: 7, expiresAt: hourStart + 3600 + 90 * SECONDS_PER_DAY });
-    expect(await row(usageSeries('day', 'client', 'alpha'), dayStart)).toMatchObject({ requests: 7, expiresAt: dayStart + SECONDS_PER_DAY + 400 * SECONDS_PER_DAY });
+    expect(await row(usageSeries('day', 'client', 'alpha'), dayStart)).toMatchObject({
+      requests: 7,
+      expiresAt: dayStart + SECONDS_PER_DAY + 400 * SECONDS_PER_DAY,
+    });
     expect(await row(usageSeries('minute', 'key', 'alpha', KEY), MINUTE)).toMatchObject({ requests: 7, allowed: 5, denied: 2 });
     expect(await row(usageSeries('day', 'route', 'alpha', 'POST /orders'), dayStart)).toMatchObject({ requests: 2, denied_access_denied: 2 });
     expect(await row(usageTopPartition('hour', hourStart), 'alpha')).toMatchObject({ requests: 7, denied: 2, throttled: 0 });
@@ -74,12 +83,16 @@ describe('DynamoUsageStore on DynamoDB Local', () => {
     expect(await store.apply('wide', batch)).toEqual({ applied: 1, duplicates: 0 });
     expect(await store.apply('wide', batch)).toEqual({ applied: 0, duplicates: 1 });
     expect(await row(usageSeries('minute', 'client', 'delta'), MINUTE)).toMatchObject({ requests: 60 });
-    for (const i of [0, 33, 59]) expect(await row(usageSeries('day', 'route', 'delta', `GET /r${i}`), Math.floor(MINUTE / SECONDS_PER_DAY) * SECONDS_PER_DAY)).toMatchObject({ requests: 1 });
+    for (const i of [0, 33, 59])
+      expect(await row(usageSeries('day', 'route', 'delta', `GET /r${i}`), Math.floor(MINUTE / SECONDS_PER_DAY) * SECONDS_PER_DAY)).toMatchObject({
+        requests: 1,
+      });
     expect((await row(usageSeries('minute', 'client', 'delta'), MINUTE))!.batches).toHaveProperty('size', 2);
   });
 
   it('stops growing a network set at its bound instead of failing the batch', async () => {
-    const ips = (from: number, n: number) => Array.from({ length: n }, (_, i) => line({ atMs: T0, clientId: 'echo', keyId: KEY, sourceIp: `10.${(from + i) >> 8}.${(from + i) & 255}.1` }));
+    const ips = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => line({ atMs: T0, clientId: 'echo', keyId: KEY, sourceIp: `10.${(from + i) >> 8}.${(from + i) & 255}.1` }));
     await store.apply('nets-1', meterLines(ips(0, USAGE_NETWORKS_MAX), routes));
     await store.apply('nets-2', meterLines(ips(USAGE_NETWORKS_MAX, 10), routes));
     const minute = await row(usageSeries('minute', 'client', 'echo'), MINUTE);

@@ -50,7 +50,22 @@ describe('unmarshallItem', () => {
   });
 
   it('refuses what is not an attribute value', () => {
-    for (const item of [null, [], 'x', { a: null }, { a: {} }, { a: { S: 'x', N: '1' } }, { a: { X: 'y' } }, { a: { S: 1 } }, { a: { N: 1 } }, { a: { BOOL: 'true' } }, { a: { L: {} } }, { a: { M: [] } }, { a: { SS: 'x' } }, { a: { N: '1e+21' } }]) {
+    for (const item of [
+      null,
+      [],
+      'x',
+      { a: null },
+      { a: {} },
+      { a: { S: 'x', N: '1' } },
+      { a: { X: 'y' } },
+      { a: { S: 1 } },
+      { a: { N: 1 } },
+      { a: { BOOL: 'true' } },
+      { a: { L: {} } },
+      { a: { M: [] } },
+      { a: { SS: 'x' } },
+      { a: { N: '1e+21' } },
+    ]) {
       expect(() => unmarshallItem(item), JSON.stringify(item)).toThrow(AttributeValueError);
     }
   });

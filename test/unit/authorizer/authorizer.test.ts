@@ -38,7 +38,14 @@ describe('Authorizer.decide allows', () => {
     const c = claims(NOW_S, { scope: 'orders:read' });
     const decision = asAllowed(await decide(h, bearer(signToken(alg === 'ES256' ? es : rs, c))));
     expect(decision.response.principalId).toBe('acme');
-    expect(decision.response.context).toEqual({ clientId: 'acme', scopes: 'orders:read', jti: c.jti, keyId: c.cid, kid: alg === 'ES256' ? 'es' : 'rs', service: 'default' });
+    expect(decision.response.context).toEqual({
+      clientId: 'acme',
+      scopes: 'orders:read',
+      jti: c.jti,
+      keyId: c.cid,
+      kid: alg === 'ES256' ? 'es' : 'rs',
+      service: 'default',
+    });
     expect(Object.values(decision.response.context).every((v) => typeof v === 'string')).toBe(true);
     // API Gateway caches it under the token, method and path: it must not open any other request.
     expect(decision.response.policyDocument).toEqual({
@@ -389,4 +396,3 @@ describe('Authorizer.decide and the fan-out`s cache flush', () => {
     expect(flushDelayMs(500)).toBe(500 + REVOCATION_SETTLE_MARGIN_MS + AUTHORIZER_ANSWER_MARGIN_MS);
   });
 });
-

@@ -17,7 +17,28 @@ function fastRule(part: string): boolean {
   return ascii && decodePart(part, 0, part.length, scratch) >= 0;
 }
 
-const odd = fc.constantFrom('=', ' ', '\t', '\n', '\0', '!', '.', '+', '/', '%', '\u007f', '\u0080', '\u00c1', '\u00e9', '\u00ff', '\u0100', '\u0141', '\u0161', '\u3000', '\u{1F600}');
+const odd = fc.constantFrom(
+  '=',
+  ' ',
+  '\t',
+  '\n',
+  '\0',
+  '!',
+  '.',
+  '+',
+  '/',
+  '%',
+  '\u007f',
+  '\u0080',
+  '\u00c1',
+  '\u00e9',
+  '\u00ff',
+  '\u0100',
+  '\u0141',
+  '\u0161',
+  '\u3000',
+  '\u{1F600}',
+);
 const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
 
 describe('strict base64url check', () => {

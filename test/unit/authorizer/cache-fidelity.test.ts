@@ -40,8 +40,31 @@ const rulesArb = fc.uniqueArray(ruleArb, { minLength: 1, maxLength: 6, selector:
 
 /** Request path segments, plain and tricky: case, escapes, dots, empty, encoded separators, globs. */
 const requestSegment = fc.constantFrom(
-  'users', 'USERS', 'Users', 'orders', 'a', '7', '', '.', '..', '%2e%2e', '%2E', '%2F', 'a%2fb', '%61', '%55sers', '*', 'x',
-  '..;', 'users;x=1', '%3B', 'a%3Fb', 'users.json', 'orders.csv', '%C5%BFers', '\u212A',
+  'users',
+  'USERS',
+  'Users',
+  'orders',
+  'a',
+  '7',
+  '',
+  '.',
+  '..',
+  '%2e%2e',
+  '%2E',
+  '%2F',
+  'a%2fb',
+  '%61',
+  '%55sers',
+  '*',
+  'x',
+  '..;',
+  'users;x=1',
+  '%3B',
+  'a%3Fb',
+  'users.json',
+  'orders.csv',
+  '%C5%BFers',
+  '\u212A',
 );
 const pathArb = fc
   .record({ segments: fc.array(requestSegment, { maxLength: 4 }), trailing: fc.boolean(), doubled: fc.boolean() })
@@ -71,7 +94,9 @@ function lenientPath(path: string): string | undefined {
 function ruleRegex(path: string): RegExp {
   const segments = path === '/' ? [] : path.slice(1).split('/');
   // A literal also matches with a `.format` suffix, as Rails routes read it.
-  const body = segments.map((s) => (s.endsWith('+}') ? '.+' : s.startsWith('{') ? '[^/]+' : `${s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:\\.[^/]*)?`)).join('/');
+  const body = segments
+    .map((s) => (s.endsWith('+}') ? '.+' : s.startsWith('{') ? '[^/]+' : `${s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:\\.[^/]*)?`))
+    .join('/');
   return new RegExp(`^/${body}$`);
 }
 
@@ -138,23 +163,29 @@ describe('API Gateway`s cached answer equals the fresh decision (differential, p
 
   it('for every earlier request of the same token that the cache would answer', async () => {
     await fc.assert(
-      fc.asyncProperty(rulesArb, fc.constantFrom<UnmatchedRoutes>('deny', 'allow'), fc.subarray(SCOPES), fc.array(requestArb, { minLength: 2, maxLength: 8 }), async (rules, unmatched, scopes, requests) => {
-        const h = await harness([key.record], { routes: rules, unmatchedRoutes: unmatched });
-        const authorization = `Bearer ${signToken(key, claims(NOW_S, { scope: scopes.join(' ') }))}`;
-        const cache = new AuthorizerResultCache(60, h.clock.now);
-        for (const req of requests) {
-          const arn = methodArn(req.method, req.path);
-          const decision = await h.authorizer.decide(authorizerEvent(authorization, req.method, req.path));
-          expect(decision.outcome).not.toBe('reject');
-          const response = (decision as { response: APIGatewayAuthorizerResult }).response;
-          const fresh = evaluatePolicy(response.policyDocument, arn) === 'allow';
-          expect(fresh).toBe(decision.outcome === 'allow');
-          const cacheKeyOf = cacheKey(call(authorization, req.method, req.path))!;
-          const cached = cache.get(cacheKeyOf);
-          if (cached === undefined) cache.set(cacheKeyOf, response);
-          else expect([req, evaluatePolicy(cached.policyDocument, arn) === 'allow']).toEqual([req, fresh]);
-        }
-      }),
+      fc.asyncProperty(
+        rulesArb,
+        fc.constantFrom<UnmatchedRoutes>('deny', 'allow'),
+        fc.subarray(SCOPES),
+        fc.array(requestArb, { minLength: 2, maxLength: 8 }),
+        async (rules, unmatched, scopes, requests) => {
+          const h = await harness([key.record], { routes: rules, unmatchedRoutes: unmatched });
+          const authorization = `Bearer ${signToken(key, claims(NOW_S, { scope: scopes.join(' ') }))}`;
+          const cache = new AuthorizerResultCache(60, h.clock.now);
+          for (const req of requests) {
+            const arn = methodArn(req.method, req.path);
+            const decision = await h.authorizer.decide(authorizerEvent(authorization, req.method, req.path));
+            expect(decision.outcome).not.toBe('reject');
+            const response = (decision as { response: APIGatewayAuthorizerResult }).response;
+            const fresh = evaluatePolicy(response.policyDocument, arn) === 'allow';
+            expect(fresh).toBe(decision.outcome === 'allow');
+            const cacheKeyOf = cacheKey(call(authorization, req.method, req.path))!;
+            const cached = cache.get(cacheKeyOf);
+            if (cached === undefined) cache.set(cacheKeyOf, response);
+            else expect([req, evaluatePolicy(cached.policyDocument, arn) === 'allow']).toEqual([req, fresh]);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -164,23 +195,31 @@ describe('API Gateway`s cached answer equals the fresh decision (differential, p
       { name: 'one', pathPrefix: '/one', audience: 'urn:one', routes: one },
       { name: 'two', pathPrefix: '/two', audience: 'urn:two', routes: two },
     ]);
-    const prefixed = fc.record({ prefix: fc.constantFrom('/one', '/two', '/One', ''), req: requestArb }).map(({ prefix, req }) => ({ method: req.method, path: `${prefix}${req.path}` }));
+    const prefixed = fc
+      .record({ prefix: fc.constantFrom('/one', '/two', '/One', ''), req: requestArb })
+      .map(({ prefix, req }) => ({ method: req.method, path: `${prefix}${req.path}` }));
     await fc.assert(
-      fc.asyncProperty(servicesArb, fc.subarray(['urn:one', 'urn:two'], { minLength: 1 }), fc.subarray(SCOPES), fc.array(prefixed, { minLength: 2, maxLength: 8 }), async (services, aud, scopes, requests) => {
-        const h = await harness([key.record], { services });
-        const authorization = `Bearer ${signToken(key, claims(NOW_S, { aud, scope: scopes.join(' ') }))}`;
-        const cache = new AuthorizerResultCache(60, h.clock.now);
-        for (const req of requests) {
-          const arn = methodArn(req.method, req.path);
-          const decision = await h.authorizer.decide(authorizerEvent(authorization, req.method, req.path));
-          // API Gateway caches policies only; a 401 (another service's token) is never cached.
-          const fresh = decision.outcome === 'allow';
-          const k = cacheKey(call(authorization, req.method, req.path))!;
-          const cached = cache.get(k);
-          if (cached !== undefined) expect([req, evaluatePolicy(cached.policyDocument, arn) === 'allow']).toEqual([req, fresh]);
-          else if (decision.outcome !== 'reject') cache.set(k, decision.response);
-        }
-      }),
+      fc.asyncProperty(
+        servicesArb,
+        fc.subarray(['urn:one', 'urn:two'], { minLength: 1 }),
+        fc.subarray(SCOPES),
+        fc.array(prefixed, { minLength: 2, maxLength: 8 }),
+        async (services, aud, scopes, requests) => {
+          const h = await harness([key.record], { services });
+          const authorization = `Bearer ${signToken(key, claims(NOW_S, { aud, scope: scopes.join(' ') }))}`;
+          const cache = new AuthorizerResultCache(60, h.clock.now);
+          for (const req of requests) {
+            const arn = methodArn(req.method, req.path);
+            const decision = await h.authorizer.decide(authorizerEvent(authorization, req.method, req.path));
+            // API Gateway caches policies only; a 401 (another service's token) is never cached.
+            const fresh = decision.outcome === 'allow';
+            const k = cacheKey(call(authorization, req.method, req.path))!;
+            const cached = cache.get(k);
+            if (cached !== undefined) expect([req, evaluatePolicy(cached.policyDocument, arn) === 'allow']).toEqual([req, fresh]);
+            else if (decision.outcome !== 'reject') cache.set(k, decision.response);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

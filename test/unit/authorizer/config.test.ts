@@ -64,7 +64,10 @@ describe('authorizerConfigFrom', () => {
     [{ [Env.fallbackUsageKey]: 'too-short_key' }, /TOLLGATE_FALLBACK_USAGE_KEY must be an API Gateway API key value/],
     [{ [Env.unmatchedRoutes]: 'maybe' }, /TOLLGATE_UNMATCHED_ROUTES must be "deny" or "allow", got "maybe"/],
     [{ [Env.routes]: '[{"method":"GET","path":"/a/","scopes":[]}]' }, /TOLLGATE_ROUTES\[0\] \(GET \/a\/\): path must not contain empty segments/],
-    [{ [Env.routes]: '[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":[]}]' }, /TOLLGATE_ROUTES\[1\] \(GET \/a\) duplicates an earlier rule/],
+    [
+      { [Env.routes]: '[{"method":"GET","path":"/a","scopes":[]},{"method":"GET","path":"/a","scopes":[]}]' },
+      /TOLLGATE_ROUTES\[1\] \(GET \/a\) duplicates an earlier rule/,
+    ],
   ])('fails at cold start on %o, naming the setting', (override, message) => {
     const coldStart = () => {
       const config = authorizerConfigFrom({ ...BASE, ...override });

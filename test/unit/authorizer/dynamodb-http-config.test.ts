@@ -19,7 +19,7 @@ describe('dynamoHttpOptionsFrom', () => {
     expect(dynamoHttpOptionsFrom({ ...LAMBDA, AWS_REGION: 'us-isob-east-1' }).endpoint.host).toBe('dynamodb.us-isob-east-1.sc2s.sgov.gov');
   });
 
-  it('points at the local endpoint with stand-in credentials, never the developer\'s own', () => {
+  it("points at the local endpoint with stand-in credentials, never the developer's own", () => {
     const options = dynamoHttpOptionsFrom({ ...LAMBDA, [EndpointEnv.dynamodb]: 'http://127.0.0.1:8000' });
     expect(options.endpoint.href).toBe('http://127.0.0.1:8000/');
     expect(options.credentials).toEqual({ accessKeyId: 'local', secretAccessKey: 'local' });

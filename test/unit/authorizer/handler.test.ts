@@ -79,7 +79,15 @@ describe('authorizer handler', () => {
     expect(log.decisions).toHaveLength(1);
     const [line] = log.decisions;
     expect(line!.level).toBe('info');
-    expect(line!.extra[0]).toMatchObject({ outcome: 'reject', reason: 'expired', clientId: 'acme', jti: 'jti-expired', kid: 'es', method: 'GET', path: '/orders/42' });
+    expect(line!.extra[0]).toMatchObject({
+      outcome: 'reject',
+      reason: 'expired',
+      clientId: 'acme',
+      jti: 'jti-expired',
+      kid: 'es',
+      method: 'GET',
+      path: '/orders/42',
+    });
     expect(typeof line!.extra[0]!.latencyUs).toBe('number');
     const text = JSON.stringify(log.lines);
     expect(text).not.toContain(expired.slice(7));

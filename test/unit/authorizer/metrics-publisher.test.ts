@@ -19,7 +19,10 @@ function emfWritten(fn: () => void): Record<string, unknown>[] {
   } finally {
     spy.mockRestore();
   }
-  return lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.includes('_aws'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 const snapshot = (overrides: Partial<TelemetrySnapshot> = {}): TelemetrySnapshot => ({
@@ -78,7 +81,15 @@ describe('EmfMetricsPublisher', () => {
   it('emits latency samples, view ages and the instance counters without extra dimensions', () => {
     const docs = emfWritten(() =>
       publisher().publish(
-        snapshot({ latencySamplesMs: [0.004, 0.09, 1.5], revocationViewAgesMs: [420, 31_000], cacheHits: 80, cacheMisses: 20, revocationReadFailures: 2, revocationEntriesAdded: 5, keyRingRefreshes: 1 }),
+        snapshot({
+          latencySamplesMs: [0.004, 0.09, 1.5],
+          revocationViewAgesMs: [420, 31_000],
+          cacheHits: 80,
+          cacheMisses: 20,
+          revocationReadFailures: 2,
+          revocationEntriesAdded: 5,
+          keyRingRefreshes: 1,
+        }),
       ),
     ) as Emf[];
     const instance = docs.find((d) => Metric.authorizerLatencyMs in d)!;

@@ -54,9 +54,9 @@ describe('evaluatePolicy', () => {
     expect(evaluatePolicy(doc(allow(`${API}/*`), { Effect: 'Deny', Action: 'execute-api:Invoke', NotResource: `${API}/GET/public/*` }), `${API}/GET/x`)).toBe(
       'explicit-deny',
     );
-    expect(evaluatePolicy(doc(allow(`${API}/*`), { Effect: 'Deny', Action: 'execute-api:Invoke', NotResource: `${API}/GET/public/*` }), `${API}/GET/public/a`)).toBe(
-      'allow',
-    );
+    expect(
+      evaluatePolicy(doc(allow(`${API}/*`), { Effect: 'Deny', Action: 'execute-api:Invoke', NotResource: `${API}/GET/public/*` }), `${API}/GET/public/a`),
+    ).toBe('allow');
   });
 
   it('reads conditions cautiously: a conditional Allow does not apply, a conditional Deny does', () => {

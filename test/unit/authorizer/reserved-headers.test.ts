@@ -13,7 +13,9 @@ import { claims, generateTestKey, signToken, type TestKey } from './support/toke
 
 /** Any spelling of `name`: each ASCII letter upper or lower case. */
 const anyCase = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
+  fc
+    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
 
 const headerSuffix = fc.stringMatching(/^[A-Za-z0-9-]{0,20}$/);
 const reservedName = fc.oneof(
@@ -23,15 +25,32 @@ const reservedName = fc.oneof(
 
 describe('isReserved', () => {
   it('matches the prefix case-insensitively, exactly as a lower-casing reference does, for any string', () => {
-    const nearMiss = fc.tuple(fc.nat({ max: RESERVED_HEADER_PREFIX.length - 1 }), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' })).map(
-      ([at, c]) => RESERVED_HEADER_PREFIX.slice(0, at) + c + RESERVED_HEADER_PREFIX.slice(at + 1),
+    const nearMiss = fc
+      .tuple(fc.nat({ max: RESERVED_HEADER_PREFIX.length - 1 }), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }))
+      .map(([at, c]) => RESERVED_HEADER_PREFIX.slice(0, at) + c + RESERVED_HEADER_PREFIX.slice(at + 1));
+    const anything = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      reservedName,
+      nearMiss,
+      fc.tuple(nearMiss, headerSuffix).map(([a, b]) => a + b),
     );
-    const anything = fc.oneof(fc.string({ unit: 'binary' }), reservedName, nearMiss, fc.tuple(nearMiss, headerSuffix).map(([a, b]) => a + b));
-    fc.assert(fc.property(anything, (name) => isReserved(name) === name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(anything, (name) => isReserved(name) === name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)),
+      { numRuns: 2000 },
+    );
   });
 
   it('does not match names that only resemble the prefix', () => {
-    for (const name of ['x-tollgate', 'X-Tollgate', 'x_tollgate-client-id', 'x-tollgat-client-id', 'xtollgate-id', ' x-tollgate-id', 'y-tollgate-id', 'x-toll\u0130gate-']) {
+    for (const name of [
+      'x-tollgate',
+      'X-Tollgate',
+      'x_tollgate-client-id',
+      'x-tollgat-client-id',
+      'xtollgate-id',
+      ' x-tollgate-id',
+      'y-tollgate-id',
+      'x-toll\u0130gate-',
+    ]) {
       expect(isReserved(name)).toBe(false);
     }
   });
@@ -72,7 +91,13 @@ describe('the authorizer refuses a request carrying an X-Tollgate-* header', () 
 
   async function setup() {
     const log = new RecordingLog();
-    const telemetry = new AuthorizerTelemetry({ log, metrics: { publish: () => undefined }, allowLogSampleRate: 0, flushIntervalMs: 30_000, monotonicNow: () => 0 });
+    const telemetry = new AuthorizerTelemetry({
+      log,
+      metrics: { publish: () => undefined },
+      allowLogSampleRate: 0,
+      flushIntervalMs: 30_000,
+      monotonicNow: () => 0,
+    });
     const h = await harness([es.record]);
     telemetry.attach(h.authorizer);
     return { log, handler: createHandler(h.authorizer, telemetry) };

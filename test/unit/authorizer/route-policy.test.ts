@@ -73,7 +73,14 @@ describe('methodArnParts', () => {
   });
 
   it('returns undefined for anything else', () => {
-    for (const arn of ['', 'arn:aws:execute-api:us-east-1:1:api', 'arn:aws:execute-api:us-east-1:1:api/v1', `${API_PREFIX}FETCH/x`, `${API_PREFIX}GET`, 'not-an-arn/v1/GET/x']) {
+    for (const arn of [
+      '',
+      'arn:aws:execute-api:us-east-1:1:api',
+      'arn:aws:execute-api:us-east-1:1:api/v1',
+      `${API_PREFIX}FETCH/x`,
+      `${API_PREFIX}GET`,
+      'not-an-arn/v1/GET/x',
+    ]) {
       expect([arn, methodArnParts(arn)]).toEqual([arn, undefined]);
     }
   });
@@ -153,7 +160,13 @@ describe('RoutePolicy.outcome', () => {
       expect([path, outcome(defaults, '', 'GET', path)]).toEqual([path, 'insufficient_scope']);
       expect([path, outcome(defaults, 'orders:read', 'GET', path)]).toEqual([path, 'allow']);
     }
-    const kits = new RoutePolicy([{ method: 'GET', path: '/kits', scopes: ['k'] }, { method: 'GET', path: '/settings', scopes: ['admin'] }], 'allow');
+    const kits = new RoutePolicy(
+      [
+        { method: 'GET', path: '/kits', scopes: ['k'] },
+        { method: 'GET', path: '/settings', scopes: ['admin'] },
+      ],
+      'allow',
+    );
     // U+212A KELVIN SIGN lower-cases to an ASCII k, ſ (U+017F) folds to s in Java and Go, fullwidth
     // letters normalise to ASCII: an upstream could route each to the literal, so none is decided.
     for (const path of ['/\u212Aits', '/%E2%84%AAits', '/%C5%BFettings', '/\uFF53ettings', '/%EF%BD%93ettings']) {
@@ -230,7 +243,8 @@ describe('RoutePolicy.outcome', () => {
     ],
   ])('%s', (_name, rules, cases) => {
     const routes = new RoutePolicy(rules, 'deny');
-    for (const [scope, method, path, expected] of cases) expect([scope, method, path, outcome(routes, scope, method, path)]).toEqual([scope, method, path, expected]);
+    for (const [scope, method, path, expected] of cases)
+      expect([scope, method, path, outcome(routes, scope, method, path)]).toEqual([scope, method, path, expected]);
   });
 
   it('gives the same grant to the same scopes in any order, with normalised scopes', () => {

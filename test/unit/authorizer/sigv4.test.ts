@@ -20,7 +20,11 @@ async function sdkAuthorization(credentials: AwsCredentials, region: string, hos
 }
 
 const token = fc.stringMatching(/^[A-Za-z0-9+/=]{1,64}$/);
-const credentials = fc.record({ accessKeyId: fc.stringMatching(/^[A-Z0-9]{16,20}$/), secretAccessKey: token, sessionToken: fc.option(token, { nil: undefined }) });
+const credentials = fc.record({
+  accessKeyId: fc.stringMatching(/^[A-Z0-9]{16,20}$/),
+  secretAccessKey: token,
+  sessionToken: fc.option(token, { nil: undefined }),
+});
 
 describe('SigV4Signer', () => {
   it('computes the Authorization header the SDK computes, for any credentials, Region, body and time', async () => {

@@ -57,11 +57,17 @@ async function oracleAccepts(token: string): Promise<boolean> {
   }
   const { sub, client_id, jti, cid, scope, iat, exp, nbf } = payload;
   return (
-    typeof sub === 'string' && sub !== '' && client_id === sub &&
-    typeof jti === 'string' && jti !== '' &&
-    typeof cid === 'string' && cid !== '' &&
+    typeof sub === 'string' &&
+    sub !== '' &&
+    client_id === sub &&
+    typeof jti === 'string' &&
+    jti !== '' &&
+    typeof cid === 'string' &&
+    cid !== '' &&
     typeof scope === 'string' &&
-    typeof iat === 'number' && typeof exp === 'number' && exp - iat <= MAX_LIFETIME &&
+    typeof iat === 'number' &&
+    typeof exp === 'number' &&
+    exp - iat <= MAX_LIFETIME &&
     iat <= NOW_S + SKEW &&
     (nbf === undefined || typeof nbf === 'number')
   );
@@ -90,36 +96,38 @@ function oursAccepts(token: string): boolean {
 
 const offset = fc.oneof(fc.integer({ min: -4000, max: 4000 }), fc.constantFrom(-31, -30, -29, 0, 29, 30, 31, 3600, 3601));
 
-const anyClaims = fc.record(
-  {
-    iat: offset,
-    /** Pin `exp` (instead of `iat`) to an offset, so both boundaries get hit exactly. */
-    anchorExp: fc.boolean(),
-    lifetime: fc.oneof(fc.constantFrom(900, 3600, 3601, 60), fc.integer({ min: -100, max: 5000 })),
-    nbf: fc.option(offset, { nil: undefined }),
-    iss: fc.constantFrom(ISSUER, ISSUER, ISSUER, 'https://evil.example', `${ISSUER}/`),
-    aud: fc.constantFrom<unknown>(AUDIENCE, AUDIENCE, [AUDIENCE, 'x'], ['x'], 'other', 42, undefined),
-    sub: fc.constantFrom<unknown>('acme', 'acme', 'acme', '', 7),
-    clientIdMatches: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
-    scope: fc.constantFrom<unknown>('orders:read', '', 'a b', ['a'], undefined),
-    drop: fc.constantFrom<string | undefined>(undefined, undefined, undefined, undefined, 'jti', 'cid', 'iat', 'exp', 'client_id'),
-  },
-  { requiredKeys: ['iat', 'anchorExp', 'lifetime', 'iss', 'aud', 'sub', 'clientIdMatches', 'scope', 'drop'] },
-).map((g) => {
-  const iat = g.anchorExp ? NOW_S + g.iat - g.lifetime : NOW_S + g.iat;
-  const c = claims(NOW_S, {
-    iat,
-    exp: iat + g.lifetime,
-    iss: g.iss,
-    aud: g.aud,
-    sub: g.sub,
-    client_id: g.clientIdMatches ? g.sub : 'someone-else',
-    scope: g.scope,
-    ...(g.nbf === undefined ? {} : { nbf: NOW_S + g.nbf }),
+const anyClaims = fc
+  .record(
+    {
+      iat: offset,
+      /** Pin `exp` (instead of `iat`) to an offset, so both boundaries get hit exactly. */
+      anchorExp: fc.boolean(),
+      lifetime: fc.oneof(fc.constantFrom(900, 3600, 3601, 60), fc.integer({ min: -100, max: 5000 })),
+      nbf: fc.option(offset, { nil: undefined }),
+      iss: fc.constantFrom(ISSUER, ISSUER, ISSUER, 'https://evil.example', `${ISSUER}/`),
+      aud: fc.constantFrom<unknown>(AUDIENCE, AUDIENCE, [AUDIENCE, 'x'], ['x'], 'other', 42, undefined),
+      sub: fc.constantFrom<unknown>('acme', 'acme', 'acme', '', 7),
+      clientIdMatches: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
+      scope: fc.constantFrom<unknown>('orders:read', '', 'a b', ['a'], undefined),
+      drop: fc.constantFrom<string | undefined>(undefined, undefined, undefined, undefined, 'jti', 'cid', 'iat', 'exp', 'client_id'),
+    },
+    { requiredKeys: ['iat', 'anchorExp', 'lifetime', 'iss', 'aud', 'sub', 'clientIdMatches', 'scope', 'drop'] },
+  )
+  .map((g) => {
+    const iat = g.anchorExp ? NOW_S + g.iat - g.lifetime : NOW_S + g.iat;
+    const c = claims(NOW_S, {
+      iat,
+      exp: iat + g.lifetime,
+      iss: g.iss,
+      aud: g.aud,
+      sub: g.sub,
+      client_id: g.clientIdMatches ? g.sub : 'someone-else',
+      scope: g.scope,
+      ...(g.nbf === undefined ? {} : { nbf: NOW_S + g.nbf }),
+    });
+    if (g.drop) delete c[g.drop];
+    return c;
   });
-  if (g.drop) delete c[g.drop];
-  return c;
-});
 
 /**
  * Claims that pass every check, or sit one second either side of one time boundary
@@ -152,7 +160,10 @@ const anyHeader = fc.record({
   typ: fc.constantFrom<unknown>('at+jwt', 'at+jwt', 'at+jwt', 'application/at+jwt', 'AT+JWT', 'JWT', 'jwt', undefined),
   extra: fc.constantFrom<Record<string, unknown>>({}, {}, {}, { crit: ['exp'] }, { jku: 'https://evil.example' }, { jwk: { kty: 'EC' } }, { x5c: ['AAAA'] }),
 });
-const headerVariant = fc.oneof({ weight: 3, arbitrary: fc.constant({ kid: 'same' as unknown, typ: 'at+jwt' as unknown, extra: {} }) }, { weight: 2, arbitrary: anyHeader });
+const headerVariant = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({ kid: 'same' as unknown, typ: 'at+jwt' as unknown, extra: {} }) },
+  { weight: 2, arbitrary: anyHeader },
+);
 
 type Corruption =
   | { kind: 'none' }
@@ -164,7 +175,15 @@ type Corruption =
 
 const corruption: fc.Arbitrary<Corruption> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'none' as const }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), part: fc.constantFrom(0 as const, 1 as const, 2 as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 5 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      part: fc.constantFrom(0 as const, 1 as const, 2 as const),
+      at: fc.nat(),
+      bit: fc.integer({ min: 0, max: 5 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'zeroSignature' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'derSignature' as const }) },
   {
@@ -186,10 +205,20 @@ const corruption: fc.Arbitrary<Corruption> = fc.oneof(
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-function build(alg: 'ES256' | 'RS256', payload: Record<string, unknown>, variant: { kid: unknown; typ: unknown; extra: Record<string, unknown> }, c: Corruption): string {
+function build(
+  alg: 'ES256' | 'RS256',
+  payload: Record<string, unknown>,
+  variant: { kid: unknown; typ: unknown; extra: Record<string, unknown> },
+  c: Corruption,
+): string {
   const key = keysByKid.get(alg === 'ES256' ? 'k-es' : 'k-rs')!;
   const kid = variant.kid === 'same' ? key.kid : variant.kid === 'other-alg' ? (alg === 'ES256' ? 'k-rs' : 'k-es') : variant.kid;
-  const header: Record<string, unknown> = { alg, ...(kid === undefined ? {} : { kid }), ...(variant.typ === undefined ? {} : { typ: variant.typ }), ...variant.extra };
+  const header: Record<string, unknown> = {
+    alg,
+    ...(kid === undefined ? {} : { kid }),
+    ...(variant.typ === undefined ? {} : { typ: variant.typ }),
+    ...variant.extra,
+  };
   let payloadJson = JSON.stringify(payload);
   if (c.kind === 'nonObjectPayload') payloadJson = JSON.stringify([payload]);
   if (c.kind === 'hugeNumber') payloadJson = payloadJson.replace(/"exp":-?\d+/, '"exp":1e999');
@@ -197,7 +226,10 @@ function build(alg: 'ES256' | 'RS256', payload: Record<string, unknown>, variant
   if (c.kind === 'hs256') header.alg = 'HS256';
   const input = `${b64url(JSON.stringify(header))}.${b64url(payloadJson)}`;
   let signature: string;
-  if (c.kind === 'hs256') signature = createHmac('sha256', key.publicKey.export({ format: 'pem', type: 'spki' })).update(input).digest('base64url');
+  if (c.kind === 'hs256')
+    signature = createHmac('sha256', key.publicKey.export({ format: 'pem', type: 'spki' }))
+      .update(input)
+      .digest('base64url');
   else if (c.kind === 'swapNone') signature = '';
   else if (c.kind === 'zeroSignature') signature = Buffer.alloc(alg === 'ES256' ? 64 : 256).toString('base64url');
   else signature = signatureOf(key, input, c.kind === 'derSignature' && alg === 'ES256' ? 'der' : 'ieee-p1363').toString('base64url');
@@ -235,13 +267,19 @@ describe('verifier vs jose.jwtVerify (differential, fast-check)', () => {
     let accepted = 0;
     let total = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('ES256' as const, 'ES256' as const, 'RS256' as const), claimSet, headerVariant, corruption, async (alg, payload, variant, c) => {
-        const token = build(alg, payload, variant, c);
-        const expected = await oracleAccepts(token);
-        total += 1;
-        if (expected) accepted += 1;
-        expect({ token, accepted: oursAccepts(token) }).toEqual({ token, accepted: expected });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('ES256' as const, 'ES256' as const, 'RS256' as const),
+        claimSet,
+        headerVariant,
+        corruption,
+        async (alg, payload, variant, c) => {
+          const token = build(alg, payload, variant, c);
+          const expected = await oracleAccepts(token);
+          total += 1;
+          if (expected) accepted += 1;
+          expect({ token, accepted: oursAccepts(token) }).toEqual({ token, accepted: expected });
+        },
+      ),
       { numRuns: 3000 },
     );
     // The generator must exercise both verdicts substantially, or the agreement means little.

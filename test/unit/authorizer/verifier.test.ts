@@ -216,7 +216,15 @@ describe('AccessTokenVerifier refuses', () => {
     for (const name of ['sub', 'client_id', 'jti', 'scope', 'cid', 'iat', 'exp']) {
       expect([name, refusal(signToken(es, claims(NOW_S, { [name]: undefined })))]).toEqual([name, RejectReason.invalidClaims]);
     }
-    const mistyped: Record<string, unknown>[] = [{ sub: 1 }, { jti: '' }, { cid: null }, { scope: ['a'] }, { iat: '1' }, { exp: String(NOW_S + 900) }, { nbf: 'now' }];
+    const mistyped: Record<string, unknown>[] = [
+      { sub: 1 },
+      { jti: '' },
+      { cid: null },
+      { scope: ['a'] },
+      { iat: '1' },
+      { exp: String(NOW_S + 900) },
+      { nbf: 'now' },
+    ];
     for (const override of mistyped) expect([override, refusal(signToken(es, claims(NOW_S, override)))]).toEqual([override, RejectReason.invalidClaims]);
     expect(refusal(signToken(es, claims(NOW_S, { client_id: 'other' })))).toBe(RejectReason.invalidClaims);
   });

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { figure } from '../../../bench/lib/figure';
 import { JOBS, parseOnly, related, selectJobs, wantedFigure } from '../../../bench/lib/plan';
-import { consoleTable, formatNumber, markdownSection, mergeFigures, SECTION_END, SECTION_START, withSection, type Results, type StoredFigure } from '../../../bench/lib/report';
+import {
+  consoleTable,
+  formatNumber,
+  markdownSection,
+  mergeFigures,
+  SECTION_END,
+  SECTION_START,
+  withSection,
+  type Results,
+  type StoredFigure,
+} from '../../../bench/lib/report';
 
 const stored = (id: string, value: number, measuredAt = '2026-01-01T00:00:00.000Z'): StoredFigure => ({
   ...figure({ id, name: `figure ${id}`, unit: 'ms', samples: [value], target: { on: 'value', op: '<=', limit: 5, text: '≤ 5 ms' } }),
@@ -37,7 +47,11 @@ describe('--only', () => {
 describe('results', () => {
   it('lets fresh figures replace stored ones by id and keeps the others, in id order', () => {
     const merged = mergeFigures([stored('P7', 1), stored('P2.ES256', 2)], [stored('P2.ES256', 3, 'now'), stored('P10', 4)]);
-    expect(merged.map((f) => [f.id, f.value])).toEqual([['P2.ES256', 3], ['P7', 1], ['P10', 4]]);
+    expect(merged.map((f) => [f.id, f.value])).toEqual([
+      ['P2.ES256', 3],
+      ['P7', 1],
+      ['P10', 4],
+    ]);
   });
 
   it('formats numbers with the precision they deserve', () => {

@@ -13,11 +13,17 @@ function lastRequest() {
 describe('keys create', () => {
   it('posts the key settings with the admin token and prints the key once with the warning', async () => {
     const result = await run([
-      'keys', 'create', 'orders-service',
-      '--scopes', 'orders:read,orders:write',
-      '--expires-in-days', '90',
-      '--description', 'nightly batch',
-      '--metadata', '{"team":"orders","tier":2}',
+      'keys',
+      'create',
+      'orders-service',
+      '--scopes',
+      'orders:read,orders:write',
+      '--expires-in-days',
+      '90',
+      '--description',
+      'nightly batch',
+      '--metadata',
+      '{"team":"orders","tier":2}',
     ]);
 
     expect(result).toMatchObject({ code: 0, stderr: '' });
@@ -150,7 +156,11 @@ describe('keys show, roll and revoke', () => {
   });
 
   it.each([
-    [['keys', 'revoke', 'key_0123456789abcdef0123'], '/admin/keys/key_0123456789abcdef0123', 'Revoked API key key_0123456789abcdef0123 and every access token it minted.'],
+    [
+      ['keys', 'revoke', 'key_0123456789abcdef0123'],
+      '/admin/keys/key_0123456789abcdef0123',
+      'Revoked API key key_0123456789abcdef0123 and every access token it minted.',
+    ],
     [['tokens', 'revoke', 'Xy_9-jti'], '/admin/tokens/Xy_9-jti', 'Revoked access token Xy_9-jti.'],
     [['clients', 'revoke', 'orders-service'], '/admin/clients/orders-service', 'Revoked client orders-service: every API key and access token it holds.'],
   ])('%j sends DELETE %s', async (argv, path, message) => {
@@ -178,8 +188,30 @@ describe('signing-keys', () => {
     expect(lastRequest()).toMatchObject({ method: 'GET', pathname: '/admin/signing-keys' });
     const [header, retiring, active] = rows(result.stdout);
     expect(header).toEqual(['KID', 'STATE', 'ALG', 'CREATED', 'ACTIVATES', 'ACTIVATED', 'RETIRING', 'VERIFIES UNTIL', 'RETIRED', 'COMPROMISED']);
-    expect(retiring).toEqual([SIGNING_KEYS.keys[0]!.kid, 'retiring', 'ES256', '2025-01-01T00:00:00Z', '-', '2025-01-01T00:10:00Z', '2025-01-02T00:00:00Z', '2025-01-02T01:00:00Z', '-', '-']);
-    expect(active).toEqual([SIGNING_KEYS.keys[1]!.kid, 'active', 'ES256', '2025-01-01T23:36:40Z', '2025-01-02T00:00:00Z', '2025-01-02T00:00:00Z', '-', '-', '-', '-']);
+    expect(retiring).toEqual([
+      SIGNING_KEYS.keys[0]!.kid,
+      'retiring',
+      'ES256',
+      '2025-01-01T00:00:00Z',
+      '-',
+      '2025-01-01T00:10:00Z',
+      '2025-01-02T00:00:00Z',
+      '2025-01-02T01:00:00Z',
+      '-',
+      '-',
+    ]);
+    expect(active).toEqual([
+      SIGNING_KEYS.keys[1]!.kid,
+      'active',
+      'ES256',
+      '2025-01-01T23:36:40Z',
+      '2025-01-02T00:00:00Z',
+      '2025-01-02T00:00:00Z',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]);
   });
 
   it('rotate posts an empty object and prints the ring, the changes and what comes next', async () => {

@@ -28,7 +28,10 @@ describe('server refusals', () => {
   });
 
   it.each([
-    [{ status: 403, body: { message: 'User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke' } }, 'http_403: User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke (HTTP 403)'],
+    [
+      { status: 403, body: { message: 'User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke' } },
+      'http_403: User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke (HTTP 403)',
+    ],
     [{ status: 403, body: { Message: 'Forbidden' } }, 'http_403: Forbidden (HTTP 403)'],
     [{ status: 502, body: '<html>\n  <body>Bad Gateway</body>\n</html>' }, 'http_502: <html> <body>Bad Gateway</body> </html> (HTTP 502)'],
     [{ status: 500, body: '' }, 'http_500: no details (HTTP 500)'],
@@ -122,7 +125,10 @@ describe('bad usage sends nothing and exits 2', () => {
   });
 
   it.each([
-    [['keys', 'create', 'orders-service', '--scopes', ''], "option '--scopes <list>' argument '' is invalid. name at least one scope, e.g. --scopes orders:read,orders:write."],
+    [
+      ['keys', 'create', 'orders-service', '--scopes', ''],
+      "option '--scopes <list>' argument '' is invalid. name at least one scope, e.g. --scopes orders:read,orders:write.",
+    ],
     [['keys', 'create', 'orders-service'], "required option '--scopes <list>' not specified"],
     [['keys', 'craete', 'orders-service'], "unknown command 'craete' (Did you mean create?)"],
     [['limits', 'set', 'c', '--rate', '5'], "required option '--burst <n>' not specified"],
@@ -149,7 +155,8 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(result).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'tollgate: that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.\n',
+      stderr:
+        'tollgate: that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.\n',
     });
     expect(fake.api.requests).toHaveLength(0);
   });
@@ -162,14 +169,24 @@ describe('bad usage sends nothing and exits 2', () => {
   it.each([
     [['keys'], 'keys needs a command: create, list, show, roll or revoke (see tollgate keys --help)'],
     [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],
-    [[], 'missing command: keys, tokens, clients, limits, usage, anomalies, signing-keys, token, smoke, scan, scanner-rules or leak-response (see tollgate --help)'],
+    [
+      [],
+      'missing command: keys, tokens, clients, limits, usage, anomalies, signing-keys, token, smoke, scan, scanner-rules or leak-response (see tollgate --help)',
+    ],
   ])('names the commands in one line when %j lacks one', async (argv, line) => {
     const result = await run(argv);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `tollgate: ${line}\n` });
   });
 
   it('--help on any command exits 0 with usage on stdout', async () => {
-    for (const argv of [['--help'], ['keys', 'create', '--help'], ['token', '--help'], ['signing-keys', 'rotate', '--help'], ['clients', 'revoke', '--help'], ['smoke', '--help']]) {
+    for (const argv of [
+      ['--help'],
+      ['keys', 'create', '--help'],
+      ['token', '--help'],
+      ['signing-keys', 'rotate', '--help'],
+      ['clients', 'revoke', '--help'],
+      ['smoke', '--help'],
+    ]) {
       const result = await tollgate(argv);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: tollgate/);

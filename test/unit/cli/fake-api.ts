@@ -46,8 +46,27 @@ export interface FakeApi extends HttpStub {
 
 export const SIGNING_KEYS = {
   keys: [
-    { kid: '20250101T0000Z-aaaa1111', state: 'retiring', alg: 'ES256', keySpec: 'ECC_NIST_P256', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/old', createdAt: CREATED_AT, activatedAt: CREATED_AT + 600, retiringAt: CREATED_AT + 86_400, verifyUntil: CREATED_AT + 90_000 },
-    { kid: '20250102T0000Z-bbbb2222', state: 'active', alg: 'ES256', keySpec: 'ECC_NIST_P256', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/new', createdAt: CREATED_AT + 85_000, activateAt: CREATED_AT + 86_400, activatedAt: CREATED_AT + 86_400 },
+    {
+      kid: '20250101T0000Z-aaaa1111',
+      state: 'retiring',
+      alg: 'ES256',
+      keySpec: 'ECC_NIST_P256',
+      kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+      createdAt: CREATED_AT,
+      activatedAt: CREATED_AT + 600,
+      retiringAt: CREATED_AT + 86_400,
+      verifyUntil: CREATED_AT + 90_000,
+    },
+    {
+      kid: '20250102T0000Z-bbbb2222',
+      state: 'active',
+      alg: 'ES256',
+      keySpec: 'ECC_NIST_P256',
+      kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/new',
+      createdAt: CREATED_AT + 85_000,
+      activateAt: CREATED_AT + 86_400,
+      activatedAt: CREATED_AT + 86_400,
+    },
   ],
 };
 
@@ -59,8 +78,28 @@ export const ROTATION_REPORT = {
     version: 7,
     activeKid: '20250102T0000Z-bbbb2222',
     keys: [
-      { kid: '20250102T0000Z-bbbb2222', state: 'active', alg: 'ES256', keySpec: 'ECC_NIST_P256', verifying: true, compromised: false, kmsKeyArn: 'arn:…/new', createdAt: '2025-01-02T00:00:00.000Z', activatedAt: '2025-01-02T00:10:00.000Z' },
-      { kid: '20250103T0000Z-cccc3333', state: 'pending', alg: 'ES256', keySpec: 'ECC_NIST_P256', verifying: true, compromised: false, kmsKeyArn: 'arn:…/newest', createdAt: '2025-01-03T00:00:00.000Z', activateAt: '2025-01-03T00:10:00.000Z' },
+      {
+        kid: '20250102T0000Z-bbbb2222',
+        state: 'active',
+        alg: 'ES256',
+        keySpec: 'ECC_NIST_P256',
+        verifying: true,
+        compromised: false,
+        kmsKeyArn: 'arn:…/new',
+        createdAt: '2025-01-02T00:00:00.000Z',
+        activatedAt: '2025-01-02T00:10:00.000Z',
+      },
+      {
+        kid: '20250103T0000Z-cccc3333',
+        state: 'pending',
+        alg: 'ES256',
+        keySpec: 'ECC_NIST_P256',
+        verifying: true,
+        compromised: false,
+        kmsKeyArn: 'arn:…/newest',
+        createdAt: '2025-01-03T00:00:00.000Z',
+        activateAt: '2025-01-03T00:10:00.000Z',
+      },
     ],
   },
   changes: [{ kind: 'state', kid: '20250103T0000Z-cccc3333', to: 'pending', reason: 'rotation requested' }],
@@ -177,7 +216,11 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     const keyId = [...secrets].find(([, secret]) => secret === apiKey)?.[0];
     if (!keyId) return fail(401, 'invalid_client', 'Client authentication failed.');
     const scope = new URLSearchParams(request.body).get('scope') ?? keys.get(keyId)!.scopes.join(' ');
-    return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { access_token: `eyJhbGciOiJFUzI1NiJ9.${keyId}.sig`, token_type: 'Bearer', expires_in: 900, scope } };
+    return {
+      status: 200,
+      headers: { 'Cache-Control': 'no-store' },
+      body: { access_token: `eyJhbGciOiJFUzI1NiJ9.${keyId}.sig`, token_type: 'Bearer', expires_in: 900, scope },
+    };
   };
 
   const stub = await startHttpStub((request) => {

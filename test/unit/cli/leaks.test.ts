@@ -25,7 +25,12 @@ const keyIdOfKey = (key: string) => keyIdOf(hashApiKey(key));
 
 function tree() {
   const cwd = emptyDir();
-  const keys = { app: generateApiKey().apiKey, nested: generateApiKey(undefined, 'acme_').apiKey, ignored: generateApiKey().apiKey, reincluded: generateApiKey().apiKey };
+  const keys = {
+    app: generateApiKey().apiKey,
+    nested: generateApiKey(undefined, 'acme_').apiKey,
+    ignored: generateApiKey().apiKey,
+    reincluded: generateApiKey().apiKey,
+  };
   mkdirSync(join(cwd, 'src', 'deep'), { recursive: true });
   mkdirSync(join(cwd, 'node_modules', 'pkg'), { recursive: true });
   mkdirSync(join(cwd, 'logs'), { recursive: true });
@@ -93,7 +98,9 @@ describe('tollgate scan', () => {
     const run = await tollgate(['--url', stub.url, 'scan', '--revoke', 'src'], { cwd });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('Submitted for revocation.');
-    expect(stub.requests.map((request) => [request.method, request.pathname, request.headers['content-type']])).toEqual([['POST', '/leaks/revoke', 'application/json']]);
+    expect(stub.requests.map((request) => [request.method, request.pathname, request.headers['content-type']])).toEqual([
+      ['POST', '/leaks/revoke', 'application/json'],
+    ]);
     const sent = (JSON.parse(stub.requests[0]!.body) as { credentials: string[] }).credentials;
     expect(sent).toEqual(expect.arrayContaining([keys.app, keys.nested, `me_${keys.nested.slice(5)}`]));
     expect(await tollgate(['--url', stub.url, 'scan', '--revoke', 'src/lookalikes.txt'], { cwd })).toMatchObject({ code: 0 });
@@ -154,10 +161,18 @@ describe('tollgate scanner-rules', () => {
     }
   });
 
-  it('trufflehog: a custom detector YAML with keywords, the regex and a verify webhook (the target API\'s /leaks/revoke by default)', async () => {
+  it("trufflehog: a custom detector YAML with keywords, the regex and a verify webhook (the target API's /leaks/revoke by default)", async () => {
     const run = await tollgate(['--url', 'https://api.example.com/v1', 'scanner-rules', '--format', 'trufflehog', '--prefix', 'acme_']);
     expect(run.code).toBe(0);
-    const config = parseYaml(run.stdout) as { detectors: Array<{ name: string; keywords: string[]; regex: Record<string, string>; entropy: number; verify: Array<{ endpoint: string; unsafe: boolean }> }> };
+    const config = parseYaml(run.stdout) as {
+      detectors: Array<{
+        name: string;
+        keywords: string[];
+        regex: Record<string, string>;
+        entropy: number;
+        verify: Array<{ endpoint: string; unsafe: boolean }>;
+      }>;
+    };
     expect(config.detectors).toHaveLength(1);
     const [detector] = config.detectors;
     expect(detector!.keywords).toEqual(['acme_']);
@@ -166,17 +181,23 @@ describe('tollgate scanner-rules', () => {
     for (const key of keys) expect(key.match(regex)).toEqual([key]);
     expect(generateApiKey().apiKey.match(regex)).toBeNull();
 
-    const own = parseYaml((await tollgate(['scanner-rules', '--format', 'trufflehog', '--prefix', 'acme_', '--verify-url', 'http://127.0.0.1:9/v'])).stdout) as typeof config;
+    const own = parseYaml(
+      (await tollgate(['scanner-rules', '--format', 'trufflehog', '--prefix', 'acme_', '--verify-url', 'http://127.0.0.1:9/v'])).stdout,
+    ) as typeof config;
     expect(own.detectors[0]!.verify).toEqual([{ endpoint: 'http://127.0.0.1:9/v', unsafe: true }]);
     const detectOnly = parseYaml((await tollgate(['scanner-rules', '--format', 'trufflehog', '--no-verify'])).stdout) as typeof config;
     expect(detectOnly.detectors[0]!.verify).toBeUndefined();
     expect(detectOnly.detectors[0]!.keywords).toEqual(['tg_']);
   });
 
-  it('github: the regex, a description and the alert endpoint, as GitHub\'s partner onboarding asks', async () => {
+  it("github: the regex, a description and the alert endpoint, as GitHub's partner onboarding asks", async () => {
     const run = await tollgate(['--url', 'https://api.example.com/v1', 'scanner-rules', '--format', 'github', '--prefix', 'acme_']);
     const rule = JSON.parse(run.stdout) as Record<string, string>;
-    expect(rule).toMatchObject({ secretType: 'Tollgate API key (acme_)', tokenType: 'tollgate_api_key', alertEndpoint: 'https://api.example.com/v1/secret-scanning/github' });
+    expect(rule).toMatchObject({
+      secretType: 'Tollgate API key (acme_)',
+      tokenType: 'tollgate_api_key',
+      alertEndpoint: 'https://api.example.com/v1/secret-scanning/github',
+    });
     expect(rule.description).toMatch(/43 random base62 characters, then 6 base62 characters of the CRC32/);
     const regex = jsRegex(rule.regex!);
     for (const key of keys) expect(key.match(regex)).toEqual([key]);
@@ -191,7 +212,7 @@ describe('tollgate scanner-rules', () => {
 });
 
 describe('tollgate leak-response', () => {
-  it('shows and sets a client\'s leakResponse through the admin API, with the admin token', async () => {
+  it("shows and sets a client's leakResponse through the admin API, with the admin token", async () => {
     let mode = 'revoke';
     const stub = await startHttpStub((request) => {
       if (request.method === 'PUT') mode = (JSON.parse(request.body) as { leakResponse: string }).leakResponse;
@@ -199,7 +220,11 @@ describe('tollgate leak-response', () => {
     });
     stubs.push(stub);
     const env = { TOLLGATE_ADMIN_TOKEN: 'tga_test' };
-    expect(await tollgate(['--url', stub.url, 'leak-response', 'fleet'], { env })).toEqual({ code: 0, stdout: 'Client fleet: a leaked live key is revoked at once.\n', stderr: '' });
+    expect(await tollgate(['--url', stub.url, 'leak-response', 'fleet'], { env })).toEqual({
+      code: 0,
+      stdout: 'Client fleet: a leaked live key is revoked at once.\n',
+      stderr: '',
+    });
     const set = await tollgate(['--url', stub.url, '--json', 'leak-response', 'fleet', 'notify'], { env });
     expect(JSON.parse(set.stdout)).toEqual({ clientId: 'fleet', leakResponse: 'notify' });
     expect(stub.requests.map((request) => [request.method, request.pathname, request.headers.authorization, request.body])).toEqual([

@@ -65,7 +65,9 @@ describe('limits show', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^usageKeyRegistered +no$/m);
     expect(result.stdout).toMatch(/^usageError +bind key to plan: TooManyRequestsException: Too Many Requests$/m);
-    expect(result.stdout).toContain('\n\nAPI Gateway does not apply exactly these limits to orders-service yet; `tollgate limits set` again retries the registration.\n');
+    expect(result.stdout).toContain(
+      '\n\nAPI Gateway does not apply exactly these limits to orders-service yet; `tollgate limits set` again retries the registration.\n',
+    );
   });
 
   it('encodes the clientId as one path segment', async () => {
@@ -160,7 +162,10 @@ describe('limits: bad usage sends nothing and exits 2', () => {
     [[...set, '--rate', '5', '--burst', '10', '--quota', '1.5', '--period', 'DAY'], /'--quota <n>' argument '1\.5' is invalid\. must be a whole number/],
     [[...set, '--rate', '5', '--burst', '10', '--quota', '100'], /^tollgate: --quota needs --period DAY\|WEEK\|MONTH\n$/],
     [[...set, '--rate', '5', '--burst', '10', '--period', 'DAY'], /^tollgate: --period needs --quota <n>, the number of requests allowed per period\n$/],
-    [[...set, '--rate', '5', '--burst', '10', '--quota', '100', '--period', 'fortnight'], /'--period <period>' argument 'fortnight' is invalid\. must be DAY, WEEK or MONTH\./],
+    [
+      [...set, '--rate', '5', '--burst', '10', '--quota', '100', '--period', 'fortnight'],
+      /'--period <period>' argument 'fortnight' is invalid\. must be DAY, WEEK or MONTH\./,
+    ],
     [[...set, '--rate', '5', '--burst', '10', '--no-quota', '--period', 'DAY'], /^tollgate: --period goes with --quota <n>, not with --no-quota\n$/],
     [['limits', 'set', '--rate', '5', '--burst', '10'], /missing required argument 'clientId'/],
     [['limits', 'show'], /missing required argument 'clientId'/],
@@ -197,13 +202,13 @@ describe('limits: server errors', () => {
     expect(fake.api.limits.has('orders-service')).toBe(false);
   });
 
-  it.each([
-    [['limits', 'show', 'nobody']],
-    [['limits', 'set', 'nobody', '--rate', '5', '--burst', '5']],
-  ])('%j: an unknown client is client_not_found', async (argv) => {
-    const result = await run(argv);
-    expect(result).toEqual({ code: 1, stdout: '', stderr: 'tollgate: client_not_found: No client has this clientId. (HTTP 404)\n' });
-  });
+  it.each([[['limits', 'show', 'nobody']], [['limits', 'set', 'nobody', '--rate', '5', '--burst', '5']]])(
+    '%j: an unknown client is client_not_found',
+    async (argv) => {
+      const result = await run(argv);
+      expect(result).toEqual({ code: 1, stdout: '', stderr: 'tollgate: client_not_found: No client has this clientId. (HTTP 404)\n' });
+    },
+  );
 
   it('a revoked client is client_revoked', async () => {
     fake.api.override = { status: 409, body: { error: 'client_revoked', error_description: 'The client is revoked.' } };

@@ -10,7 +10,11 @@ const ADMIN_TOKEN = 'tga_retries-token';
 const fake = useFakeApi(ADMIN_TOKEN);
 const run = fake.run.bind(fake);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UNAVAILABLE = { status: 503, headers: { 'Retry-After': '1' }, body: { error: 'temporarily_unavailable', error_description: 'A service Tollgate depends on is not answering.' } };
+const UNAVAILABLE = {
+  status: 503,
+  headers: { 'Retry-After': '1' },
+  body: { error: 'temporarily_unavailable', error_description: 'A service Tollgate depends on is not answering.' },
+};
 
 describe('CLI retries', () => {
   it('sends a revocation again after a 503, with the same Idempotency-Key, and succeeds', async () => {

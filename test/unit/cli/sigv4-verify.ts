@@ -42,15 +42,18 @@ export function canonicalRequest(request: RecordedRequest, signedHeaders: readon
     .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
-  const headers = signedHeaders.map((name) => `${name}:${String(request.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const headers = signedHeaders
+    .map(
+      (name) =>
+        `${name}:${String(request.headers[name] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
   return [request.method, path, query, headers, signedHeaders.join(';'), sha256Hex(body)].join('\n');
 }
 
-export function expectedSignature(
-  request: RecordedRequest,
-  secretAccessKey: string,
-  options: { readonly body?: string } = {},
-): string {
+export function expectedSignature(request: RecordedRequest, secretAccessKey: string, options: { readonly body?: string } = {}): string {
   const auth = parseAuthorization(request.headers.authorization);
   if (!auth) throw new Error('no SigV4 Authorization header');
   const amzDate = String(request.headers['x-amz-date']);

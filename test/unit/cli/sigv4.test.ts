@@ -181,7 +181,12 @@ describe('refusals of a signed admin call', () => {
 
   it.each([
     ['another refusal of a signed call', ['signing-keys', 'status'], asGatewayRenders(NO_ROUTE), 'not_found: No route serves this method and path. (HTTP 404)'],
-    ['the same code with another status', ['signing-keys', 'status'], { status: 400, body: { error: 'invalid_token', error_description: 'x' } }, 'invalid_token: x (HTTP 400)'],
+    [
+      'the same code with another status',
+      ['signing-keys', 'status'],
+      { status: 400, body: { error: 'invalid_token', error_description: 'x' } },
+      'invalid_token: x (HTTP 400)',
+    ],
   ] as const)('adds no hint to %s', async (_case, argv, answer, line) => {
     api.override = answer;
     const result = await onStack(argv);

@@ -72,9 +72,27 @@ describe('anomaliesTable', () => {
     const minute = Date.UTC(2026, 11, 6, 20, 0) / 1000;
     const text = anomaliesTable({
       anomalies: [
-        { clientId: 'acme', rule: 'rate_spike', minute, baseline: 4.5, observed: 120, response: 'suspend', flaggedAt: minute + 120, suspendedUntil: minute + 3720 },
+        {
+          clientId: 'acme',
+          rule: 'rate_spike',
+          minute,
+          baseline: 4.5,
+          observed: 120,
+          response: 'suspend',
+          flaggedAt: minute + 120,
+          suspendedUntil: minute + 3720,
+        },
         { clientId: 'zeta', rule: 'new_networks', minute, baseline: 2, observed: 9, response: 'notify', flaggedAt: minute + 120 },
-        { clientId: 'zeta', rule: 'key_network_spread', minute, baseline: 1, observed: 2, response: 'notify', flaggedAt: minute + 120, keyId: 'key_0123456789abcdef0123' },
+        {
+          clientId: 'zeta',
+          rule: 'key_network_spread',
+          minute,
+          baseline: 1,
+          observed: 2,
+          response: 'notify',
+          flaggedAt: minute + 120,
+          keyId: 'key_0123456789abcdef0123',
+        },
       ],
     });
     expect(rows(text)).toEqual([

@@ -82,7 +82,9 @@ describe('token exchange', () => {
 
   it('rejects a token request the server refuses for good, without retrying', async () => {
     stub.script.push({ status: 400, body: { error: 'invalid_scope', error_description: 'Scope orders:admin is not granted.' } });
-    const error = await client({ scope: 'orders:admin' }).getToken().catch((e: unknown) => e);
+    const error = await client({ scope: 'orders:admin' })
+      .getToken()
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TokenRequestRejected);
     expect(error).toMatchObject({ status: 400, error: 'invalid_scope', keyPosition: 0 });
@@ -91,7 +93,9 @@ describe('token exchange', () => {
 
   it('rejects a 200 that is not a token response, with a message that does not quote the body', async () => {
     stub.script.push({ status: 200, body: { access_token: 'tok_leak', token_type: 'mac', expires_in: 60 } });
-    const error = await client().getToken().catch((e: unknown) => e);
+    const error = await client()
+      .getToken()
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(InvalidTokenResponse);
     expect((error as Error).message).not.toContain('tok_leak');
@@ -99,7 +103,9 @@ describe('token exchange', () => {
 
   it('does not follow a redirect of the token request elsewhere', async () => {
     stub.script.push({ status: 307, headers: { Location: 'http://127.0.0.1:9/steal' } });
-    const error = await client().getToken().catch((e: unknown) => e);
+    const error = await client()
+      .getToken()
+      .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ name: 'TokenRequestRejected', status: 307, error: 'http_307' });
     expect(stub.tokenRequests()).toHaveLength(1);
@@ -205,7 +211,9 @@ describe('retries', () => {
 
   it('backs off exponentially with jitter on 5xx and gives up after the bounded attempts', async () => {
     stub.script.push({ status: 502, body: 'Bad Gateway' }, { status: 500, body: {} }, { status: 503, body: {} }, { status: 504, body: {} });
-    const error = await client({ random: () => 0.999 }).getToken().catch((e: unknown) => e);
+    const error = await client({ random: () => 0.999 })
+      .getToken()
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TokenServiceUnavailable);
     expect(error).toMatchObject({ reason: 'server_error', attempts: 4, status: 504 });
@@ -228,7 +236,9 @@ describe('retries', () => {
 
   it('gives up at once when Retry-After is longer than the client may wait', async () => {
     stub.script.push(unavailable('120'));
-    const error = await client().getToken().catch((e: unknown) => e);
+    const error = await client()
+      .getToken()
+      .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ name: 'TokenServiceUnavailable', attempts: 1, retryAfterMs: 120_000 });
     expect(delays).toEqual([]);

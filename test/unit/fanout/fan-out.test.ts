@@ -82,9 +82,21 @@ const revokedToken = (jti: string): DynamoDBRecord =>
     newImage: { jti, status: 'revoked', exp: NOW_S + 300, revokedAt: NOW_S - 1 },
   });
 const revokedClient = (clientId: string): DynamoDBRecord =>
-  streamRecord({ tableName: names.clients, eventName: 'MODIFY', keys: { clientId }, oldImage: { clientId, status: 'active' }, newImage: { clientId, status: 'revoked', revokedAt: NOW_S } });
+  streamRecord({
+    tableName: names.clients,
+    eventName: 'MODIFY',
+    keys: { clientId },
+    oldImage: { clientId, status: 'active' },
+    newImage: { clientId, status: 'revoked', revokedAt: NOW_S },
+  });
 const keyUsed = (keyId: string): DynamoDBRecord =>
-  streamRecord({ tableName: names.apiKeys, eventName: 'MODIFY', keys: { keyId }, oldImage: { keyId, status: 'active' }, newImage: { keyId, status: 'active', lastUsedAt: NOW_S } });
+  streamRecord({
+    tableName: names.apiKeys,
+    eventName: 'MODIFY',
+    keys: { keyId },
+    oldImage: { keyId, status: 'active' },
+    newImage: { keyId, status: 'active', lastUsedAt: NOW_S },
+  });
 const poison = (): DynamoDBRecord =>
   streamRecord({ tableName: names.tokens, eventName: 'INSERT', keys: { jti: 'p' }, newImage: { jti: 'p', status: 'revoked', revokedAt: 'yesterday' } });
 
@@ -106,7 +118,11 @@ describe('createFanout: feed writes', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: bad.dynamodb!.SequenceNumber }] });
     expect(feed.entries.map((e) => e.value)).toEqual(['t1', 't2']);
     expect(telemetry.of('recordFailed')).toEqual([
-      { type: 'recordFailed', record: { eventID: bad.eventID, sequenceNumber: bad.dynamodb!.SequenceNumber, eventSourceARN: bad.eventSourceARN }, error: 'MalformedStreamRecord' },
+      {
+        type: 'recordFailed',
+        record: { eventID: bad.eventID, sequenceNumber: bad.dynamodb!.SequenceNumber, eventSourceARN: bad.eventSourceARN },
+        error: 'MalformedStreamRecord',
+      },
     ]);
   });
 

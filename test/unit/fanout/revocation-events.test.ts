@@ -105,7 +105,13 @@ describe('revocationFromRecord: what is not', () => {
     ['an active key created', { tableName: names.apiKeys, eventName: 'INSERT', keys: { keyId: 'k' }, newImage: { keyId: 'k', status: 'active' } }],
     [
       'lastUsedAt sampled on an active key',
-      { tableName: names.apiKeys, eventName: 'MODIFY', keys: { keyId: 'k' }, oldImage: { keyId: 'k', status: 'active' }, newImage: { keyId: 'k', status: 'active', lastUsedAt: NOW_S } },
+      {
+        tableName: names.apiKeys,
+        eventName: 'MODIFY',
+        keys: { keyId: 'k' },
+        oldImage: { keyId: 'k', status: 'active' },
+        newImage: { keyId: 'k', status: 'active', lastUsedAt: NOW_S },
+      },
     ],
     [
       'a revoked key written again (already fanned out)',
@@ -117,8 +123,14 @@ describe('revocationFromRecord: what is not', () => {
         newImage: { keyId: 'k', status: 'revoked', revokedAt: NOW_S - 100, rolledTo: 'k2' },
       },
     ],
-    ['a TTL deletion of an expired token', { tableName: names.tokens, eventName: 'REMOVE', keys: { jti: 't' }, oldImage: { jti: 't', status: 'revoked' }, ttlDeletion: true }],
-    ['a TTL deletion of an expired API key', { tableName: names.apiKeys, eventName: 'REMOVE', keys: { keyId: 'k' }, oldImage: { keyId: 'k', status: 'active' }, ttlDeletion: true }],
+    [
+      'a TTL deletion of an expired token',
+      { tableName: names.tokens, eventName: 'REMOVE', keys: { jti: 't' }, oldImage: { jti: 't', status: 'revoked' }, ttlDeletion: true },
+    ],
+    [
+      'a TTL deletion of an expired API key',
+      { tableName: names.apiKeys, eventName: 'REMOVE', keys: { keyId: 'k' }, oldImage: { keyId: 'k', status: 'active' }, ttlDeletion: true },
+    ],
     ['a user delete', { tableName: names.clients, eventName: 'REMOVE', keys: { clientId: 'c' }, oldImage: { clientId: 'c', status: 'active' } }],
     [
       'a rotation step on a signing key',
@@ -160,20 +172,50 @@ describe('revocationFromRecord: what is not', () => {
 
 describe('revocationFromRecord: malformed records are errors, never silently dropped', () => {
   const malformed: Array<[string, RecordSpec, RegExp]> = [
-    ['a MODIFY without NewImage', { tableName: names.tokens, eventName: 'MODIFY', keys: { jti: 't' }, oldImage: { jti: 't', status: 'active' } }, /NEW_AND_OLD_IMAGES/],
-    ['a revoked item without its key attribute', { tableName: names.tokens, eventName: 'INSERT', keys: { jti: 't' }, newImage: { status: 'revoked' } }, /"jti"/],
-    ['an empty key value', { tableName: names.clients, eventName: 'INSERT', keys: { clientId: '' }, newImage: { clientId: '', status: 'revoked' } }, /"clientId"/],
-    ['a numeric status', { tableName: names.clients, eventName: 'INSERT', keys: { clientId: 'c' }, newImage: { clientId: 'c', status: 7 } }, /"status" is not a string/],
-    ['a revokedAt that is not a number', { ...revoke(names.clients, { clientId: 'c' }), newImage: { clientId: 'c', status: 'revoked', revokedAt: 'yesterday' } }, /"revokedAt" is not a number/],
+    [
+      'a MODIFY without NewImage',
+      { tableName: names.tokens, eventName: 'MODIFY', keys: { jti: 't' }, oldImage: { jti: 't', status: 'active' } },
+      /NEW_AND_OLD_IMAGES/,
+    ],
+    [
+      'a revoked item without its key attribute',
+      { tableName: names.tokens, eventName: 'INSERT', keys: { jti: 't' }, newImage: { status: 'revoked' } },
+      /"jti"/,
+    ],
+    [
+      'an empty key value',
+      { tableName: names.clients, eventName: 'INSERT', keys: { clientId: '' }, newImage: { clientId: '', status: 'revoked' } },
+      /"clientId"/,
+    ],
+    [
+      'a numeric status',
+      { tableName: names.clients, eventName: 'INSERT', keys: { clientId: 'c' }, newImage: { clientId: 'c', status: 7 } },
+      /"status" is not a string/,
+    ],
+    [
+      'a revokedAt that is not a number',
+      { ...revoke(names.clients, { clientId: 'c' }), newImage: { clientId: 'c', status: 'revoked', revokedAt: 'yesterday' } },
+      /"revokedAt" is not a number/,
+    ],
     ['an exp that is not a number', { ...revoke(names.tokens, { jti: 't' }), newImage: { jti: 't', status: 'revoked', exp: 'soon' } }, /"exp" is not a number/],
     [
       'a compromisedAt that is not a number',
-      { tableName: names.signingKeys, eventName: 'MODIFY', keys: { ring: RING_PARTITION, kid: 'k' }, newImage: { ring: RING_PARTITION, kid: 'k', compromisedAt: 'now' } },
+      {
+        tableName: names.signingKeys,
+        eventName: 'MODIFY',
+        keys: { ring: RING_PARTITION, kid: 'k' },
+        newImage: { ring: RING_PARTITION, kid: 'k', compromisedAt: 'now' },
+      },
       /"compromisedAt" is not a number/,
     ],
     [
       'an oversized value',
-      { tableName: names.clients, eventName: 'INSERT', keys: { clientId: 'c' }, newImage: { clientId: 'c'.repeat(MAX_REVOKED_VALUE_BYTES + 1), status: 'revoked' } },
+      {
+        tableName: names.clients,
+        eventName: 'INSERT',
+        keys: { clientId: 'c' },
+        newImage: { clientId: 'c'.repeat(MAX_REVOKED_VALUE_BYTES + 1), status: 'revoked' },
+      },
       /longer than 1024 bytes/,
     ],
   ];

@@ -141,15 +141,21 @@ afterEach(async () => {
   await Promise.all(pollers.splice(0).map((p) => p.stop()));
 });
 
-async function start(streams: StreamReader, handler: (event: DynamoDBStreamEvent) => Promise<unknown>, options: { checkpointPath?: string; batchSize?: number; maxRetryAttempts?: number; log?: (line: string) => void } = {}) {
+async function start(
+  streams: StreamReader,
+  handler: (event: DynamoDBStreamEvent) => Promise<unknown>,
+  options: { checkpointPath?: string; batchSize?: number; maxRetryAttempts?: number; log?: (line: string) => void } = {},
+) {
   const poller = await createStreamPoller(streams, { endpoint: 'unused', tableNames: tables, handler, intervalMs: 5, log: () => undefined, ...options });
   pollers.push(poller);
   return poller;
 }
 
-const failing = (jti: string): Respond => (event) => ({
-  batchItemFailures: event.Records.filter((r) => r.dynamodb!.Keys!.jti!.S === jti).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })),
-});
+const failing =
+  (jti: string): Respond =>
+  (event) => ({
+    batchItemFailures: event.Records.filter((r) => r.dynamodb!.Keys!.jti!.S === jti).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })),
+  });
 
 describe('stream poller: delivery', () => {
   it('delivers each shard in order, in batches of at most batchSize', async () => {
@@ -264,7 +270,11 @@ describe('stream poller: failures, as Lambda handles ReportBatchItemFailures', (
     const { streams } = shardWith(['a', 'b', 'c', 'd']);
     let calls = 0;
     const { batches, handler } = recorder((event) =>
-      calls++ === 0 ? { batchItemFailures: [{ itemIdentifier: event.Records[3]!.dynamodb!.SequenceNumber }, { itemIdentifier: event.Records[1]!.dynamodb!.SequenceNumber }] } : undefined,
+      calls++ === 0
+        ? {
+            batchItemFailures: [{ itemIdentifier: event.Records[3]!.dynamodb!.SequenceNumber }, { itemIdentifier: event.Records[1]!.dynamodb!.SequenceNumber }],
+          }
+        : undefined,
     );
     await start(streams, handler);
     await until(() => batches.length === 2, 'retry');
@@ -386,7 +396,9 @@ describe('stream poller: checkpoints', () => {
     for (const content of ['{not json', '{"version":2,"shards":{}}']) {
       writeFileSync(path, content);
       const streams = new FakeStreams();
-      await expect(createStreamPoller(streams, { endpoint: 'unused', tableNames: tables, handler: async () => undefined, checkpointPath: path })).rejects.toThrow(path);
+      await expect(
+        createStreamPoller(streams, { endpoint: 'unused', tableNames: tables, handler: async () => undefined, checkpointPath: path }),
+      ).rejects.toThrow(path);
       expect(streams.closedReader).toBe(true);
     }
   });

@@ -23,7 +23,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const telemetry = () => new PowertoolsFanoutTelemetry(new Logger({ serviceName: 'tollgate-fanout' }), new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'tollgate-fanout' }));
+const telemetry = () =>
+  new PowertoolsFanoutTelemetry(new Logger({ serviceName: 'tollgate-fanout' }), new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'tollgate-fanout' }));
 const entry: RevocationEntry = { kind: RevocationKind.Token, value: 'jti-42', revokedAtMs: 1_800_000_000_000, purgeAt: 1_800_000_930 };
 const stage = { restApiId: 'abc123', stageName: 'v1' };
 
@@ -36,7 +37,15 @@ describe('PowertoolsFanoutTelemetry', () => {
     t.appended(entry, { outcome: 'written', bucket: '1799996400#0', seq: '1800000000250#abc', writtenAtMs: 1_800_000_000_200, durableAtMs: 1_800_000_000_250 });
     t.batchDone();
     expect(logs()).toEqual([
-      expect.objectContaining({ level: 'INFO', message: 'revocation fanned out', kind: 'jti', value: 'jti-42', lagMs: 250, bucket: '1799996400#0', seq: '1800000000250#abc' }),
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'revocation fanned out',
+        kind: 'jti',
+        value: 'jti-42',
+        lagMs: 250,
+        bucket: '1799996400#0',
+        seq: '1800000000250#abc',
+      }),
     ]);
     expect(emf()).toMatchObject({ [Metric.revocationsFannedOut]: 1, [Metric.revocationFanoutLagMs]: 250 });
   });
@@ -65,7 +74,12 @@ describe('PowertoolsFanoutTelemetry', () => {
   it('logs a failed record by its identifiers only', () => {
     const t = telemetry();
     t.recordFailed({ eventID: 'e1', sequenceNumber: '000123', eventSourceARN: 'arn:x' }, new Error('attribute "exp" is not a number'));
-    expect(logs()[0]).toMatchObject({ level: 'ERROR', eventID: 'e1', sequenceNumber: '000123', error: { name: 'Error', message: 'attribute "exp" is not a number' } });
+    expect(logs()[0]).toMatchObject({
+      level: 'ERROR',
+      eventID: 'e1',
+      sequenceNumber: '000123',
+      error: { name: 'Error', message: 'attribute "exp" is not a number' },
+    });
   });
 
   it('emits nothing at the end of a batch that recorded no metric', () => {

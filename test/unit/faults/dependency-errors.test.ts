@@ -30,10 +30,13 @@ describe('classifyDependencyError', () => {
     expect(classified).toMatchObject({ dependency: 'dynamodb', failure, causeName: name, code: 'temporarily_unavailable' });
   });
 
-  it.each(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'])('a socket error %s is a network failure, also when wrapped', (code) => {
-    expect(dependencyFailure(Object.assign(new Error('socket'), { code }))).toBe('network');
-    expect(dependencyFailure(Object.assign(new Error('wrapped'), { name: 'Error', cause: { code } }))).toBe('network');
-  });
+  it.each(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'])(
+    'a socket error %s is a network failure, also when wrapped',
+    (code) => {
+      expect(dependencyFailure(Object.assign(new Error('socket'), { code }))).toBe('network');
+      expect(dependencyFailure(Object.assign(new Error('wrapped'), { name: 'Error', cause: { code } }))).toBe('network');
+    },
+  );
 
   it('reads throttling and 5xx from the SDK metadata when the name is unknown', () => {
     expect(dependencyFailure(sdkError('SomethingNew', { $metadata: { httpStatusCode: 429 } }))).toBe('throttled');

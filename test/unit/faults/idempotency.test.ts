@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fingerprint, Idempotency, IDEMPOTENCY_LOCK_MARGIN_MS, REPLAYED_HEADER, type IdempotencyRecord, type IdempotencyStore, type RequestIdentity } from '../../../lambda/core/admin/idempotency';
+import {
+  fingerprint,
+  Idempotency,
+  IDEMPOTENCY_LOCK_MARGIN_MS,
+  REPLAYED_HEADER,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type RequestIdentity,
+} from '../../../lambda/core/admin/idempotency';
 
 const request = fc.record({
   method: fc.constantFrom('POST', 'PUT', 'DELETE'),
@@ -65,7 +73,12 @@ class MemoryStore implements IdempotencyStore {
 
 describe('Idempotency', () => {
   const KEY = '3f1c9a2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b';
-  const request: RequestIdentity = { method: 'POST', resource: '/admin/clients/{clientId}/keys', pathParameters: { clientId: 'acme' }, body: '{"scopes":["a"]}' };
+  const request: RequestIdentity = {
+    method: 'POST',
+    resource: '/admin/clients/{clientId}/keys',
+    pathParameters: { clientId: 'acme' },
+    body: '{"scopes":["a"]}',
+  };
   const setUp = () => {
     let clock = 1_000_000;
     const store = new MemoryStore();

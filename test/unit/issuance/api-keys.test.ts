@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN, BASE62_ALPHABET, DEFAULT_API_KEY_PREFIX, KEY_ID_PATTERN, apiKeyPrefixProblem, apiKeyRegexFor } from '../../../common/tokens';
+import {
+  API_KEY_BODY_CHARS,
+  API_KEY_PATTERN,
+  BASE62_ALPHABET,
+  DEFAULT_API_KEY_PREFIX,
+  KEY_ID_PATTERN,
+  apiKeyPrefixProblem,
+  apiKeyRegexFor,
+} from '../../../common/tokens';
 
 const API_KEY_LENGTH = DEFAULT_API_KEY_PREFIX.length + API_KEY_BODY_CHARS;
 import { checksumOf, generateApiKey, hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
@@ -95,7 +103,7 @@ describe('API key format', () => {
 describe('per-deployment API key prefix', () => {
   const prefixes = fc.stringMatching(/^[a-z0-9]{2,10}_$/);
 
-  it('keys of any valid prefix validate, match the any-prefix pattern and their own prefix\'s regex, and no other prefix\'s', () => {
+  it("keys of any valid prefix validate, match the any-prefix pattern and their own prefix's regex, and no other prefix's", () => {
     fc.assert(
       fc.property(bytes32, prefixes, prefixes, (bytes, prefix, other) => {
         const { apiKey, keyHash } = generateApiKey(fixedRandom(bytes), prefix);

@@ -16,7 +16,11 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
   });
 
   it('accepts client_secret_post and a bearer API key', () => {
-    expect(extractCredentials(undefined, form({ client_id: 'acme', client_secret: KEY }))).toEqual({ method: 'client_secret_post', clientId: 'acme', apiKey: KEY });
+    expect(extractCredentials(undefined, form({ client_id: 'acme', client_secret: KEY }))).toEqual({
+      method: 'client_secret_post',
+      clientId: 'acme',
+      apiKey: KEY,
+    });
     expect(extractCredentials(`Bearer ${KEY}`, form({}))).toEqual({ method: 'bearer', apiKey: KEY });
   });
 

@@ -73,7 +73,10 @@ export class FakeRing implements RingSource {
 }
 
 /** A real P-256 key pair standing in for a KMS key: signs the way KMS does (DER). */
-export function ecSigningKey(kid = 'kid-1', state: SigningKeyRecord['state'] = SigningKeyState.Active): {
+export function ecSigningKey(
+  kid = 'kid-1',
+  state: SigningKeyRecord['state'] = SigningKeyState.Active,
+): {
   record: SigningKeyRecord;
   privateKey: KeyObject;
   publicKey: KeyObject;

@@ -1,6 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Limits } from '../../../common/config';
-import { Conflict, DEFAULT_RETRY_AFTER_SECONDS, DependencyUnavailable, ErrorCode, InvalidClient, InvalidRequest, MethodNotAllowed, NotFound, RotationFailed, TemporarilyUnavailable } from '../../../lambda/core/shared/issuance-errors';
+import {
+  Conflict,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DependencyUnavailable,
+  ErrorCode,
+  InvalidClient,
+  InvalidRequest,
+  MethodNotAllowed,
+  NotFound,
+  RotationFailed,
+  TemporarilyUnavailable,
+} from '../../../lambda/core/shared/issuance-errors';
 import { errorResponse, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
 import { bodyBytes, formBody, header, jsonBody, queryParameters, type ProxyEvent } from '../../../lambda/http/request';
 import { proxyHandler } from '../../../lambda/http/router';
@@ -30,7 +41,10 @@ describe('request parsing', () => {
   });
 
   it('parses form bodies, plain or base64-encoded, and refuses repeated parameters', () => {
-    expect(Object.fromEntries(formBody(formEvent('grant_type=client_credentials&scope=a+b%3Ac')))).toEqual({ grant_type: 'client_credentials', scope: 'a b:c' });
+    expect(Object.fromEntries(formBody(formEvent('grant_type=client_credentials&scope=a+b%3Ac')))).toEqual({
+      grant_type: 'client_credentials',
+      scope: 'a b:c',
+    });
     const encoded = Buffer.from('grant_type=client_credentials').toString('base64');
     expect(formBody(formEvent(encoded, { isBase64Encoded: true })).get('grant_type')).toBe('client_credentials');
     expect(() => formBody(formEvent('scope=a&scope=b'))).toThrow(/at most once/);

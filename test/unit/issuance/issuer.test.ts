@@ -27,8 +27,7 @@ function setup() {
   const ring = new FakeRing([signing.record]);
   let clock = NOW * 1000;
   let signer = signing.signer;
-  const issuer = () =>
-    new Issuer({ apiKeys, clients, tokens, ring, signer, audit, now: () => clock }, { ...config, lastUsedSampleSeconds: 3600 });
+  const issuer = () => new Issuer({ apiKeys, clients, tokens, ring, signer, audit, now: () => clock }, { ...config, lastUsedSampleSeconds: 3600 });
   const { apiKey, key } = storedKey();
   apiKeys.keys.set(key.keyId, key);
   clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000 });
@@ -96,14 +95,16 @@ describe('Issuer.exchange', () => {
   });
 
   it('narrows scope to the requested subset and refuses a wider one', async () => {
-    const narrowed = await t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials', scope: 'orders:read' }) });
+    const narrowed = await t
+      .issuer()
+      .exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials', scope: 'orders:read' }) });
     expect(narrowed.scope).toBe('orders:read');
     await expect(
       t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials', scope: 'orders:read admin' }) }),
     ).rejects.toBeInstanceOf(InvalidScope);
-    await expect(t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials', scope: '  ' }) })).rejects.toBeInstanceOf(
-      InvalidScope,
-    );
+    await expect(
+      t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials', scope: '  ' }) }),
+    ).rejects.toBeInstanceOf(InvalidScope);
   });
 
   it('never issues a token that outlives its API key', async () => {
@@ -121,10 +122,26 @@ describe('Issuer.exchange', () => {
 
   it.each([
     ['unknown key', (s: ReturnType<typeof setup>) => s.apiKeys.keys.clear(), InvalidClientReason.unknownKey],
-    ['hash mismatch', (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, keyHash: 'ab'.repeat(32) }), InvalidClientReason.hashMismatch],
-    ['revoked key', (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, status: CredentialStatus.Revoked }), InvalidClientReason.keyRevoked],
-    ['expired key not yet deleted by TTL', (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, expiresAt: NOW }), InvalidClientReason.keyExpired],
-    ['revoked client', (s: ReturnType<typeof setup>) => s.clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Revoked, createdAt: 1 }), InvalidClientReason.clientRevoked],
+    [
+      'hash mismatch',
+      (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, keyHash: 'ab'.repeat(32) }),
+      InvalidClientReason.hashMismatch,
+    ],
+    [
+      'revoked key',
+      (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, status: CredentialStatus.Revoked }),
+      InvalidClientReason.keyRevoked,
+    ],
+    [
+      'expired key not yet deleted by TTL',
+      (s: ReturnType<typeof setup>) => s.apiKeys.keys.set(s.key.keyId, { ...s.key, expiresAt: NOW }),
+      InvalidClientReason.keyExpired,
+    ],
+    [
+      'revoked client',
+      (s: ReturnType<typeof setup>) => s.clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Revoked, createdAt: 1 }),
+      InvalidClientReason.clientRevoked,
+    ],
     ['missing client record', (s: ReturnType<typeof setup>) => s.clients.clients.clear(), InvalidClientReason.clientUnknown],
   ])('refuses a %s with the generic invalid_client', async (_name, arrange, reason) => {
     arrange(t);
@@ -135,7 +152,10 @@ describe('Issuer.exchange', () => {
 
   it('refuses a key presented for another client', async () => {
     t.clients.clients.set('other', { clientId: 'other', status: CredentialStatus.Active, createdAt: 1 });
-    await expectInvalidClient(t.issuer().exchange({ authorization: basic('other', t.apiKey), form: form({ grant_type: 'client_credentials' }) }), 'client_id_mismatch');
+    await expectInvalidClient(
+      t.issuer().exchange({ authorization: basic('other', t.apiKey), form: form({ grant_type: 'client_credentials' }) }),
+      'client_id_mismatch',
+    );
   });
 
   it('reads key and client in parallel when the client is named, the client after the key for a bearer key', async () => {
@@ -199,10 +219,19 @@ describe('Issuer.exchange', () => {
     const response = await t.issuer().exchange({ authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials' }) });
     // Another last character (a fixed 'x' would be the same key whenever the key ends in x: 1 run in 62).
     const typo = `${t.apiKey.slice(0, -1)}${t.apiKey.endsWith('x') ? 'y' : 'x'}`;
-    await t.issuer().exchange({ authorization: basic('acme', typo), form: form({ grant_type: 'client_credentials' }) }).catch(() => undefined);
+    await t
+      .issuer()
+      .exchange({ authorization: basic('acme', typo), form: form({ grant_type: 'client_credentials' }) })
+      .catch(() => undefined);
     // Fields swapped by mistake: the API key arrives as client_id.
-    await t.issuer().exchange({ form: form({ grant_type: 'client_credentials', client_id: t.apiKey, client_secret: 'acme' }) }).catch(() => undefined);
-    await t.issuer().exchange({ authorization: basic(t.apiKey, t.apiKey), form: form({ grant_type: 'client_credentials' }) }).catch(() => undefined);
+    await t
+      .issuer()
+      .exchange({ form: form({ grant_type: 'client_credentials', client_id: t.apiKey, client_secret: 'acme' }) })
+      .catch(() => undefined);
+    await t
+      .issuer()
+      .exchange({ authorization: basic(t.apiKey, t.apiKey), form: form({ grant_type: 'client_credentials' }) })
+      .catch(() => undefined);
     expect(t.audit.events.filter((e) => e.outcome === 'failure')).toHaveLength(3);
     const text = JSON.stringify(t.audit.events);
     expect(text).not.toContain(t.apiKey);

@@ -29,7 +29,8 @@ function setup(keyScopes: string[], services = SERVICES, grants?: Record<string,
     { apiKeys, clients, tokens, ring: new FakeRing([signing.record]), signer: signing.signer, audit, now: () => NOW * 1000 },
     { issuer: ISSUER, audience: 'tollgate', tokenTtlSeconds: 900, services },
   );
-  const exchange = (fields: Record<string, string>) => issuer.exchange({ authorization: basic('acme', apiKey), form: form({ grant_type: 'client_credentials', ...fields }) });
+  const exchange = (fields: Record<string, string>) =>
+    issuer.exchange({ authorization: basic('acme', apiKey), form: form({ grant_type: 'client_credentials', ...fields }) });
   return { exchange, tokens };
 }
 
@@ -114,4 +115,3 @@ describe('token requests for one of several services (RFC 8707)', () => {
     ).toThrow(/services a and b share the audience or URL "https:\/\/api\.example\/prod\/b"/);
   });
 });
-

@@ -44,7 +44,7 @@ const report = (body: string, headers: Record<string, string>) =>
   apiEvent({ method: 'POST', resource: LeakPath.github, headers: { 'Content-Type': 'application/json', ...headers }, body });
 
 describe('the leak function edge', () => {
-  it('answers 503 with Retry-After when GitHub\'s key list cannot be fetched, and counts no signature failure', async () => {
+  it("answers 503 with Retry-After when GitHub's key list cannot be fetched, and counts no signature failure", async () => {
     const { handle, metrics } = handler(async () => {
       throw new Error('getaddrinfo ENOTFOUND');
     });
@@ -58,14 +58,23 @@ describe('the leak function edge', () => {
   it('answers 401 invalid_signature and counts it, whatever the body holds', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const { handle, metrics } = handler(async () => ({ public_keys: [{ key_identifier: 'k', key: publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }));
+    const { handle, metrics } = handler(async () => ({
+      public_keys: [{ key_identifier: 'k', key: publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+    }));
     const body = '[{"token":"tg_x","type":"t"}]';
     const forged = sign('sha256', Buffer.from(body), { key: other.privateKey, dsaEncoding: 'der' }).toString('base64');
-    const attempts: Array<Record<string, string>> = [{}, { [GitHubHeader.keyIdentifier]: 'k', [GitHubHeader.signature]: forged }, { [GitHubHeader.keyIdentifier]: 'nope', [GitHubHeader.signature]: forged }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { [GitHubHeader.keyIdentifier]: 'k', [GitHubHeader.signature]: forged },
+      { [GitHubHeader.keyIdentifier]: 'nope', [GitHubHeader.signature]: forged },
+    ];
     for (const headers of attempts) {
       const response = await handle(report(body, headers));
       expect(response.statusCode).toBe(401);
-      expect(JSON.parse(response.body)).toEqual({ error: 'invalid_signature', error_description: 'The request is not signed by a current GitHub secret-scanning key.' });
+      expect(JSON.parse(response.body)).toEqual({
+        error: 'invalid_signature',
+        error_description: 'The request is not signed by a current GitHub secret-scanning key.',
+      });
     }
     expect(metrics.get(Metric.leakSignatureFailures)).toBe(3);
   });
@@ -76,7 +85,9 @@ describe('the leak function edge', () => {
     });
     const big = 'x'.repeat(LeakLimits.maxBodyBytes + 1);
     for (const base64 of [false, true]) {
-      const response = await handle(apiEvent({ method: 'POST', resource: LeakPath.github, headers: { 'Content-Type': 'application/json' }, body: big, base64 }));
+      const response = await handle(
+        apiEvent({ method: 'POST', resource: LeakPath.github, headers: { 'Content-Type': 'application/json' }, body: big, base64 }),
+      );
       expect(response.statusCode).toBe(400);
     }
   });

@@ -31,7 +31,10 @@ const githubList = { public_keys: [{ key_identifier: GITHUB_EXAMPLE.keyIdentifie
 
 function p256() {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), sign: (body: Buffer) => sign('sha256', body, { key: privateKey, dsaEncoding: 'der' }).toString('base64') };
+  return {
+    pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    sign: (body: Buffer) => sign('sha256', body, { key: privateKey, dsaEncoding: 'der' }).toString('base64'),
+  };
 }
 
 /** A key list source that counts its fetches. */
@@ -48,12 +51,18 @@ function counted(document: () => unknown) {
 
 describe('GitHub secret-scanning signatures', () => {
   it("GitHub's documented example request verifies with GitHub's documented key", async () => {
-    const verifier = new GitHubSignatureVerifier(async () => githubList, () => 0);
+    const verifier = new GitHubSignatureVerifier(
+      async () => githubList,
+      () => 0,
+    );
     expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, GITHUB_EXAMPLE.signature, Buffer.from(GITHUB_EXAMPLE.payload))).toEqual({ ok: true });
   });
 
   it('the documented example with any one byte of its body changed does not verify', async () => {
-    const verifier = new GitHubSignatureVerifier(async () => githubList, () => 0);
+    const verifier = new GitHubSignatureVerifier(
+      async () => githubList,
+      () => 0,
+    );
     await fc.assert(
       fc.asyncProperty(fc.nat(GITHUB_EXAMPLE.payload.length - 1), fc.integer({ min: 1, max: 255 }), async (index, flip) => {
         const body = Buffer.from(GITHUB_EXAMPLE.payload);
@@ -66,20 +75,29 @@ describe('GitHub secret-scanning signatures', () => {
 
   it('a body signed by another key, even one claiming the documented identifier, does not verify', async () => {
     const other = p256();
-    const verifier = new GitHubSignatureVerifier(async () => githubList, () => 0);
+    const verifier = new GitHubSignatureVerifier(
+      async () => githubList,
+      () => 0,
+    );
     const body = Buffer.from(GITHUB_EXAMPLE.payload);
     expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, other.sign(body), body)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('refuses missing headers, malformed signatures and unknown identifiers without verifying', async () => {
-    const verifier = new GitHubSignatureVerifier(async () => githubList, () => 0);
+    const verifier = new GitHubSignatureVerifier(
+      async () => githubList,
+      () => 0,
+    );
     const body = Buffer.from(GITHUB_EXAMPLE.payload);
     expect(await verifier.verify(undefined, GITHUB_EXAMPLE.signature, body)).toEqual({ ok: false, reason: 'missing_headers' });
     expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, undefined, body)).toEqual({ ok: false, reason: 'missing_headers' });
     expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, 'not base64!', body)).toEqual({ ok: false, reason: 'malformed_signature' });
     expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, 'A'.repeat(400), body)).toEqual({ ok: false, reason: 'malformed_signature' });
     // Base64 of bytes that are no DER ECDSA-Sig-Value at all.
-    expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, Buffer.from('hello').toString('base64'), body)).toEqual({ ok: false, reason: expect.stringMatching(/malformed_signature|bad_signature/) });
+    expect(await verifier.verify(GITHUB_EXAMPLE.keyIdentifier, Buffer.from('hello').toString('base64'), body)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/malformed_signature|bad_signature/),
+    });
     expect(await verifier.verify('f'.repeat(64), GITHUB_EXAMPLE.signature, body)).toEqual({ ok: false, reason: 'unknown_key' });
   });
 
@@ -142,10 +160,13 @@ describe('GitHub secret-scanning signatures', () => {
     let clock = 0;
     let fail = true;
     const key = p256();
-    const verifier = new GitHubSignatureVerifier(async () => {
-      if (fail) throw new Error('connect ECONNREFUSED');
-      return { public_keys: [{ key_identifier: 'k', key: key.pem }] };
-    }, () => clock);
+    const verifier = new GitHubSignatureVerifier(
+      async () => {
+        if (fail) throw new Error('connect ECONNREFUSED');
+        return { public_keys: [{ key_identifier: 'k', key: key.pem }] };
+      },
+      () => clock,
+    );
     const body = Buffer.from('x');
     await expect(verifier.verify('k', key.sign(body), body)).rejects.toBeInstanceOf(KeyListUnavailable);
     clock += LeakLimits.keysRefetchIntervalMs;

@@ -17,7 +17,26 @@ const scratch = tempDirs('tollgate-gitignore-');
 const name = fc.constantFrom('a', 'b', 'build', 'dist', 'x.log', 'keep.log', 'y.txt', 'node_modules', 'deep', '.env', 'z.ts');
 const path = fc.array(name, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
 const pattern = fc.oneof(
-  fc.constantFrom('*.log', '!keep.log', 'build/', '/dist', 'node_modules', 'deep/**', '**/b', 'a/**/z.ts', '.env', '!.env', 'a/*', '# comment', '', '*.t?t', '[ab]', '!a', 'dist/', '/a/b'),
+  fc.constantFrom(
+    '*.log',
+    '!keep.log',
+    'build/',
+    '/dist',
+    'node_modules',
+    'deep/**',
+    '**/b',
+    'a/**/z.ts',
+    '.env',
+    '!.env',
+    'a/*',
+    '# comment',
+    '',
+    '*.t?t',
+    '[ab]',
+    '!a',
+    'dist/',
+    '/a/b',
+  ),
   path,
 );
 const gitignore = fc.array(pattern, { maxLength: 6 }).map((lines) => `${lines.join('\n')}\n`);
@@ -45,17 +64,21 @@ function build(files: readonly string[], ignores: ReadonlyArray<readonly [string
 describe('walkFiles respects .gitignore as git does', () => {
   it('yields exactly the files git ls-files --others --exclude-standard lists', () => {
     fc.assert(
-      fc.property(fc.array(path, { minLength: 1, maxLength: 12 }), fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 }), (files, ignores) => {
-        const root = build(files, ignores);
-        if (root === undefined) return;
-        execFileSync('git', ['init', '-q'], { cwd: root });
-        const git = execFileSync('git', ['-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
-          .split('\n')
-          .filter(Boolean)
-          .sort();
-        const ours = [...walkFiles(root)].map((file) => relative(root, file).split('\\').join('/')).sort();
-        expect(ours).toEqual(git);
-      }),
+      fc.property(
+        fc.array(path, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 }),
+        (files, ignores) => {
+          const root = build(files, ignores);
+          if (root === undefined) return;
+          execFileSync('git', ['init', '-q'], { cwd: root });
+          const git = execFileSync('git', ['-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+            .split('\n')
+            .filter(Boolean)
+            .sort();
+          const ours = [...walkFiles(root)].map((file) => relative(root, file).split('\\').join('/')).sort();
+          expect(ours).toEqual(git);
+        },
+      ),
       { numRuns: 150 },
     );
   });

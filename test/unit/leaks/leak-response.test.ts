@@ -23,7 +23,15 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
   let clock = NOW * 1000;
   const add = (clientId: string, extra: Partial<StoredApiKey> = {}) => {
     const generated = generateApiKey();
-    keys.set(generated.keyId, { keyId: generated.keyId, keyHash: generated.keyHash, clientId, scopes: ['a'], status: CredentialStatus.Active, createdAt: NOW - 10, ...extra });
+    keys.set(generated.keyId, {
+      keyId: generated.keyId,
+      keyHash: generated.keyHash,
+      clientId,
+      scopes: ['a'],
+      status: CredentialStatus.Active,
+      createdAt: NOW - 10,
+      ...extra,
+    });
     return generated;
   };
   const responder = new LeakResponder({
@@ -70,7 +78,9 @@ describe('LeakResponder', () => {
     expect(outcomes).toEqual(['revoked', 'not_a_live_key', 'revoked']);
     expect(outcomes.map(labelOf)).toEqual(['true_positive', 'false_positive', 'true_positive']);
     expect(w.keys.get(key.keyId)!.status).toBe('revoked');
-    expect(w.events).toEqual([{ detailType: KEY_LEAKED_DETAIL_TYPE, detail: { clientId: 'acme', keyId: key.keyId, action: 'revoked', foundBy: 'github', url: 'u1' }, time: NOW }]);
+    expect(w.events).toEqual([
+      { detailType: KEY_LEAKED_DETAIL_TYPE, detail: { clientId: 'acme', keyId: key.keyId, action: 'revoked', foundBy: 'github', url: 'u1' }, time: NOW },
+    ]);
   });
 
   it('an expired key, or one whose id matches but whose hash does not, is no live key and is left alone', async () => {
@@ -107,7 +117,10 @@ describe('LeakResponder', () => {
   it('clips long url and source fields, and keeps at most the configured lookups in flight', async () => {
     const w = world();
     const keys = Array.from({ length: 40 }, () => w.add('acme'));
-    await w.responder.handle(keys.map((key) => ({ token: key.apiKey, url: 'x'.repeat(10_000) })), 'github');
+    await w.responder.handle(
+      keys.map((key) => ({ token: key.apiKey, url: 'x'.repeat(10_000) })),
+      'github',
+    );
     expect(w.maxInFlight()).toBeLessThanOrEqual(LeakLimits.concurrency);
     expect(w.maxInFlight()).toBeGreaterThan(1);
     expect(w.audit.every((event) => event.url!.length === LeakLimits.maxFieldChars)).toBe(true);

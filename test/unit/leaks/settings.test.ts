@@ -28,7 +28,9 @@ describe('apiKeyPrefix', () => {
 
   it('is refused at synth unless 2–10 lowercase letters or digits then "_"', () => {
     for (const bad of ['acme', 'Acme_', 'a_', 'abcdefghijk_', 'ac-me_', 5]) {
-      expect(() => read({ apiKeyPrefix: bad })).toThrow(/^Invalid Tollgate configuration: apiKeyPrefix must be 2–10 lowercase letters or digits followed by "_"/);
+      expect(() => read({ apiKeyPrefix: bad })).toThrow(
+        /^Invalid Tollgate configuration: apiKeyPrefix must be 2–10 lowercase letters or digits followed by "_"/,
+      );
     }
     expect(read({ apiKeyPrefix: '0123456789_' }).apiKeyPrefix).toBe('0123456789_');
   });
@@ -62,6 +64,8 @@ describe('secretScanningKeysUrl', () => {
     expect(checkStartInput(noFile, { [Env.secretScanningKeysUrl]: 'http://127.0.0.1:9/keys' }).secretScanningKeysUrl).toBe('http://127.0.0.1:9/keys');
     expect(() => checkStartInput(noFile, { [Env.secretScanningKeysUrl]: 'ftp://x/keys' })).toThrow(/^TOLLGATE_SECRET_SCANNING_KEYS_URL must be an http/);
     expect(() => checkStartInput(noFile, { [Env.secretScanningKeysUrl]: 'keys.json' })).toThrow(/^TOLLGATE_SECRET_SCANNING_KEYS_URL must be an absolute URL/);
-    expect(() => parseConfigFile(JSON.stringify({ secretScanningKeysUrl: 'https://u:p@x/keys' }), 'c.json')).toThrow(/^c\.json: secretScanningKeysUrl must not carry credentials/);
+    expect(() => parseConfigFile(JSON.stringify({ secretScanningKeysUrl: 'https://u:p@x/keys' }), 'c.json')).toThrow(
+      /^c\.json: secretScanningKeysUrl must not carry credentials/,
+    );
   });
 });

@@ -39,7 +39,9 @@ describe('the npm start banner', () => {
     expect(isDefaultRoutes(undefined)).toBe(true);
     expect(isDefaultRoutes([...DEFAULT_ROUTES].reverse())).toBe(true);
     expect(isDefaultRoutes(DEFAULT_ROUTES.slice(1))).toBe(false);
-    expect(isDefaultRoutes(DEFAULT_ROUTES.map((rule) => (rule.path === '/orders' && rule.method === 'GET' ? { ...rule, scopes: ['orders:list'] } : rule)))).toBe(false);
+    expect(
+      isDefaultRoutes(DEFAULT_ROUTES.map((rule) => (rule.path === '/orders' && rule.method === 'GET' ? { ...rule, scopes: ['orders:list'] } : rule))),
+    ).toBe(false);
     expect(banner({ ...BASE, routes: { rules: [...DEFAULT_ROUTES].reverse(), source: 'TOLLGATE_ROUTES' } })).toMatch(/curl .*\/oauth\/token/);
   });
 
@@ -51,11 +53,7 @@ describe('the npm start banner', () => {
     const why = lines.findIndex((line) => line.includes('needs the default /orders routes'));
     expect(why).toBeGreaterThan(0);
     expect(lines[why]).toContain('routes from TOLLGATE_ROUTES');
-    expect(lines.slice(why + 1, why + 4)).toEqual([
-      '  GET /users/{id}  users:read',
-      '  ANY /health      (any valid access token)',
-      '  any other path: denied',
-    ]);
+    expect(lines.slice(why + 1, why + 4)).toEqual(['  GET /users/{id}  users:read', '  ANY /health      (any valid access token)', '  any other path: denied']);
     expect(text).toMatch(/^ready: listening on /m);
   });
 

@@ -98,7 +98,7 @@ describe('local gateway failures', () => {
     expect(failure).toMatchObject({ requestId: access.requestId, error: 'token function crashed' });
   });
 
-  it('answers 413 with the generic invalid_request body for a body over API Gateway\'s 10 MB, and logs it as REQUEST_TOO_LARGE', async () => {
+  it("answers 413 with the generic invalid_request body for a body over API Gateway's 10 MB, and logs it as REQUEST_TOO_LARGE", async () => {
     const response = await fetch(`${url}/orders`, { method: 'POST', headers: { Authorization: 'Bearer any' }, body: Buffer.alloc(10 * 1024 * 1024 + 1) });
     expect(response.status).toBe(413);
     expectNoStore(response);
@@ -116,7 +116,17 @@ describe('local gateway failures', () => {
     expect(logs.length).toBe(count + 1);
     const line = JSON.parse(logs.at(-1)!) as Line;
     expect(Object.keys(line).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
-    expect(line).toMatchObject({ status: 431, errorType: 'DEFAULT_4XX', requestId: '-', httpMethod: '-', path: '-', principalId: '-', clientId: '-', userAgent: '-', sourceIp: '127.0.0.1' });
+    expect(line).toMatchObject({
+      status: 431,
+      errorType: 'DEFAULT_4XX',
+      requestId: '-',
+      httpMethod: '-',
+      path: '-',
+      principalId: '-',
+      clientId: '-',
+      userAgent: '-',
+      sourceIp: '127.0.0.1',
+    });
     expect(logs.at(-1)).not.toMatch(/secret|Bearer/);
   });
 
@@ -150,7 +160,7 @@ describe('local gateway: an upstream slower than the integration timeout', () =>
     await upstream.close();
   });
 
-  it('answers 504 with the generic server_error body, logged as INTEGRATION_TIMEOUT with the authorizer\'s principal', async () => {
+  it("answers 504 with the generic server_error body, logged as INTEGRATION_TIMEOUT with the authorizer's principal", async () => {
     const response = await fetch(`${url}/orders/slow`, { headers: { Authorization: 'Bearer any' } });
     expect(response.status).toBe(504);
     expectNoStore(response);

@@ -48,14 +48,23 @@ const CASES: ReadonlyArray<readonly [string, Case]> = [
   ['a method a Tollgate resource does not serve', { path: '/oauth/token', init: {}, status: 404, error: 'not_found' }],
   ['an admin route without the admin token', { path: '/admin/keys/key_1', init: {}, status: 401, error: 'unauthorized' }],
   ['no access token', { path: '/orders/1', init: {}, status: 401, error: 'invalid_token', kept: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } }],
-  ['an invalid access token', { path: '/orders/1', init: bearer('nope'), status: 401, error: 'invalid_token', kept: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } }],
-  ['a policy without the route', { path: '/orders/1', init: bearer('deny'), status: 403, error: 'insufficient_scope', kept: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } }],
+  [
+    'an invalid access token',
+    { path: '/orders/1', init: bearer('nope'), status: 401, error: 'invalid_token', kept: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } },
+  ],
+  [
+    'a policy without the route',
+    { path: '/orders/1', init: bearer('deny'), status: 403, error: 'insufficient_scope', kept: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } },
+  ],
   ['a usage key no plan holds', { path: '/orders/1', init: bearer('unbound'), status: 403, error: 'forbidden' }],
   ['a throttled client', { path: '/orders/1', init: bearer('throttled'), status: 429, error: 'too_many_requests', kept: { 'Retry-After': '2' } }],
   ['a client over its quota', { path: '/orders/1', init: bearer('quota'), status: 429, error: 'quota_exceeded', kept: { 'Retry-After': '60' } }],
   ['a crashing authorizer', { path: '/orders/1', init: bearer('boom'), status: 503, error: 'temporarily_unavailable' }],
   ['an unreachable upstream', { path: '/orders/1', init: bearer('ok'), status: 502, error: 'server_error' }],
-  ['a body over 10 MB', { path: '/orders/1', init: { ...bearer('ok'), method: 'POST', body: Buffer.alloc(10 * 1024 * 1024 + 1) }, status: 413, error: 'invalid_request' }],
+  [
+    'a body over 10 MB',
+    { path: '/orders/1', init: { ...bearer('ok'), method: 'POST', body: Buffer.alloc(10 * 1024 * 1024 + 1) }, status: 413, error: 'invalid_request' },
+  ],
   ['headers over 16 KiB', { path: '/orders/1', init: { headers: { 'X-Big': 'x'.repeat(17 * 1024) } }, status: 431, error: 'invalid_request' }],
 ];
 

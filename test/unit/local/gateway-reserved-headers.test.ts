@@ -34,18 +34,25 @@ const allowAll = async (): Promise<APIGatewayAuthorizerResult> => ({
 /** Sends raw header lines in order (a flat [name, value, ...] list, repeats kept; Node adds no Host to such a list), returns what the echo saw. */
 function send(port: number, rawHeaders: string[]): Promise<{ status: number; headers: Record<string, string> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/orders/42', method: 'GET', headers: ['Host', `127.0.0.1:${port}`, 'Authorization', 'Bearer any', ...rawHeaders] }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.statusCode === 200 ? (JSON.parse(body) as { headers: Record<string, string> }).headers : {} }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/orders/42', method: 'GET', headers: ['Host', `127.0.0.1:${port}`, 'Authorization', 'Bearer any', ...rawHeaders] },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.statusCode === 200 ? (JSON.parse(body) as { headers: Record<string, string> }).headers : {} }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 const anyCase = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
+  fc
+    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
 const forgedName = fc.oneof(
   fc.constantFrom(...Object.values(UpstreamHeader)).chain(anyCase),
   fc.tuple(anyCase(RESERVED_HEADER_PREFIX), fc.stringMatching(/^[A-Za-z0-9-]{1,16}$/)).map(([p, s]) => p + s),
@@ -84,19 +91,26 @@ describe('local gateway: client X-Tollgate-* headers never reach the upstream', 
 
   it('drops repeated lines, other spellings and comma-separated values of the defined names', async () => {
     const seen = await send(port, [
-      'X-Tollgate-Client-Id', 'forged-1',
-      'x-tollgate-client-id', 'forged-2',
-      'X-TOLLGATE-SCOPES', 'orders:write, admin:all',
-      'X-Tollgate-Key-Id', 'key_other',
-      'x-tollgate-service', 'billing',
-      'X-Tollgate-Token-Id', 'a',
-      'X-Tollgate-Token-Id', 'b',
+      'X-Tollgate-Client-Id',
+      'forged-1',
+      'x-tollgate-client-id',
+      'forged-2',
+      'X-TOLLGATE-SCOPES',
+      'orders:write, admin:all',
+      'X-Tollgate-Key-Id',
+      'key_other',
+      'x-tollgate-service',
+      'billing',
+      'X-Tollgate-Token-Id',
+      'a',
+      'X-Tollgate-Token-Id',
+      'b',
     ]);
     const tollgate = Object.fromEntries(Object.entries(seen.headers).filter(([name]) => name.startsWith(RESERVED_HEADER_PREFIX)));
     expect(tollgate).toEqual(EXPECTED);
   });
 
-  it('for any set of forged X-Tollgate-* lines (property): the upstream sees exactly Tollgate\'s set', async () => {
+  it("for any set of forged X-Tollgate-* lines (property): the upstream sees exactly Tollgate's set", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(forgedName, forgedValue), { minLength: 1, maxLength: 8 }), async (forged) => {
         const seen = await send(port, forged.flat());
@@ -110,11 +124,16 @@ describe('local gateway: client X-Tollgate-* headers never reach the upstream', 
 
   it('sets method overrides to the method the authorizer decided on, and empties path overrides', async () => {
     const seen = await send(port, [
-      'X-HTTP-Method-Override', 'DELETE',
-      'x-http-method', 'PUT',
-      'X-Method-Override', 'PATCH',
-      'X-Original-URL', '/admin/users',
-      'x-rewrite-url', '/admin',
+      'X-HTTP-Method-Override',
+      'DELETE',
+      'x-http-method',
+      'PUT',
+      'X-Method-Override',
+      'PATCH',
+      'X-Original-URL',
+      '/admin/users',
+      'x-rewrite-url',
+      '/admin',
     ]);
     expect(seen.status).toBe(200);
     expect(seen.headers['x-http-method-override']).toBe('GET');

@@ -39,7 +39,11 @@ describe('local gateway', () => {
     echo = await startEcho();
     const record = (fn: string) => async (event: APIGatewayProxyEvent) => {
       proxied.push(event);
-      return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fn, resource: event.resource, params: event.pathParameters }) };
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ fn, resource: event.resource, params: event.pathParameters }),
+      };
     };
     gateway = new LocalGateway({
       handlers: { token: record('token'), admin: record('admin'), authorizer: fakeAuthorizer(authorizerCalls) },
@@ -56,7 +60,11 @@ describe('local gateway', () => {
   });
 
   it('routes Tollgate paths to the token function with the REST proxy event API Gateway builds', async () => {
-    const response = await fetch(`${url}/oauth/token`, { method: 'POST', body: 'grant_type=client_credentials', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const response = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      body: 'grant_type=client_credentials',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ fn: 'token', resource: '/oauth/token', params: {} });
     const event = proxied.at(-1)!;
@@ -84,7 +92,7 @@ describe('local gateway', () => {
     expect(await response.json()).toMatchObject({ error: 'not_found' });
   });
 
-  it('keeps the upstream URL\'s base path, as the stage\'s integration ({upstreamUrl}/{proxy}) does', async () => {
+  it("keeps the upstream URL's base path, as the stage's integration ({upstreamUrl}/{proxy}) does", async () => {
     for (const base of ['/api/v2', '/api/v2/']) {
       const based = new LocalGateway({
         handlers: { token: async () => ({ statusCode: 500, body: '' }), admin: async () => ({ statusCode: 500, body: '' }), authorizer: fakeAuthorizer([]) },
@@ -158,7 +166,9 @@ describe('local gateway', () => {
     // fetch would resolve the dots itself: send the request line as written.
     for (const path of paths) {
       await new Promise<void>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: new URL(url).port, path, headers: { Authorization: 'Bearer good' } }, (res) => res.resume().on('end', resolve));
+        const req = httpRequest({ host: '127.0.0.1', port: new URL(url).port, path, headers: { Authorization: 'Bearer good' } }, (res) =>
+          res.resume().on('end', resolve),
+        );
         req.on('error', reject).end();
       });
     }
@@ -171,7 +181,17 @@ describe('local gateway', () => {
     expect(logs.length).toBe(count + 1);
     const line = logs.at(-1)!;
     expect(Object.keys(line).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
-    expect(line).toMatchObject({ httpMethod: 'GET', path: '/orders/9', status: 200, principalId: 'acme', clientId: 'acme', jti: 'jti-1', userAgent: 'vitest', resourcePath: '/{proxy+}', authorizerError: '-' });
+    expect(line).toMatchObject({
+      httpMethod: 'GET',
+      path: '/orders/9',
+      status: 200,
+      principalId: 'acme',
+      clientId: 'acme',
+      jti: 'jti-1',
+      userAgent: 'vitest',
+      resourcePath: '/{proxy+}',
+      authorizerError: '-',
+    });
     expect(JSON.stringify(logs)).not.toContain('Bearer good');
   });
 });

@@ -95,7 +95,10 @@ describe('parseConfigFile', () => {
     [-1, 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got -1'],
     [1.5, 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got 1.5'],
     ['60', 'must be an integer from 0 to 3600 (seconds; 0 turns the cache off), got "60"'],
-    [271, 'must be at most 270: a decision cached just before a token\'s exp is reused for the whole TTL, so with the 30 s clock skew a token would be accepted up to 301 s after it expired (at most 300 s is allowed), got 271'],
+    [
+      271,
+      "must be at most 270: a decision cached just before a token's exp is reused for the whole TTL, so with the 30 s clock skew a token would be accepted up to 301 s after it expired (at most 300 s is allowed), got 271",
+    ],
     [3600, 'must be at most 270'],
   ])('refuses authorizerCacheTtlSeconds %j: a token must never be accepted more than 300 s after exp', (value, message) => {
     expect(refusal(() => parse({ authorizerCacheTtlSeconds: value })).message).toContain(`my.config.json: authorizerCacheTtlSeconds ${message}`);
@@ -104,12 +107,18 @@ describe('parseConfigFile', () => {
   it('reads services, and refuses them beside routes or UPSTREAM_URL, or when they are invalid', () => {
     const services = [{ name: 'billing', pathPrefix: '/billing', routes: [] }];
     expect(parse({ services })).toEqual({ services });
-    expect(refusal(() => parse({ services, routes: [] })).message).toBe('my.config.json: services replaces routes: give each service its own routes (docs/services.md)');
+    expect(refusal(() => parse({ services, routes: [] })).message).toBe(
+      'my.config.json: services replaces routes: give each service its own routes (docs/services.md)',
+    );
     expect(refusal(() => parse({ services: [{ name: 'Bad', pathPrefix: '/b' }] })).message).toMatch(/^my\.config\.json: services\[0\] \(Bad\) name must be/);
     const file = configFile({ services });
     expect(checkStartInput(parseCommandLine(['--config', file]), {}).services).toEqual(services);
-    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { UPSTREAM_URL: 'http://127.0.0.1:9' })).message).toMatch(/services replace UPSTREAM_URL/);
-    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { TOLLGATE_ROUTES: '[]' })).message).toMatch(/services replace the routes of TOLLGATE_ROUTES/);
+    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { UPSTREAM_URL: 'http://127.0.0.1:9' })).message).toMatch(
+      /services replace UPSTREAM_URL/,
+    );
+    expect(refusal(() => checkStartInput(parseCommandLine(['--config', file]), { TOLLGATE_ROUTES: '[]' })).message).toMatch(
+      /services replace the routes of TOLLGATE_ROUTES/,
+    );
   });
 
   it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
@@ -155,11 +164,20 @@ describe('parseConfigFile', () => {
 
   it('reads anomaly thresholds over the defaults and refuses a bad one, naming the file, the key and the threshold', () => {
     expect(check({}, ['--config', configFile({ anomalyDetection: { spikeFactor: 4 } })]).anomalySettings).toMatchObject({ spikeFactor: 4, newNetworks: 5 });
-    expect(refusal(() => parse({ anomalyDetection: { idleDays: 0 } })).message).toBe('my.config.json: anomalyDetection threshold idleDays must be a whole number from 1 to 3650, got 0');
+    expect(refusal(() => parse({ anomalyDetection: { idleDays: 0 } })).message).toBe(
+      'my.config.json: anomalyDetection threshold idleDays must be a whole number from 1 to 3650, got 0',
+    );
     expect(refusal(() => parse({ anomalyDetection: { rate: 2 } })).message).toMatch(/^my\.config\.json: anomalyDetection has an unknown threshold "rate"/);
-    expect(check({}, ['--config', configFile({ anomalyDetection: { spreadNetworks: 3, spreadMinutes: 10 } })]).anomalySettings).toMatchObject({ spreadNetworks: 3, spreadMinutes: 10 });
-    expect(refusal(() => parse({ anomalyDetection: { spreadNetworks: 1 } })).message).toBe('my.config.json: anomalyDetection threshold spreadNetworks must be a whole number from 2 to 100, got 1');
-    expect(refusal(() => parse({ anomalyDetection: { spreadMinutes: 61 } })).message).toBe('my.config.json: anomalyDetection threshold spreadMinutes must be a whole number from 1 to 60, got 61');
+    expect(check({}, ['--config', configFile({ anomalyDetection: { spreadNetworks: 3, spreadMinutes: 10 } })]).anomalySettings).toMatchObject({
+      spreadNetworks: 3,
+      spreadMinutes: 10,
+    });
+    expect(refusal(() => parse({ anomalyDetection: { spreadNetworks: 1 } })).message).toBe(
+      'my.config.json: anomalyDetection threshold spreadNetworks must be a whole number from 2 to 100, got 1',
+    );
+    expect(refusal(() => parse({ anomalyDetection: { spreadMinutes: 61 } })).message).toBe(
+      'my.config.json: anomalyDetection threshold spreadMinutes must be a whole number from 1 to 60, got 61',
+    );
   });
 
   it('accepts tokenTtlSeconds at both limits', () => {
@@ -168,7 +186,9 @@ describe('parseConfigFile', () => {
   });
 
   it('refuses a keySpec or unmatchedRoutes that is not one of its values', () => {
-    expect(refusal(() => parse({ keySpec: 'ECC_NIST_P384' })).message).toBe('my.config.json: keySpec must be one of ECC_NIST_P256, RSA_2048, got "ECC_NIST_P384"');
+    expect(refusal(() => parse({ keySpec: 'ECC_NIST_P384' })).message).toBe(
+      'my.config.json: keySpec must be one of ECC_NIST_P256, RSA_2048, got "ECC_NIST_P384"',
+    );
     expect(refusal(() => parse({ unmatchedRoutes: 'block' })).message).toBe('my.config.json: unmatchedRoutes must be "deny" or "allow", got "block"');
   });
 
@@ -179,7 +199,9 @@ describe('parseConfigFile', () => {
 
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
-    expect(refusal(() => parse([])).message).toBe('my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection}, got an array');
+    expect(refusal(() => parse([])).message).toBe(
+      'my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection}, got an array',
+    );
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
 });
@@ -222,20 +244,27 @@ describe('checkStartInput', () => {
       tokenTtlSeconds: 300,
       keySpec: 'RSA_2048',
     });
-    expect(check({ PORT: '', UPSTREAM_URL: '', TOLLGATE_ADMIN_TOKEN: '', TOLLGATE_ROUTES: '' }, ['--config', configFile({})])).toEqual({ fresh: false, port: 8787 });
+    expect(check({ PORT: '', UPSTREAM_URL: '', TOLLGATE_ADMIN_TOKEN: '', TOLLGATE_ROUTES: '' }, ['--config', configFile({})])).toEqual({
+      fresh: false,
+      port: 8787,
+    });
   });
 
   it('takes TOLLGATE_ROUTES over the file routes, yet still checks the file', () => {
     const routes = [{ method: 'ANY', path: '/health', scopes: [] }];
     const input = check({ TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--config', configFile({ routes: DEFAULT_ROUTES })]);
     expect(input.routes).toEqual({ rules: routes, source: 'TOLLGATE_ROUTES' });
-    expect(refusal(() => check({ TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--config', configFile({ routes: 'all' })])).message).toContain('routes must be an array');
+    expect(refusal(() => check({ TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--config', configFile({ routes: 'all' })])).message).toContain(
+      'routes must be an array',
+    );
   });
 
   it('refuses TOLLGATE_ROUTES that is valid JSON but not valid rules', () => {
     const args = ['--config', configFile({})];
     expect(refusal(() => check({ TOLLGATE_ROUTES: '{"a":1}' }, args)).message).toBe('TOLLGATE_ROUTES must be an array of {method, path, scopes} rules');
-    expect(refusal(() => check({ TOLLGATE_ROUTES: '[{"method":"GET","path":"/x"}]' }, args)).message).toMatch(/^TOLLGATE_ROUTES\[0\] \(GET \/x\): scopes must be/);
+    expect(refusal(() => check({ TOLLGATE_ROUTES: '[{"method":"GET","path":"/x"}]' }, args)).message).toMatch(
+      /^TOLLGATE_ROUTES\[0\] \(GET \/x\): scopes must be/,
+    );
     expect(refusal(() => check({ TOLLGATE_ROUTES: '[' }, args)).message).toMatch(/^TOLLGATE_ROUTES is not valid JSON: /);
   });
 

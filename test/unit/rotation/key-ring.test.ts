@@ -56,9 +56,7 @@ describe('planRing', () => {
     expect(needs).toBeUndefined();
     expect(transition.expectedVersion).toBe(0);
     expect(transition.activeKid).toBe('new');
-    expect(transition.created).toEqual([
-      expect.objectContaining({ kid: 'new', state: 'active', alg: 'ES256', createdAt: T0, activatedAt: T0, version: 1 }),
-    ]);
+    expect(transition.created).toEqual([expect.objectContaining({ kid: 'new', state: 'active', alg: 'ES256', createdAt: T0, activatedAt: T0, version: 1 })]);
     expect(transition.changes).toEqual([{ kid: 'new', to: 'active', reason: 'bootstrap: the first key of an empty ring' }]);
   });
 
@@ -170,9 +168,7 @@ describe('planRing', () => {
     const state = ring(key('old', 'active', { activatedAt: T0 }), key('new', 'active', { activatedAt: T0 + 10 }));
     const { transition } = planRing(state, { kind: 'step' }, T0 + 20, DEFAULT_TIMING);
     expect(transition.activeKid).toBe('new');
-    expect(transition.updated.map((update) => update.after)).toEqual([
-      expect.objectContaining({ kid: 'old', state: 'retiring', verifyUntil: T0 + 20 + 3690 }),
-    ]);
+    expect(transition.updated.map((update) => update.after)).toEqual([expect.objectContaining({ kid: 'old', state: 'retiring', verifyUntil: T0 + 20 + 3690 })]);
   });
 
   it('repairs a ring without an active key by activating its pending key at once', () => {

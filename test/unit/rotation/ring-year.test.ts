@@ -120,42 +120,54 @@ async function walk(stepSeconds: number, horizonSeconds: number): Promise<RingWa
 }
 
 describe('a year of scheduled rotation', () => {
-  it('on a daily schedule: rotates every interval and keeps every invariant at every step', async () => {
-    const ring = await walk(DAY, YEAR);
-    // Bootstrap plus one activation per 30-day interval (each pending key waits for the next day's run).
-    expect(ring.activations).toBe(1 + Math.floor(365 / 31));
-    // Retired records leave the ring once KMS has deleted their key: it stays small.
-    expect(ring.h.store.keys().length).toBeLessThanOrEqual(4);
-    expect(ring.h.kms.keys.filter((key) => !key.pendingDeletion)).toHaveLength(1);
-  }, WALK_TIMEOUT_MS);
+  it(
+    'on a daily schedule: rotates every interval and keeps every invariant at every step',
+    async () => {
+      const ring = await walk(DAY, YEAR);
+      // Bootstrap plus one activation per 30-day interval (each pending key waits for the next day's run).
+      expect(ring.activations).toBe(1 + Math.floor(365 / 31));
+      // Retired records leave the ring once KMS has deleted their key: it stays small.
+      expect(ring.h.store.keys().length).toBeLessThanOrEqual(4);
+      expect(ring.h.kms.keys.filter((key) => !key.pendingDeletion)).toHaveLength(1);
+    },
+    WALK_TIMEOUT_MS,
+  );
 
-  it('on an hourly schedule (as deployed), for four months: the same, the pending key activating an hour after it is made', async () => {
-    const ring = await walk(HOUR, 120 * DAY);
-    expect(ring.activations).toBe(1 + 3);
-    const active = ring.h.store.keys().find((key) => key.state === SigningKeyState.Active)!;
-    expect(active.activatedAt! - active.createdAt).toBe(HOUR);
-  }, WALK_TIMEOUT_MS);
+  it(
+    'on an hourly schedule (as deployed), for four months: the same, the pending key activating an hour after it is made',
+    async () => {
+      const ring = await walk(HOUR, 120 * DAY);
+      expect(ring.activations).toBe(1 + 3);
+      const active = ring.h.store.keys().find((key) => key.state === SigningKeyState.Active)!;
+      expect(active.activatedAt! - active.createdAt).toBe(HOUR);
+    },
+    WALK_TIMEOUT_MS,
+  );
 
-  it('with random run gaps, console rotations and compromises mixed in', async () => {
-    const command = fc.record({
-      gapSeconds: fc.integer({ min: 60, max: 3 * DAY }),
-      action: fc.constantFrom('step', 'step', 'step', 'rotate', 'status', 'compromise-active', 'compromise-any'),
-      pick: fc.nat(),
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 150 }), async (commands) => {
-        const h = harness();
-        const ring = new RingWalk(h);
-        await ring.run(SCHEDULED, commands[0]!.gapSeconds);
-        for (const [index, { action, pick }] of commands.entries()) {
-          const gap = commands[index + 1]?.gapSeconds ?? DAY;
-          h.clock.advanceSeconds(commands[index]!.gapSeconds);
-          await ring.run(requestFor(h, action, pick), gap);
-        }
-      }),
-      { numRuns: 40 },
-    );
-  }, WALK_TIMEOUT_MS);
+  it(
+    'with random run gaps, console rotations and compromises mixed in',
+    async () => {
+      const command = fc.record({
+        gapSeconds: fc.integer({ min: 60, max: 3 * DAY }),
+        action: fc.constantFrom('step', 'step', 'step', 'rotate', 'status', 'compromise-active', 'compromise-any'),
+        pick: fc.nat(),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 150 }), async (commands) => {
+          const h = harness();
+          const ring = new RingWalk(h);
+          await ring.run(SCHEDULED, commands[0]!.gapSeconds);
+          for (const [index, { action, pick }] of commands.entries()) {
+            const gap = commands[index + 1]?.gapSeconds ?? DAY;
+            h.clock.advanceSeconds(commands[index]!.gapSeconds);
+            await ring.run(requestFor(h, action, pick), gap);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    },
+    WALK_TIMEOUT_MS,
+  );
 });
 
 function requestFor(h: Harness, action: string, pick: number): RotationRequest {

@@ -38,10 +38,22 @@ describe('rotation configuration: the upstream client certificates', () => {
   });
 
   it.each([
-    ['an ARN instead of an id', { [Env.upstreamCertificateId]: 'arn:aws:apigateway:eu-west-1::/clientcertificates/a1b2c3' }, `${Env.upstreamCertificateId} must be an API Gateway client-certificate id`],
+    [
+      'an ARN instead of an id',
+      { [Env.upstreamCertificateId]: 'arn:aws:apigateway:eu-west-1::/clientcertificates/a1b2c3' },
+      `${Env.upstreamCertificateId} must be an API Gateway client-certificate id`,
+    ],
     ['a path', { [Env.upstreamCertificateId]: 'a1b2c3/../restapis' }, `${Env.upstreamCertificateId} must be an API Gateway client-certificate id`],
-    ['a bad successor id', { [Env.upstreamCertificateId]: 'a1b2c3', [Env.nextUpstreamCertificateId]: 'd4 e5' }, `${Env.nextUpstreamCertificateId} must be an API Gateway client-certificate id`],
-    ['a successor without a presented certificate', { [Env.nextUpstreamCertificateId]: 'd4e5f6' }, `${Env.nextUpstreamCertificateId} is set without ${Env.upstreamCertificateId}`],
+    [
+      'a bad successor id',
+      { [Env.upstreamCertificateId]: 'a1b2c3', [Env.nextUpstreamCertificateId]: 'd4 e5' },
+      `${Env.nextUpstreamCertificateId} must be an API Gateway client-certificate id`,
+    ],
+    [
+      'a successor without a presented certificate',
+      { [Env.nextUpstreamCertificateId]: 'd4e5f6' },
+      `${Env.nextUpstreamCertificateId} is set without ${Env.upstreamCertificateId}`,
+    ],
     ['the same certificate twice', { [Env.upstreamCertificateId]: 'a1b2c3', [Env.nextUpstreamCertificateId]: 'a1b2c3' }, 'name the same certificate, "a1b2c3"'],
   ])('refuses %s at cold start, naming the variable', (_name, env, message) => {
     expect(() => rotationConfig({ ...base, ...env })).toThrow(message);

@@ -272,9 +272,7 @@ describe('rotation service: KMS deletion failures', () => {
     const h = await bootstrapped();
     h.kms.deletionFailure = Object.assign(new Error('KMS is unavailable'), { name: 'KMSInternalException' });
     const report = await h.service().run({ action: 'compromised', kid: 'kid-1' });
-    expect(report.problems).toEqual([
-      'scheduling deletion of retired key kid-1 failed (KMSInternalException: KMS is unavailable); the next run retries',
-    ]);
+    expect(report.problems).toEqual(['scheduling deletion of retired key kid-1 failed (KMSInternalException: KMS is unavailable); the next run retries']);
     expect(report.next).toMatchObject({ action: 'schedule-deletion', kid: 'kid-1' });
     expect(h.store.items.get('kid-1')?.deletionScheduledAt).toBeUndefined();
     expect(h.metrics.last(RotationMetric.problems)).toBe(1);
@@ -369,8 +367,6 @@ describe('rotation service: credential hygiene', () => {
     const report = await h.service().run(STEP);
     expect(report.hygiene).toBeNull();
     expect(report.ring.activeKid).toBe('kid-1');
-    expect(report.problems).toEqual([
-      'reading API-key hygiene failed (ResourceNotFoundException: Requested resource not found); the next run retries',
-    ]);
+    expect(report.problems).toEqual(['reading API-key hygiene failed (ResourceNotFoundException: Requested resource not found); the next run retries']);
   });
 });

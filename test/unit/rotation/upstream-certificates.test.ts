@@ -34,7 +34,7 @@ describe('rotation service: the upstream client certificates', () => {
     expect(report.problems).toEqual([]);
   });
 
-  it('reports the successor being prepared too, but emits only the presented one\'s time', async () => {
+  it("reports the successor being prepared too, but emits only the presented one's time", async () => {
     const h = harness();
     const source = new FakeCertificates({ old111: START + 20 * DAY, new222: START + 365 * DAY });
     const report = await h.service({ upstreamCertificates: { source, certificates: { presented: 'old111', next: 'new222' } } }).run({ action: 'status' });
@@ -54,13 +54,17 @@ describe('rotation service: the upstream client certificates', () => {
     expect(h.metrics.last(Metric.upstreamCertificateSecondsLeft)).toBe(-DAY - 1);
   });
 
-  it('turns a failed read into a problem naming the certificate (the run counts as failed), emits nothing for it and still does the ring\'s work', async () => {
+  it("turns a failed read into a problem naming the certificate (the run counts as failed), emits nothing for it and still does the ring's work", async () => {
     const h = harness();
     const source = new FakeCertificates({ abc123: new Error('AccessDeniedException: not authorized to perform apigateway:GET') });
     const report = await h.service({ upstreamCertificates: { source, certificates: { presented: 'abc123' } } }).run(STEP);
 
     expect(report.upstreamCertificates).toEqual([]);
-    expect(report.problems).toEqual([expect.stringMatching(/^reading the expiry of the upstream client certificate abc123 \(presented\) failed \(.*AccessDeniedException.*\); the next run retries$/)]);
+    expect(report.problems).toEqual([
+      expect.stringMatching(
+        /^reading the expiry of the upstream client certificate abc123 \(presented\) failed \(.*AccessDeniedException.*\); the next run retries$/,
+      ),
+    ]);
     expect(h.warnings.messages).toEqual(report.problems);
     expect(h.metrics.last(Metric.upstreamCertificateSecondsLeft)).toBeUndefined();
     expect(h.metrics.last(RotationMetric.problems)).toBe(1);
@@ -68,7 +72,7 @@ describe('rotation service: the upstream client certificates', () => {
     expect(report.ring.activeKid).toBe('kid-1');
   });
 
-  it('keeps the presented certificate\'s figure when only the successor cannot be read', async () => {
+  it("keeps the presented certificate's figure when only the successor cannot be read", async () => {
     const h = harness();
     const source = new FakeCertificates({ old111: START + 40 * DAY });
     const report = await h.service({ upstreamCertificates: { source, certificates: { presented: 'old111', next: 'gone99' } } }).run(STEP);

@@ -52,7 +52,9 @@ describe('plans', () => {
     expect(planKind({ rateLimit: Defaults.rateLimit, burstLimit: Defaults.burstLimit + 1 })).toBe('custom');
     expect(planKind({ ...DEFAULT_CLIENT_LIMITS, quota: { limit: 1000, period: 'DAY' } })).toBe('custom');
     expect(effectiveLimits(undefined)).toEqual(DEFAULT_CLIENT_LIMITS);
-    expect(sameLimits({ rateLimit: 1, burstLimit: 1, quota: { limit: 5, period: 'DAY' } }, { rateLimit: 1, burstLimit: 1, quota: { limit: 5, period: 'WEEK' } })).toBe(false);
+    expect(
+      sameLimits({ rateLimit: 1, burstLimit: 1, quota: { limit: 5, period: 'DAY' } }, { rateLimit: 1, burstLimit: 1, quota: { limit: 5, period: 'WEEK' } }),
+    ).toBe(false);
   });
 
   it('patches only what changed, adding and removing the quota', () => {

@@ -15,7 +15,7 @@ import { LocalUsagePlans } from '../../../local/usage-plans';
 const STAGE = { apiId: LOCAL_API.apiId, stage: LOCAL_API.stage };
 const ARN_PREFIX = `arn:aws:execute-api:${LOCAL_API.region}:${LOCAL_API.accountId}:${LOCAL_API.apiId}/${LOCAL_API.stage}`;
 
-describe('local gateway: usage plans keyed by the authorizer\'s usageIdentifierKey', () => {
+describe("local gateway: usage plans keyed by the authorizer's usageIdentifierKey", () => {
   let echo: EchoServer;
   let gateway: LocalGateway;
   let url: string;
@@ -43,7 +43,12 @@ describe('local gateway: usage plans keyed by the authorizer\'s usageIdentifierK
     const slowPlan = plans.ensurePlan('slow', STAGE, { rateLimit: 1, burstLimit: 2 });
     slowKey = plans.ensureKeyInPlan('slow-client', slowPlan.id).value;
     otherKey = plans.ensureKeyInPlan('other-client', slowPlan.id).value;
-    const quotaPlan = plans.createPlan({ name: 'quota', apiStages: [STAGE], throttle: { rateLimit: 100, burstLimit: 100 }, quota: { limit: 3, period: 'DAY' } });
+    const quotaPlan = plans.createPlan({
+      name: 'quota',
+      apiStages: [STAGE],
+      throttle: { rateLimit: 100, burstLimit: 100 },
+      quota: { limit: 3, period: 'DAY' },
+    });
     quotaKey = plans.ensureKeyInPlan('quota-client', quotaPlan.id).value;
     echo = await startEcho();
     gateway = new LocalGateway({

@@ -29,7 +29,10 @@ describe('local API Gateway usage plans', () => {
     const listed = rest(plans, 'GET', '/apikeys', undefined, { name: 'tollgate-acme' }).body as { item: Array<{ name: string; value?: string }> };
     expect(listed.item.map((key) => key.name)).toEqual(['tollgate-acme', 'tollgate-acme2']);
     expect(listed.item[0]!.value).toBeUndefined();
-    const withValues = rest(plans, 'GET', '/apikeys', undefined, { name: 'tollgate-acme', includeValues: 'true', limit: '1' }).body as { item: Array<{ value: string }>; position: string };
+    const withValues = rest(plans, 'GET', '/apikeys', undefined, { name: 'tollgate-acme', includeValues: 'true', limit: '1' }).body as {
+      item: Array<{ value: string }>;
+      position: string;
+    };
     expect(withValues.item).toEqual([expect.objectContaining({ value: 'a'.repeat(20) })]);
     expect(withValues.position).toBe('1');
   });
@@ -43,7 +46,9 @@ describe('local API Gateway usage plans', () => {
     expect(errorType(rest(plans, 'POST', `/usageplans/${a.id}/keys`, { keyId: key.id, keyType: 'API_KEY' }))).toBe('ConflictException');
     expect(errorType(rest(plans, 'POST', `/usageplans/${b.id}/keys`, { keyId: key.id, keyType: 'API_KEY' }))).toBe('ConflictException');
     expect(errorType(rest(plans, 'DELETE', `/usageplans/${a.id}`))).toBe('BadRequestException');
-    expect(errorType(rest(plans, 'PATCH', `/usageplans/${a.id}`, { patchOperations: [{ op: 'replace', path: '/name', value: 'x' }] }))).toBe('BadRequestException');
+    expect(errorType(rest(plans, 'PATCH', `/usageplans/${a.id}`, { patchOperations: [{ op: 'replace', path: '/name', value: 'x' }] }))).toBe(
+      'BadRequestException',
+    );
     expect((rest(plans, 'GET', '/usageplans', undefined, { keyId: key.id }).body as { item: Array<{ id: string }> }).item.map((p) => p.id)).toEqual([a.id]);
     expect(plans.limitsFor(key.value, STAGE)).toEqual({ planId: a.id, keyId: key.id, throttle: { rateLimit: 1, burstLimit: 1 } });
     expect(plans.limitsFor(key.value, { apiId: 'api', stage: 'v2' })).toBeUndefined();

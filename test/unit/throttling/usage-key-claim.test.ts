@@ -17,7 +17,15 @@ async function claimsFor(client: Partial<StoredClient>): Promise<Record<string, 
   apiKeys.keys.set(key.keyId, key);
   clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000, ...client });
   const issuer = new Issuer(
-    { apiKeys, clients, tokens: new FakeTokens(), ring: new FakeRing([signing.record]), signer: signing.signer, audit: new FakeAudit(), now: () => 1_700_000_000_000 },
+    {
+      apiKeys,
+      clients,
+      tokens: new FakeTokens(),
+      ring: new FakeRing([signing.record]),
+      signer: signing.signer,
+      audit: new FakeAudit(),
+      now: () => 1_700_000_000_000,
+    },
     { issuer: 'https://issuer.example', audience: 'tollgate', tokenTtlSeconds: 900 },
   );
   const { access_token } = await issuer.exchange({ authorization: basic('acme', apiKey), form: form({ grant_type: 'client_credentials' }) });

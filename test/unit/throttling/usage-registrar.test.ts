@@ -5,7 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS } from '../../../common/config';
 import type { ClientLimits } from '../../../common/tables';
-import { UsageRegistrar, usageRegistrationConfigFrom, type ApiStageRef, type NewApiKey, type NewUsagePlan, type UsageApiKey, type UsagePlanApi, type UsagePlanInfo } from '../../../lambda/core/credentials/usage-registration';
+import {
+  UsageRegistrar,
+  usageRegistrationConfigFrom,
+  type ApiStageRef,
+  type NewApiKey,
+  type NewUsagePlan,
+  type UsageApiKey,
+  type UsagePlanApi,
+  type UsagePlanInfo,
+} from '../../../lambda/core/credentials/usage-registration';
 
 const STAGE: ApiStageRef = { restApiId: 'api', stageName: 'v1' };
 const CUSTOM: ClientLimits = { rateLimit: 5, burstLimit: 5 };
@@ -100,7 +109,12 @@ describe('usage registration failure paths', () => {
     const registrar = new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE });
     await registrar.register(client());
     api.failing.add('bindKey');
-    expect(await registrar.register(client(CUSTOM))).toEqual({ registered: false, error: expect.stringMatching(/^bind key to plan/), usageKeyId: 'k1', usagePlanId: null });
+    expect(await registrar.register(client(CUSTOM))).toEqual({
+      registered: false,
+      error: expect.stringMatching(/^bind key to plan/),
+      usageKeyId: 'k1',
+      usagePlanId: null,
+    });
     expect(api.holding('k1')).toEqual([]);
     api.failing.clear();
     expect((await registrar.register(client(CUSTOM))).registered).toBe(true);

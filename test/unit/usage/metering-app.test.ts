@@ -38,12 +38,25 @@ describe('the metering function', () => {
   };
 
   it('meters a delivery as one batch whose id is the same for a redelivery of the same events', async () => {
-    const lines = [line({ atMs: T0, clientId: 'acme', keyId: 'key_00000000000000000001' }), line({ atMs: T0 + 1, clientId: 'acme', status: 403, errorType: 'ACCESS_DENIED' }), line({ atMs: T0 + 2 })];
+    const lines = [
+      line({ atMs: T0, clientId: 'acme', keyId: 'key_00000000000000000001' }),
+      line({ atMs: T0 + 1, clientId: 'acme', status: 403, errorType: 'ACCESS_DENIED' }),
+      line({ atMs: T0 + 2 }),
+    ];
     const first = await run(delivery(lines));
     const again = await run(delivery(lines));
     expect(first.applied).toHaveLength(1);
     expect(again.applied[0]!.batchId).toBe(first.applied[0]!.batchId);
-    expect(first.summary).toMatchObject({ lines: 3, unattributed: 1, ignored: 0, applied: 1, lagMs: 2_500, deniedBy: { access_denied: 1 }, quotas: [], anomalies: [] });
+    expect(first.summary).toMatchObject({
+      lines: 3,
+      unattributed: 1,
+      ignored: 0,
+      applied: 1,
+      lagMs: 2_500,
+      deniedBy: { access_denied: 1 },
+      quotas: [],
+      anomalies: [],
+    });
     // Other events (other ids) are another batch.
     const other = await run(delivery(lines, 'DATA_MESSAGE', ['9', '8', '7']));
     expect(other.applied[0]!.batchId).not.toBe(first.applied[0]!.batchId);
@@ -54,7 +67,14 @@ describe('the metering function', () => {
   });
 
   it('names a batch by the log group, the stream and every event id', () => {
-    const base = { messageType: 'DATA_MESSAGE', owner: 'o', logGroup: 'g', logStream: 's', subscriptionFilters: [], logEvents: [{ id: '1', timestamp: 0, message: '' }] };
+    const base = {
+      messageType: 'DATA_MESSAGE',
+      owner: 'o',
+      logGroup: 'g',
+      logStream: 's',
+      subscriptionFilters: [],
+      logEvents: [{ id: '1', timestamp: 0, message: '' }],
+    };
     expect(deliveryId(base)).toBe(deliveryId({ ...base }));
     expect(deliveryId({ ...base, logStream: 't' })).not.toBe(deliveryId(base));
   });

@@ -7,7 +7,14 @@ const tables = { TOLLGATE_USAGE_TABLE: 'usage', TOLLGATE_CLIENTS_TABLE: 'clients
 
 describe('readMeteringConfig (cold start)', () => {
   it('reads the tables, and the defaults for what the stack did not set', () => {
-    expect(readMeteringConfig(tables)).toEqual({ usageTable: 'usage', clientsTable: 'clients', apiKeysTable: 'keys', retention: UsageRetentionDefaults, routes: DEFAULT_ROUTES, anomaly: ANOMALY_DEFAULTS });
+    expect(readMeteringConfig(tables)).toEqual({
+      usageTable: 'usage',
+      clientsTable: 'clients',
+      apiKeysTable: 'keys',
+      retention: UsageRetentionDefaults,
+      routes: DEFAULT_ROUTES,
+      anomaly: ANOMALY_DEFAULTS,
+    });
   });
 
   it('reads what the stack hands it', () => {

@@ -22,8 +22,13 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('suspension feed values', () => {
   it('round-trip client, end and reason, and refuse anything else', () => {
-    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({ subject: 'acme', untilSeconds: 1_800_000_000, reason: 'quota_exceeded' });
-    for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra']) expect(parseSuspensionValue(bad)).toBeUndefined();
+    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({
+      subject: 'acme',
+      untilSeconds: 1_800_000_000,
+      reason: 'quota_exceeded',
+    });
+    for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra'])
+      expect(parseSuspensionValue(bad)).toBeUndefined();
   });
 });
 
@@ -42,13 +47,21 @@ describe('the fan-out turns a changed suspendedUntil into a suspended entry', ()
   const active = { clientId: 'acme', status: 'active' };
 
   it('for a new suspension, until its end', () => {
-    const entry = revocationFromRecord(record({ ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 }, active), names, clock);
+    const entry = revocationFromRecord(
+      record({ ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 }, active),
+      names,
+      clock,
+    );
     expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S + 500}#quota_exceeded`, revokedAtMs: NOW_MS - 5, purgeAt: NOW_S + 500 });
   });
 
   it('for a lifting, which outlives the suspension it ends', () => {
     const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 };
-    const entry = revocationFromRecord(record({ ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS }, suspended), names, clock);
+    const entry = revocationFromRecord(
+      record({ ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS }, suspended),
+      names,
+      clock,
+    );
     expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S}#resumed`, revokedAtMs: NOW_MS, purgeAt: NOW_S + 500 });
   });
 
@@ -56,7 +69,9 @@ describe('the fan-out turns a changed suspendedUntil into a suspended entry', ()
     const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedAtMs: NOW_MS - 5 };
     expect(revocationFromRecord(record({ ...suspended, limitsVersion: 2 }, suspended), names, clock)).toBeUndefined();
     expect(revocationFromRecord(record(active, active), names, clock)).toBeUndefined();
-    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({ kind: RevocationKind.Client });
+    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({
+      kind: RevocationKind.Client,
+    });
   });
 });
 
@@ -83,9 +98,15 @@ describe('the fan-out turns a changed suspendedUntil on an API key into a key su
       purgeAt: NOW_S + 500,
     });
     const lifted = { ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS };
-    expect(revocationFromRecord(record(lifted, suspended), names, clock)).toMatchObject({ kind: RevocationKind.KeySuspension, value: `key_0123456789abcdef0123#${NOW_S}#resumed`, purgeAt: NOW_S + 500 });
+    expect(revocationFromRecord(record(lifted, suspended), names, clock)).toMatchObject({
+      kind: RevocationKind.KeySuspension,
+      value: `key_0123456789abcdef0123#${NOW_S}#resumed`,
+      purgeAt: NOW_S + 500,
+    });
     expect(revocationFromRecord(record({ ...suspended, lastUsedAt: NOW_S }, suspended), names, clock)).toBeUndefined();
-    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({ kind: RevocationKind.ApiKey });
+    expect(revocationFromRecord(record({ ...suspended, status: 'revoked', revokedAt: NOW_S }, suspended), names, clock)).toMatchObject({
+      kind: RevocationKind.ApiKey,
+    });
   });
 });
 
@@ -109,7 +130,11 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     const refused = forbidden(await h.authorizer.decide(authorizerEvent(token)));
     expect(refused.reason).toBe('quota_exceeded');
     expect(evaluatePolicy(refused.response.policyDocument, arn)).toBe('explicit-deny');
-    expect(refused.response.context).toMatchObject({ clientId: 'acme', [SuspensionContextKey.error]: 'quota_exceeded', [SuspensionContextKey.retryAfter]: '119' });
+    expect(refused.response.context).toMatchObject({
+      clientId: 'acme',
+      [SuspensionContextKey.error]: 'quota_exceeded',
+      [SuspensionContextKey.retryAfter]: '119',
+    });
     // Other clients are unaffected.
     const other = `Bearer ${signToken(es, claims(NOW_S, { sub: 'zeta', client_id: 'zeta' }))}`;
     expect((await h.authorizer.decide(authorizerEvent(other))).outcome).toBe('allow');
@@ -154,7 +179,12 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
 
     const refused = forbidden(await h.authorizer.decide(authorizerEvent(suspendedKey)));
     expect(refused.reason).toBe('quota_exceeded');
-    expect(refused.response.context).toMatchObject({ clientId: 'acme', keyId: 'key_0123456789abcdef0123', [SuspensionContextKey.error]: 'quota_exceeded', [SuspensionContextKey.retryAfter]: '599' });
+    expect(refused.response.context).toMatchObject({
+      clientId: 'acme',
+      keyId: 'key_0123456789abcdef0123',
+      [SuspensionContextKey.error]: 'quota_exceeded',
+      [SuspensionContextKey.retryAfter]: '599',
+    });
     expect((await h.authorizer.decide(authorizerEvent(otherKey))).outcome).toBe('allow');
 
     h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', NOW_S + 2, 'resumed'), NOW_MS + 2000, until);

@@ -48,16 +48,22 @@ describe('anomaly detection', () => {
 
   it('never flags steady traffic whatever its level, noise and batching (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.integer({ min: 1, max: 30 }), fc.integer(), (level, noise, batch, seed) => {
-        const rand = random(seed);
-        const minutes = Array.from({ length: 600 }, (_, i) => ({
-          minute: T0 + i * 60,
-          requests: Math.round(level * (1 - noise + 2 * noise * rand())),
-          accessDenied: 0,
-          networks: ['198.51.100.0/24'],
-        }));
-        expect(run(minutes, batch).anomalies).toEqual([]);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 500 }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer(),
+        (level, noise, batch, seed) => {
+          const rand = random(seed);
+          const minutes = Array.from({ length: 600 }, (_, i) => ({
+            minute: T0 + i * 60,
+            requests: Math.round(level * (1 - noise + 2 * noise * rand())),
+            accessDenied: 0,
+            networks: ['198.51.100.0/24'],
+          }));
+          expect(run(minutes, batch).anomalies).toEqual([]);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -82,7 +88,11 @@ describe('anomaly detection', () => {
 
   it('holds its fire during warm-up, except for denied probing; flags reuse after a long idle time', () => {
     const burst = (minute: number, requests: number, networks: string[], accessDenied = 0): MinuteCounts => ({ minute, requests, accessDenied, networks });
-    const fresh = detect(undefined, [burst(T0, 5, ['a']), burst(T0 + 60, 500, ['b', 'c', 'd', 'e', 'f', 'g']), burst(T0 + 120, 500, ['h', 'i', 'j', 'k', 'l'])], T0 + 120);
+    const fresh = detect(
+      undefined,
+      [burst(T0, 5, ['a']), burst(T0 + 60, 500, ['b', 'c', 'd', 'e', 'f', 'g']), burst(T0 + 120, 500, ['h', 'i', 'j', 'k', 'l'])],
+      T0 + 120,
+    );
     expect(fresh.anomalies).toEqual([]);
     const probing = detect(undefined, [burst(T0, 40, ['a'], 25)], T0);
     expect(probing.anomalies).toEqual([{ rule: 'denied_probing', minute: T0, baseline: 20, observed: 25 }]);
@@ -123,7 +133,17 @@ describe('key_network_spread: the same key from far-apart networks within minute
 
   it('flags a key used from two far networks in one minute, naming the key; its other keys and the far network alone are not flagged', () => {
     const baseline = warmed();
-    const { anomalies } = detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5], [OTHER, '198.51.100.8', 3]])], after);
+    const { anomalies } = detect(
+      baseline,
+      [
+        minuteOf(after, [
+          [KEY, '198.51.100.7', 20],
+          [KEY, '100.64.3.9', 5],
+          [OTHER, '198.51.100.8', 3],
+        ]),
+      ],
+      after,
+    );
     expect(anomalies).toEqual([{ rule: 'key_network_spread', minute: after, baseline: 1, observed: 2, keyId: KEY }]);
     // Another key of the client used only from the far network is no spread of that key.
     expect(detect(baseline, [minuteOf(after, [[OTHER, '100.64.3.9', 5]])], after).anomalies).toEqual([]);
@@ -134,7 +154,16 @@ describe('key_network_spread: the same key from far-apart networks within minute
     const within = detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20]]), minuteOf(after + 180, [[KEY, '100.64.3.9', 5]])], after + 180);
     expect(within.anomalies.map((a) => [a.rule, a.minute, a.keyId])).toEqual([['key_network_spread', after + 180, KEY]]);
     // Remembered now: the same far network again is not flagged again.
-    const again = detect(within.baseline, [minuteOf(after + 240, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.10', 5]])], after + 240);
+    const again = detect(
+      within.baseline,
+      [
+        minuteOf(after + 240, [
+          [KEY, '198.51.100.7', 20],
+          [KEY, '100.64.3.10', 5],
+        ]),
+      ],
+      after + 240,
+    );
     expect(again.anomalies).toEqual([]);
     // Ten idle minutes after the office: outside the 5-minute window.
     const later = detect(baseline, [minuteOf(after + 600, [[KEY, '100.64.3.9', 5]])], after + 600);
@@ -144,32 +173,58 @@ describe('key_network_spread: the same key from far-apart networks within minute
   it('takes its thresholds from the settings, and stays silent during warm-up', () => {
     const baseline = warmed();
     const three = { ...ANOMALY_DEFAULTS, spreadNetworks: 3 };
-    const spread = minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5]]);
+    const spread = minuteOf(after, [
+      [KEY, '198.51.100.7', 20],
+      [KEY, '100.64.3.9', 5],
+    ]);
     expect(detect(baseline, [spread], after, three).anomalies).toEqual([]);
-    expect(detect(baseline, [minuteOf(after, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5], [KEY, '192.0.2.1', 1]])], after, three).anomalies).toHaveLength(1);
-    expect(detect(undefined, [minuteOf(T0, [[KEY, '198.51.100.7', 20], [KEY, '100.64.3.9', 5]])], T0).anomalies).toEqual([]);
+    expect(
+      detect(
+        baseline,
+        [
+          minuteOf(after, [
+            [KEY, '198.51.100.7', 20],
+            [KEY, '100.64.3.9', 5],
+            [KEY, '192.0.2.1', 1],
+          ]),
+        ],
+        after,
+        three,
+      ).anomalies,
+    ).toHaveLength(1);
+    expect(
+      detect(
+        undefined,
+        [
+          minuteOf(T0, [
+            [KEY, '198.51.100.7', 20],
+            [KEY, '100.64.3.9', 5],
+          ]),
+        ],
+        T0,
+      ).anomalies,
+    ).toEqual([]);
   });
 
   it('never flags steady traffic from one network, or from a NAT pool within one /16, over a long simulation (property)', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 32 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 1, max: 30 }),
-        fc.integer(),
-        (pool, keys, batch, seed) => {
-          const rand = random(seed);
-          const keyIds = Array.from({ length: keys }, (_, k) => `key_${String(k).padStart(20, '0')}`);
-          // A /16 NAT pool of `pool` /24s (pool 1: a single network); every minute each key goes out through any of them.
-          const minutes = Array.from({ length: 6 * 60 }, (_, i) =>
-            minuteOf(
-              T0 + i * 60,
-              keyIds.flatMap((keyId) => Array.from({ length: 1 + Math.floor(rand() * 3) }, () => [keyId, `10.20.${Math.floor(rand() * pool)}.${1 + Math.floor(rand() * 250)}`, 1 + Math.floor(rand() * 10)] as const)),
+      fc.property(fc.integer({ min: 1, max: 32 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 30 }), fc.integer(), (pool, keys, batch, seed) => {
+        const rand = random(seed);
+        const keyIds = Array.from({ length: keys }, (_, k) => `key_${String(k).padStart(20, '0')}`);
+        // A /16 NAT pool of `pool` /24s (pool 1: a single network); every minute each key goes out through any of them.
+        const minutes = Array.from({ length: 6 * 60 }, (_, i) =>
+          minuteOf(
+            T0 + i * 60,
+            keyIds.flatMap((keyId) =>
+              Array.from(
+                { length: 1 + Math.floor(rand() * 3) },
+                () => [keyId, `10.20.${Math.floor(rand() * pool)}.${1 + Math.floor(rand() * 250)}`, 1 + Math.floor(rand() * 10)] as const,
+              ),
             ),
-          );
-          expect(run(minutes, batch).anomalies).toEqual([]);
-        },
-      ),
+          ),
+        );
+        expect(run(minutes, batch).anomalies).toEqual([]);
+      }),
       { numRuns: 60 },
     );
   });
@@ -178,7 +233,10 @@ describe('key_network_spread: the same key from far-apart networks within minute
     const rand = random(5);
     const offices = ['198.51.100.7', '203.0.113.20', '2001:db8:10::5'];
     const week = Array.from({ length: 7 * 1440 }, (_, i) =>
-      minuteOf(T0 + i * 60, [KEY, OTHER].flatMap((keyId) => offices.filter(() => rand() < 0.7).map((ip) => [keyId, ip, 1 + Math.floor(rand() * 20)] as const))),
+      minuteOf(
+        T0 + i * 60,
+        [KEY, OTHER].flatMap((keyId) => offices.filter(() => rand() < 0.7).map((ip) => [keyId, ip, 1 + Math.floor(rand() * 20)] as const)),
+      ),
     ).filter((m) => m.requests > 0);
     expect(run(week).anomalies).toEqual([]);
   });

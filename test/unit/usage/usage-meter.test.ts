@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../../common/config';
 import { DENIAL_REASONS } from '../../../common/usage';
-import { classify, meterLines, parseAccessLogLine, RouteLabeler, sourceNetwork, UNMATCHED_ROUTE, type Counts, type MeteredBatch } from '../../../lambda/core/usage/usage-meter';
+import {
+  classify,
+  meterLines,
+  parseAccessLogLine,
+  RouteLabeler,
+  sourceNetwork,
+  UNMATCHED_ROUTE,
+  type Counts,
+  type MeteredBatch,
+} from '../../../lambda/core/usage/usage-meter';
 import { line } from './lines';
 
 const T0 = Date.UTC(2026, 11, 6, 20, 0, 0);
@@ -125,7 +134,16 @@ describe('meterLines', () => {
       [
         line({ atMs: T0 + 1_000, clientId: 'acme', keyId: k1, sourceIp: '203.0.113.1' }),
         line({ atMs: T0 + 2_000, clientId: 'acme', keyId: k1, sourceIp: '203.0.113.2' }),
-        line({ atMs: T0 + 3_000, clientId: 'acme', keyId: k2, method: 'POST', path: '/orders', status: 403, errorType: 'ACCESS_DENIED', sourceIp: '198.51.100.1' }),
+        line({
+          atMs: T0 + 3_000,
+          clientId: 'acme',
+          keyId: k2,
+          method: 'POST',
+          path: '/orders',
+          status: 403,
+          errorType: 'ACCESS_DENIED',
+          sourceIp: '198.51.100.1',
+        }),
         line({ atMs: T0 + 61_000, clientId: 'acme', keyId: k1, status: 429, errorType: 'THROTTLED' }),
         line({ atMs: T0 + 4_000, clientId: 'zeta', keyId: k2, status: 502, errorType: 'INTEGRATION_FAILURE' }),
         line({ atMs: T0 + 5_000, status: 401, errorType: 'UNAUTHORIZED' }),
@@ -150,7 +168,8 @@ describe('meterLines', () => {
   const totals = (batches: readonly MeteredBatch[]) => {
     const sums = new Map<string, number>();
     const add = (key: string, counts: Counts) => {
-      for (const field of ['requests', 'allowed', 'throttled', 'serverErrors', 'denied'] as const) sums.set(`${key}|${field}`, (sums.get(`${key}|${field}`) ?? 0) + counts[field]);
+      for (const field of ['requests', 'allowed', 'throttled', 'serverErrors', 'denied'] as const)
+        sums.set(`${key}|${field}`, (sums.get(`${key}|${field}`) ?? 0) + counts[field]);
       for (const reason of DENIAL_REASONS) sums.set(`${key}|${reason}`, (sums.get(`${key}|${reason}`) ?? 0) + (counts.deniedBy[reason] ?? 0));
     };
     for (const batch of batches) {
@@ -170,12 +189,27 @@ describe('meterLines', () => {
       keyId: fc.constantFrom('key_00000000000000000001', 'key_00000000000000000002'),
       method: fc.constantFrom('GET', 'POST', 'HEAD'),
       path: fc.constantFrom('/orders', '/orders/1', '/other'),
-      outcome: fc.constantFrom([200, undefined], [403, 'ACCESS_DENIED'], [429, 'THROTTLED'], [429, 'QUOTA_EXCEEDED'], [502, 'INTEGRATION_FAILURE'], [401, 'UNAUTHORIZED']),
+      outcome: fc.constantFrom(
+        [200, undefined],
+        [403, 'ACCESS_DENIED'],
+        [429, 'THROTTLED'],
+        [429, 'QUOTA_EXCEEDED'],
+        [502, 'INTEGRATION_FAILURE'],
+        [401, 'UNAUTHORIZED'],
+      ),
     });
     fc.assert(
       fc.property(fc.array(spec, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 6 }), (specs, cuts) => {
         const lines = specs.map((s) =>
-          line({ atMs: s.atMs, clientId: s.clientId, keyId: s.clientId && s.keyId, method: s.method, path: s.path, status: s.outcome[0] as number, errorType: s.outcome[1] as string | undefined }),
+          line({
+            atMs: s.atMs,
+            clientId: s.clientId,
+            keyId: s.clientId && s.keyId,
+            method: s.method,
+            path: s.path,
+            status: s.outcome[0] as number,
+            errorType: s.outcome[1] as string | undefined,
+          }),
         );
         const whole = meterLines(lines, routes);
         const points = [...new Set(cuts.map((c) => c % (lines.length + 1)))].sort((a, b) => a - b);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SECONDS_PER_DAY } from '../../../common/config';
-import { meteredKeys, QuotaEnforcer, quotaPeriodBounds, UsageEvent, type KeyQuotaState, type QuotaPorts, type QuotaState } from '../../../lambda/core/usage/usage-quota';
+import {
+  meteredKeys,
+  QuotaEnforcer,
+  quotaPeriodBounds,
+  UsageEvent,
+  type KeyQuotaState,
+  type QuotaPorts,
+  type QuotaState,
+} from '../../../lambda/core/usage/usage-quota';
 
 const DAY = SECONDS_PER_DAY;
 
@@ -11,7 +19,10 @@ describe('quotaPeriodBounds', () => {
     expect(quotaPeriodBounds('WEEK', at)).toEqual({ start: Date.UTC(2026, 10, 30) / 1000, end: Date.UTC(2026, 11, 7) / 1000 });
     expect(quotaPeriodBounds('WEEK', Date.UTC(2026, 11, 7) / 1000)).toEqual({ start: Date.UTC(2026, 11, 7) / 1000, end: Date.UTC(2026, 11, 14) / 1000 });
     expect(quotaPeriodBounds('MONTH', at)).toEqual({ start: Date.UTC(2026, 11, 1) / 1000, end: Date.UTC(2027, 0, 1) / 1000 });
-    expect(quotaPeriodBounds('MONTH', Date.UTC(2028, 1, 29, 23, 59, 59) / 1000)).toEqual({ start: Date.UTC(2028, 1, 1) / 1000, end: Date.UTC(2028, 2, 1) / 1000 });
+    expect(quotaPeriodBounds('MONTH', Date.UTC(2028, 1, 29, 23, 59, 59) / 1000)).toEqual({
+      start: Date.UTC(2028, 1, 1) / 1000,
+      end: Date.UTC(2028, 2, 1) / 1000,
+    });
   });
 });
 
@@ -85,7 +96,15 @@ describe('QuotaEnforcer (injected clock)', () => {
       [UsageEvent.limitApproaching, 0.95],
       [UsageEvent.quotaExceeded, 100],
     ]);
-    expect(fakes.events[0]!.detail).toEqual({ clientId: 'acme', period: 'DAY', periodStart: dayStart, periodEnd: dayStart + DAY, limit: 100, used: 80, threshold: 0.8 });
+    expect(fakes.events[0]!.detail).toEqual({
+      clientId: 'acme',
+      period: 'DAY',
+      periodStart: dayStart,
+      periodEnd: dayStart + DAY,
+      limit: 100,
+      used: 80,
+      threshold: 0.8,
+    });
 
     // The next day: the meters start from zero, the old suspension has ended.
     now = (dayStart + DAY + 10) * 1000;
@@ -99,7 +118,16 @@ describe('QuotaEnforcer (injected clock)', () => {
     const fakes = new Fakes();
     fakes.states.set('limited', { quota: { limit: 1, period: 'MONTH' } });
     fakes.used_ = 1;
-    const failing: QuotaPorts = { keyState: (k) => fakes.keyState(k), keyUsed: (c, k) => fakes.keyUsed(c, k), suspendKey: (k, u) => fakes.suspendKey(k, u), state: async (id) => (id === 'broken' ? Promise.reject(new Error('down')) : fakes.state(id)), used: async () => 1, suspend: (c, u) => fakes.suspend(c, u), noticeOnce: async () => true, publish: async () => undefined };
+    const failing: QuotaPorts = {
+      keyState: (k) => fakes.keyState(k),
+      keyUsed: (c, k) => fakes.keyUsed(c, k),
+      suspendKey: (k, u) => fakes.suspendKey(k, u),
+      state: async (id) => (id === 'broken' ? Promise.reject(new Error('down')) : fakes.state(id)),
+      used: async () => 1,
+      suspend: (c, u) => fakes.suspend(c, u),
+      noticeOnce: async () => true,
+      publish: async () => undefined,
+    };
     const enforcer = new QuotaEnforcer(failing, () => dayStart * 1000);
     await expect(enforcer.check(['free', 'broken', 'limited'])).rejects.toThrow(/quota check failed for 1 client/);
     expect(fakes.states.get('limited')?.suspendedUntil).toBe(Date.UTC(2027, 0, 1) / 1000);
@@ -147,7 +175,16 @@ describe('per-key quotas (injected clock)', () => {
       [UsageEvent.limitApproaching, KEY, 0.95],
       [UsageEvent.quotaExceeded, KEY, 23],
     ]);
-    expect(fakes.events[0]!.detail).toEqual({ clientId: 'acme', keyId: KEY, period: 'DAY', periodStart: dayStart, periodEnd: dayStart + DAY, limit: 20, used: 16, threshold: 0.8 });
+    expect(fakes.events[0]!.detail).toEqual({
+      clientId: 'acme',
+      keyId: KEY,
+      period: 'DAY',
+      periodStart: dayStart,
+      periodEnd: dayStart + DAY,
+      limit: 20,
+      used: 16,
+      threshold: 0.8,
+    });
 
     // The next day: the key's meters start from zero and its notices come again.
     now = (dayStart + DAY + 10) * 1000;
@@ -170,14 +207,29 @@ describe('per-key quotas (injected clock)', () => {
     fakes.keyStates.set(OTHER, { quota: { limit: 1, period: 'WEEK' } });
     fakes.keyUsedBy.set(OTHER, 1);
     const failing: QuotaPorts = { ...portsOf(fakes), keyState: async (k) => (k === KEY ? Promise.reject(new Error('down')) : fakes.keyState(k)) };
-    await expect(new QuotaEnforcer(failing, () => dayStart * 1000).check([], [{ clientId: 'acme', keyId: KEY }, { clientId: 'acme', keyId: OTHER }])).rejects.toThrow(/quota check failed for 1 client\(s\) or key\(s\)/);
+    await expect(
+      new QuotaEnforcer(failing, () => dayStart * 1000).check(
+        [],
+        [
+          { clientId: 'acme', keyId: KEY },
+          { clientId: 'acme', keyId: OTHER },
+        ],
+      ),
+    ).rejects.toThrow(/quota check failed for 1 client\(s\) or key\(s\)/);
     expect(fakes.keyStates.get(OTHER)?.suspendedUntil).toBe(quotaPeriodBounds('WEEK', dayStart).end);
   });
 
   it('are checked for the well-formed keys a batch allowed requests for, once each', () => {
     const counts = (allowed: number) => ({ allowed });
     const minutes = [
-      { clientId: 'acme', keys: new Map([[KEY, counts(3)], [OTHER, counts(0)], ['not-a-key', counts(5)]]) },
+      {
+        clientId: 'acme',
+        keys: new Map([
+          [KEY, counts(3)],
+          [OTHER, counts(0)],
+          ['not-a-key', counts(5)],
+        ]),
+      },
       { clientId: 'acme', keys: new Map([[KEY, counts(1)]]) },
       { clientId: 'zeta', keys: new Map([['key_00000000000000000000', counts(1)]]) },
     ];
@@ -210,7 +262,11 @@ describe('credits (injected clock)', () => {
     expect(refillsBetween('DAY', dayStart + 100, dayStart + DAY)).toBe(1);
     expect(refillsBetween('DAY', dayStart + 100, dayStart + 10 * DAY + 5)).toBe(10);
     expect(refillsBetween('MONTH', Date.UTC(2026, 0, 31) / 1000, Date.UTC(2026, 2, 1) / 1000)).toBe(2);
-    expect(creditBalance({ remaining: 50, refill: 10, period: 'DAY', setAt: dayStart + 100 }, 55, dayStart + DAY + 1)).toEqual({ granted: 60, balance: 5, nextRefill: dayStart + 2 * DAY });
+    expect(creditBalance({ remaining: 50, refill: 10, period: 'DAY', setAt: dayStart + 100 }, 55, dayStart + DAY + 1)).toEqual({
+      granted: 60,
+      balance: 5,
+      nextRefill: dayStart + 2 * DAY,
+    });
   });
 
   it('warn at 80% and 95% of what they grant, suspend when spent until the next refill, and serve again after it', async () => {

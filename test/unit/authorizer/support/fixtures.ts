@@ -139,7 +139,11 @@ export function authorizerEvent(
   path = '/orders/42',
   extra: { headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]> } = {},
 ): APIGatewayRequestAuthorizerEvent {
-  const headers: Record<string, string> = { Host: 'api.example.com', ...(authorization === undefined ? {} : { Authorization: authorization }), ...extra.headers };
+  const headers: Record<string, string> = {
+    Host: 'api.example.com',
+    ...(authorization === undefined ? {} : { Authorization: authorization }),
+    ...extra.headers,
+  };
   const multiValueHeaders: Record<string, string[]> = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
   Object.assign(multiValueHeaders, extra.multiValueHeaders);
   return {

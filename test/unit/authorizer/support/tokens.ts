@@ -19,9 +19,11 @@ export interface TestKey {
   readonly record: SigningKeyRecord;
 }
 
-export function generateTestKey(alg: JwsAlgorithm, options: { kid?: string; state?: SigningKeyState; verifyUntil?: number; compromisedAt?: number } = {}): TestKey {
-  const { privateKey, publicKey } =
-    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+export function generateTestKey(
+  alg: JwsAlgorithm,
+  options: { kid?: string; state?: SigningKeyState; verifyUntil?: number; compromisedAt?: number } = {},
+): TestKey {
+  const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = options.kid ?? `${alg.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   const record: SigningKeyRecord = {
     kid,
