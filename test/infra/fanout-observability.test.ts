@@ -45,13 +45,13 @@ describe('revocation fan-out', () => {
   });
 
   it.each(['apiKeys', 'clients', 'tokens'] as const)(
-    '%s: only inserts and modifications whose new status is revoked invoke it (and, for clients, those with a suspension)',
+    '%s: only inserts and modifications whose new status is revoked invoke it (and, for clients and keys, those with a suspension)',
     (table) => {
       const filters = mappingOf(table).FilterCriteria.Filters as { Pattern: string }[];
       expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
         { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { status: { S: [CredentialStatus.Revoked] } } } },
-        // A suspension travels the revocation path (docs/usage.md).
-        ...(table === 'clients' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
+        // A client's or a key's suspension travels the revocation path (docs/usage.md).
+        ...(table !== 'tokens' ? [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { suspendedUntil: { N: [{ exists: true }] } } } }] : []),
       ]);
     },
   );

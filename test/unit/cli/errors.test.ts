@@ -167,7 +167,7 @@ describe('bad usage sends nothing and exits 2', () => {
   });
 
   it.each([
-    [['keys'], 'keys needs a command: create, list, show, roll or revoke (see tollgate keys --help)'],
+    [['keys'], 'keys needs a command: create, list, show, roll, revoke or resume (see tollgate keys --help)'],
     [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],
     [
       [],
