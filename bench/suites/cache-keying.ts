@@ -21,6 +21,7 @@ import { authorizerEvent, harness, NOW_S } from '../../test/unit/authorizer/supp
 import { claims, generateTestKey, signToken } from '../../test/unit/authorizer/support/tokens';
 import { figure } from '../lib/figure';
 import { runSuite } from '../lib/suite';
+import { seededRandom } from '../../test/support/seeded-random';
 
 export interface CacheKeyingArgs {
   readonly clients: number;
@@ -30,18 +31,6 @@ export interface CacheKeyingArgs {
   readonly ttlSeconds: number;
   readonly decisionRounds: number;
   readonly decisionsPerRound: number;
-}
-
-/** mulberry32: a small seeded PRNG, so every run replays the same trace. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Zipf(s) over 1..n by inverse CDF. */
@@ -72,7 +61,7 @@ interface TraceRequest {
 }
 
 function trace(args: CacheKeyingArgs): TraceRequest[] {
-  const random = prng(9);
+  const random = seededRandom(9);
   const item = zipf(args.items, 1.1, random);
   const requests: TraceRequest[] = [];
   const total = args.requestsPerSecond * args.seconds;

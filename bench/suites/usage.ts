@@ -38,6 +38,7 @@ import { figure } from '../lib/figure';
 import { percentile } from '../lib/stats';
 import { runSuite } from '../lib/suite';
 import { sleep } from '../lib/timing';
+import { seededRandom } from '../../test/support/seeded-random';
 
 export interface UsageArgs {
   readonly dynamoEndpoint: string;
@@ -48,17 +49,6 @@ export interface UsageArgs {
   readonly lagRate: number;
   readonly overshootRate: number;
   readonly spikeSeeds: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const OUTCOMES: readonly [number, string | undefined][] = [
@@ -95,7 +85,7 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
 
   if (wants('U1')) {
     progress('U1: aggregating access-log lines');
-    const lines = syntheticLines(args.linesPerRound, Date.UTC(2026, 11, 6, 20), prng(1));
+    const lines = syntheticLines(args.linesPerRound, Date.UTC(2026, 11, 6, 20), seededRandom(1));
     meterLines(lines, routes);
     const rates: number[] = [];
     for (let round = 0; round < args.throughputRounds; round += 1) {
@@ -134,7 +124,7 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
       },
     });
     defer(() => meter.stop());
-    const random = prng(2);
+    const random = seededRandom(2);
     const every = 1000 / args.lagRate;
     const end = Date.now() + args.lagSeconds * 1000;
     let next = Date.now();
@@ -218,7 +208,7 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
     const rateDelays: number[] = [];
     const closeAfterSeconds = 60;
     for (let seed = 1; seed <= args.spikeSeeds; seed += 1) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const t0 = Date.UTC(2026, 10, 1) / 1000;
       const week: MinuteCounts[] = Array.from({ length: 7 * 1440 }, (_, i) => {
         const hour = (i / 60) % 24;

@@ -16,6 +16,7 @@ import { generateApiKey } from '../../lambda/core/credentials/api-keys';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { startHttpStub, type HttpStub } from '../support/http-stub';
+import { adminCall, exchangeApiKey } from '../support/local-stack-http';
 
 const KEY_ID = 'e2e-github-key';
 
@@ -71,14 +72,7 @@ describe('leak response on the local stack', () => {
     for (const secret of secrets) expect(lines.find((line) => line.includes(secret))).toBeUndefined();
   });
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json().catch(() => undefined)) as Record<string, unknown> };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminCall(stack, method, path, body);
 
   const newKey = async (clientId: string) => {
     const created = await admin('POST', `/admin/clients/${clientId}/keys`, { scopes: ['orders:read'] });
@@ -90,12 +84,7 @@ describe('leak response on the local stack', () => {
     return { apiKey, keyId: String((created.body.key as { keyId: string }).keyId) };
   };
 
-  const exchange = (clientId: string, apiKey: string) =>
-    fetch(`${stack.url}/oauth/token`, {
-      method: 'POST',
-      headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
+  const exchange = (clientId: string, apiKey: string) => exchangeApiKey(stack.url, clientId, apiKey);
 
   const accessToken = async (clientId: string, apiKey: string) => {
     const response = await exchange(clientId, apiKey);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUOTA_EXCEEDED, THROTTLED } from '../../common/gateway-responses';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { adminCall, exchangeApiKey } from '../support/local-stack-http';
 
 describe('per-client throttling on the local stack', () => {
   let stack: LocalStack;
@@ -32,14 +33,7 @@ describe('per-client throttling on the local stack', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminCall(stack, method, path, body);
 
   /** A client with a key and an access token (scope orders:read). */
   const client = async (clientId: string) => {
@@ -47,11 +41,7 @@ describe('per-client throttling on the local stack', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.usage).toEqual({ plan: 'default', usageKeyRegistered: true });
     const apiKey = String(created.body.apiKey);
-    const response = await fetch(`${stack.url}/oauth/token`, {
-      method: 'POST',
-      headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
+    const response = await exchangeApiKey(stack.url, clientId, apiKey);
     expect(response.status).toBe(200);
     return ((await response.json()) as { access_token: string }).access_token;
   };

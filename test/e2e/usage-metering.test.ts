@@ -16,6 +16,7 @@ import { DynamoUsageReader } from '../../lambda/adapters/usage-store';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { rows, tollgate } from '../unit/cli/harness';
+import { adminCall, exchangeApiKey } from '../support/local-stack-http';
 
 interface LogLine {
   readonly requestTimeEpoch: number;
@@ -50,14 +51,7 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminCall(stack, method, path, body);
 
   /** A new key for the client and an access token minted with it. */
   const token = async (clientId: string, scopes: string[]) => {
@@ -65,11 +59,7 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const apiKey = String(created.body.apiKey);
     const keyId = String((created.body.key as { keyId: string }).keyId);
-    const response = await fetch(`${stack.url}/oauth/token`, {
-      method: 'POST',
-      headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
+    const response = await exchangeApiKey(stack.url, clientId, apiKey);
     expect(response.status).toBe(200);
     return { keyId, token: ((await response.json()) as { access_token: string }).access_token };
   };

@@ -13,6 +13,7 @@ import { SECONDS_PER_DAY } from '../../common/config';
 import { SUSPENDED_RESPONSES } from '../../common/usage';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { tollgate } from '../unit/cli/harness';
+import { adminCall, exchangeApiKey } from '../support/local-stack-http';
 
 describe('metered quota on the local stack', () => {
   let stack: LocalStack;
@@ -36,24 +37,13 @@ describe('metered quota on the local stack', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminCall(stack, method, path, body);
 
   it('stops a 30-a-day client after at most 30 + the overshoot, answers 403 quota_exceeded with Retry-After, and serves it again once resumed', async () => {
     const created = await admin('POST', '/admin/clients/metered/keys', { scopes: ['orders:read'] });
     expect(created.status).toBe(201);
     const apiKey = String(created.body.apiKey);
-    const exchange = await fetch(`${stack.url}/oauth/token`, {
-      method: 'POST',
-      headers: { Authorization: `Basic ${Buffer.from(`metered:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
+    const exchange = await exchangeApiKey(stack.url, 'metered', apiKey);
     const token = ((await exchange.json()) as { access_token: string }).access_token;
 
     const cli = (...argv: string[]) => tollgate([...argv, '--url', stack.url], { env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken } });
@@ -125,11 +115,7 @@ describe('metered quota on the local stack', () => {
       const created = await admin('POST', '/admin/clients/perkey/keys', { scopes: ['orders:read'] });
       expect(created.status).toBe(201);
       const apiKey = String(created.body.apiKey);
-      const exchange = await fetch(`${stack.url}/oauth/token`, {
-        method: 'POST',
-        headers: { Authorization: `Basic ${Buffer.from(`perkey:${apiKey}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials',
-      });
+      const exchange = await exchangeApiKey(stack.url, 'perkey', apiKey);
       return { keyId: String((created.body.key as { keyId: string }).keyId), token: ((await exchange.json()) as { access_token: string }).access_token };
     };
     const limited = await keyOf();

@@ -2,20 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANOMALY_DEFAULTS, detect, type Baseline, type MinuteCounts } from '../../../lambda/core/usage/usage-anomaly';
 import { keyNetwork, sourceNetwork, wideNetwork } from '../../../lambda/core/usage/usage-meter';
+import { seededRandom } from '../../support/seeded-random';
 
 const T0 = Date.UTC(2026, 10, 1) / 1000;
-
-/** A small seeded generator (mulberry32), so a "random" day is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A client's ordinary traffic: a daily cycle between ~5 and ~60 requests a minute, from its three offices. */
 function steadyMinute(minute: number, rand: () => number): MinuteCounts {
@@ -41,7 +30,7 @@ function run(minutes: readonly MinuteCounts[], batch = 7, start?: Baseline) {
 
 describe('anomaly detection', () => {
   it('never flags a client with steady traffic over a simulated month', () => {
-    const rand = random(7);
+    const rand = seededRandom(7);
     const month = Array.from({ length: 30 * 1440 }, (_, i) => steadyMinute(T0 + i * 60, rand));
     expect(run(month).anomalies).toEqual([]);
   });
@@ -54,7 +43,7 @@ describe('anomaly detection', () => {
         fc.integer({ min: 1, max: 30 }),
         fc.integer(),
         (level, noise, batch, seed) => {
-          const rand = random(seed);
+          const rand = seededRandom(seed);
           const minutes = Array.from({ length: 600 }, (_, i) => ({
             minute: T0 + i * 60,
             requests: Math.round(level * (1 - noise + 2 * noise * rand())),
@@ -69,7 +58,7 @@ describe('anomaly detection', () => {
   });
 
   it('flags a 20× spike from new networks (a stolen key) within two minutes: new networks in the first, the rate in the second', () => {
-    const rand = random(11);
+    const rand = seededRandom(11);
     const week = Array.from({ length: 7 * 1440 }, (_, i) => steadyMinute(T0 + i * 60, rand));
     const { baseline } = run(week);
     const spikeStart = T0 + 7 * 1440 * 60;
@@ -97,7 +86,7 @@ describe('anomaly detection', () => {
     const probing = detect(undefined, [burst(T0, 40, ['a'], 25)], T0);
     expect(probing.anomalies).toEqual([{ rule: 'denied_probing', minute: T0, baseline: 20, observed: 25 }]);
 
-    const rand = random(3);
+    const rand = seededRandom(3);
     const { baseline } = run(Array.from({ length: 2 * 1440 }, (_, i) => steadyMinute(T0 + i * 60, rand)));
     const later = baseline!.lastActiveMinute + 31 * 86_400;
     const reuse = detect(baseline, [burst(later, 3, ['198.51.100.0/24'])], later);
@@ -209,7 +198,7 @@ describe('key_network_spread: the same key from far-apart networks within minute
   it('never flags steady traffic from one network, or from a NAT pool within one /16, over a long simulation (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 32 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 30 }), fc.integer(), (pool, keys, batch, seed) => {
-        const rand = random(seed);
+        const rand = seededRandom(seed);
         const keyIds = Array.from({ length: keys }, (_, k) => `key_${String(k).padStart(20, '0')}`);
         // A /16 NAT pool of `pool` /24s (pool 1: a single network); every minute each key goes out through any of them.
         const minutes = Array.from({ length: 6 * 60 }, (_, i) =>
@@ -230,7 +219,7 @@ describe('key_network_spread: the same key from far-apart networks within minute
   });
 
   it('never flags a client whose keys are used from its several offices in different /16s, over a simulated week', () => {
-    const rand = random(5);
+    const rand = seededRandom(5);
     const offices = ['198.51.100.7', '203.0.113.20', '2001:db8:10::5'];
     const week = Array.from({ length: 7 * 1440 }, (_, i) =>
       minuteOf(
