@@ -128,6 +128,14 @@ export const JOBS: readonly Job[] = [
     args: ({ quick, dynamoEndpoint }) => ({ rounds: quick ? 1 : 2, count: quick ? 20_000 : 100_000, dynamoEndpoint }),
   },
   {
+    label: 'package sizes',
+    suite: 'packages',
+    ids: ['K1'],
+    needsDynamo: false,
+    timeoutMs: 2 * MINUTE,
+    args: () => ({ packages: ['client'] }),
+  },
+  {
     label: 'scan',
     suite: 'scan',
     ids: ['S2'],
