@@ -133,7 +133,7 @@ export const JOBS: readonly Job[] = [
     ids: ['K1'],
     needsDynamo: false,
     timeoutMs: 2 * MINUTE,
-    args: () => ({ packages: ['client'] }),
+    args: () => ({ packages: ['client', 'cli'] }),
   },
   {
     label: 'scan',

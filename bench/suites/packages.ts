@@ -1,8 +1,9 @@
 /**
- * K1: what installing a Tollgate package costs a user. Builds the package
- * (`scripts/build-client.mjs`), packs it with `npm pack --dry-run --json` and reports the
+ * K1: what installing a Tollgate package costs a user. Builds the packages
+ * (`scripts/build-packages.mjs`), packs each with `npm pack --dry-run --json` and reports the
  * tarball's size, the size it unpacks to, and how many production dependencies an install
- * pulls in (its `dependencies`, which for `@tollgate/client` must stay empty: the target).
+ * pulls in (its `dependencies`, which for `@tollgate/client` must stay empty: the target; `@tollgate/cli` bundles its
+ * third-party code and declares none either, but its size is what the bundle costs).
  * Sizes are exact, not sampled: one build, one value.
  */
 import { execFileSync } from 'node:child_process';
@@ -35,7 +36,7 @@ function packed(folder: string): PackResult {
 
 await runSuite<PackagesArgs>(async ({ args, emit, progress }) => {
   progress('building the packages');
-  execFileSync(process.execPath, ['scripts/build-client.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/build-packages.mjs'], { cwd: ROOT, stdio: 'pipe' });
   for (const folder of args.packages) {
     const pack = packed(folder);
     const manifest = JSON.parse(readFileSync(`${ROOT}packages/${folder}/package.json`, 'utf8')) as { dependencies?: Record<string, string> };

@@ -1,0 +1,227 @@
+/**
+ * Builds the publishable packages under packages/: `@tollgate/client` and `@tollgate/cli`.
+ *
+ * `@tollgate/client` (packages/client/dist):
+ * - dist/index.js: `client/index.ts` and everything it imports bundled into one ES module
+ *   (esbuild, platform node, target node18, not minified). The package has no dependencies,
+ *   so the bundle may import nothing but `node:*` builtins; anything else fails the build.
+ * - dist/*.d.ts: declarations emitted by the installed TypeScript with the root tsconfig's
+ *   strictness (packages/client/tsconfig.build.json), copied flat into dist with `.js`
+ *   extensions on relative imports (what `moduleResolution: nodenext` consumers require).
+ *   Every declaration reachable from dist/index.d.ts must resolve inside dist.
+ *
+ * `@tollgate/cli` (packages/cli/dist):
+ * - dist/tollgate.js: `cli/main.ts` and everything it imports, third-party code included
+ *   (commander, zod, the AWS SDK's CloudFormation client, credential chain and SigV4 signer),
+ *   bundled into one executable ES module with a `#!/usr/bin/env node` line, so the package
+ *   declares no dependencies and installs offline from its tarball alone. Platform node,
+ *   target node20 (the bundled AWS SDK and commander require Node 20), not minified: minifying
+ *   would take the tarball from about 431 kB to 305 kB (2.7 MB to 1.4 MB installed), a
+ *   one-off download for an operator tool, at the cost of unreadable stack traces in the
+ *   "unexpected error" reports operators send. The bundle may import nothing but Node builtins.
+ * - dist/THIRD-PARTY-LICENSES.txt: the license texts of every bundled third-party package
+ *   (all MIT, Apache-2.0 or 0BSD). esbuild's `legalComments: 'eof'` also keeps the few
+ *   `/*!` notices in the bundle itself, but most packages carry their license only as a
+ *   LICENSE file, which is why this file is written too.
+ *
+ * Usage: `npm run build` (or `node scripts/build-packages.mjs`).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const packageDir = join(root, 'packages', 'client');
+const dist = join(packageDir, 'dist');
+const entry = join(root, 'client', 'index.ts');
+const cliPackageDir = join(root, 'packages', 'cli');
+const cliDist = join(cliPackageDir, 'dist');
+const cliEntry = join(root, 'cli', 'main.ts');
+const require = createRequire(import.meta.url);
+
+class BuildError extends Error {}
+
+/** The package a bundled file under node_modules belongs to (`name` or `@scope/name`), else undefined. */
+function packageOf(input) {
+  const match = /(?:^|[\\/])node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(input);
+  return match?.[1].replace('\\', '/');
+}
+
+/** Bare imports left in a bundle that are not Node builtins (esbuild leaves builtins external on platform node). */
+function nonBuiltinImports(metafile) {
+  const problems = [];
+  for (const [output, { imports }] of Object.entries(metafile.outputs)) {
+    for (const { path, external } of imports) {
+      if (external && !isBuiltin(path)) problems.push(`${output} imports "${path}" (only Node builtins are allowed)`);
+    }
+  }
+  return problems;
+}
+
+async function bundleClient() {
+  const result = await build({
+    entryPoints: [entry],
+    outfile: join(dist, 'index.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node18',
+    minify: false,
+    // Nothing is external on purpose: a bare specifier must either be bundled from the
+    // repository's own source or be reported below, never left for the consumer to install.
+    metafile: true,
+    logLevel: 'warning',
+    legalComments: 'inline',
+    banner: { js: '// @tollgate/client: built from client/index.ts by scripts/build-packages.mjs.' },
+  });
+  const problems = [];
+  const thirdParty = new Set();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const name = packageOf(input);
+    if (name) thirdParty.add(name);
+  }
+  for (const name of thirdParty) problems.push(`bundles the third-party package "${name}"`);
+  for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
+    for (const { path, external } of imports) {
+      // esbuild marks Node builtins external on platform node; only the `node:` form is allowed.
+      if (external && !path.startsWith('node:')) problems.push(`${output} imports "${path}" (only node:* builtins are allowed)`);
+    }
+  }
+  if (problems.length > 0) throw new BuildError(`The bundle must be self-contained:\n  ${problems.join('\n  ')}`);
+  return Object.keys(result.metafile.inputs).sort();
+}
+
+/** Relative module specifiers in a declaration file: `from '…'`, `import '…'`, `import('…')`. */
+const RELATIVE_SPECIFIER = /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\2/g;
+
+function declarations() {
+  const staging = mkdtempSync(join(tmpdir(), 'tollgate-client-types-'));
+  try {
+    const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+    try {
+      execFileSync(process.execPath, [tsc, '-p', join(packageDir, 'tsconfig.build.json'), '--outDir', staging], { cwd: root, stdio: 'pipe' });
+    } catch (error) {
+      throw new BuildError(`tsc failed to emit declarations:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    }
+    // Walk the graph from the entry's declaration; every file it reaches must come from
+    // client/ (the folder that becomes dist/), so the flat copy keeps relative paths valid.
+    const clientTypes = join(staging, 'client');
+    const pending = [join(clientTypes, 'index.d.ts')];
+    const copied = new Set();
+    while (pending.length > 0) {
+      const file = pending.pop();
+      if (copied.has(file)) continue;
+      if (dirname(file) !== clientTypes || !existsSync(file)) {
+        throw new BuildError(`dist would not be self-contained: a declaration refers to ${relative(staging, file).split(sep).join('/')}`);
+      }
+      copied.add(file);
+      const text = readFileSync(file, 'utf8');
+      if (/\/\/\/\s*<reference\s+path=/.test(text)) throw new BuildError(`${relative(staging, file)} has a <reference path>, which would point outside dist`);
+      const rewritten = text.replace(RELATIVE_SPECIFIER, (_match, lead, quote, specifier) => {
+        const target = specifier.replace(/\.js$/, '');
+        pending.push(`${resolve(dirname(file), target)}.d.ts`);
+        return `${lead}${quote}${target}.js${quote}`;
+      });
+      writeFileSync(join(dist, relative(clientTypes, file)), rewritten);
+    }
+    return [...copied].map((file) => relative(clientTypes, file)).sort();
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Bundled packages that must not end up in the CLI: it runs as plain JavaScript, no loader. */
+const FORBIDDEN_IN_CLI = ['tsx', 'esbuild', 'typescript'];
+
+const ALLOWED_LICENSES = new Set(['MIT', 'Apache-2.0', '0BSD']);
+
+async function bundleCli() {
+  const outfile = join(cliDist, 'tollgate.js');
+  const result = await build({
+    entryPoints: [cliEntry],
+    // Input paths in the metafile are relative to this; the licence collection joins them to root.
+    absWorkingDir: root,
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: false,
+    metafile: true,
+    logLevel: 'warning',
+    legalComments: 'eof',
+    banner: {
+      js: [
+        '#!/usr/bin/env node',
+        '// @tollgate/cli: built from cli/main.ts by scripts/build-packages.mjs.',
+        // Bundled CommonJS packages (the AWS SDK, commander) call require() for Node builtins;
+        // an ES module has no require, so give the bundle one.
+        "import { createRequire as __tollgateCreateRequire } from 'node:module';",
+        'const require = __tollgateCreateRequire(import.meta.url);',
+      ].join('\n'),
+    },
+  });
+  const problems = nonBuiltinImports(result.metafile);
+  const packages = new Map();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const name = packageOf(input);
+    if (name === undefined) continue;
+    if (FORBIDDEN_IN_CLI.includes(name)) problems.push(`bundles "${name}", which the installed CLI must not need`);
+    // The package's folder: the input path up to and including its name.
+    const at = input.lastIndexOf(`node_modules/${name}/`);
+    packages.set(name, join(root, input.slice(0, at + `node_modules/${name}`.length)));
+  }
+  if (problems.length > 0) throw new BuildError(`The CLI bundle must run from its tarball alone:\n  ${problems.join('\n  ')}`);
+  // npm packs the executable bit as it finds it; the bin must be executable once installed.
+  chmodSync(outfile, 0o755);
+  writeFileSync(join(cliDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages));
+  return [...packages.keys()].sort();
+}
+
+/**
+ * One section per bundled package: name, version, declared license, then its LICENSE/NOTICE
+ * files verbatim. Only MIT, Apache-2.0 and 0BSD are accepted, so a new dependency with
+ * another license stops the build for a human decision.
+ */
+function thirdPartyLicenses(packages) {
+  const sections = [...packages.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, folder]) => {
+      const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
+      const files = readdirSync(folder)
+        .filter((file) => /^(licen[sc]e|notice|copyright)/i.test(file))
+        .sort();
+      if (!ALLOWED_LICENSES.has(manifest.license))
+        throw new BuildError(
+          `${name} is licensed ${manifest.license ?? '(none declared)'}; only ${[...ALLOWED_LICENSES].join(', ')} may be bundled into the CLI`,
+        );
+      // A few AWS SDK packages ship no LICENSE file; their package.json declares Apache-2.0,
+      // whose full text appears in the other AWS SDK sections.
+      const texts =
+        files.length > 0
+          ? files.map((file) => readFileSync(join(folder, file), 'utf8').trim())
+          : [`(The package ships no license file; its package.json declares ${manifest.license}.)`];
+      return [`${name}@${manifest.version} (${manifest.license})`, ...texts].join('\n\n');
+    });
+  const rule = `\n\n${'='.repeat(78)}\n\n`;
+  return `@tollgate/cli bundles the following third-party packages into dist/tollgate.js.${rule}${sections.join(rule)}\n`;
+}
+
+try {
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+  const inputs = await bundleClient();
+  const types = declarations();
+  console.log(`Built ${relative(root, dist)}: index.js from ${inputs.join(', ')}; declarations ${types.join(', ')}.`);
+  rmSync(cliDist, { recursive: true, force: true });
+  mkdirSync(cliDist, { recursive: true });
+  const bundled = await bundleCli();
+  console.log(`Built ${relative(root, cliDist)}: tollgate.js from cli/main.ts with ${bundled.length} third-party packages (${bundled.join(', ')}).`);
+} catch (error) {
+  console.error(error instanceof BuildError ? `build-packages: ${error.message}` : error);
+  process.exitCode = 1;
+}
