@@ -24,7 +24,9 @@
  *   `/*!` notices in the bundle itself, but most packages carry their license only as a
  *   LICENSE file, which is why this file is written too.
  *
- * Usage: `npm run build` (or `node scripts/build-packages.mjs`).
+ * Usage: `npm run build` (or `node scripts/build-packages.mjs`) builds both;
+ * `npm run build -- cli` (or `client`) builds only the one named, leaving the other's dist
+ * alone, so the two package tests can build in parallel without removing each other's files.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -211,16 +213,27 @@ function thirdPartyLicenses(packages) {
   return `@tollgate/cli bundles the following third-party packages into dist/tollgate.js.${rule}${sections.join(rule)}\n`;
 }
 
+const BUILDERS = {
+  async client() {
+    rmSync(dist, { recursive: true, force: true });
+    mkdirSync(dist, { recursive: true });
+    const inputs = await bundleClient();
+    const types = declarations();
+    console.log(`Built ${relative(root, dist)}: index.js from ${inputs.join(', ')}; declarations ${types.join(', ')}.`);
+  },
+  async cli() {
+    rmSync(cliDist, { recursive: true, force: true });
+    mkdirSync(cliDist, { recursive: true });
+    const bundled = await bundleCli();
+    console.log(`Built ${relative(root, cliDist)}: tollgate.js from cli/main.ts with ${bundled.length} third-party packages (${bundled.join(', ')}).`);
+  },
+};
+
 try {
-  rmSync(dist, { recursive: true, force: true });
-  mkdirSync(dist, { recursive: true });
-  const inputs = await bundleClient();
-  const types = declarations();
-  console.log(`Built ${relative(root, dist)}: index.js from ${inputs.join(', ')}; declarations ${types.join(', ')}.`);
-  rmSync(cliDist, { recursive: true, force: true });
-  mkdirSync(cliDist, { recursive: true });
-  const bundled = await bundleCli();
-  console.log(`Built ${relative(root, cliDist)}: tollgate.js from cli/main.ts with ${bundled.length} third-party packages (${bundled.join(', ')}).`);
+  const requested = process.argv.slice(2);
+  const unknown = requested.filter((name) => !Object.hasOwn(BUILDERS, name));
+  if (unknown.length > 0) throw new BuildError(`unknown package ${unknown.join(', ')}; choose from ${Object.keys(BUILDERS).join(', ')}`);
+  for (const name of requested.length > 0 ? requested : Object.keys(BUILDERS)) await BUILDERS[name]();
 } catch (error) {
   console.error(error instanceof BuildError ? `build-packages: ${error.message}` : error);
   process.exitCode = 1;

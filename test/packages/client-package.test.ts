@@ -125,7 +125,8 @@ describe('@tollgate/client, packed and installed into a fresh project', () => {
   let packed: PackEntry;
 
   beforeAll(async () => {
-    await ok('npm', ['run', 'build'], repo);
+    // Only this package: the CLI's test may be building and packing its own at the same time.
+    await ok('npm', ['run', 'build', '--', 'client'], repo);
     const packDir = tempDir('pack-');
     [packed] = JSON.parse(await ok('npm', ['pack', '--json', '--pack-destination', packDir], packageDir)) as [PackEntry];
     app = tempDir('app-');
