@@ -16,9 +16,10 @@
  *   bundled into one executable ES module with a `#!/usr/bin/env node` line, so the package
  *   declares no dependencies and installs offline from its tarball alone. Platform node,
  *   target node20 (the bundled AWS SDK and commander require Node 20), not minified: minifying
- *   would take the tarball from about 431 kB to 305 kB (2.7 MB to 1.4 MB installed), a
- *   one-off download for an operator tool, at the cost of unreadable stack traces in the
- *   "unexpected error" reports operators send. The bundle may import nothing but Node builtins.
+ *   would take the tarball from about 430 kB to 305 kB (2.7 MB to 1.4 MB installed), a
+ *   one-off download for an operator tool; unminified, the code an operator runs can be
+ *   read and audited, and the stack traces Node prints for a crash outside the CLI's own error
+ *   handling name real functions. The bundle may import nothing but Node builtins.
  * - dist/THIRD-PARTY-LICENSES.txt: the license texts of every bundled third-party package
  *   (all MIT, Apache-2.0 or 0BSD). esbuild's `legalComments: 'eof'` also keeps the few
  *   `/*!` notices in the bundle itself, but most packages carry their license only as a
