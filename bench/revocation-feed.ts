@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { Defaults, Limits } from '../common/config';
+import { Defaults, Limits } from '../common/defaults';
 import { FeedAttr, feedMarkerPartition, feedPartitionsBetween, RevocationKind, type RevocationEntry } from '../common/tables';
 import { newTokenId } from '../lambda/core/issuance/access-token';
 import { RevocationView } from '../lambda/core/revocation/revocation-view';

@@ -6,7 +6,7 @@
  *
  * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
  */
-import { SECONDS_PER_DAY } from './config';
+import { SECONDS_PER_DAY } from './defaults';
 
 /**
  * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its

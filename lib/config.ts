@@ -2,24 +2,20 @@
  * Tollgate's deployment settings (docs/deploy.md#deploy): read once from CDK context by the app,
  * checked here, and handed to the stacks as one typed value. Every failure names the
  * setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
- * come from `common/config.ts`, the same values the functions check at cold start.
+ * come from `common/defaults.ts` and `common/setting-checks.ts`, the same values the functions check at cold start.
  */
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
+import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import {
-  DEFAULT_ROUTES,
-  authorizerCacheTtlProblem,
   Defaults,
-  Env,
   GITHUB_SECRET_SCANNING_KEYS_URL,
-  keysUrlProblem,
   Limits,
   pendingPublicationSeconds,
   retiringVerificationSeconds,
-  type RouteRule,
-  routeRulesProblem,
   SECONDS_PER_DAY,
   SettingBounds,
-  type UnmatchedRoutes,
-} from '../common/config';
+} from '../common/defaults';
+import { Env } from '../common/names';
 import type { FunctionName } from '../common/functions';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';

@@ -12,7 +12,7 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import type { Functions } from '../common/functions';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, SigningKeyAttr, TokenAttr } from '../common/tables';
 import type { TollgateTables } from './data';

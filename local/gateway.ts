@@ -22,7 +22,7 @@ import {
   UpstreamHeader,
   UpstreamHeaderSource,
   type UpstreamHeaderKey,
-} from '../common/config';
+} from '../common/gateway-contract';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EndpointEnv, Env } from '../../common/config';
+import { EndpointEnv, Env } from '../../common/names';
 import type { SigningKeyRecord, TableNames } from '../../common/tables';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
 import { createTables, LOCAL_AWS, localDynamoClient, tableEnvironment, tableNames } from '../../local/dynamodb';

@@ -1,7 +1,7 @@
 /** `tollgate limits`: a client's request rate, burst and quota (per-client throttling). */
 import type { Command } from 'commander';
 import type { SetLimitsInput } from '../../client/admin-api';
-import { Defaults, Limits } from '../../common/config';
+import { Defaults, Limits } from '../../common/defaults';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../../common/tables';
 import { PERIODS_IN_WORDS, quotaPeriod, requestRate, wholeNumber } from '../arguments';
 import { action, CommandGroup, type CliDeps } from '../context';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults } from '../../common/config';
+import { Defaults } from '../../common/defaults';
 import { UsageAttr } from '../../common/tables';
 import { usageSeries, type UsageDimension } from '../../common/usage';
 import { DynamoUsageReader } from '../../lambda/adapters/usage-store';

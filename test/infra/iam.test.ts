@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, Env, HygieneEvent } from '../../common/config';
+import { Defaults } from '../../common/defaults';
+import { Env, HygieneEvent } from '../../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec } from '../../common/functions';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyAttr, Tables, type TableKey } from '../../common/tables';

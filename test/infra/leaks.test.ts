@@ -6,7 +6,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { Env, HygieneEvent } from '../../common/config';
+import { Env, HygieneEvent } from '../../common/names';
 import { Functions } from '../../common/functions';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
 import { Metric } from '../../common/metrics';

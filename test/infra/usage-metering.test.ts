@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, HygieneEvent } from '../../common/config';
+import { Env, HygieneEvent } from '../../common/names';
 import { ApiKeyAttr, ClientAttr } from '../../common/tables';
 import { SUSPENDED_RESPONSES, UsageEnv } from '../../common/usage';
 import { revocationFilters } from '../../lib/fanout';

@@ -2,7 +2,7 @@
  * Client authentication at the token and revocation endpoints: which credential the request
  * carries (RFC 6749 §2.3), then whether it names a live API key of a live client.
  */
-import { CLIENT_ID_PATTERN } from '../../../common/config';
+import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
 import { CredentialStatus } from '../../../common/tables';
 
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../credentials/api-keys';

@@ -10,7 +10,7 @@
  * always an update, never a delete.
  */
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { Functions } from '../../../common/functions';
 import {
   ApiKeyAttr,

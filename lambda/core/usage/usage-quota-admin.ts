@@ -5,7 +5,7 @@
  * checked before any write; a refusal changes nothing.
  */
 import { z } from 'zod';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { QUOTA_PERIODS } from '../../../common/tables';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import { parseInput, requireClientIdParameter } from '../admin/admin-input';

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, Env, EndpointEnv, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
+import { Env, EndpointEnv } from '../../../common/names';
 import {
   ACTIVE_PARTITION,
   ApiKeyAttr,

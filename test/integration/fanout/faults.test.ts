@@ -17,7 +17,7 @@ import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws'
 import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 import { tempDirs } from '../../support/temp-dirs';
 import { startFaultProxy } from '../../support/fault-proxy';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

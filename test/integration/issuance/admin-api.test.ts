@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { Defaults, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
 import { ACTIVE_PARTITION } from '../../../common/tables';
 import { adminCall, apiEvent } from '../../support/api-events';
 import { body, captureLogs, harness, ROTATION_FUNCTION, startLambdaStub, type Harness, type LambdaStub } from './harness';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import { Defaults, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
 import { Metric } from '../../../common/metrics';
 import { SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';

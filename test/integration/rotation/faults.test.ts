@@ -5,7 +5,7 @@
  * must converge: the ring valid, exactly one active key, and the issuer signing with it.
  */
 import { describe, expect, it } from 'vitest';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { SigningKeyState } from '../../../common/tables';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { activeSigningKey, issuingKey } from '../../../lambda/core/issuance/issuing-key';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomBytes } from 'node:crypto';
-import { EndpointEnv, Env, HygieneEvent } from '../../../common/config';
+import { EndpointEnv, Env, HygieneEvent } from '../../../common/names';
 import { ACTIVE_PARTITION, ApiKeyAttr, CredentialStatus } from '../../../common/tables';
 import { DynamoApiKeyHygiene } from '../../../lambda/adapters/api-key-hygiene';
 import { freshTables, type TestTables } from '../../support/aws';

@@ -4,7 +4,7 @@
  * clock, and ways to look at the KMS keys a test made.
  */
 import { DescribeKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { ACCESS_TOKEN_TYP } from '../../../common/tokens';
 import type { SigningKeyRecord } from '../../../common/tables';
 import { signCompactJws, type Signer } from '../../../lambda/core/issuance/jws';

@@ -3,7 +3,7 @@ import { RevocationKind, SigningKeyState } from '../../../common/tables';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
-import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
+import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import { flushDelayMs } from '../../../lambda/fanout/fan-out';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Defaults, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
 import { RevocationKind, RING_HEAD_KID, RING_PARTITION } from '../../../common/tables';
 import {
   MalformedStreamRecord,

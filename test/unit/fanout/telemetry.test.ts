@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../../common/config';
+import { METRICS_NAMESPACE } from '../../../common/names';
 import { Metric } from '../../../common/metrics';
 import { RevocationKind, type RevocationEntry } from '../../../common/tables';
 import { PowertoolsFanoutTelemetry } from '../../../lambda/fanout/telemetry';

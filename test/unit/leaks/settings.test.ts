@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Env } from '../../../common/config';
+import { Env } from '../../../common/names';
 import { functionSettings, readConfig, type SettingName } from '../../../lib/config';
 import { apiKeyPrefixFrom } from '../../../lambda/core/shared/env';
 import { checkStartInput, parseConfigFile, StartInputError } from '../../../local/start-input';

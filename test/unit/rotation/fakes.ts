@@ -25,7 +25,7 @@ import type {
   WarningLog,
 } from '../../../lambda/core/rotation/rotation-ports';
 import { createRotationService, type RotationDependencies, type RotationService } from '../../../lambda/core/rotation/rotation-service';
-import { Defaults } from '../../../common/config';
+import { Defaults } from '../../../common/defaults';
 
 export class MemoryRingStore implements RingStore {
   private version = 0;

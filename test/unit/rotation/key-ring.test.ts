@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Defaults, Limits, pendingPublicationSeconds, retiringVerificationSeconds } from '../../../common/config';
+import { Defaults, Limits, pendingPublicationSeconds, retiringVerificationSeconds } from '../../../common/defaults';
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
 import {
   assertWritable,

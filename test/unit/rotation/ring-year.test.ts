@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Defaults, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
 import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { isVerifying } from '../../../lambda/core/rotation/signing-keys';

@@ -3,7 +3,7 @@
  * (`UsagePlanApi`) whose operations can be told to fail.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT_LIMITS } from '../../../common/config';
+import { DEFAULT_CLIENT_LIMITS } from '../../../common/defaults';
 import type { ClientLimits } from '../../../common/tables';
 import {
   UsageRegistrar,

@@ -3,7 +3,7 @@
  * and builders for events and authorizers. Crypto is always real (see tokens.ts).
  */
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/config';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/gateway-contract';
 import { feedPartition, feedSortKey, type RevocationKind, type SigningKeyRecord } from '../../../../common/tables';
 import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/authorizer/create-authorizer';
 import { resolveServices, type ServiceDefinition } from '../../../../common/services';
