@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Defaults, Limits } from '../common/defaults';
-import { FeedAttr, feedMarkerPartition, feedPartitionsBetween, RevocationKind, type RevocationEntry } from '../common/tables';
+import { FeedAttr, feedMarkerPartition, feedPartitionsBetween, RevocationKind, type RevocationEntry } from '../common/revocation-feed';
 import { newTokenId } from '../lambda/core/issuance/access-token';
 import { RevocationView } from '../lambda/core/revocation/revocation-view';
 import { RevocationFeedReader } from '../lambda/adapters/revocation-feed-reader';

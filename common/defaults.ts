@@ -4,7 +4,7 @@
  * from them.
  */
 import type { UnmatchedRoutes } from './gateway-contract';
-import type { ClientLimits } from './tables';
+import type { ClientLimits } from './credential-items';
 import type { KeySpec } from './tokens';
 
 /**

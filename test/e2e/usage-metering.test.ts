@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../common/defaults';
-import { UsageAttr } from '../../common/tables';
+import { UsageAttr } from '../../common/usage';
 import { usageSeries, type UsageDimension } from '../../common/usage';
 import { DynamoUsageReader } from '../../lambda/adapters/usage-store';
 import { localDynamoClient, tableNames } from '../../local/dynamodb';

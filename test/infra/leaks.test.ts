@@ -10,7 +10,7 @@ import { Env, HygieneEvent } from '../../common/names';
 import { Functions } from '../../common/functions';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
 import { Metric } from '../../common/metrics';
-import { ApiKeyAttr } from '../../common/tables';
+import { ApiKeyAttr } from '../../common/credential-items';
 import { readConfig, type SettingName } from '../../lib/config';
 import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
 import { buildApp, template, UPSTREAM } from './app';

@@ -5,7 +5,8 @@
  */
 import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
 import { Defaults, Limits, SECONDS_PER_DAY } from '../../../common/defaults';
-import { CredentialStatus, type SigningKeyRecord } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../../common/tokens';
 import { CreateKeyBody, RollKeyBody, RotateBody, encodeCursor, parseInput, parseListQuery, requireClientIdParameter } from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';

@@ -21,7 +21,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { DependencyBudget } from '../../../common/defaults';
-import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../../common/tables';
+import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../../common/credential-items';
 import type { RandomBytes } from '../credentials/api-keys';
 import { IdempotencyConflict, InvalidRequest } from '../shared/issuance-errors';
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_CLIENT_LIMITS, Limits } from '../../../common/defaults';
-import { QUOTA_PERIODS, type ClientLimits } from '../../../common/tables';
+import { QUOTA_PERIODS, type ClientLimits } from '../../../common/credential-items';
 
 /**
  * `PUT /admin/clients/{clientId}/limits`. `quota: null` (or absent) means no quota.

@@ -14,7 +14,7 @@
  */
 import { KMS_TAG_APPLICATION_VALUE } from '../../../common/tokens';
 import { Env, UsageNaming } from '../../../common/names';
-import type { ClientLimits } from '../../../common/tables';
+import type { ClientLimits } from '../../../common/credential-items';
 import { planKind, sameLimits } from './client-limits';
 import { ConfigurationError } from '../shared/env';
 

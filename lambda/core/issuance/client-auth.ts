@@ -3,7 +3,7 @@
  * carries (RFC 6749 §2.3), then whether it names a live API key of a live client.
  */
 import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
-import { CredentialStatus } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
 
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../credentials/api-keys';
 import { isPastExpiry, type ApiKeyReader, type ClientReader, type StoredApiKey, type StoredClient } from '../credentials/credentials';

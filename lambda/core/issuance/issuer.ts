@@ -5,7 +5,7 @@
  * against fakes of these interfaces in unit tests.
  */
 import { Defaults } from '../../../common/defaults';
-import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
+import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
 import { TOKEN_ID_PATTERN } from '../../../common/tokens';
 import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from './access-token';
 import { AuditAction, type AuditLog } from '../shared/audit';

@@ -27,7 +27,7 @@ import {
   RevocationKind,
   type RevocationEntry,
   type SuspensionReason,
-} from '../../../common/tables';
+} from '../../../common/revocation-feed';
 import { SingleFlight } from '../shared/single-flight';
 
 /** A feed entry with its sort key, as the reader returns it. */

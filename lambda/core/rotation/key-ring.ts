@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../../../common/defaults';
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { SIGNING_ALGORITHMS, type KeySpec } from '../../../common/tokens';
 import { RingInvariantViolation, UnknownSigningKey } from './rotation-errors';
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { Limits } from '../../../common/defaults';
-import { QUOTA_PERIODS } from '../../../common/tables';
+import { QUOTA_PERIODS } from '../../../common/credential-items';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import { parseInput, requireClientIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';

@@ -14,7 +14,7 @@
  * clock and every store are ports.
  */
 import { SECONDS_PER_DAY } from '../../../common/defaults';
-import type { QuotaPeriod } from '../../../common/tables';
+import type { QuotaPeriod } from '../../../common/credential-items';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 
 export interface MeteredQuota {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { SECONDS_PER_DAY } from '../../../common/defaults';
-import { UsageAttr } from '../../../common/tables';
+import { UsageAttr } from '../../../common/usage';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import {
   DENIAL_REASONS,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EndpointEnv } from '../../../common/names';
-import { SigningKeyState } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { activeSigningKey, issuingKey } from '../../../lambda/core/issuance/issuing-key';
 import { ringViolations } from '../../../lambda/core/rotation/key-ring';

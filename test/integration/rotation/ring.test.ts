@@ -8,7 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { Defaults, Limits } from '../../../common/defaults';
 import { Env } from '../../../common/names';
-import { RING_HEAD_KID, SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { RING_HEAD_KID, SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../../common/tokens';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { KmsKeyManager } from '../../../lambda/adapters/kms-key-manager';

@@ -13,7 +13,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { SECONDS_PER_DAY } from '../../../common/defaults';
-import { ApiKeyAttr, ClientAttr } from '../../../common/tables';
+import { ApiKeyAttr, ClientAttr } from '../../../common/credential-items';
 import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
 import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
-import { UsageAttr } from '../../../common/tables';
+import { UsageAttr } from '../../../common/usage';
 import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { USAGE_NETWORKS_MAX, UsageRetentionDefaults, usagePeriodKey, usageSeries, usageTopPartition } from '../../../common/usage';
 import { DynamoUsageReader, DynamoUsageStore } from '../../../lambda/adapters/usage-store';

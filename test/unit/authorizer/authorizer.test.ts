@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RevocationKind, SigningKeyState } from '../../../common/tables';
+import { RevocationKind } from '../../../common/revocation-feed';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';

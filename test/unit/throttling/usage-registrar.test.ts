@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS } from '../../../common/defaults';
-import type { ClientLimits } from '../../../common/tables';
+import type { ClientLimits } from '../../../common/credential-items';
 import {
   UsageRegistrar,
   usageRegistrationConfigFrom,
