@@ -52,7 +52,7 @@ export interface TollgateFunctionProps {
   readonly name: FunctionName;
   /** Every table; the function is granted only those its spec lists. */
   readonly tables: TollgateTables;
-  /** Settings the function reads (see `functionSettings` in `lib/config.ts`). */
+  /** Settings the function reads (see `functionSettings` in `lib/function-settings.ts`). */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default 512 */
   readonly memorySize?: number;

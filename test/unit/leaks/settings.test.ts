@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Env } from '../../../common/names';
-import { functionSettings, readConfig, type SettingName } from '../../../lib/config';
+import { functionSettings } from '../../../lib/function-settings';
+import { readConfig } from '../../../lib/config';
+import type { SettingName } from '../../../lib/settings';
 import { apiKeyPrefixFrom } from '../../../lambda/core/shared/env';
 import { checkStartInput, parseConfigFile, StartInputError } from '../../../local/start-input';
 
