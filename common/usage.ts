@@ -40,7 +40,7 @@ export const UsageAttr = {
 
 /**
  * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its
- * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
+ * refusal from them (locally `local/gateway-answers.ts`), and the access log records the refusal as
  * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
  */
 export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' } as const;
