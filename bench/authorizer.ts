@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { EndpointEnv, Env } from '../common/config';
+import { EndpointEnv, Env } from '../common/names';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
 import { esbuildOptions } from '../lib/bundling';

@@ -6,7 +6,8 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig, ConfigError, type TollgateConfig } from '../lib/config';
+import { readConfig } from '../lib/config';
+import { ConfigError, type TollgateConfig } from '../lib/settings';
 import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
 
 const app = new App();

@@ -1,6 +1,6 @@
 /** Parsers of command-line option values: each refuses a bad value with a one-line reason. */
 import { InvalidArgumentError } from 'commander';
-import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
+import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
 
 export function wholeNumber(value: string): number {
   // Ten digits hold every quota limit (up to 2^31 - 1) and stay far below 2^53; the server checks ranges.

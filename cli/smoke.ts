@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
-import { ApiPath, RESERVED_HEADER_PREFIX, UpstreamHeader } from '../common/config';
+import { ApiPath, RESERVED_HEADER_PREFIX, UpstreamHeader } from '../common/gateway-contract';
 import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';

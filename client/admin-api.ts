@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { LEAK_RESPONSES, type LeakResponse } from '../common/leaks';
-import type { ClientLimits as StoredLimits } from '../common/tables';
+import type { ClientLimits as StoredLimits } from '../common/credential-items';
 import type { AuthStrategy } from './admin-auth';
 import { UnexpectedResponse } from './api-errors';
 import { ApiHttp, apiPath, type ApiRequest, type FetchLike } from './api-http';

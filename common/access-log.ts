@@ -9,7 +9,7 @@
  * authorizer fields of an admin call), so every field that can be absent is rendered as
  * a JSON string; only variables present in every request are rendered as numbers.
  */
-import { AuthorizerContextKey } from './config';
+import { AuthorizerContextKey } from './gateway-contract';
 
 export interface AccessLogField {
   /** The `$context` variable API Gateway substitutes. */

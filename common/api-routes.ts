@@ -3,7 +3,7 @@
  * resources and methods, and the local gateway routes by the same table, so the deployed
  * and local APIs cannot differ. Every other path goes through the authorizer to the upstream.
  */
-import type { HttpMethod } from './config';
+import type { HttpMethod } from './gateway-contract';
 
 /** Which function serves a route. */
 export type ApiFunction = 'token' | 'admin' | 'leaks';

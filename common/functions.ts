@@ -7,7 +7,8 @@
  * nothing more: a compromised function can do no more than its code already does. Change an
  * adapter's calls and this list together.
  */
-import { ApiKeyAttr, ApiKeyIndex, ClientAttr, type TableKey } from './tables';
+import { ApiKeyAttr, ApiKeyIndex, ClientAttr } from './credential-items';
+import type { TableKey } from './tables';
 
 /**
  * Item-level DynamoDB actions. Never Scan (every read is a key lookup or a query, so a

@@ -12,7 +12,8 @@
  * before: the same audience, the same paths, no prefix.
  */
 import { ConfigurationError } from './errors';
-import { checkedJson, DEFAULT_ROUTES, routeRulesProblem, SCOPE_TOKEN_PATTERN, type RouteRule, type UnmatchedRoutes } from './config';
+import { checkedJson, routeRulesProblem, SCOPE_TOKEN_PATTERN } from './setting-checks';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from './gateway-contract';
 
 export interface ServiceDefinition {
   /** 1–32 lower-case letters, digits and `-`, starting with a letter: the `X-Tollgate-Service` value. */

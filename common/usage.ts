@@ -1,16 +1,46 @@
 /**
- * Usage metering's shared facts (docs/usage.md): the usage table's row keys, the
+ * Usage metering's shared facts (docs/usage.md): the usage table's attribute names and row keys, the
  * granularities and their retention settings, the outcome and denial-reason vocabulary. The
  * stack (`lib/config.ts`), `npm start` (`local/start-input.ts`), the metering function and
  * the admin API all read them here.
  *
  * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
  */
-import { SECONDS_PER_DAY } from './config';
+import { SECONDS_PER_DAY } from './defaults';
+
+/**
+ * The usage table (docs/usage.md): per-minute counters of what the gateway's access log saw,
+ * with hour and day roll-ups, written by the usage meter with atomic `ADD`s. Partition
+ * `series` names granularity, dimension and subject (`usageSeries`, `common/usage.ts`); sort
+ * key `period` is the bucket start in epoch seconds, zero-padded so text order is time order.
+ */
+export const UsageAttr = {
+  series: 'series',
+  period: 'period',
+  requests: 'requests',
+  allowed: 'allowed',
+  throttled: 'throttled',
+  serverErrors: 'serverErrors',
+  /** Total denials; each reason also has its own counter, `denied_<reason>`. */
+  denied: 'denied',
+  /** String set of distinct source networks (/24 or /48), minute and hour client rows only. */
+  networks: 'networks',
+  /** String set of the batch markers applied to a client-minute row: a redelivered batch changes nothing. */
+  batches: 'batches',
+  /** String set of the API keys (keyIds) a client used in the minute: what an anomaly response `revoke` revokes. */
+  keys: 'keys',
+  /**
+   * String set of `<keyId> <wide network>` pairs (client-minute rows only): the /16 (IPv4) or
+   * /32 (IPv6) each key was used from in the minute, for the `key_network_spread` rule.
+   */
+  keyNetworks: 'keyNetworks',
+  /** TTL: the bucket's end plus its granularity's retention. */
+  expiresAt: 'expiresAt',
+} as const;
 
 /**
  * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its
- * refusal from them (locally `local/gateway.ts`), and the access log records the refusal as
+ * refusal from them (locally `local/gateway-answers.ts`), and the access log records the refusal as
  * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
  */
 export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' } as const;

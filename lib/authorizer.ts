@@ -9,7 +9,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { AUTHORIZER_IDENTITY_SOURCES } from '../common/config';
+import { AUTHORIZER_IDENTITY_SOURCES } from '../common/gateway-contract';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 

@@ -1,149 +1,34 @@
 /**
  * Tollgate's deployment settings (docs/deploy.md#deploy): read once from CDK context by the app,
- * checked here, and handed to the stacks as one typed value. Every failure names the
- * setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
- * come from `common/config.ts`, the same values the functions check at cold start.
+ * checked here, and handed to the stacks as one typed value (`lib/settings.ts`). Every failure
+ * names the setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
+ * come from `common/defaults.ts` and `common/setting-checks.ts`, the same values the functions
+ * check at cold start; the generic context readers are in `lib/context-readers.ts`, what each
+ * function receives from them in `lib/function-settings.ts`.
  */
+import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
+import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import {
-  DEFAULT_ROUTES,
-  authorizerCacheTtlProblem,
   Defaults,
-  Env,
   GITHUB_SECRET_SCANNING_KEYS_URL,
-  keysUrlProblem,
   Limits,
   pendingPublicationSeconds,
   retiringVerificationSeconds,
-  type RouteRule,
-  routeRulesProblem,
   SECONDS_PER_DAY,
   SettingBounds,
-  type UnmatchedRoutes,
-} from '../common/config';
-import type { FunctionName } from '../common/functions';
-import { ConfigurationError } from '../common/errors';
-import { nearMiss } from '../common/near-miss';
+} from '../common/defaults';
 import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 import {
-  ANOMALY_ENV,
   anomalySettingsFrom,
   RETENTION_KEYS,
-  UsageEnv,
   UsageRetentionDefaults,
   UsageRetentionSetting,
   usageRetentionProblem,
   type AnomalySettings,
 } from '../common/usage';
-
-export interface TollgateConfig {
-  /** The single-service form: where every request that is not Tollgate's own goes, after the authorizer allowed it. */
-  readonly upstreamUrl?: string;
-  readonly routes: readonly RouteRule[];
-  /**
-   * The upstream services, each with its https upstream URL: the `services` setting, or the
-   * single-service form (`upstreamUrl`, `routes`, `audience`) as its one service.
-   */
-  readonly services: readonly ServiceDefinition[];
-  /** Whether `services` was set (the functions then read `TOLLGATE_SERVICES`). */
-  readonly servicesConfigured: boolean;
-  readonly unmatchedRoutes: UnmatchedRoutes;
-  readonly tokenTtlSeconds: number;
-  readonly keySpec: KeySpec;
-  readonly rotationIntervalDays: number;
-  readonly keyDeletionWindowDays: number;
-  readonly authorizerCacheTtlSeconds: number;
-  readonly revocationPollMs: number;
-  /**
-   * How long authorizers keep deciding on their last revocation view while the feed cannot be
-   * read; then they answer 503 until it can. From 5 s to `tokenTtlSeconds`.
-   */
-  readonly revocationViewMaxStaleSeconds: number;
-  readonly stageName: string;
-  /** Absent: the API's own URL (see `TollgateApiStack`). */
-  readonly issuer?: string;
-  readonly audience: string;
-  readonly expiryWarningDays: number;
-  readonly staleKeyDays: number;
-  /** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). */
-  readonly forwardBearerToken: boolean;
-  /** A regional WAFv2 web ACL to associate with the stage. */
-  readonly wafWebAclArn?: string;
-  /**
-   * IAM principal ARN patterns that may call the admin routes (a resource policy denies
-   * them to everyone else). Absent: any principal whose IAM policy allows `execute-api:Invoke`.
-   */
-  readonly operatorPrincipals?: readonly string[];
-  /**
-   * Which client certificate the stage presents to the upstream: each generation is its own
-   * certificate, so raising it by one replaces the certificate (docs/deploy.md).
-   */
-  readonly upstreamCertificateGeneration: number;
-  /** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
-  readonly prepareNextUpstreamCertificate: boolean;
-  /**
-   * The prefix of new API keys, unique to this deployment so secret scanners can attribute
-   * its keys (docs/api.md, "API key format"). Keys issued under an earlier one stay valid.
-   */
-  readonly apiKeyPrefix: string;
-  /** Where GitHub's secret-scanning public keys are listed (`POST /secret-scanning/github` verifies with them). */
-  readonly secretScanningKeysUrl: string;
-  /**
-   * Requests per source IP per 5 minutes that an AWS WAF rate-based rule lets through to
-   * `POST /leaks/revoke`. Absent: no web ACL is made (the method throttle still applies).
-   */
-  readonly leakRevokeRateLimitPerIp?: number;
-  /** How long usage rows are kept, days, per granularity (docs/usage.md). */
-  readonly usageMinuteRetentionDays: number;
-  readonly usageHourRetentionDays: number;
-  readonly usageDayRetentionDays: number;
-  /** Anomaly detection's thresholds: the defaults with the overrides given (docs/usage.md). */
-  readonly anomalyDetection: AnomalySettings;
-}
-
-/** The names of the settings, as CDK context keys (`-c name=value`). */
-export const SETTINGS = [
-  'services',
-  'upstreamUrl',
-  'routes',
-  'unmatchedRoutes',
-  'tokenTtlSeconds',
-  'keySpec',
-  'rotationIntervalDays',
-  'keyDeletionWindowDays',
-  'authorizerCacheTtlSeconds',
-  'revocationPollMs',
-  'revocationViewMaxStaleSeconds',
-  'stageName',
-  'issuer',
-  'audience',
-  'expiryWarningDays',
-  'staleKeyDays',
-  'forwardBearerToken',
-  'wafWebAclArn',
-  'operatorPrincipals',
-  'upstreamCertificateGeneration',
-  'prepareNextUpstreamCertificate',
-  'apiKeyPrefix',
-  'secretScanningKeysUrl',
-  'leakRevokeRateLimitPerIp',
-  'usageMinuteRetentionDays',
-  'usageHourRetentionDays',
-  'usageDayRetentionDays',
-  'anomalyDetection',
-] as const satisfies readonly (keyof TollgateConfig)[];
-export type SettingName = (typeof SETTINGS)[number];
-
-/** A setting the stack refuses at synth: the one `ConfigurationError`, naming the CDK setting. */
-export class ConfigError extends ConfigurationError {
-  override readonly name = 'ConfigError';
-  constructor(
-    override readonly setting: SettingName,
-    problem: string,
-  ) {
-    super(`Invalid Tollgate configuration: ${setting} ${problem}`, setting);
-  }
-}
+import { boolean, httpsUrl, integer, jsonSetting, oneOf, present, type Read, settingMeantBy, text } from './context-readers';
+import { ConfigError, type TollgateConfig } from './settings';
 
 /** API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters. */
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
@@ -168,8 +53,6 @@ export function minRotationIntervalDays(): number {
   const overlapSeconds = pendingPublicationSeconds() + retiringVerificationSeconds();
   return Math.max(1, Math.ceil(overlapSeconds / SECONDS_PER_DAY));
 }
-
-type Read = (setting: SettingName) => unknown;
 
 /**
  * Reads and checks every setting; throws {@link ConfigError} naming the first bad one.
@@ -265,52 +148,6 @@ function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetention
   return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
-/**
- * The settings each function reads from its environment (table names and wiring that
- * only the stack knows, such as the issuer URL or the rotation function's name, are
- * added where those resources are made).
- */
-export function functionSettings(config: TollgateConfig): { readonly [K in FunctionName]: Readonly<Record<string, string>> } {
-  return {
-    authorizer: {
-      [Env.audience]: config.audience,
-      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
-      [Env.unmatchedRoutes]: config.unmatchedRoutes,
-      [Env.revocationPollMs]: String(config.revocationPollMs),
-      [Env.revocationMaxStalenessS]: String(config.revocationViewMaxStaleSeconds),
-    },
-    token: {
-      [Env.audience]: config.audience,
-      // The token function publishes the services' scopes in its discovery metadata.
-      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
-      [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
-    },
-    admin: {
-      [Env.apiKeyPrefix]: config.apiKeyPrefix,
-      // Per-service grants are checked against the services' scopes.
-      ...(config.servicesConfigured && { [Env.services]: servicesEnvironment(config.services) }),
-    },
-    leaks: { [Env.secretScanningKeysUrl]: config.secretScanningKeysUrl },
-    // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
-    fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },
-    rotation: {
-      [Env.keySpec]: config.keySpec,
-      [Env.rotationIntervalDays]: String(config.rotationIntervalDays),
-      [Env.keyDeletionWindowDays]: String(config.keyDeletionWindowDays),
-      [Env.expiryWarningDays]: String(config.expiryWarningDays),
-      [Env.staleKeyDays]: String(config.staleKeyDays),
-    },
-    // Requests are counted under the same route rules the authorizer decides by.
-    metering: {
-      [Env.routes]: JSON.stringify(config.routes),
-      [UsageEnv.minuteDays]: String(config.usageMinuteRetentionDays),
-      [UsageEnv.hourDays]: String(config.usageHourRetentionDays),
-      [UsageEnv.dayDays]: String(config.usageDayRetentionDays),
-      [ANOMALY_ENV]: JSON.stringify(config.anomalyDetection),
-    },
-  };
-}
-
 /** Bounded above by the token lifetime: a view older than that could let a revoked token live out its life. */
 function revocationViewMaxStaleSeconds(read: Read, tokenTtlSeconds: number): number {
   const value = integer(
@@ -327,67 +164,6 @@ function revocationViewMaxStaleSeconds(read: Read, tokenTtlSeconds: number): num
     );
   }
   return value;
-}
-
-/** Context values from `-c name=value` arrive as strings; from cdk.json as JSON values. */
-function present(read: Read, setting: SettingName): unknown {
-  const value = read(setting);
-  return value === undefined || value === null || value === '' ? undefined : value;
-}
-
-function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
-  const raw = present(read, setting);
-  if (raw === undefined) return fallback;
-  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-function boolean(read: Read, setting: SettingName, fallback: boolean): boolean {
-  const raw = present(read, setting);
-  if (raw === undefined) return fallback;
-  if (raw === true || raw === 'true') return true;
-  if (raw === false || raw === 'false') return false;
-  throw new ConfigError(setting, `must be true or false, got ${JSON.stringify(raw)}`);
-}
-
-function oneOf<T extends string>(read: Read, setting: SettingName, allowed: readonly T[], fallback: T): T {
-  const raw = present(read, setting);
-  if (raw === undefined) return fallback;
-  if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
-  throw new ConfigError(setting, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
-}
-
-function text(read: Read, setting: SettingName, fallback: string | undefined, pattern: RegExp, rule: string): string | undefined {
-  const raw = present(read, setting);
-  if (raw === undefined) return fallback;
-  if (typeof raw !== 'string' || !pattern.test(raw)) throw new ConfigError(setting, `${rule}, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function httpsUrl(read: Read, setting: SettingName, required: boolean): string | undefined {
-  const raw = present(read, setting);
-  if (raw === undefined) {
-    if (required) throw new ConfigError(setting, `is required: pass it with -c ${setting}=https://…`);
-    return undefined;
-  }
-  if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);
-  const url = new URL(raw);
-  if (url.protocol !== 'https:')
-    throw new ConfigError(setting, `must use https (the upstream receives the caller's identity headers), got ${JSON.stringify(raw)}`);
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(setting, `must not carry a query, fragment or credentials, got ${JSON.stringify(raw)}`);
-  }
-  return raw;
-}
-
-/** The setting an unknown context key is a near miss of (same letters in another case, or one or two typos). */
-function settingMeantBy(key: string): SettingName | undefined {
-  // CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`, `cli-telemetry`) are never near a setting's name.
-  if ((SETTINGS as readonly string[]).includes(key) || /[@:/-]/.test(key)) return undefined;
-  return nearMiss(key, SETTINGS, 8);
 }
 
 function keySpec(read: Read): KeySpec {
@@ -516,23 +292,6 @@ function services(read: Read): readonly ServiceDefinition[] | undefined {
     );
   }
   return list.map((service) => ({ ...service, upstreamUrl: service.upstreamUrl!.replace(/\/+$/, '') }));
-}
-
-/** A JSON-valued setting (a JSON string from `-c`, a value from cdk.json), checked; undefined when absent. */
-function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
-  const raw = present(read, setting);
-  if (raw === undefined) return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const problem = problemOf(value);
-  if (problem) throw new ConfigError(setting, problem);
-  return value as T;
 }
 
 function routes(read: Read): readonly RouteRule[] {

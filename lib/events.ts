@@ -9,7 +9,7 @@
  * events and refuses others.
  */
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { HygieneEvent } from '../common/config';
+import { HygieneEvent } from '../common/names';
 
 export function putOwnEventsStatement(eventBusArn: string): PolicyStatement {
   return new PolicyStatement({

@@ -12,9 +12,10 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import type { Functions } from '../common/functions';
-import { ApiKeyAttr, ClientAttr, CredentialStatus, SigningKeyAttr, TokenAttr } from '../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, TokenAttr } from '../common/credential-items';
+import { SigningKeyAttr } from '../common/signing-key-items';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 import { apigatewayArn } from './usage-plans';

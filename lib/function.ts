@@ -17,7 +17,7 @@ import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable } from 'constructs';
-import { METRICS_NAMESPACE } from '../common/config';
+import { METRICS_NAMESPACE } from '../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { serviceName } from '../common/metrics';
 import { Tables, type TableKey } from '../common/tables';
@@ -52,7 +52,7 @@ export interface TollgateFunctionProps {
   readonly name: FunctionName;
   /** Every table; the function is granted only those its spec lists. */
   readonly tables: TollgateTables;
-  /** Settings the function reads (see `functionSettings` in `lib/config.ts`). */
+  /** Settings the function reads (see `functionSettings` in `lib/function-settings.ts`). */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default 512 */
   readonly memorySize?: number;

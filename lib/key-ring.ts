@@ -11,7 +11,7 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { Limits } from '../common/config';
+import { Limits } from '../common/defaults';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
 import { findingArn } from './nag';

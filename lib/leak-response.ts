@@ -12,7 +12,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import { LeakPath } from '../common/leaks';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';

@@ -9,7 +9,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';

@@ -7,11 +7,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../common/functions';
 import type { TableKey } from '../common/tables';
 import { TokenAuthorizer } from './authorizer';
-import { functionSettings, type TollgateConfig } from './config';
+import { functionSettings } from './function-settings';
+import type { TollgateConfig } from './settings';
 import { TokenData, type TollgateTables } from './data';
 import { RevocationFanout } from './fanout';
 import type { TollgateFunction } from './function';

@@ -7,7 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 import type { KeyRing } from './key-ring';

@@ -17,7 +17,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
-import { Env } from '../common/config';
+import { Env } from '../common/names';
 import { DENIAL_REASONS, SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';

@@ -21,7 +21,7 @@ import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IApiKey, IUsagePlan } from 'aws-cdk-lib/aws-apigateway';
 import { Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { Construct, IConstruct } from 'constructs';
-import { UsageNaming } from '../common/config';
+import { UsageNaming } from '../common/names';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
 import { findingArn } from './nag';
 

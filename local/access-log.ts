@@ -4,7 +4,7 @@
  * not have, so every local request is attributable exactly as a deployed one is.
  */
 import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-log';
-import { AuthorizerContextKey } from '../common/config';
+import { AuthorizerContextKey } from '../common/gateway-contract';
 import { headerValue, type IncomingCall } from './events';
 
 /**

@@ -9,7 +9,7 @@
  * 401 itself), so {@link cacheKey} tells the gateway that too.
  */
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { AUTHORIZER_IDENTITY_SOURCES } from '../common/config';
+import { AUTHORIZER_IDENTITY_SOURCES } from '../common/gateway-contract';
 import { headerValue, LOCAL_API, type IncomingCall } from './events';
 
 interface Entry {

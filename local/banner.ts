@@ -4,7 +4,7 @@
  * curl flow. The flow calls `/orders` with an `orders:read` token, so with other routes it
  * would promise a 200 that never comes: then the banner lists the routes in force instead.
  */
-import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { resolveServices, type ServiceDefinition } from '../common/services';
 
 export const DEMO_CLIENT = 'demo';

@@ -10,7 +10,7 @@
  */
 import { createServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
@@ -22,7 +22,7 @@ import {
   UpstreamHeader,
   UpstreamHeaderSource,
   type UpstreamHeaderKey,
-} from '../common/config';
+} from '../common/gateway-contract';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -30,20 +30,18 @@ import {
   INSUFFICIENT_SCOPE,
   INTEGRATION_TIMEOUT_SECONDS,
   INVALID_TOKEN,
-  INVALID_USAGE_KEY,
   NO_ROUTE,
-  NO_STORE_HEADERS,
-  QUOTA_EXCEEDED,
-  THROTTLED,
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
-import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
+import { SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
-import { accessLogLine, type AccessLogInput } from './access-log';
+import { accessLogLine } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
+import { answer, answerHeaders, IntegrationTimeout, integrationErrorType, type Outcome, refuse, refuseUsage, suspendedRefusal } from './gateway-answers';
+import { digest, matchResource, readBody, stringContext } from './gateway-requests';
 
 export interface GatewayHandlers {
   readonly token: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -95,36 +93,12 @@ export interface GatewayOptions {
   readonly now?: () => number;
 }
 
-/** A response API Gateway renders itself (`common/gateway-responses.ts`). */
-interface Refusal {
-  readonly statusCode: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: object;
-}
-
-/** API Gateway's payload limit for REST APIs. */
-const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
 const OVERRIDE_HEADERS = new Set([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
 const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
-
-interface Outcome extends Omit<AccessLogInput, 'call' | 'latencyMs'> {}
-
-/** The upstream took longer than the integration timeout (API Gateway's INTEGRATION_TIMEOUT, 504). */
-class IntegrationTimeout extends Error {
-  constructor(upstreamUrl: string, timeoutMs: number) {
-    super(`upstream ${upstreamUrl} did not answer within ${timeoutMs} ms`);
-    this.name = 'IntegrationTimeout';
-  }
-}
-
-/** `$context.error.responseType` of a failed integration: its timeout, or any other failure. */
-function integrationErrorType(error: unknown): 'INTEGRATION_TIMEOUT' | 'INTEGRATION_FAILURE' {
-  return error instanceof IntegrationTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE';
-}
 
 export class LocalGateway {
   private readonly authorizerCache: AuthorizerResultCache;
@@ -390,77 +364,4 @@ export class LocalGateway {
       upstream.end(call.body);
     });
   }
-}
-
-/** Matches an API Gateway resource path with `{name}` segments; returns the path parameters. */
-export function matchResource(resource: string, path: string): Record<string, string> | null {
-  const want = resource.split('/');
-  const got = path.split('/');
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i += 1) {
-    const segment = want[i]!;
-    const actual = got[i]!;
-    if (segment.startsWith('{') && segment.endsWith('}')) {
-      if (actual === '') return null;
-      params[segment.slice(1, -1)] = decodeURIComponent(actual);
-    } else if (segment !== actual) {
-      return null;
-    }
-  }
-  return params;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-function stringContext(context: APIGatewayAuthorizerResult['context']): Record<string, string> {
-  return Object.fromEntries(Object.entries(context ?? {}).map(([key, value]) => [key, String(value)]));
-}
-
-/** The headers of every answer the gateway makes itself: JSON, never stored by a cache. */
-function answerHeaders(headers: Readonly<Record<string, string>> = {}): Record<string, string> {
-  return { 'Content-Type': 'application/json', ...headers, ...NO_STORE_HEADERS };
-}
-
-/** Every refusal and failure the gateway answers itself goes through here (or `refuseUnparsed`). */
-function answer(res: ServerResponse, status: number, body: object, extra: Partial<Outcome> = {}, headers: Readonly<Record<string, string>> = {}): Outcome {
-  res.writeHead(status, answerHeaders(headers));
-  res.end(JSON.stringify(body));
-  return { status, ...extra };
-}
-
-function refuse(res: ServerResponse, refusal: Refusal, errorType: string, headers: Readonly<Record<string, string>> = {}): Outcome {
-  return answer(res, refusal.statusCode, refusal.body, { errorType }, { ...refusal.headers, ...headers });
-}
-
-/**
- * API Gateway's usage-plan refusals under their gateway-response types; locally the
- * `Retry-After` is exact (a gateway response can only carry a static one).
- */
-function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, { outcome: 'allow' }>): Outcome {
-  if (verdict.outcome === 'invalid_key') return refuse(res, INVALID_USAGE_KEY, 'INVALID_API_KEY');
-  const retryAfter = { 'Retry-After': String(verdict.retryAfterSeconds) };
-  return verdict.outcome === 'throttled' ? refuse(res, THROTTLED, 'THROTTLED', retryAfter) : refuse(res, QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', retryAfter);
-}
-
-/** A suspended client's Deny (docs/usage.md): 403 with the refusal's code and the exact `Retry-After`. */
-function suspendedRefusal(res: ServerResponse, context: Readonly<Record<string, string>>): Outcome | undefined {
-  const error = context[SuspensionContextKey.error];
-  const refusal = error === 'quota_exceeded' || error === 'suspended' ? SUSPENDED_RESPONSES[error] : undefined;
-  if (refusal === undefined) return undefined;
-  const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';
-  return answer(res, refusal.statusCode, { ...refusal.body, retry_after: retryAfter }, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': retryAfter });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -14,7 +14,9 @@ import type {
   APIGatewayAuthorizerResult,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { DEFAULT_ROUTES, Defaults, Env, EndpointEnv, type RouteRule, type UnmatchedRoutes } from '../common/config';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
+import { Defaults } from '../common/defaults';
+import { Env, EndpointEnv } from '../common/names';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';

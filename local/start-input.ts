@@ -5,17 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  authorizerCacheTtlProblem,
-  checkedJson,
-  Defaults,
-  Env,
-  Limits,
-  keysUrlProblem,
-  routeRulesProblem,
-  type RouteRule,
-  type UnmatchedRoutes,
-} from '../common/config';
+import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
+import { Defaults, Limits } from '../common/defaults';
+import { Env } from '../common/names';
+import type { RouteRule, UnmatchedRoutes } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';

@@ -8,7 +8,7 @@
  *   beyond it QUOTA_EXCEEDED (429) until the period ends. Refused requests count for neither.
  * Pure apart from the clock it is given; state lives in memory (a restart refills).
  */
-import type { QuotaPeriod } from '../common/tables';
+import type { QuotaPeriod } from '../common/credential-items';
 import type { KeyLimits } from './usage-plans';
 
 export interface UsageLimitSource {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { QUOTA_PERIODS, type QuotaPeriod } from '../common/tables';
+import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
 import { USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
 
 export interface LocalApiStage {

@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EndpointEnv, Env } from '../../common/config';
-import type { SigningKeyRecord, TableNames } from '../../common/tables';
+import { EndpointEnv, Env } from '../../common/names';
+import type { SigningKeyRecord } from '../../common/signing-key-items';
+import type { TableNames } from '../../common/tables';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
 import { createTables, LOCAL_AWS, localDynamoClient, tableEnvironment, tableNames } from '../../local/dynamodb';
 import { authorizerEvent, type IncomingCall } from '../../local/events';

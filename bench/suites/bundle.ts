@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { Functions } from '../../common/functions';
-import { RING_PARTITION, SigningKeyAttr } from '../../common/tables';
+import { RING_PARTITION, SigningKeyAttr } from '../../common/signing-key-items';
 import { esbuildOptions, externalPackages } from '../../lib/bundling';
 import { figure } from '../lib/figure';
 import { median } from '../lib/stats';

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiPath } from '../../common/config';
+import { ApiPath } from '../../common/gateway-contract';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { basicAuth } from '../../test/support/api-events';
 import { startFaultProxy, type FaultProxy } from '../../test/support/fault-proxy';

@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_ROUTES } from '../../common/config';
+import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { UsageRetentionDefaults } from '../../common/usage';
 import { DynamoUsageStore } from '../../lambda/adapters/usage-store';
 import { detect, type MinuteCounts } from '../../lambda/core/usage/usage-anomaly';

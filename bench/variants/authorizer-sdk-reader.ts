@@ -7,7 +7,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { serviceName } from '../../common/metrics';
 import { documentClient } from '../../lambda/adapters/clients/dynamodb';
 import { RevocationFeedReader } from '../../lambda/adapters/revocation-feed-reader';

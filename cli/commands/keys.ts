@@ -1,6 +1,6 @@
 /** `tollgate keys`: create, list, show, roll and revoke API keys. */
 import type { Command } from 'commander';
-import { Defaults } from '../../common/config';
+import { Defaults } from '../../common/defaults';
 import { jsonObject, scopeList, wholeNumber } from '../arguments';
 import { action, CommandGroup, type CliDeps } from '../context';
 import { UsageError } from '../errors';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { InvalidTokenResponse, buildTokenRequest, parseTokenResponse } from '../../client/index';
 import { UnexpectedResponse } from '../../client/api-errors';
-import { ApiPath } from '../../common/config';
+import { ApiPath } from '../../common/gateway-contract';
 import { action, CommandGroup, type CliDeps } from '../context';
 import { DEFAULT_API_KEY_ENV, readApiKey } from '../secret-input';
 import { addRevoke } from './revoke';

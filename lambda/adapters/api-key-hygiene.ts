@@ -4,7 +4,7 @@
  * never a scan. The indexes project `clientId` besides the keys, never the key hash.
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex } from '../../common/tables';
+import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex } from '../../common/credential-items';
 import type { ApiKeyHygieneSource, BoundedList, ExpiringApiKey, StaleApiKey } from '../core/rotation/rotation-ports';
 
 export interface ApiKeyHygieneOptions {

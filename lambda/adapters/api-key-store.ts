@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex, ClientAttr, CredentialStatus } from '../../common/tables';
+import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import type { ApiKeyStore, KeyListCursor, KeyPage, RevokeOutcome, StoredApiKey } from '../core/credentials/credentials';
 import { conditionalRevoke, transactionConditionFailed } from './conditional-revoke';
 

@@ -4,7 +4,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClientAttr, CredentialStatus, type ClientLimits } from '../../common/tables';
+import { ClientAttr, CredentialStatus, type ClientLimits } from '../../common/credential-items';
 import type { ClientWriteOutcome, ClientUsageStore, UsageRecord } from '../core/admin/client-usage';
 import type { ClientStore, RevokeOutcome, StoredClient } from '../core/credentials/credentials';
 import { conditionalRevoke } from './conditional-revoke';

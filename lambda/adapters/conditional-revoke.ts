@@ -6,7 +6,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CredentialStatus } from '../../common/tables';
+import { CredentialStatus } from '../../common/credential-items';
 import type { RevokeOutcome } from '../core/credentials/credentials';
 
 export interface RevokeTarget {

@@ -10,7 +10,7 @@
  * the caller's retry would be: after our own `maxAttempts` tries, the next wait is
  * base × 2^attempts. Rounded up to whole seconds (RFC 9110 §10.2.3: delay-seconds).
  */
-import { DependencyBudget } from '../../common/config';
+import { DependencyBudget } from '../../common/defaults';
 import { DependencyUnavailable, type DependencyFailure } from '../core/shared/issuance-errors';
 
 /** `@smithy/util-retry` `DEFAULT_RETRY_DELAY_BASE`, `THROTTLING_RETRY_DELAY_BASE`, `MAXIMUM_RETRY_DELAY`. */

@@ -4,7 +4,7 @@
  * entry), so each batch is checked and its failed entries are sent once more.
  */
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { HygieneEvent } from '../../common/config';
+import { HygieneEvent } from '../../common/names';
 import { EventPublishFailed } from '../core/rotation/rotation-errors';
 import type { EventPublisher, HygieneEventEntry } from '../core/rotation/rotation-ports';
 

@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClientAttr } from '../../common/tables';
+import { ClientAttr } from '../../common/credential-items';
 import type { Grants, GrantWrite } from '../core/admin/service-grants';
 
 const NAMES = { '#clientId': ClientAttr.clientId, '#grants': ClientAttr.grants };

@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IdempotencyAttr } from '../../common/tables';
+import { IdempotencyAttr } from '../../common/credential-items';
 import type { IdempotencyRecord, IdempotencyStore } from '../core/admin/idempotency';
 
 const A = IdempotencyAttr;

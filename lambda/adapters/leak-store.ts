@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isLeakResponse, type LeakResponse } from '../../common/leaks';
-import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import type { RevokeOutcome, StoredApiKey } from '../core/credentials/credentials';
 import type { LeakPorts } from '../core/leaks/leak-response';
 import { DynamoApiKeyStore } from './api-key-store';

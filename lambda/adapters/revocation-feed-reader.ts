@@ -1,12 +1,12 @@
 /**
- * Reads the revocation feed table (layout in `common/tables.ts`; the fan-out function's
+ * Reads the revocation feed table (layout in `common/revocation-feed.ts`; the fan-out function's
  * `revocation-feed-writer.ts` writes it) through the Query port (`dynamodb-query.ts`: the
  * authorizer's SigV4 HTTP client, or the SDK). One Query per partition for `seq > afterSeq`,
  * all pages, partitions in parallel. Idempotency-marker partitions (`id#…`) are never
  * queried, and items that do not have the entry shape are skipped and counted rather
  * than trusted or allowed to break the whole read.
  */
-import { FEED_MARKER_PREFIX, FeedAttr, RevocationKind, type RevocationKind as Kind } from '../../common/tables';
+import { FEED_MARKER_PREFIX, FeedAttr, RevocationKind, type RevocationKind as Kind } from '../../common/revocation-feed';
 import type { FeedRecord, RevocationFeedSource } from '../core/revocation/revocation-view';
 import { queryAll, type DynamoQueryClient } from './dynamodb-query';
 

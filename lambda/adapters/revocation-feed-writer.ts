@@ -1,5 +1,5 @@
 /**
- * Appends revocations to the feed table (layout in `common/tables.ts`; the authorizers'
+ * Appends revocations to the feed table (layout in `common/revocation-feed.ts`; the authorizers'
  * `revocation-feed-reader.ts` reads it). Written only by the fan-out function.
  *
  * Exactly once per revocation, however often a stream record is delivered (Lambda retries
@@ -26,7 +26,7 @@ import {
   feedSortKey,
   type RevocationEntry,
   type RevocationKind,
-} from '../../common/tables';
+} from '../../common/revocation-feed';
 import { transactionConditionFailed } from './conditional-revoke';
 
 interface Timing {

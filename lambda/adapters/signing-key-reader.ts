@@ -3,7 +3,7 @@
  * Query port, without the SDK: the authorizer's key source. `DynamoSigningKeyStore` runs
  * the same Query through the SDK for the functions that also write the ring.
  */
-import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/tables';
+import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/signing-key-items';
 import type { KeyRingSource } from '../core/authorizer/key-ring-cache';
 import { queryAll, type DynamoQueryClient, type QueryInput } from './dynamodb-query';
 

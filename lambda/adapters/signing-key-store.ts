@@ -17,7 +17,7 @@ import {
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/tables';
+import { RING_HEAD_KID, RING_PARTITION, SigningKeyAttr, type SigningKeyRecord } from '../../common/signing-key-items';
 import type { KeyUpdate, RingTransition } from '../core/rotation/key-ring';
 import { RingConflict } from '../core/rotation/rotation-errors';
 import type { PeriodicJob, RingHead, RingSnapshot, RingStore } from '../core/rotation/rotation-ports';

@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CredentialStatus, TokenAttr } from '../../common/tables';
+import { CredentialStatus, TokenAttr } from '../../common/credential-items';
 import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials/credentials';
 import { conditionalRevoke } from './conditional-revoke';
 

@@ -5,8 +5,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SECONDS_PER_DAY } from '../../common/config';
-import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr } from '../../common/tables';
+import { SECONDS_PER_DAY } from '../../common/defaults';
+import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
+import { UsageAttr } from '../../common/usage';
 import { deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
 import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage/usage-anomaly';
 import { DynamoUsageReader } from './usage-store';

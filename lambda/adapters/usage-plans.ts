@@ -25,7 +25,7 @@ import {
   type PatchOperation,
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
-import { QUOTA_PERIODS, type ClientLimits, type QuotaPeriod } from '../../common/tables';
+import { QUOTA_PERIODS, type ClientLimits, type QuotaPeriod } from '../../common/credential-items';
 import type { ApiStageRef, NewApiKey, NewUsagePlan, UsageApiKey, UsagePlanApi, UsagePlanInfo } from '../core/credentials/usage-registration';
 
 /** API Gateway's largest page for GetApiKeys and GetUsagePlans. */

@@ -7,7 +7,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ApiKeyAttr, ClientAttr, CredentialStatus, UsageAttr, type SuspensionReason } from '../../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
+import { UsageAttr } from '../../common/usage';
+import type { SuspensionReason } from '../../common/revocation-feed';
 import { usagePeriodKey, usageSeries } from '../../common/usage';
 import type { Credits, KeyQuotaState, MeteredQuota, QuotaPorts, QuotaState } from '../core/usage/usage-quota';
 import { DynamoUsageReader } from './usage-store';

@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClientAttr, UsageAttr } from '../../common/tables';
+import { ClientAttr } from '../../common/credential-items';
+import { UsageAttr } from '../../common/usage';
 import {
   DENIAL_REASONS,
   GRANULARITY_SECONDS,

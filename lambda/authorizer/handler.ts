@@ -10,7 +10,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { serviceName } from '../../common/metrics';
 import { DynamoHttpClient } from '../adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../adapters/dynamodb-http/config';

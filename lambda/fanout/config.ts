@@ -4,7 +4,8 @@
  * authorizer cache to flush, and the authorizers' clock-skew allowance and feed poll
  * interval (both as the authorizers themselves read them).
  */
-import { Defaults, Env, Limits } from '../../common/config';
+import { Defaults, Limits } from '../../common/defaults';
+import { Env } from '../../common/names';
 import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/shared/env';
 import { STREAM_TABLES, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { StageRef } from '../adapters/authorizer-cache-flusher';

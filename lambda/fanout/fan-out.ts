@@ -22,8 +22,8 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../common/config';
-import type { RevocationEntry } from '../../common/tables';
+import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../common/defaults';
+import type { RevocationEntry } from '../../common/revocation-feed';
 import { revocationFromRecord, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { AppendResult, RevocationFeedWriter } from '../adapters/revocation-feed-writer';
 import type { AuthorizerCacheFlusher, StageRef } from '../adapters/authorizer-cache-flusher';

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { ApiGatewayAuthorizerCacheFlusher } from '../adapters/authorizer-cache-flusher';

@@ -6,7 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { Metric } from '../../common/metrics';
-import type { RevocationEntry } from '../../common/tables';
+import type { RevocationEntry } from '../../common/revocation-feed';
 import type { AppendResult } from '../adapters/revocation-feed-writer';
 import type { StageRef } from '../adapters/authorizer-cache-flusher';
 import type { FanoutTelemetry, RecordRef } from './fan-out';

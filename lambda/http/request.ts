@@ -3,7 +3,7 @@
  * Everything that can be malformed here becomes `invalid_request` before the core runs.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { Limits } from '../../common/config';
+import { Limits } from '../../common/defaults';
 import { API_KEY_PATTERN } from '../../common/tokens';
 import type { FormParams } from '../core/issuance/client-auth';
 import { InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';

@@ -4,7 +4,9 @@
  * here so a hand-edited variable cannot write rows that never expire), and the route rules
  * requests are labelled by (the same `TOLLGATE_ROUTES` the authorizer reads).
  */
-import { DEFAULT_ROUTES, Env, routeRulesProblem, type RouteRule } from '../../common/config';
+import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
+import { Env } from '../../common/names';
+import { routeRulesProblem } from '../../common/setting-checks';
 import {
   ANOMALY_ENV,
   anomalySettingsFrom,

@@ -7,7 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { Metric, MetricDimension } from '../../common/metrics';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { DynamoUsageStore } from '../adapters/usage-store';

@@ -6,7 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { serviceName } from '../../common/metrics';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';

@@ -1,7 +1,7 @@
 /** `POST /oauth/token`, `POST /oauth/revoke`, `GET /.well-known/jwks.json`: see `app.ts`. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/config';
+import { METRICS_NAMESPACE } from '../../common/names';
 import { serviceName } from '../../common/metrics';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { kmsClient } from '../adapters/clients/kms';

@@ -7,7 +7,7 @@
 import { Stack, Tags } from 'aws-cdk-lib';
 import { ApiKey, type RestApi, type ThrottleSettings, type UsagePlan } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
-import { UsageNaming } from '../../common/config';
+import { UsageNaming } from '../../common/names';
 import { KMS_TAG_APPLICATION_VALUE } from '../../common/tokens';
 import { fallbackUsageKeyValue } from '../usage-plans';
 

@@ -1,5 +1,5 @@
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { ApiPath, HTTP_METHODS } from '../../common/config';
+import { ApiPath, HTTP_METHODS } from '../../common/gateway-contract';
 
 /**
  * The REST API's resource policy when operators are named: every route stays open to every

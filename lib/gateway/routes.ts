@@ -16,7 +16,7 @@ import {
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ApiRoute } from '../../common/api-routes';
-import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/config';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/gateway-contract';
 import { INTEGRATION_TIMEOUT_SECONDS } from '../../common/gateway-responses';
 import type { ServiceDefinition } from '../../common/services';
 import { staticValue } from './responses';

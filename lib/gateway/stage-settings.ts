@@ -5,7 +5,8 @@
 import type { MethodDeploymentOptions, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { MethodLoggingLevel } from 'aws-cdk-lib/aws-apigateway';
 import { API_ROUTES } from '../../common/api-routes';
-import { ApiPath, Defaults } from '../../common/config';
+import { ApiPath } from '../../common/gateway-contract';
+import { Defaults } from '../../common/defaults';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
 
 /**

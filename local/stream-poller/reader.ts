@@ -4,7 +4,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import { EndpointEnv } from '../../common/config';
+import { EndpointEnv } from '../../common/names';
 import { dynamoDbClient } from '../../lambda/adapters/clients/dynamodb';
 import { dynamoDbStreamsClient } from '../../lambda/adapters/clients/dynamodb-streams';
 

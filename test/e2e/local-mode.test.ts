@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive } from '../../local/state';
-import { Limits } from '../../common/config';
+import { Limits } from '../../common/defaults';
 import { API_KEY_PATTERN } from '../../common/tokens';
 import { portIsOpen } from '../support/ports';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECONDS_PER_DAY } from '../../common/config';
+import { SECONDS_PER_DAY } from '../../common/defaults';
 import { SUSPENDED_RESPONSES } from '../../common/usage';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { tollgate } from '../unit/cli/harness';

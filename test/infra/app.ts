@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
-import { readConfig, type SettingName } from '../../lib/config';
+import { readConfig } from '../../lib/config';
+import type { SettingName } from '../../lib/settings';
 import { ENTRY_ROOT_CONTEXT, PROJECT_ROOT } from '../../lib/function';
 import { TollgateApiStack, TollgateDataStack } from '../../lib/stacks';
 

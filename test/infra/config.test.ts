@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, Defaults, Env, Limits, SettingBounds, pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/config';
+import { DEFAULT_ROUTES } from '../../common/gateway-contract';
+import { Defaults, Limits, SettingBounds, pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/defaults';
+import { Env } from '../../common/names';
 import { ANOMALY_DEFAULTS } from '../../common/usage';
-import { functionSettings, minRotationIntervalDays, readConfig, type SettingName } from '../../lib/config';
+import { functionSettings } from '../../lib/function-settings';
+import { minRotationIntervalDays, readConfig } from '../../lib/config';
+import type { SettingName } from '../../lib/settings';
 import { buildApp, UPSTREAM } from './app';
 
 const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);

@@ -1,9 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, Env, METRICS_NAMESPACE } from '../../common/config';
+import { Defaults } from '../../common/defaults';
+import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { Functions } from '../../common/functions';
 import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
-import { CredentialStatus, type TableKey } from '../../common/tables';
+import { CredentialStatus } from '../../common/credential-items';
+import type { TableKey } from '../../common/tables';
 import {
   FANOUT_ITERATOR_AGE_ALARM_MS,
   GATEWAY_AUTHORIZER_FAILURES,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointEnv, Env } from '../../common/config';
+import { EndpointEnv, Env } from '../../common/names';
 import { Functions, type FunctionName } from '../../common/functions';
 import { Tables } from '../../common/tables';
 import { PROJECT_ROOT } from '../../lib/function';

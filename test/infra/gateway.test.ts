@@ -3,7 +3,9 @@ import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
-import { Defaults, Env, HTTP_METHODS, UpstreamHeader } from '../../common/config';
+import { Defaults } from '../../common/defaults';
+import { Env } from '../../common/names';
+import { HTTP_METHODS, UpstreamHeader } from '../../common/gateway-contract';
 import { StackOutput } from '../../common/functions';
 import {
   AUTHORIZER_FAILURE,

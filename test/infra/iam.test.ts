@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, Env, HygieneEvent } from '../../common/config';
+import { Defaults } from '../../common/defaults';
+import { Env, HygieneEvent } from '../../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec } from '../../common/functions';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ApiKeyAttr, Tables, type TableKey } from '../../common/tables';
+import { ApiKeyAttr } from '../../common/credential-items';
+import { Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
 import { DynamoApiKeyStore } from '../../lambda/adapters/api-key-store';
 import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, template, type BuiltApp, type Statement } from './app';

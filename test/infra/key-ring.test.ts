@@ -10,7 +10,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
-import { Limits } from '../../common/config';
+import { Limits } from '../../common/defaults';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
 import { KeyRing, RING_KEY_ACTIONS } from '../../lib/key-ring';
 import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, type BuiltApp, type Statement } from './app';

@@ -6,12 +6,13 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { Env, HygieneEvent } from '../../common/config';
+import { Env, HygieneEvent } from '../../common/names';
 import { Functions } from '../../common/functions';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
 import { Metric } from '../../common/metrics';
-import { ApiKeyAttr } from '../../common/tables';
-import { readConfig, type SettingName } from '../../lib/config';
+import { ApiKeyAttr } from '../../common/credential-items';
+import { readConfig } from '../../lib/config';
+import type { SettingName } from '../../lib/settings';
 import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
 import { buildApp, template, UPSTREAM } from './app';
 

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, METRICS_NAMESPACE } from '../../common/config';
+import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
 import { serviceName } from '../../common/metrics';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';

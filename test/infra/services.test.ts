@@ -6,7 +6,7 @@
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { Env } from '../../common/config';
+import { Env } from '../../common/names';
 import { Functions, type FunctionName } from '../../common/functions';
 import { buildApp, template } from './app';
 import { deployedModel } from './iam-model';

@@ -1,5 +1,5 @@
 /**
- * Issue #14 finding 6, in AWS: every name of the upstream header set (common/config.ts
+ * Issue #14 finding 6, in AWS: every name of the upstream header set (common/gateway-contract.ts
  * `UpstreamHeader`) is mapped in the HTTP proxy integration's request parameters of every
  * upstream method, so the integration request carries Tollgate's value under each name,
  * from the authorizer's context.
@@ -12,7 +12,7 @@ import {
   UpstreamHeader,
   UpstreamHeaderSource,
   type UpstreamHeaderKey,
-} from '../../common/config';
+} from '../../common/gateway-contract';
 import { buildApp, template, type BuiltApp } from './app';
 
 let built: BuiltApp;
@@ -39,7 +39,7 @@ describe('upstream header set in the synthesized integration', () => {
     for (const method of methods) expect(method.Integration.RequestParameters).toMatchObject(expected);
   });
 
-  it('maps exactly the set (derived from common/config.ts, so a name added there cannot be left unmapped)', () => {
+  it('maps exactly the set (derived from common/gateway-contract.ts, so a name added there cannot be left unmapped)', () => {
     const names = (Object.keys(UpstreamHeader) as UpstreamHeaderKey[]).map((key) => UpstreamHeader[key]);
     for (const method of upstreamMethods(built)) {
       const mapped = Object.keys(method.Integration.RequestParameters)

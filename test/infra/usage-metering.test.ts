@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, HygieneEvent } from '../../common/config';
-import { ApiKeyAttr, ClientAttr } from '../../common/tables';
+import { Env, HygieneEvent } from '../../common/names';
+import { ApiKeyAttr, ClientAttr } from '../../common/credential-items';
 import { SUSPENDED_RESPONSES, UsageEnv } from '../../common/usage';
 import { revocationFilters } from '../../lib/fanout';
 import { METERING_LAG_ALARM_MS } from '../../lib/usage-metering';

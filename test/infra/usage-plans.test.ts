@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Env, UsageNaming } from '../../common/config';
+import { Env, UsageNaming } from '../../common/names';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { PROJECT_ROOT } from '../../lib/function';
 import { fallbackUsageKeyValue } from '../../lib/usage-plans';

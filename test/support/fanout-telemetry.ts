@@ -2,7 +2,7 @@
  * A fan-out telemetry port that records what the fan-out reported, for tests that assert
  * on appends, duplicates, failed records and flushes without parsing log lines.
  */
-import type { RevocationEntry } from '../../common/tables';
+import type { RevocationEntry } from '../../common/revocation-feed';
 import type { AppendResult } from '../../lambda/adapters/revocation-feed-writer';
 import type { StageRef } from '../../lambda/adapters/authorizer-cache-flusher';
 import type { FanoutTelemetry, RecordRef } from '../../lambda/fanout/fan-out';

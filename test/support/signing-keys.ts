@@ -4,7 +4,7 @@
  */
 import { CreateKeyCommand, GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
-import { SigningKeyState, type SigningKeyRecord } from '../../common/tables';
+import { SigningKeyState, type SigningKeyRecord } from '../../common/signing-key-items';
 import { SIGNING_ALGORITHMS, type KeySpec } from '../../common/tokens';
 import type { TestTables } from './aws';
 

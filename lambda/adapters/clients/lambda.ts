@@ -1,5 +1,5 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DependencyBudget } from '../../../common/config';
+import { DependencyBudget } from '../../../common/defaults';
 import { bounded, clientOptions, type Environment } from './options';
 
 /** Invoke runs a function: one attempt (a retry would run it again), as long as it may take. */

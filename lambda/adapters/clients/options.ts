@@ -27,7 +27,8 @@ import type {
   InitializeHandlerOutput,
   MetadataBearer,
 } from '@smithy/types';
-import { DependencyBudget, EndpointEnv } from '../../../common/config';
+import { DependencyBudget } from '../../../common/defaults';
+import { EndpointEnv } from '../../../common/names';
 import { classifyDependencyError } from '../dependency-errors';
 import { currentDeadline } from './deadline';
 

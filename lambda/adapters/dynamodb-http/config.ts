@@ -6,7 +6,7 @@
  * DynamoDB Local with the same variable and stand-in credentials the SDK clients use
  * (`clients/options.ts`). A missing or unusable value fails the init, naming the variable.
  */
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { ConfigurationError, requireString } from '../../core/shared/env';
 import { clientOptions, type Environment } from '../clients/options';
 import type { DynamoHttpClientOptions } from './client';

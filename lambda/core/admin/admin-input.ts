@@ -4,7 +4,8 @@
  * database access, and every refusal says which field is wrong.
  */
 import { z } from 'zod';
-import { CLIENT_ID_PATTERN, Limits, SCOPE_TOKEN_PATTERN } from '../../../common/config';
+import { CLIENT_ID_PATTERN, SCOPE_TOKEN_PATTERN } from '../../../common/setting-checks';
+import { Limits } from '../../../common/defaults';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import type { KeyListCursor } from '../credentials/credentials';
 import { InvalidRequest } from '../shared/issuance-errors';

@@ -3,8 +3,10 @@
  * clients; report and rotate the signing-key ring. Each revocation is ONE conditional write
  * whose `status` change to `revoked` the stream fan-out carries to every authorizer.
  */
-import { CLIENT_ID_PATTERN, Defaults, Limits, SECONDS_PER_DAY } from '../../../common/config';
-import { CredentialStatus, type SigningKeyRecord } from '../../../common/tables';
+import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
+import { Defaults, Limits, SECONDS_PER_DAY } from '../../../common/defaults';
+import { CredentialStatus } from '../../../common/credential-items';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../../common/tokens';
 import { CreateKeyBody, RollKeyBody, RotateBody, encodeCursor, parseInput, parseListQuery, requireClientIdParameter } from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';

@@ -12,7 +12,7 @@
  * or key creation for that client retries.
  */
 import { randomBytes } from 'node:crypto';
-import { CredentialStatus, type ClientLimits } from '../../../common/tables';
+import { CredentialStatus, type ClientLimits } from '../../../common/credential-items';
 import { USAGE_KEY_PREFIX, USAGE_KEY_RANDOM_CHARS } from '../../../common/tokens';
 import { requireClientIdParameter, parseInput } from './admin-input';
 import type { RandomBytes } from '../credentials/api-keys';

@@ -20,8 +20,8 @@
  * from it with HKDF (RFC 5869), so a reader of the table learns no secret.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { DependencyBudget } from '../../../common/config';
-import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../../common/tables';
+import { DependencyBudget } from '../../../common/defaults';
+import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../../common/credential-items';
 import type { RandomBytes } from '../credentials/api-keys';
 import { IdempotencyConflict, InvalidRequest } from '../shared/issuance-errors';
 

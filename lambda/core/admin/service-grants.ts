@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ResolvedService } from '../../../common/services';
-import { SCOPE_TOKEN_PATTERN } from '../../../common/config';
+import { SCOPE_TOKEN_PATTERN } from '../../../common/setting-checks';
 import { parseInput, requireClientIdParameter } from './admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { ErrorCode, InvalidScope, NotFound, TemporarilyUnavailable } from '../shared/issuance-errors';

@@ -16,7 +16,7 @@
  *   and a lifetime no longer than the contract's hard maximum.
  */
 import { isUtf8 } from 'node:buffer';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { ACCESS_TOKEN_TYP, USAGE_KEY_PATTERN } from '../../../common/tokens';
 import { RejectReason, TokenRejected } from './authorizer-errors';
 import type { KeyLookup, TrustedKey } from './key-ring-cache';

@@ -2,7 +2,9 @@
  * The authorizer's configuration, read from its environment once at cold start. A bad
  * value fails the init with a message naming the variable (or the route rule).
  */
-import { Defaults, DEFAULT_ROUTES, Env, Limits, type RouteRule, type UnmatchedRoutes } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../common/gateway-contract';
+import { Env } from '../../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../../common/tokens';
 import { ConfigurationError, optionalInt, optionalNumber, requireString, tableNamesFrom } from '../shared/env';
 import { parseRouteRules } from './route-policy';

@@ -10,7 +10,7 @@
  * verification, policy building, waiting for a stale view — happens off that path.
  */
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import type { AuthorizerContextKey } from '../../../common/config';
+import type { AuthorizerContextKey } from '../../../common/gateway-contract';
 import { SuspensionContextKey } from '../../../common/usage';
 import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './authorizer-errors';
 import { type AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
@@ -325,7 +325,7 @@ function suspended(
 ): Forbidden {
   const reason = suspension.reason === 'anomaly' ? ForbidReason.suspended : ForbidReason.quotaExceeded;
   const retryAfter = String(Math.max(1, Math.ceil((suspension.untilMs - nowMs) / 1000)));
-  // The gateway reads the refusal from two more context keys (common/config.ts `SuspensionContextKey`).
+  // The gateway reads the refusal from two more context keys (common/usage.ts `SuspensionContextKey`).
   const refusal = { ...context, [SuspensionContextKey.error]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
   return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, refusal, 'Deny', arn) };
 }

@@ -3,7 +3,7 @@
  * Runs on every request, the cached ones included, so it allocates nothing but the
  * token slice and never scans more than it must.
  */
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { RejectReason, TokenRejected } from './authorizer-errors';
 
 export type HeaderMap = Readonly<Record<string, string | undefined>>;

@@ -3,7 +3,7 @@
  * at cold start with DynamoDB adapters; tests and the benchmark do it with fakes or
  * DynamoDB Local and an injected clock.
  */
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { AccessTokenVerifier } from './access-token-verifier';
 import { Authorizer } from './authorizer';
 import type { AuthorizerConfig } from './authorizer-config';

@@ -5,7 +5,7 @@
  * of tokens with random kids costs one DynamoDB read per interval, not one per request.
  */
 import type { KeyObject } from 'node:crypto';
-import type { SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import type { JwsAlgorithm } from '../../../common/tokens';
 import { es256Check, rs256Check, type SignatureCheck } from './signature-check';
 import { verificationKey, type SkippedKey } from '../rotation/signing-keys';

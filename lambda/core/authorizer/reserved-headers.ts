@@ -2,7 +2,7 @@
  * Whether a request carries a header of Tollgate's own namespace (`X-Tollgate-*`): such a
  * request is refused by the authorizer, because API Gateway cannot drop a header name from
  * an HTTP proxy integration. The integration maps every name of the upstream header set
- * (common/config.ts `UpstreamHeader`), but any other `X-Tollgate-*` name a client sends
+ * (common/gateway-contract.ts `UpstreamHeader`), but any other `X-Tollgate-*` name a client sends
  * would reach the upstream as if Tollgate had set it, and AWS does not document what a
  * mapping does to a client's header sent several times or spelled in another case.
  *
@@ -12,7 +12,7 @@
  * Runs on every request, the authorizer's cache hits included: no allocation, and a key
  * is only looked at past its first character when that is an `x`.
  */
-import { RESERVED_HEADER_PREFIX } from '../../../common/config';
+import { RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
 
 type Names = Readonly<Record<string, unknown>> | null | undefined;
 

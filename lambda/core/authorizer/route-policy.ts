@@ -28,15 +28,8 @@
  * unmatched routes are allowed: only paths the table does not know fall to that setting.
  */
 import type { PolicyDocument } from 'aws-lambda';
-import {
-  canonicalPathSegment,
-  checkedJson,
-  HTTP_METHODS,
-  routeRulesProblem,
-  type HttpMethod,
-  type RouteRule,
-  type UnmatchedRoutes,
-} from '../../../common/config';
+import { canonicalPathSegment, checkedJson, routeRulesProblem } from '../../../common/setting-checks';
+import { HTTP_METHODS, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../../common/gateway-contract';
 import { ConfigurationError } from '../shared/env';
 
 /** Distinct scope strings remembered with their precomputed grant. */

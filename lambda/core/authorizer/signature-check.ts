@@ -15,7 +15,7 @@
  * which on Node 20 is a measurable share of an RS256 verification (bench/authorizer.ts).
  */
 import { constants, hash, publicDecrypt, verify, type KeyObject } from 'node:crypto';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 
 /** True when `signature` is a valid signature of the ASCII `signingInput` with this key. */
 export type SignatureCheck = (signingInput: string, signature: Buffer) => boolean;

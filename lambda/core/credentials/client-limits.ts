@@ -3,8 +3,8 @@
  * its own gets, and which usage plan (the shared default one or a custom one) serves them.
  */
 import { z } from 'zod';
-import { DEFAULT_CLIENT_LIMITS, Limits } from '../../../common/config';
-import { QUOTA_PERIODS, type ClientLimits } from '../../../common/tables';
+import { DEFAULT_CLIENT_LIMITS, Limits } from '../../../common/defaults';
+import { QUOTA_PERIODS, type ClientLimits } from '../../../common/credential-items';
 
 /**
  * `PUT /admin/clients/{clientId}/limits`. `quota: null` (or absent) means no quota.

@@ -1,9 +1,9 @@
 /**
  * API keys, clients and issued-token records as the core sees them, the ports through which
  * it reads and writes them (implemented by the DynamoDB adapters), and the public view of a
- * key that the admin API returns. Attribute names are those of `common/tables.ts`.
+ * key that the admin API returns. Attribute names are those of `common/credential-items.ts`.
  */
-import { CredentialStatus, type ClientLimits } from '../../../common/tables';
+import { CredentialStatus, type ClientLimits } from '../../../common/credential-items';
 
 export type MetadataValue = string | number | boolean;
 export type Metadata = Readonly<Record<string, MetadataValue>>;

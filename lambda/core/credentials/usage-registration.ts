@@ -13,8 +13,8 @@
  *   our stage match, so two deployments in one account never touch each other's resources.
  */
 import { KMS_TAG_APPLICATION_VALUE } from '../../../common/tokens';
-import { Env, UsageNaming } from '../../../common/config';
-import type { ClientLimits } from '../../../common/tables';
+import { Env, UsageNaming } from '../../../common/names';
+import type { ClientLimits } from '../../../common/credential-items';
 import { planKind, sameLimits } from './client-limits';
 import { ConfigurationError } from '../shared/env';
 

@@ -4,7 +4,7 @@
  * maximum, and the minting API key's own expiry (a token never outlives its key).
  */
 import { randomBytes } from 'node:crypto';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims, type AccessTokenHeader } from '../../../common/tokens';
 import type { SigningKeyRef } from './jws';
 import { formatScope } from './scopes';

@@ -2,8 +2,8 @@
  * Client authentication at the token and revocation endpoints: which credential the request
  * carries (RFC 6749 §2.3), then whether it names a live API key of a live client.
  */
-import { CLIENT_ID_PATTERN } from '../../../common/config';
-import { CredentialStatus } from '../../../common/tables';
+import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
+import { CredentialStatus } from '../../../common/credential-items';
 
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../credentials/api-keys';
 import { isPastExpiry, type ApiKeyReader, type ClientReader, type StoredApiKey, type StoredClient } from '../credentials/credentials';

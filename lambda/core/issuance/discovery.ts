@@ -4,7 +4,7 @@
  * for each service the deployment fronts. Built once from the configuration; nothing in it
  * is secret or per request.
  */
-import { ApiPath } from '../../../common/config';
+import { ApiPath } from '../../../common/gateway-contract';
 import type { ResolvedService } from '../../../common/services';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;

@@ -4,8 +4,8 @@
  * Every dependency is a port, so the same code runs against DynamoDB + KMS in Lambda and
  * against fakes of these interfaces in unit tests.
  */
-import { Defaults } from '../../../common/config';
-import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
+import { Defaults } from '../../../common/defaults';
+import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
 import { TOKEN_ID_PATTERN } from '../../../common/tokens';
 import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from './access-token';
 import { AuditAction, type AuditLog } from '../shared/audit';

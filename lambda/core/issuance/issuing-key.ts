@@ -4,7 +4,7 @@
  * compromised keys must not sign new tokens). The ring is cached briefly so a burst of
  * exchanges costs one Query, while a rotation is picked up within seconds.
  */
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { TemporarilyUnavailable } from '../shared/issuance-errors';
 import type { SigningKeyRef } from './jws';
 

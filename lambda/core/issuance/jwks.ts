@@ -3,7 +3,7 @@
  * authorizer trusts (`verificationKeys`), so outside verifiers and ours agree.
  */
 import type { JsonWebKey } from 'node:crypto';
-import type { SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import { verificationKeys, type SkippedKey, type VerificationKey } from '../rotation/signing-keys';
 
 export interface PublicJwk {

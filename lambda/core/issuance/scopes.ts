@@ -2,7 +2,8 @@
  * OAuth scopes (RFC 6749 §3.3): a space-delimited list of case-sensitive scope-tokens.
  * A token request may only narrow the API key's scopes, never widen them.
  */
-import { Limits, SCOPE_TOKEN_PATTERN } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
+import { SCOPE_TOKEN_PATTERN } from '../../../common/setting-checks';
 import { InvalidScope } from '../shared/issuance-errors';
 
 export function isScopeToken(value: string): boolean {

@@ -12,7 +12,7 @@
  * marked by one conditional write, so a retry within `renotifyAfterSeconds` is silent.
  */
 import { DEFAULT_LEAK_RESPONSE, KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakLabel, type LeakReporter, type LeakResponse } from '../../../common/leaks';
-import { CredentialStatus } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
 import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { isPastExpiry, type RevokeOutcome, type StoredApiKey } from '../credentials/credentials';

@@ -10,22 +10,12 @@
  * always an update, never a delete.
  */
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { Functions } from '../../../common/functions';
-import {
-  ApiKeyAttr,
-  ClientAttr,
-  CredentialStatus,
-  RevocationKind,
-  RING_HEAD_KID,
-  SigningKeyAttr,
-  SUSPENSION_REASONS,
-  suspensionValue,
-  type SuspensionReason,
-  TokenAttr,
-  type RevocationEntry,
-  type TableNames,
-} from '../../../common/tables';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, TokenAttr } from '../../../common/credential-items';
+import { RevocationKind, SUSPENSION_REASONS, suspensionValue, type SuspensionReason, type RevocationEntry } from '../../../common/revocation-feed';
+import { RING_HEAD_KID, SigningKeyAttr } from '../../../common/signing-key-items';
+import type { TableNames } from '../../../common/tables';
 
 /** The tables whose streams invoke the fan-out. */
 export type StreamTableKey = (typeof Functions.fanout.streams)[number];

@@ -18,7 +18,7 @@
  *   TTL. While the feed cannot be read, requests are decided on the last view instead, up
  *   to `maxStalenessMs`; after that they fail closed.
  */
-import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
+import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import {
   FEED_LOOKBACK_MS,
   feedPartitionsBetween,
@@ -27,7 +27,7 @@ import {
   RevocationKind,
   type RevocationEntry,
   type SuspensionReason,
-} from '../../../common/tables';
+} from '../../../common/revocation-feed';
 import { SingleFlight } from '../shared/single-flight';
 
 /** A feed entry with its sort key, as the reader returns it. */

@@ -14,8 +14,8 @@
  * - exactly one key is active once the ring holds any key.
  */
 import { randomBytes } from 'node:crypto';
-import { pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../../../common/config';
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../../../common/defaults';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { SIGNING_ALGORITHMS, type KeySpec } from '../../../common/tokens';
 import { RingInvariantViolation, UnknownSigningKey } from './rotation-errors';
 

@@ -2,7 +2,8 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Env, Limits, pendingPublicationSeconds, SettingBounds } from '../../../common/config';
+import { Defaults, Limits, pendingPublicationSeconds, SettingBounds } from '../../../common/defaults';
+import { Env } from '../../../common/names';
 import { isKeySpec, KEY_SPECS, type KeySpec } from '../../../common/tokens';
 import { ConfigurationError, optionalInt, tableNamesFrom } from '../shared/env';
 import { ringTiming, type RingTiming } from './key-ring';

@@ -4,7 +4,8 @@
  * scan), counted as metrics on every run and published as EventBridge events once per
  * UTC day. Events carry identifiers and times only: the index projections hold no secret.
  */
-import { HygieneEvent, SECONDS_PER_DAY } from '../../../common/config';
+import { HygieneEvent } from '../../../common/names';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { Metric } from '../../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';

@@ -3,7 +3,7 @@
  * manager (KMS), the API-key hygiene source (DynamoDB indexes), the event publisher
  * (EventBridge) and metrics. Adapters implement them; unit tests fake them.
  */
-import type { SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import type { KeySpec } from '../../../common/tokens';
 import type { KeyUpdate, RingState, RingTransition } from './key-ring';
 

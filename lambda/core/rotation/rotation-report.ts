@@ -3,7 +3,7 @@
  * console (and for the admin API and CLI, which pass it on): the ring with readable
  * times, what this run changed, what happens next and when, and the hygiene findings.
  */
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { isVerifying } from './signing-keys';
 import { iso, upcomingActions, type RingTiming, type UpcomingActionName } from './key-ring';
 import type { RingSnapshot } from './rotation-ports';

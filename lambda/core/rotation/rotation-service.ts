@@ -9,7 +9,7 @@
  * leaves a valid ring that the next run continues from.
  */
 import { Metric } from '../../../common/metrics';
-import { SigningKeyState } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import type { KeySpec } from '../../../common/tokens';
 import {
   activeSince,

@@ -3,7 +3,7 @@
  * the authorizer's key cache and the JWKS endpoint so both publish the same set.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { SigningKeyState, VERIFYING_STATES, type SigningKeyRecord } from '../../../common/tables';
+import { SigningKeyState, VERIFYING_STATES, type SigningKeyRecord } from '../../../common/signing-key-items';
 import type { JwsAlgorithm } from '../../../common/tokens';
 
 export interface VerificationKey {

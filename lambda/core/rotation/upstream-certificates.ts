@@ -5,7 +5,7 @@
  * being prepared), report both, and emit the presented one's remaining time, on which the
  * stack alarms well before the end. Renewing is two deployments (docs/deploy.md).
  */
-import { SECONDS_PER_DAY } from '../../../common/config';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { Metric } from '../../../common/metrics';
 import { iso } from './key-ring';
 import { describeError } from './rotation-errors';

@@ -2,7 +2,7 @@
  * Reading a function's configuration from its environment, once at cold start: a missing
  * or malformed value fails the init with a message naming the variable.
  */
-import { Env } from '../../../common/config';
+import { Env } from '../../../common/names';
 import { Tables, type TableKey, type TableNames } from '../../../common/tables';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tokens';
 

@@ -2,7 +2,8 @@
  * `TOLLGATE_SERVICES` as the functions read it at cold start: checked as the stack checked
  * it at synth (`common/services.ts`), every default applied against the issuer URL.
  */
-import { Env, type UnmatchedRoutes } from '../../../common/config';
+import { Env } from '../../../common/names';
+import type { UnmatchedRoutes } from '../../../common/gateway-contract';
 import { parseServices, resolveServices, type ResolvedService, type ServiceDefinition } from '../../../common/services';
 import { ConfigurationError } from './env';
 

@@ -4,7 +4,7 @@
  */
 import { AuditAction, type AuditLog } from '../shared/audit';
 import type { AnomalyFlag, AnomalyPolicy, AnomalyPorts, Baseline, MinuteCounts } from './usage-anomaly';
-import type { SuspensionReason } from '../../../common/tables';
+import type { SuspensionReason } from '../../../common/revocation-feed';
 
 export interface AnomalyStore {
   load(clientId: string): Promise<{ baseline: Baseline; version: number } | undefined>;

@@ -20,7 +20,7 @@
  * Pure: minutes come in as counts, the state goes out as a plain value to store, the clock
  * is the caller's. Minutes without a row (no traffic) count as zero for the baseline.
  */
-import { SECONDS_PER_DAY } from '../../../common/config';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { ANOMALY_DEFAULTS, type AnomalySettings } from '../../../common/usage';
 import { parseKeyNetwork, wideNetwork } from './usage-meter';
 

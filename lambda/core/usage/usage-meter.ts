@@ -9,7 +9,8 @@
  * and idempotently per batch.
  */
 import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../../../common/access-log';
-import { CLIENT_ID_PATTERN, canonicalPathSegment, type RouteRule } from '../../../common/config';
+import { CLIENT_ID_PATTERN, canonicalPathSegment } from '../../../common/setting-checks';
+import type { RouteRule } from '../../../common/gateway-contract';
 import { DENIAL_REASONS, USAGE_NETWORKS_MAX, bucketStart, type DenialReason } from '../../../common/usage';
 
 /** The fields of an access-log line the meter reads. */

@@ -5,8 +5,8 @@
  * checked before any write; a refusal changes nothing.
  */
 import { z } from 'zod';
-import { Limits } from '../../../common/config';
-import { QUOTA_PERIODS } from '../../../common/tables';
+import { Limits } from '../../../common/defaults';
+import { QUOTA_PERIODS } from '../../../common/credential-items';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import { parseInput, requireClientIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';

@@ -13,8 +13,8 @@
  * (its `d|k|…` rows) and suspend that key alone, through its API key record. Pure: the
  * clock and every store are ports.
  */
-import { SECONDS_PER_DAY } from '../../../common/config';
-import type { QuotaPeriod } from '../../../common/tables';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
+import type { QuotaPeriod } from '../../../common/credential-items';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 
 export interface MeteredQuota {

@@ -5,8 +5,8 @@
  * checked before any read; a bad one is `invalid_request` naming it, and nothing is read.
  */
 import { z } from 'zod';
-import { SECONDS_PER_DAY } from '../../../common/config';
-import { UsageAttr } from '../../../common/tables';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
+import { UsageAttr } from '../../../common/usage';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import {
   DENIAL_REASONS,

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Env, EndpointEnv } from '../../../common/config';
-import { RevocationKind } from '../../../common/tables';
+import { Env, EndpointEnv } from '../../../common/names';
+import { RevocationKind } from '../../../common/revocation-feed';
 import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';
 import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';

@@ -5,7 +5,7 @@
  * and oversized answers, a server that never answers, a port nothing listens on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RING_PARTITION, SigningKeyAttr } from '../../../common/tables';
+import { RING_PARTITION, SigningKeyAttr } from '../../../common/signing-key-items';
 import { DynamoHttpClient, DynamoHttpError, type DynamoHttpClientOptions } from '../../../lambda/adapters/dynamodb-http/client';
 import { queryAll } from '../../../lambda/adapters/dynamodb-query';
 import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';

@@ -7,7 +7,7 @@
  * Real timers: only generous "eventually" bounds, never tight timing.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { Env, EndpointEnv } from '../../../common/config';
+import { Env, EndpointEnv } from '../../../common/names';
 import { UNAUTHORIZED, UNAVAILABLE } from '../../../lambda/authorizer/authorize';
 import { dynamoEndpoint, freshTables } from '../../support/aws';
 import { startFaultProxy } from '../../support/fault-proxy';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { FeedAttr, feedPartition, feedPartitionsBetween, feedSortKey, RevocationKind } from '../../../common/tables';
+import { FeedAttr, feedPartition, feedPartitionsBetween, feedSortKey, RevocationKind } from '../../../common/revocation-feed';
 import type { DynamoQueryClient } from '../../../lambda/adapters/dynamodb-query';
 import { DynamoHttpClient } from '../../../lambda/adapters/dynamodb-http/client';
 import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';

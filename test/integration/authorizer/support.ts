@@ -1,11 +1,11 @@
 /**
  * Helpers for the authorizer's integration tests: feed entries written directly in the
- * layout of common/tables.ts (as the fan-out writer would), and ring keys stored with the
+ * layout of common/revocation-feed.ts (as the fan-out writer would), and ring keys stored with the
  * real signing-key store.
  */
 import { randomUUID } from 'node:crypto';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FeedAttr, feedMarkerPartition, feedPartition, feedSortKey, type RevocationKind } from '../../../common/tables';
+import { FeedAttr, feedMarkerPartition, feedPartition, feedSortKey, type RevocationKind } from '../../../common/revocation-feed';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import type { TestKey } from '../../unit/authorizer/support/tokens';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import { EndpointEnv } from '../../../common/config';
-import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type RevocationEntry } from '../../../common/tables';
+import { EndpointEnv } from '../../../common/names';
+import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type RevocationEntry } from '../../../common/revocation-feed';
 import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayAuthorizerCacheFlusher } from '../../../lambda/adapters/authorizer-cache-flusher';
 import { DynamoRevocationFeedWriter, FEED_MARKER_ENTRY, FEED_MARKER_SEQ } from '../../../lambda/adapters/revocation-feed-writer';

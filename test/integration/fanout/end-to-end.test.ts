@@ -8,18 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, Env, EndpointEnv, Limits } from '../../../common/config';
-import {
-  ACTIVE_PARTITION,
-  ApiKeyAttr,
-  FEED_MARKER_PREFIX,
-  FeedAttr,
-  RING_PARTITION,
-  SigningKeyAttr,
-  SigningKeyState,
-  TOKEN_RECORD_GRACE_SECONDS,
-  type RevocationEntry,
-} from '../../../common/tables';
+import { Defaults, Limits } from '../../../common/defaults';
+import { Env, EndpointEnv } from '../../../common/names';
+import { ACTIVE_PARTITION, ApiKeyAttr, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
+import { FEED_MARKER_PREFIX, FeedAttr, type RevocationEntry } from '../../../common/revocation-feed';
+import { RING_PARTITION, SigningKeyAttr, SigningKeyState } from '../../../common/signing-key-items';
 import { conditionalRevoke } from '../../../lambda/adapters/conditional-revoke';
 import { DynamoTokenStore } from '../../../lambda/adapters/token-store';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';

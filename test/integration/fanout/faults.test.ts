@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { CredentialStatus, FEED_MARKER_PREFIX, FeedAttr, RING_PARTITION, TOKEN_RECORD_GRACE_SECONDS, type RevocationEntry } from '../../../common/tables';
+import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
+import { FEED_MARKER_PREFIX, FeedAttr, type RevocationEntry } from '../../../common/revocation-feed';
+import { RING_PARTITION } from '../../../common/signing-key-items';
 import { DynamoRevocationFeedWriter, type AppendResult, type RevocationFeedWriter } from '../../../lambda/adapters/revocation-feed-writer';
 import { DynamoTokenStore } from '../../../lambda/adapters/token-store';
 import { createFanout, type FanoutHandler } from '../../../lambda/fanout/fan-out';
@@ -17,7 +19,7 @@ import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws'
 import { RecordingFanoutTelemetry } from '../../support/fanout-telemetry';
 import { tempDirs } from '../../support/temp-dirs';
 import { startFaultProxy } from '../../support/fault-proxy';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { Defaults, Limits } from '../../../common/config';
-import { ACTIVE_PARTITION } from '../../../common/tables';
+import { Defaults, Limits } from '../../../common/defaults';
+import { ACTIVE_PARTITION } from '../../../common/credential-items';
 import { adminCall, apiEvent } from '../../support/api-events';
 import { body, captureLogs, harness, ROTATION_FUNCTION, startLambdaStub, type Harness, type LambdaStub } from './harness';
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { DependencyBudget, EndpointEnv } from '../../../common/config';
+import { DependencyBudget } from '../../../common/defaults';
+import { EndpointEnv } from '../../../common/names';
 import { apiEvent, adminCall } from '../../support/api-events';
 import { dynamoEndpoint, kmsEndpoint } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { EndpointEnv, Env, METRICS_NAMESPACE } from '../../../common/config';
+import { EndpointEnv, Env, METRICS_NAMESPACE } from '../../../common/names';
 import { Metric, MetricDimension, serviceName } from '../../../common/metrics';
 import { Tables } from '../../../common/tables';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { EndpointEnv, Env } from '../../../common/config';
+import { EndpointEnv, Env } from '../../../common/names';
 import type { TableKey } from '../../../common/tables';
 import type { KeySpec } from '../../../common/tokens';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { adminCall } from '../../support/api-events';
 import { dynamoEndpoint } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EndpointEnv, Env } from '../../../common/config';
+import { EndpointEnv, Env } from '../../../common/names';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { lambdaClient } from '../../../lambda/adapters/clients/lambda';
 import { createAdminHandler } from '../../../lambda/admin/app';

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import { Defaults, Limits } from '../../../common/config';
+import { Defaults, Limits } from '../../../common/defaults';
 import { Metric } from '../../../common/metrics';
-import { SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
+import { TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { kmsClient } from '../../support/aws';

@@ -5,8 +5,8 @@
  * must converge: the ring valid, exactly one active key, and the issuer signing with it.
  */
 import { describe, expect, it } from 'vitest';
-import { EndpointEnv } from '../../../common/config';
-import { SigningKeyState } from '../../../common/tables';
+import { EndpointEnv } from '../../../common/names';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { activeSigningKey, issuingKey } from '../../../lambda/core/issuance/issuing-key';
 import { ringViolations } from '../../../lambda/core/rotation/key-ring';

@@ -4,7 +4,7 @@
  * event, its metrics read back from the EMF lines it prints.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { METRICS_NAMESPACE } from '../../../common/config';
+import { METRICS_NAMESPACE } from '../../../common/names';
 import { Metric, serviceName } from '../../../common/metrics';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
 import type { RotationReport } from '../../../lambda/core/rotation/rotation-report';

@@ -1,13 +1,13 @@
 /**
- * Credential hygiene on DynamoDB Local: API keys seeded in the layout of `common/tables.ts`,
+ * Credential hygiene on DynamoDB Local: API keys seeded in the layout of `common/credential-items.ts`,
  * a scheduled run with an injected clock, and EventBridge PutEvents served by a local stub
  * (`TOLLGATE_EVENTS_ENDPOINT`) that records what would have been published.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomBytes } from 'node:crypto';
-import { EndpointEnv, Env, HygieneEvent } from '../../../common/config';
-import { ACTIVE_PARTITION, ApiKeyAttr, CredentialStatus } from '../../../common/tables';
+import { EndpointEnv, Env, HygieneEvent } from '../../../common/names';
+import { ACTIVE_PARTITION, ApiKeyAttr, CredentialStatus } from '../../../common/credential-items';
 import { DynamoApiKeyHygiene } from '../../../lambda/adapters/api-key-hygiene';
 import { freshTables, type TestTables } from '../../support/aws';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';

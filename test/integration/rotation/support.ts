@@ -4,9 +4,9 @@
  * clock, and ways to look at the KMS keys a test made.
  */
 import { DescribeKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { ACCESS_TOKEN_TYP } from '../../../common/tokens';
-import type { SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import { signCompactJws, type Signer } from '../../../lambda/core/issuance/jws';
 import { createRotationApp, type RotationAppOptions } from '../../../lambda/rotation/app';
 import { dynamoEndpoint, kmsEndpoint, type TestTables } from '../../support/aws';

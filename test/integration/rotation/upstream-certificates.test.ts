@@ -5,7 +5,7 @@
  * `x-amzn-ErrorType` on errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointEnv, Env } from '../../../common/config';
+import { EndpointEnv, Env } from '../../../common/names';
 import { freshTables, type TestTables } from '../../support/aws';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';
 import { rotationApp, TestClock } from './support';

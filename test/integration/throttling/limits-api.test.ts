@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { EndpointEnv, Env } from '../../../common/config';
+import { EndpointEnv, Env } from '../../../common/names';
 import { USAGE_KEY_PATTERN } from '../../../common/tokens';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { lambdaClient } from '../../../lambda/adapters/clients/lambda';

@@ -4,8 +4,9 @@
  * nothing, and what retries and persistent failures leave behind.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT_LIMITS, EndpointEnv, UsageNaming } from '../../../common/config';
-import type { ClientLimits } from '../../../common/tables';
+import { DEFAULT_CLIENT_LIMITS } from '../../../common/defaults';
+import { EndpointEnv, UsageNaming } from '../../../common/names';
+import type { ClientLimits } from '../../../common/credential-items';
 import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayUsagePlans } from '../../../lambda/adapters/usage-plans';
 import { newUsageKey } from '../../../lambda/core/admin/client-usage';

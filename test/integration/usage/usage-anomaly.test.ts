@@ -4,7 +4,7 @@
  * documented delay, suspends the client under policy `suspend`, and the admin API lists it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageAnomalyStore } from '../../../lambda/adapters/usage-anomaly-store';
 import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';

@@ -3,7 +3,7 @@
  * wrote to DynamoDB Local, at an injected clock.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';

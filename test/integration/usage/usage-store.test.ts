@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_ROUTES, type RouteRule } from '../../../common/config';
-import { UsageAttr } from '../../../common/tables';
-import { SECONDS_PER_DAY } from '../../../common/config';
+import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
+import { UsageAttr } from '../../../common/usage';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { USAGE_NETWORKS_MAX, UsageRetentionDefaults, usagePeriodKey, usageSeries, usageTopPartition } from '../../../common/usage';
 import { DynamoUsageReader, DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';

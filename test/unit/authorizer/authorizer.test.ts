@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RevocationKind, SigningKeyState } from '../../../common/tables';
+import { RevocationKind } from '../../../common/revocation-feed';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
-import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/config';
+import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import { flushDelayMs } from '../../../lambda/fanout/fan-out';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 

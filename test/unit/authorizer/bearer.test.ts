@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
 import { authorizationHeader, bearerToken } from '../../../lambda/core/authorizer/bearer';
 import { thrown } from './support/errors';

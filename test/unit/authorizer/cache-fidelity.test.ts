@@ -17,7 +17,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import type { HttpMethod, RouteRule, UnmatchedRoutes } from '../../../common/config';
+import type { HttpMethod, RouteRule, UnmatchedRoutes } from '../../../common/gateway-contract';
 import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
 import { methodArnParts, RoutePolicy } from '../../../lambda/core/authorizer/route-policy';
 import { AuthorizerResultCache, cacheKey } from '../../../local/authorizer-cache';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, Defaults, Env } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
+import { Defaults } from '../../../common/defaults';
+import { Env } from '../../../common/names';
 import { Tables } from '../../../common/tables';
 import { authorizerConfigFrom } from '../../../lambda/core/authorizer/authorizer-config';
 import { ConfigurationError } from '../../../lambda/core/shared/env';

@@ -1,6 +1,6 @@
 /** Where the authorizer's DynamoDB client connects, from the environment Lambda (or local mode) gives it. */
 import { describe, expect, it } from 'vitest';
-import { EndpointEnv } from '../../../common/config';
+import { EndpointEnv } from '../../../common/names';
 import { dynamoHttpOptionsFrom } from '../../../lambda/adapters/dynamodb-http/config';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SigningKeyState } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { KeyRingCache, type KeyRingEvent } from '../../../lambda/core/authorizer/key-ring-cache';
 import { FakeKeySource, NOW_MS, NOW_S } from './support/fixtures';
 import { generateTestKey } from './support/tokens';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../../common/config';
+import { METRICS_NAMESPACE } from '../../../common/names';
 import { Metric, MetricDimension, serviceName } from '../../../common/metrics';
 import { AuthorizerDetailMetric, EmfMetricsPublisher, REASON_DIMENSION } from '../../../lambda/authorizer/metrics-publisher';
 import type { TelemetrySnapshot } from '../../../lambda/authorizer/telemetry';

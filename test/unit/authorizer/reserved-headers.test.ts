@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../../../lambda/authorizer/telemetry';
 import { isReserved, reservedHeaderName } from '../../../lambda/core/authorizer/reserved-headers';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/config';
+import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/gateway-contract';
 import { authorizerEvent, harness, NOW_S } from './support/fixtures';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 

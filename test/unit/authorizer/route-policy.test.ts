@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, type RouteRule } from '../../../common/config';
+import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { methodArnParts, parseRouteRules, requestPath, requestPolicy, RoutePolicy, type RouteOutcome } from '../../../lambda/core/authorizer/route-policy';
 import { thrown } from './support/errors';

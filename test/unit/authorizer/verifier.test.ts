@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { SigningKeyState } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { AccessTokenVerifier } from '../../../lambda/core/authorizer/access-token-verifier';
 import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
 import { KeyRingCache } from '../../../lambda/core/authorizer/key-ring-cache';

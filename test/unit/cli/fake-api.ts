@@ -5,7 +5,7 @@
  * DynamoDB would do (the admin handler's own tests do that). Limits bodies go through the
  * admin function's own schema, so a body the real server would refuse is refused here.
  */
-import type { ClientLimits } from '../../../common/tables';
+import type { ClientLimits } from '../../../common/credential-items';
 import { parseInput } from '../../../lambda/core/admin/admin-input';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { effectiveLimits, LimitsBody, limitsFrom, planKind } from '../../../lambda/core/credentials/client-limits';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Env } from '../../../common/config';
+import { Env } from '../../../common/names';
 import { Tables } from '../../../common/tables';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { parseFlushStages, readFanoutConfig } from '../../../lambda/fanout/config';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { RevocationKind, type RevocationEntry } from '../../../common/tables';
+import { RevocationKind, type RevocationEntry } from '../../../common/revocation-feed';
 import { createFanout, type FanoutDeps } from '../../../lambda/fanout/fan-out';
 import type { AppendResult, RevocationFeedWriter } from '../../../lambda/adapters/revocation-feed-writer';
 import type { AuthorizerCacheFlusher, StageRef } from '../../../lambda/adapters/authorizer-cache-flusher';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Defaults, Limits } from '../../../common/config';
-import { RevocationKind, RING_HEAD_KID, RING_PARTITION } from '../../../common/tables';
+import { Defaults, Limits } from '../../../common/defaults';
+import { RevocationKind } from '../../../common/revocation-feed';
+import { RING_HEAD_KID, RING_PARTITION } from '../../../common/signing-key-items';
 import {
   MalformedStreamRecord,
   MAX_REVOKED_VALUE_BYTES,

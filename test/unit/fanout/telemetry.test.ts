@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../../common/config';
+import { METRICS_NAMESPACE } from '../../../common/names';
 import { Metric } from '../../../common/metrics';
-import { RevocationKind, type RevocationEntry } from '../../../common/tables';
+import { RevocationKind, type RevocationEntry } from '../../../common/revocation-feed';
 import { PowertoolsFanoutTelemetry } from '../../../lambda/fanout/telemetry';
 
 /** Powertools writes JSON log lines (warnings and errors to stderr) and EMF documents to stdout. */

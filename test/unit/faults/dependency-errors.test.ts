@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DependencyBudget } from '../../../common/config';
+import { DependencyBudget } from '../../../common/defaults';
 import { classifyDependencyError, dependencyFailure, retryAfterSeconds } from '../../../lambda/adapters/dependency-errors';
 import { DeadlineExceeded } from '../../../lambda/adapters/clients/deadline';
 import { DependencyUnavailable, TemporarilyUnavailable } from '../../../lambda/core/shared/issuance-errors';

@@ -1,6 +1,7 @@
 /** In-memory fakes of the issuance ports (our own interfaces), with call counts. */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { CredentialStatus, SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import type { AuditEvent, AuditLog } from '../../../lambda/core/shared/audit';
 import type { ApiKeyReader, ClientReader, StoredApiKey, StoredClient, TokenRecord, TokenWriter } from '../../../lambda/core/credentials/credentials';

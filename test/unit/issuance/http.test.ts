@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Limits } from '../../../common/config';
+import { Limits } from '../../../common/defaults';
 import {
   Conflict,
   DEFAULT_RETRY_AFTER_SECONDS,

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
-import { CredentialStatus, SigningKeyState, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/tables';
+import { CredentialStatus, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { newTokenId } from '../../../lambda/core/issuance/access-token';
 import { TOKEN_ID_PATTERN } from '../../../common/tokens';
 import { Issuer } from '../../../lambda/core/issuance/issuer';

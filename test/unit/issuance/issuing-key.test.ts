@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CachedRing, ISSUER_RING_CACHE_MS } from '../../../lambda/core/issuance/issuing-key';
 import { jwkSet } from '../../../lambda/core/issuance/jwks';
-import { SigningKeyState } from '../../../common/tables';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { ecSigningKey, FakeRing } from './fakes';
 
 describe('CachedRing', () => {

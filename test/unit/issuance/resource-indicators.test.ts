@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { CredentialStatus } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
 import { resolveServices } from '../../../common/services';
 import { Issuer } from '../../../lambda/core/issuance/issuer';
 import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/shared/issuance-errors';

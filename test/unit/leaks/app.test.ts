@@ -8,7 +8,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { Env } from '../../../common/config';
+import { Env } from '../../../common/names';
 import { GitHubHeader, LeakLimits, LeakPath } from '../../../common/leaks';
 import { Metric } from '../../../common/metrics';
 import { tableEnvironment, tableNames } from '../../../local/dynamodb';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakResponse } from '../../../common/leaks';
-import { CredentialStatus } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import type { AuditEvent } from '../../../lambda/core/shared/audit';
 import type { RevokeOutcome, StoredApiKey } from '../../../lambda/core/credentials/credentials';

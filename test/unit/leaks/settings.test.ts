@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Env } from '../../../common/config';
-import { functionSettings, readConfig, type SettingName } from '../../../lib/config';
+import { Env } from '../../../common/names';
+import { functionSettings } from '../../../lib/function-settings';
+import { readConfig } from '../../../lib/config';
+import type { SettingName } from '../../../lib/settings';
 import { apiKeyPrefixFrom } from '../../../lambda/core/shared/env';
 import { checkStartInput, parseConfigFile, StartInputError } from '../../../local/start-input';
 

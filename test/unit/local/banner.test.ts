@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, type RouteRule } from '../../../common/config';
+import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
 import { banner, isDefaultRoutes, type BannerInput } from '../../../local/banner';
 
 const BASE: BannerInput = {

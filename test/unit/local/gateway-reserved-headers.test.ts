@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader } from '../../../common/config';
+import { RESERVED_HEADER_PREFIX, UpstreamHeader } from '../../../common/gateway-contract';
 import { startEcho, type EchoServer } from '../../../local/echo';
 import { LOCAL_API } from '../../../local/events';
 import { LocalGateway } from '../../../local/gateway';

@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { LocalGateway, matchResource } from '../../../local/gateway';
+import { LocalGateway } from '../../../local/gateway';
+import { matchResource } from '../../../local/gateway-requests';
 import { startEcho, type EchoServer } from '../../../local/echo';
 import { ACCESS_LOG_FIELDS } from '../../../common/access-log';
 import { LOCAL_API } from '../../../local/events';

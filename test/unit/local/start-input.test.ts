@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, Defaults, Limits } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
+import { Defaults, Limits } from '../../../common/defaults';
 import { checkStartInput, parseCommandLine, parseConfigFile, readConfigFile, StartInputError } from '../../../local/start-input';
 
 const dirs: string[] = [];

@@ -2,7 +2,7 @@
  * In-memory fakes of the rotation core's own ports, with the same conditional semantics
  * as the DynamoDB and KMS adapters (which the integration tests run for real).
  */
-import type { SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import type { KeySpec } from '../../../common/tokens';
 import { ringTiming, type KeyUpdate, type RingTransition } from '../../../lambda/core/rotation/key-ring';
 import { RingConflict } from '../../../lambda/core/rotation/rotation-errors';
@@ -25,7 +25,7 @@ import type {
   WarningLog,
 } from '../../../lambda/core/rotation/rotation-ports';
 import { createRotationService, type RotationDependencies, type RotationService } from '../../../lambda/core/rotation/rotation-service';
-import { Defaults } from '../../../common/config';
+import { Defaults } from '../../../common/defaults';
 
 export class MemoryRingStore implements RingStore {
   private version = 0;

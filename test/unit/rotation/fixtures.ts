@@ -1,5 +1,5 @@
 /** Events and ring records shared by the rotation unit and integration tests. */
-import type { SigningKeyState, SigningKeyRecord } from '../../../common/tables';
+import type { SigningKeyState, SigningKeyRecord } from '../../../common/signing-key-items';
 
 /** What an EventBridge rule delivers to Lambda for a schedule. */
 export const SCHEDULED_EVENT = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Defaults, Limits, pendingPublicationSeconds, retiringVerificationSeconds } from '../../../common/config';
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { Defaults, Limits, pendingPublicationSeconds, retiringVerificationSeconds } from '../../../common/defaults';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import {
   assertWritable,
   generateKid,

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Defaults, Limits } from '../../../common/config';
-import { SigningKeyState, type SigningKeyRecord } from '../../../common/tables';
+import { Defaults, Limits } from '../../../common/defaults';
+import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { isVerifying } from '../../../lambda/core/rotation/signing-keys';
 import type { RotationRequest } from '../../../lambda/core/rotation/rotation-request';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Env, pendingPublicationSeconds } from '../../../common/config';
+import { Env } from '../../../common/names';
+import { pendingPublicationSeconds } from '../../../common/defaults';
 import { Tables } from '../../../common/tables';
 import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
 

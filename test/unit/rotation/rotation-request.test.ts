@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Env } from '../../../common/config';
+import { Env } from '../../../common/names';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';

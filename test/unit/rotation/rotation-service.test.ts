@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HygieneEvent } from '../../../common/config';
-import { SigningKeyState } from '../../../common/tables';
+import { HygieneEvent } from '../../../common/names';
+import { SigningKeyState } from '../../../common/signing-key-items';
 import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS, RECONCILE_MAX_KEYS } from '../../../lambda/core/rotation/rotation-reconcile';
 import { RingConflict, RotationStepFailed, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
 import { RotationMetric } from '../../../lambda/core/rotation/rotation-service';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT_LIMITS, Defaults, Limits } from '../../../common/config';
+import { DEFAULT_CLIENT_LIMITS, Defaults, Limits } from '../../../common/defaults';
 import { USAGE_KEY_PATTERN } from '../../../common/tokens';
 import { limitPatches } from '../../../lambda/adapters/usage-plans';
 import { effectiveLimits, LimitsBody, limitsFrom, planKind, sameLimits } from '../../../lambda/core/credentials/client-limits';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { importSPKI, jwtVerify } from 'jose';
 import { Claim } from '../../../common/tokens';
-import { CredentialStatus } from '../../../common/tables';
+import { CredentialStatus } from '../../../common/credential-items';
 import { Issuer } from '../../../lambda/core/issuance/issuer';
 import type { StoredClient } from '../../../lambda/core/credentials/credentials';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from '../issuance/fakes';

@@ -3,8 +3,8 @@
  * (`UsagePlanApi`) whose operations can be told to fail.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT_LIMITS } from '../../../common/config';
-import type { ClientLimits } from '../../../common/tables';
+import { DEFAULT_CLIENT_LIMITS } from '../../../common/defaults';
+import type { ClientLimits } from '../../../common/credential-items';
 import {
   UsageRegistrar,
   usageRegistrationConfigFrom,

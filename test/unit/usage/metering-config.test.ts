@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES, Env } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
+import { Env } from '../../../common/names';
 import { ANOMALY_DEFAULTS, ANOMALY_ENV, UsageEnv, UsageRetentionDefaults } from '../../../common/usage';
 import { readMeteringConfig } from '../../../lambda/metering/config';
 

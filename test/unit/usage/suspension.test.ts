@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { RevocationKind, parseSuspensionValue, suspensionValue } from '../../../common/tables';
+import { RevocationKind, parseSuspensionValue, suspensionValue } from '../../../common/revocation-feed';
 import { SuspensionContextKey } from '../../../common/usage';
 import type { Decision, Forbidden } from '../../../lambda/core/authorizer/authorizer';
 import { revocationFromRecord, type StreamTableNames } from '../../../lambda/core/revocation/revocation-events';

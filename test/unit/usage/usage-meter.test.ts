@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES } from '../../../common/config';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { DENIAL_REASONS } from '../../../common/usage';
 import {
   classify,

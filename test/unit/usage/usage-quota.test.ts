@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SECONDS_PER_DAY } from '../../../common/config';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import {
   meteredKeys,
   QuotaEnforcer,

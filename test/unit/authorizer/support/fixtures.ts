@@ -3,8 +3,9 @@
  * and builders for events and authorizers. Crypto is always real (see tokens.ts).
  */
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/config';
-import { feedPartition, feedSortKey, type RevocationKind, type SigningKeyRecord } from '../../../../common/tables';
+import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/gateway-contract';
+import { feedPartition, feedSortKey, type RevocationKind } from '../../../../common/revocation-feed';
+import type { SigningKeyRecord } from '../../../../common/signing-key-items';
 import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/authorizer/create-authorizer';
 import { resolveServices, type ServiceDefinition } from '../../../../common/services';
 import type { KeyRingEvent, KeyRingSource } from '../../../../lambda/core/authorizer/key-ring-cache';
@@ -56,7 +57,7 @@ export class FakeFeed implements RevocationFeedSource {
     return partitions.flatMap((p) => (this.byPartition.get(p) ?? []).filter((r) => r.seq > afterSeq));
   }
 
-  /** Appends an entry written at `writtenAtMs` (feed layout of common/tables.ts). */
+  /** Appends an entry written at `writtenAtMs` (feed layout of common/revocation-feed.ts). */
   add(kind: RevocationKind, value: string, writtenAtMs: number, purgeAt = Math.floor(writtenAtMs / 1000) + 3600): void {
     const partition = feedPartition(Math.floor(writtenAtMs / 1000), 0);
     const record: FeedRecord = { kind, value, revokedAtMs: writtenAtMs, purgeAt, seq: feedSortKey(writtenAtMs, `e${(this.counter += 1)}`) };

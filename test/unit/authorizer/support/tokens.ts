@@ -5,7 +5,7 @@
  * odd headers, corrupted parts).
  */
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { SigningKeyState, type SigningKeyRecord } from '../../../../common/tables';
+import { SigningKeyState, type SigningKeyRecord } from '../../../../common/signing-key-items';
 import { ACCESS_TOKEN_TYP, type JwsAlgorithm } from '../../../../common/tokens';
 
 export const ISSUER = 'https://tollgate.test';

@@ -1,0 +1,111 @@
+/**
+ * The names the CDK stack (and local mode) and the functions share: the environment
+ * variables through which configuration reaches the functions (docs/deploy.md#deploy), the
+ * local endpoint overrides, and the names of the AWS resources, events and metrics Tollgate
+ * creates or emits.
+ */
+
+/** Environment variables read by the functions. Table names: see `Tables[*].envVar`. */
+export const Env = {
+  issuer: 'TOLLGATE_ISSUER',
+  audience: 'TOLLGATE_AUDIENCE',
+  tokenTtlSeconds: 'TOLLGATE_TOKEN_TTL_SECONDS',
+  keySpec: 'TOLLGATE_KEY_SPEC',
+  /** JSON array of {@link RouteRule}. */
+  routes: 'TOLLGATE_ROUTES',
+  /** `deny` (default) or `allow`: what happens to a request that matches no route rule. */
+  unmatchedRoutes: 'TOLLGATE_UNMATCHED_ROUTES',
+  /** JSON array of services (`common/services.ts`); absent: one service from the single-service settings. */
+  services: 'TOLLGATE_SERVICES',
+  clockSkewSeconds: 'TOLLGATE_CLOCK_SKEW_SECONDS',
+  revocationPollMs: 'REVOCATION_POLL_MS',
+  revocationMaxStalenessS: 'REVOCATION_MAX_STALENESS_S',
+  keyRingRefreshSeconds: 'TOLLGATE_KEY_RING_REFRESH_SECONDS',
+  allowLogSampleRate: 'TOLLGATE_ALLOW_LOG_SAMPLE_RATE',
+  forwardBearerToken: 'TOLLGATE_FORWARD_BEARER_TOKEN',
+  rotationIntervalDays: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
+  keyDeletionWindowDays: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
+  expiryWarningDays: 'TOLLGATE_EXPIRY_WARNING_DAYS',
+  staleKeyDays: 'TOLLGATE_STALE_KEY_DAYS',
+  eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
+  /** Comma-separated `restApiId/stageName` pairs whose authorizer cache the fan-out flushes. */
+  flushStages: 'TOLLGATE_FLUSH_STAGES',
+  /** Name of the rotation function, which `POST /admin/signing-keys/rotate` invokes. */
+  rotationFunction: 'TOLLGATE_ROTATION_FUNCTION',
+  /**
+   * Local mode and tests only: a shorter `pending` window than {@link pendingPublicationSeconds}
+   * (which also waits out outside verifiers' JWKS caches). At least twice the ring refresh, so
+   * every authorizer has finished a refresh after the key was published before it signs.
+   */
+  pendingPublicationSeconds: 'TOLLGATE_PENDING_PUBLICATION_SECONDS',
+  /**
+   * Per-client throttling (admin function): the NAME of the usage plan clients with default
+   * limits share, looked up on {@link restApiId}/{@link stageName}. A name, not an id: the
+   * plan depends on the stage, which depends on the admin function's methods, so the
+   * function's environment cannot reference the plan's id (a circular dependency). All
+   * three absent turns usage-plan registration off (nothing is registered, responses say so).
+   */
+  defaultUsagePlanName: 'TOLLGATE_DEFAULT_USAGE_PLAN_NAME',
+  /** The REST API whose stage custom usage plans are attached to (admin function). */
+  restApiId: 'TOLLGATE_REST_API_ID',
+  /** The stage custom usage plans are attached to (admin function). */
+  stageName: 'TOLLGATE_STAGE_NAME',
+  /**
+   * Authorizer: the usage key (an API Gateway API key value in the default plan) returned
+   * as `usageIdentifierKey` for a token without a `uik` claim, so a client whose own
+   * registration failed is served on the default plan instead of refused by API Gateway.
+   */
+  fallbackUsageKey: 'TOLLGATE_FALLBACK_USAGE_KEY',
+  /**
+   * Rotation function: the id of the API Gateway client certificate the stage presents to the
+   * upstream, whose expiry each scheduled step reports (`UpstreamCertificateSecondsLeft`).
+   * Absent (local mode): nothing to watch.
+   */
+  upstreamCertificateId: 'TOLLGATE_UPSTREAM_CERTIFICATE_ID',
+  /**
+   * Leak function: where GitHub's secret-scanning public keys are listed (`secretScanningKeysUrl`).
+   * @default {@link GITHUB_SECRET_SCANNING_KEYS_URL}
+   */
+  secretScanningKeysUrl: 'TOLLGATE_SECRET_SCANNING_KEYS_URL',
+  /** Admin function: the prefix of new API keys (`apiKeyPrefix`; `common/tokens.ts`). */
+  apiKeyPrefix: 'TOLLGATE_API_KEY_PREFIX',
+  /** Rotation function: the certificate prepared to replace it, when one is (`prepareNextUpstreamCertificate`). */
+  nextUpstreamCertificateId: 'TOLLGATE_NEXT_UPSTREAM_CERTIFICATE_ID',
+} as const;
+
+/**
+ * Local mode and tests only: endpoint URLs that point an AWS client at a local stand-in
+ * (DynamoDB Local, the local KMS endpoint, the local server's Lambda/API Gateway/EventBridge
+ * stand-ins). Unset in AWS, where the SDK's own endpoints apply.
+ */
+export const EndpointEnv = {
+  dynamodb: 'TOLLGATE_DYNAMODB_ENDPOINT',
+  kms: 'TOLLGATE_KMS_ENDPOINT',
+  lambda: 'TOLLGATE_LAMBDA_ENDPOINT',
+  apigateway: 'TOLLGATE_APIGATEWAY_ENDPOINT',
+  events: 'TOLLGATE_EVENTS_ENDPOINT',
+} as const;
+
+/**
+ * Names of the API Gateway resources per-client throttling manages. Lookups also match the
+ * key's value or the plan's API stage, so two deployments in one account never adopt each
+ * other's resources (API Gateway does not make names unique).
+ */
+export const UsageNaming = {
+  /** `name` of a client's API Gateway API key (its value is the client's `usageKey`). */
+  apiKey: (clientId: string) => `tollgate-${clientId}`,
+  /** `name` of the usage plan of a client with custom limits. */
+  customPlan: (clientId: string) => `tollgate-client-${clientId}`,
+  /** Tag keys on the API keys and plans Tollgate creates. */
+  applicationTag: 'tollgate:application',
+  clientTag: 'tollgate:client',
+} as const;
+
+export const METRICS_NAMESPACE = 'Tollgate';
+
+/** EventBridge detail-types of the credential-hygiene events (no secrets in their detail). */
+export const HygieneEvent = {
+  source: 'tollgate',
+  keyExpiring: 'Tollgate API Key Expiring',
+  keyStale: 'Tollgate API Key Stale',
+} as const;

@@ -1,0 +1,87 @@
+/**
+ * Reading CDK context values: `-c name=value` strings or cdk.json values, each turned into a
+ * typed value or refused with a {@link ConfigError} naming the setting, and the near-miss
+ * check of context keys.
+ */
+import { nearMiss } from '../common/near-miss';
+import { ConfigError, SETTINGS, type SettingName } from './settings';
+
+export type Read = (setting: SettingName) => unknown;
+
+/** Context values from `-c name=value` arrive as strings; from cdk.json as JSON values. */
+export function present(read: Read, setting: SettingName): unknown {
+  const value = read(setting);
+  return value === undefined || value === null || value === '' ? undefined : value;
+}
+
+export function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function boolean(read: Read, setting: SettingName, fallback: boolean): boolean {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ConfigError(setting, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+export function oneOf<T extends string>(read: Read, setting: SettingName, allowed: readonly T[], fallback: T): T {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(setting, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+}
+
+export function text(read: Read, setting: SettingName, fallback: string | undefined, pattern: RegExp, rule: string): string | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !pattern.test(raw)) throw new ConfigError(setting, `${rule}, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+export function httpsUrl(read: Read, setting: SettingName, required: boolean): string | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) {
+    if (required) throw new ConfigError(setting, `is required: pass it with -c ${setting}=https://…`);
+    return undefined;
+  }
+  if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);
+  const url = new URL(raw);
+  if (url.protocol !== 'https:')
+    throw new ConfigError(setting, `must use https (the upstream receives the caller's identity headers), got ${JSON.stringify(raw)}`);
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(setting, `must not carry a query, fragment or credentials, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+/** The setting an unknown context key is a near miss of (same letters in another case, or one or two typos). */
+export function settingMeantBy(key: string): SettingName | undefined {
+  // CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`, `cli-telemetry`) are never near a setting's name.
+  if ((SETTINGS as readonly string[]).includes(key) || /[@:/-]/.test(key)) return undefined;
+  return nearMiss(key, SETTINGS, 8);
+}
+
+/** A JSON-valued setting (a JSON string from `-c`, a value from cdk.json), checked; undefined when absent. */
+export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
+  const raw = present(read, setting);
+  if (raw === undefined) return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const problem = problemOf(value);
+  if (problem) throw new ConfigError(setting, problem);
+  return value as T;
+}
