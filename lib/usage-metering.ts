@@ -6,7 +6,6 @@
  * (the batch is idempotent, so a replay from there counts nothing twice).
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import type { GatewayResponseOptions } from 'aws-cdk-lib/aws-apigateway';
 import { Alarm, CfnInsightRule, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -18,7 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
 import { Env } from '../common/names';
-import { DENIAL_REASONS, SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
+import { DENIAL_REASONS } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
@@ -176,26 +175,4 @@ export class UsageMetering extends Construct {
     );
     return alarms;
   }
-}
-
-/**
- * The ACCESS_DENIED gateway response, made to answer a suspended client as the local gateway
- * does: API Gateway renders gateway-response templates with `$context.authorizer.*` from the
- * authorizer's Deny, so the template picks the suspension's body by the context's `error` and
- * adds `retry_after` from its `retryAfter`; any other Deny keeps the scope refusal's body.
- * The status and the static headers stay those of ACCESS_DENIED (403).
- */
-export function withSuspensionBodies(response: GatewayResponseOptions): GatewayResponseOptions {
-  const otherwise = response.templates?.['application/json'];
-  if (otherwise === undefined) throw new Error('the ACCESS_DENIED gateway response has no JSON template');
-  const error = `$context.authorizer.${SuspensionContextKey.error}`;
-  const retryAfter = `$context.authorizer.${SuspensionContextKey.retryAfter}`;
-  const body = (refusal: { readonly body: { readonly error: string; readonly error_description: string } }) =>
-    `{"error":"${refusal.body.error}","error_description":"${refusal.body.error_description}","retry_after":"${retryAfter}"}`;
-  const template = [
-    `#if("${error}" == "quota_exceeded")${body(SUSPENDED_RESPONSES.quota_exceeded)}`,
-    `#elseif("${error}" == "suspended")${body(SUSPENDED_RESPONSES.suspended)}`,
-    `#else${otherwise}#end`,
-  ].join('');
-  return { ...response, templates: { 'application/json': template } };
 }

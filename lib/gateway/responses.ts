@@ -18,7 +18,7 @@ import {
   QUOTA_EXCEEDED,
   THROTTLED,
 } from '../../common/gateway-responses';
-import { withSuspensionBodies } from '../usage-metering';
+import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../../common/usage';
 
 /** A refusal API Gateway renders itself: status, static headers, JSON body. */
 export interface Refusal {
@@ -84,4 +84,26 @@ export function addGatewayResponses(api: RestApi): void {
     // A suspended client's Deny is an ACCESS_DENIED too: its body names the suspension (docs/usage.md).
     api.addGatewayResponse(type.responseType, type === ResponseType.ACCESS_DENIED ? withSuspensionBodies(response) : response);
   }
+}
+
+/**
+ * The ACCESS_DENIED gateway response, made to answer a suspended client as the local gateway
+ * does: API Gateway renders gateway-response templates with `$context.authorizer.*` from the
+ * authorizer's Deny, so the template picks the suspension's body by the context's `error` and
+ * adds `retry_after` from its `retryAfter`; any other Deny keeps the scope refusal's body.
+ * The status and the static headers stay those of ACCESS_DENIED (403).
+ */
+export function withSuspensionBodies(response: GatewayResponseOptions): GatewayResponseOptions {
+  const otherwise = response.templates?.['application/json'];
+  if (otherwise === undefined) throw new Error('the ACCESS_DENIED gateway response has no JSON template');
+  const error = `$context.authorizer.${SuspensionContextKey.error}`;
+  const retryAfter = `$context.authorizer.${SuspensionContextKey.retryAfter}`;
+  const body = (refusal: { readonly body: { readonly error: string; readonly error_description: string } }) =>
+    `{"error":"${refusal.body.error}","error_description":"${refusal.body.error_description}","retry_after":"${retryAfter}"}`;
+  const template = [
+    `#if("${error}" == "quota_exceeded")${body(SUSPENDED_RESPONSES.quota_exceeded)}`,
+    `#elseif("${error}" == "suspended")${body(SUSPENDED_RESPONSES.suspended)}`,
+    `#else${otherwise}#end`,
+  ].join('');
+  return { ...response, templates: { 'application/json': template } };
 }
