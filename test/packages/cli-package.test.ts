@@ -6,50 +6,15 @@
  * the repository's CLI prints it. Child processes run asynchronously: the stack lives in this
  * process and must keep serving.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replaceDemoKey, type DemoKey } from '../../local/demo-key';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { buildPackAndInstall, exec, ok, REPO, type PackEntry } from '../support/packed-package';
 import { tempDirs } from '../support/temp-dirs';
 
-const run = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const packageDir = join(repo, 'packages', 'cli');
 const tempDir = tempDirs('tollgate-cli-package-');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command to completion without throwing on a non-zero exit. */
-async function exec(file: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(file, args, { cwd, env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) };
-  }
-}
-
-async function ok(file: string, args: readonly string[], cwd: string): Promise<string> {
-  const result = await exec(file, args, cwd);
-  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-interface PackEntry {
-  readonly filename: string;
-  readonly size: number;
-  readonly unpackedSize: number;
-  readonly files: readonly { readonly path: string }[];
-}
 
 /** The commands `tollgate --help` must list. */
 const COMMANDS = ['keys', 'tokens', 'clients', 'limits', 'usage', 'anomalies', 'signing-keys', 'token', 'smoke', 'scan', 'scanner-rules', 'leak-response'];
@@ -58,17 +23,12 @@ describe('@tollgate/cli, packed and installed into a fresh project', () => {
   let stack: LocalStack | undefined;
   let app: string;
   let bin: string;
+  let packageDir: string;
   let packed: PackEntry;
   let demo: DemoKey;
 
   beforeAll(async () => {
-    // Only this package: the client's test may be building and packing its own at the same time.
-    await ok('npm', ['run', 'build', '--', 'cli'], repo);
-    const packDir = tempDir('pack-');
-    [packed] = JSON.parse(await ok('npm', ['pack', '--json', '--pack-destination', packDir], packageDir)) as [PackEntry];
-    app = tempDir('app-');
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'fixture-operator', private: true }, null, 2)}\n`);
-    await ok('npm', ['install', '--offline', '--no-audit', '--no-fund', join(packDir, packed.filename)], app);
+    ({ packageDir, packed, app } = await buildPackAndInstall('cli', tempDir('pack-'), tempDir('app-'), { name: 'fixture-operator' }));
     bin = join(app, 'node_modules', '.bin', 'tollgate');
     stack = await startLocalStack({ port: 0, dataDir: tempDir('state-'), fresh: true, log: () => undefined });
     demo = await replaceDemoKey(stack);
@@ -126,7 +86,7 @@ describe('@tollgate/cli, packed and installed into a fresh project', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     // The repository's own entry point (`npx tollgate` in a clone), from the same folder.
-    const fromRepo = await exec(process.execPath, [join(repo, 'cli', 'tollgate.mjs'), ...args], app, { TOLLGATE_URL: '', TOLLGATE_ADMIN_TOKEN: '' });
+    const fromRepo = await exec(process.execPath, [join(REPO, 'cli', 'tollgate.mjs'), ...args], app, { TOLLGATE_URL: '', TOLLGATE_ADMIN_TOKEN: '' });
     expect(fromRepo.code).toBe(2);
     expect(result.stderr).toBe(fromRepo.stderr);
     expect(result.stderr).toBe('tollgate: --url must be an http(s) URL: ftp://x\n');

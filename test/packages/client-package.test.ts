@@ -8,53 +8,18 @@
  *   a deliberate misuse in a second file is refused, so the check is known to be able to fail.
  * Child processes run asynchronously: the stack lives in this process and must keep serving.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi } from '../../client/admin-api';
 import { bearerAuth } from '../../client/admin-auth';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { buildPackAndInstall, exec, ok, type PackEntry } from '../support/packed-package';
 import { tempDirs } from '../support/temp-dirs';
 
-const run = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const packageDir = join(repo, 'packages', 'client');
 const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
 const tempDir = tempDirs('tollgate-client-package-');
-
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command to completion without throwing on a non-zero exit. */
-async function exec(file: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(file, args, { cwd, env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) };
-  }
-}
-
-async function ok(file: string, args: readonly string[], cwd: string): Promise<string> {
-  const result = await exec(file, args, cwd);
-  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-interface PackEntry {
-  readonly filename: string;
-  readonly size: number;
-  readonly unpackedSize: number;
-  readonly files: readonly { readonly path: string }[];
-}
 
 /** Calls the protected route through the installed package; prints what happened as JSON. */
 const CALL_FIXTURE = `import { ApiKeysRejected, TollgateClient } from '@tollgate/client';
@@ -122,16 +87,11 @@ describe('@tollgate/client, packed and installed into a fresh project', () => {
   let stack: LocalStack | undefined;
   let admin: AdminApi;
   let app: string;
+  let packageDir: string;
   let packed: PackEntry;
 
   beforeAll(async () => {
-    // Only this package: the CLI's test may be building and packing its own at the same time.
-    await ok('npm', ['run', 'build', '--', 'client'], repo);
-    const packDir = tempDir('pack-');
-    [packed] = JSON.parse(await ok('npm', ['pack', '--json', '--pack-destination', packDir], packageDir)) as [PackEntry];
-    app = tempDir('app-');
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'fixture-service', private: true, type: 'module' }, null, 2)}\n`);
-    await ok('npm', ['install', '--offline', '--no-audit', '--no-fund', join(packDir, packed.filename)], app);
+    ({ packageDir, packed, app } = await buildPackAndInstall('client', tempDir('pack-'), tempDir('app-'), { name: 'fixture-service', type: 'module' }));
     stack = await startLocalStack({ port: 0, dataDir: tempDir('state-'), fresh: true, log: () => undefined });
     admin = new AdminApi({ baseUrl: stack.url, auth: bearerAuth(stack.adminToken) });
   }, 240_000);
