@@ -1,24 +1,18 @@
 /**
  * Tollgate's deployment settings (docs/deploy.md#deploy): read once from CDK context by the app,
  * checked here, and handed to the stacks as one typed value (`lib/settings.ts`). Every failure
- * names the setting, so `cdk synth` tells the operator exactly what to fix. Defaults and bounds
- * come from `common/defaults.ts` and `common/setting-checks.ts`, the same values the functions
- * check at cold start; the generic context readers are in `lib/context-readers.ts`, what each
- * function receives from them in `lib/function-settings.ts`.
+ * names the setting, so `cdk synth` tells the operator exactly what to fix. Each setting is
+ * declared in `common/settings.ts`: the plain ones are read from their descriptor alone
+ * (`plainSetting`, `lib/context-readers.ts`), the custom ones by {@link CUSTOM_READERS} below,
+ * and the rules that relate settings ({@link SETTING_RULES}) run once all are read. What each
+ * function receives from them is in `lib/function-settings.ts`.
  */
 import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
 import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
-import {
-  Defaults,
-  GITHUB_SECRET_SCANNING_KEYS_URL,
-  Limits,
-  pendingPublicationSeconds,
-  retiringVerificationSeconds,
-  SECONDS_PER_DAY,
-  SettingBounds,
-} from '../common/defaults';
-import { DEFAULT_API_KEY_PREFIX, KEY_SPECS, apiKeyPrefixProblem, isKeySpec, type KeySpec } from '../common/tokens';
+import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../common/defaults';
+import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
+import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, type SettingDescriptor } from '../common/settings';
 import {
   anomalySettingsFrom,
   RETENTION_KEYS,
@@ -27,12 +21,9 @@ import {
   usageRetentionProblem,
   type AnomalySettings,
 } from '../common/usage';
-import { boolean, httpsUrl, integer, jsonSetting, oneOf, present, type Read, settingMeantBy, text } from './context-readers';
-import { ConfigError, type TollgateConfig } from './settings';
+import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
+import { ConfigError, type SettingName, type TollgateConfig } from './settings';
 
-/** API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters. */
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+$/;
 /**
  * What `aws:PrincipalArn` holds for a signed caller: an IAM role (also for its sessions),
  * a user, or the account root, always with the account id. `*` and `?` (ArnLike wildcards)
@@ -54,6 +45,95 @@ export function minRotationIntervalDays(): number {
   return Math.max(1, Math.ceil(overlapSeconds / SECONDS_PER_DAY));
 }
 
+type Config = { -readonly [K in keyof TollgateConfig]: TollgateConfig[K] };
+type CustomName = Extract<SettingDescriptor, { kind: 'custom' }>['name'];
+
+/**
+ * The readers of the custom settings, each returning the part of the configuration it
+ * fills. `services` first: whether it is given decides whether `upstreamUrl` is required.
+ */
+const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partial<Config>) => Partial<Config> } = {
+  services: (read) => {
+    const list = services(read);
+    return { servicesConfigured: list !== undefined, ...(list && { services: list }) };
+  },
+  upstreamUrl: (read, config) => {
+    const url = httpsUrl(read, 'upstreamUrl', !config.servicesConfigured)?.replace(/\/+$/, '');
+    return url ? { upstreamUrl: url } : {};
+  },
+  routes: (read) => ({ routes: jsonSetting<RouteRule[]>(read, 'routes', routeRulesProblem) ?? DEFAULT_ROUTES }),
+  issuer: (read) => {
+    const url = httpsUrl(read, 'issuer', false);
+    return url ? { issuer: url } : {};
+  },
+  operatorPrincipals: (read) => {
+    const patterns = readOperatorPrincipals(read);
+    return patterns ? { operatorPrincipals: patterns } : {};
+  },
+  apiKeyPrefix: (read) => ({ apiKeyPrefix: apiKeyPrefix(read) }),
+  secretScanningKeysUrl: (read) => ({ secretScanningKeysUrl: secretScanningKeysUrl(read) }),
+  usageMinuteRetentionDays: (read) => usageRetention(read),
+  anomalyDetection: (read) => ({ anomalyDetection: anomalyDetection(read) }),
+};
+
+/**
+ * Checks that relate settings to each other, run in order once every setting is read; each
+ * may refuse (naming its setting) or settle a value that depends on another.
+ */
+export const SETTING_RULES: readonly { readonly settings: readonly SettingName[]; readonly apply: (config: Config, read: Read) => void }[] = [
+  {
+    // A decision cached just before `exp` is reused for the whole TTL: the TTL and the skew together bound acceptance after expiry.
+    settings: ['authorizerCacheTtlSeconds'],
+    apply: (config) => {
+      const problem = authorizerCacheTtlProblem(config.authorizerCacheTtlSeconds);
+      if (problem) throw new ConfigError('authorizerCacheTtlSeconds', `${problem}, got ${config.authorizerCacheTtlSeconds}`);
+    },
+  },
+  {
+    settings: ['rotationIntervalDays'],
+    apply: (config) => {
+      const min = minRotationIntervalDays();
+      if (config.rotationIntervalDays >= min) return;
+      throw new ConfigError(
+        'rotationIntervalDays',
+        `must be at least ${min}: a new key is published for ${pendingPublicationSeconds()} s before it signs and ` +
+          `the old one verifies for ${retiringVerificationSeconds()} s after (maximum token lifetime plus skew), got ${config.rotationIntervalDays}`,
+      );
+    },
+  },
+  {
+    // Bounded above by the token lifetime: a view older than that could let a revoked token live out its life.
+    settings: ['revocationViewMaxStaleSeconds', 'tokenTtlSeconds'],
+    apply: (config, read) => {
+      const ttl = config.tokenTtlSeconds;
+      if (present(read, 'revocationViewMaxStaleSeconds') === undefined) config.revocationViewMaxStaleSeconds = Math.min(maxStaleSetting.default, ttl);
+      if (config.revocationViewMaxStaleSeconds <= ttl) return;
+      throw new ConfigError(
+        'revocationViewMaxStaleSeconds',
+        `must not exceed tokenTtlSeconds (${ttl}), got ${config.revocationViewMaxStaleSeconds}: a token revoked during a feed outage would be accepted for up to its whole lifetime`,
+      );
+    },
+  },
+  {
+    // A stage has one web ACL: the operator's own wins, and the rule belongs in it (docs/deploy.md gives it).
+    settings: ['leakRevokeRateLimitPerIp', 'wafWebAclArn'],
+    apply: (config) => {
+      if (config.leakRevokeRateLimitPerIp === undefined || !config.wafWebAclArn) return;
+      throw new ConfigError(
+        'leakRevokeRateLimitPerIp',
+        'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead',
+      );
+    },
+  },
+  {
+    // The single-service form is one service made of `upstreamUrl`, `routes` and `audience`.
+    settings: ['services', 'upstreamUrl', 'routes', 'audience'],
+    apply: (config) => {
+      if (!config.servicesConfigured) config.services = [singleService({ upstreamUrl: config.upstreamUrl!, routes: config.routes, audience: config.audience })];
+    },
+  },
+];
+
 /**
  * Reads and checks every setting; throws {@link ConfigError} naming the first bad one.
  * `contextKeys`, every context key given (cdk.json and `-c`), lets it refuse a near miss of
@@ -64,59 +144,17 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     const meant = settingMeantBy(key);
     if (meant) throw new ConfigError(meant, `is spelled "${key}" in the context; setting names are case-sensitive`);
   }
-  const configuredServices = services(read);
-  const upstreamUrl = httpsUrl(read, 'upstreamUrl', configuredServices === undefined);
-  const issuer = httpsUrl(read, 'issuer', false);
-  const wafWebAclArn = text(read, 'wafWebAclArn', undefined, WEB_ACL_ARN, 'must be the ARN of a regional WAFv2 web ACL');
-  const operatorPrincipals = readOperatorPrincipals(read);
-  const authorizerCacheTtlSeconds = integer(read, 'authorizerCacheTtlSeconds', Defaults.authorizerCacheTtlSeconds, 0, Limits.authorizerCacheTtlSecondsMax);
-  const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds);
-  if (cacheProblem) throw new ConfigError('authorizerCacheTtlSeconds', `${cacheProblem}, got ${authorizerCacheTtlSeconds}`);
-  const routeRules = routes(read);
-  const audience = text(read, 'audience', Defaults.audience, /^\S{1,256}$/, 'must be 1–256 characters without whitespace')!;
-  const trimmedUpstream = upstreamUrl?.replace(/\/+$/, '');
-  const tokenTtlSeconds = integer(read, 'tokenTtlSeconds', Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax);
-  return {
-    ...(trimmedUpstream && { upstreamUrl: trimmedUpstream }),
-    routes: routeRules,
-    services: configuredServices ?? [singleService({ upstreamUrl: trimmedUpstream!, routes: routeRules, audience })],
-    servicesConfigured: configuredServices !== undefined,
-    unmatchedRoutes: oneOf(read, 'unmatchedRoutes', ['deny', 'allow'] as const, Defaults.unmatchedRoutes),
-    tokenTtlSeconds,
-    keySpec: keySpec(read),
-    rotationIntervalDays: rotationIntervalDays(read),
-    keyDeletionWindowDays: integer(
-      read,
-      'keyDeletionWindowDays',
-      Defaults.keyDeletionWindowDays,
-      Limits.keyDeletionWindowDaysMin,
-      Limits.keyDeletionWindowDaysMax,
-    ),
-    authorizerCacheTtlSeconds,
-    revocationPollMs: integer(read, 'revocationPollMs', Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
-    revocationViewMaxStaleSeconds: revocationViewMaxStaleSeconds(read, tokenTtlSeconds),
-    stageName: text(read, 'stageName', Defaults.stageName, STAGE_NAME, 'must be 1–128 letters, digits, "-" or "_"')!,
-    ...(issuer && { issuer }),
-    audience,
-    expiryWarningDays: integer(read, 'expiryWarningDays', Defaults.expiryWarningDays, 1, SettingBounds.hygieneDaysMax),
-    staleKeyDays: integer(read, 'staleKeyDays', Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
-    forwardBearerToken: boolean(read, 'forwardBearerToken', Defaults.forwardBearerToken),
-    ...(wafWebAclArn && { wafWebAclArn }),
-    ...(operatorPrincipals && { operatorPrincipals }),
-    upstreamCertificateGeneration: integer(
-      read,
-      'upstreamCertificateGeneration',
-      Defaults.upstreamCertificateGeneration,
-      1,
-      SettingBounds.upstreamCertificateGenerationMax,
-    ),
-    prepareNextUpstreamCertificate: boolean(read, 'prepareNextUpstreamCertificate', false),
-    apiKeyPrefix: apiKeyPrefix(read),
-    secretScanningKeysUrl: secretScanningKeysUrl(read),
-    ...leakRevokeRateLimit(read, wafWebAclArn),
-    ...usageRetention(read),
-    anomalyDetection: anomalyDetection(read),
-  };
+  const config: Partial<Config> = {};
+  for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
+    if (setting.kind === 'custom') {
+      Object.assign(config, CUSTOM_READERS[setting.name as CustomName]?.(read, config));
+      continue;
+    }
+    const value = plainSetting(read, setting);
+    if (value !== undefined) Object.assign(config, { [setting.name]: value });
+  }
+  for (const rule of SETTING_RULES) rule.apply(config as Config, read);
+  return config as TollgateConfig;
 }
 
 /** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
@@ -148,31 +186,6 @@ function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetention
   return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
-/** Bounded above by the token lifetime: a view older than that could let a revoked token live out its life. */
-function revocationViewMaxStaleSeconds(read: Read, tokenTtlSeconds: number): number {
-  const value = integer(
-    read,
-    'revocationViewMaxStaleSeconds',
-    Math.min(Defaults.revocationMaxStalenessS, tokenTtlSeconds),
-    Limits.revocationViewMaxStaleSecondsMin,
-    Limits.tokenTtlSecondsMax,
-  );
-  if (value > tokenTtlSeconds) {
-    throw new ConfigError(
-      'revocationViewMaxStaleSeconds',
-      `must not exceed tokenTtlSeconds (${tokenTtlSeconds}), got ${value}: a token revoked during a feed outage would be accepted for up to its whole lifetime`,
-    );
-  }
-  return value;
-}
-
-function keySpec(read: Read): KeySpec {
-  const raw = present(read, 'keySpec');
-  if (raw === undefined) return Defaults.keySpec;
-  if (!isKeySpec(raw)) throw new ConfigError('keySpec', `must be one of ${KEY_SPECS.join(', ')}, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
 function secretScanningKeysUrl(read: Read): string {
   const raw = present(read, 'secretScanningKeysUrl');
   if (raw === undefined) return GITHUB_SECRET_SCANNING_KEYS_URL;
@@ -182,42 +195,12 @@ function secretScanningKeysUrl(read: Read): string {
   return raw as string;
 }
 
-/** AWS WAF's bounds for a rate-based rule's limit (requests per evaluation window, per IP). */
-export const WAF_RATE_LIMIT_MIN = 10;
-export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
-
-function leakRevokeRateLimit(read: Read, wafWebAclArn: string | undefined): { leakRevokeRateLimitPerIp?: number } {
-  if (present(read, 'leakRevokeRateLimitPerIp') === undefined) return {};
-  const limit = integer(read, 'leakRevokeRateLimitPerIp', 0, WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX);
-  if (wafWebAclArn) {
-    // A stage has one web ACL: the operator's own wins, and the rule belongs in it (docs/deploy.md gives it).
-    throw new ConfigError(
-      'leakRevokeRateLimitPerIp',
-      'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead',
-    );
-  }
-  return { leakRevokeRateLimitPerIp: limit };
-}
-
 function apiKeyPrefix(read: Read): string {
   const raw = present(read, 'apiKeyPrefix');
   if (raw === undefined) return DEFAULT_API_KEY_PREFIX;
   const problem = apiKeyPrefixProblem(raw);
   if (problem) throw new ConfigError('apiKeyPrefix', problem);
   return raw as string;
-}
-
-function rotationIntervalDays(read: Read): number {
-  const days = integer(read, 'rotationIntervalDays', Defaults.rotationIntervalDays, 0, SettingBounds.rotationIntervalDaysMax);
-  const min = minRotationIntervalDays();
-  if (days < min) {
-    throw new ConfigError(
-      'rotationIntervalDays',
-      `must be at least ${min}: a new key is published for ${pendingPublicationSeconds()} s before it signs and ` +
-        `the old one verifies for ${retiringVerificationSeconds()} s after (maximum token lifetime plus skew), got ${days}`,
-    );
-  }
-  return days;
 }
 
 /**
@@ -292,8 +275,4 @@ function services(read: Read): readonly ServiceDefinition[] | undefined {
     );
   }
   return list.map((service) => ({ ...service, upstreamUrl: service.upstreamUrl!.replace(/\/+$/, '') }));
-}
-
-function routes(read: Read): readonly RouteRule[] {
-  return jsonSetting<RouteRule[]>(read, 'routes', routeRulesProblem) ?? DEFAULT_ROUTES;
 }

@@ -4,6 +4,7 @@
  * check of context keys.
  */
 import { nearMiss } from '../common/near-miss';
+import type { SettingDescriptor } from '../common/settings';
 import { ConfigError, SETTINGS, type SettingName } from './settings';
 
 export type Read = (setting: SettingName) => unknown;
@@ -20,6 +21,16 @@ export function integer(read: Read, setting: SettingName, fallback: number, min:
   const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function number(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
+  const raw = present(read, setting);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(setting, `must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -84,4 +95,21 @@ export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (val
   const problem = problemOf(value);
   if (problem) throw new ConfigError(setting, problem);
   return value as T;
+}
+
+/** A setting that needs no reader of its own, read as its descriptor says; undefined when absent without a default. */
+export function plainSetting(read: Read, setting: Exclude<SettingDescriptor, { kind: 'custom' }>): unknown {
+  const name = setting.name as SettingName;
+  switch (setting.kind) {
+    case 'integer':
+      return present(read, name) === undefined ? setting.default : integer(read, name, 0, setting.min, setting.max);
+    case 'number':
+      return number(read, name, setting.default, setting.min, setting.max);
+    case 'boolean':
+      return boolean(read, name, setting.default);
+    case 'choice':
+      return oneOf(read, name, setting.values, setting.default);
+    case 'text':
+      return text(read, name, setting.default, setting.pattern, setting.rule);
+  }
 }

@@ -1,12 +1,27 @@
 /**
  * The settings each function receives in its environment, derived from the checked
- * deployment settings.
+ * deployment settings and their descriptors (`common/settings.ts`: `env` and `readBy`).
  */
-import { Env } from '../common/names';
 import type { FunctionName } from '../common/functions';
 import { servicesEnvironment } from '../common/services';
-import { ANOMALY_ENV, UsageEnv } from '../common/usage';
+import { SETTING_DESCRIPTORS, type SettingDescriptor, type SettingName } from '../common/settings';
 import type { TollgateConfig } from './settings';
+
+/**
+ * Settings whose value in the environment is not simply their own value, encoded: the
+ * services' JSON without the upstream URLs (which only the stack needs), only when
+ * `services` was set; the route rules, which the metering function always labels requests
+ * by, but the authorizer and token function only read in the single-service form.
+ */
+const ENCODINGS: { readonly [N in SettingName]?: (config: TollgateConfig, fn: FunctionName) => string | undefined } = {
+  services: (config) => (config.servicesConfigured ? servicesEnvironment(config.services) : undefined),
+  routes: (config, fn) => (fn === 'metering' || !config.servicesConfigured ? JSON.stringify(config.routes) : undefined),
+};
+
+/** A value as its function reads it back: strings as they are, numbers and switches as text, the rest as JSON. */
+export function encodeSetting(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+}
 
 /**
  * The settings each function reads from its environment (table names and wiring that
@@ -14,42 +29,14 @@ import type { TollgateConfig } from './settings';
  * added where those resources are made).
  */
 export function functionSettings(config: TollgateConfig): { readonly [K in FunctionName]: Readonly<Record<string, string>> } {
-  return {
-    authorizer: {
-      [Env.audience]: config.audience,
-      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
-      [Env.unmatchedRoutes]: config.unmatchedRoutes,
-      [Env.revocationPollMs]: String(config.revocationPollMs),
-      [Env.revocationMaxStalenessS]: String(config.revocationViewMaxStaleSeconds),
-    },
-    token: {
-      [Env.audience]: config.audience,
-      // The token function publishes the services' scopes in its discovery metadata.
-      ...(config.servicesConfigured ? { [Env.services]: servicesEnvironment(config.services) } : { [Env.routes]: JSON.stringify(config.routes) }),
-      [Env.tokenTtlSeconds]: String(config.tokenTtlSeconds),
-    },
-    admin: {
-      [Env.apiKeyPrefix]: config.apiKeyPrefix,
-      // Per-service grants are checked against the services' scopes.
-      ...(config.servicesConfigured && { [Env.services]: servicesEnvironment(config.services) }),
-    },
-    leaks: { [Env.secretScanningKeysUrl]: config.secretScanningKeysUrl },
-    // The fan-out times its authorizer-cache flush to one authorizer poll after the feed write.
-    fanout: { [Env.revocationPollMs]: String(config.revocationPollMs) },
-    rotation: {
-      [Env.keySpec]: config.keySpec,
-      [Env.rotationIntervalDays]: String(config.rotationIntervalDays),
-      [Env.keyDeletionWindowDays]: String(config.keyDeletionWindowDays),
-      [Env.expiryWarningDays]: String(config.expiryWarningDays),
-      [Env.staleKeyDays]: String(config.staleKeyDays),
-    },
-    // Requests are counted under the same route rules the authorizer decides by.
-    metering: {
-      [Env.routes]: JSON.stringify(config.routes),
-      [UsageEnv.minuteDays]: String(config.usageMinuteRetentionDays),
-      [UsageEnv.hourDays]: String(config.usageHourRetentionDays),
-      [UsageEnv.dayDays]: String(config.usageDayRetentionDays),
-      [ANOMALY_ENV]: JSON.stringify(config.anomalyDetection),
-    },
-  };
+  const settings: Record<FunctionName, Record<string, string>> = { authorizer: {}, token: {}, admin: {}, leaks: {}, fanout: {}, rotation: {}, metering: {} };
+  for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
+    if (setting.env === undefined) continue;
+    for (const fn of setting.readBy ?? []) {
+      const encode = ENCODINGS[setting.name as SettingName];
+      const value = encode ? encode(config, fn) : config[setting.name as keyof TollgateConfig];
+      if (value !== undefined) settings[fn][setting.env] = encodeSetting(value);
+    }
+  }
+  return settings;
 }
