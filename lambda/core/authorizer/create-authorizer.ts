@@ -6,13 +6,28 @@
 import { Limits } from '../../../common/defaults';
 import { AccessTokenVerifier } from './access-token-verifier';
 import { Authorizer } from './authorizer';
-import type { AuthorizerConfig } from './authorizer-config';
 import { KeyRingCache, type KeyRingEvent, type KeyRingSource } from './key-ring-cache';
 import { RevocationView, type RevocationFeedSource, type RevocationViewEvent } from '../revocation/revocation-view';
-import { resolveServices, singleService } from '../../../common/services';
+import { resolveServices, singleService, type ResolvedService } from '../../../common/services';
+import type { RouteRule, UnmatchedRoutes } from '../../../common/gateway-contract';
 import { ServiceRouter } from './service-router';
 
-export type AuthorizerSettings = Omit<AuthorizerConfig, 'tables' | 'allowLogSampleRate'>;
+/** What the core needs of the authorizer's settings (`lambda/authorizer/config.ts` reads them). */
+export interface AuthorizerSettings {
+  readonly issuer: string;
+  /** The single-service form: its audience, routes and fallback. */
+  readonly audience: string;
+  readonly clockSkewSeconds: number;
+  readonly routes: readonly RouteRule[];
+  readonly unmatchedRoutes: UnmatchedRoutes;
+  /** From `TOLLGATE_SERVICES`; absent: the one service of `audience`, `routes` and `unmatchedRoutes`. */
+  readonly services?: readonly ResolvedService[];
+  readonly revocationPollMs: number;
+  readonly revocationMaxStalenessS: number;
+  readonly keyRingRefreshSeconds: number;
+  /** `usageIdentifierKey` for tokens without a `uik` claim; absent: none (usage plans not in force). */
+  readonly fallbackUsageKey?: string;
+}
 
 export interface AuthorizerPorts {
   readonly keySource: KeyRingSource;

@@ -3,7 +3,7 @@ import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { Defaults } from '../../../common/defaults';
 import { Env } from '../../../common/names';
 import { Tables } from '../../../common/tables';
-import { authorizerConfigFrom } from '../../../lambda/core/authorizer/authorizer-config';
+import { authorizerConfigFrom } from '../../../lambda/authorizer/config';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { RoutePolicy } from '../../../lambda/core/authorizer/route-policy';
 
