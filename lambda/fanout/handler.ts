@@ -1,31 +1,9 @@
 /**
- * The revocation fan-out: DynamoDB stream batches from the API-key, client, token and
- * signing-key tables in, revocation-feed entries and authorizer-cache flushes out
- * (docs/revocation.md). Configuration and clients are built once per execution environment.
+ * Lambda entry point of the revocation fan-out: a DynamoDB stream batch in, the partial
+ * batch failures out (`fan-out.ts`). `app.ts` wires it once at cold start; `config.ts` reads
+ * the settings.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { apiGatewayClient } from '../adapters/clients/api-gateway';
-import { documentClient } from '../adapters/clients/dynamodb';
-import { ApiGatewayAuthorizerCacheFlusher } from '../adapters/authorizer-cache-flusher';
-import { DynamoRevocationFeedWriter } from '../adapters/revocation-feed-writer';
-import { readFanoutConfig } from './config';
-import { createFanout, flushDelayMs } from './fan-out';
-import { PowertoolsFanoutTelemetry } from './telemetry';
-
-const config = readFanoutConfig(process.env);
-
-const fanout = createFanout({
-  streamTables: config.streamTables,
-  writer: new DynamoRevocationFeedWriter(documentClient(), config.revocationsTable),
-  flusher: new ApiGatewayAuthorizerCacheFlusher(apiGatewayClient()),
-  flushStages: config.flushStages,
-  flushDelayMs: flushDelayMs(config.revocationPollMs),
-  telemetry: new PowertoolsFanoutTelemetry(new Logger(), new Metrics({ namespace: METRICS_NAMESPACE })),
-  clockSkewSeconds: config.clockSkewSeconds,
-  now: Date.now,
-});
+import { fanout } from './app';
 
 export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => fanout(event);
