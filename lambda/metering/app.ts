@@ -1,85 +1,68 @@
 /**
- * The metering function: a CloudWatch Logs subscription delivers the stage's access-log
- * lines; each delivery is metered and applied to the usage table as one batch.
- *
- * The delivery is gzip-compressed JSON in `awslogs.data` (CloudWatch Logs "Subscription
- * filters with AWS Lambda"). `CONTROL_MESSAGE` deliveries only check that the destination
- * is reachable and hold no log events. A failed invocation is retried by Lambda with the
- * same events (asynchronous invocation, then the DLQ), so the batch id is derived from the
- * events' own ids, which CloudWatch Logs assigns once per event: a retry applies nothing twice.
+ * The metering function (docs/usage.md), wired once per execution environment: the stage's
+ * access log, through a CloudWatch Logs subscription, into the usage table. A failure
+ * throws, so Lambda retries the delivery and then sends it to the DLQ.
  */
-import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
-import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../core/usage/usage-meter';
-import { meteredKeys, type QuotaEnforcer, type QuotaOutcome } from '../core/usage/usage-quota';
-import type { AnomalyFlag, AnomalyMonitor } from '../core/usage/usage-anomaly';
-import type { DenialReason } from '../../common/usage';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { CloudWatchLogsEvent } from 'aws-lambda';
+import { METRICS_NAMESPACE } from '../../common/names';
+import { Metric, MetricDimension } from '../../common/metrics';
+import { documentClient } from '../adapters/clients/dynamodb';
+import { DynamoUsageStore } from '../adapters/usage-store';
+import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
+import { EventBridgePublisher } from '../adapters/event-publisher';
+import { eventBridgeClient } from '../adapters/clients/eventbridge';
+import { QuotaEnforcer, quotaPorts } from '../core/usage/usage-quota';
+import { AnomalyMonitor } from '../core/usage/usage-anomaly';
+import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
+import { anomalyPorts } from '../core/usage/usage-anomaly-ports';
+import { loggerAudit } from '../http/audit';
+import { RouteLabeler } from '../core/usage/usage-meter';
+import { createMetering } from './metering';
+import { readMeteringConfig } from './config';
 
-export interface MeteringSummary extends ApplyResult {
-  readonly batchId: string;
-  readonly lines: number;
-  readonly unattributed: number;
-  readonly ignored: number;
-  /** Now minus the oldest event's timestamp, ms: how far metering runs behind the gateway. */
-  readonly lagMs: number;
-  /** Denials in the batch by reason (every client together), for the dashboard. */
-  readonly deniedBy: Readonly<Partial<Record<DenialReason, number>>>;
-  /** What the quota check decided for each client in the batch (those with a metered quota). */
-  readonly quotas: readonly QuotaOutcome[];
-  readonly anomalies: readonly AnomalyFlag[];
-}
+const config = readMeteringConfig(process.env);
+const logger = new Logger();
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+const doc = documentClient();
+const events = new EventBridgePublisher(eventBridgeClient(), config.eventBusName);
+const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable });
+const meter = createMetering({
+  sink: new DynamoUsageStore(doc, config.usageTable, config.retention, config.clientsTable),
+  quotas: new QuotaEnforcer(
+    quotaPorts(quotaStore, (event) => events.publish([event])),
+    Date.now,
+  ),
+  anomalies: new AnomalyMonitor(
+    anomalyPorts(
+      new DynamoUsageAnomalyStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable }),
+      quotaStore,
+      loggerAudit(logger),
+      (event) => events.publish([event]),
+    ),
+    Date.now,
+    config.anomaly,
+  ),
+  routes: new RouteLabeler(config.routes),
+  now: Date.now,
+});
 
-export interface MeteringDeps {
-  readonly sink: UsageSink;
-  readonly routes: RouteLabeler;
-  readonly now: () => number;
-  /** Metered quotas, checked for every client of a batch once it is applied. */
-  readonly quotas?: QuotaEnforcer;
-  /** Anomaly detection over the clients' closed minutes. */
-  readonly anomalies?: AnomalyMonitor;
-}
-
-export function decodeDelivery(event: CloudWatchLogsEvent): CloudWatchLogsDecodedData {
-  return JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, 'base64')).toString('utf8')) as CloudWatchLogsDecodedData;
-}
-
-/** The id of a delivery: a digest of its log group, stream and every event id. */
-export function deliveryId(data: CloudWatchLogsDecodedData): string {
-  const hash = createHash('sha256').update(`${data.logGroup}\n${data.logStream}\n`);
-  for (const event of data.logEvents) hash.update(`${event.id}\n`);
-  return hash.digest('base64url');
-}
-
-export function createMetering(deps: MeteringDeps) {
-  return async (event: CloudWatchLogsEvent): Promise<MeteringSummary | undefined> => {
-    const data = decodeDelivery(event);
-    if (data.messageType !== 'DATA_MESSAGE' || data.logEvents.length === 0) return undefined;
-    const batchId = deliveryId(data);
-    const batch = meterLines(
-      data.logEvents.map((e) => e.message),
-      deps.routes,
-    );
-    const clientIds = batch.minutes.map((m) => m.clientId);
-    const creditClients = deps.quotas ? await deps.quotas.creditClients(clientIds) : new Set<string>();
-    const result = await deps.sink.apply(batchId, batch, creditClients);
-    // After the counts are in, and on a redelivery too: a check that failed last time is retried.
-    const quotas = deps.quotas ? (await deps.quotas.check(clientIds, meteredKeys(batch.minutes))).filter((q) => q.outcome !== 'no_quota') : [];
-    const anomalies = deps.anomalies ? await deps.anomalies.check(batch.minutes.map((m) => m.clientId)) : [];
-    const oldest = Math.min(...data.logEvents.map((e) => e.timestamp));
-    const deniedBy: Partial<Record<DenialReason, number>> = {};
-    for (const m of batch.minutes)
-      for (const [reason, n] of Object.entries(m.total.deniedBy)) deniedBy[reason as DenialReason] = (deniedBy[reason as DenialReason] ?? 0) + n;
-    return {
-      batchId,
-      ...result,
-      lines: batch.lines,
-      unattributed: batch.unattributed,
-      ignored: batch.ignored,
-      lagMs: deps.now() - oldest,
-      deniedBy,
-      quotas,
-      anomalies,
-    };
-  };
-}
+/** Meters one delivery, then logs and publishes its summary. */
+export const meterDelivery = async (event: CloudWatchLogsEvent): Promise<void> => {
+  const summary = await meter(event);
+  if (summary === undefined) return;
+  logger.info('metered', { ...summary });
+  metrics.addMetric(Metric.meteredLines, MetricUnit.Count, summary.lines);
+  metrics.addMetric(Metric.meteringDuplicates, MetricUnit.Count, summary.duplicates);
+  metrics.addMetric(Metric.meteringLagMs, MetricUnit.Milliseconds, summary.lagMs);
+  metrics.addMetric(Metric.quotaSuspensions, MetricUnit.Count, summary.quotas.filter((q) => q.outcome === 'suspended').length);
+  metrics.addMetric(Metric.usageAnomalies, MetricUnit.Count, summary.anomalies.length);
+  // One metric per reason (a bounded set), each with its own dimension.
+  for (const [reason, count] of Object.entries(summary.deniedBy)) {
+    const single = metrics.singleMetric();
+    single.addDimension(MetricDimension.reason, reason);
+    single.addMetric(Metric.deniedRequests, MetricUnit.Count, count);
+  }
+  metrics.publishStoredMetrics();
+};

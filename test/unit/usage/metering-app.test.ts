@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
-import { createMetering, deliveryId } from '../../../lambda/metering/app';
+import { createMetering, deliveryId } from '../../../lambda/metering/metering';
 import { RouteLabeler, type MeteredBatch } from '../../../lambda/core/usage/usage-meter';
 import { line } from './lines';
 
