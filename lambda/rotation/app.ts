@@ -17,7 +17,7 @@ import { ApiGatewayClientCertificates } from '../adapters/client-certificates';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { KmsKeyManager } from '../adapters/kms-key-manager';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
-import { rotationConfig } from '../core/rotation/rotation-config';
+import { rotationConfig } from './config';
 import {
   describeError,
   InvalidRotationRequest,

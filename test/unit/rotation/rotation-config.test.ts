@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Env } from '../../../common/names';
 import { pendingPublicationSeconds } from '../../../common/defaults';
 import { Tables } from '../../../common/tables';
-import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
+import { rotationConfig } from '../../../lambda/rotation/config';
 
 const base = { [Tables.signingKeys.envVar]: 'ring', [Tables.apiKeys.envVar]: 'keys' };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../../common/names';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
-import { rotationConfig } from '../../../lambda/core/rotation/rotation-config';
+import { rotationConfig } from '../../../lambda/rotation/config';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
 import { parseRotationRequest } from '../../../lambda/core/rotation/rotation-request';
 import { SCHEDULED_EVENT } from './fixtures';

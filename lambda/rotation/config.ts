@@ -2,12 +2,12 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Limits, pendingPublicationSeconds, SettingBounds } from '../../../common/defaults';
-import { Env } from '../../../common/names';
-import { isKeySpec, KEY_SPECS, type KeySpec } from '../../../common/tokens';
-import { ConfigurationError, optionalInt, tableNamesFrom } from '../shared/env';
-import { ringTiming, type RingTiming } from './key-ring';
-import type { UpstreamCertificates } from './upstream-certificates';
+import { Defaults, Limits, pendingPublicationSeconds, SettingBounds } from '../../common/defaults';
+import { Env } from '../../common/names';
+import { isKeySpec, KEY_SPECS, type KeySpec } from '../../common/tokens';
+import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/shared/env';
+import { ringTiming, type RingTiming } from '../core/rotation/key-ring';
+import type { UpstreamCertificates } from '../core/rotation/upstream-certificates';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
