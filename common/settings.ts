@@ -16,16 +16,14 @@
  * rules of their own) keep their reader beside the stack's other checks; the rules that
  * relate two settings (`SETTING_RULES` in `lib/config.ts`) run after every setting is read.
  *
- * Each descriptor is its own constant so a function's bundle holds only the ones it reads
- * (esbuild drops unused module-level constants; one object of all of them would not be).
- * Bounds the stack shares with other code stay in `common/defaults.ts`; a new setting needs
- * no constant there, its numbers live here.
+ * Each descriptor is its own constant, made by a pure call and holding only literals, so a
+ * function's bundle holds only the descriptors it reads: esbuild drops an unused pure call,
+ * but not one whose arguments read a property (`Defaults.x`), nor one object of all of them.
+ * Older constants that other code reads too (`Env`, `Defaults`, `Limits` and `SettingBounds`,
+ * `UsageEnv`) repeat some of these values; `test/unit/settings/descriptors.test.ts` holds them
+ * equal. A new setting needs none of them: its name, variable and numbers live here alone.
  */
-import { Defaults, Limits, SettingBounds } from './defaults';
 import type { FunctionName } from './functions';
-import { Env } from './names';
-import { KEY_SPECS } from './tokens';
-import { ANOMALY_ENV, UsageEnv } from './usage';
 
 interface SettingBase {
   /** The CDK context key (`-c name=value`). */
@@ -103,161 +101,206 @@ export function choicesText(setting: ChoiceSetting): string {
   return setting.choiceText ?? `one of ${setting.values.join(', ')}`;
 }
 
+/**
+ * Declares one setting. An identity function, called `/* @__PURE__ *\/` so a bundle that
+ * does not use a descriptor drops it (a bare object literal reading `Env` or `Defaults`
+ * would stay: esbuild cannot tell that reading a property has no side effect).
+ */
+function setting<const D extends SettingDescriptor>(descriptor: D): D {
+  return descriptor;
+}
+
 // ---- the table, in the order docs/deploy.md lists the settings ----
 
-export const services = { name: 'services', kind: 'custom', env: Env.services, readBy: ['authorizer', 'token', 'admin'], local: true } as const;
-export const upstreamUrl = { name: 'upstreamUrl', kind: 'custom' } as const;
-export const routes = { name: 'routes', kind: 'custom', env: Env.routes, readBy: ['authorizer', 'token', 'metering'], local: true } as const;
-export const unmatchedRoutes = {
+export const services = /* @__PURE__ */ setting({
+  name: 'services',
+  kind: 'custom',
+  env: 'TOLLGATE_SERVICES',
+  readBy: ['authorizer', 'token', 'admin'],
+  local: true,
+});
+export const upstreamUrl = /* @__PURE__ */ setting({ name: 'upstreamUrl', kind: 'custom' });
+export const routes = /* @__PURE__ */ setting({
+  name: 'routes',
+  kind: 'custom',
+  env: 'TOLLGATE_ROUTES',
+  readBy: ['authorizer', 'token', 'metering'],
+  local: true,
+});
+export const unmatchedRoutes = /* @__PURE__ */ setting({
   name: 'unmatchedRoutes',
   kind: 'choice',
   values: ['deny', 'allow'],
-  default: Defaults.unmatchedRoutes,
+  default: 'deny',
   choiceText: '"deny" or "allow"',
-  env: Env.unmatchedRoutes,
+  env: 'TOLLGATE_UNMATCHED_ROUTES',
   readBy: ['authorizer'],
   local: true,
-} as const satisfies ChoiceSetting;
-export const tokenTtlSeconds = {
+});
+export const tokenTtlSeconds = /* @__PURE__ */ setting({
   name: 'tokenTtlSeconds',
   kind: 'integer',
-  default: Defaults.tokenTtlSeconds,
-  min: Limits.tokenTtlSecondsMin,
-  max: Limits.tokenTtlSecondsMax,
+  default: 900,
+  min: 60,
+  max: 3_600,
   hint: 'seconds',
-  env: Env.tokenTtlSeconds,
+  env: 'TOLLGATE_TOKEN_TTL_SECONDS',
   readBy: ['token'],
   local: true,
-} as const satisfies IntegerSetting;
-export const keySpec = {
+});
+export const keySpec = /* @__PURE__ */ setting({
   name: 'keySpec',
   kind: 'choice',
-  values: KEY_SPECS,
-  default: Defaults.keySpec,
-  env: Env.keySpec,
+  values: ['ECC_NIST_P256', 'RSA_2048'],
+  default: 'ECC_NIST_P256',
+  env: 'TOLLGATE_KEY_SPEC',
   readBy: ['rotation'],
   local: true,
-} as const satisfies ChoiceSetting;
+});
 /** `min` 0: the shortest interval the key ring allows is a rule (`minRotationIntervalDays`), which names its reason. */
-export const rotationIntervalDays = {
+export const rotationIntervalDays = /* @__PURE__ */ setting({
   name: 'rotationIntervalDays',
   kind: 'integer',
-  default: Defaults.rotationIntervalDays,
+  default: 30,
   min: 0,
-  max: SettingBounds.rotationIntervalDaysMax,
+  max: 365,
   envMin: 1,
-  env: Env.rotationIntervalDays,
+  env: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
   readBy: ['rotation'],
-} as const satisfies IntegerSetting;
-export const keyDeletionWindowDays = {
+});
+export const keyDeletionWindowDays = /* @__PURE__ */ setting({
   name: 'keyDeletionWindowDays',
   kind: 'integer',
-  default: Defaults.keyDeletionWindowDays,
-  min: Limits.keyDeletionWindowDaysMin,
-  max: Limits.keyDeletionWindowDaysMax,
-  env: Env.keyDeletionWindowDays,
+  default: 30,
+  min: 7,
+  max: 30,
+  env: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
   readBy: ['rotation'],
-} as const satisfies IntegerSetting;
+});
 /** The stack configures API Gateway's cache with it; local mode emulates that cache. */
-export const authorizerCacheTtlSeconds = {
+export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   name: 'authorizerCacheTtlSeconds',
   kind: 'integer',
-  default: Defaults.authorizerCacheTtlSeconds,
+  default: 60,
   min: 0,
-  max: Limits.authorizerCacheTtlSecondsMax,
+  max: 3_600,
   hint: 'seconds; 0 turns the cache off',
   local: true,
-} as const satisfies IntegerSetting;
+});
 /** The fan-out gets it too: it times its authorizer-cache flush to one authorizer poll after the feed write. */
-export const revocationPollMs = {
+export const revocationPollMs = /* @__PURE__ */ setting({
   name: 'revocationPollMs',
   kind: 'integer',
-  default: Defaults.revocationPollMs,
-  min: Limits.revocationPollMsMin,
-  max: Limits.revocationPollMsMax,
-  env: Env.revocationPollMs,
+  default: 500,
+  min: 100,
+  max: 1_000,
+  env: 'REVOCATION_POLL_MS',
   readBy: ['authorizer', 'fanout'],
-} as const satisfies IntegerSetting;
+});
 /** At most `tokenTtlSeconds` too, and its default never above it (a rule); `npm start` checks it against the TTL itself. */
-export const revocationViewMaxStaleSeconds = {
+export const revocationViewMaxStaleSeconds = /* @__PURE__ */ setting({
   name: 'revocationViewMaxStaleSeconds',
   kind: 'integer',
-  default: Defaults.revocationMaxStalenessS,
-  min: Limits.revocationViewMaxStaleSecondsMin,
-  max: Limits.tokenTtlSecondsMax,
+  default: 30,
+  min: 5,
+  max: 3_600,
   envMin: 1,
-  env: Env.revocationMaxStalenessS,
+  env: 'REVOCATION_MAX_STALENESS_S',
   readBy: ['authorizer'],
   local: true,
-} as const satisfies IntegerSetting;
-export const stageName = {
+});
+export const stageName = /* @__PURE__ */ setting({
   name: 'stageName',
   kind: 'text',
-  default: Defaults.stageName,
+  default: 'v1',
   // API Gateway stage names: letters, digits, `-` and `_`, at most 128 characters.
   pattern: /^[A-Za-z0-9_-]{1,128}$/,
   rule: 'must be 1–128 letters, digits, "-" or "_"',
-} as const satisfies TextSetting;
+});
 /** Absent: the API's own URL, which only the stack knows (it sets `TOLLGATE_ISSUER` itself). */
-export const issuer = { name: 'issuer', kind: 'custom' } as const;
-export const audience = {
+export const issuer = /* @__PURE__ */ setting({ name: 'issuer', kind: 'custom' });
+export const audience = /* @__PURE__ */ setting({
   name: 'audience',
   kind: 'text',
-  default: Defaults.audience,
+  default: 'tollgate',
   pattern: /^\S{1,256}$/,
   rule: 'must be 1–256 characters without whitespace',
-  env: Env.audience,
+  env: 'TOLLGATE_AUDIENCE',
   readBy: ['authorizer', 'token'],
-} as const satisfies TextSetting;
-export const expiryWarningDays = {
+});
+export const expiryWarningDays = /* @__PURE__ */ setting({
   name: 'expiryWarningDays',
   kind: 'integer',
-  default: Defaults.expiryWarningDays,
+  default: 14,
   min: 1,
-  max: SettingBounds.hygieneDaysMax,
-  env: Env.expiryWarningDays,
+  max: 3_650,
+  env: 'TOLLGATE_EXPIRY_WARNING_DAYS',
   readBy: ['rotation'],
-} as const satisfies IntegerSetting;
-export const staleKeyDays = {
+});
+export const staleKeyDays = /* @__PURE__ */ setting({
   name: 'staleKeyDays',
   kind: 'integer',
-  default: Defaults.staleKeyDays,
+  default: 90,
   min: 1,
-  max: SettingBounds.hygieneDaysMax,
-  env: Env.staleKeyDays,
+  max: 3_650,
+  env: 'TOLLGATE_STALE_KEY_DAYS',
   readBy: ['rotation'],
-} as const satisfies IntegerSetting;
-export const forwardBearerToken = { name: 'forwardBearerToken', kind: 'boolean', default: Defaults.forwardBearerToken } as const satisfies BooleanSetting;
-export const wafWebAclArn = {
+});
+export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false });
+export const wafWebAclArn = /* @__PURE__ */ setting({
   name: 'wafWebAclArn',
   kind: 'text',
   pattern: /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[^/]+\/[^/]+$/,
   rule: 'must be the ARN of a regional WAFv2 web ACL',
-} as const satisfies TextSetting;
-export const operatorPrincipals = { name: 'operatorPrincipals', kind: 'custom' } as const;
-export const upstreamCertificateGeneration = {
+});
+export const operatorPrincipals = /* @__PURE__ */ setting({ name: 'operatorPrincipals', kind: 'custom' });
+export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   name: 'upstreamCertificateGeneration',
   kind: 'integer',
-  default: Defaults.upstreamCertificateGeneration,
+  default: 1,
   min: 1,
-  max: SettingBounds.upstreamCertificateGenerationMax,
-} as const satisfies IntegerSetting;
-export const prepareNextUpstreamCertificate = { name: 'prepareNextUpstreamCertificate', kind: 'boolean', default: false } as const satisfies BooleanSetting;
-export const apiKeyPrefix = { name: 'apiKeyPrefix', kind: 'custom', env: Env.apiKeyPrefix, readBy: ['admin'], local: true } as const;
-export const secretScanningKeysUrl = { name: 'secretScanningKeysUrl', kind: 'custom', env: Env.secretScanningKeysUrl, readBy: ['leaks'], local: true } as const;
+  max: 1_000,
+});
+export const prepareNextUpstreamCertificate = /* @__PURE__ */ setting({ name: 'prepareNextUpstreamCertificate', kind: 'boolean', default: false });
+export const apiKeyPrefix = /* @__PURE__ */ setting({ name: 'apiKeyPrefix', kind: 'custom', env: 'TOLLGATE_API_KEY_PREFIX', readBy: ['admin'], local: true });
+export const secretScanningKeysUrl = /* @__PURE__ */ setting({
+  name: 'secretScanningKeysUrl',
+  kind: 'custom',
+  env: 'TOLLGATE_SECRET_SCANNING_KEYS_URL',
+  readBy: ['leaks'],
+  local: true,
+});
 /** AWS WAF's bounds for a rate-based rule's limit (requests per evaluation window, per IP). No default: absent, no web ACL is made. */
-export const leakRevokeRateLimitPerIp = { name: 'leakRevokeRateLimitPerIp', kind: 'integer', min: 10, max: 2_000_000_000 } as const satisfies IntegerSetting;
+export const leakRevokeRateLimitPerIp = /* @__PURE__ */ setting({ name: 'leakRevokeRateLimitPerIp', kind: 'integer', min: 10, max: 2_000_000_000 });
 /** The three retentions are checked together (coarser kept at least as long as finer): `usageRetentionProblem`. */
-export const usageMinuteRetentionDays = {
+export const usageMinuteRetentionDays = /* @__PURE__ */ setting({
   name: 'usageMinuteRetentionDays',
   kind: 'custom',
-  env: UsageEnv.minuteDays,
+  env: 'TOLLGATE_USAGE_MINUTE_RETENTION_DAYS',
   readBy: ['metering'],
   local: true,
-} as const;
-export const usageHourRetentionDays = { name: 'usageHourRetentionDays', kind: 'custom', env: UsageEnv.hourDays, readBy: ['metering'], local: true } as const;
-export const usageDayRetentionDays = { name: 'usageDayRetentionDays', kind: 'custom', env: UsageEnv.dayDays, readBy: ['metering'], local: true } as const;
-export const anomalyDetection = { name: 'anomalyDetection', kind: 'custom', env: ANOMALY_ENV, readBy: ['metering'], local: true } as const;
+});
+export const usageHourRetentionDays = /* @__PURE__ */ setting({
+  name: 'usageHourRetentionDays',
+  kind: 'custom',
+  env: 'TOLLGATE_USAGE_HOUR_RETENTION_DAYS',
+  readBy: ['metering'],
+  local: true,
+});
+export const usageDayRetentionDays = /* @__PURE__ */ setting({
+  name: 'usageDayRetentionDays',
+  kind: 'custom',
+  env: 'TOLLGATE_USAGE_DAY_RETENTION_DAYS',
+  readBy: ['metering'],
+  local: true,
+});
+export const anomalyDetection = /* @__PURE__ */ setting({
+  name: 'anomalyDetection',
+  kind: 'custom',
+  env: 'TOLLGATE_ANOMALY_SETTINGS',
+  readBy: ['metering'],
+  local: true,
+});
 
 /** Every setting, in docs/deploy.md's order. */
 export const SETTING_DESCRIPTORS = [

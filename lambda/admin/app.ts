@@ -10,9 +10,6 @@ import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
 import { DependencyBudget } from '../../common/defaults';
-import { Env } from '../../common/names';
-import { Functions } from '../../common/functions';
-import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
@@ -29,12 +26,10 @@ import { Admin } from '../core/admin/admin';
 import { LeakSettings } from '../core/admin/leak-settings';
 import { ServiceGrants } from '../core/admin/service-grants';
 import { grantsOf, writeGrants } from '../adapters/grant-store';
-import { servicesOf } from '../core/shared/services-env';
 import type { RandomBytes } from '../core/credentials/api-keys';
 import { Idempotency, IDEMPOTENCY_KEY_HEADER } from '../core/admin/idempotency';
 import { ClientUsage } from '../core/admin/client-usage';
-import { apiKeyPrefixFrom, requireString, tableNamesFrom } from '../core/shared/env';
-import { UsageRegistrar, usageRegistrationConfigFrom } from '../core/credentials/usage-registration';
+import { UsageRegistrar } from '../core/credentials/usage-registration';
 import { UsageReports } from '../core/usage/usage-report';
 import { QuotaAdmin } from '../core/usage/usage-quota-admin';
 import { AnomalyAdmin } from '../core/usage/usage-anomaly-admin';
@@ -44,6 +39,7 @@ import { errorResponse, type ErrorLogger } from '../http/errors';
 import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler, type RouteHandler, type RouteTable } from '../http/router';
+import { readAdminConfig } from './config';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -156,9 +152,8 @@ function idempotent(operation: Operation, idempotency: Idempotency, log: ErrorLo
 
 export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? Date.now;
-  const tables = tableNamesFrom(deps.env, Object.keys(Functions.admin.tables) as TableKey[]);
-  const usageConfig = usageRegistrationConfigFrom(deps.env);
-  const apiKeyPrefix = apiKeyPrefixFrom(deps.env);
+  const config = readAdminConfig(deps.env);
+  const { tables, usageRegistration: usageConfig, apiKeyPrefix } = config;
   const clients = new DynamoClientStore(deps.doc, tables.clients);
   const audit = loggerAudit(deps.logger);
   const usage = new ClientUsage({
@@ -171,7 +166,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     clients,
     tokens: new DynamoTokenStore(deps.doc, tables.tokens),
     ring: new DynamoSigningKeyStore(deps.doc, tables.signingKeys),
-    rotation: new LambdaRotationTrigger(deps.lambda, requireString(deps.env, Env.rotationFunction)),
+    rotation: new LambdaRotationTrigger(deps.lambda, config.rotationFunction),
     usage,
     audit,
     now,
@@ -188,7 +183,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
   });
   const grants = new ServiceGrants({
-    services: servicesOf(deps.env),
+    services: config.services,
     read: (clientId) => grantsOf(deps.doc, tables.clients, clientId),
     write: (clientId, before, next) => writeGrants(deps.doc, tables.clients, clientId, before, next),
     audit,

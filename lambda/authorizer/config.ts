@@ -3,10 +3,11 @@
  * value fails the init with a message naming the variable (or the route rule).
  */
 import { Defaults, Limits } from '../../common/defaults';
-import { DEFAULT_ROUTES, type UnmatchedRoutes } from '../../common/gateway-contract';
+import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
-import { ConfigurationError, optionalInt, optionalNumber, requireString, tableNamesFrom } from '../core/shared/env';
+import { ConfigurationError, optionalInt, optionalNumber, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { audience, revocationPollMs, revocationViewMaxStaleSeconds, unmatchedRoutes } from '../../common/settings';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import type { AuthorizerSettings } from '../core/authorizer/create-authorizer';
 import { servicesFrom } from '../core/shared/services-env';
@@ -19,8 +20,6 @@ export interface AuthorizerConfig extends AuthorizerSettings {
   readonly tables: { readonly signingKeys: string; readonly revocations: string };
 }
 
-/** Longest staleness an operator may configure: beyond this a revocation is no longer "prompt". */
-const MAX_STALENESS_S = 3600;
 const MIN_KEY_RING_REFRESH_S = 5;
 const MAX_KEY_RING_REFRESH_S = 3600;
 
@@ -28,13 +27,13 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
   const issuer = requireString(env, Env.issuer);
   return {
     issuer,
-    ...servicesFrom(env, issuer, unmatchedRoutesFrom(env)),
-    audience: env[Env.audience] || Defaults.audience,
+    ...servicesFrom(env, issuer, settingFromEnv(env, unmatchedRoutes)),
+    audience: settingFromEnv(env, audience),
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
     routes: env[Env.routes] ? parseRouteRules(env[Env.routes]!, Env.routes) : DEFAULT_ROUTES,
-    unmatchedRoutes: unmatchedRoutesFrom(env),
-    revocationPollMs: optionalInt(env, Env.revocationPollMs, Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
-    revocationMaxStalenessS: optionalInt(env, Env.revocationMaxStalenessS, Defaults.revocationMaxStalenessS, 1, MAX_STALENESS_S),
+    unmatchedRoutes: settingFromEnv(env, unmatchedRoutes),
+    revocationPollMs: settingFromEnv(env, revocationPollMs),
+    revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),
     keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, MIN_KEY_RING_REFRESH_S, MAX_KEY_RING_REFRESH_S),
     allowLogSampleRate: optionalNumber(env, Env.allowLogSampleRate, Defaults.allowLogSampleRate, 0, 1),
     fallbackUsageKey: fallbackUsageKeyFrom(env),
@@ -48,11 +47,4 @@ function fallbackUsageKeyFrom(env: Environment): string | undefined {
   if (!USAGE_KEY_VALUE_PATTERN.test(raw))
     throw new ConfigurationError(`environment variable ${Env.fallbackUsageKey} must be an API Gateway API key value (20–128 letters and digits)`);
   return raw;
-}
-
-export function unmatchedRoutesFrom(env: Environment): UnmatchedRoutes {
-  const raw = env[Env.unmatchedRoutes];
-  if (raw === undefined || raw === '') return Defaults.unmatchedRoutes;
-  if (raw === 'deny' || raw === 'allow') return raw;
-  throw new ConfigurationError(`environment variable ${Env.unmatchedRoutes} must be "deny" or "allow", got "${raw}"`);
 }

@@ -6,7 +6,8 @@
  */
 import { Defaults, Limits } from '../../common/defaults';
 import { Env } from '../../common/names';
-import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/shared/env';
+import { ConfigurationError, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { revocationPollMs } from '../../common/settings';
 import { STREAM_TABLES, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { StageRef } from '../adapters/authorizer-cache-flusher';
 
@@ -29,7 +30,7 @@ export function readFanoutConfig(env: Environment): FanoutConfig {
     streamTables,
     flushStages: parseFlushStages(env[Env.flushStages]),
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
-    revocationPollMs: optionalInt(env, Env.revocationPollMs, Defaults.revocationPollMs, Limits.revocationPollMsMin, Limits.revocationPollMsMax),
+    revocationPollMs: settingFromEnv(env, revocationPollMs),
   };
 }
 

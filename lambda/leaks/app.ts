@@ -9,18 +9,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { Env } from '../../common/names';
-import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../../common/defaults';
-import { keysUrlProblem } from '../../common/setting-checks';
-import { Functions } from '../../common/functions';
 import { GITHUB_TOKEN_TYPE, GitHubHeader, LeakLimits, LeakPath, type LeakLabel } from '../../common/leaks';
 import { Metric } from '../../common/metrics';
-import type { TableKey } from '../../common/tables';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { httpKeyList } from '../adapters/github-key-list';
 import { DynamoLeakStore } from '../adapters/leak-store';
 import { hashApiKey } from '../core/credentials/api-keys';
-import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from '../core/leaks/github-signature';
 import { DEFAULT_RETRY_AFTER_SECONDS, InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/shared/issuance-errors';
 import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leaks/leak-response';
@@ -28,6 +22,7 @@ import { loggerAudit } from '../http/audit';
 import { bodyBytes, header, type ProxyEvent } from '../http/request';
 import { json } from '../http/response';
 import { proxyHandler } from '../http/router';
+import { keysUrlFrom, readLeaksConfig } from './config';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -53,22 +48,15 @@ export interface GitHubFeedback {
   readonly label: LeakLabel;
 }
 
-export function keysUrlFrom(env: Environment): string {
-  const url = env[Env.secretScanningKeysUrl] || GITHUB_SECRET_SCANNING_KEYS_URL;
-  const problem = keysUrlProblem(url);
-  if (problem) throw new ConfigurationError(`environment variable ${Env.secretScanningKeysUrl} ${problem}, got "${url}"`);
-  return url;
-}
-
 export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? Date.now;
-  const tables = tableNamesFrom(deps.env, Object.keys(Functions.leaks.tables) as TableKey[]);
+  const { tables, eventBusName } = readLeaksConfig(deps.env);
   const store = new DynamoLeakStore(deps.doc, { apiKeys: tables.apiKeys, clients: tables.clients });
   const audit = loggerAudit(deps.logger);
   const responder = new LeakResponder({
     apiKeys: store.apiKeys,
     clients: store.clients,
-    events: new EventBridgePublisher(deps.events, deps.env[Env.eventBusName] || undefined),
+    events: new EventBridgePublisher(deps.events, eventBusName),
     audit,
     now,
   });

@@ -2,10 +2,11 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Limits, pendingPublicationSeconds, SettingBounds } from '../../common/defaults';
+import { Defaults, Limits, pendingPublicationSeconds } from '../../common/defaults';
 import { Env } from '../../common/names';
-import { isKeySpec, KEY_SPECS, type KeySpec } from '../../common/tokens';
-import { ConfigurationError, optionalInt, tableNamesFrom } from '../core/shared/env';
+import type { KeySpec } from '../../common/tokens';
+import { ConfigurationError, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { expiryWarningDays, keyDeletionWindowDays, keySpec, rotationIntervalDays, staleKeyDays } from '../../common/settings';
 import { ringTiming, type RingTiming } from '../core/rotation/key-ring';
 import type { UpstreamCertificates } from '../core/rotation/upstream-certificates';
 
@@ -36,22 +37,16 @@ export function rotationConfig(env: Environment): RotationConfig {
   const upstreamCertificates = upstreamCertificatesFrom(env);
   return {
     tables: tableNamesFrom(env, ['signingKeys', 'apiKeys']),
-    keySpec: keySpecFrom(env),
+    keySpec: settingFromEnv(env, keySpec),
     timing: ringTiming({
-      rotationIntervalDays: optionalInt(env, Env.rotationIntervalDays, Defaults.rotationIntervalDays, 1, SettingBounds.rotationIntervalDaysMax),
-      keyDeletionWindowDays: optionalInt(
-        env,
-        Env.keyDeletionWindowDays,
-        Defaults.keyDeletionWindowDays,
-        Limits.keyDeletionWindowDaysMin,
-        Limits.keyDeletionWindowDaysMax,
-      ),
+      rotationIntervalDays: settingFromEnv(env, rotationIntervalDays),
+      keyDeletionWindowDays: settingFromEnv(env, keyDeletionWindowDays),
       keyRingRefreshSeconds,
       clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
       ...(pendingSecondsOverride !== undefined && { pendingSecondsOverride }),
     }),
-    expiryWarningDays: optionalInt(env, Env.expiryWarningDays, Defaults.expiryWarningDays, 1, SettingBounds.hygieneDaysMax),
-    staleKeyDays: optionalInt(env, Env.staleKeyDays, Defaults.staleKeyDays, 1, SettingBounds.hygieneDaysMax),
+    expiryWarningDays: settingFromEnv(env, expiryWarningDays),
+    staleKeyDays: settingFromEnv(env, staleKeyDays),
     ...(eventBusName && { eventBusName }),
     ...(upstreamCertificates && { upstreamCertificates }),
   };
@@ -76,13 +71,6 @@ function upstreamCertificatesFrom(env: Environment): UpstreamCertificates | unde
       `environment variables ${Env.upstreamCertificateId} and ${Env.nextUpstreamCertificateId} name the same certificate, "${next}"`,
     );
   return { presented, next };
-}
-
-function keySpecFrom(env: Environment): KeySpec {
-  const raw = env[Env.keySpec];
-  if (raw === undefined || raw === '') return Defaults.keySpec;
-  if (!isKeySpec(raw)) throw new ConfigurationError(`environment variable ${Env.keySpec} must be one of ${KEY_SPECS.join(', ')}, got "${raw}"`);
-  return raw;
 }
 
 /** A pending window shorter than two ring refreshes could let a key sign before some authorizer knows it. */

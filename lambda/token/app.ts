@@ -8,25 +8,20 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiPath, DEFAULT_ROUTES } from '../../common/gateway-contract';
-import { Defaults, DependencyBudget, Limits } from '../../common/defaults';
-import { Env } from '../../common/names';
+import { ApiPath } from '../../common/gateway-contract';
+import { Defaults, DependencyBudget } from '../../common/defaults';
 import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../core/issuance/discovery';
 import { DEFAULT_RETRY_AFTER_SECONDS, ErrorCode, NotFound } from '../core/shared/issuance-errors';
-import { parseRouteRules } from '../core/authorizer/route-policy';
-import { Functions } from '../../common/functions';
 import { Metric } from '../../common/metrics';
-import type { TableKey } from '../../common/tables';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { withDeadline } from '../adapters/clients/deadline';
 import { KmsSigner } from '../adapters/kms-signer';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { DynamoTokenStore } from '../adapters/token-store';
-import { optionalInt, requireString, tableNamesFrom } from '../core/shared/env';
-import { Issuer, type IssuerConfig } from '../core/issuance/issuer';
-import { servicesFrom } from '../core/shared/services-env';
+import { Issuer } from '../core/issuance/issuer';
+import { readTokenConfig } from './config';
 import { CachedRing } from '../core/issuance/issuing-key';
 import { jwkSet } from '../core/issuance/jwks';
 import { loggerAudit } from '../http/audit';
@@ -51,20 +46,9 @@ export interface TokenAppDependencies {
   readonly now?: () => number;
 }
 
-export function issuerConfigFrom(env: Environment): IssuerConfig {
-  const issuer = requireString(env, Env.issuer);
-  return {
-    issuer,
-    ...servicesFrom(env, issuer),
-    audience: env[Env.audience] || Defaults.audience,
-    tokenTtlSeconds: optionalInt(env, Env.tokenTtlSeconds, Defaults.tokenTtlSeconds, Limits.tokenTtlSecondsMin, Limits.tokenTtlSecondsMax),
-  };
-}
-
 export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   const now = deps.now ?? Date.now;
-  const config = issuerConfigFrom(deps.env);
-  const tables = tableNamesFrom(deps.env, Object.keys(Functions.token.tables) as TableKey[]);
+  const { issuer: config, tables, routes } = readTokenConfig(deps.env);
   const ring = new CachedRing(new DynamoSigningKeyStore(deps.doc, tables.signingKeys), now);
   const audit = loggerAudit(deps.logger);
   const issuer = new Issuer(
@@ -80,12 +64,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     config,
   );
   // The single-service form's token function knows the routes too (TOLLGATE_ROUTES), so its metadata names their scopes.
-  const discoverable =
-    config.services ??
-    resolveServices(
-      [singleService({ audience: config.audience, routes: deps.env[Env.routes] ? parseRouteRules(deps.env[Env.routes]!, Env.routes) : DEFAULT_ROUTES })],
-      config.issuer,
-    );
+  const discoverable = config.services ?? resolveServices([singleService({ audience: config.audience, routes })], config.issuer);
   const resourceMetadata = (service: ResolvedService | undefined) => {
     if (service === undefined) throw new NotFound(ErrorCode.notFound, 'No service of this server has that name.');
     return json(200, protectedResourceMetadata(config.issuer, service), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });

@@ -3,12 +3,12 @@
  * or malformed value fails the init with a message naming the variable.
  */
 import { Env } from '../../../common/names';
+import { choicesText, type SettingDescriptor, type SettingValue } from '../../../common/settings';
 import { Tables, type TableKey, type TableNames } from '../../../common/tables';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tokens';
+import { ConfigurationError } from '../../../common/errors';
 
 type Environment = Readonly<Record<string, string | undefined>>;
-
-import { ConfigurationError } from '../../../common/errors';
 
 export { ConfigurationError };
 
@@ -44,6 +44,41 @@ export function optionalBoolean(env: Environment, name: string, fallback: boolea
   if (raw === 'true') return true;
   if (raw === 'false') return false;
   throw new ConfigurationError(`environment variable ${name} must be "true" or "false", got "${raw}"`);
+}
+
+/** A plain setting the stack hands a function (`common/settings.ts`: it has an `env` and a default). */
+export type EnvSetting = Exclude<SettingDescriptor, { kind: 'custom' }> & { readonly env: string };
+
+/**
+ * A setting from the variable its descriptor names, checked against the descriptor's
+ * bounds (the functions accept down to `envMin`); absent or empty: its default.
+ */
+export function settingFromEnv<S extends EnvSetting>(env: Environment, setting: S): SettingValue<S> {
+  return readSetting(env, setting) as SettingValue<S>;
+}
+
+function readSetting(env: Environment, setting: EnvSetting): unknown {
+  const name = setting.env;
+  switch (setting.kind) {
+    case 'integer':
+      return optionalInt(env, name, setting.default as number, setting.envMin ?? setting.min, setting.max);
+    case 'number':
+      return optionalNumber(env, name, setting.default, setting.min, setting.max);
+    case 'boolean':
+      return optionalBoolean(env, name, setting.default);
+    case 'choice': {
+      const raw = env[name];
+      if (raw === undefined || raw === '') return setting.default;
+      if (setting.values.includes(raw)) return raw;
+      throw new ConfigurationError(`environment variable ${name} must be ${choicesText(setting)}, got "${raw}"`);
+    }
+    case 'text': {
+      const raw = env[name];
+      if (raw === undefined || raw === '') return setting.default;
+      if (!setting.pattern.test(raw)) throw new ConfigurationError(`environment variable ${name} ${setting.rule}, got "${raw}"`);
+      return raw;
+    }
+  }
 }
 
 /** The names of the tables a function was granted, each required. */

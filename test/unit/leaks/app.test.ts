@@ -15,7 +15,8 @@ import { tableEnvironment, tableNames } from '../../../local/dynamodb';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { httpKeyList } from '../../../lambda/adapters/github-key-list';
 import type { KeyListSource } from '../../../lambda/core/leaks/github-signature';
-import { createLeakHandler, keysUrlFrom } from '../../../lambda/leaks/app';
+import { createLeakHandler } from '../../../lambda/leaks/app';
+import { keysUrlFrom } from '../../../lambda/leaks/config';
 import { apiEvent } from '../../support/api-events';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';
 
