@@ -110,7 +110,7 @@ function setting<const D extends SettingDescriptor>(descriptor: D): D {
   return descriptor;
 }
 
-// ---- the table, in the order docs/deploy.md lists the settings ----
+// ---- the table ----
 
 export const services = /* @__PURE__ */ setting({
   name: 'services',
@@ -302,9 +302,11 @@ export const anomalyDetection = /* @__PURE__ */ setting({
   local: true,
 });
 
-/** Every setting, in docs/deploy.md's order. */
+/**
+ * Every setting. The order is the one `npm start` lists its config file's keys in (the
+ * `local` ones); docs/deploy.md may order its table for the reader.
+ */
 export const SETTING_DESCRIPTORS = [
-  services,
   upstreamUrl,
   routes,
   unmatchedRoutes,
@@ -313,8 +315,8 @@ export const SETTING_DESCRIPTORS = [
   rotationIntervalDays,
   keyDeletionWindowDays,
   authorizerCacheTtlSeconds,
+  services,
   revocationPollMs,
-  revocationViewMaxStaleSeconds,
   stageName,
   issuer,
   audience,
@@ -327,6 +329,7 @@ export const SETTING_DESCRIPTORS = [
   prepareNextUpstreamCertificate,
   apiKeyPrefix,
   secretScanningKeysUrl,
+  revocationViewMaxStaleSeconds,
   leakRevokeRateLimitPerIp,
   usageMinuteRetentionDays,
   usageHourRetentionDays,
@@ -337,6 +340,8 @@ export const SETTING_DESCRIPTORS = [
 export type SettingName = (typeof SETTING_DESCRIPTORS)[number]['name'];
 type Descriptors = (typeof SETTING_DESCRIPTORS)[number];
 type Plain = Exclude<Descriptors, { readonly kind: 'custom' }>;
+/** The plain settings `npm start`'s config file may set. */
+export type LocalPlainSettingName = Extract<Plain, { readonly local: true }>['name'];
 
 /**
  * The values of the settings that need no reader of their own, as read: those with a
@@ -347,3 +352,18 @@ export type PlainSettings = {
 } & {
   readonly [D in Plain as D extends { readonly default: unknown } ? never : D['name']]?: SettingValue<D>;
 };
+
+/** A value as the functions read it back: strings as they are, numbers and switches as text, the rest as JSON. */
+export function encodeSetting(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+}
+
+/** The variables that hand `values` (by setting name) to the functions that read them; a setting without a variable is left out. */
+export function settingsEnvironment(values: Readonly<Record<string, unknown>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
+    const value = values[setting.name];
+    if (setting.env !== undefined && value !== undefined) env[setting.env] = encodeSetting(value);
+  }
+  return env;
+}

@@ -12,7 +12,7 @@ import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '..
 import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../common/defaults';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
-import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, type SettingDescriptor } from '../common/settings';
+import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, services as servicesSetting, type SettingDescriptor } from '../common/settings';
 import {
   anomalySettingsFrom,
   RETENTION_KEYS,
@@ -48,10 +48,7 @@ export function minRotationIntervalDays(): number {
 type Config = { -readonly [K in keyof TollgateConfig]: TollgateConfig[K] };
 type CustomName = Extract<SettingDescriptor, { kind: 'custom' }>['name'];
 
-/**
- * The readers of the custom settings, each returning the part of the configuration it
- * fills. `services` first: whether it is given decides whether `upstreamUrl` is required.
- */
+/** The readers of the custom settings, each returning the part of the configuration it fills. */
 const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partial<Config>) => Partial<Config> } = {
   services: (read) => {
     const list = services(read);
@@ -145,7 +142,9 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
     if (meant) throw new ConfigError(meant, `is spelled "${key}" in the context; setting names are case-sensitive`);
   }
   const config: Partial<Config> = {};
-  for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
+  // `services` first: whether it is given decides whether `upstreamUrl` is required.
+  const ordered = [servicesSetting, ...SETTING_DESCRIPTORS.filter((setting) => setting !== servicesSetting)] as readonly SettingDescriptor[];
+  for (const setting of ordered) {
     if (setting.kind === 'custom') {
       Object.assign(config, CUSTOM_READERS[setting.name as CustomName]?.(read, config));
       continue;

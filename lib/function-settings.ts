@@ -4,7 +4,7 @@
  */
 import type { FunctionName } from '../common/functions';
 import { servicesEnvironment } from '../common/services';
-import { SETTING_DESCRIPTORS, type SettingDescriptor, type SettingName } from '../common/settings';
+import { encodeSetting, SETTING_DESCRIPTORS, type SettingDescriptor, type SettingName } from '../common/settings';
 import type { TollgateConfig } from './settings';
 
 /**
@@ -17,11 +17,6 @@ const ENCODINGS: { readonly [N in SettingName]?: (config: TollgateConfig, fn: Fu
   services: (config) => (config.servicesConfigured ? servicesEnvironment(config.services) : undefined),
   routes: (config, fn) => (fn === 'metering' || !config.servicesConfigured ? JSON.stringify(config.routes) : undefined),
 };
-
-/** A value as its function reads it back: strings as they are, numbers and switches as text, the rest as JSON. */
-export function encodeSetting(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-}
 
 /**
  * The settings each function reads from its environment (table names and wiring that

@@ -17,6 +17,7 @@ import type {
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { Defaults } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
+import { settingsEnvironment } from '../common/settings';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
@@ -70,6 +71,8 @@ export interface LocalStackOptions {
   readonly secretScanningKeysUrl?: string;
   /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
   readonly revocationViewMaxStaleSeconds?: number;
+  /** Other settings by name (`common/settings.ts`), handed to the functions through their variables. */
+  readonly settings?: Readonly<Record<string, unknown>>;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
   /**
@@ -210,6 +213,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.apiKeyPrefix ? { [Env.apiKeyPrefix]: options.apiKeyPrefix } : {}),
       ...(options.secretScanningKeysUrl ? { [Env.secretScanningKeysUrl]: options.secretScanningKeysUrl } : {}),
       ...(options.revocationViewMaxStaleSeconds ? { [Env.revocationMaxStalenessS]: String(options.revocationViewMaxStaleSeconds) } : {}),
+      ...settingsEnvironment(options.settings ?? {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',

@@ -7,12 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import { Defaults, Limits } from '../common/defaults';
+import { choicesText, SETTING_DESCRIPTORS, type LocalPlainSettingName, type PlainSettings, type SettingDescriptor } from '../common/settings';
 import { Env } from '../common/names';
 import type { RouteRule, UnmatchedRoutes } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
-import { apiKeyPrefixProblem, isKeySpec, KEY_SPECS, type KeySpec } from '../common/tokens';
+import { apiKeyPrefixProblem, type KeySpec } from '../common/tokens';
 import {
   ANOMALY_SETTING,
   anomalySettingsFrom,
@@ -26,22 +27,19 @@ import {
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
-/** What a config file (`tollgate.config.json`, or `--config FILE`) may set. */
-export interface FileConfig {
+/**
+ * What a config file (`tollgate.config.json`, or `--config FILE`) may set: the settings whose
+ * descriptor (`common/settings.ts`) is `local`, as in cdk.json. The plain ones are typed and
+ * checked from their descriptor; the ones below have checks of their own.
+ */
+export interface FileConfig extends Partial<Pick<PlainSettings, LocalPlainSettingName>> {
   readonly routes?: RouteRule[];
-  readonly unmatchedRoutes?: UnmatchedRoutes;
-  readonly tokenTtlSeconds?: number;
-  readonly keySpec?: KeySpec;
-  /** API Gateway's authorizer result cache, emulated; 0 turns it off. */
-  readonly authorizerCacheTtlSeconds?: number;
   /** Several upstream services (docs/services.md); each without an upstreamUrl gets an echo service. */
   readonly services?: ServiceDefinition[];
   /** The prefix of new API keys (`TOLLGATE_API_KEY_PREFIX` wins). */
   readonly apiKeyPrefix?: string;
   /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
   readonly secretScanningKeysUrl?: string;
-  /** How long authorizers decide on their last revocation view while the feed cannot be read (as the CDK setting). */
-  readonly revocationViewMaxStaleSeconds?: number;
   /** How long usage rows of each granularity are kept, days (docs/usage.md). */
   readonly usageMinuteRetentionDays?: number;
   readonly usageHourRetentionDays?: number;
@@ -50,19 +48,17 @@ export interface FileConfig {
   readonly anomalyDetection?: Partial<AnomalySettings>;
 }
 
-const FILE_CONFIG_KEYS: readonly (keyof FileConfig)[] = [
-  'routes',
-  'unmatchedRoutes',
-  'tokenTtlSeconds',
-  'keySpec',
-  'authorizerCacheTtlSeconds',
-  'services',
-  'apiKeyPrefix',
-  'secretScanningKeysUrl',
-  'revocationViewMaxStaleSeconds',
-  ...RETENTION_KEYS.map((key) => UsageRetentionSetting[key]),
-  ANOMALY_SETTING,
-];
+const LOCAL_SETTINGS = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).filter((setting) => setting.local);
+const FILE_CONFIG_KEYS: readonly string[] = LOCAL_SETTINGS.map((setting) => setting.name);
+/**
+ * Plain settings `npm start` hands on by name, because the local gateway or stack reads them
+ * itself; every other plain setting the file gives reaches its functions as
+ * {@link StartInput.settings}.
+ */
+const NAMED_SETTINGS: readonly string[] = ['unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'revocationViewMaxStaleSeconds'];
+/** Checked against the token lifetime below, with a message that says so, instead of against its descriptor's bounds. */
+const CHECKED_BY_RULE: readonly string[] = ['revocationViewMaxStaleSeconds'];
+
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -111,6 +107,8 @@ export interface StartInput {
   readonly usageRetention?: UsageRetention;
   /** Absent: the defaults. */
   readonly anomalySettings?: AnomalySettings;
+  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable. */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -177,6 +175,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
     ...optional('usageRetention', usageRetentionFrom(config)),
     ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
+    ...optional('settings', otherSettings(config)),
   };
 }
 
@@ -209,7 +208,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   if (unknownKeys.length) throw new StartInputError(`${file}: ${unknownKeysProblem(unknownKeys)}`);
   const problem = (key: keyof FileConfig, what: string) => new StartInputError(`${file}: ${key} ${what}, got ${jsonOf(raw[key])}`);
 
-  const { routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl } = raw;
+  const { routes, tokenTtlSeconds, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl } = raw;
   if (services !== undefined) {
     const servicesProblemText = servicesProblem(services);
     if (servicesProblemText) throw new StartInputError(`${file}: services${servicesProblemText.startsWith('[') ? '' : ' '}${servicesProblemText}`);
@@ -219,22 +218,12 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     const routesProblem = routeRulesProblem(routes);
     if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
   }
-  if (unmatchedRoutes !== undefined && unmatchedRoutes !== 'deny' && unmatchedRoutes !== 'allow') throw problem('unmatchedRoutes', 'must be "deny" or "allow"');
-  if (
-    tokenTtlSeconds !== undefined &&
-    !(Number.isInteger(tokenTtlSeconds) && (tokenTtlSeconds as number) >= Limits.tokenTtlSecondsMin && (tokenTtlSeconds as number) <= Limits.tokenTtlSecondsMax)
-  ) {
-    throw problem('tokenTtlSeconds', `must be an integer from ${Limits.tokenTtlSecondsMin} to ${Limits.tokenTtlSecondsMax} (seconds)`);
+  for (const setting of LOCAL_SETTINGS) {
+    if (setting.kind === 'custom' || raw[setting.name] === undefined || CHECKED_BY_RULE.includes(setting.name)) continue;
+    const why = plainProblem(setting, raw[setting.name]);
+    if (why) throw problem(setting.name as keyof FileConfig, why);
   }
-  if (keySpec !== undefined && !isKeySpec(keySpec)) throw problem('keySpec', `must be one of ${KEY_SPECS.join(', ')}`);
   if (authorizerCacheTtlSeconds !== undefined) {
-    if (
-      !Number.isInteger(authorizerCacheTtlSeconds) ||
-      (authorizerCacheTtlSeconds as number) < 0 ||
-      (authorizerCacheTtlSeconds as number) > Limits.authorizerCacheTtlSecondsMax
-    ) {
-      throw problem('authorizerCacheTtlSeconds', `must be an integer from 0 to ${Limits.authorizerCacheTtlSecondsMax} (seconds; 0 turns the cache off)`);
-    }
     const cacheProblem = authorizerCacheTtlProblem(authorizerCacheTtlSeconds as number);
     if (cacheProblem) throw problem('authorizerCacheTtlSeconds', cacheProblem);
   }
@@ -259,6 +248,34 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   const anomaly = anomalySettingsFrom(raw[ANOMALY_SETTING]);
   if ('problem' in anomaly) throw new StartInputError(`${file}: ${ANOMALY_SETTING} ${anomaly.problem}`);
   return raw as FileConfig;
+}
+
+/** Why a plain setting's value is refused, from its descriptor, or undefined. Values are JSON's own types: no strings for numbers. */
+function plainProblem(setting: Exclude<SettingDescriptor, { kind: 'custom' }>, value: unknown): string | undefined {
+  switch (setting.kind) {
+    case 'integer':
+      if (Number.isInteger(value) && (value as number) >= setting.min && (value as number) <= setting.max) return undefined;
+      return `must be an integer from ${setting.min} to ${setting.max}${setting.hint ? ` (${setting.hint})` : ''}`;
+    case 'number':
+      if (typeof value === 'number' && Number.isFinite(value) && value >= setting.min && value <= setting.max) return undefined;
+      return `must be a number from ${setting.min} to ${setting.max}`;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'choice':
+      return setting.values.includes(value as string) ? undefined : `must be ${choicesText(setting)}`;
+    case 'text':
+      return typeof value === 'string' && setting.pattern.test(value) ? undefined : setting.rule;
+  }
+}
+
+/** The plain settings the file gives that `npm start` does not hand on by name; undefined when there are none. */
+function otherSettings(config: FileConfig): Record<string, unknown> | undefined {
+  const values = Object.fromEntries(
+    LOCAL_SETTINGS.filter((setting) => setting.kind !== 'custom' && !NAMED_SETTINGS.includes(setting.name))
+      .map((setting) => [setting.name, (config as Record<string, unknown>)[setting.name]])
+      .filter(([, value]) => value !== undefined),
+  );
+  return Object.keys(values).length ? values : undefined;
 }
 
 /** Services cannot be combined with the single-service settings, which they replace. */

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
       usageRetention: input.usageRetention,
       anomalySettings: input.anomalySettings,
+      settings: input.settings,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);
