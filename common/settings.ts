@@ -303,6 +303,21 @@ export const anomalyDetection = /* @__PURE__ */ setting({
 });
 
 /**
+ * The fraction of allow decisions the authorizer logs (every denial is logged): a busy
+ * deployment keeps its log volume down, a new one logs every decision while it settles in.
+ */
+export const allowLogSampleRate = /* @__PURE__ */ setting({
+  name: 'allowLogSampleRate',
+  kind: 'number',
+  default: 0.01,
+  min: 0,
+  max: 1,
+  env: 'TOLLGATE_ALLOW_LOG_SAMPLE_RATE',
+  readBy: ['authorizer'],
+  local: true,
+});
+
+/**
  * Every setting. The order is the one `npm start` lists its config file's keys in (the
  * `local` ones); docs/deploy.md may order its table for the reader.
  */
@@ -335,6 +350,7 @@ export const SETTING_DESCRIPTORS = [
   usageHourRetentionDays,
   usageDayRetentionDays,
   anomalyDetection,
+  allowLogSampleRate,
 ] as const satisfies readonly SettingDescriptor[];
 
 export type SettingName = (typeof SETTING_DESCRIPTORS)[number]['name'];

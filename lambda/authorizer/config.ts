@@ -6,8 +6,8 @@ import { Defaults, Limits } from '../../common/defaults';
 import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
-import { ConfigurationError, optionalInt, optionalNumber, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
-import { audience, revocationPollMs, revocationViewMaxStaleSeconds, unmatchedRoutes } from '../../common/settings';
+import { ConfigurationError, optionalInt, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, unmatchedRoutes } from '../../common/settings';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import type { AuthorizerSettings } from '../core/authorizer/create-authorizer';
 import { servicesFrom } from '../core/shared/services-env';
@@ -35,7 +35,7 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     revocationPollMs: settingFromEnv(env, revocationPollMs),
     revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),
     keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, MIN_KEY_RING_REFRESH_S, MAX_KEY_RING_REFRESH_S),
-    allowLogSampleRate: optionalNumber(env, Env.allowLogSampleRate, Defaults.allowLogSampleRate, 0, 1),
+    allowLogSampleRate: settingFromEnv(env, allowLogSampleRate),
     fallbackUsageKey: fallbackUsageKeyFrom(env),
     tables: tableNamesFrom(env, ['signingKeys', 'revocations']),
   };

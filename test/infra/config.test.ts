@@ -123,6 +123,7 @@ describe('readConfig', () => {
       usageHourRetentionDays: 90,
       usageDayRetentionDays: 400,
       anomalyDetection: ANOMALY_DEFAULTS,
+      allowLogSampleRate: 0.01,
     });
   });
 
@@ -335,6 +336,7 @@ describe('functionSettings', () => {
       [Env.unmatchedRoutes]: 'deny',
       [Env.revocationPollMs]: '250',
       [Env.revocationMaxStalenessS]: String(Defaults.revocationMaxStalenessS),
+      TOLLGATE_ALLOW_LOG_SAMPLE_RATE: '0.01',
     });
     // The fan-out times its cache flush by the authorizers' poll: the same value.
     expect(settings.fanout).toEqual({ [Env.revocationPollMs]: '250' });

@@ -79,10 +79,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
     );
   });
 
@@ -201,7 +201,7 @@ describe('parseConfigFile', () => {
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
     expect(refusal(() => parse([])).message).toBe(
-      'my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection}, got an array',
+      'my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate}, got an array',
     );
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });

@@ -23,7 +23,7 @@ const tables = Object.fromEntries(Object.values(Tables).map((table) => [table.en
 const ISSUER = { [Env.issuer]: 'https://tollgate.test' };
 
 /** What each function's config reader makes of a setting it reads, by setting name. */
-const READ_BACK: { readonly [F in FunctionName]?: (env: Record<string, string>) => Partial<Record<SettingName | 'allowLogSampleRate', unknown>> } = {
+const READ_BACK: { readonly [F in FunctionName]?: (env: Record<string, string>) => Partial<Record<SettingName, unknown>> } = {
   authorizer: (env) => {
     const c = authorizerConfigFrom({ ...tables, ...ISSUER, ...env });
     return {
