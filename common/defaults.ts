@@ -79,7 +79,6 @@ export const Defaults = {
   staleKeyDays: 90,
   /** `lastUsedAt` is written at most this often per key (docs/api.md#credentials: sampled). */
   lastUsedSampleSeconds: 3600,
-  allowLogSampleRate: 0.01,
   stageName: 'v1',
   audience: 'tollgate',
   unmatchedRoutes: 'deny' as UnmatchedRoutes,

@@ -21,7 +21,6 @@ export const Env = {
   revocationPollMs: 'REVOCATION_POLL_MS',
   revocationMaxStalenessS: 'REVOCATION_MAX_STALENESS_S',
   keyRingRefreshSeconds: 'TOLLGATE_KEY_RING_REFRESH_SECONDS',
-  allowLogSampleRate: 'TOLLGATE_ALLOW_LOG_SAMPLE_RATE',
   forwardBearerToken: 'TOLLGATE_FORWARD_BEARER_TOKEN',
   rotationIntervalDays: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
   keyDeletionWindowDays: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',

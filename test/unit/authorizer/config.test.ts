@@ -4,6 +4,7 @@ import { Defaults } from '../../../common/defaults';
 import { Env } from '../../../common/names';
 import { Tables } from '../../../common/tables';
 import { authorizerConfigFrom } from '../../../lambda/authorizer/config';
+import { allowLogSampleRate } from '../../../common/settings';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { RoutePolicy } from '../../../lambda/core/authorizer/route-policy';
 
@@ -24,7 +25,7 @@ describe('authorizerConfigFrom', () => {
       revocationPollMs: Defaults.revocationPollMs,
       revocationMaxStalenessS: Defaults.revocationMaxStalenessS,
       keyRingRefreshSeconds: Defaults.keyRingRefreshSeconds,
-      allowLogSampleRate: Defaults.allowLogSampleRate,
+      allowLogSampleRate: allowLogSampleRate.default,
       tables: { signingKeys: 'ring', revocations: 'feed' },
     });
   });
@@ -39,7 +40,7 @@ describe('authorizerConfigFrom', () => {
       [Env.revocationPollMs]: '250',
       [Env.revocationMaxStalenessS]: '10',
       [Env.keyRingRefreshSeconds]: '30',
-      [Env.allowLogSampleRate]: '0',
+      [allowLogSampleRate.env]: '0',
       [Env.fallbackUsageKey]: 'tollgateFallbackUsageKey0',
     });
     expect(config).toMatchObject({
@@ -62,7 +63,7 @@ describe('authorizerConfigFrom', () => {
     [{ [Env.revocationPollMs]: '5000' }, /REVOCATION_POLL_MS must be an integer from 100 to 1000/],
     [{ [Env.revocationMaxStalenessS]: '0' }, /REVOCATION_MAX_STALENESS_S must be an integer/],
     [{ [Env.keyRingRefreshSeconds]: 'often' }, /TOLLGATE_KEY_RING_REFRESH_SECONDS must be an integer/],
-    [{ [Env.allowLogSampleRate]: '2' }, /TOLLGATE_ALLOW_LOG_SAMPLE_RATE must be a number from 0 to 1/],
+    [{ [allowLogSampleRate.env]: '2' }, /TOLLGATE_ALLOW_LOG_SAMPLE_RATE must be a number from 0 to 1/],
     [{ [Env.fallbackUsageKey]: 'too-short_key' }, /TOLLGATE_FALLBACK_USAGE_KEY must be an API Gateway API key value/],
     [{ [Env.unmatchedRoutes]: 'maybe' }, /TOLLGATE_UNMATCHED_ROUTES must be "deny" or "allow", got "maybe"/],
     [{ [Env.routes]: '[{"method":"GET","path":"/a/","scopes":[]}]' }, /TOLLGATE_ROUTES\[0\] \(GET \/a\/\): path must not contain empty segments/],
