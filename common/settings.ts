@@ -197,7 +197,11 @@ export const revocationPollMs = /* @__PURE__ */ setting({
   env: 'REVOCATION_POLL_MS',
   readBy: ['authorizer', 'fanout'],
 });
-/** At most `tokenTtlSeconds` too, and its default never above it (a rule); `npm start` checks it against the TTL itself. */
+/**
+ * How long authorizers keep deciding on their last revocation view while the feed cannot be
+ * read; then they answer 503 until it can. At most `tokenTtlSeconds` too, and its default
+ * never above it (a rule); `npm start` checks it against the TTL itself.
+ */
 export const revocationViewMaxStaleSeconds = /* @__PURE__ */ setting({
   name: 'revocationViewMaxStaleSeconds',
   kind: 'integer',
@@ -246,7 +250,9 @@ export const staleKeyDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_STALE_KEY_DAYS',
   readBy: ['rotation'],
 });
+/** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). */
 export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false });
+/** A regional WAFv2 web ACL to associate with the stage. */
 export const wafWebAclArn = /* @__PURE__ */ setting({
   name: 'wafWebAclArn',
   kind: 'text',
@@ -254,6 +260,10 @@ export const wafWebAclArn = /* @__PURE__ */ setting({
   rule: 'must be the ARN of a regional WAFv2 web ACL',
 });
 export const operatorPrincipals = /* @__PURE__ */ setting({ name: 'operatorPrincipals', kind: 'custom' });
+/**
+ * Which client certificate the stage presents to the upstream: each generation is its own
+ * certificate, so raising it by one replaces the certificate (docs/deploy.md).
+ */
 export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   name: 'upstreamCertificateGeneration',
   kind: 'integer',
@@ -261,6 +271,7 @@ export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   min: 1,
   max: 1_000,
 });
+/** Also create generation + 1, without presenting it, so the upstream can trust it before the switch. */
 export const prepareNextUpstreamCertificate = /* @__PURE__ */ setting({ name: 'prepareNextUpstreamCertificate', kind: 'boolean', default: false });
 export const apiKeyPrefix = /* @__PURE__ */ setting({ name: 'apiKeyPrefix', kind: 'custom', env: 'TOLLGATE_API_KEY_PREFIX', readBy: ['admin'], local: true });
 export const secretScanningKeysUrl = /* @__PURE__ */ setting({
