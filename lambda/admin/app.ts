@@ -3,7 +3,7 @@
  * start). Routes come from `common/api-routes.ts`; operators are authenticated before the
  * event arrives (IAM in AWS, the admin token in local mode); this code validates input only.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
@@ -40,6 +40,8 @@ import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } fro
 import { empty, json } from '../http/response';
 import { proxyHandler, type RouteHandler, type RouteTable } from '../http/router';
 import { readAdminConfig } from './config';
+import { documentClient } from '../adapters/clients/dynamodb';
+import { lambdaClient } from '../adapters/clients/lambda';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -198,4 +200,15 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
 /** Every route answers within the request budget, but rotate, which waits for the rotation function's report. */
 function budgetOf(event: ProxyEvent): number {
   return event.resource === ROTATE_RESOURCE ? DependencyBudget.invokeTimeoutMs : DependencyBudget.requestBudgetMs;
+}
+
+/** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
+export function lambdaAdminApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  return createAdminHandler({
+    env: process.env,
+    doc: documentClient(),
+    lambda: lambdaClient(),
+    apiGateway: apiGatewayClient(),
+    logger: new Logger({ serviceName: 'tollgate-admin' }),
+  });
 }

@@ -1,14 +1,11 @@
-/** Every `admin` route of `common/api-routes.ts`: see `app.ts`. */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { apiGatewayClient } from '../adapters/clients/api-gateway';
-import { documentClient } from '../adapters/clients/dynamodb';
-import { lambdaClient } from '../adapters/clients/lambda';
-import { createAdminHandler } from './app';
+/**
+ * Lambda entry point: Every `admin` route of `common/api-routes.ts`. API Gateway's proxy event in, the response out;
+ * `app.ts` wires the function once at cold start, `config.ts` reads its settings.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ProxyEvent } from '../http/request';
+import { lambdaAdminApp } from './app';
 
-export const handler = createAdminHandler({
-  env: process.env,
-  doc: documentClient(),
-  lambda: lambdaClient(),
-  apiGateway: apiGatewayClient(),
-  logger: new Logger({ serviceName: 'tollgate-admin' }),
-});
+const app = lambdaAdminApp();
+
+export const handler = (event: ProxyEvent): Promise<APIGatewayProxyResult> => app(event);

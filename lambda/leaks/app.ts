@@ -4,13 +4,13 @@
  * reports are trusted only once their signature verifies, the public endpoint's because a
  * caller who holds a key may always revoke it. Configuration is read once (cold start).
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { GITHUB_TOKEN_TYPE, GitHubHeader, LeakLimits, LeakPath, type LeakLabel } from '../../common/leaks';
-import { Metric } from '../../common/metrics';
+import { Metric, serviceName } from '../../common/metrics';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { httpKeyList } from '../adapters/github-key-list';
 import { DynamoLeakStore } from '../adapters/leak-store';
@@ -23,6 +23,9 @@ import { bodyBytes, header, type ProxyEvent } from '../http/request';
 import { json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { keysUrlFrom, readLeaksConfig } from './config';
+import { METRICS_NAMESPACE } from '../../common/names';
+import { documentClient } from '../adapters/clients/dynamodb';
+import { eventBridgeClient } from '../adapters/clients/eventbridge';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -194,4 +197,15 @@ function trufflehogMatches(value: object): unknown[] {
       ? Object.values(detector).flatMap((matches) => (Array.isArray(matches) ? matches : []))
       : [],
   );
+}
+
+/** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
+export function lambdaLeakApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  return createLeakHandler({
+    env: process.env,
+    doc: documentClient(),
+    events: eventBridgeClient(),
+    logger: new Logger({ serviceName: serviceName('leaks') }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('leaks') }),
+  });
 }

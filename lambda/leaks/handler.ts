@@ -1,16 +1,11 @@
-/** `POST /secret-scanning/github` and `POST /leaks/revoke`: see `app.ts`. */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceName } from '../../common/metrics';
-import { documentClient } from '../adapters/clients/dynamodb';
-import { eventBridgeClient } from '../adapters/clients/eventbridge';
-import { createLeakHandler } from './app';
+/**
+ * Lambda entry point: `POST /secret-scanning/github` and `POST /leaks/revoke`. API Gateway's proxy event in, the response out;
+ * `app.ts` wires the function once at cold start, `config.ts` reads its settings.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ProxyEvent } from '../http/request';
+import { lambdaLeakApp } from './app';
 
-export const handler = createLeakHandler({
-  env: process.env,
-  doc: documentClient(),
-  events: eventBridgeClient(),
-  logger: new Logger({ serviceName: serviceName('leaks') }),
-  metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('leaks') }),
-});
+const app = lambdaLeakApp();
+
+export const handler = (event: ProxyEvent): Promise<APIGatewayProxyResult> => app(event);

@@ -1,16 +1,11 @@
-/** `POST /oauth/token`, `POST /oauth/revoke`, `GET /.well-known/jwks.json`: see `app.ts`. */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceName } from '../../common/metrics';
-import { documentClient } from '../adapters/clients/dynamodb';
-import { kmsClient } from '../adapters/clients/kms';
-import { createTokenHandler } from './app';
+/**
+ * Lambda entry point: `POST /oauth/token`, `POST /oauth/revoke`, `GET /.well-known/jwks.json`. API Gateway's proxy event in, the response out;
+ * `app.ts` wires the function once at cold start, `config.ts` reads its settings.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ProxyEvent } from '../http/request';
+import { lambdaTokenApp } from './app';
 
-export const handler = createTokenHandler({
-  env: process.env,
-  doc: documentClient(),
-  kms: kmsClient(),
-  logger: new Logger({ serviceName: serviceName('token') }),
-  metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('token') }),
-});
+const app = lambdaTokenApp();
+
+export const handler = (event: ProxyEvent): Promise<APIGatewayProxyResult> => app(event);
