@@ -192,8 +192,17 @@ function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
   return parts;
 }
 
+/**
+ * The outputs the CLI's `--stack` reads by key (`StackOutput`). Inside a construct their
+ * logical ids would carry its path, so there they are given the plain key: one Tollgate per
+ * stack, which CloudFormation's unique output keys enforce.
+ */
 function addOutputs(scope: Construct, api: TollgateApiParts, tables: TollgateTables): void {
-  const output = (key: string, value: string, description: string) => new CfnOutput(scope, key, { value, description });
+  const inStack = Stack.isStack(scope);
+  const output = (key: string, value: string, description: string) => {
+    const made = new CfnOutput(scope, key, { value, description });
+    if (!inStack) made.overrideLogicalId(key);
+  };
   output(StackOutput.apiUrl, api.gateway.api.url, 'Base URL of the Tollgate API (token, admin and proxied routes)');
   output(StackOutput.region, Stack.of(scope).region, 'Region of the API, for SigV4-signed admin calls');
   output(StackOutput.restApiId, api.gateway.restApiId, 'REST API id');

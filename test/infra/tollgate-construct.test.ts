@@ -7,7 +7,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Tollgate, type TollgateSettings } from '../../lib/index';
+import { ConfigError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
 import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
 import { buildApp, placeholderEntries, resourceCounts, UPSTREAM } from './app';
 
@@ -28,6 +28,18 @@ describe('the Tollgate construct in a stack of the caller', () => {
     const twoStacks = resourceCounts([built.data, built.api].map((s) => Template.fromStack(s).toJSON().Resources));
     expect(resourceCounts([Template.fromStack(stack).toJSON().Resources])).toEqual(twoStacks);
     expect(twoStacks['AWS::Lambda::Function']).toBe(7);
+  });
+
+  it('gives its outputs the keys the CLI’s --stack reads, as the API stack does', () => {
+    const { stack } = ownStack({ upstreamUrl: UPSTREAM });
+    // RestApi's own endpoint output is CDK's, named by its path in both.
+    const keys = (outputs: Record<string, unknown>) =>
+      Object.keys(outputs)
+        .filter((key) => !key.includes('ApiEndpoint'))
+        .sort();
+    const expected = keys(Template.fromStack(buildApp().api).toJSON().Outputs);
+    expect(keys(Template.fromStack(stack).toJSON().Outputs)).toEqual(expected);
+    expect(expected).toEqual(expect.arrayContaining([StackOutput.apiUrl, StackOutput.region, StackOutput.usagePlanId]));
   });
 
   it('checks the settings as the app does: a bad one throws a ConfigError naming it', () => {
