@@ -6,9 +6,8 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig } from '../lib/config';
-import { ConfigError, type TollgateConfig } from '../lib/settings';
-import { TollgateApiStack, TollgateDataStack } from '../lib/stacks';
+// The public entry point of @tollgate/cdk: this app uses the package's API and nothing else of lib/.
+import { ConfigError, readConfig, TollgateApiStack, TollgateDataStack, type TollgateConfig } from '../lib/index';
 
 const app = new App();
 let config: TollgateConfig;

@@ -1,7 +1,8 @@
 /**
  * Every Tollgate Lambda function, with our defaults in one place: Node.js 24 on arm64,
  * bundled by the locally installed esbuild (never Docker) with the settings of
- * `lib/bundling.ts` (minified, source maps, the AWS SDK left to the runtime), an
+ * `lib/bundling.ts` (minified, source maps, the AWS SDK left to the runtime), at synth from
+ * source in this repository or ahead of time in `@tollgate/cdk` (see {@link FunctionCode}), an
  * explicit log group with retention, Powertools settings, and a role that may write to
  * that log group and nothing else until a grant adds to it. The table access of each
  * function comes from `common/functions.ts`.
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { DynamoEventSource, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -32,20 +33,44 @@ const TABLE_KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*',
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The one bundling seam: a construct-tree context value naming the directory every
- * function's `entry` is resolved against. Infra tests that skip bundling set it on their
- * `App` to a directory of placeholder entries (`test/infra/app.ts`); the app never sets it,
- * so entries resolve against {@link PROJECT_ROOT}. Read here only, so no construct between
- * the app and its functions carries a prop for it.
+ * Where the functions' code comes from, the one seam between this repository and the
+ * `@tollgate/cdk` package:
+ * - `{ source: root }`: each function's `entry` (`common/functions.ts`) under `root`, bundled
+ *   at synth by `NodejsFunction` with the local esbuild and `lib/bundling.ts`'s settings;
+ * - `{ prebuilt: dir }`: `dir/<function name>/index.mjs` (and its source map), bundled ahead
+ *   of time with the same settings by `scripts/build-packages.mjs`, used as an asset as it is.
  */
-export const ENTRY_ROOT_CONTEXT = 'tollgate:test:entryRoot';
+export type FunctionCode = { readonly source: string } | { readonly prebuilt: string };
 
-function entryRoot(scope: Construct): string {
-  const root: unknown = scope.node.tryGetContext(ENTRY_ROOT_CONTEXT);
-  if (root === undefined) return PROJECT_ROOT;
-  if (typeof root !== 'string' || !path.isAbsolute(root))
-    throw new Error(`context ${ENTRY_ROOT_CONTEXT} must be an absolute directory path, got ${JSON.stringify(root)}`);
-  return root;
+/**
+ * A construct-tree context value that overrides the default {@link FunctionCode} (an object of
+ * that shape, with an absolute path). Infra tests that skip bundling set it on their `App` to
+ * a directory of placeholder entries (`test/infra/app.ts`). Read here only, so no construct
+ * between the app and its functions carries a prop for it.
+ */
+export const FUNCTION_CODE_CONTEXT = 'tollgate:functionCode';
+
+/**
+ * The package build defines this (esbuild `define`) in `@tollgate/cdk`'s bundle as the folder
+ * of the prebuilt functions relative to the bundle; from source it is not defined at all.
+ */
+declare const TOLLGATE_PREBUILT_FUNCTIONS: string | undefined;
+
+/** Prebuilt next to the package's bundle; from source in this repository. */
+function defaultCode(): FunctionCode {
+  if (typeof TOLLGATE_PREBUILT_FUNCTIONS === 'string') return { prebuilt: fileURLToPath(new URL(TOLLGATE_PREBUILT_FUNCTIONS, import.meta.url)) };
+  return { source: PROJECT_ROOT };
+}
+
+function functionCode(scope: Construct): FunctionCode {
+  const code: unknown = scope.node.tryGetContext(FUNCTION_CODE_CONTEXT);
+  if (code === undefined) return defaultCode();
+  const [kind, dir] = typeof code === 'object' && code !== null && Object.keys(code).length === 1 ? Object.entries(code)[0]! : [];
+  if ((kind !== 'source' && kind !== 'prebuilt') || typeof dir !== 'string' || !path.isAbsolute(dir))
+    throw new Error(
+      `context ${FUNCTION_CODE_CONTEXT} must be { "source": <absolute directory> } or { "prebuilt": <absolute directory> }, got ${JSON.stringify(code)}`,
+    );
+  return kind === 'source' ? { source: dir } : { prebuilt: dir };
 }
 
 export interface TollgateFunctionProps {
@@ -65,7 +90,8 @@ export interface TollgateFunctionProps {
 }
 
 export class TollgateFunction extends Construct {
-  readonly fn: NodejsFunction;
+  /** A `NodejsFunction` when bundled from source, a plain `Function` on a prebuilt asset. */
+  readonly fn: LambdaFunction;
   readonly logGroup: LogGroup;
   readonly role: Role;
   readonly functionName: FunctionName;
@@ -98,11 +124,7 @@ export class TollgateFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(entryRoot(this), spec.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    const common = {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -111,12 +133,6 @@ export class TollgateFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       description: `Tollgate ${props.name}`,
-      bundling: {
-        forceDockerBundling: false,
-        ...LAMBDA_BUNDLING,
-        format: { esm: OutputFormat.ESM, cjs: OutputFormat.CJS }[LAMBDA_BUNDLING.format],
-        externalModules: [...LAMBDA_BUNDLING.externalModules],
-      },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: serviceName(props.name),
@@ -124,7 +140,29 @@ export class TollgateFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         ...props.environment,
       },
-    });
+    } satisfies Omit<FunctionProps, 'code' | 'handler'>;
+    const code = functionCode(this);
+    if ('prebuilt' in code) {
+      // The handler NodejsFunction would give the same bundle: `index.mjs`, export `handler`.
+      this.fn = new LambdaFunction(this, 'Function', { ...common, code: Code.fromAsset(path.join(code.prebuilt, props.name)), handler: 'index.handler' });
+    } else {
+      // Keys in the order they always had: CDK's analytics metadata lists them as given.
+      const { environment, ...settings } = common;
+      this.fn = new NodejsFunction(this, 'Function', {
+        entry: path.join(code.source, spec.entry),
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+        ...settings,
+        bundling: {
+          forceDockerBundling: false,
+          ...LAMBDA_BUNDLING,
+          format: { esm: OutputFormat.ESM, cjs: OutputFormat.CJS }[LAMBDA_BUNDLING.format],
+          externalModules: [...LAMBDA_BUNDLING.externalModules],
+        },
+        environment,
+      });
+    }
     this.grantTables(props.tables);
   }
 

@@ -2,11 +2,13 @@
  * The two stacks: stateful (tables and their key; termination-protected, RETAIN) and
  * stateless (functions, API, schedule, dashboards), so no change to the API stack can lose
  * a credential. Recreating it does change the API's URL (hence the default issuer) and its
- * usage plans; docs/deploy.md says what that means for live tokens and clients.
+ * usage plans; docs/deploy.md says what that means for live tokens and clients. The stateless
+ * half is also a construct of its own ({@link TollgateApi}), which `Tollgate` (`lib/tollgate.ts`)
+ * puts next to the tables in one scope.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { Env } from '../common/names';
 import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../common/functions';
 import type { TableKey } from '../common/tables';
@@ -32,7 +34,8 @@ export class TollgateDataStack extends Stack {
   }
 }
 
-export interface TollgateApiStackProps extends StackProps {
+/** What the stateless half is built from. */
+export interface TollgateApiProps {
   readonly config: TollgateConfig;
   readonly tables: TollgateTables;
   /** @see GatewayProps.requireUsageKey */
@@ -41,7 +44,8 @@ export interface TollgateApiStackProps extends StackProps {
   readonly tokenRouteThrottle?: ThrottleSettings;
 }
 
-export class TollgateApiStack extends Stack {
+/** The stateless half of Tollgate as it is built: functions, API, rotation, fan-out, dashboards. */
+export interface TollgateApiParts {
   readonly gateway: Gateway;
   readonly functions: { readonly [K in FunctionName]: TollgateFunction };
   readonly rotation: SigningKeyRotation;
@@ -50,116 +54,179 @@ export class TollgateApiStack extends Stack {
   readonly metering: UsageMetering;
   /** The `iss` of every access token: the configured issuer, or the API's own URL. */
   readonly issuer: string;
+}
+
+export interface TollgateApiStackProps extends StackProps, TollgateApiProps {}
+
+/** The stateless half in a stack of its own, next to a {@link TollgateDataStack}. */
+export class TollgateApiStack extends Stack implements TollgateApiParts {
+  readonly gateway: Gateway;
+  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  readonly rotation: SigningKeyRotation;
+  readonly fanout: RevocationFanout;
+  readonly observability: Observability;
+  readonly metering: UsageMetering;
+  readonly issuer: string;
 
   constructor(scope: Construct, id: string, props: TollgateApiStackProps) {
     super(scope, id, { description: 'Tollgate: API, authorizer, token functions, rotation (stateless)', ...props });
-    const { config, tables } = props;
-    const settings = functionSettings(config);
-
-    this.rotation = new SigningKeyRotation(this, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation });
-    const tokenApi = new TokenApi(this, 'TokenApi', {
-      tables,
-      keyRing: this.rotation.keyRing,
-      rotationFunction: this.rotation.function.fn,
-      tokenEnvironment: settings.token,
-      adminEnvironment: settings.admin,
-    });
-    const leaks = new LeakResponse(this, 'LeakResponse', {
-      tables,
-      environment: settings.leaks,
-      eventBus: this.rotation.eventBus,
-    });
-    const authorizer = new TokenAuthorizer(this, 'Authorizer', {
-      tables,
-      environment: settings.authorizer,
-      cacheTtlSeconds: config.authorizerCacheTtlSeconds,
-    });
-    this.gateway = new Gateway(this, 'Gateway', {
-      services: config.services,
-      stageName: config.stageName,
-      authorizer: authorizer.authorizer,
-      functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn, leaks: leaks.function.fn },
-      forwardBearerToken: config.forwardBearerToken,
-      keySpec: config.keySpec,
-      ...(config.operatorPrincipals && { operatorPrincipals: config.operatorPrincipals }),
-      ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
-      ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
-      ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
-      upstreamCertificateGeneration: config.upstreamCertificateGeneration,
-      prepareNextUpstreamCertificate: config.prepareNextUpstreamCertificate,
-    });
-    this.rotation.watchUpstreamCertificates(this.gateway.upstreamCertificate, this.gateway.nextUpstreamCertificate);
-    if (config.leakRevokeRateLimitPerIp !== undefined) {
-      new LeakRateLimit(this, 'LeakRateLimit', { stage: this.gateway.api.deploymentStage, limit: config.leakRevokeRateLimitPerIp });
-    }
-    // Per-client throttling: wired after the gateway exists, by values that make no cycle
-    // (docs/throttling.md).
-    this.gateway.useFallbackUsageKey(authorizer.function);
-    this.gateway.grantUsageRegistration(tokenApi.admin);
-    // One value for the signer and the verifier: a token is only valid where both agree.
-    this.issuer = config.issuer ?? this.gateway.baseUrl;
-    for (const fn of [tokenApi.token, authorizer.function]) fn.addEnvironment(Env.issuer, this.issuer);
-
-    this.fanout = new RevocationFanout(this, 'Fanout', {
-      tables,
-      restApiId: this.gateway.restApiId,
-      stageName: config.stageName,
-      flushAuthorizerCache: config.authorizerCacheTtlSeconds > 0,
-      environment: settings.fanout,
-    });
-    this.metering = new UsageMetering(this, 'Metering', {
-      tables,
-      accessLogs: this.gateway.accessLogs,
-      environment: settings.metering,
-      eventBus: this.rotation.eventBus,
-    });
-    this.functions = {
-      metering: this.metering.function,
-      authorizer: authorizer.function,
-      token: tokenApi.token,
-      admin: tokenApi.admin,
-      fanout: this.fanout.function,
-      leaks: leaks.function,
-      rotation: this.rotation.function,
-    };
-    this.observability = new Observability(this, 'Observability', {
+    // Built directly in the stack, not in a child construct, so the stack's logical ids and
+    // construct paths are those of every earlier deploy.
+    ({
       gateway: this.gateway,
       functions: this.functions,
-      fanoutDlq: this.fanout.dlq,
-      rotationIntervalDays: config.rotationIntervalDays,
-      revocationViewMaxStaleSeconds: config.revocationViewMaxStaleSeconds,
-    });
-    this.metering.observe(this.observability.dashboard, this.observability.alarmTopic);
-    this.addOutputs(tables);
+      rotation: this.rotation,
+      fanout: this.fanout,
+      observability: this.observability,
+      metering: this.metering,
+      issuer: this.issuer,
+    } = buildApi(this, props));
   }
+}
 
-  private addOutputs(tables: TollgateTables): void {
-    const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
-    output(StackOutput.apiUrl, this.gateway.api.url, 'Base URL of the Tollgate API (token, admin and proxied routes)');
-    output(StackOutput.region, this.region, 'Region of the API, for SigV4-signed admin calls');
-    output(StackOutput.restApiId, this.gateway.restApiId, 'REST API id');
-    output(StackOutput.stageName, this.gateway.stageName, 'API stage');
-    output(StackOutput.usagePlanId, this.gateway.usagePlan.usagePlanId, 'Usage plan that client usage keys are registered with');
+/** The stateless half as a construct in any stack, for tables made elsewhere (a {@link TokenData}). */
+export class TollgateApi extends Construct implements TollgateApiParts {
+  readonly gateway: Gateway;
+  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  readonly rotation: SigningKeyRotation;
+  readonly fanout: RevocationFanout;
+  readonly observability: Observability;
+  readonly metering: UsageMetering;
+  readonly issuer: string;
+
+  constructor(scope: Construct, id: string, props: TollgateApiProps) {
+    super(scope, id);
+    ({
+      gateway: this.gateway,
+      functions: this.functions,
+      rotation: this.rotation,
+      fanout: this.fanout,
+      observability: this.observability,
+      metering: this.metering,
+      issuer: this.issuer,
+    } = buildApi(this, props));
+  }
+}
+
+/** Builds the stateless half into `scope` (a stack or a construct) and adds its outputs there. */
+function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
+  const { config, tables } = props;
+  const settings = functionSettings(config);
+
+  const rotation = new SigningKeyRotation(scope, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation });
+  const tokenApi = new TokenApi(scope, 'TokenApi', {
+    tables,
+    keyRing: rotation.keyRing,
+    rotationFunction: rotation.function.fn,
+    tokenEnvironment: settings.token,
+    adminEnvironment: settings.admin,
+  });
+  const leaks = new LeakResponse(scope, 'LeakResponse', {
+    tables,
+    environment: settings.leaks,
+    eventBus: rotation.eventBus,
+  });
+  const authorizer = new TokenAuthorizer(scope, 'Authorizer', {
+    tables,
+    environment: settings.authorizer,
+    cacheTtlSeconds: config.authorizerCacheTtlSeconds,
+  });
+  const gateway = new Gateway(scope, 'Gateway', {
+    services: config.services,
+    stageName: config.stageName,
+    authorizer: authorizer.authorizer,
+    functions: { token: tokenApi.token.fn, admin: tokenApi.admin.fn, leaks: leaks.function.fn },
+    forwardBearerToken: config.forwardBearerToken,
+    keySpec: config.keySpec,
+    ...(config.operatorPrincipals && { operatorPrincipals: config.operatorPrincipals }),
+    ...(config.wafWebAclArn && { wafWebAclArn: config.wafWebAclArn }),
+    ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
+    ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
+    upstreamCertificateGeneration: config.upstreamCertificateGeneration,
+    prepareNextUpstreamCertificate: config.prepareNextUpstreamCertificate,
+  });
+  rotation.watchUpstreamCertificates(gateway.upstreamCertificate, gateway.nextUpstreamCertificate);
+  if (config.leakRevokeRateLimitPerIp !== undefined) {
+    new LeakRateLimit(scope, 'LeakRateLimit', { stage: gateway.api.deploymentStage, limit: config.leakRevokeRateLimitPerIp });
+  }
+  // Per-client throttling: wired after the gateway exists, by values that make no cycle
+  // (docs/throttling.md).
+  gateway.useFallbackUsageKey(authorizer.function);
+  gateway.grantUsageRegistration(tokenApi.admin);
+  // One value for the signer and the verifier: a token is only valid where both agree.
+  const issuer = config.issuer ?? gateway.baseUrl;
+  for (const fn of [tokenApi.token, authorizer.function]) fn.addEnvironment(Env.issuer, issuer);
+
+  const fanout = new RevocationFanout(scope, 'Fanout', {
+    tables,
+    restApiId: gateway.restApiId,
+    stageName: config.stageName,
+    flushAuthorizerCache: config.authorizerCacheTtlSeconds > 0,
+    environment: settings.fanout,
+  });
+  const metering = new UsageMetering(scope, 'Metering', {
+    tables,
+    accessLogs: gateway.accessLogs,
+    environment: settings.metering,
+    eventBus: rotation.eventBus,
+  });
+  const functions = {
+    metering: metering.function,
+    authorizer: authorizer.function,
+    token: tokenApi.token,
+    admin: tokenApi.admin,
+    fanout: fanout.function,
+    leaks: leaks.function,
+    rotation: rotation.function,
+  };
+  const observability = new Observability(scope, 'Observability', {
+    gateway,
+    functions,
+    fanoutDlq: fanout.dlq,
+    rotationIntervalDays: config.rotationIntervalDays,
+    revocationViewMaxStaleSeconds: config.revocationViewMaxStaleSeconds,
+  });
+  metering.observe(observability.dashboard, observability.alarmTopic);
+  const parts = { gateway, functions, rotation, fanout, observability, metering, issuer };
+  addOutputs(scope, parts, tables);
+  return parts;
+}
+
+/**
+ * The outputs the CLI's `--stack` reads by key (`StackOutput`). Inside a construct their
+ * logical ids would carry its path, so there they are given the plain key: one Tollgate per
+ * stack, which CloudFormation's unique output keys enforce.
+ */
+function addOutputs(scope: Construct, api: TollgateApiParts, tables: TollgateTables): void {
+  const inStack = Stack.isStack(scope);
+  const output = (key: string, value: string, description: string) => {
+    const made = new CfnOutput(scope, key, { value, description });
+    if (!inStack) made.overrideLogicalId(key);
+  };
+  output(StackOutput.apiUrl, api.gateway.api.url, 'Base URL of the Tollgate API (token, admin and proxied routes)');
+  output(StackOutput.region, Stack.of(scope).region, 'Region of the API, for SigV4-signed admin calls');
+  output(StackOutput.restApiId, api.gateway.restApiId, 'REST API id');
+  output(StackOutput.stageName, api.gateway.stageName, 'API stage');
+  output(StackOutput.usagePlanId, api.gateway.usagePlan.usagePlanId, 'Usage plan that client usage keys are registered with');
+  output(
+    StackOutput.upstreamClientCertificateId,
+    api.gateway.upstreamCertificate.ref,
+    'Client certificate the stage presents to the upstream; the upstream must verify it (aws apigateway get-client-certificate gives its PEM)',
+  );
+  const next = api.gateway.nextUpstreamCertificate;
+  if (next) {
     output(
-      StackOutput.upstreamClientCertificateId,
-      this.gateway.upstreamCertificate.ref,
-      'Client certificate the stage presents to the upstream; the upstream must verify it (aws apigateway get-client-certificate gives its PEM)',
+      StackOutput.nextUpstreamClientCertificateId,
+      next.ref,
+      'Client certificate the stage presents once upstreamCertificateGeneration is raised by one; have the upstream trust it first',
     );
-    const next = this.gateway.nextUpstreamCertificate;
-    if (next) {
-      output(
-        StackOutput.nextUpstreamClientCertificateId,
-        next.ref,
-        'Client certificate the stage presents once upstreamCertificateGeneration is raised by one; have the upstream trust it first',
-      );
-    }
-    output(StackOutput.alarmTopicArn, this.observability.alarmTopic.topicArn, 'Subscribe here to receive Tollgate alarms');
-    output(StackOutput.dashboardName, this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
-    for (const [name, fn] of Object.entries(this.functions) as [FunctionName, TollgateFunction][]) {
-      output(FUNCTION_NAME_OUTPUT[name], fn.fn.functionName, `Lambda function: ${name}`);
-    }
-    for (const [key, table] of Object.entries(tables) as [TableKey, TollgateTables[TableKey]][]) {
-      output(TABLE_NAME_OUTPUT[key], table.tableName, `DynamoDB table: ${key}`);
-    }
+  }
+  output(StackOutput.alarmTopicArn, api.observability.alarmTopic.topicArn, 'Subscribe here to receive Tollgate alarms');
+  output(StackOutput.dashboardName, api.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+  for (const [name, fn] of Object.entries(api.functions) as [FunctionName, TollgateFunction][]) {
+    output(FUNCTION_NAME_OUTPUT[name], fn.fn.functionName, `Lambda function: ${name}`);
+  }
+  for (const [key, table] of Object.entries(tables) as [TableKey, TollgateTables[TableKey]][]) {
+    output(TABLE_NAME_OUTPUT[key], table.tableName, `DynamoDB table: ${key}`);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Builds the publishable packages under packages/: `@tollgate/client` and `@tollgate/cli`.
+ * Builds the publishable packages under packages/: `@tollgate/client`, `@tollgate/cli` and
+ * `@tollgate/cdk`.
  *
  * `@tollgate/client` (packages/client/dist):
  * - dist/index.js: `client/index.ts` and everything it imports bundled into one ES module
@@ -25,9 +26,28 @@
  *   `/*!` notices in the bundle itself, but most packages carry their license only as a
  *   LICENSE file, which is why this file is written too.
  *
- * Usage: `npm run build` (or `node scripts/build-packages.mjs`) builds both;
- * `npm run build -- cli` (or `client`) builds only the one named, leaving the other's dist
- * alone, so the two package tests can build in parallel without removing each other's files.
+ * `@tollgate/cdk` (packages/cdk/dist):
+ * - dist/index.js: `lib/index.ts` (the constructs, the settings and their checks, `common/`)
+ *   bundled into one ES module, platform node, target node20, not minified (a construct
+ *   library's stack traces at synth should name its functions). `aws-cdk-lib`,
+ *   `aws-cdk-lib/*` and `constructs` stay external: they are the package's peer dependencies,
+ *   the consumer's own copies, so `instanceof` and construct-tree checks work across both.
+ *   Anything else must be bundled or be a Node builtin. esbuild's `define` sets
+ *   `TOLLGATE_PREBUILT_FUNCTIONS`, which makes `lib/function.ts` use the prebuilt functions
+ *   next to the bundle instead of bundling sources that the package does not ship.
+ * - dist/functions/<name>/index.mjs (+ .map): each Lambda function bundled ahead of time
+ *   with exactly `lib/bundling.ts`'s esbuild options, the bundle `cdk synth` makes from
+ *   source in this repository; the constructs use each folder as a `Code.fromAsset`, so a
+ *   consumer needs neither esbuild nor the handlers' sources.
+ * - dist/types/**: declarations emitted by tsc (packages/cdk/tsconfig.build.json) for
+ *   `lib/index.ts` and what it reaches in `lib/` and `common/`, keeping their folders, with
+ *   `.js` extensions on relative imports. Every declaration reachable from
+ *   dist/types/lib/index.d.ts must resolve inside dist/types, and the only packages they may
+ *   name are the peer dependencies.
+ *
+ * Usage: `npm run build` (or `node scripts/build-packages.mjs`) builds all three;
+ * `npm run build -- cli` (or `client`, `cdk`) builds only the one named, leaving the others'
+ * dist alone, so the package tests can build in parallel without removing each other's files.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +56,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const packageDir = join(root, 'packages', 'client');
@@ -44,6 +65,9 @@ const entry = join(root, 'client', 'index.ts');
 const cliPackageDir = join(root, 'packages', 'cli');
 const cliDist = join(cliPackageDir, 'dist');
 const cliEntry = join(root, 'cli', 'main.ts');
+const cdkPackageDir = join(root, 'packages', 'cdk');
+const cdkDist = join(cdkPackageDir, 'dist');
+const cdkEntry = join(root, 'lib', 'index.ts');
 const require = createRequire(import.meta.url);
 
 class BuildError extends Error {}
@@ -214,6 +238,121 @@ function thirdPartyLicenses(packages) {
   return `@tollgate/cli bundles the following third-party packages into dist/tollgate.js.${rule}${sections.join(rule)}\n`;
 }
 
+/** The peer dependencies of `@tollgate/cdk`: the only packages its bundle and declarations may import. */
+const CDK_PEERS = ['aws-cdk-lib', 'constructs'];
+const isCdkPeer = (specifier) => CDK_PEERS.some((peer) => specifier === peer || specifier.startsWith(`${peer}/`));
+/** The folder, relative to dist/index.js, that `lib/function.ts` takes prebuilt functions from. */
+const PREBUILT_FUNCTIONS = './functions/';
+
+async function bundleConstructs() {
+  const result = await build({
+    entryPoints: [cdkEntry],
+    absWorkingDir: root,
+    outfile: join(cdkDist, 'index.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: false,
+    external: CDK_PEERS.flatMap((peer) => [peer, `${peer}/*`]),
+    define: { TOLLGATE_PREBUILT_FUNCTIONS: JSON.stringify(PREBUILT_FUNCTIONS) },
+    metafile: true,
+    logLevel: 'warning',
+    legalComments: 'inline',
+    banner: { js: '// @tollgate/cdk: built from lib/index.ts by scripts/build-packages.mjs.' },
+  });
+  const problems = [];
+  for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
+    for (const { path, external } of imports) {
+      if (external && !isBuiltin(path) && !isCdkPeer(path))
+        problems.push(`${output} imports "${path}" (only Node builtins and ${CDK_PEERS.join(', ')} are allowed)`);
+    }
+  }
+  const bundled = new Set();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const name = packageOf(input);
+    if (name) bundled.add(name);
+  }
+  for (const name of bundled) problems.push(`bundles the third-party package "${name}" (the constructs may use only their peer dependencies)`);
+  if (problems.length > 0) throw new BuildError(`The construct bundle must need nothing but its peers:\n  ${problems.join('\n  ')}`);
+  const text = readFileSync(join(cdkDist, 'index.js'), 'utf8');
+  if (text.includes('TOLLGATE_PREBUILT_FUNCTIONS')) throw new BuildError('dist/index.js still refers to TOLLGATE_PREBUILT_FUNCTIONS: the define did not apply');
+  return Object.keys(result.metafile.inputs).length;
+}
+
+/** Every Lambda function, bundled as `cdk synth` bundles it from source (lib/bundling.ts), into dist/functions/<name>/. */
+async function prebuildFunctions() {
+  const { esbuildOptions, externalPackages } = await tsImport('../lib/bundling.ts', import.meta.url);
+  const { Functions } = await tsImport('../common/functions.ts', import.meta.url);
+  const built = [];
+  for (const [name, spec] of Object.entries(Functions)) {
+    const outdir = join(cdkDist, PREBUILT_FUNCTIONS, name);
+    const result = await build({
+      ...esbuildOptions(),
+      entryPoints: [join(root, spec.entry)],
+      absWorkingDir: root,
+      outfile: join(outdir, 'index.mjs'),
+      metafile: true,
+      logLevel: 'warning',
+    });
+    const left = externalPackages(result.metafile).filter((pkg) => !pkg.startsWith('@aws-sdk/'));
+    if (left.length > 0) throw new BuildError(`the ${name} function leaves ${left.join(', ')} to the runtime, which only provides the AWS SDK`);
+    const files = readdirSync(outdir).sort();
+    if (files.join(',') !== 'index.mjs,index.mjs.map')
+      throw new BuildError(`dist/functions/${name} holds ${files.join(', ')}, not index.mjs and its source map`);
+    built.push(name);
+  }
+  return built;
+}
+
+/** Bare module specifiers in a declaration file (`from 'x'`, `import('x')`, `import 'x'`). */
+const BARE_SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^.'"][^'"]*)\1/g;
+
+function cdkDeclarations() {
+  const staging = mkdtempSync(join(tmpdir(), 'tollgate-cdk-types-'));
+  try {
+    const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+    try {
+      execFileSync(process.execPath, [tsc, '-p', join(cdkPackageDir, 'tsconfig.build.json'), '--outDir', staging], { cwd: root, stdio: 'pipe' });
+    } catch (error) {
+      throw new BuildError(`tsc failed to emit declarations:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    }
+    // Walk the graph from the entry's declaration, copying each file it reaches to the same
+    // place under dist/types, so relative paths between them stay valid.
+    const typesDir = join(cdkDist, 'types');
+    const pending = [join(staging, 'lib', 'index.d.ts')];
+    const copied = new Set();
+    const problems = [];
+    while (pending.length > 0) {
+      const file = pending.pop();
+      if (copied.has(file)) continue;
+      copied.add(file);
+      const where = relative(staging, file).split(sep).join('/');
+      const text = readFileSync(file, 'utf8');
+      if (/\/\/\/\s*<reference\s+path=/.test(text)) problems.push(`${where} has a <reference path>, which would point outside dist`);
+      for (const [, , specifier] of text.matchAll(BARE_SPECIFIER)) {
+        if (!isCdkPeer(specifier)) problems.push(`${where} imports "${specifier}", which is not a peer dependency`);
+      }
+      const rewritten = text.replace(RELATIVE_SPECIFIER, (_match, lead, quote, specifier) => {
+        const target = resolve(dirname(file), specifier.replace(/\.js$/, ''));
+        // `./gateway` is the folder's index.
+        const [resolved, written] = existsSync(`${target}.d.ts`)
+          ? [`${target}.d.ts`, `${specifier}.js`]
+          : [join(target, 'index.d.ts'), `${specifier}/index.js`];
+        if (!existsSync(resolved)) problems.push(`${where} refers to ${specifier}, which has no declaration`);
+        else pending.push(resolved);
+        return `${lead}${quote}${written}${quote}`;
+      });
+      mkdirSync(dirname(join(typesDir, where)), { recursive: true });
+      writeFileSync(join(typesDir, where), rewritten);
+    }
+    if (problems.length > 0) throw new BuildError(`dist/types would not be self-contained:\n  ${problems.join('\n  ')}`);
+    return copied.size;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
 const BUILDERS = {
   async client() {
     rmSync(dist, { recursive: true, force: true });
@@ -227,6 +366,14 @@ const BUILDERS = {
     mkdirSync(cliDist, { recursive: true });
     const bundled = await bundleCli();
     console.log(`Built ${relative(root, cliDist)}: tollgate.js from cli/main.ts with ${bundled.length} third-party packages (${bundled.join(', ')}).`);
+  },
+  async cdk() {
+    rmSync(cdkDist, { recursive: true, force: true });
+    mkdirSync(cdkDist, { recursive: true });
+    const inputs = await bundleConstructs();
+    const functions = await prebuildFunctions();
+    const types = cdkDeclarations();
+    console.log(`Built ${relative(root, cdkDist)}: index.js from ${inputs} modules; functions ${functions.join(', ')}; ${types} declaration files.`);
   },
 };
 

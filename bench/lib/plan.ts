@@ -133,7 +133,7 @@ export const JOBS: readonly Job[] = [
     ids: ['K1'],
     needsDynamo: false,
     timeoutMs: 2 * MINUTE,
-    args: () => ({ packages: ['client', 'cli'] }),
+    args: () => ({ packages: ['client', 'cli', 'cdk'] }),
   },
   {
     label: 'scan',

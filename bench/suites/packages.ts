@@ -3,7 +3,9 @@
  * (`scripts/build-packages.mjs`), packs each with `npm pack --dry-run --json` and reports the
  * tarball's size, the size it unpacks to, and how many production dependencies an install
  * pulls in (its `dependencies`, which for `@tollgate/client` must stay empty: the target; `@tollgate/cli` bundles its
- * third-party code and declares none either, but its size is what the bundle costs).
+ * third-party code and declares none either, but its size is what the bundle costs), and
+ * how many peer dependencies the user's project must provide (`@tollgate/cdk`: aws-cdk-lib
+ * and constructs, the app's own copies; its size is mostly the prebuilt functions).
  * Sizes are exact, not sampled: one build, one value.
  */
 import { execFileSync } from 'node:child_process';
@@ -39,9 +41,13 @@ await runSuite<PackagesArgs>(async ({ args, emit, progress }) => {
   execFileSync(process.execPath, ['scripts/build-packages.mjs'], { cwd: ROOT, stdio: 'pipe' });
   for (const folder of args.packages) {
     const pack = packed(folder);
-    const manifest = JSON.parse(readFileSync(`${ROOT}packages/${folder}/package.json`, 'utf8')) as { dependencies?: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(`${ROOT}packages/${folder}/package.json`, 'utf8')) as {
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
     const dependencies = Object.keys(manifest.dependencies ?? {});
-    const detail = { package: pack.name, files: pack.entryCount, unpackedKB: pack.unpackedSize / KB, dependencies };
+    const peerDependencies = Object.keys(manifest.peerDependencies ?? {});
+    const detail = { package: pack.name, files: pack.entryCount, unpackedKB: pack.unpackedSize / KB, dependencies, peerDependencies };
     emit(figure({ id: `K1.${folder}.packed`, name: `${pack.name}: packed size`, unit: 'kB', samples: [pack.size / KB], detail }));
     emit(figure({ id: `K1.${folder}.unpacked`, name: `${pack.name}: installed size`, unit: 'kB', samples: [pack.unpackedSize / KB], detail }));
     emit(
@@ -54,5 +60,16 @@ await runSuite<PackagesArgs>(async ({ args, emit, progress }) => {
         detail,
       }),
     );
+    if (peerDependencies.length > 0) {
+      emit(
+        figure({
+          id: `K1.${folder}.peerDependencies`,
+          name: `${pack.name}: peer dependencies`,
+          unit: 'packages',
+          samples: [peerDependencies.length],
+          detail,
+        }),
+      );
+    }
   }
 });

@@ -12,7 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
 import { readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
-import { ENTRY_ROOT_CONTEXT, PROJECT_ROOT } from '../../lib/function';
+import { FUNCTION_CODE_CONTEXT, PROJECT_ROOT } from '../../lib/function';
 import { TollgateApiStack, TollgateDataStack } from '../../lib/stacks';
 
 export const UPSTREAM = 'https://upstream.example.com';
@@ -52,7 +52,7 @@ export interface BuildOptions {
   readonly apiStackId?: string;
   /** The stacks' account and Region, as the CDK CLI sets them. @default none: both unresolved */
   readonly env?: { readonly account?: string; readonly region?: string };
-  /** Construct-tree context on top of the defaults (e.g. another `ENTRY_ROOT_CONTEXT`). */
+  /** Construct-tree context on top of the defaults (e.g. another `FUNCTION_CODE_CONTEXT`). */
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
@@ -61,7 +61,7 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
   const app = new App({
     builtinCloudFormationValidation: false,
     ...(options.outdir && { outdir: options.outdir }),
-    context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [], [ENTRY_ROOT_CONTEXT]: placeholderEntries() }), ...options.context },
+    context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [], [FUNCTION_CODE_CONTEXT]: { source: placeholderEntries() } }), ...options.context },
   });
   const config = readConfig((setting) => settings[setting]);
   const env = options.env && { env: options.env };
@@ -73,6 +73,13 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
     ...(options.requireUsageKey !== undefined && { requireUsageKey: options.requireUsageKey }),
   });
   return { app, data, api };
+}
+
+/** Resource types and how many of each, CDK's own metadata resource left out (one per stack). */
+export function resourceCounts(templates: readonly Record<string, { Type: string }>[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resources of templates) for (const { Type } of Object.values(resources)) if (Type !== 'AWS::CDK::Metadata') counts[Type] = (counts[Type] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export function template(stack: Stack): Template {

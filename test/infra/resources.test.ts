@@ -1,10 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
 import { serviceName } from '../../common/metrics';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
-import { ENTRY_ROOT_CONTEXT } from '../../lib/function';
+import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
 import { tempDirs } from '../support/temp-dirs';
 import { buildApp, template, type BuiltApp } from './app';
 
@@ -110,17 +112,38 @@ describe('every function', () => {
   });
 });
 
-describe('the bundling seam (ENTRY_ROOT_CONTEXT)', () => {
-  it('resolves every entry against the directory the context names: an empty one has none', () => {
+describe('the function-code seam (FUNCTION_CODE_CONTEXT)', () => {
+  it('resolves every entry against the source directory the context names: an empty one has none', () => {
     const empty = tempDir();
-    expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: empty } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
+    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { source: empty } } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
+  });
+
+  it('takes each function from <dir>/<name> as a prebuilt asset: a missing one stops synth', () => {
+    const empty = tempDir();
+    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { prebuilt: empty } } })).toThrow(`Cannot find asset at ${empty}/`);
+  });
+
+  it('gives a prebuilt function the handler and runtime a bundled one has', () => {
+    const dir = tempDir();
+    for (const name of Object.keys(built.api.functions)) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, 'index.mjs'), 'export const handler = async () => undefined;\n');
+    }
+    const prebuilt = buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { prebuilt: dir } } });
+    const shape = (app: typeof built) =>
+      Object.values(template(app.api).findResources('AWS::Lambda::Function'))
+        .map((fn) => [fn.Properties.Description, fn.Properties.Handler, fn.Properties.Runtime, fn.Properties.Architectures])
+        .sort();
+    expect(shape(prebuilt)).toEqual(shape(built));
+    expect(shape(prebuilt)).toContainEqual(['Tollgate authorizer', 'index.handler', 'nodejs24.x', ['arm64']]);
   });
 
   it.each([
-    ['a relative path', 'lambda'],
-    ['a non-string', 42],
+    ['a relative path', { source: 'lambda' }],
+    ['a bare string', '/tmp'],
+    ['an unknown kind', { bundle: '/tmp' }],
   ])('refuses %s, naming the context key', (_what, value) => {
-    expect(() => buildApp({ context: { [ENTRY_ROOT_CONTEXT]: value } })).toThrow(/tollgate:test:entryRoot must be an absolute directory path/);
+    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: value } })).toThrow(/tollgate:functionCode must be \{ "source"/);
   });
 });
 

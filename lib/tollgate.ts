@@ -1,0 +1,64 @@
+/**
+ * Tollgate in a team's own CDK app: one construct that reads and checks the settings (the
+ * same names and checks as this repository's CDK context, `lib/config.ts`) and builds the
+ * tables and the API inside the caller's scope. Teams that want stateful and stateless
+ * apart use `TollgateDataStack` and `TollgateApiStack` (`lib/stacks.ts`) instead.
+ */
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
+import { Construct } from 'constructs';
+import { readConfig } from './config';
+import { TokenData } from './data';
+import { SETTINGS, type SettingName, type TollgateConfig } from './settings';
+import { TollgateApi } from './stacks';
+
+/**
+ * A setting's value as CDK context holds it: a string (as `-c name=value` gives it), or a
+ * number, boolean, array or object (as `cdk.json` does). Each setting is checked by its own rule.
+ */
+export type SettingValue = string | number | boolean | readonly unknown[] | { readonly [key: string]: unknown };
+
+/** Tollgate's settings by their CDK context names (docs/deploy.md#deploy lists them). */
+export type TollgateSettings = { readonly [K in SettingName]?: SettingValue };
+
+export interface TollgateProps {
+  /** At least `upstreamUrl` or `services`. Checked when the construct is made. */
+  readonly settings: TollgateSettings;
+  /**
+   * What happens to the tables and their key when they leave the stack. Anything but RETAIN
+   * also turns the tables' deletion protection off. @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @see GatewayProps.requireUsageKey */
+  readonly requireUsageKey?: boolean;
+  /** @see GatewayProps.tokenRouteThrottle */
+  readonly tokenRouteThrottle?: ThrottleSettings;
+}
+
+/**
+ * The whole of Tollgate in one scope: the credential tables (`data`) and the API with its
+ * functions (`api`). Throws a `ConfigError` naming the setting when a setting is invalid.
+ */
+export class Tollgate extends Construct {
+  /** The settings as checked, with every default filled in. */
+  readonly config: TollgateConfig;
+  readonly data: TokenData;
+  readonly api: TollgateApi;
+
+  constructor(scope: Construct, id: string, props: TollgateProps) {
+    super(scope, id);
+    const settings: Readonly<Record<string, unknown>> = props.settings;
+    const unknown = Object.keys(settings).filter((name) => !(SETTINGS as readonly string[]).includes(name));
+    // readConfig names the setting a near miss meant (`tokenTTLSeconds`); anything else is no setting at all.
+    this.config = readConfig((setting) => settings[setting], unknown);
+    if (unknown.length > 0)
+      throw new Error(`Tollgate settings: ${unknown.map((name) => JSON.stringify(name)).join(', ')} is not a setting (docs/deploy.md#deploy)`);
+    this.data = new TokenData(this, 'Data', { ...(props.removalPolicy !== undefined && { removalPolicy: props.removalPolicy }) });
+    this.api = new TollgateApi(this, 'Api', {
+      config: this.config,
+      tables: this.data.tables,
+      ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
+      ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
+    });
+  }
+}
