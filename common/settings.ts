@@ -19,9 +19,13 @@
  * Each descriptor is its own constant, made by a pure call and holding only literals, so a
  * function's bundle holds only the descriptors it reads: esbuild drops an unused pure call,
  * but not one whose arguments read a property (`Defaults.x`), nor one object of all of them.
- * Older constants that other code reads too (`Env`, `Defaults`, `Limits` and `SettingBounds`,
- * `UsageEnv`) repeat some of these values; `test/unit/settings/descriptors.test.ts` holds them
- * equal. A new setting needs none of them: its name, variable and numbers live here alone.
+ * So the descriptors are the only place a setting's variable, default and bounds are
+ * written: code that needs one reads the descriptor (`tokenTtlSeconds.max`, `audience.env`),
+ * inside a function or where it is used, not in a module-level object, which would keep the
+ * descriptor in every bundle that imports that module. `Env`, `Defaults` and `Limits`
+ * (`common/names.ts`, `common/defaults.ts`) hold only what is not a deployment setting: the
+ * variables the stack sets from resources it makes (`TOLLGATE_ISSUER`, table names), and
+ * internal constants such as `clockSkewSeconds` and `keyRingRefreshSeconds`.
  */
 import type { FunctionName } from './functions';
 
@@ -137,6 +141,7 @@ export const unmatchedRoutes = /* @__PURE__ */ setting({
   readBy: ['authorizer'],
   local: true,
 });
+/** `max` is the hard maximum access-token lifetime (docs/api.md#credentials), which verifiers and key retirement rely on whatever is configured. */
 export const tokenTtlSeconds = /* @__PURE__ */ setting({
   name: 'tokenTtlSeconds',
   kind: 'integer',
@@ -168,6 +173,7 @@ export const rotationIntervalDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
   readBy: ['rotation'],
 });
+/** KMS's own bounds for a key's deletion waiting period. */
 export const keyDeletionWindowDays = /* @__PURE__ */ setting({
   name: 'keyDeletionWindowDays',
   kind: 'integer',
@@ -177,7 +183,7 @@ export const keyDeletionWindowDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
   readBy: ['rotation'],
 });
-/** The stack configures API Gateway's cache with it; local mode emulates that cache. */
+/** The stack configures API Gateway's cache with it (`max`: API Gateway's own bound); local mode emulates that cache. */
 export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   name: 'authorizerCacheTtlSeconds',
   kind: 'integer',
@@ -187,7 +193,12 @@ export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   hint: 'seconds; 0 turns the cache off',
   local: true,
 });
-/** The fan-out gets it too: it times its authorizer-cache flush to one authorizer poll after the feed write. */
+/**
+ * The fan-out gets it too: it times its authorizer-cache flush to one authorizer poll after
+ * the feed write. 500, not the contract's ceiling of 1000: with one poll interval on top of
+ * the stream and fan-out latency, 1000 ms missed the 2 s p99 propagation promise
+ * (BENCHMARKS.md P4). Polls happen only on requests, so an idle instance reads nothing.
+ */
 export const revocationPollMs = /* @__PURE__ */ setting({
   name: 'revocationPollMs',
   kind: 'integer',
@@ -199,8 +210,10 @@ export const revocationPollMs = /* @__PURE__ */ setting({
 });
 /**
  * How long authorizers keep deciding on their last revocation view while the feed cannot be
- * read; then they answer 503 until it can. At most `tokenTtlSeconds` too, and its default
- * never above it (a rule); `npm start` checks it against the TTL itself.
+ * read; then they answer 503 until it can (docs/revocation.md, "Outages"). `min`: a few
+ * polls, so a view this young is merely one slow read behind. At most `tokenTtlSeconds` too,
+ * and its default never above it (a rule): beyond that a token revoked during an outage could
+ * be accepted for its whole life; `npm start` checks it against the TTL itself.
  */
 export const revocationViewMaxStaleSeconds = /* @__PURE__ */ setting({
   name: 'revocationViewMaxStaleSeconds',
@@ -232,6 +245,7 @@ export const audience = /* @__PURE__ */ setting({
   env: 'TOLLGATE_AUDIENCE',
   readBy: ['authorizer', 'token'],
 });
+/** With `staleKeyDays`, the rotation function's credential-hygiene events (`max`: ten years). */
 export const expiryWarningDays = /* @__PURE__ */ setting({
   name: 'expiryWarningDays',
   kind: 'integer',
@@ -262,7 +276,8 @@ export const wafWebAclArn = /* @__PURE__ */ setting({
 export const operatorPrincipals = /* @__PURE__ */ setting({ name: 'operatorPrincipals', kind: 'custom' });
 /**
  * Which client certificate the stage presents to the upstream: each generation is its own
- * certificate, so raising it by one replaces the certificate (docs/deploy.md).
+ * certificate, so raising it by one replaces the certificate (docs/deploy.md). `max`: one
+ * renewal a year for a thousand years.
  */
 export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   name: 'upstreamCertificateGeneration',
@@ -305,6 +320,7 @@ export const usageDayRetentionDays = /* @__PURE__ */ setting({
   readBy: ['metering'],
   local: true,
 });
+/** An object overriding some of `ANOMALY_DEFAULTS` (`common/usage.ts`); the metering function gets the overrides as JSON. */
 export const anomalyDetection = /* @__PURE__ */ setting({
   name: 'anomalyDetection',
   kind: 'custom',

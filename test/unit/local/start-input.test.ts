@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
-import { Defaults, Limits } from '../../../common/defaults';
 import { checkStartInput, parseCommandLine, parseConfigFile, readConfigFile, StartInputError } from '../../../local/start-input';
+import * as Setting from '../../../common/settings';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -122,7 +122,7 @@ describe('parseConfigFile', () => {
     );
   });
 
-  it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
+  it.each([99_999, Setting.tokenTtlSeconds.min - 1, Setting.tokenTtlSeconds.max + 1, 0, 120.5, '120', null])(
     'refuses tokenTtlSeconds %j, naming the file and the key (not an environment variable)',
     (value) => {
       const { message } = refusal(() => parse({ tokenTtlSeconds: value }));
@@ -131,10 +131,10 @@ describe('parseConfigFile', () => {
   );
 
   it.each([
-    [{ revocationViewMaxStaleSeconds: 4 }, Defaults.tokenTtlSeconds],
-    [{ revocationViewMaxStaleSeconds: Defaults.tokenTtlSeconds + 1 }, Defaults.tokenTtlSeconds],
+    [{ revocationViewMaxStaleSeconds: 4 }, Setting.tokenTtlSeconds.default],
+    [{ revocationViewMaxStaleSeconds: Setting.tokenTtlSeconds.default + 1 }, Setting.tokenTtlSeconds.default],
     [{ tokenTtlSeconds: 120, revocationViewMaxStaleSeconds: 121 }, 120],
-    [{ revocationViewMaxStaleSeconds: '30' }, Defaults.tokenTtlSeconds],
+    [{ revocationViewMaxStaleSeconds: '30' }, Setting.tokenTtlSeconds.default],
   ])('refuses revocationViewMaxStaleSeconds in %j, bounded by the token lifetime (%i)', (config, ttl) => {
     const { message } = refusal(() => parse(config));
     expect(message).toBe(
@@ -182,8 +182,8 @@ describe('parseConfigFile', () => {
   });
 
   it('accepts tokenTtlSeconds at both limits', () => {
-    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
-    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
+    expect(parse({ tokenTtlSeconds: Setting.tokenTtlSeconds.min }).tokenTtlSeconds).toBe(Setting.tokenTtlSeconds.min);
+    expect(parse({ tokenTtlSeconds: Setting.tokenTtlSeconds.max }).tokenTtlSeconds).toBe(Setting.tokenTtlSeconds.max);
   });
 
   it('refuses a keySpec or unmatchedRoutes that is not one of its values', () => {
