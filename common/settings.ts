@@ -244,6 +244,7 @@ export const audience = /* @__PURE__ */ setting({
   rule: 'must be 1–256 characters without whitespace',
   env: 'TOLLGATE_AUDIENCE',
   readBy: ['authorizer', 'token'],
+  local: true,
 });
 /** With `staleKeyDays`, the rotation function's credential-hygiene events (`max`: ten years). */
 export const expiryWarningDays = /* @__PURE__ */ setting({
@@ -264,8 +265,12 @@ export const staleKeyDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_STALE_KEY_DAYS',
   readBy: ['rotation'],
 });
-/** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). */
-export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false });
+/**
+ * Pass the client's `Authorization` header on to the upstream
+ * (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). No function
+ * reads it: the stage's integrations, and locally the gateway, apply it.
+ */
+export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false, local: true });
 /** A regional WAFv2 web ACL to associate with the stage. */
 export const wafWebAclArn = /* @__PURE__ */ setting({
   name: 'wafWebAclArn',

@@ -71,7 +71,10 @@ export interface LocalStackOptions {
   readonly secretScanningKeysUrl?: string;
   /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
   readonly revocationViewMaxStaleSeconds?: number;
-  /** Other settings by name (`common/settings.ts`), handed to the functions through their variables. */
+  /**
+   * Other settings by name (`common/settings.ts`), handed to the functions through their
+   * variables; `forwardBearerToken`, which no function reads, to the gateway.
+   */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
@@ -279,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminToken,
       upstreamUrl,
       ...(services && { services }),
+      forwardBearerToken: options.settings?.[Setting.forwardBearerToken.name] === true,
       authorizerCacheTtlSeconds: cacheTtlSeconds,
       writeAccessLog: (line) => {
         log(line);
