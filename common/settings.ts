@@ -17,15 +17,12 @@
  * relate two settings (`SETTING_RULES` in `lib/config.ts`) run after every setting is read.
  *
  * Each descriptor is its own constant, made by a pure call and holding only literals, so a
- * function's bundle holds only the descriptors it reads: esbuild drops an unused pure call,
- * but not one whose arguments read a property (`Defaults.x`), nor one object of all of them.
- * So the descriptors are the only place a setting's variable, default and bounds are
- * written: code that needs one reads the descriptor (`tokenTtlSeconds.max`, `audience.env`),
- * inside a function or where it is used, not in a module-level object, which would keep the
- * descriptor in every bundle that imports that module. `Env`, `Defaults` and `Limits`
- * (`common/names.ts`, `common/defaults.ts`) hold only what is not a deployment setting: the
- * variables the stack sets from resources it makes (`TOLLGATE_ISSUER`, table names), and
- * internal constants such as `clockSkewSeconds` and `keyRingRefreshSeconds`.
+ * function's bundle holds only the descriptors it reads (esbuild drops an unused pure call, not
+ * one whose arguments read a property, `Defaults.x`, nor one object of all of them). They are
+ * the only place a setting's variable, default and bounds are written: other code reads the
+ * descriptor where it uses it (`tokenTtlSeconds.max`), never into a module-level value, which
+ * esbuild cannot drop either. `Env`, `Defaults` and `Limits` hold no setting: only what the
+ * stack alone knows (`TOLLGATE_ISSUER`) and internal constants (`clockSkewSeconds`).
  */
 import type { FunctionName } from './functions';
 
@@ -105,11 +102,7 @@ export function choicesText(setting: ChoiceSetting): string {
   return setting.choiceText ?? `one of ${setting.values.join(', ')}`;
 }
 
-/**
- * Declares one setting. An identity function, called `/* @__PURE__ *\/` so a bundle that
- * does not use a descriptor drops it (a bare object literal reading `Env` or `Defaults`
- * would stay: esbuild cannot tell that reading a property has no side effect).
- */
+/** Declares one setting: an identity function, called `/* @__PURE__ *\/` so that a bundle drops the descriptors it does not use. */
 function setting<const D extends SettingDescriptor>(descriptor: D): D {
   return descriptor;
 }
@@ -194,10 +187,9 @@ export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   local: true,
 });
 /**
- * The fan-out gets it too: it times its authorizer-cache flush to one authorizer poll after
- * the feed write. 500, not the contract's ceiling of 1000: with one poll interval on top of
- * the stream and fan-out latency, 1000 ms missed the 2 s p99 propagation promise
- * (BENCHMARKS.md P4). Polls happen only on requests, so an idle instance reads nothing.
+ * The fan-out times its authorizer-cache flush to one poll after the feed write. 500, not the
+ * contract's 1000: that missed the 2 s p99 propagation promise (BENCHMARKS.md P4). Polls
+ * happen only on requests, so an idle instance reads nothing.
  */
 export const revocationPollMs = /* @__PURE__ */ setting({
   name: 'revocationPollMs',
@@ -210,10 +202,9 @@ export const revocationPollMs = /* @__PURE__ */ setting({
 });
 /**
  * How long authorizers keep deciding on their last revocation view while the feed cannot be
- * read; then they answer 503 until it can (docs/revocation.md, "Outages"). `min`: a few
- * polls, so a view this young is merely one slow read behind. At most `tokenTtlSeconds` too,
- * and its default never above it (a rule): beyond that a token revoked during an outage could
- * be accepted for its whole life; `npm start` checks it against the TTL itself.
+ * read, then answer 503 (docs/revocation.md, "Outages"). `min`: a few polls. At most
+ * `tokenTtlSeconds`, default included (a rule; `npm start` checks it too): beyond that a
+ * token revoked during an outage could be accepted for its whole life.
  */
 export const revocationViewMaxStaleSeconds = /* @__PURE__ */ setting({
   name: 'revocationViewMaxStaleSeconds',
@@ -265,11 +256,7 @@ export const staleKeyDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_STALE_KEY_DAYS',
   readBy: ['rotation'],
 });
-/**
- * Pass the client's `Authorization` header on to the upstream
- * (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). No function
- * reads it: the stage's integrations, and locally the gateway, apply it.
- */
+/** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract); the stage, or the local gateway, applies it. */
 export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false, local: true });
 /** A regional WAFv2 web ACL to associate with the stage. */
 export const wafWebAclArn = /* @__PURE__ */ setting({
@@ -281,8 +268,7 @@ export const wafWebAclArn = /* @__PURE__ */ setting({
 export const operatorPrincipals = /* @__PURE__ */ setting({ name: 'operatorPrincipals', kind: 'custom' });
 /**
  * Which client certificate the stage presents to the upstream: each generation is its own
- * certificate, so raising it by one replaces the certificate (docs/deploy.md). `max`: one
- * renewal a year for a thousand years.
+ * certificate, so raising it by one replaces it (docs/deploy.md). `max`: one a year for 1000 years.
  */
 export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   name: 'upstreamCertificateGeneration',
@@ -333,7 +319,6 @@ export const anomalyDetection = /* @__PURE__ */ setting({
   readBy: ['metering'],
   local: true,
 });
-
 /**
  * The fraction of allow decisions the authorizer logs (every denial is logged): a busy
  * deployment keeps its log volume down, a new one logs every decision while it settles in.

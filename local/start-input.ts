@@ -50,8 +50,9 @@ const LOCAL_SETTINGS = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).fil
 const FILE_CONFIG_KEYS: readonly string[] = LOCAL_SETTINGS.map((setting) => setting.name);
 /**
  * Plain settings `npm start` hands on by name, because the local gateway or stack reads them
- * itself; every other plain setting the file gives reaches its functions as
- * {@link StartInput.settings}.
+ * itself; every other plain setting the file gives is in {@link StartInput.settings}, which
+ * reaches the functions through the descriptors' variables (and the local gateway, for
+ * `forwardBearerToken`).
  */
 const NAMED_SETTINGS: readonly string[] = ['unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'revocationViewMaxStaleSeconds'];
 /** Checked against the token lifetime below, with a message that says so, instead of against its descriptor's bounds. */
@@ -105,7 +106,7 @@ export interface StartInput {
   readonly usageRetention?: UsageRetention;
   /** Absent: the defaults. */
   readonly anomalySettings?: AnomalySettings;
-  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable. */
+  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable, `forwardBearerToken` the gateway. */
   readonly settings?: Readonly<Record<string, unknown>>;
 }
 
