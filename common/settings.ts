@@ -24,14 +24,13 @@
  * esbuild cannot drop either. `Env`, `Defaults` and `Limits` hold no setting: only what the
  * stack alone knows (`TOLLGATE_ISSUER`) and internal constants (`clockSkewSeconds`).
  */
-import type { FunctionName } from './functions';
-
 interface SettingBase {
   /** The CDK context key (`-c name=value`). */
   readonly name: string;
   /** The environment variable the functions in `readBy` read it from. */
   readonly env?: string;
-  readonly readBy?: readonly FunctionName[];
+  /** Names in `Functions` (`common/functions.ts`, which imports back into this module): `lib/function-settings.ts` checks them. */
+  readonly readBy?: readonly string[];
   /** `npm start`'s config file may set it too (`local/start-input.ts`). */
   readonly local?: boolean;
 }
