@@ -19,7 +19,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { Defaults, Limits } from '../common/defaults';
+import { Defaults } from '../common/defaults';
+import * as Setting from '../common/settings';
 import { FeedAttr, feedMarkerPartition, feedPartitionsBetween, RevocationKind, type RevocationEntry } from '../common/revocation-feed';
 import { newTokenId } from '../lambda/core/issuance/access-token';
 import { RevocationView } from '../lambda/core/revocation/revocation-view';
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     const table = names.revocations;
     const nowMs = Date.now();
     const nowS = Math.floor(nowMs / 1000);
-    const longest = nowS + Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds;
+    const longest = nowS + Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds;
     const writer = new DynamoRevocationFeedWriter(doc, table);
 
     // 1. Sizes of items the writer wrote, one per kind, with realistic identifiers.
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
     const massEndMs = massStartMs + Math.floor(((entries - 1) * 1000) / perSecond);
 
     // Cold start, raw: every partition that can hold a live entry, strongly consistent, all pages.
-    const windowSeconds = Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds + 300;
+    const windowSeconds = Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds + 300;
     const readAtS = Math.floor(massEndMs / 1000);
     const partitions = feedPartitionsBetween(readAtS - windowSeconds, readAtS);
     let pages = 0;
@@ -184,8 +185,8 @@ async function main(): Promise<void> {
     const heapBefore = process.memoryUsage().heapUsed;
     const view = new RevocationView({
       source: new RevocationFeedReader(sdkQueryClient(doc), table, { requestTimeoutMs: 120_000 }),
-      pollIntervalMs: Defaults.revocationPollMs,
-      maxStalenessMs: Defaults.revocationMaxStalenessS * 1000,
+      pollIntervalMs: Setting.revocationPollMs.default,
+      maxStalenessMs: Setting.revocationViewMaxStaleSeconds.default * 1000,
       windowSeconds,
       now: () => massEndMs,
     });

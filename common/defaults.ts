@@ -1,10 +1,11 @@
 /**
- * Configuration defaults, hard limits, the bounds the stack and the functions both check,
+ * Internal defaults and hard limits (a deployment setting's default and bounds are its
+ * descriptor's, `common/settings.ts`), the bounds the stack and the functions both check,
  * dependency time budgets and the timing (rotation windows, revocation margins) derived
  * from them.
  */
-import type { UnmatchedRoutes } from './gateway-contract';
 import type { ClientLimits } from './credential-items';
+import { tokenTtlSeconds } from './settings';
 import type { KeySpec } from './tokens';
 
 /**
@@ -54,35 +55,13 @@ export const DependencyBudget = {
 } as const;
 
 export const Defaults = {
-  tokenTtlSeconds: 900,
-  keySpec: 'ECC_NIST_P256' as KeySpec,
   clockSkewSeconds: 30,
-  /**
-   * 500, not the contract's ceiling of 1000: with one poll interval on top of the stream
-   * and fan-out latency, 1000 ms missed the 2 s p99 propagation promise (BENCHMARKS.md P4).
-   * Polls happen only on requests, so an idle instance reads nothing.
-   */
-  revocationPollMs: 500,
-  /**
-   * `revocationViewMaxStaleSeconds`: how long an authorizer that cannot read the revocation
-   * feed keeps deciding on its last view before it answers 503 (docs/revocation.md, "Outages").
-   */
-  revocationMaxStalenessS: 30,
   keyRingRefreshSeconds: 60,
   /** Cache-Control max-age of the JWKS document, for verifiers outside Tollgate. */
   jwksMaxAgeSeconds: 300,
-  authorizerCacheTtlSeconds: 60,
   rollGraceSeconds: 86_400,
-  rotationIntervalDays: 30,
-  keyDeletionWindowDays: 30,
-  expiryWarningDays: 14,
-  staleKeyDays: 90,
   /** `lastUsedAt` is written at most this often per key (docs/api.md#credentials: sampled). */
   lastUsedSampleSeconds: 3600,
-  stageName: 'v1',
-  audience: 'tollgate',
-  unmatchedRoutes: 'deny' as UnmatchedRoutes,
-  forwardBearerToken: false,
   /** Per-client steady rate (requests/s) of the default usage plan. */
   rateLimit: 50,
   /** Per-client burst (token-bucket capacity) of the default usage plan. No default quota. */
@@ -107,11 +86,6 @@ export const Defaults = {
    */
   publicRouteThrottle: { rateLimit: 100, burstLimit: 200 },
   /**
-   * The stage's client certificate: which generation it presents (a new generation is a new
-   * certificate; see docs/deploy.md, "Renewing the upstream client certificate").
-   */
-  upstreamCertificateGeneration: 1,
-  /**
    * API Gateway's client certificates are valid for 365 days. The alarm fires this long
    * before the presented one expires: time to prepare its successor, have the upstream trust
    * it and switch, with a weekend or two to spare.
@@ -120,27 +94,11 @@ export const Defaults = {
 } as const;
 
 export const Limits = {
-  tokenTtlSecondsMin: 60,
-  /** docs/api.md#credentials: hard maximum access-token lifetime. */
-  tokenTtlSecondsMax: 3600,
-  keyDeletionWindowDaysMin: 7,
-  keyDeletionWindowDaysMax: 30,
-  /** API Gateway's own bounds for the authorizer result cache. */
-  authorizerCacheTtlSecondsMax: 3600,
   /**
    * How long after its `exp` a token may still be accepted, cache included: RFC 7519
    * §4.1.4 allows "some small leeway, usually no more than a few minutes".
    */
   acceptedAfterExpiryMaxSeconds: 300,
-  revocationPollMsMin: 100,
-  revocationPollMsMax: 1000,
-  /**
-   * `revocationViewMaxStaleSeconds`: at least a few polls (a view this young is merely one
-   * slow read behind), and at most the token lifetime (`tokenTtlSeconds`), checked against it
-   * where both are read: beyond that a token revoked during an outage could be accepted for
-   * its whole life.
-   */
-  revocationViewMaxStaleSecondsMin: 5,
   clockSkewSecondsMax: 300,
   apiKeyExpiresInDaysMax: 3650,
   rollGraceSecondsMax: 30 * 86_400,
@@ -198,7 +156,7 @@ export function pendingPublicationSeconds(keyRingRefreshSeconds: number = Defaul
  * hashicorp/vault#11441), plus the verifiers' clock skew, plus the signer's lag.
  */
 export function retiringVerificationSeconds(clockSkewSeconds: number = Defaults.clockSkewSeconds): number {
-  return Limits.tokenTtlSecondsMax + clockSkewSeconds + RotationTiming.signerLagMarginSeconds;
+  return tokenTtlSeconds.max + clockSkewSeconds + RotationTiming.signerLagMarginSeconds;
 }
 
 /**
@@ -211,18 +169,14 @@ export function acceptedAfterExpirySeconds(authorizerCacheTtlSeconds: number, cl
 }
 
 /**
- * Bounds of settings that the stack checks at synth and the functions check again at
- * cold start, kept here so the two checks cannot disagree (a value the stack accepts and
- * the function rejects would deploy a function that cannot start).
+ * Bounds within a setting's value that the stack checks at synth and the functions check
+ * again at cold start, kept here so the two checks cannot disagree (a value the stack
+ * accepts and the function rejects would deploy a function that cannot start). A plain
+ * setting's own bounds are its descriptor's (`common/settings.ts`).
  */
 export const SettingBounds = {
-  rotationIntervalDaysMax: 365,
-  /** `expiryWarningDays` and `staleKeyDays`. */
-  hygieneDaysMax: 3650,
   /** The authorizer matches a request against every rule; a bound keeps that cheap. */
   routeRulesMax: 100,
-  /** `upstreamCertificateGeneration`: one renewal a year for a thousand years. */
-  upstreamCertificateGenerationMax: 1000,
 } as const;
 
 /** GitHub's secret-scanning partner program: the public keys its alerts are signed with. */

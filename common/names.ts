@@ -5,27 +5,16 @@
  * creates or emits.
  */
 
-/** Environment variables read by the functions. Table names: see `Tables[*].envVar`. */
+/**
+ * Environment variables the functions read that are not deployment settings: what only the
+ * stack knows (the issuer URL, other resources' names and ids) and internal tuning. A
+ * setting's variable is its descriptor's `env` (`common/settings.ts`); table names:
+ * `Tables[*].envVar`.
+ */
 export const Env = {
   issuer: 'TOLLGATE_ISSUER',
-  audience: 'TOLLGATE_AUDIENCE',
-  tokenTtlSeconds: 'TOLLGATE_TOKEN_TTL_SECONDS',
-  keySpec: 'TOLLGATE_KEY_SPEC',
-  /** JSON array of {@link RouteRule}. */
-  routes: 'TOLLGATE_ROUTES',
-  /** `deny` (default) or `allow`: what happens to a request that matches no route rule. */
-  unmatchedRoutes: 'TOLLGATE_UNMATCHED_ROUTES',
-  /** JSON array of services (`common/services.ts`); absent: one service from the single-service settings. */
-  services: 'TOLLGATE_SERVICES',
   clockSkewSeconds: 'TOLLGATE_CLOCK_SKEW_SECONDS',
-  revocationPollMs: 'REVOCATION_POLL_MS',
-  revocationMaxStalenessS: 'REVOCATION_MAX_STALENESS_S',
   keyRingRefreshSeconds: 'TOLLGATE_KEY_RING_REFRESH_SECONDS',
-  forwardBearerToken: 'TOLLGATE_FORWARD_BEARER_TOKEN',
-  rotationIntervalDays: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
-  keyDeletionWindowDays: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
-  expiryWarningDays: 'TOLLGATE_EXPIRY_WARNING_DAYS',
-  staleKeyDays: 'TOLLGATE_STALE_KEY_DAYS',
   eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
   /** Comma-separated `restApiId/stageName` pairs whose authorizer cache the fan-out flushes. */
   flushStages: 'TOLLGATE_FLUSH_STAGES',
@@ -61,13 +50,6 @@ export const Env = {
    * Absent (local mode): nothing to watch.
    */
   upstreamCertificateId: 'TOLLGATE_UPSTREAM_CERTIFICATE_ID',
-  /**
-   * Leak function: where GitHub's secret-scanning public keys are listed (`secretScanningKeysUrl`).
-   * @default {@link GITHUB_SECRET_SCANNING_KEYS_URL}
-   */
-  secretScanningKeysUrl: 'TOLLGATE_SECRET_SCANNING_KEYS_URL',
-  /** Admin function: the prefix of new API keys (`apiKeyPrefix`; `common/tokens.ts`). */
-  apiKeyPrefix: 'TOLLGATE_API_KEY_PREFIX',
   /** Rotation function: the certificate prepared to replace it, when one is (`prepareNextUpstreamCertificate`). */
   nextUpstreamCertificateId: 'TOLLGATE_NEXT_UPSTREAM_CERTIFICATE_ID',
 } as const;

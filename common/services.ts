@@ -14,6 +14,7 @@
 import { ConfigurationError } from './errors';
 import { checkedJson, routeRulesProblem, SCOPE_TOKEN_PATTERN } from './setting-checks';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from './gateway-contract';
+import { audience } from './settings';
 
 export interface ServiceDefinition {
   /** 1–32 lower-case letters, digits and `-`, starting with a letter: the `X-Tollgate-Service` value. */
@@ -92,8 +93,8 @@ function serviceProblem(service: unknown, count: number): string | undefined {
   const prefixProblem = pathPrefixProblem(s.pathPrefix, count);
   if (prefixProblem) return `${label} pathPrefix ${prefixProblem}`;
   if (s.stripPrefix !== undefined && typeof s.stripPrefix !== 'boolean') return `${label} stripPrefix must be true or false`;
-  if (s.audience !== undefined && !(typeof s.audience === 'string' && /^\S{1,256}$/.test(s.audience)))
-    return `${label} audience must be 1–256 characters without whitespace`;
+  // A service's audience is checked as the single-service form's `audience` setting is.
+  if (s.audience !== undefined && !(typeof s.audience === 'string' && audience.pattern.test(s.audience))) return `${label} audience ${audience.rule}`;
   if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl))
     return `${label} upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
   if (s.routes !== undefined) {

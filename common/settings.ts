@@ -17,20 +17,20 @@
  * relate two settings (`SETTING_RULES` in `lib/config.ts`) run after every setting is read.
  *
  * Each descriptor is its own constant, made by a pure call and holding only literals, so a
- * function's bundle holds only the descriptors it reads: esbuild drops an unused pure call,
- * but not one whose arguments read a property (`Defaults.x`), nor one object of all of them.
- * Older constants that other code reads too (`Env`, `Defaults`, `Limits` and `SettingBounds`,
- * `UsageEnv`) repeat some of these values; `test/unit/settings/descriptors.test.ts` holds them
- * equal. A new setting needs none of them: its name, variable and numbers live here alone.
+ * function's bundle holds only the descriptors it reads (esbuild drops an unused pure call, not
+ * one whose arguments read a property, `Defaults.x`, nor one object of all of them). They are
+ * the only place a setting's variable, default and bounds are written: other code reads the
+ * descriptor where it uses it (`tokenTtlSeconds.max`), never into a module-level value, which
+ * esbuild cannot drop either. `Env`, `Defaults` and `Limits` hold no setting: only what the
+ * stack alone knows (`TOLLGATE_ISSUER`) and internal constants (`clockSkewSeconds`).
  */
-import type { FunctionName } from './functions';
-
 interface SettingBase {
   /** The CDK context key (`-c name=value`). */
   readonly name: string;
   /** The environment variable the functions in `readBy` read it from. */
   readonly env?: string;
-  readonly readBy?: readonly FunctionName[];
+  /** Names in `Functions` (`common/functions.ts`, which imports back into this module): `lib/function-settings.ts` checks them. */
+  readonly readBy?: readonly string[];
   /** `npm start`'s config file may set it too (`local/start-input.ts`). */
   readonly local?: boolean;
 }
@@ -101,11 +101,7 @@ export function choicesText(setting: ChoiceSetting): string {
   return setting.choiceText ?? `one of ${setting.values.join(', ')}`;
 }
 
-/**
- * Declares one setting. An identity function, called `/* @__PURE__ *\/` so a bundle that
- * does not use a descriptor drops it (a bare object literal reading `Env` or `Defaults`
- * would stay: esbuild cannot tell that reading a property has no side effect).
- */
+/** Declares one setting: an identity function, called `/* @__PURE__ *\/` so that a bundle drops the descriptors it does not use. */
 function setting<const D extends SettingDescriptor>(descriptor: D): D {
   return descriptor;
 }
@@ -137,6 +133,7 @@ export const unmatchedRoutes = /* @__PURE__ */ setting({
   readBy: ['authorizer'],
   local: true,
 });
+/** `max` is the hard maximum access-token lifetime (docs/api.md#credentials), which verifiers and key retirement rely on whatever is configured. */
 export const tokenTtlSeconds = /* @__PURE__ */ setting({
   name: 'tokenTtlSeconds',
   kind: 'integer',
@@ -168,6 +165,7 @@ export const rotationIntervalDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_ROTATION_INTERVAL_DAYS',
   readBy: ['rotation'],
 });
+/** KMS's own bounds for a key's deletion waiting period. */
 export const keyDeletionWindowDays = /* @__PURE__ */ setting({
   name: 'keyDeletionWindowDays',
   kind: 'integer',
@@ -177,7 +175,7 @@ export const keyDeletionWindowDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_KEY_DELETION_WINDOW_DAYS',
   readBy: ['rotation'],
 });
-/** The stack configures API Gateway's cache with it; local mode emulates that cache. */
+/** The stack configures API Gateway's cache with it (`max`: API Gateway's own bound); local mode emulates that cache. */
 export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   name: 'authorizerCacheTtlSeconds',
   kind: 'integer',
@@ -187,7 +185,11 @@ export const authorizerCacheTtlSeconds = /* @__PURE__ */ setting({
   hint: 'seconds; 0 turns the cache off',
   local: true,
 });
-/** The fan-out gets it too: it times its authorizer-cache flush to one authorizer poll after the feed write. */
+/**
+ * The fan-out times its authorizer-cache flush to one poll after the feed write. 500, not the
+ * contract's 1000: that missed the 2 s p99 propagation promise (BENCHMARKS.md P4). Polls
+ * happen only on requests, so an idle instance reads nothing.
+ */
 export const revocationPollMs = /* @__PURE__ */ setting({
   name: 'revocationPollMs',
   kind: 'integer',
@@ -199,8 +201,9 @@ export const revocationPollMs = /* @__PURE__ */ setting({
 });
 /**
  * How long authorizers keep deciding on their last revocation view while the feed cannot be
- * read; then they answer 503 until it can. At most `tokenTtlSeconds` too, and its default
- * never above it (a rule); `npm start` checks it against the TTL itself.
+ * read, then answer 503 (docs/revocation.md, "Outages"). `min`: a few polls. At most
+ * `tokenTtlSeconds`, default included (a rule; `npm start` checks it too): beyond that a
+ * token revoked during an outage could be accepted for its whole life.
  */
 export const revocationViewMaxStaleSeconds = /* @__PURE__ */ setting({
   name: 'revocationViewMaxStaleSeconds',
@@ -231,7 +234,9 @@ export const audience = /* @__PURE__ */ setting({
   rule: 'must be 1–256 characters without whitespace',
   env: 'TOLLGATE_AUDIENCE',
   readBy: ['authorizer', 'token'],
+  local: true,
 });
+/** With `staleKeyDays`, the rotation function's credential-hygiene events (`max`: ten years). */
 export const expiryWarningDays = /* @__PURE__ */ setting({
   name: 'expiryWarningDays',
   kind: 'integer',
@@ -250,8 +255,8 @@ export const staleKeyDays = /* @__PURE__ */ setting({
   env: 'TOLLGATE_STALE_KEY_DAYS',
   readBy: ['rotation'],
 });
-/** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract: off by default). */
-export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false });
+/** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract); the stage, or the local gateway, applies it. */
+export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false, local: true });
 /** A regional WAFv2 web ACL to associate with the stage. */
 export const wafWebAclArn = /* @__PURE__ */ setting({
   name: 'wafWebAclArn',
@@ -262,7 +267,7 @@ export const wafWebAclArn = /* @__PURE__ */ setting({
 export const operatorPrincipals = /* @__PURE__ */ setting({ name: 'operatorPrincipals', kind: 'custom' });
 /**
  * Which client certificate the stage presents to the upstream: each generation is its own
- * certificate, so raising it by one replaces the certificate (docs/deploy.md).
+ * certificate, so raising it by one replaces it (docs/deploy.md). `max`: one a year for 1000 years.
  */
 export const upstreamCertificateGeneration = /* @__PURE__ */ setting({
   name: 'upstreamCertificateGeneration',
@@ -305,6 +310,7 @@ export const usageDayRetentionDays = /* @__PURE__ */ setting({
   readBy: ['metering'],
   local: true,
 });
+/** An object overriding some of `ANOMALY_DEFAULTS` (`common/usage.ts`); the metering function gets the overrides as JSON. */
 export const anomalyDetection = /* @__PURE__ */ setting({
   name: 'anomalyDetection',
   kind: 'custom',
@@ -312,7 +318,6 @@ export const anomalyDetection = /* @__PURE__ */ setting({
   readBy: ['metering'],
   local: true,
 });
-
 /**
  * The fraction of allow decisions the authorizer logs (every denial is logged): a busy
  * deployment keeps its log volume down, a new one logs every decision while it settles in.

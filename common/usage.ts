@@ -7,6 +7,7 @@
  * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
  */
 import { SECONDS_PER_DAY } from './defaults';
+import { type CustomSetting, usageDayRetentionDays, usageHourRetentionDays, usageMinuteRetentionDays } from './settings';
 
 /**
  * The usage table (docs/usage.md): per-minute counters of what the gateway's access log saw,
@@ -146,19 +147,12 @@ export interface UsageRetention {
   readonly dayDays: number;
 }
 
-/** The setting names, as in cdk.json and the local config file. */
+/** The retention settings' descriptors (`common/settings.ts`: name, variable), by granularity. */
 export const UsageRetentionSetting = {
-  minuteDays: 'usageMinuteRetentionDays',
-  hourDays: 'usageHourRetentionDays',
-  dayDays: 'usageDayRetentionDays',
-} as const satisfies { readonly [K in keyof UsageRetention]: string };
-
-/** How the metering function learns them. */
-export const UsageEnv = {
-  minuteDays: 'TOLLGATE_USAGE_MINUTE_RETENTION_DAYS',
-  hourDays: 'TOLLGATE_USAGE_HOUR_RETENTION_DAYS',
-  dayDays: 'TOLLGATE_USAGE_DAY_RETENTION_DAYS',
-} as const satisfies { readonly [K in keyof UsageRetention]: string };
+  minuteDays: usageMinuteRetentionDays,
+  hourDays: usageHourRetentionDays,
+  dayDays: usageDayRetentionDays,
+} as const satisfies { readonly [K in keyof UsageRetention]: CustomSetting };
 
 /**
  * Which retention setting is invalid and why, or undefined. A coarser granularity must be
@@ -178,8 +172,8 @@ export function usageRetentionProblem(
     }
   }
   const { minuteDays, hourDays, dayDays } = value as unknown as UsageRetention;
-  if (hourDays < minuteDays) return { key: 'hourDays', problem: `must be at least ${UsageRetentionSetting.minuteDays} (${minuteDays}), got ${hourDays}` };
-  if (dayDays < hourDays) return { key: 'dayDays', problem: `must be at least ${UsageRetentionSetting.hourDays} (${hourDays}), got ${dayDays}` };
+  if (hourDays < minuteDays) return { key: 'hourDays', problem: `must be at least ${usageMinuteRetentionDays.name} (${minuteDays}), got ${hourDays}` };
+  if (dayDays < hourDays) return { key: 'dayDays', problem: `must be at least ${usageHourRetentionDays.name} (${hourDays}), got ${dayDays}` };
   return undefined;
 }
 
@@ -245,11 +239,6 @@ const ANOMALY_BOUNDS: { readonly [K in keyof AnomalySettings]: readonly [number,
   spreadNetworks: [2, 100, true],
   spreadMinutes: [1, 60, true],
 };
-
-/** The setting (cdk.json, `tollgate.config.json`): an object overriding some of {@link ANOMALY_DEFAULTS}. */
-export const ANOMALY_SETTING = 'anomalyDetection';
-/** How the metering function learns it: the overrides as JSON. */
-export const ANOMALY_ENV = 'TOLLGATE_ANOMALY_SETTINGS';
 
 /** The thresholds an override object makes, or why it is invalid (naming the key). */
 export function anomalySettingsFrom(raw: unknown): { readonly settings: AnomalySettings } | { readonly problem: string } {

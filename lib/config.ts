@@ -172,15 +172,15 @@ function anomalyDetection(read: Read): AnomalySettings {
 }
 
 /** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
-function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]> {
+function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]['name']> {
   const raw = Object.fromEntries(
     RETENTION_KEYS.map((key) => {
-      const value = present(read, UsageRetentionSetting[key]);
+      const value = present(read, UsageRetentionSetting[key].name);
       return [key, typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value];
     }),
   );
   const problem = usageRetentionProblem(raw);
-  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key], problem.problem);
+  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key].name, problem.problem);
   const days = (key: (typeof RETENTION_KEYS)[number]) => (raw[key] as number | undefined) ?? UsageRetentionDefaults[key];
   return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }

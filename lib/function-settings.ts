@@ -18,6 +18,9 @@ const ENCODINGS: { readonly [N in SettingName]?: (config: TollgateConfig, fn: Fu
   routes: (config, fn) => (fn === 'metering' || !config.servicesConfigured ? JSON.stringify(config.routes) : undefined),
 };
 
+/** The descriptors, as the compiler checks that each `readBy` names functions. */
+const DESCRIPTORS: readonly (SettingDescriptor & { readonly readBy?: readonly FunctionName[] })[] = SETTING_DESCRIPTORS;
+
 /**
  * The settings each function reads from its environment (table names and wiring that
  * only the stack knows, such as the issuer URL or the rotation function's name, are
@@ -25,7 +28,7 @@ const ENCODINGS: { readonly [N in SettingName]?: (config: TollgateConfig, fn: Fu
  */
 export function functionSettings(config: TollgateConfig): { readonly [K in FunctionName]: Readonly<Record<string, string>> } {
   const settings: Record<FunctionName, Record<string, string>> = { authorizer: {}, token: {}, admin: {}, leaks: {}, fanout: {}, rotation: {}, metering: {} };
-  for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
+  for (const setting of DESCRIPTORS) {
     if (setting.env === undefined) continue;
     for (const fn of setting.readBy ?? []) {
       const encode = ENCODINGS[setting.name as SettingName];

@@ -8,7 +8,8 @@
  *   termination-protected tables apart from the stateless API); {@link TokenData} and
  *   {@link TollgateApi} are their contents as constructs.
  * - {@link readConfig}, {@link ConfigError}, {@link SETTINGS}: the settings, read and checked
- *   as the constructs do.
+ *   as the constructs do; {@link ConfigurationError}, which `ConfigError` extends, also refuses
+ *   a key that is no setting.
  */
 export { Tollgate, type TollgateProps, type TollgateSettings, type SettingValue } from './tollgate';
 export { TollgateApi, TollgateApiStack, TollgateDataStack, type TollgateApiParts, type TollgateApiProps, type TollgateApiStackProps } from './stacks';
@@ -16,6 +17,7 @@ export { TokenData, type TokenDataProps, type TollgateTables } from './data';
 export { readConfig } from './config';
 export type { Read } from './context-readers';
 export { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
+export { ConfigurationError } from '../common/errors';
 export { TollgateFunction, type TollgateFunctionProps } from './function';
 export { Gateway, type GatewayProps } from './gateway';
 export { TokenAuthorizer } from './authorizer';

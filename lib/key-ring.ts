@@ -11,7 +11,7 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { Limits } from '../common/defaults';
+import { keyDeletionWindowDays } from '../common/settings';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
 import type { TollgateFunction } from './function';
 import { findingArn } from './nag';
@@ -51,8 +51,8 @@ export class KeyRing extends Construct {
   constructor(scope: Construct, id: string, props: KeyRingProps) {
     super(scope, id);
     const days = props.keyDeletionWindowDays;
-    if (!Token.isUnresolved(days) && (!Number.isInteger(days) || days < Limits.keyDeletionWindowDaysMin || days > Limits.keyDeletionWindowDaysMax)) {
-      throw new Error(`keyDeletionWindowDays must be an integer from ${Limits.keyDeletionWindowDaysMin} to ${Limits.keyDeletionWindowDaysMax}, got ${days}`);
+    if (!Token.isUnresolved(days) && (!Number.isInteger(days) || days < keyDeletionWindowDays.min || days > keyDeletionWindowDays.max)) {
+      throw new Error(`keyDeletionWindowDays must be an integer from ${keyDeletionWindowDays.min} to ${keyDeletionWindowDays.max}, got ${days}`);
     }
     this.props = props;
   }

@@ -10,6 +10,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
 import { Env } from '../common/names';
+import { keyDeletionWindowDays as keyDeletionWindowDaysSetting } from '../common/settings';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';
@@ -49,7 +50,7 @@ export class SigningKeyRotation extends Construct {
       environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
     });
     // The IAM floor on the deletion window is the window the function itself is configured with.
-    const keyDeletionWindowDays = Number(props.environment[Env.keyDeletionWindowDays]);
+    const keyDeletionWindowDays = Number(props.environment[keyDeletionWindowDaysSetting.env]);
     this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName, keyDeletionWindowDays });
     this.keyRing.grantManage(this.function);
     this.function.role.addToPolicy(putOwnEventsStatement(this.eventBus.eventBusArn));

@@ -7,9 +7,11 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
+import { ConfigurationError } from '../common/errors';
+import { nearMiss } from '../common/near-miss';
 import { readConfig } from './config';
 import { TokenData } from './data';
-import { SETTINGS, type SettingName, type TollgateConfig } from './settings';
+import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 import { TollgateApi } from './stacks';
 
 /**
@@ -37,7 +39,8 @@ export interface TollgateProps {
 
 /**
  * The whole of Tollgate in one scope: the credential tables (`data`) and the API with its
- * functions (`api`). Throws a `ConfigError` naming the setting when a setting is invalid.
+ * functions (`api`). Throws a `ConfigError` naming the setting when a setting is invalid or
+ * misspelt, and a `ConfigurationError` naming any other key that is not a setting.
  */
 export class Tollgate extends Construct {
   /** The settings as checked, with every default filled in. */
@@ -49,10 +52,8 @@ export class Tollgate extends Construct {
     super(scope, id);
     const settings: Readonly<Record<string, unknown>> = props.settings;
     const unknown = Object.keys(settings).filter((name) => !(SETTINGS as readonly string[]).includes(name));
-    // readConfig names the setting a near miss meant (`tokenTTLSeconds`); anything else is no setting at all.
-    this.config = readConfig((setting) => settings[setting], unknown);
-    if (unknown.length > 0)
-      throw new Error(`Tollgate settings: ${unknown.map((name) => JSON.stringify(name)).join(', ')} is not a setting (docs/deploy.md#deploy)`);
+    if (unknown.length > 0) throw unknownSettings(unknown);
+    this.config = readConfig((setting) => settings[setting]);
     this.data = new TokenData(this, 'Data', { ...(props.removalPolicy !== undefined && { removalPolicy: props.removalPolicy }) });
     this.api = new TollgateApi(this, 'Api', {
       config: this.config,
@@ -61,4 +62,22 @@ export class Tollgate extends Construct {
       ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
     });
   }
+}
+
+/**
+ * The refusal of keys that are no setting, checked before any setting is read: a near miss
+ * (`tokenTTLSeconds`, `tokenTtlSecnods`) names the setting meant, since its value would
+ * otherwise be ignored silently; any other key is named with where the settings are listed.
+ */
+function unknownSettings(keys: readonly string[]): ConfigurationError {
+  for (const key of keys) {
+    const meant = nearMiss(key, SETTINGS, 8);
+    if (meant) return new ConfigError(meant, `is spelled "${key}" in the settings; setting names are case-sensitive`);
+  }
+  const named = keys.map((key) => JSON.stringify(key)).join(', ');
+  const problem = keys.length > 1 ? 'are not settings' : 'is not a setting';
+  return new ConfigurationError(
+    `Invalid Tollgate configuration: ${named} ${problem} (docs/deploy.md#deploy lists them)`,
+    keys.length > 1 ? undefined : keys[0],
+  );
 }

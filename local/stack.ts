@@ -17,7 +17,7 @@ import type {
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { Defaults } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
-import { settingsEnvironment } from '../common/settings';
+import * as Setting from '../common/settings';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
 import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
@@ -62,7 +62,7 @@ export interface LocalStackOptions {
   readonly keySpec?: KeySpec;
   /** How often the local rotation schedule sends its `step`. */
   readonly rotationStepSeconds?: number;
-  /** API Gateway's authorizer result cache, emulated. @default the stack's `Defaults.authorizerCacheTtlSeconds`; 0 turns it off. */
+  /** API Gateway's authorizer result cache, emulated. @default the `authorizerCacheTtlSeconds` setting's default; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
   readonly revocationPollMs?: number;
   /** The prefix of new API keys (`apiKeyPrefix`). @default `tg_` */
@@ -71,7 +71,10 @@ export interface LocalStackOptions {
   readonly secretScanningKeysUrl?: string;
   /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
   readonly revocationViewMaxStaleSeconds?: number;
-  /** Other settings by name (`common/settings.ts`), handed to the functions through their variables. */
+  /**
+   * Other settings by name (`common/settings.ts`), handed to the functions through their
+   * variables; `forwardBearerToken`, which no function reads, to the gateway.
+   */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where access-log lines and hygiene events go. */
   readonly log?: (line: string) => void;
@@ -179,7 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
     const port = options.port;
     // As deployed: the stack caches authorizer results unless its TTL is set to 0.
-    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? Defaults.authorizerCacheTtlSeconds;
+    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? Setting.authorizerCacheTtlSeconds.default;
     const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
     const url = `http://127.0.0.1:${issuerPort}`;
     Object.assign(process.env, {
@@ -204,16 +207,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // and the authorizer learns the new key just as quickly.
       [Env.keyRingRefreshSeconds]: String(LOCAL_RING_REFRESH_SECONDS),
       [Env.pendingPublicationSeconds]: String(2 * LOCAL_RING_REFRESH_SECONDS),
-      ...(options.routes ? { [Env.routes]: JSON.stringify(options.routes) } : {}),
-      ...(options.services ? { [Env.services]: servicesEnvironment(options.services) } : {}),
-      ...(options.unmatchedRoutes ? { [Env.unmatchedRoutes]: options.unmatchedRoutes } : {}),
-      ...(options.tokenTtlSeconds ? { [Env.tokenTtlSeconds]: String(options.tokenTtlSeconds) } : {}),
-      ...(options.keySpec ? { [Env.keySpec]: options.keySpec } : {}),
-      ...(options.revocationPollMs ? { [Env.revocationPollMs]: String(options.revocationPollMs) } : {}),
-      ...(options.apiKeyPrefix ? { [Env.apiKeyPrefix]: options.apiKeyPrefix } : {}),
-      ...(options.secretScanningKeysUrl ? { [Env.secretScanningKeysUrl]: options.secretScanningKeysUrl } : {}),
-      ...(options.revocationViewMaxStaleSeconds ? { [Env.revocationMaxStalenessS]: String(options.revocationViewMaxStaleSeconds) } : {}),
-      ...settingsEnvironment(options.settings ?? {}),
+      ...(options.routes ? { [Setting.routes.env]: JSON.stringify(options.routes) } : {}),
+      ...(options.services ? { [Setting.services.env]: servicesEnvironment(options.services) } : {}),
+      ...(options.unmatchedRoutes ? { [Setting.unmatchedRoutes.env]: options.unmatchedRoutes } : {}),
+      ...(options.tokenTtlSeconds ? { [Setting.tokenTtlSeconds.env]: String(options.tokenTtlSeconds) } : {}),
+      ...(options.keySpec ? { [Setting.keySpec.env]: options.keySpec } : {}),
+      ...(options.revocationPollMs ? { [Setting.revocationPollMs.env]: String(options.revocationPollMs) } : {}),
+      ...(options.apiKeyPrefix ? { [Setting.apiKeyPrefix.env]: options.apiKeyPrefix } : {}),
+      ...(options.secretScanningKeysUrl ? { [Setting.secretScanningKeysUrl.env]: options.secretScanningKeysUrl } : {}),
+      ...(options.revocationViewMaxStaleSeconds ? { [Setting.revocationViewMaxStaleSeconds.env]: String(options.revocationViewMaxStaleSeconds) } : {}),
+      ...Setting.settingsEnvironment(options.settings ?? {}),
       POWERTOOLS_SERVICE_NAME: 'tollgate-local',
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
@@ -279,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminToken,
       upstreamUrl,
       ...(services && { services }),
+      forwardBearerToken: options.settings?.[Setting.forwardBearerToken.name] === true,
       authorizerCacheTtlSeconds: cacheTtlSeconds,
       writeAccessLog: (line) => {
         log(line);

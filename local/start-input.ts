@@ -6,16 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
-import { Defaults, Limits } from '../common/defaults';
+import * as Setting from '../common/settings';
 import { choicesText, SETTING_DESCRIPTORS, type LocalPlainSettingName, type PlainSettings, type SettingDescriptor } from '../common/settings';
-import { Env } from '../common/names';
 import type { RouteRule, UnmatchedRoutes } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, type KeySpec } from '../common/tokens';
 import {
-  ANOMALY_SETTING,
   anomalySettingsFrom,
   RETENTION_KEYS,
   UsageRetentionDefaults,
@@ -52,8 +50,9 @@ const LOCAL_SETTINGS = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).fil
 const FILE_CONFIG_KEYS: readonly string[] = LOCAL_SETTINGS.map((setting) => setting.name);
 /**
  * Plain settings `npm start` hands on by name, because the local gateway or stack reads them
- * itself; every other plain setting the file gives reaches its functions as
- * {@link StartInput.settings}.
+ * itself; every other plain setting the file gives is in {@link StartInput.settings}, which
+ * reaches the functions through the descriptors' variables (and the local gateway, for
+ * `forwardBearerToken`).
  */
 const NAMED_SETTINGS: readonly string[] = ['unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'revocationViewMaxStaleSeconds'];
 /** Checked against the token lifetime below, with a message that says so, instead of against its descriptor's bounds. */
@@ -107,7 +106,7 @@ export interface StartInput {
   readonly usageRetention?: UsageRetention;
   /** Absent: the defaults. */
   readonly anomalySettings?: AnomalySettings;
-  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable. */
+  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable, `forwardBearerToken` the gateway. */
   readonly settings?: Readonly<Record<string, unknown>>;
 }
 
@@ -152,10 +151,10 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
 export function checkStartInput(commandLine: CommandLine, env: Environment): StartInput {
   const file = readConfigFile(commandLine.configFile);
   const config = file?.config ?? {};
-  const fromEnv = routesFromEnv(env[Env.routes]);
+  const fromEnv = routesFromEnv(env[Setting.routes.env]);
   // `TOLLGATE_ROUTES` wins over the config file; absent both: the default routes.
   const routes: ConfiguredRoutes | undefined = fromEnv
-    ? { rules: fromEnv, source: Env.routes }
+    ? { rules: fromEnv, source: Setting.routes.env }
     : config.routes && file
       ? { rules: config.routes, source: file.file }
       : undefined;
@@ -170,8 +169,8 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('keySpec', config.keySpec),
     ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
     ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
-    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Env.apiKeyPrefix]) ?? config.apiKeyPrefix),
-    ...optional('secretScanningKeysUrl', envKeysUrl(env[Env.secretScanningKeysUrl]) ?? config.secretScanningKeysUrl),
+    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix),
+    ...optional('secretScanningKeysUrl', envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl),
     ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
     ...optional('usageRetention', usageRetentionFrom(config)),
     ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
@@ -233,20 +232,20 @@ export function parseConfigFile(text: string, file: string): FileConfig {
   }
   // Bounded by the token lifetime, as `lib/config.ts` bounds it at synth.
   const { revocationViewMaxStaleSeconds: maxStale } = raw;
-  const ttl = (tokenTtlSeconds as number | undefined) ?? Defaults.tokenTtlSeconds;
+  const ttl = (tokenTtlSeconds as number | undefined) ?? Setting.tokenTtlSeconds.default;
   if (
     maxStale !== undefined &&
-    !(Number.isInteger(maxStale) && (maxStale as number) >= Limits.revocationViewMaxStaleSecondsMin && (maxStale as number) <= ttl)
+    !(Number.isInteger(maxStale) && (maxStale as number) >= Setting.revocationViewMaxStaleSeconds.min && (maxStale as number) <= ttl)
   ) {
     throw problem(
       'revocationViewMaxStaleSeconds',
-      `must be an integer from ${Limits.revocationViewMaxStaleSecondsMin} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
+      `must be an integer from ${Setting.revocationViewMaxStaleSeconds.min} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
     );
   }
-  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key]]])));
-  if (retention) throw problem(UsageRetentionSetting[retention.key], retention.problem.replace(/, got .*$/, ''));
-  const anomaly = anomalySettingsFrom(raw[ANOMALY_SETTING]);
-  if ('problem' in anomaly) throw new StartInputError(`${file}: ${ANOMALY_SETTING} ${anomaly.problem}`);
+  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key].name]])));
+  if (retention) throw problem(UsageRetentionSetting[retention.key].name, retention.problem.replace(/, got .*$/, ''));
+  const anomaly = anomalySettingsFrom(raw[Setting.anomalyDetection.name]);
+  if ('problem' in anomaly) throw new StartInputError(`${file}: ${Setting.anomalyDetection.name} ${anomaly.problem}`);
   return raw as FileConfig;
 }
 
@@ -292,7 +291,7 @@ function servicesBeside(
 
 /** The retention the config file sets, defaults for the rest; undefined when it sets none. */
 function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
-  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key]] === undefined)) return undefined;
+  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key].name] === undefined)) return undefined;
   const { minuteDays, hourDays, dayDays } = {
     minuteDays: config.usageMinuteRetentionDays,
     hourDays: config.usageHourRetentionDays,
@@ -324,7 +323,7 @@ function keyMeantBy(key: string): string | undefined {
 /** `TOLLGATE_ROUTES`, checked as the authorizer would check it at cold start (`parseRouteRules`). */
 function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
   if (!raw) return undefined;
-  const checked = checkedJson(raw, Env.routes, routeRulesProblem);
+  const checked = checkedJson(raw, Setting.routes.env, routeRulesProblem);
   if ('message' in checked) throw new StartInputError(checked.message);
   return checked.value as RouteRule[];
 }
@@ -332,14 +331,14 @@ function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
 function envApiKeyPrefix(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const problem = apiKeyPrefixProblem(raw);
-  if (problem) throw new StartInputError(`${Env.apiKeyPrefix} ${problem}`);
+  if (problem) throw new StartInputError(`${Setting.apiKeyPrefix.env} ${problem}`);
   return raw;
 }
 
 function envKeysUrl(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const problem = keysUrlProblem(raw);
-  if (problem) throw new StartInputError(`${Env.secretScanningKeysUrl} ${problem}, got ${JSON.stringify(raw)}`);
+  if (problem) throw new StartInputError(`${Setting.secretScanningKeysUrl.env} ${problem}, got ${JSON.stringify(raw)}`);
   return raw;
 }
 

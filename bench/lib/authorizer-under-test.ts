@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EndpointEnv, Env } from '../../common/names';
+import * as Setting from '../../common/settings';
 import type { SigningKeyRecord } from '../../common/signing-key-items';
 import type { TableNames } from '../../common/tables';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
@@ -40,7 +41,7 @@ export async function createRing(endpoint: string, records: readonly SigningKeyR
       ...tableEnvironment(names),
       [EndpointEnv.dynamodb]: endpoint,
       [Env.issuer]: ISSUER,
-      [Env.audience]: AUDIENCE,
+      [Setting.audience.env]: AUDIENCE,
       AWS_REGION: LOCAL_AWS.region,
       AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,

@@ -22,8 +22,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiPath } from '../../common/gateway-contract';
-import { Defaults } from '../../common/defaults';
-import { Env } from '../../common/names';
+import * as Setting from '../../common/settings';
 import { FeedAttr, RevocationKind } from '../../common/revocation-feed';
 import { SigningKeyState } from '../../common/signing-key-items';
 import { SIGNING_ALGORITHMS } from '../../common/tokens';
@@ -257,7 +256,7 @@ interface Instance {
 /** An instance with the stack's environment (it set the tables and endpoints), and `pollMs` if given. */
 function startInstance(tokens: readonly InstanceToken[], pollMs: number | null): Instance {
   const data: InstanceData = { entry: new URL('./revocation-instance.ts', import.meta.url).href, tokens, tickMs: TICK_MS };
-  const env = pollMs === null ? process.env : { ...process.env, [Env.revocationPollMs]: String(pollMs) };
+  const env = pollMs === null ? process.env : { ...process.env, [Setting.revocationPollMs.env]: String(pollMs) };
   const worker = new Worker(new URL('../lib/worker-boot.mjs', import.meta.url), { workerData: data, env });
   const pending = new Map<string, { resolve: (message: FromInstance) => void; reject: (error: Error) => void }>();
   let failure: Error | undefined;
@@ -339,7 +338,7 @@ async function revocationPropagation(
           q,
         )
       : null;
-  const poll = pollMs ?? Number(process.env[Env.revocationPollMs] || Defaults.revocationPollMs);
+  const poll = pollMs ?? Number(process.env[Setting.revocationPollMs.env] || Setting.revocationPollMs.default);
   return figure({
     id: pollMs === null ? 'P4' : `P4.poll${pollMs}`,
     name: `revocation propagation, revoke call returned → 401 at all ${args.instances} instances under load, REVOCATION_POLL_MS=${poll} (p99; median = p50)`,

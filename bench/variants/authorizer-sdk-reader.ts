@@ -16,7 +16,7 @@ import { SigningKeyRingReader } from '../../lambda/adapters/signing-key-reader';
 import { createHandler } from '../../lambda/authorizer/authorize';
 import { EmfMetricsPublisher } from '../../lambda/authorizer/metrics-publisher';
 import { AuthorizerTelemetry } from '../../lambda/authorizer/telemetry';
-import { authorizerConfigFrom } from '../../lambda/core/authorizer/authorizer-config';
+import { authorizerConfigFrom } from '../../lambda/authorizer/config';
 import { createAuthorizer } from '../../lambda/core/authorizer/create-authorizer';
 
 const SERVICE = serviceName('authorizer');

@@ -7,7 +7,7 @@ import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { ConfigurationError, optionalInt, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
-import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, unmatchedRoutes } from '../../common/settings';
+import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, routes, unmatchedRoutes } from '../../common/settings';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import type { AuthorizerSettings } from '../core/authorizer/create-authorizer';
 import { servicesFrom } from '../core/shared/services-env';
@@ -30,7 +30,7 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     ...servicesFrom(env, issuer, settingFromEnv(env, unmatchedRoutes)),
     audience: settingFromEnv(env, audience),
     clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
-    routes: env[Env.routes] ? parseRouteRules(env[Env.routes]!, Env.routes) : DEFAULT_ROUTES,
+    routes: env[routes.env] ? parseRouteRules(env[routes.env]!, routes.env) : DEFAULT_ROUTES,
     unmatchedRoutes: settingFromEnv(env, unmatchedRoutes),
     revocationPollMs: settingFromEnv(env, revocationPollMs),
     revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),

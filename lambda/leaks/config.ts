@@ -6,6 +6,7 @@ import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../../common/defaults';
 import { Functions } from '../../common/functions';
 import { Env } from '../../common/names';
 import { keysUrlProblem } from '../../common/setting-checks';
+import { secretScanningKeysUrl } from '../../common/settings';
 import type { TableKey, TableNames } from '../../common/tables';
 import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 
@@ -27,8 +28,8 @@ export function readLeaksConfig(env: Environment): LeaksConfig {
 
 /** `secretScanningKeysUrl`; read only when no key list is injected (tests serve their own). */
 export function keysUrlFrom(env: Environment): string {
-  const url = env[Env.secretScanningKeysUrl] || GITHUB_SECRET_SCANNING_KEYS_URL;
+  const url = env[secretScanningKeysUrl.env] || GITHUB_SECRET_SCANNING_KEYS_URL;
   const problem = keysUrlProblem(url);
-  if (problem) throw new ConfigurationError(`environment variable ${Env.secretScanningKeysUrl} ${problem}, got "${url}"`);
+  if (problem) throw new ConfigurationError(`environment variable ${secretScanningKeysUrl.env} ${problem}, got "${url}"`);
   return url;
 }

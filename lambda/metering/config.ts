@@ -7,12 +7,12 @@
 import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { routeRulesProblem } from '../../common/setting-checks';
+import { anomalyDetection, routes as routesSetting } from '../../common/settings';
 import {
-  ANOMALY_ENV,
   anomalySettingsFrom,
   RETENTION_KEYS,
-  UsageEnv,
   UsageRetentionDefaults,
+  UsageRetentionSetting,
   usageRetentionProblem,
   type AnomalySettings,
   type UsageRetention,
@@ -38,12 +38,12 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   const { usage, clients, apiKeys } = tableNamesFrom(env, ['usage', 'clients', 'apiKeys']);
   const retention = Object.fromEntries(
     RETENTION_KEYS.map((key) => {
-      const raw = env[UsageEnv[key]];
+      const raw = env[UsageRetentionSetting[key].env];
       return [key, raw === undefined || raw === '' ? UsageRetentionDefaults[key] : /^\d+$/.test(raw) ? Number(raw) : raw];
     }),
   ) as unknown as UsageRetention;
   const problem = usageRetentionProblem(retention);
-  if (problem) throw new ConfigurationError(`environment variable ${UsageEnv[problem.key]} ${problem.problem}`);
+  if (problem) throw new ConfigurationError(`environment variable ${UsageRetentionSetting[problem.key].env} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
   return {
     usageTable: usage,
@@ -51,8 +51,8 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
     apiKeysTable: apiKeys,
     ...(eventBusName && { eventBusName }),
     retention,
-    routes: routesFrom(env[Env.routes]),
-    anomaly: anomalyFrom(env[ANOMALY_ENV]),
+    routes: routesFrom(env[routesSetting.env]),
+    anomaly: anomalyFrom(env[anomalyDetection.env]),
   };
 }
 
@@ -61,10 +61,10 @@ function anomalyFrom(raw: string | undefined): AnomalySettings {
   try {
     value = raw === undefined || raw === '' ? undefined : JSON.parse(raw);
   } catch (error) {
-    throw new ConfigurationError(`environment variable ${ANOMALY_ENV} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigurationError(`environment variable ${anomalyDetection.env} is not valid JSON: ${(error as Error).message}`);
   }
   const result = anomalySettingsFrom(value);
-  if ('problem' in result) throw new ConfigurationError(`environment variable ${ANOMALY_ENV} ${result.problem}`);
+  if ('problem' in result) throw new ConfigurationError(`environment variable ${anomalyDetection.env} ${result.problem}`);
   return result.settings;
 }
 
@@ -74,9 +74,9 @@ function routesFrom(raw: string | undefined): readonly RouteRule[] {
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    throw new ConfigurationError(`environment variable ${Env.routes} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigurationError(`environment variable ${routesSetting.env} is not valid JSON: ${(error as Error).message}`);
   }
   const problem = routeRulesProblem(value);
-  if (problem) throw new ConfigurationError(`environment variable ${Env.routes} ${problem}`);
+  if (problem) throw new ConfigurationError(`environment variable ${routesSetting.env} ${problem}`);
   return value as RouteRule[];
 }

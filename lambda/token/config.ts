@@ -6,7 +6,7 @@
 import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
 import { Functions } from '../../common/functions';
 import { Env } from '../../common/names';
-import { audience, tokenTtlSeconds } from '../../common/settings';
+import { audience, routes as routesSetting, tokenTtlSeconds } from '../../common/settings';
 import type { TableKey, TableNames } from '../../common/tables';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import type { IssuerConfig } from '../core/issuance/issuer';
@@ -23,11 +23,11 @@ export interface TokenConfig {
 }
 
 export function readTokenConfig(env: Environment): TokenConfig {
-  const routes = env[Env.routes];
+  const routes = env[routesSetting.env];
   return {
     issuer: issuerConfigFrom(env),
     tables: tableNamesFrom(env, Object.keys(Functions.token.tables) as (keyof typeof Functions.token.tables & TableKey)[]),
-    routes: routes ? parseRouteRules(routes, Env.routes) : DEFAULT_ROUTES,
+    routes: routes ? parseRouteRules(routes, routesSetting.env) : DEFAULT_ROUTES,
   };
 }
 

@@ -32,6 +32,7 @@ import { accessLogFormat } from '../../common/access-log';
 import { API_ROUTES, type ApiFunction } from '../../common/api-routes';
 import type { ServiceDefinition } from '../../common/services';
 import { Defaults } from '../../common/defaults';
+import { upstreamCertificateGeneration } from '../../common/settings';
 import { Env } from '../../common/names';
 import type { KeySpec } from '../../common/tokens';
 import type { TollgateFunction } from '../function';
@@ -89,7 +90,7 @@ export interface GatewayProps {
   /**
    * Which client certificate the stage presents to the upstream. Each generation is its own
    * certificate (its own logical id), so raising it replaces the certificate.
-   * @default `Defaults.upstreamCertificateGeneration`
+   * @default the `upstreamCertificateGeneration` setting's default
    */
   readonly upstreamCertificateGeneration?: number;
   /**
@@ -126,7 +127,7 @@ export class Gateway extends Construct {
     super(scope, id);
     this.stageName = props.stageName;
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? RetentionDays.ONE_YEAR });
-    const generation = props.upstreamCertificateGeneration ?? Defaults.upstreamCertificateGeneration;
+    const generation = props.upstreamCertificateGeneration ?? upstreamCertificateGeneration.default;
     this.upstreamCertificate = upstreamCertificate(this, generation);
     if (props.prepareNextUpstreamCertificate) this.nextUpstreamCertificate = upstreamCertificate(this, generation + 1);
     const policy = props.operatorPrincipals && operatorResourcePolicy(props.stageName, props.operatorPrincipals);

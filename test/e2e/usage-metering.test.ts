@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults } from '../../common/defaults';
 import { UsageAttr } from '../../common/usage';
 import { usageSeries, type UsageDimension } from '../../common/usage';
 import { DynamoUsageReader } from '../../lambda/adapters/usage-store';
@@ -17,6 +16,7 @@ import { localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { rows, tollgate } from '../unit/cli/harness';
 import { adminCall, exchangeApiKey } from '../support/local-stack-http';
+import * as Setting from '../../common/settings';
 
 interface LogLine {
   readonly requestTimeEpoch: number;
@@ -77,7 +77,7 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
   };
 
   it('reads back exactly the requests per minute, client, key, route and outcome that the gateway served', async () => {
-    expect(Defaults.authorizerCacheTtlSeconds).toBeGreaterThan(0);
+    expect(Setting.authorizerCacheTtlSeconds.default).toBeGreaterThan(0);
     const alpha = await token('alpha', ['orders:read']);
     const beta1 = await token('beta', ['orders:read', 'orders:write']);
     const beta2 = await token('beta', ['orders:write']);

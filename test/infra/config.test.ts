@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../common/gateway-contract';
-import { Defaults, Limits, SettingBounds, pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/defaults';
-import { Env } from '../../common/names';
+import { pendingPublicationSeconds, retiringVerificationSeconds } from '../../common/defaults';
 import { ANOMALY_DEFAULTS } from '../../common/usage';
 import { functionSettings } from '../../lib/function-settings';
 import { minRotationIntervalDays, readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
 import { buildApp, UPSTREAM } from './app';
+import * as Setting from '../../common/settings';
 
 const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
 
@@ -34,17 +34,17 @@ describe('readConfig: services', () => {
     expect(config.servicesConfigured).toBe(true);
     expect(config.services.map((s) => s.upstreamUrl)).toEqual(['https://billing.internal.example', 'https://orders.internal.example']);
     const env = functionSettings(config);
-    const forFunctions = JSON.parse(env.authorizer[Env.services]!) as Record<string, unknown>[];
+    const forFunctions = JSON.parse(env.authorizer[Setting.services.env]!) as Record<string, unknown>[];
     expect(forFunctions.map((s) => s.name)).toEqual(['billing', 'orders']);
     expect(forFunctions.every((s) => !('upstreamUrl' in s))).toBe(true);
-    expect(env.token[Env.services]).toBe(env.authorizer[Env.services]);
-    expect(env.authorizer[Env.routes]).toBeUndefined();
+    expect(env.token[Setting.services.env]).toBe(env.authorizer[Setting.services.env]);
+    expect(env.authorizer[Setting.routes.env]).toBeUndefined();
   });
 
   it('sets no TOLLGATE_SERVICES in the single-service form (the functions serve it as before)', () => {
     const env = functionSettings(read({}));
-    expect(env.authorizer[Env.services]).toBeUndefined();
-    expect(env.token[Env.services]).toBeUndefined();
+    expect(env.authorizer[Setting.services.env]).toBeUndefined();
+    expect(env.token[Setting.services.env]).toBeUndefined();
   });
 
   it.each([
@@ -99,23 +99,23 @@ describe('readConfig', () => {
     expect(config).toEqual({
       upstreamUrl: UPSTREAM,
       routes: DEFAULT_ROUTES,
-      unmatchedRoutes: Defaults.unmatchedRoutes,
-      tokenTtlSeconds: Defaults.tokenTtlSeconds,
-      keySpec: Defaults.keySpec,
-      rotationIntervalDays: Defaults.rotationIntervalDays,
-      keyDeletionWindowDays: Defaults.keyDeletionWindowDays,
-      authorizerCacheTtlSeconds: Defaults.authorizerCacheTtlSeconds,
-      revocationPollMs: Defaults.revocationPollMs,
-      revocationViewMaxStaleSeconds: Defaults.revocationMaxStalenessS,
-      stageName: Defaults.stageName,
-      audience: Defaults.audience,
-      expiryWarningDays: Defaults.expiryWarningDays,
-      staleKeyDays: Defaults.staleKeyDays,
-      forwardBearerToken: Defaults.forwardBearerToken,
-      upstreamCertificateGeneration: Defaults.upstreamCertificateGeneration,
+      unmatchedRoutes: Setting.unmatchedRoutes.default,
+      tokenTtlSeconds: Setting.tokenTtlSeconds.default,
+      keySpec: Setting.keySpec.default,
+      rotationIntervalDays: Setting.rotationIntervalDays.default,
+      keyDeletionWindowDays: Setting.keyDeletionWindowDays.default,
+      authorizerCacheTtlSeconds: Setting.authorizerCacheTtlSeconds.default,
+      revocationPollMs: Setting.revocationPollMs.default,
+      revocationViewMaxStaleSeconds: Setting.revocationViewMaxStaleSeconds.default,
+      stageName: Setting.stageName.default,
+      audience: Setting.audience.default,
+      expiryWarningDays: Setting.expiryWarningDays.default,
+      staleKeyDays: Setting.staleKeyDays.default,
+      forwardBearerToken: Setting.forwardBearerToken.default,
+      upstreamCertificateGeneration: Setting.upstreamCertificateGeneration.default,
       prepareNextUpstreamCertificate: false,
       // The single-service form is one service at the root, with the old audience: tokens already issued stay valid.
-      services: [{ name: 'default', pathPrefix: '/', stripPrefix: false, audience: Defaults.audience, upstreamUrl: UPSTREAM, routes: DEFAULT_ROUTES }],
+      services: [{ name: 'default', pathPrefix: '/', stripPrefix: false, audience: Setting.audience.default, upstreamUrl: UPSTREAM, routes: DEFAULT_ROUTES }],
       servicesConfigured: false,
       apiKeyPrefix: 'tg_',
       secretScanningKeysUrl: 'https://api.github.com/meta/public_keys/secret_scanning',
@@ -171,10 +171,10 @@ describe('readConfig', () => {
   it('bounds revocationViewMaxStaleSeconds by the token lifetime, and hands it to the authorizer', () => {
     expect(read({ tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 300 }).revocationViewMaxStaleSeconds).toBe(300);
     // A token lifetime shorter than the default bound lowers the default with it.
-    expect(read({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).revocationViewMaxStaleSeconds).toBe(
-      Math.min(Defaults.revocationMaxStalenessS, Limits.tokenTtlSecondsMin),
+    expect(read({ tokenTtlSeconds: Setting.tokenTtlSeconds.min }).revocationViewMaxStaleSeconds).toBe(
+      Math.min(Setting.revocationViewMaxStaleSeconds.default, Setting.tokenTtlSeconds.min),
     );
-    expect(functionSettings(read({ revocationViewMaxStaleSeconds: 120 })).authorizer[Env.revocationMaxStalenessS]).toBe('120');
+    expect(functionSettings(read({ revocationViewMaxStaleSeconds: 120 })).authorizer[Setting.revocationViewMaxStaleSeconds.env]).toBe('120');
   });
 
   it('drops a trailing slash of the upstream URL (the proxy appends /{proxy})', () => {
@@ -183,13 +183,13 @@ describe('readConfig', () => {
 
   it('accepts the bounds themselves', () => {
     const config = read({
-      tokenTtlSeconds: Limits.tokenTtlSecondsMax,
-      keyDeletionWindowDays: Limits.keyDeletionWindowDaysMin,
-      revocationPollMs: Limits.revocationPollMsMin,
+      tokenTtlSeconds: Setting.tokenTtlSeconds.max,
+      keyDeletionWindowDays: Setting.keyDeletionWindowDays.min,
+      revocationPollMs: Setting.revocationPollMs.min,
       authorizerCacheTtlSeconds: 0,
       rotationIntervalDays: minRotationIntervalDays(),
     });
-    expect(config.tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
+    expect(config.tokenTtlSeconds).toBe(Setting.tokenTtlSeconds.max);
     expect(config.authorizerCacheTtlSeconds).toBe(0);
   });
 
@@ -216,12 +216,12 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['non-https upstreamUrl', { upstreamUrl: 'http://up.example.com' }, /upstreamUrl must use https/],
     ['malformed upstreamUrl', { upstreamUrl: 'up.example.com/x' }, /upstreamUrl must be an absolute URL/],
     ['upstreamUrl with a query', { upstreamUrl: 'https://up.example.com/?a=1' }, /upstreamUrl must not carry a query/],
-    ['token TTL over the maximum', { tokenTtlSeconds: Limits.tokenTtlSecondsMax + 1 }, /tokenTtlSeconds must be a whole number from 60 to 3600/],
+    ['token TTL over the maximum', { tokenTtlSeconds: Setting.tokenTtlSeconds.max + 1 }, /tokenTtlSeconds must be a whole number from 60 to 3600/],
     ['token TTL below the minimum', { tokenTtlSeconds: '10' }, /tokenTtlSeconds/],
     ['fractional token TTL', { tokenTtlSeconds: '900.5' }, /tokenTtlSeconds/],
     ['unknown keySpec', { keySpec: 'RSA_4096' }, /keySpec must be one of ECC_NIST_P256, RSA_2048/],
     ['rotation interval shorter than the overlap windows', { rotationIntervalDays: 0 }, /rotationIntervalDays must be at least 1: a new key is published/],
-    ["rotation interval past the functions' bound", { rotationIntervalDays: SettingBounds.rotationIntervalDaysMax + 1 }, /rotationIntervalDays/],
+    ["rotation interval past the functions' bound", { rotationIntervalDays: Setting.rotationIntervalDays.max + 1 }, /rotationIntervalDays/],
     ['deletion window below 7', { keyDeletionWindowDays: 6 }, /keyDeletionWindowDays must be a whole number from 7 to 30/],
     ['deletion window above 30', { keyDeletionWindowDays: '31' }, /keyDeletionWindowDays/],
     ["authorizer cache TTL above API Gateway's", { authorizerCacheTtlSeconds: 3601 }, /authorizerCacheTtlSeconds/],
@@ -231,7 +231,7 @@ describe('invalid configuration fails synth naming the setting', () => {
       /authorizerCacheTtlSeconds must be at most 270: a decision cached just before a token's exp is reused for the whole TTL.*accepted up to 301 s after it expired/,
     ],
     ['ambiguous literal route segment', { routes: [{ method: 'GET', path: '/a/%2e%2e', scopes: [] }] }, /routes \[0\].*segment "%2e%2e" is ambiguous/],
-    ['poll interval too short', { revocationPollMs: Limits.revocationPollMsMin - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
+    ['poll interval too short', { revocationPollMs: Setting.revocationPollMs.min - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
     ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
     ['view staleness below a few polls', { revocationViewMaxStaleSeconds: 4 }, /revocationViewMaxStaleSeconds must be a whole number from 5 to 3600/],
     [
@@ -264,7 +264,7 @@ describe('invalid configuration fails synth naming the setting', () => {
     ['audience with whitespace', { audience: 'a b' }, /audience must be 1–256 characters without whitespace/],
     ['non-boolean forwardBearerToken', { forwardBearerToken: 'yes' }, /forwardBearerToken must be true or false/],
     ['expiry warning of 0 days', { expiryWarningDays: 0 }, /expiryWarningDays/],
-    ['stale key days past the bound', { staleKeyDays: SettingBounds.hygieneDaysMax + 1 }, /staleKeyDays/],
+    ['stale key days past the bound', { staleKeyDays: Setting.staleKeyDays.max + 1 }, /staleKeyDays/],
     ['a web ACL ARN that is not one', { wafWebAclArn: 'arn:aws:s3:::bucket' }, /wafWebAclArn must be the ARN of a regional WAFv2 web ACL/],
     ['operatorPrincipals not JSON', { operatorPrincipals: '["arn:aws:iam::123456789012:root"' }, /operatorPrincipals is not valid JSON/],
     ['operatorPrincipals not a list', { operatorPrincipals: { role: 'x' } }, /operatorPrincipals must be a JSON array of IAM principal ARN patterns/],
@@ -331,16 +331,23 @@ describe('functionSettings', () => {
     const config = read({ tokenTtlSeconds: 600, revocationPollMs: 250, keySpec: 'RSA_2048', audience: 'orders-api' });
     const settings = functionSettings(config);
     expect(settings.authorizer).toEqual({
-      [Env.audience]: 'orders-api',
-      [Env.routes]: JSON.stringify(DEFAULT_ROUTES),
-      [Env.unmatchedRoutes]: 'deny',
-      [Env.revocationPollMs]: '250',
-      [Env.revocationMaxStalenessS]: String(Defaults.revocationMaxStalenessS),
+      [Setting.audience.env]: 'orders-api',
+      [Setting.routes.env]: JSON.stringify(DEFAULT_ROUTES),
+      [Setting.unmatchedRoutes.env]: 'deny',
+      [Setting.revocationPollMs.env]: '250',
+      [Setting.revocationViewMaxStaleSeconds.env]: String(Setting.revocationViewMaxStaleSeconds.default),
       TOLLGATE_ALLOW_LOG_SAMPLE_RATE: '0.01',
     });
     // The fan-out times its cache flush by the authorizers' poll: the same value.
-    expect(settings.fanout).toEqual({ [Env.revocationPollMs]: '250' });
-    expect(settings.token).toEqual({ [Env.audience]: 'orders-api', [Env.tokenTtlSeconds]: '600', [Env.routes]: JSON.stringify(DEFAULT_ROUTES) });
-    expect(settings.rotation).toMatchObject({ [Env.keySpec]: 'RSA_2048', [Env.rotationIntervalDays]: String(Defaults.rotationIntervalDays) });
+    expect(settings.fanout).toEqual({ [Setting.revocationPollMs.env]: '250' });
+    expect(settings.token).toEqual({
+      [Setting.audience.env]: 'orders-api',
+      [Setting.tokenTtlSeconds.env]: '600',
+      [Setting.routes.env]: JSON.stringify(DEFAULT_ROUTES),
+    });
+    expect(settings.rotation).toMatchObject({
+      [Setting.keySpec.env]: 'RSA_2048',
+      [Setting.rotationIntervalDays.env]: String(Setting.rotationIntervalDays.default),
+    });
   });
 });

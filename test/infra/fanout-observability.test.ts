@@ -14,6 +14,7 @@ import {
   SUSTAINED_THROTTLING_MINUTES,
 } from '../../lib/observability';
 import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
+import * as Setting from '../../common/settings';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -82,8 +83,10 @@ describe('revocation fan-out', () => {
       'Fn::Join': ['', [{ Ref: logicalId(built.api.gateway.api) }, '/v1']],
     });
     const authorizer = template(built.api).toJSON().Resources[logicalId(built.api.functions.authorizer.fn)];
-    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(authorizer.Properties.Environment.Variables[Env.revocationPollMs]);
-    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(String(Defaults.revocationPollMs));
+    expect(fanout.Properties.Environment.Variables[Setting.revocationPollMs.env]).toBe(
+      authorizer.Properties.Environment.Variables[Setting.revocationPollMs.env],
+    );
+    expect(fanout.Properties.Environment.Variables[Setting.revocationPollMs.env]).toBe(String(Setting.revocationPollMs.default));
   });
 });
 
@@ -116,7 +119,7 @@ describe('alarms', () => {
       Namespace: METRICS_NAMESPACE,
       Statistic: 'Maximum',
       Period: 60,
-      Threshold: (Defaults.revocationMaxStalenessS * 1000) / 2,
+      Threshold: (Setting.revocationViewMaxStaleSeconds.default * 1000) / 2,
       ComparisonOperator: 'GreaterThanThreshold',
     });
   });

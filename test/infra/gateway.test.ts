@@ -24,6 +24,7 @@ import {
 } from '../../common/gateway-responses';
 import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
 import { actionsOf, buildApp, referenceCycle, resourcesOf, roleStatements, template, UPSTREAM, type BuiltApp, type Statement } from './app';
+import * as Setting from '../../common/settings';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -67,7 +68,7 @@ describe('the authorizer', () => {
     template(built.api).hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization,context.httpMethod,context.path',
-      AuthorizerResultTtlInSeconds: Defaults.authorizerCacheTtlSeconds,
+      AuthorizerResultTtlInSeconds: Setting.authorizerCacheTtlSeconds.default,
       AuthorizerUri: Match.anyValue(),
     });
     const custom = buildApp({ settings: { authorizerCacheTtlSeconds: 5 } });
@@ -454,7 +455,7 @@ describe('access logs', () => {
   it('writes the shared JSON line to a log group kept for a year', () => {
     const logGroupId = logicalId(built.api.gateway.accessLogs);
     template(built.api).hasResourceProperties('AWS::ApiGateway::Stage', {
-      StageName: Defaults.stageName,
+      StageName: Setting.stageName.default,
       AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] }, Format: accessLogFormat() },
       MethodSettings: Match.arrayWith([Match.objectLike({ ResourcePath: '/*', HttpMethod: '*', DataTraceEnabled: false, MetricsEnabled: true })]),
     });

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults } from '../../common/defaults';
 import { Env, HygieneEvent } from '../../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec } from '../../common/functions';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -8,6 +7,7 @@ import { Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
 import { DynamoApiKeyStore } from '../../lambda/adapters/api-key-store';
 import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, template, type BuiltApp, type Statement } from './app';
+import * as Setting from '../../common/settings';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -348,7 +348,7 @@ describe('the other grants', () => {
     expect(roleStatements(uncached, 'fanout').filter((s) => actionsOf(s).some((a) => a.startsWith('apigateway:')))).toEqual([]);
     const fanout = template(uncached.api).toJSON().Resources[uncached.api.getLogicalId(uncached.api.functions.fanout.fn.node.defaultChild as never)];
     expect(fanout.Properties.Environment.Variables).not.toHaveProperty(Env.flushStages);
-    expect(fanout.Properties.Environment.Variables[Env.revocationPollMs]).toBe(String(Defaults.revocationPollMs));
+    expect(fanout.Properties.Environment.Variables[Setting.revocationPollMs.env]).toBe(String(Setting.revocationPollMs.default));
   });
 
   it('the rotation function may put events on the default bus only, and only of the source its publisher sends', () => {

@@ -10,10 +10,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
-import { Limits } from '../../common/defaults';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag } from '../../common/tokens';
 import { KeyRing, RING_KEY_ACTIONS } from '../../lib/key-ring';
 import { actionsOf, buildApp, resourcesOf, roleStatements, tableLogicalId, type BuiltApp, type Statement } from './app';
+import * as Setting from '../../common/settings';
 
 let built: BuiltApp;
 let ringId: string;
@@ -156,7 +156,7 @@ describe('scheduling deletion of a ring key', () => {
   });
 
   it('is refused with a shorter window than the configured one', () => {
-    expect(schedule(built, Limits.keyDeletionWindowDaysMin)).toBe(false);
+    expect(schedule(built, Setting.keyDeletionWindowDays.min)).toBe(false);
     expect(schedule(built, 29)).toBe(false);
   });
 

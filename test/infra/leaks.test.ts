@@ -15,6 +15,7 @@ import { readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
 import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
 import { buildApp, template, UPSTREAM } from './app';
+import * as Setting from '../../common/settings';
 
 const built = buildApp();
 const api = template(built.api);
@@ -64,7 +65,7 @@ describe('the leak function', () => {
   it('learns the key-list URL, the event bus and its tables from its environment', () => {
     const id = built.api.getLogicalId(built.api.functions.leaks.fn.node.defaultChild as never);
     const variables = api.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>;
-    expect(variables[Env.secretScanningKeysUrl]).toBe('https://api.github.com/meta/public_keys/secret_scanning');
+    expect(variables[Setting.secretScanningKeysUrl.env]).toBe('https://api.github.com/meta/public_keys/secret_scanning');
     expect(variables).toHaveProperty(Env.eventBusName);
     expect(variables).toHaveProperty('TOLLGATE_API_KEYS_TABLE');
   });

@@ -9,6 +9,7 @@ import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
 import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
 import { tempDirs } from '../support/temp-dirs';
 import { buildApp, template, type BuiltApp } from './app';
+import * as Setting from '../../common/settings';
 
 const tempDir = tempDirs('tollgate-resources-');
 
@@ -167,9 +168,9 @@ describe('signing-key rotation schedule', () => {
     const settings = buildApp({ settings: { rotationIntervalDays: 14, keyDeletionWindowDays: 7, keySpec: 'RSA_2048' } });
     const id = settings.api.getLogicalId(settings.api.functions.rotation.fn.node.defaultChild as never);
     expect(template(settings.api).toJSON().Resources[id].Properties.Environment.Variables).toMatchObject({
-      [Env.rotationIntervalDays]: '14',
-      [Env.keyDeletionWindowDays]: '7',
-      [Env.keySpec]: 'RSA_2048',
+      [Setting.rotationIntervalDays.env]: '14',
+      [Setting.keyDeletionWindowDays.env]: '7',
+      [Setting.keySpec.env]: 'RSA_2048',
       [Env.eventBusName]: 'default',
     });
   });

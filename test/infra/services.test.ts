@@ -6,10 +6,10 @@
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { Env } from '../../common/names';
 import { Functions, type FunctionName } from '../../common/functions';
 import { buildApp, template } from './app';
 import { deployedModel } from './iam-model';
+import * as Setting from '../../common/settings';
 
 const SERVICES = [
   {
@@ -63,13 +63,13 @@ describe('a deployment with three services', () => {
 
   it('gives the authorizer, the token function and the admin function (grants) the services, without upstream URLs', () => {
     const withServices = Object.values(t.findResources('AWS::Lambda::Function')).filter(
-      (f) => f.Properties.Environment?.Variables?.[Env.services] !== undefined,
+      (f) => f.Properties.Environment?.Variables?.[Setting.services.env] !== undefined,
     );
     expect(withServices).toHaveLength(3);
     for (const fn of withServices) {
       const vars = fn.Properties.Environment.Variables as Record<string, string>;
-      expect(JSON.parse(vars[Env.services]!).map((s: { name: string }) => s.name)).toEqual(['billing', 'orders', 'search']);
-      expect(vars[Env.services]).not.toContain('internal.example');
+      expect(JSON.parse(vars[Setting.services.env]!).map((s: { name: string }) => s.name)).toEqual(['billing', 'orders', 'search']);
+      expect(vars[Setting.services.env]).not.toContain('internal.example');
     }
   });
 

@@ -7,7 +7,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
+import { ConfigError, ConfigurationError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
 import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
 import { buildApp, placeholderEntries, resourceCounts, UPSTREAM } from './app';
 
@@ -46,8 +46,36 @@ describe('the Tollgate construct in a stack of the caller', () => {
     expect(() => ownStack({ upstreamUrl: UPSTREAM, tokenTtlSeconds: 7200 })).toThrow(ConfigError);
     expect(() => ownStack({ upstreamUrl: UPSTREAM, tokenTtlSeconds: 7200 })).toThrow(/tokenTtlSeconds must be a whole number from 60 to 3600/);
     expect(() => ownStack({})).toThrow(/upstreamUrl is required/);
-    expect(() => ownStack({ upstreamUrl: UPSTREAM, tokenTTLSeconds: 120 } as TollgateSettings)).toThrow(/tokenTtlSeconds is spelled "tokenTTLSeconds"/);
-    expect(() => ownStack({ upstreamUrl: UPSTREAM, color: 'blue' } as TollgateSettings)).toThrow(/"color" is not a setting/);
+  });
+
+  /** What the construct throws for these settings. */
+  function refusal(settings: Record<string, unknown>): unknown {
+    try {
+      ownStack(settings as TollgateSettings);
+    } catch (error) {
+      return error;
+    }
+    throw new Error('the construct accepted the settings');
+  }
+
+  it('refuses a key that is no setting with a ConfigurationError naming it, before reading any setting', () => {
+    const error = refusal({ color: 'blue' });
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).not.toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ setting: 'color', message: 'Invalid Tollgate configuration: "color" is not a setting (docs/deploy.md#deploy lists them)' });
+    expect(refusal({ upstreamUrl: UPSTREAM, color: 'blue', size: 3 })).toMatchObject({
+      setting: undefined,
+      message: expect.stringContaining('"color", "size" are not settings'),
+    });
+  });
+
+  it.each([
+    ['another case', 'tokenTTLSeconds'],
+    ['a typo', 'tokenTtlSecnods'],
+  ])('names the setting a near miss in %s meant, as a ConfigError for that setting', (_, key) => {
+    const error = refusal({ upstreamUrl: UPSTREAM, color: 'blue', [key]: 120 });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ setting: 'tokenTtlSeconds', message: expect.stringContaining(`tokenTtlSeconds is spelled "${key}" in the settings`) });
   });
 
   it.each([undefined, 'eu-west-1'])('finds nothing unacknowledged with AwsSolutionsChecks (region %s)', (region) => {

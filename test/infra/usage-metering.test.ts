@@ -2,10 +2,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, HygieneEvent } from '../../common/names';
 import { ApiKeyAttr, ClientAttr } from '../../common/credential-items';
-import { SUSPENDED_RESPONSES, UsageEnv } from '../../common/usage';
+import { SUSPENDED_RESPONSES } from '../../common/usage';
 import { revocationFilters } from '../../lib/fanout';
 import { METERING_LAG_ALARM_MS } from '../../lib/usage-metering';
 import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
+import * as Setting from '../../common/settings';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -50,7 +51,12 @@ describe('usage metering', () => {
 
   it('hands the function its routes and retention settings, and the tables it may use', () => {
     const variables = template(built.api).findResources('AWS::Lambda::Function')[logicalId(built.api.metering.function.fn)]!.Properties.Environment.Variables;
-    expect(variables).toMatchObject({ [UsageEnv.minuteDays]: '3', [UsageEnv.hourDays]: '30', [UsageEnv.dayDays]: '800', [Env.routes]: expect.any(String) });
+    expect(variables).toMatchObject({
+      [Setting.usageMinuteRetentionDays.env]: '3',
+      [Setting.usageHourRetentionDays.env]: '30',
+      [Setting.usageDayRetentionDays.env]: '800',
+      [Setting.routes.env]: expect.any(String),
+    });
     expect(Object.keys(variables)).toEqual(expect.arrayContaining(['TOLLGATE_USAGE_TABLE', 'TOLLGATE_CLIENTS_TABLE', Env.eventBusName]));
   });
 

@@ -27,7 +27,7 @@ export const RejectReason = {
   expired: 'expired',
   notYetValid: 'not_yet_valid',
   issuedInFuture: 'iat_in_future',
-  /** `exp - iat` exceeds the hard maximum lifetime (`Limits.tokenTtlSecondsMax`, docs/api.md#credentials). */
+  /** `exp - iat` exceeds the hard maximum lifetime (the `tokenTtlSeconds` setting's `max`, docs/api.md#credentials). */
   lifetimeTooLong: 'lifetime_too_long',
   revoked: 'revoked',
   /** The revocation view is older than REVOCATION_MAX_STALENESS_S: fail closed (docs/revocation.md). */

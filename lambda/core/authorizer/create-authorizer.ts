@@ -3,7 +3,7 @@
  * at cold start with DynamoDB adapters; tests and the benchmark do it with fakes or
  * DynamoDB Local and an injected clock.
  */
-import { Limits } from '../../../common/defaults';
+import { tokenTtlSeconds } from '../../../common/settings';
 import { AccessTokenVerifier } from './access-token-verifier';
 import { Authorizer } from './authorizer';
 import { KeyRingCache, type KeyRingEvent, type KeyRingSource } from './key-ring-cache';
@@ -58,7 +58,7 @@ export function createAuthorizer(settings: AuthorizerSettings, ports: Authorizer
     source: ports.feed,
     pollIntervalMs: settings.revocationPollMs,
     maxStalenessMs: settings.revocationMaxStalenessS * 1000,
-    windowSeconds: Limits.tokenTtlSecondsMax + settings.clockSkewSeconds + REVOCATION_WINDOW_MARGIN_SECONDS,
+    windowSeconds: tokenTtlSeconds.max + settings.clockSkewSeconds + REVOCATION_WINDOW_MARGIN_SECONDS,
     now: ports.now,
     onEvent: ports.onRevocationEvent,
     onRevoked: () => authorizer?.forgetRevoked(),
@@ -69,7 +69,7 @@ export function createAuthorizer(settings: AuthorizerSettings, ports: Authorizer
       issuer: settings.issuer,
       audience: services.audiences,
       clockSkewSeconds: settings.clockSkewSeconds,
-      maxLifetimeSeconds: Limits.tokenTtlSecondsMax,
+      maxLifetimeSeconds: tokenTtlSeconds.max,
     }),
     keys,
     revocations,

@@ -4,7 +4,7 @@
  * maximum, and the minting API key's own expiry (a token never outlives its key).
  */
 import { randomBytes } from 'node:crypto';
-import { Limits } from '../../../common/defaults';
+import { tokenTtlSeconds } from '../../../common/settings';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims, type AccessTokenHeader } from '../../../common/tokens';
 import type { SigningKeyRef } from './jws';
 import { formatScope } from './scopes';
@@ -18,7 +18,7 @@ export function newTokenId(random: (size: number) => Uint8Array = randomBytes): 
 
 /** Seconds the token may live: configured TTL, capped at the hard maximum and at the key's expiry. */
 export function tokenLifetime(nowSeconds: number, ttlSeconds: number, keyExpiresAt?: number): number {
-  const capped = Math.min(ttlSeconds, Limits.tokenTtlSecondsMax);
+  const capped = Math.min(ttlSeconds, tokenTtlSeconds.max);
   return keyExpiresAt === undefined ? capped : Math.max(0, Math.min(capped, keyExpiresAt - nowSeconds));
 }
 

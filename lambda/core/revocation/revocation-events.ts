@@ -10,7 +10,7 @@
  * always an update, never a delete.
  */
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { Limits } from '../../../common/defaults';
+import { tokenTtlSeconds } from '../../../common/settings';
 import { Functions } from '../../../common/functions';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, TokenAttr } from '../../../common/credential-items';
 import { RevocationKind, SUSPENSION_REASONS, suspensionValue, type SuspensionReason, type RevocationEntry } from '../../../common/revocation-feed';
@@ -208,7 +208,7 @@ function compromiseRevocation(
  * the verifiers' skew allowance.
  */
 function longestDependentLifetime(clock: RevocationClock): number {
-  return Math.floor(clock.nowMs / 1000) + Limits.tokenTtlSecondsMax + clock.clockSkewSeconds;
+  return Math.floor(clock.nowMs / 1000) + tokenTtlSeconds.max + clock.clockSkewSeconds;
 }
 
 /** A single token looks valid until its own `exp` plus skew; without `exp`, assume the longest lifetime. */

@@ -2,8 +2,7 @@
  * Reading a function's configuration from its environment, once at cold start: a missing
  * or malformed value fails the init with a message naming the variable.
  */
-import { Env } from '../../../common/names';
-import { choicesText, type SettingDescriptor, type SettingValue } from '../../../common/settings';
+import { apiKeyPrefix, choicesText, type SettingDescriptor, type SettingValue } from '../../../common/settings';
 import { Tables, type TableKey, type TableNames } from '../../../common/tables';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tokens';
 import { ConfigurationError } from '../../../common/errors';
@@ -88,9 +87,9 @@ export function tableNamesFrom<K extends TableKey>(env: Environment, keys: reado
 
 /** `TOLLGATE_API_KEY_PREFIX` (`apiKeyPrefix`), checked as the stack checks it at synth. */
 export function apiKeyPrefixFrom(env: Environment): string {
-  const raw = env[Env.apiKeyPrefix];
+  const raw = env[apiKeyPrefix.env];
   if (raw === undefined || raw === '') return DEFAULT_API_KEY_PREFIX;
   const problem = apiKeyPrefixProblem(raw);
-  if (problem) throw new ConfigurationError(`environment variable ${Env.apiKeyPrefix} ${problem}`);
+  if (problem) throw new ConfigurationError(`environment variable ${apiKeyPrefix.env} ${problem}`);
   return raw;
 }

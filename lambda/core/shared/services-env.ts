@@ -2,8 +2,8 @@
  * `TOLLGATE_SERVICES` as the functions read it at cold start: checked as the stack checked
  * it at synth (`common/services.ts`), every default applied against the issuer URL.
  */
-import { Env } from '../../../common/names';
 import type { UnmatchedRoutes } from '../../../common/gateway-contract';
+import { services as servicesSetting } from '../../../common/settings';
 import { parseServices, resolveServices, type ResolvedService, type ServiceDefinition } from '../../../common/services';
 import { ConfigurationError } from './env';
 
@@ -11,18 +11,18 @@ type Environment = Readonly<Record<string, string | undefined>>;
 
 /** `{}` when the variable is absent: the function then serves the single-service form. */
 export function servicesFrom(env: Environment, issuer: string, defaultUnmatched: UnmatchedRoutes = 'deny'): { services?: readonly ResolvedService[] } {
-  const raw = env[Env.services];
+  const raw = env[servicesSetting.env];
   if (raw === undefined || raw === '') return {};
   let services: ServiceDefinition[];
   try {
-    services = parseServices(raw, `environment variable ${Env.services}`);
+    services = parseServices(raw, `environment variable ${servicesSetting.env}`);
   } catch (error) {
     throw new ConfigurationError((error as Error).message);
   }
   try {
     return { services: resolveServices(services, issuer, defaultUnmatched) };
   } catch (error) {
-    throw new ConfigurationError(`environment variable ${Env.services}: ${(error as Error).message}`);
+    throw new ConfigurationError(`environment variable ${servicesSetting.env}: ${(error as Error).message}`);
   }
 }
 
@@ -31,7 +31,7 @@ export function servicesFrom(env: Environment, issuer: string, defaultUnmatched:
  * function grants scopes per service): audiences and resource URLs are not resolved.
  */
 export function servicesOf(env: Environment): readonly Pick<ResolvedService, 'name' | 'scopes'>[] {
-  const raw = env[Env.services];
+  const raw = env[servicesSetting.env];
   if (raw === undefined || raw === '') return [];
   return servicesFrom(env, 'https://issuer.invalid').services!.map(({ name, scopes }) => ({ name, scopes }));
 }

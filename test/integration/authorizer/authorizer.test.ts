@@ -19,6 +19,7 @@ import { tempDirs } from '../../support/temp-dirs';
 import { authorizerEvent, SETTINGS } from '../../unit/authorizer/support/fixtures';
 import { claims, generateTestKey, ISSUER, signToken, type TestKey } from '../../unit/authorizer/support/tokens';
 import { eventually, putFeedEntry, putKeys } from './support';
+import * as Setting from '../../../common/settings';
 
 const POLL_MS = 250;
 let es: TestKey;
@@ -41,7 +42,7 @@ describe('authorizer handler module against DynamoDB Local', () => {
     await putKeys(tables.doc, tables.names.signingKeys, [es, rs]);
     Object.assign(process.env, tables.env, {
       [Env.issuer]: ISSUER,
-      [Env.revocationPollMs]: String(POLL_MS),
+      [Setting.revocationPollMs.env]: String(POLL_MS),
       [EndpointEnv.dynamodb]: dynamoEndpoint(),
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     });

@@ -14,6 +14,7 @@ import { startFaultProxy } from '../../support/fault-proxy';
 import { authorizerEvent } from '../../unit/authorizer/support/fixtures';
 import { claims, generateTestKey, ISSUER, signToken } from '../../unit/authorizer/support/tokens';
 import { eventually, putKeys } from './support';
+import * as Setting from '../../../common/settings';
 
 const MAX_STALE_S = 12;
 const RING_REFRESH_S = 5;
@@ -35,8 +36,8 @@ describe('authorizer with DynamoDB frozen', () => {
       await putKeys(tables.doc, tables.names.signingKeys, [key]);
       Object.assign(process.env, tables.env, {
         [Env.issuer]: ISSUER,
-        [Env.revocationPollMs]: '100',
-        [Env.revocationMaxStalenessS]: String(MAX_STALE_S),
+        [Setting.revocationPollMs.env]: '100',
+        [Setting.revocationViewMaxStaleSeconds.env]: String(MAX_STALE_S),
         [Env.keyRingRefreshSeconds]: String(RING_REFRESH_S),
         [EndpointEnv.dynamodb]: proxy.endpoint,
         POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, Limits } from '../../../common/defaults';
+import { Defaults } from '../../../common/defaults';
 import { Env, EndpointEnv } from '../../../common/names';
 import { ACTIVE_PARTITION, ApiKeyAttr, TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
 import { FEED_MARKER_PREFIX, FeedAttr, type RevocationEntry } from '../../../common/revocation-feed';
@@ -25,6 +25,7 @@ import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws'
 import { startHttpStub, type HttpStub, type StubResponse } from '../../support/http-stub';
 import { streamArn, streamRecord } from '../../support/stream-records';
 import { tempDirs } from '../../support/temp-dirs';
+import * as Setting from '../../../common/settings';
 
 type Handler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
@@ -46,7 +47,7 @@ beforeAll(async () => {
     [EndpointEnv.apigateway]: stub.url,
     [Env.flushStages]: STAGES.join(','),
     // The view below polls every 100 ms; the fan-out times its flush by the same interval.
-    [Env.revocationPollMs]: '100',
+    [Setting.revocationPollMs.env]: '100',
     POWERTOOLS_SERVICE_NAME: 'tollgate-fanout',
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
@@ -145,7 +146,7 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
       source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
       pollIntervalMs: 100,
       maxStalenessMs: 30_000,
-      windowSeconds: Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds + 300,
+      windowSeconds: Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds + 300,
       now: Date.now,
     });
     const refused = (token: { jti: string; keyId: string; clientId: string; kid: string }) => view.isRevoked(token.jti, token.keyId, token.clientId, token.kid);
@@ -207,8 +208,8 @@ describe('revocation fan-out, end to end on DynamoDB Local', () => {
       expect(entries.get(`jti#${ids.jti}`)?.purgeAt).toBe(exp + Defaults.clockSkewSeconds);
       for (const key of [`cid#${ids.keyId}`, `sub#${ids.clientId}`, `kid#${ids.kid}`]) {
         const purgeAt = entries.get(key)!.purgeAt;
-        expect(purgeAt).toBeGreaterThanOrEqual(t + Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds);
-        expect(purgeAt).toBeLessThanOrEqual(endSeconds + Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds);
+        expect(purgeAt).toBeGreaterThanOrEqual(t + Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds);
+        expect(purgeAt).toBeLessThanOrEqual(endSeconds + Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds);
       }
       for (const entry of entries.values()) expect(entry.revokedAtMs).toBeGreaterThanOrEqual(t * 1000);
 

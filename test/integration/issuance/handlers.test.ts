@@ -15,6 +15,7 @@ import { adminCall, apiEvent, basicAuth, formPost } from '../../support/api-even
 import { dynamoEndpoint, freshTables, kmsClient, kmsEndpoint } from '../../support/aws';
 import { seedSigningKey } from '../../support/signing-keys';
 import { captureLogs, logLines, secrets } from './harness';
+import * as Setting from '../../../common/settings';
 
 captureLogs();
 
@@ -27,8 +28,8 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
     Object.assign(process.env, {
       ...tables.env,
       [Env.issuer]: 'https://entry.test',
-      [Env.audience]: 'orders-api',
-      [Env.tokenTtlSeconds]: '300',
+      [Setting.audience.env]: 'orders-api',
+      [Setting.tokenTtlSeconds.env]: '300',
       [Env.rotationFunction]: 'rotation',
       [EndpointEnv.dynamodb]: dynamoEndpoint(),
       [EndpointEnv.kms]: kmsEndpoint(),
@@ -74,7 +75,7 @@ describe('the Lambda entry points (module-scope configuration and clients)', () 
       metrics: new Metrics(),
     });
     expect(() => createTokenHandler(deps(base))).toThrow(new ConfigurationError(`environment variable ${Env.issuer} is required`));
-    expect(() => createTokenHandler(deps({ ...base, [Env.issuer]: 'x', [Env.tokenTtlSeconds]: '7200' }))).toThrow(Env.tokenTtlSeconds);
+    expect(() => createTokenHandler(deps({ ...base, [Env.issuer]: 'x', [Setting.tokenTtlSeconds.env]: '7200' }))).toThrow(Setting.tokenTtlSeconds.env);
     const withoutTokens = Object.fromEntries(Object.entries(base).filter(([name]) => name !== Tables.tokens.envVar));
     expect(() => createTokenHandler(deps({ ...withoutTokens, [Env.issuer]: 'x' }))).toThrow(Tables.tokens.envVar);
     expect(() => createAdminHandler(deps(base))).toThrow(Env.rotationFunction);

@@ -12,19 +12,20 @@ import { createAdminHandler } from '../../../lambda/admin/app';
 import { adminCall } from '../../support/api-events';
 import { dynamoEndpoint } from '../../support/aws';
 import { captureLogs, harness, ROTATION_FUNCTION, secrets } from './harness';
+import * as Setting from '../../../common/settings';
 
 captureLogs();
 
 describe('apiKeyPrefix', () => {
   it('issues keys under the configured prefix; keys of the earlier prefix keep working after a change', async () => {
-    const h = await harness({ extraEnv: { [Env.apiKeyPrefix]: 'old1_' } });
+    const h = await harness({ extraEnv: { [Setting.apiKeyPrefix.env]: 'old1_' } });
     const old = await h.createKey('shop');
     expect(old.apiKey).toMatch(/^old1_[0-9A-Za-z]{49}$/);
 
     // The deployment changes its prefix: a new admin function instance with the new setting, same tables.
     const adminEnv = {
       ...h.tables.env,
-      [Env.apiKeyPrefix]: 'acme_',
+      [Setting.apiKeyPrefix.env]: 'acme_',
       [Env.rotationFunction]: ROTATION_FUNCTION,
       [EndpointEnv.dynamodb]: dynamoEndpoint(),
       [EndpointEnv.lambda]: 'http://127.0.0.1:9',
@@ -48,6 +49,8 @@ describe('apiKeyPrefix', () => {
   });
 
   it("fails the admin function's cold start on a bad prefix, naming the variable", async () => {
-    await expect(harness({ extraEnv: { [Env.apiKeyPrefix]: 'Bad_' } })).rejects.toThrow(/TOLLGATE_API_KEY_PREFIX must be 2–10 lowercase letters or digits/);
+    await expect(harness({ extraEnv: { [Setting.apiKeyPrefix.env]: 'Bad_' } })).rejects.toThrow(
+      /TOLLGATE_API_KEY_PREFIX must be 2–10 lowercase letters or digits/,
+    );
   });
 });

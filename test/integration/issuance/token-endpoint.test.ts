@@ -10,6 +10,7 @@ import { apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { kmsClient } from '../../support/aws';
 import { seedSigningKey } from '../../support/signing-keys';
 import { body, captureLogs, harness, ISSUER, logLines, secrets, type Harness } from './harness';
+import * as Setting from '../../../common/settings';
 
 captureLogs();
 
@@ -42,7 +43,7 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expect(set.keys[0]).toMatchObject({ use: 'sig', alg: keySpec === 'RSA_2048' ? 'RS256' : 'ES256', kid: expect.any(String) });
     const { payload, protectedHeader } = await jwtVerify(issued.access_token, createLocalJWKSet(set), {
       issuer: ISSUER,
-      audience: Defaults.audience,
+      audience: Setting.audience.default,
       typ: 'at+jwt',
       currentDate: new Date(h.nowSeconds() * 1000),
     });

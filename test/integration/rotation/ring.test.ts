@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GetPublicKeyCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { createPublicKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
-import { Defaults, Limits } from '../../../common/defaults';
-import { Env } from '../../../common/names';
+import { Defaults } from '../../../common/defaults';
 import { RING_HEAD_KID, SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../../common/tokens';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
@@ -20,9 +19,10 @@ import { isVerifying, verificationKeys } from '../../../lambda/core/rotation/sig
 import { freshTables, kmsClient, type TestTables } from '../../support/aws';
 import { ringKey } from '../../unit/rotation/fixtures';
 import { kmsKeyState, rotationApp, signAccessToken, TestClock, TOKEN_AUDIENCE, TOKEN_ISSUER } from './support';
+import * as Setting from '../../../common/settings';
 
 const PENDING = 600;
-const RETIRING = Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds + 60;
+const RETIRING = Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds + 60;
 
 function store(tables: TestTables): DynamoSigningKeyStore {
   return new DynamoSigningKeyStore(tables.doc, tables.names.signingKeys);
@@ -117,7 +117,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
   it.each(['ECC_NIST_P256', 'RSA_2048'] as const)('bootstraps a %s key, tagged as the ring’s, with its public key stored', async (keySpec) => {
     const tables = await freshTables();
     const kms = kmsClient();
-    const report = await rotationApp(tables, new TestClock(), { env: { [Env.keySpec]: keySpec } }).handle({ action: 'step' });
+    const report = await rotationApp(tables, new TestClock(), { env: { [Setting.keySpec.env]: keySpec } }).handle({ action: 'step' });
 
     const key = await activeKey(tables);
     expect(report.ring.activeKid).toBe(key.kid);
@@ -182,7 +182,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     expect(made.length).toBeGreaterThan(new Set(keys.map((key) => key.kmsKeyArn)).size);
     expect(keys.filter((key) => key.compromisedAt !== undefined)).toHaveLength(compromises);
     // Tag-based view of the same: every live KMS key of this ring is in the ring.
-    const tagged = await new KmsKeyManager(kms, tables.names.signingKeys, Defaults.keyDeletionWindowDays).listRingKeys({ maxKeys: 100_000 });
+    const tagged = await new KmsKeyManager(kms, tables.names.signingKeys, Setting.keyDeletionWindowDays.default).listRingKeys({ maxKeys: 100_000 });
     const inRing = new Set(keys.map((key) => key.kmsKeyArn));
     expect(tagged.keys.filter((key) => !key.pendingDeletion && !inRing.has(key.kmsKeyArn))).toEqual([]);
     expect(tagged.keys.map((key) => key.kmsKeyArn).sort()).toEqual([...made].sort());
@@ -194,12 +194,12 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
       const tables = await freshTables();
       const kms = kmsClient();
       const clock = new TestClock();
-      const app = rotationApp(tables, clock, { env: { [Env.keySpec]: keySpec } });
+      const app = rotationApp(tables, clock, { env: { [Setting.keySpec.env]: keySpec } });
       await app.handle({ action: 'step' });
       const signer = await activeKey(tables);
       const iat = clock.seconds();
-      const token = await signAccessToken(kms, signer, iat, Limits.tokenTtlSecondsMax);
-      const exp = iat + Limits.tokenTtlSecondsMax;
+      const token = await signAccessToken(kms, signer, iat, Setting.tokenTtlSeconds.max);
+      const exp = iat + Setting.tokenTtlSeconds.max;
 
       clock.advance(1);
       await app.handle({ action: 'rotate' });

@@ -3,6 +3,7 @@ import { Env } from '../../../common/names';
 import { Tables } from '../../../common/tables';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { parseFlushStages, readFanoutConfig } from '../../../lambda/fanout/config';
+import * as Setting from '../../../common/settings';
 
 const tableEnv = {
   [Tables.revocations.envVar]: 'p-Revocations',
@@ -14,7 +15,7 @@ const tableEnv = {
 
 describe('readFanoutConfig', () => {
   it('reads the feed table, the stream tables, the stages and the clock skew', () => {
-    expect(readFanoutConfig({ ...tableEnv, [Env.flushStages]: 'a1b2c3d4e5/v1', [Env.clockSkewSeconds]: '45', [Env.revocationPollMs]: '250' })).toEqual({
+    expect(readFanoutConfig({ ...tableEnv, [Env.flushStages]: 'a1b2c3d4e5/v1', [Env.clockSkewSeconds]: '45', [Setting.revocationPollMs.env]: '250' })).toEqual({
       revocationsTable: 'p-Revocations',
       streamTables: { apiKeys: 'p-ApiKeys', clients: 'p-Clients', tokens: 'p-Tokens', signingKeys: 'p-SigningKeys' },
       flushStages: [{ restApiId: 'a1b2c3d4e5', stageName: 'v1' }],
@@ -28,7 +29,7 @@ describe('readFanoutConfig', () => {
   });
 
   it('fails naming the poll-interval variable when it is out of range', () => {
-    expect(() => readFanoutConfig({ ...tableEnv, [Env.revocationPollMs]: '5000' })).toThrow(Env.revocationPollMs);
+    expect(() => readFanoutConfig({ ...tableEnv, [Setting.revocationPollMs.env]: '5000' })).toThrow(Setting.revocationPollMs.env);
   });
 
   it('fails at cold start naming a missing table variable', () => {

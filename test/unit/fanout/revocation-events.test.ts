@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Defaults, Limits } from '../../../common/defaults';
+import { Defaults } from '../../../common/defaults';
 import { RevocationKind } from '../../../common/revocation-feed';
 import { RING_HEAD_KID, RING_PARTITION } from '../../../common/signing-key-items';
 import {
@@ -12,12 +12,13 @@ import {
   type StreamTableNames,
 } from '../../../lambda/core/revocation/revocation-events';
 import { streamArn, streamRecord, type RecordSpec } from '../../support/stream-records';
+import * as Setting from '../../../common/settings';
 
 const names: StreamTableNames = { apiKeys: 'x-ApiKeys', clients: 'x-Clients', tokens: 'x-Tokens', signingKeys: 'x-SigningKeys' };
 const NOW_MS = 1_800_000_123_456;
 const NOW_S = Math.floor(NOW_MS / 1000);
 const clock: RevocationClock = { nowMs: NOW_MS, clockSkewSeconds: Defaults.clockSkewSeconds };
-const longest = NOW_S + Limits.tokenTtlSecondsMax + Defaults.clockSkewSeconds;
+const longest = NOW_S + Setting.tokenTtlSeconds.max + Defaults.clockSkewSeconds;
 
 const classify = (spec: RecordSpec, clockOverride = clock) => revocationFromRecord(streamRecord(spec), names, clockOverride);
 
@@ -63,7 +64,7 @@ describe('revocationFromRecord: what is a revocation', () => {
     const entry = classify(revoke(names.tokens, { jti: 'tok-1' }, { exp }), { nowMs: NOW_MS, clockSkewSeconds: 120 });
     expect(entry?.purgeAt).toBe(exp + 120);
     expect(classify(revoke(names.clients, { clientId: 'acme' }), { nowMs: NOW_MS, clockSkewSeconds: 120 })?.purgeAt).toBe(
-      NOW_S + Limits.tokenTtlSecondsMax + 120,
+      NOW_S + Setting.tokenTtlSeconds.max + 120,
     );
   });
 

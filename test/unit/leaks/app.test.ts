@@ -8,7 +8,6 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { Env } from '../../../common/names';
 import { GitHubHeader, LeakLimits, LeakPath } from '../../../common/leaks';
 import { Metric } from '../../../common/metrics';
 import { tableEnvironment, tableNames } from '../../../local/dynamodb';
@@ -19,6 +18,7 @@ import { createLeakHandler } from '../../../lambda/leaks/app';
 import { keysUrlFrom } from '../../../lambda/leaks/config';
 import { apiEvent } from '../../support/api-events';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';
+import * as Setting from '../../../common/settings';
 
 const stubs: HttpStub[] = [];
 afterEach(async () => {
@@ -95,7 +95,9 @@ describe('the leak function edge', () => {
 
   it('fails the cold start on a bad secretScanningKeysUrl, naming the variable', () => {
     expect(keysUrlFrom({})).toBe('https://api.github.com/meta/public_keys/secret_scanning');
-    expect(() => keysUrlFrom({ [Env.secretScanningKeysUrl]: 'ftp://x' })).toThrow(/environment variable TOLLGATE_SECRET_SCANNING_KEYS_URL must be an http/);
+    expect(() => keysUrlFrom({ [Setting.secretScanningKeysUrl.env]: 'ftp://x' })).toThrow(
+      /environment variable TOLLGATE_SECRET_SCANNING_KEYS_URL must be an http/,
+    );
   });
 });
 

@@ -7,8 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
-import { Defaults, Limits } from '../../../common/defaults';
 import { checkStartInput, parseCommandLine, parseConfigFile, readConfigFile, StartInputError } from '../../../local/start-input';
+import { Env } from '../../../common/names';
+import * as Setting from '../../../common/settings';
+import { Tables } from '../../../common/tables';
+import { authorizerConfigFrom } from '../../../lambda/authorizer/config';
+import { issuerConfigFrom } from '../../../lambda/token/config';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -35,6 +39,7 @@ function refusal(fn: () => unknown): StartInputError {
   throw new Error('expected a StartInputError, nothing was thrown');
 }
 
+const tables = Object.fromEntries(Object.values(Tables).map((table) => [table.envVar, 'table']));
 const parse = (value: unknown) => parseConfigFile(JSON.stringify(value), 'my.config.json');
 const check = (env: Record<string, string>, args: string[] = []) => checkStartInput(parseCommandLine(args), env);
 
@@ -79,10 +84,10 @@ describe('parseConfigFile', () => {
 
   it('refuses an unknown key, naming it and the known keys', () => {
     expect(refusal(() => parse({ upstreamUrl: 'https://x.example', keySpec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
+      'my.config.json: unknown key "upstreamUrl"; the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, audience, forwardBearerToken, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
     );
     expect(refusal(() => parse({ a: 1, keyspec: 'RSA_2048' })).message).toBe(
-      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
+      'my.config.json: unknown keys "a", "keyspec" (did you mean "keySpec"?); the known keys are routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, audience, forwardBearerToken, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate',
     );
   });
 
@@ -122,7 +127,7 @@ describe('parseConfigFile', () => {
     );
   });
 
-  it.each([99_999, Limits.tokenTtlSecondsMin - 1, Limits.tokenTtlSecondsMax + 1, 0, 120.5, '120', null])(
+  it.each([99_999, Setting.tokenTtlSeconds.min - 1, Setting.tokenTtlSeconds.max + 1, 0, 120.5, '120', null])(
     'refuses tokenTtlSeconds %j, naming the file and the key (not an environment variable)',
     (value) => {
       const { message } = refusal(() => parse({ tokenTtlSeconds: value }));
@@ -131,10 +136,10 @@ describe('parseConfigFile', () => {
   );
 
   it.each([
-    [{ revocationViewMaxStaleSeconds: 4 }, Defaults.tokenTtlSeconds],
-    [{ revocationViewMaxStaleSeconds: Defaults.tokenTtlSeconds + 1 }, Defaults.tokenTtlSeconds],
+    [{ revocationViewMaxStaleSeconds: 4 }, Setting.tokenTtlSeconds.default],
+    [{ revocationViewMaxStaleSeconds: Setting.tokenTtlSeconds.default + 1 }, Setting.tokenTtlSeconds.default],
     [{ tokenTtlSeconds: 120, revocationViewMaxStaleSeconds: 121 }, 120],
-    [{ revocationViewMaxStaleSeconds: '30' }, Defaults.tokenTtlSeconds],
+    [{ revocationViewMaxStaleSeconds: '30' }, Setting.tokenTtlSeconds.default],
   ])('refuses revocationViewMaxStaleSeconds in %j, bounded by the token lifetime (%i)', (config, ttl) => {
     const { message } = refusal(() => parse(config));
     expect(message).toBe(
@@ -182,8 +187,8 @@ describe('parseConfigFile', () => {
   });
 
   it('accepts tokenTtlSeconds at both limits', () => {
-    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMin }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMin);
-    expect(parse({ tokenTtlSeconds: Limits.tokenTtlSecondsMax }).tokenTtlSeconds).toBe(Limits.tokenTtlSecondsMax);
+    expect(parse({ tokenTtlSeconds: Setting.tokenTtlSeconds.min }).tokenTtlSeconds).toBe(Setting.tokenTtlSeconds.min);
+    expect(parse({ tokenTtlSeconds: Setting.tokenTtlSeconds.max }).tokenTtlSeconds).toBe(Setting.tokenTtlSeconds.max);
   });
 
   it('refuses a keySpec or unmatchedRoutes that is not one of its values', () => {
@@ -191,6 +196,15 @@ describe('parseConfigFile', () => {
       'my.config.json: keySpec must be one of ECC_NIST_P256, RSA_2048, got "ECC_NIST_P384"',
     );
     expect(refusal(() => parse({ unmatchedRoutes: 'block' })).message).toBe('my.config.json: unmatchedRoutes must be "deny" or "allow", got "block"');
+  });
+
+  it('reads forwardBearerToken and audience, refusing a value that is not a switch or not an audience the functions accept', () => {
+    expect(parse({ forwardBearerToken: true, audience: 'orders-api' })).toEqual({ forwardBearerToken: true, audience: 'orders-api' });
+    expect(refusal(() => parse({ forwardBearerToken: 'yes' })).message).toBe('my.config.json: forwardBearerToken must be true or false, got "yes"');
+    expect(refusal(() => parse({ audience: 'orders api' })).message).toBe(
+      'my.config.json: audience must be 1–256 characters without whitespace, got "orders api"',
+    );
+    expect(refusal(() => parse({ audience: 7 })).message).toBe('my.config.json: audience must be 1–256 characters without whitespace, got 7');
   });
 
   it('refuses routes the authorizer would refuse, naming the rule', () => {
@@ -201,7 +215,7 @@ describe('parseConfigFile', () => {
   it('refuses a file that is not JSON, or not an object', () => {
     expect(refusal(() => parseConfigFile('{"routes": ', 'my.config.json')).message).toMatch(/^config file my\.config\.json is not valid JSON: /);
     expect(refusal(() => parse([])).message).toBe(
-      'my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate}, got an array',
+      'my.config.json: must be a JSON object {routes, unmatchedRoutes, tokenTtlSeconds, keySpec, authorizerCacheTtlSeconds, services, audience, forwardBearerToken, apiKeyPrefix, secretScanningKeysUrl, revocationViewMaxStaleSeconds, usageMinuteRetentionDays, usageHourRetentionDays, usageDayRetentionDays, anomalyDetection, allowLogSampleRate}, got an array',
     );
     expect(refusal(() => parse(null)).message).toMatch(/must be a JSON object .*, got null$/);
   });
@@ -249,6 +263,15 @@ describe('checkStartInput', () => {
       fresh: false,
       port: 8787,
     });
+  });
+
+  it('hands audience to the token function and the authorizer through its variable; forwardBearerToken, which no function reads, has none', () => {
+    const input = check({}, ['--config', configFile({ audience: 'orders-api', forwardBearerToken: true })]);
+    expect(input.settings).toEqual({ audience: 'orders-api', forwardBearerToken: true });
+    const env = { ...Setting.settingsEnvironment(input.settings!), [Env.issuer]: 'https://tollgate.test', ...tables };
+    expect(Setting.settingsEnvironment(input.settings!)).toEqual({ [Setting.audience.env]: 'orders-api' });
+    expect(issuerConfigFrom(env).audience).toBe('orders-api');
+    expect(authorizerConfigFrom(env).audience).toBe('orders-api');
   });
 
   it('takes TOLLGATE_ROUTES over the file routes, yet still checks the file', () => {

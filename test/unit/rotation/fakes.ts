@@ -26,6 +26,7 @@ import type {
 } from '../../../lambda/core/rotation/rotation-ports';
 import { createRotationService, type RotationDependencies, type RotationService } from '../../../lambda/core/rotation/rotation-service';
 import { Defaults } from '../../../common/defaults';
+import * as Setting from '../../../common/settings';
 
 export class MemoryRingStore implements RingStore {
   private version = 0;
@@ -219,8 +220,8 @@ export class TestClock {
 }
 
 export const DEFAULT_TIMING = ringTiming({
-  rotationIntervalDays: Defaults.rotationIntervalDays,
-  keyDeletionWindowDays: Defaults.keyDeletionWindowDays,
+  rotationIntervalDays: Setting.rotationIntervalDays.default,
+  keyDeletionWindowDays: Setting.keyDeletionWindowDays.default,
   keyRingRefreshSeconds: Defaults.keyRingRefreshSeconds,
   clockSkewSeconds: Defaults.clockSkewSeconds,
 });

@@ -6,12 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Defaults, Limits } from '../../../common/defaults';
+import { Defaults } from '../../../common/defaults';
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { isVerifying } from '../../../lambda/core/rotation/signing-keys';
 import type { RotationRequest } from '../../../lambda/core/rotation/rotation-request';
 import { DEFAULT_TIMING, harness, type Harness } from './fakes';
+import * as Setting from '../../../common/settings';
 
 const HOUR = 3600;
 const DAY = 86_400;
@@ -50,8 +51,8 @@ class RingWalk {
       if (request.action === 'compromised') this.emergencyActivations.add(activeAfter.kid);
     }
     // The issuer signs with the active key it sees: a stale cache may still see the old one.
-    if (activeBefore) this.tokens.push({ kid: activeBefore, iat: now + ISSUER_CACHE_SECONDS, exp: now + ISSUER_CACHE_SECONDS + Limits.tokenTtlSecondsMax });
-    if (activeAfter) this.tokens.push({ kid: activeAfter.kid, iat: now, exp: now + Limits.tokenTtlSecondsMax });
+    if (activeBefore) this.tokens.push({ kid: activeBefore, iat: now + ISSUER_CACHE_SECONDS, exp: now + ISSUER_CACHE_SECONDS + Setting.tokenTtlSeconds.max });
+    if (activeAfter) this.tokens.push({ kid: activeAfter.kid, iat: now, exp: now + Setting.tokenTtlSeconds.max });
     this.assertInvariants(now, now + nextRunInSeconds - 1);
   }
 

@@ -5,6 +5,7 @@ import { rotationConfig } from '../../../lambda/rotation/config';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
 import { parseRotationRequest } from '../../../lambda/core/rotation/rotation-request';
 import { SCHEDULED_EVENT } from './fixtures';
+import * as Setting from '../../../common/settings';
 
 describe('parseRotationRequest', () => {
   it('accepts the schedule and the four console test events', () => {
@@ -64,13 +65,13 @@ describe('rotationConfig', () => {
   it('reads every setting', () => {
     const config = rotationConfig({
       ...tables,
-      [Env.keySpec]: 'RSA_2048',
-      [Env.rotationIntervalDays]: '7',
-      [Env.keyDeletionWindowDays]: '7',
+      [Setting.keySpec.env]: 'RSA_2048',
+      [Setting.rotationIntervalDays.env]: '7',
+      [Setting.keyDeletionWindowDays.env]: '7',
       [Env.keyRingRefreshSeconds]: '900',
       [Env.clockSkewSeconds]: '0',
-      [Env.expiryWarningDays]: '30',
-      [Env.staleKeyDays]: '180',
+      [Setting.expiryWarningDays.env]: '30',
+      [Setting.staleKeyDays.env]: '180',
       [Env.eventBusName]: 'ops-bus',
     });
     expect(config).toMatchObject({
@@ -84,11 +85,11 @@ describe('rotationConfig', () => {
 
   it.each([
     [{ TOLLGATE_API_KEYS_TABLE: 'k' }, /TOLLGATE_SIGNING_KEYS_TABLE is required/],
-    [{ ...tables, [Env.keySpec]: 'RSA_4096' }, /TOLLGATE_KEY_SPEC must be one of ECC_NIST_P256, RSA_2048, got "RSA_4096"/],
-    [{ ...tables, [Env.keyDeletionWindowDays]: '6' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
-    [{ ...tables, [Env.keyDeletionWindowDays]: '31' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
-    [{ ...tables, [Env.rotationIntervalDays]: '0' }, /TOLLGATE_ROTATION_INTERVAL_DAYS must be an integer from 1/],
-    [{ ...tables, [Env.staleKeyDays]: 'ninety' }, /TOLLGATE_STALE_KEY_DAYS must be an integer/],
+    [{ ...tables, [Setting.keySpec.env]: 'RSA_4096' }, /TOLLGATE_KEY_SPEC must be one of ECC_NIST_P256, RSA_2048, got "RSA_4096"/],
+    [{ ...tables, [Setting.keyDeletionWindowDays.env]: '6' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
+    [{ ...tables, [Setting.keyDeletionWindowDays.env]: '31' }, /TOLLGATE_KEY_DELETION_WINDOW_DAYS must be an integer from 7 to 30/],
+    [{ ...tables, [Setting.rotationIntervalDays.env]: '0' }, /TOLLGATE_ROTATION_INTERVAL_DAYS must be an integer from 1/],
+    [{ ...tables, [Setting.staleKeyDays.env]: 'ninety' }, /TOLLGATE_STALE_KEY_DAYS must be an integer/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => rotationConfig(env)).toThrow(ConfigurationError);
     expect(() => rotationConfig(env)).toThrow(message);

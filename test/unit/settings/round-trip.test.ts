@@ -19,6 +19,8 @@ import { functionSettings } from '../../../lib/function-settings';
 import type { SettingName } from '../../../lib/settings';
 
 type Plain = Exclude<SettingDescriptor, { kind: 'custom' }>;
+/** A descriptor's `readBy`, whose names `lib/function-settings.ts` has the compiler check. */
+const readers = (setting: SettingDescriptor) => (setting.readBy ?? []) as readonly FunctionName[];
 const tables = Object.fromEntries(Object.values(Tables).map((table) => [table.envVar, 'table']));
 const ISSUER = { [Env.issuer]: 'https://tollgate.test' };
 
@@ -77,12 +79,12 @@ function values(setting: Plain): fc.Arbitrary<unknown> {
 function readBack(setting: Plain & { env: string }, context: Partial<Record<SettingName, unknown>>): Map<FunctionName, unknown> {
   const config = readConfig((name) => ({ upstreamUrl: 'https://upstream.test', ...context })[name]);
   const env = functionSettings(config);
-  return new Map((setting.readBy ?? []).map((fn) => [fn, READ_BACK[fn]!({ ...env[fn] })[setting.name as SettingName]]));
+  return new Map(readers(setting).map((fn) => [fn, READ_BACK[fn]!({ ...env[fn] })[setting.name as SettingName]]));
 }
 
 describe('a setting, from CDK context to the functions that read it', () => {
   it('covers every function that reads a plain setting', () => {
-    for (const setting of delivered) for (const fn of setting.readBy ?? []) expect(READ_BACK[fn], `${setting.name} → ${fn}`).toBeDefined();
+    for (const setting of delivered) for (const fn of readers(setting)) expect(READ_BACK[fn], `${setting.name} → ${fn}`).toBeDefined();
   });
 
   it.each(delivered.map((setting) => [setting.name, setting] as const))('%s: its default reaches every reader as itself', (_name, setting) => {
