@@ -100,6 +100,12 @@ export const Limits = {
    */
   acceptedAfterExpiryMaxSeconds: 300,
   clockSkewSecondsMax: 300,
+  /**
+   * `TOLLGATE_KEY_RING_REFRESH_SECONDS`, one range for its two readers: the authorizer polls
+   * the ring that often, and rotation publishes a new key that long (at least) before it signs.
+   */
+  keyRingRefreshSecondsMin: 5,
+  keyRingRefreshSecondsMax: 3600,
   apiKeyExpiresInDaysMax: 3650,
   rollGraceSecondsMax: 30 * 86_400,
   /** Bearer tokens longer than this are refused before any parsing. */

@@ -6,6 +6,19 @@
 import { acceptedAfterExpirySeconds, Defaults, Limits, SettingBounds } from './defaults';
 import { HTTP_METHODS, type HttpMethod, type RouteRule } from './gateway-contract';
 
+/** Plain decimal notation, optionally signed or with an exponent: `12`, `-3`, `0.25`, `1e-3`. */
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * A setting's number from its text (a `-c` value, an environment variable), or undefined
+ * when the text is not plain decimal: `Number()` alone would also take `0x1`, `0b1`, `0o7`,
+ * `Infinity` and a blank string (as 0), none of which a setting's docs allow.
+ */
+export function decimalNumber(text: string): number | undefined {
+  const trimmed = text.trim();
+  return DECIMAL.test(trimmed) ? Number(trimmed) : undefined;
+}
+
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const SCOPE_TOKEN_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** Client ids appear in paths, logs and Basic credentials: keep them plain. */

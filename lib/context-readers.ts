@@ -4,6 +4,7 @@
  * check of context keys.
  */
 import { nearMiss } from '../common/near-miss';
+import { decimalNumber } from '../common/setting-checks';
 import type { SettingDescriptor } from '../common/settings';
 import { ConfigError, SETTINGS, type SettingName } from './settings';
 
@@ -28,7 +29,7 @@ export function integer(read: Read, setting: SettingName, fallback: number, min:
 export function number(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
   const raw = present(read, setting);
   if (raw === undefined) return fallback;
-  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  const value = typeof raw === 'string' ? decimalNumber(raw) : raw;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigError(setting, `must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }

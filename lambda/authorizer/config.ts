@@ -20,9 +20,6 @@ export interface AuthorizerConfig extends AuthorizerSettings {
   readonly tables: { readonly signingKeys: string; readonly revocations: string };
 }
 
-const MIN_KEY_RING_REFRESH_S = 5;
-const MAX_KEY_RING_REFRESH_S = 3600;
-
 export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
   const issuer = requireString(env, Env.issuer);
   return {
@@ -34,7 +31,13 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     unmatchedRoutes: settingFromEnv(env, unmatchedRoutes),
     revocationPollMs: settingFromEnv(env, revocationPollMs),
     revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),
-    keyRingRefreshSeconds: optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, MIN_KEY_RING_REFRESH_S, MAX_KEY_RING_REFRESH_S),
+    keyRingRefreshSeconds: optionalInt(
+      env,
+      Env.keyRingRefreshSeconds,
+      Defaults.keyRingRefreshSeconds,
+      Limits.keyRingRefreshSecondsMin,
+      Limits.keyRingRefreshSecondsMax,
+    ),
     allowLogSampleRate: settingFromEnv(env, allowLogSampleRate),
     fallbackUsageKey: fallbackUsageKeyFrom(env),
     tables: tableNamesFrom(env, ['signingKeys', 'revocations']),

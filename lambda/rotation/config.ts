@@ -6,7 +6,7 @@ import { Defaults, Limits, pendingPublicationSeconds } from '../../common/defaul
 import { Env } from '../../common/names';
 import type { KeySpec } from '../../common/tokens';
 import { ConfigurationError, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
-import { expiryWarningDays, keyDeletionWindowDays, keySpec, rotationIntervalDays, staleKeyDays, tokenTtlSeconds } from '../../common/settings';
+import { expiryWarningDays, keyDeletionWindowDays, keySpec, rotationIntervalDays, staleKeyDays } from '../../common/settings';
 import { ringTiming, type RingTiming } from '../core/rotation/key-ring';
 import type { UpstreamCertificates } from '../core/rotation/upstream-certificates';
 
@@ -32,7 +32,13 @@ const CLIENT_CERTIFICATE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function rotationConfig(env: Environment): RotationConfig {
   const eventBusName = env[Env.eventBusName] || undefined;
-  const keyRingRefreshSeconds = optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, 1, tokenTtlSeconds.max);
+  const keyRingRefreshSeconds = optionalInt(
+    env,
+    Env.keyRingRefreshSeconds,
+    Defaults.keyRingRefreshSeconds,
+    Limits.keyRingRefreshSecondsMin,
+    Limits.keyRingRefreshSecondsMax,
+  );
   const pendingSecondsOverride = pendingOverride(env, keyRingRefreshSeconds);
   const upstreamCertificates = upstreamCertificatesFrom(env);
   return {

@@ -6,6 +6,7 @@ import { apiKeyPrefix, choicesText, type SettingDescriptor, type SettingValue } 
 import { Tables, type TableKey, type TableNames } from '../../../common/tables';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tokens';
 import { ConfigurationError } from '../../../common/errors';
+import { decimalNumber } from '../../../common/setting-checks';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -20,8 +21,8 @@ export function requireString(env: Environment, name: string): string {
 export function optionalInt(env: Environment, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
+  const value = decimalNumber(raw);
+  if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigurationError(`environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
@@ -30,8 +31,8 @@ export function optionalInt(env: Environment, name: string, fallback: number, mi
 export function optionalNumber(env: Environment, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
+  const value = decimalNumber(raw);
+  if (value === undefined || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigurationError(`environment variable ${name} must be a number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
