@@ -14,7 +14,7 @@
  *
  * Settings whose value needs more than a kind and bounds (`custom`: JSON lists, URLs with
  * rules of their own) keep their reader beside the stack's other checks; the rules that
- * relate two settings (`SETTING_RULES` in `lib/config.ts`) run after every setting is read.
+ * relate two settings (`SETTING_RULES` in `lib/config.ts`) run as soon as the settings they relate are read.
  *
  * Each descriptor is its own constant, made by a pure call and holding only literals, so a
  * function's bundle holds only the descriptors it reads (esbuild drops an unused pure call, not

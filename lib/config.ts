@@ -4,7 +4,7 @@
  * names the setting, so `cdk synth` tells the operator exactly what to fix. Each setting is
  * declared in `common/settings.ts`: the plain ones are read from their descriptor alone
  * (`plainSetting`, `lib/context-readers.ts`), the custom ones by {@link CUSTOM_READERS} below,
- * and the rules that relate settings ({@link SETTING_RULES}) run once all are read. What each
+ * and the rules that relate settings ({@link SETTING_RULES}) run as soon as their settings are read. What each
  * function receives from them is in `lib/function-settings.ts`.
  */
 import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
@@ -74,8 +74,9 @@ const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partia
 };
 
 /**
- * Checks that relate settings to each other, run in order once every setting is read; each
- * may refuse (naming its setting) or settle a value that depends on another.
+ * Checks that relate settings to each other, each run as soon as the last of its `settings`
+ * is read (in table order); each may refuse (naming its setting) or settle a value that
+ * depends on another.
  */
 export const SETTING_RULES: readonly { readonly settings: readonly SettingName[]; readonly apply: (config: Config, read: Read) => void }[] = [
   {
@@ -144,15 +145,21 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
   const config: Partial<Config> = {};
   // `services` first: whether it is given decides whether `upstreamUrl` is required.
   const ordered = [servicesSetting, ...SETTING_DESCRIPTORS.filter((setting) => setting !== servicesSetting)] as readonly SettingDescriptor[];
+  const readSoFar = new Set<SettingName>();
+  let pending = SETTING_RULES;
   for (const setting of ordered) {
     if (setting.kind === 'custom') {
       Object.assign(config, CUSTOM_READERS[setting.name as CustomName]?.(read, config));
-      continue;
+    } else {
+      const value = plainSetting(read, setting);
+      if (value !== undefined) Object.assign(config, { [setting.name]: value });
     }
-    const value = plainSetting(read, setting);
-    if (value !== undefined) Object.assign(config, { [setting.name]: value });
+    readSoFar.add(setting.name as SettingName);
+    // A rule runs as soon as its last setting is read, so the setting named is the first bad one in table order.
+    const ready = pending.filter((rule) => rule.settings.every((name) => readSoFar.has(name)));
+    for (const rule of ready) rule.apply(config as Config, read);
+    pending = pending.filter((rule) => !ready.includes(rule));
   }
-  for (const rule of SETTING_RULES) rule.apply(config as Config, read);
   return config as TollgateConfig;
 }
 
