@@ -3,19 +3,15 @@
  * stack: the same resources as the two-stack app, the same setting checks, and no cdk-nag
  * finding its own acknowledgements do not explain. Fast path: placeholder entries, no bundling.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
-import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
-import { buildApp, placeholderEntries, resourceCounts, UPSTREAM } from './app';
+import { buildApp, resourceCounts, testApp, UPSTREAM } from './app';
 
 function ownStack(settings: TollgateSettings, region?: string) {
-  const app = new App({
-    builtinCloudFormationValidation: false,
-    context: { 'aws:cdk:bundling-stacks': [], [FUNCTION_CODE_CONTEXT]: { source: placeholderEntries() } },
-  });
+  const app = testApp();
   const stack = new Stack(app, 'Orders', region ? { env: { region } } : {});
   const tollgate = new Tollgate(stack, 'Auth', { settings });
   return { app, stack, tollgate };
