@@ -33,6 +33,8 @@ export interface TollgateProps {
   readonly requireUsageKey?: boolean;
   /** @see GatewayProps.tokenRouteThrottle */
   readonly tokenRouteThrottle?: ThrottleSettings;
+  /** @see TollgateApiProps.outputs */
+  readonly outputs?: boolean;
 }
 
 /**
@@ -59,6 +61,7 @@ export class Tollgate extends Construct {
       tables: this.data.tables,
       ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
       ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
+      ...(props.outputs !== undefined && { outputs: props.outputs }),
     });
   }
 }
