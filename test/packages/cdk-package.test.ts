@@ -285,7 +285,9 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
     try {
       const result = await synth({ upstreamUrl: UPSTREAM }, tempDir('cdk.out-'));
       expect(result.code).toBe(3);
-      expect(JSON.parse(result.stdout).message).toMatch(/functions\/token holds extra\.js, index\.mjs, index\.mjs\.map, not index\.mjs, index\.mjs\.map as built/);
+      expect(JSON.parse(result.stdout).message).toMatch(
+        /functions\/token holds extra\.js, index\.mjs, index\.mjs\.map, not index\.mjs, index\.mjs\.map as built/,
+      );
     } finally {
       rmSync(extra);
     }
