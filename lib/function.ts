@@ -7,9 +7,11 @@
  * that log group and nothing else until a grant adds to it. The table access of each
  * function comes from `common/functions.ts`.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -43,35 +45,72 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export type FunctionCode = { readonly source: string } | { readonly prebuilt: string };
 
 /**
- * A construct-tree context value that overrides the default {@link FunctionCode} (an object of
- * that shape, with an absolute path). Infra tests that skip bundling set it on their `App` to
- * a directory of placeholder entries (`test/infra/app.ts`). Read here only, so no construct
- * between the app and its functions carries a prop for it.
+ * The in-process hook through which this repository's infra tests replace the default
+ * {@link FunctionCode} (`test/infra/app.ts`: placeholder entries, so that synth need not
+ * bundle). A symbol-keyed property of the `App`, set only by {@link overrideFunctionCode}: no
+ * CDK context source (`cdk.json`, `cdk.context.json`, `~/.cdk.json`, `-c`, `CDK_CONTEXT_JSON`)
+ * can express it, so nothing a JSON file holds can swap a function's code, the authorizer's
+ * included. `@tollgate/cdk` does not even contain it: there {@link functionCode} is
+ * {@link packagedCode}, and esbuild drops the rest as unreachable (`scripts/build-packages.mjs`
+ * checks that it did).
  */
-export const FUNCTION_CODE_CONTEXT = 'tollgate:functionCode';
+const FUNCTION_CODE_OVERRIDE = Symbol('tollgate.functionCodeOverride');
+
+/** For this repository's tests: every function under `app` takes its code from `code`. */
+export function overrideFunctionCode(app: App, code: FunctionCode): void {
+  if (!path.isAbsolute('source' in code ? code.source : code.prebuilt))
+    throw new Error(`overrideFunctionCode needs an absolute directory, got ${JSON.stringify(code)}`);
+  Object.defineProperty(app, FUNCTION_CODE_OVERRIDE, { value: code, configurable: true });
+}
 
 /**
- * The package build defines this (esbuild `define`) in `@tollgate/cdk`'s bundle as the folder
- * of the prebuilt functions relative to the bundle; from source it is not defined at all.
+ * The package build defines these (esbuild `define`) in `@tollgate/cdk`'s bundle: the folder
+ * of the prebuilt functions relative to the bundle, and the sha256 of each file of each
+ * function as the build wrote it. From source neither is defined at all.
  */
 declare const TOLLGATE_PREBUILT_FUNCTIONS: string | undefined;
+declare const TOLLGATE_PREBUILT_DIGESTS: { readonly [name: string]: { readonly [file: string]: string } };
+
+/** In this repository: each entry under the project root, unless a test has overridden it. */
+function sourceCode(scope: Construct): FunctionCode {
+  const override = (scope.node.root as { [FUNCTION_CODE_OVERRIDE]?: FunctionCode })[FUNCTION_CODE_OVERRIDE];
+  if (override === undefined) return { source: PROJECT_ROOT };
+  Annotations.of(scope).addWarningV2(
+    '@tollgate/cdk:functionCodeOverride',
+    `The function's code comes from a test override (${JSON.stringify(override)}), not from this repository's handlers`,
+  );
+  return override;
+}
+
+/**
+ * In `@tollgate/cdk`: the function's prebuilt folder next to the bundle, once its files are
+ * exactly those the package build wrote. The check stops synth when a file under
+ * `dist/functions` was changed, added or removed after the build (an edited or corrupted
+ * install, a postinstall script of another package), before `Code.fromAsset` would deploy
+ * it. It cannot help when `dist/index.js`, which holds the digests, was changed too.
+ */
+function packagedCode(_scope: Construct, name: FunctionName): FunctionCode {
+  const dir = fileURLToPath(new URL(TOLLGATE_PREBUILT_FUNCTIONS as string, import.meta.url));
+  const expected = TOLLGATE_PREBUILT_DIGESTS[name] ?? {};
+  const folder = path.join(dir, name);
+  const found = fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [];
+  const wanted = Object.keys(expected).sort();
+  if (found.join('/') !== wanted.join('/'))
+    throw new Error(`@tollgate/cdk: ${folder} holds ${found.join(', ') || 'nothing'}, not ${wanted.join(', ')} as built; reinstall the package`);
+  for (const file of wanted) {
+    const digest = createHash('sha256')
+      .update(fs.readFileSync(path.join(folder, file)))
+      .digest('hex');
+    if (digest !== expected[file])
+      throw new Error(
+        `@tollgate/cdk: ${path.join(folder, file)} is not the file the package was built with (sha256 ${digest}, built ${expected[file]}); reinstall the package`,
+      );
+  }
+  return { prebuilt: dir };
+}
 
 /** Prebuilt next to the package's bundle; from source in this repository. */
-function defaultCode(): FunctionCode {
-  if (typeof TOLLGATE_PREBUILT_FUNCTIONS === 'string') return { prebuilt: fileURLToPath(new URL(TOLLGATE_PREBUILT_FUNCTIONS, import.meta.url)) };
-  return { source: PROJECT_ROOT };
-}
-
-function functionCode(scope: Construct): FunctionCode {
-  const code: unknown = scope.node.tryGetContext(FUNCTION_CODE_CONTEXT);
-  if (code === undefined) return defaultCode();
-  const [kind, dir] = typeof code === 'object' && code !== null && Object.keys(code).length === 1 ? Object.entries(code)[0]! : [];
-  if ((kind !== 'source' && kind !== 'prebuilt') || typeof dir !== 'string' || !path.isAbsolute(dir))
-    throw new Error(
-      `context ${FUNCTION_CODE_CONTEXT} must be { "source": <absolute directory> } or { "prebuilt": <absolute directory> }, got ${JSON.stringify(code)}`,
-    );
-  return kind === 'source' ? { source: dir } : { prebuilt: dir };
-}
+const functionCode: (scope: Construct, name: FunctionName) => FunctionCode = typeof TOLLGATE_PREBUILT_FUNCTIONS === 'string' ? packagedCode : sourceCode;
 
 export interface TollgateFunctionProps {
   readonly name: FunctionName;
@@ -141,7 +180,7 @@ export class TollgateFunction extends Construct {
         ...props.environment,
       },
     } satisfies Omit<FunctionProps, 'code' | 'handler'>;
-    const code = functionCode(this);
+    const code = functionCode(this, props.name);
     if ('prebuilt' in code) {
       // The handler NodejsFunction would give the same bundle: `index.mjs`, export `handler`.
       this.fn = new LambdaFunction(this, 'Function', { ...common, code: Code.fromAsset(path.join(code.prebuilt, props.name)), handler: 'index.handler' });

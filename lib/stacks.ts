@@ -42,6 +42,14 @@ export interface TollgateApiProps {
   readonly requireUsageKey?: boolean;
   /** @see GatewayProps.tokenRouteThrottle */
   readonly tokenRouteThrottle?: ThrottleSettings;
+  /**
+   * Whether to add the stack outputs the CLI's `tollgate --stack` reads (`ApiUrl`, `Region`,
+   * the function and table names…). They have those fixed keys wherever the construct sits,
+   * so a stack can hold one Tollgate with outputs, and no output of its own under one of
+   * those keys: turn them off for any other. Without them `tollgate --stack` cannot operate
+   * this Tollgate. @default true
+   */
+  readonly outputs?: boolean;
 }
 
 /** The stateless half of Tollgate as it is built: functions, API, rotation, fan-out, dashboards. */
@@ -188,20 +196,35 @@ function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
   });
   metering.observe(observability.dashboard, observability.alarmTopic);
   const parts = { gateway, functions, rotation, fanout, observability, metering, issuer };
-  addOutputs(scope, parts, tables);
+  if (props.outputs ?? true) addOutputs(scope, parts, tables);
   return parts;
 }
 
+/** The outputs each Tollgate construct added with the CLI's fixed keys, by the construct. */
+const FIXED_KEY_OUTPUTS = new WeakMap<CfnOutput, Construct>();
+
 /**
  * The outputs the CLI's `--stack` reads by key (`StackOutput`). Inside a construct their
- * logical ids would carry its path, so there they are given the plain key: one Tollgate per
- * stack, which CloudFormation's unique output keys enforce.
+ * logical ids would carry its path, so there they are given the plain key: one Tollgate with
+ * outputs per stack, and no other output under those keys. CloudFormation's unique output
+ * keys would enforce that too, but CDK only finds the clash when it renders the template
+ * (`section 'Outputs' already contains 'ApiUrl'`); {@link outputClashes} names the cause and
+ * the fix, at construction for what the stack holds already and as a validation at synth for
+ * what is added later.
  */
 function addOutputs(scope: Construct, api: TollgateApiParts, tables: TollgateTables): void {
   const inStack = Stack.isStack(scope);
+  if (!inStack) {
+    const clashes = outputClashes(scope, FIXED_KEYS);
+    if (clashes.length > 0) throw new Error(clashes[0]);
+    scope.node.addValidation({ validate: () => outputClashes(scope, FIXED_KEYS) });
+  }
   const output = (key: string, value: string, description: string) => {
     const made = new CfnOutput(scope, key, { value, description });
-    if (!inStack) made.overrideLogicalId(key);
+    if (!inStack) {
+      made.overrideLogicalId(key);
+      FIXED_KEY_OUTPUTS.set(made, scope);
+    }
   };
   output(StackOutput.apiUrl, api.gateway.api.url, 'Base URL of the Tollgate API (token, admin and proxied routes)');
   output(StackOutput.region, Stack.of(scope).region, 'Region of the API, for SigV4-signed admin calls');
@@ -229,4 +252,30 @@ function addOutputs(scope: Construct, api: TollgateApiParts, tables: TollgateTab
   for (const [key, table] of Object.entries(tables) as [TableKey, TollgateTables[TableKey]][]) {
     output(TABLE_NAME_OUTPUT[key], table.tableName, `DynamoDB table: ${key}`);
   }
+}
+
+/** Every key {@link addOutputs} may give an output. */
+const FIXED_KEYS: ReadonlySet<string> = new Set([...Object.values(StackOutput), ...Object.values(FUNCTION_NAME_OUTPUT), ...Object.values(TABLE_NAME_OUTPUT)]);
+
+/**
+ * What keeps `scope`'s outputs from their fixed keys in its stack: another output, of the
+ * stack or of another Tollgate, under one of `keys`. One message per clash.
+ */
+function outputClashes(scope: Construct, keys: ReadonlySet<string>): string[] {
+  const stack = Stack.of(scope);
+  const messages: string[] = [];
+  for (const construct of stack.node.findAll()) {
+    if (!(construct instanceof CfnOutput) || Stack.of(construct) !== stack) continue;
+    const owner = FIXED_KEY_OUTPUTS.get(construct);
+    if (owner === scope) continue;
+    const key = stack.resolve(construct.logicalId) as string;
+    if (!keys.has(key)) continue;
+    messages.push(
+      owner
+        ? `Tollgate at ${scope.node.path}: stack ${stack.node.path} already has a Tollgate with outputs (${owner.node.path}), and the outputs' keys are fixed (the CLI's --stack reads them); pass \`outputs: false\` to all but one Tollgate in the stack`
+        : `Tollgate at ${scope.node.path}: stack ${stack.node.path} has an output of its own with the key ${key} (${construct.node.path}), one of the fixed keys of Tollgate's outputs (the CLI's --stack reads them); rename that output, or pass \`outputs: false\` to Tollgate`,
+    );
+    if (owner) break;
+  }
+  return messages;
 }

@@ -35,6 +35,8 @@ export interface TollgateProps {
   readonly requireUsageKey?: boolean;
   /** @see GatewayProps.tokenRouteThrottle */
   readonly tokenRouteThrottle?: ThrottleSettings;
+  /** @see TollgateApiProps.outputs */
+  readonly outputs?: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export class Tollgate extends Construct {
       tables: this.data.tables,
       ...(props.requireUsageKey !== undefined && { requireUsageKey: props.requireUsageKey }),
       ...(props.tokenRouteThrottle && { tokenRouteThrottle: props.tokenRouteThrottle }),
+      ...(props.outputs !== undefined && { outputs: props.outputs }),
     });
   }
 }

@@ -22,7 +22,7 @@
  *   read and audited, and the stack traces Node prints for a crash outside the CLI's own error
  *   handling name real functions. The bundle may import nothing but Node builtins.
  * - dist/THIRD-PARTY-LICENSES.txt: the license texts of every bundled third-party package
- *   (all MIT, Apache-2.0 or 0BSD). esbuild's `legalComments: 'eof'` also keeps the few
+ *   (all MIT, MIT-0, Apache-2.0 or 0BSD). esbuild's `legalComments: 'eof'` also keeps the few
  *   `/*!` notices in the bundle itself, but most packages carry their license only as a
  *   LICENSE file, which is why this file is written too.
  *
@@ -34,11 +34,19 @@
  *   the consumer's own copies, so `instanceof` and construct-tree checks work across both.
  *   Anything else must be bundled or be a Node builtin. esbuild's `define` sets
  *   `TOLLGATE_PREBUILT_FUNCTIONS`, which makes `lib/function.ts` use the prebuilt functions
- *   next to the bundle instead of bundling sources that the package does not ship.
+ *   next to the bundle instead of bundling sources that the package does not ship, and
+ *   `TOLLGATE_PREBUILT_DIGESTS`, the sha256 of each prebuilt file, which it checks before
+ *   using a function's folder as an asset. With the first defined, the source-only
+ *   function-code override of the repository's tests is unreachable and dropped from the
+ *   bundle; the build fails if it is not.
  * - dist/functions/<name>/index.mjs (+ .map): each Lambda function bundled ahead of time
  *   with exactly `lib/bundling.ts`'s esbuild options, the bundle `cdk synth` makes from
  *   source in this repository; the constructs use each folder as a `Code.fromAsset`, so a
- *   consumer needs neither esbuild nor the handlers' sources.
+ *   consumer needs neither esbuild nor the handlers' sources. Built before index.js, whose
+ *   digests they are.
+ * - dist/THIRD-PARTY-LICENSES.txt: the license texts of every third-party package bundled
+ *   into any function (their code and, in the source maps, their sources); index.js bundles
+ *   none.
  * - dist/types/**: declarations emitted by tsc (packages/cdk/tsconfig.build.json) for
  *   `lib/index.ts` and what it reaches in `lib/` and `common/`, keeping their folders, with
  *   `.js` extensions on relative imports. Every declaration reachable from
@@ -50,6 +58,7 @@
  * dist alone, so the package tests can build in parallel without removing each other's files.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -164,7 +173,8 @@ function declarations() {
 /** Bundled packages that must not end up in the CLI: it runs as plain JavaScript, no loader. */
 const FORBIDDEN_IN_CLI = ['tsx', 'esbuild', 'typescript'];
 
-const ALLOWED_LICENSES = new Set(['MIT', 'Apache-2.0', '0BSD']);
+// MIT-0 (Powertools for AWS Lambda, in the functions) is MIT without even the notice condition.
+const ALLOWED_LICENSES = new Set(['MIT', 'MIT-0', 'Apache-2.0', '0BSD']);
 
 async function bundleCli() {
   const outfile = join(cliDist, 'tollgate.js');
@@ -193,38 +203,37 @@ async function bundleCli() {
     },
   });
   const problems = nonBuiltinImports(result.metafile);
-  const packages = new Map();
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const name = packageOf(input);
-    if (name === undefined) continue;
+  const packages = bundledPackages(Object.keys(result.metafile.inputs));
+  for (const name of new Set(packages.values())) {
     if (FORBIDDEN_IN_CLI.includes(name)) problems.push(`bundles "${name}", which the installed CLI must not need`);
-    // The package's folder: the input path up to and including its name.
-    const at = input.lastIndexOf(`node_modules/${name}/`);
-    packages.set(name, join(root, input.slice(0, at + `node_modules/${name}`.length)));
   }
   if (problems.length > 0) throw new BuildError(`The CLI bundle must run from its tarball alone:\n  ${problems.join('\n  ')}`);
   // npm packs the executable bit as it finds it; the bin must be executable once installed.
   chmodSync(outfile, 0o755);
-  writeFileSync(join(cliDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages));
-  return [...packages.keys()].sort();
+  writeFileSync(join(cliDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages, '@tollgate/cli (dist/tollgate.js)'));
+  return [...new Set(packages.values())].sort();
 }
 
 /**
  * One section per bundled package: name, version, declared license, then its LICENSE/NOTICE
  * files verbatim. Only MIT, Apache-2.0 and 0BSD are accepted, so a new dependency with
- * another license stops the build for a human decision.
+ * another license stops the build for a human decision. `packages` maps each package's
+ * folder to its name; `what` says what the packages are bundled into.
  */
-function thirdPartyLicenses(packages) {
+function thirdPartyLicenses(packages, what) {
   const sections = [...packages.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, folder]) => {
+    .map(([folder, name]) => {
       const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
+      return { name, folder, manifest, title: `${name}@${manifest.version} (${manifest.license})` };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name) || a.manifest.version.localeCompare(b.manifest.version))
+    .map(({ name, folder, manifest, title }) => {
       const files = readdirSync(folder)
         .filter((file) => /^(licen[sc]e|notice|copyright)/i.test(file))
         .sort();
       if (!ALLOWED_LICENSES.has(manifest.license))
         throw new BuildError(
-          `${name} is licensed ${manifest.license ?? '(none declared)'}; only ${[...ALLOWED_LICENSES].join(', ')} may be bundled into the CLI`,
+          `${name} is licensed ${manifest.license ?? '(none declared)'}; only ${[...ALLOWED_LICENSES].join(', ')} may be bundled into ${what}`,
         );
       // A few AWS SDK packages ship no LICENSE file; their package.json declares Apache-2.0,
       // whose full text appears in the other AWS SDK sections.
@@ -232,10 +241,29 @@ function thirdPartyLicenses(packages) {
         files.length > 0
           ? files.map((file) => readFileSync(join(folder, file), 'utf8').trim())
           : [`(The package ships no license file; its package.json declares ${manifest.license}.)`];
-      return [`${name}@${manifest.version} (${manifest.license})`, ...texts].join('\n\n');
+      return [title, ...texts].join('\n\n');
     });
+  // Two versions of one package are two sections with the same title: keep one of each.
+  const unique = [...new Set(sections)];
   const rule = `\n\n${'='.repeat(78)}\n\n`;
-  return `@tollgate/cli bundles the following third-party packages into dist/tollgate.js.${rule}${sections.join(rule)}\n`;
+  return `${what} bundles the following third-party packages.${rule}${unique.join(rule)}\n`;
+}
+
+/**
+ * The third-party packages among a bundle's inputs (esbuild metafile paths, relative to the
+ * repository root), as their folder (absolute) to their name. A package nested in another's
+ * node_modules is itself: the innermost `node_modules/<name>` counts.
+ */
+function bundledPackages(inputs) {
+  const packages = new Map();
+  for (const input of inputs) {
+    const normalized = input.split(sep).join('/');
+    const at = normalized.lastIndexOf('node_modules/');
+    if (at < 0) continue;
+    const match = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(normalized.slice(at));
+    packages.set(join(root, normalized.slice(0, at) + match[0]), match[1]);
+  }
+  return packages;
 }
 
 /** The peer dependencies of `@tollgate/cdk`: the only packages its bundle and declarations may import. */
@@ -244,7 +272,12 @@ const isCdkPeer = (specifier) => CDK_PEERS.some((peer) => specifier === peer || 
 /** The folder, relative to dist/index.js, that `lib/function.ts` takes prebuilt functions from. */
 const PREBUILT_FUNCTIONS = './functions/';
 
-async function bundleConstructs() {
+/**
+ * The construct bundle. `digests` (from {@link prebuildFunctions}) is baked in as
+ * `TOLLGATE_PREBUILT_DIGESTS`, which `lib/function.ts` checks each function's files against
+ * before it uses them as an asset.
+ */
+async function bundleConstructs(digests) {
   const result = await build({
     entryPoints: [cdkEntry],
     absWorkingDir: root,
@@ -255,7 +288,7 @@ async function bundleConstructs() {
     target: 'node20',
     minify: false,
     external: CDK_PEERS.flatMap((peer) => [peer, `${peer}/*`]),
-    define: { TOLLGATE_PREBUILT_FUNCTIONS: JSON.stringify(PREBUILT_FUNCTIONS) },
+    define: { TOLLGATE_PREBUILT_FUNCTIONS: JSON.stringify(PREBUILT_FUNCTIONS), TOLLGATE_PREBUILT_DIGESTS: JSON.stringify(digests) },
     metafile: true,
     logLevel: 'warning',
     legalComments: 'inline',
@@ -268,23 +301,29 @@ async function bundleConstructs() {
         problems.push(`${output} imports "${path}" (only Node builtins and ${CDK_PEERS.join(', ')} are allowed)`);
     }
   }
-  const bundled = new Set();
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const name = packageOf(input);
-    if (name) bundled.add(name);
-  }
+  const bundled = new Set(bundledPackages(Object.keys(result.metafile.inputs)).values());
   for (const name of bundled) problems.push(`bundles the third-party package "${name}" (the constructs may use only their peer dependencies)`);
   if (problems.length > 0) throw new BuildError(`The construct bundle must need nothing but its peers:\n  ${problems.join('\n  ')}`);
   const text = readFileSync(join(cdkDist, 'index.js'), 'utf8');
-  if (text.includes('TOLLGATE_PREBUILT_FUNCTIONS')) throw new BuildError('dist/index.js still refers to TOLLGATE_PREBUILT_FUNCTIONS: the define did not apply');
+  // esbuild names an object define's variable after it (`// <define:…>`, `define_…_default`).
+  if (/(?<![<:_])TOLLGATE_PREBUILT_(FUNCTIONS|DIGESTS)\b/.test(text))
+    throw new BuildError('dist/index.js still refers to TOLLGATE_PREBUILT_*: the define did not apply');
+  // The test-only hook of lib/function.ts must be unreachable in the package, and so dropped.
+  for (const name of ['tollgate.functionCodeOverride', 'tollgate:functionCode', 'function sourceCode'])
+    if (text.includes(name)) throw new BuildError(`dist/index.js still contains ${name}: the source-only function-code override must not ship`);
   return Object.keys(result.metafile.inputs).length;
 }
 
-/** Every Lambda function, bundled as `cdk synth` bundles it from source (lib/bundling.ts), into dist/functions/<name>/. */
+/**
+ * Every Lambda function, bundled as `cdk synth` bundles it from source (lib/bundling.ts), into
+ * dist/functions/<name>/. Returns the sha256 of each file by function, and the third-party
+ * packages bundled into any of them (folder to name).
+ */
 async function prebuildFunctions() {
   const { esbuildOptions, externalPackages } = await tsImport('../lib/bundling.ts', import.meta.url);
   const { Functions } = await tsImport('../common/functions.ts', import.meta.url);
-  const built = [];
+  const digests = {};
+  const packages = new Map();
   for (const [name, spec] of Object.entries(Functions)) {
     const outdir = join(cdkDist, PREBUILT_FUNCTIONS, name);
     const result = await build({
@@ -300,9 +339,17 @@ async function prebuildFunctions() {
     const files = readdirSync(outdir).sort();
     if (files.join(',') !== 'index.mjs,index.mjs.map')
       throw new BuildError(`dist/functions/${name} holds ${files.join(', ')}, not index.mjs and its source map`);
-    built.push(name);
+    digests[name] = Object.fromEntries(
+      files.map((file) => [
+        file,
+        createHash('sha256')
+          .update(readFileSync(join(outdir, file)))
+          .digest('hex'),
+      ]),
+    );
+    for (const [folder, pkg] of bundledPackages(Object.keys(result.metafile.inputs))) packages.set(folder, pkg);
   }
-  return built;
+  return { digests, packages };
 }
 
 /** Bare module specifiers in a declaration file (`from 'x'`, `import('x')`, `import 'x'`). */
@@ -370,10 +417,16 @@ const BUILDERS = {
   async cdk() {
     rmSync(cdkDist, { recursive: true, force: true });
     mkdirSync(cdkDist, { recursive: true });
-    const inputs = await bundleConstructs();
-    const functions = await prebuildFunctions();
+    const { digests, packages } = await prebuildFunctions();
+    const inputs = await bundleConstructs(digests);
+    // dist/index.js bundles no third-party package (bundleConstructs refuses one), so the
+    // functions' are all there are.
+    writeFileSync(join(cdkDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages, '@tollgate/cdk (dist/functions/*/index.mjs and their source maps)'));
     const types = cdkDeclarations();
-    console.log(`Built ${relative(root, cdkDist)}: index.js from ${inputs} modules; functions ${functions.join(', ')}; ${types} declaration files.`);
+    const names = [...new Set(packages.values())].sort();
+    console.log(
+      `Built ${relative(root, cdkDist)}: index.js from ${inputs} modules; functions ${Object.keys(digests).join(', ')} with ${names.length} third-party packages (${names.join(', ')}); ${types} declaration files.`,
+    );
   },
 };
 

@@ -12,7 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
 import { readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
-import { FUNCTION_CODE_CONTEXT, PROJECT_ROOT } from '../../lib/function';
+import { type FunctionCode, overrideFunctionCode, PROJECT_ROOT } from '../../lib/function';
 import { TollgateApiStack, TollgateDataStack } from '../../lib/stacks';
 
 export const UPSTREAM = 'https://upstream.example.com';
@@ -52,17 +52,31 @@ export interface BuildOptions {
   readonly apiStackId?: string;
   /** The stacks' account and Region, as the CDK CLI sets them. @default none: both unresolved */
   readonly env?: { readonly account?: string; readonly region?: string };
-  /** Construct-tree context on top of the defaults (e.g. another `FUNCTION_CODE_CONTEXT`). */
+  /** Construct-tree context on top of the defaults. */
   readonly context?: Readonly<Record<string, unknown>>;
+  /** Where the functions' code comes from. @default placeholder entries, or the real handlers with `bundle` */
+  readonly functionCode?: FunctionCode;
+}
+
+/**
+ * An `App` for infra tests: with `bundle`, the real handlers bundled at synth; otherwise
+ * bundling skipped and every function's code from `functionCode`, placeholder entries by
+ * default (through `overrideFunctionCode`, which no CDK context can reach).
+ */
+export function testApp(options: Pick<BuildOptions, 'bundle' | 'outdir' | 'context' | 'functionCode'> = {}): App {
+  const app = new App({
+    builtinCloudFormationValidation: false,
+    ...(options.outdir && { outdir: options.outdir }),
+    context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...options.context },
+  });
+  const code = options.functionCode ?? (options.bundle ? undefined : { source: placeholderEntries() });
+  if (code) overrideFunctionCode(app, code);
+  return app;
 }
 
 export function buildApp(options: BuildOptions = {}): BuiltApp {
   const settings: Record<string, unknown> = { upstreamUrl: UPSTREAM, ...options.settings };
-  const app = new App({
-    builtinCloudFormationValidation: false,
-    ...(options.outdir && { outdir: options.outdir }),
-    context: { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [], [FUNCTION_CODE_CONTEXT]: { source: placeholderEntries() } }), ...options.context },
-  });
+  const app = testApp(options);
   const config = readConfig((setting) => settings[setting]);
   const env = options.env && { env: options.env };
   const data = new TollgateDataStack(app, 'TollgateData', { ...env });

@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
 import { serviceName } from '../../common/metrics';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
-import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
 import { tempDirs } from '../support/temp-dirs';
 import { buildApp, template, type BuiltApp } from './app';
 import * as Setting from '../../common/settings';
@@ -113,15 +112,15 @@ describe('every function', () => {
   });
 });
 
-describe('the function-code seam (FUNCTION_CODE_CONTEXT)', () => {
-  it('resolves every entry against the source directory the context names: an empty one has none', () => {
+describe('the function-code seam (overrideFunctionCode)', () => {
+  it('resolves every entry against the source directory the override names: an empty one has none', () => {
     const empty = tempDir();
-    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { source: empty } } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
+    expect(() => buildApp({ functionCode: { source: empty } })).toThrow(`Cannot find entry file at ${empty}/lambda/`);
   });
 
   it('takes each function from <dir>/<name> as a prebuilt asset: a missing one stops synth', () => {
     const empty = tempDir();
-    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { prebuilt: empty } } })).toThrow(`Cannot find asset at ${empty}/`);
+    expect(() => buildApp({ functionCode: { prebuilt: empty } })).toThrow(`Cannot find asset at ${empty}/`);
   });
 
   it('gives a prebuilt function the handler and runtime a bundled one has', () => {
@@ -130,7 +129,7 @@ describe('the function-code seam (FUNCTION_CODE_CONTEXT)', () => {
       fs.mkdirSync(path.join(dir, name));
       fs.writeFileSync(path.join(dir, name, 'index.mjs'), 'export const handler = async () => undefined;\n');
     }
-    const prebuilt = buildApp({ context: { [FUNCTION_CODE_CONTEXT]: { prebuilt: dir } } });
+    const prebuilt = buildApp({ functionCode: { prebuilt: dir } });
     const shape = (app: typeof built) =>
       Object.values(template(app.api).findResources('AWS::Lambda::Function'))
         .map((fn) => [fn.Properties.Description, fn.Properties.Handler, fn.Properties.Runtime, fn.Properties.Architectures])
@@ -139,12 +138,42 @@ describe('the function-code seam (FUNCTION_CODE_CONTEXT)', () => {
     expect(shape(prebuilt)).toContainEqual(['Tollgate authorizer', 'index.handler', 'nodejs24.x', ['arm64']]);
   });
 
+  it('marks every function built from an override with a warning', () => {
+    const warnings = Annotations.fromStack(built.api).findWarning('*', Match.stringLikeRegexp('comes from a test override'));
+    expect(warnings.map((warning) => warning.id.split('/')[2]).sort()).toEqual(
+      ['Authorizer', 'Fanout', 'LeakResponse', 'Metering', 'Rotation', 'TokenApi', 'TokenApi'].sort(),
+    );
+    expect(warnings).toHaveLength(Object.keys(Functions).length);
+  });
+
+  it('refuses a relative directory', () => {
+    expect(() => buildApp({ functionCode: { source: 'lambda' } })).toThrow(/overrideFunctionCode needs an absolute directory/);
+  });
+
+  // The key an earlier version read: any context source (cdk.context.json, ~/.cdk.json,
+  // CDK_CONTEXT_JSON) could point every function, the authorizer's included, at other code.
   it.each([
-    ['a relative path', { source: 'lambda' }],
-    ['a bare string', '/tmp'],
-    ['an unknown kind', { bundle: '/tmp' }],
-  ])('refuses %s, naming the context key', (_what, value) => {
-    expect(() => buildApp({ context: { [FUNCTION_CODE_CONTEXT]: value } })).toThrow(/tollgate:functionCode must be \{ "source"/);
+    ['the construct tree', (context: Record<string, unknown>) => buildApp({ context })],
+    [
+      'CDK_CONTEXT_JSON',
+      (context: Record<string, unknown>) => {
+        const before = process.env.CDK_CONTEXT_JSON;
+        process.env.CDK_CONTEXT_JSON = JSON.stringify(context);
+        try {
+          return buildApp();
+        } finally {
+          if (before === undefined) delete process.env.CDK_CONTEXT_JSON;
+          else process.env.CDK_CONTEXT_JSON = before;
+        }
+      },
+    ],
+  ])('takes no function code from CDK context (%s)', (_source, build) => {
+    const elsewhere = tempDir();
+    const fromContext = build({ 'tollgate:functionCode': { source: elsewhere } });
+    expect(fromContext.app.node.tryGetContext('tollgate:functionCode')).toEqual({ source: elsewhere });
+    expect(template(fromContext.api).toJSON()).toEqual(template(built.api).toJSON());
+    const bundled = buildApp({ bundle: false, context: { 'tollgate:functionCode': { prebuilt: elsewhere } } });
+    expect(template(bundled.api).toJSON()).toEqual(template(built.api).toJSON());
   });
 });
 

@@ -3,19 +3,15 @@
  * stack: the same resources as the two-stack app, the same setting checks, and no cdk-nag
  * finding its own acknowledgements do not explain. Fast path: placeholder entries, no bundling.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConfigurationError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
-import { FUNCTION_CODE_CONTEXT } from '../../lib/function';
-import { buildApp, placeholderEntries, resourceCounts, UPSTREAM } from './app';
+import { buildApp, resourceCounts, testApp, UPSTREAM } from './app';
 
 function ownStack(settings: TollgateSettings, region?: string) {
-  const app = new App({
-    builtinCloudFormationValidation: false,
-    context: { 'aws:cdk:bundling-stacks': [], [FUNCTION_CODE_CONTEXT]: { source: placeholderEntries() } },
-  });
+  const app = testApp();
   const stack = new Stack(app, 'Orders', region ? { env: { region } } : {});
   const tollgate = new Tollgate(stack, 'Auth', { settings });
   return { app, stack, tollgate };
@@ -81,6 +77,65 @@ describe('the Tollgate construct in a stack of the caller', () => {
   it.each([undefined, 'eu-west-1'])('finds nothing unacknowledged with AwsSolutionsChecks (region %s)', (region) => {
     const { app } = ownStack({ upstreamUrl: UPSTREAM, operatorPrincipals: ['arn:aws:iam::123456789012:role/ops'] }, region);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('the Tollgate construct’s outputs', () => {
+  const settings = { upstreamUrl: UPSTREAM };
+  const outputKeys = (stack: Stack) => Object.keys(Template.fromStack(stack).toJSON().Outputs ?? {});
+
+  it('refuses a second Tollgate with outputs in the stack, naming the first and the prop that fixes it', () => {
+    const { stack } = ownStack(settings);
+    expect(() => new Tollgate(stack, 'Billing', { settings })).toThrow(
+      /Tollgate at Orders\/Billing\/Api: stack Orders already has a Tollgate with outputs \(Orders\/Auth\/Api\).*pass `outputs: false` to all but one Tollgate in the stack/,
+    );
+  });
+
+  it('takes a second Tollgate with outputs: false, whose resources add no output', () => {
+    const { app, stack } = ownStack(settings);
+    new Tollgate(stack, 'Billing', { settings, outputs: false });
+    expect(() => app.synth()).not.toThrow();
+    // RestApi's own endpoint output is CDK's, named by its path: one per Tollgate.
+    const fixed = (keys: string[]) => keys.filter((key) => !key.includes('ApiEndpoint')).sort();
+    expect(fixed(outputKeys(stack))).toEqual(fixed(outputKeys(ownStack(settings).stack)));
+  });
+
+  it('refuses an output of the stack under one of its keys, made before it', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Orders');
+    new CfnOutput(stack, 'Region', { value: 'mine' });
+    expect(() => new Tollgate(stack, 'Auth', { settings })).toThrow(
+      /stack Orders has an output of its own with the key Region \(Orders\/Region\).*rename that output, or pass `outputs: false` to Tollgate/,
+    );
+  });
+
+  it('refuses at synth an output of the stack under one of its keys, made after it', () => {
+    const { app, stack } = ownStack(settings);
+    new CfnOutput(stack, 'ApiUrl', { value: 'https://mine.example.com' });
+    expect(() => app.synth()).toThrow(
+      /\[Orders\/Auth\/Api\] Tollgate at Orders\/Auth\/Api: stack Orders has an output of its own with the key ApiUrl \(Orders\/ApiUrl\)/,
+    );
+  });
+
+  it('makes no output with outputs: false, so the stack may have its own ApiUrl and Region', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Orders');
+    new CfnOutput(stack, 'ApiUrl', { value: 'https://mine.example.com' });
+    new CfnOutput(stack, 'Region', { value: 'mine' });
+    new Tollgate(stack, 'Auth', { settings, outputs: false });
+    expect(() => app.synth()).not.toThrow();
+    // RestApi's own endpoint output is CDK's, named by its path: no fixed key.
+    expect(
+      outputKeys(stack)
+        .filter((key) => !key.includes('ApiEndpoint'))
+        .sort(),
+    ).toEqual(['ApiUrl', 'Region']);
+  });
+
+  it('leaves Tollgates with outputs in different stacks of one app alone', () => {
+    const { app } = ownStack(settings);
+    new Tollgate(new Stack(app, 'Billing'), 'Auth', { settings });
     expect(() => app.synth()).not.toThrow();
   });
 });

@@ -11,14 +11,14 @@
  * - a `.ts` app type-checks against the published declarations (nodenext, strict, library
  *   checks on), and a misspelt setting in a second file is refused.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Functions, type FunctionName } from '../../common/functions';
 import { buildApp, resourceCounts, UPSTREAM } from '../infra/app';
-import { buildPackAndInstall, exec, ok, type PackEntry } from '../support/packed-package';
+import { buildPackAndInstall, exec, ok, REPO, type PackEntry } from '../support/packed-package';
 import { tempDirs } from '../support/temp-dirs';
 
 const require = createRequire(import.meta.url);
@@ -124,6 +124,20 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
     writeFileSync(join(app, 'app.mjs'), APP_FIXTURE);
   }, 240_000);
 
+  /** Each function's asset, as CDK staged it into the cloud assembly at `outdir`, is the package's bundle. */
+  const expectPackagedAssets = (outdir: string) => {
+    const resources = (JSON.parse(readFileSync(join(outdir, 'Orders.template.json'), 'utf8')) as { Resources: Resources }).Resources;
+    for (const name of Object.keys(Functions) as FunctionName[]) {
+      const fn = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${name}`)!;
+      // The code's S3 key is `<asset hash>.zip`; the staged copy sits in `asset.<hash>` of the assembly.
+      const staged = join(outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(readdirSync(staged).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
+      for (const file of ['index.mjs', 'index.mjs.map']) {
+        expect(readFileSync(join(staged, file)).equals(readFileSync(join(installed, 'dist', 'functions', name, file))), `${name}/${file}`).toBe(true);
+      }
+    }
+  };
+
   const synth = (settings: Record<string, unknown>, outdir: string) =>
     exec(process.execPath, ['app.mjs'], app, { OUTDIR: outdir, SETTINGS: JSON.stringify(settings), CDK_DISABLE_VERSION_CHECK: '1' });
 
@@ -131,10 +145,14 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
     const [dryRun] = JSON.parse(await ok('npm', ['pack', '--dry-run', '--json'], packageDir)) as [PackEntry];
     const paths = dryRun.files.map((file) => file.path).sort();
     const functions = Object.keys(Functions).flatMap((name) => [`dist/functions/${name}/index.mjs`, `dist/functions/${name}/index.mjs.map`]);
-    expect(paths).toEqual(expect.arrayContaining(['README.md', 'package.json', 'dist/index.js', 'dist/types/lib/index.d.ts', ...functions]));
+    expect(paths).toEqual(
+      expect.arrayContaining(['README.md', 'package.json', 'dist/index.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/lib/index.d.ts', ...functions]),
+    );
+    // Exactly the seven functions' folders, each with its bundle and source map.
+    expect(paths.filter((path) => path.startsWith('dist/functions/'))).toEqual([...functions].sort());
     for (const path of paths)
       expect(path).toMatch(
-        /^(package\.json|README\.md|dist\/index\.js|dist\/functions\/[a-z]+\/index\.mjs(\.map)?|dist\/types\/(lib|common)\/[a-z/-]+\.d\.ts)$/,
+        /^(package\.json|README\.md|dist\/index\.js|dist\/THIRD-PARTY-LICENSES\.txt|dist\/functions\/[a-z]+\/index\.mjs(\.map)?|dist\/types\/(lib|common)\/[a-z/-]+\.d\.ts)$/,
       );
     expect(packed.files.map((file) => file.path).sort()).toEqual(paths);
     console.info(`@tollgate/cdk tarball: ${packed.size} B packed, ${packed.unpackedSize} B unpacked, ${paths.length} files`);
@@ -170,17 +188,110 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
         .sort();
     expect(functions([resources])).toEqual(functions(repoResources));
 
-    // Each function's asset, as CDK staged it into the cloud assembly, is the package's bundle.
-    for (const name of Object.keys(Functions) as FunctionName[]) {
-      const fn = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${name}`)!;
-      // The code's S3 key is `<asset hash>.zip`; the staged copy sits in `asset.<hash>` of the assembly.
-      const staged = join(outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-      expect(readdirSync(staged).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
-      for (const file of ['index.mjs', 'index.mjs.map']) {
-        expect(readFileSync(join(staged, file)).equals(readFileSync(join(installed, 'dist', 'functions', name, file))), `${name}/${file}`).toBe(true);
+    expectPackagedAssets(outdir);
+  }, 120_000);
+
+  it('ships source maps that name only the handlers’ own sources and their bundled packages, by relative path', () => {
+    for (const name of Object.keys(Functions)) {
+      const { sources } = JSON.parse(readFileSync(join(installed, 'dist', 'functions', name, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      expect(sources.length, name).toBeGreaterThan(0);
+      for (const source of sources) {
+        expect(isAbsolute(source) || /^[a-z]+:/i.test(source), `${name}: ${source}`).toBe(false);
+        // From the repository: lambda/ and common/ only (never test/, local/, bench/, cli/ or lib/); else a package.
+        const inRepository = source.replace(/^(\.\.\/)+/, '');
+        if (!source.includes('/node_modules/')) expect(inRepository, name).toMatch(/^(lambda|common)\//);
       }
     }
-  }, 120_000);
+  });
+
+  it('carries the license of every third-party package its function bundles hold', () => {
+    const notices = readFileSync(join(installed, 'dist', 'THIRD-PARTY-LICENSES.txt'), 'utf8');
+    const listed = new Set([...notices.matchAll(/^((?:@[^/\s]+\/)?[^@\s]+)@\d[^\s]* \(/gm)].map((match) => match[1]));
+    const bundled = new Set<string>();
+    for (const name of Object.keys(Functions)) {
+      const { sources } = JSON.parse(readFileSync(join(installed, 'dist', 'functions', name, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const match = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source);
+        if (match) bundled.add(match[1]!);
+      }
+    }
+    expect(bundled).toContain('zod');
+    expect(bundled).toContain('@aws/lambda-invoke-store');
+    expect([...listed].sort()).toEqual([...bundled].sort());
+    // The Apache-2.0 and MIT texts themselves, not only the names.
+    expect(notices).toContain('Apache License');
+    expect(notices).toMatch(/Permission is hereby granted, free of charge/);
+  });
+
+  describe('takes no function code from CDK context', () => {
+    /** A handler that would allow every request: what an attacker would swap in. */
+    const evil = () => {
+      const dir = tempDir('evil-');
+      for (const name of Object.keys(Functions)) {
+        mkdirSync(join(dir, name));
+        writeFileSync(
+          join(dir, name, 'index.mjs'),
+          'export const handler = async () => ({ principalId: "x", policyDocument: { Statement: [{ Effect: "Allow" }] } });\n',
+        );
+      }
+      return dir;
+    };
+    const cdk = join(REPO, 'node_modules', 'aws-cdk', 'bin', 'cdk');
+
+    it('from cdk.context.json, through the CDK CLI', async () => {
+      const outdir = tempDir('cdk.out-');
+      writeFileSync(join(app, 'cdk.context.json'), JSON.stringify({ 'tollgate:functionCode': { prebuilt: evil() } }));
+      try {
+        const result = await exec(process.execPath, [cdk, 'synth', '--quiet', '--no-notices', '--app', 'node app.mjs', '--output', outdir], app, {
+          OUTDIR: outdir,
+          SETTINGS: JSON.stringify({ upstreamUrl: UPSTREAM }),
+          CDK_DISABLE_VERSION_CHECK: '1',
+          CDK_DISABLE_CLI_TELEMETRY: 'true',
+        });
+        expect(result.code, result.stderr).toBe(0);
+        expectPackagedAssets(outdir);
+      } finally {
+        rmSync(join(app, 'cdk.context.json'));
+      }
+    }, 120_000);
+
+    it('from CDK_CONTEXT_JSON', async () => {
+      const outdir = tempDir('cdk.out-');
+      const result = await exec(process.execPath, ['app.mjs'], app, {
+        OUTDIR: outdir,
+        SETTINGS: JSON.stringify({ upstreamUrl: UPSTREAM }),
+        CDK_DISABLE_VERSION_CHECK: '1',
+        CDK_CONTEXT_JSON: JSON.stringify({ 'tollgate:functionCode': { prebuilt: evil() } }),
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expectPackagedAssets(outdir);
+    }, 60_000);
+  });
+
+  it('refuses at synth a prebuilt function whose files are not those the package was built with', async () => {
+    const file = join(installed, 'dist', 'functions', 'authorizer', 'index.mjs');
+    const original = readFileSync(file);
+    writeFileSync(file, 'export const handler = async () => ({ principalId: "x" });\n');
+    try {
+      const result = await synth({ upstreamUrl: UPSTREAM }, tempDir('cdk.out-'));
+      // The fixture reports an error at construction on stdout and exits 3.
+      expect(result.code).toBe(3);
+      expect(JSON.parse(result.stdout).message).toMatch(/functions\/authorizer\/index\.mjs is not the file the package was built with .*reinstall the package/);
+    } finally {
+      writeFileSync(file, original);
+    }
+    const extra = join(installed, 'dist', 'functions', 'token', 'extra.js');
+    writeFileSync(extra, '');
+    try {
+      const result = await synth({ upstreamUrl: UPSTREAM }, tempDir('cdk.out-'));
+      expect(result.code).toBe(3);
+      expect(JSON.parse(result.stdout).message).toMatch(
+        /functions\/token holds extra\.js, index\.mjs, index\.mjs\.map, not index\.mjs, index\.mjs\.map as built/,
+      );
+    } finally {
+      rmSync(extra);
+    }
+  }, 60_000);
 
   it('fails at construction with the ConfigError naming a bad setting', async () => {
     const result = await synth({ upstreamUrl: UPSTREAM, tokenTtlSeconds: 7200 }, tempDir('cdk.out-'));
