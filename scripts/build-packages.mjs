@@ -53,13 +53,15 @@
  *   dist/types/lib/index.d.ts must resolve inside dist/types, and the only packages they may
  *   name are the peer dependencies.
  *
+ * Each package also gets a copy of the repository's LICENSE (Apache-2.0) at its root.
+ *
  * Usage: `npm run build` (or `node scripts/build-packages.mjs`) builds all three;
  * `npm run build -- cli` (or `client`, `cdk`) builds only the one named, leaving the others'
  * dist alone, so the package tests can build in parallel without removing each other's files.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -434,7 +436,11 @@ try {
   const requested = process.argv.slice(2);
   const unknown = requested.filter((name) => !Object.hasOwn(BUILDERS, name));
   if (unknown.length > 0) throw new BuildError(`unknown package ${unknown.join(', ')}; choose from ${Object.keys(BUILDERS).join(', ')}`);
-  for (const name of requested.length > 0 ? requested : Object.keys(BUILDERS)) await BUILDERS[name]();
+  for (const name of requested.length > 0 ? requested : Object.keys(BUILDERS)) {
+    await BUILDERS[name]();
+    // The project's license, where npm looks for it (always packed; ignored by git as a copy).
+    copyFileSync(join(root, 'LICENSE'), join(root, 'packages', name, 'LICENSE'));
+  }
 } catch (error) {
   console.error(error instanceof BuildError ? `build-packages: ${error.message}` : error);
   process.exitCode = 1;

@@ -146,15 +146,16 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
     const paths = dryRun.files.map((file) => file.path).sort();
     const functions = Object.keys(Functions).flatMap((name) => [`dist/functions/${name}/index.mjs`, `dist/functions/${name}/index.mjs.map`]);
     expect(paths).toEqual(
-      expect.arrayContaining(['README.md', 'package.json', 'dist/index.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/lib/index.d.ts', ...functions]),
+      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/lib/index.d.ts', ...functions]),
     );
     // Exactly the seven functions' folders, each with its bundle and source map.
     expect(paths.filter((path) => path.startsWith('dist/functions/'))).toEqual([...functions].sort());
     for (const path of paths)
       expect(path).toMatch(
-        /^(package\.json|README\.md|dist\/index\.js|dist\/THIRD-PARTY-LICENSES\.txt|dist\/functions\/[a-z]+\/index\.mjs(\.map)?|dist\/types\/(lib|common)\/[a-z/-]+\.d\.ts)$/,
+        /^(LICENSE|package\.json|README\.md|dist\/index\.js|dist\/THIRD-PARTY-LICENSES\.txt|dist\/functions\/[a-z]+\/index\.mjs(\.map)?|dist\/types\/(lib|common)\/[a-z/-]+\.d\.ts)$/,
       );
     expect(packed.files.map((file) => file.path).sort()).toEqual(paths);
+    expect(readFileSync(join(app, 'node_modules', '@tollgate', 'cdk', 'LICENSE'), 'utf8')).toBe(readFileSync(join(REPO, 'LICENSE'), 'utf8'));
     console.info(`@tollgate/cdk tarball: ${packed.size} B packed, ${packed.unpackedSize} B unpacked, ${paths.length} files`);
   });
 

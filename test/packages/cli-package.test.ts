@@ -40,11 +40,12 @@ describe('@tollgate/cli, packed and installed into a fresh project', () => {
   /** The installed bin, run from the fixture project (no .local/state.json there). */
   const installed = (args: readonly string[], env: NodeJS.ProcessEnv = {}) => exec(bin, args, app, { TOLLGATE_URL: '', TOLLGATE_ADMIN_TOKEN: '', ...env });
 
-  it('packs only dist/*, package.json and README.md', async () => {
+  it('packs only dist/*, package.json, README.md and the LICENSE', async () => {
     const [dryRun] = JSON.parse(await ok('npm', ['pack', '--dry-run', '--json'], packageDir)) as [PackEntry];
     const paths = dryRun.files.map((file) => file.path).sort();
-    expect(paths).toEqual(['README.md', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/tollgate.js', 'package.json']);
+    expect(paths).toEqual(['LICENSE', 'README.md', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/tollgate.js', 'package.json']);
     expect(packed.files.map((file) => file.path).sort()).toEqual(paths);
+    expect(readFileSync(join(app, 'node_modules', '@tollgate', 'cli', 'LICENSE'), 'utf8')).toBe(readFileSync(join(REPO, 'LICENSE'), 'utf8'));
     console.info(`@tollgate/cli tarball: ${packed.size} B packed, ${packed.unpackedSize} B unpacked, ${paths.length} files`);
   });
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi } from '../../client/admin-api';
 import { bearerAuth } from '../../client/admin-auth';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { buildPackAndInstall, exec, ok, type PackEntry } from '../support/packed-package';
+import { buildPackAndInstall, exec, ok, REPO, type PackEntry } from '../support/packed-package';
 import { tempDirs } from '../support/temp-dirs';
 
 const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
@@ -99,12 +99,13 @@ describe('@tollgate/client, packed and installed into a fresh project', () => {
     await stack?.stop();
   });
 
-  it('packs only dist/*, package.json and README.md', async () => {
+  it('packs only dist/*, package.json, README.md and the LICENSE', async () => {
     const [dryRun] = JSON.parse(await ok('npm', ['pack', '--dry-run', '--json'], packageDir)) as [PackEntry];
     const paths = dryRun.files.map((file) => file.path).sort();
-    expect(paths).toEqual(expect.arrayContaining(['README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
-    for (const path of paths) expect(path).toMatch(/^(package\.json|README\.md|dist\/[^/]+\.(js|d\.ts))$/);
+    expect(paths).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
+    for (const path of paths) expect(path).toMatch(/^(LICENSE|package\.json|README\.md|dist\/[^/]+\.(js|d\.ts))$/);
     expect(packed.files.map((file) => file.path).sort()).toEqual(paths);
+    expect(readFileSync(join(app, 'node_modules', '@tollgate', 'client', 'LICENSE'), 'utf8')).toBe(readFileSync(join(REPO, 'LICENSE'), 'utf8'));
     console.info(`@tollgate/client tarball: ${packed.size} B packed, ${packed.unpackedSize} B unpacked, ${paths.length} files`);
   });
 
