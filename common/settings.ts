@@ -375,10 +375,7 @@ type Plain = Exclude<Descriptors, { readonly kind: 'custom' }>;
 /** The plain settings `npm start`'s config file may set. */
 export type LocalPlainSettingName = Extract<Plain, { readonly local: true }>['name'];
 
-/**
- * The values of the settings that need no reader of their own, as read: those with a
- * default always have one.
- */
+/** The values of the settings that need no reader of their own, as read: those with a default always have one. */
 export type PlainSettings = {
   readonly [D in Plain as D extends { readonly default: unknown } ? D['name'] : never]: SettingValue<D>;
 } & {

@@ -15,7 +15,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
-import { Defaults } from '../common/defaults';
+import { Defaults, Limits } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
@@ -111,8 +111,6 @@ export interface LocalStack {
 }
 
 const TABLE_PREFIX = 'tollgate-local-';
-/** The authorizer's lower bound for its ring refresh. */
-const LOCAL_RING_REFRESH_SECONDS = 5;
 /** How often the local rotation schedule sends `step` unless told otherwise. */
 const LOCAL_STEP_SECONDS = 5;
 const ROTATION_FUNCTION = 'tollgate-local-rotation';
@@ -205,8 +203,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.fallbackUsageKey]: fallbackKey.value,
       // Local time runs short: a rotation becomes active within seconds, not ten minutes,
       // and the authorizer learns the new key just as quickly.
-      [Env.keyRingRefreshSeconds]: String(LOCAL_RING_REFRESH_SECONDS),
-      [Env.pendingPublicationSeconds]: String(2 * LOCAL_RING_REFRESH_SECONDS),
+      [Env.keyRingRefreshSeconds]: String(Limits.keyRingRefreshSecondsMin),
+      [Env.pendingPublicationSeconds]: String(2 * Limits.keyRingRefreshSecondsMin),
       // Each setting reaches the functions under its descriptor's variable, encoded as the stack encodes it.
       ...Setting.settingsEnvironment({
         routes: options.routes,
