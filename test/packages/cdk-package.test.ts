@@ -146,7 +146,15 @@ describe('@tollgate/cdk, packed and installed into a fresh CDK app', () => {
     const paths = dryRun.files.map((file) => file.path).sort();
     const functions = Object.keys(Functions).flatMap((name) => [`dist/functions/${name}/index.mjs`, `dist/functions/${name}/index.mjs.map`]);
     expect(paths).toEqual(
-      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/lib/index.d.ts', ...functions]),
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'dist/index.js',
+        'dist/THIRD-PARTY-LICENSES.txt',
+        'dist/types/lib/index.d.ts',
+        ...functions,
+      ]),
     );
     // Exactly the seven functions' folders, each with its bundle and source map.
     expect(paths.filter((path) => path.startsWith('dist/functions/'))).toEqual([...functions].sort());
