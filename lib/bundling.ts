@@ -2,7 +2,7 @@
  * How every Tollgate function is bundled, in one place for the two builders that must agree:
  * CDK's `NodejsFunction` (`lib/function.ts`), which runs the local esbuild with these
  * settings, and whatever builds the same bundle without CDK (`@tollgate/cdk`'s prebuilt
- * functions in `scripts/build-packages.mjs`; the P5 benchmark; the test that checks which
+ * functions in `scripts/packages/cdk.mjs`; the P5 benchmark; the test that checks which
  * SDK clients the authorizer bundle imports). A prebuilt `index.mjs` is byte for byte the one
  * `cdk synth` bundles; its `index.mjs.map` differs in `sources` only, whose paths are relative
  * to the folder the map was written to (the package's `dist/functions/<name>/`, or CDK's

@@ -40,7 +40,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * - `{ source: root }`: each function's `entry` (`common/functions.ts`) under `root`, bundled
  *   at synth by `NodejsFunction` with the local esbuild and `lib/bundling.ts`'s settings;
  * - `{ prebuilt: dir }`: `dir/<function name>/index.mjs` (and its source map), bundled ahead
- *   of time with the same settings by `scripts/build-packages.mjs`, used as an asset as it is.
+ *   of time with the same settings by `scripts/packages/cdk.mjs`, used as an asset as it is.
  */
 export type FunctionCode = { readonly source: string } | { readonly prebuilt: string };
 
@@ -51,7 +51,7 @@ export type FunctionCode = { readonly source: string } | { readonly prebuilt: st
  * CDK context source (`cdk.json`, `cdk.context.json`, `~/.cdk.json`, `-c`, `CDK_CONTEXT_JSON`)
  * can express it, so nothing a JSON file holds can swap a function's code, the authorizer's
  * included. `@tollgate/cdk` does not even contain it: there {@link functionCode} is
- * {@link packagedCode}, and esbuild drops the rest as unreachable (`scripts/build-packages.mjs`
+ * {@link packagedCode}, and esbuild drops the rest as unreachable (`scripts/packages/cdk.mjs`
  * checks that it did).
  */
 const FUNCTION_CODE_OVERRIDE = Symbol('tollgate.functionCodeOverride');

@@ -68,55 +68,43 @@ export interface TollgateApiStackProps extends StackProps, TollgateApiProps {}
 
 /** The stateless half in a stack of its own, next to a {@link TollgateDataStack}. */
 export class TollgateApiStack extends Stack implements TollgateApiParts {
-  readonly gateway: Gateway;
-  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
-  readonly rotation: SigningKeyRotation;
-  readonly fanout: RevocationFanout;
-  readonly observability: Observability;
-  readonly metering: UsageMetering;
-  readonly issuer: string;
+  declare readonly gateway: Gateway;
+  declare readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  declare readonly rotation: SigningKeyRotation;
+  declare readonly fanout: RevocationFanout;
+  declare readonly observability: Observability;
+  declare readonly metering: UsageMetering;
+  declare readonly issuer: string;
 
   constructor(scope: Construct, id: string, props: TollgateApiStackProps) {
     super(scope, id, { description: 'Tollgate: API, authorizer, token functions, rotation (stateless)', ...props });
     // Built directly in the stack, not in a child construct, so the stack's logical ids and
     // construct paths are those of every earlier deploy.
-    ({
-      gateway: this.gateway,
-      functions: this.functions,
-      rotation: this.rotation,
-      fanout: this.fanout,
-      observability: this.observability,
-      metering: this.metering,
-      issuer: this.issuer,
-    } = buildApi(this, props));
+    Object.assign(this, buildApi(this, props));
   }
 }
 
 /** The stateless half as a construct in any stack, for tables made elsewhere (a {@link TokenData}). */
 export class TollgateApi extends Construct implements TollgateApiParts {
-  readonly gateway: Gateway;
-  readonly functions: { readonly [K in FunctionName]: TollgateFunction };
-  readonly rotation: SigningKeyRotation;
-  readonly fanout: RevocationFanout;
-  readonly observability: Observability;
-  readonly metering: UsageMetering;
-  readonly issuer: string;
+  declare readonly gateway: Gateway;
+  declare readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  declare readonly rotation: SigningKeyRotation;
+  declare readonly fanout: RevocationFanout;
+  declare readonly observability: Observability;
+  declare readonly metering: UsageMetering;
+  declare readonly issuer: string;
 
   constructor(scope: Construct, id: string, props: TollgateApiProps) {
     super(scope, id);
-    ({
-      gateway: this.gateway,
-      functions: this.functions,
-      rotation: this.rotation,
-      fanout: this.fanout,
-      observability: this.observability,
-      metering: this.metering,
-      issuer: this.issuer,
-    } = buildApi(this, props));
+    Object.assign(this, buildApi(this, props));
   }
 }
 
-/** Builds the stateless half into `scope` (a stack or a construct) and adds its outputs there. */
+/**
+ * Builds the stateless half into `scope` (a stack or a construct) and adds its outputs there.
+ * The two classes above `Object.assign` the result to themselves: their `declare`d fields emit
+ * no initialiser, and `implements TollgateApiParts` keeps their list in step with this type.
+ */
 function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
   const { config, tables } = props;
   const settings = functionSettings(config);
