@@ -212,7 +212,7 @@ describe('readConfig', () => {
 
 describe('invalid configuration fails synth naming the setting', () => {
   const cases: ReadonlyArray<readonly [string, Partial<Record<SettingName, unknown>>, RegExp]> = [
-    ['missing upstreamUrl', { upstreamUrl: undefined }, /upstreamUrl is required/],
+    ['missing upstreamUrl', { upstreamUrl: undefined }, /upstreamUrl is required unless services is given: -c upstreamUrl=https:\/\/… on the CDK command line/],
     ['non-https upstreamUrl', { upstreamUrl: 'http://up.example.com' }, /upstreamUrl must use https/],
     ['malformed upstreamUrl', { upstreamUrl: 'up.example.com/x' }, /upstreamUrl must be an absolute URL/],
     ['upstreamUrl with a query', { upstreamUrl: 'https://up.example.com/?a=1' }, /upstreamUrl must not carry a query/],
