@@ -69,6 +69,7 @@ describe('readConfig: services', () => {
       /same audience as an earlier service/,
     ],
     ['a bad name', { services: [{ ...SERVICES[0], name: 'Billing' }] }, /name must be 1–32 lower-case/],
+    ['a service without a name, by its index alone', { services: [{ ...SERVICES[0], name: undefined }] }, /services \[0\] name must be 1–32 lower-case/],
     ['an unknown field', { services: [{ ...SERVICES[0], upstream: 'x' }] }, /unknown field "upstream"/],
     ['a bad rule', { services: [{ ...SERVICES[0], routes: [{ method: 'GET', path: 'x', scopes: [] }] }] }, /\(billing\) routes\s?\[0\].*path must start/],
     ['a bad scope', { services: [{ ...SERVICES[0], scopes: ['has space'] }] }, /scopes must be an array of scope tokens/],
