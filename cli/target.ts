@@ -99,7 +99,10 @@ async function stackTarget(stackName: string, region: string | undefined, deps: 
   const stack = await describeStack(client, stackName, region);
   const outputs = new Map((stack.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
   const apiUrl = outputs.get(StackOutput.apiUrl);
-  if (!apiUrl) throw new UsageError(`stack ${stackName} has no ${StackOutput.apiUrl} output; is it a Tollgate stack?`);
+  if (!apiUrl)
+    throw new UsageError(
+      `stack ${stackName} has no ${StackOutput.apiUrl} output; is it a Tollgate stack? (A Tollgate construct built with outputs: false adds no outputs, and --stack cannot operate it.)`,
+    );
   // The API's region (a stack output) is what SigV4 must name; the client's region is the fallback.
   const signingRegion = outputs.get(StackOutput.region) || region || (await client.config.region());
   const auth = sigV4Auth({ region: signingRegion, credentials: deps.credentials() });

@@ -86,25 +86,26 @@ export function servicesProblem(value: unknown): string | undefined {
 function serviceProblem(service: unknown, count: number): string | undefined {
   if (typeof service !== 'object' || service === null || Array.isArray(service)) return 'must be an object {name, pathPrefix, …}';
   const s = service as Record<string, unknown>;
-  const label = `(${typeof s.name === 'string' ? s.name : String(s.name)})`;
+  // A service without a name is named by its index alone.
+  const label = s.name === undefined ? '' : `(${typeof s.name === 'string' ? s.name : String(s.name)}) `;
   const unknown = Object.keys(s).filter((k) => !FIELDS.includes(k));
-  if (unknown.length) return `${label} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}; the fields are ${FIELDS.join(', ')}`;
-  if (typeof s.name !== 'string' || !SERVICE_NAME.test(s.name)) return `${label} name must be 1–32 lower-case letters, digits or "-", starting with a letter`;
+  if (unknown.length) return `${label}has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}; the fields are ${FIELDS.join(', ')}`;
+  if (typeof s.name !== 'string' || !SERVICE_NAME.test(s.name)) return `${label}name must be 1–32 lower-case letters, digits or "-", starting with a letter`;
   const prefixProblem = pathPrefixProblem(s.pathPrefix, count);
-  if (prefixProblem) return `${label} pathPrefix ${prefixProblem}`;
-  if (s.stripPrefix !== undefined && typeof s.stripPrefix !== 'boolean') return `${label} stripPrefix must be true or false`;
+  if (prefixProblem) return `${label}pathPrefix ${prefixProblem}`;
+  if (s.stripPrefix !== undefined && typeof s.stripPrefix !== 'boolean') return `${label}stripPrefix must be true or false`;
   // A service's audience is checked as the single-service form's `audience` setting is.
-  if (s.audience !== undefined && !(typeof s.audience === 'string' && audience.pattern.test(s.audience))) return `${label} audience ${audience.rule}`;
+  if (s.audience !== undefined && !(typeof s.audience === 'string' && audience.pattern.test(s.audience))) return `${label}audience ${audience.rule}`;
   if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl))
-    return `${label} upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
+    return `${label}upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
   if (s.routes !== undefined) {
     const routes = routeRulesProblem(s.routes);
-    if (routes) return `${label} routes${routes.startsWith('[') ? '' : ' '}${routes}`;
+    if (routes) return `${label}routes${routes.startsWith('[') ? '' : ' '}${routes}`;
   }
   if (s.unmatchedRoutes !== undefined && s.unmatchedRoutes !== 'deny' && s.unmatchedRoutes !== 'allow')
-    return `${label} unmatchedRoutes must be "deny" or "allow"`;
+    return `${label}unmatchedRoutes must be "deny" or "allow"`;
   if (s.scopes !== undefined && !(Array.isArray(s.scopes) && s.scopes.every((x) => typeof x === 'string' && SCOPE_TOKEN_PATTERN.test(x)))) {
-    return `${label} scopes must be an array of scope tokens (RFC 6749 §3.3)`;
+    return `${label}scopes must be an array of scope tokens (RFC 6749 §3.3)`;
   }
   return undefined;
 }

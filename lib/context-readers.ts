@@ -61,7 +61,13 @@ export function text(read: Read, setting: SettingName, fallback: string | undefi
 export function httpsUrl(read: Read, setting: SettingName, required: boolean): string | undefined {
   const raw = present(read, setting);
   if (raw === undefined) {
-    if (required) throw new ConfigError(setting, `is required: pass it with -c ${setting}=https://…`);
+    // Read both from CDK context and from the `Tollgate` construct's settings: say where in each.
+    if (required) {
+      throw new ConfigError(
+        setting,
+        `is required unless services is given: -c ${setting}=https://… on the CDK command line, or settings.${setting} of the Tollgate construct`,
+      );
+    }
     return undefined;
   }
   if (typeof raw !== 'string' || !URL.canParse(raw)) throw new ConfigError(setting, `must be an absolute URL, got ${JSON.stringify(raw)}`);

@@ -10,6 +10,8 @@
  * - {@link readConfig}, {@link ConfigError}, {@link SETTINGS}: the settings, read and checked
  *   as the constructs do; {@link ConfigurationError}, which `ConfigError` extends, also refuses
  *   a key that is no setting.
+ * - {@link StackOutput}, {@link FUNCTION_NAME_OUTPUT}, {@link TABLE_NAME_OUTPUT}: the keys of the
+ *   stack outputs, which the CLI's `--stack` reads.
  */
 export { Tollgate, type TollgateProps, type TollgateSettings, type SettingValue } from './tollgate';
 export { TollgateApi, TollgateApiStack, TollgateDataStack, type TollgateApiParts, type TollgateApiProps, type TollgateApiStackProps } from './stacks';
@@ -18,15 +20,15 @@ export { readConfig } from './config';
 export type { Read } from './context-readers';
 export { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 export { ConfigurationError } from '../common/errors';
-export { TollgateFunction, type TollgateFunctionProps } from './function';
-export { Gateway, type GatewayProps } from './gateway';
-export { TokenAuthorizer } from './authorizer';
-export { TokenApi } from './token-api';
-export { SigningKeyRotation } from './rotation';
-export { RevocationFanout } from './fanout';
-export { LeakRateLimit, LeakResponse } from './leak-response';
-export { Observability } from './observability';
-export { UsageMetering } from './usage-metering';
+// The parts a TollgateApi is built of (`api.gateway`, `api.functions`…), as types only: their
+// constructors take Tollgate's internal wiring (each function's environment, the key ring,
+// one another), which no caller can supply, so `TollgateApi` is the unit to build.
+export type { TollgateFunction, TollgateFunctionProps } from './function';
+export type { Gateway, GatewayProps } from './gateway';
+export type { SigningKeyRotation } from './rotation';
+export type { RevocationFanout } from './fanout';
+export type { Observability } from './observability';
+export type { UsageMetering } from './usage-metering';
 export { StackOutput, FUNCTION_NAME_OUTPUT, TABLE_NAME_OUTPUT, type FunctionName } from '../common/functions';
 export type { TableKey } from '../common/tables';
 export type { ServiceDefinition } from '../common/services';

@@ -33,6 +33,7 @@ import type { FunctionName } from '../common/functions';
 import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
+import { NameLimit, tollgateName } from './physical-names';
 
 /** Counted by metric filters on the access log, not emitted by a function. */
 export const GATEWAY_AUTHORIZER_FAILURES = 'GatewayAuthorizerFailures';
@@ -227,7 +228,7 @@ export class Observability extends Construct {
       AggregateOn: 'Count',
     };
     return new CfnInsightRule(this, 'TopThrottledClients', {
-      ruleName: `${Stack.of(this).stackName}-top-throttled-clients`,
+      ruleName: tollgateName(this, 'top-throttled-clients', NameLimit.insightRule),
       ruleState: 'ENABLED',
       ruleBody: Stack.of(this).toJsonString(body),
     });
@@ -261,7 +262,7 @@ export class Observability extends Construct {
     props: ObservabilityProps,
     shared: { readonly authorizerFailures: IMetric; readonly throttled: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
   ): Dashboard {
-    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${Stack.of(this).stackName}-overview` });
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: tollgateName(this, 'overview', NameLimit.dashboard) });
     const decisions = Object.values(DecisionOutcome).map((outcome) =>
       tollgateMetric('decision', 'Sum', { dimensions: { [MetricDimension.outcome]: outcome }, label: outcome }),
     );

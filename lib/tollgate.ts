@@ -11,6 +11,7 @@ import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { readConfig } from './config';
 import { TokenData } from './data';
+import { namedTollgate } from './physical-names';
 import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 import { TollgateApi } from './stacks';
 
@@ -52,6 +53,7 @@ export class Tollgate extends Construct {
 
   constructor(scope: Construct, id: string, props: TollgateProps) {
     super(scope, id);
+    namedTollgate(this);
     const settings: Readonly<Record<string, unknown>> = props.settings;
     const unknown = Object.keys(settings).filter((name) => !(SETTINGS as readonly string[]).includes(name));
     if (unknown.length > 0) throw unknownSettings(unknown);

@@ -22,6 +22,7 @@ import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
 import { tollgateMetric } from './observability';
+import { NameLimit, tollgateName } from './physical-names';
 
 /** Metering this far behind the gateway makes quotas overshoot by minutes, not seconds. */
 export const METERING_LAG_ALARM_MS = 120_000;
@@ -79,7 +80,7 @@ export class UsageMetering extends Construct {
       AggregateOn: 'Count',
     };
     this.topClients = new CfnInsightRule(this, 'TopClients', {
-      ruleName: `${Stack.of(this).stackName}-top-clients`,
+      ruleName: tollgateName(this, 'top-clients', NameLimit.insightRule),
       ruleState: 'ENABLED',
       ruleBody: Stack.of(this).toJsonString(body),
     });

@@ -3,9 +3,10 @@
  * how the upstream tells requests from this stage, whose identity headers it may trust,
  * from anyone else's. Their PEM: `aws apigateway get-client-certificate`.
  */
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { CfnClientCertificate } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
+import { tollgateNamePrefix } from '../physical-names';
 
 /**
  * Generation 1 keeps the logical id the certificate had before generations existed, so a
@@ -16,7 +17,7 @@ import type { Construct } from 'constructs';
  */
 export function upstreamCertificate(scope: Construct, generation: number): CfnClientCertificate {
   const certificate = new CfnClientCertificate(scope, generation === 1 ? 'UpstreamCertificate' : `UpstreamCertificateGen${generation}`, {
-    description: `Tollgate ${Stack.of(scope).stackName}: upstream client certificate, generation ${generation}; the upstream must verify it before trusting the X-Tollgate-* headers`,
+    description: `Tollgate ${tollgateNamePrefix(scope)}: upstream client certificate, generation ${generation}; the upstream must verify it before trusting the X-Tollgate-* headers`,
   });
   certificate.applyRemovalPolicy(RemovalPolicy.RETAIN);
   return certificate;

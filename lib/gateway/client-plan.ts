@@ -9,6 +9,7 @@ import { ApiKey, type RestApi, type ThrottleSettings, type UsagePlan } from 'aws
 import type { Construct } from 'constructs';
 import { UsageNaming } from '../../common/names';
 import { KMS_TAG_APPLICATION_VALUE } from '../../common/tokens';
+import { NameLimit, tollgateName } from '../physical-names';
 import { fallbackUsageKeyValue } from '../usage-plans';
 
 export interface ClientPlan {
@@ -18,9 +19,12 @@ export interface ClientPlan {
   readonly fallbackKeyValue: string;
 }
 
-/** The default plan's name, by which the admin function finds it (its id would be a dependency cycle). */
-export function clientPlanName(scope: Construct): string {
-  return `${Stack.of(scope).stackName}-clients`;
+/**
+ * The default plan's name, by which the admin function finds it (its id would be a dependency
+ * cycle); `gateway` is the construct the plan is made in, and the one value serves both.
+ */
+export function clientPlanName(gateway: Construct): string {
+  return tollgateName(gateway, 'clients', NameLimit.usagePlan);
 }
 
 /** The plan on the API's stage, and the fallback key (a child of `scope`) in it. */
@@ -37,7 +41,7 @@ export function addClientPlan(scope: Construct, api: RestApi, throttle: Throttle
   const fallbackKeyValue = fallbackUsageKeyValue(Stack.of(scope).stackName, `${scope.node.path}/${fallbackKeyId}`);
   // Not tagged as Tollgate's; the admin function's explicit Denies (guardStackUsageResources) keep it from deleting or unbinding it.
   const fallbackKey = new ApiKey(scope, fallbackKeyId, {
-    apiKeyName: `${Stack.of(scope).stackName}-fallback-usage-key`,
+    apiKeyName: tollgateName(scope, 'fallback-usage-key', NameLimit.apiKey),
     description: 'Tollgate: usage key of clients without their own (registration failed or pending); they share its bucket',
     value: fallbackKeyValue,
     enabled: true,

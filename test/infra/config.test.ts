@@ -69,6 +69,7 @@ describe('readConfig: services', () => {
       /same audience as an earlier service/,
     ],
     ['a bad name', { services: [{ ...SERVICES[0], name: 'Billing' }] }, /name must be 1–32 lower-case/],
+    ['a service without a name, by its index alone', { services: [{ ...SERVICES[0], name: undefined }] }, /services \[0\] name must be 1–32 lower-case/],
     ['an unknown field', { services: [{ ...SERVICES[0], upstream: 'x' }] }, /unknown field "upstream"/],
     ['a bad rule', { services: [{ ...SERVICES[0], routes: [{ method: 'GET', path: 'x', scopes: [] }] }] }, /\(billing\) routes\s?\[0\].*path must start/],
     ['a bad scope', { services: [{ ...SERVICES[0], scopes: ['has space'] }] }, /scopes must be an array of scope tokens/],
@@ -212,7 +213,7 @@ describe('readConfig', () => {
 
 describe('invalid configuration fails synth naming the setting', () => {
   const cases: ReadonlyArray<readonly [string, Partial<Record<SettingName, unknown>>, RegExp]> = [
-    ['missing upstreamUrl', { upstreamUrl: undefined }, /upstreamUrl is required/],
+    ['missing upstreamUrl', { upstreamUrl: undefined }, /upstreamUrl is required unless services is given: -c upstreamUrl=https:\/\/… on the CDK command line/],
     ['non-https upstreamUrl', { upstreamUrl: 'http://up.example.com' }, /upstreamUrl must use https/],
     ['malformed upstreamUrl', { upstreamUrl: 'up.example.com/x' }, /upstreamUrl must be an absolute URL/],
     ['upstreamUrl with a query', { upstreamUrl: 'https://up.example.com/?a=1' }, /upstreamUrl must not carry a query/],

@@ -41,7 +41,10 @@ describe('the Tollgate construct in a stack of the caller', () => {
   it('checks the settings as the app does: a bad one throws a ConfigError naming it', () => {
     expect(() => ownStack({ upstreamUrl: UPSTREAM, tokenTtlSeconds: 7200 })).toThrow(ConfigError);
     expect(() => ownStack({ upstreamUrl: UPSTREAM, tokenTtlSeconds: 7200 })).toThrow(/tokenTtlSeconds must be a whole number from 60 to 3600/);
-    expect(() => ownStack({})).toThrow(/upstreamUrl is required/);
+    // Advice for both ways in: the CDK command line and this construct's settings.
+    expect(() => ownStack({})).toThrow(
+      'upstreamUrl is required unless services is given: -c upstreamUrl=https://… on the CDK command line, or settings.upstreamUrl of the Tollgate construct',
+    );
   });
 
   /** What the construct throws for these settings. */

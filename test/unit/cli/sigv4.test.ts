@@ -146,7 +146,11 @@ describe('--stack', () => {
   it('refuses a stack without the ApiUrl output', async () => {
     delete outputs[StackOutput.apiUrl];
     const result = await onStack(['signing-keys', 'status']);
-    expect(result).toMatchObject({ code: 2, stderr: 'tollgate: stack tollgate-prod has no ApiUrl output; is it a Tollgate stack?\n' });
+    expect(result).toMatchObject({
+      code: 2,
+      stderr:
+        'tollgate: stack tollgate-prod has no ApiUrl output; is it a Tollgate stack? (A Tollgate construct built with outputs: false adds no outputs, and --stack cannot operate it.)\n',
+    });
   });
 });
 

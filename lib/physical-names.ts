@@ -1,0 +1,64 @@
+/**
+ * The physical names of one Tollgate's named resources (dashboard, Contributor Insights
+ * rules, default usage plan, fallback usage key). Built in a stack of its own
+ * (`TollgateApiStack`) a Tollgate is named by the stack, as every earlier deploy was; built
+ * inside a construct (`Tollgate`, `TollgateApi`) it is named by the stack and that
+ * construct's path, so two Tollgates in one stack do not fight over one name: CloudFormation
+ * refuses the second dashboard or rule of a name, and two plans of one name would leave the
+ * admin function, which finds its plan by name, registering keys with either.
+ */
+import { createHash } from 'node:crypto';
+import { Stack, Token } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+
+/** The constructs that each hold one whole Tollgate (see {@link namedTollgate}). */
+const WHOLE_TOLLGATES = new WeakSet<Construct>();
+
+/**
+ * Marks `construct` as holding one whole Tollgate, so that the parts built below it are named
+ * by its path (`Orders-Auth`) rather than by that of the construct holding the parts (`Orders-Auth-Api`).
+ */
+export function namedTollgate(construct: Construct): void {
+  WHOLE_TOLLGATES.add(construct);
+}
+
+/**
+ * The prefix of the names of the Tollgate that `part` belongs to: `part` is one of the
+ * constructs built side by side in the Tollgate's scope (the gateway, observability, metering).
+ */
+export function tollgateNamePrefix(part: Construct): string {
+  const stack = Stack.of(part);
+  const scope = part.node.scope;
+  if (scope === undefined || scope === stack) return stack.stackName;
+  const scopes = scope.node.scopes;
+  const below = scopes.slice(scopes.indexOf(stack) + 1);
+  const whole = below.findIndex((construct) => WHOLE_TOLLGATES.has(construct));
+  const path = (whole >= 0 ? below.slice(0, whole + 1) : below).map((construct) => construct.node.id);
+  return `${stack.stackName}-${path.join('-')}`;
+}
+
+/**
+ * `part`'s Tollgate's name for a resource: `<prefix>-<suffix>`, kept to `maxLength` and to
+ * letters, digits and hyphens (a CloudWatch dashboard's name allows only these and `_`). A
+ * name that had to be shortened or cleaned ends in a digest of the full one, so two
+ * Tollgates whose paths differ keep different names.
+ */
+export function tollgateName(part: Construct, suffix: string, maxLength: number): string {
+  const full = `${tollgateNamePrefix(part)}-${suffix}`;
+  if (Token.isUnresolved(full)) return full;
+  const clean = full.replace(/[^A-Za-z0-9-]/g, '');
+  if (clean === full && full.length <= maxLength) return full;
+  const digest = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  const tail = `-${digest}-${suffix}`;
+  return `${clean.slice(0, clean.length - suffix.length - 1).slice(0, maxLength - tail.length)}${tail}`;
+}
+
+/** The longest names the services take. The usage plan and API key limits are not documented; 128 keeps them in line. */
+export const NameLimit = {
+  /** CloudWatch PutDashboard: 1 to 255 characters of A-Z, a-z, 0-9, `-` and `_`. */
+  dashboard: 255,
+  /** CloudWatch PutInsightRule `RuleName`: 1 to 128 printable ASCII characters. */
+  insightRule: 128,
+  usagePlan: 128,
+  apiKey: 128,
+} as const;

@@ -1,0 +1,146 @@
+/**
+ * The physical names of Tollgate's resources (`lib/physical-names.ts`): two Tollgates in one
+ * stack (the second with `outputs: false`, as packages/cdk/README.md allows) must both deploy,
+ * so no two resources of a type may share a name, and each admin function must find its own
+ * usage plan by name. The two-stack app keeps the names it always had.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { Env } from '../../common/names';
+import { Tollgate, TollgateApi, TokenData, readConfig } from '../../lib/index';
+import { NameLimit, tollgateName } from '../../lib/physical-names';
+import { buildApp, testApp, UPSTREAM } from './app';
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
+/**
+ * `…Name` properties that name no resource of the account: names unique only within their
+ * parent (each Tollgate has its own REST API), labels, and the metrics an alarm watches.
+ * API Gateway tells REST APIs by id, and takes any number of one name.
+ */
+const NOT_IDENTIFIERS: ReadonlySet<string> = new Set([
+  'AWS::ApiGateway::Stage StageName',
+  'AWS::ApiGateway::Authorizer Name',
+  'AWS::ApiGateway::Model Name',
+  'AWS::ApiGateway::RestApi Name',
+  'AWS::CloudWatch::Alarm MetricName',
+  'AWS::SNS::Topic DisplayName',
+]);
+
+/** Every literal `…Name` property of every resource, as `<type> <property>` → name → logical ids. */
+function physicalNames(resources: Record<string, Resource>): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+      const kind = `${resource.Type} ${key}`;
+      if (!key.endsWith('Name') || typeof value !== 'string' || NOT_IDENTIFIERS.has(kind)) continue;
+      const named = `${kind} = ${value}`;
+      names.set(named, [...(names.get(named) ?? []), logicalId]);
+    }
+  }
+  return names;
+}
+
+function twoInOneStack() {
+  const app = testApp();
+  const stack = new Stack(app, 'Orders');
+  new Tollgate(stack, 'Auth', { settings: { upstreamUrl: UPSTREAM } });
+  new Tollgate(stack, 'Billing', { settings: { upstreamUrl: 'https://billing.example.com' }, outputs: false });
+  return { app, stack, resources: Template.fromStack(stack).toJSON().Resources as Record<string, Resource> };
+}
+
+const byType = (resources: Record<string, Resource>, type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+/** Which of the two Tollgates a resource belongs to: its logical id starts with the construct's id. */
+const tollgateOf = ([logicalId]: [string, Resource]) => ['Auth', 'Billing'].find((id) => logicalId.startsWith(id));
+
+describe('physical names', () => {
+  it('differ between two Tollgates in one stack, for every named resource', () => {
+    const { resources } = twoInOneStack();
+    const names = physicalNames(resources);
+    const shared = [...names].filter(([, ids]) => ids.length > 1);
+    expect(shared).toEqual([]);
+    // The names the README's two-Tollgate stack used to give both.
+    expect([...names.keys()]).toEqual(
+      expect.arrayContaining([
+        'AWS::CloudWatch::Dashboard DashboardName = Orders-Auth-overview',
+        'AWS::CloudWatch::Dashboard DashboardName = Orders-Billing-overview',
+        'AWS::CloudWatch::InsightRule RuleName = Orders-Billing-top-clients',
+        'AWS::CloudWatch::InsightRule RuleName = Orders-Billing-top-throttled-clients',
+        'AWS::ApiGateway::UsagePlan UsagePlanName = Orders-Billing-clients',
+      ]),
+    );
+  });
+
+  it('give each admin function the name of its own Tollgate’s usage plan', () => {
+    const { resources } = twoInOneStack();
+    const plans = new Map(byType(resources, 'AWS::ApiGateway::UsagePlan').map((plan) => [tollgateOf(plan), plan[1].Properties?.UsagePlanName]));
+    const planNameOf = ([, fn]: [string, Resource]) =>
+      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[Env.defaultUsagePlanName];
+    const admins = byType(resources, 'AWS::Lambda::Function').filter((fn) => planNameOf(fn) !== undefined);
+    expect(admins.map(tollgateOf).sort()).toEqual(['Auth', 'Billing']);
+    expect(new Set(plans.values()).size).toBe(2);
+    for (const admin of admins) {
+      expect(planNameOf(admin)).toBe(plans.get(tollgateOf(admin)));
+    }
+  });
+
+  it('are the stack’s own in the two-stack app, as every earlier deploy had them', () => {
+    const names = [...physicalNames(Template.fromStack(buildApp().api).toJSON().Resources).keys()];
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'AWS::CloudWatch::Dashboard DashboardName = Tollgate-overview',
+        'AWS::CloudWatch::InsightRule RuleName = Tollgate-top-clients',
+        'AWS::CloudWatch::InsightRule RuleName = Tollgate-top-throttled-clients',
+        'AWS::ApiGateway::UsagePlan UsagePlanName = Tollgate-clients',
+      ]),
+    );
+  });
+
+  it('name a TollgateApi made in a stack of tables by its path', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Orders');
+    const data = new TokenData(stack, 'Data');
+    new TollgateApi(stack, 'Edge', { config: readConfig((setting) => (setting === 'upstreamUrl' ? UPSTREAM : undefined)), tables: data.tables });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Orders-Edge-overview' });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: 'Orders-Edge-clients' });
+  });
+
+  it('stay within the services’ limits and characters for a long path, and still differ', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S'.repeat(120));
+    const names = ['One', 'Two'].map((id) => {
+      const tollgate = new Tollgate(stack, `${id} with spaces`.padEnd(200, 'x'), { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+      return tollgateName(tollgate.api.observability, 'top-throttled-clients', NameLimit.insightRule);
+    });
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9-]{1,128}$/);
+    expect(names[0]).not.toBe(names[1]);
+    expect(names[0]).toMatch(/-[0-9a-f]{8}-top-throttled-clients$/);
+  });
+
+  const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+  it.runIf(cfnLint.status === 0)(
+    'pass cfn-lint’s unique-identifier check (E3019) with two Tollgates in one stack',
+    () => {
+      const { app, stack } = twoInOneStack();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-names-'));
+      try {
+        const file = path.join(dir, 'Orders.template.json');
+        fs.writeFileSync(file, JSON.stringify(app.synth().getStackByName(stack.stackName).template));
+        const result = spawnSync('cfn-lint', ['--format', 'json', '--regions', 'eu-west-1', '--include-checks', 'E3019', '--', file], { encoding: 'utf8' });
+        const findings = JSON.parse(result.stdout) as { Rule: { Id: string }; Message: string }[];
+        expect(findings.filter((finding) => finding.Rule.Id === 'E3019').map((finding) => finding.Message)).toEqual([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
