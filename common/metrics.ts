@@ -5,8 +5,14 @@
  * watches, because CloudWatch identifies a metric by namespace + name + the exact set of
  * dimensions.
  *
- * Dimensions: Powertools Metrics adds `service` (= `POWERTOOLS_SERVICE_NAME`, which the
- * stack sets to {@link serviceName} of the function) to every metric. Emit each metric
+ * Dimensions: Powertools Metrics adds `service` to every metric: the function's
+ * `POWERTOOLS_SERVICE_NAME` ({@link serviceNameFrom}), which the stack sets to
+ * `<deployment>-<function>` (`TollgateFunction.serviceName`, e.g. `Tollgate-authorizer`, or
+ * `Orders-Auth-authorizer` for a `Tollgate` construct `Auth` in stack `Orders`). The
+ * deployment is part of the value because every Tollgate in an account and Region writes to
+ * one namespace: with the function alone, staging's failures would fire prod's alarms and
+ * each dashboard would sum both. The alarms and dashboard read the value from the same
+ * `TollgateFunction`, so they always watch what their own functions emit. Emit each metric
  * with exactly the dimensions listed in {@link MetricDimensions}; a metric that needs an
  * extra dimension (`outcome`) is emitted as a single metric (`metrics.singleMetric()`), so
  * the extra dimension does not leak onto the other metrics of the same flush.
@@ -119,7 +125,23 @@ export const MetricDimensions: { readonly [K in keyof typeof Metric]?: readonly 
   deniedRequests: [MetricDimension.reason],
 };
 
-/** `POWERTOOLS_SERVICE_NAME` of a deployed function, and so its metrics' `service` dimension. */
+/** Powertools' variable for the `service` of logs and metrics; the stack sets it per function. */
+export const SERVICE_NAME_ENV = 'POWERTOOLS_SERVICE_NAME';
+
+/**
+ * The `service` of a function no deployment named (tests, benchmarks, local mode), and so of
+ * its metrics. A deployed function's is `<deployment>-<function>` ({@link serviceNameFrom}).
+ */
 export function serviceName(fn: FunctionName): string {
   return `tollgate-${fn}`;
+}
+
+/**
+ * The `service` a function logs and emits its metrics with, read once at cold start:
+ * `POWERTOOLS_SERVICE_NAME` as the stack set it, else {@link serviceName}. Handlers pass it to
+ * `Logger` and `Metrics` explicitly, because Powertools prefers an explicit `serviceName` to
+ * the variable: a constant there would put every deployment's metrics in one series again.
+ */
+export function serviceNameFrom(env: Readonly<Record<string, string | undefined>>, fn: FunctionName): string {
+  return env[SERVICE_NAME_ENV]?.trim() || serviceName(fn);
 }

@@ -20,11 +20,12 @@ import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable } from 'constructs';
+import { SERVICE_NAME_ENV } from '../common/metrics';
 import { METRICS_NAMESPACE } from '../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
-import { serviceName } from '../common/metrics';
 import { Tables, type TableKey } from '../common/tables';
 import { LAMBDA_BUNDLING } from './bundling';
+import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
 
 /** What DynamoDB needs of the caller on the tables' customer-managed key (as CDK's own table grants). */
@@ -134,10 +135,22 @@ export class TollgateFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly role: Role;
   readonly functionName: FunctionName;
+  /**
+   * The `service` of its logs and of its metrics' `service` dimension, set as its
+   * `POWERTOOLS_SERVICE_NAME`: `<deployment>-<function>`, the deployment named as its other
+   * physical names are (`lib/physical-names.ts`: `Tollgate-rotation` in the `Tollgate` stack,
+   * `Orders-Auth-rotation` for a `Tollgate` construct `Auth` in stack `Orders`). Every
+   * Tollgate in an account and Region emits to one namespace, so this is what keeps one
+   * deployment's metrics out of another's alarms; the alarms and dashboard read it from here
+   * (`tollgateMetric`), so they watch exactly what the function emits.
+   */
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: TollgateFunctionProps) {
     super(scope, id);
     this.functionName = props.name;
+    // `scope` is the part (authorizer, rotation…) built side by side in the Tollgate's scope.
+    this.serviceName = tollgateName(scope, props.name, NameLimit.serviceName);
     const spec: FunctionSpec = Functions[props.name];
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? (spec.auditLog ? RetentionDays.ONE_YEAR : RetentionDays.ONE_MONTH) });
     this.role = new Role(this, 'Role', {
@@ -174,7 +187,7 @@ export class TollgateFunction extends Construct {
       description: `Tollgate ${props.name}`,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: serviceName(props.name),
+        [SERVICE_NAME_ENV]: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         ...props.environment,

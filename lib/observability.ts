@@ -30,7 +30,7 @@ import type { ACCESS_LOG_FIELDS } from '../common/access-log';
 import { Defaults, SECONDS_PER_DAY } from '../common/defaults';
 import { METRICS_NAMESPACE } from '../common/names';
 import type { FunctionName } from '../common/functions';
-import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, serviceName } from '../common/metrics';
+import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension } from '../common/metrics';
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
 import { NameLimit, tollgateName } from './physical-names';
@@ -64,16 +64,26 @@ export interface ObservabilityProps {
   readonly revocationViewMaxStaleSeconds: number;
 }
 
-/** A Tollgate custom metric with exactly the dimensions its emitter uses. */
+/** The functions a metric may come from: each names the `service` its metrics carry. */
+export type MetricEmitters = { readonly [K in FunctionName]?: Pick<TollgateFunction, 'serviceName'> };
+
+/**
+ * A Tollgate custom metric with exactly the dimensions its emitter uses: `service` is the
+ * emitting function's own `serviceName` (its `POWERTOOLS_SERVICE_NAME`), so an alarm watches
+ * its own deployment's function and no other Tollgate's in the account and Region.
+ */
 export function tollgateMetric(
+  emitters: MetricEmitters,
   name: keyof typeof Metric,
   statistic: string,
   options: { readonly dimensions?: Readonly<Record<string, string>>; readonly period?: Duration; readonly label?: string } = {},
 ): CloudWatchMetric {
+  const emitter = emitters[METRIC_EMITTER[name]];
+  if (!emitter) throw new Error(`tollgateMetric: ${Metric[name]} is emitted by the ${METRIC_EMITTER[name]} function, which was not given`);
   return new CloudWatchMetric({
     namespace: METRICS_NAMESPACE,
     metricName: Metric[name],
-    dimensionsMap: { [MetricDimension.service]: serviceName(METRIC_EMITTER[name]), ...options.dimensions },
+    dimensionsMap: { [MetricDimension.service]: emitter.serviceName, ...options.dimensions },
     statistic,
     period: options.period ?? Duration.minutes(1),
     ...(options.label && { label: options.label }),
@@ -87,12 +97,13 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
+    const { functions } = props;
     this.alarmTopic = this.encryptedTopic();
     const accessLogs = props.gateway.accessLogs;
     const authorizerFailures = this.accessLogCount('AuthorizerFailureFilter', GATEWAY_AUTHORIZER_FAILURES, AUTHORIZER_ERROR_TYPES, accessLogs);
     const throttled = this.accessLogCount('ThrottledFilter', GATEWAY_THROTTLED_REQUESTS, THROTTLING_ERROR_TYPES, accessLogs);
     this.topThrottledClients(accessLogs);
-    const iteratorAge = props.functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
+    const iteratorAge = functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
     const dlqDepth = props.fanoutDlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const hourly = { period: Duration.hours(1) };
     const fiveMinutes = { period: Duration.minutes(5) };
@@ -123,12 +134,12 @@ export class Observability extends Construct {
         description: 'Stream records failed every fan-out retry: some revocations never reached the feed. Replay them from the DLQ.',
       }),
       rotationFailed: this.alarm('RotationFailed', {
-        metric: tollgateMetric('rotationFailed', 'Sum', hourly),
+        metric: tollgateMetric(functions, 'rotationFailed', 'Sum', hourly),
         threshold: 1,
         description: 'A signing-key rotation run failed; the ring is still valid and the next run retries. See the rotation function logs.',
       }),
       rotationOverdue: this.alarm('RotationOverdue', {
-        metric: tollgateMetric('activeKeyAgeSeconds', 'Maximum', hourly),
+        metric: tollgateMetric(functions, 'activeKeyAgeSeconds', 'Maximum', hourly),
         threshold: props.rotationIntervalDays * SECONDS_PER_DAY + ROTATION_OVERDUE_GRACE.toSeconds(),
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
@@ -137,42 +148,42 @@ export class Observability extends Construct {
         description: 'The active signing key is older than the rotation interval allows, or rotation has stopped reporting.',
       }),
       cacheFlushFailures: this.alarm('AuthorizerCacheFlushFailures', {
-        metric: tollgateMetric('cacheFlushFailures', 'Sum', fiveMinutes),
+        metric: tollgateMetric(functions, 'cacheFlushFailures', 'Sum', fiveMinutes),
         threshold: 1,
         // A failed flush does not fail the record, so nothing else (DLQ, iterator age) shows it.
         description:
           "The fan-out could not flush the stage's authorizer cache: revoked tokens stay accepted until their cached decision expires (authorizerCacheTtlSeconds), not within 2 s. See the fan-out function logs (IAM, API Gateway throttling).",
       }),
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
-        metric: tollgateMetric('revocationFeedReadFailures', 'Sum', fiveMinutes),
+        metric: tollgateMetric(functions, 'revocationFeedReadFailures', 'Sum', fiveMinutes),
         threshold: 1,
         description:
           'Authorizers failed to read the revocation feed: they decide on a stale view, and answer 503 for every token once it is older than revocationViewMaxStaleSeconds. See the authorizer function logs.',
       }),
       revocationViewStale: this.alarm('RevocationViewStale', {
-        metric: tollgateMetric('revocationViewAgeMs', 'Maximum', { period: Duration.minutes(1) }),
+        metric: tollgateMetric(functions, 'revocationViewAgeMs', 'Maximum', { period: Duration.minutes(1) }),
         // Half the bound: time to act before authorizers start answering 503.
         threshold: (props.revocationViewMaxStaleSeconds * 1000) / 2,
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: `An authorizer decided on a revocation view older than half of revocationViewMaxStaleSeconds (${props.revocationViewMaxStaleSeconds} s): it cannot read the feed (DynamoDB). At the full bound it answers 503 for every token until the feed is readable again (docs/revocation.md, "Outages").`,
       }),
       keysExpiring: this.alarm('ApiKeysExpiring', {
-        metric: tollgateMetric('keysExpiring', 'Maximum', hourly),
+        metric: tollgateMetric(functions, 'keysExpiring', 'Maximum', hourly),
         threshold: 1,
         description: 'Active API keys expire within expiryWarningDays: roll them (tollgate keys roll) before clients lose access.',
       }),
       leakSignatureFailures: this.alarm('LeakSignatureFailures', {
-        metric: tollgateMetric('leakSignatureFailures', 'Sum', fiveMinutes),
+        metric: tollgateMetric(functions, 'leakSignatureFailures', 'Sum', fiveMinutes),
         threshold: LEAK_SIGNATURE_FAILURES_ALARM,
         description: `POST /secret-scanning/github refused ${LEAK_SIGNATURE_FAILURES_ALARM} or more reports for their signature in 5 minutes: forged reports, or GitHub's key list unreadable (see the leak function logs: reason per refusal).`,
       }),
       leakVolume: this.alarm('LeakVolume', {
-        metric: tollgateMetric('leakedKeys', 'Sum', hourly),
+        metric: tollgateMetric(functions, 'leakedKeys', 'Sum', hourly),
         threshold: LEAK_VOLUME_ALARM_PER_HOUR,
         description: `${LEAK_VOLUME_ALARM_PER_HOUR} or more live API keys were reported leaked within an hour (and revoked, unless their client chose notify): a mass leak. The KeyLeaked events and the leak function's audit lines name each key and where it was found.`,
       }),
       upstreamCertificateExpiring: this.alarm('UpstreamCertificateExpiring', {
-        metric: tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', hourly),
+        metric: tollgateMetric(functions, 'upstreamCertificateSecondsLeft', 'Minimum', hourly),
         threshold: Defaults.upstreamCertificateWarningDays * SECONDS_PER_DAY,
         comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
         // Silence is RotationOverdue's to report (every step emits both), and a failed read is a RotationFailed.
@@ -263,10 +274,10 @@ export class Observability extends Construct {
     shared: { readonly authorizerFailures: IMetric; readonly throttled: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
   ): Dashboard {
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: tollgateName(this, 'overview', NameLimit.dashboard) });
-    const decisions = Object.values(DecisionOutcome).map((outcome) =>
-      tollgateMetric('decision', 'Sum', { dimensions: { [MetricDimension.outcome]: outcome }, label: outcome }),
-    );
     const { gateway, functions } = props;
+    const decisions = Object.values(DecisionOutcome).map((outcome) =>
+      tollgateMetric(functions, 'decision', 'Sum', { dimensions: { [MetricDimension.outcome]: outcome }, label: outcome }),
+    );
     dashboard.addWidgets(
       new TextWidget({
         markdown: '# Tollgate\nAlarms notify the stack output **AlarmTopicArn**. Rotation: open the **RotationFunctionName** function.',
@@ -277,22 +288,22 @@ export class Observability extends Construct {
     dashboard.addWidgets(
       graph('Authorizer decisions by outcome', decisions),
       graph('Authorizer latency (ms)', [
-        tollgateMetric('authorizerLatencyMs', 'p50', { label: 'p50' }),
-        tollgateMetric('authorizerLatencyMs', 'p99', { label: 'p99' }),
+        tollgateMetric(functions, 'authorizerLatencyMs', 'p50', { label: 'p50' }),
+        tollgateMetric(functions, 'authorizerLatencyMs', 'p99', { label: 'p99' }),
         functions.authorizer.fn.metricDuration({ statistic: 'p99', label: 'Lambda duration p99' }),
       ]),
       graph('Revocation view age (ms) and feed read failures', [
-        tollgateMetric('revocationViewAgeMs', 'p99', { label: 'view age p99' }),
-        tollgateMetric('revocationViewAgeMs', 'Maximum', { label: 'view age max' }),
-        tollgateMetric('revocationFeedReadFailures', 'Sum', { label: 'feed read failures' }),
+        tollgateMetric(functions, 'revocationViewAgeMs', 'p99', { label: 'view age p99' }),
+        tollgateMetric(functions, 'revocationViewAgeMs', 'Maximum', { label: 'view age max' }),
+        tollgateMetric(functions, 'revocationFeedReadFailures', 'Sum', { label: 'feed read failures' }),
       ]),
     );
     dashboard.addWidgets(
       graph('Fan-out iterator age (ms) and DLQ depth', [shared.iteratorAge, shared.dlqDepth]),
       graph('Fan-out: revocations, lag and cache flushes', [
-        tollgateMetric('revocationsFannedOut', 'Sum', { label: 'revocations fanned out' }),
-        tollgateMetric('revocationFanoutLagMs', 'p99', { label: 'write → feed lag p99 (ms)' }),
-        tollgateMetric('cacheFlushFailures', 'Sum', { label: 'cache flush failures' }),
+        tollgateMetric(functions, 'revocationsFannedOut', 'Sum', { label: 'revocations fanned out' }),
+        tollgateMetric(functions, 'revocationFanoutLagMs', 'p99', { label: 'write → feed lag p99 (ms)' }),
+        tollgateMetric(functions, 'cacheFlushFailures', 'Sum', { label: 'cache flush failures' }),
         functions.fanout.fn.metricErrors({ label: 'fan-out errors' }),
       ]),
       graph('Gateway', [
@@ -305,29 +316,29 @@ export class Observability extends Construct {
     );
     dashboard.addWidgets(
       graph('Rotation outcome', [
-        tollgateMetric('rotationSucceeded', 'Sum', { period: Duration.hours(1), label: 'succeeded' }),
-        tollgateMetric('rotationFailed', 'Sum', { period: Duration.hours(1), label: 'failed' }),
+        tollgateMetric(functions, 'rotationSucceeded', 'Sum', { period: Duration.hours(1), label: 'succeeded' }),
+        tollgateMetric(functions, 'rotationFailed', 'Sum', { period: Duration.hours(1), label: 'failed' }),
       ]),
       new SingleValueWidget({
         title: 'Signing key, API key and certificate hygiene',
         width: 8,
         metrics: [
-          tollgateMetric('activeKeyAgeSeconds', 'Maximum', { period: Duration.hours(1), label: 'active key age (s)' }),
-          tollgateMetric('keysExpiring', 'Maximum', { period: Duration.hours(1), label: 'API keys expiring' }),
-          tollgateMetric('keysStale', 'Maximum', { period: Duration.hours(1), label: 'API keys stale' }),
-          tollgateMetric('upstreamCertificateSecondsLeft', 'Minimum', { period: Duration.hours(1), label: 'upstream certificate left (s)' }),
+          tollgateMetric(functions, 'activeKeyAgeSeconds', 'Maximum', { period: Duration.hours(1), label: 'active key age (s)' }),
+          tollgateMetric(functions, 'keysExpiring', 'Maximum', { period: Duration.hours(1), label: 'API keys expiring' }),
+          tollgateMetric(functions, 'keysStale', 'Maximum', { period: Duration.hours(1), label: 'API keys stale' }),
+          tollgateMetric(functions, 'upstreamCertificateSecondsLeft', 'Minimum', { period: Duration.hours(1), label: 'upstream certificate left (s)' }),
         ],
       }),
       graph('Token issuance', [
-        tollgateMetric('tokensIssued', 'Sum', { label: 'issued' }),
-        tollgateMetric('issuanceErrors', 'Sum', { label: 'issuance errors' }),
+        tollgateMetric(functions, 'tokensIssued', 'Sum', { label: 'issued' }),
+        tollgateMetric(functions, 'issuanceErrors', 'Sum', { label: 'issuance errors' }),
         functions.token.fn.metricErrors({ label: 'token function errors' }),
       ]),
     );
     dashboard.addWidgets(
       graph('Leak response', [
-        tollgateMetric('leakedKeys', 'Sum', { label: 'live keys reported leaked' }),
-        tollgateMetric('leakSignatureFailures', 'Sum', { label: 'refused signatures' }),
+        tollgateMetric(functions, 'leakedKeys', 'Sum', { label: 'live keys reported leaked' }),
+        tollgateMetric(functions, 'leakSignatureFailures', 'Sum', { label: 'refused signatures' }),
         functions.leaks.fn.metricInvocations({ label: 'reports (invocations)' }),
         functions.leaks.fn.metricErrors({ label: 'leak function errors' }),
       ]),

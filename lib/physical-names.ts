@@ -1,6 +1,7 @@
 /**
  * The physical names of one Tollgate's named resources (dashboard, Contributor Insights
- * rules, default usage plan, fallback usage key). Built in a stack of its own
+ * rules, default usage plan, fallback usage key), and the `service` its functions log and
+ * emit their metrics with (`TollgateFunction.serviceName`). Built in a stack of its own
  * (`TollgateApiStack`) a Tollgate is named by the stack, as every earlier deploy was; built
  * inside a construct (`Tollgate`, `TollgateApi`) it is named by the stack and that
  * construct's path, so two Tollgates in one stack do not fight over one name: CloudFormation
@@ -61,4 +62,6 @@ export const NameLimit = {
   insightRule: 128,
   usagePlan: 128,
   apiKey: 128,
+  /** The `service` dimension's value: 1 to 255 characters, as aws-cdk-lib's `Metric` checks a dimension value. */
+  serviceName: 255,
 } as const;

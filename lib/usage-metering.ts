@@ -88,10 +88,11 @@ export class UsageMetering extends Construct {
 
   /** The pipeline's alarms, sent to the stack's alarm topic, and its dashboard row. */
   observe(dashboard: Dashboard, topic: ITopic): Alarm[] {
+    const emitters = { metering: this.function };
     const errors = this.function.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
     const dlqDepth = this.dlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
-    const lag = tollgateMetric('meteringLagMs', 'p99', { period: Duration.minutes(5) });
-    const anomalies = tollgateMetric('usageAnomalies', 'Sum', { period: Duration.hours(1) });
+    const lag = tollgateMetric(emitters, 'meteringLagMs', 'p99', { period: Duration.minutes(5) });
+    const anomalies = tollgateMetric(emitters, 'usageAnomalies', 'Sum', { period: Duration.hours(1) });
     const alarm = (
       id: string,
       metric: typeof errors,
@@ -139,10 +140,10 @@ export class UsageMetering extends Construct {
       ),
     ];
     dashboard.addWidgets(
-      new GraphWidget({ title: 'Metering: lines and lag (p99)', left: [tollgateMetric('meteredLines', 'Sum')], right: [lag], width: 8 }),
+      new GraphWidget({ title: 'Metering: lines and lag (p99)', left: [tollgateMetric(emitters, 'meteredLines', 'Sum')], right: [lag], width: 8 }),
       new GraphWidget({
         title: 'Metering: quota suspensions and anomalies',
-        left: [tollgateMetric('quotaSuspensions', 'Sum'), tollgateMetric('usageAnomalies', 'Sum')],
+        left: [tollgateMetric(emitters, 'quotaSuspensions', 'Sum'), tollgateMetric(emitters, 'usageAnomalies', 'Sum')],
         width: 8,
       }),
       new GraphWidget({ title: 'Metering: errors and DLQ', left: [errors, dlqDepth], width: 8 }),
@@ -150,7 +151,9 @@ export class UsageMetering extends Construct {
     dashboard.addWidgets(
       new GraphWidget({
         title: 'Denied requests by reason (metered)',
-        left: DENIAL_REASONS.map((reason) => tollgateMetric('deniedRequests', 'Sum', { dimensions: { [MetricDimension.reason]: reason }, label: reason })),
+        left: DENIAL_REASONS.map((reason) =>
+          tollgateMetric(emitters, 'deniedRequests', 'Sum', { dimensions: { [MetricDimension.reason]: reason }, label: reason }),
+        ),
         stacked: true,
         width: 12,
       }),

@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceName } from '../../common/metrics';
+import { serviceNameFrom } from '../../common/metrics';
 import { documentClient } from '../../lambda/adapters/clients/dynamodb';
 import { RevocationFeedReader } from '../../lambda/adapters/revocation-feed-reader';
 import { sdkQueryClient } from '../../lambda/adapters/sdk-query-client';
@@ -19,7 +19,7 @@ import { AuthorizerTelemetry } from '../../lambda/authorizer/telemetry';
 import { authorizerConfigFrom } from '../../lambda/authorizer/config';
 import { createAuthorizer } from '../../lambda/core/authorizer/create-authorizer';
 
-const SERVICE = serviceName('authorizer');
+const SERVICE = serviceNameFrom(process.env, 'authorizer');
 
 const config = authorizerConfigFrom(process.env);
 const dynamo = sdkQueryClient(documentClient());

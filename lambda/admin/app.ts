@@ -10,6 +10,7 @@ import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
 import { DependencyBudget } from '../../common/defaults';
+import { serviceNameFrom } from '../../common/metrics';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
@@ -209,6 +210,6 @@ export function lambdaAdminApp(): (event: ProxyEvent) => Promise<APIGatewayProxy
     doc: documentClient(),
     lambda: lambdaClient(),
     apiGateway: apiGatewayClient(),
-    logger: new Logger({ serviceName: 'tollgate-admin' }),
+    logger: new Logger({ serviceName: serviceNameFrom(process.env, 'admin') }),
   });
 }

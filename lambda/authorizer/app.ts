@@ -11,7 +11,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceName } from '../../common/metrics';
+import { serviceNameFrom } from '../../common/metrics';
 import { DynamoHttpClient } from '../adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../adapters/dynamodb-http/config';
 import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
@@ -22,7 +22,7 @@ import { createHandler } from './authorize';
 import { EmfMetricsPublisher } from './metrics-publisher';
 import { AuthorizerTelemetry } from './telemetry';
 
-const SERVICE = serviceName('authorizer');
+const SERVICE = serviceNameFrom(process.env, 'authorizer');
 
 const config = authorizerConfigFrom(process.env);
 const dynamo = new DynamoHttpClient(dynamoHttpOptionsFrom(process.env));

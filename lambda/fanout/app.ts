@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { serviceNameFrom } from '../../common/metrics';
 import { METRICS_NAMESPACE } from '../../common/names';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';
@@ -15,6 +16,7 @@ import { createFanout, flushDelayMs } from './fan-out';
 import { PowertoolsFanoutTelemetry } from './telemetry';
 
 const config = readFanoutConfig(process.env);
+const SERVICE = serviceNameFrom(process.env, 'fanout');
 
 export const fanout = createFanout({
   streamTables: config.streamTables,
@@ -22,7 +24,7 @@ export const fanout = createFanout({
   flusher: new ApiGatewayAuthorizerCacheFlusher(apiGatewayClient()),
   flushStages: config.flushStages,
   flushDelayMs: flushDelayMs(config.revocationPollMs),
-  telemetry: new PowertoolsFanoutTelemetry(new Logger(), new Metrics({ namespace: METRICS_NAMESPACE })),
+  telemetry: new PowertoolsFanoutTelemetry(new Logger({ serviceName: SERVICE }), new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE })),
   clockSkewSeconds: config.clockSkewSeconds,
   now: Date.now,
 });

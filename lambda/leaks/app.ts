@@ -10,7 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { GITHUB_TOKEN_TYPE, GitHubHeader, LeakLimits, LeakPath, type LeakLabel } from '../../common/leaks';
-import { Metric, serviceName } from '../../common/metrics';
+import { Metric, serviceNameFrom } from '../../common/metrics';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { httpKeyList } from '../adapters/github-key-list';
 import { DynamoLeakStore } from '../adapters/leak-store';
@@ -201,11 +201,12 @@ function trufflehogMatches(value: object): unknown[] {
 
 /** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
 export function lambdaLeakApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  const service = serviceNameFrom(process.env, 'leaks');
   return createLeakHandler({
     env: process.env,
     doc: documentClient(),
     events: eventBridgeClient(),
-    logger: new Logger({ serviceName: serviceName('leaks') }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('leaks') }),
+    logger: new Logger({ serviceName: service }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service }),
   });
 }

@@ -7,7 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceName } from '../../common/metrics';
+import { serviceNameFrom } from '../../common/metrics';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
@@ -33,8 +33,6 @@ import { createRotationService, RotationMetric } from '../core/rotation/rotation
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-const SERVICE_NAME = serviceName('rotation');
-
 export interface RotationAppOptions {
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
@@ -52,8 +50,9 @@ const TYPED_ERRORS = [InvalidRotationRequest, UnknownSigningKey, RingConflict, R
 export function createRotationApp(env: Environment, options: RotationAppOptions = {}): RotationApp {
   const config = rotationConfig(env);
   const doc = documentClient(env);
-  const logger = new Logger({ serviceName: SERVICE_NAME });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const serviceName = serviceNameFrom(env, 'rotation');
+  const logger = new Logger({ serviceName });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
   const kms = new KmsKeyManager(kmsClient(env), config.tables.signingKeys, config.timing.deletionWindowDays);
   const service = createRotationService({
     store: new DynamoSigningKeyStore(doc, config.tables.signingKeys),

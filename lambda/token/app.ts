@@ -13,7 +13,7 @@ import { Defaults, DependencyBudget } from '../../common/defaults';
 import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../core/issuance/discovery';
 import { DEFAULT_RETRY_AFTER_SECONDS, ErrorCode, NotFound } from '../core/shared/issuance-errors';
-import { Metric, serviceName } from '../../common/metrics';
+import { Metric, serviceNameFrom } from '../../common/metrics';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { withDeadline } from '../adapters/clients/deadline';
@@ -131,11 +131,12 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
 
 /** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
 export function lambdaTokenApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
+  const service = serviceNameFrom(process.env, 'token');
   return createTokenHandler({
     env: process.env,
     doc: documentClient(),
     kms: kmsClient(),
-    logger: new Logger({ serviceName: serviceName('token') }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName('token') }),
+    logger: new Logger({ serviceName: service }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service }),
   });
 }

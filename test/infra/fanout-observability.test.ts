@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../common/defaults';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { Functions } from '../../common/functions';
-import { DecisionOutcome, Metric, MetricDimension, serviceName } from '../../common/metrics';
+import { DecisionOutcome, Metric, MetricDimension } from '../../common/metrics';
 import { CredentialStatus } from '../../common/credential-items';
 import type { TableKey } from '../../common/tables';
 import {
@@ -182,7 +182,7 @@ describe('alarms', () => {
   });
 
   it('fire when rotation fails, is overdue or stops reporting, and when API keys near expiry', () => {
-    const service = { Name: MetricDimension.service, Value: serviceName('rotation') };
+    const service = { Name: MetricDimension.service, Value: built.api.functions.rotation.serviceName };
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
       MetricName: Metric.rotationFailed,
@@ -208,7 +208,7 @@ describe('alarms', () => {
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
       MetricName: Metric.upstreamCertificateSecondsLeft,
-      Dimensions: [{ Name: MetricDimension.service, Value: serviceName('rotation') }],
+      Dimensions: [{ Name: MetricDimension.service, Value: built.api.functions.rotation.serviceName }],
       Statistic: 'Minimum',
       Period: 3600,
       Threshold: Defaults.upstreamCertificateWarningDays * 86_400,
@@ -225,7 +225,7 @@ describe('alarms', () => {
     template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
       MetricName: Metric[metric],
-      Dimensions: [{ Name: MetricDimension.service, Value: serviceName(emitter) }],
+      Dimensions: [{ Name: MetricDimension.service, Value: built.api.functions[emitter].serviceName }],
       Statistic: 'Sum',
       Period: 300,
       EvaluationPeriods: 1,

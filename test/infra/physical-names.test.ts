@@ -2,7 +2,9 @@
  * The physical names of Tollgate's resources (`lib/physical-names.ts`): two Tollgates in one
  * stack (the second with `outputs: false`, as packages/cdk/README.md allows) must both deploy,
  * so no two resources of a type may share a name, and each admin function must find its own
- * usage plan by name. The two-stack app keeps the names it always had.
+ * usage plan by name. The two-stack app keeps the names it always had. Each Tollgate's
+ * functions emit their metrics under a `service` of its own, and its alarms and dashboard
+ * read exactly those: another Tollgate's metrics never reach them.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +13,9 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { Env } from '../../common/names';
+import { Functions, type FunctionName } from '../../common/functions';
+import { Metric, METRIC_EMITTER, MetricDimension, SERVICE_NAME_ENV } from '../../common/metrics';
+import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { Tollgate, TollgateApi, TokenData, readConfig } from '../../lib/index';
 import { NameLimit, tollgateName } from '../../lib/physical-names';
 import { buildApp, testApp, UPSTREAM } from './app';
@@ -60,6 +64,46 @@ function twoInOneStack() {
 const byType = (resources: Record<string, Resource>, type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 /** Which of the two Tollgates a resource belongs to: its logical id starts with the construct's id. */
 const tollgateOf = ([logicalId]: [string, Resource]) => ['Auth', 'Billing'].find((id) => logicalId.startsWith(id));
+
+/** Each function's `service` (its POWERTOOLS_SERVICE_NAME), as `<Tollgate> <function>` → service; `<function>` from its description. */
+function serviceNames(resources: Record<string, Resource>): Map<string, string> {
+  const services = new Map<string, string>();
+  for (const fn of byType(resources, 'AWS::Lambda::Function')) {
+    const props = fn[1].Properties as { Description?: string; Environment?: { Variables?: Record<string, unknown> } };
+    const service = props.Environment?.Variables?.[SERVICE_NAME_ENV];
+    if (typeof service !== 'string') continue;
+    services.set(`${tollgateOf(fn) ?? 'stack'} ${props.Description?.replace(/^Tollgate /, '')}`, service);
+  }
+  return services;
+}
+
+/** The services of the functions of every Tollgate but `tollgate`. */
+function servicesOfOther(services: ReadonlyMap<string, string>, tollgate: string | undefined): string[] {
+  return [...services].filter(([key]) => !key.startsWith(`${tollgate} `)).map(([, service]) => service);
+}
+
+/** The function that emits a Tollgate metric, by its CloudWatch name; undefined for the access log's metric filters. */
+function emitterOf(metricName: string | undefined): FunctionName | undefined {
+  const key = (Object.keys(Metric) as (keyof typeof Metric)[]).find((k) => Metric[k] === metricName);
+  return key && METRIC_EMITTER[key];
+}
+
+/**
+ * Every metric a dashboard charts, as CloudWatch's `[namespace, name, dimension, value, …]`.
+ * The body is an `Fn::Join` of JSON text and tokens (Region, rule names); a token stands for
+ * text inside a string, so a placeholder keeps the JSON whole.
+ */
+function dashboardMetrics(dashboard: Resource): string[][] {
+  const body = dashboard.Properties?.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof body === 'string' ? body : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  const widgets = (JSON.parse(text) as { widgets: { properties: { metrics?: unknown[][] } }[] }).widgets;
+  return widgets.flatMap((widget) => widget.properties.metrics ?? []).map((line) => line.filter((part): part is string => typeof part === 'string'));
+}
+
+/** `[k1, v1, k2, v2]` → `[[k1, v1], [k2, v2]]`. */
+function pairs(flat: readonly string[]): [string, string][] {
+  return Array.from({ length: Math.floor(flat.length / 2) }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
+}
 
 describe('physical names', () => {
   it('differ between two Tollgates in one stack, for every named resource', () => {
@@ -118,11 +162,59 @@ describe('physical names', () => {
     const stack = new Stack(app, 'S'.repeat(120));
     const names = ['One', 'Two'].map((id) => {
       const tollgate = new Tollgate(stack, `${id} with spaces`.padEnd(200, 'x'), { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+      const service = tollgate.api.functions.rotation.serviceName;
+      expect(service).toMatch(new RegExp(`^[A-Za-z0-9-]{1,${NameLimit.serviceName}}$`));
+      expect(service).toMatch(/-[0-9a-f]{8}-rotation$/);
       return tollgateName(tollgate.api.observability, 'top-throttled-clients', NameLimit.insightRule);
     });
     for (const name of names) expect(name).toMatch(/^[A-Za-z0-9-]{1,128}$/);
     expect(names[0]).not.toBe(names[1]);
     expect(names[0]).toMatch(/-[0-9a-f]{8}-top-throttled-clients$/);
+  });
+
+  it('give each Tollgate’s functions a service of their own, and the two-stack app its stack’s', () => {
+    const { resources } = twoInOneStack();
+    const services = serviceNames(resources);
+    expect(services.get('Auth authorizer')).toBe('Orders-Auth-authorizer');
+    expect(services.get('Billing rotation')).toBe('Orders-Billing-rotation');
+    expect(services.size).toBe(2 * Object.keys(Functions).length);
+    expect(new Set(services.values()).size).toBe(services.size);
+    const app = serviceNames(Template.fromStack(buildApp().api).toJSON().Resources);
+    expect([...app.values()].sort()).toEqual((Object.keys(Functions) as FunctionName[]).map((fn) => `Tollgate-${fn}`).sort());
+  });
+
+  it('let each alarm on a Tollgate metric watch the service its own Tollgate’s emitting function has', () => {
+    const { resources } = twoInOneStack();
+    const services = serviceNames(resources);
+    const alarms = byType(resources, 'AWS::CloudWatch::Alarm').filter(([, alarm]) => alarm.Properties?.Namespace === METRICS_NAMESPACE);
+    const watched = alarms.flatMap((alarm) => {
+      const props = alarm[1].Properties as { MetricName: string; Dimensions?: { Name: string; Value: unknown }[] };
+      const emitter = emitterOf(props.MetricName);
+      // Counted by the access log's metric filters, which have no `service` (and no function).
+      if (emitter === undefined) return [];
+      expect(props.Dimensions, props.MetricName).toContainEqual({ Name: MetricDimension.service, Value: services.get(`${tollgateOf(alarm)} ${emitter}`) });
+      const service = props.Dimensions?.find((dimension) => dimension.Name === MetricDimension.service)?.Value;
+      expect(servicesOfOther(services, tollgateOf(alarm)), props.MetricName).not.toContain(service);
+      return [`${tollgateOf(alarm)} ${props.MetricName}`];
+    });
+    // Each Tollgate's alarms on function metrics: observability's nine and metering's two.
+    expect(watched.filter((alarm) => alarm.startsWith('Auth ')).length).toBe(11);
+    expect(watched.filter((alarm) => alarm.startsWith('Billing ')).length).toBe(11);
+  });
+
+  it('let each dashboard chart only the services of its own Tollgate’s emitting functions', () => {
+    const { resources } = twoInOneStack();
+    const services = serviceNames(resources);
+    for (const dashboard of byType(resources, 'AWS::CloudWatch::Dashboard')) {
+      const charted = dashboardMetrics(dashboard[1]).filter(([namespace]) => namespace === METRICS_NAMESPACE);
+      const withService = charted.filter(([, name]) => emitterOf(name) !== undefined);
+      expect(withService.length, tollgateOf(dashboard)).toBeGreaterThan(20);
+      for (const [, name, ...rest] of withService) {
+        const dimensions = Object.fromEntries(pairs(rest));
+        expect(dimensions[MetricDimension.service], name).toBe(services.get(`${tollgateOf(dashboard)} ${emitterOf(name)}`));
+        expect(servicesOfOther(services, tollgateOf(dashboard)), name).not.toContain(dimensions[MetricDimension.service]);
+      }
+    }
   });
 
   const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });

@@ -4,7 +4,6 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { FUNCTION_NAME_OUTPUT, Functions, StackOutput, TABLE_NAME_OUTPUT, type FunctionName } from '../../common/functions';
-import { serviceName } from '../../common/metrics';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
 import { tempDirs } from '../support/temp-dirs';
 import { buildApp, template, type BuiltApp } from './app';
@@ -70,7 +69,8 @@ describe('every function', () => {
     });
     expect(props.Environment.Variables).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: serviceName(fn),
+      // The deployment's own (`Tollgate` stack): test/infra/physical-names.test.ts holds the rule.
+      POWERTOOLS_SERVICE_NAME: `Tollgate-${fn}`,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });

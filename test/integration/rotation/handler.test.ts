@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRICS_NAMESPACE } from '../../../common/names';
-import { Metric, serviceName } from '../../../common/metrics';
+import { Metric, SERVICE_NAME_ENV } from '../../../common/metrics';
 import { InvalidRotationRequest } from '../../../lambda/core/rotation/rotation-errors';
 import type { RotationReport } from '../../../lambda/core/rotation/rotation-report';
 import { freshTables } from '../../support/aws';
@@ -14,12 +14,18 @@ import { rotationEnv } from './support';
 type Handler = (event: unknown) => Promise<RotationReport>;
 
 let handler: Handler;
+/** As `TollgateFunction` sets it: the deployment's own, which its metrics must carry rather than a constant. */
+const DEPLOYED_SERVICE = 'Orders-Auth-rotation';
 const printed: string[] = [];
 const saved = { ...process.env };
 
 beforeAll(async () => {
   const tables = await freshTables();
-  Object.assign(process.env, rotationEnv(tables), { POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  Object.assign(process.env, rotationEnv(tables), {
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    [SERVICE_NAME_ENV]: DEPLOYED_SERVICE,
+  });
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     printed.push(String(chunk));
     return true;
@@ -55,7 +61,7 @@ describe('rotation handler', () => {
     const metrics = emf(from);
     expect(metrics).toHaveLength(1);
     const document = metrics[0]!;
-    expect(document).toMatchObject({ service: serviceName('rotation'), [Metric.rotationSucceeded]: 1 });
+    expect(document).toMatchObject({ service: DEPLOYED_SERVICE, [Metric.rotationSucceeded]: 1 });
     expect(document[Metric.activeKeyAgeSeconds]).toEqual(expect.any(Number));
     expect(document).toHaveProperty(Metric.keysExpiring, 0);
     expect(document).toHaveProperty(Metric.keysStale, 0);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../../common/names';
-import { Metric, MetricDimension, serviceName } from '../../../common/metrics';
+import { Metric, MetricDimension, SERVICE_NAME_ENV, serviceName, serviceNameFrom } from '../../../common/metrics';
 import { AuthorizerDetailMetric, EmfMetricsPublisher, REASON_DIMENSION } from '../../../lambda/authorizer/metrics-publisher';
 import type { TelemetrySnapshot } from '../../../lambda/authorizer/telemetry';
 
@@ -111,5 +111,21 @@ describe('EmfMetricsPublisher', () => {
     expect(instance).not.toHaveProperty(AuthorizerDetailMetric.cacheHitRatio);
     expect(instance).not.toHaveProperty(Metric.revocationViewAgeMs);
     expect(instance).toMatchObject({ [AuthorizerDetailMetric.keyRingRefreshFailures]: 1 });
+  });
+});
+
+describe('serviceNameFrom', () => {
+  it('is the deployment’s own service the stack set, else the function’s name outside a deployment', () => {
+    expect(serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders-Auth-authorizer' }, 'authorizer')).toBe('Orders-Auth-authorizer');
+    expect(serviceNameFrom({}, 'authorizer')).toBe(serviceName('authorizer'));
+    expect(serviceNameFrom({ [SERVICE_NAME_ENV]: ' ' }, 'authorizer')).toBe('tollgate-authorizer');
+  });
+
+  it('is the service an explicitly named Metrics emits under (Powertools prefers it to the variable)', () => {
+    const service = serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders-Auth-authorizer' }, 'authorizer');
+    const docs = emfWritten(() =>
+      new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service })).publish(snapshot({ revocationReadFailures: 1 })),
+    );
+    expect(docs.map((d) => d.service)).toContain('Orders-Auth-authorizer');
   });
 });
