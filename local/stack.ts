@@ -16,7 +16,6 @@ import type {
 } from 'aws-lambda';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { Defaults, Limits } from '../common/defaults';
-import { SERVICE_NAME_ENV } from '../common/metrics';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
@@ -219,12 +218,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...options.settings,
       }),
       ...(options.services ? { [Setting.services.env]: servicesEnvironment(options.services) } : {}),
+      POWERTOOLS_SERVICE_NAME: '', // one process runs every function: unset, each is tollgate-<function> (serviceNameFrom)
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
     });
-    // One process runs every function, so no one POWERTOOLS_SERVICE_NAME can name each: unset,
-    // each logs and emits as the function it is, `tollgate-<function>` (`serviceNameFrom`).
-    delete process.env[SERVICE_NAME_ENV];
 
     const [token, admin, authorizer, fanout, rotation, leaks] = await Promise.all([
       importHandler<ProxyHandler>('../lambda/token/handler'),
