@@ -23,6 +23,12 @@ const authorizerContext = (key: string): AccessLogField => str(`$context.authori
 
 export const ACCESS_LOG_FIELDS = {
   requestId: str('$context.requestId'),
+  /**
+   * The REST API that answered: one value per deployment, so the access-log metric filters
+   * publish it as their dimension and two Tollgates in one account and Region never share a
+   * series (a metric filter's dimension value can only come from a field of the log event).
+   */
+  apiId: str('$context.apiId'),
   /** CLF timestamp (`dd/MMM/yyyy:HH:mm:ss +0000`). */
   requestTime: str('$context.requestTime'),
   /** Epoch milliseconds, for sorting and arithmetic. */

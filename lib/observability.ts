@@ -4,7 +4,8 @@
  * one encrypted SNS topic. Custom metrics are those the functions emit under the names
  * of `common/metrics.ts`; the gateway's authorizer failures are counted from its access
  * log, because the authorizer's Lambda `Errors` metric also counts every 401 (a refusal
- * is a thrown "Unauthorized").
+ * is a thrown "Unauthorized"). Both kinds carry the deployment's identity as a dimension
+ * (`service`, `apiId`), so two Tollgates in one account and Region never share a series.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
@@ -38,6 +39,8 @@ import { NameLimit, tollgateName } from './physical-names';
 /** Counted by metric filters on the access log, not emitted by a function. */
 export const GATEWAY_AUTHORIZER_FAILURES = 'GatewayAuthorizerFailures';
 export const GATEWAY_THROTTLED_REQUESTS = 'GatewayThrottledRequests';
+/** Their one dimension: the deployment's REST API id, the access log's `apiId` field. */
+export const GATEWAY_METRIC_DIMENSION = 'apiId';
 /** `$context.error.responseType` of a failed authorizer and of usage-plan refusals. */
 const AUTHORIZER_ERROR_TYPES = ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'] as const;
 const THROTTLING_ERROR_TYPES = ['THROTTLED', 'QUOTA_EXCEEDED'] as const;
@@ -99,10 +102,10 @@ export class Observability extends Construct {
     super(scope, id);
     const { functions } = props;
     this.alarmTopic = this.encryptedTopic();
-    const accessLogs = props.gateway.accessLogs;
-    const authorizerFailures = this.accessLogCount('AuthorizerFailureFilter', GATEWAY_AUTHORIZER_FAILURES, AUTHORIZER_ERROR_TYPES, accessLogs);
-    const throttled = this.accessLogCount('ThrottledFilter', GATEWAY_THROTTLED_REQUESTS, THROTTLING_ERROR_TYPES, accessLogs);
-    this.topThrottledClients(accessLogs);
+    const { gateway } = props;
+    const authorizerFailures = this.accessLogCount('AuthorizerFailureFilter', GATEWAY_AUTHORIZER_FAILURES, AUTHORIZER_ERROR_TYPES, gateway);
+    const throttled = this.accessLogCount('ThrottledFilter', GATEWAY_THROTTLED_REQUESTS, THROTTLING_ERROR_TYPES, gateway);
+    this.topThrottledClients(gateway.accessLogs);
     const iteratorAge = functions.fanout.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
     const dlqDepth = props.fanoutDlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const hourly = { period: Duration.hours(1) };
@@ -209,17 +212,27 @@ export class Observability extends Construct {
     return new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
   }
 
-  /** Requests API Gateway answered itself with one of `errorTypes`, counted from the access log. */
-  private accessLogCount(id: string, metricName: string, errorTypes: readonly string[], logGroup: ILogGroup): CloudWatchMetric {
+  /**
+   * Requests API Gateway answered itself with one of `errorTypes`, counted from the access
+   * log under the dimension {@link GATEWAY_METRIC_DIMENSION}: a metric filter takes a
+   * dimension's value from a field of the matched line, and the line's `apiId` is this
+   * deployment's REST API, whose id the returned metric reads.
+   */
+  private accessLogCount(id: string, metricName: string, errorTypes: readonly string[], gateway: Gateway): CloudWatchMetric {
     const errorType = `$.${fieldName('errorType')}`;
     const filter = new MetricFilter(this, id, {
-      logGroup,
+      logGroup: gateway.accessLogs,
       filterPattern: FilterPattern.any(...errorTypes.map((type) => FilterPattern.stringValue(errorType, '=', type))),
       metricNamespace: METRICS_NAMESPACE,
       metricName,
       metricValue: '1',
+      dimensions: { [GATEWAY_METRIC_DIMENSION]: `$.${fieldName('apiId')}` },
     });
-    return filter.metric({ statistic: 'Sum', period: Duration.minutes(1) });
+    return filter.metric({
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      dimensionsMap: { [GATEWAY_METRIC_DIMENSION]: gateway.api.restApiId },
+    });
   }
 
   /**

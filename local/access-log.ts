@@ -5,7 +5,7 @@
  */
 import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-log';
 import { AuthorizerContextKey } from '../common/gateway-contract';
-import { headerValue, type IncomingCall } from './events';
+import { headerValue, LOCAL_API, type IncomingCall } from './events';
 
 /**
  * All that is known of a request the server refused before it could parse it (headers over
@@ -47,6 +47,7 @@ export function accessLogLine(input: AccessLogInput): string {
   const text = (value: string | number | undefined) => (value === undefined || value === '' ? ACCESS_LOG_NO_VALUE : String(value));
   const record: Record<AccessLogFieldName, string | number> = {
     requestId: text(parsed?.requestId),
+    apiId: LOCAL_API.apiId,
     requestTime: clfTime(call.receivedAtMs),
     requestTimeEpoch: call.receivedAtMs,
     httpMethod: text(parsed?.method),

@@ -9,6 +9,7 @@ import type { TableKey } from '../../common/tables';
 import {
   FANOUT_ITERATOR_AGE_ALARM_MS,
   GATEWAY_AUTHORIZER_FAILURES,
+  GATEWAY_METRIC_DIMENSION,
   GATEWAY_THROTTLED_REQUESTS,
   ROTATION_OVERDUE_GRACE,
   SUSTAINED_THROTTLING_MINUTES,
@@ -95,7 +96,14 @@ function expectAccessLogCounter(metricName: string, filterPattern: string): void
   template(built.api).hasResourceProperties('AWS::Logs::MetricFilter', {
     LogGroupName: { Ref: logicalId(built.api.gateway.accessLogs) },
     FilterPattern: filterPattern,
-    MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: metricName, MetricValue: '1' }],
+    MetricTransformations: [
+      { MetricNamespace: METRICS_NAMESPACE, MetricName: metricName, MetricValue: '1', Dimensions: [{ Key: GATEWAY_METRIC_DIMENSION, Value: '$.apiId' }] },
+    ],
+  });
+  // The alarm reads the series of this stack's REST API, the value its stage writes into `apiId`.
+  template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: metricName,
+    Dimensions: [{ Name: GATEWAY_METRIC_DIMENSION, Value: { Ref: logicalId(built.api.gateway.api) } }],
   });
 }
 

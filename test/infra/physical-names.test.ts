@@ -17,6 +17,7 @@ import { Functions, type FunctionName } from '../../common/functions';
 import { Metric, METRIC_EMITTER, MetricDimension, SERVICE_NAME_ENV } from '../../common/metrics';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { Tollgate, TollgateApi, TokenData, readConfig } from '../../lib/index';
+import { GATEWAY_METRIC_DIMENSION } from '../../lib/observability';
 import { NameLimit, tollgateName } from '../../lib/physical-names';
 import { buildApp, testApp, UPSTREAM } from './app';
 
@@ -98,6 +99,13 @@ function dashboardMetrics(dashboard: Resource): string[][] {
   const text = typeof body === 'string' ? body : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
   const widgets = (JSON.parse(text) as { widgets: { properties: { metrics?: unknown[][] } }[] }).widgets;
   return widgets.flatMap((widget) => widget.properties.metrics ?? []).map((line) => line.filter((part): part is string => typeof part === 'string'));
+}
+
+/** The logical id of a Tollgate's REST API. */
+function restApiOf(resources: Record<string, Resource>, tollgate: string | undefined): string {
+  const apis = byType(resources, 'AWS::ApiGateway::RestApi').filter((api) => tollgateOf(api) === tollgate);
+  expect(apis, tollgate).toHaveLength(1);
+  return apis[0]![0];
 }
 
 /** `[k1, v1, k2, v2]` → `[[k1, v1], [k2, v2]]`. */
@@ -190,16 +198,39 @@ describe('physical names', () => {
     const watched = alarms.flatMap((alarm) => {
       const props = alarm[1].Properties as { MetricName: string; Dimensions?: { Name: string; Value: unknown }[] };
       const emitter = emitterOf(props.MetricName);
-      // Counted by the access log's metric filters, which have no `service` (and no function).
-      if (emitter === undefined) return [];
+      // Counted by the access log's metric filters: no `service` (and no function), but the REST API's id.
+      if (emitter === undefined) {
+        expect(props.Dimensions, props.MetricName).toEqual([{ Name: GATEWAY_METRIC_DIMENSION, Value: { Ref: restApiOf(resources, tollgateOf(alarm)) } }]);
+        return [`${tollgateOf(alarm)} ${props.MetricName}`];
+      }
       expect(props.Dimensions, props.MetricName).toContainEqual({ Name: MetricDimension.service, Value: services.get(`${tollgateOf(alarm)} ${emitter}`) });
       const service = props.Dimensions?.find((dimension) => dimension.Name === MetricDimension.service)?.Value;
       expect(servicesOfOther(services, tollgateOf(alarm)), props.MetricName).not.toContain(service);
       return [`${tollgateOf(alarm)} ${props.MetricName}`];
     });
-    // Each Tollgate's alarms on function metrics: observability's nine and metering's two.
-    expect(watched.filter((alarm) => alarm.startsWith('Auth ')).length).toBe(11);
-    expect(watched.filter((alarm) => alarm.startsWith('Billing ')).length).toBe(11);
+    // Each Tollgate's alarms on function metrics (observability's nine, metering's two) and on the access log's two counts.
+    expect(watched.filter((alarm) => alarm.startsWith('Auth ')).length).toBe(13);
+    expect(watched.filter((alarm) => alarm.startsWith('Billing ')).length).toBe(13);
+  });
+
+  it('let each access-log metric filter publish under the id of the REST API whose stage writes that log', () => {
+    const { resources } = twoInOneStack();
+    const filters = byType(resources, 'AWS::Logs::MetricFilter');
+    // Each Tollgate's two counts, and no other filter on the stack.
+    expect(filters.map(tollgateOf).sort()).toEqual(['Auth', 'Auth', 'Billing', 'Billing']);
+    for (const filter of filters) {
+      const props = filter[1].Properties as { LogGroupName: { Ref: string }; MetricTransformations: { Dimensions?: unknown }[] };
+      expect(props.MetricTransformations[0]?.Dimensions).toEqual([{ Key: GATEWAY_METRIC_DIMENSION, Value: `$.${GATEWAY_METRIC_DIMENSION}` }]);
+      // The stage that writes this log group puts its own API's id in the line's `apiId` field.
+      const destination = JSON.stringify({ 'Fn::GetAtt': [props.LogGroupName.Ref, 'Arn'] });
+      const writesIt = ([, stage]: [string, Resource]) =>
+        JSON.stringify((stage.Properties?.AccessLogSetting as { DestinationArn?: unknown })?.DestinationArn) === destination;
+      const stages = byType(resources, 'AWS::ApiGateway::Stage').filter(writesIt);
+      expect(stages, filter[0]).toHaveLength(1);
+      const stage = stages[0]![1].Properties as { RestApiId: { Ref: string }; AccessLogSetting: { Format: string } };
+      expect(stage.AccessLogSetting.Format).toContain(`"${GATEWAY_METRIC_DIMENSION}":"$context.apiId"`);
+      expect(stage.RestApiId).toEqual({ Ref: restApiOf(resources, tollgateOf(filter)) });
+    }
   });
 
   it('let each dashboard chart only the services of its own Tollgate’s emitting functions', () => {

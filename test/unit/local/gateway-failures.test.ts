@@ -119,6 +119,7 @@ describe('local gateway failures', () => {
     expect(line).toMatchObject({
       status: 431,
       errorType: 'DEFAULT_4XX',
+      apiId: LOCAL_API.apiId,
       requestId: '-',
       httpMethod: '-',
       path: '-',

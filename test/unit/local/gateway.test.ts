@@ -192,6 +192,7 @@ describe('local gateway', () => {
       userAgent: 'vitest',
       resourcePath: '/{proxy+}',
       authorizerError: '-',
+      apiId: LOCAL_API.apiId,
     });
     expect(JSON.stringify(logs)).not.toContain('Bearer good');
   });

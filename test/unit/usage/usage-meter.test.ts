@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FIELDS } from '../../../common/access-log';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { DENIAL_REASONS } from '../../../common/usage';
 import {
@@ -32,6 +33,12 @@ describe('parseAccessLogLine', () => {
       sourceIp: '198.51.100.7',
     });
     expect(parseAccessLogLine(line({ atMs: T0 }))).toMatchObject({ clientId: undefined, keyId: undefined, errorType: undefined });
+  });
+
+  it("reads a line with exactly the deployed stage's fields, the REST API's id among them", () => {
+    const deployed = { ...(JSON.parse(line({ atMs: T0, clientId: 'acme' })) as object), apiId: 'a1b2c3d4e5' };
+    expect(Object.keys(deployed).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
+    expect(parseAccessLogLine(JSON.stringify(deployed))).toMatchObject({ epochMs: T0, status: 200, clientId: 'acme', sourceIp: '198.51.100.7' });
   });
 
   it('ignores what is not an access-log line: gateway_failure lines, truncated JSON, lines without a numeric time or status', () => {
