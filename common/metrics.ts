@@ -8,7 +8,7 @@
  * Dimensions: Powertools Metrics adds `service` to every metric: the function's
  * `POWERTOOLS_SERVICE_NAME` ({@link serviceNameFrom}), which the stack sets to
  * `<deployment>-<function>` (`TollgateFunction.serviceName`, e.g. `Tollgate-authorizer`, or
- * `Orders-Auth-authorizer` for a `Tollgate` construct `Auth` in stack `Orders`). The
+ * `Orders_Auth-authorizer` for a `Tollgate` construct `Auth` in stack `Orders`). The
  * deployment is part of the value because every Tollgate in an account and Region writes to
  * one namespace: with the function alone, staging's failures would fire prod's alarms and
  * each dashboard would sum both. The alarms and dashboard read the value from the same

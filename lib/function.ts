@@ -139,7 +139,7 @@ export class TollgateFunction extends Construct {
    * The `service` of its logs and of its metrics' `service` dimension, set as its
    * `POWERTOOLS_SERVICE_NAME`: `<deployment>-<function>`, the deployment named as its other
    * physical names are (`lib/physical-names.ts`: `Tollgate-rotation` in the `Tollgate` stack,
-   * `Orders-Auth-rotation` for a `Tollgate` construct `Auth` in stack `Orders`). Every
+   * `Orders_Auth-rotation` for a `Tollgate` construct `Auth` in stack `Orders`). Every
    * Tollgate in an account and Region emits to one namespace, so this is what keeps one
    * deployment's metrics out of another's alarms; the alarms and dashboard read it from here
    * (`tollgateMetric`), so they watch exactly what the function emits.

@@ -17,7 +17,7 @@ const WHOLE_TOLLGATES = new WeakSet<Construct>();
 
 /**
  * Marks `construct` as holding one whole Tollgate, so that the parts built below it are named
- * by its path (`Orders-Auth`) rather than by that of the construct holding the parts (`Orders-Auth-Api`).
+ * by its path (`Orders_Auth`) rather than by that of the construct holding the parts (`Orders_Auth-Api`).
  */
 export function namedTollgate(construct: Construct): void {
   WHOLE_TOLLGATES.add(construct);
@@ -34,23 +34,32 @@ export function tollgateNamePrefix(part: Construct): string {
   const scopes = scope.node.scopes;
   const below = scopes.slice(scopes.indexOf(stack) + 1);
   const whole = below.findIndex((construct) => WHOLE_TOLLGATES.has(construct));
-  const path = (whole >= 0 ? below.slice(0, whole + 1) : below).map((construct) => construct.node.id);
-  return `${stack.stackName}-${path.join('-')}`;
+  const ids = (whole >= 0 ? below.slice(0, whole + 1) : below).map((construct) => construct.node.id);
+  // `_` never occurs in a stack name, so it cannot run the stack into the path (stack
+  // `Orders-Auth` against construct `Auth` in stack `Orders`); and ids are joined by `-`, so
+  // a path with an id of other characters than letters and digits (`Team-Auth` against
+  // `Team`/`Auth`) also carries a digest of its ids.
+  const path = ids.join('-');
+  const plain = ids.every((id) => /^[A-Za-z0-9]+$/.test(id));
+  return `${stack.stackName}_${plain ? path : `${path}-${shortDigest(JSON.stringify(ids))}`}`;
+}
+
+function shortDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
 /**
  * `part`'s Tollgate's name for a resource: `<prefix>-<suffix>`, kept to `maxLength` and to
- * letters, digits and hyphens (a CloudWatch dashboard's name allows only these and `_`). A
+ * letters, digits, `_` and `-` (all a CloudWatch dashboard's name allows). A
  * name that had to be shortened or cleaned ends in a digest of the full one, so two
  * Tollgates whose paths differ keep different names.
  */
 export function tollgateName(part: Construct, suffix: string, maxLength: number): string {
   const full = `${tollgateNamePrefix(part)}-${suffix}`;
   if (Token.isUnresolved(full)) return full;
-  const clean = full.replace(/[^A-Za-z0-9-]/g, '');
+  const clean = full.replace(/[^A-Za-z0-9_-]/g, '');
   if (clean === full && full.length <= maxLength) return full;
-  const digest = createHash('sha256').update(full).digest('hex').slice(0, 8);
-  const tail = `-${digest}-${suffix}`;
+  const tail = `-${shortDigest(full)}-${suffix}`;
   return `${clean.slice(0, clean.length - suffix.length - 1).slice(0, maxLength - tail.length)}${tail}`;
 }
 

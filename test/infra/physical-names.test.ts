@@ -11,12 +11,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { Functions, type FunctionName } from '../../common/functions';
 import { Metric, METRIC_EMITTER, MetricDimension, SERVICE_NAME_ENV } from '../../common/metrics';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
-import { Tollgate, TollgateApi, TokenData, readConfig } from '../../lib/index';
+import { Tollgate, TollgateApi, TollgateApiStack, TokenData, readConfig } from '../../lib/index';
 import { GATEWAY_METRIC_DIMENSION } from '../../lib/observability';
 import { NameLimit, tollgateName } from '../../lib/physical-names';
 import { buildApp, testApp, UPSTREAM } from './app';
@@ -122,11 +123,11 @@ describe('physical names', () => {
     // The names the README's two-Tollgate stack used to give both.
     expect([...names.keys()]).toEqual(
       expect.arrayContaining([
-        'AWS::CloudWatch::Dashboard DashboardName = Orders-Auth-overview',
-        'AWS::CloudWatch::Dashboard DashboardName = Orders-Billing-overview',
-        'AWS::CloudWatch::InsightRule RuleName = Orders-Billing-top-clients',
-        'AWS::CloudWatch::InsightRule RuleName = Orders-Billing-top-throttled-clients',
-        'AWS::ApiGateway::UsagePlan UsagePlanName = Orders-Billing-clients',
+        'AWS::CloudWatch::Dashboard DashboardName = Orders_Auth-overview',
+        'AWS::CloudWatch::Dashboard DashboardName = Orders_Billing-overview',
+        'AWS::CloudWatch::InsightRule RuleName = Orders_Billing-top-clients',
+        'AWS::CloudWatch::InsightRule RuleName = Orders_Billing-top-throttled-clients',
+        'AWS::ApiGateway::UsagePlan UsagePlanName = Orders_Billing-clients',
       ]),
     );
   });
@@ -161,8 +162,8 @@ describe('physical names', () => {
     const stack = new Stack(app, 'Orders');
     const data = new TokenData(stack, 'Data');
     new TollgateApi(stack, 'Edge', { config: readConfig((setting) => (setting === 'upstreamUrl' ? UPSTREAM : undefined)), tables: data.tables });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Orders-Edge-overview' });
-    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: 'Orders-Edge-clients' });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Orders_Edge-overview' });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: 'Orders_Edge-clients' });
   });
 
   it('stay within the services’ limits and characters for a long path, and still differ', () => {
@@ -171,20 +172,42 @@ describe('physical names', () => {
     const names = ['One', 'Two'].map((id) => {
       const tollgate = new Tollgate(stack, `${id} with spaces`.padEnd(200, 'x'), { settings: { upstreamUrl: UPSTREAM }, outputs: false });
       const service = tollgate.api.functions.rotation.serviceName;
-      expect(service).toMatch(new RegExp(`^[A-Za-z0-9-]{1,${NameLimit.serviceName}}$`));
+      expect(service).toMatch(new RegExp(`^[A-Za-z0-9_-]{1,${NameLimit.serviceName}}$`));
       expect(service).toMatch(/-[0-9a-f]{8}-rotation$/);
       return tollgateName(tollgate.api.observability, 'top-throttled-clients', NameLimit.insightRule);
     });
-    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9-]{1,128}$/);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
     expect(names[0]).not.toBe(names[1]);
     expect(names[0]).toMatch(/-[0-9a-f]{8}-top-throttled-clients$/);
+  });
+
+  it('differ where joining the stack name and the path with "-" would have made them one', () => {
+    const app = testApp();
+    // Stack `Orders-Auth` against `Tollgate` `Auth` in stack `Orders`.
+    const own = new TollgateApiStack(app, 'Orders-Auth', {
+      config: readConfig((setting) => (setting === 'upstreamUrl' ? UPSTREAM : undefined)),
+      tables: new TokenData(new Stack(app, 'OrdersAuthData'), 'Data').tables,
+    });
+    const orders = new Stack(app, 'Orders');
+    const inner = new Tollgate(orders, 'Auth', { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+    // `Tollgate` `Team-Auth` against `Tollgate` `Auth` inside construct `Team`, in one stack.
+    const dashed = new Tollgate(orders, 'Team-Auth', { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+    const nested = new Tollgate(new Construct(orders, 'Team'), 'Auth', { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+    const services = [own, inner.api, dashed.api, nested.api].map((api) => api.functions.authorizer.serviceName);
+    expect(services[0]).toBe('Orders-Auth-authorizer');
+    expect(new Set(services).size).toBe(services.length);
+    expect(services[1]).toBe('Orders_Auth-authorizer');
+    expect(services[2]).toMatch(/^Orders_Team-Auth-[0-9a-f]{8}-authorizer$/);
+    expect(services[3]).toBe('Orders_Team-Auth-authorizer');
+    const dashboards = [inner, dashed, nested].map((tollgate) => tollgateName(tollgate.api.observability, 'overview', NameLimit.dashboard));
+    expect(new Set(dashboards).size).toBe(dashboards.length);
   });
 
   it('give each Tollgate’s functions a service of their own, and the two-stack app its stack’s', () => {
     const { resources } = twoInOneStack();
     const services = serviceNames(resources);
-    expect(services.get('Auth authorizer')).toBe('Orders-Auth-authorizer');
-    expect(services.get('Billing rotation')).toBe('Orders-Billing-rotation');
+    expect(services.get('Auth authorizer')).toBe('Orders_Auth-authorizer');
+    expect(services.get('Billing rotation')).toBe('Orders_Billing-rotation');
     expect(services.size).toBe(2 * Object.keys(Functions).length);
     expect(new Set(services.values()).size).toBe(services.size);
     const app = serviceNames(Template.fromStack(buildApp().api).toJSON().Resources);

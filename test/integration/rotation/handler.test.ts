@@ -15,7 +15,7 @@ type Handler = (event: unknown) => Promise<RotationReport>;
 
 let handler: Handler;
 /** As `TollgateFunction` sets it: the deployment's own, which its metrics must carry rather than a constant. */
-const DEPLOYED_SERVICE = 'Orders-Auth-rotation';
+const DEPLOYED_SERVICE = 'Orders_Auth-rotation';
 const printed: string[] = [];
 const saved = { ...process.env };
 

@@ -116,16 +116,16 @@ describe('EmfMetricsPublisher', () => {
 
 describe('serviceNameFrom', () => {
   it('is the deployment’s own service the stack set, else the function’s name outside a deployment', () => {
-    expect(serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders-Auth-authorizer' }, 'authorizer')).toBe('Orders-Auth-authorizer');
+    expect(serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders_Auth-authorizer' }, 'authorizer')).toBe('Orders_Auth-authorizer');
     expect(serviceNameFrom({}, 'authorizer')).toBe(serviceName('authorizer'));
     expect(serviceNameFrom({ [SERVICE_NAME_ENV]: ' ' }, 'authorizer')).toBe('tollgate-authorizer');
   });
 
   it('is the service an explicitly named Metrics emits under (Powertools prefers it to the variable)', () => {
-    const service = serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders-Auth-authorizer' }, 'authorizer');
+    const service = serviceNameFrom({ [SERVICE_NAME_ENV]: 'Orders_Auth-authorizer' }, 'authorizer');
     const docs = emfWritten(() =>
       new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service })).publish(snapshot({ revocationReadFailures: 1 })),
     );
-    expect(docs.map((d) => d.service)).toContain('Orders-Auth-authorizer');
+    expect(docs.map((d) => d.service)).toContain('Orders_Auth-authorizer');
   });
 });
