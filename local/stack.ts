@@ -14,12 +14,11 @@ import type {
   APIGatewayAuthorizerResult,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
+import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
 import { Defaults, Limits } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
 import { servicesEnvironment, type ServiceDefinition } from '../common/services';
-import type { KeySpec } from '../common/tokens';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
@@ -54,26 +53,19 @@ export interface LocalStackOptions {
   readonly upstreamUrl?: string;
   /** Absent: a random token per start. */
   readonly adminToken?: string;
+  /** The route rules; the metering labels requests by them too. */
   readonly routes?: readonly RouteRule[];
-  readonly unmatchedRoutes?: UnmatchedRoutes;
   /** Several services (`common/services.ts`); each without an `upstreamUrl` gets an echo service of its own name. */
   readonly services?: readonly ServiceDefinition[];
-  readonly tokenTtlSeconds?: number;
-  readonly keySpec?: KeySpec;
   /** How often the local rotation schedule sends its `step`. */
   readonly rotationStepSeconds?: number;
   /** API Gateway's authorizer result cache, emulated. @default the `authorizerCacheTtlSeconds` setting's default; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
-  readonly revocationPollMs?: number;
-  /** The prefix of new API keys (`apiKeyPrefix`). @default `tg_` */
-  readonly apiKeyPrefix?: string;
-  /** GitHub's secret-scanning key list; tests serve their own. @default GitHub's */
-  readonly secretScanningKeysUrl?: string;
-  /** The authorizers' `revocationViewMaxStaleSeconds`; absent: the default. */
-  readonly revocationViewMaxStaleSeconds?: number;
   /**
-   * Other settings by name (`common/settings.ts`), handed to the functions through their
-   * variables; `forwardBearerToken`, which no function reads, to the gateway.
+   * Deployment settings by name (`common/settings.ts`: `tokenTtlSeconds`, `keySpec`,
+   * `apiKeyPrefix`, `revocationPollMs`…), handed to the functions through their variables as
+   * the stack hands them; `forwardBearerToken`, which no function reads, to the gateway.
+   * Absent: each setting's default.
    */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where access-log lines and hygiene events go. */
@@ -206,17 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.keyRingRefreshSeconds]: String(Limits.keyRingRefreshSecondsMin),
       [Env.pendingPublicationSeconds]: String(2 * Limits.keyRingRefreshSecondsMin),
       // Each setting reaches the functions under its descriptor's variable, encoded as the stack encodes it.
-      ...Setting.settingsEnvironment({
-        routes: options.routes,
-        unmatchedRoutes: options.unmatchedRoutes,
-        tokenTtlSeconds: options.tokenTtlSeconds,
-        keySpec: options.keySpec,
-        revocationPollMs: options.revocationPollMs,
-        apiKeyPrefix: options.apiKeyPrefix,
-        secretScanningKeysUrl: options.secretScanningKeysUrl,
-        revocationViewMaxStaleSeconds: options.revocationViewMaxStaleSeconds,
-        ...options.settings,
-      }),
+      ...Setting.settingsEnvironment({ routes: options.routes, ...options.settings }),
       ...(options.services ? { [Setting.services.env]: servicesEnvironment(options.services) } : {}),
       POWERTOOLS_SERVICE_NAME: '', // one process runs every function: unset, each is tollgate-<function> (serviceNameFrom)
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',

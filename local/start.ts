@@ -71,17 +71,19 @@ async function main(): Promise<void> {
       upstreamUrl: input.upstreamUrl,
       adminToken: input.adminToken,
       routes: input.routes?.rules,
-      unmatchedRoutes: input.unmatchedRoutes,
-      tokenTtlSeconds: input.tokenTtlSeconds,
-      keySpec: input.keySpec,
       authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
       services: input.services,
-      apiKeyPrefix: input.apiKeyPrefix,
-      secretScanningKeysUrl: input.secretScanningKeysUrl,
-      revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
       usageRetention: input.usageRetention,
       anomalySettings: input.anomalySettings,
-      settings: input.settings,
+      settings: {
+        unmatchedRoutes: input.unmatchedRoutes,
+        tokenTtlSeconds: input.tokenTtlSeconds,
+        keySpec: input.keySpec,
+        apiKeyPrefix: input.apiKeyPrefix,
+        secretScanningKeysUrl: input.secretScanningKeysUrl,
+        revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
+        ...input.settings,
+      },
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);

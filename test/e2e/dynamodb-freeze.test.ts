@@ -34,8 +34,7 @@ beforeAll(async () => {
     port: 0,
     dataDir,
     fresh: true,
-    revocationViewMaxStaleSeconds: MAX_STALE_S,
-    revocationPollMs: 250,
+    settings: { revocationViewMaxStaleSeconds: MAX_STALE_S, revocationPollMs: 250 },
     log: () => undefined,
     interposeDynamoDb: async (endpoint) => (proxy = await startFaultProxy(endpoint)).endpoint,
   });

@@ -55,8 +55,7 @@ describe('leak response on the local stack', () => {
       port: 0,
       dataDir,
       fresh: true,
-      apiKeyPrefix: 'e2e_',
-      secretScanningKeysUrl: `${keyList.url}/meta/public_keys/secret_scanning`,
+      settings: { apiKeyPrefix: 'e2e_', secretScanningKeysUrl: `${keyList.url}/meta/public_keys/secret_scanning` },
       log: (line) => lines.push(line),
     });
     doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamoEndpoint));
