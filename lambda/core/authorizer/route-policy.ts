@@ -134,9 +134,12 @@ export class RoutePolicy {
     return grant;
   }
 
-  /** What the rules say about the request in `arn` (see the module comment). */
-  outcome(grant: Grant, arn: string, parts: MethodArnParts): RouteOutcome {
-    const path = requestPath(arn, parts.pathStart);
+  /**
+   * What the rules say about the request in `arn` (see the module comment), whose path is
+   * read from `pathStart`: below a service's prefix, a later index than `parts.pathStart`.
+   */
+  outcome(grant: Grant, arn: string, parts: MethodArnParts, pathStart: number = parts.pathStart): RouteOutcome {
+    const path = requestPath(arn, pathStart);
     if (path === undefined) return 'ambiguous_path';
     let matched = false;
     for (const rule of this.byMethod[parts.method]!) {
