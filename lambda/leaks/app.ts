@@ -19,7 +19,7 @@ import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from 
 import { DEFAULT_RETRY_AFTER_SECONDS, InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/shared/issuance-errors';
 import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leaks/leak-response';
 import { loggerAudit } from '../http/audit';
-import { bodyBytes, header, type ProxyEvent } from '../http/request';
+import { bodyBytes, header, jsonBody, type ProxyEvent } from '../http/request';
 import { json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { keysUrlFrom, readLeaksConfig } from './config';
@@ -129,19 +129,9 @@ function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcom
   return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
 }
 
-function mediaType(event: ProxyEvent): string | undefined {
-  return header(event, 'Content-Type')?.split(';')[0]?.trim().toLowerCase();
-}
-
 /** GitHub's body: a JSON array of `{token, type, url, source}`; anything else is refused whole. */
 export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[] {
-  if (mediaType(event) !== 'application/json') throw new InvalidRequest('The request body must be application/json.');
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidRequest('The request body is not valid JSON.');
-  }
+  const value = jsonBody(event, body);
   if (!Array.isArray(value) || value.length === 0) throw new InvalidRequest('The request body must be a non-empty JSON array of {token, type, url, source}.');
   if (value.length > LeakLimits.maxReports) throw new InvalidRequest(`A report holds at most ${LeakLimits.maxReports} matches.`);
   return value.map((item, index) => {
