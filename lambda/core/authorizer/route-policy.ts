@@ -135,6 +135,18 @@ export class RoutePolicy {
   }
 
   /**
+   * Index of the first rule that names a request (`path` with its leading `/`), matched as
+   * {@link outcome} matches rules; -1 when none does or the path is ambiguous.
+   */
+  ruleIndex(method: string, path: string): number {
+    const m = HTTP_METHODS.indexOf(method as HttpMethod);
+    const canonical = m < 0 || path.charCodeAt(0) !== SLASH ? undefined : requestPath(path, 1);
+    if (canonical === undefined) return -1;
+    for (const rule of this.byMethod[m]!) if (segmentsMatch(rule.segments, canonical)) return rule.index;
+    return -1;
+  }
+
+  /**
    * What the rules say about the request in `arn` (see the module comment), whose path is
    * read from `pathStart`: below a service's prefix, a later index than `parts.pathStart`.
    */
