@@ -131,10 +131,6 @@ export const SIGNING_ALGORITHMS: { readonly [K in KeySpec]: SigningAlgorithm } =
 
 export const KEY_SPECS = Object.keys(SIGNING_ALGORITHMS) as KeySpec[];
 
-export function isKeySpec(value: unknown): value is KeySpec {
-  return typeof value === 'string' && Object.hasOwn(SIGNING_ALGORITHMS, value);
-}
-
 /** Tags that mark a KMS key as Tollgate's, so a crash before the ring write can be reconciled. */
 export const KmsTag = {
   application: 'tollgate:application',

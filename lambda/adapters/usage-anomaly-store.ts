@@ -8,7 +8,7 @@ import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } 
 import { SECONDS_PER_DAY } from '../../common/defaults';
 import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import { UsageAttr } from '../../common/usage';
-import { deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
+import { bucketStart, deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
 import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage/usage-anomaly';
 import { DynamoUsageReader } from './usage-store';
 
@@ -139,7 +139,7 @@ export class DynamoUsageAnomalyStore {
   }
 
   async record(flag: AnomalyFlag): Promise<void> {
-    const day = Math.floor(flag.flaggedAt / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    const day = bucketStart(flag.flaggedAt, 'day');
     const { clientId, rule, minute, baseline, observed, response, flaggedAt, suspendedUntil, revokedKeys, keyId } = flag;
     await this.doc.send(
       new UpdateCommand({
@@ -172,7 +172,7 @@ export class DynamoUsageAnomalyStore {
 
   /** Flags of the last `days` UTC days (today included), newest first. */
   async recent(days: number, nowSeconds: number): Promise<AnomalyFlag[]> {
-    const today = Math.floor(nowSeconds / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    const today = bucketStart(nowSeconds, 'day');
     const flags: AnomalyFlag[] = [];
     for (let d = 0; d < days; d += 1) {
       const { Items } = await this.doc.send(

@@ -8,10 +8,7 @@
  * authorizer only ever runs one kind of call, a Query. `test/unit/authorizer/bundle.test.ts`
  * fails if any `@aws-sdk/*` package reaches this bundle.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceNameFrom } from '../../common/metrics';
+import { powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { DynamoHttpClient } from '../adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../adapters/dynamodb-http/config';
 import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
@@ -22,13 +19,11 @@ import { createHandler } from './authorize';
 import { EmfMetricsPublisher } from './metrics-publisher';
 import { AuthorizerTelemetry } from './telemetry';
 
-const SERVICE = serviceNameFrom(process.env, 'authorizer');
-
 const config = authorizerConfigFrom(process.env);
 const dynamo = new DynamoHttpClient(dynamoHttpOptionsFrom(process.env));
 const telemetry = new AuthorizerTelemetry({
-  log: new Logger({ serviceName: SERVICE }),
-  metrics: new EmfMetricsPublisher(new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE })),
+  log: powertoolsLogger('authorizer'),
+  metrics: new EmfMetricsPublisher(powertoolsMetrics('authorizer')),
   allowLogSampleRate: config.allowLogSampleRate,
 });
 export const authorizer = createAuthorizer(config, {

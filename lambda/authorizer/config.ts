@@ -2,11 +2,10 @@
  * The authorizer's configuration, read from its environment once at cold start. A bad
  * value fails the init with a message naming the variable (or the route rule).
  */
-import { Defaults, Limits } from '../../common/defaults';
 import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
-import { ConfigurationError, optionalInt, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { clockSkewSecondsFrom, ConfigurationError, keyRingRefreshSecondsFrom, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
 import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, routes, unmatchedRoutes } from '../../common/settings';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import type { AuthorizerSettings } from '../core/authorizer/create-authorizer';
@@ -26,18 +25,12 @@ export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
     issuer,
     ...servicesFrom(env, issuer, settingFromEnv(env, unmatchedRoutes)),
     audience: settingFromEnv(env, audience),
-    clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+    clockSkewSeconds: clockSkewSecondsFrom(env),
     routes: env[routes.env] ? parseRouteRules(env[routes.env]!, routes.env) : DEFAULT_ROUTES,
     unmatchedRoutes: settingFromEnv(env, unmatchedRoutes),
     revocationPollMs: settingFromEnv(env, revocationPollMs),
     revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),
-    keyRingRefreshSeconds: optionalInt(
-      env,
-      Env.keyRingRefreshSeconds,
-      Defaults.keyRingRefreshSeconds,
-      Limits.keyRingRefreshSecondsMin,
-      Limits.keyRingRefreshSecondsMax,
-    ),
+    keyRingRefreshSeconds: keyRingRefreshSecondsFrom(env),
     allowLogSampleRate: settingFromEnv(env, allowLogSampleRate),
     fallbackUsageKey: fallbackUsageKeyFrom(env),
     tables: tableNamesFrom(env, ['signingKeys', 'revocations']),

@@ -4,9 +4,8 @@
  * authorizer cache to flush, and the authorizers' clock-skew allowance and feed poll
  * interval (both as the authorizers themselves read them).
  */
-import { Defaults, Limits } from '../../common/defaults';
 import { Env } from '../../common/names';
-import { ConfigurationError, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { clockSkewSecondsFrom, ConfigurationError, settingFromEnv, tableNamesFrom } from '../core/shared/env';
 import { revocationPollMs } from '../../common/settings';
 import { STREAM_TABLES, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { StageRef } from '../adapters/authorizer-cache-flusher';
@@ -29,7 +28,7 @@ export function readFanoutConfig(env: Environment): FanoutConfig {
     revocationsTable: revocations,
     streamTables,
     flushStages: parseFlushStages(env[Env.flushStages]),
-    clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+    clockSkewSeconds: clockSkewSecondsFrom(env),
     revocationPollMs: settingFromEnv(env, revocationPollMs),
   };
 }

@@ -83,9 +83,8 @@ export function formBody(event: ProxyEvent): FormParams {
   return params;
 }
 
-/** A JSON body, or `undefined` when there is none. */
-export function jsonBody(event: ProxyEvent): unknown {
-  const bytes = bodyBytes(event);
+/** A JSON body (`bytes`: the body already read, within another size bound), or `undefined` when there is none. */
+export function jsonBody(event: ProxyEvent, bytes: Buffer = bodyBytes(event)): unknown {
   if (bytes.length === 0) return undefined;
   if (mediaType(event) !== 'application/json') throw new InvalidRequest('The request body must be application/json.');
   try {

@@ -4,13 +4,13 @@
  * reports are trusted only once their signature verifies, the public endpoint's because a
  * caller who holds a key may always revoke it. Configuration is read once (cold start).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { GITHUB_TOKEN_TYPE, GitHubHeader, LeakLimits, LeakPath, type LeakLabel } from '../../common/leaks';
-import { Metric, serviceNameFrom } from '../../common/metrics';
+import { Metric } from '../../common/metrics';
 import { EventBridgePublisher } from '../adapters/event-publisher';
 import { httpKeyList } from '../adapters/github-key-list';
 import { DynamoLeakStore } from '../adapters/leak-store';
@@ -19,12 +19,12 @@ import { GitHubSignatureVerifier, KeyListUnavailable, type KeyListSource } from 
 import { DEFAULT_RETRY_AFTER_SECONDS, InvalidRequest, InvalidSignature, TemporarilyUnavailable } from '../core/shared/issuance-errors';
 import { labelOf, LeakResponder, type LeakOutcome, type LeakReport } from '../core/leaks/leak-response';
 import { loggerAudit } from '../http/audit';
-import { bodyBytes, header, type ProxyEvent } from '../http/request';
+import { bodyBytes, header, jsonBody, type ProxyEvent } from '../http/request';
 import { json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { keysUrlFrom, readLeaksConfig } from './config';
-import { METRICS_NAMESPACE } from '../../common/names';
 import { documentClient } from '../adapters/clients/dynamodb';
+import { type MetricsRecorder, powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -34,10 +34,7 @@ export interface LeakAppDependencies {
   readonly doc: DynamoDBDocumentClient;
   readonly events: EventBridgeClient;
   readonly logger: Logger;
-  readonly metrics: {
-    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-    publishStoredMetrics(): unknown;
-  };
+  readonly metrics: MetricsRecorder;
   /** Epoch milliseconds. */
   readonly now?: () => number;
   /** GitHub's key list; default: fetched from `secretScanningKeysUrl`. */
@@ -132,19 +129,9 @@ function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcom
   return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
 }
 
-function mediaType(event: ProxyEvent): string | undefined {
-  return header(event, 'Content-Type')?.split(';')[0]?.trim().toLowerCase();
-}
-
 /** GitHub's body: a JSON array of `{token, type, url, source}`; anything else is refused whole. */
 export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[] {
-  if (mediaType(event) !== 'application/json') throw new InvalidRequest('The request body must be application/json.');
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidRequest('The request body is not valid JSON.');
-  }
+  const value = jsonBody(event, body);
   if (!Array.isArray(value) || value.length === 0) throw new InvalidRequest('The request body must be a non-empty JSON array of {token, type, url, source}.');
   if (value.length > LeakLimits.maxReports) throw new InvalidRequest(`A report holds at most ${LeakLimits.maxReports} matches.`);
   return value.map((item, index) => {
@@ -201,12 +188,11 @@ function trufflehogMatches(value: object): unknown[] {
 
 /** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
 export function lambdaLeakApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
-  const service = serviceNameFrom(process.env, 'leaks');
   return createLeakHandler({
     env: process.env,
     doc: documentClient(),
     events: eventBridgeClient(),
-    logger: new Logger({ serviceName: service }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service }),
+    logger: powertoolsLogger('leaks'),
+    metrics: powertoolsMetrics('leaks'),
   });
 }

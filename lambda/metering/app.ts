@@ -3,12 +3,11 @@
  * access log, through a CloudWatch Logs subscription, into the usage table. A failure
  * throws, so Lambda retries the delivery and then sends it to the DLQ.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { Metric, MetricDimension, serviceNameFrom } from '../../common/metrics';
+import { Metric, MetricDimension } from '../../common/metrics';
 import { documentClient } from '../adapters/clients/dynamodb';
+import { powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { DynamoUsageStore } from '../adapters/usage-store';
 import { DynamoUsageQuotaStore } from '../adapters/usage-quota-store';
 import { EventBridgePublisher } from '../adapters/event-publisher';
@@ -23,9 +22,8 @@ import { createMetering } from './metering';
 import { readMeteringConfig } from './config';
 
 const config = readMeteringConfig(process.env);
-const service = serviceNameFrom(process.env, 'metering');
-const logger = new Logger({ serviceName: service });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service });
+const logger = powertoolsLogger('metering');
+const metrics = powertoolsMetrics('metering');
 const doc = documentClient();
 const events = new EventBridgePublisher(eventBridgeClient(), config.eventBusName);
 const quotaStore = new DynamoUsageQuotaStore(doc, { clients: config.clientsTable, usage: config.usageTable, apiKeys: config.apiKeysTable });

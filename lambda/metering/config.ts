@@ -6,9 +6,10 @@
  */
 import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
-import { routeRulesProblem } from '../../common/setting-checks';
+import { checkedJson, decimalNumber } from '../../common/setting-checks';
 import { anomalyDetection, routes as routesSetting } from '../../common/settings';
 import {
+  ANOMALY_DEFAULTS,
   anomalySettingsFrom,
   RETENTION_KEYS,
   UsageRetentionDefaults,
@@ -17,6 +18,7 @@ import {
   type AnomalySettings,
   type UsageRetention,
 } from '../../common/usage';
+import { parseRouteRules } from '../core/authorizer/route-policy';
 import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -39,44 +41,32 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
   const retention = Object.fromEntries(
     RETENTION_KEYS.map((key) => {
       const raw = env[UsageRetentionSetting[key].env];
-      return [key, raw === undefined || raw === '' ? UsageRetentionDefaults[key] : /^\d+$/.test(raw) ? Number(raw) : raw];
+      return [key, raw === undefined || raw === '' ? UsageRetentionDefaults[key] : (decimalNumber(raw) ?? raw)];
     }),
   ) as unknown as UsageRetention;
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${UsageRetentionSetting[problem.key].env} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
+  const routes = env[routesSetting.env];
   return {
     usageTable: usage,
     clientsTable: clients,
     apiKeysTable: apiKeys,
     ...(eventBusName && { eventBusName }),
     retention,
-    routes: routesFrom(env[routesSetting.env]),
+    routes: routes ? parseRouteRules(routes, routesSetting.env) : DEFAULT_ROUTES,
     anomaly: anomalyFrom(env[anomalyDetection.env]),
   };
 }
 
+/** `TOLLGATE_ANOMALY_SETTINGS`, checked as the stack checked it at synth; absent: the defaults. */
 function anomalyFrom(raw: string | undefined): AnomalySettings {
-  let value: unknown;
-  try {
-    value = raw === undefined || raw === '' ? undefined : JSON.parse(raw);
-  } catch (error) {
-    throw new ConfigurationError(`environment variable ${anomalyDetection.env} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = anomalySettingsFrom(value);
-  if ('problem' in result) throw new ConfigurationError(`environment variable ${anomalyDetection.env} ${result.problem}`);
-  return result.settings;
-}
-
-function routesFrom(raw: string | undefined): readonly RouteRule[] {
-  if (raw === undefined || raw === '') return DEFAULT_ROUTES;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new ConfigurationError(`environment variable ${routesSetting.env} is not valid JSON: ${(error as Error).message}`);
-  }
-  const problem = routeRulesProblem(value);
-  if (problem) throw new ConfigurationError(`environment variable ${routesSetting.env} ${problem}`);
-  return value as RouteRule[];
+  if (raw === undefined || raw === '') return ANOMALY_DEFAULTS;
+  const problemOf = (value: unknown) => {
+    const result = anomalySettingsFrom(value);
+    return 'problem' in result ? result.problem : undefined;
+  };
+  const checked = checkedJson(raw, `environment variable ${anomalyDetection.env}`, problemOf);
+  if ('message' in checked) throw new ConfigurationError(checked.message);
+  return (anomalySettingsFrom(checked.value) as { readonly settings: AnomalySettings }).settings;
 }

@@ -4,14 +4,12 @@
  * a request and the outcome becomes a report, a log line and metrics. The handler module
  * builds this from `process.env`; tests build it with an injected clock.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../../common/names';
-import { serviceNameFrom } from '../../common/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { apiGatewayClient } from '../adapters/clients/api-gateway';
 import { documentClient } from '../adapters/clients/dynamodb';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
 import { kmsClient } from '../adapters/clients/kms';
+import { powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { DynamoApiKeyHygiene } from '../adapters/api-key-hygiene';
 import { ApiGatewayClientCertificates } from '../adapters/client-certificates';
 import { EventBridgePublisher } from '../adapters/event-publisher';
@@ -50,9 +48,8 @@ const TYPED_ERRORS = [InvalidRotationRequest, UnknownSigningKey, RingConflict, R
 export function createRotationApp(env: Environment, options: RotationAppOptions = {}): RotationApp {
   const config = rotationConfig(env);
   const doc = documentClient(env);
-  const serviceName = serviceNameFrom(env, 'rotation');
-  const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+  const logger = powertoolsLogger('rotation', env);
+  const metrics = powertoolsMetrics('rotation', env);
   const kms = new KmsKeyManager(kmsClient(env), config.tables.signingKeys, config.timing.deletionWindowDays);
   const service = createRotationService({
     store: new DynamoSigningKeyStore(doc, config.tables.signingKeys),

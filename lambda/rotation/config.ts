@@ -2,10 +2,10 @@
  * The rotation function's configuration, read and checked once at cold start: a bad value
  * fails the init with a message naming the variable.
  */
-import { Defaults, Limits, pendingPublicationSeconds } from '../../common/defaults';
+import { pendingPublicationSeconds } from '../../common/defaults';
 import { Env } from '../../common/names';
 import type { KeySpec } from '../../common/tokens';
-import { ConfigurationError, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
+import { clockSkewSecondsFrom, ConfigurationError, keyRingRefreshSecondsFrom, optionalInt, settingFromEnv, tableNamesFrom } from '../core/shared/env';
 import { expiryWarningDays, keyDeletionWindowDays, keySpec, rotationIntervalDays, staleKeyDays } from '../../common/settings';
 import { ringTiming, type RingTiming } from '../core/rotation/key-ring';
 import type { UpstreamCertificates } from '../core/rotation/upstream-certificates';
@@ -32,13 +32,7 @@ const CLIENT_CERTIFICATE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function rotationConfig(env: Environment): RotationConfig {
   const eventBusName = env[Env.eventBusName] || undefined;
-  const keyRingRefreshSeconds = optionalInt(
-    env,
-    Env.keyRingRefreshSeconds,
-    Defaults.keyRingRefreshSeconds,
-    Limits.keyRingRefreshSecondsMin,
-    Limits.keyRingRefreshSecondsMax,
-  );
+  const keyRingRefreshSeconds = keyRingRefreshSecondsFrom(env);
   const pendingSecondsOverride = pendingOverride(env, keyRingRefreshSeconds);
   const upstreamCertificates = upstreamCertificatesFrom(env);
   return {
@@ -48,7 +42,7 @@ export function rotationConfig(env: Environment): RotationConfig {
       rotationIntervalDays: settingFromEnv(env, rotationIntervalDays),
       keyDeletionWindowDays: settingFromEnv(env, keyDeletionWindowDays),
       keyRingRefreshSeconds,
-      clockSkewSeconds: optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax),
+      clockSkewSeconds: clockSkewSecondsFrom(env),
       ...(pendingSecondsOverride !== undefined && { pendingSecondsOverride }),
     }),
     expiryWarningDays: settingFromEnv(env, expiryWarningDays),

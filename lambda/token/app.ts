@@ -3,8 +3,8 @@
  * and validated once (cold start), then each event is parse → core → response.
  * `handler.ts` builds it at module scope; tests build it with their own env and clients.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -13,7 +13,7 @@ import { Defaults, DependencyBudget } from '../../common/defaults';
 import { resolveServices, singleService, type ResolvedService } from '../../common/services';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../core/issuance/discovery';
 import { DEFAULT_RETRY_AFTER_SECONDS, ErrorCode, NotFound } from '../core/shared/issuance-errors';
-import { Metric, serviceNameFrom } from '../../common/metrics';
+import { Metric } from '../../common/metrics';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { withDeadline } from '../adapters/clients/deadline';
@@ -29,8 +29,8 @@ import { statusOf } from '../http/errors';
 import { header, formBody, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler } from '../http/router';
-import { METRICS_NAMESPACE } from '../../common/names';
 import { documentClient } from '../adapters/clients/dynamodb';
+import { type MetricsRecorder, powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { kmsClient } from '../adapters/clients/kms';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -41,10 +41,7 @@ export interface TokenAppDependencies {
   readonly kms: KMSClient;
   readonly logger: Logger;
   /** Where `TokensIssued` and `TokenIssuanceErrors` go (EMF on stdout in Lambda). */
-  readonly metrics: {
-    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-    publishStoredMetrics(): unknown;
-  };
+  readonly metrics: MetricsRecorder;
   /** Epoch milliseconds. */
   readonly now?: () => number;
 }
@@ -131,12 +128,11 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
 
 /** The function as Lambda runs it: this execution environment's variables and SDK clients, wired once at cold start. */
 export function lambdaTokenApp(): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
-  const service = serviceNameFrom(process.env, 'token');
   return createTokenHandler({
     env: process.env,
     doc: documentClient(),
     kms: kmsClient(),
-    logger: new Logger({ serviceName: service }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service }),
+    logger: powertoolsLogger('token'),
+    metrics: powertoolsMetrics('token'),
   });
 }

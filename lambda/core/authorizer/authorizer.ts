@@ -236,22 +236,21 @@ export class Authorizer {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
-    const routed = this.deps.services.resolve(arn, parts);
+    const service = this.deps.services.resolve(arn, parts);
     // One property read on the hot path while no client or key is suspended (the usual case).
     if (this.deps.revocations.anySuspended) {
       const nowMs = this.deps.now();
       const suspension = this.deps.revocations.suspension(entry.clientId, entry.apiKeyId, nowMs);
-      if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs, this.contextFor(entry, routed?.service ?? this.deps.services.services[0]!));
+      if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs, this.contextFor(entry, service ?? this.deps.services.services[0]!));
     }
     // API Gateway routes only the services' prefixes to the authorizer: this path is under none of them.
-    if (routed === undefined) return this.forbid(entry, ForbidReason.unmatchedRoute, this.deps.services.services[0]!, arn);
-    const { service } = routed;
+    if (service === undefined) return this.forbid(entry, ForbidReason.unmatchedRoute, this.deps.services.services[0]!, arn);
     // A token minted for another service is no valid token here (RFC 9068 §4: the resource server checks `aud`).
     if (entry.aud !== service.audience && !namesAudience(entry.aud, service.audience)) {
       return { outcome: 'reject', reason: RejectReason.wrongAudience, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     const grant = this.onService(entry, service).grant!;
-    const outcome = service.routes.outcome(grant, arn, routed.pathStart === parts.pathStart ? parts : { ...parts, pathStart: routed.pathStart });
+    const outcome = service.routes.outcome(grant, arn, parts, this.deps.services.pathStart(service, arn, parts));
     if (outcome === 'allow') {
       if (entry.lastAllowed !== undefined && entry.lastArn === arn) return entry.lastAllowed;
       const response = responseOf(entry, this.contextFor(entry, service), 'Allow', arn);

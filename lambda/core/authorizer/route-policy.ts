@@ -134,9 +134,24 @@ export class RoutePolicy {
     return grant;
   }
 
-  /** What the rules say about the request in `arn` (see the module comment). */
-  outcome(grant: Grant, arn: string, parts: MethodArnParts): RouteOutcome {
-    const path = requestPath(arn, parts.pathStart);
+  /**
+   * Index of the first rule that names a request (`path` with its leading `/`), matched as
+   * {@link outcome} matches rules; -1 when none does or the path is ambiguous.
+   */
+  ruleIndex(method: string, path: string): number {
+    const m = HTTP_METHODS.indexOf(method as HttpMethod);
+    const canonical = m < 0 || path.charCodeAt(0) !== SLASH ? undefined : requestPath(path, 1);
+    if (canonical === undefined) return -1;
+    for (const rule of this.byMethod[m]!) if (segmentsMatch(rule.segments, canonical)) return rule.index;
+    return -1;
+  }
+
+  /**
+   * What the rules say about the request in `arn` (see the module comment), whose path is
+   * read from `pathStart`: below a service's prefix, a later index than `parts.pathStart`.
+   */
+  outcome(grant: Grant, arn: string, parts: MethodArnParts, pathStart: number = parts.pathStart): RouteOutcome {
+    const path = requestPath(arn, pathStart);
     if (path === undefined) return 'ambiguous_path';
     let matched = false;
     for (const rule of this.byMethod[parts.method]!) {

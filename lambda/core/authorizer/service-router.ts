@@ -21,12 +21,6 @@ interface CompiledService extends RoutedService {
   readonly literal: string;
 }
 
-export interface Routed {
-  readonly service: RoutedService;
-  /** Where the path below the prefix starts in the ARN (the ARN's length for the prefix itself). */
-  readonly pathStart: number;
-}
-
 export class ServiceRouter {
   readonly services: readonly RoutedService[];
   /** Every service's audience: what the verifier accepts before the service is known. */
@@ -45,18 +39,29 @@ export class ServiceRouter {
     this.audiences = services.map((s) => s.audience);
   }
 
-  /** The service of the request in `arn`; undefined when it lies under no service's prefix. */
-  resolve(arn: string, parts: MethodArnParts): Routed | undefined {
+  /**
+   * The service of the request in `arn`; undefined when it lies under no service's prefix.
+   * Runs on every request, cached decisions included, so it allocates nothing: the path
+   * below the prefix is found by {@link pathStart} once the service is known.
+   */
+  resolve(arn: string, parts: MethodArnParts): RoutedService | undefined {
     const start = parts.pathStart;
     for (const service of this.compiled) {
       const literal = service.literal;
-      if (literal === '') return { service, pathStart: start };
+      if (literal === '') return service;
       if (!arn.startsWith(literal, start)) continue;
       const end = start + literal.length;
-      if (end === arn.length) return { service, pathStart: end };
-      // `/billing/`: the path below the prefix starts with its `/`, an empty segment the rules refuse as ambiguous.
-      if (arn.charCodeAt(end) === 0x2f /* / */) return { service, pathStart: end + 1 === arn.length ? end : end + 1 };
+      if (end === arn.length || arn.charCodeAt(end) === 0x2f /* / */) return service;
     }
     return undefined;
+  }
+
+  /** Where the path below the prefix of `service`, which {@link resolve} found for `arn`, starts (the ARN's length for the prefix itself). */
+  pathStart(service: RoutedService, arn: string, parts: MethodArnParts): number {
+    const length = this.compiled[service.index]!.literal.length;
+    if (length === 0) return parts.pathStart;
+    const end = parts.pathStart + length;
+    // `/billing/`: the path below the prefix starts with its `/`, an empty segment the rules refuse as ambiguous.
+    return end + 1 < arn.length ? end + 1 : end;
   }
 }

@@ -7,6 +7,8 @@ import { Tables, type TableKey, type TableNames } from '../../../common/tables';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../../../common/tokens';
 import { ConfigurationError } from '../../../common/errors';
 import { decimalNumber } from '../../../common/setting-checks';
+import { Defaults, Limits } from '../../../common/defaults';
+import { Env } from '../../../common/names';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -79,6 +81,16 @@ function readSetting(env: Environment, setting: EnvSetting): unknown {
       return raw;
     }
   }
+}
+
+/** `TOLLGATE_CLOCK_SKEW_SECONDS`: the leeway every function that reasons about token times applies alike. */
+export function clockSkewSecondsFrom(env: Environment): number {
+  return optionalInt(env, Env.clockSkewSeconds, Defaults.clockSkewSeconds, 0, Limits.clockSkewSecondsMax);
+}
+
+/** `TOLLGATE_KEY_RING_REFRESH_SECONDS`: how often authorizers reread the ring, which rotation's publication wait is derived from. */
+export function keyRingRefreshSecondsFrom(env: Environment): number {
+  return optionalInt(env, Env.keyRingRefreshSeconds, Defaults.keyRingRefreshSeconds, Limits.keyRingRefreshSecondsMin, Limits.keyRingRefreshSecondsMax);
 }
 
 /** The names of the tables a function was granted, each required. */

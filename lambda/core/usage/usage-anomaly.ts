@@ -21,7 +21,7 @@
  * is the caller's. Minutes without a row (no traffic) count as zero for the baseline.
  */
 import { SECONDS_PER_DAY } from '../../../common/defaults';
-import { ANOMALY_DEFAULTS, type AnomalySettings } from '../../../common/usage';
+import { ANOMALY_DEFAULTS, bucketStart, type AnomalySettings } from '../../../common/usage';
 import { parseKeyNetwork, wideNetwork } from './usage-meter';
 
 export { ANOMALY_DEFAULTS, type AnomalySettings } from '../../../common/usage';
@@ -276,7 +276,7 @@ export class AnomalyMonitor {
   private async checkOne(clientId: string): Promise<AnomalyFlag[]> {
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
-    const upTo = Math.floor((nowSeconds - this.closeAfterSeconds) / 60) * 60 - 60;
+    const upTo = bucketStart(nowSeconds - this.closeAfterSeconds, 'minute') - 60;
     const stored = await this.ports.load(clientId);
     // A client never seen: its history starts with the meters' retention at most (one day is plenty to warm up).
     const from = stored ? stored.baseline.lastMinute + 60 : upTo - SECONDS_PER_DAY;

@@ -9,8 +9,9 @@
  * and idempotently per batch.
  */
 import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../../../common/access-log';
-import { CLIENT_ID_PATTERN, canonicalPathSegment } from '../../../common/setting-checks';
+import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
 import type { RouteRule } from '../../../common/gateway-contract';
+import { RoutePolicy } from '../authorizer/route-policy';
 import { DENIAL_REASONS, USAGE_NETWORKS_MAX, bucketStart, type DenialReason } from '../../../common/usage';
 
 /** The fields of an access-log line the meter reads. */
@@ -164,50 +165,27 @@ function ipv6Groups(ip: string): number[] | undefined {
 /** The route label of a request no route rule names. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-interface CompiledRoute {
-  readonly label: string;
-  readonly methods: ReadonlySet<string>;
-  /** Canonical literal segments; `undefined` for `{param}`; a final `+` for `{proxy+}`. */
-  readonly segments: readonly (string | undefined)[];
-  readonly greedy: boolean;
-}
-
 /**
  * Names a request by the route rule it falls under (`GET /orders/{proxy+}`), so the route
- * dimension has as many values as there are rules, whatever the paths requested. Segments
- * compare as the authorizer compares them (decoded, case-folded: `canonicalPathSegment`);
- * HEAD falls under GET rules, as the authorizer decides it. Tollgate's own routes (token,
- * admin, JWKS) keep the gateway's resource path.
+ * dimension has as many values as there are rules, whatever the paths requested. The rule
+ * is found as the authorizer matches rules (`RoutePolicy`: segments decoded and case-folded,
+ * HEAD under GET rules, ambiguous paths under none). Tollgate's own routes (token, admin,
+ * JWKS) keep the gateway's resource path.
  */
 export class RouteLabeler {
-  private readonly routes: readonly CompiledRoute[];
+  private readonly policy: RoutePolicy;
+  private readonly labels: readonly string[];
 
   constructor(rules: readonly RouteRule[]) {
-    this.routes = rules.map((rule) => {
-      const raw = rule.path === '/' ? [] : rule.path.slice(1).split('/');
-      const greedy = raw.length > 0 && /^\{[A-Za-z0-9_]+\+\}$/.test(raw[raw.length - 1]!);
-      const segments = (greedy ? raw.slice(0, -1) : raw).map((s) => (/^\{[A-Za-z0-9_]+\}$/.test(s) ? undefined : canonicalPathSegment(s)));
-      const methods = new Set(
-        rule.method === 'ANY' ? ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] : rule.method === 'GET' ? ['GET', 'HEAD'] : [rule.method],
-      );
-      return { label: `${rule.method} ${rule.path}`, methods, segments, greedy };
-    });
+    this.policy = new RoutePolicy(rules, 'deny');
+    this.labels = rules.map((rule) => `${rule.method} ${rule.path}`);
   }
 
   label(record: Pick<AccessRecord, 'method' | 'path' | 'resourcePath'>): string {
     if (record.resourcePath !== ACCESS_LOG_NO_VALUE && record.resourcePath !== '/' && record.resourcePath !== '/{proxy+}') {
       return `${record.method} ${record.resourcePath}`;
     }
-    const path = record.path === '/' ? [] : record.path.slice(1).split('/');
-    const canonical = path.map(canonicalPathSegment);
-    for (const route of this.routes) {
-      if (!route.methods.has(record.method)) continue;
-      if (route.greedy ? canonical.length <= route.segments.length : canonical.length !== route.segments.length) continue;
-      if (route.segments.every((segment, i) => canonical[i] !== undefined && (segment === undefined || segment === canonical[i]))) {
-        if (!route.greedy || canonical.slice(route.segments.length).every((s) => s !== undefined)) return route.label;
-      }
-    }
-    return UNMATCHED_ROUTE;
+    return this.labels[this.policy.ruleIndex(record.method, record.path)] ?? UNMATCHED_ROUTE;
   }
 }
 

@@ -16,6 +16,7 @@
 import { SECONDS_PER_DAY } from '../../../common/defaults';
 import type { QuotaPeriod } from '../../../common/credential-items';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
+import { bucketStart } from '../../../common/usage';
 
 export interface MeteredQuota {
   readonly limit: number;
@@ -32,7 +33,7 @@ export const UsageEvent = {
 
 /** The UTC period holding `nowSeconds`: DAY, ISO WEEK (from Monday 00:00) or calendar MONTH. */
 export function quotaPeriodBounds(period: QuotaPeriod, nowSeconds: number): { readonly start: number; readonly end: number } {
-  const day = Math.floor(nowSeconds / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+  const day = bucketStart(nowSeconds, 'day');
   if (period === 'DAY') return { start: day, end: day + SECONDS_PER_DAY };
   if (period === 'WEEK') {
     // 1970-01-01 was a Thursday: day index 0 is Thursday, so Monday is (index + 3) % 7 == 0.
