@@ -21,7 +21,7 @@ import {
   usageRetentionProblem,
   type AnomalySettings,
 } from '../common/usage';
-import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
+import { httpsUrl, jsonSetting, jsonValue, plainSetting, present, type Read, settingMeantBy } from './context-readers';
 import { ConfigError, type SettingName, type TollgateConfig } from './settings';
 
 /**
@@ -165,15 +165,7 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
 
 /** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
 function anomalyDetection(read: Read): AnomalySettings {
-  let raw = present(read, 'anomalyDetection');
-  if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigError('anomalyDetection', `is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const result = anomalySettingsFrom(raw);
+  const result = anomalySettingsFrom(jsonValue(read, 'anomalyDetection'));
   if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
   return result.settings;
 }
@@ -216,18 +208,7 @@ function apiKeyPrefix(read: Read): string {
 function readOperatorPrincipals(read: Read): readonly string[] | undefined {
   const raw = present(read, 'operatorPrincipals');
   if (raw === undefined) return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    if (raw.trim().startsWith('[')) {
-      try {
-        value = JSON.parse(raw);
-      } catch (error) {
-        throw new ConfigError('operatorPrincipals', `is not valid JSON: ${(error as Error).message}`);
-      }
-    } else {
-      value = [raw.trim()];
-    }
-  }
+  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonValue(read, 'operatorPrincipals');
   if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
   if (value.length === 0) {
     throw new ConfigError(
