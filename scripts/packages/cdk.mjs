@@ -32,7 +32,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
-import { BuildError, bundledPackages, RELATIVE_SPECIFIER, root, thirdPartyLicenses, withDeclarations } from './shared.mjs';
+import { BuildError, bundledPackages, disallowedImports, RELATIVE_SPECIFIER, root, thirdPartyLicenses, withDeclarations } from './shared.mjs';
 
 const cdkPackageDir = join(root, 'packages', 'cdk');
 const cdkDist = join(cdkPackageDir, 'dist');
@@ -66,13 +66,11 @@ async function bundleConstructs(digests) {
     legalComments: 'inline',
     banner: { js: '// @tollgate/cdk: built from lib/index.ts by scripts/build-packages.mjs.' },
   });
-  const problems = [];
-  for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
-    for (const { path, external } of imports) {
-      if (external && !isBuiltin(path) && !isCdkPeer(path))
-        problems.push(`${output} imports "${path}" (only Node builtins and ${CDK_PEERS.join(', ')} are allowed)`);
-    }
-  }
+  const problems = disallowedImports(
+    result.metafile,
+    (path) => isBuiltin(path) || isCdkPeer(path),
+    `only Node builtins and ${CDK_PEERS.join(', ')} are allowed`,
+  );
   const bundled = new Set(bundledPackages(Object.keys(result.metafile.inputs)).values());
   for (const name of bundled) problems.push(`bundles the third-party package "${name}" (the constructs may use only their peer dependencies)`);
   if (problems.length > 0) throw new BuildError(`The construct bundle must need nothing but its peers:\n  ${problems.join('\n  ')}`);
