@@ -25,6 +25,7 @@ import { METRICS_NAMESPACE } from '../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { Tables, type TableKey } from '../common/tables';
 import { LAMBDA_BUNDLING } from './bundling';
+import { onlyValues } from './conditions';
 import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
 
@@ -323,10 +324,8 @@ export function tableStatements(table: ITable, access: TableAccess): PolicyState
         actions: [dynamodb('UpdateItem')],
         resources: [table.tableArn],
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.updateOnly!] },
-          // ForAllValues over an absent key is true: a request whose attributes DynamoDB does
-          // not report would otherwise pass (IAM User Guide, "Multivalued context keys").
-          Null: { 'dynamodb:Attributes': 'false' },
+          // A request whose attributes DynamoDB does not report must not pass either.
+          ...onlyValues('dynamodb:Attributes', access.updateOnly!),
           // ALL_OLD or ALL_NEW would hand back attributes the request may not name.
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },
