@@ -26,7 +26,6 @@
  *   dist/types/lib/index.d.ts must resolve inside dist/types, and the only packages they may
  *   name are the peer dependencies.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -90,7 +89,7 @@ async function bundleConstructs(digests) {
  * packages bundled into any of them (folder to name).
  */
 async function prebuildFunctions() {
-  const { esbuildOptions, externalPackages } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { esbuildOptions, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
   const { Functions } = await tsImport('../../common/functions.ts', import.meta.url);
   const digests = {};
   const packages = new Map();
@@ -109,14 +108,7 @@ async function prebuildFunctions() {
     const files = readdirSync(outdir).sort();
     if (files.join(',') !== 'index.mjs,index.mjs.map')
       throw new BuildError(`dist/functions/${name} holds ${files.join(', ')}, not index.mjs and its source map`);
-    digests[name] = Object.fromEntries(
-      files.map((file) => [
-        file,
-        createHash('sha256')
-          .update(readFileSync(join(outdir, file)))
-          .digest('hex'),
-      ]),
-    );
+    digests[name] = Object.fromEntries(files.map((file) => [file, prebuiltDigest(join(outdir, file))]));
     for (const [folder, pkg] of bundledPackages(Object.keys(result.metafile.inputs))) packages.set(folder, pkg);
   }
   return { digests, packages };
