@@ -266,20 +266,9 @@ export class Observability extends Construct {
    * metric dimension per client would make one CloudWatch metric per client.
    */
   private topThrottledClients(logGroup: ILogGroup): CfnInsightRule {
-    const body = {
-      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
-      LogGroupNames: [logGroup.logGroupName],
-      LogFormat: 'JSON',
-      Contribution: {
-        Keys: [`$.${fieldName('clientId')}`],
-        Filters: [{ Match: `$.${fieldName('errorType')}`, In: [...THROTTLING_ERROR_TYPES] }],
-      },
-      AggregateOn: 'Count',
-    };
-    return new CfnInsightRule(this, 'TopThrottledClients', {
-      ruleName: tollgateName(this, 'top-throttled-clients', NameLimit.insightRule),
-      ruleState: 'ENABLED',
-      ruleBody: Stack.of(this).toJsonString(body),
+    return accessLogInsightRule(this, 'TopThrottledClients', 'top-throttled-clients', logGroup, {
+      Keys: [`$.${fieldName('clientId')}`],
+      Filters: [{ Match: `$.${fieldName('errorType')}`, In: [...THROTTLING_ERROR_TYPES] }],
     });
   }
 
@@ -369,6 +358,32 @@ function graph(title: string, metrics: IMetric[]): GraphWidget {
   return new GraphWidget({ title, left: metrics, width: 8, height: 6 });
 }
 
-function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
+/** A field of the access log's JSON line, by its name in `ACCESS_LOG_FIELDS`. */
+export function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
   return name;
+}
+
+/**
+ * A Contributor Insights rule that counts the access log's lines by `contribution` (its keys
+ * and filters, fields as `$.<name>`), named for the Tollgate `<prefix>-<suffix>`.
+ */
+export function accessLogInsightRule(
+  scope: Construct,
+  id: string,
+  suffix: string,
+  logGroup: ILogGroup,
+  contribution: { readonly Keys: readonly string[]; readonly Filters: readonly Readonly<Record<string, unknown>>[] },
+): CfnInsightRule {
+  const body = {
+    Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+    LogGroupNames: [logGroup.logGroupName],
+    LogFormat: 'JSON',
+    Contribution: contribution,
+    AggregateOn: 'Count',
+  };
+  return new CfnInsightRule(scope, id, {
+    ruleName: tollgateName(scope, suffix, NameLimit.insightRule),
+    ruleState: 'ENABLED',
+    ruleBody: Stack.of(scope).toJsonString(body),
+  });
 }

@@ -5,8 +5,8 @@
  * Lambda retries a failed delivery twice, then hands it to an encrypted dead-letter queue
  * (the batch is idempotent, so a replay from there counts nothing twice).
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { type Alarm, CfnInsightRule, ComparisonOperator, GraphWidget, type IMetric, MathExpression, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { type Alarm, type CfnInsightRule, ComparisonOperator, GraphWidget, type IMetric, MathExpression, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { FilterPattern, SubscriptionFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
@@ -20,8 +20,7 @@ import { DENIAL_REASONS } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
-import { tollgateMetric, topicAlarm } from './observability';
-import { NameLimit, tollgateName } from './physical-names';
+import { accessLogInsightRule, fieldName, tollgateMetric, topicAlarm } from './observability';
 
 /** Metering this far behind the gateway makes quotas overshoot by minutes, not seconds. */
 export const METERING_LAG_ALARM_MS = 120_000;
@@ -70,18 +69,11 @@ export class UsageMetering extends Construct {
       destination: new LambdaDestination(this.function.fn),
       filterPattern: FilterPattern.allEvents(),
     });
-    const body = {
-      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
-      LogGroupNames: [props.accessLogs.logGroupName],
-      LogFormat: 'JSON',
-      // Requests with a verified client (the field is "-" otherwise).
-      Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] },
-      AggregateOn: 'Count',
-    };
-    this.topClients = new CfnInsightRule(this, 'TopClients', {
-      ruleName: tollgateName(this, 'top-clients', NameLimit.insightRule),
-      ruleState: 'ENABLED',
-      ruleBody: Stack.of(this).toJsonString(body),
+    // Requests with a verified client (the field is "-" otherwise).
+    const clientId = `$.${fieldName('clientId')}`;
+    this.topClients = accessLogInsightRule(this, 'TopClients', 'top-clients', props.accessLogs, {
+      Keys: [clientId],
+      Filters: [{ Match: clientId, NotIn: ['-'] }],
     });
   }
 
