@@ -9,6 +9,8 @@
  * bundling folder under the cloud assembly). It imports nothing from aws-cdk-lib, so those
  * can load it without loading CDK.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { BuildOptions, Metafile } from 'esbuild';
 
 /** In `NodejsFunction`'s `bundling` terms; `lib/function.ts` passes these as they are. */
@@ -62,4 +64,12 @@ export function externalPackages(metafile: Metafile): string[] {
     }
   }
   return [...names].sort();
+}
+
+/**
+ * A prebuilt function file's digest (sha256, hex): what `scripts/packages/cdk.mjs` records for
+ * each file it builds and what `lib/function.ts` checks the installed file against.
+ */
+export function prebuiltDigest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }

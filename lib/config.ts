@@ -8,6 +8,7 @@
  * function receives from them is in `lib/function-settings.ts`.
  */
 import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
+import { ConfigurationError } from '../common/errors';
 import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../common/defaults';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
@@ -21,8 +22,8 @@ import {
   usageRetentionProblem,
   type AnomalySettings,
 } from '../common/usage';
-import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
-import { ConfigError, type SettingName, type TollgateConfig } from './settings';
+import { httpsUrl, jsonSetting, jsonValue, plainSetting, present, type Read, settingMeantBy } from './context-readers';
+import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 
 /**
  * What `aws:PrincipalArn` holds for a signed caller: an IAM role (also for its sessions),
@@ -134,14 +135,12 @@ export const SETTING_RULES: readonly { readonly settings: readonly SettingName[]
 
 /**
  * Reads and checks every setting; throws {@link ConfigError} naming the first bad one.
- * `contextKeys`, every context key given (cdk.json and `-c`), lets it refuse a near miss of
- * a setting's name (`tokenTTLSeconds`), which would otherwise be ignored silently.
+ * `keys`, every key given, lets it refuse a near miss of a setting's name (`tokenTTLSeconds`),
+ * which would otherwise be ignored silently. They are `in` CDK context (cdk.json and `-c`),
+ * which holds other keys too, or in a `Tollgate` construct's settings, which hold nothing else.
  */
-export function readConfig(read: Read, contextKeys: Iterable<string> = []): TollgateConfig {
-  for (const key of contextKeys) {
-    const meant = settingMeantBy(key);
-    if (meant) throw new ConfigError(meant, `is spelled "${key}" in the context; setting names are case-sensitive`);
-  }
+export function readConfig(read: Read, keys: Iterable<string> = [], keysIn: 'context' | 'settings' = 'context'): TollgateConfig {
+  refuseKeys([...keys], keysIn);
   const config: Partial<Config> = {};
   // `services` first: whether it is given decides whether `upstreamUrl` is required.
   const ordered = [servicesSetting, ...SETTING_DESCRIPTORS.filter((setting) => setting !== servicesSetting)] as readonly SettingDescriptor[];
@@ -163,17 +162,27 @@ export function readConfig(read: Read, contextKeys: Iterable<string> = []): Toll
   return config as TollgateConfig;
 }
 
+/**
+ * The refusal of keys, before any setting is read: a near miss names the setting meant; in a
+ * construct's settings any other key that is no setting is named with where they are listed.
+ */
+function refuseKeys(keys: readonly string[], keysIn: 'context' | 'settings'): void {
+  const unknown = keys.filter((key) => !(SETTINGS as readonly string[]).includes(key));
+  for (const key of unknown) {
+    const meant = settingMeantBy(key);
+    if (meant) throw new ConfigError(meant, `is spelled "${key}" in the ${keysIn}; setting names are case-sensitive`);
+  }
+  if (keysIn === 'context' || unknown.length === 0) return;
+  const named = unknown.map((key) => JSON.stringify(key)).join(', ');
+  throw new ConfigurationError(
+    `Invalid Tollgate configuration: ${named} ${unknown.length > 1 ? 'are not settings' : 'is not a setting'} (docs/deploy.md#deploy lists them)`,
+    unknown.length > 1 ? undefined : unknown[0],
+  );
+}
+
 /** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
 function anomalyDetection(read: Read): AnomalySettings {
-  let raw = present(read, 'anomalyDetection');
-  if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigError('anomalyDetection', `is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const result = anomalySettingsFrom(raw);
+  const result = anomalySettingsFrom(jsonValue(read, 'anomalyDetection'));
   if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
   return result.settings;
 }
@@ -216,18 +225,7 @@ function apiKeyPrefix(read: Read): string {
 function readOperatorPrincipals(read: Read): readonly string[] | undefined {
   const raw = present(read, 'operatorPrincipals');
   if (raw === undefined) return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    if (raw.trim().startsWith('[')) {
-      try {
-        value = JSON.parse(raw);
-      } catch (error) {
-        throw new ConfigError('operatorPrincipals', `is not valid JSON: ${(error as Error).message}`);
-      }
-    } else {
-      value = [raw.trim()];
-    }
-  }
+  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonValue(read, 'operatorPrincipals');
   if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
   if (value.length === 0) {
     throw new ConfigError(

@@ -87,18 +87,21 @@ export function settingMeantBy(key: string): SettingName | undefined {
   return nearMiss(key, SETTINGS, 8);
 }
 
-/** A JSON-valued setting (a JSON string from `-c`, a value from cdk.json), checked; undefined when absent. */
-export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
+/** A JSON-valued setting's value (parsed from a `-c` string, as given in cdk.json); undefined when absent. */
+export function jsonValue(read: Read, setting: SettingName): unknown {
   const raw = present(read, setting);
-  if (raw === undefined) return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
-    }
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** A JSON-valued setting ({@link jsonValue}), checked; undefined when absent. */
+export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
+  const value = jsonValue(read, setting);
+  if (value === undefined) return undefined;
   const problem = problemOf(value);
   if (problem) throw new ConfigError(setting, problem);
   return value as T;

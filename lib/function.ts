@@ -7,7 +7,6 @@
  * that log group and nothing else until a grant adds to it. The table access of each
  * function comes from `common/functions.ts`.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +23,8 @@ import { SERVICE_NAME_ENV } from '../common/metrics';
 import { METRICS_NAMESPACE } from '../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { Tables, type TableKey } from '../common/tables';
-import { LAMBDA_BUNDLING } from './bundling';
+import { LAMBDA_BUNDLING, prebuiltDigest } from './bundling';
+import { onlyValues } from './conditions';
 import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
 
@@ -99,9 +99,7 @@ function packagedCode(_scope: Construct, name: FunctionName): FunctionCode {
   if (found.join('/') !== wanted.join('/'))
     throw new Error(`@tollgate/cdk: ${folder} holds ${found.join(', ') || 'nothing'}, not ${wanted.join(', ')} as built; reinstall the package`);
   for (const file of wanted) {
-    const digest = createHash('sha256')
-      .update(fs.readFileSync(path.join(folder, file)))
-      .digest('hex');
+    const digest = prebuiltDigest(path.join(folder, file));
     if (digest !== expected[file])
       throw new Error(
         `@tollgate/cdk: ${path.join(folder, file)} is not the file the package was built with (sha256 ${digest}, built ${expected[file]}); reinstall the package`,
@@ -323,10 +321,8 @@ export function tableStatements(table: ITable, access: TableAccess): PolicyState
         actions: [dynamodb('UpdateItem')],
         resources: [table.tableArn],
         conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.updateOnly!] },
-          // ForAllValues over an absent key is true: a request whose attributes DynamoDB does
-          // not report would otherwise pass (IAM User Guide, "Multivalued context keys").
-          Null: { 'dynamodb:Attributes': 'false' },
+          // A request whose attributes DynamoDB does not report must not pass either.
+          ...onlyValues('dynamodb:Attributes', access.updateOnly!),
           // ALL_OLD or ALL_NEW would hand back attributes the request may not name.
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },

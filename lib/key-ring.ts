@@ -13,6 +13,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { keyDeletionWindowDays } from '../common/settings';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS, type KeySpec } from '../common/tokens';
+import { onlyValues } from './conditions';
 import type { TollgateFunction } from './function';
 import { findingArn } from './nag';
 
@@ -78,8 +79,7 @@ export class KeyRing extends Construct {
   /** The rotation function: create ring keys (tagged at creation), read their public keys, list, schedule deletion. */
   grantManage(grantee: TollgateFunction): void {
     const ringTagged = { StringEquals: this.ringTags('aws:ResourceTag') };
-    // ForAllValues over an absent key is true: the Null check makes the tag keys required.
-    const tagKeysAllowed = { 'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(KmsTag) }, Null: { 'aws:TagKeys': 'false' } };
+    const tagKeysAllowed = onlyValues('aws:TagKeys', Object.values(KmsTag));
     const requestTagged = this.ringTags('aws:RequestTag');
     const statements = [
       // CreateKey has no resource to scope (the key does not exist yet): the condition keys

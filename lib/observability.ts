@@ -25,7 +25,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ACCESS_LOG_FIELDS } from '../common/access-log';
 import { Defaults, SECONDS_PER_DAY } from '../common/defaults';
@@ -91,6 +91,31 @@ export function tollgateMetric(
     period: options.period ?? Duration.minutes(1),
     ...(options.label && { label: options.label }),
   });
+}
+
+/** One of Tollgate's alarms: at or above `threshold` for one period unless said otherwise; no data is not breaching. */
+export interface AlarmSpec {
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly description: string;
+  readonly comparison?: ComparisonOperator;
+  readonly evaluationPeriods?: number;
+  readonly missing?: TreatMissingData;
+}
+
+/** An alarm that notifies `topic` when it fires and when it clears. */
+export function topicAlarm(scope: Construct, id: string, topic: ITopic, spec: AlarmSpec): Alarm {
+  const alarm = new Alarm(scope, id, {
+    metric: spec.metric,
+    threshold: spec.threshold,
+    comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: spec.evaluationPeriods ?? 1,
+    treatMissingData: spec.missing ?? TreatMissingData.NOT_BREACHING,
+    alarmDescription: spec.description,
+  });
+  alarm.addAlarmAction(new SnsAction(topic));
+  alarm.addOkAction(new SnsAction(topic));
+  return alarm;
 }
 
 export class Observability extends Construct {
@@ -241,45 +266,14 @@ export class Observability extends Construct {
    * metric dimension per client would make one CloudWatch metric per client.
    */
   private topThrottledClients(logGroup: ILogGroup): CfnInsightRule {
-    const body = {
-      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
-      LogGroupNames: [logGroup.logGroupName],
-      LogFormat: 'JSON',
-      Contribution: {
-        Keys: [`$.${fieldName('clientId')}`],
-        Filters: [{ Match: `$.${fieldName('errorType')}`, In: [...THROTTLING_ERROR_TYPES] }],
-      },
-      AggregateOn: 'Count',
-    };
-    return new CfnInsightRule(this, 'TopThrottledClients', {
-      ruleName: tollgateName(this, 'top-throttled-clients', NameLimit.insightRule),
-      ruleState: 'ENABLED',
-      ruleBody: Stack.of(this).toJsonString(body),
+    return accessLogInsightRule(this, 'TopThrottledClients', 'top-throttled-clients', logGroup, {
+      Keys: [`$.${fieldName('clientId')}`],
+      Filters: [{ Match: `$.${fieldName('errorType')}`, In: [...THROTTLING_ERROR_TYPES] }],
     });
   }
 
-  private alarm(
-    id: string,
-    spec: {
-      readonly metric: IMetric;
-      readonly threshold: number;
-      readonly description: string;
-      readonly comparison?: ComparisonOperator;
-      readonly evaluationPeriods?: number;
-      readonly missing?: TreatMissingData;
-    },
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
-      metric: spec.metric,
-      threshold: spec.threshold,
-      comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: spec.evaluationPeriods ?? 1,
-      treatMissingData: spec.missing ?? TreatMissingData.NOT_BREACHING,
-      alarmDescription: spec.description,
-    });
-    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
-    alarm.addOkAction(new SnsAction(this.alarmTopic));
-    return alarm;
+  private alarm(id: string, spec: AlarmSpec): Alarm {
+    return topicAlarm(this, id, this.alarmTopic, spec);
   }
 
   private buildDashboard(
@@ -364,6 +358,32 @@ function graph(title: string, metrics: IMetric[]): GraphWidget {
   return new GraphWidget({ title, left: metrics, width: 8, height: 6 });
 }
 
-function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
+/** A field of the access log's JSON line, by its name in `ACCESS_LOG_FIELDS`. */
+export function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
   return name;
+}
+
+/**
+ * A Contributor Insights rule that counts the access log's lines by `contribution` (its keys
+ * and filters, fields as `$.<name>`), named for the Tollgate `<prefix>-<suffix>`.
+ */
+export function accessLogInsightRule(
+  scope: Construct,
+  id: string,
+  suffix: string,
+  logGroup: ILogGroup,
+  contribution: { readonly Keys: readonly string[]; readonly Filters: readonly Readonly<Record<string, unknown>>[] },
+): CfnInsightRule {
+  const body = {
+    Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+    LogGroupNames: [logGroup.logGroupName],
+    LogFormat: 'JSON',
+    Contribution: contribution,
+    AggregateOn: 'Count',
+  };
+  return new CfnInsightRule(scope, id, {
+    ruleName: tollgateName(scope, suffix, NameLimit.insightRule),
+    ruleState: 'ENABLED',
+    ruleBody: Stack.of(scope).toJsonString(body),
+  });
 }

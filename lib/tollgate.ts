@@ -7,12 +7,10 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { ConfigurationError } from '../common/errors';
-import { nearMiss } from '../common/near-miss';
 import { readConfig } from './config';
 import { TokenData } from './data';
 import { namedTollgate } from './physical-names';
-import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
+import type { SettingName, TollgateConfig } from './settings';
 import { TollgateApi } from './stacks';
 
 /**
@@ -55,9 +53,7 @@ export class Tollgate extends Construct {
     super(scope, id);
     namedTollgate(this);
     const settings: Readonly<Record<string, unknown>> = props.settings;
-    const unknown = Object.keys(settings).filter((name) => !(SETTINGS as readonly string[]).includes(name));
-    if (unknown.length > 0) throw unknownSettings(unknown);
-    this.config = readConfig((setting) => settings[setting]);
+    this.config = readConfig((setting) => settings[setting], Object.keys(settings), 'settings');
     this.data = new TokenData(this, 'Data', { ...(props.removalPolicy !== undefined && { removalPolicy: props.removalPolicy }) });
     this.api = new TollgateApi(this, 'Api', {
       config: this.config,
@@ -67,22 +63,4 @@ export class Tollgate extends Construct {
       ...(props.outputs !== undefined && { outputs: props.outputs }),
     });
   }
-}
-
-/**
- * The refusal of keys that are no setting, checked before any setting is read: a near miss
- * (`tokenTTLSeconds`, `tokenTtlSecnods`) names the setting meant, since its value would
- * otherwise be ignored silently; any other key is named with where the settings are listed.
- */
-function unknownSettings(keys: readonly string[]): ConfigurationError {
-  for (const key of keys) {
-    const meant = nearMiss(key, SETTINGS, 8);
-    if (meant) return new ConfigError(meant, `is spelled "${key}" in the settings; setting names are case-sensitive`);
-  }
-  const named = keys.map((key) => JSON.stringify(key)).join(', ');
-  const problem = keys.length > 1 ? 'are not settings' : 'is not a setting';
-  return new ConfigurationError(
-    `Invalid Tollgate configuration: ${named} ${problem} (docs/deploy.md#deploy lists them)`,
-    keys.length > 1 ? undefined : keys[0],
-  );
 }

@@ -5,9 +5,8 @@
  * Lambda retries a failed delivery twice, then hands it to an encrypted dead-letter queue
  * (the batch is idempotent, so a replay from there counts nothing twice).
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, CfnInsightRule, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { type Alarm, type CfnInsightRule, ComparisonOperator, GraphWidget, type IMetric, MathExpression, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { FilterPattern, SubscriptionFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
@@ -21,8 +20,7 @@ import { DENIAL_REASONS } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
-import { tollgateMetric } from './observability';
-import { NameLimit, tollgateName } from './physical-names';
+import { accessLogInsightRule, fieldName, tollgateMetric, topicAlarm } from './observability';
 
 /** Metering this far behind the gateway makes quotas overshoot by minutes, not seconds. */
 export const METERING_LAG_ALARM_MS = 120_000;
@@ -71,18 +69,11 @@ export class UsageMetering extends Construct {
       destination: new LambdaDestination(this.function.fn),
       filterPattern: FilterPattern.allEvents(),
     });
-    const body = {
-      Schema: { Name: 'CloudWatchLogRule', Version: 1 },
-      LogGroupNames: [props.accessLogs.logGroupName],
-      LogFormat: 'JSON',
-      // Requests with a verified client (the field is "-" otherwise).
-      Contribution: { Keys: ['$.clientId'], Filters: [{ Match: '$.clientId', NotIn: ['-'] }] },
-      AggregateOn: 'Count',
-    };
-    this.topClients = new CfnInsightRule(this, 'TopClients', {
-      ruleName: tollgateName(this, 'top-clients', NameLimit.insightRule),
-      ruleState: 'ENABLED',
-      ruleBody: Stack.of(this).toJsonString(body),
+    // Requests with a verified client (the field is "-" otherwise).
+    const clientId = `$.${fieldName('clientId')}`;
+    this.topClients = accessLogInsightRule(this, 'TopClients', 'top-clients', props.accessLogs, {
+      Keys: [clientId],
+      Filters: [{ Match: clientId, NotIn: ['-'] }],
     });
   }
 
@@ -93,25 +84,8 @@ export class UsageMetering extends Construct {
     const dlqDepth = this.dlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const lag = tollgateMetric(emitters, 'meteringLagMs', 'p99', { period: Duration.minutes(5) });
     const anomalies = tollgateMetric(emitters, 'usageAnomalies', 'Sum', { period: Duration.hours(1) });
-    const alarm = (
-      id: string,
-      metric: typeof errors,
-      threshold: number,
-      description: string,
-      comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    ) => {
-      const created = new Alarm(this, id, {
-        metric,
-        threshold,
-        comparisonOperator: comparison,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      created.addAlarmAction(new SnsAction(topic));
-      created.addOkAction(new SnsAction(topic));
-      return created;
-    };
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string, comparison?: ComparisonOperator) =>
+      topicAlarm(this, id, topic, { metric, threshold, description, ...(comparison && { comparison }) });
     const alarms = [
       alarm(
         'MeteringErrors',

@@ -23,6 +23,7 @@ import { Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam
 import type { Construct, IConstruct } from 'constructs';
 import { UsageNaming } from '../common/names';
 import { KMS_TAG_APPLICATION_VALUE, USAGE_KEY_VALUE_PATTERN } from '../common/tokens';
+import { onlyValues } from './conditions';
 import { findingArn } from './nag';
 
 /** Fallback usage keys start with this; clients' own keys start with `tgu` (`common/tokens.ts`). */
@@ -77,9 +78,7 @@ export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
   const arn = (path: string) => apigatewayArn(stack, path);
   const ourRequestTags = {
     StringEquals: { [`aws:RequestTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE },
-    'ForAllValues:StringEquals': { 'aws:TagKeys': [UsageNaming.applicationTag, UsageNaming.clientTag] },
-    // ForAllValues over an absent key is true: the tag keys must be in the request at all.
-    Null: { 'aws:TagKeys': 'false' },
+    ...onlyValues('aws:TagKeys', [UsageNaming.applicationTag, UsageNaming.clientTag]),
   };
   const tollgateTagged = { StringEquals: { [`aws:ResourceTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE } };
   const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };

@@ -29,7 +29,7 @@ import { staticValue } from './responses';
 export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set(['POST /admin/clients/{clientId}/keys']);
 
 /** Integration request parameters for the upstream: identity headers in, bearer token out. */
-export function upstreamRequestParameters(forwardBearerToken: boolean, withProxyPath: boolean): Record<string, string> {
+function upstreamRequestParameters(forwardBearerToken: boolean, withProxyPath: boolean): Record<string, string> {
   // Every name of the upstream header set is mapped, so the integration request carries
   // Tollgate's value under each, never the client's (a mapping sets the integration
   // request's header, replacing what the client sent under that name). A name with no

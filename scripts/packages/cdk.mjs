@@ -26,13 +26,12 @@
  *   dist/types/lib/index.d.ts must resolve inside dist/types, and the only packages they may
  *   name are the peer dependencies.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
-import { BuildError, bundledPackages, RELATIVE_SPECIFIER, root, thirdPartyLicenses, withDeclarations } from './shared.mjs';
+import { BuildError, bundledPackages, disallowedImports, RELATIVE_SPECIFIER, root, thirdPartyLicenses, withDeclarations } from './shared.mjs';
 
 const cdkPackageDir = join(root, 'packages', 'cdk');
 const cdkDist = join(cdkPackageDir, 'dist');
@@ -66,13 +65,11 @@ async function bundleConstructs(digests) {
     legalComments: 'inline',
     banner: { js: '// @tollgate/cdk: built from lib/index.ts by scripts/build-packages.mjs.' },
   });
-  const problems = [];
-  for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
-    for (const { path, external } of imports) {
-      if (external && !isBuiltin(path) && !isCdkPeer(path))
-        problems.push(`${output} imports "${path}" (only Node builtins and ${CDK_PEERS.join(', ')} are allowed)`);
-    }
-  }
+  const problems = disallowedImports(
+    result.metafile,
+    (path) => isBuiltin(path) || isCdkPeer(path),
+    `only Node builtins and ${CDK_PEERS.join(', ')} are allowed`,
+  );
   const bundled = new Set(bundledPackages(Object.keys(result.metafile.inputs)).values());
   for (const name of bundled) problems.push(`bundles the third-party package "${name}" (the constructs may use only their peer dependencies)`);
   if (problems.length > 0) throw new BuildError(`The construct bundle must need nothing but its peers:\n  ${problems.join('\n  ')}`);
@@ -92,7 +89,7 @@ async function bundleConstructs(digests) {
  * packages bundled into any of them (folder to name).
  */
 async function prebuildFunctions() {
-  const { esbuildOptions, externalPackages } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { esbuildOptions, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
   const { Functions } = await tsImport('../../common/functions.ts', import.meta.url);
   const digests = {};
   const packages = new Map();
@@ -111,14 +108,7 @@ async function prebuildFunctions() {
     const files = readdirSync(outdir).sort();
     if (files.join(',') !== 'index.mjs,index.mjs.map')
       throw new BuildError(`dist/functions/${name} holds ${files.join(', ')}, not index.mjs and its source map`);
-    digests[name] = Object.fromEntries(
-      files.map((file) => [
-        file,
-        createHash('sha256')
-          .update(readFileSync(join(outdir, file)))
-          .digest('hex'),
-      ]),
-    );
+    digests[name] = Object.fromEntries(files.map((file) => [file, prebuiltDigest(join(outdir, file))]));
     for (const [folder, pkg] of bundledPackages(Object.keys(result.metafile.inputs))) packages.set(folder, pkg);
   }
   return { digests, packages };

@@ -18,24 +18,13 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
-import { BuildError, bundledPackages, root, thirdPartyLicenses } from './shared.mjs';
+import { BuildError, bundledPackages, disallowedImports, root, thirdPartyLicenses } from './shared.mjs';
 
 const cliDist = join(root, 'packages', 'cli', 'dist');
 const cliEntry = join(root, 'cli', 'main.ts');
 
 /** Bundled packages that must not end up in the CLI: it runs as plain JavaScript, no loader. */
 const FORBIDDEN_IN_CLI = ['tsx', 'esbuild', 'typescript'];
-
-/** Bare imports left in a bundle that are not Node builtins (esbuild leaves builtins external on platform node). */
-function nonBuiltinImports(metafile) {
-  const problems = [];
-  for (const [output, { imports }] of Object.entries(metafile.outputs)) {
-    for (const { path, external } of imports) {
-      if (external && !isBuiltin(path)) problems.push(`${output} imports "${path}" (only Node builtins are allowed)`);
-    }
-  }
-  return problems;
-}
 
 async function bundleCli() {
   const outfile = join(cliDist, 'tollgate.js');
@@ -63,7 +52,7 @@ async function bundleCli() {
       ].join('\n'),
     },
   });
-  const problems = nonBuiltinImports(result.metafile);
+  const problems = disallowedImports(result.metafile, isBuiltin, 'only Node builtins are allowed');
   const packages = bundledPackages(Object.keys(result.metafile.inputs));
   for (const name of new Set(packages.values())) {
     if (FORBIDDEN_IN_CLI.includes(name)) problems.push(`bundles "${name}", which the installed CLI must not need`);

@@ -11,17 +11,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
-import { BuildError, RELATIVE_SPECIFIER, root, withDeclarations } from './shared.mjs';
+import { BuildError, bundledPackages, disallowedImports, RELATIVE_SPECIFIER, root, withDeclarations } from './shared.mjs';
 
 const packageDir = join(root, 'packages', 'client');
 const dist = join(packageDir, 'dist');
 const entry = join(root, 'client', 'index.ts');
-
-/** The package a bundled file under node_modules belongs to (`name` or `@scope/name`), else undefined. */
-function packageOf(input) {
-  const match = /(?:^|[\\/])node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(input);
-  return match?.[1].replace('\\', '/');
-}
 
 async function bundleClient() {
   const result = await build({
@@ -39,19 +33,10 @@ async function bundleClient() {
     legalComments: 'inline',
     banner: { js: '// @tollgate/client: built from client/index.ts by scripts/build-packages.mjs.' },
   });
-  const problems = [];
-  const thirdParty = new Set();
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const name = packageOf(input);
-    if (name) thirdParty.add(name);
-  }
-  for (const name of thirdParty) problems.push(`bundles the third-party package "${name}"`);
-  for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
-    for (const { path, external } of imports) {
-      // esbuild marks Node builtins external on platform node; only the `node:` form is allowed.
-      if (external && !path.startsWith('node:')) problems.push(`${output} imports "${path}" (only node:* builtins are allowed)`);
-    }
-  }
+  const thirdParty = new Set(bundledPackages(Object.keys(result.metafile.inputs)).values());
+  const problems = [...thirdParty].map((name) => `bundles the third-party package "${name}"`);
+  // esbuild marks Node builtins external on platform node; only the `node:` form is allowed.
+  problems.push(...disallowedImports(result.metafile, (path) => path.startsWith('node:'), 'only node:* builtins are allowed'));
   if (problems.length > 0) throw new BuildError(`The bundle must be self-contained:\n  ${problems.join('\n  ')}`);
   return Object.keys(result.metafile.inputs).sort();
 }

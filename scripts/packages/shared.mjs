@@ -1,7 +1,7 @@
 /**
  * What the builds of several packages share: the repository root, the build's error, emitting
- * declarations with the installed TypeScript, and the third-party packages a bundle holds and
- * their licence texts (dist/THIRD-PARTY-LICENSES.txt of `@tollgate/cli` and `@tollgate/cdk`).
+ * declarations with the installed TypeScript, the imports a bundle leaves to its runtime, and
+ * the third-party packages a bundle holds and their licence texts (dist/THIRD-PARTY-LICENSES.txt of `@tollgate/cli` and `@tollgate/cdk`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -91,4 +91,18 @@ export function bundledPackages(inputs) {
     packages.set(join(root, normalized.slice(0, at) + match[0]), match[1]);
   }
   return packages;
+}
+
+/**
+ * The imports a bundle leaves to its runtime (esbuild's external imports, metafile outputs)
+ * that `allowed` refuses, each as a message ending in `rule`.
+ */
+export function disallowedImports(metafile, allowed, rule) {
+  const problems = [];
+  for (const [output, { imports }] of Object.entries(metafile.outputs)) {
+    for (const { path, external } of imports) {
+      if (external && !allowed(path)) problems.push(`${output} imports "${path}" (${rule})`);
+    }
+  }
+  return problems;
 }
