@@ -66,13 +66,16 @@ export interface TollgateApiParts {
 
 export interface TollgateApiStackProps extends StackProps, TollgateApiProps {}
 
-// Each class below gets its parts from `buildApi` by `Object.assign`; the interface of the same
-// name declares them once, as `TollgateApiParts` lists them (a merged interface emits nothing).
-export interface TollgateApiStack extends TollgateApiParts {}
-
 /** The stateless half in a stack of its own, next to a {@link TollgateDataStack}. */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: buildApi assigns every part in the constructor
-export class TollgateApiStack extends Stack {
+export class TollgateApiStack extends Stack implements TollgateApiParts {
+  declare readonly gateway: Gateway;
+  declare readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  declare readonly rotation: SigningKeyRotation;
+  declare readonly fanout: RevocationFanout;
+  declare readonly observability: Observability;
+  declare readonly metering: UsageMetering;
+  declare readonly issuer: string;
+
   constructor(scope: Construct, id: string, props: TollgateApiStackProps) {
     super(scope, id, { description: 'Tollgate: API, authorizer, token functions, rotation (stateless)', ...props });
     // Built directly in the stack, not in a child construct, so the stack's logical ids and
@@ -81,11 +84,16 @@ export class TollgateApiStack extends Stack {
   }
 }
 
-export interface TollgateApi extends TollgateApiParts {}
-
 /** The stateless half as a construct in any stack, for tables made elsewhere (a {@link TokenData}). */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: as for TollgateApiStack
-export class TollgateApi extends Construct {
+export class TollgateApi extends Construct implements TollgateApiParts {
+  declare readonly gateway: Gateway;
+  declare readonly functions: { readonly [K in FunctionName]: TollgateFunction };
+  declare readonly rotation: SigningKeyRotation;
+  declare readonly fanout: RevocationFanout;
+  declare readonly observability: Observability;
+  declare readonly metering: UsageMetering;
+  declare readonly issuer: string;
+
   constructor(scope: Construct, id: string, props: TollgateApiProps) {
     super(scope, id);
     Object.assign(this, buildApi(this, props));
@@ -94,7 +102,8 @@ export class TollgateApi extends Construct {
 
 /**
  * Builds the stateless half into `scope` (a stack or a construct) and adds its outputs there.
- * The two classes above `Object.assign` the result to themselves.
+ * The two classes above `Object.assign` the result to themselves: their `declare`d fields emit
+ * no initialiser, and `implements TollgateApiParts` keeps their list in step with this type.
  */
 function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
   const { config, tables } = props;
