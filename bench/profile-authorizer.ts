@@ -33,7 +33,7 @@ try {
   const ring = await createRing(dynamo.endpoint, [key.record]);
   const count = DECISIONS[path];
   const events = mintTokens(key, path === 'uncached' ? count : 1).map(authorizerEventFor);
-  const { handler } = await importAuthorizer(ring.env);
+  const { handler } = await importAuthorizer(ring.env, 'source');
   await expectAllowed(handler, events[0]!);
   const timing = await timeBatches(count, path === 'uncached' ? (i) => handler(events[i]!) : () => handler(events[0]!));
   process.stderr.write(`${alg} ${path}: ${((timing.cpuMs * 1000) / count).toFixed(2)} CPU µs per decision\n`);

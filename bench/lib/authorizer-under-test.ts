@@ -12,9 +12,14 @@ import * as Setting from '../../common/settings';
 import type { SigningKeyRecord } from '../../common/signing-key-items';
 import type { TableNames } from '../../common/tables';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
+import type { AccessTokenVerifier } from '../../lambda/core/authorizer/access-token-verifier';
+import type { KeyRingCache } from '../../lambda/core/authorizer/key-ring-cache';
+import { tokenTtlSeconds } from '../../common/settings';
 import { createTables, LOCAL_AWS, localDynamoClient, tableEnvironment, tableNames } from '../../local/dynamodb';
 import { authorizerEvent, type IncomingCall } from '../../local/events';
 import { AUDIENCE, claims, ISSUER, signToken, type TestKey } from '../../test/unit/authorizer/support/tokens';
+import { deployedAuthorizer, deployedVerifier } from './deployed';
+import type { Peer } from './peers';
 
 export type AuthorizerModule = typeof import('../../lambda/authorizer/handler');
 
@@ -51,10 +56,15 @@ export async function createRing(endpoint: string, records: readonly SigningKeyR
   };
 }
 
-/** The handler reads its configuration once, at import: the environment is set first. */
-export async function importAuthorizer(env: Readonly<Record<string, string>>): Promise<AuthorizerModule> {
+/**
+ * The handler reads its configuration once, at import: the environment is set first.
+ * `bundle` (the default): the bundle CDK deploys, built under `bench/.out/<bundle>/`;
+ * `source`: the TypeScript module through tsx, for profiles whose frames keep their names.
+ */
+export async function importAuthorizer(env: Readonly<Record<string, string>>, from: { bundle: string } | 'source'): Promise<AuthorizerModule> {
   Object.assign(process.env, env);
-  return import('../../lambda/authorizer/handler');
+  if (from === 'source') return import('../../lambda/authorizer/handler');
+  return (await import((await deployedAuthorizer(from.bundle)).url)) as AuthorizerModule;
 }
 
 /** A `GET /orders/42` REQUEST authorizer event, as the local gateway builds it from an HTTP call. */
@@ -85,4 +95,24 @@ export async function expectAllowed(handler: AuthorizerModule['handler'], event:
   const result = await handler(event);
   const effect = result.policyDocument.Statement[0]?.Effect;
   if (effect !== 'Allow') throw new Error(`the authorizer did not allow a valid token (first statement: ${effect})`);
+}
+
+interface VerifierModule {
+  readonly AccessTokenVerifier: typeof AccessTokenVerifier;
+  readonly KeyRingCache: typeof KeyRingCache;
+}
+
+/**
+ * The authorizer's token verification alone, bundled as the function is and set up as the
+ * handler sets it up (same verifier, same ring cache, same limits), with nothing of the
+ * decision around it: no verified-token cache, revocation view, route match, response or
+ * telemetry. Measured beside the peers, it separates "verifies as fast as they do" from
+ * "a decision costs more than a verification". `bundle`: its folder under `bench/.out/`.
+ */
+export async function verificationAlone(key: TestKey, bundle: string): Promise<Peer> {
+  const { AccessTokenVerifier, KeyRingCache } = (await import((await deployedVerifier(bundle)).url)) as VerifierModule;
+  const keys = new KeyRingCache({ source: { load: async () => [key.record] }, refreshIntervalMs: 3_600_000 });
+  await keys.refresh(Date.now());
+  const verifier = new AccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, clockSkewSeconds: 30, maxLifetimeSeconds: tokenTtlSeconds.max });
+  return { id: 'verifier', name: 'Tollgate verification alone', verify: (token) => verifier.verify(token, keys, Math.floor(Date.now() / 1000)) };
 }

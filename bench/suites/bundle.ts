@@ -11,12 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { Functions } from '../../common/functions';
+import type { BuildOptions, Metafile } from 'esbuild';
 import { RING_PARTITION, SigningKeyAttr } from '../../common/signing-key-items';
-import { esbuildOptions, externalPackages } from '../../lib/bundling';
+import { externalPackages } from '../../lib/bundling';
+import { deployedAuthorizer, deployedBundle, type DeployedBundle } from '../lib/deployed';
 import { figure } from '../lib/figure';
 import { median } from '../lib/stats';
 import { runSuite } from '../lib/suite';
@@ -30,12 +30,8 @@ export interface BundleArgs {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = fileURLToPath(new URL('../.out/', import.meta.url));
 const COLD_START = fileURLToPath(new URL('../cold-start.mjs', import.meta.url));
 const KB = 1000;
-
-/** What CDK runs for the deployed function (`lib/bundling.ts`), plus what the figures need. */
-const CDK_BUNDLING: BuildOptions = { ...esbuildOptions(), metafile: true, logLevel: 'silent' };
 
 interface Bundle {
   readonly file: string;
@@ -58,10 +54,10 @@ function largestPackages(metafile: Metafile, top = 6): Record<string, number> {
 }
 
 async function bundle(name: string, entry: BuildOptions): Promise<Bundle> {
-  const dir = `${OUT}${name}/`;
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}index.mjs`;
-  const result = await build({ ...CDK_BUNDLING, ...entry, outfile: file });
+  return sized(await deployedBundle(name, entry, { metafile: true }));
+}
+
+function sized({ file, result }: DeployedBundle): Bundle {
   return {
     file,
     bytes: statSync(file).size,
@@ -94,7 +90,7 @@ function coldStart(args: readonly string[], env: Readonly<Record<string, string>
 
 await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
   progress('P5: bundling');
-  const ours = await bundle('authorizer', { entryPoints: [`${ROOT}${Functions.authorizer.entry}`] });
+  const ours = await sized(await deployedAuthorizer('authorizer', { metafile: true }));
   const withSdk = await bundle('authorizer-sdk-reader', { entryPoints: [fileURLToPath(new URL('../variants/authorizer-sdk-reader.ts', import.meta.url))] });
   const peer = await bundle('aws-jwt-verify', { stdin: { contents: "export { JwtVerifier } from 'aws-jwt-verify';", resolveDir: ROOT, loader: 'js' } });
   emit(

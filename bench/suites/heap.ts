@@ -5,14 +5,15 @@
  * The tokens are signed once and kept in one Buffer, whose bytes live outside the V8 heap
  * (`heapUsed` does not count them); each call decodes a fresh string that nothing else
  * holds, so whatever a cache retains of a token (the string, or a slice of it) shows up in
- * the delta. Every round imports a new instance of the handler module (a query string
- * makes it a distinct module; its dependencies are shared), i.e. a fresh, empty cache.
+ * the delta. Every round imports a new instance of the deployed bundle (`lib/deployed.ts`;
+ * a query string makes it a distinct module), i.e. a fresh, empty cache.
  */
 import { figure } from '../lib/figure';
 import { runSuite } from '../lib/suite';
 import { timeBatches } from '../lib/timing';
 import { authorizerEventFor, createRing, expectAllowed, type AuthorizerModule } from '../lib/authorizer-under-test';
 import { cachingVerifier } from '../lib/peers';
+import { deployedAuthorizer } from '../lib/deployed';
 import { claims, generateTestKey, signToken, type TestKey } from '../../test/unit/authorizer/support/tokens';
 
 export interface HeapArgs {
@@ -63,8 +64,9 @@ async function heapGrowth(tokens: PackedTokens, warm: (token: string) => Promise
   return process.memoryUsage().heapUsed - before;
 }
 
-async function freshAuthorizer(round: number): Promise<AuthorizerModule> {
-  const url = new URL('../../lambda/authorizer/handler.ts', import.meta.url);
+/** A new instance of the deployed bundle's module (a query string per round makes the import fresh). */
+async function freshAuthorizer(bundleUrl: string, round: number): Promise<AuthorizerModule> {
+  const url = new URL(bundleUrl);
   url.search = `instance=${round}`;
   return (await import(url.href)) as AuthorizerModule;
 }
@@ -75,11 +77,14 @@ await runSuite<HeapArgs>(async ({ args, emit, progress }) => {
   Object.assign(process.env, ring.env);
   progress(`P7: signing ${args.count} tokens`);
   const tokens = packTokens(key, args.count);
+  const bundle = await deployedAuthorizer('authorizer-heap');
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let round = 0; round < args.rounds; round += 1) {
     progress(`P7: round ${round + 1}/${args.rounds}`);
-    const { handler, authorizer } = await freshAuthorizer(round);
+    const { handler, authorizer } = await freshAuthorizer(bundle.url, round);
+    // A module whose authorizer an earlier round filled would measure cache hits, not a fill.
+    if (authorizer.cachedTokens !== 0) throw new Error(`round ${round}: the authorizer is not fresh (${authorizer.cachedTokens} tokens cached)`);
     ours.push(
       await heapGrowth(
         tokens,

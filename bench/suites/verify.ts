@@ -11,7 +11,7 @@ import { figure, type Figure } from '../lib/figure';
 import { median } from '../lib/stats';
 import { interleaved, perSecond, perWallSecond } from '../lib/timing';
 import { runSuite } from '../lib/suite';
-import { authorizerEventFor, createRing, expectAllowed, importAuthorizer, mintTokens } from '../lib/authorizer-under-test';
+import { authorizerEventFor, createRing, expectAllowed, importAuthorizer, mintTokens, verificationAlone } from '../lib/authorizer-under-test';
 import { bareVerifiers, cachingVerifier, type Peer } from '../lib/peers';
 import type { JwsAlgorithm } from '../../common/tokens';
 import { generateTestKey } from '../../test/unit/authorizer/support/tokens';
@@ -35,6 +35,7 @@ interface Series {
   cachedRate: number[];
   cachingPeer: number[];
   peers: Map<string, number[]>;
+  verification: number[];
 }
 
 /** Uncached decisions per batch; contestants take turns batch by batch (see `interleaved`). */
@@ -57,7 +58,10 @@ function jtiOf(token: string): unknown {
 
 const ratios = (mine: readonly number[], theirs: readonly number[]) => mine.map((value, i) => value / theirs[i]!);
 
-function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: Peer, sampleToken: string): Figure[] {
+/** The peers our verification alone is also set against: those the whole decision does not outrun yet. */
+const VERIFICATION_PEERS = ['aws-jwt-verify', 'fast-jwt'];
+
+function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: Peer, verification: Peer, sampleToken: string): Figure[] {
   const raw = { name: `raw crypto.verify ${alg}, same run`, unit: VERIFY_UNIT, samples: s.raw, pairedRatios: ratios(s.uncached, s.raw) };
   const [header, payload, signature] = sampleToken.split('.') as [string, string, string];
   return [
@@ -94,6 +98,22 @@ function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: 
         target: FASTER_TARGET,
       }),
     ),
+    ...peers
+      .filter((peer) => VERIFICATION_PEERS.includes(peer.id))
+      .map((peer) =>
+        figure({
+          id: `P3.${alg}.verification.${peer.id}`,
+          name: `${verification.name} (no cache, revocation, route or response) vs ${peer.name} (${alg})`,
+          unit: VERIFY_UNIT,
+          samples: s.verification,
+          comparison: {
+            name: `${peer.name}, key preloaded`,
+            unit: VERIFY_UNIT,
+            samples: s.peers.get(peer.id)!,
+            pairedRatios: ratios(s.verification, s.peers.get(peer.id)!),
+          },
+        }),
+      ),
     figure({
       id: `P3.${alg}.cached`,
       name: `our cached decisions/s vs ${caching.name} (${alg})`,
@@ -128,14 +148,15 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
   const hotToken = tokens.pop()!;
   const events = tokens.map(authorizerEventFor);
   const hot = authorizerEventFor(hotToken);
-  const { handler } = await importAuthorizer(ring.env);
+  const { handler } = await importAuthorizer(ring.env, { bundle: `authorizer-${alg}` });
   // The cold start's ring and feed reads complete here, outside every timed section.
   await expectAllowed(handler, hot);
 
   const peers = await bareVerifiers(key);
   const caching = cachingVerifier(key);
+  const verification = await verificationAlone(key, `verifier-${alg}`);
   const peerTokens = tokens.slice(0, perRound);
-  for (const peer of [...peers, caching]) await checkPeer(peer, hotToken, jtiOf(hotToken));
+  for (const peer of [...peers, caching, verification]) await checkPeer(peer, hotToken, jtiOf(hotToken));
 
   const s: Series = {
     uncached: [],
@@ -145,18 +166,20 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     cachedRate: [],
     cachingPeer: [],
     peers: new Map(peers.map((p) => [p.id, []])),
+    verification: [],
   };
   const batches = Math.max(1, Math.floor(perRound / BATCH));
   for (let round = 0; round <= rounds; round += 1) {
     progress(`${alg}: round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''}`);
     const from = round * perRound;
-    const [uncached, raw, cached, cachingPeer, ...peerTimings] = await interleaved(
+    const [uncached, raw, cached, cachingPeer, alone, ...peerTimings] = await interleaved(
       [
         { operations: perRound, operation: (i) => handler(events[from + i]!) },
         // The hardware limit: crypto.verify alone on the same tokens, decoded beforehand.
         { operations: perRound, operation: rawVerifier(key, tokens.slice(from, from + perRound)) },
         { operations: cachedPerRound, operation: () => handler(hot) },
         { operations: cachedPerRound, operation: () => caching.verify(hotToken) },
+        { operations: perRound, operation: (i) => verification.verify(peerTokens[i]!) },
         ...peers.map((peer) => ({ operations: perRound, operation: (i: number) => peer.verify(peerTokens[i]!) })),
       ],
       batches,
@@ -168,7 +191,8 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     s.cachedMicros.push(median(cached!.batchMeansMicros));
     s.cachedRate.push(perSecond(cached!));
     s.cachingPeer.push(perSecond(cachingPeer!));
+    s.verification.push(perSecond(alone!));
     for (const [p, peer] of peers.entries()) s.peers.get(peer.id)!.push(perSecond(peerTimings[p]!));
   }
-  for (const result of figures(alg, s, peers, caching, hotToken)) emit(result);
+  for (const result of figures(alg, s, peers, caching, verification, hotToken)) emit(result);
 });
