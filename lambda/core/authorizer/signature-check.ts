@@ -40,13 +40,14 @@ export function es256Check(key: KeyObject): SignatureCheck {
 
 export function rs256Check(key: KeyObject, modulusBytes: number): SignatureCheck {
   const options = { key, padding: constants.RSA_NO_PADDING };
-  const prefix = encodedMessagePrefix(modulusBytes);
-  const digestStart = modulusBytes - SHA256_BYTES;
+  // The encoded message this key's signatures must decrypt to; its last 32 bytes are
+  // rewritten with each token's digest (checks are synchronous, so one buffer per key serves all).
+  const expected = Buffer.alloc(modulusBytes);
+  const digestStart = encodedMessagePrefix(modulusBytes).copy(expected);
   return (signingInput, signature) => {
     const encoded = publicDecrypt(options, signature);
-    if (encoded.length !== modulusBytes || encoded.compare(prefix, 0, prefix.length, 0, digestStart) !== 0) return false;
-    const digest = hash('sha256', signingInput, 'buffer');
-    return encoded.compare(digest, 0, SHA256_BYTES, digestStart, modulusBytes) === 0;
+    expected.set(hash('sha256', signingInput, 'buffer'), digestStart);
+    return encoded.equals(expected);
   };
 }
 
