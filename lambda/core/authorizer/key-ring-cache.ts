@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { SigningKeyRecord } from '../../../common/signing-key-items';
 import type { JwsAlgorithm } from '../../../common/tokens';
-import { es256Check, rs256Check, type SignatureCheck } from './signature-check';
+import { ES256_SIGNATURE_BYTES, es256Check, rs256Check, type SignatureCheck } from './signature-check';
 import { verificationKey, type SkippedKey } from '../rotation/signing-keys';
 import { SingleFlight } from '../shared/single-flight';
 
@@ -166,7 +166,7 @@ function prepare(kid: string, alg: JwsAlgorithm, key: KeyObject, verifyUntil: nu
   if (alg === 'ES256') {
     // P-256 only: an ES256 signature from any other curve must never verify (RFC 7518 §3.4).
     if (key.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1') throw new Error('ES256 key is not an EC P-256 key');
-    return { kid, alg, check: es256Check(key), signatureBytes: 64, verifyUntil };
+    return { kid, alg, check: es256Check(key), signatureBytes: ES256_SIGNATURE_BYTES, verifyUntil };
   }
   if (alg === 'RS256') {
     const bits = details.modulusLength ?? 0;

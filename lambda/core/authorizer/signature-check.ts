@@ -1,9 +1,12 @@
 /**
  * JWS signature checks per algorithm, prepared once per ring key.
  *
+ * Each check is total: it answers false, never throws, for a signature of the wrong length
+ * (RFC 8017 §8.2.2 step 1; RFC 7518 §3.4) and for any input OpenSSL refuses outright.
+ *
  * ES256 (RFC 7518 §3.4): `crypto.verify` with `dsaEncoding: 'ieee-p1363'`, i.e. the raw
- * 64-byte r‖s the JWS carries; the caller has already refused any other length, so a
- * DER-encoded signature never reaches OpenSSL's DER parser.
+ * 64-byte r‖s the JWS carries; any other length is refused first, so a DER-encoded
+ * signature never reaches OpenSSL's DER parser.
  *
  * RS256 (RFC 7518 §3.3, RSASSA-PKCS1-v1_5 with SHA-256): the RSA public operation
  * (`publicDecrypt` without padding, s^e mod n; OpenSSL refuses s ≥ n) followed by a
@@ -17,8 +20,11 @@
 import { constants, hash, publicDecrypt, verify, type KeyObject } from 'node:crypto';
 import { Limits } from '../../../common/defaults';
 
-/** True when `signature` is a valid signature of the ASCII `signingInput` with this key. */
+/** True when `signature` is a valid signature of the ASCII `signingInput` with this key; never throws. */
 export type SignatureCheck = (signingInput: string, signature: Buffer) => boolean;
+
+/** The r‖s of a P-256 signature in a JWS (RFC 7518 §3.4). */
+export const ES256_SIGNATURE_BYTES = 64;
 
 /** RFC 8017 §9.2 note 1: DER of DigestInfo for SHA-256, without the digest. */
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
@@ -32,9 +38,10 @@ const SIGNING_INPUT = Buffer.alloc(Limits.maxAccessTokenBytes);
 export function es256Check(key: KeyObject): SignatureCheck {
   const options = { key, dsaEncoding: 'ieee-p1363' as const };
   return (signingInput, signature) => {
+    if (signature.length !== ES256_SIGNATURE_BYTES) return false;
     // The signing input is ASCII (the verifier checks its alphabet), so latin1 gives its exact bytes (RFC 7515 §5.2).
     const length = SIGNING_INPUT.write(signingInput, 0, 'latin1');
-    return length === signingInput.length && verify('sha256', SIGNING_INPUT.subarray(0, length), options, signature);
+    return length === signingInput.length && refusedAsFalse(() => verify('sha256', SIGNING_INPUT.subarray(0, length), options, signature));
   };
 }
 
@@ -45,10 +52,20 @@ export function rs256Check(key: KeyObject, modulusBytes: number): SignatureCheck
   const expected = Buffer.alloc(modulusBytes);
   const digestStart = encodedMessagePrefix(modulusBytes).copy(expected);
   return (signingInput, signature) => {
-    const encoded = publicDecrypt(options, signature);
+    // RFC 8017 §8.2.2 step 1: exactly k bytes. OpenSSL would also take a shorter one as the same integer.
+    if (signature.length !== modulusBytes) return false;
     expected.set(hash('sha256', signingInput, 'buffer'), digestStart);
-    return encoded.equals(expected);
+    return refusedAsFalse(() => publicDecrypt(options, signature).equals(expected));
   };
+}
+
+/** OpenSSL throws for some inputs instead of answering (an RSA signature not below the modulus, for one): that is an invalid signature. */
+function refusedAsFalse(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
 }
 
 /** EMSA-PKCS1-v1_5 (RFC 8017 §9.2) for SHA-256 and a `length`-byte modulus, up to the digest. */
