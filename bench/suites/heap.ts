@@ -5,7 +5,7 @@
  * The tokens are signed once and kept in one Buffer, whose bytes live outside the V8 heap
  * (`heapUsed` does not count them); each call decodes a fresh string that nothing else
  * holds, so whatever a cache retains of a token (the string, or a slice of it) shows up in
- * the delta. Every round imports a new instance of the deployed bundle (`lib/deployed.ts`;
+ * the delta. Every round imports a new instance of the deployed bundle (`bench/lib/deployed.ts`;
  * a query string makes it a distinct module), i.e. a fresh, empty cache.
  */
 import { figure } from '../lib/figure';

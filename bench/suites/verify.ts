@@ -1,10 +1,11 @@
 /**
  * P1, P2, P3 (and the token size) for one algorithm, in one process and one run. In each
- * round the contestants take turns batch by batch: the real authorizer handler on tokens
- * it has never seen, raw `crypto.verify` on the same tokens (the hardware limit), the
- * peer verifiers, and the handler and the caching peer on one token seen before. Round 0
- * warms up and is dropped; ratios are taken per round, so a round slowed by a neighbour
- * slows every side of it.
+ * round the contestants take turns batch by batch: the real authorizer handler (the
+ * deployed bundle) on tokens it has never seen, raw `crypto.verify` on the same tokens (the
+ * hardware limit), the handler and the caching peer on one token seen before, the
+ * authorizer's verification alone, and the peer verifiers. The last two keep no verified
+ * token, so they take the same set of tokens every round. Round 0 warms up and is dropped;
+ * ratios are taken per round, so a round slowed by a neighbour slows every side of it.
  */
 import { rawVerifier } from '../authorizer';
 import { figure, type Figure } from '../lib/figure';
@@ -20,7 +21,7 @@ export interface VerifyArgs {
   readonly alg: JwsAlgorithm;
   /** Measured rounds (one more warms up). */
   readonly rounds: number;
-  /** Fresh tokens per round for the uncached path (and the peers). */
+  /** Fresh tokens per round for the uncached path; as many for the verifiers without a cache. */
   readonly perRound: number;
   /** Decisions per round on the cached path. */
   readonly cachedPerRound: number;
