@@ -41,7 +41,12 @@ export function es256Check(key: KeyObject): SignatureCheck {
     if (signature.length !== ES256_SIGNATURE_BYTES) return false;
     // The signing input is ASCII (the verifier checks its alphabet), so latin1 gives its exact bytes (RFC 7515 §5.2).
     const length = SIGNING_INPUT.write(signingInput, 0, 'latin1');
-    return length === signingInput.length && refusedAsFalse(() => verify('sha256', SIGNING_INPUT.subarray(0, length), options, signature));
+    if (length !== signingInput.length) return false;
+    try {
+      return verify('sha256', SIGNING_INPUT.subarray(0, length), options, signature);
+    } catch {
+      return false; // OpenSSL refused the input outright: not a valid signature.
+    }
   };
 }
 
@@ -55,17 +60,12 @@ export function rs256Check(key: KeyObject, modulusBytes: number): SignatureCheck
     // RFC 8017 §8.2.2 step 1: exactly k bytes. OpenSSL would also take a shorter one as the same integer.
     if (signature.length !== modulusBytes) return false;
     expected.set(hash('sha256', signingInput, 'buffer'), digestStart);
-    return refusedAsFalse(() => publicDecrypt(options, signature).equals(expected));
+    try {
+      return publicDecrypt(options, signature).equals(expected);
+    } catch {
+      return false; // OpenSSL refuses a signature not below the modulus instead of answering.
+    }
   };
-}
-
-/** OpenSSL throws for some inputs instead of answering (an RSA signature not below the modulus, for one): that is an invalid signature. */
-function refusedAsFalse(check: () => boolean): boolean {
-  try {
-    return check();
-  } catch {
-    return false;
-  }
 }
 
 /** EMSA-PKCS1-v1_5 (RFC 8017 §9.2) for SHA-256 and a `length`-byte modulus, up to the digest. */
