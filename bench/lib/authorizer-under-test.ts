@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Defaults } from '../../common/defaults';
 import { EndpointEnv, Env } from '../../common/names';
 import * as Setting from '../../common/settings';
 import type { SigningKeyRecord } from '../../common/signing-key-items';
@@ -14,7 +15,6 @@ import type { TableNames } from '../../common/tables';
 import { DynamoSigningKeyStore } from '../../lambda/adapters/signing-key-store';
 import type { AccessTokenVerifier } from '../../lambda/core/authorizer/access-token-verifier';
 import type { KeyRingCache } from '../../lambda/core/authorizer/key-ring-cache';
-import { tokenTtlSeconds } from '../../common/settings';
 import { createTables, LOCAL_AWS, localDynamoClient, tableEnvironment, tableNames } from '../../local/dynamodb';
 import { authorizerEvent, type IncomingCall } from '../../local/events';
 import { AUDIENCE, claims, ISSUER, signToken, type TestKey } from '../../test/unit/authorizer/support/tokens';
@@ -113,6 +113,12 @@ export async function verificationAlone(key: TestKey, bundle: string): Promise<P
   const { AccessTokenVerifier, KeyRingCache } = (await import((await deployedVerifier(bundle)).url)) as VerifierModule;
   const keys = new KeyRingCache({ source: { load: async () => [key.record] }, refreshIntervalMs: 3_600_000 });
   await keys.refresh(Date.now());
-  const verifier = new AccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, clockSkewSeconds: 30, maxLifetimeSeconds: tokenTtlSeconds.max });
+  // What the handler runs with in the bench's environment: the default skew, the contract's longest lifetime.
+  const verifier = new AccessTokenVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    clockSkewSeconds: Defaults.clockSkewSeconds,
+    maxLifetimeSeconds: Setting.tokenTtlSeconds.max,
+  });
   return { id: 'verifier', name: 'Tollgate verification alone', verify: (token) => verifier.verify(token, keys, Math.floor(Date.now() / 1000)) };
 }
