@@ -55,9 +55,12 @@ export interface RevocationViewOptions {
   readonly lookbackMs?: number;
   readonly now: () => number;
   readonly onEvent?: (event: RevocationViewEvent) => void;
-  /** Called with entries new to this view, so caches can drop what they revoke. */
+  /** Called with revocations new to this view (never suspensions), so caches can drop what they revoke. */
   readonly onRevoked?: (entries: readonly RevocationEntry[]) => void;
 }
+
+/** Feed kinds that suspend rather than revoke: {@link RevocationView.suspension} answers for them per request. */
+const SUSPENSION_KINDS: ReadonlySet<string> = new Set([RevocationKind.Suspension, RevocationKind.KeySuspension]);
 
 /** How often entries whose `purgeAt` has passed are dropped from memory. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -184,7 +187,10 @@ export class RevocationView {
     this.lastSuccessMs = startedMs;
     this.pruneIfDue(startedMs);
     this.options.onEvent?.({ type: coldStart ? 'loaded' : 'polled', added: added.length, durationMs: this.options.now() - startedMs });
-    if (added.length) this.options.onRevoked?.(added);
+    // Suspensions are checked on every request and revoke nothing cached: only revocations
+    // are handed on (each costs the authorizer a pass over its whole token cache).
+    const revoking = added.filter((entry) => !SUSPENSION_KINDS.has(entry.kind));
+    if (revoking.length) this.options.onRevoked?.(revoking);
   }
 
   /** Adds live entries not yet known; returns them. */

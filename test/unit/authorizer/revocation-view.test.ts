@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
-import { FEED_BUCKET_SECONDS, feedPartitionsBetween, feedSortKey, RevocationKind, type RevocationEntry } from '../../../common/revocation-feed';
+import { FEED_BUCKET_SECONDS, feedPartitionsBetween, feedSortKey, RevocationKind, suspensionValue, type RevocationEntry } from '../../../common/revocation-feed';
 import { FEED_LOOKBACK_MS } from '../../../common/revocation-feed';
 import { RevocationView, type RevocationViewEvent } from '../../../lambda/core/revocation/revocation-view';
 import { Clock, FakeFeed, NOW_MS } from './support/fixtures';
@@ -57,6 +57,28 @@ describe('RevocationView', () => {
     // Values are matched per kind: a jti equal to a revoked client id is not revoked.
     expect(v.isRevoked('acme', 'key_x', 'other', 'kid-x')).toBe(false);
     expect(v.entries).toBe(4);
+  });
+
+  it('hands on revocations only: a suspension revokes nothing cached, so it costs the caches no pass', async () => {
+    const feed = new FakeFeed();
+    const clock = new Clock();
+    const revoked: RevocationEntry[][] = [];
+    const events: RevocationViewEvent[] = [];
+    const v = view(feed, clock, events, revoked);
+    await v.refresh(clock.ms);
+    const until = Math.floor(clock.ms / 1000) + 600;
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded'), clock.ms + 100, until);
+    feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'anomaly'), clock.ms + 100, until);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(v.suspension('acme', 'k', clock.ms)?.reason).toBe('quota_exceeded');
+    expect(revoked).toEqual([]);
+    feed.add(RevocationKind.ApiKey, 'key_revoked', clock.ms + 100);
+    feed.add(RevocationKind.Suspension, suspensionValue('other', until, 'anomaly'), clock.ms + 100, until);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(revoked.map((batch) => batch.map((e) => e.value))).toEqual([['key_revoked']]);
+    expect(events.at(-1)).toMatchObject({ type: 'polled', added: 2 });
   });
 
   it('then reads only what is new since the cursor, re-reading the look-back window and deduplicating', async () => {
