@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
-import { FEED_BUCKET_SECONDS, feedPartitionsBetween, feedSortKey, RevocationKind, suspensionValue, type RevocationEntry } from '../../../common/revocation-feed';
+import {
+  FEED_BUCKET_SECONDS,
+  feedPartitionsBetween,
+  feedSortKey,
+  RevocationKind,
+  suspensionValue,
+  type RevocationEntry,
+} from '../../../common/revocation-feed';
 import { FEED_LOOKBACK_MS } from '../../../common/revocation-feed';
 import { RevocationView, type RevocationViewEvent } from '../../../lambda/core/revocation/revocation-view';
 import { Clock, FakeFeed, NOW_MS } from './support/fixtures';
