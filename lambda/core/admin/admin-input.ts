@@ -8,7 +8,7 @@ import { CLIENT_ID_PATTERN, SCOPE_TOKEN_PATTERN } from '../../../common/setting-
 import { Limits } from '../../../common/defaults';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import type { KeyListCursor } from '../credentials/credentials';
-import { InvalidRequest } from '../shared/issuance-errors';
+import { ErrorCode, InvalidRequest, NotFound } from '../shared/issuance-errors';
 
 /** Page size of `GET /admin/clients/{clientId}/keys` when `limit` is absent. */
 export const ADMIN_PAGE_SIZE_DEFAULT = 25;
@@ -76,6 +76,16 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string
     return `${path}: ${issue.message}`;
   });
   throw new InvalidRequest(`Invalid ${what}: ${problems.join('; ')}.`);
+}
+
+/** The 404s of the admin routes that name a client or an API key in their path. */
+export const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
+export const keyNotFound = () => new NotFound(ErrorCode.keyNotFound, 'No API key has this keyId.');
+
+/** A key id path parameter; anything that is not one names no key (404, as `GET /admin/keys/{keyId}`). */
+export function requireKeyIdParameter(keyId: string | undefined): string {
+  if (keyId === undefined || !KEY_ID_PATTERN.test(keyId)) throw keyNotFound();
+  return keyId;
 }
 
 export function requireClientIdParameter(clientId: string | undefined): string {

@@ -7,8 +7,19 @@ import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
 import { Defaults, Limits, SECONDS_PER_DAY } from '../../../common/defaults';
 import { CredentialStatus } from '../../../common/credential-items';
 import type { SigningKeyRecord } from '../../../common/signing-key-items';
-import { KEY_ID_PATTERN, TOKEN_ID_PATTERN } from '../../../common/tokens';
-import { CreateKeyBody, RollKeyBody, RotateBody, encodeCursor, parseInput, parseListQuery, requireClientIdParameter } from './admin-input';
+import { TOKEN_ID_PATTERN } from '../../../common/tokens';
+import {
+  clientNotFound,
+  CreateKeyBody,
+  encodeCursor,
+  keyNotFound,
+  parseInput,
+  parseListQuery,
+  requireClientIdParameter,
+  requireKeyIdParameter,
+  RollKeyBody,
+  RotateBody,
+} from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import type { ClientUsage, UsageView } from './client-usage';
@@ -64,9 +75,7 @@ export interface KeyList {
 export type SigningKeyView = Omit<SigningKeyRecord, 'publicKey' | 'version'>;
 
 /** Refusal for a path id that cannot name an existing resource: no database read needed. */
-const keyNotFound = () => new NotFound(ErrorCode.keyNotFound, 'No API key has this keyId.');
 const tokenNotFound = () => new NotFound(ErrorCode.tokenNotFound, 'No access token has this jti.');
-const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
 
 export class Admin {
   constructor(private readonly ports: AdminPorts) {}
@@ -170,8 +179,8 @@ export class Admin {
     return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds), usage };
   }
 
-  async revokeKey(keyId: string | undefined): Promise<void> {
-    if (keyId === undefined || !KEY_ID_PATTERN.test(keyId)) throw keyNotFound();
+  async revokeKey(keyIdParameter: string | undefined): Promise<void> {
+    const keyId = requireKeyIdParameter(keyIdParameter);
     const outcome = await this.ports.apiKeys.revoke(keyId, this.nowSeconds());
     this.auditRevoke(AuditAction.keyRevoke, outcome, { keyId });
     if (outcome === 'not_found') throw keyNotFound();
@@ -237,8 +246,7 @@ export class Admin {
   }
 
   private async requireKey(keyId: string | undefined): Promise<StoredApiKey> {
-    if (keyId === undefined || !KEY_ID_PATTERN.test(keyId)) throw keyNotFound();
-    const key = await this.ports.apiKeys.get(keyId);
+    const key = await this.ports.apiKeys.get(requireKeyIdParameter(keyId));
     if (!key) throw keyNotFound();
     return key;
   }

@@ -14,13 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import { CredentialStatus, type ClientLimits } from '../../../common/credential-items';
 import { USAGE_KEY_PREFIX, USAGE_KEY_RANDOM_CHARS } from '../../../common/tokens';
-import { requireClientIdParameter, parseInput } from './admin-input';
+import { clientNotFound, parseInput, requireClientIdParameter } from './admin-input';
 import type { RandomBytes } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { bytesToBigInt, encodeBase62 } from '../credentials/base62';
 import { effectiveLimits, LimitsBody, limitsFrom, planKind, type PlanKind } from '../credentials/client-limits';
 import type { StoredClient } from '../credentials/credentials';
-import { Conflict, ErrorCode, NotFound } from '../shared/issuance-errors';
+import { Conflict, ErrorCode } from '../shared/issuance-errors';
 import type { RegistrationResult, UsageRegistrar } from '../credentials/usage-registration';
 
 /** Random bytes behind a usage key: 23 bytes (184 bits) always fit 32 base62 digits (62^32 ≈ 2^190). */
@@ -223,5 +223,4 @@ function describeLimits(limits: ClientLimits): string {
   return `rate=${limits.rateLimit} burst=${limits.burstLimit}${quota}`;
 }
 
-const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
 const clientRevoked = () => new Conflict(ErrorCode.clientRevoked, 'This client is revoked; it has no limits.');

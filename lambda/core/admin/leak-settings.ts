@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_LEAK_RESPONSE, LEAK_RESPONSES, type LeakResponse } from '../../../common/leaks';
-import { parseInput, requireClientIdParameter } from './admin-input';
+import { clientNotFound, parseInput, requireClientIdParameter } from './admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
-import { ErrorCode, NotFound } from '../shared/issuance-errors';
 
 export const LeakResponseBody = z.strictObject({ leakResponse: z.enum(LEAK_RESPONSES) });
 
@@ -23,8 +22,6 @@ export interface LeakResponseView {
   readonly clientId: string;
   readonly leakResponse: LeakResponse;
 }
-
-const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
 
 export class LeakSettings {
   constructor(private readonly ports: LeakSettingsPorts) {}

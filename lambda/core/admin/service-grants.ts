@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { ResolvedService } from '../../../common/services';
 import { SCOPE_TOKEN_PATTERN } from '../../../common/setting-checks';
-import { parseInput, requireClientIdParameter } from './admin-input';
+import { clientNotFound, parseInput, requireClientIdParameter } from './admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { ErrorCode, InvalidScope, NotFound, TemporarilyUnavailable } from '../shared/issuance-errors';
 
@@ -36,7 +36,6 @@ export interface GrantsView {
 
 /** Optimistic writes retried this often when another operator changed the grants meanwhile. */
 const WRITE_ATTEMPTS = 3;
-const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
 
 export class ServiceGrants {
   constructor(private readonly ports: ServiceGrantsPorts) {}

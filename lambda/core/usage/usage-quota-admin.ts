@@ -7,10 +7,8 @@
 import { z } from 'zod';
 import { Limits } from '../../../common/defaults';
 import { QUOTA_PERIODS } from '../../../common/credential-items';
-import { KEY_ID_PATTERN } from '../../../common/tokens';
-import { parseInput, requireClientIdParameter } from '../admin/admin-input';
+import { clientNotFound, keyNotFound, parseInput, requireClientIdParameter, requireKeyIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
-import { ErrorCode, NotFound } from '../shared/issuance-errors';
 import { creditBalance, quotaPeriodBounds, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
 
 /** Per-key quotas: the quota and the key's own suspension on its API key record. */
@@ -77,15 +75,6 @@ export interface KeyQuotaView {
   readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
   /** Epoch seconds, while the key's own suspension is in force. */
   readonly suspendedUntil?: number;
-}
-
-const clientNotFound = () => new NotFound(ErrorCode.clientNotFound, 'No client has this clientId.');
-const keyNotFound = () => new NotFound(ErrorCode.keyNotFound, 'No API key has this keyId.');
-
-/** A key id path parameter; anything that is not one names no key (404, as `GET /admin/keys/{keyId}`). */
-function requireKeyIdParameter(keyId: string | undefined): string {
-  if (keyId === undefined || !KEY_ID_PATTERN.test(keyId)) throw keyNotFound();
-  return keyId;
 }
 
 export class QuotaAdmin {
