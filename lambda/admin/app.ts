@@ -3,14 +3,14 @@
  * start). Routes come from `common/api-routes.ts`; operators are authenticated before the
  * event arrives (IAM in AWS, the admin token in local mode); this code validates input only.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { API_ROUTES } from '../../common/api-routes';
 import { DependencyBudget } from '../../common/defaults';
-import { serviceNameFrom } from '../../common/metrics';
+import { powertoolsLogger } from '../adapters/clients/powertools';
 import { DynamoApiKeyStore } from '../adapters/api-key-store';
 import { DynamoClientStore } from '../adapters/client-store';
 import { LambdaRotationTrigger } from '../adapters/rotation-trigger';
@@ -210,6 +210,6 @@ export function lambdaAdminApp(): (event: ProxyEvent) => Promise<APIGatewayProxy
     doc: documentClient(),
     lambda: lambdaClient(),
     apiGateway: apiGatewayClient(),
-    logger: new Logger({ serviceName: serviceNameFrom(process.env, 'admin') }),
+    logger: powertoolsLogger('admin'),
   });
 }
