@@ -58,9 +58,8 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     };
   }
 
-  async used(clientId: string, periodStart: number, nowSeconds: number): Promise<number> {
-    const rows = await this.reader.series(usageSeries('day', 'client', clientId), periodStart, nowSeconds);
-    return rows.reduce((sum, row) => sum + Number(row[UsageAttr.allowed] ?? 0), 0);
+  used(clientId: string, periodStart: number, nowSeconds: number): Promise<number> {
+    return this.allowedIn(usageSeries('day', 'client', clientId), periodStart, nowSeconds);
   }
 
   /** Sets the suspension only on an active client not already suspended as long. */
@@ -79,22 +78,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
   }
 
   async setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<QuotaWrite> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.clients,
-          Key: { [ClientAttr.clientId]: clientId },
-          UpdateExpression: quota === undefined ? 'REMOVE #quota' : 'SET #quota = :quota',
-          ConditionExpression: 'attribute_exists(#clientId)',
-          ExpressionAttributeNames: { '#quota': ClientAttr.meteredQuota, '#clientId': ClientAttr.clientId },
-          ...(quota !== undefined && { ExpressionAttributeValues: { ':quota': { limit: quota.limit, period: quota.period } } }),
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'client_not_found';
-      throw error;
-    }
+    return (await this.writeQuota(clientId, quota, 'clients')) ? 'written' : 'client_not_found';
   }
 
   async exists(clientId: string): Promise<boolean> {
@@ -165,9 +149,8 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return { ...(quota !== undefined && { quota }), ...(until !== undefined && { suspendedUntil: until }), ...(clientId !== undefined && { clientId }) };
   }
 
-  async keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number> {
-    const rows = await this.reader.series(usageSeries('day', 'key', clientId, keyId), periodStart, nowSeconds);
-    return rows.reduce((sum, row) => sum + Number(row[UsageAttr.allowed] ?? 0), 0);
+  keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number> {
+    return this.allowedIn(usageSeries('day', 'key', clientId, keyId), periodStart, nowSeconds);
   }
 
   /** Suspends the key alone (its per-key quota is used up), only while it is active and not already suspended as long. */
@@ -182,20 +165,32 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
 
   /** Sets (or with undefined removes) the key's metered quota. */
   async setKeyQuota(keyId: string, quota: MeteredQuota | undefined): Promise<'written' | 'key_not_found'> {
+    return (await this.writeQuota(keyId, quota, 'apiKeys')) ? 'written' : 'key_not_found';
+  }
+
+  /** Requests allowed in a day series from `periodStart` to now: what a quota period has used. */
+  private async allowedIn(series: string, periodStart: number, nowSeconds: number): Promise<number> {
+    const rows = await this.reader.series(series, periodStart, nowSeconds);
+    return rows.reduce((sum, row) => sum + Number(row[UsageAttr.allowed] ?? 0), 0);
+  }
+
+  /** Sets (or with undefined removes) a client's or a key's metered quota; false when the record does not exist. */
+  private async writeQuota(subject: string, quota: MeteredQuota | undefined, table: 'clients' | 'apiKeys'): Promise<boolean> {
+    const attr = recordAttributes(table);
     try {
       await this.doc.send(
         new UpdateCommand({
-          TableName: this.tables.apiKeys,
-          Key: { [ApiKeyAttr.keyId]: keyId },
+          TableName: this.tables[table],
+          Key: { [attr.key]: subject },
           UpdateExpression: quota === undefined ? 'REMOVE #quota' : 'SET #quota = :quota',
-          ConditionExpression: 'attribute_exists(#keyId)',
-          ExpressionAttributeNames: { '#quota': ApiKeyAttr.meteredQuota, '#keyId': ApiKeyAttr.keyId },
+          ConditionExpression: 'attribute_exists(#key)',
+          ExpressionAttributeNames: { '#quota': attr.meteredQuota, '#key': attr.key },
           ...(quota !== undefined && { ExpressionAttributeValues: { ':quota': { limit: quota.limit, period: quota.period } } }),
         }),
       );
-      return 'written';
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'key_not_found';
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -213,7 +208,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     condition: string,
     table: 'clients' | 'apiKeys' = 'clients',
   ): Promise<boolean> {
-    const attr = table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
+    const attr = recordAttributes(table);
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -231,4 +226,9 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       throw error;
     }
   }
+}
+
+/** A client's or an API key's attribute names, with its key attribute as `key`. */
+function recordAttributes(table: 'clients' | 'apiKeys') {
+  return table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
 }
