@@ -2,12 +2,11 @@
  * The authorizer's configuration, read from its environment once at cold start. A bad
  * value fails the init with a message naming the variable (or the route rule).
  */
-import { DEFAULT_ROUTES } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { USAGE_KEY_VALUE_PATTERN } from '../../common/tokens';
 import { clockSkewSecondsFrom, ConfigurationError, keyRingRefreshSecondsFrom, requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
-import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, routes, unmatchedRoutes } from '../../common/settings';
-import { parseRouteRules } from '../core/authorizer/route-policy';
+import { allowLogSampleRate, audience, revocationPollMs, revocationViewMaxStaleSeconds, unmatchedRoutes } from '../../common/settings';
+import { routesFrom } from '../core/authorizer/route-policy';
 import type { AuthorizerSettings } from '../core/authorizer/create-authorizer';
 import { servicesFrom } from '../core/shared/services-env';
 
@@ -21,13 +20,14 @@ export interface AuthorizerConfig extends AuthorizerSettings {
 
 export function authorizerConfigFrom(env: Environment): AuthorizerConfig {
   const issuer = requireString(env, Env.issuer);
+  const fallback = settingFromEnv(env, unmatchedRoutes);
   return {
     issuer,
-    ...servicesFrom(env, issuer, settingFromEnv(env, unmatchedRoutes)),
+    ...servicesFrom(env, issuer, fallback),
     audience: settingFromEnv(env, audience),
     clockSkewSeconds: clockSkewSecondsFrom(env),
-    routes: env[routes.env] ? parseRouteRules(env[routes.env]!, routes.env) : DEFAULT_ROUTES,
-    unmatchedRoutes: settingFromEnv(env, unmatchedRoutes),
+    routes: routesFrom(env),
+    unmatchedRoutes: fallback,
     revocationPollMs: settingFromEnv(env, revocationPollMs),
     revocationMaxStalenessS: settingFromEnv(env, revocationViewMaxStaleSeconds),
     keyRingRefreshSeconds: keyRingRefreshSecondsFrom(env),

@@ -3,12 +3,12 @@
  * its services, the token lifetime (`common/settings.ts`), the route rules of the
  * single-service form (published in its discovery metadata) and its tables.
  */
-import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
+import type { RouteRule } from '../../common/gateway-contract';
 import { Functions } from '../../common/functions';
 import { Env } from '../../common/names';
-import { audience, routes as routesSetting, tokenTtlSeconds } from '../../common/settings';
+import { audience, tokenTtlSeconds } from '../../common/settings';
 import type { TableKey, TableNames } from '../../common/tables';
-import { parseRouteRules } from '../core/authorizer/route-policy';
+import { routesFrom } from '../core/authorizer/route-policy';
 import type { IssuerConfig } from '../core/issuance/issuer';
 import { requireString, settingFromEnv, tableNamesFrom } from '../core/shared/env';
 import { servicesFrom } from '../core/shared/services-env';
@@ -23,11 +23,10 @@ export interface TokenConfig {
 }
 
 export function readTokenConfig(env: Environment): TokenConfig {
-  const routes = env[routesSetting.env];
   return {
     issuer: issuerConfigFrom(env),
     tables: tableNamesFrom(env, Object.keys(Functions.token.tables) as (keyof typeof Functions.token.tables & TableKey)[]),
-    routes: routes ? parseRouteRules(routes, routesSetting.env) : DEFAULT_ROUTES,
+    routes: routesFrom(env),
   };
 }
 

@@ -29,7 +29,8 @@
  */
 import type { PolicyDocument } from 'aws-lambda';
 import { canonicalPathSegment, checkedJson, routeRulesProblem } from '../../../common/setting-checks';
-import { HTTP_METHODS, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../../common/gateway-contract';
+import { DEFAULT_ROUTES, HTTP_METHODS, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../../common/gateway-contract';
+import { routes } from '../../../common/settings';
 import { ConfigurationError } from '../shared/env';
 
 /** Distinct scope strings remembered with their precomputed grant. */
@@ -79,6 +80,12 @@ export function parseRouteRules(json: string, setting: string): RouteRule[] {
   const checked = checkedJson(json, setting, routeRulesProblem);
   if ('message' in checked) throw new ConfigurationError(checked.message);
   return (checked.value as RouteRule[]).map(({ method, path, scopes }) => ({ method, path, scopes: [...scopes] }));
+}
+
+/** The function's route rules: the `routes` setting's variable when set, else the default rules. */
+export function routesFrom(env: Readonly<Record<string, string | undefined>>): readonly RouteRule[] {
+  const json = env[routes.env];
+  return json ? parseRouteRules(json, routes.env) : DEFAULT_ROUTES;
 }
 
 function compileRule(rule: RouteRule, index: number): CompiledRule {
