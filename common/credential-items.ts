@@ -17,6 +17,19 @@ export const CredentialStatus = {
 export type CredentialStatus = (typeof CredentialStatus)[keyof typeof CredentialStatus];
 
 /**
+ * A suspension, with the same attribute names on client and API key records, so one
+ * suspension write (and one stream filter) serves both.
+ */
+export const SuspensionAttr = {
+  /** Epoch seconds until which the record is suspended. */
+  suspendedUntil: 'suspendedUntil',
+  /** Why: `quota_exceeded`, `anomaly` (clients), or `resumed` when an operator lifted it. */
+  suspendedReason: 'suspendedReason',
+  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
+  suspendedAtMs: 'suspendedAtMs',
+} as const;
+
+/**
  * API keys. `keyId` is derived from the SHA-256 of the key (see `common/tokens.ts`), so an
  * exchange is one strongly consistent GetItem on the base table, never a GSI read.
  */
@@ -48,15 +61,11 @@ export const ApiKeyAttr = {
   /** Per-key metered quota (docs/usage.md): `{limit, period}` enforced from the key's meters. */
   meteredQuota: 'meteredQuota',
   /**
-   * Epoch seconds until which this key alone is suspended (its own quota is used up); the
-   * fan-out carries each change to the authorizers as a `ksus` feed entry. Same names as the
-   * client's, so one suspension write serves both records.
+   * This key's own suspension (its per-key quota is used up; `suspendedReason` is
+   * `quota_exceeded`, or `resumed` when an operator lifted it); the fan-out carries each
+   * change to the authorizers as a `ksus` feed entry.
    */
-  suspendedUntil: 'suspendedUntil',
-  /** `quota_exceeded`, or `resumed` when an operator lifted it. */
-  suspendedReason: 'suspendedReason',
-  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
-  suspendedAtMs: 'suspendedAtMs',
+  ...SuspensionAttr,
 } as const;
 
 export const ACTIVE_PARTITION = 'active';
@@ -92,14 +101,10 @@ export const ClientAttr = {
   /** Metered quota (docs/usage.md): `{limit, period}` enforced from the usage table, beyond usage plans. */
   meteredQuota: 'meteredQuota',
   /**
-   * Epoch seconds until which the client is suspended (its quota is used up, or an anomaly
-   * response); the fan-out carries each change to the authorizers as a `suspended` feed entry.
+   * The client's suspension (its quota is used up, or an anomaly response); the fan-out
+   * carries each change to the authorizers as a `sus` feed entry.
    */
-  suspendedUntil: 'suspendedUntil',
-  /** Why: `quota_exceeded`, `anomaly`, or `resumed` when an operator lifted it. */
-  suspendedReason: 'suspendedReason',
-  /** When the suspension (or its lifting) was decided, epoch ms: the newest decision wins everywhere. */
-  suspendedAtMs: 'suspendedAtMs',
+  ...SuspensionAttr,
   /** What a usage anomaly of this client triggers: `notify` (absent: the default), `suspend` or `revoke`. */
   anomalyPolicy: 'anomalyPolicy',
   /** Unkey-style credits (docs/usage.md): `{remaining, refill, period, setAt}`, enforced from the meters. */

@@ -7,7 +7,7 @@
  * nothing more: a compromised function can do no more than its code already does. Change an
  * adapter's calls and this list together.
  */
-import { ApiKeyAttr, ApiKeyIndex, ClientAttr } from './credential-items';
+import { ApiKeyAttr, ApiKeyIndex, ClientAttr, SuspensionAttr } from './credential-items';
 import type { TableKey } from './tables';
 
 /**
@@ -122,29 +122,14 @@ export const Functions = {
       // suspension write, which may name only the suspension and its condition on status.
       clients: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [
-          ClientAttr.clientId,
-          ClientAttr.suspendedUntil,
-          ClientAttr.suspendedReason,
-          ClientAttr.suspendedAtMs,
-          ClientAttr.status,
-          ClientAttr.creditsUsed,
-        ],
+        updateOnly: [ClientAttr.clientId, ...Object.values(SuspensionAttr), ClientAttr.status, ClientAttr.creditsUsed],
       },
       // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key;
       // usage-quota-store: a key's quota read (GetItem) and its own suspension (a per-key quota
       // used up), which names only the suspension and its condition on status. Nothing else.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [
-          ApiKeyAttr.keyId,
-          ApiKeyAttr.status,
-          ApiKeyAttr.revokedAt,
-          ApiKeyAttr.activePartition,
-          ApiKeyAttr.suspendedUntil,
-          ApiKeyAttr.suspendedReason,
-          ApiKeyAttr.suspendedAtMs,
-        ],
+        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ...Object.values(SuspensionAttr)],
       },
     },
     // Its anomaly flags (and the suspensions they cause) are audit lines.

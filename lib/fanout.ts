@@ -14,7 +14,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Env } from '../common/names';
 import type { Functions } from '../common/functions';
-import { ApiKeyAttr, ClientAttr, CredentialStatus, TokenAttr } from '../common/credential-items';
+import { ApiKeyAttr, ClientAttr, CredentialStatus, SuspensionAttr, TokenAttr } from '../common/credential-items';
 import { SigningKeyAttr } from '../common/signing-key-items';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
@@ -42,8 +42,8 @@ export function revocationFilters(table: StreamTable): Array<Record<string, unkn
   const filters = [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: REVOCATION_IMAGE[table] } })];
   // A client or an API key suspended (or resumed) travels the same path as a revocation (docs/usage.md).
   if (table === 'clients' || table === 'apiKeys') {
-    const until = table === 'clients' ? ClientAttr.suspendedUntil : ApiKeyAttr.suspendedUntil;
-    filters.push(FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { [until]: { N: FilterRule.exists() } } } }));
+    const suspended = { [SuspensionAttr.suspendedUntil]: { N: FilterRule.exists() } };
+    filters.push(FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: suspended } }));
   }
   return filters;
 }
