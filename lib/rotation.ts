@@ -10,7 +10,6 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
 import { Env } from '../common/names';
-import { keyDeletionWindowDays as keyDeletionWindowDaysSetting } from '../common/settings';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';
@@ -22,6 +21,8 @@ export interface SigningKeyRotationProps {
   /** The rotation function's settings (see `functionSettings`). */
   readonly environment: Readonly<Record<string, string>>;
   readonly keySpec: KeySpec;
+  /** The function's `keyDeletionWindowDays` (in `environment` too): the floor its role may schedule a deletion with. */
+  readonly keyDeletionWindowDays: number;
   /**
    * How often the schedule sends the step event. Timed transitions (pending → active,
    * retiring → retired) fall due hours apart, far finer than the rotation interval, so a
@@ -50,8 +51,11 @@ export class SigningKeyRotation extends Construct {
       environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
     });
     // The IAM floor on the deletion window is the window the function itself is configured with.
-    const keyDeletionWindowDays = Number(props.environment[keyDeletionWindowDaysSetting.env]);
-    this.keyRing = new KeyRing(this, 'KeyRing', { keySpec: props.keySpec, ringId: props.tables.signingKeys.tableName, keyDeletionWindowDays });
+    this.keyRing = new KeyRing(this, 'KeyRing', {
+      keySpec: props.keySpec,
+      ringId: props.tables.signingKeys.tableName,
+      keyDeletionWindowDays: props.keyDeletionWindowDays,
+    });
     this.keyRing.grantManage(this.function);
     this.function.role.addToPolicy(putOwnEventsStatement(this.eventBus.eventBusArn));
     // The target sends EventBridge's own scheduled event (detail-type "Scheduled Event"),

@@ -109,7 +109,12 @@ function buildApi(scope: Construct, props: TollgateApiProps): TollgateApiParts {
   const { config, tables } = props;
   const settings = functionSettings(config);
 
-  const rotation = new SigningKeyRotation(scope, 'Rotation', { tables, keySpec: config.keySpec, environment: settings.rotation });
+  const rotation = new SigningKeyRotation(scope, 'Rotation', {
+    tables,
+    keySpec: config.keySpec,
+    keyDeletionWindowDays: config.keyDeletionWindowDays,
+    environment: settings.rotation,
+  });
   const tokenApi = new TokenApi(scope, 'TokenApi', {
     tables,
     keyRing: rotation.keyRing,
