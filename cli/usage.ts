@@ -5,6 +5,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { AdminApi, AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
+import type { QuotaPeriod } from '../common/credential-items';
+import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod } from './arguments';
 import { isoTime, table } from './format';
 import { UsageError } from './errors';
 
@@ -200,21 +202,17 @@ function addLimits(usage: Command, wrap: Wrap): void {
     .description("show a client's (or with --key one API key's) metered quota, or set it (--limit and --period) or remove it (--remove)")
     .argument('[clientId]', 'the client; omit it with --key')
     .option('--key <keyId>', "one API key's own quota instead of the client's (key_…)")
-    .option('--limit <n>', 'requests per period', wholeNumber)
-    .option('--period <period>', 'DAY, WEEK or MONTH (UTC)')
+    .option('--limit <n>', 'requests per period (needs --period)', wholeNumber)
+    .option('--period <period>', `quota period, UTC: ${PERIODS_IN_WORDS} (needs --limit)`, quotaPeriod)
     .option('--remove', 'remove the metered quota')
     .action(
-      wrap(async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: string; remove?: boolean }) => {
+      wrap(async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: QuotaPeriod; remove?: boolean }) => {
         // `usage` has a --key of its own (a filter), and Commander hands an option to the first command that knows it.
         const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
         if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
+        // Checked before anything is sent: a half-given quota must not reach the server.
+        const quota = quotaPair(opts, { limit: '--limit', remove: '--remove' });
         const api = await ctx.admin();
-        const quota =
-          opts.remove === true
-            ? null
-            : opts.limit !== undefined || opts.period !== undefined
-              ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' }
-              : undefined;
         if (opts.key !== undefined) {
           const view = quota === undefined ? await api.getKeyQuota(opts.key) : await api.setKeyQuota(opts.key, quota);
           ctx.print(view, () => keyQuotaView(view));
@@ -230,11 +228,11 @@ function addLimits(usage: Command, wrap: Wrap): void {
     .argument('<clientId>')
     .option('--remaining <n>', 'requests it may make from now', wholeNumber)
     .option('--refill <n>', 'added at the start of every period (default 0)', wholeNumber)
-    .option('--period <period>', 'DAY, WEEK or MONTH (default MONTH)')
+    .option('--period <period>', `refill period, UTC: ${PERIODS_IN_WORDS} (default MONTH)`, quotaPeriod)
     .option('--remove', 'remove the credits')
     .action(
-      wrap(async (ctx, clientId: string, opts: { remaining?: number; refill?: number; period?: string; remove?: boolean }) => {
-        const credits = opts.remove === true ? null : { remaining: opts.remaining ?? Number.NaN, refill: opts.refill ?? 0, period: opts.period ?? 'MONTH' };
+      wrap(async (ctx, clientId: string, opts: CreditFlags) => {
+        const credits = creditsInput(opts);
         const view = await (await ctx.admin()).setCredits(clientId, credits);
         ctx.print(view, () => quotaView(view));
       }),
