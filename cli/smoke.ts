@@ -15,6 +15,7 @@ import { ApiPath, RESERVED_HEADER_PREFIX, UpstreamHeader } from '../common/gatew
 import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';
+import { scopeList } from './arguments';
 import { CliError, ExitCode } from './errors';
 import type { Context } from './context';
 
@@ -279,12 +280,6 @@ export class SmokeFailed extends CliError {
 function positiveSeconds(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a whole number of seconds, at least 1.');
   return Number(value);
-}
-
-function scopeList(value: string): string[] {
-  const scopes = value.split(/[\s,]+/).filter((scope) => scope !== '');
-  if (scopes.length === 0) throw new InvalidArgumentError('name at least one scope, e.g. --scopes orders:read.');
-  return scopes;
 }
 
 function upstreamPath(value: string): string {

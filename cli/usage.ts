@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { AdminApi, AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
 import type { QuotaPeriod } from '../common/credential-items';
-import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod } from './arguments';
+import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod, wholeNumber } from './arguments';
 import { isoTime, table } from './format';
 import { UsageError } from './errors';
 
@@ -188,11 +188,6 @@ export function quotaView(view: QuotaView): string {
   if (!view.quota && !view.credits) rows.push(['quota', 'none']);
   rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
   return table(['FIELD', 'VALUE'], rows);
-}
-
-function wholeNumber(value: string): number {
-  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
-  return Number(value);
 }
 
 /** `usage quota <clientId>` (or `usage quota --key <keyId>`) and `usage credits <clientId>`, added to `usage`. */
