@@ -94,3 +94,32 @@ describe('usage quota and credits: bad usage sends nothing and exits 2', () => {
     expect(fake.api.requests).toHaveLength(0);
   });
 });
+
+describe('clients resume and keys resume', () => {
+  it.each([
+    [
+      ['clients', 'resume', 'orders-service'],
+      { clientId: 'orders-service' },
+      'orders-service is not suspended; its tokens are served (within the revocation bound).\n',
+    ],
+    [
+      ['clients', 'resume', 'orders-service'],
+      { clientId: 'orders-service', suspendedUntil: Date.UTC(2026, 11, 7) / 1000 },
+      'orders-service is still suspended until 2026-12-07T00:00:00Z.\n',
+    ],
+    [
+      ['keys', 'resume', KEY_ID],
+      { keyId: KEY_ID, clientId: 'orders-service' },
+      `${KEY_ID} is not suspended; its tokens are served (within the revocation bound).\n`,
+    ],
+    [
+      ['keys', 'resume', KEY_ID],
+      { keyId: KEY_ID, clientId: 'orders-service', suspendedUntil: Date.UTC(2026, 11, 7) / 1000 },
+      `${KEY_ID} is still suspended until 2026-12-07T00:00:00Z.\n`,
+    ],
+  ])('%j says what it left suspended', async (argv, body, said) => {
+    fake.api.override = { status: 200, body };
+    expect(await run(argv)).toEqual({ code: 0, stdout: said, stderr: '' });
+    expect(lastRequest().method).toBe('POST');
+  });
+});
