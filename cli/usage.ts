@@ -191,6 +191,8 @@ function addLimits(deps: CliDeps, usage: Command): void {
     .action(
       action(deps, async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: QuotaPeriod; remove?: boolean }) => {
         // `usage` has a --key of its own (a filter), and Commander hands an option to the first command that knows it.
+        // .enablePositionalOptions() would fix that only on the program, where it would also refuse the program's
+        // own options (--url, --json…) after a subcommand; on `usage` alone it does not change what `usage` parses.
         const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
         if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
         // Checked before anything is sent: a half-given quota must not reach the server.

@@ -123,3 +123,38 @@ describe('clients resume and keys resume', () => {
     expect(lastRequest().method).toBe('POST');
   });
 });
+
+describe('--key goes to the command it follows', () => {
+  const series = {
+    clientId: 'orders-service',
+    granularity: 'minute',
+    keyId: KEY_ID,
+    from: '2026-12-06T20:00:00.000Z',
+    to: '2026-12-06T20:00:00.000Z',
+    points: [],
+    totals: { requests: 0, allowed: 0, throttled: 0, serverErrors: 0, denied: 0, deniedBy: {} },
+  };
+
+  it('usage <clientId> --key filters the usage series by key', async () => {
+    fake.api.override = { status: 200, body: series };
+    const result = await run(['usage', 'orders-service', '--key', KEY_ID]);
+
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(lastRequest()).toMatchObject({ method: 'GET', pathname: '/admin/clients/orders-service/usage' });
+    expect(lastRequest().query.get('keyId')).toBe(KEY_ID);
+  });
+
+  it('usage quota --key shows the key’s own quota', async () => {
+    fake.api.override = { status: 200, body: { keyId: KEY_ID, clientId: 'orders-service' } };
+    const result = await run(['usage', 'quota', '--key', KEY_ID]);
+
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(lastRequest()).toMatchObject({ method: 'GET', pathname: `/admin/keys/${KEY_ID}/quota` });
+  });
+
+  it('usage quota <clientId> --key is both, a usage error', async () => {
+    const result = await run(['usage', 'quota', 'orders-service', '--key', KEY_ID]);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'tollgate: give either a client id or --key <keyId>, not both or neither.\n' });
+    expect(fake.api.requests).toHaveLength(0);
+  });
+});
