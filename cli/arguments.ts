@@ -1,4 +1,4 @@
-/** Parsers of command-line option values: each refuses a bad value with a one-line reason. */
+/** Parsers of command-line option values, and checks of flags that go together: each refuses bad input with a one-line reason. */
 import { InvalidArgumentError } from 'commander';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
 import { UsageError } from './errors';
