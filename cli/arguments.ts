@@ -1,6 +1,7 @@
-/** Parsers of command-line option values: each refuses a bad value with a one-line reason. */
+/** Parsers of command-line option values, and checks of flags that go together: each refuses bad input with a one-line reason. */
 import { InvalidArgumentError } from 'commander';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
+import { UsageError } from './errors';
 
 export function wholeNumber(value: string): number {
   // Ten digits hold every quota limit (up to 2^31 - 1) and stay far below 2^53; the server checks ranges.
@@ -26,6 +27,54 @@ export function quotaPeriod(value: string): QuotaPeriod {
   const period = QUOTA_PERIODS.find((candidate) => candidate === value.toUpperCase());
   if (period === undefined) throw new InvalidArgumentError(`must be ${PERIODS_IN_WORDS}.`);
   return period;
+}
+
+/** A quota as its flags give it: `limit` and `period` go together; `remove` goes alone. */
+export interface QuotaFlags {
+  readonly limit?: number;
+  readonly period?: QuotaPeriod;
+  readonly remove?: boolean;
+}
+
+/**
+ * Checks a quota's flags before anything is sent, so a half-given quota never reaches the
+ * server as NaN, '' or "no quota": absent (undefined) without quota flags, `null` for
+ * `remove`, else the pair. `names` are the command's own flags for the limit and removal.
+ */
+export function quotaPair(
+  flags: QuotaFlags,
+  names: { readonly limit: string; readonly remove: string },
+): { limit: number; period: QuotaPeriod } | null | undefined {
+  if (flags.remove === true) {
+    if (flags.limit !== undefined) throw new UsageError(`${names.limit} <n> goes with --period, not with ${names.remove}`);
+    if (flags.period !== undefined) throw new UsageError(`--period goes with ${names.limit} <n>, not with ${names.remove}`);
+    return null;
+  }
+  if (flags.limit === undefined && flags.period === undefined) return undefined;
+  if (flags.limit === undefined) throw new UsageError(`--period needs ${names.limit} <n>, the number of requests allowed per period`);
+  if (flags.period === undefined) throw new UsageError(`${names.limit} needs --period ${QUOTA_PERIODS.join('|')}`);
+  return { limit: flags.limit, period: flags.period };
+}
+
+/** Credits as `usage credits` flags give them: `--remaining` (with optional `--refill`, `--period`), or `--remove` alone. */
+export interface CreditFlags {
+  readonly remaining?: number;
+  readonly refill?: number;
+  readonly period?: QuotaPeriod;
+  readonly remove?: boolean;
+}
+
+/** The body's `credits`, checked before anything is sent: `null` for `--remove`; refill 0 and period MONTH by default. */
+export function creditsInput(flags: CreditFlags): { remaining: number; refill: number; period: QuotaPeriod } | null {
+  const others = [flags.remaining !== undefined && '--remaining', flags.refill !== undefined && '--refill', flags.period !== undefined && '--period'].filter(
+    (flag): flag is string => flag !== false,
+  );
+  if (flags.remove === true) {
+    if (others.length > 0) throw new UsageError(`--remove goes alone, not with ${inWords(others)}`);
+    return null;
+  }
+  if (flags.remaining === undefined) throw new UsageError('give --remaining <n> (with --refill <n> and --period if wanted), or --remove');
+  return { remaining: flags.remaining, refill: flags.refill ?? 0, period: flags.period ?? 'MONTH' };
 }
 
 export function scopeList(value: string): string[] {

@@ -1,14 +1,14 @@
 /**
  * The leak-response commands: `scan` (find keys, optionally submit them for revocation) and
  * `scanner-rules` (rules for gitleaks, trufflehog and GitHub's partner program, generated from
- * the key format itself). Registered by `program.ts`, which hands over its action wrapper.
+ * the key format itself). Registered by `program.ts`.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Command as CommandType } from 'commander';
 import { isLeakResponse, LEAK_RESPONSES, LeakPath, type LeakResponse } from '../common/leaks';
 import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { CliError, ExitCode } from './errors';
-import type { CliDeps, Context } from './context';
+import { action, type CliDeps } from './context';
 import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
 import { renderScan, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
 
@@ -17,13 +17,10 @@ export class KeysFound extends CliError {
   readonly exitCode = ExitCode.refused;
 }
 
-type Wrap = (run: (ctx: Context, ...args: unknown[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
-
-export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
+export function leakCommands(deps: CliDeps): CommandType[] {
   const scanning = scanCommand().action(
-    wrap(async (ctx, paths, opts) => {
-      const { revoke } = opts as { revoke?: boolean };
-      const { result, keys } = await scan(paths as string[], {
+    action(deps, async (ctx, paths: string[], { revoke }: { revoke?: boolean }) => {
+      const { result, keys } = await scan(paths, {
         cwd: deps.cwd,
         stderr: deps.stderr,
         stdinIsTty: deps.stdinIsTty,
@@ -56,8 +53,7 @@ export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
       ].join('\n'),
     )
     .action(
-      wrap(async (ctx, opts) => {
-        const { format, prefix, verifyUrl, verify } = opts as { format: RuleFormat; prefix: string; verifyUrl?: string; verify: boolean };
+      action(deps, async (ctx, { format, prefix, verifyUrl, verify }: { format: RuleFormat; prefix: string; verifyUrl?: string; verify: boolean }) => {
         const url = async (path: string) => ctx.http(await ctx.connect()).url({ path }).href;
         if (format === 'trufflehog') {
           const webhook = verify ? (verifyUrl ?? (await url(LeakPath.revoke))) : undefined;
@@ -83,10 +79,9 @@ export function leakCommands(deps: CliDeps, wrap: Wrap): CommandType[] {
       ].join('\n'),
     )
     .action(
-      wrap(async (ctx, clientId, mode) => {
+      action(deps, async (ctx, clientId: string, mode: LeakResponse | undefined) => {
         const admin = await ctx.admin();
-        const view =
-          mode === undefined ? await admin.getLeakResponse(clientId as string) : await admin.setLeakResponse(clientId as string, mode as LeakResponse);
+        const view = mode === undefined ? await admin.getLeakResponse(clientId) : await admin.setLeakResponse(clientId, mode);
         ctx.print(
           view,
           () => `Client ${view.clientId}: a leaked live key is ${view.leakResponse === 'revoke' ? 'revoked at once' : 'reported only (notify)'}.`,

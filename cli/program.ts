@@ -12,7 +12,7 @@ import { keysCommand } from './commands/keys';
 import { limitsCommand } from './commands/limits';
 import { signingKeysCommand } from './commands/signing-keys';
 import { tokenCommand, tokensCommand } from './commands/tokens';
-import { action, CommandGroup, type CliDeps } from './context';
+import { CommandGroup, type CliDeps } from './context';
 import { ExitCode, exitCodeOf } from './errors';
 import { leakCommands } from './leak-commands';
 import { smokeCommand } from './smoke';
@@ -44,23 +44,21 @@ export function buildProgram(deps: CliDeps): Command {
       `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
-  const wrap = (run: Parameters<typeof action>[1]) => action(deps, run);
   const clients = clientsCommand(deps);
-  addResume(clients, wrap);
+  addResume(deps, clients);
   const keys = keysCommand(deps);
-  addKeyResume(keys, wrap);
-  const leaks = leakCommands(deps, wrap);
+  addKeyResume(deps, keys);
   for (const command of [
     keys,
     tokensCommand(deps),
     clients,
     limitsCommand(deps),
-    usageCommand(wrap),
-    anomaliesCommand(wrap),
+    usageCommand(deps),
+    anomaliesCommand(deps),
     signingKeysCommand(deps),
     tokenCommand(deps),
-    smokeCommand((run) => action(deps, run)),
-    ...leaks,
+    smokeCommand(deps),
+    ...leakCommands(deps),
   ]) {
     inherit(command, program);
     program.addCommand(command);

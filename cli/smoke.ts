@@ -15,8 +15,9 @@ import { ApiPath, RESERVED_HEADER_PREFIX, UpstreamHeader } from '../common/gatew
 import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';
+import { scopeList } from './arguments';
 import { CliError, ExitCode } from './errors';
-import type { Context } from './context';
+import { action, type CliDeps } from './context';
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
 
@@ -281,20 +282,14 @@ function positiveSeconds(value: string): number {
   return Number(value);
 }
 
-function scopeList(value: string): string[] {
-  const scopes = value.split(/[\s,]+/).filter((scope) => scope !== '');
-  if (scopes.length === 0) throw new InvalidArgumentError('name at least one scope, e.g. --scopes orders:read.');
-  return scopes;
-}
-
 function upstreamPath(value: string): string {
   if (!value.startsWith('/') || /[\s?#]/.test(value))
     throw new InvalidArgumentError('must be a path starting with "/", without query or spaces, e.g. /orders/42.');
   return value;
 }
 
-/** The `smoke` command; `register` turns its action into one with the CLI's context (cli/program.ts). */
-export function smokeCommand(register: (run: (context: Context, opts: CommandOptions) => Promise<void>) => (...args: unknown[]) => Promise<void>): Command {
+/** The `smoke` command. */
+export function smokeCommand(deps: CliDeps): Command {
   return new Command('smoke')
     .description('check a running Tollgate end to end with a throw-away client (everything it creates is revoked at the end)')
     .option('--path <path>', `upstream route to GET (default ${SMOKE_DEFAULTS.path})`, upstreamPath)
@@ -315,7 +310,7 @@ export function smokeCommand(register: (run: (context: Context, opts: CommandOpt
       ].join('\n'),
     )
     .action(
-      register(async (ctx, opts) => {
+      action(deps, async (ctx, opts: CommandOptions) => {
         const target = await ctx.connect();
         const results = await runSmoke(
           {

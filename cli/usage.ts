@@ -4,19 +4,12 @@
  * `--json`. The server checks every parameter and names a bad one (exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { AdminApi, AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
+import type { AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
+import type { QuotaPeriod } from '../common/credential-items';
+import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod, wholeNumber } from './arguments';
+import { action, type CliDeps } from './context';
 import { isoTime, table } from './format';
 import { UsageError } from './errors';
-
-/** What a command's action gets from the program (`cli/program.ts`). */
-export interface UsageCommandContext {
-  admin(): Promise<AdminApi>;
-  print(value: unknown, human: () => string): void;
-}
-
-/** Wraps an action as the program wraps all of its own (target, output mode, argument checks). */
-// biome-ignore lint/suspicious/noExplicitAny: Commander hands each action its own argument list (arguments, options, the command).
-export type Wrap = (run: (context: UsageCommandContext, ...args: any[]) => Promise<void>) => (...args: unknown[]) => Promise<void>;
 
 const BARS = '▁▂▃▄▅▆▇█';
 /** A bucket without requests: unlike a blank, it keeps the columns of a table apart. */
@@ -77,7 +70,7 @@ function positiveWhole(value: string): number {
   return Number(value);
 }
 
-export function usageCommand(wrap: Wrap): Command {
+export function usageCommand(deps: CliDeps): Command {
   const usage = new Command('usage')
     .description("show a client's metered requests over time, or the busiest clients (`usage top`)")
     .argument('<clientId>')
@@ -91,7 +84,7 @@ export function usageCommand(wrap: Wrap): Command {
       '\nExamples:\n  npx tollgate usage orders-service\n  npx tollgate usage orders-service --granularity hour --from 2026-12-01T00:00:00Z',
     )
     .action(
-      wrap(async (ctx, clientId: string, opts: { from?: string; to?: string; granularity?: string; key?: string; route?: string }) => {
+      action(deps, async (ctx, clientId: string, opts: { from?: string; to?: string; granularity?: string; key?: string; route?: string }) => {
         const view = await (await ctx.admin()).usage(clientId, {
           ...(opts.from !== undefined && { from: opts.from }),
           ...(opts.to !== undefined && { to: opts.to }),
@@ -102,7 +95,7 @@ export function usageCommand(wrap: Wrap): Command {
         ctx.print(view, () => usageTable(view));
       }),
     );
-  addLimits(usage, wrap);
+  addLimits(deps, usage);
   usage
     .command('top')
     .description('the busiest clients of a recent window')
@@ -110,7 +103,7 @@ export function usageCommand(wrap: Wrap): Command {
     .option('--window <w>', 'hours (1h-48h) or days (1d-90d), ending now (default 24h)')
     .option('--limit <n>', 'how many clients (default 10, at most 100)', positiveWhole)
     .action(
-      wrap(async (ctx, opts: { by?: string; window?: string; limit?: number }) => {
+      action(deps, async (ctx, opts: { by?: string; window?: string; limit?: number }) => {
         const view = await (await ctx.admin()).usageTop({
           ...(opts.by !== undefined && { by: opts.by }),
           ...(opts.window !== undefined && { window: opts.window }),
@@ -137,10 +130,11 @@ export function anomaliesTable(list: AnomalyList): string {
   );
 }
 
-export function resumed(view: QuotaView): string {
+/** What `clients resume` and `keys resume` say of `subject` (a client or key id) after the call. */
+export function resumed(subject: string, view: { readonly suspendedUntil?: number | undefined }): string {
   return view.suspendedUntil === undefined
-    ? `${view.clientId} is not suspended; its tokens are served (within the revocation bound).`
-    : `${view.clientId} is still suspended until ${isoTime(view.suspendedUntil)}.`;
+    ? `${subject} is not suspended; its tokens are served (within the revocation bound).`
+    : `${subject} is still suspended until ${isoTime(view.suspendedUntil)}.`;
 }
 
 /** An API key's own metered quota, what is left of it, and its own suspension. */
@@ -156,19 +150,15 @@ export function keyQuotaView(view: KeyQuotaView): string {
 }
 
 /** `keys resume <keyId>`, added to the program's `keys` group: lifts a key's own suspension (its per-key quota). */
-export function addKeyResume(keys: Command, wrap: Wrap): void {
+export function addKeyResume(deps: CliDeps, keys: Command): void {
   keys
     .command('resume')
     .description("lift the key's own suspension (its per-key quota) now; a key that is not suspended is left as it is")
     .argument('<keyId>')
     .action(
-      wrap(async (ctx, keyId: string) => {
+      action(deps, async (ctx, keyId: string) => {
         const view = await (await ctx.admin()).resumeKey(keyId);
-        ctx.print(view, () =>
-          view.suspendedUntil === undefined
-            ? `${view.keyId} is not suspended; its tokens are served (within the revocation bound).`
-            : `${view.keyId} is still suspended until ${isoTime(view.suspendedUntil)}.`,
-        );
+        ctx.print(view, () => resumed(view.keyId, view));
       }),
     );
 }
@@ -188,33 +178,26 @@ export function quotaView(view: QuotaView): string {
   return table(['FIELD', 'VALUE'], rows);
 }
 
-function wholeNumber(value: string): number {
-  if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError('must be a whole number.');
-  return Number(value);
-}
-
 /** `usage quota <clientId>` (or `usage quota --key <keyId>`) and `usage credits <clientId>`, added to `usage`. */
-function addLimits(usage: Command, wrap: Wrap): void {
+function addLimits(deps: CliDeps, usage: Command): void {
   usage
     .command('quota')
     .description("show a client's (or with --key one API key's) metered quota, or set it (--limit and --period) or remove it (--remove)")
     .argument('[clientId]', 'the client; omit it with --key')
     .option('--key <keyId>', "one API key's own quota instead of the client's (key_…)")
-    .option('--limit <n>', 'requests per period', wholeNumber)
-    .option('--period <period>', 'DAY, WEEK or MONTH (UTC)')
+    .option('--limit <n>', 'requests per period (needs --period)', wholeNumber)
+    .option('--period <period>', `quota period, UTC: ${PERIODS_IN_WORDS} (needs --limit)`, quotaPeriod)
     .option('--remove', 'remove the metered quota')
     .action(
-      wrap(async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: string; remove?: boolean }) => {
+      action(deps, async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: QuotaPeriod; remove?: boolean }) => {
         // `usage` has a --key of its own (a filter), and Commander hands an option to the first command that knows it.
+        // .enablePositionalOptions() would fix that only on the program, where it would also refuse the program's
+        // own options (--url, --json…) after a subcommand; on `usage` alone it does not change what `usage` parses.
         const opts = { ...options, key: options.key ?? usage.opts<{ key?: string }>().key };
         if ((clientId === undefined) === (opts.key === undefined)) throw new UsageError('give either a client id or --key <keyId>, not both or neither.');
+        // Checked before anything is sent: a half-given quota must not reach the server.
+        const quota = quotaPair(opts, { limit: '--limit', remove: '--remove' });
         const api = await ctx.admin();
-        const quota =
-          opts.remove === true
-            ? null
-            : opts.limit !== undefined || opts.period !== undefined
-              ? { limit: opts.limit ?? Number.NaN, period: opts.period ?? '' }
-              : undefined;
         if (opts.key !== undefined) {
           const view = quota === undefined ? await api.getKeyQuota(opts.key) : await api.setKeyQuota(opts.key, quota);
           ctx.print(view, () => keyQuotaView(view));
@@ -230,24 +213,24 @@ function addLimits(usage: Command, wrap: Wrap): void {
     .argument('<clientId>')
     .option('--remaining <n>', 'requests it may make from now', wholeNumber)
     .option('--refill <n>', 'added at the start of every period (default 0)', wholeNumber)
-    .option('--period <period>', 'DAY, WEEK or MONTH (default MONTH)')
+    .option('--period <period>', `refill period, UTC: ${PERIODS_IN_WORDS} (default MONTH)`, quotaPeriod)
     .option('--remove', 'remove the credits')
     .action(
-      wrap(async (ctx, clientId: string, opts: { remaining?: number; refill?: number; period?: string; remove?: boolean }) => {
-        const credits = opts.remove === true ? null : { remaining: opts.remaining ?? Number.NaN, refill: opts.refill ?? 0, period: opts.period ?? 'MONTH' };
+      action(deps, async (ctx, clientId: string, opts: CreditFlags) => {
+        const credits = creditsInput(opts);
         const view = await (await ctx.admin()).setCredits(clientId, credits);
         ctx.print(view, () => quotaView(view));
       }),
     );
 }
 
-export function anomaliesCommand(wrap: Wrap): Command {
+export function anomaliesCommand(deps: CliDeps): Command {
   return new Command('anomalies')
     .description('list recent usage anomalies (docs/usage.md): rule, baseline, observed, response')
     .option('--days <n>', 'how many UTC days back, today included (default 1, at most 30)', positiveWhole)
     .option('--client <clientId>', 'only this client')
     .action(
-      wrap(async (ctx, opts: { days?: number; client?: string }) => {
+      action(deps, async (ctx, opts: { days?: number; client?: string }) => {
         const list = await (await ctx.admin()).anomalies({
           ...(opts.days !== undefined && { days: opts.days }),
           ...(opts.client !== undefined && { clientId: opts.client }),
@@ -258,14 +241,14 @@ export function anomaliesCommand(wrap: Wrap): Command {
 }
 
 /** `clients resume <clientId>` and `clients anomaly-policy <clientId> <policy>`, added to the program's `clients` group. */
-export function addResume(clients: Command, wrap: Wrap): void {
+export function addResume(deps: CliDeps, clients: Command): void {
   clients
     .command('anomaly-policy')
     .description('what a usage anomaly of the client does: notify, suspend (an hour) or revoke (the keys it used)')
     .argument('<clientId>')
     .argument('<policy>', 'notify, suspend or revoke')
     .action(
-      wrap(async (ctx, clientId: string, policy: string) => {
+      action(deps, async (ctx, clientId: string, policy: string) => {
         const result = await (await ctx.admin()).setAnomalyPolicy(clientId, policy);
         ctx.print(
           result,
@@ -279,9 +262,9 @@ export function addResume(clients: Command, wrap: Wrap): void {
     .description('lift a suspension (quota or anomaly) now; a client that is not suspended is left as it is')
     .argument('<clientId>')
     .action(
-      wrap(async (ctx, clientId: string) => {
+      action(deps, async (ctx, clientId: string) => {
         const view = await (await ctx.admin()).resumeClient(clientId);
-        ctx.print(view, () => resumed(view));
+        ctx.print(view, () => resumed(view.clientId, view));
       }),
     );
 }

@@ -1,4 +1,4 @@
-/** `tollgate keys`: create, list, show, roll and revoke API keys. */
+/** `tollgate keys`: create, list, show, roll, revoke and resume API keys. */
 import type { Command } from 'commander';
 import { Defaults } from '../../common/defaults';
 import { jsonObject, scopeList, wholeNumber } from '../arguments';
@@ -8,7 +8,7 @@ import { issuedKey, keyRecord, keysTable } from '../format';
 import { addRevoke } from './revoke';
 
 export function keysCommand(deps: CliDeps): Command {
-  const keys = new CommandGroup('keys').description('create, list, show, roll and revoke API keys');
+  const keys = new CommandGroup('keys').description('create, list, show, roll, revoke and resume API keys');
 
   keys
     .command('create')

@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import type { SetLimitsInput } from '../../client/admin-api';
 import { Defaults, Limits } from '../../common/defaults';
-import { QUOTA_PERIODS, type QuotaPeriod } from '../../common/credential-items';
-import { PERIODS_IN_WORDS, quotaPeriod, requestRate, wholeNumber } from '../arguments';
+import type { QuotaPeriod } from '../../common/credential-items';
+import { PERIODS_IN_WORDS, quotaPair, quotaPeriod, requestRate, wholeNumber } from '../arguments';
 import { action, CommandGroup, type CliDeps } from '../context';
-import { UsageError } from '../errors';
 import { clientLimits } from '../format';
 
 interface SetLimitsOptions {
@@ -18,14 +17,10 @@ interface SetLimitsOptions {
 
 /** The body's `quota`: absent without quota flags, `null` for `--no-quota` (both mean "no quota" to the server). */
 function quotaInput(opts: SetLimitsOptions): SetLimitsInput['quota'] {
-  if (opts.quota === false) {
-    if (opts.period !== undefined) throw new UsageError('--period goes with --quota <n>, not with --no-quota');
-    return null;
-  }
-  if (opts.quota === undefined && opts.period === undefined) return undefined;
-  if (opts.quota === undefined) throw new UsageError('--period needs --quota <n>, the number of requests allowed per period');
-  if (opts.period === undefined) throw new UsageError(`--quota needs --period ${QUOTA_PERIODS.join('|')}`);
-  return { limit: opts.quota, period: opts.period };
+  return quotaPair(
+    { ...(typeof opts.quota === 'number' && { limit: opts.quota }), ...(opts.period !== undefined && { period: opts.period }), remove: opts.quota === false },
+    { limit: '--quota', remove: '--no-quota' },
+  );
 }
 
 export function limitsCommand(deps: CliDeps): Command {
