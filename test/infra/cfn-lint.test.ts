@@ -34,7 +34,7 @@ const ALLOWED: ReadonlyArray<{ readonly rule: string; readonly path: RegExp; rea
   {
     rule: 'W6001',
     path: /^Outputs\/[A-Za-z]+TableName\/Value\/Fn::ImportValue$/,
-    why: "The API stack repeats the data stack's table names as its own outputs on purpose: the CLI (`npx tollgate --stack`) reads one stack's outputs (common/functions.ts StackOutput), and the values cannot drift because they are imports.",
+    why: "The API stack repeats the data stack's table names as its own outputs on purpose: the CLI (`npx tollgate --stack`) reads one stack's outputs (common/stack-outputs.ts StackOutput), and the values cannot drift because they are imports.",
   },
 ];
 

@@ -6,7 +6,7 @@ import { API_ROUTES } from '../../common/api-routes';
 import { Defaults } from '../../common/defaults';
 import { Env } from '../../common/names';
 import { HTTP_METHODS, UpstreamHeader } from '../../common/gateway-contract';
-import { StackOutput } from '../../common/functions';
+import { StackOutput } from '../../common/stack-outputs';
 import {
   AUTHORIZER_FAILURE,
   EXPIRED_CREDENTIALS,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StackOutput } from '../../../common/functions';
+import { StackOutput } from '../../../common/stack-outputs';
 import { EXPIRED_CREDENTIALS, INSUFFICIENT_SCOPE, INVALID_TOKEN, NO_ROUTE } from '../../../common/gateway-responses';
 import type { AwsCredentials } from '../../../client/admin-auth';
 import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
