@@ -31,7 +31,7 @@ import type { ACCESS_LOG_FIELDS } from '../common/access-log';
 import { Defaults, SECONDS_PER_DAY } from '../common/defaults';
 import { METRICS_NAMESPACE } from '../common/names';
 import type { FunctionName } from '../common/functions';
-import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension } from '../common/metrics';
+import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, MetricDimensions } from '../common/metrics';
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
 import { NameLimit, tollgateName } from './physical-names';
@@ -83,6 +83,13 @@ export function tollgateMetric(
 ): CloudWatchMetric {
   const emitter = emitters[METRIC_EMITTER[name]];
   if (!emitter) throw new Error(`tollgateMetric: ${Metric[name]} is emitted by the ${METRIC_EMITTER[name]} function, which was not given`);
+  // CloudWatch matches a series by all of its dimensions: one left out or added names a series nothing emits.
+  const emitted = [...(MetricDimensions[name] ?? [])].sort().join(', ');
+  const given = Object.keys(options.dimensions ?? {})
+    .sort()
+    .join(', ');
+  if (given !== emitted)
+    throw new Error(`tollgateMetric: ${Metric[name]} is emitted with ${emitted || 'no dimension'} besides service, not ${given || 'none'}`);
   return new CloudWatchMetric({
     namespace: METRICS_NAMESPACE,
     metricName: Metric[name],
