@@ -13,15 +13,15 @@
  */
 import { execFile } from 'node:child_process';
 import { verify } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { EndpointEnv, Env } from '../common/names';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
-import { esbuildOptions } from '../lib/bundling';
+import { deployedAuthorizer } from './lib/deployed';
 import { createAuthorizer } from '../lambda/core/authorizer/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../lambda/authorizer/telemetry';
@@ -202,24 +202,13 @@ export async function measureCachedHeap(count = 100_000, alg: JwsAlgorithm = 'ES
 }
 
 /**
- * Bundles the handler as the stack does (`lib/bundling.ts`: esbuild, minified, `@aws-sdk/*`
- * left to the Lambda runtime) and imports the bundle in a fresh process with a valid
+ * Bundles the handler as the stack does (`bench/lib/deployed.ts` over `lib/bundling.ts`) and
+ * imports the bundle in a fresh process with a valid
  * configuration and an unreachable DynamoDB endpoint (loads start in the background and
  * fail; the import itself is what is timed). The median of `runs` imports is reported.
  */
 export async function measureBundle(runs = 5): Promise<BundleResult> {
-  const { build } = await import('esbuild');
-  // Inside node_modules/.cache so the external @aws-sdk packages resolve as in the runtime.
-  const cache = fileURLToPath(new URL('../node_modules/.cache/', import.meta.url));
-  mkdirSync(cache, { recursive: true });
-  const dir = mkdtempSync(join(cache, 'tollgate-bench-'));
-  const file = join(dir, 'authorizer.mjs');
-  await build({
-    ...esbuildOptions(),
-    entryPoints: [fileURLToPath(new URL('../lambda/authorizer/handler.ts', import.meta.url))],
-    outfile: file,
-    logLevel: 'silent',
-  });
+  const { file } = await deployedAuthorizer('authorizer-micro');
   const env = {
     ...process.env,
     [Env.issuer]: 'https://bench.example',
@@ -228,20 +217,13 @@ export async function measureBundle(runs = 5): Promise<BundleResult> {
     [EndpointEnv.dynamodb]: 'http://127.0.0.1:9',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
-  const timeImport = async (): Promise<number> => {
-    const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t)); process.exit(0);`;
-    const times: number[] = [];
-    for (let i = 0; i < runs; i += 1) {
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { env, cwd: dir });
-      times.push(Number(stdout));
-    }
-    return Math.round(median(times) * 10) / 10;
-  };
-  try {
-    return { bytes: statSync(file).size, importMillis: await timeImport() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t)); process.exit(0);`;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { env, cwd: dirname(file) });
+    times.push(Number(stdout));
   }
+  return { bytes: statSync(file).size, importMillis: Math.round(median(times) * 10) / 10 };
 }
 
 const execFileAsync = promisify(execFile);

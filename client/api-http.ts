@@ -128,12 +128,6 @@ function networkCause(error: unknown): string {
   return typeof cause?.message === 'string' ? cause.message : (error as Error).message;
 }
 
-/**
- * Our API and the stack's gateway responses answer `{error, error_description}`; API
- * Gateway's refusals without a gateway response of ours (a bad signature, WAF) answer
- * `{message}` or `{Message}`; anything else is shown as a short text. The request's auth
- * strategy may add what the refusal means for requests it authorized.
- */
 /** How long to wait before sending a mutation again, or undefined when it must not be (a refusal, a long wait). */
 function retryWaitMs(error: unknown): number | undefined {
   if (error instanceof NetworkError) return RETRY_AFTER_NETWORK_FAILURE_MS;
@@ -142,6 +136,12 @@ function retryWaitMs(error: unknown): number | undefined {
   return waitMs <= MAX_RETRY_WAIT_MS ? waitMs : undefined;
 }
 
+/**
+ * Our API and the stack's gateway responses answer `{error, error_description}`; API
+ * Gateway's refusals without a gateway response of ours (a bad signature, WAF) answer
+ * `{message}` or `{Message}`; anything else is shown as a short text. The request's auth
+ * strategy may add what the refusal means for requests it authorized.
+ */
 function serverError(status: number, text: string, auth: AuthStrategy | undefined, retryAfter: string | null = null): ServerError {
   let body: Record<string, unknown> = {};
   try {

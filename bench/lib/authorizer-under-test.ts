@@ -58,7 +58,7 @@ export async function createRing(endpoint: string, records: readonly SigningKeyR
 
 /**
  * The handler reads its configuration once, at import: the environment is set first.
- * `bundle` (the default): the bundle CDK deploys, built under `bench/.out/<bundle>/`;
+ * `{ bundle }`: the bundle CDK deploys, built under `bench/.out/<bundle>/` (what the figures use);
  * `source`: the TypeScript module through tsx, for profiles whose frames keep their names.
  */
 export async function importAuthorizer(env: Readonly<Record<string, string>>, from: { bundle: string } | 'source'): Promise<AuthorizerModule> {
