@@ -260,15 +260,15 @@ export class AdminApi {
   }
 
   async revokeKey(keyId: string): Promise<void> {
-    await this.http.send({ method: 'DELETE', path: apiPath`admin/keys/${keyId}`, auth: this.auth });
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/keys/${keyId}`, auth: this.auth, idempotent: true });
   }
 
   async revokeToken(jti: string): Promise<void> {
-    await this.http.send({ method: 'DELETE', path: apiPath`admin/tokens/${jti}`, auth: this.auth });
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/tokens/${jti}`, auth: this.auth, idempotent: true });
   }
 
   async revokeClient(clientId: string): Promise<void> {
-    await this.http.send({ method: 'DELETE', path: apiPath`admin/clients/${clientId}`, auth: this.auth });
+    await this.http.send({ method: 'DELETE', path: apiPath`admin/clients/${clientId}`, auth: this.auth, idempotent: true });
   }
 
   getLimits(clientId: string): Promise<ClientLimitsView> {
@@ -354,7 +354,8 @@ export class AdminApi {
   }
 
   private async call<T>(schema: z.ZodType<T>, request: Omit<ApiRequest, 'auth'>): Promise<T> {
-    const { body } = await this.http.send({ ...request, auth: this.auth });
+    // Every admin mutation is idempotent by key (docs/api.md, "Dependency failures, retries and `Idempotency-Key`").
+    const { body } = await this.http.send({ ...request, auth: this.auth, idempotent: request.method !== 'GET' });
     const parsed = schema.safeParse(body);
     // The schemas only check (no transforms), so the body itself is returned: key order and all.
     if (parsed.success) return body as T;

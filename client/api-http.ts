@@ -18,6 +18,11 @@ export interface ApiRequest {
   /** A pre-built body with its own headers (the token endpoint's form). */
   readonly raw?: { readonly headers: Readonly<Record<string, string>>; readonly body: string };
   readonly auth?: AuthStrategy;
+  /**
+   * A mutation the server deduplicates by `Idempotency-Key` (the admin routes): it is sent
+   * with a fresh key and sent again, with the same key, after a 503 or a network failure.
+   */
+  readonly idempotent?: boolean;
 }
 
 export interface ApiResponse {
@@ -62,7 +67,7 @@ export class ApiHttp {
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
-    const idempotencyKey = request.method !== 'GET' && request.path.replace(/^\//, '').startsWith('admin/') ? randomUUID() : undefined;
+    const idempotencyKey = request.idempotent ? randomUUID() : undefined;
     for (let retry = 0; ; retry += 1) {
       try {
         return await this.sendOnce(request, idempotencyKey);
