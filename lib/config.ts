@@ -14,14 +14,7 @@ import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVer
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, services as servicesSetting, type SettingDescriptor } from '../common/settings';
-import {
-  anomalySettingsFrom,
-  RETENTION_KEYS,
-  UsageRetentionDefaults,
-  UsageRetentionSetting,
-  usageRetentionProblem,
-  type AnomalySettings,
-} from '../common/usage';
+import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings } from '../common/usage';
 import { httpsUrl, jsonSetting, jsonValue, plainSetting, present, type Read, settingMeantBy } from './context-readers';
 import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 
@@ -70,7 +63,6 @@ const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partia
   },
   apiKeyPrefix: (read) => ({ apiKeyPrefix: apiKeyPrefix(read) }),
   secretScanningKeysUrl: (read) => ({ secretScanningKeysUrl: secretScanningKeysUrl(read) }),
-  usageMinuteRetentionDays: (read) => usageRetention(read),
   anomalyDetection: (read) => ({ anomalyDetection: anomalyDetection(read) }),
 };
 
@@ -122,6 +114,14 @@ export const SETTING_RULES: readonly { readonly settings: readonly SettingName[]
         'leakRevokeRateLimitPerIp',
         'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead',
       );
+    },
+  },
+  {
+    // A coarser granularity is kept at least as long as a finer one.
+    settings: ['usageMinuteRetentionDays', 'usageHourRetentionDays', 'usageDayRetentionDays'],
+    apply: (config) => {
+      const problem = usageRetentionProblem(usageRetentionFrom(config));
+      if (problem) throw new ConfigError(problem.setting.name, problem.problem);
     },
   },
   {
@@ -185,20 +185,6 @@ function anomalyDetection(read: Read): AnomalySettings {
   const result = anomalySettingsFrom(jsonValue(read, 'anomalyDetection'));
   if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
   return result.settings;
-}
-
-/** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
-function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]['name']> {
-  const raw = Object.fromEntries(
-    RETENTION_KEYS.map((key) => {
-      const value = present(read, UsageRetentionSetting[key].name);
-      return [key, typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value];
-    }),
-  );
-  const problem = usageRetentionProblem(raw);
-  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key].name, problem.problem);
-  const days = (key: (typeof RETENTION_KEYS)[number]) => (raw[key] as number | undefined) ?? UsageRetentionDefaults[key];
-  return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
 function secretScanningKeysUrl(read: Read): string {

@@ -16,12 +16,13 @@ export function present(read: Read, setting: SettingName): unknown {
   return value === undefined || value === null || value === '' ? undefined : value;
 }
 
-export function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
+/** `unit`: what the number counts, named in the refusal (`a whole number of days`). */
+export function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number, unit?: string): number {
   const raw = present(read, setting);
   if (raw === undefined) return fallback;
   const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(setting, `must be a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -112,7 +113,7 @@ export function plainSetting(read: Read, setting: Exclude<SettingDescriptor, { k
   const name = setting.name as SettingName;
   switch (setting.kind) {
     case 'integer':
-      return present(read, name) === undefined ? setting.default : integer(read, name, 0, setting.min, setting.max);
+      return present(read, name) === undefined ? setting.default : integer(read, name, 0, setting.min, setting.max, setting.unit);
     case 'number':
       return number(read, name, setting.default, setting.min, setting.max);
     case 'boolean':

@@ -13,15 +13,7 @@ import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem, type KeySpec } from '../common/tokens';
-import {
-  anomalySettingsFrom,
-  RETENTION_KEYS,
-  UsageRetentionDefaults,
-  UsageRetentionSetting,
-  usageRetentionProblem,
-  type AnomalySettings,
-  type UsageRetention,
-} from '../common/usage';
+import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -38,10 +30,6 @@ export interface FileConfig extends Partial<Pick<PlainSettings, LocalPlainSettin
   readonly apiKeyPrefix?: string;
   /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
   readonly secretScanningKeysUrl?: string;
-  /** How long usage rows of each granularity are kept, days (docs/usage.md). */
-  readonly usageMinuteRetentionDays?: number;
-  readonly usageHourRetentionDays?: number;
-  readonly usageDayRetentionDays?: number;
   /** Anomaly detection's thresholds, overriding the defaults (docs/usage.md). */
   readonly anomalyDetection?: Partial<AnomalySettings>;
 }
@@ -172,7 +160,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     ...optional('apiKeyPrefix', envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix),
     ...optional('secretScanningKeysUrl', envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl),
     ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
-    ...optional('usageRetention', usageRetentionFrom(config)),
+    ...optional('usageRetention', usageRetentionOf(config)),
     ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
     ...optional('settings', otherSettings(config)),
   };
@@ -242,8 +230,8 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       `must be an integer from ${Setting.revocationViewMaxStaleSeconds.min} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
     );
   }
-  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key].name]])));
-  if (retention) throw problem(UsageRetentionSetting[retention.key].name, retention.problem.replace(/, got .*$/, ''));
+  const retention = usageRetentionProblem(usageRetentionFrom(raw));
+  if (retention) throw new StartInputError(`${file}: ${retention.setting.name} ${retention.problem}`);
   const anomaly = anomalySettingsFrom(raw[Setting.anomalyDetection.name]);
   if ('problem' in anomaly) throw new StartInputError(`${file}: ${Setting.anomalyDetection.name} ${anomaly.problem}`);
   return raw as FileConfig;
@@ -254,6 +242,7 @@ function plainProblem(setting: Exclude<SettingDescriptor, { kind: 'custom' }>, v
   switch (setting.kind) {
     case 'integer':
       if (Number.isInteger(value) && (value as number) >= setting.min && (value as number) <= setting.max) return undefined;
+      if (setting.unit) return `must be a whole number of ${setting.unit} from ${setting.min} to ${setting.max}`;
       return `must be an integer from ${setting.min} to ${setting.max}${setting.hint ? ` (${setting.hint})` : ''}`;
     case 'number':
       if (typeof value === 'number' && Number.isFinite(value) && value >= setting.min && value <= setting.max) return undefined;
@@ -290,19 +279,9 @@ function servicesBeside(
 }
 
 /** The retention the config file sets, defaults for the rest; undefined when it sets none. */
-function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
-  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key].name] === undefined)) return undefined;
-  const { minuteDays, hourDays, dayDays } = {
-    minuteDays: config.usageMinuteRetentionDays,
-    hourDays: config.usageHourRetentionDays,
-    dayDays: config.usageDayRetentionDays,
-  };
-  return {
-    ...UsageRetentionDefaults,
-    ...(minuteDays !== undefined && { minuteDays }),
-    ...(hourDays !== undefined && { hourDays }),
-    ...(dayDays !== undefined && { dayDays }),
-  };
+function usageRetentionOf(config: FileConfig): UsageRetention | undefined {
+  const given = [Setting.usageMinuteRetentionDays, Setting.usageHourRetentionDays, Setting.usageDayRetentionDays].some((s) => config[s.name] !== undefined);
+  return given ? usageRetentionFrom(config) : undefined;
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */
