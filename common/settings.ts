@@ -1,16 +1,13 @@
 /**
  * Tollgate's deployment settings, each declared once (issue #16): its name (the CDK context key, and `npm start`'s
  * config-file key where `local`), the variable the functions in `readBy` read it from, its kind, default and
- * bounds. From this table `lib/config.ts` reads and checks CDK context (`readConfig`: `custom` settings by readers
- * of their own, `SETTING_RULES` relating settings), `lib/settings.ts` derives `TollgateConfig` and `SETTINGS`,
- * `lib/function-settings.ts` hands each function its settings, which `settingFromEnv` reads back at cold start,
- * `local/start-input.ts` checks the config file, and `test/unit/settings/docs.test.ts` holds docs/deploy.md to it.
+ * bounds. The stack's reading and checks, each function's environment ({@link functionEnvironments}), `npm start`'s
+ * config file and docs/deploy.md's table derive from it (docs/architecture.md, "How to add a setting").
  *
- * Each descriptor is its own constant, a pure call of literals only, so a function's bundle keeps only those it
- * reads (esbuild drops an unused pure call, not one whose arguments read a property, `Defaults.x`, nor one object
- * of all of them). They are the only place a setting's variable, default and bounds are written: other code reads
- * the descriptor where it uses it (`tokenTtlSeconds.max`), never into a module-level value. `Env`, `Defaults` and
- * `Limits` hold no setting: only what the stack alone knows (`TOLLGATE_ISSUER`) and internal constants.
+ * Each descriptor is its own constant, a pure call of literals only, so a bundle keeps only those it reads
+ * (esbuild drops an unused pure call, not one whose arguments read a property, nor one object of them all). They
+ * are the only place a setting's variable, default and bounds are written: other code reads the descriptor where
+ * it uses it (`tokenTtlSeconds.max`), never into a module-level value. `Env`, `Defaults` and `Limits` hold none.
  */
 interface SettingBase {
   /** The CDK context key (`-c name=value`). */
@@ -95,8 +92,6 @@ export function choicesText(setting: ChoiceSetting): string {
 function setting<const D extends SettingDescriptor>(descriptor: D): D {
   return descriptor;
 }
-
-// ---- the table ----
 
 export const services = /* @__PURE__ */ setting({
   name: 'services',
@@ -384,17 +379,22 @@ export type PlainSettings = {
   readonly [D in Plain as D extends { readonly default: unknown } ? never : D['name']]?: SettingValue<D>;
 };
 
-/** A value as the functions read it back: strings as they are, numbers and switches as text, the rest as JSON. */
-export function encodeSetting(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-}
-
-/** The variables that hand `values` (by setting name) to the functions that read them; a setting without a variable is left out. */
-export function settingsEnvironment(values: Readonly<Record<string, unknown>>): Record<string, string> {
-  const env: Record<string, string> = {};
+/**
+ * The variables that hand `values` (by setting name) to each function that reads them, for the stack and local mode
+ * alike, as the functions read them back: strings as they are, numbers and switches as text, the rest as JSON;
+ * `services` without the upstream URLs, which only the stack needs; `routes` to the metering function, which labels
+ * requests by them, and to the others only without `services`, which replace them.
+ */
+export function functionEnvironments(values: Readonly<Record<string, unknown>>): Readonly<Record<string, Readonly<Record<string, string>>>> {
+  const environments: Record<string, Record<string, string>> = {};
   for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
-    const value = values[setting.name];
-    if (setting.env !== undefined && value !== undefined) env[setting.env] = encodeSetting(value);
+    for (const fn of setting.readBy ?? []) {
+      const value = setting === routes && fn !== 'metering' && values.services !== undefined ? undefined : values[setting.name];
+      const encoded = setting === services ? (value as { upstreamUrl?: string }[] | undefined)?.map(({ upstreamUrl: _url, ...rest }) => rest) : value;
+      if (setting.env === undefined || encoded === undefined) continue;
+      (environments[fn] ??= {})[setting.env] =
+        typeof encoded === 'string' ? encoded : typeof encoded === 'number' || typeof encoded === 'boolean' ? String(encoded) : JSON.stringify(encoded);
+    }
   }
-  return env;
+  return environments;
 }

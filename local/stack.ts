@@ -18,7 +18,7 @@ import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
 import { Defaults, Limits } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
-import { servicesEnvironment, type ServiceDefinition } from '../common/services';
+import type { ServiceDefinition } from '../common/services';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
@@ -197,9 +197,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // and the authorizer learns the new key just as quickly.
       [Env.keyRingRefreshSeconds]: String(Limits.keyRingRefreshSecondsMin),
       [Env.pendingPublicationSeconds]: String(2 * Limits.keyRingRefreshSecondsMin),
-      // Each setting reaches the functions under its descriptor's variable, encoded as the stack encodes it.
-      ...Setting.settingsEnvironment({ routes: options.routes, ...options.settings }),
-      ...(options.services ? { [Setting.services.env]: servicesEnvironment(options.services) } : {}),
+      // One process runs every function: each gets its own settings, encoded as the stack encodes them.
+      ...Object.assign({}, ...Object.values(Setting.functionEnvironments({ routes: options.routes, services: options.services, ...options.settings }))),
       POWERTOOLS_SERVICE_NAME: '', // one process runs every function: unset, each is tollgate-<function> (serviceNameFrom)
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',

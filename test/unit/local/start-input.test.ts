@@ -268,8 +268,9 @@ describe('checkStartInput', () => {
   it('hands audience to the token function and the authorizer through its variable; forwardBearerToken, which no function reads, has none', () => {
     const input = check({}, ['--config', configFile({ audience: 'orders-api', forwardBearerToken: true })]);
     expect(input.settings).toEqual({ audience: 'orders-api', forwardBearerToken: true });
-    const env = { ...Setting.settingsEnvironment(input.settings!), [Env.issuer]: 'https://tollgate.test', ...tables };
-    expect(Setting.settingsEnvironment(input.settings!)).toEqual({ [Setting.audience.env]: 'orders-api' });
+    const environments = Setting.functionEnvironments(input.settings!);
+    expect(environments).toEqual({ authorizer: { [Setting.audience.env]: 'orders-api' }, token: { [Setting.audience.env]: 'orders-api' } });
+    const env = { ...environments.token, ...environments.authorizer, [Env.issuer]: 'https://tollgate.test', ...tables };
     expect(issuerConfigFrom(env).audience).toBe('orders-api');
     expect(authorizerConfigFrom(env).audience).toBe('orders-api');
   });
