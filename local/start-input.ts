@@ -8,11 +8,11 @@ import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import * as Setting from '../common/settings';
 import { choicesText, SETTING_DESCRIPTORS, type LocalPlainSettingName, type PlainSettings, type SettingDescriptor } from '../common/settings';
-import type { RouteRule, UnmatchedRoutes } from '../common/gateway-contract';
+import type { RouteRule } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
-import { apiKeyPrefixProblem, type KeySpec } from '../common/tokens';
+import { apiKeyPrefixProblem } from '../common/tokens';
 import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
@@ -36,13 +36,6 @@ export interface FileConfig extends Partial<Pick<PlainSettings, LocalPlainSettin
 
 const LOCAL_SETTINGS = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).filter((setting) => setting.local);
 const FILE_CONFIG_KEYS: readonly string[] = LOCAL_SETTINGS.map((setting) => setting.name);
-/**
- * Plain settings `npm start` hands on by name, because the local gateway or stack reads them
- * itself; every other plain setting the file gives is in {@link StartInput.settings}, which
- * reaches the functions through the descriptors' variables (and the local gateway, for
- * `forwardBearerToken`).
- */
-const NAMED_SETTINGS: readonly string[] = ['unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'revocationViewMaxStaleSeconds'];
 /** Checked against the token lifetime below, with a message that says so, instead of against its descriptor's bounds. */
 const CHECKED_BY_RULE: readonly string[] = ['revocationViewMaxStaleSeconds'];
 
@@ -81,22 +74,24 @@ export interface StartInput {
   readonly adminToken?: string;
   /** Absent: the default routes. */
   readonly routes?: ConfiguredRoutes;
-  readonly unmatchedRoutes?: UnmatchedRoutes;
-  readonly tokenTtlSeconds?: number;
-  readonly keySpec?: KeySpec;
-  /** Absent: the stack's default TTL. */
-  readonly authorizerCacheTtlSeconds?: number;
   readonly services?: ServiceDefinition[];
+  /** As in {@link settings}, where the local stack takes them from. */
   readonly apiKeyPrefix?: string;
   readonly secretScanningKeysUrl?: string;
-  readonly revocationViewMaxStaleSeconds?: number;
   /** Absent: the defaults. */
   readonly usageRetention?: UsageRetention;
   /** Absent: the defaults. */
   readonly anomalySettings?: AnomalySettings;
-  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable, `forwardBearerToken` the gateway. */
-  readonly settings?: Readonly<Record<string, unknown>>;
+  /**
+   * Every other setting given, by name: the config file's plain ones, `authorizerCacheTtlSeconds` 0 under
+   * `--no-authorizer-cache`, `apiKeyPrefix` and `secretScanningKeysUrl` with their variables' values, which win.
+   * Each reaches the functions through its descriptor's variable; the local stack applies those no function reads.
+   */
+  readonly settings?: StartSettings;
 }
+
+/** The settings {@link StartInput.settings} holds. */
+export type StartSettings = Partial<Pick<PlainSettings, LocalPlainSettingName>> & Pick<FileConfig, 'apiKeyPrefix' | 'secretScanningKeysUrl'>;
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -146,23 +141,29 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     : config.routes && file
       ? { rules: config.routes, source: file.file }
       : undefined;
+  // The variables win over the config file.
+  const apiKeyPrefix = envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix;
+  const secretScanningKeysUrl = envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl;
   return {
     fresh: commandLine.fresh,
     port: parsePort(env[LocalEnv.port]),
     ...optional('upstreamUrl', upstreamUrlFrom(env[LocalEnv.upstreamUrl])),
     ...optional('adminToken', adminTokenFrom(env[LocalEnv.adminToken])),
     ...optional('routes', routes),
-    ...optional('unmatchedRoutes', config.unmatchedRoutes),
-    ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
-    ...optional('keySpec', config.keySpec),
-    ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
     ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
-    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix),
-    ...optional('secretScanningKeysUrl', envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl),
-    ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
+    ...optional('apiKeyPrefix', apiKeyPrefix),
+    ...optional('secretScanningKeysUrl', secretScanningKeysUrl),
     ...optional('usageRetention', usageRetentionOf(config)),
     ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
-    ...optional('settings', otherSettings(config)),
+    ...optional(
+      'settings',
+      startSettings({
+        ...config,
+        ...(commandLine.noAuthorizerCache && { authorizerCacheTtlSeconds: 0 }),
+        ...optional('apiKeyPrefix', apiKeyPrefix),
+        ...optional('secretScanningKeysUrl', secretScanningKeysUrl),
+      }),
+    ),
   };
 }
 
@@ -256,10 +257,10 @@ function plainProblem(setting: Exclude<SettingDescriptor, { kind: 'custom' }>, v
   }
 }
 
-/** The plain settings the file gives that `npm start` does not hand on by name; undefined when there are none. */
-function otherSettings(config: FileConfig): Record<string, unknown> | undefined {
+/** The plain settings, `apiKeyPrefix` and `secretScanningKeysUrl` of `config`; undefined when it has none. */
+function startSettings(config: FileConfig): StartSettings | undefined {
   const values = Object.fromEntries(
-    LOCAL_SETTINGS.filter((setting) => setting.kind !== 'custom' && !NAMED_SETTINGS.includes(setting.name))
+    LOCAL_SETTINGS.filter((setting) => setting.kind !== 'custom' || setting === Setting.apiKeyPrefix || setting === Setting.secretScanningKeysUrl)
       .map((setting) => [setting.name, (config as Record<string, unknown>)[setting.name]])
       .filter(([, value]) => value !== undefined),
   );
