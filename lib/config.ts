@@ -15,7 +15,7 @@ import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, services as servicesSetting, type SettingDescriptor } from '../common/settings';
 import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings } from '../common/usage';
-import { httpsUrl, jsonSetting, jsonValue, plainSetting, present, type Read, settingMeantBy } from './context-readers';
+import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
 import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 
 /**
@@ -182,7 +182,7 @@ function refuseKeys(keys: readonly string[], keysIn: 'context' | 'settings'): vo
 
 /** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
 function anomalyDetection(read: Read): AnomalySettings {
-  const result = anomalySettingsFrom(jsonValue(read, 'anomalyDetection'));
+  const result = anomalySettingsFrom(jsonSetting(read, 'anomalyDetection'));
   if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
   return result.settings;
 }
@@ -211,7 +211,7 @@ function apiKeyPrefix(read: Read): string {
 function readOperatorPrincipals(read: Read): readonly string[] | undefined {
   const raw = present(read, 'operatorPrincipals');
   if (raw === undefined) return undefined;
-  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonValue(read, 'operatorPrincipals');
+  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonSetting(read, 'operatorPrincipals');
   if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
   if (value.length === 0) {
     throw new ConfigError(
