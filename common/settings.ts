@@ -1,28 +1,13 @@
 /**
- * Tollgate's deployment settings, each declared once (issue #16): its name (the CDK context
- * key, and the key of `npm start`'s config file where `local`), the environment variable the
- * functions read it from and which functions do, its kind, default and bounds. The rest
- * derives from this table:
+ * Tollgate's deployment settings, each declared once (issue #16): its name (the CDK context key, and `npm start`'s
+ * config-file key where `local`), the variable the functions in `readBy` read it from, its kind, default and
+ * bounds. The stack's reading and checks, each function's environment ({@link functionEnvironments}), `npm start`'s
+ * config file and docs/deploy.md's table derive from it (docs/architecture.md, "How to add a setting").
  *
- * - `lib/config.ts` reads and checks every setting from CDK context (`readConfig`), and
- *   `lib/settings.ts` derives `TollgateConfig` and `SETTINGS` from it;
- * - `lib/function-settings.ts` hands each function the settings it reads, encoded;
- * - each `lambda/<function>/config.ts` reads them back at cold start with
- *   `lambda/core/shared/env.ts`'s `settingFromEnv`;
- * - `local/start-input.ts` checks `npm start`'s config file against the `local` settings;
- * - `test/unit/settings/docs.test.ts` holds docs/deploy.md's settings table to it.
- *
- * Settings whose value needs more than a kind and bounds (`custom`: JSON lists, URLs with
- * rules of their own) keep their reader beside the stack's other checks; the rules that
- * relate two settings (`SETTING_RULES` in `lib/config.ts`) run as soon as the settings they relate are read.
- *
- * Each descriptor is its own constant, made by a pure call and holding only literals, so a
- * function's bundle holds only the descriptors it reads (esbuild drops an unused pure call, not
- * one whose arguments read a property, `Defaults.x`, nor one object of all of them). They are
- * the only place a setting's variable, default and bounds are written: other code reads the
- * descriptor where it uses it (`tokenTtlSeconds.max`), never into a module-level value, which
- * esbuild cannot drop either. `Env`, `Defaults` and `Limits` hold no setting: only what the
- * stack alone knows (`TOLLGATE_ISSUER`) and internal constants (`clockSkewSeconds`).
+ * Each descriptor is its own constant, a pure call of literals only, so a bundle keeps only those it reads
+ * (esbuild drops an unused pure call, not one whose arguments read a property, nor one object of them all). They
+ * are the only place a setting's variable, default and bounds are written: other code reads the descriptor where
+ * it uses it (`tokenTtlSeconds.max`), never into a module-level value. `Env`, `Defaults` and `Limits` hold none.
  */
 interface SettingBase {
   /** The CDK context key (`-c name=value`). */
@@ -46,6 +31,8 @@ export interface IntegerSetting extends SettingBase {
   readonly envMin?: number;
   /** What `npm start`'s refusal adds in brackets after the bounds, e.g. `seconds`. */
   readonly hint?: string;
+  /** What it counts, which its refusals name: `a whole number of days from 1 to 35`. */
+  readonly unit?: string;
 }
 
 /** A finite number from `min` to `max`. */
@@ -105,8 +92,6 @@ export function choicesText(setting: ChoiceSetting): string {
 function setting<const D extends SettingDescriptor>(descriptor: D): D {
   return descriptor;
 }
-
-// ---- the table ----
 
 export const services = /* @__PURE__ */ setting({
   name: 'services',
@@ -288,24 +273,36 @@ export const secretScanningKeysUrl = /* @__PURE__ */ setting({
 });
 /** AWS WAF's bounds for a rate-based rule's limit (requests per evaluation window, per IP). No default: absent, no web ACL is made. */
 export const leakRevokeRateLimitPerIp = /* @__PURE__ */ setting({ name: 'leakRevokeRateLimitPerIp', kind: 'integer', min: 10, max: 2_000_000_000 });
-/** The three retentions are checked together (coarser kept at least as long as finer): `usageRetentionProblem`. */
+/** How long usage rows of each granularity are kept; each at least as long as a finer one (a rule: `usageRetentionProblem`). */
 export const usageMinuteRetentionDays = /* @__PURE__ */ setting({
   name: 'usageMinuteRetentionDays',
-  kind: 'custom',
+  kind: 'integer',
+  default: 7,
+  min: 1,
+  max: 35,
+  unit: 'days',
   env: 'TOLLGATE_USAGE_MINUTE_RETENTION_DAYS',
   readBy: ['metering'],
   local: true,
 });
 export const usageHourRetentionDays = /* @__PURE__ */ setting({
   name: 'usageHourRetentionDays',
-  kind: 'custom',
+  kind: 'integer',
+  default: 90,
+  min: 1,
+  max: 400,
+  unit: 'days',
   env: 'TOLLGATE_USAGE_HOUR_RETENTION_DAYS',
   readBy: ['metering'],
   local: true,
 });
 export const usageDayRetentionDays = /* @__PURE__ */ setting({
   name: 'usageDayRetentionDays',
-  kind: 'custom',
+  kind: 'integer',
+  default: 400,
+  min: 1,
+  max: 3_650,
+  unit: 'days',
   env: 'TOLLGATE_USAGE_DAY_RETENTION_DAYS',
   readBy: ['metering'],
   local: true,
@@ -382,17 +379,22 @@ export type PlainSettings = {
   readonly [D in Plain as D extends { readonly default: unknown } ? never : D['name']]?: SettingValue<D>;
 };
 
-/** A value as the functions read it back: strings as they are, numbers and switches as text, the rest as JSON. */
-export function encodeSetting(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-}
-
-/** The variables that hand `values` (by setting name) to the functions that read them; a setting without a variable is left out. */
-export function settingsEnvironment(values: Readonly<Record<string, unknown>>): Record<string, string> {
-  const env: Record<string, string> = {};
+/**
+ * The variables that hand `values` (by setting name) to each function that reads them, for the stack and local mode
+ * alike, as the functions read them back: strings as they are, numbers and switches as text, the rest as JSON;
+ * `services` without the upstream URLs, which only the stack needs; `routes` to the metering function, which labels
+ * requests by them, and to the others only without `services`, which replace them.
+ */
+export function functionEnvironments(values: Readonly<Record<string, unknown>>): Readonly<Record<string, Readonly<Record<string, string>>>> {
+  const environments: Record<string, Record<string, string>> = {};
   for (const setting of SETTING_DESCRIPTORS as readonly SettingDescriptor[]) {
-    const value = values[setting.name];
-    if (setting.env !== undefined && value !== undefined) env[setting.env] = encodeSetting(value);
+    for (const fn of setting.readBy ?? []) {
+      const value = setting === routes && fn !== 'metering' && values.services !== undefined ? undefined : values[setting.name];
+      const encoded = setting === services ? (value as { upstreamUrl?: string }[] | undefined)?.map(({ upstreamUrl: _url, ...rest }) => rest) : value;
+      if (setting.env === undefined || encoded === undefined) continue;
+      (environments[fn] ??= {})[setting.env] =
+        typeof encoded === 'string' ? encoded : typeof encoded === 'number' || typeof encoded === 'boolean' ? String(encoded) : JSON.stringify(encoded);
+    }
   }
-  return env;
+  return environments;
 }

@@ -7,7 +7,7 @@
  * Plain data only: this module imports neither aws-cdk-lib nor the AWS SDK.
  */
 import { SECONDS_PER_DAY } from './defaults';
-import { type CustomSetting, usageDayRetentionDays, usageHourRetentionDays, usageMinuteRetentionDays } from './settings';
+import { usageDayRetentionDays, usageHourRetentionDays, usageMinuteRetentionDays } from './settings';
 
 /**
  * The usage table (docs/usage.md): per-minute counters of what the gateway's access log saw,
@@ -132,52 +132,51 @@ export function deniedAttribute(reason: DenialReason): string {
  */
 export const USAGE_NETWORKS_MAX = 1000;
 
-/** Retention settings (days), checked by the stack at synth and by `npm start`. */
-export const UsageRetentionDefaults = { minuteDays: 7, hourDays: 90, dayDays: 400 } as const;
-
-export const UsageRetentionBounds = {
-  minuteDaysMax: 35,
-  hourDaysMax: 400,
-  dayDaysMax: 3650,
-} as const;
-
 export interface UsageRetention {
   readonly minuteDays: number;
   readonly hourDays: number;
   readonly dayDays: number;
 }
 
-/** The retention settings' descriptors (`common/settings.ts`: name, variable), by granularity. */
-export const UsageRetentionSetting = {
-  minuteDays: usageMinuteRetentionDays,
-  hourDays: usageHourRetentionDays,
-  dayDays: usageDayRetentionDays,
-} as const satisfies { readonly [K in keyof UsageRetention]: CustomSetting };
-
 /**
- * Which retention setting is invalid and why, or undefined. A coarser granularity must be
- * kept at least as long as a finer one: a roll-up that expired before its minutes would
- * leave a range readable at minute granularity but not at hour.
+ * The retention settings' defaults (`common/settings.ts`). Getters, so that a bundle importing
+ * this module without using them keeps no retention descriptor.
  */
-export function usageRetentionProblem(
-  retention: Partial<Record<keyof UsageRetention, unknown>>,
-): { readonly key: keyof UsageRetention; readonly problem: string } | undefined {
-  const value: Record<keyof UsageRetention, unknown> = { ...UsageRetentionDefaults };
-  for (const key of RETENTION_KEYS) if (retention[key] !== undefined) value[key] = retention[key];
-  const max = { minuteDays: UsageRetentionBounds.minuteDaysMax, hourDays: UsageRetentionBounds.hourDaysMax, dayDays: UsageRetentionBounds.dayDaysMax };
-  for (const key of RETENTION_KEYS) {
-    const v = value[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max[key]) {
-      return { key, problem: `must be a whole number of days from 1 to ${max[key]}, got ${JSON.stringify(v)}` };
-    }
-  }
-  const { minuteDays, hourDays, dayDays } = value as unknown as UsageRetention;
-  if (hourDays < minuteDays) return { key: 'hourDays', problem: `must be at least ${usageMinuteRetentionDays.name} (${minuteDays}), got ${hourDays}` };
-  if (dayDays < hourDays) return { key: 'dayDays', problem: `must be at least ${usageHourRetentionDays.name} (${hourDays}), got ${dayDays}` };
-  return undefined;
+export const UsageRetentionDefaults: UsageRetention = {
+  get minuteDays() {
+    return usageMinuteRetentionDays.default;
+  },
+  get hourDays() {
+    return usageHourRetentionDays.default;
+  },
+  get dayDays() {
+    return usageDayRetentionDays.default;
+  },
+};
+
+type RetentionName = (typeof usageMinuteRetentionDays | typeof usageHourRetentionDays | typeof usageDayRetentionDays)['name'];
+
+/** The retention `settings` (values by setting name) give; the defaults for those they leave out. */
+export function usageRetentionFrom(settings: { readonly [N in RetentionName]?: unknown }): UsageRetention {
+  const days = (setting: { readonly name: RetentionName; readonly default: number }) => (settings[setting.name] as number | undefined) ?? setting.default;
+  return { minuteDays: days(usageMinuteRetentionDays), hourDays: days(usageHourRetentionDays), dayDays: days(usageDayRetentionDays) };
 }
 
-export const RETENTION_KEYS: readonly (keyof UsageRetention)[] = ['minuteDays', 'hourDays', 'dayDays'];
+/**
+ * Which retention setting breaks the order and why, or undefined: each value already within its
+ * descriptor's bounds, a coarser granularity must be kept at least as long as a finer one (a
+ * roll-up that expired before its minutes would leave a range readable at minute granularity
+ * but not at hour). The stack's rule, `npm start` and the metering function all check it.
+ */
+export function usageRetentionProblem(
+  retention: UsageRetention,
+): { readonly setting: typeof usageHourRetentionDays | typeof usageDayRetentionDays; readonly problem: string } | undefined {
+  const { minuteDays, hourDays, dayDays } = retention;
+  if (hourDays < minuteDays)
+    return { setting: usageHourRetentionDays, problem: `must be at least ${usageMinuteRetentionDays.name} (${minuteDays}), got ${hourDays}` };
+  if (dayDays < hourDays) return { setting: usageDayRetentionDays, problem: `must be at least ${usageHourRetentionDays.name} (${hourDays}), got ${dayDays}` };
+  return undefined;
+}
 
 /** How long a bucket of each granularity is kept, in seconds. */
 export function retentionSeconds(retention: UsageRetention, granularity: Granularity): number {

@@ -14,15 +14,8 @@ import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVer
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
 import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, services as servicesSetting, type SettingDescriptor } from '../common/settings';
-import {
-  anomalySettingsFrom,
-  RETENTION_KEYS,
-  UsageRetentionDefaults,
-  UsageRetentionSetting,
-  usageRetentionProblem,
-  type AnomalySettings,
-} from '../common/usage';
-import { httpsUrl, jsonSetting, jsonValue, plainSetting, present, type Read, settingMeantBy } from './context-readers';
+import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings } from '../common/usage';
+import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
 import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
 
 /**
@@ -70,7 +63,6 @@ const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partia
   },
   apiKeyPrefix: (read) => ({ apiKeyPrefix: apiKeyPrefix(read) }),
   secretScanningKeysUrl: (read) => ({ secretScanningKeysUrl: secretScanningKeysUrl(read) }),
-  usageMinuteRetentionDays: (read) => usageRetention(read),
   anomalyDetection: (read) => ({ anomalyDetection: anomalyDetection(read) }),
 };
 
@@ -122,6 +114,14 @@ export const SETTING_RULES: readonly { readonly settings: readonly SettingName[]
         'leakRevokeRateLimitPerIp',
         'cannot be combined with wafWebAclArn (a stage has one web ACL): add the rate-based rule of docs/deploy.md, "Leak response", to that web ACL instead',
       );
+    },
+  },
+  {
+    // A coarser granularity is kept at least as long as a finer one.
+    settings: ['usageMinuteRetentionDays', 'usageHourRetentionDays', 'usageDayRetentionDays'],
+    apply: (config) => {
+      const problem = usageRetentionProblem(usageRetentionFrom(config));
+      if (problem) throw new ConfigError(problem.setting.name, problem.problem);
     },
   },
   {
@@ -182,23 +182,9 @@ function refuseKeys(keys: readonly string[], keysIn: 'context' | 'settings'): vo
 
 /** `anomalyDetection`: an object of thresholds (from `-c` as a JSON string), each checked against its bounds. */
 function anomalyDetection(read: Read): AnomalySettings {
-  const result = anomalySettingsFrom(jsonValue(read, 'anomalyDetection'));
+  const result = anomalySettingsFrom(jsonSetting(read, 'anomalyDetection'));
   if ('problem' in result) throw new ConfigError('anomalyDetection', result.problem);
   return result.settings;
-}
-
-/** The usage table's retention: each a whole number of days, coarser kept at least as long as finer. */
-function usageRetention(read: Read): Pick<TollgateConfig, (typeof UsageRetentionSetting)[keyof typeof UsageRetentionSetting]['name']> {
-  const raw = Object.fromEntries(
-    RETENTION_KEYS.map((key) => {
-      const value = present(read, UsageRetentionSetting[key].name);
-      return [key, typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value];
-    }),
-  );
-  const problem = usageRetentionProblem(raw);
-  if (problem) throw new ConfigError(UsageRetentionSetting[problem.key].name, problem.problem);
-  const days = (key: (typeof RETENTION_KEYS)[number]) => (raw[key] as number | undefined) ?? UsageRetentionDefaults[key];
-  return { usageMinuteRetentionDays: days('minuteDays'), usageHourRetentionDays: days('hourDays'), usageDayRetentionDays: days('dayDays') };
 }
 
 function secretScanningKeysUrl(read: Read): string {
@@ -225,7 +211,7 @@ function apiKeyPrefix(read: Read): string {
 function readOperatorPrincipals(read: Read): readonly string[] | undefined {
   const raw = present(read, 'operatorPrincipals');
   if (raw === undefined) return undefined;
-  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonValue(read, 'operatorPrincipals');
+  const value = typeof raw === 'string' && !raw.trim().startsWith('[') ? [raw.trim()] : jsonSetting(read, 'operatorPrincipals');
   if (!Array.isArray(value)) throw new ConfigError('operatorPrincipals', `must be a JSON array of IAM principal ARN patterns, got ${JSON.stringify(raw)}`);
   if (value.length === 0) {
     throw new ConfigError(

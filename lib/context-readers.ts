@@ -4,7 +4,7 @@
  * check of context keys.
  */
 import { nearMiss } from '../common/near-miss';
-import { decimalNumber } from '../common/setting-checks';
+import { checkedJson, decimalNumber } from '../common/setting-checks';
 import type { SettingDescriptor } from '../common/settings';
 import { ConfigError, SETTINGS, type SettingName } from './settings';
 
@@ -16,12 +16,13 @@ export function present(read: Read, setting: SettingName): unknown {
   return value === undefined || value === null || value === '' ? undefined : value;
 }
 
-export function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number): number {
+/** `unit`: what the number counts, named in the refusal (`a whole number of days`). */
+export function integer(read: Read, setting: SettingName, fallback: number, min: number, max: number, unit?: string): number {
   const raw = present(read, setting);
   if (raw === undefined) return fallback;
   const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(setting, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(setting, `must be a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -87,24 +88,22 @@ export function settingMeantBy(key: string): SettingName | undefined {
   return nearMiss(key, SETTINGS, 8);
 }
 
-/** A JSON-valued setting's value (parsed from a `-c` string, as given in cdk.json); undefined when absent. */
-export function jsonValue(read: Read, setting: SettingName): unknown {
+/**
+ * A JSON-valued setting: a `-c` string parsed and checked by `checkedJson`, a cdk.json value checked by
+ * `problemOf` as given; undefined when absent. A refusal is a {@link ConfigError} naming the setting.
+ */
+export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined = () => undefined): T | undefined {
   const raw = present(read, setting);
-  if (typeof raw !== 'string') return raw;
-  try {
-    return JSON.parse(raw);
-  } catch (error) {
-    throw new ConfigError(setting, `is not valid JSON: ${(error as Error).message}`);
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string') {
+    const checked = checkedJson(raw, setting, problemOf);
+    // `checkedJson`'s message starts with the setting's name, which `ConfigError` puts first itself.
+    if ('message' in checked) throw new ConfigError(setting, checked.message.slice(setting.length).trimStart());
+    return checked.value as T;
   }
-}
-
-/** A JSON-valued setting ({@link jsonValue}), checked; undefined when absent. */
-export function jsonSetting<T>(read: Read, setting: SettingName, problemOf: (value: unknown) => string | undefined): T | undefined {
-  const value = jsonValue(read, setting);
-  if (value === undefined) return undefined;
-  const problem = problemOf(value);
+  const problem = problemOf(raw);
   if (problem) throw new ConfigError(setting, problem);
-  return value as T;
+  return raw as T;
 }
 
 /** A setting that needs no reader of its own, read as its descriptor says; undefined when absent without a default. */
@@ -112,7 +111,7 @@ export function plainSetting(read: Read, setting: Exclude<SettingDescriptor, { k
   const name = setting.name as SettingName;
   switch (setting.kind) {
     case 'integer':
-      return present(read, name) === undefined ? setting.default : integer(read, name, 0, setting.min, setting.max);
+      return present(read, name) === undefined ? setting.default : integer(read, name, 0, setting.min, setting.max, setting.unit);
     case 'number':
       return number(read, name, setting.default, setting.min, setting.max);
     case 'boolean':

@@ -18,7 +18,7 @@ import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
 import { Defaults, Limits } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
-import { servicesEnvironment, type ServiceDefinition } from '../common/services';
+import type { ServiceDefinition } from '../common/services';
 import { runSummary, type RotationReport } from '../lambda/core/rotation/rotation-report';
 import { createTables, localDynamoClient, startDynamoDbLocal, tableEnvironment, tableNames, type LocalDynamoDb } from './dynamodb';
 import { startLocalKms } from './kms';
@@ -30,7 +30,7 @@ import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UsageRetentionDefaults, type AnomalySettings, type UsageRetention } from '../common/usage';
+import { usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { DynamoUsageStore } from '../lambda/adapters/usage-store';
 import { RouteLabeler } from '../lambda/core/usage/usage-meter';
 import { LocalUsageMeter } from './usage-metering';
@@ -59,13 +59,15 @@ export interface LocalStackOptions {
   readonly services?: readonly ServiceDefinition[];
   /** How often the local rotation schedule sends its `step`. */
   readonly rotationStepSeconds?: number;
-  /** API Gateway's authorizer result cache, emulated. @default the `authorizerCacheTtlSeconds` setting's default; 0 turns it off. */
+  /** API Gateway's authorizer result cache, emulated. @default the `authorizerCacheTtlSeconds` of {@link settings}, else its default; 0 turns it off. */
   readonly authorizerCacheTtlSeconds?: number;
   /**
    * Deployment settings by name (`common/settings.ts`: `tokenTtlSeconds`, `keySpec`,
    * `apiKeyPrefix`, `revocationPollMs`…), handed to the functions through their variables as
-   * the stack hands them; `forwardBearerToken`, which no function reads, to the gateway.
-   * Absent: each setting's default.
+   * the stack hands them; those no function reads (`forwardBearerToken`,
+   * `authorizerCacheTtlSeconds`, the usage retentions) the local stack applies itself, as
+   * the deployed stack does. `npm start` passes `StartInput.settings` whole. Absent: each
+   * setting's default.
    */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where access-log lines and hygiene events go. */
@@ -78,7 +80,7 @@ export interface LocalStackOptions {
   readonly interposeDynamoDb?: (endpoint: string) => Promise<string>;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
   readonly onScheduledStep?: () => void;
-  /** How long usage rows are kept (docs/usage.md). @default `UsageRetentionDefaults` */
+  /** How long usage rows are kept (docs/usage.md). @default the retention settings of {@link settings}, else their defaults */
   readonly usageRetention?: UsageRetention;
   /** How often the access log is metered into the usage table. @default 1,000 ms */
   readonly usageFlushMs?: number;
@@ -172,7 +174,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
     const port = options.port;
     // As deployed: the stack caches authorizer results unless its TTL is set to 0.
-    const cacheTtlSeconds = options.authorizerCacheTtlSeconds ?? Setting.authorizerCacheTtlSeconds.default;
+    const cacheTtlSeconds =
+      options.authorizerCacheTtlSeconds ??
+      (options.settings?.[Setting.authorizerCacheTtlSeconds.name] as number | undefined) ??
+      Setting.authorizerCacheTtlSeconds.default;
     const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
     const url = `http://127.0.0.1:${issuerPort}`;
     Object.assign(process.env, {
@@ -197,9 +202,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // and the authorizer learns the new key just as quickly.
       [Env.keyRingRefreshSeconds]: String(Limits.keyRingRefreshSecondsMin),
       [Env.pendingPublicationSeconds]: String(2 * Limits.keyRingRefreshSecondsMin),
-      // Each setting reaches the functions under its descriptor's variable, encoded as the stack encodes it.
-      ...Setting.settingsEnvironment({ routes: options.routes, ...options.settings }),
-      ...(options.services ? { [Setting.services.env]: servicesEnvironment(options.services) } : {}),
+      // One process runs every function: each gets its own settings, encoded as the stack encodes them.
+      ...Object.assign({}, ...Object.values(Setting.functionEnvironments({ routes: options.routes, services: options.services, ...options.settings }))),
       POWERTOOLS_SERVICE_NAME: '', // one process runs every function: unset, each is tollgate-<function> (serviceNameFrom)
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
@@ -230,7 +234,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const usageClient = localDynamoClient(dynamo.endpoint);
     stops.push(async () => usageClient.destroy());
     const usageDoc = DynamoDBDocumentClient.from(usageClient);
-    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? UsageRetentionDefaults, names.clients);
+    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? usageRetentionFrom(options.settings ?? {}), names.clients);
     // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
     const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys });
     const events = new EventBridgePublisher(eventBridgeClient(process.env));

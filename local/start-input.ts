@@ -8,20 +8,12 @@ import { parseArgs } from 'node:util';
 import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import * as Setting from '../common/settings';
 import { choicesText, SETTING_DESCRIPTORS, type LocalPlainSettingName, type PlainSettings, type SettingDescriptor } from '../common/settings';
-import type { RouteRule, UnmatchedRoutes } from '../common/gateway-contract';
+import type { RouteRule } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
 import { servicesProblem, type ServiceDefinition } from '../common/services';
-import { apiKeyPrefixProblem, type KeySpec } from '../common/tokens';
-import {
-  anomalySettingsFrom,
-  RETENTION_KEYS,
-  UsageRetentionDefaults,
-  UsageRetentionSetting,
-  usageRetentionProblem,
-  type AnomalySettings,
-  type UsageRetention,
-} from '../common/usage';
+import { apiKeyPrefixProblem } from '../common/tokens';
+import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
@@ -38,23 +30,12 @@ export interface FileConfig extends Partial<Pick<PlainSettings, LocalPlainSettin
   readonly apiKeyPrefix?: string;
   /** GitHub's secret-scanning key list (`TOLLGATE_SECRET_SCANNING_KEYS_URL` wins). */
   readonly secretScanningKeysUrl?: string;
-  /** How long usage rows of each granularity are kept, days (docs/usage.md). */
-  readonly usageMinuteRetentionDays?: number;
-  readonly usageHourRetentionDays?: number;
-  readonly usageDayRetentionDays?: number;
   /** Anomaly detection's thresholds, overriding the defaults (docs/usage.md). */
   readonly anomalyDetection?: Partial<AnomalySettings>;
 }
 
 const LOCAL_SETTINGS = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).filter((setting) => setting.local);
 const FILE_CONFIG_KEYS: readonly string[] = LOCAL_SETTINGS.map((setting) => setting.name);
-/**
- * Plain settings `npm start` hands on by name, because the local gateway or stack reads them
- * itself; every other plain setting the file gives is in {@link StartInput.settings}, which
- * reaches the functions through the descriptors' variables (and the local gateway, for
- * `forwardBearerToken`).
- */
-const NAMED_SETTINGS: readonly string[] = ['unmatchedRoutes', 'tokenTtlSeconds', 'keySpec', 'authorizerCacheTtlSeconds', 'revocationViewMaxStaleSeconds'];
 /** Checked against the token lifetime below, with a message that says so, instead of against its descriptor's bounds. */
 const CHECKED_BY_RULE: readonly string[] = ['revocationViewMaxStaleSeconds'];
 
@@ -93,22 +74,24 @@ export interface StartInput {
   readonly adminToken?: string;
   /** Absent: the default routes. */
   readonly routes?: ConfiguredRoutes;
-  readonly unmatchedRoutes?: UnmatchedRoutes;
-  readonly tokenTtlSeconds?: number;
-  readonly keySpec?: KeySpec;
-  /** Absent: the stack's default TTL. */
-  readonly authorizerCacheTtlSeconds?: number;
   readonly services?: ServiceDefinition[];
+  /** As in {@link settings}, where the local stack takes them from. */
   readonly apiKeyPrefix?: string;
   readonly secretScanningKeysUrl?: string;
-  readonly revocationViewMaxStaleSeconds?: number;
   /** Absent: the defaults. */
   readonly usageRetention?: UsageRetention;
   /** Absent: the defaults. */
   readonly anomalySettings?: AnomalySettings;
-  /** The config file's other plain settings, by name; each reaches the functions through its descriptor's variable, `forwardBearerToken` the gateway. */
-  readonly settings?: Readonly<Record<string, unknown>>;
+  /**
+   * Every other setting given, by name: the config file's plain ones, `authorizerCacheTtlSeconds` 0 under
+   * `--no-authorizer-cache`, `apiKeyPrefix` and `secretScanningKeysUrl` with their variables' values, which win.
+   * Each reaches the functions through its descriptor's variable; the local stack applies those no function reads.
+   */
+  readonly settings?: StartSettings;
 }
+
+/** The settings {@link StartInput.settings} holds. */
+export type StartSettings = Partial<Pick<PlainSettings, LocalPlainSettingName>> & Pick<FileConfig, 'apiKeyPrefix' | 'secretScanningKeysUrl'>;
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -158,23 +141,29 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
     : config.routes && file
       ? { rules: config.routes, source: file.file }
       : undefined;
+  // The variables win over the config file.
+  const apiKeyPrefix = envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix;
+  const secretScanningKeysUrl = envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl;
   return {
     fresh: commandLine.fresh,
     port: parsePort(env[LocalEnv.port]),
     ...optional('upstreamUrl', upstreamUrlFrom(env[LocalEnv.upstreamUrl])),
     ...optional('adminToken', adminTokenFrom(env[LocalEnv.adminToken])),
     ...optional('routes', routes),
-    ...optional('unmatchedRoutes', config.unmatchedRoutes),
-    ...optional('tokenTtlSeconds', config.tokenTtlSeconds),
-    ...optional('keySpec', config.keySpec),
-    ...optional('authorizerCacheTtlSeconds', commandLine.noAuthorizerCache ? 0 : config.authorizerCacheTtlSeconds),
     ...optional('services', servicesBeside(config.services, routes, env[LocalEnv.upstreamUrl])),
-    ...optional('apiKeyPrefix', envApiKeyPrefix(env[Setting.apiKeyPrefix.env]) ?? config.apiKeyPrefix),
-    ...optional('secretScanningKeysUrl', envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl),
-    ...optional('revocationViewMaxStaleSeconds', config.revocationViewMaxStaleSeconds),
-    ...optional('usageRetention', usageRetentionFrom(config)),
+    ...optional('apiKeyPrefix', apiKeyPrefix),
+    ...optional('secretScanningKeysUrl', secretScanningKeysUrl),
+    ...optional('usageRetention', usageRetentionOf(config)),
     ...optional('anomalySettings', config.anomalyDetection && (anomalySettingsFrom(config.anomalyDetection) as { settings: AnomalySettings }).settings),
-    ...optional('settings', otherSettings(config)),
+    ...optional(
+      'settings',
+      startSettings({
+        ...config,
+        ...(commandLine.noAuthorizerCache && { authorizerCacheTtlSeconds: 0 }),
+        ...optional('apiKeyPrefix', apiKeyPrefix),
+        ...optional('secretScanningKeysUrl', secretScanningKeysUrl),
+      }),
+    ),
   };
 }
 
@@ -242,8 +231,8 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       `must be an integer from ${Setting.revocationViewMaxStaleSeconds.min} to tokenTtlSeconds (${ttl}) (seconds: a token revoked during a feed outage must not be accepted for its whole lifetime)`,
     );
   }
-  const retention = usageRetentionProblem(Object.fromEntries(RETENTION_KEYS.map((key) => [key, raw[UsageRetentionSetting[key].name]])));
-  if (retention) throw problem(UsageRetentionSetting[retention.key].name, retention.problem.replace(/, got .*$/, ''));
+  const retention = usageRetentionProblem(usageRetentionFrom(raw));
+  if (retention) throw new StartInputError(`${file}: ${retention.setting.name} ${retention.problem}`);
   const anomaly = anomalySettingsFrom(raw[Setting.anomalyDetection.name]);
   if ('problem' in anomaly) throw new StartInputError(`${file}: ${Setting.anomalyDetection.name} ${anomaly.problem}`);
   return raw as FileConfig;
@@ -254,6 +243,7 @@ function plainProblem(setting: Exclude<SettingDescriptor, { kind: 'custom' }>, v
   switch (setting.kind) {
     case 'integer':
       if (Number.isInteger(value) && (value as number) >= setting.min && (value as number) <= setting.max) return undefined;
+      if (setting.unit) return `must be a whole number of ${setting.unit} from ${setting.min} to ${setting.max}`;
       return `must be an integer from ${setting.min} to ${setting.max}${setting.hint ? ` (${setting.hint})` : ''}`;
     case 'number':
       if (typeof value === 'number' && Number.isFinite(value) && value >= setting.min && value <= setting.max) return undefined;
@@ -267,10 +257,10 @@ function plainProblem(setting: Exclude<SettingDescriptor, { kind: 'custom' }>, v
   }
 }
 
-/** The plain settings the file gives that `npm start` does not hand on by name; undefined when there are none. */
-function otherSettings(config: FileConfig): Record<string, unknown> | undefined {
+/** The plain settings, `apiKeyPrefix` and `secretScanningKeysUrl` of `config`; undefined when it has none. */
+function startSettings(config: FileConfig): StartSettings | undefined {
   const values = Object.fromEntries(
-    LOCAL_SETTINGS.filter((setting) => setting.kind !== 'custom' && !NAMED_SETTINGS.includes(setting.name))
+    LOCAL_SETTINGS.filter((setting) => setting.kind !== 'custom' || setting === Setting.apiKeyPrefix || setting === Setting.secretScanningKeysUrl)
       .map((setting) => [setting.name, (config as Record<string, unknown>)[setting.name]])
       .filter(([, value]) => value !== undefined),
   );
@@ -290,19 +280,9 @@ function servicesBeside(
 }
 
 /** The retention the config file sets, defaults for the rest; undefined when it sets none. */
-function usageRetentionFrom(config: FileConfig): UsageRetention | undefined {
-  if (RETENTION_KEYS.every((key) => config[UsageRetentionSetting[key].name] === undefined)) return undefined;
-  const { minuteDays, hourDays, dayDays } = {
-    minuteDays: config.usageMinuteRetentionDays,
-    hourDays: config.usageHourRetentionDays,
-    dayDays: config.usageDayRetentionDays,
-  };
-  return {
-    ...UsageRetentionDefaults,
-    ...(minuteDays !== undefined && { minuteDays }),
-    ...(hourDays !== undefined && { hourDays }),
-    ...(dayDays !== undefined && { dayDays }),
-  };
+function usageRetentionOf(config: FileConfig): UsageRetention | undefined {
+  const given = [Setting.usageMinuteRetentionDays, Setting.usageHourRetentionDays, Setting.usageDayRetentionDays].some((s) => config[s.name] !== undefined);
+  return given ? usageRetentionFrom(config) : undefined;
 }
 
 /** Names every unknown key; a near miss gets its correction, otherwise the known keys follow. */

@@ -71,19 +71,10 @@ async function main(): Promise<void> {
       upstreamUrl: input.upstreamUrl,
       adminToken: input.adminToken,
       routes: input.routes?.rules,
-      authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds,
       services: input.services,
       usageRetention: input.usageRetention,
       anomalySettings: input.anomalySettings,
-      settings: {
-        unmatchedRoutes: input.unmatchedRoutes,
-        tokenTtlSeconds: input.tokenTtlSeconds,
-        keySpec: input.keySpec,
-        apiKeyPrefix: input.apiKeyPrefix,
-        secretScanningKeysUrl: input.secretScanningKeysUrl,
-        revocationViewMaxStaleSeconds: input.revocationViewMaxStaleSeconds,
-        ...input.settings,
-      },
+      settings: input.settings,
     });
   } catch (error) {
     process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);
@@ -111,7 +102,7 @@ async function main(): Promise<void> {
       stateDir: localStateDir(),
       upstreamUrl: input.upstreamUrl,
       routes: input.routes,
-      unmatchedRoutes: input.unmatchedRoutes,
+      unmatchedRoutes: input.settings?.unmatchedRoutes,
       services: input.services,
     }),
   );

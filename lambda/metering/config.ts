@@ -7,17 +7,15 @@
 import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
 import { checkedJson, decimalNumber } from '../../common/setting-checks';
-import { anomalyDetection, routes as routesSetting } from '../../common/settings';
 import {
-  ANOMALY_DEFAULTS,
-  anomalySettingsFrom,
-  RETENTION_KEYS,
-  UsageRetentionDefaults,
-  UsageRetentionSetting,
-  usageRetentionProblem,
-  type AnomalySettings,
-  type UsageRetention,
-} from '../../common/usage';
+  anomalyDetection,
+  type IntegerSetting,
+  routes as routesSetting,
+  usageDayRetentionDays,
+  usageHourRetentionDays,
+  usageMinuteRetentionDays,
+} from '../../common/settings';
+import { ANOMALY_DEFAULTS, anomalySettingsFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../../common/usage';
 import { parseRouteRules } from '../core/authorizer/route-policy';
 import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
 
@@ -38,14 +36,13 @@ export interface MeteringConfig {
 
 export function readMeteringConfig(env: Environment): MeteringConfig {
   const { usage, clients, apiKeys } = tableNamesFrom(env, ['usage', 'clients', 'apiKeys']);
-  const retention = Object.fromEntries(
-    RETENTION_KEYS.map((key) => {
-      const raw = env[UsageRetentionSetting[key].env];
-      return [key, raw === undefined || raw === '' ? UsageRetentionDefaults[key] : (decimalNumber(raw) ?? raw)];
-    }),
-  ) as unknown as UsageRetention;
+  const retention: UsageRetention = {
+    minuteDays: daysFrom(env, usageMinuteRetentionDays),
+    hourDays: daysFrom(env, usageHourRetentionDays),
+    dayDays: daysFrom(env, usageDayRetentionDays),
+  };
   const problem = usageRetentionProblem(retention);
-  if (problem) throw new ConfigurationError(`environment variable ${UsageRetentionSetting[problem.key].env} ${problem.problem}`);
+  if (problem) throw new ConfigurationError(`environment variable ${problem.setting.env} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
   const routes = env[routesSetting.env];
   return {
@@ -57,6 +54,22 @@ export function readMeteringConfig(env: Environment): MeteringConfig {
     routes: routes ? parseRouteRules(routes, routesSetting.env) : DEFAULT_ROUTES,
     anomaly: anomalyFrom(env[anomalyDetection.env]),
   };
+}
+
+/**
+ * A retention from its descriptor's variable, within the descriptor's bounds; absent: its
+ * default. Refused in the words the stack and `npm start` use (`a whole number of days`).
+ */
+function daysFrom(env: Environment, setting: IntegerSetting & { readonly default: number; readonly env: string }): number {
+  const raw = env[setting.env];
+  if (raw === undefined || raw === '') return setting.default;
+  const value = decimalNumber(raw);
+  if (value === undefined || !Number.isInteger(value) || value < setting.min || value > setting.max) {
+    throw new ConfigurationError(
+      `environment variable ${setting.env} must be a whole number of ${setting.unit} from ${setting.min} to ${setting.max}, got "${raw}"`,
+    );
+  }
+  return value;
 }
 
 /** `TOLLGATE_ANOMALY_SETTINGS`, checked as the stack checked it at synth; absent: the defaults. */

@@ -144,6 +144,15 @@ describe('readConfig', () => {
     );
   });
 
+  it('words the refusal of a JSON setting alike from a -c string and from a cdk.json value', () => {
+    const rules = [{ method: 'GET', path: 'x', scopes: [] }];
+    const message = 'Invalid Tollgate configuration: routes [0] (GET x): path must start with "/"';
+    expect(() => read({ routes: rules })).toThrow(message);
+    expect(() => read({ routes: JSON.stringify(rules) })).toThrow(message);
+    expect(() => read({ routes: '[' })).toThrow(/^Invalid Tollgate configuration: routes is not valid JSON: /);
+    expect(read({ routes: JSON.stringify(DEFAULT_ROUTES) }).routes).toEqual(read({ routes: DEFAULT_ROUTES }).routes);
+  });
+
   it('reads the usage retention settings and refuses each bad one by name', () => {
     expect(read({ usageMinuteRetentionDays: '3', usageHourRetentionDays: 30, usageDayRetentionDays: 3650 })).toMatchObject({
       usageMinuteRetentionDays: 3,

@@ -93,8 +93,8 @@ describe('parseConfigFile', () => {
 
   it('reads authorizerCacheTtlSeconds, and --no-authorizer-cache turns the emulated cache off', () => {
     expect(parse({ authorizerCacheTtlSeconds: 30 })).toEqual({ authorizerCacheTtlSeconds: 30 });
-    expect(check({}, []).authorizerCacheTtlSeconds).toBeUndefined();
-    expect(check({}, ['--no-authorizer-cache']).authorizerCacheTtlSeconds).toBe(0);
+    expect(check({}, []).settings?.authorizerCacheTtlSeconds).toBeUndefined();
+    expect(check({}, ['--no-authorizer-cache']).settings?.authorizerCacheTtlSeconds).toBe(0);
   });
 
   it.each([
@@ -255,9 +255,7 @@ describe('checkStartInput', () => {
       upstreamUrl: 'http://127.0.0.1:9000',
       adminToken: 'tga_mine',
       routes: { rules: DEFAULT_ROUTES, source: path },
-      unmatchedRoutes: 'allow',
-      tokenTtlSeconds: 300,
-      keySpec: 'RSA_2048',
+      settings: { unmatchedRoutes: 'allow', tokenTtlSeconds: 300, keySpec: 'RSA_2048' },
     });
     expect(check({ PORT: '', UPSTREAM_URL: '', TOLLGATE_ADMIN_TOKEN: '', TOLLGATE_ROUTES: '' }, ['--config', configFile({})])).toEqual({
       fresh: false,
@@ -265,11 +263,31 @@ describe('checkStartInput', () => {
     });
   });
 
+  it('holds every setting given in settings, the variables winning for apiKeyPrefix and secretScanningKeysUrl', () => {
+    const path = configFile({ unmatchedRoutes: 'allow', tokenTtlSeconds: 300, revocationViewMaxStaleSeconds: 60, apiKeyPrefix: 'file_', audience: 'a' });
+    const env = { [Setting.apiKeyPrefix.env]: 'env_', [Setting.secretScanningKeysUrl.env]: 'http://127.0.0.1:9/keys' };
+    const input = check(env, ['--no-authorizer-cache', '--config', path]);
+    expect(input.settings).toEqual({
+      unmatchedRoutes: 'allow',
+      tokenTtlSeconds: 300,
+      revocationViewMaxStaleSeconds: 60,
+      authorizerCacheTtlSeconds: 0,
+      audience: 'a',
+      apiKeyPrefix: 'env_',
+      secretScanningKeysUrl: 'http://127.0.0.1:9/keys',
+    });
+    const environments = Setting.functionEnvironments(input.settings!);
+    expect(environments.token).toEqual({ [Setting.audience.env]: 'a', [Setting.tokenTtlSeconds.env]: '300' });
+    expect(environments.admin).toEqual({ [Setting.apiKeyPrefix.env]: 'env_' });
+    expect(environments.leaks).toEqual({ [Setting.secretScanningKeysUrl.env]: 'http://127.0.0.1:9/keys' });
+  });
+
   it('hands audience to the token function and the authorizer through its variable; forwardBearerToken, which no function reads, has none', () => {
     const input = check({}, ['--config', configFile({ audience: 'orders-api', forwardBearerToken: true })]);
     expect(input.settings).toEqual({ audience: 'orders-api', forwardBearerToken: true });
-    const env = { ...Setting.settingsEnvironment(input.settings!), [Env.issuer]: 'https://tollgate.test', ...tables };
-    expect(Setting.settingsEnvironment(input.settings!)).toEqual({ [Setting.audience.env]: 'orders-api' });
+    const environments = Setting.functionEnvironments(input.settings!);
+    expect(environments).toEqual({ authorizer: { [Setting.audience.env]: 'orders-api' }, token: { [Setting.audience.env]: 'orders-api' } });
+    const env = { ...environments.token, ...environments.authorizer, [Env.issuer]: 'https://tollgate.test', ...tables };
     expect(issuerConfigFrom(env).audience).toBe('orders-api');
     expect(authorizerConfigFrom(env).audience).toBe('orders-api');
   });

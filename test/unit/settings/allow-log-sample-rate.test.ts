@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { settingsEnvironment } from '../../../common/settings';
+import { functionEnvironments } from '../../../common/settings';
 import { Tables } from '../../../common/tables';
 import { authorizerConfigFrom } from '../../../lambda/authorizer/config';
 import { readConfig } from '../../../lib/config';
@@ -57,7 +57,7 @@ describe('allowLogSampleRate in npm start', () => {
     writeFileSync(file, JSON.stringify({ allowLogSampleRate: 1 }));
     const input = checkStartInput(parseCommandLine(['--config', file]), {});
     expect(input.settings).toEqual({ allowLogSampleRate: 1 });
-    expect(settingsEnvironment(input.settings!)).toEqual({ [VAR]: '1' });
+    expect(functionEnvironments(input.settings!)).toEqual({ authorizer: { [VAR]: '1' } });
   });
 
   it.each([

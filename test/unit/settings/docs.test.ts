@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTING_DESCRIPTORS, type SettingDescriptor } from '../../../common/settings';
-import { UsageRetentionBounds, UsageRetentionDefaults } from '../../../common/usage';
+import { SETTING_DESCRIPTORS, type SettingDescriptor, usageDayRetentionDays, usageHourRetentionDays, usageMinuteRetentionDays } from '../../../common/settings';
+import { UsageRetentionDefaults } from '../../../common/usage';
 import { SETTING_RULES } from '../../../lib/config';
 
 const DOC = readFileSync(new URL('../../../docs/deploy.md', import.meta.url), 'utf8');
@@ -63,6 +63,8 @@ describe('docs/deploy.md, the settings table', () => {
     expect(row.defaultCell).toBe(`${UsageRetentionDefaults.minuteDays}`);
     expect(rows.get('usageHourRetentionDays')!.defaultCell).toBe(`${UsageRetentionDefaults.hourDays}`);
     expect(rows.get('usageDayRetentionDays')!.defaultCell).toBe(`${UsageRetentionDefaults.dayDays}`);
-    expect(row.meaning).toContain(`1–${UsageRetentionBounds.minuteDaysMax} / 1–${UsageRetentionBounds.hourDaysMax} / 1–${UsageRetentionBounds.dayDaysMax}`);
+    expect(row.meaning).toContain(
+      `${usageMinuteRetentionDays.min}–${usageMinuteRetentionDays.max} / ${usageHourRetentionDays.min}–${usageHourRetentionDays.max} / ${usageDayRetentionDays.min}–${usageDayRetentionDays.max}`,
+    );
   });
 });

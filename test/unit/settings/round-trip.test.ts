@@ -12,6 +12,7 @@ import { SETTING_DESCRIPTORS, type SettingDescriptor } from '../../../common/set
 import { Tables } from '../../../common/tables';
 import { authorizerConfigFrom } from '../../../lambda/authorizer/config';
 import { readFanoutConfig } from '../../../lambda/fanout/config';
+import { readMeteringConfig } from '../../../lambda/metering/config';
 import { rotationConfig } from '../../../lambda/rotation/config';
 import { issuerConfigFrom } from '../../../lambda/token/config';
 import { readConfig } from '../../../lib/config';
@@ -41,6 +42,10 @@ const READ_BACK: { readonly [F in FunctionName]?: (env: Record<string, string>) 
     return { audience: c.audience, tokenTtlSeconds: c.tokenTtlSeconds };
   },
   fanout: (env) => ({ revocationPollMs: readFanoutConfig({ ...tables, ...env }).revocationPollMs }),
+  metering: (env) => {
+    const { retention } = readMeteringConfig({ ...tables, ...env });
+    return { usageMinuteRetentionDays: retention.minuteDays, usageHourRetentionDays: retention.hourDays, usageDayRetentionDays: retention.dayDays };
+  },
   rotation: (env) => {
     const c = rotationConfig({ ...tables, ...env });
     return {
@@ -61,7 +66,13 @@ const delivered = (SETTING_DESCRIPTORS as readonly SettingDescriptor[]).filter(
 function values(setting: Plain): fc.Arbitrary<unknown> {
   switch (setting.kind) {
     case 'integer': {
-      const narrowed: Record<string, [number, number]> = { rotationIntervalDays: [1, setting.max], revocationViewMaxStaleSeconds: [setting.min, 900] };
+      const narrowed: Record<string, [number, number]> = {
+        rotationIntervalDays: [1, setting.max],
+        revocationViewMaxStaleSeconds: [setting.min, 900],
+        // At least the finer granularity's default retention (7 and 90 days).
+        usageHourRetentionDays: [7, setting.max],
+        usageDayRetentionDays: [90, setting.max],
+      };
       const [min, max] = narrowed[setting.name] ?? [setting.min, setting.max];
       return fc.integer({ min, max });
     }
