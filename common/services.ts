@@ -201,11 +201,6 @@ export function serviceOfPath<S extends { readonly pathPrefix: string }>(service
   return undefined;
 }
 
-/** `TOLLGATE_SERVICES` as the functions read it: without the upstream URLs, which only the gateway needs. */
-export function servicesEnvironment(list: readonly ServiceDefinition[]): string {
-  return JSON.stringify(list.map(({ upstreamUrl: _upstream, ...rest }) => rest));
-}
-
 /** Parses `TOLLGATE_SERVICES`-style JSON; the error names the setting. */
 export function parseServices(json: string, setting: string): ServiceDefinition[] {
   const checked = checkedJson(json, setting, servicesProblem);

@@ -12,8 +12,14 @@ import { ConfigurationError } from '../common/errors';
 import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
 import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../common/defaults';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
-import { servicesEnvironment, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
-import { SETTING_DESCRIPTORS, revocationViewMaxStaleSeconds as maxStaleSetting, services as servicesSetting, type SettingDescriptor } from '../common/settings';
+import { servicesProblem, singleService, type ServiceDefinition } from '../common/services';
+import {
+  functionEnvironments,
+  SETTING_DESCRIPTORS,
+  revocationViewMaxStaleSeconds as maxStaleSetting,
+  services as servicesSetting,
+  type SettingDescriptor,
+} from '../common/settings';
 import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings } from '../common/usage';
 import { httpsUrl, jsonSetting, plainSetting, present, type Read, settingMeantBy } from './context-readers';
 import { ConfigError, SETTINGS, type SettingName, type TollgateConfig } from './settings';
@@ -257,7 +263,9 @@ function services(read: Read): readonly ServiceDefinition[] | undefined {
   for (const single of ['upstreamUrl', 'routes'] as const) {
     if (present(read, single) !== undefined) throw new ConfigError('services', `replaces ${single}: give each service its own (docs/services.md), not both`);
   }
-  const bytes = Buffer.byteLength(servicesEnvironment(list));
+  // Measured as the functions get it (every reader gets the same value).
+  const [encoded = ''] = Object.values(functionEnvironments({ services: list })).map((env) => env[servicesSetting.env] ?? '');
+  const bytes = Buffer.byteLength(encoded);
   if (bytes > SERVICES_ENVIRONMENT_MAX_BYTES) {
     throw new ConfigError(
       'services',
