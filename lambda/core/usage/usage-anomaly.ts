@@ -98,6 +98,8 @@ export function detect(
     let rate = state.rate * (1 - settings.alpha) ** Math.max(0, gap);
     const warm = m.minute - state.firstMinute >= settings.warmupMinutes * 60;
     let spiking = 0;
+    // This minute's wide networks per key: read by the spread rule and remembered after it.
+    const byKey = networksByKey(m);
     if (m.requests > 0) {
       if (warm && m.minute - state.lastActiveMinute >= settings.idleDays * SECONDS_PER_DAY) {
         anomalies.push({ rule: 'idle_reuse', minute: m.minute, baseline: m.minute - state.lastActiveMinute, observed: m.requests });
@@ -113,7 +115,7 @@ export function detect(
       if (m.accessDenied >= settings.probingDenials && m.accessDenied * 2 >= m.requests) {
         anomalies.push({ rule: 'denied_probing', minute: m.minute, baseline: settings.probingDenials, observed: m.accessDenied });
       }
-      if (warm) anomalies.push(...networkSpread(state, m, settings));
+      if (warm) anomalies.push(...networkSpread(state, m.minute, byKey, settings));
     }
     // A spiking minute's rate is not learnt while it lasts (a thief must not teach the baseline).
     if (spiking === 0) rate = rate * (1 - settings.alpha) + m.requests * settings.alpha;
@@ -125,7 +127,7 @@ export function detect(
       spiking,
       // Networks are remembered even while spiking: a flag for new networks is raised once, not every minute of a burst.
       networks: remember(state.networks, m.networks, m.minute, settings.knownNetworksMax),
-      keyNetworks: rememberKeyNetworks(state.keyNetworks, m, settings),
+      keyNetworks: rememberKeyNetworks(state.keyNetworks, m.minute, byKey, settings),
     };
   };
   for (const m of minutes) if (m.minute <= upTo) fold(m);
@@ -165,19 +167,18 @@ function networksByKey(m: MinuteCounts): Map<string, Set<string>> {
  * networks stand for its own sites, so a second office or a NAT pool it already used is no
  * flag; and a wide network, once seen, is remembered, so one far network flags once.
  */
-function networkSpread(state: Baseline, m: MinuteCounts, settings: AnomalySettings): Anomaly[] {
+function networkSpread(state: Baseline, minute: number, byKey: ReadonlyMap<string, ReadonlySet<string>>, settings: AnomalySettings): Anomaly[] {
   const anomalies: Anomaly[] = [];
-  const byKey = networksByKey(m);
   if (byKey.size === 0) return anomalies;
   const known = new Set(Object.keys(state.networks).map(wideNetwork));
-  const since = m.minute - (settings.spreadMinutes - 1) * 60;
+  const since = minute - (settings.spreadMinutes - 1) * 60;
   for (const [keyId, networks] of byKey) {
     const fresh = [...networks].filter((n) => !known.has(n));
     if (fresh.length === 0) continue;
     const recent = new Set(networks);
     for (const [network, last] of Object.entries(state.keyNetworks?.[keyId] ?? {})) if (last >= since) recent.add(network);
     if (recent.size >= settings.spreadNetworks)
-      anomalies.push({ rule: 'key_network_spread', minute: m.minute, baseline: recent.size - fresh.length, observed: recent.size, keyId });
+      anomalies.push({ rule: 'key_network_spread', minute: minute, baseline: recent.size - fresh.length, observed: recent.size, keyId });
   }
   return anomalies;
 }
@@ -188,16 +189,21 @@ function networkSpread(state: Baseline, m: MinuteCounts, settings: AnomalySettin
  * `spreadNetworks` most recent networks (all the rule needs to reach its threshold), and the
  * `knownNetworksMax` most recently used keys.
  */
-function rememberKeyNetworks(known: Baseline['keyNetworks'], m: MinuteCounts, settings: AnomalySettings): Record<string, Record<string, number>> {
-  const since = m.minute - (settings.spreadMinutes - 1) * 60;
+function rememberKeyNetworks(
+  known: Baseline['keyNetworks'],
+  minute: number,
+  byKey: ReadonlyMap<string, ReadonlySet<string>>,
+  settings: AnomalySettings,
+): Record<string, Record<string, number>> {
+  const since = minute - (settings.spreadMinutes - 1) * 60;
   const merged = new Map<string, Record<string, number>>();
   for (const [keyId, networks] of Object.entries(known ?? {})) {
     const kept = Object.entries(networks).filter(([, last]) => last >= since);
     if (kept.length > 0) merged.set(keyId, Object.fromEntries(kept));
   }
-  for (const [keyId, networks] of networksByKey(m)) {
+  for (const [keyId, networks] of byKey) {
     const entry = merged.get(keyId) ?? {};
-    for (const network of networks) entry[network] = m.minute;
+    for (const network of networks) entry[network] = minute;
     merged.set(keyId, entry);
   }
   const newest = (networks: Record<string, number>) => Math.max(...Object.values(networks));
