@@ -4,20 +4,13 @@
  * here so a hand-edited variable cannot write rows that never expire), and the route rules
  * requests are labelled by (the same `TOLLGATE_ROUTES` the authorizer reads).
  */
-import { DEFAULT_ROUTES, type RouteRule } from '../../common/gateway-contract';
+import type { RouteRule } from '../../common/gateway-contract';
 import { Env } from '../../common/names';
-import { checkedJson, decimalNumber } from '../../common/setting-checks';
-import {
-  anomalyDetection,
-  type IntegerSetting,
-  routes as routesSetting,
-  usageDayRetentionDays,
-  usageHourRetentionDays,
-  usageMinuteRetentionDays,
-} from '../../common/settings';
+import { checkedJson } from '../../common/setting-checks';
+import { anomalyDetection, usageDayRetentionDays, usageHourRetentionDays, usageMinuteRetentionDays } from '../../common/settings';
 import { ANOMALY_DEFAULTS, anomalySettingsFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../../common/usage';
-import { parseRouteRules } from '../core/authorizer/route-policy';
-import { ConfigurationError, tableNamesFrom } from '../core/shared/env';
+import { routesFrom } from '../core/authorizer/route-policy';
+import { ConfigurationError, settingFromEnv, tableNamesFrom } from '../core/shared/env';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -37,39 +30,22 @@ export interface MeteringConfig {
 export function readMeteringConfig(env: Environment): MeteringConfig {
   const { usage, clients, apiKeys } = tableNamesFrom(env, ['usage', 'clients', 'apiKeys']);
   const retention: UsageRetention = {
-    minuteDays: daysFrom(env, usageMinuteRetentionDays),
-    hourDays: daysFrom(env, usageHourRetentionDays),
-    dayDays: daysFrom(env, usageDayRetentionDays),
+    minuteDays: settingFromEnv(env, usageMinuteRetentionDays),
+    hourDays: settingFromEnv(env, usageHourRetentionDays),
+    dayDays: settingFromEnv(env, usageDayRetentionDays),
   };
   const problem = usageRetentionProblem(retention);
   if (problem) throw new ConfigurationError(`environment variable ${problem.setting.env} ${problem.problem}`);
   const eventBusName = env[Env.eventBusName] || undefined;
-  const routes = env[routesSetting.env];
   return {
     usageTable: usage,
     clientsTable: clients,
     apiKeysTable: apiKeys,
     ...(eventBusName && { eventBusName }),
     retention,
-    routes: routes ? parseRouteRules(routes, routesSetting.env) : DEFAULT_ROUTES,
+    routes: routesFrom(env),
     anomaly: anomalyFrom(env[anomalyDetection.env]),
   };
-}
-
-/**
- * A retention from its descriptor's variable, within the descriptor's bounds; absent: its
- * default. Refused in the words the stack and `npm start` use (`a whole number of days`).
- */
-function daysFrom(env: Environment, setting: IntegerSetting & { readonly default: number; readonly env: string }): number {
-  const raw = env[setting.env];
-  if (raw === undefined || raw === '') return setting.default;
-  const value = decimalNumber(raw);
-  if (value === undefined || !Number.isInteger(value) || value < setting.min || value > setting.max) {
-    throw new ConfigurationError(
-      `environment variable ${setting.env} must be a whole number of ${setting.unit} from ${setting.min} to ${setting.max}, got "${raw}"`,
-    );
-  }
-  return value;
 }
 
 /** `TOLLGATE_ANOMALY_SETTINGS`, checked as the stack checked it at synth; absent: the defaults. */

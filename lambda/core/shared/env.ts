@@ -20,12 +20,14 @@ export function requireString(env: Environment, name: string): string {
   return value;
 }
 
-export function optionalInt(env: Environment, name: string, fallback: number, min: number, max: number): number {
+/** An integer variable within bounds; absent or empty: `fallback`. `unit` words the refusal (`a whole number of days`). */
+export function optionalInt(env: Environment, name: string, fallback: number, min: number, max: number, unit?: string): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = decimalNumber(raw);
   if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    const what = unit === undefined ? 'an integer' : `a whole number of ${unit}`;
+    throw new ConfigurationError(`environment variable ${name} must be ${what} from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -63,7 +65,7 @@ function readSetting(env: Environment, setting: EnvSetting): unknown {
   const name = setting.env;
   switch (setting.kind) {
     case 'integer':
-      return optionalInt(env, name, setting.default as number, setting.envMin ?? setting.min, setting.max);
+      return optionalInt(env, name, setting.default as number, setting.envMin ?? setting.min, setting.max, setting.unit);
     case 'number':
       return optionalNumber(env, name, setting.default, setting.min, setting.max);
     case 'boolean':
