@@ -29,6 +29,15 @@ export function quotaPeriod(value: string): QuotaPeriod {
   return period;
 }
 
+/**
+ * A period upper-cased and otherwise left to the server, whose refusal names the field
+ * (`invalid_request: … quota.period`): what `usage quota` sends, so the operator sees the
+ * API's own answer (test/e2e/usage-quota.test.ts).
+ */
+export function serverCheckedPeriod(value: string): QuotaPeriod {
+  return value.toUpperCase() as QuotaPeriod;
+}
+
 /** A quota as its flags give it: `limit` and `period` go together; `remove` goes alone. */
 export interface QuotaFlags {
   readonly limit?: number;

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { AnomalyList, KeyQuotaView, QuotaView, UsagePoint, UsageSeries, UsageTop } from '../client/admin-api';
 import type { QuotaPeriod } from '../common/credential-items';
-import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod, wholeNumber } from './arguments';
+import { type CreditFlags, creditsInput, PERIODS_IN_WORDS, quotaPair, quotaPeriod, serverCheckedPeriod, wholeNumber } from './arguments';
 import { action, type CliDeps } from './context';
 import { isoTime, table } from './format';
 import { UsageError } from './errors';
@@ -186,7 +186,7 @@ function addLimits(deps: CliDeps, usage: Command): void {
     .argument('[clientId]', 'the client; omit it with --key')
     .option('--key <keyId>', "one API key's own quota instead of the client's (key_…)")
     .option('--limit <n>', 'requests per period (needs --period)', wholeNumber)
-    .option('--period <period>', `quota period, UTC: ${PERIODS_IN_WORDS} (needs --limit)`, quotaPeriod)
+    .option('--period <period>', `quota period, UTC: ${PERIODS_IN_WORDS} (needs --limit)`, serverCheckedPeriod)
     .option('--remove', 'remove the metered quota')
     .action(
       action(deps, async (ctx, clientId: string | undefined, options: { key?: string; limit?: number; period?: QuotaPeriod; remove?: boolean }) => {
