@@ -9,8 +9,9 @@
  */
 import { rawVerifier } from '../authorizer';
 import { figure, type Figure } from '../lib/figure';
-import { median } from '../lib/stats';
+import { median, round } from '../lib/stats';
 import { interleaved, perSecond, perWallSecond } from '../lib/timing';
+import { opensslVerifySpeed, type OpensslSpeed } from '../lib/openssl-speed';
 import { runSuite } from '../lib/suite';
 import { authorizerEventFor, createRing, expectAllowed, importAuthorizer, mintTokens, verificationAlone } from '../lib/authorizer-under-test';
 import { bareVerifiers, cachingVerifier, type Peer } from '../lib/peers';
@@ -37,6 +38,9 @@ interface Series {
   cachingPeer: number[];
   peers: Map<string, number[]>;
   verification: number[];
+  /** OpenSSL's own verify loop, run after the rounds; empty when `openssl speed` could not run. */
+  openssl: number[];
+  opensslRun: OpensslSpeed | undefined;
 }
 
 /** Uncached decisions per batch; contestants take turns batch by batch (see `interleaved`). */
@@ -48,6 +52,36 @@ const FRESH_TOKENS_TARGET = { on: 'ratio', op: '>=', limit: 0.9, text: '≥ 0.90
 const CACHED_TARGET = { on: 'value', op: '<=', limit: 3, text: '≤ 3 µs median' } as const;
 const FASTER_TARGET = { on: 'ratio', op: '>', limit: 1, text: 'faster than the peer (ratio > 1)' } as const;
 
+/**
+ * `P1.<alg>.openssl`: what P1's baseline costs beyond the signature math. OpenSSL's loop
+ * runs in a child process after the rounds, so it is set against raw `crypto.verify` by
+ * medians, not paired by round. The detail sets the P1 budget (a decision at the target's
+ * 0.90 of raw) against the math alone.
+ */
+function opensslFloor(alg: JwsAlgorithm, s: Series): Figure[] {
+  if (s.opensslRun === undefined || s.openssl.length === 0) return [];
+  const mathMicros = 1e6 / median(s.openssl);
+  const budgetMicros = 1e6 / median(s.raw) / FRESH_TOKENS_TARGET.limit;
+  return [
+    figure({
+      id: `P1.${alg}.openssl`,
+      name: `OpenSSL's own verify loop, context set up once, no hashing: the math under raw crypto.verify (${alg})`,
+      unit: VERIFY_UNIT,
+      samples: s.openssl,
+      comparison: { name: `raw crypto.verify ${alg}, same run`, unit: VERIFY_UNIT, samples: s.raw },
+      detail: {
+        command: s.opensslRun.command,
+        opensslVersion: s.opensslRun.version,
+        nodeOpensslVersion: process.versions.openssl,
+        mathMicros: round(mathMicros),
+        rawVerifyMicros: round(1e6 / median(s.raw)),
+        decisionBudgetMicrosAtTarget: round(budgetMicros),
+        budgetBeyondMathMicros: round(budgetMicros - mathMicros),
+      },
+    }),
+  ];
+}
+
 async function checkPeer(peer: Peer, token: string, jti: unknown): Promise<void> {
   const result = (await peer.verify(token)) as { payload?: { jti?: unknown }; jti?: unknown };
   if ((result.payload?.jti ?? result.jti) !== jti) throw new Error(`${peer.name} did not return the token's claims`);
@@ -55,6 +89,26 @@ async function checkPeer(peer: Peer, token: string, jti: unknown): Promise<void>
 
 function jtiOf(token: string): unknown {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti;
+}
+
+/** `openssl speed` runs of a second each: its rate varies by ~3 % between runs, far less than the contestants'. */
+const OPENSSL_RUNS = 3;
+
+/**
+ * After the timed rounds, so the child process neither runs beside a timed batch nor leaves
+ * the process idle for a second between two of them. Without a usable openssl the run goes
+ * on without the figure, and says so; the figure comes from every run or from none.
+ */
+async function measureOpenssl(alg: JwsAlgorithm, s: Series, progress: (text: string) => void): Promise<void> {
+  try {
+    for (let run = 0; run < OPENSSL_RUNS; run += 1) {
+      s.opensslRun = await opensslVerifySpeed(alg, 1);
+      s.openssl.push(s.opensslRun.verifiesPerSecond);
+    }
+  } catch (error) {
+    s.openssl.length = 0;
+    progress(`${alg}: no P1.${alg}.openssl figure: ${(error as Error).message}`);
+  }
 }
 
 const ratios = (mine: readonly number[], theirs: readonly number[]) => mine.map((value, i) => value / theirs[i]!);
@@ -80,6 +134,7 @@ function figures(alg: JwsAlgorithm, s: Series, peers: readonly Peer[], caching: 
       target: FRESH_TOKENS_TARGET,
       detail: { wallClockDecisionsPerSecond: median(s.uncachedWall) },
     }),
+    ...opensslFloor(alg, s),
     figure({
       id: `P2.${alg}`,
       name: `cached decision latency, same token again (${alg})`,
@@ -163,6 +218,8 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     cachingPeer: [],
     peers: new Map(peers.map((p) => [p.id, []])),
     verification: [],
+    openssl: [],
+    opensslRun: undefined,
   };
   const batches = Math.max(1, Math.floor(perRound / BATCH));
   for (let round = 0; round <= rounds; round += 1) {
@@ -190,5 +247,6 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     s.verification.push(perSecond(alone!));
     for (const [p, peer] of peers.entries()) s.peers.get(peer.id)!.push(perSecond(peerTimings[p]!));
   }
+  await measureOpenssl(alg, s, progress);
   for (const result of figures(alg, s, peers, caching, verification, hotToken)) emit(result);
 });
