@@ -75,11 +75,22 @@ export interface TopView {
   readonly clients: readonly { readonly clientId: string; readonly requests: number; readonly denied: number; readonly throttled: number }[];
 }
 
-/** An instant: ISO 8601 with a time zone, or epoch seconds. */
+/**
+ * The instants a usage bucket can start at: a bucket's sort key is its start in ten digits
+ * (`usagePeriodKey`), whose text order is time order only from 0 to 10^10 − 1 seconds.
+ */
+const LAST_INSTANT = 9_999_999_999;
+const INSTANT_RANGE = `${new Date(0).toISOString().replace('.000', '')} and ${new Date(LAST_INSTANT * 1000).toISOString().replace('.000', '')}`;
+
+/** An instant: ISO 8601 with a time zone, or epoch seconds, within the range bucket keys sort in. */
 const instant = z.string().transform((raw, context) => {
   const seconds = /^\d{1,11}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(raw) ? Date.parse(raw) / 1000 : Number.NaN;
   if (!Number.isFinite(seconds)) {
     context.addIssue({ code: 'custom', message: 'must be an ISO 8601 time with a zone (2026-12-06T20:00:00Z) or epoch seconds' });
+    return z.NEVER;
+  }
+  if (seconds < 0 || seconds > LAST_INSTANT) {
+    context.addIssue({ code: 'custom', message: `must be between ${INSTANT_RANGE}` });
     return z.NEVER;
   }
   return Math.floor(seconds);

@@ -104,6 +104,10 @@ describe('GET /admin/clients/{clientId}/usage and GET /admin/usage/top', () => {
     [USAGE, { from: 'yesterday' }, /from: must be an ISO 8601 time/],
     [USAGE, { to: '2026-12-06T20:00:00' }, /to: must be an ISO 8601 time with a zone/],
     [USAGE, { from: '2000000000', to: '1000000000' }, /from must not be after to/],
+    // Instants whose ten-digit sort key would not sort as time does: DynamoDB refused the range (500).
+    [USAGE, { from: '9999999960', to: '10000000020' }, /to: must be between 1970-01-01T00:00:00Z and 2286-11-20T17:46:39Z/],
+    [USAGE, { from: '0001-01-01T00:00:00Z', to: '0001-01-05T00:00:00Z', granularity: 'day' }, /from: must be between 1970/],
+    [USAGE, { to: '1969-12-31T23:59:59Z' }, /to: must be between 1970/],
     [USAGE, { from: '1000000000', granularity: 'minute' }, /at most 1440 points per request/],
     [USAGE, { keyId: 'abc' }, /keyId: must be a key id/],
     [USAGE, { route: 'orders' }, /route: must be a route label/],
