@@ -72,10 +72,26 @@ export function canonicalPathSegment(raw: string): string | undefined {
   if (decoded === '' || decoded === '.' || decoded === '..' || AMBIGUOUS_IN_SEGMENT.test(decoded)) return undefined;
   const lower = decoded.toLowerCase();
   // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
-  // and Go, fullwidth letters normalise to ASCII): an upstream could read them as another literal.
+  // and Go, İ to i in Java's per-character folding, fullwidth letters normalise to ASCII): an
+  // upstream could read them as another literal.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is everything outside printable ASCII and NUL to `~`.
-  if (/[^\x00-\x7e]/.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded)) return undefined;
+  if (/[^\x00-\x7e]/.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded || foldsToAscii(decoded))) {
+    return undefined;
+  }
   return lower;
+}
+
+/**
+ * Whether a non-ASCII character of `text`, mapped on its own to lower or upper case, holds
+ * an ASCII character: İ (U+0130) lower-cases to i + U+0307 as a string, and to i alone in
+ * frameworks that fold one character at a time.
+ */
+function foldsToAscii(text: string): boolean {
+  for (const character of text) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is ASCII, NUL to `~`.
+    if (character.charCodeAt(0) > 0x7e && /[\x00-\x7e]/.test(character.toLowerCase() + character.toUpperCase())) return true;
+  }
+  return false;
 }
 
 /** Why a route path (docs/deploy.md#deploy: `{param}` segments, a final `{proxy+}`) is invalid, or undefined. */

@@ -237,8 +237,8 @@ function methodIndex(arn: string, start: number, end: number): number {
  * beyond the slice), else percent-decoded and lower-cased segment by segment. Undefined
  * when it is ambiguous: an empty segment (`//`, a trailing `/`), a dot segment, an
  * encoded `/` or `\`, a raw `\`, `%` that is not a valid escape or encodes `%` (double
- * decoding), `;` (path parameters, raw or encoded: `..;` traverses on Tomcat), an encoded
- * `?` or `#`, a control character, a glob character (`*`) that a policy would read as a
+ * decoding), `;` (path parameters, raw or encoded: `..;` traverses on Tomcat), `?` or `#`
+ * (raw or encoded: a URL parser ends the path there), a control character, a glob character (`*`) that a policy would read as a
  * wildcard, or a non-ASCII character another case mapping would read differently.
  */
 export function requestPath(arn: string, start: number): string | undefined {
@@ -254,7 +254,7 @@ export function requestPath(arn: string, start: number): string | undefined {
       segmentStart = i + 1;
     } else if (c === PERCENT || (c >= 0x41 && c <= 0x5a) /* A-Z */ || c > 0x7e /* folds case too: U+212A is a K */) {
       plain = false;
-    } else if (c === 0x5c /* \ */ || c === 0x2a /* * */ || c === 0x3b /* ; */ || c < 0x20 || c === 0x7f) {
+    } else if (c === 0x5c /* \ */ || c === 0x2a /* * */ || c === 0x3b /* ; */ || c === 0x3f /* ? */ || c === 0x23 /* # */ || c < 0x20 || c === 0x7f) {
       return undefined;
     }
   }

@@ -31,7 +31,7 @@ const METHODS: HttpMethod[] = ['GET', 'POST', 'DELETE', 'HEAD', 'PUT'];
 const ruleArb = fc
   .record({
     method: fc.constantFrom<HttpMethod | 'ANY'>('GET', 'POST', 'DELETE', 'HEAD', 'ANY'),
-    segments: fc.array(fc.constantFrom('users', 'orders', 'a', '{id}', '{x}'), { maxLength: 3 }),
+    segments: fc.array(fc.constantFrom('users', 'orders', 'items', 'a', '{id}', '{x}'), { maxLength: 3 }),
     proxy: fc.boolean(),
     scopes: fc.subarray(SCOPES),
   })
@@ -65,6 +65,12 @@ const requestSegment = fc.constantFrom(
   'orders.csv',
   '%C5%BFers',
   '\u212A',
+  'items',
+  // U+0130 (İ): Java's per-character case folding reads it as i.
+  '%C4%B0tems',
+  '\u0130TEMS',
+  'a#b',
+  'items?x',
 );
 const pathArb = fc
   .record({ segments: fc.array(requestSegment, { maxLength: 4 }), trailing: fc.boolean(), doubled: fc.boolean() })
@@ -74,14 +80,17 @@ const requestArb = fc.record({ method: fc.constantFrom(...METHODS), path: pathAr
 /** The path as a lenient upstream framework reads it, or undefined where it cannot decode it. */
 function lenientPath(path: string): string | undefined {
   const out: string[] = [];
-  for (const raw of path.split('/')) {
+  // A query (`?`) or a fragment (`#`) ends the path for any URL parser.
+  for (const raw of path.split(/[?#]/, 1)[0]!.split('/')) {
     let decoded: string;
     try {
       decoded = decodeURIComponent(raw);
     } catch {
       return undefined;
     }
-    for (const part of decoded.normalize('NFKC').toUpperCase().toLowerCase().split('/')) {
+    // Per character, as Java's equalsIgnoreCase folds: the first code point of each lower-case mapping.
+    const folded = Array.from(decoded.normalize('NFKC').toUpperCase(), (c) => String.fromCodePoint(c.toLowerCase().codePointAt(0)!)).join('');
+    for (const part of folded.split('/')) {
       const segment = part.split(';', 1)[0]!;
       if (segment === '' || segment === '.') continue;
       if (segment === '..') out.pop();

@@ -149,6 +149,11 @@ describe('RoutePolicy.outcome', () => {
     '/orders/%2A',
     '/orders/a%00',
     '/orders/a\tb',
+    // A URL parser ends the path at `?` or `#`: an upstream would see `/orders/a`.
+    '/orders/a#b',
+    '/orders/a?b',
+    '/orders/a%23b',
+    '/orders/a%3Fb',
   ])('refuses the ambiguous path %s whatever the scopes and the fallback', (path) => {
     const open = new RoutePolicy(DEFAULT_ROUTES, 'allow');
     expect(outcome(open, 'orders:read orders:write', 'GET', path)).toBe('ambiguous_path');
@@ -169,7 +174,8 @@ describe('RoutePolicy.outcome', () => {
     );
     // U+212A KELVIN SIGN lower-cases to an ASCII k, ſ (U+017F) folds to s in Java and Go, fullwidth
     // letters normalise to ASCII: an upstream could route each to the literal, so none is decided.
-    for (const path of ['/\u212Aits', '/%E2%84%AAits', '/%C5%BFettings', '/\uFF53ettings', '/%EF%BD%93ettings']) {
+    // İ (U+0130) folds to i one character at a time (Java's equalsIgnoreCase).
+    for (const path of ['/\u212Aits', '/%E2%84%AAits', '/%C5%BFettings', '/\uFF53ettings', '/%EF%BD%93ettings', '/k%C4%B0ts', '/K\u0130TS', '/setT%C4%B0ngs']) {
       expect([path, outcome(kits, '', 'GET', path)]).toEqual([path, 'ambiguous_path']);
     }
     // Other non-ASCII text is fine in a parameter or an unknown path.
