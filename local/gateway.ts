@@ -15,14 +15,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../common/api-routes';
-import {
-  METHOD_OVERRIDE_HEADERS,
-  PATH_OVERRIDE_HEADERS,
-  RESERVED_HEADER_PREFIX,
-  UpstreamHeader,
-  UpstreamHeaderSource,
-  type UpstreamHeaderKey,
-} from '../common/gateway-contract';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/gateway-contract';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -35,6 +28,7 @@ import {
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
+import { isReserved } from '../lambda/core/authorizer/reserved-headers';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
@@ -333,7 +327,7 @@ export class LocalGateway {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower.startsWith(RESERVED_HEADER_PREFIX) || OVERRIDE_HEADERS.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || isReserved(name) || OVERRIDE_HEADERS.has(lower)) continue;
       if (lower === 'authorization' && !this.options.forwardBearerToken) continue;
       headers[name] = [...values];
     }

@@ -6,7 +6,9 @@
  * would reach the upstream as if Tollgate had set it, and AWS does not document what a
  * mapping does to a client's header sent several times or spelled in another case.
  *
- * Names are compared case-insensitively (RFC 9110 §5.1); both maps of the REQUEST
+ * Names are compared case-insensitively (RFC 9110 §5.1), with `_` read as `-`: CGI-style
+ * servers (Rack, WSGI, PHP) turn both into the same `HTTP_X_TOLLGATE_…` variable, so
+ * `X_Tollgate_Client_Id` would stand beside or replace the header Tollgate sets. Both maps of the REQUEST
  * authorizer event are read: `headers` (one value per name) and `multiValueHeaders` (all
  * values of a repeated header), whose key sets API Gateway builds from the same request.
  * Runs on every request, the authorizer's cache hits included: no allocation, and a key
@@ -30,14 +32,16 @@ function firstReserved(names: Names): string | undefined {
 const PREFIX_LENGTH = RESERVED_HEADER_PREFIX.length;
 /** `c | 0x20` equals a lower-case ASCII letter only when c is that letter or its upper case. */
 const CASE_BIT = 0x20;
+const HYPHEN = 0x2d;
+const UNDERSCORE = 0x5f;
 
 export function isReserved(name: string): boolean {
   if (name.length < PREFIX_LENGTH) return false;
   for (let i = 0; i < PREFIX_LENGTH; i++) {
     const expected = RESERVED_HEADER_PREFIX.charCodeAt(i);
     const actual = name.charCodeAt(i);
-    // The prefix's only non-letter is '-', which must match exactly.
-    if (expected === 0x2d ? actual !== expected : (actual | CASE_BIT) !== expected) return false;
+    // The prefix's only non-letters are '-', which '_' stands for too.
+    if (expected === HYPHEN ? actual !== HYPHEN && actual !== UNDERSCORE : (actual | CASE_BIT) !== expected) return false;
   }
   return true;
 }

@@ -21,10 +21,12 @@ const headerSuffix = fc.stringMatching(/^[A-Za-z0-9-]{0,20}$/);
 const reservedName = fc.oneof(
   fc.constantFrom(...Object.values(UpstreamHeader)).chain(anyCase),
   fc.tuple(anyCase(RESERVED_HEADER_PREFIX), headerSuffix).map(([prefix, suffix]) => prefix + suffix),
+  // CGI-style servers read `_` as `-` (HTTP_X_TOLLGATE_CLIENT_ID): the same header to them.
+  fc.tuple(anyCase(RESERVED_HEADER_PREFIX.replaceAll('-', '_')), headerSuffix).map(([prefix, suffix]) => prefix + suffix),
 );
 
 describe('isReserved', () => {
-  it('matches the prefix case-insensitively, exactly as a lower-casing reference does, for any string', () => {
+  it('matches the prefix case-insensitively and with `_` for `-`, exactly as a reference does, for any string', () => {
     const nearMiss = fc
       .tuple(fc.nat({ max: RESERVED_HEADER_PREFIX.length - 1 }), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }))
       .map(([at, c]) => RESERVED_HEADER_PREFIX.slice(0, at) + c + RESERVED_HEADER_PREFIX.slice(at + 1));
@@ -35,7 +37,7 @@ describe('isReserved', () => {
       fc.tuple(nearMiss, headerSuffix).map(([a, b]) => a + b),
     );
     fc.assert(
-      fc.property(anything, (name) => isReserved(name) === name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)),
+      fc.property(anything, (name) => isReserved(name) === name.toLowerCase().replaceAll('_', '-').startsWith(RESERVED_HEADER_PREFIX)),
       { numRuns: 2000 },
     );
   });
@@ -44,15 +46,19 @@ describe('isReserved', () => {
     for (const name of [
       'x-tollgate',
       'X-Tollgate',
-      'x_tollgate-client-id',
       'x-tollgat-client-id',
       'xtollgate-id',
       ' x-tollgate-id',
       'y-tollgate-id',
       'x-toll\u0130gate-',
+      'x.tollgate-client-id',
     ]) {
       expect(isReserved(name)).toBe(false);
     }
+  });
+
+  it('matches the underscore spellings a CGI-style upstream reads as the same header', () => {
+    for (const name of ['x_tollgate-client-id', 'X_Tollgate_Client_Id', 'x-tollgate_scopes', 'X_TOLLGATE_']) expect(isReserved(name)).toBe(true);
   });
 });
 
