@@ -33,16 +33,17 @@ export const RevocationKind = {
   /** Every token signed by one signing key (compromise), by `kid`. */
   SigningKey: 'kid',
   /**
-   * A time-boxed suspension of one client, by {@link suspensionValue} (`<clientId>#<until>#<reason>`):
-   * its tokens are refused until `until` (epoch seconds). The newest entry of a client wins,
-   * so lifting a suspension is an entry whose `until` is the moment it was lifted.
+   * A time-boxed suspension of one client, by {@link suspensionValue}
+   * (`<clientId>#<until>#<reason>#<atMs>`): its tokens are refused until `until` (epoch
+   * seconds). The newest entry of a client wins, so lifting a suspension is an entry whose
+   * `until` is the moment it was lifted.
    */
   Suspension: 'sus',
   /**
    * A time-boxed suspension of one API key (its per-key quota is used up), by
-   * {@link suspensionValue} with the key id as subject (`<keyId>#<until>#<reason>`): only the
-   * tokens that key minted are refused; the client's other keys keep working. Newest wins, as
-   * for clients. A kind of its own, because a client id may look like a key id.
+   * {@link suspensionValue} with the key id as subject (`<keyId>#<until>#<reason>#<atMs>`):
+   * only the tokens that key minted are refused; the client's other keys keep working. Newest
+   * wins, as for clients. A kind of its own, because a client id may look like a key id.
    */
   KeySuspension: 'ksus',
 } as const;
@@ -100,20 +101,33 @@ export const SUSPENSION_REASONS = ['quota_exceeded', 'anomaly', 'resumed'] as co
 export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
 
 /**
- * The feed value of a suspension: the suspended client (kind `sus`) or API key (kind `ksus`),
- * its end (epoch seconds) and its reason. Client ids and key ids hold no `#`.
+ * The feed value of a suspension or of its lifting: the suspended client (kind `sus`) or API
+ * key (kind `ksus`), its end (epoch seconds), its reason, and when it was written
+ * (`suspendedAtMs`, epoch ms). Client ids and key ids hold no `#`.
+ *
+ * The write time makes each suspension write an entry of its own: the writer keeps one entry
+ * per (kind, value) and every view skips a value it has seen, so a re-suspension that repeats
+ * an earlier one's end and reason (the same period's quota used up again after a `resume`)
+ * would otherwise be dropped as that earlier suspension, and the lifting between them would
+ * stand. The stream delivering the same write twice still makes the same value.
  */
-export function suspensionValue(subject: string, untilSeconds: number, reason: SuspensionReason): string {
-  return `${subject}#${Math.trunc(untilSeconds)}#${reason}`;
+export function suspensionValue(subject: string, untilSeconds: number, reason: SuspensionReason, atMs: number): string {
+  return `${subject}#${Math.trunc(untilSeconds)}#${reason}#${Math.trunc(atMs)}`;
 }
 
+/**
+ * Reads a {@link suspensionValue}; also the `<subject>#<until>#<reason>` of entries written
+ * before values carried their write time (`atMs` undefined), which are still in the feed
+ * until their `purgeAt`.
+ */
 export function parseSuspensionValue(
   value: string,
-): { readonly subject: string; readonly untilSeconds: number; readonly reason: SuspensionReason } | undefined {
-  const [subject, until, reason, ...rest] = value.split('#');
+): { readonly subject: string; readonly untilSeconds: number; readonly reason: SuspensionReason; readonly atMs: number | undefined } | undefined {
+  const [subject, until, reason, atMs, ...rest] = value.split('#');
   if (!subject || until === undefined || !/^\d{1,15}$/.test(until) || rest.length > 0) return undefined;
   if (!(SUSPENSION_REASONS as readonly string[]).includes(reason ?? '')) return undefined;
-  return { subject, untilSeconds: Number(until), reason: reason as SuspensionReason };
+  if (atMs !== undefined && !/^\d{1,15}$/.test(atMs)) return undefined;
+  return { subject, untilSeconds: Number(until), reason: reason as SuspensionReason, atMs: atMs === undefined ? undefined : Number(atMs) };
 }
 
 /** A revocation feed entry as stored. */

@@ -154,7 +154,7 @@ function statusRevocation(
 
 /**
  * A client's or an API key's suspension set, moved or lifted (docs/usage.md): a
- * `suspendedUntil` that changed on an active client or key. The entry lives until the later of the new and the old end, so a
+ * `suspendedUntil` (or `suspendedAtMs`) that changed on an active client or key. The entry lives until the later of the new and the old end, so a
  * lifting (whose end is now) outlives, in every view, the suspension it ends.
  */
 function suspensionChange(
@@ -173,10 +173,13 @@ function suspensionChange(
   if (!(SUSPENSION_REASONS as readonly string[]).includes(reason))
     throw new MalformedStreamRecord(`attribute "${spec.reason}" is not one of ${SUSPENSION_REASONS.join(', ')}`);
   const subject = requiredValue(newImage, spec.key);
+  // The write's own time, in the value too: a re-suspension repeating an earlier one's end and
+  // reason is a new entry, while a second delivery of the same record is the same one.
+  const writtenAtMs = atMs ?? approximateMs ?? clock.nowMs;
   return {
     kind: spec.kind,
-    value: suspensionValue(subject, until, reason as SuspensionReason),
-    revokedAtMs: atMs ?? approximateMs ?? clock.nowMs,
+    value: suspensionValue(subject, until, reason as SuspensionReason, writtenAtMs),
+    revokedAtMs: writtenAtMs,
     purgeAt: Math.max(Math.trunc(until), Math.trunc(oldUntil ?? 0), Math.floor(clock.nowMs / 1000) + 1),
   };
 }

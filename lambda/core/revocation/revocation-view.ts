@@ -199,6 +199,7 @@ export class RevocationView {
     const added: RevocationEntry[] = [];
     for (const record of records) {
       const map = this.byKind[record.kind];
+      // A value seen before is an entry read again (the look-back): each suspension write has a value of its own (its write time).
       if (map === undefined || record.purgeAt <= nowSeconds || map.has(record.value)) continue;
       map.set(record.value, record.purgeAt);
       if (record.kind === RevocationKind.Suspension) addSuspension(this.suspensions, record);

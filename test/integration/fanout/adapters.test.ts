@@ -6,8 +6,13 @@ import { FeedAttr, feedMarkerPartition, feedSortKeyTime, RevocationKind, type Re
 import { apiGatewayClient } from '../../../lambda/adapters/clients/api-gateway';
 import { ApiGatewayAuthorizerCacheFlusher } from '../../../lambda/adapters/authorizer-cache-flusher';
 import { DynamoRevocationFeedWriter, FEED_MARKER_ENTRY, FEED_MARKER_SEQ } from '../../../lambda/adapters/revocation-feed-writer';
+import { RevocationFeedReader } from '../../../lambda/adapters/revocation-feed-reader';
+import { sdkQueryClient } from '../../../lambda/adapters/sdk-query-client';
+import { revocationFromRecord } from '../../../lambda/core/revocation/revocation-events';
+import { RevocationView } from '../../../lambda/core/revocation/revocation-view';
 import { freshTables, type TestTables } from '../../support/aws';
 import { startHttpStub, type HttpStub, type StubResponse } from '../../support/http-stub';
+import { streamRecord, type PlainImage } from '../../support/stream-records';
 
 const T0 = 1_800_000_000_000;
 
@@ -98,6 +103,63 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     // A later delivery of the same revocation is still a duplicate.
     expect((await writer.append(entry('jti-late'))).outcome).toBe('duplicate');
   });
+
+  it.each([
+    ['a client (sus)', 'clients', { clientId: 'acme', status: 'active' }, (view: RevocationView, nowMs: number) => view.suspension('acme', 'key_other', nowMs)],
+    [
+      'an API key (ksus)',
+      'apiKeys',
+      { keyId: 'key_0123456789abcdef0123', clientId: 'acme', status: 'active' },
+      (view: RevocationView, nowMs: number) => view.suspension('other', 'key_0123456789abcdef0123', nowMs),
+    ],
+  ] as const)(
+    'writes a re-suspension of %s that repeats one lifted before it, and a view reads it as the suspension in force',
+    async (_name, table, active, suspensionOf) => {
+      const names = tables.names;
+      const periodEnd = T0 / 1000 + 86_400;
+      let current: PlainImage = active;
+      /** The usage store's write at `atMs`, as the stream delivers it, through the fan-out's own decision. */
+      const change = (atMs: number, until: number, reason: string) => {
+        const next = { ...current, suspendedUntil: until, suspendedReason: reason, suspendedAtMs: atMs };
+        const record = streamRecord({ tableName: names[table], eventName: 'MODIFY', keys: {}, oldImage: current, newImage: next });
+        current = next;
+        const entry = revocationFromRecord(record, names, { nowMs: atMs, clockSkewSeconds: 30 });
+        if (entry === undefined) throw new Error('the fan-out found no suspension change');
+        return entry;
+      };
+      let now = T0 + 200_000;
+      const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
+      const suspended = change(now - 10, periodEnd, 'quota_exceeded');
+      expect((await writer.append(suspended)).outcome).toBe('written');
+      now += 60_000;
+      const lifted = change(now - 10, Math.floor((now - 10) / 1000), 'resumed');
+      expect((await writer.append(lifted)).outcome).toBe('written');
+      now += 60_000;
+      // The quota check finds the same period used up again: the same end, the same reason.
+      const again = change(now - 10, periodEnd, 'quota_exceeded');
+      expect((await writer.append(again)).outcome).toBe('written');
+      // The stream delivering that record a second time is still a duplicate.
+      now += 1000;
+      expect((await writer.append(again)).outcome).toBe('duplicate');
+
+      const readView = async () => {
+        const v = new RevocationView({
+          source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
+          pollIntervalMs: 1000,
+          maxStalenessMs: 30_000,
+          windowSeconds: 3600 + 30 + 300,
+          now: () => now,
+        });
+        await v.refresh(now);
+        return suspensionOf(v, now);
+      };
+      expect(await readView()).toMatchObject({ untilMs: periodEnd * 1000, reason: 'quota_exceeded' });
+      now += 60_000;
+      expect((await writer.append(change(now - 10, Math.floor((now - 10) / 1000), 'resumed'))).outcome).toBe('written');
+      now += 1000;
+      expect(await readView()).toBeUndefined();
+    },
+  );
 
   it('keeps the same value of different kinds apart', async () => {
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0);

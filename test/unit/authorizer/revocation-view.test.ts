@@ -74,18 +74,37 @@ describe('RevocationView', () => {
     const v = view(feed, clock, events, revoked);
     await v.refresh(clock.ms);
     const until = Math.floor(clock.ms / 1000) + 600;
-    feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded'), clock.ms + 100, until);
-    feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'anomaly'), clock.ms + 100, until);
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded', clock.ms + 100), clock.ms + 100, until);
+    feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'anomaly', clock.ms + 100), clock.ms + 100, until);
     clock.advance(1000);
     await v.refresh(clock.ms);
     expect(v.suspension('acme', 'k', clock.ms)?.reason).toBe('quota_exceeded');
     expect(revoked).toEqual([]);
     feed.add(RevocationKind.ApiKey, 'key_revoked', clock.ms + 100);
-    feed.add(RevocationKind.Suspension, suspensionValue('other', until, 'anomaly'), clock.ms + 100, until);
+    feed.add(RevocationKind.Suspension, suspensionValue('other', until, 'anomaly', clock.ms + 100), clock.ms + 100, until);
     clock.advance(1000);
     await v.refresh(clock.ms);
     expect(revoked.map((batch) => batch.map((e) => e.value))).toEqual([['key_revoked']]);
     expect(events.at(-1)).toMatchObject({ type: 'polled', added: 2 });
+  });
+
+  it('reads suspension values written before they carried their write time, and the newer entries after them', async () => {
+    const feed = new FakeFeed();
+    const clock = new Clock();
+    const until = Math.floor(clock.ms / 1000) + 600;
+    // `<clientId>#<until>#<reason>`, as the previous version wrote it, still in the feed.
+    feed.add(RevocationKind.Suspension, `acme#${until}#quota_exceeded`, clock.ms - 60_000, until);
+    const v = view(feed, clock);
+    await v.refresh(clock.ms);
+    expect(v.suspension('acme', 'k', clock.ms)).toMatchObject({ untilMs: until * 1000, reason: 'quota_exceeded' });
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', Math.floor(clock.ms / 1000), 'resumed', clock.ms + 100), clock.ms + 100, until);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(v.suspension('acme', 'k', clock.ms)).toBeUndefined();
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded', clock.ms + 100), clock.ms + 100, until);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(v.suspension('acme', 'k', clock.ms)).toMatchObject({ untilMs: until * 1000, reason: 'quota_exceeded' });
   });
 
   it('then reads only what is new since the cursor, re-reading the look-back window and deduplicating', async () => {

@@ -21,14 +21,25 @@ beforeAll(() => {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('suspension feed values', () => {
-  it('round-trip client, end and reason, and refuse anything else', () => {
-    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded'))).toEqual({
+  it('round-trip client, end, reason and write time, and refuse anything else', () => {
+    expect(parseSuspensionValue(suspensionValue('acme', 1_800_000_000, 'quota_exceeded', 1_799_990_000_123))).toEqual({
       subject: 'acme',
       untilSeconds: 1_800_000_000,
       reason: 'quota_exceeded',
+      atMs: 1_799_990_000_123,
     });
-    for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra'])
+    for (const bad of ['acme', 'acme#x#quota_exceeded', '#1#anomaly', 'acme#1#other', 'acme#1#anomaly#extra', 'acme#1#anomaly#', 'acme#1#anomaly#2#3'])
       expect(parseSuspensionValue(bad)).toBeUndefined();
+  });
+
+  it('differ for two writes of the same end and reason, and are the same for the same write', () => {
+    const first = suspensionValue('acme', 1_800_000_000, 'quota_exceeded', 1_799_990_000_123);
+    expect(suspensionValue('acme', 1_800_000_000, 'quota_exceeded', 1_799_995_000_456)).not.toBe(first);
+    expect(suspensionValue('acme', 1_800_000_000, 'quota_exceeded', 1_799_990_000_123)).toBe(first);
+  });
+
+  it('still read as written before they carried the write time (`<subject>#<until>#<reason>`)', () => {
+    expect(parseSuspensionValue('acme#1800000000#resumed')).toEqual({ subject: 'acme', untilSeconds: 1_800_000_000, reason: 'resumed', atMs: undefined });
   });
 });
 
@@ -52,7 +63,12 @@ describe('the fan-out turns a changed suspendedUntil into a suspended entry', ()
       names,
       clock,
     );
-    expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S + 500}#quota_exceeded`, revokedAtMs: NOW_MS - 5, purgeAt: NOW_S + 500 });
+    expect(entry).toEqual({
+      kind: RevocationKind.Suspension,
+      value: `acme#${NOW_S + 500}#quota_exceeded#${NOW_MS - 5}`,
+      revokedAtMs: NOW_MS - 5,
+      purgeAt: NOW_S + 500,
+    });
   });
 
   it('for a lifting, which outlives the suspension it ends', () => {
@@ -62,7 +78,7 @@ describe('the fan-out turns a changed suspendedUntil into a suspended entry', ()
       names,
       clock,
     );
-    expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S}#resumed`, revokedAtMs: NOW_MS, purgeAt: NOW_S + 500 });
+    expect(entry).toEqual({ kind: RevocationKind.Suspension, value: `acme#${NOW_S}#resumed#${NOW_MS}`, revokedAtMs: NOW_MS, purgeAt: NOW_S + 500 });
   });
 
   it('not for a write that leaves the suspension as it was, nor for a revoked client (its revocation covers it)', () => {
@@ -93,14 +109,14 @@ describe('the fan-out turns a changed suspendedUntil on an API key into a key su
     const suspended = { ...active, suspendedUntil: NOW_S + 500, suspendedReason: 'quota_exceeded', suspendedAtMs: NOW_MS - 5 };
     expect(revocationFromRecord(record(suspended, active), names, clock)).toEqual({
       kind: RevocationKind.KeySuspension,
-      value: `key_0123456789abcdef0123#${NOW_S + 500}#quota_exceeded`,
+      value: `key_0123456789abcdef0123#${NOW_S + 500}#quota_exceeded#${NOW_MS - 5}`,
       revokedAtMs: NOW_MS - 5,
       purgeAt: NOW_S + 500,
     });
     const lifted = { ...active, suspendedUntil: NOW_S, suspendedReason: 'resumed', suspendedAtMs: NOW_MS };
     expect(revocationFromRecord(record(lifted, suspended), names, clock)).toMatchObject({
       kind: RevocationKind.KeySuspension,
-      value: `key_0123456789abcdef0123#${NOW_S}#resumed`,
+      value: `key_0123456789abcdef0123#${NOW_S}#resumed#${NOW_MS}`,
       purgeAt: NOW_S + 500,
     });
     expect(revocationFromRecord(record({ ...suspended, lastUsedAt: NOW_S }, suspended), names, clock)).toBeUndefined();
@@ -122,7 +138,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     const arn = methodArn('GET', '/orders/42');
     expect((await h.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
     const until = NOW_S + 120;
-    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded'), NOW_MS + 100, until);
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', until, 'quota_exceeded', NOW_MS + 100), NOW_MS + 100, until);
     h.clock.advance(1000);
     await h.authorizer.decide(authorizerEvent(token));
     await settle();
@@ -148,8 +164,8 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
   it('lifted at once by a newer lifting entry, whatever order the two are read in; an anomaly suspension is `suspended`', async () => {
     const h = await harness([es.record]);
     const token = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600 }))}`;
-    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S, 'resumed'), NOW_MS + 300, NOW_S + 3600);
-    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 3600, 'anomaly'), NOW_MS + 200, NOW_S + 3600);
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S, 'resumed', NOW_MS + 300), NOW_MS + 300, NOW_S + 3600);
+    h.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 3600, 'anomaly', NOW_MS + 200), NOW_MS + 200, NOW_S + 3600);
     h.clock.advance(1000);
     await h.authorizer.decide(authorizerEvent(token));
     await settle();
@@ -157,7 +173,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     expect((await h.authorizer.decide(authorizerEvent(token))).outcome).toBe('allow');
 
     const h2 = await harness([es.record], { start: false });
-    h2.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 60, 'anomaly'), NOW_MS - 100, NOW_S + 60);
+    h2.feed.add(RevocationKind.Suspension, suspensionValue('acme', NOW_S + 60, 'anomaly', NOW_MS - 100), NOW_MS - 100, NOW_S + 60);
     await h2.authorizer.start();
     const decision = forbidden(await h2.authorizer.decide(authorizerEvent(token)));
     expect(decision.reason).toBe('suspended');
@@ -170,9 +186,9 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     const otherKey = `Bearer ${signToken(es, claims(NOW_S, { exp: NOW_S + 3600, cid: 'key_fedcba9876543210fedc' }))}`;
     expect((await h.authorizer.decide(authorizerEvent(suspendedKey))).outcome).toBe('allow');
     const until = NOW_S + 600;
-    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'quota_exceeded'), NOW_MS + 100, until);
+    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', until, 'quota_exceeded', NOW_MS + 100), NOW_MS + 100, until);
     // A client suspension entry whose subject happens to equal the key id suspends no key.
-    h.feed.add(RevocationKind.Suspension, suspensionValue('key_fedcba9876543210fedc', until, 'quota_exceeded'), NOW_MS + 100, until);
+    h.feed.add(RevocationKind.Suspension, suspensionValue('key_fedcba9876543210fedc', until, 'quota_exceeded', NOW_MS + 100), NOW_MS + 100, until);
     h.clock.advance(1000);
     await h.authorizer.decide(authorizerEvent(suspendedKey));
     await settle();
@@ -187,7 +203,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     });
     expect((await h.authorizer.decide(authorizerEvent(otherKey))).outcome).toBe('allow');
 
-    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', NOW_S + 2, 'resumed'), NOW_MS + 2000, until);
+    h.feed.add(RevocationKind.KeySuspension, suspensionValue('key_0123456789abcdef0123', NOW_S + 2, 'resumed', NOW_MS + 2000), NOW_MS + 2000, until);
     h.clock.advance(1000);
     await h.authorizer.decide(authorizerEvent(suspendedKey));
     await settle();
