@@ -92,8 +92,9 @@ export const Functions = {
     tables: {
       // leak-store: GetItem of the reported key; the admin API's conditional revoke
       // (status, revokedAt, REMOVE activePartition) or, for a `notify` client, the
-      // leakReportedAt marker. This public function can neither create, re-scope nor
-      // un-revoke a key (its UpdateItem can set no other attribute), nor list keys.
+      // leakReportedAt marker. This public function can neither create nor re-scope a key (its
+      // UpdateItem can set no other attribute), nor list keys. IAM limits the attributes, not
+      // their values: that it never sets `status` back to active is its code's part.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
         updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt],
@@ -119,7 +120,8 @@ export const Functions = {
       // quota and anomaly reads; usage-anomaly-store: the baseline (GetItem, UpdateItem).
       usage: { actions: ['GetItem', 'Query', 'UpdateItem'] },
       // usage-quota-store and usage-anomaly-store: the quota and policy reads, and the
-      // suspension write, which may name only the suspension and its condition on status.
+      // suspension write, which may name only the suspension and its condition on status (IAM
+      // counts a condition's attributes as named; that it never writes `status` is the code's part).
       clients: {
         actions: ['GetItem', 'UpdateItem'],
         updateOnly: [ClientAttr.clientId, ...Object.values(SuspensionAttr), ClientAttr.status, ClientAttr.creditsUsed],

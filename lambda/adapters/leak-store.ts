@@ -24,9 +24,9 @@ export class DynamoLeakStore {
   constructor(doc: DynamoDBDocumentClient, tables: LeakTables) {
     const keys = new DynamoApiKeyStore(doc, tables);
     this.apiKeys = {
-      // Eventually consistent: the revoke and the leak mark are conditional writes, so a stale read cannot revoke wrongly;
-      // a key created in the last second and reported at once is caught by GitHub's retry or the next report.
-      get: (keyId: string): Promise<StoredApiKey | undefined> => keys.get(keyId, false),
+      // Strongly consistent: a key created a moment before it is reported would read as absent
+      // from a lagging replica, be answered `false_positive`, and GitHub does not report it again.
+      get: (keyId: string): Promise<StoredApiKey | undefined> => keys.get(keyId),
       revoke: (keyId: string, nowSeconds: number): Promise<RevokeOutcome> => keys.revoke(keyId, nowSeconds),
       markLeakReported: (keyId, nowSeconds, renotifyAfterSeconds) => markLeakReported(doc, tables.apiKeys, keyId, nowSeconds, renotifyAfterSeconds),
     };
