@@ -28,11 +28,22 @@ const STORED_FIELDS: readonly (keyof StoredApiKey)[] = [
   'revokedAt',
   'rolledFrom',
   'rolledTo',
+  'meteredQuota',
+  'suspendedUntil',
+  'suspendedReason',
+  'suspendedAtMs',
 ];
 
 /** An active key carries the sparse hygiene-index partition; a revoked one never does. */
 export function apiKeyItem(key: StoredApiKey): Record<string, unknown> {
   return key.status === CredentialStatus.Active ? { ...key, [ApiKeyAttr.activePartition]: ACTIVE_PARTITION } : { ...key };
+}
+
+/** A condition that an attribute still has the value read (or is still absent), with the value it names. */
+function unchangedCondition(name: string, placeholder: string, value: unknown): { expression: string; values: Record<string, unknown> } {
+  return value === undefined
+    ? { expression: `attribute_not_exists(${name})`, values: {} }
+    : { expression: `${name} = ${placeholder}`, values: { [placeholder]: value } };
 }
 
 function fromItem(item: Record<string, unknown>): StoredApiKey {
@@ -125,7 +136,9 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     return next ? { keys: (page.Items ?? []).map(fromItem), cursor: next } : { keys: (page.Items ?? []).map(fromItem) };
   }
 
-  async roll(successor: StoredApiKey, oldKeyId: string, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'> {
+  async roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'> {
+    // The successor carries what was read of the old key's quota and suspension: unchanged since, or no roll.
+    const unchanged = [unchangedCondition('#quota', ':quota', old.meteredQuota), unchangedCondition('#suspendedAtMs', ':suspendedAtMs', old.suspendedAtMs)];
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -134,18 +147,25 @@ export class DynamoApiKeyStore implements ApiKeyStore {
             {
               Update: {
                 TableName: this.tables.apiKeys,
-                Key: { [ApiKeyAttr.keyId]: oldKeyId },
+                Key: { [ApiKeyAttr.keyId]: old.keyId },
                 // Out of the hygiene indexes: a rolled key has its successor, so its grace-period
                 // expiry is no "expiring soon" warning, and it goes away too soon to go stale.
                 UpdateExpression: 'SET #rolledTo = :successor, #expiresAt = :expiresAt REMOVE #activePartition',
-                ConditionExpression: '#status = :active AND attribute_not_exists(#rolledTo)',
+                ConditionExpression: ['#status = :active AND attribute_not_exists(#rolledTo)', ...unchanged.map((c) => c.expression)].join(' AND '),
                 ExpressionAttributeNames: {
                   '#rolledTo': ApiKeyAttr.rolledTo,
                   '#expiresAt': ApiKeyAttr.expiresAt,
                   '#status': ApiKeyAttr.status,
                   '#activePartition': ApiKeyAttr.activePartition,
+                  '#quota': ApiKeyAttr.meteredQuota,
+                  '#suspendedAtMs': ApiKeyAttr.suspendedAtMs,
                 },
-                ExpressionAttributeValues: { ':successor': successor.keyId, ':expiresAt': oldExpiresAt, ':active': CredentialStatus.Active },
+                ExpressionAttributeValues: {
+                  ':successor': successor.keyId,
+                  ':expiresAt': oldExpiresAt,
+                  ':active': CredentialStatus.Active,
+                  ...Object.assign({}, ...unchanged.map((c) => c.values)),
+                },
               },
             },
           ],

@@ -26,6 +26,7 @@ import type { ClientUsage, UsageView } from './client-usage';
 import {
   isPastExpiry,
   keyView,
+  rollCarries,
   type ApiKeyStore,
   type ApiKeyView,
   type ClientStore,
@@ -130,7 +131,8 @@ export class Admin {
 
   /**
    * A successor with the same client, scopes, description and metadata (and the same
-   * lifetime length, counted from now); the old key keeps working for the grace period.
+   * lifetime length, counted from now), metered quota and suspension in force
+   * ({@link rollCarries}); the old key keeps working for the grace period.
    */
   async rollKey(keyId: string | undefined, body: unknown, random: RandomBytes | undefined = this.ports.random): Promise<IssuedKey> {
     const input = parseInput(RollKeyBody, body, 'body');
@@ -168,10 +170,11 @@ export class Admin {
       expiresAt: old.expiresAt === undefined ? undefined : nowSeconds + (old.expiresAt - old.createdAt),
       lastUsedAt: nowSeconds,
       rolledFrom: old.keyId,
+      ...rollCarries(old, nowSeconds),
     };
     const graceEnd = nowSeconds + (input.graceSeconds ?? Defaults.rollGraceSeconds);
     const oldExpiresAt = Math.min(old.expiresAt ?? graceEnd, graceEnd);
-    if ((await this.ports.apiKeys.roll(successor, old.keyId, oldExpiresAt)) === 'not_rollable') {
+    if ((await this.ports.apiKeys.roll(successor, old, oldExpiresAt)) === 'not_rollable') {
       throw refuse(new Conflict(ErrorCode.keyNotActive, 'The key changed while it was being rolled; read it and retry.'));
     }
     this.ports.audit.record({ action: AuditAction.keyRoll, outcome: 'success', keyId: old.keyId, clientId: old.clientId, rolledTo: successor.keyId });

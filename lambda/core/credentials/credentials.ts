@@ -4,6 +4,8 @@
  * key that the admin API returns. Attribute names are those of `common/credential-items.ts`.
  */
 import { CredentialStatus, type ClientLimits } from '../../../common/credential-items';
+import type { SuspensionReason } from '../../../common/revocation-feed';
+import type { MeteredQuota } from '../usage/usage-quota';
 
 export type MetadataValue = string | number | boolean;
 export type Metadata = Readonly<Record<string, MetadataValue>>;
@@ -27,7 +29,16 @@ export interface StoredApiKey {
   readonly revokedAt?: number;
   readonly rolledFrom?: string;
   readonly rolledTo?: string;
+  /** Per-key metered quota (docs/usage.md); absent: none. */
+  readonly meteredQuota?: MeteredQuota;
+  /** The key's own suspension: until when (epoch s; absent or past: not suspended), why, and when it was decided (epoch ms). */
+  readonly suspendedUntil?: number;
+  readonly suspendedReason?: SuspensionReason;
+  readonly suspendedAtMs?: number;
 }
+
+/** What a roll carries to the successor beyond client, scopes, description and metadata (see {@link rollCarries}). */
+export type RollCarried = Pick<StoredApiKey, 'meteredQuota' | 'suspendedUntil' | 'suspendedReason' | 'suspendedAtMs'>;
 
 export interface StoredClient {
   readonly clientId: string;
@@ -62,7 +73,7 @@ export interface TokenRecord {
 }
 
 /** What the admin API returns for a key: never the hash, never index bookkeeping; `status` may read `expired`. */
-export type ApiKeyView = Omit<StoredApiKey, 'keyHash' | 'status'> & { readonly status: CredentialStatus };
+export type ApiKeyView = Omit<StoredApiKey, 'keyHash' | 'status' | keyof RollCarried> & { readonly status: CredentialStatus };
 
 /**
  * The usage key a token of this client names (claim `uik`): only while the key is bound to
@@ -91,6 +102,23 @@ export function keyView(key: StoredApiKey, nowSeconds: number): ApiKeyView {
   };
   const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined));
   return { keyId: key.keyId, clientId: key.clientId, scopes: [...key.scopes], status, createdAt: key.createdAt, ...present };
+}
+
+/**
+ * A roll replaces the secret, not the policy: the successor gets the key's metered quota and
+ * its suspension while that is in force (end, reason and decision time as they are), so the
+ * authorizers refuse it as they refuse the predecessor until the suspension ends or an
+ * operator resumes it. An ended or lifted suspension is not carried; nor are the meters (the
+ * successor's usage counts under its own keyId, from zero) or a leak report (the roll
+ * replaced the reported secret).
+ */
+export function rollCarries(key: StoredApiKey, nowSeconds: number): RollCarried {
+  const suspended = key.suspendedUntil !== undefined && key.suspendedUntil > nowSeconds && key.suspendedReason !== 'resumed';
+  const carried = {
+    meteredQuota: key.meteredQuota && { limit: key.meteredQuota.limit, period: key.meteredQuota.period },
+    ...(suspended && { suspendedUntil: key.suspendedUntil, suspendedReason: key.suspendedReason, suspendedAtMs: key.suspendedAtMs }),
+  };
+  return Object.fromEntries(Object.entries(carried).filter(([, value]) => value !== undefined)) as RollCarried;
 }
 
 /** Result of a conditional revoke: lets the admin API be idempotent and still say 404 for unknown ids. */
@@ -123,8 +151,12 @@ export interface ApiKeyStore extends ApiKeyReader {
    */
   create(key: StoredApiKey): Promise<'created' | 'exists' | 'client_revoked'>;
   listByClient(clientId: string, limit: number, cursor?: KeyListCursor): Promise<KeyPage>;
-  /** One transaction: the successor is written and the old key, still active and unrolled, points to it and ends at `oldExpiresAt`. */
-  roll(successor: StoredApiKey, oldKeyId: string, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'>;
+  /**
+   * One transaction: the successor is written and the old key, still active and unrolled, points to it and ends at
+   * `oldExpiresAt`. `not_rollable` also when the old key's metered quota or suspension changed since `old` was read,
+   * so a suspension written meanwhile is never left off the successor.
+   */
+  roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'>;
   revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome>;
 }
 

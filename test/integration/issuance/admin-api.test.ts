@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { Defaults, Limits } from '../../../common/defaults';
 import { ACTIVE_PARTITION } from '../../../common/credential-items';
+import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
+import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
 import { adminCall, apiEvent } from '../../support/api-events';
 import { body, captureLogs, harness, ROTATION_FUNCTION, startLambdaStub, type Harness, type LambdaStub } from './harness';
 
@@ -9,6 +11,13 @@ captureLogs();
 
 const KEYS = '/admin/clients/{clientId}/keys';
 const KEY = '/admin/keys/{keyId}';
+const SUSPENSION_FIELDS = ['suspendedUntil', 'suspendedReason', 'suspendedAtMs'] as const;
+
+/** Per-key quotas and suspensions written as the metering function writes them. */
+function quotaStore(h: Harness) {
+  const { doc, names } = h.tables;
+  return new DynamoUsageQuotaStore(doc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys });
+}
 
 function expectError(response: APIGatewayProxyResult, status: number, error: string, description?: RegExp) {
   expect(response.statusCode, response.body).toBe(status);
@@ -211,6 +220,105 @@ describe('POST /admin/keys/{keyId}/roll', () => {
     h.advance(600);
     expect((await h.exchange('acme', oldSecret)).statusCode).toBe(401);
     expect((await h.exchange('acme', rolled.apiKey)).statusCode).toBe(200);
+    // A key without a metered quota or a suspension gives a successor without either.
+    const successorItem = stored.find((item) => item.keyId === rolled.key.keyId);
+    for (const attribute of ['meteredQuota', ...SUSPENSION_FIELDS]) expect(successorItem).not.toHaveProperty(attribute);
+  });
+
+  it("carries the key's metered quota and a suspension in force (end, reason, time) to the successor, whose usage counts from zero", async () => {
+    const h = await harness({ seedKey: false });
+    const { key: old } = await h.createKey('acme', { scopes: ['orders:read'] });
+    const oldId = String(old.keyId);
+    const quota = { limit: 20, period: 'DAY' };
+    expect((await h.admin(adminCall('PUT', `${KEY}/quota`, { keyId: oldId }, { quota }))).statusCode).toBe(200);
+    const until = h.nowSeconds() + 3600;
+    const atMs = h.nowSeconds() * 1000;
+    expect(await quotaStore(h).suspendKey(oldId, until, atMs)).toBe(true);
+    h.advance(10);
+
+    const response = await h.admin(adminCall('POST', `${KEY}/roll`, { keyId: oldId }, {}));
+    expect(response.statusCode, response.body).toBe(201);
+    const rolled = body(response) as { apiKey: string; key: Record<string, unknown> };
+    const successor = String(rolled.key.keyId);
+    // The key view is unchanged: quota and suspension are shown by the quota route.
+    expect(Object.keys(rolled.key).sort()).toEqual(['clientId', 'createdAt', 'keyId', 'lastUsedAt', 'rolledFrom', 'scopes', 'status']);
+    const shown = await h.admin(adminCall('GET', `${KEY}/quota`, { keyId: successor }));
+    expect(body(shown)).toEqual({
+      keyId: successor,
+      clientId: 'acme',
+      quota,
+      period: { start: expect.any(Number), end: expect.any(Number), used: 0, remaining: 20 },
+      suspendedUntil: until,
+    });
+    const items = await h.items('apiKeys');
+    expect(items.find((item) => item.keyId === successor)).toMatchObject({
+      status: 'active',
+      rolledFrom: oldId,
+      meteredQuota: quota,
+      suspendedUntil: until,
+      suspendedReason: 'quota_exceeded',
+      suspendedAtMs: atMs,
+    });
+    // The predecessor keeps its own quota and suspension through its grace period.
+    expect(body(await h.admin(adminCall('GET', `${KEY}/quota`, { keyId: oldId })))).toMatchObject({ quota, suspendedUntil: until });
+    // Resuming the successor lifts its suspension alone.
+    expect(body(await h.admin(adminCall('POST', `${KEY}/resume`, { keyId: successor })))).not.toHaveProperty('suspendedUntil');
+    expect(body(await h.admin(adminCall('GET', `${KEY}/quota`, { keyId: oldId })))).toMatchObject({ suspendedUntil: until });
+  });
+
+  it('does not carry a suspension that has ended or that an operator lifted; the quota carries all the same', async () => {
+    const h = await harness({ seedKey: false });
+    const store = quotaStore(h);
+    const { key: ended } = await h.createKey('acme');
+    const { key: lifted } = await h.createKey('acme');
+    const endedId = String(ended.keyId);
+    const liftedId = String(lifted.keyId);
+    const quota = { limit: 5, period: 'WEEK' } as const;
+    expect(await store.setKeyQuota(endedId, quota)).toBe('written');
+    expect(await store.suspendKey(endedId, h.nowSeconds() + 60, h.nowSeconds() * 1000)).toBe(true);
+    expect(await store.suspendKey(liftedId, h.nowSeconds() + 3600, h.nowSeconds() * 1000)).toBe(true);
+    expect((await h.admin(adminCall('POST', `${KEY}/resume`, { keyId: liftedId }))).statusCode).toBe(200);
+    h.advance(120);
+
+    const successors: string[] = [];
+    for (const keyId of [endedId, liftedId]) {
+      const response = await h.admin(adminCall('POST', `${KEY}/roll`, { keyId }, {}));
+      expect(response.statusCode, response.body).toBe(201);
+      successors.push(String((body(response).key as Record<string, unknown>).keyId));
+    }
+    const items = await h.items('apiKeys');
+    const [endedSuccessor, liftedSuccessor] = successors.map((keyId) => items.find((item) => item.keyId === keyId));
+    expect(endedSuccessor).toMatchObject({ meteredQuota: quota });
+    expect(liftedSuccessor).not.toHaveProperty('meteredQuota');
+    for (const item of [endedSuccessor, liftedSuccessor]) for (const attribute of SUSPENSION_FIELDS) expect(item).not.toHaveProperty(attribute);
+    expect(body(await h.admin(adminCall('GET', `${KEY}/quota`, { keyId: successors[1]! })))).toEqual({ keyId: successors[1], clientId: 'acme' });
+  });
+
+  it("refuses a roll when the key's quota or suspension changed after it was read (the successor would miss it), writing nothing", async () => {
+    const h = await harness({ seedKey: false });
+    const { doc, names } = h.tables;
+    const keys = new DynamoApiKeyStore(doc, { apiKeys: names.apiKeys, clients: names.clients });
+    const store = quotaStore(h);
+    const { key } = await h.createKey('acme');
+    const keyId = String(key.keyId);
+    const successorOf = (read: Awaited<ReturnType<typeof keys.get>>) => ({
+      ...read!,
+      keyId: 'key_00000000000000000001',
+      keyHash: '0'.repeat(64),
+      rolledFrom: keyId,
+    });
+    const graceEnd = h.nowSeconds() + 60;
+
+    let read = await keys.get(keyId);
+    expect(await store.setKeyQuota(keyId, { limit: 5, period: 'DAY' })).toBe('written');
+    expect(await keys.roll(successorOf(read), read!, graceEnd)).toBe('not_rollable');
+    read = await keys.get(keyId);
+    expect(await store.suspendKey(keyId, h.nowSeconds() + 600, h.nowSeconds() * 1000)).toBe(true);
+    expect(await keys.roll(successorOf(read), read!, graceEnd)).toBe('not_rollable');
+    expect((await h.items('apiKeys')).map((item) => [item.keyId, item.rolledTo])).toEqual([[keyId, undefined]]);
+    // Read again, the roll goes through (an unchanged quota map compares equal).
+    read = await keys.get(keyId);
+    expect(await keys.roll(successorOf(read), read!, graceEnd)).toBe('rolled');
   });
 
   it('defaults the grace to a day, never extends an earlier expiry, and allows 0 (old key stops at once)', async () => {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { EndpointEnv } from '../../../common/names';
 import { adminCall } from '../../support/api-events';
+import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
 import { dynamoEndpoint } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
 import { body, captureLogs, harness, secrets, type Harness } from './harness';
@@ -127,6 +128,38 @@ describe('Idempotency-Key', () => {
     expect(items).toHaveLength(2);
     expect(items.find((item) => item.keyId === old.keyId)).toMatchObject({ rolledTo: successor.key.keyId });
     expect((await h.exchange('acme', successor.apiKey)).statusCode).toBe(200);
+  });
+
+  it('a retried roll of a suspended key with a quota returns the one successor, which carries the quota and the suspension', async () => {
+    const h = await proxied();
+    const { key: old } = await h.createKey('acme');
+    const oldId = String(old.keyId);
+    const { doc, names } = h.tables;
+    const store = new DynamoUsageQuotaStore(doc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys });
+    expect(await store.setKeyQuota(oldId, { limit: 20, period: 'DAY' })).toBe('written');
+    const until = h.nowSeconds() + 3600;
+    expect(await store.suspendKey(oldId, until, h.nowSeconds() * 1000)).toBe(true);
+    const roll = withKey(adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: oldId }, {}), randomUUID());
+    dynamo.lose({ only: ['TransactWriteItems'] });
+    expect((await h.admin(roll)).statusCode).toBe(503);
+    await dynamo.pass();
+    h.advance(5);
+    const retried = await h.admin(roll);
+    expect(retried.statusCode, retried.body).toBe(201);
+    const successor = body(retried) as { apiKey: string; key: { keyId: string } };
+    secrets.add(successor.apiKey);
+    h.advance(5);
+    const replayed = await h.admin(roll);
+    expect(replayed.statusCode, replayed.body).toBe(201);
+    expect(body(replayed)).toEqual(body(retried));
+    const items = await h.items('apiKeys');
+    expect(items).toHaveLength(2);
+    expect(items.find((item) => item.keyId === oldId)).toMatchObject({ rolledTo: successor.key.keyId });
+    expect(items.find((item) => item.keyId === successor.key.keyId)).toMatchObject({
+      meteredQuota: { limit: 20, period: 'DAY' },
+      suspendedUntil: until,
+      suspendedReason: 'quota_exceeded',
+    });
   });
 
   it('a revocation refused during an outage succeeds when retried, and revoking again answers success', async () => {

@@ -21,10 +21,11 @@ import type { Decision } from '../../../lambda/core/authorizer/authorizer';
 import { revocationFromRecord } from '../../../lambda/core/revocation/revocation-events';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { meteredKeys, QuotaEnforcer, quotaPorts } from '../../../lambda/core/usage/usage-quota';
-import { authorizerEvent, harness as authorizerHarness, NOW_S, SETTINGS } from '../../unit/authorizer/support/fixtures';
+import { adminCall } from '../../support/api-events';
+import { authorizerEvent, Clock, harness as authorizerHarness, NOW_S, SETTINGS } from '../../unit/authorizer/support/fixtures';
 import { claims, generateTestKey, signToken } from '../../unit/authorizer/support/tokens';
 import { line } from '../../unit/usage/lines';
-import { harness, type Harness } from '../issuance/harness';
+import { body, harness, type Harness } from '../issuance/harness';
 
 const RATE = 100;
 const KEY_ID = 'key_0123456789abcdef0123';
@@ -198,4 +199,77 @@ describe('a 20-a-day quota on one API key, end to end with an injected clock', (
     a.clock.ms = dayEnd * 1000 + 5_000;
     expect((await a.authorizer.decide(authorizerEvent(tokenOf(limited)))).outcome).toBe('allow');
   }, 120_000);
+});
+
+describe('rolling a key suspended by its per-key quota', () => {
+  it('gives a successor the authorizers refuse quota_exceeded until the period turns, through its own ksus feed entry', async () => {
+    const issuance = await harness({ seedKey: false });
+    const { tables } = issuance;
+    const predecessor = (await issuance.createKey('acme')).key.keyId as string;
+    const signing = generateTestKey('ES256', { kid: 'es' });
+    // One clock for both harnesses: the suspension the meters write must still be in force when the admin API rolls.
+    const a = await authorizerHarness([signing.record], { clock: new Clock(issuance.nowSeconds() * 1000) });
+    const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
+    expect(await quotaStore.setKeyQuota(predecessor, { limit: 20, period: 'DAY' })).toBe('written');
+    const meters = new DynamoUsageStore(tables.doc, tables.names.usage, UsageRetentionDefaults);
+    const quotas = new QuotaEnforcer(
+      quotaPorts(quotaStore, async () => undefined),
+      a.clock.now,
+    );
+    const keyRecord = async (keyId: string) =>
+      (await tables.doc.send(new GetCommand({ TableName: tables.names.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId } }))).Item!;
+    /** The key record's change (or, without an old image, its insertion), as the apiKeys stream delivers it, into the feed. */
+    const fanOut = (newImage: Record<string, unknown>, oldImage?: Record<string, unknown>) => {
+      const options = { removeUndefinedValues: true };
+      const record = {
+        eventName: oldImage ? 'MODIFY' : 'INSERT',
+        eventSourceARN: `arn:aws:dynamodb:us-east-1:000000000000:table/${tables.names.apiKeys}/stream/2026`,
+        dynamodb: { NewImage: marshall(newImage, options), ...(oldImage && { OldImage: marshall(oldImage, options) }) },
+      } as unknown as DynamoDBRecord;
+      const entry = revocationFromRecord(record, tables.names, { nowMs: a.clock.ms, clockSkewSeconds: SETTINGS.clockSkewSeconds });
+      if (entry) a.feed.add(entry.kind, entry.value, a.clock.ms, entry.purgeAt);
+      return entry;
+    };
+    const tokenOf = (keyId: string) => `Bearer ${signToken(signing, claims(Math.floor(a.clock.ms / 1000), { cid: keyId }))}`;
+    const advance = (seconds: number) => {
+      a.clock.advance(seconds * 1000);
+      issuance.advance(seconds);
+    };
+
+    // The predecessor uses its 20 and is suspended until the day ends, as the metering function does it.
+    const lines = Array.from({ length: 20 }, () => line({ atMs: a.clock.ms, clientId: 'acme', keyId: predecessor }));
+    const batch = meterLines(lines, new RouteLabeler(DEFAULT_ROUTES));
+    const before = await keyRecord(predecessor);
+    await meters.apply('exhaust', batch);
+    expect(await quotas.check([], meteredKeys(batch.minutes))).toMatchObject([{ keyId: predecessor, outcome: 'suspended' }]);
+    expect(fanOut(await keyRecord(predecessor), before)).toMatchObject({ kind: 'ksus' });
+    const dayEnd = Math.ceil(a.clock.ms / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+
+    advance(2);
+    const rolled = await issuance.admin(adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: predecessor }, {}));
+    expect(rolled.statusCode, rolled.body).toBe(201);
+    const successor = String((body(rolled).key as Record<string, unknown>).keyId);
+    // The roll's Put of the successor is an INSERT with the suspension: the fan-out makes it the successor's own entry.
+    expect(fanOut(await keyRecord(successor))).toEqual({
+      kind: 'ksus',
+      value: `${successor}#${dayEnd}#quota_exceeded`,
+      revokedAtMs: expect.any(Number),
+      purgeAt: dayEnd,
+    });
+
+    advance(2);
+    for (const keyId of [predecessor, successor]) {
+      const decision = await a.authorizer.decide(authorizerEvent(tokenOf(keyId)));
+      expect(decision, keyId).toMatchObject({ outcome: 'forbid', reason: 'quota_exceeded' });
+      const context = (decision as { response: { context: Record<string, string> } }).response.context;
+      expect(context).toMatchObject({ error: 'quota_exceeded', keyId });
+      expect(Math.abs(Number(context.retryAfter) - (dayEnd - a.clock.ms / 1000))).toBeLessThanOrEqual(2);
+    }
+    // The successor's meters start from zero under its own keyId: nothing to suspend it again within the period.
+    expect(await quotas.check([], [{ clientId: 'acme', keyId: successor }])).toEqual([{ clientId: 'acme', keyId: successor, outcome: 'already_suspended' }]);
+
+    // Served again when the day turns (a new token: the old one has expired by then).
+    a.clock.ms = dayEnd * 1000 + 5_000;
+    expect((await a.authorizer.decide(authorizerEvent(tokenOf(successor)))).outcome).toBe('allow');
+  }, 60_000);
 });
