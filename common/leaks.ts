@@ -42,6 +42,12 @@ export const LeakLimits = {
   maxFieldChars: 2048,
   /** Key lookups and revocations in flight at once within one request. */
   concurrency: 16,
+  /**
+   * Everything one request does with DynamoDB and EventBridge, after which it answers 503 with
+   * Retry-After: inside API Gateway's 29 s integration timeout, which would otherwise answer
+   * a slow report with its own 504. 1,000 matches take a few seconds on a healthy table.
+   */
+  requestBudgetMs: 20_000,
   /** How long fetching GitHub's key list may take before the request is answered 503. */
   keysFetchTimeoutMs: 3000,
   /** The key list is refetched for an unknown key identifier at most this often (attackers choose identifiers). */

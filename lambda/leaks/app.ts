@@ -24,6 +24,7 @@ import { json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { keysUrlFrom, readLeaksConfig } from './config';
 import { documentClient } from '../adapters/clients/dynamodb';
+import { withDeadline } from '../adapters/clients/deadline';
 import { type MetricsRecorder, powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { eventBridgeClient } from '../adapters/clients/eventbridge';
 
@@ -39,6 +40,8 @@ export interface LeakAppDependencies {
   readonly now?: () => number;
   /** GitHub's key list; default: fetched from `secretScanningKeysUrl`. */
   readonly keyList?: KeyListSource;
+  /** The request budget (`withDeadline`); default `LeakLimits.requestBudgetMs`. */
+  readonly budgetMs?: number;
 }
 
 /** One entry of GitHub's token-analysis feedback: the token by its SHA-256, never echoed raw. */
@@ -118,7 +121,14 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
     }
   };
 
-  return proxyHandler({ [LeakPath.github]: { POST: github }, [LeakPath.revoke]: { POST: revoke } }, deps.logger);
+  // Every DynamoDB and EventBridge call of a request shares one budget: a slow table ends the
+  // request with 503 and Retry-After (DependencyUnavailable), never API Gateway's 504.
+  const budgetMs = deps.budgetMs ?? LeakLimits.requestBudgetMs;
+  const bounded =
+    (route: (event: ProxyEvent) => Promise<APIGatewayProxyResult>) =>
+    (event: ProxyEvent): Promise<APIGatewayProxyResult> =>
+      withDeadline(budgetMs, () => route(event));
+  return proxyHandler({ [LeakPath.github]: { POST: bounded(github) }, [LeakPath.revoke]: { POST: bounded(revoke) } }, deps.logger);
 }
 
 /**
