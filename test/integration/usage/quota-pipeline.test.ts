@@ -249,11 +249,15 @@ describe('rolling a key suspended by its per-key quota', () => {
     const rolled = await issuance.admin(adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: predecessor }, {}));
     expect(rolled.statusCode, rolled.body).toBe(201);
     const successor = String((body(rolled).key as Record<string, unknown>).keyId);
-    // The roll's Put of the successor is an INSERT with the suspension: the fan-out makes it the successor's own entry.
-    expect(fanOut(await keyRecord(successor))).toEqual({
+    // The roll's Put of the successor is an INSERT with the suspension: the fan-out makes it the successor's own entry,
+    // written at the suspension's own time (carried from the predecessor).
+    const successorRecord = await keyRecord(successor);
+    const suspendedAtMs = Number(successorRecord[ApiKeyAttr.suspendedAtMs]);
+    expect(suspendedAtMs).toBe(Number((await keyRecord(predecessor))[ApiKeyAttr.suspendedAtMs]));
+    expect(fanOut(successorRecord)).toEqual({
       kind: 'ksus',
-      value: `${successor}#${dayEnd}#quota_exceeded`,
-      revokedAtMs: expect.any(Number),
+      value: `${successor}#${dayEnd}#quota_exceeded#${suspendedAtMs}`,
+      revokedAtMs: suspendedAtMs,
       purgeAt: dayEnd,
     });
 
