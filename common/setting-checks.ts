@@ -82,14 +82,18 @@ export function canonicalPathSegment(raw: string): string | undefined {
 }
 
 /**
- * Whether a non-ASCII character of `text`, mapped on its own to lower or upper case, holds
- * an ASCII character: İ (U+0130) lower-cases to i + U+0307 as a string, and to i alone in
- * frameworks that fold one character at a time.
+ * Whether a non-ASCII character of `text`, case-mapped on its own (once, or there and back),
+ * holds an ASCII character: İ (U+0130) lower-cases to i + U+0307 as a string and to i alone
+ * in frameworks that fold one character at a time; ẞ (U+1E9E) lower-cases to ß, whose upper
+ * case is SS (Python's casefold reads ẞ as ss).
  */
 function foldsToAscii(text: string): boolean {
   for (const character of text) {
+    if (character.charCodeAt(0) <= 0x7e) continue;
+    const lower = character.toLowerCase();
+    const upper = character.toUpperCase();
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is ASCII, NUL to `~`.
-    if (character.charCodeAt(0) > 0x7e && /[\x00-\x7e]/.test(character.toLowerCase() + character.toUpperCase())) return true;
+    if (/[\x00-\x7e]/.test(lower + upper + lower.toUpperCase() + upper.toLowerCase())) return true;
   }
   return false;
 }

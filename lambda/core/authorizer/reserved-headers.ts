@@ -8,13 +8,17 @@
  *
  * Names are compared case-insensitively (RFC 9110 §5.1), with `_` read as `-`: CGI-style
  * servers (Rack, WSGI, PHP) turn both into the same `HTTP_X_TOLLGATE_…` variable, so
- * `X_Tollgate_Client_Id` would stand beside or replace the header Tollgate sets. Both maps of the REQUEST
+ * `X_Tollgate_Client_Id` would stand beside or replace the header Tollgate sets. For the
+ * same reason the underscore spellings of the method and path overrides the gateway sets
+ * (`X_HTTP_Method_Override`, `X_Original_URL`, …: `METHOD_OVERRIDE_HEADERS`,
+ * `PATH_OVERRIDE_HEADERS`) are refused; their hyphen spellings are overwritten by the
+ * integration and reach the upstream only as Tollgate set them. Both maps of the REQUEST
  * authorizer event are read: `headers` (one value per name) and `multiValueHeaders` (all
  * values of a repeated header), whose key sets API Gateway builds from the same request.
- * Runs on every request, the authorizer's cache hits included: no allocation, and a key
- * is only looked at past its first character when that is an `x`.
+ * Runs on every request, the authorizer's cache hits included: no allocation but for a name
+ * holding `_`, and a key is only looked at past its first character when that is an `x`.
  */
-import { RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
 
 type Names = Readonly<Record<string, unknown>> | null | undefined;
 
@@ -35,8 +39,15 @@ const CASE_BIT = 0x20;
 const HYPHEN = 0x2d;
 const UNDERSCORE = 0x5f;
 
+/** The override headers the gateway sets, lower-cased: their `_` spellings are refused. */
+const OVERRIDES = new Set<string>([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
+
 export function isReserved(name: string): boolean {
-  if (name.length < PREFIX_LENGTH) return false;
+  if (name.length < PREFIX_LENGTH || (name.charCodeAt(0) | CASE_BIT) !== RESERVED_HEADER_PREFIX.charCodeAt(0)) return false;
+  return hasReservedPrefix(name) || (name.includes('_') && OVERRIDES.has(name.toLowerCase().replaceAll('_', '-')));
+}
+
+function hasReservedPrefix(name: string): boolean {
   for (let i = 0; i < PREFIX_LENGTH; i++) {
     const expected = RESERVED_HEADER_PREFIX.charCodeAt(i);
     const actual = name.charCodeAt(i);

@@ -31,7 +31,7 @@ const METHODS: HttpMethod[] = ['GET', 'POST', 'DELETE', 'HEAD', 'PUT'];
 const ruleArb = fc
   .record({
     method: fc.constantFrom<HttpMethod | 'ANY'>('GET', 'POST', 'DELETE', 'HEAD', 'ANY'),
-    segments: fc.array(fc.constantFrom('users', 'orders', 'items', 'a', '{id}', '{x}'), { maxLength: 3 }),
+    segments: fc.array(fc.constantFrom('users', 'orders', 'items', 'class', 'a', '{id}', '{x}'), { maxLength: 3 }),
     proxy: fc.boolean(),
     scopes: fc.subarray(SCOPES),
   })
@@ -69,6 +69,9 @@ const requestSegment = fc.constantFrom(
   // U+0130 (İ): Java's per-character case folding reads it as i.
   '%C4%B0tems',
   '\u0130TEMS',
+  // U+1E9E (ẞ): Python's casefold reads it as ss.
+  'cla%E1%BA%9E',
+  'class',
   'a#b',
   'items?x',
 );
@@ -88,8 +91,10 @@ function lenientPath(path: string): string | undefined {
     } catch {
       return undefined;
     }
-    // Per character, as Java's equalsIgnoreCase folds: the first code point of each lower-case mapping.
-    const folded = Array.from(decoded.normalize('NFKC').toUpperCase(), (c) => String.fromCodePoint(c.toLowerCase().codePointAt(0)!)).join('');
+    // Per character, as Java's equalsIgnoreCase folds (the first code point of each lower-case
+    // mapping), then the whole string again, as Python's casefold does (ß is ss).
+    const perCharacter = Array.from(decoded.normalize('NFKC').toUpperCase(), (c) => String.fromCodePoint(c.toLowerCase().codePointAt(0)!)).join('');
+    const folded = perCharacter.toUpperCase().toLowerCase();
     for (const part of folded.split('/')) {
       const segment = part.split(';', 1)[0]!;
       if (segment === '' || segment === '.') continue;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../lambda/authorizer/authorize';
 import { AuthorizerTelemetry, type LogSink } from '../../../lambda/authorizer/telemetry';
 import { isReserved, reservedHeaderName } from '../../../lambda/core/authorizer/reserved-headers';
-import { RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/gateway-contract';
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX, UpstreamHeader, UpstreamHeaderSource } from '../../../common/gateway-contract';
 import { authorizerEvent, harness, NOW_S } from './support/fixtures';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 
@@ -25,19 +25,35 @@ const reservedName = fc.oneof(
   fc.tuple(anyCase(RESERVED_HEADER_PREFIX.replaceAll('-', '_')), headerSuffix).map(([prefix, suffix]) => prefix + suffix),
 );
 
+/** The rule, written plainly: Tollgate's prefix with `_` read as `-`, or an override header spelled with `_`. */
+const OVERRIDES = [...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase());
+function reference(name: string): boolean {
+  const normalised = name.toLowerCase().replaceAll('_', '-');
+  return normalised.startsWith(RESERVED_HEADER_PREFIX) || (name.includes('_') && OVERRIDES.includes(normalised));
+}
+
 describe('isReserved', () => {
   it('matches the prefix case-insensitively and with `_` for `-`, exactly as a reference does, for any string', () => {
     const nearMiss = fc
       .tuple(fc.nat({ max: RESERVED_HEADER_PREFIX.length - 1 }), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }))
       .map(([at, c]) => RESERVED_HEADER_PREFIX.slice(0, at) + c + RESERVED_HEADER_PREFIX.slice(at + 1));
+    const overrideSpelling = fc
+      .constantFrom(...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS)
+      .chain(anyCase)
+      .chain((name) =>
+        fc
+          .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+          .map((flip) => [...name].map((c, i) => (c === '-' && flip[i] ? '_' : c)).join('')),
+      );
     const anything = fc.oneof(
       fc.string({ unit: 'binary' }),
+      overrideSpelling,
       reservedName,
       nearMiss,
       fc.tuple(nearMiss, headerSuffix).map(([a, b]) => a + b),
     );
     fc.assert(
-      fc.property(anything, (name) => isReserved(name) === name.toLowerCase().replaceAll('_', '-').startsWith(RESERVED_HEADER_PREFIX)),
+      fc.property(anything, (name) => isReserved(name) === reference(name)),
       { numRuns: 2000 },
     );
   });
@@ -59,6 +75,11 @@ describe('isReserved', () => {
 
   it('matches the underscore spellings a CGI-style upstream reads as the same header', () => {
     for (const name of ['x_tollgate-client-id', 'X_Tollgate_Client_Id', 'x-tollgate_scopes', 'X_TOLLGATE_']) expect(isReserved(name)).toBe(true);
+    for (const name of ['X_HTTP_Method_Override', 'x-http_method', 'X_Method-Override', 'x_original_url', 'X_REWRITE_URL'])
+      expect([name, isReserved(name)]).toEqual([name, true]);
+    // The hyphen spellings are the integration's to overwrite, not refused; near names are no override.
+    for (const name of ['X-HTTP-Method-Override', 'X-Original-URL', 'x_http_method_overrides', 'x_original'])
+      expect([name, isReserved(name)]).toEqual([name, false]);
   });
 });
 

@@ -154,6 +154,9 @@ describe('RoutePolicy.outcome', () => {
     '/orders/a?b',
     '/orders/a%23b',
     '/orders/a%3Fb',
+    // ẞ (U+1E9E) lower-cases to ß, which Python's casefold reads as ss.
+    '/orders/cla%E1%BA%9E',
+    '/orders/\u1E9E',
   ])('refuses the ambiguous path %s whatever the scopes and the fallback', (path) => {
     const open = new RoutePolicy(DEFAULT_ROUTES, 'allow');
     expect(outcome(open, 'orders:read orders:write', 'GET', path)).toBe('ambiguous_path');

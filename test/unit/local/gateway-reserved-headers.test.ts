@@ -142,4 +142,22 @@ describe('local gateway: client X-Tollgate-* headers never reach the upstream', 
     expect(seen.headers['x-original-url']).toBe('');
     expect(seen.headers['x-rewrite-url']).toBe('');
   });
+
+  it('drops the underscore spellings of the set and of the overrides, which CGI-style upstreams read as the same headers', async () => {
+    const seen = await send(port, [
+      'X_Tollgate_Client_Id',
+      'victim',
+      'X_HTTP_Method_Override',
+      'DELETE',
+      'x_original_url',
+      '/admin/users',
+      'X_Rewrite-URL',
+      '/admin',
+    ]);
+    expect(seen.status).toBe(200);
+    expect(Object.keys(seen.headers).filter((name) => name.includes('_'))).toEqual([]);
+    expect(seen.headers['x-http-method-override']).toBe('GET');
+    expect(seen.headers['x-original-url']).toBe('');
+    expect(seen.headers[UpstreamHeader.clientId.toLowerCase()]).toBe('acme');
+  });
 });
