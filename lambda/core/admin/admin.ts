@@ -175,7 +175,12 @@ export class Admin {
     const graceEnd = nowSeconds + (input.graceSeconds ?? Defaults.rollGraceSeconds);
     const oldExpiresAt = Math.min(old.expiresAt ?? graceEnd, graceEnd);
     if ((await this.ports.apiKeys.roll(successor, old, oldExpiresAt)) === 'not_rollable') {
-      throw refuse(new Conflict(ErrorCode.keyNotActive, 'The key changed while it was being rolled; read it and retry.'));
+      throw refuse(
+        new Conflict(
+          ErrorCode.keyNotActive,
+          'The key changed while it was being rolled; read it and roll it again, under a new Idempotency-Key if you sent one (the same key replays this answer).',
+        ),
+      );
     }
     this.ports.audit.record({ action: AuditAction.keyRoll, outcome: 'success', keyId: old.keyId, clientId: old.clientId, rolledTo: successor.keyId });
     const usage = await this.ports.usage.afterKeyCreated(old.clientId);
