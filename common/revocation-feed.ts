@@ -107,7 +107,7 @@ export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
  *
  * The write time makes each suspension write an entry of its own: the writer keeps one entry
  * per (kind, value) and every view skips a value it has seen, so a re-suspension that repeats
- * an earlier one's end and reason (the same period's quota used up again after a `resume`)
+ * an earlier one's end and reason (new credits, whose grant lifts the suspension, spent again before the same refill)
  * would otherwise be dropped as that earlier suspension, and the lifting between them would
  * stand. The stream delivering the same write twice still makes the same value.
  */

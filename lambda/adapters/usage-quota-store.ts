@@ -38,10 +38,12 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       new GetCommand({
         TableName: this.tables.clients,
         Key: { [ClientAttr.clientId]: clientId },
-        ProjectionExpression: '#quota, #until, #credits, #used',
+        ProjectionExpression: '#quota, #until, #reason, #at, #credits, #used',
         ExpressionAttributeNames: {
           '#quota': ClientAttr.meteredQuota,
           '#until': ClientAttr.suspendedUntil,
+          '#reason': ClientAttr.suspendedReason,
+          '#at': ClientAttr.suspendedAtMs,
           '#credits': ClientAttr.credits,
           '#used': ClientAttr.creditsUsed,
         },
@@ -51,9 +53,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const until = Item?.[ClientAttr.suspendedUntil] as number | undefined;
     const credits = Item?.[ClientAttr.credits] as Credits | undefined;
     const used = Item?.[ClientAttr.creditsUsed] as number | undefined;
+    const resumedAtMs = resumedAt(Item, ClientAttr);
     return {
       ...(quota !== undefined && { quota }),
       ...(until !== undefined && { suspendedUntil: until }),
+      ...(resumedAtMs !== undefined && { resumedAtMs }),
       ...(credits !== undefined && { credits, creditsUsed: used ?? 0 }),
     };
   }
@@ -139,14 +143,26 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       new GetCommand({
         TableName: this.tables.apiKeys,
         Key: { [ApiKeyAttr.keyId]: keyId },
-        ProjectionExpression: '#quota, #until, #clientId',
-        ExpressionAttributeNames: { '#quota': ApiKeyAttr.meteredQuota, '#until': ApiKeyAttr.suspendedUntil, '#clientId': ApiKeyAttr.clientId },
+        ProjectionExpression: '#quota, #until, #reason, #at, #clientId',
+        ExpressionAttributeNames: {
+          '#quota': ApiKeyAttr.meteredQuota,
+          '#until': ApiKeyAttr.suspendedUntil,
+          '#reason': ApiKeyAttr.suspendedReason,
+          '#at': ApiKeyAttr.suspendedAtMs,
+          '#clientId': ApiKeyAttr.clientId,
+        },
       }),
     );
     const quota = Item?.[ApiKeyAttr.meteredQuota] as MeteredQuota | undefined;
     const until = Item?.[ApiKeyAttr.suspendedUntil] as number | undefined;
     const clientId = Item?.[ApiKeyAttr.clientId] as string | undefined;
-    return { ...(quota !== undefined && { quota }), ...(until !== undefined && { suspendedUntil: until }), ...(clientId !== undefined && { clientId }) };
+    const resumedAtMs = resumedAt(Item, ApiKeyAttr);
+    return {
+      ...(quota !== undefined && { quota }),
+      ...(until !== undefined && { suspendedUntil: until }),
+      ...(resumedAtMs !== undefined && { resumedAtMs }),
+      ...(clientId !== undefined && { clientId }),
+    };
   }
 
   keyUsed(clientId: string, keyId: string, periodStart: number, nowSeconds: number): Promise<number> {
@@ -231,4 +247,10 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
 /** A client's or an API key's attribute names, with its key attribute as `key`. */
 function recordAttributes(table: 'clients' | 'apiKeys') {
   return table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
+}
+
+/** When an operator's `resume` was the record's last suspension write (epoch ms), else undefined. */
+function resumedAt(item: Record<string, unknown> | undefined, attr: { readonly suspendedReason: string; readonly suspendedAtMs: string }): number | undefined {
+  const at = item?.[attr.suspendedAtMs];
+  return item?.[attr.suspendedReason] === 'resumed' && typeof at === 'number' ? at : undefined;
 }

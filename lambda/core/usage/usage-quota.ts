@@ -85,6 +85,8 @@ export interface QuotaState {
   readonly creditsUsed?: number;
   /** Epoch seconds; absent or past: not suspended. */
   readonly suspendedUntil?: number;
+  /** Epoch ms of an operator's `resume`, when that is the last suspension write: it waives the metered quota for the rest of its period. */
+  readonly resumedAtMs?: number;
 }
 
 /** A per-key quota and the key's own suspension, as stored on the API key record. */
@@ -92,6 +94,8 @@ export interface KeyQuotaState {
   readonly quota?: MeteredQuota;
   /** Epoch seconds; absent or past: the key is not suspended. */
   readonly suspendedUntil?: number;
+  /** As for clients ({@link QuotaState.resumedAtMs}). */
+  readonly resumedAtMs?: number;
 }
 
 /** An API key seen in a batch, with the client the meters counted it under. */
@@ -149,7 +153,7 @@ export function meteredKeys(minutes: Iterable<{ readonly clientId: string; reado
 
 /** One decision of the check; `keyId` is present when it is about a per-key quota. */
 export type QuotaOutcome = { readonly clientId: string; readonly keyId?: string } & (
-  | { readonly outcome: 'no_quota' | 'within' | 'already_suspended' }
+  | { readonly outcome: 'no_quota' | 'within' | 'already_suspended' | 'resumed' }
   | { readonly outcome: 'approaching'; readonly threshold: number; readonly used: number; readonly limit: number }
   | { readonly outcome: 'suspended'; readonly used: number; readonly limit: number; readonly until: number }
 );
@@ -216,7 +220,7 @@ export class QuotaEnforcer {
         suspend: (until, nowMs) => this.ports.suspend(clientId, until, nowMs),
       },
       state.quota,
-      state.suspendedUntil,
+      state,
     );
   }
 
@@ -232,11 +236,20 @@ export class QuotaEnforcer {
         suspend: (until, nowMs) => this.ports.suspendKey(keyId, until, nowMs),
       },
       state.quota,
-      state.suspendedUntil,
+      state,
     );
   }
 
-  private async checkPeriod(subject: QuotaSubject, quota: MeteredQuota, suspendedUntil: number | undefined): Promise<QuotaOutcome[]> {
+  /**
+   * A period's check. An operator's `resume` in the period waives the quota for the rest of it:
+   * the period's use stays over the limit, and suspending again at the next batch would undo
+   * the resume within a second. The next period is enforced as usual.
+   */
+  private async checkPeriod(
+    subject: QuotaSubject,
+    quota: MeteredQuota,
+    { suspendedUntil, resumedAtMs }: { readonly suspendedUntil?: number; readonly resumedAtMs?: number },
+  ): Promise<QuotaOutcome[]> {
     const { ids } = subject;
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -256,6 +269,7 @@ export class QuotaEnforcer {
       outcomes.push({ ...ids, outcome: 'approaching', threshold, used, limit });
     }
     if (used < limit) return outcomes.length ? outcomes : [{ ...ids, outcome: 'within' }];
+    if (resumedAtMs !== undefined && resumedAtMs >= bounds.start * 1000) return [...outcomes, { ...ids, outcome: 'resumed' }];
     if (await subject.suspend(bounds.end, nowMs)) {
       await this.ports.publish({
         detailType: UsageEvent.quotaExceeded,

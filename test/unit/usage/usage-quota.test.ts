@@ -114,6 +114,28 @@ describe('QuotaEnforcer (injected clock)', () => {
     expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + 2 * DAY }]);
   });
 
+  it("takes an operator's resume as a waiver for the rest of the period: no suspension again until the next one", async () => {
+    const fakes = new Fakes();
+    let now = (dayStart + 3600) * 1000;
+    const enforcer = new QuotaEnforcer(fakes, () => now);
+    fakes.used_ = 100;
+    // Resumed the day before: that waiver is over, today's limit holds.
+    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: dayStart - 10, resumedAtMs: (dayStart - 10) * 1000 });
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + DAY }]);
+
+    // Resumed today, after the suspension: the period's use stays over the limit and is not held against it again.
+    now += 60_000;
+    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: now / 1000, resumedAtMs: now });
+    fakes.used_ = 150;
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'resumed' }]);
+    expect(fakes.states.get('acme')?.suspendedUntil).toBe(now / 1000);
+
+    // The next day: enforced again.
+    now = (dayStart + DAY + 10) * 1000;
+    fakes.used_ = 100;
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + 2 * DAY }]);
+  });
+
   it('leaves clients without a quota alone and reports a failing client without skipping the others', async () => {
     const fakes = new Fakes();
     fakes.states.set('limited', { quota: { limit: 1, period: 'MONTH' } });
@@ -190,6 +212,15 @@ describe('per-key quotas (injected clock)', () => {
     now = (dayStart + DAY + 10) * 1000;
     fakes.keyUsedBy.set(KEY, 17);
     expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'approaching', threshold: 0.8, used: 17, limit: 20 });
+  });
+
+  it("take an operator's resume of the key as a waiver for the rest of its period", async () => {
+    const fakes = new Fakes();
+    const now = (dayStart + 3600) * 1000;
+    const enforcer = new QuotaEnforcer(fakes, () => now);
+    fakes.keyStates.set(KEY, { quota: { limit: 20, period: 'DAY' }, suspendedUntil: now / 1000 - 5, resumedAtMs: now - 5000 });
+    fakes.keyUsedBy.set(KEY, 40);
+    expect(await enforcer.check([], [{ clientId: 'acme', keyId: KEY }])).toEqual([{ clientId: 'acme', keyId: KEY, outcome: 'resumed' }]);
   });
 
   it("keep a key's notices apart from its client's in the same period", async () => {
