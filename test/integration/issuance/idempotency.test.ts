@@ -28,6 +28,19 @@ function proxied(): Promise<Harness> {
   return harness({ extraEnv: { [EndpointEnv.dynamodb]: dynamo.endpoint } });
 }
 
+/** Sends a roll whose transaction's answer is lost (503), then the same request again: the successor the retry returns. */
+async function rollLostThenRetried(h: Harness, roll: APIGatewayProxyEvent): Promise<{ apiKey: string; key: { keyId: string } }> {
+  dynamo.lose({ only: ['TransactWriteItems'] });
+  expect((await h.admin(roll)).statusCode).toBe(503);
+  await dynamo.pass();
+  h.advance(5);
+  const retried = await h.admin(roll);
+  expect(retried.statusCode, retried.body).toBe(201);
+  const successor = body(retried) as { apiKey: string; key: { keyId: string } };
+  secrets.add(successor.apiKey);
+  return successor;
+}
+
 function withKey(event: APIGatewayProxyEvent, key: string): APIGatewayProxyEvent {
   return { ...event, headers: { ...event.headers, 'Idempotency-Key': key }, multiValueHeaders: { ...event.multiValueHeaders, 'Idempotency-Key': [key] } };
 }
@@ -116,14 +129,7 @@ describe('Idempotency-Key', () => {
     const h = await proxied();
     const { key: old } = await h.createKey('acme');
     const roll = withKey(adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: String(old.keyId) }, {}), randomUUID());
-    dynamo.lose({ only: ['TransactWriteItems'] });
-    expect((await h.admin(roll)).statusCode).toBe(503);
-    await dynamo.pass();
-    h.advance(5);
-    const retried = await h.admin(roll);
-    expect(retried.statusCode, retried.body).toBe(201);
-    const successor = body(retried) as { apiKey: string; key: { keyId: string } };
-    secrets.add(successor.apiKey);
+    const successor = await rollLostThenRetried(h, roll);
     const items = await h.items('apiKeys');
     expect(items).toHaveLength(2);
     expect(items.find((item) => item.keyId === old.keyId)).toMatchObject({ rolledTo: successor.key.keyId });
@@ -140,18 +146,11 @@ describe('Idempotency-Key', () => {
     const until = h.nowSeconds() + 3600;
     expect(await store.suspendKey(oldId, until, h.nowSeconds() * 1000)).toBe(true);
     const roll = withKey(adminCall('POST', '/admin/keys/{keyId}/roll', { keyId: oldId }, {}), randomUUID());
-    dynamo.lose({ only: ['TransactWriteItems'] });
-    expect((await h.admin(roll)).statusCode).toBe(503);
-    await dynamo.pass();
-    h.advance(5);
-    const retried = await h.admin(roll);
-    expect(retried.statusCode, retried.body).toBe(201);
-    const successor = body(retried) as { apiKey: string; key: { keyId: string } };
-    secrets.add(successor.apiKey);
+    const successor = await rollLostThenRetried(h, roll);
     h.advance(5);
     const replayed = await h.admin(roll);
     expect(replayed.statusCode, replayed.body).toBe(201);
-    expect(body(replayed)).toEqual(body(retried));
+    expect(body(replayed)).toEqual(successor);
     const items = await h.items('apiKeys');
     expect(items).toHaveLength(2);
     expect(items.find((item) => item.keyId === oldId)).toMatchObject({ rolledTo: successor.key.keyId });
