@@ -145,6 +145,7 @@ export function keyQuotaView(view: KeyQuotaView): string {
     ['quota', view.quota ? `${view.quota.limit} per ${view.quota.period}` : 'none'],
   ];
   if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
+  if (view.quotaWaivedUntil !== undefined) rows.push(['waived', `until ${isoTime(view.quotaWaivedUntil)} (resumed)`]);
   rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
   return table(['FIELD', 'VALUE'], rows);
 }
@@ -174,6 +175,7 @@ export function quotaView(view: QuotaView): string {
       `${view.credits.remaining} left of ${view.credits.granted} (${view.credits.used} used), +${view.credits.refill} per ${view.credits.period} from ${isoTime(view.credits.nextRefill)}`,
     ]);
   if (!view.quota && !view.credits) rows.push(['quota', 'none']);
+  if (view.quotaWaivedUntil !== undefined) rows.push(['waived', `until ${isoTime(view.quotaWaivedUntil)} (resumed)`]);
   rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
   return table(['FIELD', 'VALUE'], rows);
 }

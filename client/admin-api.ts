@@ -146,6 +146,8 @@ export const QuotaView = z.looseObject({
   credits: z
     .looseObject({ granted: z.number(), used: z.number(), remaining: z.number(), refill: z.number(), period: z.string(), nextRefill: z.number() })
     .optional(),
+  /** The period's end, while an operator's resume waives the rest of it. */
+  quotaWaivedUntil: z.number().optional(),
   suspendedUntil: z.number().optional(),
 });
 export type QuotaView = z.infer<typeof QuotaView>;
@@ -156,6 +158,7 @@ export const KeyQuotaView = z.looseObject({
   clientId: z.string(),
   quota: z.looseObject({ limit: z.number(), period: z.string() }).optional(),
   period: z.looseObject({ start: z.number(), end: z.number(), used: z.number(), remaining: z.number() }).optional(),
+  quotaWaivedUntil: z.number().optional(),
   suspendedUntil: z.number().optional(),
 });
 export type KeyQuotaView = z.infer<typeof KeyQuotaView>;

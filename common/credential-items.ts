@@ -20,6 +20,14 @@ export type CredentialStatus = (typeof CredentialStatus)[keyof typeof Credential
  * A suspension, with the same attribute names on client and API key records, so one
  * suspension write (and one stream filter) serves both.
  */
+/**
+ * The end of the metered-quota period an operator waived by resuming its quota suspension
+ * (epoch seconds, the lifted suspension's end): the quota check does not suspend again until
+ * that period has turned. Written only by the admin API's `resume`, so neither the metering
+ * function (which may write the suspension) nor a credits grant can set it.
+ */
+export const QUOTA_WAIVED_UNTIL = 'quotaWaivedUntil';
+
 export const SuspensionAttr = {
   /** Epoch seconds until which the record is suspended. */
   suspendedUntil: 'suspendedUntil',
@@ -60,6 +68,7 @@ export const ApiKeyAttr = {
   activePartition: 'activePartition',
   /** Per-key metered quota (docs/usage.md): `{limit, period}` enforced from the key's meters. */
   meteredQuota: 'meteredQuota',
+  quotaWaivedUntil: QUOTA_WAIVED_UNTIL,
   /**
    * This key's own suspension (its per-key quota is used up; `suspendedReason` is
    * `quota_exceeded`, or `resumed` when an operator lifted it); the fan-out carries each
@@ -100,6 +109,7 @@ export const ClientAttr = {
   grants: 'grants',
   /** Metered quota (docs/usage.md): `{limit, period}` enforced from the usage table, beyond usage plans. */
   meteredQuota: 'meteredQuota',
+  quotaWaivedUntil: QUOTA_WAIVED_UNTIL,
   /**
    * The client's suspension (its quota is used up, or an anomaly response); the fan-out
    * carries each change to the authorizers as a `sus` feed entry.

@@ -38,12 +38,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       new GetCommand({
         TableName: this.tables.clients,
         Key: { [ClientAttr.clientId]: clientId },
-        ProjectionExpression: '#quota, #until, #reason, #at, #credits, #used',
+        ProjectionExpression: '#quota, #until, #waived, #credits, #used',
         ExpressionAttributeNames: {
           '#quota': ClientAttr.meteredQuota,
           '#until': ClientAttr.suspendedUntil,
-          '#reason': ClientAttr.suspendedReason,
-          '#at': ClientAttr.suspendedAtMs,
+          '#waived': ClientAttr.quotaWaivedUntil,
           '#credits': ClientAttr.credits,
           '#used': ClientAttr.creditsUsed,
         },
@@ -53,11 +52,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const until = Item?.[ClientAttr.suspendedUntil] as number | undefined;
     const credits = Item?.[ClientAttr.credits] as Credits | undefined;
     const used = Item?.[ClientAttr.creditsUsed] as number | undefined;
-    const resumedAtMs = resumedAt(Item, ClientAttr);
+    const waived = Item?.[ClientAttr.quotaWaivedUntil] as number | undefined;
     return {
       ...(quota !== undefined && { quota }),
       ...(until !== undefined && { suspendedUntil: until }),
-      ...(resumedAtMs !== undefined && { resumedAtMs }),
+      ...(waived !== undefined && { quotaWaivedUntil: waived }),
       ...(credits !== undefined && { credits, creditsUsed: used ?? 0 }),
     };
   }
@@ -76,9 +75,14 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return this.writeSuspension(clientId, untilSeconds, reason, nowMs, 'attribute_not_exists(#until) OR #until < :until');
   }
 
-  /** Lifts a suspension in force: its end becomes now. False when the client was not suspended. */
-  resume(clientId: string, nowMs: number): Promise<boolean> {
-    return this.writeSuspension(clientId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until');
+  /**
+   * Lifts a suspension in force: its end becomes now. With `waiveQuota` (an operator's
+   * `resume`), lifting a metered-quota suspension also waives the quota until that
+   * suspension's end, the period's (`quotaWaivedUntil`); a credits grant lifts without a
+   * waiver. False when the client was not suspended.
+   */
+  resume(clientId: string, nowMs: number, waiveQuota = false): Promise<boolean> {
+    return this.lift(clientId, nowMs, waiveQuota, 'clients');
   }
 
   async setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<QuotaWrite> {
@@ -143,12 +147,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
       new GetCommand({
         TableName: this.tables.apiKeys,
         Key: { [ApiKeyAttr.keyId]: keyId },
-        ProjectionExpression: '#quota, #until, #reason, #at, #clientId',
+        ProjectionExpression: '#quota, #until, #waived, #clientId',
         ExpressionAttributeNames: {
           '#quota': ApiKeyAttr.meteredQuota,
           '#until': ApiKeyAttr.suspendedUntil,
-          '#reason': ApiKeyAttr.suspendedReason,
-          '#at': ApiKeyAttr.suspendedAtMs,
+          '#waived': ApiKeyAttr.quotaWaivedUntil,
           '#clientId': ApiKeyAttr.clientId,
         },
       }),
@@ -156,11 +159,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const quota = Item?.[ApiKeyAttr.meteredQuota] as MeteredQuota | undefined;
     const until = Item?.[ApiKeyAttr.suspendedUntil] as number | undefined;
     const clientId = Item?.[ApiKeyAttr.clientId] as string | undefined;
-    const resumedAtMs = resumedAt(Item, ApiKeyAttr);
+    const waived = Item?.[ApiKeyAttr.quotaWaivedUntil] as number | undefined;
     return {
       ...(quota !== undefined && { quota }),
       ...(until !== undefined && { suspendedUntil: until }),
-      ...(resumedAtMs !== undefined && { resumedAtMs }),
+      ...(waived !== undefined && { quotaWaivedUntil: waived }),
       ...(clientId !== undefined && { clientId }),
     };
   }
@@ -174,9 +177,21 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return this.writeSuspension(keyId, untilSeconds, 'quota_exceeded', nowMs, 'attribute_not_exists(#until) OR #until < :until', 'apiKeys');
   }
 
-  /** Lifts the key's suspension in force. False when the key was not suspended. */
+  /** Lifts the key's suspension in force and waives its quota until that suspension's end, as {@link resume} does. False when the key was not suspended. */
   resumeKey(keyId: string, nowMs: number): Promise<boolean> {
-    return this.writeSuspension(keyId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until', 'apiKeys');
+    return this.lift(keyId, nowMs, true, 'apiKeys');
+  }
+
+  /**
+   * The lifting: first, when waiving, the write that also keeps the lifted end as
+   * `quotaWaivedUntil`, conditional on the suspension being a quota one (DynamoDB evaluates
+   * `SET #waived = #until` on the item as it was); otherwise, or when that condition fails
+   * (an anomaly suspension), the plain lifting.
+   */
+  private async lift(subject: string, nowMs: number, waiveQuota: boolean, table: 'clients' | 'apiKeys'): Promise<boolean> {
+    const now = Math.floor(nowMs / 1000);
+    if (waiveQuota && (await this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until AND #reason = :quotaReason', table, true))) return true;
+    return this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until', table);
   }
 
   /** Sets (or with undefined removes) the key's metered quota. */
@@ -223,6 +238,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     nowMs: number,
     condition: string,
     table: 'clients' | 'apiKeys' = 'clients',
+    waiveQuota = false,
   ): Promise<boolean> {
     const attr = recordAttributes(table);
     try {
@@ -230,10 +246,22 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
         new UpdateCommand({
           TableName: this.tables[table],
           Key: { [attr.key]: subject },
-          UpdateExpression: 'SET #until = :until, #reason = :reason, #at = :at',
+          UpdateExpression: `SET #until = :until, #reason = :reason, #at = :at${waiveQuota ? ', #waived = #until' : ''}`,
           ConditionExpression: `#status = :active AND (${condition})`,
-          ExpressionAttributeNames: { '#until': attr.suspendedUntil, '#reason': attr.suspendedReason, '#at': attr.suspendedAtMs, '#status': attr.status },
-          ExpressionAttributeValues: { ':until': untilSeconds, ':reason': reason, ':at': nowMs, ':active': CredentialStatus.Active },
+          ExpressionAttributeNames: {
+            '#until': attr.suspendedUntil,
+            '#reason': attr.suspendedReason,
+            '#at': attr.suspendedAtMs,
+            '#status': attr.status,
+            ...(waiveQuota && { '#waived': attr.quotaWaivedUntil }),
+          },
+          ExpressionAttributeValues: {
+            ':until': untilSeconds,
+            ':reason': reason,
+            ':at': nowMs,
+            ':active': CredentialStatus.Active,
+            ...(waiveQuota && { ':quotaReason': 'quota_exceeded' satisfies SuspensionReason }),
+          },
         }),
       );
       return true;
@@ -247,10 +275,4 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
 /** A client's or an API key's attribute names, with its key attribute as `key`. */
 function recordAttributes(table: 'clients' | 'apiKeys') {
   return table === 'clients' ? { ...ClientAttr, key: ClientAttr.clientId } : { ...ApiKeyAttr, key: ApiKeyAttr.keyId };
-}
-
-/** When an operator's `resume` was the record's last suspension write (epoch ms), else undefined. */
-function resumedAt(item: Record<string, unknown> | undefined, attr: { readonly suspendedReason: string; readonly suspendedAtMs: string }): number | undefined {
-  const at = item?.[attr.suspendedAtMs];
-  return item?.[attr.suspendedReason] === 'resumed' && typeof at === 'number' ? at : undefined;
 }

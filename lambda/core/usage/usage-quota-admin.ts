@@ -25,7 +25,8 @@ export interface QuotaAdminStore extends KeyQuotaAdminStore {
   exists(clientId: string): Promise<boolean>;
   setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<'written' | 'client_not_found'>;
   setCredits(clientId: string, credits: Credits | undefined): Promise<'written' | 'client_not_found'>;
-  resume(clientId: string, nowMs: number): Promise<boolean>;
+  /** With `waiveQuota`, lifting a metered-quota suspension also waives the quota for the rest of its period. */
+  resume(clientId: string, nowMs: number, waiveQuota?: boolean): Promise<boolean>;
 }
 
 export interface QuotaView {
@@ -34,6 +35,8 @@ export interface QuotaView {
   readonly quota?: MeteredQuota;
   /** The current period and what was used in it (allowed requests, as metered). */
   readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
+  /** The period's end, while an operator's `resume` waives the rest of it (no suspension for the quota until then). */
+  readonly quotaWaivedUntil?: number;
   /** Credits: what they granted so far, what was used, what is left, the refill and when it comes. */
   readonly credits?: {
     readonly granted: number;
@@ -73,6 +76,8 @@ export interface KeyQuotaView {
   readonly quota?: MeteredQuota;
   /** The current period and the key's allowed requests in it, as metered. */
   readonly period?: { readonly start: number; readonly end: number; readonly used: number; readonly remaining: number };
+  /** As for clients ({@link QuotaView.quotaWaivedUntil}). */
+  readonly quotaWaivedUntil?: number;
   /** Epoch seconds, while the key's own suspension is in force. */
   readonly suspendedUntil?: number;
 }
@@ -128,7 +133,7 @@ export class QuotaAdmin {
   async resume(clientIdParameter: string | undefined): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
     if (!(await this.store.exists(clientId))) throw clientNotFound();
-    const lifted = await this.store.resume(clientId, this.now());
+    const lifted = await this.store.resume(clientId, this.now(), true);
     this.audit.record({ action: AuditAction.clientResume, outcome: lifted ? 'success' : 'noop', clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
     return this.view(clientId);
   }
@@ -178,7 +183,14 @@ export class QuotaAdmin {
     if (state.quota === undefined) return { keyId, clientId, ...suspended };
     const bounds = quotaPeriodBounds(state.quota.period, nowSeconds);
     const used = await this.store.keyUsed(clientId, keyId, bounds.start, nowSeconds);
-    return { keyId, clientId, quota: state.quota, period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) }, ...suspended };
+    return {
+      keyId,
+      clientId,
+      quota: state.quota,
+      period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) },
+      ...(state.quotaWaivedUntil === bounds.end && { quotaWaivedUntil: bounds.end }),
+      ...suspended,
+    };
   }
 
   private async view(clientId: string): Promise<QuotaView> {
@@ -193,6 +205,7 @@ export class QuotaAdmin {
       clientId,
       quota: state.quota,
       period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) },
+      ...(state.quotaWaivedUntil === bounds.end && { quotaWaivedUntil: bounds.end }),
       ...(credits && { credits }),
       ...suspended,
     };

@@ -85,8 +85,8 @@ export interface QuotaState {
   readonly creditsUsed?: number;
   /** Epoch seconds; absent or past: not suspended. */
   readonly suspendedUntil?: number;
-  /** Epoch ms of an operator's `resume`, when that is the last suspension write: it waives the metered quota for the rest of its period. */
-  readonly resumedAtMs?: number;
+  /** The end of a metered-quota period an operator waived by resuming its suspension (epoch seconds). */
+  readonly quotaWaivedUntil?: number;
 }
 
 /** A per-key quota and the key's own suspension, as stored on the API key record. */
@@ -94,8 +94,8 @@ export interface KeyQuotaState {
   readonly quota?: MeteredQuota;
   /** Epoch seconds; absent or past: the key is not suspended. */
   readonly suspendedUntil?: number;
-  /** As for clients ({@link QuotaState.resumedAtMs}). */
-  readonly resumedAtMs?: number;
+  /** As for clients ({@link QuotaState.quotaWaivedUntil}). */
+  readonly quotaWaivedUntil?: number;
 }
 
 /** An API key seen in a batch, with the client the meters counted it under. */
@@ -153,7 +153,7 @@ export function meteredKeys(minutes: Iterable<{ readonly clientId: string; reado
 
 /** One decision of the check; `keyId` is present when it is about a per-key quota. */
 export type QuotaOutcome = { readonly clientId: string; readonly keyId?: string } & (
-  | { readonly outcome: 'no_quota' | 'within' | 'already_suspended' | 'resumed' }
+  | { readonly outcome: 'no_quota' | 'within' | 'already_suspended' | 'waived' }
   | { readonly outcome: 'approaching'; readonly threshold: number; readonly used: number; readonly limit: number }
   | { readonly outcome: 'suspended'; readonly used: number; readonly limit: number; readonly until: number }
 );
@@ -241,14 +241,15 @@ export class QuotaEnforcer {
   }
 
   /**
-   * A period's check. An operator's `resume` in the period waives the quota for the rest of it:
-   * the period's use stays over the limit, and suspending again at the next batch would undo
-   * the resume within a second. The next period is enforced as usual.
+   * A period's check. An operator who resumed the period's quota suspension waived the quota
+   * for the rest of it (`quotaWaivedUntil` is the period's end): its use stays over the limit,
+   * and suspending again at the next batch would undo the resume within a second. Compared
+   * with the period's end, not a time, so the next period is enforced whatever the clocks say.
    */
   private async checkPeriod(
     subject: QuotaSubject,
     quota: MeteredQuota,
-    { suspendedUntil, resumedAtMs }: { readonly suspendedUntil?: number; readonly resumedAtMs?: number },
+    { suspendedUntil, quotaWaivedUntil }: { readonly suspendedUntil?: number; readonly quotaWaivedUntil?: number },
   ): Promise<QuotaOutcome[]> {
     const { ids } = subject;
     const nowMs = this.now();
@@ -269,7 +270,7 @@ export class QuotaEnforcer {
       outcomes.push({ ...ids, outcome: 'approaching', threshold, used, limit });
     }
     if (used < limit) return outcomes.length ? outcomes : [{ ...ids, outcome: 'within' }];
-    if (resumedAtMs !== undefined && resumedAtMs >= bounds.start * 1000) return [...outcomes, { ...ids, outcome: 'resumed' }];
+    if (quotaWaivedUntil === bounds.end) return [...outcomes, { ...ids, outcome: 'waived' }];
     if (await subject.suspend(bounds.end, nowMs)) {
       await this.ports.publish({
         detailType: UsageEvent.quotaExceeded,

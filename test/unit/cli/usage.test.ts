@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anomaliesTable, keyQuotaView, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
+import { anomaliesTable, keyQuotaView, quotaView, sparkline, topTable, usageTable, SPARKLINE_WIDTH } from '../../../cli/usage';
 import type { UsagePoint, UsageSeries } from '../../../client/admin-api';
 import { rows } from './harness';
 
@@ -123,5 +123,15 @@ describe('keyQuotaView', () => {
       ['suspended', 'until 2026-12-07T00:00:00Z'],
     ]);
     expect(rows(keyQuotaView({ keyId: 'key_0123456789abcdef0123', clientId: 'acme' }))).toContainEqual(['quota', 'none']);
+  });
+
+  it('shows a waiver in force after a resume', () => {
+    const end = Date.UTC(2026, 11, 7) / 1000;
+    const period = { start: end - 86_400, end, used: 25, remaining: 0 };
+    const waived = ['waived', 'until 2026-12-07T00:00:00Z (resumed)'];
+    expect(
+      rows(keyQuotaView({ keyId: 'key_0123456789abcdef0123', clientId: 'acme', quota: { limit: 20, period: 'DAY' }, period, quotaWaivedUntil: end })),
+    ).toContainEqual(waived);
+    expect(rows(quotaView({ clientId: 'acme', quota: { limit: 20, period: 'DAY' }, period, quotaWaivedUntil: end }))).toContainEqual(waived);
   });
 });

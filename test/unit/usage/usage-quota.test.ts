@@ -114,20 +114,20 @@ describe('QuotaEnforcer (injected clock)', () => {
     expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + 2 * DAY }]);
   });
 
-  it("takes an operator's resume as a waiver for the rest of the period: no suspension again until the next one", async () => {
+  it("takes an operator's waiver of a period's quota (quotaWaivedUntil = the period's end) until that period turns", async () => {
     const fakes = new Fakes();
     let now = (dayStart + 3600) * 1000;
     const enforcer = new QuotaEnforcer(fakes, () => now);
     fakes.used_ = 100;
-    // Resumed the day before: that waiver is over, today's limit holds.
-    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: dayStart - 10, resumedAtMs: (dayStart - 10) * 1000 });
+    // Yesterday's period waived: today's limit holds.
+    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: dayStart - 10, quotaWaivedUntil: dayStart });
     expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'suspended', used: 100, limit: 100, until: dayStart + DAY }]);
 
-    // Resumed today, after the suspension: the period's use stays over the limit and is not held against it again.
+    // Today's period waived after its suspension: the period's use stays over the limit and is not held against it again.
     now += 60_000;
-    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: now / 1000, resumedAtMs: now });
+    fakes.states.set('acme', { quota: { limit: 100, period: 'DAY' }, suspendedUntil: now / 1000, quotaWaivedUntil: dayStart + DAY });
     fakes.used_ = 150;
-    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'resumed' }]);
+    expect(await enforcer.check(['acme'])).toEqual([{ clientId: 'acme', outcome: 'waived' }]);
     expect(fakes.states.get('acme')?.suspendedUntil).toBe(now / 1000);
 
     // The next day: enforced again.
@@ -214,13 +214,13 @@ describe('per-key quotas (injected clock)', () => {
     expect(await enforcer.check([], keys)).toContainEqual({ clientId: 'acme', keyId: KEY, outcome: 'approaching', threshold: 0.8, used: 17, limit: 20 });
   });
 
-  it("take an operator's resume of the key as a waiver for the rest of its period", async () => {
+  it("take an operator's waiver of the key's period as for clients", async () => {
     const fakes = new Fakes();
     const now = (dayStart + 3600) * 1000;
     const enforcer = new QuotaEnforcer(fakes, () => now);
-    fakes.keyStates.set(KEY, { quota: { limit: 20, period: 'DAY' }, suspendedUntil: now / 1000 - 5, resumedAtMs: now - 5000 });
+    fakes.keyStates.set(KEY, { quota: { limit: 20, period: 'DAY' }, suspendedUntil: now / 1000 - 5, quotaWaivedUntil: dayStart + DAY });
     fakes.keyUsedBy.set(KEY, 40);
-    expect(await enforcer.check([], [{ clientId: 'acme', keyId: KEY }])).toEqual([{ clientId: 'acme', keyId: KEY, outcome: 'resumed' }]);
+    expect(await enforcer.check([], [{ clientId: 'acme', keyId: KEY }])).toEqual([{ clientId: 'acme', keyId: KEY, outcome: 'waived' }]);
   });
 
   it("keep a key's notices apart from its client's in the same period", async () => {

@@ -1,0 +1,96 @@
+/**
+ * An operator's `resume` of a metered-quota suspension waives the quota for the rest of its
+ * period, and nothing else does: the real store, admin and quota check over DynamoDB Local,
+ * with the meters filled through the metering transaction. The waiver is its own attribute
+ * (`quotaWaivedUntil`, the lifted suspension's end), compared with the period's end.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
+import { UsageRetentionDefaults } from '../../../common/usage';
+import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
+import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
+import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
+import { QuotaEnforcer, quotaPorts } from '../../../lambda/core/usage/usage-quota';
+import { QuotaAdmin } from '../../../lambda/core/usage/usage-quota-admin';
+import { NOW_MS } from '../../unit/authorizer/support/fixtures';
+import { line } from '../../unit/usage/lines';
+import { harness, type Harness } from '../issuance/harness';
+
+const audit = { record: () => undefined, warn: () => undefined };
+const MONTH_QUOTA = { limit: 100, period: 'MONTH' } as const;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness({ seedKey: false });
+});
+
+/** One client's world: its quota store, the admin API's quota routes, the quota check and the meters, on one clock. */
+async function client(clientId: string) {
+  await h.createKey(clientId);
+  const { tables } = h;
+  const store = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
+  const meters = new DynamoUsageStore(tables.doc, tables.names.usage, UsageRetentionDefaults);
+  let now = NOW_MS;
+  let batch = 0;
+  const check = async () =>
+    (
+      await new QuotaEnforcer(
+        quotaPorts(store, async () => undefined),
+        () => now,
+      ).check([clientId])
+    )[0]!.outcome;
+  return {
+    store,
+    admin: new QuotaAdmin(store, audit as never, () => now),
+    check,
+    later: (ms: number) => void (now += ms),
+    nowSeconds: () => Math.floor(now / 1000),
+    meter: async (requests: number) => {
+      const lines = Array.from({ length: requests }, () => line({ atMs: now, clientId }));
+      await meters.apply(`${clientId}-${(batch += 1)}`, meterLines(lines, new RouteLabeler(DEFAULT_ROUTES)));
+    },
+  };
+}
+
+describe('the metered-quota waiver', () => {
+  it("an operator's resume of the quota suspension waives the rest of the period, and a later anomaly suspension does not undo it", async () => {
+    const c = await client('waived');
+    await c.store.setQuota('waived', MONTH_QUOTA);
+    await c.meter(150);
+    expect(await c.check()).toBe('suspended');
+    c.later(60_000);
+    const shown = await c.admin.resume('waived');
+    expect(shown).toMatchObject({ quotaWaivedUntil: shown.period?.end, period: { used: 150, remaining: 0 } });
+    expect(shown.suspendedUntil).toBeUndefined();
+    await c.meter(10);
+    expect(await c.check()).toBe('waived');
+    expect(await c.store.suspendFor('waived', c.nowSeconds() + 600, 'anomaly', c.nowSeconds() * 1000)).toBe(true);
+    c.later(700_000);
+    await c.meter(1);
+    expect(await c.check()).toBe('waived');
+  });
+
+  it('resuming an anomaly suspension waives no quota: the limit holds when it is reached', async () => {
+    const c = await client('anomalous');
+    await c.store.setQuota('anomalous', MONTH_QUOTA);
+    await c.meter(10);
+    expect(await c.store.suspendFor('anomalous', c.nowSeconds() + 3600, 'anomaly', c.nowSeconds() * 1000)).toBe(true);
+    c.later(60_000);
+    expect((await c.admin.resume('anomalous')).quotaWaivedUntil).toBeUndefined();
+    await c.meter(500);
+    expect(await c.check()).toBe('suspended');
+  });
+
+  it('granting or removing credits lifts a suspension without waiving the quota', async () => {
+    const c = await client('credited');
+    await c.store.setQuota('credited', MONTH_QUOTA);
+    await c.meter(150);
+    expect(await c.check()).toBe('suspended');
+    c.later(60_000);
+    await c.admin.setCredits('credited', { credits: { remaining: 50, refill: 0, period: 'MONTH' } });
+    c.later(60_000);
+    await c.admin.setCredits('credited', { credits: null });
+    await c.meter(10);
+    expect(await c.check()).toBe('suspended');
+  });
+});
