@@ -17,17 +17,18 @@ export const CredentialStatus = {
 export type CredentialStatus = (typeof CredentialStatus)[keyof typeof CredentialStatus];
 
 /**
- * A suspension, with the same attribute names on client and API key records, so one
- * suspension write (and one stream filter) serves both.
- */
-/**
  * The end of the metered-quota period an operator waived by resuming its quota suspension
  * (epoch seconds, the lifted suspension's end): the quota check does not suspend again until
- * that period has turned. Written only by the admin API's `resume`, so neither the metering
- * function (which may write the suspension) nor a credits grant can set it.
+ * that period has turned. Written only by the admin API's `resume` (never for spent credits),
+ * so neither the metering function (which may write the suspension) nor a credits grant can
+ * set it; setting or removing the quota removes it.
  */
 export const QUOTA_WAIVED_UNTIL = 'quotaWaivedUntil';
 
+/**
+ * A suspension, with the same attribute names on client and API key records, so one
+ * suspension write (and one stream filter) serves both.
+ */
 export const SuspensionAttr = {
   /** Epoch seconds until which the record is suspended. */
   suspendedUntil: 'suspendedUntil',

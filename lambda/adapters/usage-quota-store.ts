@@ -184,13 +184,15 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
 
   /**
    * The lifting: first, when waiving, the write that also keeps the lifted end as
-   * `quotaWaivedUntil`, conditional on the suspension being a quota one (DynamoDB evaluates
-   * `SET #waived = #until` on the item as it was); otherwise, or when that condition fails
-   * (an anomaly suspension), the plain lifting.
+   * `quotaWaivedUntil`, conditional on the suspension being a metered-quota one (DynamoDB
+   * evaluates `SET #waived = #until` on the item as it was): reason `quota_exceeded` and, on a
+   * client, no credits, whose spending suspends with the same reason and which the quota
+   * check never waives. Otherwise, or when that condition fails, the plain lifting.
    */
   private async lift(subject: string, nowMs: number, waiveQuota: boolean, table: 'clients' | 'apiKeys'): Promise<boolean> {
     const now = Math.floor(nowMs / 1000);
-    if (waiveQuota && (await this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until AND #reason = :quotaReason', table, true))) return true;
+    const quotaSuspension = `#until > :until AND #reason = :quotaReason${table === 'clients' ? ' AND attribute_not_exists(#credits)' : ''}`;
+    if (waiveQuota && (await this.writeSuspension(subject, now, 'resumed', nowMs, quotaSuspension, table, true))) return true;
     return this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until', table);
   }
 
@@ -213,9 +215,10 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
         new UpdateCommand({
           TableName: this.tables[table],
           Key: { [attr.key]: subject },
-          UpdateExpression: quota === undefined ? 'REMOVE #quota' : 'SET #quota = :quota',
+          // A new or removed quota ends an operator's waiver of the old one's period.
+          UpdateExpression: quota === undefined ? 'REMOVE #quota, #waived' : 'SET #quota = :quota REMOVE #waived',
           ConditionExpression: 'attribute_exists(#key)',
-          ExpressionAttributeNames: { '#quota': attr.meteredQuota, '#key': attr.key },
+          ExpressionAttributeNames: { '#quota': attr.meteredQuota, '#key': attr.key, '#waived': attr.quotaWaivedUntil },
           ...(quota !== undefined && { ExpressionAttributeValues: { ':quota': { limit: quota.limit, period: quota.period } } }),
         }),
       );
@@ -254,6 +257,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
             '#at': attr.suspendedAtMs,
             '#status': attr.status,
             ...(waiveQuota && { '#waived': attr.quotaWaivedUntil }),
+            ...(waiveQuota && table === 'clients' && { '#credits': ClientAttr.credits }),
           },
           ExpressionAttributeValues: {
             ':until': untilSeconds,

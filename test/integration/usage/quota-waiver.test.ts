@@ -10,7 +10,7 @@ import { UsageRetentionDefaults } from '../../../common/usage';
 import { DynamoUsageQuotaStore } from '../../../lambda/adapters/usage-quota-store';
 import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
-import { QuotaEnforcer, quotaPorts } from '../../../lambda/core/usage/usage-quota';
+import { QuotaEnforcer, quotaPeriodBounds, quotaPorts } from '../../../lambda/core/usage/usage-quota';
 import { QuotaAdmin } from '../../../lambda/core/usage/usage-quota-admin';
 import { NOW_MS } from '../../unit/authorizer/support/fixtures';
 import { line } from '../../unit/usage/lines';
@@ -78,6 +78,34 @@ describe('the metered-quota waiver', () => {
     c.later(60_000);
     expect((await c.admin.resume('anomalous')).quotaWaivedUntil).toBeUndefined();
     await c.meter(500);
+    expect(await c.check()).toBe('suspended');
+  });
+
+  it('resuming a client suspended for spent credits waives no quota: removed credits leave the limit in force', async () => {
+    const c = await client('spent');
+    await c.store.setQuota('spent', MONTH_QUOTA);
+    // Credits refilled monthly: spent, they suspend until the next refill, the quota period's end too (same reason).
+    await c.admin.setCredits('spent', { credits: { remaining: 0, refill: 10, period: 'MONTH' } });
+    const monthEnd = quotaPeriodBounds('MONTH', c.nowSeconds()).end;
+    expect(await c.store.suspend('spent', monthEnd, c.nowSeconds() * 1000)).toBe(true);
+    c.later(60_000);
+    expect((await c.admin.resume('spent')).quotaWaivedUntil).toBeUndefined();
+    await c.admin.setCredits('spent', { credits: null });
+    await c.meter(150);
+    expect(await c.check()).toBe('suspended');
+  });
+
+  it('setting or removing the quota ends a waiver: a new limit holds in the same period', async () => {
+    const c = await client('reset');
+    await c.store.setQuota('reset', MONTH_QUOTA);
+    await c.meter(150);
+    expect(await c.check()).toBe('suspended');
+    c.later(60_000);
+    await c.admin.resume('reset');
+    expect(await c.check()).toBe('waived');
+    await c.admin.set('reset', { quota: null });
+    await c.admin.set('reset', { quota: { limit: 120, period: 'MONTH' } });
+    await c.meter(1);
     expect(await c.check()).toBe('suspended');
   });
 
