@@ -182,17 +182,10 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return this.lift(keyId, nowMs, true, 'apiKeys');
   }
 
-  /**
-   * The lifting: first, when waiving, the write that also keeps the lifted end as
-   * `quotaWaivedUntil`, conditional on the suspension being a metered-quota one (DynamoDB
-   * evaluates `SET #waived = #until` on the item as it was): reason `quota_exceeded` and, on a
-   * client, no credits, whose spending suspends with the same reason and which the quota
-   * check never waives. Otherwise, or when that condition fails, the plain lifting.
-   */
+  /** The lifting of a suspension in force: first as a waiver when asked ({@link writeSuspension}'s `waiveQuota`), else, or when that suspension is no metered-quota one, plain. */
   private async lift(subject: string, nowMs: number, waiveQuota: boolean, table: 'clients' | 'apiKeys'): Promise<boolean> {
     const now = Math.floor(nowMs / 1000);
-    const quotaSuspension = `#until > :until AND #reason = :quotaReason${table === 'clients' ? ' AND attribute_not_exists(#credits)' : ''}`;
-    if (waiveQuota && (await this.writeSuspension(subject, now, 'resumed', nowMs, quotaSuspension, table, true))) return true;
+    if (waiveQuota && (await this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until', table, true))) return true;
     return this.writeSuspension(subject, now, 'resumed', nowMs, '#until > :until', table);
   }
 
@@ -233,6 +226,11 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
    * The suspension write, on a client record or an API key record (each with its own
    * attribute names): both tables' streams reach the fan-out, so the one conditional write
    * serves either. Only while the record is active: a revoked key or client needs no suspension.
+   *
+   * `waiveQuota` (an operator's lifting) also keeps the lifted end as `quotaWaivedUntil`
+   * (DynamoDB evaluates `SET #waived = #until` on the item as it was), and only if the lifted
+   * suspension is a metered-quota one: reason `quota_exceeded` and, on a client, no credits,
+   * whose spending suspends with the same reason and which the quota check never waives.
    */
   private async writeSuspension(
     subject: string,
@@ -244,13 +242,14 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     waiveQuota = false,
   ): Promise<boolean> {
     const attr = recordAttributes(table);
+    const quotaSuspension = table === 'clients' ? ' AND #reason = :quotaReason AND attribute_not_exists(#credits)' : ' AND #reason = :quotaReason';
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tables[table],
           Key: { [attr.key]: subject },
           UpdateExpression: `SET #until = :until, #reason = :reason, #at = :at${waiveQuota ? ', #waived = #until' : ''}`,
-          ConditionExpression: `#status = :active AND (${condition})`,
+          ConditionExpression: `#status = :active AND (${condition})${waiveQuota ? quotaSuspension : ''}`,
           ExpressionAttributeNames: {
             '#until': attr.suspendedUntil,
             '#reason': attr.suspendedReason,
