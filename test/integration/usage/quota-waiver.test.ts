@@ -12,12 +12,16 @@ import { DynamoUsageStore } from '../../../lambda/adapters/usage-store';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { QuotaEnforcer, quotaPeriodBounds, quotaPorts } from '../../../lambda/core/usage/usage-quota';
 import { QuotaAdmin } from '../../../lambda/core/usage/usage-quota-admin';
-import { NOW_MS } from '../../unit/authorizer/support/fixtures';
 import { line } from '../../unit/usage/lines';
 import { harness, type Harness } from '../issuance/harness';
 
 const audit = { record: () => undefined, warn: () => undefined };
 const MONTH_QUOTA = { limit: 100, period: 'MONTH' } as const;
+/**
+ * The second day of this month: usage rows expire by TTL `dayDays` after their time, and
+ * DynamoDB Local really deletes them, so a fixed date long past lost its meters mid-test.
+ */
+const START_MS = (quotaPeriodBounds('MONTH', Math.floor(Date.now() / 1000)).start + 86_400) * 1000;
 
 let h: Harness;
 beforeAll(async () => {
@@ -30,7 +34,7 @@ async function client(clientId: string) {
   const { tables } = h;
   const store = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
   const meters = new DynamoUsageStore(tables.doc, tables.names.usage, UsageRetentionDefaults);
-  let now = NOW_MS;
+  let now = START_MS;
   let batch = 0;
   const check = async () =>
     (
