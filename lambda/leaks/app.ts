@@ -124,11 +124,8 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
   // Every DynamoDB and EventBridge call of a request shares one budget: a slow table ends the
   // request with 503 and Retry-After (DependencyUnavailable), never API Gateway's 504.
   const budgetMs = deps.budgetMs ?? LeakLimits.requestBudgetMs;
-  const bounded =
-    (route: (event: ProxyEvent) => Promise<APIGatewayProxyResult>) =>
-    (event: ProxyEvent): Promise<APIGatewayProxyResult> =>
-      withDeadline(budgetMs, () => route(event));
-  return proxyHandler({ [LeakPath.github]: { POST: bounded(github) }, [LeakPath.revoke]: { POST: bounded(revoke) } }, deps.logger);
+  const handle = proxyHandler({ [LeakPath.github]: { POST: github }, [LeakPath.revoke]: { POST: revoke } }, deps.logger);
+  return (event) => withDeadline(budgetMs, () => handle(event));
 }
 
 /**
