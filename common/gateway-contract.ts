@@ -75,6 +75,8 @@ export const RESERVED_HEADER_PREFIX = 'x-tollgate-';
  */
 export const METHOD_OVERRIDE_HEADERS = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'] as const;
 export const PATH_OVERRIDE_HEADERS = ['X-Original-URL', 'X-Rewrite-URL'] as const;
+/** Both lists, lower-cased: the names the gateway overwrites (and whose `_` spellings the authorizer refuses). */
+export const OVERRIDE_HEADER_NAMES: ReadonlySet<string> = new Set([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
 
 /** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
 export const AuthorizerContextKey = {

@@ -15,7 +15,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../common/api-routes';
-import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../common/gateway-contract';
+import {
+  METHOD_OVERRIDE_HEADERS,
+  OVERRIDE_HEADER_NAMES,
+  PATH_OVERRIDE_HEADERS,
+  UpstreamHeader,
+  UpstreamHeaderSource,
+  type UpstreamHeaderKey,
+} from '../common/gateway-contract';
 import {
   AUTHORIZER_FAILURE,
   GATEWAY_FAILURE,
@@ -89,7 +96,6 @@ export interface GatewayOptions {
 
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
-const OVERRIDE_HEADERS = new Set([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
 const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
@@ -327,7 +333,7 @@ export class LocalGateway {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || isReserved(name) || OVERRIDE_HEADERS.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || isReserved(name) || OVERRIDE_HEADER_NAMES.has(lower)) continue;
       if (lower === 'authorization' && !this.options.forwardBearerToken) continue;
       headers[name] = [...values];
     }

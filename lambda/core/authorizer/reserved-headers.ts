@@ -18,7 +18,7 @@
  * Runs on every request, the authorizer's cache hits included: no allocation but for a name
  * holding `_`, and a key is only looked at past its first character when that is an `x`.
  */
-import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
+import { OVERRIDE_HEADER_NAMES, RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
 
 type Names = Readonly<Record<string, unknown>> | null | undefined;
 
@@ -39,12 +39,10 @@ const CASE_BIT = 0x20;
 const HYPHEN = 0x2d;
 const UNDERSCORE = 0x5f;
 
-/** The override headers the gateway sets, lower-cased: their `_` spellings are refused. */
-const OVERRIDES = new Set<string>([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
-
+/** Every name it refuses starts with `x` (the prefix and each override header), which the first test relies on. */
 export function isReserved(name: string): boolean {
   if (name.length < PREFIX_LENGTH || (name.charCodeAt(0) | CASE_BIT) !== RESERVED_HEADER_PREFIX.charCodeAt(0)) return false;
-  return hasReservedPrefix(name) || (name.includes('_') && OVERRIDES.has(name.toLowerCase().replaceAll('_', '-')));
+  return hasReservedPrefix(name) || (name.includes('_') && OVERRIDE_HEADER_NAMES.has(name.toLowerCase().replaceAll('_', '-')));
 }
 
 function hasReservedPrefix(name: string): boolean {
