@@ -9,7 +9,7 @@ import { Limits } from '../../../common/defaults';
 import { QUOTA_PERIODS } from '../../../common/credential-items';
 import { clientNotFound, keyNotFound, parseInput, requireClientIdParameter, requireKeyIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
-import { creditBalance, quotaPeriodBounds, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
+import { creditBalance, quotaPeriodBounds, quotaWaived, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
 
 /** Per-key quotas: the quota and the key's own suspension on its API key record. */
 export interface KeyQuotaAdminStore {
@@ -188,7 +188,7 @@ export class QuotaAdmin {
       clientId,
       quota: state.quota,
       period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) },
-      ...(state.quotaWaivedUntil === bounds.end && { quotaWaivedUntil: bounds.end }),
+      ...(quotaWaived(state, bounds) && { quotaWaivedUntil: bounds.end }),
       ...suspended,
     };
   }
@@ -205,7 +205,7 @@ export class QuotaAdmin {
       clientId,
       quota: state.quota,
       period: { ...bounds, used, remaining: Math.max(0, state.quota.limit - used) },
-      ...(state.quotaWaivedUntil === bounds.end && { quotaWaivedUntil: bounds.end }),
+      ...(quotaWaived(state, bounds) && { quotaWaivedUntil: bounds.end }),
       ...(credits && { credits }),
       ...suspended,
     };

@@ -78,6 +78,11 @@ export function creditBalance(
 /** Credits without refill that run out suspend the client until an operator adds more; the suspension needs an end all the same. */
 export const NO_REFILL_SUSPENSION_SECONDS = 10 * 365 * SECONDS_PER_DAY;
 
+/** Whether an operator's resume waived the period `bounds` (the waiver names the period's end, so no clock is compared). */
+export function quotaWaived(state: { readonly quotaWaivedUntil?: number }, bounds: { readonly end: number }): boolean {
+  return state.quotaWaivedUntil === bounds.end;
+}
+
 export interface QuotaState {
   readonly quota?: MeteredQuota;
   readonly credits?: Credits;
@@ -249,8 +254,9 @@ export class QuotaEnforcer {
   private async checkPeriod(
     subject: QuotaSubject,
     quota: MeteredQuota,
-    { suspendedUntil, quotaWaivedUntil }: { readonly suspendedUntil?: number; readonly quotaWaivedUntil?: number },
+    state: Pick<KeyQuotaState, 'suspendedUntil' | 'quotaWaivedUntil'>,
   ): Promise<QuotaOutcome[]> {
+    const { suspendedUntil } = state;
     const { ids } = subject;
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -270,7 +276,7 @@ export class QuotaEnforcer {
       outcomes.push({ ...ids, outcome: 'approaching', threshold, used, limit });
     }
     if (used < limit) return outcomes.length ? outcomes : [{ ...ids, outcome: 'within' }];
-    if (quotaWaivedUntil === bounds.end) return [...outcomes, { ...ids, outcome: 'waived' }];
+    if (quotaWaived(state, bounds)) return [...outcomes, { ...ids, outcome: 'waived' }];
     if (await subject.suspend(bounds.end, nowMs)) {
       await this.ports.publish({
         detailType: UsageEvent.quotaExceeded,
