@@ -95,7 +95,10 @@ export function usageTopPartition(granularity: 'hour' | 'day', periodStart: numb
   return ['top', GRANULARITY_CODE[granularity], usagePeriodKey(periodStart)].join(SEP);
 }
 
-/** Sort key of a bucket: its start in epoch seconds, ten digits (text order is time order until 2286). */
+/** The last bucket start whose ten-digit key sorts as time does (2286-11-20T17:46:39Z); keys start at 0. */
+export const USAGE_PERIOD_KEY_MAX = 9_999_999_999;
+
+/** Sort key of a bucket: its start in epoch seconds, ten digits (text order is time order up to {@link USAGE_PERIOD_KEY_MAX}). */
 export function usagePeriodKey(periodStart: number): string {
   return String(Math.trunc(periodStart)).padStart(10, '0');
 }

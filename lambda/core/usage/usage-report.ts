@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { SECONDS_PER_DAY } from '../../../common/defaults';
-import { UsageAttr } from '../../../common/usage';
 import { KEY_ID_PATTERN } from '../../../common/tokens';
 import {
   DENIAL_REASONS,
   GRANULARITIES,
   GRANULARITY_SECONDS,
+  USAGE_PERIOD_KEY_MAX,
+  UsageAttr,
   bucketStart,
   deniedAttribute,
   usagePeriodKey,
@@ -75,12 +76,8 @@ export interface TopView {
   readonly clients: readonly { readonly clientId: string; readonly requests: number; readonly denied: number; readonly throttled: number }[];
 }
 
-/**
- * The instants a usage bucket can start at: a bucket's sort key is its start in ten digits
- * (`usagePeriodKey`), whose text order is time order only from 0 to 10^10 − 1 seconds.
- */
-const LAST_INSTANT = 9_999_999_999;
-const INSTANT_RANGE = `${new Date(0).toISOString().replace('.000', '')} and ${new Date(LAST_INSTANT * 1000).toISOString().replace('.000', '')}`;
+/** The instants a bucket can start at: its ten-digit key sorts as time only from 0 to {@link USAGE_PERIOD_KEY_MAX}. */
+const INSTANT_RANGE = `${new Date(0).toISOString().replace('.000', '')} and ${new Date(USAGE_PERIOD_KEY_MAX * 1000).toISOString().replace('.000', '')}`;
 
 /** An instant: ISO 8601 with a time zone, or epoch seconds, within the range bucket keys sort in. */
 const instant = z.string().transform((raw, context) => {
@@ -89,7 +86,7 @@ const instant = z.string().transform((raw, context) => {
     context.addIssue({ code: 'custom', message: 'must be an ISO 8601 time with a zone (2026-12-06T20:00:00Z) or epoch seconds' });
     return z.NEVER;
   }
-  if (seconds < 0 || seconds > LAST_INSTANT) {
+  if (seconds < 0 || seconds > USAGE_PERIOD_KEY_MAX) {
     context.addIssue({ code: 'custom', message: `must be between ${INSTANT_RANGE}` });
     return z.NEVER;
   }
