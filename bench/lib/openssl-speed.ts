@@ -25,8 +25,8 @@ export interface OpensslSpeed {
 }
 
 /**
- * Runs `openssl speed -mr` for `seconds` and returns its verify rate. Asynchronous, so the
- * authorizer under test keeps its revocation poll on schedule meanwhile. Rejects when there
+ * Runs `openssl speed -mr` for `seconds` and returns its verify rate, without blocking the
+ * suite's event loop. Rejects when there
  * is no `openssl`, or when it is not OpenSSL 3, whose `-mr` lines give rates (LibreSSL's and
  * OpenSSL 1.1's differ): the caller reports the figure as missing rather than guessing.
  */

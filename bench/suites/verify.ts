@@ -38,9 +38,8 @@ interface Series {
   cachingPeer: number[];
   peers: Map<string, number[]>;
   verification: number[];
-  /** OpenSSL's own verify loop, run after the rounds; empty when `openssl speed` could not run. */
-  openssl: number[];
-  opensslRun: OpensslSpeed | undefined;
+  /** OpenSSL's own verify loop, run after the rounds; undefined when `openssl speed` could not run. */
+  openssl?: OpensslRuns;
 }
 
 /** Uncached decisions per batch; contestants take turns batch by batch (see `interleaved`). */
@@ -59,22 +58,24 @@ const FASTER_TARGET = { on: 'ratio', op: '>', limit: 1, text: 'faster than the p
  * 0.90 of raw) against the math alone.
  */
 function opensslFloor(alg: JwsAlgorithm, s: Series): Figure[] {
-  if (s.opensslRun === undefined || s.openssl.length === 0) return [];
-  const mathMicros = 1e6 / median(s.openssl);
-  const budgetMicros = 1e6 / median(s.raw) / FRESH_TOKENS_TARGET.limit;
+  if (s.openssl === undefined) return [];
+  const { rates, speed } = s.openssl;
+  const mathMicros = 1e6 / median(rates);
+  const rawMicros = 1e6 / median(s.raw);
+  const budgetMicros = rawMicros / FRESH_TOKENS_TARGET.limit;
   return [
     figure({
       id: `P1.${alg}.openssl`,
       name: `OpenSSL's own verify loop, context set up once, no hashing: the math under raw crypto.verify (${alg})`,
       unit: VERIFY_UNIT,
-      samples: s.openssl,
+      samples: rates,
       comparison: { name: `raw crypto.verify ${alg}, same run`, unit: VERIFY_UNIT, samples: s.raw },
       detail: {
-        command: s.opensslRun.command,
-        opensslVersion: s.opensslRun.version,
+        command: speed.command,
+        opensslVersion: speed.version,
         nodeOpensslVersion: process.versions.openssl,
         mathMicros: round(mathMicros),
-        rawVerifyMicros: round(1e6 / median(s.raw)),
+        rawVerifyMicros: round(rawMicros),
         decisionBudgetMicrosAtTarget: round(budgetMicros),
         budgetBeyondMathMicros: round(budgetMicros - mathMicros),
       },
@@ -91,24 +92,33 @@ function jtiOf(token: string): unknown {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti;
 }
 
-/** `openssl speed` runs of a second each: its rate varies by ~3 % between runs, far less than the contestants'. */
+/** `openssl speed` runs of a second each: their rates agree within a few tenths of a percent. */
 const OPENSSL_RUNS = 3;
+
+interface OpensslRuns {
+  readonly rates: readonly number[];
+  /** The last run: its command and version. */
+  readonly speed: OpensslSpeed;
+}
 
 /**
  * After the timed rounds, so the child process neither runs beside a timed batch nor leaves
  * the process idle for a second between two of them. Without a usable openssl the run goes
  * on without the figure, and says so; the figure comes from every run or from none.
  */
-async function measureOpenssl(alg: JwsAlgorithm, s: Series, progress: (text: string) => void): Promise<void> {
+async function measureOpenssl(alg: JwsAlgorithm, progress: (text: string) => void): Promise<OpensslRuns | undefined> {
+  const rates: number[] = [];
+  let speed: OpensslSpeed | undefined;
   try {
     for (let run = 0; run < OPENSSL_RUNS; run += 1) {
-      s.opensslRun = await opensslVerifySpeed(alg, 1);
-      s.openssl.push(s.opensslRun.verifiesPerSecond);
+      speed = await opensslVerifySpeed(alg, 1);
+      rates.push(speed.verifiesPerSecond);
     }
   } catch (error) {
-    s.openssl.length = 0;
     progress(`${alg}: no P1.${alg}.openssl figure: ${(error as Error).message}`);
+    return undefined;
   }
+  return { rates, speed: speed! };
 }
 
 const ratios = (mine: readonly number[], theirs: readonly number[]) => mine.map((value, i) => value / theirs[i]!);
@@ -218,8 +228,6 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     cachingPeer: [],
     peers: new Map(peers.map((p) => [p.id, []])),
     verification: [],
-    openssl: [],
-    opensslRun: undefined,
   };
   const batches = Math.max(1, Math.floor(perRound / BATCH));
   for (let round = 0; round <= rounds; round += 1) {
@@ -247,6 +255,6 @@ await runSuite<VerifyArgs>(async ({ args, emit, progress }) => {
     s.verification.push(perSecond(alone!));
     for (const [p, peer] of peers.entries()) s.peers.get(peer.id)!.push(perSecond(peerTimings[p]!));
   }
-  await measureOpenssl(alg, s, progress);
+  s.openssl = await measureOpenssl(alg, progress);
   for (const result of figures(alg, s, peers, caching, verification, hotToken)) emit(result);
 });
