@@ -144,10 +144,21 @@ export function keyQuotaView(view: KeyQuotaView): string {
     ['client', view.clientId],
     ['quota', view.quota ? `${view.quota.limit} per ${view.quota.period}` : 'none'],
   ];
-  if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
-  if (view.quotaWaivedUntil !== undefined) rows.push(['waived', `until ${isoTime(view.quotaWaivedUntil)} (resumed)`]);
-  rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
-  return table(['FIELD', 'VALUE'], rows);
+  if (view.period) rows.push(periodRow(view.period));
+  return table(['FIELD', 'VALUE'], [...rows, ...standingRows(view)]);
+}
+
+/** What a quota period has used and left. */
+function periodRow(period: NonNullable<KeyQuotaView['period']>): [string, string] {
+  return ['this period', `${period.used} used, ${period.remaining} left, until ${isoTime(period.end)}`];
+}
+
+/** A client's or a key's waiver (while a resume waives the period) and suspension. */
+function standingRows(view: Pick<KeyQuotaView, 'quotaWaivedUntil' | 'suspendedUntil'>): [string, string][] {
+  return [
+    ...(view.quotaWaivedUntil === undefined ? [] : [['waived', `until ${isoTime(view.quotaWaivedUntil)} (resumed)`] as [string, string]]),
+    ['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`],
+  ];
 }
 
 /** `keys resume <keyId>`, added to the program's `keys` group: lifts a key's own suspension (its per-key quota). */
@@ -168,16 +179,14 @@ export function addKeyResume(deps: CliDeps, keys: Command): void {
 export function quotaView(view: QuotaView): string {
   const rows: [string, string][] = [['client', view.clientId]];
   if (view.quota) rows.push(['quota', `${view.quota.limit} per ${view.quota.period}`]);
-  if (view.period) rows.push(['this period', `${view.period.used} used, ${view.period.remaining} left, until ${isoTime(view.period.end)}`]);
+  if (view.period) rows.push(periodRow(view.period));
   if (view.credits)
     rows.push([
       'credits',
       `${view.credits.remaining} left of ${view.credits.granted} (${view.credits.used} used), +${view.credits.refill} per ${view.credits.period} from ${isoTime(view.credits.nextRefill)}`,
     ]);
   if (!view.quota && !view.credits) rows.push(['quota', 'none']);
-  if (view.quotaWaivedUntil !== undefined) rows.push(['waived', `until ${isoTime(view.quotaWaivedUntil)} (resumed)`]);
-  rows.push(['suspended', view.suspendedUntil === undefined ? 'no' : `until ${isoTime(view.suspendedUntil)}`]);
-  return table(['FIELD', 'VALUE'], rows);
+  return table(['FIELD', 'VALUE'], [...rows, ...standingRows(view)]);
 }
 
 /** `usage quota <clientId>` (or `usage quota --key <keyId>`) and `usage credits <clientId>`, added to `usage`. */
