@@ -22,13 +22,20 @@ import { revocationFromRecord } from '../../../lambda/core/revocation/revocation
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { meteredKeys, QuotaEnforcer, quotaPorts } from '../../../lambda/core/usage/usage-quota';
 import { adminCall } from '../../support/api-events';
-import { authorizerEvent, Clock, harness as authorizerHarness, NOW_S, SETTINGS } from '../../unit/authorizer/support/fixtures';
+import { authorizerEvent, Clock, harness as authorizerHarness, SETTINGS } from '../../unit/authorizer/support/fixtures';
 import { claims, generateTestKey, signToken } from '../../unit/authorizer/support/tokens';
 import { line } from '../../unit/usage/lines';
 import { body, harness, type Harness } from '../issuance/harness';
 
 const RATE = 100;
 const KEY_ID = 'key_0123456789abcdef0123';
+/**
+ * Noon (UTC) today, where the first two tests start: usage rows expire by TTL some days after
+ * their own time and DynamoDB Local really deletes them, so meters dated at the authorizer
+ * fixtures' fixed 2025 clock could vanish mid-test. Noon keeps the day's end hours away from
+ * the tests' half minute of simulated traffic.
+ */
+const TODAY_NOON_MS = (Math.floor(Date.now() / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY + SECONDS_PER_DAY / 2) * 1000;
 
 describe('a 100-a-day metered quota, end to end with an injected clock', () => {
   let issuance: Harness;
@@ -39,7 +46,7 @@ describe('a 100-a-day metered quota, end to end with an injected clock', () => {
 
   it('stops the client after at most 100 + rate × (metering interval + one feed poll), refuses quota_exceeded, serves it the next day', async () => {
     const key = generateTestKey('ES256', { kid: 'es' });
-    const a = await authorizerHarness([key.record]);
+    const a = await authorizerHarness([key.record], { clock: new Clock(TODAY_NOON_MS) });
     const { tables } = issuance;
     const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
     expect(await quotaStore.setQuota('acme', { limit: 100, period: 'DAY' })).toBe('written');
@@ -62,7 +69,7 @@ describe('a 100-a-day metered quota, end to end with an injected clock', () => {
       return entry;
     };
 
-    let token = `Bearer ${signToken(key, claims(NOW_S, { cid: KEY_ID }))}`;
+    let token = `Bearer ${signToken(key, claims(Math.floor(a.clock.ms / 1000), { cid: KEY_ID }))}`;
     let served = 0;
     let crossedAtMs: number | undefined;
     let refusal: Decision | undefined;
@@ -119,7 +126,7 @@ describe('a 20-a-day quota on one API key, end to end with an injected clock', (
 
   it("stops that key after at most 20 + rate × (metering interval + one feed poll), refuses it quota_exceeded with Retry-After, keeps the client's other key working", async () => {
     const signing = generateTestKey('ES256', { kid: 'es' });
-    const a = await authorizerHarness([signing.record]);
+    const a = await authorizerHarness([signing.record], { clock: new Clock(TODAY_NOON_MS) });
     const { tables } = issuance;
     const quotaStore = new DynamoUsageQuotaStore(tables.doc, { clients: tables.names.clients, usage: tables.names.usage, apiKeys: tables.names.apiKeys });
     expect(await quotaStore.setKeyQuota(limited, { limit: 20, period: 'DAY' })).toBe('written');

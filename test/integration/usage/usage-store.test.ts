@@ -9,7 +9,12 @@ import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter
 import { freshTables, type TestTables } from '../../support/aws';
 import { line } from '../../unit/usage/lines';
 
-const T0 = Date.UTC(2026, 11, 6, 20, 0, 0);
+/**
+ * The start of the current hour: rows expire by TTL some days after their own time (minute rows
+ * after 7) and DynamoDB Local really deletes them, so a fixed date would, a week later, lose its
+ * rows mid-test. Hour-aligned so every line of a test falls in one minute and one hour.
+ */
+const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000;
 const MINUTE = T0 / 1000;
 const KEY = 'key_00000000000000000001';
 const routes = new RouteLabeler(DEFAULT_ROUTES);
