@@ -14,7 +14,11 @@ import { freshTables, type TestTables } from '../../support/aws';
 import { startHttpStub, type HttpStub, type StubResponse } from '../../support/http-stub';
 import { streamRecord, type PlainImage } from '../../support/stream-records';
 
-const T0 = 1_800_000_000_000;
+/**
+ * An hour boundary a day ahead: feed entries purge by TTL minutes after `T0` and DynamoDB Local
+ * really deletes them, so a fixed instant would, once it had passed, lose entries mid-test.
+ */
+const T0 = (Math.floor(Date.now() / 3_600_000) + 24) * 3_600_000;
 
 describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
   let tables: TestTables;
