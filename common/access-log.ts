@@ -8,6 +8,14 @@
  * API Gateway substitutes `-` for a variable that has no value in a request (e.g. the
  * authorizer fields of an admin call), so every field that can be absent is rendered as
  * a JSON string; only variables present in every request are rendered as numbers.
+ *
+ * API Gateway pastes each value into the format as it is, without JSON escaping, so a field
+ * whose text the client chooses could close its string and write keys of its own into the
+ * line (a second `clientId`, which `JSON.parse` would keep) or break the line. The line
+ * therefore carries one such field only, the request path, and carries it last
+ * ({@link ACCESS_LOG_CLIENT_TEXT}): the meter reads every other field from the text before
+ * it (`lambda/core/usage/usage-meter.ts`). The `User-Agent`, any byte string a client likes,
+ * is not logged at all.
  */
 import { AuthorizerContextKey } from './gateway-contract';
 
@@ -34,7 +42,6 @@ export const ACCESS_LOG_FIELDS = {
   /** Epoch milliseconds, for sorting and arithmetic. */
   requestTimeEpoch: num('$context.requestTimeEpoch'),
   httpMethod: str('$context.httpMethod'),
-  path: str('$context.path'),
   /** The matched API resource, e.g. `/{proxy+}` or `/admin/keys/{keyId}`. */
   resourcePath: str('$context.resourcePath'),
   status: num('$context.status'),
@@ -52,12 +59,16 @@ export const ACCESS_LOG_FIELDS = {
   authorizerLatency: str('$context.authorizer.latency'),
   integrationStatus: str('$context.integration.status'),
   sourceIp: str('$context.identity.sourceIp'),
-  userAgent: str('$context.identity.userAgent'),
   /** The SigV4 caller of an admin route (IAM authorization). */
   userArn: str('$context.identity.userArn'),
+  /** The request path as sent: client-chosen text, so the line's last field ({@link ACCESS_LOG_CLIENT_TEXT}). */
+  path: str('$context.path'),
 } as const satisfies Record<string, AccessLogField>;
 
 export type AccessLogFieldName = keyof typeof ACCESS_LOG_FIELDS;
+
+/** The one field of client-chosen text: the last of the line, after every field the meter trusts. */
+export const ACCESS_LOG_CLIENT_TEXT = 'path' satisfies AccessLogFieldName;
 
 /** What API Gateway writes for a variable without a value. */
 export const ACCESS_LOG_NO_VALUE = '-';

@@ -3,9 +3,9 @@
  * access log (`common/access-log.ts`), with API Gateway's `-` for a value a request does
  * not have, so every local request is attributable exactly as a deployed one is.
  */
-import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-log';
+import { ACCESS_LOG_FIELDS, ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../common/access-log';
 import { AuthorizerContextKey } from '../common/gateway-contract';
-import { headerValue, LOCAL_API, type IncomingCall } from './events';
+import { LOCAL_API, type IncomingCall } from './events';
 
 /**
  * All that is known of a request the server refused before it could parse it (headers over
@@ -32,6 +32,7 @@ export interface AccessLogInput {
   readonly userArn?: string;
 }
 
+const FIELD_ORDER = Object.keys(ACCESS_LOG_FIELDS);
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `$context.requestTime`'s CLF shape: `dd/MMM/yyyy:HH:mm:ss +0000`. */
@@ -66,8 +67,8 @@ export function accessLogLine(input: AccessLogInput): string {
     authorizerLatency: text(input.authorizerLatencyMs),
     integrationStatus: text(input.integrationStatus),
     sourceIp: call.sourceIp,
-    userAgent: text(parsed && headerValue(parsed, 'user-agent')),
     userArn: text(input.userArn),
   };
-  return JSON.stringify(record);
+  // In the deployed line's order: the client-chosen path last (`ACCESS_LOG_CLIENT_TEXT`).
+  return JSON.stringify(record, FIELD_ORDER);
 }

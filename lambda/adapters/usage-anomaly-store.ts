@@ -74,11 +74,12 @@ export class DynamoUsageAnomalyStore {
 
   /**
    * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
-   * indexes), conditional on the key being active, so the stream fan-out carries it to every
-   * authorizer. Written here, not through the admin's store, because this function may name
-   * only these attributes of an API key (`Functions.metering`).
+   * indexes), conditional on the key being active and the client's own, so the stream fan-out
+   * carries it to every authorizer and a key id from another client's meters revokes nothing.
+   * Written here, not through the admin's store, because this function may name only these
+   * attributes of an API key (`Functions.metering`).
    */
-  async revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
+  async revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
     if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
     const revoked: string[] = [];
     for (const keyId of keyIds) {
@@ -88,14 +89,20 @@ export class DynamoUsageAnomalyStore {
             TableName: this.tables.apiKeys,
             Key: { [ApiKeyAttr.keyId]: keyId },
             UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
-            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
+            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus AND #clientId = :clientId',
             ExpressionAttributeNames: {
               '#keyId': ApiKeyAttr.keyId,
+              '#clientId': ApiKeyAttr.clientId,
               '#status': ApiKeyAttr.status,
               '#revokedAt': ApiKeyAttr.revokedAt,
               '#active': ApiKeyAttr.activePartition,
             },
-            ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':now': nowSeconds, ':activeStatus': CredentialStatus.Active },
+            ExpressionAttributeValues: {
+              ':revoked': CredentialStatus.Revoked,
+              ':now': nowSeconds,
+              ':activeStatus': CredentialStatus.Active,
+              ':clientId': clientId,
+            },
           }),
         );
         revoked.push(keyId);

@@ -22,6 +22,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../common/api-routes';
 import { HTTP_METHODS } from '../../common/gateway-contract';
 import { HygieneEvent, UsageNaming } from '../../common/names';
+import { ApiKeyAttr } from '../../common/credential-items';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAction } from '../../common/functions';
 import { Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS } from '../../common/tokens';
@@ -448,6 +449,19 @@ describe('dangerous calls are denied', () => {
     // ForAllValues over an absent key is true: without the Null guard this request would pass.
     expect(await update({ 'dynamodb:ReturnValues': 'NONE' })).toBe('ImplicitlyDenied');
     expect(await update({})).toBe('ImplicitlyDenied');
+  });
+
+  it("the metering function's anomaly revoke of an API key: allowed with its condition on the key's client, refused when it names the key's hash or scopes", async () => {
+    const update = (attributes: string[]) =>
+      as('metering', {
+        action: 'dynamodb:UpdateItem',
+        resource: model.arns.tables.apiKeys!,
+        context: { 'dynamodb:Attributes': attributes, 'dynamodb:ReturnValues': 'NONE' },
+      });
+    const revoke = [ApiKeyAttr.keyId, ApiKeyAttr.clientId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition];
+    expect(await update(revoke)).toBe('Allowed');
+    expect(await update([...revoke, ApiKeyAttr.keyHash])).toBe('ImplicitlyDenied');
+    expect(await update([...revoke, ApiKeyAttr.scopes])).toBe('ImplicitlyDenied');
   });
 
   it.each(FUNCTIONS)('%s: cannot use the table key outside DynamoDB (directly, or through another service)', async (fn) => {

@@ -12,7 +12,7 @@ export interface AnomalyStore {
   minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]>;
   policy(clientId: string): Promise<AnomalyPolicy>;
   record(flag: AnomalyFlag): Promise<void>;
-  revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
+  revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
 }
 
 export interface SuspensionWriter {
@@ -27,7 +27,7 @@ export function anomalyPorts(store: AnomalyStore, suspensions: SuspensionWriter,
     policy: (clientId) => store.policy(clientId),
     suspend: (clientId, until, nowMs) => suspensions.suspendFor(clientId, until, 'anomaly', nowMs),
     record: (flag) => store.record(flag),
-    revokeKeys: (keyIds, nowSeconds) => store.revokeKeys(keyIds, nowSeconds),
+    revokeKeys: (clientId, keyIds, nowSeconds) => store.revokeKeys(clientId, keyIds, nowSeconds),
     publish,
     audit: (flag) =>
       audit.record({

@@ -251,8 +251,11 @@ export interface AnomalyPorts {
   minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]>;
   policy(clientId: string): Promise<AnomalyPolicy>;
   suspend(clientId: string, untilSeconds: number, nowMs: number): Promise<boolean>;
-  /** Revokes the API keys as an operator's revoke does (the fan-out carries it); returns those this call revoked. */
-  revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
+  /**
+   * Revokes the client's API keys among `keyIds` as an operator's revoke does (the fan-out
+   * carries it); returns those this call revoked. A key of another client is left alone.
+   */
+  revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
   record(flag: AnomalyFlag): Promise<void>;
   publish(event: { readonly detailType: string; readonly detail: Readonly<Record<string, string | number>>; readonly time: number }): Promise<void>;
   audit(flag: AnomalyFlag): void;
@@ -297,7 +300,7 @@ export class AnomalyMonitor {
     if (suspendedUntil !== undefined) await this.ports.suspend(clientId, suspendedUntil, nowMs);
     // A flag about one key (`key_network_spread`) names that key only; the others, every key of the flagged minute.
     const flaggedKeys = [...new Set(anomalies.flatMap((a) => (a.keyId !== undefined ? [a.keyId] : (minutes.find((m) => m.minute === a.minute)?.keys ?? []))))];
-    const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(flaggedKeys, nowSeconds) : undefined;
+    const revokedKeys = response === 'revoke' ? await this.ports.revokeKeys(clientId, flaggedKeys, nowSeconds) : undefined;
     const flags = anomalies.map(
       (a): AnomalyFlag => ({
         ...a,

@@ -8,7 +8,7 @@
  * of lines becomes one {@link MeteredBatch}, which a {@link UsageSink} applies atomically
  * and idempotently per batch.
  */
-import { ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../../../common/access-log';
+import { ACCESS_LOG_CLIENT_TEXT, ACCESS_LOG_FIELDS, ACCESS_LOG_NO_VALUE, type AccessLogFieldName } from '../../../common/access-log';
 import { CLIENT_ID_PATTERN } from '../../../common/setting-checks';
 import type { RouteRule } from '../../../common/gateway-contract';
 import { RoutePolicy } from '../authorizer/route-policy';
@@ -34,26 +34,36 @@ type RawLine = Partial<Record<AccessLogFieldName, unknown>>;
 
 const value = (raw: unknown): string | undefined => (typeof raw === 'string' && raw !== '' && raw !== ACCESS_LOG_NO_VALUE ? raw : undefined);
 
+/** Where the client-chosen text starts: the line's last member (`common/access-log.ts`). */
+const CLIENT_TEXT_MEMBER = `,"${ACCESS_LOG_CLIENT_TEXT}":"`;
+const LINE_END = '"}';
+/** The members before it, in the order API Gateway writes them. */
+const TRUSTED_FIELDS = Object.keys(ACCESS_LOG_FIELDS).filter((name) => name !== ACCESS_LOG_CLIENT_TEXT);
+
 /**
  * One access-log line, or undefined for anything else the log group holds (the local
- * gateway's `gateway_failure` lines, a truncated line): every access-log line has a numeric
- * `requestTimeEpoch` and `status`, which API Gateway renders for every request.
+ * gateway's `gateway_failure` lines, a truncated line, a line of another format): every
+ * access-log line has a numeric `requestTimeEpoch` and `status`, which API Gateway renders
+ * for every request.
+ *
+ * API Gateway does not escape what it substitutes, and the path is the client's text, so a
+ * path holding `","clientId":"victim` would add a second `clientId` to the line, which
+ * `JSON.parse` keeps. The path is the line's last member: every field the meter counts by is
+ * parsed from the text before it, which must hold exactly the format's other members, each
+ * once, and nothing else; the path is taken from what follows (see {@link pathText}).
  */
 export function parseAccessLogLine(line: string): AccessRecord | undefined {
-  let raw: RawLine;
-  try {
-    raw = JSON.parse(line) as RawLine;
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null) return undefined;
+  const cut = line.indexOf(CLIENT_TEXT_MEMBER);
+  if (cut < 0 || !line.endsWith(LINE_END)) return undefined;
+  const raw = trustedMembers(line.slice(0, cut));
+  if (raw === undefined) return undefined;
   const { requestTimeEpoch, status } = raw;
   if (typeof requestTimeEpoch !== 'number' || !Number.isFinite(requestTimeEpoch) || typeof status !== 'number' || !Number.isInteger(status)) return undefined;
   const clientId = value(raw.clientId);
   return {
     epochMs: requestTimeEpoch,
     method: value(raw.httpMethod) ?? ACCESS_LOG_NO_VALUE,
-    path: value(raw.path) ?? ACCESS_LOG_NO_VALUE,
+    path: value(pathText(line.slice(cut + CLIENT_TEXT_MEMBER.length, line.length - LINE_END.length))) ?? ACCESS_LOG_NO_VALUE,
     resourcePath: value(raw.resourcePath) ?? ACCESS_LOG_NO_VALUE,
     status,
     errorType: value(raw.errorType),
@@ -63,6 +73,41 @@ export function parseAccessLogLine(line: string): AccessRecord | undefined {
     sourceIp: value(raw.sourceIp),
     authorizerError: value(raw.authorizerError),
   };
+}
+
+/**
+ * The line's members before the path, or undefined unless they are exactly
+ * {@link TRUSTED_FIELDS} in order, each once. `JSON.parse` keeps the last of two equal keys,
+ * so a repeated key is found by counting: each member has one `":` between its name and its
+ * value, and none of these values can hold a `"`.
+ */
+function trustedMembers(head: string): RawLine | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(`${head}}`);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const names = Object.keys(raw);
+  if (names.length !== TRUSTED_FIELDS.length || names.some((name, i) => name !== TRUSTED_FIELDS[i])) return undefined;
+  let separators = 0;
+  for (let at = head.indexOf('":'); at !== -1; at = head.indexOf('":', at + 2)) separators += 1;
+  return separators === TRUSTED_FIELDS.length ? (raw as RawLine) : undefined;
+}
+
+/**
+ * The path as the line holds it: JSON-unescaped where it is a valid JSON string's body (the
+ * local gateway's lines, and API Gateway's should it escape), else as written. Either way it
+ * only labels the request's route; who made the request comes from the fields before it.
+ */
+function pathText(written: string): string {
+  if (!written.includes('\\')) return written;
+  try {
+    return JSON.parse(`"${written}"`) as string;
+  } catch {
+    return written;
+  }
 }
 
 export type Outcome = { readonly kind: 'allowed' | 'throttled' | 'serverError' } | { readonly kind: 'denied'; readonly reason: DenialReason };

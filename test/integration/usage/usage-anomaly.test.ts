@@ -179,6 +179,40 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     expect((await a.authorizer.decide(authorizerEvent(spareToken))).outcome).toBe('allow');
   });
 
+  it("under policy revoke, never revokes another client's key, even when the flagged minute's meters name it", async () => {
+    const own = String((await h.createKey('prober')).key.keyId);
+    const bystander = String((await h.createKey('bystander')).key.keyId);
+    expect((await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'prober' }, { policy: 'revoke' }))).statusCode).toBe(200);
+    const start = Math.floor(h.nowSeconds() / 60) * 60 - 10 * 60;
+    // Lines that name the bystander's key under the prober's client: what a forged access-log line would meter.
+    const probe = Array.from({ length: 30 }, (_, i) =>
+      line({
+        atMs: (start + i) * 1000,
+        clientId: 'prober',
+        keyId: i % 2 ? own : bystander,
+        method: 'DELETE',
+        path: `/orders/${i}`,
+        status: 403,
+        errorType: 'ACCESS_DENIED',
+      }),
+    );
+    await meters.apply('cross-client', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
+    const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
+    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
+    const monitor = new AnomalyMonitor(
+      anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async () => undefined),
+      () => (start + 5 * 60) * 1000,
+    );
+    expect(await monitor.check(['prober'])).toMatchObject([{ rule: 'denied_probing', response: 'revoke', revokedKeys: [own] }]);
+    const keys = await h.items('apiKeys');
+    expect(keys.find((k) => k.keyId === own)).toMatchObject({ status: 'revoked' });
+    expect(keys.find((k) => k.keyId === bystander)).toMatchObject({ status: 'active' });
+  });
+
   it.each([
     ['GET', '/admin/anomalies', undefined, { days: '0' }],
     ['GET', '/admin/anomalies', undefined, { days: '31' }],

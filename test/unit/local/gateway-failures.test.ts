@@ -125,7 +125,6 @@ describe('local gateway failures', () => {
       path: '-',
       principalId: '-',
       clientId: '-',
-      userAgent: '-',
       sourceIp: '127.0.0.1',
     });
     expect(logs.at(-1)).not.toMatch(/secret|Bearer/);

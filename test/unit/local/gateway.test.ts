@@ -189,7 +189,6 @@ describe('local gateway', () => {
       principalId: 'acme',
       clientId: 'acme',
       jti: 'jti-1',
-      userAgent: 'vitest',
       resourcePath: '/{proxy+}',
       authorizerError: '-',
       apiId: LOCAL_API.apiId,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FIELDS } from '../../../common/access-log';
+import { ACCESS_LOG_CLIENT_TEXT, ACCESS_LOG_FIELDS, accessLogFormat, type AccessLogFieldName } from '../../../common/access-log';
 import { DEFAULT_ROUTES } from '../../../common/gateway-contract';
 import { DENIAL_REASONS } from '../../../common/usage';
 import {
@@ -50,6 +50,102 @@ describe('parseAccessLogLine', () => {
 
   it('treats a client id the issuer could not have minted as no client (series keys stay plain)', () => {
     expect(parseAccessLogLine(line({ atMs: T0, clientId: 'a|b' }))?.clientId).toBeUndefined();
+  });
+});
+
+/**
+ * A line as the deployed stage writes it: API Gateway pastes each variable's value into the
+ * format as it is, no JSON escaping (`escaped`: as the local gateway's writer, or API Gateway
+ * if it escaped).
+ */
+function deployedLine(values: Readonly<Record<AccessLogFieldName, string | number>>, escaped = false): string {
+  const byExpression = new Map(Object.entries(ACCESS_LOG_FIELDS).map(([name, field]) => [field.expression, name as AccessLogFieldName]));
+  return accessLogFormat().replace(/\$context\.[A-Za-z.]+/g, (expression) => {
+    const text = String(values[byExpression.get(expression)!]);
+    return escaped ? JSON.stringify(text).slice(1, -1) : text;
+  });
+}
+
+const UNAUTHORIZED_LINE: Record<AccessLogFieldName, string | number> = {
+  requestId: 'req-1',
+  apiId: 'a1b2c3d4e5',
+  requestTime: '06/Dec/2026:20:00:00 +0000',
+  requestTimeEpoch: T0,
+  httpMethod: 'GET',
+  resourcePath: '/{proxy+}',
+  status: 401,
+  responseLatency: 2,
+  errorType: 'UNAUTHORIZED',
+  principalId: '-',
+  clientId: '-',
+  jti: '-',
+  scopes: '-',
+  keyId: '-',
+  kid: '-',
+  authorizerError: 'Unauthorized',
+  authorizerLatency: '1',
+  integrationStatus: '-',
+  sourceIp: '203.0.113.9',
+  userArn: '-',
+  path: '/orders/1',
+};
+
+describe('parseAccessLogLine on what the client writes into the line', () => {
+  it('keeps the client-chosen path last in the format, after every field the meter reads', () => {
+    expect(Object.keys(ACCESS_LOG_FIELDS).at(-1)).toBe(ACCESS_LOG_CLIENT_TEXT);
+    expect(accessLogFormat()).toMatch(/,"path":"\$context\.path"\}$/);
+    expect(accessLogFormat()).not.toContain('userAgent');
+  });
+
+  it("does not let a path forge another client's allowed request into an unauthenticated 401's line", () => {
+    const path = '/x","clientId":"victim","keyId":"key_00000000000000000001","status":200,"errorType":"-","sourceIp":"198.51.100.1","x":"';
+    const forged = deployedLine({ ...UNAUTHORIZED_LINE, path });
+    // The forged keys are in the line: a plain JSON.parse would read the attacker's.
+    expect(JSON.parse(forged)).toMatchObject({ clientId: 'victim', status: 200, errorType: '-' });
+    const record = parseAccessLogLine(forged)!;
+    expect(record).toMatchObject({ clientId: undefined, keyId: undefined, status: 401, errorType: 'UNAUTHORIZED', sourceIp: '203.0.113.9' });
+    expect(classify(record)).toEqual({ kind: 'denied', reason: 'unauthorized' });
+  });
+
+  it('reads every field but the path from the trusted part for any path, escaped or not; the path itself when written escaped', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('"', '\\', '\\"', '"}', '","clientId":"victim', '","status":200,"x":"', ',"path":"/a', '\\u0022', '"}{"a":"'),
+    );
+    const path = fc.array(text, { maxLength: 6 }).map((parts) => `/${parts.join('')}`);
+    const trusted = fc.record({
+      clientId: fc.constantFrom('acme', '-'),
+      keyId: fc.constantFrom('key_00000000000000000001', '-'),
+      status: fc.constantFrom(200, 401, 403, 429, 502),
+      errorType: fc.constantFrom('-', 'UNAUTHORIZED', 'ACCESS_DENIED', 'THROTTLED'),
+      sourceIp: fc.constantFrom('203.0.113.9', '2001:db8::1'),
+    });
+    fc.assert(
+      fc.property(path, trusted, fc.boolean(), (p, t, escaped) => {
+        const record = parseAccessLogLine(deployedLine({ ...UNAUTHORIZED_LINE, ...t, path: p }, escaped));
+        expect(record).toBeDefined();
+        expect(record).toMatchObject({
+          epochMs: T0,
+          status: t.status,
+          clientId: t.clientId === '-' ? undefined : t.clientId,
+          keyId: t.keyId === '-' ? undefined : t.keyId,
+          errorType: t.errorType === '-' ? undefined : t.errorType,
+          sourceIp: t.sourceIp,
+          authorizerError: 'Unauthorized',
+        });
+        if (escaped || !p.includes('\\')) expect(record!.path).toBe(p);
+      }),
+    );
+  });
+
+  it('refuses a line whose trusted part holds a repeated, unknown or missing member, or whose path member is missing', () => {
+    const good = deployedLine(UNAUTHORIZED_LINE);
+    expect(parseAccessLogLine(good)).toBeDefined();
+    expect(parseAccessLogLine(good.replace('"status":401,', '"status":401,"clientId":"victim",'))).toBeUndefined();
+    expect(parseAccessLogLine(good.replace('"kid":"-",', '"kid":"-","extra":"-",'))).toBeUndefined();
+    expect(parseAccessLogLine(good.replace('"kid":"-",', ''))).toBeUndefined();
+    expect(parseAccessLogLine(good.replace(',"path":"/orders/1"}', '}'))).toBeUndefined();
+    expect(parseAccessLogLine(good.slice(0, -1))).toBeUndefined();
   });
 });
 
