@@ -49,6 +49,20 @@ export const RevocationKind = {
 } as const;
 export type RevocationKind = (typeof RevocationKind)[keyof typeof RevocationKind];
 
+/** The kinds that suspend until a given end rather than revoke for good. */
+export const SUSPENSION_KINDS: ReadonlySet<RevocationKind> = new Set([RevocationKind.Suspension, RevocationKind.KeySuspension]);
+
+/**
+ * The partition that also holds every suspension entry (kinds {@link SUSPENSION_KINDS}), read
+ * whole by a cold start. A revocation matters for a token lifetime after it is written, so a
+ * cold start reads only the hour buckets of that window; a suspension is written once and
+ * holds until its end, up to a quota period (a month) later, so an authorizer started after
+ * the window would never see it in the buckets. Each suspension entry is written to both, in
+ * one transaction: polls read only the buckets, cold starts also this partition. Its items
+ * expire by TTL at the entry's `purgeAt` like the rest; live suspensions are few.
+ */
+export const FEED_SUSPENSIONS_PARTITION = 'suspensions';
+
 export const FEED_BUCKET_SECONDS = 3600;
 /**
  * Write shards per bucket. A partition takes 1,000 WCU/s and each entry is a transactional

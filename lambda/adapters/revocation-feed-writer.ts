@@ -14,16 +14,22 @@
  * write that took longer than half the look-back is therefore re-stamped: the entry moves
  * to a fresh sort key in one more transaction (new entry, old one deleted, marker updated),
  * so there is still exactly one entry, and readers that saw the old one lose nothing.
+ *
+ * A suspension entry is also put into `FEED_SUSPENSIONS_PARTITION`, in the same transaction,
+ * which cold starts read whole: it holds far longer than the window of buckets they read.
+ * A re-stamp leaves that copy where it is (cold starts read it whatever its sort key).
  */
 import { createHash } from 'node:crypto';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   FEED_LOOKBACK_MS,
   FEED_SHARDS,
+  FEED_SUSPENSIONS_PARTITION,
   FeedAttr,
   feedMarkerPartition,
   feedPartition,
   feedSortKey,
+  SUSPENSION_KINDS,
   type RevocationEntry,
   type RevocationKind,
 } from '../../common/revocation-feed';
@@ -90,6 +96,9 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
               },
             },
             { Put: { TableName: this.tableName, Item: item } },
+            ...(SUSPENSION_KINDS.has(entry.kind)
+              ? [{ Put: { TableName: this.tableName, Item: { ...item, [FeedAttr.bucket]: FEED_SUSPENSIONS_PARTITION } } }]
+              : []),
           ],
         }),
       );

@@ -3,9 +3,10 @@
  * (`jti`), API key (`cid`), client (`sub`) and signing key (`kid`), and who is suspended (`sus`
  * clients, `ksus` API keys).
  *
- * - Cold start loads every feed partition that can still hold a live entry: an entry
+ * - Cold start loads every feed partition that can still hold a live entry: a revocation
  *   matters at most for the longest token lifetime plus clock skew (plus a margin)
- *   after it was written, so older partitions hold only dead entries.
+ *   after it was written, so older buckets hold only dead revocations; suspensions, which
+ *   last until their end, are also read whole from `FEED_SUSPENSIONS_PARTITION`.
  * - Afterwards each poll reads only entries newer than the cursor (`seq > cursor`, one
  *   Query per partition), re-reading a short look-back window: two fan-out writers'
  *   timestamps can become visible slightly out of order, so an entry stamped just
@@ -21,10 +22,12 @@
 import { REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import {
   FEED_LOOKBACK_MS,
+  FEED_SUSPENSIONS_PARTITION,
   feedPartitionsBetween,
   feedSortKey,
   parseSuspensionValue,
   RevocationKind,
+  SUSPENSION_KINDS,
   type RevocationEntry,
   type SuspensionReason,
 } from '../../../common/revocation-feed';
@@ -58,9 +61,6 @@ export interface RevocationViewOptions {
   /** Called with revocations new to this view (never suspensions), so caches can drop what they revoke. */
   readonly onRevoked?: (entries: readonly RevocationEntry[]) => void;
 }
-
-/** Feed kinds that suspend rather than revoke: {@link RevocationView.suspension} answers for them per request. */
-const SUSPENSION_KINDS: ReadonlySet<string> = new Set([RevocationKind.Suspension, RevocationKind.KeySuspension]);
 
 /** How often entries whose `purgeAt` has passed are dropped from memory. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -175,7 +175,10 @@ export class RevocationView {
     const partitions = feedPartitionsBetween(Math.floor(fromMs / 1000), Math.floor(startedMs / 1000));
     let records: readonly FeedRecord[];
     try {
-      records = await this.options.source.read(partitions, feedSortKey(fromMs, ''));
+      const reads = [this.options.source.read(partitions, feedSortKey(fromMs, ''))];
+      // Every suspension still in the table, however long ago it was written (an empty cursor reads a partition whole).
+      if (coldStart) reads.push(this.options.source.read([FEED_SUSPENSIONS_PARTITION], ''));
+      records = (await Promise.all(reads)).flat();
     } catch (error) {
       this.lastReadFailed = true;
       this.options.onEvent?.({ type: 'read_failed', error, ageMs: this.ageMs(this.options.now()) });

@@ -165,6 +165,54 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     },
   );
 
+  it.each([
+    [
+      'a client (sus)',
+      'clients',
+      { clientId: 'longterm', status: 'active' },
+      (view: RevocationView, nowMs: number) => view.suspension('longterm', 'key_other', nowMs),
+    ],
+    [
+      'an API key (ksus)',
+      'apiKeys',
+      { keyId: 'key_00000000000000000099', clientId: 'longterm', status: 'active' },
+      (view: RevocationView, nowMs: number) => view.suspension('other', 'key_00000000000000000099', nowMs),
+    ],
+  ] as const)(
+    'keeps a month-long suspension of %s where a cold start hours later reads it, and its lifting too',
+    async (_name, table, active, suspensionOf) => {
+      const names = tables.names;
+      const monthEnd = T0 / 1000 + 30 * 86_400;
+      let current: PlainImage = active;
+      const change = (atMs: number, until: number, reason: string) => {
+        const next = { ...current, suspendedUntil: until, suspendedReason: reason, suspendedAtMs: atMs };
+        const record = streamRecord({ tableName: names[table], eventName: 'MODIFY', keys: {}, oldImage: current, newImage: next });
+        current = next;
+        return revocationFromRecord(record, names, { nowMs: atMs, clockSkewSeconds: 30 })!;
+      };
+      let now = T0 + 400_000;
+      const writer = new DynamoRevocationFeedWriter(tables.doc, names.revocations, () => now);
+      expect((await writer.append(change(now - 10, monthEnd, 'quota_exceeded'))).outcome).toBe('written');
+      const coldStart = async () => {
+        const view = new RevocationView({
+          source: new RevocationFeedReader(sdkQueryClient(tables.doc), names.revocations),
+          pollIntervalMs: 1000,
+          maxStalenessMs: 30_000,
+          windowSeconds: 3600 + 30 + 300,
+          now: () => now,
+        });
+        await view.refresh(now);
+        return suspensionOf(view, now);
+      };
+      // Two hours on, the entry's hour bucket is outside every cold start's window; the suspension holds for a month.
+      now += 2 * 3_600_000;
+      expect(await coldStart()).toMatchObject({ untilMs: monthEnd * 1000, reason: 'quota_exceeded' });
+      expect((await writer.append(change(now - 10, Math.floor((now - 10) / 1000), 'resumed'))).outcome).toBe('written');
+      now += 2 * 3_600_000;
+      expect(await coldStart()).toBeUndefined();
+    },
+  );
+
   it('keeps the same value of different kinds apart', async () => {
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0);
     expect((await writer.append({ ...entry('shared'), kind: RevocationKind.Client })).outcome).toBe('written');

@@ -47,6 +47,33 @@ describe('RevocationView', () => {
     expect(events).toEqual([{ type: 'loaded', added: 1, durationMs: 0 }]);
   });
 
+  it('sees at cold start a suspension written long before its window, and its lifting; polls read the buckets only', async () => {
+    const feed = new FakeFeed();
+    const clock = new Clock();
+    const monthEnd = Math.floor(NOW_MS / 1000) + 30 * 86_400;
+    // A client suspended for the rest of its quota month, two hours ago (a bucket no cold start reads).
+    const at = NOW_MS - 2 * 3_600_000;
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', monthEnd, 'quota_exceeded', at), at, monthEnd);
+    // Another suspended three hours ago and lifted by an operator two and a half hours ago.
+    const suspendedAt = NOW_MS - 3 * 3_600_000;
+    const liftedAt = NOW_MS - 2.5 * 3_600_000;
+    feed.add(RevocationKind.Suspension, suspensionValue('zeta', monthEnd, 'quota_exceeded', suspendedAt), suspendedAt, monthEnd);
+    feed.add(RevocationKind.Suspension, suspensionValue('zeta', liftedAt / 1000, 'resumed', liftedAt), liftedAt, monthEnd);
+    // A key suspended by its per-key quota, four hours ago.
+    const keyAt = NOW_MS - 4 * 3_600_000;
+    feed.add(RevocationKind.KeySuspension, suspensionValue('key_1', monthEnd, 'quota_exceeded', keyAt), keyAt, monthEnd);
+    const v = view(feed, clock);
+    await v.refresh(clock.ms);
+    expect(feed.suspensionReads).toEqual([{ afterSeq: '' }]);
+    expect(v.suspension('acme', 'key_x', clock.ms)).toEqual({ untilMs: monthEnd * 1000, atMs: at, purgeAt: monthEnd, reason: 'quota_exceeded' });
+    expect(v.suspension('zeta', 'key_x', clock.ms)).toBeUndefined();
+    expect(v.suspension('other', 'key_1', clock.ms)).toMatchObject({ untilMs: monthEnd * 1000, reason: 'quota_exceeded' });
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(feed.reads).toHaveLength(2);
+    expect(feed.suspensionReads).toHaveLength(1);
+  });
+
   it('revokes by token, API key, client and signing key', async () => {
     const feed = new FakeFeed();
     const clock = new Clock();

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../../../../common/gateway-contract';
-import { feedPartition, feedSortKey, type RevocationKind } from '../../../../common/revocation-feed';
+import { FEED_SUSPENSIONS_PARTITION, feedPartition, feedSortKey, SUSPENSION_KINDS, type RevocationKind } from '../../../../common/revocation-feed';
 import type { SigningKeyRecord } from '../../../../common/signing-key-items';
 import { createAuthorizer, type AuthorizerSettings } from '../../../../lambda/core/authorizer/create-authorizer';
 import { resolveServices, type ServiceDefinition } from '../../../../common/services';
@@ -46,22 +46,26 @@ export class FakeKeySource implements KeyRingSource {
  * `failing` makes reads reject; `reads` records each call's arguments.
  */
 export class FakeFeed implements RevocationFeedSource {
+  /** Reads of the hour buckets: the cold-start window, then the polls. */
   readonly reads: { partitions: readonly string[]; afterSeq: string }[] = [];
+  /** Reads of the suspensions partition (a cold start's, whole). */
+  readonly suspensionReads: { afterSeq: string }[] = [];
   failing = false;
   private readonly byPartition = new Map<string, FeedRecord[]>();
   private counter = 0;
 
   async read(partitions: readonly string[], afterSeq: string): Promise<FeedRecord[]> {
-    this.reads.push({ partitions, afterSeq });
+    if (partitions.length === 1 && partitions[0] === FEED_SUSPENSIONS_PARTITION) this.suspensionReads.push({ afterSeq });
+    else this.reads.push({ partitions, afterSeq });
     if (this.failing) throw new Error('feed unavailable');
     return partitions.flatMap((p) => (this.byPartition.get(p) ?? []).filter((r) => r.seq > afterSeq));
   }
 
-  /** Appends an entry written at `writtenAtMs` (feed layout of common/revocation-feed.ts). */
+  /** Appends an entry written at `writtenAtMs` (feed layout of common/revocation-feed.ts: a suspension goes to its partition too). */
   add(kind: RevocationKind, value: string, writtenAtMs: number, purgeAt = Math.floor(writtenAtMs / 1000) + 3600): void {
-    const partition = feedPartition(Math.floor(writtenAtMs / 1000), 0);
     const record: FeedRecord = { kind, value, revokedAtMs: writtenAtMs, purgeAt, seq: feedSortKey(writtenAtMs, `e${(this.counter += 1)}`) };
-    this.byPartition.set(partition, [...(this.byPartition.get(partition) ?? []), record]);
+    const partitions = [feedPartition(Math.floor(writtenAtMs / 1000), 0), ...(SUSPENSION_KINDS.has(kind) ? [FEED_SUSPENSIONS_PARTITION] : [])];
+    for (const partition of partitions) this.byPartition.set(partition, [...(this.byPartition.get(partition) ?? []), record]);
   }
 }
 
