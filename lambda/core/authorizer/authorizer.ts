@@ -197,15 +197,16 @@ export class Authorizer {
     return this.checked(this.remember(token, verified), token, arn, parts);
   }
 
-  /** An unknown kid may be a key the ring gained since the last refresh: reload once (penalty-boxed) and retry. */
+  /**
+   * An unknown kid may be a key the ring gained since the last refresh: reload once
+   * (penalty-boxed) and decide again. The reload may take seconds, during which this instance
+   * reads no feed: the decision then goes through {@link decideWhenReady}, as any request on
+   * a view that is behind does, so it is never made on a view older than the cache flush
+   * allows. A kid still unknown after the reload is refused (the penalty box stops a second one).
+   */
   private async retryWithFreshKeys(token: string, arn: string, parts: MethodArnParts, nowMs: number, first: TokenRejected): Promise<Decision> {
     if (!(await this.deps.keys.refreshForUnknownKid(nowMs))) return refusal(first);
-    try {
-      const verified = this.deps.verifier.verify(token, this.deps.keys, Math.floor(nowMs / 1000));
-      return this.checked(this.remember(token, verified), token, arn, parts);
-    } catch (error) {
-      return refusal(error);
-    }
+    return this.decideWhenReady(token, arn, parts, this.deps.now());
   }
 
   private remember(token: string, verified: VerifiedToken): CachedToken {

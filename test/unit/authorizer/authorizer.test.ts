@@ -393,6 +393,34 @@ describe('Authorizer.decide and the fan-out`s cache flush', () => {
     expect([(await pending).outcome, (await late).outcome]).toEqual(['reject', 'reject']);
   });
 
+  it('never allows on a view read before a revocation when the request waited on a key-ring reload for an unknown kid', async () => {
+    const first = generateTestKey('ES256', { kid: 'k1' });
+    // A key this instance has not loaded yet (a replacement activated at once after a compromise).
+    const next = generateTestKey('ES256', { kid: 'k2' });
+    const h = await harness([first.record]);
+    const c = claims(NOW_S, { scope: 'orders:read' });
+    const event = authorizerEvent(bearer(signToken(next, c)), 'GET', '/orders/42');
+    h.keySource.records = [first.record, next.record];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const load = h.keySource.load.bind(h.keySource);
+    h.keySource.load = async () => {
+      const records = await load();
+      await gate;
+      return records;
+    };
+    h.clock.advance(100);
+    // The view is current: the request starts deciding at once, then waits on the slow ring reload.
+    const pending = h.authorizer.decide(event);
+    h.clock.advance(10);
+    h.feed.add(RevocationKind.Token, c.jti as string, h.clock.ms);
+    const flushAt = h.clock.ms + flushDelayMs(SETTINGS.revocationPollMs);
+    h.clock.advance(flushAt - h.clock.ms + 2000);
+    release();
+    // Decided two seconds after the flush: on a view read after the revocation.
+    expect(await pending).toMatchObject({ outcome: 'reject', reason: 'revoked' });
+  });
+
   it('flushes one poll interval, the settle margin and the answer margin after the write is durable', () => {
     expect(flushDelayMs(500)).toBe(500 + REVOCATION_SETTLE_MARGIN_MS + AUTHORIZER_ANSWER_MARGIN_MS);
   });
