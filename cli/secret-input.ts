@@ -3,6 +3,7 @@
  * land in shell history and are visible to every user through `ps` / `/proc/<pid>/cmdline`.
  */
 import { assertApiKeyShape } from '../client/token-endpoint';
+import { API_KEY_SHAPE } from '../common/tokens';
 import { UsageError } from './errors';
 
 export const DEFAULT_API_KEY_ENV = 'TOLLGATE_API_KEY';
@@ -33,8 +34,9 @@ export async function readApiKey(source: SecretSource, input: SecretInput): Prom
 }
 
 function fromEnv(name: string, env: SecretInput['env']): { value: string; origin: string } {
-  // Someone who typed the key itself here must not see it echoed back in the error.
-  if (name.startsWith('tg_') || !ENV_NAME.test(name)) {
+  // Someone who typed the key itself here must not see it echoed back in the error, whatever
+  // the deployment's key prefix (`acme_…` is a valid variable name too).
+  if (API_KEY_SHAPE.test(name) || name.startsWith('tg_') || !ENV_NAME.test(name)) {
     throw new UsageError('--api-key-env takes the NAME of an environment variable that holds the key, not the key itself');
   }
   const value = env[name];

@@ -14,7 +14,7 @@ import { replaceDemoKey } from './demo-key';
 import { onStopSignal } from './signals';
 import { startLocalStack, type LocalStack } from './stack';
 import { checkStartInput, parseCommandLine, StartInputError, USAGE, type StartInput } from './start-input';
-import { isAlive, localStateDir, localStatePaths, type LocalState } from './state';
+import { isAlive, localStateDir, localStatePaths, writePrivateFile, type LocalState } from './state';
 
 /**
  * The AWS SDK's documented switch (aws/aws-sdk-js-v3#7983) for its Node.js support warning:
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   }
 
   const state: LocalState = { url: stack.url, adminToken: stack.adminToken, pid: process.pid };
-  writeFileSync(paths.stateFile, JSON.stringify(state), { mode: 0o600 });
+  writePrivateFile(paths.stateFile, JSON.stringify(state));
   let apiKey: string;
   try {
     ({ apiKey } = await replaceDemoKey(stack));

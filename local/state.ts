@@ -2,7 +2,9 @@
  * Where local mode keeps its state, and the small file through which the CLI finds a
  * running local server (its URL and admin token) without copy-pasting.
  */
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** Relative to the directory `npm start` runs in, unless {@link LOCAL_DIR_ENV} names another. */
 export const LOCAL_STATE_DIR = '.local';
@@ -46,5 +48,23 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Writes a file only its owner may read (mode 0600), through a new file renamed over the old
+ * one: `writeFileSync`'s `mode` applies only to a file it creates, so writing over an existing
+ * file would keep that file's wider mode while it receives a secret, and a crash mid-write
+ * would leave it truncated.
+ */
+export function writePrivateFile(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   }
 }

@@ -3,12 +3,12 @@
  * persistence. Keys live in memory and, with `persistPath`, in a JSON file that is
  * rewritten atomically after every change.
  */
-import { createPrivateKey, createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { generatePrivateKey, KEY_SPECS, type LocalKeySpec } from './crypto';
 import { KmsError } from './errors';
+import { writePrivateFile } from '../state';
 
 export const LOCAL_KMS_ACCOUNT_ID = '000000000000';
 const SECONDS_PER_DAY = 86_400;
@@ -195,7 +195,7 @@ export class LocalKeyStore {
     }
   }
 
-  /** Temp file + rename, so a crash mid-write never leaves a truncated key file behind. */
+  /** Mode 0600 through temp file + rename (`writePrivateFile`): never a truncated key file. */
   private persist(): void {
     if (!this.persistPath) return;
     const snapshot: Snapshot = {
@@ -214,15 +214,7 @@ export class LocalKeyStore {
         privateKeyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       })),
     };
-    mkdirSync(dirname(this.persistPath), { recursive: true });
-    const temp = `${this.persistPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      writeFileSync(temp, `${JSON.stringify(snapshot, null, 2)}\n`, { mode: 0o600 });
-      renameSync(temp, this.persistPath);
-    } catch (error) {
-      rmSync(temp, { force: true });
-      throw error;
-    }
+    writePrivateFile(this.persistPath, `${JSON.stringify(snapshot, null, 2)}\n`);
   }
 }
 

@@ -196,9 +196,12 @@ describe('bad usage sends nothing and exits 2', () => {
 
 describe('the token command never takes or echoes the key carelessly', () => {
   const apiKey = generateApiKey().apiKey;
+  // A deployment's own prefix (`apiKeyPrefix`): still a valid environment variable name.
+  const customPrefixKey = `acme_${apiKey.slice(3)}`;
 
   it.each([
     [['token', '--api-key-env', apiKey], {}, /--api-key-env takes the NAME of an environment variable/],
+    [['token', '--api-key-env', customPrefixKey], {}, /--api-key-env takes the NAME of an environment variable/],
     [['token', '--api-key-env', 'A', '--api-key-stdin'], {}, /use either --api-key-env or --api-key-stdin, not both/],
     [['token'], { env: {} }, /environment variable TOLLGATE_API_KEY is not set/],
     [['token', '--api-key-env', 'MY_KEY'], { env: { MY_KEY: `${apiKey.slice(0, -1)}!` } }, /environment variable MY_KEY does not hold a Tollgate API key/],
