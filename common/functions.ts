@@ -83,8 +83,9 @@ export const Functions = {
   },
   fanout: {
     entry: 'lambda/fanout/handler.ts',
-    // revocation-feed-writer: entry and marker Puts, and a re-stamp deletes the late entry it moves.
-    tables: { revocations: { actions: ['PutItem', 'DeleteItem'] } },
+    // revocation-feed-writer: entry and marker Puts, a re-stamp deletes the late entry it moves,
+    // and a redelivered revocation reads its marker (where the entry is).
+    tables: { revocations: { actions: ['GetItem', 'PutItem', 'DeleteItem'] } },
     streams: ['apiKeys', 'clients', 'tokens', 'signingKeys'],
   },
   leaks: {

@@ -20,7 +20,7 @@
  * A re-stamp leaves that copy where it is (cold starts read it whatever its sort key).
  */
 import { createHash } from 'node:crypto';
-import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   FEED_LOOKBACK_MS,
   FEED_SHARDS,
@@ -29,6 +29,7 @@ import {
   feedMarkerPartition,
   feedPartition,
   feedSortKey,
+  feedSortKeyTime,
   SUSPENSION_KINDS,
   type RevocationEntry,
   type RevocationKind,
@@ -104,12 +105,37 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
       );
     } catch (error) {
       // The earlier delivery's write was durable before this condition failed.
-      if (transactionConditionFailed(error, 0)) return { outcome: 'duplicate', writtenAtMs, durableAtMs: this.now() };
+      if (transactionConditionFailed(error, 0)) return this.redelivered(entry);
       throw error;
     }
     const durableAtMs = this.now();
     if (durableAtMs - writtenAtMs <= LATE_WRITE_MS) return { outcome: 'written', bucket, seq, writtenAtMs, durableAtMs };
     return this.restamp(entry, { bucket, seq });
+  }
+
+  /**
+   * A revocation already in the feed, delivered again: Lambda retrying a record (or the batch
+   * around one) that failed. That failure may have been the re-stamp of a late write, and then
+   * nothing else would ever move the entry to where warm readers look. So an entry stamped
+   * longer ago than a late write is re-stamped now, while the revocation still matters: still
+   * one entry, and views that already hold it skip it by value. A revocation past its
+   * `purgeAt`, or whose entry TTL already removed, is left alone.
+   */
+  private async redelivered(entry: RevocationEntry): Promise<AppendResult> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [FeedAttr.bucket]: feedMarkerPartition(entry.kind, entry.value), [FeedAttr.seq]: FEED_MARKER_SEQ },
+        ConsistentRead: true,
+      }),
+    );
+    const nowMs = this.now();
+    const at = entryKey(Item?.[FEED_MARKER_ENTRY]);
+    if (at === undefined || entry.purgeAt <= nowMs / 1000 || nowMs - feedSortKeyTime(at.seq) <= LATE_WRITE_MS) {
+      return { outcome: 'duplicate', writtenAtMs: nowMs, durableAtMs: this.now() };
+    }
+    const { writtenAtMs, durableAtMs } = await this.restamp(entry, at);
+    return { outcome: 'duplicate', writtenAtMs, durableAtMs };
   }
 
   /** Moves a late entry to a fresh sort key (again while the move itself is late, a few times at most). */
@@ -161,6 +187,13 @@ export function feedMarkerItem(entry: RevocationEntry, bucket: string, seq: stri
     [FeedAttr.purgeAt]: entry.purgeAt,
     [FEED_MARKER_ENTRY]: `${bucket}/${seq}`,
   };
+}
+
+/** The `<bucket>/<seq>` a marker points at; undefined for anything else. */
+function entryKey(pointer: unknown): { bucket: string; seq: string } | undefined {
+  if (typeof pointer !== 'string') return undefined;
+  const slash = pointer.indexOf('/');
+  return slash > 0 && slash < pointer.length - 1 ? { bucket: pointer.slice(0, slash), seq: pointer.slice(slash + 1) } : undefined;
 }
 
 /**

@@ -79,7 +79,7 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect(again.durableAtMs).toBeGreaterThan(again.writtenAtMs);
   });
 
-  it('writes nothing for a revocation already in the feed, even much later', async () => {
+  it('writes no second entry for a revocation already in the feed, even much later (it moves the one entry to a fresh sort key)', async () => {
     let now = T0;
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
     expect((await writer.append(entry('jti-2'))).outcome).toBe('written');
@@ -212,6 +212,60 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
       expect(await coldStart()).toBeUndefined();
     },
   );
+
+  it('makes a late write whose re-stamp failed reach warm readers when the record is delivered again', async () => {
+    let now = T0 + 600_000;
+    const start = now;
+    const view = new RevocationView({
+      source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
+      pollIntervalMs: 500,
+      maxStalenessMs: 30_000,
+      windowSeconds: 3600 + 30 + 300,
+      now: () => now,
+    });
+    await view.refresh(now);
+    let sends = 0;
+    // The first transaction commits 5.6 s after its stamp (SDK throttling retries) while the warm
+    // view keeps polling; the re-stamp is then throttled too, so the record fails.
+    const doc = {
+      send: async (command: Parameters<typeof tables.doc.send>[0]) => {
+        sends += 1;
+        if (sends === 1) {
+          for (let t = 500; t <= 5500; t += 500) {
+            now = start + t;
+            await view.refresh(now);
+          }
+          now = start + 5600;
+        }
+        if (sends === 2) throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+        return tables.doc.send(command);
+      },
+    } as unknown as typeof tables.doc;
+    const writer = new DynamoRevocationFeedWriter(doc, tables.names.revocations, () => now);
+    const revocation = { kind: RevocationKind.ApiKey, value: 'key_00000000000000000077', revokedAtMs: start, purgeAt: start / 1000 + 3630 };
+    await expect(writer.append(revocation)).rejects.toThrow(/capacity/);
+    now = start + 6000;
+    await view.refresh(now);
+    expect(view.isRevoked('j', revocation.value, 'c', 'k')).toBe(false);
+    // Lambda delivers the record again: still a duplicate, and the entry now where warm readers look.
+    expect((await writer.append(revocation)).outcome).toBe('duplicate');
+    now += 500;
+    await view.refresh(now);
+    expect(view.isRevoked('j', revocation.value, 'c', 'k')).toBe(true);
+    // A third delivery right after moves nothing: the entry is fresh.
+    const marker = async () =>
+      (
+        await tables.doc.send(
+          new GetCommand({
+            TableName: tables.names.revocations,
+            Key: { [FeedAttr.bucket]: feedMarkerPartition(RevocationKind.ApiKey, revocation.value), [FeedAttr.seq]: FEED_MARKER_SEQ },
+          }),
+        )
+      ).Item?.[FEED_MARKER_ENTRY];
+    const pointer = await marker();
+    expect((await writer.append(revocation)).outcome).toBe('duplicate');
+    expect(await marker()).toBe(pointer);
+  });
 
   it('keeps the same value of different kinds apart', async () => {
     const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => T0);
