@@ -1,7 +1,9 @@
 /**
- * The routes Tollgate itself serves (docs/api.md). The CDK gateway creates exactly these
- * resources and methods, and the local gateway routes by the same table, so the deployed
- * and local APIs cannot differ. Every other path goes through the authorizer to the upstream.
+ * The routes Tollgate itself serves (docs/api.md), and the resources each service's upstream
+ * is served on. The CDK gateway creates exactly these resources and methods, and the local
+ * gateway routes by the same table, so the deployed and local APIs cannot differ. Every other
+ * request (another path, or another method on one of these paths) goes through the
+ * authorizer to the upstream, where a service's resources match it.
  */
 import type { HttpMethod } from './gateway-contract';
 
@@ -59,3 +61,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
   admin('PUT', '/admin/clients/{clientId}/anomaly-policy'),
   admin('GET', '/admin/anomalies'),
 ];
+
+/** The greedy path parameter of every upstream proxy resource (`event.pathParameters.proxy`). */
+export const PROXY_PARAMETER = 'proxy';
+
+/**
+ * The two resources a service's upstream is served on, each with the `ANY` method behind the
+ * authorizer: its prefix (the root for the single-service form) and the greedy `{proxy+}`
+ * below it. `lib/gateway/routes.ts` creates them; the local gateway routes to them.
+ */
+export function upstreamResources(pathPrefix: string): { readonly prefix: string; readonly proxy: string } {
+  const base = pathPrefix === '/' ? '' : pathPrefix;
+  return { prefix: base || '/', proxy: `${base}/{${PROXY_PARAMETER}+}` };
+}

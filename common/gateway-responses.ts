@@ -115,12 +115,22 @@ export const GATEWAY_REJECTED = {
 
 /**
  * Every other failure of API Gateway itself (DEFAULT_5XX: upstream unreachable or timed out,
- * configuration error), status kept. An integration failure is logged as `INTEGRATION_FAILURE`,
- * one that took longer than {@link INTEGRATION_TIMEOUT_SECONDS} as `INTEGRATION_TIMEOUT` (504).
+ * its answer over {@link PAYLOAD_MAX_BYTES}, configuration error), status kept. An integration
+ * failure is logged as `INTEGRATION_FAILURE` (502), one whose answer took longer than
+ * {@link INTEGRATION_TIMEOUT_SECONDS} as `INTEGRATION_TIMEOUT` (504).
  */
 export const GATEWAY_FAILURE = {
   body: { error: 'server_error', error_description: 'The gateway could not complete this request; try again.' },
 } as const;
 
-/** How long the stage waits for an integration's answer: API Gateway's default (and, for REST APIs, usual maximum) of 29 s. */
+/**
+ * How long the stage waits for an integration's whole answer, headers and body: API Gateway's
+ * default (and, for REST APIs, usual maximum) of 29 s. Longer is `INTEGRATION_TIMEOUT` (504).
+ */
 export const INTEGRATION_TIMEOUT_SECONDS = 29;
+/**
+ * API Gateway REST's payload limit (10 MB), both ways: a request body over it is refused
+ * before any route (`REQUEST_TOO_LARGE`, 413), an integration response over it is not
+ * delivered (`INTEGRATION_FAILURE`, 502). The local gateway applies it the same way.
+ */
+export const PAYLOAD_MAX_BYTES = 10 * 1024 * 1024;

@@ -18,15 +18,26 @@ export interface Refusal {
 
 export interface Outcome extends Omit<AccessLogInput, 'call' | 'latencyMs'> {}
 
-/** The upstream took longer than the integration timeout (API Gateway's INTEGRATION_TIMEOUT, 504). */
+/**
+ * The upstream's whole answer, headers and body, took longer than the integration timeout
+ * (API Gateway's INTEGRATION_TIMEOUT, 504).
+ */
 export class IntegrationTimeout extends Error {
   constructor(upstreamUrl: string, timeoutMs: number) {
-    super(`upstream ${upstreamUrl} did not answer within ${timeoutMs} ms`);
+    super(`upstream ${upstreamUrl} did not complete its answer within ${timeoutMs} ms`);
     this.name = 'IntegrationTimeout';
   }
 }
 
-/** `$context.error.responseType` of a failed integration: its timeout, or any other failure. */
+/** The upstream's answer is larger than API Gateway's payload limit: the stage does not deliver it (an INTEGRATION_FAILURE, 502). */
+export class IntegrationResponseTooLarge extends Error {
+  constructor(upstreamUrl: string, status: number, maxBytes: number) {
+    super(`upstream ${upstreamUrl} answered ${status} with a body over ${maxBytes} bytes`);
+    this.name = 'IntegrationResponseTooLarge';
+  }
+}
+
+/** `$context.error.responseType` of a failed integration: its timeout, or any other failure (an answer too large included). */
 export function integrationErrorType(error: unknown): 'INTEGRATION_TIMEOUT' | 'INTEGRATION_FAILURE' {
   return error instanceof IntegrationTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE';
 }

@@ -5,16 +5,18 @@
  * "Unauthorized", 403 on a denying policy), applies the usage plan of the authorizer's
  * `usageIdentifierKey` when usage plans are in force (403 for a key no plan holds, 429
  * when throttled or over quota), then proxies to the upstream without the bearer token
- * and with the context headers, writing one JSON access-log line per request, even one
- * whose integration failed or whose headers could not be parsed.
+ * and with the context headers, buffered within the stage's timeout and payload limit,
+ * writing one JSON access-log line per request, even one whose integration failed or whose
+ * headers could not be parsed. A request is routed as API Gateway REST routes it: on the
+ * resource and method as one pair, so a method a Tollgate resource lacks goes on to the
+ * upstream's resources.
  */
-import { createServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { API_ROUTES, type ApiRoute } from '../common/api-routes';
+import { API_ROUTES, PROXY_PARAMETER, type ApiRoute, upstreamResources } from '../common/api-routes';
 import {
   METHOD_OVERRIDE_HEADERS,
   OVERRIDE_HEADER_NAMES,
@@ -31,6 +33,7 @@ import {
   INTEGRATION_TIMEOUT_SECONDS,
   INVALID_TOKEN,
   NO_ROUTE,
+  PAYLOAD_MAX_BYTES,
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { SuspensionContextKey } from '../common/usage';
@@ -42,12 +45,13 @@ import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type
 import { accessLogLine } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
 import { answer, answerHeaders, IntegrationTimeout, integrationErrorType, type Outcome, refuse, refuseUsage, suspendedRefusal } from './gateway-answers';
-import { digest, matchResource, readBody, stringContext } from './gateway-requests';
+import { digest, matchResource, readBody, routeOf, stringContext } from './gateway-requests';
+import { forward, type IntegrationLimits } from './upstream-proxy';
 
 export interface GatewayHandlers {
   readonly token: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   readonly admin: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-  /** The leak function (`/secret-scanning/github`, `/leaks/revoke`); absent: those routes answer as unknown. */
+  /** The leak function (`/secret-scanning/github`, `/leaks/revoke`); absent: the stage has no such routes, and those requests are routed as any other. */
   readonly leaks?: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   readonly authorizer: (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 }
@@ -89,8 +93,10 @@ export interface GatewayOptions {
    * request by the authorizer's `usageIdentifierKey`. Absent: no per-client limits.
    */
   readonly usage?: { admit(usageKey: string | null | undefined): UsageVerdict };
-  /** How long the upstream may take to answer before a 504, as the stage's integration timeout. @default 29 s */
+  /** How long the upstream may take to complete its answer, headers and body, before a 504, as the stage's integration timeout. @default 29 s */
   readonly upstreamTimeoutMs?: number;
+  /** The largest upstream answer body delivered; a larger one is a 502, as API Gateway's payload limit. @default 10 MB */
+  readonly upstreamResponseMaxBytes?: number;
   readonly now?: () => number;
 }
 
@@ -104,7 +110,9 @@ export class LocalGateway {
   private readonly authorizerCache: AuthorizerResultCache;
   private readonly now: () => number;
   private readonly adminTokenDigest: Buffer;
-  private readonly upstreamTimeoutMs: number;
+  private readonly integrationLimits: IntegrationLimits;
+  /** The stage's Tollgate routes: those of the functions this gateway was given. */
+  private readonly routes: readonly ApiRoute[];
   /** Requests being answered per socket (keep-alive, pipelining): a parse error there must not write over an answer. */
   private readonly answering = new WeakMap<Duplex, number>();
   private server?: Server;
@@ -113,7 +121,11 @@ export class LocalGateway {
     this.now = options.now ?? Date.now;
     this.authorizerCache = new AuthorizerResultCache(options.authorizerCacheTtlSeconds, this.now);
     this.adminTokenDigest = digest(options.adminToken);
-    this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
+    this.integrationLimits = {
+      timeoutMs: options.upstreamTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000,
+      maxResponseBytes: options.upstreamResponseMaxBytes ?? PAYLOAD_MAX_BYTES,
+    };
+    this.routes = API_ROUTES.filter((route) => options.handlers[route.fn] !== undefined);
   }
 
   /** What API Gateway's FlushStageAuthorizersCache does for the stage. */
@@ -175,8 +187,9 @@ export class LocalGateway {
     const cause = { event: 'gateway_failure', requestId: call?.requestId ?? ACCESS_LOG_NO_VALUE, error: (error as Error).message };
     this.options.writeAccessLog(JSON.stringify(cause));
     if (res.headersSent) {
-      // The upstream failed while its answer was passing through: nothing can be said any more
-      // but that the answer is incomplete, so the connection is cut rather than the body ended.
+      // Answers are written whole (the upstream's is buffered first), so this is a write that
+      // itself failed: nothing can be said any more, and the connection is cut rather than
+      // an incomplete answer ended as if it were whole.
       res.destroy();
       return { ...known, status: res.statusCode };
     }
@@ -208,14 +221,14 @@ export class LocalGateway {
     this.options.writeAccessLog(accessLogLine({ call, status, latencyMs: this.now() - receivedAtMs, errorType: 'DEFAULT_4XX' }));
   }
 
+  /**
+   * A Tollgate route that has the request's method, else the service's upstream resources
+   * (`ANY`), else MISSING_AUTHENTICATION_TOKEN: `GET /oauth/token` is the upstream's in the
+   * single-service form, as in the deployed stage.
+   */
   private async route(call: IncomingCall, res: ServerResponse): Promise<Outcome> {
-    const resources = API_ROUTES.filter((route) => matchResource(route.resource, call.path) !== null);
-    if (resources.length > 0) {
-      const route = resources.find((r) => r.method === call.method);
-      if (!route) return answer(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
-      return this.invokeApiRoute(call, route, res);
-    }
-    return this.authorizeAndProxy(call, res);
+    const route = routeOf(this.routes, call.method, call.path);
+    return route ? this.invokeApiRoute(call, route, res) : this.authorizeAndProxy(call, res);
   }
 
   private async invokeApiRoute(call: IncomingCall, route: ApiRoute, res: ServerResponse): Promise<Outcome> {
@@ -228,8 +241,8 @@ export class LocalGateway {
     }
     const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR_ARN } : {};
     const event = proxyEvent(call, route.resource, matchResource(route.resource, call.path), identity);
-    const handler = this.options.handlers[route.fn];
-    if (!handler) return answer(res, NO_ROUTE.statusCode, NO_ROUTE.body, { errorType: 'MISSING_AUTHENTICATION_TOKEN' });
+    // The stage's routes are those of the functions given (see `routes`).
+    const handler = this.options.handlers[route.fn]!;
     const known = { resourcePath: route.resource, userArn: identity.userArn };
     try {
       const result = await handler(event);
@@ -305,11 +318,12 @@ export class LocalGateway {
     const services = this.options.services;
     if (services === undefined) {
       const upstreamUrl = this.options.upstreamUrl;
-      const pathParameters = call.path === '/' ? null : { proxy: call.path.slice(1) };
+      const resources = upstreamResources('/');
+      const pathParameters = call.path === '/' ? null : { [PROXY_PARAMETER]: call.path.slice(1) };
       return {
         url: new URL(`${upstreamUrl.replace(/\/+$/, '')}${call.path}${query}`),
         upstreamUrl,
-        resource: call.path === '/' ? '/' : '/{proxy+}',
+        resource: call.path === '/' ? resources.prefix : resources.proxy,
         pathParameters,
       };
     }
@@ -319,17 +333,21 @@ export class LocalGateway {
     const prefix = service.pathPrefix === '/' ? '' : service.pathPrefix;
     const path = service.stripPrefix ? rest : `${prefix}${rest === '/' ? '' : rest}`;
     const atPrefix = rest === '/';
+    const resources = upstreamResources(service.pathPrefix);
     return {
       url: new URL(`${service.upstreamUrl.replace(/\/+$/, '')}${path || '/'}${query}`),
       upstreamUrl: service.upstreamUrl,
-      resource: atPrefix ? prefix || '/' : `${prefix}/{proxy+}`,
-      pathParameters: atPrefix ? null : { proxy: rest.slice(1) },
+      resource: atPrefix ? resources.prefix : resources.proxy,
+      pathParameters: atPrefix ? null : { [PROXY_PARAMETER]: rest.slice(1) },
     };
   }
 
-  private proxy(call: IncomingCall, context: Record<string, string>, res: ServerResponse, destination: UpstreamTarget): Promise<number> {
-    const target = destination.url;
-    const upstreamUrl = destination.upstreamUrl;
+  /**
+   * The stage's HTTP proxy integration: the upstream's whole answer is read (`forward`), then
+   * sent on at once, as API Gateway buffers it; a failure on the way is answered by `fail`
+   * before anything of the answer was sent.
+   */
+  private async proxy(call: IncomingCall, context: Record<string, string>, res: ServerResponse, destination: UpstreamTarget): Promise<number> {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
@@ -345,23 +363,14 @@ export class LocalGateway {
     for (const name of METHOD_OVERRIDE_HEADERS) headers[name] = [call.method];
     for (const name of PATH_OVERRIDE_HEADERS) headers[name] = [''];
     if (call.body.length) headers['content-length'] = [String(call.body.length)];
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const upstream = send(target, { method: call.method, headers }, (upstreamRes) => {
-        clearTimeout(timeout);
-        const status = upstreamRes.statusCode ?? 502;
-        const responseHeaders = Object.fromEntries(Object.entries(upstreamRes.headers).filter(([name]) => !HOP_BY_HOP.has(name) || name === 'content-length'));
-        res.writeHead(status, responseHeaders);
-        upstreamRes.pipe(res);
-        upstreamRes.on('end', () => resolve(status));
-        upstreamRes.on('error', reject);
-      });
-      const timeout = setTimeout(() => upstream.destroy(new IntegrationTimeout(upstreamUrl, this.upstreamTimeoutMs)), this.upstreamTimeoutMs);
-      upstream.on('error', (error) => {
-        clearTimeout(timeout);
-        reject(error instanceof IntegrationTimeout ? error : new Error(`upstream ${upstreamUrl} unreachable: ${error.message}`));
-      });
-      upstream.end(call.body);
-    });
+    const request = { url: destination.url, upstreamUrl: destination.upstreamUrl, method: call.method, headers, body: call.body };
+    const upstream = await forward(request, this.integrationLimits);
+    const responseHeaders = Object.fromEntries(Object.entries(upstream.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+    // The length of what is sent; a HEAD, 204 or 304 answer has no body, so the upstream's own length stands.
+    const bodiless = call.method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
+    const length = bodiless ? upstream.headers['content-length'] : String(upstream.body.length);
+    res.writeHead(upstream.status, { ...responseHeaders, ...(length !== undefined && { 'content-length': length }) });
+    res.end(bodiless ? undefined : upstream.body);
+    return upstream.status;
   }
 }

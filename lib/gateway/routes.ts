@@ -15,7 +15,7 @@ import {
   type MethodOptions,
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { ApiRoute } from '../../common/api-routes';
+import { type ApiRoute, upstreamResources } from '../../common/api-routes';
 import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/gateway-contract';
 import { INTEGRATION_TIMEOUT_SECONDS } from '../../common/gateway-responses';
 import type { ServiceDefinition } from '../../common/services';
@@ -105,10 +105,10 @@ export function addUpstreamRoutes(api: RestApi, props: UpstreamRoutesProps): voi
     });
   for (const service of props.services) {
     // The prefix's own resource and everything below it; the upstream gets the path with or without the prefix.
-    const resource = service.pathPrefix === '/' ? api.root : api.root.resourceForPath(service.pathPrefix);
+    const resources = upstreamResources(service.pathPrefix);
     const keepPrefix = service.stripPrefix === false && service.pathPrefix !== '/';
     const base = `${service.upstreamUrl!}${keepPrefix ? service.pathPrefix : ''}`;
-    resource.addMethod('ANY', upstream(keepPrefix ? base : `${base}/`, false), protectedMethod(false));
-    resource.addResource('{proxy+}').addMethod('ANY', upstream(`${base}/{proxy}`, true), protectedMethod(true));
+    api.root.resourceForPath(resources.prefix).addMethod('ANY', upstream(keepPrefix ? base : `${base}/`, false), protectedMethod(false));
+    api.root.resourceForPath(resources.proxy).addMethod('ANY', upstream(`${base}/{proxy}`, true), protectedMethod(true));
   }
 }

@@ -45,7 +45,6 @@ interface Case {
 }
 
 const CASES: ReadonlyArray<readonly [string, Case]> = [
-  ['a method a Tollgate resource does not serve', { path: '/oauth/token', init: {}, status: 404, error: 'not_found' }],
   ['an admin route without the admin token', { path: '/admin/keys/key_1', init: {}, status: 401, error: 'unauthorized' }],
   ['no access token', { path: '/orders/1', init: {}, status: 401, error: 'invalid_token', kept: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } }],
   [
@@ -94,5 +93,34 @@ describe('local gateway: every error it answers itself is marked no-store', () =
     expect(response.headers.get('pragma')).toBe('no-cache');
     expect(response.headers.get('content-type')).toBe('application/json');
     for (const [name, value] of Object.entries(kept)) expect(response.headers.get(name), name).toBe(value);
+  });
+});
+
+describe('local gateway: MISSING_AUTHENTICATION_TOKEN is marked no-store too', () => {
+  let gateway: LocalGateway;
+  let url: string;
+
+  beforeAll(async () => {
+    const unused = async () => ({ statusCode: 200, body: '' });
+    // Services under prefixes: the root has no resource of theirs, so a request no resource serves exists.
+    gateway = new LocalGateway({
+      handlers: { token: unused, admin: unused, authorizer },
+      adminToken: 'tga_test',
+      upstreamUrl: await closedPortUrl(),
+      services: [{ pathPrefix: '/billing', stripPrefix: true, upstreamUrl: await closedPortUrl() }],
+      authorizerCacheTtlSeconds: 0,
+      writeAccessLog: () => undefined,
+    });
+    url = `http://127.0.0.1:${await gateway.listen(0)}`;
+  });
+  afterAll(() => gateway.close());
+
+  it.each(['/elsewhere', '/oauth/token'])('GET %s', async (path) => {
+    const response = await fetch(`${url}${path}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'not_found' });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('pragma')).toBe('no-cache');
+    expect(response.headers.get('content-type')).toBe('application/json');
   });
 });

@@ -87,10 +87,13 @@ describe('local gateway', () => {
     expect(proxied.at(-1)!.requestContext.identity.userArn).toMatch(/^arn:aws:iam::/);
   });
 
-  it('answers 404 JSON for a method a Tollgate resource does not serve', async () => {
+  it('sends a method a Tollgate resource lacks on to the upstream resource, as API Gateway does: the authorizer decides it', async () => {
+    const served = proxied.length;
     const response = await fetch(`${url}/oauth/token`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: 'not_found' });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_token' });
+    expect(logs.at(-1)).toMatchObject({ path: '/oauth/token', resourcePath: '/{proxy+}', errorType: 'UNAUTHORIZED' });
+    expect(proxied.length).toBe(served);
   });
 
   it("keeps the upstream URL's base path, as the stage's integration ({upstreamUrl}/{proxy}) does", async () => {
