@@ -56,6 +56,8 @@ export const ACCESS_LOG_FIELDS = {
   kid: authorizerContext(AuthorizerContextKey.kid),
   /** The authorizer's error message (`Unauthorized` for a 401), never the token. */
   authorizerError: str('$context.authorizer.error'),
+  /** A suspended client's or key's refusal (`quota_exceeded`, `suspended`): the Deny's context (`SuspensionContextKey`). */
+  refusal: str('$context.authorizer.refusal'),
   authorizerLatency: str('$context.authorizer.latency'),
   integrationStatus: str('$context.integration.status'),
   sourceIp: str('$context.identity.sourceIp'),

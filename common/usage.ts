@@ -42,9 +42,11 @@ export const UsageAttr = {
 /**
  * Context keys of the authorizer's Deny for a suspended client or API key: the gateway renders its
  * refusal from them (locally `local/gateway-answers.ts`), and the access log records the refusal as
- * `$context.authorizer.error`, which the meter counts as a `quota_exceeded` denial.
+ * `$context.authorizer.refusal` (field `refusal`), which the meter counts as a `quota_exceeded` or
+ * `suspended` denial. Not `error`: `$context.authorizer.error` is also API Gateway's own variable
+ * (the authorizer's error message), and which of the two a template would read is not documented.
  */
-export const SuspensionContextKey = { error: 'error', retryAfter: 'retryAfter' } as const;
+export const SuspensionContextKey = { refusal: 'refusal', retryAfter: 'retryAfter' } as const;
 
 /**
  * What a suspended client is answered (docs/usage.md): 403, the code in the body, and

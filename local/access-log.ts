@@ -27,6 +27,8 @@ export interface AccessLogInput {
   readonly principalId?: string;
   readonly context?: Readonly<Record<string, string>>;
   readonly authorizerError?: string;
+  /** The suspension refusal the authorizer's Deny named in its context. */
+  readonly refusal?: string;
   readonly authorizerLatencyMs?: number;
   readonly integrationStatus?: number;
   readonly userArn?: string;
@@ -64,6 +66,7 @@ export function accessLogLine(input: AccessLogInput): string {
     keyId: text(context[AuthorizerContextKey.keyId]),
     kid: text(context[AuthorizerContextKey.kid]),
     authorizerError: text(input.authorizerError),
+    refusal: text(input.refusal),
     authorizerLatency: text(input.authorizerLatencyMs),
     integrationStatus: text(input.integrationStatus),
     sourceIp: call.sourceIp,

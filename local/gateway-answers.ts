@@ -76,7 +76,7 @@ export function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, 
 
 /** A suspended client's Deny (docs/usage.md): 403 with the refusal's code and the exact `Retry-After`. */
 export function suspendedRefusal(res: ServerResponse, context: Readonly<Record<string, string>>): Outcome | undefined {
-  const error = context[SuspensionContextKey.error];
+  const error = context[SuspensionContextKey.refusal];
   const refusal = error === 'quota_exceeded' || error === 'suspended' ? SUSPENDED_RESPONSES[error] : undefined;
   if (refusal === undefined) return undefined;
   const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';

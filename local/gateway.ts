@@ -285,7 +285,7 @@ export class LocalGateway {
     const decided = { resourcePath, principalId: result.principalId, context, authorizerLatencyMs: this.now() - started };
     if (evaluatePolicy(result.policyDocument, methodArn(call.method, call.path)) !== 'allow') {
       const suspension = suspendedRefusal(res, context);
-      if (suspension) return { ...suspension, ...decided, authorizerError: context[SuspensionContextKey.error] };
+      if (suspension) return { ...suspension, ...decided, refusal: context[SuspensionContextKey.refusal] };
       return { ...refuse(res, INSUFFICIENT_SCOPE, 'ACCESS_DENIED'), ...decided };
     }
     const verdict = this.options.usage?.admit(result.usageIdentifierKey);

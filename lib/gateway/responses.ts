@@ -89,20 +89,20 @@ export function addGatewayResponses(api: RestApi): void {
 /**
  * The ACCESS_DENIED gateway response, made to answer a suspended client as the local gateway
  * does: API Gateway renders gateway-response templates with `$context.authorizer.*` from the
- * authorizer's Deny, so the template picks the suspension's body by the context's `error` and
+ * authorizer's Deny, so the template picks the suspension's body by the context's `refusal` and
  * adds `retry_after` from its `retryAfter`; any other Deny keeps the scope refusal's body.
  * The status and the static headers stay those of ACCESS_DENIED (403).
  */
 export function withSuspensionBodies(response: GatewayResponseOptions): GatewayResponseOptions {
   const otherwise = response.templates?.['application/json'];
   if (otherwise === undefined) throw new Error('the ACCESS_DENIED gateway response has no JSON template');
-  const error = `$context.authorizer.${SuspensionContextKey.error}`;
+  const refusal = `$context.authorizer.${SuspensionContextKey.refusal}`;
   const retryAfter = `$context.authorizer.${SuspensionContextKey.retryAfter}`;
   const body = (refusal: { readonly body: { readonly error: string; readonly error_description: string } }) =>
     `{"error":"${refusal.body.error}","error_description":"${refusal.body.error_description}","retry_after":"${retryAfter}"}`;
   const template = [
-    `#if("${error}" == "quota_exceeded")${body(SUSPENDED_RESPONSES.quota_exceeded)}`,
-    `#elseif("${error}" == "suspended")${body(SUSPENDED_RESPONSES.suspended)}`,
+    `#if("${refusal}" == "quota_exceeded")${body(SUSPENDED_RESPONSES.quota_exceeded)}`,
+    `#elseif("${refusal}" == "suspended")${body(SUSPENDED_RESPONSES.suspended)}`,
     `#else${otherwise}#end`,
   ].join('');
   return { ...response, templates: { 'application/json': template } };

@@ -120,7 +120,7 @@ describe('usage metering', () => {
     )!;
     const body = response.Properties.ResponseTemplates['application/json'] as string;
     expect(response.Properties.StatusCode).toBe('403');
-    expect(body).toContain('#if("$context.authorizer.error" == "quota_exceeded")');
+    expect(body).toContain('#if("$context.authorizer.refusal" == "quota_exceeded")');
     expect(body).toContain(SUSPENDED_RESPONSES.quota_exceeded.body.error_description);
     expect(body).toContain('"retry_after":"$context.authorizer.retryAfter"');
     expect(body).toMatch(/#else\{"error":"insufficient_scope".*\}#end$/);

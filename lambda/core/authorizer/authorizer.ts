@@ -326,7 +326,7 @@ function suspended(
   const reason = suspension.reason === 'anomaly' ? ForbidReason.suspended : ForbidReason.quotaExceeded;
   const retryAfter = String(Math.max(1, Math.ceil((suspension.untilMs - nowMs) / 1000)));
   // The gateway reads the refusal from two more context keys (common/usage.ts `SuspensionContextKey`).
-  const refusal = { ...context, [SuspensionContextKey.error]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
+  const refusal = { ...context, [SuspensionContextKey.refusal]: reason, [SuspensionContextKey.retryAfter]: retryAfter };
   return { outcome: 'forbid', reason, clientId: entry.clientId, jti: entry.jti, kid: entry.kid, response: responseOf(entry, refusal, 'Deny', arn) };
 }
 

@@ -26,8 +26,8 @@ export interface AccessRecord {
   readonly clientId: string | undefined;
   readonly keyId: string | undefined;
   readonly sourceIp: string | undefined;
-  /** `$context.authorizer.error`: names a suspension's refusal on an ACCESS_DENIED. */
-  readonly authorizerError: string | undefined;
+  /** `$context.authorizer.refusal`: names a suspension's refusal on an ACCESS_DENIED. */
+  readonly refusal: string | undefined;
 }
 
 type RawLine = Partial<Record<AccessLogFieldName, unknown>>;
@@ -71,7 +71,7 @@ export function parseAccessLogLine(line: string): AccessRecord | undefined {
     clientId: clientId !== undefined && CLIENT_ID_PATTERN.test(clientId) ? clientId : undefined,
     keyId: value(raw.keyId),
     sourceIp: value(raw.sourceIp),
-    authorizerError: value(raw.authorizerError),
+    refusal: value(raw.refusal),
   };
 }
 
@@ -128,8 +128,7 @@ export function classify(record: AccessRecord): Outcome {
   if (type === undefined) return ALLOWED;
   if (type === 'THROTTLED') return THROTTLED;
   // A suspended client's Deny is an ACCESS_DENIED whose context names the suspension.
-  if (type === 'ACCESS_DENIED' && (record.authorizerError === 'quota_exceeded' || record.authorizerError === 'suspended'))
-    return DENIED.get(record.authorizerError)!;
+  if (type === 'ACCESS_DENIED' && (record.refusal === 'quota_exceeded' || record.refusal === 'suspended')) return DENIED.get(record.refusal)!;
   return DENIED.get(type.toLowerCase()) ?? DENIED.get('other')!;
 }
 

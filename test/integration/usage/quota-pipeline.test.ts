@@ -94,7 +94,7 @@ describe('a 100-a-day metered quota, end to end with an injected clock', () => {
     }
 
     expect(refusal).toMatchObject({ outcome: 'forbid', reason: 'quota_exceeded' });
-    expect(refusal!.outcome === 'forbid' && refusal!.response.context).toMatchObject({ error: 'quota_exceeded' });
+    expect(refusal!.outcome === 'forbid' && refusal!.response.context).toMatchObject({ refusal: 'quota_exceeded' });
     const dayEnd = Math.ceil(a.clock.ms / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
     // The seconds to the end of the day, from the moment of the refusal (within the second it was decided).
     const retryAfter = Number((refusal as { response: { context: Record<string, string> } }).response.context.retryAfter);
@@ -186,7 +186,7 @@ describe('a 20-a-day quota on one API key, end to end with an injected clock', (
 
     expect(refusal).toMatchObject({ outcome: 'forbid', reason: 'quota_exceeded' });
     const context = (refusal as { response: { context: Record<string, string> } }).response.context;
-    expect(context).toMatchObject({ error: 'quota_exceeded', keyId: limited });
+    expect(context).toMatchObject({ refusal: 'quota_exceeded', keyId: limited });
     const dayEnd = Math.ceil(a.clock.ms / 1000 / SECONDS_PER_DAY) * SECONDS_PER_DAY;
     expect(Math.abs(Number(context.retryAfter) - (dayEnd - a.clock.ms / 1000))).toBeLessThanOrEqual(2);
     // The documented bound: metered once a second, read by the authorizer at its next poll.
@@ -273,7 +273,7 @@ describe('rolling a key suspended by its per-key quota', () => {
       const decision = await a.authorizer.decide(authorizerEvent(tokenOf(keyId)));
       expect(decision, keyId).toMatchObject({ outcome: 'forbid', reason: 'quota_exceeded' });
       const context = (decision as { response: { context: Record<string, string> } }).response.context;
-      expect(context).toMatchObject({ error: 'quota_exceeded', keyId });
+      expect(context).toMatchObject({ refusal: 'quota_exceeded', keyId });
       expect(Math.abs(Number(context.retryAfter) - (dayEnd - a.clock.ms / 1000))).toBeLessThanOrEqual(2);
     }
     // The successor's meters start from zero under its own keyId: nothing to suspend it again within the period.

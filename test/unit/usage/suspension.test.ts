@@ -148,7 +148,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     expect(evaluatePolicy(refused.response.policyDocument, arn)).toBe('explicit-deny');
     expect(refused.response.context).toMatchObject({
       clientId: 'acme',
-      [SuspensionContextKey.error]: 'quota_exceeded',
+      [SuspensionContextKey.refusal]: 'quota_exceeded',
       [SuspensionContextKey.retryAfter]: '119',
     });
     // Other clients are unaffected.
@@ -177,7 +177,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     await h2.authorizer.start();
     const decision = forbidden(await h2.authorizer.decide(authorizerEvent(token)));
     expect(decision.reason).toBe('suspended');
-    expect(decision.response.context).toMatchObject({ error: 'suspended' });
+    expect(decision.response.context).toMatchObject({ refusal: 'suspended' });
   });
 
   it("refuses only the suspended API key with quota_exceeded and Retry-After; the same client's other key keeps working; lifted by a newer entry", async () => {
@@ -198,7 +198,7 @@ describe('the authorizer refuses a suspended client until its suspension ends', 
     expect(refused.response.context).toMatchObject({
       clientId: 'acme',
       keyId: 'key_0123456789abcdef0123',
-      [SuspensionContextKey.error]: 'quota_exceeded',
+      [SuspensionContextKey.refusal]: 'quota_exceeded',
       [SuspensionContextKey.retryAfter]: '599',
     });
     expect((await h.authorizer.decide(authorizerEvent(otherKey))).outcome).toBe('allow');

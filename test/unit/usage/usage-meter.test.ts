@@ -83,6 +83,7 @@ const UNAUTHORIZED_LINE: Record<AccessLogFieldName, string | number> = {
   keyId: '-',
   kid: '-',
   authorizerError: 'Unauthorized',
+  refusal: '-',
   authorizerLatency: '1',
   integrationStatus: '-',
   sourceIp: '203.0.113.9',
@@ -119,6 +120,7 @@ describe('parseAccessLogLine on what the client writes into the line', () => {
       status: fc.constantFrom(200, 401, 403, 429, 502),
       errorType: fc.constantFrom('-', 'UNAUTHORIZED', 'ACCESS_DENIED', 'THROTTLED'),
       sourceIp: fc.constantFrom('203.0.113.9', '2001:db8::1'),
+      refusal: fc.constantFrom('-', 'quota_exceeded', 'suspended'),
     });
     fc.assert(
       fc.property(path, trusted, fc.boolean(), (p, t, escaped) => {
@@ -131,7 +133,7 @@ describe('parseAccessLogLine on what the client writes into the line', () => {
           keyId: t.keyId === '-' ? undefined : t.keyId,
           errorType: t.errorType === '-' ? undefined : t.errorType,
           sourceIp: t.sourceIp,
-          authorizerError: 'Unauthorized',
+          refusal: t.refusal === '-' ? undefined : t.refusal,
         });
         if (escaped || !p.includes('\\')) expect(record!.path).toBe(p);
       }),
