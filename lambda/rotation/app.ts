@@ -17,6 +17,8 @@ import { KmsKeyManager } from '../adapters/kms-key-manager';
 import { DynamoSigningKeyStore } from '../adapters/signing-key-store';
 import { rotationConfig } from './config';
 import {
+  CompromiseNotApplied,
+  CompromiseNotReplaced,
   describeError,
   InvalidRotationRequest,
   RingConflict,
@@ -43,7 +45,15 @@ export interface RotationApp {
 }
 
 /** Errors whose message already tells the console user what happened and what to do. */
-const TYPED_ERRORS = [InvalidRotationRequest, UnknownSigningKey, RingConflict, RingInvariantViolation, RotationStepFailed];
+const TYPED_ERRORS = [
+  InvalidRotationRequest,
+  UnknownSigningKey,
+  RingConflict,
+  RingInvariantViolation,
+  RotationStepFailed,
+  CompromiseNotApplied,
+  CompromiseNotReplaced,
+];
 
 export function createRotationApp(env: Environment, options: RotationAppOptions = {}): RotationApp {
   const config = rotationConfig(env);

@@ -11,7 +11,10 @@
  *   token it signed can outlive its key;
  * - then `retired`; its KMS key is scheduled for deletion and, once KMS has deleted it,
  *   its record leaves the ring;
- * - exactly one key is active once the ring holds any key.
+ * - exactly one key is active once the ring holds any key, except right after the active
+ *   key was compromised when no clean pending key could replace it: the compromise is
+ *   written on its own (it must never wait on KMS), and the replacement, which needs a new
+ *   KMS key, is the next transition.
  */
 import { randomBytes } from 'node:crypto';
 import { pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../../../common/defaults';
@@ -74,7 +77,7 @@ export interface NewKeyMaterial {
   readonly publicKey: string;
 }
 
-/** The state a new key enters the ring in: pending normally, active on bootstrap or compromise. */
+/** The state a new key enters the ring in: pending normally, active on bootstrap or after a compromise. */
 export type NewKeyRole = typeof SigningKeyState.Pending | typeof SigningKeyState.Active;
 
 export interface StateChange {
@@ -109,13 +112,21 @@ export interface RingPlan {
 /**
  * Plans the next write. Without `newKey`, `needs` says whether (and in which role) a new
  * key would be used; with it, the plan uses the key if, and only if, it still needs one.
+ *
+ * A `compromised` plan never needs a new key: the compromise is what must take effect now,
+ * and KMS CreateKey (a low per-account quota, the first thing to throttle when things go
+ * wrong) must not be able to hold it back. Whatever the ring still needs afterwards (a new
+ * active key when no clean pending key could take over) is planned by a `step`.
  */
 export function planRing(ring: RingState, intent: RingIntent, nowSeconds: number, timing: RingTiming, newKey?: NewKeyMaterial): RingPlan {
   const draft = new RingDraft(ring.keys, nowSeconds, timing);
   const replacing = retireCompromised(draft, intent.kind === 'compromised' ? intent.kid : undefined);
   demoteExtraActives(draft);
   retireExpired(draft);
-  const needs = ensureActive(draft, newKey, replacing) ?? startRotation(draft, intent, newKey);
+  const compromise = intent.kind === 'compromised';
+  const usable = compromise ? undefined : newKey;
+  const wanted = ensureActive(draft, usable, replacing) ?? startRotation(draft, intent, usable);
+  const needs = compromise ? undefined : wanted;
   const transition = draft.transition(ring.version);
   if (!needs && !isEmptyTransition(transition)) assertWritable(draft.keys());
   return needs ? { needs, transition } : { transition };
@@ -182,7 +193,7 @@ function ensureActive(draft: RingDraft, newKey: NewKeyMaterial | undefined, repl
       return undefined;
     }
     if (!newKey) return SigningKeyState.Active;
-    draft.create(newRecord(newKey, SigningKeyState.Active, draft), replacing ?? 'bootstrap: the first key of an empty ring');
+    draft.create(newRecord(newKey, SigningKeyState.Active, draft), replacing ?? missingActiveReason(draft.keys()));
     return undefined;
   }
   const due = pending.find((record) => draft.now >= (record.activateAt ?? 0));
@@ -191,6 +202,21 @@ function ensureActive(draft: RingDraft, newKey: NewKeyMaterial | undefined, repl
     draft.activate(due.kid, `published since ${iso(due.createdAt)}: every verifier knows it`);
   }
   return undefined;
+}
+
+/** Why a new key becomes active at once, skipping the pending wait, in a ring without an active key. */
+function missingActiveReason(keys: readonly SigningKeyRecord[]): string {
+  if (keys.length === 0) return 'bootstrap: the first key of an empty ring';
+  const victim = lastCompromisedActive(keys);
+  if (victim) return `replaces the compromised key ${victim.kid}, which left the ring without an active key; active at once, skipping the pending wait`;
+  return 'repair: the ring had no active key; active at once, skipping the pending wait';
+}
+
+/** The most recently compromised key that was the active key when it was compromised. */
+function lastCompromisedActive(keys: readonly SigningKeyRecord[]): SigningKeyRecord | undefined {
+  // Activated and never retiring: it was signing when the compromise retired it.
+  const victims = keys.filter((key) => key.compromisedAt !== undefined && key.activatedAt !== undefined && key.retiringAt === undefined);
+  return victims.sort((a, b) => (b.compromisedAt ?? 0) - (a.compromisedAt ?? 0))[0];
 }
 
 function startRotation(draft: RingDraft, intent: RingIntent, newKey: NewKeyMaterial | undefined): NewKeyRole | undefined {
@@ -299,12 +325,24 @@ export function ringViolations(keys: readonly SigningKeyRecord[]): string[] {
   const violations: string[] = [];
   const active = keys.filter((key) => key.state === SigningKeyState.Active);
   if (active.length > 1) violations.push(`has ${active.length} active keys (${active.map((key) => key.kid).join(', ')})`);
-  if (keys.length > 0 && active.length === 0) violations.push('has keys but no active key');
+  if (keys.length > 0 && active.length === 0) violations.push(...missingActiveViolations(keys));
   for (const key of keys) {
     if (key.compromisedAt !== undefined && key.state !== SigningKeyState.Retired) violations.push(`keeps compromised key ${key.kid} ${key.state}`);
     if (key.state === SigningKeyState.Retiring && key.verifyUntil === undefined) violations.push(`has retiring key ${key.kid} without verifyUntil`);
   }
   return violations;
+}
+
+/**
+ * A ring without an active key is sound only in the state a compromise leaves while its
+ * replacement waits for KMS: a compromised key in the ring and no pending key (a pending key
+ * would have been activated in the compromise's own transition, needing no KMS call).
+ */
+function missingActiveViolations(keys: readonly SigningKeyRecord[]): string[] {
+  const pending = keys.filter((key) => key.state === SigningKeyState.Pending);
+  if (pending.length > 0) return [`has no active key but pending key ${pending.map((key) => key.kid).join(', ')} to activate`];
+  if (!keys.some((key) => key.compromisedAt !== undefined)) return ['has keys but no active key'];
+  return [];
 }
 
 /** The last guard before a write: a ring that breaks an invariant is never written. */
@@ -327,35 +365,6 @@ export function prunable(keys: readonly SigningKeyRecord[], nowSeconds: number, 
   return keys.filter(
     (key) => key.state === SigningKeyState.Retired && key.deletionScheduledAt !== undefined && nowSeconds >= key.deletionScheduledAt + timing.pruneAfterSeconds,
   );
-}
-
-export type UpcomingActionName = 'bootstrap' | 'activate' | 'retire' | 'schedule-deletion' | 'rotate' | 'prune';
-
-export interface UpcomingAction {
-  readonly action: UpcomingActionName;
-  readonly kid?: string;
-  /** Epoch seconds; the first scheduled run at or after this moment does it. */
-  readonly at: number;
-}
-
-/** Every timed transition the ring is waiting for, soonest first. */
-export function upcomingActions(keys: readonly SigningKeyRecord[], nowSeconds: number, timing: RingTiming): UpcomingAction[] {
-  const actions: UpcomingAction[] = [];
-  const active = keys.find((key) => key.state === SigningKeyState.Active);
-  const pending = keys.filter((key) => key.state === SigningKeyState.Pending);
-  if (!active && pending.length === 0) actions.push({ action: 'bootstrap', at: nowSeconds });
-  for (const key of pending) actions.push({ action: 'activate', kid: key.kid, at: key.activateAt ?? nowSeconds });
-  if (active && pending.length === 0) actions.push({ action: 'rotate', kid: active.kid, at: activeSince(active) + timing.rotationIntervalSeconds });
-  for (const key of keys.filter((record) => record.state === SigningKeyState.Retiring)) {
-    actions.push({ action: 'retire', kid: key.kid, at: key.verifyUntil ?? nowSeconds });
-  }
-  for (const key of awaitingDeletion(keys)) actions.push({ action: 'schedule-deletion', kid: key.kid, at: nowSeconds });
-  for (const key of keys) {
-    if (key.state === SigningKeyState.Retired && key.deletionScheduledAt !== undefined) {
-      actions.push({ action: 'prune', kid: key.kid, at: key.deletionScheduledAt + timing.pruneAfterSeconds });
-    }
-  }
-  return actions.sort((a, b) => a.at - b.at);
 }
 
 /**

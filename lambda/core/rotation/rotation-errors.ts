@@ -48,8 +48,60 @@ export class RingInvariantViolation extends Error {
 /** KMS or DynamoDB failed while the ring was being changed; what was written stays valid. */
 export class RotationStepFailed extends Error {
   override readonly name = 'RotationStepFailed';
+  /** What failed, without the outlook, for messages that have their own. */
+  readonly failure: string;
   constructor(stage: string, cause: unknown) {
-    super(`${stage} failed (${describeError(cause)}); the ring is still valid and the next run retries`, { cause });
+    const failure = `${stage} failed (${describeError(cause)})`;
+    super(`${failure}; the ring is still valid and the next run retries`, { cause });
+    this.failure = failure;
+  }
+}
+
+/**
+ * A `compromised` run whose compromise did not (or may not) reach the ring. Nothing retries
+ * a compromise by itself (a scheduled step knows nothing of it), so the message says to
+ * invoke it again.
+ */
+export class CompromiseNotApplied extends Error {
+  override readonly name = 'CompromiseNotApplied';
+  constructor(
+    readonly kid: string,
+    /** False when the ring could not be read to check whether the write landed after all. */
+    readonly certain: boolean,
+    cause: unknown,
+  ) {
+    const again = `{"action":"compromised","kid":"${kid}"}`;
+    super(
+      certain
+        ? `the compromise of ${kid} was NOT applied (${failureOf(cause)}): ${kid} is still trusted and may still sign; nothing retries a compromise by itself, invoke ${again} again`
+        : `the compromise of ${kid} may NOT have been applied (${failureOf(cause)}), and the ring could not be read to check: invoke {"action":"status"}, and unless ${kid} shows "compromised": true, invoke ${again} again`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * A `compromised` run whose compromise took effect but whose replacement active key could
+ * not be made (KMS CreateKey throttled, say): the ring has no active key until a later run
+ * makes one.
+ */
+export class CompromiseNotReplaced extends Error {
+  override readonly name = 'CompromiseNotReplaced';
+  constructor(
+    readonly kid: string,
+    /** Whether the compromised key's KMS key is scheduled for deletion (by this run or an earlier one). */
+    readonly deletionScheduled: boolean,
+    cause: unknown,
+  ) {
+    const deletion = deletionScheduled
+      ? 'its KMS key is scheduled for deletion'
+      : 'scheduling its KMS key for deletion failed too (see problems in the log; every step retries it)';
+    super(
+      `the compromise of ${kid} took effect: it no longer signs or verifies, every token it signed is revoked, ${deletion}. ` +
+        `But making the ring's next active key failed (${failureOf(cause)}), so, unless another run has made one since, the ring has no active key and the token endpoint answers 503 temporarily_unavailable with Retry-After until one exists. ` +
+        'The next scheduled step (hourly) makes it; to make it now, invoke {"action":"step"}',
+      { cause },
+    );
   }
 }
 
@@ -62,6 +114,11 @@ export class EventPublishFailed extends Error {
   ) {
     super(`EventBridge refused ${failed} event(s): ${[...new Set(errorCodes)].join(', ') || 'no error code given'}`);
   }
+}
+
+/** What went wrong, without a `RotationStepFailed`'s outlook (the compromise errors say what happens next themselves). */
+function failureOf(error: unknown): string {
+  return error instanceof RotationStepFailed ? error.failure : describeError(error);
 }
 
 /** `Name: message` of anything thrown, for reports and logs (SDK errors carry no secrets). */

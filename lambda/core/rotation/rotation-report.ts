@@ -5,7 +5,8 @@
  */
 import { SigningKeyState, type SigningKeyRecord } from '../../../common/signing-key-items';
 import { isVerifying } from './signing-keys';
-import { iso, upcomingActions, type RingTiming, type UpcomingActionName } from './key-ring';
+import { iso, type RingTiming } from './key-ring';
+import { upcomingActions, type UpcomingActionName } from './ring-schedule';
 import type { RingSnapshot } from './rotation-ports';
 import type { RotationAction } from './rotation-request';
 import type { RotationChange, RunLog } from './run-log';

@@ -7,6 +7,9 @@
  * A KMS key made for a plan that did not get written is scheduled for deletion at once,
  * and reconciliation catches any that a crash leaves behind. Every failure after a commit
  * leaves a valid ring that the next run continues from.
+ *
+ * A compromise is committed before anything that needs KMS (docs/rotation.md): the key
+ * leaves trust even when its replacement cannot be made, and the run then says so.
  */
 import { Metric } from '../../../common/metrics';
 import { SigningKeyState } from '../../../common/signing-key-items';
@@ -24,7 +27,15 @@ import {
   type RingIntent,
   type RingTiming,
 } from './key-ring';
-import { describeError, RingConflict, RotationStepFailed } from './rotation-errors';
+import {
+  CompromiseNotApplied,
+  CompromiseNotReplaced,
+  describeError,
+  RingConflict,
+  RingInvariantViolation,
+  RotationStepFailed,
+  UnknownSigningKey,
+} from './rotation-errors';
 import { checkHygiene, type HygieneSettings } from './rotation-hygiene';
 import { reconcileKmsKeys } from './rotation-reconcile';
 import { buildReport, type HygieneReport, type ReportInput, type RotationReport } from './rotation-report';
@@ -95,8 +106,8 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     return { kid, keySpec: deps.settings.keySpec, ...created };
   }
 
-  /** Plans and commits one transition, re-planning after a conflict. */
-  async function advance(intent: RingIntent, log: RunLog): Promise<void> {
+  /** Plans and commits one transition, re-planning after a conflict. Returns the active kid of the ring it leaves. */
+  async function advance(intent: RingIntent, log: RunLog): Promise<string | undefined> {
     let spare: NewKeyMaterial | undefined;
     try {
       for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt += 1) {
@@ -107,7 +118,7 @@ export function createRotationService(deps: RotationDependencies): RotationServi
         const first = planRing(ring, intent, now, timing);
         if (first.needs) spare ??= await createKey();
         const plan = first.needs ? planRing(ring, intent, now, timing, spare) : first;
-        if (isEmptyTransition(plan.transition)) return;
+        if (isEmptyTransition(plan.transition)) return plan.transition.activeKid;
         try {
           await stage('writing the signing-key ring', () => deps.store.commit(plan.transition));
         } catch (error) {
@@ -118,7 +129,7 @@ export function createRotationService(deps: RotationDependencies): RotationServi
         if (spare && usesNewKey(plan.transition, spare.kid)) spare = undefined;
         log.stateChanges(plan.transition.changes);
         deps.metrics.record(RotationMetric.transitions, plan.transition.changes.length, 'Count');
-        return;
+        return plan.transition.activeKid;
       }
       throw new RingConflict(MAX_COMMIT_ATTEMPTS);
     } finally {
@@ -143,10 +154,14 @@ export function createRotationService(deps: RotationDependencies): RotationServi
     }
   }
 
-  /** Schedules KMS deletion of retired keys and drops records whose key KMS has deleted. */
-  async function housekeeping(log: RunLog): Promise<void> {
+  /**
+   * Schedules KMS deletion of retired keys and drops records whose key KMS has deleted.
+   * Returns the kids whose deletion could not be scheduled (each also a reported problem).
+   */
+  async function housekeeping(log: RunLog): Promise<string[]> {
     const ring = await stage('reading the signing-key ring', () => deps.store.snapshot());
     const now = nowSeconds();
+    const deletionFailed: string[] = [];
     for (const record of awaitingDeletion(ring.keys)) {
       try {
         const outcome = await deps.keys.scheduleDeletion(record.kmsKeyArn, timing.deletionWindowDays);
@@ -155,6 +170,7 @@ export function createRotationService(deps: RotationDependencies): RotationServi
         log.change({ kind: 'kms-deletion-scheduled', kid: record.kid, kmsKeyArn: record.kmsKeyArn, reason });
         deps.metrics.record(RotationMetric.kmsDeletionsScheduled, 1, 'Count');
       } catch (error) {
+        deletionFailed.push(record.kid);
         log.problem(`scheduling deletion of retired key ${record.kid} failed (${describeError(error)}); the next run retries`, { kid: record.kid });
       }
     }
@@ -165,6 +181,60 @@ export function createRotationService(deps: RotationDependencies): RotationServi
         log.problem(`removing the record of deleted key ${record.kid} failed (${describeError(error)})`, { kid: record.kid });
       }
     }
+    return deletionFailed;
+  }
+
+  /**
+   * `compromised`: the compromise first, in a transition of its own that needs no KMS call;
+   * then the KMS deletion of the compromised key (KMS refuses to sign with a key pending
+   * deletion); then, if the ring was left without an active key, a new one, planned as a
+   * step. Anything else due (a rotation) is left to the scheduled step, as before.
+   */
+  async function compromise(kid: string, log: RunLog): Promise<void> {
+    const activeKid = await applyCompromise(kid, log);
+    const deletionFailed = await housekeeping(log);
+    if (activeKid !== undefined) return;
+    try {
+      await advance({ kind: 'step' }, log);
+    } catch (error) {
+      throw new CompromiseNotReplaced(kid, !deletionFailed.includes(kid), error);
+    }
+  }
+
+  /**
+   * Commits the compromise of `kid` and returns the active kid of the ring it leaves. When
+   * the write fails, the ring says whether it landed (a reply lost after the commit): if it
+   * did, the run goes on; if not, or if the ring cannot be read, the error says so, since no
+   * later run retries a compromise.
+   */
+  async function applyCompromise(kid: string, log: RunLog): Promise<string | undefined> {
+    try {
+      return await advance({ kind: 'compromised', kid }, log);
+    } catch (error) {
+      // These two wrote nothing and already say so.
+      if (error instanceof UnknownSigningKey || error instanceof RingInvariantViolation) throw error;
+      const ring = await deps.store.snapshot().catch(() => undefined);
+      const applied = ring?.keys.some((key) => key.kid === kid && key.compromisedAt !== undefined);
+      if (!ring || !applied) throw new CompromiseNotApplied(kid, ring !== undefined, error);
+      log.problem(`writing the compromise of ${kid} reported ${describeError(error)}, but the ring shows it applied`, { kid });
+      return ring.keys.find((key) => key.state === SigningKeyState.Active)?.kid;
+    }
+  }
+
+  /**
+   * A scheduled or console step. When the ring cannot be advanced (say KMS refuses the new
+   * key a ring without an active key needs), retired keys are still scheduled for deletion
+   * before the run fails: a compromised key's KMS deletion must not wait for its replacement.
+   */
+  async function step(log: RunLog): Promise<void> {
+    try {
+      await advance({ kind: 'step' }, log);
+    } catch (error) {
+      // The advance's failure is the one to report; a housekeeping failure is logged as a problem or is the same outage.
+      await housekeeping(log).catch(() => undefined);
+      throw error;
+    }
+    await housekeeping(log);
   }
 
   async function hygieneReport(publish: boolean, log: RunLog): Promise<HygieneReport | null> {
@@ -214,8 +284,7 @@ export function createRotationService(deps: RotationDependencies): RotationServi
           return finish(request, log, { hygiene, upstreamCertificates });
         }
         case 'compromised':
-          await advance({ kind: 'compromised', kid: request.kid }, log);
-          await housekeeping(log);
+          await compromise(request.kid, log);
           return finish(request, log, { hygiene: await hygieneReport(false, log) });
         case 'rotate':
           // Kept quick: the admin API waits for it. Reconciliation, publishing and certificates belong to steps.
@@ -228,8 +297,7 @@ export function createRotationService(deps: RotationDependencies): RotationServi
             nowSeconds(),
             log,
           );
-          await advance({ kind: 'step' }, log);
-          await housekeeping(log);
+          await step(log);
           const [hygiene, upstreamCertificates] = await Promise.all([hygieneReport(true, log), certificatesReport(log)]);
           return finish(request, log, { reconciliation, hygiene, upstreamCertificates });
         }

@@ -6,6 +6,8 @@ import { Metric } from '../../../common/metrics';
 import { SigningKeyState } from '../../../common/signing-key-items';
 import { TOKEN_RECORD_GRACE_SECONDS } from '../../../common/credential-items';
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
+import { planRing } from '../../../lambda/core/rotation/key-ring';
+import { DEFAULT_TIMING } from '../../unit/rotation/fakes';
 import { apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { kmsClient } from '../../support/aws';
 import { seedSigningKey } from '../../support/signing-keys';
@@ -225,6 +227,26 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expectOAuthError(await h.exchange('acme', apiKey), 503, 'temporarily_unavailable');
     expect(await h.items('tokens')).toEqual([]);
     expect(Object.fromEntries(h.metrics)).toEqual({ [Metric.issuanceErrors]: 2 });
+  });
+
+  it('answers 503 temporarily_unavailable with Retry-After while a compromise has left the ring without an active key', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    expect((await h.exchange('acme', apiKey)).statusCode).toBe(200);
+    const store = new DynamoSigningKeyStore(h.tables.doc, h.tables.names.signingKeys);
+    const [active] = await store.load();
+    await store.put({ ...active!, kid: 'retiring', state: SigningKeyState.Retiring, retiringAt: h.nowSeconds(), verifyUntil: h.nowSeconds() + 3_600 });
+    // The compromise as the rotation function writes it when no new key can be made: planned, checked and committed alone.
+    const plan = planRing(await store.snapshot(), { kind: 'compromised', kid: active!.kid }, h.nowSeconds(), DEFAULT_TIMING);
+    expect(plan.transition.activeKid).toBeUndefined();
+    await store.commit(plan.transition);
+
+    h.advance(10);
+    const refused = await h.exchange('acme', apiKey);
+    expectOAuthError(refused, 503, 'temporarily_unavailable');
+    expect(refused.headers?.['Retry-After']).toBe('5');
+    expect((await jwks(h)).keys.map((key) => key.kid)).toEqual(['retiring']);
+    expect(await h.items('tokens')).toHaveLength(1);
   });
 
   it('publishes the JWKS without a ring record whose key material does not parse, and logs its kid', async () => {

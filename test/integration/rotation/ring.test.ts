@@ -12,7 +12,7 @@ import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../../common
 import { DynamoSigningKeyStore } from '../../../lambda/adapters/signing-key-store';
 import { KmsKeyManager } from '../../../lambda/adapters/kms-key-manager';
 import { ringViolations, type RingTransition } from '../../../lambda/core/rotation/key-ring';
-import { RingConflict, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
+import { CompromiseNotReplaced, RingConflict, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
 import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS } from '../../../lambda/core/rotation/rotation-reconcile';
 import type { KeyManager } from '../../../lambda/core/rotation/rotation-ports';
 import { isVerifying, verificationKeys } from '../../../lambda/core/rotation/signing-keys';
@@ -262,6 +262,49 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     expect(await kmsKeyState(kms, victim.kmsKeyArn)).toBe('PendingDeletion');
     await expect(signAccessToken(kms, victim, clock.seconds(), 900)).rejects.toThrow(/pending deletion/);
     expect(token.split('.')).toHaveLength(3);
+  });
+
+  it('compromised while KMS refuses CreateKey: the compromise is written alone, the head loses its active kid, the next step replaces it', async () => {
+    const tables = await freshTables();
+    const kms = kmsClient();
+    const clock = new TestClock();
+    await rotationApp(tables, clock).handle({ action: 'step' });
+    const victim = await activeKey(tables);
+    const refusing = rotationApp(tables, clock, {
+      keyManager: (real) => ({
+        createKey: async () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        },
+        scheduleDeletion: (arn, days) => real.scheduleDeletion(arn, days),
+        listRingKeys: (request) => real.listRingKeys(request),
+      }),
+    });
+
+    clock.advance(30);
+    const error = await refusing.handle({ action: 'compromised', kid: victim.kid }).then(
+      () => expect.fail('the run succeeded'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(CompromiseNotReplaced);
+    expect(error.message).toMatch(
+      new RegExp(`^the compromise of ${victim.kid} took effect: .*its KMS key is scheduled for deletion\\. But making the ring's next active key failed`),
+    );
+    const after = await store(tables).snapshot();
+    expect(after.head.activeKid).toBeUndefined();
+    expect(after.keys).toEqual([
+      expect.objectContaining({ kid: victim.kid, state: SigningKeyState.Retired, compromisedAt: clock.seconds(), deletionScheduledAt: clock.seconds() }),
+    ]);
+    expect(ringViolations(after.keys)).toEqual([]);
+    expect(verificationKeys(after.keys, clock.seconds()).keys.size).toBe(0);
+    expect(await kmsKeyState(kms, victim.kmsKeyArn)).toBe('PendingDeletion');
+
+    clock.advance(3_600);
+    const report = await rotationApp(tables, clock).handle({ action: 'step' });
+    const replacement = await activeKey(tables);
+    expect(replacement.activatedAt).toBe(clock.seconds());
+    expect(report.ring.activeKid).toBe(replacement.kid);
+    expect((await store(tables).snapshot()).head.activeKid).toBe(replacement.kid);
+    expect(await kmsKeyState(kms, replacement.kmsKeyArn)).toBe('Enabled');
   });
 
   it('compromised with an unknown kid fails with a clear error and changes nothing', async () => {

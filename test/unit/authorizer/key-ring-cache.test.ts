@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SigningKeyState } from '../../../common/signing-key-items';
 import { KeyRingCache, type KeyRingEvent } from '../../../lambda/core/authorizer/key-ring-cache';
+import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { FakeKeySource, NOW_MS, NOW_S } from './support/fixtures';
 import { generateTestKey } from './support/tokens';
 
@@ -31,6 +32,29 @@ describe('KeyRingCache', () => {
     ]);
     expect(ring.lookup('retiring', NOW_S)?.signatureBytes).toBe(256);
     expect(ring.lookup('active', NOW_S)?.signatureBytes).toBe(64);
+  });
+
+  it('loads a ring a compromise left without an active key: the retiring key verifies, the compromised one does not', async () => {
+    const keys = [
+      generateTestKey('ES256', { kid: 'compromised', state: SigningKeyState.Retired, compromisedAt: NOW_S }),
+      generateTestKey('ES256', { kid: 'retiring', state: SigningKeyState.Retiring, verifyUntil: NOW_S + 100 }),
+    ];
+    const records = keys.map((k) => k.record);
+    expect(ringViolations(records)).toEqual([]);
+    const events: KeyRingEvent[] = [];
+    const ring = cache(new FakeKeySource(records), events);
+    await ring.refresh(NOW_MS);
+    expect(ring.loaded).toBe(true);
+    expect(ring.size).toBe(1);
+    expect(ring.lookup('retiring', NOW_S)).toBeDefined();
+    expect(ring.lookup('compromised', NOW_S)).toBeUndefined();
+    expect(events).toEqual([{ type: 'refreshed', keys: 1, skipped: [] }]);
+
+    // Only the compromised key left: loaded, trusting nothing (not "never loaded", which would wait for a load per request).
+    const empty = cache(new FakeKeySource([records[0]!]));
+    await empty.refresh(NOW_MS);
+    expect(empty.loaded).toBe(true);
+    expect(empty.size).toBe(0);
   });
 
   it('stops trusting a retiring key at its verifyUntil without waiting for a refresh', async () => {

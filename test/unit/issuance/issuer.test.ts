@@ -11,9 +11,11 @@ import {
   InvalidRequest,
   InvalidScope,
   INVALID_CLIENT_DESCRIPTION,
+  DEFAULT_RETRY_AFTER_SECONDS,
   TemporarilyUnavailable,
   UnsupportedGrantType,
 } from '../../../lambda/core/shared/issuance-errors';
+import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
 
 const NOW = 1_700_000_000;
@@ -192,6 +194,25 @@ describe('Issuer.exchange', () => {
     const response = await t.issuer().exchange(request);
     expect(decodeProtectedHeader(response.access_token).kid).toBe('kid-2');
     expect(t.tokens.records.size).toBe(1);
+  });
+
+  it('answers temporarily_unavailable with a Retry-After while a compromise has left the ring without an active key', async () => {
+    const request = { authorization: basic('acme', t.apiKey), form: form({ grant_type: 'client_credentials' }) };
+    t.ring.records = [
+      { ...t.signing.record, state: SigningKeyState.Retired, compromisedAt: NOW, retiredAt: NOW },
+      { ...ecSigningKey('kid-0').record, state: SigningKeyState.Retiring, verifyUntil: NOW + 3_000 },
+    ];
+    expect(ringViolations(t.ring.records)).toEqual([]);
+    const error = await t
+      .issuer()
+      .exchange(request)
+      .then(
+        () => expect.fail('a token was issued'),
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(TemporarilyUnavailable);
+    expect(error).toMatchObject({ code: 'temporarily_unavailable', reason: 'no_active_signing_key', retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS });
+    expect(t.tokens.records.size).toBe(0);
   });
 
   it('turns a KMS failure or an unreadable ring into temporarily_unavailable and stores nothing', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CachedRing, ISSUER_RING_CACHE_MS } from '../../../lambda/core/issuance/issuing-key';
 import { jwkSet } from '../../../lambda/core/issuance/jwks';
+import { ringViolations } from '../../../lambda/core/rotation/key-ring';
 import { SigningKeyState } from '../../../common/signing-key-items';
 import { ecSigningKey, FakeRing } from './fakes';
 
@@ -45,6 +46,17 @@ describe('jwkSet', () => {
     expect(set.keys[0]).toEqual({ kid: 'p', alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
     expect(skipped).toEqual([]);
     expect(jwkSet(records, 2_000).set.keys.map((k) => k.kid)).toEqual(['p', 'a']);
+  });
+
+  it('publishes a ring a compromise left without an active key: the retiring key, never the compromised one', () => {
+    const records = [
+      { ...ecSigningKey('c').record, state: SigningKeyState.Retired, compromisedAt: 1_000, retiredAt: 1_000 },
+      { ...ecSigningKey('r').record, state: SigningKeyState.Retiring, verifyUntil: 2_000 },
+    ];
+    expect(ringViolations(records)).toEqual([]);
+    expect(jwkSet(records, 1_500).set.keys.map((k) => k.kid)).toEqual(['r']);
+    // Once the retiring key expires too the set is empty, and still a valid JWK Set.
+    expect(jwkSet(records, 2_000)).toEqual({ set: { keys: [] }, skipped: [] });
   });
 
   it('leaves out, and reports by kid, a verifying record whose public key does not parse; the rest is published', () => {

@@ -8,7 +8,6 @@ import {
   prunable,
   ringTiming,
   ringViolations,
-  upcomingActions,
   type NewKeyMaterial,
   type RingState,
 } from '../../../lambda/core/rotation/key-ring';
@@ -119,15 +118,55 @@ describe('planRing', () => {
     expect(transition.updated.map((update) => update.after)).toEqual([expect.objectContaining({ kid: 'a', state: 'retired', retiredAt: T0 + 100 })]);
   });
 
-  it('on compromise of the active key retires it at once and activates a new key without the pending wait', () => {
+  it('on compromise of the active key with nothing pending retires it alone, needing no KMS key, and leaves the ring without an active key', () => {
     const state = ring(key('a', 'active', { activatedAt: T0 }));
-    expect(planRing(state, { kind: 'compromised', kid: 'a' }, T0 + 5, DEFAULT_TIMING).needs).toBe('active');
+    const plan = planRing(state, { kind: 'compromised', kid: 'a' }, T0 + 5, DEFAULT_TIMING);
+    expect(plan.needs).toBeUndefined();
+    expect(plan.transition.activeKid).toBeUndefined();
+    expect(plan.transition.created).toEqual([]);
+    expect(plan.transition.updated.map((update) => update.after)).toEqual([
+      expect.objectContaining({ kid: 'a', state: 'retired', compromisedAt: T0 + 5, retiredAt: T0 + 5, version: 2 }),
+    ]);
+    // A key offered anyway is not used: the compromise is written on its own.
+    expect(planRing(state, { kind: 'compromised', kid: 'a' }, T0 + 5, DEFAULT_TIMING, material).transition.created).toEqual([]);
+  });
 
-    const { transition } = planRing(state, { kind: 'compromised', kid: 'a' }, T0 + 5, DEFAULT_TIMING, material);
+  it('after such a compromise a step makes the replacement active at once, without the pending wait', () => {
+    const state = ring(key('a', 'retired', { activatedAt: T0, compromisedAt: T0 + 5, retiredAt: T0 + 5 }), key('r', 'retiring', { verifyUntil: T0 + 3000 }));
+    expect(planRing(state, { kind: 'step' }, T0 + 6, DEFAULT_TIMING).needs).toBe('active');
+    const { transition } = planRing(state, { kind: 'step' }, T0 + 6, DEFAULT_TIMING, material);
     expect(transition.activeKid).toBe('new');
-    expect(transition.updated[0]?.after).toMatchObject({ kid: 'a', state: 'retired', compromisedAt: T0 + 5, retiredAt: T0 + 5 });
-    expect(transition.created[0]).toMatchObject({ kid: 'new', state: 'active', activatedAt: T0 + 5 });
-    expect(transition.changes.map((change) => change.reason).join(' | ')).toMatch(/compromised.*replaces the compromised key a/);
+    expect(transition.created).toEqual([expect.objectContaining({ kid: 'new', state: 'active', activatedAt: T0 + 6 })]);
+    expect(transition.changes).toEqual([
+      {
+        kid: 'new',
+        to: 'active',
+        reason: 'replaces the compromised key a, which left the ring without an active key; active at once, skipping the pending wait',
+      },
+    ]);
+  });
+
+  it('never needs a new key for a compromise: a rotation that is due waits for the next step', () => {
+    const state = ring(key('a', 'active', { activatedAt: T0 }), key('r', 'retiring', { verifyUntil: T0 + 40 * DAY }));
+    const plan = planRing(state, { kind: 'compromised', kid: 'r' }, T0 + 31 * DAY, DEFAULT_TIMING);
+    expect(plan.needs).toBeUndefined();
+    expect(plan.transition.activeKid).toBe('a');
+    expect(plan.transition.updated.map((update) => update.after.kid)).toEqual(['r']);
+    expect(
+      planRing(
+        { version: 8, keys: plan.transition.updated.map((update) => update.after).concat(state.keys[0]!) },
+        { kind: 'step' },
+        T0 + 31 * DAY,
+        DEFAULT_TIMING,
+      ).needs,
+    ).toBe('pending');
+  });
+
+  it('compromises another key while the ring has no active key, without waiting for a new one', () => {
+    const state = ring(key('a', 'retired', { activatedAt: T0, compromisedAt: T0 + 5, retiredAt: T0 + 5 }), key('r', 'retiring', { verifyUntil: T0 + 3000 }));
+    const plan = planRing(state, { kind: 'compromised', kid: 'r' }, T0 + 10, DEFAULT_TIMING);
+    expect(plan.needs).toBeUndefined();
+    expect(plan.transition.updated.map((update) => update.after)).toEqual([expect.objectContaining({ kid: 'r', state: 'retired', compromisedAt: T0 + 10 })]);
   });
 
   it('on compromise of the active key promotes a clean pending key instead of making another', () => {
@@ -208,34 +247,18 @@ describe('ringViolations', () => {
     expect(ringViolations([key('a', 'active'), key('b', 'pending'), key('c', 'retiring', { verifyUntil: T0 })])).toEqual([]);
   });
 
+  it('accepts no active key only as a compromise leaves it: a compromised key and nothing pending', () => {
+    const compromised = key('a', 'retired', { compromisedAt: T0 });
+    expect(ringViolations([compromised])).toEqual([]);
+    expect(ringViolations([compromised, key('r', 'retiring', { verifyUntil: T0 })])).toEqual([]);
+    expect(ringViolations([compromised, key('p', 'pending')])).toEqual(['has no active key but pending key p to activate']);
+    expect(ringViolations([key('a', 'retired'), key('r', 'retiring', { verifyUntil: T0 })])).toEqual(['has keys but no active key']);
+  });
+
   it('names each broken invariant', () => {
     expect(ringViolations([key('a', 'active'), key('b', 'active')])).toEqual(['has 2 active keys (a, b)']);
     expect(ringViolations([key('a', 'retired')])).toEqual(['has keys but no active key']);
     expect(ringViolations([key('a', 'active'), key('b', 'retiring')])).toEqual(['has retiring key b without verifyUntil']);
-  });
-});
-
-describe('upcomingActions', () => {
-  it('lists what the ring waits for, soonest first', () => {
-    const keys = [
-      key('a', 'active', { activatedAt: T0 }),
-      key('r', 'retiring', { verifyUntil: T0 + 5000 }),
-      key('x', 'retired', { deletionScheduledAt: T0 }),
-      key('y', 'retired'),
-    ];
-    expect(upcomingActions(keys, T0 + 100, DEFAULT_TIMING)).toEqual([
-      { action: 'schedule-deletion', kid: 'y', at: T0 + 100 },
-      { action: 'retire', kid: 'r', at: T0 + 5000 },
-      { action: 'rotate', kid: 'a', at: T0 + 30 * DAY },
-      { action: 'prune', kid: 'x', at: T0 + 37 * DAY },
-    ]);
-  });
-
-  it('names activation while a key is pending, and bootstrap on an empty ring', () => {
-    expect(upcomingActions([key('a', 'active'), key('b', 'pending', { activateAt: T0 + 600 })], T0, DEFAULT_TIMING)).toEqual([
-      { action: 'activate', kid: 'b', at: T0 + 600 },
-    ]);
-    expect(upcomingActions([], T0, DEFAULT_TIMING)).toEqual([{ action: 'bootstrap', at: T0 }]);
   });
 });
 

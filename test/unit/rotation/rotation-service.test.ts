@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { HygieneEvent } from '../../../common/names';
 import { SigningKeyState } from '../../../common/signing-key-items';
 import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS, RECONCILE_MAX_KEYS } from '../../../lambda/core/rotation/rotation-reconcile';
-import { RingConflict, RotationStepFailed, UnknownSigningKey } from '../../../lambda/core/rotation/rotation-errors';
+import {
+  CompromiseNotApplied,
+  CompromiseNotReplaced,
+  RingConflict,
+  RotationStepFailed,
+  UnknownSigningKey,
+} from '../../../lambda/core/rotation/rotation-errors';
+import { ringViolations } from '../../../lambda/core/rotation/key-ring';
+import { activeSigningKey } from '../../../lambda/core/issuance/issuing-key';
+import { isVerifying } from '../../../lambda/core/rotation/signing-keys';
+import type { KeyManager } from '../../../lambda/core/rotation/rotation-ports';
 import { RotationMetric } from '../../../lambda/core/rotation/rotation-service';
 import { HygieneMetric } from '../../../lambda/core/rotation/rotation-hygiene';
 import { harness, START_MS, type Harness } from './fakes';
@@ -129,7 +139,13 @@ describe('rotation service: compromise', () => {
     });
     expect(h.store.items.get('kid-1')?.compromisedAt).toBe(START_MS / 1000 + 60);
     expect(h.kms.keys[0]?.pendingDeletion).toBe(true);
-    expect(report.changes.map((change) => change.kind)).toEqual(['state', 'state', 'kms-deletion-scheduled']);
+    // The compromise is written and the KMS key scheduled for deletion before the replacement is made.
+    expect(report.changes).toEqual([
+      expect.objectContaining({ kind: 'state', kid: 'kid-1', from: 'active', to: 'retired' }),
+      expect.objectContaining({ kind: 'kms-deletion-scheduled', kid: 'kid-1' }),
+      expect.objectContaining({ kind: 'state', kid: 'kid-2', to: 'active', reason: expect.stringMatching(/^replaces the compromised key kid-1/) }),
+    ]);
+    expect(report.problems).toEqual([]);
   });
 
   it('is idempotent', async () => {
@@ -146,6 +162,173 @@ describe('rotation service: compromise', () => {
     await expect(h.service().run({ action: 'compromised', kid: 'nope' })).rejects.toThrow(UnknownSigningKey);
     expect(h.store.writes).toBe(writes);
     expect(h.kms.keys).toHaveLength(1);
+  });
+});
+
+const THROTTLED = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+/** The refusal docs/deploy.md describes: the rotation role's NeverTagExistingKeys Deny holding inside CreateKey. */
+const TAG_DENIED = Object.assign(new Error('User: arn:aws:sts::…:assumed-role/rotation is not authorized to perform: kms:TagResource with an explicit deny'), {
+  name: 'AccessDeniedException',
+});
+
+/** The harness's KMS with CreateKey refused. */
+function refusingCreateKey(h: Harness, refusal: Error = THROTTLED): KeyManager {
+  return {
+    createKey: async () => {
+      throw refusal;
+    },
+    scheduleDeletion: h.kms.scheduleDeletion.bind(h.kms),
+    listRingKeys: h.kms.listRingKeys.bind(h.kms),
+  };
+}
+
+async function failure(run: Promise<unknown>): Promise<Error> {
+  return run.then(
+    () => expect.fail('the run succeeded'),
+    (error: unknown) => error as Error,
+  );
+}
+
+describe('rotation service: compromise while KMS cannot make the replacement', () => {
+  // The review's repro (compromise-needs-createkey): before, nothing was written and kid-1 stayed active and trusted.
+  it.each([THROTTLED, TAG_DENIED])(
+    'takes the compromised key out of trust anyway when CreateKey fails with $name, schedules its deletion, and says the ring has no active key',
+    async (refusal) => {
+      const h = await bootstrapped();
+      h.clock.advanceSeconds(60);
+      const error = await failure(h.service({ keys: refusingCreateKey(h, refusal) }).run({ action: 'compromised', kid: 'kid-1' }));
+
+      expect(error).toBeInstanceOf(CompromiseNotReplaced);
+      expect(error.message).toMatch(
+        /^the compromise of kid-1 took effect: it no longer signs or verifies, every token it signed is revoked, its KMS key is scheduled for deletion\./,
+      );
+      expect(error.message).toContain(
+        `making the ring's next active key failed (KMS CreateKey/GetPublicKey failed (${refusal.name}: ${refusal.message})), so, unless another run has made one since, the ring has`,
+      );
+      expect(error.message).toMatch(/no active key and the token endpoint answers 503 temporarily_unavailable with Retry-After until one exists/);
+      expect(error.message).toMatch(/The next scheduled step \(hourly\) makes it; to make it now, invoke \{"action":"step"\}$/);
+      const kid1 = h.store.items.get('kid-1')!;
+      expect(kid1).toMatchObject({ state: SigningKeyState.Retired, compromisedAt: START_MS / 1000 + 60, deletionScheduledAt: START_MS / 1000 + 60 });
+      expect(isVerifying(kid1, h.clock.seconds())).toBe(false);
+      expect(activeSigningKey(h.store.keys())).toBeUndefined();
+      expect(h.kms.find(kid1.kmsKeyArn)?.pendingDeletion).toBe(true);
+      expect((await h.store.snapshot()).head.activeKid).toBeUndefined();
+      expect(ringViolations(h.store.keys())).toEqual([]);
+    },
+  );
+
+  it('the next scheduled step makes the missing active key, skipping the pending wait', async () => {
+    const h = await bootstrapped();
+    await failure(h.service({ keys: refusingCreateKey(h) }).run({ action: 'compromised', kid: 'kid-1' }));
+    const status = await h.service().run({ action: 'status' });
+    expect(status.ring.activeKid).toBeNull();
+    expect(status.next).toMatchObject({ action: 'create-active' });
+
+    h.clock.advanceSeconds(3600);
+    const report = await h.service().run(STEP);
+    // kid-2 was the id of the key KMS refused to make.
+    expect(report.ring.activeKid).toBe('kid-3');
+    expect(report.changes).toEqual([
+      {
+        kind: 'state',
+        kid: 'kid-3',
+        to: 'active',
+        reason: 'replaces the compromised key kid-1, which left the ring without an active key; active at once, skipping the pending wait',
+      },
+    ]);
+    expect(activeSigningKey(h.store.keys())?.kid).toBe('kid-3');
+    expect((await h.store.snapshot()).head.activeKid).toBe('kid-3');
+  });
+
+  it('invoking the compromise again makes the missing active key too, changing nothing else', async () => {
+    const h = await bootstrapped();
+    await failure(h.service({ keys: refusingCreateKey(h) }).run({ action: 'compromised', kid: 'kid-1' }));
+    const before = h.store.items.get('kid-1');
+    const report = await h.service().run({ action: 'compromised', kid: 'kid-1' });
+    expect(report.ring.activeKid).toBe('kid-3');
+    expect(report.changes.map((change) => change.kid)).toEqual(['kid-3']);
+    expect(h.store.items.get('kid-1')).toBe(before);
+  });
+
+  it('says so when the compromised key could not be scheduled for deletion either, and a failing step still schedules it', async () => {
+    const h = await bootstrapped();
+    h.kms.deletionFailure = Object.assign(new Error('KMS is unavailable'), { name: 'KMSInternalException' });
+    const error = await failure(h.service({ keys: refusingCreateKey(h) }).run({ action: 'compromised', kid: 'kid-1' }));
+    expect(error).toBeInstanceOf(CompromiseNotReplaced);
+    expect(error.message).toMatch(/every token it signed is revoked, scheduling its KMS key for deletion failed too/);
+    expect(h.store.items.get('kid-1')).toMatchObject({ state: SigningKeyState.Retired, compromisedAt: expect.any(Number) });
+    expect(h.store.items.get('kid-1')?.deletionScheduledAt).toBeUndefined();
+
+    // KMS deletes again but still makes no keys: the step fails on the new key, not before scheduling the deletion.
+    h.kms.deletionFailure = undefined;
+    h.clock.advanceSeconds(3600);
+    await expect(h.service({ keys: refusingCreateKey(h) }).run(STEP)).rejects.toThrow(RotationStepFailed);
+    expect(h.store.items.get('kid-1')?.deletionScheduledAt).toBe(h.clock.seconds());
+    expect(h.kms.find(h.store.items.get('kid-1')!.kmsKeyArn)?.pendingDeletion).toBe(true);
+    expect(activeSigningKey(h.store.keys())).toBeUndefined();
+  });
+
+  it('a compromise of a key that is not the active one needs no new key, even with a rotation due', async () => {
+    const h = await bootstrapped();
+    await h.service().run({ action: 'rotate' });
+    h.clock.advanceSeconds(31 * DAY);
+    const report = await h.service({ keys: refusingCreateKey(h) }).run({ action: 'compromised', kid: 'kid-2' });
+    expect(report.ring.activeKid).toBe('kid-1');
+    expect(report.changes.map((change) => [change.kind, change.kid])).toEqual([
+      ['state', 'kid-2'],
+      ['kms-deletion-scheduled', 'kid-2'],
+    ]);
+    expect(report.next).toMatchObject({ action: 'rotate', kid: 'kid-1' });
+  });
+
+  it('a compromise whose write fails says it was not applied and how to apply it', async () => {
+    const h = await bootstrapped();
+    h.store.commit = async () => {
+      throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    const error = await failure(h.service().run({ action: 'compromised', kid: 'kid-1' }));
+    expect(error).toBeInstanceOf(CompromiseNotApplied);
+    expect(error.message).toBe(
+      'the compromise of kid-1 was NOT applied (writing the signing-key ring failed (ProvisionedThroughputExceededException: Throughput exceeds the current capacity)): ' +
+        'kid-1 is still trusted and may still sign; nothing retries a compromise by itself, invoke {"action":"compromised","kid":"kid-1"} again',
+    );
+    expect(h.store.items.get('kid-1')).toMatchObject({ state: SigningKeyState.Active });
+    expect(h.store.items.get('kid-1')?.compromisedAt).toBeUndefined();
+  });
+
+  it('a compromise whose write fails and whose ring cannot be read says it may not have been applied', async () => {
+    const h = await bootstrapped();
+    const snapshot = h.store.snapshot.bind(h.store);
+    let reads = 0;
+    h.store.snapshot = async () => {
+      reads += 1;
+      if (reads > 1) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+      return snapshot();
+    };
+    h.store.commit = async () => {
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    };
+    const error = await failure(h.service().run({ action: 'compromised', kid: 'kid-1' }));
+    expect(error).toBeInstanceOf(CompromiseNotApplied);
+    expect(error.message).toMatch(
+      /^the compromise of kid-1 may NOT have been applied \(.*socket hang up.*\), and the ring could not be read to check: invoke \{"action":"status"\}/,
+    );
+  });
+
+  it('a compromise whose write landed but whose reply was lost goes on to the replacement', async () => {
+    const h = await bootstrapped();
+    h.store.failAfterCommit = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    const report = await h.service().run({ action: 'compromised', kid: 'kid-1' });
+    expect(report.ring.activeKid).toBe('kid-2');
+    expect(report.problems).toEqual([
+      expect.stringMatching(/^writing the compromise of kid-1 reported RotationStepFailed: .*socket hang up.*, but the ring shows it applied$/),
+    ]);
+    expect(h.kms.keys.filter((key) => !key.pendingDeletion)).toHaveLength(1);
+    expect(h.store.items.get('kid-1')).toMatchObject({
+      state: SigningKeyState.Retired,
+      compromisedAt: expect.any(Number),
+      deletionScheduledAt: expect.any(Number),
+    });
   });
 });
 
