@@ -171,7 +171,8 @@ export class Observability extends Construct {
       rotationFailed: this.alarm('RotationFailed', {
         metric: tollgateMetric(functions, 'rotationFailed', 'Sum', hourly),
         threshold: 1,
-        description: 'A signing-key rotation run failed; the ring is still valid and the next run retries. See the rotation function logs.',
+        description:
+          'A signing-key rotation run failed. The next scheduled run retries what is left; a failed compromise says in the rotation function logs what took effect (the ring may have no active key: token requests answer 503 until one is made). See docs/rotation.md.',
       }),
       rotationOverdue: this.alarm('RotationOverdue', {
         metric: tollgateMetric(functions, 'activeKeyAgeSeconds', 'Maximum', hourly),
