@@ -14,8 +14,10 @@
  * line (a second `clientId`, which `JSON.parse` would keep) or break the line. The line
  * therefore carries one such field only, the request path, and carries it last
  * ({@link ACCESS_LOG_CLIENT_TEXT}): the meter reads every other field from the text before
- * it (`lambda/core/usage/usage-meter.ts`). The `User-Agent`, any byte string a client likes,
- * is not logged at all.
+ * it (`lambda/core/usage/usage-meter.ts`). Every field before it is API Gateway's, the
+ * authorizer's (from a verified token) or IAM's; none takes a client's header. The
+ * `User-Agent` and `$context.requestId` (the client may set `x-amzn-RequestId`), any text a
+ * client likes, are not logged at all.
  */
 import { AuthorizerContextKey } from './gateway-contract';
 
@@ -30,7 +32,12 @@ const num = (expression: string): AccessLogField => ({ expression, type: 'number
 const authorizerContext = (key: string): AccessLogField => str(`$context.authorizer.${key}`);
 
 export const ACCESS_LOG_FIELDS = {
-  requestId: str('$context.requestId'),
+  /**
+   * API Gateway's own id of the request (the `x-amz-apigw-id` response header). Not
+   * `$context.requestId`: that is the `x-amzn-RequestId` header, which a client may set to any
+   * text, and this field comes before the client text the meter does not trust.
+   */
+  requestId: str('$context.extendedRequestId'),
   /**
    * The REST API that answered: one value per deployment, so the access-log metric filters
    * publish it as their dimension and two Tollgates in one account and Region never share a

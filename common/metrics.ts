@@ -58,6 +58,12 @@ export const Metric = {
   leakedKeys: 'LeakedKeys',
   /** Metering: access-log lines read per delivery. Count. */
   meteredLines: 'MeteredLines',
+  /**
+   * Metering: lines of a delivery that are not access-log lines of the current format (a
+   * format upgrade's last old lines, or a line that does not parse), so no request of theirs
+   * is counted. Count.
+   */
+  meteringIgnoredLines: 'MeteringIgnoredLines',
   /** Metering: now minus the oldest line's time when a delivery is applied. Milliseconds. */
   meteringLagMs: 'MeteringLagMs',
   /** Metering: client-minutes of a redelivered batch that were already applied (left as they were). Count. */
@@ -112,6 +118,7 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   leakSignatureFailures: 'leaks',
   leakedKeys: 'leaks',
   meteredLines: 'metering',
+  meteringIgnoredLines: 'metering',
   meteringLagMs: 'metering',
   meteringDuplicates: 'metering',
   quotaSuspensions: 'metering',

@@ -83,6 +83,7 @@ export class UsageMetering extends Construct {
     const errors = this.function.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
     const dlqDepth = this.dlq.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: Duration.minutes(1) });
     const lag = tollgateMetric(emitters, 'meteringLagMs', 'p99', { period: Duration.minutes(5) });
+    const ignored = tollgateMetric(emitters, 'meteringIgnoredLines', 'Sum', { period: Duration.minutes(5) });
     const anomalies = tollgateMetric(emitters, 'usageAnomalies', 'Sum', { period: Duration.hours(1) });
     const alarm = (id: string, metric: IMetric, threshold: number, description: string, comparison?: ComparisonOperator) =>
       topicAlarm(this, id, topic, { metric, threshold, description, ...(comparison && { comparison }) });
@@ -105,6 +106,12 @@ export class UsageMetering extends Construct {
         METERING_LAG_ALARM_MS,
         'Metering runs more than 2 minutes behind the gateway: quotas overshoot and anomalies are flagged late.',
         ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ),
+      alarm(
+        'MeteringIgnoredLines',
+        ignored,
+        1,
+        'The metering function was delivered access-log lines it could not read, so their requests are not counted (quotas, anomalies). Expected for a few seconds after an upgrade that changed the line format (docs/deploy.md); otherwise see the metering logs.',
       ),
       alarm(
         'UsageAnomalyRate',

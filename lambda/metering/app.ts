@@ -53,6 +53,7 @@ export const meterDelivery = async (event: CloudWatchLogsEvent): Promise<void> =
   if (summary === undefined) return;
   logger.info('metered', { ...summary });
   metrics.addMetric(Metric.meteredLines, MetricUnit.Count, summary.lines);
+  metrics.addMetric(Metric.meteringIgnoredLines, MetricUnit.Count, summary.ignored);
   metrics.addMetric(Metric.meteringDuplicates, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(Metric.meteringLagMs, MetricUnit.Milliseconds, summary.lagMs);
   metrics.addMetric(Metric.quotaSuspensions, MetricUnit.Count, summary.quotas.filter((q) => q.outcome === 'suspended').length);

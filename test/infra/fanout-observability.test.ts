@@ -112,8 +112,8 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    // Thirteen for the stack, four for usage metering (test/infra/usage-metering.test.ts).
-    expect(alarms()).toHaveLength(17);
+    // Thirteen for the stack, five for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(18);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

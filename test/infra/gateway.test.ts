@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
+import { ACCESS_LOG_CLIENT_TEXT, ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
 import { Defaults } from '../../common/defaults';
 import { Env } from '../../common/names';
@@ -470,7 +470,7 @@ describe('access logs', () => {
     expect(Object.keys(line)).toEqual(Object.keys(ACCESS_LOG_FIELDS));
     const expressions = Object.values(ACCESS_LOG_FIELDS).map((f) => f.expression);
     for (const variable of [
-      '$context.requestId',
+      '$context.extendedRequestId',
       '$context.requestTime',
       '$context.httpMethod',
       '$context.path',
@@ -490,6 +490,37 @@ describe('access logs', () => {
     }
     // API Gateway does not escape what it substitutes: a User-Agent could write keys into the line.
     expect(expressions).not.toContain('$context.identity.userAgent');
+  });
+
+  it('takes no text a client sets in any field before the path, the one client-chosen field, which comes last', () => {
+    // Each reviewed: written by API Gateway itself, by the authorizer from a verified token, or by IAM.
+    // `$context.requestId` is not here: it is the x-amzn-RequestId header, which a client may set.
+    const notClientText = new Set([
+      '$context.extendedRequestId',
+      '$context.apiId',
+      '$context.requestTime',
+      '$context.requestTimeEpoch',
+      '$context.httpMethod',
+      '$context.resourcePath',
+      '$context.status',
+      '$context.responseLatency',
+      '$context.error.responseType',
+      '$context.authorizer.principalId',
+      '$context.authorizer.clientId',
+      '$context.authorizer.jti',
+      '$context.authorizer.scopes',
+      '$context.authorizer.keyId',
+      '$context.authorizer.kid',
+      '$context.authorizer.error',
+      '$context.authorizer.refusal',
+      '$context.authorizer.latency',
+      '$context.integration.status',
+      '$context.identity.sourceIp',
+      '$context.identity.userArn',
+    ]);
+    const fields = Object.entries(ACCESS_LOG_FIELDS);
+    expect(fields.at(-1)![0]).toBe(ACCESS_LOG_CLIENT_TEXT);
+    for (const [name, field] of fields.slice(0, -1)) expect(notClientText, `${name}: ${field.expression}`).toContain(field.expression);
   });
 });
 

@@ -98,11 +98,13 @@ describe('usage metering', () => {
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
   });
 
-  it('alarms on errors, a non-empty DLQ, lag and the anomaly rate, to the alarm topic', () => {
+  it('alarms on errors, a non-empty DLQ, lag, lines it could not read and the anomaly rate, to the alarm topic', () => {
     const alarms = Object.values(template(built.api).findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const lag = alarms.find((a) => a.MetricName === 'MeteringLagMs');
     expect(lag).toMatchObject({ Threshold: METERING_LAG_ALARM_MS, ExtendedStatistic: 'p99' });
     expect(alarms.some((a) => a.MetricName === 'UsageAnomalies')).toBe(true);
+    // A line the meter cannot read is a request nobody counts.
+    expect(alarms.find((a) => a.MetricName === 'MeteringIgnoredLines')).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300 });
     expect(
       alarms.filter((a) => String(a.AlarmDescription).includes('metering') || String(a.AlarmDescription).includes('Access-log deliveries')).length,
     ).toBeGreaterThanOrEqual(2);
