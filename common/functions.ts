@@ -128,19 +128,12 @@ export const Functions = {
         updateOnly: [ClientAttr.clientId, ...Object.values(SuspensionAttr), ClientAttr.status, ClientAttr.creditsUsed],
       },
       // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key
-      // (its condition names the key's clientId: only the flagged client's own keys);
+      // (only the flagged client's own keys: read first, GetItem, so the write need not name clientId);
       // usage-quota-store: a key's quota read (GetItem) and its own suspension (a per-key quota
       // used up), which names only the suspension and its condition on status. Nothing else.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [
-          ApiKeyAttr.keyId,
-          ApiKeyAttr.clientId,
-          ApiKeyAttr.status,
-          ApiKeyAttr.revokedAt,
-          ApiKeyAttr.activePartition,
-          ...Object.values(SuspensionAttr),
-        ],
+        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ...Object.values(SuspensionAttr)],
       },
     },
     // Its anomaly flags (and the suspensions they cause) are audit lines.

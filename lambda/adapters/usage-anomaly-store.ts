@@ -74,25 +74,28 @@ export class DynamoUsageAnomalyStore {
 
   /**
    * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
-   * indexes), conditional on the key being active and the client's own, so the stream fan-out
-   * carries it to every authorizer and a key id from another client's meters revokes nothing.
-   * Written here, not through the admin's store, because this function may name only these
-   * attributes of an API key (`Functions.metering`).
+   * indexes), conditional on the key being active, so the stream fan-out carries it to every
+   * authorizer; only for a key whose record names the flagged client, so a key id from another
+   * client's meters revokes nothing. The owner is read first rather than put in the write's
+   * condition: a key's client never changes, and naming `clientId` in the write would let this
+   * function's role write it (IAM counts a condition's attributes as named). Written here, not
+   * through the admin's store, because this function may name only these attributes of an API
+   * key (`Functions.metering`).
    */
   async revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
     if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
     const revoked: string[] = [];
     for (const keyId of keyIds) {
+      if ((await this.keyOwner(keyId)) !== clientId) continue;
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tables.apiKeys,
             Key: { [ApiKeyAttr.keyId]: keyId },
             UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
-            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus AND #clientId = :clientId',
+            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
             ExpressionAttributeNames: {
               '#keyId': ApiKeyAttr.keyId,
-              '#clientId': ApiKeyAttr.clientId,
               '#status': ApiKeyAttr.status,
               '#revokedAt': ApiKeyAttr.revokedAt,
               '#active': ApiKeyAttr.activePartition,
@@ -101,7 +104,6 @@ export class DynamoUsageAnomalyStore {
               ':revoked': CredentialStatus.Revoked,
               ':now': nowSeconds,
               ':activeStatus': CredentialStatus.Active,
-              ':clientId': clientId,
             },
           }),
         );
@@ -111,6 +113,21 @@ export class DynamoUsageAnomalyStore {
       }
     }
     return revoked;
+  }
+
+  /** The client an API key belongs to, or undefined for a key that does not exist. */
+  private async keyOwner(keyId: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.apiKeys,
+        Key: { [ApiKeyAttr.keyId]: keyId },
+        ProjectionExpression: '#clientId',
+        ExpressionAttributeNames: { '#clientId': ApiKeyAttr.clientId },
+        ConsistentRead: true,
+      }),
+    );
+    const owner = Item?.[ApiKeyAttr.clientId];
+    return typeof owner === 'string' ? owner : undefined;
   }
 
   async policy(clientId: string): Promise<AnomalyPolicy> {

@@ -83,7 +83,7 @@ describe('usage metering', () => {
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
     expect(keyUpdate.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'dynamodb:Attributes': ['keyId', 'clientId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'],
+        'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'],
       },
       Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
