@@ -161,7 +161,8 @@ export class Authorizer {
     }
   }
 
-  private async decideWhenReady(token: string, arn: string, parts: MethodArnParts, nowMs: number): Promise<Decision> {
+  /** `afterKeyReload`: the second attempt of {@link retryWithFreshKeys}. */
+  private async decideWhenReady(token: string, arn: string, parts: MethodArnParts, nowMs: number, afterKeyReload = false): Promise<Decision> {
     const { keys, revocations } = this.deps;
     await Promise.all([keys.ensureLoaded(nowMs), revocations.refreshWhenBehind(nowMs)]);
     let after = this.deps.now();
@@ -174,10 +175,10 @@ export class Authorizer {
     }
     if (!keys.loaded) return rejected(RejectReason.keyRingUnavailable);
     if (revocations.isStale(after)) return rejected(RejectReason.revocationViewStale);
-    return this.decideNow(token, arn, parts, after);
+    return this.decideNow(token, arn, parts, after, afterKeyReload);
   }
 
-  private decideNow(token: string, arn: string, parts: MethodArnParts, nowMs: number): Decision | Promise<Decision> {
+  private decideNow(token: string, arn: string, parts: MethodArnParts, nowMs: number, afterKeyReload = false): Decision | Promise<Decision> {
     const hit = this.cache.get(token, nowMs);
     // A hit still needs its signing key trusted: a key can leave the ring (retired early,
     // compromised) while tokens it signed are cached.
@@ -185,13 +186,15 @@ export class Authorizer {
       this.stats.cacheHits += 1;
       return this.checked(hit, token, arn, parts);
     }
-    this.stats.cacheMisses += 1;
+    // One request, one miss: the attempt after a key reload was counted by the first.
+    if (!afterKeyReload) this.stats.cacheMisses += 1;
     const nowSeconds = Math.floor(nowMs / 1000);
     let verified: VerifiedToken;
     try {
       verified = this.deps.verifier.verify(token, this.deps.keys, nowSeconds);
     } catch (error) {
-      if (error instanceof TokenRejected && error.reason === RejectReason.unknownKid) return this.retryWithFreshKeys(token, arn, parts, nowMs, error);
+      if (!afterKeyReload && error instanceof TokenRejected && error.reason === RejectReason.unknownKid)
+        return this.retryWithFreshKeys(token, arn, parts, nowMs, error);
       return refusal(error);
     }
     return this.checked(this.remember(token, verified), token, arn, parts);
@@ -202,11 +205,11 @@ export class Authorizer {
    * (penalty-boxed) and decide again. The reload may take seconds, during which this instance
    * reads no feed: the decision then goes through {@link decideWhenReady}, as any request on
    * a view that is behind does, so it is never made on a view older than the cache flush
-   * allows. A kid still unknown after the reload is refused (the penalty box stops a second one).
+   * allows. A kid still unknown after the reload is refused: one reload per request at most.
    */
   private async retryWithFreshKeys(token: string, arn: string, parts: MethodArnParts, nowMs: number, first: TokenRejected): Promise<Decision> {
     if (!(await this.deps.keys.refreshForUnknownKid(nowMs))) return refusal(first);
-    return this.decideWhenReady(token, arn, parts, this.deps.now());
+    return this.decideWhenReady(token, arn, parts, this.deps.now(), true);
   }
 
   private remember(token: string, verified: VerifiedToken): CachedToken {

@@ -3,6 +3,7 @@ import { RevocationKind } from '../../../common/revocation-feed';
 import { SigningKeyState } from '../../../common/signing-key-items';
 import type { Allowed, Decision, Forbidden, Rejected } from '../../../lambda/core/authorizer/authorizer';
 import { evaluatePolicy } from '../../../lambda/core/authorizer/policy-evaluation';
+import { UNKNOWN_KID_REFRESH_INTERVAL_MS } from '../../../lambda/core/authorizer/key-ring-cache';
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
 import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import { flushDelayMs } from '../../../lambda/fanout/fan-out';
@@ -391,6 +392,25 @@ describe('Authorizer.decide and the fan-out`s cache flush', () => {
     release();
     // Decided after the flush: both must see the revocation.
     expect([(await pending).outcome, (await late).outcome]).toEqual(['reject', 'reject']);
+  });
+
+  it('counts a request whose kid needed a ring reload as one cache miss, and reloads at most once for it', async () => {
+    const fresh = generateTestKey('ES256', { kid: 'fresh' });
+    const stranger = generateTestKey('ES256', { kid: 'stranger' });
+    const h = await harness([es.record]);
+    h.keySource.records = [es.record, fresh.record];
+    const loadsBefore = h.keySource.loads;
+    expect((await h.authorizer.decide(authorizerEvent(bearer(signToken(fresh, claims(NOW_S, { scope: 'orders:read' })))))).outcome).toBe('allow');
+    expect(h.authorizer.stats).toEqual({ cacheHits: 0, cacheMisses: 1 });
+    expect(h.keySource.loads).toBe(loadsBefore + 1);
+    // A kid no reload finds: refused after one reload, one miss.
+    h.clock.advance(UNKNOWN_KID_REFRESH_INTERVAL_MS + 1);
+    expect(await h.authorizer.decide(authorizerEvent(bearer(signToken(stranger, claims(Math.floor(h.clock.ms / 1000))))))).toMatchObject({
+      outcome: 'reject',
+      reason: 'unknown_kid',
+    });
+    expect(h.authorizer.stats).toEqual({ cacheHits: 0, cacheMisses: 2 });
+    expect(h.keySource.loads).toBe(loadsBefore + 2);
   });
 
   it('never allows on a view read before a revocation when the request waited on a key-ring reload for an unknown kid', async () => {
