@@ -3,7 +3,6 @@
  * land in shell history and are visible to every user through `ps` / `/proc/<pid>/cmdline`.
  */
 import { assertApiKeyShape } from '../client/token-endpoint';
-import { API_KEY_SHAPE } from '../common/tokens';
 import { UsageError } from './errors';
 
 export const DEFAULT_API_KEY_ENV = 'TOLLGATE_API_KEY';
@@ -21,6 +20,11 @@ export interface SecretInput {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * What a pasted API key, or most of one, looks like (a lowercase prefix, `_`, a long base62
+ * body): never echoed as a variable name, even a character short or long of a whole key.
+ */
+const KEY_LIKE = /^[a-z0-9]{2,10}_[0-9A-Za-z]{20,}$/;
 
 export async function readApiKey(source: SecretSource, input: SecretInput): Promise<string> {
   if (source.apiKeyEnv !== undefined && source.apiKeyStdin) throw new UsageError('use either --api-key-env or --api-key-stdin, not both');
@@ -36,7 +40,7 @@ export async function readApiKey(source: SecretSource, input: SecretInput): Prom
 function fromEnv(name: string, env: SecretInput['env']): { value: string; origin: string } {
   // Someone who typed the key itself here must not see it echoed back in the error, whatever
   // the deployment's key prefix (`acme_…` is a valid variable name too).
-  if (API_KEY_SHAPE.test(name) || name.startsWith('tg_') || !ENV_NAME.test(name)) {
+  if (KEY_LIKE.test(name) || name.startsWith('tg_') || !ENV_NAME.test(name)) {
     throw new UsageError('--api-key-env takes the NAME of an environment variable that holds the key, not the key itself');
   }
   const value = env[name];

@@ -202,6 +202,9 @@ describe('the token command never takes or echoes the key carelessly', () => {
   it.each([
     [['token', '--api-key-env', apiKey], {}, /--api-key-env takes the NAME of an environment variable/],
     [['token', '--api-key-env', customPrefixKey], {}, /--api-key-env takes the NAME of an environment variable/],
+    // A key pasted a character short, or with one too many: still never echoed.
+    [['token', '--api-key-env', customPrefixKey.slice(0, -1)], {}, /--api-key-env takes the NAME of an environment variable/],
+    [['token', '--api-key-env', `${customPrefixKey}x`], {}, /--api-key-env takes the NAME of an environment variable/],
     [['token', '--api-key-env', 'A', '--api-key-stdin'], {}, /use either --api-key-env or --api-key-stdin, not both/],
     [['token'], { env: {} }, /environment variable TOLLGATE_API_KEY is not set/],
     [['token', '--api-key-env', 'MY_KEY'], { env: { MY_KEY: `${apiKey.slice(0, -1)}!` } }, /environment variable MY_KEY does not hold a Tollgate API key/],
