@@ -58,7 +58,8 @@ export function forward(request: UpstreamRequest, limits: IntegrationLimits): Pr
     const upstream = send(url, { method: request.method, headers: request.headers }, (answer) => {
       const status = answer.statusCode ?? 502;
       const tooLarge = () => new IntegrationResponseTooLarge(upstreamUrl, status, limits.maxResponseBytes);
-      if (Number(answer.headers['content-length']) > limits.maxResponseBytes) return fail(tooLarge());
+      // A HEAD answer declares the length of a body it does not send.
+      if (request.method !== 'HEAD' && Number(answer.headers['content-length']) > limits.maxResponseBytes) return fail(tooLarge());
       const chunks: Buffer[] = [];
       let size = 0;
       answer.on('data', (chunk: Buffer) => {

@@ -151,6 +151,11 @@ describe('local gateway: the upstream answer within the integration timeout and 
     expect(accessLine(`/bytes/${CAP_BYTES + 1}`)).toMatchObject({ status: 502, errorType: 'INTEGRATION_FAILURE' });
   });
 
+  it('answers a HEAD whose upstream declares a length over the limit: no body is sent, so there is nothing over it', async () => {
+    const response = await fetch(`${lowered}/bytes/${CAP_BYTES + 1}?declared`, { method: 'HEAD', headers: { Authorization: 'Bearer ok' } });
+    expect(response.status).toBe(200);
+  });
+
   it('serves a body of exactly the limit whole, with its length', async () => {
     const response = await call(lowered, `/bytes/${CAP_BYTES}`);
     expect(response.status).toBe(200);
