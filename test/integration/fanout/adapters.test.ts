@@ -108,29 +108,48 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
     expect((await writer.append(entry('jti-late'))).outcome).toBe('duplicate');
   });
 
-  it.each([
-    ['a client (sus)', 'clients', { clientId: 'acme', status: 'active' }, (view: RevocationView, nowMs: number) => view.suspension('acme', 'key_other', nowMs)],
+  /** A client's and an API key's suspension, each with how a view answers for it. */
+  const suspendable = (clientId: string, keyId: string) =>
     [
-      'an API key (ksus)',
-      'apiKeys',
-      { keyId: 'key_0123456789abcdef0123', clientId: 'acme', status: 'active' },
-      (view: RevocationView, nowMs: number) => view.suspension('other', 'key_0123456789abcdef0123', nowMs),
-    ],
-  ] as const)(
+      ['a client (sus)', 'clients', { clientId, status: 'active' }, (view: RevocationView, nowMs: number) => view.suspension(clientId, 'key_other', nowMs)],
+      ['an API key (ksus)', 'apiKeys', { keyId, clientId, status: 'active' }, (view: RevocationView, nowMs: number) => view.suspension('other', keyId, nowMs)],
+    ] as const;
+
+  /** The usage store's suspension writes on one record, each as the stream delivers it, through the fan-out's own decision. */
+  const suspensionChanges = (table: 'clients' | 'apiKeys', active: PlainImage) => {
+    let current = active;
+    return (atMs: number, until: number, reason: string) => {
+      const next = { ...current, suspendedUntil: until, suspendedReason: reason, suspendedAtMs: atMs };
+      const record = streamRecord({ tableName: tables.names[table], eventName: 'MODIFY', keys: {}, oldImage: current, newImage: next });
+      current = next;
+      const entry = revocationFromRecord(record, tables.names, { nowMs: atMs, clockSkewSeconds: 30 });
+      if (entry === undefined) throw new Error('the fan-out found no suspension change');
+      return entry;
+    };
+  };
+
+  /** A view of the table as an authorizer's, on the clock `now`. */
+  const feedView = (now: () => number) =>
+    new RevocationView({
+      source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
+      pollIntervalMs: 500,
+      maxStalenessMs: 30_000,
+      windowSeconds: 3600 + 30 + 300,
+      now,
+    });
+
+  /** A view cold-started at `nowMs`. */
+  const coldView = async (nowMs: number) => {
+    const view = feedView(() => nowMs);
+    await view.refresh(nowMs);
+    return view;
+  };
+
+  it.each(suspendable('acme', 'key_0123456789abcdef0123'))(
     'writes a re-suspension of %s that repeats one lifted before it, and a view reads it as the suspension in force',
     async (_name, table, active, suspensionOf) => {
-      const names = tables.names;
       const periodEnd = T0 / 1000 + 86_400;
-      let current: PlainImage = active;
-      /** The usage store's write at `atMs`, as the stream delivers it, through the fan-out's own decision. */
-      const change = (atMs: number, until: number, reason: string) => {
-        const next = { ...current, suspendedUntil: until, suspendedReason: reason, suspendedAtMs: atMs };
-        const record = streamRecord({ tableName: names[table], eventName: 'MODIFY', keys: {}, oldImage: current, newImage: next });
-        current = next;
-        const entry = revocationFromRecord(record, names, { nowMs: atMs, clockSkewSeconds: 30 });
-        if (entry === undefined) throw new Error('the fan-out found no suspension change');
-        return entry;
-      };
+      const change = suspensionChanges(table, active);
       let now = T0 + 200_000;
       const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
       const suspended = change(now - 10, periodEnd, 'quota_exceeded');
@@ -146,83 +165,35 @@ describe('DynamoRevocationFeedWriter on DynamoDB Local', () => {
       now += 1000;
       expect((await writer.append(again)).outcome).toBe('duplicate');
 
-      const readView = async () => {
-        const v = new RevocationView({
-          source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
-          pollIntervalMs: 1000,
-          maxStalenessMs: 30_000,
-          windowSeconds: 3600 + 30 + 300,
-          now: () => now,
-        });
-        await v.refresh(now);
-        return suspensionOf(v, now);
-      };
-      expect(await readView()).toMatchObject({ untilMs: periodEnd * 1000, reason: 'quota_exceeded' });
+      expect(suspensionOf(await coldView(now), now)).toMatchObject({ untilMs: periodEnd * 1000, reason: 'quota_exceeded' });
       now += 60_000;
       expect((await writer.append(change(now - 10, Math.floor((now - 10) / 1000), 'resumed'))).outcome).toBe('written');
       now += 1000;
-      expect(await readView()).toBeUndefined();
+      expect(suspensionOf(await coldView(now), now)).toBeUndefined();
     },
   );
 
-  it.each([
-    [
-      'a client (sus)',
-      'clients',
-      { clientId: 'longterm', status: 'active' },
-      (view: RevocationView, nowMs: number) => view.suspension('longterm', 'key_other', nowMs),
-    ],
-    [
-      'an API key (ksus)',
-      'apiKeys',
-      { keyId: 'key_00000000000000000099', clientId: 'longterm', status: 'active' },
-      (view: RevocationView, nowMs: number) => view.suspension('other', 'key_00000000000000000099', nowMs),
-    ],
-  ] as const)(
+  it.each(suspendable('longterm', 'key_00000000000000000099'))(
     'keeps a month-long suspension of %s where a cold start hours later reads it, and its lifting too',
     async (_name, table, active, suspensionOf) => {
-      const names = tables.names;
       const monthEnd = T0 / 1000 + 30 * 86_400;
-      let current: PlainImage = active;
-      const change = (atMs: number, until: number, reason: string) => {
-        const next = { ...current, suspendedUntil: until, suspendedReason: reason, suspendedAtMs: atMs };
-        const record = streamRecord({ tableName: names[table], eventName: 'MODIFY', keys: {}, oldImage: current, newImage: next });
-        current = next;
-        return revocationFromRecord(record, names, { nowMs: atMs, clockSkewSeconds: 30 })!;
-      };
+      const change = suspensionChanges(table, active);
       let now = T0 + 400_000;
-      const writer = new DynamoRevocationFeedWriter(tables.doc, names.revocations, () => now);
+      const writer = new DynamoRevocationFeedWriter(tables.doc, tables.names.revocations, () => now);
       expect((await writer.append(change(now - 10, monthEnd, 'quota_exceeded'))).outcome).toBe('written');
-      const coldStart = async () => {
-        const view = new RevocationView({
-          source: new RevocationFeedReader(sdkQueryClient(tables.doc), names.revocations),
-          pollIntervalMs: 1000,
-          maxStalenessMs: 30_000,
-          windowSeconds: 3600 + 30 + 300,
-          now: () => now,
-        });
-        await view.refresh(now);
-        return suspensionOf(view, now);
-      };
       // Two hours on, the entry's hour bucket is outside every cold start's window; the suspension holds for a month.
       now += 2 * 3_600_000;
-      expect(await coldStart()).toMatchObject({ untilMs: monthEnd * 1000, reason: 'quota_exceeded' });
+      expect(suspensionOf(await coldView(now), now)).toMatchObject({ untilMs: monthEnd * 1000, reason: 'quota_exceeded' });
       expect((await writer.append(change(now - 10, Math.floor((now - 10) / 1000), 'resumed'))).outcome).toBe('written');
       now += 2 * 3_600_000;
-      expect(await coldStart()).toBeUndefined();
+      expect(suspensionOf(await coldView(now), now)).toBeUndefined();
     },
   );
 
   it('makes a late write whose re-stamp failed reach warm readers when the record is delivered again', async () => {
     let now = T0 + 600_000;
     const start = now;
-    const view = new RevocationView({
-      source: new RevocationFeedReader(sdkQueryClient(tables.doc), tables.names.revocations),
-      pollIntervalMs: 500,
-      maxStalenessMs: 30_000,
-      windowSeconds: 3600 + 30 + 300,
-      now: () => now,
-    });
+    const view = feedView(() => now);
     await view.refresh(now);
     let sends = 0;
     // The first transaction commits 5.6 s after its stamp (SDK throttling retries) while the warm

@@ -36,6 +36,41 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     meters = new DynamoUsageStore(h.tables.doc, h.tables.names.usage, UsageRetentionDefaults);
   });
 
+  /** 30 scope refusals of `clientId` in the minute from `start` (epoch s), metered: denied probing, which needs no warm-up. */
+  const probing = (batchId: string, start: number, clientId: string, keyOf: (i: number) => string) =>
+    meters.apply(
+      batchId,
+      meterLines(
+        Array.from({ length: 30 }, (_, i) =>
+          line({
+            atMs: (start + i) * 1000,
+            clientId,
+            keyId: keyOf(i),
+            method: 'DELETE',
+            path: `/orders/${i}`,
+            status: 403,
+            errorType: 'ACCESS_DENIED',
+            sourceIp: '100.64.1.1',
+          }),
+        ),
+        new RouteLabeler(DEFAULT_ROUTES),
+      ),
+    );
+
+  /** The monitor over this test's tables, its clock at `nowSeconds`. */
+  const monitorAt = (nowSeconds: number, publish: (event: { detail: Readonly<Record<string, unknown>> }) => void = () => undefined) => {
+    const names = { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys };
+    return new AnomalyMonitor(
+      anomalyPorts(
+        new DynamoUsageAnomalyStore(h.tables.doc, names),
+        new DynamoUsageQuotaStore(h.tables.doc, names),
+        { record: () => undefined, warn: () => undefined },
+        async (e) => publish(e),
+      ),
+      () => nowSeconds * 1000,
+    );
+  };
+
   it('flags a stolen key within two closed minutes, suspends under policy suspend, never flags the steady client, and lists the flags', async () => {
     const start = Math.floor(h.nowSeconds() / 60) * 60 - 100 * 60;
     const routes = new RouteLabeler(DEFAULT_ROUTES);
@@ -125,30 +160,9 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const stolenKey = String(stolen.key.keyId);
     const start = Math.floor(h.nowSeconds() / 60) * 60 - 10 * 60;
     // Denied probing needs no warm-up: 30 scope refusals in one minute with the stolen key.
-    const probe = Array.from({ length: 30 }, (_, i) =>
-      line({
-        atMs: (start + i) * 1000,
-        clientId: 'owner',
-        keyId: stolenKey,
-        method: 'DELETE',
-        path: `/orders/${i}`,
-        status: 403,
-        errorType: 'ACCESS_DENIED',
-        sourceIp: '100.64.1.1',
-      }),
-    );
-    await meters.apply('probe', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
-    const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
-      clients: h.tables.names.clients,
-      usage: h.tables.names.usage,
-      apiKeys: h.tables.names.apiKeys,
-    });
+    await probing('probe', start, 'owner', () => stolenKey);
     const events: Record<string, unknown>[] = [];
-    const monitor = new AnomalyMonitor(
-      anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async (e) => void events.push({ ...e.detail })),
-      () => (start + 5 * 60) * 1000,
-    );
+    const monitor = monitorAt(start + 5 * 60, (e) => void events.push({ ...e.detail }));
     const flags = await monitor.check(['owner']);
     expect(flags).toMatchObject([{ rule: 'denied_probing', observed: 30, response: 'revoke', revokedKeys: [stolenKey] }]);
     expect(events).toMatchObject([{ rule: 'denied_probing', response: 'revoke', revokedKeys: stolenKey }]);
@@ -185,28 +199,8 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     expect((await h.admin(adminCall('PUT', '/admin/clients/{clientId}/anomaly-policy', { clientId: 'prober' }, { policy: 'revoke' }))).statusCode).toBe(200);
     const start = Math.floor(h.nowSeconds() / 60) * 60 - 10 * 60;
     // Lines that name the bystander's key under the prober's client: what a forged access-log line would meter.
-    const probe = Array.from({ length: 30 }, (_, i) =>
-      line({
-        atMs: (start + i) * 1000,
-        clientId: 'prober',
-        keyId: i % 2 ? own : bystander,
-        method: 'DELETE',
-        path: `/orders/${i}`,
-        status: 403,
-        errorType: 'ACCESS_DENIED',
-      }),
-    );
-    await meters.apply('cross-client', meterLines(probe, new RouteLabeler(DEFAULT_ROUTES)));
-    const store = new DynamoUsageAnomalyStore(h.tables.doc, { clients: h.tables.names.clients, usage: h.tables.names.usage, apiKeys: h.tables.names.apiKeys });
-    const quotaStore = new DynamoUsageQuotaStore(h.tables.doc, {
-      clients: h.tables.names.clients,
-      usage: h.tables.names.usage,
-      apiKeys: h.tables.names.apiKeys,
-    });
-    const monitor = new AnomalyMonitor(
-      anomalyPorts(store, quotaStore, { record: () => undefined, warn: () => undefined }, async () => undefined),
-      () => (start + 5 * 60) * 1000,
-    );
+    await probing('cross-client', start, 'prober', (i) => (i % 2 ? own : bystander));
+    const monitor = monitorAt(start + 5 * 60);
     expect(await monitor.check(['prober'])).toMatchObject([{ rule: 'denied_probing', response: 'revoke', revokedKeys: [own] }]);
     const keys = await h.items('apiKeys');
     expect(keys.find((k) => k.keyId === own)).toMatchObject({ status: 'revoked' });

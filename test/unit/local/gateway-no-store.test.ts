@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { LOCAL_API } from '../../../local/events';
-import { LocalGateway } from '../../../local/gateway';
+import { LocalGateway, type GatewayOptions } from '../../../local/gateway';
 import type { UsageVerdict } from '../../../local/usage-limiter';
 import { closedPortUrl } from '../../support/http-stub';
 
@@ -67,31 +67,41 @@ const CASES: ReadonlyArray<readonly [string, Case]> = [
   ['headers over 16 KiB', { path: '/orders/1', init: { headers: { 'X-Big': 'x'.repeat(17 * 1024) } }, status: 431, error: 'invalid_request' }],
 ];
 
+/** A gateway over the fake authorizer and verdicts, the upstream a closed port; `options` adds to it. */
+async function startGateway(options: Partial<GatewayOptions> = {}): Promise<{ gateway: LocalGateway; url: string }> {
+  const unused = async () => ({ statusCode: 200, body: '' });
+  const gateway = new LocalGateway({
+    handlers: { token: unused, admin: unused, authorizer },
+    adminToken: 'tga_test',
+    upstreamUrl: await closedPortUrl(),
+    authorizerCacheTtlSeconds: 0,
+    writeAccessLog: () => undefined,
+    ...options,
+  });
+  return { gateway, url: `http://127.0.0.1:${await gateway.listen(0)}` };
+}
+
+/** An error the gateway made: JSON, never stored by a cache. */
+async function expectNoStoreError(response: Response, error: string): Promise<void> {
+  expect(await response.json()).toMatchObject({ error });
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('pragma')).toBe('no-cache');
+  expect(response.headers.get('content-type')).toBe('application/json');
+}
+
 describe('local gateway: every error it answers itself is marked no-store', () => {
   let gateway: LocalGateway;
   let url: string;
 
   beforeAll(async () => {
-    const unused = async () => ({ statusCode: 200, body: '' });
-    gateway = new LocalGateway({
-      handlers: { token: unused, admin: unused, authorizer },
-      adminToken: 'tga_test',
-      upstreamUrl: await closedPortUrl(),
-      authorizerCacheTtlSeconds: 0,
-      writeAccessLog: () => undefined,
-      usage: { admit: (key) => VERDICTS[key ?? ''] ?? { outcome: 'invalid_key' } },
-    });
-    url = `http://127.0.0.1:${await gateway.listen(0)}`;
+    ({ gateway, url } = await startGateway({ usage: { admit: (key) => VERDICTS[key ?? ''] ?? { outcome: 'invalid_key' } } }));
   });
   afterAll(() => gateway.close());
 
   it.each(CASES)('%s', async (_, { path, init, status, error, kept = {} }) => {
     const response = await fetch(`${url}${path}`, init);
     expect(response.status).toBe(status);
-    expect(await response.json()).toMatchObject({ error });
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('pragma')).toBe('no-cache');
-    expect(response.headers.get('content-type')).toBe('application/json');
+    await expectNoStoreError(response, error);
     for (const [name, value] of Object.entries(kept)) expect(response.headers.get(name), name).toBe(value);
   });
 });
@@ -101,26 +111,14 @@ describe('local gateway: MISSING_AUTHENTICATION_TOKEN is marked no-store too', (
   let url: string;
 
   beforeAll(async () => {
-    const unused = async () => ({ statusCode: 200, body: '' });
     // Services under prefixes: the root has no resource of theirs, so a request no resource serves exists.
-    gateway = new LocalGateway({
-      handlers: { token: unused, admin: unused, authorizer },
-      adminToken: 'tga_test',
-      upstreamUrl: await closedPortUrl(),
-      services: [{ pathPrefix: '/billing', stripPrefix: true, upstreamUrl: await closedPortUrl() }],
-      authorizerCacheTtlSeconds: 0,
-      writeAccessLog: () => undefined,
-    });
-    url = `http://127.0.0.1:${await gateway.listen(0)}`;
+    ({ gateway, url } = await startGateway({ services: [{ pathPrefix: '/billing', stripPrefix: true, upstreamUrl: await closedPortUrl() }] }));
   });
   afterAll(() => gateway.close());
 
   it.each(['/elsewhere', '/oauth/token'])('GET %s', async (path) => {
     const response = await fetch(`${url}${path}`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: 'not_found' });
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('pragma')).toBe('no-cache');
-    expect(response.headers.get('content-type')).toBe('application/json');
+    await expectNoStoreError(response, 'not_found');
   });
 });
