@@ -20,11 +20,19 @@ export interface SecretInput {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Runs of characters an API key's random body is made of, long enough to be most of one. */
+const LONG_BASE62_RUN = /[0-9A-Za-z]{20,}/g;
+const LONG_MIXED_CASE_RUN = 40;
+
 /**
- * What a pasted API key, or most of one, looks like (a lowercase prefix, `_`, a long base62
- * body): never echoed as a variable name, even a character short or long of a whole key.
+ * Whether a would-be variable name holds most of an API key: a run of 20 or more base62
+ * characters mixing digits, lower and upper case, as a key's random body does and a variable
+ * name hardly ever does, or a run of 40 or more mixing cases (the one body in ~5,500 with no
+ * digit). Caught with or without its prefix, a character short or long.
  */
-const KEY_LIKE = /^[a-z0-9]{2,10}_[0-9A-Za-z]{20,}$/;
+function holdsKeyMaterial(name: string): boolean {
+  return (name.match(LONG_BASE62_RUN) ?? []).some((run) => /[a-z]/.test(run) && /[A-Z]/.test(run) && (/[0-9]/.test(run) || run.length >= LONG_MIXED_CASE_RUN));
+}
 
 export async function readApiKey(source: SecretSource, input: SecretInput): Promise<string> {
   if (source.apiKeyEnv !== undefined && source.apiKeyStdin) throw new UsageError('use either --api-key-env or --api-key-stdin, not both');
@@ -40,7 +48,7 @@ export async function readApiKey(source: SecretSource, input: SecretInput): Prom
 function fromEnv(name: string, env: SecretInput['env']): { value: string; origin: string } {
   // Someone who typed the key itself here must not see it echoed back in the error, whatever
   // the deployment's key prefix (`acme_…` is a valid variable name too).
-  if (KEY_LIKE.test(name) || name.startsWith('tg_') || !ENV_NAME.test(name)) {
+  if (holdsKeyMaterial(name) || name.startsWith('tg_') || !ENV_NAME.test(name)) {
     throw new UsageError('--api-key-env takes the NAME of an environment variable that holds the key, not the key itself');
   }
   const value = env[name];

@@ -68,8 +68,14 @@ export const ACCESS_LOG_FIELDS = {
   authorizerLatency: str('$context.authorizer.latency'),
   integrationStatus: str('$context.integration.status'),
   sourceIp: str('$context.identity.sourceIp'),
-  /** The SigV4 caller of an admin route (IAM authorization). */
-  userArn: str('$context.identity.userArn'),
+  /**
+   * The SigV4 caller of an admin route (IAM authorization): its account, and its principal id
+   * (`AIDA…` for an IAM user, `AROA…:<session>` for a role; IAM and CloudTrail map an id to its
+   * ARN). Not `$context.identity.userArn`: an IAM user's ARN holds the user's path, in which
+   * IAM allows `"` and `\`.
+   */
+  callerAccount: str('$context.identity.accountId'),
+  caller: str('$context.identity.caller'),
   /** The request path as sent: client-chosen text, so the line's last field ({@link ACCESS_LOG_CLIENT_TEXT}). */
   path: str('$context.path'),
 } as const satisfies Record<string, AccessLogField>;

@@ -31,7 +31,8 @@ export interface AccessLogInput {
   readonly refusal?: string;
   readonly authorizerLatencyMs?: number;
   readonly integrationStatus?: number;
-  readonly userArn?: string;
+  /** The signed caller of an admin route: its account and principal id (`common/access-log.ts`). */
+  readonly caller?: { readonly account: string; readonly principalId: string };
 }
 
 const FIELD_ORDER = Object.keys(ACCESS_LOG_FIELDS);
@@ -70,7 +71,8 @@ export function accessLogLine(input: AccessLogInput): string {
     authorizerLatency: text(input.authorizerLatencyMs),
     integrationStatus: text(input.integrationStatus),
     sourceIp: call.sourceIp,
-    userArn: text(input.userArn),
+    callerAccount: text(input.caller?.account),
+    caller: text(input.caller?.principalId),
   };
   // In the deployed line's order: the client-chosen path last (`ACCESS_LOG_CLIENT_TEXT`).
   return JSON.stringify(record, FIELD_ORDER);

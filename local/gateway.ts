@@ -102,7 +102,8 @@ export interface GatewayOptions {
 
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
-const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
+/** Local mode's one operator, as IAM would name it: its ARN for the admin function's event, its ids for the access log. */
+const LOCAL_OPERATOR = { arn: 'arn:aws:iam::000000000000:user/local-operator', account: '000000000000', principalId: 'AIDALOCALOPERATOR0000' } as const;
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
 
@@ -239,11 +240,11 @@ export class LocalGateway {
       };
       return answer(res, 401, body, { resourcePath: route.resource, errorType: 'UNAUTHORIZED' });
     }
-    const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR_ARN } : {};
+    const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR.arn } : {};
     const event = proxyEvent(call, route.resource, matchResource(route.resource, call.path), identity);
     // The stage's routes are those of the functions given (see `routes`).
     const handler = this.options.handlers[route.fn]!;
-    const known = { resourcePath: route.resource, userArn: identity.userArn };
+    const known = { resourcePath: route.resource, ...(route.auth === 'operator' && { caller: LOCAL_OPERATOR }) };
     try {
       const result = await handler(event);
       const headers: Record<string, string> = {};

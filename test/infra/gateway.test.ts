@@ -484,17 +484,20 @@ describe('access logs', () => {
       '$context.authorizer.keyId',
       '$context.authorizer.error',
       '$context.identity.sourceIp',
-      '$context.identity.userArn',
+      '$context.identity.caller',
     ]) {
       expect(expressions).toContain(variable);
     }
-    // API Gateway does not escape what it substitutes: a User-Agent could write keys into the line.
+    // API Gateway does not escape what it substitutes: a User-Agent could write keys into the line,
+    // and so could an IAM user's path (IAM allows `"` and `\` in it), which its ARN holds.
     expect(expressions).not.toContain('$context.identity.userAgent');
+    expect(expressions).not.toContain('$context.identity.userArn');
   });
 
   it('takes no text a client sets in any field before the path, the one client-chosen field, which comes last', () => {
     // Each reviewed: written by API Gateway itself, by the authorizer from a verified token, or by IAM.
-    // `$context.requestId` is not here: it is the x-amzn-RequestId header, which a client may set.
+    // `$context.requestId` is not here: it is the x-amzn-RequestId header, which a client may set;
+    // nor `$context.identity.userArn`: an IAM user's ARN holds its path, which may hold `"` and `\`.
     const notClientText = new Set([
       '$context.extendedRequestId',
       '$context.apiId',
@@ -516,7 +519,8 @@ describe('access logs', () => {
       '$context.authorizer.latency',
       '$context.integration.status',
       '$context.identity.sourceIp',
-      '$context.identity.userArn',
+      '$context.identity.accountId',
+      '$context.identity.caller',
     ]);
     const fields = Object.entries(ACCESS_LOG_FIELDS);
     expect(fields.at(-1)![0]).toBe(ACCESS_LOG_CLIENT_TEXT);

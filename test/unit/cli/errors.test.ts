@@ -205,8 +205,19 @@ describe('the token command never takes or echoes the key carelessly', () => {
     // A key pasted a character short, or with one too many: still never echoed.
     [['token', '--api-key-env', customPrefixKey.slice(0, -1)], {}, /--api-key-env takes the NAME of an environment variable/],
     [['token', '--api-key-env', `${customPrefixKey}x`], {}, /--api-key-env takes the NAME of an environment variable/],
+    // A body with no digit (one key in ~5,500), mixed case over 40 characters: still refused.
+    [['token', '--api-key-env', 'AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGhIjKlMnOpQrStUvW'], {}, /--api-key-env takes the NAME of an environment variable/],
+    // Its body alone, without the prefix (when it starts with a letter it is a valid variable name).
+    [['token', '--api-key-env', `K${apiKey.slice(3)}`], {}, /--api-key-env takes the NAME of an environment variable/],
     [['token', '--api-key-env', 'A', '--api-key-stdin'], {}, /use either --api-key-env or --api-key-stdin, not both/],
     [['token'], { env: {} }, /environment variable TOLLGATE_API_KEY is not set/],
+    // Long lowercase or uppercase names are names, and are named back.
+    [['token', '--api-key-env', 'dev_tollgatestagingapikey'], { env: {} }, /environment variable dev_tollgatestagingapikey is not set/],
+    [
+      ['token', '--api-key-env', 'TOLLGATE_STAGING_ORDERS_SERVICE_API_KEY'],
+      { env: {} },
+      /environment variable TOLLGATE_STAGING_ORDERS_SERVICE_API_KEY is not set/,
+    ],
     [['token', '--api-key-env', 'MY_KEY'], { env: { MY_KEY: `${apiKey.slice(0, -1)}!` } }, /environment variable MY_KEY does not hold a Tollgate API key/],
     [['token', '--api-key-stdin'], {}, /reads the key from a pipe or a file, not from a terminal/],
     [['token', '--api-key-stdin'], { stdin: '\n' }, /standard input does not hold a Tollgate API key/],

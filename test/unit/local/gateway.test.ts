@@ -85,6 +85,9 @@ describe('local gateway', () => {
     const allowed = await fetch(`${url}/admin/keys/key_abc`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(await allowed.json()).toEqual({ fn: 'admin', resource: '/admin/keys/{keyId}', params: { keyId: 'key_abc' } });
     expect(proxied.at(-1)!.requestContext.identity.userArn).toMatch(/^arn:aws:iam::/);
+    // The access log names the signed caller by account and principal id, never by its ARN.
+    expect(logs.at(-1)).toMatchObject({ path: '/admin/keys/key_abc', callerAccount: '000000000000', caller: 'AIDALOCALOPERATOR0000' });
+    expect(logs.at(-1)).not.toHaveProperty('userArn');
   });
 
   it('sends a method a Tollgate resource lacks on to the upstream resource, as API Gateway does: the authorizer decides it', async () => {

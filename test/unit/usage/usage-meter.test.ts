@@ -87,7 +87,8 @@ const UNAUTHORIZED_LINE: Record<AccessLogFieldName, string | number> = {
   authorizerLatency: '1',
   integrationStatus: '-',
   sourceIp: '203.0.113.9',
-  userArn: '-',
+  callerAccount: '-',
+  caller: '-',
   path: '/orders/1',
 };
 
