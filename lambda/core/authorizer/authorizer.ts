@@ -183,10 +183,10 @@ export class Authorizer {
     // A hit still needs its signing key trusted: a key can leave the ring (retired early,
     // compromised) while tokens it signed are cached.
     if (hit !== undefined && this.deps.keys.lookup(hit.kid, Math.floor(nowMs / 1000)) !== undefined) {
-      this.stats.cacheHits += 1;
+      // One request, one count: the attempt after a key reload was counted as a miss by the first.
+      if (!afterKeyReload) this.stats.cacheHits += 1;
       return this.checked(hit, token, arn, parts);
     }
-    // One request, one miss: the attempt after a key reload was counted by the first.
     if (!afterKeyReload) this.stats.cacheMisses += 1;
     const nowSeconds = Math.floor(nowMs / 1000);
     let verified: VerifiedToken;

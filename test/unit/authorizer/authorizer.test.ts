@@ -413,6 +413,17 @@ describe('Authorizer.decide and the fan-out`s cache flush', () => {
     expect(h.keySource.loads).toBe(loadsBefore + 2);
   });
 
+  it('counts two concurrent requests for one token of a reloaded kid as two misses, not a miss and a hit', async () => {
+    const fresh = generateTestKey('ES256', { kid: 'fresh' });
+    const h = await harness([es.record]);
+    h.keySource.records = [es.record, fresh.record];
+    const event = authorizerEvent(bearer(signToken(fresh, claims(NOW_S, { scope: 'orders:read' }))));
+    // Both miss, both wait on the one reload; the first to retry caches the token, the second finds it.
+    const decisions = await Promise.all([h.authorizer.decide(event), h.authorizer.decide(event)]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['allow', 'allow']);
+    expect(h.authorizer.stats).toEqual({ cacheHits: 0, cacheMisses: 2 });
+  });
+
   it('never allows on a view read before a revocation when the request waited on a key-ring reload for an unknown kid', async () => {
     const first = generateTestKey('ES256', { kid: 'k1' });
     // A key this instance has not loaded yet (a replacement activated at once after a compromise).
