@@ -45,6 +45,8 @@ export const GATEWAY_METRIC_DIMENSION = 'apiId';
 const AUTHORIZER_ERROR_TYPES = ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'] as const;
 const THROTTLING_ERROR_TYPES = ['THROTTLED', 'QUOTA_EXCEEDED'] as const;
 /** Throttling is the usage plans doing their job; only throttling that never lets up pages. */
+/** Token exchanges failed on our side within 5 minutes that alarm: a few are a dependency's hiccup the 503 and the client's retry absorb. */
+export const TOKEN_ISSUANCE_ERRORS_ALARM = 5;
 export const SUSTAINED_THROTTLING_MINUTES = 15;
 /** Fan-out falling this far behind its streams puts the 2 s revocation promise out of reach. */
 export const FANOUT_ITERATOR_AGE_ALARM_MS = 60_000;
@@ -189,6 +191,12 @@ export class Observability extends Construct {
         // A failed flush does not fail the record, so nothing else (DLQ, iterator age) shows it.
         description:
           "The fan-out could not flush the stage's authorizer cache: revoked tokens stay accepted until their cached decision expires (authorizerCacheTtlSeconds), not within 2 s. See the fan-out function logs (IAM, API Gateway throttling).",
+      }),
+      issuanceErrors: this.alarm('TokenIssuanceErrors', {
+        metric: tollgateMetric(functions, 'issuanceErrors', 'Sum', fiveMinutes),
+        threshold: TOKEN_ISSUANCE_ERRORS_ALARM,
+        // Clients are refused with 503 and retry; nothing else alarms on it (the authorizer keeps serving tokens already issued).
+        description: `${TOKEN_ISSUANCE_ERRORS_ALARM} or more token exchanges in 5 minutes failed on Tollgate's side (KMS Sign, DynamoDB): clients get 503 temporarily_unavailable and cannot get new tokens. An active signing key that is disabled or pending deletion in KMS fails every exchange: see the token function logs and docs/rotation.md.`,
       }),
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
         metric: tollgateMetric(functions, 'revocationFeedReadFailures', 'Sum', fiveMinutes),

@@ -13,6 +13,7 @@ import {
   GATEWAY_THROTTLED_REQUESTS,
   ROTATION_OVERDUE_GRACE,
   SUSTAINED_THROTTLING_MINUTES,
+  TOKEN_ISSUANCE_ERRORS_ALARM,
 } from '../../lib/observability';
 import { buildApp, tableLogicalId, template, type BuiltApp } from './app';
 import * as Setting from '../../common/settings';
@@ -112,13 +113,23 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    // Thirteen for the stack, five for usage metering (test/infra/usage-metering.test.ts).
-    expect(alarms()).toHaveLength(18);
+    // Fourteen for the stack, five for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(19);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
     }
     template(built.api).hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it("fire when token exchanges fail on Tollgate's side (clients get 503 and no new tokens)", () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.issuanceErrors,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: TOKEN_ISSUANCE_ERRORS_ALARM,
+      AlarmDescription: Match.stringLikeRegexp('disabled or pending deletion in KMS'),
+    });
   });
 
   it('fire when an authorizer decided on a revocation view older than half of revocationViewMaxStaleSeconds', () => {
