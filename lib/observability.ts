@@ -10,7 +10,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
-  CfnInsightRule,
+  type CfnInsightRule,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -27,13 +27,13 @@ import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-log
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { ACCESS_LOG_FIELDS } from '../common/access-log';
 import { Defaults, SECONDS_PER_DAY } from '../common/defaults';
 import { METRICS_NAMESPACE } from '../common/names';
 import type { FunctionName } from '../common/functions';
 import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, MetricDimensions } from '../common/metrics';
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
+import { accessLogInsightRule, fieldName } from './access-log-insights';
 import { NameLimit, tollgateName } from './physical-names';
 
 /** Counted by metric filters on the access log, not emitted by a function. */
@@ -45,9 +45,9 @@ export const GATEWAY_METRIC_DIMENSION = 'apiId';
 const AUTHORIZER_ERROR_TYPES = ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'] as const;
 const THROTTLING_ERROR_TYPES = ['THROTTLED', 'QUOTA_EXCEEDED'] as const;
 /** Throttling is the usage plans doing their job; only throttling that never lets up pages. */
-/** Token exchanges failed on our side within 5 minutes that alarm: a few are a dependency's hiccup the 503 and the client's retry absorb. */
-export const TOKEN_ISSUANCE_ERRORS_ALARM = 5;
 export const SUSTAINED_THROTTLING_MINUTES = 15;
+/** Failed exchanges in 5 minutes that page: fewer are a hiccup the 503 and the client's retry absorb. */
+export const TOKEN_ISSUANCE_ERRORS_ALARM = 5;
 /** Fan-out falling this far behind its streams puts the 2 s revocation promise out of reach. */
 export const FANOUT_ITERATOR_AGE_ALARM_MS = 60_000;
 /** How long after the interval the active key may go unrotated before the alarm (a missed day of steps). */
@@ -195,7 +195,6 @@ export class Observability extends Construct {
       issuanceErrors: this.alarm('TokenIssuanceErrors', {
         metric: tollgateMetric(functions, 'issuanceErrors', 'Sum', fiveMinutes),
         threshold: TOKEN_ISSUANCE_ERRORS_ALARM,
-        // Clients are refused with 503 and retry; nothing else alarms on it (the authorizer keeps serving tokens already issued).
         description: `${TOKEN_ISSUANCE_ERRORS_ALARM} or more token exchanges in 5 minutes failed on Tollgate's side (KMS Sign, DynamoDB): clients get 503 temporarily_unavailable and cannot get new tokens. An active signing key that is disabled or pending deletion in KMS fails every exchange: see the token function logs and docs/rotation.md.`,
       }),
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
@@ -372,34 +371,4 @@ export class Observability extends Construct {
 
 function graph(title: string, metrics: IMetric[]): GraphWidget {
   return new GraphWidget({ title, left: metrics, width: 8, height: 6 });
-}
-
-/** A field of the access log's JSON line, by its name in `ACCESS_LOG_FIELDS`. */
-export function fieldName(name: keyof typeof ACCESS_LOG_FIELDS): string {
-  return name;
-}
-
-/**
- * A Contributor Insights rule that counts the access log's lines by `contribution` (its keys
- * and filters, fields as `$.<name>`), named for the Tollgate `<prefix>-<suffix>`.
- */
-export function accessLogInsightRule(
-  scope: Construct,
-  id: string,
-  suffix: string,
-  logGroup: ILogGroup,
-  contribution: { readonly Keys: readonly string[]; readonly Filters: readonly Readonly<Record<string, unknown>>[] },
-): CfnInsightRule {
-  const body = {
-    Schema: { Name: 'CloudWatchLogRule', Version: 1 },
-    LogGroupNames: [logGroup.logGroupName],
-    LogFormat: 'JSON',
-    Contribution: contribution,
-    AggregateOn: 'Count',
-  };
-  return new CfnInsightRule(scope, id, {
-    ruleName: tollgateName(scope, suffix, NameLimit.insightRule),
-    ruleState: 'ENABLED',
-    ruleBody: Stack.of(scope).toJsonString(body),
-  });
 }

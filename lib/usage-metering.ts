@@ -20,7 +20,8 @@ import { DENIAL_REASONS } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
-import { accessLogInsightRule, fieldName, tollgateMetric, topicAlarm } from './observability';
+import { accessLogInsightRule, fieldName } from './access-log-insights';
+import { tollgateMetric, topicAlarm } from './observability';
 
 /** Metering this far behind the gateway makes quotas overshoot by minutes, not seconds. */
 export const METERING_LAG_ALARM_MS = 120_000;
