@@ -56,13 +56,19 @@ async function client(clientId: string) {
   };
 }
 
+/** A client whose monthly quota its meters used up, suspended by the quota check, a minute ago. */
+async function suspendedByQuota(clientId: string) {
+  const c = await client(clientId);
+  await c.store.setQuota(clientId, MONTH_QUOTA);
+  await c.meter(150);
+  expect(await c.check()).toBe('suspended');
+  c.later(60_000);
+  return c;
+}
+
 describe('the metered-quota waiver', () => {
   it("an operator's resume of the quota suspension waives the rest of the period, and a later anomaly suspension does not undo it", async () => {
-    const c = await client('waived');
-    await c.store.setQuota('waived', MONTH_QUOTA);
-    await c.meter(150);
-    expect(await c.check()).toBe('suspended');
-    c.later(60_000);
+    const c = await suspendedByQuota('waived');
     const shown = await c.admin.resume('waived');
     expect(shown).toMatchObject({ quotaWaivedUntil: shown.period?.end, period: { used: 150, remaining: 0 } });
     expect(shown.suspendedUntil).toBeUndefined();
@@ -100,11 +106,7 @@ describe('the metered-quota waiver', () => {
   });
 
   it('setting or removing the quota ends a waiver: a new limit holds in the same period', async () => {
-    const c = await client('reset');
-    await c.store.setQuota('reset', MONTH_QUOTA);
-    await c.meter(150);
-    expect(await c.check()).toBe('suspended');
-    c.later(60_000);
+    const c = await suspendedByQuota('reset');
     await c.admin.resume('reset');
     expect(await c.check()).toBe('waived');
     await c.admin.set('reset', { quota: null });
@@ -114,11 +116,7 @@ describe('the metered-quota waiver', () => {
   });
 
   it('granting or removing credits lifts a suspension without waiving the quota', async () => {
-    const c = await client('credited');
-    await c.store.setQuota('credited', MONTH_QUOTA);
-    await c.meter(150);
-    expect(await c.check()).toBe('suspended');
-    c.later(60_000);
+    const c = await suspendedByQuota('credited');
     await c.admin.setCredits('credited', { credits: { remaining: 50, refill: 0, period: 'MONTH' } });
     c.later(60_000);
     await c.admin.setCredits('credited', { credits: null });
