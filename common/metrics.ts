@@ -44,7 +44,7 @@ export const Metric = {
   rotationSucceeded: 'RotationSucceeded',
   /** Rotation: a run failed or left a due step undone (the next run retries). Count. */
   rotationFailed: 'RotationFailed',
-  /** Rotation: age of the active signing key, emitted by every run. Seconds. */
+  /** Rotation: age of the active signing key, emitted by every run that finishes while the ring has one. Seconds. */
   activeKeyAgeSeconds: 'ActiveSigningKeyAgeSeconds',
   /** Rotation (hygiene): active API keys expiring within `expiryWarningDays`. Count. */
   keysExpiring: 'ApiKeysExpiring',

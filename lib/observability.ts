@@ -183,7 +183,8 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
         // Every scheduled step reports the active key's age; three silent hours mean the schedule or the function is broken.
         missing: TreatMissingData.BREACHING,
-        description: 'The active signing key is older than the rotation interval allows, or rotation has stopped reporting.',
+        description:
+          'The active signing key is older than the rotation interval allows, or rotation has stopped reporting, or the ring has had no active key for three hours (a compromise whose replacement failed).',
       }),
       cacheFlushFailures: this.alarm('AuthorizerCacheFlushFailures', {
         metric: tollgateMetric(functions, 'cacheFlushFailures', 'Sum', fiveMinutes),
@@ -195,7 +196,7 @@ export class Observability extends Construct {
       issuanceErrors: this.alarm('TokenIssuanceErrors', {
         metric: tollgateMetric(functions, 'issuanceErrors', 'Sum', fiveMinutes),
         threshold: TOKEN_ISSUANCE_ERRORS_ALARM,
-        description: `${TOKEN_ISSUANCE_ERRORS_ALARM} or more token exchanges in 5 minutes failed on Tollgate's side (KMS Sign, DynamoDB): clients get 503 temporarily_unavailable and cannot get new tokens. An active signing key that is disabled or pending deletion in KMS fails every exchange: see the token function logs and docs/rotation.md.`,
+        description: `${TOKEN_ISSUANCE_ERRORS_ALARM} or more token exchanges in 5 minutes failed on Tollgate's side (KMS Sign, DynamoDB): clients get 503 temporarily_unavailable and cannot get new tokens. A ring without an active key (a compromise whose replacement failed) or an active key disabled or pending deletion in KMS fails every exchange: see the token function logs and docs/rotation.md.`,
       }),
       feedReadFailures: this.alarm('RevocationFeedReadFailures', {
         metric: tollgateMetric(functions, 'revocationFeedReadFailures', 'Sum', fiveMinutes),

@@ -19,6 +19,7 @@ import { rotationConfig } from './config';
 import {
   CompromiseNotApplied,
   CompromiseNotReplaced,
+  CompromiseUnreported,
   describeError,
   InvalidRotationRequest,
   RingConflict,
@@ -53,6 +54,7 @@ const TYPED_ERRORS = [
   RotationStepFailed,
   CompromiseNotApplied,
   CompromiseNotReplaced,
+  CompromiseUnreported,
 ];
 
 export function createRotationApp(env: Environment, options: RotationAppOptions = {}): RotationApp {

@@ -105,6 +105,20 @@ export class CompromiseNotReplaced extends Error {
   }
 }
 
+/** A `compromised` run that took effect, whose report could not be made (the ring read for it failed). */
+export class CompromiseUnreported extends Error {
+  override readonly name = 'CompromiseUnreported';
+  constructor(
+    readonly kid: string,
+    cause: unknown,
+  ) {
+    super(
+      `the compromise of ${kid} took effect (it no longer signs or verifies, every token it signed is revoked), but reading the ring for this run's report failed (${failureOf(cause)}): invoke {"action":"status"} to see the ring`,
+      { cause },
+    );
+  }
+}
+
 /** EventBridge refused some hygiene events even after one retry of the failed entries. */
 export class EventPublishFailed extends Error {
   override readonly name = 'EventPublishFailed';

@@ -30,6 +30,7 @@ import {
 import {
   CompromiseNotApplied,
   CompromiseNotReplaced,
+  CompromiseUnreported,
   describeError,
   RingConflict,
   RingInvariantViolation,
@@ -188,11 +189,16 @@ export function createRotationService(deps: RotationDependencies): RotationServi
    * `compromised`: the compromise first, in a transition of its own that needs no KMS call;
    * then the KMS deletion of the compromised key (KMS refuses to sign with a key pending
    * deletion); then, if the ring was left without an active key, a new one, planned as a
-   * step. Anything else due (a rotation) is left to the scheduled step, as before.
+   * step. Anything else due (a rotation) is left to the scheduled step, as before. Once the
+   * compromise is in the ring no failure may end the run as if nothing had happened: a
+   * housekeeping failure is a problem of the run and the replacement is still attempted.
    */
   async function compromise(kid: string, log: RunLog): Promise<void> {
     const activeKid = await applyCompromise(kid, log);
-    const deletionFailed = await housekeeping(log);
+    const deletionFailed = await housekeeping(log).catch((error: unknown) => {
+      log.problem(`after the compromise of ${kid}, ${describeError(error)}; every step retries its KMS deletion`, { kid });
+      return [kid];
+    });
     if (activeKid !== undefined) return;
     try {
       await advance({ kind: 'step' }, log);
@@ -285,7 +291,9 @@ export function createRotationService(deps: RotationDependencies): RotationServi
         }
         case 'compromised':
           await compromise(request.kid, log);
-          return finish(request, log, { hygiene: await hygieneReport(false, log) });
+          return finish(request, log, { hygiene: await hygieneReport(false, log) }).catch((error: unknown) => {
+            throw new CompromiseUnreported(request.kid, error);
+          });
         case 'rotate':
           // Kept quick: the admin API waits for it. Reconciliation, publishing and certificates belong to steps.
           await advance({ kind: 'rotate' }, log);

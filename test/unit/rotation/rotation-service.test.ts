@@ -4,6 +4,7 @@ import { SigningKeyState } from '../../../common/signing-key-items';
 import { ORPHAN_MIN_AGE_SECONDS, RECONCILE_INTERVAL_SECONDS, RECONCILE_MAX_KEYS } from '../../../lambda/core/rotation/rotation-reconcile';
 import {
   CompromiseNotApplied,
+  CompromiseUnreported,
   CompromiseNotReplaced,
   RingConflict,
   RotationStepFailed,
@@ -313,6 +314,29 @@ describe('rotation service: compromise while KMS cannot make the replacement', (
     expect(error.message).toMatch(
       /^the compromise of kid-1 may NOT have been applied \(.*socket hang up.*\), and the ring could not be read to check: invoke \{"action":"status"\}/,
     );
+  });
+
+  it('a compromise whose ring reads fail once it landed says it took effect, not that nothing happened', async () => {
+    const h = await bootstrapped();
+    // A clean pending key: the compromise activates it in its own transaction.
+    await h.service().run({ action: 'rotate' });
+    const snapshot = h.store.snapshot.bind(h.store);
+    const commit = h.store.commit.bind(h.store);
+    let landed = false;
+    h.store.commit = async (...args: Parameters<typeof commit>) => {
+      const result = await commit(...args);
+      landed = true;
+      return result;
+    };
+    h.store.snapshot = async () => {
+      if (landed) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+      return snapshot();
+    };
+    const error = await failure(h.service().run({ action: 'compromised', kid: 'kid-1' }));
+    expect(error).toBeInstanceOf(CompromiseUnreported);
+    expect(error.message).toMatch(/^the compromise of kid-1 took effect .*invoke \{"action":"status"\}/);
+    expect(h.store.items.get('kid-1')).toMatchObject({ state: SigningKeyState.Retired, compromisedAt: expect.any(Number) });
+    expect(h.store.items.get('kid-2')?.state).toBe(SigningKeyState.Active);
   });
 
   it('a compromise whose write landed but whose reply was lost goes on to the replacement', async () => {
