@@ -185,7 +185,7 @@ export class Authorizer {
     if (hit !== undefined && this.deps.keys.lookup(hit.kid, Math.floor(nowMs / 1000)) !== undefined) {
       // One request, one count: the attempt after a key reload was counted as a miss by the first.
       if (!afterKeyReload) this.stats.cacheHits += 1;
-      return this.checked(hit, token, arn, parts);
+      return this.checked(hit, token, arn, parts, nowMs);
     }
     if (!afterKeyReload) this.stats.cacheMisses += 1;
     const nowSeconds = Math.floor(nowMs / 1000);
@@ -197,7 +197,7 @@ export class Authorizer {
         return this.retryWithFreshKeys(token, arn, parts, nowMs, error);
       return refusal(error);
     }
-    return this.checked(this.remember(token, verified), token, arn, parts);
+    return this.checked(this.remember(token, verified), token, arn, parts, nowMs);
   }
 
   /**
@@ -235,15 +235,14 @@ export class Authorizer {
     return entry;
   }
 
-  private checked(entry: CachedToken, token: string, arn: string, parts: MethodArnParts): Decision {
+  private checked(entry: CachedToken, token: string, arn: string, parts: MethodArnParts, nowMs: number): Decision {
     if (this.deps.revocations.isRevoked(entry.jti, entry.apiKeyId, entry.clientId, entry.kid)) {
       this.cache.delete(token, entry);
       return { outcome: 'reject', reason: RejectReason.revoked, clientId: entry.clientId, jti: entry.jti, kid: entry.kid };
     }
     const service = this.deps.services.resolve(arn, parts);
-    // One property read on the hot path while no client or key is suspended (the usual case).
-    if (this.deps.revocations.anySuspended) {
-      const nowMs = this.deps.now();
+    // One comparison on the hot path while no suspension is in force (the usual case), ended ones included.
+    if (this.deps.revocations.suspensionsEndMs > nowMs) {
       const suspension = this.deps.revocations.suspension(entry.clientId, entry.apiKeyId, nowMs);
       if (suspension !== undefined) return suspended(entry, arn, suspension, nowMs, this.contextFor(entry, service ?? this.deps.services.services[0]!));
     }

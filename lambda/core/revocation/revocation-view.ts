@@ -78,6 +78,7 @@ export class RevocationView {
   private readonly suspensions = new Map<string, SuspensionState>();
   /** Per API key (`keyId`), its newest suspension entry (a per-key quota used up). */
   private readonly keySuspensions = new Map<string, SuspensionState>();
+  private latestSuspensionEndMs = 0;
   private readonly flight: SingleFlight;
   private lastSuccessMs = Number.NEGATIVE_INFINITY;
   private lastStartMs = Number.NEGATIVE_INFINITY;
@@ -112,9 +113,14 @@ export class RevocationView {
     return key !== undefined && key.untilMs > nowMs ? key : undefined;
   }
 
-  /** Whether any client or key has a suspension entry (ended ones included until they are pruned). */
-  get anySuspended(): boolean {
-    return this.suspensions.size > 0 || this.keySuspensions.size > 0;
+  /**
+   * The latest end of any suspension this view holds (epoch ms; 0 when none): while it is in
+   * the past no request needs {@link suspension}. Ended suspensions and liftings stay in the
+   * view until their `purgeAt` (a month, for a quota period's), so their mere presence would
+   * put every request of every instance through the lookup.
+   */
+  get suspensionsEndMs(): number {
+    return this.latestSuspensionEndMs;
   }
 
   /** Milliseconds since the last successful read started (Infinity before the first). */
@@ -200,16 +206,25 @@ export class RevocationView {
   private add(records: readonly FeedRecord[], nowMs: number): RevocationEntry[] {
     const nowSeconds = nowMs / 1000;
     const added: RevocationEntry[] = [];
+    let suspensionsChanged = false;
     for (const record of records) {
       const map = this.byKind[record.kind];
       // A value seen before is an entry read again (the look-back): each suspension write has a value of its own (its write time).
       if (map === undefined || record.purgeAt <= nowSeconds || map.has(record.value)) continue;
       map.set(record.value, record.purgeAt);
-      if (record.kind === RevocationKind.Suspension) addSuspension(this.suspensions, record);
-      else if (record.kind === RevocationKind.KeySuspension) addSuspension(this.keySuspensions, record);
+      if (record.kind === RevocationKind.Suspension) suspensionsChanged = addSuspension(this.suspensions, record) || suspensionsChanged;
+      else if (record.kind === RevocationKind.KeySuspension) suspensionsChanged = addSuspension(this.keySuspensions, record) || suspensionsChanged;
       added.push(record);
     }
+    if (suspensionsChanged) this.recomputeSuspensionsEnd();
     return added;
+  }
+
+  /** A lifting lowers a subject's end, so the latest end is taken over every subject again (rare: suspension writes only). */
+  private recomputeSuspensionsEnd(): void {
+    let latest = 0;
+    for (const map of [this.suspensions, this.keySuspensions]) for (const state of map.values()) if (state.untilMs > latest) latest = state.untilMs;
+    this.latestSuspensionEndMs = latest;
   }
 
   private pruneIfDue(nowMs: number): void {
@@ -222,6 +237,7 @@ export class RevocationView {
     for (const map of [this.suspensions, this.keySuspensions]) {
       for (const [subject, suspension] of map) if (suspension.purgeAt <= nowSeconds) map.delete(subject);
     }
+    this.recomputeSuspensionsEnd();
   }
 }
 
@@ -232,14 +248,15 @@ interface SuspensionState {
   readonly reason: SuspensionReason;
 }
 
-/** Records a suspension entry of a client or a key in its map, unless a newer one is known. */
-function addSuspension(suspensions: Map<string, SuspensionState>, record: RevocationEntry): void {
+/** Records a suspension entry of a client or a key in its map, unless a newer one is known; whether it did. */
+function addSuspension(suspensions: Map<string, SuspensionState>, record: RevocationEntry): boolean {
   const parsed = parseSuspensionValue(record.value);
-  if (parsed === undefined) return;
+  if (parsed === undefined) return false;
   const known = suspensions.get(parsed.subject);
   // Entries may arrive out of order (look-back re-reads, two writers): the newest decision stands.
-  if (known !== undefined && known.atMs > record.revokedAtMs) return;
+  if (known !== undefined && known.atMs > record.revokedAtMs) return false;
   // A lifting ends whatever it supersedes, whatever end it names.
   const untilMs = parsed.reason === 'resumed' ? 0 : parsed.untilSeconds * 1000;
   suspensions.set(parsed.subject, { untilMs, atMs: record.revokedAtMs, purgeAt: record.purgeAt, reason: parsed.reason });
+  return true;
 }

@@ -74,6 +74,26 @@ describe('RevocationView', () => {
     expect(feed.suspensionReads).toHaveLength(1);
   });
 
+  it('tells requests when no suspension is in force, lifted and ended ones held for their purgeAt notwithstanding', async () => {
+    const feed = new FakeFeed();
+    const clock = new Clock();
+    const monthEnd = Math.floor(NOW_MS / 1000) + 30 * 86_400;
+    const v = view(feed, clock);
+    await v.refresh(clock.ms);
+    expect(v.suspensionsEndMs).toBe(0);
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', monthEnd, 'quota_exceeded', clock.ms), clock.ms, monthEnd);
+    feed.add(RevocationKind.KeySuspension, suspensionValue('key_1', Math.floor(clock.ms / 1000) + 60, 'quota_exceeded', clock.ms), clock.ms, monthEnd);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(v.suspensionsEndMs).toBe(monthEnd * 1000);
+    // The client's suspension lifted: the key's, a minute long, is the latest end left.
+    feed.add(RevocationKind.Suspension, suspensionValue('acme', clock.ms / 1000, 'resumed', clock.ms), clock.ms, monthEnd);
+    clock.advance(1000);
+    await v.refresh(clock.ms);
+    expect(v.suspensionsEndMs).toBe((Math.floor(NOW_MS / 1000) + 60) * 1000);
+    expect(v.suspension('acme', 'key_x', clock.ms)).toBeUndefined();
+  });
+
   it('revokes by token, API key, client and signing key', async () => {
     const feed = new FakeFeed();
     const clock = new Clock();
