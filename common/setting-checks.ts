@@ -47,19 +47,44 @@ const PARAM_SEGMENT = /^\{[A-Za-z0-9_]+\}$/;
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,=:@%-]+$/;
 
 /**
- * After decoding: separators (`/`, `\\`), an escape (`%`, so nothing decodes twice), `*`
- * (an execute-api wildcard), `;` (path parameters: Tomcat and Spring cut a segment there,
- * and Fastify the path), `?` and `#` (an upstream re-reading the path would cut it there),
- * and control characters.
+ * Refused in a path segment after decoding, with the control characters and DEL: separators
+ * (`/`, `\\`), an escape (`%`, so nothing decodes twice), `*` (an execute-api wildcard), `;`
+ * (path parameters: Tomcat and Spring cut a segment there, and Fastify the path), `?` and `#`
+ * (an upstream re-reading the path would cut it there).
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
-const AMBIGUOUS_IN_SEGMENT = /[/\\%*;?#\u0000-\u001f\u007f]/;
+const AMBIGUOUS_PRINTABLE = '/\\%*;?#';
+
+/**
+ * 1 at the ASCII codes a path may not hold ({@link AMBIGUOUS_PRINTABLE}, control characters,
+ * DEL): one table for the decoded segments here and the authorizer's per-request scan of the
+ * raw path (`requestPath`), which also reads `/` and `%` as separator and escape first.
+ */
+export const AMBIGUOUS_ASCII: Readonly<Uint8Array> = (() => {
+  const table = new Uint8Array(128);
+  table.fill(1, 0, 0x20);
+  table[0x7f] = 1;
+  for (const character of AMBIGUOUS_PRINTABLE) table[character.charCodeAt(0)] = 1;
+  return table;
+})();
+
+function hasAmbiguousCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80 && AMBIGUOUS_ASCII[c] === 1) return true;
+  }
+  return false;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class is everything outside printable ASCII and NUL to `~`.
+const NON_ASCII = /[^\x00-\x7e]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class is ASCII, NUL to `~`.
+const ASCII = /[\x00-\x7e]/;
 
 /**
  * A path segment percent-decoded and lower-cased, as the authorizer compares segments
  * with route rules (`lambda/core/authorizer/route-policy.ts`); undefined when decoding makes it
  * ambiguous to upstream frameworks: empty, a dot segment, holding a character of
- * {@link AMBIGUOUS_IN_SEGMENT}, or a non-ASCII character that another case mapping or
+ * {@link AMBIGUOUS_ASCII}, or a non-ASCII character that another case mapping or
  * Unicode normalisation would turn into a different string.
  */
 export function canonicalPathSegment(raw: string): string | undefined {
@@ -69,13 +94,12 @@ export function canonicalPathSegment(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (decoded === '' || decoded === '.' || decoded === '..' || AMBIGUOUS_IN_SEGMENT.test(decoded)) return undefined;
+  if (decoded === '' || decoded === '.' || decoded === '..' || hasAmbiguousCharacter(decoded)) return undefined;
   const lower = decoded.toLowerCase();
   // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
   // and Go, İ to i in Java's per-character folding, fullwidth letters normalise to ASCII): an
   // upstream could read them as another literal.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is everything outside printable ASCII and NUL to `~`.
-  if (/[^\x00-\x7e]/.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded || foldsToAscii(decoded))) {
+  if (NON_ASCII.test(decoded) && (decoded.toUpperCase().toLowerCase() !== lower || decoded.normalize('NFKC') !== decoded || foldsToAscii(decoded))) {
     return undefined;
   }
   return lower;
@@ -92,8 +116,7 @@ function foldsToAscii(text: string): boolean {
     if (character.charCodeAt(0) <= 0x7e) continue;
     const lower = character.toLowerCase();
     const upper = character.toUpperCase();
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is ASCII, NUL to `~`.
-    if (/[\x00-\x7e]/.test(lower + upper + lower.toUpperCase() + upper.toLowerCase())) return true;
+    if (ASCII.test(lower + upper + lower.toUpperCase() + upper.toLowerCase())) return true;
   }
   return false;
 }

@@ -28,7 +28,7 @@
  * unmatched routes are allowed: only paths the table does not know fall to that setting.
  */
 import type { PolicyDocument } from 'aws-lambda';
-import { canonicalPathSegment, checkedJson, routeRulesProblem } from '../../../common/setting-checks';
+import { AMBIGUOUS_ASCII, canonicalPathSegment, checkedJson, routeRulesProblem } from '../../../common/setting-checks';
 import { DEFAULT_ROUTES, HTTP_METHODS, type HttpMethod, type RouteRule, type UnmatchedRoutes } from '../../../common/gateway-contract';
 import { routes } from '../../../common/settings';
 import { ConfigurationError } from '../shared/env';
@@ -254,7 +254,7 @@ export function requestPath(arn: string, start: number): string | undefined {
       segmentStart = i + 1;
     } else if (c === PERCENT || (c >= 0x41 && c <= 0x5a) /* A-Z */ || c > 0x7e /* folds case too: U+212A is a K */) {
       plain = false;
-    } else if (c === 0x5c /* \ */ || c === 0x2a /* * */ || c === 0x3b /* ; */ || c === 0x3f /* ? */ || c === 0x23 /* # */ || c < 0x20 || c === 0x7f) {
+    } else if (AMBIGUOUS_ASCII[c] === 1) {
       return undefined;
     }
   }
