@@ -56,12 +56,9 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     private readonly tables: ApiKeyTables,
   ) {}
 
-  /**
-   * `consistent: false` halves the read's cost where a conditional write decides anyway (the
-   * leak endpoints, which anyone may call with up to 1,000 checksum-valid guesses).
-   */
-  async get(keyId: string, consistent = true): Promise<StoredApiKey | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: consistent }));
+  /** Strongly consistent: a key just created, rolled or revoked reads as it is. */
+  async get(keyId: string): Promise<StoredApiKey | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
     return Item ? fromItem(Item) : undefined;
   }
 

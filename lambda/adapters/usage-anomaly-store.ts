@@ -75,18 +75,16 @@ export class DynamoUsageAnomalyStore {
   /**
    * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
    * indexes), conditional on the key being active, so the stream fan-out carries it to every
-   * authorizer; only for a key whose record names the flagged client, so a key id from another
-   * client's meters revokes nothing. The owner is read first rather than put in the write's
-   * condition: a key's client never changes, and naming `clientId` in the write would let this
-   * function's role write it (IAM counts a condition's attributes as named). Written here, not
-   * through the admin's store, because this function may name only these attributes of an API
-   * key (`Functions.metering`).
+   * authorizer. The keys are the flagged client's own (`anomalyPorts` reads each one's owner
+   * first rather than naming `clientId` in this write, which would let this function's role
+   * write it: IAM counts a condition's attributes as named). Written here, not through the
+   * admin's store, because this function may name only these attributes of an API key
+   * (`Functions.metering`).
    */
-  async revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
+  async revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
     if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
     const revoked: string[] = [];
     for (const keyId of keyIds) {
-      if ((await this.keyOwner(keyId)) !== clientId) continue;
       try {
         await this.doc.send(
           new UpdateCommand({
@@ -113,21 +111,6 @@ export class DynamoUsageAnomalyStore {
       }
     }
     return revoked;
-  }
-
-  /** The client an API key belongs to, or undefined for a key that does not exist. */
-  private async keyOwner(keyId: string): Promise<string | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tables.apiKeys,
-        Key: { [ApiKeyAttr.keyId]: keyId },
-        ProjectionExpression: '#clientId',
-        ExpressionAttributeNames: { '#clientId': ApiKeyAttr.clientId },
-        ConsistentRead: true,
-      }),
-    );
-    const owner = Item?.[ApiKeyAttr.clientId];
-    return typeof owner === 'string' ? owner : undefined;
   }
 
   async policy(clientId: string): Promise<AnomalyPolicy> {

@@ -12,11 +12,13 @@ export interface AnomalyStore {
   minutes(clientId: string, from: number, to: number): Promise<MinuteCounts[]>;
   policy(clientId: string): Promise<AnomalyPolicy>;
   record(flag: AnomalyFlag): Promise<void>;
-  revokeKeys(clientId: string, keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
+  revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]>;
 }
 
+/** What the anomaly response needs of the quota store: a client's suspension, and whose an API key is. */
 export interface SuspensionWriter {
   suspendFor(clientId: string, untilSeconds: number, reason: SuspensionReason, nowMs: number): Promise<boolean>;
+  keyState(keyId: string): Promise<{ readonly clientId?: string }>;
 }
 
 export function anomalyPorts(store: AnomalyStore, suspensions: SuspensionWriter, audit: AuditLog, publish: AnomalyPorts['publish']): AnomalyPorts {
@@ -27,7 +29,12 @@ export function anomalyPorts(store: AnomalyStore, suspensions: SuspensionWriter,
     policy: (clientId) => store.policy(clientId),
     suspend: (clientId, until, nowMs) => suspensions.suspendFor(clientId, until, 'anomaly', nowMs),
     record: (flag) => store.record(flag),
-    revokeKeys: (clientId, keyIds, nowSeconds) => store.revokeKeys(clientId, keyIds, nowSeconds),
+    // Only the flagged client's own keys, whatever key ids its meters hold (a key's client never changes).
+    revokeKeys: async (clientId, keyIds, nowSeconds) => {
+      const own: string[] = [];
+      for (const keyId of keyIds) if ((await suspensions.keyState(keyId)).clientId === clientId) own.push(keyId);
+      return store.revokeKeys(own, nowSeconds);
+    },
     publish,
     audit: (flag) =>
       audit.record({
