@@ -112,7 +112,7 @@ export class UsageMetering extends Construct {
         'MeteringIgnoredLines',
         ignored,
         1,
-        'The metering function was delivered access-log lines it could not read, so their requests are not counted (quotas, anomalies). Expected for a few seconds after an upgrade that changed the line format (docs/deploy.md); otherwise see the metering logs.',
+        'The metering function was delivered access-log lines it could not read, so their requests are not counted (quotas, anomalies). Expected for a few seconds after an upgrade that changed the line format (docs/deploy.md). The metering logs give only the count per delivery (the lines hold client paths): find the lines in the stage access-log group at the alarm time, e.g. with Logs Insights, as those whose last field is not path.',
       ),
       alarm(
         'UsageAnomalyRate',

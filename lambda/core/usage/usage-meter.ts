@@ -82,13 +82,13 @@ export function parseAccessLogLine(line: string): AccessRecord | undefined {
  * value, and none of these values can hold a `"`.
  */
 function trustedMembers(head: string): RawLine | undefined {
-  let raw: unknown;
+  // Text that parses and ends in `}` is an object.
+  let raw: object;
   try {
-    raw = JSON.parse(`${head}}`);
+    raw = JSON.parse(`${head}}`) as object;
   } catch {
     return undefined;
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const names = Object.keys(raw);
   if (names.length !== TRUSTED_FIELDS.length || names.some((name, i) => name !== TRUSTED_FIELDS[i])) return undefined;
   let separators = 0;
