@@ -37,7 +37,10 @@ import {
 import { transactionConditionFailed } from './conditional-revoke';
 
 interface Timing {
-  /** The entry's sort-key time, taken before the write (readers order entries by it). */
+  /**
+   * The entry's sort-key time, taken before the write (readers order entries by it); for a
+   * duplicate, its entry's (this delivery's time when the marker names none).
+   */
   readonly writtenAtMs: number;
   /**
    * When the write was known to be durable: after DynamoDB acknowledged it. A feed read
@@ -131,9 +134,9 @@ export class DynamoRevocationFeedWriter implements RevocationFeedWriter {
     );
     const nowMs = this.now();
     const at = entryKey(Item?.[FEED_MARKER_ENTRY]);
-    if (at === undefined || entry.purgeAt <= nowMs / 1000 || nowMs - feedSortKeyTime(at.seq) <= LATE_WRITE_MS) {
-      return { outcome: 'duplicate', writtenAtMs: nowMs, durableAtMs: this.now() };
-    }
+    if (at === undefined) return { outcome: 'duplicate', writtenAtMs: nowMs, durableAtMs: nowMs };
+    const stampedAtMs = feedSortKeyTime(at.seq);
+    if (entry.purgeAt <= nowMs / 1000 || nowMs - stampedAtMs <= LATE_WRITE_MS) return { outcome: 'duplicate', writtenAtMs: stampedAtMs, durableAtMs: nowMs };
     const { writtenAtMs, durableAtMs } = await this.restamp(entry, at);
     return { outcome: 'duplicate', writtenAtMs, durableAtMs };
   }
