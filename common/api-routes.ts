@@ -72,5 +72,5 @@ export const PROXY_PARAMETER = 'proxy';
  */
 export function upstreamResources(pathPrefix: string): { readonly prefix: string; readonly proxy: string } {
   const base = pathPrefix === '/' ? '' : pathPrefix;
-  return { prefix: base || '/', proxy: `${base}/{${PROXY_PARAMETER}+}` };
+  return { prefix: pathPrefix, proxy: `${base}/{${PROXY_PARAMETER}+}` };
 }

@@ -15,7 +15,7 @@ import {
   type MethodOptions,
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import { type ApiRoute, upstreamResources } from '../../common/api-routes';
+import { type ApiRoute, PROXY_PARAMETER, upstreamResources } from '../../common/api-routes';
 import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS, UpstreamHeader, UpstreamHeaderSource, type UpstreamHeaderKey } from '../../common/gateway-contract';
 import { INTEGRATION_TIMEOUT_SECONDS } from '../../common/gateway-responses';
 import type { ServiceDefinition } from '../../common/services';
@@ -27,6 +27,9 @@ import { staticValue } from './responses';
  * body (roll, rotate) are left to the function, which validates every field either way.
  */
 export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set(['POST /admin/clients/{clientId}/keys']);
+
+/** The greedy parameter of an upstream proxy resource, as its method request names it. */
+const PROXY_METHOD_PARAMETER = `method.request.path.${PROXY_PARAMETER}`;
 
 /** Integration request parameters for the upstream: identity headers in, bearer token out. */
 function upstreamRequestParameters(forwardBearerToken: boolean, withProxyPath: boolean): Record<string, string> {
@@ -43,7 +46,7 @@ function upstreamRequestParameters(forwardBearerToken: boolean, withProxyPath: b
     return [`integration.request.header.${UpstreamHeader[key]}`, source === null ? staticValue('') : `context.authorizer.${source}`] as const;
   });
   return {
-    ...(withProxyPath && { 'integration.request.path.proxy': 'method.request.path.proxy' }),
+    ...(withProxyPath && { [`integration.request.path.${PROXY_PARAMETER}`]: PROXY_METHOD_PARAMETER }),
     ...Object.fromEntries(identity),
     // Overrides neutralised: the method the authorizer decided on, and no other path.
     ...Object.fromEntries(METHOD_OVERRIDE_HEADERS.map((name) => [`integration.request.header.${name}`, 'context.httpMethod'])),
@@ -92,7 +95,7 @@ export function addUpstreamRoutes(api: RestApi, props: UpstreamRoutesProps): voi
     authorizer: props.authorizer,
     authorizationType: AuthorizationType.CUSTOM,
     apiKeyRequired: props.requireUsageKey ?? true,
-    ...(withProxyPath && { requestParameters: { 'method.request.path.proxy': true } }),
+    ...(withProxyPath && { requestParameters: { [PROXY_METHOD_PARAMETER]: true } }),
   });
   const upstream = (url: string, withProxyPath: boolean) =>
     new HttpIntegration(url, {
@@ -109,6 +112,6 @@ export function addUpstreamRoutes(api: RestApi, props: UpstreamRoutesProps): voi
     const keepPrefix = service.stripPrefix === false && service.pathPrefix !== '/';
     const base = `${service.upstreamUrl!}${keepPrefix ? service.pathPrefix : ''}`;
     api.root.resourceForPath(resources.prefix).addMethod('ANY', upstream(keepPrefix ? base : `${base}/`, false), protectedMethod(false));
-    api.root.resourceForPath(resources.proxy).addMethod('ANY', upstream(`${base}/{proxy}`, true), protectedMethod(true));
+    api.root.resourceForPath(resources.proxy).addMethod('ANY', upstream(`${base}/{${PROXY_PARAMETER}}`, true), protectedMethod(true));
   }
 }
