@@ -80,7 +80,14 @@ function queryEntries(query: URLSearchParams): Map<string, string[]> {
 }
 
 /** Proxy events carry the authorizer's context here; authorizer events and Tollgate's own routes have none. */
-function requestContext(call: IncomingCall, resource: string, identity: { userArn?: string } = {}): APIGatewayEventRequestContextWithAuthorizer<undefined> {
+/** The SigV4 caller of an IAM-authorized route, as `$context.identity` names it. */
+export interface SignedCaller {
+  readonly userArn?: string;
+  readonly accountId?: string;
+  readonly caller?: string;
+}
+
+function requestContext(call: IncomingCall, resource: string, identity: SignedCaller = {}): APIGatewayEventRequestContextWithAuthorizer<undefined> {
   return {
     accountId: LOCAL_API.accountId,
     apiId: LOCAL_API.apiId,
@@ -95,10 +102,10 @@ function requestContext(call: IncomingCall, resource: string, identity: { userAr
     resourcePath: resource,
     identity: {
       accessKey: null,
-      accountId: null,
+      accountId: identity.accountId ?? null,
       apiKey: null,
       apiKeyId: null,
-      caller: null,
+      caller: identity.caller ?? null,
       clientCert: null,
       cognitoAuthenticationProvider: null,
       cognitoAuthenticationType: null,
@@ -118,7 +125,7 @@ export function proxyEvent(
   call: IncomingCall,
   resource: string,
   pathParameters: Record<string, string> | null,
-  identity: { userArn?: string } = {},
+  identity: SignedCaller = {},
 ): APIGatewayProxyEvent {
   const headers = singleAndMulti(call.headers);
   const query = singleAndMulti(queryEntries(call.query));

@@ -41,7 +41,7 @@ import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
 import { isReserved } from '../lambda/core/authorizer/reserved-headers';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
-import { authorizerEvent, headerValue, incomingCall, methodArn, proxyEvent, type IncomingCall } from './events';
+import { authorizerEvent, headerValue, incomingCall, LOCAL_API, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
 import { answer, answerHeaders, IntegrationTimeout, integrationErrorType, type Outcome, refuse, refuseUsage, suspendedRefusal } from './gateway-answers';
@@ -103,7 +103,11 @@ export interface GatewayOptions {
 /** Headers that describe one hop and must not be copied onto the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
 /** Local mode's one operator, as IAM would name it: its ARN for the admin function's event, its ids for the access log. */
-const LOCAL_OPERATOR = { arn: 'arn:aws:iam::000000000000:user/local-operator', account: '000000000000', principalId: 'AIDALOCALOPERATOR0000' } as const;
+const LOCAL_OPERATOR = {
+  arn: `arn:aws:iam::${LOCAL_API.accountId}:user/local-operator`,
+  account: LOCAL_API.accountId,
+  principalId: 'AIDALOCALOPERATOR0000',
+} as const;
 /** How long a connection refused before its request could be parsed may stay idle before it is closed. */
 const UNPARSED_LINGER_MS = 5_000;
 
@@ -240,7 +244,7 @@ export class LocalGateway {
       };
       return answer(res, 401, body, { resourcePath: route.resource, errorType: 'UNAUTHORIZED' });
     }
-    const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR.arn } : {};
+    const identity = route.auth === 'operator' ? { userArn: LOCAL_OPERATOR.arn, accountId: LOCAL_OPERATOR.account, caller: LOCAL_OPERATOR.principalId } : {};
     const event = proxyEvent(call, route.resource, matchResource(route.resource, call.path), identity);
     // The stage's routes are those of the functions given (see `routes`).
     const handler = this.options.handlers[route.fn]!;
@@ -316,18 +320,8 @@ export class LocalGateway {
    */
   private upstreamOf(call: IncomingCall): UpstreamTarget | undefined {
     const query = call.query.size ? `?${call.query}` : '';
-    const services = this.options.services;
-    if (services === undefined) {
-      const upstreamUrl = this.options.upstreamUrl;
-      const resources = upstreamResources('/');
-      const pathParameters = call.path === '/' ? null : { [PROXY_PARAMETER]: call.path.slice(1) };
-      return {
-        url: new URL(`${upstreamUrl.replace(/\/+$/, '')}${call.path}${query}`),
-        upstreamUrl,
-        resource: call.path === '/' ? resources.prefix : resources.proxy,
-        pathParameters,
-      };
-    }
+    // The single-service form is one service at the root that keeps the path.
+    const services = this.options.services ?? [{ pathPrefix: '/', stripPrefix: false, upstreamUrl: this.options.upstreamUrl }];
     const found = serviceOfPath(services, call.path);
     if (found === undefined) return undefined;
     const { service, rest } = found;

@@ -2,7 +2,8 @@
  * The stream poller's checkpoints: the last processed sequence number per stream and shard
  * (and whether a closed shard is drained), persisted so a restart resumes after them.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writePrivateFile } from '../state';
 
 export function cursorKey(streamArn: string, shardId: string): string {
   return `${streamArn}|${shardId}`;
@@ -45,9 +46,7 @@ export class CheckpointStore {
   save(): void {
     if (!this.path) return;
     const file: CheckpointFile = { version: 1, shards: this.shards };
-    const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
-    renameSync(temporary, this.path);
+    writePrivateFile(this.path, `${JSON.stringify(file, null, 2)}\n`);
   }
 }
 
