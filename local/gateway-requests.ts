@@ -21,14 +21,27 @@ const isParameter = (segment: string) => segment.startsWith('{') && segment.ends
  * no service to MISSING_AUTHENTICATION_TOKEN.
  */
 export function routeOf<R extends { readonly method: string; readonly resource: string }>(routes: readonly R[], method: string, path: string): R | undefined {
-  const serving = routes.filter((route) => route.method === method && templateMatches(route.resource, path));
+  const serving = routes.filter((route) => route.method === method && rawParameters(route.resource, path) !== undefined);
   return serving.sort((a, b) => bySpecificity(a.resource, b.resource))[0];
 }
 
-function templateMatches(resource: string, path: string): boolean {
+/** The `{name}` segments of `path` under the template `resource`, as sent; undefined when it does not match. */
+function rawParameters(resource: string, path: string): Record<string, string> | undefined {
   const want = resource.split('/');
   const got = path.split('/');
-  return want.length === got.length && want.every((segment, i) => (isParameter(segment) ? got[i] !== '' : segment === got[i]));
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i += 1) {
+    const segment = want[i]!;
+    const actual = got[i]!;
+    if (isParameter(segment)) {
+      if (actual === '') return undefined;
+      params[segment.slice(1, -1)] = actual;
+    } else if (segment !== actual) {
+      return undefined;
+    }
+  }
+  return params;
 }
 
 /** Negative when `a` is the more specific of two templates of the same length. */
@@ -42,23 +55,10 @@ function bySpecificity(a: string, b: string): number {
   return 0;
 }
 
-/** Matches an API Gateway resource path with `{name}` segments; returns the path parameters. */
+/** Matches an API Gateway resource path with `{name}` segments; returns the path parameters, decoded. */
 export function matchResource(resource: string, path: string): Record<string, string> | null {
-  const want = resource.split('/');
-  const got = path.split('/');
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i += 1) {
-    const segment = want[i]!;
-    const actual = got[i]!;
-    if (isParameter(segment)) {
-      if (actual === '') return null;
-      params[segment.slice(1, -1)] = decodeURIComponent(actual);
-    } else if (segment !== actual) {
-      return null;
-    }
-  }
-  return params;
+  const raw = rawParameters(resource, path);
+  return raw === undefined ? null : Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, decodeURIComponent(value)]));
 }
 
 export function digest(value: string): Buffer {
