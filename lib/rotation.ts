@@ -10,6 +10,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
 import { Env } from '../common/names';
+import { keyDeletionWindowDays } from '../common/settings';
 import type { TollgateTables } from './data';
 import { KeyRing } from './key-ring';
 import { TollgateFunction } from './function';
@@ -21,7 +22,10 @@ export interface SigningKeyRotationProps {
   /** The rotation function's settings (see `functionSettings`). */
   readonly environment: Readonly<Record<string, string>>;
   readonly keySpec: KeySpec;
-  /** The function's `keyDeletionWindowDays` (in `environment` too): the floor its role may schedule a deletion with. */
+  /**
+   * The KMS deletion window: set in the function's environment here (over any value in
+   * `environment`), so the function and its role's IAM floor on the window never differ.
+   */
   readonly keyDeletionWindowDays: number;
   /**
    * How often the schedule sends the step event. Timed transitions (pending → active,
@@ -48,9 +52,13 @@ export class SigningKeyRotation extends Construct {
       tables: props.tables,
       // A run may create a KMS key and page through the account's keys for reconciliation.
       timeout: Duration.minutes(1),
-      environment: { ...props.environment, [Env.eventBusName]: this.eventBus.eventBusName },
+      environment: {
+        ...props.environment,
+        [keyDeletionWindowDays.env]: String(props.keyDeletionWindowDays),
+        [Env.eventBusName]: this.eventBus.eventBusName,
+      },
     });
-    // The IAM floor on the deletion window is the window the function itself is configured with.
+    // The IAM floor on the deletion window is the window the function itself is configured with (above).
     this.keyRing = new KeyRing(this, 'KeyRing', {
       keySpec: props.keySpec,
       ringId: props.tables.signingKeys.tableName,
