@@ -39,7 +39,10 @@ const CASE_BIT = 0x20;
 const HYPHEN = 0x2d;
 const UNDERSCORE = 0x5f;
 
-/** Every name it refuses starts with `x` (the prefix and each override header), which the first test relies on. */
+/**
+ * Every name it refuses starts with `x` and is at least as long as the prefix (the prefix and
+ * each override header, the shortest of which has 13 characters), which the first test relies on.
+ */
 export function isReserved(name: string): boolean {
   if (name.length < PREFIX_LENGTH || (name.charCodeAt(0) | CASE_BIT) !== RESERVED_HEADER_PREFIX.charCodeAt(0)) return false;
   return hasReservedPrefix(name) || (name.includes('_') && OVERRIDE_HEADER_NAMES.has(name.toLowerCase().replaceAll('_', '-')));
