@@ -36,6 +36,7 @@ import { QuotaAdmin } from '../core/usage/usage-quota-admin';
 import { AnomalyAdmin } from '../core/usage/usage-anomaly-admin';
 import { DynamoUsageAnomalyStore } from '../adapters/usage-anomaly-store';
 import { loggerAudit } from '../http/audit';
+import { OperatorScope } from '../http/operator';
 import { errorResponse, type ErrorLogger } from '../http/errors';
 import { header, jsonBody, pathParameter, queryParameters, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -158,7 +159,8 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   const config = readAdminConfig(deps.env);
   const { tables, usageRegistration: usageConfig, apiKeyPrefix } = config;
   const clients = new DynamoClientStore(deps.doc, tables.clients);
-  const audit = loggerAudit(deps.logger);
+  const operators = new OperatorScope();
+  const audit = loggerAudit(deps.logger, () => operators.current());
   const usage = new ClientUsage({
     store: clients,
     ...(usageConfig && { registrar: new UsageRegistrar(new ApiGatewayUsagePlans(deps.apiGateway ?? apiGatewayClient(deps.env)), usageConfig) }),
@@ -195,7 +197,7 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
   const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }), audit, now);
   const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
   const handle = proxyHandler(adminRoutes({ admin, usage, leaks, grants, reports, quotas, anomalies }, idempotency, deps.logger), deps.logger);
-  return (event) => withDeadline(budgetOf(event), () => handle(event));
+  return (event) => operators.run(event, () => withDeadline(budgetOf(event), () => handle(event)));
 }
 
 /** Every route answers within the request budget, but rotate, which waits for the rotation function's report. */

@@ -19,7 +19,9 @@ export type ProxyEvent = Pick<
   | 'pathParameters'
   | 'body'
   | 'isBase64Encoded'
->;
+> &
+  /** Absent only when something other than API Gateway invoked the function (`operator.ts`). */
+  Partial<Pick<APIGatewayProxyEvent, 'requestContext'>>;
 
 /**
  * One header, by case-insensitive name (RFC 9110 §5.1; API Gateway keeps the client's

@@ -16,7 +16,22 @@ export interface ApiRequest {
   readonly body?: string;
   /** Send the body base64-encoded, as API Gateway does for binary media types. */
   readonly base64?: boolean;
+  /** The SigV4 signer of an IAM-authorized route, as API Gateway puts it in `$context.identity`. */
+  readonly signer?: Signer;
 }
+
+export interface Signer {
+  readonly userArn: string;
+  readonly accountId: string;
+  readonly caller: string;
+}
+
+/** The operator every `adminCall` is signed by unless it names another. */
+export const OPERATOR: Signer = {
+  userArn: 'arn:aws:sts::123456789012:assumed-role/tollgate-operator/alice',
+  accountId: '123456789012',
+  caller: 'AROAEXAMPLEOPERATOR01:alice',
+};
 
 function multi(values: Readonly<Record<string, string | readonly string[]>> | undefined) {
   if (!values || Object.keys(values).length === 0) return { single: null, multi: null };
@@ -53,10 +68,10 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
       httpMethod: request.method,
       identity: {
         accessKey: null,
-        accountId: null,
+        accountId: request.signer?.accountId ?? null,
         apiKey: null,
         apiKeyId: null,
-        caller: null,
+        caller: request.signer?.caller ?? null,
         clientCert: null,
         cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null,
@@ -66,7 +81,7 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
         sourceIp: '203.0.113.7',
         user: null,
         userAgent: 'vitest',
-        userArn: null,
+        userArn: request.signer?.userArn ?? null,
       },
       path: `/v1${path}`,
       protocol: 'HTTP/1.1',
@@ -97,11 +112,13 @@ export function adminCall(
   pathParameters?: Readonly<Record<string, string>>,
   body?: unknown,
   query?: Readonly<Record<string, string>>,
+  signer: Signer = OPERATOR,
 ): APIGatewayProxyEvent {
   const json = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return apiEvent({
     method,
     resource,
+    signer,
     ...(pathParameters ? { pathParameters } : {}),
     ...(query ? { query } : {}),
     ...(json === undefined ? {} : { body: json, headers: { 'Content-Type': 'application/json' } }),
