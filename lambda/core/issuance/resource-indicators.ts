@@ -8,6 +8,7 @@
  * One audience per token: a token is a credential for one service, so a leaked billing
  * token cannot open orders. A client that calls two services asks for two tokens.
  */
+import { Limits } from '../../../common/defaults';
 import type { ResolvedService } from '../../../common/services';
 import type { FormParams } from './client-auth';
 import { InvalidScope, InvalidTarget } from '../shared/issuance-errors';
@@ -16,6 +17,11 @@ import { InvalidScope, InvalidTarget } from '../shared/issuance-errors';
 export function requestedService(form: FormParams, services: readonly ResolvedService[]): ResolvedService {
   const resource = form.get('resource');
   const audience = form.get('audience');
+  for (const [name, value] of [['resource', resource] as const, ['audience', audience] as const]) {
+    if (value !== undefined && value.length > Limits.maxResourceLength) {
+      throw new InvalidTarget(`The ${name} parameter is longer than ${Limits.maxResourceLength} characters: no service of this server is named that way.`);
+    }
+  }
   if (resource !== undefined && !isAbsoluteUriWithoutFragment(resource)) {
     throw new InvalidTarget('The resource parameter must be an absolute URI without a fragment (RFC 8707 §2).');
   }
@@ -25,7 +31,10 @@ export function requestedService(form: FormParams, services: readonly ResolvedSe
     throw new InvalidTarget(`Name the service with the resource parameter: this server issues tokens for ${services.map((s) => s.resource).join(', ')}.`);
   }
   // A service's URL first, then audiences: names are unique across both (`resolveServices`).
-  const found = named.map((value) => services.find((s) => s.resource === value.replace(/\/+$/, '')) ?? services.find((s) => s.audience === value));
+  const found = named.map((value) => {
+    const url = withoutTrailingSlashes(value);
+    return services.find((s) => s.resource === url) ?? services.find((s) => s.audience === value);
+  });
   if (found.some((s) => s === undefined)) throw new InvalidTarget('The requested resource is not a service of this server.');
   if (found.length === 2 && found[0] !== found[1]) throw new InvalidTarget('resource and audience name different services; a token is for one service.');
   return found[0]!;
@@ -50,6 +59,16 @@ export function scopesForService(granted: readonly string[], explicitlyRequested
   const scopes = granted.filter((scope) => permitted.has(scope));
   if (scopes.length === 0) throw new InvalidTarget(`This client holds no scope of the service ${service.name}.`);
   return scopes;
+}
+
+/**
+ * `value` without its trailing `/`s (`…/billing/` names `…/billing`). A loop, not
+ * `/\/+$/`: that regex retries from every `/` of a long run, quadratic in it.
+ */
+export function withoutTrailingSlashes(value: string): string {
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return value.slice(0, end);
 }
 
 function isAbsoluteUriWithoutFragment(value: string): boolean {

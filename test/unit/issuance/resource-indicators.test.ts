@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { CredentialStatus } from '../../../common/credential-items';
+import { Limits } from '../../../common/defaults';
 import { resolveServices } from '../../../common/services';
 import { Issuer } from '../../../lambda/core/issuance/issuer';
+import { withoutTrailingSlashes } from '../../../lambda/core/issuance/resource-indicators';
 import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/shared/issuance-errors';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
 
@@ -82,6 +84,34 @@ describe('token requests for one of several services (RFC 8707)', () => {
     // A declared scope that no route names is still the service's.
     const admin = setup(['billing:admin']);
     expect((await admin.exchange({ resource: `${ISSUER}/billing` })).scope).toBe('billing:admin');
+  });
+
+  it('refuses a resource or audience longer than Limits.maxResourceLength with invalid_target naming the limit, even one naming a service', async () => {
+    const { exchange, tokens } = setup(['billing:read', 'orders:read']);
+    const slashes = `${ISSUER}/billing${'/'.repeat(Limits.maxResourceLength)}`;
+    const tooLong: Record<string, string>[] = [
+      { resource: slashes },
+      { resource: `a:${'/'.repeat(16_000)}x` },
+      { audience: `urn:${'x'.repeat(Limits.maxResourceLength)}` },
+    ];
+    for (const fields of tooLong) {
+      const error = await refusal(exchange(fields));
+      expect(error).toBeInstanceOf(InvalidTarget);
+      expect(error.description).toMatch(new RegExp(`^The (resource|audience) parameter is longer than ${Limits.maxResourceLength} characters`));
+    }
+    expect(tokens.records.size).toBe(0);
+    // At the limit the value is looked up as before.
+    const atLimit = `${ISSUER}/billing${'/'.repeat(Limits.maxResourceLength - `${ISSUER}/billing`.length)}`;
+    expect(decodeJwt((await exchange({ resource: atLimit })).access_token).aud).toBe(`${ISSUER}/billing`);
+  });
+
+  it('strips trailing slashes, however many, and nothing else', () => {
+    expect(withoutTrailingSlashes(`${ISSUER}/billing/`)).toBe(`${ISSUER}/billing`);
+    expect(withoutTrailingSlashes(`${ISSUER}/billing`)).toBe(`${ISSUER}/billing`);
+    expect(withoutTrailingSlashes(`a:${'/'.repeat(100_000)}`)).toBe('a:');
+    expect(withoutTrailingSlashes(`a:${'/'.repeat(100_000)}x`)).toBe(`a:${'/'.repeat(100_000)}x`);
+    expect(withoutTrailingSlashes('///')).toBe('');
+    expect(withoutTrailingSlashes('')).toBe('');
   });
 
   it('issues for the only service without a resource parameter', async () => {
