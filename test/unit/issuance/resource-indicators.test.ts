@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { CredentialStatus } from '../../../common/credential-items';
 import { Limits } from '../../../common/defaults';
-import { resolveServices } from '../../../common/services';
+import { resolveServices, servicesProblem } from '../../../common/services';
+import { grantedOn } from '../../../lambda/core/admin/service-grants';
 import { Issuer } from '../../../lambda/core/issuance/issuer';
 import { withoutTrailingSlashes } from '../../../lambda/core/issuance/resource-indicators';
 import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/shared/issuance-errors';
@@ -131,6 +132,32 @@ describe('token requests for one of several services (RFC 8707)', () => {
     // A withdrawn service (empty grant) is refused the same way.
     const withdrawn = setup(['orders:read'], SERVICES, { orders: [] });
     expect(await refusal(withdrawn.exchange({ resource: 'urn:example:orders' }))).toBeInstanceOf(InvalidTarget);
+  });
+
+  it('looks grants up as own properties: a service named like an Object.prototype member is granted only by its own entry', async () => {
+    const services = resolveServices(
+      [
+        ...SERVICES.map(({ name, pathPrefix, audience, routes }) => ({ name, pathPrefix, audience, routes })),
+        { name: 'constructor', pathPrefix: '/ctor', routes: [{ method: 'GET', path: '/x', scopes: ['ctor:read'] }] },
+      ],
+      ISSUER,
+    );
+    const notGranted = setup(['billing:read', 'ctor:read'], services, { billing: ['billing:read'] });
+    const error = await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor` }));
+    expect(error).toBeInstanceOf(InvalidTarget);
+    expect(error.description).toMatch(/no scope of the service constructor/);
+    const withScope = await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor`, scope: 'ctor:read' }));
+    expect(withScope.code).toMatch(/^invalid_(scope|target)$/);
+    const granted = setup(['billing:read', 'ctor:read'], services, { constructor: ['ctor:read'] });
+    expect((await granted.exchange({ resource: `${ISSUER}/ctor` })).scope).toBe('ctor:read');
+    expect(grantedOn({ billing: [] }, 'constructor')).toEqual([]);
+    expect(grantedOn({ billing: [] }, 'toString')).toEqual([]);
+    expect(grantedOn({}, '__proto__')).toEqual([]);
+    expect(grantedOn(JSON.parse('{"__proto__": ["x:read"]}'), '__proto__')).toEqual(['x:read']);
+    // The other Object.prototype names are no valid service names.
+    for (const name of ['__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(servicesProblem([{ name, pathPrefix: '/x', routes: [] }])).toMatch(/name must be/);
+    }
   });
 
   it('refuses services whose audience equals another service`s URL or audience (a token for one would pass the other)', () => {
