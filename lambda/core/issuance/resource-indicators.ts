@@ -44,12 +44,15 @@ export function requestedService(form: FormParams, services: readonly ResolvedSe
  * The scopes of a token for `service`: the granted scopes (already narrowed to what was
  * asked for) that the service defines and, when the client has per-service grants
  * (`core/admin/service-grants.ts`), that are granted to it on this service. Asking for a scope
- * outside that is `invalid_scope`; a client left with no scope of the service is not
- * permitted to target it (`invalid_target`).
+ * outside that is `invalid_scope`; a client that may hold no scope of the service (no grant
+ * on it), or is left with none, is not permitted to target it (`invalid_target`).
  */
 export function scopesForService(granted: readonly string[], explicitlyRequested: boolean, service: ResolvedService, ceiling?: readonly string[]): string[] {
   const defined = new Set(service.scopes);
   const permitted = ceiling === undefined ? defined : new Set(ceiling.filter((scope) => defined.has(scope)));
+  const notPermitted = () => new InvalidTarget(`This client holds no scope of the service ${service.name}.`);
+  // A service the client may hold nothing on is not its target, whatever scope it asks for (RFC 8707 §2).
+  if (permitted.size === 0) throw notPermitted();
   if (explicitlyRequested) {
     const outside = granted.filter((scope) => !defined.has(scope));
     if (outside.length > 0) throw new InvalidScope(`The scope ${outside.join(' ')} is not a scope of the service ${service.name}.`);
@@ -57,7 +60,7 @@ export function scopesForService(granted: readonly string[], explicitlyRequested
     if (withheld.length > 0) throw new InvalidScope(`The scope ${withheld.join(' ')} is not granted to this client on the service ${service.name}.`);
   }
   const scopes = granted.filter((scope) => permitted.has(scope));
-  if (scopes.length === 0) throw new InvalidTarget(`This client holds no scope of the service ${service.name}.`);
+  if (scopes.length === 0) throw notPermitted();
   return scopes;
 }
 

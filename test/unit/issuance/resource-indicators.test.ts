@@ -134,6 +134,21 @@ describe('token requests for one of several services (RFC 8707)', () => {
     expect(await refusal(withdrawn.exchange({ resource: 'urn:example:orders' }))).toBeInstanceOf(InvalidTarget);
   });
 
+  it('refuses a service without a grant with invalid_target also when the request names a scope (RFC 8707 §2), before any per-scope check', async () => {
+    const absent = setup(['billing:read', 'orders:read'], SERVICES, { billing: ['billing:read'] });
+    const withdrawn = setup(['billing:read', 'orders:read'], SERVICES, { billing: ['billing:read'], orders: [] });
+    for (const { exchange, tokens } of [absent, withdrawn]) {
+      for (const scope of ['orders:read', 'billing:read', 'orders:read billing:read']) {
+        const error = await refusal(exchange({ resource: 'urn:example:orders', scope }));
+        expect(error, scope).toBeInstanceOf(InvalidTarget);
+        expect(error.description).toBe('This client holds no scope of the service orders.');
+      }
+      expect(tokens.records.size).toBe(0);
+    }
+    // With a grant on the service, a scope outside it stays invalid_scope.
+    expect(await refusal(absent.exchange({ resource: `${ISSUER}/billing`, scope: 'orders:read' }))).toBeInstanceOf(InvalidScope);
+  });
+
   it('looks grants up as own properties: a service named like an Object.prototype member is granted only by its own entry', async () => {
     const services = resolveServices(
       [
@@ -146,8 +161,7 @@ describe('token requests for one of several services (RFC 8707)', () => {
     const error = await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor` }));
     expect(error).toBeInstanceOf(InvalidTarget);
     expect(error.description).toMatch(/no scope of the service constructor/);
-    const withScope = await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor`, scope: 'ctor:read' }));
-    expect(withScope.code).toMatch(/^invalid_(scope|target)$/);
+    expect(await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor`, scope: 'ctor:read' }))).toBeInstanceOf(InvalidTarget);
     const granted = setup(['billing:read', 'ctor:read'], services, { constructor: ['ctor:read'] });
     expect((await granted.exchange({ resource: `${ISSUER}/ctor` })).scope).toBe('ctor:read');
     expect(grantedOn({ billing: [] }, 'constructor')).toEqual([]);
