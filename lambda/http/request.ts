@@ -64,21 +64,25 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /**
  * An `application/x-www-form-urlencoded` body (RFC 6749 §3.2 requires it at the token
- * endpoint). Parameters sent more than once are refused (RFC 6749 §3.1).
+ * endpoint). Parameters sent more than once are refused, and one sent without a value is
+ * treated as omitted (RFC 6749 §3.1): `scope=` asks for no narrowing, `client_id=` beside
+ * Basic names no client. A repeated name is refused even when one of its values is empty.
  */
 export function formBody(event: ProxyEvent): FormParams {
   const bytes = bodyBytes(event);
   if (mediaType(event) !== FORM_TYPE) throw new InvalidRequest(`The request body must be ${FORM_TYPE}.`);
   const text = bytes.toString('utf8');
   if (/%(?![0-9A-Fa-f]{2})/.test(text)) throw new InvalidRequest('The form body holds a malformed percent-encoding.');
+  const seen = new Set<string>();
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (params.has(name)) {
+    if (seen.has(name)) {
       // RFC 8707 §2 allows several resources; this server mints one audience per token.
       if (name === 'resource' || name === 'audience') throw new InvalidTarget('Ask for one resource per token request: a token is for one service.');
       throw new InvalidRequest(`The parameter ${name} must appear at most once.`);
     }
-    params.set(name, value);
+    seen.add(name);
+    if (value !== '') params.set(name, value);
   }
   return params;
 }

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   InvalidClient,
   InvalidRequest,
+  InvalidTarget,
   MethodNotAllowed,
   NotFound,
   RotationFailed,
@@ -50,6 +51,16 @@ describe('request parsing', () => {
     expect(() => formBody(formEvent('scope=a&scope=b'))).toThrow(/at most once/);
     expect(() => formBody(formEvent('scope=%zz'))).toThrow(/percent-encoding/);
     expect(() => formBody(event({ body: 'a=b', headers: { 'Content-Type': 'application/json' } }))).toThrow(/x-www-form-urlencoded/);
+  });
+
+  it('treats a parameter sent without a value as omitted (RFC 6749 §3.1), yet still refuses it repeated', () => {
+    const fields = formBody(formEvent('grant_type=client_credentials&scope=&client_id=&client_secret=&resource=&audience&token='));
+    expect(Object.fromEntries(fields)).toEqual({ grant_type: 'client_credentials' });
+    expect(formBody(formEvent('grant_type=')).has('grant_type')).toBe(false);
+    for (const body of ['scope=&scope=a', 'scope=a&scope=', 'client_id=&client_id=', 'grant_type=&grant_type=client_credentials']) {
+      expect(() => formBody(formEvent(body)), body).toThrow(/at most once/);
+    }
+    expect(() => formBody(formEvent('resource=&resource=urn:x'))).toThrow(InvalidTarget);
   });
 
   it('refuses bodies over the size limit, plain or base64', () => {

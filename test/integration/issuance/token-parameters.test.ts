@@ -1,0 +1,35 @@
+/**
+ * The token endpoint's request parameters end to end, against DynamoDB Local and the local
+ * KMS endpoint: what an empty parameter means (RFC 6749 §3.1) and where credentials may be.
+ */
+import { describe, expect, it } from 'vitest';
+import { basicAuth, formPost } from '../../support/api-events';
+import { body, captureLogs, harness } from './harness';
+
+captureLogs();
+
+const GRANT = { grant_type: 'client_credentials' };
+
+describe('POST /oauth/token: parameters sent without a value are omitted (RFC 6749 §3.1)', () => {
+  it('issues for scope=, client_id= and client_secret= beside Basic, and resource=; refuses grant_type= as missing', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    const auth = { Authorization: basicAuth('acme', apiKey) };
+    const empties: Record<string, string>[] = [
+      { scope: '' },
+      { client_id: '' },
+      { client_secret: '' },
+      { resource: '' },
+      { scope: '', client_id: '', client_secret: '', resource: '' },
+    ];
+    for (const fields of empties) {
+      const response = await h.exchange('acme', apiKey, { ...GRANT, ...fields });
+      expect([JSON.stringify(fields), response.statusCode, response.body]).toEqual([JSON.stringify(fields), 200, expect.any(String)]);
+      expect(body(response).scope).toBe('orders:read orders:write');
+    }
+    const missing = await h.token(formPost('/oauth/token', { grant_type: '' }, auth));
+    expect([missing.statusCode, body(missing)]).toEqual([400, { error: 'invalid_request', error_description: 'The grant_type parameter is required.' }]);
+    const repeated = await h.token({ ...formPost('/oauth/token', GRANT, auth), body: 'grant_type=client_credentials&scope=&scope=orders:read' });
+    expect([repeated.statusCode, body(repeated).error]).toEqual([400, 'invalid_request']);
+  });
+});
