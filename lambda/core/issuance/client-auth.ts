@@ -11,7 +11,7 @@ import { InvalidClient, InvalidClientReason, InvalidRequest, type ChallengeSchem
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'bearer';
 
-/** The `WWW-Authenticate` scheme a failure of each method is answered with (RFC 6749 §5.2). */
+/** The `Authorization` scheme of each method, whose failure is challenged in it (RFC 6749 §5.2); `client_secret_post` has none. */
 const CHALLENGE: { readonly [M in AuthMethod]: ChallengeScheme | undefined } = {
   client_secret_basic: 'Basic',
   bearer: 'Bearer',
@@ -53,7 +53,8 @@ export function extractCredentials(authorization: string | undefined, form: Form
 }
 
 function headerCredentials(authorization: string): ClientCredentials {
-  const match = /^([A-Za-z]+) +(\S+) *$/.exec(authorization);
+  // The scheme alone (`Basic`, `Bearer` without a value) is still that scheme, malformed.
+  const match = /^([A-Za-z]+)(?: +(\S+))? *$/.exec(authorization);
   const scheme = match?.[1]?.toLowerCase();
   const value = match?.[2];
   if (scheme === 'basic' && value !== undefined) return basicCredentials(value);

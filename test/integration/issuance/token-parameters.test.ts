@@ -33,3 +33,34 @@ describe('POST /oauth/token: parameters sent without a value are omitted (RFC 67
     expect([repeated.statusCode, body(repeated).error]).toEqual([400, 'invalid_request']);
   });
 });
+
+describe('POST /oauth/token and /oauth/revoke: every 401 challenges (RFC 9110 §15.5.2)', () => {
+  it('challenges in Basic after form credentials, none or another scheme, and in Bearer (invalid_token) then Basic after a bearer key', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    const typo = apiKey.slice(0, 8) + (apiKey[8] === 'A' ? 'B' : 'A') + apiKey.slice(9);
+    const BASIC = 'Basic realm="tollgate"';
+    const BEARER = `Bearer realm="tollgate", error="invalid_token", ${BASIC}`;
+    const cases: Array<[string, Record<string, string>, Record<string, string>, string]> = [
+      ['client_secret_post, wrong key', { client_id: 'acme', client_secret: typo }, {}, BASIC],
+      ['no credentials', {}, {}, BASIC],
+      ['another scheme', {}, { Authorization: 'Digest username="acme"' }, BASIC],
+      ['Basic without a value', {}, { Authorization: 'Basic' }, BASIC],
+      ['Bearer without a value', {}, { Authorization: 'Bearer' }, BEARER],
+      ['Bearer, wrong key', {}, { Authorization: `Bearer ${typo}` }, BEARER],
+    ];
+    for (const [name, fields, headers, challenge] of cases) {
+      for (const path of ['/oauth/token', '/oauth/revoke']) {
+        const response = await h.token(formPost(path, { ...(path === '/oauth/token' ? GRANT : { token: 'x' }), ...fields }, headers));
+        expect([name, path, response.statusCode, body(response).error, response.headers?.['WWW-Authenticate']]).toEqual([
+          name,
+          path,
+          401,
+          'invalid_client',
+          challenge,
+        ]);
+      }
+    }
+    expect(await h.items('tokens')).toEqual([]);
+  });
+});

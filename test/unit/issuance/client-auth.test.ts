@@ -43,6 +43,9 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
     ['Basic without a colon', `Basic ${b64('acme')}`, 'Basic'],
     ['Basic with invalid base64', 'Basic !!!', 'Basic'],
     ['Basic with a broken percent-encoding', `Basic ${b64('ac%zz:x')}`, 'Basic'],
+    ['Basic without a value', 'Basic', 'Basic'],
+    ['Basic with only spaces after it', 'Basic   ', 'Basic'],
+    ['Bearer without a value', 'Bearer', 'Bearer'],
   ])('refuses %s with invalid_client (challenged in the scheme used, if any)', (name, header, challenge) => {
     const fields = name === 'client_id without a secret' ? form({ client_id: 'acme' }) : form({});
     let caught: unknown;

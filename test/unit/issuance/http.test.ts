@@ -104,10 +104,12 @@ describe('the error mapper', () => {
 
   it('adds the Basic or Bearer challenge, Retry-After and Allow headers where they belong', () => {
     expect(errorResponse(new InvalidClient('unknown_key', 'Basic'), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
+    // RFC 6750 §3.1 defines invalid_token, not invalid_client; Basic is offered too.
     expect(errorResponse(new InvalidClient('unknown_key', 'Bearer'), log).headers).toMatchObject({
-      'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_client"',
+      'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_token", Basic realm="tollgate"',
     });
-    expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).not.toHaveProperty('WWW-Authenticate');
+    // RFC 9110 §15.5.2: a 401 always challenges; without a header scheme, in Basic.
+    expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
     expect(errorResponse(new TemporarilyUnavailable('x'), log).headers).toMatchObject({ 'Retry-After': String(DEFAULT_RETRY_AFTER_SECONDS) });
     expect(errorResponse(new MethodNotAllowed(['GET', 'POST']), log).headers).toMatchObject({ Allow: 'GET, POST' });
   });
