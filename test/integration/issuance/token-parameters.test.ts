@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { basicAuth, formPost } from '../../support/api-events';
-import { body, captureLogs, harness } from './harness';
+import { body, captureLogs, harness, secrets } from './harness';
 
 captureLogs();
 
@@ -62,5 +62,23 @@ describe('POST /oauth/token and /oauth/revoke: every 401 challenges (RFC 9110 §
       }
     }
     expect(await h.items('tokens')).toEqual([]);
+  });
+});
+
+describe('POST /oauth/token: a client_id field beside a bearer API key', () => {
+  it('issues when it names the key`s own client, and refuses another client with invalid_request', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    await h.createKey('other');
+    const bearer = { Authorization: `Bearer ${apiKey}` };
+    const own = await h.token(formPost('/oauth/token', { ...GRANT, client_id: 'acme' }, bearer));
+    expect(own.statusCode, own.body).toBe(200);
+    secrets.add(String(body(own).access_token));
+    const other = await h.token(formPost('/oauth/token', { ...GRANT, client_id: 'other' }, bearer));
+    expect([other.statusCode, body(other)]).toEqual([
+      400,
+      { error: 'invalid_request', error_description: 'client_id in the body does not match the authenticated client.' },
+    ]);
+    expect(await h.items('tokens')).toHaveLength(1);
   });
 });
