@@ -42,6 +42,23 @@ export function queryParameters(event: ProxyEvent): Record<string, string | unde
   return { ...(event.queryStringParameters ?? {}) };
 }
 
+/**
+ * Refuses a query string that carries client credentials: RFC 6749 §2.3.1 says they MUST NOT
+ * be in the request URI, and ignoring them would leave the client believing they work while
+ * the key sits in every log that records URLs. A `client_secret` parameter, or any name or
+ * value holding an API key, is `invalid_request`; the message never repeats the key.
+ */
+export function refuseCredentialsInQuery(event: ProxyEvent): void {
+  const single = Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => [name, value ?? ''] as const);
+  const multi = Object.entries(event.multiValueQueryStringParameters ?? {}).flatMap(([name, values]) => (values ?? []).map((value) => [name, value] as const));
+  const secret = ([name, value]: readonly [string, string]) => name === 'client_secret' || API_KEY_PATTERN.test(name) || API_KEY_PATTERN.test(value);
+  if (single.some(secret) || multi.some(secret)) {
+    throw new InvalidRequest(
+      'Client credentials never go in the URL (RFC 6749 §2.3.1): send them in the Authorization header or the form body. The query string held a client secret, which is in the access logs now: roll or revoke that key.',
+    );
+  }
+}
+
 /** The body as bytes, size-checked before decoding so an oversized body costs nothing. */
 export function bodyBytes(event: ProxyEvent, maxBytes: number = Limits.maxRequestBodyBytes): Buffer {
   const body = event.body ?? '';

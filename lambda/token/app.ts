@@ -26,7 +26,7 @@ import { CachedRing } from '../core/issuance/issuing-key';
 import { jwkSet } from '../core/issuance/jwks';
 import { loggerAudit } from '../http/audit';
 import { statusOf } from '../http/errors';
-import { header, formBody, type ProxyEvent } from '../http/request';
+import { header, formBody, refuseCredentialsInQuery, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { documentClient } from '../adapters/clients/dynamodb';
@@ -70,6 +70,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     return json(200, protectedResourceMetadata(config.issuer, service), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
   };
   const request = (event: ProxyEvent) => {
+    refuseCredentialsInQuery(event);
     const form = formBody(event);
     const authorization = header(event, 'Authorization');
     return authorization === undefined ? { form } : { authorization, form };

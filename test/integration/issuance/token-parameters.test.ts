@@ -3,7 +3,7 @@
  * KMS endpoint: what an empty parameter means (RFC 6749 §3.1) and where credentials may be.
  */
 import { describe, expect, it } from 'vitest';
-import { basicAuth, formPost } from '../../support/api-events';
+import { apiEvent, basicAuth, formPost } from '../../support/api-events';
 import { body, captureLogs, harness, secrets } from './harness';
 
 captureLogs();
@@ -80,5 +80,40 @@ describe('POST /oauth/token: a client_id field beside a bearer API key', () => {
       { error: 'invalid_request', error_description: 'client_id in the body does not match the authenticated client.' },
     ]);
     expect(await h.items('tokens')).toHaveLength(1);
+  });
+});
+
+describe('POST /oauth/token and /oauth/revoke: credentials in the query string (RFC 6749 §2.3.1)', () => {
+  it('refuses client_secret or an API key anywhere in the query with invalid_request, never repeating the key, and issues nothing', async () => {
+    const h = await harness();
+    const { apiKey } = await h.createKey('acme');
+    const post = (resource: string, query: Record<string, string>, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      apiEvent({
+        method: 'POST',
+        resource,
+        query,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const auth = { Authorization: basicAuth('acme', apiKey) };
+    const cases: Array<[string, Record<string, string>, Record<string, string>]> = [
+      ['client_id and client_secret', { client_id: 'acme', client_secret: apiKey }, {}],
+      ['client_secret alone, not a key', { client_secret: 'hunter2' }, auth],
+      ['a key under another name', { key: apiKey }, auth],
+      ['a key as a name', { [apiKey]: '' }, auth],
+    ];
+    for (const [name, query, headers] of cases) {
+      for (const resource of ['/oauth/token', '/oauth/revoke']) {
+        const response = await h.token(post(resource, query, resource === '/oauth/token' ? GRANT : { token: 'x' }, headers));
+        expect([name, resource, response.statusCode, body(response).error]).toEqual([name, resource, 400, 'invalid_request']);
+        expect(body(response).error_description).toMatch(/never go in the URL.*roll or revoke that key/);
+        expect(response.body).not.toContain(apiKey);
+      }
+    }
+    expect(await h.items('tokens')).toEqual([]);
+    // Other query parameters are still ignored.
+    const ignored = await h.token(post('/oauth/token', { client_id: 'acme', trace: '1' }, GRANT, auth));
+    expect(ignored.statusCode, ignored.body).toBe(200);
+    secrets.add(String(body(ignored).access_token));
   });
 });

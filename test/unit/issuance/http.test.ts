@@ -14,7 +14,8 @@ import {
   TemporarilyUnavailable,
 } from '../../../lambda/core/shared/issuance-errors';
 import { errorResponse, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
-import { bodyBytes, formBody, header, jsonBody, queryParameters, type ProxyEvent } from '../../../lambda/http/request';
+import { bodyBytes, formBody, header, jsonBody, queryParameters, refuseCredentialsInQuery, type ProxyEvent } from '../../../lambda/http/request';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { proxyHandler } from '../../../lambda/http/router';
 
 function event(overrides: Partial<ProxyEvent> = {}): ProxyEvent {
@@ -76,6 +77,28 @@ describe('request parsing', () => {
     expect(jsonBody(json(null))).toBeUndefined();
     expect(() => jsonBody(json('{"a":'))).toThrow(/not valid JSON/);
     expect(() => jsonBody(json('{}', 'text/plain'))).toThrow(/application\/json/);
+  });
+
+  it('refuses a query string holding client_secret or an API key (in a name or any value), without repeating it', () => {
+    const { apiKey } = generateApiKey();
+    const refused = [
+      { queryStringParameters: { client_secret: 'x' } },
+      { queryStringParameters: { client_id: 'acme', key: `prefix ${apiKey}` } },
+      { queryStringParameters: { [apiKey]: '' } },
+      { multiValueQueryStringParameters: { key: [apiKey, 'other'] } },
+    ];
+    for (const overrides of refused) {
+      let caught: unknown;
+      try {
+        refuseCredentialsInQuery(event(overrides));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidRequest);
+      expect((caught as InvalidRequest).description).not.toContain(apiKey);
+    }
+    expect(() => refuseCredentialsInQuery(event({ queryStringParameters: { client_id: 'acme', scope: 'a' } }))).not.toThrow();
+    expect(() => refuseCredentialsInQuery(event())).not.toThrow();
   });
 
   it('refuses repeated query parameters', () => {
