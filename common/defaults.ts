@@ -114,6 +114,11 @@ export const Limits = {
   maxRequestBodyBytes: 16 * 1024,
   maxScopesPerKey: 64,
   maxScopeLength: 128,
+  /**
+   * `resource` and `audience` at the token endpoint (unauthenticated input): a service's URL
+   * or audience is far shorter, and the bound keeps matching them against the services cheap.
+   */
+  maxResourceLength: 2048,
   maxDescriptionLength: 256,
   maxMetadataBytes: 2048,
   adminPageSizeMax: 100,

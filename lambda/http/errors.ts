@@ -41,13 +41,16 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
 };
 
 /**
- * RFC 6749 §5.2: a client that authenticated through the `Authorization` header gets a 401
- * challenge in the scheme it used. RFC 6750 §3 shapes the Bearer one; its `error` is the
- * token endpoint's own code.
+ * Every 401 `invalid_client` carries a challenge (RFC 9110 §15.5.2): Basic, the scheme of
+ * `client_secret_basic`, whatever the client sent (nothing, form fields, another scheme). A
+ * client that sent `Authorization: Bearer` is challenged in that scheme first (RFC 6749
+ * §5.2), with an `error` of RFC 6750 §3.1 (`invalid_client` is not one): its key is invalid.
+ * The body's `error` stays `invalid_client`.
  */
+const BASIC_CHALLENGE = 'Basic realm="tollgate"';
 const CHALLENGES: { readonly [S in ChallengeScheme]: string } = {
-  Basic: 'Basic realm="tollgate"',
-  Bearer: 'Bearer realm="tollgate", error="invalid_client"',
+  Basic: BASIC_CHALLENGE,
+  Bearer: `Bearer realm="tollgate", error="invalid_token", ${BASIC_CHALLENGE}`,
 };
 
 export const SERVER_ERROR_DESCRIPTION = 'The server could not handle the request; try again later.';
@@ -84,7 +87,7 @@ export function errorResponse(thrown: unknown, log: ErrorLogger): APIGatewayProx
 }
 
 function extraHeaders(error: ApiError): Headers {
-  if (error instanceof InvalidClient && error.challenge) return { 'WWW-Authenticate': CHALLENGES[error.challenge] };
+  if (error instanceof InvalidClient) return { 'WWW-Authenticate': CHALLENGES[error.challenge ?? 'Basic'] };
   if (error instanceof TemporarilyUnavailable) return { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) };
   if (error instanceof IdempotencyConflict && error.retryAfterSeconds !== undefined) return { 'Retry-After': String(error.retryAfterSeconds) };
   // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.

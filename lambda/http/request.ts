@@ -44,6 +44,23 @@ export function queryParameters(event: ProxyEvent): Record<string, string | unde
   return { ...(event.queryStringParameters ?? {}) };
 }
 
+/**
+ * Refuses a query string that carries client credentials: RFC 6749 §2.3.1 says they MUST NOT
+ * be in the request URI, and ignoring them would leave the client believing they work while
+ * the key sits in every log that records URLs. A `client_secret` parameter, or any name or
+ * value holding an API key, is `invalid_request`; the message never repeats the key.
+ */
+export function refuseCredentialsInQuery(event: ProxyEvent): void {
+  const single = Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => [name, value ?? ''] as const);
+  const multi = Object.entries(event.multiValueQueryStringParameters ?? {}).flatMap(([name, values]) => (values ?? []).map((value) => [name, value] as const));
+  const secret = ([name, value]: readonly [string, string]) => name === 'client_secret' || API_KEY_PATTERN.test(name) || API_KEY_PATTERN.test(value);
+  if (single.some(secret) || multi.some(secret)) {
+    throw new InvalidRequest(
+      'Client credentials never go in the URL (RFC 6749 §2.3.1): send them in the Authorization header or the form body. The query string held a client secret, which is in the access logs now: roll or revoke that key.',
+    );
+  }
+}
+
 /** The body as bytes, size-checked before decoding so an oversized body costs nothing. */
 export function bodyBytes(event: ProxyEvent, maxBytes: number = Limits.maxRequestBodyBytes): Buffer {
   const body = event.body ?? '';
@@ -66,21 +83,25 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /**
  * An `application/x-www-form-urlencoded` body (RFC 6749 §3.2 requires it at the token
- * endpoint). Parameters sent more than once are refused (RFC 6749 §3.1).
+ * endpoint). Parameters sent more than once are refused, and one sent without a value is
+ * treated as omitted (RFC 6749 §3.1): `scope=` asks for no narrowing, `client_id=` beside
+ * Basic names no client. A repeated name is refused even when one of its values is empty.
  */
 export function formBody(event: ProxyEvent): FormParams {
   const bytes = bodyBytes(event);
   if (mediaType(event) !== FORM_TYPE) throw new InvalidRequest(`The request body must be ${FORM_TYPE}.`);
   const text = bytes.toString('utf8');
   if (/%(?![0-9A-Fa-f]{2})/.test(text)) throw new InvalidRequest('The form body holds a malformed percent-encoding.');
+  const seen = new Set<string>();
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (params.has(name)) {
+    if (seen.has(name)) {
       // RFC 8707 §2 allows several resources; this server mints one audience per token.
       if (name === 'resource' || name === 'audience') throw new InvalidTarget('Ask for one resource per token request: a token is for one service.');
       throw new InvalidRequest(`The parameter ${name} must appear at most once.`);
     }
-    params.set(name, value);
+    seen.add(name);
+    if (value !== '') params.set(name, value);
   }
   return params;
 }

@@ -26,7 +26,7 @@ import { CachedRing } from '../core/issuance/issuing-key';
 import { jwkSet } from '../core/issuance/jwks';
 import { loggerAudit } from '../http/audit';
 import { statusOf } from '../http/errors';
-import { header, formBody, type ProxyEvent } from '../http/request';
+import { header, formBody, refuseCredentialsInQuery, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
 import { proxyHandler } from '../http/router';
 import { documentClient } from '../adapters/clients/dynamodb';
@@ -69,7 +69,21 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     if (service === undefined) throw new NotFound(ErrorCode.notFound, 'No service of this server has that name.');
     return json(200, protectedResourceMetadata(config.issuer, service), { 'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}` });
   };
+  /**
+   * The published key set, for the JWKS and the metadata's signing algorithms alike: the
+   * ring's, or the last good ring's while it cannot be read (503 only if none was ever read),
+   * with the max-age to serve it with.
+   */
+  const publishedKeys = async () => {
+    const { records, stale, failure } = await ring.loadOrLastGood();
+    if (failure !== undefined) audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (failure as Error).name });
+    const { set, skipped } = jwkSet(records, Math.floor(now() / 1000));
+    for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
+    // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
+    return { set, maxAge: stale ? DEFAULT_RETRY_AFTER_SECONDS : Defaults.jwksMaxAgeSeconds };
+  };
   const request = (event: ProxyEvent) => {
+    refuseCredentialsInQuery(event);
     const form = formBody(event);
     const authorization = header(event, 'Authorization');
     return authorization === undefined ? { form } : { authorization, form };
@@ -100,23 +114,16 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       },
       [ApiPath.serverMetadata]: {
         GET: async () => {
-          const { set } = jwkSet(await ring.load(), Math.floor(now() / 1000));
+          const { set, maxAge } = await publishedKeys();
           const algorithms = [...new Set(set.keys.map((key) => String(key.alg)))].sort();
-          return json(200, authorizationServerMetadata(config.issuer, discoverable, algorithms), {
-            'Cache-Control': `public, max-age=${Defaults.jwksMaxAgeSeconds}`,
-          });
+          return json(200, authorizationServerMetadata(config.issuer, discoverable, algorithms), { 'Cache-Control': `public, max-age=${maxAge}` });
         },
       },
       [ApiPath.resourceMetadata]: { GET: async () => resourceMetadata(discoverable.find((s) => s.pathPrefix === '/')) },
       [ApiPath.resourceMetadataOf]: { GET: async (event) => resourceMetadata(discoverable.find((s) => s.name === event.pathParameters?.service)) },
       [ApiPath.jwks]: {
         GET: async () => {
-          const { records, stale, failure } = await ring.loadOrLastGood();
-          if (failure !== undefined) audit.warn('signing key ring unreadable: serving the last good JWKS', { error: (failure as Error).name });
-          const { set, skipped } = jwkSet(records, Math.floor(now() / 1000));
-          for (const { kid, problem } of skipped) audit.warn('signing key left out of the JWKS: its public key does not parse', { kid, problem });
-          // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
-          const maxAge = stale ? DEFAULT_RETRY_AFTER_SECONDS : Defaults.jwksMaxAgeSeconds;
+          const { set, maxAge } = await publishedKeys();
           return json(200, set, { 'Cache-Control': `public, max-age=${maxAge}` });
         },
       },

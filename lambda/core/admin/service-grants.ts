@@ -85,9 +85,10 @@ export class ServiceGrants {
 
 /**
  * The ceiling a client's grants put on a token for `service`: the granted scopes, or
- * `undefined` when the client has no grants at all.
+ * `undefined` when the client has no grants at all. An own property only: a service may be
+ * named `constructor`, which every object inherits.
  */
 export function grantedOn(grants: Grants | undefined, service: string): readonly string[] | undefined {
   if (grants === undefined) return undefined;
-  return grants[service] ?? [];
+  return Object.hasOwn(grants, service) ? (grants[service] ?? []) : [];
 }

@@ -11,7 +11,7 @@ import { InvalidClient, InvalidClientReason, InvalidRequest, type ChallengeSchem
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'bearer';
 
-/** The `WWW-Authenticate` scheme a failure of each method is answered with (RFC 6749 §5.2). */
+/** The `Authorization` scheme of each method, whose failure is challenged in it (RFC 6749 §5.2); `client_secret_post` has none. */
 const CHALLENGE: { readonly [M in AuthMethod]: ChallengeScheme | undefined } = {
   client_secret_basic: 'Basic',
   bearer: 'Bearer',
@@ -24,7 +24,11 @@ export interface ClientCredentials {
   readonly apiKey: string;
   /** Named by Basic and post; a bearer API key names its client through its record. */
   readonly clientId?: string;
+  /** A `client_id` form field beside a bearer key: it must name the key's client, known once the key authenticates. */
+  readonly bodyClientId?: string;
 }
+
+const CLIENT_ID_MISMATCH = 'client_id in the body does not match the authenticated client.';
 
 /** Form parameters, each present at most once (RFC 6749 §3.1). */
 export type FormParams = ReadonlyMap<string, string>;
@@ -41,10 +45,10 @@ export function extractCredentials(authorization: string | undefined, form: Form
     throw new InvalidRequest('Use exactly one client authentication method: an Authorization header or client_id/client_secret form fields.');
   }
   if (fromHeader) {
-    // A client_id field beside Basic is tolerated only when it names the same client.
-    if (formClientId !== undefined && formClientId !== fromHeader.clientId) {
-      throw new InvalidRequest('client_id in the body does not match the authenticated client.');
-    }
+    // A client_id field beside the header is tolerated only when it names the same client.
+    if (formClientId === undefined) return fromHeader;
+    if (fromHeader.method === 'bearer') return { ...fromHeader, bodyClientId: formClientId };
+    if (formClientId !== fromHeader.clientId) throw new InvalidRequest(CLIENT_ID_MISMATCH);
     return fromHeader;
   }
   if (formSecret === undefined) throw new InvalidClient(InvalidClientReason.noCredentials, undefined);
@@ -53,7 +57,8 @@ export function extractCredentials(authorization: string | undefined, form: Form
 }
 
 function headerCredentials(authorization: string): ClientCredentials {
-  const match = /^([A-Za-z]+) +(\S+) *$/.exec(authorization);
+  // The scheme alone (`Basic`, `Bearer` without a value) is still that scheme, malformed.
+  const match = /^([A-Za-z]+)(?: +(\S+))? *$/.exec(authorization);
   const scheme = match?.[1]?.toLowerCase();
   const value = match?.[2];
   if (scheme === 'basic' && value !== undefined) return basicCredentials(value);
@@ -102,7 +107,9 @@ export interface AuthenticationPorts {
 /**
  * Checks the credential: offline format and checksum first (no database read for a typo),
  * then key and client in parallel where the client is named, then hash, status, expiry,
- * client status and client match. Every failure is the same `invalid_client` to the caller.
+ * client status and client match. Every failure is the same `invalid_client` to the caller;
+ * a bearer key's `client_id` field naming another client is then `invalid_request`, as
+ * beside Basic.
  */
 export async function authenticate(credentials: ClientCredentials, ports: AuthenticationPorts, nowSeconds: number): Promise<AuthenticatedClient> {
   const challenge = CHALLENGE[credentials.method];
@@ -133,6 +140,7 @@ export async function authenticate(credentials: ClientCredentials, ports: Authen
   const client = namedClient ?? (await ports.clients.get(key.clientId));
   if (!client) throw fail(InvalidClientReason.clientUnknown, context);
   if (client.status !== CredentialStatus.Active) throw fail(InvalidClientReason.clientRevoked, context);
+  if (credentials.bodyClientId !== undefined && credentials.bodyClientId !== key.clientId) throw new InvalidRequest(CLIENT_ID_MISMATCH);
   return { key, client, method: credentials.method };
 }
 

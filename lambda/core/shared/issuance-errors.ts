@@ -70,7 +70,8 @@ export const INVALID_CLIENT_DESCRIPTION = 'Client authentication failed.';
 
 /**
  * The HTTP authentication scheme of the `Authorization` header a client authenticated with.
- * RFC 6749 §5.2: its 401 must carry a `WWW-Authenticate` challenge in that same scheme.
+ * RFC 6749 §5.2: its 401 must carry a `WWW-Authenticate` challenge in that same scheme
+ * (every other 401 `invalid_client` is challenged in Basic: `lambda/http/errors.ts`).
  */
 export type ChallengeScheme = 'Basic' | 'Bearer';
 
@@ -79,7 +80,7 @@ export class InvalidClient extends ApiError {
 
   constructor(
     readonly reason: InvalidClientReason,
-    /** The scheme to challenge in; none for `client_secret_post`, no credentials or a scheme we do not accept. */
+    /** The scheme the client used; none for `client_secret_post`, no credentials or a scheme we do not accept (challenged in Basic). */
     readonly challenge: ChallengeScheme | undefined,
     readonly context: { readonly keyId?: string; readonly clientId?: string } = {},
   ) {

@@ -50,6 +50,7 @@ function expectRefusedHonestly(response: APIGatewayProxyResult, retryAfter?: str
 }
 
 const JWKS = apiEvent({ method: 'GET', resource: '/.well-known/jwks.json' });
+const SERVER_METADATA = apiEvent({ method: 'GET', resource: '/.well-known/oauth-authorization-server' });
 
 describe('DynamoDB hung', () => {
   it('issuance answers 503 + Retry-After instead of hanging, and issues again when DynamoDB is back', async () => {
@@ -96,6 +97,22 @@ describe('DynamoDB hung', () => {
     const cold = await proxied();
     const { response: coldResponse } = await timed(() => cold.token(JWKS));
     expectRefusedHonestly(coldResponse);
+  });
+
+  it('the authorization server metadata names the last good ring`s algorithms while the ring cannot be read, as the JWKS does', async () => {
+    const h = await proxied();
+    const fresh = await h.token(SERVER_METADATA);
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    expect(body(fresh).access_token_signing_alg_values_supported).toEqual(['ES256']);
+    dynamo.hang();
+    h.advance(60);
+    const response = await h.token(SERVER_METADATA);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(JSON.parse(response.body)).toEqual(JSON.parse(fresh.body));
+    expect(response.headers?.['Cache-Control']).toBe('public, max-age=5');
+
+    const cold = await proxied();
+    expectRefusedHonestly(await cold.token(SERVER_METADATA));
   });
 });
 

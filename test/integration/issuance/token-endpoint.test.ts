@@ -123,19 +123,19 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
     expect((await h.exchange('acme', live)).statusCode).toBe(200);
   });
 
-  it('challenges a failed header authentication in the scheme the client used (RFC 6749 §5.2); client_secret_post gets none', async () => {
+  it('challenges a failed header authentication in the scheme the client used (RFC 6749 §5.2); client_secret_post in Basic', async () => {
     const h = await harness();
     const { apiKey, key } = await h.createKey('acme');
     const revoke = await h.admin(apiEvent({ method: 'DELETE', resource: '/admin/keys/{keyId}', pathParameters: { keyId: String(key.keyId) } }));
     expect(revoke.statusCode).toBe(204);
     const typo = apiKey.slice(0, 8) + (apiKey[8] === 'A' ? 'B' : 'A') + apiKey.slice(9);
-    const BEARER = 'Bearer realm="tollgate", error="invalid_client"';
-    const cases: Array<[string, Record<string, string>, Record<string, string>, string | undefined]> = [
+    const BEARER = 'Bearer realm="tollgate", error="invalid_token", Basic realm="tollgate"';
+    const cases: Array<[string, Record<string, string>, Record<string, string>, string]> = [
       ['Basic, revoked key', GRANT, { Authorization: basicAuth('acme', apiKey) }, 'Basic realm="tollgate"'],
       ['Bearer, revoked key', GRANT, { Authorization: `Bearer ${apiKey}` }, BEARER],
       ['Bearer, bad checksum', GRANT, { Authorization: `Bearer ${typo}` }, BEARER],
       ['Bearer, not an API key', GRANT, { Authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig' }, BEARER],
-      ['client_secret_post, revoked key', { ...GRANT, client_id: 'acme', client_secret: apiKey }, {}, undefined],
+      ['client_secret_post, revoked key', { ...GRANT, client_id: 'acme', client_secret: apiKey }, {}, 'Basic realm="tollgate"'],
     ];
     for (const [name, fields, headers, challenge] of cases) {
       for (const path of ['/oauth/token', '/oauth/revoke']) {
@@ -195,8 +195,8 @@ describe('POST /oauth/token against DynamoDB Local and the local KMS endpoint', 
       expect([name, response.statusCode, body(response).error]).toEqual([name, status, error]);
       expect(response.headers?.['Cache-Control']).toBe('no-store');
     }
-    const noChallenge = await h.token(formPost('/oauth/token', { ...GRANT, client_id: 'acme', client_secret: typo }));
-    expect(noChallenge.headers).not.toHaveProperty('WWW-Authenticate');
+    const postChallenge = await h.token(formPost('/oauth/token', { ...GRANT, client_id: 'acme', client_secret: typo }));
+    expect(postChallenge.headers?.['WWW-Authenticate']).toBe('Basic realm="tollgate"');
     expect(await h.items('tokens')).toEqual([]);
     expect({ apiKeys: await h.items('apiKeys'), clients: await h.items('clients') }).toEqual(before);
   });

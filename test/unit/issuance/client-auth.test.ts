@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, extractCredentials } from '../../../lambda/core/issuance/client-auth';
+import { CredentialStatus } from '../../../common/credential-items';
 import { InvalidClient, InvalidRequest } from '../../../lambda/core/shared/issuance-errors';
 import { FakeApiKeys, FakeClients, form, storedKey } from './fakes';
 
@@ -43,6 +44,9 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
     ['Basic without a colon', `Basic ${b64('acme')}`, 'Basic'],
     ['Basic with invalid base64', 'Basic !!!', 'Basic'],
     ['Basic with a broken percent-encoding', `Basic ${b64('ac%zz:x')}`, 'Basic'],
+    ['Basic without a value', 'Basic', 'Basic'],
+    ['Basic with only spaces after it', 'Basic   ', 'Basic'],
+    ['Bearer without a value', 'Bearer', 'Bearer'],
   ])('refuses %s with invalid_client (challenged in the scheme used, if any)', (name, header, challenge) => {
     const fields = name === 'client_id without a secret' ? form({ client_id: 'acme' }) : form({});
     let caught: unknown;
@@ -57,6 +61,20 @@ describe('extractCredentials (RFC 6749 §2.3)', () => {
 });
 
 describe('authenticate', () => {
+  it('accepts a client_id field beside a bearer key that names the key`s own client, checked once the key authenticates', async () => {
+    const ports = { apiKeys: new FakeApiKeys(), clients: new FakeClients() };
+    const { apiKey, key } = storedKey();
+    ports.apiKeys.keys.set(key.keyId, key);
+    ports.clients.clients.set('acme', { clientId: 'acme', status: CredentialStatus.Active, createdAt: 1_000 });
+    const own = extractCredentials(`Bearer ${apiKey}`, form({ client_id: 'acme' }));
+    expect((await authenticate(own, ports, 2_000)).key.clientId).toBe('acme');
+    // Another client stays invalid_request with the same description as beside Basic.
+    const other = extractCredentials(`Bearer ${apiKey}`, form({ client_id: 'other' }));
+    const caught = await authenticate(other, ports, 2_000).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(InvalidRequest);
+    expect((caught as InvalidRequest).description).toBe('client_id in the body does not match the authenticated client.');
+  });
+
   it.each([
     ['client_secret_basic', 'Basic'],
     ['bearer', 'Bearer'],

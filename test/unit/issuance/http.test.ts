@@ -7,13 +7,15 @@ import {
   ErrorCode,
   InvalidClient,
   InvalidRequest,
+  InvalidTarget,
   MethodNotAllowed,
   NotFound,
   RotationFailed,
   TemporarilyUnavailable,
 } from '../../../lambda/core/shared/issuance-errors';
 import { errorResponse, SERVER_ERROR_DESCRIPTION } from '../../../lambda/http/errors';
-import { bodyBytes, formBody, header, jsonBody, queryParameters, type ProxyEvent } from '../../../lambda/http/request';
+import { bodyBytes, formBody, header, jsonBody, queryParameters, refuseCredentialsInQuery, type ProxyEvent } from '../../../lambda/http/request';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { proxyHandler } from '../../../lambda/http/router';
 
 function event(overrides: Partial<ProxyEvent> = {}): ProxyEvent {
@@ -52,6 +54,16 @@ describe('request parsing', () => {
     expect(() => formBody(event({ body: 'a=b', headers: { 'Content-Type': 'application/json' } }))).toThrow(/x-www-form-urlencoded/);
   });
 
+  it('treats a parameter sent without a value as omitted (RFC 6749 §3.1), yet still refuses it repeated', () => {
+    const fields = formBody(formEvent('grant_type=client_credentials&scope=&client_id=&client_secret=&resource=&audience&token='));
+    expect(Object.fromEntries(fields)).toEqual({ grant_type: 'client_credentials' });
+    expect(formBody(formEvent('grant_type=')).has('grant_type')).toBe(false);
+    for (const body of ['scope=&scope=a', 'scope=a&scope=', 'client_id=&client_id=', 'grant_type=&grant_type=client_credentials']) {
+      expect(() => formBody(formEvent(body)), body).toThrow(/at most once/);
+    }
+    expect(() => formBody(formEvent('resource=&resource=urn:x'))).toThrow(InvalidTarget);
+  });
+
   it('refuses bodies over the size limit, plain or base64', () => {
     const big = 'a'.repeat(Limits.maxRequestBodyBytes + 1);
     expect(() => bodyBytes(event({ body: big }))).toThrow(/exceeds/);
@@ -65,6 +77,28 @@ describe('request parsing', () => {
     expect(jsonBody(json(null))).toBeUndefined();
     expect(() => jsonBody(json('{"a":'))).toThrow(/not valid JSON/);
     expect(() => jsonBody(json('{}', 'text/plain'))).toThrow(/application\/json/);
+  });
+
+  it('refuses a query string holding client_secret or an API key (in a name or any value), without repeating it', () => {
+    const { apiKey } = generateApiKey();
+    const refused = [
+      { queryStringParameters: { client_secret: 'x' } },
+      { queryStringParameters: { client_id: 'acme', key: `prefix ${apiKey}` } },
+      { queryStringParameters: { [apiKey]: '' } },
+      { multiValueQueryStringParameters: { key: [apiKey, 'other'] } },
+    ];
+    for (const overrides of refused) {
+      let caught: unknown;
+      try {
+        refuseCredentialsInQuery(event(overrides));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidRequest);
+      expect((caught as InvalidRequest).description).not.toContain(apiKey);
+    }
+    expect(() => refuseCredentialsInQuery(event({ queryStringParameters: { client_id: 'acme', scope: 'a' } }))).not.toThrow();
+    expect(() => refuseCredentialsInQuery(event())).not.toThrow();
   });
 
   it('refuses repeated query parameters', () => {
@@ -93,10 +127,12 @@ describe('the error mapper', () => {
 
   it('adds the Basic or Bearer challenge, Retry-After and Allow headers where they belong', () => {
     expect(errorResponse(new InvalidClient('unknown_key', 'Basic'), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
+    // RFC 6750 §3.1 defines invalid_token, not invalid_client; Basic is offered too.
     expect(errorResponse(new InvalidClient('unknown_key', 'Bearer'), log).headers).toMatchObject({
-      'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_client"',
+      'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_token", Basic realm="tollgate"',
     });
-    expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).not.toHaveProperty('WWW-Authenticate');
+    // RFC 9110 §15.5.2: a 401 always challenges; without a header scheme, in Basic.
+    expect(errorResponse(new InvalidClient('unknown_key', undefined), log).headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="tollgate"' });
     expect(errorResponse(new TemporarilyUnavailable('x'), log).headers).toMatchObject({ 'Retry-After': String(DEFAULT_RETRY_AFTER_SECONDS) });
     expect(errorResponse(new MethodNotAllowed(['GET', 'POST']), log).headers).toMatchObject({ Allow: 'GET, POST' });
   });

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { CredentialStatus } from '../../../common/credential-items';
-import { resolveServices } from '../../../common/services';
+import { Limits } from '../../../common/defaults';
+import { resolveServices, servicesProblem } from '../../../common/services';
+import { grantedOn } from '../../../lambda/core/admin/service-grants';
 import { Issuer } from '../../../lambda/core/issuance/issuer';
+import { withoutTrailingSlashes } from '../../../lambda/core/issuance/resource-indicators';
 import { InvalidScope, InvalidTarget, type ApiError } from '../../../lambda/core/shared/issuance-errors';
 import { basic, ecSigningKey, FakeApiKeys, FakeAudit, FakeClients, FakeRing, FakeTokens, form, storedKey } from './fakes';
 
@@ -84,6 +87,34 @@ describe('token requests for one of several services (RFC 8707)', () => {
     expect((await admin.exchange({ resource: `${ISSUER}/billing` })).scope).toBe('billing:admin');
   });
 
+  it('refuses a resource or audience longer than Limits.maxResourceLength with invalid_target naming the limit, even one naming a service', async () => {
+    const { exchange, tokens } = setup(['billing:read', 'orders:read']);
+    const slashes = `${ISSUER}/billing${'/'.repeat(Limits.maxResourceLength)}`;
+    const tooLong: Record<string, string>[] = [
+      { resource: slashes },
+      { resource: `a:${'/'.repeat(16_000)}x` },
+      { audience: `urn:${'x'.repeat(Limits.maxResourceLength)}` },
+    ];
+    for (const fields of tooLong) {
+      const error = await refusal(exchange(fields));
+      expect(error).toBeInstanceOf(InvalidTarget);
+      expect(error.description).toMatch(new RegExp(`^The (resource|audience) parameter is longer than ${Limits.maxResourceLength} characters`));
+    }
+    expect(tokens.records.size).toBe(0);
+    // At the limit the value is looked up as before.
+    const atLimit = `${ISSUER}/billing${'/'.repeat(Limits.maxResourceLength - `${ISSUER}/billing`.length)}`;
+    expect(decodeJwt((await exchange({ resource: atLimit })).access_token).aud).toBe(`${ISSUER}/billing`);
+  });
+
+  it('strips trailing slashes, however many, and nothing else', () => {
+    expect(withoutTrailingSlashes(`${ISSUER}/billing/`)).toBe(`${ISSUER}/billing`);
+    expect(withoutTrailingSlashes(`${ISSUER}/billing`)).toBe(`${ISSUER}/billing`);
+    expect(withoutTrailingSlashes(`a:${'/'.repeat(100_000)}`)).toBe('a:');
+    expect(withoutTrailingSlashes(`a:${'/'.repeat(100_000)}x`)).toBe(`a:${'/'.repeat(100_000)}x`);
+    expect(withoutTrailingSlashes('///')).toBe('');
+    expect(withoutTrailingSlashes('')).toBe('');
+  });
+
   it('issues for the only service without a resource parameter', async () => {
     const single = resolveServices([{ name: 'billing', pathPrefix: '/billing', routes: [{ method: 'GET', path: '/x', scopes: ['billing:read'] }] }], ISSUER);
     const { exchange } = setup(['billing:read'], single);
@@ -101,6 +132,46 @@ describe('token requests for one of several services (RFC 8707)', () => {
     // A withdrawn service (empty grant) is refused the same way.
     const withdrawn = setup(['orders:read'], SERVICES, { orders: [] });
     expect(await refusal(withdrawn.exchange({ resource: 'urn:example:orders' }))).toBeInstanceOf(InvalidTarget);
+  });
+
+  it('refuses a service without a grant with invalid_target also when the request names a scope (RFC 8707 §2), before any per-scope check', async () => {
+    const absent = setup(['billing:read', 'orders:read'], SERVICES, { billing: ['billing:read'] });
+    const withdrawn = setup(['billing:read', 'orders:read'], SERVICES, { billing: ['billing:read'], orders: [] });
+    for (const { exchange, tokens } of [absent, withdrawn]) {
+      for (const scope of ['orders:read', 'billing:read', 'orders:read billing:read']) {
+        const error = await refusal(exchange({ resource: 'urn:example:orders', scope }));
+        expect(error, scope).toBeInstanceOf(InvalidTarget);
+        expect(error.description).toBe('This client holds no scope of the service orders.');
+      }
+      expect(tokens.records.size).toBe(0);
+    }
+    // With a grant on the service, a scope outside it stays invalid_scope.
+    expect(await refusal(absent.exchange({ resource: `${ISSUER}/billing`, scope: 'orders:read' }))).toBeInstanceOf(InvalidScope);
+  });
+
+  it('looks grants up as own properties: a service named like an Object.prototype member is granted only by its own entry', async () => {
+    const services = resolveServices(
+      [
+        ...SERVICES.map(({ name, pathPrefix, audience, routes }) => ({ name, pathPrefix, audience, routes })),
+        { name: 'constructor', pathPrefix: '/ctor', routes: [{ method: 'GET', path: '/x', scopes: ['ctor:read'] }] },
+      ],
+      ISSUER,
+    );
+    const notGranted = setup(['billing:read', 'ctor:read'], services, { billing: ['billing:read'] });
+    const error = await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor` }));
+    expect(error).toBeInstanceOf(InvalidTarget);
+    expect(error.description).toMatch(/no scope of the service constructor/);
+    expect(await refusal(notGranted.exchange({ resource: `${ISSUER}/ctor`, scope: 'ctor:read' }))).toBeInstanceOf(InvalidTarget);
+    const granted = setup(['billing:read', 'ctor:read'], services, { constructor: ['ctor:read'] });
+    expect((await granted.exchange({ resource: `${ISSUER}/ctor` })).scope).toBe('ctor:read');
+    expect(grantedOn({ billing: [] }, 'constructor')).toEqual([]);
+    expect(grantedOn({ billing: [] }, 'toString')).toEqual([]);
+    expect(grantedOn({}, '__proto__')).toEqual([]);
+    expect(grantedOn(JSON.parse('{"__proto__": ["x:read"]}'), '__proto__')).toEqual(['x:read']);
+    // The other Object.prototype names are no valid service names.
+    for (const name of ['__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(servicesProblem([{ name, pathPrefix: '/x', routes: [] }])).toMatch(/name must be/);
+    }
   });
 
   it('refuses services whose audience equals another service`s URL or audience (a token for one would pass the other)', () => {

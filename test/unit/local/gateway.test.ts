@@ -6,6 +6,8 @@ import { matchResource } from '../../../local/gateway-requests';
 import { startEcho, type EchoServer } from '../../../local/echo';
 import { ACCESS_LOG_FIELDS } from '../../../common/access-log';
 import { LOCAL_API } from '../../../local/events';
+import { InvalidRequest } from '../../../lambda/core/shared/issuance-errors';
+import { refuseCredentialsInQuery } from '../../../lambda/http/request';
 
 const ADMIN_TOKEN = 'tga_test-admin-token';
 const ARN_PREFIX = `arn:aws:execute-api:${LOCAL_API.region}:${LOCAL_API.accountId}:${LOCAL_API.apiId}/${LOCAL_API.stage}`;
@@ -73,6 +75,18 @@ describe('local gateway', () => {
     expect(event.isBase64Encoded).toBe(false);
     expect(event.requestContext.stage).toBe(LOCAL_API.stage);
     expect(event.headers['Content-Type']).toBe('application/x-www-form-urlencoded');
+  });
+
+  it('hands the token function the query string as API Gateway does, so it refuses credentials there the same way', async () => {
+    const response = await fetch(`${url}/oauth/token?client_id=acme&client_secret=x`, {
+      method: 'POST',
+      body: 'grant_type=client_credentials',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    expect(response.status).toBe(200);
+    const event = proxied.at(-1)!;
+    expect(event.queryStringParameters).toEqual({ client_id: 'acme', client_secret: 'x' });
+    expect(() => refuseCredentialsInQuery(event)).toThrow(InvalidRequest);
   });
 
   it('requires the admin token on operator routes and passes path parameters', async () => {
