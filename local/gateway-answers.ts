@@ -82,3 +82,18 @@ export function suspendedRefusal(res: ServerResponse, context: Readonly<Record<s
   const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';
   return answer(res, refusal.statusCode, { ...refusal.body, retry_after: retryAfter }, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': retryAfter });
 }
+
+/**
+ * API Gateway REST renames some headers of an integration's answer, a Lambda proxy's as well
+ * as an HTTP upstream's, before passing it on: `WWW-Authenticate` reaches the client as
+ * `x-amzn-Remapped-WWW-Authenticate`. Local mode renames that one, the header a client acts
+ * on (docs/api.md#what-the-upstream-receives-upstream-contract); the others on AWS's list (`Server`, `Date`, …)
+ * pass unchanged. Challenges the gateway renders itself (its gateway responses) keep the name.
+ */
+export function integrationAnswerHeaders<V>(headers: Readonly<Record<string, V>>): Record<string, V> {
+  const renamed: Record<string, V> = {};
+  for (const [name, value] of Object.entries(headers)) renamed[REMAPPED.has(name.toLowerCase()) ? `x-amzn-Remapped-${name}` : name] = value;
+  return renamed;
+}
+
+const REMAPPED = new Set(['www-authenticate']);

@@ -44,7 +44,17 @@ import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, LOCAL_API, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
-import { answer, answerHeaders, IntegrationTimeout, integrationErrorType, type Outcome, refuse, refuseUsage, suspendedRefusal } from './gateway-answers';
+import {
+  answer,
+  answerHeaders,
+  IntegrationTimeout,
+  integrationAnswerHeaders,
+  integrationErrorType,
+  type Outcome,
+  refuse,
+  refuseUsage,
+  suspendedRefusal,
+} from './gateway-answers';
 import { digest, matchResource, readBody, routeOf, stringContext } from './gateway-requests';
 import { forward, type IntegrationLimits } from './upstream-proxy';
 
@@ -253,7 +263,7 @@ export class LocalGateway {
       const result = await handler(event);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-      res.writeHead(result.statusCode, headers);
+      res.writeHead(result.statusCode, integrationAnswerHeaders(headers));
       res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
       return { status: result.statusCode, integrationStatus: result.statusCode, ...known };
     } catch (error) {
@@ -360,7 +370,7 @@ export class LocalGateway {
     if (call.body.length) headers['content-length'] = [String(call.body.length)];
     const request = { url: destination.url, upstreamUrl: destination.upstreamUrl, method: call.method, headers, body: call.body };
     const upstream = await forward(request, this.integrationLimits);
-    const responseHeaders = Object.fromEntries(Object.entries(upstream.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+    const responseHeaders = integrationAnswerHeaders(Object.fromEntries(Object.entries(upstream.headers).filter(([name]) => !HOP_BY_HOP.has(name))));
     // The length of what is sent; a HEAD, 204 or 304 answer has no body, so the upstream's own length stands.
     const bodiless = call.method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
     const length = bodiless ? upstream.headers['content-length'] : String(upstream.body.length);
