@@ -192,7 +192,11 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
   });
   const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
-  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }), audit, now);
+  const quotas = new QuotaAdmin(
+    new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }, { consistent: true }),
+    audit,
+    now,
+  );
   const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
   const handle = proxyHandler(adminRoutes({ admin, usage, leaks, grants, reports, quotas, anomalies }, idempotency, deps.logger), deps.logger);
   return (event) => withDeadline(budgetOf(event), () => handle(event));
