@@ -155,8 +155,9 @@ export class Admin {
       throw refuse(new Conflict(ErrorCode.keyNotActive, 'Only an active, unexpired key can be rolled.'));
     }
     if (old.rolledTo !== undefined) throw refuse(new Conflict(ErrorCode.keyAlreadyRolled, `This key was already rolled to ${old.rolledTo}.`));
+    const clientRevoked = () => refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
     const client = await this.ports.clients.get(old.clientId);
-    if (client?.status === CredentialStatus.Revoked) throw refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
+    if (client?.status === CredentialStatus.Revoked) throw clientRevoked();
 
     const successor: StoredApiKey = {
       keyId: generated.keyId,
@@ -174,7 +175,10 @@ export class Admin {
     };
     const graceEnd = nowSeconds + (input.graceSeconds ?? Defaults.rollGraceSeconds);
     const oldExpiresAt = Math.min(old.expiresAt ?? graceEnd, graceEnd);
-    if ((await this.ports.apiKeys.roll(successor, old, oldExpiresAt)) === 'not_rollable') {
+    const rolled = await this.ports.apiKeys.roll(successor, old, oldExpiresAt);
+    // Revoked after it was read above: the transaction checked it again.
+    if (rolled === 'client_revoked') throw clientRevoked();
+    if (rolled === 'not_rollable') {
       throw refuse(
         new Conflict(
           ErrorCode.keyNotActive,
