@@ -16,9 +16,9 @@ import {
   parseInput,
   parseListQuery,
   requireClientIdParameter,
+  requireEmptyBody,
   requireKeyIdParameter,
   RollKeyBody,
-  RotateBody,
 } from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
@@ -191,15 +191,17 @@ export class Admin {
     return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds), usage };
   }
 
-  async revokeKey(keyIdParameter: string | undefined): Promise<void> {
+  async revokeKey(keyIdParameter: string | undefined, body: unknown): Promise<void> {
     const keyId = requireKeyIdParameter(keyIdParameter);
+    requireEmptyBody(body);
     const outcome = await this.ports.apiKeys.revoke(keyId, this.nowSeconds());
     this.auditRevoke(AuditAction.keyRevoke, outcome, { keyId });
     if (outcome === 'not_found') throw keyNotFound();
   }
 
-  async revokeToken(jti: string | undefined): Promise<void> {
+  async revokeToken(jti: string | undefined, body: unknown): Promise<void> {
     if (jti === undefined || !TOKEN_ID_PATTERN.test(jti)) throw tokenNotFound();
+    requireEmptyBody(body);
     const outcome = await this.ports.tokens.revoke(jti, this.nowSeconds());
     this.auditRevoke(AuditAction.tokenRevoke, outcome, { jti });
     if (outcome === 'not_found') throw tokenNotFound();
@@ -211,8 +213,9 @@ export class Admin {
    * from API Gateway afterwards is housekeeping, best effort, and repeated by a retry since
    * an already-revoked client still gets it.
    */
-  async revokeClient(clientId: string | undefined): Promise<void> {
+  async revokeClient(clientId: string | undefined, body: unknown): Promise<void> {
     if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) throw clientNotFound();
+    requireEmptyBody(body);
     const nowSeconds = this.nowSeconds();
     const outcome = await this.ports.clients.revoke(clientId, nowSeconds);
     this.auditRevoke(AuditAction.clientRevoke, outcome, { clientId });
@@ -228,7 +231,7 @@ export class Admin {
   }
 
   async rotateSigningKeys(body: unknown): Promise<unknown> {
-    parseInput(RotateBody, body, 'body');
+    requireEmptyBody(body);
     try {
       const report = await this.ports.rotation.rotate();
       this.ports.audit.record({ action: AuditAction.signingKeysRotate, outcome: 'success' });
