@@ -16,6 +16,13 @@ export function requestRate(value: string): number {
   return rate;
 }
 
+/** An earlier change's `Idempotency-Key`, as the server takes one: 22 to 255 printable ASCII characters. */
+export function idempotencyKey(value: string): string {
+  if (!/^[\x21-\x7e]{22,255}$/.test(value))
+    throw new InvalidArgumentError('must be the Idempotency-Key an earlier command printed (22 to 255 printable ASCII characters).');
+  return value;
+}
+
 /** `a, b or c` */
 export function inWords(items: readonly string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;

@@ -24,6 +24,8 @@ export interface GlobalOptions {
   readonly stack?: string;
   readonly region?: string;
   readonly json?: boolean;
+  /** The change's `Idempotency-Key` (an earlier attempt's); default: a fresh one. */
+  readonly idempotencyKey?: string;
 }
 
 /** What a command's action gets: its target, the output mode, and where to write. */
@@ -51,6 +53,7 @@ export class Context {
       auth: await this.adminAuth(target),
       fetch: this.deps.fetch,
       ...(target.unreachableHint === undefined ? {} : { unreachableHint: target.unreachableHint }),
+      ...(this.options.idempotencyKey === undefined ? {} : { idempotencyKey: this.options.idempotencyKey }),
     });
   }
 

@@ -7,11 +7,13 @@
 import { type Command, CommanderError } from 'commander';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CredentialsProvider } from '../client/admin-auth';
+import { ApiError } from '../client/api-errors';
 import { clientsCommand } from './commands/clients';
 import { keysCommand } from './commands/keys';
 import { limitsCommand } from './commands/limits';
 import { signingKeysCommand } from './commands/signing-keys';
 import { tokenCommand, tokensCommand } from './commands/tokens';
+import { idempotencyKey } from './arguments';
 import { CommandGroup, type CliDeps } from './context';
 import { ExitCode, exitCodeOf } from './errors';
 import { leakCommands } from './leak-commands';
@@ -35,6 +37,7 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--stack <name>', 'operate a deployed stack: read its outputs, sign admin calls with AWS SigV4')
     .option('--region <region>', 'AWS region of --stack (default: the SDK’s region chain)')
     .option('--json', 'print the server’s JSON instead of tables')
+    .option('--idempotency-key <key>', 'finish a change whose outcome was unknown: send it again with the Idempotency-Key its error printed', idempotencyKey)
     .exitOverride()
     // Commander's usage errors ("error: …", a suggestion on a second line) become one `tollgate: …` line.
     .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr, outputError: (message, write) => write(`tollgate: ${usageLine(message)}\n`) })
@@ -80,12 +83,20 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     if (error instanceof CommanderError) return commanderExit(error);
     const exitCode = exitCodeOf(error);
     if (exitCode !== undefined) {
-      deps.stderr(`tollgate: ${(error as Error).message}\n`);
+      deps.stderr(`tollgate: ${(error as Error).message}${rerunHint(error)}\n`);
       return exitCode;
     }
     deps.stderr(`tollgate: unexpected error: ${(error as Error).message}\n`);
     return ExitCode.refused;
   }
+}
+
+/** For a change whose outcome is unknown once the retries were spent: how to finish it exactly once. */
+function rerunHint(error: unknown): string {
+  const key = error instanceof ApiError ? error.idempotencyKey : undefined;
+  return key === undefined
+    ? ''
+    : ` — the change may or may not have been made: run the same command again with --idempotency-key ${key} to make it exactly once`;
 }
 
 /** Commander has already printed help or the usage error. */

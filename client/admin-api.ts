@@ -206,6 +206,8 @@ export interface AdminApiOptions {
   readonly fetch?: FetchLike;
   /** Shown after "cannot reach <url>" (e.g. "is `npm start` running?"). */
   readonly unreachableHint?: string;
+  /** The `Idempotency-Key` of the changes sent (an earlier attempt's, to finish it); default: a fresh one per change. */
+  readonly idempotencyKey?: string;
 }
 
 export const LeakResponseView = z.looseObject({ clientId: z.string(), leakResponse: z.enum(LEAK_RESPONSES) });
@@ -226,6 +228,7 @@ export class AdminApi {
       baseUrl: options.baseUrl,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       ...(options.unreachableHint === undefined ? {} : { unreachableHint: options.unreachableHint }),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
     });
     this.auth = options.auth;
   }

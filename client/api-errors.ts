@@ -5,9 +5,26 @@
  */
 
 export abstract class ApiError extends Error {
+  /**
+   * The `Idempotency-Key` of an admin change that failed with its outcome unknown (a 503,
+   * a lost connection, the key still in use once the retries were spent): sending the same
+   * request again with this key makes the change exactly once.
+   */
+  idempotencyKey?: string;
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /**
+   * Keeps the key to finish the change with. It is as sensitive as the change's answer
+   * (with it, admin credentials replay a create's new key for 24 h), so it is kept only when
+   * the change may still need it, and never put in the message: the caller decides who sees it.
+   */
+  withIdempotencyKey(key: string): this {
+    this.idempotencyKey = key;
+    return this;
   }
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchLike } from './tollgate-client';
 import type { AuthStrategy } from './admin-auth';
-import { NetworkError, ServerError, UnexpectedResponse } from './api-errors';
+import { type ApiError, NetworkError, ServerError, UnexpectedResponse } from './api-errors';
 
 export type { FetchLike };
 
@@ -20,7 +20,8 @@ export interface ApiRequest {
   readonly auth?: AuthStrategy;
   /**
    * A mutation the server deduplicates by `Idempotency-Key` (the admin routes): it is sent
-   * with a fresh key and sent again, with the same key, after a 503 or a network failure.
+   * with a fresh key (or {@link ApiHttpOptions.idempotencyKey}) and sent again, with the
+   * same key, after a 503, a 409 `idempotency_key_in_use` or a network failure.
    */
   readonly idempotent?: boolean;
 }
@@ -39,20 +40,28 @@ export interface ApiHttpOptions {
   readonly unreachableHint?: string;
   /** @default 30000 */
   readonly timeoutMs?: number;
+  /**
+   * The `Idempotency-Key` of the mutation (an earlier attempt's, to finish it exactly once);
+   * default: a fresh one per mutation.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** Longest piece of a non-JSON error body worth showing in one line. */
 const MAX_TEXT_IN_MESSAGE = 200;
 /**
  * Admin mutations are sent with an `Idempotency-Key` (one per command) and sent again with
- * it after a 503 or a lost connection, so a retry is exactly once (docs/api.md, "Dependency
- * failures, retries and `Idempotency-Key`"). At most this many retries...
+ * it after a 503, a 409 `idempotency_key_in_use` (the first attempt still holds the key) or
+ * a lost connection, so a retry is exactly once (docs/api.md, "Dependency failures, retries
+ * and `Idempotency-Key`"). At most this many retries...
  */
 const MUTATION_RETRIES = 2;
 /** ...each after the answer's `Retry-After`, unless it asks for longer than this: then the command fails and says so. */
 const MAX_RETRY_WAIT_MS = 10_000;
 /** After a lost connection, which has no `Retry-After`. */
 const RETRY_AFTER_NETWORK_FAILURE_MS = 1_000;
+/** The server's 409 while an earlier attempt with the same key still runs (`ErrorCode.idempotencyKeyInUse`). */
+const IDEMPOTENCY_KEY_IN_USE = 'idempotency_key_in_use';
 
 /** Builds a path from literal parts and values, each value encoded as one path segment. */
 export function apiPath(strings: TemplateStringsArray, ...values: readonly string[]): string {
@@ -67,14 +76,19 @@ export class ApiHttp {
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
-    const idempotencyKey = request.idempotent ? randomUUID() : undefined;
+    const idempotencyKey = request.idempotent ? (this.options.idempotencyKey ?? randomUUID()) : undefined;
     for (let retry = 0; ; retry += 1) {
       try {
         return await this.sendOnce(request, idempotencyKey);
       } catch (error) {
-        const waitMs = idempotencyKey !== undefined && retry < MUTATION_RETRIES ? retryWaitMs(error) : undefined;
-        if (waitMs === undefined) throw error;
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        const waitMs = idempotencyKey !== undefined ? retryWaitMs(error) : undefined;
+        if (waitMs !== undefined && retry < MUTATION_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+          continue;
+        }
+        // Retries spent (or a wait too long) with the outcome unknown: the key finishes it later.
+        if (idempotencyKey !== undefined && outcomeUnknown(error)) (error as ApiError).withIdempotencyKey(idempotencyKey);
+        throw error;
       }
     }
   }
@@ -133,11 +147,21 @@ function networkCause(error: unknown): string {
   return typeof cause?.message === 'string' ? cause.message : (error as Error).message;
 }
 
+/**
+ * Whether a mutation that failed so may have been made, or may still be (a 503, a 409
+ * `idempotency_key_in_use`: the first attempt is running, a lost connection): sent again
+ * with its key, it is made once. Any other refusal is an answer.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof NetworkError) return true;
+  return error instanceof ServerError && (error.status === 503 || (error.status === 409 && error.code === IDEMPOTENCY_KEY_IN_USE));
+}
+
 /** How long to wait before sending a mutation again, or undefined when it must not be (a refusal, a long wait). */
 function retryWaitMs(error: unknown): number | undefined {
+  if (!outcomeUnknown(error)) return undefined;
   if (error instanceof NetworkError) return RETRY_AFTER_NETWORK_FAILURE_MS;
-  if (!(error instanceof ServerError) || error.status !== 503) return undefined;
-  const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+  const waitMs = ((error as ServerError).retryAfterSeconds ?? 1) * 1000;
   return waitMs <= MAX_RETRY_WAIT_MS ? waitMs : undefined;
 }
 

@@ -13,11 +13,11 @@ import type { TableKey } from './tables';
 /**
  * Item-level DynamoDB actions. Never Scan (every read is a key lookup or a query, so a
  * leaked role cannot dump a table in one call), never the batch actions (no code calls
- * them), never ConditionCheckItem (no transaction holds a bare condition check).
- * TransactWriteItems needs no action of its own: DynamoDB authorizes each Put, Update or
- * Delete inside it as that action.
+ * them). TransactWriteItems needs no action of its own: DynamoDB authorizes each Put,
+ * Update, Delete or ConditionCheck inside it as that action (`ConditionCheckItem` for a
+ * bare condition check, which reads the item and writes nothing).
  */
-export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem';
 
 /** Actions that change items, and so need the table key's data-key family in KMS. */
 export const WRITE_ACTIONS: readonly TableAction[] = ['PutItem', 'UpdateItem', 'DeleteItem'];
@@ -69,8 +69,9 @@ export const Functions = {
     tables: {
       // Show (GetItem), create and roll (transactional Put and Update), revoke (Update), list by client.
       apiKeys: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: [ApiKeyIndex.byClient] },
-      // Read, upsert with the first key, revoke, limits and usage registration: all Get or Update.
-      clients: { actions: ['GetItem', 'UpdateItem'] },
+      // Read, upsert with the first key, revoke, limits and usage registration: all Get or Update;
+      // a roll's transaction checks the client is still active (ConditionCheck).
+      clients: { actions: ['GetItem', 'UpdateItem', 'ConditionCheckItem'] },
       // Revoke only.
       tokens: { actions: ['UpdateItem'] },
       signingKeys: { actions: ['Query'] },

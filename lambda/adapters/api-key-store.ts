@@ -1,7 +1,7 @@
 /**
  * API keys in DynamoDB (`Tables.apiKeys`): strongly consistent GetItem by keyId for the
  * exchange, the `byClient` index for listing, transactions for create (with the client
- * record) and roll, conditional writes everywhere. No scans.
+ * record) and roll (with a check of the client record), conditional writes everywhere. No scans.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -46,6 +46,20 @@ function unchangedCondition(name: string, placeholder: string, value: unknown): 
     : { expression: `${name} = ${placeholder}`, values: { [placeholder]: value } };
 }
 
+/**
+ * The condition that a client may get keys: its record is active, or absent (a create makes
+ * it; keys stored before client records existed roll as they did).
+ */
+function clientActive(clientId: string, tableName: string) {
+  return {
+    TableName: tableName,
+    Key: { [ClientAttr.clientId]: clientId },
+    ConditionExpression: 'attribute_not_exists(#clientId) OR #status = :active',
+    ExpressionAttributeNames: { '#clientId': ClientAttr.clientId, '#status': ClientAttr.status },
+    ExpressionAttributeValues: { ':active': CredentialStatus.Active },
+  };
+}
+
 function fromItem(item: Record<string, unknown>): StoredApiKey {
   return Object.fromEntries(STORED_FIELDS.filter((field) => item[field] !== undefined).map((field) => [field, item[field]])) as unknown as StoredApiKey;
 }
@@ -86,18 +100,17 @@ export class DynamoApiKeyStore implements ApiKeyStore {
    * Streams only records writes that change an item).
    */
   async create(key: StoredApiKey): Promise<'created' | 'exists' | 'client_revoked'> {
+    const client = clientActive(key.clientId, this.tables.clients);
     try {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Update: {
-                TableName: this.tables.clients,
-                Key: { [ClientAttr.clientId]: key.clientId },
+                ...client,
                 UpdateExpression: 'SET #status = if_not_exists(#status, :active), #createdAt = if_not_exists(#createdAt, :now)',
-                ConditionExpression: 'attribute_not_exists(#clientId) OR #status = :active',
-                ExpressionAttributeNames: { '#clientId': ClientAttr.clientId, '#status': ClientAttr.status, '#createdAt': ClientAttr.createdAt },
-                ExpressionAttributeValues: { ':active': CredentialStatus.Active, ':now': key.createdAt },
+                ExpressionAttributeNames: { ...client.ExpressionAttributeNames, '#createdAt': ClientAttr.createdAt },
+                ExpressionAttributeValues: { ...client.ExpressionAttributeValues, ':now': key.createdAt },
               },
             },
             this.putNew(key),
@@ -133,7 +146,8 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     return next ? { keys: (page.Items ?? []).map(fromItem), cursor: next } : { keys: (page.Items ?? []).map(fromItem) };
   }
 
-  async roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'> {
+  /** The client's record is checked in the same transaction: a client revoked since it was read gets no successor. */
+  async roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable' | 'client_revoked'> {
     // The successor carries what was read of the old key's quota and suspension: unchanged since, or no roll.
     const unchanged = [unchangedCondition('#quota', ':quota', old.meteredQuota), unchangedCondition('#suspendedAtMs', ':suspendedAtMs', old.suspendedAtMs)];
     try {
@@ -165,12 +179,14 @@ export class DynamoApiKeyStore implements ApiKeyStore {
                 },
               },
             },
+            { ConditionCheck: clientActive(old.clientId, this.tables.clients) },
           ],
         }),
       );
       return 'rolled';
     } catch (error) {
       if (transactionConditionFailed(error, 1)) return 'not_rollable';
+      if (transactionConditionFailed(error, 2)) return 'client_revoked';
       throw error;
     }
   }

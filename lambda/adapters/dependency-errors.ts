@@ -3,7 +3,8 @@
  * (it timed out, throttled us, could not be reached, is unavailable, or the KMS key cannot
  * be used right now) becomes a {@link DependencyUnavailable}, answered 503 with
  * `Retry-After`; anything else (a conditional check, validation, access denied: our bug or
- * the caller's) is left as it is.
+ * the caller's) is left as it is. A transaction cancelled only by contention or throttling
+ * (`TransactionCanceledException` whose reasons are all transient) is one too.
  *
  * `Retry-After` is derived from the SDK's standard retry backoff (`@smithy/util-retry`:
  * exponential, base 100 ms, 500 ms after a throttling error, capped at 20 s) for the attempt
@@ -52,6 +53,20 @@ const BY_NAME: Readonly<Record<string, DependencyFailure>> = {
   ServiceUnavailableException: 'unavailable',
 };
 
+/**
+ * A `TransactionCanceledException`'s `CancellationReasons[].Code` that say nothing about the
+ * request: another write held one of its items (`TransactionConflict`), or the table's
+ * throughput ran out (`ProvisionedThroughputExceeded`, `ThrottlingError`). `None` is an item
+ * that was fine and cancelled with the others. Any other code (`ConditionalCheckFailed`,
+ * `ValidationError`, `ItemCollectionSizeLimitExceeded`) is an answer, or our bug.
+ */
+const BY_CANCELLATION_REASON: Readonly<Record<string, DependencyFailure | 'none'>> = {
+  None: 'none',
+  TransactionConflict: 'contention',
+  ProvisionedThroughputExceeded: 'throttled',
+  ThrottlingError: 'throttled',
+};
+
 /** Node.js socket errors (`error.code`) that mean the service could not be reached. */
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -69,6 +84,7 @@ const NETWORK_CODES = new Set([
 
 interface SdkErrorShape {
   readonly name?: unknown;
+  readonly CancellationReasons?: readonly { readonly Code?: string }[];
   readonly code?: unknown;
   readonly $metadata?: { readonly httpStatusCode?: number; readonly attempts?: number };
   readonly $retryable?: { readonly throttling?: boolean };
@@ -78,7 +94,8 @@ interface SdkErrorShape {
 export function dependencyFailure(error: unknown): DependencyFailure | undefined {
   if (error instanceof DependencyUnavailable) return error.failure;
   if (typeof error !== 'object' || error === null) return undefined;
-  const { name, code, $metadata, $retryable } = error as SdkErrorShape;
+  const { name, code, $metadata, $retryable, CancellationReasons } = error as SdkErrorShape;
+  if (name === 'TransactionCanceledException') return cancellationFailure(CancellationReasons ?? []);
   const byName = typeof name === 'string' && Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
   if (byName) return byName;
   if ($retryable?.throttling || $metadata?.httpStatusCode === 429) return 'throttled';
@@ -89,6 +106,24 @@ export function dependencyFailure(error: unknown): DependencyFailure | undefined
   const status = $metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return 'unavailable';
   return undefined;
+}
+
+/**
+ * A cancelled transaction is a dependency failure when every reason is transient: throttled
+ * if any item was, contention if another write held one. Stores read the reasons first (a
+ * failed condition is their answer; some retry a conflict), so the SDK clients' wrapper
+ * leaves a cancellation as it is and the HTTP layer classifies what no store answered.
+ */
+function cancellationFailure(reasons: readonly { readonly Code?: string }[]): DependencyFailure | undefined {
+  const failures = reasons.map(({ Code = 'None' }) => (Object.hasOwn(BY_CANCELLATION_REASON, Code) ? BY_CANCELLATION_REASON[Code] : undefined));
+  if (failures.length === 0 || failures.some((failure) => failure === undefined)) return undefined;
+  if (failures.includes('throttled')) return 'throttled';
+  return failures.includes('contention') ? 'contention' : undefined;
+}
+
+/** Whether `error` is a cancelled transaction: its reasons are for the store that sent it to read. */
+export function isTransactionCancellation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as SdkErrorShape).name === 'TransactionCanceledException';
 }
 
 /** Whole seconds before a retry is worth it: the SDK's next backoff after `attempts` tries. */

@@ -4,7 +4,7 @@
  * `GET /admin/anomalies` reads; a client's response policy is an attribute of its record.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SECONDS_PER_DAY } from '../../common/defaults';
 import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import { UsageAttr } from '../../common/usage';
@@ -26,8 +26,10 @@ export class DynamoUsageAnomalyStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: { readonly clients: string; readonly usage: string; readonly apiKeys?: string },
+    /** Items per Query page of the usage table (see {@link DynamoUsageReader}); default: none. */
+    pageSize?: number,
   ) {
-    this.reader = new DynamoUsageReader(doc, tables.usage);
+    this.reader = new DynamoUsageReader(doc, tables.usage, pageSize);
   }
 
   async load(clientId: string): Promise<{ baseline: Baseline; version: number } | undefined> {
@@ -177,20 +179,13 @@ export class DynamoUsageAnomalyStore {
     );
   }
 
-  /** Flags of the last `days` UTC days (today included), newest first. */
+  /** Flags of the last `days` UTC days (today included), every page of each day's partition, newest first. */
   async recent(days: number, nowSeconds: number): Promise<AnomalyFlag[]> {
     const today = bucketStart(nowSeconds, 'day');
     const flags: AnomalyFlag[] = [];
     for (let d = 0; d < days; d += 1) {
-      const { Items } = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tables.usage,
-          KeyConditionExpression: '#series = :series',
-          ExpressionAttributeNames: { '#series': UsageAttr.series },
-          ExpressionAttributeValues: { ':series': anomalyPartition(today - d * SECONDS_PER_DAY) },
-        }),
-      );
-      flags.push(...(Items ?? []).map((item) => item.flag as AnomalyFlag));
+      const items = await this.reader.partition(anomalyPartition(today - d * SECONDS_PER_DAY));
+      flags.push(...items.map((item) => item.flag as AnomalyFlag));
     }
     return flags.sort((a, b) => b.minute - a.minute || a.clientId.localeCompare(b.clientId));
   }

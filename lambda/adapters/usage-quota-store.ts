@@ -23,12 +23,23 @@ export interface UsageQuotaTables {
 
 export type QuotaWrite = 'written' | 'client_not_found';
 
+export interface UsageQuotaReads {
+  /**
+   * Read client and key records strongly consistently. The operator API does: it reads right
+   * after its own writes (a quota set on a key just created must not read as "no such key").
+   * The meters and the anomaly checks do not (half the read cost; a record seconds old is
+   * fine for them). @default false
+   */
+  readonly consistent?: boolean;
+}
+
 export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
   private readonly reader: DynamoUsageReader;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: UsageQuotaTables,
+    private readonly reads: UsageQuotaReads = {},
   ) {
     this.reader = new DynamoUsageReader(doc, tables.usage);
   }
@@ -37,6 +48,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tables.clients,
+        ConsistentRead: this.reads.consistent === true,
         Key: { [ClientAttr.clientId]: clientId },
         ProjectionExpression: '#quota, #until, #waived, #credits, #used',
         ExpressionAttributeNames: {
@@ -93,6 +105,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tables.clients,
+        ConsistentRead: this.reads.consistent === true,
         Key: { [ClientAttr.clientId]: clientId },
         ProjectionExpression: '#clientId',
         ExpressionAttributeNames: { '#clientId': ClientAttr.clientId },
@@ -146,6 +159,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tables.apiKeys,
+        ConsistentRead: this.reads.consistent === true,
         Key: { [ApiKeyAttr.keyId]: keyId },
         ProjectionExpression: '#quota, #until, #waived, #clientId',
         ExpressionAttributeNames: {

@@ -260,6 +260,8 @@ export class DynamoUsageReader implements UsageReader {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Items per Query page (`Limit`); default: none, DynamoDB's 1 MB pages. Every page is read either way. */
+    private readonly pageSize?: number,
   ) {}
 
   /** The rows of one series from `from` to `to` (epoch seconds, bucket starts, inclusive), oldest first. */
@@ -273,10 +275,15 @@ export class DynamoUsageReader implements UsageReader {
 
   /** Every client's entry in one hour's or day's top index. */
   async top(granularity: 'hour' | 'day', periodStart: number): Promise<Record<string, unknown>[]> {
+    return this.partition(usageTopPartition(granularity, periodStart));
+  }
+
+  /** Every item of one partition (`series`), in sort-key order. */
+  async partition(series: string): Promise<Record<string, unknown>[]> {
     return this.queryAll({
       KeyConditionExpression: '#series = :series',
       ExpressionAttributeNames: { '#series': UsageAttr.series },
-      ExpressionAttributeValues: { ':series': usageTopPartition(granularity, periodStart) },
+      ExpressionAttributeValues: { ':series': series },
     });
   }
 
@@ -288,7 +295,7 @@ export class DynamoUsageReader implements UsageReader {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...input, ExclusiveStartKey: start }));
+      const page = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...input, Limit: this.pageSize, ExclusiveStartKey: start }));
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);

@@ -83,13 +83,13 @@ function operations({ admin, usage, leaks, grants, reports, quotas, anomalies }:
   return {
     'POST /admin/clients/{clientId}/keys': async (e, random) => json(201, await admin.createKey(param(e, 'clientId'), jsonBody(e), random)),
     'GET /admin/clients/{clientId}/keys': async (e) => json(200, await admin.listKeys(param(e, 'clientId'), queryParameters(e))),
-    'DELETE /admin/clients/{clientId}': (e) => noContent(admin.revokeClient(param(e, 'clientId'))),
+    'DELETE /admin/clients/{clientId}': (e) => noContent(admin.revokeClient(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/clients/{clientId}/limits': async (e) => json(200, await usage.limits(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/limits': async (e) => json(200, await usage.setLimits(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/keys/{keyId}': async (e) => json(200, await admin.showKey(param(e, 'keyId'))),
-    'DELETE /admin/keys/{keyId}': (e) => noContent(admin.revokeKey(param(e, 'keyId'))),
+    'DELETE /admin/keys/{keyId}': (e) => noContent(admin.revokeKey(param(e, 'keyId'), jsonBody(e))),
     'POST /admin/keys/{keyId}/roll': async (e, random) => json(201, await admin.rollKey(param(e, 'keyId'), jsonBody(e), random)),
-    'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'))),
+    'DELETE /admin/tokens/{jti}': (e) => noContent(admin.revokeToken(param(e, 'jti'), jsonBody(e))),
     'GET /admin/signing-keys': async () => json(200, await admin.signingKeys()),
     'POST /admin/signing-keys/rotate': async (e) => json(200, await admin.rotateSigningKeys(jsonBody(e))),
     'GET /admin/clients/{clientId}/leak-response': async (e) => json(200, await leaks.get(param(e, 'clientId'))),
@@ -100,11 +100,11 @@ function operations({ admin, usage, leaks, grants, reports, quotas, anomalies }:
     'GET /admin/usage/top': async (e) => json(200, await reports.top(queryParameters(e))),
     'GET /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.show(param(e, 'clientId'))),
     'PUT /admin/clients/{clientId}/quota': async (e) => json(200, await quotas.set(param(e, 'clientId'), jsonBody(e))),
-    'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'))),
+    'POST /admin/clients/{clientId}/resume': async (e) => json(200, await quotas.resume(param(e, 'clientId'), jsonBody(e))),
     'PUT /admin/clients/{clientId}/credits': async (e) => json(200, await quotas.setCredits(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/keys/{keyId}/quota': async (e) => json(200, await quotas.showKey(param(e, 'keyId'))),
     'PUT /admin/keys/{keyId}/quota': async (e) => json(200, await quotas.setKey(param(e, 'keyId'), jsonBody(e))),
-    'POST /admin/keys/{keyId}/resume': async (e) => json(200, await quotas.resumeKey(param(e, 'keyId'))),
+    'POST /admin/keys/{keyId}/resume': async (e) => json(200, await quotas.resumeKey(param(e, 'keyId'), jsonBody(e))),
     'PUT /admin/clients/{clientId}/anomaly-policy': async (e) => json(200, await anomalies.setPolicy(param(e, 'clientId'), jsonBody(e))),
     'GET /admin/anomalies': async (e) => json(200, await anomalies.list(queryParameters(e))),
   };
@@ -194,7 +194,11 @@ export function createAdminHandler(deps: AdminAppDependencies): (event: ProxyEve
     audit,
   });
   const reports = new UsageReports(new DynamoUsageReader(deps.doc, tables.usage), now);
-  const quotas = new QuotaAdmin(new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }), audit, now);
+  const quotas = new QuotaAdmin(
+    new DynamoUsageQuotaStore(deps.doc, { clients: tables.clients, usage: tables.usage, apiKeys: tables.apiKeys }, { consistent: true }),
+    audit,
+    now,
+  );
   const anomalies = new AnomalyAdmin(new DynamoUsageAnomalyStore(deps.doc, { clients: tables.clients, usage: tables.usage }), audit, now);
   const handle = proxyHandler(adminRoutes({ admin, usage, leaks, grants, reports, quotas, anomalies }, idempotency, deps.logger), deps.logger);
   return (event) => operators.run(event, () => withDeadline(budgetOf(event), () => handle(event)));

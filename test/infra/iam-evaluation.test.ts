@@ -264,7 +264,7 @@ const REACHED_NOT_SENT: ReadonlyArray<{ readonly fn: FunctionName; readonly file
   {
     fn: 'leaks',
     file: 'lambda/adapters/api-key-store.ts',
-    actions: ['PutItem', 'Query'],
+    actions: ['PutItem', 'Query', 'ConditionCheckItem'],
     why: "the leak function only reads a key by id and revokes it (an UpdateItem); creation, roll and listing by client are the admin function's",
   },
   {
@@ -276,7 +276,7 @@ const REACHED_NOT_SENT: ReadonlyArray<{ readonly fn: FunctionName; readonly file
   {
     fn: 'token',
     file: 'lambda/adapters/api-key-store.ts',
-    actions: ['PutItem', 'Query'],
+    actions: ['PutItem', 'Query', 'ConditionCheckItem'],
     why: "the token function only reads a key and stamps lastUsedAt; creation, roll and listing by client are the admin function's",
   },
   {

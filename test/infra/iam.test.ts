@@ -202,12 +202,16 @@ describe('table access per function', () => {
     expect(deleters.sort()).toEqual(['fanout:revocations', 'rotation:signingKeys']);
   });
 
-  it('gives no function Scan, DescribeTable, the batch actions or ConditionCheckItem, which no code calls', () => {
+  it('gives no function Scan, DescribeTable or the batch actions, which no code calls, and ConditionCheckItem only where a transaction checks', () => {
     for (const fn of Object.keys(Functions) as FunctionName[]) {
       const actions = roleStatements(built, fn).flatMap(actionsOf);
-      for (const action of ['Scan', 'DescribeTable', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem'])
-        expect(actions, fn).not.toContain(`dynamodb:${action}`);
+      for (const action of ['Scan', 'DescribeTable', 'BatchGetItem', 'BatchWriteItem']) expect(actions, fn).not.toContain(`dynamodb:${action}`);
     }
+    const checkers = (Object.keys(Functions) as FunctionName[]).flatMap((fn) =>
+      tableKeys.filter((key) => tableStatementsOf(fn, key).some((s) => s.actions.includes('dynamodb:ConditionCheckItem'))).map((key) => `${fn}:${key}`),
+    );
+    // The roll's transaction checks the key's client is still active.
+    expect(checkers).toEqual(['admin:clients']);
   });
 
   it('refuses at synth an index the table does not have', () => {

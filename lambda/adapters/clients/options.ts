@@ -12,7 +12,8 @@
  * - the request's time budget (`deadline.ts`): the attempt in flight is aborted when it is
  *   spent, and the caller is answered then;
  * - one classification of failures (`../dependency-errors.ts`): a timeout, throttling,
- *   network error or unavailable service reaches the caller as `DependencyUnavailable`.
+ *   network error or unavailable service reaches the caller as `DependencyUnavailable` (a
+ *   cancelled transaction reaches its store as it is, to read its reasons).
  *
  * Each client has a module of its own beside this one, and there is no barrel re-exporting
  * them: the SDK is external to the bundles (the Lambda runtime provides it), so esbuild
@@ -29,7 +30,7 @@ import type {
 } from '@smithy/types';
 import { DependencyBudget } from '../../../common/defaults';
 import { EndpointEnv } from '../../../common/names';
-import { classifyDependencyError } from '../dependency-errors';
+import { classifyDependencyError, isTransactionCancellation } from '../dependency-errors';
 import { currentDeadline } from './deadline';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -136,7 +137,9 @@ async function withinBudget(
     if (deadline.signal.aborted) throw deadline.signal.reason;
     return await untilAborted(next(args), deadline.signal);
   } catch (error) {
-    const classified = classifyDependencyError(error, dependency);
+    // A cancelled transaction reaches its store as it is: its reasons are the store's answer
+    // (a failed condition) or retry (a conflict); the HTTP layer classifies what is left.
+    const classified = isTransactionCancellation(error) ? undefined : classifyDependencyError(error, dependency);
     if (classified && deadline?.signal.aborted && error === deadline.signal.reason) {
       // The budget ran out: if the SDK was backing off from throttling, say so.
       const lastAttempt = classifyDependencyError(context[LAST_ATTEMPT_ERROR], dependency);

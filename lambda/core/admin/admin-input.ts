@@ -51,8 +51,16 @@ export const RollKeyBody = z.strictObject({
 });
 export type RollKeyBody = z.infer<typeof RollKeyBody>;
 
-/** `POST /admin/signing-keys/rotate` takes no parameters; `{}` or no body at all. */
-export const RotateBody = z.strictObject({});
+/**
+ * The body of a route that takes no parameters (rotate, resume, the revocations): `{}` or no
+ * body at all; anything else is refused, as every body is strict.
+ */
+export const EmptyBody = z.strictObject({});
+
+/** Refuses any body but `{}` (or none): a route without parameters still reads what it was sent. */
+export function requireEmptyBody(body: unknown): void {
+  parseInput(EmptyBody, body, 'body');
+}
 
 const ListQuery = z.strictObject({
   limit: z
@@ -67,9 +75,12 @@ const ListQuery = z.strictObject({
 /** The client the listing was for travels with the position: a cursor only continues its own client's list. */
 const CursorPayload = z.strictObject({ clientId: z.string(), keyId: z.string().regex(KEY_ID_PATTERN), createdAt: z.number().int().min(0) });
 
-/** Validates `input` against `schema`; a failure is `invalid_request` naming each bad field. */
+/**
+ * Validates `input` against `schema`; a failure is `invalid_request` naming each bad field.
+ * No input at all (`undefined`: an absent or empty body) is `{}`; a JSON `null` is not.
+ */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const result = schema.safeParse(input ?? {});
+  const result = schema.safeParse(input === undefined ? {} : input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.join('.') : what;

@@ -16,9 +16,9 @@ import {
   parseInput,
   parseListQuery,
   requireClientIdParameter,
+  requireEmptyBody,
   requireKeyIdParameter,
   RollKeyBody,
-  RotateBody,
 } from './admin-input';
 import { generateApiKey, type RandomBytes } from '../credentials/api-keys';
 import { AuditAction, type AuditLog } from '../shared/audit';
@@ -34,7 +34,7 @@ import {
   type StoredApiKey,
   type TokenStore,
 } from '../credentials/credentials';
-import { Conflict, ErrorCode, NotFound } from '../shared/issuance-errors';
+import { Conflict, ErrorCode, NotFound, TemporarilyUnavailable } from '../shared/issuance-errors';
 import type { RingSource } from '../issuance/issuing-key';
 
 /** Starts a rotation the way the console or schedule would; throws `RotationFailed`. */
@@ -155,8 +155,9 @@ export class Admin {
       throw refuse(new Conflict(ErrorCode.keyNotActive, 'Only an active, unexpired key can be rolled.'));
     }
     if (old.rolledTo !== undefined) throw refuse(new Conflict(ErrorCode.keyAlreadyRolled, `This key was already rolled to ${old.rolledTo}.`));
+    const clientRevoked = () => refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
     const client = await this.ports.clients.get(old.clientId);
-    if (client?.status === CredentialStatus.Revoked) throw refuse(new Conflict(ErrorCode.clientRevoked, 'This client is revoked and cannot get new keys.'));
+    if (client?.status === CredentialStatus.Revoked) throw clientRevoked();
 
     const successor: StoredApiKey = {
       keyId: generated.keyId,
@@ -174,7 +175,10 @@ export class Admin {
     };
     const graceEnd = nowSeconds + (input.graceSeconds ?? Defaults.rollGraceSeconds);
     const oldExpiresAt = Math.min(old.expiresAt ?? graceEnd, graceEnd);
-    if ((await this.ports.apiKeys.roll(successor, old, oldExpiresAt)) === 'not_rollable') {
+    const rolled = await this.ports.apiKeys.roll(successor, old, oldExpiresAt);
+    // Revoked after it was read above: the transaction checked it again.
+    if (rolled === 'client_revoked') throw clientRevoked();
+    if (rolled === 'not_rollable') {
       throw refuse(
         new Conflict(
           ErrorCode.keyNotActive,
@@ -187,15 +191,17 @@ export class Admin {
     return { apiKey: generated.apiKey, key: keyView(successor, nowSeconds), usage };
   }
 
-  async revokeKey(keyIdParameter: string | undefined): Promise<void> {
+  async revokeKey(keyIdParameter: string | undefined, body: unknown): Promise<void> {
     const keyId = requireKeyIdParameter(keyIdParameter);
+    requireEmptyBody(body);
     const outcome = await this.ports.apiKeys.revoke(keyId, this.nowSeconds());
     this.auditRevoke(AuditAction.keyRevoke, outcome, { keyId });
     if (outcome === 'not_found') throw keyNotFound();
   }
 
-  async revokeToken(jti: string | undefined): Promise<void> {
+  async revokeToken(jti: string | undefined, body: unknown): Promise<void> {
     if (jti === undefined || !TOKEN_ID_PATTERN.test(jti)) throw tokenNotFound();
+    requireEmptyBody(body);
     const outcome = await this.ports.tokens.revoke(jti, this.nowSeconds());
     this.auditRevoke(AuditAction.tokenRevoke, outcome, { jti });
     if (outcome === 'not_found') throw tokenNotFound();
@@ -204,17 +210,35 @@ export class Admin {
   /**
    * The client record's own revocation is the one write the fan-out carries (every token
    * with this `sub` becomes invalid); marking its keys revoked and removing its usage key
-   * from API Gateway afterwards is housekeeping, best effort, and repeated by a retry since
-   * an already-revoked client still gets it.
+   * from API Gateway afterwards is the clean-up, run on every call: an already-revoked
+   * client gets it again. When marking a key revoked fails (or listing them does), the
+   * answer is 503 once the clean-up has run, so the caller retries (a 5xx is not kept
+   * under its Idempotency-Key) and the retry finishes it; the usage key's removal stays
+   * best effort, audited ({@link ClientUsage.afterClientRevoked}).
    */
-  async revokeClient(clientId: string | undefined): Promise<void> {
+  async revokeClient(clientId: string | undefined, body: unknown): Promise<void> {
     if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) throw clientNotFound();
+    requireEmptyBody(body);
     const nowSeconds = this.nowSeconds();
     const outcome = await this.ports.clients.revoke(clientId, nowSeconds);
     this.auditRevoke(AuditAction.clientRevoke, outcome, { clientId });
     if (outcome === 'not_found') throw clientNotFound();
-    await this.revokeKeysOf(clientId, nowSeconds);
+    const unfinished = await this.revokeKeysOf(clientId, nowSeconds).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     await this.ports.usage.afterClientRevoked(clientId);
+    if (unfinished === undefined) return;
+    this.ports.audit.warn('revoking the keys of a revoked client did not finish; a retry finishes it', {
+      clientId,
+      error: (unfinished as Error).name,
+    });
+    if (!(unfinished instanceof TemporarilyUnavailable)) throw unfinished;
+    throw new TemporarilyUnavailable(
+      'client_cleanup',
+      unfinished.retryAfterSeconds,
+      'The client is revoked (its tokens are refused), but marking its keys revoked did not finish; retry the same request after Retry-After to finish it.',
+    );
   }
 
   async signingKeys(): Promise<{ keys: SigningKeyView[] }> {
@@ -224,7 +248,7 @@ export class Admin {
   }
 
   async rotateSigningKeys(body: unknown): Promise<unknown> {
-    parseInput(RotateBody, body, 'body');
+    requireEmptyBody(body);
     try {
       const report = await this.ports.rotation.rotate();
       this.ports.audit.record({ action: AuditAction.signingKeysRotate, outcome: 'success' });
@@ -235,8 +259,10 @@ export class Admin {
     }
   }
 
+  /** Marks every active key of the client revoked; throws (after trying them all) the first failure. */
   private async revokeKeysOf(clientId: string, nowSeconds: number): Promise<void> {
     let cursor: KeyListCursor | undefined;
+    let failure: unknown;
     do {
       const page = await this.ports.apiKeys.listByClient(clientId, Limits.adminPageSizeMax, cursor);
       const active = page.keys.filter((key) => key.status === CredentialStatus.Active);
@@ -245,12 +271,14 @@ export class Admin {
         const keyId = active[index]?.keyId;
         if (result.status === 'rejected') {
           this.ports.audit.warn('revoking a key of a revoked client failed', { clientId, keyId, error: (result.reason as Error).name });
+          failure ??= result.reason;
         } else {
           this.auditRevoke(AuditAction.keyRevoke, result.value, { keyId, clientId });
         }
       });
       cursor = page.cursor;
     } while (cursor);
+    if (failure !== undefined) throw failure;
   }
 
   private async requireKey(keyId: string | undefined): Promise<StoredApiKey> {

@@ -154,9 +154,10 @@ export interface ApiKeyStore extends ApiKeyReader {
   /**
    * One transaction: the successor is written and the old key, still active and unrolled, points to it and ends at
    * `oldExpiresAt`. `not_rollable` also when the old key's metered quota or suspension changed since `old` was read,
-   * so a suspension written meanwhile is never left off the successor.
+   * so a suspension written meanwhile is never left off the successor. `client_revoked`: the key's client is revoked
+   * (checked in the same transaction, so a revocation after the caller read the client still refuses).
    */
-  roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable'>;
+  roll(successor: StoredApiKey, old: StoredApiKey, oldExpiresAt: number): Promise<'rolled' | 'not_rollable' | 'client_revoked'>;
   revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome>;
 }
 

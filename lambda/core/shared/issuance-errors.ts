@@ -119,8 +119,8 @@ export class TemporarilyUnavailable extends ApiError {
   }
 }
 
-/** What went wrong with a dependency: see `lambda/adapters/dependency-errors.ts`. */
-export type DependencyFailure = 'timeout' | 'throttled' | 'network' | 'unavailable' | 'key_unusable';
+/** What went wrong with a dependency (`contention`: a transaction cancelled by a concurrent write): see `lambda/adapters/dependency-errors.ts`. */
+export type DependencyFailure = 'timeout' | 'throttled' | 'network' | 'unavailable' | 'key_unusable' | 'contention';
 
 /**
  * A call to DynamoDB, KMS, API Gateway, Lambda or EventBridge failed in a way that says

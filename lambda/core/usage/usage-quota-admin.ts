@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { Limits } from '../../../common/defaults';
 import { QUOTA_PERIODS } from '../../../common/credential-items';
-import { clientNotFound, keyNotFound, parseInput, requireClientIdParameter, requireKeyIdParameter } from '../admin/admin-input';
+import { clientNotFound, keyNotFound, parseInput, requireClientIdParameter, requireEmptyBody, requireKeyIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { creditBalance, quotaPeriodBounds, quotaWaived, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
 
@@ -130,8 +130,9 @@ export class QuotaAdmin {
   }
 
   /** Lifts a suspension in force; a client that is not suspended is left as it is (idempotent). */
-  async resume(clientIdParameter: string | undefined): Promise<QuotaView> {
+  async resume(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
+    requireEmptyBody(body);
     if (!(await this.store.exists(clientId))) throw clientNotFound();
     const lifted = await this.store.resume(clientId, this.now(), true);
     this.audit.record({ action: AuditAction.clientResume, outcome: lifted ? 'success' : 'noop', clientId, ...(lifted ? {} : { reason: 'not_suspended' }) });
@@ -159,8 +160,9 @@ export class QuotaAdmin {
   }
 
   /** Lifts the key's suspension in force; a key that is not suspended is left as it is (idempotent). */
-  async resumeKey(keyIdParameter: string | undefined): Promise<KeyQuotaView> {
+  async resumeKey(keyIdParameter: string | undefined, body: unknown): Promise<KeyQuotaView> {
     const keyId = requireKeyIdParameter(keyIdParameter);
+    requireEmptyBody(body);
     if ((await this.store.keyState(keyId)).clientId === undefined) throw keyNotFound();
     const lifted = await this.store.resumeKey(keyId, this.now());
     const view = await this.keyView(keyId);

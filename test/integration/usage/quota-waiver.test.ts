@@ -69,7 +69,7 @@ async function suspendedByQuota(clientId: string) {
 describe('the metered-quota waiver', () => {
   it("an operator's resume of the quota suspension waives the rest of the period, and a later anomaly suspension does not undo it", async () => {
     const c = await suspendedByQuota('waived');
-    const shown = await c.admin.resume('waived');
+    const shown = await c.admin.resume('waived', undefined);
     expect(shown).toMatchObject({ quotaWaivedUntil: shown.period?.end, period: { used: 150, remaining: 0 } });
     expect(shown.suspendedUntil).toBeUndefined();
     await c.meter(10);
@@ -86,7 +86,7 @@ describe('the metered-quota waiver', () => {
     await c.meter(10);
     expect(await c.store.suspendFor('anomalous', c.nowSeconds() + 3600, 'anomaly', c.nowSeconds() * 1000)).toBe(true);
     c.later(60_000);
-    expect((await c.admin.resume('anomalous')).quotaWaivedUntil).toBeUndefined();
+    expect((await c.admin.resume('anomalous', undefined)).quotaWaivedUntil).toBeUndefined();
     await c.meter(500);
     expect(await c.check()).toBe('suspended');
   });
@@ -99,7 +99,7 @@ describe('the metered-quota waiver', () => {
     const monthEnd = quotaPeriodBounds('MONTH', c.nowSeconds()).end;
     expect(await c.store.suspend('spent', monthEnd, c.nowSeconds() * 1000)).toBe(true);
     c.later(60_000);
-    expect((await c.admin.resume('spent')).quotaWaivedUntil).toBeUndefined();
+    expect((await c.admin.resume('spent', undefined)).quotaWaivedUntil).toBeUndefined();
     await c.admin.setCredits('spent', { credits: null });
     await c.meter(150);
     expect(await c.check()).toBe('suspended');
@@ -107,7 +107,7 @@ describe('the metered-quota waiver', () => {
 
   it('setting or removing the quota ends a waiver: a new limit holds in the same period', async () => {
     const c = await suspendedByQuota('reset');
-    await c.admin.resume('reset');
+    await c.admin.resume('reset', undefined);
     expect(await c.check()).toBe('waived');
     await c.admin.set('reset', { quota: null });
     await c.admin.set('reset', { quota: { limit: 120, period: 'MONTH' } });

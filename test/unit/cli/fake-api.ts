@@ -41,6 +41,8 @@ export interface FakeApi extends HttpStub {
   readonly answers: unknown[];
   /** When set, the next answer is this instead of the fake's own. */
   override?: StubResponse;
+  /** The next answers, one per request in order, before `override` and the fake's own. */
+  readonly scripted: StubResponse[];
   seedKey(clientId: string, overrides?: Partial<FakeKey>): { key: FakeKey; apiKey: string };
 }
 
@@ -224,8 +226,9 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   };
 
   const stub = await startHttpStub((request) => {
-    const answer = api.override ?? route(request);
-    api.override = undefined;
+    const scripted = api.scripted.shift();
+    const answer = scripted ?? api.override ?? route(request);
+    if (scripted === undefined) api.override = undefined;
     answers.push(answer.body);
     return answer;
   });
@@ -236,6 +239,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     secrets,
     limits,
     answers,
+    scripted: [],
     seedKey: (clientId, overrides = {}) => issue({ clientId, scopes: ['orders:read'], ...overrides }),
   };
   return api;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Readable } from 'node:stream';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { HttpResponse } from '@smithy/protocol-http';
+import { bounded } from '../../../lambda/adapters/clients/options';
+import { errorResponse } from '../../../lambda/http/errors';
 import { DependencyBudget } from '../../../common/defaults';
 import { classifyDependencyError, dependencyFailure, retryAfterSeconds } from '../../../lambda/adapters/dependency-errors';
 import { DeadlineExceeded } from '../../../lambda/adapters/clients/deadline';
@@ -70,6 +76,65 @@ describe('classifyDependencyError', () => {
   });
 });
 
+/** As the SDK deserializes DynamoDB's answer: reasons in item order, `None` for an item that was fine. */
+function cancelled(...codes: string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+    $metadata: { httpStatusCode: 400, attempts: 1 },
+    CancellationReasons: codes.map((Code) => (Code === 'None' ? { Code } : { Code, Message: `${Code} happened` })),
+  });
+}
+
+describe('a cancelled transaction', () => {
+  it.each([
+    [['TransactionConflict', 'None'], 'contention'],
+    [['None', 'TransactionConflict'], 'contention'],
+    [['ThrottlingError', 'None'], 'throttled'],
+    [['ProvisionedThroughputExceeded'], 'throttled'],
+    [['TransactionConflict', 'ThrottlingError'], 'throttled'],
+  ])('whose reasons are %j only is a dependency failure (%s), answered 503 with Retry-After', (codes, failure) => {
+    const error = cancelled(...codes);
+    expect(classifyDependencyError(error, 'dynamodb')).toMatchObject({ dependency: 'dynamodb', failure, causeName: 'TransactionCanceledException' });
+    const response = errorResponse(error, { error: () => undefined });
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(Number(response.headers?.['Retry-After'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each([
+    [['ConditionalCheckFailed', 'None']],
+    [['ConditionalCheckFailed', 'TransactionConflict']],
+    [['None', 'ValidationError']],
+    [['ItemCollectionSizeLimitExceeded']],
+    [['None', 'None']],
+    [[]],
+  ])('whose reasons %j include an answer (or no transient one) is left as it is', (codes) => {
+    expect(classifyDependencyError(cancelled(...codes), 'dynamodb')).toBeUndefined();
+  });
+
+  it('reaches the store that sent it as it is through the bounded client, to read its reasons', async () => {
+    const body = JSON.stringify({
+      __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+      Message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]',
+      CancellationReasons: [{ Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }, { Code: 'None' }],
+    });
+    const requestHandler = {
+      handle: async () => ({
+        response: new HttpResponse({ statusCode: 400, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from(body)]) }),
+      }),
+    };
+    const client = bounded(
+      new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, requestHandler, maxAttempts: 1 }),
+      'dynamodb',
+    );
+    const error = await DynamoDBDocumentClient.from(client)
+      .send(new TransactWriteCommand({ TransactItems: [{ ConditionCheck: { TableName: 't', Key: { k: '1' }, ConditionExpression: 'attribute_exists(k)' } }] }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect((error as TransactionCanceledException).CancellationReasons?.map((reason) => reason.Code)).toEqual(['TransactionConflict', 'None']);
+  });
+});
+
 describe('retryAfterSeconds', () => {
   it('is the SDK backoff after our attempts: 500 ms base when throttled, 100 ms otherwise, whole seconds', () => {
     expect(retryAfterSeconds('throttled', DependencyBudget.maxAttempts)).toBe(4);
@@ -78,7 +143,7 @@ describe('retryAfterSeconds', () => {
   });
 
   it('is always a whole number of seconds from 1 to 20 (the SDK cap), growing with the attempts', () => {
-    const failures = ['timeout', 'throttled', 'network', 'unavailable', 'key_unusable'] as const;
+    const failures = ['timeout', 'throttled', 'network', 'unavailable', 'key_unusable', 'contention'] as const;
     fc.assert(
       fc.property(fc.constantFrom(...failures), fc.integer({ min: 0, max: 40 }), (failure, attempts) => {
         const seconds = retryAfterSeconds(failure, attempts);
