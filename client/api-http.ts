@@ -101,7 +101,7 @@ export class ApiHttp {
     if (request.json !== undefined) headers['Content-Type'] = 'application/json';
     Object.assign(headers, await request.auth?.authorize({ method: request.method, url, headers, ...(body === undefined ? {} : { body }) }));
     const response = await this.fetch(url, { method: request.method, headers, ...(body === undefined ? {} : { body }) });
-    const text = await response.text();
+    const text = await this.read(response);
     if (!response.ok) throw serverError(response.status, text, request.auth, response.headers.get('retry-after'));
     if (text === '') return { status: response.status, body: undefined };
     try {
@@ -134,9 +134,22 @@ export class ApiHttp {
       // No redirects: a redirected admin call would carry its credentials to another place.
       return await this.options.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) });
     } catch (error) {
-      const hint = this.options.unreachableHint ? ` — ${this.options.unreachableHint}` : '';
-      throw new NetworkError(`cannot reach ${this.baseUrl.replace(/\/$/, '')} (${networkCause(error)})${hint}`);
+      throw this.unreachable(error);
     }
+  }
+
+  /** The answer's body; losing it on the way (a reset, the timeout) is a lost connection like any other. */
+  private async read(response: Response): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+  }
+
+  private unreachable(error: unknown): NetworkError {
+    const hint = this.options.unreachableHint ? ` — ${this.options.unreachableHint}` : '';
+    return new NetworkError(`cannot reach ${this.baseUrl.replace(/\/$/, '')} (${networkCause(error)})${hint}`);
   }
 }
 
