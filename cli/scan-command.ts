@@ -26,7 +26,7 @@ export interface ScanResult {
   readonly findings: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly keyId: string; readonly prefix: string }>;
   readonly filesScanned: number;
   readonly bytesScanned: number;
-  /** Whether `--revoke` submitted the keys (the endpoint answers 202 whatever they were). */
+  /** `--revoke`: whether the endpoint took the keys (it answers 202 whatever they were); false when the submission failed. */
   readonly revokeSubmitted?: boolean;
 }
 
@@ -86,24 +86,34 @@ export function revocationCandidates(key: string): string[] {
   return Array.from({ length: prefix.length - 1 }, (_, drop) => `${prefix.slice(drop)}_${body}`);
 }
 
-/** Submits keys to `POST /leaks/revoke` in batches of the endpoint's maximum. */
+/**
+ * Submits keys to `POST /leaks/revoke` in batches of the endpoint's maximum. A failure after
+ * some batches were taken says how many credentials were.
+ */
 export async function submitForRevocation(http: ApiHttp, keys: readonly string[]): Promise<void> {
   const candidates = [...new Set(keys.flatMap(revocationCandidates))];
   for (let start = 0; start < candidates.length; start += LeakLimits.maxCredentials) {
-    await http.send({ method: 'POST', path: LeakPath.revoke, json: { credentials: candidates.slice(start, start + LeakLimits.maxCredentials) } });
+    try {
+      await http.send({ method: 'POST', path: LeakPath.revoke, json: { credentials: candidates.slice(start, start + LeakLimits.maxCredentials) } });
+    } catch (error) {
+      if (start === 0) throw error;
+      throw new Error(`${(error as Error).message} (after ${start} of ${candidates.length} credentials were submitted)`);
+    }
   }
 }
 
-export function renderScan(result: ScanResult): string {
+/**
+ * The findings and a summary. `advise`: how to revoke them; `revoking`: the count only, as
+ * `--revoke` prints it before it submits them (and then says how that went).
+ */
+export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): string {
   const lines = result.findings.map(
     (finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`,
   );
-  const summary =
-    result.findings.length === 0
-      ? `No Tollgate API keys in ${result.filesScanned} file(s).`
-      : `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).` +
-        (result.revokeSubmitted ? ' Submitted for revocation.' : ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).');
-  return [...lines, summary].join('\n');
+  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');
+  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).`;
+  const advice = ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).';
+  return [...lines, summary === 'advise' ? count + advice : count].join('\n');
 }
 
 /** The command, without its action (`leak-commands.ts` adds it with the program's context). */
