@@ -24,7 +24,7 @@ export function leakCommands(deps: CliDeps): CommandType[] {
         cwd: deps.cwd,
         stderr: deps.stderr,
         stdinIsTty: deps.stdinIsTty,
-        readStdinBytes: async () => Buffer.from(await deps.readStdin(), 'utf8'),
+        stdinBytes: deps.stdinBytes,
       });
       if (revoke && keys.length > 0) {
         // The findings come first: what CI must learn is that a key was found, whatever the submission meets.

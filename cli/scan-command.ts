@@ -12,14 +12,15 @@ import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
 import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
 import { displayPath, walkFiles } from './gitignore';
-import { findKeys, findKeysInFile, type FoundKey } from './scan';
+import { findKeysInFile, findKeysInStream, type FoundKey } from './scan';
 
 export interface ScanIo {
   readonly cwd: string;
   /** Where a file that cannot be read is reported (the scan goes on). */
   readonly stderr: (text: string) => void;
   readonly stdinIsTty: boolean;
-  readonly readStdinBytes: () => Promise<Buffer>;
+  /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
+  readonly stdinBytes: () => AsyncIterable<Uint8Array>;
 }
 
 export interface ScanResult {
@@ -47,10 +48,10 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
   };
   for (const target of targets) {
     if (target === STDIN) {
-      const bytes = await io.readStdinBytes();
+      const { found, bytes } = await findKeysInStream(io.stdinBytes());
       filesScanned += 1;
-      bytesScanned += bytes.length;
-      record('(stdin)', findKeys(bytes));
+      bytesScanned += bytes;
+      record('(stdin)', found);
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
@@ -127,7 +128,7 @@ export function scanCommand(): Command {
       [
         '',
         'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
-        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found.',
+        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path, 4 internal error.',
         'Examples:',
         '  npx tollgate scan .',
         '  git diff --cached | npx tollgate scan',
