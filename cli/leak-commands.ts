@@ -19,8 +19,9 @@ export class KeysFound extends CliError {
 
 export function leakCommands(deps: CliDeps): CommandType[] {
   const scanning = scanCommand().action(
-    action(deps, async (ctx, paths: string[], { revoke }: { revoke?: boolean }) => {
+    action(deps, async (ctx, paths: string[], { revoke, prefix }: { revoke?: boolean; prefix?: string[] }) => {
       const { result, keys } = await scan(paths, {
+        ...(prefix === undefined ? {} : { prefixes: prefix }),
         cwd: deps.cwd,
         stderr: deps.stderr,
         stdinIsTty: deps.stdinIsTty,

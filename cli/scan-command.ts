@@ -6,9 +6,10 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
+import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
 import { displayPath, walkFiles } from './gitignore';
@@ -21,10 +22,22 @@ export interface ScanIo {
   readonly stdinIsTty: boolean;
   /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
   readonly stdinBytes: () => AsyncIterable<Uint8Array>;
+  /** The deployment's key prefixes (`--prefix`; default `tg_`): how a key glued to a preceding character is read. */
+  readonly prefixes?: readonly string[];
+}
+
+export interface ScanFinding {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly keyId: string;
+  readonly prefix: string;
+  /** Lowercase letters or digits glued before the key (the `n` of a JSON `\n`), read as not part of it. */
+  readonly precededBy?: string;
 }
 
 export interface ScanResult {
-  readonly findings: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly keyId: string; readonly prefix: string }>;
+  readonly findings: readonly ScanFinding[];
   readonly filesScanned: number;
   readonly bytesScanned: number;
   /** `--revoke`: whether the endpoint took the keys (it answers 202 whatever they were); false when the submission failed. */
@@ -36,14 +49,16 @@ const STDIN = '-';
 /** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
 export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
   const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
-  const findings: Array<ScanResult['findings'][number]> = [];
+  const findings: ScanFinding[] = [];
   const keys = new Set<string>();
   let filesScanned = 0;
   let bytesScanned = 0;
+  const prefixes = io.prefixes?.length ? io.prefixes : [DEFAULT_API_KEY_PREFIX];
   const record = (file: string, found: readonly FoundKey[]) => {
-    for (const { key, ...finding } of found) {
-      findings.push({ file, ...finding });
-      keys.add(key);
+    for (const one of found) {
+      findings.push({ file, ...reading(one, prefixes) });
+      // --revoke submits every reading of what matched, read this way or not.
+      keys.add(one.key);
     }
   };
   for (const target of targets) {
@@ -73,6 +88,22 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     }
   }
   return { result: { findings, filesScanned, bytesScanned }, keys: [...keys] };
+}
+
+/**
+ * How a found key is reported. The match takes every lowercase letter or digit before the `_`
+ * (up to 10) as its prefix, so a key glued to a preceding one (`…\ntg_…` in JSON) matches as
+ * `ntg_…`, whose key id is no key's. When the matched prefix ends with one of the deployment's
+ * prefixes (`--prefix`, default `tg_`), the key is read under that prefix — the longest such —
+ * as `--revoke`'s hash lookup would find it, and the letters before it are `precededBy`.
+ */
+export function reading(found: FoundKey, prefixes: readonly string[]): Omit<ScanFinding, 'file'> {
+  const { key, line, column, keyId, prefix } = found;
+  if (prefixes.includes(prefix)) return { line, column, keyId, prefix };
+  const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
+  if (known === undefined) return { line, column, keyId, prefix };
+  const glued = prefix.length - known.length;
+  return { line, column: column + glued, keyId: keyIdOf(hashApiKey(key.slice(glued))), prefix: known, precededBy: prefix.slice(0, glued) };
 }
 
 /**
@@ -109,7 +140,9 @@ export async function submitForRevocation(http: ApiHttp, keys: readonly string[]
  */
 export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): string {
   const lines = result.findings.map(
-    (finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`,
+    (finding) =>
+      `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}` +
+      (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
   if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');
   const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).`;
@@ -123,6 +156,11 @@ export function scanCommand(): Command {
     .description('find Tollgate API keys in files, directories (.gitignore respected) or stdin; exit 1 if any')
     .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
+    .option(
+      '--prefix <prefix>',
+      `the deployment's apiKeyPrefix, again for each earlier one (default ${DEFAULT_API_KEY_PREFIX}): a key glued to letters or digits before it is read under it`,
+      prefixList,
+    )
     .addHelpText(
       'after',
       [
@@ -133,7 +171,14 @@ export function scanCommand(): Command {
         '  npx tollgate scan .',
         '  git diff --cached | npx tollgate scan',
         '  npx tollgate scan --json build/ > findings.json',
+        '  npx tollgate scan --prefix acme_ logs/',
         '  npx tollgate --stack Tollgate scan --revoke logs/',
       ].join('\n'),
     );
+}
+
+function prefixList(value: string, previous: string[] | undefined): string[] {
+  const problem = apiKeyPrefixProblem(value);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return [...(previous ?? []), value];
 }

@@ -147,6 +147,45 @@ describe('tollgate scan', () => {
     expect(stub.requests).toHaveLength(1);
   });
 
+  it('reads a key glued to a preceding letter (JSON "\\n") under the deployment\'s prefix, with the right key id, as --revoke does', async () => {
+    const cwd = emptyDir();
+    const [first, second] = [generateApiKey().apiKey, generateApiKey().apiKey];
+    // In JSON text a newline is the two characters `\` `n`: the `n` is glued to the second key.
+    writeFileSync(join(cwd, 'keys.json'), `{"keys":"${first}\\n${second}"}\n`);
+    const column = `{"keys":"${first}\\n`.length + 1;
+    const run = await tollgate(['scan', 'keys.json'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n').slice(0, 2)).toEqual([
+      `keys.json:1:10: Tollgate API key ${keyIdOfKey(first)} (prefix tg_)`,
+      `keys.json:1:${column}: Tollgate API key ${keyIdOfKey(second)} (prefix tg_; the "n" glued before it is not part of it)`,
+    ]);
+    const json = JSON.parse((await tollgate(['--json', 'scan', 'keys.json'], { cwd })).stdout) as { findings: unknown[] };
+    expect(json.findings[1]).toEqual({ file: 'keys.json', line: 1, column, keyId: keyIdOfKey(second), prefix: 'tg_', precededBy: 'n' });
+  });
+
+  it("--prefix names the deployment's prefixes: a glued key is read under the longest that ends its match; an unknown prefix is read whole", async () => {
+    const cwd = emptyDir();
+    const acme = generateApiKey(undefined, 'acme_').apiKey;
+    const ntg = generateApiKey(undefined, 'ntg_').apiKey;
+    writeFileSync(join(cwd, 'log.txt'), `x${acme}\n${ntg}\n`);
+    const found = async (...argv: string[]) =>
+      (JSON.parse((await tollgate(['--json', 'scan', ...argv, 'log.txt'], { cwd })).stdout) as { findings: Array<Record<string, unknown>> }).findings.map(
+        ({ column, keyId, prefix, precededBy }) => ({ column, keyId, prefix, precededBy }),
+      );
+    expect(await found('--prefix', 'acme_', '--prefix', 'ntg_')).toEqual([
+      { column: 2, keyId: keyIdOfKey(acme), prefix: 'acme_', precededBy: 'x' },
+      { column: 1, keyId: keyIdOfKey(ntg), prefix: 'ntg_', precededBy: undefined },
+    ]);
+    // With the default tg_ only: xacme_ ends with no known prefix and is read whole; ntg_ reads as tg_ after a glued "n".
+    expect(await found()).toEqual([
+      { column: 1, keyId: keyIdOfKey(`x${acme}`), prefix: 'xacme_', precededBy: undefined },
+      { column: 2, keyId: keyIdOfKey(ntg.slice(1)), prefix: 'tg_', precededBy: 'n' },
+    ]);
+    const bad = await tollgate(['scan', '--prefix', 'ACME', 'log.txt'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prefix .*2–10 lowercase letters or digits/);
+  });
+
   it('a key glued to lowercase letters matches with a longer prefix; --revoke also submits the shorter readings', () => {
     const key = generateApiKey().apiKey;
     expect(revocationCandidates(`ab${key}`)).toEqual([`abtg_${key.slice(3)}`, `btg_${key.slice(3)}`, key]);
