@@ -17,6 +17,8 @@ export interface CliDeps extends TargetDeps, SecretInput {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly fetch: FetchLike;
+  /** Standard input as raw bytes, in pieces as they arrive (`scan`, which must not hold it whole). */
+  readonly stdinBytes: () => AsyncIterable<Uint8Array>;
 }
 
 export interface GlobalOptions {

@@ -13,6 +13,8 @@ export const ExitCode = {
   usage: 2,
   /** The server could not be reached, or answered something that is not our API. */
   unreachable: 3,
+  /** The CLI itself failed (a bug, or standard input that cannot be read): never "refused" nor, for `scan`, "found". */
+  internal: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

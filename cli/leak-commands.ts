@@ -8,7 +8,7 @@ import type { Command as CommandType } from 'commander';
 import { isLeakResponse, LEAK_RESPONSES, LeakPath, type LeakResponse } from '../common/leaks';
 import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { CliError, ExitCode } from './errors';
-import { action, type CliDeps } from './context';
+import { action, type CliDeps, type Context } from './context';
 import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
 import { renderScan, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
 
@@ -19,19 +19,26 @@ export class KeysFound extends CliError {
 
 export function leakCommands(deps: CliDeps): CommandType[] {
   const scanning = scanCommand().action(
-    action(deps, async (ctx, paths: string[], { revoke }: { revoke?: boolean }) => {
+    action(deps, async (ctx, paths: string[], { revoke, prefix }: { revoke?: boolean; prefix?: string[] }) => {
       const { result, keys } = await scan(paths, {
+        ...(prefix === undefined ? {} : { prefixes: prefix }),
         cwd: deps.cwd,
         stderr: deps.stderr,
         stdinIsTty: deps.stdinIsTty,
-        readStdinBytes: async () => Buffer.from(await deps.readStdin(), 'utf8'),
+        stdinBytes: deps.stdinBytes,
       });
-      let outcome: ScanResult = result;
       if (revoke && keys.length > 0) {
-        await submitForRevocation(ctx.http(await ctx.connect()), keys);
-        outcome = { ...result, revokeSubmitted: true };
+        // The findings come first: what CI must learn is that a key was found, whatever the submission meets.
+        if (!ctx.json) deps.stdout(`${renderScan(result, 'revoking')}\n`);
+        const failure = await submit(ctx, keys);
+        const outcome: ScanResult = { ...result, revokeSubmitted: failure === undefined };
+        if (ctx.json) ctx.print(outcome, () => '');
+        else if (failure === undefined) deps.stdout(`Submitted ${keys.length} key(s) for revocation.\n`);
+        if (failure !== undefined)
+          deps.stderr(`tollgate: --revoke: ${failure}; revoke them with npx tollgate keys revoke <keyId>, or run scan --revoke again\n`);
+      } else {
+        ctx.print(result, () => renderScan(result, 'advise'));
       }
-      ctx.print(outcome, () => renderScan(outcome));
       if (result.findings.length > 0) throw new KeysFound(`found ${result.findings.length} Tollgate API key(s)`);
     }),
   );
@@ -89,6 +96,16 @@ export function leakCommands(deps: CliDeps): CommandType[] {
       }),
     );
   return [scanning, rules, leakResponse];
+}
+
+/** Submits `keys` for revocation; what went wrong, or undefined when the endpoint took them all. */
+async function submit(ctx: Context, keys: readonly string[]): Promise<string | undefined> {
+  try {
+    await submitForRevocation(ctx.http(await ctx.connect()), keys);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function leakResponseMode(value: string): LeakResponse {

@@ -44,7 +44,7 @@ export function buildProgram(deps: CliDeps): Command {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
-      `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server, 2 bad usage, 3 server unreachable.`,
+      `\nAdmin token: $${TargetEnv.adminToken}, else .local/state.json written by \`npm start\`.\nExit status: 0 ok, 1 refused by the server (scan: a key found), 2 bad usage, 3 server unreachable, 4 internal error.`,
     );
   // Subcommands inherit exit and output settings only when added after they are set.
   const clients = clientsCommand(deps);
@@ -87,7 +87,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       return exitCode;
     }
     deps.stderr(`tollgate: unexpected error: ${(error as Error).message}\n`);
-    return ExitCode.refused;
+    return ExitCode.internal;
   }
 }
 
@@ -120,6 +120,7 @@ export function nodeDeps(): CliDeps {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     },
+    stdinBytes: () => process.stdin,
     cloudFormation: (region) => new CloudFormationClient(region === undefined ? {} : { region }),
     // Loaded on first use: the credential chain is only needed for --stack.
     credentials: () => async () => {

@@ -6,27 +6,41 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN } from '../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
+import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
 import { displayPath, walkFiles } from './gitignore';
-import { findKeys, findKeysInFile, type FoundKey } from './scan';
+import { findKeysInFile, findKeysInStream, type FoundKey } from './scan';
 
 export interface ScanIo {
   readonly cwd: string;
   /** Where a file that cannot be read is reported (the scan goes on). */
   readonly stderr: (text: string) => void;
   readonly stdinIsTty: boolean;
-  readonly readStdinBytes: () => Promise<Buffer>;
+  /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
+  readonly stdinBytes: () => AsyncIterable<Uint8Array>;
+  /** The deployment's key prefixes (`--prefix`; default `tg_`): how a key glued to a preceding character is read. */
+  readonly prefixes?: readonly string[];
+}
+
+export interface ScanFinding {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly keyId: string;
+  readonly prefix: string;
+  /** Lowercase letters or digits glued before the key (the `n` of a JSON `\n`), read as not part of it. */
+  readonly precededBy?: string;
 }
 
 export interface ScanResult {
-  readonly findings: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly keyId: string; readonly prefix: string }>;
+  readonly findings: readonly ScanFinding[];
   readonly filesScanned: number;
   readonly bytesScanned: number;
-  /** Whether `--revoke` submitted the keys (the endpoint answers 202 whatever they were). */
+  /** `--revoke`: whether the endpoint took the keys (it answers 202 whatever they were); false when the submission failed. */
   readonly revokeSubmitted?: boolean;
 }
 
@@ -35,22 +49,24 @@ const STDIN = '-';
 /** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
 export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
   const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
-  const findings: Array<ScanResult['findings'][number]> = [];
+  const findings: ScanFinding[] = [];
   const keys = new Set<string>();
   let filesScanned = 0;
   let bytesScanned = 0;
+  const prefixes = io.prefixes?.length ? io.prefixes : [DEFAULT_API_KEY_PREFIX];
   const record = (file: string, found: readonly FoundKey[]) => {
-    for (const { key, ...finding } of found) {
-      findings.push({ file, ...finding });
-      keys.add(key);
+    for (const one of found) {
+      findings.push({ file, ...reading(one, prefixes) });
+      // --revoke submits every reading of what matched, read this way or not.
+      keys.add(one.key);
     }
   };
   for (const target of targets) {
     if (target === STDIN) {
-      const bytes = await io.readStdinBytes();
+      const { found, bytes } = await findKeysInStream(io.stdinBytes());
       filesScanned += 1;
-      bytesScanned += bytes.length;
-      record('(stdin)', findKeys(bytes));
+      bytesScanned += bytes;
+      record('(stdin)', found);
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
@@ -75,6 +91,22 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
 }
 
 /**
+ * How a found key is reported. The match takes every lowercase letter or digit before the `_`
+ * (up to 10) as its prefix, so a key glued to a preceding one (`…\ntg_…` in JSON) matches as
+ * `ntg_…`, whose key id is no key's. When the matched prefix ends with one of the deployment's
+ * prefixes (`--prefix`, default `tg_`), the key is read under that prefix — the longest such —
+ * as `--revoke`'s hash lookup would find it, and the letters before it are `precededBy`.
+ */
+export function reading(found: FoundKey, prefixes: readonly string[]): Omit<ScanFinding, 'file'> {
+  const { key, line, column, keyId, prefix } = found;
+  if (prefixes.includes(prefix)) return { line, column, keyId, prefix };
+  const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
+  if (known === undefined) return { line, column, keyId, prefix };
+  const glued = prefix.length - known.length;
+  return { line, column: column + glued, keyId: keyIdOf(hashApiKey(key.slice(glued))), prefix: known, precededBy: prefix.slice(0, glued) };
+}
+
+/**
  * What `--revoke` submits for one found key: the key, and the same body under each shorter
  * prefix. A key glued to preceding lowercase letters or digits matches with a longer prefix
  * than it was issued with (the checksum covers only the body), and the endpoint's hash lookup,
@@ -86,24 +118,36 @@ export function revocationCandidates(key: string): string[] {
   return Array.from({ length: prefix.length - 1 }, (_, drop) => `${prefix.slice(drop)}_${body}`);
 }
 
-/** Submits keys to `POST /leaks/revoke` in batches of the endpoint's maximum. */
+/**
+ * Submits keys to `POST /leaks/revoke` in batches of the endpoint's maximum. A failure after
+ * some batches were taken says how many credentials were.
+ */
 export async function submitForRevocation(http: ApiHttp, keys: readonly string[]): Promise<void> {
   const candidates = [...new Set(keys.flatMap(revocationCandidates))];
   for (let start = 0; start < candidates.length; start += LeakLimits.maxCredentials) {
-    await http.send({ method: 'POST', path: LeakPath.revoke, json: { credentials: candidates.slice(start, start + LeakLimits.maxCredentials) } });
+    try {
+      await http.send({ method: 'POST', path: LeakPath.revoke, json: { credentials: candidates.slice(start, start + LeakLimits.maxCredentials) } });
+    } catch (error) {
+      if (start === 0) throw error;
+      throw new Error(`${(error as Error).message} (after ${start} of ${candidates.length} credentials were submitted)`);
+    }
   }
 }
 
-export function renderScan(result: ScanResult): string {
+/**
+ * The findings and a summary. `advise`: how to revoke them; `revoking`: the count only, as
+ * `--revoke` prints it before it submits them (and then says how that went).
+ */
+export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): string {
   const lines = result.findings.map(
-    (finding) => `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix})`,
+    (finding) =>
+      `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}` +
+      (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
-  const summary =
-    result.findings.length === 0
-      ? `No Tollgate API keys in ${result.filesScanned} file(s).`
-      : `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).` +
-        (result.revokeSubmitted ? ' Submitted for revocation.' : ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).');
-  return [...lines, summary].join('\n');
+  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');
+  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).`;
+  const advice = ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).';
+  return [...lines, summary === 'advise' ? count + advice : count].join('\n');
 }
 
 /** The command, without its action (`leak-commands.ts` adds it with the program's context). */
@@ -112,17 +156,29 @@ export function scanCommand(): Command {
     .description('find Tollgate API keys in files, directories (.gitignore respected) or stdin; exit 1 if any')
     .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
+    .option(
+      '--prefix <prefix>',
+      `the deployment's apiKeyPrefix, again for each earlier one (default ${DEFAULT_API_KEY_PREFIX}): a key glued to letters or digits before it is read under it`,
+      prefixList,
+    )
     .addHelpText(
       'after',
       [
         '',
         'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
-        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found.',
+        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path, 4 internal error.',
         'Examples:',
         '  npx tollgate scan .',
         '  git diff --cached | npx tollgate scan',
         '  npx tollgate scan --json build/ > findings.json',
+        '  npx tollgate scan --prefix acme_ logs/',
         '  npx tollgate --stack Tollgate scan --revoke logs/',
       ].join('\n'),
     );
+}
+
+function prefixList(value: string, previous: string[] | undefined): string[] {
+  const problem = apiKeyPrefixProblem(value);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return [...(previous ?? []), value];
 }

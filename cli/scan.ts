@@ -131,52 +131,106 @@ const OVERLAP = 128;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
 const SEEN_BEFORE = PREFIX_MAX + 2;
 
+/** The window size of a chunked scan. */
+export const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
+
 /**
- * Keys in a byte source read in windows of `chunkBytes` (a file of any size in bounded
- * memory). Consecutive windows overlap by {@link OVERLAP} bytes, so a key across a read
- * boundary is found once, whole, with the bytes around it that decide its word boundaries.
+ * A chunked scan's state: a window of `chunkBytes` that the caller fills at {@link free}, then
+ * scans with {@link advance}. Consecutive windows overlap by {@link OVERLAP} bytes, so a key
+ * across a read boundary is found once, whole, with the bytes around it that decide its word
+ * boundaries. The same state serves a file read at positions and a stream read in pieces.
  */
-export function findKeysChunked(read: (buffer: Buffer, position: number) => number, chunkBytes = 8 * 1024 * 1024): FoundKey[] {
-  const window = Buffer.alloc(chunkBytes + OVERLAP);
-  const found: FoundKey[] = [];
-  let kept = 0;
-  let position = 0;
+class KeyWindow {
+  readonly found: FoundKey[] = [];
+  private readonly window: Buffer;
+  private kept = 0;
   /** Absolute offset of `window[0]`, and the lines and line bytes before it. */
-  let windowStart = 0;
-  let linesBefore = 0;
-  let columnCarry = 0;
+  private windowStart = 0;
+  private linesBefore = 0;
+  private columnCarry = 0;
   /** Absolute end of the last match reported: a later window sees it again. */
-  let reportedUpTo = 0;
-  for (;;) {
-    const got = read(window.subarray(kept, kept + chunkBytes), position);
-    position += got;
-    const length = kept + got;
+  private reportedUpTo = 0;
+
+  constructor(private readonly chunkBytes: number) {
+    this.window = Buffer.alloc(chunkBytes + OVERLAP);
+  }
+
+  /** Where the next bytes go: at most `chunkBytes`. */
+  get free(): Buffer {
+    return this.window.subarray(this.kept, this.kept + this.chunkBytes);
+  }
+
+  /** Scans the window after `got` bytes were put at {@link free} (0: the source has ended), then slides it. */
+  advance(got: number): void {
+    const length = this.kept + got;
     const atEnd = got === 0;
-    const view = window.subarray(0, length);
+    const view = this.window.subarray(0, length);
     const lines = new LineCounter(view);
     for (const match of keyMatches(view)) {
       // Near a slid window's start the bytes before a match are gone; such a match was wholly in the window before.
-      if (windowStart > 0 && match.start < SEEN_BEFORE) continue;
-      if (windowStart + match.start < reportedUpTo) continue;
+      if (this.windowStart > 0 && match.start < SEEN_BEFORE) continue;
+      if (this.windowStart + match.start < this.reportedUpTo) continue;
       // Its following byte decides the boundary: unless this is the end, leave it to the next window.
       if (!atEnd && match.end >= length) continue;
       const key = verified(view, match);
       if (!key) continue;
       const at = lines.at(match.start);
-      found.push({ ...key, line: linesBefore + at.line, column: at.line === 1 ? at.column + columnCarry : at.column });
-      reportedUpTo = windowStart + match.end;
+      this.found.push({ ...key, line: this.linesBefore + at.line, column: at.line === 1 ? at.column + this.columnCarry : at.column });
+      this.reportedUpTo = this.windowStart + match.end;
     }
-    if (atEnd) return found;
+    if (atEnd) return;
     // Slide: keep the last OVERLAP bytes, count the lines of what leaves.
     const leaving = Math.max(0, length - OVERLAP);
     const gone = view.subarray(0, leaving);
     const newlines = countNewlines(gone);
-    columnCarry = newlines === 0 ? columnCarry + leaving : leaving - gone.lastIndexOf(NEWLINE) - 1;
-    linesBefore += newlines;
-    windowStart += leaving;
-    window.copy(window, 0, leaving, length);
-    kept = length - leaving;
+    this.columnCarry = newlines === 0 ? this.columnCarry + leaving : leaving - gone.lastIndexOf(NEWLINE) - 1;
+    this.linesBefore += newlines;
+    this.windowStart += leaving;
+    this.window.copy(this.window, 0, leaving, length);
+    this.kept = length - leaving;
   }
+}
+
+/** Keys in a byte source read in windows of `chunkBytes` (a file of any size in bounded memory). */
+export function findKeysChunked(read: (buffer: Buffer, position: number) => number, chunkBytes = SCAN_CHUNK_BYTES): FoundKey[] {
+  const scanner = new KeyWindow(chunkBytes);
+  for (let position = 0; ; ) {
+    const got = read(scanner.free, position);
+    position += got;
+    scanner.advance(got);
+    if (got === 0) return scanner.found;
+  }
+}
+
+/**
+ * Keys in a stream of byte pieces of any sizes (standard input), scanned in the same windows
+ * as a file: bounded memory whatever its length, and its raw bytes, never decoded.
+ * Resolves to the keys and the number of bytes read.
+ */
+export async function findKeysInStream(
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  chunkBytes = SCAN_CHUNK_BYTES,
+): Promise<{ found: FoundKey[]; bytes: number }> {
+  const scanner = new KeyWindow(chunkBytes);
+  let bytes = 0;
+  let filled = 0;
+  for await (const piece of pieces) {
+    bytes += piece.length;
+    for (let at = 0; at < piece.length; ) {
+      const free = scanner.free;
+      const taken = Math.min(free.length - filled, piece.length - at);
+      free.set(piece.subarray(at, at + taken), filled);
+      filled += taken;
+      at += taken;
+      if (filled === free.length) {
+        scanner.advance(filled);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) scanner.advance(filled);
+  scanner.advance(0);
+  return { found: scanner.found, bytes };
 }
 
 function countNewlines(bytes: Buffer): number {

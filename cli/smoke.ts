@@ -16,7 +16,7 @@ import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';
 import { scopeList } from './arguments';
-import { CliError, ExitCode } from './errors';
+import { CliError, ExitCode, UsageError } from './errors';
 import { action, type CliDeps } from './context';
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
@@ -224,8 +224,24 @@ interface UpstreamAnswer {
   readonly echoed?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The URL of `path` below the API's base URL, refused (a usage error) unless it stays there:
+ * the same origin, under the base's path (its stage). `ApiHttp.url` resolves a path as a
+ * relative reference, so `//host/x` would leave the origin — with the smoke token — and `/../x`
+ * or `%2e%2e` the stage.
+ */
+export function upstreamUrl(http: ApiHttp, path: string): URL {
+  const base = new URL(http.baseUrl);
+  const url = http.url({ path });
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname) || url.search !== '' || url.hash !== '')
+    throw new UsageError(
+      `--path ${path} resolves to ${url.origin}${url.pathname}, outside ${http.baseUrl}; give a path below the API's base URL, e.g. /orders/42`,
+    );
+  return url;
+}
+
 async function upstreamCall(ports: SmokePorts, path: string, token: string, extra: Record<string, string> = {}): Promise<UpstreamAnswer> {
-  const url = ports.http.url({ path });
+  const url = upstreamUrl(ports.http, path);
   const response = await ports.fetch(url, {
     method: 'GET',
     headers: { ...extra, Authorization: `Bearer ${token}` },
@@ -285,6 +301,9 @@ function positiveSeconds(value: string): number {
 function upstreamPath(value: string): string {
   if (!value.startsWith('/') || /[\s?#]/.test(value))
     throw new InvalidArgumentError('must be a path starting with "/", without query or spaces, e.g. /orders/42.');
+  // A URL parser reads `//host/…` and `/\host/…` as another host, and `\` as `/`.
+  if (value.startsWith('//') || value.includes('\\'))
+    throw new InvalidArgumentError('must be one "/" then a path below the API, without "//" at its start or any "\\", e.g. /orders/42.');
   return value;
 }
 
@@ -312,6 +331,9 @@ export function smokeCommand(deps: CliDeps): Command {
     .action(
       action(deps, async (ctx, opts: CommandOptions) => {
         const target = await ctx.connect();
+        const path = opts.path ?? SMOKE_DEFAULTS.path;
+        // Before anything is created: a path that leaves the API would carry the smoke token with it.
+        upstreamUrl(ctx.http(target), path);
         const results = await runSmoke(
           {
             admin: await ctx.admin(),
@@ -321,7 +343,7 @@ export function smokeCommand(deps: CliDeps): Command {
             sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
           },
           {
-            path: opts.path ?? SMOKE_DEFAULTS.path,
+            path,
             scopes: opts.scopes ?? SMOKE_DEFAULTS.scopes,
             revocationTimeoutSeconds: opts.revocationTimeout ?? SMOKE_DEFAULTS.revocationTimeoutSeconds,
           },

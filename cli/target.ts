@@ -2,11 +2,14 @@
  * Which Tollgate the CLI talks to, and how it proves it is an operator there:
  * - local (default): `--url`, else `TOLLGATE_URL`, else the URL `npm start` wrote to
  *   `.local/state.json`, else the local default; admin token from `TOLLGATE_ADMIN_TOKEN`,
- *   else from the state file when it describes that same server;
+ *   else from the state file when it describes that same server. Any cloned repository can
+ *   plant a state file, so one is trusted only when it names a loopback URL and (POSIX) is
+ *   owned by the current user and writable by no one else: the secrets the CLI sends
+ *   (`TOLLGATE_ADMIN_TOKEN`, an API key, found keys) never go to a host a file chose;
  * - deployed (`--stack NAME`): the API URL from the stack's outputs (CloudFormation
  *   DescribeStacks), admin calls signed with SigV4 using the standard credential chain.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { StackOutput } from '../common/stack-outputs';
@@ -52,18 +55,16 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDeps): P
   return options.stack === undefined ? localTarget(options.url, deps) : stackTarget(options.stack, options.region, deps);
 }
 
-interface LocalStateFile {
-  readonly url?: string;
-  readonly adminToken?: string;
-}
-
 function localTarget(urlOption: string | undefined, deps: TargetDeps): Target {
   const stateDir = localStateDir(deps.env);
   const statePath = localStatePaths(isAbsolute(stateDir) ? stateDir : join(deps.cwd, stateDir)).stateFile;
   const state = readLocalState(statePath);
-  const baseUrl = httpUrl(urlOption ?? nonEmpty(deps.env[TargetEnv.url]) ?? state?.url ?? DEFAULT_LOCAL_URL, urlOption ? '--url' : TargetEnv.url);
+  const explicit = urlOption ?? nonEmpty(deps.env[TargetEnv.url]);
+  // With an explicit URL the state file decides nothing (it can only offer its token): it is refused only when it would choose the server.
+  const stateUrl = state?.url === undefined ? undefined : explicit === undefined ? trustedStateUrl(state, statePath) : trustedOrNot(state, statePath);
+  const baseUrl = explicit === undefined ? (stateUrl ?? DEFAULT_LOCAL_URL) : httpUrl(explicit, urlOption ? '--url' : TargetEnv.url);
   // The state file's token belongs to the server that wrote it: never send it anywhere else.
-  const stateToken = state?.url !== undefined && sameOrigin(state.url, baseUrl) ? state.adminToken : undefined;
+  const stateToken = stateUrl !== undefined && sameOrigin(stateUrl, baseUrl) ? state?.adminToken : undefined;
   const adminToken = nonEmpty(deps.env[TargetEnv.adminToken]) ?? stateToken;
   return {
     baseUrl,
@@ -77,21 +78,70 @@ function localTarget(urlOption: string | undefined, deps: TargetDeps): Target {
   };
 }
 
-function readLocalState(path: string): LocalStateFile | undefined {
-  let text: string;
+interface LocalStateFile {
+  readonly url?: string;
+  readonly adminToken?: string;
+  /** Why the file may not decide anything (its owner or mode), or undefined when it may. */
+  readonly untrustedBecause?: string;
+}
+
+/** The state file's URL, when it may decide where the CLI sends secrets: an http(s) URL of this machine. */
+function trustedStateUrl(state: LocalStateFile, path: string): string {
+  if (state.untrustedBecause !== undefined)
+    throw new UsageError(
+      `${path} ${state.untrustedBecause}, so someone else may have chosen where it sends your secrets: delete it, or pass --url or --stack to choose the server`,
+    );
+  const url = httpUrl(state.url!, `the url in ${path}`);
+  if (!isLoopback(url))
+    throw new UsageError(
+      `${path} names ${new URL(url).origin}, which is not this machine; \`npm start\` only ever writes a loopback URL there, so the file was put there by someone else: delete it, or pass --url or --stack to choose the server`,
+    );
+  return url;
+}
+
+function trustedOrNot(state: LocalStateFile, path: string): string | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return trustedStateUrl(state, path);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a state file may not be believed (POSIX): anyone but its reader could have written it.
+ * Undefined when it may, and always on Windows, whose permissions `mode` does not describe.
+ */
+export function stateFileDistrust(stat: Pick<Stats, 'uid' | 'mode'>, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  if (stat.uid !== uid) return `is owned by another user (uid ${stat.uid})`;
+  if ((stat.mode & 0o022) !== 0)
+    return `is writable by ${(stat.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')})`;
+  return undefined;
+}
+
+function readLocalState(path: string): LocalStateFile | undefined {
+  let text: string;
+  let stat: Stats;
   try {
-    const parsed: unknown = JSON.parse(text);
+    text = readFileSync(path, 'utf8');
+    stat = statSync(path);
+  } catch {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
     if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
-    const { url, adminToken } = parsed as Record<string, unknown>;
-    return { ...(typeof url === 'string' ? { url } : {}), ...(typeof adminToken === 'string' ? { adminToken } : {}) };
   } catch {
     throw new UsageError(`${path} is not valid JSON; stop and restart \`npm start\`, or delete it`);
   }
+  const { url, adminToken } = parsed as Record<string, unknown>;
+  const untrustedBecause = stateFileDistrust(stat, process.platform === 'win32' ? undefined : process.getuid?.());
+  return {
+    ...(typeof url === 'string' ? { url } : {}),
+    ...(typeof adminToken === 'string' ? { adminToken } : {}),
+    ...(untrustedBecause === undefined ? {} : { untrustedBecause }),
+  };
 }
 
 async function stackTarget(stackName: string, region: string | undefined, deps: TargetDeps): Promise<Target> {
@@ -151,8 +201,10 @@ function sameOrigin(a: string, b: string): boolean {
   }
 }
 
+/** Whether `url`'s host is this machine: 127.0.0.0/8, ::1 or localhost (the URL parser has normalised the host). */
 function isLoopback(url: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

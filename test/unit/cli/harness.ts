@@ -16,7 +16,29 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export type CliOverrides = Partial<Omit<CliDeps, 'stdout' | 'stderr'>> & { readonly stdin?: string };
+/**
+ * Standard input: text, raw bytes, pieces of bytes as a pipe delivers them (any iterable,
+ * a lazy generator for a large stream), or an error that reading it meets. Both readers see
+ * it: the whole-text one (`token --api-key-stdin`) and the raw pieces (`scan`).
+ */
+export type StdinSource = string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Error;
+
+export type CliOverrides = Partial<Omit<CliDeps, 'stdout' | 'stderr'>> & { readonly stdin?: StdinSource };
+
+async function* stdinPieces(source: StdinSource | undefined): AsyncGenerator<Uint8Array> {
+  if (source === undefined) return;
+  if (source instanceof Error) throw source;
+  if (typeof source === 'string') yield Buffer.from(source, 'utf8');
+  else if (source instanceof Uint8Array) yield source;
+  else yield* source;
+}
+
+/** What `nodeDeps().readStdin` does: every piece, decoded as UTF-8. */
+async function stdinText(source: StdinSource | undefined): Promise<string> {
+  const pieces: Uint8Array[] = [];
+  for await (const piece of stdinPieces(source)) pieces.push(piece);
+  return Buffer.concat(pieces).toString('utf8');
+}
 
 // Registered when a test file imports the harness: that file's afterAll removes every dir.
 const scratch = tempDirs('tollgate-cli-');
@@ -49,7 +71,8 @@ export async function tollgate(argv: readonly string[], overrides: CliOverrides 
     cwd: emptyDir(),
     fetch: (input, init) => fetch(input, init),
     stdinIsTty: stdin === undefined,
-    readStdin: async () => stdin ?? '',
+    readStdin: () => stdinText(stdin),
+    stdinBytes: () => stdinPieces(stdin),
     cloudFormation: () => {
       throw new Error('this test does not expect CloudFormation calls');
     },

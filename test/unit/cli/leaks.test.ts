@@ -13,8 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, isWellFormedApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
 import { KEY_ENTROPY_FLOOR } from '../../../cli/scanner-rules';
 import { revocationCandidates } from '../../../cli/scan-command';
-import { startHttpStub, type HttpStub } from '../../support/http-stub';
-import { emptyDir, tollgate } from './harness';
+import { closedPortUrl, startHttpStub, type HttpStub } from '../../support/http-stub';
+import { emptyDir, tollgate, writeLocalState } from './harness';
 
 const stubs: HttpStub[] = [];
 afterEach(async () => {
@@ -97,7 +97,7 @@ describe('tollgate scan', () => {
     const { cwd, keys } = tree();
     const run = await tollgate(['--url', stub.url, 'scan', '--revoke', 'src'], { cwd });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('Submitted for revocation.');
+    expect(run.stdout).toMatch(/^2 Tollgate API key\(s\) in 3 file\(s\)\.\nSubmitted 2 key\(s\) for revocation\.\n$/m);
     expect(stub.requests.map((request) => [request.method, request.pathname, request.headers['content-type']])).toEqual([
       ['POST', '/leaks/revoke', 'application/json'],
     ]);
@@ -105,6 +105,85 @@ describe('tollgate scan', () => {
     expect(sent).toEqual(expect.arrayContaining([keys.app, keys.nested, `me_${keys.nested.slice(5)}`]));
     expect(await tollgate(['--url', stub.url, 'scan', '--revoke', 'src/lookalikes.txt'], { cwd })).toMatchObject({ code: 0 });
     expect(stub.requests).toHaveLength(1);
+  });
+
+  it('--revoke with the target unreachable still prints the findings and exits 1 (found), the failed submission on stderr', async () => {
+    const { cwd, keys } = tree();
+    const url = await closedPortUrl();
+    const run = await tollgate(['--url', url, 'scan', '--revoke', 'src/app.ts'], { cwd });
+    expect(run).toEqual({
+      code: 1,
+      stdout: `src/app.ts:3:21: Tollgate API key ${keyIdOfKey(keys.app)} (prefix tg_)\n1 Tollgate API key(s) in 1 file(s).\n`,
+      stderr:
+        `tollgate: --revoke: cannot reach ${url} (ECONNREFUSED) — is \`npm start\` running?; revoke them with npx tollgate keys revoke <keyId>, or run scan --revoke again\n` +
+        'tollgate: found 1 Tollgate API key(s)\n',
+    });
+
+    const json = await tollgate(['--json', '--url', url, 'scan', '--revoke', 'src/app.ts'], { cwd });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      findings: [{ file: 'src/app.ts', line: 3, column: 21, keyId: keyIdOfKey(keys.app), prefix: 'tg_' }],
+      filesScanned: 1,
+      bytesScanned: expect.any(Number),
+      revokeSubmitted: false,
+    });
+    expect(json.stderr).toMatch(/^tollgate: --revoke: cannot reach .*\ntollgate: found 1 Tollgate API key\(s\)\n$/);
+  });
+
+  it('--revoke refused by the target (or with no target to trust) is reported the same way: findings, stderr, exit 1', async () => {
+    const stub = await startHttpStub(() => ({ status: 400, body: { error: 'invalid_request', error_description: 'Too many credentials.' } }));
+    stubs.push(stub);
+    const { cwd, keys } = tree();
+    const run = await tollgate(['--url', stub.url, 'scan', '--revoke', 'src/app.ts'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`src/app.ts:3:21: Tollgate API key ${keyIdOfKey(keys.app)} (prefix tg_)`);
+    expect(run.stderr).toMatch(/^tollgate: --revoke: invalid_request: Too many credentials\. \(HTTP 400\); revoke them with/);
+
+    writeLocalState(cwd, { url: 'https://attacker.example/' });
+    const planted = await tollgate(['scan', '--revoke', 'src/app.ts'], { cwd });
+    expect(planted.code).toBe(1);
+    expect(planted.stdout).toContain(keyIdOfKey(keys.app));
+    expect(planted.stderr).toMatch(/^tollgate: --revoke: .*state\.json names https:\/\/attacker\.example, which is not this machine/);
+    expect(stub.requests).toHaveLength(1);
+  });
+
+  it('reads a key glued to a preceding letter (JSON "\\n") under the deployment\'s prefix, with the right key id, as --revoke does', async () => {
+    const cwd = emptyDir();
+    const [first, second] = [generateApiKey().apiKey, generateApiKey().apiKey];
+    // In JSON text a newline is the two characters `\` `n`: the `n` is glued to the second key.
+    writeFileSync(join(cwd, 'keys.json'), `{"keys":"${first}\\n${second}"}\n`);
+    const column = `{"keys":"${first}\\n`.length + 1;
+    const run = await tollgate(['scan', 'keys.json'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n').slice(0, 2)).toEqual([
+      `keys.json:1:10: Tollgate API key ${keyIdOfKey(first)} (prefix tg_)`,
+      `keys.json:1:${column}: Tollgate API key ${keyIdOfKey(second)} (prefix tg_; the "n" glued before it is not part of it)`,
+    ]);
+    const json = JSON.parse((await tollgate(['--json', 'scan', 'keys.json'], { cwd })).stdout) as { findings: unknown[] };
+    expect(json.findings[1]).toEqual({ file: 'keys.json', line: 1, column, keyId: keyIdOfKey(second), prefix: 'tg_', precededBy: 'n' });
+  });
+
+  it("--prefix names the deployment's prefixes: a glued key is read under the longest that ends its match; an unknown prefix is read whole", async () => {
+    const cwd = emptyDir();
+    const acme = generateApiKey(undefined, 'acme_').apiKey;
+    const ntg = generateApiKey(undefined, 'ntg_').apiKey;
+    writeFileSync(join(cwd, 'log.txt'), `x${acme}\n${ntg}\n`);
+    const found = async (...argv: string[]) =>
+      (JSON.parse((await tollgate(['--json', 'scan', ...argv, 'log.txt'], { cwd })).stdout) as { findings: Array<Record<string, unknown>> }).findings.map(
+        ({ column, keyId, prefix, precededBy }) => ({ column, keyId, prefix, precededBy }),
+      );
+    expect(await found('--prefix', 'acme_', '--prefix', 'ntg_')).toEqual([
+      { column: 2, keyId: keyIdOfKey(acme), prefix: 'acme_', precededBy: 'x' },
+      { column: 1, keyId: keyIdOfKey(ntg), prefix: 'ntg_', precededBy: undefined },
+    ]);
+    // With the default tg_ only: xacme_ ends with no known prefix and is read whole; ntg_ reads as tg_ after a glued "n".
+    expect(await found()).toEqual([
+      { column: 1, keyId: keyIdOfKey(`x${acme}`), prefix: 'xacme_', precededBy: undefined },
+      { column: 2, keyId: keyIdOfKey(ntg.slice(1)), prefix: 'tg_', precededBy: 'n' },
+    ]);
+    const bad = await tollgate(['scan', '--prefix', 'ACME', 'log.txt'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prefix .*2–10 lowercase letters or digits/);
   });
 
   it('a key glued to lowercase letters matches with a longer prefix; --revoke also submits the shorter readings', () => {

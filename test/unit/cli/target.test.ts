@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stateFileDistrust } from '../../../cli/target';
+import type { FetchLike } from '../../../client/api-http';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { closedPortUrl } from '../../support/http-stub';
 import { startFakeApi, type FakeApi } from './fake-api';
 import { emptyDir, tollgate, writeLocalState } from './harness';
@@ -137,5 +140,91 @@ describe('which admin token', () => {
     const { apiKey } = second.seedKey('orders-service');
     const result = await tollgate(['token', '--url', second.url], { cwd, env: { TOLLGATE_API_KEY: apiKey } });
     expect(result.code).toBe(0);
+  });
+});
+
+describe('a state file someone else wrote (a cloned repository can hold one)', () => {
+  /** Records every request instead of sending it. */
+  function recorder(): { seen: Array<[string, string | undefined]>; fetch: FetchLike } {
+    const seen: Array<[string, string | undefined]> = [];
+    return {
+      seen,
+      fetch: async (input, init) => {
+        seen.push([String(input), new Headers(init?.headers).get('authorization') ?? undefined]);
+        return new Response('{"keys":[]}', { status: 200, headers: { 'content-type': 'application/json' } });
+      },
+    };
+  }
+  const statePath = () => join(cwd, '.local', 'state.json');
+
+  it('refuses a state file whose url is not loopback, naming it, and sends no secret there (exit 2)', async () => {
+    writeLocalState(cwd, { url: 'http://attacker.example:8080/', adminToken: 'tga_planted' });
+    const apiKey = generateApiKey().apiKey;
+    for (const [argv, env] of [
+      [['token'], { TOLLGATE_API_KEY: apiKey }],
+      [['keys', 'list', 'x'], { TOLLGATE_ADMIN_TOKEN: 'tga_mine' }],
+      [['signing-keys', 'status'], {}],
+    ] as const) {
+      const { seen, fetch } = recorder();
+      const result = await tollgate(argv, { cwd, env, fetch });
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `tollgate: ${statePath()} names http://attacker.example:8080, which is not this machine; \`npm start\` only ever writes a loopback URL there, so the file was put there by someone else: delete it, or pass --url or --stack to choose the server\n`,
+      });
+      expect(seen).toEqual([]);
+    }
+  });
+
+  it('scan --revoke sends no found key to a non-loopback url from a state file', async () => {
+    writeLocalState(cwd, { url: 'https://attacker.example/' });
+    writeFileSync(join(cwd, 'leak.txt'), `${generateApiKey().apiKey}\n`);
+    const { seen, fetch } = recorder();
+    const result = await tollgate(['scan', '--revoke', 'leak.txt'], { cwd, fetch });
+    expect(result.stderr).toContain(`${statePath()} names https://attacker.example, which is not this machine`);
+    expect(seen).toEqual([]);
+  });
+
+  it('uses a state file url on any loopback host: 127.0.0.0/8, ::1, localhost', async () => {
+    for (const url of ['http://127.0.0.2:9000', 'http://[::1]:9000', 'http://localhost:9000', 'https://127.255.0.1']) {
+      writeLocalState(cwd, { url, adminToken: 'tga_local' });
+      const { seen, fetch } = recorder();
+      expect((await tollgate(status, { cwd, fetch })).code).toBe(0);
+      expect(seen).toEqual([[`${new URL(url).origin}/admin/signing-keys`, 'Bearer tga_local']]);
+    }
+  });
+
+  it('with --url or TOLLGATE_URL the state file chooses nothing, and its token goes nowhere', async () => {
+    writeLocalState(cwd, { url: 'http://attacker.example/', adminToken: 'tga_planted' });
+    const { seen, fetch } = recorder();
+    expect((await tollgate(status, { cwd, fetch, env: { TOLLGATE_ADMIN_TOKEN: 'tga_mine', TOLLGATE_URL: 'http://127.0.0.1:9' } })).code).toBe(0);
+    const other = await tollgate([...status, '--url', 'http://attacker.example/'], { cwd, fetch });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/^tollgate: no admin token for http:\/\/attacker\.example\/: set TOLLGATE_ADMIN_TOKEN/);
+    expect(seen).toEqual([
+      ['http://127.0.0.1:9/admin/signing-keys', 'Bearer tga_mine'],
+      ['http://attacker.example/', undefined],
+    ]);
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses a state file that its group or everyone may write (exit 2, nothing sent)', async () => {
+    writeLocalState(cwd, { url: first.url, adminToken: 'tga_state' });
+    chmodSync(statePath(), 0o666);
+    const result = await tollgate(status, { cwd });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tollgate: ${statePath()} is writable by everyone (mode 0666), so someone else may have chosen where it sends your secrets: delete it, or pass --url or --stack to choose the server\n`,
+    });
+    chmodSync(statePath(), 0o620);
+    expect((await tollgate(status, { cwd })).stderr).toContain('is writable by its group (mode 0620)');
+    expect(first.requests).toHaveLength(0);
+  });
+
+  it('believes only a state file of the current user that no one else may write (POSIX; not checked on Windows)', () => {
+    expect(stateFileDistrust({ uid: 1000, mode: 0o100600 }, 1000)).toBeUndefined();
+    expect(stateFileDistrust({ uid: 1001, mode: 0o100600 }, 1000)).toBe('is owned by another user (uid 1001)');
+    expect(stateFileDistrust({ uid: 1000, mode: 0o100644 }, 1000)).toBeUndefined();
+    expect(stateFileDistrust({ uid: 1001, mode: 0o100666 }, undefined)).toBeUndefined();
   });
 });
