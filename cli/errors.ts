@@ -3,7 +3,7 @@
  * line printed to stderr; none ever holds a secret. Failures of the HTTP API itself are the
  * client's errors (`client/api-errors.ts`); {@link exitCodeOf} gives them their status.
  */
-import { NetworkError, ServerError, UnexpectedResponse } from '../client/api-errors';
+import { InvalidPathSegment, NetworkError, ServerError, UnexpectedResponse } from '../client/api-errors';
 
 export const ExitCode = {
   ok: 0,
@@ -37,6 +37,7 @@ export class MissingAdminToken extends UsageError {}
 /** The exit status for an error the CLI reports in one line, or undefined for an unexpected one. */
 export function exitCodeOf(error: unknown): ExitCode | undefined {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof InvalidPathSegment) return ExitCode.usage;
   if (error instanceof ServerError) return ExitCode.refused;
   if (error instanceof NetworkError || error instanceof UnexpectedResponse) return ExitCode.unreachable;
   return undefined;

@@ -48,3 +48,13 @@ export class NetworkError extends ApiError {}
 
 /** A 2xx whose body is not what the endpoint returns: the URL points at something else. */
 export class UnexpectedResponse extends ApiError {}
+
+/**
+ * A value that cannot be one path segment: empty, `.` or `..`, which URL resolution drops or
+ * climbs out of, so the request would reach another route. Nothing was sent.
+ */
+export class InvalidPathSegment extends ApiError {
+  constructor(value: string) {
+    super(`${value === '' ? 'an empty id' : `the id "${value}"`} cannot name anything in a URL path (it would reach another route); nothing was sent`);
+  }
+}

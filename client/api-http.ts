@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchLike } from './tollgate-client';
 import type { AuthStrategy } from './admin-auth';
-import { type ApiError, NetworkError, ServerError, UnexpectedResponse } from './api-errors';
+import { type ApiError, InvalidPathSegment, NetworkError, ServerError, UnexpectedResponse } from './api-errors';
 
 export type { FetchLike };
 
@@ -63,8 +63,16 @@ const RETRY_AFTER_NETWORK_FAILURE_MS = 1_000;
 /** The server's 409 while an earlier attempt with the same key still runs (`ErrorCode.idempotencyKeyInUse`). */
 const IDEMPOTENCY_KEY_IN_USE = 'idempotency_key_in_use';
 
-/** Builds a path from literal parts and values, each value encoded as one path segment. */
+/**
+ * Values no encoding keeps as one segment: URL resolution drops an empty or `.` segment and
+ * climbs out on `..` (WHATWG URL treats `%2e%2e` as `..` too).
+ */
+const NOT_A_SEGMENT: ReadonlySet<string> = new Set(['', '.', '..']);
+
+/** Builds a path from literal parts and values, each value encoded as one path segment; refuses a value that cannot be one. */
 export function apiPath(strings: TemplateStringsArray, ...values: readonly string[]): string {
+  const unusable = values.find((value) => NOT_A_SEGMENT.has(value));
+  if (unusable !== undefined) throw new InvalidPathSegment(unusable);
   return strings.reduce((path, part, index) => path + part + (index < values.length ? encodeURIComponent(values[index]!) : ''), '');
 }
 

@@ -282,3 +282,18 @@ describe('token', () => {
     expect(result.stderr).toBe('tollgate: invalid_client: Client authentication failed. (HTTP 401)\n');
   });
 });
+
+describe('ids that cannot be one path segment', () => {
+  it.each([
+    [['keys', 'revoke', '..']],
+    [['keys', 'revoke', '.']],
+    [['clients', 'grant', '..', '--service', 'orders', '--scopes', 'orders:read']],
+    [['keys', 'list', '..']],
+  ])('%j is a usage error and sends nothing (URL resolution would reach another route)', async (args) => {
+    const sent = fake.api.requests.length;
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^tollgate: the id "\.{1,2}" cannot name anything in a URL path .*nothing was sent\n$/);
+    expect(fake.api.requests).toHaveLength(sent);
+  });
+});

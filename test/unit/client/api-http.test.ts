@@ -5,8 +5,8 @@
  * unexpected error.
  */
 import { describe, expect, it } from 'vitest';
-import { ApiHttp, type FetchLike } from '../../../client/api-http';
-import { NetworkError } from '../../../client/api-errors';
+import { ApiHttp, apiPath, type FetchLike } from '../../../client/api-http';
+import { InvalidPathSegment, NetworkError } from '../../../client/api-errors';
 
 /** A 200 whose body breaks off after a few bytes, as a reset connection or a body-read timeout does. */
 function brokenAnswer(): Response {
@@ -46,5 +46,16 @@ describe('ApiHttp: an answer lost while its body is read', () => {
     const failure = http.send({ method: 'GET', path: 'admin/clients/acme/keys' });
     await expect(failure).rejects.toBeInstanceOf(NetworkError);
     await expect(failure).rejects.toThrow(/127\.0\.0\.1:8787/);
+  });
+});
+
+describe('apiPath', () => {
+  it('encodes each value as one segment', () => {
+    expect(apiPath`admin/keys/${'a/b?c'}/roll`).toBe('admin/keys/a%2Fb%3Fc/roll');
+    expect(apiPath`admin/clients/${'%2e%2e'}`).toBe('admin/clients/%252e%252e');
+  });
+
+  it.each(['', '.', '..'])('refuses %j, which URL resolution would drop or climb out of', (value) => {
+    expect(() => apiPath`admin/keys/${value}`).toThrow(InvalidPathSegment);
   });
 });
