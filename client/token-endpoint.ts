@@ -48,13 +48,32 @@ export function basicAuthorization(clientId: string, secret: string): string {
   return `Basic ${btoa(`${formEncode(clientId)}:${formEncode(secret)}`)}`;
 }
 
+/** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
+export function assertResourceIndicator(resource: unknown, where: string): asserts resource is string {
+  let valid = false;
+  if (typeof resource === 'string' && !resource.includes('#')) {
+    try {
+      new URL(resource);
+      valid = true;
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) throw new TypeError(`${where} must be an absolute URI without a fragment (RFC 8707), e.g. https://api.example.com/v1/orders.`);
+}
+
 function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-export function buildTokenRequest(credential: ApiKeyCredential, scope?: string): TokenRequest {
+/**
+ * `resource` (RFC 8707 §2) names the service the token is for, by its URL or its audience;
+ * a deployment with several services refuses a request without it (`invalid_target`).
+ */
+export function buildTokenRequest(credential: ApiKeyCredential, scope?: string, resource?: string): TokenRequest {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scope !== undefined && scope !== '') form.set('scope', scope);
+  if (resource !== undefined && resource !== '') form.set('resource', resource);
   const authorization = credential.clientId === undefined ? `Bearer ${credential.apiKey}` : basicAuthorization(credential.clientId, credential.apiKey);
   return {
     method: 'POST',

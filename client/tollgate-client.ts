@@ -6,7 +6,15 @@
  */
 import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
 import { ApiKeysRejected, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
-import { assertApiKeyShape, buildTokenRequest, readTokenResponse, type ApiKeyCredential, type ExchangeOutcome, type TokenGrant } from './token-endpoint';
+import {
+  assertApiKeyShape,
+  assertResourceIndicator,
+  buildTokenRequest,
+  readTokenResponse,
+  type ApiKeyCredential,
+  type ExchangeOutcome,
+  type TokenGrant,
+} from './token-endpoint';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -32,6 +40,11 @@ export interface TollgateClientOptions {
   readonly apiKeys: readonly ApiKeyCredential[];
   /** Space-separated scopes to ask for (may only narrow the key's scopes); default: all of the key's. */
   readonly scope?: string;
+  /**
+   * The service the tokens are for (RFC 8707 `resource`): its URL or its audience. Required
+   * when the deployment has several services; one client instance per service.
+   */
+  readonly resource?: string;
   readonly fetch?: FetchLike;
   /** Milliseconds since the epoch. @default Date.now */
   readonly now?: () => number;
@@ -64,6 +77,7 @@ export class TollgateClient {
   private readonly tokenUrl: string;
   private readonly keys: readonly ApiKeyCredential[];
   private readonly scope: string | undefined;
+  private readonly resource: string | undefined;
   private readonly send: FetchLike;
   private readonly now: () => number;
   private readonly refreshWindowMs: number | undefined;
@@ -81,6 +95,8 @@ export class TollgateClient {
     this.tokenUrl = absoluteHttpUrl(options.tokenUrl);
     this.keys = validatedKeys(options.apiKeys);
     this.scope = options.scope;
+    if (options.resource !== undefined) assertResourceIndicator(options.resource, 'resource');
+    this.resource = options.resource;
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
     this.refreshWindowMs = optionalNonNegative(options.refreshBeforeExpirySeconds, 'refreshBeforeExpirySeconds', 1000);
@@ -165,7 +181,7 @@ export class TollgateClient {
   }
 
   private async attempt(position: number): Promise<ExchangeOutcome> {
-    const request = buildTokenRequest(this.keys[position]!, this.scope);
+    const request = buildTokenRequest(this.keys[position]!, this.scope, this.resource);
     let response: Response;
     try {
       // No redirects: a token request re-sent elsewhere would carry the API key with it.
