@@ -30,8 +30,13 @@ export type TollgateClientEvent =
       readonly status?: number;
     }
   | { readonly type: 'token_invalidated'; readonly reason: 'invalid_token' | 'manual' }
-  /** A refresh failed transiently while the cached token was still valid, so callers keep using it. */
-  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: TransientReason };
+  /**
+   * A background refresh failed while the cached token was still valid, so callers keep using
+   * it: transiently (`reason` says why), or refused (`reason: 'rejected'`, `error` names the
+   * `TollgateClientError` subclass). The next refresh is tried on a later call.
+   */
+  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: TransientReason }
+  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: 'rejected'; readonly error: string };
 
 export interface TollgateClientOptions {
   /** Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. */
@@ -90,6 +95,8 @@ export class TollgateClient {
   private readonly rejected = new Set<number>();
   private cached: CachedToken | undefined;
   private inflight: Promise<CachedToken> | undefined;
+  /** After a failed background refresh, the next one waits until then (ms since the epoch). */
+  private backgroundPausedUntilMs = 0;
 
   constructor(options: TollgateClientOptions) {
     this.tokenUrl = absoluteHttpUrl(options.tokenUrl);
@@ -108,22 +115,19 @@ export class TollgateClient {
   }
 
   /**
-   * A valid access token: the cached one, or a fresh one when the cache is empty or inside
-   * its refresh window. Concurrent callers share one exchange.
+   * A valid access token. While the cached one has not expired it is returned at once; inside
+   * its refresh window a single background exchange replaces it, and an outage of the token
+   * service never holds a caller up. Only callers without a valid token wait, sharing one
+   * exchange.
    */
   async getToken(): Promise<string> {
     const cached = this.cached;
-    if (cached && this.now() < cached.refreshAtMs) return cached.token;
-    try {
-      return (await this.refresh()).token;
-    } catch (error) {
-      // An outage during early refresh must not fail callers whose token is still good.
-      if (cached && this.cached === cached && error instanceof TokenServiceUnavailable && this.now() < cached.expiresAtMs) {
-        this.emit({ type: 'refresh_failed_using_cached_token', reason: error.reason });
-        return cached.token;
-      }
-      throw error;
+    const nowMs = this.now();
+    if (cached && nowMs < cached.expiresAtMs) {
+      if (nowMs >= cached.refreshAtMs) this.refreshInBackground(nowMs);
+      return cached.token;
     }
+    return (await this.refresh()).token;
   }
 
   /** Drops the cached token, so the next call exchanges a key again. */
@@ -148,6 +152,20 @@ export class TollgateClient {
       this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
     }
     return this.send(withBearer(request, await this.getToken()));
+  }
+
+  /** Single flight; failures go to `onEvent` (never an unhandled rejection) and pause the next try. */
+  private refreshInBackground(nowMs: number): void {
+    if (this.inflight || nowMs < this.backgroundPausedUntilMs) return;
+    this.refresh().catch((error: unknown) => {
+      const retryAfterMs = error instanceof TokenServiceUnavailable ? (error.retryAfterMs ?? 0) : 0;
+      this.backgroundPausedUntilMs = this.now() + Math.max(this.policy.maxDelayMs, retryAfterMs);
+      this.emit(
+        error instanceof TokenServiceUnavailable
+          ? { type: 'refresh_failed_using_cached_token', reason: error.reason }
+          : { type: 'refresh_failed_using_cached_token', reason: 'rejected', error: error instanceof Error ? error.name : 'Error' },
+      );
+    });
   }
 
   private refresh(): Promise<CachedToken> {

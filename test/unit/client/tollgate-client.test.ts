@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import {
   ApiKeysRejected,
@@ -152,6 +152,9 @@ describe('refresh before expiry', () => {
     nowMs = START_MS + 809_000;
     expect(await tollgate.getToken()).toBe(first);
     nowMs = START_MS + 811_000;
+    // Still valid: served at once while the refresh runs in the background.
+    expect(await tollgate.getToken()).toBe(first);
+    await vi.waitFor(() => expect(events.filter((event) => event.type === 'token_issued')).toHaveLength(2));
     const second = await tollgate.getToken();
 
     expect(second).toBe(stub.issued[1]);
@@ -173,7 +176,7 @@ describe('refresh before expiry', () => {
     expect(stub.tokenRequests()).toHaveLength(1);
     nowMs = START_MS + refreshAtSeconds * 1000;
     await tollgate.getToken();
-    expect(stub.tokenRequests()).toHaveLength(2);
+    await vi.waitFor(() => expect(stub.tokenRequests()).toHaveLength(2));
   });
 
   it('keeps serving the still-valid token when an early refresh meets an outage, and fails once it has expired', async () => {
@@ -183,7 +186,7 @@ describe('refresh before expiry', () => {
 
     nowMs = START_MS + 850_000;
     expect(await tollgate.getToken()).toBe(first);
-    expect(events).toContainEqual({ type: 'refresh_failed_using_cached_token', reason: 'temporarily_unavailable' });
+    await vi.waitFor(() => expect(events).toContainEqual({ type: 'refresh_failed_using_cached_token', reason: 'temporarily_unavailable' }));
 
     nowMs = START_MS + 900_000;
     await expect(tollgate.getToken()).rejects.toBeInstanceOf(TokenServiceUnavailable);
