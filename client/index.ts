@@ -17,6 +17,7 @@
 export { TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from './tollgate-client';
 export {
   ApiKeysRejected,
+  ApiOriginNotAllowed,
   InvalidTokenResponse,
   TokenRequestRejected,
   TokenServiceUnavailable,

@@ -5,7 +5,7 @@
  * events (pool positions, codes, delays), never a key or a token.
  */
 import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
-import { ApiKeysRejected, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
+import { ApiKeysRejected, ApiOriginNotAllowed, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
 import {
   assertApiKeyShape,
   assertResourceIndicator,
@@ -39,8 +39,17 @@ export type TollgateClientEvent =
   | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: 'rejected'; readonly error: string };
 
 export interface TollgateClientOptions {
-  /** Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. */
+  /**
+   * Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. `https:`; `http:`
+   * only on a loopback host (local mode), since the API key travels with every exchange.
+   */
   readonly tokenUrl: string | URL;
+  /**
+   * The only origins `fetch` sends the access token to (scheme, host and port, e.g.
+   * `https://api.example.com`); a call elsewhere is refused with `ApiOriginNotAllowed`.
+   * Same `https:` rule as `tokenUrl`. @default the origin of `tokenUrl`
+   */
+  readonly apiOrigins?: readonly (string | URL)[];
   /** Tried in order; on `invalid_client` the next one takes over at once. */
   readonly apiKeys: readonly ApiKeyCredential[];
   /** Space-separated scopes to ask for (may only narrow the key's scopes); default: all of the key's. */
@@ -80,6 +89,7 @@ const INVALID_TOKEN_CHALLENGE = /\bBearer\b[\s\S]*\berror\s*=\s*"?invalid_token"
 
 export class TollgateClient {
   private readonly tokenUrl: string;
+  private readonly apiOrigins: readonly string[];
   private readonly keys: readonly ApiKeyCredential[];
   private readonly scope: string | undefined;
   private readonly resource: string | undefined;
@@ -99,7 +109,8 @@ export class TollgateClient {
   private backgroundPausedUntilMs = 0;
 
   constructor(options: TollgateClientOptions) {
-    this.tokenUrl = absoluteHttpUrl(options.tokenUrl);
+    this.tokenUrl = secureHttpUrl(options.tokenUrl, 'tokenUrl').href;
+    this.apiOrigins = allowedOrigins(options.apiOrigins, new URL(this.tokenUrl).origin);
     this.keys = validatedKeys(options.apiKeys);
     this.scope = options.scope;
     if (options.resource !== undefined) assertResourceIndicator(options.resource, 'resource');
@@ -143,6 +154,8 @@ export class TollgateClient {
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
+    const origin = new URL(request.url).origin;
+    if (!this.apiOrigins.includes(origin)) throw new ApiOriginNotAllowed(origin, this.apiOrigins);
     const token = await this.getToken();
     const first = await this.send(withBearer(request.clone(), token));
     if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
@@ -245,15 +258,36 @@ function withBearer(request: Request, token: string): Request {
   return new Request(request, { headers });
 }
 
-function absoluteHttpUrl(value: string | URL): string {
+/** RFC 6749 §3.2 and RFC 6750 §5.3: keys and tokens travel over TLS; plain HTTP only to this machine. */
+function secureHttpUrl(value: string | URL, name: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError('tokenUrl must be an absolute URL.');
+    throw new TypeError(`${name} must be an absolute URL.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('tokenUrl must be an http(s) URL.');
-  return url.toString();
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${name} must be an http(s) URL.`);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new TypeError(`${name} must use https: (plain http is allowed only on a loopback host: 127.0.0.0/8, ::1, localhost).`);
+  }
+  return url;
+}
+
+function isLoopback(hostname: string): boolean {
+  // WHATWG URL parsing has already normalised IPv4 forms (127.1 → 127.0.0.1) and brackets IPv6.
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function allowedOrigins(values: readonly (string | URL)[] | undefined, tokenOrigin: string): readonly string[] {
+  if (values === undefined) return [tokenOrigin];
+  if (!Array.isArray(values) || values.length === 0) throw new TypeError('apiOrigins must list at least one origin when given.');
+  return values.map((value, position) => {
+    const url = secureHttpUrl(value, `apiOrigins[${position}]`);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new TypeError(`apiOrigins[${position}] must be an origin only (scheme, host and port), e.g. https://api.example.com.`);
+    }
+    return url.origin;
+  });
 }
 
 function validatedKeys(keys: readonly ApiKeyCredential[] | undefined): readonly ApiKeyCredential[] {

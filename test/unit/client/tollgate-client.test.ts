@@ -272,9 +272,11 @@ describe('fetch wrapper', () => {
     });
   });
   afterEach(() => api.close());
+  /** The API stub listens on its own port: an origin of its own, allowed explicitly. */
+  const apiClient = () => client({ apiOrigins: [api.url] });
 
   it('adds the bearer token to the request', async () => {
-    const tollgate = client();
+    const tollgate = apiClient();
     await tollgate.getToken();
     accepted.add(stub.issued[0]!);
 
@@ -286,7 +288,7 @@ describe('fetch wrapper', () => {
   });
 
   it('on 401 invalid_token refreshes once and retries once, replaying the body', async () => {
-    const tollgate = client();
+    const tollgate = apiClient();
     await tollgate.getToken();
     // The first token was revoked: only the next one is accepted.
     stub.script.push((_request) => {
@@ -305,7 +307,7 @@ describe('fetch wrapper', () => {
   });
 
   it('returns the second 401 instead of looping', async () => {
-    const response = await client().fetch(`${api.url}/orders`);
+    const response = await apiClient().fetch(`${api.url}/orders`);
 
     expect(response.status).toBe(401);
     expect(api.requests).toHaveLength(2);
@@ -314,7 +316,7 @@ describe('fetch wrapper', () => {
 
   it('does not refresh on a 401 without the invalid_token challenge', async () => {
     challenge = 'Bearer realm="api"';
-    const response = await client().fetch(`${api.url}/orders`);
+    const response = await apiClient().fetch(`${api.url}/orders`);
 
     expect(response.status).toBe(401);
     expect(api.requests).toHaveLength(1);
