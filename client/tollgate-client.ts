@@ -4,7 +4,7 @@
  * Silent by design: no console output; the optional `onEvent` hook receives non-secret
  * events (pool positions, codes, delays), never a key or a token.
  */
-import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
+import { anySignal, defaultSleep, retryDelayMs, retryPolicy, untilAborted, type RetryOptions, type RetryPolicy } from './backoff';
 import { ApiKeysRejected, ApiOriginNotAllowed, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
 import {
   assertApiKeyShape,
@@ -68,10 +68,32 @@ export interface TollgateClientOptions {
   /** Per-exchange HTTP timeout; a timed-out exchange is retried like a network error. @default 10000 */
   readonly requestTimeoutMs?: number;
   readonly onEvent?: (event: TollgateClientEvent) => void;
-  /** How to wait between retries. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How to wait between retries; `signal` aborts once nobody waits for the exchange any more
+   * (the wait is abandoned then either way). @default setTimeout
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1). @default Math.random */
   readonly random?: () => number;
+}
+
+/** Options of `getToken`. */
+export interface GetTokenOptions {
+  /**
+   * Stop waiting when it aborts (rejecting with its reason). An exchange other callers wait on
+   * goes on for them; one nobody waits on any more is cancelled.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** One exchange shared by every caller that waits for a token. */
+interface Flight {
+  readonly promise: Promise<CachedToken>;
+  readonly controller: AbortController;
+  /** Callers that can give up (they passed a signal) and still wait. */
+  abortableWaiters: number;
+  /** A caller without a signal, or the background refresh, waits: the exchange runs to its end. */
+  held: boolean;
 }
 
 interface CachedToken {
@@ -99,12 +121,12 @@ export class TollgateClient {
   private readonly policy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly emit: (event: TollgateClientEvent) => void;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   /** Positions refused with `invalid_client`: a definitive answer (RFC 6749 §5.2), so never retried. */
   private readonly rejected = new Set<number>();
   private cached: CachedToken | undefined;
-  private inflight: Promise<CachedToken> | undefined;
+  private inflight: Flight | undefined;
   /** After a failed background refresh, the next one waits until then (ms since the epoch). */
   private backgroundPausedUntilMs = 0;
 
@@ -121,7 +143,7 @@ export class TollgateClient {
     this.policy = retryPolicy(options.retry);
     this.requestTimeoutMs = optionalNonNegative(options.requestTimeoutMs, 'requestTimeoutMs', 1) ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.emit = options.onEvent ?? (() => undefined);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
   }
 
@@ -131,14 +153,17 @@ export class TollgateClient {
    * service never holds a caller up. Only callers without a valid token wait, sharing one
    * exchange.
    */
-  async getToken(): Promise<string> {
+  async getToken(options: GetTokenOptions = {}): Promise<string> {
+    const { signal } = options;
+    // Before anything else: an aborted caller must not make the client send its API key.
+    signal?.throwIfAborted();
     const cached = this.cached;
     const nowMs = this.now();
     if (cached && nowMs < cached.expiresAtMs) {
       if (nowMs >= cached.refreshAtMs) this.refreshInBackground(nowMs);
       return cached.token;
     }
-    return (await this.refresh()).token;
+    return (await this.refresh(signal)).token;
   }
 
   /** Drops the cached token, so the next call exchanges a key again. */
@@ -154,9 +179,10 @@ export class TollgateClient {
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
+    const signal = request.signal;
     const origin = new URL(request.url).origin;
     if (!this.apiOrigins.includes(origin)) throw new ApiOriginNotAllowed(origin, this.apiOrigins);
-    const token = await this.getToken();
+    const token = await this.getToken({ signal });
     const first = await this.send(withBearer(request.clone(), token));
     if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
     await first.body?.cancel();
@@ -164,7 +190,7 @@ export class TollgateClient {
       this.cached = undefined;
       this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
     }
-    return this.send(withBearer(request, await this.getToken()));
+    return this.send(withBearer(request, await this.getToken({ signal })));
   }
 
   /** Single flight; failures go to `onEvent` (never an unhandled rejection) and pause the next try. */
@@ -181,24 +207,49 @@ export class TollgateClient {
     });
   }
 
-  private refresh(): Promise<CachedToken> {
-    if (!this.inflight) {
-      const flight = this.exchange().finally(() => {
-        if (this.inflight === flight) this.inflight = undefined;
-      });
-      this.inflight = flight;
+  /** Joins the shared exchange (starting one if none runs); a signal only ends this caller's wait. */
+  private refresh(signal?: AbortSignal): Promise<CachedToken> {
+    const flight = this.inflight ?? this.startFlight();
+    if (signal === undefined) {
+      flight.held = true;
+      return flight.promise;
     }
-    return this.inflight;
+    flight.abortableWaiters += 1;
+    const leave = () => {
+      flight.abortableWaiters -= 1;
+      if (flight.abortableWaiters > 0 || flight.held) return;
+      // Nobody waits any more: stop sending the key, and let the next caller start afresh.
+      if (this.inflight === flight) this.inflight = undefined;
+      flight.controller.abort(signal.reason);
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    const settled = () => signal.removeEventListener('abort', leave);
+    flight.promise.then(settled, settled);
+    return untilAborted(flight.promise, signal);
+  }
+
+  private startFlight(): Flight {
+    const controller = new AbortController();
+    const promise = this.exchange(controller.signal).finally(() => {
+      if (this.inflight?.promise === promise) this.inflight = undefined;
+    });
+    // Every waiter gets the outcome through its own chain; this one only keeps an exchange
+    // nobody waits for any more from becoming an unhandled rejection.
+    promise.catch(() => undefined);
+    const flight: Flight = { promise, controller, abortableWaiters: 0, held: false };
+    this.inflight = flight;
+    return flight;
   }
 
   /** One logical exchange: pool failover on `invalid_client`, bounded retries on transient failures. */
-  private async exchange(): Promise<CachedToken> {
+  private async exchange(signal: AbortSignal): Promise<CachedToken> {
     let failures = 0;
     for (;;) {
+      signal.throwIfAborted();
       const position = this.keys.findIndex((_, index) => !this.rejected.has(index));
       if (position < 0) throw new ApiKeysRejected(this.keys.map((_, index) => index));
       const sentAtMs = this.now();
-      const outcome = await this.attempt(position);
+      const outcome = await this.attempt(position, signal);
       if (outcome.kind === 'token') return this.store(outcome.grant, position, sentAtMs);
       if (outcome.kind === 'rejected') {
         if (outcome.error !== 'invalid_client') throw new TokenRequestRejected(outcome.status, outcome.error, outcome.description, position);
@@ -207,28 +258,31 @@ export class TollgateClient {
         continue;
       }
       failures += 1;
-      await this.pauseOrGiveUp(outcome, failures);
+      await this.pauseOrGiveUp(outcome, failures, signal);
     }
   }
 
-  private async attempt(position: number): Promise<ExchangeOutcome> {
+  private async attempt(position: number, signal: AbortSignal): Promise<ExchangeOutcome> {
     const request = buildTokenRequest(this.keys[position]!, this.scope, this.resource);
     let response: Response;
     try {
       // No redirects: a token request re-sent elsewhere would carry the API key with it.
-      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: anySignal([timeout, signal]) });
     } catch {
+      signal.throwIfAborted();
       return { kind: 'transient', reason: 'network' };
     }
     try {
       return await readTokenResponse(response, this.now());
     } catch (error) {
       if (error instanceof InvalidTokenResponse) throw error;
+      signal.throwIfAborted();
       return { kind: 'transient', reason: 'network' };
     }
   }
 
-  private async pauseOrGiveUp(outcome: Extract<ExchangeOutcome, { kind: 'transient' }>, failures: number): Promise<void> {
+  private async pauseOrGiveUp(outcome: Extract<ExchangeOutcome, { kind: 'transient' }>, failures: number, signal: AbortSignal): Promise<void> {
     const { reason, status, retryAfterMs } = outcome;
     if (failures >= this.policy.maxAttempts) throw new TokenServiceUnavailable(reason, failures, status);
     if (retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
@@ -236,7 +290,8 @@ export class TollgateClient {
     }
     const delayMs = retryDelayMs(this.policy, failures - 1, this.random, retryAfterMs);
     this.emit({ type: 'retry_scheduled', attempt: failures, delayMs, reason, ...(status === undefined ? {} : { status }) });
-    await this.sleep(delayMs);
+    signal.throwIfAborted();
+    await untilAborted(this.sleep(delayMs, signal), signal);
   }
 
   /** Lifetimes count from when the request left, so clock time spent in transit is never credited. */
