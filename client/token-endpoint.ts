@@ -114,9 +114,14 @@ export function parseRetryAfter(header: string | null, nowMs: number): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-/** Classifies one answer of the token endpoint. */
+/**
+ * Classifies one answer of the token endpoint. Rejects (with the platform's error) when the
+ * body cannot be read: a transient network failure, not an invalid response.
+ */
 export async function readTokenResponse(response: Response, nowMs: number): Promise<ExchangeOutcome> {
-  const body = await response.json().catch(() => undefined);
+  // A body that cannot be read (connection reset, timeout) rejects here, so the caller retries
+  // it as a network error; only a body that was read but is not JSON is taken as such.
+  const body = jsonOrUndefined(await response.text());
   if (response.ok) {
     const grant = parseTokenResponse(body);
     return { kind: 'token', grant, body: body as Record<string, unknown> };
@@ -139,6 +144,14 @@ function transientReason(status: number, error: string | undefined): TransientRe
   if (status === 429) return 'throttled';
   if (status >= 500) return 'server_error';
   return undefined;
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorField(body: unknown, name: string): string | undefined {
