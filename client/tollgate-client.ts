@@ -67,6 +67,7 @@ export interface TollgateClientOptions {
   readonly retry?: RetryOptions;
   /** Per-exchange HTTP timeout; a timed-out exchange is retried like a network error. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /** Non-secret events for logs and metrics; an exception it throws is ignored. */
   readonly onEvent?: (event: TollgateClientEvent) => void;
   /**
    * How to wait between retries; `signal` aborts once nobody waits for the exchange any more
@@ -142,7 +143,7 @@ export class TollgateClient {
     this.refreshWindowMs = optionalNonNegative(options.refreshBeforeExpirySeconds, 'refreshBeforeExpirySeconds', 1000);
     this.policy = retryPolicy(options.retry);
     this.requestTimeoutMs = optionalNonNegative(options.requestTimeoutMs, 'requestTimeoutMs', 1) ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.emit = options.onEvent ?? (() => undefined);
+    this.emit = safeSink(options.onEvent);
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
   }
@@ -305,6 +306,17 @@ export class TollgateClient {
     this.emit({ type: 'token_issued', keyPosition: position, expiresInSeconds: grant.expiresInSeconds, scope: grant.scope });
     return cached;
   }
+}
+
+/** A sink that throws must not change what callers get, nor stop retries or a refresh. */
+function safeSink(sink: ((event: TollgateClientEvent) => void) | undefined): (event: TollgateClientEvent) => void {
+  return (event) => {
+    try {
+      sink?.(event);
+    } catch {
+      // Dropped on purpose: the client is silent, and the event was only informational.
+    }
+  };
 }
 
 function withBearer(request: Request, token: string): Request {
