@@ -16,6 +16,7 @@ import { buildTokenRequest, parseTokenResponse } from '../client/index';
 import type { AdminApi } from '../client/admin-api';
 import type { ApiHttp, FetchLike } from '../client/api-http';
 import { scopeList } from './arguments';
+import { resourceIndicator } from './commands/tokens';
 import { CliError, ExitCode, UsageError } from './errors';
 import { action, type CliDeps } from './context';
 
@@ -36,6 +37,8 @@ export interface SmokeOptions {
   readonly scopes: readonly string[];
   /** How long a revoked token may still be accepted before the step fails. */
   readonly revocationTimeoutSeconds: number;
+  /** The service the tokens are for (RFC 8707 `resource`); needed when the deployment has several. */
+  readonly resource?: string;
 }
 
 export interface SmokePorts {
@@ -114,8 +117,8 @@ export async function runSmoke(ports: SmokePorts, options: SmokeOptions): Promis
 
     const tokens = await step('exchange the key for tokens', [key], async () => {
       // Two tokens: one for the calls and the revocation, one never used before the forged-header probe.
-      const first = await exchange(ports.http, key!.apiKey);
-      const second = await exchange(ports.http, key!.apiKey);
+      const first = await exchange(ports.http, key!.apiKey, options.resource);
+      const second = await exchange(ports.http, key!.apiKey, options.resource);
       return { detail: `token ${first.jti} (kid ${first.kid}), expires in ${first.expiresIn} s`, value: { first, second } };
     });
 
@@ -197,8 +200,8 @@ interface Exchanged {
   readonly expiresIn: number;
 }
 
-async function exchange(http: ApiHttp, apiKey: string): Promise<Exchanged> {
-  const request = buildTokenRequest({ apiKey });
+async function exchange(http: ApiHttp, apiKey: string, resource: string | undefined): Promise<Exchanged> {
+  const request = buildTokenRequest({ apiKey }, undefined, resource);
   const { body } = await http.send({ method: 'POST', path: ApiPath.token, raw: request });
   const grant = parseTokenResponse(body);
   const [header, payload] = grant.accessToken.split('.').map(jwtPart);
@@ -313,6 +316,7 @@ export function smokeCommand(deps: CliDeps): Command {
     .description('check a running Tollgate end to end with a throw-away client (everything it creates is revoked at the end)')
     .option('--path <path>', `upstream route to GET (default ${SMOKE_DEFAULTS.path})`, upstreamPath)
     .option('--scopes <list>', `scopes the throw-away key gets: what --path needs (default ${SMOKE_DEFAULTS.scopes.join(',')})`, scopeList)
+    .option('--resource <url>', 'the service --path belongs to (RFC 8707): its URL or audience; required with several services', resourceIndicator)
     .option(
       '--revocation-timeout <seconds>',
       `fail when a revoked token is still accepted after this long (default ${SMOKE_DEFAULTS.revocationTimeoutSeconds})`,
@@ -346,6 +350,7 @@ export function smokeCommand(deps: CliDeps): Command {
             path,
             scopes: opts.scopes ?? SMOKE_DEFAULTS.scopes,
             revocationTimeoutSeconds: opts.revocationTimeout ?? SMOKE_DEFAULTS.revocationTimeoutSeconds,
+            ...(opts.resource === undefined ? {} : { resource: opts.resource }),
           },
         );
         ctx.print(results, () => smokeTable(results));
@@ -359,4 +364,5 @@ interface CommandOptions {
   readonly path?: string;
   readonly scopes?: string[];
   readonly revocationTimeout?: number;
+  readonly resource?: string;
 }

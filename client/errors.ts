@@ -55,5 +55,20 @@ export class TokenServiceUnavailable extends TollgateClientError {
   }
 }
 
+/**
+ * `TollgateClient.fetch` was asked to send the access token to an origin that is not one of
+ * `apiOrigins` (by default the token URL's); nothing was sent (RFC 6750 §5.3: a bearer token
+ * goes only to the resource servers it is meant for).
+ */
+export class ApiOriginNotAllowed extends TollgateClientError {
+  constructor(
+    /** The refused origin, e.g. `https://elsewhere.example`. */
+    readonly origin: string,
+    readonly allowedOrigins: readonly string[],
+  ) {
+    super(`Refused to send the access token to ${origin}: not one of apiOrigins (${allowedOrigins.join(', ')}).`);
+  }
+}
+
 /** A 200 answer that is not an RFC 6749 §5.1 token response (a proxy page, a wrong URL…). */
 export class InvalidTokenResponse extends TollgateClientError {}

@@ -14,9 +14,10 @@
  * operators (the CLI, local mode, tests), holds admin credentials, and brings SigV4 signing
  * and zod into a service's import graph that only needs tokens.
  */
-export { TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from './tollgate-client';
+export { TollgateClient, type FetchLike, type GetTokenOptions, type TollgateClientEvent, type TollgateClientOptions } from './tollgate-client';
 export {
   ApiKeysRejected,
+  ApiOriginNotAllowed,
   InvalidTokenResponse,
   TokenRequestRejected,
   TokenServiceUnavailable,

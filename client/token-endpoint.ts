@@ -48,13 +48,32 @@ export function basicAuthorization(clientId: string, secret: string): string {
   return `Basic ${btoa(`${formEncode(clientId)}:${formEncode(secret)}`)}`;
 }
 
+/** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
+export function assertResourceIndicator(resource: unknown, where: string): asserts resource is string {
+  let valid = false;
+  if (typeof resource === 'string' && !resource.includes('#')) {
+    try {
+      new URL(resource);
+      valid = true;
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) throw new TypeError(`${where} must be an absolute URI without a fragment (RFC 8707), e.g. https://api.example.com/v1/orders.`);
+}
+
 function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-export function buildTokenRequest(credential: ApiKeyCredential, scope?: string): TokenRequest {
+/**
+ * `resource` (RFC 8707 §2) names the service the token is for, by its URL or its audience;
+ * a deployment with several services refuses a request without it (`invalid_target`).
+ */
+export function buildTokenRequest(credential: ApiKeyCredential, scope?: string, resource?: string): TokenRequest {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (scope !== undefined && scope !== '') form.set('scope', scope);
+  if (resource !== undefined && resource !== '') form.set('resource', resource);
   const authorization = credential.clientId === undefined ? `Bearer ${credential.apiKey}` : basicAuthorization(credential.clientId, credential.apiKey);
   return {
     method: 'POST',
@@ -95,9 +114,14 @@ export function parseRetryAfter(header: string | null, nowMs: number): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-/** Classifies one answer of the token endpoint. */
+/**
+ * Classifies one answer of the token endpoint. Rejects (with the platform's error) when the
+ * body cannot be read: a transient network failure, not an invalid response.
+ */
 export async function readTokenResponse(response: Response, nowMs: number): Promise<ExchangeOutcome> {
-  const body = await response.json().catch(() => undefined);
+  // A body that cannot be read (connection reset, timeout) rejects here, so the caller retries
+  // it as a network error; only a body that was read but is not JSON is taken as such.
+  const body = jsonOrUndefined(await response.text());
   if (response.ok) {
     const grant = parseTokenResponse(body);
     return { kind: 'token', grant, body: body as Record<string, unknown> };
@@ -120,6 +144,14 @@ function transientReason(status: number, error: string | undefined): TransientRe
   if (status === 429) return 'throttled';
   if (status >= 500) return 'server_error';
   return undefined;
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorField(body: unknown, name: string): string | undefined {

@@ -4,9 +4,17 @@
  * Silent by design: no console output; the optional `onEvent` hook receives non-secret
  * events (pool positions, codes, delays), never a key or a token.
  */
-import { retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
-import { ApiKeysRejected, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
-import { assertApiKeyShape, buildTokenRequest, readTokenResponse, type ApiKeyCredential, type ExchangeOutcome, type TokenGrant } from './token-endpoint';
+import { anySignal, defaultSleep, retryDelayMs, retryPolicy, untilAborted, type RetryOptions, type RetryPolicy } from './backoff';
+import { ApiKeysRejected, ApiOriginNotAllowed, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
+import {
+  assertApiKeyShape,
+  assertResourceIndicator,
+  buildTokenRequest,
+  readTokenResponse,
+  type ApiKeyCredential,
+  type ExchangeOutcome,
+  type TokenGrant,
+} from './token-endpoint';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -22,16 +30,35 @@ export type TollgateClientEvent =
       readonly status?: number;
     }
   | { readonly type: 'token_invalidated'; readonly reason: 'invalid_token' | 'manual' }
-  /** A refresh failed transiently while the cached token was still valid, so callers keep using it. */
-  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: TransientReason };
+  /**
+   * A background refresh failed while the cached token was still valid, so callers keep using
+   * it: transiently (`reason` says why), or refused (`reason: 'rejected'`, `error` names the
+   * `TollgateClientError` subclass). The next refresh is tried on a later call.
+   */
+  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: TransientReason }
+  | { readonly type: 'refresh_failed_using_cached_token'; readonly reason: 'rejected'; readonly error: string };
 
 export interface TollgateClientOptions {
-  /** Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. */
+  /**
+   * Absolute URL of `POST /oauth/token`, e.g. `https://…/v1/oauth/token`. `https:`; `http:`
+   * only on a loopback host (local mode), since the API key travels with every exchange.
+   */
   readonly tokenUrl: string | URL;
+  /**
+   * The only origins `fetch` sends the access token to (scheme, host and port, e.g.
+   * `https://api.example.com`); a call elsewhere is refused with `ApiOriginNotAllowed`.
+   * Same `https:` rule as `tokenUrl`. @default the origin of `tokenUrl`
+   */
+  readonly apiOrigins?: readonly (string | URL)[];
   /** Tried in order; on `invalid_client` the next one takes over at once. */
   readonly apiKeys: readonly ApiKeyCredential[];
   /** Space-separated scopes to ask for (may only narrow the key's scopes); default: all of the key's. */
   readonly scope?: string;
+  /**
+   * The service the tokens are for (RFC 8707 `resource`): its URL or its audience. Required
+   * when the deployment has several services; one client instance per service.
+   */
+  readonly resource?: string;
   readonly fetch?: FetchLike;
   /** Milliseconds since the epoch. @default Date.now */
   readonly now?: () => number;
@@ -40,11 +67,34 @@ export interface TollgateClientOptions {
   readonly retry?: RetryOptions;
   /** Per-exchange HTTP timeout; a timed-out exchange is retried like a network error. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /** Non-secret events for logs and metrics; an exception it throws is ignored. */
   readonly onEvent?: (event: TollgateClientEvent) => void;
-  /** How to wait between retries. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How to wait between retries; `signal` aborts once nobody waits for the exchange any more
+   * (the wait is abandoned then either way). @default setTimeout
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1). @default Math.random */
   readonly random?: () => number;
+}
+
+/** Options of `getToken`. */
+export interface GetTokenOptions {
+  /**
+   * Stop waiting when it aborts (rejecting with its reason). An exchange other callers wait on
+   * goes on for them; one nobody waits on any more is cancelled.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** One exchange shared by every caller that waits for a token. */
+interface Flight {
+  readonly promise: Promise<CachedToken>;
+  readonly controller: AbortController;
+  /** Callers that can give up (they passed a signal) and still wait. */
+  abortableWaiters: number;
+  /** A caller without a signal, or the background refresh, waits: the exchange runs to its end. */
+  held: boolean;
 }
 
 interface CachedToken {
@@ -62,52 +112,59 @@ const INVALID_TOKEN_CHALLENGE = /\bBearer\b[\s\S]*\berror\s*=\s*"?invalid_token"
 
 export class TollgateClient {
   private readonly tokenUrl: string;
+  private readonly apiOrigins: readonly string[];
   private readonly keys: readonly ApiKeyCredential[];
   private readonly scope: string | undefined;
+  private readonly resource: string | undefined;
   private readonly send: FetchLike;
   private readonly now: () => number;
   private readonly refreshWindowMs: number | undefined;
   private readonly policy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly emit: (event: TollgateClientEvent) => void;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   /** Positions refused with `invalid_client`: a definitive answer (RFC 6749 §5.2), so never retried. */
   private readonly rejected = new Set<number>();
   private cached: CachedToken | undefined;
-  private inflight: Promise<CachedToken> | undefined;
+  private inflight: Flight | undefined;
+  /** After a failed background refresh, the next one waits until then (ms since the epoch). */
+  private backgroundPausedUntilMs = 0;
 
   constructor(options: TollgateClientOptions) {
-    this.tokenUrl = absoluteHttpUrl(options.tokenUrl);
+    this.tokenUrl = secureHttpUrl(options.tokenUrl, 'tokenUrl').href;
+    this.apiOrigins = allowedOrigins(options.apiOrigins, new URL(this.tokenUrl).origin);
     this.keys = validatedKeys(options.apiKeys);
     this.scope = options.scope;
+    if (options.resource !== undefined) assertResourceIndicator(options.resource, 'resource');
+    this.resource = options.resource;
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
     this.refreshWindowMs = optionalNonNegative(options.refreshBeforeExpirySeconds, 'refreshBeforeExpirySeconds', 1000);
     this.policy = retryPolicy(options.retry);
     this.requestTimeoutMs = optionalNonNegative(options.requestTimeoutMs, 'requestTimeoutMs', 1) ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.emit = options.onEvent ?? (() => undefined);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.emit = safeSink(options.onEvent);
+    this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
   }
 
   /**
-   * A valid access token: the cached one, or a fresh one when the cache is empty or inside
-   * its refresh window. Concurrent callers share one exchange.
+   * A valid access token. While the cached one has not expired it is returned at once; inside
+   * its refresh window a single background exchange replaces it, and an outage of the token
+   * service never holds a caller up. Only callers without a valid token wait, sharing one
+   * exchange.
    */
-  async getToken(): Promise<string> {
+  async getToken(options: GetTokenOptions = {}): Promise<string> {
+    const { signal } = options;
+    // Before anything else: an aborted caller must not make the client send its API key.
+    signal?.throwIfAborted();
     const cached = this.cached;
-    if (cached && this.now() < cached.refreshAtMs) return cached.token;
-    try {
-      return (await this.refresh()).token;
-    } catch (error) {
-      // An outage during early refresh must not fail callers whose token is still good.
-      if (cached && this.cached === cached && error instanceof TokenServiceUnavailable && this.now() < cached.expiresAtMs) {
-        this.emit({ type: 'refresh_failed_using_cached_token', reason: error.reason });
-        return cached.token;
-      }
-      throw error;
+    const nowMs = this.now();
+    if (cached && nowMs < cached.expiresAtMs) {
+      if (nowMs >= cached.refreshAtMs) this.refreshInBackground(nowMs);
+      return cached.token;
     }
+    return (await this.refresh(signal)).token;
   }
 
   /** Drops the cached token, so the next call exchanges a key again. */
@@ -123,7 +180,10 @@ export class TollgateClient {
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
-    const token = await this.getToken();
+    const signal = request.signal;
+    const origin = new URL(request.url).origin;
+    if (!this.apiOrigins.includes(origin)) throw new ApiOriginNotAllowed(origin, this.apiOrigins);
+    const token = await this.getToken({ signal });
     const first = await this.send(withBearer(request.clone(), token));
     if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
     await first.body?.cancel();
@@ -131,27 +191,66 @@ export class TollgateClient {
       this.cached = undefined;
       this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
     }
-    return this.send(withBearer(request, await this.getToken()));
+    return this.send(withBearer(request, await this.getToken({ signal })));
   }
 
-  private refresh(): Promise<CachedToken> {
-    if (!this.inflight) {
-      const flight = this.exchange().finally(() => {
-        if (this.inflight === flight) this.inflight = undefined;
-      });
-      this.inflight = flight;
+  /** Single flight; failures go to `onEvent` (never an unhandled rejection) and pause the next try. */
+  private refreshInBackground(nowMs: number): void {
+    if (this.inflight || nowMs < this.backgroundPausedUntilMs) return;
+    this.refresh().catch((error: unknown) => {
+      const retryAfterMs = error instanceof TokenServiceUnavailable ? (error.retryAfterMs ?? 0) : 0;
+      this.backgroundPausedUntilMs = this.now() + Math.max(this.policy.maxDelayMs, retryAfterMs);
+      this.emit(
+        error instanceof TokenServiceUnavailable
+          ? { type: 'refresh_failed_using_cached_token', reason: error.reason }
+          : { type: 'refresh_failed_using_cached_token', reason: 'rejected', error: error instanceof Error ? error.name : 'Error' },
+      );
+    });
+  }
+
+  /** Joins the shared exchange (starting one if none runs); a signal only ends this caller's wait. */
+  private refresh(signal?: AbortSignal): Promise<CachedToken> {
+    const flight = this.inflight ?? this.startFlight();
+    if (signal === undefined) {
+      flight.held = true;
+      return flight.promise;
     }
-    return this.inflight;
+    flight.abortableWaiters += 1;
+    const leave = () => {
+      flight.abortableWaiters -= 1;
+      if (flight.abortableWaiters > 0 || flight.held) return;
+      // Nobody waits any more: stop sending the key, and let the next caller start afresh.
+      if (this.inflight === flight) this.inflight = undefined;
+      flight.controller.abort(signal.reason);
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    const settled = () => signal.removeEventListener('abort', leave);
+    flight.promise.then(settled, settled);
+    return untilAborted(flight.promise, signal);
+  }
+
+  private startFlight(): Flight {
+    const controller = new AbortController();
+    const promise = this.exchange(controller.signal).finally(() => {
+      if (this.inflight?.promise === promise) this.inflight = undefined;
+    });
+    // Every waiter gets the outcome through its own chain; this one only keeps an exchange
+    // nobody waits for any more from becoming an unhandled rejection.
+    promise.catch(() => undefined);
+    const flight: Flight = { promise, controller, abortableWaiters: 0, held: false };
+    this.inflight = flight;
+    return flight;
   }
 
   /** One logical exchange: pool failover on `invalid_client`, bounded retries on transient failures. */
-  private async exchange(): Promise<CachedToken> {
+  private async exchange(signal: AbortSignal): Promise<CachedToken> {
     let failures = 0;
     for (;;) {
+      signal.throwIfAborted();
       const position = this.keys.findIndex((_, index) => !this.rejected.has(index));
       if (position < 0) throw new ApiKeysRejected(this.keys.map((_, index) => index));
       const sentAtMs = this.now();
-      const outcome = await this.attempt(position);
+      const outcome = await this.attempt(position, signal);
       if (outcome.kind === 'token') return this.store(outcome.grant, position, sentAtMs);
       if (outcome.kind === 'rejected') {
         if (outcome.error !== 'invalid_client') throw new TokenRequestRejected(outcome.status, outcome.error, outcome.description, position);
@@ -160,28 +259,31 @@ export class TollgateClient {
         continue;
       }
       failures += 1;
-      await this.pauseOrGiveUp(outcome, failures);
+      await this.pauseOrGiveUp(outcome, failures, signal);
     }
   }
 
-  private async attempt(position: number): Promise<ExchangeOutcome> {
-    const request = buildTokenRequest(this.keys[position]!, this.scope);
+  private async attempt(position: number, signal: AbortSignal): Promise<ExchangeOutcome> {
+    const request = buildTokenRequest(this.keys[position]!, this.scope, this.resource);
     let response: Response;
     try {
       // No redirects: a token request re-sent elsewhere would carry the API key with it.
-      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: anySignal([timeout, signal]) });
     } catch {
+      signal.throwIfAborted();
       return { kind: 'transient', reason: 'network' };
     }
     try {
       return await readTokenResponse(response, this.now());
     } catch (error) {
       if (error instanceof InvalidTokenResponse) throw error;
+      signal.throwIfAborted();
       return { kind: 'transient', reason: 'network' };
     }
   }
 
-  private async pauseOrGiveUp(outcome: Extract<ExchangeOutcome, { kind: 'transient' }>, failures: number): Promise<void> {
+  private async pauseOrGiveUp(outcome: Extract<ExchangeOutcome, { kind: 'transient' }>, failures: number, signal: AbortSignal): Promise<void> {
     const { reason, status, retryAfterMs } = outcome;
     if (failures >= this.policy.maxAttempts) throw new TokenServiceUnavailable(reason, failures, status);
     if (retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
@@ -189,7 +291,8 @@ export class TollgateClient {
     }
     const delayMs = retryDelayMs(this.policy, failures - 1, this.random, retryAfterMs);
     this.emit({ type: 'retry_scheduled', attempt: failures, delayMs, reason, ...(status === undefined ? {} : { status }) });
-    await this.sleep(delayMs);
+    signal.throwIfAborted();
+    await untilAborted(this.sleep(delayMs, signal), signal);
   }
 
   /** Lifetimes count from when the request left, so clock time spent in transit is never credited. */
@@ -205,21 +308,53 @@ export class TollgateClient {
   }
 }
 
+/** A sink that throws must not change what callers get, nor stop retries or a refresh. */
+function safeSink(sink: ((event: TollgateClientEvent) => void) | undefined): (event: TollgateClientEvent) => void {
+  return (event) => {
+    try {
+      sink?.(event);
+    } catch {
+      // Dropped on purpose: the client is silent, and the event was only informational.
+    }
+  };
+}
+
 function withBearer(request: Request, token: string): Request {
   const headers = new Headers(request.headers);
   headers.set('Authorization', `Bearer ${token}`);
   return new Request(request, { headers });
 }
 
-function absoluteHttpUrl(value: string | URL): string {
+/** RFC 6749 §3.2 and RFC 6750 §5.3: keys and tokens travel over TLS; plain HTTP only to this machine. */
+function secureHttpUrl(value: string | URL, name: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError('tokenUrl must be an absolute URL.');
+    throw new TypeError(`${name} must be an absolute URL.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('tokenUrl must be an http(s) URL.');
-  return url.toString();
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${name} must be an http(s) URL.`);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new TypeError(`${name} must use https: (plain http is allowed only on a loopback host: 127.0.0.0/8, ::1, localhost).`);
+  }
+  return url;
+}
+
+function isLoopback(hostname: string): boolean {
+  // WHATWG URL parsing has already normalised IPv4 forms (127.1 → 127.0.0.1) and brackets IPv6.
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function allowedOrigins(values: readonly (string | URL)[] | undefined, tokenOrigin: string): readonly string[] {
+  if (values === undefined) return [tokenOrigin];
+  if (!Array.isArray(values) || values.length === 0) throw new TypeError('apiOrigins must list at least one origin when given.');
+  return values.map((value, position) => {
+    const url = secureHttpUrl(value, `apiOrigins[${position}]`);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new TypeError(`apiOrigins[${position}] must be an origin only (scheme, host and port), e.g. https://api.example.com.`);
+    }
+    return url.origin;
+  });
 }
 
 function validatedKeys(keys: readonly ApiKeyCredential[] | undefined): readonly ApiKeyCredential[] {

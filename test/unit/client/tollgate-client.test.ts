@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import {
   ApiKeysRejected,
@@ -152,6 +152,9 @@ describe('refresh before expiry', () => {
     nowMs = START_MS + 809_000;
     expect(await tollgate.getToken()).toBe(first);
     nowMs = START_MS + 811_000;
+    // Still valid: served at once while the refresh runs in the background.
+    expect(await tollgate.getToken()).toBe(first);
+    await vi.waitFor(() => expect(events.filter((event) => event.type === 'token_issued')).toHaveLength(2));
     const second = await tollgate.getToken();
 
     expect(second).toBe(stub.issued[1]);
@@ -173,7 +176,7 @@ describe('refresh before expiry', () => {
     expect(stub.tokenRequests()).toHaveLength(1);
     nowMs = START_MS + refreshAtSeconds * 1000;
     await tollgate.getToken();
-    expect(stub.tokenRequests()).toHaveLength(2);
+    await vi.waitFor(() => expect(stub.tokenRequests()).toHaveLength(2));
   });
 
   it('keeps serving the still-valid token when an early refresh meets an outage, and fails once it has expired', async () => {
@@ -183,7 +186,7 @@ describe('refresh before expiry', () => {
 
     nowMs = START_MS + 850_000;
     expect(await tollgate.getToken()).toBe(first);
-    expect(events).toContainEqual({ type: 'refresh_failed_using_cached_token', reason: 'temporarily_unavailable' });
+    await vi.waitFor(() => expect(events).toContainEqual({ type: 'refresh_failed_using_cached_token', reason: 'temporarily_unavailable' }));
 
     nowMs = START_MS + 900_000;
     await expect(tollgate.getToken()).rejects.toBeInstanceOf(TokenServiceUnavailable);
@@ -269,9 +272,11 @@ describe('fetch wrapper', () => {
     });
   });
   afterEach(() => api.close());
+  /** The API stub listens on its own port: an origin of its own, allowed explicitly. */
+  const apiClient = () => client({ apiOrigins: [api.url] });
 
   it('adds the bearer token to the request', async () => {
-    const tollgate = client();
+    const tollgate = apiClient();
     await tollgate.getToken();
     accepted.add(stub.issued[0]!);
 
@@ -283,7 +288,7 @@ describe('fetch wrapper', () => {
   });
 
   it('on 401 invalid_token refreshes once and retries once, replaying the body', async () => {
-    const tollgate = client();
+    const tollgate = apiClient();
     await tollgate.getToken();
     // The first token was revoked: only the next one is accepted.
     stub.script.push((_request) => {
@@ -302,7 +307,7 @@ describe('fetch wrapper', () => {
   });
 
   it('returns the second 401 instead of looping', async () => {
-    const response = await client().fetch(`${api.url}/orders`);
+    const response = await apiClient().fetch(`${api.url}/orders`);
 
     expect(response.status).toBe(401);
     expect(api.requests).toHaveLength(2);
@@ -311,7 +316,7 @@ describe('fetch wrapper', () => {
 
   it('does not refresh on a 401 without the invalid_token challenge', async () => {
     challenge = 'Bearer realm="api"';
-    const response = await client().fetch(`${api.url}/orders`);
+    const response = await apiClient().fetch(`${api.url}/orders`);
 
     expect(response.status).toBe(401);
     expect(api.requests).toHaveLength(1);
