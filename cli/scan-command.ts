@@ -53,10 +53,11 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
   const keys = new Set<string>();
   let filesScanned = 0;
   let bytesScanned = 0;
-  const prefixes = io.prefixes?.length ? io.prefixes : [DEFAULT_API_KEY_PREFIX];
+  const named = Boolean(io.prefixes?.length);
+  const prefixes = named ? io.prefixes! : [DEFAULT_API_KEY_PREFIX];
   const record = (file: string, found: readonly FoundKey[]) => {
     for (const one of found) {
-      findings.push({ file, ...reading(one, prefixes) });
+      findings.push({ file, ...reading(one, prefixes, named) });
       // --revoke submits every reading of what matched, read this way or not.
       keys.add(one.key);
     }
@@ -93,16 +94,23 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
 /**
  * How a found key is reported. The match takes every lowercase letter or digit before the `_`
  * (up to 10) as its prefix, so a key glued to a preceding one (`…\ntg_…` in JSON) matches as
- * `ntg_…`, whose key id is no key's. When the matched prefix ends with one of the deployment's
- * prefixes (`--prefix`, default `tg_`), the key is read under that prefix — the longest such —
- * as `--revoke`'s hash lookup would find it, and the letters before it are `precededBy`.
+ * `ntg_…`, whose key id is no key's. Such a match is read under a shorter prefix that ends it
+ * (the longest such, as `--revoke`'s hash lookup would find it), with the letters before it
+ * as `precededBy`, when either
+ * - the operator `named` the deployment's prefixes (`--prefix`): a longer one is none of them; or
+ * - one letter is glued after a backslash (an escape: `\n`, `\t`) and the rest is the default
+ *   `tg_`.
+ * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
+ * deployment may use, not `tg_` after a glued `s`.
  */
-export function reading(found: FoundKey, prefixes: readonly string[]): Omit<ScanFinding, 'file'> {
-  const { key, line, column, keyId, prefix } = found;
-  if (prefixes.includes(prefix)) return { line, column, keyId, prefix };
+export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
+  const { key, line, column, keyId, prefix, escaped } = found;
+  const whole = { line, column, keyId, prefix };
+  if (prefixes.includes(prefix)) return whole;
   const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
-  if (known === undefined) return { line, column, keyId, prefix };
+  if (known === undefined) return whole;
   const glued = prefix.length - known.length;
+  if (!named && !(escaped && glued === 1)) return whole;
   return { line, column: column + glued, keyId: keyIdOf(hashApiKey(key.slice(glued))), prefix: known, precededBy: prefix.slice(0, glued) };
 }
 

@@ -25,6 +25,7 @@ export interface Finding {
 
 const UNDERSCORE = 0x5f;
 const NEWLINE = 0x0a;
+const BACKSLASH = 0x5c;
 const PREFIX_MIN = 2;
 const PREFIX_MAX = 10;
 
@@ -106,6 +107,8 @@ class LineCounter {
 /** One verified key: where it is, and (only for `--revoke`, never printed) the key. */
 export interface FoundKey extends Finding {
   readonly key: string;
+  /** A backslash is the byte before the match: its first letter may be an escape's (the `n` of a JSON `\n`), glued to the key. */
+  readonly escaped: boolean;
 }
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
@@ -120,10 +123,11 @@ export function findKeys(bytes: Uint8Array): FoundKey[] {
   return found;
 }
 
-function verified(buffer: Buffer, match: KeyMatch): { key: string; keyId: string; prefix: string } | undefined {
+function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
   const key = buffer.toString('latin1', match.start, match.end);
   if (!isWellFormedApiKey(key)) return undefined;
-  return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS) };
+  const escaped = match.start > 0 && buffer[match.start - 1] === BACKSLASH;
+  return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
 }
 
 /** Bytes kept from one window to the next: a whole match (at most 60 bytes) plus the byte on each side. */

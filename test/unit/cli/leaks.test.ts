@@ -176,14 +176,23 @@ describe('tollgate scan', () => {
       { column: 2, keyId: keyIdOfKey(acme), prefix: 'acme_', precededBy: 'x' },
       { column: 1, keyId: keyIdOfKey(ntg), prefix: 'ntg_', precededBy: undefined },
     ]);
-    // With the default tg_ only: xacme_ ends with no known prefix and is read whole; ntg_ reads as tg_ after a glued "n".
+    // With the default tg_ only, nothing glued after a backslash: both are read whole (ntg_ may be a deployment's own prefix).
     expect(await found()).toEqual([
       { column: 1, keyId: keyIdOfKey(`x${acme}`), prefix: 'xacme_', precededBy: undefined },
-      { column: 2, keyId: keyIdOfKey(ntg.slice(1)), prefix: 'tg_', precededBy: 'n' },
+      { column: 1, keyId: keyIdOfKey(ntg), prefix: 'ntg_', precededBy: undefined },
     ]);
     const bad = await tollgate(['scan', '--prefix', 'ACME', 'log.txt'], { cwd });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--prefix .*2–10 lowercase letters or digits/);
+  });
+
+  it('with the default prefix alone, a key whose own prefix ends in tg_ (stg_) is reported whole, under its own key id', async () => {
+    const cwd = emptyDir();
+    const staging = generateApiKey(undefined, 'stg_').apiKey;
+    writeFileSync(join(cwd, 'env'), `TOLLGATE_API_KEY=${staging}\n`);
+    const run = await tollgate(['scan', 'env'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')[0]).toBe(`env:1:18: Tollgate API key ${keyIdOfKey(staging)} (prefix stg_)`);
   });
 
   it('a key glued to lowercase letters matches with a longer prefix; --revoke also submits the shorter readings', () => {
