@@ -3,11 +3,11 @@
  * the event reached the function, as `$context.identity` names it. Every admin audit line
  * carries it (`loggerAudit`), so a key created or a client revoked is attributable.
  *
- * The function trusts these fields because only API Gateway invokes it in the deployed
- * stack; a principal allowed `lambda:InvokeFunction` on the admin function can write any
- * event, which is why that permission is operator-equivalent (docs/deploy.md#operators).
- * An event with no request context did not come through API Gateway: its audit lines say
- * so (`via: 'direct-invoke'`) instead of naming nobody.
+ * These fields are API Gateway's only when API Gateway invoked the function: a principal
+ * allowed `lambda:InvokeFunction` on the admin function can write any event, identity
+ * included, which is why that permission is operator-equivalent (docs/deploy.md#operators);
+ * the `requestId` of such an event is in no access log. An event with no request context at
+ * all is marked `via: 'direct-invoke'` instead of naming nobody.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
