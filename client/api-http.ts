@@ -169,21 +169,30 @@ function networkCause(error: unknown): string {
 }
 
 /**
- * Whether a mutation that failed so may have been made, or may still be (a 503, a 409
- * `idempotency_key_in_use`: the first attempt is running, a lost connection): sent again
- * with its key, it is made once. Any other refusal is an answer.
+ * Whether a mutation that failed so may have been made, or may still be: a lost connection,
+ * any 5xx (a 503, a function error, API Gateway's 504 while the function runs on; the server
+ * keeps no 5xx under the key, so the key makes it once), a 409 `idempotency_key_in_use` (the
+ * first attempt is running). Any other refusal is an answer.
  */
 function outcomeUnknown(error: unknown): boolean {
   if (error instanceof NetworkError) return true;
-  return error instanceof ServerError && (error.status === 503 || (error.status === 409 && error.code === IDEMPOTENCY_KEY_IN_USE));
+  return error instanceof ServerError && (error.status >= 500 || inUse(error));
 }
 
-/** How long to wait before sending a mutation again, or undefined when it must not be (a refusal, a long wait). */
+/**
+ * How long to wait before sending a mutation again, or undefined when it must not be: only a
+ * lost connection, a 503 and a 409 `idempotency_key_in_use` say "try again"; after another
+ * 5xx the command fails naming its key, for the operator to decide.
+ */
 function retryWaitMs(error: unknown): number | undefined {
-  if (!outcomeUnknown(error)) return undefined;
   if (error instanceof NetworkError) return RETRY_AFTER_NETWORK_FAILURE_MS;
-  const waitMs = ((error as ServerError).retryAfterSeconds ?? 1) * 1000;
+  if (!(error instanceof ServerError && (error.status === 503 || inUse(error)))) return undefined;
+  const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
   return waitMs <= MAX_RETRY_WAIT_MS ? waitMs : undefined;
+}
+
+function inUse(error: ServerError): boolean {
+  return error.status === 409 && error.code === IDEMPOTENCY_KEY_IN_USE;
 }
 
 /**

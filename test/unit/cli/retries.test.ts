@@ -94,3 +94,24 @@ describe('CLI retries', () => {
     expect(fake.api.requests.filter((r) => r.method === 'DELETE')).toHaveLength(2);
   });
 });
+
+describe('CLI retries: other server errors', () => {
+  it.each([
+    [500, 'server_error'],
+    [504, 'http_504'],
+  ])('does not send a change again after a %i, but names its Idempotency-Key to finish it with', async (status, code) => {
+    fake.api.seedKey('orders-service', { keyId: 'key_0123456789abcdef0123' });
+    fake.api.scripted.push({
+      status,
+      headers: {},
+      body:
+        status === 500 ? { error: 'server_error', error_description: 'The server could not handle the request.' } : { message: 'Endpoint request timed out' },
+    });
+    const failed = await run(['keys', 'revoke', 'key_0123456789abcdef0123']);
+    const sent = fake.api.requests.filter((r) => r.method === 'DELETE');
+    expect(sent).toHaveLength(1);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(code);
+    expect(failed.stderr).toContain(`run the same command again with --idempotency-key ${sent[0]!.headers['idempotency-key']}`);
+  });
+});
