@@ -43,6 +43,11 @@ export class Context {
     return this.options.json === true;
   }
 
+  /** `--idempotency-key`: the key to finish one earlier change with. */
+  get idempotencyKey(): string | undefined {
+    return this.options.idempotencyKey;
+  }
+
   async connect(): Promise<Target> {
     this.target ??= await resolveTarget(this.options, this.deps);
     return this.target;

@@ -334,6 +334,10 @@ export function smokeCommand(deps: CliDeps): Command {
     )
     .action(
       action(deps, async (ctx, opts: CommandOptions) => {
+        // One key finishes one change; smoke makes several, and each after the first would be refused as the key's reuse.
+        if (ctx.idempotencyKey !== undefined) {
+          throw new UsageError('--idempotency-key finishes one earlier change; smoke makes several (a client, a key, revocations): run it without');
+        }
         const target = await ctx.connect();
         const path = opts.path ?? SMOKE_DEFAULTS.path;
         // Before anything is created: a path that leaves the API would carry the smoke token with it.

@@ -62,3 +62,13 @@ describe('smoke --path', () => {
     for (const request of seen) expect(request).toMatch(/^\w+ http:\/\/127\.0\.0\.1:9\/v1\//);
   });
 });
+
+describe('smoke --idempotency-key', () => {
+  it('is refused before anything is sent: one key finishes one change, smoke makes several', async () => {
+    const { seen, fetch } = recorder();
+    const run = await tollgate(['--idempotency-key', '0123456789abcdef0123456789', 'smoke', '--url', BASE], { env, fetch });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^tollgate: --idempotency-key finishes one earlier change; smoke makes several/);
+    expect(seen).toEqual([]);
+  });
+});
