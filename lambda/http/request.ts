@@ -6,7 +6,8 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Limits } from '../../common/defaults';
 import { API_KEY_PATTERN } from '../../common/tokens';
 import type { FormParams } from '../core/issuance/client-auth';
-import { InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';
+import { CredentialsInUrl, InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';
+import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../core/credentials/api-keys';
 
 export type ProxyEvent = Pick<
   APIGatewayProxyEvent,
@@ -48,17 +49,19 @@ export function queryParameters(event: ProxyEvent): Record<string, string | unde
  * Refuses a query string that carries client credentials: RFC 6749 §2.3.1 says they MUST NOT
  * be in the request URI, and ignoring them would leave the client believing they work while
  * the key sits in every log that records URLs. A `client_secret` parameter, or any name or
- * value holding an API key, is `invalid_request`; the message never repeats the key.
+ * value holding an API key, is `CredentialsInUrl`, naming the exposed key's id (for the audit
+ * line) when it is a well-formed key; the message never repeats the key.
  */
 export function refuseCredentialsInQuery(event: ProxyEvent): void {
   const single = Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => [name, value ?? ''] as const);
   const multi = Object.entries(event.multiValueQueryStringParameters ?? {}).flatMap(([name, values]) => (values ?? []).map((value) => [name, value] as const));
-  const secret = ([name, value]: readonly [string, string]) => name === 'client_secret' || API_KEY_PATTERN.test(name) || API_KEY_PATTERN.test(value);
-  if (single.some(secret) || multi.some(secret)) {
-    throw new InvalidRequest(
-      'Client credentials never go in the URL (RFC 6749 §2.3.1): send them in the Authorization header or the form body. The query string held a client secret, which is in the access logs now: roll or revoke that key.',
-    );
-  }
+  const exposed = [...single, ...multi].flatMap(([name, value]) => {
+    if (API_KEY_PATTERN.test(name)) return [name];
+    return name === 'client_secret' || API_KEY_PATTERN.test(value) ? [value] : [];
+  });
+  if (exposed.length === 0) return;
+  const key = exposed.find(isWellFormedApiKey);
+  throw new CredentialsInUrl(key === undefined ? {} : { keyId: keyIdOf(hashApiKey(key)) });
 }
 
 /** The body as bytes, size-checked before decoding so an oversized body costs nothing. */

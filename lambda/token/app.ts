@@ -25,6 +25,7 @@ import { readTokenConfig } from './config';
 import { CachedRing } from '../core/issuance/issuing-key';
 import { jwkSet } from '../core/issuance/jwks';
 import { loggerAudit } from '../http/audit';
+import { AuditAction } from '../core/shared/audit';
 import { statusOf } from '../http/errors';
 import { header, formBody, refuseCredentialsInQuery, type ProxyEvent } from '../http/request';
 import { empty, json } from '../http/response';
@@ -82,16 +83,22 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
     // A stale set is served briefly, so verifiers come back for the fresh one soon after recovery.
     return { set, maxAge: stale ? DEFAULT_RETRY_AFTER_SECONDS : Defaults.jwksMaxAgeSeconds };
   };
-  const request = (event: ProxyEvent) => {
-    refuseCredentialsInQuery(event);
-    const form = formBody(event);
-    const authorization = header(event, 'Authorization');
-    return authorization === undefined ? { form } : { authorization, form };
+  /** The request as the issuer reads it; one that cannot be read is a failed exchange or revocation too, and audited as one. */
+  const request = (event: ProxyEvent, action: typeof AuditAction.tokenIssue | typeof AuditAction.tokenRevokeByClient) => {
+    try {
+      refuseCredentialsInQuery(event);
+      const form = formBody(event);
+      const authorization = header(event, 'Authorization');
+      return authorization === undefined ? { form } : { authorization, form };
+    } catch (error) {
+      issuer.auditFailure(action, error);
+      throw error;
+    }
   };
 
   const exchange = async (event: ProxyEvent) => {
     try {
-      const issued = await issuer.exchange(request(event));
+      const issued = await issuer.exchange(request(event, AuditAction.tokenIssue));
       deps.metrics.addMetric(Metric.tokensIssued, MetricUnit.Count, 1);
       return json(200, issued);
     } catch (error) {
@@ -108,7 +115,7 @@ export function createTokenHandler(deps: TokenAppDependencies): (event: ProxyEve
       [ApiPath.token]: { POST: exchange },
       [ApiPath.revoke]: {
         POST: async (event) => {
-          await issuer.revoke(request(event));
+          await issuer.revoke(request(event, AuditAction.tokenRevokeByClient));
           return empty(200);
         },
       },

@@ -11,7 +11,7 @@ import { accessTokenClaims, accessTokenHeader, newTokenId, tokenLifetime } from 
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { authenticate, extractCredentials, type AuthenticatedClient, type FormParams } from './client-auth';
 import { tokenUsageKey, type ApiKeyReader, type ClientReader, type TokenWriter } from '../credentials/credentials';
-import { ApiError, InvalidClient, InvalidRequest, TemporarilyUnavailable, UnsupportedGrantType } from '../shared/issuance-errors';
+import { ApiError, CredentialsInUrl, InvalidClient, InvalidRequest, TemporarilyUnavailable, UnsupportedGrantType } from '../shared/issuance-errors';
 import { issuingKey, type RingSource } from './issuing-key';
 import { signCompactJws, unverifiedPayload, type Signer } from './jws';
 import { grantScopes, parseScopeParameter, formatScope } from './scopes';
@@ -181,9 +181,13 @@ export class Issuer {
     }
   }
 
-  /** Ids come from our records or the error's vetted context, never straight from the request. */
-  private auditFailure(action: AuditAction, error: unknown, authenticated?: AuthenticatedClient): void {
-    const context = error instanceof InvalidClient ? error.context : {};
+  /**
+   * The audit line of a failed exchange or revocation, also of one refused before it reached
+   * the issuer (its request could not be read). Ids come from our records or the error's
+   * vetted context, never straight from the request.
+   */
+  auditFailure(action: typeof AuditAction.tokenIssue | typeof AuditAction.tokenRevokeByClient, error: unknown, authenticated?: AuthenticatedClient): void {
+    const context: { clientId?: string; keyId?: string } = error instanceof InvalidClient || error instanceof CredentialsInUrl ? error.context : {};
     this.ports.audit.record({
       action,
       outcome: 'failure',
@@ -200,6 +204,7 @@ export class Issuer {
 
 function failureReason(error: unknown): string {
   if (error instanceof InvalidClient) return `${error.code}:${error.reason}`;
+  if (error instanceof CredentialsInUrl) return `${error.code}:credentials_in_url`;
   if (error instanceof TemporarilyUnavailable) return `${error.code}:${error.reason}`;
   if (error instanceof ApiError) return error.code;
   return 'server_error';

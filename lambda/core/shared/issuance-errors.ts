@@ -49,6 +49,19 @@ export class InvalidRequest extends ApiError {
   readonly code = ErrorCode.invalidRequest;
 }
 
+/**
+ * Client credentials in the request URL (RFC 6749 §2.3.1: they MUST NOT be there). Refused,
+ * and the answer tells the client to roll the key, which is in URL logs now; `context.keyId`
+ * names that key for the audit line when the value was a well-formed API key.
+ */
+export class CredentialsInUrl extends InvalidRequest {
+  constructor(readonly context: { readonly keyId?: string }) {
+    super(
+      'Client credentials never go in the URL (RFC 6749 §2.3.1): send them in the Authorization header or the form body. The query string held a client secret, which is in the access logs now: roll or revoke that key.',
+    );
+  }
+}
+
 /** Why client authentication failed: logged, never told to the caller. */
 export const InvalidClientReason = {
   noCredentials: 'no_credentials',

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { apiEvent, basicAuth, formPost } from '../../support/api-events';
-import { body, captureLogs, harness, secrets } from './harness';
+import { body, captureLogs, harness, logLines, secrets } from './harness';
 
 captureLogs();
 
@@ -86,7 +86,7 @@ describe('POST /oauth/token: a client_id field beside a bearer API key', () => {
 describe('POST /oauth/token and /oauth/revoke: credentials in the query string (RFC 6749 §2.3.1)', () => {
   it('refuses client_secret or an API key anywhere in the query with invalid_request, never repeating the key, and issues nothing', async () => {
     const h = await harness();
-    const { apiKey } = await h.createKey('acme');
+    const { apiKey, key } = await h.createKey('acme');
     const post = (resource: string, query: Record<string, string>, fields: Record<string, string>, headers: Record<string, string> = {}) =>
       apiEvent({
         method: 'POST',
@@ -96,18 +96,30 @@ describe('POST /oauth/token and /oauth/revoke: credentials in the query string (
         body: new URLSearchParams(fields).toString(),
       });
     const auth = { Authorization: basicAuth('acme', apiKey) };
-    const cases: Array<[string, Record<string, string>, Record<string, string>]> = [
-      ['client_id and client_secret', { client_id: 'acme', client_secret: apiKey }, {}],
-      ['client_secret alone, not a key', { client_secret: 'hunter2' }, auth],
-      ['a key under another name', { key: apiKey }, auth],
-      ['a key as a name', { [apiKey]: '' }, auth],
+    // The audit line names the exposed key by its id, when the secret was a well-formed key.
+    const cases: Array<[string, Record<string, string>, Record<string, string>, string | undefined]> = [
+      ['client_id and client_secret', { client_id: 'acme', client_secret: apiKey }, {}, String(key.keyId)],
+      ['client_secret alone, not a key', { client_secret: 'hunter2' }, auth, undefined],
+      ['a key under another name', { key: apiKey }, auth, String(key.keyId)],
+      ['a key as a name', { [apiKey]: '' }, auth, String(key.keyId)],
     ];
-    for (const [name, query, headers] of cases) {
-      for (const resource of ['/oauth/token', '/oauth/revoke']) {
+    const actions = { '/oauth/token': 'token.issue', '/oauth/revoke': 'token.revoke_by_client' } as const;
+    for (const [name, query, headers, keyId] of cases) {
+      for (const resource of ['/oauth/token', '/oauth/revoke'] as const) {
+        const before = logLines.length;
         const response = await h.token(post(resource, query, resource === '/oauth/token' ? GRANT : { token: 'x' }, headers));
         expect([name, resource, response.statusCode, body(response).error]).toEqual([name, resource, 400, 'invalid_request']);
         expect(body(response).error_description).toMatch(/never go in the URL.*roll or revoke that key/);
         expect(response.body).not.toContain(apiKey);
+        const audits = logLines
+          .slice(before)
+          .filter((line) => line.includes('"audit"'))
+          .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);
+        expect([name, resource, audits]).toEqual([
+          name,
+          resource,
+          [{ action: actions[resource], outcome: 'failure', reason: 'invalid_request:credentials_in_url', ...(keyId === undefined ? {} : { keyId }) }],
+        ]);
       }
     }
     expect(await h.items('tokens')).toEqual([]);
