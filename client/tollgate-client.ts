@@ -4,7 +4,8 @@
  * Silent by design: no console output; the optional `onEvent` hook receives non-secret
  * events (pool positions, codes, delays), never a key or a token.
  */
-import { anySignal, defaultSleep, retryDelayMs, retryPolicy, untilAborted, type RetryOptions, type RetryPolicy } from './backoff';
+import { untilAborted } from '../common/abort';
+import { anySignal, defaultSleep, retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
 import { ApiKeysRejected, ApiOriginNotAllowed, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
 import {
   assertApiKeyShape,

@@ -2,7 +2,9 @@
  * Two services behind one local Tollgate (examples/services.json, two echo upstreams): a
  * standard OAuth client (oauth4webapi) discovers everything from the issuer URL alone and
  * runs the client-credentials flow with RFC 8707 resource indicators; each token opens its
- * own service only, and each upstream gets its own requests with the right headers.
+ * own service only, and each upstream gets its own requests with the right headers. Tollgate's
+ * own clients do the same: `TollgateClient({ resource })`, `tollgate token --resource` and
+ * `tollgate smoke --resource`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,8 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenRequestRejected, TollgateClient } from '../../client/index';
 import type { ServiceDefinition } from '../../common/services';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { tollgate } from '../unit/cli/harness';
 
 const EXAMPLE = JSON.parse(readFileSync(new URL('../../examples/services.json', import.meta.url), 'utf8')) as { services: ServiceDefinition[] };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -116,6 +120,50 @@ describe('two services on the local stack', () => {
       expect(refused.status).toBe(400);
       expect(((await refused.json()) as { error: string }).error).toBe('invalid_target');
     }
+  });
+
+  // Tollgate's own clients name the service too (before the grants below change what shop may hold).
+  const clientFor = (resource?: string) =>
+    new TollgateClient({ tokenUrl: `${stack.url}/oauth/token`, apiKeys: [{ clientId: 'shop', apiKey }], ...(resource === undefined ? {} : { resource }) });
+
+  it('TollgateClient with a resource gets a token for that service, which opens it and not the other', async () => {
+    const billing = clientFor(`${stack.url}/billing`);
+    const invoice = await billing.fetch(`${stack.url}/billing/invoices/7`);
+    expect(invoice.status).toBe(200);
+    expect(await invoice.json()).toMatchObject({ upstream: 'billing', headers: { 'x-tollgate-service': 'billing' } });
+    expect((await billing.fetch(`${stack.url}/orders/42`)).status).toBe(401);
+
+    const orders = clientFor(`${stack.url}/orders`);
+    expect((await orders.fetch(`${stack.url}/orders/42`)).status).toBe(200);
+
+    const error = await clientFor()
+      .getToken()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenRequestRejected);
+    expect(error).toMatchObject({ status: 400, error: 'invalid_target' });
+  });
+
+  it('tollgate token --resource prints a token for that service', async () => {
+    const run = await tollgate(['token', '--url', stack.url, '--client-id', 'shop', '--resource', `${stack.url}/orders`], {
+      env: { TOLLGATE_API_KEY: apiKey },
+    });
+    expect(run.code).toBe(0);
+    const token = run.stdout.trim();
+    const call = (path: string) => fetch(`${stack.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    expect((await call('/orders/42')).status).toBe(200);
+    expect((await call('/billing/invoices/7')).status).toBe(401);
+
+    const refused = await tollgate(['token', '--url', stack.url, '--resource', 'orders#top'], { env: { TOLLGATE_API_KEY: apiKey } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--resource.*absolute URI without a fragment/);
+  });
+
+  it('tollgate smoke --resource passes on a deployment with several services', async () => {
+    const run = await tollgate(['smoke', '--url', stack.url, '--path', '/orders/smoke-test', '--resource', `${stack.url}/orders`], {
+      env: { TOLLGATE_ADMIN_TOKEN: stack.adminToken },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
   });
 
   it('grants scopes per service (admin API): a client with grants gets only those, and nothing on a service it has no grant on', async () => {

@@ -32,6 +32,7 @@ import { DependencyBudget } from '../../../common/defaults';
 import { EndpointEnv } from '../../../common/names';
 import { classifyDependencyError, isTransactionCancellation } from '../dependency-errors';
 import { currentDeadline } from './deadline';
+import { untilAborted } from '../../../common/abort';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -147,22 +148,4 @@ async function withinBudget(
     }
     throw classified ?? error;
   }
-}
-
-/** `work`, or the signal's reason as soon as it aborts (the SDK may be sleeping between retries). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
