@@ -50,6 +50,18 @@ describe('scan matcher', () => {
     );
   });
 
+  it('says when a backslash precedes a match (an escape whose letter may be glued to the key), in whole and windowed reads', () => {
+    const { apiKey } = generateApiKey();
+    const text = Buffer.from(`{"a":"x\\n${apiKey}", "b": ${apiKey}}`);
+    const whole = findKeys(text).map(({ prefix, escaped }) => ({ prefix, escaped }));
+    expect(whole).toEqual([
+      { prefix: 'ntg_', escaped: true },
+      { prefix: 'tg_', escaped: false },
+    ]);
+    const windowed = findKeysChunked((buffer, position) => text.copy(buffer, 0, position, position + Math.min(buffer.length, 7)), 7);
+    expect(windowed.map(({ prefix, escaped }) => ({ prefix, escaped }))).toEqual(whole);
+  });
+
   it('finds every key of a generated corpus, of any prefix, at its line and column, and no look-alike', () => {
     const lines: string[] = [];
     const expected: { line: number; column: number; keyId: string; prefix: string }[] = [];
@@ -80,6 +92,9 @@ describe('scan matcher', () => {
         lines.push(filler);
       }
     }
-    expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(expected);
+    // No key of this corpus follows a backslash (an escape whose letter could be glued to it).
+    expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(
+      expected.map((finding) => ({ ...finding, escaped: false })),
+    );
   });
 });
