@@ -3,6 +3,7 @@
  * [0, min(cap, base·2^n)]), which spreads the retries of many clients that failed together
  * instead of synchronising them into waves.
  */
+import { MAX_TIMER_MS } from './client-options';
 
 export interface RetryOptions {
   /** Total tries of one exchange, the first included. @default 4 */
@@ -31,6 +32,8 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
   const policy = { ...DEFAULT_RETRY, ...options };
   for (const [name, value] of Object.entries(policy)) {
     if (!Number.isFinite(value) || value < 0) throw new TypeError(`retry.${name} must be a non-negative number.`);
+    // A timer cannot wait longer: Node would warn and fire at once.
+    if (name.endsWith('Ms') && value > MAX_TIMER_MS) throw new TypeError(`retry.${name} must be at most ${MAX_TIMER_MS} ms.`);
   }
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) throw new TypeError('retry.maxAttempts must be an integer ≥ 1.');
   return policy;

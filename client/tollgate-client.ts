@@ -7,15 +7,8 @@
 import { untilAborted } from '../common/abort';
 import { anySignal, defaultSleep, retryDelayMs, retryPolicy, type RetryOptions, type RetryPolicy } from './backoff';
 import { ApiKeysRejected, ApiOriginNotAllowed, InvalidTokenResponse, TokenRequestRejected, TokenServiceUnavailable, type TransientReason } from './errors';
-import {
-  assertApiKeyShape,
-  assertResourceIndicator,
-  buildTokenRequest,
-  readTokenResponse,
-  type ApiKeyCredential,
-  type ExchangeOutcome,
-  type TokenGrant,
-} from './token-endpoint';
+import { allowedOrigins, optionalNonNegative, secureHttpUrl, timerMs, validatedKeys } from './client-options';
+import { assertResourceIndicator, buildTokenRequest, readTokenResponse, type ApiKeyCredential, type ExchangeOutcome, type TokenGrant } from './token-endpoint';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -92,6 +85,8 @@ export interface GetTokenOptions {
 interface Flight {
   readonly promise: Promise<CachedToken>;
   readonly controller: AbortController;
+  /** The cache generation it was started in: its token is not cached once the cache was dropped since. */
+  readonly generation: number;
   /** Callers that can give up (they passed a signal) and still wait. */
   abortableWaiters: number;
   /** A caller without a signal, or the background refresh, waits: the exchange runs to its end. */
@@ -131,6 +126,8 @@ export class TollgateClient {
   private inflight: Flight | undefined;
   /** After a failed background refresh, the next one waits until then (ms since the epoch). */
   private backgroundPausedUntilMs = 0;
+  /** Bumped when the cached token is dropped: an exchange started before then neither serves new callers nor fills the cache. */
+  private generation = 0;
 
   constructor(options: TollgateClientOptions) {
     this.tokenUrl = secureHttpUrl(options.tokenUrl, 'tokenUrl').href;
@@ -143,7 +140,7 @@ export class TollgateClient {
     this.now = options.now ?? Date.now;
     this.refreshWindowMs = optionalNonNegative(options.refreshBeforeExpirySeconds, 'refreshBeforeExpirySeconds', 1000);
     this.policy = retryPolicy(options.retry);
-    this.requestTimeoutMs = optionalNonNegative(options.requestTimeoutMs, 'requestTimeoutMs', 1) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.requestTimeoutMs = timerMs(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULT_REQUEST_TIMEOUT_MS);
     this.emit = safeSink(options.onEvent);
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
@@ -171,7 +168,14 @@ export class TollgateClient {
   /** Drops the cached token, so the next call exchanges a key again. */
   invalidate(): void {
     if (this.cached) this.emit({ type: 'token_invalidated', reason: 'manual' });
+    this.dropCache();
+  }
+
+  /** An exchange in flight may carry a token from before the drop (one the API just refused): later callers start afresh. */
+  private dropCache(): void {
     this.cached = undefined;
+    this.inflight = undefined;
+    this.generation += 1;
   }
 
   /**
@@ -187,9 +191,11 @@ export class TollgateClient {
     const token = await this.getToken({ signal });
     const first = await this.send(withBearer(request.clone(), token));
     if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
+    // Only the API's own challenge speaks for the token: not that of a host a redirect led to.
+    if (first.redirected && !this.apiOrigins.includes(new URL(first.url).origin)) return first;
     await first.body?.cancel();
     if (this.cached?.token === token) {
-      this.cached = undefined;
+      this.dropCache();
       this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
     }
     return this.send(withBearer(request, await this.getToken({ signal })));
@@ -200,7 +206,8 @@ export class TollgateClient {
     if (this.inflight || nowMs < this.backgroundPausedUntilMs) return;
     this.refresh().catch((error: unknown) => {
       const retryAfterMs = error instanceof TokenServiceUnavailable ? (error.retryAfterMs ?? 0) : 0;
-      this.backgroundPausedUntilMs = this.now() + Math.max(this.policy.maxDelayMs, retryAfterMs);
+      // At most as long as a Retry-After the client would wait for; a success ends it early (`store`).
+      this.backgroundPausedUntilMs = this.now() + Math.min(Math.max(this.policy.maxDelayMs, retryAfterMs), this.policy.maxRetryAfterMs);
       this.emit(
         error instanceof TokenServiceUnavailable
           ? { type: 'refresh_failed_using_cached_token', reason: error.reason }
@@ -232,19 +239,20 @@ export class TollgateClient {
 
   private startFlight(): Flight {
     const controller = new AbortController();
-    const promise = this.exchange(controller.signal).finally(() => {
+    const generation = this.generation;
+    const promise = this.exchange(controller.signal, generation).finally(() => {
       if (this.inflight?.promise === promise) this.inflight = undefined;
     });
     // Every waiter gets the outcome through its own chain; this one only keeps an exchange
     // nobody waits for any more from becoming an unhandled rejection.
     promise.catch(() => undefined);
-    const flight: Flight = { promise, controller, abortableWaiters: 0, held: false };
+    const flight: Flight = { promise, controller, generation, abortableWaiters: 0, held: false };
     this.inflight = flight;
     return flight;
   }
 
   /** One logical exchange: pool failover on `invalid_client`, bounded retries on transient failures. */
-  private async exchange(signal: AbortSignal): Promise<CachedToken> {
+  private async exchange(signal: AbortSignal, generation: number): Promise<CachedToken> {
     let failures = 0;
     for (;;) {
       signal.throwIfAborted();
@@ -252,7 +260,9 @@ export class TollgateClient {
       if (position < 0) throw new ApiKeysRejected(this.keys.map((_, index) => index));
       const sentAtMs = this.now();
       const outcome = await this.attempt(position, signal);
-      if (outcome.kind === 'token') return this.store(outcome.grant, position, sentAtMs);
+      // Cancelled meanwhile (a fetch that ignored the signal answered anyway): nobody takes its token.
+      signal.throwIfAborted();
+      if (outcome.kind === 'token') return this.store(outcome.grant, position, sentAtMs, generation);
       if (outcome.kind === 'rejected') {
         if (outcome.error !== 'invalid_client') throw new TokenRequestRejected(outcome.status, outcome.error, outcome.description, position);
         this.rejected.add(position);
@@ -267,16 +277,17 @@ export class TollgateClient {
   private async attempt(position: number, signal: AbortSignal): Promise<ExchangeOutcome> {
     const request = buildTokenRequest(this.keys[position]!, this.scope, this.resource);
     let response: Response;
+    // Bounded whether or not the injected fetch honours its signal: the wait ends either way.
+    const bounded = anySignal([AbortSignal.timeout(this.requestTimeoutMs), signal]);
     try {
       // No redirects: a token request re-sent elsewhere would carry the API key with it.
-      const timeout = AbortSignal.timeout(this.requestTimeoutMs);
-      response = await this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: anySignal([timeout, signal]) });
+      response = await untilAborted(this.send(this.tokenUrl, { ...request, redirect: 'manual', signal: bounded }), bounded);
     } catch {
       signal.throwIfAborted();
       return { kind: 'transient', reason: 'network' };
     }
     try {
-      return await readTokenResponse(response, this.now());
+      return await untilAborted(readTokenResponse(response, this.now()), bounded);
     } catch (error) {
       if (error instanceof InvalidTokenResponse) throw error;
       signal.throwIfAborted();
@@ -297,13 +308,16 @@ export class TollgateClient {
   }
 
   /** Lifetimes count from when the request left, so clock time spent in transit is never credited. */
-  private store(grant: TokenGrant, position: number, sentAtMs: number): CachedToken {
+  private store(grant: TokenGrant, position: number, sentAtMs: number, generation: number): CachedToken {
     const lifetimeMs = grant.expiresInSeconds * 1000;
     const window = this.refreshWindowMs ?? Math.max(MIN_REFRESH_WINDOW_MS, lifetimeMs * REFRESH_WINDOW_FRACTION);
     // A window longer than half the lifetime would refresh on nearly every call.
     const refreshAtMs = sentAtMs + lifetimeMs - Math.min(window, lifetimeMs / 2);
     const cached = { token: grant.accessToken, expiresAtMs: sentAtMs + lifetimeMs, refreshAtMs };
+    // Its waiters get it; the cache only if it was not dropped since the exchange began.
+    if (generation !== this.generation) return cached;
     this.cached = cached;
+    this.backgroundPausedUntilMs = 0;
     this.emit({ type: 'token_issued', keyPosition: position, expiresInSeconds: grant.expiresInSeconds, scope: grant.scope });
     return cached;
   }
@@ -313,7 +327,9 @@ export class TollgateClient {
 function safeSink(sink: ((event: TollgateClientEvent) => void) | undefined): (event: TollgateClientEvent) => void {
   return (event) => {
     try {
-      sink?.(event);
+      const result: unknown = sink?.(event);
+      // An async sink's rejection too: unhandled, it would end the process.
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(result).catch(() => undefined);
     } catch {
       // Dropped on purpose: the client is silent, and the event was only informational.
     }
@@ -324,53 +340,4 @@ function withBearer(request: Request, token: string): Request {
   const headers = new Headers(request.headers);
   headers.set('Authorization', `Bearer ${token}`);
   return new Request(request, { headers });
-}
-
-/** RFC 6749 §3.2 and RFC 6750 §5.3: keys and tokens travel over TLS; plain HTTP only to this machine. */
-function secureHttpUrl(value: string | URL, name: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`${name} must be an absolute URL.`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${name} must be an http(s) URL.`);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new TypeError(`${name} must use https: (plain http is allowed only on a loopback host: 127.0.0.0/8, ::1, localhost).`);
-  }
-  return url;
-}
-
-function isLoopback(hostname: string): boolean {
-  // WHATWG URL parsing has already normalised IPv4 forms (127.1 → 127.0.0.1) and brackets IPv6.
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
-function allowedOrigins(values: readonly (string | URL)[] | undefined, tokenOrigin: string): readonly string[] {
-  if (values === undefined) return [tokenOrigin];
-  if (!Array.isArray(values) || values.length === 0) throw new TypeError('apiOrigins must list at least one origin when given.');
-  return values.map((value, position) => {
-    const url = secureHttpUrl(value, `apiOrigins[${position}]`);
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-      throw new TypeError(`apiOrigins[${position}] must be an origin only (scheme, host and port), e.g. https://api.example.com.`);
-    }
-    return url.origin;
-  });
-}
-
-function validatedKeys(keys: readonly ApiKeyCredential[] | undefined): readonly ApiKeyCredential[] {
-  if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('apiKeys must list at least one API key.');
-  return keys.map((credential, position) => {
-    assertApiKeyShape(credential?.apiKey, `apiKeys[${position}].apiKey`);
-    if (credential.clientId !== undefined && (typeof credential.clientId !== 'string' || credential.clientId === '')) {
-      throw new TypeError(`apiKeys[${position}].clientId must be a non-empty string when given.`);
-    }
-    return { ...credential };
-  });
-}
-
-function optionalNonNegative(value: number | undefined, name: string, scale: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number.`);
-  return value * scale;
 }
