@@ -80,6 +80,14 @@ export const UsageNaming = {
   /** Tag keys on the API keys and plans Tollgate creates. */
   applicationTag: 'tollgate:application',
   clientTag: 'tollgate:client',
+  /**
+   * The deployment's own tag, on its default plan and fallback key and on every key and plan
+   * its admin function creates; its value is the default plan's name, unique per deployment
+   * in an account and Region (`lib/gateway/client-plan.ts`: `usageDeploymentTagValue`). The
+   * admin role's ABAC conditions require it, so one Tollgate's admin function cannot manage
+   * another's plans and keys, which carry the same application tag.
+   */
+  deploymentTag: 'tollgate:deployment',
 } as const;
 
 export const METRICS_NAMESPACE = 'Tollgate';

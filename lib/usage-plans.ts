@@ -4,8 +4,11 @@
  * API Gateway calls `lambda/adapters/usage-plans.ts` makes, and nothing else.
  *
  * API keys and custom plans are made at run time, so IAM cannot name them: the admin
- * function may create them only with the Tollgate application tag, and change or delete
- * only what carries it (ABAC; API Gateway developer guide, "Using tags to control access").
+ * function may create them only with the Tollgate application tag and its own deployment's
+ * `tollgate:deployment` tag, and change or delete only what carries both (ABAC; API Gateway
+ * developer guide, "Using tags to control access"). The application tag alone is shared by
+ * every Tollgate of the account and Region; the deployment tag keeps one Tollgate's admin
+ * function off another's default plan, fallback key, client plans and client keys.
  * A usage plan's keys inherit the plan's tags for access control ("API Gateway resources
  * that can be tagged"), which is how binding into the stack's own default plan is allowed.
  *
@@ -65,23 +68,33 @@ const WILDCARD_PATHS = {
  * The admin function's API Gateway statements, one per need:
  * - GetApiKeys (by name, without values) and GetUsagePlans (also `?keyId=`) read the two
  *   collections; GetApiKey (one key, with its value) only on keys a registration tagged;
- * - CreateApiKey and CreateUsagePlan, with our tags only, plus `apigateway:PUT` on
- *   `/tags/…`, which API Gateway checks for tags passed to a create (Service Authorization
+ * - CreateApiKey and CreateUsagePlan, with our tags only (application, deployment, client),
+ *   plus `apigateway:PUT` on `/tags/…`, which API Gateway checks for tags passed to a create (Service Authorization
  *   Reference: CreateApiKey and CreateUsagePlan map to `apigateway:POST` and `apigateway:PUT`);
- * - CreateUsagePlanKey and DeleteUsagePlanKey in Tollgate-tagged plans (the default plan and
- *   the custom ones);
- * - UpdateUsagePlan and DeleteUsagePlan, DeleteApiKey only on what carries the client tag,
- *   which registration puts on what it makes (the stack's default plan and fallback key are
+ * - CreateUsagePlanKey and DeleteUsagePlanKey in plans tagged with this deployment (its
+ *   default plan and its custom ones);
+ * - UpdateUsagePlan and DeleteUsagePlan, DeleteApiKey only on what carries this deployment's
+ *   tags and the client tag, which registration puts on what it makes (the stack's default plan and fallback key are
  *   kept out by {@link guardStackUsageResources}, not by lacking that tag).
+ *
+ * `deployment` is the value of this deployment's `tollgate:deployment` tag
+ * (`usageDeploymentTagValue`), which every condition below requires.
  */
-export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
+export function usageRegistrationStatements(stack: Stack, deployment: string): PolicyStatement[] {
   const arn = (path: string) => apigatewayArn(stack, path);
+  const ours = (prefix: 'aws:RequestTag' | 'aws:ResourceTag') => ({
+    [`${prefix}/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE,
+    [`${prefix}/${UsageNaming.deploymentTag}`]: deployment,
+  });
   const ourRequestTags = {
-    StringEquals: { [`aws:RequestTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE },
-    ...onlyValues('aws:TagKeys', [UsageNaming.applicationTag, UsageNaming.clientTag]),
+    StringEquals: ours('aws:RequestTag'),
+    ...onlyValues('aws:TagKeys', [UsageNaming.applicationTag, UsageNaming.deploymentTag, UsageNaming.clientTag]),
   };
-  const tollgateTagged = { StringEquals: { [`aws:ResourceTag/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE } };
+  const tollgateTagged = { StringEquals: ours('aws:ResourceTag') };
   const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };
+  // Tagging may not move a resource of another deployment (its deployment tag set) into this
+  // one; a resource without the tag (a create, or something no Tollgate tagged) is the limit described above.
+  const notAnotherDeployments = { StringEqualsIfExists: { [`aws:ResourceTag/${UsageNaming.deploymentTag}`]: deployment } };
   return [
     new PolicyStatement({ sid: 'ReadApiKeysAndUsagePlans', actions: ['apigateway:GET'], resources: [arn('/apikeys'), arn('/usageplans')] }),
     new PolicyStatement({ sid: 'ReadClientApiKeys', actions: ['apigateway:GET'], resources: [arn(WILDCARD_PATHS.apiKey)], conditions: clientTagged }),
@@ -91,7 +104,12 @@ export function usageRegistrationStatements(stack: Stack): PolicyStatement[] {
       resources: [arn('/apikeys'), arn('/usageplans')],
       conditions: ourRequestTags,
     }),
-    new PolicyStatement({ sid: 'TagAtCreation', actions: ['apigateway:PUT'], resources: [arn(WILDCARD_PATHS.tags)], conditions: ourRequestTags }),
+    new PolicyStatement({
+      sid: 'TagAtCreation',
+      actions: ['apigateway:PUT'],
+      resources: [arn(WILDCARD_PATHS.tags)],
+      conditions: { ...ourRequestTags, ...notAnotherDeployments },
+    }),
     new PolicyStatement({
       sid: 'BindKeysInTollgatePlans',
       actions: ['apigateway:POST', 'apigateway:DELETE'],

@@ -27,6 +27,15 @@ export function clientPlanName(gateway: Construct): string {
   return tollgateName(gateway, 'clients', NameLimit.usagePlan);
 }
 
+/**
+ * The value of the deployment's `tollgate:deployment` tag (`UsageNaming.deploymentTag`): the
+ * default plan's name, the per-deployment identity of its physical names that the admin
+ * function already reads (`TOLLGATE_DEFAULT_USAGE_PLAN_NAME`) and that no other Tollgate of
+ * the account and Region shares. One source, so the tags the function sends and the values
+ * its role requires cannot drift apart.
+ */
+export const usageDeploymentTagValue = clientPlanName;
+
 /** The plan on the API's stage, and the fallback key (a child of `scope`) in it. */
 export function addClientPlan(scope: Construct, api: RestApi, throttle: ThrottleSettings): ClientPlan {
   const plan = api.addUsagePlan('ClientPlan', {
@@ -35,8 +44,10 @@ export function addClientPlan(scope: Construct, api: RestApi, throttle: Throttle
     throttle,
     apiStages: [{ api, stage: api.deploymentStage }],
   });
-  // The admin function may bind and unbind keys only in Tollgate-tagged plans (lib/usage-plans.ts).
+  // The admin function may bind and unbind keys only in plans of its own deployment (lib/usage-plans.ts).
   Tags.of(plan).add(UsageNaming.applicationTag, KMS_TAG_APPLICATION_VALUE);
+  const deployment = usageDeploymentTagValue(scope);
+  Tags.of(plan).add(UsageNaming.deploymentTag, deployment);
   const fallbackKeyId = 'FallbackUsageKey';
   const fallbackKeyValue = fallbackUsageKeyValue(Stack.of(scope).stackName, `${scope.node.path}/${fallbackKeyId}`);
   // Not tagged as Tollgate's; the admin function's explicit Denies (guardStackUsageResources) keep it from deleting or unbinding it.
@@ -46,6 +57,8 @@ export function addClientPlan(scope: Construct, api: RestApi, throttle: Throttle
     value: fallbackKeyValue,
     enabled: true,
   });
+  // The deployment tag says whose key it is; without the application and client tags it stays out of every Allow.
+  Tags.of(fallbackKey).add(UsageNaming.deploymentTag, deployment);
   plan.addApiKey(fallbackKey);
   return { plan, fallbackKey, fallbackKeyValue };
 }

@@ -208,7 +208,7 @@ export class Gateway extends Construct {
    * the plan's id is not (plan -> stage -> methods -> function).
    */
   grantUsageRegistration(fn: TollgateFunction): void {
-    for (const statement of usageRegistrationStatements(Stack.of(this))) fn.role.addToPolicy(statement);
+    for (const statement of usageRegistrationStatements(Stack.of(this), this.usagePlanName)) fn.role.addToPolicy(statement);
     acknowledgeUsageRegistrationWildcards(fn);
     guardStackUsageResources(this, fn.role, { plan: this.usagePlan, fallbackKey: this.fallbackUsageKey });
     fn.addEnvironment(Env.defaultUsagePlanName, this.usagePlanName);

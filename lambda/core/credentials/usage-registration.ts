@@ -197,7 +197,10 @@ export class UsageRegistrar {
     const name = UsageNaming.apiKey(client.clientId);
     const lookUp = () => this.step('look up API key', () => this.api.findApiKey(name, client.usageKey, client.usageKeyId));
     const created =
-      (await lookUp()) ?? (await this.step('create API key', () => this.api.createApiKey({ name, value: client.usageKey, tags: tagsOf(client.clientId) })));
+      (await lookUp()) ??
+      (await this.step('create API key', () =>
+        this.api.createApiKey({ name, value: client.usageKey, tags: tagsOf(client.clientId, this.config.defaultPlanName) }),
+      ));
     // A conflict: the key exists (e.g. an earlier attempt's response was lost), so read it back.
     const key = created === 'exists' ? await lookUp() : created;
     if (key === undefined) throw new UsageStepFailed('create API key', new Error(`a key with this value exists, but not under the name ${name}`));
@@ -213,7 +216,9 @@ export class UsageRegistrar {
     if (plan === undefined) {
       const name = UsageNaming.customPlan(client.clientId);
       const stage = this.config.stage;
-      return this.step('create usage plan', () => this.api.createPlan({ name, limits: client.limits, stage, tags: tagsOf(client.clientId) }));
+      return this.step('create usage plan', () =>
+        this.api.createPlan({ name, limits: client.limits, stage, tags: tagsOf(client.clientId, this.config.defaultPlanName) }),
+      );
     }
     if (!sameLimits(plan.limits, client.limits)) await this.step('update usage plan', () => this.api.updatePlanLimits(plan.id, plan.limits, client.limits));
     return plan.id;
@@ -294,8 +299,13 @@ export class UsageRegistrar {
   }
 }
 
-function tagsOf(clientId: string): Record<string, string> {
-  return { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.clientTag]: clientId };
+/**
+ * The tags of what a registration creates: the admin role may create only these, and manage
+ * only what carries them (`lib/usage-plans.ts`). The deployment tag's value is the default
+ * plan's name, this deployment's identity (`usageDeploymentTagValue` in `lib/gateway/client-plan.ts`).
+ */
+function tagsOf(clientId: string, deployment: string): Record<string, string> {
+  return { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.deploymentTag]: deployment, [UsageNaming.clientTag]: clientId };
 }
 
 function failureText(error: unknown): string {
