@@ -45,7 +45,8 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
       value: acme.usageKey,
       enabled: true,
       description: expect.any(String),
-      tags: { [UsageNaming.applicationTag]: 'tollgate', [UsageNaming.clientTag]: 'acme' },
+      // The deployment tag carries the default plan's name: the admin role manages only what carries its own.
+      tags: { [UsageNaming.applicationTag]: 'tollgate', [UsageNaming.deploymentTag]: 'stack-clients', [UsageNaming.clientTag]: 'acme' },
     });
     expect(body(/^\/usageplans\/[^/]+\/keys$/)).toEqual({ keyId: key.id, keyType: 'API_KEY' });
     expect(stub.writes().map((r) => `${r.method} ${r.pathname}`)).toEqual(['POST /apikeys', `POST /usageplans/${defaultPlanId}/keys`]);
@@ -82,6 +83,11 @@ describe('usage-plan registration against API Gateway over HTTP', () => {
       `POST /usageplans/${custom.id}/keys`,
     ]);
     expect(plansHolding(key.id).map((plan) => plan.id)).toEqual([custom.id]);
+    expect(body(/^\/usageplans$/).tags).toEqual({
+      [UsageNaming.applicationTag]: 'tollgate',
+      [UsageNaming.deploymentTag]: 'stack-clients',
+      [UsageNaming.clientTag]: 'globex',
+    });
 
     stub.clear();
     expect(await registrar.register(globex)).toEqual(moved);

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_LIMITS } from '../../../common/defaults';
+import { UsageNaming } from '../../../common/names';
+import { KMS_TAG_APPLICATION_VALUE } from '../../../common/tokens';
 import type { ClientLimits } from '../../../common/credential-items';
 import {
   UsageRegistrar,
@@ -21,6 +23,8 @@ const CUSTOM: ClientLimits = { rateLimit: 5, burstLimit: 5 };
 
 class FakePlans implements UsagePlanApi {
   keys = new Map<string, { name: string; value: string; enabled: boolean }>();
+  /** The tags each create was sent, in order. */
+  createdTags: Readonly<Record<string, string>>[] = [];
   plans = new Map<string, UsagePlanInfo & { keys: Set<string> }>();
   failing = new Set<keyof UsagePlanApi>();
   private next = 0;
@@ -38,6 +42,7 @@ class FakePlans implements UsagePlanApi {
   }
   async createApiKey(key: NewApiKey) {
     this.check('createApiKey');
+    this.createdTags.push(key.tags);
     if ([...this.keys.values()].some((k) => k.value === key.value)) return 'exists' as const;
     const id = `k${(this.next += 1)}`;
     this.keys.set(id, { name: key.name, value: key.value, enabled: true });
@@ -53,6 +58,7 @@ class FakePlans implements UsagePlanApi {
   }
   async createPlan(plan: NewUsagePlan) {
     this.check('createPlan');
+    this.createdTags.push(plan.tags);
     const id = `p${(this.next += 1)}`;
     this.plans.set(id, { id, name: plan.name, stages: [plan.stage], limits: plan.limits, keys: new Set() });
     return id;
@@ -84,6 +90,15 @@ class FakePlans implements UsagePlanApi {
 }
 
 const client = (limits: ClientLimits = DEFAULT_CLIENT_LIMITS) => ({ clientId: 'acme', usageKey: 'tgu00000000000000000000000000000001', limits });
+
+describe('usage registration tags', () => {
+  it("tags the key and the custom plan it creates with the application, this deployment (the default plan's name) and the client", async () => {
+    const api = new FakePlans();
+    await new UsageRegistrar(api, { defaultPlanName: 'stack', stage: STAGE }).register(client(CUSTOM));
+    const expected = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.deploymentTag]: 'stack', [UsageNaming.clientTag]: 'acme' };
+    expect(api.createdTags).toEqual([expected, expected]);
+  });
+});
 
 describe('usage registration failure paths', () => {
   it('moving back to the default plan and failing to bind it re-binds the custom plan: the client stays served', async () => {
