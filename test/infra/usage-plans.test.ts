@@ -83,15 +83,20 @@ describe('the fallback usage key', () => {
     );
   });
 
-  it('does not carry the Tollgate application tag, so the admin function cannot delete or move it', () => {
+  it('does not carry the Tollgate application tag, so the admin function cannot delete or move it; it carries the deployment tag', () => {
     expect(JSON.stringify(fallback(built).Tags ?? [])).not.toContain(UsageNaming.applicationTag);
+    expect(fallback(built).Tags).toEqual([{ Key: UsageNaming.deploymentTag, Value: DEPLOYMENT }]);
   });
 });
 
 describe('the default usage plan', () => {
-  it('carries the Tollgate application tag (its keys inherit it: the admin function binds there) but no client tag', () => {
+  it("carries the Tollgate application and deployment tags (its keys inherit them: the admin function binds there) but no client tag; the deployment tag's value is the plan's name", () => {
     const [plan] = resourcesOfType(built, 'AWS::ApiGateway::UsagePlan');
-    expect(plan!.Properties.Tags).toEqual([{ Key: UsageNaming.applicationTag, Value: KMS_TAG_APPLICATION_VALUE }]);
+    expect(plan!.Properties.Tags).toEqual([
+      { Key: UsageNaming.applicationTag, Value: KMS_TAG_APPLICATION_VALUE },
+      { Key: UsageNaming.deploymentTag, Value: DEPLOYMENT },
+    ]);
+    expect(plan!.Properties.UsagePlanName).toBe(DEPLOYMENT);
   });
 });
 
@@ -149,8 +154,13 @@ const ADAPTER_CALLS: Record<string, { readonly method: string; readonly path: st
   DeleteUsagePlanKeyCommand: { method: 'DELETE', path: '/usageplans/p123/keys/k123' },
 };
 
-const OUR_TAGS = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.clientTag]: 'acme' };
-const DEFAULT_PLAN_TAGS = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE };
+/** The deployment tag's value: the default plan's name in the `Tollgate` stack. */
+const DEPLOYMENT = 'Tollgate-clients';
+const DEFAULT_PLAN_TAGS = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.deploymentTag]: DEPLOYMENT };
+const OUR_TAGS = { ...DEFAULT_PLAN_TAGS, [UsageNaming.clientTag]: 'acme' };
+/** Another Tollgate's in the same account and Region: the same application tag, its own deployment. */
+const THEIR_TAGS = { ...OUR_TAGS, [UsageNaming.deploymentTag]: 'Staging-clients' };
+const { [UsageNaming.deploymentTag]: _, ...LEGACY_TAGS } = OUR_TAGS;
 
 interface Request {
   readonly action: string;
@@ -184,6 +194,7 @@ function conditionsHold(statement: Statement, request: Request): boolean {
       const actual = context[key];
       const allowed = [expected].flat().map(String);
       if (operator === 'StringEquals') return typeof actual === 'string' && allowed.includes(actual);
+      if (operator === 'StringEqualsIfExists') return actual === undefined || (typeof actual === 'string' && allowed.includes(actual));
       if (operator === 'Null') return (actual === undefined) === (allowed[0] === 'true');
       if (operator === 'ForAllValues:StringEquals') return [actual ?? []].flat().every((v) => allowed.includes(v));
       throw new Error(`the test does not evaluate ${operator}`);
@@ -246,6 +257,18 @@ describe("the admin function's API Gateway permissions", () => {
     ['touching a REST API', { action: 'apigateway:PATCH', path: '/restapis/abc', resourceTags: OUR_TAGS }],
     ['reading a key (and its value) a registration did not tag', { action: 'apigateway:GET', path: '/apikeys/kforeign', resourceTags: { team: 'x' } }],
     ['reading a key with only the application tag', { action: 'apigateway:GET', path: '/apikeys/k1', resourceTags: DEFAULT_PLAN_TAGS }],
+    ['creating a key without the deployment tag', { action: 'apigateway:POST', path: '/apikeys', requestTags: LEGACY_TAGS }],
+    ["creating a plan with another deployment's tag", { action: 'apigateway:POST', path: '/usageplans', requestTags: THEIR_TAGS }],
+    ["binding into another deployment's plan", { action: 'apigateway:POST', path: '/usageplans/ptheirs/keys', resourceTags: THEIR_TAGS }],
+    ["unbinding a key from another deployment's plan", { action: 'apigateway:DELETE', path: '/usageplans/ptheirs/keys/k1', resourceTags: THEIR_TAGS }],
+    ["changing another deployment's client plan", { action: 'apigateway:PATCH', path: '/usageplans/ptheirs', resourceTags: THEIR_TAGS }],
+    ["deleting another deployment's client key", { action: 'apigateway:DELETE', path: '/apikeys/ktheirs', resourceTags: THEIR_TAGS }],
+    ["reading another deployment's client key", { action: 'apigateway:GET', path: '/apikeys/ktheirs', resourceTags: THEIR_TAGS }],
+    [
+      "re-tagging another deployment's resource as ours",
+      { action: 'apigateway:PUT', path: '/tags/arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A%2Fapikeys%2Fktheirs', requestTags: OUR_TAGS, resourceTags: THEIR_TAGS },
+    ],
+    ['deleting a client key of an earlier version (no deployment tag)', { action: 'apigateway:DELETE', path: '/apikeys/kold', resourceTags: LEGACY_TAGS }],
   ])('refuse %s', (_what, request) => {
     expect(allowed(apigateway(), request)).toBe(false);
   });
