@@ -74,7 +74,13 @@ const requestTags = (tags: Record<string, string>) => ({
 });
 const ringKeyContext = () => ({ ...SIGNING_KEY_PROPERTIES, ...resourceTags(ringTags()) });
 const apigateway = (p: string) => `arn:${PARTITION}:apigateway:${REGION}::${p}`;
-const clientTags = { [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE, [UsageNaming.clientTag]: 'client-1' };
+/** A deployment's tags on its default plan (the deployment tag's value is that plan's name), and on what its admin function creates for a client. */
+const planTagsOf = (m: DeployedModel) => ({
+  [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE,
+  [UsageNaming.deploymentTag]: m.built.api.gateway.usagePlanName,
+});
+const clientTagsOf = (m: DeployedModel) => ({ ...planTagsOf(m), [UsageNaming.clientTag]: 'client-1' });
+const clientTags = () => clientTagsOf(model);
 
 interface Call extends Request {
   /** The resource's own policy, if it has one (a KMS key's). */
@@ -151,36 +157,38 @@ const COMMANDS: Record<string, { readonly dynamodb: TableAction | 'TransactWrite
   },
   GetClientCertificateCommand: { calls: () => [{ action: 'apigateway:GET', resource: apigateway(`/clientcertificates/${model.arns.upstreamCertificateId}`) }] },
   GetApiKeysCommand: { calls: () => [{ action: 'apigateway:GET', resource: apigateway('/apikeys') }] },
-  GetApiKeyCommand: { calls: () => [{ action: 'apigateway:GET', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTags) }] },
+  GetApiKeyCommand: { calls: () => [{ action: 'apigateway:GET', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTags()) }] },
   // Tags passed to a create are authorized as a TagResource on the new resource's ARN as well.
   CreateApiKeyCommand: {
     calls: () => [
-      { action: 'apigateway:POST', resource: apigateway('/apikeys'), context: requestTags(clientTags) },
-      { action: 'apigateway:PUT', resource: apigateway(`/tags/${encodeURIComponent(apigateway('/apikeys/clientkey1'))}`), context: requestTags(clientTags) },
+      { action: 'apigateway:POST', resource: apigateway('/apikeys'), context: requestTags(clientTags()) },
+      { action: 'apigateway:PUT', resource: apigateway(`/tags/${encodeURIComponent(apigateway('/apikeys/clientkey1'))}`), context: requestTags(clientTags()) },
     ],
   },
-  DeleteApiKeyCommand: { calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTags) }] },
+  DeleteApiKeyCommand: { calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTags()) }] },
   CreateUsagePlanCommand: {
     calls: () => [
-      { action: 'apigateway:POST', resource: apigateway('/usageplans'), context: requestTags(clientTags) },
+      { action: 'apigateway:POST', resource: apigateway('/usageplans'), context: requestTags(clientTags()) },
       {
         action: 'apigateway:PUT',
         resource: apigateway(`/tags/${encodeURIComponent(apigateway('/usageplans/clientplan1'))}`),
-        context: requestTags(clientTags),
+        context: requestTags(clientTags()),
       },
     ],
   },
-  UpdateUsagePlanCommand: { calls: () => [{ action: 'apigateway:PATCH', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags) }] },
-  DeleteUsagePlanCommand: {
-    calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags) }],
+  UpdateUsagePlanCommand: {
+    calls: () => [{ action: 'apigateway:PATCH', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags()) }],
   },
-  // Binding into the stack's default plan, which carries the application tag only.
+  DeleteUsagePlanCommand: {
+    calls: () => [{ action: 'apigateway:DELETE', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTags()) }],
+  },
+  // Binding into the stack's default plan, which carries the application and deployment tags (no client tag).
   CreateUsagePlanKeyCommand: {
     calls: () => [
       {
         action: 'apigateway:POST',
         resource: apigateway(`/usageplans/${model.arns.usagePlanId}/keys`),
-        context: resourceTags({ [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE }),
+        context: resourceTags(planTagsOf(model)),
       },
     ],
   },
@@ -189,7 +197,7 @@ const COMMANDS: Record<string, { readonly dynamodb: TableAction | 'TransactWrite
       {
         action: 'apigateway:DELETE',
         resource: apigateway(`/usageplans/${model.arns.usagePlanId}/keys/clientkey1`),
-        context: resourceTags({ [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE }),
+        context: resourceTags(planTagsOf(model)),
       },
     ],
   },
@@ -666,6 +674,93 @@ describe("the key ring's tag check (finding 9): tagging only inside CreateKey", 
     expect(await create({ ...base, 'kms:KeyUsage': 'ENCRYPT_DECRYPT' })).toBe('ImplicitlyDenied');
     expect(await create({ ...base, 'kms:BypassPolicyLockoutSafetyCheck': 'true' })).toBe('ImplicitlyDenied');
     expect(await create({ ...base, 'kms:MultiRegion': 'true' })).toBe('ImplicitlyDenied');
+  });
+});
+
+describe("two Tollgates in one account and Region: one's admin role manages its own plans and keys only", () => {
+  // A second deployment (a staging Tollgate next to production): same account, Region and
+  // application tag, its own stack, default plan, fallback key and deployment tag.
+  let theirs: DeployedModel;
+  beforeAll(() => {
+    theirs = deployedModel({ apiStackId: 'TollgateStaging', settings: { operatorPrincipals: [OPERATOR_ROLE] } });
+  });
+  const admin = () => model.roles.admin;
+  /** What registration and its clean-up do to a deployment's plans and keys, each with the tags the resource carries. */
+  const managing = (m: () => DeployedModel): [string, () => Request][] => [
+    [
+      'bind a key into the default plan',
+      () => ({ action: 'apigateway:POST', resource: apigateway(`/usageplans/${m().arns.usagePlanId}/keys`), context: resourceTags(planTagsOf(m())) }),
+    ],
+    [
+      'unbind a client key from the default plan',
+      () => ({
+        action: 'apigateway:DELETE',
+        resource: apigateway(`/usageplans/${m().arns.usagePlanId}/keys/clientkey1`),
+        context: resourceTags(planTagsOf(m())),
+      }),
+    ],
+    [
+      'bind a key into a client plan',
+      () => ({ action: 'apigateway:POST', resource: apigateway('/usageplans/clientplan1/keys'), context: resourceTags(clientTagsOf(m())) }),
+    ],
+    ['change a client plan', () => ({ action: 'apigateway:PATCH', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTagsOf(m())) })],
+    [
+      'delete a client plan',
+      () => ({ action: 'apigateway:DELETE', resource: apigateway('/usageplans/clientplan1'), context: resourceTags(clientTagsOf(m())) }),
+    ],
+    [
+      'read a client key (with its value)',
+      () => ({ action: 'apigateway:GET', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTagsOf(m())) }),
+    ],
+    ['delete a client key', () => ({ action: 'apigateway:DELETE', resource: apigateway('/apikeys/clientkey1'), context: resourceTags(clientTagsOf(m())) })],
+  ];
+
+  it('the two deployments carry different deployment tags', () => {
+    expect(planTagsOf(model)[UsageNaming.deploymentTag]).not.toBe(planTagsOf(theirs)[UsageNaming.deploymentTag]);
+  });
+
+  it.each(managing(() => model))('allows its own admin role to %s', async (_what, request) => {
+    expect(await decide(admin().policies, admin().arn, request())).toBe('Allowed');
+  });
+
+  it.each(managing(() => theirs))('denies it to %s of the other deployment', async (_what, request) => {
+    expect(await decide(admin().policies, admin().arn, request())).toBe('ImplicitlyDenied');
+  });
+
+  it("denies it to unbind the other deployment's fallback key from the other's default plan (every client without its own key would get 403), or to bind keys there", async () => {
+    const plan = theirs.arns.usagePlanId;
+    const context = resourceTags(planTagsOf(theirs));
+    expect(
+      await decide(admin().policies, admin().arn, {
+        action: 'apigateway:DELETE',
+        resource: apigateway(`/usageplans/${plan}/keys/${theirs.arns.fallbackKeyId}`),
+        context,
+      }),
+    ).toBe('ImplicitlyDenied');
+    expect(await decide(admin().policies, admin().arn, { action: 'apigateway:POST', resource: apigateway(`/usageplans/${plan}/keys`), context })).toBe(
+      'ImplicitlyDenied',
+    );
+    // Its own fallback key stays out of reach by the explicit Deny.
+    const own = {
+      action: 'apigateway:DELETE',
+      resource: apigateway(`/usageplans/${model.arns.usagePlanId}/keys/${model.arns.fallbackKeyId}`),
+      context: resourceTags(planTagsOf(model)),
+    };
+    expect(await decide(admin().policies, admin().arn, own)).toBe('ExplicitlyDenied');
+  });
+
+  it("denies it to re-tag the other deployment's plans and keys as its own, and to create anything with the other's tag", async () => {
+    for (const path of [`/usageplans/${theirs.arns.usagePlanId}`, '/usageplans/clientplan1', '/apikeys/clientkey1']) {
+      const resource = apigateway(`/tags/${encodeURIComponent(apigateway(path))}`);
+      const context = { ...requestTags(clientTagsOf(model)), ...resourceTags(clientTagsOf(theirs)) };
+      expect(await decide(admin().policies, admin().arn, { action: 'apigateway:PUT', resource, context }), path).toBe('ImplicitlyDenied');
+    }
+    for (const path of ['/apikeys', '/usageplans']) {
+      expect(
+        await decide(admin().policies, admin().arn, { action: 'apigateway:POST', resource: apigateway(path), context: requestTags(clientTagsOf(theirs)) }),
+        path,
+      ).toBe('ImplicitlyDenied');
+    }
   });
 });
 
