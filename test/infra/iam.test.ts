@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, HygieneEvent } from '../../common/names';
+import { Env, HygieneEvent, UsageNaming } from '../../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec } from '../../common/functions';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyAttr } from '../../common/credential-items';
@@ -321,6 +321,43 @@ describe('KMS: the key ring', () => {
 
   it('lets no function other than rotation and token touch KMS beyond the table key', () => {
     for (const fn of ['authorizer', 'admin', 'fanout'] as const) expect(kmsStatements(fn), fn).toEqual([]);
+  });
+});
+
+describe("the admin function's usage-plan ABAC (two Tollgates in one account and Region share the application tag)", () => {
+  const deployment = () => built.api.gateway.usagePlanName;
+  const conditioned = () =>
+    roleStatements(built, 'admin').filter((s) => s.Effect === 'Allow' && s.Condition && actionsOf(s).some((a) => a.startsWith('apigateway:')));
+
+  it("requires this deployment's tag, with the default plan's name as its value, in every condition: on the resource, or on the request with the tag keys limited", () => {
+    const statements = conditioned();
+    expect(statements.map((s) => s.Sid).sort()).toEqual(
+      ['BindKeysInTollgatePlans', 'CreateTaggedApiKeysAndPlans', 'DeleteClientApiKeys', 'ManageClientPlans', 'ReadClientApiKeys', 'TagAtCreation'].sort(),
+    );
+    for (const statement of statements) {
+      const equals = statement.Condition!.StringEquals ?? {};
+      const onRequest = `aws:RequestTag/${UsageNaming.deploymentTag}` in equals;
+      const prefix = onRequest ? 'aws:RequestTag' : 'aws:ResourceTag';
+      expect(equals, statement.Sid).toMatchObject({
+        [`${prefix}/${UsageNaming.applicationTag}`]: KMS_TAG_APPLICATION_VALUE,
+        [`${prefix}/${UsageNaming.deploymentTag}`]: deployment(),
+      });
+      if (onRequest) {
+        expect(statement.Condition!['ForAllValues:StringEquals']!['aws:TagKeys'], statement.Sid).toEqual([
+          UsageNaming.applicationTag,
+          UsageNaming.deploymentTag,
+          UsageNaming.clientTag,
+        ]);
+        // Tagging never moves a resource of another deployment into this one.
+        if (statement.Sid === 'TagAtCreation')
+          expect(statement.Condition!.StringEqualsIfExists).toEqual({ [`aws:ResourceTag/${UsageNaming.deploymentTag}`]: deployment() });
+      }
+    }
+  });
+
+  it("the default plan carries the same value, so the role binds keys in its own deployment's plan", () => {
+    const plan = Object.values(template(built.api).findResources('AWS::ApiGateway::UsagePlan'))[0] as { Properties: { Tags: unknown[] } };
+    expect(plan.Properties.Tags).toContainEqual({ Key: UsageNaming.deploymentTag, Value: deployment() });
   });
 });
 
