@@ -203,7 +203,13 @@ export class UsageRegistrar {
       ));
     // A conflict: the key exists (e.g. an earlier attempt's response was lost), so read it back.
     const key = created === 'exists' ? await lookUp() : created;
-    if (key === undefined) throw new UsageStepFailed('create API key', new Error(`a key with this value exists, but not under the name ${name}`));
+    if (key === undefined)
+      throw new UsageStepFailed(
+        'create API key',
+        new Error(
+          `a key with this value exists, but not under the name ${name}, or one the admin role may not read (no tags of this deployment: docs/throttling.md, upgrading)`,
+        ),
+      );
     if (typeof key === 'string') return key;
     // An operator disabled it in API Gateway to block the client there: respected, never undone.
     if (!key.enabled) throw new UsageStepFailed('check API key', new Error(`API key ${key.id} is disabled in API Gateway`));
