@@ -27,6 +27,9 @@ import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type Ta
 import { Tables, type TableKey } from '../../common/tables';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, SIGNING_ALGORITHMS } from '../../common/tokens';
 import { PROJECT_ROOT } from '../../lib/function';
+import { Tollgate } from '../../lib/index';
+import { testApp, UPSTREAM } from './app';
+import { Stack } from 'aws-cdk-lib';
 import {
   ACCOUNT,
   DEFAULT_KEY_POLICY,
@@ -36,6 +39,7 @@ import {
   decide,
   decideUnvalidated,
   deployedModel,
+  rolePoliciesIn,
   sdkCallsOf,
   type DeployedModel,
   type PolicyDocument,
@@ -761,6 +765,45 @@ describe("two Tollgates in one account and Region: one's admin role manages its 
         path,
       ).toBe('ImplicitlyDenied');
     }
+  });
+});
+
+describe("two Tollgate constructs in one stack (as the README shows): one's admin role manages its own plans and keys only", () => {
+  const stack = new Stack(testApp(), 'Orders', { env: { account: ACCOUNT, region: REGION } });
+  const auth = new Tollgate(stack, 'Auth', { settings: { upstreamUrl: UPSTREAM }, outputs: false });
+  const billing = new Tollgate(stack, 'Billing', { settings: { upstreamUrl: 'https://billing.example.com' }, outputs: false });
+  let admin: ReturnType<typeof rolePoliciesIn>;
+  beforeAll(() => {
+    admin = rolePoliciesIn(auth.api.functions.admin.role);
+  });
+  const tags = (tollgate: Tollgate, client?: string) => ({
+    [UsageNaming.applicationTag]: KMS_TAG_APPLICATION_VALUE,
+    [UsageNaming.deploymentTag]: tollgate.api.gateway.usagePlanName,
+    ...(client && { [UsageNaming.clientTag]: client }),
+  });
+  const requests = (tollgate: Tollgate): [string, Request][] => [
+    ['bind a key into a default plan', { action: 'apigateway:POST', resource: apigateway('/usageplans/pdefault/keys'), context: resourceTags(tags(tollgate)) }],
+    [
+      'unbind a key from a default plan',
+      { action: 'apigateway:DELETE', resource: apigateway('/usageplans/pdefault/keys/k1'), context: resourceTags(tags(tollgate)) },
+    ],
+    ['change a client plan', { action: 'apigateway:PATCH', resource: apigateway('/usageplans/p1'), context: resourceTags(tags(tollgate, 'c1')) }],
+    ['delete a client plan', { action: 'apigateway:DELETE', resource: apigateway('/usageplans/p1'), context: resourceTags(tags(tollgate, 'c1')) }],
+    ['read a client key', { action: 'apigateway:GET', resource: apigateway('/apikeys/k1'), context: resourceTags(tags(tollgate, 'c1')) }],
+    ['delete a client key', { action: 'apigateway:DELETE', resource: apigateway('/apikeys/k1'), context: resourceTags(tags(tollgate, 'c1')) }],
+    ['create a client key', { action: 'apigateway:POST', resource: apigateway('/apikeys'), context: requestTags(tags(tollgate, 'c1')) }],
+  ];
+
+  it('each is tagged with its own deployment', () => {
+    expect(auth.api.gateway.usagePlanName).not.toBe(billing.api.gateway.usagePlanName);
+  });
+
+  it.each(requests(auth))('Auth may %s of its own', async (_what, request) => {
+    expect(await decide(admin.policies, admin.arn, request)).toBe('Allowed');
+  });
+
+  it.each(requests(billing))("Auth may not %s of Billing's", async (_what, request) => {
+    expect(await decide(admin.policies, admin.arn, request)).toBe('ImplicitlyDenied');
   });
 });
 

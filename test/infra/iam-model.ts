@@ -15,6 +15,9 @@ import * as path from 'node:path';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Functions, type FunctionName } from '../../common/functions';
 import { PROJECT_ROOT } from '../../lib/function';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import { buildApp, type BuiltApp } from './app';
 
 export const ACCOUNT = '123456789012';
@@ -315,6 +318,22 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
     functionPolicies,
     ...(apiPolicy && { apiPolicy }),
   };
+}
+
+/**
+ * One role's ARN and identity policies (its own and every `AWS::IAM::Policy` attached to it),
+ * resolved, in a stack that holds everything they refer to: a stack of whole `Tollgate`
+ * constructs, where {@link deployedModel}'s two-stack app does not apply.
+ */
+export function rolePoliciesIn(role: Role): { readonly arn: string; readonly policies: PolicyDocument[] } {
+  const stack = Stack.of(role);
+  const resolver = new Resolver(stack.stackName, Template.fromStack(stack).toJSON() as CfnTemplate);
+  const roleId = stack.getLogicalId(role.node.defaultChild as never);
+  const policies = Object.values(resolver.template.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties!.Roles).includes(`"${roleId}"`))
+    .map((r) => resolver.resolve(r.Properties!.PolicyDocument) as PolicyDocument);
+  const inline = (resolver.template.Resources[roleId]!.Properties!.Policies ?? []).map((p: { PolicyDocument: Json }) => resolver.resolve(p.PolicyDocument));
+  return { arn: resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }), policies: [...policies, ...inline] };
 }
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
