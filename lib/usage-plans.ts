@@ -15,9 +15,12 @@
  * Tags are no boundary on their own: tagging at creation needs `apigateway:PUT` on
  * `/tags/*`, and API Gateway offers no condition that tells a tag passed to a create from a
  * TagResource on an existing resource, so the role can put our tags on any taggable
- * resource of the Region. The stack's own default plan and fallback key are therefore
- * protected by explicit Denies on their concrete ids ({@link guardStackUsageResources});
- * other teams' plans and keys only by an SCP or permissions boundary, if the account has one.
+ * resource of the Region that carries no deployment tag (one that carries another
+ * deployment's is refused: another Tollgate's plans and keys). The stack's own default plan
+ * and fallback key are therefore protected by explicit Denies on their concrete ids
+ * ({@link guardStackUsageResources}); other teams' plans and keys, and those of Tollgate
+ * versions before the deployment tag, only by an SCP or permissions boundary, if the
+ * account has one.
  */
 import { createHash } from 'node:crypto';
 import { Stack, Token, Validations } from 'aws-cdk-lib';
@@ -185,14 +188,14 @@ export function guardStackUsageResources(scope: Construct, role: IRole, resource
 /** The cdk-nag acknowledgements the wildcards of {@link usageRegistrationStatements} need, each with its reason. */
 export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
   const reasons: Record<keyof typeof WILDCARD_PATHS, string> = {
-    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application and client tag keys, with our application value, may be set. API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams resources only by an SCP or permissions boundary.',
+    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application, deployment and client tag keys, with our application and deployment values, may be set, and not on a resource carrying another deployment tag. API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams resources only by an SCP or permissions boundary.',
     apiKey:
-      'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
-    plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application and client tags. The stack default plan is protected by an explicit Deny; a foreign plan the role tagged itself would match, so other teams plans rely on an SCP or permissions boundary.',
+      'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application, this deployment and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
+    plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application, this deployment and client tags. The stack default plan is protected by an explicit Deny; a foreign plan the role tagged itself would match, so other teams plans rely on an SCP or permissions boundary.',
     planKeys:
-      'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag. A foreign plan the role tagged itself would match, which only an SCP or permissions boundary prevents.',
+      'Binding a client key needs the plan id, known only at run time (the default plan is found by name); the plan must carry the Tollgate application tag and this deployment tag. A foreign plan the role tagged itself would match, which only an SCP or permissions boundary prevents.',
     planKey:
-      'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
+      'Unbinding a client key names the plan and key ids, both made at run time; the plan must carry the Tollgate application tag and this deployment tag, which its keys inherit for access control. Unbinding the fallback key is explicitly denied; foreign plans rely on an SCP or permissions boundary.',
   };
   for (const [name, path] of Object.entries(WILDCARD_PATHS) as [keyof typeof WILDCARD_PATHS, string][]) {
     // How cdk-nag names {@link apigatewayArn} of the path.
