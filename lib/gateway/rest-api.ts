@@ -42,7 +42,7 @@ import { addClientPlan, clientPlanName } from './client-plan';
 import { operatorResourcePolicy } from './resource-policy';
 import { addGatewayResponses } from './responses';
 import { addTollgateRoute, addUpstreamRoutes } from './routes';
-import { publicRouteThrottles, STAGE_METHOD_SETTINGS } from './stage-settings';
+import { publicRouteThrottles, STAGE_METHOD_SETTINGS, tokenRouteThrottle } from './stage-settings';
 
 export interface GatewayProps {
   /**
@@ -60,7 +60,9 @@ export interface GatewayProps {
   /** The signing keys' spec: it bounds how fast `POST /oauth/token` can sign (KMS `Sign` quota). */
   readonly keySpec: KeySpec;
   /**
-   * Rate and burst of `POST /oauth/token`, all callers together.
+   * Rate and burst of `POST /oauth/token`, all callers together. A field left out keeps its
+   * default; a negative rate, or a burst that is negative or fractional, throws a
+   * `ConfigurationError` naming `tokenRouteThrottle`.
    * @default `Defaults.tokenRouteThrottle[keySpec]`, a little under the account's KMS `Sign` quota
    */
   readonly tokenRouteThrottle?: ThrottleSettings;
@@ -141,7 +143,7 @@ export class Gateway extends Construct {
       deployOptions: {
         stageName: props.stageName,
         clientCertificateId: this.upstreamCertificate.ref,
-        methodOptions: publicRouteThrottles(props.tokenRouteThrottle ?? Defaults.tokenRouteThrottle[props.keySpec]),
+        methodOptions: publicRouteThrottles(tokenRouteThrottle(props.tokenRouteThrottle, props.keySpec)),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(accessLogFormat()),
         ...STAGE_METHOD_SETTINGS,
