@@ -24,6 +24,7 @@ import {
   THROTTLED,
 } from '../../common/gateway-responses';
 import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
+import { ConfigError } from '../../lib/settings';
 import { actionsOf, buildApp, referenceCycle, resourcesOf, roleStatements, template, UPSTREAM, type BuiltApp, type Statement } from './app';
 import * as Setting from '../../common/settings';
 
@@ -560,5 +561,15 @@ describe('WAF', () => {
       WebACLArn: arn,
       ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }, '/stages/', { Ref: stageId }])] }),
     });
+  });
+
+  it("refuses at synth a web ACL of another Region than the stack's, when the stack's Region is known", () => {
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/tollgate/0123abcd-0000-1111-2222-333344445555';
+    const inRegion = (region: string) => () => buildApp({ settings: { wafWebAclArn: arn }, env: { account: '123456789012', region } });
+    expect(inRegion('eu-west-1')).toThrow(ConfigError);
+    expect(inRegion('eu-west-1')).toThrow(
+      /Invalid Tollgate configuration: wafWebAclArn must be a web ACL in the stack's Region eu-west-1 .*got one in us-east-1/,
+    );
+    expect(() => template(inRegion('us-east-1')().api).resourceCountIs('AWS::WAFv2::WebACLAssociation', 1)).not.toThrow();
   });
 });
