@@ -11,6 +11,7 @@
  * service settings (`upstreamUrl`, `routes`, `unmatchedRoutes`, `audience`) exactly as
  * before: the same audience, the same paths, no prefix.
  */
+import { API_ROUTES } from './api-routes';
 import { ConfigurationError } from './errors';
 import { checkedJson, routeRulesProblem, SCOPE_TOKEN_PATTERN } from './setting-checks';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from './gateway-contract';
@@ -55,8 +56,35 @@ export const SERVICES_MAX = 20;
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const FIELDS = ['name', 'pathPrefix', 'stripPrefix', 'audience', 'upstreamUrl', 'routes', 'unmatchedRoutes', 'scopes'];
-/** The prefixes Tollgate's own routes live under: a service cannot take them. */
-const RESERVED_PREFIXES = ['/oauth', '/admin', '/.well-known'];
+/**
+ * The prefixes Tollgate's own routes live under, the first segment of each (`/oauth`,
+ * `/.well-known`, `/admin`, `/secret-scanning`, `/leaks`): a service cannot take them.
+ */
+const RESERVED_PREFIXES: readonly string[] = [...new Set(API_ROUTES.map((route) => `/${route.resource.split('/')[1]}`))];
+
+/**
+ * Why route rules of a service at the root (the single-service `routes`, or a `services`
+ * entry with prefix `/`) are invalid, or undefined: `routeRulesProblem`, and a rule for the
+ * method and path of one of Tollgate's own routes (`POST /oauth/token`), which Tollgate
+ * answers itself, so the upstream never sees what the rule is written for. A literal segment
+ * counts as a match for a route's `{name}` segment, as API Gateway routes it.
+ */
+export function rootRouteRulesProblem(rules: unknown): string | undefined {
+  const problem = routeRulesProblem(rules);
+  if (problem) return problem;
+  for (const [i, rule] of (rules as readonly RouteRule[]).entries()) {
+    const own = API_ROUTES.find((route) => route.method === rule.method && ownResourceMatches(route.resource, rule.path));
+    if (own) return `[${i}] (${rule.method} ${rule.path}): is Tollgate's own route ${own.method} ${own.resource}, which never reaches the upstream`;
+  }
+  return undefined;
+}
+
+function ownResourceMatches(resource: string, path: string): boolean {
+  const own = resource.split('/');
+  const given = path.split('/');
+  const param = (segment: string) => /^\{[^+}]+\}$/.test(segment);
+  return own.length === given.length && own.every((segment, i) => segment === given[i] || (param(segment) && !given[i]!.endsWith('+}')));
+}
 
 /** Why a `services` value is invalid (naming the service by index and name), or undefined. */
 export function servicesProblem(value: unknown): string | undefined {
@@ -99,7 +127,7 @@ function serviceProblem(service: unknown, count: number): string | undefined {
   if (s.upstreamUrl !== undefined && !isHttpUrl(s.upstreamUrl))
     return `${label}upstreamUrl must be an absolute http:// or https:// URL without credentials, query or fragment`;
   if (s.routes !== undefined) {
-    const routes = routeRulesProblem(s.routes);
+    const routes = s.pathPrefix === '/' ? rootRouteRulesProblem(s.routes) : routeRulesProblem(s.routes);
     if (routes) return `${label}routes${routes.startsWith('[') ? '' : ' '}${routes}`;
   }
   if (s.unmatchedRoutes !== undefined && s.unmatchedRoutes !== 'deny' && s.unmatchedRoutes !== 'allow')

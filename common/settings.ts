@@ -242,7 +242,7 @@ export const staleKeyDays = /* @__PURE__ */ setting({
 });
 /** Pass the client's `Authorization` header on to the upstream (docs/api.md#what-the-upstream-receives-upstream-contract); the stage, or the local gateway, applies it. */
 export const forwardBearerToken = /* @__PURE__ */ setting({ name: 'forwardBearerToken', kind: 'boolean', default: false, local: true });
-/** A regional WAFv2 web ACL to associate with the stage. */
+/** A regional WAFv2 web ACL for the stage; `lib/gateway/rest-api.ts` checks its Region against the stack's. */
 export const wafWebAclArn = /* @__PURE__ */ setting({
   name: 'wafWebAclArn',
   kind: 'text',

@@ -9,10 +9,10 @@
  */
 import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
-import { authorizerCacheTtlProblem, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
+import { authorizerCacheTtlProblem, keysUrlProblem } from '../common/setting-checks';
 import { GITHUB_SECRET_SCANNING_KEYS_URL, pendingPublicationSeconds, retiringVerificationSeconds, SECONDS_PER_DAY } from '../common/defaults';
 import { DEFAULT_API_KEY_PREFIX, apiKeyPrefixProblem } from '../common/tokens';
-import { servicesProblem, singleService, type ServiceDefinition } from '../common/services';
+import { rootRouteRulesProblem, servicesProblem, singleService, type ServiceDefinition } from '../common/services';
 import {
   functionEnvironments,
   SETTING_DESCRIPTORS,
@@ -58,7 +58,7 @@ const CUSTOM_READERS: { readonly [N in CustomName]?: (read: Read, config: Partia
     const url = httpsUrl(read, 'upstreamUrl', !config.servicesConfigured)?.replace(/\/+$/, '');
     return url ? { upstreamUrl: url } : {};
   },
-  routes: (read) => ({ routes: jsonSetting<RouteRule[]>(read, 'routes', routeRulesProblem) ?? DEFAULT_ROUTES }),
+  routes: (read) => ({ routes: jsonSetting<RouteRule[]>(read, 'routes', rootRouteRulesProblem) ?? DEFAULT_ROUTES }),
   issuer: (read) => {
     const url = httpsUrl(read, 'issuer', false);
     return url ? { issuer: url } : {};

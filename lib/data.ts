@@ -7,10 +7,18 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { ConfigurationError } from '../common/errors';
 import { Tables, type KeyAttribute, type TableKey, type TableSpec } from '../common/tables';
 
 export interface TokenDataProps {
-  /** Keep tables and their key when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the tables and their key when they leave the stack. Both RETAIN policies
+   * (`RETAIN`, `RETAIN_ON_UPDATE_OR_DELETE`) keep the tables' deletion protection on;
+   * `DESTROY` (for test stacks) turns it off so the stack can delete them. `SNAPSHOT` is
+   * refused with a `ConfigurationError` naming `removalPolicy`: neither a KMS key nor a
+   * DynamoDB table can be snapshotted, so CloudFormation would refuse it at deploy.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -24,6 +32,12 @@ export class TokenData extends Construct {
   constructor(scope: Construct, id: string, props: TokenDataProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (removalPolicy === RemovalPolicy.SNAPSHOT) {
+      throw new ConfigurationError(
+        'Invalid Tollgate configuration: removalPolicy SNAPSHOT is not supported by the KMS key or the DynamoDB tables; use RETAIN, RETAIN_ON_UPDATE_OR_DELETE or (for test stacks) DESTROY',
+        'removalPolicy',
+      );
+    }
     const key = new Key(this, 'TableKey', {
       description: 'Tollgate: encrypts the API-key, token, signing-key and revocation tables',
       enableKeyRotation: true,
@@ -45,7 +59,7 @@ export class TokenData extends Construct {
       timeToLiveAttribute: spec.ttlAttribute,
       stream: spec.stream ? StreamViewType.NEW_AND_OLD_IMAGES : undefined,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: key,
       removalPolicy,

@@ -34,7 +34,7 @@ import { DecisionOutcome, Metric, METRIC_EMITTER, MetricDimension, MetricDimensi
 import type { TollgateFunction } from './function';
 import type { Gateway } from './gateway';
 import { accessLogInsightRule, fieldName } from './access-log-insights';
-import { NameLimit, tollgateName } from './physical-names';
+import { tollgateDashboardName } from './physical-names';
 
 /** Counted by metric filters on the access log, not emitted by a function. */
 export const GATEWAY_AUTHORIZER_FAILURES = 'GatewayAuthorizerFailures';
@@ -296,7 +296,7 @@ export class Observability extends Construct {
     props: ObservabilityProps,
     shared: { readonly authorizerFailures: IMetric; readonly throttled: IMetric; readonly iteratorAge: IMetric; readonly dlqDepth: IMetric },
   ): Dashboard {
-    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: tollgateName(this, 'overview', NameLimit.dashboard) });
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: tollgateDashboardName(this) });
     const { gateway, functions } = props;
     const decisions = Object.values(DecisionOutcome).map((outcome) =>
       tollgateMetric(functions, 'decision', 'Sum', { dimensions: { [MetricDimension.outcome]: outcome }, label: outcome }),

@@ -6,10 +6,11 @@
  * inside a construct (`Tollgate`, `TollgateApi`) it is named by the stack and that
  * construct's path, so two Tollgates in one stack do not fight over one name: CloudFormation
  * refuses the second dashboard or rule of a name, and two plans of one name would leave the
- * admin function, which finds its plan by name, registering keys with either.
+ * admin function, which finds its plan by name, registering keys with either. The dashboard,
+ * global to the account where the others are regional, also carries the Region.
  */
 import { createHash } from 'node:crypto';
-import { Stack, Token } from 'aws-cdk-lib';
+import { Aws, Stack, Token } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 
 /** The constructs that each hold one whole Tollgate (see {@link namedTollgate}). */
@@ -61,6 +62,23 @@ export function tollgateName(part: Construct, suffix: string, maxLength: number)
   if (clean === full && full.length <= maxLength) return full;
   const tail = `-${shortDigest(full)}-${suffix}`;
   return `${clean.slice(0, clean.length - suffix.length - 1).slice(0, maxLength - tail.length)}${tail}`;
+}
+
+/** Room kept for a Region's name not known at synth: today's are all well under it. */
+const REGION_ROOM = 25;
+
+/**
+ * The name of `part`'s Tollgate's dashboard: `<prefix>-<Region>-overview`. Dashboards are
+ * global to the account, unlike the other named resources, so the Region keeps the same
+ * stack deployed in two Regions of one account from sharing (and fighting over, and deleting)
+ * one dashboard. An environment-agnostic stack gets the deploy's Region (`AWS::Region`);
+ * the name is then shortened as if the Region took {@link REGION_ROOM} characters.
+ */
+export function tollgateDashboardName(part: Construct): string {
+  const region = Stack.of(part).region;
+  if (!Token.isUnresolved(region)) return tollgateName(part, `${region}-overview`, NameLimit.dashboard);
+  const name = tollgateName(part, 'overview', NameLimit.dashboard - REGION_ROOM - 1);
+  return `${name.slice(0, -'-overview'.length)}-${Aws.REGION}-overview`;
 }
 
 /** The longest names the services take. The usage plan and API key limits are not documented; 128 keeps them in line. */

@@ -26,8 +26,9 @@ export interface TollgateProps {
   /** At least `upstreamUrl` or `services`. Checked when the construct is made. */
   readonly settings: TollgateSettings;
   /**
-   * What happens to the tables and their key when they leave the stack. Anything but RETAIN
-   * also turns the tables' deletion protection off. @default RemovalPolicy.RETAIN
+   * What happens to the tables and their key when they leave the stack: see
+   * `TokenDataProps.removalPolicy` (DESTROY turns the tables' deletion protection off, both
+   * RETAIN policies keep it on, SNAPSHOT is refused). @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /** @see GatewayProps.requireUsageKey */

@@ -5,13 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem, routeRulesProblem } from '../common/setting-checks';
+import { authorizerCacheTtlProblem, checkedJson, keysUrlProblem } from '../common/setting-checks';
 import * as Setting from '../common/settings';
 import { choicesText, SETTING_DESCRIPTORS, type LocalPlainSettingName, type PlainSettings, type SettingDescriptor } from '../common/settings';
 import type { RouteRule } from '../common/gateway-contract';
 import { ConfigurationError } from '../common/errors';
 import { nearMiss } from '../common/near-miss';
-import { servicesProblem, type ServiceDefinition } from '../common/services';
+import { rootRouteRulesProblem, servicesProblem, type ServiceDefinition } from '../common/services';
 import { apiKeyPrefixProblem } from '../common/tokens';
 import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
@@ -203,7 +203,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     if (routes !== undefined) throw new StartInputError(`${file}: services replaces routes: give each service its own routes (docs/services.md)`);
   }
   if (routes !== undefined) {
-    const routesProblem = routeRulesProblem(routes);
+    const routesProblem = rootRouteRulesProblem(routes);
     if (routesProblem) throw new StartInputError(`${file}: routes${routesProblem.startsWith('[') ? '' : ' '}${routesProblem}`);
   }
   for (const setting of LOCAL_SETTINGS) {
@@ -303,7 +303,7 @@ function keyMeantBy(key: string): string | undefined {
 /** `TOLLGATE_ROUTES`, checked as the authorizer would check it at cold start (`parseRouteRules`). */
 function routesFromEnv(raw: string | undefined): RouteRule[] | undefined {
   if (!raw) return undefined;
-  const checked = checkedJson(raw, Setting.routes.env, routeRulesProblem);
+  const checked = checkedJson(raw, Setting.routes.env, rootRouteRulesProblem);
   if ('message' in checked) throw new StartInputError(checked.message);
   return checked.value as RouteRule[];
 }

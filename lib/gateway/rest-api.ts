@@ -8,7 +8,7 @@
  * `operatorPrincipals`, a resource policy confines the admin routes to those principals
  * (`resource-policy.ts`).
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiKeySourceType,
@@ -36,13 +36,14 @@ import { upstreamCertificateGeneration } from '../../common/settings';
 import { Env } from '../../common/names';
 import type { KeySpec } from '../../common/tokens';
 import type { TollgateFunction } from '../function';
+import { ConfigError } from '../settings';
 import { acknowledgeUsageRegistrationWildcards, guardStackUsageResources, usageRegistrationStatements } from '../usage-plans';
 import { upstreamCertificate } from './client-certificates';
 import { addClientPlan, clientPlanName } from './client-plan';
 import { operatorResourcePolicy } from './resource-policy';
 import { addGatewayResponses } from './responses';
 import { addTollgateRoute, addUpstreamRoutes } from './routes';
-import { publicRouteThrottles, STAGE_METHOD_SETTINGS } from './stage-settings';
+import { publicRouteThrottles, STAGE_METHOD_SETTINGS, tokenRouteThrottle } from './stage-settings';
 
 export interface GatewayProps {
   /**
@@ -60,7 +61,9 @@ export interface GatewayProps {
   /** The signing keys' spec: it bounds how fast `POST /oauth/token` can sign (KMS `Sign` quota). */
   readonly keySpec: KeySpec;
   /**
-   * Rate and burst of `POST /oauth/token`, all callers together.
+   * Rate and burst of `POST /oauth/token`, all callers together. A field left out keeps its
+   * default; a negative rate, or a burst that is negative or fractional, throws a
+   * `ConfigurationError` naming `tokenRouteThrottle`.
    * @default `Defaults.tokenRouteThrottle[keySpec]`, a little under the account's KMS `Sign` quota
    */
   readonly tokenRouteThrottle?: ThrottleSettings;
@@ -141,7 +144,7 @@ export class Gateway extends Construct {
       deployOptions: {
         stageName: props.stageName,
         clientCertificateId: this.upstreamCertificate.ref,
-        methodOptions: publicRouteThrottles(props.tokenRouteThrottle ?? Defaults.tokenRouteThrottle[props.keySpec]),
+        methodOptions: publicRouteThrottles(tokenRouteThrottle(props.tokenRouteThrottle, props.keySpec)),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(accessLogFormat()),
         ...STAGE_METHOD_SETTINGS,
@@ -170,6 +173,7 @@ export class Gateway extends Construct {
     this.fallbackUsageKey = clientPlan.fallbackKey;
     this.fallbackUsageKeyValue = clientPlan.fallbackKeyValue;
     if (props.wafWebAclArn) {
+      refuseWebAclOfOtherRegion(props.wafWebAclArn, Stack.of(this).region);
       new CfnWebACLAssociation(this, 'Waf', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: props.wafWebAclArn });
     } else {
       Validations.of(this.api).acknowledge({
@@ -230,4 +234,20 @@ export class Gateway extends Construct {
     const stack = Stack.of(this);
     return `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
   }
+}
+
+/**
+ * A regional web ACL can only be associated with a stage in its own Region, which the
+ * setting's check (`common/settings.ts`) cannot see: the stack's Region is known only here,
+ * and only when the stack is not environment-agnostic. Then a web ACL of another Region is
+ * refused at synth, naming `wafWebAclArn`, rather than by the association at deploy.
+ */
+function refuseWebAclOfOtherRegion(webAclArn: string, stackRegion: string): void {
+  if (Token.isUnresolved(stackRegion) || Token.isUnresolved(webAclArn)) return;
+  const aclRegion = webAclArn.split(':')[3];
+  if (aclRegion === stackRegion) return;
+  throw new ConfigError(
+    'wafWebAclArn',
+    `must be a web ACL in the stack's Region ${stackRegion} (a regional web ACL protects only stages of its own Region), got one in ${aclRegion}: ${JSON.stringify(webAclArn)}`,
+  );
 }

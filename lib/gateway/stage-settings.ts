@@ -3,11 +3,14 @@
  * unauthenticated Tollgate routes throttled per method.
  */
 import type { MethodDeploymentOptions, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
+import { Token } from 'aws-cdk-lib';
 import { MethodLoggingLevel } from 'aws-cdk-lib/aws-apigateway';
 import { API_ROUTES } from '../../common/api-routes';
 import { ApiPath } from '../../common/gateway-contract';
 import { Defaults } from '../../common/defaults';
+import { ConfigurationError } from '../../common/errors';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
+import type { KeySpec } from '../../common/tokens';
 
 /**
  * The stage's settings for every method. Execution logs need the account-wide API Gateway
@@ -21,6 +24,29 @@ const LEAK_ROUTE_THROTTLES: Readonly<Record<string, ThrottleSettings>> = {
   [LeakPath.github]: LeakThrottle.github,
   [LeakPath.revoke]: LeakThrottle.revoke,
 };
+
+/**
+ * The throttle of `POST /oauth/token`: each field given replaces that field of
+ * `Defaults.tokenRouteThrottle[keySpec]`, so a partial setting keeps the route under the KMS
+ * `Sign` quota instead of falling back to the account's limits. A negative rate, or a burst
+ * that is negative or not a whole number, is refused here with a `ConfigurationError` naming
+ * `tokenRouteThrottle`: API Gateway would refuse it only at deploy.
+ */
+export function tokenRouteThrottle(given: ThrottleSettings | undefined, keySpec: KeySpec): Required<ThrottleSettings> {
+  const defaults = Defaults.tokenRouteThrottle[keySpec];
+  const rateLimit = given?.rateLimit ?? defaults.rateLimit;
+  const burstLimit = given?.burstLimit ?? defaults.burstLimit;
+  const refuse = (problem: string) => {
+    throw new ConfigurationError(`Invalid Tollgate configuration: tokenRouteThrottle ${problem}`, 'tokenRouteThrottle');
+  };
+  if (!Token.isUnresolved(rateLimit) && !(Number.isFinite(rateLimit) && rateLimit >= 0)) {
+    refuse(`rateLimit must be a number of requests per second, 0 or more, got ${rateLimit}`);
+  }
+  if (!Token.isUnresolved(burstLimit) && !(Number.isSafeInteger(burstLimit) && burstLimit >= 0)) {
+    refuse(`burstLimit must be a whole number of requests, 0 or more, got ${burstLimit}`);
+  }
+  return { rateLimit, burstLimit };
+}
 
 /**
  * Per-method stage settings of the unauthenticated Tollgate routes: nothing else limits them

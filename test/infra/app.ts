@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Functions } from '../../common/functions';
 import { readConfig } from '../../lib/config';
@@ -48,6 +49,8 @@ export interface BuildOptions {
   readonly outdir?: string;
   /** @see TollgateApiStackProps.requireUsageKey */
   readonly requireUsageKey?: boolean;
+  /** The API stack's `tokenRouteThrottle`. */
+  readonly tokenRouteThrottle?: ThrottleSettings;
   /** The API stack's id (and name). @default Tollgate */
   readonly apiStackId?: string;
   /** The stacks' account and Region, as the CDK CLI sets them. @default none: both unresolved */
@@ -85,6 +88,7 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
     config,
     tables: data.data.tables,
     ...(options.requireUsageKey !== undefined && { requireUsageKey: options.requireUsageKey }),
+    ...(options.tokenRouteThrottle && { tokenRouteThrottle: options.tokenRouteThrottle }),
   });
   return { app, data, api };
 }

@@ -57,6 +57,18 @@ describe('readConfig: services', () => {
     ],
     ['root prefix beside another', { services: [SERVICES[0], { ...SERVICES[1], pathPrefix: '/' }] }, /may be "\/" only when there is one service/],
     ['a reserved prefix', { services: [{ ...SERVICES[0], pathPrefix: '/oauth' }] }, /overlaps Tollgate's own routes under \/oauth/],
+    ['the leak prefix', { services: [{ ...SERVICES[0], pathPrefix: '/leaks' }] }, /overlaps Tollgate's own routes under \/leaks/],
+    ['a prefix on a leak route', { services: [{ ...SERVICES[0], pathPrefix: '/leaks/revoke' }] }, /overlaps Tollgate's own routes under \/leaks/],
+    [
+      'a prefix on the secret-scanning route',
+      { services: [{ ...SERVICES[0], pathPrefix: '/secret-scanning/github' }] },
+      /overlaps Tollgate's own routes under \/secret-scanning/,
+    ],
+    [
+      "a root service's rule on Tollgate's own route",
+      { services: [{ ...SERVICES[0], pathPrefix: '/', routes: [{ method: 'POST', path: '/oauth/token', scopes: ['x'] }] }] },
+      /\(billing\) routes\s?\[0\] \(POST \/oauth\/token\): is Tollgate's own route POST \/oauth\/token/,
+    ],
     ['duplicate names', { services: [SERVICES[0], { ...SERVICES[1], name: 'billing' }] }, /same name as an earlier service/],
     [
       'duplicate audiences',
@@ -241,6 +253,21 @@ describe('invalid configuration fails synth naming the setting', () => {
       /authorizerCacheTtlSeconds must be at most 270: a decision cached just before a token's exp is reused for the whole TTL.*accepted up to 301 s after it expired/,
     ],
     ['ambiguous literal route segment', { routes: [{ method: 'GET', path: '/a/%2e%2e', scopes: [] }] }, /routes \[0\].*segment "%2e%2e" is ambiguous/],
+    [
+      "a rule on Tollgate's own token route",
+      { routes: [...DEFAULT_ROUTES, { method: 'POST', path: '/oauth/token', scopes: ['x'] }] },
+      /routes \[6\] \(POST \/oauth\/token\): is Tollgate's own route POST \/oauth\/token, which never reaches the upstream/,
+    ],
+    [
+      "a rule on Tollgate's own leak route",
+      { routes: [{ method: 'POST', path: '/leaks/revoke', scopes: ['x'] }] },
+      /routes \[0\] \(POST \/leaks\/revoke\): is Tollgate's own route/,
+    ],
+    [
+      "a rule on Tollgate's own admin route, with a literal for its parameter",
+      { routes: [{ method: 'DELETE', path: '/admin/clients/acme', scopes: ['x'] }] },
+      /routes \[0\] \(DELETE \/admin\/clients\/acme\): is Tollgate's own route DELETE \/admin\/clients\/\{clientId\}/,
+    ],
     ['poll interval too short', { revocationPollMs: Setting.revocationPollMs.min - 1 }, /revocationPollMs must be a whole number from 100 to 1000/],
     ['poll interval too long', { revocationPollMs: 5000 }, /revocationPollMs/],
     ['view staleness below a few polls', { revocationViewMaxStaleSeconds: 4 }, /revocationViewMaxStaleSeconds must be a whole number from 5 to 3600/],
@@ -302,6 +329,15 @@ describe('invalid configuration fails synth naming the setting', () => {
 
   it.each(cases)('%s', (_name, settings, message) => {
     expect(() => buildApp({ settings })).toThrow(message);
+  });
+
+  it("accepts rules on Tollgate's paths for the methods it does not serve there, which reach the upstream", () => {
+    const routes = [
+      { method: 'GET', path: '/oauth/token', scopes: ['x'] },
+      { method: 'ANY', path: '/leaks/revoke', scopes: ['x'] },
+      { method: 'POST', path: '/admin/{proxy+}', scopes: ['x'] },
+    ];
+    expect(read({ routes }).routes).toEqual(routes);
   });
 });
 

@@ -1,9 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
+import { ResponseType, type ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_CLIENT_TEXT, ACCESS_LOG_FIELDS, accessLogFormat } from '../../common/access-log';
 import { API_ROUTES } from '../../common/api-routes';
 import { Defaults } from '../../common/defaults';
+import { ConfigurationError } from '../../common/errors';
 import { Env } from '../../common/names';
 import { HTTP_METHODS, UpstreamHeader } from '../../common/gateway-contract';
 import { StackOutput } from '../../common/stack-outputs';
@@ -23,6 +24,7 @@ import {
   THROTTLED,
 } from '../../common/gateway-responses';
 import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from '../../lib/gateway';
+import { ConfigError } from '../../lib/settings';
 import { actionsOf, buildApp, referenceCycle, resourcesOf, roleStatements, template, UPSTREAM, type BuiltApp, type Statement } from './app';
 import * as Setting from '../../common/settings';
 
@@ -341,6 +343,26 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
     expect(Defaults.tokenRouteThrottle.RSA_2048.rateLimit).toBeLessThan(500);
   });
 
+  it('keeps the default of each field a partial tokenRouteThrottle leaves out', () => {
+    const token = (throttle: ThrottleSettings, keySpec?: string) =>
+      throttleOf(buildApp({ tokenRouteThrottle: throttle, ...(keySpec && { settings: { keySpec } }) }), '/~1oauth~1token', 'POST');
+    expect(token({ rateLimit: 100 })).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 });
+    expect(token({ burstLimit: 40 }, 'RSA_2048')).toMatchObject({ ThrottlingRateLimit: 450, ThrottlingBurstLimit: 40 });
+    expect(token({})).toMatchObject({ ThrottlingRateLimit: 250, ThrottlingBurstLimit: 500 });
+    expect(token({ rateLimit: 0, burstLimit: 0 })).toMatchObject({ ThrottlingRateLimit: 0, ThrottlingBurstLimit: 0 });
+  });
+
+  it.each([
+    [{ rateLimit: -5, burstLimit: -1 }, /tokenRouteThrottle rateLimit must be a number of requests per second, 0 or more, got -5/],
+    [{ rateLimit: 0.5, burstLimit: 1.5 }, /tokenRouteThrottle burstLimit must be a whole number of requests, 0 or more, got 1.5/],
+    [{ burstLimit: -1 }, /tokenRouteThrottle burstLimit .* got -1/],
+    [{ rateLimit: Number.NaN }, /tokenRouteThrottle rateLimit .* got NaN/],
+  ])('refuses tokenRouteThrottle %j at synth, naming it', (throttle, message) => {
+    const build = () => buildApp({ tokenRouteThrottle: throttle });
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(message);
+  });
+
   it.each([
     ['/~1oauth~1revoke', 'POST'],
     ['/~1.well-known~1jwks.json', 'GET'],
@@ -539,5 +561,15 @@ describe('WAF', () => {
       WebACLArn: arn,
       ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }, '/stages/', { Ref: stageId }])] }),
     });
+  });
+
+  it("refuses at synth a web ACL of another Region than the stack's, when the stack's Region is known", () => {
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/tollgate/0123abcd-0000-1111-2222-333344445555';
+    const inRegion = (region: string) => () => buildApp({ settings: { wafWebAclArn: arn }, env: { account: '123456789012', region } });
+    expect(inRegion('eu-west-1')).toThrow(ConfigError);
+    expect(inRegion('eu-west-1')).toThrow(
+      /Invalid Tollgate configuration: wafWebAclArn must be a web ACL in the stack's Region eu-west-1 .*got one in us-east-1/,
+    );
+    expect(() => template(inRegion('us-east-1')().api).resourceCountIs('AWS::WAFv2::WebACLAssociation', 1)).not.toThrow();
   });
 });

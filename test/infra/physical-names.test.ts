@@ -19,7 +19,7 @@ import { Metric, METRIC_EMITTER, MetricDimension, SERVICE_NAME_ENV } from '../..
 import { Env, METRICS_NAMESPACE } from '../../common/names';
 import { Tollgate, TollgateApi, TollgateApiStack, TokenData, readConfig } from '../../lib/index';
 import { GATEWAY_METRIC_DIMENSION } from '../../lib/observability';
-import { NameLimit, tollgateName } from '../../lib/physical-names';
+import { NameLimit, tollgateDashboardName, tollgateName } from '../../lib/physical-names';
 import { buildApp, testApp, UPSTREAM } from './app';
 
 interface Resource {
@@ -41,14 +41,24 @@ const NOT_IDENTIFIERS: ReadonlySet<string> = new Set([
   'AWS::SNS::Topic DisplayName',
 ]);
 
-/** Every literal `…Name` property of every resource, as `<type> <property>` → name → logical ids. */
+/** A name as text: a literal, or an `Fn::Join` of literals and `Ref`s, each `Ref` as `[name]`. */
+function nameText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (!join) return undefined;
+  const parts = join[1].map((part) => (typeof part === 'string' ? part : `[${(part as { Ref?: string }).Ref}]`));
+  return parts.join(join[0]);
+}
+
+/** Every `…Name` property of every resource given as text (`nameText`), as `<type> <property>` → name → logical ids. */
 function physicalNames(resources: Record<string, Resource>): Map<string, string[]> {
   const names = new Map<string, string[]>();
   for (const [logicalId, resource] of Object.entries(resources)) {
     for (const [key, value] of Object.entries(resource.Properties ?? {})) {
       const kind = `${resource.Type} ${key}`;
-      if (!key.endsWith('Name') || typeof value !== 'string' || NOT_IDENTIFIERS.has(kind)) continue;
-      const named = `${kind} = ${value}`;
+      const text = nameText(value);
+      if (!key.endsWith('Name') || text === undefined || NOT_IDENTIFIERS.has(kind)) continue;
+      const named = `${kind} = ${text}`;
       names.set(named, [...(names.get(named) ?? []), logicalId]);
     }
   }
@@ -123,8 +133,8 @@ describe('physical names', () => {
     // The names the README's two-Tollgate stack used to give both.
     expect([...names.keys()]).toEqual(
       expect.arrayContaining([
-        'AWS::CloudWatch::Dashboard DashboardName = Orders_Auth-overview',
-        'AWS::CloudWatch::Dashboard DashboardName = Orders_Billing-overview',
+        'AWS::CloudWatch::Dashboard DashboardName = Orders_Auth-[AWS::Region]-overview',
+        'AWS::CloudWatch::Dashboard DashboardName = Orders_Billing-[AWS::Region]-overview',
         'AWS::CloudWatch::InsightRule RuleName = Orders_Billing-top-clients',
         'AWS::CloudWatch::InsightRule RuleName = Orders_Billing-top-throttled-clients',
         'AWS::ApiGateway::UsagePlan UsagePlanName = Orders_Billing-clients',
@@ -149,7 +159,7 @@ describe('physical names', () => {
     const names = [...physicalNames(Template.fromStack(buildApp().api).toJSON().Resources).keys()];
     expect(names).toEqual(
       expect.arrayContaining([
-        'AWS::CloudWatch::Dashboard DashboardName = Tollgate-overview',
+        'AWS::CloudWatch::Dashboard DashboardName = Tollgate-[AWS::Region]-overview',
         'AWS::CloudWatch::InsightRule RuleName = Tollgate-top-clients',
         'AWS::CloudWatch::InsightRule RuleName = Tollgate-top-throttled-clients',
         'AWS::ApiGateway::UsagePlan UsagePlanName = Tollgate-clients',
@@ -162,8 +172,44 @@ describe('physical names', () => {
     const stack = new Stack(app, 'Orders');
     const data = new TokenData(stack, 'Data');
     new TollgateApi(stack, 'Edge', { config: readConfig((setting) => (setting === 'upstreamUrl' ? UPSTREAM : undefined)), tables: data.tables });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Orders_Edge-overview' });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['', ['Orders_Edge-', { Ref: 'AWS::Region' }, '-overview']] },
+    });
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: 'Orders_Edge-clients' });
+  });
+
+  it('give the same stack in two Regions of one account two dashboards (dashboards are global), and only the dashboard', () => {
+    const inRegion = (region: string) => {
+      const app = testApp();
+      const stack = new Stack(app, 'Orders', { env: { account: '111111111111', region } });
+      new Tollgate(stack, 'Auth', { settings: { upstreamUrl: UPSTREAM } });
+      return [...physicalNames(Template.fromStack(stack).toJSON().Resources).keys()];
+    };
+    const [west, east] = [inRegion('eu-west-1'), inRegion('us-east-1')];
+    expect(west).toContain('AWS::CloudWatch::Dashboard DashboardName = Orders_Auth-eu-west-1-overview');
+    expect(east).toContain('AWS::CloudWatch::Dashboard DashboardName = Orders_Auth-us-east-1-overview');
+    // Rules, plans and keys are regional: their names stay as they were.
+    expect(west.filter((name) => !name.startsWith('AWS::CloudWatch::Dashboard '))).toEqual(
+      east.filter((name) => !name.startsWith('AWS::CloudWatch::Dashboard ')),
+    );
+    expect(west).toContain('AWS::CloudWatch::InsightRule RuleName = Orders_Auth-top-throttled-clients');
+  });
+
+  it('keep a long dashboard name within 255 characters with the Region in it, known or not', () => {
+    for (const region of [undefined, 'ap-southeast-5']) {
+      const app = testApp();
+      const stack = new Stack(app, 'S'.repeat(120), region ? { env: { region } } : {});
+      const tollgate = new Tollgate(stack, 'T'.repeat(200), { settings: { upstreamUrl: UPSTREAM } });
+      const name = tollgateDashboardName(tollgate.api.observability);
+      const text = region
+        ? name
+        : stack
+            .resolve(name)
+            ['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'us-isof-south-1'))
+            .join('');
+      expect(text).toMatch(new RegExp(`^[A-Za-z0-9_-]{1,${NameLimit.dashboard}}$`));
+      expect(text).toMatch(/-[0-9a-f]{8}-(ap-southeast-5|us-isof-south-1)-overview$/);
+    }
   });
 
   it('stay within the services’ limits and characters for a long path, and still differ', () => {
@@ -199,7 +245,7 @@ describe('physical names', () => {
     expect(services[1]).toBe('Orders_Auth-authorizer');
     expect(services[2]).toMatch(/^Orders_Team-Auth-[0-9a-f]{8}-authorizer$/);
     expect(services[3]).toBe('Orders_Team-Auth-authorizer');
-    const dashboards = [inner, dashed, nested].map((tollgate) => tollgateName(tollgate.api.observability, 'overview', NameLimit.dashboard));
+    const dashboards = [inner, dashed, nested].map((tollgate) => tollgateDashboardName(tollgate.api.observability));
     expect(new Set(dashboards).size).toBe(dashboards.length);
   });
 

@@ -3,11 +3,11 @@
  * stack: the same resources as the two-stack app, the same setting checks, and no cdk-nag
  * finding its own acknowledgements do not explain. Fast path: placeholder entries, no bundling.
  */
-import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ConfigurationError, StackOutput, Tollgate, type TollgateSettings } from '../../lib/index';
+import { ConfigError, ConfigurationError, StackOutput, TokenData, Tollgate, type TollgateSettings } from '../../lib/index';
 import { buildApp, resourceCounts, testApp, UPSTREAM } from './app';
 
 function ownStack(settings: TollgateSettings, region?: string) {
@@ -140,5 +140,28 @@ describe('the Tollgate construct’s outputs', () => {
     const { app } = ownStack(settings);
     new Tollgate(new Stack(app, 'Billing'), 'Auth', { settings });
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('removalPolicy', () => {
+  it('refuses SNAPSHOT, which neither the KMS key nor the tables support, naming removalPolicy', () => {
+    const build = () => new Tollgate(new Stack(testApp(), 'Orders'), 'Auth', { settings: { upstreamUrl: UPSTREAM }, removalPolicy: RemovalPolicy.SNAPSHOT });
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(/removalPolicy SNAPSHOT is not supported/);
+  });
+
+  it.each([
+    [RemovalPolicy.RETAIN, true, 'Retain'],
+    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, true, 'RetainExceptOnCreate'],
+    [RemovalPolicy.DESTROY, false, 'Delete'],
+  ])('%s: deletion protection %s on every table, and the DeletionPolicy %s', (removalPolicy, protectedTables, deletionPolicy) => {
+    const stack = new Stack(testApp(), 'Data');
+    new TokenData(stack, 'Data', { removalPolicy });
+    const tables = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(7);
+    for (const table of tables) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(protectedTables);
+      expect(table.DeletionPolicy).toBe(deletionPolicy);
+    }
   });
 });
