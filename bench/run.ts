@@ -4,6 +4,8 @@
  *
  *   npm run bench                      # everything (a few minutes)
  *   npm run bench -- --only P1,P4      # some figures (merged into the stored results)
+ *   npm run bench -- --runs 3          # every suite three times over: each figure from its
+ *                                      #   median run, with the spread over the runs
  *   npm run bench -- --quick           # smaller rounds, for development: writes
  *                                      #   bench/results/quick.json, leaves BENCHMARKS.md alone
  *   npm run bench -- --profile         # also write a CPU profile of every suite to bench/results/profiles/
@@ -19,12 +21,14 @@ import { onStopSignal } from '../local/signals';
 import { launchSuite, stopRunningSuites } from './lib/launch';
 import { parseOnly, selectJobs, wantedFigure, type Job } from './lib/plan';
 import { consoleTable, machineInfo, markdownSection, mergeFigures, withSection, type Results, type StoredFigure, type SuiteFailure } from './lib/report';
+import { combineRuns, parseRuns } from './lib/runs';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
 interface Options {
   readonly only: string[];
+  readonly runs: number;
   readonly quick: boolean;
   readonly profile: boolean;
 }
@@ -33,6 +37,7 @@ function options(): Options | undefined {
   const { values } = parseArgs({
     options: {
       only: { type: 'string' },
+      runs: { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -47,7 +52,7 @@ function options(): Options | undefined {
     );
     return undefined;
   }
-  return { only: parseOnly(values.only), quick: values.quick, profile: values.profile };
+  return { only: parseOnly(values.only), runs: parseRuns(values.runs), quick: values.quick, profile: values.profile };
 }
 
 async function runJobs(jobs: readonly Job[], opts: Options, dynamoEndpoint: string) {
@@ -103,13 +108,17 @@ async function main(): Promise<number> {
     void dynamo?.stop().finally(() => process.exit(130));
   };
   onStopSignal(interrupt);
-  let run: Awaited<ReturnType<typeof runJobs>>;
+  const runs: Awaited<ReturnType<typeof runJobs>>[] = [];
   try {
     if (jobs.some((job) => job.needsDynamo)) dynamo = await startDynamoDbLocal();
-    run = await runJobs(jobs, opts, dynamo?.endpoint ?? '');
+    for (let r = 1; r <= opts.runs; r += 1) {
+      if (opts.runs > 1) process.stderr.write(`run ${r} of ${opts.runs}\n`);
+      runs.push(await runJobs(jobs, opts, dynamo?.endpoint ?? ''));
+    }
   } finally {
     await dynamo?.stop();
   }
+  const run = { figures: combineRuns(runs.map((r) => r.figures)), failures: runs.flatMap((r) => r.failures) };
   const file = `${RESULTS}${opts.quick ? 'quick' : 'latest'}.json`;
   const previous = opts.only.length ? storedFigures(file) : [];
   const results: Results = {
@@ -117,6 +126,7 @@ async function main(): Promise<number> {
     run: {
       quick: opts.quick,
       only: opts.only,
+      runs: opts.runs,
       durationSeconds: Math.round((performance.now() - began) / 1000),
       loadAverageAtEnd: Number(loadavg()[0]!.toFixed(2)),
     },

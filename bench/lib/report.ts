@@ -17,8 +17,21 @@ export interface MachineInfo {
   readonly loadAverageAtStart: number;
 }
 
-/** A figure as stored: when it was measured (a partial `--only` run keeps the others' dates). */
-export type StoredFigure = Figure & { readonly measuredAt: string };
+/** How a figure varied over the runs of `--runs N` (`bench/lib/runs.ts`). */
+export interface RunSpread {
+  /** What was compared across runs: the figure's ratio to its comparison, or its value. */
+  readonly of: 'ratio' | 'value';
+  /** That number in each run that yielded the figure, in run order. */
+  readonly values: readonly number[];
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * A figure as stored: when it was measured (a partial `--only` run keeps the others'
+ * dates) and, after `--runs N`, its spread over the runs.
+ */
+export type StoredFigure = Figure & { readonly measuredAt: string; readonly runs?: RunSpread };
 
 export interface SuiteFailure {
   readonly suite: string;
@@ -27,7 +40,14 @@ export interface SuiteFailure {
 
 export interface Results {
   readonly machine: MachineInfo;
-  readonly run: { readonly quick: boolean; readonly only: readonly string[]; readonly durationSeconds: number; readonly loadAverageAtEnd: number };
+  readonly run: {
+    readonly quick: boolean;
+    readonly only: readonly string[];
+    /** How many times the suites ran (`--runs`); absent in results written before the option. */
+    readonly runs?: number;
+    readonly durationSeconds: number;
+    readonly loadAverageAtEnd: number;
+  };
   readonly figures: readonly StoredFigure[];
   readonly failures: readonly SuiteFailure[];
 }
@@ -69,24 +89,46 @@ function metCell(f: Figure): string {
   return f.met ? 'yes' : 'NO';
 }
 
-/** One row per figure: id, what, value [p10–p90], comparison, ratio, target, met. */
-export function rows(figures: readonly Figure[]): string[][] {
+/** `0.87 [0.86–0.88] over 3 runs`: the ranked number of the run shown, and its range over the runs. */
+function spreadCell(f: StoredFigure): string {
+  if (!f.runs || f.runs.values.length < 2) return '–';
+  const shown = f.runs.of === 'ratio' ? f.comparison!.ratio : f.value;
+  return `${f.runs.of} ${formatNumber(shown)} [${formatNumber(f.runs.min)}–${formatNumber(f.runs.max)}] over ${f.runs.values.length} runs`;
+}
+
+/**
+ * One row per figure: id, what, value [p10–p90], comparison, ratio, target, met; after
+ * `--runs N` also the spread over the runs (the row is the median run's).
+ */
+export function rows(figures: readonly StoredFigure[]): string[][] {
+  const withRuns = hasRuns(figures);
   return figures.map((f) => [
     f.id,
     f.name,
     `${formatNumber(f.value)} ${f.unit} [${formatNumber(f.p10)}–${formatNumber(f.p90)}]`,
     f.comparison ? `${f.comparison.name}: ${formatNumber(f.comparison.value)} ${f.comparison.unit}` : '–',
     f.comparison ? formatNumber(f.comparison.ratio) : '–',
+    ...(withRuns ? [spreadCell(f)] : []),
     f.target?.text ?? '–',
     metCell(f),
   ]);
 }
 
 const HEADER = ['id', 'figure', 'value [p10–p90]', 'in-run comparison', 'ratio', 'target', 'met'];
+const HEADER_WITH_RUNS = ['id', 'figure', 'value [p10–p90] (median run)', 'in-run comparison', 'ratio', 'median [min–max] over runs', 'target', 'met'];
 
-export function consoleTable(figures: readonly Figure[]): string {
-  const all = [HEADER, ...rows(figures)];
-  const widths = HEADER.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
+function hasRuns(figures: readonly StoredFigure[]): boolean {
+  return figures.some((f) => (f.runs?.values.length ?? 0) > 1);
+}
+
+function header(figures: readonly StoredFigure[]): string[] {
+  return hasRuns(figures) ? HEADER_WITH_RUNS : HEADER;
+}
+
+export function consoleTable(figures: readonly StoredFigure[]): string {
+  const columns = header(figures);
+  const all = [columns, ...rows(figures)];
+  const widths = columns.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
   return all
     .map((row) =>
       row
@@ -101,12 +143,14 @@ const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
 
 export function markdownSection(results: Results): string {
   const m = results.machine;
-  const table = [HEADER, HEADER.map(() => '---'), ...rows(results.figures)].map((row) => `| ${row.map(escapeCell).join(' | ')} |`);
+  const columns = header(results.figures);
+  const table = [columns, columns.map(() => '---'), ...rows(results.figures)].map((row) => `| ${row.map(escapeCell).join(' | ')} |`);
   const failures = results.failures.map((f) => `- **${f.suite} failed**: ${f.error.split('\n')[0]}`);
   return [
     SECTION_START,
     `Measured ${m.date.slice(0, 10)} on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform}); ` +
       `1-min load average ${m.loadAverageAtStart} at start, ${results.run.loadAverageAtEnd} at end; ${results.run.durationSeconds} s` +
+      `${(results.run.runs ?? 1) > 1 ? `; ${results.run.runs} runs, each row from the run at the median of what it is judged by` : ''}` +
       `${results.run.only.length ? ` (this run: --only ${results.run.only.join(',')}; other rows from earlier runs, see measuredAt in the JSON)` : ''}.`,
     '',
     ...table,
