@@ -8,15 +8,18 @@
  * `tollgate:deployment` tag, and change or delete only what carries both (ABAC; API Gateway
  * developer guide, "Using tags to control access"). The application tag alone is shared by
  * every Tollgate of the account and Region; the deployment tag keeps one Tollgate's admin
- * function off another's default plan, fallback key, client plans and client keys.
+ * function, working as written, off another's default plan, fallback key, client plans and
+ * client keys.
  * A usage plan's keys inherit the plan's tags for access control ("API Gateway resources
  * that can be tagged"), which is how binding into the stack's own default plan is allowed.
  *
  * Tags are no boundary on their own: tagging at creation needs `apigateway:PUT` on
  * `/tags/*`, and API Gateway offers no condition that tells a tag passed to a create from a
  * TagResource on an existing resource, so the role can put our tags on any taggable
- * resource of the Region that carries no deployment tag (one that carries another
- * deployment's is refused: another Tollgate's plans and keys). The stack's own default plan
+ * resource of the Region that carries no deployment tag. One that carries another
+ * deployment's is refused only if API Gateway gives IAM the tagged resource's tags for
+ * `/tags/…`, for which the Service Authorization Reference documents no condition keys, so
+ * that refusal is read as failing open (docs/throttling.md). The stack's own default plan
  * and fallback key are therefore protected by explicit Denies on their concrete ids
  * ({@link guardStackUsageResources}); other teams' plans and keys, and those of Tollgate
  * versions before the deployment tag, only by an SCP or permissions boundary, if the
@@ -96,7 +99,8 @@ export function usageRegistrationStatements(stack: Stack, deployment: string): P
   const tollgateTagged = { StringEquals: ours('aws:ResourceTag') };
   const clientTagged = { ...tollgateTagged, Null: { [`aws:ResourceTag/${UsageNaming.clientTag}`]: 'false' } };
   // Tagging may not move a resource of another deployment (its deployment tag set) into this
-  // one; a resource without the tag (a create, or something no Tollgate tagged) is the limit described above.
+  // one, where IAM sees that tag; a resource without it (a create, or something no Tollgate
+  // tagged) and one whose tags IAM is not given are the limit described above.
   const notAnotherDeployments = { StringEqualsIfExists: { [`aws:ResourceTag/${UsageNaming.deploymentTag}`]: deployment } };
   return [
     new PolicyStatement({ sid: 'ReadApiKeysAndUsagePlans', actions: ['apigateway:GET'], resources: [arn('/apikeys'), arn('/usageplans')] }),
@@ -188,7 +192,7 @@ export function guardStackUsageResources(scope: Construct, role: IRole, resource
 /** The cdk-nag acknowledgements the wildcards of {@link usageRegistrationStatements} need, each with its reason. */
 export function acknowledgeUsageRegistrationWildcards(scope: IConstruct): void {
   const reasons: Record<keyof typeof WILDCARD_PATHS, string> = {
-    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application, deployment and client tag keys, with our application and deployment values, may be set, and not on a resource carrying another deployment tag. API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams resources only by an SCP or permissions boundary.',
+    tags: 'Tags passed to CreateApiKey and CreateUsagePlan are authorized as a TagResource whose resource id is made at run time; only the Tollgate application, deployment and client tag keys, with our application and deployment values, may be set, and not on a resource carrying another deployment tag where IAM is given the resource tags (not documented for tags resources). API Gateway cannot tell that from tagging an existing resource: the stack default plan and fallback key are protected by explicit Denies, other teams and other deployments resources only by an SCP, a permissions boundary or separate accounts.',
     apiKey:
       'Client API keys are created at run time, so IAM cannot name them; GetApiKey and DeleteApiKey need the Tollgate application, this deployment and client tags on the key. The fallback key is protected by an explicit Deny; a foreign key the role tagged itself would match, so other teams keys rely on an SCP or permissions boundary.',
     plan: 'Custom client plans are created at run time; UpdateUsagePlan and DeleteUsagePlan need the Tollgate application, this deployment and client tags. The stack default plan is protected by an explicit Deny; a foreign plan the role tagged itself would match, so other teams plans rely on an SCP or permissions boundary.',
