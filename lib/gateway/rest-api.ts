@@ -43,7 +43,7 @@ import { addClientPlan, clientPlanName } from './client-plan';
 import { operatorResourcePolicy } from './resource-policy';
 import { addGatewayResponses } from './responses';
 import { addTollgateRoute, addUpstreamRoutes } from './routes';
-import { publicRouteThrottles, STAGE_METHOD_SETTINGS, tokenRouteThrottle } from './stage-settings';
+import { publicRouteThrottles, STAGE_METHOD_SETTINGS, tokenRouteThrottle, tokenRouteThrottleProblems } from './stage-settings';
 
 export interface GatewayProps {
   /**
@@ -134,6 +134,9 @@ export class Gateway extends Construct {
     this.upstreamCertificate = upstreamCertificate(this, generation);
     if (props.prepareNextUpstreamCertificate) this.nextUpstreamCertificate = upstreamCertificate(this, generation + 1);
     const policy = props.operatorPrincipals && operatorResourcePolicy(props.stageName, props.operatorPrincipals);
+    const tokenThrottle = tokenRouteThrottle(props.tokenRouteThrottle, props.keySpec);
+    // A `Lazy` rate or burst is known only at synth: checked then, so it fails there, not at deploy.
+    this.node.addValidation({ validate: () => tokenRouteThrottleProblems(tokenThrottle, (value) => Stack.of(this).resolve(value)) });
     this.api = new RestApi(this, 'Api', {
       restApiName: 'tollgate',
       description: 'Tollgate: API tokens in front of the upstream service',
@@ -144,7 +147,7 @@ export class Gateway extends Construct {
       deployOptions: {
         stageName: props.stageName,
         clientCertificateId: this.upstreamCertificate.ref,
-        methodOptions: publicRouteThrottles(tokenRouteThrottle(props.tokenRouteThrottle, props.keySpec)),
+        methodOptions: publicRouteThrottles(tokenThrottle),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(accessLogFormat()),
         ...STAGE_METHOD_SETTINGS,

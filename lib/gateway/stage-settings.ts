@@ -30,22 +30,47 @@ const LEAK_ROUTE_THROTTLES: Readonly<Record<string, ThrottleSettings>> = {
  * `Defaults.tokenRouteThrottle[keySpec]`, so a partial setting keeps the route under the KMS
  * `Sign` quota instead of falling back to the account's limits. A negative rate, or a burst
  * that is negative or not a whole number, is refused here with a `ConfigurationError` naming
- * `tokenRouteThrottle`: API Gateway would refuse it only at deploy.
+ * `tokenRouteThrottle`: API Gateway would refuse it only at deploy. A token (`Lazy`) is
+ * checked once synth resolves it ({@link tokenRouteThrottleProblems}).
  */
 export function tokenRouteThrottle(given: ThrottleSettings | undefined, keySpec: KeySpec): Required<ThrottleSettings> {
   const defaults = Defaults.tokenRouteThrottle[keySpec];
-  const rateLimit = given?.rateLimit ?? defaults.rateLimit;
-  const burstLimit = given?.burstLimit ?? defaults.burstLimit;
-  const refuse = (problem: string) => {
-    throw new ConfigurationError(`Invalid Tollgate configuration: tokenRouteThrottle ${problem}`, 'tokenRouteThrottle');
-  };
-  if (!Token.isUnresolved(rateLimit) && !(Number.isFinite(rateLimit) && rateLimit >= 0)) {
-    refuse(`rateLimit must be a number of requests per second, 0 or more, got ${rateLimit}`);
+  const throttle = { rateLimit: given?.rateLimit ?? defaults.rateLimit, burstLimit: given?.burstLimit ?? defaults.burstLimit };
+  const [problem] = tokenRouteThrottleProblems(throttle);
+  if (problem !== undefined) throw new ConfigurationError(problem, 'tokenRouteThrottle');
+  return throttle;
+}
+
+/**
+ * What is wrong with a token route throttle, each as a whole message naming
+ * `tokenRouteThrottle`. A field still a token is skipped: pass the stack's `resolve` to check
+ * it at synth, when a `Lazy` value is known; one that resolves to a CloudFormation expression
+ * (a parameter, an import) can only be checked by API Gateway at deploy.
+ */
+export function tokenRouteThrottleProblems(throttle: Required<ThrottleSettings>, resolve: (value: unknown) => unknown = (value) => value): string[] {
+  const rate = settled(throttle.rateLimit, resolve);
+  const burst = settled(throttle.burstLimit, resolve);
+  const problems: string[] = [];
+  if (rate !== DEFERRED && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) {
+    problems.push(`rateLimit must be a number of requests per second, 0 or more, got ${String(rate)}`);
   }
-  if (!Token.isUnresolved(burstLimit) && !(Number.isSafeInteger(burstLimit) && burstLimit >= 0)) {
-    refuse(`burstLimit must be a whole number of requests, 0 or more, got ${burstLimit}`);
+  if (burst !== DEFERRED && !(typeof burst === 'number' && Number.isSafeInteger(burst) && burst >= 0)) {
+    problems.push(`burstLimit must be a whole number of requests, 0 or more, got ${String(burst)}`);
   }
-  return { rateLimit, burstLimit };
+  return problems.map((problem) => `Invalid Tollgate configuration: tokenRouteThrottle ${problem}`);
+}
+
+const DEFERRED = Symbol('deferred');
+
+/**
+ * A field's value, resolved if it is a token; {@link DEFERRED} while it is unknown: a token
+ * `resolve` leaves a token, or a CloudFormation expression (`{ Ref }`, `{ Fn::… }`).
+ */
+function settled(value: number, resolve: (value: unknown) => unknown): unknown {
+  if (!Token.isUnresolved(value)) return value;
+  const resolved = resolve(value);
+  const unknown = (typeof resolved === 'object' && resolved !== null) || (typeof resolved === 'number' && Token.isUnresolved(resolved));
+  return unknown ? DEFERRED : resolved;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Fn, Lazy, Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ResponseType, type ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -361,6 +362,21 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
     const build = () => buildApp({ tokenRouteThrottle: throttle });
     expect(build).toThrow(ConfigurationError);
     expect(build).toThrow(message);
+  });
+
+  it('checks a Lazy tokenRouteThrottle when synth resolves it: refused naming it, kept when valid, a CloudFormation expression left to deploy', () => {
+    const lazy = (value: number) => Lazy.number({ produce: () => value });
+    const invalid = buildApp({ tokenRouteThrottle: { rateLimit: lazy(Number.NaN), burstLimit: lazy(-5) } });
+    const synth = () => template(invalid.api);
+    expect(synth).toThrow(/tokenRouteThrottle rateLimit must be a number of requests per second, 0 or more, got NaN/);
+    expect(synth).toThrow(/tokenRouteThrottle burstLimit must be a whole number of requests, 0 or more, got -5/);
+    const valid = buildApp({ tokenRouteThrottle: { rateLimit: lazy(120), burstLimit: lazy(60) } });
+    expect(throttleOf(valid, '/~1oauth~1token', 'POST')).toMatchObject({ ThrottlingRateLimit: 120, ThrottlingBurstLimit: 60 });
+    const imported = buildApp({ tokenRouteThrottle: { rateLimit: Token.asNumber(Fn.importValue('TokenRate')) } });
+    expect(throttleOf(imported, '/~1oauth~1token', 'POST')).toMatchObject({
+      ThrottlingRateLimit: { 'Fn::ImportValue': 'TokenRate' },
+      ThrottlingBurstLimit: 500,
+    });
   });
 
   it.each([
