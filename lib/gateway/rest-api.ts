@@ -243,10 +243,11 @@ export class Gateway extends Construct {
  * A regional web ACL can only be associated with a stage in its own Region, which the
  * setting's check (`common/settings.ts`) cannot see: the stack's Region is known only here,
  * and only when the stack is not environment-agnostic. Then a web ACL of another Region is
- * refused at synth, naming `wafWebAclArn`, rather than by the association at deploy.
+ * refused at synth, naming `wafWebAclArn`, rather than by the association at deploy. The
+ * ARN itself is always a literal: the setting's pattern refuses a token.
  */
 function refuseWebAclOfOtherRegion(webAclArn: string, stackRegion: string): void {
-  if (Token.isUnresolved(stackRegion) || Token.isUnresolved(webAclArn)) return;
+  if (Token.isUnresolved(stackRegion)) return;
   const aclRegion = webAclArn.split(':')[3];
   if (aclRegion === stackRegion) return;
   throw new ConfigError(

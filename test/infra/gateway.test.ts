@@ -588,4 +588,10 @@ describe('WAF', () => {
     );
     expect(() => template(inRegion('us-east-1')().api).resourceCountIs('AWS::WAFv2::WebACLAssociation', 1)).not.toThrow();
   });
+
+  it('refuses a web ACL ARN that is a token (an import), naming wafWebAclArn: settings are known at synth', () => {
+    const build = () => buildApp({ settings: { wafWebAclArn: Fn.importValue('SharedWebAclArn') } });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/Invalid Tollgate configuration: wafWebAclArn must be the ARN of a regional WAFv2 web ACL/);
+  });
 });
