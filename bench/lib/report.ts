@@ -93,7 +93,9 @@ function metCell(f: Figure): string {
 function spreadCell(f: StoredFigure): string {
   if (!f.runs || f.runs.values.length < 2) return '–';
   const shown = f.runs.of === 'ratio' ? f.comparison!.ratio : f.value;
-  return `${f.runs.of} ${formatNumber(shown)} [${formatNumber(f.runs.min)}–${formatNumber(f.runs.max)}] over ${f.runs.values.length} runs`;
+  // Ratios to three decimals: runs differ in the third.
+  const format = f.runs.of === 'ratio' ? (x: number) => x.toFixed(3) : formatNumber;
+  return `${f.runs.of} ${format(shown)} [${format(f.runs.min)}–${format(f.runs.max)}] over ${f.runs.values.length} runs`;
 }
 
 /**

@@ -101,8 +101,8 @@ describe('reporting combined runs', () => {
     const section = markdownSection(results(combined, 3));
     expect(section).toContain('3 runs, each row from the run at the median of what it is judged by');
     expect(section).toContain('| median [min–max] over runs |');
-    expect(section).toContain('| ratio 0.88 [0.86–0.91] over 3 runs |');
-    expect(consoleTable(combined)).toContain('ratio 0.88 [0.86–0.91] over 3 runs');
+    expect(section).toContain('| ratio 0.880 [0.860–0.910] over 3 runs |');
+    expect(consoleTable(combined)).toContain('ratio 0.880 [0.860–0.910] over 3 runs');
   });
 
   it('keeps the one-run table as it was', () => {
