@@ -9,7 +9,9 @@
  * - the ring key named by `kid` decides the algorithm (RFC 8725 §3.1); `jwk`, `jku`,
  *   `x5u`, `x5c` headers are never used; any `crit` is refused (RFC 7515 §4.1.11: we
  *   understand no extension);
- * - base64url exactly as RFC 7515 §2 defines it: URL alphabet, no padding, no whitespace;
+ * - base64url exactly as RFC 7515 §2 defines it: URL alphabet, no padding, no whitespace,
+ *   and a last character whose bits beyond the data are zero (RFC 4648 §3.5), so one token
+ *   has one spelling;
  * - the signature has exactly the algorithm's length (a DER-encoded ES256 signature is
  *   refused, as RFC 7518 §3.4 requires);
  * - every claim the token format requires (docs/api.md#credentials) present and typed, `sub` equal to `client_id`,
@@ -184,16 +186,32 @@ function hasBase64UrlAlphabetOnly(token: string): boolean {
 
 /**
  * Decodes `text[start, end)` into `into`; the byte count, or -1 unless the part is
- * non-empty unpadded base64url. Node's decoder skips characters outside the alphabet and
- * stops at `=`, so any such character leaves fewer than ⌊3·length/4⌋ bytes; a length of
- * 4k+1 characters cannot encode whole bytes (RFC 4648 §5).
+ * non-empty canonical unpadded base64url. Node's decoder skips characters outside the
+ * alphabet and stops at `=`, so any such character leaves fewer than ⌊3·length/4⌋ bytes; a
+ * length of 4k+1 characters cannot encode whole bytes (RFC 4648 §5). A part of 4k+2 or 4k+3
+ * characters ends in a character carrying 4 or 2 bits beyond the data, which the decoder
+ * ignores: they must be zero (RFC 4648 §3.5), or the same token would have 16 (or 4)
+ * spellings, each a separate entry in every cache keyed by the token and a separate string
+ * to anything that matches tokens by their text.
  */
 export function decodePart(text: string, start: number, end: number, into: Buffer): number {
   const length = end - start;
   if (length === 0 || length % 4 === 1) return -1;
   const written = into.write(text.slice(start, end), 0, 'base64url');
-  return written === (length * 3) >> 2 ? written : -1;
+  if (written !== (length * 3) >> 2) return -1;
+  const spare = SPARE_BITS[length % 4]!;
+  return spare === 0 || (BASE64URL_VALUE[text.charCodeAt(end - 1) & 0x7f]! & spare) === 0 ? written : -1;
 }
+
+/** By part length mod 4: the bits of the last character beyond the data (none for whole groups). */
+const SPARE_BITS = [0, 0, 0b1111, 0b11] as const;
+/** The 6-bit value of each base64url character (RFC 4648 §5), by character code; the part's characters are checked to be ASCII of this alphabet. */
+const BASE64URL_VALUE = (() => {
+  const values = new Uint8Array(128);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+})();
 
 /** Decoded bytes as a UTF-8 JSON object, or undefined for anything else. */
 function parseJsonObject(buffer: Buffer, bytes: number): Record<string, unknown> | undefined {

@@ -83,6 +83,23 @@ describe('AccessTokenVerifier accepts', () => {
 });
 
 describe('AccessTokenVerifier refuses', () => {
+  it.each(['ES256', 'RS256'] as const)('another spelling of a valid %s token: a last character with bits set beyond the data (RFC 4648 §3.5)', (alg) => {
+    const token = signToken(alg === 'ES256' ? es : rs, claims(NOW_S));
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    expect(verify(token).clientId).toBe('acme');
+    // 64 and 256 signature bytes: 86 and 342 characters, the last carrying 4 spare bits.
+    expect(signature.length % 4).toBe(2);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    for (let spare = 1; spare < 16; spare++) {
+      const respelled = `${header}.${payload}.${signature.slice(0, -1)}${alphabet[last | spare]}`;
+      if (respelled === token) continue;
+      expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+      // A signature part that is not canonical base64url is no signature of ours.
+      expect(refusal(respelled)).toBe(RejectReason.badSignature);
+    }
+  });
+
   it('expired tokens, not-yet-valid tokens and tokens issued in the future', () => {
     expect(refusal(signToken(es, claims(NOW_S, { iat: NOW_S - 1000, exp: NOW_S - 30 })))).toBe(RejectReason.expired);
     expect(refusal(signToken(es, claims(NOW_S, { nbf: NOW_S + 31 })))).toBe(RejectReason.notYetValid);
