@@ -65,6 +65,12 @@ export const METRICS_FLUSH_INTERVAL_MS = 30_000;
 export const LATENCY_SAMPLES = 100;
 /** Paths are client-controlled: logged up to this length. */
 const MAX_LOGGED_PATH = 256;
+/**
+ * So is the `kid` of a token refused before its signature is checked (an unknown kid, a bad
+ * header, a bad signature): it is what the header claims, logged up to this length. Ring kids
+ * are far shorter.
+ */
+const MAX_LOGGED_KID = 128;
 const ALLOW = 'allow';
 
 export interface RequestFacts {
@@ -214,7 +220,7 @@ export class AuthorizerTelemetry {
       reason: decision.outcome === ALLOW ? ALLOW : decision.reason,
       clientId: decision.clientId,
       jti: decision.jti,
-      kid: decision.kid,
+      kid: decision.kid?.slice(0, MAX_LOGGED_KID),
       method: request.httpMethod,
       path: request.path?.slice(0, MAX_LOGGED_PATH),
       latencyUs,

@@ -94,6 +94,15 @@ describe('authorizer handler', () => {
     expect(text).not.toContain(expired.split('.')[2]!);
   });
 
+  it("clips a refused token's header kid in its line, as it does the path: neither is signed", async () => {
+    const { handler, log } = await setup();
+    const forged = `${Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'k'.repeat(2400) })).toString('base64url')}.e30.${'A'.repeat(86)}`;
+    await expect(handler(authorizerEvent(`Bearer ${forged}`, 'GET', `/${'p'.repeat(1000)}`))).rejects.toThrow(/^Unauthorized$/);
+    const line = log.decisions[0]!.extra[0]!;
+    expect(line).toMatchObject({ outcome: 'reject', reason: 'unknown_kid', kid: 'k'.repeat(128) });
+    expect((line.path as string).length).toBe(256);
+  });
+
   it('returns a denying policy for a 403 and logs it', async () => {
     const { handler, log } = await setup();
     const result = await handler(authorizerEvent(token(), 'DELETE', '/orders/1'));
