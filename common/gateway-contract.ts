@@ -61,8 +61,9 @@ export type UpstreamHeaderKey = keyof typeof UpstreamHeader;
 
 /**
  * Every header name starting with this (compared case-insensitively, RFC 9110 §5.1) belongs
- * to Tollgate: the authorizer refuses a request that carries one, and local mode's gateway
- * drops the client's copies before setting {@link UpstreamHeader}.
+ * to Tollgate: the authorizer refuses a request that carries one. Only the names the stage's
+ * integration maps ({@link MAPPED_HEADER_NAMES}) are overwritten on the way to the upstream;
+ * any other reaches it as sent on a request answered from the authorizer cache.
  */
 export const RESERVED_HEADER_PREFIX = 'x-tollgate-';
 
@@ -77,6 +78,13 @@ export const METHOD_OVERRIDE_HEADERS = ['X-HTTP-Method-Override', 'X-HTTP-Method
 export const PATH_OVERRIDE_HEADERS = ['X-Original-URL', 'X-Rewrite-URL'] as const;
 /** Both lists, lower-cased: the names the gateway overwrites (and whose `_` spellings the authorizer refuses). */
 export const OVERRIDE_HEADER_NAMES: ReadonlySet<string> = new Set([...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => name.toLowerCase()));
+/**
+ * Every header name the stage's integration sets (`lib/gateway/routes.ts`), lower-cased: the
+ * upstream header set and the overrides. These, and only these, reach the upstream with the
+ * gateway's value whatever the client sent; local mode drops the client's copies of them
+ * and passes every other name through, as API Gateway does.
+ */
+export const MAPPED_HEADER_NAMES: ReadonlySet<string> = new Set([...Object.values(UpstreamHeader).map((name) => name.toLowerCase()), ...OVERRIDE_HEADER_NAMES]);
 
 /** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
 export const AuthorizerContextKey = {

@@ -18,8 +18,8 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { API_ROUTES, PROXY_PARAMETER, type ApiRoute, upstreamResources } from '../common/api-routes';
 import {
+  MAPPED_HEADER_NAMES,
   METHOD_OVERRIDE_HEADERS,
-  OVERRIDE_HEADER_NAMES,
   PATH_OVERRIDE_HEADERS,
   UpstreamHeader,
   UpstreamHeaderSource,
@@ -38,7 +38,6 @@ import {
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
 import { SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
-import { isReserved } from '../lambda/core/authorizer/reserved-headers';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, LOCAL_API, methodArn, proxyEvent, type IncomingCall } from './events';
@@ -356,7 +355,10 @@ export class LocalGateway {
     const headers: Record<string, string[]> = {};
     for (const [name, values] of call.headers) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || isReserved(name) || OVERRIDE_HEADER_NAMES.has(lower)) continue;
+      // As API Gateway: the names the integration maps carry its value; every other name, an
+      // unmapped `X-Tollgate-*` or an `_` spelling included, passes (the authorizer refuses
+      // them when it decides, not on a cached answer: docs/api.md).
+      if (HOP_BY_HOP.has(lower) || MAPPED_HEADER_NAMES.has(lower)) continue;
       if (lower === 'authorization' && !this.options.forwardBearerToken) continue;
       headers[name] = [...values];
     }

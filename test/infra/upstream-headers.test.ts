@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  MAPPED_HEADER_NAMES,
   METHOD_OVERRIDE_HEADERS,
   PATH_OVERRIDE_HEADERS,
   RESERVED_HEADER_PREFIX,
@@ -61,6 +62,16 @@ describe('upstream header set in the synthesized integration', () => {
   it('keeps the whole set when the bearer token is forwarded', () => {
     for (const method of upstreamMethods(buildApp({ settings: { forwardBearerToken: true } }))) {
       for (const name of Object.values(UpstreamHeader)) expect(method.Integration.RequestParameters).toHaveProperty(`integration.request.header.${name}`);
+    }
+  });
+
+  it('maps exactly the names local mode overwrites (MAPPED_HEADER_NAMES), besides the bearer token', () => {
+    for (const method of upstreamMethods(built)) {
+      const mapped = Object.keys(method.Integration.RequestParameters)
+        .filter((key) => key.startsWith('integration.request.header.'))
+        .map((key) => key.slice('integration.request.header.'.length).toLowerCase())
+        .filter((name) => name !== 'authorization');
+      expect(new Set(mapped)).toEqual(MAPPED_HEADER_NAMES);
     }
   });
 
