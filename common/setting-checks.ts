@@ -94,7 +94,7 @@ export function canonicalPathSegment(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (decoded === '' || decoded === '.' || decoded === '..' || hasAmbiguousCharacter(decoded)) return undefined;
+  if (decoded === '' || decoded === '.' || decoded === '..' || hasAmbiguousCharacter(decoded) || hasEdgeSpace(decoded)) return undefined;
   const lower = decoded.toLowerCase();
   // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
   // and Go, İ to i in Java's per-character folding, fullwidth letters normalise to ASCII): an
@@ -104,6 +104,15 @@ export function canonicalPathSegment(raw: string): string | undefined {
   }
   return lower;
 }
+
+/**
+ * A space at either end of a segment: Spring before 4.3 (`trimTokens`) and IIS trim it, so
+ * `export%20` runs the `export` handler. A space inside a segment (`my%20file`) is plain data.
+ */
+function hasEdgeSpace(text: string): boolean {
+  return text.charCodeAt(0) === SPACE || text.charCodeAt(text.length - 1) === SPACE;
+}
+const SPACE = 0x20;
 
 /**
  * Whether a non-ASCII character of `text`, case-mapped on its own (once, or there and back),

@@ -157,6 +157,10 @@ describe('RoutePolicy.outcome', () => {
     // ẞ (U+1E9E) lower-cases to ß, which Python's casefold reads as ss.
     '/orders/cla%E1%BA%9E',
     '/orders/\u1E9E',
+    // Spring ≤ 4.2 (trimTokens) and IIS trim spaces at a segment's ends: `export ` runs `export`.
+    '/orders/export%20',
+    '/orders/%20export',
+    '/orders/%20',
   ])('refuses the ambiguous path %s whatever the scopes and the fallback', (path) => {
     const open = new RoutePolicy(DEFAULT_ROUTES, 'allow');
     expect(outcome(open, 'orders:read orders:write', 'GET', path)).toBe('ambiguous_path');
