@@ -57,6 +57,9 @@ export interface LeakRateLimitProps {
  * public revocation endpoint in the window (AWS WAF rate-based rule, aggregated by IP and
  * scoped down to the path), associated with the stage.
  */
+/** The URI paths the per-IP rule counts: `/leaks/revoke` at the end, with any trailing slashes. */
+export const LEAK_REVOKE_PATH_PATTERN = `${LeakPath.revoke}/*$`;
+
 export class LeakRateLimit extends Construct {
   readonly webAcl: CfnWebACL;
 
@@ -79,13 +82,14 @@ export class LeakRateLimit extends Construct {
               limit: props.limit,
               aggregateKeyType: 'IP',
               evaluationWindowSec: props.windowSeconds ?? 300,
-              // The path API Gateway receives includes the stage: /{stage}/leaks/revoke.
+              // The path API Gateway receives includes the stage (/{stage}/leaks/revoke), and
+              // a REST API routes a trailing slash to the same resource: the rule must count
+              // /leaks/revoke/ too, and a percent-encoded spelling of the same path.
               scopeDownStatement: {
-                byteMatchStatement: {
+                regexMatchStatement: {
                   fieldToMatch: { uriPath: {} },
-                  positionalConstraint: 'ENDS_WITH',
-                  searchString: LeakPath.revoke,
-                  textTransformations: [{ priority: 0, type: 'NONE' }],
+                  regexString: LEAK_REVOKE_PATH_PATTERN,
+                  textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
                 },
               },
             },

@@ -76,6 +76,7 @@ describe('cfn-lint', () => {
         },
       },
     ],
+    ["the app with the leak endpoint's own web ACL (leakRevokeRateLimitPerIp)", { settings: { leakRevokeRateLimitPerIp: 100 } }],
   ])('finds nothing unexplained in %s', (_name, options) => {
     const findings = lint(options);
     const unexplained = findings.filter((f) => !ALLOWED.some((a) => a.rule === f.Rule.Id && a.path.test(where(f))));

@@ -14,6 +14,7 @@ import { ApiKeyAttr } from '../../common/credential-items';
 import { readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
 import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
+import { LEAK_REVOKE_PATH_PATTERN } from '../../lib/leak-response';
 import { buildApp, template, UPSTREAM } from './app';
 import * as Setting from '../../common/settings';
 
@@ -122,13 +123,26 @@ describe('leakRevokeRateLimitPerIp: a per-source-IP AWS WAF rule on POST /leaks/
             RateBasedStatement: Match.objectLike({
               Limit: 100,
               AggregateKeyType: 'IP',
-              ScopeDownStatement: { ByteMatchStatement: Match.objectLike({ SearchString: LeakPath.revoke, PositionalConstraint: 'ENDS_WITH' }) },
+              ScopeDownStatement: {
+                RegexMatchStatement: {
+                  FieldToMatch: { UriPath: {} },
+                  RegexString: LEAK_REVOKE_PATH_PATTERN,
+                  TextTransformations: [{ Priority: 0, Type: 'URL_DECODE' }],
+                },
+              },
             }),
           },
         }),
       ],
     });
     withWaf.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('counts every path API Gateway routes to POST /leaks/revoke (the stage prefix, a trailing slash, after URL decoding), and no other', () => {
+    const counted = (path: string) => new RegExp(LEAK_REVOKE_PATH_PATTERN).test(decodeURIComponent(path));
+    for (const path of ['/v1/leaks/revoke', '/v1/leaks/revoke/', '/v1/leaks/revoke//', '/leaks/revoke', '/v1/leaks/revok%65'])
+      expect(counted(path), path).toBe(true);
+    for (const path of ['/v1/leaks/revoked', '/v1/leaks/revoke/x', '/v1/orders/42', '/v1/leaks']) expect(counted(path), path).toBe(false);
   });
 
   it("is refused below WAF's minimum, and beside wafWebAclArn (a stage has one web ACL)", () => {
