@@ -36,7 +36,9 @@ beforeAll(async () => {
 /** The oracle: jose's verdict under our policy, plus our documented stricter rules. */
 async function oracleAccepts(token: string): Promise<boolean> {
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return false;
+  // Canonical base64url: re-encoding the bytes gives the same text (no spare bits set, RFC 4648 §3.5).
+  const canonical = (p: string) => /^[A-Za-z0-9_-]+$/.test(p) && Buffer.from(p, 'base64url').toString('base64url') === p;
+  if (parts.length !== 3 || !parts.every(canonical)) return false;
   const header = lenientJson(parts[0]!);
   const key = typeof header?.kid === 'string' ? keysByKid.get(header.kid) : undefined;
   if (!key || header?.crit !== undefined) return false;
