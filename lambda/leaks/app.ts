@@ -4,6 +4,7 @@
  * reports are trusted only once their signature verifies, the public endpoint's because a
  * caller who holds a key may always revoke it. Configuration is read once (cold start).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -62,6 +63,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
     events: new EventBridgePublisher(deps.events, eventBusName),
     audit,
     now,
+    newReportId: randomUUID,
   });
   const verifier = new GitHubSignatureVerifier(deps.keyList ?? httpKeyList(keysUrlFrom(deps.env)), now);
   let pending = false;
@@ -129,8 +131,8 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
 }
 
 /**
- * Keys this request revoked or reported for the first time (`LeakedKeys`, which the LeakVolume
- * alarm sums): a key listed twice counts once, and GitHub's retries count nothing.
+ * Keys this request announced (`LeakedKeys`, which the LeakVolume alarm sums): a key listed
+ * twice counts once, and GitHub's retries count only what the first request left unannounced.
  */
 function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcome[]): number {
   return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
