@@ -97,7 +97,9 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
         deps.logger.warn('secret-scanning report refused', { reason: verdict.reason, keyIdentifier: header(event, GitHubHeader.keyIdentifier) });
         throw new InvalidSignature('The request is not signed by a current GitHub secret-scanning key.');
       }
-      const reports = parseGitHubReports(event, body);
+      const { reports, malformed } = parseGitHubReports(event, body);
+      if (malformed > 0)
+        deps.logger.warn('secret-scanning report: matches without a string token labelled false_positive', { malformed, matches: reports.length });
       const outcomes = await responder.handle(reports, 'github');
       count(Metric.leakedKeys, announced(reports, outcomes));
       const feedback: GitHubFeedback[] = reports.map((report, index) => ({
@@ -138,29 +140,30 @@ function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcom
   return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
 }
 
-/** GitHub's body: a JSON array of `{token, type, url, source}`; anything else is refused whole. */
-export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[] {
+/**
+ * GitHub's body: a JSON array of `{token, type, url, source}`. Once the signature holds, only a
+ * body that is no non-empty array is refused: one odd match must not cost the others their
+ * revocation. A `type`, `url` or `source` that is not a string is absent (GitHub documents
+ * `url` as possibly empty); a match that is no object or has no string `token` is a report
+ * of the empty string, which no key is: labelled `false_positive`, never revoked. Every match
+ * is handled however many there are (GitHub expects large batches, and the body is bounded).
+ */
+export function parseGitHubReports(event: ProxyEvent, body: Buffer): { reports: LeakReport[]; malformed: number } {
   const value = jsonBody(event, body);
   if (!Array.isArray(value) || value.length === 0) throw new InvalidRequest('The request body must be a non-empty JSON array of {token, type, url, source}.');
-  if (value.length > LeakLimits.maxReports) throw new InvalidRequest(`A report holds at most ${LeakLimits.maxReports} matches.`);
-  return value.map((item, index) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new InvalidRequest(`Match [${index}] must be an object.`);
-    const { token, type, url, source } = item as Record<string, unknown>;
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidRequest(`Match [${index}] must have a string token.`);
-    for (const [name, field] of [
-      ['type', type],
-      ['url', url],
-      ['source', source],
-    ] as const) {
-      if (field !== undefined && typeof field !== 'string') throw new InvalidRequest(`Match [${index}]: ${name} must be a string.`);
-    }
+  let malformed = 0;
+  const reports = value.map((item): LeakReport => {
+    const fields = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as Record<string, unknown>) : {};
+    const { token, type, url, source } = fields;
+    if (typeof token !== 'string') malformed += 1;
     return {
-      token,
+      token: typeof token === 'string' ? token : '',
       ...(typeof type === 'string' && { type }),
       ...(typeof url === 'string' && { url }),
       ...(typeof source === 'string' && { source }),
     };
   });
+  return { reports, malformed };
 }
 
 /**
