@@ -95,7 +95,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       if (!verdict.ok) {
         count(Metric.leakSignatureFailures, 1);
         deps.logger.warn('secret-scanning report refused', { reason: verdict.reason, keyIdentifier: header(event, GitHubHeader.keyIdentifier) });
-        throw new InvalidSignature('The request is not signed by a current GitHub secret-scanning key.');
+        throw new InvalidSignature('The request is not signed by a key GitHub lists for secret scanning.');
       }
       const { reports, malformed } = parseGitHubReports(event, body);
       if (malformed > 0)

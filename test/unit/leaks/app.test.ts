@@ -76,7 +76,7 @@ describe('the leak function edge', () => {
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toEqual({
         error: 'invalid_signature',
-        error_description: 'The request is not signed by a current GitHub secret-scanning key.',
+        error_description: 'The request is not signed by a key GitHub lists for secret scanning.',
       });
     }
     expect(metrics.get(Metric.leakSignatureFailures)).toBe(3);
