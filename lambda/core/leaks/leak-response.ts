@@ -36,7 +36,7 @@ export interface LeakReport {
 
 /**
  * What became of one report: `revoked` and `notified` were announced by this report;
- * `already_revoked` (by an earlier, announced leak report) and `already_notified` are true
+ * `already_revoked` (reached by an earlier, announced leak report) and `already_notified` are true
  * positives too, so a retry of a report whose answer was lost gets the same label.
  */
 export type LeakOutcome = 'revoked' | 'notified' | 'already_revoked' | 'already_notified' | 'not_a_live_key';
@@ -129,7 +129,8 @@ export class LeakResponder {
     // An earlier report's write whose request ended before its announcement: made now.
     if (key.leakUnannounced && key.leakReportId) return this.announce(key, key.leakUnannounced, key.leakReportId, report, reporter, nowSeconds);
     if (key.status === CredentialStatus.Active) return isPastExpiry(key, nowSeconds) ? 'not_a_live_key' : 'already_notified';
-    // Revoked or expired: only a key a leak report revoked is labelled a true positive.
+    // Revoked or expired: only a revoked key an earlier leak report reached (revoked, or marked
+    // before an operator revoked it) is labelled a true positive.
     return key.status === CredentialStatus.Revoked && key.leakReportId !== undefined ? 'already_revoked' : 'not_a_live_key';
   }
 
