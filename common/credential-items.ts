@@ -62,6 +62,18 @@ export const ApiKeyAttr = {
    */
   leakReportedAt: 'leakReportedAt',
   /**
+   * A fresh id each leak report's write (the revocation or the `notify` marker) stores, so the
+   * writer knows its own write when the SDK's retry of it fails its condition (the first
+   * attempt committed; its answer was lost).
+   */
+  leakReportId: 'leakReportId',
+  /**
+   * What the last leak report's write still owes (`revoked` or `notified`: an audit line and a
+   * `KeyLeaked` event); removed once they are out. A report that finds it announces it, so an
+   * answer cut short after the write loses no announcement.
+   */
+  leakUnannounced: 'leakUnannounced',
+  /**
    * Sparse partition key of the hygiene indexes: present (value {@link ACTIVE_PARTITION})
    * only while the key is active, so the indexes hold live keys only and the scheduled
    * hygiene run queries them instead of scanning the table.

@@ -94,12 +94,21 @@ export const Functions = {
     tables: {
       // leak-store: GetItem of the reported key; the admin API's conditional revoke
       // (status, revokedAt, REMOVE activePartition) or, for a `notify` client, the
-      // leakReportedAt marker. This public function can neither create nor re-scope a key (its
+      // leakReportedAt marker, each with the report's leakReportId and leakUnannounced (cleared
+      // once announced). This public function can neither create nor re-scope a key (its
       // UpdateItem can set no other attribute), nor list keys. IAM limits the attributes, not
       // their values: that it never sets `status` back to active is its code's part.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt],
+        updateOnly: [
+          ApiKeyAttr.keyId,
+          ApiKeyAttr.status,
+          ApiKeyAttr.revokedAt,
+          ApiKeyAttr.activePartition,
+          ApiKeyAttr.leakReportedAt,
+          ApiKeyAttr.leakReportId,
+          ApiKeyAttr.leakUnannounced,
+        ],
       },
       // The client's leakResponse (one projected GetItem).
       clients: { actions: ['GetItem'] },

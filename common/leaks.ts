@@ -36,8 +36,6 @@ export const LeakLimits = {
   maxBodyBytes: 512 * 1024,
   /** Credentials in one `POST /leaks/revoke`. */
   maxCredentials: 1000,
-  /** Matches in one GitHub report (GitHub batches; more than this is not a real report). */
-  maxReports: 1000,
   /** The longest `url`/`source`/`type` kept from a report (audit lines and events). */
   maxFieldChars: 2048,
   /** Key lookups and revocations in flight at once within one request. */
@@ -45,7 +43,9 @@ export const LeakLimits = {
   /**
    * Everything one request does with DynamoDB and EventBridge, after which it answers 503 with
    * Retry-After: inside API Gateway's 29 s integration timeout, which would otherwise answer
-   * a slow report with its own 504. 1,000 matches take a few seconds on a healthy table.
+   * a slow report with its own 504. 1,000 matches take a few seconds on a healthy table; a
+   * GitHub batch is not capped by count (the body bound is the cap), so a batch too large for
+   * the budget ends 503 and GitHub's retry carries on where it stopped (done keys cost a read).
    */
   requestBudgetMs: 20_000,
   /** How long fetching GitHub's key list may take before the request is answered 503. */

@@ -60,7 +60,7 @@ function clientActive(clientId: string, tableName: string) {
   };
 }
 
-function fromItem(item: Record<string, unknown>): StoredApiKey {
+export function apiKeyFromItem(item: Record<string, unknown>): StoredApiKey {
   return Object.fromEntries(STORED_FIELDS.filter((field) => item[field] !== undefined).map((field) => [field, item[field]])) as unknown as StoredApiKey;
 }
 
@@ -73,7 +73,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   /** Strongly consistent: a key just created, rolled or revoked reads as it is. */
   async get(keyId: string): Promise<StoredApiKey | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
-    return Item ? fromItem(Item) : undefined;
+    return Item ? apiKeyFromItem(Item) : undefined;
   }
 
   /** Conditional, so concurrent exchanges of one key write `lastUsedAt` once per window. */
@@ -143,7 +143,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
       last === undefined
         ? undefined
         : { keyId: String(last[ApiKeyAttr.keyId]), clientId: String(last[ApiKeyAttr.clientId]), createdAt: Number(last[ApiKeyAttr.createdAt]) };
-    return next ? { keys: (page.Items ?? []).map(fromItem), cursor: next } : { keys: (page.Items ?? []).map(fromItem) };
+    return next ? { keys: (page.Items ?? []).map(apiKeyFromItem), cursor: next } : { keys: (page.Items ?? []).map(apiKeyFromItem) };
   }
 
   /** The client's record is checked in the same transaction: a client revoked since it was read gets no successor. */

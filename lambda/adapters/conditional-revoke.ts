@@ -14,34 +14,62 @@ export interface RevokeTarget {
   readonly key: Readonly<Record<string, string>>;
   /** Attributes removed by the same write (e.g. the sparse index key of active API keys). */
   readonly remove?: readonly string[];
+  /** Attributes set by the same write, beside `status` and `revokedAt`. */
+  readonly set?: Readonly<Record<string, string | number>>;
+  /**
+   * An attribute of `set` whose value is unique to this write: a failed condition whose item
+   * already carries it is this write's own first attempt, committed, whose answer was lost
+   * (the SDK retried it), and counts as `revoked`.
+   */
+  readonly ownedBy?: string;
 }
 
 export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: RevokeTarget, nowSeconds: number): Promise<RevokeOutcome> {
   const [keyName] = Object.keys(target.key);
   const removeNames = (target.remove ?? []).map((_, index) => `#r${index}`);
+  const set = Object.entries(target.set ?? {});
+  const setClauses = set.map((_, index) => `, #s${index} = :s${index}`).join('');
   try {
     await doc.send(
       new UpdateCommand({
         TableName: target.tableName,
         Key: target.key,
-        UpdateExpression: `SET #status = :revoked, #revokedAt = :now${removeNames.length ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
+        UpdateExpression: `SET #status = :revoked, #revokedAt = :now${setClauses}${removeNames.length ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
         ConditionExpression: 'attribute_exists(#key) AND #status = :active',
         ExpressionAttributeNames: {
           '#key': keyName ?? '',
           '#status': 'status',
           '#revokedAt': 'revokedAt',
           ...Object.fromEntries((target.remove ?? []).map((name, index) => [`#r${index}`, name])),
+          ...Object.fromEntries(set.map(([name], index) => [`#s${index}`, name])),
         },
-        ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':active': CredentialStatus.Active, ':now': nowSeconds },
+        ExpressionAttributeValues: {
+          ':revoked': CredentialStatus.Revoked,
+          ':active': CredentialStatus.Active,
+          ':now': nowSeconds,
+          ...Object.fromEntries(set.map(([, value], index) => [`:s${index}`, value])),
+        },
         // Tells "already revoked" (the item comes back) from "never existed" without a second read.
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return 'revoked';
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return error.Item ? 'already_revoked' : 'not_found';
+    if (error instanceof ConditionalCheckFailedException) {
+      if (target.ownedBy !== undefined && carries(error.Item, target.ownedBy, target.set?.[target.ownedBy])) return 'revoked';
+      return error.Item ? 'already_revoked' : 'not_found';
+    }
     throw error;
   }
+}
+
+/**
+ * Whether the item a failed condition returned (`ReturnValuesOnConditionCheckFailure`, in
+ * DynamoDB's own JSON: the document client does not convert an error's item) holds `value`.
+ */
+export function carries(item: Record<string, { S?: string; N?: string }> | undefined, name: string, value: string | number | undefined): boolean {
+  const stored = item?.[name];
+  return value !== undefined && stored !== undefined && (stored.S ?? stored.N) === String(value);
 }
 
 /** Whether a TransactWrite was cancelled because the condition of item `index` failed. */

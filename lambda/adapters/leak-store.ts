@@ -1,16 +1,18 @@
 /**
  * The leak function's reads and writes (`LeakPorts`): the key by id and its revocation
- * through the API key store (the same conditional write as the admin API's), the client's
- * `leakResponse`, and the `notify` marker. Every read is strongly consistent: a report that
- * races a revocation must see it.
+ * through the API key store's conditional write (the admin API's), the client's
+ * `leakResponse`, the `notify` marker, and the marker of a report's announcement. Every read
+ * is strongly consistent: a report that races a revocation must see it. Each write carries
+ * the report's id and asks for the item when its condition fails, so a write whose answer
+ * was lost, retried by the SDK, is recognised as the report's own.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isLeakResponse, type LeakResponse } from '../../common/leaks';
 import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
-import type { RevokeOutcome, StoredApiKey } from '../core/credentials/credentials';
-import type { LeakPorts } from '../core/leaks/leak-response';
-import { DynamoApiKeyStore } from './api-key-store';
+import type { LeakAnnouncement, LeakKeyState, LeakPorts } from '../core/leaks/leak-response';
+import { apiKeyFromItem } from './api-key-store';
+import { carries, conditionalRevoke } from './conditional-revoke';
 
 export interface LeakTables {
   readonly apiKeys: string;
@@ -22,16 +24,41 @@ export class DynamoLeakStore {
   readonly clients: LeakPorts['clients'];
 
   constructor(doc: DynamoDBDocumentClient, tables: LeakTables) {
-    const keys = new DynamoApiKeyStore(doc, tables);
+    const apiKeys = tables.apiKeys;
     this.apiKeys = {
       // Strongly consistent: a key created a moment before it is reported would read as absent
       // from a lagging replica, be answered `false_positive`, and GitHub does not report it again.
-      get: (keyId: string): Promise<StoredApiKey | undefined> => keys.get(keyId),
-      revoke: (keyId: string, nowSeconds: number): Promise<RevokeOutcome> => keys.revoke(keyId, nowSeconds),
-      markLeakReported: (keyId, nowSeconds, renotifyAfterSeconds) => markLeakReported(doc, tables.apiKeys, keyId, nowSeconds, renotifyAfterSeconds),
+      get: (keyId) => leakKeyState(doc, apiKeys, keyId),
+      revoke: (keyId, nowSeconds, reportId) =>
+        conditionalRevoke(
+          doc,
+          {
+            tableName: apiKeys,
+            key: { [ApiKeyAttr.keyId]: keyId },
+            remove: [ApiKeyAttr.activePartition],
+            set: { [ApiKeyAttr.leakReportId]: reportId, [ApiKeyAttr.leakUnannounced]: 'revoked' satisfies LeakAnnouncement },
+            ownedBy: ApiKeyAttr.leakReportId,
+          },
+          nowSeconds,
+        ),
+      markLeakReported: (keyId, nowSeconds, renotifyAfterSeconds, reportId) =>
+        markLeakReported(doc, apiKeys, keyId, nowSeconds, renotifyAfterSeconds, reportId),
+      markAnnounced: (keyId, reportId) => markAnnounced(doc, apiKeys, keyId, reportId),
     };
     this.clients = { leakResponse: async (clientId) => (await leakResponseOf(doc, tables.clients, clientId)) ?? undefined };
   }
+}
+
+async function leakKeyState(doc: DynamoDBDocumentClient, tableName: string, keyId: string): Promise<LeakKeyState | undefined> {
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
+  if (!Item) return undefined;
+  const reportId = Item[ApiKeyAttr.leakReportId];
+  const unannounced = Item[ApiKeyAttr.leakUnannounced];
+  return {
+    ...apiKeyFromItem(Item),
+    ...(typeof reportId === 'string' && { leakReportId: reportId }),
+    ...((unannounced === 'revoked' || unannounced === 'notified') && { leakUnannounced: unannounced }),
+  };
 }
 
 /** Conditional on the key being active and not marked within the window: one marker per report burst. */
@@ -41,22 +68,55 @@ async function markLeakReported(
   keyId: string,
   nowSeconds: number,
   renotifyAfterSeconds: number,
+  reportId: string,
 ): Promise<boolean> {
   try {
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { [ApiKeyAttr.keyId]: keyId },
-        UpdateExpression: 'SET #leakReportedAt = :now',
+        UpdateExpression: 'SET #leakReportedAt = :now, #leakReportId = :reportId, #leakUnannounced = :notified',
         ConditionExpression: '#status = :active AND (attribute_not_exists(#leakReportedAt) OR #leakReportedAt <= :cutoff)',
-        ExpressionAttributeNames: { '#leakReportedAt': ApiKeyAttr.leakReportedAt, '#status': ApiKeyAttr.status },
-        ExpressionAttributeValues: { ':now': nowSeconds, ':cutoff': nowSeconds - renotifyAfterSeconds, ':active': CredentialStatus.Active },
+        ExpressionAttributeNames: {
+          '#leakReportedAt': ApiKeyAttr.leakReportedAt,
+          '#leakReportId': ApiKeyAttr.leakReportId,
+          '#leakUnannounced': ApiKeyAttr.leakUnannounced,
+          '#status': ApiKeyAttr.status,
+        },
+        ExpressionAttributeValues: {
+          ':now': nowSeconds,
+          ':cutoff': nowSeconds - renotifyAfterSeconds,
+          ':active': CredentialStatus.Active,
+          ':reportId': reportId,
+          ':notified': 'notified' satisfies LeakAnnouncement,
+        },
+        // A failed condition on an item that already carries this report's id: our own first
+        // attempt committed and its answer was lost, so the SDK retried it.
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (error instanceof ConditionalCheckFailedException) return carries(error.Item, ApiKeyAttr.leakReportId, reportId);
     throw error;
+  }
+}
+
+/** Conditional on the report still being the key's last: a newer report's marker is its own to clear. */
+async function markAnnounced(doc: DynamoDBDocumentClient, tableName: string, keyId: string, reportId: string): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { [ApiKeyAttr.keyId]: keyId },
+        UpdateExpression: 'REMOVE #leakUnannounced',
+        ConditionExpression: '#leakReportId = :reportId',
+        ExpressionAttributeNames: { '#leakUnannounced': ApiKeyAttr.leakUnannounced, '#leakReportId': ApiKeyAttr.leakReportId },
+        ExpressionAttributeValues: { ':reportId': reportId },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
 }
 

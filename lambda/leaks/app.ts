@@ -4,6 +4,7 @@
  * reports are trusted only once their signature verifies, the public endpoint's because a
  * caller who holds a key may always revoke it. Configuration is read once (cold start).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -62,6 +63,7 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
     events: new EventBridgePublisher(deps.events, eventBusName),
     audit,
     now,
+    newReportId: randomUUID,
   });
   const verifier = new GitHubSignatureVerifier(deps.keyList ?? httpKeyList(keysUrlFrom(deps.env)), now);
   let pending = false;
@@ -93,9 +95,11 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
       if (!verdict.ok) {
         count(Metric.leakSignatureFailures, 1);
         deps.logger.warn('secret-scanning report refused', { reason: verdict.reason, keyIdentifier: header(event, GitHubHeader.keyIdentifier) });
-        throw new InvalidSignature('The request is not signed by a current GitHub secret-scanning key.');
+        throw new InvalidSignature('The request is not signed by a key GitHub lists for secret scanning.');
       }
-      const reports = parseGitHubReports(event, body);
+      const { reports, malformed } = parseGitHubReports(event, body);
+      if (malformed > 0)
+        deps.logger.warn('secret-scanning report: matches without a string token labelled false_positive', { malformed, matches: reports.length });
       const outcomes = await responder.handle(reports, 'github');
       count(Metric.leakedKeys, announced(reports, outcomes));
       const feedback: GitHubFeedback[] = reports.map((report, index) => ({
@@ -129,36 +133,37 @@ export function createLeakHandler(deps: LeakAppDependencies): (event: ProxyEvent
 }
 
 /**
- * Keys this request revoked or reported for the first time (`LeakedKeys`, which the LeakVolume
- * alarm sums): a key listed twice counts once, and GitHub's retries count nothing.
+ * Keys this request announced (`LeakedKeys`, which the LeakVolume alarm sums): a key listed
+ * twice counts once, and GitHub's retries count only what the first request left unannounced.
  */
 function announced(reports: readonly LeakReport[], outcomes: readonly LeakOutcome[]): number {
   return new Set(reports.filter((_, index) => outcomes[index] === 'revoked' || outcomes[index] === 'notified').map((report) => report.token)).size;
 }
 
-/** GitHub's body: a JSON array of `{token, type, url, source}`; anything else is refused whole. */
-export function parseGitHubReports(event: ProxyEvent, body: Buffer): LeakReport[] {
+/**
+ * GitHub's body: a JSON array of `{token, type, url, source}`. Once the signature holds, only a
+ * body that is no non-empty array is refused: one odd match must not cost the others their
+ * revocation. A `type`, `url` or `source` that is not a string is absent (GitHub documents
+ * `url` as possibly empty); a match that is no object or has no string `token` is a report
+ * of the empty string, which no key is: labelled `false_positive`, never revoked. Every match
+ * is handled however many there are (GitHub expects large batches, and the body is bounded).
+ */
+export function parseGitHubReports(event: ProxyEvent, body: Buffer): { reports: LeakReport[]; malformed: number } {
   const value = jsonBody(event, body);
   if (!Array.isArray(value) || value.length === 0) throw new InvalidRequest('The request body must be a non-empty JSON array of {token, type, url, source}.');
-  if (value.length > LeakLimits.maxReports) throw new InvalidRequest(`A report holds at most ${LeakLimits.maxReports} matches.`);
-  return value.map((item, index) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new InvalidRequest(`Match [${index}] must be an object.`);
-    const { token, type, url, source } = item as Record<string, unknown>;
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidRequest(`Match [${index}] must have a string token.`);
-    for (const [name, field] of [
-      ['type', type],
-      ['url', url],
-      ['source', source],
-    ] as const) {
-      if (field !== undefined && typeof field !== 'string') throw new InvalidRequest(`Match [${index}]: ${name} must be a string.`);
-    }
+  let malformed = 0;
+  const reports = value.map((item): LeakReport => {
+    const fields = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as Record<string, unknown>) : {};
+    const { token, type, url, source } = fields;
+    if (typeof token !== 'string') malformed += 1;
     return {
-      token,
+      token: typeof token === 'string' ? token : '',
       ...(typeof type === 'string' && { type }),
       ...(typeof url === 'string' && { url }),
       ...(typeof source === 'string' && { source }),
     };
   });
+  return { reports, malformed };
 }
 
 /**

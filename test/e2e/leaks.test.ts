@@ -164,10 +164,11 @@ describe('leak response on the local stack', () => {
       { action: 'key.leak_revoke', outcome: 'success', keyId, clientId: 'leaky', foundBy: 'github', url, source: 'content' },
     ]);
 
-    // GitHub's retry of the same report: no failure, nothing new, no second event.
+    // GitHub's retry of the same report: no failure, nothing new, no second event; the same
+    // label (a key a leak report revoked was a real credential).
     const retry = await report([{ token: apiKey, type: 'tollgate_api_key', url, source: 'content' }]);
     expect(retry.status).toBe(200);
-    expect(await retry.json()).toEqual([{ token_hash: sha256(apiKey), token_type: 'tollgate_api_key', label: 'false_positive' }]);
+    expect(await retry.json()).toEqual([{ token_hash: sha256(apiKey), token_type: 'tollgate_api_key', label: 'true_positive' }]);
     expect(events().filter((event) => event.detail.keyId === keyId)).toHaveLength(1);
   });
 

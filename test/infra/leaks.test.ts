@@ -5,12 +5,14 @@
  * volume, the dashboard row, the settings, and the optional per-IP WAF rule.
  */
 import { Match } from 'aws-cdk-lib/assertions';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { Env, HygieneEvent } from '../../common/names';
 import { Functions } from '../../common/functions';
 import { LeakPath, LeakThrottle } from '../../common/leaks';
 import { Metric } from '../../common/metrics';
 import { ApiKeyAttr } from '../../common/credential-items';
+import { DynamoLeakStore } from '../../lambda/adapters/leak-store';
 import { readConfig } from '../../lib/config';
 import type { SettingName } from '../../lib/settings';
 import { LEAK_SIGNATURE_FAILURES_ALARM, LEAK_VOLUME_ALARM_PER_HOUR } from '../../lib/observability';
@@ -50,7 +52,15 @@ describe('the leak function', () => {
     const update = roleStatements().find((statement) => [statement.Action].flat().includes('dynamodb:UpdateItem'))!;
     expect(update.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'dynamodb:Attributes': [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ApiKeyAttr.leakReportedAt],
+        'dynamodb:Attributes': [
+          ApiKeyAttr.keyId,
+          ApiKeyAttr.status,
+          ApiKeyAttr.revokedAt,
+          ApiKeyAttr.activePartition,
+          ApiKeyAttr.leakReportedAt,
+          ApiKeyAttr.leakReportId,
+          ApiKeyAttr.leakUnannounced,
+        ],
       },
       // A request without the attribute list must not pass ForAllValues (IAM: true over an absent key).
       Null: { 'dynamodb:Attributes': 'false' },
@@ -61,6 +71,22 @@ describe('the leak function', () => {
     // events:source is multivalued: every entry ours, and the key present (lib/events.ts).
     expect(events.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': [HygieneEvent.source] }, Null: { 'events:source': 'false' } });
     expect(Functions.leaks.tables).not.toHaveProperty('tokens');
+  });
+
+  it("names in every write of its store only the attributes its role's condition allows, and asks for no return values", async () => {
+    const sent: Record<string, any>[] = [];
+    const doc = { send: async (command: { input: Record<string, any> }) => void sent.push(command.input) } as unknown as DynamoDBDocumentClient;
+    const store = new DynamoLeakStore(doc, { apiKeys: 'api-keys', clients: 'clients' });
+    await store.apiKeys.revoke('k1', 1_000, 'r1');
+    await store.apiKeys.markLeakReported('k1', 1_000, 60, 'r1');
+    await store.apiKeys.markAnnounced('k1', 'r1');
+    expect(sent).toHaveLength(3);
+    for (const input of sent) {
+      // dynamodb:Attributes covers the key, the update and the condition expression alike.
+      const named = [...Object.keys(input.Key), ...Object.values(input.ExpressionAttributeNames as Record<string, string>)];
+      expect(Functions.leaks.tables.apiKeys.updateOnly).toEqual(expect.arrayContaining(named));
+      expect(input.ReturnValues ?? 'NONE').toBe('NONE');
+    }
   });
 
   it('learns the key-list URL, the event bus and its tables from its environment', () => {

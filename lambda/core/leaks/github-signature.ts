@@ -5,6 +5,8 @@
  * by `Github-Public-Key-Identifier`. Keys are cached by identifier, loaded on first use and
  * refetched for an unknown identifier at most once per `keysRefetchIntervalMs` (whoever
  * sends the request chooses the identifier, so an unknown one must not buy a fetch each).
+ * `is_current` is not consulted, as GitHub's own verification samples do not: every listed
+ * key verifies, and a key stops verifying once GitHub drops it from the list.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { LeakLimits } from '../../../common/leaks';

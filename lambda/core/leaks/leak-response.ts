@@ -8,8 +8,16 @@
  * the key was found, never the key.
  *
  * Idempotent under retries: the revocation is conditional on the key being active, so a
- * second report of a revoked key writes nothing and publishes nothing; a `notify` key is
- * marked by one conditional write, so a retry within `renotifyAfterSeconds` is silent.
+ * second report of a revoked key writes nothing; a `notify` key is marked by one conditional
+ * write, so a retry within `renotifyAfterSeconds` is silent.
+ *
+ * Announced at least once: each write stores a fresh report id and what it still owes
+ * (`leakUnannounced`), cleared once the audit line and the event are out. A write whose
+ * answer was lost (the SDK's retry of it fails its condition) is known as ours by that id;
+ * a write whose request ended before the announcement (the budget, a crash) leaves the
+ * marker, and the next report of the key (GitHub's retry) announces it. So an announcement
+ * is never lost, and is made twice only when a report races another or an answer is lost
+ * after the audit line.
  */
 import { DEFAULT_LEAK_RESPONSE, KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakLabel, type LeakReporter, type LeakResponse } from '../../../common/leaks';
 import { CredentialStatus } from '../../../common/credential-items';
@@ -26,22 +34,47 @@ export interface LeakReport {
   readonly type?: string;
 }
 
-/** What became of one report: only `revoked` and `notified` are true positives. */
-export type LeakOutcome = 'revoked' | 'notified' | 'already_notified' | 'not_a_live_key';
+/**
+ * What became of one report: `revoked` and `notified` were announced by this report;
+ * `already_revoked` (reached by an earlier, announced leak report) and `already_notified` are true
+ * positives too, so a retry of a report whose answer was lost gets the same label.
+ */
+export type LeakOutcome = 'revoked' | 'notified' | 'already_revoked' | 'already_notified' | 'not_a_live_key';
+
+/** What a leak report's write owes: the audit line and the `KeyLeaked` event's `action`. */
+export type LeakAnnouncement = 'revoked' | 'notified';
+
+/** A stored key with what leak reports left on it. */
+export interface LeakKeyState extends StoredApiKey {
+  /** The id of the last leak report's write (the revocation or the `notify` marker). */
+  readonly leakReportId?: string;
+  /** That write's announcement, while it is not yet made. */
+  readonly leakUnannounced?: LeakAnnouncement;
+}
 
 export interface LeakPorts {
   readonly apiKeys: {
-    get(keyId: string): Promise<StoredApiKey | undefined>;
-    /** The normal revocation write (`ApiKeyStore.revoke`). */
-    revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome>;
-    /** Marks a `notify` key reported, unless it was within `renotifyAfterSeconds`; false: it was. */
-    markLeakReported(keyId: string, nowSeconds: number, renotifyAfterSeconds: number): Promise<boolean>;
+    get(keyId: string): Promise<LeakKeyState | undefined>;
+    /**
+     * The admin API's conditional revocation, storing `reportId` and `leakUnannounced:
+     * revoked` with it; `revoked` also when the write is found to be this report's own.
+     */
+    revoke(keyId: string, nowSeconds: number, reportId: string): Promise<RevokeOutcome>;
+    /**
+     * Marks a `notify` key reported (with `reportId` and `leakUnannounced: notified`), unless it
+     * was within `renotifyAfterSeconds`; false: it was, by another report.
+     */
+    markLeakReported(keyId: string, nowSeconds: number, renotifyAfterSeconds: number, reportId: string): Promise<boolean>;
+    /** Clears `leakUnannounced` if `reportId` is still the key's last report. */
+    markAnnounced(keyId: string, reportId: string): Promise<void>;
   };
   readonly clients: { leakResponse(clientId: string): Promise<LeakResponse | undefined> };
   readonly events: EventPublisher;
   readonly audit: AuditLog;
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /** A fresh, unguessable id for one report's write (`randomUUID`). */
+  readonly newReportId: () => string;
 }
 
 export function labelOf(outcome: LeakOutcome): LeakLabel {
@@ -77,23 +110,39 @@ export class LeakResponder {
     const keyId = keyIdOf(hash);
     const key = await this.ports.apiKeys.get(keyId);
     const nowSeconds = Math.floor(this.ports.now() / 1000);
-    // Unknown, another key with the same id prefix, revoked or expired: nothing to do, and
-    // the answer does not say which.
-    if (!key || !hashesEqual(key.keyHash, hash) || key.status !== CredentialStatus.Active || isPastExpiry(key, nowSeconds)) return 'not_a_live_key';
+    // Unknown, or another key with the same id prefix: nothing to do, and the answer does not say which.
+    if (!key || !hashesEqual(key.keyHash, hash)) return 'not_a_live_key';
 
-    const mode = (await this.ports.clients.leakResponse(key.clientId)) ?? DEFAULT_LEAK_RESPONSE;
-    let outcome: LeakOutcome;
-    if (mode === 'revoke') {
-      // 'already_revoked': a concurrent report or an operator got there first; they announced it.
-      outcome = (await this.ports.apiKeys.revoke(keyId, nowSeconds)) === 'revoked' ? 'revoked' : 'not_a_live_key';
-    } else {
-      outcome = (await this.ports.apiKeys.markLeakReported(keyId, nowSeconds, LeakLimits.renotifyAfterSeconds)) ? 'notified' : 'already_notified';
+    if (key.status === CredentialStatus.Active && !isPastExpiry(key, nowSeconds)) {
+      const mode = (await this.ports.clients.leakResponse(key.clientId)) ?? DEFAULT_LEAK_RESPONSE;
+      const reportId = this.ports.newReportId();
+      const written =
+        mode === 'revoke'
+          ? (await this.ports.apiKeys.revoke(keyId, nowSeconds, reportId)) === 'revoked'
+          : await this.ports.apiKeys.markLeakReported(keyId, nowSeconds, LeakLimits.renotifyAfterSeconds, reportId);
+      const action = mode === 'revoke' ? 'revoked' : 'notified';
+      if (written) return this.announce(key, action, reportId, report, reporter, nowSeconds);
+      // Another report or an operator got there first: whoever wrote announces it (below, if
+      // what we read still owed it). A key revoked under us is no longer live.
+      if (mode === 'revoke' && !key.leakUnannounced) return 'not_a_live_key';
     }
-    if (outcome === 'revoked' || outcome === 'notified') await this.announce(key, outcome, report, reporter, nowSeconds);
-    return outcome;
+    // An earlier report's write whose request ended before its announcement: made now.
+    if (key.leakUnannounced && key.leakReportId) return this.announce(key, key.leakUnannounced, key.leakReportId, report, reporter, nowSeconds);
+    if (key.status === CredentialStatus.Active) return isPastExpiry(key, nowSeconds) ? 'not_a_live_key' : 'already_notified';
+    // Revoked or expired: only a revoked key an earlier leak report reached (revoked, or marked
+    // before an operator revoked it) is labelled a true positive.
+    return key.status === CredentialStatus.Revoked && key.leakReportId !== undefined ? 'already_revoked' : 'not_a_live_key';
   }
 
-  private async announce(key: StoredApiKey, outcome: 'revoked' | 'notified', report: LeakReport, reporter: LeakReporter, nowSeconds: number): Promise<void> {
+  /** The audit line, then the event, then the marker that they are out: in that order, so a cut leaves the marker. */
+  private async announce(
+    key: StoredApiKey,
+    outcome: LeakAnnouncement,
+    reportId: string,
+    report: LeakReport,
+    reporter: LeakReporter,
+    nowSeconds: number,
+  ): Promise<LeakAnnouncement> {
     const where = {
       ...(report.url !== undefined && { url: clip(report.url) }),
       ...(report.source !== undefined && { source: clip(report.source) }),
@@ -126,6 +175,13 @@ export class LeakResponder {
       // event is not retried by failing the request: the audit line above stands for it.
       this.ports.audit.warn('KeyLeaked event not published', { keyId: key.keyId, clientId: key.clientId, error: (error as Error).name });
     }
+    try {
+      await this.ports.apiKeys.markAnnounced(key.keyId, reportId);
+    } catch (error) {
+      // Announced all the same: a marker left behind only makes the next report announce it again.
+      this.ports.audit.warn('leak announcement not marked', { keyId: key.keyId, clientId: key.clientId, error: (error as Error).name });
+    }
+    return outcome;
   }
 }
 

@@ -5,6 +5,8 @@
  * time and size against a loopback server.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -74,7 +76,7 @@ describe('the leak function edge', () => {
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toEqual({
         error: 'invalid_signature',
-        error_description: 'The request is not signed by a current GitHub secret-scanning key.',
+        error_description: 'The request is not signed by a key GitHub lists for secret scanning.',
       });
     }
     expect(metrics.get(Metric.leakSignatureFailures)).toBe(3);
@@ -117,5 +119,33 @@ describe('httpKeyList', () => {
     answer = () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: list }), 2000));
     // The server does answer, correctly, after 2 s: only the 300 ms bound makes this fail.
     await expect(source()).rejects.toThrow(/timeout|aborted/i);
+  });
+
+  it('stops reading an answer without Content-Length once it passes the bound, instead of buffering it whole', async () => {
+    // Chunked, endless until the client goes away (at most 64 MiB): only a counted read stops early.
+    let sent = 0;
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const pump = () => {
+        while (sent < 64 * 1024 * 1024 && !response.destroyed) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', pump);
+        }
+        response.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await expect(httpKeyList(`http://127.0.0.1:${port}/keys`, 10_000)()).rejects.toThrow(/larger than/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The bound plus what socket buffers held when the client cancelled: far below what was on offer.
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

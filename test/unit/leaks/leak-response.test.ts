@@ -13,15 +13,18 @@ import type { HygieneEventEntry } from '../../../lambda/core/rotation/rotation-p
 
 const NOW = 1_800_000_000;
 
+type Key = StoredApiKey & { leakReportedAt?: number; leakReportId?: string; leakUnannounced?: 'revoked' | 'notified' };
+
 function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean } = {}) {
-  const keys = new Map<string, StoredApiKey & { leakReportedAt?: number }>();
+  const keys = new Map<string, Key>();
   const audit: AuditEvent[] = [];
   const warnings: string[] = [];
   const events: HygieneEventEntry[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let clock = NOW * 1000;
-  const add = (clientId: string, extra: Partial<StoredApiKey> = {}) => {
+  let ids = 0;
+  const add = (clientId: string, extra: Partial<Key> = {}) => {
     const generated = generateApiKey();
     keys.set(generated.keyId, {
       keyId: generated.keyId,
@@ -43,18 +46,22 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
         inFlight -= 1;
         return keys.get(keyId);
       },
-      revoke: async (keyId, nowSeconds): Promise<RevokeOutcome> => {
+      revoke: async (keyId, nowSeconds, reportId): Promise<RevokeOutcome> => {
         const key = keys.get(keyId);
         if (!key) return 'not_found';
         if (key.status !== CredentialStatus.Active) return 'already_revoked';
-        keys.set(keyId, { ...key, status: CredentialStatus.Revoked, revokedAt: nowSeconds });
+        keys.set(keyId, { ...key, status: CredentialStatus.Revoked, revokedAt: nowSeconds, leakReportId: reportId, leakUnannounced: 'revoked' });
         return 'revoked';
       },
-      markLeakReported: async (keyId, nowSeconds, window) => {
+      markLeakReported: async (keyId, nowSeconds, window, reportId) => {
         const key = keys.get(keyId)!;
         if (key.leakReportedAt !== undefined && key.leakReportedAt > nowSeconds - window) return false;
-        keys.set(keyId, { ...key, leakReportedAt: nowSeconds });
+        keys.set(keyId, { ...key, leakReportedAt: nowSeconds, leakReportId: reportId, leakUnannounced: 'notified' });
         return true;
+      },
+      markAnnounced: async (keyId, reportId) => {
+        const { leakUnannounced: _, ...key } = keys.get(keyId)!;
+        if (key.leakReportId === reportId) keys.set(keyId, key);
       },
     },
     clients: { leakResponse: async (clientId) => options.modes?.[clientId] },
@@ -66,6 +73,7 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
     },
     audit: { record: (event) => audit.push(event), warn: (message) => warnings.push(message) },
     now: () => clock,
+    newReportId: () => `report-${++ids}`,
   });
   return { keys, audit, warnings, events, responder, add, maxInFlight: () => maxInFlight, advance: (s: number) => (clock += s * 1000) };
 }
@@ -104,6 +112,18 @@ describe('LeakResponder', () => {
     expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['notified']);
     expect(w.keys.get(key.keyId)!.status).toBe('active');
     expect(w.events.map((event) => event.detail.action)).toEqual(['notified', 'notified']);
+  });
+
+  it("announces an earlier report's write left unannounced, once; only a key a leak report revoked stays a true positive", async () => {
+    const w = world();
+    const pending = w.add('acme', { status: CredentialStatus.Revoked, revokedAt: NOW - 5, leakReportId: 'earlier', leakUnannounced: 'revoked' });
+    const byOperator = w.add('acme', { status: CredentialStatus.Revoked, revokedAt: NOW - 5 });
+    expect(await w.responder.handle([{ token: pending.apiKey, url: 'u' }, { token: byOperator.apiKey }], 'github')).toEqual(['revoked', 'not_a_live_key']);
+    expect(w.audit.map((event) => [event.action, event.keyId])).toEqual([['key.leak_revoke', pending.keyId]]);
+    expect(w.keys.get(pending.keyId)!.leakUnannounced).toBeUndefined();
+    expect(await w.responder.handle([{ token: pending.apiKey }], 'github')).toEqual(['already_revoked']);
+    expect(labelOf('already_revoked')).toBe('true_positive');
+    expect(w.events).toHaveLength(1);
   });
 
   it('a failed event publication leaves the revocation and the audit line, and warns', async () => {

@@ -1,0 +1,153 @@
+/**
+ * A leak report whose write commits but whose answer never arrives is still announced: the
+ * audit line and the `KeyLeaked` event go out and GitHub hears `true_positive`, in `revoke`
+ * and `notify` mode alike. DynamoDB Local behind a fault proxy that forwards the write and
+ * drops its answer: within the request the SDK retries the committed write (its condition
+ * then fails); with a budget shorter than one attempt the request ends 503 and GitHub's
+ * retry finds the write done but unannounced. EventBridge is a loopback stub.
+ */
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ApiKeyAttr, CredentialStatus } from '../../../common/credential-items';
+import { GitHubHeader, LeakPath, type LeakResponse } from '../../../common/leaks';
+import { EndpointEnv } from '../../../common/names';
+import { Metric } from '../../../common/metrics';
+import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
+import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
+import { setLeakResponse } from '../../../lambda/adapters/leak-store';
+import { generateApiKey, hashApiKey } from '../../../lambda/core/credentials/api-keys';
+import { createLeakHandler } from '../../../lambda/leaks/app';
+import { apiEvent } from '../../support/api-events';
+import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
+import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
+import { startHttpStub, type HttpStub } from '../../support/http-stub';
+
+let dynamo: FaultProxy;
+let tables: TestTables;
+let eventBridge: HttpStub;
+const github = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  [dynamo, tables, eventBridge] = await Promise.all([
+    startFaultProxy(dynamoEndpoint()),
+    freshTables(),
+    startHttpStub(() => ({
+      status: 200,
+      headers: { 'Content-Type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: randomBytes(8).toString('hex') }] }),
+    })),
+  ]);
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    logLines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  }) as typeof process.stdout.write);
+});
+afterEach(() => dynamo.pass());
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await Promise.all([dynamo.close(), eventBridge.close()]);
+});
+
+function leakHandler(budgetMs?: number) {
+  const env = { ...tables.env, [EndpointEnv.dynamodb]: dynamo.endpoint };
+  const metrics = new Map<string, number>();
+  const handle = createLeakHandler({
+    env,
+    doc: documentClient(env),
+    events: new EventBridgeClient({ endpoint: eventBridge.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    logger: new Logger({ serviceName: 'leaks-test' }),
+    metrics: { addMetric: (name, _unit, value) => void metrics.set(name, (metrics.get(name) ?? 0) + value), publishStoredMetrics: () => undefined },
+    keyList: async () => ({ public_keys: [{ key_identifier: 'k1', key: github.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }),
+    ...(budgetMs !== undefined && { budgetMs }),
+  });
+  return { handle, metrics };
+}
+
+async function liveKey(clientId: string, mode: LeakResponse) {
+  const key = generateApiKey();
+  const store = new DynamoApiKeyStore(tables.doc, { apiKeys: tables.names.apiKeys, clients: tables.names.clients });
+  await store.create({ keyId: key.keyId, keyHash: key.keyHash, clientId, scopes: ['a'], status: CredentialStatus.Active, createdAt: 1 });
+  await setLeakResponse(tables.doc, tables.names.clients, clientId, mode);
+  return key;
+}
+
+function report(token: string) {
+  const body = JSON.stringify([{ token, type: 'tollgate_api_key', url: 'https://github.com/acme/app/blob/main/config.js', source: 'content' }]);
+  const signature = sign('sha256', Buffer.from(body), { key: github.privateKey, dsaEncoding: 'der' }).toString('base64');
+  return apiEvent({
+    method: 'POST',
+    resource: LeakPath.github,
+    headers: { 'Content-Type': 'application/json', [GitHubHeader.keyIdentifier]: 'k1', [GitHubHeader.signature]: signature },
+    body,
+  });
+}
+
+async function stored(keyId: string) {
+  const { Item } = await tables.doc.send(new GetCommand({ TableName: tables.names.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
+  return Item!;
+}
+
+/** What was announced for one key: its audit lines' actions and its events' actions. */
+function announcements(keyId: string) {
+  const audit = logLines.filter((line) => line.includes('"audit"') && line.includes(keyId)).map((line) => JSON.parse(line).audit.action as string);
+  const events = eventBridge.requests
+    .flatMap((request) => (JSON.parse(request.body) as { Entries: { Detail: string }[] }).Entries)
+    .map((entry) => JSON.parse(entry.Detail) as { keyId: string; action: string })
+    .filter((detail) => detail.keyId === keyId)
+    .map((detail) => detail.action);
+  return { audit, events };
+}
+
+const MODES = [
+  { mode: 'revoke', status: CredentialStatus.Revoked, audit: 'key.leak_revoke', action: 'revoked' },
+  { mode: 'notify', status: CredentialStatus.Active, audit: 'key.leak_notify', action: 'notified' },
+] as const;
+
+describe('a leak write whose answer is lost', () => {
+  it.each(MODES)('$mode: the SDK retries the committed write, and the report is announced and answered true_positive', async (mode) => {
+    const key = await liveKey(`lost-${mode.mode}`, mode.mode);
+    const updatesBefore = dynamo.seen.get('UpdateItem') ?? 0;
+    dynamo.lose({ only: ['UpdateItem'], times: 1 });
+    const { handle, metrics } = leakHandler();
+    const response = await handle(report(key.apiKey));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(JSON.parse(response.body)).toEqual([{ token_hash: hashApiKey(key.apiKey), token_type: 'tollgate_api_key', label: 'true_positive' }]);
+    // The lost write, the SDK's retry of it (condition failed), the announcement's marker.
+    expect(dynamo.seen.get('UpdateItem')! - updatesBefore).toBeGreaterThanOrEqual(3);
+    const item = await stored(key.keyId);
+    expect(item[ApiKeyAttr.status]).toBe(mode.status);
+    expect(item[ApiKeyAttr.leakUnannounced]).toBeUndefined();
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [mode.action] });
+    expect(metrics.get(Metric.leakedKeys)).toBe(1);
+    expect(logLines.some((line) => line.includes(key.apiKey))).toBe(false);
+  });
+
+  it.each(MODES)('$mode: the budget ends the request after the write (503); the retry announces it and answers true_positive', async (mode) => {
+    const key = await liveKey(`cut-${mode.mode}`, mode.mode);
+    dynamo.lose({ only: ['UpdateItem'], times: 1 });
+    // Shorter than one SDK attempt (1 s): the write commits, the request ends before its answer.
+    const first = await leakHandler(700).handle(report(key.apiKey));
+    expect(first.statusCode, first.body).toBe(503);
+    expect((await stored(key.keyId))[ApiKeyAttr.status]).toBe(mode.status);
+    expect(announcements(key.keyId)).toEqual({ audit: [], events: [] });
+
+    await dynamo.pass();
+    const { handle, metrics } = leakHandler();
+    const retry = await handle(report(key.apiKey));
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(JSON.parse(retry.body)[0].label).toBe('true_positive');
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [mode.action] });
+    expect(metrics.get(Metric.leakedKeys)).toBe(1);
+    expect((await stored(key.keyId))[ApiKeyAttr.leakUnannounced]).toBeUndefined();
+
+    // Announced once: GitHub's next retry writes and announces nothing, and is still a true positive.
+    const again = await handle(report(key.apiKey));
+    expect(JSON.parse(again.body)[0].label).toBe('true_positive');
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [mode.action] });
+    expect(logLines.some((line) => line.includes(key.apiKey))).toBe(false);
+  });
+});
