@@ -15,7 +15,7 @@ const NOW = 1_800_000_000;
 
 type Key = StoredApiKey & { leakReportedAt?: number; leakReportId?: string; leakUnannounced?: 'revoked' | 'notified' };
 
-function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean } = {}) {
+function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean; revokeGate?: Promise<void> } = {}) {
   const keys = new Map<string, Key>();
   const audit: AuditEvent[] = [];
   const warnings: string[] = [];
@@ -47,6 +47,7 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
         return keys.get(keyId);
       },
       revoke: async (keyId, nowSeconds, reportId): Promise<RevokeOutcome> => {
+        await options.revokeGate;
         const key = keys.get(keyId);
         if (!key) return 'not_found';
         if (key.status !== CredentialStatus.Active) return 'already_revoked';
@@ -123,6 +124,23 @@ describe('LeakResponder', () => {
     expect(w.keys.get(pending.keyId)!.leakUnannounced).toBeUndefined();
     expect(await w.responder.handle([{ token: pending.apiKey }], 'github')).toEqual(['already_revoked']);
     expect(labelOf('already_revoked')).toBe('true_positive');
+    expect(w.events).toHaveLength(1);
+  });
+
+  it('two reports of one key racing (both read it live): one revokes and announces, both answer true_positive', async () => {
+    let open = () => undefined as void;
+    const w = world({ revokeGate: new Promise<void>((resolve) => (open = resolve)) });
+    const key = w.add('acme');
+    // Two requests at once (GitHub found the key in two places): both read it live before either writes.
+    const racing = Promise.all([
+      w.responder.handle([{ token: key.apiKey, url: 'u1' }], 'github'),
+      w.responder.handle([{ token: key.apiKey, url: 'u2' }], 'github'),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    open();
+    const outcomes = await racing;
+    expect(outcomes.flat().sort()).toEqual(['already_revoked', 'revoked']);
+    expect(outcomes.flat().map(labelOf)).toEqual(['true_positive', 'true_positive']);
     expect(w.events).toHaveLength(1);
   });
 
