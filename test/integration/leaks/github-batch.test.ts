@@ -4,23 +4,22 @@
  * revocation, and a batch of more than 1,000 matches is handled whole, as GitHub expects of
  * a partner endpoint, instead of being refused with nothing revoked.
  */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CredentialStatus } from '../../../common/credential-items';
-import { GitHubHeader, LeakPath } from '../../../common/leaks';
 import { EndpointEnv } from '../../../common/names';
 import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
 import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { createLeakHandler } from '../../../lambda/leaks/app';
-import { apiEvent } from '../../support/api-events';
+import { githubSigner } from '../../support/github-reports';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 
 let tables: TestTables;
 let store: DynamoApiKeyStore;
-const github = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const github = githubSigner();
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 beforeAll(async () => {
@@ -37,7 +36,7 @@ function handler() {
     events: new EventBridgeClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     logger: new Logger({ serviceName: 'leaks-test', logLevel: 'SILENT' }),
     metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-    keyList: async () => ({ public_keys: [{ key_identifier: 'k1', key: github.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }),
+    keyList: github.keyList,
   });
 }
 
@@ -45,17 +44,6 @@ async function liveKey(clientId: string) {
   const key = generateApiKey();
   await store.create({ keyId: key.keyId, keyHash: key.keyHash, clientId, scopes: ['a'], status: CredentialStatus.Active, createdAt: 1 });
   return key;
-}
-
-function signed(matches: unknown[]) {
-  const body = JSON.stringify(matches);
-  const signature = sign('sha256', Buffer.from(body), { key: github.privateKey, dsaEncoding: 'der' }).toString('base64');
-  return apiEvent({
-    method: 'POST',
-    resource: LeakPath.github,
-    headers: { 'Content-Type': 'application/json', [GitHubHeader.keyIdentifier]: 'k1', [GitHubHeader.signature]: signature },
-    body,
-  });
 }
 
 describe('a signed GitHub batch', () => {
@@ -70,7 +58,7 @@ describe('a signed GitHub batch', () => {
       [bystander.apiKey],
       { token: oddFields.apiKey, type: ['x'], url: { href: 'y' }, source: 42 },
     ];
-    const response = await handler()(signed(matches));
+    const response = await handler()(github.signedReport(matches));
     expect(response.statusCode, response.body).toBe(200);
     expect(JSON.parse(response.body)).toEqual([
       { token_hash: sha256(nullUrl.apiKey), token_type: 'tollgate_api_key', label: 'true_positive' },
@@ -90,7 +78,7 @@ describe('a signed GitHub batch', () => {
     const live = await liveKey('batch-big');
     const strangers = Array.from({ length: 1_499 }, () => generateApiKey().apiKey);
     const tokens = [...strangers.slice(0, 1_200), live.apiKey, ...strangers.slice(1_200)];
-    const response = await handler()(signed(tokens.map((token) => ({ token, type: 'tollgate_api_key', url: '', source: 'content' }))));
+    const response = await handler()(github.signedReport(tokens.map((token) => ({ token, type: 'tollgate_api_key', url: '', source: 'content' }))));
     expect(response.statusCode, response.body).toBe(200);
     const feedback = JSON.parse(response.body) as { token_hash: string; label: string }[];
     expect(feedback.map((entry) => entry.token_hash)).toEqual(tokens.map(sha256));

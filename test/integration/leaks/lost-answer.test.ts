@@ -6,13 +6,13 @@
  * then fails); with a budget shorter than one attempt the request ends 503 and GitHub's
  * retry finds the write done but unannounced. EventBridge is a loopback stub.
  */
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyAttr, CredentialStatus } from '../../../common/credential-items';
-import { GitHubHeader, LeakPath, type LeakResponse } from '../../../common/leaks';
+import type { LeakResponse } from '../../../common/leaks';
 import { EndpointEnv } from '../../../common/names';
 import { Metric } from '../../../common/metrics';
 import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
@@ -20,7 +20,7 @@ import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { setLeakResponse } from '../../../lambda/adapters/leak-store';
 import { generateApiKey, hashApiKey } from '../../../lambda/core/credentials/api-keys';
 import { createLeakHandler } from '../../../lambda/leaks/app';
-import { apiEvent } from '../../support/api-events';
+import { githubSigner } from '../../support/github-reports';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';
@@ -28,7 +28,7 @@ import { startHttpStub, type HttpStub } from '../../support/http-stub';
 let dynamo: FaultProxy;
 let tables: TestTables;
 let eventBridge: HttpStub;
-const github = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const github = githubSigner();
 const logLines: string[] = [];
 
 beforeAll(async () => {
@@ -61,7 +61,7 @@ function leakHandler(budgetMs?: number) {
     events: new EventBridgeClient({ endpoint: eventBridge.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     logger: new Logger({ serviceName: 'leaks-test' }),
     metrics: { addMetric: (name, _unit, value) => void metrics.set(name, (metrics.get(name) ?? 0) + value), publishStoredMetrics: () => undefined },
-    keyList: async () => ({ public_keys: [{ key_identifier: 'k1', key: github.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }),
+    keyList: github.keyList,
     ...(budgetMs !== undefined && { budgetMs }),
   });
   return { handle, metrics };
@@ -76,14 +76,7 @@ async function liveKey(clientId: string, mode: LeakResponse) {
 }
 
 function report(token: string) {
-  const body = JSON.stringify([{ token, type: 'tollgate_api_key', url: 'https://github.com/acme/app/blob/main/config.js', source: 'content' }]);
-  const signature = sign('sha256', Buffer.from(body), { key: github.privateKey, dsaEncoding: 'der' }).toString('base64');
-  return apiEvent({
-    method: 'POST',
-    resource: LeakPath.github,
-    headers: { 'Content-Type': 'application/json', [GitHubHeader.keyIdentifier]: 'k1', [GitHubHeader.signature]: signature },
-    body,
-  });
+  return github.signedReport([{ token, type: 'tollgate_api_key', url: 'https://github.com/acme/app/blob/main/config.js', source: 'content' }]);
 }
 
 async function stored(keyId: string) {

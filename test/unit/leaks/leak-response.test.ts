@@ -128,7 +128,7 @@ describe('LeakResponder', () => {
   });
 
   it('two reports of one key racing (both read it live): one revokes and announces, both answer true_positive', async () => {
-    let open = () => undefined as void;
+    let open: () => void = () => undefined;
     const w = world({ revokeGate: new Promise<void>((resolve) => (open = resolve)) });
     const key = w.add('acme');
     // Two requests at once (GitHub found the key in two places): both read it live before either writes.
