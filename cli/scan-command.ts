@@ -1,6 +1,7 @@
 /**
  * `npx tollgate scan [paths…]`: finds Tollgate API keys (any prefix, checksum verified
- * offline) in files, directories (as git sees them: `.gitignore` respected) or standard
+ * offline) in files, directories (as git sees them: git's own list in a work tree, tracked
+ * files included; `.gitignore` applied outside one) or standard
  * input, prints `file:line:column` and the key id (never the key), and exits 1 when it found
  * one. `--revoke` submits what it found to the deployment's `POST /leaks/revoke`.
  */
@@ -12,8 +13,9 @@ import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_K
 import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
-import { displayPath, walkFiles } from './gitignore';
+import { displayPath } from './gitignore';
 import { findKeysInFile, findKeysInStream, type FoundKey } from './scan';
+import { listFiles } from './scan-files';
 
 export interface ScanIo {
   readonly cwd: string;
@@ -77,7 +79,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`${target}: no such file or directory`);
     // A file named explicitly is scanned even if ignored: the user asked for it.
-    const files = stat.isDirectory() ? walkFiles(absolute) : [absolute];
+    const files = stat.isDirectory() ? listFiles(absolute).files : [absolute];
     for (const file of files) {
       filesScanned += 1;
       bytesScanned += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
@@ -161,7 +163,7 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
 /** The command, without its action (`leak-commands.ts` adds it with the program's context). */
 export function scanCommand(): Command {
   return new Command('scan')
-    .description('find Tollgate API keys in files, directories (.gitignore respected) or stdin; exit 1 if any')
+    .description('find Tollgate API keys in files, directories (as git sees them) or stdin; exit 1 if any')
     .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
     .option(
