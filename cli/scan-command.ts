@@ -14,7 +14,7 @@ import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { UsageError } from './errors';
 import { displayPath } from './gitignore';
-import { findKeysInFile, findKeysInStream, type FoundKey } from './scan';
+import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey, redactKeys } from './scan';
 import { listFiles } from './scan-files';
 
 export interface ScanIo {
@@ -36,6 +36,8 @@ export interface ScanFinding {
   readonly prefix: string;
   /** Lowercase letters or digits glued before the key (the `n` of a JSON `\n`), read as not part of it. */
   readonly precededBy?: string;
+  /** The key is in the name `file` ends with (a file's or a directory's), at `line` and `column` of that name. */
+  readonly inName?: true;
 }
 
 export interface ScanResult {
@@ -59,8 +61,21 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
   const prefixes = named ? io.prefixes! : [DEFAULT_API_KEY_PREFIX];
   const record = (file: string, found: readonly FoundKey[]) => {
     for (const one of found) {
-      findings.push({ file, ...reading(one, prefixes, named) });
+      findings.push({ file: redactKeys(file), ...reading(one, prefixes, named) });
       // --revoke submits every reading of what matched, read this way or not.
+      keys.add(one.key);
+    }
+  };
+  // A key in a directory's name is reported once, not for every file under it.
+  const namesReported = new Set<string>();
+  const recordName = (path: string) => {
+    const bytes = Buffer.from(path, 'utf8');
+    for (const one of findKeysInName(path)) {
+      const slash = bytes.indexOf(0x2f, one.end);
+      const name = bytes.subarray(0, slash === -1 ? bytes.length : slash).toString('utf8');
+      if (namesReported.has(name)) continue;
+      namesReported.add(name);
+      findings.push({ file: redactKeys(name), ...reading(one, prefixes, named), inName: true });
       keys.add(one.key);
     }
   };
@@ -81,12 +96,15 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     // A file named explicitly is scanned even if ignored: the user asked for it.
     const files = stat.isDirectory() ? listFiles(absolute).files : [absolute];
     for (const file of files) {
+      const path = displayPath(file, io.cwd);
+      recordName(path);
       filesScanned += 1;
       bytesScanned += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
       try {
-        record(displayPath(file, io.cwd), findKeysInFile(file));
+        record(path, findKeysInFile(file));
       } catch (error) {
-        io.stderr(`tollgate: ${displayPath(file, io.cwd)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}, skipped\n`);
+        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        io.stderr(`tollgate: ${redactKeys(path)}: ${redactKeys(String(reason))}, skipped\n`);
       }
     }
   }
@@ -151,7 +169,9 @@ export async function submitForRevocation(http: ApiHttp, keys: readonly string[]
 export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): string {
   const lines = result.findings.map(
     (finding) =>
-      `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}` +
+      (finding.inName
+        ? `${finding.file}: Tollgate API key ${finding.keyId} in this name, at ${finding.line}:${finding.column} (prefix ${finding.prefix}`
+        : `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
       (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
   if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');

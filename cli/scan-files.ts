@@ -11,6 +11,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { type Unreadable, walkFiles } from './gitignore';
+import { redactKeys } from './scan';
 
 /** How long one git command may take before the scan gives up on it (a huge repository lists in seconds). */
 const GIT_TIMEOUT_MS = 120_000;
@@ -83,7 +84,7 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
   if (tree === undefined || ignoredByGit(tree.top, tree.prefix)) return walked();
   const listing = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   if (listing === undefined) return walked();
-  if (!listing.ok) throw new GitListingFailed(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`);
+  if (!listing.ok) throw new GitListingFailed(redactKeys(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`));
   for (const line of listing.stderr.split('\n').filter(Boolean)) unreadable(root, new Error(`git: ${line}`));
   const files: string[] = [];
   for (const path of namesOf(listing.stdout, root, unreadable)) {

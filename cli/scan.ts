@@ -130,6 +130,29 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
   return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
 }
 
+/** Keys in a name (a path: a key can be a file's or a directory's name), each with the offset of its end in the name's UTF-8 bytes. */
+export function findKeysInName(name: string): Array<FoundKey & { readonly end: number }> {
+  const buffer = Buffer.from(name, 'utf8');
+  const lines = new LineCounter(buffer);
+  const found: Array<FoundKey & { readonly end: number }> = [];
+  for (const match of keyMatches(buffer)) {
+    const key = verified(buffer, match);
+    if (key) found.push({ ...lines.at(match.start), ...key, end: match.end });
+  }
+  return found;
+}
+
+/**
+ * `text` with every run of 49 or more base62 characters after a `_` (a key's body, checksum
+ * or not, whatever is glued before it or after it: wider than the matcher, and with no
+ * boundary to miss, so nothing it could report is left) as `_<redacted>`: how a path, or a
+ * message that may hold one, is printed.
+ */
+const KEY_BODY_RUN = new RegExp(`_[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
+export function redactKeys(text: string): string {
+  return text.replace(KEY_BODY_RUN, '_<redacted>');
+}
+
 /** Bytes kept from one window to the next: a whole match (at most 60 bytes) plus the byte on each side. */
 const OVERLAP = 128;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */

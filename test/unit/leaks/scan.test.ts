@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { findKeys, findKeysChunked, keyMatches } from '../../../cli/scan';
+import { findKeys, findKeysChunked, findKeysInName, keyMatches, redactKeys } from '../../../cli/scan';
 
 const GLOBAL = new RegExp(API_KEY_PATTERN.source, 'g');
 
@@ -96,5 +96,24 @@ describe('scan matcher', () => {
     expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(
       expected.map((finding) => ({ ...finding, escaped: false })),
     );
+  });
+
+  it('redacts every key body in a printed name, glued or overlapping, and finds in a name what it finds in a file', () => {
+    const pathPiece = fc.oneof(piece, fc.constantFrom('/', '.', '-', 'dir', 'ÄÖ', '\u{1f511}'));
+    fc.assert(
+      fc.property(fc.array(pathPiece, { maxLength: 30 }), (pieces) => {
+        const name = pieces.join('');
+        const redacted = redactKeys(name);
+        for (const { key } of findKeys(Buffer.from(name))) expect(redacted).not.toContain(key.slice(-API_KEY_BODY_CHARS));
+        // No run a key's body could be, after a `_`, is left.
+        expect(redacted).not.toMatch(new RegExp(`_[0-9A-Za-z]{${API_KEY_BODY_CHARS}}`));
+        expect(findKeysInName(name).map(({ end: _end, ...found }) => found)).toEqual(findKeys(Buffer.from(name)));
+      }),
+      { numRuns: 2000 },
+    );
+    // Overlapping: the 49 characters after the first `_` end with `tg`, so a key-shaped match there would leave the key after it whole.
+    const { apiKey } = generateApiKey();
+    const overlap = `ab_${'Q'.repeat(47)}${apiKey}`;
+    expect(redactKeys(overlap)).toBe('ab_<redacted>_<redacted>');
   });
 });
