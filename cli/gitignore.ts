@@ -11,7 +11,7 @@
  * inside one, git's own list is used, because git ignores only UNTRACKED files and a walk
  * cannot tell which files are tracked.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 interface Rule {
@@ -220,7 +220,14 @@ function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable
   for (const name of entries) {
     if (name === '.git') continue;
     const path = dir === '' ? name : `${dir}/${name}`;
-    const stat = lstatSync(join(absolute, name), { throwIfNoEntry: false });
+    let stat: Stats | undefined;
+    try {
+      stat = lstatSync(join(absolute, name), { throwIfNoEntry: false });
+    } catch (error) {
+      // A directory that can be listed but not searched (r without x): its entries cannot be looked at.
+      unreadable(join(absolute, name), error);
+      continue;
+    }
     if (!stat || stat.isSymbolicLink()) continue;
     const isDirectory = stat.isDirectory();
     if (isIgnored(rules, path, isDirectory)) continue;

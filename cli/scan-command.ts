@@ -12,14 +12,14 @@ import { LeakLimits, LeakPath } from '../common/leaks';
 import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
-import { UsageError } from './errors';
+import { CliError, ExitCode, UsageError } from './errors';
 import { displayPath } from './gitignore';
 import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey, redactKeys } from './scan';
 import { listFiles } from './scan-files';
 
 export interface ScanIo {
   readonly cwd: string;
-  /** Where a file that cannot be read is reported (the scan goes on). */
+  /** Where a file or directory that cannot be read is reported (the scan goes on, and then fails). */
   readonly stderr: (text: string) => void;
   readonly stdinIsTty: boolean;
   /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
@@ -44,17 +44,25 @@ export interface ScanResult {
   readonly findings: readonly ScanFinding[];
   readonly filesScanned: number;
   readonly bytesScanned: number;
+  /** Files and directories that could not be read (absent when none): the scan is incomplete. */
+  readonly unreadable?: readonly string[];
   /** `--revoke`: whether the endpoint took the keys (it answers 202 whatever they were); false when the submission failed. */
   readonly revokeSubmitted?: boolean;
 }
 
 const STDIN = '-';
 
+/** Some file or directory could not be read, and no key was found in the rest: the scan is incomplete, so it fails (exit 4, never 0). */
+export class ScanIncomplete extends CliError {
+  readonly exitCode = ExitCode.internal;
+}
+
 /** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
 export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
   const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
   const findings: ScanFinding[] = [];
   const keys = new Set<string>();
+  const unreadable: string[] = [];
   let filesScanned = 0;
   let bytesScanned = 0;
   const named = Boolean(io.prefixes?.length);
@@ -79,6 +87,12 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       keys.add(one.key);
     }
   };
+  const cannotRead = (path: string, error: unknown) => {
+    const shown = redactKeys(displayPath(path, io.cwd));
+    unreadable.push(shown);
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    io.stderr(`tollgate: ${shown}: ${redactKeys(String(reason))}, not read\n`);
+  };
   for (const target of targets) {
     if (target === STDIN) {
       const { found, bytes } = await findKeysInStream(io.stdinBytes());
@@ -94,7 +108,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`${target}: no such file or directory`);
     // A file named explicitly is scanned even if ignored: the user asked for it.
-    const files = stat.isDirectory() ? listFiles(absolute).files : [absolute];
+    const files = stat.isDirectory() ? listFiles(absolute, cannotRead).files : [absolute];
     for (const file of files) {
       const path = displayPath(file, io.cwd);
       recordName(path);
@@ -103,12 +117,12 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       try {
         record(path, findKeysInFile(file));
       } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        io.stderr(`tollgate: ${redactKeys(path)}: ${redactKeys(String(reason))}, skipped\n`);
+        cannotRead(file, error);
       }
     }
   }
-  return { result: { findings, filesScanned, bytesScanned }, keys: [...keys] };
+  const result = { findings, filesScanned, bytesScanned, ...(unreadable.length > 0 ? { unreadable } : {}) };
+  return { result, keys: [...keys] };
 }
 
 /**
@@ -174,8 +188,9 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
         : `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
       (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
-  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');
-  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).`;
+  const unread = result.unreadable ? ` ${result.unreadable.length} file(s) or director(ies) could not be read.` : '';
+  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).${unread}`].join('\n');
+  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).${unread}`;
   const advice = ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).';
   return [...lines, summary === 'advise' ? count + advice : count].join('\n');
 }
@@ -196,7 +211,8 @@ export function scanCommand(): Command {
       [
         '',
         'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
-        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path, 4 internal error.',
+        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path,',
+        '4 internal error or something could not be read (when nothing was found in the rest).',
         'Examples:',
         '  npx tollgate scan .',
         '  git diff --cached | npx tollgate scan',
