@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { CliError, ExitCode, UsageError } from './errors';
@@ -102,7 +102,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
-    if (API_KEY_PATTERN.test(target))
+    if (API_KEY_IN_TEXT_PATTERN.test(target))
       throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });

@@ -1,7 +1,8 @@
 /**
  * `tollgate scan`'s matcher: finds Tollgate API keys of ANY prefix in bytes, exactly the
- * strings `API_KEY_PATTERN` (`\b[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b`) matches, and keeps only
- * those whose checksum holds (`isWellFormedApiKey`), so a look-alike is never reported.
+ * strings `API_KEY_IN_TEXT_PATTERN` (`(?<![a-z0-9])[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b`)
+ * matches, and keeps only those whose checksum holds (`isWellFormedApiKey`), so a look-alike
+ * is never reported.
  *
  * It works on bytes, not on a decoded string: keys are ASCII, so a byte scan finds every key
  * in UTF-8 or any ASCII-compatible text without decoding it, and `Buffer.indexOf` of the
@@ -48,7 +49,7 @@ export interface KeyMatch {
 }
 
 /**
- * Every match of `API_KEY_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
+ * Every match of `API_KEY_IN_TEXT_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
  * (the caller of a chunked scan passes the overlap as `from`), checksum not yet checked.
  * Matches do not overlap: like a global regular expression, a match resumes the search at its end.
  */
@@ -70,8 +71,9 @@ export function* keyMatches(bytes: Uint8Array, from = 0, limit = bytes.length): 
 
 /**
  * The match whose `_` is at `underscore`, if any. The regular expression takes the LEFTMOST
- * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_` that starts
- * at a word boundary; a longer run (or one preceded by another word character) is no match.
+ * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_`; a longer
+ * run is no match. Any other byte may precede it, a word character included: the `D` of a
+ * URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a word boundary.
  */
 function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch | undefined {
   const end = underscore + 1 + API_KEY_BODY_CHARS;
@@ -79,7 +81,7 @@ function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch
   let start = underscore;
   while (start > 0 && underscore - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
   const prefixLength = underscore - start;
-  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isWord(buffer[start - 1]))) return undefined;
+  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1]))) return undefined;
   for (let i = underscore + 1; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
   return { start, end };
 }

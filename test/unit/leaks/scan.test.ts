@@ -1,20 +1,20 @@
 /**
- * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_PATTERN` finds
- * (differential, on adversarial text), windows of any size find what one whole read finds,
+ * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_IN_TEXT_PATTERN` finds
+ * (differential, on adversarial text: keys glued after `%3D`, `_` or any letter included), windows of any size find what one whole read finds,
  * every generated key is found with its line and column, and look-alikes never are.
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
 import { findKeys, findKeysChunked, findKeysInName, keyMatches, redactKeys } from '../../../cli/scan';
 
-const GLOBAL = new RegExp(API_KEY_PATTERN.source, 'g');
+const GLOBAL = new RegExp(API_KEY_IN_TEXT_PATTERN.source, 'g');
 
 /** Text built from pieces that make near-matches likely: prefixes, underscores, base62 runs, keys and their mutations. */
 const piece = fc.oneof(
-  fc.constantFrom('_', '-', ' ', '\n', 'x', 'X', '0', 'tg', 'tg_', 'acme_', 'abcdefghijk_', 'Tg_', 'é', '\u00ff'),
+  fc.constantFrom('_', '-', ' ', '\n', 'x', 'X', '0', 'tg', 'tg_', 'acme_', 'abcdefghijk_', 'Tg_', 'é', '\u00ff', '%3D', 'KEY_', '%3d'),
   fc.stringMatching(/^[0-9A-Za-z]{1,60}$/),
   fc.constant(null).map(() => generateApiKey().apiKey),
   fc.constant(null).map(() => generateApiKey(undefined, 'acme_').apiKey),
@@ -83,11 +83,19 @@ describe('scan matcher', () => {
       } else if (kind === 2) {
         // Right shape, random body: a CRC32 matches by chance once in 4 billion.
         lines.push(`tg_${Array.from(randomBytes(49), (byte) => BASE62_ALPHABET[byte % 62]).join('')}`);
-      } else if (kind === 3) {
-        // A real key glued to other word characters is no match of the pattern (a lowercase letter or
-        // digit before it would make a longer prefix, which the checksum does not cover: see docs/leaks.md).
+      } else if (kind === 3 && i % 2 === 0) {
+        // A real key glued to a word character after it, or to a run of lowercase letters and digits longer than a
+        // prefix, is no match (a lowercase letter or digit before it makes a longer prefix, which the checksum does
+        // not cover: see docs/leaks.md).
         const { apiKey } = generateApiKey();
-        lines.push(`Q${apiKey} ${apiKey}9 UPPER${apiKey.slice(3)} abcdefghijk${apiKey.slice(2)}`);
+        lines.push(`${apiKey}9 UPPER${apiKey.slice(3)} abcdefghijk${apiKey.slice(2)}`);
+      } else if (kind === 3) {
+        // Glued after an uppercase letter or `_` (a URL-encoded `=`, a variable name): found, under its own prefix.
+        const { apiKey } = generateApiKey();
+        const before = ['?api_key%3D', 'TOLLGATE_KEY_', 'Q'][i % 3]!;
+        const line = `${before}${apiKey}`;
+        expected.push({ line: lines.length + 1, column: before.length + 1, keyId: keyIdOf(hashApiKey(apiKey)), prefix: 'tg_' });
+        lines.push(line);
       } else {
         lines.push(filler);
       }
