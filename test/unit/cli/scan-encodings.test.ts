@@ -1,7 +1,7 @@
 /**
  * `tollgate scan` of keys in the places the outside review found them missed: glued after a
  * URL-encoded `=` (`%3D`: its `D` is a word character) or after `_` (`TOLLGATE_KEY_tg_…`),
- * each found under its own prefix and key id.
+ * each found under its own prefix and key id; in a UTF-16 file (PowerShell's `>`).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,5 +28,12 @@ describe('tollgate scan of keys glued to what comes before them', () => {
       { file: 'access.log', line: 1, column: line.indexOf(encoded) + 1, keyId: keyIdOfKey(encoded), prefix: 'tg_' },
       { file: 'ident.txt', line: 1, column: 14, keyId: keyIdOfKey(named), prefix: 'acme_' },
     ]);
+  });
+
+  it('finds a key in a UTF-16LE file with a byte-order mark, at its column in characters', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    writeFileSync(join(cwd, 'profile.ps1'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`$env:API_KEY = "${key}"\r\n`, 'utf16le')]));
+    expect(await findings(cwd, '.')).toEqual([{ file: 'profile.ps1', line: 1, column: 17, keyId: keyIdOfKey(key), prefix: 'tg_' }]);
   });
 });
