@@ -1,8 +1,8 @@
 /**
  * `tollgate scan`'s matcher: finds Tollgate API keys of ANY prefix in bytes, exactly the
- * strings `API_KEY_IN_TEXT_PATTERN` (`(?<![a-z0-9])[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b`)
- * matches, and keeps only those whose checksum holds (`isWellFormedApiKey`), so a look-alike
- * is never reported.
+ * strings `API_KEY_IN_TEXT_PATTERN` matches (`(?<![a-z0-9])[a-z0-9]{2,10}(?:_|\\u005[fF])`
+ * `[0-9A-Za-z]{49}\b`: the `_` also as a JSON escape), and keeps only those whose checksum
+ * holds (`isWellFormedApiKey`), so a look-alike is never reported.
  *
  * It works on bytes, not on a decoded string: keys are ASCII, so a byte scan finds every key
  * in UTF-8 or any ASCII-compatible text without decoding it, and `Buffer.indexOf` of the
@@ -86,6 +86,42 @@ function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch
   return { start, end };
 }
 
+const ESCAPED_UNDERSCORE = Buffer.from('\\u005', 'latin1');
+const ESCAPE_BYTES = 6;
+
+/**
+ * Every match like {@link keyMatches}'s with `\u005f` (a JSON escape of `_`, either case) in
+ * place of the `_`: `"tg\u005f…"` is a key to whatever parses the JSON.
+ */
+function* escapedKeyMatches(buffer: Buffer): Generator<KeyMatch> {
+  for (let at = buffer.indexOf(ESCAPED_UNDERSCORE); at !== -1; at = buffer.indexOf(ESCAPED_UNDERSCORE, at + 1)) {
+    if (buffer[at + 5] !== 0x66 && buffer[at + 5] !== 0x46) continue;
+    const end = at + ESCAPE_BYTES + API_KEY_BODY_CHARS;
+    if (end > buffer.length || isWord(buffer[end])) continue;
+    let start = at;
+    while (start > 0 && at - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
+    if (at - start < PREFIX_MIN || (start > 0 && isPrefixChar(buffer[start - 1]))) continue;
+    let body = at + ESCAPE_BYTES;
+    while (body < end && isBase62(buffer[body])) body += 1;
+    if (body === end) yield { start, end };
+  }
+}
+
+/**
+ * The matches of both kinds in order, as `API_KEY_IN_TEXT_PATTERN` finds them: leftmost first, a match that starts inside an earlier one dropped.
+ */
+export function allKeyMatches(buffer: Buffer): KeyMatch[] {
+  const matches = [...keyMatches(buffer), ...escapedKeyMatches(buffer)];
+  if (matches.length < 2) return matches;
+  matches.sort((a, b) => a.start - b.start);
+  let end = 0;
+  return matches.filter((match) => {
+    if (match.start < end) return false;
+    end = match.end;
+    return true;
+  });
+}
+
 /** Counts lines incrementally, forward only: cheap when findings are rare, as they are. */
 class LineCounter {
   private offset = 0;
@@ -118,7 +154,7 @@ export function findKeys(bytes: Uint8Array): FoundKey[] {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lines = new LineCounter(buffer);
   const found: FoundKey[] = [];
-  for (const match of keyMatches(buffer)) {
+  for (const match of allKeyMatches(buffer)) {
     const key = verified(buffer, match);
     if (key) found.push({ ...lines.at(match.start), ...key });
   }
@@ -126,7 +162,9 @@ export function findKeys(bytes: Uint8Array): FoundKey[] {
 }
 
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
-  const key = buffer.toString('latin1', match.start, match.end);
+  const text = buffer.toString('latin1', match.start, match.end);
+  // Only an escaped match holds a backslash.
+  const key = text.includes('\\') ? text.replace(/\\u005f/i, '_') : text;
   if (!isWellFormedApiKey(key)) return undefined;
   const escaped = match.start > 0 && buffer[match.start - 1] === BACKSLASH;
   return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
@@ -137,7 +175,7 @@ export function findKeysInName(name: string): Array<FoundKey & { readonly end: n
   const buffer = Buffer.from(name, 'utf8');
   const lines = new LineCounter(buffer);
   const found: Array<FoundKey & { readonly end: number }> = [];
-  for (const match of keyMatches(buffer)) {
+  for (const match of allKeyMatches(buffer)) {
     const key = verified(buffer, match);
     if (key) found.push({ ...lines.at(match.start), ...key, end: match.end });
   }
@@ -145,17 +183,17 @@ export function findKeysInName(name: string): Array<FoundKey & { readonly end: n
 }
 
 /**
- * `text` with every run of 49 or more base62 characters after a `_` (a key's body, checksum
- * or not, whatever is glued before it or after it: wider than the matcher, and with no
- * boundary to miss, so nothing it could report is left) as `_<redacted>`: how a path, or a
- * message that may hold one, is printed.
+ * `text` with every run of 49 or more base62 characters after a `_` or its JSON escape
+ * `\u005f` (a key's body, checksum or not, whatever is glued before it or after it: wider
+ * than the matcher, and with no boundary to miss, so nothing it could report is left) as
+ * `_<redacted>`: how a path, or a message that may hold one, is printed.
  */
-const KEY_BODY_RUN = new RegExp(`_[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
+const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
 export function redactKeys(text: string): string {
-  return text.replace(KEY_BODY_RUN, '_<redacted>');
+  return text.replace(KEY_BODY_RUN, '$1<redacted>');
 }
 
-/** Bytes kept from one window to the next: a whole match (at most 60 bytes) plus the byte on each side. */
+/** Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`) plus the byte on each side. */
 const OVERLAP = 128;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
 const SEEN_BEFORE = PREFIX_MAX + 2;
@@ -195,7 +233,7 @@ class KeyWindow {
     const atEnd = got === 0;
     const view = this.window.subarray(0, length);
     const lines = new LineCounter(view);
-    for (const match of keyMatches(view)) {
+    for (const match of allKeyMatches(view)) {
       // Near a slid window's start the bytes before a match are gone; such a match was wholly in the window before.
       if (this.windowStart > 0 && match.start < SEEN_BEFORE) continue;
       if (this.windowStart + match.start < this.reportedUpTo) continue;

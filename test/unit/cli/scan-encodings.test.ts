@@ -1,7 +1,8 @@
 /**
  * `tollgate scan` of keys in the places the outside review found them missed: glued after a
  * URL-encoded `=` (`%3D`: its `D` is a word character) or after `_` (`TOLLGATE_KEY_tg_…`),
- * each found under its own prefix and key id; in a UTF-16 file (PowerShell's `>`).
+ * each found under its own prefix and key id; in a UTF-16 file (PowerShell's `>`); with its `_`
+ * written as the JSON escape `\u005f`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,5 +36,12 @@ describe('tollgate scan of keys glued to what comes before them', () => {
     const key = generateApiKey().apiKey;
     writeFileSync(join(cwd, 'profile.ps1'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`$env:API_KEY = "${key}"\r\n`, 'utf16le')]));
     expect(await findings(cwd, '.')).toEqual([{ file: 'profile.ps1', line: 1, column: 17, keyId: keyIdOfKey(key), prefix: 'tg_' }]);
+  });
+
+  it('finds a key whose _ is the JSON escape \\u005f, under its key id', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    writeFileSync(join(cwd, 'escaped.json'), `{"key":"${key.replace('_', '\\u005f')}"}\n`);
+    expect(await findings(cwd, 'escaped.json')).toEqual([{ file: 'escaped.json', line: 1, column: 9, keyId: keyIdOfKey(key), prefix: 'tg_' }]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_IN_TEXT_PATTERN` finds
- * (differential, on adversarial text: keys glued after `%3D`, `_` or any letter included), windows of any size find what one whole read finds,
+ * (differential, on adversarial text: keys glued after `%3D`, `_` or any letter, and with the `_`
+ * as a JSON `\u005f`, included), windows of any size find what one whole read finds,
  * every generated key is found with its line and column, and look-alikes never are.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,16 +9,38 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { findKeys, findKeysChunked, findKeysInName, keyMatches, redactKeys } from '../../../cli/scan';
+import { allKeyMatches, findKeys, findKeysChunked, findKeysInName, redactKeys } from '../../../cli/scan';
 
 const GLOBAL = new RegExp(API_KEY_IN_TEXT_PATTERN.source, 'g');
 
 /** Text built from pieces that make near-matches likely: prefixes, underscores, base62 runs, keys and their mutations. */
 const piece = fc.oneof(
-  fc.constantFrom('_', '-', ' ', '\n', 'x', 'X', '0', 'tg', 'tg_', 'acme_', 'abcdefghijk_', 'Tg_', 'é', '\u00ff', '%3D', 'KEY_', '%3d'),
+  fc.constantFrom(
+    '_',
+    '-',
+    ' ',
+    '\n',
+    'x',
+    'X',
+    '0',
+    'tg',
+    'tg_',
+    'acme_',
+    'abcdefghijk_',
+    'Tg_',
+    'é',
+    '\u00ff',
+    '%3D',
+    'KEY_',
+    '%3d',
+    '\\u005f',
+    '\\u005F',
+    '\\u005',
+  ),
   fc.stringMatching(/^[0-9A-Za-z]{1,60}$/),
   fc.constant(null).map(() => generateApiKey().apiKey),
   fc.constant(null).map(() => generateApiKey(undefined, 'acme_').apiKey),
+  fc.constant(null).map(() => generateApiKey().apiKey.replace('_', '\\u005f')),
   fc.tuple(fc.nat(58), fc.constantFrom(...BASE62_ALPHABET)).map(([at, char]) => {
     const key = generateApiKey().apiKey;
     return key.slice(0, 3 + (at % 49)) + char + key.slice(4 + (at % 49));
@@ -30,7 +53,7 @@ describe('scan matcher', () => {
     fc.assert(
       fc.property(text, (input) => {
         const bytes = Buffer.from(input, 'latin1');
-        const ours = [...keyMatches(bytes)].map((match) => [match.start, match.end]);
+        const ours = allKeyMatches(bytes).map((match) => [match.start, match.end]);
         const regex = [...bytes.toString('latin1').matchAll(GLOBAL)].map((match) => [match.index, match.index + match[0].length]);
         expect(ours).toEqual(regex);
       }),
