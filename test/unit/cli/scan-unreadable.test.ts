@@ -2,9 +2,10 @@
  * `tollgate scan` of a tree it cannot wholly read: an unreadable file or directory is one
  * `tollgate: <path>: <code>, not read` line on stderr (its path redacted), the rest is still
  * scanned, and the exit status is 4 when nothing was found in the rest (1 when a key was), so
- * CI never passes a tree the scan did not read. Tests run as root, for whom permissions
- * do not stop a read: the refusal is made where the scan meets it, at `node:fs`, and for a
- * work tree by a `git` that warns as git does about a directory it cannot open.
+ * CI never passes a tree the scan did not read; in a work tree, a `git ls-files` that fails
+ * fails the scan (4). The tests may run as root, for whom permissions do not stop a read:
+ * the refusal is made where the scan meets it, at `node:fs`, and for a work tree by a `git`
+ * first on PATH that warns as git does about a directory it cannot open, or fails.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -82,17 +83,30 @@ describe('tollgate scan of a tree it cannot wholly read', () => {
     expect(found.stdout).toMatch(/^1 Tollgate API key\(s\) in 1 file\(s\)\. 1 file\(s\) or director\(ies\) could not be read\. Revoke them/m);
   });
 
-  it('in a git work tree, a directory git warns it could not open counts as not read', async () => {
+  /** A work tree, and a `git` first on PATH that runs `onLsFiles` (shell) before a `git ls-files`, then the real git. */
+  function workTreeWithGit(onLsFiles: string): string {
     const cwd = emptyDir();
     writeFileSync(join(cwd, 'ok.txt'), 'nothing here\n');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    execFileSync(realGit, ['init', '-q'], { cwd });
     const bin = emptyDir();
-    writeFileSync(
-      join(bin, 'git'),
-      `#!/bin/sh\nif [ "$3" = ls-files ]; then echo "warning: could not open directory 'secret/': Permission denied" >&2; fi\nexec ${execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim()} "$@"\n`,
-    );
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ "$3" = ls-files ]; then ${onLsFiles}; fi\nexec ${realGit} "$@"\n`);
     chmodSync(join(bin, 'git'), 0o755);
     vi.stubEnv('PATH', `${bin}:${process.env.PATH ?? ''}`);
-    execFileSync('git', ['init', '-q'], { cwd });
+    return cwd;
+  }
+
+  it('in a git work tree, a failing git ls-files fails the scan (exit 4), never a walk that may miss tracked files', async () => {
+    const cwd = workTreeWithGit('echo "fatal: index file corrupt" >&2; exit 128');
+    expect(await tollgate(['scan', '.'], { cwd })).toEqual({
+      code: 4,
+      stdout: '',
+      stderr: `tollgate: git ls-files failed in ${cwd}: fatal: index file corrupt\n`,
+    });
+  });
+
+  it('in a git work tree, a directory git warns it could not open counts as not read', async () => {
+    const cwd = workTreeWithGit(`echo "warning: could not open directory 'secret/': Permission denied" >&2`);
     const run = await tollgate(['scan', '.'], { cwd });
     expect(run.code).toBe(4);
     expect(run.stderr).toBe(
