@@ -33,13 +33,23 @@ interface GitRun {
 }
 
 /**
- * Runs git in `cwd` with no shell and a timeout; `-c core.fsmonitor=false` so that a scanned
- * repository's own config cannot make git run a command of its choosing (an fsmonitor hook
- * runs on `ls-files`). Undefined when git is not installed.
+ * Variables that point git at a repository other than the one `cwd` is in: a git hook runs
+ * with `GIT_DIR` (and `GIT_INDEX_FILE`) set, and with `GIT_DIR` alone git takes `cwd` for the
+ * top of the work tree, so a subdirectory's list would name files that are not there.
+ */
+const REPOSITORY_VARIABLES = /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX)$/;
+
+/**
+ * Runs git in `cwd` with no shell and a timeout, finding the repository from `cwd` alone;
+ * `-c core.fsmonitor=false` so that a scanned repository's own config cannot make git run a
+ * command of its choosing (an fsmonitor hook runs on `ls-files`). Undefined when git is not
+ * installed.
  */
 function git(cwd: string, args: readonly string[]): GitRun | undefined {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !REPOSITORY_VARIABLES.test(name)));
   const run = spawnSync('git', ['-c', 'core.fsmonitor=false', ...args], {
     cwd,
+    env,
     timeout: GIT_TIMEOUT_MS,
     maxBuffer: GIT_MAX_BUFFER,
     stdio: ['ignore', 'pipe', 'pipe'],

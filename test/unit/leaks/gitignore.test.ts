@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isIgnored, parseGitignore, walkFiles } from '../../../cli/gitignore';
 import { listFiles } from '../../../cli/scan-files';
 import { tempDirs } from '../../support/temp-dirs';
@@ -143,6 +143,23 @@ describe('listFiles in a git work tree: what git lists, tracked files that .giti
     git(root, 'add', '-f', '.env');
     expect(relativeTo(root, listFiles(root).files)).toEqual(['.env', '.gitignore']);
     expect(relativeTo(root, walkFiles(root))).toEqual(['.gitignore']);
+  });
+
+  it('finds the repository from the directory, not from GIT_DIR as a git hook sets it (with which a subdirectory would be taken for the top)', () => {
+    const root = scratch('hook-');
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src', 'a.ts'), 'x');
+    writeFileSync(join(root, 'src', 'debug.log'), 'x');
+    writeFileSync(join(root, '.gitignore'), '*.log\n');
+    git(root, 'init', '-q');
+    git(root, 'add', 'src/a.ts');
+    vi.stubEnv('GIT_DIR', join(root, '.git'));
+    vi.stubEnv('GIT_INDEX_FILE', join(root, '.git', 'index'));
+    try {
+      expect(relativeTo(root, listFiles(join(root, 'src')).files)).toEqual(['src/a.ts']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('outside a work tree, the walk', () => {
