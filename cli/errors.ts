@@ -13,7 +13,7 @@ export const ExitCode = {
   usage: 2,
   /** The server could not be reached, or answered something that is not our API. */
   unreachable: 3,
-  /** The CLI itself failed (a bug, or standard input that cannot be read): never "refused" nor, for `scan`, "found". */
+  /** The CLI itself failed (a bug, or standard input that cannot be read), or `scan` could not read a file or directory and found nothing in the rest: never "refused" nor, for `scan`, "found". */
   internal: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

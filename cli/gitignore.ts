@@ -6,17 +6,39 @@
  * never match `/`, `**` spans directories, the last matching pattern wins, and nothing inside
  * an ignored directory can be re-included (git does not descend into it). `.git` itself is
  * never walked. A differential test compares the result with `git ls-files`.
+ *
+ * This walk is the fallback of `scan-files.ts` outside a git work tree (or without git):
+ * inside one, git's own list is used, because git ignores only UNTRACKED files and a walk
+ * cannot tell which files are tracked.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 interface Rule {
-  readonly regex: RegExp;
+  readonly glob: Glob;
   readonly negated: boolean;
   readonly directoryOnly: boolean;
   /** The directory of the `.gitignore` (relative to the walk root, posix, '' for the root). */
   readonly base: string;
 }
+
+/**
+ * One element of a compiled glob. A pattern is matched by simulating all its positions at
+ * once over the path (an NFA), so the time is linear in the path's length whatever the
+ * pattern: a regular expression with one backtracking `[^/]*` per `*` takes exponential time
+ * on `*a*a*a…*b` against `aaa…` (a `.gitignore` in a scanned tree is untrusted input).
+ */
+type Token =
+  | { readonly kind: 'char'; readonly char: string }
+  | { readonly kind: 'one' }
+  | { readonly kind: 'class'; readonly test: (char: string) => boolean }
+  /** `*`: any run of characters but `/`. */
+  | { readonly kind: 'star' }
+  /** A trailing `/**`'s `**`: anything. */
+  | { readonly kind: 'rest' }
+  /** `**` followed by `/` (or the implicit lead of an unanchored pattern): zero or more whole directories. */
+  | { readonly kind: 'dirs' };
+type Glob = readonly Token[];
 
 /** Rules of one `.gitignore` text; `base` is its directory relative to the walk root. */
 export function parseGitignore(text: string, base: string): Rule[] {
@@ -40,15 +62,15 @@ export function parseGitignore(text: string, base: string): Rule[] {
     if (line === '') continue;
     const anchored = line.includes('/');
     if (line.startsWith('/')) line = line.slice(1);
-    const body = globToRegex(line);
-    rules.push({ regex: new RegExp(anchored ? `^${body}$` : `^(?:.*/)?${body}$`), negated, directoryOnly, base });
+    const body = compileGlob(line);
+    rules.push({ glob: anchored ? body : [{ kind: 'dirs' }, ...body], negated, directoryOnly, base });
   }
   return rules;
 }
 
-/** One gitignore glob as a regular expression over a posix path relative to the rule's base. */
-function globToRegex(glob: string): string {
-  let out = '';
+/** One gitignore glob, compiled for {@link globMatches} over a posix path relative to the rule's base. */
+function compileGlob(glob: string): Token[] {
+  const out: Token[] = [];
   for (let i = 0; i < glob.length; i += 1) {
     const char = glob[i]!;
     if (char === '*') {
@@ -58,10 +80,10 @@ function globToRegex(glob: string): string {
         if (atStart && atEnd) {
           if (i + 2 === glob.length) {
             // Trailing `/**`: everything inside (not the directory itself).
-            out += '.*';
+            out.push({ kind: 'rest' });
           } else {
             // `**/`: zero or more directories.
-            out += '(?:.*/)?';
+            out.push({ kind: 'dirs' });
             i += 1;
           }
           i += 1;
@@ -70,31 +92,89 @@ function globToRegex(glob: string): string {
         // Other consecutive asterisks are ordinary ones.
         while (glob[i + 1] === '*') i += 1;
       }
-      out += '[^/]*';
+      out.push({ kind: 'star' });
     } else if (char === '?') {
-      out += '[^/]';
+      out.push({ kind: 'one' });
     } else if (char === '[') {
       const close = glob.indexOf(']', i + 2);
       if (close === -1) {
-        out += '\\[';
+        out.push({ kind: 'char', char: '[' });
         continue;
       }
-      let set = glob.slice(i + 1, close);
-      if (set.startsWith('!')) set = `^${set.slice(1)}`;
-      out += `[${set.replace(/\\/g, '\\\\')}]`;
+      out.push({ kind: 'class', test: characterClass(glob.slice(i + 1, close)) });
       i = close;
     } else if (char === '\\' && i + 1 < glob.length) {
       i += 1;
-      out += escapeRegex(glob[i]!);
+      out.push({ kind: 'char', char: glob[i]! });
     } else {
-      out += escapeRegex(char);
+      out.push({ kind: 'char', char });
     }
   }
   return out;
 }
 
-function escapeRegex(char: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(char) ? `\\${char}` : char;
+/** A bracket expression's test of ONE character (so a regular expression is safe here); never `/`, as in git's wildmatch. */
+function characterClass(set: string): (char: string) => boolean {
+  const source = set.startsWith('!') ? `^${set.slice(1)}` : set;
+  let regex: RegExp;
+  try {
+    regex = new RegExp(`^[${source.replace(/\\/g, '\\\\')}]$`);
+  } catch {
+    // A malformed class (a range out of order) matches nothing.
+    return () => false;
+  }
+  return (char) => char !== '/' && regex.test(char);
+}
+
+/**
+ * Whether `glob` matches the whole of `path`: every position the pattern can be at is
+ * tracked at once (`here`: at token i; `inside`: within a `dirs` token's directories), one
+ * pass per character of the path.
+ */
+export function globMatches(glob: Glob, path: string): boolean {
+  const size = glob.length + 1;
+  let here = new Uint8Array(size);
+  let inside = new Uint8Array(size);
+  here[0] = 1;
+  close(glob, here);
+  for (const char of path) {
+    const nextHere = new Uint8Array(size);
+    const nextInside = new Uint8Array(size);
+    for (let i = 0; i < glob.length; i += 1) {
+      const token = glob[i]!;
+      if (token.kind === 'dirs') {
+        if (here[i] || inside[i]) {
+          nextInside[i] = 1;
+          if (char === '/') nextHere[i + 1] = 1;
+        }
+        continue;
+      }
+      if (!here[i]) continue;
+      if (token.kind === 'char') {
+        if (char === token.char) nextHere[i + 1] = 1;
+      } else if (token.kind === 'one') {
+        if (char !== '/') nextHere[i + 1] = 1;
+      } else if (token.kind === 'class') {
+        if (token.test(char)) nextHere[i + 1] = 1;
+      } else if (token.kind === 'star') {
+        if (char !== '/') nextHere[i] = 1;
+      } else {
+        nextHere[i] = 1;
+      }
+    }
+    close(glob, nextHere);
+    here = nextHere;
+    inside = nextInside;
+  }
+  return here[glob.length] === 1;
+}
+
+/** Adds the positions reachable without reading a character: past a `*`, a trailing `**` or zero directories. */
+function close(glob: Glob, here: Uint8Array): void {
+  for (let i = 0; i < glob.length; i += 1) {
+    const kind = glob[i]!.kind;
+    if (here[i] && (kind === 'star' || kind === 'rest' || kind === 'dirs')) here[i + 1] = 1;
+  }
 }
 
 /** Whether the last rule that matches `path` (posix, relative to the walk root) ignores it. */
@@ -104,7 +184,7 @@ export function isIgnored(rules: readonly Rule[], path: string, isDirectory: boo
     if (rule.directoryOnly && !isDirectory) continue;
     if (rule.base !== '' && !path.startsWith(`${rule.base}/`)) continue;
     const local = rule.base === '' ? path : path.slice(rule.base.length + 1);
-    if (rule.regex.test(local)) ignored = !rule.negated;
+    if (globMatches(rule.glob, local)) ignored = !rule.negated;
   }
   return ignored;
 }
@@ -113,16 +193,20 @@ export function isIgnored(rules: readonly Rule[], path: string, isDirectory: boo
  * Every file under `root` git would not ignore, in a stable order; symbolic links are not
  * followed (git records the link, not its target).
  */
-export function* walkFiles(root: string): Generator<string> {
-  yield* walk(root, '', []);
+export function* walkFiles(root: string, unreadable: Unreadable = () => {}): Generator<string> {
+  yield* walk(root, '', [], unreadable);
 }
 
-function* walk(root: string, dir: string, inherited: readonly Rule[]): Generator<string> {
+/** Told of a directory that could not be listed (its files are then unknown, so the caller must not call the walk complete). */
+export type Unreadable = (path: string, error: unknown) => void;
+
+function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable: Unreadable): Generator<string> {
   const absolute = dir === '' ? root : join(root, ...dir.split('/'));
   let entries: string[];
   try {
     entries = readdirSync(absolute).sort();
-  } catch {
+  } catch (error) {
+    unreadable(absolute, error);
     return;
   }
   let rules = inherited;
@@ -136,11 +220,18 @@ function* walk(root: string, dir: string, inherited: readonly Rule[]): Generator
   for (const name of entries) {
     if (name === '.git') continue;
     const path = dir === '' ? name : `${dir}/${name}`;
-    const stat = lstatSync(join(absolute, name), { throwIfNoEntry: false });
+    let stat: Stats | undefined;
+    try {
+      stat = lstatSync(join(absolute, name), { throwIfNoEntry: false });
+    } catch (error) {
+      // A directory that can be listed but not searched (r without x): its entries cannot be looked at.
+      unreadable(join(absolute, name), error);
+      continue;
+    }
     if (!stat || stat.isSymbolicLink()) continue;
     const isDirectory = stat.isDirectory();
     if (isIgnored(rules, path, isDirectory)) continue;
-    if (isDirectory) yield* walk(root, path, rules);
+    if (isDirectory) yield* walk(root, path, rules, unreadable);
     else if (stat.isFile()) yield join(root, ...path.split('/'));
   }
 }

@@ -10,7 +10,7 @@ import { apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { CliError, ExitCode } from './errors';
 import { action, type CliDeps, type Context } from './context';
 import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
-import { renderScan, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
+import { renderScan, ScanIncomplete, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
 
 /** `scan` found keys: exit 1, after the findings were printed. */
 export class KeysFound extends CliError {
@@ -40,6 +40,8 @@ export function leakCommands(deps: CliDeps): CommandType[] {
         ctx.print(result, () => renderScan(result, 'advise'));
       }
       if (result.findings.length > 0) throw new KeysFound(`found ${result.findings.length} Tollgate API key(s)`);
+      // Exit 0 means "no key in what you named": not true of a tree only partly read.
+      if (result.unreadable) throw new ScanIncomplete(`${result.unreadable.length} file(s) or director(ies) could not be read (above): the scan is incomplete`);
     }),
   );
 

@@ -1,6 +1,7 @@
 /**
  * `npx tollgate scan [paths…]`: finds Tollgate API keys (any prefix, checksum verified
- * offline) in files, directories (as git sees them: `.gitignore` respected) or standard
+ * offline) in files, directories (as git sees them: git's own list in a work tree, tracked
+ * files included; `.gitignore` applied outside one) or standard
  * input, prints `file:line:column` and the key id (never the key), and exits 1 when it found
  * one. `--revoke` submits what it found to the deployment's `POST /leaks/revoke`.
  */
@@ -8,16 +9,17 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { LeakLimits, LeakPath } from '../common/leaks';
-import { API_KEY_BODY_CHARS, API_KEY_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, apiKeyPrefixProblem, DEFAULT_API_KEY_PREFIX } from '../common/tokens';
 import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
-import { UsageError } from './errors';
-import { displayPath, walkFiles } from './gitignore';
-import { findKeysInFile, findKeysInStream, type FoundKey } from './scan';
+import { CliError, ExitCode, UsageError } from './errors';
+import { displayPath } from './gitignore';
+import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey, redactKeys } from './scan';
+import { listFiles } from './scan-files';
 
 export interface ScanIo {
   readonly cwd: string;
-  /** Where a file that cannot be read is reported (the scan goes on). */
+  /** Where a file or directory that cannot be read is reported (the scan goes on, and then fails). */
   readonly stderr: (text: string) => void;
   readonly stdinIsTty: boolean;
   /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
@@ -34,33 +36,62 @@ export interface ScanFinding {
   readonly prefix: string;
   /** Lowercase letters or digits glued before the key (the `n` of a JSON `\n`), read as not part of it. */
   readonly precededBy?: string;
+  /** The key is in the name `file` ends with (a file's or a directory's), at `line` and `column` of that name. */
+  readonly inName?: true;
 }
 
 export interface ScanResult {
   readonly findings: readonly ScanFinding[];
   readonly filesScanned: number;
   readonly bytesScanned: number;
+  /** Files and directories that could not be read (absent when none): the scan is incomplete. */
+  readonly unreadable?: readonly string[];
   /** `--revoke`: whether the endpoint took the keys (it answers 202 whatever they were); false when the submission failed. */
   readonly revokeSubmitted?: boolean;
 }
 
 const STDIN = '-';
 
+/** Some file or directory could not be read, and no key was found in the rest: the scan is incomplete, so it fails (exit 4, never 0). */
+export class ScanIncomplete extends CliError {
+  readonly exitCode = ExitCode.internal;
+}
+
 /** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
 export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
   const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
   const findings: ScanFinding[] = [];
   const keys = new Set<string>();
+  const unreadable: string[] = [];
   let filesScanned = 0;
   let bytesScanned = 0;
   const named = Boolean(io.prefixes?.length);
   const prefixes = named ? io.prefixes! : [DEFAULT_API_KEY_PREFIX];
   const record = (file: string, found: readonly FoundKey[]) => {
     for (const one of found) {
-      findings.push({ file, ...reading(one, prefixes, named) });
+      findings.push({ file: redactKeys(file), ...reading(one, prefixes, named) });
       // --revoke submits every reading of what matched, read this way or not.
       keys.add(one.key);
     }
+  };
+  // A key in a directory's name is reported once, not for every file under it.
+  const namesReported = new Set<string>();
+  const recordName = (path: string) => {
+    const bytes = Buffer.from(path, 'utf8');
+    for (const one of findKeysInName(path)) {
+      const slash = bytes.indexOf(0x2f, one.end);
+      const name = bytes.subarray(0, slash === -1 ? bytes.length : slash).toString('utf8');
+      if (namesReported.has(name)) continue;
+      namesReported.add(name);
+      findings.push({ file: redactKeys(name), ...reading(one, prefixes, named), inName: true });
+      keys.add(one.key);
+    }
+  };
+  const cannotRead = (path: string, error: unknown) => {
+    const shown = redactKeys(displayPath(path, io.cwd));
+    unreadable.push(shown);
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    io.stderr(`tollgate: ${shown}: ${redactKeys(String(reason))}, not read\n`);
   };
   for (const target of targets) {
     if (target === STDIN) {
@@ -71,24 +102,27 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
-    if (API_KEY_PATTERN.test(target))
+    if (API_KEY_IN_TEXT_PATTERN.test(target))
       throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`${target}: no such file or directory`);
     // A file named explicitly is scanned even if ignored: the user asked for it.
-    const files = stat.isDirectory() ? walkFiles(absolute) : [absolute];
+    const files = stat.isDirectory() ? listFiles(absolute, cannotRead).files : [absolute];
     for (const file of files) {
+      const path = displayPath(file, io.cwd);
+      recordName(path);
       filesScanned += 1;
       bytesScanned += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
       try {
-        record(displayPath(file, io.cwd), findKeysInFile(file));
+        record(path, findKeysInFile(file));
       } catch (error) {
-        io.stderr(`tollgate: ${displayPath(file, io.cwd)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}, skipped\n`);
+        cannotRead(file, error);
       }
     }
   }
-  return { result: { findings, filesScanned, bytesScanned }, keys: [...keys] };
+  const result = { findings, filesScanned, bytesScanned, ...(unreadable.length > 0 ? { unreadable } : {}) };
+  return { result, keys: [...keys] };
 }
 
 /**
@@ -149,11 +183,14 @@ export async function submitForRevocation(http: ApiHttp, keys: readonly string[]
 export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): string {
   const lines = result.findings.map(
     (finding) =>
-      `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}` +
+      (finding.inName
+        ? `${finding.file}: Tollgate API key ${finding.keyId} in this name, at ${finding.line}:${finding.column} (prefix ${finding.prefix}`
+        : `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
       (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
-  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).`].join('\n');
-  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).`;
+  const unread = result.unreadable ? ` ${result.unreadable.length} file(s) or director(ies) could not be read.` : '';
+  if (result.findings.length === 0) return [...lines, `No Tollgate API keys in ${result.filesScanned} file(s).${unread}`].join('\n');
+  const count = `${result.findings.length} Tollgate API key(s) in ${result.filesScanned} file(s).${unread}`;
   const advice = ' Revoke them: npx tollgate scan --revoke …, or roll them (npx tollgate keys roll <keyId>).';
   return [...lines, summary === 'advise' ? count + advice : count].join('\n');
 }
@@ -161,7 +198,7 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
 /** The command, without its action (`leak-commands.ts` adds it with the program's context). */
 export function scanCommand(): Command {
   return new Command('scan')
-    .description('find Tollgate API keys in files, directories (.gitignore respected) or stdin; exit 1 if any')
+    .description('find Tollgate API keys in files, directories (as git sees them) or stdin; exit 1 if any')
     .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
     .option(
@@ -174,7 +211,8 @@ export function scanCommand(): Command {
       [
         '',
         'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
-        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path, 4 internal error.',
+        'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path,',
+        '4 internal error or something could not be read (when nothing was found in the rest).',
         'Examples:',
         '  npx tollgate scan .',
         '  git diff --cached | npx tollgate scan',

@@ -1,7 +1,8 @@
 /**
  * `tollgate scan`'s matcher: finds Tollgate API keys of ANY prefix in bytes, exactly the
- * strings `API_KEY_PATTERN` (`\b[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b`) matches, and keeps only
- * those whose checksum holds (`isWellFormedApiKey`), so a look-alike is never reported.
+ * strings `API_KEY_IN_TEXT_PATTERN` matches (`(?<![a-z0-9])[a-z0-9]{2,10}(?:_|\\u005[fF])`
+ * `[0-9A-Za-z]{49}\b`: the `_` also as a JSON escape), and keeps only those whose checksum
+ * holds (`isWellFormedApiKey`), so a look-alike is never reported.
  *
  * It works on bytes, not on a decoded string: keys are ASCII, so a byte scan finds every key
  * in UTF-8 or any ASCII-compatible text without decoding it, and `Buffer.indexOf` of the
@@ -48,7 +49,7 @@ export interface KeyMatch {
 }
 
 /**
- * Every match of `API_KEY_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
+ * Every match of `API_KEY_IN_TEXT_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
  * (the caller of a chunked scan passes the overlap as `from`), checksum not yet checked.
  * Matches do not overlap: like a global regular expression, a match resumes the search at its end.
  */
@@ -70,8 +71,9 @@ export function* keyMatches(bytes: Uint8Array, from = 0, limit = bytes.length): 
 
 /**
  * The match whose `_` is at `underscore`, if any. The regular expression takes the LEFTMOST
- * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_` that starts
- * at a word boundary; a longer run (or one preceded by another word character) is no match.
+ * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_`; a longer
+ * run is no match. Any other byte may precede it, a word character included: the `D` of a
+ * URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a word boundary.
  */
 function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch | undefined {
   const end = underscore + 1 + API_KEY_BODY_CHARS;
@@ -79,9 +81,45 @@ function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch
   let start = underscore;
   while (start > 0 && underscore - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
   const prefixLength = underscore - start;
-  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isWord(buffer[start - 1]))) return undefined;
+  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1]))) return undefined;
   for (let i = underscore + 1; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
   return { start, end };
+}
+
+const ESCAPED_UNDERSCORE = Buffer.from('\\u005', 'latin1');
+const ESCAPE_BYTES = 6;
+
+/**
+ * Every match like {@link keyMatches}'s with `\u005f` (a JSON escape of `_`, either case) in
+ * place of the `_`: `"tg\u005f…"` is a key to whatever parses the JSON.
+ */
+function* escapedKeyMatches(buffer: Buffer): Generator<KeyMatch> {
+  for (let at = buffer.indexOf(ESCAPED_UNDERSCORE); at !== -1; at = buffer.indexOf(ESCAPED_UNDERSCORE, at + 1)) {
+    if (buffer[at + 5] !== 0x66 && buffer[at + 5] !== 0x46) continue;
+    const end = at + ESCAPE_BYTES + API_KEY_BODY_CHARS;
+    if (end > buffer.length || isWord(buffer[end])) continue;
+    let start = at;
+    while (start > 0 && at - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
+    if (at - start < PREFIX_MIN || (start > 0 && isPrefixChar(buffer[start - 1]))) continue;
+    let body = at + ESCAPE_BYTES;
+    while (body < end && isBase62(buffer[body])) body += 1;
+    if (body === end) yield { start, end };
+  }
+}
+
+/**
+ * The matches of both kinds in order, as `API_KEY_IN_TEXT_PATTERN` finds them: leftmost first, a match that starts inside an earlier one dropped.
+ */
+export function allKeyMatches(buffer: Buffer): KeyMatch[] {
+  const matches = [...keyMatches(buffer), ...escapedKeyMatches(buffer)];
+  if (matches.length < 2) return matches;
+  matches.sort((a, b) => a.start - b.start);
+  let end = 0;
+  return matches.filter((match) => {
+    if (match.start < end) return false;
+    end = match.end;
+    return true;
+  });
 }
 
 /** Counts lines incrementally, forward only: cheap when findings are rare, as they are. */
@@ -116,7 +154,7 @@ export function findKeys(bytes: Uint8Array): FoundKey[] {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lines = new LineCounter(buffer);
   const found: FoundKey[] = [];
-  for (const match of keyMatches(buffer)) {
+  for (const match of allKeyMatches(buffer)) {
     const key = verified(buffer, match);
     if (key) found.push({ ...lines.at(match.start), ...key });
   }
@@ -124,13 +162,38 @@ export function findKeys(bytes: Uint8Array): FoundKey[] {
 }
 
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
-  const key = buffer.toString('latin1', match.start, match.end);
+  const text = buffer.toString('latin1', match.start, match.end);
+  // Only an escaped match holds a backslash.
+  const key = text.includes('\\') ? text.replace(/\\u005f/i, '_') : text;
   if (!isWellFormedApiKey(key)) return undefined;
   const escaped = match.start > 0 && buffer[match.start - 1] === BACKSLASH;
   return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
 }
 
-/** Bytes kept from one window to the next: a whole match (at most 60 bytes) plus the byte on each side. */
+/** Keys in a name (a path: a key can be a file's or a directory's name), each with the offset of its end in the name's UTF-8 bytes. */
+export function findKeysInName(name: string): Array<FoundKey & { readonly end: number }> {
+  const buffer = Buffer.from(name, 'utf8');
+  const lines = new LineCounter(buffer);
+  const found: Array<FoundKey & { readonly end: number }> = [];
+  for (const match of allKeyMatches(buffer)) {
+    const key = verified(buffer, match);
+    if (key) found.push({ ...lines.at(match.start), ...key, end: match.end });
+  }
+  return found;
+}
+
+/**
+ * `text` with every run of 49 or more base62 characters after a `_` or its JSON escape
+ * `\u005f` (a key's body, checksum or not, whatever is glued before it or after it: wider
+ * than the matcher, and with no boundary to miss, so nothing it could report is left) as
+ * `_<redacted>`: how a path, or a message that may hold one, is printed.
+ */
+const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
+export function redactKeys(text: string): string {
+  return text.replace(KEY_BODY_RUN, '$1<redacted>');
+}
+
+/** Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`) plus the byte on each side. */
 const OVERLAP = 128;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
 const SEEN_BEFORE = PREFIX_MAX + 2;
@@ -170,7 +233,7 @@ class KeyWindow {
     const atEnd = got === 0;
     const view = this.window.subarray(0, length);
     const lines = new LineCounter(view);
-    for (const match of keyMatches(view)) {
+    for (const match of allKeyMatches(view)) {
       // Near a slid window's start the bytes before a match are gone; such a match was wholly in the window before.
       if (this.windowStart > 0 && match.start < SEEN_BEFORE) continue;
       if (this.windowStart + match.start < this.reportedUpTo) continue;
@@ -243,11 +306,62 @@ function countNewlines(bytes: Buffer): number {
   return count;
 }
 
-/** Keys in one file, read in bounded windows. */
+/** Bytes of a file's start that tell UTF-16 text. */
+const HEAD_BYTES = 512;
+
+/**
+ * Whether bytes that start a file are UTF-16 text, and in which byte order: a byte-order mark
+ * (FF FE, FE FF), or, without one, at least 8 code units with a NUL in at least half of the
+ * high bytes and in almost none of the low ones (ASCII-heavy UTF-16, as PowerShell and
+ * Windows tools write it). A wrong guess costs a second pass only: the bytes are scanned as
+ * they are as well.
+ */
+export function utf16Of(head: Uint8Array): { readonly littleEndian: boolean; readonly bom: number } | undefined {
+  if (head[0] === 0xff && head[1] === 0xfe) return { littleEndian: true, bom: 2 };
+  if (head[0] === 0xfe && head[1] === 0xff) return { littleEndian: false, bom: 2 };
+  const units = head.length >> 1;
+  if (units < 8) return undefined;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let at = 0; at < units * 2; at += 2) {
+    if (head[at] === 0) evenNul += 1;
+    if (head[at + 1] === 0) oddNul += 1;
+  }
+  if (oddNul * 2 >= units && evenNul * 8 < units) return { littleEndian: true, bom: 0 };
+  if (evenNul * 2 >= units && oddNul * 8 < units) return { littleEndian: false, bom: 0 };
+  return undefined;
+}
+
+/**
+ * A reader of a UTF-16 file's text as one byte per code unit: ASCII as itself, anything else
+ * as 0x80 (not a word character, as a non-ASCII byte is), so the byte matcher reads it, and a
+ * line's column counts code units.
+ */
+function utf16Reader(fd: number, { littleEndian, bom }: { littleEndian: boolean; bom: number }): (buffer: Buffer, position: number) => number {
+  let raw = Buffer.alloc(0);
+  return (buffer, position) => {
+    if (raw.length < buffer.length * 2) raw = Buffer.alloc(buffer.length * 2);
+    const got = readSync(fd, raw, 0, buffer.length * 2, bom + position * 2);
+    const units = got >> 1;
+    for (let i = 0; i < units; i += 1) {
+      const unit = littleEndian ? raw[2 * i]! | (raw[2 * i + 1]! << 8) : (raw[2 * i]! << 8) | raw[2 * i + 1]!;
+      buffer[i] = Math.min(unit, 0x80);
+    }
+    return units;
+  };
+}
+
+/**
+ * Keys in one file, read in bounded windows: its bytes as they are (UTF-8 or any
+ * ASCII-compatible text), then, when it is UTF-16 text ({@link utf16Of}), its code units.
+ */
 export function findKeysInFile(path: string, chunkBytes?: number): FoundKey[] {
   const fd = openSync(path, 'r');
   try {
-    return findKeysChunked((buffer, position) => readSync(fd, buffer, 0, buffer.length, position), chunkBytes);
+    const found = findKeysChunked((buffer, position) => readSync(fd, buffer, 0, buffer.length, position), chunkBytes);
+    const head = Buffer.alloc(HEAD_BYTES);
+    const utf16 = utf16Of(head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0)));
+    return utf16 ? [...found, ...findKeysChunked(utf16Reader(fd, utf16), chunkBytes)] : found;
   } finally {
     closeSync(fd);
   }

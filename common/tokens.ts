@@ -26,6 +26,15 @@ export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
  * lookbehind, and `_` being a word character means `foo_tg_…` is no match.
  */
 export const API_KEY_PATTERN = /\b[a-z0-9]{2,10}_[0-9A-Za-z]{49}\b/;
+/**
+ * A key of any prefix as `tollgate scan` finds it: the same shape, with only a lowercase letter
+ * or digit before the prefix refused (that would make the prefix longer), so a key glued after
+ * an uppercase letter or `_` (`%3Dtg_…`, URL-encoded `=`; `TOLLGATE_KEY_tg_…`) is found, where
+ * `\b` misses it; and with its `_` written as the JSON escape `\u005f` (`"tg\u005f…"`). The
+ * checksum, not the anchor, rules out look-alikes. JavaScript only (a
+ * lookbehind): the generated gitleaks/trufflehog/GitHub rules keep `\b` ({@link apiKeyRegexFor}).
+ */
+export const API_KEY_IN_TEXT_PATTERN = /(?<![a-z0-9])[a-z0-9]{2,10}(?:_|\\u005[fF])[0-9A-Za-z]{49}\b/;
 /** The same shape, anchored: the whole value is one key. */
 export const API_KEY_SHAPE = /^[a-z0-9]{2,10}_[0-9A-Za-z]{49}$/;
 

@@ -40,9 +40,9 @@ function tree() {
   writeFileSync(join(cwd, 'node_modules', 'pkg', 'index.js'), `module.exports = '${keys.ignored}';\n`);
   writeFileSync(join(cwd, 'logs', 'run.log'), `${keys.ignored}\n`);
   writeFileSync(join(cwd, 'logs', 'keep.log'), `x ${keys.reincluded}\n`);
-  // Look-alikes: a typo, the right shape with a random tail, a key glued to uppercase letters.
+  // Look-alikes: a typo, the right shape with a random tail, a key with uppercase letters glued after it (a longer body).
   const typo = `${keys.app.slice(0, 10)}${keys.app[10] === 'Z' ? 'Y' : 'Z'}${keys.app.slice(11)}`;
-  writeFileSync(join(cwd, 'src', 'lookalikes.txt'), `${typo}\ntg_${'x'.repeat(49)}\nXYZ${keys.app}\n`);
+  writeFileSync(join(cwd, 'src', 'lookalikes.txt'), `${typo}\ntg_${'x'.repeat(49)}\n${keys.app}XYZ\n`);
   return { cwd, keys };
 }
 

@@ -1,15 +1,19 @@
 /**
- * The directory walk of `tollgate scan` against git itself: on trees with random files and
- * random .gitignore files (nested, negations, anchors, directory-only patterns, `**`), the
- * files it yields are exactly `git ls-files --others --exclude-standard` (every file
- * untracked, so that lists what git does not ignore).
+ * The files `tollgate scan` reads, against git itself. The fallback walk: on trees with random
+ * files and random .gitignore files (nested, negations, anchors, directory-only patterns,
+ * `**`, runs of `*`), the files it yields are exactly `git ls-files --others
+ * --exclude-standard` (every file untracked, so that lists what git does not ignore), and a
+ * pattern that makes a backtracking matcher take exponential time is matched in one pass.
+ * In a work tree: with some ignored files tracked (`git add -f`), `listFiles` yields every
+ * tracked file as well, from the root or from a subdirectory.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { walkFiles } from '../../../cli/gitignore';
+import { describe, expect, it, vi } from 'vitest';
+import { isIgnored, parseGitignore, walkFiles } from '../../../cli/gitignore';
+import { listFiles } from '../../../cli/scan-files';
 import { tempDirs } from '../../support/temp-dirs';
 
 const scratch = tempDirs('tollgate-gitignore-');
@@ -36,6 +40,12 @@ const pattern = fc.oneof(
     '!a',
     'dist/',
     '/a/b',
+    '*a*',
+    '*.*',
+    'b*d*',
+    '*e*e*p',
+    '**/deep/*',
+    '?',
   ),
   path,
 );
@@ -61,6 +71,9 @@ function build(files: readonly string[], ignores: ReadonlyArray<readonly [string
   return root;
 }
 
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
+const relativeTo = (root: string, files: Iterable<string>) => [...files].map((file) => relative(root, file).split('\\').join('/')).sort();
+
 describe('walkFiles respects .gitignore as git does', () => {
   it('yields exactly the files git ls-files --others --exclude-standard lists', () => {
     fc.assert(
@@ -70,16 +83,91 @@ describe('walkFiles respects .gitignore as git does', () => {
         (files, ignores) => {
           const root = build(files, ignores);
           if (root === undefined) return;
-          execFileSync('git', ['init', '-q'], { cwd: root });
-          const git = execFileSync('git', ['-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
-            .split('\n')
-            .filter(Boolean)
-            .sort();
-          const ours = [...walkFiles(root)].map((file) => relative(root, file).split('\\').join('/')).sort();
-          expect(ours).toEqual(git);
+          git(root, 'init', '-q');
+          const listed = git(root, '-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
+          expect(relativeTo(root, walkFiles(root))).toEqual(listed);
         },
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('matches a pattern of many stars in one pass: *a*a*…*b against a long run of a (no match), and the same run ending in b (a match)', () => {
+    const rules = parseGitignore('*a*a*a*a*a*a*a*a*a*a*a*a*a*b\n', '');
+    expect(isIgnored(rules, 'a'.repeat(80), false)).toBe(false);
+    expect(isIgnored(rules, `${'a'.repeat(80)}b`, false)).toBe(true);
+    expect(isIgnored(rules, `d/${'a'.repeat(80)}b`, false)).toBe(true);
+    // And the walk of such a tree yields what git lists.
+    const root = scratch('stars-');
+    writeFileSync(join(root, '.gitignore'), '*a*a*a*a*a*a*a*a*a*a*a*a*a*b\n');
+    writeFileSync(join(root, 'a'.repeat(80)), 'x');
+    writeFileSync(join(root, `${'a'.repeat(80)}b`), 'x');
+    git(root, 'init', '-q');
+    expect(relativeTo(root, walkFiles(root))).toEqual(['.gitignore', 'a'.repeat(80)]);
+  });
+});
+
+describe('listFiles in a git work tree: what git lists, tracked files that .gitignore lists included', () => {
+  it('yields exactly git ls-files --cached --others --exclude-standard, from the root and from a subdirectory, with every force-added file', () => {
+    fc.assert(
+      fc.property(
+        fc.array(path, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (files, ignores, tracked) => {
+          const root = build(files, ignores);
+          if (root === undefined) return;
+          git(root, 'init', '-q');
+          const forced = [...new Set(tracked.map((i) => files[i % files.length]!))];
+          for (const file of forced) git(root, 'add', '-f', '--', file);
+          const listed = (dir: string) => git(dir, 'ls-files', '--cached', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
+          const { files: ours, source } = listFiles(root);
+          expect(source).toBe('git');
+          expect(relativeTo(root, ours)).toEqual(listed(root));
+          expect(relativeTo(root, ours)).toEqual(expect.arrayContaining(forced));
+          // A subdirectory git does not ignore (one it ignores, named explicitly, is walked whole).
+          const top = files[0]!.split('/')[0]!;
+          const ignoredTop = spawnSync('git', ['check-ignore', '-q', '--', top], { cwd: root }).status === 0;
+          if (files[0]!.includes('/') && !ignoredTop) expect(relativeTo(join(root, top), listFiles(join(root, top)).files)).toEqual(listed(join(root, top)));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a tracked .env that .gitignore lists is listed; the walk, which sees every file as untracked, would skip it', () => {
+    const root = scratch('tracked-');
+    writeFileSync(join(root, '.gitignore'), '.env\n');
+    writeFileSync(join(root, '.env'), 'x');
+    git(root, 'init', '-q');
+    git(root, 'add', '-f', '.env');
+    expect(relativeTo(root, listFiles(root).files)).toEqual(['.env', '.gitignore']);
+    expect(relativeTo(root, walkFiles(root))).toEqual(['.gitignore']);
+  });
+
+  it('finds the repository from the directory, not from GIT_DIR as a git hook sets it (with which a subdirectory would be taken for the top)', () => {
+    const root = scratch('hook-');
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src', 'a.ts'), 'x');
+    writeFileSync(join(root, 'src', 'debug.log'), 'x');
+    writeFileSync(join(root, '.gitignore'), '*.log\n');
+    git(root, 'init', '-q');
+    git(root, 'add', 'src/a.ts');
+    vi.stubEnv('GIT_DIR', join(root, '.git'));
+    vi.stubEnv('GIT_INDEX_FILE', join(root, '.git', 'index'));
+    try {
+      expect(relativeTo(root, listFiles(join(root, 'src')).files)).toEqual(['src/a.ts']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('outside a work tree, the walk', () => {
+    const root = scratch('plain-');
+    writeFileSync(join(root, '.gitignore'), '*.log\n');
+    writeFileSync(join(root, 'x.log'), 'x');
+    writeFileSync(join(root, 'y.txt'), 'x');
+    expect(listFiles(root).source).toBe('walk');
+    expect(relativeTo(root, listFiles(root).files)).toEqual(['.gitignore', 'y.txt']);
   });
 });

@@ -1,23 +1,46 @@
 /**
- * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_PATTERN` finds
- * (differential, on adversarial text), windows of any size find what one whole read finds,
+ * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_IN_TEXT_PATTERN` finds
+ * (differential, on adversarial text: keys glued after `%3D`, `_` or any letter, and with the `_`
+ * as a JSON `\u005f`, included), windows of any size find what one whole read finds,
  * every generated key is found with its line and column, and look-alikes never are.
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { API_KEY_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
+import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { findKeys, findKeysChunked, keyMatches } from '../../../cli/scan';
+import { allKeyMatches, findKeys, findKeysChunked, findKeysInName, redactKeys } from '../../../cli/scan';
 
-const GLOBAL = new RegExp(API_KEY_PATTERN.source, 'g');
+const GLOBAL = new RegExp(API_KEY_IN_TEXT_PATTERN.source, 'g');
 
 /** Text built from pieces that make near-matches likely: prefixes, underscores, base62 runs, keys and their mutations. */
 const piece = fc.oneof(
-  fc.constantFrom('_', '-', ' ', '\n', 'x', 'X', '0', 'tg', 'tg_', 'acme_', 'abcdefghijk_', 'Tg_', 'é', '\u00ff'),
+  fc.constantFrom(
+    '_',
+    '-',
+    ' ',
+    '\n',
+    'x',
+    'X',
+    '0',
+    'tg',
+    'tg_',
+    'acme_',
+    'abcdefghijk_',
+    'Tg_',
+    'é',
+    '\u00ff',
+    '%3D',
+    'KEY_',
+    '%3d',
+    '\\u005f',
+    '\\u005F',
+    '\\u005',
+  ),
   fc.stringMatching(/^[0-9A-Za-z]{1,60}$/),
   fc.constant(null).map(() => generateApiKey().apiKey),
   fc.constant(null).map(() => generateApiKey(undefined, 'acme_').apiKey),
+  fc.constant(null).map(() => generateApiKey().apiKey.replace('_', '\\u005f')),
   fc.tuple(fc.nat(58), fc.constantFrom(...BASE62_ALPHABET)).map(([at, char]) => {
     const key = generateApiKey().apiKey;
     return key.slice(0, 3 + (at % 49)) + char + key.slice(4 + (at % 49));
@@ -30,7 +53,7 @@ describe('scan matcher', () => {
     fc.assert(
       fc.property(text, (input) => {
         const bytes = Buffer.from(input, 'latin1');
-        const ours = [...keyMatches(bytes)].map((match) => [match.start, match.end]);
+        const ours = allKeyMatches(bytes).map((match) => [match.start, match.end]);
         const regex = [...bytes.toString('latin1').matchAll(GLOBAL)].map((match) => [match.index, match.index + match[0].length]);
         expect(ours).toEqual(regex);
       }),
@@ -83,11 +106,19 @@ describe('scan matcher', () => {
       } else if (kind === 2) {
         // Right shape, random body: a CRC32 matches by chance once in 4 billion.
         lines.push(`tg_${Array.from(randomBytes(49), (byte) => BASE62_ALPHABET[byte % 62]).join('')}`);
-      } else if (kind === 3) {
-        // A real key glued to other word characters is no match of the pattern (a lowercase letter or
-        // digit before it would make a longer prefix, which the checksum does not cover: see docs/leaks.md).
+      } else if (kind === 3 && i % 2 === 0) {
+        // A real key glued to a word character after it, or to a run of lowercase letters and digits longer than a
+        // prefix, is no match (a lowercase letter or digit before it makes a longer prefix, which the checksum does
+        // not cover: see docs/leaks.md).
         const { apiKey } = generateApiKey();
-        lines.push(`Q${apiKey} ${apiKey}9 UPPER${apiKey.slice(3)} abcdefghijk${apiKey.slice(2)}`);
+        lines.push(`${apiKey}9 UPPER${apiKey.slice(3)} abcdefghijk${apiKey.slice(2)}`);
+      } else if (kind === 3) {
+        // Glued after an uppercase letter or `_` (a URL-encoded `=`, a variable name): found, under its own prefix.
+        const { apiKey } = generateApiKey();
+        const before = ['?api_key%3D', 'TOLLGATE_KEY_', 'Q'][i % 3]!;
+        const line = `${before}${apiKey}`;
+        expected.push({ line: lines.length + 1, column: before.length + 1, keyId: keyIdOf(hashApiKey(apiKey)), prefix: 'tg_' });
+        lines.push(line);
       } else {
         lines.push(filler);
       }
@@ -96,5 +127,24 @@ describe('scan matcher', () => {
     expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(
       expected.map((finding) => ({ ...finding, escaped: false })),
     );
+  });
+
+  it('redacts every key body in a printed name, glued or overlapping, and finds in a name what it finds in a file', () => {
+    const pathPiece = fc.oneof(piece, fc.constantFrom('/', '.', '-', 'dir', 'ÄÖ', '\u{1f511}'));
+    fc.assert(
+      fc.property(fc.array(pathPiece, { maxLength: 30 }), (pieces) => {
+        const name = pieces.join('');
+        const redacted = redactKeys(name);
+        for (const { key } of findKeys(Buffer.from(name))) expect(redacted).not.toContain(key.slice(-API_KEY_BODY_CHARS));
+        // No run a key's body could be, after a `_`, is left.
+        expect(redacted).not.toMatch(new RegExp(`_[0-9A-Za-z]{${API_KEY_BODY_CHARS}}`));
+        expect(findKeysInName(name).map(({ end: _end, ...found }) => found)).toEqual(findKeys(Buffer.from(name)));
+      }),
+      { numRuns: 2000 },
+    );
+    // Overlapping: the 49 characters after the first `_` end with `tg`, so a key-shaped match there would leave the key after it whole.
+    const { apiKey } = generateApiKey();
+    const overlap = `ab_${'Q'.repeat(47)}${apiKey}`;
+    expect(redactKeys(overlap)).toBe('ab_<redacted>_<redacted>');
   });
 });

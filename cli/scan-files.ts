@@ -1,0 +1,121 @@
+/**
+ * The files `tollgate scan` reads under a directory, as git sees them. Inside a git work tree
+ * the list is git's own (`git ls-files --cached --others --exclude-standard`): every tracked
+ * file, even one a `.gitignore` lists (git ignores only untracked files, so a key in a
+ * committed `.env` added with `git add -f` is in the repository), and every untracked file
+ * not ignored. Outside a work tree, or when git cannot be run, `.gitignore` files are applied
+ * by `walkFiles`, which sees every file as untracked.
+ */
+import { spawnSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, ExitCode } from './errors';
+import { type Unreadable, walkFiles } from './gitignore';
+import { redactKeys } from './scan';
+
+/** How long one git command may take before the scan gives up on it (a huge repository lists in seconds). */
+const GIT_TIMEOUT_MS = 120_000;
+/** Room for git's list: a million paths of 500 bytes. */
+const GIT_MAX_BUFFER = 512 * 1024 * 1024;
+
+export type FileSource = 'git' | 'walk';
+
+/** Git, inside a work tree, failed to list it: the scan cannot know what it missed (exit 4, never 0). */
+export class GitListingFailed extends CliError {
+  readonly exitCode = ExitCode.internal;
+}
+
+interface GitRun {
+  readonly ok: boolean;
+  readonly stdout: Buffer;
+  /** What git said on stderr: a warning on success (`could not open directory 'x/'`), the reason on failure. */
+  readonly stderr: string;
+}
+
+/**
+ * Variables that point git at a repository other than the one `cwd` is in: a git hook runs
+ * with `GIT_DIR` (and `GIT_INDEX_FILE`) set, and with `GIT_DIR` alone git takes `cwd` for the
+ * top of the work tree, so a subdirectory's list would name files that are not there.
+ */
+const REPOSITORY_VARIABLES = /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX)$/;
+
+/**
+ * Runs git in `cwd` with no shell and a timeout, finding the repository from `cwd` alone;
+ * `-c core.fsmonitor=false` so that a scanned repository's own config cannot make git run a
+ * command of its choosing (an fsmonitor hook runs on `ls-files`). Undefined when git is not
+ * installed.
+ */
+function git(cwd: string, args: readonly string[]): GitRun | undefined {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !REPOSITORY_VARIABLES.test(name)));
+  const run = spawnSync('git', ['-c', 'core.fsmonitor=false', ...args], {
+    cwd,
+    env,
+    timeout: GIT_TIMEOUT_MS,
+    maxBuffer: GIT_MAX_BUFFER,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+  const stderr = run.stderr?.toString('utf8').trim() ?? '';
+  if (run.error) return { ok: false, stdout: Buffer.alloc(0), stderr: run.error.message };
+  if (run.signal) return { ok: false, stdout: Buffer.alloc(0), stderr: `stopped (${run.signal}) after ${GIT_TIMEOUT_MS / 1000} s` };
+  return { ok: run.status === 0, stdout: run.stdout, stderr };
+}
+
+/** Where `dir` is in its git work tree: the tree's top and `dir` relative to it ('' at the top); undefined outside one, inside `.git`, or without git. */
+function workTreeOf(dir: string): { top: string; prefix: string } | undefined {
+  // Exit 128: not a repository, or one git refuses (another user's, not in safe.directory).
+  const run = git(dir, ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--show-prefix']);
+  const [inside, top, prefix] = run?.ok ? run.stdout.toString('utf8').split('\n') : [];
+  return inside === 'true' && top ? { top, prefix: (prefix ?? '').replace(/\/$/, '') } : undefined;
+}
+
+/**
+ * Whether git ignores the directory `prefix` of the work tree at `top` (a directory named
+ * explicitly: the user asked for it, as for a file). Asked from the top with the directory's
+ * path: asked as `.` from inside, `deep/**` would count `deep` itself as ignored.
+ */
+function ignoredByGit(top: string, prefix: string): boolean {
+  return prefix !== '' && git(top, ['check-ignore', '-q', '--', prefix])?.ok === true;
+}
+
+/**
+ * Every file to scan under `root` (absolute paths, in a stable order) and where the list came
+ * from. A directory git ignores, named explicitly, is walked with its own `.gitignore` files.
+ * A path git lists that is not a regular file is skipped: a tracked file deleted from the
+ * work tree, a symbolic link (git records the link, not its target). A submodule (git lists
+ * its directory) is listed by its own git. Whatever git warns about while listing (a
+ * directory it could not open) and a name that is not UTF-8 (it cannot be opened by name
+ * here) go to `unreadable`.
+ */
+export function listFiles(root: string, unreadable: Unreadable = () => {}): { files: string[]; source: FileSource } {
+  const walked = () => ({ files: [...walkFiles(root, unreadable)], source: 'walk' as const });
+  const tree = workTreeOf(root);
+  if (tree === undefined || ignoredByGit(tree.top, tree.prefix)) return walked();
+  const listing = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+  if (listing === undefined) return walked();
+  if (!listing.ok) throw new GitListingFailed(redactKeys(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`));
+  for (const line of listing.stderr.split('\n').filter(Boolean)) unreadable(root, new Error(`git: ${line}`));
+  const files: string[] = [];
+  for (const path of namesOf(listing.stdout, root, unreadable)) {
+    const absolute = join(root, ...path.split('/'));
+    const stat = lstatSync(absolute, { throwIfNoEntry: false });
+    if (stat?.isFile()) files.push(absolute);
+    else if (stat?.isDirectory()) files.push(...listFiles(absolute, unreadable).files);
+  }
+  return { files, source: 'git' };
+}
+
+/** The NUL-separated names of a `git ls-files -z`, once each (an unmerged file is listed per stage), sorted. */
+function namesOf(listing: Buffer, root: string, unreadable: Unreadable): string[] {
+  const names = new Set<string>();
+  for (let start = 0; start < listing.length; ) {
+    const end = listing.indexOf(0, start);
+    const raw = listing.subarray(start, end === -1 ? listing.length : end);
+    start = end === -1 ? listing.length : end + 1;
+    const name = raw.toString('utf8');
+    if (Buffer.from(name, 'utf8').equals(raw)) names.add(name);
+    else unreadable(join(root, name), new Error('the name is not UTF-8'));
+  }
+  return [...names].sort();
+}

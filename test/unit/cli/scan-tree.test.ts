@@ -1,0 +1,62 @@
+/**
+ * `tollgate scan` of directories through the real CLI: in a git work tree the files are git's
+ * own list, so a key in a tracked file that .gitignore lists (a `.env` added with
+ * `git add -f`) is found; a key in a file's or a directory's name is a finding, and every
+ * path is printed with keys redacted.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
+import { emptyDir, tollgate } from './harness';
+
+const keyIdOfKey = (key: string) => keyIdOf(hashApiKey(key));
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
+
+describe('tollgate scan of a git work tree', () => {
+  it('finds a key in a committed file that .gitignore lists (git ignores only untracked files), and skips an untracked ignored one', async () => {
+    const cwd = emptyDir();
+    const [tracked, untracked] = [generateApiKey().apiKey, generateApiKey().apiKey];
+    mkdirSync(join(cwd, 'src'));
+    writeFileSync(join(cwd, '.gitignore'), '.env\n*.log\n');
+    writeFileSync(join(cwd, '.env'), `TOLLGATE_API_KEY=${tracked}\n`);
+    writeFileSync(join(cwd, 'src', 'debug.log'), `${untracked}\n`);
+    git(cwd, 'init', '-q');
+    git(cwd, 'add', '-f', '.env');
+    const run = await tollgate(['--json', 'scan', '.'], { cwd });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({
+      findings: [{ file: '.env', line: 1, column: 18, keyId: keyIdOfKey(tracked), prefix: 'tg_' }],
+      filesScanned: 2,
+      bytesScanned: expect.any(Number),
+    });
+    // A subdirectory is scanned as git sees it too: the root's *.log applies there.
+    expect(await tollgate(['scan', 'src'], { cwd })).toEqual({ code: 0, stdout: 'No Tollgate API keys in 0 file(s).\n', stderr: '' });
+    // Named explicitly, a file is scanned even if ignored.
+    expect((await tollgate(['scan', 'src/debug.log'], { cwd })).code).toBe(1);
+    expect(run.stdout + run.stderr).not.toContain(tracked);
+  });
+
+  it('reports a key in a file or directory name as a finding with its key id (a directory once), and prints every path redacted', async () => {
+    const cwd = emptyDir();
+    const [inFile, inDir, inContent] = [generateApiKey().apiKey, generateApiKey(undefined, 'acme_').apiKey, generateApiKey().apiKey];
+    mkdirSync(join(cwd, `dir-${inDir}`));
+    writeFileSync(join(cwd, `${inFile}.txt`), 'nothing\n');
+    writeFileSync(join(cwd, `backup-${inFile}.env`), 'nothing\n');
+    writeFileSync(join(cwd, `dir-${inDir}`, 'a.txt'), `${inContent}\n`);
+    writeFileSync(join(cwd, `dir-${inDir}`, 'b.txt'), 'x\n');
+    const json = await tollgate(['--json', 'scan', '.'], { cwd });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).findings).toEqual([
+      { file: 'backup-tg_<redacted>.env', line: 1, column: 8, keyId: keyIdOfKey(inFile), prefix: 'tg_', inName: true },
+      { file: 'dir-acme_<redacted>', line: 1, column: 5, keyId: keyIdOfKey(inDir), prefix: 'acme_', inName: true },
+      { file: 'dir-acme_<redacted>/a.txt', line: 1, column: 1, keyId: keyIdOfKey(inContent), prefix: 'tg_' },
+      { file: 'tg_<redacted>.txt', line: 1, column: 1, keyId: keyIdOfKey(inFile), prefix: 'tg_', inName: true },
+    ]);
+    const text = await tollgate(['scan', '.'], { cwd });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`dir-acme_<redacted>: Tollgate API key ${keyIdOfKey(inDir)} in this name, at 1:5 (prefix acme_)\n`);
+    for (const key of [inFile, inDir, inContent]) expect(json.stdout + json.stderr + text.stdout + text.stderr).not.toContain(key.slice(-20));
+  });
+});
