@@ -84,7 +84,8 @@ export const OVERRIDE_HEADER_NAMES: ReadonlySet<string> = new Set([...METHOD_OVE
  * gateway's value whatever the client sent; local mode drops the client's copies of them
  * and passes every other name through, as API Gateway does.
  */
-export const MAPPED_HEADER_NAMES: ReadonlySet<string> = new Set([...Object.values(UpstreamHeader).map((name) => name.toLowerCase()), ...OVERRIDE_HEADER_NAMES]);
+export const MAPPED_HEADER_NAMES: ReadonlySet<string> = /* @__PURE__ */ (() =>
+  new Set([...Object.values(UpstreamHeader).map((name) => name.toLowerCase()), ...OVERRIDE_HEADER_NAMES]))();
 
 /** Keys of the authorizer's `context` map: flat strings only (API Gateway rejects nested values). */
 export const AuthorizerContextKey = {

@@ -2,12 +2,13 @@
  * S2: `tollgate scan` over a generated 1 GB tree (1,024 files of 1 MiB of code-like text,
  * nested directories, a `.gitignore` that hides a tenth of them), on one core: the command's
  * own walk and matcher (`cli/gitignore.ts`, `cli/scan.ts`), in process CPU time and wall
- * time. The corpus holds real keys of several prefixes and look-alikes (typos, right shape
- * with a random tail, keys glued to uppercase letters); every planted key must be found and
- * nothing else, or the suite fails. Compared in the same run with the published regular
- * expression run over the same bytes (decoded as latin1, checksum checked the same way), and
- * with reading the files alone (the floor). The corpus is written to a temporary directory
- * and deleted afterwards.
+ * time. The corpus holds real keys of several prefixes, keys glued to uppercase letters
+ * (`UPPERtg_…`, which the scanner finds and the published regex, anchored on a word
+ * boundary, does not: docs/leaks.md) and look-alikes (typos, right shape with a random
+ * tail); each must find exactly its own keys, or the suite fails. Compared in the same run
+ * with the published regular expression run over the same bytes (decoded as latin1, checksum
+ * checked the same way), and with reading the files alone (the floor). The corpus is written
+ * to a temporary directory and deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,10 @@ function template(seed: number): string[] {
 interface Corpus {
   readonly root: string;
   readonly bytes: number;
+  /** Keys the scanner must find: the planted ones and those glued to uppercase letters. */
   readonly planted: number;
+  /** Keys the published regex must find: the planted ones only. */
+  readonly plantedForRegex: number;
 }
 
 function generate(mebibytes: number): Corpus {
@@ -62,12 +66,13 @@ function generate(mebibytes: number): Corpus {
   writeFileSync(join(root, '.gitignore'), 'vendor/\n*.min.js\n');
   let bytes = 0;
   let planted = 0;
+  let glued = 0;
   for (let file = 0; file < mebibytes; file += 1) {
     const ignored = file % 10 === 9;
     const dir = ignored ? join(root, 'vendor', `pkg${file % 7}`) : join(root, `src${file % 16}`, `mod${file % 5}`);
     mkdirSync(dir, { recursive: true });
     const lines = [...templates[file % templates.length]!];
-    // Per file: two real keys, and three look-alikes.
+    // Per file: two real keys, one glued to uppercase letters, and two look-alikes.
     for (let k = 0; k < 2; k += 1) {
       const { apiKey } = generateApiKey(undefined, PREFIXES[(file + k) % PREFIXES.length]);
       lines[(file * 7 + k * 1000) % lines.length] += ` token = "${apiKey}"`;
@@ -77,11 +82,12 @@ function generate(mebibytes: number): Corpus {
     lines[(file * 11) % lines.length] += ` ${apiKey.slice(0, 20)}${apiKey[20] === 'Q' ? 'R' : 'Q'}${apiKey.slice(21)}`;
     lines[(file * 13) % lines.length] += ` tg_${Array.from(randomBytes(49), (b) => BASE62_ALPHABET[b % 62]).join('')}`;
     lines[(file * 17) % lines.length] += ` UPPER${apiKey}`;
+    if (!ignored) glued += 1;
     const text = `${lines.join('\n')}\n`;
     writeFileSync(join(dir, `file${file}.ts`), text);
     if (!ignored) bytes += Buffer.byteLength(text);
   }
-  return { root, bytes, planted };
+  return { root, bytes, planted: planted + glued, plantedForRegex: planted };
 }
 
 function timed(run: () => number): { cpuMs: number; wallMs: number; found: number } {
@@ -116,7 +122,7 @@ await runSuite<ScanArgs>(async ({ args, emit, progress, defer }) => {
       for (const file of files) for (const match of readFileSync(file).toString('latin1').matchAll(regex)) if (isWellFormedApiKey(match[0])) found += 1;
       return found;
     });
-    if (regexScan.found !== corpus.planted) throw new Error(`the regex found ${regexScan.found} keys, ${corpus.planted} were planted`);
+    if (regexScan.found !== corpus.plantedForRegex) throw new Error(`the regex found ${regexScan.found} keys, ${corpus.plantedForRegex} were planted`);
     const read = timed(() => {
       let total = 0;
       for (const file of files) total += readFileSync(file).length;
