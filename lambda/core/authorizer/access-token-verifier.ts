@@ -186,7 +186,8 @@ function hasBase64UrlAlphabetOnly(token: string): boolean {
 
 /**
  * Decodes `text[start, end)` into `into`; the byte count, or -1 unless the part is
- * non-empty canonical unpadded base64url. Node's decoder skips characters outside the
+ * non-empty canonical unpadded base64url, given that the caller has refused `+` and `/`
+ * (`hasBase64UrlAlphabetOnly`: Node's base64url decoder also reads those). Node's decoder skips characters outside the
  * alphabet and stops at `=`, so any such character leaves fewer than ⌊3·length/4⌋ bytes; a
  * length of 4k+1 characters cannot encode whole bytes (RFC 4648 §5). A part of 4k+2 or 4k+3
  * characters ends in a character carrying 4 or 2 bits beyond the data, which the decoder

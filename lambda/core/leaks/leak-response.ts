@@ -77,9 +77,15 @@ export interface LeakPorts {
   readonly newReportId: () => string;
 }
 
-/** Revoked, and reached by a leak report (revoked by one, or marked by one before an operator revoked it). */
-function revokedByLeakReport(key: LeakKeyState | undefined): boolean {
-  return key?.status === CredentialStatus.Revoked && key.leakReportId !== undefined;
+/**
+ * The outcome of a report that writes nothing, from the key as stored: a live key (another
+ * report marked it within the window) and a revoked key an earlier leak report reached
+ * (revoked, or marked before an operator revoked it) are true positives; a key an operator
+ * revoked, an expired one or none at all is not.
+ */
+function outcomeAsStored(key: LeakKeyState | undefined, nowSeconds: number): LeakOutcome {
+  if (key?.status === CredentialStatus.Active) return isPastExpiry(key, nowSeconds) ? 'not_a_live_key' : 'already_notified';
+  return key?.status === CredentialStatus.Revoked && key.leakReportId !== undefined ? 'already_revoked' : 'not_a_live_key';
 }
 
 export function labelOf(outcome: LeakOutcome): LeakLabel {
@@ -127,17 +133,13 @@ export class LeakResponder {
           : await this.ports.apiKeys.markLeakReported(keyId, nowSeconds, LeakLimits.renotifyAfterSeconds, reportId);
       const action = mode === 'revoke' ? 'revoked' : 'notified';
       if (written) return this.announce(key, action, reportId, report, reporter, nowSeconds);
-      // Another report or an operator revoked it between our read and our write: whoever
-      // wrote announces it. Read again for the label: a concurrent report of the same leak
-      // (GitHub found the key twice) is as true a positive as the one that won.
-      if (mode === 'revoke' && !key.leakUnannounced) return revokedByLeakReport(await this.ports.apiKeys.get(keyId)) ? 'already_revoked' : 'not_a_live_key';
+      // Another report or an operator wrote between our read and our write: whoever wrote
+      // announces it. Label by what is stored now, as a retry of this report will be.
+      if (!key.leakUnannounced) return outcomeAsStored(await this.ports.apiKeys.get(keyId), nowSeconds);
     }
     // An earlier report's write whose request ended before its announcement: made now.
     if (key.leakUnannounced && key.leakReportId) return this.announce(key, key.leakUnannounced, key.leakReportId, report, reporter, nowSeconds);
-    if (key.status === CredentialStatus.Active) return isPastExpiry(key, nowSeconds) ? 'not_a_live_key' : 'already_notified';
-    // Revoked or expired: only a revoked key an earlier leak report reached (revoked, or marked
-    // before an operator revoked it) is labelled a true positive.
-    return revokedByLeakReport(key) ? 'already_revoked' : 'not_a_live_key';
+    return outcomeAsStored(key, nowSeconds);
   }
 
   /** The audit line, then the event, then the marker that they are out: in that order, so a cut leaves the marker. */

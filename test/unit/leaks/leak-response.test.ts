@@ -15,7 +15,7 @@ const NOW = 1_800_000_000;
 
 type Key = StoredApiKey & { leakReportedAt?: number; leakReportId?: string; leakUnannounced?: 'revoked' | 'notified' };
 
-function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean; revokeGate?: Promise<void> } = {}) {
+function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean; revokeGate?: Promise<void>; markGate?: Promise<void> } = {}) {
   const keys = new Map<string, Key>();
   const audit: AuditEvent[] = [];
   const warnings: string[] = [];
@@ -55,7 +55,10 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
         return 'revoked';
       },
       markLeakReported: async (keyId, nowSeconds, window, reportId) => {
+        await options.markGate;
         const key = keys.get(keyId)!;
+        // As the store's conditional write: only an active key is marked.
+        if (key.status !== CredentialStatus.Active) return false;
         if (key.leakReportedAt !== undefined && key.leakReportedAt > nowSeconds - window) return false;
         keys.set(keyId, { ...key, leakReportedAt: nowSeconds, leakReportId: reportId, leakUnannounced: 'notified' });
         return true;
@@ -142,6 +145,20 @@ describe('LeakResponder', () => {
     expect(outcomes.flat().sort()).toEqual(['already_revoked', 'revoked']);
     expect(outcomes.flat().map(labelOf)).toEqual(['true_positive', 'true_positive']);
     expect(w.events).toHaveLength(1);
+  });
+
+  it('notify: a report racing an operator revocation answers as its retry will, from what is stored (false_positive)', async () => {
+    let open: () => void = () => undefined;
+    const w = world({ modes: { fleet: 'notify' }, markGate: new Promise<void>((resolve) => (open = resolve)) });
+    const key = w.add('fleet');
+    const racing = w.responder.handle([{ token: key.apiKey }], 'github');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The operator revokes after the report read the key live, before its marker write.
+    w.keys.set(key.keyId, { ...w.keys.get(key.keyId)!, status: CredentialStatus.Revoked, revokedAt: NOW });
+    open();
+    expect(await racing).toEqual(['not_a_live_key']);
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['not_a_live_key']);
+    expect(w.events).toEqual([]);
   });
 
   it('a failed event publication leaves the revocation and the audit line, and warns', async () => {
