@@ -7,8 +7,8 @@
  * by `walkFiles`, which sees every file as untracked.
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, lstatSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { type Unreadable, walkFiles } from './gitignore';
 import { redactKeys } from './scan';
@@ -39,15 +39,49 @@ interface GitRun {
  */
 const REPOSITORY_VARIABLES = /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX)$/;
 
+/** The git found for each PATH value (it is looked up once, not per directory). */
+const gitPaths = new Map<string, string | undefined>();
+
 /**
- * Runs git in `cwd` with no shell and a timeout, finding the repository from `cwd` alone;
- * `-c core.fsmonitor=false` so that a scanned repository's own config cannot make git run a
- * command of its choosing (an fsmonitor hook runs on `ls-files`). Undefined when git is not
- * installed.
+ * The absolute path of git, from PATH's absolute entries only; undefined when none holds an
+ * executable regular file `git` (`git.exe` on Windows). Git runs with the scanned directory as
+ * its working directory, and a bare `git` would be looked up there too: on Linux through an
+ * empty or relative PATH entry (`PATH=":$PATH"`), on Windows always (libuv searches the working
+ * directory first), so a `git` planted in the scanned tree would run.
+ */
+function gitPath(): string | undefined {
+  const path = process.env.PATH ?? '';
+  if (!gitPaths.has(path)) {
+    const name = process.platform === 'win32' ? 'git.exe' : 'git';
+    const dirs = path.split(delimiter).filter((dir) => dir !== '' && isAbsolute(dir));
+    gitPaths.set(
+      path,
+      dirs.map((dir) => join(dir, name)).find((file) => isExecutableFile(file)),
+    );
+  }
+  return gitPaths.get(path);
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs git (by absolute path, {@link gitPath}) in `cwd` with no shell and a timeout, finding
+ * the repository from `cwd` alone; `-c core.fsmonitor=false` so that a scanned repository's
+ * own config cannot make git run a command of its choosing (an fsmonitor hook runs on
+ * `ls-files`). Undefined when git is not found.
  */
 function git(cwd: string, args: readonly string[]): GitRun | undefined {
+  const executable = gitPath();
+  if (executable === undefined) return undefined;
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !REPOSITORY_VARIABLES.test(name)));
-  const run = spawnSync('git', ['-c', 'core.fsmonitor=false', ...args], {
+  const run = spawnSync(executable, ['-c', 'core.fsmonitor=false', ...args], {
     cwd,
     env,
     timeout: GIT_TIMEOUT_MS,
