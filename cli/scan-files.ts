@@ -7,7 +7,7 @@
  * by `walkFiles`, which sees every file as untracked.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, lstatSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { type Unreadable, walkFiles } from './gitignore';
@@ -117,7 +117,8 @@ function ignoredByGit(top: string, prefix: string): boolean {
  * Every file to scan under `root` (absolute paths, in a stable order) and where the list came
  * from. A directory git ignores, named explicitly, is walked with its own `.gitignore` files.
  * A path git lists that is not a regular file is skipped: a tracked file deleted from the
- * work tree, a symbolic link (git records the link, not its target). A submodule (git lists
+ * work tree, a symbolic link (git records the link, not its target), a path through a
+ * directory that is now a symbolic link. A submodule (git lists
  * its directory) is listed by its own git. Whatever git warns about while listing (a
  * directory it could not open) and a name that is not UTF-8 (it cannot be opened by name
  * here) go to `unreadable`.
@@ -131,13 +132,32 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
   if (!listing.ok) throw new GitListingFailed(redactKeys(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`));
   for (const line of listing.stderr.split('\n').filter(Boolean)) unreadable(root, new Error(`git: ${line}`));
   const files: string[] = [];
+  const realRoot = realpathSync.native(root);
   for (const path of namesOf(listing.stdout, root, unreadable)) {
     const absolute = join(root, ...path.split('/'));
-    const stat = lstatSync(absolute, { throwIfNoEntry: false });
+    const stat = inTree(absolute, join(realRoot, ...path.split('/')), unreadable);
     if (stat?.isFile()) files.push(absolute);
     else if (stat?.isDirectory()) files.push(...listFiles(absolute, unreadable).files);
   }
   return { files, source: 'git' };
+}
+
+/**
+ * What `absolute` is, when no part of it below the scanned root is a symbolic link (its real
+ * path is `expected`, the root's real path and the listed path); undefined otherwise, or when
+ * it is gone. Git lists a tracked `a/credentials` even after the directory `a` was replaced
+ * by a link to elsewhere, and reading through it would read outside the tree: the walk never
+ * follows a link, so such a path is skipped as the walk skips a link, unreported.
+ */
+function inTree(absolute: string, expected: string, unreadable: Unreadable): Stats | undefined {
+  try {
+    if (realpathSync.native(absolute) !== expected) return undefined;
+    return lstatSync(absolute);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') unreadable(absolute, error);
+    return undefined;
+  }
 }
 
 /** The NUL-separated names of a `git ls-files -z`, once each (an unmerged file is listed per stage), sorted. */
