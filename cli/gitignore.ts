@@ -44,8 +44,7 @@ type Glob = readonly Token[];
 export function parseGitignore(text: string, base: string): Rule[] {
   const rules: Rule[] = [];
   for (const raw of text.split(/\r?\n/)) {
-    // Trailing spaces are ignored unless escaped with a backslash.
-    let line = raw.replace(/(?<!\\)\s+$/, '');
+    let line = trimTrailingSpaces(raw);
     if (line === '' || line.startsWith('#')) continue;
     let negated = false;
     if (line.startsWith('!')) {
@@ -66,6 +65,23 @@ export function parseGitignore(text: string, base: string): Rule[] {
     rules.push({ glob: anchored ? body : [{ kind: 'dirs' }, ...body], negated, directoryOnly, base });
   }
   return rules;
+}
+
+/**
+ * gitignore(5): "Trailing spaces are ignored unless they are quoted with backslash". Spaces
+ * only, as git's `trim_trailing_spaces` does: a trailing tab is part of the pattern
+ * (`*.env<TAB>` does not match `x.env`), and a backslash quotes whatever follows it.
+ */
+function trimTrailingSpaces(line: string): string {
+  let lastSpace: number | undefined;
+  for (let i = 0; i < line.length; i += 1) {
+    if (line[i] === ' ') lastSpace ??= i;
+    else {
+      if (line[i] === '\\') i += 1;
+      lastSpace = undefined;
+    }
+  }
+  return lastSpace === undefined ? line : line.slice(0, lastSpace);
 }
 
 /** One gitignore glob, compiled for {@link globMatches} over a posix path relative to the rule's base. */
