@@ -44,8 +44,7 @@ type Glob = readonly Token[];
 export function parseGitignore(text: string, base: string): Rule[] {
   const rules: Rule[] = [];
   for (const raw of text.split(/\r?\n/)) {
-    // Trailing spaces are ignored unless escaped with a backslash.
-    let line = raw.replace(/(?<!\\)\s+$/, '');
+    let line = trimTrailingSpaces(raw);
     if (line === '' || line.startsWith('#')) continue;
     let negated = false;
     if (line.startsWith('!')) {
@@ -66,6 +65,23 @@ export function parseGitignore(text: string, base: string): Rule[] {
     rules.push({ glob: anchored ? body : [{ kind: 'dirs' }, ...body], negated, directoryOnly, base });
   }
   return rules;
+}
+
+/**
+ * gitignore(5): "Trailing spaces are ignored unless they are quoted with backslash". Spaces
+ * only, as git's `trim_trailing_spaces` does: a trailing tab is part of the pattern
+ * (`*.env<TAB>` does not match `x.env`), and a backslash quotes whatever follows it.
+ */
+function trimTrailingSpaces(line: string): string {
+  let lastSpace: number | undefined;
+  for (let i = 0; i < line.length; i += 1) {
+    if (line[i] === ' ') lastSpace ??= i;
+    else {
+      if (line[i] === '\\') i += 1;
+      lastSpace = undefined;
+    }
+  }
+  return lastSpace === undefined ? line : line.slice(0, lastSpace);
 }
 
 /** One gitignore glob, compiled for {@link globMatches} over a posix path relative to the rule's base. */
@@ -197,18 +213,27 @@ export function* walkFiles(root: string, unreadable: Unreadable = () => {}): Gen
   yield* walk(root, '', [], unreadable);
 }
 
-/** Told of a directory that could not be listed (its files are then unknown, so the caller must not call the walk complete). */
+/** Told of a directory that could not be listed or an entry that could not be looked at (the caller must not call the walk complete). */
 export type Unreadable = (path: string, error: unknown) => void;
 
 function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable: Unreadable): Generator<string> {
   const absolute = dir === '' ? root : join(root, ...dir.split('/'));
-  let entries: string[];
+  let raw: Buffer[];
   try {
-    entries = readdirSync(absolute).sort();
+    raw = readdirSync(absolute, { encoding: 'buffer' });
   } catch (error) {
     unreadable(absolute, error);
     return;
   }
+  // A name that is not UTF-8 would be decoded with U+FFFD in place of its bad bytes, a name no
+  // file has: it cannot be opened by name here, so it is reported, as in a work tree.
+  const entries: string[] = [];
+  for (const bytes of raw.sort(Buffer.compare)) {
+    const name = bytes.toString('utf8');
+    if (Buffer.from(name, 'utf8').equals(bytes)) entries.push(name);
+    else unreadable(join(absolute, name), new Error('the name is not UTF-8'));
+  }
+  entries.sort();
   let rules = inherited;
   if (entries.includes('.gitignore')) {
     try {
@@ -220,15 +245,15 @@ function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable
   for (const name of entries) {
     if (name === '.git') continue;
     const path = dir === '' ? name : `${dir}/${name}`;
-    let stat: Stats | undefined;
+    let stat: Stats;
     try {
-      stat = lstatSync(join(absolute, name), { throwIfNoEntry: false });
+      stat = lstatSync(join(absolute, name));
     } catch (error) {
-      // A directory that can be listed but not searched (r without x): its entries cannot be looked at.
+      // A directory that can be listed but not searched (r without x), or an entry gone since it was listed.
       unreadable(join(absolute, name), error);
       continue;
     }
-    if (!stat || stat.isSymbolicLink()) continue;
+    if (stat.isSymbolicLink()) continue;
     const isDirectory = stat.isDirectory();
     if (isIgnored(rules, path, isDirectory)) continue;
     if (isDirectory) yield* walk(root, path, rules, unreadable);

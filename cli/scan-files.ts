@@ -7,8 +7,8 @@
  * by `walkFiles`, which sees every file as untracked.
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { type Unreadable, walkFiles } from './gitignore';
 import { redactKeys } from './scan';
@@ -39,15 +39,49 @@ interface GitRun {
  */
 const REPOSITORY_VARIABLES = /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX)$/;
 
+/** The git found for each PATH value (it is looked up once, not per directory). */
+const gitPaths = new Map<string, string | undefined>();
+
 /**
- * Runs git in `cwd` with no shell and a timeout, finding the repository from `cwd` alone;
- * `-c core.fsmonitor=false` so that a scanned repository's own config cannot make git run a
- * command of its choosing (an fsmonitor hook runs on `ls-files`). Undefined when git is not
- * installed.
+ * The absolute path of git, from PATH's absolute entries only; undefined when none holds an
+ * executable regular file `git` (`git.exe` on Windows). Git runs with the scanned directory as
+ * its working directory, and a bare `git` would be looked up there too: on Linux through an
+ * empty or relative PATH entry (`PATH=":$PATH"`), on Windows always (libuv searches the working
+ * directory first), so a `git` planted in the scanned tree would run.
+ */
+function gitPath(): string | undefined {
+  const path = process.env.PATH ?? '';
+  if (!gitPaths.has(path)) {
+    const name = process.platform === 'win32' ? 'git.exe' : 'git';
+    const dirs = path.split(delimiter).filter((dir) => dir !== '' && isAbsolute(dir));
+    gitPaths.set(
+      path,
+      dirs.map((dir) => join(dir, name)).find((file) => isExecutableFile(file)),
+    );
+  }
+  return gitPaths.get(path);
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs git (by absolute path, {@link gitPath}) in `cwd` with no shell and a timeout, finding
+ * the repository from `cwd` alone; `-c core.fsmonitor=false` so that a scanned repository's
+ * own config cannot make git run a command of its choosing (an fsmonitor hook runs on
+ * `ls-files`). Undefined when git is not found.
  */
 function git(cwd: string, args: readonly string[]): GitRun | undefined {
+  const executable = gitPath();
+  if (executable === undefined) return undefined;
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !REPOSITORY_VARIABLES.test(name)));
-  const run = spawnSync('git', ['-c', 'core.fsmonitor=false', ...args], {
+  const run = spawnSync(executable, ['-c', 'core.fsmonitor=false', ...args], {
     cwd,
     env,
     timeout: GIT_TIMEOUT_MS,
@@ -83,7 +117,8 @@ function ignoredByGit(top: string, prefix: string): boolean {
  * Every file to scan under `root` (absolute paths, in a stable order) and where the list came
  * from. A directory git ignores, named explicitly, is walked with its own `.gitignore` files.
  * A path git lists that is not a regular file is skipped: a tracked file deleted from the
- * work tree, a symbolic link (git records the link, not its target). A submodule (git lists
+ * work tree, a symbolic link (git records the link, not its target), a path through a
+ * directory that is now a symbolic link. A submodule (git lists
  * its directory) is listed by its own git. Whatever git warns about while listing (a
  * directory it could not open) and a name that is not UTF-8 (it cannot be opened by name
  * here) go to `unreadable`.
@@ -97,13 +132,32 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
   if (!listing.ok) throw new GitListingFailed(redactKeys(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`));
   for (const line of listing.stderr.split('\n').filter(Boolean)) unreadable(root, new Error(`git: ${line}`));
   const files: string[] = [];
+  const realRoot = realpathSync.native(root);
   for (const path of namesOf(listing.stdout, root, unreadable)) {
     const absolute = join(root, ...path.split('/'));
-    const stat = lstatSync(absolute, { throwIfNoEntry: false });
+    const stat = inTree(absolute, join(realRoot, ...path.split('/')), unreadable);
     if (stat?.isFile()) files.push(absolute);
     else if (stat?.isDirectory()) files.push(...listFiles(absolute, unreadable).files);
   }
   return { files, source: 'git' };
+}
+
+/**
+ * What `absolute` is, when no part of it below the scanned root is a symbolic link (its real
+ * path is `expected`, the root's real path and the listed path); undefined otherwise, or when
+ * it is gone. Git lists a tracked `a/credentials` even after the directory `a` was replaced
+ * by a link to elsewhere, and reading through it would read outside the tree: the walk never
+ * follows a link, so such a path is skipped as the walk skips a link, unreported.
+ */
+function inTree(absolute: string, expected: string, unreadable: Unreadable): Stats | undefined {
+  try {
+    if (realpathSync.native(absolute) !== expected) return undefined;
+    return lstatSync(absolute);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') unreadable(absolute, error);
+    return undefined;
+  }
 }
 
 /** The NUL-separated names of a `git ls-files -z`, once each (an unmerged file is listed per stage), sorted. */

@@ -3,7 +3,7 @@
  * `tollgate: <path>: <code>, not read` line on stderr (its path redacted), the rest is still
  * scanned, and the exit status is 4 when nothing was found in the rest (1 when a key was), so
  * CI never passes a tree the scan did not read; in a work tree, a `git ls-files` that fails
- * fails the scan (4). The tests may run as root, for whom permissions do not stop a read:
+ * fails the scan (4). Outside a work tree, a name that is not UTF-8 is reported so too. The tests may run as root, for whom permissions do not stop a read:
  * the refusal is made where the scan meets it, at `node:fs`, and for a work tree by a `git`
  * first on PATH that warns as git does about a directory it cannot open, or fails.
  */
@@ -16,6 +16,8 @@ import { emptyDir, tollgate } from './harness';
 
 /** A path holding this word cannot be opened or listed. */
 const LOCKED = 'locked';
+/** A path holding this word is gone when looked at (deleted after its directory was listed). */
+const VANISHED = 'vanished';
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -32,6 +34,14 @@ vi.mock('node:fs', async (importOriginal) => {
       refuse(args[0]);
       return fs.readdirSync(...args);
     }) as typeof fs.readdirSync,
+    lstatSync: ((...args: Parameters<typeof fs.lstatSync>) => {
+      if (String(args[0]).includes(VANISHED)) {
+        // As node:fs does: undefined for a missing entry when asked not to throw.
+        if (args[1]?.throwIfNoEntry === false) return undefined;
+        throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${String(args[0])}'`), { code: 'ENOENT' });
+      }
+      return fs.lstatSync(...args);
+    }) as typeof fs.lstatSync,
   };
 });
 
@@ -81,6 +91,44 @@ describe('tollgate scan of a tree it cannot wholly read', () => {
     const found = await tollgate(['scan', '.'], { cwd });
     expect(found.code).toBe(1);
     expect(found.stdout).toMatch(/^1 Tollgate API key\(s\) in 1 file\(s\)\. 1 file\(s\) or director\(ies\) could not be read\. Revoke them/m);
+  });
+
+  it.skipIf(process.platform !== 'linux')(
+    'outside a work tree, a file or directory whose name is not UTF-8 is reported as not read, never silently dropped',
+    async () => {
+      const cwd = emptyDir();
+      const [hidden, inDir, control] = [generateApiKey().apiKey, generateApiKey().apiKey, generateApiKey().apiKey];
+      // Linux names are bytes: 0xff is never UTF-8.
+      const bad = (name: string, rest = '') => Buffer.concat([Buffer.from(join(cwd, name)), Buffer.from([0xff]), Buffer.from(rest)]);
+      writeFileSync(bad('secret', '.env'), `TOLLGATE_API_KEY=${hidden}\n`);
+      mkdirSync(bad('conf'));
+      writeFileSync(bad('conf', '/app.env'), `TOLLGATE_API_KEY=${inDir}\n`);
+      writeFileSync(join(cwd, 'ok.env'), 'nothing here\n');
+      const notRead = [`tollgate: conf\uFFFD: the name is not UTF-8, not read`, `tollgate: secret\uFFFD.env: the name is not UTF-8, not read`];
+      const clean = await tollgate(['scan', '.'], { cwd });
+      expect(clean).toEqual({
+        code: 4,
+        stdout: 'No Tollgate API keys in 1 file(s). 2 file(s) or director(ies) could not be read.\n',
+        stderr: [...notRead, 'tollgate: 2 file(s) or director(ies) could not be read (above): the scan is incomplete', ''].join('\n'),
+      });
+      writeFileSync(join(cwd, 'ok.env'), `${control}\n`);
+      const found = await tollgate(['scan', '.'], { cwd });
+      expect(found.code).toBe(1);
+      expect(found.stdout).toMatch(/^ok\.env:1:1: Tollgate API key key_/);
+      expect(found.stderr.split('\n').slice(0, 2)).toEqual(notRead);
+      for (const key of [hidden, inDir, control]) expect(clean.stdout + clean.stderr + found.stdout + found.stderr).not.toContain(key.slice(-20));
+    },
+  );
+
+  it('outside a work tree, an entry listed but gone when looked at is reported as not read', async () => {
+    const cwd = emptyDir();
+    writeFileSync(join(cwd, `${VANISHED}.txt`), 'x\n');
+    writeFileSync(join(cwd, 'ok.txt'), 'nothing here\n');
+    expect(await tollgate(['scan', '.'], { cwd })).toEqual({
+      code: 4,
+      stdout: 'No Tollgate API keys in 1 file(s). 1 file(s) or director(ies) could not be read.\n',
+      stderr: `tollgate: ${VANISHED}.txt: ENOENT, not read\ntollgate: 1 file(s) or director(ies) could not be read (above): the scan is incomplete\n`,
+    });
   });
 
   /** A work tree, and a `git` first on PATH that runs `onLsFiles` (shell) before a `git ls-files`, then the real git. */

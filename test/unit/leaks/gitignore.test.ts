@@ -1,9 +1,10 @@
 /**
  * The files `tollgate scan` reads, against git itself. The fallback walk: on trees with random
  * files and random .gitignore files (nested, negations, anchors, directory-only patterns,
- * `**`, runs of `*`), the files it yields are exactly `git ls-files --others
- * --exclude-standard` (every file untracked, so that lists what git does not ignore), and a
- * pattern that makes a backtracking matcher take exponential time is matched in one pass.
+ * `**`, runs of `*`, trailing spaces and tabs), the files it yields are exactly `git
+ * ls-files --others --exclude-standard` (every file untracked, so that lists what git does
+ * not ignore), and a pattern that makes a backtracking matcher take exponential time is
+ * matched in one pass.
  * In a work tree: with some ignored files tracked (`git add -f`), `listFiles` yields every
  * tracked file as well, from the root or from a subdirectory.
  */
@@ -46,6 +47,10 @@ const pattern = fc.oneof(
     '*e*e*p',
     '**/deep/*',
     '?',
+    // Git trims trailing spaces only: a tab stays part of the pattern, an escaped space too.
+    '*.env\t',
+    '*.log  ',
+    '.env\\ ',
   ),
   path,
 );
@@ -104,6 +109,18 @@ describe('walkFiles respects .gitignore as git does', () => {
     writeFileSync(join(root, `${'a'.repeat(80)}b`), 'x');
     git(root, 'init', '-q');
     expect(relativeTo(root, walkFiles(root))).toEqual(['.gitignore', 'a'.repeat(80)]);
+  });
+});
+
+describe('walkFiles trims a pattern as git does', () => {
+  it('drops unescaped trailing spaces only: *.env<TAB> matches no x.env, *.log<SPACES> matches a.log, keep\\<SPACE> matches "keep "', () => {
+    const root = scratch('trailing-');
+    writeFileSync(join(root, '.gitignore'), '*.env\t\n*.log  \nkeep\\ \n');
+    for (const file of ['x.env', 'x.env\t', 'a.log', 'keep', 'keep ']) writeFileSync(join(root, file), 'x');
+    git(root, 'init', '-q');
+    const listed = git(root, '-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard', '-z').split('\0').filter(Boolean).sort();
+    expect(listed).toEqual(['.gitignore', 'keep', 'x.env']);
+    expect(relativeTo(root, walkFiles(root))).toEqual(listed);
   });
 });
 
