@@ -132,11 +132,14 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
  * (the longest such, as `--revoke`'s hash lookup would find it), with the letters before it
  * as `precededBy`, when either
  * - the operator `named` the deployment's prefixes (`--prefix`): a longer one is none of them; or
- * - one letter is glued after a backslash (an escape: `\n`, `\t`) and the rest is the default
- *   `tg_`.
+ * - one letter is glued after a backslash (an escape: `\n`, `\t`), or two hex digits after a
+ *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`.
  * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
  * deployment may use, not `tg_` after a glued `s`.
  */
+/** A prefix that starts with two hex digits: what a `%` escape's tail glued to a key looks like. */
+const HEX_PAIR = /^[0-9a-f]{2}/;
+
 export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
   const { key, line, column, keyId, prefix, escaped } = found;
   const whole = { line, column, keyId, prefix };
@@ -144,7 +147,8 @@ export function reading(found: FoundKey, prefixes: readonly string[], named: boo
   const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
   if (known === undefined) return whole;
   const glued = prefix.length - known.length;
-  if (!named && !(escaped && glued === 1)) return whole;
+  const escapeTail = (escaped === '\\' && glued === 1) || (escaped === '%' && glued === 2 && HEX_PAIR.test(prefix));
+  if (!named && !escapeTail) return whole;
   return { line, column: column + glued, keyId: keyIdOf(hashApiKey(key.slice(glued))), prefix: known, precededBy: prefix.slice(0, glued) };
 }
 

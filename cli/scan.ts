@@ -27,6 +27,7 @@ export interface Finding {
 const UNDERSCORE = 0x5f;
 const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
+const PERCENT = 0x25;
 const PREFIX_MIN = 2;
 const PREFIX_MAX = 10;
 
@@ -145,8 +146,11 @@ class LineCounter {
 /** One verified key: where it is, and (only for `--revoke`, never printed) the key. */
 export interface FoundKey extends Finding {
   readonly key: string;
-  /** A backslash is the byte before the match: its first letter may be an escape's (the `n` of a JSON `\n`), glued to the key. */
-  readonly escaped: boolean;
+  /**
+   * The byte before the match opens an escape whose last characters the match may have taken:
+   * a backslash (the `n` of a JSON `\n`) or `%` (the `3d` of a URL's lower-case `%3d`, `=`).
+   */
+  readonly escaped: '\\' | '%' | undefined;
 }
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
@@ -166,7 +170,8 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
   // Only an escaped match holds a backslash.
   const key = text.includes('\\') ? text.replace(/\\u005f/i, '_') : text;
   if (!isWellFormedApiKey(key)) return undefined;
-  const escaped = match.start > 0 && buffer[match.start - 1] === BACKSLASH;
+  const before = match.start > 0 ? buffer[match.start - 1] : undefined;
+  const escaped = before === BACKSLASH ? '\\' : before === PERCENT ? '%' : undefined;
   return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
 }
 

@@ -163,6 +163,15 @@ describe('tollgate scan', () => {
     expect(json.findings[1]).toEqual({ file: 'keys.json', line: 1, column, keyId: keyIdOfKey(second), prefix: 'tg_', precededBy: 'n' });
   });
 
+  it('reads a key after a lower-case URL escape (%3d, an =) under the default prefix, with the right key id', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    writeFileSync(join(cwd, 'urls.txt'), `https://example.com/cb?state=x%26api_key%3d${key}\n`);
+    const json = JSON.parse((await tollgate(['--json', 'scan', 'urls.txt'], { cwd })).stdout) as { findings: Record<string, unknown>[] };
+    expect(json.findings).toHaveLength(1);
+    expect(json.findings[0]).toMatchObject({ keyId: keyIdOfKey(key), prefix: 'tg_', precededBy: '3d' });
+  });
+
   it("--prefix names the deployment's prefixes: a glued key is read under the longest that ends its match; an unknown prefix is read whole", async () => {
     const cwd = emptyDir();
     const acme = generateApiKey(undefined, 'acme_').apiKey;

@@ -73,13 +73,14 @@ describe('scan matcher', () => {
     );
   });
 
-  it('says when a backslash precedes a match (an escape whose letter may be glued to the key), in whole and windowed reads', () => {
+  it('says when a backslash or a % precedes a match (an escape whose tail may be glued to the key), in whole and windowed reads', () => {
     const { apiKey } = generateApiKey();
-    const text = Buffer.from(`{"a":"x\\n${apiKey}", "b": ${apiKey}}`);
+    const text = Buffer.from(`{"a":"x\\n${apiKey}", "b": ${apiKey}, "c": "k%3d${apiKey}"}`);
     const whole = findKeys(text).map(({ prefix, escaped }) => ({ prefix, escaped }));
     expect(whole).toEqual([
-      { prefix: 'ntg_', escaped: true },
-      { prefix: 'tg_', escaped: false },
+      { prefix: 'ntg_', escaped: '\\' },
+      { prefix: 'tg_', escaped: undefined },
+      { prefix: '3dtg_', escaped: '%' },
     ]);
     const windowed = findKeysChunked((buffer, position) => text.copy(buffer, 0, position, position + Math.min(buffer.length, 7)), 7);
     expect(windowed.map(({ prefix, escaped }) => ({ prefix, escaped }))).toEqual(whole);
@@ -125,7 +126,7 @@ describe('scan matcher', () => {
     }
     // No key of this corpus follows a backslash (an escape whose letter could be glued to it).
     expect(findKeys(Buffer.from(lines.join('\n'))).map(({ key: _key, ...finding }) => finding)).toEqual(
-      expected.map((finding) => ({ ...finding, escaped: false })),
+      expected.map((finding) => ({ ...finding, escaped: undefined })),
     );
   });
 
