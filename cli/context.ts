@@ -7,7 +7,7 @@ import { Command, type HelpContext } from 'commander';
 import { AdminApi } from '../client/admin-api';
 import type { AuthStrategy } from '../client/admin-auth';
 import { ApiHttp, type FetchLike } from '../client/api-http';
-import { API_KEY_PATTERN } from '../common/tokens';
+import { API_KEY_IN_TEXT_PATTERN } from '../common/tokens';
 import { inWords } from './arguments';
 import { MissingAdminToken, UsageError } from './errors';
 import type { SecretInput } from './secret-input';
@@ -106,7 +106,7 @@ export function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
     // Commander passes the positional arguments, then the command's options, then the command.
     const positional = args.slice(0, command.registeredArguments.length);
     // Every positional argument ends up in a URL path (and so in access logs): never a key.
-    if (positional.some((arg) => typeof arg === 'string' && API_KEY_PATTERN.test(arg))) {
+    if (positional.some((arg) => typeof arg === 'string' && API_KEY_IN_TEXT_PATTERN.test(arg))) {
       throw new UsageError(
         'that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.',
       );

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Limits } from '../../common/defaults';
-import { API_KEY_PATTERN } from '../../common/tokens';
+import { API_KEY_IN_TEXT_PATTERN } from '../../common/tokens';
 import type { FormParams } from '../core/issuance/client-auth';
 import { CredentialsInUrl, InvalidRequest, InvalidTarget } from '../core/shared/issuance-errors';
 import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../core/credentials/api-keys';
@@ -56,12 +56,22 @@ export function refuseCredentialsInQuery(event: ProxyEvent): void {
   const single = Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => [name, value ?? ''] as const);
   const multi = Object.entries(event.multiValueQueryStringParameters ?? {}).flatMap(([name, values]) => (values ?? []).map((value) => [name, value] as const));
   const exposed = [...single, ...multi].flatMap(([name, value]) => {
-    if (API_KEY_PATTERN.test(name)) return [name];
-    return name === 'client_secret' || API_KEY_PATTERN.test(value) ? [value] : [];
+    if (API_KEY_IN_TEXT_PATTERN.test(name)) return [name];
+    return name === 'client_secret' || API_KEY_IN_TEXT_PATTERN.test(value) ? [value] : [];
   });
   if (exposed.length === 0) return;
-  const key = exposed.find(isWellFormedApiKey);
+  const key = exposed.map(keyIn).find((candidate) => candidate !== undefined && isWellFormedApiKey(candidate));
   throw new CredentialsInUrl(key === undefined ? {} : { keyId: keyIdOf(hashApiKey(key)) });
+}
+
+/**
+ * The key-shaped string in `text`, as `tollgate scan` reads one (`API_KEY_IN_TEXT_PATTERN`: also
+ * glued after `_` or a capital, `KEY_tg_…`, or with its `_` written `\u005f`), or the whole
+ * text (a client secret): what the refusal names the exposed key by.
+ */
+function keyIn(text: string): string | undefined {
+  const match = API_KEY_IN_TEXT_PATTERN.exec(text);
+  return match === null ? text : match[0].replace(/\\u005f/i, '_');
 }
 
 /** The body as bytes, size-checked before decoding so an oversized body costs nothing. */
@@ -127,7 +137,7 @@ export function jsonBody(event: ProxyEvent, bytes: Buffer = bodyBytes(event)): u
  */
 export function pathParameter(event: ProxyEvent, name: string): string | undefined {
   const value = event.pathParameters?.[name] ?? undefined;
-  if (value !== undefined && API_KEY_PATTERN.test(value)) {
+  if (value !== undefined && API_KEY_IN_TEXT_PATTERN.test(value)) {
     throw new InvalidRequest(
       `The ${name} in the path is an API key, which is a secret and never goes in a URL. It is in the access logs now: roll or revoke that key.`,
     );

@@ -143,6 +143,8 @@ describe('bad usage sends nothing and exits 2', () => {
     ['keys', 'create', 'KEY', '--scopes', 'a'],
     ['keys', 'list', 'KEY'],
     ['keys', 'show', 'KEY'],
+    // Glued as the scanner finds keys in text (a pasted `API_KEY_tg_…`).
+    ['keys', 'show', 'API_KEY_KEY'],
     ['keys', 'roll', 'KEY'],
     ['keys', 'revoke', 'KEY'],
     ['tokens', 'revoke', 'KEY'],
@@ -151,7 +153,7 @@ describe('bad usage sends nothing and exits 2', () => {
     ['limits', 'set', 'KEY', '--rate', '5', '--burst', '5'],
   ])('refuses an API key given as the id in %j, sending nothing and echoing nothing', async (...argv) => {
     const { apiKey } = generateApiKey();
-    const result = await run(argv.map((arg) => (arg === 'KEY' ? apiKey : arg)));
+    const result = await run(argv.map((arg) => arg.replace(/KEY$/, apiKey)));
     expect(result).toEqual({
       code: 2,
       stdout: '',

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Limits } from '../../../common/defaults';
 import {
   Conflict,
+  type CredentialsInUrl,
   DEFAULT_RETRY_AFTER_SECONDS,
   DependencyUnavailable,
   ErrorCode,
@@ -86,6 +87,9 @@ describe('request parsing', () => {
       { queryStringParameters: { client_id: 'acme', key: `prefix ${apiKey}` } },
       { queryStringParameters: { [apiKey]: '' } },
       { multiValueQueryStringParameters: { key: [apiKey, 'other'] } },
+      // Spelled as the scanner finds keys in text: glued after `_` or a capital.
+      { queryStringParameters: { q: `API_KEY_${apiKey}` } },
+      { queryStringParameters: { q: `X${apiKey}` } },
     ];
     for (const overrides of refused) {
       let caught: unknown;
@@ -99,6 +103,19 @@ describe('request parsing', () => {
     }
     expect(() => refuseCredentialsInQuery(event({ queryStringParameters: { client_id: 'acme', scope: 'a' } }))).not.toThrow();
     expect(() => refuseCredentialsInQuery(event())).not.toThrow();
+  });
+
+  it('names the exposed key by its id, the whole value a key or a key glued into it', () => {
+    const generated = generateApiKey();
+    for (const value of [generated.apiKey, `API_KEY_${generated.apiKey}`, `x=1&k=${generated.apiKey}`]) {
+      let caught: unknown;
+      try {
+        refuseCredentialsInQuery(event({ queryStringParameters: { q: value } }));
+      } catch (error) {
+        caught = error;
+      }
+      expect((caught as CredentialsInUrl).context, value).toEqual({ keyId: generated.keyId });
+    }
   });
 
   it('refuses repeated query parameters', () => {
