@@ -60,7 +60,7 @@ export function refuseCredentialsInQuery(event: ProxyEvent): void {
     return name === 'client_secret' || API_KEY_IN_TEXT_PATTERN.test(value) ? [value] : [];
   });
   if (exposed.length === 0) return;
-  const key = exposed.map(keyIn).find((candidate) => candidate !== undefined && isWellFormedApiKey(candidate));
+  const key = exposed.map(keyIn).find(isWellFormedApiKey);
   throw new CredentialsInUrl(key === undefined ? {} : { keyId: keyIdOf(hashApiKey(key)) });
 }
 
@@ -69,7 +69,7 @@ export function refuseCredentialsInQuery(event: ProxyEvent): void {
  * glued after `_` or a capital, `KEY_tg_…`, or with its `_` written `\u005f`), or the whole
  * text (a client secret): what the refusal names the exposed key by.
  */
-function keyIn(text: string): string | undefined {
+function keyIn(text: string): string {
   const match = API_KEY_IN_TEXT_PATTERN.exec(text);
   return match === null ? text : match[0].replace(/\\u005f/i, '_');
 }
