@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ACTIVE_PARTITION, ApiKeyAttr, ApiKeyIndex, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import type { ApiKeyStore, KeyListCursor, KeyPage, RevokeOutcome, StoredApiKey } from '../core/credentials/credentials';
-import { conditionalRevoke, transactionConditionFailed } from './conditional-revoke';
+import { conditionalRevoke, type RevokeTarget, transactionConditionFailed } from './conditional-revoke';
 
 export interface ApiKeyTables {
   readonly apiKeys: string;
@@ -72,8 +72,14 @@ export class DynamoApiKeyStore implements ApiKeyStore {
 
   /** Strongly consistent: a key just created, rolled or revoked reads as it is. */
   async get(keyId: string): Promise<StoredApiKey | undefined> {
+    const item = await this.item(keyId);
+    return item ? apiKeyFromItem(item) : undefined;
+  }
+
+  /** The key's whole item, read as {@link get} reads it: for attributes beyond `StoredApiKey` (the leak function's markers). */
+  async item(keyId: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tables.apiKeys, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
-    return Item ? apiKeyFromItem(Item) : undefined;
+    return Item;
   }
 
   /** Conditional, so concurrent exchanges of one key write `lastUsedAt` once per window. */
@@ -203,10 +209,11 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     };
   }
 
-  revoke(keyId: string, nowSeconds: number): Promise<RevokeOutcome> {
+  /** `also`: attributes the same write sets, and its owner id (the leak function's report). */
+  revoke(keyId: string, nowSeconds: number, also: Pick<RevokeTarget, 'set' | 'owner'> = {}): Promise<RevokeOutcome> {
     return conditionalRevoke(
       this.doc,
-      { tableName: this.tables.apiKeys, key: { [ApiKeyAttr.keyId]: keyId }, remove: [ApiKeyAttr.activePartition] },
+      { tableName: this.tables.apiKeys, key: { [ApiKeyAttr.keyId]: keyId }, remove: [ApiKeyAttr.activePartition], ...also },
       nowSeconds,
     );
   }

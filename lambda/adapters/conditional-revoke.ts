@@ -17,17 +17,17 @@ export interface RevokeTarget {
   /** Attributes set by the same write, beside `status` and `revokedAt`. */
   readonly set?: Readonly<Record<string, string | number>>;
   /**
-   * An attribute of `set` whose value is unique to this write: a failed condition whose item
+   * An id unique to this write, stored under `attribute` by it: a failed condition whose item
    * already carries it is this write's own first attempt, committed, whose answer was lost
    * (the SDK retried it), and counts as `revoked`.
    */
-  readonly ownedBy?: string;
+  readonly owner?: { readonly attribute: string; readonly id: string };
 }
 
 export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: RevokeTarget, nowSeconds: number): Promise<RevokeOutcome> {
   const [keyName] = Object.keys(target.key);
   const removeNames = (target.remove ?? []).map((_, index) => `#r${index}`);
-  const set = Object.entries(target.set ?? {});
+  const set = Object.entries({ ...target.set, ...(target.owner && { [target.owner.attribute]: target.owner.id }) });
   const setClauses = set.map((_, index) => `, #s${index} = :s${index}`).join('');
   try {
     await doc.send(
@@ -56,7 +56,7 @@ export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: Rev
     return 'revoked';
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      if (target.ownedBy !== undefined && carries(error.Item, target.ownedBy, target.set?.[target.ownedBy])) return 'revoked';
+      if (target.owner !== undefined && carries(error.Item, target.owner.attribute, target.owner.id)) return 'revoked';
       return error.Item ? 'already_revoked' : 'not_found';
     }
     throw error;
@@ -65,11 +65,11 @@ export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: Rev
 
 /**
  * Whether the item a failed condition returned (`ReturnValuesOnConditionCheckFailure`, in
- * DynamoDB's own JSON: the document client does not convert an error's item) holds `value`.
+ * DynamoDB's own JSON: the document client does not convert an error's item) holds the
+ * string `value` under `name`.
  */
-export function carries(item: Record<string, { S?: string; N?: string }> | undefined, name: string, value: string | number | undefined): boolean {
-  const stored = item?.[name];
-  return value !== undefined && stored !== undefined && (stored.S ?? stored.N) === String(value);
+export function carries(item: Record<string, { S?: string }> | undefined, name: string, value: string): boolean {
+  return item?.[name]?.S === value;
 }
 
 /** Whether a TransactWrite was cancelled because the condition of item `index` failed. */

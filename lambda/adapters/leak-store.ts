@@ -11,8 +11,8 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { isLeakResponse, type LeakResponse } from '../../common/leaks';
 import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
 import type { LeakAnnouncement, LeakKeyState, LeakPorts } from '../core/leaks/leak-response';
-import { apiKeyFromItem } from './api-key-store';
-import { carries, conditionalRevoke } from './conditional-revoke';
+import { apiKeyFromItem, DynamoApiKeyStore } from './api-key-store';
+import { carries } from './conditional-revoke';
 
 export interface LeakTables {
   readonly apiKeys: string;
@@ -24,23 +24,17 @@ export class DynamoLeakStore {
   readonly clients: LeakPorts['clients'];
 
   constructor(doc: DynamoDBDocumentClient, tables: LeakTables) {
+    const keys = new DynamoApiKeyStore(doc, tables);
     const apiKeys = tables.apiKeys;
     this.apiKeys = {
       // Strongly consistent: a key created a moment before it is reported would read as absent
       // from a lagging replica, be answered `false_positive`, and GitHub does not report it again.
-      get: (keyId) => leakKeyState(doc, apiKeys, keyId),
+      get: async (keyId) => leakKeyState(await keys.item(keyId)),
       revoke: (keyId, nowSeconds, reportId) =>
-        conditionalRevoke(
-          doc,
-          {
-            tableName: apiKeys,
-            key: { [ApiKeyAttr.keyId]: keyId },
-            remove: [ApiKeyAttr.activePartition],
-            set: { [ApiKeyAttr.leakReportId]: reportId, [ApiKeyAttr.leakUnannounced]: 'revoked' satisfies LeakAnnouncement },
-            ownedBy: ApiKeyAttr.leakReportId,
-          },
-          nowSeconds,
-        ),
+        keys.revoke(keyId, nowSeconds, {
+          set: { [ApiKeyAttr.leakUnannounced]: 'revoked' satisfies LeakAnnouncement },
+          owner: { attribute: ApiKeyAttr.leakReportId, id: reportId },
+        }),
       markLeakReported: (keyId, nowSeconds, renotifyAfterSeconds, reportId) =>
         markLeakReported(doc, apiKeys, keyId, nowSeconds, renotifyAfterSeconds, reportId),
       markAnnounced: (keyId, reportId) => markAnnounced(doc, apiKeys, keyId, reportId),
@@ -49,13 +43,12 @@ export class DynamoLeakStore {
   }
 }
 
-async function leakKeyState(doc: DynamoDBDocumentClient, tableName: string, keyId: string): Promise<LeakKeyState | undefined> {
-  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { [ApiKeyAttr.keyId]: keyId }, ConsistentRead: true }));
-  if (!Item) return undefined;
-  const reportId = Item[ApiKeyAttr.leakReportId];
-  const unannounced = Item[ApiKeyAttr.leakUnannounced];
+function leakKeyState(item: Record<string, unknown> | undefined): LeakKeyState | undefined {
+  if (!item) return undefined;
+  const reportId = item[ApiKeyAttr.leakReportId];
+  const unannounced = item[ApiKeyAttr.leakUnannounced];
   return {
-    ...apiKeyFromItem(Item),
+    ...apiKeyFromItem(item),
     ...(typeof reportId === 'string' && { leakReportId: reportId }),
     ...((unannounced === 'revoked' || unannounced === 'notified') && { leakUnannounced: unannounced }),
   };
