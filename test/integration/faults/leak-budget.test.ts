@@ -6,16 +6,12 @@
  * attempt timeout, so no single call fails: only the budget can end the request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LeakPath } from '../../../common/leaks';
-import { EndpointEnv } from '../../../common/names';
-import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
-import { createLeakHandler } from '../../../lambda/leaks/app';
 import { apiEvent } from '../../support/api-events';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
+import { testLeakHandler } from '../../support/leak-handler';
 
 let dynamo: FaultProxy;
 let tables: TestTables;
@@ -26,16 +22,7 @@ beforeAll(async () => {
 afterAll(() => dynamo.close());
 
 function leakHandler(budgetMs: number) {
-  const env = { ...tables.env, [EndpointEnv.dynamodb]: dynamo.endpoint };
-  return createLeakHandler({
-    env,
-    doc: documentClient(env),
-    events: new EventBridgeClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
-    logger: new Logger({ serviceName: 'leaks-test', logLevel: 'SILENT' }),
-    metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-    keyList: async () => ({ public_keys: [] }),
-    budgetMs,
-  });
+  return testLeakHandler(tables, dynamo.endpoint, { keyList: async () => ({ public_keys: [] }), budgetMs });
 }
 
 /** Well-formed keys that exist nowhere: each costs one key read. */

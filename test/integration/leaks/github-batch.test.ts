@@ -6,15 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CredentialStatus } from '../../../common/credential-items';
-import { EndpointEnv } from '../../../common/names';
 import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
-import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
-import { createLeakHandler } from '../../../lambda/leaks/app';
 import { githubSigner } from '../../support/github-reports';
+import { testLeakHandler } from '../../support/leak-handler';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 
 let tables: TestTables;
@@ -28,16 +24,7 @@ beforeAll(async () => {
 });
 
 function handler() {
-  const env = { ...tables.env, [EndpointEnv.dynamodb]: dynamoEndpoint() };
-  return createLeakHandler({
-    env,
-    doc: documentClient(env),
-    // Nothing listens: the event is not what these tests look at (a failed publish only warns).
-    events: new EventBridgeClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
-    logger: new Logger({ serviceName: 'leaks-test', logLevel: 'SILENT' }),
-    metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-    keyList: github.keyList,
-  });
+  return testLeakHandler(tables, dynamoEndpoint(), { keyList: github.keyList });
 }
 
 async function liveKey(clientId: string) {

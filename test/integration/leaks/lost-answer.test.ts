@@ -9,18 +9,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyAttr, CredentialStatus } from '../../../common/credential-items';
 import type { LeakResponse } from '../../../common/leaks';
-import { EndpointEnv } from '../../../common/names';
 import { Metric } from '../../../common/metrics';
 import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
-import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { setLeakResponse } from '../../../lambda/adapters/leak-store';
 import { generateApiKey, hashApiKey } from '../../../lambda/core/credentials/api-keys';
-import { createLeakHandler } from '../../../lambda/leaks/app';
 import { githubSigner } from '../../support/github-reports';
+import { testEventBridge, testLeakHandler } from '../../support/leak-handler';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
 import { startHttpStub, type HttpStub } from '../../support/http-stub';
@@ -53,12 +50,9 @@ afterAll(async () => {
 });
 
 function leakHandler(budgetMs?: number) {
-  const env = { ...tables.env, [EndpointEnv.dynamodb]: dynamo.endpoint };
   const metrics = new Map<string, number>();
-  const handle = createLeakHandler({
-    env,
-    doc: documentClient(env),
-    events: new EventBridgeClient({ endpoint: eventBridge.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  const handle = testLeakHandler(tables, dynamo.endpoint, {
+    events: testEventBridge(eventBridge.url),
     logger: new Logger({ serviceName: 'leaks-test' }),
     metrics: { addMetric: (name, _unit, value) => void metrics.set(name, (metrics.get(name) ?? 0) + value), publishStoredMetrics: () => undefined },
     keyList: github.keyList,
