@@ -43,84 +43,63 @@ const isPrefixChar = (byte: number | undefined) => byte !== undefined && (CLASS[
 const isBase62 = (byte: number | undefined) => byte !== undefined && (CLASS[byte]! & 3) !== 0;
 const isWord = (byte: number | undefined) => byte !== undefined && (CLASS[byte]! & 4) !== 0;
 
-/** A match of the key pattern: `start` of the prefix, `end` after the body. */
+/** A match of the key pattern: `start` of the prefix, `end` after the body, and where its separator is. */
 export interface KeyMatch {
   readonly start: number;
   readonly end: number;
-}
-
-/**
- * Every match of `API_KEY_IN_TEXT_PATTERN` in `bytes[0, limit)` whose `_` lies in `[from, limit)`
- * (the caller of a chunked scan passes the overlap as `from`), checksum not yet checked.
- * Matches do not overlap: like a global regular expression, a match resumes the search at its end.
- */
-export function* keyMatches(bytes: Uint8Array, from = 0, limit = bytes.length): Generator<KeyMatch> {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, limit);
-  let at = buffer.indexOf(UNDERSCORE, from);
-  let resumeAt = 0;
-  while (at !== -1) {
-    const match = matchAt(buffer, at, resumeAt);
-    if (match) {
-      yield match;
-      resumeAt = match.end;
-      at = buffer.indexOf(UNDERSCORE, match.end);
-    } else {
-      at = buffer.indexOf(UNDERSCORE, at + 1);
-    }
-  }
-}
-
-/**
- * The match whose `_` is at `underscore`, if any. The regular expression takes the LEFTMOST
- * start, so the prefix is the longest run of [a-z0-9] (at most 10) before the `_`; a longer
- * run is no match. Any other byte may precede it, a word character included: the `D` of a
- * URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a word boundary.
- */
-function matchAt(buffer: Buffer, underscore: number, resumeAt: number): KeyMatch | undefined {
-  const end = underscore + 1 + API_KEY_BODY_CHARS;
-  if (end > buffer.length || isWord(buffer[end])) return undefined;
-  let start = underscore;
-  while (start > 0 && underscore - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
-  const prefixLength = underscore - start;
-  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1]))) return undefined;
-  for (let i = underscore + 1; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
-  return { start, end };
+  /** The separator's offset: `_`, or the 6 bytes of its JSON escape `\u005f`. */
+  readonly separator: number;
+  readonly separatorBytes: number;
 }
 
 const ESCAPED_UNDERSCORE = Buffer.from('\\u005', 'latin1');
 const ESCAPE_BYTES = 6;
 
+/** Whether `\u005` at `at` ends in `f` or `F`: the JSON escape of `_`. */
+const isEscapedUnderscore = (buffer: Buffer, at: number) => buffer[at + 5] === 0x66 || buffer[at + 5] === 0x46;
+
 /**
- * Every match like {@link keyMatches}'s with `\u005f` (a JSON escape of `_`, either case) in
- * place of the `_`: `"tg\u005f…"` is a key to whatever parses the JSON.
+ * Every match of `API_KEY_IN_TEXT_PATTERN` in `buffer`, checksum not yet checked, in order and
+ * not overlapping: like a global regular expression, a match resumes the search at its end.
+ * The separators are found at memory speed (`Buffer.indexOf` of `_` and of `\u005`), and each
+ * is tried in the order they occur.
  */
-function* escapedKeyMatches(buffer: Buffer): Generator<KeyMatch> {
-  for (let at = buffer.indexOf(ESCAPED_UNDERSCORE); at !== -1; at = buffer.indexOf(ESCAPED_UNDERSCORE, at + 1)) {
-    if (buffer[at + 5] !== 0x66 && buffer[at + 5] !== 0x46) continue;
-    const end = at + ESCAPE_BYTES + API_KEY_BODY_CHARS;
-    if (end > buffer.length || isWord(buffer[end])) continue;
-    let start = at;
-    while (start > 0 && at - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
-    if (at - start < PREFIX_MIN || (start > 0 && isPrefixChar(buffer[start - 1]))) continue;
-    let body = at + ESCAPE_BYTES;
-    while (body < end && isBase62(buffer[body])) body += 1;
-    if (body === end) yield { start, end };
+export function allKeyMatches(buffer: Buffer): KeyMatch[] {
+  const matches: KeyMatch[] = [];
+  let underscore = buffer.indexOf(UNDERSCORE);
+  let escape = buffer.indexOf(ESCAPED_UNDERSCORE);
+  let resumeAt = 0;
+  while (underscore !== -1 || escape !== -1) {
+    const isEscape = escape !== -1 && (underscore === -1 || escape < underscore);
+    const at = isEscape ? escape : underscore;
+    const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt);
+    if (match) {
+      matches.push(match);
+      resumeAt = match.end;
+    }
+    const next = match ? match.end : at + 1;
+    if (underscore !== -1 && underscore < next) underscore = buffer.indexOf(UNDERSCORE, next);
+    if (escape !== -1 && escape < next) escape = buffer.indexOf(ESCAPED_UNDERSCORE, next);
   }
+  return matches;
 }
 
 /**
- * The matches of both kinds in order, as `API_KEY_IN_TEXT_PATTERN` finds them: leftmost first, a match that starts inside an earlier one dropped.
+ * The match whose separator is at `separator`, if any. The regular expression takes the
+ * LEFTMOST start, so the prefix is the longest run of [a-z0-9] (at most 10) before the
+ * separator; a longer run is no match. Any other byte may precede it, a word character
+ * included: the `D` of a URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a
+ * word boundary.
  */
-export function allKeyMatches(buffer: Buffer): KeyMatch[] {
-  const matches = [...keyMatches(buffer), ...escapedKeyMatches(buffer)];
-  if (matches.length < 2) return matches;
-  matches.sort((a, b) => a.start - b.start);
-  let end = 0;
-  return matches.filter((match) => {
-    if (match.start < end) return false;
-    end = match.end;
-    return true;
-  });
+function matchAt(buffer: Buffer, separator: number, separatorBytes: number, resumeAt: number): KeyMatch | undefined {
+  const end = separator + separatorBytes + API_KEY_BODY_CHARS;
+  if (end > buffer.length || isWord(buffer[end])) return undefined;
+  let start = separator;
+  while (start > 0 && separator - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
+  const prefixLength = separator - start;
+  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1]))) return undefined;
+  for (let i = separator + separatorBytes; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
+  return { start, end, separator, separatorBytes };
 }
 
 /** Counts lines incrementally, forward only: cheap when findings are rare, as they are. */
@@ -155,29 +134,15 @@ export interface FoundKey extends Finding {
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
 export function findKeys(bytes: Uint8Array): FoundKey[] {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lines = new LineCounter(buffer);
-  const found: FoundKey[] = [];
-  for (const match of allKeyMatches(buffer)) {
-    const key = verified(buffer, match);
-    if (key) found.push({ ...lines.at(match.start), ...key });
-  }
-  return found;
-}
-
-function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
-  const text = buffer.toString('latin1', match.start, match.end);
-  // Only an escaped match holds a backslash.
-  const key = text.includes('\\') ? text.replace(/\\u005f/i, '_') : text;
-  if (!isWellFormedApiKey(key)) return undefined;
-  const before = match.start > 0 ? buffer[match.start - 1] : undefined;
-  const escaped = before === BACKSLASH ? '\\' : before === PERCENT ? '%' : undefined;
-  return { key, keyId: keyIdOf(hashApiKey(key)), prefix: key.slice(0, key.length - API_KEY_BODY_CHARS), escaped };
+  return keysIn(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).map(({ end: _end, ...found }) => found);
 }
 
 /** Keys in a name (a path: a key can be a file's or a directory's name), each with the offset of its end in the name's UTF-8 bytes. */
 export function findKeysInName(name: string): Array<FoundKey & { readonly end: number }> {
-  const buffer = Buffer.from(name, 'utf8');
+  return keysIn(Buffer.from(name, 'utf8'));
+}
+
+function keysIn(buffer: Buffer): Array<FoundKey & { readonly end: number }> {
   const lines = new LineCounter(buffer);
   const found: Array<FoundKey & { readonly end: number }> = [];
   for (const match of allKeyMatches(buffer)) {
@@ -185,6 +150,16 @@ export function findKeysInName(name: string): Array<FoundKey & { readonly end: n
     if (key) found.push({ ...lines.at(match.start), ...key, end: match.end });
   }
   return found;
+}
+
+/** The key a match spells (its separator read as `_`), when its checksum holds. */
+function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
+  const prefix = `${buffer.toString('latin1', match.start, match.separator)}_`;
+  const key = prefix + buffer.toString('latin1', match.separator + match.separatorBytes, match.end);
+  if (!isWellFormedApiKey(key)) return undefined;
+  const before = match.start > 0 ? buffer[match.start - 1] : undefined;
+  const escaped = before === BACKSLASH ? '\\' : before === PERCENT ? '%' : undefined;
+  return { key, keyId: keyIdOf(hashApiKey(key)), prefix, escaped };
 }
 
 /**
