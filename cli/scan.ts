@@ -66,20 +66,20 @@ const isEscapedUnderscore = (buffer: Buffer, at: number) => buffer[at + 5] === 0
  */
 export function allKeyMatches(buffer: Buffer): KeyMatch[] {
   const matches: KeyMatch[] = [];
-  let underscore = buffer.indexOf(UNDERSCORE);
-  let escape = buffer.indexOf(ESCAPED_UNDERSCORE);
+  let underscoreAt = buffer.indexOf(UNDERSCORE);
+  let escapeAt = buffer.indexOf(ESCAPED_UNDERSCORE);
   let resumeAt = 0;
-  while (underscore !== -1 || escape !== -1) {
-    const isEscape = escape !== -1 && (underscore === -1 || escape < underscore);
-    const at = isEscape ? escape : underscore;
+  while (underscoreAt !== -1 || escapeAt !== -1) {
+    const isEscape = escapeAt !== -1 && (underscoreAt === -1 || escapeAt < underscoreAt);
+    const at = isEscape ? escapeAt : underscoreAt;
     const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt);
     if (match) {
       matches.push(match);
       resumeAt = match.end;
     }
     const next = match ? match.end : at + 1;
-    if (underscore !== -1 && underscore < next) underscore = buffer.indexOf(UNDERSCORE, next);
-    if (escape !== -1 && escape < next) escape = buffer.indexOf(ESCAPED_UNDERSCORE, next);
+    if (underscoreAt !== -1 && underscoreAt < next) underscoreAt = buffer.indexOf(UNDERSCORE, next);
+    if (escapeAt !== -1 && escapeAt < next) escapeAt = buffer.indexOf(ESCAPED_UNDERSCORE, next);
   }
   return matches;
 }
