@@ -36,7 +36,7 @@ export interface ScanFinding {
   readonly prefix: string;
   /** Lowercase letters or digits glued before the key (the `n` of a JSON `\n`), read as not part of it. */
   readonly precededBy?: string;
-  /** The key is in the name `file` ends with (a file's or a directory's), at `line` and `column` of that name. */
+  /** The key is in the name `file` ends with (a file's or a directory's); `line` and `column` count in `file`, the path printed. */
   readonly inName?: true;
 }
 
@@ -67,12 +67,10 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
   let bytesScanned = 0;
   const named = Boolean(io.prefixes?.length);
   const prefixes = named ? io.prefixes! : [DEFAULT_API_KEY_PREFIX];
-  const record = (file: string, found: readonly FoundKey[]) => {
-    for (const one of found) {
-      findings.push({ file: redactKeys(file), ...reading(one, prefixes, named) });
-      // --revoke submits every reading of what matched, read this way or not.
-      keys.add(one.key);
-    }
+  const record = (file: string, one: FoundKey, inName?: true) => {
+    findings.push({ file: redactKeys(file), ...reading(one, prefixes, named), ...(inName && { inName }) });
+    // --revoke submits every reading of what matched, read this way or not.
+    keys.add(one.key);
   };
   // A key in a directory's name is reported once, not for every file under it.
   const namesReported = new Set<string>();
@@ -83,8 +81,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       const name = bytes.subarray(0, slash === -1 ? bytes.length : slash).toString('utf8');
       if (namesReported.has(name)) continue;
       namesReported.add(name);
-      findings.push({ file: redactKeys(name), ...reading(one, prefixes, named), inName: true });
-      keys.add(one.key);
+      record(name, one, true);
     }
   };
   const cannotRead = (path: string, error: unknown) => {
@@ -98,7 +95,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       const { found, bytes } = await findKeysInStream(io.stdinBytes());
       filesScanned += 1;
       bytesScanned += bytes;
-      record('(stdin)', found);
+      for (const one of found) record('(stdin)', one);
       continue;
     }
     // A key given as a path (a paste into the wrong place) is never echoed in an error.
@@ -115,7 +112,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       filesScanned += 1;
       bytesScanned += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
       try {
-        record(path, findKeysInFile(file));
+        for (const one of findKeysInFile(file)) record(path, one);
       } catch (error) {
         cannotRead(file, error);
       }
@@ -124,6 +121,9 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
   const result = { findings, filesScanned, bytesScanned, ...(unreadable.length > 0 ? { unreadable } : {}) };
   return { result, keys: [...keys] };
 }
+
+/** A prefix that starts with two hex digits: what a `%` escape's tail glued to a key looks like. */
+const HEX_PAIR = /^[0-9a-f]{2}/;
 
 /**
  * How a found key is reported. The match takes every lowercase letter or digit before the `_`
@@ -137,9 +137,6 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
  * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
  * deployment may use, not `tg_` after a glued `s`.
  */
-/** A prefix that starts with two hex digits: what a `%` escape's tail glued to a key looks like. */
-const HEX_PAIR = /^[0-9a-f]{2}/;
-
 export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
   const { key, line, column, keyId, prefix, escaped } = found;
   const whole = { line, column, keyId, prefix };
