@@ -11,6 +11,7 @@
  * inside one, git's own list is used, because git ignores only UNTRACKED files and a walk
  * cannot tell which files are tracked.
  */
+import { isUtf8 } from 'node:buffer';
 import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
@@ -147,7 +148,7 @@ function characterClass(set: string): (char: string) => boolean {
  * tracked at once (`here`: at token i; `inside`: within a `dirs` token's directories), one
  * pass per character of the path.
  */
-export function globMatches(glob: Glob, path: string): boolean {
+function globMatches(glob: Glob, path: string): boolean {
   const size = glob.length + 1;
   let here = new Uint8Array(size);
   let inside = new Uint8Array(size);
@@ -216,6 +217,17 @@ export function* walkFiles(root: string, unreadable: Unreadable = () => {}): Gen
 /** Told of a directory that could not be listed or an entry that could not be looked at (the caller must not call the walk complete). */
 export type Unreadable = (path: string, error: unknown) => void;
 
+/**
+ * A file name's bytes as a string, or undefined (and reported) when they are not UTF-8: decoded,
+ * its bad bytes would become U+FFFD, a name no file has, so it cannot be opened by name here.
+ */
+export function fileName(bytes: Buffer, dir: string, unreadable: Unreadable): string | undefined {
+  const name = bytes.toString('utf8');
+  if (isUtf8(bytes)) return name;
+  unreadable(join(dir, name), new Error('the name is not UTF-8'));
+  return undefined;
+}
+
 function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable: Unreadable): Generator<string> {
   const absolute = dir === '' ? root : join(root, ...dir.split('/'));
   let raw: Buffer[];
@@ -225,13 +237,11 @@ function* walk(root: string, dir: string, inherited: readonly Rule[], unreadable
     unreadable(absolute, error);
     return;
   }
-  // A name that is not UTF-8 would be decoded with U+FFFD in place of its bad bytes, a name no
-  // file has: it cannot be opened by name here, so it is reported, as in a work tree.
+  // A name that is not UTF-8 is reported, as in a work tree.
   const entries: string[] = [];
   for (const bytes of raw.sort(Buffer.compare)) {
-    const name = bytes.toString('utf8');
-    if (Buffer.from(name, 'utf8').equals(bytes)) entries.push(name);
-    else unreadable(join(absolute, name), new Error('the name is not UTF-8'));
+    const name = fileName(bytes, absolute, unreadable);
+    if (name !== undefined) entries.push(name);
   }
   entries.sort();
   let rules = inherited;

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
-import { type Unreadable, walkFiles } from './gitignore';
+import { fileName, type Unreadable, walkFiles } from './gitignore';
 import { redactKeys } from './scan';
 
 /** How long one git command may take before the scan gives up on it (a huge repository lists in seconds). */
@@ -167,9 +167,8 @@ function namesOf(listing: Buffer, root: string, unreadable: Unreadable): string[
     const end = listing.indexOf(0, start);
     const raw = listing.subarray(start, end === -1 ? listing.length : end);
     start = end === -1 ? listing.length : end + 1;
-    const name = raw.toString('utf8');
-    if (Buffer.from(name, 'utf8').equals(raw)) names.add(name);
-    else unreadable(join(root, name), new Error('the name is not UTF-8'));
+    const name = fileName(raw, root, unreadable);
+    if (name !== undefined) names.add(name);
   }
   return [...names].sort();
 }
