@@ -1,21 +1,13 @@
-/**
- * What `listFiles` (the files `tollgate scan` reads in a directory) runs and reads when the
- * scanned tree is hostile: a `git` planted in it never runs, whatever PATH holds (an empty or
- * a relative entry is looked up from the scanned directory), and git still lists the tree;
- * a tracked file whose directory was replaced by a symbolic link to elsewhere is not read.
- */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { git, relativeTo } from '../../support/git';
 import { listFiles } from '../../../cli/scan-files';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { tempDirs } from '../../support/temp-dirs';
 import { tollgate } from './harness';
 
 const scratch = tempDirs('tollgate-scan-files-');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
-const relativeTo = (root: string, files: Iterable<string>) => [...files].map((file) => relative(root, file).split('\\').join('/')).sort();
 
 afterEach(() => {
   vi.unstubAllEnvs();

@@ -1,18 +1,11 @@
-/**
- * `tollgate scan` of directories through the real CLI: in a git work tree the files are git's
- * own list, so a key in a tracked file that .gitignore lists (a `.env` added with
- * `git add -f`) is found; a key in a file's or a directory's name is a finding, and every
- * path is printed with keys redacted.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { git } from '../../support/git';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
 import { emptyDir, tollgate } from './harness';
 
 const keyIdOfKey = (key: string) => keyIdOf(hashApiKey(key));
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
 
 describe('tollgate scan of a git work tree', () => {
   it('finds a key in a committed file that .gitignore lists (git ignores only untracked files), and skips an untracked ignored one', async () => {

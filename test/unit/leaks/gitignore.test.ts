@@ -8,11 +8,12 @@
  * In a work tree: with some ignored files tracked (`git add -f`), `listFiles` yields every
  * tracked file as well, from the root or from a subdirectory.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { git, relativeTo } from '../../support/git';
 import { isIgnored, parseGitignore, walkFiles } from '../../../cli/gitignore';
 import { listFiles } from '../../../cli/scan-files';
 import { tempDirs } from '../../support/temp-dirs';
@@ -55,6 +56,9 @@ const pattern = fc.oneof(
   path,
 );
 const gitignore = fc.array(pattern, { maxLength: 6 }).map((lines) => `${lines.join('\n')}\n`);
+/** What {@link build} takes: the tree's files, and `.gitignore` files in some of its directories. */
+const treeFiles = fc.array(path, { minLength: 1, maxLength: 12 });
+const treeIgnores = fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 });
 
 function build(files: readonly string[], ignores: ReadonlyArray<readonly [string, string]>): string | undefined {
   const root = scratch('tree-');
@@ -76,23 +80,16 @@ function build(files: readonly string[], ignores: ReadonlyArray<readonly [string
   return root;
 }
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
-const relativeTo = (root: string, files: Iterable<string>) => [...files].map((file) => relative(root, file).split('\\').join('/')).sort();
-
 describe('walkFiles respects .gitignore as git does', () => {
   it('yields exactly the files git ls-files --others --exclude-standard lists', () => {
     fc.assert(
-      fc.property(
-        fc.array(path, { minLength: 1, maxLength: 12 }),
-        fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 }),
-        (files, ignores) => {
-          const root = build(files, ignores);
-          if (root === undefined) return;
-          git(root, 'init', '-q');
-          const listed = git(root, '-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
-          expect(relativeTo(root, walkFiles(root))).toEqual(listed);
-        },
-      ),
+      fc.property(treeFiles, treeIgnores, (files, ignores) => {
+        const root = build(files, ignores);
+        if (root === undefined) return;
+        git(root, 'init', '-q');
+        const listed = git(root, '-c', 'core.excludesFile=/dev/null', 'ls-files', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
+        expect(relativeTo(root, walkFiles(root))).toEqual(listed);
+      }),
       { numRuns: 150 },
     );
   });
@@ -127,27 +124,22 @@ describe('walkFiles trims a pattern as git does', () => {
 describe('listFiles in a git work tree: what git lists, tracked files that .gitignore lists included', () => {
   it('yields exactly git ls-files --cached --others --exclude-standard, from the root and from a subdirectory, with every force-added file', () => {
     fc.assert(
-      fc.property(
-        fc.array(path, { minLength: 1, maxLength: 12 }),
-        fc.array(fc.tuple(fc.constantFrom('', 'a', 'deep', 'a/b', 'build'), gitignore), { maxLength: 3 }),
-        fc.array(fc.nat(), { maxLength: 4 }),
-        (files, ignores, tracked) => {
-          const root = build(files, ignores);
-          if (root === undefined) return;
-          git(root, 'init', '-q');
-          const forced = [...new Set(tracked.map((i) => files[i % files.length]!))];
-          for (const file of forced) git(root, 'add', '-f', '--', file);
-          const listed = (dir: string) => git(dir, 'ls-files', '--cached', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
-          const { files: ours, source } = listFiles(root);
-          expect(source).toBe('git');
-          expect(relativeTo(root, ours)).toEqual(listed(root));
-          expect(relativeTo(root, ours)).toEqual(expect.arrayContaining(forced));
-          // A subdirectory git does not ignore (one it ignores, named explicitly, is walked whole).
-          const top = files[0]!.split('/')[0]!;
-          const ignoredTop = spawnSync('git', ['check-ignore', '-q', '--', top], { cwd: root }).status === 0;
-          if (files[0]!.includes('/') && !ignoredTop) expect(relativeTo(join(root, top), listFiles(join(root, top)).files)).toEqual(listed(join(root, top)));
-        },
-      ),
+      fc.property(treeFiles, treeIgnores, fc.array(fc.nat(), { maxLength: 4 }), (files, ignores, tracked) => {
+        const root = build(files, ignores);
+        if (root === undefined) return;
+        git(root, 'init', '-q');
+        const forced = [...new Set(tracked.map((i) => files[i % files.length]!))];
+        for (const file of forced) git(root, 'add', '-f', '--', file);
+        const listed = (dir: string) => git(dir, 'ls-files', '--cached', '--others', '--exclude-standard').split('\n').filter(Boolean).sort();
+        const { files: ours, source } = listFiles(root);
+        expect(source).toBe('git');
+        expect(relativeTo(root, ours)).toEqual(listed(root));
+        expect(relativeTo(root, ours)).toEqual(expect.arrayContaining(forced));
+        // A subdirectory git does not ignore (one it ignores, named explicitly, is walked whole).
+        const top = files[0]!.split('/')[0]!;
+        const ignoredTop = spawnSync('git', ['check-ignore', '-q', '--', top], { cwd: root }).status === 0;
+        if (files[0]!.includes('/') && !ignoredTop) expect(relativeTo(join(root, top), listFiles(join(root, top)).files)).toEqual(listed(join(root, top)));
+      }),
       { numRuns: 100 },
     );
   });
