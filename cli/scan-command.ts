@@ -38,6 +38,8 @@ export interface ScanFinding {
   readonly precededBy?: string;
   /** The key is in the name `file` ends with (a file's or a directory's); `line` and `column` count in `file`, the path printed. */
   readonly inName?: true;
+  /** The key was base64-encoded; `line` and `column` are where its encoding starts. */
+  readonly encoding?: 'base64';
 }
 
 export interface ScanResult {
@@ -133,20 +135,30 @@ const HEX_PAIR = /^[0-9a-f]{2}/;
  * as `precededBy`, when either
  * - the operator `named` the deployment's prefixes (`--prefix`): a longer one is none of them; or
  * - one letter is glued after a backslash (an escape: `\n`, `\t`), or two hex digits after a
- *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`.
+ *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`; or
+ * - the key was base64-encoded: the bytes decoded before it are as likely what letters glued
+ *   before its encoding decode to as a longer prefix.
  * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
  * deployment may use, not `tg_` after a glued `s`.
  */
 export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
-  const { key, line, column, keyId, prefix, escaped } = found;
-  const whole = { line, column, keyId, prefix };
+  const { key, line, column, keyId, prefix, escaped, encoding } = found;
+  const whole = { line, column, keyId, prefix, ...(encoding && { encoding }) };
   if (prefixes.includes(prefix)) return whole;
   const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
   if (known === undefined) return whole;
   const glued = prefix.length - known.length;
   const escapeTail = (escaped === '\\' && glued === 1) || (escaped === '%' && glued === 2 && HEX_PAIR.test(prefix));
-  if (!named && !escapeTail) return whole;
-  return { line, column: column + glued, keyId: keyIdOf(hashApiKey(key.slice(glued))), prefix: known, precededBy: prefix.slice(0, glued) };
+  if (!named && !escapeTail && !encoding) return whole;
+  // In an encoding, the glued bytes are decoded ones: the column stays where the encoding of the match starts.
+  return {
+    line,
+    column: encoding ? column : column + glued,
+    keyId: keyIdOf(hashApiKey(key.slice(glued))),
+    prefix: known,
+    precededBy: prefix.slice(0, glued),
+    ...(encoding && { encoding }),
+  };
 }
 
 /**
@@ -187,6 +199,7 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
       (finding.inName
         ? `${finding.file}: Tollgate API key ${finding.keyId} in this name, at ${finding.line}:${finding.column} (prefix ${finding.prefix}`
         : `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
+      (finding.encoding ? `, ${finding.encoding}-encoded` : '') +
       (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );
   const unread = result.unreadable ? ` ${result.unreadable.length} file(s) or director(ies) could not be read.` : '';

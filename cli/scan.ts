@@ -13,6 +13,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import { API_KEY_BODY_CHARS } from '../common/tokens';
+import { BASE64_CHAR, BASE64_MIN_RUN, base64Runs, charEnd, charOf, decodings } from './scan-base64';
+import { HEAD_BYTES, utf16Of, utf16Reader } from './scan-utf16';
 
 /** Where one key was found; never the key itself. */
 export interface Finding {
@@ -63,8 +65,12 @@ const isEscapedUnderscore = (buffer: Buffer, at: number) => buffer[at + 5] === 0
  * not overlapping: like a global regular expression, a match resumes the search at its end.
  * The separators are found at memory speed (`Buffer.indexOf` of `_` and of `\u005`), and each
  * is tried in the order they occur.
+ *
+ * `prefixRuns`: `'whole'`, as the pattern says, a run of more than 10 lowercase letters or
+ * digits before the separator is no match; `'tail'`, its last 10 are the prefix, for a
+ * decoding, where the bytes before a key may be what letters glued before its encoding decode to.
  */
-export function allKeyMatches(buffer: Buffer): KeyMatch[] {
+export function allKeyMatches(buffer: Buffer, prefixRuns: 'whole' | 'tail' = 'whole'): KeyMatch[] {
   const matches: KeyMatch[] = [];
   let underscoreAt = buffer.indexOf(UNDERSCORE);
   let escapeAt = buffer.indexOf(ESCAPED_UNDERSCORE);
@@ -72,7 +78,7 @@ export function allKeyMatches(buffer: Buffer): KeyMatch[] {
   while (underscoreAt !== -1 || escapeAt !== -1) {
     const isEscape = escapeAt !== -1 && (underscoreAt === -1 || escapeAt < underscoreAt);
     const at = isEscape ? escapeAt : underscoreAt;
-    const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt);
+    const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt, prefixRuns);
     if (match) {
       matches.push(match);
       resumeAt = match.end;
@@ -91,13 +97,14 @@ export function allKeyMatches(buffer: Buffer): KeyMatch[] {
  * included: the `D` of a URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a
  * word boundary.
  */
-function matchAt(buffer: Buffer, separator: number, separatorBytes: number, resumeAt: number): KeyMatch | undefined {
+function matchAt(buffer: Buffer, separator: number, separatorBytes: number, resumeAt: number, prefixRuns: 'whole' | 'tail'): KeyMatch | undefined {
   const end = separator + separatorBytes + API_KEY_BODY_CHARS;
   if (end > buffer.length || isWord(buffer[end])) return undefined;
   let start = separator;
   while (start > 0 && separator - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
   const prefixLength = separator - start;
-  if (prefixLength < PREFIX_MIN || start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1]))) return undefined;
+  const longerRun = prefixRuns === 'whole' && start > 0 && isPrefixChar(buffer[start - 1]);
+  if (prefixLength < PREFIX_MIN || start < resumeAt || longerRun) return undefined;
   for (let i = separator + separatorBytes; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
   return { start, end, separator, separatorBytes };
 }
@@ -130,6 +137,8 @@ export interface FoundKey extends Finding {
    * a backslash (the `n` of a JSON `\n`) or `%` (the `3d` of a URL's lower-case `%3d`, `=`).
    */
   readonly escaped: '\\' | '%' | undefined;
+  /** The key was base64-encoded in the text (`scan-base64.ts`); its line and column are where its encoding starts. */
+  readonly encoding?: 'base64';
 }
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
@@ -145,12 +154,57 @@ export function findKeysInName(name: string): Array<FoundKey & { readonly end: n
 function keysIn(buffer: Buffer): Array<FoundKey & { readonly end: number }> {
   const lines = new LineCounter(buffer);
   const found: Array<FoundKey & { readonly end: number }> = [];
-  for (const match of allKeyMatches(buffer)) {
-    const key = verified(buffer, match);
-    if (key) found.push({ ...lines.at(match.start), ...key, end: match.end });
+  for (const candidate of candidates(buffer)) {
+    const key = verified(candidate.bytes, candidate.match);
+    if (key) found.push({ ...lines.at(candidate.start), ...key, ...encodingOf(candidate), end: candidate.end });
   }
   return found;
 }
+
+/**
+ * A match to check, in the text or in a decoding of a base64 run in it. `start` and `end` are
+ * offsets in the text (of the encoding, for a decoded match); `match` is in `bytes`.
+ */
+interface Candidate {
+  readonly start: number;
+  readonly end: number;
+  readonly bytes: Buffer;
+  readonly match: KeyMatch;
+  /** The offset in the text of the last byte that decides the match (the one after it, or its encoding); -1 when its run ended before the text does. */
+  readonly decidedAt: number;
+  /** Whether `bytes` begins where the text does, so the bytes before the match (a longer prefix) may be cut off by a window's start. */
+  readonly fromTextStart: boolean;
+  readonly encoded: boolean;
+}
+
+/** Every match in `text` and in the decodings of its base64 runs, in the order of their start in `text`. */
+function candidates(text: Buffer): Candidate[] {
+  const plain = allKeyMatches(text).map((match) => ({
+    start: match.start,
+    end: match.end,
+    bytes: text,
+    match,
+    decidedAt: match.end,
+    fromTextStart: true,
+    encoded: false,
+  }));
+  const encoded: Candidate[] = [];
+  for (const run of base64Runs(text))
+    for (const decoding of decodings(text, run))
+      for (const match of allKeyMatches(decoding.bytes, 'tail'))
+        encoded.push({
+          start: charOf(decoding, match.start),
+          end: charEnd(decoding, match.end),
+          bytes: decoding.bytes,
+          match,
+          decidedAt: run[1] < text.length ? -1 : charEnd(decoding, match.end + 1) - 1,
+          fromTextStart: run[0] === 0,
+          encoded: true,
+        });
+  return encoded.length === 0 ? plain : [...plain, ...encoded].sort((a, b) => a.start - b.start);
+}
+
+const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});
 
 /** The key a match spells (its separator read as `_`), when its checksum holds. */
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
@@ -166,14 +220,21 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
  * `text` with every run of 49 or more base62 characters after a `_` or its JSON escape
  * `\u005f` (a key's body, checksum or not, whatever is glued before it or after it: wider
  * than the matcher, and with no boundary to miss, so nothing it could report is left) as
- * `_<redacted>`: how a path, or a message that may hold one, is printed.
+ * `_<redacted>`, and every base64 run in which a decoding holds such a match as
+ * `<redacted base64>`: how a path, or a message that may hold one, is printed.
  */
 const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
+const BASE64_RUN = new RegExp(`${BASE64_CHAR.source}{${BASE64_MIN_RUN},}`, 'g');
+const encodesKey = (run: string) => decodings(Buffer.from(run, 'latin1'), [0, run.length]).some(({ bytes }) => allKeyMatches(bytes, 'tail').length > 0);
 export function redactKeys(text: string): string {
-  return text.replace(KEY_BODY_RUN, '$1<redacted>');
+  return text.replace(BASE64_RUN, (run) => (encodesKey(run) ? '<redacted base64>' : run)).replace(KEY_BODY_RUN, '$1<redacted>');
 }
 
-/** Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`) plus the byte on each side. */
+/**
+ * Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`)
+ * plus the byte on each side, or a base64-encoded one (at most 83 characters with the
+ * byte after it) with the 19 before it that hold its context.
+ */
 const OVERLAP = 128;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
 const SEEN_BEFORE = PREFIX_MAX + 2;
@@ -195,8 +256,11 @@ class KeyWindow {
   private windowStart = 0;
   private linesBefore = 0;
   private columnCarry = 0;
-  /** Absolute end of the last match reported: a later window sees it again. */
-  private reportedUpTo = 0;
+  /**
+   * Absolute end of the last match reported, in the text and in a decoding: a later window sees
+   * it again. Kept apart, as the two may overlap (an encoding's last letters glued before a key).
+   */
+  private readonly reportedUpTo = { plain: 0, encoded: 0 };
 
   constructor(private readonly chunkBytes: number) {
     this.window = Buffer.alloc(chunkBytes + OVERLAP);
@@ -213,17 +277,26 @@ class KeyWindow {
     const atEnd = got === 0;
     const view = this.window.subarray(0, length);
     const lines = new LineCounter(view);
-    for (const match of allKeyMatches(view)) {
+    for (const candidate of candidates(view)) {
       // Near a slid window's start the bytes before a match are gone; such a match was wholly in the window before.
-      if (this.windowStart > 0 && match.start < SEEN_BEFORE) continue;
-      if (this.windowStart + match.start < this.reportedUpTo) continue;
+      if (this.windowStart > 0 && candidate.fromTextStart && candidate.match.start < SEEN_BEFORE) continue;
+      // Reported before: a match in the text starts before the last one's end (a match resumes there, as one whole read
+      // does); a decoded one ends no later than the last one did (it may start before: bytes glued letters decode to).
+      const kind = candidate.encoded ? 'encoded' : 'plain';
+      const reported = this.reportedUpTo[kind];
+      if (candidate.encoded ? this.windowStart + candidate.end <= reported : this.windowStart + candidate.start < reported) continue;
       // Its following byte decides the boundary: unless this is the end, leave it to the next window.
-      if (!atEnd && match.end >= length) continue;
-      const key = verified(view, match);
+      if (!atEnd && candidate.decidedAt >= length) continue;
+      const key = verified(candidate.bytes, candidate.match);
       if (!key) continue;
-      const at = lines.at(match.start);
-      this.found.push({ ...key, line: this.linesBefore + at.line, column: at.line === 1 ? at.column + this.columnCarry : at.column });
-      this.reportedUpTo = this.windowStart + match.end;
+      const at = lines.at(candidate.start);
+      this.found.push({
+        ...key,
+        ...encodingOf(candidate),
+        line: this.linesBefore + at.line,
+        column: at.line === 1 ? at.column + this.columnCarry : at.column,
+      });
+      this.reportedUpTo[kind] = this.windowStart + candidate.end;
     }
     if (atEnd) return;
     // Slide: keep the last OVERLAP bytes, count the lines of what leaves.
@@ -284,51 +357,6 @@ function countNewlines(bytes: Buffer): number {
   let count = 0;
   for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count += 1;
   return count;
-}
-
-/** Bytes of a file's start that tell UTF-16 text. */
-const HEAD_BYTES = 512;
-
-/**
- * Whether bytes that start a file are UTF-16 text, and in which byte order: a byte-order mark
- * (FF FE, FE FF), or, without one, at least 8 code units with a NUL in at least half of the
- * high bytes and in almost none of the low ones (ASCII-heavy UTF-16, as PowerShell and
- * Windows tools write it). A wrong guess costs a second pass only: the bytes are scanned as
- * they are as well.
- */
-export function utf16Of(head: Uint8Array): { readonly littleEndian: boolean; readonly bom: number } | undefined {
-  if (head[0] === 0xff && head[1] === 0xfe) return { littleEndian: true, bom: 2 };
-  if (head[0] === 0xfe && head[1] === 0xff) return { littleEndian: false, bom: 2 };
-  const units = head.length >> 1;
-  if (units < 8) return undefined;
-  let evenNul = 0;
-  let oddNul = 0;
-  for (let at = 0; at < units * 2; at += 2) {
-    if (head[at] === 0) evenNul += 1;
-    if (head[at + 1] === 0) oddNul += 1;
-  }
-  if (oddNul * 2 >= units && evenNul * 8 < units) return { littleEndian: true, bom: 0 };
-  if (evenNul * 2 >= units && oddNul * 8 < units) return { littleEndian: false, bom: 0 };
-  return undefined;
-}
-
-/**
- * A reader of a UTF-16 file's text as one byte per code unit: ASCII as itself, anything else
- * as 0x80 (not a word character, as a non-ASCII byte is), so the byte matcher reads it, and a
- * line's column counts code units.
- */
-function utf16Reader(fd: number, { littleEndian, bom }: { littleEndian: boolean; bom: number }): (buffer: Buffer, position: number) => number {
-  let raw = Buffer.alloc(0);
-  return (buffer, position) => {
-    if (raw.length < buffer.length * 2) raw = Buffer.alloc(buffer.length * 2);
-    const got = readSync(fd, raw, 0, buffer.length * 2, bom + position * 2);
-    const units = got >> 1;
-    for (let i = 0; i < units; i += 1) {
-      const unit = littleEndian ? raw[2 * i]! | (raw[2 * i + 1]! << 8) : (raw[2 * i]! << 8) | raw[2 * i + 1]!;
-      buffer[i] = Math.min(unit, 0x80);
-    }
-    return units;
-  };
 }
 
 /**

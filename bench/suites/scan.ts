@@ -4,8 +4,10 @@
  * own walk and matcher (`cli/gitignore.ts`, `cli/scan.ts`), in process CPU time and wall
  * time. The corpus holds real keys of several prefixes, keys glued to uppercase letters
  * (`UPPERtg_…`, which the scanner finds and the published regex, anchored on a word
- * boundary, does not: docs/leaks.md) and look-alikes (typos, right shape with a random
- * tail); each must find exactly its own keys, or the suite fails. Compared in the same run
+ * boundary, does not: docs/leaks.md), base64-encoded keys in Basic headers (found by the
+ * scanner's decoding only), lockfile-style base64 hashes long enough to be decoded, and
+ * look-alikes (typos, right shape with a random tail); each must find exactly its own keys,
+ * or the suite fails. Compared in the same run
  * with the published regular expression run over the same bytes (decoded as latin1, checksum
  * checked the same way), and with reading the files alone (the floor). The corpus is written
  * to a temporary directory and deleted afterwards.
@@ -30,7 +32,7 @@ export interface ScanArgs {
 const MIB = 1024 * 1024;
 const PREFIXES = ['tg_', 'acme_', 'a1_', 'shop2024_'];
 
-/** About 1 MiB of source-like lines: identifiers with underscores, numbers, base64 blobs, URLs. */
+/** About 1 MiB of source-like lines: identifiers with underscores, numbers, base64 blobs and hashes, URLs. */
 function template(seed: number): string[] {
   const lines: string[] = [];
   let size = 0;
@@ -43,7 +45,8 @@ function template(seed: number): string[] {
       `  await client.send(new PutItemCommand({ TableName: 'orders_${i}', Item: { id: { S: '${blob}' } } }));`,
       `  // https://example.com/docs/section_${i}#anchor_${i % 7}: see snake_case_identifiers_${i}`,
       `  "${blob}": ${i * 31}, "key_${i % 50}": "value_${blob.slice(0, 8)}",`,
-    ][i % 4]!;
+      `      "integrity": "sha512-${randomBytes(64).toString('base64')}",`,
+    ][i % 5]!;
     lines.push(line);
     size += line.length + 1;
   }
@@ -53,7 +56,7 @@ function template(seed: number): string[] {
 interface Corpus {
   readonly root: string;
   readonly bytes: number;
-  /** Keys the scanner must find: the planted ones and those glued to uppercase letters. */
+  /** Keys the scanner must find: the planted ones, those glued to uppercase letters and the base64-encoded ones. */
   readonly planted: number;
   /** Keys the published regex must find: the planted ones only. */
   readonly plantedForRegex: number;
@@ -66,13 +69,13 @@ function generate(mebibytes: number): Corpus {
   writeFileSync(join(root, '.gitignore'), 'vendor/\n*.min.js\n');
   let bytes = 0;
   let planted = 0;
-  let glued = 0;
+  let scannerOnly = 0;
   for (let file = 0; file < mebibytes; file += 1) {
     const ignored = file % 10 === 9;
     const dir = ignored ? join(root, 'vendor', `pkg${file % 7}`) : join(root, `src${file % 16}`, `mod${file % 5}`);
     mkdirSync(dir, { recursive: true });
     const lines = [...templates[file % templates.length]!];
-    // Per file: two real keys, one glued to uppercase letters, and two look-alikes.
+    // Per file: two real keys, one glued to uppercase letters, one base64-encoded, and two look-alikes.
     for (let k = 0; k < 2; k += 1) {
       const { apiKey } = generateApiKey(undefined, PREFIXES[(file + k) % PREFIXES.length]);
       lines[(file * 7 + k * 1000) % lines.length] += ` token = "${apiKey}"`;
@@ -82,12 +85,13 @@ function generate(mebibytes: number): Corpus {
     lines[(file * 11) % lines.length] += ` ${apiKey.slice(0, 20)}${apiKey[20] === 'Q' ? 'R' : 'Q'}${apiKey.slice(21)}`;
     lines[(file * 13) % lines.length] += ` tg_${Array.from(randomBytes(49), (b) => BASE62_ALPHABET[b % 62]).join('')}`;
     lines[(file * 17) % lines.length] += ` UPPER${apiKey}`;
-    if (!ignored) glued += 1;
+    lines[(file * 19) % lines.length] += ` -H 'Authorization: Basic ${Buffer.from(`client-${file}:${generateApiKey().apiKey}`).toString('base64')}'`;
+    if (!ignored) scannerOnly += 2;
     const text = `${lines.join('\n')}\n`;
     writeFileSync(join(dir, `file${file}.ts`), text);
     if (!ignored) bytes += Buffer.byteLength(text);
   }
-  return { root, bytes, planted: planted + glued, plantedForRegex: planted };
+  return { root, bytes, planted: planted + scannerOnly, plantedForRegex: planted };
 }
 
 function timed(run: () => number): { cpuMs: number; wallMs: number; found: number } {

@@ -2,13 +2,19 @@
  * `tollgate scan` of keys in the places the outside review found them missed: glued after a
  * URL-encoded `=` (`%3D`: its `D` is a word character) or after `_` (`TOLLGATE_KEY_tg_…`),
  * each found under its own prefix and key id; in a UTF-16 file (PowerShell's `>`); with its `_`
- * written as the JSON escape `\u005f`.
+ * written as the JSON escape `\u005f`; base64-encoded (a Kubernetes Secret, a Basic header).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
+import { startHttpStub, type HttpStub } from '../../support/http-stub';
 import { emptyDir, tollgate } from './harness';
+
+const stubs: HttpStub[] = [];
+afterEach(async () => {
+  await Promise.all(stubs.splice(0).map((stub) => stub.close()));
+});
 
 const keyIdOfKey = (key: string) => keyIdOf(hashApiKey(key));
 
@@ -43,5 +49,26 @@ describe('tollgate scan of keys glued to what comes before them', () => {
     const key = generateApiKey().apiKey;
     writeFileSync(join(cwd, 'escaped.json'), `{"key":"${key.replace('_', '\\u005f')}"}\n`);
     expect(await findings(cwd, 'escaped.json')).toEqual([{ file: 'escaped.json', line: 1, column: 9, keyId: keyIdOfKey(key), prefix: 'tg_' }]);
+  });
+
+  it('finds a base64-encoded key (a Kubernetes Secret, a Basic header), says so, never prints it or its encoding, and --revoke submits it', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    const [inSecret, inHeader] = [Buffer.from(key).toString('base64'), Buffer.from(`shop:${key}`).toString('base64')];
+    writeFileSync(join(cwd, 'secret.yaml'), `apiVersion: v1\nkind: Secret\ndata:\n  TOLLGATE_API_KEY: ${inSecret}\n`);
+    writeFileSync(join(cwd, 'token.sh'), `curl -H 'Authorization: Basic ${inHeader}' https://api.example.com/oauth2/token\n`);
+    const keyId = keyIdOfKey(key);
+    expect(await findings(cwd, 'secret.yaml', 'token.sh')).toEqual([
+      { file: 'secret.yaml', line: 4, column: 21, keyId, prefix: 'tg_', encoding: 'base64' },
+      // The encoding starts at column 31; `shop:` takes its first 6 characters and 2 bits of the 7th.
+      { file: 'token.sh', line: 1, column: 37, keyId, prefix: 'tg_', encoding: 'base64' },
+    ]);
+    const stub = await startHttpStub(() => ({ status: 202, body: { status: 'accepted' } }));
+    stubs.push(stub);
+    const run = await tollgate(['--url', stub.url, 'scan', '--revoke', 'secret.yaml', 'token.sh'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`secret.yaml:4:21: Tollgate API key ${keyId} (prefix tg_, base64-encoded)\n`);
+    for (const secret of [key, inSecret, inHeader, key.slice(3)]) expect(run.stdout + run.stderr).not.toContain(secret);
+    expect((JSON.parse(stub.requests[0]!.body) as { credentials: string[] }).credentials).toContain(key);
   });
 });

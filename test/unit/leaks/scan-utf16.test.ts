@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
-import { findKeys, findKeysInFile, utf16Of } from '../../../cli/scan';
+import { findKeys, findKeysInFile } from '../../../cli/scan';
+import { utf16Of } from '../../../cli/scan-utf16';
 import { tempDirs } from '../../support/temp-dirs';
 
 const scratch = tempDirs('tollgate-utf16-');

@@ -1,7 +1,8 @@
 /**
  * `tollgate scan`'s matcher: the byte scanner finds exactly what `API_KEY_IN_TEXT_PATTERN` finds
  * (differential, on adversarial text: keys glued after `%3D`, `_` or any letter, and with the `_`
- * as a JSON `\u005f`, included), windows of any size find what one whole read finds,
+ * as a JSON `\u005f`, included), windows of any size find what one whole read finds (base64-encoded
+ * keys included),
  * every generated key is found with its line and column, and look-alikes never are.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,6 +42,10 @@ const piece = fc.oneof(
   fc.constant(null).map(() => generateApiKey().apiKey),
   fc.constant(null).map(() => generateApiKey(undefined, 'acme_').apiKey),
   fc.constant(null).map(() => generateApiKey().apiKey.replace('_', '\\u005f')),
+  // Base64-encoded, in either alphabet, with bytes around the key (a Basic header's `client:`, a newline, a glued letter).
+  fc
+    .tuple(fc.constantFrom('', 'u:', 'ab', '\n'), fc.constantFrom('', '\n', 'Z'), fc.constantFrom('base64' as const, 'base64url' as const))
+    .map(([before, after, alphabet]) => Buffer.from(before + generateApiKey().apiKey + after).toString(alphabet)),
   fc.tuple(fc.nat(58), fc.constantFrom(...BASE62_ALPHABET)).map(([at, char]) => {
     const key = generateApiKey().apiKey;
     return key.slice(0, 3 + (at % 49)) + char + key.slice(4 + (at % 49));

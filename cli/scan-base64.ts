@@ -1,0 +1,129 @@
+/**
+ * Where `tollgate scan` looks for base64-encoded keys: a Kubernetes Secret's `data`, an
+ * `Authorization: Basic` header of `client_id:key`, a `.dockerconfigjson`. A key hidden this
+ * way has no `_` byte to find, so the matcher decodes instead: every run of base64 characters
+ * (either alphabet, RFC 4648 §4 and §5) long enough to hold the shortest key, at each of the
+ * four offsets a base64 string can start at within the run (a run may begin with letters glued
+ * before the encoding: `key-ZGdf…`), and the plain matcher reads the decoded bytes.
+ *
+ * Finding the runs costs little on text that holds none: a run of at least `minRun` characters
+ * contains one of every `minRun`-th offset, so only those offsets are probed, and a run is
+ * measured only around a probe that lands in one.
+ */
+import { API_KEY_BODY_CHARS } from '../common/tokens';
+
+/** The shortest key: a 2-character prefix, `_`, the body. */
+const SHORTEST_KEY_BYTES = 2 + 1 + API_KEY_BODY_CHARS;
+/** Base64 characters holding at least one bit of any `SHORTEST_KEY_BYTES` consecutive decoded bytes: fewer cannot hold a key. */
+export const BASE64_MIN_RUN = Math.ceil((SHORTEST_KEY_BYTES * 8) / 6);
+
+/** A character of either base64 alphabet (`+/` or `-_` as the last two). */
+export const BASE64_CHAR = /[A-Za-z0-9+/_-]/;
+const ALPHABET = new Uint8Array(256);
+for (let byte = 0; byte < 128; byte += 1) if (BASE64_CHAR.test(String.fromCharCode(byte))) ALPHABET[byte] = 1;
+
+/** Every maximal run of base64 characters of at least `minRun` in `buffer`, as `[start, end)`, in order. */
+export function base64Runs(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Array<readonly [number, number]> {
+  const runs: Array<readonly [number, number]> = [];
+  const length = buffer.length;
+  // Probes at minRun - 1 + k·minRun, restarted after each run measured: a run of minRun or more holds one.
+  for (let probe = minRun - 1; probe < length; ) {
+    if (ALPHABET[buffer[probe]!] === 0) {
+      probe += minRun;
+      continue;
+    }
+    let end = probe + 1;
+    while (end < length && ALPHABET[buffer[end]!] === 1) end += 1;
+    // The run must reach back to end - minRun: look no further back than that unless it does.
+    const reach = end - minRun;
+    let start = probe;
+    while (start > 0 && start > reach && ALPHABET[buffer[start - 1]!] === 1) start -= 1;
+    if (start <= reach) {
+      while (start > 0 && ALPHABET[buffer[start - 1]!] === 1) start -= 1;
+      runs.push([start, end]);
+    }
+    probe = end + minRun;
+  }
+  return runs;
+}
+
+/** One reading of a run: the bytes decoded from `at`, the offset (in the encoded text) of its first character. */
+export interface Decoding {
+  readonly at: number;
+  readonly bytes: Buffer;
+}
+
+/**
+ * For each character, the positions in a group of four (bit k: position k) at which it can
+ * encode three bytes of a key (`[0-9A-Za-z_]`), in either alphabet. Position 0 holds a byte's
+ * top six bits, so only `M`–`e` can start such a group: random base64 (a hash, an image) almost
+ * never encodes even a few such groups in a row.
+ */
+const GROUP_POSITIONS = new Uint8Array(256);
+{
+  const keyBytes = Array.from({ length: 128 }, (_, byte) => byte).filter((byte) => /[0-9A-Za-z_]/.test(String.fromCharCode(byte)));
+  const sextetChars = (sextet: number) => [
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(sextet),
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(sextet),
+  ];
+  const mark = (position: number, sextet: number) => {
+    for (const char of sextetChars(sextet)) GROUP_POSITIONS[char]! |= 1 << position;
+  };
+  for (const first of keyBytes) {
+    mark(0, first >> 2);
+    for (const second of keyBytes) mark(1, ((first & 3) << 4) | (second >> 4));
+  }
+  for (const second of keyBytes) for (const third of keyBytes) mark(2, ((second & 15) << 2) | (third >> 6));
+  for (const third of keyBytes) mark(3, third & 63);
+}
+/** Whole groups of three decoded bytes inside any key body, wherever it starts. */
+const BODY_GROUPS = Math.floor((API_KEY_BODY_CHARS - 2) / 3);
+
+/** Whether the group of four characters at `at` can encode three bytes of a key. */
+const fits = (buffer: Uint8Array, at: number) =>
+  (GROUP_POSITIONS[buffer[at]!]! & 1) !== 0 &&
+  (GROUP_POSITIONS[buffer[at + 1]!]! & 2) !== 0 &&
+  (GROUP_POSITIONS[buffer[at + 2]!]! & 4) !== 0 &&
+  (GROUP_POSITIONS[buffer[at + 3]!]! & 8) !== 0;
+
+/**
+ * Whether the groups of four from `at` to `end` hold BODY_GROUPS in a row that fit: else no key
+ * body is decoded from `at`. Probed as the runs are: a streak that long holds one of every
+ * BODY_GROUPS-th group.
+ */
+function mayHoldKey(buffer: Uint8Array, at: number, end: number): boolean {
+  const groups = Math.floor((end - at) / 4);
+  for (let probe = BODY_GROUPS - 1; probe < groups; ) {
+    if (!fits(buffer, at + 4 * probe)) {
+      probe += BODY_GROUPS;
+      continue;
+    }
+    let after = probe + 1;
+    while (after < groups && fits(buffer, at + 4 * after)) after += 1;
+    let first = probe;
+    while (first > 0 && after - first < BODY_GROUPS && fits(buffer, at + 4 * (first - 1))) first -= 1;
+    if (after - first >= BODY_GROUPS) return true;
+    probe = after + BODY_GROUPS;
+  }
+  return false;
+}
+
+/**
+ * A run decoded from each of its first four offsets that leaves at least `minRun` characters
+ * (only one of them is where its encoding starts) and may hold a key's body there (a key's
+ * bytes, and with it any text that holds one, encode only as {@link GROUP_POSITIONS} allows).
+ */
+export function decodings(buffer: Buffer, [start, end]: readonly [number, number], minRun = BASE64_MIN_RUN): Decoding[] {
+  const readings: Decoding[] = [];
+  for (let at = start; at < start + 4 && end - at >= minRun; at += 1) {
+    // Node's base64 decoder takes both alphabets, and drops a last character that completes no byte.
+    if (mayHoldKey(buffer, at, end)) readings.push({ at, bytes: Buffer.from(buffer.toString('latin1', at, end), 'base64') });
+  }
+  return readings;
+}
+
+/** The offset, in the encoded text, of the character holding the first bit of decoded byte `byte`. */
+export const charOf = (decoding: Decoding, byte: number) => decoding.at + Math.floor((byte * 4) / 3);
+
+/** The offset just past the character holding the last bit of decoded byte `byte - 1`: where the encoding of bytes before `byte` ends. */
+export const charEnd = (decoding: Decoding, byte: number) => decoding.at + Math.ceil((byte * 4) / 3);

@@ -1,0 +1,162 @@
+/**
+ * `tollgate scan` of base64-encoded keys (a Kubernetes Secret's `data`, a Basic header of
+ * `client:key`): every key encoded in either alphabet, at any of the three byte offsets an
+ * encoding can put it at, with any bytes around it and letters glued before the encoding, is
+ * found once under its key id, at the character where its encoding starts; random base64 and
+ * encoded look-alikes are not; the run finder agrees with a regular expression; windows of any
+ * size, and a run longer than a window, agree with one read; redaction hides an encoded key.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BASE62_ALPHABET } from '../../../common/tokens';
+import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
+import { allKeyMatches, findKeys, findKeysChunked, findKeysInFile, redactKeys } from '../../../cli/scan';
+import { BASE64_MIN_RUN, base64Runs, decodings } from '../../../cli/scan-base64';
+import { reading } from '../../../cli/scan-command';
+import { emptyDir } from '../cli/harness';
+
+const alphabet = fc.constantFrom('base64' as const, 'base64url' as const);
+/** Bytes before a key that do not make its prefix longer (no lowercase letter or digit last) or open an escape (`\\`, `%`). */
+const before = fc.uint8Array({ maxLength: 20 }).map((bytes) => {
+  const last = bytes.at(-1);
+  if (last !== undefined && /[a-z0-9%\\]/.test(String.fromCharCode(last))) bytes[bytes.length - 1] = 0x3a;
+  return Buffer.from(bytes);
+});
+/** Bytes after a key that end its body (none, or a first one that is no word character). */
+const after = fc.uint8Array({ maxLength: 20 }).map((bytes) => {
+  const first = bytes[0];
+  if (first !== undefined && /\w/.test(String.fromCharCode(first))) bytes[0] = 0x0a;
+  return Buffer.from(bytes);
+});
+/** Characters glued before the encoding, from either alphabet: the run then starts before the encoding does. */
+const glue = fc.stringMatching(/^[A-Za-z0-9+/_-]{0,7}$/);
+const PREFIXES = ['tg_', 'acme_', 'a1_', '0123456789_'];
+const prefix = fc.constantFrom(...PREFIXES);
+
+const read = (bytes: Buffer, chunk: number) =>
+  findKeysChunked((buffer, position) => bytes.copy(buffer, 0, position, Math.min(bytes.length, position + buffer.length)), chunk);
+
+describe('scan of base64-encoded keys', () => {
+  it('finds every encoded key once, under its key id, at the character where its encoding starts', () => {
+    fc.assert(
+      fc.property(prefix, before, after, glue, alphabet, fc.constantFrom('', 'apiKey: ', '"', 'Basic '), (keyPrefix, head, tail, glued, kind, lead) => {
+        const { apiKey } = generateApiKey(undefined, keyPrefix);
+        const encoded = Buffer.concat([head, Buffer.from(apiKey), tail]).toString(kind);
+        const text = Buffer.from(`line one\n${lead}${glued}${encoded}\n`);
+        const [found, ...more] = findKeys(text);
+        expect(more).toEqual([]);
+        // Letters glued before an encoding that starts with the key may decode to lowercase letters or digits before it.
+        const garbage = found!.key.length - apiKey.length;
+        expect(found!.key.slice(garbage)).toBe(apiKey);
+        if (garbage > 0) expect(head).toHaveLength(0);
+        expect(reading(found!, PREFIXES, false)).toEqual({
+          line: 2,
+          column: 1 + lead.length + glued.length + Math.floor(((head.length - garbage) * 4) / 3),
+          keyId: keyIdOf(hashApiKey(apiKey)),
+          prefix: keyPrefix,
+          encoding: 'base64',
+          ...(garbage > 0 && { precededBy: found!.prefix.slice(0, garbage) }),
+        });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('finds no key in random base64 or in an encoded look-alike (a typo, or the right shape with a random checksum)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 3000 }), alphabet, (bytes, kind) => {
+        expect(findKeys(Buffer.from(Buffer.from(bytes).toString(kind)))).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+    const { apiKey } = generateApiKey();
+    const typo = apiKey.slice(0, 20) + (apiKey[20] === 'a' ? 'b' : 'a') + apiKey.slice(21);
+    const shaped = `tg_${Array.from(randomBytes(49), (byte) => BASE62_ALPHABET[byte % 62]).join('')}`;
+    for (const lookAlike of [typo, shaped]) expect(findKeys(Buffer.from(Buffer.from(lookAlike).toString('base64')))).toEqual([]);
+    // Too short to be a key once decoded: the run finder never reads it.
+    expect(findKeys(Buffer.from(Buffer.from(apiKey.slice(0, -1)).toString('base64')))).toEqual([]);
+  });
+
+  it('finds exactly the runs a regular expression finds (differential)', () => {
+    const run = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9+/_-]{1,200}$/),
+      fc.constantFrom(' ', '\n', '=', '.', ':', '"', 'é'),
+      fc.integer({ min: 60, max: 80 }).map((length) => 'A'.repeat(length)),
+    );
+    const reference = new RegExp(`[A-Za-z0-9+/_-]{${BASE64_MIN_RUN},}`, 'g');
+    fc.assert(
+      fc.property(fc.array(run, { maxLength: 30 }), (pieces) => {
+        const text = pieces.join('');
+        const expected = [...text.matchAll(reference)].map((match) => [match.index, match.index + match[0].length]);
+        expect(base64Runs(Buffer.from(text, 'latin1')).map(([start, end]) => [start, end])).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('skips only offsets whose decoding holds no key-shaped match: the same matches as decoding all four (differential)', () => {
+    const content = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
+      fc.stringMatching(/^[0-9A-Za-z_]{1,60}$/).map((text) => Buffer.from(text)),
+      fc.constant(null).map(() => Buffer.from(generateApiKey().apiKey)),
+      fc.constant(null).map(() => Buffer.from(generateApiKey().apiKey.replace('_', '\\u005f'))),
+    );
+    fc.assert(
+      fc.property(fc.array(content, { minLength: 1, maxLength: 6 }), alphabet, glue, (parts, kind, glued) => {
+        const text = Buffer.from(glued + Buffer.concat(parts).toString(kind));
+        for (const run of base64Runs(text)) {
+          const matchesFrom = (at: number, bytes: Buffer) => allKeyMatches(bytes, 'tail').map((match) => [at, match.start, match.end]);
+          const all = [0, 1, 2, 3]
+            .map((shift) => run[0] + shift)
+            .filter((at) => run[1] - at >= BASE64_MIN_RUN)
+            .flatMap((at) => matchesFrom(at, Buffer.from(text.toString('latin1', at, run[1]), 'base64')));
+          expect(decodings(text, run).flatMap(({ at, bytes }) => matchesFrom(at, bytes))).toEqual(all);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('windows of any size find what one read finds, an encoding across their edges included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(before, after, alphabet, glue), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 200 }), (keys, chunk) => {
+        const text = Buffer.from(
+          keys.map(([head, tail, kind, glued]) => glued + Buffer.concat([head, Buffer.from(generateApiKey().apiKey), tail]).toString(kind)).join(' \n'),
+        );
+        const whole = findKeys(text);
+        expect(whole).toHaveLength(keys.length);
+        expect(read(text, chunk)).toEqual(whole);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('finds a key deep inside a base64 run longer than a window, once', () => {
+    const { apiKey } = generateApiKey();
+    const cwd = emptyDir();
+    for (const offset of [0, 1, 2, 4095, 4096, 4097, 9000]) {
+      const encoded = Buffer.concat([
+        randomBytes(offset).map((byte) => (byte & 0x7f) | 0x80),
+        Buffer.from(apiKey),
+        Buffer.from('\n'),
+        randomBytes(20_000),
+      ]).toString('base64');
+      const file = join(cwd, `blob-${offset}.b64`);
+      writeFileSync(file, encoded);
+      const found = findKeysInFile(file, 4096);
+      expect(found.map(({ key, column, line }) => ({ key, column, line }))).toEqual([{ key: apiKey, line: 1, column: Math.floor((offset * 4) / 3) + 1 }]);
+    }
+  });
+
+  it('redacts a name that holds an encoded key, and keeps a long base64 run that holds none', () => {
+    const { apiKey } = generateApiKey();
+    const encoded = Buffer.from(`shop:${apiKey}`).toString('base64');
+    const plain = randomBytes(90).toString('base64');
+    expect(redactKeys(`backups/${encoded}.txt`)).toBe('<redacted base64>.txt');
+    expect(redactKeys(`cache/${plain}.bin`)).toBe(`cache/${plain}.bin`);
+    expect(redactKeys(`a ${Buffer.from(apiKey).toString('base64url')}`)).toBe('a <redacted base64>');
+  });
+});
