@@ -14,7 +14,8 @@ import { hashApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import type { ApiHttp } from '../client/api-http';
 import { CliError, ExitCode, UsageError } from './errors';
 import { displayPath } from './gitignore';
-import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey, redactKeys } from './scan';
+import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey } from './scan';
+import { holdsEncodedKey, redactKeys } from './scan-redact';
 import { listFiles } from './scan-files';
 
 export interface ScanIo {
@@ -100,12 +101,12 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       for (const one of found) record('(stdin)', one);
       continue;
     }
-    // A key given as a path (a paste into the wrong place) is never echoed in an error.
-    if (API_KEY_IN_TEXT_PATTERN.test(target))
-      throw new UsageError('that argument is an API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan');
+    // A key given as a path (a paste into the wrong place), or its base64, is never echoed in an error.
+    const pasted = API_KEY_IN_TEXT_PATTERN.test(target) ? 'an API key' : holdsEncodedKey(target) ? 'a base64-encoded API key' : undefined;
+    if (pasted) throw new UsageError(`that argument is ${pasted}, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan`);
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });
-    if (!stat) throw new UsageError(`${target}: no such file or directory`);
+    if (!stat) throw new UsageError(`${redactKeys(target)}: no such file or directory`);
     // A file named explicitly is scanned even if ignored: the user asked for it.
     const files = stat.isDirectory() ? listFiles(absolute, cannotRead).files : [absolute];
     for (const file of files) {
@@ -136,20 +137,22 @@ const HEX_PAIR = /^[0-9a-f]{2}/;
  * - the operator `named` the deployment's prefixes (`--prefix`): a longer one is none of them; or
  * - one letter is glued after a backslash (an escape: `\n`, `\t`), or two hex digits after a
  *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`; or
- * - the key was base64-encoded: the bytes decoded before it are as likely what letters glued
- *   before its encoding decode to as a longer prefix.
+ * - the key was base64-encoded and its match does not start the run: the bytes decoded before
+ *   it are as likely what characters glued before its encoding decode to as a longer prefix.
  * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
  * deployment may use, not `tg_` after a glued `s`.
  */
 export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
-  const { key, line, column, keyId, prefix, escaped, encoding } = found;
+  const { key, line, column, keyId, prefix, escaped } = found;
+  const encoding = found.encoding && ('base64' as const);
   const whole = { line, column, keyId, prefix, ...(encoding && { encoding }) };
   if (prefixes.includes(prefix)) return whole;
   const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
   if (known === undefined) return whole;
   const glued = prefix.length - known.length;
   const escapeTail = (escaped === '\\' && glued === 1) || (escaped === '%' && glued === 2 && HEX_PAIR.test(prefix));
-  if (!named && !escapeTail && !encoding) return whole;
+  const gluedToEncoding = found.encoding?.startsRun === false;
+  if (!named && !escapeTail && !gluedToEncoding) return whole;
   // In an encoding, the glued bytes are decoded ones: the column stays where the encoding of the match starts.
   return {
     line,

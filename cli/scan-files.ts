@@ -11,7 +11,7 @@ import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } 
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { fileName, type Unreadable, walkFiles } from './gitignore';
-import { redactKeys } from './scan';
+import { redactKeys } from './scan-redact';
 
 /** How long one git command may take before the scan gives up on it (a huge repository lists in seconds). */
 const GIT_TIMEOUT_MS = 120_000;

@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import { API_KEY_BODY_CHARS } from '../common/tokens';
-import { BASE64_CHAR, BASE64_MIN_RUN, base64Runs, charEnd, charOf, decodings } from './scan-base64';
+import { base64Runs, charEnd, charOf, decodings } from './scan-base64';
 import { HEAD_BYTES, utf16Of, utf16Reader } from './scan-utf16';
 
 /** Where one key was found; never the key itself. */
@@ -66,11 +66,13 @@ const isEscapedUnderscore = (buffer: Buffer, at: number) => buffer[at + 5] === 0
  * The separators are found at memory speed (`Buffer.indexOf` of `_` and of `\u005`), and each
  * is tried in the order they occur.
  *
- * `prefixRuns`: `'whole'`, as the pattern says, a run of more than 10 lowercase letters or
- * digits before the separator is no match; `'tail'`, its last 10 are the prefix, for a
- * decoding, where the bytes before a key may be what letters glued before its encoding decode to.
+ * `bytes`: `'text'`, as the pattern says; `'decoded'`, for a decoding of a base64 run, where the
+ * bytes on either side of a key may be what characters glued to its encoding decode to: a run
+ * of more than 10 lowercase letters or digits before the separator gives its last 10 as the
+ * prefix instead of no match, even when it overlaps the match before, and the byte after the
+ * body is not looked at (the checksum still rules out a look-alike).
  */
-export function allKeyMatches(buffer: Buffer, prefixRuns: 'whole' | 'tail' = 'whole'): KeyMatch[] {
+export function allKeyMatches(buffer: Buffer, bytes: 'text' | 'decoded' = 'text'): KeyMatch[] {
   const matches: KeyMatch[] = [];
   let underscoreAt = buffer.indexOf(UNDERSCORE);
   let escapeAt = buffer.indexOf(ESCAPED_UNDERSCORE);
@@ -78,7 +80,7 @@ export function allKeyMatches(buffer: Buffer, prefixRuns: 'whole' | 'tail' = 'wh
   while (underscoreAt !== -1 || escapeAt !== -1) {
     const isEscape = escapeAt !== -1 && (underscoreAt === -1 || escapeAt < underscoreAt);
     const at = isEscape ? escapeAt : underscoreAt;
-    const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt, prefixRuns);
+    const match = isEscape && !isEscapedUnderscore(buffer, at) ? undefined : matchAt(buffer, at, isEscape ? ESCAPE_BYTES : 1, resumeAt, bytes);
     if (match) {
       matches.push(match);
       resumeAt = match.end;
@@ -97,34 +99,37 @@ export function allKeyMatches(buffer: Buffer, prefixRuns: 'whole' | 'tail' = 'wh
  * included: the `D` of a URL-encoded `=` (`%3D`), the `_` of `KEY_`. The body must end at a
  * word boundary.
  */
-function matchAt(buffer: Buffer, separator: number, separatorBytes: number, resumeAt: number, prefixRuns: 'whole' | 'tail'): KeyMatch | undefined {
+function matchAt(buffer: Buffer, separator: number, separatorBytes: number, resumeAt: number, bytes: 'text' | 'decoded'): KeyMatch | undefined {
+  const text = bytes === 'text';
   const end = separator + separatorBytes + API_KEY_BODY_CHARS;
-  if (end > buffer.length || isWord(buffer[end])) return undefined;
+  if (end > buffer.length || (text && isWord(buffer[end]))) return undefined;
   let start = separator;
   while (start > 0 && separator - start < PREFIX_MAX && isPrefixChar(buffer[start - 1])) start -= 1;
   const prefixLength = separator - start;
-  const longerRun = prefixRuns === 'whole' && start > 0 && isPrefixChar(buffer[start - 1]);
-  if (prefixLength < PREFIX_MIN || start < resumeAt || longerRun) return undefined;
+  // In text, matches do not overlap and a longer run is no match; in a decoding, a match depends only on the bytes around
+  // its own separator, so a window's read finds what one read does (its prefix may take the last bytes of the match before).
+  const refused = text && (start < resumeAt || (start > 0 && isPrefixChar(buffer[start - 1])));
+  if (prefixLength < PREFIX_MIN || refused) return undefined;
   for (let i = separator + separatorBytes; i < end; i += 1) if (!isBase62(buffer[i])) return undefined;
   return { start, end, separator, separatorBytes };
 }
 
-/** Counts lines incrementally, forward only: cheap when findings are rare, as they are. */
+/** Counts lines incrementally, forward only: each newline is looked for once, however many findings share a line. */
 class LineCounter {
-  private offset = 0;
   private line = 1;
   private lineStart = 0;
+  /** The next newline at or after `lineStart`; undefined until the first finding. */
+  private nextNewline: number | undefined;
 
   constructor(private readonly bytes: Buffer) {}
 
   at(offset: number): { line: number; column: number } {
-    let next = this.bytes.indexOf(NEWLINE, this.offset);
-    while (next !== -1 && next < offset) {
+    this.nextNewline ??= this.bytes.indexOf(NEWLINE);
+    while (this.nextNewline !== -1 && this.nextNewline < offset) {
       this.line += 1;
-      this.lineStart = next + 1;
-      next = this.bytes.indexOf(NEWLINE, next + 1);
+      this.lineStart = this.nextNewline + 1;
+      this.nextNewline = this.bytes.indexOf(NEWLINE, this.lineStart);
     }
-    this.offset = offset;
     return { line: this.line, column: offset - this.lineStart + 1 };
   }
 }
@@ -137,8 +142,12 @@ export interface FoundKey extends Finding {
    * a backslash (the `n` of a JSON `\n`) or `%` (the `3d` of a URL's lower-case `%3d`, `=`).
    */
   readonly escaped: '\\' | '%' | undefined;
-  /** The key was base64-encoded in the text (`scan-base64.ts`); its line and column are where its encoding starts. */
-  readonly encoding?: 'base64';
+  /**
+   * The key was base64-encoded in the text (`scan-base64.ts`); its line and column are where the
+   * encoding of its match starts. `startsRun`: the match starts the run, so no character glued
+   * before the encoding can have decoded into its prefix.
+   */
+  readonly encoding?: { readonly scheme: 'base64'; readonly startsRun: boolean };
 }
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
@@ -170,41 +179,44 @@ interface Candidate {
   readonly end: number;
   readonly bytes: Buffer;
   readonly match: KeyMatch;
-  /** The offset in the text of the last byte that decides the match (the one after it, or its encoding); -1 when its run ended before the text does. */
+  /** The offset in the text of the last byte that decides the match (the one after it); -1 for a decoded match, which its decoded body decides. */
   readonly decidedAt: number;
   /** Whether `bytes` begins where the text does, so the bytes before the match (a longer prefix) may be cut off by a window's start. */
   readonly fromTextStart: boolean;
-  readonly encoded: boolean;
+  /** For a decoded match: whether it starts the run (decoded from the run's first character). */
+  readonly encoded: false | { readonly startsRun: boolean };
 }
 
 /** Every match in `text` and in the decodings of its base64 runs, in the order of their start in `text`. */
 function candidates(text: Buffer): Candidate[] {
-  const plain = allKeyMatches(text).map((match) => ({
-    start: match.start,
-    end: match.end,
-    bytes: text,
-    match,
-    decidedAt: match.end,
-    fromTextStart: true,
-    encoded: false,
-  }));
+  const plain = allKeyMatches(text).map(
+    (match): Candidate => ({
+      start: match.start,
+      end: match.end,
+      bytes: text,
+      match,
+      decidedAt: match.end,
+      fromTextStart: true,
+      encoded: false,
+    }),
+  );
   const encoded: Candidate[] = [];
   for (const run of base64Runs(text))
     for (const decoding of decodings(text, run))
-      for (const match of allKeyMatches(decoding.bytes, 'tail'))
+      for (const match of allKeyMatches(decoding.bytes, 'decoded'))
         encoded.push({
           start: charOf(decoding, match.start),
           end: charEnd(decoding, match.end),
           bytes: decoding.bytes,
           match,
-          decidedAt: run[1] < text.length ? -1 : charEnd(decoding, match.end + 1) - 1,
+          decidedAt: -1,
           fromTextStart: run[0] === 0,
-          encoded: true,
+          encoded: { startsRun: decoding.at === run[0] && match.start === 0 },
         });
   return encoded.length === 0 ? plain : [...plain, ...encoded].sort((a, b) => a.start - b.start);
 }
 
-const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});
+const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: { scheme: 'base64' as const, startsRun: candidate.encoded.startsRun } } : {});
 
 /** The key a match spells (its separator read as `_`), when its checksum holds. */
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
@@ -214,20 +226,6 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
   const before = match.start > 0 ? buffer[match.start - 1] : undefined;
   const escaped = before === BACKSLASH ? '\\' : before === PERCENT ? '%' : undefined;
   return { key, keyId: keyIdOf(hashApiKey(key)), prefix, escaped };
-}
-
-/**
- * `text` with every run of 49 or more base62 characters after a `_` or its JSON escape
- * `\u005f` (a key's body, checksum or not, whatever is glued before it or after it: wider
- * than the matcher, and with no boundary to miss, so nothing it could report is left) as
- * `_<redacted>`, and every base64 run in which a decoding holds such a match as
- * `<redacted base64>`: how a path, or a message that may hold one, is printed.
- */
-const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
-const BASE64_RUN = new RegExp(`${BASE64_CHAR.source}{${BASE64_MIN_RUN},}`, 'g');
-const encodesKey = (run: string) => decodings(Buffer.from(run, 'latin1'), [0, run.length]).some(({ bytes }) => allKeyMatches(bytes, 'tail').length > 0);
-export function redactKeys(text: string): string {
-  return text.replace(BASE64_RUN, (run) => (encodesKey(run) ? '<redacted base64>' : run)).replace(KEY_BODY_RUN, '$1<redacted>');
 }
 
 /**

@@ -71,4 +71,30 @@ describe('tollgate scan of keys glued to what comes before them', () => {
     for (const secret of [key, inSecret, inHeader, key.slice(3)]) expect(run.stdout + run.stderr).not.toContain(secret);
     expect((JSON.parse(stub.requests[0]!.body) as { credentials: string[] }).credentials).toContain(key);
   });
+
+  it('refuses a base64-encoded key given as a path without echoing it, and redacts one in a missing path it names', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    const encoded = Buffer.from(key).toString('base64');
+    const pasted = await tollgate(['scan', encoded], { cwd });
+    expect(pasted).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'tollgate: that argument is a base64-encoded API key, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan\n',
+    });
+    const missing = await tollgate(['scan', `backup-${Buffer.from(`shop:${key}`).toString('base64url')}`], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toContain(Buffer.from(key).toString('base64url').slice(8, 60));
+  });
+
+  it('prints a file whose name is an encoded key followed by more base64 with the encoding redacted', async () => {
+    const cwd = emptyDir();
+    const named = generateApiKey(undefined, 'acme_').apiKey;
+    const name = `${Buffer.from(named).toString('base64url')}Zm9v`;
+    writeFileSync(join(cwd, name), `${generateApiKey().apiKey}\n`);
+    const run = await tollgate(['scan', '.'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('<redacted base64>Zm9v: Tollgate API key');
+    expect(run.stdout).not.toContain(Buffer.from(named).toString('base64url').slice(0, 60));
+  });
 });

@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { allKeyMatches, findKeys, findKeysChunked, findKeysInFile, redactKeys } from '../../../cli/scan';
+import { allKeyMatches, findKeys, findKeysChunked, findKeysInFile } from '../../../cli/scan';
+import { redactKeys } from '../../../cli/scan-redact';
 import { BASE64_MIN_RUN, base64Runs, decodings } from '../../../cli/scan-base64';
 import { reading } from '../../../cli/scan-command';
 import { emptyDir } from '../cli/harness';
@@ -25,12 +26,8 @@ const before = fc.uint8Array({ maxLength: 20 }).map((bytes) => {
   if (last !== undefined && /[a-z0-9%\\]/.test(String.fromCharCode(last))) bytes[bytes.length - 1] = 0x3a;
   return Buffer.from(bytes);
 });
-/** Bytes after a key that end its body (none, or a first one that is no word character). */
-const after = fc.uint8Array({ maxLength: 20 }).map((bytes) => {
-  const first = bytes[0];
-  if (first !== undefined && /\w/.test(String.fromCharCode(first))) bytes[0] = 0x0a;
-  return Buffer.from(bytes);
-});
+/** Bytes after a key: any (in a decoding they may be what characters glued after the encoding decode to, so none ends the body). */
+const after = fc.uint8Array({ maxLength: 20 }).map((bytes) => Buffer.from(bytes));
 /** Characters glued before the encoding, from either alphabet: the run then starts before the encoding does. */
 const glue = fc.stringMatching(/^[A-Za-z0-9+/_-]{0,7}$/);
 const PREFIXES = ['tg_', 'acme_', 'a1_', '0123456789_'];
@@ -108,7 +105,7 @@ describe('scan of base64-encoded keys', () => {
       fc.property(fc.array(content, { minLength: 1, maxLength: 6 }), alphabet, glue, (parts, kind, glued) => {
         const text = Buffer.from(glued + Buffer.concat(parts).toString(kind));
         for (const run of base64Runs(text)) {
-          const matchesFrom = (at: number, bytes: Buffer) => allKeyMatches(bytes, 'tail').map((match) => [at, match.start, match.end]);
+          const matchesFrom = (at: number, bytes: Buffer) => allKeyMatches(bytes, 'decoded').map((match) => [at, match.start, match.end]);
           const all = [0, 1, 2, 3]
             .map((shift) => run[0] + shift)
             .filter((at) => run[1] - at >= BASE64_MIN_RUN)
@@ -151,12 +148,51 @@ describe('scan of base64-encoded keys', () => {
     }
   });
 
-  it('redacts a name that holds an encoded key, and keeps a long base64 run that holds none', () => {
+  it('redacts the characters that encode a key in a printed name, keeps the rest and a long base64 run that holds none', () => {
     const { apiKey } = generateApiKey();
-    const encoded = Buffer.from(`shop:${apiKey}`).toString('base64');
     const plain = randomBytes(90).toString('base64');
-    expect(redactKeys(`backups/${encoded}.txt`)).toBe('<redacted base64>.txt');
+    // `/` is a base64 character: the directories stay, only what encodes the key goes.
+    expect(redactKeys(`deploy/k8s/${Buffer.from(apiKey).toString('base64')}.yaml`)).toBe('deploy/k8s/<redacted base64>==.yaml');
+    expect(redactKeys(`backups/${Buffer.from(`shop:${apiKey}`).toString('base64')}.txt`)).toBe('backups/c2hvcD<redacted base64>.txt');
     expect(redactKeys(`cache/${plain}.bin`)).toBe(`cache/${plain}.bin`);
     expect(redactKeys(`a ${Buffer.from(apiKey).toString('base64url')}`)).toBe('a <redacted base64>');
+    // Followed by more base64 (the encoding of `X`, of `foo`): still hidden, as the plain key is.
+    for (const tail of ['X', '', 'foo'])
+      for (const kind of ['base64', 'base64url'] as const) {
+        const encoded = Buffer.from(apiKey + tail).toString(kind) + (tail === '' ? 'Zm9v' : '');
+        expect(redactKeys(`x ${encoded}`)).not.toContain(encoded.slice(4, 60));
+      }
+  });
+
+  it('finds an encoded key with characters glued after its encoding, as it finds one with characters glued before', () => {
+    fc.assert(
+      fc.property(prefix, glue, glue, alphabet, (keyPrefix, gluedBefore, gluedAfter, kind) => {
+        const { apiKey } = generateApiKey(undefined, keyPrefix);
+        const text = Buffer.from(`x: ${gluedBefore}${Buffer.from(apiKey).toString(kind).replace(/=+$/, '')}${gluedAfter}\n`);
+        const found = findKeys(text);
+        expect(found).toHaveLength(1);
+        expect(reading(found[0]!, PREFIXES, false)).toMatchObject({ keyId: keyIdOf(hashApiKey(apiKey)), prefix: keyPrefix });
+        expect(redactKeys(text.toString())).not.toContain(Buffer.from(apiKey).toString(kind).slice(4, 60));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('reads a key whose encoding starts the run under its whole prefix, as in text (nothing glued can have decoded into it)', () => {
+    const { apiKey } = generateApiKey(undefined, 'stg_');
+    const [encoded] = findKeys(Buffer.from(`data:\n  KEY: ${Buffer.from(apiKey).toString('base64')}\n`));
+    expect(reading(encoded!, ['tg_'], false)).toEqual({ line: 2, column: 8, keyId: keyIdOf(hashApiKey(apiKey)), prefix: 'stg_', encoding: 'base64' });
+    // Glued after letters whose encoding ends in a lowercase letter or digit: read under the deployment's prefix.
+    const [glued] = findKeys(Buffer.from(`KEY: AAAw${Buffer.from(apiKey.slice(1)).toString('base64')}\n`));
+    expect(glued!.key).toBe(`0${apiKey.slice(1)}`);
+    expect(reading(glued!, ['tg_'], false)).toMatchObject({ keyId: keyIdOf(hashApiKey(apiKey.slice(1))), prefix: 'tg_', precededBy: '0' });
+  });
+
+  it('counts lines once however many keys share one (a long line of encoded keys)', () => {
+    const keys = Array.from({ length: 3000 }, () => Buffer.from(generateApiKey().apiKey).toString('base64'));
+    const found = findKeys(Buffer.from(`first\n${keys.join(' ')}\nlast ${keys[0]}`));
+    expect(found).toHaveLength(3001);
+    expect(found[2999]).toMatchObject({ line: 2, column: 2999 * 73 + 1 });
+    expect(found[3000]).toMatchObject({ line: 3, column: 6 });
   });
 });

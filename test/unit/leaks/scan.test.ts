@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN, BASE62_ALPHABET } from '../../../common/tokens';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { allKeyMatches, findKeys, findKeysChunked, findKeysInName, redactKeys } from '../../../cli/scan';
+import { allKeyMatches, findKeys, findKeysChunked, findKeysInName } from '../../../cli/scan';
+import { redactKeys } from '../../../cli/scan-redact';
 
 const GLOBAL = new RegExp(API_KEY_IN_TEXT_PATTERN.source, 'g');
 
