@@ -215,7 +215,7 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
 /** The command, without its action (`leak-commands.ts` adds it with the program's context). */
 export function scanCommand(): Command {
   return new Command('scan')
-    .description('find Tollgate API keys in files, directories (as git sees them) or stdin; exit 1 if any')
+    .description('find Tollgate API keys, plain or base64-encoded, in files, directories (as git sees them) or stdin; exit 1 if any')
     .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
     .option(
@@ -227,7 +227,7 @@ export function scanCommand(): Command {
       'after',
       [
         '',
-        'Keys of any prefix are found; the checksum is verified offline, so look-alikes are never reported.',
+        'Keys of any prefix are found, base64-encoded ones too; the checksum is verified offline, so look-alikes are never reported.',
         'Prints file:line:column and the key id (key_…), never the key. Exit status: 0 none found, 1 found (also when --revoke fails), 2 bad path,',
         '4 internal error or something could not be read (when nothing was found in the rest).',
         'Examples:',
