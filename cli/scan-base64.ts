@@ -1,10 +1,11 @@
 /**
  * Where `tollgate scan` looks for base64-encoded keys: a Kubernetes Secret's `data`, an
- * `Authorization: Basic` header of `client_id:key`, a `.dockerconfigjson`. A key hidden this
+ * `Authorization: Basic` header of `client_id:key`, a Docker config's `auth`. A key hidden this
  * way has no `_` byte to find, so the matcher decodes instead: every run of base64 characters
  * (either alphabet, RFC 4648 §4 and §5) long enough to hold the shortest key, at each of the
  * four offsets a base64 string can start at within the run (a run may begin with letters glued
- * before the encoding: `key-ZGdf…`), and the plain matcher reads the decoded bytes.
+ * before the encoding: `key-ZGdf…`), and the matcher (`allKeyMatches`, in its `'decoded'` mode)
+ * reads the decoded bytes.
  *
  * Finding the runs costs little on text that holds none: a run of at least `minRun` characters
  * contains one of every `minRun`-th offset, so only those offsets are probed, and a run is
@@ -109,9 +110,9 @@ function mayHoldKey(buffer: Uint8Array, at: number, end: number): boolean {
 }
 
 /**
- * A run decoded from each of its first four offsets that leaves at least `minRun` characters
- * (only one of them is where its encoding starts) and may hold a key's body there (a key's
- * bytes, and with it any text that holds one, encode only as {@link GROUP_POSITIONS} allows).
+ * A run decoded from each of its first four offsets (only one is where its encoding starts)
+ * that leaves at least `minRun` characters and whose groups from there could encode a key's
+ * body ({@link mayHoldKey}); an offset that could not is not decoded.
  */
 export function decodings(buffer: Buffer, [start, end]: readonly [number, number], minRun = BASE64_MIN_RUN): Decoding[] {
   const readings: Decoding[] = [];
