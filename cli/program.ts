@@ -17,6 +17,7 @@ import { idempotencyKey } from './arguments';
 import { CommandGroup, type CliDeps } from './context';
 import { ExitCode, exitCodeOf } from './errors';
 import { leakCommands } from './leak-commands';
+import { redactKeys } from './scan-redact';
 import { smokeCommand } from './smoke';
 import { DEFAULT_LOCAL_URL, TargetEnv } from './target';
 import { addKeyResume, addResume, anomaliesCommand, usageCommand } from './usage';
@@ -40,7 +41,8 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--idempotency-key <key>', 'finish a change whose outcome was unknown: send it again with the Idempotency-Key its error printed', idempotencyKey)
     .exitOverride()
     // Commander's usage errors ("error: …", a suggestion on a second line) become one `tollgate: …` line.
-    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr, outputError: (message, write) => write(`tollgate: ${usageLine(message)}\n`) })
+    // Redacted: commander quotes a refused argument, which may be a key pasted in the wrong place.
+    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr, outputError: (message, write) => write(`tollgate: ${redactKeys(usageLine(message))}\n`) })
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
@@ -81,12 +83,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error);
+    // Every failure line is redacted: an error may quote a path or an argument that holds a key (a failed stat of it).
     const exitCode = exitCodeOf(error);
     if (exitCode !== undefined) {
-      deps.stderr(`tollgate: ${(error as Error).message}${rerunHint(error)}\n`);
+      deps.stderr(redactKeys(`tollgate: ${(error as Error).message}${rerunHint(error)}\n`));
       return exitCode;
     }
-    deps.stderr(`tollgate: unexpected error: ${(error as Error).message}\n`);
+    deps.stderr(redactKeys(`tollgate: unexpected error: ${(error as Error).message}\n`));
     return ExitCode.internal;
   }
 }

@@ -136,23 +136,21 @@ const HEX_PAIR = /^[0-9a-f]{2}/;
  * as `precededBy`, when either
  * - the operator `named` the deployment's prefixes (`--prefix`): a longer one is none of them; or
  * - one letter is glued after a backslash (an escape: `\n`, `\t`), or two hex digits after a
- *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`; or
- * - the key was base64-encoded and its match does not start the run: the bytes decoded before
- *   it are as likely what characters glued before its encoding decode to as a longer prefix.
+ *   `%` (a URL's lower-case escape: `%3d`, `=`), and the rest is the default `tg_`.
+ * A base64-encoded key is read the same way: letters glued before its encoding may decode to
+ * lowercase letters or digits before it, as a glued word does in text, and `--prefix` tells.
  * Otherwise the prefix is reported whole: with the default alone, `stg_` is a prefix a
  * deployment may use, not `tg_` after a glued `s`.
  */
 export function reading(found: FoundKey, prefixes: readonly string[], named: boolean): Omit<ScanFinding, 'file'> {
-  const { key, line, column, keyId, prefix, escaped } = found;
-  const encoding = found.encoding && ('base64' as const);
+  const { key, line, column, keyId, prefix, escaped, encoding } = found;
   const whole = { line, column, keyId, prefix, ...(encoding && { encoding }) };
   if (prefixes.includes(prefix)) return whole;
   const known = prefixes.filter((candidate) => prefix.endsWith(candidate)).sort((a, b) => b.length - a.length)[0];
   if (known === undefined) return whole;
   const glued = prefix.length - known.length;
   const escapeTail = (escaped === '\\' && glued === 1) || (escaped === '%' && glued === 2 && HEX_PAIR.test(prefix));
-  const gluedToEncoding = found.encoding?.startsRun === false;
-  if (!named && !escapeTail && !gluedToEncoding) return whole;
+  if (!named && !escapeTail) return whole;
   // In an encoding, the glued bytes are decoded ones: the column stays where the encoding of the match starts.
   return {
     line,

@@ -6,40 +6,53 @@ import { API_KEY_BODY_CHARS } from '../common/tokens';
 import { allKeyMatches } from './scan';
 import { BASE64_CHAR, BASE64_MIN_RUN, charEnd, charOf, decodings } from './scan-base64';
 
+/** A part of a text to hide, `[start, end)`, and what is printed instead. */
+type Span = readonly [start: number, end: number, shown: string];
+
 /**
  * `text` with every run of 49 or more base62 characters after a `_` or its JSON escape
  * `\u005f` (a key's body, checksum or not, whatever is glued before it or after it: wider
  * than the matcher, and with no boundary to miss, so nothing it could report is left) as
  * `_<redacted>`, and the characters of a base64 run that encode such a match in any decoding
- * as `<redacted base64>`: how a path, or a message that may hold one, is printed.
+ * as `<redacted base64>`: how a path, or a message that may hold one, is printed. Both are
+ * found in the text as it is, then hidden together: hiding one first could cut the other
+ * short (an encoding's match may take the last letters of a plain key glued before it).
  */
-const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
-const BASE64_RUN = new RegExp(`${BASE64_CHAR.source}{${BASE64_MIN_RUN},}`, 'g');
 export function redactKeys(text: string): string {
-  return text.replace(BASE64_RUN, redactEncodedKeys).replace(KEY_BODY_RUN, '$1<redacted>');
+  const spans: Span[] = [...plainKeySpans(text), ...encodedKeySpans(text)].sort((a, b) => a[0] - b[0]);
+  let shown = '';
+  let kept = 0;
+  for (const [start, end, instead] of spans) {
+    // Overlapping spans are hidden as one, under the first one's label.
+    if (start >= kept) shown += text.slice(kept, start) + instead;
+    kept = Math.max(kept, end);
+  }
+  return shown + text.slice(kept);
 }
 
 /** Whether a base64 run in `text` encodes a key-shaped string (what {@link redactKeys} hides as `<redacted base64>`). */
 export function holdsEncodedKey(text: string): boolean {
-  return text.replace(BASE64_RUN, redactEncodedKeys) !== text;
+  return encodedKeySpans(text).length > 0;
+}
+
+const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');
+const BASE64_RUN = new RegExp(`${BASE64_CHAR.source}{${BASE64_MIN_RUN},}`, 'g');
+
+/** The body after each `_` (or `\u005f`) followed by 49 or more base62 characters; the separator stays. */
+function plainKeySpans(text: string): Span[] {
+  return [...text.matchAll(KEY_BODY_RUN)].map((match) => [match.index + match[1]!.length, match.index + match[0].length, '<redacted>']);
 }
 
 /**
- * A base64 run with the characters that hold any bit of a key-shaped match in any of its
- * decodings (checksum or not, either boundary) as `<redacted base64>`, and the rest kept: a
- * path's directories are base64 characters too.
+ * In each base64 run, the characters that hold any bit of a key-shaped match in any of its
+ * decodings (checksum or not, either boundary); the rest of the run stays: a path's
+ * directories are base64 characters too.
  */
-function redactEncodedKeys(run: string): string {
-  const spans: Array<[number, number]> = [];
-  for (const decoding of decodings(Buffer.from(run, 'latin1'), [0, run.length]))
-    for (const match of allKeyMatches(decoding.bytes, 'decoded')) spans.push([charOf(decoding, match.start), charEnd(decoding, match.end)]);
-  spans.sort((a, b) => a[0] - b[0]);
-  let redacted = '';
-  let kept = 0;
-  for (const [start, end] of spans) {
-    if (end <= kept) continue;
-    if (start >= kept) redacted += `${run.slice(kept, start)}<redacted base64>`;
-    kept = end;
-  }
-  return redacted + run.slice(kept);
+function encodedKeySpans(text: string): Span[] {
+  const spans: Span[] = [];
+  for (const run of text.matchAll(BASE64_RUN))
+    for (const decoding of decodings(Buffer.from(run[0], 'latin1'), [0, run[0].length]))
+      for (const match of allKeyMatches(decoding.bytes, 'decoded'))
+        spans.push([run.index + charOf(decoding, match.start), run.index + charEnd(decoding, match.end), '<redacted base64>']);
+  return spans;
 }

@@ -142,12 +142,8 @@ export interface FoundKey extends Finding {
    * a backslash (the `n` of a JSON `\n`) or `%` (the `3d` of a URL's lower-case `%3d`, `=`).
    */
   readonly escaped: '\\' | '%' | undefined;
-  /**
-   * The key was base64-encoded in the text (`scan-base64.ts`); its line and column are where the
-   * encoding of its match starts. `startsRun`: the match starts the run, so no character glued
-   * before the encoding can have decoded into its prefix.
-   */
-  readonly encoding?: { readonly scheme: 'base64'; readonly startsRun: boolean };
+  /** The key was base64-encoded in the text (`scan-base64.ts`); its line and column are where the encoding of its match starts. */
+  readonly encoding?: 'base64';
 }
 
 /** Keys in one text (a whole file's bytes), with their checksum verified; look-alikes are dropped. */
@@ -183,8 +179,7 @@ interface Candidate {
   readonly decidedAt: number;
   /** Whether `bytes` begins where the text does, so the bytes before the match (a longer prefix) may be cut off by a window's start. */
   readonly fromTextStart: boolean;
-  /** For a decoded match: whether it starts the run (decoded from the run's first character). */
-  readonly encoded: false | { readonly startsRun: boolean };
+  readonly encoded: boolean;
 }
 
 /** Every match in `text` and in the decodings of its base64 runs, in the order of their start in `text`. */
@@ -211,12 +206,12 @@ function candidates(text: Buffer): Candidate[] {
           match,
           decidedAt: -1,
           fromTextStart: run[0] === 0,
-          encoded: { startsRun: decoding.at === run[0] && match.start === 0 },
+          encoded: true,
         });
   return encoded.length === 0 ? plain : [...plain, ...encoded].sort((a, b) => a.start - b.start);
 }
 
-const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: { scheme: 'base64' as const, startsRun: candidate.encoded.startsRun } } : {});
+const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});
 
 /** The key a match spells (its separator read as `_`), when its checksum holds. */
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {

@@ -4,7 +4,7 @@
  * each found under its own prefix and key id; in a UTF-16 file (PowerShell's `>`); with its `_`
  * written as the JSON escape `\u005f`; base64-encoded (a Kubernetes Secret, a Basic header).
  */
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
@@ -96,5 +96,18 @@ describe('tollgate scan of keys glued to what comes before them', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('<redacted base64>Zm9v: Tollgate API key');
     expect(run.stdout).not.toContain(Buffer.from(named).toString('base64url').slice(0, 60));
+  });
+
+  it('never echoes a key given where a path or a prefix goes, whatever fails with it', async () => {
+    const cwd = emptyDir();
+    symlinkSync('loop', join(cwd, 'loop'));
+    const key = generateApiKey().apiKey;
+    // A word character after the key: no key by the pattern, so the path is looked up, and the lookup fails (ELOOP).
+    const looped = await tollgate(['scan', join(cwd, 'loop', `${key}x`)], { cwd });
+    expect(looped.code).not.toBe(0);
+    expect(looped.stderr).toContain('<redacted>');
+    const prefixed = await tollgate(['scan', '--prefix', key, '.'], { cwd });
+    expect(prefixed.code).toBe(2);
+    for (const run of [looped, prefixed]) expect(run.stdout + run.stderr).not.toContain(key.slice(3, 30));
   });
 });

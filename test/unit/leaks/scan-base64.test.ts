@@ -49,7 +49,8 @@ describe('scan of base64-encoded keys', () => {
         const garbage = found!.key.length - apiKey.length;
         expect(found!.key.slice(garbage)).toBe(apiKey);
         if (garbage > 0) expect(head).toHaveLength(0);
-        expect(reading(found!, PREFIXES, false)).toEqual({
+        // Read under the deployment's prefixes, named (`--prefix`), as a key glued to letters in text is.
+        expect(reading(found!, PREFIXES, true)).toEqual({
           line: 2,
           column: 1 + lead.length + glued.length + Math.floor(((head.length - garbage) * 4) / 3),
           keyId: keyIdOf(hashApiKey(apiKey)),
@@ -164,6 +165,38 @@ describe('scan of base64-encoded keys', () => {
       }
   });
 
+  it('hides every key in a printed text, plain or encoded, glued to each other in any order (16 characters of none survive)', () => {
+    const part = fc.tuple(fc.constantFrom('plain', 'base64', 'base64url'), before, after, glue);
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 5 }), (parts) => {
+        const secrets: string[] = [];
+        const text = parts
+          .map(([kind, head, tail, glued]) => {
+            const { apiKey } = generateApiKey();
+            if (kind === 'plain') {
+              secrets.push(apiKey.slice(20, 36));
+              return glued + apiKey;
+            }
+            const encoded = Buffer.concat([head, Buffer.from(apiKey), tail]).toString(kind);
+            // 16 characters from the middle of the key's own encoding.
+            const middle = Math.ceil((head.length * 4) / 3) + 30;
+            secrets.push(encoded.slice(middle, middle + 16));
+            return glued + encoded;
+          })
+          .join('');
+        const shown = redactKeys(text);
+        for (const secret of secrets) expect(shown).not.toContain(secret);
+      }),
+      { numRuns: 1500 },
+    );
+    // A plain key glued before an encoded one: the encoding's match takes the plain key's last lowercase letters.
+    const plain = `tg_uVMaw5m5S2oHbnxxTwj1wlkEYGQjcuKO8UyGkb4DyGv2NTN1u`;
+    const encoded = Buffer.from(generateApiKey().apiKey).toString('base64url');
+    const shown = redactKeys(plain + encoded);
+    expect(shown.startsWith('tg_<redacted>')).toBe(true);
+    expect(shown).not.toContain(encoded.slice(10, 26));
+  });
+
   it('finds an encoded key with characters glued after its encoding, as it finds one with characters glued before', () => {
     fc.assert(
       fc.property(prefix, glue, glue, alphabet, (keyPrefix, gluedBefore, gluedAfter, kind) => {
@@ -171,21 +204,25 @@ describe('scan of base64-encoded keys', () => {
         const text = Buffer.from(`x: ${gluedBefore}${Buffer.from(apiKey).toString(kind).replace(/=+$/, '')}${gluedAfter}\n`);
         const found = findKeys(text);
         expect(found).toHaveLength(1);
-        expect(reading(found[0]!, PREFIXES, false)).toMatchObject({ keyId: keyIdOf(hashApiKey(apiKey)), prefix: keyPrefix });
+        expect(reading(found[0]!, PREFIXES, true)).toMatchObject({ keyId: keyIdOf(hashApiKey(apiKey)), prefix: keyPrefix });
         expect(redactKeys(text.toString())).not.toContain(Buffer.from(apiKey).toString(kind).slice(4, 60));
       }),
       { numRuns: 1500 },
     );
   });
 
-  it('reads a key whose encoding starts the run under its whole prefix, as in text (nothing glued can have decoded into it)', () => {
-    const { apiKey } = generateApiKey(undefined, 'stg_');
-    const [encoded] = findKeys(Buffer.from(`data:\n  KEY: ${Buffer.from(apiKey).toString('base64')}\n`));
-    expect(reading(encoded!, ['tg_'], false)).toEqual({ line: 2, column: 8, keyId: keyIdOf(hashApiKey(apiKey)), prefix: 'stg_', encoding: 'base64' });
-    // Glued after letters whose encoding ends in a lowercase letter or digit: read under the deployment's prefix.
-    const [glued] = findKeys(Buffer.from(`KEY: AAAw${Buffer.from(apiKey.slice(1)).toString('base64')}\n`));
-    expect(glued!.key).toBe(`0${apiKey.slice(1)}`);
-    expect(reading(glued!, ['tg_'], false)).toMatchObject({ keyId: keyIdOf(hashApiKey(apiKey.slice(1))), prefix: 'tg_', precededBy: '0' });
+  it("reads an encoded key under its whole prefix, as in text, unless --prefix names the deployment's", () => {
+    const { apiKey, keyId } = generateApiKey(undefined, 'stg_');
+    const alone = Buffer.from(`data:\n  KEY: ${Buffer.from(apiKey).toString('base64')}\n`);
+    const basic = Buffer.from(`Authorization: Basic ${Buffer.from(`user:${apiKey}`).toString('base64')}\n`);
+    expect(reading(findKeys(alone)[0]!, ['tg_'], false)).toEqual({ line: 2, column: 8, keyId, prefix: 'stg_', encoding: 'base64' });
+    expect(reading(findKeys(basic)[0]!, ['tg_'], false)).toMatchObject({ keyId, prefix: 'stg_', encoding: 'base64' });
+    // Letters glued before an encoding that decode to a lowercase letter or digit before the key: --prefix tells.
+    const tgKey = apiKey.slice(1);
+    const [glued] = findKeys(Buffer.from(`KEY: AAAw${Buffer.from(tgKey).toString('base64')}\n`));
+    expect(glued!.key).toBe(`0${tgKey}`);
+    expect(reading(glued!, ['tg_'], false)).toMatchObject({ prefix: '0tg_' });
+    expect(reading(glued!, ['tg_'], true)).toMatchObject({ keyId: keyIdOf(hashApiKey(tgKey)), prefix: 'tg_', precededBy: '0' });
   });
 
   it('counts lines once however many keys share one (a long line of encoded keys)', () => {
