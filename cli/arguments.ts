@@ -2,6 +2,8 @@
 import { InvalidArgumentError } from 'commander';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
 import { UsageError } from './errors';
+import { holdsWellFormedKey } from './scan';
+import { holdsEncodedKey } from './scan-redact';
 
 export function wholeNumber(value: string): number {
   // Ten digits hold every quota limit (up to 2^31 - 1) and stay far below 2^53; the server checks ranges.
@@ -16,10 +18,15 @@ export function requestRate(value: string): number {
   return rate;
 }
 
-/** An earlier change's `Idempotency-Key`, as the server takes one: 22 to 255 printable ASCII characters. */
+/**
+ * An earlier change's `Idempotency-Key`, as the server takes one: 22 to 255 printable ASCII
+ * characters. An API key, plain or base64-encoded, is refused: it would go out in a header and
+ * come back in the hint to run the change again, which is printed whole.
+ */
 export function idempotencyKey(value: string): string {
   if (!/^[\x21-\x7e]{22,255}$/.test(value))
     throw new InvalidArgumentError('must be the Idempotency-Key an earlier command printed (22 to 255 printable ASCII characters).');
+  if (holdsWellFormedKey(value) || holdsEncodedKey(value)) throw new InvalidArgumentError('is an API key, not an Idempotency-Key; nothing was sent.');
   return value;
 }
 

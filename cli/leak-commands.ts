@@ -11,6 +11,7 @@ import { CliError, ExitCode } from './errors';
 import { action, type CliDeps, type Context } from './context';
 import { RULE_FORMATS, scannerRules, type RuleFormat } from './scanner-rules';
 import { renderScan, ScanIncomplete, scan, scanCommand, submitForRevocation, type ScanResult } from './scan-command';
+import { redactKeys } from './scan-redact';
 
 /** `scan` found keys: exit 1, after the findings were printed. */
 export class KeysFound extends CliError {
@@ -35,7 +36,7 @@ export function leakCommands(deps: CliDeps): CommandType[] {
         if (ctx.json) ctx.print(outcome, () => '');
         else if (failure === undefined) deps.stdout(`Submitted ${keys.length} key(s) for revocation.\n`);
         if (failure !== undefined)
-          deps.stderr(`tollgate: --revoke: ${failure}; revoke them with npx tollgate keys revoke <keyId>, or run scan --revoke again\n`);
+          deps.stderr(redactKeys(`tollgate: --revoke: ${failure}; revoke them with npx tollgate keys revoke <keyId>, or run scan --revoke again\n`));
       } else {
         ctx.print(result, () => renderScan(result, 'advise'));
       }

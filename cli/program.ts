@@ -86,7 +86,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     // Every failure line is redacted: an error may quote a path or an argument that holds a key (a failed stat of it).
     const exitCode = exitCodeOf(error);
     if (exitCode !== undefined) {
-      deps.stderr(redactKeys(`tollgate: ${(error as Error).message}${rerunHint(error)}\n`));
+      // The hint's Idempotency-Key is the operator's own or a UUID, never a key, and must stay whole to be used.
+      deps.stderr(`${redactKeys(`tollgate: ${(error as Error).message}`)}${rerunHint(error)}\n`);
       return exitCode;
     }
     deps.stderr(redactKeys(`tollgate: unexpected error: ${(error as Error).message}\n`));

@@ -213,6 +213,12 @@ function candidates(text: Buffer): Candidate[] {
 
 const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});
 
+/** Whether `text` holds a key whose checksum holds, whatever is glued to it on either side (as in a decoding): a key pasted where it does not belong. */
+export function holdsWellFormedKey(text: string): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  return allKeyMatches(bytes, 'decoded').some((match) => verified(bytes, match) !== undefined);
+}
+
 /** The key a match spells (its separator read as `_`), when its checksum holds. */
 function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'column'> | undefined {
   const prefix = `${buffer.toString('latin1', match.start, match.separator)}_`;

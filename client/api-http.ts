@@ -201,6 +201,20 @@ function inUse(error: ServerError): boolean {
  * `{message}` or `{Message}`; anything else is shown as a short text. The request's auth
  * strategy may add what the refusal means for requests it authorized.
  */
+/**
+ * At most MAX_TEXT_IN_MESSAGE characters of a reply's text. A cut inside a run of token
+ * characters drops that run whole: what is left of a credential the reply echoed would be too
+ * short for anything downstream to recognise (and redact) as one.
+ */
+function shortened(text: string): string {
+  if (text.length <= MAX_TEXT_IN_MESSAGE) return text;
+  const kept = text.slice(0, MAX_TEXT_IN_MESSAGE);
+  const cutInsideRun = TOKEN_CHAR.test(kept.at(-1)!) && TOKEN_CHAR.test(text[MAX_TEXT_IN_MESSAGE]!);
+  return `${cutInsideRun ? kept.replace(TRAILING_RUN, '') : kept}…`;
+}
+const TOKEN_CHAR = /[0-9A-Za-z_+/=.-]/;
+const TRAILING_RUN = /[0-9A-Za-z_+/=.-]+$/;
+
 function serverError(status: number, text: string, auth: AuthStrategy | undefined, retryAfter: string | null = null): ServerError {
   let body: Record<string, unknown> = {};
   try {
@@ -211,7 +225,7 @@ function serverError(status: number, text: string, auth: AuthStrategy | undefine
   }
   const code = typeof body.error === 'string' ? body.error : `http_${status}`;
   const described = [body.error_description, body.message, body.Message].find((value) => typeof value === 'string') as string | undefined;
-  const oneLine = text.replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_IN_MESSAGE);
+  const oneLine = shortened(text.replace(/\s+/g, ' ').trim());
   const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : undefined;
   return new ServerError(status, code, described ?? (oneLine || 'no details'), auth?.explainRefusal?.(status, code), retryAfterSeconds);
 }
