@@ -48,10 +48,78 @@ export function base64Runs(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Array<r
   return runs;
 }
 
-/** One reading of a run: the bytes decoded from `at`, the offset (in the encoded text) of its first character. */
+/**
+ * A run to decode: its characters, in order, as segments of the text: one for a run on one
+ * line, one per line for an encoding wrapped over several ({@link encodedRuns}).
+ */
+export type Run = readonly (readonly [start: number, end: number])[];
+
+/** The most spaces or tabs before a wrapped encoding's next line (a YAML block's indentation). */
+const MAX_INDENT = 16;
+const [LF, CR, SPACE, TAB, PAD, DQUOTE, SQUOTE] = [0x0a, 0x0d, 0x20, 0x09, 0x3d, 0x22, 0x27];
+
+/**
+ * The runs to decode in `buffer`: every run of at least `minRun` characters on one line, and
+ * where such a run fills its line and the next lines continue it at the same width, the
+ * encoding wrapped over them (GNU `base64` wraps at 76 characters): a key split over two
+ * lines is decoded whole. A width under `minRun` (PEM's 64) is not followed.
+ */
+export function encodedRuns(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Run[] {
+  const runs: Run[] = [];
+  let takenUpTo = 0;
+  for (const run of base64Runs(buffer, minRun)) {
+    // A line of a wrapped encoding already taken whole.
+    if (run[0] < takenUpTo) continue;
+    const lines = wrappedFrom(buffer, run);
+    runs.push(lines);
+    takenUpTo = lines.at(-1)![1];
+  }
+  return runs;
+}
+
+/**
+ * The lines of an encoding whose first line is the run `first`: each next line, after one line
+ * break and at most MAX_INDENT spaces or tabs, is a run as wide as the first (a multiple of 4)
+ * ending its line, or the last one, no wider, ending at its line's end, `=` padding or a quote.
+ */
+function wrappedFrom(buffer: Uint8Array, first: readonly [number, number]): Run {
+  const lines = [first];
+  const width = first[1] - first[0];
+  if (width % 4 !== 0) return lines;
+  for (let line = first; ; ) {
+    const next = nextLine(buffer, line[1]);
+    if (next === undefined || next[1] - next[0] > width) return lines;
+    const ending = buffer[next[1]];
+    const endsLine = ending === undefined || ending === LF || ending === CR;
+    if (next[1] - next[0] === width && endsLine) {
+      lines.push(next);
+      line = next;
+      continue;
+    }
+    if (endsLine || ending === PAD || ending === DQUOTE || ending === SQUOTE) lines.push(next);
+    return lines;
+  }
+}
+
+/** The run of base64 characters that starts the line after a line break at `at` and its indentation; undefined when there is none. */
+function nextLine(buffer: Uint8Array, at: number): readonly [number, number] | undefined {
+  let start = at;
+  if (buffer[start] === CR) start += 1;
+  if (buffer[start] !== LF) return undefined;
+  start += 1;
+  const indentEnd = Math.min(buffer.length, start + MAX_INDENT);
+  while (start < indentEnd && (buffer[start] === SPACE || buffer[start] === TAB)) start += 1;
+  let end = start;
+  while (end < buffer.length && ALPHABET[buffer[end]!] === 1) end += 1;
+  return end > start ? [start, end] : undefined;
+}
+
+/** One reading of a run: the bytes decoded from its character at text offset `at`. */
 export interface Decoding {
   readonly at: number;
   readonly bytes: Buffer;
+  /** The text offset of the character `index` characters after `at`, across a wrapped run's line breaks. */
+  readonly charAt: (index: number) => number;
 }
 
 /**
@@ -114,17 +182,36 @@ function mayHoldKey(buffer: Uint8Array, at: number, end: number): boolean {
  * that leaves at least `minRun` characters and whose groups from there could encode a key's
  * body ({@link mayHoldKey}); an offset that could not is not decoded.
  */
-export function decodings(buffer: Buffer, [start, end]: readonly [number, number], minRun = BASE64_MIN_RUN): Decoding[] {
+export function decodings(buffer: Buffer, run: Run, minRun = BASE64_MIN_RUN): Decoding[] {
+  // A run on one line is read where it is; a wrapped one is joined first.
+  const single = run.length === 1;
+  const text = single ? buffer : Buffer.concat(run.map(([start, end]) => buffer.subarray(start, end)));
+  const [from, to] = single ? run[0]! : [0, text.length];
   const readings: Decoding[] = [];
-  for (let at = start; at < start + 4 && end - at >= minRun; at += 1) {
+  for (let at = from; at < from + 4 && to - at >= minRun; at += 1) {
+    if (!mayHoldKey(text, at, to)) continue;
+    const offset = single ? undefined : textOffsets(run);
+    const charAt = offset === undefined ? (index: number) => at + index : (index: number) => offset(at + index);
     // Node's base64 decoder takes both alphabets, and drops a last character that completes no byte.
-    if (mayHoldKey(buffer, at, end)) readings.push({ at, bytes: Buffer.from(buffer.toString('latin1', at, end), 'base64') });
+    readings.push({ at: charAt(0), bytes: Buffer.from(text.toString('latin1', at, to), 'base64'), charAt });
   }
   return readings;
 }
 
+/** The text offset of a run's `index`-th character (one past its last, for `index` = its length). */
+function textOffsets(run: Run): (index: number) => number {
+  return (index) => {
+    let rest = index;
+    for (const [start, end] of run) {
+      if (rest < end - start) return start + rest;
+      rest -= end - start;
+    }
+    return run.at(-1)![1] + rest;
+  };
+}
+
 /** The offset, in the encoded text, of the character holding the first bit of decoded byte `byte`. */
-export const charOf = (decoding: Decoding, byte: number) => decoding.at + Math.floor((byte * 4) / 3);
+export const charOf = (decoding: Decoding, byte: number) => decoding.charAt(Math.floor((byte * 4) / 3));
 
 /** The offset just past the character holding the last bit of decoded byte `byte - 1`: where the encoding of bytes before `byte` ends. */
-export const charEnd = (decoding: Decoding, byte: number) => decoding.at + Math.ceil((byte * 4) / 3);
+export const charEnd = (decoding: Decoding, byte: number) => decoding.charAt(Math.ceil((byte * 4) / 3) - 1) + 1;

@@ -51,7 +51,7 @@ function plainKeySpans(text: string): Span[] {
 function encodedKeySpans(text: string): Span[] {
   const spans: Span[] = [];
   for (const run of text.matchAll(BASE64_RUN))
-    for (const decoding of decodings(Buffer.from(run[0], 'latin1'), [0, run[0].length]))
+    for (const decoding of decodings(Buffer.from(run[0], 'latin1'), [[0, run[0].length]]))
       for (const match of allKeyMatches(decoding.bytes, 'decoded'))
         spans.push([run.index + charOf(decoding, match.start), run.index + charEnd(decoding, match.end), '<redacted base64>']);
   return spans;

@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { hashApiKey, isWellFormedApiKey, keyIdOf } from '../lambda/core/credentials/api-keys';
 import { API_KEY_BODY_CHARS } from '../common/tokens';
-import { base64Runs, charEnd, charOf, decodings } from './scan-base64';
+import { charEnd, charOf, decodings, encodedRuns } from './scan-base64';
 import { HEAD_BYTES, utf16Of, utf16Reader } from './scan-utf16';
 
 /** Where one key was found; never the key itself. */
@@ -196,7 +196,7 @@ function candidates(text: Buffer): Candidate[] {
     }),
   );
   const encoded: Candidate[] = [];
-  for (const run of base64Runs(text))
+  for (const run of encodedRuns(text))
     for (const decoding of decodings(text, run))
       for (const match of allKeyMatches(decoding.bytes, 'decoded'))
         encoded.push({
@@ -205,7 +205,7 @@ function candidates(text: Buffer): Candidate[] {
           bytes: decoding.bytes,
           match,
           decidedAt: -1,
-          fromTextStart: run[0] === 0,
+          fromTextStart: run[0]![0] === 0,
           encoded: true,
         });
   return encoded.length === 0 ? plain : [...plain, ...encoded].sort((a, b) => a.start - b.start);
@@ -231,10 +231,11 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
 
 /**
  * Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`)
- * plus the byte on each side, or a base64-encoded one (at most 83 characters with the
- * byte after it) with the 19 before it that hold its context.
+ * plus the byte on each side, or a base64-encoded one (at most 83 characters) with the 19
+ * before it that hold its context, and in a wrapped encoding the line breaks and indentation
+ * (at most 18 bytes) between its lines, at most two per 70 characters.
  */
-const OVERLAP = 128;
+const OVERLAP = 512;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
 const SEEN_BEFORE = PREFIX_MAX + 2;
 

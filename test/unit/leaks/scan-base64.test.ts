@@ -111,7 +111,7 @@ describe('scan of base64-encoded keys', () => {
             .map((shift) => run[0] + shift)
             .filter((at) => run[1] - at >= BASE64_MIN_RUN)
             .flatMap((at) => matchesFrom(at, Buffer.from(text.toString('latin1', at, run[1]), 'base64')));
-          expect(decodings(text, run).flatMap(({ at, bytes }) => matchesFrom(at, bytes))).toEqual(all);
+          expect(decodings(text, [run]).flatMap(({ at, bytes }) => matchesFrom(at, bytes))).toEqual(all);
         }
       }),
       { numRuns: 2000 },
