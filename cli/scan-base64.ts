@@ -198,15 +198,20 @@ export function decodings(buffer: Buffer, run: Run, minRun = BASE64_MIN_RUN): De
   return readings;
 }
 
-/** The text offset of a run's `index`-th character (one past its last, for `index` = its length). */
+/** The text offset of a run's `index`-th character (past its last, for an index beyond it): a binary search over its segments. */
 function textOffsets(run: Run): (index: number) => number {
+  // before[i]: characters in the segments before segment i.
+  const before = [0];
+  for (const [start, end] of run) before.push(before.at(-1)! + end - start);
   return (index) => {
-    let rest = index;
-    for (const [start, end] of run) {
-      if (rest < end - start) return start + rest;
-      rest -= end - start;
+    let low = 0;
+    let high = run.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (before[middle]! <= index) low = middle;
+      else high = middle - 1;
     }
-    return run.at(-1)![1] + rest;
+    return run[low]![0] + index - before[low]!;
   };
 }
 
