@@ -68,11 +68,14 @@ export function encodedRuns(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Run[] 
   const runs: Run[] = [];
   let takenUpTo = 0;
   for (const run of base64Runs(buffer, minRun)) {
-    // A line of a wrapped encoding already taken whole.
+    // A full-width line of a wrapped encoding already taken. A narrower last line is read on its own as well: it
+    // may as well be the first line of another encoding (the matcher keeps one reading of a key: scan.ts).
     if (run[0] < takenUpTo) continue;
     const lines = wrappedFrom(buffer, run);
     runs.push(lines);
-    takenUpTo = lines.at(-1)![1];
+    const last = lines.at(-1)!;
+    const narrower = lines.length > 1 && last[1] - last[0] < run[1] - run[0];
+    takenUpTo = (narrower ? lines.at(-2)! : last)[1];
   }
   return runs;
 }

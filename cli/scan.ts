@@ -208,7 +208,21 @@ function candidates(text: Buffer): Candidate[] {
           fromTextStart: run[0]![0] === 0,
           encoded: true,
         });
-  return encoded.length === 0 ? plain : [...plain, ...encoded].sort((a, b) => a.start - b.start);
+  return encoded.length === 0 ? plain : [...plain, ...oneReadingEach(encoded)].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * One decoded match per key: a narrower last line of a wrapped encoding is also read on its
+ * own, so a key in it is matched twice, with the same body and end. The shorter match is kept:
+ * the longer one's prefix takes bytes from the line before, which may be another encoding.
+ */
+function oneReadingEach(encoded: readonly Candidate[]): Candidate[] {
+  const byEnd = new Map<number, Candidate>();
+  for (const candidate of encoded) {
+    const kept = byEnd.get(candidate.end);
+    if (kept === undefined || candidate.start > kept.start) byEnd.set(candidate.end, candidate);
+  }
+  return byEnd.size === encoded.length ? [...encoded] : [...byEnd.values()];
 }
 
 const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});

@@ -94,4 +94,16 @@ describe('scan of base64 wrapped over lines', () => {
     const text = `KEY: ${encoded}\nconst a = 1;\nAAAA\n`;
     expect(findKeys(Buffer.from(text)).map(({ key, line, column }) => ({ key, line, column }))).toEqual([{ key: apiKey, line: 1, column: 6 }]);
   });
+
+  it('reads a wrapped encoding after a wider run that ends its line (a hex digest), and a key after another encoding, where they are', () => {
+    const { apiKey } = generateApiKey();
+    // The block's first line could be the digest's narrower last line: it is read on its own as well.
+    const block = wrap(Buffer.from(`${'x'.repeat(40)}=${apiKey}\n`).toString('base64'), 76, '\n', '');
+    const afterDigest = Buffer.from(`sha512: ${'ab01'.repeat(32)}\n${block}\n`);
+    expect(findKeys(afterDigest).map(({ key, line, column }) => ({ key, line, column }))).toEqual([{ key: apiKey, line: 2, column: 55 }]);
+    for (const chunk of [1, 64, 1000]) expect(read(afterDigest, chunk)).toEqual(findKeys(afterDigest));
+    // An unpadded encoding of lowercase letters above a key's own encoding: not read as glued before the key.
+    const stacked = Buffer.from(`${Buffer.from('x'.repeat(81)).toString('base64')}\n${Buffer.from(apiKey).toString('base64')}\n`);
+    expect(findKeys(stacked).map(({ key, line, column }) => ({ key, line, column }))).toEqual([{ key: apiKey, line: 2, column: 1 }]);
+  });
 });
