@@ -71,11 +71,16 @@ export function encodedRuns(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Run[] 
     // A full-width line of a wrapped encoding already taken. A narrower last line is read on its own as well: it
     // may as well be the first line of another encoding (the matcher keeps one reading of a key: scan.ts).
     if (run[0] < takenUpTo) continue;
+    const after = run[1] < buffer.length ? buffer[run[1]] : undefined;
+    if ((after !== LF && after !== CR) || (run[1] - run[0]) % 4 !== 0) {
+      runs.push([run]);
+      continue;
+    }
     const lines = wrappedFrom(buffer, run);
     runs.push(lines);
-    const last = lines.at(-1)!;
+    const last = lines[lines.length - 1]!;
     const narrower = lines.length > 1 && last[1] - last[0] < run[1] - run[0];
-    takenUpTo = (narrower ? lines.at(-2)! : last)[1];
+    takenUpTo = (narrower ? lines[lines.length - 2]! : last)[1];
   }
   return runs;
 }
@@ -189,7 +194,8 @@ export function decodings(buffer: Buffer, run: Run, minRun = BASE64_MIN_RUN): De
   // A run on one line is read where it is; a wrapped one is joined first.
   const single = run.length === 1;
   const text = single ? buffer : Buffer.concat(run.map(([start, end]) => buffer.subarray(start, end)));
-  const [from, to] = single ? run[0]! : [0, text.length];
+  const from = single ? run[0]![0] : 0;
+  const to = single ? run[0]![1] : text.length;
   const readings: Decoding[] = [];
   for (let at = from; at < from + 4 && to - at >= minRun; at += 1) {
     if (!mayHoldKey(text, at, to)) continue;
