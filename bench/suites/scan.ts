@@ -4,8 +4,8 @@
  * own walk and matcher (`cli/gitignore.ts`, `cli/scan.ts`), in process CPU time and wall
  * time. The corpus holds real keys of several prefixes, keys glued to uppercase letters
  * (`UPPERtg_…`, which the scanner finds and the published regex, anchored on a word
- * boundary, does not: docs/leaks.md), base64-encoded keys in Basic headers (found by the
- * scanner's decoding only), lockfile-style base64 hashes long enough to be decoded, and
+ * boundary, does not: docs/leaks.md), base64-encoded keys in Basic headers and in env files
+ * wrapped at 76 columns (found by the scanner's decoding only), lockfile-style base64 hashes long enough to be decoded, and
  * look-alikes (typos, right shape with a random tail); each must find exactly its own keys,
  * or the suite fails. Compared in the same run
  * with the published regular expression run over the same bytes (decoded as latin1, checksum
@@ -75,7 +75,7 @@ function generate(mebibytes: number): Corpus {
     const dir = ignored ? join(root, 'vendor', `pkg${file % 7}`) : join(root, `src${file % 16}`, `mod${file % 5}`);
     mkdirSync(dir, { recursive: true });
     const lines = [...templates[file % templates.length]!];
-    // Per file: two real keys, one glued to uppercase letters, one base64-encoded, and two look-alikes.
+    // Per file: two real keys, one glued to uppercase letters, two base64-encoded (one wrapped), and two look-alikes.
     for (let k = 0; k < 2; k += 1) {
       const { apiKey } = generateApiKey(undefined, PREFIXES[(file + k) % PREFIXES.length]);
       lines[(file * 7 + k * 1000) % lines.length] += ` token = "${apiKey}"`;
@@ -86,7 +86,10 @@ function generate(mebibytes: number): Corpus {
     lines[(file * 13) % lines.length] += ` tg_${Array.from(randomBytes(49), (b) => BASE62_ALPHABET[b % 62]).join('')}`;
     lines[(file * 17) % lines.length] += ` UPPER${apiKey}`;
     lines[(file * 19) % lines.length] += ` -H 'Authorization: Basic ${Buffer.from(`client-${file}:${generateApiKey().apiKey}`).toString('base64')}'`;
-    if (!ignored) scannerOnly += 2;
+    // An env file as GNU base64 writes it: wrapped at 76 columns, the key split over two lines.
+    const envFile = Buffer.from(`APP_ENV=production\nTOLLGATE_API_KEY=${generateApiKey().apiKey}\n`).toString('base64');
+    lines[(file * 23) % lines.length] += `\n${envFile.replace(/(.{76})/g, '$1\n').trimEnd()}`;
+    if (!ignored) scannerOnly += 3;
     const text = `${lines.join('\n')}\n`;
     writeFileSync(join(dir, `file${file}.ts`), text);
     if (!ignored) bytes += Buffer.byteLength(text);
