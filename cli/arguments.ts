@@ -2,8 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { QUOTA_PERIODS, type QuotaPeriod } from '../common/credential-items';
 import { UsageError } from './errors';
-import { holdsWellFormedKey } from './scan';
-import { holdsEncodedKey } from './scan-redact';
+import { pastedKey } from './scan-redact';
 
 export function wholeNumber(value: string): number {
   // Ten digits hold every quota limit (up to 2^31 - 1) and stay far below 2^53; the server checks ranges.
@@ -26,7 +25,7 @@ export function requestRate(value: string): number {
 export function idempotencyKey(value: string): string {
   if (!/^[\x21-\x7e]{22,255}$/.test(value))
     throw new InvalidArgumentError('must be the Idempotency-Key an earlier command printed (22 to 255 printable ASCII characters).');
-  if (holdsWellFormedKey(value) || holdsEncodedKey(value)) throw new InvalidArgumentError('is an API key, not an Idempotency-Key; nothing was sent.');
+  if (pastedKey(value)) throw new InvalidArgumentError('is an API key, not an Idempotency-Key; nothing was sent.');
   return value;
 }
 

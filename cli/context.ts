@@ -7,9 +7,9 @@ import { Command, type HelpContext } from 'commander';
 import { AdminApi } from '../client/admin-api';
 import type { AuthStrategy } from '../client/admin-auth';
 import { ApiHttp, type FetchLike } from '../client/api-http';
-import { API_KEY_IN_TEXT_PATTERN } from '../common/tokens';
 import { inWords } from './arguments';
 import { MissingAdminToken, UsageError } from './errors';
+import { pastedKey } from './scan-redact';
 import type { SecretInput } from './secret-input';
 import { resolveTarget, type Target, type TargetDeps } from './target';
 
@@ -105,10 +105,11 @@ export function action<A extends unknown[]>(deps: CliDeps, run: Action<A>) {
     const command = args.at(-1) as Command;
     // Commander passes the positional arguments, then the command's options, then the command.
     const positional = args.slice(0, command.registeredArguments.length);
-    // Every positional argument ends up in a URL path (and so in access logs): never a key.
-    if (positional.some((arg) => typeof arg === 'string' && API_KEY_IN_TEXT_PATTERN.test(arg))) {
+    // Every positional argument ends up in a URL path (and so in access logs): never a key, plain, glued or base64-encoded.
+    const pasted = positional.map((arg) => (typeof arg === 'string' ? pastedKey(arg) : undefined)).find((found) => found !== undefined);
+    if (pasted) {
       throw new UsageError(
-        'that argument is an API key, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that `keys list` shows.',
+        `that argument is ${pasted}, which is a secret and never goes in a URL; nothing was sent. Give the client id, or the key id (key_…) that \`keys list\` shows.`,
       );
     }
     await run(new Context(deps, command.optsWithGlobals<GlobalOptions>()), ...(args.slice(0, -1) as A));

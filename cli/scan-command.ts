@@ -101,7 +101,8 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
       for (const one of found) record('(stdin)', one);
       continue;
     }
-    // A key given as a path (a paste into the wrong place), or its base64, is never echoed in an error.
+    // A key given as a path (a paste into the wrong place), or its base64, is never echoed in an error. A path is
+    // only looked up here, never sent: one that merely holds a key glued to other text is looked up like any other.
     const pasted = API_KEY_IN_TEXT_PATTERN.test(target) ? 'an API key' : holdsEncodedKey(target) ? 'a base64-encoded API key' : undefined;
     if (pasted) throw new UsageError(`that argument is ${pasted}, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan`);
     const absolute = resolve(io.cwd, target);

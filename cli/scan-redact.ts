@@ -2,8 +2,8 @@
  * How `tollgate scan` prints a path, or a message that may hold a key: with every key, plain or
  * base64-encoded, hidden. Wider than the matcher (`scan.ts`), so nothing it could report is left.
  */
-import { API_KEY_BODY_CHARS } from '../common/tokens';
-import { allKeyMatches } from './scan';
+import { API_KEY_BODY_CHARS, API_KEY_IN_TEXT_PATTERN } from '../common/tokens';
+import { allKeyMatches, holdsWellFormedKey } from './scan';
 import { BASE64_CHAR, BASE64_MIN_RUN, charEnd, charOf, decodings } from './scan-base64';
 
 /** A part of a text to hide, `[start, end)`, and what is printed instead. */
@@ -33,6 +33,16 @@ export function redactKeys(text: string): string {
 /** Whether a base64 run in `text` encodes a key-shaped string (what {@link redactKeys} hides as `<redacted base64>`). */
 export function holdsEncodedKey(text: string): boolean {
   return encodedKeySpans(text).length > 0;
+}
+
+/**
+ * What an argument that would be sent (in a URL path, a header) holds when it holds an API key:
+ * a key-shaped string, a key whose checksum holds whatever is glued to it, or a base64 run that
+ * encodes a key-shaped string. Such an argument is refused: nothing is sent, nothing echoed.
+ */
+export function pastedKey(text: string): 'an API key' | 'a base64-encoded API key' | undefined {
+  if (API_KEY_IN_TEXT_PATTERN.test(text) || holdsWellFormedKey(text)) return 'an API key';
+  return holdsEncodedKey(text) ? 'a base64-encoded API key' : undefined;
 }
 
 const KEY_BODY_RUN = new RegExp(`(_|\\\\u005[fF])[0-9A-Za-z]{${API_KEY_BODY_CHARS},}`, 'g');

@@ -104,4 +104,20 @@ describe('what the CLI prints holds no key', () => {
     }
     expect(server.requests).toEqual([]);
   });
+
+  it('refuses a key in any spelling as an argument that would go in a URL path, sending nothing', async () => {
+    const server = await stub(() => ({ status: 200, body: {} }));
+    const key = generateApiKey().apiKey;
+    const spellings = [
+      [key, 'an API key'],
+      [`x${key}y`, 'an API key'],
+      [Buffer.from(`k:${key}`).toString('base64'), 'a base64-encoded API key'],
+    ] as const;
+    for (const [spelling, what] of spellings) {
+      const run = await tollgate(['--url', server.url, 'keys', 'show', spelling], { env: { TOLLGATE_ADMIN_TOKEN: 'tga_x' } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`that argument is ${what}, which is a secret and never goes in a URL; nothing was sent.`);
+    }
+    expect(server.requests).toEqual([]);
+  });
 });
