@@ -160,8 +160,8 @@ function keysIn(buffer: Buffer): Array<FoundKey & { readonly end: number }> {
   const lines = new LineCounter(buffer);
   const found: Array<FoundKey & { readonly end: number }> = [];
   for (const candidate of candidates(buffer)) {
-    const key = verified(candidate.bytes, candidate.match);
-    if (key) found.push({ ...lines.at(candidate.start), ...key, ...encodingOf(candidate), end: candidate.end });
+    const key = keyOf(candidate);
+    if (key) found.push({ ...lines.at(candidate.start), ...key, end: candidate.end });
   }
   return found;
 }
@@ -175,8 +175,6 @@ interface Candidate {
   readonly end: number;
   readonly bytes: Buffer;
   readonly match: KeyMatch;
-  /** The offset in the text of the last byte that decides the match (the one after it); -1 for a decoded match, which its decoded body decides. */
-  readonly decidedAt: number;
   /** Whether `bytes` begins where the text does, so the bytes before the match (a longer prefix) may be cut off by a window's start. */
   readonly fromTextStart: boolean;
   readonly encoded: boolean;
@@ -190,7 +188,6 @@ function candidates(text: Buffer): Candidate[] {
       end: match.end,
       bytes: text,
       match,
-      decidedAt: match.end,
       fromTextStart: true,
       encoded: false,
     }),
@@ -204,7 +201,6 @@ function candidates(text: Buffer): Candidate[] {
           end: charEnd(decoding, match.end),
           bytes: decoding.bytes,
           match,
-          decidedAt: -1,
           fromTextStart: run[0]![0] === 0,
           encoded: true,
         });
@@ -216,16 +212,20 @@ function candidates(text: Buffer): Candidate[] {
  * own, so a key in it is matched twice, with the same body and end. The shorter match is kept:
  * the longer one's prefix takes bytes from the line before, which may be another encoding.
  */
-function oneReadingEach(encoded: readonly Candidate[]): Candidate[] {
+function oneReadingEach(encoded: readonly Candidate[]): readonly Candidate[] {
   const byEnd = new Map<number, Candidate>();
   for (const candidate of encoded) {
     const kept = byEnd.get(candidate.end);
     if (kept === undefined || candidate.start > kept.start) byEnd.set(candidate.end, candidate);
   }
-  return byEnd.size === encoded.length ? [...encoded] : [...byEnd.values()];
+  return byEnd.size === encoded.length ? encoded : [...byEnd.values()];
 }
 
-const encodingOf = (candidate: Candidate) => (candidate.encoded ? { encoding: 'base64' as const } : {});
+/** The key a candidate spells, when its checksum holds, and whether it was encoded. */
+function keyOf(candidate: Candidate): Omit<FoundKey, 'line' | 'column'> | undefined {
+  const key = verified(candidate.bytes, candidate.match);
+  return key && candidate.encoded ? { ...key, encoding: 'base64' } : key;
+}
 
 /** Whether `text` holds a key whose checksum holds, whatever is glued to it on either side (as in a decoding): a key pasted where it does not belong. */
 export function holdsWellFormedKey(text: string): boolean {
@@ -299,14 +299,14 @@ class KeyWindow {
       const kind = candidate.encoded ? 'encoded' : 'plain';
       const reported = this.reportedUpTo[kind];
       if (candidate.encoded ? this.windowStart + candidate.end <= reported : this.windowStart + candidate.start < reported) continue;
-      // Its following byte decides the boundary: unless this is the end, leave it to the next window.
-      if (!atEnd && candidate.decidedAt >= length) continue;
-      const key = verified(candidate.bytes, candidate.match);
+      // A match in the text is decided by its following byte (its boundary): unless this is the end, leave it to the
+      // next window. A decoded one is decided by its decoded body alone.
+      if (!atEnd && !candidate.encoded && candidate.end >= length) continue;
+      const key = keyOf(candidate);
       if (!key) continue;
       const at = lines.at(candidate.start);
       this.found.push({
         ...key,
-        ...encodingOf(candidate),
         line: this.linesBefore + at.line,
         column: at.line === 1 ? at.column + this.columnCarry : at.column,
       });
