@@ -209,11 +209,11 @@ function inUse(error: ServerError): boolean {
 function shortened(text: string): string {
   if (text.length <= MAX_TEXT_IN_MESSAGE) return text;
   const kept = text.slice(0, MAX_TEXT_IN_MESSAGE);
-  const cutInsideRun = TOKEN_CHAR.test(kept.at(-1)!) && TOKEN_CHAR.test(text[MAX_TEXT_IN_MESSAGE]!);
-  return `${cutInsideRun ? kept.replace(TRAILING_RUN, '') : kept}…`;
+  // The run the cut ends in, if the cut is inside one (the next character goes on with it).
+  return `${TOKEN_CHAR.test(text[MAX_TEXT_IN_MESSAGE]!) ? kept.replace(TRAILING_TOKEN, '') : kept}…`;
 }
 const TOKEN_CHAR = /[0-9A-Za-z_+/=.-]/;
-const TRAILING_RUN = /[0-9A-Za-z_+/=.-]+$/;
+const TRAILING_TOKEN = new RegExp(`${TOKEN_CHAR.source}+$`);
 
 function serverError(status: number, text: string, auth: AuthStrategy | undefined, retryAfter: string | null = null): ServerError {
   let body: Record<string, unknown> = {};
