@@ -8,8 +8,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../lambda/core/credentials/api-keys';
-import { findKeys, findKeysChunked } from '../../../cli/scan';
+import { findKeys } from '../../../cli/scan';
 import { encodedRuns } from '../../../cli/scan-base64';
+import { readInWindows } from '../../support/scan-windows';
 
 /** Text bytes around a key: no lowercase letter or digit just before it (that would make its prefix longer). */
 const context = fc.stringMatching(/^[ -~]{0,60}$/).map((text) => text.replace(/[a-z0-9]$/, ':'));
@@ -23,9 +24,6 @@ function wrap(encoded: string, columns: number, lineBreak: string, indentation: 
   for (let at = 0; at < encoded.length; at += columns) lines.push(indentation + encoded.slice(at, at + columns));
   return lines.join(lineBreak);
 }
-
-const read = (bytes: Buffer, chunk: number) =>
-  findKeysChunked((buffer, position) => bytes.copy(buffer, 0, position, Math.min(bytes.length, position + buffer.length)), chunk);
 
 describe('scan of base64 wrapped over lines', () => {
   it('finds a key split over lines once, under its key id, at the line and column where its encoding starts', () => {
@@ -60,7 +58,7 @@ describe('scan of base64 wrapped over lines', () => {
         );
         const whole = findKeys(text);
         expect(whole).toHaveLength(parts.length);
-        expect(read(text, chunk)).toEqual(whole);
+        expect(readInWindows(text, chunk)).toEqual(whole);
       }),
       { numRuns: 400 },
     );
@@ -71,7 +69,7 @@ describe('scan of base64 wrapped over lines', () => {
     const filler = 'x'.repeat(9000);
     const encoded = Buffer.from(`${filler}\nTOLLGATE_API_KEY=${apiKey}\n${filler}`).toString('base64');
     const text = Buffer.from(`${wrap(encoded, 76, '\n', '')}\n`);
-    expect(read(text, 4096).map(({ key }) => key)).toEqual([apiKey]);
+    expect(readInWindows(text, 4096).map(({ key }) => key)).toEqual([apiKey]);
     expect(findKeys(text).map(({ key }) => key)).toEqual([apiKey]);
   });
 
@@ -101,7 +99,7 @@ describe('scan of base64 wrapped over lines', () => {
     const block = wrap(Buffer.from(`${'x'.repeat(40)}=${apiKey}\n`).toString('base64'), 76, '\n', '');
     const afterDigest = Buffer.from(`sha512: ${'ab01'.repeat(32)}\n${block}\n`);
     expect(findKeys(afterDigest).map(({ key, line, column }) => ({ key, line, column }))).toEqual([{ key: apiKey, line: 2, column: 55 }]);
-    for (const chunk of [1, 64, 1000]) expect(read(afterDigest, chunk)).toEqual(findKeys(afterDigest));
+    for (const chunk of [1, 64, 1000]) expect(readInWindows(afterDigest, chunk)).toEqual(findKeys(afterDigest));
     // An unpadded encoding of lowercase letters above a key's own encoding: not read as glued before the key.
     const stacked = Buffer.from(`${Buffer.from('x'.repeat(81)).toString('base64')}\n${Buffer.from(apiKey).toString('base64')}\n`);
     expect(findKeys(stacked).map(({ key, line, column }) => ({ key, line, column }))).toEqual([{ key: apiKey, line: 2, column: 1 }]);
