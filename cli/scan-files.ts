@@ -11,7 +11,6 @@ import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } 
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { fileName, type Unreadable, walkFiles } from './gitignore';
-import { redactKeys } from './scan-redact';
 
 /** How long one git command may take before the scan gives up on it (a huge repository lists in seconds). */
 const GIT_TIMEOUT_MS = 120_000;
@@ -129,7 +128,8 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
   if (tree === undefined || ignoredByGit(tree.top, tree.prefix)) return walked();
   const listing = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   if (listing === undefined) return walked();
-  if (!listing.ok) throw new GitListingFailed(redactKeys(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`));
+  // Printed through the CLI's failure line, which redacts keys in the path.
+  if (!listing.ok) throw new GitListingFailed(`git ls-files failed in ${root}: ${listing.stderr.split('\n')[0]}`);
   for (const line of listing.stderr.split('\n').filter(Boolean)) unreadable(root, new Error(`git: ${line}`));
   const files: string[] = [];
   const realRoot = realpathSync.native(root);
