@@ -107,7 +107,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     if (pasted) throw new UsageError(`that argument is ${pasted}, not a path; nothing was scanned. To scan text, pipe it in: … | npx tollgate scan`);
     const absolute = resolve(io.cwd, target);
     const stat = statSync(absolute, { throwIfNoEntry: false });
-    if (!stat) throw new UsageError(`${redactKeys(target)}: no such file or directory`);
+    if (!stat) throw new UsageError(`${target}: no such file or directory`);
     // A file named explicitly is scanned even if ignored: the user asked for it.
     const files = stat.isDirectory() ? listFiles(absolute, cannotRead).files : [absolute];
     for (const file of files) {
