@@ -86,14 +86,14 @@ export function encodedRuns(buffer: Uint8Array, minRun = BASE64_MIN_RUN): Run[] 
 }
 
 /**
- * The lines of an encoding whose first line is the run `first`: each next line, after one line
- * break and at most MAX_INDENT spaces or tabs, is a run as wide as the first (a multiple of 4)
- * ending its line, or the last one, no wider, ending at its line's end, `=` padding or a quote.
+ * The lines of an encoding whose first line is the run `first`, which ends its line at a width
+ * that is a multiple of 4 ({@link encodedRuns} checks): each next line, after one line break and
+ * at most MAX_INDENT spaces or tabs, is a run as wide as the first ending its line, or the last
+ * one, no wider, ending at its line's end, `=` padding or a quote.
  */
 function wrappedFrom(buffer: Uint8Array, first: readonly [number, number]): Run {
   const lines = [first];
   const width = first[1] - first[0];
-  if (width % 4 !== 0) return lines;
   for (let line = first; ; ) {
     const next = nextLine(buffer, line[1]);
     if (next === undefined || next[1] - next[0] > width) return lines;
