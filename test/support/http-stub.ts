@@ -3,8 +3,9 @@
  * remote service (our own HTTP API, a token endpoint, an AWS query endpoint) when a test
  * needs real HTTP between the code under test and its peer.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -14,6 +15,8 @@ export interface RecordedRequest {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
+  /** Which connection it came on, counted from 0: requests on one kept-alive connection share it. */
+  readonly connection: number;
 }
 
 export interface StubResponse {
@@ -25,16 +28,23 @@ export interface StubResponse {
 
 export type StubHandler = (request: RecordedRequest) => StubResponse | Promise<StubResponse>;
 
+export interface HttpStubOptions {
+  /** Serve HTTPS with this PEM key and certificate; the URL is then `https://127.0.0.1:<port>`, so the certificate must name IP 127.0.0.1. */
+  readonly tls?: { readonly key: string; readonly cert: string };
+}
+
 export interface HttpStub {
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`), no trailing slash. */
   readonly url: string;
   readonly requests: RecordedRequest[];
   close(): Promise<void>;
 }
 
-export async function startHttpStub(handler: StubHandler): Promise<HttpStub> {
+export async function startHttpStub(handler: StubHandler, options: HttpStubOptions = {}): Promise<HttpStub> {
   const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
+  const connections = new WeakMap<Socket, number>();
+  let connectionCount = 0;
+  const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -46,6 +56,7 @@ export async function startHttpStub(handler: StubHandler): Promise<HttpStub> {
         query: parsed.searchParams,
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        connection: connections.get(req.socket) ?? -1,
       };
       requests.push(recorded);
       Promise.resolve()
@@ -55,11 +66,16 @@ export async function startHttpStub(handler: StubHandler): Promise<HttpStub> {
           (error: unknown) => send(res, { status: 599, body: { error: 'stub_failed', error_description: String(error) } }),
         );
     });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    connections.set(socket, connectionCount);
+    connectionCount += 1;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

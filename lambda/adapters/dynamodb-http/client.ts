@@ -14,8 +14,7 @@
  * the request without an error, and the retry on a new connection must still have time.
  * Answers are size-capped and checked before use.
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions, request as httpRequest } from 'node:http';
 import type { DynamoQueryClient, QueryInput, QueryOptions, QueryPage } from '../dynamodb-query';
 import { marshallItem, unmarshallItem } from './attribute-values';
 import { SigV4Signer, type AwsCredentials } from './sigv4';
@@ -102,7 +101,7 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
 
 export class DynamoHttpClient implements DynamoQueryClient {
   private readonly signer: SigV4Signer;
-  private readonly agent: HttpAgent;
+  private readonly agent: Agent;
   private readonly send: typeof httpRequest;
   private readonly host: string;
   private readonly connectTimeoutMs: number;
@@ -116,9 +115,14 @@ export class DynamoHttpClient implements DynamoQueryClient {
     const { endpoint } = options;
     if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') throw new Error(`DynamoDB endpoint must be http(s), got ${endpoint.protocol}`);
     this.signer = new SigV4Signer(options.credentials, { region: options.region, service: 'dynamodb' });
+    // Only the transport the endpoint needs, and as a CommonJS module: `import … from 'node:http'`
+    // makes Node build an ES module of every export of `node:http`, and on Node 24 (the
+    // runtime the stack deploys) reading its `WebSocket` export loads undici, about 13 ms of
+    // the cold start (BENCHMARKS.md, P5.init).
+    const transport = process.getBuiltinModule(endpoint.protocol === 'https:' ? 'node:https' : 'node:http');
     // Keep-alive: the revocation poll runs every few hundred milliseconds, and a TLS handshake per poll would cost more than the Query.
-    this.agent = endpoint.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 8 }) : new HttpAgent({ keepAlive: true, maxSockets: 8 });
-    this.send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
+    this.agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
+    this.send = transport.request;
     this.host = endpoint.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
