@@ -19,9 +19,15 @@ export const LAMBDA_BUNDLING = {
   target: 'node24',
   minify: true,
   sourceMap: true,
-  // The runtime provides SDK v3; bundling it would only add cold-start bytes. Being external,
-  // every `@aws-sdk/*` import a bundled module makes is kept and loaded at init.
-  externalModules: ['@aws-sdk/*'],
+  // The maps give stack traces their files and lines (`--enable-source-maps`); the sources'
+  // text would make them four times larger, most of it the AWS SDK's.
+  sourcesContent: false,
+  // Nothing is left to the runtime, the AWS SDK included (NodejsFunction would leave
+  // `@aws-sdk/*` out by default). The runtime's SDK is whatever version Lambda ships at the
+  // moment, and Lambda updates it without a deploy; bundled, the function runs the
+  // lockfile's version, the one the tests ran, as AWS's Lambda best practices recommend.
+  // On Node 24 that costs 0–13 ms of cold start (BENCHMARKS.md, "Every function bundles its SDK").
+  externalModules: [] as string[],
   // Some dependencies still call `require`; ESM output needs one (esbuild#1921).
   banner: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);",
 } as const;
@@ -29,7 +35,7 @@ export const LAMBDA_BUNDLING = {
 /**
  * The same settings as esbuild options, as `NodejsFunction` turns them into its esbuild
  * command line (`--bundle --platform=node --target=… --format=… --minify --sourcemap
- * --external:… --banner:js=…`); the caller adds the entry point and output.
+ * --sources-content=false --banner:js=…`); the caller adds the entry point and output.
  */
 export function esbuildOptions(): BuildOptions {
   return {
@@ -39,6 +45,7 @@ export function esbuildOptions(): BuildOptions {
     format: LAMBDA_BUNDLING.format,
     minify: LAMBDA_BUNDLING.minify,
     sourcemap: LAMBDA_BUNDLING.sourceMap,
+    sourcesContent: LAMBDA_BUNDLING.sourcesContent,
     external: [...LAMBDA_BUNDLING.externalModules],
     banner: { js: LAMBDA_BUNDLING.banner },
   };
@@ -46,8 +53,7 @@ export function esbuildOptions(): BuildOptions {
 
 /**
  * The packages a bundle leaves to the runtime (from esbuild's metafile), by package name,
- * sorted, Node built-ins left out. For `@aws-sdk/*` these are what the function loads at
- * init: esbuild keeps every import of an external module, used or not.
+ * sorted, Node built-ins left out: none for Tollgate's functions (`externalModules`).
  */
 export function externalPackages(metafile: Metafile): string[] {
   const names = new Set<string>();

@@ -1,7 +1,7 @@
 /**
  * Every Tollgate Lambda function, with our defaults in one place: Node.js 24 on arm64,
  * bundled by the locally installed esbuild (never Docker) with the settings of
- * `lib/bundling.ts` (minified, source maps, the AWS SDK left to the runtime), at synth from
+ * `lib/bundling.ts` (minified, source maps, the AWS SDK bundled), at synth from
  * source in this repository or ahead of time in `@tollgate/cdk` (see {@link FunctionCode}), an
  * explicit log group with retention, Powertools settings, and a role that may write to
  * that log group and nothing else until a grant adds to it. The table access of each

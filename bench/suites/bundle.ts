@@ -1,8 +1,8 @@
 /**
  * P5: the authorizer as it is deployed, bundled with the options CDK's NodejsFunction
  * bundles it with (`lib/bundling.ts`, shared with `lib/function.ts`: esbuild, platform
- * node, target node24, ESM, minified, external source map, `@aws-sdk/*` left to the
- * runtime), and its cold init: a fresh `node` process importing the bundle and answering
+ * node, target node24, ESM, minified, external source map, nothing left to the runtime),
+ * and its cold init: a fresh `node` process importing the bundle and answering
  * its first request, which waits for the key ring and the revocation feed to load from
  * DynamoDB Local. Compared with the same bundling of aws-jwt-verify alone, with the floor
  * of importing the SDK and running the same one Query, and with the same authorizer
@@ -39,7 +39,7 @@ interface Bundle {
   readonly gzipBytes: number;
   /** The largest inputs by bytes in the output: where the size comes from. */
   readonly largest: Readonly<Record<string, number>>;
-  /** Packages left to the runtime, loaded at init (the `@aws-sdk/*` ones cost most of it). */
+  /** Packages left to the runtime (none: `lib/bundling.ts` bundles everything, the AWS SDK included). */
   readonly externals: readonly string[];
 }
 

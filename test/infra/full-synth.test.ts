@@ -14,10 +14,9 @@ import { Tables } from '../../common/tables';
 import { PROJECT_ROOT } from '../../lib/function';
 import { referenceCycle } from './app';
 
-// Inside the repository (ignored `.local/`), so a bundle resolves the externalised `@aws-sdk/*`
-// from node_modules as the Lambda runtime provides them.
-fs.mkdirSync(path.join(PROJECT_ROOT, '.local'), { recursive: true });
-const outdir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.local', 'synth-'));
+// Outside the repository: no node_modules above a bundle, as in Lambda, where nothing but
+// the bundle is Tollgate's (the runtime's own SDK is not used: lib/bundling.ts).
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-synth-'));
 const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
 function synth(context: Record<string, unknown>, dir: string) {
@@ -84,7 +83,7 @@ describe('cdk synth of bin/tollgate.ts', () => {
     expect(manifest.artifacts.Tollgate).toBeDefined();
   });
 
-  it.each(Object.keys(Functions) as FunctionName[])('bundles the %s handler: one ESM file with a source map, the AWS SDK left out', (fn) => {
+  it.each(Object.keys(Functions) as FunctionName[])('bundles the %s handler: one ESM file with a source map', (fn) => {
     const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`);
     expect(entry, fn).toBeDefined();
     // The code's S3 key is `<asset hash>.zip`; the bundle sits in `asset.<hash>` of the assembly.
@@ -92,12 +91,12 @@ describe('cdk synth of bin/tollgate.ts', () => {
     expect(fs.readdirSync(assetDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
     const code = fs.readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*handler/);
-    expect(code).not.toContain('node_modules/@aws-sdk/client-');
     const map = JSON.parse(fs.readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(map.sources.some((source) => source.endsWith(Functions[fn].entry))).toBe(true);
   });
 
-  it.each(Object.keys(Functions) as FunctionName[])('the %s bundle starts with the environment the stack gives it', (fn) => {
+  // Outside any node_modules: a bundle that left a package to the runtime (the AWS SDK, say) fails its import here.
+  it.each(Object.keys(Functions) as FunctionName[])('the %s bundle starts on its own with the environment the stack gives it', (fn) => {
     const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!;
     const environment = Object.fromEntries(
       Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [

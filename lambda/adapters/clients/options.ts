@@ -16,9 +16,9 @@
  *   cancelled transaction reaches its store as it is, to read its reasons).
  *
  * Each client has a module of its own beside this one, and there is no barrel re-exporting
- * them: the SDK is external to the bundles (the Lambda runtime provides it), so esbuild
- * keeps every `@aws-sdk/*` import a module makes, and a function would load at cold start
- * every client a shared module imports. Import the factory from its own module.
+ * them: each function bundles the SDK's CommonJS build, whose module code esbuild cannot
+ * drop, so a function would carry, and load at cold start, every client a shared module
+ * imports. Import the factory from its own module.
  */
 import type {
   HandlerExecutionContext,
