@@ -41,6 +41,7 @@ import { QuotaEnforcer, quotaPorts } from '../lambda/core/usage/usage-quota';
 import { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
 import { anomalyPorts } from '../lambda/core/usage/usage-anomaly-ports';
 import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
+import { handlerModules, type HandlerCode } from './handler-code';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. */
@@ -78,6 +79,8 @@ export interface LocalStackOptions {
    * of it). The stack's own set-up (tables) talks to DynamoDB Local directly.
    */
   readonly interposeDynamoDb?: (endpoint: string) => Promise<string>;
+  /** The functions' TypeScript sources, or their bundles as deployed (`handler-code.ts`). @default 'source' */
+  readonly handlerCode?: HandlerCode;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
   readonly onScheduledStep?: () => void;
   /** How long usage rows are kept (docs/usage.md). @default the retention settings of {@link settings}, else their defaults */
@@ -209,13 +212,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POWERTOOLS_DEV: 'false',
     });
 
+    const modules = await handlerModules(options.handlerCode ?? 'source', ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks'], options.dataDir);
     const [token, admin, authorizer, fanout, rotation, leaks] = await Promise.all([
-      importHandler<ProxyHandler>('../lambda/token/handler'),
-      importHandler<ProxyHandler>('../lambda/admin/handler'),
-      importHandler<AuthorizerHandler>('../lambda/authorizer/handler'),
-      importHandler<StreamHandler>('../lambda/fanout/handler'),
-      importHandler<RotationHandler>('../lambda/rotation/handler'),
-      importHandler<ProxyHandler>('../lambda/leaks/handler'),
+      importHandler<ProxyHandler>(modules.token),
+      importHandler<ProxyHandler>(modules.admin),
+      importHandler<AuthorizerHandler>(modules.authorizer),
+      importHandler<StreamHandler>(modules.fanout),
+      importHandler<RotationHandler>(modules.rotation),
+      importHandler<ProxyHandler>(modules.leaks),
     ]);
     functions[ROTATION_FUNCTION] = rotation;
 

@@ -2,8 +2,11 @@
  * `npx tollgate smoke` against real local mode (the whole stack in-process, DynamoDB Local
  * and the local KMS endpoint included, the built-in echo upstream): a passing run, and a
  * run whose upstream step fails — the cleanup still revokes what the run created and the
- * exit status is non-zero.
+ * exit status is non-zero. The stack runs the functions' bundles as deployed, the AWS SDK
+ * inside (`local/handler-code.ts`), not their sources: the rest of the e2e tests run those.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi } from '../../client/admin-api';
 import { bearerAuth } from '../../client/admin-auth';
@@ -18,9 +21,11 @@ const tempDir = tempDirs('tollgate-smoke-');
 describe('tollgate smoke against local mode', () => {
   let stack: LocalStack;
   let admin: AdminApi;
+  let stateDir: string;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: tempDir('state-'), fresh: true, log: () => undefined });
+    stateDir = tempDir('state-');
+    stack = await startLocalStack({ port: 0, dataDir: stateDir, fresh: true, handlerCode: 'bundled', log: () => undefined });
     admin = new AdminApi({ baseUrl: stack.url, auth: bearerAuth(stack.adminToken) });
   }, 180_000);
   afterAll(async () => {
@@ -45,6 +50,12 @@ describe('tollgate smoke against local mode', () => {
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.map((k) => k.status)).toEqual(keys.map(() => 'revoked'));
   }
+
+  it('runs the bundles, each a single file that leaves no package to the runtime', () => {
+    for (const name of ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks']) {
+      expect(readdirSync(join(stateDir, 'functions', name)).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
+    }
+  });
 
   it('passes every step on a healthy local mode, measures the revocation, and revokes what it created', async () => {
     const run = await smoke();
