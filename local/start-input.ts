@@ -15,6 +15,7 @@ import { rootRouteRulesProblem, servicesProblem, type ServiceDefinition } from '
 import { apiKeyPrefixProblem } from '../common/tokens';
 import { anomalySettingsFrom, usageRetentionFrom, usageRetentionProblem, type AnomalySettings, type UsageRetention } from '../common/usage';
 import type { ConfiguredRoutes } from './banner';
+import type { HandlerCode } from './handler-code';
 import { DEFAULT_LOCAL_PORT, LocalEnv } from './state';
 
 /**
@@ -42,7 +43,7 @@ const CHECKED_BY_RULE: readonly string[] = ['revocationViewMaxStaleSeconds'];
 /** Read from the working directory when no `--config` names another file. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
-export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache] [--help]]';
+export const USAGE = 'usage: npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache] [--bundled] [--help]]';
 
 /** Input `npm start` refuses before it starts anything (exit 2); `usage` for command-line mistakes. */
 export class StartInputError extends ConfigurationError {
@@ -60,6 +61,8 @@ export interface CommandLine {
   readonly help: boolean;
   /** `--no-authorizer-cache`: run without the emulated authorizer cache (the stack always caches unless its TTL is 0). */
   readonly noAuthorizerCache: boolean;
+  /** `--bundled`: run the functions' bundles as deployed, not their sources (`handler-code.ts`). */
+  readonly bundled: boolean;
   /** `--config FILE`; absent: {@link DEFAULT_CONFIG_FILE} if it exists. */
   readonly configFile?: string;
 }
@@ -67,6 +70,7 @@ export interface CommandLine {
 /** Everything `npm start` was given, checked. */
 export interface StartInput {
   readonly fresh: boolean;
+  readonly handlerCode: HandlerCode;
   readonly port: number;
   /** Absent: the built-in echo service. */
   readonly upstreamUrl?: string;
@@ -102,7 +106,13 @@ type Environment = Readonly<Record<string, string | undefined>>;
 export function parseCommandLine(args: readonly string[]): CommandLine {
   const { tokens } = parseArgs({
     args: [...args],
-    options: { fresh: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean' }, 'no-authorizer-cache': { type: 'boolean' } },
+    options: {
+      fresh: { type: 'boolean' },
+      config: { type: 'string' },
+      help: { type: 'boolean' },
+      'no-authorizer-cache': { type: 'boolean' },
+      bundled: { type: 'boolean' },
+    },
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -110,6 +120,7 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
   let fresh = false;
   let help = false;
   let noAuthorizerCache = false;
+  let bundled = false;
   let configFile: string | undefined;
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue;
@@ -118,16 +129,17 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
       // Without `=`, lenient parsing takes the next argument even when it is an option (`--config --fresh`).
       if (!token.value || (!token.inlineValue && token.value.startsWith('-'))) throw new StartInputError('--config needs a file name (--config FILE)', true);
       configFile = token.value;
-    } else if (token.name === 'fresh' || token.name === 'help' || token.name === 'no-authorizer-cache') {
+    } else if (token.name === 'fresh' || token.name === 'help' || token.name === 'no-authorizer-cache' || token.name === 'bundled') {
       if (token.value !== undefined) throw new StartInputError(`${token.rawName} takes no value`, true);
       if (token.name === 'fresh') fresh = true;
       else if (token.name === 'help') help = true;
+      else if (token.name === 'bundled') bundled = true;
       else noAuthorizerCache = true;
     } else {
       throw new StartInputError(`unknown option ${token.rawName}`, true);
     }
   }
-  return { fresh, help, noAuthorizerCache, ...(configFile !== undefined ? { configFile } : {}) };
+  return { fresh, help, noAuthorizerCache, bundled, ...(configFile !== undefined ? { configFile } : {}) };
 }
 
 /** Checks the command line's config file and the environment, before anything starts. */
@@ -146,6 +158,7 @@ export function checkStartInput(commandLine: CommandLine, env: Environment): Sta
   const secretScanningKeysUrl = envKeysUrl(env[Setting.secretScanningKeysUrl.env]) ?? config.secretScanningKeysUrl;
   return {
     fresh: commandLine.fresh,
+    handlerCode: commandLine.bundled ? 'bundled' : 'source',
     port: parsePort(env[LocalEnv.port]),
     ...optional('upstreamUrl', upstreamUrlFrom(env[LocalEnv.upstreamUrl])),
     ...optional('adminToken', adminTokenFrom(env[LocalEnv.adminToken])),

@@ -2,7 +2,7 @@
  * `npm start`: runs Tollgate locally, prints what a person needs to try it, and stops
  * everything it started on Ctrl-C or SIGTERM.
  *
- *   npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache]]
+ *   npm start [-- [--fresh] [--config FILE] [--no-authorizer-cache] [--bundled]]
  *   PORT, UPSTREAM_URL, TOLLGATE_ADMIN_TOKEN, TOLLGATE_ROUTES change the defaults.
  *   The gateway caches authorizer results as the deployed stage does (authorizerCacheTtlSeconds
  *   in the config file, 60 s by default); --no-authorizer-cache turns that off.
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
       port: input.port,
       dataDir: paths.dataDir,
       fresh: input.fresh,
+      handlerCode: input.handlerCode,
       upstreamUrl: input.upstreamUrl,
       adminToken: input.adminToken,
       routes: input.routes?.rules,

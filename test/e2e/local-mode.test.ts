@@ -46,8 +46,9 @@ afterAll(() => {
 });
 
 /** Starts `npm start` on a port it picks itself (PORT=0) and reads the URL from its banner. */
-async function startLocal(stateDir: string, fresh: boolean, env: Record<string, string> = {}): Promise<Running> {
-  const args = ['start', '--silent', ...(fresh ? ['--', '--fresh'] : [])];
+async function startLocal(stateDir: string, fresh: boolean, env: Record<string, string> = {}, options: readonly string[] = []): Promise<Running> {
+  const startOptions = [...(fresh ? ['--fresh'] : []), ...options];
+  const args = ['start', '--silent', ...(startOptions.length ? ['--', ...startOptions] : [])];
   // Its own process group, so stopping it stops npm, tsx and node together, as Ctrl-C would.
   const child = spawn('npm', args, {
     cwd: REPO,
@@ -338,13 +339,13 @@ describe('npm start, end to end', () => {
   }, 120_000);
 });
 
-describe('npm start with other routes, stopped by SIGTERM to npm alone', () => {
+describe('npm start --bundled with other routes, stopped by SIGTERM to npm alone', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-stop-'));
   const routes = [{ method: 'GET', path: '/users/{id}', scopes: ['users:read'] }];
   let local: Running | undefined;
 
   beforeAll(async () => {
-    local = await startLocal(stateDir, true, { TOLLGATE_ROUTES: JSON.stringify(routes) });
+    local = await startLocal(stateDir, true, { TOLLGATE_ROUTES: JSON.stringify(routes) }, ['--bundled']);
   }, 120_000);
 
   afterAll(async () => {
@@ -363,6 +364,10 @@ describe('npm start with other routes, stopped by SIGTERM to npm alone', () => {
     }
     rmSync(stateDir, { recursive: true, force: true });
   }, 30_000);
+
+  it('runs the functions from their bundles', () => {
+    expect(readdirSync(join(stateDir, 'data', 'functions')).sort()).toEqual(['admin', 'authorizer', 'fanout', 'leaks', 'rotation', 'token']);
+  });
 
   it('prints the routes in force instead of the /orders curl flow', () => {
     const banner = local!.output();

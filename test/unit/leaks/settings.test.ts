@@ -15,7 +15,7 @@ import * as Setting from '../../../common/settings';
 
 const UPSTREAM = 'https://upstream.example.com';
 const read = (settings: Partial<Record<SettingName, unknown>>) => readConfig((name) => ({ upstreamUrl: UPSTREAM, ...settings })[name]);
-const noFile = { fresh: false, help: false, noAuthorizerCache: false, configFile: undefined } as const;
+const noFile = { fresh: false, help: false, noAuthorizerCache: false, bundled: false, configFile: undefined } as const;
 
 const dirs: string[] = [];
 afterEach(() => {

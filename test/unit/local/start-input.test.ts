@@ -44,12 +44,24 @@ const parse = (value: unknown) => parseConfigFile(JSON.stringify(value), 'my.con
 const check = (env: Record<string, string>, args: string[] = []) => checkStartInput(parseCommandLine(args), env);
 
 describe('parseCommandLine', () => {
-  it('reads --fresh, --config FILE, --config=FILE and --help', () => {
-    expect(parseCommandLine([])).toEqual({ fresh: false, help: false, noAuthorizerCache: false });
-    expect(parseCommandLine(['--fresh', '--config', 'a.json'])).toEqual({ fresh: true, help: false, noAuthorizerCache: false, configFile: 'a.json' });
-    expect(parseCommandLine(['--config=-odd.json'])).toEqual({ fresh: false, help: false, noAuthorizerCache: false, configFile: '-odd.json' });
+  it('reads --fresh, --config FILE, --config=FILE, --bundled and --help', () => {
+    expect(parseCommandLine([])).toEqual({ fresh: false, help: false, noAuthorizerCache: false, bundled: false });
+    expect(parseCommandLine(['--fresh', '--config', 'a.json'])).toEqual({
+      fresh: true,
+      help: false,
+      noAuthorizerCache: false,
+      bundled: false,
+      configFile: 'a.json',
+    });
+    expect(parseCommandLine(['--config=-odd.json'])).toEqual({ fresh: false, help: false, noAuthorizerCache: false, bundled: false, configFile: '-odd.json' });
     expect(parseCommandLine(['--help']).help).toBe(true);
     expect(parseCommandLine(['--no-authorizer-cache']).noAuthorizerCache).toBe(true);
+    expect(parseCommandLine(['--bundled']).bundled).toBe(true);
+  });
+
+  it('runs the sources unless --bundled asks for the deployed bundles', () => {
+    expect(check(tables).handlerCode).toBe('source');
+    expect(check(tables, ['--bundled']).handlerCode).toBe('bundled');
   });
 
   it.each([
@@ -60,6 +72,7 @@ describe('parseCommandLine', () => {
     [['--config', '--fresh'], '--config needs a file name (--config FILE)'],
     [['--fresh=yes'], '--fresh takes no value'],
     [['--no-authorizer-cache=1'], '--no-authorizer-cache takes no value'],
+    [['--bundled=yes'], '--bundled takes no value'],
     [['extra'], 'unexpected argument "extra"'],
   ])('refuses %j with a usage line: %s', (args, message) => {
     const error = refusal(() => parseCommandLine(args));
@@ -251,6 +264,7 @@ describe('checkStartInput', () => {
     const path = configFile({ unmatchedRoutes: 'allow', tokenTtlSeconds: 300, keySpec: 'RSA_2048', routes: DEFAULT_ROUTES });
     expect(check({ PORT: '0', UPSTREAM_URL: 'http://127.0.0.1:9000', TOLLGATE_ADMIN_TOKEN: 'tga_mine' }, ['--fresh', '--config', path])).toEqual({
       fresh: true,
+      handlerCode: 'source',
       port: 0,
       upstreamUrl: 'http://127.0.0.1:9000',
       adminToken: 'tga_mine',
@@ -259,6 +273,7 @@ describe('checkStartInput', () => {
     });
     expect(check({ PORT: '', UPSTREAM_URL: '', TOLLGATE_ADMIN_TOKEN: '', TOLLGATE_ROUTES: '' }, ['--config', configFile({})])).toEqual({
       fresh: false,
+      handlerCode: 'source',
       port: 8787,
     });
   });
