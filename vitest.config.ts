@@ -23,7 +23,7 @@ export default defineConfig({
     // Function bundles (local mode's `handlerCode: 'bundled'`) are imported by Node itself, not
     // through vitest's module runner, which would resolve what a bundle leaves out from this
     // repository's node_modules: Lambda has none of it.
-    server: { deps: { external: [/\/functions\/[a-z]+\/index\.mjs$/] } },
+    server: { deps: { external: [/\/functions\/[^/]+\/index\.mjs$/] } },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -51,7 +51,7 @@ describe('tollgate smoke against local mode', () => {
     expect(keys.map((k) => k.status)).toEqual(keys.map(() => 'revoked'));
   }
 
-  it('runs the bundles, each a single file that leaves no package to the runtime', () => {
+  it('builds a bundle of each function it runs', () => {
     for (const name of ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks']) {
       expect(readdirSync(join(stateDir, 'functions', name)).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
     }

@@ -24,7 +24,7 @@ export interface DynamoHttpClientOptions {
   readonly endpoint: URL;
   readonly region: string;
   readonly credentials: AwsCredentials;
-  /** Time to establish a new connection, per attempt. @default 1000 */
+  /** Time to establish a new connection (over HTTPS, its TLS handshake included), per attempt. @default 1000 */
   readonly connectTimeoutMs?: number;
   /** Default deadline of one call, every attempt and back-off included. @default 2000 */
   readonly timeoutMs?: number;
@@ -103,6 +103,8 @@ export class DynamoHttpClient implements DynamoQueryClient {
   private readonly signer: SigV4Signer;
   private readonly agent: Agent;
   private readonly send: typeof httpRequest;
+  /** When a new socket counts as connected: after the TLS handshake over HTTPS. */
+  private readonly connectedEvent: 'connect' | 'secureConnect';
   private readonly host: string;
   private readonly connectTimeoutMs: number;
   private readonly timeoutMs: number;
@@ -123,6 +125,7 @@ export class DynamoHttpClient implements DynamoQueryClient {
     // Keep-alive: the revocation poll runs every few hundred milliseconds, and a TLS handshake per poll would cost more than the Query.
     this.agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
     this.send = transport.request;
+    this.connectedEvent = endpoint.protocol === 'https:' ? 'secureConnect' : 'connect';
     this.host = endpoint.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -196,7 +199,7 @@ export class DynamoHttpClient implements DynamoQueryClient {
         // A reused keep-alive socket is already connected; a new one gets the connect timeout.
         if (!socket.connecting) return;
         const connectTimer = setTimeout(() => request.destroy(timeout(`connecting took longer than ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-        socket.once('connect', () => clearTimeout(connectTimer));
+        socket.once(this.connectedEvent, () => clearTimeout(connectTimer));
         socket.once('close', () => clearTimeout(connectTimer));
       });
       request.on('error', (error) => finish(error));
