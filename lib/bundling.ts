@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { BuildOptions, Metafile } from 'esbuild';
+import { trimSourceMapFile } from './source-maps';
 
 /** In `NodejsFunction`'s `bundling` terms; `lib/function.ts` passes these as they are. */
 export const LAMBDA_BUNDLING = {
@@ -20,14 +21,19 @@ export const LAMBDA_BUNDLING = {
   minify: true,
   sourceMap: true,
   // The maps give stack traces their files and lines (`--enable-source-maps`); the sources'
-  // text would make them four times larger, most of it the AWS SDK's.
+  // text would make them four times larger, most of it the AWS SDK's. After each build the
+  // dependencies' mappings are dropped too (`afterBuild`, `lib/source-maps.ts`).
   sourcesContent: false,
   // Nothing is left to the runtime, the AWS SDK included (NodejsFunction would leave
   // `@aws-sdk/*` out by default). The runtime's SDK is whatever version Lambda ships at the
   // moment, and Lambda updates it without a deploy; bundled, the function runs the
   // lockfile's version, the one the tests ran, as AWS's Lambda best practices recommend.
-  // On Node 24 that costs 0–13 ms of cold start (BENCHMARKS.md, "Every function bundles its SDK").
   externalModules: [] as string[],
+  // A package's ES module build where it has one (the SDK's `dist-es`), which esbuild can
+  // tree-shake: with it and the trimmed source maps (`afterBuild`), the functions start 10–20 ms
+  // sooner on Node 24 than they did with the runtime's SDK (BENCHMARKS.md, "Every function
+  // bundles its SDK").
+  mainFields: ['module', 'main'],
   // Some dependencies still call `require`; ESM output needs one (esbuild#1921).
   banner: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);",
 } as const;
@@ -35,7 +41,8 @@ export const LAMBDA_BUNDLING = {
 /**
  * The same settings as esbuild options, as `NodejsFunction` turns them into its esbuild
  * command line (`--bundle --platform=node --target=… --format=… --minify --sourcemap
- * --sources-content=false --banner:js=…`); the caller adds the entry point and output.
+ * --sources-content=false --main-fields=module,main --banner:js=…`); the caller adds the
+ * entry point and output, and runs {@link afterBuild} on what it wrote.
  */
 export function esbuildOptions(): BuildOptions {
   return {
@@ -46,9 +53,20 @@ export function esbuildOptions(): BuildOptions {
     minify: LAMBDA_BUNDLING.minify,
     sourcemap: LAMBDA_BUNDLING.sourceMap,
     sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+    mainFields: [...LAMBDA_BUNDLING.mainFields],
     external: [...LAMBDA_BUNDLING.externalModules],
     banner: { js: LAMBDA_BUNDLING.banner },
   };
+}
+
+/**
+ * What every build of a function does after esbuild: its source map loses the mappings of
+ * its dependencies (`lib/source-maps.ts`). `NodejsFunction` runs it as its `afterBundling`
+ * hook (`scripts/trim-source-map.mjs`); the package build, local mode and the benchmark
+ * call it.
+ */
+export function afterBuild(outfile: string): void {
+  trimSourceMapFile(`${outfile}.map`);
 }
 
 /**

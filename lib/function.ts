@@ -209,6 +209,15 @@ export class TollgateFunction extends Construct {
           ...LAMBDA_BUNDLING,
           format: { esm: OutputFormat.ESM, cjs: OutputFormat.CJS }[LAMBDA_BUNDLING.format],
           externalModules: [...LAMBDA_BUNDLING.externalModules],
+          mainFields: [...LAMBDA_BUNDLING.mainFields],
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            // `afterBuild` of lib/bundling.ts, as a command: NodejsFunction runs esbuild's CLI, not its API.
+            afterBundling: (_input: string, output: string) => [
+              `"${process.execPath}" "${path.join(PROJECT_ROOT, 'scripts', 'trim-source-map.mjs')}" "${path.join(output, 'index.mjs')}"`,
+            ],
+          },
         },
         environment,
       });

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import { Functions } from '../../common/functions';
-import { esbuildOptions } from '../../lib/bundling';
+import { afterBuild, esbuildOptions } from '../../lib/bundling';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = fileURLToPath(new URL('../.out/', import.meta.url));
@@ -29,6 +29,7 @@ export async function deployedBundle(name: string, entry: BuildOptions, extra: B
   mkdirSync(dir, { recursive: true });
   const file = `${dir}index.mjs`;
   const result = await build({ ...esbuildOptions(), logLevel: 'silent', ...extra, ...entry, outfile: file });
+  if (extra.write !== false) afterBuild(file);
   return { file, url: pathToFileURL(file).href, result };
 }
 

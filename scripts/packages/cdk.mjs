@@ -31,7 +31,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
-import { BuildError, bundledPackages, disallowedImports, RELATIVE_SPECIFIER, root, thirdPartyLicenses, withDeclarations } from './shared.mjs';
+import { BuildError, bundledPackages, disallowedImports, RELATIVE_SPECIFIER, root, shippedInputs, thirdPartyLicenses, withDeclarations } from './shared.mjs';
 
 const cdkPackageDir = join(root, 'packages', 'cdk');
 const cdkDist = join(cdkPackageDir, 'dist');
@@ -89,7 +89,7 @@ async function bundleConstructs(digests) {
  * packages bundled into any of them (folder to name).
  */
 async function prebuildFunctions() {
-  const { esbuildOptions, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { afterBuild, esbuildOptions, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
   const { Functions } = await tsImport('../../common/functions.ts', import.meta.url);
   const digests = {};
   const packages = new Map();
@@ -104,13 +104,14 @@ async function prebuildFunctions() {
       logLevel: 'warning',
     });
     // The functions run what they were tested with: nothing, the AWS SDK included, is left to the runtime's copy.
+    afterBuild(join(outdir, 'index.mjs'));
     const left = externalPackages(result.metafile);
     if (left.length > 0) throw new BuildError(`the ${name} function leaves ${left.join(', ')} to the runtime; lib/bundling.ts bundles every package`);
     const files = readdirSync(outdir).sort();
     if (files.join(',') !== 'index.mjs,index.mjs.map')
       throw new BuildError(`dist/functions/${name} holds ${files.join(', ')}, not index.mjs and its source map`);
     digests[name] = Object.fromEntries(files.map((file) => [file, prebuiltDigest(join(outdir, file))]));
-    for (const [folder, pkg] of bundledPackages(Object.keys(result.metafile.inputs))) packages.set(folder, pkg);
+    for (const [folder, pkg] of bundledPackages(shippedInputs(result.metafile))) packages.set(folder, pkg);
   }
   return { digests, packages };
 }

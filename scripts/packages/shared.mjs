@@ -77,6 +77,19 @@ export function thirdPartyLicenses(packages, what) {
 }
 
 /**
+ * The inputs of which some code reached a bundle (esbuild metafile paths): an input that
+ * tree shaking removed whole is listed in `metafile.inputs` but ships nothing.
+ */
+export function shippedInputs(metafile) {
+  const shipped = new Set();
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) if (bytesInOutput > 0) shipped.add(input);
+  }
+  return [...shipped];
+}
+
+/**
  * The third-party packages among a bundle's inputs (esbuild metafile paths, relative to the
  * repository root), as their folder (absolute) to their name. A package nested in another's
  * node_modules is itself: the innermost `node_modules/<name>` counts.

@@ -93,6 +93,8 @@ describe('cdk synth of bin/tollgate.ts', () => {
     expect(code).toMatch(/export\s*\{[^}]*handler/);
     const map = JSON.parse(fs.readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(map.sources.some((source) => source.endsWith(Functions[fn].entry))).toBe(true);
+    // The afterBundling hook ran: a dependency is named by its package's folder only (lib/source-maps.ts).
+    expect(map.sources.filter((source) => source.includes('node_modules/') && !source.endsWith('/'))).toEqual([]);
   });
 
   // Outside any node_modules: a bundle that left a package to the runtime (the AWS SDK, say) fails its import here.
