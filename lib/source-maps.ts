@@ -40,12 +40,15 @@ function decodeSegment(text: string): number[] {
   for (const char of text) {
     const digit = DIGIT.get(char);
     if (digit === undefined) throw new Error(`source map mappings hold "${char}", not base64`);
-    value += (digit & (CONTINUE - 1)) << shift;
+    // Arithmetic, not bit shifts: those wrap at 32 bits.
+    value += (digit % CONTINUE) * 2 ** shift;
     if (digit & CONTINUE) {
       shift += 5;
+      if (shift > 45) throw new Error('source map mappings hold a number too large');
       continue;
     }
-    fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+    const magnitude = Math.floor(value / 2);
+    fields.push(value % 2 === 1 ? -magnitude : magnitude);
     value = 0;
     shift = 0;
   }
@@ -54,11 +57,11 @@ function decodeSegment(text: string): number[] {
 }
 
 function encodeField(delta: number): string {
-  let value = delta < 0 ? (-delta << 1) | 1 : delta << 1;
+  let value = delta < 0 ? -delta * 2 + 1 : delta * 2;
   let text = '';
   do {
-    let digit = value & (CONTINUE - 1);
-    value >>>= 5;
+    let digit = value % CONTINUE;
+    value = Math.floor(value / CONTINUE);
     if (value > 0) digit |= CONTINUE;
     text += BASE64[digit];
   } while (value > 0);

@@ -119,7 +119,19 @@ describe('withoutDependencyMappings', () => {
     expect(mappings).toBe(encode([[[0, 0, 0, 0, 0], [5, 2, 0, 0], [12, 3, 0, 0], [20, 1, 3, 4], [22], [30, 2, 0, 0]]]));
   });
 
+  it('rewrites nothing in a map without dependencies, however large its numbers', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.tuple(fc.nat(2 ** 40), fc.integer({ min: -(2 ** 40), max: 2 ** 40 })), { maxLength: 6 }), { maxLength: 4 }), (lines) => {
+        // Columns and lines as large as 2^40 and deltas of either sign: past where 32-bit shifts wrap.
+        const segments = lines.map((line) => line.map(([column, at], i): Segment => [column + i, 0, Math.abs(at), column]));
+        const mappings = encode(segments.map((line) => [...line].sort((a, b) => a[0] - b[0])));
+        expect(withoutDependencyMappings({ version: 3, sources: ['lambda/a.ts'], mappings }).mappings).toBe(mappings);
+      }),
+    );
+  });
+
   it.each([
+    ['AAAAggggggggggA', 'source map mappings hold a number too large'],
     ['AA!A', 'source map mappings hold "!", not base64'],
     ['AAg', 'source map mappings end inside a number'],
     ['AA', 'a source map segment of 2 fields'],
