@@ -3,11 +3,15 @@
  *
  *   node bench/cold-start.mjs bundle <index.mjs>            # env: the authorizer's, BENCH_AUTHORIZER_EVENT
  *   node bench/cold-start.mjs sdk-floor <endpoint> <table> <partition attribute> <partition value>
+ *   node --enable-source-maps bench/cold-start.mjs first-error <index.mjs>   # no environment
  *
  * `bundle` imports an authorizer bundle and waits for its first decision, which waits for
  * the cold start's key-ring and revocation-feed reads. `sdk-floor` is what any authorizer
  * that reads its keys through the AWS SDK pays at least: import the SDK and run the same
- * one strongly consistent Query. Timings (ms) go to fd 3, so the handler's own log lines
+ * one strongly consistent Query. `first-error` imports a function's bundle without the
+ * environment its stack gives it, so its configuration check throws at the end of the
+ * import, then reads that error's stack, which is when `--enable-source-maps` decodes the
+ * bundle's source map (bench/function-cold-start.ts). Timings (ms) go to fd 3, so the handler's own log lines
  * on stdout cannot be mistaken for them.
  */
 import { writeSync } from 'node:fs';
@@ -46,9 +50,23 @@ async function sdkFloor([endpoint, table, attribute, value]) {
   return { importMs, initMs: elapsed() };
 }
 
-const modes = { bundle, 'sdk-floor': sdkFloor };
+async function firstError([file]) {
+  let error;
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (thrown) {
+    error = thrown;
+  }
+  const importMs = elapsed();
+  if (error?.name !== 'ConfigurationError') throw new Error(`expected the bundle's configuration check to throw, got ${error}`);
+  const before = performance.now();
+  const stack = error.stack;
+  return { importMs, firstStackMs: performance.now() - before, stackLines: stack.split('\n').length };
+}
+
+const modes = { bundle, 'sdk-floor': sdkFloor, 'first-error': firstError };
 if (!modes[mode]) {
-  process.stderr.write(`usage: node bench/cold-start.mjs bundle <file> | sdk-floor <endpoint> <table> <attribute> <value>\n`);
+  process.stderr.write(`usage: node bench/cold-start.mjs bundle <file> | sdk-floor <endpoint> <table> <attribute> <value> | first-error <file>\n`);
   process.exit(2);
 }
 writeSync(3, JSON.stringify(await modes[mode](rest)));

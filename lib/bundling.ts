@@ -10,6 +10,7 @@
  * can load it without loading CDK.
  */
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { BuildOptions, Metafile } from 'esbuild';
 import { trimSourceMapFile } from './source-maps';
@@ -31,8 +32,8 @@ export const LAMBDA_BUNDLING = {
   externalModules: [] as string[],
   // A package's ES module build where it has one (the SDK's `dist-es`), which esbuild can
   // tree-shake: with it and the trimmed source maps (`afterBuild`), the functions start 10–20 ms
-  // sooner on Node 24 than they did with the runtime's SDK (BENCHMARKS.md, "Every function
-  // bundles its SDK").
+  // sooner on Node 24 than when they loaded the SDK from node_modules (BENCHMARKS.md, "Every
+  // function bundles its SDK").
   mainFields: ['module', 'main'],
   // Some dependencies still call `require`; ESM output needs one (esbuild#1921).
   banner: "import { createRequire as __tollgateCreateRequire } from 'module'; const require = __tollgateCreateRequire(import.meta.url);",
@@ -67,6 +68,16 @@ export function esbuildOptions(): BuildOptions {
  */
 export function afterBuild(outfile: string): void {
   trimSourceMapFile(`${outfile}.map`);
+}
+
+/**
+ * {@link afterBuild} as the shell command `NodejsFunction`'s `afterBundling` hook runs (CDK
+ * hands it to `bash -c`): `node scripts/trim-source-map.mjs <outfile>`, every word in single
+ * quotes, so a path with `$`, a backtick or a quote is passed as it is.
+ */
+export function afterBuildCommand(outfile: string): string {
+  const script = fileURLToPath(new URL('../scripts/trim-source-map.mjs', import.meta.url));
+  return [process.execPath, script, outfile].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
 }
 
 /**

@@ -23,7 +23,7 @@ import { SERVICE_NAME_ENV } from '../common/metrics';
 import { METRICS_NAMESPACE } from '../common/names';
 import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { Tables, type TableKey } from '../common/tables';
-import { LAMBDA_BUNDLING, prebuiltDigest } from './bundling';
+import { afterBuildCommand, LAMBDA_BUNDLING, prebuiltDigest } from './bundling';
 import { onlyValues } from './conditions';
 import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
@@ -213,10 +213,8 @@ export class TollgateFunction extends Construct {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // `afterBuild` of lib/bundling.ts, as a command: NodejsFunction runs esbuild's CLI, not its API.
-            afterBundling: (_input: string, output: string) => [
-              `"${process.execPath}" "${path.join(PROJECT_ROOT, 'scripts', 'trim-source-map.mjs')}" "${path.join(output, 'index.mjs')}"`,
-            ],
+            // `afterBuild` of lib/bundling.ts as a command: NodejsFunction runs esbuild's CLI, not its API.
+            afterBundling: (_input: string, output: string) => [afterBuildCommand(path.join(output, 'index.mjs'))],
           },
         },
         environment,

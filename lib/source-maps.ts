@@ -6,7 +6,8 @@
  * "Every function bundles its SDK"). Positions in Tollgate's own code keep their mapping.
  * A run of positions in one dependency maps to that package's folder, line 1, column 1, so
  * a stack frame there still names the package (`…/node_modules/@smithy/core/`); the map's
- * sources are Tollgate's files, then those folders. (A segment of one field, "unmapped", would be
+ * sources are Tollgate's files, then those folders, and its names those Tollgate's code
+ * uses. (A segment of one field, "unmapped", would be
  * shorter, but Node 20 reads it as the mapping before it.)
  *
  * Run after every build of a function: `scripts/trim-source-map.mjs` is CDK's
@@ -68,13 +69,29 @@ function encodeField(delta: number): string {
   return text;
 }
 
+/** Fields this does not renumber, which would point at the wrong sources after it. */
+const INDEXED_BY_SOURCE = ['sourcesContent', 'ignoreList', 'x_google_ignoreList'];
+
+function checkedMap(map: RawSourceMap): readonly string[] {
+  if (map.version !== 3) throw new Error(`a source map of version ${String(map.version)}, not 3`);
+  if ('sections' in map) throw new Error("an index map (sections), not a bundle's source map");
+  const indexed = INDEXED_BY_SOURCE.filter((field) => field in map);
+  if (indexed.length) throw new Error(`a source map with ${indexed.join(', ')}, which would not follow its renumbered sources`);
+  if (!Array.isArray(map.sources) || !map.sources.every((source) => typeof source === 'string'))
+    throw new Error('a source map whose sources are not all strings');
+  const names = map.names ?? [];
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) throw new Error('a source map whose names are not all strings');
+  return names as string[];
+}
+
 /**
  * `map` with every segment that points into a dependency pointing at that package's folder
  * instead, and runs of such segments of one package merged into their first: a position
  * maps to the segment at or before it. `sources` keeps Tollgate's own files, in their
- * order, then the packages' folders.
+ * order, then the packages' folders; `names` keeps the names Tollgate's code still uses.
  */
 export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source: string) => string | undefined = dependencyPackage): RawSourceMap {
+  const oldNames = checkedMap(map);
   const own = map.sources.filter((source) => packageOf(source) === undefined);
   const sources = [...own];
   const index = new Map<string, number>();
@@ -87,6 +104,16 @@ export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source:
     }
     return { at, dependency: folder !== source };
   });
+  const names: string[] = [];
+  const nameAt = new Map<number, number>();
+  const renamed = (old: number) => {
+    let at = nameAt.get(old);
+    if (at === undefined) {
+      at = names.push(oldNames[old]!) - 1;
+      nameAt.set(old, at);
+    }
+    return at;
+  };
   // Absolute values read so far and last written: source, line, column, name (relative across lines).
   const read = [0, 0, 0, 0];
   const written = [0, 0, 0, 0];
@@ -102,12 +129,14 @@ export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source:
       if (fields.length !== 1 && fields.length !== 4 && fields.length !== 5) throw new Error(`a source map segment of ${fields.length} fields`);
       readColumn += fields[0]!;
       for (let i = 1; i < fields.length; i += 1) read[i - 1]! += fields[i]!;
+      if (readColumn < 0 || (fields.length > 1 && Math.min(read[1]!, read[2]!) < 0)) throw new Error('a source map segment at a negative line or column');
       let values: number[] = [];
       if (fields.length > 1) {
         const to = target[read[0]!];
         if (to === undefined) throw new Error(`a source map segment of source ${read[0]}, of ${map.sources.length}`);
+        if (fields.length === 5 && oldNames[read[3]!] === undefined) throw new Error(`a source map segment of name ${read[3]}, of ${oldNames.length}`);
         if (to.dependency && lastTarget === to.at) continue;
-        values = to.dependency ? [to.at, 0, 0] : [to.at, read[1]!, read[2]!, ...(fields.length === 5 ? [read[3]!] : [])];
+        values = to.dependency ? [to.at, 0, 0] : [to.at, read[1]!, read[2]!, ...(fields.length === 5 ? [renamed(read[3]!)] : [])];
         lastTarget = to.dependency ? to.at : undefined;
       } else {
         lastTarget = undefined;
@@ -122,7 +151,7 @@ export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source:
     }
     return out.join(',');
   });
-  return { ...map, sources, mappings: lines.join(';') };
+  return { ...map, sources, names, mappings: lines.join(';') };
 }
 
 /** Rewrites a source map file in place without its dependencies' mappings. */

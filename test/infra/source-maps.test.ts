@@ -4,7 +4,8 @@
  * where it mapped before if that was Tollgate's code, and to its package's folder if it was
  * a dependency's. Random maps (fast-check) and a real function bundle.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Functions } from '../../common/functions';
-import { afterBuild, esbuildOptions } from '../../lib/bundling';
+import { afterBuild, afterBuildCommand, esbuildOptions } from '../../lib/bundling';
 import { dependencyPackage, withoutDependencyMappings, type RawSourceMap } from '../../lib/source-maps';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,8 +138,57 @@ describe('withoutDependencyMappings', () => {
     ['AA', 'a source map segment of 2 fields'],
     ['AAAAAA', 'a source map segment of 6 fields'],
     ['AKAA', 'a source map segment of source 5, of 5'],
+    ['AAAAC', 'a source map segment of name 1, of 1'],
+    ['D', 'a source map segment at a negative line or column'],
+    ['AADA', 'a source map segment at a negative line or column'],
   ])('refuses malformed mappings %j: %s', (mappings, message) => {
-    expect(() => withoutDependencyMappings({ version: 3, sources: SOURCES, mappings })).toThrow(message);
+    expect(() => withoutDependencyMappings({ version: 3, sources: SOURCES, names: ['a'], mappings })).toThrow(message);
+  });
+
+  it.each([
+    [{ version: 2 }, 'a source map of version 2, not 3'],
+    [{ sections: [] }, "an index map (sections), not a bundle's source map"],
+    [{ sourcesContent: [] }, 'a source map with sourcesContent, which would not follow its renumbered sources'],
+    [{ ignoreList: [1] }, 'a source map with ignoreList, which would not follow its renumbered sources'],
+    [{ sources: [null] }, 'a source map whose sources are not all strings'],
+    [{ names: [1] }, 'a source map whose names are not all strings'],
+  ])('refuses a map it cannot rewrite faithfully: %j', (fields, message) => {
+    expect(() => withoutDependencyMappings({ version: 3, sources: SOURCES, mappings: 'AAAA', ...fields } as RawSourceMap)).toThrow(message);
+  });
+
+  it("keeps only the names that Tollgate's code still uses, renumbered", () => {
+    const segments: Segment[] = [
+      [0, 1, 0, 0, 0],
+      [4, 0, 1, 1, 2],
+      [8, 3, 0, 0, 1],
+      [12, 2, 5, 5, 2],
+    ];
+    const result = withoutDependencyMappings({ version: 3, sources: SOURCES, names: ['dep', 'zod', 'own'], mappings: encode([segments]) });
+    expect(result.names).toEqual(['own']);
+    const after = new SourceMap(result as never);
+    expect(after.findEntry(0, 4)).toMatchObject({ originalSource: 'lambda/token/handler.ts', name: 'own' });
+    expect(after.findEntry(0, 12)).toMatchObject({ originalSource: 'common/names.ts', originalLine: 5, name: 'own' });
+  });
+
+  it('runs as the afterBundling command through bash, whatever quotes, $ or backticks the path holds', () => {
+    const folder = join(dir, `it's "odd" $HOME \`id\` a b`);
+    mkdirSync(folder, { recursive: true });
+    const outfile = join(folder, 'index.mjs');
+    const map = {
+      version: 3,
+      sources: SOURCES,
+      names: [],
+      mappings: encode([
+        [
+          [0, 0, 0, 0],
+          [5, 1, 2, 3],
+          [9, 4, 7, 7],
+        ],
+      ]),
+    };
+    writeFileSync(`${outfile}.map`, JSON.stringify(map));
+    execFileSync('bash', ['-c', afterBuildCommand(outfile)], { stdio: 'pipe' });
+    expect(JSON.parse(readFileSync(`${outfile}.map`, 'utf8'))).toEqual(withoutDependencyMappings(map));
   });
 
   it("trims a real function's map: nothing maps into node_modules, Tollgate's code maps as before", async () => {
