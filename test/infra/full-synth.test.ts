@@ -11,11 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointEnv, Env } from '../../common/names';
 import { Functions, type FunctionName } from '../../common/functions';
 import { Tables } from '../../common/tables';
+import { generateApiKey } from '../../lambda/core/credentials/api-keys';
 import { PROJECT_ROOT } from '../../lib/function';
+import { basicAuth, formPost } from '../support/api-events';
 import { referenceCycle } from './app';
 
 // Outside the repository: no node_modules above a bundle, as in Lambda, where nothing but
 // the bundle is Tollgate's (the runtime's own SDK is not used: lib/bundling.ts).
+const NO_NETWORK = path.join(PROJECT_ROOT, 'test', 'support', 'no-network.mjs');
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-synth-'));
 const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
@@ -119,6 +122,31 @@ describe('cdk synth of bin/tollgate.ts', () => {
     );
     expect(result.stderr).not.toMatch(/ConfigurationError|environment variable/);
     expect(result.stdout.trim(), result.stderr).toBe('started');
+  });
+
+  // The one path local mode never takes: no endpoint override, so the bundled SDK resolves AWS's endpoint itself.
+  it("the token bundle, given the stack's environment and credentials, signs with them and calls DynamoDB's regional endpoint", () => {
+    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'Tollgate token')!;
+    const environment = Object.fromEntries(
+      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [
+        name,
+        typeof value === 'string' ? value : deployTimeValue(name),
+      ]),
+    );
+    const bundle = path.join(outdir, `asset.${String(entry.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs');
+    const event = formPost('/oauth/token', { grant_type: 'client_credentials' }, { Authorization: basicAuth('shop', generateApiKey().apiKey) });
+    const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(await handler(${JSON.stringify(event)})));`;
+    const result = spawnSync(process.execPath, ['--import', NO_NETWORK, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { PATH: process.env.PATH, ...environment, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' },
+    });
+    // Credentials resolved (a failed chain never looks a host up), the endpoint from the SDK's rules, then a dependency failure: 503.
+    expect([...new Set(result.stderr.match(/^lookup \S+$/gm))]).toEqual(['lookup dynamodb.eu-west-1.amazonaws.com']);
+    const answer = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { statusCode: number; headers: Record<string, string>; body: string };
+    expect(answer.statusCode, result.stderr).toBe(503);
+    expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
+    expect(JSON.parse(answer.body).error).toBe('temporarily_unavailable');
   });
 
   it('writes an API stack CloudFormation can order: no reference cycle between its resources', () => {
