@@ -98,6 +98,8 @@ export interface LocalStack {
   readonly dynamoEndpoint: string;
   readonly kmsEndpoint: string;
   readonly rotationFunctionName: string;
+  /** The module each function's handler was imported from: its source, or its bundle (`handlerCode`). */
+  readonly handlerModules: Readonly<Record<string, string>>;
   /** The local API Gateway's API keys and usage plans (what the admin API registers clients with). */
   readonly usagePlans: LocalUsagePlans;
   /** Invokes the rotation function as the console or the schedule would. */
@@ -306,6 +308,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoEndpoint: dynamo.endpoint,
       kmsEndpoint: kms.endpoint,
       rotationFunctionName: ROTATION_FUNCTION,
+      handlerModules: modules,
       usagePlans,
       rotate: rotation,
       usage: { flush: () => meter.flush() },

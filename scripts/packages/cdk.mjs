@@ -18,7 +18,7 @@
  *   consumer needs neither esbuild nor the handlers' sources. Built before index.js, whose
  *   digests they are.
  * - dist/THIRD-PARTY-LICENSES.txt: the license texts of every third-party package bundled
- *   into any function (their code; the source maps name their files); index.js bundles
+ *   into any function (their code; the source maps name their folders); index.js bundles
  *   none.
  * - dist/types/**: declarations emitted by tsc (packages/cdk/tsconfig.build.json) for
  *   `lib/index.ts` and what it reaches in `lib/` and `common/`, keeping their folders, with

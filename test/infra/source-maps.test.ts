@@ -191,7 +191,7 @@ describe('withoutDependencyMappings', () => {
     expect(JSON.parse(readFileSync(`${outfile}.map`, 'utf8'))).toEqual(withoutDependencyMappings(map));
   });
 
-  it("trims a real function's map: nothing maps into node_modules, Tollgate's code maps as before", async () => {
+  it("trims a real function's map: a dependency maps to its package's folder, Tollgate's code as before", async () => {
     const outfile = join(dir, 'token', 'index.mjs');
     await build({ ...esbuildOptions(), entryPoints: [join(ROOT, Functions.token.entry)], outfile, logLevel: 'silent' });
     const untrimmed = readFileSync(`${outfile}.map`, 'utf8');

@@ -16,9 +16,8 @@
  *   cancelled transaction reaches its store as it is, to read its reasons).
  *
  * Each client has a module of its own beside this one, and there is no barrel re-exporting
- * them: each function bundles the SDK's CommonJS build, whose module code esbuild cannot
- * drop, so a function would carry, and load at cold start, every client a shared module
- * imports. Import the factory from its own module.
+ * them. Import the factory from its own module: a function's bundle then holds the clients
+ * it uses by construction, not by whatever tree shaking can prove about a shared module.
  */
 import type {
   HandlerExecutionContext,
