@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { Functions, type FunctionName } from '../common/functions';
-import { afterBuild, esbuildOptions } from '../lib/bundling';
+import { buildFunction, esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -46,8 +46,7 @@ async function before(name: FunctionName): Promise<string> {
 /** The bundle as deployed, outside any node_modules. */
 async function after(name: FunctionName, dir: string): Promise<string> {
   const outfile = join(dir, name, 'index.mjs');
-  await build({ ...esbuildOptions(), entryPoints: [join(ROOT, Functions[name].entry)], outfile, logLevel: 'silent' });
-  afterBuild(outfile);
+  await buildFunction(build, { entryPoints: [join(ROOT, Functions[name].entry)], outfile });
   return outfile;
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import { Functions } from '../../common/functions';
-import { afterBuild, esbuildOptions } from '../../lib/bundling';
+import { buildFunction } from '../../lib/bundling';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = fileURLToPath(new URL('../.out/', import.meta.url));
@@ -28,8 +28,7 @@ export async function deployedBundle(name: string, entry: BuildOptions, extra: B
   const dir = `${OUT}${name}/`;
   mkdirSync(dir, { recursive: true });
   const file = `${dir}index.mjs`;
-  const result = await build({ ...esbuildOptions(), logLevel: 'silent', ...extra, ...entry, outfile: file });
-  if (extra.write !== false) afterBuild(file);
+  const result = await buildFunction(build, { ...extra, ...entry, outfile: file });
   return { file, url: pathToFileURL(file).href, result };
 }
 

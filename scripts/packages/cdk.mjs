@@ -89,14 +89,13 @@ async function bundleConstructs(digests) {
  * packages bundled into any of them (folder to name).
  */
 async function prebuildFunctions() {
-  const { afterBuild, esbuildOptions, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { buildFunction, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
   const { Functions } = await tsImport('../../common/functions.ts', import.meta.url);
   const digests = {};
   const packages = new Map();
   for (const [name, spec] of Object.entries(Functions)) {
     const outdir = join(cdkDist, PREBUILT_FUNCTIONS, name);
-    const result = await build({
-      ...esbuildOptions(),
+    const result = await buildFunction(build, {
       entryPoints: [join(root, spec.entry)],
       absWorkingDir: root,
       outfile: join(outdir, 'index.mjs'),
@@ -104,7 +103,6 @@ async function prebuildFunctions() {
       logLevel: 'warning',
     });
     // The functions run what they were tested with: nothing, the AWS SDK included, is left to the runtime's copy.
-    afterBuild(join(outdir, 'index.mjs'));
     const left = externalPackages(result.metafile);
     if (left.length > 0) throw new BuildError(`the ${name} function leaves ${left.join(', ')} to the runtime; lib/bundling.ts bundles every package`);
     const files = readdirSync(outdir).sort();
