@@ -23,6 +23,8 @@ export interface BannerInput {
   readonly dynamoEndpoint: string;
   readonly kmsEndpoint: string;
   readonly stateDir: string;
+  /** Where the functions' bundles were imported from (`npm start -- --bundled`); absent: the sources. */
+  readonly bundlesDir?: string;
   /** Absent: the built-in echo service. */
   readonly upstreamUrl?: string;
   /** Absent: the default routes. */
@@ -52,6 +54,7 @@ Tollgate is running locally.
   DynamoDB Local ${input.dynamoEndpoint}
   KMS endpoint   ${input.kmsEndpoint}
   data           ${input.stateDir}/ (npm start -- --fresh to start empty)
+  functions      ${input.bundlesDir ? `bundles as deployed, from ${input.bundlesDir}/` : 'TypeScript sources (npm start -- --bundled for the deployed bundles)'}
 
 Admin token (admin routes; also used by \`npx tollgate\`):
   ${input.adminToken}

@@ -8,7 +8,8 @@
  *   in the config file, 60 s by default); --no-authorizer-cache turns that off.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { banner } from './banner';
 import { replaceDemoKey } from './demo-key';
 import { onStopSignal } from './signals';
@@ -101,12 +102,21 @@ async function main(): Promise<void> {
       dynamoEndpoint: stack.dynamoEndpoint,
       kmsEndpoint: stack.kmsEndpoint,
       stateDir: localStateDir(),
+      ...bundlesDirOf(stack.handlerModules),
       upstreamUrl: input.upstreamUrl,
       routes: input.routes,
       unmatchedRoutes: input.settings?.unmatchedRoutes,
       services: input.services,
     }),
   );
+}
+
+/** The folder the handlers were imported from when every one is a bundle (what the banner says is true, not what was asked). */
+function bundlesDirOf(modules: Readonly<Record<string, string>>): { bundlesDir?: string } {
+  const files = Object.values(modules).map((url) => fileURLToPath(url));
+  if (!files.every((file) => basename(file) === 'index.mjs')) return {};
+  const dirs = new Set(files.map((file) => dirname(dirname(file))));
+  return dirs.size === 1 ? { bundlesDir: [...dirs][0]! } : {};
 }
 
 /** A second start after a crash must work: a PID file whose process is gone is stale. */

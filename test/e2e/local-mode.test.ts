@@ -164,6 +164,7 @@ describe('npm start, end to end', () => {
   it('prints the admin token, a demo API key and copy-paste curl lines', () => {
     const banner = local!.output();
     expect(banner).toMatch(new RegExp(`^\\s+gateway\\s+${local!.url}\\s`, 'm'));
+    expect(banner).toContain('  functions      TypeScript sources (npm start -- --bundled for the deployed bundles)');
     expect(banner).toMatch(/curl .*\/oauth\/token/);
     expect(banner).toMatch(/curl .*\/oauth\/revoke/);
   });
@@ -365,8 +366,10 @@ describe('npm start --bundled with other routes, stopped by SIGTERM to npm alone
     rmSync(stateDir, { recursive: true, force: true });
   }, 30_000);
 
-  it('runs the functions from their bundles', () => {
+  it('runs the functions from their bundles, and says so', () => {
     expect(readdirSync(join(stateDir, 'data', 'functions')).sort()).toEqual(['admin', 'authorizer', 'fanout', 'leaks', 'rotation', 'token']);
+    // Printed from the modules the stack imported, not from the option given.
+    expect(local!.output()).toContain(`  functions      bundles as deployed, from ${join(stateDir, 'data', 'functions')}/`);
   });
 
   it('prints the routes in force instead of the /orders curl flow', () => {

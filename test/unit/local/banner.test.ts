@@ -23,6 +23,11 @@ describe('the npm start banner', () => {
     expect(text).toMatch(/^ready: listening on http:\/\/127\.0\.0\.1:8787$/m);
   });
 
+  it('says whether the functions run from their sources or from the deployed bundles', () => {
+    expect(banner(BASE)).toContain('  functions      TypeScript sources (npm start -- --bundled for the deployed bundles)');
+    expect(banner({ ...BASE, bundlesDir: '/x/.local/data/functions' })).toContain('  functions      bundles as deployed, from /x/.local/data/functions/');
+  });
+
   it('promises what the echo shows only when the echo is the upstream', () => {
     const echo = banner(BASE).split('\n');
     const step2 = (lines: string[]) => lines.find((line) => line.includes('# 2. '));
