@@ -288,7 +288,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const activeGateway = gateway;
     stops.push(() => activeGateway.close());
 
-    const scheduledRotation = await quietRotationFunction();
+    const scheduledRotation = await quietRotationFunction(modules.rotation);
     const stepEvery = (options.rotationStepSeconds ?? LOCAL_STEP_SECONDS) * 1000;
     const schedule = setInterval(() => {
       scheduledRotation(scheduledEvent())
@@ -341,19 +341,20 @@ async function importHandler<T>(path: string): Promise<T> {
  * metrics. Every 5 s a step that finds nothing due would otherwise print a `rotation run`
  * line and an EMF blob (about 1,400 lines an hour) between the access-log lines; warnings
  * and errors still print, and the stack itself logs each run that changed something.
- * Powertools reads these variables when a Logger or Metrics is constructed, which
- * `createRotationApp` does synchronously, so they are set only around that call and every
+ * It is the module `module` (the handler's source or bundle, as the other functions run)
+ * imported a second time under another URL, which gives it its own module instance. Powertools
+ * reads these variables when a Logger or Metrics is constructed, which the handler's module does
+ * as it is evaluated, after every other handler's: they are set only around that import, so every
  * other handler keeps its settings. A user's own POWERTOOLS_LOG_LEVEL or
  * POWERTOOLS_METRICS_DISABLED wins.
  */
-async function quietRotationFunction(): Promise<(event: unknown) => Promise<RotationReport>> {
-  const { createRotationApp } = await import('../lambda/rotation/app');
+async function quietRotationFunction(module: string): Promise<(event: unknown) => Promise<RotationReport>> {
   const quiet = { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' };
   const saved = Object.fromEntries(Object.keys(quiet).map((name) => [name, process.env[name]]));
   for (const [name, value] of Object.entries(quiet)) process.env[name] ||= value;
   try {
-    const app = createRotationApp(process.env);
-    return (event) => app.handle(event);
+    const { handler } = (await import(`${module}?instance=scheduled`)) as { handler: (event: unknown) => Promise<RotationReport> };
+    return handler;
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];

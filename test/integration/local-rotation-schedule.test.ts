@@ -1,7 +1,8 @@
 /**
  * The local rotation schedule on the real local stack: a scheduled step that changes
  * nothing prints nothing (no `rotation run` line, no EMF blob), while a manual run still
- * prints the function's own line and a scheduled step that changes the ring is logged.
+ * prints the function's own line and a scheduled step that changes the ring is logged. With
+ * the functions' sources, and with their bundles as deployed (`npm start -- --bundled`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 90_000)
   }
 }
 
-describe('the local rotation schedule', () => {
+describe.each(['source', 'bundled'] as const)('the local rotation schedule, functions from their %s', (handlerCode) => {
   let stack: LocalStack;
   let dataDir: string;
   const stdout: string[] = [];
@@ -45,6 +46,7 @@ describe('the local rotation schedule', () => {
       dataDir,
       fresh: true,
       rotationStepSeconds: STEP_SECONDS,
+      handlerCode,
       log: (line) => logged.push(line),
       onScheduledStep: () => (scheduledSteps += 1),
     });
