@@ -42,8 +42,9 @@ export const LAMBDA_BUNDLING = {
 /**
  * The same settings as esbuild options, as `NodejsFunction` turns them into its esbuild
  * command line (`--bundle --platform=node --target=… --format=… --minify --sourcemap
- * --sources-content=false --main-fields=module,main --banner:js=…`); the caller adds the
- * entry point and output, and runs {@link afterBuild} on what it wrote.
+ * --sources-content=false --main-fields=module,main --banner:js=…`). A build that writes a
+ * function goes through {@link buildFunction}, which adds the entry point and output and runs
+ * {@link afterBuild}; the checks that only read a build's metafile use these as they are.
  */
 export function esbuildOptions(): BuildOptions {
   return {

@@ -67,6 +67,20 @@ const UNREACHABLE_AWS = {
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }> };
 let apiTemplate: Template;
+
+/** A function's resource in the API stack, found by its description. */
+const functionResource = (fn: FunctionName) =>
+  Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`);
+/** Where a function's bundle sits: `asset.<hash>` of the assembly, the hash being its code's S3 key without `.zip`. */
+const assetDirOf = (fn: FunctionName) => path.join(outdir, `asset.${String(functionResource(fn)!.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+/** The environment the stack gives a function, deploy-time references replaced by stand-ins. */
+const stackEnvironment = (fn: FunctionName) =>
+  Object.fromEntries(
+    Object.entries(functionResource(fn)!.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [
+      name,
+      typeof value === 'string' ? value : deployTimeValue(name),
+    ]),
+  );
 /** Synthesized with a resource policy, the one part of the API that could refer back to the API itself. */
 const OPERATOR = 'arn:aws:iam::123456789012:role/tollgate-operator';
 
@@ -87,10 +101,8 @@ describe('cdk synth of bin/tollgate.ts', () => {
   });
 
   it.each(Object.keys(Functions) as FunctionName[])('bundles the %s handler: one ESM file with a source map', (fn) => {
-    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`);
-    expect(entry, fn).toBeDefined();
-    // The code's S3 key is `<asset hash>.zip`; the bundle sits in `asset.<hash>` of the assembly.
-    const assetDir = path.join(outdir, `asset.${String(entry!.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    expect(functionResource(fn), fn).toBeDefined();
+    const assetDir = assetDirOf(fn);
     expect(fs.readdirSync(assetDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
     const code = fs.readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*handler/);
@@ -102,14 +114,8 @@ describe('cdk synth of bin/tollgate.ts', () => {
 
   // Outside any node_modules: a bundle that left a package to the runtime (the AWS SDK, say) fails its import here.
   it.each(Object.keys(Functions) as FunctionName[])('the %s bundle starts on its own with the environment the stack gives it', (fn) => {
-    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!;
-    const environment = Object.fromEntries(
-      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [
-        name,
-        typeof value === 'string' ? value : deployTimeValue(name),
-      ]),
-    );
-    const assetDir = path.join(outdir, `asset.${String(entry.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    const environment = stackEnvironment(fn);
+    const assetDir = assetDirOf(fn);
     // A separate process per bundle: each reads and checks its configuration at import (cold start).
     const result = spawnSync(
       process.execPath,
@@ -126,14 +132,8 @@ describe('cdk synth of bin/tollgate.ts', () => {
 
   // The one path local mode never takes: no endpoint override, so the bundled SDK resolves AWS's endpoint itself.
   it("the token bundle, given the stack's environment and credentials, signs with them and calls DynamoDB's regional endpoint", () => {
-    const entry = Object.values(apiTemplate.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'Tollgate token')!;
-    const environment = Object.fromEntries(
-      Object.entries(entry.Properties.Environment.Variables as Record<string, unknown>).map(([name, value]) => [
-        name,
-        typeof value === 'string' ? value : deployTimeValue(name),
-      ]),
-    );
-    const bundle = path.join(outdir, `asset.${String(entry.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs');
+    const environment = stackEnvironment('token');
+    const bundle = path.join(assetDirOf('token'), 'index.mjs');
     const event = formPost('/oauth/token', { grant_type: 'client_credentials' }, { Authorization: basicAuth('shop', generateApiKey().apiKey) });
     const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(await handler(${JSON.stringify(event)})));`;
     const result = spawnSync(process.execPath, ['--import', NO_NETWORK, '--input-type=module', '-e', script], {
@@ -170,11 +170,7 @@ describe('cdk synth of bin/tollgate.ts', () => {
     const upstream = resources.filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.Integration?.Type === 'HTTP_PROXY');
     expect(upstream.map((m) => m.Properties.ApiKeyRequired)).toEqual([true, true]);
     const key = resources.find((r) => r.Type === 'AWS::ApiGateway::ApiKey')!;
-    const env = (fn: FunctionName) =>
-      resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Tollgate ${fn}`)!.Properties.Environment.Variables as Record<
-        string,
-        unknown
-      >;
+    const env = (fn: FunctionName) => functionResource(fn)!.Properties.Environment.Variables as Record<string, unknown>;
     expect(env('authorizer')[Env.fallbackUsageKey]).toBe(key.Properties.Value);
     for (const name of [Env.defaultUsagePlanName, Env.restApiId, Env.stageName]) expect(env('admin')).toHaveProperty(name);
   });
