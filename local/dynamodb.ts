@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -29,7 +28,7 @@ export interface LocalDynamoDb {
 }
 
 export interface StartOptions {
-  /** 0 or absent: a free port. */
+  /** 0 or absent: a port the system chooses as Java binds it (never one picked earlier and released: another process could take it meanwhile). */
   readonly port?: number;
   /** Folder for the database file; absent: in memory. */
   readonly dataDir?: string;
@@ -60,18 +59,6 @@ export class JavaMissingError extends Error {
     );
     this.name = 'JavaMissingError';
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function jarDirectory(): string {
@@ -105,6 +92,8 @@ function assertJdk(): void {
 const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
 /** What the launcher writes to stderr before it exits on a failed start (it then serves nothing). */
 const LAUNCHER_FAILED = 'loopback launcher: ';
+/** What the launcher prints once Java listens; with `-port 0` only this tells the port. */
+const LAUNCHER_LISTENING = /^DynamoDB Local listening on 127\.0\.0\.1:(\d+)$/m;
 
 /**
  * Java is started under a tiny shell guard that kills it when our stdin pipe closes, so
@@ -126,42 +115,69 @@ const GUARD = [
 
 export async function startDynamoDbLocal(options: StartOptions = {}): Promise<LocalDynamoDb> {
   assertJdk();
-  const port = options.port || (await freePort());
   const dir = jarDirectory();
   // The jar's manifest Class-Path brings DynamoDBLocal_lib/*.jar (Jetty included) with it.
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-cp', join(dir, 'DynamoDBLocal.jar'), LAUNCHER, '-port', String(port), '-sharedDb'];
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-cp',
+    join(dir, 'DynamoDBLocal.jar'),
+    LAUNCHER,
+    '-port',
+    String(options.port ?? 0),
+    '-sharedDb',
+  ];
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     args.push('-dbPath', options.dataDir);
   } else {
     args.push('-inMemory');
   }
-  const child = spawn('sh', ['-c', GUARD, 'dynamodb-local', ...args], { stdio: ['pipe', 'ignore', 'pipe'], cwd: dir });
+  const child = spawn('sh', ['-c', GUARD, 'dynamodb-local', ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: dir });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const endpoint = `http://127.0.0.1:${port}`;
+  let stdout = '';
+  let port: number | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (port !== undefined) return; // read on and drop: a full pipe would stall Java
+    stdout = (stdout + chunk.toString()).slice(-4000);
+    const listening = LAUNCHER_LISTENING.exec(stdout);
+    if (listening) port = Number(listening[1]);
+  });
   const stop = () => stopChild(child);
   try {
     // The guard outlives a Java that exited (it waits on our stdin), so a failed start is
     // recognised by the launcher's last words rather than by an exit code.
-    await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 120_000, () => stderr.includes(LAUNCHER_FAILED));
+    await waitUntilReady(
+      () => port,
+      child,
+      options.startTimeoutMs ?? 120_000,
+      () => stderr.includes(LAUNCHER_FAILED),
+    );
   } catch (error) {
     await stop();
-    throw new Error(`DynamoDB Local did not start on ${endpoint}: ${(error as Error).message}\n${stderr}`);
+    const where = port === undefined ? (options.port ? ` on port ${options.port}` : '') : ` on ${endpointOf(port)}`;
+    throw new Error(`DynamoDB Local did not start${where}: ${(error as Error).message}\n${stderr}`);
   }
-  return { endpoint, port, pid: child.pid ?? -1, stop };
+  const bound = port as number;
+  return { endpoint: endpointOf(bound), port: bound, pid: child.pid ?? -1, stop };
 }
 
-async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number, failed: () => boolean): Promise<void> {
-  const client = localDynamoClient(endpoint);
+const endpointOf = (port: number) => `http://127.0.0.1:${port}`;
+
+/** Until the launcher names its port, then until ListTables answers there. */
+async function waitUntilReady(boundPort: () => number | undefined, child: ChildProcess, timeoutMs: number, failed: () => boolean): Promise<void> {
+  let client: DynamoDBClient | undefined;
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
       if (failed()) throw new Error('the launcher gave up');
+      const port = boundPort();
       try {
+        if (port === undefined) throw new Error('the launcher has not reported a listening port');
+        client ??= localDynamoClient(endpointOf(port));
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
       } catch (error) {
@@ -170,7 +186,7 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
       }
     }
   } finally {
-    client.destroy();
+    client?.destroy();
   }
 }
 

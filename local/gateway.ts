@@ -11,9 +11,9 @@
  * resource and method as one pair, so a method a Tollgate resource lacks goes on to the
  * upstream's resources.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { API_ROUTES, PROXY_PARAMETER, type ApiRoute, upstreamResources } from '../common/api-routes';
@@ -36,6 +36,7 @@ import {
   PAYLOAD_MAX_BYTES,
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
+import { bindListener, closeListener } from './listener';
 import { SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
@@ -148,22 +149,19 @@ export class LocalGateway {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    const server = createServer((req, res) => void this.serve(req, res));
+    return this.serveOn(await bindListener(port, host));
+  }
+
+  /** Starts answering on a server {@link bindListener} bound; returns its port. */
+  serveOn(server: Server): number {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.serve(req, res));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.refuseUnparsed(error, socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : port;
+    return (server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.server) await closeListener(this.server);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

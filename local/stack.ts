@@ -5,6 +5,7 @@
  * start it through {@link startLocalStack}.
  */
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import type {
@@ -25,6 +26,7 @@ import { startLocalKms } from './kms';
 import { startStandIns, type StandIns } from './aws-standins';
 import { startEcho, type EchoServer } from './echo';
 import { LocalGateway, type LocalUpstream } from './gateway';
+import { bindListener, closeListener } from './listener';
 import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
@@ -44,7 +46,7 @@ import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store'
 import { handlerModules, type HandlerCode } from './handler-code';
 
 export interface LocalStackOptions {
-  /** Gateway port; 0 picks a free one. */
+  /** Gateway port; 0: one the system chooses, bound before the functions learn the issuer URL. */
   readonly port: number;
   /** Folder for persisted state (DynamoDB data, KMS keys, stream checkpoints). */
   readonly dataDir: string;
@@ -124,9 +126,12 @@ type RotationHandler = (event: unknown) => Promise<unknown>;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // First: a port in use stops the start before anything else runs. The functions read the
+  // issuer URL at import, before the gateway exists, so its port is held from here on.
+  const listener = await bindListener(options.port);
   if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<void>> = [() => closeListener(listener)];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
@@ -177,14 +182,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // The handlers read their configuration once, at import, exactly as in Lambda: set it first.
-    const port = options.port;
     // As deployed: the stack caches authorizer results unless its TTL is set to 0.
     const cacheTtlSeconds =
       options.authorizerCacheTtlSeconds ??
       (options.settings?.[Setting.authorizerCacheTtlSeconds.name] as number | undefined) ??
       Setting.authorizerCacheTtlSeconds.default;
-    const issuerPort = port || (await import('./dynamodb').then((m) => m.freePort()));
-    const url = `http://127.0.0.1:${issuerPort}`;
+    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
     Object.assign(process.env, {
       ...tableEnvironment(names),
       [EndpointEnv.dynamodb]: functionsDynamo,
@@ -284,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
     });
-    const boundPort = await gateway.listen(issuerPort);
+    const boundPort = gateway.serveOn(listener);
     const activeGateway = gateway;
     stops.push(() => activeGateway.close());
 

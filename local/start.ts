@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { banner } from './banner';
 import { replaceDemoKey } from './demo-key';
 import { onStopSignal } from './signals';
+import { PortInUseError } from './listener';
 import { startLocalStack, type LocalStack } from './stack';
 import { checkStartInput, parseCommandLine, StartInputError, USAGE, type StartInput } from './start-input';
-import { isAlive, localStateDir, localStatePaths, writePrivateFile, type LocalState } from './state';
+import { isAlive, LocalEnv, localStateDir, localStatePaths, writePrivateFile, type LocalState } from './state';
 
 /**
  * The AWS SDK's documented switch (aws/aws-sdk-js-v3#7983) for its Node.js support warning:
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
       settings: input.settings,
     });
   } catch (error) {
-    process.stderr.write(`tollgate: could not start: ${(error as Error).message}\n`);
+    const hint = error instanceof PortInUseError ? `: stop it, or choose another port with ${LocalEnv.port}` : '';
+    process.stderr.write(`tollgate: could not start: ${(error as Error).message}${hint}\n`);
     await shutdown(1);
     return;
   }

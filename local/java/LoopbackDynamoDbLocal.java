@@ -18,7 +18,11 @@
  *
  * Run in Java's source-file mode (JEP 330, `java LoopbackDynamoDbLocal.java ...`, which needs
  * a JDK: the jdk.compiler module), with DynamoDBLocal.jar on the class path; the arguments
- * are DynamoDB Local's own (-port, -inMemory, -dbPath, -sharedDb).
+ * are DynamoDB Local's own (-port, -inMemory, -dbPath, -sharedDb), with one addition:
+ * `-port 0` binds a port the system chooses, which DynamoDB Local's own parser refuses. A
+ * caller that picked a free port and passed it would race every other process for it until
+ * Java binds, seconds later. Once bound, the launcher prints one line naming the port:
+ * `DynamoDB Local listening on 127.0.0.1:<port>`.
  */
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
@@ -31,6 +35,8 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
 
 public class LoopbackDynamoDbLocal {
   static final String LOOPBACK = "127.0.0.1";
+  /** Handed to DynamoDB Local's parser in place of 0 (it wants 1-65535); never bound. */
+  static final String PARSER_PLACEHOLDER_PORT = "8000";
 
   public static void main(String[] args) {
     try {
@@ -44,6 +50,13 @@ public class LoopbackDynamoDbLocal {
   }
 
   static void start(String[] args) throws Exception {
+    boolean systemChosenPort = false;
+    for (int i = 0; i + 1 < args.length; i++) {
+      if (args[i].equals("-port") && args[i + 1].equals("0")) {
+        args[i + 1] = PARSER_PLACEHOLDER_PORT;
+        systemChosenPort = true;
+      }
+    }
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
     Field field = DynamoDBProxyServer.class.getDeclaredField("server");
     field.setAccessible(true);
@@ -53,8 +66,10 @@ public class LoopbackDynamoDbLocal {
     for (Connector connector : connectors) {
       if (!(connector instanceof ServerConnector)) fail("unexpected Jetty connector " + connector.getClass().getName());
       ((ServerConnector) connector).setHost(LOOPBACK);
+      if (systemChosenPort) ((ServerConnector) connector).setPort(0);
     }
     proxy.start();
+    int port = -1;
     for (Connector connector : connectors) {
       Object transport = ((ServerConnector) connector).getTransport();
       InetSocketAddress bound = transport instanceof ServerSocketChannel
@@ -64,8 +79,10 @@ public class LoopbackDynamoDbLocal {
         proxy.stop();
         fail("DynamoDB Local is bound to " + bound + ", not to loopback");
       }
+      port = bound.getPort();
     }
-    System.out.println("DynamoDB Local listening on " + LOOPBACK + " only");
+    System.out.println("DynamoDB Local listening on " + LOOPBACK + ":" + port);
+    System.out.flush();
   }
 
   static void fail(String message) {

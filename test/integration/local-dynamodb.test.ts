@@ -16,11 +16,31 @@ import { tempDirs } from '../support/temp-dirs';
 const START = { startTimeoutMs: 120_000 };
 const tempDir = tempDirs('tollgate-ddb-');
 
-/** Command lines of the DynamoDB Local JVMs serving `port` (the guard's pid is not Java's). */
+const isDynamoDbLocal = (args: string) => /^\S*java\b/.test(args) && args.includes('DynamoDBLocal.jar');
+
+/** Command lines of the DynamoDB Local JVMs started for `port` (given explicitly: `-port 0` names none). */
 function javaOnPort(port: number): string[] {
   const processes = execFileSync('ps', ['-A', '-o', 'args='], { encoding: 'utf8' }).split('\n');
-  return processes.filter((args) => /^\S*java\b/.test(args) && args.includes('DynamoDBLocal.jar') && new RegExp(`-port ${port}(\\s|$)`).test(args));
+  return processes.filter((args) => isDynamoDbLocal(args) && new RegExp(`-port ${port}(\\s|$)`).test(args));
 }
+
+/** Pids of the DynamoDB Local JVMs the shell guard `guardPid` started (the guard's pid is not Java's). */
+function javaUnder(guardPid: number): number[] {
+  const rows = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n');
+  return rows
+    .map((row) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(row))
+    .filter((match) => match !== null && Number(match[2]) === guardPid && isDynamoDbLocal(match[3]!))
+    .map((match) => Number(match![1]));
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 async function readStream(endpoint: string, streamArn: string, until: (records: _Record[]) => boolean): Promise<_Record[]> {
   const streams = new DynamoDBStreamsClient({ endpoint, ...LOCAL_AWS });
@@ -145,15 +165,16 @@ describe('DynamoDB Local harness', () => {
     };
 
     const first = await startDynamoDbLocal({ ...START, dataDir });
+    const java = javaUnder(first.pid);
     try {
-      expect(javaOnPort(first.port)).toHaveLength(1);
+      expect(java).toHaveLength(1);
       await write(first.endpoint);
     } finally {
       await first.stop();
     }
     // Stopped means Java is gone, not only the shell guard whose pid `first.pid` is.
-    expect(() => process.kill(first.pid, 0)).toThrow();
-    expect(javaOnPort(first.port)).toEqual([]);
+    expect(alive(first.pid)).toBe(false);
+    expect(alive(java[0]!)).toBe(false);
     expect(await portIsOpen(first.port)).toBe(false);
 
     const second = await startDynamoDbLocal({ ...START, dataDir });

@@ -1,5 +1,5 @@
 /**
- * Starts DynamoDB Local and the local KMS endpoint once per test run, on free ports, and
+ * Starts DynamoDB Local and the local KMS endpoint once per test run, on ports the system chooses as each binds, and
  * stops both when the run ends, whether tests passed or failed. Tests reach them with
  * `inject('dynamoEndpoint')` / `inject('kmsEndpoint')` (see `test/support/aws.ts`).
  */

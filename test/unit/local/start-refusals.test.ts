@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { USAGE } from '../../../local/start-input';
 
@@ -104,5 +105,30 @@ describe('npm start refuses bad input before it starts anything', () => {
 
   it('an UPSTREAM_URL that is not a URL', { timeout: 60_000 }, async () => {
     expectRefused(await start(['--config', configFile({})], { UPSTREAM_URL: 'notaurl' }), /^tollgate: UPSTREAM_URL must be an absolute http/);
+  });
+});
+
+describe('npm start on a port that is taken', () => {
+  it('stops before it starts anything: exit 1, one line naming the port and PORT', { timeout: 60_000 }, async () => {
+    const busy = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const run = await start([], { PORT: String(port) });
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(
+        run.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((line) => line.startsWith('tollgate:')),
+      ).toEqual([
+        `tollgate: could not start: port ${port} on 127.0.0.1 is in use (by another program, or another local Tollgate): stop it, or choose another port with PORT`,
+      ]);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      // The port is bound first: no DynamoDB data, no state, and the PID file is gone again.
+      expect(run.stateEntries).toEqual([]);
+    } finally {
+      busy.close();
+    }
   });
 });
