@@ -3,14 +3,17 @@
  * local stack's start that way (`listen EADDRINUSE` on the gateway's port, taken in the
  * seconds between picking it and binding it). Here a thief takes every port a server of this
  * process releases, the moment it is released: DynamoDB Local and the local stack must start
- * regardless, because neither may count on getting a released port back.
+ * regardless, because neither may count on getting a released port back, and the tests' own
+ * "nothing listens here" URL must still refuse.
  */
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { Server, createServer, type AddressInfo } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localDynamoClient, startDynamoDbLocal } from '../../local/dynamodb';
 import { startLocalStack } from '../../local/stack';
+import { closedPortUrl } from '../support/http-stub';
 import { tempDirs } from '../support/temp-dirs';
 
 const tempDir = tempDirs('tollgate-ports-');
@@ -24,7 +27,7 @@ function stealReleasedPorts(): { readonly stolen: number[]; restore(): Promise<v
     const address = this.address();
     return close.call(this, (error?: Error) => {
       if (address && typeof address === 'object') {
-        const thief = createServer((socket) => socket.destroy());
+        const thief = createHttpServer((_request, response) => response.writeHead(418).end());
         thief.on('error', () => undefined); // the port was not free after all: nothing stolen
         thief.listen(address.port, address.address, () => stolen.push(address.port));
         thieves.push(thief);
@@ -60,6 +63,17 @@ describe('local servers never count on a port they released', () => {
     const [error] = (await once(again, 'error')) as [NodeJS.ErrnoException];
     expect(error.code).toBe('EADDRINUSE');
     expect(thief.stolen).toEqual([port]);
+  });
+
+  it("tests' URL that refuses connections is no released port, so no other server of the run can be answering there", async () => {
+    thief = stealReleasedPorts();
+    const url = await closedPortUrl();
+    const error = await fetch(url).then(
+      () => undefined,
+      (failure: Error) => failure.cause as NodeJS.ErrnoException,
+    );
+    expect(error?.code).toBe('ECONNREFUSED');
+    expect(thief.stolen).toEqual([]);
   });
 
   it('DynamoDB Local binds a port the system chooses and reports it', async () => {

@@ -93,11 +93,24 @@ function send(res: import('node:http').ServerResponse, response: StubResponse): 
   res.end(payload);
 }
 
-/** A port that nothing listens on (bound, then released), for "cannot connect" tests. */
+/**
+ * A URL that refuses connections, for "cannot connect" tests: a port below every system's
+ * ephemeral range (Linux 32768+, macOS 49152+), so no `listen(0)` or outgoing connection of
+ * the run can be given it, checked to refuse `fetch` now (fetch blocks some low ports as
+ * "bad": those are passed over). A port bound and released instead is the system's to hand
+ * out again, to any process of the run (test/integration/local-ports.test.ts).
+ */
 export async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  for (let port = 1023; port > 0; port -= 1) {
+    const url = `http://127.0.0.1:${port}`;
+    const refused = await fetch(url).then(
+      async (response) => {
+        await response.body?.cancel();
+        return false;
+      },
+      (error: Error) => (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED',
+    );
+    if (refused) return url;
+  }
+  throw new Error('no port below 1024 on 127.0.0.1 refuses connections');
 }
