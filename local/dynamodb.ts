@@ -93,7 +93,16 @@ const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', impo
 /** What the launcher writes to stderr before it exits on a failed start (it then serves nothing). */
 const LAUNCHER_FAILED = 'loopback launcher: ';
 /** What the launcher prints once Java listens; with `-port 0` only this tells the port. */
-const LAUNCHER_LISTENING = /^DynamoDB Local listening on 127\.0\.0\.1:(\d+)$/m;
+const LAUNCHER_LISTENING = /^DynamoDB Local listening on 127\.0\.0\.1:(\d+)\r?\n/m;
+
+/**
+ * The port in the launcher's output so far, once its whole line has arrived: output comes in
+ * chunks, and a line cut after `:381` must not be read as port 381.
+ */
+export function launcherPort(output: string): number | undefined {
+  const line = LAUNCHER_LISTENING.exec(output);
+  return line ? Number(line[1]) : undefined;
+}
 
 /**
  * Java is started under a tiny shell guard that kills it when our stdin pipe closes, so
@@ -142,8 +151,7 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   child.stdout?.on('data', (chunk: Buffer) => {
     if (port !== undefined) return; // read on and drop: a full pipe would stall Java
     stdout = (stdout + chunk.toString()).slice(-4000);
-    const listening = LAUNCHER_LISTENING.exec(stdout);
-    if (listening) port = Number(listening[1]);
+    port = launcherPort(stdout);
   });
   const stop = () => stopChild(child);
   try {
