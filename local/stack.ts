@@ -13,9 +13,10 @@ import type {
   APIGatewayProxyResult,
   APIGatewayRequestAuthorizerEvent,
   APIGatewayAuthorizerResult,
+  CloudWatchLogsEvent,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { DEFAULT_ROUTES, type RouteRule } from '../common/gateway-contract';
+import type { RouteRule } from '../common/gateway-contract';
 import { Defaults, Limits } from '../common/defaults';
 import { Env, EndpointEnv } from '../common/names';
 import * as Setting from '../common/settings';
@@ -31,18 +32,8 @@ import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
-import { DynamoUsageStore } from '../lambda/adapters/usage-store';
-import { RouteLabeler } from '../lambda/core/usage/usage-meter';
 import { LocalUsageMeter } from './usage-metering';
-import { DynamoUsageQuotaStore } from '../lambda/adapters/usage-quota-store';
-import { EventBridgePublisher } from '../lambda/adapters/event-publisher';
-import { eventBridgeClient } from '../lambda/adapters/clients/eventbridge';
-import { QuotaEnforcer, quotaPorts } from '../lambda/core/usage/usage-quota';
-import { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
-import { anomalyPorts } from '../lambda/core/usage/usage-anomaly-ports';
-import { DynamoUsageAnomalyStore } from '../lambda/adapters/usage-anomaly-store';
 import { handlerModules, type HandlerCode } from './handler-code';
 
 export interface LocalStackOptions {
@@ -123,6 +114,7 @@ type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResu
 type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<unknown>;
 type RotationHandler = (event: unknown) => Promise<unknown>;
+type MeteringHandler = (event: CloudWatchLogsEvent) => Promise<void>;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -211,20 +203,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [Env.keyRingRefreshSeconds]: String(Limits.keyRingRefreshSecondsMin),
       [Env.pendingPublicationSeconds]: String(2 * Limits.keyRingRefreshSecondsMin),
       // One process runs every function: each gets its own settings, encoded as the stack encodes them.
-      ...Object.assign({}, ...Object.values(Setting.functionEnvironments({ routes: options.routes, services: options.services, ...options.settings }))),
+      ...Object.assign({}, ...Object.values(Setting.functionEnvironments(settingValues(options)))),
       POWERTOOLS_SERVICE_NAME: '', // one process runs every function: unset, each is tollgate-<function> (serviceNameFrom)
       POWERTOOLS_METRICS_NAMESPACE: 'Tollgate',
       POWERTOOLS_DEV: 'false',
     });
 
-    const modules = await handlerModules(options.handlerCode ?? 'source', ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks'], options.dataDir);
-    const [token, admin, authorizer, fanout, rotation, leaks] = await Promise.all([
+    const modules = await handlerModules(
+      options.handlerCode ?? 'source',
+      ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks', 'metering'],
+      options.dataDir,
+    );
+    const [token, admin, authorizer, fanout, rotation, leaks, metering] = await Promise.all([
       importHandler<ProxyHandler>(modules.token),
       importHandler<ProxyHandler>(modules.admin),
       importHandler<AuthorizerHandler>(modules.authorizer),
       importHandler<StreamHandler>(modules.fanout),
       importHandler<RotationHandler>(modules.rotation),
       importHandler<ProxyHandler>(modules.leaks),
+      importHandler<MeteringHandler>(modules.metering),
     ]);
     functions[ROTATION_FUNCTION] = rotation;
 
@@ -239,37 +236,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => poller.stop());
 
-    // Metering: every access-log line also feeds the aggregator the deployed metering function runs.
-    const usageClient = localDynamoClient(dynamo.endpoint);
-    stops.push(async () => usageClient.destroy());
-    const usageDoc = DynamoDBDocumentClient.from(usageClient);
-    const usageStore = new DynamoUsageStore(usageDoc, names.usage, options.usageRetention ?? usageRetentionFrom(options.settings ?? {}), names.clients);
-    // Metered quotas: a suspension is a write to the client record, which the stream poller's fan-out carries to the authorizer.
-    const quotaStore = new DynamoUsageQuotaStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys });
-    const events = new EventBridgePublisher(eventBridgeClient(process.env));
-    const quotas = new QuotaEnforcer(
-      quotaPorts(quotaStore, (event) => events.publish([event])),
-      Date.now,
-    );
-    const audit = {
-      record: (event: object) => log(JSON.stringify({ event: 'audit', audit: event })),
-      warn: (message: string, details: object) => log(JSON.stringify({ event: 'warning', message, details })),
-    };
-    const anomalies = new AnomalyMonitor(
-      anomalyPorts(new DynamoUsageAnomalyStore(usageDoc, { clients: names.clients, usage: names.usage, apiKeys: names.apiKeys }), quotaStore, audit, (event) =>
-        events.publish([event]),
-      ),
-      Date.now,
-      options.anomalySettings,
-    );
-    const meter = new LocalUsageMeter({
-      sink: usageStore,
-      routes: new RouteLabeler(options.routes ?? DEFAULT_ROUTES),
-      flushMs: options.usageFlushMs,
-      quotas,
-      anomalies,
-      log,
-    });
+    // Metering: every access-log line also goes to the metering function, as the stage's access
+    // log goes to it through a CloudWatch Logs subscription. A suspension it writes to a client
+    // record reaches the authorizer through the stream poller's fan-out.
+    const meter = new LocalUsageMeter({ deliver: metering, flushMs: options.usageFlushMs, log });
     stops.push(() => meter.stop());
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
@@ -330,6 +300,20 @@ async function createTablesOn(dynamo: LocalDynamoDb, names: ReturnType<typeof ta
   } finally {
     client.destroy();
   }
+}
+
+/** Every setting a function reads, by name, as the stack would be given them (`Setting.functionEnvironments` encodes them). */
+export function settingValues(options: LocalStackOptions): Record<string, unknown> {
+  const retention = options.usageRetention ?? usageRetentionFrom(options.settings ?? {});
+  return {
+    routes: options.routes,
+    services: options.services,
+    ...options.settings,
+    [Setting.usageMinuteRetentionDays.name]: retention.minuteDays,
+    [Setting.usageHourRetentionDays.name]: retention.hourDays,
+    [Setting.usageDayRetentionDays.name]: retention.dayDays,
+    ...(options.anomalySettings && { [Setting.anomalyDetection.name]: options.anomalySettings }),
+  };
 }
 
 async function importHandler<T>(path: string): Promise<T> {

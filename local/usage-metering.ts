@@ -1,38 +1,46 @@
 /**
- * Local mode's metering pipeline: the local gateway's access-log lines, batched in process
- * and applied by the same aggregator and usage store as the deployed metering function
- * (docs/usage.md). A batch keeps its id until it is applied, so a failed write is retried
- * with the same id and can never count twice.
+ * Local mode's CloudWatch Logs subscription: the local gateway's access-log lines, batched
+ * and delivered to the metering function as AWS delivers them, a gzip-compressed
+ * `DATA_MESSAGE` in `awslogs.data` (docs/usage.md). The function is the deployed one, its
+ * TypeScript source or its bundle (local/handler-code.ts). A delivery that fails is delivered
+ * again, the same event, as Lambda retries an asynchronous invocation: its id is derived from
+ * the events' ids, so a retry can never count twice.
  */
 import { randomBytes } from 'node:crypto';
-import { meterLines, type ApplyResult, type RouteLabeler, type UsageSink } from '../lambda/core/usage/usage-meter';
-import { meteredKeys, type QuotaEnforcer, type QuotaOutcome } from '../lambda/core/usage/usage-quota';
-import type { AnomalyMonitor } from '../lambda/core/usage/usage-anomaly';
+import { gzipSync } from 'node:zlib';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { LOCAL_API } from './events';
 
 export interface LocalUsageMeterOptions {
-  readonly sink: UsageSink;
-  readonly routes: RouteLabeler;
-  /** How often buffered lines are applied. @default 1,000 ms (a CloudWatch Logs subscription delivers about as often) */
+  /** The metering function's handler (or, in the benchmark, the core it wires). */
+  readonly deliver: (event: CloudWatchLogsEvent) => Promise<unknown>;
+  /** How often buffered lines are delivered. @default 1,000 ms (a CloudWatch Logs subscription delivers about as often) */
   readonly flushMs?: number;
-  /** Failures are logged and the batch is retried on the next flush. */
+  /** Failures are logged and the delivery is retried on the next flush. */
   readonly log: (line: string) => void;
-  /** Metered quotas, checked for the clients of each batch once it is applied. */
-  readonly quotas?: QuotaEnforcer;
-  /** Anomaly detection over the clients' closed minutes, after each batch. */
-  readonly anomalies?: AnomalyMonitor;
-  /** Told after every applied batch (the benchmark measures metering lag with it). */
-  readonly onApplied?: (lines: readonly string[], result: ApplyResult, quotas: readonly QuotaOutcome[]) => void;
+  /** Told the lines of every delivery the function took (the benchmark measures metering lag with it). */
+  readonly onDelivered?: (lines: readonly string[]) => void;
 }
 
-interface PendingBatch {
-  readonly id: string;
-  readonly lines: string[];
+/** Where the stage's access log would be, as the subscription names it. */
+export const LOCAL_ACCESS_LOG = {
+  logGroup: `/aws/apigateway/${LOCAL_API.apiId}/${LOCAL_API.stage}/access`,
+  logStream: 'local',
+  subscriptionFilter: 'tollgate-metering',
+} as const;
+
+interface PendingDelivery {
+  readonly event: CloudWatchLogsEvent;
+  readonly lines: readonly string[];
 }
 
 export class LocalUsageMeter {
-  private buffer: string[] = [];
-  private readonly pending: PendingBatch[] = [];
-  private readonly boot = randomBytes(6).toString('hex');
+  private buffer: { readonly timestamp: number; readonly message: string }[] = [];
+  private readonly pending: PendingDelivery[] = [];
+  /** Event ids are unique per log group, as CloudWatch Logs' are: this run's prefix, then a sequence. */
+  private readonly boot = BigInt(`0x${randomBytes(6).toString('hex')}`)
+    .toString()
+    .padStart(15, '0');
   private sequence = 0;
   private running: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
@@ -43,14 +51,14 @@ export class LocalUsageMeter {
   }
 
   /** An access-log line as the gateway wrote it. */
-  write(line: string): void {
-    this.buffer.push(line);
+  write(line: string, timestamp = Date.now()): void {
+    this.buffer.push({ timestamp, message: line });
   }
 
-  /** Applies everything written so far; resolves when it is in the table (rejects if a batch failed). */
+  /** Delivers everything written so far; resolves when the function took it (rejects if a delivery failed). */
   flush(): Promise<void> {
     if (this.buffer.length > 0) {
-      this.pending.push({ id: `local:${this.boot}:${(this.sequence += 1)}`, lines: this.buffer });
+      this.pending.push(this.delivery(this.buffer));
       this.buffer = [];
     }
     const run = this.running.catch(() => undefined).then(() => this.drain());
@@ -63,24 +71,32 @@ export class LocalUsageMeter {
     await this.flush().catch(() => undefined);
   }
 
+  private delivery(entries: readonly { readonly timestamp: number; readonly message: string }[]): PendingDelivery {
+    const data: CloudWatchLogsDecodedData = {
+      messageType: 'DATA_MESSAGE',
+      owner: LOCAL_API.accountId,
+      logGroup: LOCAL_ACCESS_LOG.logGroup,
+      logStream: LOCAL_ACCESS_LOG.logStream,
+      subscriptionFilters: [LOCAL_ACCESS_LOG.subscriptionFilter],
+      logEvents: entries.map((entry) => ({ id: `${this.boot}${String((this.sequence += 1)).padStart(12, '0')}`, ...entry })),
+    };
+    return {
+      event: { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } },
+      lines: entries.map((entry) => entry.message),
+    };
+  }
+
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending[0]!;
+      const delivery = this.pending[0]!;
       try {
-        const metered = meterLines(batch.lines, this.options.routes);
-        const clientIds = metered.minutes.map((m) => m.clientId);
-        const creditClients = this.options.quotas ? await this.options.quotas.creditClients(clientIds) : new Set<string>();
-        const result = await this.options.sink.apply(batch.id, metered, creditClients);
-        // Retried with the batch when it fails: the counts are already in and will not be added twice.
-        const quotas = this.options.quotas ? await this.options.quotas.check(clientIds, meteredKeys(metered.minutes)) : [];
-        if (this.options.anomalies) await this.options.anomalies.check(clientIds);
-        this.pending.shift();
-        for (const q of quotas) if (q.outcome === 'suspended' || q.outcome === 'approaching') this.options.log(JSON.stringify({ event: 'usage_quota', ...q }));
-        this.options.onApplied?.(batch.lines, result, quotas);
+        await this.options.deliver(delivery.event);
       } catch (error) {
-        this.options.log(JSON.stringify({ event: 'usage_metering_failed', batchId: batch.id, lines: batch.lines.length, error: (error as Error).message }));
+        this.options.log(JSON.stringify({ event: 'usage_metering_failed', lines: delivery.lines.length, error: (error as Error).message }));
         throw error;
       }
+      this.pending.shift();
+      this.options.onDelivered?.(delivery.lines);
     }
   }
 }

@@ -33,6 +33,7 @@ import { meterLines, RouteLabeler } from '../../lambda/core/usage/usage-meter';
 import { createTables, localDynamoClient, tableNames } from '../../local/dynamodb';
 import { startLocalStack } from '../../local/stack';
 import { LocalUsageMeter } from '../../local/usage-metering';
+import { createMetering } from '../../lambda/metering/metering';
 import { line } from '../../test/unit/usage/lines';
 import { figure } from '../lib/figure';
 import { percentile } from '../lib/stats';
@@ -112,11 +113,16 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
     const lags: number[] = [];
     /** The oldest line's lag per applied batch: one sample per flush, the figure's spread. */
     const batchLags: number[] = [];
-    const meter = new LocalUsageMeter({
+    // The metering function's core, as its handler wires it, without quotas and anomalies.
+    const deliver = createMetering({
       sink: new DynamoUsageStore(DynamoDBDocumentClient.from(client), names.usage, UsageRetentionDefaults),
       routes,
+      now: Date.now,
+    });
+    const meter = new LocalUsageMeter({
+      deliver,
       log: () => undefined,
-      onApplied: (applied) => {
+      onDelivered: (applied) => {
         const now = Date.now();
         const batch = applied.map((text) => now - (JSON.parse(text) as { requestTimeEpoch: number }).requestTimeEpoch);
         lags.push(...batch);

@@ -14,6 +14,7 @@ import { bearerAuth } from '../../client/admin-auth';
 import type { FetchLike } from '../../client/api-http';
 import { startEcho } from '../../local/echo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { Functions } from '../../common/functions';
 import { tempDirs } from '../support/temp-dirs';
 import { rows, tollgate, type CliRun } from '../unit/cli/harness';
 
@@ -53,7 +54,7 @@ describe('tollgate smoke against local mode', () => {
   }
 
   it('runs each function from its bundle', () => {
-    const names = ['token', 'admin', 'authorizer', 'fanout', 'rotation', 'leaks'];
+    const names = Object.keys(Functions); // every function the stack deploys
     expect(stack.handlerModules).toEqual(Object.fromEntries(names.map((name) => [name, pathToFileURL(join(stateDir, 'functions', name, 'index.mjs')).href])));
     for (const name of names) expect(readdirSync(join(stateDir, 'functions', name)).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
   });

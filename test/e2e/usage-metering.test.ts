@@ -1,8 +1,9 @@
 /**
  * Usage metering end to end on the local stack, authorizer cache on (the default): known
  * traffic for several clients, keys, routes and outcomes goes through the local gateway;
- * its access log feeds the aggregator in process; the usage table then holds exactly what
- * the access log saw, per minute, client, key, route and outcome.
+ * its access log goes to the metering function as a CloudWatch Logs subscription delivers
+ * it; the usage table then holds exactly what the access log saw, per minute, client, key,
+ * route and outcome, kept as long as the stack's retention settings say.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,9 @@ interface LogLine {
   readonly errorType: string;
 }
 
+/** Not the defaults: the metering function must be given them as the stack would give them. */
+const RETENTION = { minuteDays: 2, hourDays: 20, dayDays: 400 };
+
 describe('usage metering on the local stack (authorizer cache on)', () => {
   let stack: LocalStack;
   let dataDir: string;
@@ -40,6 +44,7 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
       port: 0,
       dataDir,
       fresh: true,
+      usageRetention: RETENTION,
       log: (line) => {
         if (line.startsWith('{"requestId"')) accessLog.push(JSON.parse(line) as LogLine);
       },
@@ -149,6 +154,13 @@ describe('usage metering on the local stack (authorizer cache on)', () => {
         expect(await actual(dimension, clientId, subject, minute), `${dimension} ${clientId} ${subject ?? ''} @${minute}`).toEqual(expected(filter, minute));
       }
     }
+
+    // Each row expires after its granularity's retention, counted from the end of its period.
+    const [minuteRow] = await store.series(usageSeries('minute', 'client', 'alpha', undefined), minutes[0]!, minutes[0]!);
+    expect(minuteRow?.[UsageAttr.expiresAt]).toBe(minutes[0]! + 60 + RETENTION.minuteDays * 86_400);
+    const hour = Math.floor(minutes[0]! / 3600) * 3600;
+    const [hourRow] = await store.series(usageSeries('hour', 'client', 'alpha', undefined), hour, hour);
+    expect(hourRow?.[UsageAttr.expiresAt]).toBe(hour + 3600 + RETENTION.hourDays * 86_400);
 
     // And in total, what each client was answered.
     const sum = async (clientId: string, attribute: string) => {
