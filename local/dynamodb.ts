@@ -4,6 +4,7 @@
  * stopped with everything else. Used by the test harness and by local mode.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,15 +93,15 @@ function assertJdk(): void {
 const LAUNCHER = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
 /** What the launcher writes to stderr before it exits on a failed start (it then serves nothing). */
 const LAUNCHER_FAILED = 'loopback launcher: ';
-/** What the launcher prints once Java listens; with `-port 0` only this tells the port. */
-const LAUNCHER_LISTENING = /^DynamoDB Local listening on 127\.0\.0\.1:(\d+)\r?\n/m;
-
 /**
- * The port in the launcher's output so far, once its whole line has arrived: output comes in
- * chunks, and a line cut after `:381` must not be read as port 381.
+ * The port in the launcher's output so far, from its line carrying this start's `tag`, once
+ * the whole line has arrived: output comes in chunks, and a line cut after `:381` must not be
+ * read as port 381. The tag tells the launcher's line from one DynamoDB Local prints with the
+ * data folder's path in it, which could hold anything. With `-port 0` only this line tells
+ * the port.
  */
-export function launcherPort(output: string): number | undefined {
-  const line = LAUNCHER_LISTENING.exec(output);
+export function launcherPort(output: string, tag: string): number | undefined {
+  const line = new RegExp(`^DynamoDB Local listening on 127\\.0\\.0\\.1:(\\d+) \\(launch ${tag}\\)\\r?\\n`, 'm').exec(output);
   return line ? Number(line[1]) : undefined;
 }
 
@@ -126,8 +127,10 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   assertJdk();
   const dir = jarDirectory();
   // The jar's manifest Class-Path brings DynamoDBLocal_lib/*.jar (Jetty included) with it.
+  const tag = randomBytes(8).toString('hex');
   const args = [
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    `-Dtollgate.launch=${tag}`,
     '-cp',
     join(dir, 'DynamoDBLocal.jar'),
     LAUNCHER,
@@ -151,7 +154,7 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Lo
   child.stdout?.on('data', (chunk: Buffer) => {
     if (port !== undefined) return; // read on and drop: a full pipe would stall Java
     stdout = (stdout + chunk.toString()).slice(-4000);
-    port = launcherPort(stdout);
+    port = launcherPort(stdout, tag);
   });
   const stop = () => stopChild(child);
   try {

@@ -36,7 +36,7 @@ import {
   PAYLOAD_MAX_BYTES,
 } from '../common/gateway-responses';
 import { ACCESS_LOG_NO_VALUE } from '../common/access-log';
-import { bindListener, closeListener } from './listener';
+import { bindListener, closeListener, serveFrom } from './listener';
 import { SuspensionContextKey } from '../common/usage';
 import { evaluatePolicy } from '../lambda/core/authorizer/policy-evaluation';
 import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
@@ -154,7 +154,7 @@ export class LocalGateway {
 
   /** Starts answering on a server {@link bindListener} bound; returns its port. */
   serveOn(server: Server): number {
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.serve(req, res));
+    serveFrom(server, (req, res) => void this.serve(req, res));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.refuseUnparsed(error, socket));
     this.server = server;
     return (server.address() as AddressInfo).port;

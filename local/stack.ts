@@ -121,14 +121,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // First: a port in use stops the start before anything else runs. The functions read the
   // issuer URL at import, before the gateway exists, so its port is held from here on.
   const listener = await bindListener(options.port);
-  if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
-  mkdirSync(options.dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [() => closeListener(listener)];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
   try {
+    if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
+    mkdirSync(options.dataDir, { recursive: true });
     const [dynamo, kms] = await Promise.all([
       startDynamoDbLocal({ dataDir: join(options.dataDir, 'dynamodb') }),
       startLocalKms({ port: 0, persistPath: join(options.dataDir, 'kms.json') }),

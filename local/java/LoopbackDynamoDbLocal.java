@@ -21,8 +21,10 @@
  * are DynamoDB Local's own (-port, -inMemory, -dbPath, -sharedDb), with one addition:
  * `-port 0` binds a port the system chooses, which DynamoDB Local's own parser refuses. A
  * caller that picked a free port and passed it would race every other process for it until
- * Java binds, seconds later. Once bound, the launcher prints one line naming the port:
- * `DynamoDB Local listening on 127.0.0.1:<port>`.
+ * Java binds, seconds later. Once bound, the launcher prints one line naming the port and
+ * the caller's `-Dtollgate.launch` tag: `DynamoDB Local listening on 127.0.0.1:<port> (launch
+ * <tag>)`. The tag is the caller's proof that the line is the launcher's: DynamoDB Local
+ * prints its arguments (the data folder's path among them) to the same stream.
  */
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
@@ -81,7 +83,7 @@ public class LoopbackDynamoDbLocal {
       }
       port = bound.getPort();
     }
-    System.out.println("DynamoDB Local listening on " + LOOPBACK + ":" + port);
+    System.out.println("DynamoDB Local listening on " + LOOPBACK + ":" + port + " (launch " + System.getProperty("tollgate.launch", "") + ")");
     System.out.flush();
   }
 

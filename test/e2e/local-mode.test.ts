@@ -382,7 +382,7 @@ describe('npm start --bundled with other routes, stopped by SIGTERM to npm alone
     expect(banner).toMatch(/^ready: /m);
   });
 
-  it('stops node and DynamoDB Local and closes the port', async () => {
+  it('stops node and DynamoDB Local, and with them their ports', async () => {
     const npm = local!.child;
     const started = await descendants(npm.pid!);
     const dynamoPort = Number(/DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(local!.output())?.[1]);
@@ -405,9 +405,10 @@ describe('npm start --bundled with other routes, stopped by SIGTERM to npm alone
     while (started.some((p) => isAlive(p.pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 
     expect(npm.exitCode !== null || npm.signalCode !== null).toBe(true);
+    // Every process that held the two ports is gone, so are their sockets. (The ports
+    // themselves are not checked: the system may hand a released port to another test's
+    // server at once.)
     expect(started.filter((p) => isAlive(p.pid)).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
-    expect(await portIsOpen(local!.port)).toBe(false);
-    expect(await portIsOpen(dynamoPort)).toBe(false);
     expect(local!.output()).toContain('stopping…');
   }, 60_000);
 });

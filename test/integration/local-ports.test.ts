@@ -7,10 +7,12 @@
  * "nothing listens here" URL must still refuse.
  */
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer as createHttpServer } from 'node:http';
 import { Server, createServer, type AddressInfo } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localDynamoClient, startDynamoDbLocal } from '../../local/dynamodb';
 import { startLocalStack } from '../../local/stack';
 import { closedPortUrl } from '../support/http-stub';
@@ -89,6 +91,17 @@ describe('local servers never count on a port they released', () => {
       await dynamo.stop();
     }
   }, 150_000);
+
+  it('a start that fails lets its port go', async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPServerWrap').length;
+    const before = servers();
+    // A data folder inside a file: the start fails after the gateway's port is bound.
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    await expect(startLocalStack({ port: 0, dataDir: join(file, 'state'), fresh: true, log: () => undefined })).rejects.toThrow(/ENOTDIR/);
+    // A closed server's handle is gone once the event loop has run its close.
+    await vi.waitFor(() => expect(servers()).toBe(before), { timeout: 2_000 });
+  });
 
   it('the local stack serves on the port its issuer URL names', async () => {
     thief = stealReleasedPorts();

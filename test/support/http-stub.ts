@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -96,21 +96,33 @@ function send(res: import('node:http').ServerResponse, response: StubResponse): 
 /**
  * A URL that refuses connections, for "cannot connect" tests: a port below every system's
  * ephemeral range (Linux 32768+, macOS 49152+), so no `listen(0)` or outgoing connection of
- * the run can be given it, checked to refuse `fetch` now (fetch blocks some low ports as
- * "bad": those are passed over). A port bound and released instead is the system's to hand
- * out again, to any process of the run (test/integration/local-ports.test.ts).
+ * the run can be given it, checked to refuse a TCP connection now (1 s at most per port) and
+ * then to fail `fetch` the same way (fetch blocks some low ports as "bad": those are passed
+ * over). A port bound and released instead is the system's to hand out again, to any process
+ * of the run (test/integration/local-ports.test.ts).
  */
 export async function closedPortUrl(): Promise<string> {
   for (let port = 1023; port > 0; port -= 1) {
+    if (!(await refusesTcp(port))) continue;
     const url = `http://127.0.0.1:${port}`;
-    const refused = await fetch(url).then(
-      async (response) => {
-        await response.body?.cancel();
-        return false;
-      },
-      (error: Error) => (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED',
+    const failure = await fetch(url).then(
+      () => undefined,
+      (error: Error) => error.cause as NodeJS.ErrnoException | undefined,
     );
-    if (refused) return url;
+    if (failure?.code === 'ECONNREFUSED') return url;
   }
   throw new Error('no port below 1024 on 127.0.0.1 refuses connections');
+}
+
+function refusesTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', timeout: 1000 });
+    const settle = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.once('connect', () => settle(false));
+    socket.once('timeout', () => settle(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNREFUSED'));
+  });
 }
