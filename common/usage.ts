@@ -65,6 +65,13 @@ export const SUSPENDED_RESPONSES = {
   },
 } as const;
 
+/**
+ * How the metering function's deliveries are retried before they go to its dead-letter queue:
+ * Lambda's asynchronous invocation, two retries (about one and two minutes apart), kept at
+ * most an hour. Local mode's stand-in for the subscription follows the same rule.
+ */
+export const MeteringDeliveryRetry = { retryAttempts: 2, retryWindowMs: 3 * 60_000, maxEventAgeHours: 1 } as const;
+
 export const GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 

@@ -16,7 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { putOwnEventsStatement } from './events';
 import { Env } from '../common/names';
-import { DENIAL_REASONS } from '../common/usage';
+import { DENIAL_REASONS, MeteringDeliveryRetry } from '../common/usage';
 import { MetricDimension } from '../common/metrics';
 import type { TollgateTables } from './data';
 import { TollgateFunction } from './function';
@@ -61,7 +61,11 @@ export class UsageMetering extends Construct {
       memorySize: 256,
       environment: { ...props.environment, [Env.eventBusName]: eventBus.eventBusName },
     });
-    this.function.fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new SqsDestination(this.dlq) });
+    this.function.fn.configureAsyncInvoke({
+      retryAttempts: MeteringDeliveryRetry.retryAttempts,
+      maxEventAge: Duration.hours(MeteringDeliveryRetry.maxEventAgeHours),
+      onFailure: new SqsDestination(this.dlq),
+    });
     // Only events of our own source, as the rotation function's.
     this.function.role.addToPolicy(putOwnEventsStatement(eventBus.eventBusArn));
     // Every line: a request the filter dropped would be a request not counted.

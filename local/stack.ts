@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
@@ -32,7 +32,7 @@ import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
 import { UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
-import { usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
+import { ANOMALY_DEFAULTS, usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { LocalUsageMeter } from './usage-metering';
 import { handlerModules, type HandlerCode } from './handler-code';
 
@@ -239,7 +239,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Metering: every access-log line also goes to the metering function, as the stage's access
     // log goes to it through a CloudWatch Logs subscription. A suspension it writes to a client
     // record reaches the authorizer through the stream poller's fan-out.
-    const meter = new LocalUsageMeter({ deliver: metering, flushMs: options.usageFlushMs, log });
+    const deadLetters = join(options.dataDir, 'metering-dead-letters');
+    const meter = new LocalUsageMeter({
+      deliver: metering,
+      flushMs: options.usageFlushMs,
+      log,
+      // The deployed function's dead-letter queue: each delivery kept as it was delivered.
+      deadLetter: (event, firstEventId) => {
+        mkdirSync(deadLetters, { recursive: true });
+        writeFileSync(join(deadLetters, `${firstEventId}.json`), JSON.stringify(event));
+      },
+    });
     stops.push(() => meter.stop());
 
     const adminToken = options.adminToken ?? `tga_${randomBytes(24).toString('base64url')}`;
@@ -312,7 +322,8 @@ export function settingValues(options: LocalStackOptions): Record<string, unknow
     [Setting.usageMinuteRetentionDays.name]: retention.minuteDays,
     [Setting.usageHourRetentionDays.name]: retention.hourDays,
     [Setting.usageDayRetentionDays.name]: retention.dayDays,
-    ...(options.anomalySettings && { [Setting.anomalyDetection.name]: options.anomalySettings }),
+    // Always set: a value left in the shell's environment must not reach the function.
+    [Setting.anomalyDetection.name]: options.anomalySettings ?? ANOMALY_DEFAULTS,
   };
 }
 

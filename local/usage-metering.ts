@@ -3,12 +3,15 @@
  * and delivered to the metering function as AWS delivers them, a gzip-compressed
  * `DATA_MESSAGE` in `awslogs.data` (docs/usage.md). The function is the deployed one, its
  * TypeScript source or its bundle (local/handler-code.ts). A delivery that fails is delivered
- * again, the same event, as Lambda retries an asynchronous invocation: its id is derived from
- * the events' ids, so a retry can never count twice.
+ * again, the same event, at each flush: its id is derived from the events' ids, so a retry can
+ * never count twice. As in AWS (Lambda's asynchronous retries, `MeteringDeliveryRetry`), one
+ * failing delivery holds up no other, and once it has failed its retries over their window it
+ * goes to the dead letters instead of being tried forever.
  */
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { MeteringDeliveryRetry } from '../common/usage';
 import { LOCAL_API } from './events';
 
 export interface LocalUsageMeterOptions {
@@ -20,6 +23,10 @@ export interface LocalUsageMeterOptions {
   readonly log: (line: string) => void;
   /** Told the lines of every delivery the function took (the benchmark measures metering lag with it). */
   readonly onDelivered?: (lines: readonly string[]) => void;
+  /** A delivery that failed every retry, as it was delivered (local mode writes it to its data folder). */
+  readonly deadLetter: (event: CloudWatchLogsEvent, firstEventId: string) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Where the stage's access log would be, as the subscription names it. */
@@ -32,6 +39,9 @@ export const LOCAL_ACCESS_LOG = {
 interface PendingDelivery {
   readonly event: CloudWatchLogsEvent;
   readonly lines: readonly string[];
+  readonly firstEventId: string;
+  attempts: number;
+  firstFailedAt?: number;
 }
 
 export class LocalUsageMeter {
@@ -69,6 +79,8 @@ export class LocalUsageMeter {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.flush().catch(() => undefined);
+    const left = this.pending.reduce((sum, delivery) => sum + delivery.lines.length, 0);
+    if (left > 0) this.options.log(JSON.stringify({ event: 'usage_metering_stopped_undelivered', deliveries: this.pending.length, lines: left }));
   }
 
   private delivery(entries: readonly { readonly timestamp: number; readonly message: string }[]): PendingDelivery {
@@ -83,20 +95,38 @@ export class LocalUsageMeter {
     return {
       event: { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } },
       lines: entries.map((entry) => entry.message),
+      firstEventId: data.logEvents[0]!.id,
+      attempts: 0,
     };
   }
 
+  /** Tries every pending delivery once, oldest first; rejects with the last failure, if any. */
   private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const delivery = this.pending[0]!;
+    let failure: Error | undefined;
+    for (const delivery of [...this.pending]) {
+      delivery.attempts += 1;
       try {
         await this.options.deliver(delivery.event);
       } catch (error) {
-        this.options.log(JSON.stringify({ event: 'usage_metering_failed', lines: delivery.lines.length, error: (error as Error).message }));
-        throw error;
+        failure = error as Error;
+        if (this.failed(delivery, failure)) this.pending.splice(this.pending.indexOf(delivery), 1);
+        continue;
       }
-      this.pending.shift();
+      this.pending.splice(this.pending.indexOf(delivery), 1);
       this.options.onDelivered?.(delivery.lines);
     }
+    if (failure) throw failure;
+  }
+
+  /** Logs a failed attempt; true when the delivery has spent its retries and went to the dead letters. */
+  private failed(delivery: PendingDelivery, error: Error): boolean {
+    const now = (this.options.now ?? Date.now)();
+    delivery.firstFailedAt ??= now;
+    const spent = delivery.attempts > MeteringDeliveryRetry.retryAttempts && now - delivery.firstFailedAt >= MeteringDeliveryRetry.retryWindowMs;
+    const { firstEventId, attempts } = delivery;
+    const event = spent ? 'usage_metering_dead_lettered' : 'usage_metering_failed';
+    this.options.log(JSON.stringify({ event, firstEventId, lines: delivery.lines.length, attempts, error: error.message }));
+    if (spent) this.options.deadLetter(delivery.event, firstEventId);
+    return spent;
   }
 }

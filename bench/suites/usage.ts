@@ -5,8 +5,9 @@
  * writer) aggregated per second on one core by `meterLines` — 50 clients, 3 keys each, the
  * default routes, a mix of outcomes and source networks.
  *
- * U2, metering lag locally: lines written at a steady rate into local mode's in-process
- * meter, which applies them to the usage table in DynamoDB Local every second; per line,
+ * U2, metering lag locally: lines written at a steady rate into local mode's subscription,
+ * which delivers them every second to the metering function's core (`createMetering`), which
+ * applies them to the usage table in DynamoDB Local; per line,
  * the time from being written to being in the table (p50 and p99 reported).
  *
  * U3, quota overshoot at 100 requests/s: the whole local stack (gateway, authorizer with its
@@ -105,7 +106,7 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
   }
 
   if (wants('U2')) {
-    progress('U2: metering lag through the in-process meter into DynamoDB Local');
+    progress('U2: metering lag through the local subscription and the metering core into DynamoDB Local');
     const client = localDynamoClient(args.dynamoEndpoint);
     defer(() => client.destroy());
     const names = tableNames(`bench${Date.now().toString(36)}-`);
@@ -122,6 +123,9 @@ void runSuite<UsageArgs>(async ({ args, emit, progress, defer }) => {
     const meter = new LocalUsageMeter({
       deliver,
       log: () => undefined,
+      deadLetter: () => {
+        throw new Error('U2: a metering delivery failed all its retries');
+      },
       onDelivered: (applied) => {
         const now = Date.now();
         const batch = applied.map((text) => now - (JSON.parse(text) as { requestTimeEpoch: number }).requestTimeEpoch);

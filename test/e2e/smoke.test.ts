@@ -80,6 +80,16 @@ describe('tollgate smoke against local mode', () => {
     expect(steps.get('revoked token refused')!.detail).toMatch(/^refused \d+ ms after the revocation$/);
     expect(run.stdout).toContain('Smoke test passed.');
     await expectAllRevoked(clientOf(run)!);
+
+    // The metering function's bundle counted the run's requests (flush rejects if a delivery failed).
+    await stack.usage.flush();
+    const usage = await fetch(`${stack.url}/admin/clients/${clientOf(run)}/usage?from=${Math.floor(Date.now() / 1000) - 600}`, {
+      headers: { Authorization: `Bearer ${stack.adminToken}` },
+    });
+    expect(usage.status).toBe(200);
+    const { totals } = (await usage.json()) as { totals: { requests: number; allowed: number } };
+    expect(totals.allowed).toBeGreaterThan(0);
+    expect(totals.requests).toBeGreaterThanOrEqual(totals.allowed);
   }, 120_000);
 
   it('fails (exit 1) when a step fails, skips what depends on it, and still cleans up', async () => {
