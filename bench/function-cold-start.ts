@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { Functions, type FunctionName } from '../common/functions';
-import { buildFunction, esbuildOptions } from '../lib/bundling';
+import { buildFunction } from '../lib/build-function';
+import { esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { BuildOptions, Metafile } from 'esbuild';
-import { trimSourceMapFile } from './source-maps';
 
 /** In `NodejsFunction`'s `bundling` terms; `lib/function.ts` passes these as they are. */
 export const LAMBDA_BUNDLING = {
@@ -23,7 +22,7 @@ export const LAMBDA_BUNDLING = {
   sourceMap: true,
   // The maps give stack traces their files and lines (`--enable-source-maps`); the sources'
   // text would make them four times larger, most of it the AWS SDK's. After each build the
-  // dependencies' mappings are dropped too (`afterBuild`, `lib/source-maps.ts`).
+  // dependencies' mappings are dropped too (`afterBuild`, `lib/build-function.ts`).
   sourcesContent: false,
   // Nothing is left to the runtime, the AWS SDK included (NodejsFunction would leave
   // `@aws-sdk/*` out by default). The runtime's SDK is whatever version Lambda ships at the
@@ -31,7 +30,7 @@ export const LAMBDA_BUNDLING = {
   // lockfile's version, the one the tests ran, as AWS's Lambda best practices recommend.
   externalModules: [] as string[],
   // A package's ES module build where it has one (the SDK's `dist-es`), which esbuild can
-  // tree-shake: with it and the trimmed source maps (`afterBuild`), the functions start 10–20 ms
+  // tree-shake: with it and the trimmed source maps, the functions start 10–20 ms
   // sooner on Node 24 than when they loaded the SDK from node_modules (BENCHMARKS.md, "Every
   // function bundles its SDK").
   mainFields: ['module', 'main'],
@@ -43,8 +42,9 @@ export const LAMBDA_BUNDLING = {
  * The same settings as esbuild options, as `NodejsFunction` turns them into its esbuild
  * command line (`--bundle --platform=node --target=… --format=… --minify --sourcemap
  * --sources-content=false --main-fields=module,main --banner:js=…`). A build that writes a
- * function goes through {@link buildFunction}, which adds the entry point and output and runs
- * {@link afterBuild}; the checks that only read a build's metafile use these as they are.
+ * function goes through `buildFunction` (`lib/build-function.ts`), which adds the entry point
+ * and output and trims the source map; the checks that only read a build's metafile use these
+ * as they are.
  */
 export function esbuildOptions(): BuildOptions {
   return {
@@ -62,28 +62,7 @@ export function esbuildOptions(): BuildOptions {
 }
 
 /**
- * Builds a function as `cdk synth` does, with esbuild's `build` (passed in: this module is
- * also part of the construct library, which does not load esbuild): {@link esbuildOptions},
- * then `options` (the entry point and `outfile` at least), then {@link afterBuild} on what
- * it wrote. The package build, local mode and the benchmark build through it.
- */
-export async function buildFunction<R>(build: (options: BuildOptions) => Promise<R>, options: BuildOptions & { readonly outfile: string }): Promise<R> {
-  const result = await build({ ...esbuildOptions(), logLevel: 'silent', ...options });
-  if (options.write !== false) afterBuild(options.outfile);
-  return result;
-}
-
-/**
- * What every build of a function does after esbuild: its source map loses the mappings of
- * its dependencies (`lib/source-maps.ts`). `NodejsFunction` runs it as its `afterBundling`
- * hook (`scripts/trim-source-map.mjs`); every other build runs it through {@link buildFunction}.
- */
-export function afterBuild(outfile: string): void {
-  trimSourceMapFile(`${outfile}.map`);
-}
-
-/**
- * {@link afterBuild} as the shell command `NodejsFunction`'s `afterBundling` hook runs (CDK
+ * `afterBuild` (`lib/build-function.ts`) as the shell command `NodejsFunction`'s `afterBundling` hook runs (CDK
  * hands it to `bash -c`): `node scripts/trim-source-map.mjs <outfile>`, every word in single
  * quotes, so a path with `$`, a backtick or a quote is passed as it is.
  */

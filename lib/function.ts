@@ -213,7 +213,7 @@ export class TollgateFunction extends Construct {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // `afterBuild` of lib/bundling.ts as a command: NodejsFunction runs esbuild's CLI, not its API.
+            // `afterBuild` of lib/build-function.ts as a command: NodejsFunction runs esbuild's CLI, not its API.
             afterBundling: (_input: string, output: string) => [afterBuildCommand(path.join(output, 'index.mjs'))],
           },
         },

@@ -12,7 +12,7 @@
  *
  * Run after every build of a function: `scripts/trim-source-map.mjs` is CDK's
  * `afterBundling` hook, and the package build, local mode and the benchmark call
- * `afterBuild` of `lib/bundling.ts`.
+ * `afterBuild` of `lib/build-function.ts`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -90,13 +90,13 @@ function checkedMap(map: RawSourceMap): readonly string[] {
  * maps to the segment at or before it. `sources` keeps Tollgate's own files, in their
  * order, then the packages' folders; `names` keeps the names Tollgate's code still uses.
  */
-export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source: string) => string | undefined = dependencyPackage): RawSourceMap {
+export function withoutDependencyMappings(map: RawSourceMap): RawSourceMap {
   const oldNames = checkedMap(map);
-  const own = map.sources.filter((source) => packageOf(source) === undefined);
+  const own = map.sources.filter((source) => dependencyPackage(source) === undefined);
   const sources = [...own];
   const index = new Map<string, number>();
   const target = map.sources.map((source) => {
-    const folder = packageOf(source) ?? source;
+    const folder = dependencyPackage(source) ?? source;
     let at = index.get(folder);
     if (at === undefined) {
       at = folder === source ? own.indexOf(source) : sources.push(folder) - 1;
@@ -117,12 +117,11 @@ export function withoutDependencyMappings(map: RawSourceMap, packageOf: (source:
   // Absolute values read so far and last written: source, line, column, name (relative across lines).
   const read = [0, 0, 0, 0];
   const written = [0, 0, 0, 0];
-  let lastTarget: number | undefined;
   const lines = map.mappings.split(';').map((line) => {
     let readColumn = 0;
     let writtenColumn = 0;
     // Merged within a line only: readers differ on whether a mapping reaches past its line.
-    lastTarget = undefined;
+    let lastTarget: number | undefined;
     const out: string[] = [];
     for (const segment of line === '' ? [] : line.split(',')) {
       const fields = decodeSegment(segment);

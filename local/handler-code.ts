@@ -19,7 +19,7 @@ export async function handlerModules<N extends FunctionName>(code: HandlerCode, 
   const entry = (name: N) => join(ROOT, Functions[name].entry);
   if (code === 'source') return Object.fromEntries(names.map((name) => [name, pathToFileURL(entry(name)).href])) as Record<N, string>;
   // Loaded only here: esbuild is a build tool, and the default mode does without it.
-  const [{ build }, { buildFunction }] = await Promise.all([import('esbuild'), import('../lib/bundling')]);
+  const [{ build }, { buildFunction }] = await Promise.all([import('esbuild'), import('../lib/build-function')]);
   const bundled = await Promise.all(
     names.map(async (name) => {
       const outfile = join(stateDir, 'functions', name, 'index.mjs');

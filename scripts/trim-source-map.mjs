@@ -1,6 +1,6 @@
 /**
  * `node scripts/trim-source-map.mjs <bundle>`: what every build of a function does after
- * esbuild (`afterBuild` in lib/bundling.ts), for `NodejsFunction`'s `afterBundling` hook,
+ * esbuild (`afterBuild` in lib/build-function.ts), for `NodejsFunction`'s `afterBundling` hook,
  * which runs commands: the bundle's source map (`<bundle>.map`) loses its dependencies'
  * mappings (lib/source-maps.ts).
  */
@@ -11,5 +11,5 @@ if (!bundle) {
   process.stderr.write('usage: node scripts/trim-source-map.mjs <bundle>\n');
   process.exit(2);
 }
-const { afterBuild } = await tsImport('../lib/bundling.ts', import.meta.url);
+const { afterBuild } = await tsImport('../lib/build-function.ts', import.meta.url);
 afterBuild(bundle);

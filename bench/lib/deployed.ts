@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import { Functions } from '../../common/functions';
-import { buildFunction } from '../../lib/bundling';
+import { buildFunction } from '../../lib/build-function';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = fileURLToPath(new URL('../.out/', import.meta.url));

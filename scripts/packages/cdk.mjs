@@ -89,7 +89,8 @@ async function bundleConstructs(digests) {
  * packages bundled into any of them (folder to name).
  */
 async function prebuildFunctions() {
-  const { buildFunction, externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { externalPackages, prebuiltDigest } = await tsImport('../../lib/bundling.ts', import.meta.url);
+  const { buildFunction } = await tsImport('../../lib/build-function.ts', import.meta.url);
   const { Functions } = await tsImport('../../common/functions.ts', import.meta.url);
   const digests = {};
   const packages = new Map();

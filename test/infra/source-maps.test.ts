@@ -14,7 +14,8 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Functions } from '../../common/functions';
-import { afterBuild, afterBuildCommand, esbuildOptions } from '../../lib/bundling';
+import { afterBuild } from '../../lib/build-function';
+import { afterBuildCommand, esbuildOptions } from '../../lib/bundling';
 import { dependencyPackage, withoutDependencyMappings, type RawSourceMap } from '../../lib/source-maps';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
