@@ -149,15 +149,16 @@ export class LocalGateway {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return this.serveOn(await bindListener(port, host));
+    const server = await bindListener(port, host);
+    this.serveOn(server);
+    return (server.address() as AddressInfo).port;
   }
 
-  /** Starts answering on a server {@link bindListener} bound; returns its port. */
-  serveOn(server: Server): number {
+  /** Starts answering on a server {@link bindListener} bound. */
+  serveOn(server: Server): void {
     serveFrom(server, (req, res) => void this.serve(req, res));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.refuseUnparsed(error, socket));
     this.server = server;
-    return (server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {

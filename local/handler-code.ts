@@ -14,6 +14,9 @@ export type HandlerCode = 'source' | 'bundled';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+/** Where the bundles are written: `<name>/index.mjs` under it. */
+export const bundlesDir = (stateDir: string) => join(stateDir, 'functions');
+
 /** The module URL of each function's handler, bundling first when `code` is `bundled`. */
 export async function handlerModules<N extends FunctionName>(code: HandlerCode, names: readonly N[], stateDir: string): Promise<Record<N, string>> {
   const entry = (name: N) => join(ROOT, Functions[name].entry);
@@ -22,7 +25,7 @@ export async function handlerModules<N extends FunctionName>(code: HandlerCode, 
   const [{ build }, { buildFunction }] = await Promise.all([import('esbuild'), import('../lib/build-function')]);
   const bundled = await Promise.all(
     names.map(async (name) => {
-      const outfile = join(stateDir, 'functions', name, 'index.mjs');
+      const outfile = join(bundlesDir(stateDir), name, 'index.mjs');
       await buildFunction(build, { entryPoints: [entry(name)], outfile });
       return [name, pathToFileURL(outfile).href] as const;
     }),

@@ -179,7 +179,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       options.authorizerCacheTtlSeconds ??
       (options.settings?.[Setting.authorizerCacheTtlSeconds.name] as number | undefined) ??
       Setting.authorizerCacheTtlSeconds.default;
-    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    const { port } = listener.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}`;
     Object.assign(process.env, {
       ...tableEnvironment(names),
       [EndpointEnv.dynamodb]: functionsDynamo,
@@ -267,7 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
     });
-    const boundPort = gateway.serveOn(listener);
+    gateway.serveOn(listener);
     const activeGateway = gateway;
     stops.push(() => activeGateway.close());
 
@@ -286,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       url,
-      port: boundPort,
+      port,
       adminToken,
       dynamoEndpoint: dynamo.endpoint,
       kmsEndpoint: kms.endpoint,

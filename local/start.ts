@@ -8,9 +8,10 @@
  *   in the config file, 60 s by default); --no-authorizer-cache turns that off.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { banner } from './banner';
+import { bundlesDir } from './handler-code';
 import { replaceDemoKey } from './demo-key';
 import { onStopSignal } from './signals';
 import { PortInUseError } from './listener';
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
       dynamoEndpoint: stack.dynamoEndpoint,
       kmsEndpoint: stack.kmsEndpoint,
       stateDir: localStateDir(),
-      ...bundlesDirOf(stack.handlerModules),
+      ...bundlesDirOf(stack.handlerModules, paths.dataDir),
       upstreamUrl: input.upstreamUrl,
       routes: input.routes,
       unmatchedRoutes: input.settings?.unmatchedRoutes,
@@ -113,12 +114,10 @@ async function main(): Promise<void> {
   );
 }
 
-/** The folder the handlers were imported from when every one is a bundle (what the banner says is true, not what was asked). */
-function bundlesDirOf(modules: Readonly<Record<string, string>>): { bundlesDir?: string } {
-  const files = Object.values(modules).map((url) => fileURLToPath(url));
-  if (!files.every((file) => basename(file) === 'index.mjs')) return {};
-  const dirs = new Set(files.map((file) => dirname(dirname(file))));
-  return dirs.size === 1 ? { bundlesDir: [...dirs][0]! } : {};
+/** The bundles' folder when every handler was imported from it (what the banner says is true, not what was asked). */
+function bundlesDirOf(modules: Readonly<Record<string, string>>, dataDir: string): { bundlesDir?: string } {
+  const dir = bundlesDir(dataDir);
+  return Object.values(modules).every((url) => fileURLToPath(url).startsWith(`${dir}${sep}`)) ? { bundlesDir: dir } : {};
 }
 
 /** A second start after a crash must work: a PID file whose process is gone is stale. */
