@@ -5,7 +5,9 @@
  * (either alphabet, RFC 4648 §4 and §5) long enough to hold the shortest key, at each of the
  * four offsets a base64 string can start at within the run (a run may begin with letters glued
  * before the encoding: `key-ZGdf…`), and the matcher (`allKeyMatches`, in its `'decoded'` mode)
- * reads the decoded bytes.
+ * reads the decoded bytes. An encoding wrapped over several lines (GNU `base64` at 76 columns)
+ * is one run: a run that fills its line is joined with the following lines of the same width
+ * (`encodedRuns`; a width under `minRun`, PEM's 64, is not followed).
  *
  * Finding the runs costs little on text that holds none: a run of at least `minRun` characters
  * contains one of every `minRun`-th offset, so only those offsets are probed, and a run is
@@ -197,9 +199,9 @@ export function decodings(buffer: Buffer, run: Run, minRun = BASE64_MIN_RUN): De
   const from = single ? run[0]![0] : 0;
   const to = single ? run[0]![1] : text.length;
   const readings: Decoding[] = [];
+  const offset = single ? undefined : textOffsets(run);
   for (let at = from; at < from + 4 && to - at >= minRun; at += 1) {
     if (!mayHoldKey(text, at, to)) continue;
-    const offset = single ? undefined : textOffsets(run);
     const charAt = offset === undefined ? (index: number) => at + index : (index: number) => offset(at + index);
     // Node's base64 decoder takes both alphabets, and drops a last character that completes no byte.
     readings.push({ at: charAt(0), bytes: Buffer.from(text.toString('latin1', at, to), 'base64'), charAt });

@@ -247,7 +247,8 @@ function verified(buffer: Buffer, match: KeyMatch): Omit<FoundKey, 'line' | 'col
  * Bytes kept from one window to the next: a whole match (at most 65 bytes, with a `\u005f`)
  * plus the byte on each side, or a base64-encoded one (at most 83 characters) with the 19
  * before it that hold its context, and in a wrapped encoding the line breaks and indentation
- * (at most 18 bytes) between its lines, at most two per 70 characters.
+ * (at most 18 bytes each) between its lines: at most two of them within one encoded key, so
+ * about 140 bytes at most. 512 is headroom over that, free against 8 MiB windows.
  */
 const OVERLAP = 512;
 /** A match starting this close to a later window's start was wholly inside the window before (with its context). */
