@@ -24,9 +24,9 @@ import { Functions, type FunctionName } from '../common/functions';
 import { buildFunction } from '../lib/build-function';
 import { esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
+import { coldStart } from './lib/cold-start';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const COLD_START = fileURLToPath(new URL('./cold-start.mjs', import.meta.url));
 const RESULT = fileURLToPath(new URL('./results/sdk-bundled-cold-start.json', import.meta.url));
 /** The functions that use the SDK; the authorizer reads DynamoDB without it. */
 const NAMES = (Object.keys(Functions) as FunctionName[]).filter((name) => name !== 'authorizer');
@@ -51,17 +51,7 @@ async function after(name: FunctionName, dir: string): Promise<string> {
   return outfile;
 }
 
-function start(node: string, bundle: string): Promise<Start> {
-  const { NODE_OPTIONS: _ignored, ...env } = process.env;
-  const child = spawn(node, ['--enable-source-maps', COLD_START, 'first-error', bundle], { env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdio[3]!.on('data', (chunk: Buffer) => (out += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk));
-  return new Promise((resolve, reject) =>
-    child.on('close', (code) => (code === 0 && out ? resolve(JSON.parse(out) as Start) : reject(new Error(`${bundle}: exit ${code}\n${err}`)))),
-  );
-}
+const start = (node: string, bundle: string) => coldStart<Start>({ node, nodeArgs: ['--enable-source-maps'], args: ['first-error', bundle], env: {} });
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '7' } }, allowPositionals: true });

@@ -9,7 +9,6 @@
  * reading through the SDK instead of its own client (`bench/variants/`), cold-started in
  * turn with it.
  */
-import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { externalPackages } from '../../lib/bundling';
 import { deployedAuthorizer, deployedBundle, type DeployedBundle } from '../lib/deployed';
 import { figure } from '../lib/figure';
 import { median } from '../lib/stats';
+import { coldStart } from '../lib/cold-start';
 import { runSuite } from '../lib/suite';
 import { authorizerEventFor, createRing, mintTokens } from '../lib/authorizer-under-test';
 import { generateTestKey } from '../../test/unit/authorizer/support/tokens';
@@ -30,7 +30,6 @@ export interface BundleArgs {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const COLD_START = fileURLToPath(new URL('../cold-start.mjs', import.meta.url));
 const KB = 1000;
 
 interface Bundle {
@@ -72,22 +71,6 @@ interface ColdStart {
   readonly initMs: number;
 }
 
-function coldStart(args: readonly string[], env: Readonly<Record<string, string>>): Promise<ColdStart> {
-  const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [COLD_START, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let result = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  child.stdio[3]!.on('data', (chunk: Buffer) => (result += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0 && result) resolve(JSON.parse(result) as ColdStart);
-      else reject(new Error(`cold start ${args[0]} exited with code ${code}: ${stderr}`));
-    });
-  });
-}
-
 await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
   progress('P5: bundling');
   const ours = await sized(await deployedAuthorizer('authorizer', { metafile: true }));
@@ -114,9 +97,9 @@ await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
   const floor: ColdStart[] = [];
   for (let i = 0; i <= args.samples; i += 1) {
     progress(`P5: cold start ${i}/${args.samples}${i === 0 ? ' (warm-up)' : ''}`);
-    const mine = await coldStart(['bundle', ours.file], env);
-    const viaSdk = await coldStart(['bundle', withSdk.file], env);
-    const theirs = await coldStart(floorArgs, env);
+    const mine = await coldStart<ColdStart>({ args: ['bundle', ours.file], env });
+    const viaSdk = await coldStart<ColdStart>({ args: ['bundle', withSdk.file], env });
+    const theirs = await coldStart<ColdStart>({ args: floorArgs, env });
     if (i === 0) continue;
     init.push(mine);
     sdkReader.push(viaSdk);
