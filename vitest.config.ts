@@ -20,9 +20,9 @@ export default defineConfig({
     // import), and through local/stack.ts test/integration/local-rotation-schedule.test.ts,
     // test/e2e/throttling.test.ts. Turning isolation off would leak one file's config into the next.
     isolate: true,
-    // Function bundles (local mode's `handlerCode: 'bundled'`) are imported by Node itself, not
-    // through vitest's module runner, which would resolve what a bundle leaves out from this
-    // repository's node_modules: Lambda has none of it.
+    // Function bundles (local mode's `handlerCode: 'bundled'`) are imported and run by Node
+    // itself, as Lambda runs them, not transformed by vitest's module runner, which would also
+    // resolve anything a bundle left out from this repository's node_modules (Lambda has none).
     server: { deps: { external: [/\/functions\/[^/]+\/index\.mjs$/] } },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

@@ -161,7 +161,7 @@ export async function buildCdk() {
   const inputs = await bundleConstructs(digests);
   // dist/index.js bundles no third-party package (bundleConstructs refuses one), so the
   // functions' are all there are.
-  writeFileSync(join(cdkDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages, '@tollgate/cdk (dist/functions/*/index.mjs and their source maps)'));
+  writeFileSync(join(cdkDist, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages, '@tollgate/cdk (the code bundled into dist/functions/*/index.mjs)'));
   const types = cdkDeclarations();
   const names = [...new Set(packages.values())].sort();
   console.log(
