@@ -121,11 +121,12 @@ export class DynamoHttpClient implements DynamoQueryClient {
     // makes Node build an ES module of every export of `node:http`, and on Node 24 (the
     // runtime the stack deploys) reading its `WebSocket` export loads undici, about 13 ms of
     // the cold start (BENCHMARKS.md, P5.init).
-    const transport = process.getBuiltinModule(endpoint.protocol === 'https:' ? 'node:https' : 'node:http');
+    const https = endpoint.protocol === 'https:';
+    const transport = process.getBuiltinModule(https ? 'node:https' : 'node:http');
     // Keep-alive: the revocation poll runs every few hundred milliseconds, and a TLS handshake per poll would cost more than the Query.
     this.agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
     this.send = transport.request;
-    this.connectedEvent = endpoint.protocol === 'https:' ? 'secureConnect' : 'connect';
+    this.connectedEvent = https ? 'secureConnect' : 'connect';
     this.host = endpoint.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
