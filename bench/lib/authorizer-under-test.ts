@@ -68,14 +68,18 @@ export async function importAuthorizer(env: Readonly<Record<string, string>>, fr
 }
 
 /**
- * A `GET /orders/42` REQUEST authorizer event, as the local gateway builds it from an HTTP
- * call, handed over as the Lambda runtime hands over every event: parsed from the
- * invocation's JSON. That matters to a measurement: built here by concatenation, the
- * header would be a rope of the token's parts, which V8 flattens into a new string on the
- * handler's first read of it, and the suites keep their events, so every such copy would
- * survive a collection too. That cost 3–5 µs a decision on one machine (BENCHMARKS.md,
- * "Events as Lambda delivers them"), and a Lambda invocation never pays it.
+ * An event as the Lambda runtime hands it to a handler: parsed from the invocation's JSON,
+ * so its strings are flat. That matters to a measurement. An event built by concatenation
+ * holds ropes (a header of `Bearer ` and the token's parts, a method ARN of its path),
+ * which V8 flattens into new strings on the handler's first read, and a suite keeps its
+ * events, so every copy also survives a collection. That cost 3–5 µs an uncached decision
+ * on one machine (BENCHMARKS.md, "Events as Lambda delivers them"), and no invocation pays it.
  */
+export function asDelivered<T>(event: T): T {
+  return JSON.parse(JSON.stringify(event)) as T;
+}
+
+/** A `GET /orders/42` REQUEST authorizer event, as the local gateway builds it from an HTTP call, {@link asDelivered}. */
 export function authorizerEventFor(token: string): APIGatewayRequestAuthorizerEvent {
   const call: IncomingCall = {
     method: 'GET',
@@ -90,7 +94,7 @@ export function authorizerEventFor(token: string): APIGatewayRequestAuthorizerEv
     requestId: randomBytes(16).toString('hex'),
     receivedAtMs: Date.now(),
   };
-  return JSON.parse(JSON.stringify(authorizerEvent(call, '/{proxy+}', { proxy: 'orders/42' }))) as APIGatewayRequestAuthorizerEvent;
+  return asDelivered(authorizerEvent(call, '/{proxy+}', { proxy: 'orders/42' }));
 }
 
 /** `count` distinct valid tokens (each its own jti, so its own signature) for every route of the default rules. */

@@ -19,6 +19,7 @@ import type { IncomingCall } from '../../local/events';
 import { cacheKey } from '../../local/authorizer-cache';
 import { authorizerEvent, harness, NOW_S } from '../../test/unit/authorizer/support/fixtures';
 import { claims, generateTestKey, signToken } from '../../test/unit/authorizer/support/tokens';
+import { asDelivered } from '../lib/authorizer-under-test';
 import { figure } from '../lib/figure';
 import { runSuite } from '../lib/suite';
 import { seededRandom } from '../../test/support/seeded-random';
@@ -120,8 +121,8 @@ void runSuite<CacheKeyingArgs>(async ({ args, emit, progress }) => {
   const key = generateTestKey('ES256', { kid: 'es' });
   const h = await harness([key.record]);
   const authorization = `Bearer ${signToken(key, claims(NOW_S, { scope: 'orders:read' }))}`;
-  const samePath = authorizerEvent(authorization, 'GET', '/orders/1');
-  const paths = Array.from({ length: args.decisionsPerRound }, (_, i) => authorizerEvent(authorization, 'GET', `/orders/${i + 2}`));
+  const samePath = asDelivered(authorizerEvent(authorization, 'GET', '/orders/1'));
+  const paths = Array.from({ length: args.decisionsPerRound }, (_, i) => asDelivered(authorizerEvent(authorization, 'GET', `/orders/${i + 2}`)));
   await h.authorizer.decide(samePath);
   const newPath: number[] = [];
   const repeated: number[] = [];
