@@ -4,108 +4,22 @@
  * other routes stopped by SIGTERM to the npm process alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive } from '../../local/state';
 import { Limits } from '../../common/defaults';
-import { API_KEY_PATTERN } from '../../common/tokens';
 import { Functions } from '../../common/functions';
 import { portIsOpen } from '../support/ports';
+import { descendants, killSpawned, startLocal, stopLocal, type Running } from '../support/local-process';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const ROLL_GRACE_SECONDS = 8;
 const run = promisify(execFile);
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly port: number;
-  readonly adminToken: string;
-  readonly apiKey: string;
-  output(): string;
-}
-
-/**
- * Every `npm start` this file spawned. Each runs in its own process group, which neither a
- * failed start nor the end of the vitest worker would stop: afterAll kills what is left.
- */
-const spawned: ChildProcess[] = [];
-
-function killGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // The whole group is gone already.
-  }
-}
-
-afterAll(() => {
-  for (const child of spawned.splice(0)) killGroup(child);
-});
-
-/** Starts `npm start` on a port it picks itself (PORT=0) and reads the URL from its banner. */
-async function startLocal(stateDir: string, fresh: boolean, env: Record<string, string> = {}, options: readonly string[] = []): Promise<Running> {
-  const startOptions = [...(fresh ? ['--fresh'] : []), ...options];
-  const args = ['start', '--silent', ...(startOptions.length ? ['--', ...startOptions] : [])];
-  // Its own process group, so stopping it stops npm, tsx and node together, as Ctrl-C would.
-  const child = spawn('npm', args, {
-    cwd: REPO,
-    env: { ...process.env, PORT: '0', TOLLGATE_LOCAL_DIR: stateDir, TOLLGATE_ADMIN_TOKEN: '', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  try {
-    const deadline = Date.now() + 90_000;
-    while (!/^ready: /m.test(output)) {
-      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start did not print ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const url = /^ready: listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output)?.[1];
-    const adminToken = /Admin token[^\n]*\n\s+(\S+)/.exec(output)?.[1];
-    const apiKey = API_KEY_PATTERN.exec(output)?.[0];
-    if (!url || !adminToken || !apiKey) throw new Error(`banner without its URL, admin token or API key:\n${output}`);
-    return { child, url, port: Number(new URL(url).port), adminToken, apiKey, output: () => output };
-  } catch (error) {
-    killGroup(child);
-    throw error;
-  }
-}
-
-async function stopLocal(running: Running | undefined): Promise<void> {
-  const child = running?.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(-child.pid!, 'SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-}
-
-/** Every process below `root` (pid and command line), from `ps`. */
-async function descendants(root: number): Promise<{ pid: number; command: string }[]> {
-  const { stdout } = await run('ps', ['-A', '-o', 'pid=,ppid=,args=']);
-  const rows = stdout
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map(([, pid, ppid, command]) => ({ pid: Number(pid), ppid: Number(ppid), command: command! }));
-  const found: { pid: number; command: string }[] = [];
-  const walk = (parent: number) => {
-    for (const row of rows.filter((r) => r.ppid === parent)) {
-      found.push({ pid: row.pid, command: row.command });
-      walk(row.pid);
-    }
-  };
-  walk(root);
-  return found;
-}
+afterAll(killSpawned);
 
 async function exchange(url: string, clientId: string, apiKey: string, scope?: string): Promise<Response> {
   const body = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
