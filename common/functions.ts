@@ -35,6 +35,14 @@ export interface TableAccess {
   readonly updateOnly?: readonly string[];
 }
 
+/**
+ * The Node.js major every function runs on in AWS. The stack's Lambda runtime
+ * (`nodejs24.x`, `lib/function.ts`) and the bundles' esbuild target (`lib/bundling.ts`) are
+ * derived from it; the tests run the bundles on a Node.js of this major
+ * (`test/lambda-runtime/`), and local mode's banner says when it runs on another.
+ */
+export const LAMBDA_NODE_MAJOR = 24;
+
 export interface FunctionSpec {
   /** Handler module, relative to the repository root; exports `handler`. */
   readonly entry: string;

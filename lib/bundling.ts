@@ -13,11 +13,12 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { BuildOptions, Metafile } from 'esbuild';
+import { LAMBDA_NODE_MAJOR } from '../common/functions';
 
 /** In `NodejsFunction`'s `bundling` terms; `lib/function.ts` passes these as they are. */
 export const LAMBDA_BUNDLING = {
   format: 'esm',
-  target: 'node24',
+  target: `node${LAMBDA_NODE_MAJOR}`,
   minify: true,
   sourceMap: true,
   // The maps give stack traces their files and lines (`--enable-source-maps`); the sources'

@@ -21,12 +21,20 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable } from 'constructs';
 import { SERVICE_NAME_ENV } from '../common/metrics';
 import { METRICS_NAMESPACE } from '../common/names';
-import { Functions, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
+import { Functions, LAMBDA_NODE_MAJOR, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
 import { Tables, type TableKey } from '../common/tables';
 import { afterBuildCommand, LAMBDA_BUNDLING, prebuiltDigest } from './bundling';
 import { onlyValues } from './conditions';
 import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
+
+/** `nodejs<LAMBDA_NODE_MAJOR>.x`, the runtime CDK knows by that name. */
+function lambdaRuntime(): Runtime {
+  const name = `nodejs${LAMBDA_NODE_MAJOR}.x`;
+  const runtime = Runtime.ALL.find((known) => known.name === name);
+  if (runtime === undefined) throw new Error(`this aws-cdk-lib does not know the Lambda runtime ${name}`);
+  return runtime;
+}
 
 /** What DynamoDB needs of the caller on the tables' customer-managed key (as CDK's own table grants). */
 const TABLE_KEY_READ_ACTIONS = ['kms:Decrypt'];
@@ -175,7 +183,7 @@ export class TollgateFunction extends Construct {
       }),
     );
     const common = {
-      runtime: Runtime.NODEJS_24_X,
+      runtime: lambdaRuntime(),
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),

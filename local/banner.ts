@@ -4,6 +4,7 @@
  * curl flow. The flow calls `/orders` with an `orders:read` token, so with other routes it
  * would promise a 200 that never comes: then the banner lists the routes in force instead.
  */
+import { LAMBDA_NODE_MAJOR } from '../common/functions';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { resolveServices, type ServiceDefinition } from '../common/services';
 
@@ -23,6 +24,8 @@ export interface BannerInput {
   readonly dynamoEndpoint: string;
   readonly kmsEndpoint: string;
   readonly stateDir: string;
+  /** The Node.js local mode runs on (`process.versions.node`): the functions run on it too. */
+  readonly nodeVersion: string;
   /** Where the functions' bundles were imported from (`npm start -- --bundled`); absent: the sources. */
   readonly bundlesDir?: string;
   /** Absent: the built-in echo service. */
@@ -55,6 +58,7 @@ Tollgate is running locally.
   KMS endpoint   ${input.kmsEndpoint}
   data           ${input.stateDir}/ (npm start -- --fresh to start empty)
   functions      ${input.bundlesDir ? `bundles as deployed, from ${input.bundlesDir}/` : 'TypeScript sources (npm start -- --bundled for the deployed bundles)'}
+  Node.js        ${nodeLine(input.nodeVersion)}
 
 Admin token (admin routes; also used by \`npx tollgate\`):
   ${input.adminToken}
@@ -64,6 +68,13 @@ Demo client "${DEMO_CLIENT}" API key (scopes: ${DEMO_SCOPES.join(' ')}; shown on
 ${input.services ? serviceList(u, input.services) : isDefaultRoutes(input.routes?.rules) ? curlFlow(u, input.apiKey, input.upstreamUrl) : routeList(input.routes!, input.unmatchedRoutes)}
 ready: listening on ${u}
 `;
+}
+
+/** Whether the functions run here on the Node.js major they run on in AWS. */
+function nodeLine(version: string): string {
+  return Number(version.split('.')[0]) === LAMBDA_NODE_MAJOR
+    ? `${version}, the major the functions run on in AWS`
+    : `${version}; in AWS the functions run on Node.js ${LAMBDA_NODE_MAJOR}`;
 }
 
 /** Step 2 promises what the echo shows only when the echo is the upstream; any other one answers for itself. */

@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       dynamoEndpoint: stack.dynamoEndpoint,
       kmsEndpoint: stack.kmsEndpoint,
       stateDir: localStateDir(),
+      nodeVersion: process.versions.node,
       ...bundlesDirOf(stack.handlerModules, paths.dataDir),
       upstreamUrl: input.upstreamUrl,
       routes: input.routes,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
-import { Functions, type FunctionName } from '../../common/functions';
+import { Functions, LAMBDA_NODE_MAJOR, type FunctionName } from '../../common/functions';
 import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT } from '../../common/stack-outputs';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
 import { tempDirs } from '../support/temp-dirs';
@@ -59,9 +59,9 @@ describe('the data stack', () => {
 describe('every function', () => {
   const names = Object.keys(Functions) as FunctionName[];
 
-  it.each(names)('%s: Node.js 24 on arm64, source maps, Powertools settings, JSON logs in its own log group', (fn) => {
+  it.each(names)(`%s: Node.js ${LAMBDA_NODE_MAJOR} on arm64, source maps, Powertools settings, JSON logs in its own log group`, (fn) => {
     const props = functionResource(fn).Properties;
-    expect(props.Runtime).toBe('nodejs24.x');
+    expect(props.Runtime).toBe(`nodejs${LAMBDA_NODE_MAJOR}.x`);
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.Handler).toBe('index.handler');
     expect(props.LoggingConfig).toMatchObject({
@@ -136,7 +136,7 @@ describe('the function-code seam (overrideFunctionCode)', () => {
         .map((fn) => [fn.Properties.Description, fn.Properties.Handler, fn.Properties.Runtime, fn.Properties.Architectures])
         .sort();
     expect(shape(prebuilt)).toEqual(shape(built));
-    expect(shape(prebuilt)).toContainEqual(['Tollgate authorizer', 'index.handler', 'nodejs24.x', ['arm64']]);
+    expect(shape(prebuilt)).toContainEqual(['Tollgate authorizer', 'index.handler', `nodejs${LAMBDA_NODE_MAJOR}.x`, ['arm64']]);
   });
 
   it('marks every function built from an override with a warning', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
+import { LAMBDA_NODE_MAJOR } from '../../../common/functions';
 import { banner, isDefaultRoutes, type BannerInput } from '../../../local/banner';
 
 const BASE: BannerInput = {
@@ -9,6 +10,7 @@ const BASE: BannerInput = {
   dynamoEndpoint: 'http://127.0.0.1:1',
   kmsEndpoint: 'http://127.0.0.1:2',
   stateDir: '.local',
+  nodeVersion: '20.20.2',
 };
 const CUSTOM: RouteRule[] = [
   { method: 'GET', path: '/users/{id}', scopes: ['users:read'] },
@@ -26,6 +28,12 @@ describe('the npm start banner', () => {
   it('says whether the functions run from their sources or from the deployed bundles', () => {
     expect(banner(BASE)).toContain('  functions      TypeScript sources (npm start -- --bundled for the deployed bundles)');
     expect(banner({ ...BASE, bundlesDir: '/x/.local/data/functions' })).toContain('  functions      bundles as deployed, from /x/.local/data/functions/');
+  });
+
+  it('says which Node.js the functions run on here, and when it is not their major in AWS', () => {
+    expect(banner(BASE)).toContain(`  Node.js        20.20.2; in AWS the functions run on Node.js ${LAMBDA_NODE_MAJOR}\n`);
+    const same = `${LAMBDA_NODE_MAJOR}.1.0`;
+    expect(banner({ ...BASE, nodeVersion: same })).toContain(`  Node.js        ${same}, the major the functions run on in AWS\n`);
   });
 
   it('promises what the echo shows only when the echo is the upstream', () => {

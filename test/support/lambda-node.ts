@@ -1,0 +1,39 @@
+/**
+ * A Node.js of the major the functions run on in AWS (`LAMBDA_NODE_MAJOR`), for the tests
+ * that run the deployed bundles on it. In order: `TOLLGATE_LAMBDA_NODE` (a path), this
+ * process's own Node.js when it is of that major, or the one `npm test` installs in
+ * `test/lambda-runtime/` (`scripts/lambda-runtime.mjs`). None of them, or one of another
+ * major: an error that says what to do, never a silent run on the wrong runtime.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LAMBDA_NODE_MAJOR } from '../../common/functions';
+
+export const LAMBDA_NODE_ENV = 'TOLLGATE_LAMBDA_NODE';
+
+export interface LambdaNode {
+  readonly path: string;
+  /** As `process.versions.node` gives it. */
+  readonly version: string;
+}
+
+const INSTALLED = fileURLToPath(new URL(`../lambda-runtime/node_modules/node-${process.platform}-${process.arch}/bin/node`, import.meta.url));
+
+export function lambdaNode(): LambdaNode {
+  const given = process.env[LAMBDA_NODE_ENV];
+  const path = given || (majorOf(process.versions.node) === LAMBDA_NODE_MAJOR ? process.execPath : INSTALLED);
+  if (!existsSync(path)) {
+    throw new Error(
+      `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: npm test installs one for linux-x64 and linux-arm64 (test/lambda-runtime/); ` +
+        `elsewhere set ${LAMBDA_NODE_ENV} to the path of a Node.js ${LAMBDA_NODE_MAJOR} binary`,
+    );
+  }
+  const version = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+  if (majorOf(version) !== LAMBDA_NODE_MAJOR) throw new Error(`${path} is Node.js ${version}, not of the functions' major ${LAMBDA_NODE_MAJOR}`);
+  return { path, version };
+}
+
+function majorOf(version: string): number {
+  return Number(version.split('.')[0]);
+}
