@@ -37,7 +37,7 @@ export interface TableAccess {
 
 /**
  * The Node.js major every function runs on in AWS. The stack's Lambda runtime
- * (`nodejs24.x`, `lib/function.ts`) and the bundles' esbuild target (`lib/bundling.ts`) are
+ * (`nodejs<major>.x`, `lib/function.ts`) and the bundles' esbuild target (`lib/bundling.ts`) are
  * derived from it; the tests run the bundles on a Node.js of this major
  * (`test/lambda-runtime/`), and local mode's banner says when it runs on another.
  */

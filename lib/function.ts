@@ -28,10 +28,14 @@ import { onlyValues } from './conditions';
 import { NameLimit, tollgateName } from './physical-names';
 import type { TollgateTables } from './data';
 
-/** `nodejs<LAMBDA_NODE_MAJOR>.x`, the runtime CDK knows by that name. */
-function lambdaRuntime(): Runtime {
+/**
+ * `nodejs<LAMBDA_NODE_MAJOR>.x` as CDK knows it. Not a variable runtime: CDK's
+ * `NODEJS_LATEST` has the same name today, but its major moves with aws-cdk-lib, and
+ * `NodejsFunction` bundles differently for it.
+ */
+export function lambdaRuntime(): Runtime {
   const name = `nodejs${LAMBDA_NODE_MAJOR}.x`;
-  const runtime = Runtime.ALL.find((known) => known.name === name);
+  const runtime = Runtime.ALL.find((known) => known.name === name && !known.isVariable);
   if (runtime === undefined) throw new Error(`this aws-cdk-lib does not know the Lambda runtime ${name}`);
   return runtime;
 }

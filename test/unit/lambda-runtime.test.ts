@@ -6,12 +6,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../common/functions';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LAMBDA_BUNDLING } from '../../lib/bundling';
+import { lambdaRuntime } from '../../lib/function';
 
 const folder = new URL('../lambda-runtime/', import.meta.url);
 const read = (name: string) => JSON.parse(readFileSync(new URL(name, folder), 'utf8'));
 
 describe("the functions' Node.js major", () => {
+  it("is the stack's Lambda runtime: that major's own, not CDK's variable NODEJS_LATEST of the same name", () => {
+    const runtime = lambdaRuntime();
+    expect(runtime.name).toBe(`nodejs${LAMBDA_NODE_MAJOR}.x`);
+    expect(runtime.isVariable).toBe(false);
+    expect(runtime).not.toBe(Runtime.NODEJS_LATEST);
+  });
+
   it("is the bundles' esbuild target", () => {
     expect(LAMBDA_BUNDLING.target).toBe(`node${LAMBDA_NODE_MAJOR}`);
   });
