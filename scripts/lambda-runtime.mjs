@@ -16,7 +16,11 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const folder = `node_modules/node-${process.platform}-${process.arch}`;
 const pinned = readJson(`${dir}package-lock.json`).packages[folder];
 const installed = `${dir}${folder}/package.json`;
-if (pinned !== undefined && !(existsSync(installed) && readJson(installed).version === pinned.version)) {
+if (pinned === undefined) {
+  process.stdout.write(
+    `no Node.js package for ${process.platform}-${process.arch} in test/lambda-runtime/: set TOLLGATE_LAMBDA_NODE to a Node.js of the functions' major, or run the tests on one\n`,
+  );
+} else if (!(existsSync(installed) && readJson(installed).version === pinned.version)) {
   process.stdout.write(`installing Node.js ${pinned.version} for the tests that run the functions on their runtime's major (test/lambda-runtime/)\n`);
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
 }

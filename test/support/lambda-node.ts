@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDA_NODE_MAJOR } from '../../common/functions';
 
@@ -25,10 +26,13 @@ export function lambdaNode(): LambdaNode {
   const path = given || (majorOf(process.versions.node) === LAMBDA_NODE_MAJOR ? process.execPath : INSTALLED);
   if (!existsSync(path)) {
     throw new Error(
-      `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: npm test installs one for linux-x64 and linux-arm64 (test/lambda-runtime/); ` +
+      `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: npm test's first step installs one into test/lambda-runtime/ on linux-x64 and ` +
+        'linux-arm64 (run `node scripts/lambda-runtime.mjs` if npm skipped it: ignore-scripts, or optional packages omitted); ' +
         `elsewhere set ${LAMBDA_NODE_ENV} to the path of a Node.js ${LAMBDA_NODE_MAJOR} binary`,
     );
   }
+  // npm start runs `node` from PATH: a binary by another name would leave the system's Node.js in its place.
+  if (basename(path) !== 'node') throw new Error(`${LAMBDA_NODE_ENV} must name a file called node (npm start runs \`node\` from PATH), got ${path}`);
   const version = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
   if (majorOf(version) !== LAMBDA_NODE_MAJOR) throw new Error(`${path} is Node.js ${version}, not of the functions' major ${LAMBDA_NODE_MAJOR}`);
   return { path, version };
