@@ -35,6 +35,7 @@ import { LocalUsagePlans } from './usage-plans';
 import { ANOMALY_DEFAULTS, usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { LocalUsageMeter } from './usage-metering';
 import { handlerModules, type HandlerCode } from './handler-code';
+import { asInvoked, type LambdaHandler } from './invoke';
 
 export interface LocalStackOptions {
   /** Gateway port; 0: one the system chooses, bound before the functions learn the issuer URL. */
@@ -328,9 +329,10 @@ export function settingValues(options: LocalStackOptions): Record<string, unknow
   };
 }
 
-async function importHandler<T>(path: string): Promise<T> {
+/** The module's `handler`, invoked as Lambda invokes it ({@link asInvoked}). */
+async function importHandler<T extends LambdaHandler>(path: string): Promise<T> {
   const module = (await import(path)) as { handler: T };
-  return module.handler;
+  return asInvoked(module.handler);
 }
 
 /**
@@ -353,7 +355,7 @@ async function quietRotationFunction(module: string): Promise<(event: unknown) =
   for (const [name, value] of Object.entries(quiet)) process.env[name] ||= value;
   try {
     const { handler } = (await import(`${module}?instance=scheduled`)) as { handler: (event: unknown) => Promise<RotationReport> };
-    return handler;
+    return asInvoked(handler);
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
