@@ -21,6 +21,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { EndpointEnv, Env } from '../common/names';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
+import { asDelivered } from './lib/authorizer-under-test';
 import { deployedAuthorizer } from './lib/deployed';
 import { createAuthorizer } from '../lambda/core/authorizer/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';
@@ -66,7 +67,7 @@ const discardingLog: LogSink = {
 
 function event(token: string): APIGatewayRequestAuthorizerEvent {
   const authorization = `Bearer ${token}`;
-  return {
+  return asDelivered({
     type: 'REQUEST',
     methodArn: METHOD_ARN,
     resource: '/{proxy+}',
@@ -79,7 +80,7 @@ function event(token: string): APIGatewayRequestAuthorizerEvent {
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
-  };
+  });
 }
 
 /** A handler over an in-memory ring holding `key` and an empty revocation feed. */

@@ -72,7 +72,7 @@ export async function importAuthorizer(env: Readonly<Record<string, string>>, fr
  * so its strings are flat. That matters to a measurement. An event built by concatenation
  * holds ropes (a header of `Bearer ` and the token's parts, a method ARN of its path),
  * which V8 flattens into new strings on the handler's first read, and a suite keeps its
- * events, so every copy also survives a collection. That cost 3–5 µs an uncached decision
+ * events, so every copy also survives a collection. That cost 4–6 µs an uncached decision
  * on one machine (BENCHMARKS.md, "Events as Lambda delivers them"), and no invocation pays it.
  */
 export function asDelivered<T>(event: T): T {
