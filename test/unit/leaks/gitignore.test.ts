@@ -121,7 +121,14 @@ describe('walkFiles trims a pattern as git does', () => {
   });
 });
 
-describe('listFiles in a git work tree: what git lists, tracked files that .gitignore lists included', () => {
+/**
+ * A hang guard, not a speed: the first property below runs a few hundred git processes,
+ * about 5 s on a quiet 2-core machine, and once took over 30 s (vitest's default) while the
+ * machine ran other suites beside it.
+ */
+const GIT_PROPERTY_TIMEOUT_MS = 120_000;
+
+describe('listFiles in a git work tree: what git lists, tracked files that .gitignore lists included', { timeout: GIT_PROPERTY_TIMEOUT_MS }, () => {
   it('yields exactly git ls-files --cached --others --exclude-standard, from the root and from a subdirectory, with every force-added file', () => {
     fc.assert(
       fc.property(treeFiles, treeIgnores, fc.array(fc.nat(), { maxLength: 4 }), (files, ignores, tracked) => {
