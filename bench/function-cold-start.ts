@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { Functions, type FunctionName } from '../common/functions';
+import { FUNCTION_NODE_OPTIONS, Functions, type FunctionName } from '../common/functions';
 import { buildFunction } from '../lib/build-function';
 import { esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
@@ -51,7 +51,7 @@ async function after(name: FunctionName, dir: string): Promise<string> {
   return outfile;
 }
 
-const start = (node: string, bundle: string) => coldStart<Start>({ node, nodeArgs: ['--enable-source-maps'], args: ['first-error', bundle], env: {} });
+const start = (node: string, bundle: string) => coldStart<Start>({ node, nodeArgs: FUNCTION_NODE_OPTIONS.split(' '), args: ['first-error', bundle], env: {} });
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '7' } }, allowPositionals: true });

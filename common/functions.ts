@@ -43,6 +43,13 @@ export interface TableAccess {
  */
 export const LAMBDA_NODE_MAJOR = 24;
 
+/**
+ * Every function's `NODE_OPTIONS`: stack traces name the TypeScript sources, through the maps
+ * each bundle ships (`lib/bundling.ts`). Node reads a bundle's map as it loads the bundle, so
+ * the benchmarks start the bundles with these options too.
+ */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+
 export interface FunctionSpec {
   /** Handler module, relative to the repository root; exports `handler`. */
   readonly entry: string;

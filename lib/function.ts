@@ -21,7 +21,16 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable } from 'constructs';
 import { SERVICE_NAME_ENV } from '../common/metrics';
 import { METRICS_NAMESPACE } from '../common/names';
-import { Functions, LAMBDA_NODE_MAJOR, WRITE_ACTIONS, type FunctionName, type FunctionSpec, type TableAccess, type TableAction } from '../common/functions';
+import {
+  FUNCTION_NODE_OPTIONS,
+  Functions,
+  LAMBDA_NODE_MAJOR,
+  WRITE_ACTIONS,
+  type FunctionName,
+  type FunctionSpec,
+  type TableAccess,
+  type TableAction,
+} from '../common/functions';
 import { Tables, type TableKey } from '../common/tables';
 import { afterBuildCommand, LAMBDA_BUNDLING, prebuiltDigest } from './bundling';
 import { onlyValues } from './conditions';
@@ -196,7 +205,7 @@ export class TollgateFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       description: `Tollgate ${props.name}`,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         [SERVICE_NAME_ENV]: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',

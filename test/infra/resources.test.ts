@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, METRICS_NAMESPACE } from '../../common/names';
-import { Functions, LAMBDA_NODE_MAJOR, type FunctionName } from '../../common/functions';
+import { FUNCTION_NODE_OPTIONS, Functions, LAMBDA_NODE_MAJOR, type FunctionName } from '../../common/functions';
 import { FUNCTION_NAME_OUTPUT, StackOutput, TABLE_NAME_OUTPUT } from '../../common/stack-outputs';
 import { ALL_TABLES, Tables, type TableKey } from '../../common/tables';
 import { tempDirs } from '../support/temp-dirs';
@@ -69,7 +69,7 @@ describe('every function', () => {
       LogGroup: { Ref: built.api.getLogicalId(built.api.functions[fn].logGroup.node.defaultChild as never) },
     });
     expect(props.Environment.Variables).toMatchObject({
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
       // The deployment's own (`Tollgate` stack): test/infra/physical-names.test.ts holds the rule.
       POWERTOOLS_SERVICE_NAME: `Tollgate-${fn}`,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
