@@ -21,7 +21,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { EndpointEnv, Env } from '../common/names';
 import { Tables } from '../common/tables';
 import type { JwsAlgorithm } from '../common/tokens';
-import { asDelivered } from './lib/authorizer-under-test';
+import { asDelivered } from '../local/invoke';
 import { deployedAuthorizer } from './lib/deployed';
 import { createAuthorizer } from '../lambda/core/authorizer/create-authorizer';
 import { createHandler } from '../lambda/authorizer/authorize';

@@ -17,6 +17,7 @@ import type { AccessTokenVerifier } from '../../lambda/core/authorizer/access-to
 import type { KeyRingCache } from '../../lambda/core/authorizer/key-ring-cache';
 import { createTables, LOCAL_AWS, localDynamoClient, tableEnvironment, tableNames } from '../../local/dynamodb';
 import { authorizerEvent, type IncomingCall } from '../../local/events';
+import { asDelivered } from '../../local/invoke';
 import { AUDIENCE, claims, ISSUER, signToken, type TestKey } from '../../test/unit/authorizer/support/tokens';
 import { deployedAuthorizer, deployedVerifier } from './deployed';
 import type { Peer } from './peers';
@@ -68,18 +69,13 @@ export async function importAuthorizer(env: Readonly<Record<string, string>>, fr
 }
 
 /**
- * An event as the Lambda runtime hands it to a handler: parsed from the invocation's JSON,
- * so its strings are flat. That matters to a measurement. An event built by concatenation
- * holds ropes (a header of `Bearer ` and the token's parts, a method ARN of its path),
- * which V8 flattens into new strings on the handler's first read, and a suite keeps its
- * events, so every copy also survives a collection. That cost 4–6 µs an uncached decision
+ * A `GET /orders/42` REQUEST authorizer event, as the local gateway builds it from an HTTP
+ * call, handed over as the Lambda runtime hands it ({@link asDelivered}). That matters to a
+ * measurement: built by concatenation, the header is a rope of `Bearer ` and the token's
+ * parts, which V8 flattens into a new string on the handler's first read, and a suite keeps
+ * its events, so every copy also survives a collection. That cost 4–6 µs an uncached decision
  * on one machine (BENCHMARKS.md, "Events as Lambda delivers them"), and no invocation pays it.
  */
-export function asDelivered<T>(event: T): T {
-  return JSON.parse(JSON.stringify(event)) as T;
-}
-
-/** A `GET /orders/42` REQUEST authorizer event, as the local gateway builds it from an HTTP call, {@link asDelivered}. */
 export function authorizerEventFor(token: string): APIGatewayRequestAuthorizerEvent {
   const call: IncomingCall = {
     method: 'GET',

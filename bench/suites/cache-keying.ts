@@ -19,7 +19,7 @@ import type { IncomingCall } from '../../local/events';
 import { cacheKey } from '../../local/authorizer-cache';
 import { authorizerEvent, harness, NOW_S } from '../../test/unit/authorizer/support/fixtures';
 import { claims, generateTestKey, signToken } from '../../test/unit/authorizer/support/tokens';
-import { asDelivered } from '../lib/authorizer-under-test';
+import { asDelivered } from '../../local/invoke';
 import { figure } from '../lib/figure';
 import { runSuite } from '../lib/suite';
 import { seededRandom } from '../../test/support/seeded-random';
