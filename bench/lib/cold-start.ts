@@ -1,10 +1,13 @@
 /**
- * Runs `bench/cold-start.mjs` once, in a fresh Node process without tsx and without the
- * caller's `NODE_OPTIONS` (as Lambda starts a function), and returns the timings it writes to
- * fd 3. Used by P5 (`bench/suites/bundle.ts`) and `bench/function-cold-start.ts`.
+ * Runs `bench/cold-start.mjs` once, in a fresh Node process as Lambda starts a function:
+ * without tsx, and with the functions' own `NODE_OPTIONS` (`FUNCTION_NODE_OPTIONS`; under
+ * `--enable-source-maps` Node reads a bundle's map as it loads the bundle) in place of the
+ * caller's. Returns the timings it writes to fd 3. Used by P5 (`bench/suites/bundle.ts`) and
+ * `bench/function-cold-start.ts`.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { FUNCTION_NODE_OPTIONS } from '../../common/functions';
 
 const COLD_START = fileURLToPath(new URL('../cold-start.mjs', import.meta.url));
 
@@ -15,13 +18,13 @@ export interface ColdStartRun {
   readonly env?: Readonly<Record<string, string>>;
   /** @default this process's node */
   readonly node?: string;
-  /** Before the script, e.g. `--enable-source-maps`. */
-  readonly nodeArgs?: readonly string[];
 }
 
-export function coldStart<T>({ args, env = {}, node = process.execPath, nodeArgs = [] }: ColdStartRun): Promise<T> {
-  const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-  const child = spawn(node, [...nodeArgs, COLD_START, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+export function coldStart<T>({ args, env = {}, node = process.execPath }: ColdStartRun): Promise<T> {
+  const child = spawn(node, [COLD_START, ...args], {
+    env: { ...process.env, ...env, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let result = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));

@@ -2,8 +2,8 @@
  * P5: the authorizer as it is deployed, bundled with the options CDK's NodejsFunction
  * bundles it with (`lib/bundling.ts`, shared with `lib/function.ts`: esbuild, platform
  * node, target node24, ESM, minified, external source map, nothing left to the runtime),
- * and its cold init: a fresh `node` process, started with the function's `NODE_OPTIONS`
- * (`FUNCTION_NODE_OPTIONS`: Node then reads the bundle's map as it loads it), importing the bundle and answering
+ * and its cold init: a fresh `node` process started as Lambda starts the function
+ * (`bench/lib/cold-start.ts`), importing the bundle and answering
  * its first request, which waits for the key ring and the revocation feed to load from
  * DynamoDB Local. Compared with the same bundling of aws-jwt-verify alone, with the floor
  * of importing the SDK and running the same one Query, and with the same authorizer
@@ -14,7 +14,6 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Metafile } from 'esbuild';
-import { FUNCTION_NODE_OPTIONS } from '../../common/functions';
 import { RING_PARTITION, SigningKeyAttr } from '../../common/signing-key-items';
 import { externalPackages } from '../../lib/bundling';
 import { deployedAuthorizer, deployedBundle, type DeployedBundle } from '../lib/deployed';
@@ -24,8 +23,6 @@ import { coldStart } from '../lib/cold-start';
 import { runSuite } from '../lib/suite';
 import { authorizerEventFor, createRing, mintTokens } from '../lib/authorizer-under-test';
 import { generateTestKey } from '../../test/unit/authorizer/support/tokens';
-
-const DEPLOYED_NODE_ARGS = FUNCTION_NODE_OPTIONS.split(' ');
 
 export interface BundleArgs {
   /** Cold starts measured per subject (one more warms the file cache). */
@@ -101,9 +98,8 @@ await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
   const floor: ColdStart[] = [];
   for (let i = 0; i <= args.samples; i += 1) {
     progress(`P5: cold start ${i}/${args.samples}${i === 0 ? ' (warm-up)' : ''}`);
-    // Started as Lambda starts the function: with its NODE_OPTIONS, under which Node reads the bundle's map as it loads it.
-    const mine = await coldStart<ColdStart>({ args: ['bundle', ours.file], env, nodeArgs: DEPLOYED_NODE_ARGS });
-    const viaSdk = await coldStart<ColdStart>({ args: ['bundle', withSdk.file], env, nodeArgs: DEPLOYED_NODE_ARGS });
+    const mine = await coldStart<ColdStart>({ args: ['bundle', ours.file], env });
+    const viaSdk = await coldStart<ColdStart>({ args: ['bundle', withSdk.file], env });
     const theirs = await coldStart<ColdStart>({ args: floorArgs, env });
     if (i === 0) continue;
     init.push(mine);
