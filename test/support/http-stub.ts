@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { tcpState } from './ports';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -103,7 +104,7 @@ function send(res: import('node:http').ServerResponse, response: StubResponse): 
  */
 export async function closedPortUrl(): Promise<string> {
   for (let port = 1023; port > 0; port -= 1) {
-    if (!(await refusesTcp(port))) continue;
+    if ((await tcpState(port)) !== 'refused') continue;
     const url = `http://127.0.0.1:${port}`;
     const failure = await fetch(url).then(
       () => undefined,
@@ -112,17 +113,4 @@ export async function closedPortUrl(): Promise<string> {
     if (failure?.code === 'ECONNREFUSED') return url;
   }
   throw new Error('no port below 1024 on 127.0.0.1 refuses connections');
-}
-
-function refusesTcp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', timeout: 1000 });
-    const settle = (refused: boolean) => {
-      socket.destroy();
-      resolve(refused);
-    };
-    socket.once('connect', () => settle(false));
-    socket.once('timeout', () => settle(false));
-    socket.once('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNREFUSED'));
-  });
 }
