@@ -8,7 +8,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Tables, type TableKey } from '../../common/tables';
 import { createTables, JavaMissingError, LOCAL_AWS, localDynamoClient, startDynamoDbLocal, tableNames } from '../../local/dynamodb';
+import { isAlive } from '../../local/state';
 import { freshTables } from '../support/aws';
+import { descendants } from '../support/local-process';
 import { tempDirs } from '../support/temp-dirs';
 
 /** A start under a loaded CI machine (two suites, several JVMs starting at once) can take 15 s or more. */
@@ -23,23 +25,10 @@ function javaOnPort(port: number): string[] {
   return processes.filter((args) => isDynamoDbLocal(args) && new RegExp(`-port ${port}(\\s|$)`).test(args));
 }
 
-/** Pids of the DynamoDB Local JVMs the shell guard `guardPid` started (the guard's pid is not Java's). */
-function javaUnder(guardPid: number): number[] {
-  const rows = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n');
-  return rows
-    .map((row) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(row))
-    .filter((match) => match !== null && Number(match[2]) === guardPid && isDynamoDbLocal(match[3]!))
-    .map((match) => Number(match![1]));
+/** Pids of the DynamoDB Local JVMs below the shell guard `guardPid` (the guard's pid is not Java's). */
+async function javaUnder(guardPid: number): Promise<number[]> {
+  return (await descendants(guardPid)).filter((p) => isDynamoDbLocal(p.command)).map((p) => p.pid);
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function readStream(endpoint: string, streamArn: string, until: (records: _Record[]) => boolean): Promise<_Record[]> {
   const streams = new DynamoDBStreamsClient({ endpoint, ...LOCAL_AWS });
@@ -164,7 +153,7 @@ describe('DynamoDB Local harness', () => {
     };
 
     const first = await startDynamoDbLocal({ ...START, dataDir });
-    const java = javaUnder(first.pid);
+    const java = await javaUnder(first.pid);
     try {
       expect(java).toHaveLength(1);
       await write(first.endpoint);
@@ -172,8 +161,8 @@ describe('DynamoDB Local harness', () => {
       await first.stop();
     }
     // Stopped means Java is gone, not only the shell guard whose pid `first.pid` is.
-    expect(alive(first.pid)).toBe(false);
-    expect(alive(java[0]!)).toBe(false);
+    expect(isAlive(first.pid)).toBe(false);
+    expect(isAlive(java[0]!)).toBe(false);
 
     const second = await startDynamoDbLocal({ ...START, dataDir });
     try {
