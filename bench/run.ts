@@ -19,9 +19,10 @@ import { parseArgs } from 'node:util';
 import { startDynamoDbLocal, type LocalDynamoDb } from '../local/dynamodb';
 import { onStopSignal } from '../local/signals';
 import { launchSuite, stopRunningSuites } from './lib/launch';
-import { parseOnly, selectJobs, wantedFigure, type Job } from './lib/plan';
+import { parseOnly, selectJobs, wantedFigure, type Job, type Runtime } from './lib/plan';
 import { consoleTable, machineInfo, markdownSection, mergeFigures, withSection, type Results, type StoredFigure, type SuiteFailure } from './lib/report';
 import { combineRuns, parseRuns } from './lib/runs';
+import { lambdaNode, type LambdaNode } from '../test/support/lambda-node';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
@@ -55,15 +56,29 @@ function options(): Options | undefined {
   return { only: parseOnly(values.only), runs: parseRuns(values.runs), quick: values.quick, profile: values.profile };
 }
 
-async function runJobs(jobs: readonly Job[], opts: Options, dynamoEndpoint: string) {
+type Runtimes = Readonly<Record<Runtime, LambdaNode>>;
+
+/**
+ * The Node.js binaries the selected suites run on, found before any suite starts: without
+ * one of the functions' major, the run stops with `lambdaNode`'s message saying how to get
+ * one, never measuring function code on another runtime.
+ */
+function runtimes(jobs: readonly Job[]): Runtimes {
+  const machine = { path: process.execPath, version: process.versions.node };
+  return { machine, functions: jobs.some((job) => job.runtime === 'functions') ? lambdaNode() : machine };
+}
+
+async function runJobs(jobs: readonly Job[], opts: Options, dynamoEndpoint: string, nodes: Runtimes) {
   const figures: StoredFigure[] = [];
   const failures: SuiteFailure[] = [];
   for (const job of jobs) {
     const started = performance.now();
-    process.stderr.write(`▶ ${job.label}\n`);
+    const node = nodes[job.runtime];
+    process.stderr.write(`▶ ${job.label} (Node.js ${node.version})\n`);
     const outcome = await launchSuite({
       suite: job.suite,
       args: job.args({ quick: opts.quick, dynamoEndpoint, only: opts.only }),
+      node: node.path,
       nodeOptions: job.nodeOptions,
       timeoutMs: job.timeoutMs,
       logFile: `${RESULTS}logs/${job.label.replaceAll(' ', '-')}.log`,
@@ -71,7 +86,7 @@ async function runJobs(jobs: readonly Job[], opts: Options, dynamoEndpoint: stri
       onProgress: (text) => process.stderr.write(`  ${text}\n`),
     });
     const measuredAt = new Date().toISOString();
-    figures.push(...outcome.figures.filter((f) => wantedFigure(f.id, opts.only)).map((f) => ({ ...f, measuredAt })));
+    figures.push(...outcome.figures.filter((f) => wantedFigure(f.id, opts.only)).map((f) => ({ ...f, measuredAt, node: node.version })));
     if (outcome.error) failures.push({ suite: job.label, error: outcome.error });
     process.stderr.write(`  ${outcome.error ? `FAILED: ${outcome.error.split('\n')[0]}` : 'done'} (${Math.round((performance.now() - started) / 1000)} s)\n`);
   }
@@ -100,8 +115,9 @@ async function main(): Promise<number> {
   const opts = options();
   if (!opts) return 0;
   const began = performance.now();
-  const machine = machineInfo(new Date());
   const jobs = selectJobs(opts.only);
+  const nodes = runtimes(jobs);
+  const machine = machineInfo(new Date(), nodes.functions.version);
   let dynamo: LocalDynamoDb | undefined;
   const interrupt = () => {
     stopRunningSuites();
@@ -113,7 +129,7 @@ async function main(): Promise<number> {
     if (jobs.some((job) => job.needsDynamo)) dynamo = await startDynamoDbLocal();
     for (let r = 1; r <= opts.runs; r += 1) {
       if (opts.runs > 1) process.stderr.write(`run ${r} of ${opts.runs}\n`);
-      runs.push(await runJobs(jobs, opts, dynamo?.endpoint ?? ''));
+      runs.push(await runJobs(jobs, opts, dynamo?.endpoint ?? '', nodes));
     }
   } finally {
     await dynamo?.stop();

@@ -14,6 +14,8 @@ export interface LaunchOptions {
   /** File name under `bench/suites/`, without `.ts`. */
   readonly suite: string;
   readonly args: unknown;
+  /** The Node.js binary it runs on (default: the runner's own). */
+  readonly node?: string;
   /** Extra Node options, e.g. `--expose-gc`. */
   readonly nodeOptions?: readonly string[];
   readonly timeoutMs: number;
@@ -48,6 +50,7 @@ export function launchSuite(options: LaunchOptions): Promise<SuiteOutcome> {
   const log = openSync(options.logFile, 'w');
   const profiling = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const child = fork(fileURLToPath(new URL(`${options.suite}.ts`, SUITES)), [JSON.stringify(options.args)], {
+    execPath: options.node ?? process.execPath,
     execArgv: ['--import', 'tsx', ...(options.nodeOptions ?? []), ...profiling],
     stdio: ['ignore', log, log, 'ipc'],
   });

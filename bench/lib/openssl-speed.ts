@@ -26,20 +26,33 @@ export interface OpensslSpeed {
 
 /**
  * Runs `openssl speed -mr` for `seconds` and returns its verify rate, without blocking the
- * suite's event loop. Rejects when there
- * is no `openssl`, or when it is not OpenSSL 3, whose `-mr` lines give rates (LibreSSL's and
- * OpenSSL 1.1's differ): the caller reports the figure as missing rather than guessing.
+ * suite's event loop. Rejects when there is no `openssl`, when it is not OpenSSL 3, whose
+ * `-mr` lines give rates (LibreSSL's and OpenSSL 1.1's differ), or when it is of another
+ * release series than `linked`, the OpenSSL the measuring Node.js links (Node 24 links 3.5
+ * where Debian 12's openssl is 3.0): then its loop is not the math under that Node's
+ * `crypto.verify`. The caller reports the figure as missing rather than guessing.
  */
-export async function opensslVerifySpeed(alg: JwsAlgorithm, seconds: number): Promise<OpensslSpeed> {
+export async function opensslVerifySpeed(alg: JwsAlgorithm, seconds: number, linked = process.versions.openssl): Promise<OpensslSpeed> {
   const { name, bits } = SPEED_TEST[alg];
   const args = ['speed', '-seconds', String(seconds), '-mr', name];
   const run = async (argv: string[]) => (await execFileAsync('openssl', argv, { encoding: 'utf8', timeout: (seconds + 30) * 1000 })).stdout;
   const version = (await run(['version'])).trim();
   if (!/^OpenSSL 3\./.test(version)) throw new Error(`openssl speed: needs OpenSSL 3 (its -mr lines give rates), found "${version}"`);
+  if (opensslSeries(version) !== opensslSeries(linked)) {
+    throw new Error(`openssl speed: the machine's openssl is "${version}", of another series than the OpenSSL ${linked} this Node.js links`);
+  }
   return { verifiesPerSecond: parseVerifyRate(await run(args), bits), command: `openssl ${args.join(' ')}`, version };
 }
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * The release series (`3.0`) of `openssl version`'s answer (`OpenSSL 3.0.19 27 Jan 2026 …`)
+ * or of `process.versions.openssl` (`3.0.19`, `3.5.4+quic`); undefined for anything else.
+ */
+export function opensslSeries(version: string): string | undefined {
+  return /^(?:OpenSSL )?(\d+\.\d+)\.\d+/.exec(version)?.[1];
+}
 
 /**
  * The verify rate from OpenSSL 3's `-mr` result line for a key of `bits` bits:

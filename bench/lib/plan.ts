@@ -21,10 +21,19 @@ export interface Job {
   readonly ids: readonly string[];
   /** Whether it needs the runner's DynamoDB Local (the stack suite starts its own). */
   readonly needsDynamo: boolean;
+  /**
+   * The Node.js the suite runs on. `functions`: one of the major the stack deploys the
+   * functions on (`LAMBDA_NODE_MAJOR`), for every suite that runs function code (a
+   * handler, a bundle, local mode). `machine`: the runner's own, for what runs on a
+   * user's machine (the CLI's scan, the package build).
+   */
+  readonly runtime: Runtime;
   readonly nodeOptions?: readonly string[];
   readonly timeoutMs: number;
   args(context: JobContext): unknown;
 }
+
+export type Runtime = 'functions' | 'machine';
 
 const MINUTE = 60_000;
 
@@ -36,6 +45,7 @@ function verifyJob(alg: 'ES256' | 'RS256'): Job {
     suite: 'verify',
     ids: [`P1.${alg}`, `P2.${alg}`, `P3.${alg}`, `S1.${alg}`],
     needsDynamo: true,
+    runtime: 'functions',
     timeoutMs: 5 * MINUTE,
     args: ({ quick, dynamoEndpoint }) => ({
       alg,
@@ -55,6 +65,7 @@ export const JOBS: readonly Job[] = [
     suite: 'bundle',
     ids: ['P5'],
     needsDynamo: true,
+    runtime: 'functions',
     timeoutMs: 3 * MINUTE,
     args: ({ quick, dynamoEndpoint }) => ({ samples: quick ? 3 : 6, dynamoEndpoint }),
   },
@@ -63,6 +74,7 @@ export const JOBS: readonly Job[] = [
     suite: 'stack',
     ids: ['P4', 'P6'],
     needsDynamo: false,
+    runtime: 'functions',
     timeoutMs: 6 * MINUTE,
     args: ({ quick, only }) => ({
       parts: ['P4', 'P6'].filter((part) => only.length === 0 || only.some((id) => related(id, part))),
@@ -81,6 +93,7 @@ export const JOBS: readonly Job[] = [
     suite: 'cache-keying',
     ids: ['C1', 'C2'],
     needsDynamo: false,
+    runtime: 'functions',
     timeoutMs: 2 * MINUTE,
     args: ({ quick }) => ({
       clients: 50,
@@ -97,6 +110,7 @@ export const JOBS: readonly Job[] = [
     suite: 'faults',
     ids: ['F1'],
     needsDynamo: false,
+    runtime: 'functions',
     timeoutMs: 5 * MINUTE,
     args: ({ quick }) => ({ warmSeconds: quick ? 3 : 5, freezeSeconds: 10, afterSeconds: quick ? 10 : 15, concurrency: 16, hungAfterSeconds: 10 }),
   },
@@ -105,6 +119,7 @@ export const JOBS: readonly Job[] = [
     suite: 'usage',
     ids: ['U1', 'U2', 'U3', 'U4'],
     needsDynamo: true,
+    runtime: 'functions',
     timeoutMs: 4 * MINUTE,
     args: ({ quick, only, dynamoEndpoint }) => ({
       dynamoEndpoint,
@@ -122,6 +137,7 @@ export const JOBS: readonly Job[] = [
     suite: 'heap',
     ids: ['P7'],
     needsDynamo: true,
+    runtime: 'functions',
     nodeOptions: ['--expose-gc'],
     timeoutMs: 5 * MINUTE,
     // Each round verifies 100k fresh tokens twice (ours, fast-jwt): two rounds is what fits the run's budget.
@@ -132,6 +148,7 @@ export const JOBS: readonly Job[] = [
     suite: 'packages',
     ids: ['K1'],
     needsDynamo: false,
+    runtime: 'machine',
     timeoutMs: 2 * MINUTE,
     args: () => ({ packages: ['client', 'cli', 'cdk'] }),
   },
@@ -140,6 +157,7 @@ export const JOBS: readonly Job[] = [
     suite: 'scan',
     ids: ['S2'],
     needsDynamo: false,
+    runtime: 'machine',
     timeoutMs: 10 * MINUTE,
     // 1 GiB: the issue's "1 GB tree"; --quick scans 64 MiB.
     args: ({ quick }) => ({ mebibytes: quick ? 64 : 1024, rounds: quick ? 2 : 3 }),

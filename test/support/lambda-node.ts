@@ -1,7 +1,8 @@
 /**
  * A Node.js of the major the functions run on in AWS (`LAMBDA_NODE_MAJOR`), for the tests
- * that run the deployed bundles on it. In order: `TOLLGATE_LAMBDA_NODE` (a path), this
- * process's own Node.js when it is of that major, or the one `npm test` installs in
+ * that run the deployed bundles on it and the benchmark's function suites (`bench/run.ts`).
+ * In order: `TOLLGATE_LAMBDA_NODE` (a path), this process's own Node.js when it is of that
+ * major, or the one `npm test` and `npm run bench` install in
  * `test/lambda-runtime/` (`scripts/lambda-runtime.mjs`). None of them, or one of another
  * major: an error that says what to do, never a silent run on the wrong runtime.
  */
@@ -26,7 +27,7 @@ export function lambdaNode(): LambdaNode {
   const path = given || (majorOf(process.versions.node) === LAMBDA_NODE_MAJOR ? process.execPath : INSTALLED);
   if (!existsSync(path)) {
     throw new Error(
-      `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: npm test's first step installs one into test/lambda-runtime/ on linux-x64 and ` +
+      `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: the first step of npm test and npm run bench installs one into test/lambda-runtime/ on linux-x64 and ` +
         'linux-arm64 (run `node scripts/lambda-runtime.mjs` if npm skipped it: ignore-scripts, or optional packages omitted); ' +
         `elsewhere set ${LAMBDA_NODE_ENV} to the path of a Node.js ${LAMBDA_NODE_MAJOR} binary`,
     );

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JOBS } from '../../bench/lib/plan';
 import { Functions } from '../../common/functions';
 import { REPO } from '../support/packed-package';
 
@@ -109,6 +110,35 @@ describe('no import cycles', () => {
     };
     for (const file of graph.keys()) visit(file, []);
     expect(cycles).toEqual([]);
+  });
+});
+
+/** Every repository file `file` imports, directly or through others (test files' imports included). */
+function reachableFrom(file: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (from: string) => {
+    for (const edge of IMPORTS) {
+      if (edge.from !== from || !edge.local || seen.has(edge.to)) continue;
+      seen.add(edge.to);
+      visit(edge.to);
+    }
+  };
+  visit(file);
+  return seen;
+}
+
+describe('which Node.js each benchmark suite runs on', () => {
+  // Function code: what only the functions run, i.e. `lambda/` but for the part of the core
+  // the CLI shares (the CLI runs on the user's machine), and the deployed bundles.
+  const sharedWithCli = new Set(FILES.filter(inside('cli')).flatMap((file) => [...reachableFrom(file)]));
+  const isFunctionCode = (file: string) => (inside('lambda')(file) && !sharedWithCli.has(file)) || file === 'bench/lib/deployed.ts';
+
+  it("runs every suite that reaches function code on the functions' runtime, and only those", () => {
+    const runsFunctionCode = (suite: string) => [...reachableFrom(`bench/suites/${suite}.ts`)].some(isFunctionCode);
+    const wrong = JOBS.filter((job) => (job.runtime === 'functions') !== runsFunctionCode(job.suite)).map((job) => `${job.label}: ${job.runtime}`);
+    expect(wrong).toEqual([]);
+    // Both kinds exist, so the rule above is not vacuous.
+    expect(new Set(JOBS.map((job) => job.runtime))).toEqual(new Set(['functions', 'machine']));
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { opensslVerifySpeed, parseVerifyRate } from '../../../bench/lib/openssl-speed';
+import { opensslSeries, opensslVerifySpeed, parseVerifyRate } from '../../../bench/lib/openssl-speed';
 
 /** `openssl speed -mr` output of OpenSSL 3.0 (stdout), as the bench reads it. */
 const ECDSA = '+DTP:256:ecdsa:nistp256:1\n+R7:16623:256:1.00\n+F4:3:256:53431.313131:16617.000000\n';
@@ -31,9 +31,22 @@ const opensslVersion = (() => {
   }
 })();
 
+describe('opensslSeries', () => {
+  it("reads the series of openssl's answer and of Node's own version string", () => {
+    expect(opensslSeries('OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)')).toBe('3.0');
+    expect(opensslSeries('3.0.19')).toBe('3.0');
+    expect(opensslSeries('3.5.4+quic')).toBe('3.5');
+    expect(opensslSeries('LibreSSL 3.8.2')).toBeUndefined();
+    expect(opensslSeries('')).toBeUndefined();
+  });
+});
+
+/** The machine's own series as Node writes a version (`3.0.19`): the test runs on whichever Node the suite runs on. */
+const machineSeries = `${opensslSeries(opensslVersion) ?? '3.0'}.0`;
+
 describe('opensslVerifySpeed', () => {
   it("runs this machine's openssl 3 for a plausible rate, and refuses any other", async () => {
-    const running = opensslVerifySpeed('RS256', 1);
+    const running = opensslVerifySpeed('RS256', 1, machineSeries);
     if (!opensslVersion.startsWith('OpenSSL 3.')) {
       await expect(running).rejects.toThrow(opensslVersion === 'none' ? /openssl/ : 'needs OpenSSL 3');
       return;
@@ -45,4 +58,9 @@ describe('opensslVerifySpeed', () => {
     expect(speed.verifiesPerSecond).toBeGreaterThan(100);
     expect(speed.verifiesPerSecond).toBeLessThan(1_000_000);
   }, 30_000);
+
+  it('refuses an openssl of another series than the one Node links: its loop is not the math under that crypto.verify', async () => {
+    const expected = opensslVersion.startsWith('OpenSSL 3.') ? 'of another series than the OpenSSL 3.99.0 this Node.js links' : /openssl/;
+    await expect(opensslVerifySpeed('RS256', 1, '3.99.0')).rejects.toThrow(expected);
+  });
 });

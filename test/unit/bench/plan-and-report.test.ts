@@ -77,6 +77,13 @@ describe('results', () => {
     expect(section.startsWith(SECTION_START) && section.endsWith(SECTION_END)).toBe(true);
   });
 
+  it("names the Node.js the function suites ran on when it is not the runner's, and only then", () => {
+    const on = (functionsNode?: string) => markdownSection({ ...results, machine: { ...results.machine, functionsNode } }).split('\n')[1]!;
+    expect(on('v24.22.3')).toContain("Node v20 (linux-x64); the suites that run function code on Node v24.22.3, the functions' major in AWS;");
+    expect(on('v20')).toContain('Node v20 (linux-x64); 1-min load');
+    expect(on(undefined)).toContain('Node v20 (linux-x64); 1-min load');
+  });
+
   it('replaces the generated section in place, or appends one to a document without it', () => {
     const document = `# B\n\nprose\n\n${SECTION_START}\nold\n${SECTION_END}\n\nmore prose\n`;
     expect(withSection(document, `${SECTION_START}\nnew\n${SECTION_END}`)).toBe(`# B\n\nprose\n\n${SECTION_START}\nnew\n${SECTION_END}\n\nmore prose\n`);
