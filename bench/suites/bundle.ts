@@ -82,9 +82,8 @@ function sized({ file, result }: DeployedBundle): Bundle {
  * Rounds of the cold start's three reads (the ring, the feed's recent partitions, its
  * suspensions) sent before the first cold start. On 2026-12-07 (AMD EPYC, `--only P5` runs
  * each with a DynamoDB Local just started) the reads and first decision after the import
- * took 27–36 ms of a cold start without a warm-up and 16–26 ms after 400 rounds of
- * SDK Queries; the figures of a full run, which reaches P5 after the verify suites have used
- * the emulator, matched the latter.
+ * took 20–39 ms of a cold start without a warm-up and 16–28 ms after one; about 15 ms in a
+ * full run, which reaches P5 after the verify suites have used the emulator.
  */
 const WARM_UP_ROUNDS = 300;
 
