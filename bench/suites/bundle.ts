@@ -12,20 +12,20 @@
  *
  * DynamoDB Local runs in a JVM whose first requests answer several milliseconds slower than
  * later ones, a warm-up DynamoDB in AWS does not have; so before any cold start the suite
- * sends the authorizer's own cold-start reads, through its own client, until the emulator
- * answers them as it will for the rest of a run (`warmDynamoDbLocal`).
+ * starts the authorizer's core, wired as the handler wires it, a fixed number of times
+ * (`warmDynamoDbLocal`): the emulator has then served the cold start's very reads.
  */
 import { gzipSync } from 'node:zlib';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Metafile } from 'esbuild';
-import { FEED_SUSPENSIONS_PARTITION, feedPartitionsBetween } from '../../common/revocation-feed';
 import { RING_PARTITION, SigningKeyAttr } from '../../common/signing-key-items';
-import type { TableNames } from '../../common/tables';
 import { DynamoHttpClient } from '../../lambda/adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../../lambda/adapters/dynamodb-http/config';
 import { RevocationFeedReader } from '../../lambda/adapters/revocation-feed-reader';
 import { SigningKeyRingReader } from '../../lambda/adapters/signing-key-reader';
+import { authorizerConfigFrom } from '../../lambda/authorizer/config';
+import { createAuthorizer } from '../../lambda/core/authorizer/create-authorizer';
 import { externalPackages } from '../../lib/bundling';
 import { deployedAuthorizer, deployedBundle, type DeployedBundle } from '../lib/deployed';
 import { figure } from '../lib/figure';
@@ -79,26 +79,38 @@ function sized({ file, result }: DeployedBundle): Bundle {
 }
 
 /**
- * Rounds of the cold start's three reads (the ring, the feed's recent partitions, its
- * suspensions) sent before the first cold start. On 2026-12-07 (AMD EPYC, `--only P5` runs
- * each with a DynamoDB Local just started) the reads and first decision after the import
- * took 20–39 ms of a cold start without a warm-up and 16–28 ms after one; about 15 ms in a
- * full run, which reaches P5 after the verify suites have used the emulator.
+ * Cold starts of the core, each reading the key ring and the revocation feed (its recent
+ * partitions and its suspensions), before the first timed one. On 2026-12-07 (AMD EPYC,
+ * `--only P5` runs each with a DynamoDB Local just started) the reads and first decision
+ * after the import took 20–39 ms of a cold start without a warm-up and 14–28 ms after one;
+ * 14–16 ms in a full run, which reaches P5 after the verify suites have used the emulator
+ * (bench/results/p5-dynamodb-warm-up.json).
  */
-const WARM_UP_ROUNDS = 300;
+const WARM_UP_STARTS = 300;
 
-async function warmDynamoDbLocal(env: Readonly<Record<string, string>>, names: TableNames, rounds: number): Promise<void> {
+/** Starts the authorizer's core `starts` times as `lambda/authorizer/app.ts` wires it; fails if a read does. */
+async function warmDynamoDbLocal(env: Readonly<Record<string, string>>, starts: number): Promise<void> {
+  const config = authorizerConfigFrom(env);
   const client = new DynamoHttpClient(dynamoHttpOptionsFrom(env));
+  const failures: unknown[] = [];
+  const onFailure = (event: { type: string; error?: unknown }) => {
+    if (event.type === 'refresh_failed' || event.type === 'read_failed') failures.push(event.error);
+  };
   try {
-    const ring = new SigningKeyRingReader(client, names.signingKeys);
-    const feed = new RevocationFeedReader(client, names.revocations);
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    for (let round = 0; round < rounds; round += 1) {
-      await Promise.all([ring.load(), feed.read(feedPartitionsBetween(nowSeconds - 60, nowSeconds), ''), feed.read([FEED_SUSPENSIONS_PARTITION], '')]);
+    for (let start = 0; start < starts && failures.length === 0; start += 1) {
+      const authorizer = createAuthorizer(config, {
+        keySource: new SigningKeyRingReader(client, config.tables.signingKeys),
+        feed: new RevocationFeedReader(client, config.tables.revocations),
+        now: Date.now,
+        onKeyRingEvent: onFailure,
+        onRevocationEvent: onFailure,
+      });
+      await authorizer.start();
     }
   } finally {
     client.destroy();
   }
+  if (failures.length) throw new Error(`warming DynamoDB Local up: a cold start's read failed: ${failures[0]}`);
 }
 
 interface ColdStart {
@@ -128,7 +140,7 @@ await runSuite<BundleArgs>(async ({ args, emit, progress }) => {
   const env = { ...ring.env, BENCH_AUTHORIZER_EVENT: JSON.stringify(authorizerEventFor(mintTokens(key, 1)[0]!)) };
   const floorArgs = ['sdk-floor', args.dynamoEndpoint, ring.names.signingKeys, SigningKeyAttr.ring, RING_PARTITION];
   progress('P5: warming DynamoDB Local up');
-  await warmDynamoDbLocal(ring.env, ring.names, WARM_UP_ROUNDS);
+  await warmDynamoDbLocal(ring.env, WARM_UP_STARTS);
   const init: ColdStart[] = [];
   const sdkReader: ColdStart[] = [];
   const floor: ColdStart[] = [];
