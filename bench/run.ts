@@ -86,7 +86,7 @@ async function runJobs(jobs: readonly Job[], opts: Options, dynamoEndpoint: stri
       onProgress: (text) => process.stderr.write(`  ${text}\n`),
     });
     const measuredAt = new Date().toISOString();
-    figures.push(...outcome.figures.filter((f) => wantedFigure(f.id, opts.only)).map((f) => ({ ...f, measuredAt, node: node.version })));
+    figures.push(...outcome.figures.filter((f) => wantedFigure(f.id, opts.only)).map((f) => ({ ...f, measuredAt, node: `v${node.version}` })));
     if (outcome.error) failures.push({ suite: job.label, error: outcome.error });
     process.stderr.write(`  ${outcome.error ? `FAILED: ${outcome.error.split('\n')[0]}` : 'done'} (${Math.round((performance.now() - started) / 1000)} s)\n`);
   }
@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   const began = performance.now();
   const jobs = selectJobs(opts.only);
   const nodes = runtimes(jobs);
-  const machine = machineInfo(new Date(), nodes.functions.version);
+  const machine = machineInfo(new Date());
   let dynamo: LocalDynamoDb | undefined;
   const interrupt = () => {
     stopRunningSuites();
