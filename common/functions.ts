@@ -43,6 +43,11 @@ export interface TableAccess {
  */
 export const LAMBDA_NODE_MAJOR = 24;
 
+/** Whether a Node.js version as `process.versions.node` gives it (`24.1.0`) is of {@link LAMBDA_NODE_MAJOR}. */
+export function isLambdaNodeMajor(version: string): boolean {
+  return Number(version.split('.')[0]) === LAMBDA_NODE_MAJOR;
+}
+
 /**
  * Every function's `NODE_OPTIONS`: stack traces name the TypeScript sources, through the maps
  * each bundle ships (`lib/bundling.ts`). Node reads a bundle's map as it loads the bundle, so

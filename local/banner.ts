@@ -4,7 +4,7 @@
  * curl flow. The flow calls `/orders` with an `orders:read` token, so with other routes it
  * would promise a 200 that never comes: then the banner lists the routes in force instead.
  */
-import { LAMBDA_NODE_MAJOR } from '../common/functions';
+import { isLambdaNodeMajor, LAMBDA_NODE_MAJOR } from '../common/functions';
 import { DEFAULT_ROUTES, type RouteRule, type UnmatchedRoutes } from '../common/gateway-contract';
 import { resolveServices, type ServiceDefinition } from '../common/services';
 
@@ -72,7 +72,7 @@ ready: listening on ${u}
 
 /** Whether the functions run here on the Node.js major they run on in AWS. */
 function nodeLine(version: string): string {
-  return Number(version.split('.')[0]) === LAMBDA_NODE_MAJOR
+  return isLambdaNodeMajor(version)
     ? `${version}, the major the functions run on in AWS`
     : `${version}; in AWS the functions run on Node.js ${LAMBDA_NODE_MAJOR}`;
 }

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAMBDA_NODE_MAJOR } from '../../common/functions';
+import { isLambdaNodeMajor, LAMBDA_NODE_MAJOR } from '../../common/functions';
 
 export const LAMBDA_NODE_ENV = 'TOLLGATE_LAMBDA_NODE';
 
@@ -24,7 +24,7 @@ const INSTALLED = fileURLToPath(new URL(`../lambda-runtime/node_modules/node-${p
 
 export function lambdaNode(): LambdaNode {
   const given = process.env[LAMBDA_NODE_ENV];
-  const path = given || (majorOf(process.versions.node) === LAMBDA_NODE_MAJOR ? process.execPath : INSTALLED);
+  const path = given || (isLambdaNodeMajor(process.versions.node) ? process.execPath : INSTALLED);
   if (!existsSync(path)) {
     throw new Error(
       `no Node.js ${LAMBDA_NODE_MAJOR} at ${path}: the first step of npm test and npm run bench installs one into test/lambda-runtime/ on linux-x64 and ` +
@@ -35,10 +35,6 @@ export function lambdaNode(): LambdaNode {
   // npm start runs `node` from PATH: a binary by another name would leave the system's Node.js in its place.
   if (basename(path) !== 'node') throw new Error(`${LAMBDA_NODE_ENV} must name a file called node (npm start runs \`node\` from PATH), got ${path}`);
   const version = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
-  if (majorOf(version) !== LAMBDA_NODE_MAJOR) throw new Error(`${path} is Node.js ${version}, not of the functions' major ${LAMBDA_NODE_MAJOR}`);
+  if (!isLambdaNodeMajor(version)) throw new Error(`${path} is Node.js ${version}, not of the functions' major ${LAMBDA_NODE_MAJOR}`);
   return { path, version };
-}
-
-function majorOf(version: string): number {
-  return Number(version.split('.')[0]);
 }
