@@ -22,9 +22,8 @@ import type { BuildOptions, Metafile } from 'esbuild';
 import { RING_PARTITION, SigningKeyAttr } from '../../common/signing-key-items';
 import { DynamoHttpClient } from '../../lambda/adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../../lambda/adapters/dynamodb-http/config';
-import { RevocationFeedReader } from '../../lambda/adapters/revocation-feed-reader';
-import { SigningKeyRingReader } from '../../lambda/adapters/signing-key-reader';
 import { authorizerConfigFrom } from '../../lambda/authorizer/config';
+import { authorizerSources } from '../../lambda/authorizer/sources';
 import { createAuthorizer } from '../../lambda/core/authorizer/create-authorizer';
 import { externalPackages } from '../../lib/bundling';
 import { deployedAuthorizer, deployedBundle, type DeployedBundle } from '../lib/deployed';
@@ -88,7 +87,7 @@ function sized({ file, result }: DeployedBundle): Bundle {
  */
 const WARM_UP_STARTS = 300;
 
-/** Starts the authorizer's core `starts` times as `lambda/authorizer/app.ts` wires it; fails if a read does. */
+/** Starts the authorizer's core `starts` times over the handler's own readers (`authorizerSources`); fails if a read does. */
 async function warmDynamoDbLocal(env: Readonly<Record<string, string>>, starts: number): Promise<void> {
   const config = authorizerConfigFrom(env);
   const client = new DynamoHttpClient(dynamoHttpOptionsFrom(env));
@@ -99,8 +98,7 @@ async function warmDynamoDbLocal(env: Readonly<Record<string, string>>, starts: 
   try {
     for (let start = 0; start < starts && failures.length === 0; start += 1) {
       const authorizer = createAuthorizer(config, {
-        keySource: new SigningKeyRingReader(client, config.tables.signingKeys),
-        feed: new RevocationFeedReader(client, config.tables.revocations),
+        ...authorizerSources(client, config.tables),
         now: Date.now,
         onKeyRingEvent: onFailure,
         onRevocationEvent: onFailure,

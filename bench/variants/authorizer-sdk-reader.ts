@@ -10,13 +10,12 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../common/names';
 import { serviceNameFrom } from '../../common/metrics';
 import { documentClient } from '../../lambda/adapters/clients/dynamodb';
-import { RevocationFeedReader } from '../../lambda/adapters/revocation-feed-reader';
 import { sdkQueryClient } from '../../lambda/adapters/sdk-query-client';
-import { SigningKeyRingReader } from '../../lambda/adapters/signing-key-reader';
 import { createHandler } from '../../lambda/authorizer/authorize';
 import { EmfMetricsPublisher } from '../../lambda/authorizer/metrics-publisher';
 import { AuthorizerTelemetry } from '../../lambda/authorizer/telemetry';
 import { authorizerConfigFrom } from '../../lambda/authorizer/config';
+import { authorizerSources } from '../../lambda/authorizer/sources';
 import { createAuthorizer } from '../../lambda/core/authorizer/create-authorizer';
 
 const SERVICE = serviceNameFrom(process.env, 'authorizer');
@@ -29,8 +28,7 @@ const telemetry = new AuthorizerTelemetry({
   allowLogSampleRate: config.allowLogSampleRate,
 });
 const authorizer = createAuthorizer(config, {
-  keySource: new SigningKeyRingReader(dynamo, config.tables.signingKeys),
-  feed: new RevocationFeedReader(dynamo, config.tables.revocations, { onMalformed: telemetry.malformedFeedItems }),
+  ...authorizerSources(dynamo, config.tables, telemetry.malformedFeedItems),
   now: Date.now,
   onKeyRingEvent: telemetry.keyRingEvent,
   onRevocationEvent: telemetry.revocationEvent,

@@ -11,12 +11,11 @@
 import { powertoolsLogger, powertoolsMetrics } from '../adapters/clients/powertools';
 import { DynamoHttpClient } from '../adapters/dynamodb-http/client';
 import { dynamoHttpOptionsFrom } from '../adapters/dynamodb-http/config';
-import { RevocationFeedReader } from '../adapters/revocation-feed-reader';
-import { SigningKeyRingReader } from '../adapters/signing-key-reader';
 import { authorizerConfigFrom } from './config';
 import { createAuthorizer } from '../core/authorizer/create-authorizer';
 import { createHandler } from './authorize';
 import { EmfMetricsPublisher } from './metrics-publisher';
+import { authorizerSources } from './sources';
 import { AuthorizerTelemetry } from './telemetry';
 
 const config = authorizerConfigFrom(process.env);
@@ -27,8 +26,7 @@ const telemetry = new AuthorizerTelemetry({
   allowLogSampleRate: config.allowLogSampleRate,
 });
 export const authorizer = createAuthorizer(config, {
-  keySource: new SigningKeyRingReader(dynamo, config.tables.signingKeys),
-  feed: new RevocationFeedReader(dynamo, config.tables.revocations, { onMalformed: telemetry.malformedFeedItems }),
+  ...authorizerSources(dynamo, config.tables, telemetry.malformedFeedItems),
   now: Date.now,
   onKeyRingEvent: telemetry.keyRingEvent,
   onRevocationEvent: telemetry.revocationEvent,
