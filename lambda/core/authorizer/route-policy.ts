@@ -40,6 +40,7 @@ const POLICY_VERSION = '2012-10-17';
 const SLASH = 0x2f;
 const PERCENT = 0x25;
 const DOT = 0x2e;
+const SPACE = 0x20;
 const HEAD = HTTP_METHODS.indexOf('HEAD');
 const GET = HTTP_METHODS.indexOf('GET');
 
@@ -251,6 +252,8 @@ export function requestPath(arn: string, start: number): string | undefined {
       const length = i - segmentStart;
       if (length === 0) return undefined;
       if (arn.charCodeAt(segmentStart) === 0x2e /* . */ && (length === 1 || (length === 2 && arn.charCodeAt(segmentStart + 1) === 0x2e))) return undefined;
+      // A raw space at a segment's end is as ambiguous as an encoded one (`canonicalPathSegment`).
+      if (arn.charCodeAt(segmentStart) === SPACE || arn.charCodeAt(i - 1) === SPACE) return undefined;
       segmentStart = i + 1;
     } else if (c === PERCENT || (c >= 0x41 && c <= 0x5a) /* A-Z */ || c > 0x7e /* folds case too: U+212A is a K */) {
       plain = false;

@@ -9,7 +9,8 @@
  *   API Gateway would answer from the cache must get the fresh decision.
  * - The reference upstream reads a path as leniently as common frameworks do: percent-
  *   decoded (a decoded `/` splits), case-folded, path parameters (`;…`) cut from each
- *   segment as Tomcat and Spring do, empty segments dropped, dot segments resolved
+ *   segment as Tomcat and Spring do, spaces at a segment's ends trimmed as older Spring
+ *   and IIS do, empty segments dropped, dot segments resolved
  *   (`..;` included), a `.format` suffix read as the bare literal, HEAD served by the GET
  *   route. Whatever the authorizer allows, the route
  *   that upstream would dispatch to must be one the token's scopes satisfy.
@@ -74,6 +75,10 @@ const requestSegment = fc.constantFrom(
   'class',
   'a#b',
   'items?x',
+  // Spring ≤ 4.2 and IIS trim a segment's spaces, raw or encoded.
+  'users ',
+  ' orders',
+  'items%20',
 );
 const pathArb = fc
   .record({ segments: fc.array(requestSegment, { maxLength: 4 }), trailing: fc.boolean(), doubled: fc.boolean() })
@@ -96,7 +101,7 @@ function lenientPath(path: string): string | undefined {
     const perCharacter = Array.from(decoded.normalize('NFKC').toUpperCase(), (c) => String.fromCodePoint(c.toLowerCase().codePointAt(0)!)).join('');
     const folded = perCharacter.toUpperCase().toLowerCase();
     for (const part of folded.split('/')) {
-      const segment = part.split(';', 1)[0]!;
+      const segment = part.split(';', 1)[0]!.trim();
       if (segment === '' || segment === '.') continue;
       if (segment === '..') out.pop();
       else out.push(segment);

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, type RouteRule } from '../../../common/gateway-contract';
+import { canonicalPathSegment } from '../../../common/setting-checks';
 import { ConfigurationError } from '../../../lambda/core/shared/env';
 import { methodArnParts, parseRouteRules, requestPath, requestPolicy, RoutePolicy, type RouteOutcome } from '../../../lambda/core/authorizer/route-policy';
 import { thrown } from './support/errors';
@@ -161,6 +163,10 @@ describe('RoutePolicy.outcome', () => {
     '/orders/export%20',
     '/orders/%20export',
     '/orders/%20',
+    // The same spaces unencoded, in a path that is otherwise plain.
+    '/orders/export ',
+    '/orders/ export',
+    '/orders/ ',
   ])('refuses the ambiguous path %s whatever the scopes and the fallback', (path) => {
     const open = new RoutePolicy(DEFAULT_ROUTES, 'allow');
     expect(outcome(open, 'orders:read orders:write', 'GET', path)).toBe('ambiguous_path');
@@ -278,7 +284,26 @@ describe('requestPath', () => {
     expect(at('/A/%62%20c')).toBe('a/b c');
     expect(at('/a/.b/..c')).toBe('a/.b/..c');
   });
+
+  it('reads a plain path as it reads the same path segment by segment (canonicalPathSegment), whichever way it goes (property)', () => {
+    // Characters that decide between the plain path and the decoding one, or make a segment ambiguous.
+    const pathArb = fc.stringMatching(/^[aA/ .%20Ff*;\\\t\u00e9\u212a]{0,12}$/);
+    fc.assert(
+      fc.property(pathArb, (path) => {
+        const arn = methodArn('GET', `/${path}`);
+        const bySegment = path === '' ? '' : segmentWise(path);
+        expect(requestPath(arn, methodArnParts(arn)!.pathStart)).toBe(bySegment);
+      }),
+      { numRuns: 5000 },
+    );
+  });
 });
+
+/** The reference: every segment canonical, or the whole path undefined. */
+function segmentWise(path: string): string | undefined {
+  const segments = path.split('/').map(canonicalPathSegment);
+  return segments.includes(undefined) ? undefined : segments.join('/');
+}
 
 describe('requestPolicy', () => {
   it('names exactly the one method ARN', () => {
