@@ -7,7 +7,7 @@
  * is a thrown "Unauthorized"). Both kinds carry the deployment's identity as a dimension
  * (`service`, `apiId`), so two Tollgates in one account and Region never share a series.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   type CfnInsightRule,
@@ -250,7 +250,26 @@ export class Observability extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
-    return new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
+    const topic = new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
+    // A topic policy replaces SNS's default one, which let the account's alarms publish: with
+    // only `enforceSSL`'s Deny in it, every alarm would fail to notify (its history says
+    // "not authorized to perform: SNS:Publish"). So this account's alarms, and only those.
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
+      }),
+    );
+    return topic;
   }
 
   /**

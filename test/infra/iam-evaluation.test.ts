@@ -1018,12 +1018,29 @@ describe('resource policies', () => {
     expect(await decide([anyKms], `arn:${PARTITION}:iam::210987654321:role/someone`, decrypt, policy)).toBe('ImplicitlyDenied');
   });
 
-  it("the alarm topic's key lets CloudWatch decrypt for this account's alarms only", async () => {
-    const [alarmKey, policy] = Object.entries(model.keyPolicies).find(([arn]) => arn !== model.arns.tableKey)!;
-    const decrypt = (account: string) =>
-      decide([], 'cloudwatch.amazonaws.com', { action: 'kms:Decrypt', resource: alarmKey, context: { 'aws:SourceAccount': account } }, policy);
-    expect(await decrypt(ACCOUNT)).toBe('Allowed');
-    expect(await decrypt('210987654321')).toBe('ImplicitlyDenied');
+  it("every alarm can publish to each topic it notifies (topic policy and topic key), over TLS, and no other account's alarm can", async () => {
+    // CloudWatch publishes as its service principal, on behalf of the alarm (SNS and KMS see both).
+    const asAlarm = (alarmArn: string, account = ACCOUNT, secure = 'true') => ({
+      'aws:SourceArn': alarmArn,
+      'aws:SourceAccount': account,
+      'aws:SecureTransport': secure,
+    });
+    const notified = model.alarms.flatMap((alarm) => alarm.actions.filter((action) => action.includes(':sns:')).map((topic) => ({ alarm, topic })));
+    expect(notified.length).toBeGreaterThan(10);
+    const strangerAlarm = `arn:${PARTITION}:cloudwatch:${REGION}:210987654321:alarm:x`;
+    for (const { alarm, topic } of notified) {
+      const topicPolicy = model.topicPolicies[topic];
+      const key = model.topicKeys[topic]!;
+      const publish = (context: Record<string, string>) =>
+        decide([], 'cloudwatch.amazonaws.com', { action: 'sns:Publish', resource: topic, context }, topicPolicy);
+      const useKey = (action: string, context: Record<string, string>) =>
+        decide([], 'cloudwatch.amazonaws.com', { action, resource: key, context }, model.keyPolicies[key]);
+      expect(await publish(asAlarm(alarm.arn)), alarm.arn).toBe('Allowed');
+      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) expect(await useKey(action, asAlarm(alarm.arn)), `${alarm.arn} ${action}`).toBe('Allowed');
+      expect(await publish(asAlarm(alarm.arn, ACCOUNT, 'false')), `${alarm.arn} without TLS`).toBe('ExplicitlyDenied');
+      expect(await publish(asAlarm(strangerAlarm, '210987654321')), 'another account').toBe('ImplicitlyDenied');
+      expect(await useKey('kms:Decrypt', asAlarm(strangerAlarm, '210987654321')), 'another account, key').toBe('ImplicitlyDenied');
+    }
   });
 
   /** A service invoking a function, as Lambda sees it: the service principal and the ARN it acts for. */

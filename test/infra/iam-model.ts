@@ -193,6 +193,12 @@ export interface DeployedModel {
   /** Key policies by key ARN; queue policies by queue ARN. */
   readonly keyPolicies: Record<string, PolicyDocument>;
   readonly queuePolicies: Record<string, PolicyDocument>;
+  /** Topic policies by topic ARN. */
+  readonly topicPolicies: Record<string, PolicyDocument>;
+  /** The KMS key (ARN) each encrypted topic (ARN) is encrypted with. */
+  readonly topicKeys: Record<string, string>;
+  /** Every CloudWatch alarm: its ARN as CloudWatch names it when it publishes, and its actions' ARNs. */
+  readonly alarms: ReadonlyArray<{ readonly arn: string; readonly actions: readonly string[] }>;
   /**
    * Each function's resource policy, as Lambda builds it from the stack's
    * `AWS::Lambda::Permission` resources (one statement each, `ArnLike` on `AWS:SourceArn`).
@@ -213,6 +219,9 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
   const documents: DeployedModel['documents'][number][] = [];
   const keyPolicies: Record<string, PolicyDocument> = {};
   const queuePolicies: Record<string, PolicyDocument> = {};
+  const topicPolicies: Record<string, PolicyDocument> = {};
+  const topicKeys: Record<string, string> = {};
+  const alarms: { arn: string; actions: string[] }[] = [];
   let apiPolicy: PolicyDocument | undefined;
   const restApiId = api.resolve({ Ref: logicalId('api', built.api.gateway.api) });
   for (const resolver of [data, api]) {
@@ -237,7 +246,22 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
           documents.push({ where, kind: 'queue', document, resource: queueArn });
         }
       }
-      if (resource.Type === 'AWS::SNS::TopicPolicy') documents.push({ where, kind: 'topic', document: resolver.resolve(p.PolicyDocument) });
+      if (resource.Type === 'AWS::SNS::TopicPolicy') {
+        const document = resolver.resolve(p.PolicyDocument) as PolicyDocument;
+        for (const topic of p.Topics as Json[]) {
+          const topicArn = resolver.resolve(topic) as string;
+          topicPolicies[topicArn] = document;
+          documents.push({ where, kind: 'topic', document, resource: topicArn });
+        }
+      }
+      if (resource.Type === 'AWS::SNS::Topic' && p.KmsMasterKeyId)
+        topicKeys[resolver.resolve({ Ref: id }) as string] = resolver.resolve(p.KmsMasterKeyId) as string;
+      if (resource.Type === 'AWS::CloudWatch::Alarm') {
+        // CloudFormation names an alarm without AlarmName `<stack>-<logical id>-<suffix>`.
+        const name = (p.AlarmName as string | undefined) ?? `${resolver.stackName}-${id}-GENERATED`;
+        const actions = [...((p.AlarmActions as Json[] | undefined) ?? []), ...((p.OKActions as Json[] | undefined) ?? [])];
+        alarms.push({ arn: `arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`, actions: actions.map((a) => resolver.resolve(a) as string) });
+      }
       if (resource.Type === 'AWS::ApiGateway::RestApi' && p.Policy) {
         // API Gateway developer guide, resource policies: `execute-api:/` stands for this API's ARN.
         const expanded = JSON.stringify(resolver.resolve(p.Policy)).replaceAll(
@@ -315,6 +339,9 @@ export function deployedModel(settings: Parameters<typeof buildApp>[0] = {}): De
     documents,
     keyPolicies,
     queuePolicies,
+    topicPolicies,
+    topicKeys,
+    alarms,
     functionPolicies,
     ...(apiPolicy && { apiPolicy }),
   };
