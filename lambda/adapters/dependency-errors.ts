@@ -134,6 +134,17 @@ export function retryAfterSeconds(failure: DependencyFailure, attempts: number):
 }
 
 /**
+ * The AWS error's own name (`KMSInvalidStateException`…), also when the clients' wrapper
+ * reported it as a {@link DependencyUnavailable}: what is a failure of the dependency to
+ * most calls is an answer to some (scheduling the deletion of a key already pending deletion).
+ */
+export function awsErrorName(error: unknown): string | undefined {
+  if (error instanceof DependencyUnavailable) return error.causeName;
+  const name = typeof error === 'object' && error !== null ? (error as SdkErrorShape).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
  * `error` as a {@link DependencyUnavailable} when it is a dependency failure; otherwise
  * `undefined` (the caller rethrows the original).
  */

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { KMS_TAG_APPLICATION_VALUE, KmsTag, type KeySpec } from '../../common/tokens';
 import type { CreatedKmsKey, DeletionOutcome, KeyManager, RingKmsKey } from '../core/rotation/rotation-ports';
+import { awsErrorName } from './dependency-errors';
 
 /** ListKeys returns at most 1000 per page; smaller pages keep a pass's budget exact. */
 const LIST_PAGE_SIZE = 100;
@@ -60,7 +61,8 @@ export class KmsKeyManager implements KeyManager {
       await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: kmsKeyArn, PendingWindowInDays: pendingWindowInDays }));
       return 'scheduled';
     } catch (error) {
-      const name = (error as Error).name;
+      // Read through the clients' wrapper, which reports an invalid state as the key being unusable.
+      const name = awsErrorName(error);
       if (name === 'NotFoundException') return 'not-found';
       // KMS refuses to schedule a key already pending deletion with an invalid-state error.
       if (name === 'KMSInvalidStateException' && isPendingDeletion(await this.describe(kmsKeyArn))) return 'already-scheduled';
@@ -105,7 +107,7 @@ export class KmsKeyManager implements KeyManager {
     try {
       return await this.kms.send(new ListKeysCommand({ Limit: limit, Marker: marker }));
     } catch (error) {
-      if (marker === undefined || (error as Error).name !== 'InvalidMarkerException') throw error;
+      if (marker === undefined || awsErrorName(error) !== 'InvalidMarkerException') throw error;
       return this.kms.send(new ListKeysCommand({ Limit: limit }));
     }
   }
@@ -130,7 +132,7 @@ export class KmsKeyManager implements KeyManager {
       const { Tags } = await this.kms.send(new ListResourceTagsCommand({ KeyId: arn }));
       return new Map((Tags ?? []).map((tag) => [tag.TagKey ?? '', tag.TagValue ?? '']));
     } catch (error) {
-      const name = (error as Error).name;
+      const name = awsErrorName(error);
       // The rotation role may read tags only of Tollgate-tagged keys; AWS-managed keys refuse too.
       if (name === 'AccessDeniedException' || name === 'NotFoundException') return new Map();
       throw error;

@@ -3,7 +3,7 @@
  * with the real SDK clients and adapters and an injected clock.
  */
 import { describe, expect, it } from 'vitest';
-import { GetPublicKeyCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { createPublicKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { Defaults } from '../../../common/defaults';
@@ -31,6 +31,15 @@ function store(tables: TestTables): DynamoSigningKeyStore {
 async function activeKey(tables: TestTables): Promise<SigningKeyRecord> {
   const keys = await store(tables).load();
   return keys.find((key) => key.state === SigningKeyState.Active)!;
+}
+
+/** A fresh ring after its first step, and the key that step made active. */
+async function bootstrappedRing() {
+  const tables = await freshTables();
+  const clock = new TestClock();
+  const app = rotationApp(tables, clock);
+  await app.handle({ action: 'step' });
+  return { tables, kms: kmsClient(), clock, app, victim: await activeKey(tables) };
 }
 
 /** Records every KMS key made through the port, so a test can account for each one. */
@@ -237,12 +246,7 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
   );
 
   it('compromised sets compromisedAt, activates a new key at once, and the old kid stops verifying', async () => {
-    const tables = await freshTables();
-    const kms = kmsClient();
-    const clock = new TestClock();
-    const app = rotationApp(tables, clock);
-    await app.handle({ action: 'step' });
-    const victim = await activeKey(tables);
+    const { tables, kms, clock, app, victim } = await bootstrappedRing();
     const token = await signAccessToken(kms, victim, clock.seconds(), 900);
     expect(verificationKeys(await store(tables).load(), clock.seconds()).keys.has(victim.kid)).toBe(true);
 
@@ -262,6 +266,24 @@ describe('rotation function (DynamoDB Local + local KMS)', () => {
     expect(await kmsKeyState(kms, victim.kmsKeyArn)).toBe('PendingDeletion');
     await expect(signAccessToken(kms, victim, clock.seconds(), 900)).rejects.toThrow(/pending deletion/);
     expect(token.split('.')).toHaveLength(3);
+  });
+
+  it('compromised after an operator already scheduled the key for deletion in KMS: found scheduled, recorded, no problem', async () => {
+    const { tables, kms, clock, app, victim } = await bootstrappedRing();
+    // The operator's first move in the console; the run then meets KMS's invalid-state refusal
+    // through the function's own (bounded) client, which reports it as a dependency failure.
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: victim.kmsKeyArn, PendingWindowInDays: 7 }));
+
+    clock.advance(30);
+    const report = await app.handle({ action: 'compromised', kid: victim.kid });
+
+    expect(report.problems).toEqual([]);
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({ kind: 'kms-deletion-scheduled', kid: victim.kid, reason: 'retired; KMS reported it already-scheduled' }),
+    );
+    const old = (await store(tables).load()).find((key) => key.kid === victim.kid)!;
+    expect(old).toMatchObject({ state: SigningKeyState.Retired, compromisedAt: clock.seconds(), deletionScheduledAt: clock.seconds() });
+    expect(await kmsKeyState(kms, victim.kmsKeyArn)).toBe('PendingDeletion');
   });
 
   it('compromised while KMS refuses CreateKey: the compromise is written alone, the head loses its active kid, the next step replaces it', async () => {

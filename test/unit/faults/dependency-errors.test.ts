@@ -7,7 +7,7 @@ import { HttpResponse } from '@smithy/protocol-http';
 import { bounded } from '../../../lambda/adapters/clients/options';
 import { errorResponse } from '../../../lambda/http/errors';
 import { DependencyBudget } from '../../../common/defaults';
-import { classifyDependencyError, dependencyFailure, retryAfterSeconds } from '../../../lambda/adapters/dependency-errors';
+import { awsErrorName, classifyDependencyError, dependencyFailure, retryAfterSeconds } from '../../../lambda/adapters/dependency-errors';
 import { DeadlineExceeded } from '../../../lambda/adapters/clients/deadline';
 import { DependencyUnavailable, TemporarilyUnavailable } from '../../../lambda/core/shared/issuance-errors';
 
@@ -153,5 +153,19 @@ describe('retryAfterSeconds', () => {
         expect(retryAfterSeconds(failure, attempts + 1)).toBeGreaterThanOrEqual(seconds);
       }),
     );
+  });
+});
+
+describe('awsErrorName', () => {
+  it("is the AWS error's name, whether or not the clients' wrapper classified it as a dependency failure", () => {
+    const invalidState = sdkError('KMSInvalidStateException');
+    expect(awsErrorName(invalidState)).toBe('KMSInvalidStateException');
+    const wrapped = classifyDependencyError(invalidState, 'kms');
+    expect(wrapped).toBeInstanceOf(DependencyUnavailable);
+    expect(awsErrorName(wrapped)).toBe('KMSInvalidStateException');
+    // Left alone by the wrapper: the name as it is.
+    expect(classifyDependencyError(sdkError('NotFoundException'), 'kms')).toBeUndefined();
+    expect(awsErrorName(sdkError('NotFoundException'))).toBe('NotFoundException');
+    for (const nameless of [undefined, null, 'a string', { name: 42 }]) expect(awsErrorName(nameless)).toBeUndefined();
   });
 });
