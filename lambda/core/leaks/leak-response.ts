@@ -14,10 +14,11 @@
  * Announced at least once: each write stores a fresh report id and what it still owes
  * (`leakUnannounced`), cleared once the audit line and the event are out. A write whose
  * answer was lost (the SDK's retry of it fails its condition) is known as ours by that id;
- * a write whose request ended before the announcement (the budget, a crash) leaves the
- * marker, and the next report of the key (GitHub's retry) announces it. So an announcement
- * is never lost, and is made twice only when a report races another or an answer is lost
- * after the audit line.
+ * a write whose request ended before the announcement (the budget, a crash, an event
+ * EventBridge did not take, which fails the request) leaves the marker, and the next report
+ * of the key (GitHub's retry) announces it. So an announcement is never lost, and is made
+ * twice only when a report races another, an answer is lost after the audit line, or the
+ * event failed after it.
  */
 import { DEFAULT_LEAK_RESPONSE, KEY_LEAKED_DETAIL_TYPE, LeakLimits, type LeakLabel, type LeakReporter, type LeakResponse } from '../../../common/leaks';
 import { CredentialStatus } from '../../../common/credential-items';
@@ -25,6 +26,8 @@ import { hashApiKey, hashesEqual, isWellFormedApiKey, keyIdOf } from '../credent
 import { AuditAction, type AuditLog } from '../shared/audit';
 import { isPastExpiry, type RevokeOutcome, type StoredApiKey } from '../credentials/credentials';
 import type { EventPublisher } from '../rotation/rotation-ports';
+import { EventPublishFailed } from '../rotation/rotation-errors';
+import { DEFAULT_RETRY_AFTER_SECONDS, DependencyUnavailable } from '../shared/issuance-errors';
 
 /** One reported credential, with where it was found (GitHub's `url`, `source` and `type`). */
 export interface LeakReport {
@@ -179,9 +182,11 @@ export class LeakResponder {
         },
       ]);
     } catch (error) {
-      // The key is revoked (or marked) already and a retry would find nothing to do, so the
-      // event is not retried by failing the request: the audit line above stands for it.
+      // Still owed: the marker stays and the request fails (503), so GitHub's retry, or the
+      // next report of the key, announces it. For a `notify` client the event is how its
+      // owner hears of a key that stays live; the audit line alone would tell nobody.
       this.ports.audit.warn('KeyLeaked event not published', { keyId: key.keyId, clientId: key.clientId, error: (error as Error).name });
+      throw error instanceof EventPublishFailed ? new DependencyUnavailable('eventbridge', 'unavailable', DEFAULT_RETRY_AFTER_SECONDS, error.name) : error;
     }
     try {
       await this.ports.apiKeys.markAnnounced(key.keyId, reportId);

@@ -4,7 +4,8 @@
  * and `notify` mode alike. DynamoDB Local behind a fault proxy that forwards the write and
  * drops its answer: within the request the SDK retries the committed write (its condition
  * then fails); with a budget shorter than one attempt the request ends 503 and GitHub's
- * retry finds the write done but unannounced. EventBridge is a loopback stub.
+ * retry finds the write done but unannounced. EventBridge is a loopback stub, which can
+ * refuse every entry (PutEvents' partial failure): the announcement then stays owed too.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,11 +21,14 @@ import { githubSigner } from '../../support/github-reports';
 import { testEventBridge, testLeakHandler } from '../../support/leak-handler';
 import { dynamoEndpoint, freshTables, type TestTables } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
-import { startHttpStub, type HttpStub } from '../../support/http-stub';
+import { startHttpStub, type HttpStub, type RecordedRequest } from '../../support/http-stub';
 
 let dynamo: FaultProxy;
 let tables: TestTables;
 let eventBridge: HttpStub;
+/** Whether the EventBridge stub refuses every entry; the requests whose entries it took. */
+let eventBridgeRefuses = false;
+const taken = new Set<RecordedRequest>();
 const github = githubSigner();
 const logLines: string[] = [];
 
@@ -32,18 +36,36 @@ beforeAll(async () => {
   [dynamo, tables, eventBridge] = await Promise.all([
     startFaultProxy(dynamoEndpoint()),
     freshTables(),
-    startHttpStub(() => ({
-      status: 200,
-      headers: { 'Content-Type': 'application/x-amz-json-1.1' },
-      body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: randomBytes(8).toString('hex') }] }),
-    })),
+    startHttpStub((request) => {
+      if (eventBridgeRefuses) {
+        // PutEvents' partial failure: a 200 whose entries say they were not taken.
+        const entries = (JSON.parse(request.body) as { Entries: unknown[] }).Entries.map(() => ({
+          ErrorCode: 'ThrottlingException',
+          ErrorMessage: 'Rate exceeded',
+        }));
+        return {
+          status: 200,
+          headers: { 'Content-Type': 'application/x-amz-json-1.1' },
+          body: JSON.stringify({ FailedEntryCount: entries.length, Entries: entries }),
+        };
+      }
+      taken.add(request);
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/x-amz-json-1.1' },
+        body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: randomBytes(8).toString('hex') }] }),
+      };
+    }),
   ]);
   vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
     logLines.push(...String(chunk).split('\n').filter(Boolean));
     return true;
   }) as typeof process.stdout.write);
 });
-afterEach(() => dynamo.pass());
+afterEach(() => {
+  eventBridgeRefuses = false;
+  return dynamo.pass();
+});
 afterAll(async () => {
   vi.restoreAllMocks();
   await Promise.all([dynamo.close(), eventBridge.close()]);
@@ -82,6 +104,7 @@ async function stored(keyId: string) {
 function announcements(keyId: string) {
   const audit = logLines.filter((line) => line.includes('"audit"') && line.includes(keyId)).map((line) => JSON.parse(line).audit.action as string);
   const events = eventBridge.requests
+    .filter((request) => taken.has(request))
     .flatMap((request) => (JSON.parse(request.body) as { Entries: { Detail: string }[] }).Entries)
     .map((entry) => JSON.parse(entry.Detail) as { keyId: string; action: string })
     .filter((detail) => detail.keyId === keyId)
@@ -135,6 +158,33 @@ describe('a leak write whose answer is lost', () => {
     const again = await handle(report(key.apiKey));
     expect(JSON.parse(again.body)[0].label).toBe('true_positive');
     expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [mode.action] });
+    expect(logLines.some((line) => line.includes(key.apiKey))).toBe(false);
+  });
+});
+
+describe('a leak announcement EventBridge does not take', () => {
+  it.each(MODES)('$mode: the request ends 503 with Retry-After and the event stays owed; the retry announces it once', async (mode) => {
+    const key = await liveKey(`refused-${mode.mode}`, mode.mode);
+    eventBridgeRefuses = true;
+    const first = await leakHandler().handle(report(key.apiKey));
+    expect(first.statusCode, first.body).toBe(503);
+    expect(first.headers?.['Retry-After']).toMatch(/^[1-9][0-9]*$/);
+    expect(JSON.parse(first.body).error).toBe('temporarily_unavailable');
+    const item = await stored(key.keyId);
+    expect(item[ApiKeyAttr.status]).toBe(mode.status);
+    expect(item[ApiKeyAttr.leakUnannounced]).toBe(mode.action);
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [] });
+
+    eventBridgeRefuses = false;
+    const { handle, metrics } = leakHandler();
+    const retry = await handle(report(key.apiKey));
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(JSON.parse(retry.body)[0].label).toBe('true_positive');
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit, mode.audit], events: [mode.action] });
+    expect(metrics.get(Metric.leakedKeys)).toBe(1);
+    expect((await stored(key.keyId))[ApiKeyAttr.leakUnannounced]).toBeUndefined();
+    expect(JSON.parse((await handle(report(key.apiKey))).body)[0].label).toBe('true_positive');
+    expect(announcements(key.keyId).events).toEqual([mode.action]);
     expect(logLines.some((line) => line.includes(key.apiKey))).toBe(false);
   });
 });

@@ -10,6 +10,8 @@ import type { AuditEvent } from '../../../lambda/core/shared/audit';
 import type { RevokeOutcome, StoredApiKey } from '../../../lambda/core/credentials/credentials';
 import { labelOf, LeakResponder } from '../../../lambda/core/leaks/leak-response';
 import type { HygieneEventEntry } from '../../../lambda/core/rotation/rotation-ports';
+import { EventPublishFailed } from '../../../lambda/core/rotation/rotation-errors';
+import { DependencyUnavailable } from '../../../lambda/core/shared/issuance-errors';
 
 const NOW = 1_800_000_000;
 
@@ -17,6 +19,7 @@ type Key = StoredApiKey & { leakReportedAt?: number; leakReportId?: string; leak
 
 function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boolean; revokeGate?: Promise<void>; markGate?: Promise<void> } = {}) {
   const keys = new Map<string, Key>();
+  let eventsDown = options.failEvents ?? false;
   const audit: AuditEvent[] = [];
   const warnings: string[] = [];
   const events: HygieneEventEntry[] = [];
@@ -71,7 +74,11 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
     clients: { leakResponse: async (clientId) => options.modes?.[clientId] },
     events: {
       publish: async (entries) => {
-        if (options.failEvents) throw Object.assign(new Error('throttled'), { name: 'EventPublishFailed' });
+        if (eventsDown)
+          throw new EventPublishFailed(
+            entries.length,
+            entries.map(() => 'ThrottlingException'),
+          );
         events.push(...entries);
       },
     },
@@ -79,7 +86,17 @@ function world(options: { modes?: Record<string, LeakResponse>; failEvents?: boo
     now: () => clock,
     newReportId: () => `report-${++ids}`,
   });
-  return { keys, audit, warnings, events, responder, add, maxInFlight: () => maxInFlight, advance: (s: number) => (clock += s * 1000) };
+  return {
+    keys,
+    audit,
+    warnings,
+    events,
+    responder,
+    add,
+    maxInFlight: () => maxInFlight,
+    advance: (s: number) => (clock += s * 1000),
+    eventsBack: () => (eventsDown = false),
+  };
 }
 
 describe('LeakResponder', () => {
@@ -161,12 +178,30 @@ describe('LeakResponder', () => {
     expect(w.events).toEqual([]);
   });
 
-  it('a failed event publication leaves the revocation and the audit line, and warns', async () => {
-    const w = world({ failEvents: true });
+  it.each([
+    ['revoke', 'revoked', CredentialStatus.Revoked],
+    ['notify', 'notified', CredentialStatus.Active],
+  ] as const)('%s: an event EventBridge did not take fails the request (503) and stays owed; the retry announces it', async (mode, announced, status) => {
+    const w = world({ failEvents: true, modes: { acme: mode } });
     const key = w.add('acme');
-    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['revoked']);
-    expect(w.audit.map((event) => event.action)).toEqual(['key.leak_revoke']);
+    const failed = await w.responder.handle([{ token: key.apiKey }], 'github').then(
+      () => expect.fail('the report was answered'),
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(DependencyUnavailable);
+    expect(failed).toMatchObject({ dependency: 'eventbridge', failure: 'unavailable', causeName: 'EventPublishFailed' });
+    expect(w.keys.get(key.keyId)).toMatchObject({ status, leakUnannounced: announced });
     expect(w.warnings).toEqual(['KeyLeaked event not published']);
+    expect(w.events).toEqual([]);
+
+    w.eventsBack();
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual([announced]);
+    expect(w.events.map((event) => [event.detail.keyId, event.detail.action])).toEqual([[key.keyId, announced]]);
+    expect(w.keys.get(key.keyId)!.leakUnannounced).toBeUndefined();
+    // At least once: the first request's audit line, and the retry's.
+    expect(w.audit.map((event) => event.action)).toEqual(Array(2).fill(mode === 'revoke' ? 'key.leak_revoke' : 'key.leak_notify'));
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual([mode === 'revoke' ? 'already_revoked' : 'already_notified']);
+    expect(w.events).toHaveLength(1);
   });
 
   it('clips long url and source fields, and keeps at most the configured lookups in flight', async () => {
