@@ -1,7 +1,7 @@
 /**
  * The bearer token of a request (RFC 6750 §2.1: `Authorization: Bearer <b64token>`).
  * Runs on every request, the cached ones included, so it allocates nothing but the
- * token slice and never scans more than it must.
+ * token slice and reads each header map once.
  */
 import { Limits } from '../../../common/defaults';
 import { RejectReason, TokenRejected } from './authorizer-errors';
@@ -16,40 +16,34 @@ const SPACE = 0x20;
 
 /**
  * The one Authorization header value. HTTP header names are case-insensitive (RFC 9110
- * §5.1); API Gateway passes them as the client spelled them, so the two usual spellings
- * are tried first and the map is only scanned for unusual ones. A header sent twice —
- * two values in `multiValueHeaders`, or two spellings — is refused, not guessed at.
+ * §5.1) and API Gateway passes them as the client spelled them, so every spelling counts: a
+ * header sent twice — under two spellings, or as two values in `multiValueHeaders` under any
+ * of them — is refused, not guessed at (API Gateway's cache key might read the other one).
+ * One pass over each map, comparing a name's text only when it has the right length.
  */
 export function authorizationHeader(headers: HeaderMap | null | undefined, multi: MultiValueHeaderMap | null | undefined): string {
   if (!headers) throw new TokenRejected(RejectReason.missingToken);
-  const upper = headers.Authorization;
-  const lower = headers.authorization;
-  let name: string;
   let value: string | undefined;
-  if (upper !== undefined) {
-    if (lower !== undefined) throw new TokenRejected(RejectReason.malformedAuthorization);
-    name = 'Authorization';
-    value = upper;
-  } else if (lower !== undefined) {
-    name = 'authorization';
-    value = lower;
-  } else {
-    [name, value] = scanForAuthorization(headers);
+  let spellings = 0;
+  for (const name in headers) {
+    if (!isAuthorization(name)) continue;
+    spellings += 1;
+    value = headers[name];
   }
+  if (spellings > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
   if (value === undefined) throw new TokenRejected(RejectReason.missingToken);
-  const values = multi?.[name];
-  if (values !== undefined && values.length > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
+  if (multi) {
+    let values = 0;
+    for (const name in multi) if (isAuthorization(name)) values += multi[name]?.length ?? 0;
+    if (values > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
+  }
   return value;
 }
 
-function scanForAuthorization(headers: HeaderMap): [string, string | undefined] {
-  let found: [string, string | undefined] = ['', undefined];
-  for (const key in headers) {
-    if (key.length !== 13 || key.toLowerCase() !== 'authorization') continue;
-    if (found[1] !== undefined) throw new TokenRejected(RejectReason.malformedAuthorization);
-    found = [key, headers[key]];
-  }
-  return found;
+const AUTHORIZATION = 'authorization';
+
+function isAuthorization(name: string): boolean {
+  return name.length === AUTHORIZATION.length && (name.charCodeAt(0) | 0x20) === 0x61 /* a */ && name.toLowerCase() === AUTHORIZATION;
 }
 
 /**

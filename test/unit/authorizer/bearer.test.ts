@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Limits } from '../../../common/defaults';
 import { RejectReason, TokenRejected } from '../../../lambda/core/authorizer/authorizer-errors';
@@ -24,6 +25,33 @@ describe('authorizationHeader', () => {
     );
     expect(reason(() => authorizationHeader({ Authorization: 'Bearer a', authorization: 'Bearer b' }, null))).toBe(RejectReason.malformedAuthorization);
     expect(reason(() => authorizationHeader({ AUTHORIZATION: 'Bearer a', AuThOrIzAtIoN: 'Bearer b' }, null))).toBe(RejectReason.malformedAuthorization);
+    // A usual spelling beside an unusual one, and a second spelling only in multiValueHeaders.
+    expect(reason(() => authorizationHeader({ Authorization: 'Bearer a', AUTHORIZATION: 'Bearer b' }, null))).toBe(RejectReason.malformedAuthorization);
+    expect(reason(() => authorizationHeader({ authorization: 'Bearer a', AUTHORIZATION: 'Bearer b' }, null))).toBe(RejectReason.malformedAuthorization);
+    expect(reason(() => authorizationHeader({ Authorization: 'Bearer a' }, { Authorization: ['Bearer a'], AUTHORIZATION: ['Bearer b'] }))).toBe(
+      RejectReason.malformedAuthorization,
+    );
+  });
+
+  it('accepts exactly one value under exactly one spelling, whatever the spellings and maps (property)', () => {
+    // The two usual spellings (looked up first by an earlier version) as often as any other.
+    const spelling = fc.oneof(
+      fc.constantFrom('Authorization', 'authorization'),
+      fc.array(fc.boolean(), { minLength: 13, maxLength: 13 }).map((upper) => Array.from('authorization', (c, i) => (upper[i] ? c.toUpperCase() : c)).join('')),
+    );
+    const others = fc.dictionary(fc.constantFrom('Host', 'Accept', 'X-Api', 'authorizatio', 'authorizations'), fc.string(), { maxKeys: 3 });
+    fc.assert(
+      fc.property(fc.uniqueArray(spelling, { maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 3 }), others, (names, counts, rest) => {
+        const headers = { ...rest, ...Object.fromEntries(names.map((name, i) => [name, `Bearer t${i}`])) };
+        const multi: Record<string, string[]> = Object.fromEntries(Object.keys(rest).map((name) => [name, ['v']]));
+        for (const [i, name] of names.entries()) if (counts[i] !== undefined) multi[name] = Array.from({ length: counts[i] }, () => `Bearer t${i}`);
+        const values = names.reduce((sum, name) => sum + (multi[name]?.length ?? 0), 0);
+        if (names.length === 1 && values <= 1) expect(authorizationHeader(headers, multi)).toBe('Bearer t0');
+        else
+          expect(reason(() => authorizationHeader(headers, multi))).toBe(names.length === 0 ? RejectReason.missingToken : RejectReason.malformedAuthorization);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
