@@ -17,6 +17,14 @@ export const CredentialStatus = {
 export type CredentialStatus = (typeof CredentialStatus)[keyof typeof CredentialStatus];
 
 /**
+ * A fresh id each revocation write of an API key, client or token stores beside `revokedAt`
+ * (a leak report's stores `leakReportId` instead), so the writer knows its own write when
+ * the SDK's retry of it fails its condition: the first attempt committed and its answer was
+ * lost. Without it such a revocation would be reported and audited as a no-op.
+ */
+export const REVOCATION_ID_ATTR = 'revocationId';
+
+/**
  * The end of the metered-quota period an operator waived by resuming its quota suspension
  * (epoch seconds, the lifted suspension's end): the quota check does not suspend again until
  * that period has turned. Written only by the admin API's `resume` (never for spent credits),

@@ -1,12 +1,13 @@
 /**
- * The one revocation write shared by API keys, clients and tokens: set `status=revoked` and
- * `revokedAt`, conditional on the item existing and being active. That status change is
+ * The one revocation write shared by API keys, clients and tokens: set `status=revoked`,
+ * `revokedAt` and the write's own id, conditional on the item existing and being active. That status change is
  * exactly what the stream fan-out recognises; an already-revoked item is not written again,
  * so a repeated revoke emits no second stream record.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CredentialStatus } from '../../common/credential-items';
+import { randomUUID } from 'node:crypto';
+import { CredentialStatus, REVOCATION_ID_ATTR } from '../../common/credential-items';
 import type { RevokeOutcome } from '../core/credentials/credentials';
 
 export interface RevokeTarget {
@@ -19,15 +20,27 @@ export interface RevokeTarget {
   /**
    * An id unique to this write, stored under `attribute` by it: a failed condition whose item
    * already carries it is this write's own first attempt, committed, whose answer was lost
-   * (the SDK retried it), and counts as `revoked`.
+   * (the SDK retried it), and counts as `revoked`. Absent: a fresh one under
+   * {@link REVOCATION_ID_ATTR}.
    */
-  readonly owner?: { readonly attribute: string; readonly id: string };
+  readonly owner?: RevocationOwner;
+}
+
+export interface RevocationOwner {
+  readonly attribute: string;
+  readonly id: string;
+}
+
+/** A fresh owner id for one revocation write. */
+export function freshRevocationOwner(): RevocationOwner {
+  return { attribute: REVOCATION_ID_ATTR, id: randomUUID() };
 }
 
 export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: RevokeTarget, nowSeconds: number): Promise<RevokeOutcome> {
   const [keyName] = Object.keys(target.key);
   const removeNames = (target.remove ?? []).map((_, index) => `#r${index}`);
-  const set = Object.entries({ ...target.set, ...(target.owner && { [target.owner.attribute]: target.owner.id }) });
+  const owner = target.owner ?? freshRevocationOwner();
+  const set = Object.entries({ ...target.set, [owner.attribute]: owner.id });
   const setClauses = set.map((_, index) => `, #s${index} = :s${index}`).join('');
   try {
     await doc.send(
@@ -56,7 +69,7 @@ export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: Rev
     return 'revoked';
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      if (target.owner !== undefined && carries(error.Item, target.owner.attribute, target.owner.id)) return 'revoked';
+      if (carries(error.Item, owner.attribute, owner.id)) return 'revoked';
       return error.Item ? 'already_revoked' : 'not_found';
     }
     throw error;

@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CredentialStatus, TokenAttr } from '../../common/credential-items';
 import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials/credentials';
-import { conditionalRevoke } from './conditional-revoke';
+import { carries, conditionalRevoke, freshRevocationOwner } from './conditional-revoke';
 
 export class DynamoTokenStore implements TokenStore {
   constructor(
@@ -33,22 +33,39 @@ export class DynamoTokenStore implements TokenStore {
     }
   }
 
-  /** RFC 7009 §2.1: only the client the token was issued to may revoke it; anything else is a silent no-op. */
+  /**
+   * RFC 7009 §2.1: only the client the token was issued to may revoke it; anything else is a
+   * silent no-op. True also when the write is found to be this call's own (`conditionalRevoke`).
+   */
   async revokeOwned(jti: string, clientId: string, nowSeconds: number): Promise<boolean> {
+    const owner = freshRevocationOwner();
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [TokenAttr.jti]: jti },
-          UpdateExpression: 'SET #status = :revoked, #revokedAt = :now',
+          UpdateExpression: 'SET #status = :revoked, #revokedAt = :now, #owner = :owner',
           ConditionExpression: 'attribute_exists(#jti) AND #clientId = :clientId AND #status = :active',
-          ExpressionAttributeNames: { '#jti': TokenAttr.jti, '#clientId': TokenAttr.clientId, '#status': TokenAttr.status, '#revokedAt': TokenAttr.revokedAt },
-          ExpressionAttributeValues: { ':revoked': CredentialStatus.Revoked, ':active': CredentialStatus.Active, ':clientId': clientId, ':now': nowSeconds },
+          ExpressionAttributeNames: {
+            '#jti': TokenAttr.jti,
+            '#clientId': TokenAttr.clientId,
+            '#status': TokenAttr.status,
+            '#revokedAt': TokenAttr.revokedAt,
+            '#owner': owner.attribute,
+          },
+          ExpressionAttributeValues: {
+            ':revoked': CredentialStatus.Revoked,
+            ':active': CredentialStatus.Active,
+            ':clientId': clientId,
+            ':now': nowSeconds,
+            ':owner': owner.id,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return carries(error.Item, owner.attribute, owner.id);
       throw error;
     }
   }

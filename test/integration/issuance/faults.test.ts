@@ -9,10 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyBudget } from '../../../common/defaults';
 import { EndpointEnv } from '../../../common/names';
-import { apiEvent, adminCall } from '../../support/api-events';
+import { apiEvent, adminCall, basicAuth, formPost } from '../../support/api-events';
 import { dynamoEndpoint, kmsEndpoint } from '../../support/aws';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy';
-import { body, captureLogs, harness, type Harness } from './harness';
+import { body, captureLogs, harness, logLines, type Harness } from './harness';
 
 captureLogs();
 
@@ -124,6 +124,47 @@ describe('a write whose answer was lost, retried by the SDK', () => {
     const response = await h.exchange('acme', apiKey);
     expect(response.statusCode, response.body).toBe(200);
     expect(await h.items('tokens')).toHaveLength(1);
+  });
+
+  /** The audit lines of `action` written since `from` (an index into the captured log). */
+  const audited = (action: string, from: number) =>
+    logLines
+      .slice(from)
+      .filter((line) => line.includes('"audit"'))
+      .map((line) => JSON.parse(line).audit as Record<string, unknown>)
+      .filter((audit) => audit.action === action);
+
+  it("revokes and audits as this request's success: a client's /oauth/revoke, an operator's key, token and client revocation", async () => {
+    const h = await proxied();
+    const { apiKey, key } = await h.createKey('acme');
+    const { access_token: issued } = body(await h.exchange('acme', apiKey)) as { access_token: string };
+    const jti = (JSON.parse(Buffer.from(issued.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    const { access_token: another } = body(await h.exchange('acme', apiKey)) as { access_token: string };
+    const otherJti = (JSON.parse(Buffer.from(another.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    const lost = async (action: string, call: () => Promise<APIGatewayProxyResult>, status: number) => {
+      const from = logLines.length;
+      const before = dynamo.seen.get('UpdateItem') ?? 0;
+      dynamo.lose({ only: ['UpdateItem'], times: 1 });
+      const response = await call();
+      expect(response.statusCode, response.body).toBe(status);
+      // The committed write and the SDK's retry of it, whose condition failed.
+      expect((dynamo.seen.get('UpdateItem') ?? 0) - before, action).toBeGreaterThanOrEqual(2);
+      expect(
+        audited(action, from).map((audit) => audit.outcome),
+        action,
+      ).toEqual(['success']);
+      return audited(action, from)[0]!;
+    };
+
+    expect(
+      await lost('token.revoke_by_client', () => h.token(formPost('/oauth/revoke', { token: issued }, { Authorization: basicAuth('acme', apiKey) })), 200),
+    ).toMatchObject({ jti });
+    await lost('token.revoke', () => h.admin(adminCall('DELETE', '/admin/tokens/{jti}', { jti: otherJti })), 204);
+    await lost('key.revoke', () => h.admin(adminCall('DELETE', '/admin/keys/{keyId}', { keyId: key.keyId as string })), 204);
+    await lost('client.revoke', () => h.admin(adminCall('DELETE', '/admin/clients/{clientId}', { clientId: 'acme' })), 204);
+    for (const table of ['tokens', 'apiKeys', 'clients'] as const) {
+      for (const item of await h.items(table)) expect(item, table).toMatchObject({ status: 'revoked', revocationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    }
   });
 });
 
