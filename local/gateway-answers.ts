@@ -4,7 +4,7 @@
  * outcome each answer reports.
  */
 import type { ServerResponse } from 'node:http';
-import { INVALID_USAGE_KEY, NO_STORE_HEADERS, QUOTA_EXCEEDED, THROTTLED } from '../common/gateway-responses';
+import { INSUFFICIENT_SCOPE, INVALID_USAGE_KEY, NO_STORE_HEADERS, QUOTA_EXCEEDED, THROTTLED } from '../common/gateway-responses';
 import { SUSPENDED_RESPONSES, SuspensionContextKey } from '../common/usage';
 import type { AccessLogInput } from './access-log';
 import type { UsageVerdict } from './usage-limiter';
@@ -74,13 +74,24 @@ export function refuseUsage(res: ServerResponse, verdict: Exclude<UsageVerdict, 
   return verdict.outcome === 'throttled' ? refuse(res, THROTTLED, 'THROTTLED', retryAfter) : refuse(res, QUOTA_EXCEEDED, 'QUOTA_EXCEEDED', retryAfter);
 }
 
-/** A suspended client's Deny (docs/usage.md): 403 with the refusal's code and the exact `Retry-After`. */
+/**
+ * A suspended client's Deny (docs/usage.md): 403 with the refusal's code and the exact
+ * `Retry-After`. Its other headers are the ACCESS_DENIED gateway response's static ones (the scope refusal's), as
+ * on AWS, where that one response answers every Deny (so it carries the scope refusal's
+ * `WWW-Authenticate` too: the body's `error` tells the two apart).
+ */
 export function suspendedRefusal(res: ServerResponse, context: Readonly<Record<string, string>>): Outcome | undefined {
   const error = context[SuspensionContextKey.refusal];
   const refusal = error === 'quota_exceeded' || error === 'suspended' ? SUSPENDED_RESPONSES[error] : undefined;
   if (refusal === undefined) return undefined;
   const retryAfter = context[SuspensionContextKey.retryAfter] ?? '1';
-  return answer(res, refusal.statusCode, { ...refusal.body, retry_after: retryAfter }, { errorType: 'ACCESS_DENIED' }, { 'Retry-After': retryAfter });
+  return answer(
+    res,
+    refusal.statusCode,
+    { ...refusal.body, retry_after: retryAfter },
+    { errorType: 'ACCESS_DENIED' },
+    { ...INSUFFICIENT_SCOPE.headers, 'Retry-After': retryAfter },
+  );
 }
 
 /**

@@ -10,6 +10,8 @@ import { LOCAL_API } from '../../../local/events';
 import { LocalGateway, type GatewayOptions } from '../../../local/gateway';
 import type { UsageVerdict } from '../../../local/usage-limiter';
 import { closedPortUrl } from '../../support/http-stub';
+import { INSUFFICIENT_SCOPE } from '../../../common/gateway-responses';
+import { SuspensionContextKey } from '../../../common/usage';
 
 const ARN_PREFIX = `arn:aws:execute-api:${LOCAL_API.region}:${LOCAL_API.accountId}:${LOCAL_API.apiId}/${LOCAL_API.stage}`;
 
@@ -17,6 +19,14 @@ const ARN_PREFIX = `arn:aws:execute-api:${LOCAL_API.region}:${LOCAL_API.accountI
 async function authorizer(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const name = (event.headers?.Authorization ?? '').replace('Bearer ', '');
   if (name === 'boom') throw new TypeError('authorizer crashed');
+  if (name === 'suspended') {
+    // The authorizer's Deny of a suspended client (lambda/core/authorizer/authorizer.ts).
+    return {
+      principalId: name,
+      policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: `${ARN_PREFIX}/GET/orders/1` }] },
+      context: { [SuspensionContextKey.refusal]: 'quota_exceeded', [SuspensionContextKey.retryAfter]: '30' },
+    };
+  }
   if (!['deny', 'ok', 'throttled', 'quota', 'unbound'].includes(name)) throw new Error('Unauthorized');
   const resource = name === 'deny' ? `${ARN_PREFIX}/GET/somewhere-else` : `${ARN_PREFIX}/*`;
   return {
@@ -54,6 +64,11 @@ const CASES: ReadonlyArray<readonly [string, Case]> = [
   [
     'a policy without the route',
     { path: '/orders/1', init: bearer('deny'), status: 403, error: 'insufficient_scope', kept: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } },
+  ],
+  [
+    // ACCESS_DENIED answers every Deny on AWS, with its static headers: the scope refusal's challenge too.
+    'a suspended client',
+    { path: '/orders/1', init: bearer('suspended'), status: 403, error: 'quota_exceeded', kept: { 'Retry-After': '30', ...INSUFFICIENT_SCOPE.headers } },
   ],
   ['a usage key no plan holds', { path: '/orders/1', init: bearer('unbound'), status: 403, error: 'forbidden' }],
   ['a throttled client', { path: '/orders/1', init: bearer('throttled'), status: 429, error: 'too_many_requests', kept: { 'Retry-After': '2' } }],
