@@ -5,7 +5,9 @@
  * request (another path, or another method on one of these paths) goes through the
  * authorizer to the upstream, where a service's resources match it.
  */
-import type { HttpMethod } from './gateway-contract';
+import { Defaults } from './defaults';
+import { ApiPath, type HttpMethod } from './gateway-contract';
+import { LeakPath, LeakThrottle } from './leaks';
 
 /** Which function serves a route. */
 export type ApiFunction = 'token' | 'admin' | 'leaks';
@@ -73,4 +75,26 @@ export const PROXY_PARAMETER = 'proxy';
 export function upstreamResources(pathPrefix: string): { readonly prefix: string; readonly proxy: string } {
   const base = pathPrefix === '/' ? '' : pathPrefix;
   return { prefix: pathPrefix, proxy: `${base}/{${PROXY_PARAMETER}+}` };
+}
+
+/** A stage throttle: a token bucket of `burstLimit` requests refilled at `rateLimit` per second. */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * The stage throttle of a public route, all its callers together (nothing else limits them:
+ * the usage plans apply to upstream methods only). `POST /oauth/token`'s is the deployment's
+ * `tokenRouteThrottle`; the leak endpoints' are their own (GitHub reports in bursts, the
+ * public endpoint is a write path); every other public route's is `Defaults.publicRouteThrottle`.
+ * The deployed stage's method settings (`lib/gateway/stage-settings.ts`) and the local
+ * gateway both read it here.
+ */
+export function publicRouteThrottle(route: ApiRoute, tokenRoute: RouteThrottle): RouteThrottle {
+  if (route.auth !== 'public') throw new RangeError(`${route.method} ${route.resource} is not a public route`);
+  if (route.resource === ApiPath.token) return tokenRoute;
+  if (route.resource === LeakPath.github) return LeakThrottle.github;
+  if (route.resource === LeakPath.revoke) return LeakThrottle.revoke;
+  return Defaults.publicRouteThrottle;
 }

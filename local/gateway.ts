@@ -16,7 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { API_ROUTES, PROXY_PARAMETER, type ApiRoute, upstreamResources } from '../common/api-routes';
+import { API_ROUTES, PROXY_PARAMETER, publicRouteThrottle, type ApiRoute, type RouteThrottle, upstreamResources } from '../common/api-routes';
 import {
   MAPPED_HEADER_NAMES,
   METHOD_OVERRIDE_HEADERS,
@@ -43,7 +43,7 @@ import { AuthorizerResultCache, cacheKey } from './authorizer-cache';
 import { serviceOfPath } from '../common/services';
 import { authorizerEvent, headerValue, incomingCall, LOCAL_API, methodArn, proxyEvent, type IncomingCall } from './events';
 import { accessLogLine } from './access-log';
-import type { UsageVerdict } from './usage-limiter';
+import { TokenBuckets, type UsageVerdict } from './usage-limiter';
 import {
   answer,
   answerHeaders,
@@ -103,6 +103,12 @@ export interface GatewayOptions {
    * request by the authorizer's `usageIdentifierKey`. Absent: no per-client limits.
    */
   readonly usage?: { admit(usageKey: string | null | undefined): UsageVerdict };
+  /**
+   * The stage's per-method throttles of the public Tollgate routes (`publicRouteThrottle`),
+   * given the deployment's `POST /oauth/token` throttle: each route's callers together share
+   * one token bucket, and a request without a token is THROTTLED (429). Absent: unthrottled.
+   */
+  readonly stageThrottles?: { readonly tokenRoute: RouteThrottle };
   /** How long the upstream may take to complete its answer, headers and body, before a 504, as the stage's integration timeout. @default 29 s */
   readonly upstreamTimeoutMs?: number;
   /** The largest upstream answer body delivered; a larger one is a 502, as API Gateway's payload limit. @default 10 MB */
@@ -130,6 +136,8 @@ export class LocalGateway {
   private readonly routes: readonly ApiRoute[];
   /** Requests being answered per socket (keep-alive, pipelining): a parse error there must not write over an answer. */
   private readonly answering = new WeakMap<Duplex, number>();
+  /** The public routes' stage throttles, one bucket per method and resource. */
+  private readonly routeBuckets = new TokenBuckets();
   private server?: Server;
 
   constructor(private readonly options: GatewayOptions) {
@@ -245,6 +253,8 @@ export class LocalGateway {
   }
 
   private async invokeApiRoute(call: IncomingCall, route: ApiRoute, res: ServerResponse): Promise<Outcome> {
+    const throttled = this.stageThrottled(route);
+    if (throttled !== undefined) return { ...refuseUsage(res, { outcome: 'throttled', retryAfterSeconds: throttled }), resourcePath: route.resource };
     if (route.auth === 'operator' && !this.isOperator(call)) {
       const body = {
         error: 'unauthorized',
@@ -268,6 +278,13 @@ export class LocalGateway {
       // A function error or a malformed proxy result: API Gateway's 502.
       return this.fail(res, call, error, { ...known, errorType: 'INTEGRATION_FAILURE' });
     }
+  }
+
+  /** Seconds until the route's stage throttle lets a request through; undefined: it does now. */
+  private stageThrottled(route: ApiRoute): number | undefined {
+    const throttles = this.options.stageThrottles;
+    if (throttles === undefined || route.auth !== 'public') return undefined;
+    return this.routeBuckets.take(`${route.method} ${route.resource}`, publicRouteThrottle(route, throttles.tokenRoute), this.now());
   }
 
   private isOperator(call: IncomingCall): boolean {

@@ -30,7 +30,7 @@ import { LocalGateway, type LocalUpstream } from './gateway';
 import { bindListener, closeListener } from './listener';
 import { LOCAL_API } from './events';
 import { startStreamPoller } from './stream-poller';
-import { UsageLimiter } from './usage-limiter';
+import { stageThrottlesFor, UsageLimiter } from './usage-limiter';
 import { LocalUsagePlans } from './usage-plans';
 import { ANOMALY_DEFAULTS, usageRetentionFrom, type AnomalySettings, type UsageRetention } from '../common/usage';
 import { LocalUsageMeter } from './usage-metering';
@@ -268,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
+      stageThrottles: stageThrottlesFor(options.settings),
     });
     gateway.serveOn(listener);
     const activeGateway = gateway;

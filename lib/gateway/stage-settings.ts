@@ -5,11 +5,9 @@
 import type { MethodDeploymentOptions, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { Token } from 'aws-cdk-lib';
 import { MethodLoggingLevel } from 'aws-cdk-lib/aws-apigateway';
-import { API_ROUTES } from '../../common/api-routes';
-import { ApiPath } from '../../common/gateway-contract';
+import { API_ROUTES, publicRouteThrottle, type RouteThrottle } from '../../common/api-routes';
 import { Defaults } from '../../common/defaults';
 import { ConfigurationError } from '../../common/errors';
-import { LeakPath, LeakThrottle } from '../../common/leaks';
 import type { KeySpec } from '../../common/tokens';
 
 /**
@@ -18,12 +16,6 @@ import type { KeySpec } from '../../common/tokens';
  * bearer tokens.
  */
 export const STAGE_METHOD_SETTINGS = { metricsEnabled: true, loggingLevel: MethodLoggingLevel.OFF, dataTraceEnabled: false } as const;
-
-/** The leak endpoints' own method throttles (`common/leaks.ts`): GitHub reports in bursts, the public endpoint is a write path. */
-const LEAK_ROUTE_THROTTLES: Readonly<Record<string, ThrottleSettings>> = {
-  [LeakPath.github]: LeakThrottle.github,
-  [LeakPath.revoke]: LeakThrottle.revoke,
-};
 
 /**
  * The throttle of `POST /oauth/token`: each field given replaces that field of
@@ -79,9 +71,9 @@ function settled(value: number, resolve: (value: unknown) => unknown): unknown {
  * own rate and burst, shared by all its callers. A method's entry replaces the stage-wide
  * settings for that method, so it repeats {@link STAGE_METHOD_SETTINGS}.
  */
-export function publicRouteThrottles(tokenRoute: ThrottleSettings): Record<string, MethodDeploymentOptions> {
+export function publicRouteThrottles(tokenRoute: RouteThrottle): Record<string, MethodDeploymentOptions> {
   const entries = API_ROUTES.filter((route) => route.auth === 'public').map((route) => {
-    const throttle = route.resource === ApiPath.token ? tokenRoute : (LEAK_ROUTE_THROTTLES[route.resource] ?? Defaults.publicRouteThrottle);
+    const throttle = publicRouteThrottle(route, tokenRoute);
     const options: MethodDeploymentOptions = {
       throttlingRateLimit: throttle.rateLimit,
       throttlingBurstLimit: throttle.burstLimit,

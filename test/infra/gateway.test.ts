@@ -28,6 +28,9 @@ import { GATEWAY_REFUSALS, gatewayResponse, JSON_BODY_ROUTES, staticValue } from
 import { ConfigError } from '../../lib/settings';
 import { actionsOf, buildApp, referenceCycle, resourcesOf, roleStatements, template, UPSTREAM, type BuiltApp, type Statement } from './app';
 import * as Setting from '../../common/settings';
+import { LocalGateway } from '../../local/gateway';
+import { stageThrottlesFor } from '../../local/usage-limiter';
+import { closedPortUrl } from '../support/http-stub';
 
 let built: BuiltApp;
 beforeAll(() => {
@@ -391,6 +394,55 @@ describe('throttling of the unauthenticated Tollgate routes', () => {
       ThrottlingBurstLimit: Defaults.publicRouteThrottle.burstLimit,
     });
   });
+
+  it.each(['ECC_NIST_P256', 'RSA_2048'] as const)(
+    "the local gateway throttles each public route as the %s stack's method settings do (differential)",
+    async (keySpec) => {
+      const throttled = methodSettings(buildApp({ settings: { keySpec } })).filter((m) => m.ThrottlingBurstLimit !== undefined);
+      expect(throttled).toHaveLength(API_ROUTES.filter((route) => route.auth === 'public').length);
+      let nowMs = 1_800_000_000_000;
+      const ok = async () => ({ statusCode: 200, body: '{}' });
+      const gateway = new LocalGateway({
+        handlers: { token: ok, admin: ok, leaks: ok, authorizer: async () => Promise.reject(new Error('Unauthorized')) },
+        adminToken: 'tga_test',
+        upstreamUrl: await closedPortUrl(),
+        authorizerCacheTtlSeconds: 0,
+        writeAccessLog: () => undefined,
+        stageThrottles: stageThrottlesFor({ keySpec }),
+        now: () => nowMs,
+      });
+      const url = `http://127.0.0.1:${await gateway.listen(0)}`;
+      try {
+        for (const setting of throttled) {
+          // ResourcePath: a leading slash, then the resource path with each `/` written `~1`.
+          const path = String(setting.ResourcePath).slice(1).replaceAll('~1', '/').replace('{service}', 'orders');
+          const call = async () =>
+            (await fetch(`${url}${path}`, { method: String(setting.HttpMethod), ...(setting.HttpMethod === 'POST' && { body: '{}' }) })).status;
+          // The clock stands still: the whole burst, then THROTTLED; a second later, the rate's worth more.
+          const burst = [];
+          for (let i = 0; i <= Number(setting.ThrottlingBurstLimit); i += 1) burst.push(await call());
+          expect(
+            burst.filter((status) => status === 200),
+            path,
+          ).toHaveLength(Number(setting.ThrottlingBurstLimit));
+          expect(burst.at(-1), path).toBe(429);
+          const refused = await fetch(`${url}${path}`, { method: String(setting.HttpMethod) });
+          expect(await refused.json(), path).toEqual(THROTTLED.body);
+          expect(refused.headers.get('retry-after'), path).toBe(THROTTLED.headers['Retry-After']);
+          nowMs += 1000;
+          const refill = [];
+          for (let i = 0; i <= Number(setting.ThrottlingRateLimit); i += 1) refill.push(await call());
+          expect(
+            refill.filter((status) => status === 200),
+            path,
+          ).toHaveLength(Math.min(Number(setting.ThrottlingRateLimit), Number(setting.ThrottlingBurstLimit)));
+        }
+      } finally {
+        await gateway.close();
+      }
+    },
+    60_000,
+  );
 
   it("keeps the stage's metrics and logging settings on the throttled methods, and throttles nothing else", () => {
     const settings = methodSettings(built);
