@@ -7,7 +7,7 @@
  * nothing more: a compromised function can do no more than its code already does. Change an
  * adapter's calls and this list together.
  */
-import { ApiKeyAttr, ApiKeyIndex, ClientAttr, SuspensionAttr } from './credential-items';
+import { ApiKeyAttr, ApiKeyIndex, ClientAttr, REVOCATION_ID_ATTR, SuspensionAttr } from './credential-items';
 import type { TableKey } from './tables';
 
 /**
@@ -157,13 +157,20 @@ export const Functions = {
         actions: ['GetItem', 'UpdateItem'],
         updateOnly: [ClientAttr.clientId, ...Object.values(SuspensionAttr), ClientAttr.status, ClientAttr.creditsUsed],
       },
-      // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key
+      // usage-anomaly-store: the anomaly response `revoke`, the revocation write of an API key, with its own revocationId
       // (only the flagged client's own keys: read first, GetItem, so the write need not name clientId);
       // usage-quota-store: a key's quota read (GetItem) and its own suspension (a per-key quota
       // used up), which names only the suspension and its condition on status. Nothing else.
       apiKeys: {
         actions: ['GetItem', 'UpdateItem'],
-        updateOnly: [ApiKeyAttr.keyId, ApiKeyAttr.status, ApiKeyAttr.revokedAt, ApiKeyAttr.activePartition, ...Object.values(SuspensionAttr)],
+        updateOnly: [
+          ApiKeyAttr.keyId,
+          ApiKeyAttr.status,
+          ApiKeyAttr.revokedAt,
+          ApiKeyAttr.activePartition,
+          REVOCATION_ID_ATTR,
+          ...Object.values(SuspensionAttr),
+        ],
       },
     },
     // Its anomaly flags (and the suspensions they cause) are audit lines.

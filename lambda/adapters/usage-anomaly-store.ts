@@ -10,6 +10,7 @@ import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credentia
 import { UsageAttr } from '../../common/usage';
 import { bucketStart, deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
 import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage/usage-anomaly';
+import { carries, freshRevocationOwner } from './conditional-revoke';
 import { DynamoUsageReader } from './usage-store';
 
 /** Baselines outlive a quiet client by this much (a client idle longer starts a new warm-up, after an `idle_reuse` check is no longer possible). */
@@ -87,29 +88,35 @@ export class DynamoUsageAnomalyStore {
     if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
     const revoked: string[] = [];
     for (const keyId of keyIds) {
+      // Its own id, as every revocation write stores one: a retried write whose first attempt committed is still this flag's revocation.
+      const owner = freshRevocationOwner();
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tables.apiKeys,
             Key: { [ApiKeyAttr.keyId]: keyId },
-            UpdateExpression: 'SET #status = :revoked, #revokedAt = :now REMOVE #active',
+            UpdateExpression: 'SET #status = :revoked, #revokedAt = :now, #owner = :owner REMOVE #active',
             ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
             ExpressionAttributeNames: {
               '#keyId': ApiKeyAttr.keyId,
               '#status': ApiKeyAttr.status,
               '#revokedAt': ApiKeyAttr.revokedAt,
               '#active': ApiKeyAttr.activePartition,
+              '#owner': owner.attribute,
             },
             ExpressionAttributeValues: {
               ':revoked': CredentialStatus.Revoked,
               ':now': nowSeconds,
               ':activeStatus': CredentialStatus.Active,
+              ':owner': owner.id,
             },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         revoked.push(keyId);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (carries(error.Item, owner.attribute, owner.id)) revoked.push(keyId);
       }
     }
     return revoked;

@@ -14,6 +14,10 @@ import { anomalyPorts } from '../../../lambda/core/usage/usage-anomaly-ports';
 import type { AuditEvent } from '../../../lambda/core/shared/audit';
 import { meterLines, RouteLabeler } from '../../../lambda/core/usage/usage-meter';
 import { adminCall } from '../../support/api-events';
+import { dynamoEndpoint } from '../../support/aws';
+import { startFaultProxy } from '../../support/fault-proxy';
+import { EndpointEnv } from '../../../common/names';
+import { documentClient } from '../../../lambda/adapters/clients/dynamodb';
 import { line } from '../../unit/usage/lines';
 import { body, harness, type Harness } from '../issuance/harness';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -205,6 +209,28 @@ describe('AnomalyMonitor on DynamoDB Local', () => {
     const keys = await h.items('apiKeys');
     expect(keys.find((k) => k.keyId === own)).toMatchObject({ status: 'revoked' });
     expect(keys.find((k) => k.keyId === bystander)).toMatchObject({ status: 'active' });
+  });
+
+  it("revokes a key whose write's answer was lost, and reports it revoked: the retried write is known as its own", async () => {
+    const own = String((await h.createKey('unlucky')).key.keyId);
+    const dynamo = await startFaultProxy(dynamoEndpoint());
+    try {
+      const store = new DynamoUsageAnomalyStore(documentClient({ ...h.tables.env, [EndpointEnv.dynamodb]: dynamo.endpoint }), {
+        clients: h.tables.names.clients,
+        usage: h.tables.names.usage,
+        apiKeys: h.tables.names.apiKeys,
+      });
+      dynamo.lose({ only: ['UpdateItem'], times: 1 });
+      const before = dynamo.seen.get('UpdateItem') ?? 0;
+      expect(await store.revokeKeys([own], h.nowSeconds())).toEqual([own]);
+      // The committed write, and the SDK's retry of it, whose condition failed.
+      expect((dynamo.seen.get('UpdateItem') ?? 0) - before).toBeGreaterThanOrEqual(2);
+      expect((await h.items('apiKeys')).find((k) => k.keyId === own)).toMatchObject({ status: 'revoked', revocationId: expect.any(String) });
+      // A later flag finds it revoked by someone else's write: not reported again.
+      expect(await store.revokeKeys([own], h.nowSeconds())).toEqual([]);
+    } finally {
+      await dynamo.close();
+    }
   });
 
   it.each([
