@@ -38,6 +38,8 @@ export const Metric = {
   cacheFlushFailures: 'AuthorizerCacheFlushFailures',
   /** Fan-out: a revocation whose idempotency marker already existed (a replayed stream record); nothing written. Count. */
   revocationDuplicatesSkipped: 'RevocationDuplicatesSkipped',
+  /** Fan-out: a stream record no retry can read (malformed, or from an unknown table), acknowledged and logged. Count. */
+  fanoutRecordsDiscarded: 'FanoutRecordsDiscarded',
   /** Fan-out: from the revocation write (`revokedAt`, 1 s resolution) to its feed entry. Milliseconds. */
   revocationFanoutLagMs: 'RevocationFanoutLagMs',
   /** Rotation: a run (any action) completed with the ring valid and every due step done. Count. */
@@ -108,6 +110,7 @@ export const METRIC_EMITTER: { readonly [K in keyof typeof Metric]: FunctionName
   revocationsFannedOut: 'fanout',
   cacheFlushFailures: 'fanout',
   revocationDuplicatesSkipped: 'fanout',
+  fanoutRecordsDiscarded: 'fanout',
   revocationFanoutLagMs: 'fanout',
   rotationSucceeded: 'rotation',
   rotationFailed: 'rotation',

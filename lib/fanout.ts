@@ -61,12 +61,16 @@ export interface RevocationFanoutProps {
   readonly flushAuthorizerCache?: boolean;
   /** Settings from the stack's configuration (`functionSettings(config).fanout`). */
   readonly environment?: Readonly<Record<string, string>>;
-  /** Attempts after the first failure before a record goes to the DLQ. @default 10 */
+  /**
+   * Attempts after the first failure before a record goes to the DLQ. The fan-out reports
+   * only failures a retry can clear (the feed throttled or down), and nothing else fans a
+   * revocation out, so by default it is retried for as long as the stream keeps it.
+   * @default unlimited
+   */
   readonly retryAttempts?: number;
   /**
-   * A record older than this goes to the DLQ without further retries: by then the
-   * revocation is long overdue and an operator must look (the DLQ alarm fires).
-   * @default one hour
+   * A record older than this goes to the DLQ without further retries.
+   * @default the stream's retention, 24 hours (the FanoutIteratorAge alarm fires long before)
    */
   readonly maxRecordAge?: Duration;
 }
@@ -122,8 +126,10 @@ export class RevocationFanout extends Construct {
       maxBatchingWindow: Duration.seconds(0),
       reportBatchItemFailures: true,
       bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(1),
+      // Left out, each is unlimited (-1): a revocation the feed could not take during an
+      // outage reaches it once DynamoDB is back (docs/revocation.md, "Outages").
+      ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
+      ...(props.maxRecordAge !== undefined && { maxRecordAge: props.maxRecordAge }),
       // A batch with revocations waits one authorizer poll before its cache flush, and a shard
       // starts its next batch only when the last one returns; ten batches per shard in flight
       // keep a revocation from queueing behind another's wait. Lambda keeps records of one

@@ -168,7 +168,14 @@ export class Observability extends Construct {
       fanoutDlq: this.alarm('FanoutDlqNotEmpty', {
         metric: dlqDepth,
         threshold: 1,
-        description: 'Stream records failed every fan-out retry: some revocations never reached the feed. Replay them from the DLQ.',
+        description:
+          'Stream records left the stream (24 h) before the fan-out could write them to the feed: those revocations and suspensions never reached the authorizers. See docs/deploy.md, "When the fan-out gives up".',
+      }),
+      fanoutRecordsDiscarded: this.alarm('FanoutRecordsDiscarded', {
+        metric: tollgateMetric(functions, 'fanoutRecordsDiscarded', 'Sum', fiveMinutes),
+        threshold: 1,
+        description:
+          'The fan-out acknowledged a stream record it cannot read (malformed, or from a table it does not know): an item written by hand or by another tool. Its log line names the record; see docs/deploy.md, "When the fan-out gives up".',
       }),
       rotationFailed: this.alarm('RotationFailed', {
         metric: tollgateMetric(functions, 'rotationFailed', 'Sum', hourly),
@@ -251,9 +258,8 @@ export class Observability extends Construct {
       }),
     );
     const topic = new Topic(this, 'AlarmTopic', { displayName: 'Tollgate alarms', masterKey: key, enforceSSL: true });
-    // A topic policy replaces SNS's default one, which let the account's alarms publish: with
-    // only `enforceSSL`'s Deny in it, every alarm would fail to notify (its history says
-    // "not authorized to perform: SNS:Publish"). So this account's alarms, and only those.
+    // A topic policy replaces SNS's default one, which let the account's alarms publish: with only
+    // `enforceSSL`'s Deny in it, no alarm could notify. So this account's alarms, and only those.
     const stack = Stack.of(this);
     topic.addToResourcePolicy(
       new PolicyStatement({

@@ -12,9 +12,13 @@
  * flush later by exactly that much.
  *
  * Failures are per record (Lambda's `ReportBatchItemFailures`: the lowest failed sequence
- * number becomes the checkpoint and the records from it on are delivered again), so one
- * poison record does not hold back the rest of the batch; the event source mapping's
- * bisect-on-error, bounded retries and DLQ take it out of the shard for good.
+ * number becomes the checkpoint and the records from it on are delivered again). A record
+ * no retry can read (malformed, or from a table the fan-out does not know) is acknowledged
+ * and reported as discarded (a log line naming it, a metric, an alarm): retrying it would
+ * only hold back the records behind it. Any other failure (the feed throttled or down, a
+ * timeout) is reported and retried until it succeeds: the event source mapping retries
+ * without a limit for as long as the stream keeps the record (24 hours), because a
+ * revocation given up on is not fanned out by anything else.
  *
  * The flush comes after the feed writes and never fails a record: the feed is the source
  * of truth, and a cache entry that escapes a failed flush expires with the authorizer
@@ -24,7 +28,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../common/defaults';
 import type { RevocationEntry } from '../../common/revocation-feed';
-import { revocationFromRecord, type StreamTableNames } from '../core/revocation/revocation-events';
+import { MalformedStreamRecord, revocationFromRecord, UnknownStreamSource, type StreamTableNames } from '../core/revocation/revocation-events';
 import type { AppendResult, RevocationFeedWriter } from '../adapters/revocation-feed-writer';
 import type { AuthorizerCacheFlusher, StageRef } from '../adapters/authorizer-cache-flusher';
 
@@ -39,6 +43,8 @@ export interface RecordRef {
 export interface FanoutTelemetry {
   appended(entry: RevocationEntry, result: AppendResult): void;
   recordFailed(record: RecordRef, error: unknown): void;
+  /** A record no retry can read, acknowledged so the records behind it move on. */
+  recordDiscarded(record: RecordRef, error: MalformedStreamRecord | UnknownStreamSource): void;
   flushed(stage: StageRef, attempts: number): void;
   /** `final`: no attempt is left; the cache entries expire with the authorizer cache TTL. */
   flushFailed(stage: StageRef, error: unknown, attempt: number, final: boolean): void;
@@ -94,7 +100,7 @@ export function createFanout(deps: FanoutDeps): FanoutHandler {
     let lastDurableMs = 0;
     const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
       try {
-        const entry = revocationFromRecord(record, deps.streamTables, { nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds });
+        const entry = readable(record, deps);
         if (!entry) return;
         const result = await deps.writer.append(entry);
         deps.telemetry.appended(entry, result);
@@ -137,6 +143,17 @@ async function flushWithRetry(stage: StageRef, deps: FanoutDeps, sleep: (ms: num
       if (final) return;
       await sleep(policy.baseDelayMs * 2 ** (attempt - 1) * (1 + jitter()));
     }
+  }
+}
+
+/** The record's revocation, or undefined when it is none or cannot be read (then reported as discarded). */
+function readable(record: DynamoDBRecord, deps: FanoutDeps): RevocationEntry | undefined {
+  try {
+    return revocationFromRecord(record, deps.streamTables, { nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds });
+  } catch (error) {
+    if (!(error instanceof MalformedStreamRecord || error instanceof UnknownStreamSource)) throw error;
+    deps.telemetry.recordDiscarded(recordRef(record), error);
+    return undefined;
   }
 }
 

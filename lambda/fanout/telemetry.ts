@@ -34,6 +34,11 @@ export class PowertoolsFanoutTelemetry implements FanoutTelemetry {
     this.logger.error('stream record failed; reported as a batch item failure', { ...record, error: describe(error) });
   }
 
+  recordDiscarded(record: RecordRef, error: Error): void {
+    this.logger.error('stream record discarded: no retry can read it', { ...record, error: describe(error) });
+    this.metrics.addMetric(Metric.fanoutRecordsDiscarded, MetricUnit.Count, 1);
+  }
+
   flushed(stage: StageRef, attempts: number): void {
     this.logger.info('authorizer cache flushed', { ...stage, attempts });
   }

@@ -11,9 +11,11 @@
  * - `ReportBatchItemFailures`: the lowest failed sequence number becomes the resume point
  *   and every record from it on is delivered again; a thrown error or an unreadable
  *   response fails the whole batch;
- * - bounded retries with backoff, after which the failing record is logged as discarded
- *   (the deployed mapping sends it to its DLQ instead) so one poison record cannot block
- *   a shard forever;
+ * - retries with backoff for as long as the stream keeps the record, as the deployed
+ *   mapping's (unlimited attempts, no maximum record age): the fan-out reports only
+ *   failures a retry can clear, and acknowledges a record no retry can read itself.
+ *   `maxRetryAttempts` bounds them for a test; past it the record is logged as discarded
+ *   (where a deployed mapping with a bound would send it to its DLQ);
  * - checkpoints: the last processed sequence number per shard, persisted to
  *   `checkpointPath` after every batch, so a restart resumes after it.
  *
@@ -43,7 +45,7 @@ export interface StreamPollerOptions {
   readonly intervalMs?: number;
   /** Records per invocation. @default 100 (Lambda's default for DynamoDB streams) */
   readonly batchSize?: number;
-  /** Retries of a failing record before it is discarded. @default 5 */
+  /** Retries of a failing record before it is discarded. @default unlimited, as deployed */
   readonly maxRetryAttempts?: number;
   /** Where JSON log lines go. @default stderr */
   readonly log?: (line: string) => void;
@@ -57,7 +59,7 @@ export interface StreamPoller {
 const STREAM_TABLES: readonly StreamTableKey[] = Functions.fanout.streams;
 const DEFAULT_INTERVAL_MS = 200;
 const DEFAULT_BATCH_SIZE = 100;
-const DEFAULT_MAX_RETRY_ATTEMPTS = 5;
+const DEFAULT_MAX_RETRY_ATTEMPTS = Number.POSITIVE_INFINITY;
 const MAX_RETRY_DELAY_MS = 5_000;
 /** New shards appear when DynamoDB rolls or splits one; look for them this often (and when a shard closes). */
 const SHARD_REFRESH_MS = 10_000;

@@ -34,15 +34,16 @@ describe('revocation fan-out', () => {
     for (const table of Functions.fanout.streams) expect(mappingOf(table), table).toBeDefined();
   });
 
-  it.each(Functions.fanout.streams)('%s: partial batch failures, bisect, bounded retries and age, DLQ', (table) => {
+  it.each(Functions.fanout.streams)('%s: partial batch failures, bisect, retries for as long as the stream keeps a record, DLQ', (table) => {
     const mapping = mappingOf(table);
+    // Absent, both are -1 (unlimited): a record the feed could not take is retried until the stream drops it (24 h).
+    expect(mapping.MaximumRetryAttempts ?? -1).toBe(-1);
+    expect(mapping.MaximumRecordAgeInSeconds ?? -1).toBe(-1);
     expect(mapping).toMatchObject({
       FunctionName: { Ref: logicalId(built.api.functions.fanout.fn) },
       StartingPosition: 'TRIM_HORIZON',
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 3600,
       MaximumBatchingWindowInSeconds: 0,
       ParallelizationFactor: 10,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(built.api.fanout.dlq), 'Arn'] } } },
@@ -113,13 +114,23 @@ describe('alarms', () => {
   const topicId = () => logicalId(built.api.observability.alarmTopic);
 
   it('notify the encrypted alarm topic, on alarm and on recovery', () => {
-    // Fourteen for the stack, five for usage metering (test/infra/usage-metering.test.ts).
-    expect(alarms()).toHaveLength(19);
+    // Fifteen for the stack, five for usage metering (test/infra/usage-metering.test.ts).
+    expect(alarms()).toHaveLength(20);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
     }
     template(built.api).hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('fire when the fan-out discards a stream record it cannot read', () => {
+    template(built.api).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Metric.fanoutRecordsDiscarded,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 
   it("fire when token exchanges fail on Tollgate's side (clients get 503 and no new tokens)", () => {

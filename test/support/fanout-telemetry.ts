@@ -10,6 +10,7 @@ import type { FanoutTelemetry, RecordRef } from '../../lambda/fanout/fan-out';
 export type FanoutEvent =
   | { readonly type: 'appended'; readonly entry: RevocationEntry; readonly outcome: AppendResult['outcome'] }
   | { readonly type: 'recordFailed'; readonly record: RecordRef; readonly error: string }
+  | { readonly type: 'recordDiscarded'; readonly record: RecordRef; readonly error: string }
   | { readonly type: 'flushed'; readonly stage: StageRef; readonly attempts: number }
   | { readonly type: 'flushFailed'; readonly stage: StageRef; readonly attempt: number; readonly final: boolean }
   | { readonly type: 'batchDone' };
@@ -23,6 +24,10 @@ export class RecordingFanoutTelemetry implements FanoutTelemetry {
 
   recordFailed(record: RecordRef, error: unknown): void {
     this.events.push({ type: 'recordFailed', record, error: (error as Error).name });
+  }
+
+  recordDiscarded(record: RecordRef, error: Error): void {
+    this.events.push({ type: 'recordDiscarded', record, error: error.name });
   }
 
   flushed(stage: StageRef, attempts: number): void {

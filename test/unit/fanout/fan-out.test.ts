@@ -111,27 +111,30 @@ describe('createFanout: feed writes', () => {
     ]);
   });
 
-  it('reports a poison record as a batch item failure and applies the rest of the batch', async () => {
+  it('acknowledges a record no retry can read, reports it discarded, and applies the rest of the batch', async () => {
     const { fanout, feed, telemetry } = setup();
     const bad = poison();
     const response = await fanout({ Records: [revokedToken('t1'), bad, revokedToken('t2')] });
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: bad.dynamodb!.SequenceNumber }] });
+    // Reported as a failure, it would be retried for the stream's whole retention, holding back what follows it.
+    expect(response).toEqual({ batchItemFailures: [] });
     expect(feed.entries.map((e) => e.value)).toEqual(['t1', 't2']);
-    expect(telemetry.of('recordFailed')).toEqual([
+    expect(telemetry.of('recordDiscarded')).toEqual([
       {
-        type: 'recordFailed',
+        type: 'recordDiscarded',
         record: { eventID: bad.eventID, sequenceNumber: bad.dynamodb!.SequenceNumber, eventSourceARN: bad.eventSourceARN },
         error: 'MalformedStreamRecord',
       },
     ]);
+    expect(telemetry.of('recordFailed')).toEqual([]);
   });
 
   it('reports a record whose feed write failed, so Lambda delivers it again', async () => {
-    const { fanout, feed } = setup();
+    const { fanout, feed, telemetry } = setup();
     feed.failWhen = (entry) => entry.value === 't2';
     const failing = revokedToken('t2');
     const response = await fanout({ Records: [revokedToken('t1'), failing] });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: failing.dynamodb!.SequenceNumber }]);
+    expect(telemetry.of('recordDiscarded')).toEqual([]);
 
     feed.failWhen = () => false;
     expect(await fanout({ Records: [revokedToken('t1'), failing] })).toEqual({ batchItemFailures: [] });
@@ -139,18 +142,19 @@ describe('createFanout: feed writes', () => {
   });
 
   it('reports every record of an all-failed batch instead of throwing', async () => {
-    const { fanout } = setup();
-    const records = [poison(), poison()];
+    const { fanout, feed } = setup();
+    feed.failWhen = () => true;
+    const records = [revokedToken('t1'), revokedToken('t2')];
     const response = await fanout({ Records: records });
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.dynamodb!.SequenceNumber));
   });
 
-  it('a record from a table that is not a fan-out stream is a failure naming the table', async () => {
+  it('a record from a table that is not a fan-out stream is discarded, naming the table', async () => {
     const { fanout, telemetry } = setup();
     const stray = streamRecord({ tableName: 'u-Revocations', eventName: 'INSERT', keys: { bucket: 'b' }, newImage: { bucket: 'b' } });
     const response = await fanout({ Records: [stray] });
-    expect(response.batchItemFailures).toHaveLength(1);
-    expect(telemetry.of('recordFailed')[0]?.error).toBe('UnknownStreamSource');
+    expect(response.batchItemFailures).toEqual([]);
+    expect(telemetry.of('recordDiscarded')[0]?.error).toBe('UnknownStreamSource');
   });
 
   it('rejects an event that is not a stream batch', async () => {
