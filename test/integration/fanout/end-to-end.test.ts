@@ -280,32 +280,17 @@ describe('revocation fan-out handler: authorizer cache flush over HTTP', () => {
       path.includes('/stages/canary/')
         ? { status: 400, headers: { 'x-amzn-ErrorType': 'BadRequestException' }, body: { message: 'stage cache is being updated' } }
         : { status: 202 };
-    const output: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      output.push(String(chunk));
-      return true;
-    };
-    const stdout = process.stdout.write.bind(process.stdout);
-    const stderr = process.stderr.write.bind(process.stderr);
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
     let response: DynamoDBBatchResponse;
+    let lines: Record<string, unknown>[];
     try {
-      response = await handler({ Records: [revokedClient('c-flush-fail')] });
+      ({ response, lines } = await logged(() => handler({ Records: [revokedClient('c-flush-fail')] })));
     } finally {
-      process.stdout.write = stdout;
-      process.stderr.write = stderr;
       respond = () => ({ status: 202 });
     }
     expect(response).toEqual({ batchItemFailures: [] });
     expect((await feedEntries()).has('sub#c-flush-fail')).toBe(true);
     expect(flushRequests().filter((stage) => stage === 'e2eapi/canary')).toHaveLength(3);
     expect(flushRequests().filter((stage) => stage === 'e2eapi/v1')).toHaveLength(1);
-    const lines = output
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.filter((l) => l.message === 'authorizer cache flush failed; retrying')).toHaveLength(2);
     expect(lines.find((l) => l.level === 'ERROR')).toMatchObject({
       restApiId: 'e2eapi',
@@ -316,9 +301,41 @@ describe('revocation fan-out handler: authorizer cache flush over HTTP', () => {
     expect(lines.find((l) => '_aws' in l)).toMatchObject({ AuthorizerCacheFlushFailures: 1, RevocationsFannedOut: 1 });
   });
 
-  it('reports a record of a table it does not know as a batch item failure', async () => {
+  it('acknowledges a record of a table it does not know, and logs and counts it as discarded', async () => {
     const stray = { ...revokedClient('c-stray'), eventSourceARN: streamArn(tables.names.revocations) };
-    const response = await handler({ Records: [stray] });
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: stray.dynamodb!.SequenceNumber }]);
+    const { response, lines } = await logged(() => handler({ Records: [stray] }));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(lines.find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'stream record discarded: no retry can read it',
+      sequenceNumber: stray.dynamodb!.SequenceNumber,
+      error: { name: 'UnknownStreamSource' },
+    });
+    expect(lines.find((l) => '_aws' in l)).toMatchObject({ FanoutRecordsDiscarded: 1 });
+    expect((await feedEntries()).has('sub#c-stray')).toBe(false);
   });
 });
+
+/** What `run` answered, and the JSON lines the handler wrote (Powertools logs and EMF) while it ran. */
+async function logged(run: () => Promise<DynamoDBBatchResponse>): Promise<{ response: DynamoDBBatchResponse; lines: Record<string, unknown>[] }> {
+  const output: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    output.push(String(chunk));
+    return true;
+  };
+  const stdout = process.stdout.write.bind(process.stdout);
+  const stderr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    const response = await run();
+    const lines = output
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { response, lines };
+  } finally {
+    process.stdout.write = stdout;
+    process.stderr.write = stderr;
+  }
+}
