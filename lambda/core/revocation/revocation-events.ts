@@ -10,7 +10,8 @@
  * always an update, never a delete.
  */
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { tokenTtlSeconds } from '../../../common/settings';
+import { keyDeletionWindowDays, tokenTtlSeconds } from '../../../common/settings';
+import { SECONDS_PER_DAY } from '../../../common/defaults';
 import { Functions } from '../../../common/functions';
 import { ApiKeyAttr, ClientAttr, CredentialStatus, TokenAttr } from '../../../common/credential-items';
 import { RevocationKind, SUSPENSION_REASONS, suspensionValue, type SuspensionReason, type RevocationEntry } from '../../../common/revocation-feed';
@@ -200,12 +201,23 @@ function compromiseRevocation(
     kind: RevocationKind.SigningKey,
     value: kid,
     revokedAtMs: revokedAtMs(compromisedAt, approximateMs, clock),
-    purgeAt: longestDependentLifetime(clock),
+    purgeAt: compromisedKeyLifetime(clock),
   };
 }
 
 /**
- * A revoked key, client or signing key makes every token it stands behind invalid; the
+ * A compromised signing key is unlike a revoked API key or client: whoever can still have
+ * KMS sign with it (until its deletion, scheduled by the same run, takes effect) can mint
+ * tokens after the compromise, and a warm authorizer whose ring reads fail keeps the key.
+ * So the entry outlives the longest KMS deletion window and the tokens signed just before
+ * the key is gone. Compromises are rare and an entry is about 100 bytes.
+ */
+function compromisedKeyLifetime(clock: RevocationClock): number {
+  return longestDependentLifetime(clock) + keyDeletionWindowDays.max * SECONDS_PER_DAY;
+}
+
+/**
+ * A revoked key or client makes every token it stands behind invalid; the
  * last of those was issued no later than now and lives at most the hard maximum lifetime
  * (not the configured one, which may have been longer when the token was minted), plus
  * the verifiers' skew allowance.

@@ -7,6 +7,7 @@ import { UNKNOWN_KID_REFRESH_INTERVAL_MS } from '../../../lambda/core/authorizer
 import { API_PREFIX, authorizerEvent, harness, methodArn, NOW_MS, NOW_S, SETTINGS } from './support/fixtures';
 import { AUTHORIZER_ANSWER_MARGIN_MS, REVOCATION_SETTLE_MARGIN_MS } from '../../../common/defaults';
 import { flushDelayMs } from '../../../lambda/fanout/fan-out';
+import { revocationFromRecord } from '../../../lambda/core/revocation/revocation-events';
 import { claims, generateTestKey, signToken, type TestKey } from './support/tokens';
 
 let es: TestKey;
@@ -350,6 +351,30 @@ describe('Authorizer revocation housekeeping', () => {
     await h.authorizer.start();
     expect(h.authorizer.cachedTokens).toBe(2);
     expect(h.authorizer.revocationViewAgeMs()).toBe(0);
+  });
+
+  it("refuses tokens a compromised key signs after the compromise, for as long as the fan-out's entry says, even on a ring that no longer refreshes", async () => {
+    const h = await harness([es.record]);
+    // The fan-out's own entry for the compromise (signingKeys MODIFY setting compromisedAt).
+    const entry = revocationFromRecord(
+      {
+        eventName: 'MODIFY',
+        eventSourceARN: 'arn:aws:dynamodb:eu-west-1:1:table/SK/stream/x',
+        dynamodb: { OldImage: { kid: { S: es.kid } }, NewImage: { kid: { S: es.kid }, compromisedAt: { N: String(NOW_S) } } },
+      },
+      { apiKeys: 'AK', clients: 'CL', tokens: 'TK', signingKeys: 'SK' },
+      { nowMs: NOW_MS, clockSkewSeconds: SETTINGS.clockSkewSeconds },
+    )!;
+    // Ring reads fail from now on (throttling, a broken grant); feed reads work.
+    h.keySource.failing = true;
+    h.feed.add(RevocationKind.SigningKey, es.kid, NOW_MS, entry.purgeAt);
+    // Well past the tokens signed before the compromise: only new ones, minted through KMS, remain.
+    for (const hours of [0, 2, 24]) {
+      h.clock.ms = NOW_MS + hours * 3_600_000 + 1000;
+      await h.authorizer.start();
+      const minted = bearer(signToken(es, claims(Math.floor(h.clock.ms / 1000))));
+      expect([hours, reasonOf(await decide(h, minted))]).toEqual([hours, 'revoked']);
+    }
   });
 
   it('stays within its cache capacity', async () => {

@@ -77,7 +77,7 @@ describe('revocationFromRecord: what is a revocation', () => {
     expect(classify(spec)).toMatchObject({ kind: RevocationKind.Token, value: 't', purgeAt: NOW_S + 60 + Defaults.clockSkewSeconds });
   });
 
-  it('a signing key whose compromisedAt became set revokes every token it signed (kid)', () => {
+  it('a signing key whose compromisedAt became set revokes every token it signed (kid), for as long as KMS may still sign with it', () => {
     const key = { ring: RING_PARTITION, kid: 'k-2026' };
     const spec: RecordSpec = {
       tableName: names.signingKeys,
@@ -86,7 +86,9 @@ describe('revocationFromRecord: what is a revocation', () => {
       oldImage: { ...key, state: 'active', version: 3 },
       newImage: { ...key, state: 'retired', compromisedAt: NOW_S - 1, version: 4 },
     };
-    expect(classify(spec)).toEqual({ kind: RevocationKind.SigningKey, value: 'k-2026', revokedAtMs: (NOW_S - 1) * 1000, purgeAt: longest });
+    // Past the longest KMS deletion window (scheduled by the same run) and the tokens signed just before it ends.
+    const purgeAt = longest + Setting.keyDeletionWindowDays.max * 86_400;
+    expect(classify(spec)).toEqual({ kind: RevocationKind.SigningKey, value: 'k-2026', revokedAtMs: (NOW_S - 1) * 1000, purgeAt });
   });
 
   it('without revokedAt, the lag is measured from the stream record time', () => {
