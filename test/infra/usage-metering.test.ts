@@ -1,7 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Env, HygieneEvent } from '../../common/names';
-import { ApiKeyAttr, ClientAttr } from '../../common/credential-items';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApiKeyAttr, ClientAttr, REVOCATION_ID_ATTR } from '../../common/credential-items';
+import { Functions } from '../../common/functions';
+import { DynamoUsageAnomalyStore } from '../../lambda/adapters/usage-anomaly-store';
 import { SUSPENDED_RESPONSES } from '../../common/usage';
 import { revocationFilters } from '../../lib/fanout';
 import { METERING_LAG_ALARM_MS } from '../../lib/usage-metering';
@@ -83,7 +86,7 @@ describe('usage metering', () => {
     const keyUpdate = statements.find((s) => s.Action === 'dynamodb:UpdateItem' && JSON.stringify(s.Resource).includes(tableLogicalId(built, 'apiKeys')))!;
     expect(keyUpdate.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'],
+        'dynamodb:Attributes': ['keyId', 'status', 'revokedAt', 'activePartition', REVOCATION_ID_ATTR, 'suspendedUntil', 'suspendedReason', 'suspendedAtMs'],
       },
       Null: { 'dynamodb:Attributes': 'false' },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
@@ -96,6 +99,20 @@ describe('usage metering', () => {
       Null: { 'events:source': 'false' },
     });
     expect(statements.some((s) => JSON.stringify(s.Action).includes('dynamodb:Scan') || JSON.stringify(s.Action).includes('DeleteItem'))).toBe(false);
+  });
+
+  it("names in the anomaly response's key revocation only the attributes its role's condition allows", async () => {
+    const sent: Record<string, any>[] = [];
+    const doc = { send: async (command: { input: Record<string, any> }) => void sent.push(command.input) } as unknown as DynamoDBDocumentClient;
+    const store = new DynamoUsageAnomalyStore(doc, { clients: 'clients', usage: 'usage', apiKeys: 'api-keys' });
+    expect(await store.revokeKeys(['key_1', 'key_2'], 1_000)).toEqual(['key_1', 'key_2']);
+    expect(sent).toHaveLength(2);
+    for (const input of sent) {
+      // dynamodb:Attributes covers the key, the update and the condition expression alike.
+      const named = [...Object.keys(input.Key), ...Object.values(input.ExpressionAttributeNames as Record<string, string>)];
+      expect(Functions.metering.tables.apiKeys.updateOnly).toEqual(expect.arrayContaining(named));
+      expect(input.ReturnValues ?? 'NONE').toBe('NONE');
+    }
   });
 
   it('alarms on errors, a non-empty DLQ, lag, lines it could not read and the anomaly rate, to the alarm topic', () => {
