@@ -182,10 +182,13 @@ export class LeakResponder {
         },
       ]);
     } catch (error) {
-      // Still owed: the marker stays and the request fails (503), so GitHub's retry, or the
-      // next report of the key, announces it. For a `notify` client the event is how its
-      // owner hears of a key that stays live; the audit line alone would tell nobody.
+      // Still owed: the marker stays, and the next report of the key announces it. For a
+      // `notify` client the event is how its owner hears of a key that stays live; the audit
+      // line alone would tell nobody. GitHub's report fails (503) so that GitHub sends it
+      // again; the public endpoint answers 202 all the same, as for any other submission, so
+      // that its answer never tells a live key from any other string.
       this.ports.audit.warn('KeyLeaked event not published', { keyId: key.keyId, clientId: key.clientId, error: (error as Error).name });
+      if (reporter === 'public') return outcome;
       throw error instanceof EventPublishFailed ? new DependencyUnavailable('eventbridge', 'unavailable', DEFAULT_RETRY_AFTER_SECONDS, error.name) : error;
     }
     try {

@@ -14,6 +14,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyAttr, CredentialStatus } from '../../../common/credential-items';
 import type { LeakResponse } from '../../../common/leaks';
 import { Metric } from '../../../common/metrics';
+import { LeakPath } from '../../../common/leaks';
+import { apiEvent } from '../../support/api-events';
 import { DynamoApiKeyStore } from '../../../lambda/adapters/api-key-store';
 import { setLeakResponse } from '../../../lambda/adapters/leak-store';
 import { generateApiKey, hashApiKey } from '../../../lambda/core/credentials/api-keys';
@@ -163,6 +165,21 @@ describe('a leak write whose answer is lost', () => {
 });
 
 describe('a leak announcement EventBridge does not take', () => {
+  it.each(MODES)('$mode, reported on the public endpoint: answered 202 as always, the event owed until the next report', async (mode) => {
+    const key = await liveKey(`public-${mode.mode}`, mode.mode);
+    eventBridgeRefuses = true;
+    const body = JSON.stringify({ credentials: [key.apiKey] });
+    const first = await leakHandler().handle(apiEvent({ method: 'POST', resource: LeakPath.revoke, headers: { 'Content-Type': 'application/json' }, body }));
+    expect(first.statusCode, first.body).toBe(202);
+    expect((await stored(key.keyId))[ApiKeyAttr.leakUnannounced]).toBe(mode.action);
+    expect(announcements(key.keyId)).toEqual({ audit: [mode.audit], events: [] });
+
+    eventBridgeRefuses = false;
+    expect((await leakHandler().handle(report(key.apiKey))).statusCode).toBe(200);
+    expect(announcements(key.keyId).events).toEqual([mode.action]);
+    expect((await stored(key.keyId))[ApiKeyAttr.leakUnannounced]).toBeUndefined();
+  });
+
   it.each(MODES)('$mode: the request ends 503 with Retry-After and the event stays owed; the retry announces it once', async (mode) => {
     const key = await liveKey(`refused-${mode.mode}`, mode.mode);
     eventBridgeRefuses = true;

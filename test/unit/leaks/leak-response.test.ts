@@ -204,6 +204,19 @@ describe('LeakResponder', () => {
     expect(w.events).toHaveLength(1);
   });
 
+  it('public: an event EventBridge did not take stays owed, but the report is answered as any other (no oracle)', async () => {
+    const w = world({ failEvents: true });
+    const key = w.add('acme');
+    expect(await w.responder.handle([{ token: key.apiKey }], 'public')).toEqual(['revoked']);
+    expect(w.keys.get(key.keyId)).toMatchObject({ status: CredentialStatus.Revoked, leakUnannounced: 'revoked' });
+    expect(w.warnings).toEqual(['KeyLeaked event not published']);
+    w.eventsBack();
+    // The next report of the key, from anyone, announces it.
+    expect(await w.responder.handle([{ token: key.apiKey }], 'github')).toEqual(['revoked']);
+    expect(w.events.map((event) => event.detail.action)).toEqual(['revoked']);
+    expect(w.keys.get(key.keyId)!.leakUnannounced).toBeUndefined();
+  });
+
   it('clips long url and source fields, and keeps at most the configured lookups in flight', async () => {
     const w = world();
     const keys = Array.from({ length: 40 }, () => w.add('acme'));
