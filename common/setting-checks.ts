@@ -94,7 +94,7 @@ export function canonicalPathSegment(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (decoded === '' || decoded === '.' || decoded === '..' || hasAmbiguousCharacter(decoded) || hasEdgeSpace(decoded)) return undefined;
+  if (decoded === '' || decoded === '.' || decoded === '..' || hasAmbiguousCharacter(decoded) || EDGE_SPACE_OR_C1.test(decoded)) return undefined;
   const lower = decoded.toLowerCase();
   // Characters whose case or compatibility mapping lands elsewhere (ſ and K fold to s and k in Java
   // and Go, İ to i in Java's per-character folding, fullwidth letters normalise to ASCII): an
@@ -106,13 +106,13 @@ export function canonicalPathSegment(raw: string): string | undefined {
 }
 
 /**
- * A space at either end of a segment: Spring before 4.3 (`trimTokens`) and IIS trim it, so
- * `export%20` runs the `export` handler. A space inside a segment (`my%20file`) is plain data.
+ * White space at either end of a segment: Spring before 4.3 (`trimTokens`) and IIS trim a
+ * space, so `export%20` runs the `export` handler, and a framework that trims with its
+ * language's own `trim` (JavaScript, Python, .NET) also removes the other Unicode white space
+ * and U+FEFF. White space inside a segment (`my%20file`) is plain data. Or a C1 control
+ * character anywhere (U+0080–U+009F), refused as the C0 ones are.
  */
-function hasEdgeSpace(text: string): boolean {
-  return text.charCodeAt(0) === SPACE || text.charCodeAt(text.length - 1) === SPACE;
-}
-const SPACE = 0x20;
+const EDGE_SPACE_OR_C1 = /^[\p{White_Space}\uFEFF]|[\p{White_Space}\uFEFF]$|[\u0080-\u009F]/u;
 
 /**
  * Whether a non-ASCII character of `text`, case-mapped on its own (once, or there and back),

@@ -239,7 +239,7 @@ function methodIndex(arn: string, start: number, end: number): number {
  * when it is ambiguous: an empty segment (`//`, a trailing `/`), a dot segment, an
  * encoded `/` or `\`, a raw `\`, `%` that is not a valid escape or encodes `%` (double
  * decoding), `;` (path parameters, raw or encoded: `..;` traverses on Tomcat), `?` or `#`
- * (raw or encoded: a URL parser ends the path there), a control character, a space at a segment's end (trimmed by some upstreams), a glob character (`*`) that a policy would read as a
+ * (raw or encoded: a URL parser ends the path there), a control character (C0, DEL, C1), white space at a segment's end (trimmed by some upstreams), a glob character (`*`) that a policy would read as a
  * wildcard, or a non-ASCII character another case mapping would read differently.
  */
 export function requestPath(arn: string, start: number): string | undefined {

@@ -75,10 +75,12 @@ const requestSegment = fc.constantFrom(
   'class',
   'a#b',
   'items?x',
-  // Spring ≤ 4.2 and IIS trim a segment's spaces, raw or encoded.
+  // Spring ≤ 4.2 and IIS trim a segment's spaces, raw or encoded; a language's own trim the other white space too.
   'users ',
   ' orders',
   'items%20',
+  'users%E2%80%A8',
+  '%EF%BB%BForders',
 );
 const pathArb = fc
   .record({ segments: fc.array(requestSegment, { maxLength: 4 }), trailing: fc.boolean(), doubled: fc.boolean() })

@@ -167,6 +167,15 @@ describe('RoutePolicy.outcome', () => {
     '/orders/export ',
     '/orders/ export',
     '/orders/ ',
+    // Other white space a language's own trim removes (JavaScript, Python, .NET), and U+FEFF.
+    '/orders/export%E1%9A%80',
+    '/orders/export%E2%80%A8',
+    '/orders/%EF%BB%BFexport',
+    '/orders/export%C2%85',
+    '/orders/export\u2028',
+    // C1 control characters, anywhere, as the C0 ones.
+    '/orders/a%C2%80b',
+    '/orders/a\u009Fb',
   ])('refuses the ambiguous path %s whatever the scopes and the fallback', (path) => {
     const open = new RoutePolicy(DEFAULT_ROUTES, 'allow');
     expect(outcome(open, 'orders:read orders:write', 'GET', path)).toBe('ambiguous_path');
