@@ -118,7 +118,7 @@ function ignoredByGit(top: string, prefix: string): boolean {
  * A path git lists that is not a regular file is skipped: a tracked file deleted from the
  * work tree, a symbolic link (git records the link, not its target), a path through a
  * directory that is now a symbolic link. A submodule (git lists
- * its directory) is listed by its own git. Whatever git warns about while listing (a
+ * its directory) is listed by its own git; one never checked out, by the walk. Whatever git warns about while listing (a
  * directory it could not open) and a name that is not UTF-8 (it cannot be opened by name
  * here) go to `unreadable`.
  */
@@ -137,9 +137,18 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
     const absolute = join(root, ...path.split('/'));
     const stat = inTree(absolute, join(realRoot, ...path.split('/')), unreadable);
     if (stat?.isFile()) files.push(absolute);
-    else if (stat?.isDirectory()) files.push(...listFiles(absolute, unreadable).files);
+    else if (stat?.isDirectory()) files.push(...(isWorkTreeTop(absolute) ? listFiles(absolute, unreadable).files : [...walkFiles(absolute, unreadable)]));
   }
   return { files, source: 'git' };
+}
+
+/**
+ * Whether `dir` is the top of a work tree of its own (a checked-out submodule, a nested
+ * repository), which its own git lists. A submodule never checked out is a plain directory
+ * of the superproject, which lists it as `./` from inside: it is walked instead.
+ */
+function isWorkTreeTop(dir: string): boolean {
+  return workTreeOf(dir)?.prefix === '';
 }
 
 /**

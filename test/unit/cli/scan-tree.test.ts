@@ -31,6 +31,32 @@ describe('tollgate scan of a git work tree', () => {
     expect(run.stdout + run.stderr).not.toContain(tracked);
   });
 
+  it('scans a clone whose submodule was never checked out (an empty directory git lists), and a gitlink over a plain directory, without looping', async () => {
+    const root = emptyDir();
+    const [sub, superproject, clone] = [join(root, 'sub'), join(root, 'super'), join(root, 'clone')] as const;
+    const [outside, inside] = [generateApiKey().apiKey, generateApiKey().apiKey];
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'README'), 'sub\n');
+    git(sub, 'init', '-q');
+    git(sub, 'add', '.');
+    git(sub, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'sub');
+    mkdirSync(superproject);
+    git(superproject, 'init', '-q');
+    git(superproject, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub, 'lib/sub');
+    writeFileSync(join(superproject, 'config.env'), `KEY=${outside}\n`);
+    git(superproject, 'add', '.');
+    git(superproject, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'super');
+    git(root, 'clone', '-q', superproject, clone);
+    const run = await tollgate(['--json', 'scan', '.'], { cwd: clone });
+    expect(run.code, run.stderr).toBe(1);
+    expect((JSON.parse(run.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual(['config.env']);
+    // The empty submodule directory named on its own, and files dropped into it: walked, not listed again and again.
+    expect((await tollgate(['scan', 'lib/sub'], { cwd: clone })).code).toBe(0);
+    writeFileSync(join(clone, 'lib', 'sub', 'notes.txt'), `${inside}\n`);
+    const within = await tollgate(['--json', 'scan', '.'], { cwd: clone });
+    expect((JSON.parse(within.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual(['config.env', 'lib/sub/notes.txt']);
+  });
+
   it('reports a key in a file or directory name as a finding with its key id (a directory once), and prints every path redacted', async () => {
     const cwd = emptyDir();
     const [inFile, inDir, inContent] = [generateApiKey().apiKey, generateApiKey(undefined, 'acme_').apiKey, generateApiKey().apiKey];
