@@ -19,6 +19,12 @@ export interface CliDeps extends TargetDeps, SecretInput {
   readonly fetch: FetchLike;
   /** Standard input as raw bytes, in pieces as they arrive (`scan`, which must not hold it whole). */
   readonly stdinBytes: () => AsyncIterable<Uint8Array>;
+  /**
+   * Whether standard input is a pipe, a socket or a file: something was sent to it. Not a
+   * terminal, `/dev/null` (what git gives a hook, cron and `docker run` without `-i` give a
+   * command) or a closed descriptor.
+   */
+  readonly stdinIsPiped: boolean;
 }
 
 export interface GlobalOptions {

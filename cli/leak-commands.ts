@@ -25,7 +25,7 @@ export function leakCommands(deps: CliDeps): CommandType[] {
         ...(prefix === undefined ? {} : { prefixes: prefix }),
         cwd: deps.cwd,
         stderr: deps.stderr,
-        stdinIsTty: deps.stdinIsTty,
+        stdinIsPiped: deps.stdinIsPiped,
         stdinBytes: deps.stdinBytes,
       });
       if (revoke && keys.length > 0) {

@@ -4,6 +4,7 @@
  * method (or the token endpoint) and hands the answer to a formatter; every failure
  * surfaces here as one `tollgate: …` line on stderr and a non-zero exit status.
  */
+import { fstatSync } from 'node:fs';
 import { type Command, CommanderError } from 'commander';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CredentialsProvider } from '../client/admin-auth';
@@ -109,6 +110,16 @@ function commanderExit(error: CommanderError): number {
   return ExitCode.usage;
 }
 
+/** Whether descriptor 0 is a pipe, a socket or a regular file (see `CliDeps.stdinIsPiped`). */
+function stdinIsPiped(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket() || stat.isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The real process: stdio, environment, working directory, AWS SDK defaults. */
 export function nodeDeps(): CliDeps {
   let credentials: CredentialsProvider | undefined;
@@ -119,6 +130,7 @@ export function nodeDeps(): CliDeps {
     stderr: (text) => void process.stderr.write(text),
     fetch: (input, init) => fetch(input, init),
     stdinIsTty: process.stdin.isTTY === true,
+    stdinIsPiped: stdinIsPiped(),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

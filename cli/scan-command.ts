@@ -22,7 +22,8 @@ export interface ScanIo {
   readonly cwd: string;
   /** Where a file or directory that cannot be read is reported (the scan goes on, and then fails). */
   readonly stderr: (text: string) => void;
-  readonly stdinIsTty: boolean;
+  /** Whether standard input was sent something (`CliDeps.stdinIsPiped`): then, with no path, it is what is scanned. */
+  readonly stdinIsPiped: boolean;
   /** Standard input's raw bytes, in pieces: scanned as they arrive, never held whole. */
   readonly stdinBytes: () => AsyncIterable<Uint8Array>;
   /** The deployment's key prefixes (`--prefix`; default `tg_`): how a key glued to a preceding character is read. */
@@ -60,9 +61,13 @@ export class ScanIncomplete extends CliError {
   readonly exitCode = ExitCode.internal;
 }
 
-/** Scans `paths` (none: the working directory, or standard input when it is a pipe). */
+/**
+ * Scans `paths` (none: standard input when it is a pipe or a file, else the working
+ * directory: a git hook's or a cron job's `/dev/null` is no input, and scanning it would
+ * pass a tree with a key in it).
+ */
 export async function scan(paths: readonly string[], io: ScanIo): Promise<{ result: Omit<ScanResult, 'revokeSubmitted'>; keys: string[] }> {
-  const targets = paths.length > 0 ? paths : [io.stdinIsTty ? '.' : STDIN];
+  const targets = paths.length > 0 ? paths : [io.stdinIsPiped ? STDIN : '.'];
   const findings: ScanFinding[] = [];
   const keys = new Set<string>();
   const unreadable: string[] = [];
@@ -215,7 +220,7 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
 export function scanCommand(): Command {
   return new Command('scan')
     .description('find Tollgate API keys, plain or base64-encoded, in files, directories (as git sees them) or stdin; exit 1 if any')
-    .argument('[paths...]', `files or directories (default: the working directory; "${STDIN}" or a pipe: standard input)`)
+    .argument('[paths...]', `files or directories (default: the working directory, or standard input when it is a pipe or a file; "${STDIN}": standard input)`)
     .option('--revoke', `submit every key found to the deployment's ${LeakPath.revoke} (no admin token needed)`)
     .option(
       '--prefix <prefix>',

@@ -71,6 +71,7 @@ export async function tollgate(argv: readonly string[], overrides: CliOverrides 
     cwd: emptyDir(),
     fetch: (input, init) => fetch(input, init),
     stdinIsTty: stdin === undefined,
+    stdinIsPiped: stdin !== undefined,
     readStdin: () => stdinText(stdin),
     stdinBytes: () => stdinPieces(stdin),
     cloudFormation: () => {

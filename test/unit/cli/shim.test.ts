@@ -2,7 +2,10 @@
  * The real executable `npx tollgate` runs: `cli/tollgate.mjs` registering tsx, in a child
  * process with real stdio, environment and exit status.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPortUrl } from '../../support/http-stub';
@@ -50,6 +53,30 @@ describe('cli/tollgate.mjs', () => {
     const result = await spawnTollgate(['keys', 'show', key.keyId, '--url', api.url, '--json'], { TOLLGATE_ADMIN_TOKEN: 'tga_shim' });
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(JSON.parse(result.stdout)).toMatchObject({ keyId: key.keyId });
+  });
+
+  it('scan with no path: the working directory when standard input is /dev/null (a git hook, cron), the pipe when one is given', async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey();
+    writeFileSync(join(cwd, 'secret.env'), `KEY=${key.apiKey}\n`);
+    // `ignore` gives the child /dev/null, as git gives a hook.
+    const run = (stdin: 'ignore' | 'pipe', input = '') =>
+      new Promise<Exit>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'scan'], {
+          cwd,
+          env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+          stdio: [stdin, 'pipe', 'pipe'],
+        });
+        let [stdout, stderr] = ['', ''];
+        child.stdout?.on('data', (chunk) => (stdout += chunk));
+        child.stderr?.on('data', (chunk) => (stderr += chunk));
+        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        child.stdin?.end(input);
+      });
+    const hook = await run('ignore');
+    expect(hook.code, hook.stderr).toBe(1);
+    expect(hook.stdout).toContain('secret.env:1:5');
+    expect(await run('pipe', 'nothing here\n')).toMatchObject({ code: 0, stdout: 'No Tollgate API keys in 1 file(s).\n' });
   });
 
   it('reads the API key from a pipe', async () => {
