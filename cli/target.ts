@@ -16,6 +16,7 @@ import { StackOutput } from '../common/stack-outputs';
 import { DEFAULT_LOCAL_PORT, LocalEnv, localStateDir, localStatePaths } from '../local/state';
 import { bearerAuth, sigV4Auth, type AuthStrategy, type CredentialsProvider } from '../client/admin-auth';
 import { NetworkError, ServerError } from '../client/api-errors';
+import { isLoopbackHost } from '../client/client-options';
 import { MissingAdminToken, UsageError } from './errors';
 
 export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_LOCAL_PORT}`;
@@ -68,7 +69,7 @@ function localTarget(urlOption: string | undefined, deps: TargetDeps): Target {
   const adminToken = nonEmpty(deps.env[TargetEnv.adminToken]) ?? stateToken;
   return {
     baseUrl,
-    unreachableHint: isLoopback(baseUrl) ? 'is `npm start` running?' : 'check the URL and your network',
+    unreachableHint: isLoopbackHost(new URL(baseUrl).hostname) ? 'is `npm start` running?' : 'check the URL and your network',
     adminAuth() {
       if (adminToken === undefined) {
         throw new MissingAdminToken(`no admin token for ${baseUrl}: set ${TargetEnv.adminToken}, or run this where \`npm start\` wrote ${statePath}`);
@@ -91,12 +92,12 @@ function trustedStateUrl(state: LocalStateFile, path: string): string {
     throw new UsageError(
       `${path} ${state.untrustedBecause}, so someone else may have chosen where it sends your secrets: delete it, or pass --url or --stack to choose the server`,
     );
-  const url = httpUrl(state.url!, `the url in ${path}`);
-  if (!isLoopback(url))
+  const url = state.url!;
+  if (URL.canParse(url) && !isLoopbackHost(new URL(url).hostname))
     throw new UsageError(
       `${path} names ${new URL(url).origin}, which is not this machine; \`npm start\` only ever writes a loopback URL there, so the file was put there by someone else: delete it, or pass --url or --stack to choose the server`,
     );
-  return url;
+  return httpUrl(url, `the url in ${path}`);
 }
 
 function trustedOrNot(state: LocalStateFile, path: string): string | undefined {
@@ -182,14 +183,26 @@ function describeStackError(error: Error & { $metadata?: { httpStatusCode?: numb
   return new NetworkError(`cannot reach CloudFormation${where} (${error.message})`);
 }
 
+/**
+ * The base URL of a target, as `origin` named it: absolute, http(s), with no user name or
+ * password in it (the admin token and API keys go in headers), and https unless it is on
+ * this machine (local mode), as the client library requires: over plain http to another
+ * host, the admin token, an API key or a key `scan --revoke` found would cross the network
+ * in clear (RFC 6749 §3.2). A refused value is echoed without anything before an `@`.
+ */
 function httpUrl(value: string, origin: string): string {
+  const shown = value.replace(/\/\/[^/@]*@/, '//…@');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${origin} is not an absolute URL: ${value}`);
+    throw new UsageError(`${origin} is not an absolute URL: ${shown}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${origin} must be an http(s) URL: ${value}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${origin} must be an http(s) URL: ${shown}`);
+  if (url.username !== '' || url.password !== '') throw new UsageError(`${origin} must not hold a user name or password (credentials go in headers): ${shown}`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new UsageError(`${origin} must use https: plain http is allowed only on a loopback host (127.0.0.0/8, ::1, localhost): ${shown}`);
+  }
   return value;
 }
 
@@ -202,11 +215,6 @@ function sameOrigin(a: string, b: string): boolean {
 }
 
 /** Whether `url`'s host is this machine: 127.0.0.0/8, ::1 or localhost (the URL parser has normalised the host). */
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }

@@ -13,13 +13,14 @@ export function secureHttpUrl(value: string | URL, name: string): URL {
     throw new TypeError(`${name} must be an absolute URL.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${name} must be an http(s) URL.`);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new TypeError(`${name} must use https: (plain http is allowed only on a loopback host: 127.0.0.0/8, ::1, localhost).`);
   }
   return url;
 }
 
-function isLoopback(hostname: string): boolean {
+/** Whether a URL's (WHATWG-parsed) host name is this machine: the only place plain http may go. */
+export function isLoopbackHost(hostname: string): boolean {
   // WHATWG URL parsing has already normalised IPv4 forms (127.1 → 127.0.0.1) and brackets IPv6.
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -168,6 +168,27 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(result).toMatchObject({ code: 2, stderr: 'tollgate: --url must be an http(s) URL: ftp://x\n' });
   });
 
+  it('sends no credential over plain http to another host, nor one written into the URL, and never echoes a password', async () => {
+    const sent: string[] = [];
+    const fetch = async (input: string | URL | Request) => {
+      sent.push(String(input));
+      return new Response('{}', { status: 200 });
+    };
+    const plain = await tollgate(['keys', 'list', 'c', '--url', 'http://192.0.2.2:9911'], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN }, fetch });
+    expect(plain).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tollgate: --url must use https: plain http is allowed only on a loopback host/) });
+    const fromEnv = await tollgate(['token'], { env: { TOLLGATE_URL: 'http://tollgate.internal/v1', TOLLGATE_API_KEY: generateApiKey().apiKey }, fetch });
+    expect(fromEnv).toMatchObject({ code: 2, stderr: expect.stringContaining('must use https') });
+    const userinfo = await tollgate(['keys', 'list', 'c', '--url', 'https://ops:Sup3rS3cret@tollgate.example/v1'], {
+      env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+      fetch,
+    });
+    expect(userinfo).toMatchObject({
+      code: 2,
+      stderr: 'tollgate: --url must not hold a user name or password (credentials go in headers): https://…@tollgate.example/v1\n',
+    });
+    expect(sent).toEqual([]);
+  });
+
   it.each([
     [['keys'], 'keys needs a command: create, list, show, roll, revoke or resume (see tollgate keys --help)'],
     [['tokens'], 'tokens needs a command: revoke (see tollgate tokens --help)'],

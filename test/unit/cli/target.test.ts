@@ -198,12 +198,12 @@ describe('a state file someone else wrote (a cloned repository can hold one)', (
     writeLocalState(cwd, { url: 'http://attacker.example/', adminToken: 'tga_planted' });
     const { seen, fetch } = recorder();
     expect((await tollgate(status, { cwd, fetch, env: { TOLLGATE_ADMIN_TOKEN: 'tga_mine', TOLLGATE_URL: 'http://127.0.0.1:9' } })).code).toBe(0);
-    const other = await tollgate([...status, '--url', 'http://attacker.example/'], { cwd, fetch });
+    const other = await tollgate([...status, '--url', 'https://elsewhere.example/'], { cwd, fetch });
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/^tollgate: no admin token for http:\/\/attacker\.example\/: set TOLLGATE_ADMIN_TOKEN/);
+    expect(other.stderr).toMatch(/^tollgate: no admin token for https:\/\/elsewhere\.example\/: set TOLLGATE_ADMIN_TOKEN/);
     expect(seen).toEqual([
       ['http://127.0.0.1:9/admin/signing-keys', 'Bearer tga_mine'],
-      ['http://attacker.example/', undefined],
+      ['https://elsewhere.example/', undefined],
     ]);
   });
 
