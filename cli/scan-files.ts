@@ -7,8 +7,8 @@
  * by `walkFiles`, which sees every file as untracked.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { fileName, type Unreadable, walkFiles } from './gitignore';
 
@@ -125,7 +125,13 @@ function ignoredByGit(top: string, prefix: string): boolean {
 export function listFiles(root: string, unreadable: Unreadable = () => {}): { files: string[]; source: FileSource } {
   const walked = () => ({ files: [...walkFiles(root, unreadable)], source: 'walk' as const });
   const tree = workTreeOf(root);
-  if (tree === undefined || ignoredByGit(tree.top, tree.prefix)) return walked();
+  if (tree === undefined) {
+    // A repository git refuses or cannot read: the walk applies .gitignore to committed files too, so say the scan is incomplete.
+    const refused = refusedRepository(root);
+    if (refused !== undefined) unreadable(root, new Error(refused));
+    return walked();
+  }
+  if (ignoredByGit(tree.top, tree.prefix)) return walked();
   const listing = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   if (listing === undefined) return walked();
   // Printed through the CLI's failure line, which redacts keys in the path.
@@ -140,6 +146,22 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
     else if (stat?.isDirectory()) files.push(...(isWorkTreeTop(absolute) ? listFiles(absolute, unreadable).files : [...walkFiles(absolute, unreadable)]));
   }
   return { files, source: 'git' };
+}
+
+/**
+ * Why git would not list `dir` although it is in a repository (a `.git` in it or above it):
+ * another user's repository not in `safe.directory`, git not found, a broken `.git`.
+ * Undefined outside any repository.
+ */
+function refusedRepository(dir: string): string | undefined {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, '.git'))) {
+      const run = git(dir, ['rev-parse', '--show-toplevel']);
+      const why = run === undefined ? 'git is not found in PATH' : (run.stderr.split('\n')[0] ?? 'git failed');
+      return `git will not list this repository (${why}; for another user's repository, add it to safe.directory), so it was walked and committed files that .gitignore lists were skipped`;
+    }
+    if (dirname(current) === current) return undefined;
+  }
 }
 
 /**

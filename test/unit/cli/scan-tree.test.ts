@@ -31,6 +31,21 @@ describe('tollgate scan of a git work tree', () => {
     expect(run.stdout + run.stderr).not.toContain(tracked);
   });
 
+  it("says the scan is incomplete when git will not list a repository (another user's, a broken .git), instead of passing it quietly", async () => {
+    const cwd = emptyDir();
+    const key = generateApiKey().apiKey;
+    writeFileSync(join(cwd, '.gitignore'), '.env\n');
+    writeFileSync(join(cwd, '.env'), `KEY=${key}\n`);
+    // What git answers for a repository it refuses, as for one whose .git points nowhere: exit 128.
+    writeFileSync(join(cwd, '.git'), 'gitdir: /nonexistent/repository\n');
+    const run = await tollgate(['--json', 'scan', '.'], { cwd });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(
+      /^tollgate: [^\n]+: git will not list this repository \(fatal: .*safe\.directory\), so it was walked and committed files that \.gitignore lists were skipped, not read\n/,
+    );
+    expect(JSON.parse(run.stdout)).toMatchObject({ findings: [], unreadable: [expect.any(String)] });
+  });
+
   it('scans a clone whose submodule was never checked out (an empty directory git lists), and a gitlink over a plain directory, without looping', async () => {
     const root = emptyDir();
     const [sub, superproject, clone] = [join(root, 'sub'), join(root, 'super'), join(root, 'clone')] as const;
