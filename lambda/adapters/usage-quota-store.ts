@@ -97,6 +97,15 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     return this.lift(clientId, nowMs, waiveQuota, 'clients');
   }
 
+  /**
+   * Lifts a suspension in force only if it is for a used-up quota or spent credits
+   * (`quota_exceeded`): what new credits answer. An anomaly suspension, a security response,
+   * stays. False when there was none such.
+   */
+  liftSpent(clientId: string, nowMs: number): Promise<boolean> {
+    return this.writeSuspension(clientId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until AND #reason = :spentReason');
+  }
+
   async setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<QuotaWrite> {
     return (await this.writeQuota(clientId, quota, 'clients')) ? 'written' : 'client_not_found';
   }
@@ -278,6 +287,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
             ':at': nowMs,
             ':active': CredentialStatus.Active,
             ...(waiveQuota && { ':quotaReason': 'quota_exceeded' satisfies SuspensionReason }),
+            ...(condition.includes(':spentReason') && { ':spentReason': 'quota_exceeded' satisfies SuspensionReason }),
           },
         }),
       );

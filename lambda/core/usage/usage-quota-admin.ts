@@ -28,6 +28,8 @@ export interface QuotaAdminStore extends KeyQuotaAdminStore {
   setCredits(clientId: string, credits: Credits | undefined): Promise<'written' | 'client_not_found'>;
   /** With `waiveQuota`, lifting a metered-quota suspension also waives the quota for the rest of its period. */
   resume(clientId: string, nowMs: number, waiveQuota?: boolean): Promise<boolean>;
+  /** Lifts a suspension in force only if it is for a used-up quota or spent credits; an anomaly suspension stays. */
+  liftSpent(clientId: string, nowMs: number): Promise<boolean>;
 }
 
 export interface QuotaView {
@@ -119,7 +121,9 @@ export class QuotaAdmin {
 
   /**
    * Sets the client's credits (the count of what was used starts again) and lifts a
-   * suspension in force: the meters suspend it again if the new credits are spent too.
+   * suspension in force for spent credits: the meters suspend it again if the new credits
+   * are spent too. A suspension for an anomaly (a stolen key's traffic) is no billing matter
+   * and stays until an operator resumes the client or it ends.
    */
   async setCredits(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
@@ -133,7 +137,7 @@ export class QuotaAdmin {
     const nowMs = this.now();
     const value = credits === null ? undefined : { ...credits, setAt: Math.floor(nowMs / 1000) };
     if ((await this.store.setCredits(clientId, value)) === 'client_not_found') throw clientNotFound();
-    await this.store.resume(clientId, nowMs);
+    await this.store.liftSpent(clientId, nowMs);
     this.audit.record({
       action: AuditAction.clientQuota,
       outcome: 'success',

@@ -247,6 +247,23 @@ describe('credits', () => {
     expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'ghost' }, { credits: null }))).statusCode).toBe(404);
   });
 
+  it('new credits lift a suspension for spent credits, never an anomaly suspension (a security response, not a billing one)', async () => {
+    await h.createKey('flagged');
+    const { DynamoUsageQuotaStore } = await import('../../../lambda/adapters/usage-quota-store');
+    const suspensions = new DynamoUsageQuotaStore(h.tables.doc, {
+      clients: h.tables.names.clients,
+      usage: h.tables.names.usage,
+      apiKeys: h.tables.names.apiKeys,
+    });
+    const until = h.nowSeconds() + 3600;
+    expect(await suspensions.suspendFor('flagged', until, 'anomaly', h.nowSeconds() * 1000)).toBe(true);
+    const topUp = await h.admin(adminCall('PUT', CREDITS, { clientId: 'flagged' }, { credits: { remaining: 1000, refill: 0, period: 'DAY' } }));
+    expect(topUp.statusCode).toBe(200);
+    expect(body(topUp).suspendedUntil).toBe(until);
+    // An operator's resume still lifts it.
+    expect(body(await h.admin(adminCall('POST', '/admin/clients/{clientId}/resume', { clientId: 'flagged' }))).suspendedUntil).toBeUndefined();
+  });
+
   it('refuses credits beside a metered quota, and a quota beside credits (409 limits_conflict), changing nothing: the meters would enforce only one', async () => {
     await h.createKey('both');
     const QUOTA = '/admin/clients/{clientId}/quota';
