@@ -102,6 +102,8 @@ interface CachedToken {
 const MIN_REFRESH_WINDOW_MS = 30_000;
 const REFRESH_WINDOW_FRACTION = 0.1;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** `fetch` exchanges a key for an `invalid_token` answer at most once per this interval. */
+const FORCED_REFRESH_INTERVAL_MS = 10_000;
 
 /** RFC 6750 §3: the resource server's challenge for an expired, revoked or otherwise bad token. */
 const INVALID_TOKEN_CHALLENGE = /\bBearer\b[\s\S]*\berror\s*=\s*"?invalid_token"?/i;
@@ -124,8 +126,16 @@ export class TollgateClient {
   private readonly rejected = new Set<number>();
   private cached: CachedToken | undefined;
   private inflight: Flight | undefined;
-  /** After a failed background refresh, the next one waits until then (ms since the epoch). */
-  private backgroundPausedUntilMs = 0;
+  /**
+   * After an exchange that failed on the token service's side (retries spent, or a
+   * `Retry-After` longer than the client waits), no new one starts until then (ms since the
+   * epoch): a caller without a valid token gets that failure at once, a background refresh is
+   * not tried. A success ends it early (`store`).
+   */
+  private pausedUntilMs = 0;
+  /** When `fetch` last dropped its token for an `invalid_token` answer ({@link FORCED_REFRESH_INTERVAL_MS}). */
+  private lastForcedRefreshMs = Number.NEGATIVE_INFINITY;
+  private pausedBy: TokenServiceUnavailable | undefined;
   /** Bumped when the cached token is dropped: an exchange started before then neither serves new callers nor fills the cache. */
   private generation = 0;
 
@@ -162,6 +172,8 @@ export class TollgateClient {
       if (nowMs >= cached.refreshAtMs) this.refreshInBackground(nowMs);
       return cached.token;
     }
+    // The service asked for time (Retry-After) or kept failing: callers are told so, not sent again.
+    if (this.pausedBy !== undefined && nowMs < this.pausedUntilMs && this.inflight === undefined) throw this.pausedBy;
     return (await this.refresh(signal)).token;
   }
 
@@ -181,7 +193,8 @@ export class TollgateClient {
   /**
    * `fetch` with `Authorization: Bearer <token>`. On a 401 whose challenge says
    * `invalid_token` (revoked, or expired early by a clock difference) it drops that token,
-   * gets a fresh one and retries once; any other answer is returned as it is.
+   * gets a fresh one and retries once, at most once per 10 s (a second refusal within that
+   * time is returned as it is); any other answer is returned as it is.
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
@@ -193,21 +206,26 @@ export class TollgateClient {
     if (first.status !== 401 || !INVALID_TOKEN_CHALLENGE.test(first.headers.get('www-authenticate') ?? '')) return first;
     // Only the API's own challenge speaks for the token: not that of a host a redirect led to.
     if (first.redirected && !this.apiOrigins.includes(new URL(first.url).origin)) return first;
-    await first.body?.cancel();
     if (this.cached?.token === token) {
+      // API Gateway challenges every refusal with invalid_token, an authorizer outage and a
+      // wrong audience too, which no fresh token cures: at most one forced exchange per
+      // interval, so a refusing API does not cost an exchange per call.
+      const nowMs = this.now();
+      if (nowMs - this.lastForcedRefreshMs < FORCED_REFRESH_INTERVAL_MS) return first;
+      this.lastForcedRefreshMs = nowMs;
       this.dropCache();
       this.emit({ type: 'token_invalidated', reason: 'invalid_token' });
     }
+    await first.body?.cancel();
     return this.send(withBearer(request, await this.getToken({ signal })));
   }
 
   /** Single flight; failures go to `onEvent` (never an unhandled rejection) and pause the next try. */
   private refreshInBackground(nowMs: number): void {
-    if (this.inflight || nowMs < this.backgroundPausedUntilMs) return;
+    if (this.inflight || nowMs < this.pausedUntilMs) return;
     this.refresh().catch((error: unknown) => {
-      const retryAfterMs = error instanceof TokenServiceUnavailable ? (error.retryAfterMs ?? 0) : 0;
-      // At most as long as a Retry-After the client would wait for; a success ends it early (`store`).
-      this.backgroundPausedUntilMs = this.now() + Math.min(Math.max(this.policy.maxDelayMs, retryAfterMs), this.policy.maxRetryAfterMs);
+      // A refused exchange pauses the background refresh too (the flight pauses the rest: `pauseAfter`).
+      if (!(error instanceof TokenServiceUnavailable)) this.pausedUntilMs = this.now() + this.policy.maxDelayMs;
       this.emit(
         error instanceof TokenServiceUnavailable
           ? { type: 'refresh_failed_using_cached_token', reason: error.reason }
@@ -243,9 +261,10 @@ export class TollgateClient {
     const promise = this.exchange(controller.signal, generation).finally(() => {
       if (this.inflight?.promise === promise) this.inflight = undefined;
     });
-    // Every waiter gets the outcome through its own chain; this one only keeps an exchange
-    // nobody waits for any more from becoming an unhandled rejection.
-    promise.catch(() => undefined);
+    // Every waiter gets the outcome through its own chain; this one pauses the next exchange
+    // after a failure of the service, and keeps an exchange nobody waits for any more from
+    // becoming an unhandled rejection.
+    promise.catch((error: unknown) => this.pauseAfter(error));
     const flight: Flight = { promise, controller, generation, abortableWaiters: 0, held: false };
     this.inflight = flight;
     return flight;
@@ -307,6 +326,13 @@ export class TollgateClient {
     await untilAborted(this.sleep(delayMs, signal), signal);
   }
 
+  /** At most as long as a `Retry-After` the client would wait for, at least one backoff step. */
+  private pauseAfter(error: unknown): void {
+    if (!(error instanceof TokenServiceUnavailable)) return;
+    this.pausedUntilMs = this.now() + Math.min(Math.max(this.policy.maxDelayMs, error.retryAfterMs ?? 0), this.policy.maxRetryAfterMs);
+    this.pausedBy = error;
+  }
+
   /** Lifetimes count from when the request left, so clock time spent in transit is never credited. */
   private store(grant: TokenGrant, position: number, sentAtMs: number, generation: number): CachedToken {
     const lifetimeMs = grant.expiresInSeconds * 1000;
@@ -317,7 +343,8 @@ export class TollgateClient {
     // Its waiters get it; the cache only if it was not dropped since the exchange began.
     if (generation !== this.generation) return cached;
     this.cached = cached;
-    this.backgroundPausedUntilMs = 0;
+    this.pausedUntilMs = 0;
+    this.pausedBy = undefined;
     this.emit({ type: 'token_issued', keyPosition: position, expiresInSeconds: grant.expiresInSeconds, scope: grant.scope });
     return cached;
   }

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateApiKey } from '../../../lambda/core/credentials/api-keys';
-import { TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from '../../../client/index';
+import { TokenServiceUnavailable, TollgateClient, type FetchLike, type TollgateClientEvent, type TollgateClientOptions } from '../../../client/index';
 import { startTokenStub, unavailable, type TokenStub } from './token-stub';
 
 const KEY = generateApiKey().apiKey;
@@ -50,9 +50,33 @@ describe('background refresh', () => {
     await vi.waitFor(() => expect(events).toContainEqual({ type: 'refresh_failed_using_cached_token', reason: 'temporarily_unavailable' }));
     expect(stub.tokenRequests()).toHaveLength(5);
 
-    // The retries moved the injected clock past the expiry: this caller has no valid token and waits.
+    // The retries moved the injected clock past the expiry: this caller has no valid token. The
+    // service's last Retry-After (10 s) has not passed: it gets that failure at once, nothing sent.
     expect(nowMs).toBeGreaterThanOrEqual(START_MS + 900_000);
+    await expect(tollgate.getToken()).rejects.toBeInstanceOf(TokenServiceUnavailable);
+    expect(stub.tokenRequests()).toHaveLength(5);
+    // Once it has, a caller waits for a fresh exchange.
+    nowMs += 10_000;
     expect(await tollgate.getToken()).toBe(stub.issued[1]);
+  });
+
+  it("honours the service's Retry-After for callers without a token: 50 calls after a 429 with Retry-After: 120 send one request, not 50", async () => {
+    const tollgate = client();
+    stub.script.push({ ...unavailable('120'), status: 429, body: { error: 'too_many_requests' } });
+    const outcomes = [];
+    for (let call = 0; call < 50; call += 1)
+      outcomes.push(
+        await tollgate.getToken().then(
+          () => 'token',
+          (error: unknown) => (error as Error).name,
+        ),
+      );
+    expect(new Set(outcomes)).toEqual(new Set(['TokenServiceUnavailable']));
+    expect(stub.tokenRequests()).toHaveLength(1);
+    // After the pause (the client's longest honoured Retry-After, 30 s), the next caller tries again.
+    nowMs += 30_000;
+    expect(await tollgate.getToken()).toBe(stub.issued[0]);
+    expect(stub.tokenRequests()).toHaveLength(2);
   });
 
   it('does not hold callers up while the token endpoint hangs, and runs one exchange for all of them', async () => {

@@ -314,6 +314,16 @@ describe('fetch wrapper', () => {
     expect(stub.tokenRequests()).toHaveLength(2);
   });
 
+  it('exchanges its key for an invalid_token answer at most once per 10 s: a refusing API does not cost one exchange per call', async () => {
+    const tollgate = apiClient();
+    const statuses = [];
+    for (let call = 0; call < 50; call += 1) statuses.push((await tollgate.fetch(`${api.url}/orders`)).status);
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    // The first token, and the one fresh exchange the first refusal earned.
+    expect(stub.tokenRequests()).toHaveLength(2);
+    expect(api.requests).toHaveLength(51);
+  });
+
   it('does not refresh on a 401 without the invalid_token challenge', async () => {
     challenge = 'Bearer realm="api"';
     const response = await apiClient().fetch(`${api.url}/orders`);
