@@ -73,6 +73,8 @@ export interface LocalStackOptions {
    * of it). The stack's own set-up (tables) talks to DynamoDB Local directly.
    */
   readonly interposeDynamoDb?: (endpoint: string) => Promise<string>;
+  /** The public routes' per-method stage throttles, as deployed; false (a benchmark of issuance itself): none. @default true */
+  readonly publicRouteThrottles?: boolean;
   /** The functions' TypeScript sources, or their bundles as deployed (`handler-code.ts`). @default 'source' */
   readonly handlerCode?: HandlerCode;
   /** Called when each scheduled rotation step has finished, logged or not (tests count steps with it). */
@@ -268,7 +270,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       // As the deployed upstream methods (`apiKeyRequired`): each client's usage plan applies.
       usage: new UsageLimiter({ limitsFor: (usageKey) => usagePlans.limitsFor(usageKey, stage) }, Date.now),
-      stageThrottles: stageThrottlesFor(options.settings),
+      ...(options.publicRouteThrottles !== false && { stageThrottles: stageThrottlesFor(options.settings) }),
     });
     gateway.serveOn(listener);
     const activeGateway = gateway;
