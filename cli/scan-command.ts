@@ -15,7 +15,7 @@ import type { ApiHttp } from '../client/api-http';
 import { CliError, ExitCode, UsageError } from './errors';
 import { displayPath } from './gitignore';
 import { findKeysInFile, findKeysInName, findKeysInStream, type FoundKey } from './scan';
-import { holdsEncodedKey, redactKeys } from './scan-redact';
+import { holdsEncodedKey, printableName, redactKeys } from './scan-redact';
 import { listFiles } from './scan-files';
 
 export interface ScanIo {
@@ -96,7 +96,7 @@ export async function scan(paths: readonly string[], io: ScanIo): Promise<{ resu
     const shown = redactKeys(displayPath(path, io.cwd));
     unreadable.push(shown);
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    io.stderr(`tollgate: ${shown}: ${redactKeys(String(reason))}, not read\n`);
+    io.stderr(`tollgate: ${printableName(shown)}: ${printableName(redactKeys(String(reason)))}, not read\n`);
   };
   for (const target of targets) {
     if (target === STDIN) {
@@ -204,8 +204,8 @@ export function renderScan(result: ScanResult, summary: 'advise' | 'revoking'): 
   const lines = result.findings.map(
     (finding) =>
       (finding.inName
-        ? `${finding.file}: Tollgate API key ${finding.keyId} in this name, at ${finding.line}:${finding.column} (prefix ${finding.prefix}`
-        : `${finding.file}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
+        ? `${printableName(finding.file)}: Tollgate API key ${finding.keyId} in this name, at ${finding.line}:${finding.column} (prefix ${finding.prefix}`
+        : `${printableName(finding.file)}:${finding.line}:${finding.column}: Tollgate API key ${finding.keyId} (prefix ${finding.prefix}`) +
       (finding.encoding ? `, ${finding.encoding}-encoded` : '') +
       (finding.precededBy === undefined ? ')' : `; the "${finding.precededBy}" glued before it is not part of it)`),
   );

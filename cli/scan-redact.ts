@@ -31,6 +31,17 @@ export function redactKeys(text: string): string {
 }
 
 /** Whether a base64 run in `text` encodes a key-shaped string (what {@link redactKeys} hides as `<redacted base64>`). */
+/**
+ * A file name as a terminal line may hold it: control characters (C0, DEL, C1) written as
+ * `\xNN`. A name is the scanned tree's to choose, and printed raw a newline would forge a
+ * line of output (a CI log's `::error` workflow command) and an escape sequence would drive
+ * the terminal. `--json` needs none of this: JSON escapes them itself.
+ */
+export function printableName(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the class is the control characters.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function holdsEncodedKey(text: string): boolean {
   return encodedKeySpans(text).length > 0;
 }

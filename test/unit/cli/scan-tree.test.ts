@@ -46,6 +46,19 @@ describe('tollgate scan of a git work tree', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ findings: [], unreadable: [expect.any(String)] });
   });
 
+  it('prints a file name with control characters escaped, so a scanned tree cannot forge output lines or drive the terminal (JSON keeps it whole)', async () => {
+    const cwd = emptyDir();
+    const name = 'a\n::error file=x::all clear\n\u001b]0;pwned\u0007 b';
+    writeFileSync(join(cwd, name), `${generateApiKey().apiKey}\n`);
+    const text = await tollgate(['scan', '.'], { cwd });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^a\\x0a::error file=x::all clear\\x0a\\x1b\]0;pwned\\x07 b:1:1: Tollgate API key key_/);
+    // Nothing but the line ends the CLI writes itself is a control character.
+    expect([...text.stdout].filter((c) => c.charCodeAt(0) < 0x20 && c !== '\n')).toEqual([]);
+    const json = await tollgate(['--json', 'scan', '.'], { cwd });
+    expect((JSON.parse(json.stdout) as { findings: { file: string }[] }).findings[0]!.file).toBe(name);
+  });
+
   it('scans a clone whose submodule was never checked out (an empty directory git lists), and a gitlink over a plain directory, without looping', async () => {
     const root = emptyDir();
     const [sub, superproject, clone] = [join(root, 'sub'), join(root, 'super'), join(root, 'clone')] as const;
