@@ -31,7 +31,6 @@ const STATUS: { readonly [K in ErrorCode]: number } = {
   client_revoked: 409,
   key_not_active: 409,
   key_already_rolled: 409,
-  limits_conflict: 409,
   rotation_failed: 502,
   invalid_signature: 401,
   // RFC 9110 §15.5.21: the request is well-formed but cannot be processed as it is.

@@ -21,8 +21,6 @@ export const ErrorCode = {
   clientRevoked: 'client_revoked',
   keyNotActive: 'key_not_active',
   keyAlreadyRolled: 'key_already_rolled',
-  /** A metered quota beside credits, or credits beside a quota: a client has one or the other. */
-  limitsConflict: 'limits_conflict',
   rotationFailed: 'rotation_failed',
   // Leak reports: a secret-scanning report whose signature does not verify.
   invalidSignature: 'invalid_signature',
@@ -167,7 +165,7 @@ export class NotFound extends ApiError {
 
 export class Conflict extends ApiError {
   constructor(
-    readonly code: typeof ErrorCode.clientRevoked | typeof ErrorCode.keyNotActive | typeof ErrorCode.keyAlreadyRolled | typeof ErrorCode.limitsConflict,
+    readonly code: typeof ErrorCode.clientRevoked | typeof ErrorCode.keyNotActive | typeof ErrorCode.keyAlreadyRolled,
     description: string,
   ) {
     super(description);

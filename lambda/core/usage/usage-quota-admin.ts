@@ -9,7 +9,6 @@ import { Limits } from '../../../common/defaults';
 import { QUOTA_PERIODS } from '../../../common/credential-items';
 import { clientNotFound, keyNotFound, parseInput, requireClientIdParameter, requireEmptyBody, requireKeyIdParameter } from '../admin/admin-input';
 import { AuditAction, type AuditLog } from '../shared/audit';
-import { Conflict, ErrorCode } from '../shared/issuance-errors';
 import { creditBalance, quotaPeriodBounds, quotaWaived, type Credits, type KeyQuotaState, type MeteredQuota, type QuotaState } from './usage-quota';
 
 /** Per-key quotas: the quota and the key's own suspension on its API key record. */
@@ -102,13 +101,6 @@ export class QuotaAdmin {
   async set(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
     const { quota } = parseInput(QuotaBody, body, 'body');
-    // The meters check one or the other: a quota set beside credits would never be enforced.
-    if (quota !== null && (await this.store.state(clientId)).credits !== undefined) {
-      throw new Conflict(
-        ErrorCode.limitsConflict,
-        'This client spends credits, and a client has either a metered quota or credits: remove its credits ({"credits": null}) before setting a quota.',
-      );
-    }
     if ((await this.store.setQuota(clientId, quota ?? undefined)) === 'client_not_found') throw clientNotFound();
     this.audit.record({
       action: AuditAction.clientQuota,
@@ -128,12 +120,6 @@ export class QuotaAdmin {
   async setCredits(clientIdParameter: string | undefined, body: unknown): Promise<QuotaView> {
     const clientId = requireClientIdParameter(clientIdParameter);
     const { credits } = parseInput(CreditsBody, body, 'body');
-    if (credits !== null && (await this.store.state(clientId)).quota !== undefined) {
-      throw new Conflict(
-        ErrorCode.limitsConflict,
-        'This client has a metered quota, and a client has either a metered quota or credits: remove its quota ({"quota": null}) before setting credits.',
-      );
-    }
     const nowMs = this.now();
     const value = credits === null ? undefined : { ...credits, setAt: Math.floor(nowMs / 1000) };
     if ((await this.store.setCredits(clientId, value)) === 'client_not_found') throw clientNotFound();

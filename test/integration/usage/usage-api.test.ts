@@ -263,23 +263,6 @@ describe('credits', () => {
     // An operator's resume still lifts it.
     expect(body(await h.admin(adminCall('POST', '/admin/clients/{clientId}/resume', { clientId: 'flagged' }))).suspendedUntil).toBeUndefined();
   });
-
-  it('refuses credits beside a metered quota, and a quota beside credits (409 limits_conflict), changing nothing: the meters would enforce only one', async () => {
-    await h.createKey('both');
-    const QUOTA = '/admin/clients/{clientId}/quota';
-    expect((await h.admin(adminCall('PUT', QUOTA, { clientId: 'both' }, { quota: { limit: 100, period: 'DAY' } }))).statusCode).toBe(200);
-    const before = await h.items('clients');
-    const credits = await h.admin(adminCall('PUT', CREDITS, { clientId: 'both' }, { credits: { remaining: 1000, refill: 0, period: 'DAY' } }));
-    expect(credits.statusCode).toBe(409);
-    expect(body(credits)).toMatchObject({ error: 'limits_conflict', error_description: expect.stringContaining('remove its quota') });
-    expect(await h.items('clients')).toEqual(before);
-    // Removing one lets the other be set; removing is never refused.
-    expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'both' }, { credits: null }))).statusCode).toBe(200);
-    expect((await h.admin(adminCall('PUT', QUOTA, { clientId: 'both' }, { quota: null }))).statusCode).toBe(200);
-    expect((await h.admin(adminCall('PUT', CREDITS, { clientId: 'both' }, { credits: { remaining: 10, refill: 0, period: 'DAY' } }))).statusCode).toBe(200);
-    const quota = await h.admin(adminCall('PUT', QUOTA, { clientId: 'both' }, { quota: { limit: 100, period: 'DAY' } }));
-    expect([quota.statusCode, body(quota).error]).toEqual([409, 'limits_conflict']);
-  });
 });
 
 describe('per-key quota routes', () => {
