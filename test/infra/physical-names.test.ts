@@ -277,9 +277,9 @@ describe('physical names', () => {
       expect(servicesOfOther(services, tollgateOf(alarm)), props.MetricName).not.toContain(service);
       return [`${tollgateOf(alarm)} ${props.MetricName}`];
     });
-    // Each Tollgate's alarms on function metrics (observability's ten, metering's three) and on the access log's two counts.
-    expect(watched.filter((alarm) => alarm.startsWith('Auth ')).length).toBe(15);
-    expect(watched.filter((alarm) => alarm.startsWith('Billing ')).length).toBe(15);
+    // Each Tollgate's alarms on function metrics (observability's eleven, metering's three) and on the access log's two counts.
+    expect(watched.filter((alarm) => alarm.startsWith('Auth ')).length).toBe(16);
+    expect(watched.filter((alarm) => alarm.startsWith('Billing ')).length).toBe(16);
   });
 
   it('let each access-log metric filter publish under the id of the REST API whose stage writes that log', () => {
