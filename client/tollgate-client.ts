@@ -181,6 +181,9 @@ export class TollgateClient {
   invalidate(): void {
     if (this.cached) this.emit({ type: 'token_invalidated', reason: 'manual' });
     this.dropCache();
+    // "The next call exchanges a key again": a pause after an earlier failure ends too.
+    this.pausedUntilMs = 0;
+    this.pausedBy = undefined;
   }
 
   /** An exchange in flight may carry a token from before the drop (one the API just refused): later callers start afresh. */
@@ -264,7 +267,7 @@ export class TollgateClient {
     // Every waiter gets the outcome through its own chain; this one pauses the next exchange
     // after a failure of the service, and keeps an exchange nobody waits for any more from
     // becoming an unhandled rejection.
-    promise.catch((error: unknown) => this.pauseAfter(error));
+    promise.catch((error: unknown) => this.pauseAfter(error, generation));
     const flight: Flight = { promise, controller, generation, abortableWaiters: 0, held: false };
     this.inflight = flight;
     return flight;
@@ -327,8 +330,9 @@ export class TollgateClient {
   }
 
   /** At most as long as a `Retry-After` the client would wait for, at least one backoff step. */
-  private pauseAfter(error: unknown): void {
-    if (!(error instanceof TokenServiceUnavailable)) return;
+  private pauseAfter(error: unknown, generation: number): void {
+    // An exchange from before the cache was dropped speaks for no caller since: it pauses nothing.
+    if (!(error instanceof TokenServiceUnavailable) || generation !== this.generation) return;
     this.pausedUntilMs = this.now() + Math.min(Math.max(this.policy.maxDelayMs, error.retryAfterMs ?? 0), this.policy.maxRetryAfterMs);
     this.pausedBy = error;
   }

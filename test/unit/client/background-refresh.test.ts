@@ -79,6 +79,35 @@ describe('background refresh', () => {
     expect(stub.tokenRequests()).toHaveLength(2);
   });
 
+  it('an exchange from before invalidate() that fails later pauses nothing, and invalidate() ends a pause', async () => {
+    let release!: (response: Response) => void;
+    let calls = 0;
+    const send: FetchLike = async (input, init) => {
+      calls += 1;
+      if (calls === 1) return new Promise<Response>((resolve) => (release = resolve));
+      return fetch(input, init);
+    };
+    const tollgate = client({ fetch: send });
+    const stale = tollgate.getToken().then(
+      () => 'token',
+      (error: unknown) => (error as Error).name,
+    );
+    await vi.waitFor(() => expect(calls).toBe(1));
+    tollgate.invalidate();
+    const fresh = await tollgate.getToken();
+    release(
+      new Response(JSON.stringify({ error: 'temporarily_unavailable' }), {
+        status: 429,
+        headers: { 'Retry-After': '120', 'Content-Type': 'application/json' },
+      }),
+    );
+    expect(await stale).toBe('TokenServiceUnavailable');
+    // The fresh token stands, and after invalidate() the next caller exchanges again.
+    expect(await tollgate.getToken()).toBe(fresh);
+    tollgate.invalidate();
+    expect(await tollgate.getToken()).toBe(stub.issued[1]);
+  });
+
   it('does not hold callers up while the token endpoint hangs, and runs one exchange for all of them', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
