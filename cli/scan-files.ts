@@ -143,9 +143,22 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
     const absolute = join(root, ...path.split('/'));
     const stat = inTree(absolute, join(realRoot, ...path.split('/')), unreadable);
     if (stat?.isFile()) files.push(absolute);
-    else if (stat?.isDirectory()) files.push(...(isWorkTreeTop(absolute) ? listFiles(absolute, unreadable).files : [...walkFiles(absolute, unreadable)]));
+    else if (stat?.isDirectory()) files.push(...(isWorkTreeTop(absolute) ? listFiles(absolute, unreadable).files : walkedSubmodule(absolute, unreadable)));
   }
   return { files, source: 'git' };
+}
+
+/**
+ * A directory git lists that is no work tree's top: a submodule never checked out (walked),
+ * or one whose own git refuses it (another user's, a broken `.git`: walked, and reported as
+ * not fully read, as {@link listFiles} reports a refused root).
+ */
+function walkedSubmodule(dir: string, unreadable: Unreadable): string[] {
+  if (existsSync(join(dir, '.git'))) {
+    const refused = refusedRepository(dir);
+    if (refused !== undefined) unreadable(dir, new Error(refused));
+  }
+  return [...walkFiles(dir, unreadable)];
 }
 
 /**
@@ -154,6 +167,8 @@ export function listFiles(root: string, unreadable: Unreadable = () => {}): { fi
  * Undefined outside any repository.
  */
 function refusedRepository(dir: string): string | undefined {
+  // Inside the git directory itself (`.git/hooks`) there is no work tree to list: a plain walk.
+  if (git(dir, ['rev-parse', '--is-inside-git-dir'])?.stdout.toString('utf8').trim() === 'true') return undefined;
   for (let current = dir; ; current = dirname(current)) {
     if (existsSync(join(current, '.git'))) {
       const run = git(dir, ['rev-parse', '--show-toplevel']);

@@ -191,7 +191,8 @@ function describeStackError(error: Error & { $metadata?: { httpStatusCode?: numb
  * in clear (RFC 6749 §3.2). A refused value is echoed without anything before an `@`.
  */
 function httpUrl(value: string, origin: string): string {
-  const shown = value.replace(/\/\/[^/@]*@/, '//…@');
+  // Anything up to the last @ may be a password, even one a parser would split at its `/`.
+  const shown = value.replace(/\/\/.*@/, '//…@');
   let url: URL;
   try {
     url = new URL(value);

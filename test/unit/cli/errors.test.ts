@@ -186,6 +186,11 @@ describe('bad usage sends nothing and exits 2', () => {
       code: 2,
       stderr: 'tollgate: --url must not hold a user name or password (credentials go in headers): https://…@tollgate.example/v1\n',
     });
+    for (const url of ['https://admin:s3cr@t@tollgate.example/v1', 'http://admin:pa/ss@tollgate.example/v1']) {
+      const run = await tollgate(['keys', 'list', 'c', '--url', url], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN }, fetch });
+      expect(run.code).toBe(2);
+      expect(run.stderr).not.toMatch(/s3cr|pa\/ss|admin/);
+    }
     expect(sent).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git } from '../../support/git';
@@ -44,6 +44,26 @@ describe('tollgate scan of a git work tree', () => {
       /^tollgate: [^\n]+: git will not list this repository \(fatal: .*safe\.directory\), so it was walked and committed files that \.gitignore lists were skipped, not read\n/,
     );
     expect(JSON.parse(run.stdout)).toMatchObject({ findings: [], unreadable: [expect.any(String)] });
+
+    // The same one level down: a nested repository git refuses, scanned from a work tree above it.
+    const top = emptyDir();
+    const sub = join(top, 'sub');
+    mkdirSync(sub);
+    writeFileSync(join(sub, '.gitignore'), '.env\n');
+    writeFileSync(join(sub, '.env'), `KEY=${key}\n`);
+    git(sub, 'init', '-q');
+    git(sub, 'add', '-f', '.gitignore', '.env');
+    git(sub, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'sub');
+    git(top, 'init', '-q');
+    // An embedded repository (a gitlink in the top's index), whose .git then goes bad.
+    git(top, 'add', 'sub');
+    rmSync(join(sub, '.git'), { recursive: true, force: true });
+    writeFileSync(join(sub, '.git'), 'gitdir: /nonexistent/repository\n');
+    const nested = await tollgate(['--json', 'scan', '.'], { cwd: top });
+    expect(nested.code).toBe(4);
+    expect(nested.stderr).toContain('git will not list this repository');
+    // Inside a git directory there is no work tree to list: walked, no complaint.
+    expect((await tollgate(['scan', '.git/hooks'], { cwd: top })).code).toBe(0);
   });
 
   it('prints a file name with control characters escaped, so a scanned tree cannot forge output lines or drive the terminal (JSON keeps it whole)', async () => {
