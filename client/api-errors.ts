@@ -3,6 +3,7 @@
  * line fit to print; none ever holds a secret. The CLI maps these to its exit statuses
  * (`cli/errors.ts`), so this module knows nothing of processes.
  */
+import { withoutCredentials } from './redact';
 
 export abstract class ApiError extends Error {
   /**
@@ -30,16 +31,20 @@ export abstract class ApiError extends Error {
 
 /** The API answered with an error body `{error, error_description}` (or something close). */
 export class ServerError extends ApiError {
+  /** The server's `error_description`, anything credential-shaped in it hidden ({@link withoutCredentials}). */
+  readonly description: string;
+
   constructor(
     readonly status: number,
     readonly code: string,
-    readonly description: string,
+    description: string,
     /** What the refusal means for this kind of request, when its code alone misleads. */
     readonly hint?: string,
     /** The answer's `Retry-After`, in seconds, when it had one. */
     readonly retryAfterSeconds?: number,
   ) {
-    super(`${code}: ${description} (HTTP ${status})${hint === undefined ? '' : ` — ${hint}`}`);
+    super(`${code}: ${withoutCredentials(description)} (HTTP ${status})${hint === undefined ? '' : ` — ${hint}`}`);
+    this.description = withoutCredentials(description);
   }
 }
 

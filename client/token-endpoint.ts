@@ -4,6 +4,7 @@
  * `TollgateClient` and the CLI's `token` command so the two cannot differ.
  */
 import { API_KEY_SHAPE } from '../common/tokens';
+import { withoutCredentials } from './redact';
 import { InvalidTokenResponse, type TransientReason } from './errors';
 
 export interface ApiKeyCredential {
@@ -134,7 +135,8 @@ export async function readTokenResponse(response: Response, nowMs: number): Prom
     kind: 'rejected',
     status: response.status,
     error: error ?? `http_${response.status}`,
-    description: errorField(body, 'error_description') ?? `The token endpoint answered HTTP ${response.status}.`,
+    // The server's own text, which may quote the request: nothing credential-shaped of it is kept.
+    description: withoutCredentials(errorField(body, 'error_description') ?? `The token endpoint answered HTTP ${response.status}.`),
   };
 }
 

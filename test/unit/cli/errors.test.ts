@@ -163,6 +163,21 @@ describe('bad usage sends nothing and exits 2', () => {
     expect(fake.api.requests).toHaveLength(0);
   });
 
+  it('prints no credential a server quotes back in its error (the admin token, an API key)', async () => {
+    const echo = async (_input: string | URL | Request, init?: RequestInit) =>
+      new Response(
+        JSON.stringify({ error: 'invalid_request', error_description: `bad Authorization header: ${new Headers(init?.headers).get('authorization')}` }),
+        {
+          status: 400,
+          headers: { 'Content-Type': 'application/json' },
+        },
+      );
+    const admin = await tollgate(['keys', 'list', 'c', '--url', 'http://127.0.0.1:9'], { env: { TOLLGATE_ADMIN_TOKEN: 'my-admin-secret-42' }, fetch: echo });
+    expect(admin.code).not.toBe(0);
+    expect(admin.stderr).toContain('Bearer <redacted>');
+    expect(admin.stderr).not.toContain('my-admin-secret-42');
+  });
+
   it('refuses a --url that is not an http(s) URL', async () => {
     const result = await tollgate(['keys', 'list', 'c', '--url', 'ftp://x'], { env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
     expect(result).toMatchObject({ code: 2, stderr: 'tollgate: --url must be an http(s) URL: ftp://x\n' });
