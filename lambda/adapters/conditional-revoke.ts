@@ -17,6 +17,8 @@ export interface RevokeTarget {
   readonly remove?: readonly string[];
   /** Attributes set by the same write, beside `status` and `revokedAt`. */
   readonly set?: Readonly<Record<string, string | number>>;
+  /** Attributes the item must hold with these values, beside being active (RFC 7009: the token's own client). */
+  readonly requires?: Readonly<Record<string, string>>;
   /**
    * An id unique to this write, stored under `attribute` by it: a failed condition whose item
    * already carries it is this write's own first attempt, committed, whose answer was lost
@@ -26,41 +28,40 @@ export interface RevokeTarget {
   readonly owner?: RevocationOwner;
 }
 
-export interface RevocationOwner {
+interface RevocationOwner {
   readonly attribute: string;
   readonly id: string;
-}
-
-/** A fresh owner id for one revocation write. */
-export function freshRevocationOwner(): RevocationOwner {
-  return { attribute: REVOCATION_ID_ATTR, id: randomUUID() };
 }
 
 export async function conditionalRevoke(doc: DynamoDBDocumentClient, target: RevokeTarget, nowSeconds: number): Promise<RevokeOutcome> {
   const [keyName] = Object.keys(target.key);
   const removeNames = (target.remove ?? []).map((_, index) => `#r${index}`);
-  const owner = target.owner ?? freshRevocationOwner();
+  const owner = target.owner ?? { attribute: REVOCATION_ID_ATTR, id: randomUUID() };
   const set = Object.entries({ ...target.set, [owner.attribute]: owner.id });
   const setClauses = set.map((_, index) => `, #s${index} = :s${index}`).join('');
+  const required = Object.entries(target.requires ?? {});
+  const requiredClauses = required.map((_, index) => ` AND #q${index} = :q${index}`).join('');
   try {
     await doc.send(
       new UpdateCommand({
         TableName: target.tableName,
         Key: target.key,
         UpdateExpression: `SET #status = :revoked, #revokedAt = :now${setClauses}${removeNames.length ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
-        ConditionExpression: 'attribute_exists(#key) AND #status = :active',
+        ConditionExpression: `attribute_exists(#key) AND #status = :active${requiredClauses}`,
         ExpressionAttributeNames: {
           '#key': keyName ?? '',
           '#status': 'status',
           '#revokedAt': 'revokedAt',
           ...Object.fromEntries((target.remove ?? []).map((name, index) => [`#r${index}`, name])),
           ...Object.fromEntries(set.map(([name], index) => [`#s${index}`, name])),
+          ...Object.fromEntries(required.map(([name], index) => [`#q${index}`, name])),
         },
         ExpressionAttributeValues: {
           ':revoked': CredentialStatus.Revoked,
           ':active': CredentialStatus.Active,
           ':now': nowSeconds,
           ...Object.fromEntries(set.map(([, value], index) => [`:s${index}`, value])),
+          ...Object.fromEntries(required.map(([, value], index) => [`:q${index}`, value])),
         },
         // Tells "already revoked" (the item comes back) from "never existed" without a second read.
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

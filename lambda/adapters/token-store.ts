@@ -4,10 +4,10 @@
  * long the revocation must be remembered, so records always carry it.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CredentialStatus, TokenAttr } from '../../common/credential-items';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TokenAttr } from '../../common/credential-items';
 import type { RevokeOutcome, TokenRecord, TokenStore } from '../core/credentials/credentials';
-import { carries, conditionalRevoke, freshRevocationOwner } from './conditional-revoke';
+import { conditionalRevoke } from './conditional-revoke';
 
 export class DynamoTokenStore implements TokenStore {
   constructor(
@@ -38,36 +38,8 @@ export class DynamoTokenStore implements TokenStore {
    * silent no-op. True also when the write is found to be this call's own (`conditionalRevoke`).
    */
   async revokeOwned(jti: string, clientId: string, nowSeconds: number): Promise<boolean> {
-    const owner = freshRevocationOwner();
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [TokenAttr.jti]: jti },
-          UpdateExpression: 'SET #status = :revoked, #revokedAt = :now, #owner = :owner',
-          ConditionExpression: 'attribute_exists(#jti) AND #clientId = :clientId AND #status = :active',
-          ExpressionAttributeNames: {
-            '#jti': TokenAttr.jti,
-            '#clientId': TokenAttr.clientId,
-            '#status': TokenAttr.status,
-            '#revokedAt': TokenAttr.revokedAt,
-            '#owner': owner.attribute,
-          },
-          ExpressionAttributeValues: {
-            ':revoked': CredentialStatus.Revoked,
-            ':active': CredentialStatus.Active,
-            ':clientId': clientId,
-            ':now': nowSeconds,
-            ':owner': owner.id,
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return carries(error.Item, owner.attribute, owner.id);
-      throw error;
-    }
+    const target = { tableName: this.tableName, key: { [TokenAttr.jti]: jti }, requires: { [TokenAttr.clientId]: clientId } };
+    return (await conditionalRevoke(this.doc, target, nowSeconds)) === 'revoked';
   }
 
   revoke(jti: string, nowSeconds: number): Promise<RevokeOutcome> {

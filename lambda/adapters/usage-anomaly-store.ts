@@ -6,11 +6,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SECONDS_PER_DAY } from '../../common/defaults';
-import { ApiKeyAttr, ClientAttr, CredentialStatus } from '../../common/credential-items';
+import { ApiKeyAttr, ClientAttr } from '../../common/credential-items';
 import { UsageAttr } from '../../common/usage';
 import { bucketStart, deniedAttribute, usagePeriodKey, usageSeries } from '../../common/usage';
 import type { AnomalyFlag, AnomalyPolicy, Baseline, MinuteCounts } from '../core/usage/usage-anomaly';
-import { carries, freshRevocationOwner } from './conditional-revoke';
+import { conditionalRevoke } from './conditional-revoke';
 import { DynamoUsageReader } from './usage-store';
 
 /** Baselines outlive a quiet client by this much (a client idle longer starts a new warm-up, after an `idle_reuse` check is no longer possible). */
@@ -76,48 +76,20 @@ export class DynamoUsageAnomalyStore {
   }
 
   /**
-   * The revocation write of an operator's `keys revoke` (status, revokedAt, out of the hygiene
-   * indexes), conditional on the key being active, so the stream fan-out carries it to every
-   * authorizer. The keys are the flagged client's own (`anomalyPorts` reads each one's owner
-   * first rather than naming `clientId` in this write, which would let this function's role
-   * write it: IAM counts a condition's attributes as named). Written here, not through the
-   * admin's store, because this function may name only these attributes of an API key
-   * (`Functions.metering`).
+   * The revocation write of an operator's `keys revoke` (`conditionalRevoke`: status,
+   * revokedAt and its revocationId, out of the hygiene indexes), conditional on the key being
+   * active, so the stream fan-out carries it to every authorizer; names only what this
+   * function's role allows on an API key (`Functions.metering`). The keys are the flagged
+   * client's own (`anomalyPorts` reads each one's owner first rather than naming `clientId`
+   * in this write, which would let this function's role write it: IAM counts a condition's
+   * attributes as named).
    */
   async revokeKeys(keyIds: readonly string[], nowSeconds: number): Promise<string[]> {
     if (this.tables.apiKeys === undefined) throw new Error('no API key table: the anomaly response revoke cannot run');
     const revoked: string[] = [];
     for (const keyId of keyIds) {
-      // Its own id, as every revocation write stores one: a retried write whose first attempt committed is still this flag's revocation.
-      const owner = freshRevocationOwner();
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tables.apiKeys,
-            Key: { [ApiKeyAttr.keyId]: keyId },
-            UpdateExpression: 'SET #status = :revoked, #revokedAt = :now, #owner = :owner REMOVE #active',
-            ConditionExpression: 'attribute_exists(#keyId) AND #status = :activeStatus',
-            ExpressionAttributeNames: {
-              '#keyId': ApiKeyAttr.keyId,
-              '#status': ApiKeyAttr.status,
-              '#revokedAt': ApiKeyAttr.revokedAt,
-              '#active': ApiKeyAttr.activePartition,
-              '#owner': owner.attribute,
-            },
-            ExpressionAttributeValues: {
-              ':revoked': CredentialStatus.Revoked,
-              ':now': nowSeconds,
-              ':activeStatus': CredentialStatus.Active,
-              ':owner': owner.id,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        revoked.push(keyId);
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        if (carries(error.Item, owner.attribute, owner.id)) revoked.push(keyId);
-      }
+      const target = { tableName: this.tables.apiKeys, key: { [ApiKeyAttr.keyId]: keyId }, remove: [ApiKeyAttr.activePartition] };
+      if ((await conditionalRevoke(this.doc, target, nowSeconds)) === 'revoked') revoked.push(keyId);
     }
     return revoked;
   }
