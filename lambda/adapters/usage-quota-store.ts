@@ -103,7 +103,8 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
    * stays. False when there was none such.
    */
   liftSpent(clientId: string, nowMs: number): Promise<boolean> {
-    return this.writeSuspension(clientId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until AND #reason = :spentReason');
+    const spent = { ':spentReason': 'quota_exceeded' satisfies SuspensionReason };
+    return this.writeSuspension(clientId, Math.floor(nowMs / 1000), 'resumed', nowMs, '#until > :until AND #reason = :spentReason', 'clients', false, spent);
   }
 
   async setQuota(clientId: string, quota: MeteredQuota | undefined): Promise<QuotaWrite> {
@@ -254,6 +255,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
    * (DynamoDB evaluates `SET #waived = #until` on the item as it was), and only if the lifted
    * suspension is a metered-quota one: reason `quota_exceeded` and, on a client, no credits,
    * whose spending suspends with the same reason and which the quota check never waives.
+   * `conditionValues`: the values `condition` names beyond `:until`.
    */
   private async writeSuspension(
     subject: string,
@@ -263,6 +265,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
     condition: string,
     table: 'clients' | 'apiKeys' = 'clients',
     waiveQuota = false,
+    conditionValues: Readonly<Record<string, string>> = {},
   ): Promise<boolean> {
     const attr = recordAttributes(table);
     const quotaSuspension = table === 'clients' ? ' AND #reason = :quotaReason AND attribute_not_exists(#credits)' : ' AND #reason = :quotaReason';
@@ -287,7 +290,7 @@ export class DynamoUsageQuotaStore implements Omit<QuotaPorts, 'publish'> {
             ':at': nowMs,
             ':active': CredentialStatus.Active,
             ...(waiveQuota && { ':quotaReason': 'quota_exceeded' satisfies SuspensionReason }),
-            ...(condition.includes(':spentReason') && { ':spentReason': 'quota_exceeded' satisfies SuspensionReason }),
+            ...conditionValues,
           },
         }),
       );
