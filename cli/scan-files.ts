@@ -167,16 +167,15 @@ function walkedSubmodule(dir: string, unreadable: Unreadable): string[] {
  * Undefined outside any repository.
  */
 function refusedRepository(dir: string): string | undefined {
-  // Inside the git directory itself (`.git/hooks`) there is no work tree to list: a plain walk.
-  if (git(dir, ['rev-parse', '--is-inside-git-dir'])?.stdout.toString('utf8').trim() === 'true') return undefined;
-  for (let current = dir; ; current = dirname(current)) {
-    if (existsSync(join(current, '.git'))) {
-      const run = git(dir, ['rev-parse', '--show-toplevel']);
-      const why = run === undefined ? 'git is not found in PATH' : (run.stderr.split('\n')[0] ?? 'git failed');
-      return `git will not list this repository (${why}; for another user's repository, add it to safe.directory), so it was walked and committed files that .gitignore lists were skipped`;
-    }
+  // Outside any repository (the usual walk) this costs no git process.
+  for (let current = dir; !existsSync(join(current, '.git')); current = dirname(current)) {
     if (dirname(current) === current) return undefined;
   }
+  const run = git(dir, ['rev-parse', '--is-inside-git-dir']);
+  // Inside the git directory itself (`.git/hooks`) there is no work tree to list: a plain walk.
+  if (run?.ok && run.stdout.toString('utf8').trim() === 'true') return undefined;
+  const why = run === undefined ? 'git is not found in PATH' : run.stderr.split('\n')[0] || 'not a work tree';
+  return `git will not list this repository (${why}; for another user's repository, add it to safe.directory), so it was walked and committed files that .gitignore lists were skipped`;
 }
 
 /**
