@@ -16,7 +16,6 @@ import { ForbidReason, RejectReason, TokenRejected, type TokenFacts } from './au
 import { type AccessTokenVerifier, namesAudience, type VerifiedToken } from './access-token-verifier';
 import { authorizationHeader, bearerToken, type HeaderMap, type MultiValueHeaderMap } from './bearer';
 import type { KeyRingCache } from './key-ring-cache';
-import { reservedHeaderName } from './reserved-headers';
 import type { RevocationView } from '../revocation/revocation-view';
 import { methodArnParts, requestPolicy, type Grant, type MethodArnParts } from './route-policy';
 import type { RoutedService, ServiceRouter } from './service-router';
@@ -145,7 +144,6 @@ export class Authorizer {
   /** Never throws and the promise never rejects: every failure is a decision (docs/api.md#errors-common-to-all-routes). */
   decide(request: AuthorizationRequest): Decision | Promise<Decision> {
     try {
-      if (reservedHeaderName(request.headers, request.multiValueHeaders) !== undefined) return rejected(RejectReason.reservedHeader);
       const nowMs = this.deps.now();
       const token = bearerToken(authorizationHeader(request.headers, request.multiValueHeaders));
       const parts = methodArnParts(request.methodArn);

@@ -5,6 +5,7 @@
  */
 import { Limits } from '../../../common/defaults';
 import { RejectReason, TokenRejected } from './authorizer-errors';
+import { isReserved } from './reserved-headers';
 
 export type HeaderMap = Readonly<Record<string, string | undefined>>;
 export type MultiValueHeaderMap = Readonly<Record<string, readonly string[] | undefined>>;
@@ -19,24 +20,31 @@ const SPACE = 0x20;
  * §5.1) and API Gateway passes them as the client spelled them, so every spelling counts: a
  * header sent twice — under two spellings, or as two values in `multiValueHeaders` under any
  * of them — is refused, not guessed at (API Gateway's cache key might read the other one).
- * One pass over each map, comparing a name's text only when it has the right length.
+ * The same pass refuses a header of Tollgate's own namespace first (`isReserved`, whatever
+ * else is wrong), so each header map is read once per request; a name's text is compared only
+ * when its length and first letter can match.
  */
 export function authorizationHeader(headers: HeaderMap | null | undefined, multi: MultiValueHeaderMap | null | undefined): string {
-  if (!headers) throw new TokenRejected(RejectReason.missingToken);
   let value: string | undefined;
   let spellings = 0;
-  for (const name in headers) {
-    if (!isAuthorization(name)) continue;
-    spellings += 1;
-    value = headers[name];
+  let values = 0;
+  if (headers) {
+    for (const name in headers) {
+      if (isAuthorization(name)) {
+        spellings += 1;
+        value = headers[name];
+      } else if (isReserved(name)) throw new TokenRejected(RejectReason.reservedHeader);
+    }
+  }
+  if (multi) {
+    for (const name in multi) {
+      if (isAuthorization(name)) values += multi[name]?.length ?? 0;
+      else if (isReserved(name)) throw new TokenRejected(RejectReason.reservedHeader);
+    }
   }
   if (spellings > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
   if (value === undefined) throw new TokenRejected(RejectReason.missingToken);
-  if (multi) {
-    let values = 0;
-    for (const name in multi) if (isAuthorization(name)) values += multi[name]?.length ?? 0;
-    if (values > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
-  }
+  if (values > 1) throw new TokenRejected(RejectReason.malformedAuthorization);
   return value;
 }
 

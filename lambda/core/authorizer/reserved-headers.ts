@@ -15,8 +15,10 @@
  * integration and reach the upstream only as Tollgate set them. Both maps of the REQUEST
  * authorizer event are read: `headers` (one value per name) and `multiValueHeaders` (all
  * values of a repeated header), whose key sets API Gateway builds from the same request.
- * Runs on every request, the authorizer's cache hits included: no allocation but for a name
- * holding `_`, and a key is only looked at past its first character when that is an `x`.
+ * `isReserved` runs on every request, the authorizer's cache hits included, inside the one
+ * pass over each map that also finds the Authorization header (`bearer.ts`): no allocation
+ * but for a name holding `_`, and a key is only looked at past its first character when that
+ * is an `x`. `reservedHeaderName` asks the same of a whole request on its own.
  */
 import { OVERRIDE_HEADER_NAMES, RESERVED_HEADER_PREFIX } from '../../../common/gateway-contract';
 
